@@ -1,0 +1,79 @@
+"""Typed dependency aliases shared by REST routers and the GraphQL context getter."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.record import AuditRecord
+from app.auth.models import OAuthClient
+from app.auth.principal import Principal
+from app.auth.tokens import TokenVerifier
+from app.config import Settings
+from app.core.context import Ctx
+from app.core.errors import Unauthenticated
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_session(request: Request) -> AsyncSession:
+    return request.state.uow.session
+
+
+def get_audit(request: Request) -> AuditRecord:
+    return request.state.audit
+
+
+async def authenticate(
+    authorization: str | None, verifier: TokenVerifier, session: AsyncSession, audit: AuditRecord
+) -> Principal:
+    """Verify the Bearer token and stamp the actor onto the request's audit record."""
+    if not authorization:
+        raise Unauthenticated()
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Use 'Authorization: Bearer <token>'.")
+    principal = await verifier.verify(token.strip())
+    audit.actor_sub = principal.sub
+    audit.actor_type = principal.type
+    audit.actor_role = principal.role.value if principal.role else None
+    audit.client_id = principal.client_id
+    if principal.is_service:
+        # Revocation must stop tokens already issued, so every service call checks the client.
+        active = await session.scalar(
+            select(OAuthClient.id).where(
+                OAuthClient.client_id == principal.client_id, OAuthClient.revoked_at.is_(None)
+            )
+        )
+        if active is None:
+            raise Unauthenticated("The service account has been revoked.")
+    return principal
+
+
+async def get_principal(request: Request) -> Principal:
+    return await authenticate(
+        request.headers.get("authorization"),
+        request.app.state.verifier,
+        request.state.uow.session,
+        request.state.audit,
+    )
+
+
+async def get_ctx(request: Request, principal: Annotated[Principal, Depends(get_principal)]) -> Ctx:
+    return Ctx(
+        session=request.state.uow.session,
+        principal=principal,
+        audit=request.state.audit,
+        settings=request.app.state.settings,
+    )
+
+
+DbSession = Annotated[AsyncSession, Depends(get_session)]
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+Context = Annotated[Ctx, Depends(get_ctx)]
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]

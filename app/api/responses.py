@@ -1,0 +1,64 @@
+"""Fast JSON responses for resources and pages (pydantic-core serializes, no double pass)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Generic, TypeVar
+
+import orjson
+from fastapi import Query, Request
+from pydantic import BaseModel, TypeAdapter
+from starlette.responses import Response
+
+from app.core.crud import ListQuery, etag
+from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+
+T = TypeVar("T")
+
+
+class Paginated(BaseModel, Generic[T]):
+    data: list[T]
+    next_cursor: str | None
+
+
+@lru_cache(maxsize=64)
+def _list_adapter(out: type[BaseModel]) -> TypeAdapter:
+    return TypeAdapter(list[out])
+
+
+def list_query(
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size"),
+    cursor: str | None = Query(None, max_length=2048, description="From next_cursor"),
+    sort: str | None = Query(
+        None, max_length=64, description="Field name, '-' prefix for descending"
+    ),
+    include_archived: bool = Query(False, description="Include archived resources"),
+) -> ListQuery:
+    return ListQuery(limit=limit, cursor=cursor, sort=sort, include_archived=include_archived)
+
+
+def page_response(request: Request, page: Page[Any], out: type[BaseModel]) -> Response:
+    """`{"data": [...], "next_cursor": ...}` plus an RFC 8288 Link header to the next page."""
+    adapter = _list_adapter(out)
+    items = adapter.validate_python(page.items, from_attributes=True)
+    body = (
+        b'{"data":' + adapter.dump_json(items) + b',"next_cursor":'
+        + orjson.dumps(page.next_cursor) + b"}"
+    )
+    headers = {}
+    if page.next_cursor:
+        url = request.url.include_query_params(cursor=page.next_cursor)
+        headers["Link"] = f'<{url}>; rel="next"'
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def resource_response(obj: Any, out: type[BaseModel], *, status: int = 200) -> Response:
+    """One resource with its ETag."""
+    model = obj if isinstance(obj, out) else out.model_validate(obj, from_attributes=True)
+    headers = {"ETag": etag(obj)} if hasattr(obj, "version") else None
+    return Response(
+        model.model_dump_json().encode(),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )

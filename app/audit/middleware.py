@@ -1,0 +1,179 @@
+"""Pure ASGI middleware: per-request unit of work, audit event for every audited request.
+
+The request's transaction is committed here, when the response starts, together with the
+request's audit event. So a change never commits without its event, a response (including a
+read of PHI) is never sent before its event is durable, and when the event cannot be written
+the change is rolled back and the client gets 503.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.audit.record import AuditRecord
+from app.audit.writer import append_event
+from app.config import Settings
+from app.core.errors import problem
+from app.db.session import UnitOfWork
+
+log = logging.getLogger("rounds.audit")
+
+AUDITED_PREFIXES = ("/api/", "/graphql", "/oauth/", "/integrations/")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for k, v in scope.get("headers", ()):
+        if k == name:
+            return v.decode("latin-1")
+    return None
+
+
+class TrustedProxies:
+    def __init__(self, spec: str) -> None:
+        self.networks = [
+            ipaddress.ip_network(p.strip(), strict=False) for p in spec.split(",") if p.strip()
+        ]
+
+    def trusts(self, ip: str | None) -> bool:
+        if not ip:
+            return False
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(addr in n for n in self.networks)
+
+    def client_ip(self, scope: Scope) -> str | None:
+        """The peer address, or the first untrusted hop of X-Forwarded-For behind our proxies."""
+        client = scope.get("client")
+        peer = client[0] if client else None
+        xff = _header(scope, b"x-forwarded-for")
+        if not xff or not self.trusts(peer):
+            return peer
+        hops = [h.strip() for h in xff.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not self.trusts(hop):
+                return hop[:64]
+        return hops[0][:64] if hops else peer
+
+
+def _problem_bytes(status: int, title: str, detail: str, slug: str) -> bytes:
+    return orjson.dumps(problem(status, title, detail, slug=slug))
+
+
+class RequestMiddleware:
+    """Opens the unit of work and the audit record; commits both at response start."""
+
+    def __init__(self, app: ASGIApp, *, settings: Settings, maker_getter: Callable[[], Any]):
+        self.app = app
+        self.settings = settings
+        self.maker_getter = maker_getter
+        self.proxies = TrustedProxies(settings.trusted_proxies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        audited = self.settings.audit_enabled and path.startswith(AUDITED_PREFIXES)
+        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        request_id = request_id[:64]
+        record = AuditRecord(
+            request_id=request_id,
+            http_method=scope["method"],
+            path=path,
+            source_ip=self.proxies.client_ip(scope),
+            user_agent=_header(scope, b"user-agent"),
+        )
+        uow = UnitOfWork(self.maker_getter())
+        state = scope.setdefault("state", {})
+        state["uow"] = uow
+        state["audit"] = record
+
+        started = False
+        replaced = False
+
+        async def finish(status: int) -> bool:
+            """Commit the request's work with its event; False when that failed."""
+            try:
+                if status >= 400:
+                    # Nothing a failed request did may persist; its event goes alone.
+                    await uow.rollback()
+                if audited:
+                    await append_event(uow.session, record, status)
+                if uow.started:
+                    await uow.session.commit()
+                return True
+            except Exception as exc:
+                log.error("audit/commit failed: %s", type(exc).__name__)
+                try:
+                    await uow.rollback()
+                except Exception:  # noqa: S110 - the connection may already be gone
+                    pass
+                return False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started, replaced
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+                if not await finish(message["status"]):
+                    replaced = True
+                    await _send_problem(
+                        send, 503, "Service unavailable",
+                        "The request could not be recorded in the audit trail; nothing changed.",
+                        "unavailable", request_id,
+                    )
+                    return
+            elif replaced:
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            # Type only: messages of database errors carry parameters, which may be PHI.
+            log.error("unhandled error on %s %s: %s", scope["method"], path, type(exc).__name__)
+            if not started:
+                started = True
+                ok = await finish(500)
+                await _send_problem(
+                    send,
+                    500 if ok else 503,
+                    "Internal server error" if ok else "Service unavailable",
+                    "An unexpected error occurred.",
+                    "internal" if ok else "unavailable",
+                    request_id,
+                )
+        finally:
+            try:
+                await uow.close()
+            except Exception as exc:  # pragma: no cover
+                log.error("session close failed: %s", type(exc).__name__)
+
+
+async def _send_problem(
+    send: Send, status: int, title: str, detail: str, slug: str, request_id: str
+) -> None:
+    body = _problem_bytes(status, title, detail, slug)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", request_id.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,54 @@
+"""The in-flight audit record of one request, enriched by services as they work."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class AuditRecord:
+    request_id: str
+    http_method: str
+    path: str
+    source_ip: str | None = None
+    user_agent: str | None = None
+    actor_sub: str | None = None
+    actor_role: str | None = None
+    actor_type: str = "anonymous"
+    client_id: str | None = None
+    action: str | None = None
+    resource_type: str | None = None
+    resource_ids: list[str] = field(default_factory=list)
+    product_id: str | None = None
+    phi_accessed: bool = False
+    changed_fields: list[str] = field(default_factory=list)
+    graphql_operation: str | None = None
+
+    def touch(
+        self,
+        action: str,
+        resource_type: str,
+        ids: Iterable[uuid.UUID | str] = (),
+        *,
+        product_id: uuid.UUID | str | None = None,
+        phi: bool = False,
+        changed: Iterable[str] = (),
+    ) -> None:
+        """Record what a service did; several calls in one request accumulate."""
+        # The first write action wins over later reads (a PATCH that re-reads stays "update").
+        if self.action is None or self.action in ("read", "search"):
+            self.action = action
+        if self.resource_type is None:
+            self.resource_type = resource_type
+        for i in ids:
+            s = str(i)
+            if s not in self.resource_ids:
+                self.resource_ids.append(s)
+        if product_id is not None and self.product_id is None:
+            self.product_id = str(product_id)
+        self.phi_accessed = self.phi_accessed or phi
+        for name in changed:
+            if name not in self.changed_fields:
+                self.changed_fields.append(name)

@@ -1,0 +1,60 @@
+"""Turning a finished request's AuditRecord into a stored AuditEvent."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.models import AuditEvent
+from app.audit.record import AuditRecord
+
+_METHOD_ACTIONS = {"GET": "read", "HEAD": "read", "POST": "create", "PUT": "update",
+                   "PATCH": "update", "DELETE": "delete"}
+
+
+def outcome_for(status: int) -> str:
+    if status < 400:
+        return "success"
+    if status in (401, 403, 404):
+        return "denied"
+    return "error"
+
+
+def action_for(record: AuditRecord, status: int) -> str:
+    if status == 401:
+        return "auth_failed"
+    if status == 403:
+        return "access_denied"
+    return record.action or _METHOD_ACTIONS.get(record.http_method, "read")
+
+
+def build_event(record: AuditRecord, status: int) -> AuditEvent:
+    """The row for one request; names of changed fields only, never their values."""
+    return AuditEvent(
+        actor_sub=record.actor_sub,
+        actor_role=record.actor_role,
+        actor_type=record.actor_type,
+        client_id=record.client_id,
+        action=action_for(record, status),
+        resource_type=record.resource_type,
+        resource_ids=list(record.resource_ids),
+        product_id=record.product_id,
+        # A PHI read that ended in an error served nothing; still recorded as attempted.
+        phi_accessed=record.phi_accessed,
+        changed_fields=list(record.changed_fields) if status < 400 else [],
+        outcome=outcome_for(status),
+        http_method=record.http_method,
+        path=record.path[:2048],
+        status_code=status,
+        request_id=record.request_id,
+        source_ip=record.source_ip,
+        user_agent=(record.user_agent or "")[:512] or None,
+        graphql_operation=record.graphql_operation,
+    )
+
+
+async def append_event(session: AsyncSession, record: AuditRecord, status: int) -> AuditEvent:
+    """Add the request's event to `session`; the caller commits it with the data change."""
+    event = build_event(record, status)
+    session.add(event)
+    await session.flush()
+    return event

@@ -1,0 +1,94 @@
+"""REST rendering of errors as RFC 9457 problem+json; no stack trace ever leaves."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.core.errors import AppError, error_problem, problem
+
+log = logging.getLogger("rounds")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(
+    body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        orjson.dumps(body), status_code=body["status"], media_type=PROBLEM_JSON, headers=headers
+    )
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+def simple_problem(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
+    title = _TITLES.get(status, "Error")
+    return problem_response(
+        problem(status, title, detail, slug=title.lower().replace(" ", "-")), headers
+    )
+
+
+def validation_errors(errors: Any) -> list[dict[str, Any]]:
+    """Pydantic errors without the offending input (it may be PHI)."""
+    out = []
+    for e in errors:
+        msg = e.get("msg", "invalid")
+        if e.get("type") == "extra_forbidden":
+            msg = "Unknown or read-only field; it cannot be set."
+        out.append({"loc": [str(p) for p in e.get("loc", ())], "msg": msg, "type": e.get("type")})
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, exc: AppError) -> Response:
+        return problem_response(error_problem(exc), exc.headers or None)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return simple_problem(400, "The request body is not valid JSON.")
+        return problem_response(
+            problem(
+                422,
+                "Validation failed",
+                "The request has invalid or unknown fields.",
+                slug="validation",
+                errors=validation_errors(errors),
+            )
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
+        return simple_problem(exc.status_code, detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> Response:
+        # Type only: exception messages can carry row values (PHI) from the database.
+        log.error("unhandled error: %s", type(exc).__name__)
+        return simple_problem(500, "An unexpected error occurred.")

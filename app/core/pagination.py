@@ -1,0 +1,137 @@
+"""Keyset (cursor) pagination over a whitelisted sort field, NULLs last, id as tie-breaker."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+import orjson
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.core.errors import Invalid
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class SortSpec:
+    field: str
+    descending: bool
+
+    @classmethod
+    def parse(cls, raw: str | None, allowed: dict[str, Any], default: str) -> SortSpec:
+        value = raw or default
+        desc = value.startswith("-")
+        name = value[1:] if desc else value
+        if name not in allowed:
+            raise Invalid(
+                f"Cannot sort by '{name}'.",
+                errors=[
+                    {
+                        "loc": ["query", "sort"],
+                        "msg": "sort must be one of: " + ", ".join(sorted(allowed)),
+                    }
+                ],
+            )
+        return cls(name, desc)
+
+    @property
+    def token(self) -> str:
+        return ("-" if self.descending else "") + self.field
+
+
+@dataclass(slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def _encode_value(v: Any) -> Any:
+    if isinstance(v, datetime | date):
+        return {"t": "dt" if isinstance(v, datetime) else "d", "v": v.isoformat()}
+    if isinstance(v, uuid.UUID):
+        return {"t": "u", "v": str(v)}
+    return v
+
+
+def _decode_value(v: Any) -> Any:
+    if isinstance(v, dict):
+        kind, raw = v.get("t"), v.get("v")
+        if kind == "dt":
+            return datetime.fromisoformat(raw)
+        if kind == "d":
+            return date.fromisoformat(raw)
+        if kind == "u":
+            return uuid.UUID(raw)
+        raise ValueError("bad cursor value")
+    return v
+
+
+def encode_cursor(sort: SortSpec, value: Any, last_id: uuid.UUID) -> str:
+    raw = orjson.dumps({"s": sort.token, "v": _encode_value(value), "i": str(last_id)})
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str, sort: SortSpec) -> tuple[Any, uuid.UUID]:
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if data["s"] != sort.token:
+            raise ValueError("cursor belongs to another sort order")
+        return _decode_value(data["v"]), uuid.UUID(data["i"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Invalid(
+            "The cursor is invalid or belongs to another query.",
+            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
+        ) from exc
+
+
+def apply_keyset(
+    stmt: Select,
+    *,
+    column: InstrumentedAttribute,
+    id_column: InstrumentedAttribute,
+    sort: SortSpec,
+    cursor: str | None,
+    limit: int,
+) -> Select:
+    """ORDER BY column (NULLs last), id; WHERE after the cursor; LIMIT limit+1."""
+    if cursor:
+        value, last_id = decode_cursor(cursor, sort)
+        if column is id_column:
+            cond = id_column < last_id if sort.descending else id_column > last_id
+        elif value is None:
+            cond = and_(
+                column.is_(None), id_column < last_id if sort.descending else id_column > last_id
+            )
+        elif sort.descending:
+            cond = or_(
+                column < value, and_(column == value, id_column < last_id), column.is_(None)
+            )
+        else:
+            cond = or_(
+                column > value, and_(column == value, id_column > last_id), column.is_(None)
+            )
+        stmt = stmt.where(cond)
+    if sort.descending:
+        order = [column.desc().nulls_last(), id_column.desc()]
+    else:
+        order = [column.asc().nulls_last(), id_column.asc()]
+    if column is id_column:
+        order = order[1:]
+    return stmt.order_by(*order).limit(limit + 1)
+
+
+def make_page(rows: list[T], *, sort: SortSpec, limit: int, sort_attr: str) -> Page[T]:
+    """Trim the extra row fetched by apply_keyset and build the next cursor from the last row."""
+    if len(rows) <= limit:
+        return Page(rows, None)
+    rows = rows[:limit]
+    last = rows[-1]
+    return Page(rows, encode_cursor(sort, getattr(last, sort_attr), last.id))

@@ -1,0 +1,26 @@
+"""Imports every model so the metadata (Alembic, mappers) sees all tables."""
+
+from app.audit.models import AuditEvent
+from app.auth.models import OAuthClient
+from app.db.base import Base
+from app.insights.models import Insight, insight_roadmap_item, insight_story
+from app.interviews.models import Interview
+from app.members.models import Membership, UserAccount
+from app.products.models import Product
+from app.roadmap.models import RoadmapItem
+from app.stories.models import Story
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Insight",
+    "Interview",
+    "Membership",
+    "OAuthClient",
+    "Product",
+    "RoadmapItem",
+    "Story",
+    "UserAccount",
+    "insight_roadmap_item",
+    "insight_story",
+]

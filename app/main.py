@@ -1,0 +1,97 @@
+"""create_app(): settings, database, middleware, error handlers, routers."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+from sqlalchemy import text
+from starlette.responses import JSONResponse, Response
+
+from app.api.deps import AppSettings, DbSession
+from app.audit.middleware import RequestMiddleware
+from app.auth.keys import public_jwks
+from app.auth.tokens import TokenVerifier
+from app.config import Settings, get_settings
+from app.core.errors import Unavailable
+from app.core.http import install_error_handlers
+from app.core.limits import BodyLimitMiddleware
+from app.db.session import create_engine, create_sessionmaker
+
+log = logging.getLogger("rounds")
+
+
+def _operation_id(route: APIRoute) -> str:
+    head, *rest = route.name.split("_")
+    return head + "".join(w.capitalize() for w in rest)
+
+
+def api_router() -> APIRouter:
+    from app.members.router import router as members
+    from app.products.router import router as products
+
+    router = APIRouter(prefix="/api/v1")
+    for r in (products, members):
+        router.include_router(r)
+    return router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = create_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Rounds API",
+        version="1.0.0",
+        description="Product management for teams building AI products for healthcare.",
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+        docs_url=None if settings.is_production else "/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.verifier = TokenVerifier(settings)
+
+    install_error_handlers(app)
+    app.include_router(api_router())
+    app.include_router(_system_router())
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestMiddleware, settings=settings, maker_getter=lambda: app.state.sessionmaker
+    )
+    return app
+
+
+def _system_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/health/live", tags=["health"])
+    async def health_live() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @router.get("/health/ready", tags=["health"])
+    async def health_ready(session: DbSession) -> dict[str, str]:
+        """Readiness: the database answers."""
+        try:
+            await session.execute(text("SELECT 1"))
+        except Exception as exc:
+            raise Unavailable("The database is not reachable.") from exc
+        return {"status": "ok", "database": "ok"}
+
+    @router.get("/.well-known/jwks.json", tags=["auth"])
+    async def get_jwks(settings: AppSettings) -> Response:
+        """Public keys of the built-in token issuer."""
+        return JSONResponse(public_jwks(settings))
+
+    return router

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app.db.types import utcnow
+from app.members.models import Membership, UserAccount
+
+
+class MembershipRepository:
+    def __init__(self, session) -> None:
+        self.session = session
+
+    async def list(self, product_id: uuid.UUID) -> list[Membership]:
+        rows = await self.session.scalars(
+            select(Membership)
+            .where(Membership.product_id == product_id)
+            .order_by(Membership.created_at, Membership.subject)
+        )
+        return list(rows)
+
+    async def get(self, product_id: uuid.UUID, subject: str) -> Membership | None:
+        return await self.session.get(Membership, (product_id, subject))
+
+    async def add(self, product_id: uuid.UUID, subject: str, added_by: str | None) -> Membership:
+        m = Membership(product_id=product_id, subject=subject, added_by=added_by)
+        self.session.add(m)
+        await self.session.flush()
+        return m
+
+    async def remove(self, product_id: uuid.UUID, subject: str) -> None:
+        await self.session.execute(
+            delete(Membership).where(
+                Membership.product_id == product_id, Membership.subject == subject
+            )
+        )
+
+
+class UserRepository:
+    def __init__(self, session) -> None:
+        self.session = session
+
+    async def upsert(self, sub: str, role: str | None, name: str | None) -> UserAccount:
+        """Remember a person seen through a token (role and name as the token says)."""
+        dialect = self.session.bind.dialect.name
+        ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(UserAccount)
+        now = utcnow()
+        stmt = ins.values(sub=sub, role=role, name=name, created_at=now, last_seen_at=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[UserAccount.sub],
+            set_={"role": role, "name": name, "last_seen_at": now},
+        )
+        await self.session.execute(stmt)
+        user = await self.session.get(UserAccount, sub, populate_existing=True)
+        assert user is not None
+        return user

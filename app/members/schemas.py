@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field
+
+from app.core.schemas import InputModel, OutputModel
+
+
+class MemberAdd(InputModel):
+    subject: Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class MemberOut(OutputModel):
+    product_id: uuid.UUID
+    subject: str
+    created_at: datetime
+    added_by: str | None
+
+
+class MeOut(OutputModel):
+    sub: str
+    type: str
+    role: str | None
+    name: str | None
+    client_id: str | None
+    scopes: list[str]
+    product_ids: list[uuid.UUID] = Field(description="Products the principal is a member of")

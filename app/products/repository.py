@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from app.core.crud import ListQuery, Repository
+from app.core.pagination import Page
+from app.products.models import Product
+
+
+class ProductRepository(Repository[Product]):
+    model = Product
+    sortable = ("key", "name", "created_at", "updated_at", "lifecycle_stage")
+    default_sort = "key"
+
+    async def list(self, query: ListQuery, *, lifecycle_stage: str | None = None) -> Page[Product]:
+        stmt = self.base(include_archived=query.include_archived)
+        if lifecycle_stage is not None:
+            stmt = stmt.where(Product.lifecycle_stage == lifecycle_stage)
+        return await self.page(stmt, query)
+
+    async def key_exists(self, key: str) -> bool:
+        return (await self.session.scalar(select(Product.id).where(Product.key == key))) is not None
+
+    async def next_story_number(self, product: Product) -> int:
+        """Atomically take the next story number (an UPDATE takes the row lock on PostgreSQL)."""
+        number = await self.session.scalar(
+            update(Product)
+            .where(Product.id == product.id)
+            .values(story_seq=Product.story_seq + 1)
+            .returning(Product.story_seq)
+        )
+        assert number is not None
+        return number

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request
+from starlette.responses import Response
+
+from app.api.deps import Context
+from app.api.responses import Paginated, list_query, page_response, resource_response
+from app.core.crud import ListQuery
+from app.products import service
+from app.products.schemas import LifecycleStage, ProductCreate, ProductOut, ProductUpdate
+
+router = APIRouter(prefix="/products", tags=["products"])
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+class ProductList(Paginated[ProductOut]):
+    pass
+
+
+@router.get("", response_model=ProductList)
+async def list_products(
+    request: Request,
+    ctx: Context,
+    query: Annotated[ListQuery, Depends(list_query)],
+    lifecycle_stage: LifecycleStage | None = None,
+) -> Response:
+    """List products."""
+    page = await service.list_products(ctx, query, lifecycle_stage=lifecycle_stage)
+    return page_response(request, page, ProductOut)
+
+
+@router.post("", response_model=ProductOut, status_code=201)
+async def create_product(ctx: Context, body: ProductCreate) -> Response:
+    """Create a product; the creator becomes a member."""
+    return resource_response(await service.create_product(ctx, body), ProductOut, status=201)
+
+
+@router.get("/{product_id}", response_model=ProductOut)
+async def get_product(ctx: Context, product_id: uuid.UUID) -> Response:
+    """Get a product."""
+    return resource_response(await service.get_product(ctx, product_id), ProductOut)
+
+
+@router.patch("/{product_id}", response_model=ProductOut)
+async def update_product(
+    ctx: Context, product_id: uuid.UUID, body: ProductUpdate, if_match: IfMatch = None
+) -> Response:
+    """Update a product."""
+    product = await service.update_product(ctx, product_id, body, if_match=if_match)
+    return resource_response(product, ProductOut)
+
+
+@router.delete("/{product_id}", response_model=ProductOut)
+async def archive_product(ctx: Context, product_id: uuid.UUID, if_match: IfMatch = None) -> Response:
+    """Archive a product."""
+    product = await service.archive_product(ctx, product_id, if_match=if_match)
+    return resource_response(product, ProductOut)

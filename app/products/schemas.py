@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, StrictBool, StrictFloat, field_validator
+
+from app.core.schemas import InputModel, OutputModel, PatchModel
+
+
+class LifecycleStage(StrEnum):
+    IDEATION = "ideation"
+    DISCOVERY = "discovery"
+    DEVELOPMENT = "development"
+    VALIDATION = "validation"
+    LAUNCHED = "launched"
+    RETIRED = "retired"
+
+
+class SamdSignificance(StrEnum):
+    TREAT_OR_DIAGNOSE = "treat_or_diagnose"
+    DRIVE_MANAGEMENT = "drive_management"
+    INFORM_MANAGEMENT = "inform_management"
+
+
+class SamdSituation(StrEnum):
+    CRITICAL = "critical"
+    SERIOUS = "serious"
+    NON_SERIOUS = "non_serious"
+
+
+class FdaPathway(StrEnum):
+    NOT_A_DEVICE = "not_a_device"
+    EXEMPT = "exempt"
+    K510 = "510k"
+    DE_NOVO = "de_novo"
+    PMA = "pma"
+    UNDETERMINED = "undetermined"
+
+
+class Iec62304Class(StrEnum):
+    A = "A"
+    B = "B"
+    C = "C"
+
+
+ProductKey = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,10}$", description="2-10 of A-Z0-9")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+LongText = Annotated[str, Field(max_length=20_000)]
+Metrics = Annotated[dict[Annotated[str, Field(max_length=50)], StrictFloat], Field(max_length=50)]
+
+
+class _ProductFields(InputModel):
+    @field_validator("performance_metrics", check_fields=False)
+    @classmethod
+    def _finite(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is not None and any(x != x or x in (float("inf"), float("-inf")) for x in v.values()):
+            raise ValueError("metrics must be finite numbers")
+        return v
+
+
+class ProductCreate(_ProductFields):
+    key: ProductKey
+    name: Name
+    description: LongText = ""
+    lifecycle_stage: LifecycleStage = LifecycleStage.IDEATION
+    intended_use: LongText = ""
+    samd_significance: SamdSignificance | None = None
+    samd_situation: SamdSituation | None = None
+    fda_pathway: FdaPathway = FdaPathway.UNDETERMINED
+    iec62304_class: Iec62304Class | None = None
+    handles_phi: StrictBool = False
+    model_type: Annotated[str, Field(max_length=100)] | None = None
+    performance_metrics: Metrics = Field(default_factory=dict)
+
+
+class ProductUpdate(PatchModel, _ProductFields):
+    name: Name = None
+    description: LongText = None
+    lifecycle_stage: LifecycleStage = None
+    intended_use: LongText = None
+    samd_significance: SamdSignificance | None = None
+    samd_situation: SamdSituation | None = None
+    fda_pathway: FdaPathway = None
+    iec62304_class: Iec62304Class | None = None
+    handles_phi: StrictBool = None
+    model_type: Annotated[str, Field(max_length=100)] | None = None
+    performance_metrics: Metrics = None
+
+
+class ProductOut(OutputModel):
+    id: uuid.UUID
+    key: str
+    name: str
+    description: str
+    lifecycle_stage: LifecycleStage
+    intended_use: str
+    samd_significance: SamdSignificance | None
+    samd_situation: SamdSituation | None
+    imdrf_category: str | None = Field(description="IMDRF SaMD N12 category, I to IV")
+    fda_pathway: FdaPathway
+    iec62304_class: Iec62304Class | None
+    handles_phi: bool
+    model_type: str | None
+    performance_metrics: dict[str, float]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    archived_at: datetime | None
+
+
+class ProductFilters(InputModel):
+    lifecycle_stage: LifecycleStage | None = None

@@ -1,0 +1,93 @@
+"""Product use cases: the one implementation behind REST and GraphQL."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.exc import IntegrityError
+
+from app.authz import Permission, authorize, can
+from app.core.context import Ctx
+from app.core.crud import ListQuery, apply_changes, archive, check_if_match
+from app.core.errors import Conflict, NotFound
+from app.core.pagination import Page
+from app.members.repository import MembershipRepository
+from app.products.models import Product
+from app.products.repository import ProductRepository
+from app.products.schemas import ProductCreate, ProductUpdate
+
+
+async def list_products(
+    ctx: Ctx, query: ListQuery, *, lifecycle_stage: str | None = None
+) -> Page[Product]:
+    """Products, filtered and keyset-paginated."""
+    authorize(ctx.principal, Permission.product_read)
+    page = await ProductRepository(ctx.session).list(query, lifecycle_stage=lifecycle_stage)
+    ctx.audit.touch("search", "product", [p.id for p in page.items])
+    return page
+
+
+async def get_product(ctx: Ctx, product_id: uuid.UUID, *, audit: bool = True) -> Product:
+    """One product; 404 when absent or unreadable."""
+    product = await ProductRepository(ctx.session).get(product_id)
+    if product is None or not can(ctx.principal, Permission.product_read):
+        raise NotFound("No product with that id.")
+    if audit:
+        ctx.audit.touch("read", "product", [product.id], product_id=product.id)
+    return product
+
+
+async def create_product(ctx: Ctx, data: ProductCreate) -> Product:
+    """Create a product; its creator becomes a member. 409 on a duplicate key."""
+    authorize(ctx.principal, Permission.product_create)
+    repo = ProductRepository(ctx.session)
+    if await repo.key_exists(data.key):
+        raise Conflict(f"A product with key '{data.key}' already exists.")
+    values = data.model_dump()
+    product = Product(**values, created_by=ctx.principal.sub)
+    try:
+        await repo.add(product)
+    except IntegrityError as exc:  # a concurrent create won the key
+        raise Conflict(f"A product with key '{data.key}' already exists.") from exc
+    await MembershipRepository(ctx.session).add(product.id, ctx.principal.sub, ctx.principal.sub)
+    ctx.forget_memberships()
+    ctx.audit.touch(
+        "create", "product", [product.id], product_id=product.id, changed=sorted(values)
+    )
+    return product
+
+
+async def update_product(
+    ctx: Ctx, product_id: uuid.UUID, data: ProductUpdate, *, if_match: str | None = None
+) -> Product:
+    """Patch a product (members with update rights); 412 on a stale If-Match."""
+    product = await get_product(ctx, product_id, audit=False)
+    authorize(
+        ctx.principal,
+        Permission.product_update,
+        product_id=product.id,
+        memberships=await ctx.memberships(),
+    )
+    check_if_match(product, if_match)
+    changed = apply_changes(product, data.changes())
+    await ctx.session.flush()
+    ctx.audit.touch("update", "product", [product.id], product_id=product.id, changed=changed)
+    return product
+
+
+async def archive_product(
+    ctx: Ctx, product_id: uuid.UUID, *, if_match: str | None = None
+) -> Product:
+    """Archive (soft-delete) a product."""
+    product = await get_product(ctx, product_id, audit=False)
+    authorize(
+        ctx.principal,
+        Permission.product_update,
+        product_id=product.id,
+        memberships=await ctx.memberships(),
+    )
+    check_if_match(product, if_match)
+    changed = archive(product)
+    await ctx.session.flush()
+    ctx.audit.touch("delete", "product", [product.id], product_id=product.id, changed=changed)
+    return product

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, ResourceMixin
+
+
+class Story(ResourceMixin, Base):
+    __tablename__ = "story"
+
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("product.id"))
+    roadmap_item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("roadmap_item.id"))
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(300))
+    persona: Mapped[str | None] = mapped_column(String(100))
+    as_a: Mapped[str | None] = mapped_column(Text)
+    i_want: Mapped[str | None] = mapped_column(Text)
+    so_that: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    acceptance_criteria: Mapped[list] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(20), default="backlog")
+    story_points: Mapped[int | None]
+    rank: Mapped[str] = mapped_column(String(64))
+    sprint: Mapped[str | None] = mapped_column(String(64))
+    labels: Mapped[list] = mapped_column(default=list)
+    clinical_review_required: Mapped[bool] = mapped_column(default=False)
+    clinical_review: Mapped[dict | None]
+    jira_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str | None] = mapped_column(String(255))
+
+    __table_args__ = (
+        Index(None, "product_id", "status"),
+        Index(None, "product_id", "rank"),
+        Index(None, "roadmap_item_id"),
+        Index(None, "status"),
+        Index(None, "sprint"),
+        Index(None, "rank"),
+        Index(None, "created_at"),
+        Index(None, "updated_at"),
+        Index(None, "story_points"),
+    )

@@ -24,8 +24,9 @@ def _seed(args: argparse.Namespace) -> int:
     from app.seed import seed
 
     created = asyncio.run(seed(get_settings(), if_empty=args.if_empty, scale=args.scale))
-    print("seeded demo portfolio" if created else "database not empty; seed skipped",
-          file=sys.stderr)
+    print(
+        "seeded demo portfolio" if created else "database not empty; seed skipped", file=sys.stderr
+    )
     return 0
 
 
@@ -36,8 +37,10 @@ def _tokens_create(args: argparse.Namespace) -> int:
     try:
         Role(args.role)
     except ValueError:
-        print(f"unknown role {args.role!r}; one of: {', '.join(r.value for r in Role)}",
-              file=sys.stderr)
+        print(
+            f"unknown role {args.role!r}; one of: {', '.join(r.value for r in Role)}",
+            file=sys.stderr,
+        )
         return 2
     print(mint_token(get_settings(), sub=args.sub, role=args.role, name=args.name, ttl=args.ttl))
     return 0

@@ -29,11 +29,15 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def api_router() -> APIRouter:
+    from app.insights.router import router as insights
+    from app.interviews.router import router as interviews
     from app.members.router import router as members
     from app.products.router import router as products
+    from app.roadmap.router import router as roadmap
+    from app.stories.router import router as stories
 
     router = APIRouter(prefix="/api/v1")
-    for r in (products, members):
+    for r in (products, roadmap, stories, interviews, insights, members):
         router.include_router(r)
     return router
 

@@ -42,8 +42,11 @@ def page_response(request: Request, page: Page[Any], out: type[BaseModel]) -> Re
     adapter = _list_adapter(out)
     items = adapter.validate_python(page.items, from_attributes=True)
     body = (
-        b'{"data":' + adapter.dump_json(items) + b',"next_cursor":'
-        + orjson.dumps(page.next_cursor) + b"}"
+        b'{"data":'
+        + adapter.dump_json(items)
+        + b',"next_cursor":'
+        + orjson.dumps(page.next_cursor)
+        + b"}"
     )
     headers = {}
     if page.next_cursor:

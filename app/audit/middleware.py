@@ -129,9 +129,12 @@ class RequestMiddleware:
                 if not await finish(message["status"]):
                     replaced = True
                     await _send_problem(
-                        send, 503, "Service unavailable",
+                        send,
+                        503,
+                        "Service unavailable",
                         "The request could not be recorded in the audit trail; nothing changed.",
-                        "unavailable", request_id,
+                        "unavailable",
+                        request_id,
                     )
                     return
             elif replaced:

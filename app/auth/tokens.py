@@ -87,7 +87,9 @@ class RemoteJwks:
                     await self._fetch()
                 except (httpx.HTTPError, ValueError, JoseError) as exc:
                     if self._keys is None:
-                        raise Unauthenticated("The identity provider's keys are unavailable.") from exc
+                        raise Unauthenticated(
+                            "The identity provider's keys are unavailable."
+                        ) from exc
             assert self._keys is not None
             return self._keys
 

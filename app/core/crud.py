@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Invalid, PreconditionFailed
@@ -69,7 +69,18 @@ class Repository(Generic[M]):
     async def add(self, obj: M) -> M:
         self.session.add(obj)
         await self.session.flush()
+        # Load server-computed attributes (evidence counts) now: lazy loads cannot await.
+        await self.session.refresh(obj)
         return obj
+
+
+async def save(session: AsyncSession, obj: Any) -> None:
+    """Flush, then reload what the flush expired (SQL-computed attributes such as evidence
+    counts), because a lazy load cannot happen later in async code."""
+    await session.flush()
+    expired = inspect(obj).expired_attributes
+    if expired:
+        await session.refresh(obj, list(expired))
 
 
 def etag(obj: Any) -> str:
@@ -96,9 +107,14 @@ def apply_changes(obj: Any, changes: dict[str, Any]) -> list[str]:
             setattr(obj, name, value)
             changed.append(name)
     if changed:
-        obj.version += 1
-        obj.updated_at = utcnow()
+        bump(obj)
     return changed
+
+
+def bump(obj: Any) -> None:
+    """A new version (and ETag) for a resource whose state changed."""
+    obj.version += 1
+    obj.updated_at = utcnow()
 
 
 def archive(obj: Any) -> list[str]:

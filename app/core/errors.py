@@ -69,9 +69,7 @@ class Unavailable(AppError):
     status, code, title, slug = 503, "UNAVAILABLE", "Service unavailable", "unavailable"
 
 
-def problem(
-    status: int, title: str, detail: str, *, slug: str, **extra: Any
-) -> dict[str, Any]:
+def problem(status: int, title: str, detail: str, *, slug: str, **extra: Any) -> dict[str, Any]:
     """An RFC 9457 problem document."""
     body: dict[str, Any] = {
         "type": f"https://rounds.dev/problems/{slug}",
@@ -84,6 +82,4 @@ def problem(
 
 
 def error_problem(exc: AppError) -> dict[str, Any]:
-    return problem(
-        exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors, **exc.extra
-    )
+    return problem(exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors, **exc.extra)

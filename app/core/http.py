@@ -18,9 +18,7 @@ log = logging.getLogger("rounds")
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem_response(
-    body: dict[str, Any], headers: dict[str, str] | None = None
-) -> Response:
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     return Response(
         orjson.dumps(body), status_code=body["status"], media_type=PROBLEM_JSON, headers=headers
     )

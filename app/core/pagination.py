@@ -111,13 +111,9 @@ def apply_keyset(
                 column.is_(None), id_column < last_id if sort.descending else id_column > last_id
             )
         elif sort.descending:
-            cond = or_(
-                column < value, and_(column == value, id_column < last_id), column.is_(None)
-            )
+            cond = or_(column < value, and_(column == value, id_column < last_id), column.is_(None))
         else:
-            cond = or_(
-                column > value, and_(column == value, id_column > last_id), column.is_(None)
-            )
+            cond = or_(column > value, and_(column == value, id_column > last_id), column.is_(None))
         stmt = stmt.where(cond)
     if sort.descending:
         order = [column.desc().nulls_last(), id_column.desc()]

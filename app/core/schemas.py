@@ -25,5 +25,3 @@ class PatchModel(InputModel):
 
 class OutputModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-
-

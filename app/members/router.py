@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from app.api.deps import Context
 from app.members import service
-from app.members.schemas import MeOut, MemberAdd, MemberOut
+from app.members.schemas import MemberAdd, MemberOut, MeOut
 
 router = APIRouter(tags=["members"])
 Subject = Annotated[str, Path(min_length=1, max_length=255)]

@@ -107,7 +107,7 @@ _NOT_NAME = frozenset(
     monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow
     january february march april may june july august september october november december
     jan feb mar apr jun jul aug sep sept oct nov dec
-    medicare medicaid epic cerner fhir hl7 hipaa tricare aetna cigna humana kaiser
+    medicare medicaid epic cerner fhir hl7 hipaa tricare aetna cigna humana
     type stage grade class level phase score scale index test trial study group
     male female man woman boy girl child baby infant mother father son daughter wife
     husband sister brother caregiver family
@@ -142,6 +142,16 @@ _STATE_NAMES_LOWER = frozenset(n.lower() for n in _US_STATES.values())
 
 # --------------------------------------------------------------------------- regexes
 
+def _scan(first: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """Compile a scanning regex behind a first-character lookahead.
+
+    Python's regex engine skips ahead quickly only when a pattern starts with a character
+    set; patterns that open with ``\\b`` or a lookbehind are otherwise tried at every
+    position, which made the detector several times slower.
+    """
+    return re.compile(f"(?=[{first}])(?:{pattern})", flags)
+
+
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
     r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
@@ -153,28 +163,28 @@ _WEEKDAY = r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
 
 _DATE_RES = [
     # March 14, 2023 / Mar 9 2022 / May 30th / Apr 4 '23 / March 14th of 2023
-    re.compile(rf"\b{_MON}\s+{_DAY}(?!\d)(?:(?:,\s*|\s+)(?:of\s+)?{_YEAR}(?!\d))?(?![\w/])"),
+    _scan("JFMASONDjfmasond", rf"\b{_MON}\s+{_DAY}(?!\d)(?:(?:,\s*|\s+)(?:of\s+)?{_YEAR}(?!\d))?(?![\w/])"),
     # 14 Mar 2023 / 4th July 2022 / the 3rd of May
-    re.compile(rf"\b{_DAY}(?:\s+of)?\s+{_MON}(?![a-z])(?:,?\s+{_YEAR}(?!\d))?"),
+    _scan("0-9", rf"\b{_DAY}(?:\s+of)?\s+{_MON}(?![a-z])(?:,?\s+{_YEAR}(?!\d))?"),
     # 12-Mar-2023
-    re.compile(rf"\b{_DAY}-{_MON}-(?:\d{{4}}|\d{{2}})\b"),
+    _scan("0-9", rf"\b{_DAY}-{_MON}-(?:\d{{4}}|\d{{2}})\b"),
     # March 2022 / Sept. '21 (month + year is more specific than a year)
-    re.compile(rf"\b{_MONTH}\.?,?\s+(?:of\s+)?{_YEAR}(?!\d)"),
+    _scan("JFMASOND", rf"\b{_MONTH}\.?,?\s+(?:of\s+)?{_YEAR}(?!\d)"),
     # 03/14/2023, 3-14-23, 14.03.2023
-    re.compile(r"(?<![\d/.-])(?:[01]?\d|3[01]|2\d)([/.-])(?:[0-3]?\d)\1(?:\d{4}|\d{2})(?![\d/-])"),
+    _scan("0-9", r"(?<![\d/.-])(?:[01]?\d|3[01]|2\d)([/.-])(?:[0-3]?\d)\1(?:\d{4}|\d{2})(?![\d/-])"),
     # ISO 2023-03-14 (also with a time part)
-    re.compile(r"(?<![\d-])(?:19|20)\d{2}-[01]\d-[0-3]\d(?:[T ][0-2]\d:[0-5]\d(?::[0-5]\d)?)?(?!\d)"),
+    _scan("0-9", r"(?<![\d-])(?:19|20)\d{2}-[01]\d-[0-3]\d(?:[T ][0-2]\d:[0-5]\d(?::[0-5]\d)?)?(?!\d)"),
     # 2023/03/14
-    re.compile(r"(?<![\d/])(?:19|20)\d{2}/[01]?\d/[0-3]?\d(?![\d/])"),
+    _scan("0-9", r"(?<![\d/])(?:19|20)\d{2}/[01]?\d/[0-3]?\d(?![\d/])"),
     # "on 3/14" style month/day, only after a temporal cue so fractions and BP stay
-    re.compile(
+    _scan("oOsSfFuUtTbBdDaA",
         r"(?i:\b(?:on|since|from|until|till|by|dated|before|after)\s+)"
         r"(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9]))(?![\d/])"
     ),
     # last Tuesday / next Friday / last July: a relative but pin-pointable date
-    re.compile(rf"(?i:\b(?:last|this past|next|this coming)\s+)(?:{_WEEKDAY}|{_MONTH})\b"),
+    _scan("lLtTnN", rf"(?i:\b(?:last|this past|next|this coming)\s+)(?:{_WEEKDAY}|{_MONTH})\b"),
     # Christmas Day 2022 etc. are rare; holidays with a year
-    re.compile(
+    _scan("CTEHN",
         r"\b(?:Christmas|Thanksgiving|Easter|Halloween|New Year's)(?: Day| Eve)?,?\s+"
         r"(?:19|20)\d{2}\b"
     ),
@@ -182,42 +192,42 @@ _DATE_RES = [
 
 _AGE_NUM = r"(?:9\d|1[0-4]\d)"
 _AGE_RES = [
-    re.compile(
+    _scan("0-9",
         rf"(?<![\d.,-]){_AGE_NUM}(?:\s*|-)(?:years?|yrs?|y/?o|yo)(?:\s*|-)?(?:old|of age)?"
         r"(?![a-zA-Z])",
         re.I,
     ),
-    re.compile(rf"(?i:\b(?:age[ds]?|aged|age:)\s*)(?P<v>{_AGE_NUM})(?![\d.])"),
-    re.compile(rf"(?<![\d.]){_AGE_NUM}(?:\s*|-)(?:year|yr)s?(?:\s*|-)old(?![a-z])", re.I),
-    re.compile(r"\b(?:in\s+(?:his|her|their)\s+)(?P<v>(?:9\d|1[0-4]\d)['’]?s)\b", re.I),
-    re.compile(rf"(?<![\d.]){_AGE_NUM}\s*(?:M|F|y)\b(?![\d])"),
-    re.compile(r"\b(?:nonagenarian|centenarian|supercentenarian)s?\b", re.I),
+    _scan("aA", rf"(?i:\b(?:age[ds]?|aged|age:)\s*)(?P<v>{_AGE_NUM})(?![\d.])"),
+    _scan("0-9", rf"(?<![\d.]){_AGE_NUM}(?:\s*|-)(?:year|yr)s?(?:\s*|-)old(?![a-z])", re.I),
+    _scan("iI", r"\b(?:in\s+(?:his|her|their)\s+)(?P<v>(?:9\d|1[0-4]\d)['’]?s)\b", re.I),
+    _scan("0-9", rf"(?<![\d.]){_AGE_NUM}\s*(?:M|F|y)\b(?![\d])"),
+    _scan("nNcCsS", r"\b(?:nonagenarian|centenarian|supercentenarian)s?\b", re.I),
 ]
 
-_EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+_EMAIL_RE = _scan(r"\w.+-", r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 _URL_RE = re.compile(
     r"(?i)\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'()]+"
     r"|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|io|us|info|health|care)"
     r"/[^\s<>\"'()]*"
 )
-_IPV4_RE = re.compile(
+_IPV4_RE = _scan("0-9",
     r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
     r"(?::\d{1,5})?(?![\d.]*\d)"
 )
 _H = r"[0-9A-Fa-f]{1,4}"
-_IPV6_RE = re.compile(
+_IPV6_RE = _scan("0-9A-Fa-f:",
     rf"(?<![\w:])(?:(?:{_H}:){{7}}{_H}|(?:{_H}:){{1,7}}:|(?:{_H}:){{1,6}}:{_H}"
     rf"|(?:{_H}:){{1,5}}(?::{_H}){{1,2}}|(?:{_H}:){{1,4}}(?::{_H}){{1,3}}"
     rf"|(?:{_H}:){{1,3}}(?::{_H}){{1,4}}|(?:{_H}:){{1,2}}(?::{_H}){{1,5}}"
     rf"|{_H}:(?::{_H}){{1,6}}|::(?:{_H}:){{0,5}}{_H})(?![\w:])"
 )
-_PHONE_RE = re.compile(
+_PHONE_RE = _scan("0-9(+",
     r"(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}"
     r"(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?(?![\w-])"
     r"|(?<![\w-])\+\d{1,3}[\s.-]?\d{1,4}(?:[\s.-]\d{2,4}){2,4}(?![\w-])",
     re.I,
 )
-_SSN_RE = re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
+_SSN_RE = _scan("0-9", r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
 
 # Label words that announce an identifier; the value after them is redacted as ID.
 _ID_LABEL = (
@@ -229,15 +239,18 @@ _ID_LABEL = (
     r"|health\s+plan(?:\s+(?:ID|number|no\.?))?|plan(?:\s+(?:ID|number|no\.?))|beneficiary"
     r"(?:\s+(?:ID|number|no\.?))?|Medicare|Medicaid|MBI|HICN|claim(?:\s+(?:number|no\.?))?"
     r"|licen[cs]e(?:\s+(?:plate|number|no\.?))?|lic\.?|certificate(?:\s+(?:number|no\.?))?"
-    r"|cert\.?|DEA|NPI|VIN|plate|serial(?:\s+(?:number|no\.?))?|S/N|device(?:\s+(?:ID|serial))?"
+    r"|cert\.?|DEA|NPI|VIN|plate|serial(?:\s+(?:number|no\.?))?|S/N|SN|device(?:\s+(?:ID|serial))?"
     r"|case|ref(?:erence)?|Rx|prescription|encounter|visit|accession|specimen|sample"
     r"|(?:patient|pt|site|case|member|subscriber|unique|record|employee|student|badge)\s+ID"
     r"|ID(?:\s+(?:number|no\.?))?|identifier|no\.|number|#)"
 )
 _ID_VALUE = r"#?\s?(?=[A-Za-z0-9-]*\d)[A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9-]+)?(?<!-)"
-_LABELLED_ID_RE = re.compile(
-    rf"(?i:(?<![\w]){_ID_LABEL})(?:\s*(?:is|was|of|:|#|no\.?|number))*\s*[:#]?\s*"
-    rf"(?P<v>{_ID_VALUE})"
+# Id-shaped values are found first, then a label is looked for just before each one.
+_ID_CANDIDATE_RE = _scan(
+    "#A-Za-z0-9", rf"(?<![\w-]){_ID_VALUE}(?![\w])"
+)
+_ID_LABEL_BEFORE_RE = re.compile(
+    rf"(?i:(?<![\w]){_ID_LABEL})(?:\s*(?:is|was|of|:|#|no\.?|number))*\s*[:#]?\s*$"
 )
 # Descriptor words that are themselves revealing enough to redact along with the value.
 _ID_LABEL_KEEP_IN_SPAN = re.compile(
@@ -245,19 +258,22 @@ _ID_LABEL_KEEP_IN_SPAN = re.compile(
 )
 
 # Codes that look like ids without a label: AB-123456, #JH-998877, RV123456, 12345-JHU.
-_CODE_RE = re.compile(
+_CODE_RE = _scan("#A-Z0-9",
     r"(?<![\w#-])#?(?:[A-Z]{1,6}\d?[A-Z]?-(?:[A-Z0-9]+-)*\d{3,}[A-Z0-9]*"
     r"|[A-Z]{1,5}\d{5,}[A-Z]{0,3}|\d{4,}-?[A-Z]{1,5}|[A-Z]{2,5}\d{4,}[A-Z]{0,3}"
     r"|\d{3,}(?:-\d{2,}){1,3})(?![\w-])"
 )
-_LONG_NUMBER_RE = re.compile(r"(?<![\w.,#-])#?\d{6,}(?![\w.,-]\d|[\w-])")
+_NOT_CODE_SHAPE_RE = re.compile(
+    r"(?:19|20)\d{2}-(?:19|20)\d{2}|(?:19|20)\d{2}-[01]\d-[0-3]\d|\d{3}-\d{3}-\d{4}"
+)
+_LONG_NUMBER_RE = _scan("#0-9", r"(?<![\w.,#-])#?\d{6,}(?![\w.,-]\d|[\w-])")
 # Standards, trials and coding systems have code-shaped names but are not PHI.
 _CODE_STOP = re.compile(
     r"^#?(?:ISO|IEC|IEEE|NCT|ICD|CPT|HCPCS|LOINC|SNOMED|RFC|SOC|NIST|SP|HL7|FHIR|ASTM|ANSI"
     r"|FDA|CFR|USC|EN|DIN|UL|CE|COVID|SARS|HIPAA|GDPR|K\d|PMID|DOI|ISBN|ISSN|NDC|CVE)\b"
 )
 
-_ZIP_RE = re.compile(
+_ZIP_RE = _scan("zZpPA-Z",
     r"(?i:\b(?:zip|zip\s*code|postal\s+code|zipcode)\s*(?:is|:|#)?\s*)(?P<v>\d{5}(?:-\d{4})?)\b"
     rf"|(?<![\w])(?:{_STATE_ABBR})\s(?P<w>\d{{5}}(?:-\d{{4}})?)\b"
 )
@@ -267,24 +283,30 @@ _STREET_SUFFIX = (
     r"|Pkwy|Parkway|Hwy|Highway|Ter|Terrace|Cir|Circle|Sq|Square|Trl|Trail|Row|Loop|Pike"
     r"|Plaza|Crescent|Alley|Broadway)"
 )
-_ADDRESS_RE = re.compile(
+_ADDRESS_RE = _scan("0-9A-Zt",
     r"\b\d{1,6}(?:-\d{1,4})?\s+(?:[NSEW]\.?\s+)?(?:(?:\d{1,3}(?:st|nd|rd|th)|[A-Z][a-zA-Z'’-]+)"
     rf"\s+){{0,3}}(?i:{_STREET_SUFFIX})\b\.?"
     r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*#?\w+)?"
     r"|\b(?:P\.?\s?O\.?\s+Box|PO\s+Box)\s+\d+"
     r"|\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Boulevard|Road|Lane|St\.(?=\s+[A-Z]))"
     r"|\b\d{1,3}(?:st|nd|rd|th)\s+(?i:street|avenue|ave)\b\.?"
+    r"|\bthe\s+Bronx\b"
+)
+# "New York clinic": a state name used as the name of a facility.
+_STATE_FACILITY_RE = _scan("A-Z",
+    rf"\b(?:{_STATE_NAME})\s+(?:clinic|hospital|medical\s+center|health\s+center|office)\b"
 )
 # ", Springfield, IL 62704" continuation after an address or facility.
 _PLACE_TAIL_RE = re.compile(
-    rf"(?:,?\s+(?:in|at)\s+|,\s*)(?P<city>(?:[A-Z][a-zA-Z'’.-]+\s?){{1,3}}?)"
-    rf"(?:,\s*(?P<state>{_STATE}))?(?:\s+\d{{5}}(?:-\d{{4}})?)?(?![\w])"
+    rf"(?:,?\s+(?:in|at)\s+|,\s*)(?:(?P<city>(?:[A-Z][a-zA-Z'’.-]+\s?){{1,3}}?)"
+    rf",\s*(?P<state>{_STATE})(?:\s+\d{{5}}(?:-\d{{4}})?)?(?![\w])"
+    rf"|(?P<city2>(?:[A-Z][a-zA-Z'’.-]+\s?){{1,3}}?)(?![\w]))"
 )
-_CITY_STATE_RE = re.compile(
+_CITY_STATE_RE = _scan("A-Z",
     rf"\b(?P<city>(?:[A-Z][a-z]+(?:[ -](?=[A-Z]))?){{1,3}}|St\.\s[A-Z][a-z]+),\s*(?P<state>{_STATE})"
     r"(?:\s+\d{5}(?:-\d{4})?)?(?![\w])"
 )
-_COUNTY_RE = re.compile(r"\b(?:[A-Z][a-z]+\s){1,2}(?:County|Parish|Borough)\b")
+_COUNTY_RE = _scan("A-Z", r"\b(?:[A-Z][a-z]+\s){1,2}(?:County|Parish|Borough)\b")
 
 # Facility heads: a capitalised run ending in one of these is a facility name.
 _FACILITY_HEAD = (
@@ -301,10 +323,10 @@ _FACILITY_HEAD = (
 )
 _CAP = r"(?:[A-Z][a-zA-Z'’]*\.?|[A-Z]{2,}|\d+(?:st|nd|rd|th))"
 _FAC_PREFIX = rf"(?:(?:St\.?|Saint|Mt\.?|Mount|Ft\.?|Fort)\s+)?{_CAP}(?:-{_CAP})?"
-_FACILITY_RE = re.compile(
+_FACILITY_RE = _scan("A-Z",
     rf"\b(?P<pre>{_FAC_PREFIX}(?:\s+(?:&|and|of|de|la|del|the)?\s*{_FAC_PREFIX}){{0,4}}?)"
-    rf"\s+(?P<head>{_FACILITY_HEAD})(?![\w'’])"
-    rf"(?:\s+(?:of|in)\s+(?P<of>(?:[A-Z][a-z]+\s?){{1,3}}))?"
+    rf"\s+(?P<head>{_FACILITY_HEAD}(?:\s+{_FACILITY_HEAD})*)(?![\w'’])"
+    rf"(?:\s+(?:of|in)\s+(?P<of>(?:[A-Z][a-zA-Z]+\s?){{1,3}}))?"
 )
 # Heads that are ordinary words; they need a place-like prefix (city, Saint ..., known name).
 _WEAK_HEADS = frozenset(
@@ -327,13 +349,26 @@ _GENERIC_PREFIX = frozenset(
     """.split()
 )
 
-_SAINT_RE = re.compile(
+# Generic words that still form a facility name before a head word ("General Hospital").
+_FACILITY_ISH = frozenset(
+    """
+    st st. saint mt mt. mount central general city memorial county regional north south east
+    west northern southern eastern western university children's children’s community
+    """.split()
+)
+_STRIP_PREFIX = (_GENERIC_PREFIX | _NOT_NAME) - _FACILITY_ISH
+
+# "Cancer Center in New York", "Clinic of Springfield": a head word anchored by a place.
+_HEAD_OF_PLACE_RE = _scan("A-Z",
+    rf"\b(?P<head>{_FACILITY_HEAD})\s+(?:of|in)\s+(?=[A-Z])"
+)
+_SAINT_RE = _scan("S",
     r"\b(?:St\.?|Saint|Ste\.?)\s+(?P<n>[A-Z][a-z]+)(?:['’]s|s)?"
     r"(?!\s+(?:wort|Day|Patrick's Day|Jude Children's Research)\b)"
 )
 # Widely known US health systems / hospitals that rarely carry a generic head word.
-_KNOWN_FACILITY_RE = re.compile(
-    r"\b(?:Johns?['’]?\s?Hopkins(?:\s+Bayview)?|Cedars?[- ]Sinai|Mt\.?\s+Sinai|Mount\s+Sinai"
+_KNOWN_FACILITY_RE = _scan("A-Z",
+    r"\b(?:John(?:s|['’]s)?\s+Hopkins(?:\s+Bayview)?|Cedars?[- ]Sinai|Mt\.?\s+Sinai|Mount\s+Sinai"
     r"|Mass(?:achusetts)?\s+General(?:\s+Brigham)?|MGH|Brigham\s+(?:and|&)\s+Women['’]s"
     r"|Beth\s+Israel(?:\s+Deaconess)?|NYU(?:\s+Langone)?|New\s?York[- ]Presbyterian"
     r"|NY[- ]Presbyterian|Columbia\s+Presbyterian|Weill\s+Cornell|(?:Memorial\s+)?Sloan"
@@ -386,25 +421,43 @@ _EPONYMS = frozenset(
 )
 
 _NAME_TOK = r"(?:O['’]|D['’]|Mc|Mac|Di|De|Le|La)?[A-Z][a-z]+(?:['’][A-Z][a-z]+)?(?:-[A-Z][a-z]+)?"
-_CAP_TOKEN_RE = re.compile(rf"(?<![\w'’-]){_NAME_TOK}(?![\w-])")
-_INITIAL = r"[A-Z]\.(?![A-Za-z])|[A-Z](?=\s*(?:[,;:)]|$|\s(?:who|from|at|in|on|and|is|was|has)\b))"
+_CAP_TOKEN_RE = _scan("A-Z", rf"(?<![\w'’-]){_NAME_TOK}(?![\w-])")
+_INITIAL = r"[A-Z]\.(?![A-Za-z])|[A-Z](?=['’]s\b|[,;:)]|$|\s+[a-z])"
 _FOLLOW_RE = re.compile(rf"\s+(?:(?P<init>{_INITIAL})|(?P<tok>{_NAME_TOK}))")
-_TITLE_RE = re.compile(
+_TITLE_RE = _scan("A-Z",
     rf"\b(?P<title>Dr|Drs|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr"
     rf"|Sister|Brother|Father|Mother|Aunt|Uncle|Grandma|Grandpa|Judge|Officer|Captain|Capt)"
     rf"(?:\.|(?=\s))\s*(?P<n>(?:{_NAME_TOK}|[A-Z]\.)(?:\s+(?:{_NAME_TOK}|[A-Z]\.(?![A-Za-z])"
     rf"|[A-Z](?=[\s,;:)]|$))){{0,2}})"
 )
-_CUE_RE = re.compile(
-    r"(?i:\b(?:patient|pt\.?|participant|interviewee|client|resident|named|name\s+is|name:"
-    r"|called|son|daughter|wife|husband|spouse|partner|fianc[eé]e?|boyfriend|girlfriend"
-    r"|mom|dad|mother|father|brother|sister|sibling|grandson|granddaughter|grandmother"
-    r"|grandfather|nephew|niece|cousin|aunt|uncle|friend|neighbou?r|colleague|coworker"
-    r"|caregiver|guardian|roommate|surgeon|physician|provider|therapist|nurse|NP|PA|RN|MD"
-    r"|referred\s+by|seen\s+by|treated\s+by|under|with|like|to|for|from|per|cc|attn:?"
-    r"|signed|sincerely|regards|thanks|dear|hi|hello))"
-    r"(?:\s*[,:]\s*|\s+)(?P<n>" + _NAME_TOK + r")"
+_OFFICE_RE = re.compile(r"['’]s\s+(?i:office|clinic|practice)\b")
+# A cue word right before a capitalised token marks it as a person's name.
+_CUES = frozenset(
+    """
+    patient pt pt. participant interviewee client resident named called son daughter wife
+    husband spouse partner fiance fiancee fiancé fiancée boyfriend girlfriend mom dad mother
+    father brother sister sibling grandson granddaughter grandmother grandfather nephew niece
+    cousin aunt uncle friend neighbor neighbour colleague coworker caregiver guardian roommate
+    surgeon physician provider therapist nurse np pa rn md coordinator manager receptionist
+    assistant technician tech pharmacist counselor advocate navigator scheduler under with like to for from per cc
+    attn attn: signed sincerely regards thanks dear hi hello name:
+    """.split()
 )
+_CUE_PAIRS = frozenset({("referred", "by"), ("seen", "by"), ("treated", "by"), ("name", "is")})
+
+
+def _cue_before(text: str, start: int) -> str | None:
+    """The cue word (lower case) directly before ``start``, if there is one."""
+    window = text[max(0, start - 24) : start]
+    stripped = window.rstrip(" ,:")
+    words = stripped.lower().split()
+    if not words:
+        return None
+    if words[-1] in _CUES and len(window) - len(stripped) <= 3:
+        return words[-1]
+    if len(words) >= 2 and (words[-2], words[-1]) in _CUE_PAIRS:
+        return f"{words[-2]} {words[-1]}"
+    return None
 # Cue words that are weak (prepositions): they only vouch for list-known given names.
 _WEAK_CUES = frozenset(
     {"with", "like", "to", "for", "from", "per", "under", "cc", "hi", "hello", "thanks",
@@ -442,7 +495,9 @@ def _extend_name(text: str, end: int, lex: _Lexicon, max_tokens: int = 2) -> tup
             continue
         tok = m.group("tok")
         low = tok.lower()
-        if low in _NOT_NAME or _looks_like_place_word(low) or _is_eponym(text, m.start("tok"), m.end()):
+        if (low in _NOT_NAME and low not in _SURNAME_WORDS) or _looks_like_place_word(low):
+            break
+        if _is_eponym(text, m.start("tok"), m.end()):
             break
         if low in lex.surnames or low in lex.first or low not in lex.common:
             end = m.end()
@@ -450,6 +505,10 @@ def _extend_name(text: str, end: int, lex: _Lexicon, max_tokens: int = 2) -> tup
             continue
         break
     return end, added
+
+
+# Stop-listed words that are also common surnames; fine right after a given name.
+_SURNAME_WORDS = frozenset({"white", "black", "brown", "young", "king", "green", "english"})
 
 
 def _looks_like_place_word(low: str) -> bool:
@@ -484,40 +543,38 @@ def _name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
         ):
             parts.pop()
         end = n_start + parts[-1].end()
+        office = _OFFICE_RE.match(text, end)
+        if office:
+            yield m.start(), office.end(), LOCATION
         yield m.start(), end, NAME
 
-    # Cue words: "patient Cindy L.", "my daughter Jessica", "named Emily Brown".
-    for m in _CUE_RE.finditer(text):
-        tok = m.group("n")
-        low = tok.lower()
-        cue = text[m.start() : m.start("n")].strip(" ,:").lower()
-        if low in _NOT_NAME or _looks_like_place_word(low) or low in _EPONYMS:
-            continue
-        if _is_eponym(text, m.start("n"), m.end("n")):
-            continue
-        known = low in lex.first or low in lex.first_ambiguous
-        if cue in _WEAK_CUES or cue.split()[0] in _WEAK_CUES:
-            if not known:
-                continue
-        elif not known and low in lex.common:
-            continue
-        end, _ = _extend_name(text, m.end("n"), lex)
-        yield m.start("n"), end, NAME
-
-    # Given names from the census list, optionally followed by an initial or surname.
     for m in _CAP_TOKEN_RE.finditer(text):
+        start = m.start()
         tok = m.group(0)
         low = tok.lower()
-        base = low.split("'")[0].split("’")[0]
+        base = low.split("'")[0].split("’")[0].split("-")[0]
         is_first = base in lex.first
         is_amb = base in lex.first_ambiguous
+        cue = _cue_before(text, start) if start else None
+        if cue:
+            # Cue words: "patient Cindy L.", "my daughter Jessica", "named Emily Brown".
+            name = _cue_name(text, m, cue, is_first or is_amb, lex)
+            if name:
+                yield name
+                continue
         if not (is_first or is_amb):
+            if low in _NOT_NAME or _looks_like_place_word(low):
+                continue
+            f = _FOLLOW_RE.match(text, m.end())
+            if f and f.group("init") and f.group("init").endswith(".") and low in lex.surnames:
+                # "Smith J." – surname followed by an initial.
+                yield m.start(), f.end(), NAME
+                continue
             # Unknown capitalised word + known surname: "Johnathon Smith".
-            if low in lex.common or low in _NOT_NAME or _looks_like_place_word(low):
+            if low in lex.common:
                 continue
             if _sentence_initial(text, m.start()):
                 continue
-            f = _FOLLOW_RE.match(text, m.end())
             if not (f and f.group("tok") and f.group("tok").lower() in lex.surnames):
                 continue
             if f.group("tok").lower() in lex.common or _is_eponym(text, f.start("tok"), f.end()):
@@ -536,36 +593,74 @@ def _name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
         yield m.start(), end, NAME
 
 
+def _cue_name(
+    text: str, m: re.Match[str], cue: str, known: bool, lex: _Lexicon
+) -> tuple[int, int, str] | None:
+    """Name span for a capitalised token that follows a cue word, if it qualifies."""
+    low = m.group(0).lower()
+    if low in _NOT_NAME or _looks_like_place_word(low) or low in _EPONYMS:
+        return None
+    if _is_eponym(text, m.start(), m.end()):
+        return None
+    if cue in _WEAK_CUES or cue.split()[0] in _WEAK_CUES:
+        if not known:
+            return None
+    elif not known and low in lex.common:
+        return None
+    end, _ = _extend_name(text, m.end(), lex)
+    return m.start(), end, NAME
+
+
+_WORD_RE = re.compile(r"[A-Za-z][A-Za-z.'’-]*")
+
+
 def _city_at(text: str, start: int, lex: _Lexicon) -> int:
     """Return the end of a known city name starting at ``start`` (0 when none)."""
-    words = list(re.finditer(r"[A-Za-z][A-Za-z.'’-]*", text[start : start + 60]))
-    if not words:
+    w = _WORD_RE.match(text, start)
+    if not w:
         return 0
-    first = words[0].group(0).lower()
-    candidates = lex.cities.get(first)
-    if not candidates:
+    key = w.group(0).lower()
+    if key not in lex.cities and key.rstrip(".") not in lex.cities:
         return 0
-    best = 0
+    words = list(_WORD_RE.finditer(text, start, start + 60))
     for n in range(min(len(words), lex.city_max_words), 0, -1):
         chunk = words[:n]
         # Words must be separated by single spaces and each capitalised (proper noun use).
         if any(chunk[i + 1].start() - chunk[i].end() != 1 for i in range(n - 1)):
             continue
-        if not all(w.group(0)[0].isupper() for w in chunk):
+        if not all(c.group(0)[0].isupper() for c in chunk):
             continue
-        phrase = " ".join(w.group(0).lower() for w in chunk)
+        phrase = " ".join(c.group(0).lower() for c in chunk)
+        candidates = lex.cities.get(phrase.split(" ", 1)[0]) or lex.cities.get(
+            phrase.split(" ", 1)[0].rstrip(".")
+        ) or frozenset()
         if phrase in candidates:
-            best = start + chunk[-1].end()
-            break
-    return best
+            return chunk[-1].end()
+        if phrase.rstrip(".") in candidates:
+            return chunk[-1].end() - (len(phrase) - len(phrase.rstrip(".")))
+    return 0
 
 
 def _location_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
+    for m in _STATE_FACILITY_RE.finditer(text):
+        yield m.start(), m.end(), LOCATION
+
+    for m in _HEAD_OF_PLACE_RE.finditer(text):
+        place_end = _city_at(text, m.end(), lex)
+        state = _STATE_HERE_RE.match(text, m.end())
+        if place_end or state:
+            start = m.start()
+            # Take in a directly preceding capitalised word ("Cancer Center in ...").
+            prev = re.search(r"([A-Z][a-zA-Z'’]*)\s+$", text[max(0, start - 30) : start])
+            if prev and prev.group(1).lower() not in _STRIP_PREFIX:
+                start -= len(prev.group(0))
+            yield start, max(place_end, state.end() if state else 0), LOCATION
+
     for m in _ADDRESS_RE.finditer(text):
-        end = m.end()
+        end = _facility_tail(text, m.end(), lex)
         tail = _PLACE_TAIL_RE.match(text, end)
-        if tail and (tail.group("state") or _city_at(text, tail.start("city"), lex)):
-            end = tail.end() if tail.group("state") else _city_at(text, tail.start("city"), lex)
+        if tail:
+            end = max(end, _tail_end(text, tail, lex))
         yield m.start(), end, LOCATION
 
     for m in _CITY_STATE_RE.finditer(text):
@@ -579,8 +674,7 @@ def _location_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
         yield m.start("city"), m.end(), LOCATION
 
     for m in _COUNTY_RE.finditer(text):
-        first = m.group(0).split()[0].lower()
-        if first in _NOT_NAME or first in lex.common:
+        if m.group(0).split()[0].lower() in _NOT_NAME:
             continue
         yield m.start(), m.end(), LOCATION
 
@@ -594,14 +688,14 @@ def _location_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
 
     for m in _FACILITY_RE.finditer(text):
         pre = m.group("pre")
-        head = m.group("head").lower()
+        head = m.group("head").split()[-1].lower()
         words = pre.split()
         # Drop leading generic/function words: "the Mercy Clinic" -> "Mercy Clinic".
-        while words and words[0].lower() in _GENERIC_PREFIX | _NOT_NAME - {"st", "saint", "mt"}:
+        while words and words[0].lower() in _STRIP_PREFIX:
             words.pop(0)
         if not words:
             continue
-        if all(w.lower().strip(".") in _GENERIC_PREFIX for w in words):
+        if all(w.lower().strip(".") in _STRIP_PREFIX for w in words):
             continue
         start = m.start("pre") + pre.rfind(" ".join(words)) if words != pre.split() else m.start()
         if start < m.start():
@@ -609,8 +703,8 @@ def _location_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
         if head in _WEAK_HEADS or head.startswith("gen"):
             first = words[0].lower().strip(".")
             placeish = (
-                first in {"st", "saint", "mt", "mount", "county", "city", "regional", "community",
-                          "university", "mass", "sf", "la", "ny", "nyu", "ucla", "ucsf"}
+                first in _FACILITY_ISH
+                or first in {"mass", "sf", "la", "ny", "nyu", "ucla", "ucsf"}
                 or _city_at(text, start, lex) > 0
                 or bool(_KNOWN_FACILITY_RE.match(text, start))
                 or (head in {"health", "healthcare", "medical", "med", "memorial", "children's",
@@ -637,46 +731,74 @@ def _location_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
         yield m.start(), _facility_tail(text, end, lex, allow_lower_head=True), LOCATION
 
 
-_LOWER_FACILITY_RE = re.compile(
-    r"\s+(?:downtown\s+)?(?:clinic|hospital|facility|office|medical\s+center|health\s+center"
-    r"|ER|ED|urgent\s+care|campus|location|branch|site)\b"
+_MORE_HEADS_RE = re.compile(rf"(?:\s+(?:{_FACILITY_HEAD}|Center|Centre)(?![\w'’]))+")
+_NEXT_WORD_RE = re.compile(r"(?:,\s*|\s+(?:in\s+)?)([A-Z])")
+_STATE_AFTER_RE = re.compile(
+    rf"(?:,\s*|\s+(?:in\s+)?)(?:{_STATE})(?:\s+\d{{5}}(?:-\d{{4}})?)?(?![\w])"
 )
+_STATE_HERE_RE = re.compile(rf"(?:{_STATE})(?![\w])")
+_COMMA_STATE_RE = re.compile(rf",\s*(?:{_STATE})(?![\w])")
+_LOWER_FACILITY_RE = re.compile(
+    r"\s+(?:downtown\s+)?(?:clinic|hospital|facility|office|med(?:ical)?\.?\s+c(?:en)?te?r"
+    r"|health\s+center|ER|ED|urgent\s+care|campus|location|branch|site)\b"
+)
+
+
+def _tail_end(text: str, tail: re.Match[str], lex: _Lexicon) -> int:
+    """End of a ", City[, ST]" continuation, or 0 when it is not a place."""
+    if tail.group("city"):
+        city = tail.group("city").strip()
+        if _city_at(text, tail.start("city"), lex) or city.lower() not in lex.common:
+            return tail.end()
+        return 0
+    return _city_at(text, tail.start("city2"), lex)
 
 
 def _facility_tail(text: str, end: int, lex: _Lexicon, allow_lower_head: bool = True) -> int:
     """Extend a place over "clinic", ", Springfield, IL", " in Baltimore, MD" continuations."""
+    m = _MORE_HEADS_RE.match(text, end)
+    if m:
+        end = m.end()
     if allow_lower_head:
         m = _LOWER_FACILITY_RE.match(text, end)
         if m:
             end = m.end()
-    tail = _PLACE_TAIL_RE.match(text, end)
-    if tail:
-        city_end = _city_at(text, tail.start("city"), lex)
-        if tail.group("state") and (city_end or tail.group("city").strip().lower() not in lex.common):
-            return tail.end()
+    # "Children's Hospital Los Angeles", "Mount Sinai New York": a place right after.
+    m = _NEXT_WORD_RE.match(text, end)
+    if m:
+        city_end = _city_at(text, m.start(1), lex)
         if city_end:
-            return city_end
-    m = re.compile(rf",\s*(?:{_STATE})(?![\w])").match(text, end)
+            return _facility_tail(text, city_end, lex, allow_lower_head=False)
+        state = _STATE_AFTER_RE.match(text, end)
+        if state:
+            return _facility_tail(text, state.end(), lex, allow_lower_head=False)
+    tail = _PLACE_TAIL_RE.match(text, end)
+    if tail and _tail_end(text, tail, lex):
+        return _tail_end(text, tail, lex)
+    m = _COMMA_STATE_RE.match(text, end)
     if m:
         return m.end()
     return end
 
 
 def _id_spans(text: str) -> Iterable[tuple[int, int, str]]:
-    for m in _LABELLED_ID_RE.finditer(text):
-        value = m.group("v")
-        v_start = m.start("v")
-        label = text[m.start() : v_start]
+    for m in _ID_CANDIDATE_RE.finditer(text):
+        value = m.group(0)
+        v_start = m.start()
         # A bare "#"/"number"/"no." label alone must not turn "#1 priority" into an ID.
         digits = sum(c.isdigit() for c in value)
-        if digits < 3 or (digits < 5 and re.fullmatch(r"(?i)\s*(?:#|no\.|number)\s*", label)):
+        if digits < 3:
+            continue
+        lab = _ID_LABEL_BEFORE_RE.search(text, max(0, v_start - 45), v_start)
+        if not lab:
+            continue
+        label = text[lab.start() : v_start]
+        if (digits < 5 and re.fullmatch(r"(?i)\s*(?:#|no\.|number)\s*", label)):
             continue
         if re.fullmatch(r"#?\s?(?:19|20)\d{2}", value):
             continue  # "case 2023" style years stay
-        start = m.start() if _ID_LABEL_KEEP_IN_SPAN.match(label) else v_start
-        if text[start] == " ":
-            start += 1
-        yield start, m.end("v"), ID
+        start = lab.start() if _ID_LABEL_KEEP_IN_SPAN.match(label) else v_start
+        yield start, m.end(), ID
 
     for m in _SSN_RE.finditer(text):
         yield m.start(), m.end(), ID
@@ -685,8 +807,8 @@ def _id_spans(text: str) -> Iterable[tuple[int, int, str]]:
         tok = m.group(0)
         if _CODE_STOP.match(tok):
             continue
-        if re.fullmatch(r"(?:19|20)\d{2}-(?:19|20)\d{2}", tok):
-            continue  # year ranges
+        if _NOT_CODE_SHAPE_RE.fullmatch(tok):
+            continue  # year ranges, ISO dates and phone numbers have their own categories
         if re.fullmatch(r"\d{3,}(?:-\d{2,})+", tok) and sum(c.isdigit() for c in tok) < 6:
             continue
         yield m.start(), m.end(), ID
@@ -750,15 +872,19 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     lex = _lexicon()
     raw: list[tuple[int, int, str]] = []
     raw.extend(_known_name_spans(text, names))
-    for rx in (_EMAIL_RE,):
-        raw.extend((m.start(), m.end(), EMAIL) for m in rx.finditer(text))
-    for m in _URL_RE.finditer(text):
-        end = m.end()
-        while end > m.start() and text[end - 1] in ".,;:!?)]}'\"":
-            end -= 1
-        raw.append((m.start(), end, URL))
-    raw.extend((m.start(), m.end(), IP) for m in _IPV4_RE.finditer(text))
-    raw.extend((m.start(), m.end(), IP) for m in _IPV6_RE.finditer(text))
+    # Cheap substring tests skip whole-text scans that cannot match.
+    if "@" in text:
+        raw.extend((m.start(), m.end(), EMAIL) for m in _EMAIL_RE.finditer(text))
+    if "/" in text or "www." in text or "WWW." in text:
+        for m in _URL_RE.finditer(text):
+            end = m.end()
+            while end > m.start() and text[end - 1] in ".,;:!?)]}'\"":
+                end -= 1
+            raw.append((m.start(), end, URL))
+    if text.count(".") >= 3:
+        raw.extend((m.start(), m.end(), IP) for m in _IPV4_RE.finditer(text))
+    if "::" in text or text.count(":") >= 5:
+        raw.extend((m.start(), m.end(), IP) for m in _IPV6_RE.finditer(text))
     phones = [(m.start(), m.end(), PHONE) for m in _PHONE_RE.finditer(text)]
     ids = list(_id_spans(text))
     raw.extend(ids)

@@ -3,17 +3,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
+from app.api.params import IfMatch
 from app.api.responses import Paginated, list_query, page_response, resource_response
 from app.core.crud import ListQuery
 from app.products import service
 from app.products.schemas import LifecycleStage, ProductCreate, ProductOut, ProductUpdate
 
 router = APIRouter(prefix="/products", tags=["products"])
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 class ProductList(Paginated[ProductOut]):
@@ -54,7 +54,9 @@ async def update_product(
 
 
 @router.delete("/{product_id}", response_model=ProductOut)
-async def archive_product(ctx: Context, product_id: uuid.UUID, if_match: IfMatch = None) -> Response:
+async def archive_product(
+    ctx: Context, product_id: uuid.UUID, if_match: IfMatch = None
+) -> Response:
     """Archive a product."""
     product = await service.archive_product(ctx, product_id, if_match=if_match)
     return resource_response(product, ProductOut)

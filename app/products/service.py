@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.authz import Permission, authorize, can
 from app.core.context import Ctx
-from app.core.crud import ListQuery, apply_changes, archive, check_if_match
+from app.core.crud import ListQuery, apply_changes, archive, check_if_match, save
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import Page
 from app.members.repository import MembershipRepository
@@ -70,7 +70,7 @@ async def update_product(
     )
     check_if_match(product, if_match)
     changed = apply_changes(product, data.changes())
-    await ctx.session.flush()
+    await save(ctx.session, product)
     ctx.audit.touch("update", "product", [product.id], product_id=product.id, changed=changed)
     return product
 
@@ -88,6 +88,6 @@ async def archive_product(
     )
     check_if_match(product, if_match)
     changed = archive(product)
-    await ctx.session.flush()
+    await save(ctx.session, product)
     ctx.audit.touch("delete", "product", [product.id], product_id=product.id, changed=changed)
     return product

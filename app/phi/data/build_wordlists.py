@@ -24,9 +24,18 @@ EXTRA_STOP = {
     "medical", "center", "general", "memorial", "county", "city", "saint", "mount",
     "type", "stage", "grade", "class", "score", "male", "female", "man", "woman",
     "an", "in", "on", "so", "to", "the", "of", "or", "and", "as", "be", "is", "it",
-    "else", "my", "soon", "ha", "mi", "ma", "era", "my", "meta", "gene", "chin", "page",
+    "else", "my", "soon", "ha", "mi", "ma", "era", "meta", "gene", "chin", "page",
     "loan", "brain", "marry", "german", "easter", "sha", "sang", "star", "van", "delta",
     "asia", "africa", "europe", "america", "lupus", "lyme", "mayo", "epic",
+}
+# Big cities whose names are also dictionary words ("Boston", "Phoenix"): kept in the list
+# because capitalised mid-sentence they are nearly always the place.
+CITY_KEEP = {
+    "phoenix", "boston", "fresno", "mesa", "aurora", "riverside", "anchorage", "chandler",
+    "buffalo", "gilbert", "garland", "worcester", "providence", "hayward", "warren", "midland",
+    "kent", "lafayette", "boulder", "davenport", "newton", "troy", "napa", "auburn", "canton",
+    "flint", "dover", "florence", "savannah", "durham", "lincoln", "jackson", "columbus",
+    "houston", "dallas", "denver", "seattle", "austin", "nashville", "memphis", "portland",
 }
 # Census first names that are also everyday words: only redacted with stronger context
 # (a title, a cue word, or a following initial/surname), never when standing alone.
@@ -45,7 +54,7 @@ WORD_NAMES = {
     "rosemary", "royal", "ruby", "rusty", "sal", "shelly", "sherry", "sierra", "song",
     "spring", "sterling", "stormy", "sue", "summer", "sun", "sunny", "sunshine", "tad",
     "tanner", "trinity", "troy", "velvet", "viola", "violet", "ward", "will", "windy",
-    "young", "dick", "hung", "viva", "vita", "ken", "lily", "precious", "an",
+    "young", "dick", "hung", "viva", "vita", "ken", "lily", "an",
 }
 
 
@@ -94,7 +103,7 @@ def main() -> None:
         if low in states or low in MONTHS or low in EXTRA_STOP:
             continue
         # Single-word cities that are ordinary words ("Mobile", "Surprise") would over-redact.
-        if " " not in low and common(low):
+        if " " not in low and common(low) and low not in CITY_KEEP:
             continue
         if not re.fullmatch(r"[A-Za-z .'-]{3,}", name):
             continue

@@ -1,0 +1,45 @@
+# Rounds: `make run` serves the demo on SQLite; `make test` runs the suite on every leg.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: install run test test-sqlite test-postgres lint contracts bench bench-phi e2e clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) -m app db upgrade
+	$(PY) -m app seed --if-empty
+	$(VENV)/bin/uvicorn app.main:create_app --factory --host 0.0.0.0 --port $(PORT) --proxy-headers
+
+test: install
+	PY=$(PY) bash scripts/test.sh
+
+test-sqlite: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check app tests bench migrations
+	$(VENV)/bin/ruff format --check app tests bench
+
+contracts: install
+	$(PY) -m app.contracts
+
+bench: install
+	$(PY) bench/run.py
+
+bench-phi: install
+	$(PY) bench/phi_bench.py
+
+e2e: install
+	$(PY) -m pytest -q -m e2e tests/e2e --run-e2e
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from app.api.deps import Context
+from app.api.params import IfMatch
+from app.api.responses import Paginated, list_query, page_response, resource_response
+from app.core.crud import ListQuery
+from app.insights import service
+from app.insights.schemas import InsightCreate, InsightOut, InsightUpdate
+
+router = APIRouter(prefix="/insights", tags=["insights"])
+
+
+class InsightList(Paginated[InsightOut]):
+    pass
+
+
+@router.get("", response_model=InsightList)
+async def list_insights(
+    request: Request,
+    ctx: Context,
+    query: Annotated[ListQuery, Depends(list_query)],
+    product_id: uuid.UUID | None = None,
+    interview_id: uuid.UUID | None = None,
+) -> Response:
+    """List insights."""
+    page = await service.list_insights(ctx, query, product_id=product_id, interview_id=interview_id)
+    return page_response(request, page, InsightOut)
+
+
+@router.post("", response_model=InsightOut, status_code=201)
+async def create_insight(ctx: Context, body: InsightCreate) -> Response:
+    """Create an insight from an interview."""
+    return resource_response(await service.create_insight(ctx, body), InsightOut, status=201)
+
+
+@router.get("/{insight_id}", response_model=InsightOut)
+async def get_insight(ctx: Context, insight_id: uuid.UUID) -> Response:
+    """Get an insight."""
+    return resource_response(await service.get_insight(ctx, insight_id), InsightOut)
+
+
+@router.patch("/{insight_id}", response_model=InsightOut)
+async def update_insight(
+    ctx: Context, insight_id: uuid.UUID, body: InsightUpdate, if_match: IfMatch = None
+) -> Response:
+    """Update an insight and its evidence links."""
+    view = await service.update_insight(ctx, insight_id, body, if_match=if_match)
+    return resource_response(view, InsightOut)
+
+
+@router.delete("/{insight_id}", response_model=InsightOut)
+async def archive_insight(
+    ctx: Context, insight_id: uuid.UUID, if_match: IfMatch = None
+) -> Response:
+    """Archive an insight."""
+    view = await service.archive_insight(ctx, insight_id, if_match=if_match)
+    return resource_response(view, InsightOut)

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from app.api.deps import Context
+from app.api.params import IfMatch
+from app.api.responses import Paginated, list_query, page_response, resource_response
+from app.core.crud import ListQuery
+from app.roadmap import service
+from app.roadmap.schemas import (
+    Horizon,
+    RoadmapItemCreate,
+    RoadmapItemOut,
+    RoadmapItemUpdate,
+    RoadmapStatus,
+)
+
+router = APIRouter(prefix="/roadmap-items", tags=["roadmap"])
+
+
+class RoadmapItemList(Paginated[RoadmapItemOut]):
+    pass
+
+
+@router.get("", response_model=RoadmapItemList)
+async def list_roadmap_items(
+    request: Request,
+    ctx: Context,
+    query: Annotated[ListQuery, Depends(list_query)],
+    product_id: uuid.UUID | None = None,
+    status: RoadmapStatus | None = None,
+    horizon: Horizon | None = None,
+) -> Response:
+    """List roadmap items (sort=-rice_score for RICE order)."""
+    page = await service.list_roadmap_items(
+        ctx, query, product_id=product_id, status=status, horizon=horizon
+    )
+    return page_response(request, page, RoadmapItemOut)
+
+
+@router.post("", response_model=RoadmapItemOut, status_code=201)
+async def create_roadmap_item(ctx: Context, body: RoadmapItemCreate) -> Response:
+    """Create a roadmap item."""
+    item = await service.create_roadmap_item(ctx, body)
+    return resource_response(item, RoadmapItemOut, status=201)
+
+
+@router.get("/{item_id}", response_model=RoadmapItemOut)
+async def get_roadmap_item(ctx: Context, item_id: uuid.UUID) -> Response:
+    """Get a roadmap item."""
+    return resource_response(await service.get_roadmap_item(ctx, item_id), RoadmapItemOut)
+
+
+@router.patch("/{item_id}", response_model=RoadmapItemOut)
+async def update_roadmap_item(
+    ctx: Context, item_id: uuid.UUID, body: RoadmapItemUpdate, if_match: IfMatch = None
+) -> Response:
+    """Update a roadmap item."""
+    item = await service.update_roadmap_item(ctx, item_id, body, if_match=if_match)
+    return resource_response(item, RoadmapItemOut)
+
+
+@router.delete("/{item_id}", response_model=RoadmapItemOut)
+async def archive_roadmap_item(
+    ctx: Context, item_id: uuid.UUID, if_match: IfMatch = None
+) -> Response:
+    """Archive a roadmap item."""
+    item = await service.archive_roadmap_item(ctx, item_id, if_match=if_match)
+    return resource_response(item, RoadmapItemOut)
+
+
+@router.post("/{item_id}/approve", response_model=RoadmapItemOut)
+async def approve_roadmap_item(ctx: Context, item_id: uuid.UUID) -> Response:
+    """Approve a roadmap item (exec)."""
+    return resource_response(await service.approve_roadmap_item(ctx, item_id), RoadmapItemOut)

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, StrictFloat, StrictInt, field_validator
+
+from app.core.fields import LongText, Quarter, ShortText, Title
+from app.core.schemas import InputModel, OutputModel, PatchModel
+
+
+class Horizon(StrEnum):
+    NOW = "now"
+    NEXT = "next"
+    LATER = "later"
+
+
+class RoadmapStatus(StrEnum):
+    PROPOSED = "proposed"
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+
+
+IMPACT_VALUES = (0.25, 0.5, 1.0, 2.0, 3.0)
+Reach = Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]
+Confidence = Annotated[StrictFloat, Field(ge=0, le=1)]
+Effort = Annotated[StrictFloat, Field(gt=0, le=10_000, description="person-months")]
+Impact = Annotated[StrictFloat, Field(description="one of 0.25, 0.5, 1, 2, 3")]
+
+
+class _RiceChecks(InputModel):
+    @field_validator("impact", check_fields=False)
+    @classmethod
+    def _impact(cls, v: float | None) -> float | None:
+        if v is not None and v not in IMPACT_VALUES:
+            raise ValueError("impact must be one of 0.25, 0.5, 1, 2, 3")
+        return v
+
+
+class RoadmapItemCreate(_RiceChecks):
+    product_id: uuid.UUID
+    title: Title
+    description: LongText = ""
+    theme: ShortText | None = None
+    horizon: Horizon = Horizon.LATER
+    target_quarter: Quarter | None = None
+    status: RoadmapStatus = RoadmapStatus.PROPOSED
+    reach: Reach | None = None
+    impact: Impact | None = None
+    confidence: Confidence | None = None
+    effort: Effort | None = None
+
+
+class RoadmapItemUpdate(PatchModel, _RiceChecks):
+    title: Title = None
+    description: LongText = None
+    theme: ShortText | None = None
+    horizon: Horizon = None
+    target_quarter: Quarter | None = None
+    status: RoadmapStatus = None
+    reach: Reach | None = None
+    impact: Impact | None = None
+    confidence: Confidence | None = None
+    effort: Effort | None = None
+
+
+class RoadmapItemOut(OutputModel):
+    id: uuid.UUID
+    product_id: uuid.UUID
+    title: str
+    description: str
+    theme: str | None
+    horizon: Horizon
+    target_quarter: str | None
+    status: RoadmapStatus
+    reach: int | None
+    impact: float | None
+    confidence: float | None
+    effort: float | None
+    rice_score: float | None = Field(description="reach·impact·confidence/effort")
+    approved_by: str | None
+    approved_at: datetime | None
+    evidence_count: int = Field(description="Insights linked as evidence")
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    archived_at: datetime | None

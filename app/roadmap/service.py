@@ -1,0 +1,119 @@
+"""Roadmap use cases: RICE scoring, exec approval, the in_progress gate."""
+
+from __future__ import annotations
+
+import uuid
+
+from app.authz import Permission, authorize, can
+from app.core.context import Ctx
+from app.core.crud import ListQuery, apply_changes, archive, check_if_match, save
+from app.core.errors import Conflict, NotFound
+from app.core.pagination import Page
+from app.db.types import utcnow
+from app.products.service import get_product
+from app.roadmap.models import RoadmapItem, rice_score
+from app.roadmap.repository import RoadmapItemRepository
+from app.roadmap.schemas import RoadmapItemCreate, RoadmapItemUpdate, RoadmapStatus
+
+RESOURCE = "roadmap_item"
+
+
+def _require_approval(item: RoadmapItem) -> None:
+    if item.status == RoadmapStatus.IN_PROGRESS and item.approved_at is None:
+        raise Conflict(
+            "A roadmap item cannot move to in_progress until an exec has approved it.",
+            extra={"allowed": ["proposed", "planned", "shipped", "cancelled"]},
+        )
+
+
+def _rescore(item: RoadmapItem) -> None:
+    item.rice_score = rice_score(item.reach, item.impact, item.confidence, item.effort)
+
+
+async def list_roadmap_items(
+    ctx: Ctx,
+    query: ListQuery,
+    *,
+    product_id: uuid.UUID | None = None,
+    status: str | None = None,
+    horizon: str | None = None,
+) -> Page[RoadmapItem]:
+    """Roadmap items, filtered and keyset-paginated."""
+    authorize(ctx.principal, Permission.roadmap_read)
+    page = await RoadmapItemRepository(ctx.session).list(
+        query, product_id=product_id, status=status, horizon=horizon
+    )
+    ctx.audit.touch("search", RESOURCE, [i.id for i in page.items], product_id=product_id)
+    return page
+
+
+async def get_roadmap_item(ctx: Ctx, item_id: uuid.UUID, *, audit: bool = True) -> RoadmapItem:
+    """One roadmap item; 404 when absent or unreadable."""
+    item = await RoadmapItemRepository(ctx.session).get(item_id)
+    if item is None or not can(ctx.principal, Permission.roadmap_read):
+        raise NotFound("No roadmap item with that id.")
+    if audit:
+        ctx.audit.touch("read", RESOURCE, [item.id], product_id=item.product_id)
+    return item
+
+
+async def _authorize_write(ctx: Ctx, product_id: uuid.UUID) -> None:
+    authorize(
+        ctx.principal,
+        Permission.roadmap_write,
+        product_id=product_id,
+        memberships=await ctx.memberships(),
+    )
+
+
+async def create_roadmap_item(ctx: Ctx, data: RoadmapItemCreate) -> RoadmapItem:
+    """Create a roadmap item in a product the principal may plan."""
+    product = await get_product(ctx, data.product_id, audit=False)
+    await _authorize_write(ctx, product.id)
+    values = data.model_dump()
+    item = RoadmapItem(**values, created_by=ctx.principal.sub)
+    _require_approval(item)
+    _rescore(item)
+    await RoadmapItemRepository(ctx.session).add(item)
+    ctx.audit.touch("create", RESOURCE, [item.id], product_id=product.id, changed=sorted(values))
+    return item
+
+
+async def update_roadmap_item(
+    ctx: Ctx, item_id: uuid.UUID, data: RoadmapItemUpdate, *, if_match: str | None = None
+) -> RoadmapItem:
+    """Patch a roadmap item; in_progress requires exec approval (409)."""
+    item = await get_roadmap_item(ctx, item_id, audit=False)
+    await _authorize_write(ctx, item.product_id)
+    check_if_match(item, if_match)
+    changed = apply_changes(item, data.changes())
+    _require_approval(item)
+    _rescore(item)
+    await save(ctx.session, item)
+    ctx.audit.touch("update", RESOURCE, [item.id], product_id=item.product_id, changed=changed)
+    return item
+
+
+async def archive_roadmap_item(
+    ctx: Ctx, item_id: uuid.UUID, *, if_match: str | None = None
+) -> RoadmapItem:
+    """Archive a roadmap item."""
+    item = await get_roadmap_item(ctx, item_id, audit=False)
+    await _authorize_write(ctx, item.product_id)
+    check_if_match(item, if_match)
+    changed = archive(item)
+    await save(ctx.session, item)
+    ctx.audit.touch("delete", RESOURCE, [item.id], product_id=item.product_id, changed=changed)
+    return item
+
+
+async def approve_roadmap_item(ctx: Ctx, item_id: uuid.UUID) -> RoadmapItem:
+    """Exec approval, which unlocks in_progress. Approving twice changes nothing."""
+    item = await get_roadmap_item(ctx, item_id, audit=False)
+    authorize(ctx.principal, Permission.roadmap_approve, product_id=item.product_id)
+    changed: list[str] = []
+    if item.approved_at is None:
+        changed = apply_changes(item, {"approved_by": ctx.principal.sub, "approved_at": utcnow()})
+        await save(ctx.session, item)
+    ctx.audit.touch("approve", RESOURCE, [item.id], product_id=item.product_id, changed=changed)
+    return item

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from app.core.crud import ListQuery, Repository
+from app.core.pagination import Page
+from app.stories.models import Story
+
+
+class StoryRepository(Repository[Story]):
+    model = Story
+    sortable = (
+        "rank",
+        "created_at",
+        "updated_at",
+        "key",
+        "title",
+        "status",
+        "story_points",
+        "number",
+    )
+    default_sort = "rank"
+
+    async def list(
+        self,
+        query: ListQuery,
+        *,
+        product_id: uuid.UUID | None = None,
+        roadmap_item_id: uuid.UUID | None = None,
+        status: str | None = None,
+        sprint: str | None = None,
+    ) -> Page[Story]:
+        stmt = self.base(include_archived=query.include_archived)
+        if product_id is not None:
+            stmt = stmt.where(Story.product_id == product_id)
+        if roadmap_item_id is not None:
+            stmt = stmt.where(Story.roadmap_item_id == roadmap_item_id)
+        if status is not None:
+            stmt = stmt.where(Story.status == status)
+        if sprint is not None:
+            stmt = stmt.where(Story.sprint == sprint)
+        return await self.page(stmt, query)
+
+    async def get_by_key(self, key: str) -> Story | None:
+        return await self.session.scalar(select(Story).where(Story.key == key))
+
+    async def jira_key_taken(self, jira_key: str, *, except_id: uuid.UUID | None = None) -> bool:
+        stmt = select(Story.id).where(Story.jira_key == jira_key)
+        if except_id is not None:
+            stmt = stmt.where(Story.id != except_id)
+        return (await self.session.scalar(stmt)) is not None

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from starlette.responses import Response
+
+from app.api.deps import Context
+from app.api.params import IfMatch
+from app.api.responses import Paginated, list_query, page_response, resource_response
+from app.core.crud import ListQuery
+from app.stories import service
+from app.stories.schemas import (
+    ClinicalReviewInput,
+    StoryCreate,
+    StoryOut,
+    StoryStatus,
+    StoryUpdate,
+)
+
+router = APIRouter(prefix="/stories", tags=["stories"])
+StoryRef = Annotated[str, Path(max_length=64, description="Story id or key, e.g. SEPS-12")]
+
+
+class StoryList(Paginated[StoryOut]):
+    pass
+
+
+@router.get("", response_model=StoryList)
+async def list_stories(
+    request: Request,
+    ctx: Context,
+    query: Annotated[ListQuery, Depends(list_query)],
+    product_id: uuid.UUID | None = None,
+    roadmap_item_id: uuid.UUID | None = None,
+    status: StoryStatus | None = None,
+    sprint: str | None = None,
+) -> Response:
+    """List stories (default: backlog rank order)."""
+    page = await service.list_stories(
+        ctx,
+        query,
+        product_id=product_id,
+        roadmap_item_id=roadmap_item_id,
+        status=status,
+        sprint=sprint,
+    )
+    return page_response(request, page, StoryOut)
+
+
+@router.post("", response_model=StoryOut, status_code=201)
+async def create_story(ctx: Context, body: StoryCreate) -> Response:
+    """Create a story."""
+    return resource_response(await service.create_story(ctx, body), StoryOut, status=201)
+
+
+@router.get("/{story_ref}", response_model=StoryOut)
+async def get_story(ctx: Context, story_ref: StoryRef) -> Response:
+    """Get a story by id or key."""
+    return resource_response(await service.get_story(ctx, story_ref), StoryOut)
+
+
+@router.patch("/{story_ref}", response_model=StoryOut)
+async def update_story(
+    ctx: Context, story_ref: StoryRef, body: StoryUpdate, if_match: IfMatch = None
+) -> Response:
+    """Update a story (status moves follow the workflow)."""
+    story = await service.update_story(ctx, story_ref, body, if_match=if_match)
+    return resource_response(story, StoryOut)
+
+
+@router.delete("/{story_ref}", response_model=StoryOut)
+async def archive_story(ctx: Context, story_ref: StoryRef, if_match: IfMatch = None) -> Response:
+    """Archive a story."""
+    return resource_response(
+        await service.archive_story(ctx, story_ref, if_match=if_match), StoryOut
+    )
+
+
+@router.post("/{story_ref}/clinical-review", response_model=StoryOut)
+async def review_story(ctx: Context, story_ref: StoryRef, body: ClinicalReviewInput) -> Response:
+    """Record a clinical review of a story (member clinician)."""
+    return resource_response(await service.review_story(ctx, story_ref, body), StoryOut)

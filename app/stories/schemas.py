@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, field_validator
+
+from app.core.fields import LongText, ShortText, Tags, Title
+from app.core.schemas import InputModel, OutputModel, PatchModel
+
+
+class StoryStatus(StrEnum):
+    BACKLOG = "backlog"
+    READY = "ready"
+    IN_PROGRESS = "in_progress"
+    IN_REVIEW = "in_review"
+    DONE = "done"
+    WONT_DO = "wont_do"
+
+
+class ReviewStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes_requested"
+
+
+STORY_POINTS = (0, 1, 2, 3, 5, 8, 13, 21)
+Gherkin = Annotated[StrictStr, Field(min_length=1, max_length=2000)]
+Rank = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z:|_.-]+$")]
+Sprint = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+JiraKey = Annotated[StrictStr, Field(pattern=r"^[A-Z][A-Z0-9_]{0,30}-\d{1,9}$")]
+Points = Annotated[StrictInt, Field(description="0,1,2,3,5,8,13,21")]
+
+
+class AcceptanceCriterion(InputModel):
+    """A Gherkin scenario: Given / When / Then, and whether it is met."""
+
+    id: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
+    given: Gherkin
+    when: Gherkin
+    then: Gherkin
+    met: StrictBool = False
+
+
+class AcceptanceCriterionOut(BaseModel):
+    id: str
+    given: str
+    when: str
+    then: str
+    met: bool
+
+
+class ClinicalReviewOut(BaseModel):
+    status: ReviewStatus
+    reviewer_sub: str | None = None
+    reviewed_at: datetime | None = None
+    comment: str | None = None
+
+
+Criteria = Annotated[list[AcceptanceCriterion], Field(max_length=50)]
+
+
+class _StoryChecks(InputModel):
+    @field_validator("story_points", check_fields=False)
+    @classmethod
+    def _points(cls, v: int | None) -> int | None:
+        if v is not None and v not in STORY_POINTS:
+            raise ValueError("story_points must be one of 0, 1, 2, 3, 5, 8, 13, 21")
+        return v
+
+
+class StoryCreate(_StoryChecks):
+    product_id: uuid.UUID
+    roadmap_item_id: uuid.UUID | None = None
+    title: Title
+    persona: ShortText | None = None
+    as_a: LongText | None = None
+    i_want: LongText | None = None
+    so_that: LongText | None = None
+    description: LongText = ""
+    acceptance_criteria: Criteria = Field(default_factory=list)
+    status: Literal[StoryStatus.BACKLOG, StoryStatus.READY] = Field(
+        default=StoryStatus.BACKLOG, description="new stories start in backlog or ready"
+    )
+    story_points: Points | None = None
+    rank: Rank | None = None
+    sprint: Sprint | None = None
+    labels: Tags = Field(default_factory=list)
+    clinical_review_required: StrictBool = False
+    jira_key: JiraKey | None = None
+
+
+class StoryUpdate(PatchModel, _StoryChecks):
+    roadmap_item_id: uuid.UUID | None = None
+    title: Title = None
+    persona: ShortText | None = None
+    as_a: LongText | None = None
+    i_want: LongText | None = None
+    so_that: LongText | None = None
+    description: LongText = None
+    acceptance_criteria: Criteria = None
+    status: StoryStatus = None
+    story_points: Points | None = None
+    rank: Rank = None
+    sprint: Sprint | None = None
+    labels: Tags = None
+    clinical_review_required: StrictBool = None
+    jira_key: JiraKey | None = None
+
+
+class ClinicalReviewInput(InputModel):
+    status: Literal[ReviewStatus.APPROVED, ReviewStatus.CHANGES_REQUESTED]
+    comment: Annotated[StrictStr, Field(max_length=5000)] | None = None
+
+
+class StoryOut(OutputModel):
+    id: uuid.UUID
+    product_id: uuid.UUID
+    roadmap_item_id: uuid.UUID | None
+    key: str
+    title: str
+    persona: str | None
+    as_a: str | None
+    i_want: str | None
+    so_that: str | None
+    description: str
+    acceptance_criteria: list[AcceptanceCriterionOut]
+    status: StoryStatus
+    story_points: int | None
+    rank: str
+    sprint: str | None
+    labels: list[str]
+    clinical_review_required: bool
+    clinical_review: ClinicalReviewOut | None
+    jira_key: str | None
+    evidence_count: int
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    archived_at: datetime | None

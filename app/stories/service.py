@@ -1,0 +1,234 @@
+"""Story use cases: per-product keys, Gherkin criteria, workflow and the clinical gate."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from app.authz import Permission, authorize, can
+from app.core.context import Ctx
+from app.core.crud import ListQuery, apply_changes, archive, check_if_match, save
+from app.core.errors import Conflict, Invalid, NotFound
+from app.core.pagination import Page
+from app.db.types import utcnow
+from app.products.repository import ProductRepository
+from app.products.service import get_product
+from app.roadmap.service import get_roadmap_item
+from app.stories.models import Story
+from app.stories.repository import StoryRepository
+from app.stories.schemas import (
+    ClinicalReviewInput,
+    ReviewStatus,
+    StoryCreate,
+    StoryStatus,
+    StoryUpdate,
+)
+from app.stories.workflow import allowed_moves
+
+RESOURCE = "story"
+
+
+def _criteria(items: list[Any]) -> list[dict[str, Any]]:
+    """Criteria as stored JSON; missing ids become AC-1, AC-2, … (unique within the story)."""
+    out: list[dict[str, Any]] = []
+    used = {c.id for c in items if c.id}
+    n = 0
+    for c in items:
+        cid = c.id
+        if not cid:
+            n += 1
+            while f"AC-{n}" in used:
+                n += 1
+            cid = f"AC-{n}"
+            used.add(cid)
+        out.append({"id": cid, "given": c.given, "when": c.when, "then": c.then, "met": c.met})
+    if len({c["id"] for c in out}) != len(out):
+        raise Invalid(
+            "Acceptance criteria ids must be unique.",
+            errors=[{"loc": ["body", "acceptance_criteria"], "msg": "duplicate id"}],
+        )
+    return out
+
+
+def _pending_review() -> dict[str, Any]:
+    return {
+        "status": ReviewStatus.PENDING.value,
+        "reviewer_sub": None,
+        "reviewed_at": None,
+        "comment": None,
+    }
+
+
+async def _check_roadmap_link(ctx: Ctx, product_id: uuid.UUID, item_id: uuid.UUID | None) -> None:
+    if item_id is None:
+        return
+    try:
+        item = await get_roadmap_item(ctx, item_id, audit=False)
+    except NotFound:
+        item = None
+    if item is None or item.product_id != product_id:
+        raise Invalid(
+            "roadmap_item_id must name a roadmap item of the same product.",
+            errors=[
+                {"loc": ["body", "roadmap_item_id"], "msg": "not a roadmap item of this product"}
+            ],
+        )
+
+
+async def _check_jira_key(ctx: Ctx, jira_key: str | None, except_id: uuid.UUID | None = None):
+    if jira_key and await StoryRepository(ctx.session).jira_key_taken(
+        jira_key, except_id=except_id
+    ):
+        raise Conflict(f"Another story is already linked to Jira issue {jira_key}.")
+
+
+async def list_stories(
+    ctx: Ctx,
+    query: ListQuery,
+    *,
+    product_id: uuid.UUID | None = None,
+    roadmap_item_id: uuid.UUID | None = None,
+    status: str | None = None,
+    sprint: str | None = None,
+) -> Page[Story]:
+    """Stories, filtered and keyset-paginated (default backlog rank order)."""
+    authorize(ctx.principal, Permission.story_read)
+    page = await StoryRepository(ctx.session).list(
+        query, product_id=product_id, roadmap_item_id=roadmap_item_id, status=status, sprint=sprint
+    )
+    ctx.audit.touch("search", RESOURCE, [s.id for s in page.items], product_id=product_id)
+    return page
+
+
+async def get_story(ctx: Ctx, ref: uuid.UUID | str, *, audit: bool = True) -> Story:
+    """One story by id or key (e.g. SEPS-12); 404 when absent or unreadable."""
+    repo = StoryRepository(ctx.session)
+    story: Story | None
+    if isinstance(ref, uuid.UUID):
+        story = await repo.get(ref)
+    else:
+        try:
+            story = await repo.get(uuid.UUID(ref))
+        except ValueError:
+            story = await repo.get_by_key(ref.upper()) if len(ref) <= 32 else None
+    if story is None or not can(ctx.principal, Permission.story_read):
+        raise NotFound("No story with that id or key.")
+    if audit:
+        ctx.audit.touch("read", RESOURCE, [story.id], product_id=story.product_id)
+    return story
+
+
+async def _authorize(ctx: Ctx, permission: Permission, product_id: uuid.UUID) -> None:
+    authorize(ctx.principal, permission, product_id=product_id, memberships=await ctx.memberships())
+
+
+async def create_story(ctx: Ctx, data: StoryCreate) -> Story:
+    """Create a story; its key is the product key and the next never-reused number."""
+    product = await get_product(ctx, data.product_id, audit=False)
+    await _authorize(ctx, Permission.story_write, product.id)
+    await _check_roadmap_link(ctx, product.id, data.roadmap_item_id)
+    await _check_jira_key(ctx, data.jira_key)
+    number = await ProductRepository(ctx.session).next_story_number(product)
+    values = data.model_dump(exclude={"acceptance_criteria", "rank"})
+    story = Story(
+        **values,
+        acceptance_criteria=_criteria(data.acceptance_criteria),
+        number=number,
+        key=f"{product.key}-{number}",
+        rank=data.rank or f"{number:010d}",
+        clinical_review=_pending_review() if data.clinical_review_required else None,
+        created_by=ctx.principal.sub,
+    )
+    try:
+        await StoryRepository(ctx.session).add(story)
+    except IntegrityError as exc:
+        raise Conflict("The story conflicts with an existing one (key or jira_key).") from exc
+    ctx.audit.touch(
+        "create",
+        RESOURCE,
+        [story.id],
+        product_id=product.id,
+        changed=sorted(data.model_fields_set | {"key"}),
+    )
+    return story
+
+
+def _check_transition(story: Story, new_status: str) -> None:
+    if new_status == story.status:
+        return
+    allowed = allowed_moves(story.status)
+    if new_status not in allowed:
+        raise Conflict(
+            f"A story cannot move from {story.status} to {new_status}; "
+            f"allowed: {', '.join(allowed) or 'none'}.",
+            extra={"allowed": allowed},
+        )
+
+
+def _check_clinical_gate(story: Story) -> None:
+    review = story.clinical_review or {}
+    if (
+        story.status == StoryStatus.DONE
+        and story.clinical_review_required
+        and review.get("status") != ReviewStatus.APPROVED
+    ):
+        raise Conflict(
+            "This story needs an approved clinical review before it can be done.",
+            extra={"allowed": allowed_moves(StoryStatus.IN_REVIEW)},
+        )
+
+
+async def update_story(
+    ctx: Ctx, ref: uuid.UUID | str, data: StoryUpdate, *, if_match: str | None = None
+) -> Story:
+    """Patch a story; status moves follow the workflow (409 naming the allowed ones)."""
+    story = await get_story(ctx, ref, audit=False)
+    await _authorize(ctx, Permission.story_write, story.product_id)
+    check_if_match(story, if_match)
+    changes = data.changes()
+    if "status" in changes:
+        _check_transition(story, changes["status"])
+    if "roadmap_item_id" in changes:
+        await _check_roadmap_link(ctx, story.product_id, changes["roadmap_item_id"])
+    if changes.get("jira_key"):
+        await _check_jira_key(ctx, changes["jira_key"], except_id=story.id)
+    if "acceptance_criteria" in changes:
+        changes["acceptance_criteria"] = _criteria(data.acceptance_criteria or [])
+    if changes.get("clinical_review_required") and story.clinical_review is None:
+        changes["clinical_review"] = _pending_review()
+    changed = apply_changes(story, changes)
+    _check_clinical_gate(story)
+    await save(ctx.session, story)
+    ctx.audit.touch("update", RESOURCE, [story.id], product_id=story.product_id, changed=changed)
+    return story
+
+
+async def archive_story(ctx: Ctx, ref: uuid.UUID | str, *, if_match: str | None = None) -> Story:
+    """Archive a story (its key stays taken)."""
+    story = await get_story(ctx, ref, audit=False)
+    await _authorize(ctx, Permission.story_archive, story.product_id)
+    check_if_match(story, if_match)
+    changed = archive(story)
+    await save(ctx.session, story)
+    ctx.audit.touch("delete", RESOURCE, [story.id], product_id=story.product_id, changed=changed)
+    return story
+
+
+async def review_story(ctx: Ctx, ref: uuid.UUID | str, data: ClinicalReviewInput) -> Story:
+    """Clinical sign-off by a member clinician; 409 if the story needs none."""
+    story = await get_story(ctx, ref, audit=False)
+    await _authorize(ctx, Permission.story_review, story.product_id)
+    if not story.clinical_review_required:
+        raise Conflict("This story does not require a clinical review.")
+    review = {
+        "status": data.status.value,
+        "reviewer_sub": ctx.principal.sub,
+        "reviewed_at": utcnow().isoformat(),
+        "comment": data.comment,
+    }
+    changed = apply_changes(story, {"clinical_review": review})
+    await save(ctx.session, story)
+    ctx.audit.touch("review", RESOURCE, [story.id], product_id=story.product_id, changed=changed)
+    return story

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.phi.detector import detect  # noqa: E402
+from app.phi.detector import detect
 
 BASELINE = "Amazon Comprehend Medical (published): recall 98.55%, hard-negative specificity ~10%"
 
@@ -77,14 +77,19 @@ def main() -> int:
     print(f"ASQ-PHI: {len(rows)} queries, {n} gold PHI spans, {neg_total} hard negatives")
     print(f"recall strict (every non-space char covered): {sum(strict.values()) / n:.2%}")
     print(f"recall lenient (any overlap):                 {sum(lenient.values()) / n:.2%}")
-    print(f"hard-negative specificity (output unchanged): {neg_clean / neg_total:.2%}"
-          f" ({neg_clean}/{neg_total})")
-    print(f"speed: {elapsed * 1000 / (total_chars / 10_000):.2f} ms per 10 kB "
-          f"({total_chars} chars in {elapsed * 1000:.0f} ms)")
+    print(
+        f"hard-negative specificity (output unchanged): {neg_clean / neg_total:.2%}"
+        f" ({neg_clean}/{neg_total})"
+    )
+    print(
+        f"speed: {elapsed * 1000 / (total_chars / 10_000):.2f} ms per 10 kB "
+        f"({total_chars} chars in {elapsed * 1000:.0f} ms)"
+    )
     print(f"baseline: {BASELINE}")
     print("\nper category (strict / lenient / n):")
     for label, count in gold.most_common():
-        print(f"  {label:32s} {strict[label] / count:7.2%} {lenient[label] / count:7.2%} {count:5d}")
+        s_rate, l_rate = strict[label] / count, lenient[label] / count
+        print(f"  {label:32s} {s_rate:7.2%} {l_rate:7.2%} {count:5d}")
     print(f"\nleaked gold spans (strict): {len(leaks)}")
     for qid, label, value in leaks[: args.leaks]:
         print(f"  {qid} {label}: {value!r}")

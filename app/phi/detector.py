@@ -89,12 +89,12 @@ def _lexicon() -> _Lexicon:
 
 # Sub-city places and nicknames that a city list of incorporated places misses.
 _EXTRA_PLACES = frozenset(
-    {
-        "bronx", "brooklyn", "manhattan", "queens", "staten island", "harlem", "long island",
-        "westchester", "nyc", "san fran", "south side", "bay area", "upper east side",
-        "upper west side", "lower east side", "the bronx", "hollywood", "beverly hills",
-        "south bronx", "east harlem", "flushing", "astoria", "bushwick", "williamsburg",
-    }
+    (
+        "bronx|brooklyn|manhattan|queens|staten island|harlem|long island|westchester|"
+        "nyc|san fran|south side|bay area|upper east side|upper west side|"
+        "lower east side|the bronx|hollywood|beverly hills|south bronx|east harlem|"
+        "flushing|astoria|bushwick|williamsburg"
+    ).split("|")
 )
 
 # Capitalised words that commonly start sentences or name things that are not PHI
@@ -121,26 +121,27 @@ _NOT_NAME = frozenset(
     """.split()
 )
 
-_US_STATES = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
-    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "FL": "Florida", "GA": "Georgia",
-    "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois", "IN": "Indiana", "IA": "Iowa",
-    "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana", "ME": "Maine", "MD": "Maryland",
-    "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota", "MS": "Mississippi",
-    "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
-    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York",
-    "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma",
-    "OR": "Oregon", "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina",
-    "SD": "South Dakota", "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont",
-    "VA": "Virginia", "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin",
-    "WY": "Wyoming", "DC": "District of Columbia", "PR": "Puerto Rico",
-}
+_US_STATES = dict(
+    pair.split("=")
+    for pair in (
+        "AL=Alabama|AK=Alaska|AZ=Arizona|AR=Arkansas|CA=California|CO=Colorado|"
+        "CT=Connecticut|DE=Delaware|FL=Florida|GA=Georgia|HI=Hawaii|ID=Idaho|IL=Illinois|"
+        "IN=Indiana|IA=Iowa|KS=Kansas|KY=Kentucky|LA=Louisiana|ME=Maine|MD=Maryland|"
+        "MA=Massachusetts|MI=Michigan|MN=Minnesota|MS=Mississippi|MO=Missouri|MT=Montana|"
+        "NE=Nebraska|NV=Nevada|NH=New Hampshire|NJ=New Jersey|NM=New Mexico|NY=New York|"
+        "NC=North Carolina|ND=North Dakota|OH=Ohio|OK=Oklahoma|OR=Oregon|PA=Pennsylvania|"
+        "RI=Rhode Island|SC=South Carolina|SD=South Dakota|TN=Tennessee|TX=Texas|UT=Utah|"
+        "VT=Vermont|VA=Virginia|WA=Washington|WV=West Virginia|WI=Wisconsin|WY=Wyoming|"
+        "DC=District of Columbia|PR=Puerto Rico"
+    ).split("|")
+)
 _STATE_ABBR = "|".join(_US_STATES)
 _STATE_NAME = "|".join(sorted((re.escape(n) for n in _US_STATES.values()), key=len, reverse=True))
 _STATE = rf"(?:{_STATE_NAME}|(?:{_STATE_ABBR})(?![a-zA-Z]))"
 _STATE_NAMES_LOWER = frozenset(n.lower() for n in _US_STATES.values())
 
 # --------------------------------------------------------------------------- regexes
+
 
 def _scan(first: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
     """Compile a scanning regex behind a first-character lookahead.
@@ -163,7 +164,10 @@ _WEEKDAY = r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
 
 _DATE_RES = [
     # March 14, 2023 / Mar 9 2022 / May 30th / Apr 4 '23 / March 14th of 2023
-    _scan("JFMASONDjfmasond", rf"\b{_MON}\s+{_DAY}(?!\d)(?:(?:,\s*|\s+)(?:of\s+)?{_YEAR}(?!\d))?(?![\w/])"),
+    _scan(
+        "JFMASONDjfmasond",
+        rf"\b{_MON}\s+{_DAY}(?!\d)(?:(?:,\s*|\s+)(?:of\s+)?{_YEAR}(?!\d))?(?![\w/])",
+    ),
     # 14 Mar 2023 / 4th July 2022 / the 3rd of May
     _scan("0-9", rf"\b{_DAY}(?:\s+of)?\s+{_MON}(?![a-z])(?:,?\s+{_YEAR}(?!\d))?"),
     # 12-Mar-2023
@@ -171,28 +175,37 @@ _DATE_RES = [
     # March 2022 / Sept. '21 (month + year is more specific than a year)
     _scan("JFMASOND", rf"\b{_MONTH}\.?,?\s+(?:of\s+)?{_YEAR}(?!\d)"),
     # 03/14/2023, 3-14-23, 14.03.2023
-    _scan("0-9", r"(?<![\d/.-])(?:[01]?\d|3[01]|2\d)([/.-])(?:[0-3]?\d)\1(?:\d{4}|\d{2})(?![\d/-])"),
+    _scan(
+        "0-9",
+        r"(?<![\d/.-])(?:[01]?\d|3[01]|2\d)(?P<sep>[/.-])(?:[0-3]?\d)(?P=sep)(?:\d{4}|\d{2})(?![\d/-])",
+    ),
     # ISO 2023-03-14 (also with a time part)
-    _scan("0-9", r"(?<![\d-])(?:19|20)\d{2}-[01]\d-[0-3]\d(?:[T ][0-2]\d:[0-5]\d(?::[0-5]\d)?)?(?!\d)"),
+    _scan(
+        "0-9",
+        r"(?<![\d-])(?:19|20)\d{2}-[01]\d-[0-3]\d(?:[T ][0-2]\d:[0-5]\d(?::[0-5]\d)?)?(?!\d)",
+    ),
     # 2023/03/14
     _scan("0-9", r"(?<![\d/])(?:19|20)\d{2}/[01]?\d/[0-3]?\d(?![\d/])"),
     # "on 3/14" style month/day, only after a temporal cue so fractions and BP stay
-    _scan("oOsSfFuUtTbBdDaA",
+    _scan(
+        "oOsSfFuUtTbBdDaA",
         r"(?i:\b(?:on|since|from|until|till|by|dated|before|after)\s+)"
-        r"(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9]))(?![\d/])"
+        r"(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9]))(?![\d/])",
     ),
     # last Tuesday / next Friday / last July: a relative but pin-pointable date
     _scan("lLtTnN", rf"(?i:\b(?:last|this past|next|this coming)\s+)(?:{_WEEKDAY}|{_MONTH})\b"),
     # Christmas Day 2022 etc. are rare; holidays with a year
-    _scan("CTEHN",
+    _scan(
+        "CTEHN",
         r"\b(?:Christmas|Thanksgiving|Easter|Halloween|New Year's)(?: Day| Eve)?,?\s+"
-        r"(?:19|20)\d{2}\b"
+        r"(?:19|20)\d{2}\b",
     ),
 ]
 
 _AGE_NUM = r"(?:9\d|1[0-4]\d)"
 _AGE_RES = [
-    _scan("0-9",
+    _scan(
+        "0-9",
         rf"(?<![\d.,-]){_AGE_NUM}(?:\s*|-)(?:years?|yrs?|y/?o|yo)(?:\s*|-)?(?:old|of age)?"
         r"(?![a-zA-Z])",
         re.I,
@@ -204,24 +217,48 @@ _AGE_RES = [
     _scan("nNcCsS", r"\b(?:nonagenarian|centenarian|supercentenarian)s?\b", re.I),
 ]
 
-_EMAIL_RE = _scan(r"\w.+-", r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+
+def _combine(patterns: list[re.Pattern[str]]) -> list[re.Pattern[str]]:
+    """Merge scanning regexes into one alternation (one pass over the text instead of many).
+
+    Patterns with a ``v`` group stay separate, since group names must be unique.
+    """
+    plain = [p for p in patterns if "v" not in p.groupindex]
+    parts, firsts = [], []
+    for p in plain:
+        body = p.pattern
+        firsts.append(body[len("(?=[") : body.index("])")])
+        parts.append(f"(?i:{body})" if p.flags & re.IGNORECASE else body)
+    combined = re.compile(f"(?=[{''.join(firsts)}])(?:{'|'.join(parts)})")
+    return [combined, *(p for p in patterns if "v" in p.groupindex)]
+
+
+_DATE_SCAN = _combine(_DATE_RES)
+_AGE_SCAN = _combine(_AGE_RES)
+
+_EMAIL_RE = _scan(
+    r"\w.+-", r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"
+)
 _URL_RE = re.compile(
     r"(?i)\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'()]+"
     r"|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|io|us|info|health|care)"
     r"/[^\s<>\"'()]*"
 )
-_IPV4_RE = _scan("0-9",
+_IPV4_RE = _scan(
+    "0-9",
     r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-    r"(?::\d{1,5})?(?![\d.]*\d)"
+    r"(?::\d{1,5})?(?![\d.]*\d)",
 )
 _H = r"[0-9A-Fa-f]{1,4}"
-_IPV6_RE = _scan("0-9A-Fa-f:",
+_IPV6_RE = _scan(
+    "0-9A-Fa-f:",
     rf"(?<![\w:])(?:(?:{_H}:){{7}}{_H}|(?:{_H}:){{1,7}}:|(?:{_H}:){{1,6}}:{_H}"
     rf"|(?:{_H}:){{1,5}}(?::{_H}){{1,2}}|(?:{_H}:){{1,4}}(?::{_H}){{1,3}}"
     rf"|(?:{_H}:){{1,3}}(?::{_H}){{1,4}}|(?:{_H}:){{1,2}}(?::{_H}){{1,5}}"
-    rf"|{_H}:(?::{_H}){{1,6}}|::(?:{_H}:){{0,5}}{_H})(?![\w:])"
+    rf"|{_H}:(?::{_H}){{1,6}}|::(?:{_H}:){{0,5}}{_H})(?![\w:])",
 )
-_PHONE_RE = _scan("0-9(+",
+_PHONE_RE = _scan(
+    "0-9(+",
     r"(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}"
     r"(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?(?![\w-])"
     r"|(?<![\w-])\+\d{1,3}[\s.-]?\d{1,4}(?:[\s.-]\d{2,4}){2,4}(?![\w-])",
@@ -246,9 +283,7 @@ _ID_LABEL = (
 )
 _ID_VALUE = r"#?\s?(?=[A-Za-z0-9-]*\d)[A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9-]+)?(?<!-)"
 # Id-shaped values are found first, then a label is looked for just before each one.
-_ID_CANDIDATE_RE = _scan(
-    "#A-Za-z0-9", rf"(?<![\w-]){_ID_VALUE}(?![\w])"
-)
+_ID_CANDIDATE_RE = _scan("#A-Za-z0-9", rf"(?<![\w-]){_ID_VALUE}(?![\w])")
 _ID_LABEL_BEFORE_RE = re.compile(
     rf"(?i:(?<![\w]){_ID_LABEL})(?:\s*(?:is|was|of|:|#|no\.?|number))*\s*[:#]?\s*$"
 )
@@ -258,10 +293,11 @@ _ID_LABEL_KEEP_IN_SPAN = re.compile(
 )
 
 # Codes that look like ids without a label: AB-123456, #JH-998877, RV123456, 12345-JHU.
-_CODE_RE = _scan("#A-Z0-9",
+_CODE_RE = _scan(
+    "#A-Z0-9",
     r"(?<![\w#-])#?(?:[A-Z]{1,6}\d?[A-Z]?-(?:[A-Z0-9]+-)*\d{3,}[A-Z0-9]*"
     r"|[A-Z]{1,5}\d{5,}[A-Z]{0,3}|\d{4,}-?[A-Z]{1,5}|[A-Z]{2,5}\d{4,}[A-Z]{0,3}"
-    r"|\d{3,}(?:-\d{2,}){1,3})(?![\w-])"
+    r"|\d{3,}(?:-\d{2,}){1,3})(?![\w-])",
 )
 _NOT_CODE_SHAPE_RE = re.compile(
     r"(?:19|20)\d{2}-(?:19|20)\d{2}|(?:19|20)\d{2}-[01]\d-[0-3]\d|\d{3}-\d{3}-\d{4}"
@@ -273,9 +309,10 @@ _CODE_STOP = re.compile(
     r"|FDA|CFR|USC|EN|DIN|UL|CE|COVID|SARS|HIPAA|GDPR|K\d|PMID|DOI|ISBN|ISSN|NDC|CVE)\b"
 )
 
-_ZIP_RE = _scan("zZpPA-Z",
+_ZIP_RE = _scan(
+    "zZpPA-Z",
     r"(?i:\b(?:zip|zip\s*code|postal\s+code|zipcode)\s*(?:is|:|#)?\s*)(?P<v>\d{5}(?:-\d{4})?)\b"
-    rf"|(?<![\w])(?:{_STATE_ABBR})\s(?P<w>\d{{5}}(?:-\d{{4}})?)\b"
+    rf"|(?<![\w])(?:{_STATE_ABBR})\s(?P<w>\d{{5}}(?:-\d{{4}})?)\b",
 )
 
 _STREET_SUFFIX = (
@@ -283,18 +320,19 @@ _STREET_SUFFIX = (
     r"|Pkwy|Parkway|Hwy|Highway|Ter|Terrace|Cir|Circle|Sq|Square|Trl|Trail|Row|Loop|Pike"
     r"|Plaza|Crescent|Alley|Broadway)"
 )
-_ADDRESS_RE = _scan("0-9A-Zt",
+_ADDRESS_RE = _scan(
+    "0-9A-Zt",
     r"\b\d{1,6}(?:-\d{1,4})?\s+(?:[NSEW]\.?\s+)?(?:(?:\d{1,3}(?:st|nd|rd|th)|[A-Z][a-zA-Z'’-]+)"
     rf"\s+){{0,3}}(?i:{_STREET_SUFFIX})\b\.?"
     r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*#?\w+)?"
     r"|\b(?:P\.?\s?O\.?\s+Box|PO\s+Box)\s+\d+"
     r"|\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Boulevard|Road|Lane|St\.(?=\s+[A-Z]))"
     r"|\b\d{1,3}(?:st|nd|rd|th)\s+(?i:street|avenue|ave)\b\.?"
-    r"|\bthe\s+Bronx\b"
+    r"|\bthe\s+Bronx\b",
 )
 # "New York clinic": a state name used as the name of a facility.
-_STATE_FACILITY_RE = _scan("A-Z",
-    rf"\b(?:{_STATE_NAME})\s+(?:clinic|hospital|medical\s+center|health\s+center|office)\b"
+_STATE_FACILITY_RE = _scan(
+    "A-Z", rf"\b(?:{_STATE_NAME})\s+(?:clinic|hospital|medical\s+center|health\s+center|office)\b"
 )
 # ", Springfield, IL 62704" continuation after an address or facility.
 _PLACE_TAIL_RE = re.compile(
@@ -302,9 +340,11 @@ _PLACE_TAIL_RE = re.compile(
     rf",\s*(?P<state>{_STATE})(?:\s+\d{{5}}(?:-\d{{4}})?)?(?![\w])"
     rf"|(?P<city2>(?:[A-Z][a-zA-Z'’.-]+\s?){{1,3}}?)(?![\w]))"
 )
-_CITY_STATE_RE = _scan("A-Z",
-    rf"\b(?P<city>(?:[A-Z][a-z]+(?:[ -](?=[A-Z]))?){{1,3}}|St\.\s[A-Z][a-z]+),\s*(?P<state>{_STATE})"
-    r"(?:\s+\d{5}(?:-\d{4})?)?(?![\w])"
+_CITY_STATE_RE = _scan(
+    "A-Z",
+    rf"\b(?P<city>(?:[A-Z][a-z]+(?:[ -](?=[A-Z]))?){{1,3}}|St\.\s[A-Z][a-z]+)"
+    rf",\s*(?P<state>{_STATE})"
+    r"(?:\s+\d{5}(?:-\d{4})?)?(?![\w])",
 )
 _COUNTY_RE = _scan("A-Z", r"\b(?:[A-Z][a-z]+\s){1,2}(?:County|Parish|Borough)\b")
 
@@ -323,16 +363,18 @@ _FACILITY_HEAD = (
 )
 _CAP = r"(?:[A-Z][a-zA-Z'’]*\.?|[A-Z]{2,}|\d+(?:st|nd|rd|th))"
 _FAC_PREFIX = rf"(?:(?:St\.?|Saint|Mt\.?|Mount|Ft\.?|Fort)\s+)?{_CAP}(?:-{_CAP})?"
-_FACILITY_RE = _scan("A-Z",
+_FACILITY_RE = _scan(
+    "A-Z",
     rf"\b(?P<pre>{_FAC_PREFIX}(?:\s+(?:&|and|of|de|la|del|the)?\s*{_FAC_PREFIX}){{0,4}}?)"
     rf"\s+(?P<head>{_FACILITY_HEAD}(?:\s+{_FACILITY_HEAD})*)(?![\w'’])"
-    rf"(?:\s+(?:of|in)\s+(?P<of>(?:[A-Z][a-zA-Z]+\s?){{1,3}}))?"
+    rf"(?:\s+(?:of|in)\s+(?P<of>(?:[A-Z][a-zA-Z]+\s?){{1,3}}))?",
 )
 # Heads that are ordinary words; they need a place-like prefix (city, Saint ..., known name).
 _WEAK_HEADS = frozenset(
-    {"memorial", "general", "gen", "gen.", "presbyterian", "methodist", "baptist", "children's",
-     "children’s", "medicine", "va", "er", "office", "medical", "med", "health", "practice",
-     "associates", "physicians", "pharmacy"}
+    """
+    memorial general gen gen. presbyterian methodist baptist children's children’s medicine
+    va er office medical med health practice associates physicians pharmacy
+    """.split()
 )
 # Words that make "X Health"/"X Clinic" generic rather than a named facility.
 _GENERIC_PREFIX = frozenset(
@@ -359,15 +401,17 @@ _FACILITY_ISH = frozenset(
 _STRIP_PREFIX = (_GENERIC_PREFIX | _NOT_NAME) - _FACILITY_ISH
 
 # "Cancer Center in New York", "Clinic of Springfield": a head word anchored by a place.
-_HEAD_OF_PLACE_RE = _scan("A-Z",
-    rf"\b(?P<head>{_FACILITY_HEAD})\s+(?:of|in)\s+(?=[A-Z])"
-)
-_SAINT_RE = _scan("S",
+_HEAD_OF_PLACE_RE = _scan("A-Z", rf"\b(?P<head>{_FACILITY_HEAD})\s+(?:of|in)\s+(?=[A-Z])")
+_SAINT_RE = _scan(
+    "S",
     r"\b(?:St\.?|Saint|Ste\.?)\s+(?P<n>[A-Z][a-z]+)(?:['’]s|s)?"
-    r"(?!\s+(?:wort|Day|Patrick's Day|Jude Children's Research)\b)"
+    r"(?!\s+(?:wort|Day|Patrick's Day|Jude Children's Research)\b)",
 )
+# All-caps city abbreviations ("LA"/"SF" alone are too ambiguous: left atrium, etc.).
+_ABBR_PLACE_RE = _scan("NDS", r"\b(?:NYC|DFW|SFO|NOLA|DMV)\b")
 # Widely known US health systems / hospitals that rarely carry a generic head word.
-_KNOWN_FACILITY_RE = _scan("A-Z",
+_KNOWN_FACILITY_RE = _scan(
+    "A-Z",
     r"\b(?:John(?:s|['’]s)?\s+Hopkins(?:\s+Bayview)?|Cedars?[- ]Sinai|Mt\.?\s+Sinai|Mount\s+Sinai"
     r"|Mass(?:achusetts)?\s+General(?:\s+Brigham)?|MGH|Brigham\s+(?:and|&)\s+Women['’]s"
     r"|Beth\s+Israel(?:\s+Deaconess)?|NYU(?:\s+Langone)?|New\s?York[- ]Presbyterian"
@@ -395,7 +439,7 @@ _KNOWN_FACILITY_RE = _scan("A-Z",
     r"|SF\s+General|LA\s+General|LAC\+USC|Olive\s+View|Ronald\s+Reagan|Hackensack"
     r"|Cooper\s+University|Temple\s+University\s+Hospital|Jefferson\s+Health|MUSC|UAB"
     r"|UNC\s+(?:Health|Hospitals)|UVA\s+Health|VCU\s+Health|Strong\s+Memorial"
-    r"|(?:[A-Z][a-z]+\s)?VA(?:\s+Medical\s+Center)?(?=[\s,.;)]|$))(?![\w])"
+    r"|(?:[A-Z][a-z]+\s)?VA(?:\s+Medical\s+Center)?(?=[\s,.;)]|$))(?![\w])",
 )
 
 # A capitalised word followed by one of these is an eponym (Wilson's disease, Wells score,
@@ -424,11 +468,12 @@ _NAME_TOK = r"(?:O['’]|D['’]|Mc|Mac|Di|De|Le|La)?[A-Z][a-z]+(?:['’][A-Z][a
 _CAP_TOKEN_RE = _scan("A-Z", rf"(?<![\w'’-]){_NAME_TOK}(?![\w-])")
 _INITIAL = r"[A-Z]\.(?![A-Za-z])|[A-Z](?=['’]s\b|[,;:)]|$|\s+[a-z])"
 _FOLLOW_RE = re.compile(rf"\s+(?:(?P<init>{_INITIAL})|(?P<tok>{_NAME_TOK}))")
-_TITLE_RE = _scan("A-Z",
+_TITLE_RE = _scan(
+    "A-Z",
     rf"\b(?P<title>Dr|Drs|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr"
     rf"|Sister|Brother|Father|Mother|Aunt|Uncle|Grandma|Grandpa|Judge|Officer|Captain|Capt)"
     rf"(?:\.|(?=\s))\s*(?P<n>(?:{_NAME_TOK}|[A-Z]\.)(?:\s+(?:{_NAME_TOK}|[A-Z]\.(?![A-Za-z])"
-    rf"|[A-Z](?=[\s,;:)]|$))){{0,2}})"
+    rf"|[A-Z](?=[\s,;:)]|$))){{0,2}})",
 )
 _OFFICE_RE = re.compile(r"['’]s\s+(?i:office|clinic|practice)\b")
 # A cue word right before a capitalised token marks it as a person's name.
@@ -439,7 +484,8 @@ _CUES = frozenset(
     father brother sister sibling grandson granddaughter grandmother grandfather nephew niece
     cousin aunt uncle friend neighbor neighbour colleague coworker caregiver guardian roommate
     surgeon physician provider therapist nurse np pa rn md coordinator manager receptionist
-    assistant technician tech pharmacist counselor advocate navigator scheduler under with like to for from per cc
+    assistant technician tech pharmacist counselor advocate navigator scheduler under with
+    like to for from per cc
     attn attn: signed sincerely regards thanks dear hi hello name:
     """.split()
 )
@@ -458,10 +504,13 @@ def _cue_before(text: str, start: int) -> str | None:
     if len(words) >= 2 and (words[-2], words[-1]) in _CUE_PAIRS:
         return f"{words[-2]} {words[-1]}"
     return None
+
+
 # Cue words that are weak (prepositions): they only vouch for list-known given names.
 _WEAK_CUES = frozenset(
-    {"with", "like", "to", "for", "from", "per", "under", "cc", "hi", "hello", "thanks",
-     "dear", "regards", "sincerely", "signed"}
+    """
+    with like to for from per under cc hi hello thanks dear regards sincerely signed
+    """.split()
 )
 
 
@@ -631,9 +680,11 @@ def _city_at(text: str, start: int, lex: _Lexicon) -> int:
         if not all(c.group(0)[0].isupper() for c in chunk):
             continue
         phrase = " ".join(c.group(0).lower() for c in chunk)
-        candidates = lex.cities.get(phrase.split(" ", 1)[0]) or lex.cities.get(
-            phrase.split(" ", 1)[0].rstrip(".")
-        ) or frozenset()
+        candidates = (
+            lex.cities.get(phrase.split(" ", 1)[0])
+            or lex.cities.get(phrase.split(" ", 1)[0].rstrip("."))
+            or frozenset()
+        )
         if phrase in candidates:
             return chunk[-1].end()
         if phrase.rstrip(".") in candidates:
@@ -707,9 +758,20 @@ def _location_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
                 or first in {"mass", "sf", "la", "ny", "nyu", "ucla", "ucsf"}
                 or _city_at(text, start, lex) > 0
                 or bool(_KNOWN_FACILITY_RE.match(text, start))
-                or (head in {"health", "healthcare", "medical", "med", "memorial", "children's",
-                             "children’s"}
-                    and first not in lex.common and first not in _NOT_NAME)
+                or (
+                    head
+                    in {
+                        "health",
+                        "healthcare",
+                        "medical",
+                        "med",
+                        "memorial",
+                        "children's",
+                        "children’s",
+                    }
+                    and first not in lex.common
+                    and first not in _NOT_NAME
+                )
             )
             if not placeish:
                 continue
@@ -718,6 +780,9 @@ def _location_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
             end = m.end("of")
             end = len(text[:end].rstrip())
         yield start, _facility_tail(text, end, lex), LOCATION
+
+    for m in _ABBR_PLACE_RE.finditer(text):
+        yield m.start(), _facility_tail(text, m.end(), lex), LOCATION
 
     for m in _SAINT_RE.finditer(text):
         yield m.start(), _facility_tail(text, m.end(), lex), LOCATION
@@ -793,7 +858,7 @@ def _id_spans(text: str) -> Iterable[tuple[int, int, str]]:
         if not lab:
             continue
         label = text[lab.start() : v_start]
-        if (digits < 5 and re.fullmatch(r"(?i)\s*(?:#|no\.|number)\s*", label)):
+        if digits < 5 and re.fullmatch(r"(?i)\s*(?:#|no\.|number)\s*", label):
             continue
         if re.fullmatch(r"#?\s?(?:19|20)\d{2}", value):
             continue  # "case 2023" style years stay
@@ -890,9 +955,9 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     raw.extend(ids)
     # A labelled id wins over a phone-shaped number inside it ("MRN: 555-123-4567").
     raw.extend(p for p in phones if not any(i[0] <= p[0] and p[1] <= i[1] for i in ids))
-    for rx in _DATE_RES:
+    for rx in _DATE_SCAN:
         raw.extend((*_value_span(m), DATE) for m in rx.finditer(text))
-    for rx in _AGE_RES:
+    for rx in _AGE_SCAN:
         raw.extend((*_value_span(m), AGE) for m in rx.finditer(text))
     raw.extend(_location_spans(text, lex))
     raw.extend(_name_spans(text, lex))

@@ -51,16 +51,27 @@ def test_title_is_kept_inside_name_span() -> None:
 
 @pytest.mark.parametrize(
     "phrase",
-    ["03/14/2023", "March 14, 2023", "14 Mar", "the 3rd of May", "2023-03-14", "Jan 5th '22",
-     "June 2021"],
+    [
+        "03/14/2023",
+        "March 14, 2023",
+        "14 Mar",
+        "the 3rd of May",
+        "2023-03-14",
+        "Jan 5th '22",
+        "June 2021",
+    ],
 )
 def test_dates(phrase: str) -> None:
     assert _redacts(f"My appointment was {phrase} in the morning.", phrase.split()[-1], "DATE")
 
 
 @pytest.mark.parametrize(
-    "text", ["She is a 92-year-old retired teacher.", "Patient age 95 lives alone.",
-             "My grandmother, aged 101, uses the tablet."]
+    "text",
+    [
+        "She is a 92-year-old retired teacher.",
+        "Patient age 95 lives alone.",
+        "My grandmother, aged 101, uses the tablet.",
+    ],
 )
 def test_ages_over_89(text: str) -> None:
     res = detect(text)
@@ -168,7 +179,7 @@ def test_spans_categories_and_redaction_are_consistent() -> None:
 
 
 def test_speed_is_reasonable() -> None:
-    text = ("Dr. Patel saw Anna S. at Mercy Clinic on March 3, 2023 about her metformin. " * 140)
+    text = "Dr. Patel saw Anna S. at Mercy Clinic on March 3, 2023 about her metformin. " * 140
     detect("warm up")
     t0 = time.perf_counter()
     detect(text)

@@ -14,48 +14,47 @@ import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MONTHS = {
-    "january", "february", "march", "april", "may", "june", "july", "august",
-    "september", "october", "november", "december",
-}
+MONTHS = frozenset(
+    """
+    january february march april may june july august september october november december
+    """.split()
+)
 # Common words we never want to treat as names/cities even if the census lists them.
-EXTRA_STOP = {
-    "son", "daughter", "patient", "doctor", "nurse", "clinic", "hospital", "health",
-    "medical", "center", "general", "memorial", "county", "city", "saint", "mount",
-    "type", "stage", "grade", "class", "score", "male", "female", "man", "woman",
-    "an", "in", "on", "so", "to", "the", "of", "or", "and", "as", "be", "is", "it",
-    "else", "my", "soon", "ha", "mi", "ma", "era", "meta", "gene", "chin", "page",
-    "loan", "brain", "marry", "german", "easter", "sha", "sang", "star", "van", "delta",
-    "asia", "africa", "europe", "america", "lupus", "lyme", "mayo", "epic",
-}
+EXTRA_STOP = frozenset(
+    """
+    son daughter patient doctor nurse clinic hospital health medical center general memorial
+    county city saint mount type stage grade class score male female man woman an in on so
+    to the of or and as be is it else my soon ha mi ma era meta gene chin page loan brain
+    marry german easter sha sang star van delta asia africa europe america lupus lyme mayo
+    epic
+    """.split()
+)
 # Big cities whose names are also dictionary words ("Boston", "Phoenix"): kept in the list
 # because capitalised mid-sentence they are nearly always the place.
-CITY_KEEP = {
-    "phoenix", "boston", "fresno", "mesa", "aurora", "riverside", "anchorage", "chandler",
-    "buffalo", "gilbert", "garland", "worcester", "providence", "hayward", "warren", "midland",
-    "kent", "lafayette", "boulder", "davenport", "newton", "troy", "napa", "auburn", "canton",
-    "flint", "dover", "florence", "savannah", "durham", "lincoln", "jackson", "columbus",
-    "houston", "dallas", "denver", "seattle", "austin", "nashville", "memphis", "portland",
-}
+CITY_KEEP = frozenset(
+    """
+    phoenix boston fresno mesa aurora riverside anchorage chandler buffalo gilbert garland
+    worcester providence hayward warren midland kent lafayette boulder davenport newton troy
+    napa auburn canton flint dover florence savannah durham lincoln jackson columbus houston
+    dallas denver seattle austin nashville memphis portland
+    """.split()
+)
 # Census first names that are also everyday words: only redacted with stronger context
 # (a title, a cue word, or a following initial/surname), never when standing alone.
-WORD_NAMES = {
-    "abbey", "alpha", "amber", "angel", "art", "autumn", "barb", "berry", "bill", "brandy",
-    "brook", "bud", "buddy", "candy", "carol", "chance", "charity", "chase", "cherry",
-    "chuck", "clay", "clement", "cliff", "coral", "crystal", "daisy", "dawn", "dean",
-    "destiny", "diamond", "dixie", "dolly", "don", "drew", "dusty", "earl", "earnest",
-    "ebony", "eve", "faith", "forest", "foster", "frank", "freeman", "gale", "garland",
-    "gay", "ginger", "glen", "glory", "grace", "grant", "guy", "harmony", "hazel", "heath",
-    "heather", "holly", "hope", "iris", "ivory", "ivy", "jack", "jade", "jasmine", "jay",
-    "jewel", "joy", "junior", "kitty", "lance", "lane", "laurel", "lea", "mac", "mack",
-    "major", "mark", "marvel", "mason", "melody", "mercy", "merry", "min", "misty", "nova",
-    "olive", "pat", "patience", "pearl", "penny", "piper", "precious", "prince", "princess",
-    "queen", "raven", "ray", "reed", "rich", "rob", "robin", "rocky", "rod", "rose",
-    "rosemary", "royal", "ruby", "rusty", "sal", "shelly", "sherry", "sierra", "song",
-    "spring", "sterling", "stormy", "sue", "summer", "sun", "sunny", "sunshine", "tad",
-    "tanner", "trinity", "troy", "velvet", "viola", "violet", "ward", "will", "windy",
-    "young", "dick", "hung", "viva", "vita", "ken", "lily", "an",
-}
+WORD_NAMES = frozenset(
+    """
+    abbey alpha amber angel art autumn barb berry bill brandy brook bud buddy candy carol
+    chance charity chase cherry chuck clay clement cliff coral crystal daisy dawn dean
+    destiny diamond dixie dolly don drew dusty earl earnest ebony eve faith forest foster
+    frank freeman gale garland gay ginger glen glory grace grant guy harmony hazel heath
+    heather holly hope iris ivory ivy jack jade jasmine jay jewel joy junior kitty lance
+    lane laurel lea mac mack major mark marvel mason melody mercy merry min misty nova olive
+    pat patience pearl penny piper precious prince princess queen raven ray reed rich rob
+    robin rocky rod rose rosemary royal ruby rusty sal shelly sherry sierra song spring
+    sterling stormy sue summer sun sunny sunshine tad tanner trinity troy velvet viola
+    violet ward will windy young dick hung viva vita ken lily an
+    """.split()
+)
 
 
 def _census(path: Path, limit: int) -> list[str]:
@@ -91,9 +90,7 @@ def main() -> None:
     first -= MONTHS | EXTRA_STOP | places
     unambiguous = sorted(w for w in first if w not in WORD_NAMES)
     ambiguous = sorted(w for w in first if w in WORD_NAMES)
-    surnames = sorted(
-        set(_census(ndir / "dist.all.last", 12000)) - MONTHS - EXTRA_STOP - places
-    )
+    surnames = sorted(set(_census(ndir / "dist.all.last", 12000)) - MONTHS - EXTRA_STOP - places)
     cities = set()
     for city in gc.get_cities().values():
         if city["countrycode"] != "US":

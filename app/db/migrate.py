@@ -7,7 +7,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-ROOT = Path(__file__).resolve().parents[2]
+_SOURCE_ROOT = Path(__file__).resolve().parents[2]
+# From a source checkout alembic.ini sits at the repo root; in the container image the app is
+# an installed package and alembic.ini/migrations sit in the working directory.
+ROOT = _SOURCE_ROOT if (_SOURCE_ROOT / "alembic.ini").exists() else Path.cwd()
 
 
 def alembic_config(database_url: str | None = None) -> Config:

@@ -11,10 +11,19 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.config import Settings
+from app.db.phi import bind_keyring
+from app.phi.crypto import keyring_for
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """An engine for DATABASE_URL; SQLite gets foreign keys, WAL and a busy timeout."""
+    """An engine for DATABASE_URL whose PHI columns use the settings' keyring."""
+    engine = _create_engine(settings)
+    bind_keyring(engine, lambda: keyring_for(settings))
+    return engine
+
+
+def _create_engine(settings: Settings) -> AsyncEngine:
+    """SQLite gets foreign keys, WAL and a busy timeout."""
     url = settings.database_url
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]

@@ -31,7 +31,7 @@ class Insight(ResourceMixin, Base):
     interview_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interview.id"))
     product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("product.id"))
     title: Mapped[str] = mapped_column(String(300))
-    quote: Mapped[str | None] = mapped_column(PhiText)
+    quote: Mapped[str | None] = mapped_column(PhiText("insight.quote"))
     quote_redacted: Mapped[str | None] = mapped_column(Text)
     persona: Mapped[str | None] = mapped_column(String(32))
     severity: Mapped[int] = mapped_column(default=3)

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from starlette.responses import JSONResponse, Response
 
 from app.api.deps import AppSettings, DbSession
+from app.api.openapi import install_openapi
 from app.audit.middleware import RequestMiddleware
 from app.auth.keys import public_jwks
 from app.auth.tokens import TokenVerifier
@@ -66,14 +67,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.verifier = TokenVerifier(settings)
 
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(api_router())
     app.include_router(_system_router())
+    app.include_router(_oauth_router())
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         RequestMiddleware, settings=settings, maker_getter=lambda: app.state.sessionmaker
     )
     return app
+
+
+def _oauth_router() -> APIRouter:
+    from app.auth.router import router
+
+    return router
 
 
 def _system_router() -> APIRouter:

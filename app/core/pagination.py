@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import base64
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import BigInteger, Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.types import TypeDecorator
 
 from app.core.errors import Invalid
 
@@ -92,6 +94,34 @@ def decode_cursor(cursor: str, sort: SortSpec) -> tuple[Any, uuid.UUID]:
         ) from exc
 
 
+def _fits(column: InstrumentedAttribute, value: Any) -> bool:
+    """Whether a cursor's value can be compared with `column` (a tampered cursor must be a
+    422, not a database type error)."""
+    if value is None:
+        return True
+    col_type = column.type
+    if isinstance(col_type, TypeDecorator):
+        col_type = col_type.impl_instance
+    try:
+        expected = col_type.python_type
+    except NotImplementedError:  # pragma: no cover - every sortable column has one
+        return False
+    if isinstance(value, bool):
+        return expected is bool
+    if expected is float:
+        return isinstance(value, int | float) and math.isfinite(value)
+    if expected is int:
+        bound = 2**63 if isinstance(col_type, BigInteger) else 2**31
+        return isinstance(value, int) and -bound <= value < bound
+    if expected is datetime:
+        return isinstance(value, datetime) and value.tzinfo is not None
+    if expected is date:
+        return isinstance(value, date) and not isinstance(value, datetime)
+    if expected is str:
+        return isinstance(value, str) and "\x00" not in value
+    return isinstance(value, expected)
+
+
 def apply_keyset(
     stmt: Select,
     *,
@@ -102,8 +132,14 @@ def apply_keyset(
     limit: int,
 ) -> Select:
     """ORDER BY column (NULLs last), id; WHERE after the cursor; LIMIT limit+1."""
+    nullable = bool(getattr(column, "nullable", True))
     if cursor:
         value, last_id = decode_cursor(cursor, sort)
+        if not _fits(column, value):
+            raise Invalid(
+                "The cursor is invalid or belongs to another query.",
+                errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
+            )
         if column is id_column:
             cond = id_column < last_id if sort.descending else id_column > last_id
         elif value is None:
@@ -111,14 +147,18 @@ def apply_keyset(
                 column.is_(None), id_column < last_id if sort.descending else id_column > last_id
             )
         elif sort.descending:
-            cond = or_(column < value, and_(column == value, id_column < last_id), column.is_(None))
+            cond = or_(column < value, and_(column == value, id_column < last_id))
         else:
-            cond = or_(column > value, and_(column == value, id_column > last_id), column.is_(None))
+            cond = or_(column > value, and_(column == value, id_column > last_id))
+        if nullable and value is not None:
+            cond = or_(cond, column.is_(None))
         stmt = stmt.where(cond)
-    if sort.descending:
-        order = [column.desc().nulls_last(), id_column.desc()]
-    else:
-        order = [column.asc().nulls_last(), id_column.asc()]
+    # NULLS LAST only where NULLs can occur: on NOT NULL columns the plain order lets
+    # PostgreSQL walk a (column, id) index in either direction instead of sorting.
+    first = column.desc() if sort.descending else column.asc()
+    if nullable:
+        first = first.nulls_last()
+    order = [first, id_column.desc() if sort.descending else id_column.asc()]
     if column is id_column:
         order = order[1:]
     return stmt.order_by(*order).limit(limit + 1)

@@ -40,10 +40,12 @@ class Insight(ResourceMixin, Base):
     created_by: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (
-        Index(None, "product_id", "created_at"),
+        Index(None, "product_id", "created_at", "id"),
         Index(None, "interview_id"),
-        Index(None, "severity"),
-        Index(None, "created_at"),
+        Index(None, "severity", "id"),
+        Index(None, "created_at", "id"),
+        Index(None, "updated_at", "id"),
+        Index(None, "title", "id"),
     )
 
 

@@ -38,8 +38,10 @@ class Interview(ResourceMixin, Base):
     created_by: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (
-        Index(None, "product_id", "conducted_on"),
+        Index(None, "product_id", "conducted_on", "id"),
         Index(None, "interviewer_sub"),
-        Index(None, "conducted_on"),
-        Index(None, "created_at"),
+        Index(None, "conducted_on", "id"),
+        Index(None, "created_at", "id"),
+        Index(None, "updated_at", "id"),
+        Index(None, "title", "id"),
     )

@@ -40,9 +40,10 @@ class Product(ResourceMixin, Base):
     created_by: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (
-        Index(None, "name"),
+        Index(None, "name", "id"),
         Index(None, "lifecycle_stage"),
-        Index(None, "created_at"),
+        Index(None, "created_at", "id"),
+        Index(None, "updated_at", "id"),
     )
 
     @property

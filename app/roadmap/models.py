@@ -43,7 +43,10 @@ class RoadmapItem(ResourceMixin, Base):
         Index(None, "product_id", "horizon"),
         Index(None, "status"),
         Index(None, "horizon"),
-        Index(None, "rice_score"),
-        Index(None, "created_at"),
-        Index(None, "target_quarter"),
+        Index(None, "rice_score", "id"),
+        Index(None, "product_id", "rice_score", "id"),
+        Index(None, "created_at", "id"),
+        Index(None, "updated_at", "id"),
+        Index(None, "title", "id"),
+        Index(None, "target_quarter", "id"),
     )

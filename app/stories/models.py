@@ -34,12 +34,14 @@ class Story(ResourceMixin, Base):
 
     __table_args__ = (
         Index(None, "product_id", "status"),
-        Index(None, "product_id", "rank"),
+        Index(None, "product_id", "rank", "id"),
         Index(None, "roadmap_item_id"),
         Index(None, "status"),
         Index(None, "sprint"),
-        Index(None, "rank"),
-        Index(None, "created_at"),
-        Index(None, "updated_at"),
-        Index(None, "story_points"),
+        Index(None, "rank", "id"),
+        Index(None, "created_at", "id"),
+        Index(None, "updated_at", "id"),
+        Index(None, "title", "id"),
+        Index(None, "number", "id"),
+        Index(None, "story_points", "id"),
     )

@@ -86,9 +86,10 @@ def upgrade() -> None:
     sa.UniqueConstraint('key', name=op.f('uq_product_key'))
     )
     with op.batch_alter_table('product', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_product_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_product_created_at_id'), ['created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_product_lifecycle_stage'), ['lifecycle_stage'], unique=False)
-        batch_op.create_index(batch_op.f('ix_product_name'), ['name'], unique=False)
+        batch_op.create_index(batch_op.f('ix_product_name_id'), ['name', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_product_updated_at_id'), ['updated_at', 'id'], unique=False)
 
     op.create_table('user_account',
     sa.Column('sub', sa.String(length=255), nullable=False),
@@ -126,10 +127,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_interview'))
     )
     with op.batch_alter_table('interview', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_interview_conducted_on'), ['conducted_on'], unique=False)
-        batch_op.create_index(batch_op.f('ix_interview_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_interview_conducted_on_id'), ['conducted_on', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_interview_created_at_id'), ['created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_interview_interviewer_sub'), ['interviewer_sub'], unique=False)
-        batch_op.create_index(batch_op.f('ix_interview_product_id_conducted_on'), ['product_id', 'conducted_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_interview_product_id_conducted_on_id'), ['product_id', 'conducted_on', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_interview_updated_at_id'), ['updated_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_interview_title_id'), ['title', 'id'], unique=False)
 
     op.create_table('membership',
     sa.Column('product_id', sa.Uuid(), nullable=False),
@@ -167,13 +170,16 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_roadmap_item'))
     )
     with op.batch_alter_table('roadmap_item', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_roadmap_item_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_roadmap_item_created_at_id'), ['created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_roadmap_item_horizon'), ['horizon'], unique=False)
         batch_op.create_index(batch_op.f('ix_roadmap_item_product_id_horizon'), ['product_id', 'horizon'], unique=False)
         batch_op.create_index(batch_op.f('ix_roadmap_item_product_id_status'), ['product_id', 'status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_roadmap_item_rice_score'), ['rice_score'], unique=False)
+        batch_op.create_index(batch_op.f('ix_roadmap_item_rice_score_id'), ['rice_score', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_roadmap_item_status'), ['status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_roadmap_item_target_quarter'), ['target_quarter'], unique=False)
+        batch_op.create_index(batch_op.f('ix_roadmap_item_target_quarter_id'), ['target_quarter', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_roadmap_item_updated_at_id'), ['updated_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_roadmap_item_title_id'), ['title', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_roadmap_item_product_id_rice_score_id'), ['product_id', 'rice_score', 'id'], unique=False)
 
     op.create_table('insight',
     sa.Column('interview_id', sa.Uuid(), nullable=False),
@@ -196,10 +202,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_insight'))
     )
     with op.batch_alter_table('insight', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_insight_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_insight_created_at_id'), ['created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_insight_interview_id'), ['interview_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_insight_product_id_created_at'), ['product_id', 'created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_insight_severity'), ['severity'], unique=False)
+        batch_op.create_index(batch_op.f('ix_insight_product_id_created_at_id'), ['product_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_insight_severity_id'), ['severity', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_insight_updated_at_id'), ['updated_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_insight_title_id'), ['title', 'id'], unique=False)
 
     op.create_table('story',
     sa.Column('product_id', sa.Uuid(), nullable=False),
@@ -234,15 +242,17 @@ def upgrade() -> None:
     sa.UniqueConstraint('key', name=op.f('uq_story_key'))
     )
     with op.batch_alter_table('story', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_story_created_at'), ['created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_story_product_id_rank'), ['product_id', 'rank'], unique=False)
+        batch_op.create_index(batch_op.f('ix_story_created_at_id'), ['created_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_story_product_id_rank_id'), ['product_id', 'rank', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_story_product_id_status'), ['product_id', 'status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_story_rank'), ['rank'], unique=False)
+        batch_op.create_index(batch_op.f('ix_story_rank_id'), ['rank', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_story_roadmap_item_id'), ['roadmap_item_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_story_sprint'), ['sprint'], unique=False)
         batch_op.create_index(batch_op.f('ix_story_status'), ['status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_story_story_points'), ['story_points'], unique=False)
-        batch_op.create_index(batch_op.f('ix_story_updated_at'), ['updated_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_story_story_points_id'), ['story_points', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_story_updated_at_id'), ['updated_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_story_title_id'), ['title', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_story_number_id'), ['number', 'id'], unique=False)
 
     op.create_table('insight_roadmap_item',
     sa.Column('insight_id', sa.Uuid(), nullable=False),
@@ -279,32 +289,39 @@ def downgrade() -> None:
 
     op.drop_table('insight_roadmap_item')
     with op.batch_alter_table('story', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_story_updated_at'))
-        batch_op.drop_index(batch_op.f('ix_story_story_points'))
+        batch_op.drop_index(batch_op.f('ix_story_title_id'))
+        batch_op.drop_index(batch_op.f('ix_story_number_id'))
+        batch_op.drop_index(batch_op.f('ix_story_updated_at_id'))
+        batch_op.drop_index(batch_op.f('ix_story_story_points_id'))
         batch_op.drop_index(batch_op.f('ix_story_status'))
         batch_op.drop_index(batch_op.f('ix_story_sprint'))
         batch_op.drop_index(batch_op.f('ix_story_roadmap_item_id'))
-        batch_op.drop_index(batch_op.f('ix_story_rank'))
+        batch_op.drop_index(batch_op.f('ix_story_rank_id'))
         batch_op.drop_index(batch_op.f('ix_story_product_id_status'))
-        batch_op.drop_index(batch_op.f('ix_story_product_id_rank'))
-        batch_op.drop_index(batch_op.f('ix_story_created_at'))
+        batch_op.drop_index(batch_op.f('ix_story_product_id_rank_id'))
+        batch_op.drop_index(batch_op.f('ix_story_created_at_id'))
 
     op.drop_table('story')
     with op.batch_alter_table('insight', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_insight_severity'))
-        batch_op.drop_index(batch_op.f('ix_insight_product_id_created_at'))
+        batch_op.drop_index(batch_op.f('ix_insight_updated_at_id'))
+        batch_op.drop_index(batch_op.f('ix_insight_title_id'))
+        batch_op.drop_index(batch_op.f('ix_insight_severity_id'))
+        batch_op.drop_index(batch_op.f('ix_insight_product_id_created_at_id'))
         batch_op.drop_index(batch_op.f('ix_insight_interview_id'))
-        batch_op.drop_index(batch_op.f('ix_insight_created_at'))
+        batch_op.drop_index(batch_op.f('ix_insight_created_at_id'))
 
     op.drop_table('insight')
     with op.batch_alter_table('roadmap_item', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_roadmap_item_target_quarter'))
+        batch_op.drop_index(batch_op.f('ix_roadmap_item_updated_at_id'))
+        batch_op.drop_index(batch_op.f('ix_roadmap_item_title_id'))
+        batch_op.drop_index(batch_op.f('ix_roadmap_item_product_id_rice_score_id'))
+        batch_op.drop_index(batch_op.f('ix_roadmap_item_target_quarter_id'))
         batch_op.drop_index(batch_op.f('ix_roadmap_item_status'))
-        batch_op.drop_index(batch_op.f('ix_roadmap_item_rice_score'))
+        batch_op.drop_index(batch_op.f('ix_roadmap_item_rice_score_id'))
         batch_op.drop_index(batch_op.f('ix_roadmap_item_product_id_status'))
         batch_op.drop_index(batch_op.f('ix_roadmap_item_product_id_horizon'))
         batch_op.drop_index(batch_op.f('ix_roadmap_item_horizon'))
-        batch_op.drop_index(batch_op.f('ix_roadmap_item_created_at'))
+        batch_op.drop_index(batch_op.f('ix_roadmap_item_created_at_id'))
 
     op.drop_table('roadmap_item')
     with op.batch_alter_table('membership', schema=None) as batch_op:
@@ -312,17 +329,20 @@ def downgrade() -> None:
 
     op.drop_table('membership')
     with op.batch_alter_table('interview', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_interview_product_id_conducted_on'))
+        batch_op.drop_index(batch_op.f('ix_interview_updated_at_id'))
+        batch_op.drop_index(batch_op.f('ix_interview_title_id'))
+        batch_op.drop_index(batch_op.f('ix_interview_product_id_conducted_on_id'))
         batch_op.drop_index(batch_op.f('ix_interview_interviewer_sub'))
-        batch_op.drop_index(batch_op.f('ix_interview_created_at'))
-        batch_op.drop_index(batch_op.f('ix_interview_conducted_on'))
+        batch_op.drop_index(batch_op.f('ix_interview_created_at_id'))
+        batch_op.drop_index(batch_op.f('ix_interview_conducted_on_id'))
 
     op.drop_table('interview')
     op.drop_table('user_account')
     with op.batch_alter_table('product', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_product_name'))
+        batch_op.drop_index(batch_op.f('ix_product_updated_at_id'))
+        batch_op.drop_index(batch_op.f('ix_product_name_id'))
         batch_op.drop_index(batch_op.f('ix_product_lifecycle_stage'))
-        batch_op.drop_index(batch_op.f('ix_product_created_at'))
+        batch_op.drop_index(batch_op.f('ix_product_created_at_id'))
 
     op.drop_table('product')
     op.drop_table('oauth_client')

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install run test test-sqlite test-postgres lint contracts bench bench-phi e2e clean
+.PHONY: install run test test-sqlite test-postgres lint contracts bench bench-phi e2e graphiql chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed graphiql
+
+# GraphiQL's assets from the npm registry into app/static/graphiql/ (CDN fallback without npm).
+graphiql: $(VENV)/.installed
+	$(PY) scripts/build_graphiql.py
 
 run: install
 	$(PY) -m app db upgrade
@@ -38,8 +42,13 @@ bench: install
 bench-phi: install
 	$(PY) bench/phi_bench.py
 
-e2e: install
+# A headless Chromium from Debian (never a downloaded browser) for the explorer check.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends chromium)
+
+e2e: install chromium
+	$(PY) -m pip install --quiet -e '.[e2e]'
 	$(PY) -m pytest -q -m e2e tests/e2e --run-e2e
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache build/graphiql app/static/graphiql

@@ -79,6 +79,33 @@ def build_parser() -> argparse.ArgumentParser:
 _EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
+def _register_clients(sub: argparse._SubParsersAction) -> None:
+    from app.auth.cli import register
+
+    register(sub)
+
+
+_EXTENSIONS.append(_register_clients)
+
+
+def _register_keys(sub: argparse._SubParsersAction) -> None:
+    from app.phi.rotation import register
+
+    register(sub)
+
+
+_EXTENSIONS.append(_register_keys)
+
+
+def _register_audit(sub: argparse._SubParsersAction) -> None:
+    from app.audit.cli import register
+
+    register(sub)
+
+
+_EXTENSIONS.append(_register_audit)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)

@@ -78,8 +78,9 @@ class Settings(BaseSettings):
     def _refuse_dev_secrets_in_production(self) -> Settings:
         if self.is_production:
             missing = []
-            if not self.auth_signing_key and not self.auth_jwks_url:
-                missing.append("AUTH_SIGNING_KEY or AUTH_JWKS_URL")
+            # Rounds signs service-account tokens itself: every pod must share one key.
+            if not self.auth_signing_key:
+                missing.append("AUTH_SIGNING_KEY")
             if not self.phi_keys:
                 missing.append("PHI_KEYS")
             if self.database_url == DEFAULT_SQLITE_URL:

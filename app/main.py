@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from app.api.deps import AppSettings, DbSession
 from app.api.openapi import install_openapi
 from app.audit.middleware import RequestMiddleware
+from app.audit.sealer import background_sealer
 from app.auth.keys import public_jwks
 from app.auth.tokens import TokenVerifier
 from app.config import Settings, get_settings
@@ -20,6 +21,7 @@ from app.core.errors import Unavailable
 from app.core.http import install_error_handlers
 from app.core.limits import BodyLimitMiddleware
 from app.db.session import create_engine, create_sessionmaker
+from app.graphql import mount_graphql
 
 log = logging.getLogger("rounds")
 
@@ -30,6 +32,7 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def api_router() -> APIRouter:
+    from app.audit.router import router as audit
     from app.insights.router import router as insights
     from app.interviews.router import router as interviews
     from app.members.router import router as members
@@ -38,7 +41,7 @@ def api_router() -> APIRouter:
     from app.stories.router import router as stories
 
     router = APIRouter(prefix="/api/v1")
-    for r in (products, roadmap, stories, interviews, insights, members):
+    for r in (products, roadmap, stories, interviews, insights, members, audit):
         router.include_router(r)
     return router
 
@@ -49,7 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        yield
+        async with background_sealer(engine, enabled=settings.audit_enabled):
+            yield
         await engine.dispose()
 
     app = FastAPI(
@@ -70,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     app.include_router(api_router())
     app.include_router(_system_router())
+    mount_graphql(app, settings)
     app.include_router(_oauth_router())
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

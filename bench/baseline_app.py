@@ -51,13 +51,18 @@ LIST_SQL = (
     + ", (SELECT count(*) FROM insight_story JOIN insight ON insight.id = insight_story.insight_id"
     " WHERE insight_story.story_id = s.id AND insight.archived_at IS NULL) AS evidence_count"
     " FROM story s WHERE s.archived_at IS NULL"
-    " ORDER BY s.rank ASC NULLS LAST, s.id ASC LIMIT $1"
+    " ORDER BY s.rank ASC, s.id ASC LIMIT $1"
 )
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for typ in ("json", "jsonb"):
-        await conn.set_type_codec(typ, encoder=orjson.dumps, decoder=orjson.loads, schema="pg_catalog")
+        await conn.set_type_codec(
+            typ,
+            encoder=lambda v: orjson.dumps(v).decode(),
+            decoder=orjson.loads,
+            schema="pg_catalog",
+        )
 
 
 def _dsn() -> str:
@@ -89,10 +94,14 @@ def create_app() -> Starlette:
         if len(rows) > limit:
             rows = rows[:limit]
             next_cursor = _cursor(rows[-1]["rank"], rows[-1]["id"])
-        body = orjson.dumps({"data": [dict(r) for r in rows], "next_cursor": next_cursor})
+        # asyncpg's UUID is its own type; orjson falls back to str() for it.
+        body = orjson.dumps(
+            {"data": [dict(r) for r in rows], "next_cursor": next_cursor}, default=str
+        )
         headers = {}
         if next_cursor:
-            headers["Link"] = f'<{request.url.include_query_params(cursor=next_cursor)}>; rel="next"'
+            url = request.url.include_query_params(cursor=next_cursor)
+            headers["Link"] = f'<{url}>; rel="next"'
         return Response(body, media_type="application/json", headers=headers)
 
     return Starlette(routes=[Route("/api/v1/stories", list_stories)], lifespan=lifespan)

@@ -77,6 +77,8 @@ class Scenario:
     checks: list[Check]
     # Pairs of loads whose first responses must list the same ids (same query, same rows).
     same_ids: list[tuple[str, str]] = field(default_factory=list)
+    # Called with {load label: first response body} before measuring; raises if not comparable.
+    verify: Callable[[dict], None] | None = None
 
 
 SCENARIOS: dict[str, Callable[[BenchEnv], Scenario]] = {}
@@ -127,8 +129,12 @@ def uvicorn_server(
 
 
 def app_server(env: BenchEnv, name: str = "app", *, audit: bool = True) -> Server:
+    # 20 pooled connections, like the baseline's asyncpg pool (max_size=20).
     return uvicorn_server(
-        env, name, "app.main:create_app", {"AUDIT_ENABLED": "true" if audit else "false"}
+        env,
+        name,
+        "app.main:create_app",
+        {"AUDIT_ENABLED": "true" if audit else "false", "DB_POOL_SIZE": "20"},
     )
 
 
@@ -226,3 +232,7 @@ def audit_cost(env: BenchEnv) -> Scenario:
         ],
         same_ids=[("read audit=on", "read audit=off")],
     )
+
+
+# Scenarios kept in their own modules register themselves on import.
+from bench import graphql_bench  # noqa: E402, F401 - "graphql": Rounds vs PostGraphile 5

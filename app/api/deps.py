@@ -17,15 +17,16 @@ from app.core.context import Ctx
 from app.core.errors import Unauthenticated
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Trivial dependencies are async on purpose: FastAPI runs sync ones in a threadpool.
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_session(request: Request) -> AsyncSession:
+async def get_session(request: Request) -> AsyncSession:
     return request.state.uow.session
 
 
-def get_audit(request: Request) -> AuditRecord:
+async def get_audit(request: Request) -> AuditRecord:
     return request.state.audit
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,8 @@ from app.db.session import UnitOfWork
 log = logging.getLogger("rounds.audit")
 
 AUDITED_PREFIXES = ("/api/", "/graphql", "/oauth/", "/integrations/")
+# A client-supplied X-Request-ID is kept (and echoed) only when it is a plain token.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -83,8 +86,9 @@ class RequestMiddleware:
             return
         path: str = scope["path"]
         audited = self.settings.audit_enabled and path.startswith(AUDITED_PREFIXES)
-        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
-        request_id = request_id[:64]
+        request_id = _header(scope, b"x-request-id") or ""
+        if not _REQUEST_ID.fullmatch(request_id):
+            request_id = uuid.uuid4().hex
         record = AuditRecord(
             request_id=request_id,
             http_method=scope["method"],
@@ -106,6 +110,8 @@ class RequestMiddleware:
                 if status >= 400:
                     # Nothing a failed request did may persist; its event goes alone.
                     await uow.rollback()
+                    if audited and record.actor_sub is None and status != 401:
+                        await _attribute(scope, record)
                 if audited:
                     await append_event(uow.session, record, status)
                 if uow.started:
@@ -136,6 +142,8 @@ class RequestMiddleware:
                         "unavailable",
                         request_id,
                     )
+                    if audited:
+                        await self._record_alone(record, 503)
                     return
             elif replaced:
                 return
@@ -157,11 +165,48 @@ class RequestMiddleware:
                     "internal" if ok else "unavailable",
                     request_id,
                 )
+                if not ok and audited:
+                    await self._record_alone(record, 503)
         finally:
             try:
                 await uow.close()
             except Exception as exc:  # pragma: no cover
                 log.error("session close failed: %s", type(exc).__name__)
+
+    async def _record_alone(self, record: AuditRecord, status: int) -> None:
+        """Best effort, after the 503 went out: record the failed request on its own, so a
+        transient failure of the request's transaction still leaves a trace. If this fails
+        too (the database is down, or the event itself is what cannot be written), it is
+        logged; the request's change was rolled back either way."""
+        uow = UnitOfWork(self.maker_getter())
+        try:
+            await append_event(uow.session, record, status)
+            await uow.session.commit()
+        except Exception as exc:
+            log.error("audit event of a failed request not written: %s", type(exc).__name__)
+        finally:
+            try:
+                await uow.close()
+            except Exception:  # noqa: S110 - the connection may already be gone
+                pass
+
+
+async def _attribute(scope: Scope, record: AuditRecord) -> None:
+    """Name the actor of a request that failed before authentication ran (400 bad JSON, 413
+    body too large, 405, …) when it carried a token that verifies: probing is attributable."""
+    authorization = _header(scope, b"authorization") or ""
+    scheme, _, token = authorization.partition(" ")
+    verifier = getattr(getattr(scope.get("app"), "state", None), "verifier", None)
+    if scheme.lower() != "bearer" or not token.strip() or verifier is None:
+        return
+    try:
+        principal = await verifier.verify(token.strip())
+    except Exception:
+        return
+    record.actor_sub = principal.sub
+    record.actor_type = principal.type
+    record.actor_role = principal.role.value if principal.role else None
+    record.client_id = principal.client_id
 
 
 async def _send_problem(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
@@ -43,3 +43,29 @@ class AuditEvent(Base):
         Index(None, "action"),
         Index(None, "outcome"),
     )
+
+
+class AuditChain(Base):
+    """The tamper-evident chain: one row per sealed event, appended by the sealer only.
+
+    `hash = sha256(prev_hash ‖ canonical(event))`; `seq` is gap-free from 1. Insert-only
+    (database triggers reject UPDATE/DELETE)."""
+
+    __tablename__ = "audit_chain"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("audit_event.id"), unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditPending(Base):
+    """Work queue of events not yet chained: filled by a database trigger on audit_event
+    insert (so the request path stays one INSERT), drained by the sealer."""
+
+    __tablename__ = "audit_pending"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("audit_event.id"), primary_key=True)

@@ -26,6 +26,13 @@ class AuditRecord:
     changed_fields: list[str] = field(default_factory=list)
     graphql_operation: str | None = None
 
+    def set_graphql_operation(self, name: str | None, kind: str | None = None) -> None:
+        """GraphQL hook: the executor calls this once the document is parsed, with the
+        operation name (or None for an anonymous operation) and its kind (query/mutation),
+        stored as e.g. "mutation createStory". Never the query text or variables (PHI)."""
+        label = " ".join(p for p in (kind, name or "anonymous") if p)
+        self.graphql_operation = label[:200]
+
     def touch(
         self,
         action: str,

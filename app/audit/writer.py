@@ -17,6 +17,25 @@ _METHOD_ACTIONS = {
 }
 
 
+# REST collection -> resource type, for requests that failed before a service touched one.
+_COLLECTIONS = {
+    "products": "product",
+    "roadmap-items": "roadmap_item",
+    "stories": "story",
+    "interviews": "interview",
+    "insights": "insight",
+    "audit-events": "audit_event",
+}
+
+
+def resource_type_for(path: str) -> str | None:
+    """The resource type a REST path addresses (`/api/v1/stories/…` -> story)."""
+    parts = path.split("/", 4)
+    if len(parts) > 3 and parts[1] == "api" and parts[2] == "v1":
+        return _COLLECTIONS.get(parts[3])
+    return None
+
+
 def outcome_for(status: int) -> str:
     if status < 400:
         return "success"
@@ -41,7 +60,7 @@ def build_event(record: AuditRecord, status: int) -> AuditEvent:
         actor_type=record.actor_type,
         client_id=record.client_id,
         action=action_for(record, status),
-        resource_type=record.resource_type,
+        resource_type=record.resource_type or resource_type_for(record.path),
         resource_ids=list(record.resource_ids),
         product_id=record.product_id,
         # A PHI read that ended in an error served nothing; still recorded as attempted.

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Select, inspect, select
+from sqlalchemy import Column, Select, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.core.errors import Invalid, PreconditionFailed
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, SortSpec, apply_keyset, make_page
@@ -53,7 +55,27 @@ class Repository(Generic[M]):
     async def get(self, id_: uuid.UUID) -> M | None:
         return await self.session.get(self.model, id_)
 
-    async def page(self, stmt: Select, query: ListQuery) -> Page[M]:
+    @classmethod
+    def row_columns(cls) -> list[Any]:
+        """Every mapped column (and SQL-computed column_property) of the model as plain Core
+        columns labeled with the attribute names, so rows skip the ORM loading machinery."""
+        cached = cls.__dict__.get("_row_columns")
+        if cached is None:
+            cached = []
+            for attr in inspect(cls.model).column_attrs:
+                expr = attr.expression
+                plain = isinstance(expr, Column) and expr.key == attr.key
+                cached.append(expr if plain else expr.label(attr.key))
+            cls._row_columns = cached
+        return cached
+
+    async def page(self, stmt: Select, query: ListQuery, *, as_rows: bool = False) -> Page[M]:
+        """One keyset page of `stmt`. `as_rows` returns read-only rows with the model's
+        attribute names instead of entities: no identity map or per-object state, which
+        makes a hot list several times cheaper; use it where nothing is changed or lazily
+        loaded and no Python-side property of the model is needed."""
+        if as_rows:
+            stmt = stmt.with_only_columns(*self.row_columns())
         sort = SortSpec.parse(query.sort, dict.fromkeys(self.sortable), self.default_sort)
         stmt = apply_keyset(
             stmt,
@@ -63,8 +85,73 @@ class Repository(Generic[M]):
             cursor=query.cursor,
             limit=query.limit,
         )
-        rows = list((await self.session.scalars(stmt)).all())
+        if as_rows:
+            # On the session's connection (same transaction), not Session.execute: the rows
+            # then come straight from Core instead of through the ORM loading pipeline.
+            conn = await self.session.connection()
+            rows = list((await conn.execute(stmt)).all())
+        else:
+            rows = list((await self.session.scalars(stmt)).all())
         return make_page(rows, sort=sort, limit=query.limit, sort_attr=sort.field)
+
+    async def by_ids(self, ids: Collection[Any], *, include_archived: bool = True) -> list[M]:
+        """Rows with these ids in one statement (batched lookups for nested GraphQL edges)."""
+        if not ids:
+            return []
+        stmt = self.base(include_archived=include_archived).where(self.model.id.in_(list(ids)))
+        return list((await self.session.scalars(stmt)).all())
+
+    async def count(self, stmt: Select) -> int:
+        """How many rows `stmt` selects (a list's totalCount)."""
+        sub = stmt.order_by(None).limit(None).subquery()
+        return int(await self.session.scalar(select(func.count()).select_from(sub)) or 0)
+
+    async def count_by(self, stmt: Select, key: Any, keys: Collection[Any]) -> dict[Any, int]:
+        """Row counts of `stmt` grouped by `key`, restricted to `keys`, in one statement."""
+        if not keys:
+            return {}
+        grouped = (
+            stmt.order_by(None)
+            .where(key.in_(list(keys)))
+            .with_only_columns(key, func.count(), maintain_column_froms=True)
+            .group_by(key)
+        )
+        return {k: int(n) for k, n in (await self.session.execute(grouped)).all()}
+
+    async def pages_by(
+        self, stmt: Select, query: ListQuery, key: Any, keys: Collection[Any]
+    ) -> dict[Any, Page[M]]:
+        """One keyset page per value of `key` (a column of `stmt`, e.g. product_id) in ONE
+        statement: ROW_NUMBER() OVER (PARTITION BY key ...) instead of a query per parent."""
+        if not keys:
+            return {}
+        sort = SortSpec.parse(query.sort, dict.fromkeys(self.sortable), self.default_sort)
+        column = getattr(self.model, sort.field)
+        keyed = apply_keyset(
+            stmt.where(key.in_(list(keys))),
+            column=column,
+            id_column=self.model.id,
+            sort=sort,
+            cursor=query.cursor,
+            limit=query.limit,
+        )
+        # The window orders each partition exactly as apply_keyset orders a single page.
+        order = list(keyed._order_by_clauses)
+        rn = func.row_number().over(partition_by=key, order_by=order).label("_rn")
+        inner = keyed.order_by(None).limit(None).add_columns(key.label("_key"), rn).subquery()
+        entity = aliased(self.model, inner)
+        rows = await self.session.execute(
+            select(entity, inner.c._key)
+            .where(inner.c._rn <= query.limit + 1)
+            .order_by(inner.c._key, inner.c._rn)
+        )
+        grouped: dict[Any, list[M]] = {k: [] for k in keys}
+        for obj, k in rows.all():
+            grouped.setdefault(k, []).append(obj)
+        return {
+            k: make_page(v, sort=sort, limit=query.limit, sort_attr=sort.field)
+            for k, v in grouped.items()
+        }
 
     async def add(self, obj: M) -> M:
         self.session.add(obj)

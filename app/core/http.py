@@ -60,16 +60,25 @@ def validation_errors(errors: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _not_json(request: Request) -> bool:
+    """A body was sent with a media type other than JSON (FastAPI would not parse it)."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    kind, _, sub = media.partition("/")
+    return bool(media) and not (kind == "application" and (sub == "json" or sub.endswith("+json")))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> Response:
         return problem_response(error_problem(exc), exc.headers or None)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> Response:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return simple_problem(400, "The request body is not valid JSON.")
+        if _not_json(request) and any(e.get("loc", ())[:1] == ("body",) for e in errors):
+            return simple_problem(415, "Send the request body as application/json.")
         return problem_response(
             problem(
                 422,

@@ -1,4 +1,5 @@
-"""Request body size limit (413) enforced on the stream, not only on Content-Length."""
+"""Request body size limit (413) enforced on the stream, not only on Content-Length; URLs
+with NUL characters (which PostgreSQL text cannot hold) refused up front (400)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
+            response = simple_problem(400, "The URL must not contain NUL (%00) characters.")
+            await response(scope, receive, send)
             return
         for k, v in scope.get("headers", ()):
             if k == b"content-length":

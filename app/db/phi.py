@@ -36,6 +36,18 @@ def keyring_of(dialect: Dialect) -> Keyring:
     return provider()
 
 
+class PhiStr(str):
+    """A decrypted PHI value: an ordinary string whose repr() hides it, so debug logs of
+    loaded rows (SQLAlchemy at DEBUG), tracebacks with locals and error reporters that
+    repr() values show `<PHI n chars>` instead of the text. str(), f-strings and JSON see
+    the value (it goes only where a service sends it)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<PHI {len(self)} chars>"
+
+
 class PhiText(TypeDecorator[str]):
     """Text that holds PHI (participant name/contact, transcript, summary, quote).
 
@@ -57,7 +69,7 @@ class PhiText(TypeDecorator[str]):
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         if value is None:
             return None
-        return keyring_of(dialect).decrypt(value, context=self.context)
+        return PhiStr(keyring_of(dialect).decrypt(value, context=self.context))
 
     def process_literal_param(self, value: str | None, dialect: Dialect) -> str:
         # Inlined literals would bypass encryption (and land in logs); never render them.

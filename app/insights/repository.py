@@ -4,7 +4,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Select, Table, delete, insert, select
 
 from app.core.crud import ListQuery, Repository
 from app.core.pagination import Page
@@ -28,7 +28,27 @@ class InsightRepository(Repository[Insight]):
         story_id: uuid.UUID | None = None,
         roadmap_item_id: uuid.UUID | None = None,
     ) -> Page[Insight]:
-        stmt = self.base(include_archived=query.include_archived)
+        stmt = self.filtered(
+            include_archived=query.include_archived,
+            product_id=product_id,
+            interview_id=interview_id,
+            within=within,
+            story_id=story_id,
+            roadmap_item_id=roadmap_item_id,
+        )
+        return await self.page(stmt, query)
+
+    def filtered(
+        self,
+        *,
+        include_archived: bool = False,
+        product_id: uuid.UUID | None = None,
+        interview_id: uuid.UUID | None = None,
+        within: Collection[uuid.UUID] | None = None,
+        story_id: uuid.UUID | None = None,
+        roadmap_item_id: uuid.UUID | None = None,
+    ) -> Select:
+        stmt = self.base(include_archived=include_archived)
         if product_id is not None:
             stmt = stmt.where(Insight.product_id == product_id)
         if interview_id is not None:
@@ -48,7 +68,7 @@ class InsightRepository(Repository[Insight]):
                     select(link.c.insight_id).where(link.c.roadmap_item_id == roadmap_item_id)
                 )
             )
-        return await self.page(stmt, query)
+        return stmt
 
     async def links(
         self, insight_ids: Collection[uuid.UUID]

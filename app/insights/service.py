@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import Any, Literal
 
 from app.authz import Permission, Reach, authorize, can, reach
 from app.core.context import Ctx
@@ -229,3 +230,73 @@ async def archive_insight(
     changed = archive(insight)
     await save(ctx.session, insight)
     return await _show(ctx, insight, "delete", changed=changed)
+
+
+async def _within(ctx: Ctx) -> Collection[uuid.UUID] | None:
+    r = reach(ctx.principal, Permission.insight_read)
+    if r is None:
+        raise Forbidden("Your role does not allow reading insights.")
+    return None if r is Reach.any else await ctx.memberships()
+
+
+async def count_insights(
+    ctx: Ctx,
+    *,
+    include_archived: bool = False,
+    product_id: uuid.UUID | None = None,
+    interview_id: uuid.UUID | None = None,
+) -> int:
+    """How many insights the caller may read with these filters (GraphQL totalCount)."""
+    within = await _within(ctx)
+    repo = InsightRepository(ctx.session)
+    return await repo.count(
+        repo.filtered(
+            include_archived=include_archived,
+            product_id=product_id,
+            interview_id=interview_id,
+            within=within,
+        )
+    )
+
+
+InsightParent = Literal["interview_id", "roadmap_item_id", "story_id"]
+_LINKS = {"roadmap_item_id": insight_roadmap_item, "story_id": insight_story}
+
+
+def _by(parent: InsightParent, stmt: Any) -> tuple[Any, Any]:
+    """The statement joined to the parent's column, and that column (the partition key)."""
+    if parent == "interview_id":
+        return stmt, Insight.interview_id
+    link = _LINKS[parent]
+    return stmt.join(link, link.c.insight_id == Insight.id), link.c[parent]
+
+
+async def insights_by(
+    ctx: Ctx, parent: InsightParent, keys: Collection[uuid.UUID], query: ListQuery
+) -> dict[uuid.UUID, Page[InsightOut]]:
+    """One page of insights (caller's view) per interview or linked roadmap item/story, in a
+    fixed number of statements."""
+    within = await _within(ctx)
+    repo = InsightRepository(ctx.session)
+    stmt, key = _by(parent, repo.filtered(include_archived=query.include_archived, within=within))
+    pages = await repo.pages_by(stmt, query, key, keys)
+    views = iter(await present_many(ctx, [i for p in pages.values() for i in p.items]))
+    out = {k: Page([next(views) for _ in p.items], p.next_cursor) for k, p in pages.items()}
+    shown = [v for p in out.values() for v in p.items]
+    ctx.audit.touch(
+        "search",
+        RESOURCE,
+        [v.id for v in shown],
+        phi=any(not v.redacted and v.quote for v in shown),
+    )
+    return out
+
+
+async def count_insights_by(
+    ctx: Ctx, parent: InsightParent, keys: Collection[uuid.UUID], *, include_archived: bool = False
+) -> dict[uuid.UUID, int]:
+    """Insight counts per interview or linked roadmap item/story, in one statement."""
+    within = await _within(ctx)
+    repo = InsightRepository(ctx.session)
+    stmt, key = _by(parent, repo.filtered(include_archived=include_archived, within=within))
+    return await repo.count_by(stmt, key, keys)

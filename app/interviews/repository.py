@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from app.core.crud import ListQuery, Repository
 from app.core.pagination import Page
@@ -24,12 +24,24 @@ class InterviewRepository(Repository[Interview]):
         within: Collection[uuid.UUID] | None = None,
     ) -> Page[Interview]:
         """`within` limits rows to those products (None: no limit)."""
-        stmt = self.base(include_archived=query.include_archived)
+        stmt = self.filtered(
+            include_archived=query.include_archived, product_id=product_id, within=within
+        )
+        return await self.page(stmt, query)
+
+    def filtered(
+        self,
+        *,
+        include_archived: bool = False,
+        product_id: uuid.UUID | None = None,
+        within: Collection[uuid.UUID] | None = None,
+    ) -> Select:
+        stmt = self.base(include_archived=include_archived)
         if product_id is not None:
             stmt = stmt.where(Interview.product_id == product_id)
         if within is not None:
             stmt = stmt.where(Interview.product_id.in_(list(within)))
-        return await self.page(stmt, query)
+        return stmt
 
     async def interviewers(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
         if not ids:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 from app.authz import Permission, Reach, authorize, can, reach
 from app.core.context import Ctx
@@ -221,3 +222,36 @@ async def purge_interview(ctx: Ctx, interview_id: uuid.UUID) -> InterviewOut:
         changed=[*changed, *(["insight.quote"] if insight_ids else [])],
     )
     return present(interview, full=False)
+
+
+async def _within(ctx: Ctx) -> Collection[uuid.UUID] | None:
+    r = reach(ctx.principal, Permission.interview_read)
+    if r is None:
+        raise Forbidden("Your role does not allow reading interviews.")
+    return None if r is Reach.any else await ctx.memberships()
+
+
+async def count_interviews(
+    ctx: Ctx, *, include_archived: bool = False, product_id: uuid.UUID | None = None
+) -> int:
+    """How many interviews the caller may read with these filters (GraphQL totalCount)."""
+    within = await _within(ctx)
+    repo = InterviewRepository(ctx.session)
+    return await repo.count(
+        repo.filtered(include_archived=include_archived, product_id=product_id, within=within)
+    )
+
+
+async def interviews_by_ids(ctx: Ctx, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, InterviewOut]:
+    """The caller's views of the readable interviews among `ids` (nested GraphQL edges)."""
+    if not ids or reach(ctx.principal, Permission.interview_read) is None:
+        return {}
+    within = await _within(ctx)
+    rows = await InterviewRepository(ctx.session).by_ids(ids)
+    views = [
+        present(i, full=await full_view_allowed(ctx, i))
+        for i in rows
+        if within is None or i.product_id in within
+    ]
+    ctx.audit.touch("read", RESOURCE, [v.id for v in views], phi=any(not v.redacted for v in views))
+    return {v.id: v for v in views}

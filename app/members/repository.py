@@ -45,6 +45,9 @@ class UserRepository:
 
     async def upsert(self, sub: str, role: str | None, name: str | None) -> UserAccount:
         """Remember a person seen through a token (role and name as the token says)."""
+        if name is not None:
+            # Token claims are outside our validation; fit them to the column (no NUL, 200).
+            name = name.replace("\x00", "")[:200]
         dialect = self.session.bind.dialect.name
         ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(UserAccount)
         now = utcnow()

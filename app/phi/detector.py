@@ -61,7 +61,7 @@ class _Lexicon:
     surnames: frozenset[str]
     common: frozenset[str]
     cities: dict[str, frozenset[str]]  # first word -> full lower-case city names
-    city_max_words: int
+    city_words: dict[str, int]  # first word -> most words in a city name starting with it
 
 
 def _read(name: str) -> frozenset[str]:
@@ -72,10 +72,8 @@ def _read(name: str) -> frozenset[str]:
 @lru_cache(maxsize=1)
 def _lexicon() -> _Lexicon:
     cities_by_first: dict[str, set[str]] = {}
-    max_words = 1
     for city in _read("us_cities.txt") | _EXTRA_PLACES:
         words = city.split()
-        max_words = max(max_words, len(words))
         cities_by_first.setdefault(words[0], set()).add(city)
     return _Lexicon(
         first=_read("first_names.txt"),
@@ -83,7 +81,7 @@ def _lexicon() -> _Lexicon:
         surnames=_read("surnames.txt"),
         common=_read("common_words.txt"),
         cities={k: frozenset(v) for k, v in cities_by_first.items()},
-        city_max_words=max_words,
+        city_words={k: max(len(c.split()) for c in v) for k, v in cities_by_first.items()},
     )
 
 
@@ -500,18 +498,74 @@ def _cue_before(text: str, start: int) -> str | None:
     if not words:
         return None
     if words[-1] in _CUES and len(window) - len(stripped) <= 3:
+        if ":" in window[len(stripped) :] and _line_start(stripped, len(stripped) - len(words[-1])):
+            # A speaker label ("Participant: Metformin and ...") starts a turn, it does not
+            # introduce a name; only a known given name after it counts ("Patient: John").
+            return _SPEAKER_LABEL
         return words[-1]
     if len(words) >= 2 and (words[-2], words[-1]) in _CUE_PAIRS:
         return f"{words[-2]} {words[-1]}"
     return None
 
 
+def _line_start(text: str, pos: int) -> bool:
+    i = pos - 1
+    while i >= 0 and text[i] in " \t":
+        i -= 1
+    return i < 0 or text[i] == "\n"
+
+
+_SPEAKER_LABEL = ":label"
 # Cue words that are weak (prepositions): they only vouch for list-known given names.
 _WEAK_CUES = frozenset(
     """
-    with like to for from per under cc hi hello thanks dear regards sincerely signed
+    with like to for from per under cc hi hello thanks dear regards sincerely signed :label
     """.split()
 )
+
+
+# --------------------------------------------------------------------------- speed
+# Scans run only when a necessary condition holds: each gate below is implied by every
+# alternative of the regex it guards, so skipping never changes the result.
+
+_DIGIT_RUN_RE = re.compile(r"\d+")
+# Every _FACILITY_HEAD alternative contains one of these (case-sensitive, like the regex).
+_HEAD_HINTS = (
+    "Hosp", "Clinic", "Med", "Health", "Infirmary", "Sanatorium", "Sanitarium", "Nursing",
+    "Center", "Centre", "Institute", "Care", "Pharmacy", "Physicians", "Associates",
+    "Practice", "Memorial", "Gen", "Presbyterian", "Methodist", "Baptist", "Children",
+    "Langone", "Permanente", "VA", "ER", "Office",
+)  # fmt: skip
+# _ADDRESS_RE alternatives without a digit need one of these words.
+_ADDRESS_HINTS = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
+_TITLE_HINTS = (
+    "Dr", "Doctor", "Mr", "Ms", "Miss", "Mx", "Prof", "Nurse", "Rev", "Sr", "Fr", "Sister",
+    "Brother", "Father", "Mother", "Aunt", "Uncle", "Grand", "Judge", "Officer", "Capt",
+)  # fmt: skip
+
+
+def _any_in(text: str, needles: Sequence[str]) -> bool:
+    return any(n in text for n in needles)
+
+
+@dataclass(frozen=True, slots=True)
+class _Hints:
+    """Digit facts of a text, from one pass, that gate the number-shaped scans."""
+
+    max_run: int  # longest run of digits
+    digits: int  # digits in all
+    age_number: bool  # a run that is 90-149 on its own (the only ages Safe Harbor hides)
+
+    @classmethod
+    def of(cls, text: str) -> _Hints:
+        runs = _DIGIT_RUN_RE.findall(text)
+        if not runs:
+            return cls(0, 0, False)
+        age = any(
+            (len(r) == 2 and r[0] == "9") or (len(r) == 3 and r[0] == "1" and r[1] in "01234")
+            for r in runs
+        )
+        return cls(max(map(len, runs)), sum(map(len, runs)), age)
 
 
 # --------------------------------------------------------------------------- detection
@@ -573,9 +627,12 @@ _FACILITY_WORDS = frozenset(
 )
 
 
-def _name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
+def _name_spans(
+    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]]
+) -> Iterable[tuple[int, int, str]]:
+    titles = _any_in(text, _TITLE_HINTS)
     # Titles: Dr. Patel, Mrs. O'Neil, Mr. W.
-    for m in _TITLE_RE.finditer(text):
+    for m in _TITLE_RE.finditer(text) if titles else ():
         n_start = m.start("n")
         first_tok = re.match(_NAME_TOK, text[n_start:])
         if first_tok:
@@ -597,7 +654,7 @@ def _name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
             yield m.start(), office.end(), LOCATION
         yield m.start(), end, NAME
 
-    for m in _CAP_TOKEN_RE.finditer(text):
+    for m in caps:
         start = m.start()
         tok = m.group(0)
         low = tok.lower()
@@ -651,6 +708,10 @@ def _cue_name(
         return None
     if _is_eponym(text, m.start(), m.end()):
         return None
+    if cue == _SPEAKER_LABEL and not known:
+        # "Participant: Zebulon Quackenbush": an unknown word after a label needs a surname.
+        end, added = _extend_name(text, m.end(), lex)
+        return (m.start(), end, NAME) if added else None
     if cue in _WEAK_CUES or cue.split()[0] in _WEAK_CUES:
         if not known:
             return None
@@ -669,10 +730,19 @@ def _city_at(text: str, start: int, lex: _Lexicon) -> int:
     if not w:
         return 0
     key = w.group(0).lower()
-    if key not in lex.cities and key.rstrip(".") not in lex.cities:
+    first = key if key in lex.cities else key.rstrip(".")
+    candidates = lex.cities.get(first)
+    if candidates is None:
         return 0
-    words = list(_WORD_RE.finditer(text, start, start + 60))
-    for n in range(min(len(words), lex.city_max_words), 0, -1):
+    # Only as many words as the longest city starting with this word can matter.
+    words = [w]
+    limit = min(start + 60, len(text))
+    for _ in range(lex.city_words[first] - 1):
+        nxt = _WORD_RE.search(text, words[-1].end(), limit)
+        if nxt is None:
+            break
+        words.append(nxt)
+    for n in range(len(words), 0, -1):
         chunk = words[:n]
         # Words must be separated by single spaces and each capitalised (proper noun use).
         if any(chunk[i + 1].start() - chunk[i].end() != 1 for i in range(n - 1)):
@@ -680,11 +750,6 @@ def _city_at(text: str, start: int, lex: _Lexicon) -> int:
         if not all(c.group(0)[0].isupper() for c in chunk):
             continue
         phrase = " ".join(c.group(0).lower() for c in chunk)
-        candidates = (
-            lex.cities.get(phrase.split(" ", 1)[0])
-            or lex.cities.get(phrase.split(" ", 1)[0].rstrip("."))
-            or frozenset()
-        )
         if phrase in candidates:
             return chunk[-1].end()
         if phrase.rstrip(".") in candidates:
@@ -692,11 +757,17 @@ def _city_at(text: str, start: int, lex: _Lexicon) -> int:
     return 0
 
 
-def _location_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
-    for m in _STATE_FACILITY_RE.finditer(text):
+def _location_spans(
+    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]], hints: _Hints
+) -> Iterable[tuple[int, int, str]]:
+    # Each scan runs only when the words it needs occur in the text at all (substring
+    # tests cost a few percent of a regex pass; see _Hints).
+    heads = _any_in(text, _HEAD_HINTS)
+    state_facility = _any_in(text, ("clinic", "hospital", "medical", "health", "office"))
+    for m in _STATE_FACILITY_RE.finditer(text) if state_facility else ():
         yield m.start(), m.end(), LOCATION
 
-    for m in _HEAD_OF_PLACE_RE.finditer(text):
+    for m in _HEAD_OF_PLACE_RE.finditer(text) if heads else ():
         place_end = _city_at(text, m.end(), lex)
         state = _STATE_HERE_RE.match(text, m.end())
         if place_end or state:
@@ -707,14 +778,15 @@ def _location_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
                 start -= len(prev.group(0))
             yield start, max(place_end, state.end() if state else 0), LOCATION
 
-    for m in _ADDRESS_RE.finditer(text):
+    address = hints.max_run or _any_in(text, _ADDRESS_HINTS)
+    for m in _ADDRESS_RE.finditer(text) if address else ():
         end = _facility_tail(text, m.end(), lex)
         tail = _PLACE_TAIL_RE.match(text, end)
         if tail:
             end = max(end, _tail_end(text, tail, lex))
         yield m.start(), end, LOCATION
 
-    for m in _CITY_STATE_RE.finditer(text):
+    for m in _CITY_STATE_RE.finditer(text) if "," in text else ():
         city = m.group("city").strip()
         low = city.lower()
         if low in lex.common and not _city_at(text, m.start("city"), lex):
@@ -724,12 +796,13 @@ def _location_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
             continue
         yield m.start("city"), m.end(), LOCATION
 
-    for m in _COUNTY_RE.finditer(text):
+    county = _any_in(text, ("County", "Parish", "Borough"))
+    for m in _COUNTY_RE.finditer(text) if county else ():
         if m.group(0).split()[0].lower() in _NOT_NAME:
             continue
         yield m.start(), m.end(), LOCATION
 
-    for m in _ZIP_RE.finditer(text):
+    for m in _ZIP_RE.finditer(text) if hints.max_run >= 5 else ():
         yield (*m.span("v"), LOCATION) if m.group("v") else (*m.span("w"), LOCATION)
 
     for m in _KNOWN_FACILITY_RE.finditer(text):
@@ -737,7 +810,7 @@ def _location_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
             continue
         yield m.start(), _facility_tail(text, m.end(), lex), LOCATION
 
-    for m in _FACILITY_RE.finditer(text):
+    for m in _FACILITY_RE.finditer(text) if heads else ():
         pre = m.group("pre")
         head = m.group("head").split()[-1].lower()
         words = pre.split()
@@ -781,13 +854,18 @@ def _location_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
             end = len(text[:end].rstrip())
         yield start, _facility_tail(text, end, lex), LOCATION
 
-    for m in _ABBR_PLACE_RE.finditer(text):
+    abbr = _any_in(text, ("NYC", "DFW", "SFO", "NOLA", "DMV"))
+    for m in _ABBR_PLACE_RE.finditer(text) if abbr else ():
         yield m.start(), _facility_tail(text, m.end(), lex), LOCATION
 
-    for m in _SAINT_RE.finditer(text):
+    for m in _SAINT_RE.finditer(text) if "St" in text or "Saint" in text else ():
         yield m.start(), _facility_tail(text, m.end(), lex), LOCATION
 
-    for m in _CAP_TOKEN_RE.finditer(text):
+    cities = lex.cities
+    for m in caps:
+        # Cheap test first: the token (or the word it starts) must begin a known city name.
+        if m.group(0).lower() not in cities and text[m.end() : m.end() + 1] not in ".'’":
+            continue
         end = _city_at(text, m.start(), lex)
         if not end:
             continue
@@ -846,8 +924,8 @@ def _facility_tail(text: str, end: int, lex: _Lexicon, allow_lower_head: bool = 
     return end
 
 
-def _id_spans(text: str) -> Iterable[tuple[int, int, str]]:
-    for m in _ID_CANDIDATE_RE.finditer(text):
+def _id_spans(text: str, hints: _Hints) -> Iterable[tuple[int, int, str]]:
+    for m in _ID_CANDIDATE_RE.finditer(text) if hints.digits >= 3 else ():
         value = m.group(0)
         v_start = m.start()
         # A bare "#"/"number"/"no." label alone must not turn "#1 priority" into an ID.
@@ -865,10 +943,10 @@ def _id_spans(text: str) -> Iterable[tuple[int, int, str]]:
         start = lab.start() if _ID_LABEL_KEEP_IN_SPAN.match(label) else v_start
         yield start, m.end(), ID
 
-    for m in _SSN_RE.finditer(text):
+    for m in _SSN_RE.finditer(text) if hints.max_run >= 4 and "-" in text else ():
         yield m.start(), m.end(), ID
 
-    for m in _CODE_RE.finditer(text):
+    for m in _CODE_RE.finditer(text) if hints.max_run >= 3 else ():
         tok = m.group(0)
         if _CODE_STOP.match(tok):
             continue
@@ -878,7 +956,7 @@ def _id_spans(text: str) -> Iterable[tuple[int, int, str]]:
             continue
         yield m.start(), m.end(), ID
 
-    for m in _LONG_NUMBER_RE.finditer(text):
+    for m in _LONG_NUMBER_RE.finditer(text) if hints.max_run >= 6 else ():
         yield m.start(), m.end(), ID
 
 
@@ -950,17 +1028,24 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
         raw.extend((m.start(), m.end(), IP) for m in _IPV4_RE.finditer(text))
     if "::" in text or text.count(":") >= 5:
         raw.extend((m.start(), m.end(), IP) for m in _IPV6_RE.finditer(text))
-    phones = [(m.start(), m.end(), PHONE) for m in _PHONE_RE.finditer(text)]
-    ids = list(_id_spans(text))
+    hints = _Hints.of(text)
+    phones = (
+        [(m.start(), m.end(), PHONE) for m in _PHONE_RE.finditer(text)]
+        if hints.max_run >= 3 or "+" in text
+        else []
+    )
+    ids = list(_id_spans(text, hints))
     raw.extend(ids)
     # A labelled id wins over a phone-shaped number inside it ("MRN: 555-123-4567").
     raw.extend(p for p in phones if not any(i[0] <= p[0] and p[1] <= i[1] for i in ids))
     for rx in _DATE_SCAN:
         raw.extend((*_value_span(m), DATE) for m in rx.finditer(text))
-    for rx in _AGE_SCAN:
-        raw.extend((*_value_span(m), AGE) for m in rx.finditer(text))
-    raw.extend(_location_spans(text, lex))
-    raw.extend(_name_spans(text, lex))
+    if hints.age_number or "enarian" in text.lower():
+        for rx in _AGE_SCAN:
+            raw.extend((*_value_span(m), AGE) for m in rx.finditer(text))
+    caps = list(_CAP_TOKEN_RE.finditer(text))  # capitalised tokens: places and names
+    raw.extend(_location_spans(text, lex, caps, hints))
+    raw.extend(_name_spans(text, lex, caps))
 
     cleaned = []
     for start, end, cat in raw:

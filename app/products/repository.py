@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from app.core.crud import ListQuery, Repository
 from app.core.pagination import Page
@@ -12,10 +12,18 @@ class ProductRepository(Repository[Product]):
     sortable = ("key", "name", "created_at", "updated_at", "lifecycle_stage")
     default_sort = "key"
 
-    async def list(self, query: ListQuery, *, lifecycle_stage: str | None = None) -> Page[Product]:
-        stmt = self.base(include_archived=query.include_archived)
+    def filtered(
+        self, *, include_archived: bool = False, lifecycle_stage: str | None = None
+    ) -> Select:
+        stmt = self.base(include_archived=include_archived)
         if lifecycle_stage is not None:
             stmt = stmt.where(Product.lifecycle_stage == lifecycle_stage)
+        return stmt
+
+    async def list(self, query: ListQuery, *, lifecycle_stage: str | None = None) -> Page[Product]:
+        stmt = self.filtered(
+            include_archived=query.include_archived, lifecycle_stage=lifecycle_stage
+        )
         return await self.page(stmt, query)
 
     async def key_exists(self, key: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy.exc import IntegrityError
 
@@ -91,3 +92,23 @@ async def archive_product(
     await save(ctx.session, product)
     ctx.audit.touch("delete", "product", [product.id], product_id=product.id, changed=changed)
     return product
+
+
+async def count_products(
+    ctx: Ctx, *, include_archived: bool = False, lifecycle_stage: str | None = None
+) -> int:
+    """How many products a list with these filters spans (GraphQL totalCount)."""
+    authorize(ctx.principal, Permission.product_read)
+    repo = ProductRepository(ctx.session)
+    return await repo.count(
+        repo.filtered(include_archived=include_archived, lifecycle_stage=lifecycle_stage)
+    )
+
+
+async def products_by_ids(ctx: Ctx, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Product]:
+    """The readable products among `ids`, in one statement (nested GraphQL edges)."""
+    if not ids or not can(ctx.principal, Permission.product_read):
+        return {}
+    rows = await ProductRepository(ctx.session).by_ids(ids)
+    ctx.audit.touch("read", "product", [p.id for p in rows])
+    return {p.id: p for p in rows}

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import Select
+
 from app.core.crud import ListQuery, Repository
 from app.core.pagination import Page
 from app.roadmap.models import RoadmapItem
@@ -20,6 +22,23 @@ class RoadmapItemRepository(Repository[RoadmapItem]):
     )
     default_sort = "created_at"
 
+    def filtered(
+        self,
+        *,
+        include_archived: bool = False,
+        product_id: uuid.UUID | None = None,
+        status: str | None = None,
+        horizon: str | None = None,
+    ) -> Select:
+        stmt = self.base(include_archived=include_archived)
+        if product_id is not None:
+            stmt = stmt.where(RoadmapItem.product_id == product_id)
+        if status is not None:
+            stmt = stmt.where(RoadmapItem.status == status)
+        if horizon is not None:
+            stmt = stmt.where(RoadmapItem.horizon == horizon)
+        return stmt
+
     async def list(
         self,
         query: ListQuery,
@@ -28,11 +47,10 @@ class RoadmapItemRepository(Repository[RoadmapItem]):
         status: str | None = None,
         horizon: str | None = None,
     ) -> Page[RoadmapItem]:
-        stmt = self.base(include_archived=query.include_archived)
-        if product_id is not None:
-            stmt = stmt.where(RoadmapItem.product_id == product_id)
-        if status is not None:
-            stmt = stmt.where(RoadmapItem.status == status)
-        if horizon is not None:
-            stmt = stmt.where(RoadmapItem.horizon == horizon)
+        stmt = self.filtered(
+            include_archived=query.include_archived,
+            product_id=product_id,
+            status=status,
+            horizon=horizon,
+        )
         return await self.page(stmt, query)

@@ -5,9 +5,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, StrictFloat, StrictInt, field_validator
+from pydantic import Field, StrictFloat, StrictInt, StrictStr, field_validator
 
-from app.core.fields import LongText, Quarter, ShortText, Title
+from app.core.fields import LongText, Quarter, Title
 from app.core.schemas import InputModel, OutputModel, PatchModel
 
 
@@ -30,6 +30,7 @@ Reach = Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]
 Confidence = Annotated[StrictFloat, Field(ge=0, le=1)]
 Effort = Annotated[StrictFloat, Field(gt=0, le=10_000, description="person-months")]
 Impact = Annotated[StrictFloat, Field(description="one of 0.25, 0.5, 1, 2, 3")]
+Theme = Annotated[StrictStr, Field(max_length=100)]  # the column is VARCHAR(100)
 
 
 class _RiceChecks(InputModel):
@@ -45,7 +46,7 @@ class RoadmapItemCreate(_RiceChecks):
     product_id: uuid.UUID
     title: Title
     description: LongText = ""
-    theme: ShortText | None = None
+    theme: Theme | None = None
     horizon: Horizon = Horizon.LATER
     target_quarter: Quarter | None = None
     status: RoadmapStatus = RoadmapStatus.PROPOSED
@@ -58,7 +59,7 @@ class RoadmapItemCreate(_RiceChecks):
 class RoadmapItemUpdate(PatchModel, _RiceChecks):
     title: Title = None
     description: LongText = None
-    theme: ShortText | None = None
+    theme: Theme | None = None
     horizon: Horizon = None
     target_quarter: Quarter | None = None
     status: RoadmapStatus = None

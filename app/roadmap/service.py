@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 from app.authz import Permission, authorize, can
 from app.core.context import Ctx
@@ -117,3 +118,64 @@ async def approve_roadmap_item(ctx: Ctx, item_id: uuid.UUID) -> RoadmapItem:
         await save(ctx.session, item)
     ctx.audit.touch("approve", RESOURCE, [item.id], product_id=item.product_id, changed=changed)
     return item
+
+
+async def count_roadmap_items(
+    ctx: Ctx,
+    *,
+    include_archived: bool = False,
+    product_id: uuid.UUID | None = None,
+    status: str | None = None,
+    horizon: str | None = None,
+) -> int:
+    """How many roadmap items a list with these filters spans (GraphQL totalCount)."""
+    authorize(ctx.principal, Permission.roadmap_read)
+    repo = RoadmapItemRepository(ctx.session)
+    return await repo.count(
+        repo.filtered(
+            include_archived=include_archived, product_id=product_id, status=status, horizon=horizon
+        )
+    )
+
+
+async def roadmap_items_by_ids(
+    ctx: Ctx, ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, RoadmapItem]:
+    """The readable roadmap items among `ids`, in one statement (nested GraphQL edges)."""
+    if not ids or not can(ctx.principal, Permission.roadmap_read):
+        return {}
+    rows = await RoadmapItemRepository(ctx.session).by_ids(ids)
+    ctx.audit.touch("read", RESOURCE, [i.id for i in rows])
+    return {i.id: i for i in rows}
+
+
+async def roadmap_items_by_product(
+    ctx: Ctx,
+    product_ids: Collection[uuid.UUID],
+    query: ListQuery,
+    *,
+    status: str | None = None,
+    horizon: str | None = None,
+) -> dict[uuid.UUID, Page[RoadmapItem]]:
+    """One page of roadmap items per product, all in one statement."""
+    authorize(ctx.principal, Permission.roadmap_read)
+    repo = RoadmapItemRepository(ctx.session)
+    stmt = repo.filtered(include_archived=query.include_archived, status=status, horizon=horizon)
+    pages = await repo.pages_by(stmt, query, RoadmapItem.product_id, product_ids)
+    ctx.audit.touch("search", RESOURCE, [i.id for p in pages.values() for i in p.items])
+    return pages
+
+
+async def count_roadmap_items_by_product(
+    ctx: Ctx,
+    product_ids: Collection[uuid.UUID],
+    *,
+    include_archived: bool = False,
+    status: str | None = None,
+    horizon: str | None = None,
+) -> dict[uuid.UUID, int]:
+    """Roadmap item counts per product, in one statement."""
+    authorize(ctx.principal, Permission.roadmap_read)
+    repo = RoadmapItemRepository(ctx.session)
+    stmt = repo.filtered(include_archived=include_archived, status=status, horizon=horizon)
+    return await repo.count_by(stmt, RoadmapItem.product_id, product_ids)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from app.core.crud import ListQuery, Repository
 from app.core.pagination import Page
@@ -32,7 +32,26 @@ class StoryRepository(Repository[Story]):
         status: str | None = None,
         sprint: str | None = None,
     ) -> Page[Story]:
-        stmt = self.base(include_archived=query.include_archived)
+        stmt = self.filtered(
+            include_archived=query.include_archived,
+            product_id=product_id,
+            roadmap_item_id=roadmap_item_id,
+            status=status,
+            sprint=sprint,
+        )
+        # Read-only rows: the list is the hottest endpoint and nothing in it is changed.
+        return await self.page(stmt, query, as_rows=True)
+
+    def filtered(
+        self,
+        *,
+        include_archived: bool = False,
+        product_id: uuid.UUID | None = None,
+        roadmap_item_id: uuid.UUID | None = None,
+        status: str | None = None,
+        sprint: str | None = None,
+    ) -> Select:
+        stmt = self.base(include_archived=include_archived)
         if product_id is not None:
             stmt = stmt.where(Story.product_id == product_id)
         if roadmap_item_id is not None:
@@ -41,7 +60,7 @@ class StoryRepository(Repository[Story]):
             stmt = stmt.where(Story.status == status)
         if sprint is not None:
             stmt = stmt.where(Story.sprint == sprint)
-        return await self.page(stmt, query)
+        return stmt
 
     async def get_by_key(self, key: str) -> Story | None:
         return await self.session.scalar(select(Story).where(Story.key == key))

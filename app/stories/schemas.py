@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, field_validator
 
-from app.core.fields import LongText, ShortText, Tags, Title
+from app.core.fields import LongText, Tags, Title
 from app.core.schemas import InputModel, OutputModel, PatchModel
 
 
@@ -32,6 +32,7 @@ Rank = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[0-9A-
 Sprint = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 JiraKey = Annotated[StrictStr, Field(pattern=r"^[A-Z][A-Z0-9_]{0,30}-\d{1,9}$")]
 Points = Annotated[StrictInt, Field(description="0,1,2,3,5,8,13,21")]
+Persona = Annotated[StrictStr, Field(max_length=100)]  # the column is VARCHAR(100)
 
 
 class AcceptanceCriterion(InputModel):
@@ -75,7 +76,7 @@ class StoryCreate(_StoryChecks):
     product_id: uuid.UUID
     roadmap_item_id: uuid.UUID | None = None
     title: Title
-    persona: ShortText | None = None
+    persona: Persona | None = None
     as_a: LongText | None = None
     i_want: LongText | None = None
     so_that: LongText | None = None
@@ -95,7 +96,7 @@ class StoryCreate(_StoryChecks):
 class StoryUpdate(PatchModel, _StoryChecks):
     roadmap_item_id: uuid.UUID | None = None
     title: Title = None
-    persona: ShortText | None = None
+    persona: Persona | None = None
     as_a: LongText | None = None
     i_want: LongText | None = None
     so_that: LongText | None = None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Collection
+from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 
@@ -232,3 +233,63 @@ async def review_story(ctx: Ctx, ref: uuid.UUID | str, data: ClinicalReviewInput
     await save(ctx.session, story)
     ctx.audit.touch("review", RESOURCE, [story.id], product_id=story.product_id, changed=changed)
     return story
+
+
+async def count_stories(
+    ctx: Ctx,
+    *,
+    include_archived: bool = False,
+    product_id: uuid.UUID | None = None,
+    roadmap_item_id: uuid.UUID | None = None,
+    status: str | None = None,
+    sprint: str | None = None,
+) -> int:
+    """How many stories a list with these filters spans (GraphQL totalCount)."""
+    authorize(ctx.principal, Permission.story_read)
+    repo = StoryRepository(ctx.session)
+    return await repo.count(
+        repo.filtered(
+            include_archived=include_archived,
+            product_id=product_id,
+            roadmap_item_id=roadmap_item_id,
+            status=status,
+            sprint=sprint,
+        )
+    )
+
+
+StoryParent = Literal["product_id", "roadmap_item_id"]
+
+
+async def stories_by(
+    ctx: Ctx,
+    parent: StoryParent,
+    keys: Collection[uuid.UUID],
+    query: ListQuery,
+    *,
+    status: str | None = None,
+    sprint: str | None = None,
+) -> dict[uuid.UUID, Page[Story]]:
+    """One page of stories per product or roadmap item, all in one statement."""
+    authorize(ctx.principal, Permission.story_read)
+    repo = StoryRepository(ctx.session)
+    stmt = repo.filtered(include_archived=query.include_archived, status=status, sprint=sprint)
+    pages = await repo.pages_by(stmt, query, getattr(Story, parent), keys)
+    ctx.audit.touch("search", RESOURCE, [s.id for p in pages.values() for s in p.items])
+    return pages
+
+
+async def count_stories_by(
+    ctx: Ctx,
+    parent: StoryParent,
+    keys: Collection[uuid.UUID],
+    *,
+    include_archived: bool = False,
+    status: str | None = None,
+    sprint: str | None = None,
+) -> dict[uuid.UUID, int]:
+    """Story counts per product or roadmap item, in one statement."""
+    authorize(ctx.principal, Permission.story_read)
+    repo = StoryRepository(ctx.session)
+    stmt = repo.filtered(include_archived=include_archived, status=status, sprint=sprint)
+    return await repo.count_by(stmt, getattr(Story, parent), keys)

@@ -48,8 +48,11 @@ async def test_create_get_update_archive_with_etags(client, auth):
 
     upd = await client.patch(
         f"/api/v1/products/{product['id']}",
-        json={"lifecycle_stage": "validation", "samd_situation": "serious",
-              "samd_significance": "drive_management"},
+        json={
+            "lifecycle_stage": "validation",
+            "samd_situation": "serious",
+            "samd_significance": "drive_management",
+        },
         headers={**pm, "If-Match": '"1"'},
     )
     assert upd.status_code == 200, upd.text
@@ -69,7 +72,7 @@ async def test_create_get_update_archive_with_etags(client, auth):
     ids = {p["id"] for p in listed.json()["data"]}
     assert product["id"] not in ids
     with_archived = await client.get(
-        f"/api/v1/products?include_archived=true&lifecycle_stage=validation&limit=200", headers=pm
+        "/api/v1/products?include_archived=true&lifecycle_stage=validation&limit=200", headers=pm
     )
     assert product["id"] in {p["id"] for p in with_archived.json()["data"]}
 
@@ -78,7 +81,8 @@ async def test_duplicate_key_is_409_and_changes_nothing(client, auth):
     r = await create(client, auth)
     key = r.json()["key"]
     dup = await client.post(
-        "/api/v1/products", json={"key": key, "name": "Other"},
+        "/api/v1/products",
+        json={"key": key, "name": "Other"},
         headers=auth("product_manager", "pm2"),
     )
     assert dup.status_code == 409
@@ -93,8 +97,10 @@ async def test_duplicate_key_is_409_and_changes_nothing(client, auth):
         ({"key": "OK1", "name": 5}, ["body", "name"]),
         ({"key": "OK1", "name": "x", "lifecycle_stage": "alpha"}, ["body", "lifecycle_stage"]),
         ({"key": "OK1", "name": "x", "handles_phi": "yes"}, ["body", "handles_phi"]),
-        ({"key": "OK1", "name": "x", "performance_metrics": {"auroc": "high"}},
-         ["body", "performance_metrics", "auroc"]),
+        (
+            {"key": "OK1", "name": "x", "performance_metrics": {"auroc": "high"}},
+            ["body", "performance_metrics", "auroc"],
+        ),
         ({"key": "OK1", "name": "x", "surprise": 1}, ["body", "surprise"]),
         ({"key": "OK1", "name": "x", "id": "0193"}, ["body", "id"]),
         ({"key": "OK1", "name": "x", "version": 7}, ["body", "version"]),
@@ -115,3 +121,22 @@ async def test_patch_cannot_null_a_required_field_or_set_key(client, auth):
         bad = await client.patch(f"/api/v1/products/{pid}", json=body, headers=pm)
         assert bad.status_code == 422, (body, bad.text)
     assert (await client.get(f"/api/v1/products/{pid}", headers=pm)).json()["version"] == 1
+
+
+async def test_filter_sort_if_match_star_and_unknown_product(client, auth):
+    pm = auth("product_manager", "pm1")
+    a = (await create(client, auth, lifecycle_stage="retired")).json()
+    b = (await create(client, auth, lifecycle_stage="retired")).json()
+    r = await client.get("/api/v1/products?lifecycle_stage=retired&sort=-key&limit=200", headers=pm)
+    keys = [p["key"] for p in r.json()["data"]]
+    assert keys == sorted(keys, reverse=True) and {a["key"], b["key"]} <= set(keys)
+    assert (
+        await client.get("/api/v1/products?lifecycle_stage=alpha", headers=pm)
+    ).status_code == 422
+    star = await client.patch(
+        f"/api/v1/products/{a['id']}", json={"name": "Renamed"}, headers={**pm, "If-Match": "*"}
+    )
+    assert star.status_code == 200 and star.json()["version"] == 2
+    missing = await client.get("/api/v1/products/01900000-0000-7000-8000-000000000000", headers=pm)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"

@@ -1,0 +1,104 @@
+"""The tamper-evident hash chain over audit events: canonical form, link hash, verify().
+
+Each sealed event gets a chain row `(seq, event_id, prev_hash, hash)` with
+`hash = sha256(prev_hash ‖ canonical(event))`, `prev_hash` of seq 1 being 64 zeros. The
+canonical form is version 1: the fields in CANONICAL_FIELDS as JSON with sorted keys, no
+whitespace, UUIDs as text and `occurred_at` as `YYYY-MM-DDTHH:MM:SS.ffffffZ`. Seq, prev_hash
+and hash are not part of it (they are the chain, not the event). A column added to
+audit_event later is not hashed until a new canonical version says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, TypedDict
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import repository
+
+GENESIS = "0" * 64
+
+CANONICAL_FIELDS = (
+    "id",
+    "occurred_at",
+    "actor_sub",
+    "actor_role",
+    "actor_type",
+    "client_id",
+    "action",
+    "resource_type",
+    "resource_ids",
+    "product_id",
+    "phi_accessed",
+    "changed_fields",
+    "outcome",
+    "http_method",
+    "path",
+    "status_code",
+    "request_id",
+    "source_ip",
+    "user_agent",
+    "graphql_operation",
+)
+
+
+class VerifyResult(TypedDict):
+    ok: bool
+    checked: int
+    first_bad_seq: int | None
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value
+
+
+def canonical(event: Mapping[str, Any]) -> bytes:
+    """Deterministic bytes of one event (a row mapping or dict with CANONICAL_FIELDS)."""
+    return orjson.dumps(
+        {name: plain(event[name]) for name in CANONICAL_FIELDS}, option=orjson.OPT_SORT_KEYS
+    )
+
+
+def link_hash(prev_hash: str, event: Mapping[str, Any]) -> str:
+    """sha256(prev_hash ‖ canonical(event)) as lowercase hex."""
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical(event)).hexdigest()
+
+
+async def verify(session: AsyncSession, *, batch: int = 2000) -> VerifyResult:
+    """Recompute the chain in seq order; report the first seq that does not hold.
+
+    Detects an altered event or chain row (hash mismatch), a removed chain row (seq gap),
+    a removed event (chain row without its event), rows moved to another position (the
+    prev_hash link breaks), and a chain row removed at the tail while its event remains
+    (an event neither chained nor pending: reported as the seq after the last one)."""
+    expected_seq, prev, checked = 1, GENESIS, 0
+    while True:
+        rows = await repository.chain_slice(session, after_seq=expected_seq - 1, limit=batch)
+        if not rows:
+            break
+        for row in rows:
+            m = row._mapping
+            if (
+                m["seq"] != expected_seq
+                or m["id"] is None
+                or m["prev_hash"] != prev
+                or link_hash(prev, m) != m["hash"]
+            ):
+                return {"ok": False, "checked": checked, "first_bad_seq": expected_seq}
+            prev = m["hash"]
+            expected_seq += 1
+            checked += 1
+        if len(rows) < batch:
+            break
+    if await repository.unchained_unqueued_exists(session):
+        return {"ok": False, "checked": checked, "first_bad_seq": expected_seq}
+    return {"ok": True, "checked": checked, "first_bad_seq": None}

@@ -1,0 +1,55 @@
+"""`python -m app audit verify|seal`: the audit chain from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+import orjson
+
+from app.config import get_settings
+
+
+async def _verify() -> dict:
+    from app.audit.chain import verify
+    from app.audit.sealer import seal_all
+    from app.db.session import create_engine, create_sessionmaker
+
+    engine = create_engine(get_settings())
+    try:
+        await seal_all(engine, wait=True)
+        async with create_sessionmaker(engine)() as session:
+            return dict(await verify(session))
+    finally:
+        await engine.dispose()
+
+
+async def _seal() -> int:
+    from app.audit.sealer import seal_all
+    from app.db.session import create_engine
+
+    engine = create_engine(get_settings())
+    try:
+        return await seal_all(engine, wait=True)
+    finally:
+        await engine.dispose()
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    result = asyncio.run(_verify())
+    print(orjson.dumps(result).decode())
+    return 0 if result["ok"] else 1
+
+
+def _cmd_seal(args: argparse.Namespace) -> int:
+    print(f"sealed {asyncio.run(_seal())} events", file=sys.stderr)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    audit = sub.add_parser("audit", help="audit trail").add_subparsers(dest="cmd", required=True)
+    audit.add_parser(
+        "verify", help="seal queued events, verify the hash chain (exit 1 if broken)"
+    ).set_defaults(func=_cmd_verify)
+    audit.add_parser("seal", help="chain all queued audit events now").set_defaults(func=_cmd_seal)

@@ -1,0 +1,26 @@
+"""GraphQL API (strawberry): one more thin adapter over the domain services."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from app.config import Settings
+
+
+def mount_graphql(app: FastAPI, settings: Settings) -> None:
+    """/graphql, and in development the explorer's self-hosted assets under /static/graphiql."""
+    from starlette.staticfiles import StaticFiles
+
+    from app.graphql.explorer import STATIC_DIR, STATIC_URL
+    from app.graphql.router import graphql_router
+
+    app.include_router(graphql_router(settings))
+    if settings.explorer_enabled:
+        app.mount(
+            STATIC_URL,
+            StaticFiles(directory=STATIC_DIR, check_dir=False),
+            name="graphiql-static",
+        )

@@ -1,0 +1,65 @@
+"""The GraphQL request context: built by a FastAPI dependency from the same deps as REST."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from strawberry.fastapi import BaseContext
+
+from app.api.deps import AppSettings, DbSession, authenticate, get_audit
+from app.audit.record import AuditRecord
+from app.auth.principal import Principal
+from app.core.context import Ctx
+from app.core.errors import Unauthenticated
+from app.graphql.loaders import Loaders
+
+Audit = Annotated[AuditRecord, Depends(get_audit)]
+
+
+class GraphQLContext(BaseContext):
+    """`ctx` is the services' Ctx; `loaders` are this request's DataLoaders."""
+
+    def __init__(self, ctx: Ctx | None, audit: AuditRecord, auth_error: Unauthenticated | None):
+        super().__init__()
+        self._ctx = ctx
+        self.audit = audit
+        self.auth_error = auth_error
+        self.operation_type: str | None = None
+        self._loaders: Loaders | None = None
+
+    @property
+    def ctx(self) -> Ctx:
+        if self._ctx is None:
+            raise self.auth_error or Unauthenticated()
+        return self._ctx
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = Loaders(self.ctx)
+        return self._loaders
+
+
+async def get_context(
+    request: Request, session: DbSession, audit: Audit, settings: AppSettings
+) -> GraphQLContext:
+    """Authenticate like REST (same `authenticate()`); the explorer page itself needs no
+    token, so a failure is kept and answered as UNAUTHENTICATED when an operation runs."""
+    principal: Principal | None = None
+    error: Unauthenticated | None = None
+    if request.method != "GET" or "query" in request.query_params:
+        try:
+            principal = await authenticate(
+                request.headers.get("authorization"), request.app.state.verifier, session, audit
+            )
+        except Unauthenticated as exc:
+            error = exc
+    else:
+        error = Unauthenticated()
+    ctx = (
+        Ctx(session=session, principal=principal, audit=audit, settings=settings)
+        if principal
+        else None
+    )
+    return GraphQLContext(ctx, audit, error)

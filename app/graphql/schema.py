@@ -1,0 +1,485 @@
+"""Query and Mutation: thin adapters over the same service functions REST calls."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError, validate
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+
+from app.audit import repository as audit_repository
+from app.audit import service as audit
+from app.audit.schemas import AuditAction, AuditFilters, AuditOutcome
+from app.config import Settings
+from app.core.errors import Invalid
+from app.graphql import inputs as gi
+from app.graphql.errors import ErrorFormatter
+from app.graphql.types import (
+    DEFAULT_FIRST,
+    AuditEventType,
+    Connection,
+    Info,
+    InsightType,
+    InterviewType,
+    MemberType,
+    MeType,
+    ProductType,
+    RoadmapItemType,
+    StoryType,
+    connection,
+    list_query,
+    parse_id,
+)
+from app.insights import service as insights
+from app.insights.repository import InsightRepository
+from app.insights.schemas import InsightCreate, InsightUpdate
+from app.interviews import service as interviews
+from app.interviews.repository import InterviewRepository
+from app.interviews.schemas import InterviewCreate, InterviewUpdate
+from app.members import service as members
+from app.members.schemas import MemberAdd
+from app.products import service as products
+from app.products.repository import ProductRepository
+from app.products.schemas import LifecycleStage, ProductCreate, ProductUpdate
+from app.roadmap import service as roadmap
+from app.roadmap.repository import RoadmapItemRepository
+from app.roadmap.schemas import Horizon, RoadmapItemCreate, RoadmapItemUpdate, RoadmapStatus
+from app.stories import service as stories
+from app.stories.repository import StoryRepository
+from app.stories.schemas import ClinicalReviewInput, StoryCreate, StoryStatus, StoryUpdate
+
+ID = strawberry.ID
+
+
+def _opt_id(value: ID | None, arg: str) -> uuid.UUID | None:
+    return None if value is None else parse_id(value, arg)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The calling principal.")
+    async def me(self, info: Info) -> MeType:
+        return await members.me(info.context.ctx)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def product(self, info: Info, id: ID) -> ProductType | None:
+        product = await products.get_product(info.context.ctx, parse_id(id))
+        info.context.loaders.product.prime(product.id, product)
+        return product
+
+    @strawberry.field
+    async def products(
+        self,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        sort: str | None = None,
+        include_archived: bool = False,
+        lifecycle_stage: LifecycleStage | None = None,
+    ) -> Connection[ProductType]:
+        ctx = info.context.ctx
+        query = list_query(first, after, sort, include_archived)
+        page = await products.list_products(ctx, query, lifecycle_stage=lifecycle_stage)
+        info.context.loaders.product.prime_many({p.id: p for p in page.items})
+        return connection(
+            page,
+            query,
+            ProductRepository,
+            lambda: products.count_products(
+                ctx, include_archived=include_archived, lifecycle_stage=lifecycle_stage
+            ),
+        )
+
+    @strawberry.field
+    async def roadmap_item(self, info: Info, id: ID) -> RoadmapItemType | None:
+        item = await roadmap.get_roadmap_item(info.context.ctx, parse_id(id))
+        info.context.loaders.roadmap_item.prime(item.id, item)
+        return item
+
+    @strawberry.field
+    async def roadmap_items(
+        self,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        sort: str | None = None,
+        include_archived: bool = False,
+        product_id: ID | None = None,
+        status: RoadmapStatus | None = None,
+        horizon: Horizon | None = None,
+    ) -> Connection[RoadmapItemType]:
+        ctx = info.context.ctx
+        query = list_query(first, after, sort, include_archived)
+        filters: dict[str, Any] = {
+            "product_id": _opt_id(product_id, "productId"),
+            "status": status,
+            "horizon": horizon,
+        }
+        page = await roadmap.list_roadmap_items(ctx, query, **filters)
+        info.context.loaders.roadmap_item.prime_many({i.id: i for i in page.items})
+        return connection(
+            page,
+            query,
+            RoadmapItemRepository,
+            lambda: roadmap.count_roadmap_items(ctx, include_archived=include_archived, **filters),
+        )
+
+    @strawberry.field(description="One story by id or by key (e.g. SEPS-12).")
+    async def story(
+        self, info: Info, id: ID | None = None, key: str | None = None
+    ) -> StoryType | None:
+        if (id is None) == (key is None):
+            raise Invalid(
+                "Give exactly one of id or key.",
+                errors=[{"loc": ["id"], "msg": "exactly one of id, key"}],
+            )
+        ref: uuid.UUID | str = parse_id(id) if id is not None else str(key)[:64]
+        return await stories.get_story(info.context.ctx, ref)
+
+    @strawberry.field
+    async def stories(
+        self,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        sort: str | None = None,
+        include_archived: bool = False,
+        product_id: ID | None = None,
+        roadmap_item_id: ID | None = None,
+        status: StoryStatus | None = None,
+        sprint: str | None = None,
+    ) -> Connection[StoryType]:
+        ctx = info.context.ctx
+        query = list_query(first, after, sort, include_archived)
+        filters: dict[str, Any] = {
+            "product_id": _opt_id(product_id, "productId"),
+            "roadmap_item_id": _opt_id(roadmap_item_id, "roadmapItemId"),
+            "status": status,
+            "sprint": sprint,
+        }
+        page = await stories.list_stories(ctx, query, **filters)
+        return connection(
+            page,
+            query,
+            StoryRepository,
+            lambda: stories.count_stories(ctx, include_archived=include_archived, **filters),
+        )
+
+    @strawberry.field
+    async def interview(self, info: Info, id: ID) -> InterviewType | None:
+        return await interviews.get_interview(info.context.ctx, parse_id(id))  # type: ignore[return-value]
+
+    @strawberry.field(description="Interviews, redacted unless the caller may see PHI.")
+    async def interviews(
+        self,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        sort: str | None = None,
+        include_archived: bool = False,
+        product_id: ID | None = None,
+    ) -> Connection[InterviewType]:
+        ctx = info.context.ctx
+        query = list_query(first, after, sort, include_archived)
+        pid = _opt_id(product_id, "productId")
+        page = await interviews.list_interviews(ctx, query, product_id=pid)
+        return connection(
+            page,
+            query,
+            InterviewRepository,
+            lambda: interviews.count_interviews(
+                ctx, include_archived=include_archived, product_id=pid
+            ),
+        )
+
+    @strawberry.field
+    async def insight(self, info: Info, id: ID) -> InsightType | None:
+        return await insights.get_insight(info.context.ctx, parse_id(id))  # type: ignore[return-value]
+
+    @strawberry.field
+    async def insights(
+        self,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        sort: str | None = None,
+        include_archived: bool = False,
+        product_id: ID | None = None,
+        interview_id: ID | None = None,
+    ) -> Connection[InsightType]:
+        ctx = info.context.ctx
+        query = list_query(first, after, sort, include_archived)
+        filters: dict[str, Any] = {
+            "product_id": _opt_id(product_id, "productId"),
+            "interview_id": _opt_id(interview_id, "interviewId"),
+        }
+        page = await insights.list_insights(ctx, query, **filters)
+        return connection(
+            page,
+            query,
+            InsightRepository,
+            lambda: insights.count_insights(ctx, include_archived=include_archived, **filters),
+        )
+
+    @strawberry.field(description="Audit events, newest first (compliance officers).")
+    async def audit_events(
+        self,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        sort: str | None = None,
+        actor_sub: str | None = None,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+        action: AuditAction | None = None,
+        outcome: AuditOutcome | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Connection[AuditEventType]:
+        ctx = info.context.ctx
+        query = list_query(first, after, sort, False)
+        filters = AuditFilters(
+            actor_sub=actor_sub,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            action=action.value if action else None,
+            outcome=outcome.value if outcome else None,
+            since=since,
+            until=until,
+        )
+        page = await audit.list_events(ctx, filters, query)
+        return connection(page, query, _AuditSort, _no_audit_count)
+
+
+class _AuditSort:
+    sortable = tuple(audit_repository.SORTABLE)
+    default_sort = audit_repository.DEFAULT_SORT
+
+
+async def _no_audit_count() -> int:
+    raise Invalid(
+        "totalCount is not available for auditEvents (the trail is append-only and large).",
+        errors=[{"loc": ["totalCount"], "msg": "not available"}],
+    )
+
+
+@strawberry.type
+class Mutation:
+    # products
+    @strawberry.mutation(description="Create a product; the creator becomes a member.")
+    async def create_product(self, info: Info, input: gi.ProductCreateInput) -> ProductType:
+        return await products.create_product(info.context.ctx, gi.to_model(ProductCreate, input))
+
+    @strawberry.mutation
+    async def update_product(
+        self, info: Info, id: ID, input: gi.ProductUpdateInput, if_match: str | None = None
+    ) -> ProductType:
+        data = gi.to_model(ProductUpdate, input)
+        return await products.update_product(
+            info.context.ctx, parse_id(id), data, if_match=if_match
+        )
+
+    @strawberry.mutation
+    async def archive_product(self, info: Info, id: ID, if_match: str | None = None) -> ProductType:
+        return await products.archive_product(info.context.ctx, parse_id(id), if_match=if_match)
+
+    # roadmap
+    @strawberry.mutation
+    async def create_roadmap_item(
+        self, info: Info, input: gi.RoadmapItemCreateInput
+    ) -> RoadmapItemType:
+        data = gi.to_model(RoadmapItemCreate, input)
+        return await roadmap.create_roadmap_item(info.context.ctx, data)
+
+    @strawberry.mutation(description="Update a roadmap item; in_progress requires approval.")
+    async def update_roadmap_item(
+        self, info: Info, id: ID, input: gi.RoadmapItemUpdateInput, if_match: str | None = None
+    ) -> RoadmapItemType:
+        data = gi.to_model(RoadmapItemUpdate, input)
+        return await roadmap.update_roadmap_item(
+            info.context.ctx, parse_id(id), data, if_match=if_match
+        )
+
+    @strawberry.mutation
+    async def archive_roadmap_item(
+        self, info: Info, id: ID, if_match: str | None = None
+    ) -> RoadmapItemType:
+        return await roadmap.archive_roadmap_item(info.context.ctx, parse_id(id), if_match=if_match)
+
+    @strawberry.mutation(description="Approve a roadmap item (exec).")
+    async def approve_roadmap_item(self, info: Info, id: ID) -> RoadmapItemType:
+        return await roadmap.approve_roadmap_item(info.context.ctx, parse_id(id))
+
+    # stories
+    @strawberry.mutation
+    async def create_story(self, info: Info, input: gi.StoryCreateInput) -> StoryType:
+        return await stories.create_story(info.context.ctx, gi.to_model(StoryCreate, input))
+
+    @strawberry.mutation(description="Update a story by id or key (moves follow the workflow).")
+    async def update_story(
+        self, info: Info, id: ID, input: gi.StoryUpdateInput, if_match: str | None = None
+    ) -> StoryType:
+        data = gi.to_model(StoryUpdate, input)
+        return await stories.update_story(info.context.ctx, _story_ref(id), data, if_match=if_match)
+
+    @strawberry.mutation
+    async def archive_story(self, info: Info, id: ID, if_match: str | None = None) -> StoryType:
+        return await stories.archive_story(info.context.ctx, _story_ref(id), if_match=if_match)
+
+    @strawberry.mutation(description="Record a clinical review of a story (member clinician).")
+    async def review_story(
+        self, info: Info, id: ID, input: gi.ClinicalReviewInputType
+    ) -> StoryType:
+        data = gi.to_model(ClinicalReviewInput, input)
+        return await stories.review_story(info.context.ctx, _story_ref(id), data)
+
+    # interviews
+    @strawberry.mutation
+    async def create_interview(self, info: Info, input: gi.InterviewCreateInput) -> InterviewType:
+        data = gi.to_model(InterviewCreate, input)
+        return await interviews.create_interview(info.context.ctx, data)  # type: ignore[return-value]
+
+    @strawberry.mutation
+    async def update_interview(
+        self, info: Info, id: ID, input: gi.InterviewUpdateInput, if_match: str | None = None
+    ) -> InterviewType:
+        data = gi.to_model(InterviewUpdate, input)
+        return await interviews.update_interview(  # type: ignore[return-value]
+            info.context.ctx, parse_id(id), data, if_match=if_match
+        )
+
+    @strawberry.mutation
+    async def archive_interview(
+        self, info: Info, id: ID, if_match: str | None = None
+    ) -> InterviewType:
+        return await interviews.archive_interview(  # type: ignore[return-value]
+            info.context.ctx, parse_id(id), if_match=if_match
+        )
+
+    @strawberry.mutation(description="Erase an interview's PHI after consent was withdrawn.")
+    async def purge_interview(self, info: Info, id: ID) -> InterviewType:
+        return await interviews.purge_interview(info.context.ctx, parse_id(id))  # type: ignore[return-value]
+
+    # insights
+    @strawberry.mutation
+    async def create_insight(self, info: Info, input: gi.InsightCreateInput) -> InsightType:
+        data = gi.to_model(InsightCreate, input)
+        return await insights.create_insight(info.context.ctx, data)  # type: ignore[return-value]
+
+    @strawberry.mutation
+    async def update_insight(
+        self, info: Info, id: ID, input: gi.InsightUpdateInput, if_match: str | None = None
+    ) -> InsightType:
+        data = gi.to_model(InsightUpdate, input)
+        return await insights.update_insight(  # type: ignore[return-value]
+            info.context.ctx, parse_id(id), data, if_match=if_match
+        )
+
+    @strawberry.mutation
+    async def archive_insight(self, info: Info, id: ID, if_match: str | None = None) -> InsightType:
+        return await insights.archive_insight(  # type: ignore[return-value]
+            info.context.ctx, parse_id(id), if_match=if_match
+        )
+
+    # members
+    @strawberry.mutation
+    async def add_member(self, info: Info, product_id: ID, input: gi.MemberAddInput) -> MemberType:
+        data = gi.to_model(MemberAdd, input)
+        return await members.add_member(  # type: ignore[return-value]
+            info.context.ctx, parse_id(product_id, "productId"), data.subject
+        )
+
+    @strawberry.mutation
+    async def remove_member(self, info: Info, product_id: ID, subject: str) -> bool:
+        await members.remove_member(info.context.ctx, parse_id(product_id, "productId"), subject)
+        return True
+
+
+def _story_ref(value: ID) -> uuid.UUID | str:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return str(value)[:64]
+
+
+# --- schema construction -------------------------------------------------------------------
+@lru_cache(maxsize=256)
+def _validate(schema: Any, document: Any, rules: tuple[Any, ...], hide: bool) -> list[GraphQLError]:
+    return validate(schema, document, rules, hide_suggestions=hide)
+
+
+class CachedValidation(SchemaExtension):
+    """Validation once per distinct document (shared LRU), without 'Did you mean' hints when
+    `hide_suggestions` (production: they would describe the schema)."""
+
+    def __init__(self, *, hide_suggestions: bool) -> None:
+        self.hide_suggestions = hide_suggestions
+
+    def on_validate(self):  # type: ignore[override]
+        ec = self.execution_context
+        rules = (*ec.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule)
+        ec.pre_execution_errors = _validate(
+            ec.schema._schema, ec.graphql_document, rules, self.hide_suggestions
+        )
+        yield
+
+
+class OperationName(SchemaExtension):
+    """Stamps "query Name"/"mutation Name" on the request's audit record, and remembers the
+    operation type for the view (failed mutations are rolled back as a whole)."""
+
+    def on_execute(self):  # type: ignore[override]
+        ec = self.execution_context
+        context = ec.context
+        op = ec.operation_type.value
+        context.operation_type = op
+        name = ec.operation_name or "anonymous"
+        context.audit.graphql_operation = f"{op} {name}"[:200]
+        yield
+
+
+class RoundsSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[override]
+        """Logged (by type only) in ErrorFormatter; strawberry's default logs tracebacks whose
+        messages may carry row values."""
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The schema with the request limits and error handling of `settings`. Extensions are
+    factories: each request gets fresh instances (they hold per-request state)."""
+    production = settings.is_production if settings else False
+    introspection = settings.introspection_enabled if settings else True
+    max_depth = settings.graphql_max_depth if settings else 10
+    max_aliases = settings.graphql_max_aliases if settings else 30
+    max_tokens = settings.graphql_max_tokens if settings else 2000
+    extensions: list[Any] = [
+        lambda: ParserCache(maxsize=256),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: CachedValidation(hide_suggestions=production),
+        OperationName,
+        lambda: ErrorFormatter(hide_suggestions=production),
+    ]
+    if not introspection:
+        extensions.insert(1, DisableIntrospection)
+    return RoundsSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=production),
+    )

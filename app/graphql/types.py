@@ -1,0 +1,509 @@
+"""GraphQL object types. They resolve straight from the ORM rows and view models the
+services return (no per-field conversion); nested edges go through per-request loaders."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import strawberry
+from strawberry.scalars import JSON
+
+from app.audit.schemas import AuditAction, AuditOutcome
+from app.core.crud import ListQuery
+from app.core.errors import Invalid
+from app.core.pagination import MAX_LIMIT, Page, SortSpec, encode_cursor
+from app.insights.repository import InsightRepository
+from app.interviews.schemas import ConsentStatus, ParticipantPersona
+from app.products.schemas import (
+    FdaPathway,
+    Iec62304Class,
+    LifecycleStage,
+    SamdSignificance,
+    SamdSituation,
+)
+from app.roadmap.repository import RoadmapItemRepository
+from app.roadmap.schemas import Horizon, RoadmapStatus
+from app.stories.repository import StoryRepository
+from app.stories.schemas import ReviewStatus, StoryStatus
+
+if TYPE_CHECKING:
+    from app.core.crud import Repository
+
+for _enum in (
+    LifecycleStage,
+    SamdSignificance,
+    SamdSituation,
+    FdaPathway,
+    Iec62304Class,
+    Horizon,
+    RoadmapStatus,
+    StoryStatus,
+    ReviewStatus,
+    ParticipantPersona,
+    ConsentStatus,
+    AuditAction,
+    AuditOutcome,
+):
+    if not hasattr(_enum, "_enum_definition"):
+        strawberry.enum(_enum)
+
+T = TypeVar("T")
+Info = strawberry.Info  # .context is the request's GraphQLContext
+DEFAULT_FIRST = 50
+
+
+# --- arguments ---------------------------------------------------------------------------
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name)
+
+
+def list_query(
+    first: int, after: str | None, sort: str | None, include_archived: bool
+) -> ListQuery:
+    """GraphQL's first/after/sort (camelCase or snake_case) as the services' ListQuery."""
+    if not 1 <= first <= MAX_LIMIT:
+        raise Invalid(
+            f"first must be between 1 and {MAX_LIMIT}.",
+            errors=[{"loc": ["first"], "msg": f"must be 1..{MAX_LIMIT}"}],
+        )
+    return ListQuery(
+        limit=first,
+        cursor=after,
+        sort=_snake(sort) if sort else None,
+        include_archived=include_archived,
+    )
+
+
+def parse_id(value: str | uuid.UUID, arg: str = "id") -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise Invalid(
+            f"{arg} must be a UUID.", errors=[{"loc": [arg], "msg": "not a valid UUID"}]
+        ) from None
+
+
+# --- connections -------------------------------------------------------------------------
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type(description="A Relay connection over a keyset-paginated list.")
+class Connection(Generic[T]):
+    nodes: list[T]
+    page: strawberry.Private[Page[Any]]
+    sort: strawberry.Private[SortSpec]
+    after: strawberry.Private[str | None]
+    counter: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    def _cursor(self, node: Any) -> str:
+        return encode_cursor(self.sort, getattr(node, self.sort.field), node.id)
+
+    @strawberry.field
+    def edges(self) -> list[Edge[T]]:
+        return [Edge(cursor=self._cursor(n), node=n) for n in self.nodes]
+
+    @strawberry.field
+    def page_info(self) -> PageInfo:
+        nodes = self.nodes
+        return PageInfo(
+            has_next_page=self.page.next_cursor is not None,
+            has_previous_page=self.after is not None,
+            start_cursor=self._cursor(nodes[0]) if nodes else None,
+            end_cursor=self._cursor(nodes[-1]) if nodes else None,
+        )
+
+    @strawberry.field(description="All rows matching the filters (one COUNT statement).")
+    async def total_count(self) -> int:
+        return await self.counter()
+
+
+def connection(
+    page: Page[Any],
+    query: ListQuery,
+    repo: type[Repository[Any]] | Any,
+    counter: Callable[[], Awaitable[int]],
+) -> Connection[Any]:
+    """`repo` supplies the sort whitelist (`sortable`, `default_sort`) the page was cut by."""
+    sort = SortSpec.parse(query.sort, dict.fromkeys(repo.sortable), repo.default_sort)
+    return Connection(nodes=page.items, page=page, sort=sort, after=query.cursor, counter=counter)
+
+
+# --- resources ---------------------------------------------------------------------------
+@strawberry.type(name="Product")
+class ProductType:
+    id: strawberry.ID
+    key: str
+    name: str
+    description: str
+    lifecycle_stage: LifecycleStage
+    intended_use: str
+    samd_significance: SamdSignificance | None
+    samd_situation: SamdSituation | None
+    imdrf_category: str | None = strawberry.field(description="IMDRF SaMD N12 category, I to IV")
+    fda_pathway: FdaPathway
+    iec62304_class: Iec62304Class | None
+    handles_phi: bool
+    model_type: str | None
+    performance_metrics: JSON
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    version: int
+    archived_at: datetime.datetime | None
+
+    @strawberry.field
+    async def roadmap_items(
+        self,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        sort: str | None = None,
+        include_archived: bool = False,
+        status: RoadmapStatus | None = None,
+        horizon: Horizon | None = None,
+    ) -> Connection[RoadmapItemType]:
+        loaders = info.context.loaders
+        query = list_query(first, after, sort, include_archived)
+        filters = (status, horizon)
+        page = await loaders.roadmap_items_by_product.load((self.id, query, filters))
+        loaders.roadmap_item.prime_many({i.id: i for i in page.items})
+        return connection(
+            page,
+            query,
+            RoadmapItemRepository,
+            lambda: loaders.roadmap_item_count_by_product.load(
+                (self.id, include_archived, filters)
+            ),
+        )
+
+    @strawberry.field
+    async def stories(
+        self,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        sort: str | None = None,
+        include_archived: bool = False,
+        status: StoryStatus | None = None,
+        sprint: str | None = None,
+    ) -> Connection[StoryType]:
+        return await _stories(
+            info, "product_id", self.id, first, after, sort, include_archived, (status, sprint)
+        )
+
+
+async def _stories(
+    info: Info,
+    parent: Any,
+    parent_id: uuid.UUID,
+    first: int,
+    after: str | None,
+    sort: str | None,
+    include_archived: bool,
+    filters: tuple[Any, ...],
+) -> Connection[Any]:
+    loaders = info.context.loaders
+    query = list_query(first, after, sort, include_archived)
+    page = await loaders.stories_by(parent).load((parent_id, query, filters))
+    return connection(
+        page,
+        query,
+        StoryRepository,
+        lambda: loaders.story_count_by(parent).load((parent_id, include_archived, filters)),
+    )
+
+
+async def _insights(
+    info: Info,
+    parent: Any,
+    parent_id: uuid.UUID,
+    first: int,
+    after: str | None,
+    sort: str | None,
+    include_archived: bool,
+) -> Connection[Any]:
+    loaders = info.context.loaders
+    query = list_query(first, after, sort, include_archived)
+    page = await loaders.insights_by(parent).load((parent_id, query, ()))
+    return connection(
+        page,
+        query,
+        InsightRepository,
+        lambda: loaders.insight_count_by(parent).load((parent_id, include_archived, ())),
+    )
+
+
+@strawberry.type(name="RoadmapItem")
+class RoadmapItemType:
+    id: strawberry.ID
+    product_id: uuid.UUID
+    title: str
+    description: str
+    theme: str | None
+    horizon: Horizon
+    target_quarter: str | None
+    status: RoadmapStatus
+    reach: int | None
+    impact: float | None
+    confidence: float | None
+    effort: float | None
+    rice_score: float | None = strawberry.field(description="reach·impact·confidence/effort")
+    approved_by: str | None
+    approved_at: datetime.datetime | None
+    evidence_count: int = strawberry.field(description="Insights linked as evidence")
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    version: int
+    archived_at: datetime.datetime | None
+
+    @strawberry.field
+    async def product(self, info: Info) -> ProductType | None:
+        return await info.context.loaders.product.load(self.product_id)
+
+    @strawberry.field
+    async def stories(
+        self,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        sort: str | None = None,
+        include_archived: bool = False,
+        status: StoryStatus | None = None,
+        sprint: str | None = None,
+    ) -> Connection[StoryType]:
+        return await _stories(
+            info, "roadmap_item_id", self.id, first, after, sort, include_archived, (status, sprint)
+        )
+
+    @strawberry.field(description="Insights linked to this item as evidence.")
+    async def insights(
+        self,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        sort: str | None = None,
+        include_archived: bool = False,
+    ) -> Connection[InsightType]:
+        return await _insights(
+            info, "roadmap_item_id", self.id, first, after, sort, include_archived
+        )
+
+
+@strawberry.type(name="AcceptanceCriterion")
+class AcceptanceCriterionType:
+    id: str
+    given: str
+    when: str
+    then: str
+    met: bool
+
+
+@strawberry.type(name="ClinicalReview")
+class ClinicalReviewType:
+    status: ReviewStatus
+    reviewer_sub: str | None
+    reviewed_at: datetime.datetime | None
+    comment: str | None
+
+
+@strawberry.type(name="Story")
+class StoryType:
+    id: strawberry.ID
+    product_id: uuid.UUID
+    roadmap_item_id: uuid.UUID | None
+    key: str
+    title: str
+    persona: str | None
+    as_a: str | None
+    i_want: str | None
+    so_that: str | None
+    description: str
+    status: StoryStatus
+    story_points: int | None
+    rank: str
+    sprint: str | None
+    labels: list[str]
+    clinical_review_required: bool
+    jira_key: str | None
+    evidence_count: int
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    version: int
+    archived_at: datetime.datetime | None
+
+    @strawberry.field
+    def acceptance_criteria(self) -> list[AcceptanceCriterionType]:
+        return [AcceptanceCriterionType(**c) for c in self.acceptance_criteria or ()]
+
+    @strawberry.field
+    def clinical_review(self) -> ClinicalReviewType | None:
+        r = self.clinical_review
+        if r is None:
+            return None
+        at = r.get("reviewed_at")
+        return ClinicalReviewType(
+            status=ReviewStatus(r["status"]),
+            reviewer_sub=r.get("reviewer_sub"),
+            reviewed_at=datetime.datetime.fromisoformat(at) if at else None,
+            comment=r.get("comment"),
+        )
+
+    @strawberry.field
+    async def product(self, info: Info) -> ProductType | None:
+        return await info.context.loaders.product.load(self.product_id)
+
+    @strawberry.field
+    async def roadmap_item(self, info: Info) -> RoadmapItemType | None:
+        if self.roadmap_item_id is None:
+            return None
+        return await info.context.loaders.roadmap_item.load(self.roadmap_item_id)
+
+    @strawberry.field(description="Insights linked to this story as evidence.")
+    async def insights(
+        self,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        sort: str | None = None,
+        include_archived: bool = False,
+    ) -> Connection[InsightType]:
+        return await _insights(info, "story_id", self.id, first, after, sort, include_archived)
+
+
+@strawberry.type(
+    name="Interview",
+    description="An interview as this caller may see it: full PHI, or the redacted rendition.",
+)
+class InterviewType:
+    id: strawberry.ID
+    product_id: uuid.UUID
+    title: str
+    conducted_on: datetime.date
+    interviewer_sub: str
+    participant_persona: ParticipantPersona
+    participant_name: str | None
+    participant_contact: str | None
+    site: str | None
+    consent_status: ConsentStatus
+    transcript: str | None
+    summary: str | None
+    tags: list[str]
+    phi_detected: bool
+    phi_categories: list[str]
+    redacted: bool = strawberry.field(description="true when this caller gets the redacted view")
+    purged_at: datetime.datetime | None
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    version: int
+    archived_at: datetime.datetime | None
+
+    @strawberry.field
+    async def product(self, info: Info) -> ProductType | None:
+        return await info.context.loaders.product.load(self.product_id)
+
+    @strawberry.field
+    async def insights(
+        self,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        sort: str | None = None,
+        include_archived: bool = False,
+    ) -> Connection[InsightType]:
+        return await _insights(info, "interview_id", self.id, first, after, sort, include_archived)
+
+
+@strawberry.type(name="Insight")
+class InsightType:
+    id: strawberry.ID
+    interview_id: uuid.UUID
+    product_id: uuid.UUID
+    title: str
+    quote: str | None = strawberry.field(
+        description="redacted unless the caller may see the interview's PHI"
+    )
+    persona: ParticipantPersona | None
+    severity: int
+    tags: list[str]
+    story_ids: list[uuid.UUID]
+    roadmap_item_ids: list[uuid.UUID]
+    phi_detected: bool
+    redacted: bool
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    version: int
+    archived_at: datetime.datetime | None
+
+    @strawberry.field
+    async def product(self, info: Info) -> ProductType | None:
+        return await info.context.loaders.product.load(self.product_id)
+
+    @strawberry.field(description="The source interview, if this caller may read interviews.")
+    async def interview(self, info: Info) -> InterviewType | None:
+        return await info.context.loaders.interview.load(self.interview_id)
+
+
+@strawberry.type(name="Member")
+class MemberType:
+    product_id: uuid.UUID
+    subject: str
+    created_at: datetime.datetime
+    added_by: str | None
+
+
+@strawberry.type(name="Me")
+class MeType:
+    sub: str
+    type: str
+    role: str | None
+    name: str | None
+    client_id: str | None
+    scopes: list[str]
+    product_ids: list[uuid.UUID] = strawberry.field(
+        description="Products the principal is a member of"
+    )
+
+
+@strawberry.type(
+    name="AuditEvent",
+    description="One audit event with its place in the tamper-evident chain (null while sealing).",
+)
+class AuditEventType:
+    id: strawberry.ID
+    seq: int | None
+    occurred_at: datetime.datetime
+    actor_sub: str | None
+    actor_role: str | None
+    actor_type: str
+    client_id: str | None
+    action: AuditAction
+    resource_type: str | None
+    resource_ids: list[str]
+    product_id: str | None
+    phi_accessed: bool
+    changed_fields: list[str]
+    outcome: AuditOutcome
+    http_method: str
+    path: str
+    status_code: int
+    request_id: str
+    source_ip: str | None
+    user_agent: str | None
+    graphql_operation: str | None
+    prev_hash: str | None
+    hash: str | None

@@ -1,0 +1,563 @@
+"""`make bench`: HTTP throughput of Rounds against a raw baseline, and what the audit costs.
+
+Builds a fresh PostgreSQL database `rounds_bench` (alembic upgrade head), seeds one product
+with 10,000 stories and an engineer member, mints the engineer's token, then runs the
+registered scenarios (bench/scenarios.py) with wrk: each scenario's loads alternate
+round-robin `--repeats` times on the same machine; the best run of each load is reported
+with the spread of all runs. Results: a table on stdout and bench/.results/latest.json.
+
+Usage: python bench/run.py [--only stories,audit] [--duration 15] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.scenarios import SCENARIOS, BenchEnv, Check, Load, Scenario, Server  # noqa: E402
+
+RESULTS = ROOT / "bench" / ".results"
+BENCH_DB = "rounds_bench"
+SUBJECT = "bench-engineer"
+
+
+# ---------------------------------------------------------------- database and fixture
+
+
+def _pg_url(admin_url: str, database: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return (
+        make_url(admin_url)
+        .set(drivername="postgresql+asyncpg", database=database)
+        .render_as_string(hide_password=False)
+    )
+
+
+async def _admin(admin_url: str, *sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        for statement in sql:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+PERSONAS = ["ICU nurse", "hospitalist", "pharmacist", "care coordinator", "patient", "CMIO"]
+LABELS = ["sepsis", "ui", "ehr-integration", "alerting", "fhir", "model", "audit", "mobile"]
+STATUSES = ["backlog"] * 5 + ["ready"] * 2 + ["in_progress", "in_review", "done", "wont_do"]
+WANTS = [
+    ("see the risk score trend", "I can escalate before the patient deteriorates"),
+    ("acknowledge an alert from the worklist", "alerts do not pile up during handover"),
+    ("export the cohort to FHIR", "the research team can validate the model"),
+    ("filter patients by unit", "I only see the beds I cover"),
+    ("read why the model flagged a patient", "I can judge whether to act on it"),
+]
+
+
+def _story_rows(product_id, roadmap_ids: list, n: int, rnd: random.Random) -> list[dict]:
+    from app.db.types import uuid7
+
+    start = datetime.now(UTC) - timedelta(days=200)
+    rows = []
+    for i in range(1, n + 1):
+        want, so_that = rnd.choice(WANTS)
+        persona = rnd.choice(PERSONAS)
+        created = start + timedelta(minutes=i * 25)
+        criteria = [
+            {
+                "id": f"AC-{k}",
+                "given": f"a {persona} on the unit dashboard with {k + 2} flagged patients",
+                "when": "the risk score of one patient crosses the alert threshold",
+                "then": "the patient moves to the top of the list and the row is highlighted",
+                "met": rnd.random() < 0.3,
+            }
+            for k in range(1, rnd.randint(2, 4) + 1)
+        ]
+        clinical = rnd.random() < 0.25
+        rows.append(
+            {
+                "id": uuid7(),
+                "created_at": created,
+                "updated_at": created + timedelta(hours=rnd.randint(0, 300)),
+                "version": rnd.randint(1, 6),
+                "archived_at": created + timedelta(days=3) if rnd.random() < 0.02 else None,
+                "product_id": product_id,
+                "roadmap_item_id": rnd.choice(roadmap_ids) if rnd.random() < 0.6 else None,
+                "key": f"BENCH-{i}",
+                "number": i,
+                "title": f"{persona.capitalize()} can {want} (#{i})",
+                "persona": persona,
+                "as_a": f"a {persona}",
+                "i_want": f"to {want}",
+                "so_that": so_that,
+                "description": "Context from the discovery interviews; see the linked insights. "
+                * rnd.randint(1, 4),
+                "acceptance_criteria": criteria,
+                "status": rnd.choice(STATUSES),
+                "story_points": rnd.choice([None, 1, 2, 3, 5, 8, 13]),
+                "rank": f"{i:010d}",
+                "sprint": f"2026-S{rnd.randint(1, 12):02d}" if rnd.random() < 0.5 else None,
+                "labels": rnd.sample(LABELS, rnd.randint(0, 3)),
+                "clinical_review_required": clinical,
+                "clinical_review": {
+                    "status": "pending",
+                    "reviewer_sub": None,
+                    "reviewed_at": None,
+                    "comment": None,
+                }
+                if clinical
+                else None,
+                "jira_key": f"SEP-{i}" if rnd.random() < 0.4 else None,
+                "created_by": "bench-pm",
+            }
+        )
+    return rows
+
+
+async def _seed(url: str, n_stories: int) -> str:
+    from sqlalchemy import insert
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from app.db.models import Base  # noqa: F401 - registers every table
+    from app.db.types import utcnow, uuid7
+    from app.members.models import Membership
+    from app.products.models import Product
+    from app.roadmap.models import RoadmapItem
+    from app.stories.models import Story
+
+    rnd = random.Random(42)
+    now = utcnow()
+    product_id = uuid7()
+    roadmap_ids = [uuid7() for _ in range(20)]
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(Product.__table__).values(
+                    id=product_id,
+                    created_at=now,
+                    updated_at=now,
+                    version=1,
+                    key="BENCH",
+                    name="Sepsis early warning",
+                    description="Bedside sepsis risk score for adult inpatients.",
+                    lifecycle_stage="development",
+                    intended_use="Inform clinical management of adult inpatients at risk.",
+                    samd_significance="drive_management",
+                    samd_situation="critical",
+                    fda_pathway="510k",
+                    iec62304_class="B",
+                    handles_phi=True,
+                    model_type="gradient boosted trees",
+                    performance_metrics={"auroc": 0.87, "sensitivity": 0.81},
+                    story_seq=n_stories,
+                    created_by="bench-pm",
+                )
+            )
+            await conn.execute(
+                insert(Membership.__table__),
+                [
+                    {"product_id": product_id, "subject": s, "created_at": now, "added_by": "pm"}
+                    for s in (SUBJECT, "bench-pm")
+                ],
+            )
+            await conn.execute(
+                insert(RoadmapItem.__table__),
+                [
+                    {
+                        "id": rid,
+                        "created_at": now,
+                        "updated_at": now,
+                        "version": 1,
+                        "product_id": product_id,
+                        "title": f"Theme {k}: alerting improvements",
+                        "description": "",
+                        "theme": rnd.choice(["alerting", "integration", "model"]),
+                        "horizon": rnd.choice(["now", "next", "later"]),
+                        "target_quarter": f"2026-Q{rnd.randint(1, 4)}",
+                        "status": "planned",
+                        "reach": rnd.randint(10, 5000),
+                        "impact": 2.0,
+                        "confidence": 0.8,
+                        "effort": 3.0,
+                        "rice_score": None,
+                        "created_by": "bench-pm",
+                    }
+                    for k, rid in enumerate(roadmap_ids)
+                ],
+            )
+            rows = _story_rows(product_id, roadmap_ids, n_stories, rnd)
+            for i in range(0, len(rows), 2000):
+                await conn.execute(insert(Story.__table__), rows[i : i + 2000])
+        # Fresh statistics (committed: ANALYZE is transactional), or the planner guesses
+        # from an empty table and sorts all stories instead of walking the (rank, id) index.
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("ANALYZE")
+    finally:
+        await engine.dispose()
+    return str(product_id)
+
+
+def prepare(admin_url: str, n_stories: int) -> BenchEnv:
+    from app.auth.tokens import mint_token
+    from app.config import Settings
+    from app.db.migrate import upgrade
+
+    t0 = time.perf_counter()
+    url = _pg_url(admin_url, BENCH_DB)
+    asyncio.run(
+        _admin(
+            admin_url,
+            f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)',
+            f'CREATE DATABASE "{BENCH_DB}"',
+        )
+    )
+    upgrade("head", url)
+    product_id = asyncio.run(_seed(url, n_stories))
+    var_dir = RESULTS / "var"
+    settings = Settings(environment="development", database_url=url, var_dir=var_dir)
+    token = mint_token(settings, sub=SUBJECT, role="engineer", name="Bench Engineer", ttl=6 * 3600)
+    print(
+        f"prepared {BENCH_DB}: 1 product, {n_stories} stories in {time.perf_counter() - t0:.1f}s",
+        flush=True,
+    )
+    return BenchEnv(database_url=url, token=token, product_id=product_id, var_dir=var_dir)
+
+
+# ---------------------------------------------------------------- servers
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Running:
+    server: Server
+    port: int
+    proc: subprocess.Popen
+    log: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def start(server: Server) -> Running:
+    port = _free_port()
+    log = RESULTS / "logs" / f"{server.name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    argv = [a.replace("{port}", str(port)) for a in server.argv]
+    env = {**os.environ, **server.env}
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    running = Running(server, port, proc, log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{server.name} exited; see {log}:\n{log.read_text()[-2000:]}")
+        try:
+            urllib.request.urlopen(running.base + server.ready_path, timeout=2).close()
+            return running
+        except urllib.error.HTTPError:
+            return running  # it answers
+        except OSError:
+            time.sleep(0.2)
+    stop(running)
+    raise SystemExit(f"{server.name} did not start in 60s; see {log}")
+
+
+def stop(running: Running) -> None:
+    if running.proc.poll() is not None:
+        return
+    running.proc.send_signal(signal.SIGTERM)
+    try:
+        running.proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        running.proc.kill()
+        running.proc.wait()
+
+
+# ---------------------------------------------------------------- load
+
+
+def _lua(load: Load) -> str:
+    def q(s: str) -> str:
+        return json.dumps(s)  # a JSON string literal is a valid Lua string literal here
+
+    lines = [f"wrk.method = {q(load.method)}"]
+    for k, v in load.headers.items():
+        lines.append(f"wrk.headers[{q(k)}] = {q(v)}")
+    if load.body is not None:
+        lines.append(f"wrk.body = {q(load.body)}")
+    return "\n".join(lines) + "\n"
+
+
+def preflight(running: Running, load: Load) -> Any:
+    """One request by hand: the load must answer what it should before wrk hammers it."""
+    req = urllib.request.Request(
+        running.base + load.path,
+        method=load.method,
+        headers=load.headers,
+        data=load.body.encode() if load.body is not None else None,
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            status, raw = resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    if status != load.expect_status:
+        raise SystemExit(
+            f"{load.label}: {load.method} {load.path} answered {status}, "
+            f"expected {load.expect_status}: {raw[:500]!r}"
+        )
+    return json.loads(raw)
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if not m:
+        raise ValueError(text)
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_wrk(out: str) -> dict[str, Any]:
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    if not rps or not total:
+        raise ValueError("unexpected wrk output:\n" + out)
+    pct = {p: _ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M)}
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": float(rps.group(1)),
+        "requests": int(total.group(1)),
+        "p50_ms": pct.get("50"),
+        "p90_ms": pct.get("90"),
+        "p99_ms": pct.get("99"),
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": sum(int(x) for x in sock.groups()) if sock else 0,
+    }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (Linux), to report server CPU per request: a figure far
+    less sensitive to other load on the machine than req/s."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(running: Running, load: Load, *, duration: float, opts: argparse.Namespace) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(_lua(load))
+        script = fh.name
+    try:
+        argv = [
+            "wrk",
+            f"-t{opts.threads}",
+            f"-c{opts.connections}",
+            f"-d{max(1, round(duration))}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-s",
+            script,
+            running.base + load.path,
+        ]
+        cpu0 = _cpu_seconds(running.proc.pid)
+        out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        cpu = _cpu_seconds(running.proc.pid) - cpu0
+    finally:
+        os.unlink(script)
+    result = parse_wrk(out)
+    result["cpu_ms_per_req"] = round(1000 * cpu / max(1, result["requests"]), 3)
+    return result
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+def _ids(body: Any) -> list[str]:
+    return [str(d.get("id")) for d in body.get("data", [])] if isinstance(body, dict) else []
+
+
+def run_scenario(sc: Scenario, opts: argparse.Namespace) -> dict[str, Any]:
+    print(f"\n== {sc.name}: {sc.description}", flush=True)
+    running: dict[str, Running] = {}
+    runs: dict[str, list[dict]] = {load.label: [] for load in sc.loads}
+    try:
+        for server in sc.servers:
+            running[server.name] = start(server)
+        first = {load.label: preflight(running[load.server], load) for load in sc.loads}
+        for a, b in sc.same_ids:
+            if _ids(first[a]) != _ids(first[b]):
+                raise SystemExit(f"{a} and {b} do not return the same rows; not comparable")
+        if sc.verify is not None:
+            sc.verify(first)
+        for load in sc.loads:
+            if opts.warmup > 0:
+                run_wrk(running[load.server], load, duration=opts.warmup, opts=opts)
+        for rep in range(opts.repeats):
+            for load in sc.loads:
+                r = run_wrk(running[load.server], load, duration=opts.duration, opts=opts)
+                runs[load.label].append(r)
+                bad = r["non_2xx"] + r["socket_errors"]
+                print(
+                    f"  [{rep + 1}/{opts.repeats}] {load.label:<18} {r['rps']:>9.1f} req/s  "
+                    f"p50 {r['p50_ms']:>7.2f} ms  p99 {r['p99_ms']:>7.2f} ms  "
+                    f"cpu {r['cpu_ms_per_req']:.2f} ms/req" + (f"  ERRORS {bad}" if bad else ""),
+                    flush=True,
+                )
+    finally:
+        for r in running.values():
+            stop(r)
+    loads = {}
+    for label, rs in runs.items():
+        best = max(rs, key=lambda r: r["rps"])
+        loads[label] = {
+            "best": best,
+            "spread_rps": [min(r["rps"] for r in rs), max(r["rps"] for r in rs)],
+            # The least server CPU per request seen: the run least disturbed by other load.
+            "cpu_ms_per_req": min(r["cpu_ms_per_req"] for r in rs),
+            "runs": rs,
+        }
+    checks = [_check(c, loads) for c in sc.checks]
+    return {"description": sc.description, "loads": loads, "checks": checks}
+
+
+def _check(c: Check, loads: dict[str, Any]) -> dict[str, Any]:
+    ratio = loads[c.subject]["best"]["rps"] / loads[c.reference]["best"]["rps"]
+    if c.kind == "ratio":
+        value, ok = ratio, ratio >= c.limit
+    else:
+        value, ok = 1 - ratio, 1 - ratio <= c.limit
+    return {**asdict(c), "value": round(value, 4), "ok": ok}
+
+
+def print_report(results: dict[str, Any], opts: argparse.Namespace) -> None:
+    print(
+        f"\nResults (best of {opts.repeats} runs of {opts.duration:g}s, wrk -t{opts.threads} "
+        f"-c{opts.connections}; spread = min–max req/s over the runs)"
+    )
+    head = (
+        f"{'scenario':<10} {'load':<18} {'req/s':>9} {'spread':>17} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {'cpu ms/req':>11}"
+    )
+    print(head)
+    print("-" * len(head))
+    for name, res in results.items():
+        for label, load in res["loads"].items():
+            b = load["best"]
+            lo, hi = load["spread_rps"]
+            err = b["non_2xx"] + b["socket_errors"]
+            print(
+                f"{name:<10} {label:<18} {b['rps']:>9.1f} {f'{lo:.0f}–{hi:.0f}':>17} "
+                f"{b['p50_ms']:>8.2f} {b['p99_ms']:>8.2f} {load['cpu_ms_per_req']:>11.2f}"
+                + (f"  errors={err}" if err else "")
+            )
+    print()
+    for name, res in results.items():
+        for c in res["checks"]:
+            op = "≥" if c["kind"] == "ratio" else "≤"
+            shown = f"{c['value']:.2f}" if c["kind"] == "ratio" else f"{c['value'] * 100:.1f}%"
+            limit = f"{c['limit']:.2f}" if c["kind"] == "ratio" else f"{c['limit'] * 100:.0f}%"
+            verdict = "ok" if c["ok"] else "MISSED"
+            print(f"{name:<10} {c['label']:<24} {shown:>7}  (target {op} {limit})  {verdict}")
+
+
+def ensure_wrk() -> None:
+    if shutil.which("wrk"):
+        return
+    print("wrk not found; installing it with apt-get", flush=True)
+    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False)
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is required: apt-get install -y wrk")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help=f"scenario(s) to run, comma-separated (default all: {', '.join(SCENARIOS)})",
+    )
+    parser.add_argument("--duration", type=float, default=15, help="seconds per measured run")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per load")
+    parser.add_argument("--repeats", type=int, default=2, help="alternating runs per load")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--stories", type=int, default=10_000, help="stories to seed")
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help="admin URL of the PostgreSQL server (the bench creates rounds_bench there)",
+    )
+    parser.add_argument("--label", default=None, help="also save results as <label>.json")
+    opts = parser.parse_args()
+
+    names = [n.strip() for arg in opts.only for n in arg.split(",") if n.strip()] or list(SCENARIOS)
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario(s) {unknown}; known: {list(SCENARIOS)}")
+
+    ensure_wrk()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    env = prepare(opts.pg, opts.stories)
+    results = {name: run_scenario(SCENARIOS[name](env), opts) for name in names}
+    print_report(results, opts)
+
+    doc = {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "options": {
+            k: getattr(opts, k)
+            for k in ("duration", "warmup", "repeats", "connections", "threads", "stories")
+        },
+        "scenarios": results,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(doc, indent=2))
+    if opts.label:
+        (RESULTS / f"{opts.label}.json").write_text(json.dumps(doc, indent=2))
+    print(f"\nwrote {RESULTS / 'latest.json'} ({time.perf_counter() - t0:.0f}s total)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""PHI-bearing sample data shared by the PHI tests (all synthetic)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.factories import World
+
+NAME = "Zebulon Quackenbush"
+CONTACT = "zquackenbush@harborview-example.org, 617-555-0143"
+MRN = "48213377"
+PHONE = "617-555-0143"
+EMAIL = "zquackenbush@harborview-example.org"
+STREET = "42 Wallaby Lane"
+DOB = "04/17/1951"
+
+TRANSCRIPT = f"""Interviewer: Thanks for making time. For the record, who am I speaking with?
+Participant: I'm {NAME}, charge nurse on the cardiac step-down unit.
+Participant: Honestly the sepsis alert in Epic fires too late. Last month a patient, MRN {MRN},
+born {DOB}, was already hypotensive when it fired. His daughter called me at {PHONE}
+from {STREET}, Cambridge, MA 02139.
+Participant: You can email me at {EMAIL} after the session."""
+SUMMARY = f"{NAME} says the sepsis alert fires too late; example patient MRN {MRN}."
+QUOTE = f"By the time it fired, the patient (MRN {MRN}) was hypotensive - call me at {PHONE}."
+
+# Strings that must never be stored in clear text, logged, audited or shown to a redacted view.
+NEEDLES = (NAME, "Quackenbush", MRN, PHONE, EMAIL, STREET, DOB)
+
+
+async def phi_interview(w: World, **over: Any) -> dict[str, Any]:
+    """An interview full of PHI in `w`'s product, created by its PM."""
+    return await w.interview(
+        participant_name=NAME,
+        participant_contact=CONTACT,
+        transcript=TRANSCRIPT,
+        summary=SUMMARY,
+        site="Cardiac step-down",
+        **over,
+    )
+
+
+def assert_no_needles(text: str, where: str) -> None:
+    for needle in NEEDLES:
+        assert needle not in text, f"PHI {needle!r} found in {where}"

@@ -35,6 +35,7 @@ def main() -> int:
     """Run the benchmark and print recall, specificity, leaks and speed."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--leaks", type=int, default=20, help="leaked spans to print")
+    parser.add_argument("--repeat", type=int, default=5, help="timed passes (best is kept)")
     args = parser.parse_args()
 
     path = _dataset_dir() / "asq_phi_spans.jsonl"
@@ -45,9 +46,13 @@ def main() -> int:
 
     detect("warm-up Dr. Smith on March 3, 2023")  # load word lists outside the timing
     total_chars = sum(len(r["text"]) for r in rows)
-    t0 = time.perf_counter()
-    results = [detect(r["text"]) for r in rows]
-    elapsed = time.perf_counter() - t0
+    # Best of several passes of CPU time of this process: the figure should not depend on
+    # what else the (shared, 2-core) machine is running at the moment.
+    elapsed = float("inf")
+    for _ in range(args.repeat):
+        t0 = time.process_time()
+        results = [detect(r["text"]) for r in rows]
+        elapsed = min(elapsed, time.process_time() - t0)
 
     gold = Counter()
     strict = Counter()
@@ -83,7 +88,7 @@ def main() -> int:
     )
     print(
         f"speed: {elapsed * 1000 / (total_chars / 10_000):.2f} ms per 10 kB "
-        f"({total_chars} chars in {elapsed * 1000:.0f} ms)"
+        f"({total_chars} chars in {elapsed * 1000:.0f} ms CPU, best of {args.repeat})"
     )
     print(f"baseline: {BASELINE}")
     print("\nper category (strict / lenient / n):")

@@ -68,11 +68,12 @@ def build_event(record: AuditRecord, status: int) -> AuditEvent:
         changed_fields=list(record.changed_fields) if status < 400 else [],
         outcome=outcome_for(status),
         http_method=record.http_method,
-        path=record.path[:2048],
+        # PostgreSQL text cannot hold NUL; a path is the one client string stored verbatim.
+        path=record.path.replace("\x00", "\ufffd")[:2048],
         status_code=status,
         request_id=record.request_id,
         source_ip=record.source_ip,
-        user_agent=(record.user_agent or "")[:512] or None,
+        user_agent=(record.user_agent or "").replace("\x00", "\ufffd")[:512] or None,
         graphql_operation=record.graphql_operation,
     )
 

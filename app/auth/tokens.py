@@ -214,8 +214,11 @@ class TokenVerifier:
 
     def _principal(self, claims: dict[str, Any], *, own_issuer: bool) -> Principal:
         sub = claims["sub"]  # a non-empty string: checked by the claims registry
+        if len(sub) > 255 or "\x00" in sub:
+            # Subjects are stored (memberships, audit actor): refuse what cannot be stored.
+            raise _invalid("The token's subject is not acceptable.")
         name = claims.get("name")
-        name = str(name)[:200] if isinstance(name, str) and name else None
+        name = name.replace("\x00", "")[:200] or None if isinstance(name, str) else None
         # Only Rounds itself issues service-account tokens (POST /oauth/token).
         if own_issuer and claims.get("client_id"):
             scope = claims.get("scope")

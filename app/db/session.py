@@ -32,7 +32,10 @@ def _create_engine(settings: Settings) -> AsyncEngine:
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=settings.db_echo, connect_args={"timeout": 30})
+        # hide_parameters: SQL errors and echo never print bound values (they may be PHI).
+        engine = create_async_engine(
+            url, echo=settings.db_echo, hide_parameters=True, connect_args={"timeout": 30}
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -49,6 +52,7 @@ def _create_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url,
         echo=settings.db_echo,
+        hide_parameters=True,
         # JSON columns (criteria, labels, audit ids) decode on every list read; orjson is
         # several times faster than the stdlib and returns the same structures.
         json_deserializer=orjson.loads,

@@ -199,9 +199,15 @@ async def update_story(
         changes["acceptance_criteria"] = _criteria(data.acceptance_criteria or [])
     if changes.get("clinical_review_required") and story.clinical_review is None:
         changes["clinical_review"] = _pending_review()
+    if changes.get("clinical_review_required") is False and story.clinical_review_required:
+        # Waiving clinical sign-off is a product decision, not an engineer's shortcut to done.
+        await _authorize(ctx, Permission.story_archive, story.product_id)
     changed = apply_changes(story, changes)
     _check_clinical_gate(story)
-    await save(ctx.session, story)
+    try:
+        await save(ctx.session, story)
+    except IntegrityError as exc:  # a concurrent update took the same jira_key
+        raise Conflict("Another story is already linked to that Jira issue.") from exc
     ctx.audit.touch("update", RESOURCE, [story.id], product_id=story.product_id, changed=changed)
     return story
 

@@ -135,6 +135,9 @@ async def test_time_claims_and_leeway(client, settings, over, status):
         ({"sub": ...}, 401),
         ({"sub": ""}, 401),
         ({"sub": 42}, 401),
+        ({"sub": "x" * 256}, 401),  # longer than any stored subject
+        ({"sub": "a\x00b"}, 401),
+        ({"sub": "x" * 255}, 200),
         ({"role": ...}, 401),
         ({"role": "superuser"}, 401),
         ({"role": ""}, 401),

@@ -457,3 +457,19 @@ async def test_story_ref_too_long_is_422(client, auth):
     w = await make_world(client, auth)
     assert_problem(await client.get(f"{URL}/{'A' * 65}", headers=w.pm), 422)
     assert_problem(await client.get(f"{URL}/{'A' * 40}", headers=w.pm), 404)
+
+
+async def test_only_a_product_manager_can_waive_clinical_review(client, auth):
+    w = await make_world(client, auth)
+    engineer = await w.member("engineer", new_sub("eng"))
+    story = await _walk_to_review(client, w, await w.story(clinical_review_required=True))
+    url = f"{URL}/{story['id']}"
+    # An engineer cannot switch the gate off on the way to done, in one PATCH or two.
+    waive_and_finish = {"clinical_review_required": False, "status": "done"}
+    assert_problem(await client.patch(url, json=waive_and_finish, headers=engineer), 403)
+    r = await client.patch(url, json={"clinical_review_required": False}, headers=engineer)
+    assert_problem(r, 403)
+    assert (await client.get(url, headers=w.pm)).json()["clinical_review_required"] is True
+    # The member product manager may waive it (a recorded product decision).
+    r = await client.patch(url, json={"clinical_review_required": False}, headers=w.pm)
+    assert r.status_code == 200 and r.json()["clinical_review_required"] is False

@@ -21,6 +21,7 @@ class AuditRecord:
     action: str | None = None
     resource_type: str | None = None
     resource_ids: list[str] = field(default_factory=list)
+    _seen_ids: set[str] = field(default_factory=set, repr=False)
     product_id: str | None = None
     phi_accessed: bool = False
     changed_fields: list[str] = field(default_factory=list)
@@ -51,7 +52,8 @@ class AuditRecord:
             self.resource_type = resource_type
         for i in ids:
             s = str(i)
-            if s not in self.resource_ids:
+            if s not in self._seen_ids:  # a set: pages of hundreds of ids stay linear
+                self._seen_ids.add(s)
                 self.resource_ids.append(s)
         if product_id is not None and self.product_id is None:
             self.product_id = str(product_id)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cross_web import HTTPException
+try:  # strawberry >= 0.33x moved its HTTP layer into the cross-web package
+    from cross_web import HTTPException
+except ImportError:  # pragma: no cover - older strawberry
+    from strawberry.http.exceptions import HTTPException  # type: ignore[no-redef]
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response

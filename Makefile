@@ -21,7 +21,7 @@ graphiql: $(VENV)/.installed
 run: install
 	$(PY) -m app db upgrade
 	$(PY) -m app seed --if-empty
-	$(VENV)/bin/uvicorn app.main:create_app --factory --host 0.0.0.0 --port $(PORT) --proxy-headers
+	$(VENV)/bin/uvicorn app.main:create_app --factory --host 0.0.0.0 --port $(PORT) --proxy-headers --no-access-log
 
 test: install
 	PY=$(PY) bash scripts/test.sh

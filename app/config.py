@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     audit_enabled: bool = True
     trusted_proxies: str = "127.0.0.1,::1"
 
+    # Runtime: GC tuning in server processes (see app/core/runtime.py)
+    gc_tuning: bool = True
+
     # HTTP
     max_body_bytes: int = 1024 * 1024
     cors_origins: str = ""

@@ -20,6 +20,7 @@ from app.config import Settings, get_settings
 from app.core.errors import Unavailable
 from app.core.http import install_error_handlers
 from app.core.limits import BodyLimitMiddleware
+from app.core.runtime import tune_gc
 from app.db.session import create_engine, create_sessionmaker
 from app.graphql import mount_graphql
 
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        if settings.gc_tuning:
+            tune_gc()
         async with background_sealer(engine, enabled=settings.audit_enabled):
             yield
         await engine.dispose()

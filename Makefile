@@ -36,8 +36,11 @@ lint: install
 contracts: install
 	$(PY) -m app.contracts
 
+# Needs PostgreSQL on 127.0.0.1:5432 (BENCH_PG_URL) and wrk (installed with apt-get when missing).
+# Pass options with BENCH_ARGS, e.g. make bench BENCH_ARGS="--only stories --duration 5".
 bench: install
-	$(PY) bench/run.py
+	@command -v wrk >/dev/null || apt-get install -y -q wrk
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 bench-phi: install
 	$(PY) bench/phi_bench.py

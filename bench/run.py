@@ -6,7 +6,7 @@ registered scenarios (bench/scenarios.py) with wrk: each scenario's loads altern
 round-robin `--repeats` times on the same machine; the best run of each load is reported
 with the spread of all runs. Results: a table on stdout and bench/.results/latest.json.
 
-Usage: python bench/run.py [--only stories,audit] [--duration 15] [--repeats 2]
+Usage: python bench/run.py [--only stories,audit] [--duration 12] [--repeats 2] [--app-dir DIR]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -277,7 +277,12 @@ def start(server: Server) -> Running:
     env = {**os.environ, **server.env}
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
+            argv,
+            cwd=server.cwd,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     running = Running(server, port, proc, log)
     deadline = time.monotonic() + 60
@@ -516,7 +521,7 @@ def main() -> int:
         default=[],
         help=f"scenario(s) to run, comma-separated (default all: {', '.join(SCENARIOS)})",
     )
-    parser.add_argument("--duration", type=float, default=15, help="seconds per measured run")
+    parser.add_argument("--duration", type=float, default=12, help="seconds per measured run")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per load")
     parser.add_argument("--repeats", type=int, default=2, help="alternating runs per load")
     parser.add_argument("--connections", type=int, default=32)
@@ -528,6 +533,12 @@ def main() -> int:
         help="admin URL of the PostgreSQL server (the bench creates rounds_bench there)",
     )
     parser.add_argument("--label", default=None, help="also save results as <label>.json")
+    parser.add_argument(
+        "--app-dir",
+        type=Path,
+        default=ROOT,
+        help="serve the app from this copy of the tree (A/B two versions on one machine)",
+    )
     opts = parser.parse_args()
 
     names = [n.strip() for arg in opts.only for n in arg.split(",") if n.strip()] or list(SCENARIOS)
@@ -538,7 +549,7 @@ def main() -> int:
     ensure_wrk()
     RESULTS.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    env = prepare(opts.pg, opts.stories)
+    env = replace(prepare(opts.pg, opts.stories), app_dir=opts.app_dir.resolve())
     results = {name: run_scenario(SCENARIOS[name](env), opts) for name in names}
     print_report(results, opts)
 

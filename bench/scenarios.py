@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +31,7 @@ class BenchEnv:
     product_id: str
     var_dir: Path  # the app's var dir (built-in issuer key) for this bench
     python: str = sys.executable
+    app_dir: Path = ROOT  # the tree the app is served from (--app-dir: A/B another checkout)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Server:
     argv: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
     ready_path: str = "/"  # any HTTP answer on this path means "accepting requests"
+    cwd: Path = ROOT
 
 
 @dataclass(frozen=True)
@@ -130,12 +132,13 @@ def uvicorn_server(
 
 def app_server(env: BenchEnv, name: str = "app", *, audit: bool = True) -> Server:
     # 20 pooled connections, like the baseline's asyncpg pool (max_size=20).
-    return uvicorn_server(
+    server = uvicorn_server(
         env,
         name,
         "app.main:create_app",
         {"AUDIT_ENABLED": "true" if audit else "false", "DB_POOL_SIZE": "20"},
     )
+    return replace(server, cwd=env.app_dir)
 
 
 def baseline_server(env: BenchEnv) -> Server:

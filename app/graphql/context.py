@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from copy import copy
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from strawberry.fastapi import BaseContext
@@ -39,6 +40,19 @@ class GraphQLContext(BaseContext):
         if self._loaders is None:
             self._loaders = Loaders(self.ctx)
         return self._loaders
+
+    def checkpoint(self) -> dict[str, Any]:
+        """What a run records on the request (the audit record's fields), for `rollback`."""
+        audit = self.audit
+        return {name: copy(getattr(audit, name)) for name in AuditRecord.__slots__}
+
+    def rollback(self, checkpoint: dict[str, Any]) -> None:
+        """Undo a run that is about to be repeated (the fast path falling back to the
+        standard executor): the audit record as it was, and fresh loaders (no cached
+        results or errors of the abandoned run)."""
+        for name, value in checkpoint.items():
+            setattr(self.audit, name, value)
+        self._loaders = None
 
 
 async def get_context(

@@ -1,0 +1,699 @@
+"""A compiled executor for read-only GraphQL queries.
+
+graphql-core executes every field of every object through the same generic machinery
+(ResolveInfo, path, awaitable checks, completion by type): ~4-5 µs per field, ~1,150 fields
+on a roadmap page. For a validated `query` operation this module compiles, once per
+(document, operation, values of the variables used in @skip/@include), a plan: per selection
+set the response keys with how to produce each value — a plain attribute read plus the output
+type's serializer, or the field's own (strawberry-wrapped) resolver, or a nested plan. Running
+the plan is a loop over those entries.
+
+What stays the same:
+- parsing, validation, limits and the operation-name stamp run before, as for any request;
+- resolver-backed fields (root fields, connections, nested edges) call the same resolvers
+  with an equivalent ResolveInfo, and sibling resolver calls are awaited together, so the
+  DataLoaders batch exactly as under graphql-core;
+- anything the plan does not cover (introspection, mutations, subscriptions, directives other
+  than @skip/@include, abstract types, middleware) — and ANY error while running (an AppError,
+  a null in a non-null position, a value a serializer refuses) — runs the request again through
+  graphql-core's executor, after rolling back what the fast run recorded (audit record, loader
+  caches), so errors, codes, masking and partial data are exactly the standard ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from enum import Enum
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLIncludeDirective,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    GraphQLSkipDirective,
+    GraphQLString,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    VariableNode,
+)
+from graphql.execution.collect_fields import does_fragment_condition_match
+from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.language import Visitor, visit
+from graphql.pyutils import Path, Undefined
+from graphql.type.definition import GraphQLResolveInfoHelpers
+
+try:  # strawberry's ResolveInfo (adds operation_extensions); graphql-core's otherwise
+    from strawberry.schema.schema import (
+        _OperationContextAwareGraphQLResolveInfo as _ResolveInfo,
+    )
+except ImportError:  # pragma: no cover - other strawberry versions
+    from graphql import GraphQLResolveInfo as _ResolveInfo  # type: ignore[assignment]
+
+log = logging.getLogger("rounds.graphql")
+
+MAX_DOCUMENTS = 256
+MAX_PLANS_PER_DOCUMENT = 16
+
+_TYPENAME, _ATTR, _RESOLVE = 0, 1, 2
+_NOT_ITERABLE = (bytearray, bytes, str, memoryview, Mapping)
+_IMMUTABLE = (str, int, float, bool, type(None), Enum)
+
+
+class Unsupported(Exception):
+    """The document (or this value) is not for the fast path: run the standard executor."""
+
+
+# --- plans --------------------------------------------------------------------------------
+# A completer turns a resolved value into its JSON-ready form: complete(run, value, path, aws).
+# `path` is the value's response path (only built for values that contain objects); resolver
+# calls that return awaitables are appended to `aws` as (field, awaitable, path, out dict).
+Completer = Callable[[Any, Any, Any, list[Any]], Any]
+
+
+class FieldPlan:
+    __slots__ = (
+        "args",
+        "attr",
+        "complete",
+        "field_def",
+        "field_name",
+        "field_nodes",
+        "key",
+        "kind",
+        "needs_path",
+        "parent_type",
+        "resolve",
+        "return_type",
+        "value",
+    )
+
+    def __init__(self, key: str, kind: int) -> None:
+        self.key = key
+        self.kind = kind
+        self.attr = ""
+        self.value: Any = None
+        self.complete: Completer | None = None
+        self.needs_path = False
+        self.resolve: Callable[..., Any] | None = None
+        self.field_def: GraphQLField | None = None
+        self.field_name = ""
+        self.field_nodes: list[FieldNode] = []
+        self.return_type: GraphQLOutputType | None = None
+        self.parent_type: GraphQLObjectType | None = None
+        self.args: dict[str, Any] | None = None  # static argument values, if any
+
+
+class ObjectPlan:
+    __slots__ = ("fields", "type_name")
+
+    def __init__(self, type_name: str, fields: tuple[FieldPlan, ...]) -> None:
+        self.type_name = type_name
+        self.fields = fields
+
+
+class OperationPlan:
+    __slots__ = ("fragments", "operation", "root")
+
+    def __init__(
+        self,
+        operation: OperationDefinitionNode,
+        fragments: dict[str, FragmentDefinitionNode],
+        root: ObjectPlan,
+    ) -> None:
+        self.operation = operation
+        self.fragments = fragments
+        self.root = root
+
+
+def _is_basic(field_def: GraphQLField) -> str | None:
+    """The attribute a strawberry field without resolver reads (config.default_resolver is
+    getattr), or None when the field has a resolver of its own."""
+    resolve = field_def.resolve
+    if resolve is None or not getattr(resolve, "_is_default", False):
+        return None
+    definition = (field_def.extensions or {}).get("strawberry-definition")
+    if definition is None or not definition.is_basic_field:
+        return None
+    if getattr(definition, "default_resolver", getattr) is not getattr:
+        return None
+    return definition.python_name
+
+
+def _uses_variables(nodes: Iterable[Any]) -> bool:
+    found = False
+
+    class _Find(Visitor):
+        def enter_variable(self, *_args: Any) -> Any:
+            nonlocal found
+            found = True
+            return Visitor.BREAK
+
+    for node in nodes:
+        visit(node, _Find())
+        if found:
+            return True
+    return False
+
+
+class _Compiler:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: Any,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+
+    def _included(self, node: Any) -> bool:
+        directives = node.directives
+        if not directives:
+            return True
+        skip = include = None
+        for d in directives:
+            name = d.name.value
+            if name == "skip":
+                skip = d
+            elif name == "include":
+                include = d
+            else:
+                raise Unsupported(f"directive @{name}")
+        if skip is not None:
+            values = get_argument_values(GraphQLSkipDirective, skip, self.variables)
+            if values["if"]:
+                return False
+        if include is not None:
+            values = get_argument_values(GraphQLIncludeDirective, include, self.variables)
+            if not values["if"]:
+                return False
+        return True
+
+    def _collect(
+        self,
+        type_: GraphQLObjectType,
+        selection_set: SelectionSetNode,
+        grouped: dict[str, list[FieldNode]],
+        visited: set[str],
+    ) -> None:
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                if self._included(selection):
+                    key = selection.alias.value if selection.alias else selection.name.value
+                    grouped.setdefault(key, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                if not self._included(selection) or not does_fragment_condition_match(
+                    self.schema, selection, type_
+                ):
+                    continue
+                self._collect(type_, selection.selection_set, grouped, visited)
+            elif isinstance(selection, FragmentSpreadNode):
+                if getattr(selection, "arguments", None):
+                    raise Unsupported("fragment arguments")
+                if not self._included(selection):
+                    continue
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or not does_fragment_condition_match(
+                    self.schema, fragment, type_
+                ):
+                    continue
+                if name in visited:
+                    continue
+                visited.add(name)
+                if getattr(fragment, "variable_definitions", None):
+                    raise Unsupported("fragment variables")
+                self._collect(type_, fragment.selection_set, grouped, visited)
+            else:  # pragma: no cover - no other selection kinds
+                raise Unsupported(type(selection).__name__)
+
+    def object_plan(
+        self, type_: GraphQLObjectType, selection_sets: list[SelectionSetNode]
+    ) -> ObjectPlan:
+        if type_.is_type_of is not None:
+            raise Unsupported("is_type_of")
+        grouped: dict[str, list[FieldNode]] = {}
+        visited: set[str] = set()
+        for selection_set in selection_sets:
+            self._collect(type_, selection_set, grouped, visited)
+        fields = tuple(self.field_plan(type_, key, nodes) for key, nodes in grouped.items())
+        return ObjectPlan(type_.name, fields)
+
+    def field_plan(
+        self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode]
+    ) -> FieldPlan:
+        name = nodes[0].name.value
+        if name == "__typename":
+            plan = FieldPlan(key, _TYPENAME)
+            plan.value = parent.name
+            return plan
+        if name.startswith("__"):
+            raise Unsupported("introspection")
+        field_def = parent.fields.get(name)
+        if field_def is None:
+            raise Unsupported(f"unknown field {name}")
+        attr = _is_basic(field_def)
+        if attr is not None and not field_def.args:
+            plan = FieldPlan(key, _ATTR)
+            plan.attr = attr
+        else:
+            if field_def.resolve is None:
+                raise Unsupported("field without resolver")
+            plan = FieldPlan(key, _RESOLVE)
+            plan.resolve = field_def.resolve
+            if not _uses_variables(nodes[0].arguments or ()):
+                args = get_argument_values(field_def, nodes[0], None)
+                # Shared by every run: only when no resolver could change a value in place.
+                if all(isinstance(v, _IMMUTABLE) for v in args.values()):
+                    plan.args = args
+        plan.field_def = field_def
+        plan.field_name = name
+        plan.field_nodes = nodes
+        plan.return_type = field_def.type
+        plan.parent_type = parent
+        sub_sets = [n.selection_set for n in nodes if n.selection_set is not None]
+        plan.complete, plan.needs_path = self.completer(field_def.type, sub_sets)
+        return plan
+
+    def completer(
+        self, type_: GraphQLOutputType, sub_sets: list[SelectionSetNode]
+    ) -> tuple[Completer, bool]:
+        """(completer, whether it needs the value's path)."""
+        if isinstance(type_, GraphQLNonNull):
+            inner, needs_path = self.completer(type_.of_type, sub_sets)
+            return _non_null(inner), needs_path
+        if isinstance(type_, GraphQLList):
+            item, needs_path = self.completer(type_.of_type, sub_sets)
+            return _list(item, needs_path), needs_path
+        if isinstance(type_, GraphQLObjectType):
+            return _object(self.object_plan(type_, sub_sets)), True
+        if isinstance(type_, GraphQLEnumType):
+            return _enum(type_), False
+        if isinstance(type_, GraphQLScalarType):
+            return _scalar(type_), False
+        raise Unsupported(f"abstract type {type_}")
+
+
+def _non_null(inner: Completer) -> Completer:
+    def complete(run: Any, value: Any, path: Any, aws: list[Any]) -> Any:
+        if value is None:
+            raise Unsupported("null in a non-null position")
+        return inner(run, value, path, aws)
+
+    return complete
+
+
+def _list(item: Completer, needs_path: bool) -> Completer:
+    if needs_path:
+
+        def complete(run: Any, value: Any, path: Any, aws: list[Any]) -> Any:
+            if value is None:
+                return None
+            if type(value) is not list and (
+                not isinstance(value, Iterable) or isinstance(value, _NOT_ITERABLE)
+            ):
+                raise Unsupported("not iterable")
+            return [item(run, v, Path(path, i, None), aws) for i, v in enumerate(value)]
+
+        return complete
+
+    def complete_leaves(run: Any, value: Any, path: Any, aws: list[Any]) -> Any:
+        if value is None:
+            return None
+        if type(value) is not list and (
+            not isinstance(value, Iterable) or isinstance(value, _NOT_ITERABLE)
+        ):
+            raise Unsupported("not iterable")
+        return [item(run, v, None, aws) for v in value]
+
+    return complete_leaves
+
+
+def _object(plan: ObjectPlan) -> Completer:
+    def complete(run: Any, value: Any, path: Any, aws: list[Any]) -> Any:
+        if value is None:
+            return None
+        return _execute_object(run, plan, value, path, aws)
+
+    return complete
+
+
+def _scalar(type_: GraphQLScalarType) -> Completer:
+    serialize = type_.serialize
+
+    if type_ is GraphQLString:
+
+        def complete_string(run: Any, value: Any, path: Any, aws: list[Any]) -> Any:
+            if value is None or type(value) is str:
+                return value
+            result = serialize(value)
+            if result is None or result is Undefined:
+                raise Unsupported("serialize")
+            return result
+
+        return complete_string
+
+    def complete(run: Any, value: Any, path: Any, aws: list[Any]) -> Any:
+        if value is None:
+            return None
+        result = serialize(value)
+        if result is None or result is Undefined:
+            raise Unsupported("serialize")
+        return result
+
+    return complete
+
+
+def _enum(type_: GraphQLEnumType) -> Completer:
+    serialize = type_.serialize
+    # The enum's own serializer, memoised per (type, value): enums are few, values hashable.
+    names: dict[tuple[type, Any], Any] = {}
+
+    def complete(run: Any, value: Any, path: Any, aws: list[Any]) -> Any:
+        if value is None:
+            return None
+        key = (type(value), value)
+        try:
+            return names[key]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable: no memo
+            return serialize(value)
+        result = serialize(value)
+        if result is None or result is Undefined:
+            raise Unsupported("serialize")
+        if isinstance(value, (str, int, Enum)) and len(names) < 1024:
+            names[key] = result
+        return result
+
+    return complete
+
+
+def _execute_object(run: _Run, plan: ObjectPlan, source: Any, path: Any, aws: list[Any]) -> Any:
+    out: dict[str, Any] = {}
+    for f in plan.fields:
+        kind = f.kind
+        if kind == _ATTR:
+            value = getattr(source, f.attr)
+            out[f.key] = f.complete(  # type: ignore[misc]
+                run, value, Path(path, f.key, plan.type_name) if f.needs_path else None, aws
+            )
+        elif kind == _RESOLVE:
+            fpath = Path(path, f.key, plan.type_name)
+            args = f.args if f.args is not None else run.arguments(f)
+            value = f.resolve(source, run.info(f, fpath), **args)  # type: ignore[misc]
+            if run.is_awaitable(value):
+                out[f.key] = None
+                aws.append((f, value, fpath, out))
+            else:
+                out[f.key] = f.complete(run, value, fpath, aws)  # type: ignore[misc]
+        else:
+            out[f.key] = f.value
+    return out
+
+
+def _discard(aws: list[Any]) -> None:
+    """Close awaitables that will never run (their resolver coroutines did not start)."""
+    for entry in aws:
+        close = getattr(entry[1], "close", None)
+        if close is not None:
+            close()
+    aws.clear()
+
+
+async def _settle(run: _Run, f: FieldPlan, awaitable: Awaitable[Any], path: Any, out: dict) -> None:
+    value = await awaitable
+    aws: list[Any] = []
+    try:
+        out[f.key] = f.complete(run, value, path, aws)  # type: ignore[misc]
+    except BaseException:
+        _discard(aws)
+        raise
+    if aws:
+        await _drain(run, aws)
+
+
+async def _drain(run: _Run, aws: list[Any]) -> None:
+    """Await sibling resolver results together (one DataLoader batch per edge and level).
+    Every sibling runs to its end before an error propagates: nothing keeps running in the
+    background when the request falls back to the standard executor."""
+    if len(aws) == 1:
+        await _settle(run, *aws[0])
+        return
+    results = await asyncio.gather(*(_settle(run, *a) for a in aws), return_exceptions=True)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+
+
+class _Run:
+    """One execution of a plan: the request's context, variables and argument values."""
+
+    __slots__ = (
+        "_args",
+        "context",
+        "helpers",
+        "is_awaitable",
+        "operation_extensions",
+        "plan",
+        "root_value",
+        "schema",
+        "variables",
+    )
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        plan: OperationPlan,
+        variables: Any,
+        root_value: Any,
+        context: Any,
+        is_awaitable: Callable[[Any], bool],
+        operation_extensions: Any,
+    ) -> None:
+        self.schema = schema
+        self.plan = plan
+        self.variables = variables
+        self.root_value = root_value
+        self.context = context
+        self.is_awaitable = is_awaitable
+        self.operation_extensions = operation_extensions
+        self.helpers = GraphQLResolveInfoHelpers(gather=_gather_all, track=_track)
+        self._args: dict[int, dict[str, Any]] = {}
+
+    def arguments(self, f: FieldPlan) -> dict[str, Any]:
+        args = self._args.get(id(f))
+        if args is None:
+            args = self._args[id(f)] = get_argument_values(
+                f.field_def,  # type: ignore[arg-type]
+                f.field_nodes[0],
+                self.variables,
+            )
+        return args
+
+    def info(self, f: FieldPlan, path: Path) -> Any:
+        plan = self.plan
+        return _ResolveInfo(
+            f.field_name,
+            f.field_nodes,
+            f.return_type,
+            f.parent_type,
+            path,
+            self.schema,
+            plan.fragments,
+            self.root_value,
+            plan.operation,
+            self.variables.coerced,
+            self.context,
+            self.is_awaitable,
+            None,
+            self.helpers,
+            self.operation_extensions,
+        )
+
+
+async def _gather_all(values: Any) -> list[Any]:
+    return list(await asyncio.gather(*values))
+
+
+def _track(values: Any) -> None:  # pragma: no cover - no resolver tracks background work
+    for v in values:
+        asyncio.ensure_future(v)
+
+
+# --- documents ---------------------------------------------------------------------------
+class _Document:
+    """What the plans of one parsed document share: its operations and fragments, and the
+    variables that decide @skip/@include (their values are part of a plan's key)."""
+
+    __slots__ = ("condition_variables", "document", "fragments", "operations", "plans")
+
+    def __init__(self, document: DocumentNode) -> None:
+        self.document = document
+        self.operations: dict[str | None, OperationDefinitionNode] = {}
+        self.fragments: dict[str, FragmentDefinitionNode] = {}
+        ops: list[OperationDefinitionNode] = []
+        for d in document.definitions:
+            if isinstance(d, OperationDefinitionNode):
+                ops.append(d)
+                self.operations[d.name.value if d.name else None] = d
+            elif isinstance(d, FragmentDefinitionNode):
+                self.fragments[d.name.value] = d
+        if len(ops) == 1:
+            self.operations[None] = ops[0]
+        elif None in self.operations:  # several operations and no name: a request error
+            del self.operations[None]
+        names: list[str] = []
+
+        class _Conditions(Visitor):
+            def enter_directive(self, node: Any, *_args: Any) -> Any:
+                if node.name.value in ("skip", "include"):
+                    for arg in node.arguments or ():
+                        if isinstance(arg.value, VariableNode):
+                            names.append(arg.value.name.value)
+
+        visit(document, _Conditions())
+        self.condition_variables = tuple(dict.fromkeys(names))
+        self.plans: dict[tuple[Any, ...], OperationPlan | None] = {}
+
+
+class FastPath:
+    """Per schema: the plan cache and the execute function strawberry calls."""
+
+    def __init__(self, schema: GraphQLSchema) -> None:
+        self.schema = schema
+        self._documents: OrderedDict[int, _Document] = OrderedDict()
+        self.hits = 0
+        self.fallbacks = 0
+
+    def _document(self, document: DocumentNode) -> _Document:
+        key = id(document)
+        entry = self._documents.get(key)
+        if entry is not None and entry.document is document:
+            self._documents.move_to_end(key)
+            return entry
+        entry = self._documents[key] = _Document(document)
+        if len(self._documents) > MAX_DOCUMENTS:
+            self._documents.popitem(last=False)
+        return entry
+
+    def plan(
+        self, doc: _Document, operation_name: str | None, variables: Any
+    ) -> OperationPlan | None:
+        """The plan for this operation and these @skip/@include values; None: not for us."""
+        operation = doc.operations[operation_name]
+        coerced = variables.coerced
+        key = (operation_name, *(coerced.get(n, Undefined) for n in doc.condition_variables))
+        try:
+            return doc.plans[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable condition value: not worth caching
+            return None
+        try:
+            if operation.directives:
+                raise Unsupported("operation directives")
+            root = self.schema.query_type
+            assert root is not None
+            compiler = _Compiler(self.schema, doc.fragments, variables)
+            plan: OperationPlan | None = OperationPlan(
+                operation, doc.fragments, compiler.object_plan(root, [operation.selection_set])
+            )
+        except Exception as exc:  # noqa: BLE001 - anything the compiler refuses
+            log.debug("graphql fast path: not compiled (%s)", type(exc).__name__)
+            plan = None
+        if len(doc.plans) < MAX_PLANS_PER_DOCUMENT:
+            doc.plans[key] = plan
+        return plan
+
+    async def execute(
+        self,
+        standard: Callable[..., Any],
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        root_value: Any = None,
+        context_value: Any = None,
+        variable_values: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        middleware: Any = None,
+        is_awaitable: Callable[[Any], bool] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Strawberry's execute function: the compiled plan when it applies and runs without
+        any error, graphql-core's `execute` (`standard`) otherwise."""
+
+        async def fallback() -> Any:
+            self.fallbacks += 1
+            result = standard(
+                schema,
+                document,
+                root_value=root_value,
+                context_value=context_value,
+                variable_values=variable_values,
+                operation_name=operation_name,
+                middleware=middleware,
+                is_awaitable=is_awaitable,
+                **kwargs,
+            )
+            if isinstance(result, Awaitable):
+                result = await result
+            return result
+
+        if schema is not self.schema or getattr(middleware, "middlewares", None):
+            return await fallback()
+        doc = self._document(document)
+        operation = doc.operations.get(operation_name)
+        if operation is None or operation.operation is not OperationType.QUERY:
+            return await fallback()
+        variables = get_variable_values(
+            schema, operation.variable_definitions or (), variable_values or {}, max_errors=50
+        )
+        if isinstance(variables, list):  # coercion errors: graphql-core reports them
+            return await fallback()
+        plan = self.plan(doc, operation_name, variables)
+        if plan is None:
+            return await fallback()
+        checkpoint = getattr(context_value, "checkpoint", None)
+        saved = checkpoint() if checkpoint is not None else None
+        run = _Run(
+            schema,
+            plan,
+            variables,
+            root_value,
+            context_value,
+            is_awaitable or asyncio.iscoroutine,
+            kwargs.get("operation_extensions"),
+        )
+        aws: list[Any] = []
+        try:
+            try:
+                data = _execute_object(run, plan.root, root_value, None, aws)
+            except BaseException:
+                _discard(aws)
+                raise
+            if aws:
+                await _drain(run, aws)
+        except Exception as exc:  # noqa: BLE001 - every error is the standard executor's job
+            log.debug("graphql fast path: fell back (%s)", type(exc).__name__)
+            if saved is not None:
+                context_value.rollback(saved)
+            return await fallback()
+        self.hits += 1
+        return ExecutionResult(data=data, errors=None)
+

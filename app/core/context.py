@@ -10,7 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.record import AuditRecord
 from app.auth.principal import Principal
+from app.authz.permissions import Permission, Reach, reach
+from app.authz.service import can
 from app.config import Settings
+from app.core.errors import Forbidden
 
 
 @dataclass(slots=True)
@@ -37,3 +40,35 @@ class Ctx:
 
     def forget_memberships(self) -> None:
         self._memberships = None
+
+    async def can(
+        self,
+        permission: Permission,
+        *,
+        product_id: uuid.UUID | None = None,
+        owner_sub: str | None = None,
+    ) -> bool:
+        """`app.authz.can` for this principal; memberships are loaded only when the grant
+        reaches member products (an exec's or a compliance officer's request never asks)."""
+        r = reach(self.principal, permission)
+        if r is None:
+            return False
+        memberships = await self.memberships() if r is not Reach.any else frozenset()
+        return can(
+            self.principal,
+            permission,
+            product_id=product_id,
+            memberships=memberships,
+            owner_sub=owner_sub,
+        )
+
+    async def authorize(
+        self,
+        permission: Permission,
+        *,
+        product_id: uuid.UUID | None = None,
+        owner_sub: str | None = None,
+    ) -> None:
+        """Raise Forbidden unless `can(...)` (callers fetch first: unreadable is 404)."""
+        if not await self.can(permission, product_id=product_id, owner_sub=owner_sub):
+            raise Forbidden(f"Your role does not allow {permission.value} here.")

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any, Literal
 
-from app.authz import Permission, Reach, authorize, can, reach
+from app.authz import Permission, Reach, reach
 from app.core.context import Ctx
 from app.core.crud import ListQuery, apply_changes, archive, bump, check_if_match, save
 from app.core.errors import Forbidden, Invalid, NotFound
@@ -25,12 +25,8 @@ RESOURCE = "insight"
 
 
 async def _full_quote(ctx: Ctx, insight: Insight, interviewer_sub: str | None) -> bool:
-    return can(
-        ctx.principal,
-        Permission.interview_read_phi,
-        product_id=insight.product_id,
-        memberships=await ctx.memberships(),
-        owner_sub=interviewer_sub,
+    return await ctx.can(
+        Permission.interview_read_phi, product_id=insight.product_id, owner_sub=interviewer_sub
     )
 
 
@@ -69,12 +65,7 @@ async def present_many(ctx: Ctx, insights: Sequence[Insight]) -> list[InsightOut
 
 
 async def _readable(ctx: Ctx, insight: Insight) -> bool:
-    return can(
-        ctx.principal,
-        Permission.insight_read,
-        product_id=insight.product_id,
-        memberships=await ctx.memberships(),
-    )
+    return await ctx.can(Permission.insight_read, product_id=insight.product_id)
 
 
 async def load_insight(ctx: Ctx, insight_id: uuid.UUID) -> Insight:
@@ -174,12 +165,7 @@ async def _set_links(
 
 
 async def _authorize_write(ctx: Ctx, product_id: uuid.UUID) -> None:
-    authorize(
-        ctx.principal,
-        Permission.insight_write,
-        product_id=product_id,
-        memberships=await ctx.memberships(),
-    )
+    await ctx.authorize(Permission.insight_write, product_id=product_id)
 
 
 async def create_insight(ctx: Ctx, data: InsightCreate) -> InsightOut:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 
-from app.authz import Permission, Reach, authorize, can, reach
+from app.authz import Permission, Reach, authorize, reach
 from app.core.context import Ctx
 from app.core.crud import ListQuery, apply_changes, archive, check_if_match, save
 from app.core.errors import Conflict, Forbidden, NotFound
@@ -38,11 +38,9 @@ def _rescan(interview: Interview) -> None:
 
 async def full_view_allowed(ctx: Ctx, interview: Interview) -> bool:
     """Minimum necessary: member PM, compliance officer, the interviewing clinician."""
-    return can(
-        ctx.principal,
+    return await ctx.can(
         Permission.interview_read_phi,
         product_id=interview.product_id,
-        memberships=await ctx.memberships(),
         owner_sub=interview.interviewer_sub,
     )
 
@@ -87,12 +85,7 @@ def present(interview: Interview, *, full: bool) -> InterviewOut:
 
 
 async def _readable(ctx: Ctx, interview: Interview) -> bool:
-    return can(
-        ctx.principal,
-        Permission.interview_read,
-        product_id=interview.product_id,
-        memberships=await ctx.memberships(),
-    )
+    return await ctx.can(Permission.interview_read, product_id=interview.product_id)
 
 
 async def load_interview(ctx: Ctx, interview_id: uuid.UUID) -> Interview:
@@ -144,12 +137,7 @@ async def get_interview(ctx: Ctx, interview_id: uuid.UUID) -> InterviewOut:
 async def create_interview(ctx: Ctx, data: InterviewCreate) -> InterviewOut:
     """Record an interview; free text is scanned and a redacted rendition stored."""
     product = await get_product(ctx, data.product_id, audit=False)
-    authorize(
-        ctx.principal,
-        Permission.interview_write,
-        product_id=product.id,
-        memberships=await ctx.memberships(),
-    )
+    await ctx.authorize(Permission.interview_write, product_id=product.id)
     values = data.model_dump()
     values["interviewer_sub"] = data.interviewer_sub or ctx.principal.sub
     interview = Interview(**values, created_by=ctx.principal.sub)
@@ -163,12 +151,7 @@ async def update_interview(
 ) -> InterviewOut:
     """Patch an interview; PHI fields of a purged interview cannot be set again."""
     interview = await load_interview(ctx, interview_id)
-    authorize(
-        ctx.principal,
-        Permission.interview_write,
-        product_id=interview.product_id,
-        memberships=await ctx.memberships(),
-    )
+    await ctx.authorize(Permission.interview_write, product_id=interview.product_id)
     check_if_match(interview, if_match)
     changes = data.changes()
     if interview.purged_at is not None and any(changes.get(f) for f in PHI_FIELDS):
@@ -185,12 +168,7 @@ async def archive_interview(
 ) -> InterviewOut:
     """Archive an interview."""
     interview = await load_interview(ctx, interview_id)
-    authorize(
-        ctx.principal,
-        Permission.interview_archive,
-        product_id=interview.product_id,
-        memberships=await ctx.memberships(),
-    )
+    await ctx.authorize(Permission.interview_archive, product_id=interview.product_id)
     check_if_match(interview, if_match)
     changed = archive(interview)
     await save(ctx.session, interview)

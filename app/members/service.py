@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from app.authz import Permission, authorize
+from app.authz import Permission
 from app.core.context import Ctx
 from app.core.errors import Conflict, NotFound
 from app.members.models import Membership
@@ -32,12 +32,7 @@ async def me(ctx: Ctx) -> MeOut:
 
 async def _managed_product(ctx: Ctx, product_id: uuid.UUID):
     product = await get_product(ctx, product_id, audit=False)
-    authorize(
-        ctx.principal,
-        Permission.members_manage,
-        product_id=product.id,
-        memberships=await ctx.memberships(),
-    )
+    await ctx.authorize(Permission.members_manage, product_id=product.id)
     return product
 
 

@@ -63,12 +63,7 @@ async def update_product(
 ) -> Product:
     """Patch a product (members with update rights); 412 on a stale If-Match."""
     product = await get_product(ctx, product_id, audit=False)
-    authorize(
-        ctx.principal,
-        Permission.product_update,
-        product_id=product.id,
-        memberships=await ctx.memberships(),
-    )
+    await ctx.authorize(Permission.product_update, product_id=product.id)
     check_if_match(product, if_match)
     changed = apply_changes(product, data.changes())
     await save(ctx.session, product)
@@ -81,12 +76,7 @@ async def archive_product(
 ) -> Product:
     """Archive (soft-delete) a product."""
     product = await get_product(ctx, product_id, audit=False)
-    authorize(
-        ctx.principal,
-        Permission.product_update,
-        product_id=product.id,
-        memberships=await ctx.memberships(),
-    )
+    await ctx.authorize(Permission.product_update, product_id=product.id)
     check_if_match(product, if_match)
     changed = archive(product)
     await save(ctx.session, product)

@@ -59,12 +59,7 @@ async def get_roadmap_item(ctx: Ctx, item_id: uuid.UUID, *, audit: bool = True) 
 
 
 async def _authorize_write(ctx: Ctx, product_id: uuid.UUID) -> None:
-    authorize(
-        ctx.principal,
-        Permission.roadmap_write,
-        product_id=product_id,
-        memberships=await ctx.memberships(),
-    )
+    await ctx.authorize(Permission.roadmap_write, product_id=product_id)
 
 
 async def create_roadmap_item(ctx: Ctx, data: RoadmapItemCreate) -> RoadmapItem:

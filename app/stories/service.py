@@ -122,7 +122,7 @@ async def get_story(ctx: Ctx, ref: uuid.UUID | str, *, audit: bool = True) -> St
 
 
 async def _authorize(ctx: Ctx, permission: Permission, product_id: uuid.UUID) -> None:
-    authorize(ctx.principal, permission, product_id=product_id, memberships=await ctx.memberships())
+    await ctx.authorize(permission, product_id=product_id)
 
 
 async def create_story(ctx: Ctx, data: StoryCreate) -> Story:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tqdm import tqdm
 
 from app.audit.record import AuditRecord
-from app.audit.writer import append_event
+from app.audit.writer import append_event, operator_record
 from app.auth.principal import Principal, Role
 from app.config import Settings
 from app.core.context import Ctx
@@ -366,13 +366,7 @@ async def seed(settings: Settings, *, if_empty: bool = False, scale: int = 1) ->
         async with maker() as session:
             if if_empty and await session.scalar(select(func.count()).select_from(Product)):
                 return False
-            record = AuditRecord(
-                request_id="seed",
-                http_method="CLI",
-                path="cli:seed",
-                actor_sub="seed",
-                actor_type="service",
-            )
+            record = operator_record("seed")
             total = sum(len(s.items) * scale + 55 * scale + 4 for s in PRODUCTS)
             with tqdm(total=total, desc="seeding demo portfolio", unit="rec") as bar:
                 for offset, spec in enumerate(PRODUCTS):

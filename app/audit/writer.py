@@ -89,3 +89,22 @@ async def append_event(session: AsyncSession, record: AuditRecord, status: int) 
     values = {k: v for k, v in vars(event).items() if not k.startswith("_")}
     await session.execute(insert(AuditEvent.__table__), values)
     return event
+
+
+def operator_record(command: str) -> AuditRecord:
+    """The audit record of an operator's CLI command (seed, clients, keys): there is no HTTP
+    request, so the actor is the OS account that ran it and the path names the command."""
+    import getpass
+    import uuid
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        user = "unknown"
+    return AuditRecord(
+        request_id=uuid.uuid4().hex,
+        http_method="CLI",
+        path=f"cli:{command}",
+        actor_sub=f"os:{user}"[:255],
+        actor_type="user",
+    )

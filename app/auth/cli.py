@@ -29,6 +29,18 @@ async def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitab
         await engine.dispose()
 
 
+async def _audit(
+    session: AsyncSession, command: str, action: str, client: Any, changed: list[str]
+) -> None:
+    """Operator changes to service accounts are audited like API changes, in the same
+    transaction as the change."""
+    from app.audit.writer import append_event, operator_record
+
+    record = operator_record(command)
+    record.touch(action, "oauth_client", [client], changed=changed)
+    await append_event(session, record, 200)
+
+
 def _create(args: argparse.Namespace, settings: Settings | None = None) -> int:
     from app.auth.oauth import create_client, normalize_scopes
 
@@ -43,6 +55,7 @@ def _create(args: argparse.Namespace, settings: Settings | None = None) -> int:
 
     async def work(session: AsyncSession) -> dict[str, str]:
         issued = await create_client(session, name=args.name, scopes=args.scopes)
+        await _audit(session, "clients create", "create", issued.client.id, ["name", "scopes"])
         return {"client_id": issued.client.client_id, "client_secret": issued.secret}
 
     out = asyncio.run(_in_session(settings or get_settings(), work))
@@ -55,7 +68,10 @@ def _revoke(args: argparse.Namespace, settings: Settings | None = None) -> int:
     from app.auth.oauth import revoke_client
 
     async def work(session: AsyncSession) -> bool:
-        return await revoke_client(session, args.client_id)
+        revoked = await revoke_client(session, args.client_id)
+        if revoked:
+            await _audit(session, "clients revoke", "update", args.client_id, ["revoked_at"])
+        return revoked
 
     if not asyncio.run(_in_session(settings or get_settings(), work)):
         print(f"error: no active client {args.client_id!r}", file=sys.stderr)

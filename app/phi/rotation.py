@@ -135,9 +135,24 @@ async def rotate(
         ring.add_current(*new_key())
     engine = create_engine(settings)
     try:
-        return await reencrypt(engine, ring, batch_size=batch_size)
+        report = await reencrypt(engine, ring, batch_size=batch_size)
+        await _audit_rotation(engine, report)
+        return report
     finally:
         await engine.dispose()
+
+
+async def _audit_rotation(engine: AsyncEngine, report: RotationReport) -> None:
+    """The rotation is an operator action on PHI storage: audited (key id and column names
+    only; no values), after the batches it describes have committed."""
+    from app.audit.writer import append_event, operator_record
+    from app.db.session import create_sessionmaker
+
+    record = operator_record("keys rotate")
+    record.touch("update", "phi_key", [report.current], changed=sorted(report.counts))
+    async with create_sessionmaker(engine)() as session:
+        await append_event(session, record, 200 if report.ok else 500)
+        await session.commit()
 
 
 # --------------------------------------------------------------------------- CLI

@@ -7,6 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
+from app.audit.models import AuditEvent
 from app.auth.models import OAuthClient
 from app.config import get_settings
 from tests.api.factories import assert_problem, make_world
@@ -63,6 +64,20 @@ async def test_cli_create_prints_the_credentials_once_and_stores_only_a_hash(app
     rows = {c["client_id"]: c for c in json.loads(listed)}
     assert rows[created["client_id"]]["revoked_at"] is None
     assert created["client_secret"] not in listed and "secret" not in listed
+
+    # The operator's change is audited in the same transaction, never with the secret.
+    async with app.state.sessionmaker() as session:
+        event = await session.scalar(
+            select(AuditEvent)
+            .where(AuditEvent.path == "cli:clients create")
+            .order_by(AuditEvent.occurred_at.desc())
+            .limit(1)
+        )
+    assert event is not None and event.action == "create" and event.http_method == "CLI"
+    assert event.actor_sub.startswith("os:") and str(row.id) in event.resource_ids
+    assert created["client_secret"] not in json.dumps(
+        {c.name: str(getattr(event, c.name)) for c in AuditEvent.__table__.columns}
+    )
 
 
 async def test_cli_rejects_unknown_scopes_with_exit_2(cli_env, capsys):

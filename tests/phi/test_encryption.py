@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from app.audit.models import AuditEvent
 from app.config import Settings
 from app.phi.crypto import (
     DEV_KEYS_FILE,
@@ -258,7 +260,9 @@ def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.asyncio
-async def test_rotation_reencrypts_every_value_and_old_data_still_reads(client, auth, settings):
+async def test_rotation_reencrypts_every_value_and_old_data_still_reads(
+    app, client, auth, settings
+):
     w = await make_world(client, auth)
     interviews = [await phi_interview(w) for _ in range(3)]
     insight = await w.insight(interviews[0]["id"], quote=QUOTE)
@@ -301,6 +305,15 @@ async def test_rotation_reencrypts_every_value_and_old_data_still_reads(client, 
     again = await rotate(settings, new=False)
     assert again.total("reencrypted") == 0 and again.total("encrypted") == 0
     assert again.counts["interview.transcript"]["current"] >= 3
+
+    # Each rotation leaves an operator audit event naming the key id and columns only.
+    async with app.state.sessionmaker() as session:
+        events = (
+            await session.scalars(select(AuditEvent).where(AuditEvent.path == "cli:keys rotate"))
+        ).all()
+    assert any(report.current in e.resource_ids for e in events)
+    assert all(e.resource_type == "phi_key" and e.action == "update" for e in events)
+    assert any("interview.transcript" in e.changed_fields for e in events)
 
 
 @pytest.mark.asyncio

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     graphql_max_depth: int = 10
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 2000
+    graphql_fastpath: bool = True  # compiled executor for queries (app/graphql/fastpath.py)
 
     # Integrations
     jira_webhook_secret: str | None = Field(default=None, repr=False)

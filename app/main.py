@@ -21,7 +21,7 @@ from app.core.errors import Unavailable
 from app.core.http import install_error_handlers
 from app.core.limits import BodyLimitMiddleware
 from app.core.runtime import tune_gc
-from app.db.session import create_engine, create_sessionmaker
+from app.db.session import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.graphql import mount_graphql
 
 log = logging.getLogger("rounds")
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.read_sessionmaker = create_read_sessionmaker(engine)
     app.state.verifier = TokenVerifier(settings)
 
     install_error_handlers(app)
@@ -82,7 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
-        RequestMiddleware, settings=settings, maker_getter=lambda: app.state.sessionmaker
+        RequestMiddleware,
+        settings=settings,
+        maker_getter=lambda: app.state.sessionmaker,
+        read_maker_getter=lambda: app.state.read_sessionmaker,
     )
     return app
 

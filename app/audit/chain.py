@@ -63,9 +63,18 @@ def plain(value: Any) -> Any:
 
 def canonical(event: Mapping[str, Any]) -> bytes:
     """Deterministic bytes of one event (a row mapping or dict with CANONICAL_FIELDS)."""
-    return orjson.dumps(
-        {name: plain(event[name]) for name in CANONICAL_FIELDS}, option=orjson.OPT_SORT_KEYS
-    )
+    fields = {name: event[name] for name in CANONICAL_FIELDS}
+    # Only these two are not JSON-native in version 1 (the rest are text, numbers, booleans
+    # and lists of text); anything else unexpected still goes through plain().
+    fields["id"] = plain(fields["id"])
+    fields["occurred_at"] = plain(fields["occurred_at"])
+    return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS, default=_strict_plain)
+
+
+def _strict_plain(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):  # asyncpg's UUID subclass, which orjson hands over
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not in the canonical form")
 
 
 def link_hash(prev_hash: str, event: Mapping[str, Any]) -> str:

@@ -27,6 +27,8 @@ from app.db.session import UnitOfWork
 log = logging.getLogger("rounds.audit")
 
 AUDITED_PREFIXES = ("/api/", "/graphql", "/oauth/", "/integrations/")
+# Requests that never write (GET handlers only read): their session may run in autocommit.
+READ_ONLY_METHODS = frozenset(("GET", "HEAD"))
 # A client-supplied X-Request-ID is kept (and echoed) only when it is a plain token.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
@@ -74,10 +76,19 @@ def _problem_bytes(status: int, title: str, detail: str, slug: str) -> bytes:
 class RequestMiddleware:
     """Opens the unit of work and the audit record; commits both at response start."""
 
-    def __init__(self, app: ASGIApp, *, settings: Settings, maker_getter: Callable[[], Any]):
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: Settings,
+        maker_getter: Callable[[], Any],
+        read_maker_getter: Callable[[], Any] | None = None,
+    ):
         self.app = app
         self.settings = settings
         self.maker_getter = maker_getter
+        # GET/HEAD sessions (autocommit on PostgreSQL, see create_read_sessionmaker).
+        self.read_maker_getter = read_maker_getter or maker_getter
         self.proxies = TrustedProxies(settings.trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -96,7 +107,8 @@ class RequestMiddleware:
             source_ip=self.proxies.client_ip(scope),
             user_agent=_header(scope, b"user-agent"),
         )
-        uow = UnitOfWork(self.maker_getter())
+        read_only = scope["method"] in READ_ONLY_METHODS
+        uow = UnitOfWork(self.read_maker_getter() if read_only else self.maker_getter())
         state = scope.setdefault("state", {})
         state["uow"] = uow
         state["audit"] = record

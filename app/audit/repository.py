@@ -9,6 +9,9 @@ from typing import Any
 from sqlalchemy import (
     Row,
     Select,
+    Uuid,
+    any_,
+    bindparam,
     cast,
     delete,
     exists,
@@ -18,7 +21,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -103,7 +106,14 @@ async def append_chain(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
 
 
 async def dequeue(session: AsyncSession, event_ids: list[uuid.UUID]) -> None:
-    if event_ids:
+    if not event_ids:
+        return
+    if _dialect(session) == "postgresql":
+        # `= ANY(array)`: one statement text whatever the batch size, where an IN list of n
+        # parameters is a new prepared statement for every n.
+        ids = bindparam("ids", event_ids, type_=ARRAY(Uuid()))
+        await session.execute(delete(pending_t).where(pending_t.c.event_id == any_(ids)))
+    else:
         await session.execute(delete(pending_t).where(pending_t.c.event_id.in_(event_ids)))
 
 

@@ -21,12 +21,15 @@ from app.core.context import Ctx
 from app.core.crud import ListQuery
 from app.core.errors import NotFound
 from app.core.pagination import Page
+from app.db.session import transactional_engine
 
 EXPORT_BATCH = 500
 
 
 def _engine(ctx: Ctx) -> AsyncEngine:
-    return ctx.session.bind  # the request session's engine; the sealer uses its own connection
+    # The request session's engine (the sealer and the export use their own connections,
+    # with transactions even when the request's session is an autocommit read).
+    return transactional_engine(ctx.session)
 
 
 async def list_events(ctx: Ctx, filters: AuditFilters, query: ListQuery) -> Page[Row]:

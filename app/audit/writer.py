@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
 from app.audit.record import AuditRecord
+from app.db.types import utcnow, uuid7
 
 _METHOD_ACTIONS = {
     "GET": "read",
@@ -53,42 +57,71 @@ def action_for(record: AuditRecord, status: int) -> str:
     return record.action or _METHOD_ACTIONS.get(record.http_method, "read")
 
 
-def build_event(record: AuditRecord, status: int) -> AuditEvent:
-    """The row for one request; names of changed fields only, never their values."""
-    return AuditEvent(
-        actor_sub=record.actor_sub,
-        actor_role=record.actor_role,
-        actor_type=record.actor_type,
-        client_id=record.client_id,
-        action=action_for(record, status),
-        resource_type=record.resource_type or resource_type_for(record.path),
-        resource_ids=list(record.resource_ids),
-        product_id=record.product_id,
+def event_values(record: AuditRecord, status: int) -> dict[str, Any]:
+    """The column values of one request's event; names of changed fields only, never their
+    values. The id (uuid7) and occurred_at are set here, not by column defaults."""
+    return {
+        "id": uuid7(),
+        "occurred_at": utcnow(),
+        "actor_sub": record.actor_sub,
+        "actor_role": record.actor_role,
+        "actor_type": record.actor_type,
+        "client_id": record.client_id,
+        "action": action_for(record, status),
+        "resource_type": record.resource_type or resource_type_for(record.path),
+        "resource_ids": list(record.resource_ids),
+        "product_id": record.product_id,
         # A PHI read that ended in an error served nothing; still recorded as attempted.
-        phi_accessed=record.phi_accessed,
-        changed_fields=list(record.changed_fields) if status < 400 else [],
-        outcome=outcome_for(status),
-        http_method=record.http_method,
+        "phi_accessed": record.phi_accessed,
+        "changed_fields": list(record.changed_fields) if status < 400 else [],
+        "outcome": outcome_for(status),
+        "http_method": record.http_method,
         # PostgreSQL text cannot hold NUL; a path is the one client string stored verbatim.
-        path=record.path.replace("\x00", "\ufffd")[:2048],
-        status_code=status,
-        request_id=record.request_id,
-        source_ip=record.source_ip,
-        user_agent=(record.user_agent or "").replace("\x00", "\ufffd")[:512] or None,
-        graphql_operation=record.graphql_operation,
-    )
+        "path": record.path.replace("\x00", "\ufffd")[:2048],
+        "status_code": status,
+        "request_id": record.request_id,
+        "source_ip": record.source_ip,
+        "user_agent": (record.user_agent or "").replace("\x00", "\ufffd")[:512] or None,
+        "graphql_operation": record.graphql_operation,
+    }
 
 
-async def append_event(session: AsyncSession, record: AuditRecord, status: int) -> AuditEvent:
-    """Add the request's event to `session`; the caller commits it with the data change.
+def build_event(record: AuditRecord, status: int) -> AuditEvent:
+    """The event of one request as an (unsaved) AuditEvent."""
+    return AuditEvent(**event_values(record, status))
 
-    A Core INSERT of the event's values (column defaults fill id and occurred_at), not
-    session.add + flush: this runs on every request, and a unit-of-work flush costs more
-    than the insert itself. The returned event is not attached to the session."""
-    event = build_event(record, status)
-    values = {k: v for k, v in vars(event).items() if not k.startswith("_")}
-    await session.execute(insert(AuditEvent.__table__), values)
-    return event
+
+_COLUMNS = tuple(c.name for c in AuditEvent.__table__.columns)
+_JSON_COLUMNS = frozenset(("resource_ids", "changed_fields"))
+# The statement text is constant, so asyncpg prepares it once per connection and caches it.
+_PG_INSERT = (
+    f"INSERT INTO audit_event ({', '.join(_COLUMNS)}) "  # noqa: S608 - fixed column names
+    f"VALUES ({', '.join(f'${i}' for i in range(1, len(_COLUMNS) + 1))})"
+)
+
+
+async def append_event(session: AsyncSession, record: AuditRecord, status: int) -> dict[str, Any]:
+    """Write the request's event in `session`'s transaction; the caller commits it with the
+    data change. Returns the event's column values.
+
+    This runs on every request, so on PostgreSQL it is one prepared INSERT on the session's
+    asyncpg connection (SQLAlchemy's statement and parameter machinery cost several times
+    the insert itself). Pending ORM changes are flushed first: the flush opens the
+    connection's transaction, so the event always lands in the transaction of the change.
+    With nothing written before it, the event commits on its own (an autocommit read, or a
+    request that failed before touching the database), so call it last, after the work it
+    records, as the middleware and the CLI commands do. Elsewhere: a Core INSERT."""
+    values = event_values(record, status)
+    if session.get_bind().dialect.name != "postgresql":
+        await session.execute(insert(AuditEvent.__table__), values)
+        return values
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    conn = await session.connection()
+    driver = (await conn.get_raw_connection()).driver_connection
+    args = [orjson.dumps(values[c]).decode() if c in _JSON_COLUMNS else values[c] for c in _COLUMNS]
+    await driver.execute(_PG_INSERT, *args)
+    return values
 
 
 def operator_record(command: str) -> AuditRecord:

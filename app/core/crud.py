@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Column, Select, func, inspect, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    inspect,
+    literal_column,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -119,13 +128,31 @@ class Repository(Generic[M]):
         return {k: int(n) for k, n in (await self.session.execute(grouped)).all()}
 
     async def pages_by(
-        self, stmt: Select, query: ListQuery, key: Any, keys: Collection[Any]
+        self,
+        stmt: Select | Callable[[], Select],
+        query: ListQuery,
+        key: Any,
+        keys: Collection[Any],
+        *,
+        as_rows: bool = False,
+        columns: Collection[str] | None = None,
+        shape: Hashable | None = None,
     ) -> dict[Any, Page[M]]:
         """One keyset page per value of `key` (a column of `stmt`, e.g. product_id) in ONE
-        statement: ROW_NUMBER() OVER (PARTITION BY key ...) instead of a query per parent."""
+        statement: ROW_NUMBER() OVER (PARTITION BY key ...) instead of a query per parent.
+        `as_rows`: read-only rows instead of entities, as in `page()`; with `columns` (model
+        attribute names) the rows hold only those plus id, product_id, the sort column and
+        `key` — never prime such rows where a whole object is expected. `shape`: a hashable
+        that, with the model, fully determines `stmt` (then `stmt` may be a callable): the
+        finished statement is built once per shape, sort and column set, and reused with
+        the keys and limit as bound parameters (first pages only)."""
         if not keys:
             return {}
         sort = SortSpec.parse(query.sort, dict.fromkeys(self.sortable), self.default_sort)
+        if as_rows:
+            return await self._row_pages_by(stmt, query, key, keys, sort, columns, shape)
+        if callable(stmt):
+            stmt = stmt()
         column = getattr(self.model, sort.field)
         keyed = apply_keyset(
             stmt.where(key.in_(list(keys))),
@@ -152,6 +179,109 @@ class Repository(Generic[M]):
             k: make_page(v, sort=sort, limit=query.limit, sort_attr=sort.field)
             for k, v in grouped.items()
         }
+
+    async def _row_pages_by(
+        self,
+        stmt: Select | Callable[[], Select],
+        query: ListQuery,
+        key: Any,
+        keys: Collection[Any],
+        sort: SortSpec,
+        columns: Collection[str] | None,
+        shape: Hashable | None,
+    ) -> dict[Any, Page[M]]:
+        selected = self._selected_columns(columns, sort.field, key.key)
+        cache = self._class_cache("_pages_stmt_cache")
+        cache_key = None
+        if shape is not None and query.cursor is None:
+            cache_key = (shape, key.key, sort, tuple(c.key for c in selected))
+        built = cache.get(cache_key) if cache_key is not None else None
+        if built is None:
+            built = self._window_statement(stmt, query, key, sort, selected)
+            if cache_key is not None:
+                if len(cache) >= 256:
+                    cache.clear()
+                cache[cache_key] = built
+        conn = await self.session.connection()
+        result = await conn.execute(built, {"_keys": list(keys), "_rn_max": query.limit + 1})
+        grouped: dict[Any, list[M]] = {k: [] for k in keys}
+        for row in result.all():
+            grouped.setdefault(row[-1], []).append(row)
+        return {
+            k: make_page(v, sort=sort, limit=query.limit, sort_attr=sort.field)
+            for k, v in grouped.items()
+        }
+
+    def _window_statement(
+        self,
+        stmt: Select | Callable[[], Select],
+        query: ListQuery,
+        key: Any,
+        sort: SortSpec,
+        selected: tuple[Any, ...],
+    ) -> Select:
+        """The window statement of `_row_pages_by`, with the parent keys (`_keys`, expanding)
+        and the row bound (`_rn_max`) as bind parameters."""
+        if callable(stmt):
+            stmt = stmt()
+        keyed = apply_keyset(
+            stmt.with_only_columns(*selected).where(key.in_(bindparam("_keys", expanding=True))),
+            column=getattr(self.model, sort.field),
+            id_column=self.model.id,
+            sort=sort,
+            cursor=query.cursor,
+            limit=query.limit,
+        )
+        # The window orders each partition exactly as apply_keyset orders a single page.
+        order = list(keyed._order_by_clauses)
+        rn = func.row_number().over(partition_by=key, order_by=order).label("_rn")
+        inner = (
+            keyed.order_by(None).limit(None).add_columns(key.label("_key"), rn).subquery("paged")
+        )
+        # The outer SELECT names the window's columns textually (typed): asking the subquery
+        # for `.c` would build a proxy per column.
+        outer = [literal_column(f'paged."{c.name}"', type_=c.type).label(c.key) for c in selected]
+        key_col = literal_column('paged."_key"', type_=key.type).label("_key")
+        rn_col = literal_column('paged."_rn"', type_=Integer())
+        return (
+            select(*outer, key_col)
+            .select_from(inner)
+            .where(rn_col <= bindparam("_rn_max", type_=Integer()))
+            .order_by(key_col, rn_col)
+        )
+
+    @classmethod
+    def _class_cache(cls, name: str) -> dict[Any, Any]:
+        cache = cls.__dict__.get(name)
+        if cache is None:
+            cache = {}
+            setattr(cls, name, cache)
+        return cache
+
+    @classmethod
+    def _selected_columns(
+        cls, columns: Collection[str] | None, sort_field: str, key_attr: str
+    ) -> tuple[Any, ...]:
+        """row_columns() restricted to `columns` plus what paging and grouping read (id,
+        product_id, the sort column, the key); all of them for None or an unknown name."""
+        cache = cls._class_cache("_selected_cache")
+        wanted = None if columns is None else frozenset(columns)
+        found = cache.get((wanted, sort_field, key_attr))
+        if found is None:
+            every = cls.row_columns()
+            names = {c.key for c in every}
+            needed = None
+            if wanted is not None:
+                needed = {*wanted, "id", sort_field, key_attr}
+                if "product_id" in names:
+                    needed.add("product_id")
+                if not needed <= names:
+                    needed = None
+            found = tuple(c for c in every if needed is None or c.key in needed)
+            if len(cache) >= 256:
+                cache.clear()
+            cache[(wanted, sort_field, key_attr)] = found
+        return found
 
     async def add(self, obj: M) -> M:
         self.session.add(obj)

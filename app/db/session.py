@@ -72,6 +72,33 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for requests that only read (GET/HEAD). On PostgreSQL their connection is in
+    autocommit mode: no BEGIN/COMMIT round trips, each statement commits when it returns, so
+    the request's audit event is durable before the response starts. Under READ COMMITTED a
+    transaction already gives every statement its own snapshot, so a read sees nothing it
+    would not see in one. Sound only because GET handlers never write (tested in
+    tests/api/test_read_only.py). SQLite keeps the transactional sessions."""
+    if engine.dialect.name != "postgresql":
+        return create_sessionmaker(engine)
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"),
+        expire_on_commit=False,
+        autoflush=False,
+        info={_ENGINE: engine},
+    )
+
+
+_ENGINE = "rounds.transactional_engine"
+
+
+def transactional_engine(session: AsyncSession) -> AsyncEngine:
+    """The engine of `session` in transactional mode (for an autocommit read session, the
+    same pool without autocommit): for work started from a GET that needs a transaction of
+    its own, like the audit sealer's lock or a server-side cursor."""
+    return session.info.get(_ENGINE) or session.bind
+
+
 class UnitOfWork:
     """One request's transaction: opened lazily, committed or rolled back by the audit
     middleware when the response starts, so the data change and its audit event land in

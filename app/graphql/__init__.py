@@ -17,7 +17,9 @@ def mount_graphql(app: FastAPI, settings: Settings) -> None:
     from app.graphql.explorer import STATIC_DIR, STATIC_URL
     from app.graphql.router import graphql_router
 
-    app.include_router(graphql_router(settings))
+    router = graphql_router(settings)
+    app.include_router(router)
+    app.state.graphql_schema = router.schema  # its `fastpath` counts hits and fallbacks
     if settings.explorer_enabled:
         app.mount(
             STATIC_URL,

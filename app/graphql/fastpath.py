@@ -27,7 +27,9 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from enum import Enum
+from math import isfinite
 from typing import Any
+from uuid import UUID
 
 from graphql import (
     DocumentNode,
@@ -35,9 +37,13 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLBoolean,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLFloat,
+    GraphQLID,
     GraphQLIncludeDirective,
+    GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -57,6 +63,7 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import Visitor, visit
 from graphql.pyutils import Path, Undefined
 from graphql.type.definition import GraphQLResolveInfoHelpers
+from strawberry.types.arguments import convert_arguments
 
 try:  # strawberry's ResolveInfo (adds operation_extensions); graphql-core's otherwise
     from strawberry.schema.schema import (
@@ -70,7 +77,8 @@ log = logging.getLogger("rounds.graphql")
 MAX_DOCUMENTS = 256
 MAX_PLANS_PER_DOCUMENT = 16
 
-_TYPENAME, _ATTR, _RESOLVE = 0, 1, 2
+_TYPENAME, _ATTR, _RESOLVE, _LEAF = 0, 1, 2, 3
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _NOT_ITERABLE = (bytearray, bytes, str, memoryview, Mapping)
 _IMMUTABLE = (str, int, float, bool, type(None), Enum)
 
@@ -91,15 +99,22 @@ class FieldPlan:
         "args",
         "attr",
         "complete",
+        "definition",
         "field_def",
         "field_name",
         "field_nodes",
+        "info_name",
         "key",
         "kind",
         "needs_path",
+        "nonnull",
+        "parent_names",
         "parent_type",
         "resolve",
+        "resolver",
         "return_type",
+        "self_param",
+        "serialize",
         "value",
     )
 
@@ -117,6 +132,16 @@ class FieldPlan:
         self.return_type: GraphQLOutputType | None = None
         self.parent_type: GraphQLObjectType | None = None
         self.args: dict[str, Any] | None = None  # static argument values, if any
+        # _LEAF: an attribute of scalar or enum type, serialized in line
+        self.nonnull = False
+        self.serialize: Callable[[Any], Any] | None = None
+        # A strawberry resolver called directly (no per-call wrapper): the field definition,
+        # the resolver, and where it wants the source and the Info.
+        self.definition: Any = None
+        self.resolver: Callable[..., Any] | None = None
+        self.self_param = False
+        self.parent_names: tuple[str, ...] = ()
+        self.info_name: str | None = None
 
 
 class ObjectPlan:
@@ -177,8 +202,10 @@ class _Compiler:
         schema: GraphQLSchema,
         fragments: dict[str, FragmentDefinitionNode],
         variables: Any,
+        converter: Any,
     ) -> None:
         self.schema = schema
+        self.converter = converter
         self.fragments = fragments
         self.variables = variables
 
@@ -255,9 +282,7 @@ class _Compiler:
         fields = tuple(self.field_plan(type_, key, nodes) for key, nodes in grouped.items())
         return ObjectPlan(type_.name, fields)
 
-    def field_plan(
-        self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode]
-    ) -> FieldPlan:
+    def field_plan(self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode]) -> FieldPlan:
         name = nodes[0].name.value
         if name == "__typename":
             plan = FieldPlan(key, _TYPENAME)
@@ -269,7 +294,20 @@ class _Compiler:
         if field_def is None:
             raise Unsupported(f"unknown field {name}")
         attr = _is_basic(field_def)
-        if attr is not None and not field_def.args:
+        leaf_type = field_def.type
+        nonnull = isinstance(leaf_type, GraphQLNonNull)
+        if nonnull:
+            leaf_type = leaf_type.of_type  # type: ignore[union-attr]
+        if (
+            attr is not None
+            and not field_def.args
+            and isinstance(leaf_type, (GraphQLScalarType, GraphQLEnumType))
+        ):
+            plan = FieldPlan(key, _LEAF)
+            plan.attr = attr
+            plan.nonnull = nonnull
+            plan.serialize = _serializer(leaf_type)
+        elif attr is not None and not field_def.args:
             plan = FieldPlan(key, _ATTR)
             plan.attr = attr
         else:
@@ -277,6 +315,7 @@ class _Compiler:
                 raise Unsupported("field without resolver")
             plan = FieldPlan(key, _RESOLVE)
             plan.resolve = field_def.resolve
+            self._direct(plan, field_def)
             if not _uses_variables(nodes[0].arguments or ()):
                 args = get_argument_values(field_def, nodes[0], None)
                 # Shared by every run: only when no resolver could change a value in place.
@@ -290,6 +329,29 @@ class _Compiler:
         sub_sets = [n.selection_set for n in nodes if n.selection_set is not None]
         plan.complete, plan.needs_path = self.completer(field_def.type, sub_sets)
         return plan
+
+    def _direct(self, plan: FieldPlan, field_def: GraphQLField) -> None:
+        """Call a plain strawberry resolver without its per-call wrapper (which rebuilds the
+        converted arguments on every call): only when the wrapper would add nothing else —
+        no field extensions, no exception handlers."""
+        definition = (field_def.extensions or {}).get("strawberry-definition")
+        handlers = getattr(self.converter, "_get_field_exception_handlers", None)
+        if (
+            definition is None
+            or definition.base_resolver is None
+            or definition.extensions
+            or handlers is None
+            or handlers(definition)
+        ):
+            return
+        resolver = definition.base_resolver
+        plan.definition = definition
+        plan.resolver = resolver
+        plan.self_param = resolver.self_parameter is not None
+        plan.parent_names = tuple(
+            p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None
+        )
+        plan.info_name = resolver.info_parameter.name if resolver.info_parameter else None
 
     def completer(
         self, type_: GraphQLOutputType, sub_sets: list[SelectionSetNode]
@@ -380,6 +442,85 @@ def _scalar(type_: GraphQLScalarType) -> Completer:
     return complete
 
 
+def _checked(serialize: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def general(value: Any) -> Any:
+        result = serialize(value)
+        if result is None or result is Undefined:
+            raise Unsupported("serialize")
+        return result
+
+    return general
+
+
+def _serializer(type_: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
+    """A non-null value's serialized form: the type's own serializer, with the common
+    cases (which that serializer returns unchanged or as str()) answered in line."""
+    general = _checked(type_.serialize)
+    if isinstance(type_, GraphQLEnumType):
+        return _enum_names(type_)
+    if type_ is GraphQLString:
+
+        def string(value: Any) -> Any:
+            return value if type(value) is str else general(value)
+
+        return string
+    if type_ is GraphQLID:
+
+        def id_(value: Any) -> Any:
+            t = type(value)
+            if t is str:
+                return value
+            if t is UUID or isinstance(value, UUID):  # asyncpg's UUID is a subclass
+                return str(value)
+            return general(value)
+
+        return id_
+    if type_ is GraphQLInt:
+
+        def int_(value: Any) -> Any:
+            if type(value) is int and _INT_MIN <= value <= _INT_MAX:
+                return value
+            return general(value)
+
+        return int_
+    if type_ is GraphQLFloat:
+
+        def float_(value: Any) -> Any:
+            if type(value) is float and isfinite(value):
+                return value
+            return general(value)
+
+        return float_
+    if type_ is GraphQLBoolean:
+
+        def bool_(value: Any) -> Any:
+            return value if value is True or value is False else general(value)
+
+        return bool_
+    return general
+
+
+def _enum_names(type_: GraphQLEnumType) -> Callable[[Any], Any]:
+    general = _checked(type_.serialize)
+    # The enum's own serializer, memoised per (type, value): enums are few, values hashable.
+    names: dict[tuple[type, Any], Any] = {}
+
+    def enum(value: Any) -> Any:
+        key = (type(value), value)
+        try:
+            return names[key]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable: no memo
+            return general(value)
+        result = general(value)
+        if isinstance(value, (str, int, Enum)) and len(names) < 1024:
+            names[key] = result
+        return result
+
+    return enum
+
+
 def _enum(type_: GraphQLEnumType) -> Completer:
     serialize = type_.serialize
     # The enum's own serializer, memoised per (type, value): enums are few, values hashable.
@@ -409,15 +550,26 @@ def _execute_object(run: _Run, plan: ObjectPlan, source: Any, path: Any, aws: li
     out: dict[str, Any] = {}
     for f in plan.fields:
         kind = f.kind
-        if kind == _ATTR:
+        if kind == _LEAF:
+            value = getattr(source, f.attr)
+            if value is None:
+                if f.nonnull:
+                    raise Unsupported("null in a non-null position")
+                out[f.key] = None
+            else:
+                out[f.key] = f.serialize(value)  # type: ignore[misc]
+        elif kind == _ATTR:
             value = getattr(source, f.attr)
             out[f.key] = f.complete(  # type: ignore[misc]
                 run, value, Path(path, f.key, plan.type_name) if f.needs_path else None, aws
             )
         elif kind == _RESOLVE:
             fpath = Path(path, f.key, plan.type_name)
-            args = f.args if f.args is not None else run.arguments(f)
-            value = f.resolve(source, run.info(f, fpath), **args)  # type: ignore[misc]
+            if f.resolver is not None:
+                value = run.call(f, source, fpath)
+            else:
+                args = f.args if f.args is not None else run.arguments(f)
+                value = f.resolve(source, run.info(f, fpath), **args)  # type: ignore[misc]
             if run.is_awaitable(value):
                 out[f.key] = None
                 aws.append((f, value, fpath, out))
@@ -467,6 +619,7 @@ class _Run:
 
     __slots__ = (
         "_args",
+        "_converted",
         "context",
         "helpers",
         "is_awaitable",
@@ -474,6 +627,7 @@ class _Run:
         "plan",
         "root_value",
         "schema",
+        "strawberry",
         "variables",
     )
 
@@ -486,6 +640,7 @@ class _Run:
         context: Any,
         is_awaitable: Callable[[Any], bool],
         operation_extensions: Any,
+        strawberry: Any,
     ) -> None:
         self.schema = schema
         self.plan = plan
@@ -495,7 +650,36 @@ class _Run:
         self.is_awaitable = is_awaitable
         self.operation_extensions = operation_extensions
         self.helpers = GraphQLResolveInfoHelpers(gather=_gather_all, track=_track)
+        self.strawberry = strawberry
         self._args: dict[int, dict[str, Any]] = {}
+        self._converted: dict[int, dict[str, Any] | None] = {}
+
+    def call(self, f: FieldPlan, source: Any, path: Path) -> Any:
+        """What strawberry's resolver wrapper does, with the arguments converted once per
+        field per request when they are immutable values (ints, strings, enums …)."""
+        raw = self.info(f, path)
+        info = self.strawberry.config.info_class(_raw_info=raw, _field=f.definition)
+        key = id(f)
+        if key in self._converted and (shared := self._converted[key]) is not None:
+            kwargs = dict(shared)
+        else:
+            args = f.args if f.args is not None else self.arguments(f)
+            kwargs = convert_arguments(
+                args,
+                f.definition.arguments,
+                scalar_registry=self.strawberry.schema_converter.scalar_registry,
+                config=self.strawberry.config,
+                info=info,
+            )
+            immutable = all(isinstance(v, _IMMUTABLE) for v in kwargs.values())
+            self._converted[key] = dict(kwargs) if immutable else None
+        for name in f.parent_names:
+            kwargs[name] = source
+        if f.info_name is not None:
+            kwargs[f.info_name] = info
+        if f.self_param:
+            return f.resolver(source, **kwargs)  # type: ignore[misc]
+        return f.resolver(**kwargs)  # type: ignore[misc]
 
     def arguments(self, f: FieldPlan) -> dict[str, Any]:
         args = self._args.get(id(f))
@@ -532,9 +716,14 @@ async def _gather_all(values: Any) -> list[Any]:
     return list(await asyncio.gather(*values))
 
 
+_BACKGROUND: set[Any] = set()
+
+
 def _track(values: Any) -> None:  # pragma: no cover - no resolver tracks background work
     for v in values:
-        asyncio.ensure_future(v)
+        task = asyncio.ensure_future(v)
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
 
 
 # --- documents ---------------------------------------------------------------------------
@@ -576,8 +765,9 @@ class _Document:
 class FastPath:
     """Per schema: the plan cache and the execute function strawberry calls."""
 
-    def __init__(self, schema: GraphQLSchema) -> None:
-        self.schema = schema
+    def __init__(self, strawberry_schema: Any) -> None:
+        self.strawberry = strawberry_schema
+        self.schema: GraphQLSchema = strawberry_schema._schema
         self._documents: OrderedDict[int, _Document] = OrderedDict()
         self.hits = 0
         self.fallbacks = 0
@@ -611,11 +801,12 @@ class FastPath:
                 raise Unsupported("operation directives")
             root = self.schema.query_type
             assert root is not None
-            compiler = _Compiler(self.schema, doc.fragments, variables)
+            converter = self.strawberry.schema_converter
+            compiler = _Compiler(self.schema, doc.fragments, variables, converter)
             plan: OperationPlan | None = OperationPlan(
                 operation, doc.fragments, compiler.object_plan(root, [operation.selection_set])
             )
-        except Exception as exc:  # noqa: BLE001 - anything the compiler refuses
+        except Exception as exc:
             log.debug("graphql fast path: not compiled (%s)", type(exc).__name__)
             plan = None
         if len(doc.plans) < MAX_PLANS_PER_DOCUMENT:
@@ -679,6 +870,7 @@ class FastPath:
             context_value,
             is_awaitable or asyncio.iscoroutine,
             kwargs.get("operation_extensions"),
+            self.strawberry,
         )
         aws: list[Any] = []
         try:
@@ -689,11 +881,10 @@ class FastPath:
                 raise
             if aws:
                 await _drain(run, aws)
-        except Exception as exc:  # noqa: BLE001 - every error is the standard executor's job
+        except Exception as exc:
             log.debug("graphql fast path: fell back (%s)", type(exc).__name__)
             if saved is not None:
                 context_value.rollback(saved)
             return await fallback()
         self.hits += 1
         return ExecutionResult(data=data, errors=None)
-

@@ -20,7 +20,8 @@ from app.roadmap import service as roadmap
 from app.stories import service as stories
 
 # A paginated edge's key: (parent id, list query, filters); one statement per distinct
-# (list query, filters) group, i.e. per field occurrence in the query document.
+# (list query, filters) group, i.e. per field occurrence in the query document. The filters of
+# row-backed edges end with the attribute names the document needs (None: all), see columns.py.
 EdgeKey = tuple[uuid.UUID, ListQuery, tuple[Any, ...]]
 CountKey = tuple[uuid.UUID, bool, tuple[Any, ...]]
 
@@ -98,18 +99,18 @@ class Loaders:
     @property
     def roadmap_items_by_product(self) -> DataLoader[EdgeKey, Page[Any]]:
         async def fetch(parents, query, filters):
-            status, horizon = filters
+            status, horizon, columns = filters
             return await roadmap.roadmap_items_by_product(
-                self.ctx, parents, query, status=status, horizon=horizon
+                self.ctx, parents, query, status=status, horizon=horizon, columns=columns
             )
 
         return self._get("ri_by_product", lambda: _grouped(fetch, _empty_page))
 
     def stories_by(self, parent: stories.StoryParent) -> DataLoader[EdgeKey, Page[Any]]:
         async def fetch(parents, query, filters):
-            status, sprint = filters
+            status, sprint, columns = filters
             return await stories.stories_by(
-                self.ctx, parent, parents, query, status=status, sprint=sprint
+                self.ctx, parent, parents, query, status=status, sprint=sprint, columns=columns
             )
 
         return self._get(f"stories_by_{parent}", lambda: _grouped(fetch, _empty_page))

@@ -7,7 +7,10 @@ whose every root field failed does the same. Partial query results stay 200."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import orjson
 
 try:  # strawberry >= 0.33x moved its HTTP layer into the cross-web package
     from cross_web import HTTPException
@@ -81,6 +84,12 @@ class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
                 # request back on >= 400), so no partial result may claim otherwise.
                 result.data = None
         return result
+
+    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+        try:
+            return orjson.dumps(data)
+        except TypeError:  # what orjson refuses (e.g. non-string keys in a JSON scalar)
+            return json.dumps(data, separators=(",", ":")).encode()
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:  # type: ignore[override]
         return HTMLResponse(explorer_html(str(request.url.path)))

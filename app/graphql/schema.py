@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
+import graphql.execution.executor as _graphql_executor
 import strawberry
 from graphql import GraphQLError, validate
 from strawberry.extensions import (
-    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
 )
@@ -29,6 +28,7 @@ from app.config import Settings
 from app.core.errors import Invalid
 from app.graphql import inputs as gi
 from app.graphql.errors import ErrorFormatter
+from app.graphql.fastpath import FastPath
 from app.graphql.types import (
     DEFAULT_FIRST,
     AuditEventType,
@@ -418,21 +418,73 @@ def _story_ref(value: ID) -> uuid.UUID | str:
 
 
 # --- schema construction -------------------------------------------------------------------
+async def _gather_settled(*awaitables: Any) -> list[Any]:
+    """Sibling fields run to their end before an error propagates. graphql-core cancels the
+    siblings of a field whose error nulls their common parent; a sibling cancelled in the
+    middle of a statement leaves the request's session unusable, and the request then fails
+    as a whole when its audit event is committed (503) instead of answering the error. The
+    errors reported are the same: graphql-core drops errors below a nulled position."""
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return list(results)
+
+
+# graphql-core's executor calls this module-level helper for sibling fields and list items.
+_graphql_executor.gather_with_cancel = _gather_settled
+
+
+try:  # strawberry's shared parse LRU (what its ParserCache uses)
+    from strawberry.extensions.parser_cache import _get_parse_cache
+
+    _parse = _get_parse_cache(256)
+except ImportError:  # pragma: no cover - other strawberry versions
+    from graphql import parse
+
+    _parse = lru_cache(maxsize=256)(parse)
+
+
 @lru_cache(maxsize=256)
 def _validate(schema: Any, document: Any, rules: tuple[Any, ...], hide: bool) -> list[GraphQLError]:
     return validate(schema, document, rules, hide_suggestions=hide)
 
 
 class CachedValidation(SchemaExtension):
-    """Validation once per distinct document (shared LRU), without 'Did you mean' hints when
-    `hide_suggestions` (production: they would describe the schema)."""
+    """Parsing and validation once per distinct document (shared LRUs), with the request
+    limits, without 'Did you mean' hints when `hide_suggestions` (production: they would
+    describe the schema). One extension for what strawberry's ParserCache, MaxTokensLimiter
+    and AddValidationRules do (each extension costs its hooks on every request)."""
 
-    def __init__(self, *, hide_suggestions: bool) -> None:
+    def __init__(
+        self,
+        *,
+        hide_suggestions: bool,
+        max_tokens: int | None = None,
+        rules: tuple[Any, ...] = (),
+    ) -> None:
         self.hide_suggestions = hide_suggestions
+        self.max_tokens = max_tokens
+        self.rules = rules
+
+    def on_operation(self):  # type: ignore[override]
+        if self.max_tokens is not None:
+            self.execution_context.parse_options["max_tokens"] = self.max_tokens
+        yield
+
+    def on_parse(self):  # type: ignore[override]
+        ec = self.execution_context
+        ec.graphql_document = _parse(ec.query, **ec.parse_options)
+        yield
 
     def on_validate(self):  # type: ignore[override]
         ec = self.execution_context
-        rules = (*ec.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule)
+        rules = (
+            *ec.validation_rules,
+            *self.rules,
+            MaybeNullValidationRule,
+            OneOfInputValidationRule,
+        )
         ec.pre_execution_errors = _validate(
             ec.schema._schema, ec.graphql_document, rules, self.hide_suggestions
         )
@@ -454,6 +506,15 @@ class OperationName(SchemaExtension):
 
 
 class RoundsSchema(strawberry.Schema):
+    fastpath: FastPath | None = None
+
+    def _get_execute_function(self):  # type: ignore[override]
+        """graphql-core's execute, or the compiled fast path in front of it."""
+        standard = super()._get_execute_function()
+        if self.fastpath is None:
+            return standard
+        return partial(self.fastpath.execute, standard)
+
     def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[override]
         """Logged (by type only) in ErrorFormatter; strawberry's default logs tracebacks whose
         messages may carry row values."""
@@ -470,23 +531,23 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     # The limiters' rule classes are made once here: QueryDepthLimiter/MaxAliasesLimiter build
     # a new rule class per instance, so a per-request instance would make every request miss
     # CachedValidation (its key includes the rules) and re-validate (~3-5 ms per request).
-    limits = [
+    limits = (
         *QueryDepthLimiter(max_depth=max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
-    ]
+    )
     extensions: list[Any] = [
-        lambda: ParserCache(maxsize=256),
-        lambda: MaxTokensLimiter(max_token_count=max_tokens),
-        lambda: AddValidationRules(limits),
-        lambda: CachedValidation(hide_suggestions=production),
+        lambda: CachedValidation(hide_suggestions=production, max_tokens=max_tokens, rules=limits),
         OperationName,
         lambda: ErrorFormatter(hide_suggestions=production),
     ]
     if not introspection:
         extensions.insert(1, DisableIntrospection)
-    return RoundsSchema(
+    schema = RoundsSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
     )
+    if settings.graphql_fastpath if settings else True:
+        schema.fastpath = FastPath(schema)
+    return schema

@@ -15,6 +15,7 @@ from app.audit.schemas import AuditAction, AuditOutcome
 from app.core.crud import ListQuery
 from app.core.errors import Invalid
 from app.core.pagination import MAX_LIMIT, Page, SortSpec, encode_cursor
+from app.graphql.columns import requested_columns
 from app.insights.repository import InsightRepository
 from app.interviews.schemas import ConsentStatus, ParticipantPersona
 from app.products.schemas import (
@@ -180,8 +181,10 @@ class ProductType:
         loaders = info.context.loaders
         query = list_query(first, after, sort, include_archived)
         filters = (status, horizon)
-        page = await loaders.roadmap_items_by_product.load((self.id, query, filters))
-        loaders.roadmap_item.prime_many({i.id: i for i in page.items})
+        columns = requested_columns(info)
+        page = await loaders.roadmap_items_by_product.load((self.id, query, (*filters, columns)))
+        if columns is None:  # rows of only some columns must not answer roadmapItem(id)
+            loaders.roadmap_item.prime_many({i.id: i for i in page.items})
         return connection(
             page,
             query,
@@ -219,7 +222,8 @@ async def _stories(
 ) -> Connection[Any]:
     loaders = info.context.loaders
     query = list_query(first, after, sort, include_archived)
-    page = await loaders.stories_by(parent).load((parent_id, query, filters))
+    columns = requested_columns(info)
+    page = await loaders.stories_by(parent).load((parent_id, query, (*filters, columns)))
     return connection(
         page,
         query,

@@ -22,7 +22,9 @@ class Membership(Base):
 
 
 class UserAccount(Base):
-    """A person seen through a token: kept so memberships and audit can show names."""
+    """A person seen through a token, kept so memberships and audit can show names. Recorded
+    on writes that make someone part of the portfolio (creating a product, adding a member:
+    UserRepository.remember), never on reads, so GET requests stay read-only."""
 
     __tablename__ = "user_account"
 

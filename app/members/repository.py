@@ -6,6 +6,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from app.auth.principal import Principal
 from app.db.types import utcnow
 from app.members.models import Membership, UserAccount
 
@@ -43,20 +44,22 @@ class UserRepository:
     def __init__(self, session) -> None:
         self.session = session
 
-    async def upsert(self, sub: str, role: str | None, name: str | None) -> UserAccount:
-        """Remember a person seen through a token (role and name as the token says)."""
+    async def remember(self, principal: Principal) -> None:
+        """Upsert the acting person (role and name as the token says); service accounts are
+        not people. Called from write use cases only, so GET requests stay read-only."""
+        if principal.is_service:
+            return
+        role = principal.role.value if principal.role else None
+        name = principal.name
         if name is not None:
             # Token claims are outside our validation; fit them to the column (no NUL, 200).
             name = name.replace("\x00", "")[:200]
         dialect = self.session.bind.dialect.name
         ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(UserAccount)
         now = utcnow()
-        stmt = ins.values(sub=sub, role=role, name=name, created_at=now, last_seen_at=now)
+        stmt = ins.values(sub=principal.sub, role=role, name=name, created_at=now, last_seen_at=now)
         stmt = stmt.on_conflict_do_update(
             index_elements=[UserAccount.sub],
             set_={"role": role, "name": name, "last_seen_at": now},
         )
         await self.session.execute(stmt)
-        user = await self.session.get(UserAccount, sub, populate_existing=True)
-        assert user is not None
-        return user

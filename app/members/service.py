@@ -16,8 +16,6 @@ from app.products.service import get_product
 async def me(ctx: Ctx) -> MeOut:
     """The calling principal, with the products it is a member of."""
     p = ctx.principal
-    if not p.is_service:
-        await UserRepository(ctx.session).upsert(p.sub, p.role.value if p.role else None, p.name)
     ctx.audit.touch("read", "principal", [p.sub])
     return MeOut(
         sub=p.sub,
@@ -51,6 +49,7 @@ async def add_member(ctx: Ctx, product_id: uuid.UUID, subject: str) -> Membershi
     if await repo.get(product.id, subject) is not None:
         raise Conflict(f"'{subject}' is already a member of this product.")
     m = await repo.add(product.id, subject, ctx.principal.sub)
+    await UserRepository(ctx.session).remember(ctx.principal)
     ctx.forget_memberships()
     ctx.audit.touch("create", "membership", [subject], product_id=product.id, changed=["subject"])
     return m

@@ -12,7 +12,7 @@ from app.core.context import Ctx
 from app.core.crud import ListQuery, apply_changes, archive, check_if_match, save
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import Page
-from app.members.repository import MembershipRepository
+from app.members.repository import MembershipRepository, UserRepository
 from app.products.models import Product
 from app.products.repository import ProductRepository
 from app.products.schemas import ProductCreate, ProductUpdate
@@ -51,6 +51,8 @@ async def create_product(ctx: Ctx, data: ProductCreate) -> Product:
     except IntegrityError as exc:  # a concurrent create won the key
         raise Conflict(f"A product with key '{data.key}' already exists.") from exc
     await MembershipRepository(ctx.session).add(product.id, ctx.principal.sub, ctx.principal.sub)
+    # People are remembered where they act on the portfolio, not on reads (GET never writes).
+    await UserRepository(ctx.session).remember(ctx.principal)
     ctx.forget_memberships()
     ctx.audit.touch(
         "create", "product", [product.id], product_id=product.id, changed=sorted(values)

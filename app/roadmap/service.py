@@ -151,12 +151,22 @@ async def roadmap_items_by_product(
     *,
     status: str | None = None,
     horizon: str | None = None,
+    columns: Collection[str] | None = None,
 ) -> dict[uuid.UUID, Page[RoadmapItem]]:
-    """One page of roadmap items per product, all in one statement."""
+    """One page of roadmap items per product, all in one statement, as read-only rows; with
+    `columns` (attribute names) the rows hold only those (see `pages_by`)."""
     authorize(ctx.principal, Permission.roadmap_read)
     repo = RoadmapItemRepository(ctx.session)
-    stmt = repo.filtered(include_archived=query.include_archived, status=status, horizon=horizon)
-    pages = await repo.pages_by(stmt, query, RoadmapItem.product_id, product_ids)
+    archived = query.include_archived
+    pages = await repo.pages_by(
+        lambda: repo.filtered(include_archived=archived, status=status, horizon=horizon),
+        query,
+        RoadmapItem.product_id,
+        product_ids,
+        as_rows=True,
+        columns=columns,
+        shape=("filtered", archived, status, horizon),
+    )
     ctx.audit.touch("search", RESOURCE, [i.id for p in pages.values() for i in p.items])
     return pages
 

@@ -275,12 +275,22 @@ async def stories_by(
     *,
     status: str | None = None,
     sprint: str | None = None,
+    columns: Collection[str] | None = None,
 ) -> dict[uuid.UUID, Page[Story]]:
-    """One page of stories per product or roadmap item, all in one statement."""
+    """One page of stories per product or roadmap item, all in one statement, as read-only
+    rows; with `columns` (attribute names) the rows hold only those (see `pages_by`)."""
     authorize(ctx.principal, Permission.story_read)
     repo = StoryRepository(ctx.session)
-    stmt = repo.filtered(include_archived=query.include_archived, status=status, sprint=sprint)
-    pages = await repo.pages_by(stmt, query, getattr(Story, parent), keys)
+    archived = query.include_archived
+    pages = await repo.pages_by(
+        lambda: repo.filtered(include_archived=archived, status=status, sprint=sprint),
+        query,
+        getattr(Story, parent),
+        keys,
+        as_rows=True,
+        columns=columns,
+        shape=("filtered", archived, status, sprint),
+    )
     ctx.audit.touch("search", RESOURCE, [s.id for p in pages.values() for s in p.items])
     return pages
 

@@ -1,0 +1,121 @@
+"""GET requests never write: on PostgreSQL they run in autocommit (no BEGIN/COMMIT round trips,
+app/db/session.py create_read_sessionmaker), which is only sound while no GET handler changes
+data. Every GET operation of the API (taken from the OpenAPI document, so a new route is
+covered or fails here) and a GraphQL query over GET are called while a statement listener
+records what reaches the database; the only writes allowed are the audit trail's own."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import event, text
+
+from tests.api.factories import World, make_world, new_sub
+from tests.conftest import IS_PG
+
+# The request's audit event, and the sealer (its own transaction) run by compliance reads.
+AUDIT_WRITES = re.compile(
+    r"^\s*(INSERT INTO audit_event\b|INSERT INTO audit_chain\b|DELETE FROM audit_pending\b)",
+    re.I,
+)
+WRITE = re.compile(
+    r"^\s*(INSERT|UPDATE|DELETE|MERGE|UPSERT|REPLACE|TRUNCATE|ALTER|CREATE|DROP)\b", re.I
+)
+
+
+@pytest.fixture(scope="module")
+async def world(client, auth) -> World:
+    w = await make_world(client, auth)
+    await w.roadmap_item()
+    await w.story()
+    interview = await w.interview()
+    await w.insight(interview["id"])
+    return w
+
+
+async def _ids(client, w: World, officer: dict[str, str]) -> dict[str, str]:
+    async def first(path: str, headers: dict[str, str]) -> str:
+        r = await client.get(path, headers=headers)
+        assert r.status_code == 200, r.text
+        return r.json()["data"][0]["id"]
+
+    q = f"?product_id={w.pid}"
+    return {
+        "product_id": w.pid,
+        "item_id": await first(f"/api/v1/roadmap-items{q}", w.pm),
+        "story_ref": await first(f"/api/v1/stories{q}", w.pm),
+        "interview_id": await first(f"/api/v1/interviews{q}", w.pm),
+        "insight_id": await first(f"/api/v1/insights{q}", w.pm),
+        "event_id": await first("/api/v1/audit-events?limit=1", officer),
+    }
+
+
+def _get_paths(app) -> list[str]:
+    return [p for p, ops in app.openapi()["paths"].items() if "get" in ops]
+
+
+async def test_get_requests_write_nothing_but_their_audit_event(app, client, auth, world):
+    officer = auth("compliance_officer", new_sub("co"))
+    ids = await _ids(client, world, officer)
+    calls: list[tuple[str, dict[str, str]]] = []
+    for template in _get_paths(app):
+        names = re.findall(r"{(\w+)}", template)
+        missing = [n for n in names if n not in ids]
+        assert not missing, f"add an id for {missing} of GET {template} to this test"
+        path = template.format(**ids)
+        headers = officer if path.startswith("/api/v1/audit-events") else world.pm
+        calls.append((path, headers))
+    calls.append(("/graphql?query=%7Bme%7Bsub%20productIds%7D%7D", world.pm))
+    # A first-time caller: /me used to remember the person (an upsert) on a GET.
+    calls.append(("/api/v1/me", auth("engineer", new_sub("newcomer"))))
+
+    writes: list[str] = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):
+        if WRITE.match(statement) and not AUDIT_WRITES.match(statement):
+            writes.append(statement.split("\n", 1)[0][:120])
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        for path, headers in calls:
+            for method in ("GET", "HEAD"):
+                r = await client.request(method, path, headers=headers)
+                assert r.status_code in (200, 405), (method, path, r.status_code, r.text)
+                assert r.status_code == 200 or method == "HEAD", (path, r.text)
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+    assert writes == []
+    assert len(calls) >= 17
+
+
+async def test_people_are_remembered_on_writes(client, auth, raw_sql):
+    sub = new_sub("pm")
+    await client.get("/api/v1/me", headers=auth("product_manager", sub))
+    assert await raw_sql("SELECT count(*) FROM user_account WHERE sub = :s", s=sub) == 0
+    await make_world(client, lambda role, _sub=None: auth(role, sub))
+    assert await raw_sql("SELECT role FROM user_account WHERE sub = :s", s=sub) == (
+        "product_manager"
+    )
+
+
+@pytest.mark.skipif(not IS_PG, reason="SQLite keeps transactional read sessions")
+async def test_read_sessions_autocommit_on_postgresql(app):
+    async with app.state.read_sessionmaker() as session:
+        await session.execute(text("SELECT 1"))
+        raw = await (await session.connection()).get_raw_connection()
+        assert not raw.driver_connection.is_in_transaction()  # no BEGIN was sent
+    async with app.state.sessionmaker() as session:
+        await session.execute(text("SELECT 1"))
+        raw = await (await session.connection()).get_raw_connection()
+        assert raw.driver_connection.is_in_transaction()
+
+
+@pytest.fixture
+def raw_sql(app):
+    async def scalar(sql: str, **params):
+        async with app.state.sessionmaker() as session:
+            return await session.scalar(text(sql), params)
+
+    return scalar

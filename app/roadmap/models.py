@@ -45,6 +45,7 @@ class RoadmapItem(ResourceMixin, Base):
         Index(None, "horizon"),
         Index(None, "rice_score", "id"),
         Index(None, "product_id", "rice_score", "id"),
+        Index(None, "product_id", "created_at", "id"),
         Index(None, "created_at", "id"),
         Index(None, "updated_at", "id"),
         Index(None, "title", "id"),

@@ -35,7 +35,8 @@ class Story(ResourceMixin, Base):
     __table_args__ = (
         Index(None, "product_id", "status"),
         Index(None, "product_id", "rank", "id"),
-        Index(None, "roadmap_item_id"),
+        # stories of a roadmap item in backlog order (REST filter, GraphQL edge)
+        Index(None, "roadmap_item_id", "rank", "id"),
         Index(None, "status"),
         Index(None, "sprint"),
         Index(None, "rank", "id"),

@@ -171,6 +171,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('roadmap_item', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_roadmap_item_created_at_id'), ['created_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_roadmap_item_product_id_created_at_id'), ['product_id', 'created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_roadmap_item_horizon'), ['horizon'], unique=False)
         batch_op.create_index(batch_op.f('ix_roadmap_item_product_id_horizon'), ['product_id', 'horizon'], unique=False)
         batch_op.create_index(batch_op.f('ix_roadmap_item_product_id_status'), ['product_id', 'status'], unique=False)
@@ -246,7 +247,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_story_product_id_rank_id'), ['product_id', 'rank', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_story_product_id_status'), ['product_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_story_rank_id'), ['rank', 'id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_story_roadmap_item_id'), ['roadmap_item_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_story_roadmap_item_id_rank_id'), ['roadmap_item_id', 'rank', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_story_sprint'), ['sprint'], unique=False)
         batch_op.create_index(batch_op.f('ix_story_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_story_story_points_id'), ['story_points', 'id'], unique=False)
@@ -295,7 +296,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_story_story_points_id'))
         batch_op.drop_index(batch_op.f('ix_story_status'))
         batch_op.drop_index(batch_op.f('ix_story_sprint'))
-        batch_op.drop_index(batch_op.f('ix_story_roadmap_item_id'))
+        batch_op.drop_index(batch_op.f('ix_story_roadmap_item_id_rank_id'))
         batch_op.drop_index(batch_op.f('ix_story_rank_id'))
         batch_op.drop_index(batch_op.f('ix_story_product_id_status'))
         batch_op.drop_index(batch_op.f('ix_story_product_id_rank_id'))
@@ -321,6 +322,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_roadmap_item_product_id_status'))
         batch_op.drop_index(batch_op.f('ix_roadmap_item_product_id_horizon'))
         batch_op.drop_index(batch_op.f('ix_roadmap_item_horizon'))
+        batch_op.drop_index(batch_op.f('ix_roadmap_item_product_id_created_at_id'))
         batch_op.drop_index(batch_op.f('ix_roadmap_item_created_at_id'))
 
     op.drop_table('roadmap_item')

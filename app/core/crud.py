@@ -78,15 +78,63 @@ class Repository(Generic[M]):
             cls._row_columns = cached
         return cached
 
-    async def page(self, stmt: Select, query: ListQuery, *, as_rows: bool = False) -> Page[M]:
+    async def page(
+        self,
+        stmt: Select | Callable[[], Select],
+        query: ListQuery,
+        *,
+        as_rows: bool = False,
+        shape: Hashable | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Page[M]:
         """One keyset page of `stmt`. `as_rows` returns read-only rows with the model's
         attribute names instead of entities: no identity map or per-object state, which
         makes a hot list several times cheaper; use it where nothing is changed or lazily
-        loaded and no Python-side property of the model is needed."""
+        loaded and no Python-side property of the model is needed.
+
+        `shape`: a hashable that, with the model, fully determines `stmt` (then `stmt` may
+        be a callable whose filter values are bind parameters, given in `params`). First
+        pages of such a statement are built once per (shape, sort, as_rows) and reused with
+        the limit as a bound parameter, so SQLAlchemy reuses its cache key and compiled
+        form instead of rebuilding and re-keying the SELECT every request."""
+        sort = SortSpec.parse(query.sort, dict.fromkeys(self.sortable), self.default_sort)
+        values = dict(params or {})
+        if shape is not None and query.cursor is None:
+            cache = self._class_cache("_page_stmt_cache")
+            cache_key = (shape, sort, as_rows)
+            built = cache.get(cache_key)
+            if built is None:
+                built = self._page_statement(stmt, query, sort, as_rows).limit(
+                    bindparam("_page_limit", type_=Integer())
+                )
+                if len(cache) >= 256:
+                    cache.clear()
+                cache[cache_key] = built
+            stmt = built
+            values["_page_limit"] = query.limit + 1
+        else:
+            stmt = self._page_statement(stmt, query, sort, as_rows)
+        if as_rows:
+            # On the session's connection (same transaction), not Session.execute: the rows
+            # then come straight from Core instead of through the ORM loading pipeline.
+            conn = await self.session.connection()
+            rows = list((await conn.execute(stmt, values or None)).all())
+        else:
+            rows = list((await self.session.scalars(stmt, values or None)).all())
+        return make_page(rows, sort=sort, limit=query.limit, sort_attr=sort.field)
+
+    def _page_statement(
+        self,
+        stmt: Select | Callable[[], Select],
+        query: ListQuery,
+        sort: SortSpec,
+        as_rows: bool,
+    ) -> Select:
+        if callable(stmt):
+            stmt = stmt()
         if as_rows:
             stmt = stmt.with_only_columns(*self.row_columns())
-        sort = SortSpec.parse(query.sort, dict.fromkeys(self.sortable), self.default_sort)
-        stmt = apply_keyset(
+        return apply_keyset(
             stmt,
             column=getattr(self.model, sort.field),
             id_column=self.model.id,
@@ -94,14 +142,6 @@ class Repository(Generic[M]):
             cursor=query.cursor,
             limit=query.limit,
         )
-        if as_rows:
-            # On the session's connection (same transaction), not Session.execute: the rows
-            # then come straight from Core instead of through the ORM loading pipeline.
-            conn = await self.session.connection()
-            rows = list((await conn.execute(stmt)).all())
-        else:
-            rows = list((await self.session.scalars(stmt)).all())
-        return make_page(rows, sort=sort, limit=query.limit, sort_attr=sort.field)
 
     async def by_ids(self, ids: Collection[Any], *, include_archived: bool = True) -> list[M]:
         """Rows with these ids in one statement (batched lookups for nested GraphQL edges)."""

@@ -45,10 +45,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event'))
     )
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_audit_event_action'), ['action'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_actor_sub_occurred_at'), ['actor_sub', 'occurred_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_occurred_at'), ['occurred_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_audit_event_outcome'), ['outcome'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_resource_type_occurred_at'), ['resource_type', 'occurred_at'], unique=False)
 
     op.create_table('oauth_client',
@@ -350,10 +348,8 @@ def downgrade() -> None:
     op.drop_table('oauth_client')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_event_resource_type_occurred_at'))
-        batch_op.drop_index(batch_op.f('ix_audit_event_outcome'))
         batch_op.drop_index(batch_op.f('ix_audit_event_occurred_at'))
         batch_op.drop_index(batch_op.f('ix_audit_event_actor_sub_occurred_at'))
-        batch_op.drop_index(batch_op.f('ix_audit_event_action'))
 
     op.drop_table('audit_event')
     # ### end Alembic commands ###

@@ -53,6 +53,37 @@ async def test_story_list_items_equal_single_gets(client, auth):
     assert items[2]["clinical_review"]["comment"] == "Cite the threshold."
 
 
+async def test_cached_list_statement_takes_each_requests_filters_and_limit(client, auth):
+    """The story list's SELECT is built once per filter shape and reused with bound values:
+    two products, statuses, sprints and limits through the same shapes see their own rows."""
+    a = await make_world(client, auth)
+    b = await make_world(client, auth)
+    a1 = await a.story(sprint="2026-S1")
+    a2 = await a.story(sprint="2026-S2")
+    b1 = await b.story(sprint="2026-S1")
+    b2 = await b.story(sprint="2026-S1")
+
+    async def ids(w, query: str) -> list[str]:
+        r = await client.get(f"/api/v1/stories?product_id={w.pid}{query}", headers=w.pm)
+        assert r.status_code == 200, r.text
+        return [s["id"] for s in r.json()["data"]]
+
+    for _ in range(2):
+        assert await ids(a, "") == [a1["id"], a2["id"]]
+        assert await ids(b, "") == [b1["id"], b2["id"]]
+        assert await ids(a, "&sprint=2026-S2") == [a2["id"]]
+        assert await ids(b, "&sprint=2026-S2") == []
+        assert await ids(b, "&sprint=2026-S1&limit=1") == [b1["id"]]
+        assert await ids(b, "&sprint=2026-S1&limit=2") == [b1["id"], b2["id"]]
+        assert await ids(a, "&status=done") == []
+        assert await ids(a, "&status=backlog&sort=-created_at") == [a2["id"], a1["id"]]
+    # A page after a cursor is built per request, beside the cached first page.
+    first = (await client.get(f"/api/v1/stories?product_id={b.pid}&limit=1", headers=b.pm)).json()
+    assert [s["id"] for s in first["data"]] == [b1["id"]]
+    url = f"/api/v1/stories?product_id={b.pid}&limit=1&cursor={first['next_cursor']}"
+    assert [s["id"] for s in (await client.get(url, headers=b.pm)).json()["data"]] == [b2["id"]]
+
+
 class _Criterion(BaseModel):
     id: str
     given: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Hashable
+from collections.abc import Callable, Collection, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
@@ -193,32 +193,14 @@ class Repository(Generic[M]):
             return await self._row_pages_by(stmt, query, key, keys, sort, columns, shape)
         if callable(stmt):
             stmt = stmt()
-        column = getattr(self.model, sort.field)
-        keyed = apply_keyset(
-            stmt.where(key.in_(list(keys))),
-            column=column,
-            id_column=self.model.id,
-            sort=sort,
-            cursor=query.cursor,
-            limit=query.limit,
-        )
-        # The window orders each partition exactly as apply_keyset orders a single page.
-        order = list(keyed._order_by_clauses)
-        rn = func.row_number().over(partition_by=key, order_by=order).label("_rn")
-        inner = keyed.order_by(None).limit(None).add_columns(key.label("_key"), rn).subquery()
+        inner = self._partitioned(stmt.where(key.in_(list(keys))), query, key, sort)
         entity = aliased(self.model, inner)
         rows = await self.session.execute(
             select(entity, inner.c._key)
             .where(inner.c._rn <= query.limit + 1)
             .order_by(inner.c._key, inner.c._rn)
         )
-        grouped: dict[Any, list[M]] = {k: [] for k in keys}
-        for obj, k in rows.all():
-            grouped.setdefault(k, []).append(obj)
-        return {
-            k: make_page(v, sort=sort, limit=query.limit, sort_attr=sort.field)
-            for k, v in grouped.items()
-        }
+        return _group_pages(keys, ((k, obj) for obj, k in rows.all()), sort, query.limit)
 
     async def _row_pages_by(
         self,
@@ -244,13 +226,7 @@ class Repository(Generic[M]):
                 cache[cache_key] = built
         conn = await self.session.connection()
         result = await conn.execute(built, {"_keys": list(keys), "_rn_max": query.limit + 1})
-        grouped: dict[Any, list[M]] = {k: [] for k in keys}
-        for row in result.all():
-            grouped.setdefault(row[-1], []).append(row)
-        return {
-            k: make_page(v, sort=sort, limit=query.limit, sort_attr=sort.field)
-            for k, v in grouped.items()
-        }
+        return _group_pages(keys, ((row[-1], row) for row in result.all()), sort, query.limit)
 
     def _window_statement(
         self,
@@ -264,19 +240,9 @@ class Repository(Generic[M]):
         and the row bound (`_rn_max`) as bind parameters."""
         if callable(stmt):
             stmt = stmt()
-        keyed = apply_keyset(
-            stmt.with_only_columns(*selected).where(key.in_(bindparam("_keys", expanding=True))),
-            column=getattr(self.model, sort.field),
-            id_column=self.model.id,
-            sort=sort,
-            cursor=query.cursor,
-            limit=query.limit,
-        )
-        # The window orders each partition exactly as apply_keyset orders a single page.
-        order = list(keyed._order_by_clauses)
-        rn = func.row_number().over(partition_by=key, order_by=order).label("_rn")
-        inner = (
-            keyed.order_by(None).limit(None).add_columns(key.label("_key"), rn).subquery("paged")
+        keys_in = key.in_(bindparam("_keys", expanding=True))
+        inner = self._partitioned(
+            stmt.with_only_columns(*selected).where(keys_in), query, key, sort, name="paged"
         )
         # The outer SELECT names the window's columns textually (typed): asking the subquery
         # for `.c` would build a proxy per column.
@@ -289,6 +255,24 @@ class Repository(Generic[M]):
             .where(rn_col <= bindparam("_rn_max", type_=Integer()))
             .order_by(key_col, rn_col)
         )
+
+    def _partitioned(
+        self, stmt: Select, query: ListQuery, key: Any, sort: SortSpec, name: str | None = None
+    ):
+        """`stmt` after the keyset cursor as a subquery whose rows carry their parent (`_key`)
+        and their position in that parent's page (`_rn`)."""
+        keyed = apply_keyset(
+            stmt,
+            column=getattr(self.model, sort.field),
+            id_column=self.model.id,
+            sort=sort,
+            cursor=query.cursor,
+            limit=query.limit,
+        )
+        # The window orders each partition exactly as apply_keyset orders a single page.
+        order = list(keyed._order_by_clauses)
+        rn = func.row_number().over(partition_by=key, order_by=order).label("_rn")
+        return keyed.order_by(None).limit(None).add_columns(key.label("_key"), rn).subquery(name)
 
     @classmethod
     def _class_cache(cls, name: str) -> dict[Any, Any]:
@@ -383,3 +367,15 @@ def archive(obj: Any) -> list[str]:
     obj.updated_at = now
     obj.version += 1
     return ["archived_at"]
+
+
+def _group_pages(
+    keys: Collection[Any], pairs: Iterable[tuple[Any, Any]], sort: SortSpec, limit: int
+) -> dict[Any, Page[Any]]:
+    """(parent key, row) pairs in page order -> one page per parent (empty ones included)."""
+    grouped: dict[Any, list[Any]] = {k: [] for k in keys}
+    for k, row in pairs:
+        grouped.setdefault(k, []).append(row)
+    return {
+        k: make_page(v, sort=sort, limit=limit, sort_attr=sort.field) for k, v in grouped.items()
+    }

@@ -8,18 +8,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
+import orjson
 from sqlalchemy import (
+    Boolean,
     Column,
     Integer,
     Select,
+    String,
+    Text,
+    Uuid,
     bindparam,
+    case,
+    cast,
     func,
     inspect,
+    literal,
     literal_column,
     select,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.types import TypeDecorator
 
 from app.core.errors import Invalid, PreconditionFailed
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, SortSpec, apply_keyset, make_page
@@ -43,6 +53,38 @@ class ListQuery:
                 f"limit must be between 1 and {MAX_LIMIT}.",
                 errors=[{"loc": ["query", "limit"], "msg": f"must be 1..{MAX_LIMIT}"}],
             )
+
+
+@dataclass(frozen=True, slots=True)
+class JsonMember:
+    """One member of an object that the database renders as JSON text: the member's name and
+    either a model attribute (an enum's stored values mapped to the names to emit) or a
+    constant string (e.g. a GraphQL `__typename`)."""
+
+    name: str
+    attr: str | None = None
+    enum: tuple[tuple[str, str], ...] | None = None
+    const: str | None = None
+
+
+# Column types whose values PostgreSQL's to_json writes exactly as orjson writes the Python
+# values the row would hold (strings, ints, booleans, UUIDs as strings). TypeDecorators (PHI
+# columns among them, whose values only the application can decrypt) never qualify.
+_JSON_TYPES = (String, Text, Integer, Boolean, Uuid)
+
+
+def json_renderable(column: Any) -> bool:
+    """Whether `json_pages_by` can render this model column."""
+    return (
+        isinstance(column, Column)
+        and isinstance(column.type, _JSON_TYPES)
+        and not isinstance(column.type, TypeDecorator)
+    )
+
+
+def renders_json(session: AsyncSession) -> bool:
+    """Whether `Repository.json_pages_by` works on this session's database (PostgreSQL)."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 class Repository(Generic[M]):
@@ -254,6 +296,93 @@ class Repository(Generic[M]):
             .select_from(inner)
             .where(rn_col <= bindparam("_rn_max", type_=Integer()))
             .order_by(key_col, rn_col)
+        )
+
+    async def json_pages_by(
+        self,
+        stmt: Callable[[], Select],
+        query: ListQuery,
+        key: Any,
+        keys: Collection[Any],
+        members: tuple[JsonMember, ...],
+        *,
+        shape: Hashable,
+    ) -> dict[Any, tuple[str, list[Any]]]:
+        """First pages per value of `key`, like `pages_by`, rendered by PostgreSQL: for each
+        parent the JSON text of its page (an array of objects with `members`, in page order)
+        and the ids of its rows. Parents without rows are left out. Nothing of the rows
+        passes through Python objects: a nested GraphQL page splices the text as it is.
+        PostgreSQL only; first pages only (`query.cursor` must be None)."""
+        if query.cursor is not None:
+            raise ValueError("json_pages_by serves first pages only")
+        if not keys:
+            return {}
+        sort = SortSpec.parse(query.sort, dict.fromkeys(self.sortable), self.default_sort)
+        cache = self._class_cache("_json_stmt_cache")
+        cache_key = (shape, key.key, sort, members)
+        built = cache.get(cache_key)
+        if built is None:
+            built = self._json_statement(stmt, query, key, sort, members)
+            if len(cache) >= 256:
+                cache.clear()
+            cache[cache_key] = built
+        conn = await self.session.connection()
+        result = await conn.execute(built, {"_keys": list(keys), "_rn_max": query.limit})
+        return {k: (text, ids) for k, text, ids in result.all()}
+
+    def _json_statement(
+        self,
+        stmt: Callable[[], Select],
+        query: ListQuery,
+        key: Any,
+        sort: SortSpec,
+        members: tuple[JsonMember, ...],
+    ) -> Select:
+        """SELECT _key, '[' || string_agg(<object text> ORDER BY _rn) || ']', array_agg(id)
+        over the window statement of `_row_pages_by`. Each object is concatenated text, not
+        json_build_object (whose output carries spaces and would not match the rest of
+        the response): constant '"name":' pieces and coalesce(to_json(value)::text, 'null')."""
+        attrs = [m.attr for m in members if m.attr is not None]
+        selected = self._selected_columns(attrs, sort.field, key.key)
+        by_key = {c.key: c for c in selected}
+        if not set(attrs) <= by_key.keys():
+            raise ValueError("json_pages_by: unknown attribute")
+        keys_in = key.in_(bindparam("_keys", expanding=True))
+        inner = self._partitioned(
+            stmt().with_only_columns(*selected).where(keys_in), query, key, sort, name="paged"
+        )
+
+        def col(c: Any) -> Any:
+            return literal_column(f'paged."{c.name}"', type_=c.type)
+
+        pieces: list[Any] = []
+        for i, m in enumerate(members):
+            head = ("{" if i == 0 else ",") + orjson.dumps(m.name).decode() + ":"
+            pieces.append(literal(head, Text()))
+            if m.const is not None:
+                pieces.append(literal(orjson.dumps(m.const).decode(), Text()))
+                continue
+            value = col(by_key[m.attr])
+            if m.enum is not None:
+                value = case(
+                    {stored: literal(name, Text()) for stored, name in m.enum}, value=value
+                )
+            pieces.append(func.coalesce(cast(func.to_json(value), Text()), literal("null", Text())))
+        pieces.append(literal("}" if members else "{}", Text()))
+        rn = literal_column('paged."_rn"', type_=Integer())
+        obj = func.concat(*pieces)
+        nodes = func.concat(
+            literal("[", Text()),
+            func.string_agg(obj, aggregate_order_by(literal(",", Text()), rn)),
+            literal("]", Text()),
+        )
+        ids = func.array_agg(aggregate_order_by(col(by_key["id"]), rn))
+        key_col = literal_column('paged."_key"', type_=key.type)
+        return (
+            select(key_col, nodes, ids)
+            .select_from(inner)
+            .where(rn <= bindparam("_rn_max", type_=Integer()))
+            .group_by(key_col)
         )
 
     def _partitioned(

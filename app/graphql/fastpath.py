@@ -26,11 +26,13 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from enum import Enum
 from math import isfinite
 from typing import Any
 from uuid import UUID
 
+import orjson
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -63,7 +65,11 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import Visitor, visit
 from graphql.pyutils import Path, Undefined
 from graphql.type.definition import GraphQLResolveInfoHelpers
+from sqlalchemy import Boolean, Integer, String, Text, Uuid
+from sqlalchemy import inspect as sa_inspect
 from strawberry.types.arguments import convert_arguments
+
+from app.core.crud import JsonMember, json_renderable
 
 try:  # strawberry's ResolveInfo (adds operation_extensions); graphql-core's otherwise
     from strawberry.schema.schema import (
@@ -81,6 +87,91 @@ _TYPENAME, _ATTR, _RESOLVE, _LEAF = 0, 1, 2, 3
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _NOT_ITERABLE = (bytearray, bytes, str, memoryview, Mapping)
 _IMMUTABLE = (str, int, float, bool, type(None), Enum)
+
+
+# --- connections rendered by the database ----------------------------------------------
+JSON_PAGE = "rounds.json_page"  # strawberry field metadata key of a JsonPage
+
+# GraphQL leaf types a JsonMember may have, with the column types whose values PostgreSQL's
+# to_json writes exactly as the type's serializer and orjson write them.
+_JSON_LEAVES: dict[Any, tuple[type, ...]] = {
+    GraphQLID: (Uuid, String),
+    GraphQLString: (String, Text),
+    GraphQLInt: (Integer,),
+    GraphQLBoolean: (Boolean,),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class JsonPage:
+    """Field metadata (`metadata={JSON_PAGE: JsonPage(...)}`) of a connection field whose
+    first pages a service can have the database render as JSON text. When a document asks
+    only for `nodes { <plain column fields> }` of such a field, the fast path calls `fetch`
+    ONCE for all parents of a level instead of the resolver once per parent:
+    `fetch(context, parent keys, converted arguments, members)` returns the JSON text of
+    each parent's nodes (a parent left out has none), or None when it cannot here (another
+    database, a cursor…), and then the resolver runs as usual. The service behind it
+    authorizes and audits exactly like the resolver's."""
+
+    model: type
+    parent_attr: str
+    fetch: Callable[
+        [Any, list[Any], dict[str, Any], tuple[JsonMember, ...]],
+        Awaitable[Mapping[Any, str] | None],
+    ]
+
+
+class _JsonEdge:
+    """A compiled database-rendered connection: the connection object's members in order
+    (None marks `nodes`, otherwise a `__typename` value) and the node members."""
+
+    __slots__ = ("members", "page", "parts")
+
+    def __init__(
+        self,
+        page: JsonPage,
+        parts: tuple[tuple[str, str | None], ...],
+        members: tuple[JsonMember, ...],
+    ) -> None:
+        self.page = page
+        self.parts = parts
+        self.members = members
+
+    def value(self, text: str) -> dict[str, Any]:
+        nodes = orjson.Fragment(text)
+        return {key: nodes if v is None else v for key, v in self.parts}
+
+
+class _JsonBatch:
+    """The parents of one level waiting for one database-rendered connection field."""
+
+    __slots__ = ("closed", "f", "parents")
+
+    def __init__(self, f: FieldPlan) -> None:
+        self.f = f
+        self.parents: list[tuple[Any, Any, dict]] = []  # (source, path, out)
+        self.closed = False
+
+    async def run(self, run: _Run) -> None:
+        self.closed = True  # parents seen from now on start a batch of their own
+        f, parents = self.f, self.parents
+        edge: _JsonEdge = f.json  # type: ignore[assignment]
+        kwargs = run.kwargs(f, parents[0][1])
+        keys = [getattr(source, edge.page.parent_attr) for source, _, _ in parents]
+        texts = await edge.page.fetch(run.context, keys, kwargs, edge.members)
+        if texts is None:  # not here: the resolver, parent by parent
+            aws: list[Any] = []
+            try:
+                for source, path, out in parents:
+                    _resolve(run, f, source, path, out, aws)
+            except BaseException:
+                _discard(aws)
+                raise
+            if aws:
+                await _drain(run, aws)
+            return
+        for (_, _, out), key in zip(parents, keys, strict=True):
+            out[f.key] = edge.value(texts.get(key, "[]"))
 
 
 class Unsupported(Exception):
@@ -104,6 +195,7 @@ class FieldPlan:
         "field_name",
         "field_nodes",
         "info_name",
+        "json",
         "key",
         "kind",
         "needs_path",
@@ -142,6 +234,8 @@ class FieldPlan:
         self.self_param = False
         self.parent_names: tuple[str, ...] = ()
         self.info_name: str | None = None
+        # A connection the database may render (see JsonPage): how its value is built.
+        self.json: _JsonEdge | None = None
 
 
 class ObjectPlan:
@@ -328,7 +422,89 @@ class _Compiler:
         plan.parent_type = parent
         sub_sets = [n.selection_set for n in nodes if n.selection_set is not None]
         plan.complete, plan.needs_path = self.completer(field_def.type, sub_sets)
+        if plan.kind == _RESOLVE and plan.definition is not None:
+            page = plan.definition.metadata.get(JSON_PAGE)
+            if page is not None:
+                plan.json = self.json_edge(page, field_def.type, sub_sets)
         return plan
+
+    def json_edge(
+        self, page: JsonPage, type_: GraphQLOutputType, sub_sets: list[SelectionSetNode]
+    ) -> _JsonEdge | None:
+        """The database rendering of a connection whose selection is `nodes` (and
+        `__typename`s) over leaf fields that are plain columns of `page.model`; None for
+        anything else (edges, cursors, pageInfo, totalCount, nested objects, other types)."""
+        if isinstance(type_, GraphQLNonNull):
+            type_ = type_.of_type
+        if not isinstance(type_, GraphQLObjectType) or "nodes" not in type_.fields:
+            return None
+        grouped: dict[str, list[FieldNode]] = {}
+        for selection_set in sub_sets:
+            self._collect(type_, selection_set, grouped, set())
+        parts: list[tuple[str, str | None]] = []
+        members: tuple[JsonMember, ...] | None = None
+        for key, nodes in grouped.items():
+            name = nodes[0].name.value
+            if name == "__typename":
+                parts.append((key, type_.name))
+            elif name == "nodes" and members is None:
+                members = self._json_members(page, type_.fields["nodes"].type, nodes)
+                if members is None:
+                    return None
+                parts.append((key, None))
+            else:
+                return None
+        if members is None:
+            return None
+        return _JsonEdge(page, tuple(parts), members)
+
+    def _json_members(
+        self, page: JsonPage, type_: GraphQLOutputType, nodes: list[FieldNode]
+    ) -> tuple[JsonMember, ...] | None:
+        # nodes: [T!]! of an object type
+        for wrapper in (GraphQLNonNull, GraphQLList, GraphQLNonNull):
+            if not isinstance(type_, wrapper):
+                return None
+            type_ = type_.of_type  # type: ignore[union-attr]
+        if not isinstance(type_, GraphQLObjectType) or type_.is_type_of is not None:
+            return None
+        grouped: dict[str, list[FieldNode]] = {}
+        for node in nodes:
+            if node.selection_set is None:
+                return None
+            self._collect(type_, node.selection_set, grouped, set())
+        columns = sa_inspect(page.model).column_attrs
+        members: list[JsonMember] = []
+        for key, fields in grouped.items():
+            name = fields[0].name.value
+            if name == "__typename":
+                members.append(JsonMember(key, const=type_.name))
+                continue
+            field_def = type_.fields.get(name)
+            attr = _is_basic(field_def) if field_def is not None else None
+            if attr is None or field_def.args or attr not in columns:  # type: ignore[union-attr]
+                return None
+            column = columns[attr].expression
+            leaf = field_def.type  # type: ignore[union-attr]
+            nonnull = isinstance(leaf, GraphQLNonNull)
+            if nonnull:
+                leaf = leaf.of_type
+            if not json_renderable(column) or (nonnull and column.nullable):
+                return None
+            if isinstance(leaf, GraphQLEnumType):
+                stored = [
+                    v.value.value if isinstance(v.value, Enum) else v.value
+                    for v in leaf.values.values()
+                ]
+                if not all(isinstance(v, str) for v in stored):
+                    return None
+                enum = tuple((v, leaf.serialize(v)) for v in stored)
+                members.append(JsonMember(key, attr, enum=enum))
+            elif _JSON_LEAVES.get(leaf) is not None and isinstance(column.type, _JSON_LEAVES[leaf]):
+                members.append(JsonMember(key, attr))
+            else:
+                return None
+        return tuple(members)
 
     def _direct(self, plan: FieldPlan, field_def: GraphQLField) -> None:
         """Call a plain strawberry resolver without its per-call wrapper (which rebuilds the
@@ -565,31 +741,46 @@ def _execute_object(run: _Run, plan: ObjectPlan, source: Any, path: Any, aws: li
             )
         elif kind == _RESOLVE:
             fpath = Path(path, f.key, plan.type_name)
-            if f.resolver is not None:
-                value = run.call(f, source, fpath)
-            else:
-                args = f.args if f.args is not None else run.arguments(f)
-                value = f.resolve(source, run.info(f, fpath), **args)  # type: ignore[misc]
-            if run.is_awaitable(value):
+            if f.json is not None:
                 out[f.key] = None
-                aws.append((f, value, fpath, out))
+                run.join(f, source, fpath, out, aws)
             else:
-                out[f.key] = f.complete(run, value, fpath, aws)  # type: ignore[misc]
+                _resolve(run, f, source, fpath, out, aws)
         else:
             out[f.key] = f.value
     return out
 
 
+def _resolve(run: _Run, f: FieldPlan, source: Any, path: Any, out: dict, aws: list[Any]) -> None:
+    """Call a resolver field's resolver; an awaitable result is settled later (see _drain)."""
+    if f.resolver is not None:
+        value = run.call(f, source, path)
+    else:
+        args = f.args if f.args is not None else run.arguments(f)
+        value = f.resolve(source, run.info(f, path), **args)  # type: ignore[misc]
+    if run.is_awaitable(value):
+        out[f.key] = None
+        aws.append((f, value, path, out))
+    else:
+        out[f.key] = f.complete(run, value, path, aws)  # type: ignore[misc]
+
+
 def _discard(aws: list[Any]) -> None:
     """Close awaitables that will never run (their resolver coroutines did not start)."""
     for entry in aws:
+        if type(entry) is _JsonBatch:
+            continue
         close = getattr(entry[1], "close", None)
         if close is not None:
             close()
     aws.clear()
 
 
-async def _settle(run: _Run, f: FieldPlan, awaitable: Awaitable[Any], path: Any, out: dict) -> None:
+async def _settle(run: _Run, entry: Any) -> None:
+    if type(entry) is _JsonBatch:
+        await entry.run(run)
+        return
+    f, awaitable, path, out = entry
     value = await awaitable
     aws: list[Any] = []
     try:
@@ -606,9 +797,9 @@ async def _drain(run: _Run, aws: list[Any]) -> None:
     Every sibling runs to its end before an error propagates: nothing keeps running in the
     background when the request falls back to the standard executor."""
     if len(aws) == 1:
-        await _settle(run, *aws[0])
+        await _settle(run, aws[0])
         return
-    results = await asyncio.gather(*(_settle(run, *a) for a in aws), return_exceptions=True)
+    results = await asyncio.gather(*(_settle(run, a) for a in aws), return_exceptions=True)
     for r in results:
         if isinstance(r, BaseException):
             raise r
@@ -619,6 +810,7 @@ class _Run:
 
     __slots__ = (
         "_args",
+        "_batches",
         "_converted",
         "context",
         "helpers",
@@ -653,26 +845,22 @@ class _Run:
         self.strawberry = strawberry
         self._args: dict[int, dict[str, Any]] = {}
         self._converted: dict[int, dict[str, Any] | None] = {}
+        self._batches: dict[int, _JsonBatch] = {}
+
+    def join(self, f: FieldPlan, source: Any, path: Path, out: dict, aws: list[Any]) -> None:
+        """Add a parent to the open batch of a database-rendered connection field (one per
+        field occurrence and level; a batch already running starts a new one)."""
+        batch = self._batches.get(id(f))
+        if batch is None or batch.closed:
+            batch = self._batches[id(f)] = _JsonBatch(f)
+            aws.append(batch)
+        batch.parents.append((source, path, out))
 
     def call(self, f: FieldPlan, source: Any, path: Path) -> Any:
         """What strawberry's resolver wrapper does, with the arguments converted once per
         field per request when they are immutable values (ints, strings, enums …)."""
-        raw = self.info(f, path)
-        info = self.strawberry.config.info_class(_raw_info=raw, _field=f.definition)
-        key = id(f)
-        if key in self._converted and (shared := self._converted[key]) is not None:
-            kwargs = dict(shared)
-        else:
-            args = f.args if f.args is not None else self.arguments(f)
-            kwargs = convert_arguments(
-                args,
-                f.definition.arguments,
-                scalar_registry=self.strawberry.schema_converter.scalar_registry,
-                config=self.strawberry.config,
-                info=info,
-            )
-            immutable = all(isinstance(v, _IMMUTABLE) for v in kwargs.values())
-            self._converted[key] = dict(kwargs) if immutable else None
+        info = self.strawberry.config.info_class(_raw_info=self.info(f, path), _field=f.definition)
+        kwargs = self._kwargs(f, info)
         for name in f.parent_names:
             kwargs[name] = source
         if f.info_name is not None:
@@ -680,6 +868,27 @@ class _Run:
         if f.self_param:
             return f.resolver(source, **kwargs)  # type: ignore[misc]
         return f.resolver(**kwargs)  # type: ignore[misc]
+
+    def kwargs(self, f: FieldPlan, path: Path) -> dict[str, Any]:
+        """The resolver's converted arguments (without source and Info)."""
+        info = self.strawberry.config.info_class(_raw_info=self.info(f, path), _field=f.definition)
+        return self._kwargs(f, info)
+
+    def _kwargs(self, f: FieldPlan, info: Any) -> dict[str, Any]:
+        key = id(f)
+        if key in self._converted and (shared := self._converted[key]) is not None:
+            return dict(shared)
+        args = f.args if f.args is not None else self.arguments(f)
+        kwargs = convert_arguments(
+            args,
+            f.definition.arguments,
+            scalar_registry=self.strawberry.schema_converter.scalar_registry,
+            config=self.strawberry.config,
+            info=info,
+        )
+        immutable = all(isinstance(v, _IMMUTABLE) for v in kwargs.values())
+        self._converted[key] = dict(kwargs) if immutable else None
+        return kwargs
 
     def arguments(self, f: FieldPlan) -> dict[str, Any]:
         args = self._args.get(id(f))

@@ -12,10 +12,11 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.audit.schemas import AuditAction, AuditOutcome
-from app.core.crud import ListQuery
+from app.core.crud import JsonMember, ListQuery, renders_json
 from app.core.errors import Invalid
 from app.core.pagination import MAX_LIMIT, Page, SortSpec, encode_cursor
 from app.graphql.columns import requested_columns
+from app.graphql.fastpath import JSON_PAGE, JsonPage
 from app.insights.repository import InsightRepository
 from app.interviews.schemas import ConsentStatus, ParticipantPersona
 from app.products.schemas import (
@@ -27,6 +28,8 @@ from app.products.schemas import (
 )
 from app.roadmap.repository import RoadmapItemRepository
 from app.roadmap.schemas import Horizon, RoadmapStatus
+from app.stories import service as stories_service
+from app.stories.models import Story
 from app.stories.repository import StoryRepository
 from app.stories.schemas import ReviewStatus, StoryStatus
 
@@ -145,6 +148,24 @@ def connection(
     return Connection(nodes=page.items, page=page, sort=sort, after=query.cursor, counter=counter)
 
 
+def _stories_page(parent: stories_service.StoryParent) -> dict[str, JsonPage]:
+    """Field metadata: the stories connection of a product or roadmap item rendered by the
+    database when the document asks only for plain node fields (fast path, PostgreSQL)."""
+
+    async def fetch(
+        context: Any, keys: list[uuid.UUID], kwargs: dict[str, Any], members: tuple[JsonMember, ...]
+    ) -> dict[uuid.UUID, str] | None:
+        ctx = context.ctx
+        if kwargs["after"] is not None or not renders_json(ctx.session):
+            return None
+        query = list_query(kwargs["first"], None, kwargs["sort"], kwargs["include_archived"])
+        return await stories_service.stories_json_by(
+            ctx, parent, keys, query, members, status=kwargs["status"], sprint=kwargs["sprint"]
+        )
+
+    return {JSON_PAGE: JsonPage(model=Story, parent_attr="id", fetch=fetch)}
+
+
 # --- resources ---------------------------------------------------------------------------
 @strawberry.type(name="Product")
 class ProductType:
@@ -194,7 +215,7 @@ class ProductType:
             ),
         )
 
-    @strawberry.field
+    @strawberry.field(metadata=_stories_page("product_id"))
     async def stories(
         self,
         info: Info,
@@ -279,7 +300,7 @@ class RoadmapItemType:
     async def product(self, info: Info) -> ProductType | None:
         return await info.context.loaders.product.load(self.product_id)
 
-    @strawberry.field
+    @strawberry.field(metadata=_stories_page("roadmap_item_id"))
     async def stories(
         self,
         info: Info,

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from app.audit.models import AuditEvent
 from app.insights.schemas import InsightOut
 from app.interviews.schemas import InterviewOut
-from app.main import create_app
 from app.products.schemas import ProductOut
 from app.roadmap.schemas import RoadmapItemOut
 from app.stories.schemas import StoryOut
@@ -235,17 +234,6 @@ class World:
 @pytest.fixture(scope="module")
 async def world(client, auth) -> World:
     return await World(client, auth).build()
-
-
-@pytest.fixture(scope="module")
-async def standard(settings):
-    """The same app with the fast path off (graphql-core executes every request)."""
-    app = create_app(settings.model_copy(update={"graphql_fastpath": False}))
-    assert app.state.graphql_schema.fastpath is None
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield c
-    await app.state.engine.dispose()
 
 
 def corpus(w: World) -> list[tuple[str, str, dict[str, Any] | None, str | None]]:

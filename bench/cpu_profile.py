@@ -1,0 +1,124 @@
+"""In-process CPU per request of one benchmark request (no wrk, no second process).
+
+Serves the app through httpx's ASGITransport against a benchmark database that `bench/run.py`
+or `bench/graphql_bench.py` prepared, runs the request sequentially, and prints the process
+CPU per request (optionally a cProfile of the loop). Useful to see a change's effect on the
+app's own cost on a noisy shared machine, where req/s moves with other load.
+
+Usage:
+  python bench/cpu_profile.py graphql [--db rounds_bench_graphql] [-n 400] [--profile]
+  python bench/cpu_profile.py stories [--db rounds_bench] [--audit off]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+async def _main(opts: argparse.Namespace) -> None:
+    import httpx
+    from sqlalchemy import text
+
+    from app.auth.tokens import mint_token
+    from app.config import Settings
+    from app.main import create_app
+    from bench.graphql_bench import ROUNDS_QUERY, graphql_body
+    from bench.run import RESULTS, SUBJECT, _pg_url
+    from bench.scenarios import BenchEnv, story_body
+
+    url = _pg_url(opts.pg, opts.db)
+    settings = Settings(
+        environment="development",
+        database_url=url,
+        var_dir=RESULTS / "var",
+        audit_enabled=opts.audit == "on",
+    )
+    token = mint_token(settings, sub=SUBJECT, role="engineer", name="Bench", ttl=3600)
+    app = create_app(settings)
+    headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+    async with app.router.lifespan_context(app):
+        async with app.state.engine.connect() as conn:
+            key = "RMAP" if opts.what == "graphql" else None
+            stmt = "SELECT id FROM product " + ("WHERE key = :k" if key else "LIMIT 1")
+            product_id = str((await conn.execute(text(stmt), {"k": key} if key else {})).scalar())
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+
+            async def once() -> int:
+                if opts.what == "graphql":
+                    r = await client.post(
+                        "/graphql", content=graphql_body(ROUNDS_QUERY, product_id), headers=headers
+                    )
+                elif opts.what == "write":
+                    r = await client.post(
+                        "/api/v1/stories",
+                        content=story_body(BenchEnv(url, token, product_id, RESULTS)),
+                        headers=headers,
+                    )
+                else:
+                    r = await client.get("/api/v1/stories?limit=50", headers=headers)
+                if r.status_code >= 400 or b'"errors"' in r.content[:20]:
+                    raise SystemExit(f"{r.status_code}: {r.text[:500]}")
+                return len(r.content)
+
+            for _ in range(opts.warmup):
+                size = await once()
+            profiler = cProfile.Profile() if opts.profile else None
+            best = None
+            for _round in range(opts.rounds):
+                if profiler:
+                    profiler.enable()
+                t0, c0 = time.perf_counter(), time.process_time()
+                for _ in range(opts.n):
+                    await once()
+                cpu = (time.process_time() - c0) / opts.n * 1000
+                wall = (time.perf_counter() - t0) / opts.n * 1000
+                if profiler:
+                    profiler.disable()
+                print(f"{opts.what}: cpu {cpu:.3f} ms/req, wall {wall:.3f} ms/req ({size} bytes)")
+                best = cpu if best is None else min(best, cpu)
+            print(f"best cpu {best:.3f} ms/req")
+            if profiler:
+                stats = pstats.Stats(profiler).sort_stats(opts.sort)
+                stats.print_stats(opts.top)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["graphql", "stories", "write"])
+    parser.add_argument("--db", default=None)
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    )
+    parser.add_argument("-n", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--audit", choices=["on", "off"], default="on")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sort", default="tottime")
+    parser.add_argument("--top", type=int, default=40)
+    opts = parser.parse_args()
+    if opts.db is None:
+        opts.db = "rounds_bench_graphql" if opts.what == "graphql" else "rounds_bench"
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover
+        pass
+    asyncio.run(_main(opts))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,197 @@
+"""Nested story pages rendered by PostgreSQL (JsonPage in app/graphql/fastpath.py): when a
+document asks a stories connection only for plain node fields, one statement per level
+builds each parent's nodes as JSON text. The answers must be the bytes graphql-core gives
+(fast path off), with the same audit ids; anything else the document asks for, and every
+database but PostgreSQL, takes the resolver path."""
+
+# ruff: noqa: E501 (GraphQL documents read best on one line)
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.conftest import IS_PG, unique_key
+from tests.graphql.test_fastpath import _audit, _both, _same
+from tests.graphql.test_n_plus_one import count_statements
+
+TRICKY = [
+    'Quote " and backslash \\ and slash /',
+    "Tab\tnew\nline\rcarriage \x01 \x08 \x0c \x1f controls",
+    "Unicode é ü 漢字 emoji 🩺 line sep \u2028 para \u2029 del \x7f",
+    "</script><!-- html -->",
+    "",
+]
+
+ITEM_PAGE = """
+query P($id: ID!) {
+  product(id: $id) {
+    key
+    roadmapItems(first: 5) {
+      nodes {
+        title
+        stories(first: 4) {
+          __typename
+          nodes { id key title status storyPoints sprint persona clinicalReviewRequired jiraKey __typename }
+        }
+      }
+    }
+  }
+}
+"""
+
+# (name, document, variables besides $id, whether the database renders the stories)
+CASES: list[tuple[str, str, dict[str, Any], bool]] = [
+    ("item page", ITEM_PAGE, {}, True),
+    (
+        "aliases and sort",
+        'query P($id: ID!) { product(id: $id) { roadmapItems { nodes { s: stories(first: 2, sort: "-rank") { n: nodes { t: title k: key st: status } } } } } }',
+        {},
+        True,
+    ),
+    (
+        "variables and filters",
+        "query P($id: ID!, $first: Int!, $status: StoryStatus, $arch: Boolean!) { product(id: $id) { roadmapItems { nodes { stories(first: $first, status: $status, includeArchived: $arch) { nodes { key status } } } } } }",
+        {"first": 3, "status": "BACKLOG", "arch": True},
+        True,
+    ),
+    (
+        "archived included",
+        "query P($id: ID!) { product(id: $id) { stories(first: 50, includeArchived: true) { nodes { key archivedKey: key } } } }",
+        {},
+        True,
+    ),
+    (
+        "product stories and fragments",
+        'query P($id: ID!) { product(id: $id) { stories(first: 50, sprint: "S1") { nodes { ...F ... on Story { rank } } } } } fragment F on Story { key title storyPoints }',
+        {},
+        True,
+    ),
+    (
+        "skip and include",
+        "query P($id: ID!, $y: Boolean!) { product(id: $id) { stories { nodes { key @include(if: $y) title @skip(if: $y) } } } }",
+        {"y": True},
+        True,
+    ),
+    (
+        "total count",
+        "query P($id: ID!) { product(id: $id) { roadmapItems { nodes { stories { totalCount nodes { key } } } } } }",
+        {},
+        False,
+    ),
+    (
+        "edges and page info",
+        "query P($id: ID!) { product(id: $id) { stories(first: 2) { edges { cursor node { key } } pageInfo { hasNextPage endCursor } } } }",
+        {},
+        False,
+    ),
+    (
+        "nested object in nodes",
+        "query P($id: ID!) { product(id: $id) { stories { nodes { key roadmapItem { title } } } } }",
+        {},
+        False,
+    ),
+    (
+        "datetime and list fields",
+        "query P($id: ID!) { product(id: $id) { stories { nodes { key createdAt labels } } } }",
+        {},
+        False,
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+async def page(client, auth) -> dict[str, Any]:
+    tag = uuid.uuid4().hex[:6]
+    pm = auth("product_manager", f"jp-pm-{tag}")
+
+    async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        r = await client.post("/api/v1" + path, json=body, headers=pm)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    product = await post("/products", {"key": unique_key("JP"), "name": "Json pages"})
+    pid = product["id"]
+    items = [
+        await post("/roadmap-items", {"product_id": pid, "title": f"Item {i}"}) for i in range(3)
+    ]
+    stories = []
+    for i, title in enumerate(TRICKY * 2):
+        body: dict[str, Any] = {
+            "product_id": pid,
+            "roadmap_item_id": items[i % 2]["id"],  # the third item has no stories
+            "title": title or "x",
+            "story_points": [None, 1, 3, 8][i % 4],
+            "sprint": "S1" if i % 3 else None,
+            "persona": "ICU nurse" if i % 2 else None,
+        }
+        stories.append(await post("/stories", body))
+    r = await client.delete(f"/api/v1/stories/{stories[0]['id']}", headers=pm)
+    assert r.status_code == 200, r.text
+    # Titles with control characters and the like went in as sent.
+    r = await client.get(f"/api/v1/stories/{stories[1]['id']}", headers=pm)
+    assert r.json()["title"] == TRICKY[1]
+    return {"product": product, "pm": pm}
+
+
+@pytest.mark.parametrize(("name", "query", "variables", "rendered"), CASES)
+async def test_answers_like_graphql_core(
+    page, app, client, standard, name, query, variables, rendered
+):
+    variables = {"id": page["product"]["id"], **variables}
+    with count_statements(app) as seen:
+        a, b, ra, rb = await _both(client, standard, page["pm"], query, variables, None)
+    _same(a, b, name)
+    body = a.json()
+    assert "errors" not in body and body["data"]["product"], body
+    json_sql = [s for s in seen if "string_agg" in s]
+    assert len(json_sql) == (1 if rendered and IS_PG else 0), (name, seen)
+    fast, std = await _audit(app, ra), await _audit(app, rb)
+    assert sorted(fast["resource_ids"]) == sorted(std["resource_ids"]), name
+    assert fast["graphql_operation"] == std["graphql_operation"] == "query P"
+
+
+async def test_rendered_page_holds_the_tricky_values(page, client):
+    r = await client.post(
+        "/graphql",
+        json={"query": ITEM_PAGE, "variables": {"id": page["product"]["id"]}},
+        headers=page["pm"],
+    )
+    items = r.json()["data"]["product"]["roadmapItems"]["nodes"]
+    assert [len(i["stories"]["nodes"]) for i in items] == [4, 4, 0]
+    titles = {s["title"] for i in items for s in i["stories"]["nodes"]}
+    assert set(TRICKY[1:4]) <= titles
+    first = items[0]["stories"]
+    assert first["__typename"] == "StoryConnection"
+    node = first["nodes"][0]
+    assert node["__typename"] == "Story" and node["status"] == "BACKLOG"
+    assert {n["storyPoints"] for i in items for n in i["stories"]["nodes"]} == {None, 1, 3, 8}
+
+
+async def test_a_cursor_takes_the_resolver_path(page, app, client, standard):
+    pid = page["product"]["id"]
+    q = "query P($id: ID!, $after: String) { product(id: $id) { stories(first: 2, after: $after) { nodes { key } } } }"
+    r = await client.post(
+        "/graphql",
+        json={
+            "query": "query($id: ID!) { product(id: $id) { stories(first: 2) { pageInfo { endCursor } } } }",
+            "variables": {"id": pid},
+        },
+        headers=page["pm"],
+    )
+    cursor = r.json()["data"]["product"]["stories"]["pageInfo"]["endCursor"]
+    with count_statements(app) as seen:
+        a, b, _, _ = await _both(
+            client, standard, page["pm"], q, {"id": pid, "after": cursor}, None
+        )
+    _same(a, b, "after")
+    assert not [s for s in seen if "string_agg" in s]
+    assert len(a.json()["data"]["product"]["stories"]["nodes"]) == 2
+
+
+async def test_unauthenticated_and_refused_answer_like_graphql_core(page, client, standard):
+    pid = page["product"]["id"]
+    a, b, _, _ = await _both(client, standard, {}, ITEM_PAGE, {"id": pid}, None)
+    _same(a, b, "no token")
+    assert a.status_code == 401

@@ -57,7 +57,9 @@ async def _main(opts: argparse.Namespace) -> None:
             async def once() -> int:
                 if opts.what == "graphql":
                     r = await client.post(
-                        "/graphql", content=graphql_body(ROUNDS_QUERY, product_id), headers=headers
+                        "/graphql",
+                        content=graphql_body(opts.document or ROUNDS_QUERY, product_id),
+                        headers=headers,
                     )
                 elif opts.what == "write":
                     r = await client.post(
@@ -105,6 +107,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--audit", choices=["on", "off"], default="on")
+    parser.add_argument("--document", help="another GraphQL document (variable $id: the product)")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=40)

@@ -26,7 +26,7 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.types import TypeDecorator
@@ -347,7 +347,9 @@ class Repository(Generic[M]):
         by_key = {c.key: c for c in selected}
         if not set(attrs) <= by_key.keys():
             raise ValueError("json_pages_by: unknown attribute")
-        keys_in = key.in_(bindparam("_keys", expanding=True))
+        # = ANY(array): one statement text whatever the number of parents (an expanding IN
+        # renders and prepares one per count).
+        keys_in = key == func.any(bindparam("_keys", type_=ARRAY(key.type)))
         inner = self._partitioned(
             stmt().with_only_columns(*selected).where(keys_in), query, key, sort, name="paged"
         )
@@ -376,7 +378,8 @@ class Repository(Generic[M]):
             func.string_agg(obj, aggregate_order_by(literal(",", Text()), rn)),
             literal("]", Text()),
         )
-        ids = func.array_agg(aggregate_order_by(col(by_key["id"]), rn))
+        # Ids as text: the audit record keeps strings, so no UUID objects are made for them.
+        ids = func.array_agg(aggregate_order_by(cast(col(by_key["id"]), Text()), rn))
         key_col = literal_column('paged."_key"', type_=key.type)
         return (
             select(key_col, nodes, ids)

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
 
     # Audit
     audit_enabled: bool = True
+    # Events of reads and failed requests share commits on PostgreSQL (app/audit/batcher.py).
+    audit_group_commit: bool = True
     trusted_proxies: str = "127.0.0.1,::1"
 
     # Runtime: GC tuning in server processes (see app/core/runtime.py)

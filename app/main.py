@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from app.api.deps import AppSettings, DbSession
 from app.api.openapi import install_openapi
+from app.audit.batcher import create_batcher, running_batcher
 from app.audit.middleware import RequestMiddleware
 from app.audit.sealer import background_sealer
 from app.auth.keys import public_jwks
@@ -50,13 +51,18 @@ def api_router() -> APIRouter:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = create_engine(settings)
+    batcher = create_batcher(engine, enabled=settings.audit_group_commit)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if settings.gc_tuning:
             tune_gc()
-        async with background_sealer(engine, enabled=settings.audit_enabled):
+        async with (
+            background_sealer(engine, enabled=settings.audit_enabled),
+            running_batcher(batcher),
+        ):
             yield
+        # Drained above: every queued event is committed before the pool closes.
         await engine.dispose()
 
     app = FastAPI(
@@ -72,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.read_sessionmaker = create_read_sessionmaker(engine)
+    app.state.batcher = batcher
     app.state.verifier = TokenVerifier(settings)
 
     install_error_handlers(app)
@@ -87,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         maker_getter=lambda: app.state.sessionmaker,
         read_maker_getter=lambda: app.state.read_sessionmaker,
+        batcher_getter=lambda: app.state.batcher,
     )
     return app
 

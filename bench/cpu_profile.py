@@ -68,7 +68,7 @@ async def _main(opts: argparse.Namespace) -> None:
                         headers=headers,
                     )
                 else:
-                    r = await client.get("/api/v1/stories?limit=50", headers=headers)
+                    r = await client.get(opts.path, headers=headers)
                 if r.status_code >= 400 or b'"errors"' in r.content[:20]:
                     raise SystemExit(f"{r.status_code}: {r.text[:500]}")
                 return len(r.content)
@@ -107,6 +107,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--audit", choices=["on", "off"], default="on")
+    parser.add_argument("--path", default="/api/v1/stories?limit=50", help="for stories: GET path")
     parser.add_argument("--document", help="another GraphQL document (variable $id: the product)")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sort", default="tottime")

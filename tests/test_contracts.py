@@ -27,8 +27,17 @@ def test_operation_ids_are_camel_case_verbs():
     assert len(ids) == len(set(ids))
     for op_id in ids:
         assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z0-9]*)*", op_id), op_id
-    for expected in ("listStories", "createStory", "getStory", "updateStory", "archiveStory",
-                     "approveRoadmapItem", "reviewStory", "purgeInterview", "getMe"):
+    for expected in (
+        "listStories",
+        "createStory",
+        "getStory",
+        "updateStory",
+        "archiveStory",
+        "approveRoadmapItem",
+        "reviewStory",
+        "purgeInterview",
+        "getMe",
+    ):
         assert expected in ids
 
 

@@ -3,7 +3,9 @@
 The request's transaction is committed here, when the response starts, together with the
 request's audit event. So a change never commits without its event, a response (including a
 read of PHI) is never sent before its event is durable, and when the event cannot be written
-the change is rolled back and the client gets 503.
+the change is rolled back and the client gets 503. An event with nothing to commit alongside
+(a read in autocommit, a failed request) is group-committed with concurrent ones on
+PostgreSQL (app/audit/batcher.py), still before the response starts.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.audit.record import AuditRecord
-from app.audit.writer import append_event
+from app.audit.writer import append_event, event_values
 from app.config import Settings
 from app.core.errors import problem
 from app.db.session import UnitOfWork
@@ -83,12 +85,16 @@ class RequestMiddleware:
         settings: Settings,
         maker_getter: Callable[[], Any],
         read_maker_getter: Callable[[], Any] | None = None,
+        batcher_getter: Callable[[], Any] | None = None,
     ):
         self.app = app
         self.settings = settings
         self.maker_getter = maker_getter
         # GET/HEAD sessions (autocommit on PostgreSQL, see create_read_sessionmaker).
         self.read_maker_getter = read_maker_getter or maker_getter
+        # The EventBatcher, or None (SQLite, AUDIT_GROUP_COMMIT off): events stay on the
+        # request's own connection.
+        self.batcher_getter = batcher_getter or (lambda: None)
         self.proxies = TrustedProxies(settings.trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -124,6 +130,14 @@ class RequestMiddleware:
                     await uow.rollback()
                     if audited and record.actor_sub is None and status != 401:
                         await _attribute(scope, record)
+                batcher = self.batcher_getter() if audited else None
+                if batcher is not None and (status >= 400 or uow.autocommit) and not uow.pending:
+                    # Nothing of the request's own commits with the event (rolled back, or
+                    # already committed statement by statement): give the connection back
+                    # and wait for the event's group commit instead of a commit of its own.
+                    await uow.close()
+                    await batcher.append(event_values(record, status))
+                    return True
                 if audited:
                     await append_event(uow.session, record, status)
                 if uow.started:

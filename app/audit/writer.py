@@ -119,9 +119,13 @@ async def append_event(session: AsyncSession, record: AuditRecord, status: int) 
         await session.flush()
     conn = await session.connection()
     driver = (await conn.get_raw_connection()).driver_connection
-    args = [orjson.dumps(values[c]).decode() if c in _JSON_COLUMNS else values[c] for c in _COLUMNS]
-    await driver.execute(_PG_INSERT, *args)
+    await driver.execute(_PG_INSERT, *pg_args(values))
     return values
+
+
+def pg_args(values: dict[str, Any]) -> list[Any]:
+    """The arguments of `_PG_INSERT` for one event's column values."""
+    return [orjson.dumps(values[c]).decode() if c in _JSON_COLUMNS else values[c] for c in _COLUMNS]
 
 
 def operator_record(command: str) -> AuditRecord:

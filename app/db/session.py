@@ -85,11 +85,17 @@ def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSes
         engine.execution_options(isolation_level="AUTOCOMMIT"),
         expire_on_commit=False,
         autoflush=False,
-        info={_ENGINE: engine},
+        info={_ENGINE: engine, _AUTOCOMMIT: True},
     )
 
 
 _ENGINE = "rounds.transactional_engine"
+_AUTOCOMMIT = "rounds.autocommit"
+
+
+def is_autocommit(maker: async_sessionmaker[AsyncSession]) -> bool:
+    """Whether `maker` makes autocommit sessions (create_read_sessionmaker on PostgreSQL)."""
+    return bool(maker.kw.get("info", {}).get(_AUTOCOMMIT))
 
 
 def transactional_engine(session: AsyncSession) -> AsyncEngine:
@@ -104,11 +110,15 @@ class UnitOfWork:
     middleware when the response starts, so the data change and its audit event land in
     the same transaction and nothing is answered before its event is durable."""
 
-    __slots__ = ("_maker", "_session")
+    __slots__ = ("_maker", "_session", "autocommit")
 
     def __init__(self, maker: async_sessionmaker[AsyncSession]) -> None:
         self._maker = maker
         self._session: AsyncSession | None = None
+        # True when every statement commits as it runs (the autocommit read session): the
+        # request then has nothing to commit together with its audit event, which may go
+        # alone (group commit). Whoever switches a request to such a session sets it.
+        self.autocommit = is_autocommit(maker)
 
     @property
     def session(self) -> AsyncSession:
@@ -119,6 +129,12 @@ class UnitOfWork:
     @property
     def started(self) -> bool:
         return self._session is not None
+
+    @property
+    def pending(self) -> bool:
+        """The session holds ORM changes not yet flushed to the database."""
+        s = self._session
+        return s is not None and bool(s.new or s.dirty or s.deleted)
 
     async def rollback(self) -> None:
         if self._session is not None:

@@ -136,6 +136,26 @@ class UnitOfWork:
         s = self._session
         return s is not None and bool(s.new or s.dirty or s.deleted)
 
+    def read_only(self, maker: async_sessionmaker[AsyncSession]) -> bool:
+        """Run the rest of a request that turned out to only read (a GraphQL query, known
+        once its document is parsed) like a GET: in the autocommit sessions of `maker`
+        (create_read_sessionmaker). Only before it has used the database; a request that
+        already has (a service account's revocation check) keeps its transaction. The
+        session object stays the same (services hold it): what changes is the engine it
+        will connect with. Returns whether the request now reads in autocommit."""
+        if self.autocommit or not is_autocommit(maker):
+            return self.autocommit
+        session = self._session
+        if session is None:
+            self._maker = maker
+        elif session.in_transaction() or self.pending:
+            return False
+        else:
+            session.sync_session.bind = maker.kw["bind"].sync_engine
+            session.sync_session.info.update(maker.kw.get("info") or {})
+        self.autocommit = True
+        return True
+
     async def rollback(self) -> None:
         if self._session is not None:
             await self._session.rollback()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from copy import copy
 from typing import Annotated, Any
 
@@ -21,9 +22,17 @@ Audit = Annotated[AuditRecord, Depends(get_audit)]
 class GraphQLContext(BaseContext):
     """`ctx` is the services' Ctx; `loaders` are this request's DataLoaders."""
 
-    def __init__(self, ctx: Ctx | None, audit: AuditRecord, auth_error: Unauthenticated | None):
+    def __init__(
+        self,
+        ctx: Ctx | None,
+        audit: AuditRecord,
+        auth_error: Unauthenticated | None,
+        read_only: Callable[[], bool] = lambda: False,
+    ):
         super().__init__()
         self._ctx = ctx
+        # Switches the request to autocommit reads (UnitOfWork.read_only) for a query.
+        self.read_only = read_only
         self.audit = audit
         self.auth_error = auth_error
         self.operation_type: str | None = None
@@ -76,4 +85,6 @@ async def get_context(
         if principal
         else None
     )
-    return GraphQLContext(ctx, audit, error)
+    uow = request.state.uow
+    maker = request.app.state.read_sessionmaker
+    return GraphQLContext(ctx, audit, error, lambda: uow.read_only(maker))

@@ -493,13 +493,17 @@ class CachedValidation(SchemaExtension):
 
 class OperationName(SchemaExtension):
     """Stamps "query Name"/"mutation Name" on the request's audit record, and remembers the
-    operation type for the view (failed mutations are rolled back as a whole)."""
+    operation type for the view (failed mutations are rolled back as a whole). A query only
+    reads (its resolvers never write, tests/api/test_read_only.py), so it then runs like a
+    GET: autocommit reads and a group-committed audit event on PostgreSQL."""
 
     def on_execute(self):  # type: ignore[override]
         ec = self.execution_context
         context = ec.context
         op = ec.operation_type.value
         context.operation_type = op
+        if op == "query":
+            context.read_only()
         name = ec.operation_name or "anonymous"
         context.audit.graphql_operation = f"{op} {name}"[:200]
         yield

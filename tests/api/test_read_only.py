@@ -84,10 +84,22 @@ async def test_get_requests_write_nothing_but_their_audit_event(app, client, aut
                 r = await client.request(method, path, headers=headers)
                 assert r.status_code in (200, 405), (method, path, r.status_code, r.text)
                 assert r.status_code == 200 or method == "HEAD", (path, r.text)
+        # A query operation over POST runs in autocommit too (UnitOfWork.read_only).
+        r = await client.post("/graphql", json={"query": READ_EVERYTHING}, headers=world.pm)
+        assert r.status_code == 200 and "errors" not in r.json(), r.text
     finally:
         event.remove(engine, "before_cursor_execute", on_execute)
     assert writes == []
     assert len(calls) >= 17
+
+
+READ_EVERYTHING = """{
+  me { sub productIds }
+  products { nodes { key roadmapItems { nodes { title stories { nodes { key } } } } } }
+  stories { totalCount nodes { key roadmapItem { title } product { key } } }
+  interviews { nodes { title transcript insights { nodes { quote } } } }
+  insights { nodes { title interview { title } } }
+}"""
 
 
 async def test_people_are_remembered_on_writes(client, auth, raw_sql):

@@ -243,3 +243,59 @@ async def test_shutdown_drains_the_queue(iso_settings, iso_raw, iso_url):
 async def released_later(release: Callable[[], Awaitable[None]]) -> None:
     await asyncio.sleep(0.2)
     await release()
+
+
+@pg_only
+async def test_graphql_queries_read_like_gets(iso_app, iso_client, iso_raw, world):
+    """A query operation switches its request to autocommit reads (UnitOfWork.read_only),
+    so its event is group-committed like a GET's; a mutation keeps its event in its own
+    transaction."""
+    batcher = iso_app.state.batcher
+    query = {"query": "query Q($id: ID!) { product(id: $id) { key stories { nodes { key } } } }"}
+    mutation = {
+        "query": "mutation M($input: StoryCreateInput!) { createStory(input: $input) { id } }",
+        "variables": {"input": {"productId": world.pid, "title": "Created over GraphQL"}},
+    }
+    rids = [f"gc-q-{uuid.uuid4().hex}", f"gc-m-{uuid.uuid4().hex}"]
+    events0 = batcher.events
+    r = await iso_client.post(
+        "/graphql",
+        json={**query, "variables": {"id": world.pid}},
+        headers={**world.pm, "X-Request-ID": rids[0]},
+    )
+    assert r.status_code == 200 and "errors" not in r.json(), r.text
+    assert batcher.events == events0 + 1
+    r = await iso_client.post(
+        "/graphql", json=mutation, headers={**world.pm, "X-Request-ID": rids[1]}
+    )
+    assert r.status_code == 200 and r.json()["data"]["createStory"]["id"], r.text
+    assert batcher.events == events0 + 1
+    assert await count_events(iso_raw, rids) == dict.fromkeys(rids, 1)
+
+
+async def test_read_only_switch_happens_only_before_the_database_is_used(app):
+    """UnitOfWork.read_only takes a request to autocommit reads only while nothing ran."""
+    from sqlalchemy import text
+
+    from app.db.session import UnitOfWork
+
+    fresh = UnitOfWork(app.state.sessionmaker)
+    assert fresh.read_only(app.state.read_sessionmaker) is IS_PG
+    used = UnitOfWork(app.state.sessionmaker)
+    await used.session.execute(text("SELECT 1"))
+    try:
+        assert used.read_only(app.state.read_sessionmaker) is False
+        assert used.autocommit is False
+    finally:
+        await used.close()
+    made = UnitOfWork(app.state.sessionmaker)
+    session = made.session  # created (as the GraphQL context does) but not used yet
+    try:
+        assert made.read_only(app.state.read_sessionmaker) is IS_PG
+        await session.execute(text("SELECT 1"))
+        if IS_PG:
+            raw = await (await session.connection()).get_raw_connection()
+            assert not raw.driver_connection.is_in_transaction()  # autocommit: no BEGIN
+    finally:
+        await made.close()
+        await fresh.close()

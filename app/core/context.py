@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +16,9 @@ from app.authz.permissions import Permission, Reach, reach
 from app.authz.service import can
 from app.config import Settings
 from app.core.errors import Forbidden
+
+if TYPE_CHECKING:
+    from app.core.crud import JsonPages
 
 
 @dataclass(slots=True)
@@ -72,3 +77,18 @@ class Ctx:
         """Raise Forbidden unless `can(...)` (callers fetch first: unreadable is 404)."""
         if not await self.can(permission, product_id=product_id, owner_sub=owner_sub):
             raise Forbidden(f"Your role does not allow {permission.value} here.")
+
+
+def touch_json_pages(
+    ctx: Ctx, resource_type: str, keys: Collection[uuid.UUID], found: JsonPages | None
+) -> dict[uuid.UUID, str] | None:
+    """Record what a `Repository.json_pages_by` read served — its rows' ids in parent order,
+    as the row-reading services do, then those of each nested page — and return the text
+    of each parent's page (None when the rows must be read instead)."""
+    if found is None:
+        return None
+    pages = found.pages
+    ctx.audit.touch("search", resource_type, [i for k in keys if k in pages for i in pages[k][1]])
+    for nest, ids in found.nested:
+        nest.touch(ids)
+    return {k: text for k, (text, _) in pages.items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection, Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -12,11 +12,13 @@ import orjson
 from sqlalchemy import (
     Boolean,
     Column,
+    Float,
     Integer,
     Select,
     String,
     Text,
     Uuid,
+    and_,
     bindparam,
     case,
     cast,
@@ -24,6 +26,7 @@ from sqlalchemy import (
     inspect,
     literal,
     literal_column,
+    or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
@@ -57,20 +60,52 @@ class ListQuery:
 
 @dataclass(frozen=True, slots=True)
 class JsonMember:
-    """One member of an object that the database renders as JSON text: the member's name and
-    either a model attribute (an enum's stored values mapped to the names to emit) or a
-    constant string (e.g. a GraphQL `__typename`)."""
+    """One member of an object that the database renders as JSON text: its name and either
+    a model attribute (an enum's stored values mapped to the names to emit; `number` for a
+    float column, written as orjson writes floats), a constant string (e.g. a GraphQL
+    `__typename`), or a nested page of another resource (`nested`)."""
 
     name: str
     attr: str | None = None
     enum: tuple[tuple[str, str], ...] | None = None
+    number: bool = False
     const: str | None = None
+    nested: JsonNest | None = None
 
 
-# Column types whose values PostgreSQL's to_json writes exactly as orjson writes the Python
-# values the row would hold (strings, ints, booleans, UUIDs as strings). TypeDecorators (PHI
-# columns among them, whose values only the application can decrypt) never qualify.
-_JSON_TYPES = (String, Text, Integer, Boolean, Uuid)
+@dataclass(frozen=True, slots=True)
+class JsonNest:
+    """A page of another resource inside each rendered object: the first `query.limit`
+    rows of `stmt()` (a repository's filter statement, fully determined by `shape`) whose
+    `key_attr` equals the object's `parent_attr`, rendered as the object
+    `{<part>: <nodes array> | <constant>, ...}` (a part of None is the nodes). Built by the
+    nested resource's service, which authorized the read; `touch` records the ids served."""
+
+    repo: type[Repository[Any]]
+    key_attr: str
+    parent_attr: str
+    shape: Hashable
+    query: ListQuery
+    members: tuple[JsonMember, ...]
+    parts: tuple[tuple[str, str | None], ...]
+    stmt: Callable[[], Select] = field(compare=False, hash=False)
+    touch: Callable[[list[str]], None] = field(compare=False, hash=False)
+
+
+@dataclass(slots=True)
+class JsonPages:
+    """What `json_pages_by` read: each parent's nodes as JSON text with the ids of its rows
+    (parents without rows left out), and the ids of every nested page, per JsonNest."""
+
+    pages: dict[Any, tuple[str, list[str]]]
+    nested: list[tuple[JsonNest, list[str]]]
+
+
+# Column types whose values PostgreSQL writes exactly as orjson writes the Python values the
+# row would hold (strings, ints, booleans, UUIDs as strings; floats see JsonMember.number).
+# TypeDecorators (PHI columns among them, whose values only the application can decrypt)
+# never qualify.
+_JSON_TYPES = (String, Text, Integer, Boolean, Uuid, Float)
 
 
 def json_renderable(column: Any) -> bool:
@@ -307,86 +342,48 @@ class Repository(Generic[M]):
         members: tuple[JsonMember, ...],
         *,
         shape: Hashable,
-    ) -> dict[Any, tuple[str, list[Any]]]:
-        """First pages per value of `key`, like `pages_by`, rendered by PostgreSQL: for each
-        parent the JSON text of its page (an array of objects with `members`, in page order)
-        and the ids of its rows. Parents without rows are left out. Nothing of the rows
-        passes through Python objects: a nested GraphQL page splices the text as it is.
-        PostgreSQL only; first pages only (`query.cursor` must be None)."""
+    ) -> JsonPages | None:
+        """First pages per value of `key`, like `pages_by`, rendered by PostgreSQL as JSON
+        text (an array of objects with `members`, in page order), nested pages included, in
+        ONE statement; nothing of the rows passes through Python objects. None when a value
+        cannot be written exactly as orjson would (a float such as 1e+16): the caller then
+        reads the rows instead. PostgreSQL only; first pages only (no cursor)."""
         if query.cursor is not None:
             raise ValueError("json_pages_by serves first pages only")
         if not keys:
-            return {}
+            return JsonPages({}, [])
         sort = SortSpec.parse(query.sort, dict.fromkeys(self.sortable), self.default_sort)
         cache = self._class_cache("_json_stmt_cache")
         cache_key = (shape, key.key, sort, members)
         built = cache.get(cache_key)
         if built is None:
-            built = self._json_statement(stmt, query, key, sort, members)
+            built = _JsonStatement(self.session).build(self, stmt, query, key, sort, members)
             if len(cache) >= 256:
                 cache.clear()
             cache[cache_key] = built
+        statement = built
+        # This request's JsonNests (their `touch` is this request's), in the statement's
+        # order; the cached statement was built from equal ones of an earlier request.
+        nests = _nests_of(members)
         conn = await self.session.connection()
-        result = await conn.execute(built, {"_keys": list(keys), "_rn_max": query.limit})
-        return {k: (text, ids) for k, text, ids in result.all()}
-
-    def _json_statement(
-        self,
-        stmt: Callable[[], Select],
-        query: ListQuery,
-        key: Any,
-        sort: SortSpec,
-        members: tuple[JsonMember, ...],
-    ) -> Select:
-        """SELECT _key, '[' || string_agg(<object text> ORDER BY _rn) || ']', array_agg(id)
-        over the window statement of `_row_pages_by`. Each object is concatenated text, not
-        json_build_object (whose output carries spaces and would not match the rest of
-        the response): constant '"name":' pieces and coalesce(to_json(value)::text, 'null')."""
-        attrs = [m.attr for m in members if m.attr is not None]
-        selected = self._selected_columns(attrs, sort.field, key.key)
-        by_key = {c.key: c for c in selected}
-        if not set(attrs) <= by_key.keys():
-            raise ValueError("json_pages_by: unknown attribute")
-        # = ANY(array): one statement text whatever the number of parents (an expanding IN
-        # renders and prepares one per count).
-        keys_in = key == func.any(bindparam("_keys", type_=ARRAY(key.type)))
-        inner = self._partitioned(
-            stmt().with_only_columns(*selected).where(keys_in), query, key, sort, name="paged"
-        )
-
-        def col(c: Any) -> Any:
-            return literal_column(f'paged."{c.name}"', type_=c.type)
-
-        pieces: list[Any] = []
-        for i, m in enumerate(members):
-            head = ("{" if i == 0 else ",") + orjson.dumps(m.name).decode() + ":"
-            pieces.append(literal(head, Text()))
-            if m.const is not None:
-                pieces.append(literal(orjson.dumps(m.const).decode(), Text()))
-                continue
-            value = col(by_key[m.attr])
-            if m.enum is not None:
-                value = case(
-                    {stored: literal(name, Text()) for stored, name in m.enum}, value=value
-                )
-            pieces.append(func.coalesce(cast(func.to_json(value), Text()), literal("null", Text())))
-        pieces.append(literal("}" if members else "{}", Text()))
-        rn = literal_column('paged."_rn"', type_=Integer())
-        obj = func.concat(*pieces)
-        nodes = func.concat(
-            literal("[", Text()),
-            func.string_agg(obj, aggregate_order_by(literal(",", Text()), rn)),
-            literal("]", Text()),
-        )
-        # Ids as text: the audit record keeps strings, so no UUID objects are made for them.
-        ids = func.array_agg(aggregate_order_by(cast(col(by_key["id"]), Text()), rn))
-        key_col = literal_column('paged."_key"', type_=key.type)
-        return (
-            select(key_col, nodes, ids)
-            .select_from(inner)
-            .where(rn <= bindparam("_rn_max", type_=Integer()))
-            .group_by(key_col)
-        )
+        result = await conn.execute(statement, {"_keys": list(keys), "_rn_max": query.limit})
+        rows = {row[0]: row for row in result.all()}
+        if not all(row[3] for row in rows.values()):
+            return None
+        pages = {k: (row[1], row[2].split(",")) for k, row in rows.items()}
+        nested = [
+            (
+                nest,
+                [
+                    i
+                    for k in keys
+                    if k in rows and rows[k][4 + n]
+                    for i in rows[k][4 + n].split(",")
+                ],
+            )
+            for n, nest in enumerate(nests)
+        ]
+        return JsonPages(pages, nested)
 
     def _partitioned(
         self, stmt: Select, query: ListQuery, key: Any, sort: SortSpec, name: str | None = None
@@ -499,6 +496,171 @@ def archive(obj: Any) -> list[str]:
     obj.updated_at = now
     obj.version += 1
     return ["archived_at"]
+
+
+_TEXT = Text()
+
+
+def _nests_of(members: tuple[JsonMember, ...]) -> list[JsonNest]:
+    """The JsonNests among `members`, depth first: the order of the statement's id columns."""
+    found: list[JsonNest] = []
+    for m in members:
+        if m.nested is not None:
+            found.append(m.nested)
+            found.extend(_nests_of(m.nested.members))
+    return found
+
+
+def _text(value: str) -> Any:
+    return literal(value, _TEXT)
+
+
+def _string_agg(value: Any, order: Any) -> Any:
+    return func.string_agg(value, aggregate_order_by(_text(","), order))
+
+
+class _JsonStatement:
+    """Builds `Repository.json_pages_by`'s statement. Each level is a repository's window
+    statement (the same WHERE and ORDER BY as its pages) as a subquery; an object is
+    concatenated text — constant '"name":' pieces and coalesce(to_json(value)::text,
+    'null') — not json_build_object, whose output carries spaces and would not match the
+    rest of the response. A nested page is a LATERAL subquery per row of its parent level
+    aggregating its own window rows. Besides the text, every level yields its rows' ids
+    (comma-joined text, for the audit record) and whether every float in it could be
+    written exactly as orjson writes it."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.names = 0
+
+    def _name(self, base: str) -> str:
+        self.names += 1
+        return f"{base}{self.names}"
+
+    def build(
+        self,
+        repo: Repository[Any],
+        stmt: Callable[[], Select],
+        query: ListQuery,
+        key: Any,
+        sort: SortSpec,
+        members: tuple[JsonMember, ...],
+    ) -> Select:
+        # = ANY(array): one statement text whatever the number of parents (an expanding IN
+        # renders and prepares one per count).
+        where = key == func.any(bindparam("_keys", type_=ARRAY(key.type)))
+        level = self._level(repo, stmt(), query, key, sort, members, where)
+        name, source, obj, ok, nested_ids = level
+        rn = literal_column(f'{name}."_rn"', type_=Integer())
+        key_col = literal_column(f'{name}."_key"', type_=key.type)
+        columns = [
+            key_col,
+            func.concat(_text("["), _string_agg(obj, rn), _text("]")),
+            _string_agg(cast(literal_column(f'{name}."id"'), _TEXT), rn),
+            func.bool_and(ok) if ok is not None else literal(True),
+            *(_string_agg(ids, rn) for ids in nested_ids),
+        ]
+        statement = (
+            select(*columns)
+            .select_from(source)
+            .where(rn <= bindparam("_rn_max", type_=Integer()))
+            .group_by(key_col)
+        )
+        return statement
+
+    def _level(
+        self,
+        repo: Repository[Any],
+        stmt: Select,
+        query: ListQuery,
+        key: Any,
+        sort: SortSpec,
+        members: tuple[JsonMember, ...],
+        where: Any,
+    ) -> tuple[str, Any, Any, Any, list[Any]]:
+        """(subquery name, FROM clause, object text, ok or None, nested ids) of one level."""
+        attrs = [m.attr for m in members if m.attr is not None]
+        attrs += [m.nested.parent_attr for m in members if m.nested is not None]
+        selected = repo._selected_columns(attrs, sort.field, key.key)
+        by_key = {c.key: c for c in selected}
+        if not set(attrs) <= by_key.keys():
+            raise ValueError("json_pages_by: unknown attribute")
+        name = self._name("paged")
+        source: Any = repo._partitioned(
+            stmt.with_only_columns(*selected).where(where), query, key, sort, name=name
+        )
+
+        def col(attr: str) -> Any:
+            c = by_key[attr]
+            return literal_column(f'{name}."{c.name}"', type_=c.type)
+
+        pieces: list[Any] = []
+        oks: list[Any] = []
+        nested_ids: list[Any] = []
+        for i, m in enumerate(members):
+            pieces.append(_text(("{" if i == 0 else ",") + orjson.dumps(m.name).decode() + ":"))
+            if m.const is not None:
+                pieces.append(_text(orjson.dumps(m.const).decode()))
+            elif m.nested is not None:
+                text, lateral, ok, ids = self._nested(m.nested, col(m.nested.parent_attr))
+                source = source.join(lateral, literal(True), isouter=True)
+                pieces.append(text)
+                oks.append(ok)
+                nested_ids.extend(ids)
+            elif m.number:
+                value = col(m.attr)  # type: ignore[arg-type]
+                shown = cast(value, _TEXT)  # float8out: the shortest exact digits, like orjson
+                pieces.append(
+                    case(
+                        (value.is_(None), _text("null")),
+                        (shown.regexp_match("^-?[0-9]+$"), func.concat(shown, _text(".0"))),
+                        else_=shown,
+                    )
+                )
+                # Exponent forms (1e+16, 1e-05), NaN and infinities are written otherwise.
+                oks.append(or_(value.is_(None), shown.regexp_match(r"^-?[0-9]+(\.[0-9]+)?$")))
+            else:
+                value = col(m.attr)  # type: ignore[arg-type]
+                if m.enum is not None:
+                    value = case({stored: _text(out) for stored, out in m.enum}, value=value)
+                pieces.append(func.coalesce(cast(func.to_json(value), _TEXT), _text("null")))
+        pieces.append(_text("}" if members else "{}"))
+        ok = and_(*oks) if oks else None
+        return name, source, func.concat(*pieces), ok, nested_ids
+
+    def _nested(self, nest: JsonNest, parent: Any) -> tuple[Any, Any, Any, list[Any]]:
+        """A LATERAL page of `nest` under the row whose `parent_attr` is `parent`: (its
+        object text, the LATERAL subquery to join, ok, ids columns: its own, then those of
+        the pages nested in it)."""
+        child = nest.repo(self.session)
+        key = getattr(child.model, nest.key_attr)
+        sort = SortSpec.parse(nest.query.sort, dict.fromkeys(child.sortable), child.default_sort)
+        name, source, obj, ok, deeper = self._level(
+            child, nest.stmt(), nest.query, key, sort, nest.members, key == parent
+        )
+        rn = literal_column(f'{name}."_rn"', type_=Integer())
+        lateral_name = self._name("nest")
+        nodes = func.concat(_text("["), _string_agg(obj, rn), _text("]"))
+        columns = [
+            nodes.label("nodes"),
+            func.bool_and(ok).label("ok") if ok is not None else literal(True).label("ok"),
+            _string_agg(cast(literal_column(f'{name}."id"'), _TEXT), rn).label("ids"),
+            *(_string_agg(ids, rn).label(f"ids{n}") for n, ids in enumerate(deeper)),
+        ]
+        lateral = (
+            select(*columns)
+            .select_from(source)
+            .where(rn <= literal(nest.query.limit, Integer()))
+            .lateral(lateral_name)
+        )
+        shown = func.coalesce(lateral.c.nodes, _text("[]"))
+        pieces: list[Any] = []
+        for i, (part, const) in enumerate(nest.parts):
+            pieces.append(_text(("{" if i == 0 else ",") + orjson.dumps(part).decode() + ":"))
+            pieces.append(shown if const is None else _text(orjson.dumps(const).decode()))
+        pieces.append(_text("}"))
+        ids = [lateral.c.ids, *(lateral.c[f"ids{n}"] for n in range(len(deeper)))]
+        return func.concat(*pieces), lateral, func.coalesce(lateral.c.ok, literal(True)), ids
 
 
 def _group_pages(

@@ -65,11 +65,11 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import Visitor, visit
 from graphql.pyutils import Path, Undefined
 from graphql.type.definition import GraphQLResolveInfoHelpers
-from sqlalchemy import Boolean, Integer, String, Text, Uuid
+from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Text, Uuid
 from sqlalchemy import inspect as sa_inspect
 from strawberry.types.arguments import convert_arguments
 
-from app.core.crud import JsonMember, json_renderable
+from app.core.crud import JsonMember, JsonNest, json_renderable
 
 try:  # strawberry's ResolveInfo (adds operation_extensions); graphql-core's otherwise
     from strawberry.schema.schema import (
@@ -93,13 +93,37 @@ _IMMUTABLE = (str, int, float, bool, type(None), Enum)
 JSON_PAGE = "rounds.json_page"  # strawberry field metadata key of a JsonPage
 
 # GraphQL leaf types a JsonMember may have, with the column types whose values PostgreSQL's
-# to_json writes exactly as the type's serializer and orjson write them.
+# to_json writes exactly as the type's serializer and orjson write them. Float: double
+# precision only (a real's shortest digits differ from those of the Python float it reads as).
 _JSON_LEAVES: dict[Any, tuple[type, ...]] = {
     GraphQLID: (Uuid, String),
     GraphQLString: (String, Text),
     GraphQLInt: (Integer,),
     GraphQLBoolean: (Boolean,),
+    GraphQLFloat: (Float,),
 }
+
+
+def _json_leaf(f: FieldPlan, column: Any) -> JsonMember | None:
+    """The member of a compiled leaf field read from `column`, if the database can write it."""
+    leaf = f.return_type
+    if isinstance(leaf, GraphQLNonNull):
+        leaf = leaf.of_type
+    if not json_renderable(column) or (f.nonnull and column.nullable):
+        return None
+    kind = column.type
+    if isinstance(leaf, GraphQLEnumType):
+        stored = [
+            v.value.value if isinstance(v.value, Enum) else v.value for v in leaf.values.values()
+        ]
+        if not all(isinstance(v, str) for v in stored) or not isinstance(kind, String):
+            return None
+        return JsonMember(f.key, f.attr, enum=tuple((v, leaf.serialize(v)) for v in stored))
+    if not isinstance(kind, _JSON_LEAVES.get(leaf, ())):
+        return None
+    if isinstance(kind, BigInteger) or (isinstance(kind, Float) and kind.precision is not None):
+        return None  # beyond GraphQL's 32-bit Int; a real
+    return JsonMember(f.key, f.attr, number=leaf is GraphQLFloat)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,23 +143,49 @@ class JsonPage:
         [Any, list[Any], dict[str, Any], tuple[JsonMember, ...]],
         Awaitable[Mapping[Any, str] | None],
     ]
+    # The same connection nested in another rendered page: (context, converted arguments,
+    # members, connection parts) -> the JsonNest its service authorized, or None.
+    nest: Callable[
+        [Any, dict[str, Any], tuple[JsonMember, ...], tuple[tuple[str, str | None], ...]],
+        JsonNest | None,
+    ]
 
 
 class _JsonEdge:
     """A compiled database-rendered connection: the connection object's members in order
-    (None marks `nodes`, otherwise a `__typename` value) and the node members."""
+    (None marks `nodes`, otherwise a `__typename` value), the node members, and where among
+    them connections nested in the nodes go (with their plans)."""
 
-    __slots__ = ("members", "page", "parts")
+    __slots__ = ("members", "nested", "page", "parts")
 
     def __init__(
         self,
         page: JsonPage,
         parts: tuple[tuple[str, str | None], ...],
         members: tuple[JsonMember, ...],
+        nested: tuple[tuple[int, FieldPlan], ...] = (),
     ) -> None:
         self.page = page
         self.parts = parts
         self.members = members
+        self.nested = nested
+
+    def run_members(self, run: _Run, path: Path) -> tuple[JsonMember, ...] | None:
+        """The members for this request: nested connections as the JsonNest their services
+        return for this request's arguments; None when one of them cannot be rendered."""
+        if not self.nested:
+            return self.members
+        members = list(self.members)
+        for index, child in self.nested:
+            edge: _JsonEdge = child.json  # type: ignore[assignment]
+            inner = edge.run_members(run, path)
+            if inner is None:
+                return None
+            nest = edge.page.nest(run.context, run.kwargs(child, path), inner, edge.parts)
+            if nest is None:
+                return None
+            members[index] = JsonMember(members[index].name, nested=nest)
+        return tuple(members)
 
     def value(self, text: str) -> dict[str, Any]:
         nodes = orjson.Fragment(text)
@@ -156,9 +206,12 @@ class _JsonBatch:
         self.closed = True  # parents seen from now on start a batch of their own
         f, parents = self.f, self.parents
         edge: _JsonEdge = f.json  # type: ignore[assignment]
-        kwargs = run.kwargs(f, parents[0][1])
+        path = parents[0][1]
         keys = [getattr(source, edge.page.parent_attr) for source, _, _ in parents]
-        texts = await edge.page.fetch(run.context, keys, kwargs, edge.members)
+        members = edge.run_members(run, path)
+        texts = None
+        if members is not None:
+            texts = await edge.page.fetch(run.context, keys, run.kwargs(f, path), members)
         if texts is None:  # not here: the resolver, parent by parent
             aws: list[Any] = []
             try:
@@ -432,8 +485,9 @@ class _Compiler:
         self, page: JsonPage, type_: GraphQLOutputType, sub_sets: list[SelectionSetNode]
     ) -> _JsonEdge | None:
         """The database rendering of a connection whose selection is `nodes` (and
-        `__typename`s) over leaf fields that are plain columns of `page.model`; None for
-        anything else (edges, cursors, pageInfo, totalCount, nested objects, other types)."""
+        `__typename`s) over fields that are plain columns of `page.model` or connections
+        the database renders too; None for anything else (edges, cursors, pageInfo,
+        totalCount, other nested objects, datetimes, JSON)."""
         if isinstance(type_, GraphQLNonNull):
             type_ = type_.of_type
         if not isinstance(type_, GraphQLObjectType) or "nodes" not in type_.fields:
@@ -443,68 +497,53 @@ class _Compiler:
             self._collect(type_, selection_set, grouped, set())
         parts: list[tuple[str, str | None]] = []
         members: tuple[JsonMember, ...] | None = None
+        nested: tuple[tuple[int, FieldPlan], ...] = ()
         for key, nodes in grouped.items():
             name = nodes[0].name.value
             if name == "__typename":
                 parts.append((key, type_.name))
             elif name == "nodes" and members is None:
-                members = self._json_members(page, type_.fields["nodes"].type, nodes)
-                if members is None:
+                found = self._json_members(page, type_.fields["nodes"].type, nodes)
+                if found is None:
                     return None
+                members, nested = found
                 parts.append((key, None))
             else:
                 return None
         if members is None:
             return None
-        return _JsonEdge(page, tuple(parts), members)
+        return _JsonEdge(page, tuple(parts), members, nested)
 
     def _json_members(
         self, page: JsonPage, type_: GraphQLOutputType, nodes: list[FieldNode]
-    ) -> tuple[JsonMember, ...] | None:
-        # nodes: [T!]! of an object type
+    ) -> tuple[tuple[JsonMember, ...], tuple[tuple[int, FieldPlan], ...]] | None:
+        """The members of each node (`[T!]!`), from the node type's compiled plan: plain
+        column leaves, `__typename`, and connection fields the database can render in turn
+        (their place and plan: what they render depends on each request's arguments)."""
         for wrapper in (GraphQLNonNull, GraphQLList, GraphQLNonNull):
             if not isinstance(type_, wrapper):
                 return None
             type_ = type_.of_type  # type: ignore[union-attr]
-        if not isinstance(type_, GraphQLObjectType) or type_.is_type_of is not None:
+        if not isinstance(type_, GraphQLObjectType) or any(n.selection_set is None for n in nodes):
             return None
-        grouped: dict[str, list[FieldNode]] = {}
-        for node in nodes:
-            if node.selection_set is None:
-                return None
-            self._collect(type_, node.selection_set, grouped, set())
+        plan = self.object_plan(type_, [n.selection_set for n in nodes])  # type: ignore[misc]
         columns = sa_inspect(page.model).column_attrs
         members: list[JsonMember] = []
-        for key, fields in grouped.items():
-            name = fields[0].name.value
-            if name == "__typename":
-                members.append(JsonMember(key, const=type_.name))
-                continue
-            field_def = type_.fields.get(name)
-            attr = _is_basic(field_def) if field_def is not None else None
-            if attr is None or field_def.args or attr not in columns:  # type: ignore[union-attr]
-                return None
-            column = columns[attr].expression
-            leaf = field_def.type  # type: ignore[union-attr]
-            nonnull = isinstance(leaf, GraphQLNonNull)
-            if nonnull:
-                leaf = leaf.of_type
-            if not json_renderable(column) or (nonnull and column.nullable):
-                return None
-            if isinstance(leaf, GraphQLEnumType):
-                stored = [
-                    v.value.value if isinstance(v.value, Enum) else v.value
-                    for v in leaf.values.values()
-                ]
-                if not all(isinstance(v, str) for v in stored):
+        nested: list[tuple[int, FieldPlan]] = []
+        for f in plan.fields:
+            if f.kind == _TYPENAME:
+                members.append(JsonMember(f.key, const=f.value))
+            elif f.kind == _RESOLVE and f.json is not None:
+                nested.append((len(members), f))
+                members.append(JsonMember(f.key))  # replaced per request
+            elif f.kind == _LEAF and f.attr in columns:
+                member = _json_leaf(f, columns[f.attr].expression)
+                if member is None:
                     return None
-                enum = tuple((v, leaf.serialize(v)) for v in stored)
-                members.append(JsonMember(key, attr, enum=enum))
-            elif _JSON_LEAVES.get(leaf) is not None and isinstance(column.type, _JSON_LEAVES[leaf]):
-                members.append(JsonMember(key, attr))
+                members.append(member)
             else:
                 return None
-        return tuple(members)
+        return tuple(members), tuple(nested)
 
     def _direct(self, plan: FieldPlan, field_def: GraphQLField) -> None:
         """Call a plain strawberry resolver without its per-call wrapper (which rebuilds the

@@ -12,7 +12,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.audit.schemas import AuditAction, AuditOutcome
-from app.core.crud import JsonMember, ListQuery, renders_json
+from app.core.crud import JsonMember, JsonNest, ListQuery, renders_json
 from app.core.errors import Invalid
 from app.core.pagination import MAX_LIMIT, Page, SortSpec, encode_cursor
 from app.graphql.columns import requested_columns
@@ -26,6 +26,8 @@ from app.products.schemas import (
     SamdSignificance,
     SamdSituation,
 )
+from app.roadmap import service as roadmap_service
+from app.roadmap.models import RoadmapItem
 from app.roadmap.repository import RoadmapItemRepository
 from app.roadmap.schemas import Horizon, RoadmapStatus
 from app.stories import service as stories_service
@@ -148,6 +150,14 @@ def connection(
     return Connection(nodes=page.items, page=page, sort=sort, after=query.cursor, counter=counter)
 
 
+def _first_page(context: Any, kwargs: dict[str, Any]) -> ListQuery | None:
+    """The ListQuery of a connection's arguments when the database can render its page:
+    PostgreSQL and no cursor (database-rendered pages are first pages)."""
+    if kwargs["after"] is not None or not renders_json(context.ctx.session):
+        return None
+    return list_query(kwargs["first"], None, kwargs["sort"], kwargs["include_archived"])
+
+
 def _stories_page(parent: stories_service.StoryParent) -> dict[str, JsonPage]:
     """Field metadata: the stories connection of a product or roadmap item rendered by the
     database when the document asks only for plain node fields (fast path, PostgreSQL)."""
@@ -155,15 +165,59 @@ def _stories_page(parent: stories_service.StoryParent) -> dict[str, JsonPage]:
     async def fetch(
         context: Any, keys: list[uuid.UUID], kwargs: dict[str, Any], members: tuple[JsonMember, ...]
     ) -> dict[uuid.UUID, str] | None:
-        ctx = context.ctx
-        if kwargs["after"] is not None or not renders_json(ctx.session):
+        if (query := _first_page(context, kwargs)) is None:
             return None
-        query = list_query(kwargs["first"], None, kwargs["sort"], kwargs["include_archived"])
         return await stories_service.stories_json_by(
-            ctx, parent, keys, query, members, status=kwargs["status"], sprint=kwargs["sprint"]
+            context.ctx,
+            parent,
+            keys,
+            query,
+            members,
+            status=kwargs["status"],
+            sprint=kwargs["sprint"],
         )
 
-    return {JSON_PAGE: JsonPage(model=Story, parent_attr="id", fetch=fetch)}
+    def nest(
+        context: Any, kwargs: dict[str, Any], members: tuple[JsonMember, ...], parts: Any
+    ) -> JsonNest | None:
+        if (query := _first_page(context, kwargs)) is None:
+            return None
+        return stories_service.nested_stories_json(
+            context.ctx,
+            parent,
+            query,
+            members,
+            parts,
+            status=kwargs["status"],
+            sprint=kwargs["sprint"],
+        )
+
+    return {JSON_PAGE: JsonPage(model=Story, parent_attr="id", fetch=fetch, nest=nest)}
+
+
+def _roadmap_page() -> dict[str, JsonPage]:
+    """Field metadata: a product's roadmap items rendered by the database (see _stories_page),
+    their stories nested in the same statement when those are rendered too."""
+
+    async def fetch(
+        context: Any, keys: list[uuid.UUID], kwargs: dict[str, Any], members: tuple[JsonMember, ...]
+    ) -> dict[uuid.UUID, str] | None:
+        if (query := _first_page(context, kwargs)) is None:
+            return None
+        return await roadmap_service.roadmap_items_json_by_product(
+            context.ctx, keys, query, members, status=kwargs["status"], horizon=kwargs["horizon"]
+        )
+
+    def nest(
+        context: Any, kwargs: dict[str, Any], members: tuple[JsonMember, ...], parts: Any
+    ) -> JsonNest | None:
+        if (query := _first_page(context, kwargs)) is None:
+            return None
+        return roadmap_service.nested_roadmap_items_json(
+            context.ctx, query, members, parts, status=kwargs["status"], horizon=kwargs["horizon"]
+        )
+
+    return {JSON_PAGE: JsonPage(model=RoadmapItem, parent_attr="id", fetch=fetch, nest=nest)}
 
 
 # --- resources ---------------------------------------------------------------------------
@@ -188,7 +242,7 @@ class ProductType:
     version: int
     archived_at: datetime.datetime | None
 
-    @strawberry.field
+    @strawberry.field(metadata=_roadmap_page())
     async def roadmap_items(
         self,
         info: Info,

@@ -6,8 +6,16 @@ import uuid
 from collections.abc import Collection
 
 from app.authz import Permission, authorize, can
-from app.core.context import Ctx
-from app.core.crud import ListQuery, apply_changes, archive, check_if_match, save
+from app.core.context import Ctx, touch_json_pages
+from app.core.crud import (
+    JsonMember,
+    JsonNest,
+    ListQuery,
+    apply_changes,
+    archive,
+    check_if_match,
+    save,
+)
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import Page
 from app.db.types import utcnow
@@ -169,6 +177,58 @@ async def roadmap_items_by_product(
     )
     ctx.audit.touch("search", RESOURCE, [i.id for p in pages.values() for i in p.items])
     return pages
+
+
+async def roadmap_items_json_by_product(
+    ctx: Ctx,
+    product_ids: Collection[uuid.UUID],
+    query: ListQuery,
+    members: tuple[JsonMember, ...],
+    *,
+    status: str | None = None,
+    horizon: str | None = None,
+) -> dict[uuid.UUID, str] | None:
+    """`roadmap_items_by_product`'s first pages rendered as JSON text by the database (see
+    `stories_json_by`), nested pages included; None when the rows must be read instead."""
+    authorize(ctx.principal, Permission.roadmap_read)
+    repo = RoadmapItemRepository(ctx.session)
+    archived = query.include_archived
+    found = await repo.json_pages_by(
+        lambda: repo.filtered(include_archived=archived, status=status, horizon=horizon),
+        query,
+        RoadmapItem.product_id,
+        product_ids,
+        members,
+        shape=("filtered", archived, status, horizon),
+    )
+    return touch_json_pages(ctx, RESOURCE, product_ids, found)
+
+
+def nested_roadmap_items_json(
+    ctx: Ctx,
+    query: ListQuery,
+    members: tuple[JsonMember, ...],
+    parts: tuple[tuple[str, str | None], ...],
+    *,
+    status: str | None = None,
+    horizon: str | None = None,
+) -> JsonNest:
+    """The roadmap items of each product a JSON page of products renders (see JsonNest)."""
+    authorize(ctx.principal, Permission.roadmap_read)
+    archived = query.include_archived
+    return JsonNest(
+        repo=RoadmapItemRepository,
+        key_attr="product_id",
+        parent_attr="id",
+        shape=("filtered", archived, status, horizon),
+        query=query,
+        members=members,
+        parts=parts,
+        stmt=lambda: RoadmapItemRepository(ctx.session).filtered(
+            include_archived=archived, status=status, horizon=horizon
+        ),
+        touch=lambda ids: ctx.audit.touch("search", RESOURCE, ids),
+    )
 
 
 async def count_roadmap_items_by_product(

@@ -9,9 +9,10 @@ from typing import Any, Literal
 from sqlalchemy.exc import IntegrityError
 
 from app.authz import Permission, authorize, can
-from app.core.context import Ctx
+from app.core.context import Ctx, touch_json_pages
 from app.core.crud import (
     JsonMember,
+    JsonNest,
     ListQuery,
     apply_changes,
     archive,
@@ -311,13 +312,14 @@ async def stories_json_by(
     *,
     status: str | None = None,
     sprint: str | None = None,
-) -> dict[uuid.UUID, str]:
+) -> dict[uuid.UUID, str] | None:
     """`stories_by`'s first pages rendered as JSON text by the database (PostgreSQL): one
-    array of objects with `members` per parent, same rows, order, permission and audit."""
+    array of objects with `members` per parent, same rows, order, permission and audit;
+    None when the rows must be read instead (see `Repository.json_pages_by`)."""
     authorize(ctx.principal, Permission.story_read)
     repo = StoryRepository(ctx.session)
     archived = query.include_archived
-    pages = await repo.json_pages_by(
+    found = await repo.json_pages_by(
         lambda: repo.filtered(include_archived=archived, status=status, sprint=sprint),
         query,
         getattr(Story, parent),
@@ -325,9 +327,36 @@ async def stories_json_by(
         members,
         shape=("filtered", archived, status, sprint),
     )
-    # Ids in parent order, as stories_by records them.
-    ctx.audit.touch("search", RESOURCE, [i for k in keys if k in pages for i in pages[k][1]])
-    return {k: text for k, (text, _) in pages.items()}
+    return touch_json_pages(ctx, RESOURCE, keys, found)
+
+
+def nested_stories_json(
+    ctx: Ctx,
+    parent: StoryParent,
+    query: ListQuery,
+    members: tuple[JsonMember, ...],
+    parts: tuple[tuple[str, str | None], ...],
+    *,
+    status: str | None = None,
+    sprint: str | None = None,
+) -> JsonNest:
+    """The stories of each product or roadmap item a JSON page of those renders (see
+    JsonNest): the same rows, permission and audit as `stories_by`."""
+    authorize(ctx.principal, Permission.story_read)
+    archived = query.include_archived
+    return JsonNest(
+        repo=StoryRepository,
+        key_attr=parent,
+        parent_attr="id",
+        shape=("filtered", archived, status, sprint),
+        query=query,
+        members=members,
+        parts=parts,
+        stmt=lambda: StoryRepository(ctx.session).filtered(
+            include_archived=archived, status=status, sprint=sprint
+        ),
+        touch=lambda ids: ctx.audit.touch("search", RESOURCE, ids),
+    )
 
 
 async def count_stories_by(

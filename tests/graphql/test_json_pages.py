@@ -75,6 +75,30 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
         True,
     ),
     (
+        "nested levels and floats",
+        "query P($id: ID!) { product(id: $id) { roadmapItems { __typename nodes { __typename id title status horizon riceScore reach impact confidence effort stories(first: 2) { nodes { key storyPoints } __typename } } } } }",
+        {},
+        True,
+    ),
+    (
+        "nested with variables",
+        'query P($id: ID!, $n: Int!, $s: StoryStatus) { product(id: $id) { roadmapItems(first: $n, sort: "title") { nodes { title stories(first: $n, status: $s) { nodes { key } } } } } }',
+        {"n": 2, "s": "BACKLOG"},
+        True,
+    ),
+    (
+        "nested connection not renderable",
+        "query P($id: ID!) { product(id: $id) { roadmapItems { nodes { title stories { totalCount nodes { key } } } } } }",
+        {},
+        False,
+    ),
+    (
+        "inner rendered, outer not",
+        "query P($id: ID!) { product(id: $id) { roadmapItems { nodes { title targetQuarter approvedAt stories { nodes { key } } } } } }",
+        {},
+        True,
+    ),
+    (
         "total count",
         "query P($id: ID!) { product(id: $id) { roadmapItems { nodes { stories { totalCount nodes { key } } } } } }",
         {},
@@ -113,8 +137,14 @@ async def page(client, auth) -> dict[str, Any]:
 
     product = await post("/products", {"key": unique_key("JP"), "name": "Json pages"})
     pid = product["id"]
+    rice = [
+        {"reach": 100, "impact": 2, "confidence": 0.5, "effort": 4},  # 25.0: integral float
+        {"reach": 7, "impact": 0.25, "confidence": 0.3, "effort": 3},  # 0.175
+        {},  # no score: null
+    ]
     items = [
-        await post("/roadmap-items", {"product_id": pid, "title": f"Item {i}"}) for i in range(3)
+        await post("/roadmap-items", {"product_id": pid, "title": f"Item {i}", **r})
+        for i, r in enumerate(rice)
     ]
     stories = []
     for i, title in enumerate(TRICKY * 2):
@@ -195,3 +225,40 @@ async def test_unauthenticated_and_refused_answer_like_graphql_core(page, client
     a, b, _, _ = await _both(client, standard, {}, ITEM_PAGE, {"id": pid}, None)
     _same(a, b, "no token")
     assert a.status_code == 401
+
+
+async def test_a_float_the_database_would_write_otherwise_takes_the_rows(
+    client, auth, app, standard
+):
+    """effort 0.00001 is `1e-05` in PostgreSQL's text: the rendered page is refused and the
+    rows answer (the same bytes as graphql-core's)."""
+    pm = auth("product_manager", f"jp-pm-{uuid.uuid4().hex[:6]}")
+    r = await client.post(
+        "/api/v1/products", json={"key": unique_key("JF"), "name": "Floats"}, headers=pm
+    )
+    pid = r.json()["id"]
+    for effort in (0.00001, 2):
+        r = await client.post(
+            "/api/v1/roadmap-items",
+            json={
+                "product_id": pid,
+                "title": f"e{effort}",
+                "reach": 1,
+                "impact": 1,
+                "confidence": 1,
+                "effort": effort,
+            },
+            headers=pm,
+        )
+        assert r.status_code == 201, r.text
+    q = "query P($id: ID!) { product(id: $id) { roadmapItems { nodes { title effort riceScore } } } }"
+    with count_statements(app) as seen:
+        a, b, ra, rb = await _both(client, standard, pm, q, {"id": pid}, None)
+    _same(a, b, "tiny float")
+    efforts = [n["effort"] for n in a.json()["data"]["product"]["roadmapItems"]["nodes"]]
+    assert efforts == [0.00001, 2.0] and b'"effort":0.00001' in a.content
+    if IS_PG:
+        assert len([s for s in seen if "string_agg" in s]) == 1  # tried, then the rows
+        assert len([s for s in seen if "row_number()" in s and "string_agg" not in s]) == 1
+    fast, std = await _audit(app, ra), await _audit(app, rb)
+    assert sorted(fast["resource_ids"]) == sorted(std["resource_ids"])

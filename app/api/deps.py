@@ -65,10 +65,12 @@ async def get_principal(request: Request) -> Principal:
     )
 
 
-async def get_ctx(request: Request, principal: Annotated[Principal, Depends(get_principal)]) -> Ctx:
+async def get_ctx(request: Request) -> Ctx:
+    # Authenticates itself rather than depending on get_principal: FastAPI solves every
+    # dependency level per request (parameter analysis included), on every API call.
     return Ctx(
         session=request.state.uow.session,
-        principal=principal,
+        principal=await get_principal(request),
         audit=request.state.audit,
         settings=request.app.state.settings,
     )

@@ -138,17 +138,22 @@ class JsonPage:
     authorizes and audits exactly like the resolver's."""
 
     model: type
-    parent_attr: str
+    parent_attr: str | None  # None: a root field (no parent object)
     fetch: Callable[
         [Any, list[Any], dict[str, Any], tuple[JsonMember, ...]],
         Awaitable[Mapping[Any, str] | None],
     ]
     # The same connection nested in another rendered page: (context, converted arguments,
     # members, connection parts) -> the JsonNest its service authorized, or None.
-    nest: Callable[
-        [Any, dict[str, Any], tuple[JsonMember, ...], tuple[tuple[str, str | None], ...]],
-        JsonNest | None,
-    ]
+    nest: (
+        Callable[
+            [Any, dict[str, Any], tuple[JsonMember, ...], tuple[tuple[str, str | None], ...]],
+            JsonNest | None,
+        ]
+        | None
+    ) = None
+    # A single object rather than a connection: `fetch` maps the key to the object's text.
+    single: bool = False
 
 
 class _JsonEdge:
@@ -161,7 +166,7 @@ class _JsonEdge:
     def __init__(
         self,
         page: JsonPage,
-        parts: tuple[tuple[str, str | None], ...],
+        parts: tuple[tuple[str, str | None], ...] | None,
         members: tuple[JsonMember, ...],
         nested: tuple[tuple[int, FieldPlan], ...] = (),
     ) -> None:
@@ -179,7 +184,7 @@ class _JsonEdge:
         for index, child in self.nested:
             edge: _JsonEdge = child.json  # type: ignore[assignment]
             inner = edge.run_members(run, path)
-            if inner is None:
+            if inner is None or edge.page.nest is None or edge.parts is None:
                 return None
             nest = edge.page.nest(run.context, run.kwargs(child, path), inner, edge.parts)
             if nest is None:
@@ -187,7 +192,10 @@ class _JsonEdge:
             members[index] = JsonMember(members[index].name, nested=nest)
         return tuple(members)
 
-    def value(self, text: str) -> dict[str, Any]:
+    def value(self, text: str) -> Any:
+        """The field's value: the object's text, or the connection with the nodes' text."""
+        if self.parts is None:
+            return orjson.Fragment(text)
         nodes = orjson.Fragment(text)
         return {key: nodes if v is None else v for key, v in self.parts}
 
@@ -207,7 +215,8 @@ class _JsonBatch:
         f, parents = self.f, self.parents
         edge: _JsonEdge = f.json  # type: ignore[assignment]
         path = parents[0][1]
-        keys = [getattr(source, edge.page.parent_attr) for source, _, _ in parents]
+        attr = edge.page.parent_attr
+        keys = [None if attr is None else getattr(source, attr) for source, _, _ in parents]
         members = edge.run_members(run, path)
         texts = None
         if members is not None:
@@ -223,8 +232,12 @@ class _JsonBatch:
             if aws:
                 await _drain(run, aws)
             return
+        empty = "[]" if edge.parts is not None else None
         for (_, _, out), key in zip(parents, keys, strict=True):
-            out[f.key] = edge.value(texts.get(key, "[]"))
+            text = texts.get(key, empty)
+            if text is None:  # an object the service did not render: it raised, or it is not
+                raise Unsupported("object not rendered")
+            out[f.key] = edge.value(text)
 
 
 class Unsupported(Exception):
@@ -490,6 +503,11 @@ class _Compiler:
         totalCount, other nested objects, datetimes, JSON)."""
         if isinstance(type_, GraphQLNonNull):
             type_ = type_.of_type
+        if page.single:
+            if not isinstance(type_, GraphQLObjectType) or type_.is_type_of is not None:
+                return None
+            found = self._json_members(page, type_, sub_sets)
+            return None if found is None else _JsonEdge(page, None, *found)
         if not isinstance(type_, GraphQLObjectType) or "nodes" not in type_.fields:
             return None
         grouped: dict[str, list[FieldNode]] = {}
@@ -503,7 +521,16 @@ class _Compiler:
             if name == "__typename":
                 parts.append((key, type_.name))
             elif name == "nodes" and members is None:
-                found = self._json_members(page, type_.fields["nodes"].type, nodes)
+                node_type = type_.fields["nodes"].type
+                for wrapper in (GraphQLNonNull, GraphQLList, GraphQLNonNull):  # [T!]!
+                    if not isinstance(node_type, wrapper):
+                        return None
+                    node_type = node_type.of_type  # type: ignore[union-attr]
+                if not isinstance(node_type, GraphQLObjectType) or node_type.is_type_of:
+                    return None
+                if any(n.selection_set is None for n in nodes):
+                    return None
+                found = self._json_members(page, node_type, [n.selection_set for n in nodes])  # type: ignore[misc]
                 if found is None:
                     return None
                 members, nested = found
@@ -515,18 +542,12 @@ class _Compiler:
         return _JsonEdge(page, tuple(parts), members, nested)
 
     def _json_members(
-        self, page: JsonPage, type_: GraphQLOutputType, nodes: list[FieldNode]
+        self, page: JsonPage, type_: GraphQLObjectType, sub_sets: list[SelectionSetNode]
     ) -> tuple[tuple[JsonMember, ...], tuple[tuple[int, FieldPlan], ...]] | None:
-        """The members of each node (`[T!]!`), from the node type's compiled plan: plain
-        column leaves, `__typename`, and connection fields the database can render in turn
-        (their place and plan: what they render depends on each request's arguments)."""
-        for wrapper in (GraphQLNonNull, GraphQLList, GraphQLNonNull):
-            if not isinstance(type_, wrapper):
-                return None
-            type_ = type_.of_type  # type: ignore[union-attr]
-        if not isinstance(type_, GraphQLObjectType) or any(n.selection_set is None for n in nodes):
-            return None
-        plan = self.object_plan(type_, [n.selection_set for n in nodes])  # type: ignore[misc]
+        """The members of each object of `type_`, from its compiled plan: plain column
+        leaves, `__typename`, and connection fields the database can render in turn (their
+        place and plan: what they render depends on each request's arguments)."""
+        plan = self.object_plan(type_, sub_sets)
         columns = sa_inspect(page.model).column_attrs
         members: list[JsonMember] = []
         nested: list[tuple[int, FieldPlan]] = []

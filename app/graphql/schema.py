@@ -25,10 +25,11 @@ from app.audit import repository as audit_repository
 from app.audit import service as audit
 from app.audit.schemas import AuditAction, AuditFilters, AuditOutcome
 from app.config import Settings
+from app.core.crud import renders_json
 from app.core.errors import Invalid
 from app.graphql import inputs as gi
 from app.graphql.errors import ErrorFormatter
-from app.graphql.fastpath import FastPath
+from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
 from app.graphql.types import (
     DEFAULT_FIRST,
     AuditEventType,
@@ -54,6 +55,7 @@ from app.interviews.schemas import InterviewCreate, InterviewUpdate
 from app.members import service as members
 from app.members.schemas import MemberAdd
 from app.products import service as products
+from app.products.models import Product
 from app.products.repository import ProductRepository
 from app.products.schemas import LifecycleStage, ProductCreate, ProductUpdate
 from app.roadmap import service as roadmap
@@ -70,13 +72,29 @@ def _opt_id(value: ID | None, arg: str) -> uuid.UUID | None:
     return None if value is None else parse_id(value, arg)
 
 
+def _product_object() -> dict[str, JsonPage]:
+    """Field metadata: `product(id)` rendered by the database (fast path, PostgreSQL) when
+    the document asks only for plain fields and database-rendered pages of it."""
+
+    async def fetch(
+        context: Any, _keys: list[Any], kwargs: dict[str, Any], members: tuple[Any, ...]
+    ) -> dict[None, str] | None:
+        ctx = context.ctx
+        if not renders_json(ctx.session):
+            return None
+        text = await products.product_json(ctx, parse_id(kwargs["id"]), members)
+        return None if text is None else {None: text}
+
+    return {JSON_PAGE: JsonPage(model=Product, parent_attr=None, fetch=fetch, single=True)}
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="The calling principal.")
     async def me(self, info: Info) -> MeType:
         return await members.me(info.context.ctx)  # type: ignore[return-value]
 
-    @strawberry.field
+    @strawberry.field(metadata=_product_object())
     async def product(self, info: Info, id: ID) -> ProductType | None:
         product = await products.get_product(info.context.ctx, parse_id(id))
         info.context.loaders.product.prime(product.id, product)

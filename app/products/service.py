@@ -9,7 +9,14 @@ from sqlalchemy.exc import IntegrityError
 
 from app.authz import Permission, authorize, can
 from app.core.context import Ctx
-from app.core.crud import ListQuery, apply_changes, archive, check_if_match, save
+from app.core.crud import (
+    JsonMember,
+    ListQuery,
+    apply_changes,
+    archive,
+    check_if_match,
+    save,
+)
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import Page
 from app.members.repository import MembershipRepository, UserRepository
@@ -36,6 +43,33 @@ async def get_product(ctx: Ctx, product_id: uuid.UUID, *, audit: bool = True) ->
     if audit:
         ctx.audit.touch("read", "product", [product.id], product_id=product.id)
     return product
+
+
+async def product_json(
+    ctx: Ctx, product_id: uuid.UUID, members: tuple[JsonMember, ...]
+) -> str | None:
+    """`get_product` rendered as JSON text by the database (PostgreSQL), with the pages nested
+    in it (see `Repository.json_pages_by`); the same 404, permission and audit. None when
+    the row must be read instead."""
+    if not can(ctx.principal, Permission.product_read):
+        raise NotFound("No product with that id.")
+    repo = ProductRepository(ctx.session)
+    found = await repo.json_pages_by(
+        lambda: repo.base(include_archived=True),  # like get(): archived products answer
+        ListQuery(limit=1),
+        Product.id,
+        [product_id],
+        members,
+        shape=("by_id",),
+    )
+    if found is None:
+        return None
+    if product_id not in found.pages:
+        raise NotFound("No product with that id.")
+    ctx.audit.touch("read", "product", [product_id], product_id=product_id)
+    for nest, ids in found.nested:
+        nest.touch(ids)
+    return found.pages[product_id][0][1:-1]  # the page of one: '[{…}]' -> '{…}'
 
 
 async def create_product(ctx: Ctx, data: ProductCreate) -> Product:

@@ -258,7 +258,28 @@ async def test_a_float_the_database_would_write_otherwise_takes_the_rows(
     efforts = [n["effort"] for n in a.json()["data"]["product"]["roadmapItems"]["nodes"]]
     assert efforts == [0.00001, 2.0] and b'"effort":0.00001' in a.content
     if IS_PG:
-        assert len([s for s in seen if "string_agg" in s]) == 1  # tried, then the rows
+        # Tried for product(id) with its items, then for the items alone; then the rows.
+        assert len([s for s in seen if "string_agg" in s]) == 2
         assert len([s for s in seen if "row_number()" in s and "string_agg" not in s]) == 1
     fast, std = await _audit(app, ra), await _audit(app, rb)
     assert sorted(fast["resource_ids"]) == sorted(std["resource_ids"])
+
+
+async def test_product_by_id_renders_like_get_product(client, auth, app, standard):
+    """product(id) as one rendered object: an archived product still answers (as get()
+    does), a missing one is the same NOT_FOUND, and the audit event names the product."""
+    pm = auth("product_manager", f"jp-pm-{uuid.uuid4().hex[:6]}")
+    r = await client.post(
+        "/api/v1/products", json={"key": unique_key("JA"), "name": "Archived"}, headers=pm
+    )
+    pid = r.json()["id"]
+    assert (await client.delete(f"/api/v1/products/{pid}", headers=pm)).status_code == 200
+    q = "query P($id: ID!) { product(id: $id) { __typename id key name handlesPhi lifecycleStage roadmapItems { nodes { id } } } }"
+    for variables in ({"id": pid}, {"id": str(uuid.uuid4())}):
+        with count_statements(app) as seen:
+            a, b, ra, rb = await _both(client, standard, pm, q, variables, None)
+        _same(a, b, "product")
+        fast, std = await _audit(app, ra), await _audit(app, rb)
+        assert fast == std
+    assert len([s for s in seen if "string_agg" in s]) == (1 if IS_PG else 0)
+    assert a.status_code == 404 and fast["outcome"] == "denied"

@@ -138,6 +138,17 @@ class Repository(Generic[M]):
             stmt = stmt.where(self.model.archived_at.is_(None))
         return stmt
 
+    @classmethod
+    def filter_of(
+        cls, session: AsyncSession, *, include_archived: bool, **filters: Any
+    ) -> tuple[Callable[[], Select], Hashable]:
+        """The subclass's `filtered(...)` statement as a callable, with its shape: what the
+        cached page statements (`page`, `pages_by`, `json_pages_by`) build once and key on."""
+        return (
+            lambda: cls(session).filtered(include_archived=include_archived, **filters),  # type: ignore[attr-defined]
+            ("filtered", include_archived, *filters.items()),
+        )
+
     async def get(self, id_: uuid.UUID) -> M | None:
         return await self.session.get(self.model, id_)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import strawberry
@@ -158,23 +159,23 @@ def _first_page(context: Any, kwargs: dict[str, Any]) -> ListQuery | None:
     return list_query(kwargs["first"], None, kwargs["sort"], kwargs["include_archived"])
 
 
-def _stories_page(parent: stories_service.StoryParent) -> dict[str, JsonPage]:
-    """Field metadata: the stories connection of a product or roadmap item rendered by the
-    database when the document asks only for plain node fields (fast path, PostgreSQL)."""
+def _rendered_page(
+    model: type,
+    fetch_page: Callable[..., Any],
+    nest_page: Callable[..., Any],
+    filters: tuple[str, ...],
+) -> dict[str, JsonPage]:
+    """Field metadata (JsonPage) of a connection the database can render: `fetch_page(ctx,
+    keys, query, members, **filters)` and `nest_page(ctx, query, members, parts, **filters)`
+    are the resource's services; `filters` name the field's filter arguments."""
 
     async def fetch(
         context: Any, keys: list[uuid.UUID], kwargs: dict[str, Any], members: tuple[JsonMember, ...]
     ) -> dict[uuid.UUID, str] | None:
         if (query := _first_page(context, kwargs)) is None:
             return None
-        return await stories_service.stories_json_by(
-            context.ctx,
-            parent,
-            keys,
-            query,
-            members,
-            status=kwargs["status"],
-            sprint=kwargs["sprint"],
+        return await fetch_page(
+            context.ctx, keys, query, members, **{f: kwargs[f] for f in filters}
         )
 
     def nest(
@@ -182,42 +183,31 @@ def _stories_page(parent: stories_service.StoryParent) -> dict[str, JsonPage]:
     ) -> JsonNest | None:
         if (query := _first_page(context, kwargs)) is None:
             return None
-        return stories_service.nested_stories_json(
-            context.ctx,
-            parent,
-            query,
-            members,
-            parts,
-            status=kwargs["status"],
-            sprint=kwargs["sprint"],
-        )
+        return nest_page(context.ctx, query, members, parts, **{f: kwargs[f] for f in filters})
 
-    return {JSON_PAGE: JsonPage(model=Story, parent_attr="id", fetch=fetch, nest=nest)}
+    return {JSON_PAGE: JsonPage(model=model, parent_attr="id", fetch=fetch, nest=nest)}
+
+
+def _stories_page(parent: stories_service.StoryParent) -> dict[str, JsonPage]:
+    """The stories connection of a product or roadmap item rendered by the database when the
+    document asks only for plain node fields (fast path, PostgreSQL)."""
+    return _rendered_page(
+        Story,
+        partial(stories_service.stories_json_by, parent=parent),
+        partial(stories_service.nested_stories_json, parent=parent),
+        ("status", "sprint"),
+    )
 
 
 def _roadmap_page() -> dict[str, JsonPage]:
-    """Field metadata: a product's roadmap items rendered by the database (see _stories_page),
-    their stories nested in the same statement when those are rendered too."""
-
-    async def fetch(
-        context: Any, keys: list[uuid.UUID], kwargs: dict[str, Any], members: tuple[JsonMember, ...]
-    ) -> dict[uuid.UUID, str] | None:
-        if (query := _first_page(context, kwargs)) is None:
-            return None
-        return await roadmap_service.roadmap_items_json_by_product(
-            context.ctx, keys, query, members, status=kwargs["status"], horizon=kwargs["horizon"]
-        )
-
-    def nest(
-        context: Any, kwargs: dict[str, Any], members: tuple[JsonMember, ...], parts: Any
-    ) -> JsonNest | None:
-        if (query := _first_page(context, kwargs)) is None:
-            return None
-        return roadmap_service.nested_roadmap_items_json(
-            context.ctx, query, members, parts, status=kwargs["status"], horizon=kwargs["horizon"]
-        )
-
-    return {JSON_PAGE: JsonPage(model=RoadmapItem, parent_attr="id", fetch=fetch, nest=nest)}
+    """A product's roadmap items rendered by the database, their stories nested in the same
+    statement when those are rendered too."""
+    return _rendered_page(
+        RoadmapItem,
+        roadmap_service.roadmap_items_json_by_product,
+        roadmap_service.nested_roadmap_items_json,
+        ("status", "horizon"),
+    )
 
 
 # --- resources ---------------------------------------------------------------------------

@@ -164,16 +164,11 @@ async def roadmap_items_by_product(
     """One page of roadmap items per product, all in one statement, as read-only rows; with
     `columns` (attribute names) the rows hold only those (see `pages_by`)."""
     authorize(ctx.principal, Permission.roadmap_read)
-    repo = RoadmapItemRepository(ctx.session)
-    archived = query.include_archived
-    pages = await repo.pages_by(
-        lambda: repo.filtered(include_archived=archived, status=status, horizon=horizon),
-        query,
-        RoadmapItem.product_id,
-        product_ids,
-        as_rows=True,
-        columns=columns,
-        shape=("filtered", archived, status, horizon),
+    stmt, shape = RoadmapItemRepository.filter_of(
+        ctx.session, include_archived=query.include_archived, status=status, horizon=horizon
+    )
+    pages = await RoadmapItemRepository(ctx.session).pages_by(
+        stmt, query, RoadmapItem.product_id, product_ids, as_rows=True, columns=columns, shape=shape
     )
     ctx.audit.touch("search", RESOURCE, [i.id for p in pages.values() for i in p.items])
     return pages
@@ -191,15 +186,11 @@ async def roadmap_items_json_by_product(
     """`roadmap_items_by_product`'s first pages rendered as JSON text by the database (see
     `stories_json_by`), nested pages included; None when the rows must be read instead."""
     authorize(ctx.principal, Permission.roadmap_read)
-    repo = RoadmapItemRepository(ctx.session)
-    archived = query.include_archived
-    found = await repo.json_pages_by(
-        lambda: repo.filtered(include_archived=archived, status=status, horizon=horizon),
-        query,
-        RoadmapItem.product_id,
-        product_ids,
-        members,
-        shape=("filtered", archived, status, horizon),
+    stmt, shape = RoadmapItemRepository.filter_of(
+        ctx.session, include_archived=query.include_archived, status=status, horizon=horizon
+    )
+    found = await RoadmapItemRepository(ctx.session).json_pages_by(
+        stmt, query, RoadmapItem.product_id, product_ids, members, shape=shape
     )
     return touch_json_pages(ctx, RESOURCE, product_ids, found)
 
@@ -215,18 +206,18 @@ def nested_roadmap_items_json(
 ) -> JsonNest:
     """The roadmap items of each product a JSON page of products renders (see JsonNest)."""
     authorize(ctx.principal, Permission.roadmap_read)
-    archived = query.include_archived
+    stmt, shape = RoadmapItemRepository.filter_of(
+        ctx.session, include_archived=query.include_archived, status=status, horizon=horizon
+    )
     return JsonNest(
         repo=RoadmapItemRepository,
         key_attr="product_id",
         parent_attr="id",
-        shape=("filtered", archived, status, horizon),
+        shape=shape,
         query=query,
         members=members,
         parts=parts,
-        stmt=lambda: RoadmapItemRepository(ctx.session).filtered(
-            include_archived=archived, status=status, horizon=horizon
-        ),
+        stmt=stmt,
         touch=lambda ids: ctx.audit.touch("search", RESOURCE, ids),
     )
 

@@ -288,16 +288,11 @@ async def stories_by(
     """One page of stories per product or roadmap item, all in one statement, as read-only
     rows; with `columns` (attribute names) the rows hold only those (see `pages_by`)."""
     authorize(ctx.principal, Permission.story_read)
-    repo = StoryRepository(ctx.session)
-    archived = query.include_archived
-    pages = await repo.pages_by(
-        lambda: repo.filtered(include_archived=archived, status=status, sprint=sprint),
-        query,
-        getattr(Story, parent),
-        keys,
-        as_rows=True,
-        columns=columns,
-        shape=("filtered", archived, status, sprint),
+    stmt, shape = StoryRepository.filter_of(
+        ctx.session, include_archived=query.include_archived, status=status, sprint=sprint
+    )
+    pages = await StoryRepository(ctx.session).pages_by(
+        stmt, query, getattr(Story, parent), keys, as_rows=True, columns=columns, shape=shape
     )
     ctx.audit.touch("search", RESOURCE, [s.id for p in pages.values() for s in p.items])
     return pages
@@ -305,11 +300,11 @@ async def stories_by(
 
 async def stories_json_by(
     ctx: Ctx,
-    parent: StoryParent,
     keys: Collection[uuid.UUID],
     query: ListQuery,
     members: tuple[JsonMember, ...],
     *,
+    parent: StoryParent,
     status: str | None = None,
     sprint: str | None = None,
 ) -> dict[uuid.UUID, str] | None:
@@ -317,44 +312,40 @@ async def stories_json_by(
     array of objects with `members` per parent, same rows, order, permission and audit;
     None when the rows must be read instead (see `Repository.json_pages_by`)."""
     authorize(ctx.principal, Permission.story_read)
-    repo = StoryRepository(ctx.session)
-    archived = query.include_archived
-    found = await repo.json_pages_by(
-        lambda: repo.filtered(include_archived=archived, status=status, sprint=sprint),
-        query,
-        getattr(Story, parent),
-        keys,
-        members,
-        shape=("filtered", archived, status, sprint),
+    stmt, shape = StoryRepository.filter_of(
+        ctx.session, include_archived=query.include_archived, status=status, sprint=sprint
+    )
+    found = await StoryRepository(ctx.session).json_pages_by(
+        stmt, query, getattr(Story, parent), keys, members, shape=shape
     )
     return touch_json_pages(ctx, RESOURCE, keys, found)
 
 
 def nested_stories_json(
     ctx: Ctx,
-    parent: StoryParent,
     query: ListQuery,
     members: tuple[JsonMember, ...],
     parts: tuple[tuple[str, str | None], ...],
     *,
+    parent: StoryParent,
     status: str | None = None,
     sprint: str | None = None,
 ) -> JsonNest:
     """The stories of each product or roadmap item a JSON page of those renders (see
     JsonNest): the same rows, permission and audit as `stories_by`."""
     authorize(ctx.principal, Permission.story_read)
-    archived = query.include_archived
+    stmt, shape = StoryRepository.filter_of(
+        ctx.session, include_archived=query.include_archived, status=status, sprint=sprint
+    )
     return JsonNest(
         repo=StoryRepository,
         key_attr=parent,
         parent_attr="id",
-        shape=("filtered", archived, status, sprint),
+        shape=shape,
         query=query,
         members=members,
         parts=parts,
-        stmt=lambda: StoryRepository(ctx.session).filtered(
-            include_archived=archived, status=status, sprint=sprint
-        ),
+        stmt=stmt,
         touch=lambda ids: ctx.audit.touch("search", RESOURCE, ids),
     )
 

@@ -131,3 +131,11 @@ def raw_sql(app):
             return await session.scalar(text(sql), params)
 
     return scalar
+
+
+@pytest.mark.skipif(not IS_PG, reason="PostgreSQL setting")
+async def test_connections_run_without_jit(app):
+    """JIT compilation costs tens of milliseconds per execution of a statement whose
+    estimated cost passes jit_above_cost (the nested GraphQL pages on large tables)."""
+    async with app.state.read_sessionmaker() as session:
+        assert (await session.execute(text("SHOW jit"))).scalar() == "off"

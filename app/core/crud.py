@@ -24,10 +24,10 @@ from sqlalchemy import (
     cast,
     func,
     inspect,
-    literal,
     literal_column,
     or_,
     select,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -523,7 +523,12 @@ def _nests_of(members: tuple[JsonMember, ...]) -> list[JsonNest]:
 
 
 def _text(value: str) -> Any:
-    return literal(value, _TEXT)
+    """A constant in the statement's text, not a bind parameter: the statement is built and
+    prepared once, and its ~70 constants would otherwise be processed by SQLAlchemy and
+    encoded by asyncpg on every execution. Standard SQL quoting (no backslash escapes)."""
+    if "\x00" in value:
+        raise ValueError("NUL in an SQL constant")
+    return literal_column("'" + value.replace("'", "''") + "'", _TEXT)
 
 
 def _string_agg(value: Any, order: Any) -> Any:
@@ -568,7 +573,7 @@ class _JsonStatement:
             key_col,
             func.concat(_text("["), _string_agg(obj, rn), _text("]")),
             _string_agg(cast(literal_column(f'{name}."id"'), _TEXT), rn),
-            func.bool_and(ok) if ok is not None else literal(True),
+            func.bool_and(ok) if ok is not None else true(),
             *(_string_agg(ids, rn) for ids in nested_ids),
         ]
         statement = (
@@ -614,7 +619,7 @@ class _JsonStatement:
                 pieces.append(_text(orjson.dumps(m.const).decode()))
             elif m.nested is not None:
                 text, lateral, ok, ids = self._nested(m.nested, col(m.nested.parent_attr))
-                source = source.join(lateral, literal(True), isouter=True)
+                source = source.join(lateral, true(), isouter=True)
                 pieces.append(text)
                 oks.append(ok)
                 nested_ids.extend(ids)
@@ -624,16 +629,18 @@ class _JsonStatement:
                 pieces.append(
                     case(
                         (value.is_(None), _text("null")),
-                        (shown.regexp_match("^-?[0-9]+$"), func.concat(shown, _text(".0"))),
+                        (shown.regexp_match(_text("^-?[0-9]+$")), func.concat(shown, _text(".0"))),
                         else_=shown,
                     )
                 )
                 # Exponent forms (1e+16, 1e-05), NaN and infinities are written otherwise.
-                oks.append(or_(value.is_(None), shown.regexp_match(r"^-?[0-9]+(\.[0-9]+)?$")))
+                oks.append(
+                    or_(value.is_(None), shown.regexp_match(_text("^-?[0-9]+([.][0-9]+)?$")))
+                )
             else:
                 value = col(m.attr)  # type: ignore[arg-type]
                 if m.enum is not None:
-                    value = case({stored: _text(out) for stored, out in m.enum}, value=value)
+                    value = case(*((value == _text(stored), _text(out)) for stored, out in m.enum))
                 pieces.append(func.coalesce(cast(func.to_json(value), _TEXT), _text("null")))
         pieces.append(_text("}" if members else "{}"))
         ok = and_(*oks) if oks else None
@@ -654,14 +661,14 @@ class _JsonStatement:
         nodes = func.concat(_text("["), _string_agg(obj, rn), _text("]"))
         columns = [
             nodes.label("nodes"),
-            func.bool_and(ok).label("ok") if ok is not None else literal(True).label("ok"),
+            func.bool_and(ok).label("ok") if ok is not None else true().label("ok"),
             _string_agg(cast(literal_column(f'{name}."id"'), _TEXT), rn).label("ids"),
             *(_string_agg(ids, rn).label(f"ids{n}") for n, ids in enumerate(deeper)),
         ]
         lateral = (
             select(*columns)
             .select_from(source)
-            .where(rn <= literal(nest.query.limit, Integer()))
+            .where(rn <= literal_column(str(int(nest.query.limit)), Integer()))
             .lateral(lateral_name)
         )
         shown = func.coalesce(lateral.c.nodes, _text("[]"))
@@ -671,7 +678,7 @@ class _JsonStatement:
             pieces.append(shown if const is None else _text(orjson.dumps(const).decode()))
         pieces.append(_text("}"))
         ids = [lateral.c.ids, *(lateral.c[f"ids{n}"] for n in range(len(deeper)))]
-        return func.concat(*pieces), lateral, func.coalesce(lateral.c.ok, literal(True)), ids
+        return func.concat(*pieces), lateral, func.coalesce(lateral.c.ok, true()), ids
 
 
 def _group_pages(

@@ -211,6 +211,23 @@ class Repository(Generic[M]):
             rows = list((await self.session.scalars(stmt, values or None)).all())
         return make_page(rows, sort=sort, limit=query.limit, sort_attr=sort.field)
 
+    async def page_filtered(
+        self, query: ListQuery, *, as_rows: bool = False, **filters: Any
+    ) -> Page[M]:
+        """A page of the subclass's `filtered(**filters)` (None: no such filter) through a
+        statement built once per filter shape, the given values bound as parameters (see
+        `page`): what every REST list runs, so its SELECT is not rebuilt per request."""
+        given = {name: value for name, value in filters.items() if value is not None}
+        archived = query.include_archived
+
+        def build() -> Select:
+            binds = {name: bindparam(f"f_{name}") for name in given}
+            return self.filtered(include_archived=archived, **binds)  # type: ignore[attr-defined]
+
+        shape = ("list", archived, *given)
+        params = {f"f_{name}": value for name, value in given.items()}
+        return await self.page(build, query, as_rows=as_rows, shape=shape, params=params)
+
     def _page_statement(
         self,
         stmt: Select | Callable[[], Select],

@@ -21,10 +21,7 @@ class ProductRepository(Repository[Product]):
         return stmt
 
     async def list(self, query: ListQuery, *, lifecycle_stage: str | None = None) -> Page[Product]:
-        stmt = self.filtered(
-            include_archived=query.include_archived, lifecycle_stage=lifecycle_stage
-        )
-        return await self.page(stmt, query)
+        return await self.page_filtered(query, lifecycle_stage=lifecycle_stage)
 
     async def key_exists(self, key: str) -> bool:
         return (await self.session.scalar(select(Product.id).where(Product.key == key))) is not None

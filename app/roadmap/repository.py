@@ -47,10 +47,6 @@ class RoadmapItemRepository(Repository[RoadmapItem]):
         status: str | None = None,
         horizon: str | None = None,
     ) -> Page[RoadmapItem]:
-        stmt = self.filtered(
-            include_archived=query.include_archived,
-            product_id=product_id,
-            status=status,
-            horizon=horizon,
+        return await self.page_filtered(
+            query, product_id=product_id, status=status, horizon=horizon
         )
-        return await self.page(stmt, query)

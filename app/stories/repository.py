@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, select
 
 from app.core.crud import ListQuery, Repository
 from app.core.pagination import Page
@@ -32,25 +32,15 @@ class StoryRepository(Repository[Story]):
         status: str | None = None,
         sprint: str | None = None,
     ) -> Page[Story]:
-        # The hottest endpoint: read-only rows, and the SELECT built once per filter shape
-        # with the filter values as bind parameters (see Repository.page).
-        given = {
-            "product_id": product_id,
-            "roadmap_item_id": roadmap_item_id,
-            "status": status,
-            "sprint": sprint,
-        }
-        params = {f"f_{name}": value for name, value in given.items() if value is not None}
-        archived = query.include_archived
-
-        def build() -> Select:
-            return self.filtered(
-                include_archived=archived,
-                **{name: bindparam(f"f_{name}") for name, v in given.items() if v is not None},
-            )
-
-        shape = ("list", archived, *(v is not None for v in given.values()))
-        return await self.page(build, query, as_rows=True, shape=shape, params=params)
+        # The hottest endpoint: read-only rows (no ORM entities).
+        return await self.page_filtered(
+            query,
+            as_rows=True,
+            product_id=product_id,
+            roadmap_item_id=roadmap_item_id,
+            status=status,
+            sprint=sprint,
+        )
 
     def filtered(
         self,

@@ -81,14 +81,16 @@ class Ctx:
 
 def touch_json_pages(
     ctx: Ctx, resource_type: str, keys: Collection[uuid.UUID], found: JsonPages | None
-) -> dict[uuid.UUID, str] | None:
+) -> dict[uuid.UUID, tuple[str, int]] | None:
     """Record what a `Repository.json_pages_by` read served — its rows' ids in parent order,
     as the row-reading services do, then those of each nested page — and return the text
-    of each parent's page (None when the rows must be read instead)."""
+    of each parent's page with its number of rows (0 unless asked for; None when the rows
+    must be read instead)."""
     if found is None:
         return None
     pages = found.pages
     ctx.audit.touch("search", resource_type, [i for k in keys if k in pages for i in pages[k][1]])
     for nest, ids in found.nested:
         nest.touch(ids)
-    return {k: text for k, (text, _) in pages.items()}
+    totals = found.totals
+    return {k: (text, totals.get(k, 0)) for k, (text, _) in pages.items()}

@@ -73,13 +73,26 @@ class JsonMember:
     nested: JsonNest | None = None
 
 
+class _Total:
+    """The `totalCount` member of a rendered connection object (see JsonNest.parts)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "TOTAL"
+
+
+TOTAL = _Total()
+
+
 @dataclass(frozen=True, slots=True)
 class JsonNest:
     """A page of another resource inside each rendered object: the first `query.limit`
     rows of `stmt()` (a repository's filter statement, fully determined by `shape`) whose
     `key_attr` equals the object's `parent_attr`, rendered as the object
-    `{<part>: <nodes array> | <constant>, ...}` (a part of None is the nodes). Built by the
-    nested resource's service, which authorized the read; `touch` records the ids served."""
+    `{<part>: <nodes array> | <constant> | <count>, ...}` (a part of None is the nodes, of
+    TOTAL the number of rows of the filters, like totalCount). Built by the nested
+    resource's service, which authorized the read; `touch` records the ids served."""
 
     repo: type[Repository[Any]]
     key_attr: str
@@ -87,7 +100,7 @@ class JsonNest:
     shape: Hashable
     query: ListQuery
     members: tuple[JsonMember, ...]
-    parts: tuple[tuple[str, str | None], ...]
+    parts: tuple[tuple[str, str | _Total | None], ...]
     stmt: Callable[[], Select] = field(compare=False, hash=False)
     touch: Callable[[list[str]], None] = field(compare=False, hash=False)
 
@@ -95,10 +108,12 @@ class JsonNest:
 @dataclass(slots=True)
 class JsonPages:
     """What `json_pages_by` read: each parent's nodes as JSON text with the ids of its rows
-    (parents without rows left out), and the ids of every nested page, per JsonNest."""
+    (parents without rows left out), the ids of every nested page, per JsonNest, and with
+    `total`, each parent's number of rows (its totalCount)."""
 
     pages: dict[Any, tuple[str, list[str]]]
     nested: list[tuple[JsonNest, list[str]]]
+    totals: dict[Any, int] = field(default_factory=dict)
 
 
 # Column types whose values PostgreSQL writes exactly as orjson writes the Python values the
@@ -370,22 +385,25 @@ class Repository(Generic[M]):
         members: tuple[JsonMember, ...],
         *,
         shape: Hashable,
+        total: bool = False,
     ) -> JsonPages | None:
         """First pages per value of `key`, like `pages_by`, rendered by PostgreSQL as JSON
         text (an array of objects with `members`, in page order), nested pages included, in
         ONE statement; nothing of the rows passes through Python objects. None when a value
         cannot be written exactly as orjson would (a float such as 1e+16): the caller then
-        reads the rows instead. PostgreSQL only; first pages only (no cursor)."""
+        reads the rows instead. With `total`, also each parent's number of rows. PostgreSQL
+        only; first pages only (no cursor)."""
         if query.cursor is not None:
             raise ValueError("json_pages_by serves first pages only")
         if not keys:
             return JsonPages({}, [])
         sort = SortSpec.parse(query.sort, dict.fromkeys(self.sortable), self.default_sort)
         cache = self._class_cache("_json_stmt_cache")
-        cache_key = (shape, key.key, sort, members)
+        cache_key = (shape, key.key, sort, members, total)
         built = cache.get(cache_key)
         if built is None:
-            built = _JsonStatement(self.session).build(self, stmt, query, key, sort, members)
+            builder = _JsonStatement(self.session)
+            built = builder.build(self, stmt, query, key, sort, members, total)
             if len(cache) >= 256:
                 cache.clear()
             cache[cache_key] = built
@@ -405,19 +423,27 @@ class Repository(Generic[M]):
                 [
                     i
                     for k in keys
-                    if k in rows and rows[k][4 + n]
-                    for i in rows[k][4 + n].split(",")
+                    if k in rows and rows[k][5 + n]
+                    for i in rows[k][5 + n].split(",")
                 ],
             )
             for n, nest in enumerate(nests)
         ]
-        return JsonPages(pages, nested)
+        totals = {k: int(row[4]) for k, row in rows.items()} if total else {}
+        return JsonPages(pages, nested, totals)
 
     def _partitioned(
-        self, stmt: Select, query: ListQuery, key: Any, sort: SortSpec, name: str | None = None
+        self,
+        stmt: Select,
+        query: ListQuery,
+        key: Any,
+        sort: SortSpec,
+        name: str | None = None,
+        total: bool = False,
     ):
         """`stmt` after the keyset cursor as a subquery whose rows carry their parent (`_key`)
-        and their position in that parent's page (`_rn`)."""
+        and their position in that parent's page (`_rn`); with `total`, also the number of
+        rows their parent has (`_total`)."""
         keyed = apply_keyset(
             stmt,
             column=getattr(self.model, sort.field),
@@ -429,7 +455,13 @@ class Repository(Generic[M]):
         # The window orders each partition exactly as apply_keyset orders a single page.
         order = list(keyed._order_by_clauses)
         rn = func.row_number().over(partition_by=key, order_by=order).label("_rn")
-        return keyed.order_by(None).limit(None).add_columns(key.label("_key"), rn).subquery(name)
+        extra = [func.count().over(partition_by=key).label("_total")] if total else []
+        return (
+            keyed.order_by(None)
+            .limit(None)
+            .add_columns(key.label("_key"), rn, *extra)
+            .subquery(name)
+        )
 
     @classmethod
     def _class_cache(cls, name: str) -> dict[Any, Any]:
@@ -578,11 +610,12 @@ class _JsonStatement:
         key: Any,
         sort: SortSpec,
         members: tuple[JsonMember, ...],
+        total: bool,
     ) -> Select:
         # = ANY(array): one statement text whatever the number of parents (an expanding IN
         # renders and prepares one per count).
         where = key == func.any(bindparam("_keys", type_=ARRAY(key.type)))
-        level = self._level(repo, stmt(), query, key, sort, members, where)
+        level = self._level(repo, stmt(), query, key, sort, members, where, total)
         name, source, obj, ok, nested_ids = level
         rn = literal_column(f'{name}."_rn"', type_=Integer())
         key_col = literal_column(f'{name}."_key"', type_=key.type)
@@ -591,6 +624,7 @@ class _JsonStatement:
             func.concat(_text("["), _string_agg(obj, rn), _text("]")),
             _string_agg(cast(literal_column(f'{name}."id"'), _TEXT), rn),
             func.bool_and(ok) if ok is not None else true(),
+            func.max(literal_column(f'{name}."_total"')) if total else literal_column("0"),
             *(_string_agg(ids, rn) for ids in nested_ids),
         ]
         statement = (
@@ -610,8 +644,10 @@ class _JsonStatement:
         sort: SortSpec,
         members: tuple[JsonMember, ...],
         where: Any,
+        total: bool = False,
     ) -> tuple[str, Any, Any, Any, list[Any]]:
-        """(subquery name, FROM clause, object text, ok or None, nested ids) of one level."""
+        """(subquery name, FROM clause, object text, ok or None, nested ids) of one level;
+        with `total`, its subquery counts each parent's rows (`_total`)."""
         attrs = [m.attr for m in members if m.attr is not None]
         attrs += [m.nested.parent_attr for m in members if m.nested is not None]
         selected = repo._selected_columns(attrs, sort.field, key.key)
@@ -620,7 +656,7 @@ class _JsonStatement:
             raise ValueError("json_pages_by: unknown attribute")
         name = self._name("paged")
         source: Any = repo._partitioned(
-            stmt.with_only_columns(*selected).where(where), query, key, sort, name=name
+            stmt.with_only_columns(*selected).where(where), query, key, sort, name, total
         )
 
         def col(attr: str) -> Any:
@@ -670,8 +706,9 @@ class _JsonStatement:
         child = nest.repo(self.session)
         key = getattr(child.model, nest.key_attr)
         sort = SortSpec.parse(nest.query.sort, dict.fromkeys(child.sortable), child.default_sort)
+        total = any(kind is TOTAL for _, kind in nest.parts)
         name, source, obj, ok, deeper = self._level(
-            child, nest.stmt(), nest.query, key, sort, nest.members, key == parent
+            child, nest.stmt(), nest.query, key, sort, nest.members, key == parent, total
         )
         rn = literal_column(f'{name}."_rn"', type_=Integer())
         lateral_name = self._name("nest")
@@ -682,6 +719,8 @@ class _JsonStatement:
             _string_agg(cast(literal_column(f'{name}."id"'), _TEXT), rn).label("ids"),
             *(_string_agg(ids, rn).label(f"ids{n}") for n, ids in enumerate(deeper)),
         ]
+        if total:
+            columns.append(func.max(literal_column(f'{name}."_total"')).label("total"))
         lateral = (
             select(*columns)
             .select_from(source)
@@ -690,9 +729,14 @@ class _JsonStatement:
         )
         shown = func.coalesce(lateral.c.nodes, _text("[]"))
         pieces: list[Any] = []
-        for i, (part, const) in enumerate(nest.parts):
+        for i, (part, kind) in enumerate(nest.parts):
             pieces.append(_text(("{" if i == 0 else ",") + orjson.dumps(part).decode() + ":"))
-            pieces.append(shown if const is None else _text(orjson.dumps(const).decode()))
+            if kind is None:
+                pieces.append(shown)
+            elif kind is TOTAL:
+                pieces.append(cast(func.coalesce(lateral.c.total, literal_column("0")), _TEXT))
+            else:
+                pieces.append(_text(orjson.dumps(kind).decode()))
         pieces.append(_text("}"))
         ids = [lateral.c.ids, *(lateral.c[f"ids{n}"] for n in range(len(deeper)))]
         return func.concat(*pieces), lateral, func.coalesce(lateral.c.ok, true()), ids

@@ -69,7 +69,7 @@ from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Text, Uuid
 from sqlalchemy import inspect as sa_inspect
 from strawberry.types.arguments import convert_arguments
 
-from app.core.crud import JsonMember, JsonNest, json_renderable
+from app.core.crud import TOTAL, JsonMember, JsonNest, json_renderable
 
 try:  # strawberry's ResolveInfo (adds operation_extensions); graphql-core's otherwise
     from strawberry.schema.schema import (
@@ -132,16 +132,18 @@ class JsonPage:
     first pages a service can have the database render as JSON text. When a document asks
     only for `nodes { <plain column fields> }` of such a field, the fast path calls `fetch`
     ONCE for all parents of a level instead of the resolver once per parent:
-    `fetch(context, parent keys, converted arguments, members)` returns the JSON text of
-    each parent's nodes (a parent left out has none), or None when it cannot here (another
-    database, a cursor…), and then the resolver runs as usual. The service behind it
+    `fetch` returns the JSON text of each parent's nodes (a parent left out has none), or
+    None when it cannot here (another database, a cursor…), and then the resolver runs as
+    usual. The service behind it
     authorizes and audits exactly like the resolver's."""
 
     model: type
     parent_attr: str | None  # None: a root field (no parent object)
+    # (context, parent keys, converted arguments, members, whether totalCount is asked)
+    # -> each parent's (nodes text, row count), or for `single` its object's text; or None.
     fetch: Callable[
-        [Any, list[Any], dict[str, Any], tuple[JsonMember, ...]],
-        Awaitable[Mapping[Any, str] | None],
+        [Any, list[Any], dict[str, Any], tuple[JsonMember, ...], bool],
+        Awaitable[Mapping[Any, Any] | None],
     ]
     # The same connection nested in another rendered page: (context, converted arguments,
     # members, connection parts) -> the JsonNest its service authorized, or None.
@@ -161,12 +163,12 @@ class _JsonEdge:
     (None marks `nodes`, otherwise a `__typename` value), the node members, and where among
     them connections nested in the nodes go (with their plans)."""
 
-    __slots__ = ("members", "nested", "page", "parts")
+    __slots__ = ("members", "nested", "page", "parts", "total")
 
     def __init__(
         self,
         page: JsonPage,
-        parts: tuple[tuple[str, str | None], ...] | None,
+        parts: tuple[tuple[str, Any], ...] | None,
         members: tuple[JsonMember, ...],
         nested: tuple[tuple[int, FieldPlan], ...] = (),
     ) -> None:
@@ -174,6 +176,7 @@ class _JsonEdge:
         self.parts = parts
         self.members = members
         self.nested = nested
+        self.total = parts is not None and any(kind is TOTAL for _, kind in parts)
 
     def run_members(self, run: _Run, path: Path) -> tuple[JsonMember, ...] | None:
         """The members for this request: nested connections as the JsonNest their services
@@ -192,12 +195,17 @@ class _JsonEdge:
             members[index] = JsonMember(members[index].name, nested=nest)
         return tuple(members)
 
-    def value(self, text: str) -> Any:
-        """The field's value: the object's text, or the connection with the nodes' text."""
+    def value(self, found: Any) -> Any:
+        """The field's value from what `fetch` returned for its parent: the object's text, or
+        the connection with the nodes' text (and the row count)."""
         if self.parts is None:
-            return orjson.Fragment(text)
+            return orjson.Fragment(found)
+        text, total = found
         nodes = orjson.Fragment(text)
-        return {key: nodes if v is None else v for key, v in self.parts}
+        return {
+            key: nodes if kind is None else total if kind is TOTAL else kind
+            for key, kind in self.parts
+        }
 
 
 class _JsonBatch:
@@ -220,7 +228,8 @@ class _JsonBatch:
         members = edge.run_members(run, path)
         texts = None
         if members is not None:
-            texts = await edge.page.fetch(run.context, keys, run.kwargs(f, path), members)
+            kwargs = run.kwargs(f, path)
+            texts = await edge.page.fetch(run.context, keys, kwargs, members, edge.total)
         if texts is None:  # not here: the resolver, parent by parent
             aws: list[Any] = []
             try:
@@ -232,12 +241,12 @@ class _JsonBatch:
             if aws:
                 await _drain(run, aws)
             return
-        empty = "[]" if edge.parts is not None else None
+        empty = ("[]", 0) if edge.parts is not None else None
         for (_, _, out), key in zip(parents, keys, strict=True):
-            text = texts.get(key, empty)
-            if text is None:  # an object the service did not render: it raised, or it is not
+            found = texts.get(key, empty)
+            if found is None:  # an object the service did not render: it raised, or it is not
                 raise Unsupported("object not rendered")
-            out[f.key] = edge.value(text)
+            out[f.key] = edge.value(found)
 
 
 class Unsupported(Exception):
@@ -497,10 +506,10 @@ class _Compiler:
     def json_edge(
         self, page: JsonPage, type_: GraphQLOutputType, sub_sets: list[SelectionSetNode]
     ) -> _JsonEdge | None:
-        """The database rendering of a connection whose selection is `nodes` (and
-        `__typename`s) over fields that are plain columns of `page.model` or connections
-        the database renders too; None for anything else (edges, cursors, pageInfo,
-        totalCount, other nested objects, datetimes, JSON)."""
+        """The database rendering of a connection whose selection is `nodes` (with
+        `totalCount` and `__typename`s) over fields that are plain columns of `page.model`
+        or connections the database renders too; None for anything else (edges, cursors,
+        pageInfo, other nested objects, datetimes, JSON)."""
         if isinstance(type_, GraphQLNonNull):
             type_ = type_.of_type
         if page.single:
@@ -513,13 +522,15 @@ class _Compiler:
         grouped: dict[str, list[FieldNode]] = {}
         for selection_set in sub_sets:
             self._collect(type_, selection_set, grouped, set())
-        parts: list[tuple[str, str | None]] = []
+        parts: list[tuple[str, Any]] = []
         members: tuple[JsonMember, ...] | None = None
         nested: tuple[tuple[int, FieldPlan], ...] = ()
         for key, nodes in grouped.items():
             name = nodes[0].name.value
             if name == "__typename":
                 parts.append((key, type_.name))
+            elif name == "totalCount" and not nodes[0].arguments:
+                parts.append((key, TOTAL))
             elif name == "nodes" and members is None:
                 node_type = type_.fields["nodes"].type
                 for wrapper in (GraphQLNonNull, GraphQLList, GraphQLNonNull):  # [T!]!

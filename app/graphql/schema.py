@@ -77,7 +77,11 @@ def _product_object() -> dict[str, JsonPage]:
     the document asks only for plain fields and database-rendered pages of it."""
 
     async def fetch(
-        context: Any, _keys: list[Any], kwargs: dict[str, Any], members: tuple[Any, ...]
+        context: Any,
+        _keys: list[Any],
+        kwargs: dict[str, Any],
+        members: tuple[Any, ...],
+        _total: bool,
     ) -> dict[None, str] | None:
         ctx = context.ctx
         if not renders_json(ctx.session):

@@ -166,17 +166,21 @@ def _rendered_page(
     filters: tuple[str, ...],
 ) -> dict[str, JsonPage]:
     """Field metadata (JsonPage) of a connection the database can render: `fetch_page(ctx,
-    keys, query, members, **filters)` and `nest_page(ctx, query, members, parts, **filters)`
+    keys, query, members, total=, **filters)` and `nest_page(ctx, query, members, parts,
+    **filters)`
     are the resource's services; `filters` name the field's filter arguments."""
 
     async def fetch(
-        context: Any, keys: list[uuid.UUID], kwargs: dict[str, Any], members: tuple[JsonMember, ...]
-    ) -> dict[uuid.UUID, str] | None:
+        context: Any,
+        keys: list[uuid.UUID],
+        kwargs: dict[str, Any],
+        members: tuple[JsonMember, ...],
+        total: bool,
+    ) -> dict[uuid.UUID, tuple[str, int]] | None:
         if (query := _first_page(context, kwargs)) is None:
             return None
-        return await fetch_page(
-            context.ctx, keys, query, members, **{f: kwargs[f] for f in filters}
-        )
+        values = {f: kwargs[f] for f in filters}
+        return await fetch_page(context.ctx, keys, query, members, total=total, **values)
 
     def nest(
         context: Any, kwargs: dict[str, Any], members: tuple[JsonMember, ...], parts: Any

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from typing import Any
 
 from app.authz import Permission, authorize, can
 from app.core.context import Ctx, touch_json_pages
@@ -180,9 +181,10 @@ async def roadmap_items_json_by_product(
     query: ListQuery,
     members: tuple[JsonMember, ...],
     *,
+    total: bool = False,
     status: str | None = None,
     horizon: str | None = None,
-) -> dict[uuid.UUID, str] | None:
+) -> dict[uuid.UUID, tuple[str, int]] | None:
     """`roadmap_items_by_product`'s first pages rendered as JSON text by the database (see
     `stories_json_by`), nested pages included; None when the rows must be read instead."""
     authorize(ctx.principal, Permission.roadmap_read)
@@ -190,7 +192,7 @@ async def roadmap_items_json_by_product(
         ctx.session, include_archived=query.include_archived, status=status, horizon=horizon
     )
     found = await RoadmapItemRepository(ctx.session).json_pages_by(
-        stmt, query, RoadmapItem.product_id, product_ids, members, shape=shape
+        stmt, query, RoadmapItem.product_id, product_ids, members, shape=shape, total=total
     )
     return touch_json_pages(ctx, RESOURCE, product_ids, found)
 
@@ -199,7 +201,7 @@ def nested_roadmap_items_json(
     ctx: Ctx,
     query: ListQuery,
     members: tuple[JsonMember, ...],
-    parts: tuple[tuple[str, str | None], ...],
+    parts: tuple[tuple[str, Any], ...],
     *,
     status: str | None = None,
     horizon: str | None = None,

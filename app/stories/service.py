@@ -305,9 +305,10 @@ async def stories_json_by(
     members: tuple[JsonMember, ...],
     *,
     parent: StoryParent,
+    total: bool = False,
     status: str | None = None,
     sprint: str | None = None,
-) -> dict[uuid.UUID, str] | None:
+) -> dict[uuid.UUID, tuple[str, int]] | None:
     """`stories_by`'s first pages rendered as JSON text by the database (PostgreSQL): one
     array of objects with `members` per parent, same rows, order, permission and audit;
     None when the rows must be read instead (see `Repository.json_pages_by`)."""
@@ -316,7 +317,7 @@ async def stories_json_by(
         ctx.session, include_archived=query.include_archived, status=status, sprint=sprint
     )
     found = await StoryRepository(ctx.session).json_pages_by(
-        stmt, query, getattr(Story, parent), keys, members, shape=shape
+        stmt, query, getattr(Story, parent), keys, members, shape=shape, total=total
     )
     return touch_json_pages(ctx, RESOURCE, keys, found)
 
@@ -325,7 +326,7 @@ def nested_stories_json(
     ctx: Ctx,
     query: ListQuery,
     members: tuple[JsonMember, ...],
-    parts: tuple[tuple[str, str | None], ...],
+    parts: tuple[tuple[str, Any], ...],
     *,
     parent: StoryParent,
     status: str | None = None,

@@ -88,7 +88,7 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     ),
     (
         "nested connection not renderable",
-        "query P($id: ID!) { product(id: $id) { roadmapItems { nodes { title stories { totalCount nodes { key } } } } } }",
+        "query P($id: ID!) { product(id: $id) { roadmapItems { nodes { title stories { pageInfo { hasNextPage } nodes { key } } } } } }",
         {},
         False,
     ),
@@ -102,7 +102,19 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
         "total count",
         "query P($id: ID!) { product(id: $id) { roadmapItems { nodes { stories { totalCount nodes { key } } } } } }",
         {},
-        False,
+        True,
+    ),
+    (
+        "total counts at every level, filtered, limited, aliased",
+        "query P($id: ID!) { product(id: $id) { n: roadmapItems(first: 2) { t: totalCount nodes { title stories(first: 1, status: BACKLOG) { __typename c: totalCount nodes { key } totalCount } } } stories(first: 3, includeArchived: true) { totalCount nodes { key } } } }",
+        {},
+        True,
+    ),
+    (
+        "total count of a page the database renders alone",
+        "query P($id: ID!) { product(id: $id) { key approvedAt: createdAt roadmapItems { totalCount nodes { stories(first: 1) { totalCount nodes { key } } } } } }",
+        {},
+        True,
     ),
     (
         "edges and page info",

@@ -45,8 +45,12 @@ class AuditRecord:
         changed: Iterable[str] = (),
     ) -> None:
         """Record what a service did; several calls in one request accumulate."""
-        # The first write action wins over later reads (a PATCH that re-reads stays "update").
-        if self.action is None or self.action in ("read", "search"):
+        # The first write action wins over later reads (a PATCH that re-reads stays "update");
+        # among reads, a search (a list served) wins over single reads, whatever their order:
+        # sibling GraphQL fields enrich the record in an order that depends on I/O timing.
+        if self.action is None or (self.action == "read" and action != "read"):
+            self.action = action
+        elif self.action == "search" and action not in ("read", "search"):
             self.action = action
         if self.resource_type is None:
             self.resource_type = resource_type

@@ -164,6 +164,33 @@ class Repository(Generic[M]):
             ("filtered", include_archived, *filters.items()),
         )
 
+    @classmethod
+    def json_nest(
+        cls,
+        session: AsyncSession,
+        *,
+        key_attr: str,
+        query: ListQuery,
+        members: tuple[JsonMember, ...],
+        parts: tuple[tuple[str, Any], ...],
+        touch: Callable[[list[str]], None],
+        **filters: Any,
+    ) -> JsonNest:
+        """This resource's first pages of `filtered(**filters)` nested in a rendered page of
+        their parents (`key_attr` = the parent's id); the caller authorized the read."""
+        stmt, shape = cls.filter_of(session, include_archived=query.include_archived, **filters)
+        return JsonNest(
+            repo=cls,
+            key_attr=key_attr,
+            parent_attr="id",
+            shape=shape,
+            query=query,
+            members=members,
+            parts=parts,
+            stmt=stmt,
+            touch=touch,
+        )
+
     async def get(self, id_: uuid.UUID) -> M | None:
         return await self.session.get(self.model, id_)
 

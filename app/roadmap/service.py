@@ -208,19 +208,15 @@ def nested_roadmap_items_json(
 ) -> JsonNest:
     """The roadmap items of each product a JSON page of products renders (see JsonNest)."""
     authorize(ctx.principal, Permission.roadmap_read)
-    stmt, shape = RoadmapItemRepository.filter_of(
-        ctx.session, include_archived=query.include_archived, status=status, horizon=horizon
-    )
-    return JsonNest(
-        repo=RoadmapItemRepository,
+    return RoadmapItemRepository.json_nest(
+        ctx.session,
         key_attr="product_id",
-        parent_attr="id",
-        shape=shape,
         query=query,
         members=members,
         parts=parts,
-        stmt=stmt,
         touch=lambda ids: ctx.audit.touch("search", RESOURCE, ids),
+        status=status,
+        horizon=horizon,
     )
 
 

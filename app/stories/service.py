@@ -335,19 +335,15 @@ def nested_stories_json(
     """The stories of each product or roadmap item a JSON page of those renders (see
     JsonNest): the same rows, permission and audit as `stories_by`."""
     authorize(ctx.principal, Permission.story_read)
-    stmt, shape = StoryRepository.filter_of(
-        ctx.session, include_archived=query.include_archived, status=status, sprint=sprint
-    )
-    return JsonNest(
-        repo=StoryRepository,
+    return StoryRepository.json_nest(
+        ctx.session,
         key_attr=parent,
-        parent_attr="id",
-        shape=shape,
         query=query,
         members=members,
         parts=parts,
-        stmt=stmt,
         touch=lambda ids: ctx.audit.touch("search", RESOURCE, ids),
+        status=status,
+        sprint=sprint,
     )
 
 

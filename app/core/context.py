@@ -18,7 +18,7 @@ from app.config import Settings
 from app.core.errors import Forbidden
 
 if TYPE_CHECKING:
-    from app.core.crud import JsonPages
+    from app.core.jsonpages import JsonPages
 
 
 @dataclass(slots=True)

@@ -69,7 +69,7 @@ from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Text, Uuid
 from sqlalchemy import inspect as sa_inspect
 from strawberry.types.arguments import convert_arguments
 
-from app.core.crud import TOTAL, JsonMember, JsonNest, json_renderable
+from app.core.jsonpages import TOTAL, JsonMember, JsonNest, json_renderable
 
 try:  # strawberry's ResolveInfo (adds operation_extensions); graphql-core's otherwise
     from strawberry.schema.schema import (

@@ -25,8 +25,8 @@ from app.audit import repository as audit_repository
 from app.audit import service as audit
 from app.audit.schemas import AuditAction, AuditFilters, AuditOutcome
 from app.config import Settings
-from app.core.crud import renders_json
 from app.core.errors import Invalid
+from app.core.jsonpages import renders_json
 from app.graphql import inputs as gi
 from app.graphql.errors import ErrorFormatter
 from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage

@@ -13,8 +13,9 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.audit.schemas import AuditAction, AuditOutcome
-from app.core.crud import JsonMember, JsonNest, ListQuery, renders_json
+from app.core.crud import ListQuery
 from app.core.errors import Invalid
+from app.core.jsonpages import JsonMember, JsonNest, renders_json
 from app.core.pagination import MAX_LIMIT, Page, SortSpec, encode_cursor
 from app.graphql.columns import requested_columns
 from app.graphql.fastpath import JSON_PAGE, JsonPage

@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 from app.authz import Permission, authorize, can
 from app.core.context import Ctx
 from app.core.crud import (
-    JsonMember,
     ListQuery,
     apply_changes,
     archive,
@@ -18,6 +17,7 @@ from app.core.crud import (
     save,
 )
 from app.core.errors import Conflict, NotFound
+from app.core.jsonpages import JsonMember
 from app.core.pagination import Page
 from app.members.repository import MembershipRepository, UserRepository
 from app.products.models import Product

@@ -9,8 +9,6 @@ from typing import Any
 from app.authz import Permission, authorize, can
 from app.core.context import Ctx, touch_json_pages
 from app.core.crud import (
-    JsonMember,
-    JsonNest,
     ListQuery,
     apply_changes,
     archive,
@@ -18,6 +16,7 @@ from app.core.crud import (
     save,
 )
 from app.core.errors import Conflict, NotFound
+from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import Page
 from app.db.types import utcnow
 from app.products.service import get_product

@@ -11,8 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from app.authz import Permission, authorize, can
 from app.core.context import Ctx, touch_json_pages
 from app.core.crud import (
-    JsonMember,
-    JsonNest,
     ListQuery,
     apply_changes,
     archive,
@@ -20,6 +18,7 @@ from app.core.crud import (
     save,
 )
 from app.core.errors import Conflict, Invalid, NotFound
+from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import Page
 from app.db.types import utcnow
 from app.products.repository import ProductRepository

@@ -1,0 +1,302 @@
+"""Pages rendered as JSON text by PostgreSQL (`Repository.json_pages_by`): what a rendered
+object holds (JsonMember), a page nested in it (JsonNest), what a read returns (JsonPages),
+and the statement builder. The GraphQL fast path (JsonPage in app/graphql/fastpath.py) is
+its client; the resources' services build the JsonNests after authorizing their reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    Select,
+    String,
+    Text,
+    Uuid,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeDecorator
+
+from app.core.pagination import SortSpec
+
+if TYPE_CHECKING:
+    from app.core.crud import ListQuery, Repository
+
+
+@dataclass(frozen=True, slots=True)
+class JsonMember:
+    """One member of an object that the database renders as JSON text: its name and either
+    a model attribute (an enum's stored values mapped to the names to emit; `number` for a
+    float column, written as orjson writes floats), a constant string (e.g. a GraphQL
+    `__typename`), or a nested page of another resource (`nested`)."""
+
+    name: str
+    attr: str | None = None
+    enum: tuple[tuple[str, str], ...] | None = None
+    number: bool = False
+    const: str | None = None
+    nested: JsonNest | None = None
+
+
+class _Total:
+    """The `totalCount` member of a rendered connection object (see JsonNest.parts)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "TOTAL"
+
+
+TOTAL = _Total()
+
+
+@dataclass(frozen=True, slots=True)
+class JsonNest:
+    """A page of another resource inside each rendered object: the first `query.limit`
+    rows of `stmt()` (a repository's filter statement, fully determined by `shape`) whose
+    `key_attr` equals the object's `parent_attr`, rendered as the object
+    `{<part>: <nodes array> | <constant> | <count>, ...}` (a part of None is the nodes, of
+    TOTAL the number of rows of the filters, like totalCount). Built by the nested
+    resource's service, which authorized the read; `touch` records the ids served."""
+
+    repo: type[Repository[Any]]
+    key_attr: str
+    parent_attr: str
+    shape: Hashable
+    query: ListQuery
+    members: tuple[JsonMember, ...]
+    parts: tuple[tuple[str, str | _Total | None], ...]
+    stmt: Callable[[], Select] = field(compare=False, hash=False)
+    touch: Callable[[list[str]], None] = field(compare=False, hash=False)
+
+
+@dataclass(slots=True)
+class JsonPages:
+    """What `json_pages_by` read: each parent's nodes as JSON text with the ids of its rows
+    (parents without rows left out), the ids of every nested page, per JsonNest, and with
+    `total`, each parent's number of rows (its totalCount)."""
+
+    pages: dict[Any, tuple[str, list[str]]]
+    nested: list[tuple[JsonNest, list[str]]]
+    totals: dict[Any, int] = field(default_factory=dict)
+
+
+# Column types whose values PostgreSQL writes exactly as orjson writes the Python values the
+# row would hold (strings, ints, booleans, UUIDs as strings; floats see JsonMember.number).
+# TypeDecorators (PHI columns among them, whose values only the application can decrypt)
+# never qualify.
+_JSON_TYPES = (String, Text, Integer, Boolean, Uuid, Float)
+
+
+def json_renderable(column: Any) -> bool:
+    """Whether `json_pages_by` can render this model column."""
+    return (
+        isinstance(column, Column)
+        and isinstance(column.type, _JSON_TYPES)
+        and not isinstance(column.type, TypeDecorator)
+    )
+
+
+def renders_json(session: AsyncSession) -> bool:
+    """Whether `Repository.json_pages_by` works on this session's database (PostgreSQL)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+_TEXT = Text()
+
+
+def nests_of(members: tuple[JsonMember, ...]) -> list[JsonNest]:
+    """The JsonNests among `members`, depth first: the order of the statement's id columns."""
+    found: list[JsonNest] = []
+    for m in members:
+        if m.nested is not None:
+            found.append(m.nested)
+            found.extend(nests_of(m.nested.members))
+    return found
+
+
+def _text(value: str) -> Any:
+    """A constant in the statement's text, not a bind parameter: the statement is built and
+    prepared once, and its ~70 constants would otherwise be processed by SQLAlchemy and
+    encoded by asyncpg on every execution. Standard SQL quoting (no backslash escapes)."""
+    if "\x00" in value:
+        raise ValueError("NUL in an SQL constant")
+    return literal_column("'" + value.replace("'", "''") + "'", _TEXT)
+
+
+def _string_agg(value: Any, order: Any) -> Any:
+    return func.string_agg(value, aggregate_order_by(_text(","), order))
+
+
+class JsonStatement:
+    """Builds `Repository.json_pages_by`'s statement. Each level is a repository's window
+    statement (the same WHERE and ORDER BY as its pages) as a subquery; an object is
+    concatenated text — constant '"name":' pieces and coalesce(to_json(value)::text,
+    'null') — not json_build_object, whose output carries spaces and would not match the
+    rest of the response. A nested page is a LATERAL subquery per row of its parent level
+    aggregating its own window rows. Besides the text, every level yields its rows' ids
+    (comma-joined text, for the audit record) and whether every float in it could be
+    written exactly as orjson writes it."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.names = 0
+
+    def _name(self, base: str) -> str:
+        self.names += 1
+        return f"{base}{self.names}"
+
+    def build(
+        self,
+        repo: Repository[Any],
+        stmt: Callable[[], Select],
+        query: ListQuery,
+        key: Any,
+        sort: SortSpec,
+        members: tuple[JsonMember, ...],
+        total: bool,
+    ) -> Select:
+        # = ANY(array): one statement text whatever the number of parents (an expanding IN
+        # renders and prepares one per count).
+        where = key == func.any(bindparam("_keys", type_=ARRAY(key.type)))
+        level = self._level(repo, stmt(), query, key, sort, members, where, total)
+        name, source, obj, ok, nested_ids = level
+        rn = literal_column(f'{name}."_rn"', type_=Integer())
+        key_col = literal_column(f'{name}."_key"', type_=key.type)
+        columns = [
+            key_col,
+            func.concat(_text("["), _string_agg(obj, rn), _text("]")),
+            _string_agg(cast(literal_column(f'{name}."id"'), _TEXT), rn),
+            func.bool_and(ok) if ok is not None else true(),
+            func.max(literal_column(f'{name}."_total"')) if total else literal_column("0"),
+            *(_string_agg(ids, rn) for ids in nested_ids),
+        ]
+        statement = (
+            select(*columns)
+            .select_from(source)
+            .where(rn <= bindparam("_rn_max", type_=Integer()))
+            .group_by(key_col)
+        )
+        return statement
+
+    def _level(
+        self,
+        repo: Repository[Any],
+        stmt: Select,
+        query: ListQuery,
+        key: Any,
+        sort: SortSpec,
+        members: tuple[JsonMember, ...],
+        where: Any,
+        total: bool = False,
+    ) -> tuple[str, Any, Any, Any, list[Any]]:
+        """(subquery name, FROM clause, object text, ok or None, nested ids) of one level;
+        with `total`, its subquery counts each parent's rows (`_total`)."""
+        attrs = [m.attr for m in members if m.attr is not None]
+        attrs += [m.nested.parent_attr for m in members if m.nested is not None]
+        selected = repo._selected_columns(attrs, sort.field, key.key)
+        by_key = {c.key: c for c in selected}
+        if not set(attrs) <= by_key.keys():
+            raise ValueError("json_pages_by: unknown attribute")
+        name = self._name("paged")
+        source: Any = repo._partitioned(
+            stmt.with_only_columns(*selected).where(where), query, key, sort, name, total
+        )
+
+        def col(attr: str) -> Any:
+            c = by_key[attr]
+            return literal_column(f'{name}."{c.name}"', type_=c.type)
+
+        pieces: list[Any] = []
+        oks: list[Any] = []
+        nested_ids: list[Any] = []
+        for i, m in enumerate(members):
+            pieces.append(_text(("{" if i == 0 else ",") + orjson.dumps(m.name).decode() + ":"))
+            if m.const is not None:
+                pieces.append(_text(orjson.dumps(m.const).decode()))
+            elif m.nested is not None:
+                text, lateral, ok, ids = self._nested(m.nested, col(m.nested.parent_attr))
+                source = source.join(lateral, true(), isouter=True)
+                pieces.append(text)
+                oks.append(ok)
+                nested_ids.extend(ids)
+            elif m.number:
+                value = col(m.attr)  # type: ignore[arg-type]
+                shown = cast(value, _TEXT)  # float8out: the shortest exact digits, like orjson
+                pieces.append(
+                    case(
+                        (value.is_(None), _text("null")),
+                        (shown.regexp_match(_text("^-?[0-9]+$")), func.concat(shown, _text(".0"))),
+                        else_=shown,
+                    )
+                )
+                # Exponent forms (1e+16, 1e-05), NaN and infinities are written otherwise.
+                oks.append(
+                    or_(value.is_(None), shown.regexp_match(_text("^-?[0-9]+([.][0-9]+)?$")))
+                )
+            else:
+                value = col(m.attr)  # type: ignore[arg-type]
+                if m.enum is not None:
+                    value = case(*((value == _text(stored), _text(out)) for stored, out in m.enum))
+                pieces.append(func.coalesce(cast(func.to_json(value), _TEXT), _text("null")))
+        pieces.append(_text("}" if members else "{}"))
+        ok = and_(*oks) if oks else None
+        return name, source, func.concat(*pieces), ok, nested_ids
+
+    def _nested(self, nest: JsonNest, parent: Any) -> tuple[Any, Any, Any, list[Any]]:
+        """A LATERAL page of `nest` under the row whose `parent_attr` is `parent`: (its
+        object text, the LATERAL subquery to join, ok, ids columns: its own, then those of
+        the pages nested in it)."""
+        child = nest.repo(self.session)
+        key = getattr(child.model, nest.key_attr)
+        sort = SortSpec.parse(nest.query.sort, dict.fromkeys(child.sortable), child.default_sort)
+        total = any(kind is TOTAL for _, kind in nest.parts)
+        name, source, obj, ok, deeper = self._level(
+            child, nest.stmt(), nest.query, key, sort, nest.members, key == parent, total
+        )
+        rn = literal_column(f'{name}."_rn"', type_=Integer())
+        lateral_name = self._name("nest")
+        nodes = func.concat(_text("["), _string_agg(obj, rn), _text("]"))
+        columns = [
+            nodes.label("nodes"),
+            func.bool_and(ok).label("ok") if ok is not None else true().label("ok"),
+            _string_agg(cast(literal_column(f'{name}."id"'), _TEXT), rn).label("ids"),
+            *(_string_agg(ids, rn).label(f"ids{n}") for n, ids in enumerate(deeper)),
+        ]
+        if total:
+            columns.append(func.max(literal_column(f'{name}."_total"')).label("total"))
+        lateral = (
+            select(*columns)
+            .select_from(source)
+            .where(rn <= literal_column(str(int(nest.query.limit)), Integer()))
+            .lateral(lateral_name)
+        )
+        shown = func.coalesce(lateral.c.nodes, _text("[]"))
+        pieces: list[Any] = []
+        for i, (part, kind) in enumerate(nest.parts):
+            pieces.append(_text(("{" if i == 0 else ",") + orjson.dumps(part).decode() + ":"))
+            if kind is None:
+                pieces.append(shown)
+            elif kind is TOTAL:
+                pieces.append(cast(func.coalesce(lateral.c.total, literal_column("0")), _TEXT))
+            else:
+                pieces.append(_text(orjson.dumps(kind).decode()))
+        pieces.append(_text("}"))
+        ids = [lateral.c.ids, *(lateral.c[f"ids{n}"] for n in range(len(deeper)))]
+        return func.concat(*pieces), lateral, func.coalesce(lateral.c.ok, true()), ids

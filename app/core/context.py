@@ -90,7 +90,6 @@ def touch_json_pages(
         return None
     pages = found.pages
     ctx.audit.touch("search", resource_type, [i for k in keys if k in pages for i in pages[k][1]])
-    for nest, ids in found.nested:
-        nest.touch(ids)
+    found.touch_nested()
     totals = found.totals
     return {k: (text, totals.get(k, 0)) for k, (text, _) in pages.items()}

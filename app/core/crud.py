@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.core.errors import Invalid, PreconditionFailed
-from app.core.jsonpages import JsonMember, JsonNest, JsonPages, JsonStatement, nests_of
+from app.core.jsonpages import JsonMember, JsonNest, JsonPages, JsonStatement, renders_json
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, SortSpec, apply_keyset, make_page
 from app.db.types import utcnow
 
@@ -327,46 +327,27 @@ class Repository(Generic[M]):
         text (an array of objects with `members`, in page order), nested pages included, in
         ONE statement; nothing of the rows passes through Python objects. None when a value
         cannot be written exactly as orjson would (a float such as 1e+16): the caller then
-        reads the rows instead. With `total`, also each parent's number of rows. PostgreSQL
-        only; first pages only (no cursor)."""
+        reads the rows instead, as on any other database than PostgreSQL. With `total`,
+        also each parent's number of rows. First pages only (no cursor)."""
         if query.cursor is not None:
             raise ValueError("json_pages_by serves first pages only")
+        if not renders_json(self.session):
+            return None
         if not keys:
             return JsonPages({}, [])
         sort = SortSpec.parse(query.sort, dict.fromkeys(self.sortable), self.default_sort)
         cache = self._class_cache("_json_stmt_cache")
         cache_key = (shape, key.key, sort, members, total)
-        built = cache.get(cache_key)
-        if built is None:
+        statement = cache.get(cache_key)
+        if statement is None:
             builder = JsonStatement(self.session)
-            built = builder.build(self, stmt, query, key, sort, members, total)
+            statement = builder.build(self, stmt, query, key, sort, members, total)
             if len(cache) >= 256:
                 cache.clear()
-            cache[cache_key] = built
-        statement = built
-        # This request's JsonNests (their `touch` is this request's), in the statement's
-        # order; the cached statement was built from equal ones of an earlier request.
-        nests = nests_of(members)
+            cache[cache_key] = statement
         conn = await self.session.connection()
         result = await conn.execute(statement, {"_keys": list(keys), "_rn_max": query.limit})
-        rows = {row[0]: row for row in result.all()}
-        if not all(row[3] for row in rows.values()):
-            return None
-        pages = {k: (row[1], row[2].split(",")) for k, row in rows.items()}
-        nested = [
-            (
-                nest,
-                [
-                    i
-                    for k in keys
-                    if k in rows and rows[k][5 + n]
-                    for i in rows[k][5 + n].split(",")
-                ],
-            )
-            for n, nest in enumerate(nests)
-        ]
-        totals = {k: int(row[4]) for k, row in rows.items()} if total else {}
-        return JsonPages(pages, nested, totals)
+        return JsonStatement.read(result.all(), keys, members, total)
 
     def _partitioned(
         self,

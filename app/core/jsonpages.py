@@ -5,7 +5,7 @@ its client; the resources' services build the JsonNests after authorizing their 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +95,11 @@ class JsonPages:
     pages: dict[Any, tuple[str, list[str]]]
     nested: list[tuple[JsonNest, list[str]]]
     totals: dict[Any, int] = field(default_factory=dict)
+
+    def touch_nested(self) -> None:
+        """Record the ids of every nested page on the audit record of its own service."""
+        for nest, ids in self.nested:
+            nest.touch(ids)
 
 
 # Column types whose values PostgreSQL writes exactly as orjson writes the Python values the
@@ -194,6 +199,33 @@ class JsonStatement:
             .group_by(key_col)
         )
         return statement
+
+    @staticmethod
+    def read(
+        rows: Iterable[Any], keys: Collection[Any], members: tuple[JsonMember, ...], total: bool
+    ) -> JsonPages | None:
+        """The rows of a `build` statement (key, text, ids, ok, total, nested ids…) as
+        JsonPages; None when a page holds a value orjson would write otherwise. `members`
+        are this request's (their JsonNests' `touch` is this request's): the statement
+        may have been built from equal ones of an earlier request, in the same order."""
+        found = {row[0]: row for row in rows}
+        if not all(row[3] for row in found.values()):
+            return None
+        pages = {k: (row[1], row[2].split(",")) for k, row in found.items()}
+        nested = [
+            (
+                nest,
+                [
+                    i
+                    for k in keys
+                    if k in found and found[k][5 + n]
+                    for i in found[k][5 + n].split(",")
+                ],
+            )
+            for n, nest in enumerate(nests_of(members))
+        ]
+        totals = {k: int(row[4]) for k, row in found.items()} if total else {}
+        return JsonPages(pages, nested, totals)
 
     def _level(
         self,

@@ -26,7 +26,6 @@ from app.audit import service as audit
 from app.audit.schemas import AuditAction, AuditFilters, AuditOutcome
 from app.config import Settings
 from app.core.errors import Invalid
-from app.core.jsonpages import renders_json
 from app.graphql import inputs as gi
 from app.graphql.errors import ErrorFormatter
 from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
@@ -83,10 +82,7 @@ def _product_object() -> dict[str, JsonPage]:
         members: tuple[Any, ...],
         _total: bool,
     ) -> dict[None, str] | None:
-        ctx = context.ctx
-        if not renders_json(ctx.session):
-            return None
-        text = await products.product_json(ctx, parse_id(kwargs["id"]), members)
+        text = await products.product_json(context.ctx, parse_id(kwargs["id"]), members)
         return None if text is None else {None: text}
 
     return {JSON_PAGE: JsonPage(model=Product, parent_attr=None, fetch=fetch, single=True)}

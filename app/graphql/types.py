@@ -15,7 +15,7 @@ from strawberry.scalars import JSON
 from app.audit.schemas import AuditAction, AuditOutcome
 from app.core.crud import ListQuery
 from app.core.errors import Invalid
-from app.core.jsonpages import JsonMember, JsonNest, renders_json
+from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import MAX_LIMIT, Page, SortSpec, encode_cursor
 from app.graphql.columns import requested_columns
 from app.graphql.fastpath import JSON_PAGE, JsonPage
@@ -152,10 +152,11 @@ def connection(
     return Connection(nodes=page.items, page=page, sort=sort, after=query.cursor, counter=counter)
 
 
-def _first_page(context: Any, kwargs: dict[str, Any]) -> ListQuery | None:
-    """The ListQuery of a connection's arguments when the database can render its page:
-    PostgreSQL and no cursor (database-rendered pages are first pages)."""
-    if kwargs["after"] is not None or not renders_json(context.ctx.session):
+def _first_page(kwargs: dict[str, Any]) -> ListQuery | None:
+    """The ListQuery of a connection's arguments, unless they ask for a page after a cursor
+    (database-rendered pages are first pages; the repository decides whether its database
+    renders them at all)."""
+    if kwargs["after"] is not None:
         return None
     return list_query(kwargs["first"], None, kwargs["sort"], kwargs["include_archived"])
 
@@ -178,7 +179,7 @@ def _rendered_page(
         members: tuple[JsonMember, ...],
         total: bool,
     ) -> dict[uuid.UUID, tuple[str, int]] | None:
-        if (query := _first_page(context, kwargs)) is None:
+        if (query := _first_page(kwargs)) is None:
             return None
         values = {f: kwargs[f] for f in filters}
         return await fetch_page(context.ctx, keys, query, members, total=total, **values)
@@ -186,7 +187,7 @@ def _rendered_page(
     def nest(
         context: Any, kwargs: dict[str, Any], members: tuple[JsonMember, ...], parts: Any
     ) -> JsonNest | None:
-        if (query := _first_page(context, kwargs)) is None:
+        if (query := _first_page(kwargs)) is None:
             return None
         return nest_page(context.ctx, query, members, parts, **{f: kwargs[f] for f in filters})
 

@@ -67,8 +67,7 @@ async def product_json(
     if product_id not in found.pages:
         raise NotFound("No product with that id.")
     ctx.audit.touch("read", "product", [product_id], product_id=product_id)
-    for nest, ids in found.nested:
-        nest.touch(ids)
+    found.touch_nested()
     return found.pages[product_id][0][1:-1]  # the page of one: '[{…}]' -> '{…}'
 
 

@@ -4,9 +4,13 @@
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-COPY pyproject.toml README.md ./
+# The same pins as make and CI: uv.lock, exported with hashes and installed by pip.
+COPY pyproject.toml uv.lock README.md ./
 COPY app ./app
-RUN python -m pip wheel --wheel-dir /wheels .
+RUN python -m pip install uv==0.13.8 \
+    && uv export --frozen --no-dev --no-emit-project --format requirements-txt -o requirements.txt \
+    && python -m pip wheel --wheel-dir /wheels --require-hashes -r requirements.txt \
+    && python -m pip wheel --wheel-dir /wheels --no-deps .
 
 FROM python:3.11-slim-bookworm AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \

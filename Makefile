@@ -3,14 +3,31 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+HOST ?= 127.0.0.1
+# Every install (make, CI, the Dockerfile) comes from uv.lock; uv itself is pinned here.
+UV_VERSION := 0.13.8
+UV := $(VENV)/bin/uv
+UV_SYNC = UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --inexact --python $(PY)
 
-.PHONY: install run test test-sqlite test-postgres lint contracts bench bench-phi e2e graphiql chromium clean
+.PHONY: install run test test-sqlite test-postgres lint contracts bench bench-phi e2e graphiql chromium clean upgrade lock
 
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+$(UV):
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet 'uv==$(UV_VERSION)'
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV_SYNC) --quiet --extra dev
 	touch $@
+
+# Refresh the lock to the newest versions the bounds in pyproject.toml allow, then prove them.
+upgrade: $(VENV)/.installed
+	$(UV) lock --upgrade
+	$(UV_SYNC) --extra dev
+	$(MAKE) test
+
+# Re-resolve after editing dependencies in pyproject.toml (keeps every other pin).
+lock: | $(UV)
+	$(UV) lock
 
 install: $(VENV)/.installed graphiql
 
@@ -21,7 +38,7 @@ graphiql: $(VENV)/.installed
 run: install
 	$(PY) -m app db upgrade
 	$(PY) -m app seed --if-empty
-	$(VENV)/bin/uvicorn app.main:create_app --factory --host 0.0.0.0 --port $(PORT) --proxy-headers --no-access-log
+	$(VENV)/bin/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT) --proxy-headers --no-access-log
 
 test: install
 	PY=$(PY) bash scripts/test.sh
@@ -31,7 +48,7 @@ test-sqlite: install
 
 lint: install
 	$(VENV)/bin/ruff check app tests bench migrations
-	$(VENV)/bin/ruff format --check app tests bench
+	$(VENV)/bin/ruff format --check app tests bench migrations
 
 contracts: install
 	$(PY) -m app.contracts
@@ -50,7 +67,7 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 e2e: install chromium
-	$(PY) -m pip install --quiet -e '.[e2e]'
+	$(UV_SYNC) --quiet --extra dev --extra e2e
 	$(PY) -m pytest -q -m e2e tests/e2e --run-e2e
 
 clean:

@@ -21,20 +21,15 @@ def openapi_text() -> str:
     return json.dumps(app.openapi(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def sdl_text() -> str | None:
-    try:
-        from app.graphql.sdl import print_sdl
-    except ImportError:
-        return None
+def sdl_text() -> str:
+    from app.graphql.sdl import print_sdl
+
     return print_sdl().rstrip("\n") + "\n"
 
 
 def main(argv: list[str]) -> int:
     check = "--check" in argv
-    outputs = [(OPENAPI_PATH, openapi_text())]
-    sdl = sdl_text()
-    if sdl is not None:
-        outputs.append((SDL_PATH, sdl))
+    outputs = [(OPENAPI_PATH, openapi_text()), (SDL_PATH, sdl_text())]
     drift = []
     for path, text in outputs:
         if check:

@@ -70,9 +70,19 @@ async def test_database_rejects_update_and_delete(iso_raw, chain, table):
     assert await iso_raw.scalar(f"SELECT count(*) FROM {table}") >= len(chain)  # noqa: S608
 
 
-async def test_pending_queue_may_be_drained(iso_raw):
-    # The queue is work, not record: DELETE is allowed there (the sealer dequeues).
-    await iso_raw.run("DELETE FROM audit_pending WHERE 1 = 0")
+async def test_pending_queue_may_be_drained(iso_raw, chain):
+    # The queue is work, not record: DELETE is allowed there (the sealer dequeues). Queue a real
+    # row and dequeue it in one transaction, so the sealer never sees it; a rejected or silently
+    # ignored DELETE leaves the row behind.
+    event_id = iso_raw.id(chain[0]["event_id"])
+    await iso_raw.run(
+        ("INSERT INTO audit_pending (event_id) VALUES (:id)", {"id": event_id}),
+        ("DELETE FROM audit_pending WHERE event_id = :id", {"id": event_id}),
+    )
+    left = await iso_raw.scalar(
+        "SELECT count(*) FROM audit_pending WHERE event_id = :id", id=event_id
+    )
+    assert left == 0
 
 
 async def test_altered_event_is_found(iso_client, iso_raw, auth, chain):

@@ -171,3 +171,23 @@ def make_page(rows: list[T], *, sort: SortSpec, limit: int, sort_attr: str) -> P
     rows = rows[:limit]
     last = rows[-1]
     return Page(rows, encode_cursor(sort, getattr(last, sort_attr), last.id))
+
+
+def encode_key_cursor(at: datetime, key: str) -> str:
+    """A cursor for rows ordered by (timestamp, string key) rather than (column, id)."""
+    raw = orjson.dumps({"t": at.isoformat(), "k": key})
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_key_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        at, key = datetime.fromisoformat(data["t"]), data["k"]
+        if at.tzinfo is None or not isinstance(key, str) or "\x00" in key:
+            raise ValueError("bad cursor value")
+        return at, key
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Invalid(
+            "The cursor is invalid or belongs to another query.",
+            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
+        ) from exc

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.auth.principal import Principal
+from app.core.pagination import Page, decode_key_cursor, encode_key_cursor
 from app.db.types import utcnow
 from app.members.models import Membership, UserAccount
 
@@ -15,13 +16,26 @@ class MembershipRepository:
     def __init__(self, session) -> None:
         self.session = session
 
-    async def list(self, product_id: uuid.UUID) -> list[Membership]:
-        rows = await self.session.scalars(
-            select(Membership)
-            .where(Membership.product_id == product_id)
-            .order_by(Membership.created_at, Membership.subject)
-        )
-        return list(rows)
+    async def page(
+        self, product_id: uuid.UUID, *, limit: int, cursor: str | None
+    ) -> Page[Membership]:
+        """Members by (created_at, subject): the subject is unique within a product, so it is
+        the tie-breaker the keyset needs."""
+        stmt = select(Membership).where(Membership.product_id == product_id)
+        if cursor:
+            after, subject = decode_key_cursor(cursor)
+            stmt = stmt.where(
+                or_(
+                    Membership.created_at > after,
+                    and_(Membership.created_at == after, Membership.subject > subject),
+                )
+            )
+        stmt = stmt.order_by(Membership.created_at, Membership.subject).limit(limit + 1)
+        rows = list(await self.session.scalars(stmt))
+        if len(rows) <= limit:
+            return Page(rows, None)
+        last = rows[limit - 1]
+        return Page(rows[:limit], encode_key_cursor(last.created_at, last.subject))
 
     async def get(self, product_id: uuid.UUID, subject: str) -> Membership | None:
         return await self.session.get(Membership, (product_id, subject))

@@ -3,15 +3,24 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
+from app.api.responses import Paginated, page_response
+from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.members import service
 from app.members.schemas import MemberAdd, MemberOut, MeOut
 
 router = APIRouter(tags=["members"])
-Subject = Annotated[str, Path(min_length=1, max_length=255)]
+# `{subject:path}`: subjects may contain "/" (e.g. "oidc/alice"); percent-encode the rest.
+PathSubject = Annotated[
+    str, Path(min_length=1, max_length=255, pattern=r"^\S(?:.*\S)?$", description="Subject")
+]
+
+
+class MemberList(Paginated[MemberOut]):
+    pass
 
 
 @router.get("/me", response_model=MeOut)
@@ -20,11 +29,17 @@ async def get_me(ctx: Context) -> MeOut:
     return await service.me(ctx)
 
 
-@router.get("/products/{product_id}/members", response_model=list[MemberOut])
-async def list_members(ctx: Context, product_id: uuid.UUID) -> list[MemberOut]:
-    """List a product's members."""
-    rows = await service.list_members(ctx, product_id)
-    return [MemberOut.model_validate(m) for m in rows]
+@router.get("/products/{product_id}/members", response_model=MemberList)
+async def list_members(
+    request: Request,
+    ctx: Context,
+    product_id: uuid.UUID,
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size"),
+    cursor: str | None = Query(None, max_length=2048, description="From next_cursor"),
+) -> Response:
+    """List a product's members, oldest first."""
+    page = await service.list_members(ctx, product_id, limit=limit, cursor=cursor)
+    return page_response(request, page, MemberOut)
 
 
 @router.post("/products/{product_id}/members", response_model=MemberOut, status_code=201)
@@ -33,8 +48,8 @@ async def add_member(ctx: Context, product_id: uuid.UUID, body: MemberAdd) -> Me
     return MemberOut.model_validate(await service.add_member(ctx, product_id, body.subject))
 
 
-@router.delete("/products/{product_id}/members/{subject}", status_code=204)
-async def remove_member(ctx: Context, product_id: uuid.UUID, subject: Subject) -> Response:
+@router.delete("/products/{product_id}/members/{subject:path}", status_code=204)
+async def remove_member(ctx: Context, product_id: uuid.UUID, subject: PathSubject) -> Response:
     """Remove a member from a product."""
     await service.remove_member(ctx, product_id, subject)
     return Response(status_code=204)

@@ -4,13 +4,22 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from app.core.schemas import InputModel, OutputModel
 
+# A subject as the identity provider issues it: 1-255 characters, no leading or trailing
+# whitespace. Checked as sent (not after stripping), so the published maxLength is the real one.
+Subject = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=False, min_length=1, max_length=255, pattern=r"^\S(?:.*\S)?$"
+    ),
+]
+
 
 class MemberAdd(InputModel):
-    subject: Annotated[str, Field(min_length=1, max_length=255)]
+    subject: Subject
 
 
 class MemberOut(OutputModel):

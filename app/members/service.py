@@ -7,6 +7,7 @@ import uuid
 from app.authz import Permission
 from app.core.context import Ctx
 from app.core.errors import Conflict, NotFound
+from app.core.pagination import DEFAULT_LIMIT, Page
 from app.members.models import Membership
 from app.members.repository import MembershipRepository, UserRepository
 from app.members.schemas import MeOut
@@ -34,12 +35,14 @@ async def _managed_product(ctx: Ctx, product_id: uuid.UUID):
     return product
 
 
-async def list_members(ctx: Ctx, product_id: uuid.UUID) -> list[Membership]:
-    """Members of a product (any reader of the product may see who is on it)."""
+async def list_members(
+    ctx: Ctx, product_id: uuid.UUID, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+) -> Page[Membership]:
+    """Members of a product, oldest first (any reader of the product may see who is on it)."""
     product = await get_product(ctx, product_id, audit=False)
-    rows = await MembershipRepository(ctx.session).list(product.id)
-    ctx.audit.touch("read", "membership", [m.subject for m in rows], product_id=product.id)
-    return rows
+    page = await MembershipRepository(ctx.session).page(product.id, limit=limit, cursor=cursor)
+    ctx.audit.touch("search", "membership", [m.subject for m in page.items], product_id=product.id)
+    return page
 
 
 async def add_member(ctx: Ctx, product_id: uuid.UUID, subject: str) -> Membership:

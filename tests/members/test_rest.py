@@ -12,7 +12,8 @@ async def test_creator_is_member_and_members_can_be_added_and_removed(client, au
     url = f"/api/v1/products/{w.pid}/members"
     r = await client.get(url, headers=w.pm)
     assert r.status_code == 200
-    assert [m["subject"] for m in r.json()] == [w.pm_sub]
+    assert r.json() == {"data": [r.json()["data"][0]], "next_cursor": None}
+    assert [m["subject"] for m in r.json()["data"]] == [w.pm_sub]
 
     eng = new_sub("eng")
     added = await client.post(url, json={"subject": eng}, headers=w.pm)
@@ -20,7 +21,10 @@ async def test_creator_is_member_and_members_can_be_added_and_removed(client, au
     body = added.json()
     assert body["subject"] == eng and body["product_id"] == w.pid
     assert body["added_by"] == w.pm_sub and body["created_at"]
-    assert [m["subject"] for m in (await client.get(url, headers=w.pm)).json()] == [w.pm_sub, eng]
+    assert [m["subject"] for m in (await client.get(url, headers=w.pm)).json()["data"]] == [
+        w.pm_sub,
+        eng,
+    ]
 
     dup = await client.post(url, json={"subject": eng}, headers=w.pm)
     assert_problem(dup, 409)
@@ -30,7 +34,9 @@ async def test_creator_is_member_and_members_can_be_added_and_removed(client, au
 
     removed = await client.delete(f"{url}/{eng}", headers=w.pm)
     assert removed.status_code == 204 and removed.content == b""
-    assert [m["subject"] for m in (await client.get(url, headers=w.pm)).json()] == [w.pm_sub]
+    assert [m["subject"] for m in (await client.get(url, headers=w.pm)).json()["data"]] == [
+        w.pm_sub
+    ]
     assert_problem(await client.delete(f"{url}/{eng}", headers=w.pm), 404)
     me = await client.get("/api/v1/me", headers=auth("engineer", eng))
     assert me.json()["product_ids"] == []
@@ -50,7 +56,7 @@ async def test_subjects_with_odd_characters_round_trip(client, auth):
     url = f"/api/v1/products/{w.pid}/members"
     sub = "auth0|5f7c8ec7c33c6c004bbafe82 ü"
     assert (await client.post(url, json={"subject": sub}, headers=w.pm)).status_code == 201
-    assert sub in [m["subject"] for m in (await client.get(url, headers=w.pm)).json()]
+    assert sub in [m["subject"] for m in (await client.get(url, headers=w.pm)).json()["data"]]
     r = await client.delete(f"{url}/auth0%7C5f7c8ec7c33c6c004bbafe82%20%C3%BC", headers=w.pm)
     assert r.status_code == 204
 
@@ -64,6 +70,9 @@ async def test_subjects_with_odd_characters_round_trip(client, auth):
         {"subject": 5},
         {"subject": None},
         {"subject": "s" * 256},
+        {"subject": "\t" + "s" * 255},
+        {"subject": "s" * 255 + " "},
+        {"subject": "line\nbreak\n"},
         {"subject": "x", "role": "admin"},
         ["x"],
     ],
@@ -74,7 +83,9 @@ async def test_bad_member_body_is_422_and_changes_nothing(client, auth, body):
     r = await client.post(url, json=body, headers=w.pm)
     assert_problem(r, 422)
     assert error_locs(r)
-    assert [m["subject"] for m in (await client.get(url, headers=w.pm)).json()] == [w.pm_sub]
+    assert [m["subject"] for m in (await client.get(url, headers=w.pm)).json()["data"]] == [
+        w.pm_sub
+    ]
 
 
 async def test_members_of_unknown_product_is_404_and_bad_id_is_422(client, auth):
@@ -112,3 +123,37 @@ async def test_me_copes_with_odd_name_claims(client, token):
         )
         assert r.status_code == 200, r.text
         assert r.json()["sub"] == sub
+
+
+async def test_subject_with_a_slash_can_be_added_and_removed(client, auth):
+    w = await make_world(client, auth)
+    url = f"/api/v1/products/{w.pid}/members"
+    sub = "oidc/tenant-a/alice"
+    assert (await client.post(url, json={"subject": sub}, headers=w.pm)).status_code == 201
+    r = await client.delete(f"{url}/oidc/tenant-a/alice", headers=w.pm)
+    assert r.status_code == 204, r.text
+    assert sub not in [m["subject"] for m in (await client.get(url, headers=w.pm)).json()["data"]]
+
+
+async def test_member_list_pages_with_cursor_and_link(client, auth):
+    w = await make_world(client, auth)
+    url = f"/api/v1/products/{w.pid}/members"
+    added = [new_sub(f"m{i}") for i in range(5)]
+    for sub in added:
+        assert (await client.post(url, json={"subject": sub}, headers=w.pm)).status_code == 201
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        r = await client.get(url, params=params, headers=w.pm)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert len(body["data"]) <= 2
+        seen += [m["subject"] for m in body["data"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        assert ("Link" in r.headers) == (cursor is not None)
+        if cursor is None:
+            break
+    assert seen == [w.pm_sub, *added] and pages == 3
+    assert_problem(await client.get(url, params={"cursor": "not-a-cursor"}, headers=w.pm), 422)
+    assert_problem(await client.get(url, params={"limit": 201}, headers=w.pm), 422)

@@ -110,6 +110,19 @@ def _oauth_router() -> APIRouter:
 def _system_router() -> APIRouter:
     router = APIRouter()
 
+    @router.get("/", tags=["health"], include_in_schema=False)
+    async def root() -> dict[str, str]:
+        """Where to go from here (a bare 404 helps nobody who types the host name)."""
+        return {
+            "name": "Rounds API",
+            "docs": "/docs",
+            "openapi": "/openapi.json",
+            "graphql": "/graphql",
+            "rest": "/api/v1",
+            "health": "/health/ready",
+            "guide": "docs/api-guide.md in the Rounds repository",
+        }
+
     @router.get("/health/live", tags=["health"])
     async def health_live() -> dict[str, str]:
         """Liveness: the process answers."""

@@ -45,6 +45,18 @@ async def test_wrong_method_is_405_problem_with_allow(client, auth):
         assert r.headers.get("allow"), path
 
 
+async def test_405_allow_names_every_method_served_at_the_path(client, auth):
+    one = "/api/v1/products/01900000-0000-7000-8000-000000000000"
+    for method, path, allowed in (
+        ("PUT", one, {"GET", "PATCH", "DELETE"}),
+        ("PUT", "/api/v1/stories", {"GET", "POST"}),
+        ("POST", "/health/live", {"GET"}),
+    ):
+        r = await client.request(method, path, headers=auth("product_manager"))
+        assert_problem(r, 405)
+        assert set(r.headers["allow"].split(", ")) == allowed, (path, r.headers["allow"])
+
+
 async def test_invalid_uuid_in_path_is_422(client, auth):
     pm = auth("product_manager")
     for method, path in (
@@ -61,3 +73,11 @@ async def test_invalid_uuid_in_path_is_422(client, auth):
         r = await client.request(method, path, json={} if method == "PATCH" else None, headers=pm)
         body = assert_problem(r, 422)
         assert any(e["loc"][0] == "path" for e in body["errors"]), body
+
+
+async def test_root_points_to_the_docs(client):
+    r = await client.get("/")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["graphql"] == "/graphql" and body["openapi"] == "/openapi.json"
+    assert body["docs"] == "/docs" and body["health"] == "/health/ready"

@@ -9,7 +9,7 @@ UV_VERSION := 0.13.8
 UV := $(VENV)/bin/uv
 UV_SYNC = UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --inexact --python $(PY)
 
-.PHONY: install run test test-sqlite test-postgres lint contracts bench bench-phi e2e graphiql chromium clean upgrade lock
+.PHONY: install explorers run test test-sqlite test-postgres lint contracts bench bench-phi e2e graphiql chromium clean upgrade lock
 
 $(UV):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,11 +29,14 @@ upgrade: $(VENV)/.installed
 lock: | $(UV)
 	$(UV) lock
 
-install: $(VENV)/.installed graphiql
+install: $(VENV)/.installed explorers
 
-# GraphiQL's assets from the npm registry into app/static/graphiql/ (CDN fallback without npm).
-graphiql: $(VENV)/.installed
-	$(PY) scripts/build_graphiql.py
+# The explorers' assets (GraphiQL, Swagger UI) from the npm registry into app/static/
+# (CDN fallback without npm).
+explorers: $(VENV)/.installed
+	$(PY) scripts/build_explorers.py
+
+graphiql: explorers
 
 run: install
 	$(PY) -m app db upgrade
@@ -71,4 +74,4 @@ e2e: install chromium
 	$(PY) -m pytest -q -m e2e tests/e2e --run-e2e
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache build/graphiql app/static/graphiql
+	rm -rf $(VENV) var .pytest_cache .ruff_cache build/graphiql build/swagger-ui app/static/graphiql app/static/swagger-ui

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from starlette.responses import JSONResponse, Response
 
 from app.api.deps import AppSettings, DbSession
+from app.api.docs import mount_docs
 from app.api.openapi import install_openapi
 from app.audit.batcher import create_batcher, running_batcher
 from app.audit.middleware import RequestMiddleware
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Product management for teams building AI products for healthcare.",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
-        docs_url=None if settings.is_production else "/docs",
+        docs_url=None,  # app.api.docs serves /docs from Rounds' own assets
         redoc_url=None,
     )
     app.state.settings = settings
@@ -86,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Routes are matched in order, one regex each: GraphQL (one route, most of a client's
     # traffic) first, so it does not walk every REST route before it.
     mount_graphql(app, settings)
+    if not settings.is_production:
+        mount_docs(app, openapi_url=app.openapi_url or "/openapi.json")
     app.include_router(api_router())
     app.include_router(_system_router())
     app.include_router(_oauth_router())

@@ -1,43 +1,32 @@
 """The GraphiQL explorer page. Its assets are served by Rounds from app/static/graphiql/
-(built by `make graphiql` from the npm registry; hospital networks block CDNs), with the
+(built by `make explorers` from the npm registry; hospital networks block CDNs), with the
 public CDN as a fallback when they were not built."""
 
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 import orjson
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "graphiql"
-STATIC_URL = "/static/graphiql"
+from app.core.assets import AssetSet
 
-# Pinned npm packages: GraphiQL 3 is the last line that ships a UMD bundle (no bundler).
-PACKAGES = {"graphiql": "3.8.3", "react": "18.3.1", "react-dom": "18.3.1"}
-
-# file served by Rounds -> (npm package, path inside it)
-ASSETS = {
-    "react.production.min.js": ("react", "umd/react.production.min.js"),
-    "react-dom.production.min.js": ("react-dom", "umd/react-dom.production.min.js"),
-    "graphiql.min.js": ("graphiql", "graphiql.min.js"),
-    "graphiql.min.css": ("graphiql", "graphiql.min.css"),
-}
-
-
-def _cdn(name: str) -> str:
-    package, path = ASSETS[name]
-    return f"https://unpkg.com/{package}@{PACKAGES[package]}/{path}"
+# GraphiQL 3 is the last line that ships a UMD bundle (no bundler).
+GRAPHIQL = AssetSet(
+    name="graphiql",
+    packages={"graphiql": "3.8.3", "react": "18.3.1", "react-dom": "18.3.1"},
+    assets={
+        "react.production.min.js": ("react", "umd/react.production.min.js"),
+        "react-dom.production.min.js": ("react-dom", "umd/react-dom.production.min.js"),
+        "graphiql.min.js": ("graphiql", "graphiql.min.js"),
+        "graphiql.min.css": ("graphiql", "graphiql.min.css"),
+    },
+)
+STATIC_DIR = GRAPHIQL.static_dir
+STATIC_URL = GRAPHIQL.static_url
 
 
 def assets_built() -> bool:
-    return all((STATIC_DIR / name).is_file() for name in ASSETS)
-
-
-def asset_urls() -> dict[str, str]:
-    """Local URLs when the assets were built, else the CDN."""
-    if assets_built():
-        return {name: f"{STATIC_URL}/{name}" for name in ASSETS}
-    return {name: _cdn(name) for name in ASSETS}
+    return GRAPHIQL.built()
 
 
 _PAGE = """<!doctype html>
@@ -91,7 +80,7 @@ query Roadmap {
 
 
 def explorer_html(endpoint: str) -> str:
-    urls = asset_urls()
+    urls = GRAPHIQL.urls()
     return _PAGE.format(
         css=html.escape(urls["graphiql.min.css"]),
         react=html.escape(urls["react.production.min.js"]),

@@ -81,3 +81,15 @@ async def test_root_points_to_the_docs(client):
     body = r.json()
     assert body["graphql"] == "/graphql" and body["openapi"] == "/openapi.json"
     assert body["docs"] == "/docs" and body["health"] == "/health/ready"
+
+
+async def test_docs_page_loads_swagger_ui_from_rounds(client):
+    from app.api.docs import SWAGGER_UI
+
+    r = await client.get("/docs")
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    assert "/openapi.json" in r.text
+    if SWAGGER_UI.built():
+        assert "/static/swagger-ui/swagger-ui-bundle.js" in r.text and "cdn" not in r.text
+        js = await client.get("/static/swagger-ui/swagger-ui-bundle.js")
+        assert js.status_code == 200 and len(js.content) > 100_000

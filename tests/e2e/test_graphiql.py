@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.api.docs import SWAGGER_UI
 from app.auth.tokens import mint_token
 from app.config import Settings
 from app.db.migrate import upgrade
@@ -141,3 +142,32 @@ def test_explorer_runs_a_query_with_a_bearer_token(server, tmp_path):
     if assets_built():
         assert not [u for u in requests if "unpkg.com" in u], "assets must come from Rounds"
         assert any("/static/graphiql/graphiql.min.js" in u for u in requests)
+
+
+def test_openapi_explorer_renders_from_rounds_own_assets(server, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (make chromium)")
+    base, _ = server
+    requests: list[str] = []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=FLAGS,
+        )
+        try:
+            page = browser.new_page()
+            page.on("request", lambda r: requests.append(r.url))
+            response = page.goto(base + "/docs", wait_until="load")
+            assert response is not None and response.status == 200
+            # Swagger UI lists the operations once it has loaded and rendered /openapi.json.
+            page.wait_for_selector("#operations-stories-listStories", timeout=30_000)
+            title = page.text_content(".info .title") or ""
+        finally:
+            browser.close()
+    assert "Rounds API" in title
+    if SWAGGER_UI.built():
+        assert all(u.startswith(base) for u in requests), "assets must come from Rounds"
+        assert any("/static/swagger-ui/swagger-ui-bundle.js" in u for u in requests)

@@ -37,33 +37,69 @@ _PAGE = """<!doctype html>
 <meta name="robots" content="noindex">
 <title>Rounds GraphQL explorer</title>
 <link rel="stylesheet" href="{css}">
-<style>html, body, #graphiql {{ height: 100%; margin: 0; }}</style>
+<style>
+  html, body {{ height: 100%; margin: 0; }}
+  body {{ display: flex; flex-direction: column; font-family: system-ui, sans-serif; }}
+  #token-bar {{ display: flex; gap: .5rem; align-items: center; padding: .4rem .75rem;
+               border-bottom: 1px solid #ddd; font-size: 14px; }}
+  #token-bar input {{ flex: 1; max-width: 40rem; font: inherit; padding: .25rem .4rem; }}
+  #token-bar code {{ background: #f3f3f3; padding: 0 .25rem; }}
+  #graphiql {{ flex: 1; min-height: 0; }}
+  #welcome {{ padding: 2rem; max-width: 46rem; line-height: 1.5; }}
+</style>
 </head>
 <body>
-<div id="graphiql">Loading the GraphQL explorer…</div>
+<form id="token-bar" autocomplete="off">
+  <label for="token">Bearer token</label>
+  <input id="token" name="token" type="password" spellcheck="false"
+         placeholder="paste a token from: python -m app tokens create --sub you --role product_manager">
+  <button id="use-token" type="submit">Use token</button>
+  <span id="token-state" role="status"></span>
+</form>
+<div id="graphiql"><div id="welcome">
+  <p><strong>Rounds GraphQL explorer.</strong> Every query needs a token, and so does the schema
+  (documentation and autocomplete). Paste one above and press <em>Use token</em>; the schema loads
+  and the example query below shows a real roadmap page.</p>
+  <p>Mint one with <code>python -m app tokens create --sub demo-pm --role product_manager</code>.
+  It stays in this tab only (session storage).</p>
+</div></div>
 <script src="{react}"></script>
 <script src="{react_dom}"></script>
 <script src="{graphiql}"></script>
 <script>
-  // The page needs no token; queries do. Paste one into the Headers tab:
-  // {{"Authorization": "Bearer <token from `python -m app tokens create`>"}}
-  const fetcher = GraphiQL.createFetcher({{ url: {endpoint} }});
-  ReactDOM.createRoot(document.getElementById("graphiql")).render(
-    React.createElement(GraphiQL, {{
+  const root = ReactDOM.createRoot(document.getElementById("graphiql"));
+  const state = document.getElementById("token-state");
+  const input = document.getElementById("token");
+  function explore(token) {{
+    // A new fetcher (and a fresh GraphiQL) per token, so the schema is fetched again with it.
+    const fetcher = GraphiQL.createFetcher({{
+      url: {endpoint},
+      headers: {{ Authorization: "Bearer " + token }},
+    }});
+    root.render(React.createElement(GraphiQL, {{
+      key: token,
       fetcher,
-      defaultEditorToolsVisibility: "headers",
-      headerEditorEnabled: true,
       shouldPersistHeaders: false,
-      defaultHeaders: JSON.stringify({{ Authorization: "Bearer " }}, null, 2),
       defaultQuery: {default_query},
-    }}),
-  );
+    }}));
+    state.textContent = "token in use";
+  }}
+  document.getElementById("token-bar").addEventListener("submit", (event) => {{
+    event.preventDefault();
+    const token = input.value.trim().replace(/^Bearer\\s+/i, "");
+    if (!token) {{ state.textContent = "paste a token first"; return; }}
+    sessionStorage.setItem("rounds-token", token);
+    input.value = "";
+    explore(token);
+  }});
+  const saved = sessionStorage.getItem("rounds-token");
+  if (saved) explore(saved);
 </script>
 </body>
 </html>
 """
 
-DEFAULT_QUERY = """# Add your token in the Headers tab below, then run.
+DEFAULT_QUERY = """# A roadmap page: products, their top roadmap items by RICE, and each item's stories.
 query Roadmap {
   products(first: 5) {
     totalCount

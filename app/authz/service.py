@@ -41,12 +41,24 @@ def authorize(
     memberships: Collection[uuid.UUID] = (),
     owner_sub: str | None = None,
 ) -> None:
-    """Raise Forbidden unless `can(...)`; callers fetch first so unreadable things are 404."""
-    if not can(
+    """Raise Forbidden unless `can(...)`; callers fetch first so unreadable things are 404.
+    The message names the cause a person can act on: the role, the missing membership, or
+    the resource being someone else's."""
+    if can(
         principal,
         permission,
         product_id=product_id,
         memberships=memberships,
         owner_sub=owner_sub,
     ):
-        raise Forbidden(f"Your role does not allow {permission.value} here.")
+        return
+    r = reach(principal, permission)
+    who = principal.role.value if principal.role else "this service account"
+    if r is None:
+        raise Forbidden(f"The role {who} does not allow {permission.value}.")
+    if product_id is not None and product_id not in memberships:
+        raise Forbidden(
+            f"{permission.value} needs membership of this product; you are not a member. "
+            "Ask a member product manager or an admin to add you."
+        )
+    raise Forbidden(f"{permission.value} is allowed only on your own resources here.")

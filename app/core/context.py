@@ -13,9 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.record import AuditRecord
 from app.auth.principal import Principal
 from app.authz.permissions import Permission, Reach, reach
-from app.authz.service import can
+from app.authz.service import authorize, can
 from app.config import Settings
-from app.core.errors import Forbidden
 
 if TYPE_CHECKING:
     from app.core.jsonpages import JsonPages
@@ -75,8 +74,15 @@ class Ctx:
         owner_sub: str | None = None,
     ) -> None:
         """Raise Forbidden unless `can(...)` (callers fetch first: unreadable is 404)."""
-        if not await self.can(permission, product_id=product_id, owner_sub=owner_sub):
-            raise Forbidden(f"Your role does not allow {permission.value} here.")
+        r = reach(self.principal, permission)
+        memberships = await self.memberships() if r in (Reach.member, Reach.own) else frozenset()
+        authorize(
+            self.principal,
+            permission,
+            product_id=product_id,
+            memberships=memberships,
+            owner_sub=owner_sub,
+        )
 
 
 def touch_json_pages(

@@ -52,7 +52,7 @@ _PAGE = """<!doctype html>
 <form id="token-bar" autocomplete="off">
   <label for="token">Bearer token</label>
   <input id="token" name="token" type="password" spellcheck="false"
-         placeholder="paste a token from: python -m app tokens create --sub you --role product_manager">
+         placeholder="paste a token: python -m app tokens create --sub you --role engineer">
   <button id="use-token" type="submit">Use token</button>
   <span id="token-state" role="status"></span>
 </form>
@@ -99,7 +99,7 @@ _PAGE = """<!doctype html>
 </html>
 """
 
-DEFAULT_QUERY = """# A roadmap page: products, their top roadmap items by RICE, and each item's stories.
+DEFAULT_QUERY = """# A roadmap page: products, top roadmap items by RICE, and their stories.
 query Roadmap {
   products(first: 5) {
     totalCount

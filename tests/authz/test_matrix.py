@@ -678,3 +678,17 @@ async def test_generated_expectations_match_spec_samples():
         who = Who(role=role, member=member, own=own)
         sc = Scenario(None, None, who, "s", {}, {}, {"id": str(uuid.uuid4())}, "s" if own else "o")  # type: ignore[arg-type]
         assert expect(ops["getInterviewPhi"], sc).redacted is redacted, (role, member, own)
+
+
+async def test_forbidden_says_whether_role_or_membership_is_missing(client, auth):
+    from tests.api.factories import make_world
+
+    w = await make_world(client, auth)
+    story = {"product_id": w.pid, "title": "Alert on lactate"}
+    outsider = await client.post("/api/v1/stories", json=story, headers=auth("product_manager"))
+    assert outsider.status_code == 403
+    assert "not a member" in outsider.json()["detail"]
+    wrong_role = await client.post("/api/v1/stories", json=story, headers=auth("exec"))
+    assert wrong_role.status_code == 403
+    detail = wrong_role.json()["detail"]
+    assert "exec" in detail and "member" not in detail

@@ -51,7 +51,7 @@ def _move_conflict(current: str, target: str, *, approved: bool, new: bool = Fal
     and why this one was refused (`reason`: approval_required or not_allowed)."""
     if new:
         allowed, locked = list(workflow.INITIAL), []
-        gated = workflow.needs_approval(target)
+        gated = True
         where = f"A new roadmap item cannot start in {target}"
     else:
         allowed = workflow.allowed_now(current, approved=approved)
@@ -77,9 +77,7 @@ def _move_conflict(current: str, target: str, *, approved: bool, new: bool = Fal
 def _check_move(current: str, target: str, *, approved: bool) -> None:
     if target == current:
         return
-    if target not in workflow.moves(current) or (
-        workflow.needs_approval(target) and not approved
-    ):
+    if target not in workflow.moves(current) or (workflow.needs_approval(target) and not approved):
         raise _move_conflict(current, target, approved=approved)
 
 

@@ -22,8 +22,9 @@ MOVES: dict[str, tuple[str, ...]] = {
 }
 # Targets that enter or pass in_progress: they need a current approval.
 GATED: frozenset[str] = frozenset({S.IN_PROGRESS, S.SHIPPED})
-# A new item starts here (anything else is a move from nowhere: 409).
-INITIAL: tuple[str, ...] = (S.PROPOSED, S.PLANNED)
+# A new item may start in any status that needs no approval (none can exist yet); creating
+# one in_progress or shipped is 409 "approval required".
+INITIAL: tuple[str, ...] = (S.PROPOSED, S.PLANNED, S.CANCELLED)
 # Reopening a cancelled item ends its approval: the commitment was withdrawn.
 ENDS_APPROVAL: frozenset[tuple[str, str]] = frozenset({(S.CANCELLED, S.PROPOSED)})
 

@@ -172,11 +172,12 @@ def _carry_over() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("roadmap_item", schema=None) as batch_op:
-        batch_op.drop_column("approval_status")
     with op.batch_alter_table("story_review", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_story_review_story_id_reviewed_at_id"))
     op.drop_table("story_review")
     with op.batch_alter_table("roadmap_item_approval", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_roadmap_item_approval_roadmap_item_id_approved_at_id"))
     op.drop_table("roadmap_item_approval")
+    # A plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35 has it): a batch copy of roadmap_item
+    # would DROP a table that stories and insights reference, which foreign keys refuse.
+    op.drop_column("roadmap_item", "approval_status")

@@ -42,6 +42,12 @@ class RoadmapItem(ResourceMixin, Base):
     approval_status: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
     created_by: Mapped[str | None] = mapped_column(String(255))
 
+    # Every UPDATE says WHERE version = <the version read>: a concurrent write in between
+    # (SQLite reads outside the write transaction, so a row lock cannot cover it) fails the
+    # flush instead of overwriting it — the gates judge state that is still current.
+    # The services bump `version` themselves (no generator).
+    __mapper_args__ = {"version_id_col": ResourceMixin.version, "version_id_generator": False}
+
     __table_args__ = (
         Index(None, "product_id", "status"),
         Index(None, "product_id", "horizon"),

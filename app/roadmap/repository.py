@@ -23,6 +23,13 @@ class RoadmapItemRepository(Repository[RoadmapItem]):
     )
     default_sort = "created_at"
 
+    async def get_for_update(self, id_: uuid.UUID) -> RoadmapItem | None:
+        """The item, its row locked until the transaction ends (PostgreSQL; SQLite has one
+        writer at a time anyway), re-read even if the session already holds it."""
+        return await self.session.get(
+            RoadmapItem, id_, with_for_update=True, populate_existing=True
+        )
+
     def filtered(
         self,
         *,

@@ -110,9 +110,14 @@ async def list_roadmap_items(
     return page
 
 
-async def get_roadmap_item(ctx: Ctx, item_id: uuid.UUID, *, audit: bool = True) -> RoadmapItem:
-    """One roadmap item; 404 when absent or unreadable."""
-    item = await RoadmapItemRepository(ctx.session).get(item_id)
+async def get_roadmap_item(
+    ctx: Ctx, item_id: uuid.UUID, *, audit: bool = True, lock: bool = False
+) -> RoadmapItem:
+    """One roadmap item; 404 when absent or unreadable. `lock`: for a change that depends on
+    the item's current state (the approval gate), its row is locked until the transaction
+    ends, so a concurrent approval and material change cannot both read the old state."""
+    repo = RoadmapItemRepository(ctx.session)
+    item = await (repo.get_for_update(item_id) if lock else repo.get(item_id))
     if item is None or not can(ctx.principal, Permission.roadmap_read):
         raise NotFound("No roadmap item with that id.")
     if audit:
@@ -147,7 +152,7 @@ async def update_roadmap_item(
     the current approval stale — accepted in any status (an in_progress item keeps its
     status, flagged `approval_status: stale`) — and is judged before a move in the same
     PATCH, so a change cannot ride on the approval it invalidates."""
-    item = await get_roadmap_item(ctx, item_id, audit=False)
+    item = await get_roadmap_item(ctx, item_id, audit=False, lock=True)
     await _authorize_write(ctx, item.product_id)
     check_if_match(item, if_match)
     changes = data.changes()
@@ -204,7 +209,7 @@ async def approve_roadmap_item(
     until a material change makes it stale. With If-Match the exec approves exactly the
     version they read (412 otherwise). Approving an item whose approval is current changes
     nothing (and records no new approval)."""
-    item = await get_roadmap_item(ctx, item_id, audit=False)
+    item = await get_roadmap_item(ctx, item_id, audit=False, lock=True)
     authorize(ctx.principal, Permission.roadmap_approve, product_id=item.product_id)
     check_if_match(item, if_match)
     changed: list[str] = []

@@ -34,6 +34,11 @@ class Story(ResourceMixin, Base):
     jira_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_by: Mapped[str | None] = mapped_column(String(255))
 
+    # Every UPDATE says WHERE version = <the version read> (see RoadmapItem): a concurrent
+    # write in between fails the flush instead of being overwritten, so the clinical gate
+    # judges content that is still current. The services bump `version` themselves.
+    __mapper_args__ = {"version_id_col": ResourceMixin.version, "version_id_generator": False}
+
     __table_args__ = (
         Index(None, "product_id", "status"),
         Index(None, "product_id", "rank", "id"),

@@ -63,8 +63,16 @@ class StoryRepository(Repository[Story]):
             stmt = stmt.where(Story.sprint == sprint)
         return stmt
 
-    async def get_by_key(self, key: str) -> Story | None:
-        return await self.session.scalar(select(Story).where(Story.key == key))
+    async def get_by_key(self, key: str, *, lock: bool = False) -> Story | None:
+        stmt = select(Story).where(Story.key == key)
+        if lock:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        return await self.session.scalar(stmt)
+
+    async def get_for_update(self, id_: uuid.UUID) -> Story | None:
+        """The story, its row locked until the transaction ends (PostgreSQL; SQLite has one
+        writer at a time anyway), re-read even if the session already holds it."""
+        return await self.session.get(Story, id_, with_for_update=True, populate_existing=True)
 
     async def jira_key_taken(self, jira_key: str, *, except_id: uuid.UUID | None = None) -> bool:
         stmt = select(Story.id).where(Story.jira_key == jira_key)

@@ -140,17 +140,23 @@ async def list_stories(
     return page
 
 
-async def get_story(ctx: Ctx, ref: uuid.UUID | str, *, audit: bool = True) -> Story:
-    """One story by id or key (e.g. SEPS-12); 404 when absent or unreadable."""
+async def get_story(
+    ctx: Ctx, ref: uuid.UUID | str, *, audit: bool = True, lock: bool = False
+) -> Story:
+    """One story by id or key (e.g. SEPS-12); 404 when absent or unreadable. `lock`: for a
+    change that depends on the story's current state (the clinical gate), its row is locked
+    until the transaction ends, so a concurrent sign-off and content change cannot both read
+    the old state."""
     repo = StoryRepository(ctx.session)
+    get = repo.get_for_update if lock else repo.get
     story: Story | None
     if isinstance(ref, uuid.UUID):
-        story = await repo.get(ref)
+        story = await get(ref)
     else:
         try:
-            story = await repo.get(uuid.UUID(ref))
+            story = await get(uuid.UUID(ref))
         except ValueError:
-            story = await repo.get_by_key(ref.upper()) if len(ref) <= 32 else None
+            story = await repo.get_by_key(ref.upper(), lock=lock) if len(ref) <= 32 else None
     if story is None or not can(ctx.principal, Permission.story_read):
         raise NotFound("No story with that id or key.")
     if audit:
@@ -225,7 +231,7 @@ async def update_story(
     to reviewed content resets an approved clinical review to pending (history kept), which
     blocks done until a clinician approves again; status, points, labels, sprint or rank
     changes do not."""
-    story = await get_story(ctx, ref, audit=False)
+    story = await get_story(ctx, ref, audit=False, lock=True)
     await _authorize(ctx, Permission.story_write, story.product_id)
     check_if_match(story, if_match)
     changes = data.changes()
@@ -291,7 +297,7 @@ async def review_story(
     """Clinical sign-off of the story's current content by a member clinician (If-Match pins
     the version reviewed); 409 if the story needs none. The previous review stays in the
     history, superseded."""
-    story = await get_story(ctx, ref, audit=False)
+    story = await get_story(ctx, ref, audit=False, lock=True)
     await _authorize(ctx, Permission.story_review, story.product_id)
     if not story.clinical_review_required:
         raise Conflict("This story does not require a clinical review.")

@@ -43,7 +43,6 @@ MATERIAL_FIELDS = (
     "confidence",
     "effort",
 )
-APPROVAL_FIELDS = ("approved_by", "approved_at", "approval_status")
 
 
 def _move_conflict(current: str, target: str, *, approved: bool, new: bool = False) -> Conflict:

@@ -25,7 +25,7 @@ from app.products import service as products
 from app.products.models import Product
 from app.products.schemas import ProductCreate
 from app.roadmap import service as roadmap
-from app.roadmap.schemas import RoadmapItemCreate, RoadmapItemUpdate
+from app.roadmap.schemas import RoadmapItemApprovalInput, RoadmapItemCreate, RoadmapItemUpdate
 from app.stories import service as stories
 from app.stories.schemas import ClinicalReviewInput, StoryCreate, StoryUpdate
 
@@ -263,10 +263,19 @@ async def _seed_product(session, settings, spec: ProductSpec, scale: int, rng, r
             ),
         )
         if n % 3 == 0:
-            await roadmap.approve_roadmap_item(ex, item.id)
+            await roadmap.approve_roadmap_item(
+                ex, item.id, RoadmapItemApprovalInput(comment="Fits the regulatory plan.")
+            )
             if n % 2 == 0:
                 await roadmap.update_roadmap_item(
                     pm, item.id, RoadmapItemUpdate(status="in_progress")
+                )
+            if n == 0:
+                await roadmap.update_roadmap_item(pm, item.id, RoadmapItemUpdate(status="shipped"))
+            if n == 3:
+                # Re-estimated after approval: the approval goes stale (demo of the gate).
+                await roadmap.update_roadmap_item(
+                    pm, item.id, RoadmapItemUpdate(effort=(item.effort or 1.0) * 2)
                 )
         items.append(item)
         bar.update(1)
@@ -314,6 +323,14 @@ async def _seed_product(session, settings, spec: ProductSpec, scale: int, rng, r
             await stories.review_story(clin, story.id, ClinicalReviewInput(status="approved"))
         for status in steps:
             await stories.update_story(pm, story.id, StoryUpdate(status=status))
+        if needs_review and steps and steps[-1] == "in_review":
+            # Signed off, then the criteria were reworded: the review resets to pending.
+            await stories.review_story(
+                clin, story.id, ClinicalReviewInput(status="approved", comment="Safe as written.")
+            )
+            await stories.update_story(
+                pm, story.id, StoryUpdate(description=f"{story.description} Reworded after review.")
+            )
         bar.update(1)
     return product, items, story_ids
 

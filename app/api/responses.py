@@ -48,6 +48,14 @@ async def list_query(  # async: a sync dependency costs a threadpool hop per req
     return ListQuery(limit=limit, cursor=cursor, sort=sort, include_archived=include_archived)
 
 
+async def history_query(
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size"),
+    cursor: str | None = Query(None, max_length=2048, description="From next_cursor"),
+) -> ListQuery:
+    """limit/cursor of a history list (fixed order: newest first; nothing is archived)."""
+    return ListQuery(limit=limit, cursor=cursor)
+
+
 def page_response(request: Request, page: Page[Any], out: type[BaseModel]) -> Response:
     """`{"data": [...], "next_cursor": ...}` plus an RFC 8288 Link header to the next page."""
     body = (

@@ -20,8 +20,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.exc import StaleDataError
 
-from app.core.errors import Invalid, PreconditionFailed
+from app.core.errors import Conflict, Invalid, PreconditionFailed
 from app.core.jsonpages import JsonMember, JsonNest, JsonPages, JsonStatement, renders_json
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, SortSpec, apply_keyset, make_page
 from app.db.types import utcnow
@@ -423,8 +424,15 @@ class Repository(Generic[M]):
 
 async def save(session: AsyncSession, obj: Any) -> None:
     """Flush, then reload what the flush expired (SQL-computed attributes such as evidence
-    counts), because a lazy load cannot happen later in async code."""
-    await session.flush()
+    counts), because a lazy load cannot happen later in async code. A model mapped with a
+    `version_id_col` whose row another request changed since it was read is a 409."""
+    try:
+        await session.flush()
+    except StaleDataError as exc:
+        raise Conflict(
+            "The resource was changed by another request at the same time; "
+            "fetch it again and retry."
+        ) from exc
     expired = inspect(obj).expired_attributes
     if expired:
         await session.refresh(obj, list(expired))

@@ -7,8 +7,8 @@ from app.insights.models import Insight, insight_roadmap_item, insight_story
 from app.interviews.models import Interview
 from app.members.models import Membership, UserAccount
 from app.products.models import Product
-from app.roadmap.models import RoadmapItem
-from app.stories.models import Story
+from app.roadmap.models import RoadmapItem, RoadmapItemApproval
+from app.stories.models import Story, StoryReview
 
 __all__ = [
     "AuditEvent",
@@ -19,7 +19,9 @@ __all__ = [
     "OAuthClient",
     "Product",
     "RoadmapItem",
+    "RoadmapItemApproval",
     "Story",
+    "StoryReview",
     "UserAccount",
     "insight_roadmap_item",
     "insight_story",

@@ -56,8 +56,10 @@ def format_error(error: GraphQLError, *, hide_suggestions: bool) -> GraphQLError
             extensions["errors"] = [
                 {"loc": e.get("loc", []), "msg": e.get("msg", "invalid")} for e in original.errors
             ]
-        if "allowed" in original.extra:
-            extensions["allowed"] = original.extra["allowed"]
+        # A refused move names the allowed ones (and, at a gate, why) as in the REST problem.
+        for key in ("allowed", "approval_required", "reason"):
+            if key in original.extra:
+                extensions[key] = original.extra[key]
         message = original.detail
     elif original is None or isinstance(original, GraphQLError):
         message, about_input = _safe_message(error.message, hide_suggestions=hide_suggestions)

@@ -23,7 +23,7 @@ from app.insights.schemas import InsightCreate, InsightUpdate
 from app.interviews.schemas import InterviewCreate, InterviewUpdate
 from app.members.schemas import MemberAdd
 from app.products.schemas import ProductCreate, ProductUpdate
-from app.roadmap.schemas import RoadmapItemCreate, RoadmapItemUpdate
+from app.roadmap.schemas import RoadmapItemApprovalInput, RoadmapItemCreate, RoadmapItemUpdate
 from app.stories.schemas import ClinicalReviewInput, StoryCreate, StoryUpdate
 
 _SCALARS = (str, int, float, bool, uuid.UUID, datetime.date, datetime.datetime)
@@ -125,6 +125,7 @@ ProductCreateInput = input_type(ProductCreate, "ProductCreateInput")
 ProductUpdateInput = input_type(ProductUpdate, "ProductUpdateInput", partial=True)
 RoadmapItemCreateInput = input_type(RoadmapItemCreate, "RoadmapItemCreateInput")
 RoadmapItemUpdateInput = input_type(RoadmapItemUpdate, "RoadmapItemUpdateInput", partial=True)
+RoadmapItemApprovalInputType = input_type(RoadmapItemApprovalInput, "RoadmapItemApprovalInput")
 StoryCreateInput = input_type(StoryCreate, "StoryCreateInput")
 StoryUpdateInput = input_type(StoryUpdate, "StoryUpdateInput", partial=True)
 ClinicalReviewInputType = input_type(ClinicalReviewInput, "ClinicalReviewInput")

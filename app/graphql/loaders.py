@@ -121,7 +121,35 @@ class Loaders:
 
         return self._get(f"insights_by_{parent}", lambda: _grouped(fetch, _empty_page))
 
+    @property
+    def approvals_by_item(self) -> DataLoader[EdgeKey, Page[Any]]:
+        async def fetch(parents, query, _filters):
+            return await roadmap.approvals_by_items(self.ctx, parents, query)
+
+        return self._get("approvals_by_item", lambda: _grouped(fetch, _empty_page))
+
+    @property
+    def reviews_by_story(self) -> DataLoader[EdgeKey, Page[Any]]:
+        async def fetch(parents, query, _filters):
+            return await stories.reviews_by_stories(self.ctx, parents, query)
+
+        return self._get("reviews_by_story", lambda: _grouped(fetch, _empty_page))
+
     # --- counts (totalCount of nested connections) ----------------------------------------
+    @property
+    def approval_count_by_item(self) -> DataLoader[CountKey, int]:
+        async def fetch(parents, _archived, _filters):
+            return await roadmap.count_approvals_by_items(self.ctx, parents)
+
+        return self._get("approval_count_by_item", lambda: _grouped(fetch, _zero))
+
+    @property
+    def review_count_by_story(self) -> DataLoader[CountKey, int]:
+        async def fetch(parents, _archived, _filters):
+            return await stories.count_reviews_by_stories(self.ctx, parents)
+
+        return self._get("review_count_by_story", lambda: _grouped(fetch, _zero))
+
     @property
     def roadmap_item_count_by_product(self) -> DataLoader[CountKey, int]:
         async def fetch(parents, include_archived, filters):

@@ -59,7 +59,13 @@ from app.products.repository import ProductRepository
 from app.products.schemas import LifecycleStage, ProductCreate, ProductUpdate
 from app.roadmap import service as roadmap
 from app.roadmap.repository import RoadmapItemRepository
-from app.roadmap.schemas import Horizon, RoadmapItemCreate, RoadmapItemUpdate, RoadmapStatus
+from app.roadmap.schemas import (
+    Horizon,
+    RoadmapItemApprovalInput,
+    RoadmapItemCreate,
+    RoadmapItemUpdate,
+    RoadmapStatus,
+)
 from app.stories import service as stories
 from app.stories.repository import StoryRepository
 from app.stories.schemas import ClinicalReviewInput, StoryCreate, StoryStatus, StoryUpdate
@@ -339,9 +345,20 @@ class Mutation:
     ) -> RoadmapItemType:
         return await roadmap.archive_roadmap_item(info.context.ctx, parse_id(id), if_match=if_match)
 
-    @strawberry.mutation(description="Approve a roadmap item (exec).")
-    async def approve_roadmap_item(self, info: Info, id: ID) -> RoadmapItemType:
-        return await roadmap.approve_roadmap_item(info.context.ctx, parse_id(id))
+    @strawberry.mutation(
+        description="Approve the item's current version (exec); ifMatch pins the version."
+    )
+    async def approve_roadmap_item(
+        self,
+        info: Info,
+        id: ID,
+        input: gi.RoadmapItemApprovalInputType | None = None,
+        if_match: str | None = None,
+    ) -> RoadmapItemType:
+        data = None if input is None else gi.to_model(RoadmapItemApprovalInput, input)
+        return await roadmap.approve_roadmap_item(
+            info.context.ctx, parse_id(id), data, if_match=if_match
+        )
 
     # stories
     @strawberry.mutation
@@ -359,12 +376,14 @@ class Mutation:
     async def archive_story(self, info: Info, id: ID, if_match: str | None = None) -> StoryType:
         return await stories.archive_story(info.context.ctx, _story_ref(id), if_match=if_match)
 
-    @strawberry.mutation(description="Record a clinical review of a story (member clinician).")
+    @strawberry.mutation(
+        description="Record a clinical review of the story's current content (member clinician)."
+    )
     async def review_story(
-        self, info: Info, id: ID, input: gi.ClinicalReviewInputType
+        self, info: Info, id: ID, input: gi.ClinicalReviewInputType, if_match: str | None = None
     ) -> StoryType:
         data = gi.to_model(ClinicalReviewInput, input)
-        return await stories.review_story(info.context.ctx, _story_ref(id), data)
+        return await stories.review_story(info.context.ctx, _story_ref(id), data, if_match=if_match)
 
     # interviews
     @strawberry.mutation

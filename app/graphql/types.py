@@ -30,11 +30,11 @@ from app.products.schemas import (
 )
 from app.roadmap import service as roadmap_service
 from app.roadmap.models import RoadmapItem
-from app.roadmap.repository import RoadmapItemRepository
-from app.roadmap.schemas import Horizon, RoadmapStatus
+from app.roadmap.repository import RoadmapItemApprovalRepository, RoadmapItemRepository
+from app.roadmap.schemas import ApprovalEntryStatus, ApprovalStatus, Horizon, RoadmapStatus
 from app.stories import service as stories_service
 from app.stories.models import Story
-from app.stories.repository import StoryRepository
+from app.stories.repository import StoryRepository, StoryReviewRepository
 from app.stories.schemas import ReviewStatus, StoryStatus
 
 if TYPE_CHECKING:
@@ -48,6 +48,8 @@ for _enum in (
     Iec62304Class,
     Horizon,
     RoadmapStatus,
+    ApprovalStatus,
+    ApprovalEntryStatus,
     StoryStatus,
     ReviewStatus,
     ParticipantPersona,
@@ -66,6 +68,11 @@ DEFAULT_FIRST = 50
 # --- arguments ---------------------------------------------------------------------------
 def _snake(name: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in name)
+
+
+def history_query(first: int, after: str | None) -> ListQuery:
+    """first/after of a history connection (newest first; nothing is archived)."""
+    return list_query(first, after, None, False)
 
 
 def list_query(
@@ -338,8 +345,15 @@ class RoadmapItemType:
     confidence: float | None
     effort: float | None
     rice_score: float | None = strawberry.field(description="reach·impact·confidence/effort")
-    approved_by: str | None
-    approved_at: datetime.datetime | None
+    approved_by: str | None = strawberry.field(
+        description="Approver of the current approval; null if none"
+    )
+    approved_at: datetime.datetime | None = strawberry.field(
+        description="When the current approval was given"
+    )
+    approval_status: ApprovalStatus = strawberry.field(
+        description="none, current, or stale (approved, then materially changed)"
+    )
     evidence_count: int = strawberry.field(description="Insights linked as evidence")
     created_at: datetime.datetime
     updated_at: datetime.datetime
@@ -349,6 +363,20 @@ class RoadmapItemType:
     @strawberry.field
     async def product(self, info: Info) -> ProductType | None:
         return await info.context.loaders.product.load(self.product_id)
+
+    @strawberry.field(description="Exec approvals of this item, current and stale, newest first.")
+    async def approvals(
+        self, info: Info, first: int = DEFAULT_FIRST, after: str | None = None
+    ) -> Connection[RoadmapItemApprovalType]:
+        loaders = info.context.loaders
+        query = history_query(first, after)
+        page = await loaders.approvals_by_item.load((self.id, query, ()))
+        return connection(
+            page,
+            query,
+            RoadmapItemApprovalRepository,
+            lambda: loaders.approval_count_by_item.load((self.id, False, ())),
+        )
 
     @strawberry.field(metadata=_stories_page("roadmap_item_id"))
     async def stories(
@@ -377,6 +405,51 @@ class RoadmapItemType:
         return await _insights(
             info, "roadmap_item_id", self.id, first, after, sort, include_archived
         )
+
+
+@strawberry.type(name="RoadmapItemApproval", description="One exec approval of one item version.")
+class RoadmapItemApprovalType:
+    id: strawberry.ID
+    roadmap_item_id: uuid.UUID
+    version: int = strawberry.field(description="The item version that was approved")
+    approver_sub: str
+    approved_at: datetime.datetime
+    comment: str | None
+    stale_at: datetime.datetime | None
+    stale_by: str | None = strawberry.field(description="Who made the change that staled it")
+    stale_reason: str | None = strawberry.field(description="material_change or reopened")
+    stale_fields: list[str] | None = strawberry.field(
+        description="Material fields whose change staled it"
+    )
+
+    @strawberry.field
+    def status(self) -> ApprovalEntryStatus:
+        return ApprovalEntryStatus.CURRENT if self.stale_at is None else ApprovalEntryStatus.STALE
+
+    @strawberry.field(description="Whether this approval still counts")
+    def current(self) -> bool:
+        return self.stale_at is None
+
+
+@strawberry.type(name="StoryReview", description="One clinical review of one story version.")
+class StoryReviewType:
+    id: strawberry.ID
+    story_id: uuid.UUID
+    version: int = strawberry.field(description="The story version that was reviewed")
+    status: ReviewStatus
+    reviewer_sub: str
+    reviewed_at: datetime.datetime
+    comment: str | None
+    ended_at: datetime.datetime | None
+    ended_by: str | None = strawberry.field(description="Who superseded it or changed the content")
+    end_reason: str | None = strawberry.field(description="superseded or content_changed")
+    changed_fields: list[str] | None = strawberry.field(
+        description="Reviewed fields whose change ended it"
+    )
+
+    @strawberry.field(description="Whether this review is the story's clinical review now")
+    def current(self) -> bool:
+        return self.ended_at is None
 
 
 @strawberry.type(name="AcceptanceCriterion")
@@ -458,6 +531,20 @@ class StoryType:
         include_archived: bool = False,
     ) -> Connection[InsightType]:
         return await _insights(info, "story_id", self.id, first, after, sort, include_archived)
+
+    @strawberry.field(description="Clinical reviews of this story, current and ended, newest first")
+    async def reviews(
+        self, info: Info, first: int = DEFAULT_FIRST, after: str | None = None
+    ) -> Connection[StoryReviewType]:
+        loaders = info.context.loaders
+        query = history_query(first, after)
+        page = await loaders.reviews_by_story.load((self.id, query, ()))
+        return connection(
+            page,
+            query,
+            StoryReviewRepository,
+            lambda: loaders.review_count_by_story.load((self.id, False, ())),
+        )
 
 
 @strawberry.type(

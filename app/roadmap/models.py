@@ -7,6 +7,7 @@ from sqlalchemy import Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, ResourceMixin
+from app.db.types import utcnow, uuid7
 
 
 def rice_score(
@@ -34,9 +35,18 @@ class RoadmapItem(ResourceMixin, Base):
     effort: Mapped[float | None] = mapped_column(Float)
     # Stored (not computed per read) so sort=-rice_score can use an index.
     rice_score: Mapped[float | None] = mapped_column(Float)
+    # The current approval only (null while there is none or it went stale); the history,
+    # stale approvals included, is in roadmap_item_approval.
     approved_by: Mapped[str | None] = mapped_column(String(255))
     approved_at: Mapped[datetime | None]
+    approval_status: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
     created_by: Mapped[str | None] = mapped_column(String(255))
+
+    # Every UPDATE says WHERE version = <the version read>: a concurrent write in between
+    # (SQLite reads outside the write transaction, so a row lock cannot cover it) fails the
+    # flush instead of overwriting it — the gates judge state that is still current.
+    # The services bump `version` themselves (no generator).
+    __mapper_args__ = {"version_id_col": ResourceMixin.version, "version_id_generator": False}
 
     __table_args__ = (
         Index(None, "product_id", "status"),
@@ -51,3 +61,32 @@ class RoadmapItem(ResourceMixin, Base):
         Index(None, "title", "id"),
         Index(None, "target_quarter", "id"),
     )
+
+
+class RoadmapItemApproval(Base):
+    """One exec approval of one version of a roadmap item. It counts while `stale_at` is
+    null; a material change (or reopening a cancelled item) makes it stale, and it stays
+    here as history. Rows are only ever inserted and then marked stale once."""
+
+    __tablename__ = "roadmap_item_approval"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    roadmap_item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("roadmap_item.id"))
+    version: Mapped[int]
+    approver_sub: Mapped[str] = mapped_column(String(255))
+    approved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    comment: Mapped[str | None] = mapped_column(Text)
+    stale_at: Mapped[datetime | None]
+    stale_by: Mapped[str | None] = mapped_column(String(255))
+    stale_reason: Mapped[str | None] = mapped_column(String(32))
+    stale_fields: Mapped[list | None]
+
+    __table_args__ = (Index(None, "roadmap_item_id", "approved_at", "id"),)
+
+    @property
+    def current(self) -> bool:
+        return self.stale_at is None
+
+    @property
+    def status(self) -> str:
+        return "current" if self.stale_at is None else "stale"

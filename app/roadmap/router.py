@@ -3,16 +3,24 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.params import IfMatch
-from app.api.responses import Paginated, list_query, page_response, resource_response
+from app.api.responses import (
+    Paginated,
+    history_query,
+    list_query,
+    page_response,
+    resource_response,
+)
 from app.core.crud import ListQuery
 from app.roadmap import service
 from app.roadmap.schemas import (
     Horizon,
+    RoadmapItemApprovalInput,
+    RoadmapItemApprovalOut,
     RoadmapItemCreate,
     RoadmapItemOut,
     RoadmapItemUpdate,
@@ -23,6 +31,10 @@ router = APIRouter(prefix="/roadmap-items", tags=["roadmap"])
 
 
 class RoadmapItemList(Paginated[RoadmapItemOut]):
+    pass
+
+
+class RoadmapItemApprovalList(Paginated[RoadmapItemApprovalOut]):
     pass
 
 
@@ -74,6 +86,24 @@ async def archive_roadmap_item(
 
 
 @router.post("/{item_id}/approve", response_model=RoadmapItemOut)
-async def approve_roadmap_item(ctx: Context, item_id: uuid.UUID) -> Response:
-    """Approve a roadmap item (exec)."""
-    return resource_response(await service.approve_roadmap_item(ctx, item_id), RoadmapItemOut)
+async def approve_roadmap_item(
+    ctx: Context,
+    item_id: uuid.UUID,
+    body: Annotated[RoadmapItemApprovalInput | None, Body()] = None,
+    if_match: IfMatch = None,
+) -> Response:
+    """Approve the item's current version (exec); optional comment; If-Match pins the version."""
+    item = await service.approve_roadmap_item(ctx, item_id, body, if_match=if_match)
+    return resource_response(item, RoadmapItemOut)
+
+
+@router.get("/{item_id}/approvals", response_model=RoadmapItemApprovalList)
+async def list_roadmap_item_approvals(
+    request: Request,
+    ctx: Context,
+    item_id: uuid.UUID,
+    query: Annotated[ListQuery, Depends(history_query)],
+) -> Response:
+    """List a roadmap item's approvals, current and stale, newest first."""
+    page = await service.list_approvals(ctx, item_id, query)
+    return page_response(request, page, RoadmapItemApprovalOut)

@@ -25,6 +25,17 @@ class RoadmapStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class ApprovalStatus(StrEnum):
+    NONE = "none"
+    CURRENT = "current"
+    STALE = "stale"
+
+
+class ApprovalEntryStatus(StrEnum):
+    CURRENT = "current"
+    STALE = "stale"
+
+
 IMPACT_VALUES = (0.25, 0.5, 1.0, 2.0, 3.0)
 Reach = Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]
 Confidence = Annotated[StrictFloat, Field(ge=0, le=1)]
@@ -83,10 +94,34 @@ class RoadmapItemOut(OutputModel):
     confidence: float | None
     effort: float | None
     rice_score: float | None = Field(description="reach·impact·confidence/effort")
-    approved_by: str | None
-    approved_at: datetime | None
+    approved_by: str | None = Field(description="Approver of the current approval; null if none")
+    approved_at: datetime | None = Field(description="When the current approval was given")
+    approval_status: ApprovalStatus = Field(
+        description="none, current, or stale (approved, then materially changed)"
+    )
     evidence_count: int = Field(description="Insights linked as evidence")
     created_at: datetime
     updated_at: datetime
     version: int
     archived_at: datetime | None
+
+
+class RoadmapItemApprovalInput(InputModel):
+    """An exec's approval of the item's current version, with an optional comment."""
+
+    comment: Annotated[StrictStr, Field(max_length=5000)] | None = None
+
+
+class RoadmapItemApprovalOut(OutputModel):
+    id: uuid.UUID
+    roadmap_item_id: uuid.UUID
+    version: int = Field(description="The item version that was approved")
+    approver_sub: str
+    approved_at: datetime
+    comment: str | None
+    status: ApprovalEntryStatus
+    current: bool = Field(description="Whether this approval still counts")
+    stale_at: datetime | None
+    stale_by: str | None = Field(description="Who made the change that made it stale")
+    stale_reason: str | None = Field(description="material_change or reopened")
+    stale_fields: list[str] | None = Field(description="Material fields whose change staled it")

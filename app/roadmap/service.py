@@ -1,4 +1,5 @@
-"""Roadmap use cases: RICE scoring, exec approval, the in_progress gate."""
+"""Roadmap use cases: RICE scoring, the status workflow and its exec-approval gate, and
+approvals of a version (a material change makes the current approval stale)."""
 
 from __future__ import annotations
 
@@ -20,23 +21,75 @@ from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import Page
 from app.db.types import utcnow
 from app.products.service import get_product
-from app.roadmap.models import RoadmapItem, rice_score
-from app.roadmap.repository import RoadmapItemRepository
-from app.roadmap.schemas import RoadmapItemCreate, RoadmapItemUpdate, RoadmapStatus
+from app.roadmap import workflow
+from app.roadmap.models import RoadmapItem, RoadmapItemApproval, rice_score
+from app.roadmap.repository import RoadmapItemApprovalRepository, RoadmapItemRepository
+from app.roadmap.schemas import (
+    ApprovalStatus,
+    RoadmapItemApprovalInput,
+    RoadmapItemCreate,
+    RoadmapItemUpdate,
+)
 
 RESOURCE = "roadmap_item"
+# What an exec approves: a change to any of these makes the current approval stale.
+MATERIAL_FIELDS = (
+    "title",
+    "description",
+    "horizon",
+    "target_quarter",
+    "reach",
+    "impact",
+    "confidence",
+    "effort",
+)
 
 
-def _require_approval(item: RoadmapItem) -> None:
-    if item.status == RoadmapStatus.IN_PROGRESS and item.approved_at is None:
-        raise Conflict(
-            "A roadmap item cannot move to in_progress until an exec has approved it.",
-            extra={"allowed": ["proposed", "planned", "shipped", "cancelled"]},
-        )
+def _move_conflict(current: str, target: str, *, approved: bool, new: bool = False) -> Conflict:
+    """409 naming the moves that would work now, those only a current approval unlocks,
+    and why this one was refused (`reason`: approval_required or not_allowed)."""
+    if new:
+        allowed, locked = list(workflow.INITIAL), []
+        gated = True
+        where = f"A new roadmap item cannot start in {target}"
+    else:
+        allowed = workflow.allowed_now(current, approved=approved)
+        locked = workflow.blocked_by_approval(current, approved=approved)
+        gated = target in locked
+        where = f"A roadmap item cannot move from {current} to {target}"
+    reason = "approval_required" if gated else "not_allowed"
+    why = (
+        ": approval required (no current exec approval; a material change since the last one "
+        "makes it stale)"
+        if gated
+        else ""
+    )
+    detail = f"{where}{why}. Allowed: {', '.join(allowed) or 'none'}"
+    if locked:
+        detail += f"; with a current approval also: {', '.join(locked)}"
+    return Conflict(
+        detail + ".",
+        extra={"allowed": allowed, "approval_required": locked, "reason": reason},
+    )
+
+
+def _check_move(current: str, target: str, *, approved: bool) -> None:
+    if target == current:
+        return
+    if target not in workflow.moves(current) or (workflow.needs_approval(target) and not approved):
+        raise _move_conflict(current, target, approved=approved)
 
 
 def _rescore(item: RoadmapItem) -> None:
     item.rice_score = rice_score(item.reach, item.impact, item.confidence, item.effort)
+
+
+def approval_went_stale(ctx: Ctx, item: RoadmapItem, approval: RoadmapItemApproval | None) -> None:
+    """Hook for the change feed (SPEC §10, issue #11, not built yet): emit
+    `roadmap_item.approval_stale` here, in the same transaction, so a webhook consumer can ask
+    the exec to look again. Until then the invalidation is recorded by the approval row
+    (stale_at/stale_by/stale_fields) and the request's `update` audit event, whose
+    changed_fields name the material fields and approved_by/approved_at/approval_status."""
 
 
 async def list_roadmap_items(
@@ -56,9 +109,14 @@ async def list_roadmap_items(
     return page
 
 
-async def get_roadmap_item(ctx: Ctx, item_id: uuid.UUID, *, audit: bool = True) -> RoadmapItem:
-    """One roadmap item; 404 when absent or unreadable."""
-    item = await RoadmapItemRepository(ctx.session).get(item_id)
+async def get_roadmap_item(
+    ctx: Ctx, item_id: uuid.UUID, *, audit: bool = True, lock: bool = False
+) -> RoadmapItem:
+    """One roadmap item; 404 when absent or unreadable. `lock`: for a change that depends on
+    the item's current state (the approval gate), its row is locked until the transaction
+    ends, so a concurrent approval and material change cannot both read the old state."""
+    repo = RoadmapItemRepository(ctx.session)
+    item = await (repo.get_for_update(item_id) if lock else repo.get(item_id))
     if item is None or not can(ctx.principal, Permission.roadmap_read):
         raise NotFound("No roadmap item with that id.")
     if audit:
@@ -75,8 +133,10 @@ async def create_roadmap_item(ctx: Ctx, data: RoadmapItemCreate) -> RoadmapItem:
     product = await get_product(ctx, data.product_id, audit=False)
     await _authorize_write(ctx, product.id)
     values = data.model_dump()
-    item = RoadmapItem(**values, created_by=ctx.principal.sub)
-    _require_approval(item)
+    if values["status"] not in workflow.INITIAL:
+        # No approval can exist yet, so in_progress/shipped are "approval required".
+        raise _move_conflict("", values["status"], approved=False, new=True)
+    item = RoadmapItem(**values, created_by=ctx.principal.sub, approval_status="none")
     _rescore(item)
     await RoadmapItemRepository(ctx.session).add(item)
     ctx.audit.touch("create", RESOURCE, [item.id], product_id=product.id, changed=sorted(values))
@@ -86,14 +146,40 @@ async def create_roadmap_item(ctx: Ctx, data: RoadmapItemCreate) -> RoadmapItem:
 async def update_roadmap_item(
     ctx: Ctx, item_id: uuid.UUID, data: RoadmapItemUpdate, *, if_match: str | None = None
 ) -> RoadmapItem:
-    """Patch a roadmap item; in_progress requires exec approval (409)."""
-    item = await get_roadmap_item(ctx, item_id, audit=False)
+    """Patch a roadmap item. Status moves follow the workflow, and those into in_progress or
+    shipped need a current approval (409 naming the allowed moves). A material change makes
+    the current approval stale — accepted in any status (an in_progress item keeps its
+    status, flagged `approval_status: stale`) — and is judged before a move in the same
+    PATCH, so a change cannot ride on the approval it invalidates."""
+    item = await get_roadmap_item(ctx, item_id, audit=False, lock=True)
     await _authorize_write(ctx, item.product_id)
     check_if_match(item, if_match)
-    changed = apply_changes(item, data.changes())
-    _require_approval(item)
+    changes = data.changes()
+    current, target = item.status, changes.get("status", item.status)
+    approved = item.approval_status == ApprovalStatus.CURRENT
+    material = [f for f in MATERIAL_FIELDS if f in changes and getattr(item, f) != changes[f]]
+    reason = None
+    if approved and material:
+        reason = "material_change"
+    elif approved and (current, target) in workflow.ENDS_APPROVAL:
+        reason = "reopened"
+    _check_move(current, target, approved=approved and reason is None)
+    approval = None
+    if reason is not None:
+        approval = await RoadmapItemApprovalRepository(ctx.session).current(item.id)
+        if approval is not None:
+            approval.stale_at = utcnow()
+            approval.stale_by = ctx.principal.sub
+            approval.stale_reason = reason
+            approval.stale_fields = material or ["status"]
+        changes.update(
+            approved_by=None, approved_at=None, approval_status=ApprovalStatus.STALE.value
+        )
+    changed = apply_changes(item, changes)
     _rescore(item)
     await save(ctx.session, item)
+    if reason is not None:
+        approval_went_stale(ctx, item, approval)
     ctx.audit.touch("update", RESOURCE, [item.id], product_id=item.product_id, changed=changed)
     return item
 
@@ -111,16 +197,71 @@ async def archive_roadmap_item(
     return item
 
 
-async def approve_roadmap_item(ctx: Ctx, item_id: uuid.UUID) -> RoadmapItem:
-    """Exec approval, which unlocks in_progress. Approving twice changes nothing."""
-    item = await get_roadmap_item(ctx, item_id, audit=False)
+async def approve_roadmap_item(
+    ctx: Ctx,
+    item_id: uuid.UUID,
+    data: RoadmapItemApprovalInput | None = None,
+    *,
+    if_match: str | None = None,
+) -> RoadmapItem:
+    """Exec approval of the item's current version, which unlocks in_progress and shipped
+    until a material change makes it stale. With If-Match the exec approves exactly the
+    version they read (412 otherwise). Approving an item whose approval is current changes
+    nothing (and records no new approval)."""
+    item = await get_roadmap_item(ctx, item_id, audit=False, lock=True)
     authorize(ctx.principal, Permission.roadmap_approve, product_id=item.product_id)
+    check_if_match(item, if_match)
     changed: list[str] = []
-    if item.approved_at is None:
-        changed = apply_changes(item, {"approved_by": ctx.principal.sub, "approved_at": utcnow()})
+    if item.approval_status != ApprovalStatus.CURRENT:
+        now = utcnow()
+        ctx.session.add(
+            RoadmapItemApproval(
+                roadmap_item_id=item.id,
+                version=item.version,
+                approver_sub=ctx.principal.sub,
+                approved_at=now,
+                comment=data.comment if data else None,
+            )
+        )
+        changed = apply_changes(
+            item,
+            {
+                "approved_by": ctx.principal.sub,
+                "approved_at": now,
+                "approval_status": ApprovalStatus.CURRENT.value,
+            },
+        )
         await save(ctx.session, item)
     ctx.audit.touch("approve", RESOURCE, [item.id], product_id=item.product_id, changed=changed)
     return item
+
+
+async def list_approvals(
+    ctx: Ctx, item_id: uuid.UUID, query: ListQuery
+) -> Page[RoadmapItemApproval]:
+    """An item's approvals, current and stale, newest first; for whoever may read it."""
+    item = await get_roadmap_item(ctx, item_id, audit=False)
+    page = await RoadmapItemApprovalRepository(ctx.session).history(item.id, query)
+    ctx.audit.touch("read", RESOURCE, [item.id], product_id=item.product_id)
+    return page
+
+
+async def approvals_by_items(
+    ctx: Ctx, item_ids: Collection[uuid.UUID], query: ListQuery
+) -> dict[uuid.UUID, Page[RoadmapItemApproval]]:
+    """One approvals page per (already readable) roadmap item, in one statement."""
+    authorize(ctx.principal, Permission.roadmap_read)
+    pages = await RoadmapItemApprovalRepository(ctx.session).histories(item_ids, query)
+    ctx.audit.touch("read", RESOURCE, item_ids)
+    return pages
+
+
+async def count_approvals_by_items(
+    ctx: Ctx, item_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """How many approvals each roadmap item has had, in one statement."""
+    authorize(ctx.principal, Permission.roadmap_read)
+    return await RoadmapItemApprovalRepository(ctx.session).count_by_item(item_ids)
 
 
 async def count_roadmap_items(

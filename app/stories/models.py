@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, ResourceMixin
+from app.db.types import utcnow, uuid7
 
 
 class Story(ResourceMixin, Base):
@@ -32,6 +34,11 @@ class Story(ResourceMixin, Base):
     jira_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_by: Mapped[str | None] = mapped_column(String(255))
 
+    # Every UPDATE says WHERE version = <the version read> (see RoadmapItem): a concurrent
+    # write in between fails the flush instead of being overwritten, so the clinical gate
+    # judges content that is still current. The services bump `version` themselves.
+    __mapper_args__ = {"version_id_col": ResourceMixin.version, "version_id_generator": False}
+
     __table_args__ = (
         Index(None, "product_id", "status"),
         Index(None, "product_id", "rank", "id"),
@@ -46,3 +53,29 @@ class Story(ResourceMixin, Base):
         Index(None, "number", "id"),
         Index(None, "story_points", "id"),
     )
+
+
+class StoryReview(Base):
+    """One clinical review decision on one version of a story. It is current while
+    `ended_at` is null; a later review supersedes it, and a change to the reviewed content
+    ends an approval (the story's review goes back to pending). Rows stay as history."""
+
+    __tablename__ = "story_review"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    story_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("story.id"))
+    version: Mapped[int]
+    status: Mapped[str] = mapped_column(String(20))
+    reviewer_sub: Mapped[str] = mapped_column(String(255))
+    reviewed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    comment: Mapped[str | None] = mapped_column(Text)
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(255))
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    changed_fields: Mapped[list | None]
+
+    __table_args__ = (Index(None, "story_id", "reviewed_at", "id"),)
+
+    @property
+    def current(self) -> bool:
+        return self.ended_at is None

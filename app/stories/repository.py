@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import Select, select
 
 from app.core.crud import ListQuery, Repository
 from app.core.pagination import Page
-from app.stories.models import Story
+from app.stories.models import Story, StoryReview
 
 
 class StoryRepository(Repository[Story]):
@@ -62,11 +63,60 @@ class StoryRepository(Repository[Story]):
             stmt = stmt.where(Story.sprint == sprint)
         return stmt
 
-    async def get_by_key(self, key: str) -> Story | None:
-        return await self.session.scalar(select(Story).where(Story.key == key))
+    async def get_by_key(self, key: str, *, lock: bool = False) -> Story | None:
+        stmt = select(Story).where(Story.key == key)
+        if lock:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        return await self.session.scalar(stmt)
+
+    async def get_for_update(self, id_: uuid.UUID) -> Story | None:
+        """The story, its row locked until the transaction ends (PostgreSQL; SQLite has one
+        writer at a time anyway), re-read even if the session already holds it."""
+        return await self.session.get(Story, id_, with_for_update=True, populate_existing=True)
 
     async def jira_key_taken(self, jira_key: str, *, except_id: uuid.UUID | None = None) -> bool:
         stmt = select(Story.id).where(Story.jira_key == jira_key)
         if except_id is not None:
             stmt = stmt.where(Story.id != except_id)
         return (await self.session.scalar(stmt)) is not None
+
+
+class StoryReviewRepository(Repository[StoryReview]):
+    """Clinical review history: newest first; rows are never archived."""
+
+    model = StoryReview
+    sortable = ("reviewed_at",)
+    default_sort = "-reviewed_at"
+
+    def base(self, *, include_archived: bool = False) -> Select:
+        return select(StoryReview)
+
+    def filtered(
+        self, *, include_archived: bool = False, story_id: uuid.UUID | None = None
+    ) -> Select:
+        stmt = self.base()
+        if story_id is not None:
+            stmt = stmt.where(StoryReview.story_id == story_id)
+        return stmt
+
+    async def current(self, story_id: uuid.UUID) -> StoryReview | None:
+        """The review that is the story's clinical review now, if any."""
+        stmt = (
+            self.filtered(story_id=story_id)
+            .where(StoryReview.ended_at.is_(None))
+            .order_by(StoryReview.reviewed_at.desc(), StoryReview.id.desc())
+            .limit(1)
+        )
+        return (await self.session.scalars(stmt)).first()
+
+    async def history(self, story_id: uuid.UUID, query: ListQuery) -> Page[StoryReview]:
+        return await self.page(self.filtered(story_id=story_id), query)
+
+    async def histories(
+        self, story_ids: Collection[uuid.UUID], query: ListQuery
+    ) -> dict[uuid.UUID, Page[StoryReview]]:
+        """One history page per story, in one statement (GraphQL Story.reviews)."""
+        return await self.pages_by(self.base(), query, StoryReview.story_id, story_ids)
+
+    async def count_by_story(self, story_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, int]:
+        return await self.count_by(self.base(), StoryReview.story_id, story_ids)

@@ -8,13 +8,20 @@ from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.params import IfMatch
-from app.api.responses import Paginated, list_query, page_response, resource_response
+from app.api.responses import (
+    Paginated,
+    history_query,
+    list_query,
+    page_response,
+    resource_response,
+)
 from app.core.crud import ListQuery
 from app.stories import service
 from app.stories.schemas import (
     ClinicalReviewInput,
     StoryCreate,
     StoryOut,
+    StoryReviewOut,
     StoryStatus,
     StoryUpdate,
 )
@@ -24,6 +31,10 @@ StoryRef = Annotated[str, Path(max_length=64, description="Story id or key, e.g.
 
 
 class StoryList(Paginated[StoryOut]):
+    pass
+
+
+class StoryReviewList(Paginated[StoryReviewOut]):
     pass
 
 
@@ -79,6 +90,21 @@ async def archive_story(ctx: Context, story_ref: StoryRef, if_match: IfMatch = N
 
 
 @router.post("/{story_ref}/clinical-review", response_model=StoryOut)
-async def review_story(ctx: Context, story_ref: StoryRef, body: ClinicalReviewInput) -> Response:
-    """Record a clinical review of a story (member clinician)."""
-    return resource_response(await service.review_story(ctx, story_ref, body), StoryOut)
+async def review_story(
+    ctx: Context, story_ref: StoryRef, body: ClinicalReviewInput, if_match: IfMatch = None
+) -> Response:
+    """Record a clinical review of the story's current content (member clinician)."""
+    story = await service.review_story(ctx, story_ref, body, if_match=if_match)
+    return resource_response(story, StoryOut)
+
+
+@router.get("/{story_ref}/reviews", response_model=StoryReviewList)
+async def list_story_reviews(
+    request: Request,
+    ctx: Context,
+    story_ref: StoryRef,
+    query: Annotated[ListQuery, Depends(history_query)],
+) -> Response:
+    """List a story's clinical reviews, current and ended, newest first."""
+    page = await service.list_reviews(ctx, story_ref, query)
+    return page_response(request, page, StoryReviewOut)

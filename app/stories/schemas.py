@@ -141,3 +141,18 @@ class StoryOut(OutputModel):
     updated_at: datetime
     version: int
     archived_at: datetime | None
+
+
+class StoryReviewOut(OutputModel):
+    id: uuid.UUID
+    story_id: uuid.UUID
+    version: int = Field(description="The story version that was reviewed")
+    status: Literal[ReviewStatus.APPROVED, ReviewStatus.CHANGES_REQUESTED]
+    reviewer_sub: str
+    reviewed_at: datetime
+    comment: str | None
+    current: bool = Field(description="Whether this review is the story's clinical review now")
+    ended_at: datetime | None
+    ended_by: str | None = Field(description="Who superseded it or changed the content")
+    end_reason: str | None = Field(description="superseded or content_changed")
+    changed_fields: list[str] | None = Field(description="Reviewed fields whose change ended it")

@@ -24,8 +24,8 @@ from app.db.types import utcnow
 from app.products.repository import ProductRepository
 from app.products.service import get_product
 from app.roadmap.service import get_roadmap_item
-from app.stories.models import Story
-from app.stories.repository import StoryRepository
+from app.stories.models import Story, StoryReview
+from app.stories.repository import StoryRepository, StoryReviewRepository
 from app.stories.schemas import (
     ClinicalReviewInput,
     ReviewStatus,
@@ -36,6 +36,36 @@ from app.stories.schemas import (
 from app.stories.workflow import allowed_moves
 
 RESOURCE = "story"
+# What a clinician signs off: a change to any of these resets an approved review to pending.
+# Acceptance criteria count by their Given/When/Then text; ticking `met` is progress, not
+# content (otherwise marking the criteria met before done would void the sign-off).
+CONTENT_FIELDS = ("title", "as_a", "i_want", "so_that", "description", "acceptance_criteria")
+
+
+def _reviewed_text(criteria: list[dict[str, Any]] | None) -> list[tuple[Any, Any, Any]]:
+    return [(c.get("given"), c.get("when"), c.get("then")) for c in criteria or ()]
+
+
+def _content_changes(story: Story, changes: dict[str, Any]) -> list[str]:
+    """The reviewed fields whose value `changes` would really change."""
+    out = []
+    for name in CONTENT_FIELDS:
+        if name not in changes:
+            continue
+        old, new = getattr(story, name), changes[name]
+        if name == "acceptance_criteria":
+            old, new = _reviewed_text(old), _reviewed_text(new)
+        if old != new:
+            out.append(name)
+    return out
+
+
+def review_was_reset(ctx: Ctx, story: Story, review: StoryReview | None) -> None:
+    """Hook for the change feed (SPEC §10, issue #11, not built yet): emit
+    `story.review_reset` here, in the same transaction, so a webhook consumer can ask the
+    clinician to look again. Until then the reset is recorded by the review row
+    (ended_at/ended_by/end_reason/changed_fields) and the request's `update` audit event,
+    whose changed_fields name the content fields and clinical_review."""
 
 
 def _criteria(items: list[Any]) -> list[dict[str, Any]]:
@@ -110,17 +140,23 @@ async def list_stories(
     return page
 
 
-async def get_story(ctx: Ctx, ref: uuid.UUID | str, *, audit: bool = True) -> Story:
-    """One story by id or key (e.g. SEPS-12); 404 when absent or unreadable."""
+async def get_story(
+    ctx: Ctx, ref: uuid.UUID | str, *, audit: bool = True, lock: bool = False
+) -> Story:
+    """One story by id or key (e.g. SEPS-12); 404 when absent or unreadable. `lock`: for a
+    change that depends on the story's current state (the clinical gate), its row is locked
+    until the transaction ends, so a concurrent sign-off and content change cannot both read
+    the old state."""
     repo = StoryRepository(ctx.session)
+    get = repo.get_for_update if lock else repo.get
     story: Story | None
     if isinstance(ref, uuid.UUID):
-        story = await repo.get(ref)
+        story = await get(ref)
     else:
         try:
-            story = await repo.get(uuid.UUID(ref))
+            story = await get(uuid.UUID(ref))
         except ValueError:
-            story = await repo.get_by_key(ref.upper()) if len(ref) <= 32 else None
+            story = await repo.get_by_key(ref.upper(), lock=lock) if len(ref) <= 32 else None
     if story is None or not can(ctx.principal, Permission.story_read):
         raise NotFound("No story with that id or key.")
     if audit:
@@ -191,8 +227,11 @@ def _check_clinical_gate(story: Story) -> None:
 async def update_story(
     ctx: Ctx, ref: uuid.UUID | str, data: StoryUpdate, *, if_match: str | None = None
 ) -> Story:
-    """Patch a story; status moves follow the workflow (409 naming the allowed ones)."""
-    story = await get_story(ctx, ref, audit=False)
+    """Patch a story; status moves follow the workflow (409 naming the allowed ones). A change
+    to reviewed content resets an approved clinical review to pending (history kept), which
+    blocks done until a clinician approves again; status, points, labels, sprint or rank
+    changes do not."""
+    story = await get_story(ctx, ref, audit=False, lock=True)
     await _authorize(ctx, Permission.story_write, story.product_id)
     check_if_match(story, if_match)
     changes = data.changes()
@@ -204,17 +243,39 @@ async def update_story(
         await _check_jira_key(ctx, changes["jira_key"], except_id=story.id)
     if "acceptance_criteria" in changes:
         changes["acceptance_criteria"] = _criteria(data.acceptance_criteria or [])
+    reset: list[str] = []
+    if (story.clinical_review or {}).get("status") == ReviewStatus.APPROVED:
+        reset = _content_changes(story, changes)
+    if reset:
+        required = changes.get("clinical_review_required", story.clinical_review_required)
+        if required and changes.get("status", story.status) == StoryStatus.DONE:
+            raise Conflict(
+                "This change voids the story's clinical sign-off, and a done story needs one; "
+                "reopen it (move to in_progress) first, then ask for a new review.",
+                extra={"allowed": allowed_moves(StoryStatus.DONE), "reason": "review_required"},
+            )
+        changes["clinical_review"] = _pending_review()
     if changes.get("clinical_review_required") and story.clinical_review is None:
         changes["clinical_review"] = _pending_review()
     if changes.get("clinical_review_required") is False and story.clinical_review_required:
         # Waiving clinical sign-off is a product decision, not an engineer's shortcut to done.
         await _authorize(ctx, Permission.story_archive, story.product_id)
+    previous: StoryReview | None = None
+    if reset:
+        previous = await StoryReviewRepository(ctx.session).current(story.id)
+        if previous is not None:
+            previous.ended_at = utcnow()
+            previous.ended_by = ctx.principal.sub
+            previous.end_reason = "content_changed"
+            previous.changed_fields = reset
     changed = apply_changes(story, changes)
     _check_clinical_gate(story)
     try:
         await save(ctx.session, story)
     except IntegrityError as exc:  # a concurrent update took the same jira_key
         raise Conflict("Another story is already linked to that Jira issue.") from exc
+    if reset:
+        review_was_reset(ctx, story, previous)
     ctx.audit.touch("update", RESOURCE, [story.id], product_id=story.product_id, changed=changed)
     return story
 
@@ -230,22 +291,70 @@ async def archive_story(ctx: Ctx, ref: uuid.UUID | str, *, if_match: str | None 
     return story
 
 
-async def review_story(ctx: Ctx, ref: uuid.UUID | str, data: ClinicalReviewInput) -> Story:
-    """Clinical sign-off by a member clinician; 409 if the story needs none."""
-    story = await get_story(ctx, ref, audit=False)
+async def review_story(
+    ctx: Ctx, ref: uuid.UUID | str, data: ClinicalReviewInput, *, if_match: str | None = None
+) -> Story:
+    """Clinical sign-off of the story's current content by a member clinician (If-Match pins
+    the version reviewed); 409 if the story needs none. The previous review stays in the
+    history, superseded."""
+    story = await get_story(ctx, ref, audit=False, lock=True)
     await _authorize(ctx, Permission.story_review, story.product_id)
     if not story.clinical_review_required:
         raise Conflict("This story does not require a clinical review.")
+    check_if_match(story, if_match)
+    now = utcnow()
+    repo = StoryReviewRepository(ctx.session)
+    previous = await repo.current(story.id)
+    if previous is not None:
+        previous.ended_at = now
+        previous.ended_by = ctx.principal.sub
+        previous.end_reason = "superseded"
+    ctx.session.add(
+        StoryReview(
+            story_id=story.id,
+            version=story.version,
+            status=data.status.value,
+            reviewer_sub=ctx.principal.sub,
+            reviewed_at=now,
+            comment=data.comment,
+        )
+    )
     review = {
         "status": data.status.value,
         "reviewer_sub": ctx.principal.sub,
-        "reviewed_at": utcnow().isoformat(),
+        "reviewed_at": now.isoformat(),
         "comment": data.comment,
     }
     changed = apply_changes(story, {"clinical_review": review})
     await save(ctx.session, story)
     ctx.audit.touch("review", RESOURCE, [story.id], product_id=story.product_id, changed=changed)
     return story
+
+
+async def list_reviews(ctx: Ctx, ref: uuid.UUID | str, query: ListQuery) -> Page[StoryReview]:
+    """A story's clinical reviews, current and ended, newest first; for whoever may read it."""
+    story = await get_story(ctx, ref, audit=False)
+    page = await StoryReviewRepository(ctx.session).history(story.id, query)
+    ctx.audit.touch("read", RESOURCE, [story.id], product_id=story.product_id)
+    return page
+
+
+async def reviews_by_stories(
+    ctx: Ctx, story_ids: Collection[uuid.UUID], query: ListQuery
+) -> dict[uuid.UUID, Page[StoryReview]]:
+    """One review-history page per (already readable) story, in one statement."""
+    authorize(ctx.principal, Permission.story_read)
+    pages = await StoryReviewRepository(ctx.session).histories(story_ids, query)
+    ctx.audit.touch("read", RESOURCE, story_ids)
+    return pages
+
+
+async def count_reviews_by_stories(
+    ctx: Ctx, story_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """How many clinical reviews each story has had, in one statement."""
+    authorize(ctx.principal, Permission.story_read)
+    return await StoryReviewRepository(ctx.session).count_by_story(story_ids)
 
 
 async def count_stories(

@@ -22,6 +22,7 @@ SERVER_OWNED: dict[str, Any] = {
     "product_id": str(uuid.uuid4()),
     "approved_by": "mallory",
     "approved_at": WHEN,
+    "approval_status": "current",
     "clinical_review": {"status": "approved", "reviewer_sub": "mallory", "reviewed_at": WHEN},
     "version": 99,
     "created_at": WHEN,

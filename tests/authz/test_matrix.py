@@ -313,6 +313,12 @@ OPS: list[Op] = [
         P.roadmap_read,
         lambda sc: _action_row(sc, "item", "approve", {}),
     ),
+    Op(
+        "listRoadmapItemApprovals",
+        P.roadmap_read,
+        P.roadmap_read,
+        lambda sc: _get_row_sub(sc, "item", "approvals"),
+    ),
     # stories
     Op("getStory", P.story_read, P.story_read, lambda sc: _get_row(sc, "story")),
     Op("getStoryByKey", P.story_read, P.story_read, lambda sc: _get_story_by_key(sc)),
@@ -342,6 +348,12 @@ OPS: list[Op] = [
         P.story_review,
         P.story_read,
         lambda sc: _action_row(sc, "story", "clinical-review", {"status": "approved"}),
+    ),
+    Op(
+        "listStoryReviews",
+        P.story_read,
+        P.story_read,
+        lambda sc: _get_row_sub(sc, "story", "reviews"),
     ),
     # interviews
     Op("getInterview", P.interview_read, P.interview_read, lambda sc: _get_row(sc, "interview")),
@@ -502,6 +514,11 @@ async def _delete_one(sc: Scenario, url: str):
 async def _get_row(sc: Scenario, name: str):
     row = await _row(sc, name)
     return one(await sc.get(f"/api/v1/{_ROW_PATH[name]}/{row['id']}"))
+
+
+async def _get_row_sub(sc: Scenario, name: str, sub: str):
+    row = await _row(sc, name)
+    return one(await sc.get(f"/api/v1/{_ROW_PATH[name]}/{row['id']}/{sub}"))
 
 
 async def _get_story_by_key(sc: Scenario):

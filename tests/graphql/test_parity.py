@@ -22,7 +22,13 @@ from app.products.schemas import (
     SamdSignificance,
     SamdSituation,
 )
-from app.roadmap.schemas import Horizon, RoadmapItemOut, RoadmapStatus
+from app.roadmap.schemas import (
+    ApprovalEntryStatus,
+    ApprovalStatus,
+    Horizon,
+    RoadmapItemOut,
+    RoadmapStatus,
+)
 from app.stories.schemas import ReviewStatus, StoryOut, StoryStatus
 from tests.conftest import unique_key
 from tests.graphql.helpers import gql
@@ -47,6 +53,8 @@ ENUM_VALUES = {
         Iec62304Class,
         Horizon,
         RoadmapStatus,
+        ApprovalStatus,
+        ApprovalEntryStatus,
         StoryStatus,
         ReviewStatus,
         ParticipantPersona,

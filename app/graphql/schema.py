@@ -526,6 +526,12 @@ class OperationName(SchemaExtension):
         context.audit.graphql_operation = f"{op} {name}"[:200]
         yield
 
+    def get_results(self) -> dict[str, Any]:
+        """`extensions.phiRedacted`: the free-text fields whose identifiers were redacted
+        before storing (docs/phi.md), like REST's `PHI-Redacted` header."""
+        redacted = self.execution_context.context.audit.phi_redacted
+        return {"phiRedacted": list(redacted)} if redacted else {}
+
 
 class RoundsSchema(strawberry.Schema):
     fastpath: FastPath | None = None

@@ -19,6 +19,7 @@ from app.core.errors import Conflict, NotFound
 from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import Page
 from app.db.types import utcnow
+from app.phi.scan import redact_free_text
 from app.products.service import get_product
 from app.roadmap.models import RoadmapItem, rice_score
 from app.roadmap.repository import RoadmapItemRepository
@@ -60,6 +61,7 @@ async def get_roadmap_item(ctx: Ctx, item_id: uuid.UUID, *, audit: bool = True) 
     """One roadmap item; 404 when absent or unreadable."""
     item = await RoadmapItemRepository(ctx.session).get(item_id)
     if item is None or not can(ctx.principal, Permission.roadmap_read):
+        ctx.audit.refuse(RESOURCE, item_id)
         raise NotFound("No roadmap item with that id.")
     if audit:
         ctx.audit.touch("read", RESOURCE, [item.id], product_id=item.product_id)
@@ -74,6 +76,7 @@ async def create_roadmap_item(ctx: Ctx, data: RoadmapItemCreate) -> RoadmapItem:
     """Create a roadmap item in a product the principal may plan."""
     product = await get_product(ctx, data.product_id, audit=False)
     await _authorize_write(ctx, product.id)
+    data = await redact_free_text(ctx.settings, ctx.audit, RESOURCE, data)
     values = data.model_dump()
     item = RoadmapItem(**values, created_by=ctx.principal.sub)
     _require_approval(item)
@@ -90,6 +93,7 @@ async def update_roadmap_item(
     item = await get_roadmap_item(ctx, item_id, audit=False)
     await _authorize_write(ctx, item.product_id)
     check_if_match(item, if_match)
+    data = await redact_free_text(ctx.settings, ctx.audit, RESOURCE, data)
     changed = apply_changes(item, data.changes())
     _require_approval(item)
     _rescore(item)

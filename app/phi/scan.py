@@ -81,7 +81,7 @@ async def redact_free_text(
     texts: list[str] = []
     where: list[tuple[str, Any, int, str | None]] = []  # field, container, index, attribute
     updates: dict[str, Any] = {}
-    for name in data.model_fields_set:
+    for name in (n for n in type(data).model_fields if n in data.model_fields_set):
         value = getattr(data, name)
         if value is None:
             continue

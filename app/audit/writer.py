@@ -101,8 +101,14 @@ def event_rows(record: AuditRecord, status: int) -> list[dict[str, Any]]:
     if not record.refused and not record.companions:
         return rows
     refused = dict(record.refused)
-    if status >= 400 and not main["resource_ids"] and main["resource_type"] in refused:
-        main["resource_ids"] = list(refused.pop(main["resource_type"]))
+    if status >= 400 and not main["resource_ids"]:
+        # The request failed as a whole: its own event names what it was refused.
+        rtype = main["resource_type"] if main["resource_type"] in refused else None
+        if rtype is None and main["resource_type"] is None:
+            rtype = next(iter(refused), None)
+        if rtype is not None:
+            main["resource_type"] = rtype
+            main["resource_ids"] = list(refused.pop(rtype))
     for resource_type, ids in refused.items():
         rows.append(
             main

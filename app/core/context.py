@@ -79,9 +79,13 @@ class Ctx:
         *,
         product_id: uuid.UUID | None = None,
         owner_sub: str | None = None,
+        resource: tuple[str, uuid.UUID] | None = None,
     ) -> None:
-        """Raise Forbidden unless `can(...)` (callers fetch first: unreadable is 404)."""
+        """Raise Forbidden unless `can(...)` (callers fetch first: unreadable is 404).
+        `resource` (type, id): recorded as refused on the audit record when denied."""
         if not await self.can(permission, product_id=product_id, owner_sub=owner_sub):
+            if resource is not None:
+                self.audit.refuse(*resource)
             raise Forbidden(f"Your role does not allow {permission.value} here.")
 
 

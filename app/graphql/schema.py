@@ -529,8 +529,11 @@ class OperationName(SchemaExtension):
     def get_results(self) -> dict[str, Any]:
         """`extensions.phiRedacted`: the free-text fields whose identifiers were redacted
         before storing (docs/phi.md), like REST's `PHI-Redacted` header."""
-        redacted = self.execution_context.context.audit.phi_redacted
-        return {"phiRedacted": list(redacted)} if redacted else {}
+        ec = self.execution_context
+        redacted = ec.context.audit.phi_redacted
+        if not redacted or (ec.result is not None and ec.result.errors):
+            return {}  # a mutation with an error stores nothing (app/graphql/router.py)
+        return {"phiRedacted": list(redacted)}
 
 
 class RoundsSchema(strawberry.Schema):

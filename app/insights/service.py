@@ -178,14 +178,16 @@ async def _set_links(
     return changed
 
 
-async def _authorize_write(ctx: Ctx, product_id: uuid.UUID) -> None:
-    await ctx.authorize(Permission.insight_write, product_id=product_id)
+async def _authorize_write(
+    ctx: Ctx, product_id: uuid.UUID, resource: tuple[str, uuid.UUID]
+) -> None:
+    await ctx.authorize(Permission.insight_write, product_id=product_id, resource=resource)
 
 
 async def create_insight(ctx: Ctx, data: InsightCreate) -> InsightOut:
     """Record a finding from an interview, optionally linked as evidence."""
     interview = await load_interview(ctx, data.interview_id)
-    await _authorize_write(ctx, interview.product_id)
+    await _authorize_write(ctx, interview.product_id, ("interview", interview.id))
     if interview.purged_at is not None:
         raise Conflict("The interview's PHI was purged; no insight can be attached to it.")
     data = await redact_free_text(ctx.settings, ctx.audit, RESOURCE, data)
@@ -202,7 +204,7 @@ async def update_insight(
 ) -> InsightOut:
     """Patch an insight; story_ids/roadmap_item_ids replace the evidence links."""
     insight = await load_insight(ctx, insight_id)
-    await _authorize_write(ctx, insight.product_id)
+    await _authorize_write(ctx, insight.product_id, (RESOURCE, insight.id))
     check_if_match(insight, if_match)
     interview = None
     if "quote" in data.model_fields_set:
@@ -236,7 +238,7 @@ async def archive_insight(
 ) -> InsightOut:
     """Archive an insight (it stops counting as evidence)."""
     insight = await load_insight(ctx, insight_id)
-    await _authorize_write(ctx, insight.product_id)
+    await _authorize_write(ctx, insight.product_id, (RESOURCE, insight.id))
     check_if_match(insight, if_match)
     changed = archive(insight)
     await save(ctx.session, insight)

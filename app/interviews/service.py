@@ -168,10 +168,11 @@ async def _authorize_update(ctx: Ctx, interview: Interview, changes: dict) -> bo
     reassign = (
         changes.get("interviewer_sub", interview.interviewer_sub) != interview.interviewer_sub
     )
+    on = {"product_id": interview.product_id, "resource": (RESOURCE, interview.id)}
     if reassign:
-        await ctx.authorize(Permission.interview_reassign, product_id=interview.product_id)
+        await ctx.authorize(Permission.interview_reassign, **on)
     if not reassign or set(changes) - {"interviewer_sub"}:
-        await ctx.authorize(Permission.interview_write, product_id=interview.product_id)
+        await ctx.authorize(Permission.interview_write, **on)
     return reassign
 
 

@@ -69,7 +69,9 @@ async def test_clinician_cannot_make_itself_the_interviewer_rest(client, auth, s
     assert quote["redacted"] is True and quote["quote"] != QUOTE
     (event,) = await _events(settings, rid)
     assert event["action"] == "access_denied" and event["outcome"] == "denied"
-    assert sub not in str(event["changed_fields"])
+    assert event["resource_type"] == "interview"
+    assert _list(event["resource_ids"]) == [interview["id"]]  # the id, never the value sent
+    assert sub not in " ".join(str(v) for k, v in event.items() if k != "actor_sub")
 
     # together with a legitimate change: the whole patch is refused, nothing changes
     r = await client.patch(
@@ -89,13 +91,18 @@ async def test_clinician_cannot_make_itself_the_interviewer_graphql(client, auth
     sub = new_sub("clinician")
     clin = await w.member("clinician", sub)
 
+    rid = uuid.uuid4().hex
     status, body = await gql(
         client,
         UPDATE_INTERVIEW,
         {"id": interview["id"], "input": {"interviewerSub": sub}},
-        headers=clin,
+        headers={**clin, "X-Request-Id": rid},
     )
     assert status == 403 and codes(body) == ["FORBIDDEN"], body
+    (event,) = await _events(settings, rid)
+    assert event["action"] == "access_denied" and event["outcome"] == "denied"
+    assert event["resource_type"] == "interview"
+    assert _list(event["resource_ids"]) == [interview["id"]]
     assert body["data"] is None
     assert NAME not in str(body)
     assert await _stored_interviewer(settings, interview["id"]) == w.pm_sub

@@ -286,15 +286,25 @@ async def count_interviews(
 
 
 async def interviews_by_ids(ctx: Ctx, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, InterviewOut]:
-    """The caller's views of the readable interviews among `ids` (nested GraphQL edges)."""
-    if not ids or reach(ctx.principal, Permission.interview_read) is None:
+    """The caller's views of the readable interviews among `ids` (nested GraphQL edges);
+    the others answer null and are audited as refused."""
+    if not ids:
         return {}
-    within = await _within(ctx)
-    rows = await InterviewRepository(ctx.session).by_ids(ids)
-    views = [
-        present(i, full=await full_view_allowed(ctx, i))
-        for i in rows
-        if within is None or i.product_id in within
-    ]
-    ctx.audit.touch("read", RESOURCE, [v.id for v in views], phi=any(not v.redacted for v in views))
-    return {v.id: v for v in views}
+    if reach(ctx.principal, Permission.interview_read) is None:
+        views = []
+    else:
+        within = await _within(ctx)
+        rows = await InterviewRepository(ctx.session).by_ids(ids)
+        views = [
+            present(i, full=await full_view_allowed(ctx, i))
+            for i in rows
+            if within is None or i.product_id in within
+        ]
+        ctx.audit.touch(
+            "read", RESOURCE, [v.id for v in views], phi=any(not v.redacted for v in views)
+        )
+    found = {v.id: v for v in views}
+    for i in ids:
+        if i not in found:
+            ctx.audit.refuse(RESOURCE, i)
+    return found

@@ -91,3 +91,25 @@ async def test_a_fully_successful_request_has_one_event(client, auth, settings):
     assert status == 200 and "errors" not in body
     (event,) = await _events(settings, rid)
     assert event["outcome"] == "success"
+
+
+async def test_nested_edge_refused_is_audited(client, auth, settings):
+    """An exec reads insights (any product) but never interviews: the nested edge answers
+    null and its id is recorded as refused."""
+    w = await make_world(client, auth)
+    interview = await phi_interview(w)
+    insight = await w.insight(interview["id"], title="Late alerts")
+    rid = uuid.uuid4().hex
+    status, body = await gql(
+        client,
+        "query($id: ID!) { insight(id: $id) { title interview { id } } }",
+        {"id": insight["id"]},
+        headers={**auth("exec", new_sub("exec")), "X-Request-Id": rid},
+    )
+    assert status == 200, body
+    assert body["data"]["insight"] == {"title": "Late alerts", "interview": None}
+    by_type = {e["resource_type"]: e for e in await _events(settings, rid)}
+    assert by_type["insight"]["outcome"] == "success"
+    denied = by_type["interview"]
+    assert denied["action"] == "access_denied" and denied["outcome"] == "denied"
+    assert _ids(denied["resource_ids"]) == [interview["id"]]

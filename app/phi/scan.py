@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -64,6 +64,28 @@ async def scan_fields_async(
     return await run_scan(settings, size, partial(scan_fields, fields, names=names))
 
 
+@lru_cache(maxsize=128)
+def _max_lengths(model: type[BaseModel]) -> dict[str, int]:
+    """Field name -> the maxLength a string of it (or an item of a list of them) is
+    validated against, from the model's JSON schema."""
+    out: dict[str, int] = {}
+    for name, prop in model.model_json_schema().get("properties", {}).items():
+        for option in [prop, *prop.get("anyOf", [])]:
+            limit = option.get("maxLength", option.get("items", {}).get("maxLength"))
+            if isinstance(limit, int):
+                out[name] = limit
+                break
+    return out
+
+
+def _fit(new: str, original: str, limit: int | None) -> str:
+    """A token can be longer than what it replaced ("Ed" -> "[NAME]"): keep the redacted
+    text within the length the field is validated against (and the column holds)."""
+    if len(new) <= len(original) or limit is None or len(new) <= limit:
+        return new
+    return new[: max(limit, len(original))]
+
+
 def _redact_all(texts: list[str]) -> list[str]:
     return [detect(t).redacted for t in texts]
 
@@ -77,9 +99,10 @@ async def redact_free_text(
     answer must not depend on who an interview was with (docs/phi.md, name oracle)."""
     top = free_text(resource, prefix)
     nested = nested_free_text(resource) if not prefix else {}
-    # (field path, setter) for every string to scan
     texts: list[str] = []
-    where: list[tuple[str, Any, int, str | None]] = []  # field, container, index, attribute
+    # field path, container (updates dict, list or nested model), index, attribute, limit
+    where: list[tuple[str, Any, int, str | None, int | None]] = []
+    limits = _max_lengths(type(data))
     updates: dict[str, Any] = {}
     for name in (n for n in type(data).model_fields if n in data.model_fields_set):
         value = getattr(data, name)
@@ -89,33 +112,34 @@ async def redact_free_text(
             if isinstance(value, str):
                 updates[name] = value
                 texts.append(value)
-                where.append((name, updates, -1, name))
+                where.append((name, updates, -1, name, limits.get(name)))
             elif isinstance(value, list):
                 items = list(value)
                 updates[name] = items
                 for i, v in enumerate(items):
                     if isinstance(v, str):
                         texts.append(v)
-                        where.append((name, items, i, None))
+                        where.append((name, items, i, None, limits.get(name)))
         elif name in nested and isinstance(value, list):
             items = [v.model_copy() if isinstance(v, BaseModel) else v for v in value]
             updates[name] = items
             for item in items:
+                inner = _max_lengths(type(item)) if isinstance(item, BaseModel) else {}
                 for child in nested[name]:
                     v = getattr(item, child, None)
                     if isinstance(v, str):
                         texts.append(v)
-                        where.append((f"{name}.{child}", item, -1, child))
+                        where.append((f"{name}.{child}", item, -1, child, inner.get(child)))
     if not texts:
         return data
     redacted = await run_scan(settings, sum(map(len, texts)), _redact_all, texts)
     changed: list[str] = []
-    for original, new, (path, container, index, attr) in zip(texts, redacted, where, strict=True):
+    for original, new, (path, container, index, attr, limit) in zip(
+        texts, redacted, where, strict=True
+    ):
         if new == original:
             continue
-        # A token can be longer than what it replaced ("Al" -> "[NAME]"); stay within the
-        # length the client's value was validated against.
-        new = new[: max(len(original), 1)] if len(new) > len(original) else new
+        new = _fit(new, original, limit)
         if isinstance(container, dict):
             container[attr] = new
         elif isinstance(container, list):

@@ -217,3 +217,20 @@ async def test_graphql_reports_the_same_warning(client, auth):
         headers=w.pm,
     )
     assert status == 200 and "phiRedacted" not in (body.get("extensions") or {}), body
+
+
+async def test_redacted_text_stays_within_the_field_length(client, auth):
+    """ "Ed" -> "[NAME]" grows the text: it may grow up to the field's limit, never past it
+    (PostgreSQL would refuse a longer value with a 500)."""
+    w = await make_world(client, auth)
+    full = ("Ed said " * 40)[:300]  # exactly the title limit, every "Ed" redacted
+    r = await client.post(
+        "/api/v1/stories", json={"product_id": w.pid, "title": full}, headers=w.pm
+    )
+    assert r.status_code == 201, r.text
+    title = r.json()["title"]
+    assert len(title) == 300 and title.startswith("[NAME] said [NAME]")
+    short = await client.post(
+        "/api/v1/stories", json={"product_id": w.pid, "title": "Ed said hi"}, headers=w.pm
+    )
+    assert short.json()["title"] == "[NAME] said hi"  # grown, not cut

@@ -234,3 +234,14 @@ async def test_redacted_text_stays_within_the_field_length(client, auth):
         "/api/v1/stories", json={"product_id": w.pid, "title": "Ed said hi"}, headers=w.pm
     )
     assert short.json()["title"] == "[NAME] said hi"  # grown, not cut
+
+
+async def test_openapi_documents_the_warning_header():
+    doc = json.loads(OPENAPI.read_text())
+    assert "PhiRedacted" in doc["components"]["headers"]
+    for path, method, code in (
+        ("/api/v1/stories", "post", "201"),
+        ("/api/v1/interviews/{interview_id}", "patch", "200"),
+    ):
+        headers = doc["paths"][path][method]["responses"][code]["headers"]
+        assert headers["PHI-Redacted"] == {"$ref": "#/components/headers/PhiRedacted"}

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
 
     # PHI encryption: "kid:base64key" pairs separated by commas, first one is current.
     phi_keys: str | None = Field(default=None, repr=False)
+    # Threads per process that run the PHI detector on large texts (app/phi/scan.py).
+    phi_scan_workers: int = Field(default=2, ge=1, le=64)
 
     # Audit
     audit_enabled: bool = True

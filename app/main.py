@@ -25,6 +25,7 @@ from app.core.limits import BodyLimitMiddleware
 from app.core.runtime import tune_gc
 from app.db.session import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.graphql import mount_graphql
+from app.phi.warnings import PhiRedactedHeader
 
 log = logging.getLogger("rounds")
 
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_system_router())
     app.include_router(_oauth_router())
 
+    app.add_middleware(PhiRedactedHeader)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         RequestMiddleware,

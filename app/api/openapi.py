@@ -46,6 +46,14 @@ ERRORS = {
 }
 
 
+# app/phi/warnings.py: set on successful writes that redacted identifiers in free text.
+PHI_REDACTED_HEADER: dict[str, Any] = {
+    "description": "Comma-separated names of the free-text fields whose detected identifiers "
+    "were redacted before storing (docs/phi.md); absent when nothing was redacted",
+    "schema": {"type": "string"},
+}
+
+
 def install_openapi(app: FastAPI) -> None:
     def build() -> dict[str, Any]:
         if app.openapi_schema:
@@ -58,13 +66,20 @@ def install_openapi(app: FastAPI) -> None:
         components["securitySchemes"] = {
             "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
         }
+        components["headers"] = {"PhiRedacted": PHI_REDACTED_HEADER}
         problem = {"$ref": "#/components/schemas/Problem"}
         for path, ops in doc.get("paths", {}).items():
             if not path.startswith("/api/"):
                 continue
-            for op in ops.values():
+            for method, op in ops.items():
                 op["security"] = [{"bearerAuth": []}]
                 responses = op.setdefault("responses", {})
+                if method in ("post", "patch"):
+                    for code in ("200", "201"):
+                        if code in responses:
+                            responses[code].setdefault("headers", {})["PHI-Redacted"] = {
+                                "$ref": "#/components/headers/PhiRedacted"
+                            }
                 # FastAPI's default 422 schema is not what we send: replace it.
                 responses.pop("422", None)
                 for code, description in ERRORS.items():

@@ -71,6 +71,22 @@ class EventBatcher:
         # the flush resolves; its event is written all the same.
         await asyncio.shield(fut)
 
+    async def append_all(self, rows: list[dict[str, Any]]) -> None:
+        """Queue several events of one request (`event_rows(...)`) into the same flush and
+        return once all are committed; raises when one could not be written."""
+        if len(rows) == 1:
+            await self.append(rows[0])
+            return
+        loop = asyncio.get_running_loop()
+        futs: list[asyncio.Future[None]] = []
+        for values in rows:
+            fut: asyncio.Future[None] = loop.create_future()
+            self._queue.append((pg_args(values), fut))
+            futs.append(fut)
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="audit-batcher")
+        await asyncio.shield(asyncio.gather(*futs))
+
     async def drain(self, grace: float = DRAIN_TIMEOUT) -> None:
         """Wait until every queued event is written (shutdown, before the engine goes)."""
         task = self._task

@@ -21,7 +21,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.audit.record import AuditRecord
-from app.audit.writer import append_event, event_values
+from app.audit.writer import append_event, event_rows
 from app.config import Settings
 from app.core.errors import problem
 from app.db.session import UnitOfWork
@@ -136,7 +136,7 @@ class RequestMiddleware:
                     # already committed statement by statement): give the connection back
                     # and wait for the event's group commit instead of a commit of its own.
                     await uow.close()
-                    await batcher.append(event_values(record, status))
+                    await batcher.append_all(event_rows(record, status))
                     return True
                 if audited:
                     await append_event(uow.session, record, status)

@@ -5,6 +5,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
+
+
+class Companion(NamedTuple):
+    """A further event of the same request (same actor, request id, status): what one event's
+    single resource_type cannot hold, e.g. the subjects of an interviewer change."""
+
+    action: str
+    resource_type: str
+    resource_ids: tuple[str, ...]
+    product_id: str | None
+    changed_fields: tuple[str, ...]
 
 
 @dataclass(slots=True)
@@ -26,6 +38,13 @@ class AuditRecord:
     phi_accessed: bool = False
     changed_fields: list[str] = field(default_factory=list)
     graphql_operation: str | None = None
+    # resource type -> ids the caller asked for by id and was refused (404/403), in order.
+    refused: dict[str, list[str]] = field(default_factory=dict)
+    # Further events of a successful request (see Companion); dropped when it fails.
+    companions: list[Companion] = field(default_factory=list)
+    # Names of non-PHI free-text fields whose detected identifiers were redacted before
+    # storing (app/phi/fields.py); answered as a warning, never stored in the event.
+    phi_redacted: list[str] = field(default_factory=list)
 
     def set_graphql_operation(self, name: str | None, kind: str | None = None) -> None:
         """GraphQL hook: the executor calls this once the document is parsed, with the
@@ -65,3 +84,43 @@ class AuditRecord:
         for name in changed:
             if name not in self.changed_fields:
                 self.changed_fields.append(name)
+
+    def refuse(self, resource_type: str, resource_id: uuid.UUID | str) -> None:
+        """A resource asked for by id was not found or not readable: recorded as an
+        `access_denied` event (app/audit/writer.py). Only ids are recorded: a reference that
+        is not a UUID (a story key, free text) is client text and is left out."""
+        if not isinstance(resource_id, uuid.UUID):
+            try:
+                resource_id = uuid.UUID(resource_id)
+            except ValueError:
+                return
+        ids = self.refused.setdefault(resource_type, [])
+        s = str(resource_id)
+        if s not in ids:
+            ids.append(s)
+
+    def also(
+        self,
+        action: str,
+        resource_type: str,
+        ids: Iterable[str],
+        *,
+        product_id: uuid.UUID | str | None = None,
+        changed: Iterable[str] = (),
+    ) -> None:
+        """Record a companion event of this request (written only if it succeeds)."""
+        self.companions.append(
+            Companion(
+                action,
+                resource_type,
+                tuple(ids),
+                None if product_id is None else str(product_id),
+                tuple(changed),
+            )
+        )
+
+    def redacted(self, names: Iterable[str]) -> None:
+        """Field names whose detected identifiers were redacted before storing."""
+        for name in names:
+            if name not in self.phi_redacted:
+                self.phi_redacted.append(name)

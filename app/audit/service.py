@@ -19,7 +19,6 @@ from app.audit.sealer import seal_all
 from app.authz import Permission, authorize
 from app.core.context import Ctx
 from app.core.crud import ListQuery
-from app.core.errors import NotFound
 from app.core.pagination import Page
 from app.db.session import transactional_engine
 
@@ -48,7 +47,7 @@ async def get_event(ctx: Ctx, event_id: uuid.UUID) -> Row:
     await seal_all(_engine(ctx), wait=False)
     row = await repository.get_event(ctx.session, event_id)
     if row is None:
-        raise NotFound("No audit event with that id.")
+        raise ctx.not_found("audit_event", event_id, "No audit event with that id.")
     ctx.audit.touch("read", "audit_event", [row.id])
     return row
 

@@ -86,6 +86,60 @@ def event_values(record: AuditRecord, status: int) -> dict[str, Any]:
     }
 
 
+def event_rows(record: AuditRecord, status: int) -> list[dict[str, Any]]:
+    """Every event of one request: its main event (`event_values`), then
+
+    - refusals (`AuditRecord.refuse`: ids asked for and not found or not readable), as
+      `access_denied`/`denied` events, one per resource type. When the request failed as a
+      whole and its event names no ids yet, the refused ids of its resource type go into
+      that event instead (a REST 404 names the id it refused);
+    - companion events (`AuditRecord.also`) of a request that succeeded.
+
+    All share the request's actor, request id, path and status."""
+    main = event_values(record, status)
+    rows = [main]
+    if not record.refused and not record.companions:
+        return rows
+    refused = dict(record.refused)
+    if status >= 400 and not main["resource_ids"]:
+        # The request failed as a whole: its own event names what it was refused.
+        rtype = main["resource_type"] if main["resource_type"] in refused else None
+        if rtype is None and main["resource_type"] is None:
+            rtype = next(iter(refused), None)
+        if rtype is not None:
+            main["resource_type"] = rtype
+            main["resource_ids"] = list(refused.pop(rtype))
+    for resource_type, ids in refused.items():
+        rows.append(
+            main
+            | {
+                "id": uuid7(),
+                "action": "access_denied",
+                "outcome": "denied",
+                "resource_type": resource_type,
+                "resource_ids": list(ids),
+                "product_id": None,
+                "phi_accessed": False,
+                "changed_fields": [],
+            }
+        )
+    if status < 400:
+        for c in record.companions:
+            rows.append(
+                main
+                | {
+                    "id": uuid7(),
+                    "action": c.action,
+                    "resource_type": c.resource_type,
+                    "resource_ids": list(c.resource_ids),
+                    "product_id": c.product_id,
+                    "phi_accessed": False,
+                    "changed_fields": list(c.changed_fields),
+                }
+            )
+    return rows
+
+
 def build_event(record: AuditRecord, status: int) -> AuditEvent:
     """The event of one request as an (unsaved) AuditEvent."""
     return AuditEvent(**event_values(record, status))
@@ -102,7 +156,8 @@ _PG_INSERT = (
 
 async def append_event(session: AsyncSession, record: AuditRecord, status: int) -> dict[str, Any]:
     """Write the request's event in `session`'s transaction; the caller commits it with the
-    data change. Returns the event's column values.
+    data change, with its refusal and companion events (`event_rows`). Returns the main
+    event's column values.
 
     This runs on every request, so on PostgreSQL it is one prepared INSERT on the session's
     asyncpg connection (SQLAlchemy's statement and parameter machinery cost several times
@@ -111,16 +166,19 @@ async def append_event(session: AsyncSession, record: AuditRecord, status: int) 
     With nothing written before it, the event commits on its own (an autocommit read, or a
     request that failed before touching the database), so call it last, after the work it
     records, as the middleware and the CLI commands do. Elsewhere: a Core INSERT."""
-    values = event_values(record, status)
+    rows = event_rows(record, status)
     if session.get_bind().dialect.name != "postgresql":
-        await session.execute(insert(AuditEvent.__table__), values)
-        return values
+        await session.execute(insert(AuditEvent.__table__), rows)
+        return rows[0]
     if session.new or session.dirty or session.deleted:
         await session.flush()
     conn = await session.connection()
     driver = (await conn.get_raw_connection()).driver_connection
-    await driver.execute(_PG_INSERT, *pg_args(values))
-    return values
+    if len(rows) == 1:
+        await driver.execute(_PG_INSERT, *pg_args(rows[0]))
+    else:
+        await driver.executemany(_PG_INSERT, [pg_args(r) for r in rows])
+    return rows[0]
 
 
 def pg_args(values: dict[str, Any]) -> list[Any]:

@@ -21,6 +21,9 @@ class Permission(StrEnum):
     interview_read = "interview:read"  # redacted view
     interview_read_phi = "interview:read_phi"
     interview_write = "interview:write"  # create, update
+    # Naming someone else as an interview's interviewer (on create) or changing who it is:
+    # `interviewer_sub` grants full PHI ("own"), so it is never writable by whom it would widen.
+    interview_reassign = "interview:reassign"
     interview_archive = "interview:archive"
     interview_purge = "interview:purge"
     insight_read = "insight:read"
@@ -63,6 +66,7 @@ PERMISSIONS: dict[Permission, dict[Role, Reach]] = {
     Permission.interview_read: {PM: M, ENG: M, CLIN: M, CO: A},
     Permission.interview_read_phi: {PM: M, CLIN: OWN, CO: A},
     Permission.interview_write: {PM: M, CLIN: M},
+    Permission.interview_reassign: {PM: M, CO: A},
     Permission.interview_archive: {PM: M},
     Permission.interview_purge: {CO: A},
     Permission.insight_read: {PM: M, ENG: M, CLIN: M, EXEC: A, CO: A},

@@ -15,6 +15,7 @@ from app.auth.principal import Principal
 from app.authz.permissions import Permission, Reach, reach
 from app.authz.service import authorize, can
 from app.config import Settings
+from app.core.errors import Forbidden, NotFound
 
 if TYPE_CHECKING:
     from app.core.jsonpages import JsonPages
@@ -66,23 +67,36 @@ class Ctx:
             owner_sub=owner_sub,
         )
 
+    def not_found(self, resource_type: str, resource_id: uuid.UUID, detail: str) -> NotFound:
+        """The 404 for a resource asked for by id, recorded as refused on the audit record
+        (an `access_denied` event names it even when the rest of the request succeeds)."""
+        self.audit.refuse(resource_type, resource_id)
+        return NotFound(detail)
+
     async def authorize(
         self,
         permission: Permission,
         *,
         product_id: uuid.UUID | None = None,
         owner_sub: str | None = None,
+        resource: tuple[str, uuid.UUID] | None = None,
     ) -> None:
-        """Raise Forbidden unless `can(...)` (callers fetch first: unreadable is 404)."""
+        """Raise Forbidden unless `can(...)` (callers fetch first: unreadable is 404).
+        `resource` (type, id): recorded as refused on the audit record when denied."""
         r = reach(self.principal, permission)
         memberships = await self.memberships() if r in (Reach.member, Reach.own) else frozenset()
-        authorize(
-            self.principal,
-            permission,
-            product_id=product_id,
-            memberships=memberships,
-            owner_sub=owner_sub,
-        )
+        try:
+            authorize(
+                self.principal,
+                permission,
+                product_id=product_id,
+                memberships=memberships,
+                owner_sub=owner_sub,
+            )
+        except Forbidden:
+            if resource is not None:
+                self.audit.refuse(*resource)
+            raise
 
 
 def touch_json_pages(

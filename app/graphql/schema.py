@@ -545,6 +545,15 @@ class OperationName(SchemaExtension):
         context.audit.graphql_operation = f"{op} {name}"[:200]
         yield
 
+    def get_results(self) -> dict[str, Any]:
+        """`extensions.phiRedacted`: the free-text fields whose identifiers were redacted
+        before storing (docs/phi.md), like REST's `PHI-Redacted` header."""
+        ec = self.execution_context
+        redacted = ec.context.audit.phi_redacted
+        if not redacted or (ec.result is not None and ec.result.errors):
+            return {}  # a mutation with an error stores nothing (app/graphql/router.py)
+        return {"phiRedacted": list(redacted)}
+
 
 class RoundsSchema(strawberry.Schema):
     fastpath: FastPath | None = None

@@ -9,15 +9,15 @@ from typing import Any, Literal
 from app.authz import Permission, Reach, reach
 from app.core.context import Ctx
 from app.core.crud import ListQuery, apply_changes, archive, bump, check_if_match, save
-from app.core.errors import Forbidden, Invalid, NotFound
+from app.core.errors import Conflict, Forbidden, Invalid
 from app.core.pagination import Page
 from app.insights.models import Insight, insight_roadmap_item, insight_story
 from app.insights.repository import InsightRepository
 from app.insights.schemas import InsightCreate, InsightOut, InsightUpdate
 from app.interviews.models import Interview
 from app.interviews.repository import InterviewRepository
-from app.interviews.service import load_interview
-from app.phi.redaction import scan_fields
+from app.interviews.service import full_view_allowed, load_interview
+from app.phi.scan import redact_free_text, scan_fields_async
 from app.roadmap.models import RoadmapItem
 from app.stories.models import Story
 
@@ -71,7 +71,7 @@ async def _readable(ctx: Ctx, insight: Insight) -> bool:
 async def load_insight(ctx: Ctx, insight_id: uuid.UUID) -> Insight:
     insight = await InsightRepository(ctx.session).get(insight_id)
     if insight is None or not await _readable(ctx, insight):
-        raise NotFound("No insight with that id.")
+        raise ctx.not_found(RESOURCE, insight_id, "No insight with that id.")
     return insight
 
 
@@ -126,10 +126,24 @@ async def get_insight(ctx: Ctx, insight_id: uuid.UUID) -> InsightOut:
     return await _show(ctx, await load_insight(ctx, insight_id), "read")
 
 
-def _scan_quote(insight: Insight, interview: Interview) -> None:
-    scan = scan_fields({"quote": insight.quote}, names=[interview.participant_name or ""])
+async def _scan_quote(ctx: Ctx, insight: Insight, interview: Interview) -> None:
+    """Redacted rendition and `phi_detected` of the quote. The participant's name is matched
+    only for a writer who may see the interview's PHI: for anyone else the answer (and what
+    they read back later) would tell whether a guessed name is the participant's."""
+    knows_name = await full_view_allowed(ctx, interview)
+    scan = await scan_fields_async(
+        ctx.settings,
+        {"quote": insight.quote},
+        names=[interview.participant_name or ""] if knows_name else (),
+    )
     insight.quote_redacted = scan.redacted["quote"]
     insight.phi_detected = scan.detected
+
+
+def _check_not_purged(interview: Interview, quote: str | None) -> None:
+    """A purged interview is a tombstone: no new insight, no quote (PHI) on an old one."""
+    if interview.purged_at is not None and quote is not None:
+        raise Conflict("The interview's PHI was purged; it takes no new quotes.")
 
 
 async def _set_links(
@@ -164,17 +178,22 @@ async def _set_links(
     return changed
 
 
-async def _authorize_write(ctx: Ctx, product_id: uuid.UUID) -> None:
-    await ctx.authorize(Permission.insight_write, product_id=product_id)
+async def _authorize_write(
+    ctx: Ctx, product_id: uuid.UUID, resource: tuple[str, uuid.UUID]
+) -> None:
+    await ctx.authorize(Permission.insight_write, product_id=product_id, resource=resource)
 
 
 async def create_insight(ctx: Ctx, data: InsightCreate) -> InsightOut:
     """Record a finding from an interview, optionally linked as evidence."""
     interview = await load_interview(ctx, data.interview_id)
-    await _authorize_write(ctx, interview.product_id)
+    await _authorize_write(ctx, interview.product_id, ("interview", interview.id))
+    if interview.purged_at is not None:
+        raise Conflict("The interview's PHI was purged; no insight can be attached to it.")
+    data = await redact_free_text(ctx.settings, ctx.audit, RESOURCE, data)
     values = data.model_dump(exclude={"story_ids", "roadmap_item_ids"})
     insight = Insight(**values, product_id=interview.product_id, created_by=ctx.principal.sub)
-    _scan_quote(insight, interview)
+    await _scan_quote(ctx, insight, interview)
     await InsightRepository(ctx.session).add(insight)
     await _set_links(ctx, insight, data.story_ids, data.roadmap_item_ids)
     return await _show(ctx, insight, "create", changed=sorted(data.model_fields_set))
@@ -185,8 +204,14 @@ async def update_insight(
 ) -> InsightOut:
     """Patch an insight; story_ids/roadmap_item_ids replace the evidence links."""
     insight = await load_insight(ctx, insight_id)
-    await _authorize_write(ctx, insight.product_id)
+    await _authorize_write(ctx, insight.product_id, (RESOURCE, insight.id))
     check_if_match(insight, if_match)
+    interview = None
+    if "quote" in data.model_fields_set:
+        interview = await ctx.session.get(Interview, insight.interview_id)
+        assert interview is not None
+        _check_not_purged(interview, data.quote)
+    data = await redact_free_text(ctx.settings, ctx.audit, RESOURCE, data)
     changes = data.changes()
     story_ids = changes.pop("story_ids", None)
     item_ids = changes.pop("roadmap_item_ids", None)
@@ -195,12 +220,14 @@ async def update_insight(
     if "roadmap_item_ids" in data.model_fields_set and item_ids is None:
         item_ids = []
     changed = apply_changes(insight, changes)
-    if "quote" in changed:
-        interview = await ctx.session.get(Interview, insight.interview_id)
-        assert interview is not None
-        _scan_quote(insight, interview)
+    rendition_moved = False
+    if interview is not None:
+        # Re-rendered whenever a quote is sent, even the stored one (see _scan_quote).
+        before = insight.quote_redacted
+        await _scan_quote(ctx, insight, interview)
+        rendition_moved = insight.quote_redacted != before
     links = await _set_links(ctx, insight, story_ids, item_ids)
-    if links and not changed:
+    if (links or rendition_moved) and not changed:
         bump(insight)  # links are part of the insight's state, so its ETag moves
     await save(ctx.session, insight)
     return await _show(ctx, insight, "update", changed=[*changed, *links])
@@ -211,7 +238,7 @@ async def archive_insight(
 ) -> InsightOut:
     """Archive an insight (it stops counting as evidence)."""
     insight = await load_insight(ctx, insight_id)
-    await _authorize_write(ctx, insight.product_id)
+    await _authorize_write(ctx, insight.product_id, (RESOURCE, insight.id))
     check_if_match(insight, if_match)
     changed = archive(insight)
     await save(ctx.session, insight)

@@ -29,7 +29,12 @@ class ConsentStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-Sub = Annotated[StrictStr, Field(min_length=1, max_length=255)]
+# An OIDC subject: at most 255 ASCII characters; Rounds also refuses whitespace and control
+# characters, so a person's name or other free text cannot pass for one (it is audited).
+Sub = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=255, pattern=r"^[!-~]+$", description="a principal's sub"),
+]
 Contact = Annotated[StrictStr, Field(max_length=500)]
 
 
@@ -37,7 +42,10 @@ class InterviewCreate(InputModel):
     product_id: uuid.UUID
     title: Title
     conducted_on: date
-    interviewer_sub: Sub | None = Field(default=None, description="defaults to the creator")
+    interviewer_sub: Sub | None = Field(
+        default=None,
+        description="defaults to the creator; naming someone else needs interview:reassign",
+    )
     participant_persona: ParticipantPersona
     participant_name: ShortText | None = None
     participant_contact: Contact | None = None

@@ -7,28 +7,36 @@ from collections.abc import Collection
 
 from app.authz import Permission, Reach, authorize, reach
 from app.core.context import Ctx
-from app.core.crud import ListQuery, apply_changes, archive, check_if_match, save
-from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.crud import ListQuery, apply_changes, archive, bump, check_if_match, save
+from app.core.errors import Conflict, Forbidden
 from app.core.pagination import Page
 from app.db.types import utcnow
 from app.interviews.models import PHI_FIELDS, Interview
 from app.interviews.repository import InterviewRepository
 from app.interviews.schemas import ConsentStatus, InterviewCreate, InterviewOut, InterviewUpdate
-from app.phi.redaction import scan_fields
+from app.phi.scan import redact_free_text, scan_fields_async
 from app.products.service import get_product
 
 RESOURCE = "interview"
 SCANNED = ("transcript", "summary")
+# Stored redacted renditions are recomputed when one of these changes.
+_SCAN_INPUTS = frozenset({*SCANNED, "participant_name", "participant_contact"})
 
 
-def _rescan(interview: Interview) -> None:
-    """Recompute the redacted renditions and PHI flags from the current PHI fields."""
-    scan = scan_fields(
+async def _rescan(
+    ctx: Ctx, interview: Interview, *, rewrite: Collection[str] = SCANNED, names: bool = True
+) -> None:
+    """Recompute the PHI flags from the current PHI fields, and the redacted renditions of
+    `rewrite`. `names`: also match the participant's name, only for a writer who may see it
+    (docs/phi.md, name oracle); `phi_categories` does not depend on it (a recorded name
+    always adds `name`)."""
+    scan = await scan_fields_async(
+        ctx.settings,
         {f: getattr(interview, f) for f in (*SCANNED, "participant_contact")},
-        names=[interview.participant_name or ""],
+        names=[interview.participant_name or ""] if names else (),
     )
-    interview.transcript_redacted = scan.redacted["transcript"]
-    interview.summary_redacted = scan.redacted["summary"]
+    for f in rewrite:
+        setattr(interview, f"{f}_redacted", scan.redacted[f])
     categories = set(scan.categories)
     if interview.participant_name:
         categories.add("name")
@@ -92,7 +100,7 @@ async def load_interview(ctx: Ctx, interview_id: uuid.UUID) -> Interview:
     """The interview row if the caller may read it at all; 404 otherwise."""
     interview = await InterviewRepository(ctx.session).get(interview_id)
     if interview is None or not await _readable(ctx, interview):
-        raise NotFound("No interview with that id.")
+        raise ctx.not_found(RESOURCE, interview_id, "No interview with that id.")
     return interview
 
 
@@ -135,31 +143,88 @@ async def get_interview(ctx: Ctx, interview_id: uuid.UUID) -> InterviewOut:
 
 
 async def create_interview(ctx: Ctx, data: InterviewCreate) -> InterviewOut:
-    """Record an interview; free text is scanned and a redacted rendition stored."""
+    """Record an interview; free text is scanned and a redacted rendition stored. The
+    interviewer defaults to the creator; naming someone else takes `interview:reassign`
+    (a clinician may name only themselves: the interviewer sees the full PHI)."""
     product = await get_product(ctx, data.product_id, audit=False)
     await ctx.authorize(Permission.interview_write, product_id=product.id)
+    if data.interviewer_sub not in (None, ctx.principal.sub):
+        await ctx.authorize(Permission.interview_reassign, product_id=product.id)
+    data = await redact_free_text(ctx.settings, ctx.audit, RESOURCE, data)
     values = data.model_dump()
     values["interviewer_sub"] = data.interviewer_sub or ctx.principal.sub
     interview = Interview(**values, created_by=ctx.principal.sub)
-    _rescan(interview)
+    # The creator supplies the name and the text together: matching one in the other tells
+    # them nothing they did not send.
+    await _rescan(ctx, interview)
     await InterviewRepository(ctx.session).add(interview)
     return await _show(ctx, interview, "create", changed=sorted(data.model_fields_set))
+
+
+async def _authorize_update(ctx: Ctx, interview: Interview, changes: dict) -> bool:
+    """Which permissions the patch needs; True when it moves the interview to another
+    interviewer. `interviewer_sub` grants full PHI ("own"), so changing it is not part of
+    `interview:write`: only `interview:reassign` (member PM, compliance officer) may."""
+    reassign = (
+        changes.get("interviewer_sub", interview.interviewer_sub) != interview.interviewer_sub
+    )
+    on = {"product_id": interview.product_id, "resource": (RESOURCE, interview.id)}
+    if reassign:
+        await ctx.authorize(Permission.interview_reassign, **on)
+    if not reassign or set(changes) - {"interviewer_sub"}:
+        await ctx.authorize(Permission.interview_write, **on)
+    return reassign
+
+
+def _check_purged(interview: Interview, changes: dict) -> None:
+    """A purged interview is a tombstone: no PHI-bearing content, no consent change."""
+    if interview.purged_at is None:
+        return
+    if any(changes.get(f) is not None for f in PHI_FIELDS):
+        raise Conflict("This interview's PHI was purged; PHI fields cannot be set again.")
+    if changes.get("consent_status", interview.consent_status) != interview.consent_status:
+        raise Conflict("This interview's PHI was purged; its consent status cannot change.")
 
 
 async def update_interview(
     ctx: Ctx, interview_id: uuid.UUID, data: InterviewUpdate, *, if_match: str | None = None
 ) -> InterviewOut:
-    """Patch an interview; PHI fields of a purged interview cannot be set again."""
+    """Patch an interview; PHI fields and the consent of a purged interview cannot be set
+    again; the interviewer changes only through `interview:reassign`."""
     interview = await load_interview(ctx, interview_id)
-    await ctx.authorize(Permission.interview_write, product_id=interview.product_id)
-    check_if_match(interview, if_match)
     changes = data.changes()
-    if interview.purged_at is not None and any(changes.get(f) for f in PHI_FIELDS):
-        raise Conflict("This interview's PHI was purged; PHI fields cannot be set again.")
+    reassign = await _authorize_update(ctx, interview, changes)
+    check_if_match(interview, if_match)
+    _check_purged(interview, changes)
+    # Decided before the change: whether this writer may see the participant's name.
+    knows_name = await full_view_allowed(ctx, interview)
+    data = await redact_free_text(ctx.settings, ctx.audit, RESOURCE, data)
+    changes = data.changes()
+    previous = interview.interviewer_sub
     changed = apply_changes(interview, changes)
-    if set(changed) & {*SCANNED, "participant_name", "participant_contact"}:
-        _rescan(interview)
+    if knows_name:
+        if set(changed) & _SCAN_INPUTS:
+            await _rescan(ctx, interview)
+    else:
+        # Only the text this writer sent is re-rendered, without the name list, even when it
+        # equals what is stored: what it reads back must not tell whether a guess is right.
+        sent = data.model_fields_set & set(SCANNED)
+        if sent or set(changed) & _SCAN_INPUTS:
+            before = [getattr(interview, f"{f}_redacted") for f in SCANNED]
+            await _rescan(ctx, interview, rewrite=sent, names=False)
+            after = [getattr(interview, f"{f}_redacted") for f in SCANNED]
+            if after != before and not changed:
+                bump(interview)
     await save(ctx.session, interview)
+    if reassign:
+        # Who held the "own" grant before and after, as subjects (never names or PHI).
+        ctx.audit.also(
+            "update",
+            "principal",
+            [previous, interview.interviewer_sub],
+            product_id=interview.product_id,
+            changed=["interviewer_sub"],
+        )
     return await _show(ctx, interview, "update", changed=changed)
 
 
@@ -221,15 +286,25 @@ async def count_interviews(
 
 
 async def interviews_by_ids(ctx: Ctx, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, InterviewOut]:
-    """The caller's views of the readable interviews among `ids` (nested GraphQL edges)."""
-    if not ids or reach(ctx.principal, Permission.interview_read) is None:
+    """The caller's views of the readable interviews among `ids` (nested GraphQL edges);
+    the others answer null and are audited as refused."""
+    if not ids:
         return {}
-    within = await _within(ctx)
-    rows = await InterviewRepository(ctx.session).by_ids(ids)
-    views = [
-        present(i, full=await full_view_allowed(ctx, i))
-        for i in rows
-        if within is None or i.product_id in within
-    ]
-    ctx.audit.touch("read", RESOURCE, [v.id for v in views], phi=any(not v.redacted for v in views))
-    return {v.id: v for v in views}
+    if reach(ctx.principal, Permission.interview_read) is None:
+        views = []
+    else:
+        within = await _within(ctx)
+        rows = await InterviewRepository(ctx.session).by_ids(ids)
+        views = [
+            present(i, full=await full_view_allowed(ctx, i))
+            for i in rows
+            if within is None or i.product_id in within
+        ]
+        ctx.audit.touch(
+            "read", RESOURCE, [v.id for v in views], phi=any(not v.redacted for v in views)
+        )
+    found = {v.id: v for v in views}
+    for i in ids:
+        if i not in found:
+            ctx.audit.refuse(RESOURCE, i)
+    return found

@@ -16,10 +16,11 @@ from app.core.crud import (
     check_if_match,
     save,
 )
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict
 from app.core.jsonpages import JsonMember
 from app.core.pagination import Page
 from app.members.repository import MembershipRepository, UserRepository
+from app.phi.scan import redact_free_text
 from app.products.models import Product
 from app.products.repository import ProductRepository
 from app.products.schemas import ProductCreate, ProductUpdate
@@ -39,7 +40,7 @@ async def get_product(ctx: Ctx, product_id: uuid.UUID, *, audit: bool = True) ->
     """One product; 404 when absent or unreadable."""
     product = await ProductRepository(ctx.session).get(product_id)
     if product is None or not can(ctx.principal, Permission.product_read):
-        raise NotFound("No product with that id.")
+        raise ctx.not_found("product", product_id, "No product with that id.")
     if audit:
         ctx.audit.touch("read", "product", [product.id], product_id=product.id)
     return product
@@ -52,7 +53,7 @@ async def product_json(
     in it (see `Repository.json_pages_by`); the same 404, permission and audit. None when
     the row must be read instead."""
     if not can(ctx.principal, Permission.product_read):
-        raise NotFound("No product with that id.")
+        raise ctx.not_found("product", product_id, "No product with that id.")
     repo = ProductRepository(ctx.session)
     found = await repo.json_pages_by(
         lambda: repo.base(include_archived=True),  # like get(): archived products answer
@@ -65,7 +66,7 @@ async def product_json(
     if found is None:
         return None
     if product_id not in found.pages:
-        raise NotFound("No product with that id.")
+        raise ctx.not_found("product", product_id, "No product with that id.")
     ctx.audit.touch("read", "product", [product_id], product_id=product_id)
     found.touch_nested()
     return found.pages[product_id][0][1:-1]  # the page of one: '[{…}]' -> '{…}'
@@ -74,6 +75,7 @@ async def product_json(
 async def create_product(ctx: Ctx, data: ProductCreate) -> Product:
     """Create a product; its creator becomes a member. 409 on a duplicate key."""
     authorize(ctx.principal, Permission.product_create)
+    data = await redact_free_text(ctx.settings, ctx.audit, "product", data)
     repo = ProductRepository(ctx.session)
     if await repo.key_exists(data.key):
         raise Conflict(f"A product with key '{data.key}' already exists.")
@@ -100,6 +102,7 @@ async def update_product(
     product = await get_product(ctx, product_id, audit=False)
     await ctx.authorize(Permission.product_update, product_id=product.id)
     check_if_match(product, if_match)
+    data = await redact_free_text(ctx.settings, ctx.audit, "product", data)
     changed = apply_changes(product, data.changes())
     await save(ctx.session, product)
     ctx.audit.touch("update", "product", [product.id], product_id=product.id, changed=changed)

@@ -20,6 +20,7 @@ from app.core.errors import Conflict, NotFound
 from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import Page
 from app.db.types import utcnow
+from app.phi.scan import redact_free_text
 from app.products.service import get_product
 from app.roadmap import workflow
 from app.roadmap.models import RoadmapItem, RoadmapItemApproval, rice_score
@@ -118,6 +119,7 @@ async def get_roadmap_item(
     repo = RoadmapItemRepository(ctx.session)
     item = await (repo.get_for_update(item_id) if lock else repo.get(item_id))
     if item is None or not can(ctx.principal, Permission.roadmap_read):
+        ctx.audit.refuse(RESOURCE, item_id)
         raise NotFound("No roadmap item with that id.")
     if audit:
         ctx.audit.touch("read", RESOURCE, [item.id], product_id=item.product_id)
@@ -132,6 +134,7 @@ async def create_roadmap_item(ctx: Ctx, data: RoadmapItemCreate) -> RoadmapItem:
     """Create a roadmap item in a product the principal may plan."""
     product = await get_product(ctx, data.product_id, audit=False)
     await _authorize_write(ctx, product.id)
+    data = await redact_free_text(ctx.settings, ctx.audit, RESOURCE, data)
     values = data.model_dump()
     if values["status"] not in workflow.INITIAL:
         # No approval can exist yet, so in_progress/shipped are "approval required".
@@ -154,6 +157,7 @@ async def update_roadmap_item(
     item = await get_roadmap_item(ctx, item_id, audit=False, lock=True)
     await _authorize_write(ctx, item.product_id)
     check_if_match(item, if_match)
+    data = await redact_free_text(ctx.settings, ctx.audit, RESOURCE, data)
     changes = data.changes()
     current, target = item.status, changes.get("status", item.status)
     approved = item.approval_status == ApprovalStatus.CURRENT
@@ -211,6 +215,8 @@ async def approve_roadmap_item(
     item = await get_roadmap_item(ctx, item_id, audit=False, lock=True)
     authorize(ctx.principal, Permission.roadmap_approve, product_id=item.product_id)
     check_if_match(item, if_match)
+    if data is not None:
+        data = await redact_free_text(ctx.settings, ctx.audit, RESOURCE, data)
     changed: list[str] = []
     if item.approval_status != ApprovalStatus.CURRENT:
         now = utcnow()

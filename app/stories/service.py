@@ -21,6 +21,7 @@ from app.core.errors import Conflict, Invalid, NotFound
 from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import Page
 from app.db.types import utcnow
+from app.phi.scan import redact_free_text
 from app.products.repository import ProductRepository
 from app.products.service import get_product
 from app.roadmap.service import get_roadmap_item
@@ -158,6 +159,7 @@ async def get_story(
         except ValueError:
             story = await repo.get_by_key(ref.upper(), lock=lock) if len(ref) <= 32 else None
     if story is None or not can(ctx.principal, Permission.story_read):
+        ctx.audit.refuse(RESOURCE, ref)
         raise NotFound("No story with that id or key.")
     if audit:
         ctx.audit.touch("read", RESOURCE, [story.id], product_id=story.product_id)
@@ -172,6 +174,7 @@ async def create_story(ctx: Ctx, data: StoryCreate) -> Story:
     """Create a story; its key is the product key and the next never-reused number."""
     product = await get_product(ctx, data.product_id, audit=False)
     await _authorize(ctx, Permission.story_write, product.id)
+    data = await redact_free_text(ctx.settings, ctx.audit, RESOURCE, data)
     await _check_roadmap_link(ctx, product.id, data.roadmap_item_id)
     await _check_jira_key(ctx, data.jira_key)
     number = await ProductRepository(ctx.session).next_story_number(product)
@@ -234,6 +237,7 @@ async def update_story(
     story = await get_story(ctx, ref, audit=False, lock=True)
     await _authorize(ctx, Permission.story_write, story.product_id)
     check_if_match(story, if_match)
+    data = await redact_free_text(ctx.settings, ctx.audit, RESOURCE, data)
     changes = data.changes()
     if "status" in changes:
         _check_transition(story, changes["status"])
@@ -299,6 +303,9 @@ async def review_story(
     history, superseded."""
     story = await get_story(ctx, ref, audit=False, lock=True)
     await _authorize(ctx, Permission.story_review, story.product_id)
+    data = await redact_free_text(
+        ctx.settings, ctx.audit, RESOURCE, data, prefix="clinical_review."
+    )
     if not story.clinical_review_required:
         raise Conflict("This story does not require a clinical review.")
     check_if_match(story, if_match)

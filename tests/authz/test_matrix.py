@@ -417,6 +417,12 @@ OPS: list[Op] = [
         lambda sc: _patch_row(sc, "interview", {"site": "Ward 5"}),
     ),
     Op(
+        "reassignInterviewer",
+        P.interview_reassign,
+        P.interview_read,
+        lambda sc: _patch_row(sc, "interview", {"interviewer_sub": new_sub("clinician")}),
+    ),
+    Op(
         "archiveInterview",
         P.interview_archive,
         P.interview_read,

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from tests.api.factories import assert_problem, make_world, new_sub
+from tests.graphql.helpers import codes, gql
 from tests.phi import rawdb
 from tests.phi.samples import QUOTE, assert_no_needles, phi_interview
 
@@ -152,3 +153,72 @@ async def test_only_a_compliance_officer_may_purge(client, auth, settings):
     assert stored["purged_at"] is None and stored["transcript"] is not None
     view = await client.get(f"/api/v1/interviews/{interview['id']}", headers=w.pm)
     assert view.json()["participant_name"] is not None
+
+
+async def test_purge_is_terminal(client, auth, settings):
+    """After purge: no new insight (409), no quote on an old one (409), no consent change
+    (409), no PHI field (409) — in REST and GraphQL; the tombstone stays."""
+    w = await make_world(client, auth)
+    interview, insights = await _withdrawn(client, w)
+    co = auth("compliance_officer", new_sub("co"))
+    purged = await client.post(f"/api/v1/interviews/{interview['id']}/purge", headers=co)
+    assert purged.status_code == 200
+    clin = await w.member("clinician")
+
+    for headers in (w.pm, clin):
+        r = await client.post(
+            "/api/v1/insights",
+            json={"interview_id": interview["id"], "title": "After", "quote": QUOTE},
+            headers=headers,
+        )
+        assert_problem(r, 409)
+        r = await client.post(
+            "/api/v1/insights",
+            json={"interview_id": interview["id"], "title": "After, no quote"},
+            headers=headers,
+        )
+        assert_problem(r, 409)
+    status, body = await gql(
+        client,
+        "mutation($input: InsightCreateInput!) { createInsight(input: $input) { id } }",
+        {"input": {"interviewId": interview["id"], "title": "After"}},
+        headers=w.pm,
+    )
+    assert status == 409 and codes(body) == ["CONFLICT"], body
+
+    r = await client.patch(
+        f"/api/v1/insights/{insights[0]['id']}", json={"quote": QUOTE}, headers=w.pm
+    )
+    assert_problem(r, 409)
+    for consent in ("obtained", "not_required"):
+        r = await client.patch(
+            f"/api/v1/interviews/{interview['id']}", json={"consent_status": consent}, headers=w.pm
+        )
+        assert_problem(r, 409)
+    status, body = await gql(
+        client,
+        "mutation($id: ID!) { updateInterview(id: $id, input: {consentStatus: OBTAINED}) { id } }",
+        {"id": interview["id"]},
+        headers=w.pm,
+    )
+    assert status == 409 and codes(body) == ["CONFLICT"], body
+
+    stored = await rawdb.row(settings, "interview", interview["id"])
+    assert stored["consent_status"] == "withdrawn" and stored["purged_at"] is not None
+    assert all(stored[c] is None for c in ERASED_INTERVIEW)
+    rows = await rawdb.fetch(
+        settings,
+        "SELECT id FROM insight WHERE interview_id = :i",
+        i=rawdb.id_param(settings, interview["id"]),
+    )
+    assert len(rows) == len(insights)
+    for i in insights:
+        q = await rawdb.row(settings, "insight", i["id"])
+        assert q["quote"] is None and q["quote_redacted"] is None
+    # the tombstone and the PHI-free parts of its insights still work
+    ok = await client.patch(
+        f"/api/v1/insights/{insights[0]['id']}", json={"title": "Renamed"}, headers=w.pm
+    )
+    assert ok.status_code == 200 and ok.json()["quote"] is None
+    tomb = await client.get(f"/api/v1/interviews/{interview['id']}", headers=co)
+    assert tomb.status_code == 200 and tomb.json()["title"] == interview["title"]

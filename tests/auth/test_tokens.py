@@ -375,9 +375,13 @@ async def test_idp_outage_keeps_the_cached_keys_and_does_not_hammer_it(external_
         assert await status_of(c, sign(idp_claims(), key)) == 200
         jwks.fail = True
         await asyncio.sleep(1.1)  # the cache is now stale and the IdP answers 500
+        started = time.monotonic()
         statuses = await asyncio.gather(*(status_of(c, sign(idp_claims(), key)) for _ in range(20)))
+        elapsed = time.monotonic() - started
         assert set(statuses) == {200}  # last good keys stay in use
-        assert jwks.hits == 2  # one failed attempt, not twenty
+        # One failed attempt per AUTH_JWKS_MIN_REFETCH_SECONDS (1 s), not twenty: on a loaded
+        # machine the twenty requests may span more than a second and earn one more attempt.
+        assert 2 <= jwks.hits <= 2 + int(elapsed), (jwks.hits, elapsed)
 
 
 async def test_idp_unreachable_before_any_fetch_is_503_not_500(external_app, idp):

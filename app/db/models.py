@@ -3,6 +3,7 @@
 from app.audit.models import AuditEvent
 from app.auth.models import OAuthClient
 from app.db.base import Base
+from app.integrations.models import JiraDelivery, SlackLink, SlackLinkCode
 from app.insights.models import Insight, insight_roadmap_item, insight_story
 from app.interviews.models import Interview
 from app.members.models import Membership, UserAccount
@@ -15,10 +16,13 @@ __all__ = [
     "Base",
     "Insight",
     "Interview",
+    "JiraDelivery",
     "Membership",
     "OAuthClient",
     "Product",
     "RoadmapItem",
+    "SlackLink",
+    "SlackLinkCode",
     "Story",
     "UserAccount",
     "insight_roadmap_item",

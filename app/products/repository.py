@@ -26,6 +26,9 @@ class ProductRepository(Repository[Product]):
     async def key_exists(self, key: str) -> bool:
         return (await self.session.scalar(select(Product.id).where(Product.key == key))) is not None
 
+    async def by_key(self, key: str) -> Product | None:
+        return await self.session.scalar(select(Product).where(Product.key == key))
+
     async def jira_project_taken(self, jira_key: str, *, except_id: object) -> bool:
         stmt = select(Product.id).where(
             Product.jira_project_key == jira_key, Product.id != except_id

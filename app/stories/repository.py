@@ -65,6 +65,10 @@ class StoryRepository(Repository[Story]):
     async def get_by_key(self, key: str) -> Story | None:
         return await self.session.scalar(select(Story).where(Story.key == key))
 
+    async def by_jira_key(self, jira_key: str) -> Story | None:
+        """The story following a Jira issue, archived or not (jira_key is unique)."""
+        return await self.session.scalar(select(Story).where(Story.jira_key == jira_key))
+
     async def jira_key_taken(self, jira_key: str, *, except_id: uuid.UUID | None = None) -> bool:
         stmt = select(Story.id).where(Story.jira_key == jira_key)
         if except_id is not None:

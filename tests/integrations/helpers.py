@@ -34,7 +34,9 @@ def jira_headers(raw: bytes, *, secret: str = JIRA_SECRET, delivery: str | None 
 async def post_jira(
     client: httpx.AsyncClient, raw: bytes, *, delivery: str | None = None, **kw: Any
 ) -> httpx.Response:
-    return await client.post(JIRA_URL, content=raw, headers=jira_headers(raw, delivery=delivery, **kw))
+    return await client.post(
+        JIRA_URL, content=raw, headers=jira_headers(raw, delivery=delivery, **kw)
+    )
 
 
 def slack_headers(
@@ -42,9 +44,7 @@ def slack_headers(
 ) -> dict[str, str]:
     ts = int(time.time()) if ts is None else ts
     return {
-        "Content-Type": "application/json"
-        if json_body
-        else "application/x-www-form-urlencoded",
+        "Content-Type": "application/json" if json_body else "application/x-www-form-urlencoded",
         "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
         "X-Slack-Request-Timestamp": str(ts),
         "X-Slack-Signature": SignatureVerifier(secret).generate_signature(

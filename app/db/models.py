@@ -3,8 +3,8 @@
 from app.audit.models import AuditEvent
 from app.auth.models import OAuthClient
 from app.db.base import Base
-from app.integrations.models import JiraDelivery, SlackLink, SlackLinkCode
 from app.insights.models import Insight, insight_roadmap_item, insight_story
+from app.integrations.models import JiraDelivery, SlackLink, SlackLinkCode
 from app.interviews.models import Interview
 from app.members.models import Membership, UserAccount
 from app.products.models import Product

@@ -37,7 +37,8 @@ class ProductRepository(Repository[Product]):
 
     async def by_jira_project(self, jira_key: str) -> Product | None:
         """The product linked to a Jira project (archived ones included: callers decide)."""
-        return await self.session.scalar(select(Product).where(Product.jira_project_key == jira_key))
+        stmt = select(Product).where(Product.jira_project_key == jira_key)
+        return await self.session.scalar(stmt)
 
     async def next_story_number(self, product: Product) -> int:
         """Atomically take the next story number (an UPDATE takes the row lock on PostgreSQL)."""

@@ -19,7 +19,6 @@ from sqlalchemy import select, update
 
 from app.db.types import utcnow
 from app.integrations.models import SlackLink, SlackLinkCode
-from app.roadmap.models import RoadmapItem
 from tests.api.factories import assert_problem, make_world, new_sub
 from tests.integrations.conftest import FIXTURES, SLACK_SECRET
 from tests.integrations.helpers import (

@@ -5,6 +5,7 @@ leaves an audit event naming integration:jira."""
 from __future__ import annotations
 
 import json
+import shlex
 import uuid
 from datetime import datetime
 from typing import Any
@@ -12,9 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from app.config import get_settings
 from app.integrations.models import JiraDelivery
 from app.stories.models import Story
 from tests.api.factories import assert_problem, make_world
+from tests.auth.helpers import run_cli
 from tests.conftest import unique_key
 from tests.integrations.conftest import FIXTURES, JIRA_SECRET
 from tests.integrations.helpers import JIRA_URL, audit_of, count, jira_headers, post_jira
@@ -374,3 +377,49 @@ async def test_product_link_fields_are_validated_and_unique(client, auth):
     assert r.status_code == 200 and r.json()["jira_project_key"] is None
     r = await client.patch(url, json={"jira_project_key": project}, headers=other.pm)
     assert r.status_code == 200
+
+
+async def test_graphql_update_product_links_jira(client, auth):
+    w = await make_world(client, auth)
+    project = "J" + unique_key("G")[1:9]
+    m = """mutation($id: ID!, $input: ProductUpdateInput!) {
+      updateProduct(id: $id, input: $input) { jiraProjectKey jiraStatusMap } }"""
+    variables = {
+        "id": w.pid,
+        "input": {"jiraProjectKey": project, "jiraStatusMap": {"QA": "in_review"}},
+    }
+    r = await client.post("/graphql", json={"query": m, "variables": variables}, headers=w.pm)
+    assert r.json()["data"]["updateProduct"] == {
+        "jiraProjectKey": project,
+        "jiraStatusMap": {"QA": "in_review"},
+    }
+    variables["input"] = {"jiraStatusMap": {"QA": "shipped"}}
+    r = await client.post("/graphql", json={"query": m, "variables": variables}, headers=w.pm)
+    assert r.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    rest = (await client.get(f"/api/v1/products/{w.pid}", headers=w.pm)).json()
+    assert rest["jira_status_map"] == {"QA": "in_review"}
+
+
+async def test_cli_prints_a_signed_curl_that_the_webhook_accepts(
+    integ, client, auth, capsys, monkeypatch, tmp_path
+):
+    w, project = await linked_world(client, auth)
+    path = FIXTURES / "jira" / "server_issue_created_no_category.json"
+    raw = path.read_bytes().replace(b'"RNDJ', f'"{project}'.encode())
+    target = tmp_path / "issue.json"
+    target.write_bytes(raw)
+    monkeypatch.setenv("JIRA_WEBHOOK_SECRET", JIRA_SECRET)
+    get_settings.cache_clear()
+    try:
+        rc, out, _ = await run_cli(["integrations", "sign", "jira", str(target)], capsys)
+    finally:
+        monkeypatch.delenv("JIRA_WEBHOOK_SECRET")
+        get_settings.cache_clear()
+    assert rc == 0
+    argv = shlex.split(out.strip())
+    assert argv[:5] == ["curl", "-sS", "-X", "POST", "http://localhost:8000" + JIRA_URL]
+    headers = dict(argv[i + 1].split(": ", 1) for i, a in enumerate(argv) if a == "-H")
+    assert argv[-1] == f"@{target}"
+    r = await integ.post(JIRA_URL, content=raw, headers=headers)
+    assert r.status_code == 200 and r.json()["status"] == "applied", r.text
+    assert r.json()["story_key"].startswith(w.key)

@@ -161,7 +161,8 @@ async def _apply(ctx: Ctx, event: JiraEvent) -> Outcome:
         )
         move = wanted is not None and wanted != story.status
     else:
-        changes: dict[str, Any] = {k: v for k, v in text.items() if v}
+        # A removed description clears it; a title is never emptied.
+        changes: dict[str, Any] = {k: v for k, v in text.items() if v or k == "description"}
         if points_changed and usable:
             changes["story_points"] = points
         if changes:

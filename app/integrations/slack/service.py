@@ -123,20 +123,24 @@ async def command(req: SlackRequest, form: Mapping[str, Any]) -> dict[str, Any]:
     words = [w for w in words if w != "--share"]
     verb = words[0].lower() if words else "help"
     principal = await req.principal(team_id, user_id)
-    if verb == "link":
-        return await _link_code(req, team_id, user_id)
-    if principal is None:
-        return blocks.not_linked_message()
-    ctx = req.ctx(principal)
-    handler = _COMMANDS.get(verb)
-    if handler is None:
-        return blocks.help_message(f"Unknown command '{verb[:30]}'." if words else None)
     try:
-        return await handler(ctx, words[1:], share)
-    except NotFound:
-        return blocks.error_message("Nothing you can read has that key.")
-    except Forbidden:
-        return blocks.error_message("Your Rounds role does not allow that.")
+        if verb == "link":
+            return await _link_code(req, team_id, user_id)
+        if principal is None:
+            return blocks.not_linked_message()
+        handler = _COMMANDS.get(verb)
+        if handler is None:
+            return blocks.help_message(f"Unknown command '{verb[:30]}'." if words else None)
+        try:
+            return await handler(req.ctx(principal), words[1:], share)
+        except NotFound:
+            return blocks.error_message("Nothing you can read has that key.")
+        except Forbidden:
+            req.audit.touch("access_denied", "slack_command")
+            return blocks.error_message("Your Rounds role does not allow that.")
+    finally:
+        if req.audit.action is None:  # answered without touching data (help, how-to-link)
+            req.audit.touch("read", "slack_command")
 
 
 async def _help(ctx: Ctx, args: list[str], share: bool) -> dict[str, Any]:
@@ -257,11 +261,12 @@ async def interaction(req: SlackRequest, data: dict[str, Any]) -> dict[str, Any]
     team_id = user.get("team_id") or team.get("id")
     user_id = _field(user, "id")
     principal = await req.principal(_field({"team_id": team_id}, "team_id"), user_id)
-    if principal is None:
-        return blocks.not_linked_message()
     actions = data.get("actions") if isinstance(data.get("actions"), list) else []
     action = actions[0] if actions and isinstance(actions[0], dict) else {}
-    if action.get("action_id") != blocks.APPROVE_ACTION:
+    if principal is None or action.get("action_id") != blocks.APPROVE_ACTION:
+        req.audit.touch("read", "slack_interaction")
+        if principal is None:
+            return blocks.not_linked_message()
         return blocks.error_message("Rounds does not know that button.")
     try:
         item_id = uuid.UUID(str(action.get("value")))

@@ -11,8 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.integrations.models import JiraDelivery, SlackLink, SlackLinkCode
 
 
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
 def _insert_ignoring_duplicates(session: AsyncSession, model: type, values: dict):
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    dialect = _dialect(session)
     if dialect == "postgresql":
         return postgresql.insert(model).values(**values).on_conflict_do_nothing()
     if dialect == "sqlite":
@@ -60,16 +64,28 @@ class SlackLinkRepository:
         return await self.session.get(SlackLink, (team_id, user_id))
 
     async def put(self, link: SlackLink) -> SlackLink:
-        """Create or replace the link of (team_id, user_id)."""
-        existing = await self.get(link.team_id, link.user_id)
-        if existing is not None:
-            existing.subject, existing.role = link.subject, link.role
-            existing.created_by, existing.created_at = link.created_by, link.created_at
-            await self.session.flush()
-            return existing
-        self.session.add(link)
-        await self.session.flush()
-        return link
+        """Create or replace the link of (team_id, user_id), in one statement (concurrent
+        links of the same Slack user cannot collide)."""
+        values = {
+            "team_id": link.team_id,
+            "user_id": link.user_id,
+            "subject": link.subject,
+            "role": link.role,
+            "created_at": link.created_at,
+            "created_by": link.created_by,
+        }
+        insert_ = postgresql.insert if _dialect(self.session) == "postgresql" else sqlite.insert
+        stmt = insert_(SlackLink).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["team_id", "user_id"],
+            set_={k: stmt.excluded[k] for k in ("subject", "role", "created_at", "created_by")},
+        )
+        await self.session.execute(stmt)
+        stored = await self.session.get(
+            SlackLink, (link.team_id, link.user_id), populate_existing=True
+        )
+        assert stored is not None
+        return stored
 
     async def add_code(self, code: SlackLinkCode) -> None:
         # One pending code per Slack user: asking again replaces the previous one.

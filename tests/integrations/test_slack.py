@@ -93,7 +93,9 @@ async def test_refused_while_secret_unset(app, client, url):
     assert event.action == "auth_failed"
 
 
-@pytest.mark.parametrize("case", ["wrong secret", "stale timestamp", "future", "no signature"])
+@pytest.mark.parametrize(
+    "case", ["wrong secret", "stale timestamp", "future", "no signature", "not ascii", "bad ts"]
+)
 async def test_bad_signature_or_old_timestamp(integ, integ_app, case):
     team, user = slack_ids()
     raw = command_body(team, user, "link")  # would store a link code if accepted
@@ -105,6 +107,10 @@ async def test_bad_signature_or_old_timestamp(integ, integ_app, case):
     )
     if case == "no signature":
         del headers["X-Slack-Signature"]
+    if case == "not ascii":
+        headers["X-Slack-Signature"] = "v0=é".encode()  # type: ignore[assignment]
+    if case == "bad ts":
+        headers["X-Slack-Request-Timestamp"] = "12e9"
     r = await integ.post(SLACK_COMMANDS, content=raw, headers=headers)
     assert_problem(r, 401)
     assert await count(integ_app, SlackLinkCode, SlackLinkCode.user_id == user) == 0
@@ -224,6 +230,11 @@ async def test_admin_links_and_nobody_else(client, auth, app):
     )
     r = await client.post("/api/v1/integrations/slack/links", json=body, headers=auth("admin"))
     assert r.status_code == 201 and r.json()["created_by"] == "admin"
+    # Linking the same Slack user again replaces the link.
+    body |= {"subject": "someone-else", "role": "engineer"}
+    r = await client.post("/api/v1/integrations/slack/links", json=body, headers=auth("admin"))
+    assert r.status_code == 201 and r.json()["subject"] == "someone-else"
+    assert await count(app, SlackLink, SlackLink.user_id == user) == 1
 
 
 # --- commands ------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def verify(
     timestamp within 5 minutes (slack_sdk's SignatureVerifier); 401 otherwise."""
     if not settings.slack_signing_secret:
         raise Unauthenticated("The Slack app is not configured on this server.", headers={})
-    if not timestamp or not signature or not timestamp.strip().isdigit():
+    if not timestamp or not signature or not timestamp.strip().isdigit() or not signature.isascii():
         raise Unauthenticated(
             "X-Slack-Request-Timestamp and X-Slack-Signature are required.", headers={}
         )

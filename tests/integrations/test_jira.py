@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import shlex
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from app.config import get_settings
+from app.db.types import utcnow
 from app.integrations.models import JiraDelivery
 from app.stories.models import Story
 from tests.api.factories import assert_problem, make_world
@@ -423,3 +424,36 @@ async def test_cli_prints_a_signed_curl_that_the_webhook_accepts(
     r = await integ.post(JIRA_URL, content=raw, headers=headers)
     assert r.status_code == 200 and r.json()["status"] == "applied", r.text
     assert r.json()["story_key"].startswith(w.key)
+
+
+async def test_other_issue_events_are_ignored(integ, integ_app, client, auth):
+    w, project = await linked_world(client, auth)
+    raw = fixture("cloud_issue_created", project).replace(
+        b'"jira:issue_created"', b'"comment_created"'
+    )
+    r = await post_jira(integ, raw)
+    assert r.status_code == 202 and r.json()["status"] == "ignored"
+    assert await story_by_jira(client, w, f"{project}-7") is None
+    assert_jira_actor(await audit_of(integ_app, r))
+
+
+async def test_delivery_ids_are_kept_two_weeks_then_pruned(integ, integ_app, client, auth):
+    _, project = await linked_world(client, auth)
+    now = utcnow()
+    async with integ_app.state.sessionmaker() as session:
+        for delivery_id, age in (("old-delivery", 15), ("recent-delivery", 13)):
+            session.add(
+                JiraDelivery(
+                    delivery_id=f"{delivery_id}-{project}",
+                    received_at=now - timedelta(days=age),
+                    outcome="applied",
+                )
+            )
+        await session.commit()
+    await post_jira(integ, fixture("cloud_issue_created", project))
+    assert await deliveries(integ_app, f"old-delivery-{project}") == 0
+    assert await deliveries(integ_app, f"recent-delivery-{project}") == 1
+    # A retry within the window is still recognised.
+    raw = fixture("cloud_issue_updated_started", project)
+    r = await post_jira(integ, raw, delivery=f"recent-delivery-{project}")
+    assert r.json() == {"status": "duplicate"}

@@ -457,3 +457,37 @@ async def test_delivery_ids_are_kept_two_weeks_then_pruned(integ, integ_app, cli
     raw = fixture("cloud_issue_updated_started", project)
     r = await post_jira(integ, raw, delivery=f"recent-delivery-{project}")
     assert r.json() == {"status": "duplicate"}
+
+
+async def test_a_text_change_rounds_refuses_is_a_conflict_not_a_failed_delivery(
+    integ, integ_app, client, auth
+):
+    """A done story whose clinician then requested changes refuses every edit until it is
+    reopened: Jira's rename is answered 200, the story keeps its title, jira_sync says why
+    (a 409 would make Jira retry a delivery that can never apply)."""
+    w, project = await linked_world(client, auth)
+    await post_jira(integ, fixture("cloud_issue_created", project))
+    story = await story_by_jira(client, w, f"{project}-7")
+    url = f"/api/v1/stories/{story['id']}"
+    clin = await w.member("clinician")
+    assert (
+        await client.patch(url, json={"clinical_review_required": True}, headers=w.pm)
+    ).status_code == 200
+    review = f"{url}/clinical-review"
+    r = await client.post(review, json={"status": "approved"}, headers=clin)
+    assert r.status_code == 200, r.text
+    for status in ("in_progress", "in_review", "done"):
+        assert (await client.patch(url, json={"status": status}, headers=w.pm)).status_code == 200
+    r = await client.post(review, json={"status": "changes_requested"}, headers=clin)
+    assert r.status_code == 200, r.text
+    before = (await client.get(url, headers=w.pm)).json()
+
+    r = await post_jira(integ, fixture("cloud_issue_updated_gdpr_adf", project))
+    assert r.status_code == 200 and r.json()["status"] == "applied", r.text
+    after = (await client.get(url, headers=w.pm)).json()
+    assert after["title"] == before["title"] and after["description"] == before["description"]
+    assert after["status"] == "done"
+    assert after["jira_sync"]["state"] == "conflict"
+    assert "clinical review" in after["jira_sync"]["detail"]
+    event = await audit_of(integ_app, r)
+    assert "title" not in event.changed_fields and event.changed_fields == ["jira_sync"]

@@ -133,14 +133,15 @@ async def _apply(ctx: Ctx, event: JiraEvent) -> Outcome:
         if story is None or story.archived_at is not None:
             return _ignored(ctx, "No story follows this issue.")
         story = await stories.archive_story(ctx, story.id)
-        story = await _record(ctx, story, event, conflict=None)
+        story = await _record(ctx, story, event)
         return _applied(story)
     if story is not None and story.archived_at is not None:
         return _ignored(ctx, "The story that followed this issue is archived.")
 
     text, phi = _scan(event, creating=story is None)
     wanted = target_status(product, event)
-    notes: list[str] = []
+    conflicts: list[str] = []  # what Rounds' rules refused (state "conflict")
+    notes: list[str] = []  # what was left alone for another reason (state unchanged)
     points_field = ctx.settings.jira_story_points_field
     usable, points = _points(event.fields.get(points_field))
     points_changed = _changed(event, points_field, *POINTS_NAMES)
@@ -166,18 +167,27 @@ async def _apply(ctx: Ctx, event: JiraEvent) -> Outcome:
         if points_changed and usable:
             changes["story_points"] = points
         if changes:
-            story = await stories.update_story(ctx, story.id, StoryUpdate(**changes))
+            refused = await _update(ctx, story, StoryUpdate(**changes))
+            if refused:
+                conflicts.append(
+                    f"Jira changed {event.issue_key}, but Rounds kept the story as it was: "
+                    f"{refused}"
+                )
         in_conflict = (story.jira_sync or {}).get("state") == "conflict"
         move = (_changed(event, "status") or in_conflict) and wanted != story.status
-    conflict: str | None = None
     if wanted is None:
-        conflict = (
+        conflicts.append(
             f"Jira status '{event.status_name or 'unknown'}' has no Rounds equivalent; "
             "add it to the product's jira_status_map."
         )
     elif move:
-        conflict = await _move(ctx, story, wanted, event)
-    story = await _record(ctx, story, event, conflict=conflict, notes=notes)
+        refused = await _update(ctx, story, StoryUpdate(status=wanted))
+        if refused:
+            conflicts.append(
+                f"Jira moved {event.issue_key} to '{event.status_name}', but Rounds kept the "
+                f"story in {story.status}: {refused}"
+            )
+    story = await _record(ctx, story, event, conflicts=conflicts, notes=notes)
     if phi:
         # Rounds handled PHI from Jira and stored only its redaction (docs/integrations.md).
         ctx.audit.touch("update", "story", [story.id], product_id=story.product_id, phi=True)
@@ -208,28 +218,30 @@ def _scan(event: JiraEvent, *, creating: bool) -> tuple[dict[str, str], bool]:
     return out, scan.detected
 
 
-async def _move(ctx: Ctx, story: Story, wanted: StoryStatus, event: JiraEvent) -> str | None:
-    """Ask the story service for the move; its refusal becomes the conflict detail."""
+async def _update(ctx: Ctx, story: Story, data: StoryUpdate) -> str | None:
+    """Ask the story service for a change as any REST PATCH would; its refusal (the
+    workflow, the clinical gate) is returned as the reason instead of failing the delivery."""
     try:
-        await stories.update_story(ctx, story.id, StoryUpdate(status=wanted))
+        await stories.update_story(ctx, story.id, data)
     except Conflict as exc:
         # The service refused after setting the attributes on the (shared) ORM object: the
         # refused values must not be flushed with the rest, so read back what is stored.
         await ctx.session.refresh(story)
-        return (
-            f"Jira moved {event.issue_key} to '{event.status_name}', but Rounds kept the story "
-            f"in {story.status}: {exc.detail}"
-        )
+        return exc.detail
     return None
 
 
 async def _record(
-    ctx: Ctx, story: Story, event: JiraEvent, *, conflict: str | None, notes: Sequence[str] = ()
+    ctx: Ctx,
+    story: Story,
+    event: JiraEvent,
+    *,
+    conflicts: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> Story:
-    detail = " ".join(filter(None, [conflict, *notes])) or None
     sync = {
-        "state": "conflict" if conflict else "in_sync",
-        "detail": detail,
+        "state": "conflict" if conflicts else "in_sync",
+        "detail": " ".join([*conflicts, *notes]) or None,
         "jira_status": event.status_name,
         "last_event_at": event.occurred_at.isoformat(),
         "changed_by": event.user_ref,

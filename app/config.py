@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # Integrations
     jira_webhook_secret: str | None = Field(default=None, repr=False)
     slack_signing_secret: str | None = Field(default=None, repr=False)
+    # The Jira field that holds story points (Cloud's "Story point estimate" by default).
+    jira_story_points_field: str = "customfield_10016"
 
     @property
     def is_production(self) -> bool:

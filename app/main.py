@@ -38,6 +38,7 @@ def _operation_id(route: APIRoute) -> str:
 def api_router() -> APIRouter:
     from app.audit.router import router as audit
     from app.insights.router import router as insights
+    from app.integrations.router import integrations_router
     from app.interviews.router import router as interviews
     from app.members.router import router as members
     from app.products.router import router as products
@@ -47,6 +48,7 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     for r in (products, roadmap, stories, interviews, insights, members, audit):
         router.include_router(r)
+    router.include_router(integrations_router())
     return router
 
 

@@ -23,7 +23,7 @@ from app.interviews.schemas import InterviewCreate
 from app.members import service as members
 from app.products import service as products
 from app.products.models import Product
-from app.products.schemas import ProductCreate
+from app.products.schemas import ProductCreate, ProductUpdate
 from app.roadmap import service as roadmap
 from app.roadmap.schemas import RoadmapItemApprovalInput, RoadmapItemCreate, RoadmapItemUpdate
 from app.stories import service as stories
@@ -33,6 +33,7 @@ PM = Principal(sub="demo-pm", type="user", role=Role.product_manager, name="Dana
 EXEC = Principal(sub="demo-exec", type="user", role=Role.exec, name="Morgan Reyes")
 CLIN = Principal(sub="demo-clinician", type="user", role=Role.clinician, name="Dr. Sam Whitfield")
 ENG = Principal(sub="demo-engineer", type="user", role=Role.engineer, name="Lee Nakamura")
+ADMIN = Principal(sub="demo-admin", type="user", role=Role.admin, name="Avery Admin")
 
 
 @dataclass(frozen=True)
@@ -374,6 +375,22 @@ async def _seed_research(session, settings, product, items, story_ids, rng, reco
         bar.update(1)
 
 
+async def _seed_integrations(session, settings: Settings, record: AuditRecord) -> None:
+    """SEPSIS follows Jira project SEPS; Slack user U0DEMOPM of workspace T0DEMO is demo-pm
+    and U0DEMOEXEC is demo-exec (docs/integrations.md shows signed sample requests)."""
+    from app.integrations.slack import service as slack
+    from app.integrations.slack.schemas import SlackLinkCreate
+    from app.products.repository import ProductRepository
+
+    pm, admin = _ctx(session, PM, settings, record), _ctx(session, ADMIN, settings, record)
+    sepsis = await ProductRepository(session).by_key("SEPSIS")
+    if sepsis is not None:
+        await products.update_product(pm, sepsis.id, ProductUpdate(jira_project_key="SEPS"))
+    for user_id, who in (("U0DEMOPM", PM), ("U0DEMOEXEC", EXEC)):
+        link = SlackLinkCreate(team_id="T0DEMO", user_id=user_id, subject=who.sub, role=who.role)
+        await slack.create_link(admin, link)
+
+
 async def seed(settings: Settings, *, if_empty: bool = False, scale: int = 1) -> bool:
     """Load the demo portfolio; with if_empty, do nothing when products exist."""
     engine = create_engine(settings)
@@ -393,6 +410,7 @@ async def seed(settings: Settings, *, if_empty: bool = False, scale: int = 1) ->
                     await _seed_research(
                         session, settings, product, items, story_ids, rng, record, bar, offset * 2
                     )
+            await _seed_integrations(session, settings, record)
             record.action = "create"
             await append_event(session, record, 200)
             await session.commit()

@@ -31,6 +31,7 @@ class Permission(StrEnum):
     audit_read = "audit:read"  # read, verify, export
     members_manage = "members:manage"
     clients_manage = "clients:manage"
+    integrations_manage = "integrations:manage"  # Slack account links (SPEC §9)
 
 
 class Reach(StrEnum):
@@ -74,6 +75,7 @@ PERMISSIONS: dict[Permission, dict[Role, Reach]] = {
     Permission.audit_read: {CO: A},
     Permission.members_manage: {PM: M, ADM: A},
     Permission.clients_manage: {ADM: A},
+    Permission.integrations_manage: {ADM: A},
 }
 
 # OAuth scope -> permissions it grants a service account, on any product.
@@ -89,8 +91,28 @@ SCOPE_GRANTS: dict[str, frozenset[Permission]] = {
 }
 
 
+# The built-in integrations (SPEC §9) act as service principals that Rounds builds itself
+# (app/integrations/principals.py), never from a token: what each may do, on any product
+# (the Jira webhook only touches the products linked to a Jira project). These are not
+# OAuth scopes, so no service account can be granted them.
+INTEGRATION_GRANTS: dict[str, frozenset[Permission]] = {
+    "integration:jira": frozenset(
+        {
+            Permission.product_read,
+            Permission.story_read,
+            Permission.story_write,
+            Permission.story_archive,
+        }
+    ),
+}
+
+
 def reach(principal: Principal, permission: Permission) -> Reach | None:
     """How far `permission` reaches for this principal, or None when never granted."""
+    if principal.is_service and principal.client_id is None:
+        # Token-borne service principals always carry their client_id (app/auth/tokens.py).
+        grants = INTEGRATION_GRANTS.get(principal.sub, frozenset())
+        return Reach.any if permission in grants else None
     if principal.is_service:
         granted = any(permission in SCOPE_GRANTS.get(s, ()) for s in principal.scopes)
         return Reach.any if granted else None

@@ -4,6 +4,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import OAuthClient
 from app.db.base import Base
 from app.insights.models import Insight, insight_roadmap_item, insight_story
+from app.integrations.models import JiraDelivery, SlackLink, SlackLinkCode
 from app.interviews.models import Interview
 from app.members.models import Membership, UserAccount
 from app.products.models import Product
@@ -15,11 +16,14 @@ __all__ = [
     "Base",
     "Insight",
     "Interview",
+    "JiraDelivery",
     "Membership",
     "OAuthClient",
     "Product",
     "RoadmapItem",
     "RoadmapItemApproval",
+    "SlackLink",
+    "SlackLinkCode",
     "Story",
     "StoryReview",
     "UserAccount",

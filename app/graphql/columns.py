@@ -35,6 +35,7 @@ RESOLVER_NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
     "Story": {
         "acceptance_criteria": ("acceptance_criteria",),
         "clinical_review": ("clinical_review",),
+        "jira_sync": ("jira_sync",),
         "product": ("product_id",),
         "roadmap_item": ("roadmap_item_id",),
         "insights": ("id",),

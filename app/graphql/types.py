@@ -240,6 +240,8 @@ class ProductType:
     handles_phi: bool
     model_type: str | None
     performance_metrics: JSON
+    jira_project_key: str | None = strawberry.field(description="Linked Jira project (SPEC §9)")
+    jira_status_map: JSON = strawberry.field(description="Jira status name -> story status")
     created_at: datetime.datetime
     updated_at: datetime.datetime
     version: int
@@ -469,6 +471,15 @@ class ClinicalReviewType:
     comment: str | None
 
 
+@strawberry.type(name="JiraSync", description="Whether a story follows its Jira issue.")
+class JiraSyncType:
+    state: str = strawberry.field(description="in_sync or conflict")
+    detail: str | None
+    jira_status: str | None
+    last_event_at: datetime.datetime | None
+    changed_by: str | None
+
+
 @strawberry.type(name="Story")
 class StoryType:
     id: strawberry.ID
@@ -509,6 +520,20 @@ class StoryType:
             reviewer_sub=r.get("reviewer_sub"),
             reviewed_at=datetime.datetime.fromisoformat(at) if at else None,
             comment=r.get("comment"),
+        )
+
+    @strawberry.field(description="Jira sync state (SPEC §9); null when never synced.")
+    def jira_sync(self) -> JiraSyncType | None:
+        s = self.jira_sync
+        if s is None:
+            return None
+        at = s.get("last_event_at")
+        return JiraSyncType(
+            state=s["state"],
+            detail=s.get("detail"),
+            jira_status=s.get("jira_status"),
+            last_event_at=datetime.datetime.fromisoformat(at) if at else None,
+            changed_by=s.get("changed_by"),
         )
 
     @strawberry.field

@@ -32,6 +32,7 @@ PHI, FREE, IDENT, SERVER = Kind.PHI, Kind.FREE_TEXT, Kind.IDENTIFIER, Kind.SERVE
 FIELDS: dict[str, dict[str, Kind]] = {
     "product": {
         "key": IDENT,
+        "jira_project_key": IDENT,
         "name": FREE,
         "description": FREE,
         "intended_use": FREE,
@@ -69,6 +70,10 @@ FIELDS: dict[str, dict[str, Kind]] = {
         "jira_key": IDENT,
         "clinical_review.comment": FREE,
         "clinical_review.reviewer_sub": SERVER,
+        # Jira sync state (SPEC §9): written by Rounds from the webhook, never by a client
+        "jira_sync.detail": SERVER,
+        "jira_sync.jira_status": SERVER,
+        "jira_sync.changed_by": SERVER,
         # review history (GET …/reviews): the comment is the review's, scanned when written
         "comment": FREE,
         "reviewer_sub": SERVER,
@@ -91,6 +96,13 @@ FIELDS: dict[str, dict[str, Kind]] = {
         "quote": PHI,
         "title": FREE,
         "tags": FREE,
+    },
+    "slack_link": {  # Slack identity links (admin, or the user with a one-time code)
+        "team_id": IDENT,
+        "user_id": IDENT,
+        "subject": IDENT,
+        "code": IDENT,
+        "created_by": SERVER,
     },
     "membership": {
         "subject": IDENT,
@@ -139,6 +151,11 @@ FIELDS: dict[str, dict[str, Kind]] = {
         "scope": SERVER,
         "error": SERVER,
         "error_description": SERVER,
+        # Jira webhook answer (SPEC §9): {"status", "reason", "story_key", ...}
+        "status": SERVER,
+        "reason": SERVER,
+        "story_key": SERVER,
+        "story_id": SERVER,
     },
 }
 

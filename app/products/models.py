@@ -38,6 +38,9 @@ class Product(ResourceMixin, Base):
     # Next story number; only ever incremented, so story keys are never reused.
     story_seq: Mapped[int] = mapped_column(default=0)
     created_by: Mapped[str | None] = mapped_column(String(255))
+    # Jira sync (SPEC §9, app/integrations/jira): the linked project and its status names.
+    jira_project_key: Mapped[str | None] = mapped_column(String(32), unique=True)
+    jira_status_map: Mapped[dict] = mapped_column(default=dict)
 
     __table_args__ = (
         Index(None, "name", "id"),

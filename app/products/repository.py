@@ -26,6 +26,20 @@ class ProductRepository(Repository[Product]):
     async def key_exists(self, key: str) -> bool:
         return (await self.session.scalar(select(Product.id).where(Product.key == key))) is not None
 
+    async def by_key(self, key: str) -> Product | None:
+        return await self.session.scalar(select(Product).where(Product.key == key))
+
+    async def jira_project_taken(self, jira_key: str, *, except_id: object) -> bool:
+        stmt = select(Product.id).where(
+            Product.jira_project_key == jira_key, Product.id != except_id
+        )
+        return (await self.session.scalar(stmt)) is not None
+
+    async def by_jira_project(self, jira_key: str) -> Product | None:
+        """The product linked to a Jira project (archived ones included: callers decide)."""
+        stmt = select(Product).where(Product.jira_project_key == jira_key)
+        return await self.session.scalar(stmt)
+
     async def next_story_number(self, product: Product) -> int:
         """Atomically take the next story number (an UPDATE takes the row lock on PostgreSQL)."""
         number = await self.session.scalar(

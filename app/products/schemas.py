@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field, StrictBool, StrictFloat, field_validator
 
 from app.core.schemas import InputModel, OutputModel, PatchModel
+from app.stories.schemas import StoryStatus
 
 
 class LifecycleStage(StrEnum):
@@ -50,6 +51,19 @@ ProductKey = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,10}$", description="2-10
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(max_length=20_000)]
 Metrics = Annotated[dict[Annotated[str, Field(max_length=50)], StrictFloat], Field(max_length=50)]
+JiraProjectKey = Annotated[
+    str, Field(pattern=r"^[A-Z][A-Z0-9_]{1,31}$", description="Jira project key, e.g. SEPS")
+]
+JiraStatusName = Annotated[str, Field(min_length=1, max_length=100)]
+JiraStatusMap = Annotated[
+    dict[JiraStatusName, StoryStatus],
+    Field(
+        max_length=100,
+        description="Jira status name -> Rounds story status (names match case-insensitively); "
+        "statuses not named here map by Jira's status category: new -> ready, "
+        "indeterminate -> in_progress, done -> done",
+    ),
+]
 
 
 class _ProductFields(InputModel):
@@ -58,6 +72,13 @@ class _ProductFields(InputModel):
     def _finite(cls, v: dict[str, float] | None) -> dict[str, float] | None:
         if v is not None and any(x != x or x in (float("inf"), float("-inf")) for x in v.values()):
             raise ValueError("metrics must be finite numbers")
+        return v
+
+    @field_validator("jira_status_map", check_fields=False)
+    @classmethod
+    def _distinct_names(cls, v: dict[str, StoryStatus] | None) -> dict[str, StoryStatus] | None:
+        if v is not None and len({k.casefold() for k in v}) != len(v):
+            raise ValueError("Jira status names must differ in more than letter case")
         return v
 
 
@@ -88,6 +109,8 @@ class ProductUpdate(PatchModel, _ProductFields):
     handles_phi: StrictBool = None
     model_type: Annotated[str, Field(max_length=100)] | None = None
     performance_metrics: Metrics = None
+    jira_project_key: JiraProjectKey | None = None
+    jira_status_map: JiraStatusMap = None
 
 
 class ProductOut(OutputModel):
@@ -105,6 +128,8 @@ class ProductOut(OutputModel):
     handles_phi: bool
     model_type: str | None
     performance_metrics: dict[str, float]
+    jira_project_key: str | None = Field(description="Linked Jira project (SPEC §9)")
+    jira_status_map: dict[str, StoryStatus]
     created_at: datetime
     updated_at: datetime
     version: int

@@ -103,8 +103,16 @@ async def update_product(
     await ctx.authorize(Permission.product_update, product_id=product.id)
     check_if_match(product, if_match)
     data = await redact_free_text(ctx.settings, ctx.audit, "product", data)
-    changed = apply_changes(product, data.changes())
-    await save(ctx.session, product)
+    changes = data.changes()
+    jira_key = changes.get("jira_project_key")
+    repo = ProductRepository(ctx.session)
+    if jira_key and await repo.jira_project_taken(jira_key, except_id=product.id):
+        raise Conflict("Another product is already linked to that Jira project.")
+    changed = apply_changes(product, changes)
+    try:
+        await save(ctx.session, product)
+    except IntegrityError as exc:  # a concurrent update linked the same Jira project
+        raise Conflict("Another product is already linked to that Jira project.") from exc
     ctx.audit.touch("update", "product", [product.id], product_id=product.id, changed=changed)
     return product
 

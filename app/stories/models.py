@@ -32,6 +32,8 @@ class Story(ResourceMixin, Base):
     clinical_review_required: Mapped[bool] = mapped_column(default=False)
     clinical_review: Mapped[dict | None]
     jira_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Outcome of the last Jira delivery applied (app/integrations/jira): state, detail, …
+    jira_sync: Mapped[dict | None]
     created_by: Mapped[str | None] = mapped_column(String(255))
 
     # Every UPDATE says WHERE version = <the version read> (see RoadmapItem): a concurrent

@@ -74,6 +74,10 @@ class StoryRepository(Repository[Story]):
         writer at a time anyway), re-read even if the session already holds it."""
         return await self.session.get(Story, id_, with_for_update=True, populate_existing=True)
 
+    async def by_jira_key(self, jira_key: str) -> Story | None:
+        """The story following a Jira issue, archived or not (jira_key is unique)."""
+        return await self.session.scalar(select(Story).where(Story.jira_key == jira_key))
+
     async def jira_key_taken(self, jira_key: str, *, except_id: uuid.UUID | None = None) -> bool:
         stmt = select(Story.id).where(Story.jira_key == jira_key)
         if except_id is not None:

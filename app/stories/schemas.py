@@ -60,6 +60,19 @@ class ClinicalReviewOut(BaseModel):
     comment: str | None = None
 
 
+class JiraSyncOut(BaseModel):
+    """Whether the story follows its Jira issue (SPEC §9): `conflict` when Rounds' workflow
+    or clinical gate refused the last status Jira sent (`detail` says why)."""
+
+    state: Literal["in_sync", "conflict"]
+    detail: str | None = None
+    jira_status: str | None = None
+    last_event_at: datetime | None = None
+    changed_by: str | None = Field(
+        default=None, description="Jira user of the last event: accountId (Cloud) or key (Server)"
+    )
+
+
 Criteria = Annotated[list[AcceptanceCriterion], Field(max_length=50)]
 
 
@@ -136,6 +149,7 @@ class StoryOut(OutputModel):
     clinical_review_required: bool
     clinical_review: ClinicalReviewOut | None
     jira_key: str | None
+    jira_sync: JiraSyncOut | None = Field(description="Jira sync state; null when never synced")
     evidence_count: int
     created_at: datetime
     updated_at: datetime

@@ -476,3 +476,14 @@ async def count_stories_by(
     repo = StoryRepository(ctx.session)
     stmt = repo.filtered(include_archived=include_archived, status=status, sprint=sprint)
     return await repo.count_by(stmt, getattr(Story, parent), keys)
+
+
+async def record_jira_sync(ctx: Ctx, ref: uuid.UUID | str, sync: dict[str, Any]) -> Story:
+    """Store the outcome of a Jira delivery on its story (`jira_sync`, SPEC §9); only a
+    principal that may write the story (the Jira integration) records it."""
+    story = await get_story(ctx, ref, audit=False)
+    await _authorize(ctx, Permission.story_write, story.product_id)
+    changed = apply_changes(story, {"jira_sync": sync})
+    await save(ctx.session, story)
+    ctx.audit.touch("update", RESOURCE, [story.id], product_id=story.product_id, changed=changed)
+    return story

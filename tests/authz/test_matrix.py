@@ -229,6 +229,12 @@ async def _members_add(sc: Scenario):
     return one(await sc.post(f"/api/v1/products/{sc.pid}/members", {"subject": new_sub("x")}))
 
 
+async def _slack_link(sc: Scenario):
+    body = {"team_id": "T0MATRIX", "user_id": "U" + uuid.uuid4().hex[:10].upper()}
+    body |= {"subject": new_sub("slack"), "role": "engineer"}
+    return one(await sc.post("/api/v1/integrations/slack/links", body))
+
+
 async def _members_remove(sc: Scenario):
     subject = new_sub("leaver")
     r = await sc.client.post(
@@ -477,6 +483,8 @@ OPS: list[Op] = [
     # membership
     Op("addMember", P.members_manage, P.product_read, _members_add, ok=201),
     Op("removeMember", P.members_manage, P.product_read, _members_remove, ok=204),
+    # integrations (SPEC §9)
+    Op("createSlackLink", P.integrations_manage, None, _slack_link, ok=201),
 ]
 
 # Permissions that guard no HTTP operation, and why. A permission in neither OPS nor here

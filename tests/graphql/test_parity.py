@@ -65,6 +65,7 @@ ENUM_VALUES = {
 NESTED = {
     "acceptance_criteria": "acceptanceCriteria { id given when then met }",
     "clinical_review": "clinicalReview { status reviewerSub reviewedAt comment }",
+    "jira_sync": "jiraSync { state detail jiraStatus lastEventAt changedBy }",
 }
 
 

@@ -192,7 +192,10 @@ _DATE_RES = [
         r"(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9]))(?![\d/])",
     ),
     # last Tuesday / next Friday / last July: a relative but pin-pointable date
-    _scan("lLtTnN", rf"(?i:\b(?:last|this past|next|this coming)\s+)(?:{_WEEKDAY}|{_MONTH})\b"),
+    _scan(
+        "lLtTnN",
+        rf"(?i:\b(?:last|this past|next|this coming)\s+)(?:{_WEEKDAY}|{_MONTH}(?:\s+{_DAY}(?!\d))?)\b",
+    ),
     # Christmas Day 2022 etc. are rare; holidays with a year
     _scan(
         "CTEHN",
@@ -463,8 +466,16 @@ _EPONYMS = frozenset(
     """.split()
 )
 
-_NAME_TOK = r"(?:O['’]|D['’]|Mc|Mac|Di|De|Le|La)?[A-Z][a-z]+(?:['’][A-Z][a-z]+)?(?:-[A-Z][a-z]+)?"
-_CAP_TOKEN_RE = _scan("A-Z", rf"(?<![\w'’-]){_NAME_TOK}(?![\w-])")
+# Latin letters with diacritics ("Inés", "Łukasz", "Müller") count as letters of a name.
+_UP_EXTRA = "".join(chr(c) for c in range(0xC0, 0x250) if chr(c).isupper() and chr(c).isalpha())
+_LO_EXTRA = "".join(chr(c) for c in range(0xC0, 0x250) if chr(c).islower() and chr(c).isalpha())
+_UP = f"A-Z{_UP_EXTRA}"
+_LO = f"a-z{_LO_EXTRA}"
+_NAME_TOK = (
+    rf"(?:O['’]|D['’]|Mc|Mac|Di|De|Le|La)?[{_UP}][{_LO}]+(?:['’][{_UP}][{_LO}]+)?"
+    rf"(?:-[{_UP}][{_LO}]+)?"
+)
+_CAP_TOKEN_RE = _scan(_UP, rf"(?<![\w'’-]){_NAME_TOK}(?![\w-])")
 _INITIAL = r"[A-Z]\.(?![A-Za-z])|[A-Z](?=['’]s\b|[,;:)]|$|\s+[a-z])"
 _FOLLOW_RE = re.compile(rf"\s+(?:(?P<init>{_INITIAL})|(?P<tok>{_NAME_TOK}))")
 _TITLE_RE = _scan(
@@ -1007,6 +1018,354 @@ def _id_spans(text: str, hints: _Hints) -> Iterable[tuple[int, int, str]]:
         yield m.start(), m.end(), ID
 
 
+# --------------------------------------------------------------------------- conversation
+# Spoken and transcribed forms (interview transcripts, speech-to-text output): names known
+# only from a personal context, numbers and dates read out in words, places known from the
+# way they are talked about. Each rule is a context, not a list of the corpus's values.
+
+_DIGIT_WORD = r"(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine)"
+_DIGIT_WORDS = {
+    "zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+    "six": 6, "seven": 7, "eight": 8, "nine": 9,
+}  # fmt: skip
+# "seven oh three, five five five, oh one four two" / "double five": digits read out.
+_SPOKEN_DIGITS_RE = _scan(
+    "zZoOtTfFsSeEnNdD",
+    rf"(?i:\b(?:(?:double|triple)\s+)?{_DIGIT_WORD}(?:(?:[\s,.-]|\.\.\.)+(?:(?:double|triple)\s+)?"
+    rf"{_DIGIT_WORD}){{4,}}\b)",
+)
+_UNITS_AFTER = (
+    r"(?:percent|%|mg|milligrams?|mcg|micrograms?|units?|ml|cc|beds?|patients?|people|nurses"
+    r"|minutes?|mins?|hours?|days?|weeks?|months?|pounds?|lbs?|kilos?|kg|degrees?|mmhg|over"
+    r"|times|dollars|bucks|steps|feet|miles|calls|charts?|admits|percentile|seconds?|points?)"
+)
+_NUM_WORD_AGE = (
+    r"(?:ninety(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?"
+    r"|(?:a|one)\s+hundred(?:\s+and)?(?:\s+(?:one|two|three|four|five|six|seven|eight|nine|ten"
+    r"|eleven|twelve|thirteen|fourteen|fifteen))?|1[01]\d|9\d)"
+)
+# An age over 89 by context: "she's ninety-four", "turned 93", "a lady, 96,", "94 years old".
+_SPOKEN_AGE_RE = _scan(
+    "a-zA-Z'’,",
+    rf"(?i:(?:\b(?:she|he|i|mom|dad|mother|father|who)(?:['’]s|['’]m|\s+is|\s+was|\s+am|\s+will\s+be"
+    rf"|['’]ll\s+be)|\bturn(?:ed|s|ing)?|\bage[ds]?|\bbe|\bwas|\b(?:guy|lady|man|woman|patient"
+    rf"|gentleman|grandma|grandpa|mom|dad),)\s+(?:like\s+|about\s+|almost\s+|nearly\s+|over\s+)?)"
+    rf"(?P<v>{_NUM_WORD_AGE})(?![\w-])(?!\s*{_UNITS_AFTER}\b)",
+)
+_AGE_YEARS_RE = _scan(
+    "nNaAoO",
+    rf"(?i:\b(?P<v>{_NUM_WORD_AGE})(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b)",
+)
+_ORD_WORD = (
+    r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth"
+    r"|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth"
+    r"|twenty[\s-](?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|thirtieth"
+    r"|thirty[\s-]first)"
+)
+_SPOKEN_YEAR = (
+    r"(?:(?:nineteen|twenty)\s+(?:oh\s+\w+|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
+    r"|seventeen|eighteen|nineteen|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
+    r"(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?)|two\s+thousand(?:\s+and)?"
+    r"(?:\s+\w+(?:[\s-]\w+)?)?)"
+)
+_MONTH_FULL = (
+    r"(?:january|february|march|april|may|june|july|august|september|october|november"
+    r"|december)"
+)
+# "June twelfth", "the twelfth of June", "March third, twenty twenty-three".
+_SPOKEN_DATE_RE = _scan(
+    "jJfFmMaAsSoOnNdDtT",
+    rf"(?i:\b(?:{_MONTH_FULL}\s+(?:the\s+)?{_ORD_WORD}|(?:the\s+)?{_ORD_WORD}\s+of\s+{_MONTH_FULL})"
+    rf"(?:,?\s+{_SPOKEN_YEAR}|,?\s+(?:19|20)\d\d)?\b)",
+)
+# "rhea dot patel at gmail dot com".
+_SPOKEN_EMAIL_RE = _scan(
+    "a-zA-Z0-9",
+    r"(?i:\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+)*\s+at\s+[a-z0-9-]+(?:\s+dot\s+[a-z0-9-]+)*"
+    r"\s+dot\s+(?:com|org|net|edu|gov|me|io|us|co)\b)",
+)
+# "4417 1234 5678 9113", "123 45 6789", "483 221 901": grouped digits of one number.
+_GROUPED_DIGITS_RE = _scan(
+    "0-9",
+    r"(?<![\w.,/-])(?:\d{3}[ ]\d{2}[ ]\d{4}|\d{3,4}(?:[ ]\d{3,4}){2,4})(?![\w.,/-]\d|[\w/-])",
+)
+# A ZIP after a place ("Ogden 84401", "lives in 02118", ", 02118").
+_ZIP_AFTER_RE = _scan(
+    "0-9",
+    r"(?<![\w.,$#-])(?P<v>\d{5}(?:-\d{4})?)(?![\w.,-]\d|[\w%-])",
+)
+_ZIP_BEFORE_RE = re.compile(
+    r"(?:(?P<w>[^\W\d_][\w'’.]*)|(?P<c>,))\s{1,2}$"
+)
+_ZIP_CUE_WORDS = frozenset("in near from to zip code zipcode at of is".split())
+_NOT_ZIP_BEFORE = frozenset(
+    """
+    about over under than nearly approximately around like maybe roughly only just almost
+    the a an and or of by with for some all those these had has have got get paid pay cost
+    costs spent owed was were is are be total mrn id number account acct member policy
+    claim rx ssn case
+    """.split()
+)
+
+_KIN = (
+    r"(?:sister|brother|daughter|son|husband|wife|mom|mum|mother|dad|father|grandson"
+    r"|granddaughter|grandmother|grandfather|grandma|grandpa|nephew|niece|cousin|aunt|uncle"
+    r"|neighbou?r|friend|partner|boyfriend|girlfriend|fianc[eé]e?|roommate|caregiver|kid|child"
+    r"|(?:mother|father|sister|brother|son|daughter)[\s-]in[\s-]law|stepson|stepdaughter"
+    r"|stepmom|stepdad|coworker|co-worker|colleague|manager|supervisor|boss|preceptor)"
+)
+_ANY_TOK = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}]+)?"
+# Words before a name in a personal context: "ask Tomasz", "my sister Ines", "this is Rhea".
+_NAME_CUE_RE = re.compile(
+    rf"(?i:\b(?:(?:my|his|her|our|their|your|the)\s+(?:{_KIN})(?:\s*,)?"
+    rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|call(?:ed|ing)?|text(?:ed|ing)?"
+    rf"|e-?mail(?:ed|ing)?|pag(?:e|ed|ing)|thank(?:ed|s)?|this\s+is|that\s+was|name\s+is"
+    rf"|name['’]s|named|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"
+    rf"|speak(?:ing)?|agree(?:d)?|met|meet|sat|train(?:ed)?|go|went|chat(?:ted)?)\s+(?:with|to)"
+    rf"|trained\s+by|hi|hey|dr\.?|doctor|nurse)\s+)"
+    rf"(?P<n>{_ANY_TOK})"
+)
+# Words after a name: "Tomasz said", "Rick and I", "Marta's unit", "Ines, she was".
+_NAME_AFTER_RE = re.compile(
+    rf"(?<![\w'’-])(?P<n>[{_UP}]{_ANY_TOK[len(f'[{_UP}{_LO}]') :]})"
+    r"(?=\s+and\s+(?:I|me)\b|\s+(?:said|says|told|asked|thinks|thought|mentioned|found|ran"
+    r"|kept|was\s+the\s+one|is\s+the\s+one|was\s+on\s+nights|swears)\b"
+    r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient)\b"
+    r"|,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran|said)\b)"
+)
+# Vocatives: "..., Rick." / "no, you go, Rick" / "thanks, Ines".
+_VOCATIVE_RE = re.compile(
+    rf"(?:,\s+|(?i:\b(?:thanks|thank\s+you|sorry|hi|hey|okay|ok|right|yes|no)),?\s+)"
+    rf"(?P<n>[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?)(?=\s*[.?!]|\s*$)",
+    re.M,
+)
+# Focus-group speaker labels: "Marta: I think ...".
+_SPEAKER_RE = re.compile(rf"^[ \t]*(?P<n>[{_UP}][{_LO}]+(?:[ -][{_UP}][{_LO}]+)?)[ \t]*:", re.M)
+_NOT_SPEAKER = frozenset(
+    """
+    interviewer interviewee participant moderator facilitator respondent speaker patient
+    caregiver nurse doctor clinician pharmacist note notes question answer response comment
+    summary transcript pause crosstalk inaudible unknown staff resident attending everyone
+    all group both others other
+    """.split()
+)
+# Not names even in a personal context: vendors, programs and everyday tokens of the genre.
+_CONTEXT_STOP = frozenset(
+    """
+    epic cerner meditech athena athenahealth allscripts pyxis omnicell vocera zoom teams excel
+    mychart slack outlook google apple android iphone ipad alexa siri
+    everyone everybody someone somebody anyone anybody nobody him her them us me you it
+    that this there here what who which back up down over out about again later yesterday
+    today tomorrow tonight morning afternoon evening night nights days weekend
+    """.split()
+)
+# Place context: "lives in X", "over in X", "drove up from X", "moved to X".
+_PLACE_CUE_RE = re.compile(
+    rf"(?i:\b(?:(?:live[sd]?|living|moved|move|drive[sn]?|drove|driving|come[s]?|came|commute[sd]?"
+    rf"|grew\s+up|born|raised|based|stay(?:s|ed|ing)?|transfer(?:red)?|sent|travel(?:ed|led)?"
+    rf"|over|out|up|down|back|located|one|location|office|clinic|site|branch|just|place)"
+    rf"(?:\s+(?:up|down|over|out|back|here))?\s+(?:in|to|from|near|outside(?:\s+of)?|by)"
+    rf"|\bjust\s+outside(?:\s+of)?|\bfrom|\bnear)\s+)"
+    rf"(?P<p>(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)(?:\s+(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}})"
+)
+_PLACE_PREFIX = frozenset(
+    "new north south east west lake port mount mt fort ft saint st san santa los las el la "
+    "glen upper lower little great big grand spring springs falls beach city".split()
+)
+_PLACE_STOP = frozenset(
+    """
+    the a an my his her our their your this that town city here there home work school
+    church bed beds rehab hospice hospital clinic office nursing assisted living daycare
+    jail prison the country state county area neighborhood
+    """.split()
+)
+# Facilities by structure: "at Lakeside Memorial", "from greystone hospital".
+_FAC_HEAD_WORDS = (
+    r"(?:memorial|hospital|infirmary|clinic|medical\s+(?:center|centre|pavilion|group|plaza|campus)"
+    r"|health(?:\s+(?:center|centre|partners|system|services))?|healthcare|family\s+(?:health"
+    r"|practice|medicine)|care\s+center|urgent\s+care|rehab(?:ilitation)?(?:\s+center)?"
+    r"|general|pavilion|women['’]s\s+center|children['’]s|nursing\s+home|hospice|pharmacy"
+    r"|regional|community\s+hospital|medical|practice)"
+)
+_FAC_CTX_RE = re.compile(
+    rf"(?i:\b(?:at|from|to|in|with|called|over\s+at|transferred\s+to)\s+)"
+    rf"(?P<f>(?:(?:st\.?|saint)\s+)?(?:[{_UP}{_LO}][{_LO}'’.-]*\s+){{1,3}}?{_FAC_HEAD_WORDS})(?![\w'’])",
+)
+_SAINT_LOWER_RE = re.compile(r"\b(?:st\.?|saint)\s+[a-z]+(?:['’]s)?\b")
+_LOWER_TITLE_RE = re.compile(r"\b(?:dr|doctor|mr|mrs|ms)\.?\s+(?P<n>[a-z][a-z'’-]+)")
+
+
+def _personal_token(tok: str, lex: _Lexicon, capitalised: bool) -> bool:
+    """A token in a personal context that can be a name (not a word, vendor or clinical term)."""
+    low = tok.lower()
+    base = low.split("'")[0].split("’")[0]
+    if base in _CONTEXT_STOP or base in _NOT_NAME or base in _EPONYMS:
+        return False
+    if base in _STATE_NAMES_LOWER or base in _FACILITY_WORDS:
+        return False
+    if base in lex.first and base not in lex.first_ambiguous:
+        return True
+    if base in lex.common:
+        return capitalised and base in lex.first_ambiguous
+    return len(base) >= 2
+
+
+def _name_run_end(text: str, end: int, lex: _Lexicon, lower: bool) -> int:
+    """Extend a name over following surname-like tokens ("Nguyen Thi Lan", "rhea patel")."""
+    for _ in range(3):
+        m = _NEXT_TOKEN_RE.match(text, end)
+        if not m:
+            break
+        tok = m.group(1)
+        low = tok.lower()
+        if tok[0].isupper() == lower and not low.startswith(("de", "del", "van", "von", "da")):
+            break  # lower-case word after a capitalised name (or the other way round)
+        if low in _CONTEXT_STOP or low in _NOT_NAME or _looks_like_place_word(low):
+            break
+        if low in lex.common and low not in lex.surnames and low not in lex.first:
+            if low not in {"de", "del", "van", "von", "da", "di", "la", "le", "bin", "al"}:
+                break
+        if _is_eponym(text, m.start(1), m.end(1)):
+            break
+        end = m.end()
+    return end
+
+
+_NEXT_TOKEN_RE = re.compile(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
+
+
+def _conversation_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
+    low_text = text.lower()
+    # Speaker labels with a name, only in a text that has speaker turns.
+    labels = list(_SPEAKER_RE.finditer(text))
+    if len(labels) >= 2 or (labels and text.count(":") >= 2):
+        for m in labels:
+            words = m.group("n").split()
+            if any(w.lower() in _NOT_SPEAKER for w in words):
+                continue
+            if all(_personal_token(w, lex, True) for w in words):
+                yield m.start("n"), m.end("n"), NAME
+    for m in _NAME_CUE_RE.finditer(text):
+        tok = m.group("n")
+        cap = tok[0].isupper()
+        if not _personal_token(tok, lex, cap):
+            continue
+        if _is_eponym(text, m.start("n"), m.end("n")):
+            continue
+        yield m.start("n"), _name_run_end(text, m.end("n"), lex, not cap), NAME
+    for rx in (_NAME_AFTER_RE, _VOCATIVE_RE):
+        for m in rx.finditer(text):
+            tok = m.group("n")
+            if m.start() and _sentence_initial(text, m.start("n")) and tok.lower() in lex.common:
+                if tok.lower() not in lex.first:
+                    continue
+            if _personal_token(tok, lex, True) and not _is_eponym(text, m.start("n"), m.end("n")):
+                yield m.start("n"), m.end("n"), NAME
+    for m in _LOWER_TITLE_RE.finditer(text) if "dr" in low_text or "m" in low_text else ():
+        tok = m.group("n")
+        if _personal_token(tok, lex, False) or tok in lex.surnames:
+            if tok not in _EPONYMS:
+                yield m.start("n"), _name_run_end(text, m.end("n"), lex, True), NAME
+
+    if _DIGIT_HINT_RE.search(low_text):
+        for m in _SPOKEN_DIGITS_RE.finditer(text):
+            n = sum(
+                (2 if w.lower() == "double" else 3 if w.lower() == "triple" else 0)
+                or (1 if w.lower() in _DIGIT_WORDS else 0)
+                for w in re.findall(r"[A-Za-z]+", m.group(0))
+            )
+            if n >= 5:
+                yield m.start(), m.end(), PHONE if n in (7, 10, 11) else ID
+    if "ninety" in low_text or "hundred" in low_text or _AGE_DIGITS_RE.search(text):
+        for rx in (_SPOKEN_AGE_RE, _AGE_YEARS_RE):
+            for m in rx.finditer(text):
+                yield m.start("v"), m.end("v"), AGE
+    if _MONTH_HINT_RE.search(low_text):
+        for m in _SPOKEN_DATE_RE.finditer(text):
+            yield m.start(), m.end(), DATE
+    if " at " in text and " dot " in low_text:
+        for m in _SPOKEN_EMAIL_RE.finditer(text):
+            yield m.start(), m.end(), EMAIL
+    for m in _GROUPED_DIGITS_RE.finditer(text):
+        groups = m.group(0).split()
+        if all(re.fullmatch(r"(?:19|20)\d\d", g) for g in groups):
+            continue
+        yield m.start(), m.end(), ID
+    for m in _ZIP_AFTER_RE.finditer(text):
+        before = _ZIP_BEFORE_RE.search(text, max(0, m.start() - 40), m.start())
+        if not before:
+            continue
+        if before.group("w"):
+            w = before.group("w")
+            wl = w.lower().rstrip(".")
+            if wl in _NOT_ZIP_BEFORE:
+                continue
+            if not (wl in _ZIP_CUE_WORDS or w[0].isupper() or wl not in lex.common):
+                continue
+        yield m.start("v"), m.end("v"), LOCATION
+
+    for m in _PLACE_CUE_RE.finditer(text):
+        end = _place_run(text, m, lex)
+        if end:
+            yield m.start("p"), end, LOCATION
+    for m in _FAC_CTX_RE.finditer(text):
+        f = m.group("f")
+        words = f.split()
+        first = words[0].lower().strip(".")
+        if first in _STRIP_PREFIX or first in _PLACE_STOP or first in _CONTEXT_STOP:
+            continue
+        if len(words) == 1:
+            continue
+        if all(w.lower() in _GENERIC_PREFIX or w.lower() in lex.common for w in words[:-1]) and (
+            not any(w[0].isupper() for w in words[:-1])
+        ):
+            if not any(w.lower() not in lex.common for w in words[:-1]):
+                continue
+        yield m.start("f"), m.end("f"), LOCATION
+    for m in _SAINT_LOWER_RE.finditer(text) if "st" in low_text else ():
+        yield m.start(), m.end(), LOCATION
+
+
+_DIGIT_HINT_RE = re.compile(r"\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\s")
+_AGE_DIGITS_RE = re.compile(r"(?<!\d)(?:9\d|1[01]\d)(?!\d)")
+_MONTH_HINT_RE = re.compile(_MONTH_FULL)
+
+
+def _place_run(text: str, m: re.Match[str], lex: _Lexicon) -> int:
+    """End of the place name after a place cue, or 0 when the words do not name a place."""
+    start = m.start("p")
+    words = list(re.finditer(r"\S+", m.group("p")))
+    end = 0
+    for i, w in enumerate(words):
+        tok = w.group(0).rstrip(".,")
+        low = tok.lower()
+        cap = tok[0].isupper()
+        if low in _PLACE_STOP or low in _CONTEXT_STOP or low in _NOT_NAME and low not in {
+            "north", "south", "east", "west", "saint", "st", "mount", "mt",
+        }:
+            break
+        if low in _STATE_NAMES_LOWER or low in _EPONYMS:
+            break
+        if cap:
+            if low in lex.common and low not in _PLACE_PREFIX and not lex.cities.get(low):
+                if i == 0 or low not in lex.surnames:
+                    break
+        else:
+            if low in lex.common and low not in _PLACE_PREFIX:
+                break
+        end = start + w.start() + len(tok)
+        if not cap and low not in _PLACE_PREFIX and i + 1 < len(words):
+            nxt = words[i + 1].group(0).lower()
+            if nxt in lex.common:
+                break
+    if not end:
+        return 0
+    span = text[start:end].lower().split()
+    if all(w in _PLACE_PREFIX for w in span):
+        return 0
+    return end
+
+
 def _known_name_spans(text: str, names: Sequence[str]) -> Iterable[tuple[int, int, str]]:
     parts: set[str] = set()
     for full in names:
@@ -1099,6 +1458,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     caps = list(_CAP_TOKEN_RE.finditer(text))  # capitalised tokens: places and names
     raw.extend(_location_spans(text, lex, caps, hints))
     raw.extend(_name_spans(text, lex, caps))
+    raw.extend(_conversation_spans(text, lex))
 
     cleaned = []
     for start, end, cat in raw:

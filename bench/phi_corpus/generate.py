@@ -291,7 +291,8 @@ class Gen:
         n = self.rng.randint(90, 104)
         r = self.rng.random()
         if n >= 100:
-            return self.rng.choice([f"a hundred and {_two_digit_words(n - 100)}", f"{n}"])
+            spoken = f"a hundred and {_two_digit_words(n - 100)}" if n > 100 else "a hundred"
+            return self.rng.choice([spoken, f"{n}"])
         if r < 0.55:
             return _two_digit_words(n) if r < 0.4 else _two_digit_words(n).replace("-", " ")
         return f"{n}"
@@ -521,7 +522,10 @@ def transcript(gen: Gen, genre: str, heldout: bool) -> list[tuple[str, str | Non
             line = render(gen, sentence)
             head, rest = line[:2], line[2:]
             if filler and rest and rest[0][0].startswith(": "):
-                rest[0] = (": " + filler + rest[0][0][2:], None)
+                said = rest[0][0][2:]
+                if not said.startswith(("I ", "I'")):
+                    said = said[:1].lower() + said[1:]
+                rest[0] = (": " + filler + said, None)
             pieces += [*head, *rest, ("\n", None)]
             continue
         body = render(gen, sentence, lower=lower)
@@ -531,7 +535,7 @@ def transcript(gen: Gen, genre: str, heldout: bool) -> list[tuple[str, str | Non
             head = first_text if keep else first_text[0].lower() + first_text[1:]
             body[0] = (filler.capitalize() + head, None)
         elif lower and filler:
-            body.insert(0, (filler.replace(",", ""), None))
+            body.insert(0, (filler.replace(",", "").lower(), None))
         if lower:
             body = [(t.replace(",", "").replace(".", "").replace("?", ""), lab) for t, lab in body]
         speaker = a if i % 2 == 0 else b

@@ -8,6 +8,7 @@ import, the word lists load once on first use.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -187,8 +188,9 @@ _DATE_RES = [
     _scan("0-9", r"(?<![\d/])(?:19|20)\d{2}/[01]?\d/[0-3]?\d(?![\d/])"),
     # "on 3/14" style month/day, only after a temporal cue so fractions and BP stay
     _scan(
-        "oOsSfFuUtTbBdDaA",
-        r"(?i:\b(?:on|since|from|until|till|by|dated|before|after)\s+)"
+        "oOsSfFuUtTbBdDaApPrR",
+        r"(?i:\b(?:on|since|from|until|till|by|dated|before|after|picked\s+up|filled|refilled"
+    r"|seen|admitted|discharged|due|as\s+of|starting|through)\s+)"
         r"(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9]))(?![\d/])",
     ),
     # last Tuesday / next Friday / last July: a relative but pin-pointable date
@@ -461,7 +463,7 @@ _EPONYMS = frozenset(
     alzheimer alzheimer's parkinson parkinson's crohn crohn's hodgkin hodgkin's addison
     addison's cushing cushing's graves graves' huntington huntington's marfan kawasaki
     babinski chaddock framingham gleason apgar glasgow barrett barrett's bell bell's
-    tourette asperger raynaud sjogren sjögren guillain barré barre wernicke korsakoff
+    tourette asperger raynaud foley sjogren sjögren guillain barré barre wernicke korsakoff
     hashimoto reiter kaposi epstein barr wilson's bright's lou gehrig gehrig's
     """.split()
 )
@@ -1049,7 +1051,8 @@ _SPOKEN_AGE_RE = _scan(
     "a-zA-Z'’,",
     rf"(?i:(?:\b(?:she|he|i|mom|dad|mother|father|who)(?:['’]s|['’]m|\s+is|\s+was|\s+am|\s+will\s+be"
     rf"|['’]ll\s+be)|\bturn(?:ed|s|ing)?|\bage[ds]?|\bbe|\bwas|\b(?:guy|lady|man|woman|patient"
-    rf"|gentleman|grandma|grandpa|mom|dad),)\s+(?:like\s+|about\s+|almost\s+|nearly\s+|over\s+)?)"
+    rf"|gentleman|grandma|grandpa|mom|dad)\b[^,.;\n]{{0,30}},)\s*(?:like\s+|about\s+|almost\s+"
+    rf"|nearly\s+|over\s+)?)"
     rf"(?P<v>{_NUM_WORD_AGE})(?![\w-])(?!\s*{_UNITS_AFTER}\b)",
 )
 _AGE_YEARS_RE = _scan(
@@ -1117,12 +1120,12 @@ _KIN = (
 _ANY_TOK = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}]+)?"
 # Words before a name in a personal context: "ask Tomasz", "my sister Ines", "this is Rhea".
 _NAME_CUE_RE = re.compile(
-    rf"(?i:\b(?:(?:my|his|her|our|their|your|the)\s+(?:{_KIN})(?:\s*,)?"
+    rf"(?i:\b(?:(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})(?:\s*,)?|this\s+is"
+    rf"|name\s+is|name['’]s|named|dr\.?|doctor)"
     rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|call(?:ed|ing)?|text(?:ed|ing)?"
-    rf"|e-?mail(?:ed|ing)?|pag(?:e|ed|ing)|thank(?:ed|s)?|this\s+is|that\s+was|name\s+is"
-    rf"|name['’]s|named|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"
+    rf"|e-?mail(?:ed|ing)?|pag(?:e|ed|ing)|thank(?:ed|s)?|that\s+was|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"
     rf"|speak(?:ing)?|agree(?:d)?|met|meet|sat|train(?:ed)?|go|went|chat(?:ted)?)\s+(?:with|to)"
-    rf"|trained\s+by|hi|hey|dr\.?|doctor|nurse)\s+)"
+    rf"|trained\s+by|hi|hey|nurse)\s+)"
     rf"(?P<n>{_ANY_TOK})"
 )
 # Words after a name: "Tomasz said", "Rick and I", "Marta's unit", "Ines, she was".
@@ -1136,7 +1139,7 @@ _NAME_AFTER_RE = re.compile(
 # Vocatives: "..., Rick." / "no, you go, Rick" / "thanks, Ines".
 _VOCATIVE_RE = re.compile(
     rf"(?:,\s+|(?i:\b(?:thanks|thank\s+you|sorry|hi|hey|okay|ok|right|yes|no)),?\s+)"
-    rf"(?P<n>[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?)(?=\s*[.?!]|\s*$)",
+    rf"(?P<n>[{_UP}][{_LO}]+(?:[- ][{_UP}][{_LO}]+)?)(?=\s*[.?!]|\s*$)",
     re.M,
 )
 # Focus-group speaker labels: "Marta: I think ...".
@@ -1165,7 +1168,8 @@ _PLACE_CUE_RE = re.compile(
     rf"|grew\s+up|born|raised|based|stay(?:s|ed|ing)?|transfer(?:red)?|sent|travel(?:ed|led)?"
     rf"|over|out|up|down|back|located|one|location|office|clinic|site|branch|just|place)"
     rf"(?:\s+(?:up|down|over|out|back|here))?\s+(?:in|to|from|near|outside(?:\s+of)?|by)"
-    rf"|\bjust\s+outside(?:\s+of)?|\bfrom|\bnear)\s+)"
+    rf"|\bjust\s+outside(?:\s+of)?|\b(?:(?:i|he|she|they|we)['’]?(?:m|s|re)?|is|are|was|were"
+    rf"|originally|way|all|all\s+the\s+way)\s+from)\s+)"
     rf"(?P<p>(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)(?:\s+(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}})"
 )
 _PLACE_PREFIX = frozenset(
@@ -1189,10 +1193,12 @@ _FAC_HEAD_WORDS = (
 )
 _FAC_CTX_RE = re.compile(
     rf"(?i:\b(?:at|from|to|in|with|called|over\s+at|transferred\s+to)\s+)"
-    rf"(?P<f>(?:(?:st\.?|saint)\s+)?(?:[{_UP}{_LO}][{_LO}'’.-]*\s+){{1,3}}?{_FAC_HEAD_WORDS})(?![\w'’])",
+    rf"(?P<f>(?:(?:st\.?|saint)\s+)?(?:[{_UP}{_LO}][{_LO}'’.-]*\s+){{1,3}}?{_FAC_HEAD_WORDS}(?:\s+{_FAC_HEAD_WORDS})*)(?![\w'’])",
+    re.I,
 )
+_FAC_HEAD_ONLY_RE = re.compile(rf"(?:{_FAC_HEAD_WORDS})$", re.I)
 _SAINT_LOWER_RE = re.compile(r"\b(?:st\.?|saint)\s+[a-z]+(?:['’]s)?\b")
-_LOWER_TITLE_RE = re.compile(r"\b(?:dr|doctor|mr|mrs|ms)\.?\s+(?P<n>[a-z][a-z'’-]+)")
+_LOWER_TITLE_RE = re.compile(r"(?i:\b(?:dr|doctor|mr|mrs|ms))\.?\s+(?P<n>[a-z][a-z'’-]+)")
 
 
 def _personal_token(tok: str, lex: _Lexicon, capitalised: bool) -> bool:
@@ -1210,20 +1216,41 @@ def _personal_token(tok: str, lex: _Lexicon, capitalised: bool) -> bool:
     return len(base) >= 2
 
 
-def _name_run_end(text: str, end: int, lex: _Lexicon, lower: bool) -> int:
+def _strong_name_ok(text: str, m: re.Match[str], lex: _Lexicon) -> bool:
+    low = m.group("n").lower()
+    if low in _CONTEXT_STOP or low in _EPONYMS or low in _FACILITY_WORDS:
+        return False
+    if low in _STATE_NAMES_LOWER:
+        return False
+    if low in _NOT_NAME:
+        if low not in _MONTH_NAMES:
+            return False
+        nxt = _NEXT_TOKEN_RE.match(text, m.end("n"))
+        return bool(nxt and nxt.group(1)[0].isupper() and _personal_token(nxt.group(1), lex, True))
+    return True
+
+
+_MONTH_NAMES = frozenset({"april", "may", "june", "august", "january"})
+
+
+def _name_run_end(
+    text: str, end: int, lex: _Lexicon, lower: bool, after_particle: bool = False
+) -> int:
     """Extend a name over following surname-like tokens ("Nguyen Thi Lan", "rhea patel")."""
+    particle = after_particle
     for _ in range(3):
         m = _NEXT_TOKEN_RE.match(text, end)
         if not m:
             break
         tok = m.group(1)
         low = tok.lower()
-        if tok[0].isupper() == lower and not low.startswith(("de", "del", "van", "von", "da")):
+        if tok[0].isupper() == lower and not particle:
             break  # lower-case word after a capitalised name (or the other way round)
+        particle = low in _PARTICLES
         if low in _CONTEXT_STOP or low in _NOT_NAME or _looks_like_place_word(low):
             break
         if low in lex.common and low not in lex.surnames and low not in lex.first:
-            if low not in {"de", "del", "van", "von", "da", "di", "la", "le", "bin", "al"}:
+            if low not in _PARTICLES:
                 break
         if _is_eponym(text, m.start(1), m.end(1)):
             break
@@ -1231,25 +1258,42 @@ def _name_run_end(text: str, end: int, lex: _Lexicon, lower: bool) -> int:
     return end
 
 
+_PARTICLES = frozenset("de del della van von da di la le bin al dos das du ter".split())
 _NEXT_TOKEN_RE = re.compile(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
+
+
+_STREET_ANY_CASE_RE = _scan(
+    "0-9",
+    rf"\b\d{{1,6}}[ ]+(?:[{_UP}{_LO}][{_LO}'’]+[ ]+){{1,3}}(?i:{_STREET_SUFFIX})\b\.?"
+    r"(?:,?[ ]*(?i:apt|apartment|suite|ste|unit|#)\.?[ ]*#?\w+)?",
+)
 
 
 def _conversation_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
     low_text = text.lower()
+    hints_digits = any(c.isdigit() for c in text)
     # Speaker labels with a name, only in a text that has speaker turns.
     labels = list(_SPEAKER_RE.finditer(text))
-    if len(labels) >= 2 or (labels and text.count(":") >= 2):
+    if len(labels) >= 2:
+        # A label that speaks more than once is a speaker even when it is also a word.
+        turns = Counter(m.group("n") for m in labels)
         for m in labels:
             words = m.group("n").split()
             if any(w.lower() in _NOT_SPEAKER for w in words):
                 continue
-            if all(_personal_token(w, lex, True) for w in words):
+            if all(_personal_token(w, lex, True) for w in words) or (
+                turns[m.group("n")] >= 2
+                and not any(w.lower() in _NOT_NAME or w.lower() in _CONTEXT_STOP for w in words)
+            ):
                 yield m.start("n"), m.end("n"), NAME
     for m in _NAME_CUE_RE.finditer(text):
         tok = m.group("n")
         cap = tok[0].isupper()
         if not _personal_token(tok, lex, cap):
-            continue
+            # After "my sister" / "this is" / "Dr." a capitalised word mid-sentence is a name
+            # even when it is also a word ("Ria", "April Allison"); a month needs a surname.
+            if not (m.group("strong") and cap and _strong_name_ok(text, m, lex)):
+                continue
         if _is_eponym(text, m.start("n"), m.end("n")):
             continue
         yield m.start("n"), _name_run_end(text, m.end("n"), lex, not cap), NAME
@@ -1261,9 +1305,13 @@ def _conversation_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, st
                     continue
             if _personal_token(tok, lex, True) and not _is_eponym(text, m.start("n"), m.end("n")):
                 yield m.start("n"), m.end("n"), NAME
-    for m in _LOWER_TITLE_RE.finditer(text) if "dr" in low_text or "m" in low_text else ():
+    for m in _LOWER_TITLE_RE.finditer(text):
         tok = m.group("n")
-        if _personal_token(tok, lex, False) or tok in lex.surnames:
+        if tok in _PARTICLES:
+            end = _name_run_end(text, m.end("n"), lex, True, after_particle=True)
+            if end > m.end("n"):
+                yield m.start("n"), end, NAME
+        elif _personal_token(tok, lex, False) or tok in lex.surnames:
             if tok not in _EPONYMS:
                 yield m.start("n"), _name_run_end(text, m.end("n"), lex, True), NAME
 
@@ -1305,9 +1353,11 @@ def _conversation_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, st
         yield m.start("v"), m.end("v"), LOCATION
 
     for m in _PLACE_CUE_RE.finditer(text):
-        end = _place_run(text, m, lex)
+        end = _place_run(text, m.start("p"), m.group("p"), lex)
         if end:
             yield m.start("p"), end, LOCATION
+    for m in _STREET_ANY_CASE_RE.finditer(text) if hints_digits else ():
+        yield m.start(), _place_after(text, m.end(), lex), LOCATION
     for m in _FAC_CTX_RE.finditer(text):
         f = m.group("f")
         words = f.split()
@@ -1316,12 +1366,13 @@ def _conversation_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, st
             continue
         if len(words) == 1:
             continue
-        if all(w.lower() in _GENERIC_PREFIX or w.lower() in lex.common for w in words[:-1]) and (
-            not any(w[0].isupper() for w in words[:-1])
-        ):
-            if not any(w.lower() not in lex.common for w in words[:-1]):
-                continue
-        yield m.start("f"), m.end("f"), LOCATION
+        head_at = len(words) - len(_FAC_HEAD_ONLY_RE.search(f).group(0).split())
+        pre = [w.lower().strip(".") for w in words[:head_at]]
+        if not pre or all(w in _STRIP_PREFIX or w in _GENERIC_PREFIX for w in pre):
+            continue
+        if any(w in _CONTEXT_STOP or w in _EPONYMS for w in pre):
+            continue
+        yield m.start("f"), _place_after(text, m.end("f"), lex), LOCATION
     for m in _SAINT_LOWER_RE.finditer(text) if "st" in low_text else ():
         yield m.start(), m.end(), LOCATION
 
@@ -1331,11 +1382,33 @@ _AGE_DIGITS_RE = re.compile(r"(?<!\d)(?:9\d|1[01]\d)(?!\d)")
 _MONTH_HINT_RE = re.compile(_MONTH_FULL)
 
 
-def _place_run(text: str, m: re.Match[str], lex: _Lexicon) -> int:
-    """End of the place name after a place cue, or 0 when the words do not name a place."""
-    start = m.start("p")
-    words = list(re.finditer(r"\S+", m.group("p")))
+_PLACE_WORDS_RE = re.compile(
+    rf"(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)(?:[ ]+(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}}"
+)
+# After a facility or a street address: ", Ogden 84401", " over in Ogden", " in port tara".
+_PLACE_AFTER_RE = re.compile(r"(?:,[ ]*|[ ]+(?:(?:over|out|up|down|right)[ ]+)?in[ ]+)")
+
+
+def _place_after(text: str, end: int, lex: _Lexicon) -> int:
+    """Extend a facility/address span over the town (and ZIP) that follows it."""
+    m = _PLACE_AFTER_RE.match(text, end)
+    if not m:
+        return end
+    w = _PLACE_WORDS_RE.match(text, m.end())
+    if not w:
+        return end
+    town_end = _place_run(text, w.start(), w.group(0), lex)
+    if not town_end:
+        return end
+    z = re.match(r",?[ ]+\d{5}(?:-\d{4})?(?!\d)", text[town_end : town_end + 13])
+    return town_end + (z.end() if z else 0)
+
+
+def _place_run(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
+    """End of the place name at ``start``, or 0 when the words do not name a place."""
+    words = list(re.finditer(r"\S+", phrase))
     end = 0
+    prev_prefix = False
     for i, w in enumerate(words):
         tok = w.group(0).rstrip(".,")
         low = tok.lower()
@@ -1348,11 +1421,14 @@ def _place_run(text: str, m: re.Match[str], lex: _Lexicon) -> int:
             break
         if cap:
             if low in lex.common and low not in _PLACE_PREFIX and not lex.cities.get(low):
-                if i == 0 or low not in lex.surnames:
+                if not prev_prefix and (i == 0 or low not in lex.surnames):
                     break
-        else:
-            if low in lex.common and low not in _PLACE_PREFIX:
+        elif low in lex.common and low not in _PLACE_PREFIX and not lex.cities.get(low):
+            if not prev_prefix:
                 break
+        if _is_eponym(text, start + w.start(), start + w.start() + len(tok)):
+            break
+        prev_prefix = low in _PLACE_PREFIX
         end = start + w.start() + len(tok)
         if not cap and low not in _PLACE_PREFIX and i + 1 < len(words):
             nxt = words[i + 1].group(0).lower()
@@ -1381,6 +1457,37 @@ def _known_name_spans(text: str, names: Sequence[str]) -> Iterable[tuple[int, in
     alternation = "|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True))
     for m in re.finditer(rf"(?<![\w])(?:{alternation})(?![\w])", text, re.IGNORECASE):
         yield m.start(), m.end(), NAME
+
+
+_PREV_TOKEN_RE = re.compile(rf"(?<![\w'’-])({_ANY_TOK})[ ]+$")
+
+
+def _extend(text: str, spans: list[PhiSpan], lex: _Lexicon) -> list[tuple[int, int, str]]:
+    """Grow detected names over the rest of a multi-part name ("Nguyen Thi [NAME]") and
+    detected places over the town and ZIP that follow them ("[LOCATION], Ogden 84401")."""
+    out = []
+    for sp in spans:
+        start, end = sp.start, sp.end
+        if sp.category == NAME:
+            lower = not text[start].isupper()
+            end = _name_run_end(text, end, lex, lower)
+            for _ in range(2):
+                prev = _PREV_TOKEN_RE.search(text, max(0, start - 30), start)
+                if not prev or _sentence_initial(text, prev.start(1)) and lower:
+                    break
+                tok = prev.group(1)
+                low = tok.lower()
+                if tok[0].isupper() == lower or low in _CONTEXT_STOP or low in _NOT_NAME:
+                    break
+                if _looks_like_place_word(low) or low in _EPONYMS or low in _CUES:
+                    break
+                if low in lex.common and low not in lex.surnames and low not in _PARTICLES:
+                    break
+                start = prev.start(1)
+        elif sp.category == LOCATION:
+            end = _place_after(text, end, lex)
+        out.append((start, end, sp.category))
+    return out
 
 
 def _merge(raw: Iterable[tuple[int, int, str]]) -> list[PhiSpan]:
@@ -1466,7 +1573,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
             start, end = _trim(text, start, end)
         if end > start:
             cleaned.append((start, end, cat))
-    spans = _merge(cleaned)
+    spans = _merge(_extend(text, _merge(cleaned), lex))
 
     out: list[str] = []
     pos = 0

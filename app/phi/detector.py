@@ -1216,8 +1216,10 @@ def _personal_token(tok: str, lex: _Lexicon, capitalised: bool) -> bool:
     return len(base) >= 2
 
 
-def _strong_name_ok(text: str, m: re.Match[str], lex: _Lexicon) -> bool:
-    low = m.group("n").lower()
+def _strong_name_ok(text: str, start: int, end: int, lex: _Lexicon) -> bool:
+    """After "my sister" / "this is" / "Dr." a capitalised word mid-sentence is a name even
+    when it is also a word ("Ria", "April Allison"); a month needs a surname after it."""
+    low = text[start:end].lower()
     if low in _CONTEXT_STOP or low in _EPONYMS or low in _FACILITY_WORDS:
         return False
     if low in _STATE_NAMES_LOWER:
@@ -1225,7 +1227,7 @@ def _strong_name_ok(text: str, m: re.Match[str], lex: _Lexicon) -> bool:
     if low in _NOT_NAME:
         if low not in _MONTH_NAMES:
             return False
-        nxt = _NEXT_TOKEN_RE.match(text, m.end("n"))
+        nxt = _NEXT_TOKEN_RE.match(text, end)
         return bool(nxt and nxt.group(1)[0].isupper() and _personal_token(nxt.group(1), lex, True))
     return True
 
@@ -1269,9 +1271,182 @@ _STREET_ANY_CASE_RE = _scan(
 )
 
 
-def _conversation_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
+_POSSESSIVE = frozenset("my his her our their your the".split())
+_KIN_WORDS = frozenset(
+    """
+    sister brother daughter son husband wife mom mum mother dad father grandson granddaughter
+    grandmother grandfather grandma grandpa nephew niece cousin aunt uncle neighbor neighbour
+    friend partner boyfriend girlfriend fiance fiancé fiancee fiancée roommate caregiver kid
+    child mother-in-law father-in-law sister-in-law brother-in-law son-in-law daughter-in-law
+    stepson stepdaughter stepmom stepdad coworker co-worker colleague manager supervisor boss
+    preceptor
+    """.split()
+)
+_STRONG_1 = frozenset("named dr dr. doctor".split())
+_STRONG_2 = frozenset({("this", "is"), ("name", "is")})
+_WEAK_1 = frozenset(
+    """
+    ask asked asking tell told telling call called calling text texted texting email emailed
+    emailing e-mail e-mailed page paged paging thank thanked thanks hi hey nurse name's
+    """.split()
+)
+_WITH_VERBS = frozenset(
+    """
+    check checked work worked working works talk talked talking talks spoke speak speaking
+    agree agreed met meet sat train trained go went chat chatted
+    """.split()
+)
+_WEAK_2 = frozenset(
+    {("ask", "for"), ("asked", "for"), ("asking", "for"), ("that", "was"), ("me", "and"),
+     ("trained", "by")}
+)  # fmt: skip
+_MOTION = frozenset(
+    """
+    live lives lived living moved move drive drives drove driving come comes came commute
+    commutes commuted up born raised based stay stays stayed staying transfer transferred sent
+    travel traveled travelled over out down back located one location office clinic site
+    branch just place
+    """.split()
+)
+_ADVERB = frozenset("up down over out back here".split())
+_FROM_SUBJECT = frozenset(
+    "i'm he's she's they're we're i’m he’s she’s is are was were originally way all".split()
+)
+_PLACE_PREP = frozenset("in to from near outside by".split())
+
+
+def _words_before(text: str, start: int) -> list[str]:
+    """Up to four lower-case words right before ``start`` (only spaces and one comma may
+    separate them from it; a sentence or clause boundary in between gives none)."""
+    window = text[max(0, start - 48) : start]
+    if not window[-1:].isspace():
+        return []
+    stripped = window.rstrip()
+    if stripped[-1:] in ".!?:;\n" and not stripped.lower().endswith(("dr.", "st.")):
+        return []
+    return stripped.lower().split()[-4:]
+
+
+def _name_cue(words: list[str]) -> str | None:
+    """'strong' / 'weak' when the words before a token make it a person's name."""
+    if not words:
+        return None
+    w1 = words[-1]
+    comma = w1.endswith(",")
+    w1 = w1.rstrip(",")
+    prev = words[-2] if len(words) >= 2 else ""
+    if w1 in _KIN_WORDS and prev in _POSSESSIVE:
+        return "strong"
+    if comma:
+        return None
+    if w1 in _STRONG_1 or (prev, w1) in _STRONG_2:
+        return "strong"
+    if w1 in _WEAK_1 or (prev, w1) in _WEAK_2:
+        return "weak"
+    if w1 in ("with", "to") and prev in _WITH_VERBS:
+        return "weak"
+    return None
+
+
+def _place_cue(words: list[str]) -> bool:
+    """True when the words before a token say a place follows ("lives in", "over in")."""
+    if not words or words[-1].endswith(","):
+        return False
+    w = list(words)
+    if w[-1] == "of" and len(w) >= 2 and w[-2] == "outside":
+        w.pop()
+    prep = w[-1]
+    if prep not in _PLACE_PREP:
+        return False
+    if prep == "outside" and len(w) >= 2 and w[-2] == "just":
+        return True
+    before = w[-2] if len(w) >= 2 else ""
+    if before in _ADVERB and len(w) >= 3 and w[-3] in _MOTION:
+        return True
+    if before in _MOTION:
+        return True
+    return prep == "from" and before in _FROM_SUBJECT
+
+
+_AFTER_NAME_RE = re.compile(
+    r"(?:\s+and\s+(?:I|me)\b|\s+(?:said|says|told|asked|thinks|thought|mentioned|found|ran"
+    r"|kept|was\s+the\s+one|is\s+the\s+one|was\s+on\s+nights|swears)\b"
+    r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient)\b"
+    r"|,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran|said)\b)"
+)
+_VOCATIVE_END_RE = re.compile(rf"(?:[ -][{_UP}][{_LO}]+)?[ \t]*(?:[.?!]|$)", re.M)
+_VOCATIVE_WORDS = ("thanks", "thank you", "sorry", "hi", "hey", "okay", "ok", "right", "yes", "no")
+
+
+def _cap_name_spans(
+    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]]
+) -> Iterable[tuple[int, int, str]]:
+    """Names and places around capitalised tokens, from the words next to them."""
+    for m in caps:
+        start, end = m.span()
+        tok = m.group(0)
+        words = _words_before(text, start) if start else []
+        cue = _name_cue(words)
+        if cue:
+            ok = _personal_token(tok, lex, True)
+            if not ok and cue == "strong":
+                ok = _strong_name_ok(text, start, end, lex)
+            if ok and not _is_eponym(text, start, end):
+                yield start, _name_run_end(text, end, lex, False), NAME
+                continue
+        if _place_cue(words):
+            w = _PLACE_WORDS_RE.match(text, start)
+            place_end = _place_run(text, start, w.group(0), lex) if w else 0
+            if place_end:
+                yield start, place_end, LOCATION
+                continue
+        after = _AFTER_NAME_RE.match(text, end)
+        vocative = False
+        if not after and text[start - 2 : start] == ", " or (
+            words and words[-1].rstrip(",") in _VOCATIVE_WORDS
+        ):
+            voc = _VOCATIVE_END_RE.match(text, end)
+            if voc:
+                vocative = True
+                end = voc.end() - len(voc.group(0)) + len(voc.group(0).rstrip(" \t.?!"))
+        if after or vocative:
+            low = tok.lower()
+            if start and _sentence_initial(text, start) and low in lex.common:
+                if low not in lex.first:
+                    continue
+            if _personal_token(tok, lex, True) and not _is_eponym(text, start, m.end()):
+                yield start, end, NAME
+
+
+def _lower_name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
+    """Speech-to-text output without capitals: the same cues, by regex over all words."""
+    for m in _NAME_CUE_RE.finditer(text):
+        tok = m.group("n")
+        if tok[0].isupper() or not _personal_token(tok, lex, False):
+            continue
+        if _is_eponym(text, m.start("n"), m.end("n")):
+            continue
+        yield m.start("n"), _name_run_end(text, m.end("n"), lex, True), NAME
+    for m in _PLACE_CUE_RE.finditer(text):
+        if m.group("p")[0].isupper():
+            continue
+        end = _place_run(text, m.start("p"), m.group("p"), lex)
+        if end:
+            yield m.start("p"), end, LOCATION
+
+
+_UPPER_RE = re.compile(rf"[{_UP}]")
+
+
+def _conversation_spans(
+    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]], hints: _Hints
+) -> Iterable[tuple[int, int, str]]:
     low_text = text.lower()
-    hints_digits = any(c.isdigit() for c in text)
+    hints_digits = hints.max_run > 0
+    yield from _cap_name_spans(text, lex, caps)
+    # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
+    if len(_UPPER_RE.findall(text)) * 150 < len(text):
+        yield from _lower_name_spans(text, lex)
     # Speaker labels with a name, only in a text that has speaker turns.
     labels = list(_SPEAKER_RE.finditer(text))
     if len(labels) >= 2:
@@ -1285,25 +1460,6 @@ def _conversation_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, st
                 turns[m.group("n")] >= 2
                 and not any(w.lower() in _NOT_NAME or w.lower() in _CONTEXT_STOP for w in words)
             ):
-                yield m.start("n"), m.end("n"), NAME
-    for m in _NAME_CUE_RE.finditer(text):
-        tok = m.group("n")
-        cap = tok[0].isupper()
-        if not _personal_token(tok, lex, cap):
-            # After "my sister" / "this is" / "Dr." a capitalised word mid-sentence is a name
-            # even when it is also a word ("Ria", "April Allison"); a month needs a surname.
-            if not (m.group("strong") and cap and _strong_name_ok(text, m, lex)):
-                continue
-        if _is_eponym(text, m.start("n"), m.end("n")):
-            continue
-        yield m.start("n"), _name_run_end(text, m.end("n"), lex, not cap), NAME
-    for rx in (_NAME_AFTER_RE, _VOCATIVE_RE):
-        for m in rx.finditer(text):
-            tok = m.group("n")
-            if m.start() and _sentence_initial(text, m.start("n")) and tok.lower() in lex.common:
-                if tok.lower() not in lex.first:
-                    continue
-            if _personal_token(tok, lex, True) and not _is_eponym(text, m.start("n"), m.end("n")):
                 yield m.start("n"), m.end("n"), NAME
     for m in _LOWER_TITLE_RE.finditer(text):
         tok = m.group("n")
@@ -1352,10 +1508,6 @@ def _conversation_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, st
                 continue
         yield m.start("v"), m.end("v"), LOCATION
 
-    for m in _PLACE_CUE_RE.finditer(text):
-        end = _place_run(text, m.start("p"), m.group("p"), lex)
-        if end:
-            yield m.start("p"), end, LOCATION
     for m in _STREET_ANY_CASE_RE.finditer(text) if hints_digits else ():
         yield m.start(), _place_after(text, m.end(), lex), LOCATION
     for m in _FAC_CTX_RE.finditer(text):
@@ -1565,7 +1717,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     caps = list(_CAP_TOKEN_RE.finditer(text))  # capitalised tokens: places and names
     raw.extend(_location_spans(text, lex, caps, hints))
     raw.extend(_name_spans(text, lex, caps))
-    raw.extend(_conversation_spans(text, lex))
+    raw.extend(_conversation_spans(text, lex, caps, hints))
 
     cleaned = []
     for start, end, cat in raw:

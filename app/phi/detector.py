@@ -261,6 +261,7 @@ _IPV6_RE = _scan(
     rf"|(?:{_H}:){{1,3}}(?::{_H}){{1,4}}|(?:{_H}:){{1,2}}(?::{_H}){{1,5}}"
     rf"|{_H}:(?::{_H}){{1,6}}|::(?:{_H}:){{0,5}}{_H})(?![\w:])",
 )
+_IPV6_HINT_RE = _scan("0-9A-Fa-f", r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:")
 _PHONE_RE = _scan(
     "0-9(+",
     r"(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}"
@@ -1047,18 +1048,37 @@ _NUM_WORD_AGE = (
     r"|eleven|twelve|thirteen|fourteen|fifteen))?|1[01]\d|9\d)"
 )
 # An age over 89 by context: "she's ninety-four", "turned 93", "a lady, 96,", "94 years old".
-_SPOKEN_AGE_RE = _scan(
-    "a-zA-Z'’,",
-    rf"(?i:(?:\b(?:she|he|i|mom|dad|mother|father|who)(?:['’]s|['’]m|\s+is|\s+was|\s+am|\s+will\s+be"
-    rf"|['’]ll\s+be)|\bturn(?:ed|s|ing)?|\bage[ds]?|\bbe|\bwas|\b(?:guy|lady|man|woman|patient"
-    rf"|gentleman|grandma|grandpa|mom|dad)\b[^,.;\n]{{0,30}},)\s*(?:like\s+|about\s+|almost\s+"
-    rf"|nearly\s+|over\s+)?)"
-    rf"(?P<v>{_NUM_WORD_AGE})(?![\w-])(?!\s*{_UNITS_AFTER}\b)",
+# Candidates are found first (few), then the words before them are checked.
+_AGE_CAND_RE = _scan("nNaAoO19", rf"(?<![\w.,-])(?i:{_NUM_WORD_AGE})(?![\w-])")
+_AGE_AFTER_RE = re.compile(
+    rf"(?i:(?P<yo>(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b)|\s*{_UNITS_AFTER}\b)"
 )
-_AGE_YEARS_RE = _scan(
-    "nNaAoO",
-    rf"(?i:\b(?P<v>{_NUM_WORD_AGE})(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b)",
+_AGE_VERBS = frozenset(
+    "turned turns turning turn aged age ages be was is am she's he's i'm who's she’s he’s i’m "
+    "who’s".split()
 )
+_AGE_QUALIFIERS = frozenset("like about almost nearly over just".split())
+_AGE_PERSONS = frozenset(
+    """
+    she he i mom dad mother father who guy lady man woman patient gentleman grandma grandpa
+    grandmother grandfather aunt uncle resident
+    """.split()
+)
+
+
+def _age_context(window: str) -> bool:
+    """The words before a number say it is someone's age ("she's", "turned", "a lady, ")."""
+    words = window.lower().split()
+    while words and words[-1] in _AGE_QUALIFIERS:
+        words.pop()
+    if not words:
+        return False
+    last = words[-1]
+    if last.endswith(","):
+        return any(w.strip(",") in _AGE_PERSONS for w in words[-7:])
+    return last in _AGE_VERBS
+
+
 _ORD_WORD = (
     r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth"
     r"|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth"
@@ -1075,12 +1095,13 @@ _MONTH_FULL = (
     r"(?:january|february|march|april|may|june|july|august|september|october|november"
     r"|december)"
 )
-# "June twelfth", "the twelfth of June", "March third, twenty twenty-three".
-_SPOKEN_DATE_RE = _scan(
-    "jJfFmMaAsSoOnNdDtT",
-    rf"(?i:\b(?:{_MONTH_FULL}\s+(?:the\s+)?{_ORD_WORD}|(?:the\s+)?{_ORD_WORD}\s+of\s+{_MONTH_FULL})"
-    rf"(?:,?\s+{_SPOKEN_YEAR}|,?\s+(?:19|20)\d\d)?\b)",
-)
+# "June twelfth", "the twelfth of June", "March third, twenty twenty-three": ordinal words
+# are found first, then a month right before or after them.
+_ORD_CAND_RE = _scan("fFsStTeEnN", rf"\b(?i:{_ORD_WORD})\b")
+_MONTHS_LOWER = frozenset(_MONTH_FULL[3:-1].split("|"))
+_THE_BEFORE_RE = re.compile(r"(?i:\bthe\s+)$")
+_OF_MONTH_RE = re.compile(rf"(?i:\s+of\s+{_MONTH_FULL}\b)")
+_YEAR_AFTER_RE = re.compile(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
 # "rhea dot patel at gmail dot com".
 _SPOKEN_EMAIL_RE = _scan(
     "a-zA-Z0-9",
@@ -1191,14 +1212,43 @@ _FAC_HEAD_WORDS = (
     r"|general|pavilion|women['’]s\s+center|children['’]s|nursing\s+home|hospice|pharmacy"
     r"|regional|community\s+hospital|medical|practice)"
 )
-_FAC_CTX_RE = re.compile(
-    rf"(?i:\b(?:at|from|to|in|with|called|over\s+at|transferred\s+to)\s+)"
-    rf"(?P<f>(?:(?:st\.?|saint)\s+)?(?:[{_UP}{_LO}][{_LO}'’.-]*\s+){{1,3}}?{_FAC_HEAD_WORDS}(?:\s+{_FAC_HEAD_WORDS})*)(?![\w'’])",
-    re.I,
+# Head words are found first (few), then "at|from|to|in ... <1-3 words>" before them.
+_FAC_HEAD_SCAN_RE = _scan(
+    "mMhHiIcCrRgGpPwWnNfFuU",
+    rf"\b(?i:{_FAC_HEAD_WORDS})(?:\s+(?i:{_FAC_HEAD_WORDS}))*(?![\w'’])",
 )
+_FAC_CUES = frozenset("at from to in with called".split())
+_FAC_WORD_RE = re.compile(rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*)$", re.I)
+
+
+def _facility_start(text: str, head_start: int) -> int | None:
+    """Start of "<1-3 name words>" between a cue ("at", "from", ...) and a facility head."""
+    window = text[max(0, head_start - 64) : head_start]
+    toks = list(re.finditer(r"\S+", window))
+    if not toks or not window[-1:].isspace():
+        return None
+    for k in range(1, min(4, len(toks))):
+        cue = toks[-k - 1].group(0).lower()
+        if cue not in _FAC_CUES:
+            continue
+        pre = [t.group(0) for t in toks[-k:]]
+        if not all(_FAC_WORD_RE.match(w) for w in pre):
+            return None
+        low = [w.lower().strip(".") for w in pre]
+        if low[0] in _STRIP_PREFIX or low[0] in _PLACE_STOP or low[0] in _CONTEXT_STOP:
+            return None
+        if all(w in _STRIP_PREFIX or w in _GENERIC_PREFIX for w in low):
+            return None
+        if any(w in _CONTEXT_STOP or w in _EPONYMS or w in _FAC_CUES for w in low):
+            return None
+        return head_start - len(window) + toks[-k].start()
+    return None
+
+
 _FAC_HEAD_ONLY_RE = re.compile(rf"(?:{_FAC_HEAD_WORDS})$", re.I)
-_SAINT_LOWER_RE = re.compile(r"\b(?:st\.?|saint)\s+[a-z]+(?:['’]s)?\b")
-_LOWER_TITLE_RE = re.compile(r"(?i:\b(?:dr|doctor|mr|mrs|ms))\.?\s+(?P<n>[a-z][a-z'’-]+)")
+_SAINT_LOWER_RE = _scan("s", r"\b(?:st\.?|saint)\s+[a-z]+(?:['’]s)?\b")
+_LOWER_TITLE_RE = _scan("dDmM", r"(?i:\b(?:dr|doctor|mr|mrs|ms))\.?\s+(?P<n>[a-z][a-z'’-]+)")
+_PARTICLE_HINT_RE = re.compile(r" (?:de|del|della|van|von|da|di|la|le|bin|al|dos|das|du|ter) ")
 
 
 def _personal_token(tok: str, lex: _Lexicon, capitalised: bool) -> bool:
@@ -1402,7 +1452,7 @@ def _cap_name_spans(
                 continue
         after = _AFTER_NAME_RE.match(text, end)
         vocative = False
-        if not after and text[start - 2 : start] == ", " or (
+        if (not after and text[start - 2 : start] == ", ") or (
             words and words[-1].rstrip(",") in _VOCATIVE_WORDS
         ):
             voc = _VOCATIVE_END_RE.match(text, end)
@@ -1441,12 +1491,20 @@ _UPPER_RE = re.compile(rf"[{_UP}]")
 def _conversation_spans(
     text: str, lex: _Lexicon, caps: Sequence[re.Match[str]], hints: _Hints
 ) -> Iterable[tuple[int, int, str]]:
-    low_text = text.lower()
-    hints_digits = hints.max_run > 0
     yield from _cap_name_spans(text, lex, caps)
     # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
-    if len(_UPPER_RE.findall(text)) * 150 < len(text):
+    lower_mode = len(_UPPER_RE.findall(text)) * 150 < len(text)
+    if lower_mode:
         yield from _lower_name_spans(text, lex)
+    yield from _spoken_spans(text, lex, hints, lower_mode)
+
+
+def _spoken_spans(
+    text: str, lex: _Lexicon, hints: _Hints, lower_mode: bool
+) -> Iterable[tuple[int, int, str]]:
+    """Speaker labels, lower-case titles, numbers/dates/ages/emails read out, grouped digits,
+    ZIP codes, street addresses in any case and facilities by structure."""
+    low_text = text.lower()
     # Speaker labels with a name, only in a text that has speaker turns.
     labels = list(_SPEAKER_RE.finditer(text))
     if len(labels) >= 2:
@@ -1461,7 +1519,8 @@ def _conversation_spans(
                 and not any(w.lower() in _NOT_NAME or w.lower() in _CONTEXT_STOP for w in words)
             ):
                 yield m.start("n"), m.end("n"), NAME
-    for m in _LOWER_TITLE_RE.finditer(text):
+    particles = _PARTICLE_HINT_RE.search(text)
+    for m in _LOWER_TITLE_RE.finditer(text) if lower_mode or particles else ():
         tok = m.group("n")
         if tok in _PARTICLES:
             end = _name_run_end(text, m.end("n"), lex, True, after_particle=True)
@@ -1471,31 +1530,47 @@ def _conversation_spans(
             if tok not in _EPONYMS:
                 yield m.start("n"), _name_run_end(text, m.end("n"), lex, True), NAME
 
-    if _DIGIT_HINT_RE.search(low_text):
-        for m in _SPOKEN_DIGITS_RE.finditer(text):
-            n = sum(
-                (2 if w.lower() == "double" else 3 if w.lower() == "triple" else 0)
-                or (1 if w.lower() in _DIGIT_WORDS else 0)
-                for w in re.findall(r"[A-Za-z]+", m.group(0))
-            )
-            if n >= 5:
-                yield m.start(), m.end(), PHONE if n in (7, 10, 11) else ID
-    if "ninety" in low_text or "hundred" in low_text or _AGE_DIGITS_RE.search(text):
-        for rx in (_SPOKEN_AGE_RE, _AGE_YEARS_RE):
-            for m in rx.finditer(text):
-                yield m.start("v"), m.end("v"), AGE
-    if _MONTH_HINT_RE.search(low_text):
-        for m in _SPOKEN_DATE_RE.finditer(text):
-            yield m.start(), m.end(), DATE
+    for m in _SPOKEN_DIGITS_RE.finditer(text):
+        n = sum(
+            (2 if w.lower() == "double" else 3 if w.lower() == "triple" else 0)
+            or (1 if w.lower() in _DIGIT_WORDS else 0)
+            for w in re.findall(r"[A-Za-z]+", m.group(0))
+        )
+        if n >= 5:
+            yield m.start(), m.end(), PHONE if n in (7, 10, 11) else ID
+    if hints.age_number or "ninety" in low_text or "hundred" in low_text:
+        for m in _AGE_CAND_RE.finditer(text):
+            after = _AGE_AFTER_RE.match(text, m.end())
+            if after and not after.group("yo"):
+                continue  # "ninety percent", "92 on room air" is not an age
+            if after or _age_context(text[max(0, m.start() - 48) : m.start()]):
+                yield m.start(), m.end(), AGE
+    for m in _ORD_CAND_RE.finditer(text):
+        start, end = m.span()
+        before = text[max(0, start - 16) : start].lower().split()
+        if before and before[-1] == "the":
+            before.pop()
+        if before and before[-1] in _MONTHS_LOWER:
+            start = low_text.rindex(before[-1], 0, start)
+        else:
+            of = _OF_MONTH_RE.match(text, end)
+            if not of:
+                continue
+            end = of.end()
+            the = _THE_BEFORE_RE.search(text, max(0, start - 5), start)
+            if the:
+                start = the.start()
+        year = _YEAR_AFTER_RE.match(text, end)
+        yield start, year.end() if year else end, DATE
     if " at " in text and " dot " in low_text:
         for m in _SPOKEN_EMAIL_RE.finditer(text):
             yield m.start(), m.end(), EMAIL
-    for m in _GROUPED_DIGITS_RE.finditer(text):
+    for m in _GROUPED_DIGITS_RE.finditer(text) if hints.max_run >= 2 else ():
         groups = m.group(0).split()
         if all(re.fullmatch(r"(?:19|20)\d\d", g) for g in groups):
             continue
         yield m.start(), m.end(), ID
-    for m in _ZIP_AFTER_RE.finditer(text):
+    for m in _ZIP_AFTER_RE.finditer(text) if hints.max_run >= 5 else ():
         before = _ZIP_BEFORE_RE.search(text, max(0, m.start() - 40), m.start())
         if not before:
             continue
@@ -1508,30 +1583,16 @@ def _conversation_spans(
                 continue
         yield m.start("v"), m.end("v"), LOCATION
 
-    for m in _STREET_ANY_CASE_RE.finditer(text) if hints_digits else ():
+    for m in _STREET_ANY_CASE_RE.finditer(text) if hints.max_run else ():
         yield m.start(), _place_after(text, m.end(), lex), LOCATION
-    for m in _FAC_CTX_RE.finditer(text):
-        f = m.group("f")
-        words = f.split()
-        first = words[0].lower().strip(".")
-        if first in _STRIP_PREFIX or first in _PLACE_STOP or first in _CONTEXT_STOP:
-            continue
-        if len(words) == 1:
-            continue
-        head_at = len(words) - len(_FAC_HEAD_ONLY_RE.search(f).group(0).split())
-        pre = [w.lower().strip(".") for w in words[:head_at]]
-        if not pre or all(w in _STRIP_PREFIX or w in _GENERIC_PREFIX for w in pre):
-            continue
-        if any(w in _CONTEXT_STOP or w in _EPONYMS for w in pre):
-            continue
-        yield m.start("f"), _place_after(text, m.end("f"), lex), LOCATION
+    for m in _FAC_HEAD_SCAN_RE.finditer(text):
+        start = _facility_start(text, m.start())
+        if start is not None:
+            yield start, _place_after(text, m.end(), lex), LOCATION
     for m in _SAINT_LOWER_RE.finditer(text) if "st" in low_text else ():
         yield m.start(), m.end(), LOCATION
 
 
-_DIGIT_HINT_RE = re.compile(r"\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\s")
-_AGE_DIGITS_RE = re.compile(r"(?<!\d)(?:9\d|1[01]\d)(?!\d)")
-_MONTH_HINT_RE = re.compile(_MONTH_FULL)
 
 
 _PLACE_WORDS_RE = re.compile(
@@ -1565,9 +1626,9 @@ def _place_run(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
         tok = w.group(0).rstrip(".,")
         low = tok.lower()
         cap = tok[0].isupper()
-        if low in _PLACE_STOP or low in _CONTEXT_STOP or low in _NOT_NAME and low not in {
+        if low in _PLACE_STOP or low in _CONTEXT_STOP or (low in _NOT_NAME and low not in {
             "north", "south", "east", "west", "saint", "st", "mount", "mt",
-        }:
+        }):
             break
         if low in _STATE_NAMES_LOWER or low in _EPONYMS:
             break
@@ -1625,7 +1686,7 @@ def _extend(text: str, spans: list[PhiSpan], lex: _Lexicon) -> list[tuple[int, i
             end = _name_run_end(text, end, lex, lower)
             for _ in range(2):
                 prev = _PREV_TOKEN_RE.search(text, max(0, start - 30), start)
-                if not prev or _sentence_initial(text, prev.start(1)) and lower:
+                if not prev or (_sentence_initial(text, prev.start(1)) and lower):
                     break
                 tok = prev.group(1)
                 low = tok.lower()
@@ -1694,7 +1755,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
             raw.append((m.start(), end, URL))
     if text.count(".") >= 3:
         raw.extend((m.start(), m.end(), IP) for m in _IPV4_RE.finditer(text))
-    if "::" in text or text.count(":") >= 5:
+    if "::" in text or (text.count(":") >= 7 and _IPV6_HINT_RE.search(text)):
         raw.extend((m.start(), m.end(), IP) for m in _IPV6_RE.finditer(text))
     hints = _Hints.of(text)
     phones = (

@@ -1286,7 +1286,12 @@ _MONTH_NAMES = frozenset({"april", "may", "june", "august", "january"})
 
 
 def _name_run_end(
-    text: str, end: int, lex: _Lexicon, lower: bool, after_particle: bool = False
+    text: str,
+    end: int,
+    lex: _Lexicon,
+    lower: bool,
+    after_particle: bool = False,
+    strong: bool = False,
 ) -> int:
     """Extend a name over following surname-like tokens ("Nguyen Thi Lan", "rhea patel")."""
     particle = after_particle
@@ -1301,8 +1306,11 @@ def _name_run_end(
         particle = low in _PARTICLES
         if low in _CONTEXT_STOP or low in _NOT_NAME or _looks_like_place_word(low):
             break
-        if low in lex.common and low not in lex.surnames and low not in lex.first:
-            if low not in _PARTICLES:
+        if low in lex.common and (lower or (low not in lex.surnames and low not in lex.first)):
+            # In lower-case text a word that is also a surname ("maria said") stops, unless
+            # the cue was a self-introduction ("my name is jason franklin").
+            known = low in lex.surnames or low in lex.first
+            if low not in _PARTICLES and not (strong and known and low not in _NOT_SURNAME):
                 break
         if _is_eponym(text, m.start(1), m.end(1)):
             break
@@ -1310,6 +1318,12 @@ def _name_run_end(
     return end
 
 
+_NOT_SURNAME = frozenset(
+    """
+    and or but said says so then from at in on to for with the a an i i'm im calling here
+    speaking over just like um uh my his her our their is was will can may might
+    """.split()
+)
 _PARTICLES = frozenset("de del della van von da di la le bin al dos das du ter".split())
 _NEXT_TOKEN_RE = re.compile(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
 
@@ -1476,7 +1490,8 @@ def _lower_name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]
             continue
         if _is_eponym(text, m.start("n"), m.end("n")):
             continue
-        yield m.start("n"), _name_run_end(text, m.end("n"), lex, True), NAME
+        strong = bool(m.group("strong"))
+        yield m.start("n"), _name_run_end(text, m.end("n"), lex, True, strong=strong), NAME
     for m in _PLACE_CUE_RE.finditer(text):
         if m.group("p")[0].isupper():
             continue

@@ -29,6 +29,12 @@ IP = "IP"
 
 _DATA = Path(__file__).resolve().parent / "data"
 
+# Latin letters with diacritics ("Inés", "Łukasz", "Müller") count as letters of a name.
+_UP_EXTRA = "".join(chr(c) for c in range(0xC0, 0x250) if chr(c).isupper() and chr(c).isalpha())
+_LO_EXTRA = "".join(chr(c) for c in range(0xC0, 0x250) if chr(c).islower() and chr(c).isalpha())
+_UP = f"A-Z{_UP_EXTRA}"
+_LO = f"a-z{_LO_EXTRA}"
+
 
 @dataclass(frozen=True, slots=True)
 class PhiSpan:
@@ -196,7 +202,8 @@ _DATE_RES = [
     # last Tuesday / next Friday / last July: a relative but pin-pointable date
     _scan(
         "lLtTnN",
-        rf"(?i:\b(?:last|this past|next|this coming)\s+)(?:{_WEEKDAY}|{_MONTH}(?:\s+{_DAY}(?!\d))?)\b",
+        rf"(?i:\b(?:last|this past|next|this coming)\s+)"
+        rf"(?:{_WEEKDAY}|{_MONTH}(?:\s+{_DAY}(?!\d))?|(?i:{_MONTH})\s+{_DAY}(?!\d))\b",
     ),
     # Christmas Day 2022 etc. are rare; holidays with a year
     _scan(
@@ -409,7 +416,7 @@ _STRIP_PREFIX = (_GENERIC_PREFIX | _NOT_NAME) - _FACILITY_ISH
 _HEAD_OF_PLACE_RE = _scan("A-Z", rf"\b(?P<head>{_FACILITY_HEAD})\s+(?:of|in)\s+(?=[A-Z])")
 _SAINT_RE = _scan(
     "S",
-    r"\b(?:St\.?|Saint|Ste\.?)\s+(?P<n>[A-Z][a-z]+)(?:['’]s|s)?"
+    rf"\b(?:St\.?|Saint|Ste\.?)\s+(?P<n>[{_UP}][{_LO}]+)(?:['’]s|s)?"
     r"(?!\s+(?:wort|Day|Patrick's Day|Jude Children's Research)\b)",
 )
 # All-caps city abbreviations ("LA"/"SF" alone are too ambiguous: left atrium, etc.).
@@ -469,11 +476,6 @@ _EPONYMS = frozenset(
     """.split()
 )
 
-# Latin letters with diacritics ("Inés", "Łukasz", "Müller") count as letters of a name.
-_UP_EXTRA = "".join(chr(c) for c in range(0xC0, 0x250) if chr(c).isupper() and chr(c).isalpha())
-_LO_EXTRA = "".join(chr(c) for c in range(0xC0, 0x250) if chr(c).islower() and chr(c).isalpha())
-_UP = f"A-Z{_UP_EXTRA}"
-_LO = f"a-z{_LO_EXTRA}"
 _NAME_TOK = (
     rf"(?:O['’]|D['’]|Mc|Mac|Di|De|Le|La)?[{_UP}][{_LO}]+(?:['’][{_UP}][{_LO}]+)?"
     rf"(?:-[{_UP}][{_LO}]+)?"
@@ -1197,6 +1199,13 @@ _PLACE_PREFIX = frozenset(
     "new north south east west lake port mount mt fort ft saint st san santa los las el la "
     "glen upper lower little great big grand spring springs falls beach city".split()
 )
+# Words that end a town's name ("Coos Bay", "Falls Church" aside): fine after a name word.
+_PLACE_SUFFIX = frozenset(
+    """
+    bay beach falls springs city harbor harbour heights park point valley creek hills lake
+    island ridge grove junction crossing landing bluff bluffs rapids shores village center
+    """.split()
+)
 _PLACE_STOP = frozenset(
     """
     the a an my his her our their your this that town city here there home work school
@@ -1301,7 +1310,7 @@ def _name_run_end(
             break
         tok = m.group(1)
         low = tok.lower()
-        if tok[0].isupper() == lower and not particle:
+        if tok[0].isupper() == lower and not particle and low not in _PARTICLES:
             break  # lower-case word after a capitalised name (or the other way round)
         particle = low in _PARTICLES
         if low in _CONTEXT_STOP or low in _NOT_NAME or _looks_like_place_word(low):
@@ -1325,6 +1334,14 @@ _NOT_SURNAME = frozenset(
     """.split()
 )
 _PARTICLES = frozenset("de del della van von da di la le bin al dos das du ter".split())
+# "Nguyen Thi Lan", "Do Van Hanh", "Ahmad bin Ismail": a middle particle binds the words
+# around it into one name, even when they are also words ("Do", "Son").
+_MIDDLE_NAME_RE = _scan(
+    _UP,
+    rf"(?<![\w'’-])[{_UP}][{_LO}]+[ ]+(?:Thi|Thị|Van|Văn|Binti|bin|binti|ibn)[ ]+[{_UP}][{_LO}]+"
+    rf"(?:[ ]+[{_UP}][{_LO}]+)?(?![\w-])",
+)
+_MIDDLE_WORDS = ("Thi", "Thị", "Van", "Văn", "Binti", "bin", "binti", "ibn")
 _NEXT_TOKEN_RE = re.compile(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
 
 
@@ -1478,7 +1495,12 @@ def _cap_name_spans(
             if start and _sentence_initial(text, start) and low in lex.common:
                 if low not in lex.first:
                     continue
-            if _personal_token(tok, lex, True) and not _is_eponym(text, start, m.end()):
+            # A capitalised word addressed at the end of a sentence (", Per.") is a name even
+            # when it is also a word; vendors, clinical words and places are not.
+            ok = _personal_token(tok, lex, True) or (
+                vocative and _strong_name_ok(text, start, m.end(), lex) and low not in _NOT_NAME
+            )
+            if ok and not _is_eponym(text, start, m.end()):
                 yield start, end, NAME
 
 
@@ -1486,8 +1508,12 @@ def _lower_name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]
     """Speech-to-text output without capitals: the same cues, by regex over all words."""
     for m in _NAME_CUE_RE.finditer(text):
         tok = m.group("n")
-        if tok[0].isupper() or not _personal_token(tok, lex, False):
+        if tok[0].isupper():
             continue
+        if not _personal_token(tok, lex, False):
+            # "my name is carol berry": a given name that is also a word, after an introduction
+            if not (m.group("strong") and tok in lex.first_ambiguous and tok not in _NOT_NAME):
+                continue
         if _is_eponym(text, m.start("n"), m.end("n")):
             continue
         strong = bool(m.group("strong"))
@@ -1524,17 +1550,35 @@ def _spoken_spans(
     labels = list(_SPEAKER_RE.finditer(text))
     if len(labels) >= 2:
         # A label that speaks more than once is a speaker even when it is also a word.
+        # Once two labels are plainly names, the others in that text are speakers too
+        # ("Bo:", "Lucky:"); section headings ("Plan:") never make a text look like that.
         turns = Counter(m.group("n") for m in labels)
+        named = {
+            m.group("n")
+            for m in labels
+            if all(_personal_token(w, lex, True) for w in m.group("n").split())
+            and m.group("n").split()[0].lower() not in _NOT_SPEAKER
+        }
         for m in labels:
-            words = m.group("n").split()
+            label = m.group("n")
+            words = label.split()
             if any(w.lower() in _NOT_SPEAKER for w in words):
                 continue
-            if all(_personal_token(w, lex, True) for w in words) or (
-                turns[m.group("n")] >= 2
+            if label in named or (
+                (turns[label] >= 2 or len(named) >= 2)
                 and not any(w.lower() in _NOT_NAME or w.lower() in _CONTEXT_STOP for w in words)
             ):
                 yield m.start("n"), m.end("n"), NAME
     particles = _PARTICLE_HINT_RE.search(text)
+    middle = any(f" {w} " in text for w in _MIDDLE_WORDS)
+    for m in _MIDDLE_NAME_RE.finditer(text) if middle else ():
+        words = m.group(0).split()
+        if any(w.lower() in _CONTEXT_STOP for w in (words[0], words[2])):
+            continue
+        end = m.end()
+        if len(words) == 4 and words[3].lower() in lex.common:
+            end = m.start() + m.group(0).rindex(words[3]) - 1  # "... Lan Said" keeps "Said"
+        yield m.start(), end, NAME
     for m in _LOWER_TITLE_RE.finditer(text) if lower_mode or particles else ():
         tok = m.group("n")
         if tok in _PARTICLES:
@@ -1647,12 +1691,13 @@ def _place_run(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
             break
         if low in _STATE_NAMES_LOWER or low in _EPONYMS:
             break
+        suffix = i > 0 and end and low in _PLACE_SUFFIX
         if cap:
             if low in lex.common and low not in _PLACE_PREFIX and not lex.cities.get(low):
-                if not prev_prefix and (i == 0 or low not in lex.surnames):
+                if not prev_prefix and not suffix and (i == 0 or low not in lex.surnames):
                     break
         elif low in lex.common and low not in _PLACE_PREFIX and not lex.cities.get(low):
-            if not prev_prefix:
+            if not prev_prefix and not suffix:
                 break
         if _is_eponym(text, start + w.start(), start + w.start() + len(tok)):
             break
@@ -1660,7 +1705,7 @@ def _place_run(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
         end = start + w.start() + len(tok)
         if not cap and low not in _PLACE_PREFIX and i + 1 < len(words):
             nxt = words[i + 1].group(0).lower()
-            if nxt in lex.common:
+            if nxt in lex.common and nxt not in _PLACE_SUFFIX:
                 break
     if not end:
         return 0

@@ -1059,6 +1059,7 @@ _AGE_VERBS = frozenset(
     "turned turns turning turn aged age ages be was is am she's he's i'm who's she’s he’s i’m "
     "who’s".split()
 )
+_AGE_SUBJECTS = frozenset("she he who i will she'll he'll she’ll he’ll".split())
 _AGE_QUALIFIERS = frozenset("like about almost nearly over just".split())
 _AGE_PERSONS = frozenset(
     """
@@ -1068,7 +1069,7 @@ _AGE_PERSONS = frozenset(
 )
 
 
-def _age_context(window: str) -> bool:
+def _age_context(window: str, strict: bool = False) -> bool:
     """The words before a number say it is someone's age ("she's", "turned", "a lady, ")."""
     words = window.lower().split()
     while words and words[-1] in _AGE_QUALIFIERS:
@@ -1078,6 +1079,8 @@ def _age_context(window: str) -> bool:
     last = words[-1]
     if last.endswith(","):
         return any(w.strip(",") in _AGE_PERSONS for w in words[-7:])
+    if strict and last in {"was", "is", "be", "am"}:
+        return len(words) >= 2 and words[-2] in _AGE_SUBJECTS
     return last in _AGE_VERBS
 
 
@@ -1143,8 +1146,8 @@ _KIN = (
 _ANY_TOK = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}]+)?"
 # Words before a name in a personal context: "ask Tomasz", "my sister Ines", "this is Rhea".
 _NAME_CUE_RE = re.compile(
-    rf"(?i:\b(?:(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})(?:\s*,)?|this\s+is"
-    rf"|name\s+is|name['’]s|named|dr\.?|doctor)"
+    rf"(?i:\b(?:(?P<intro>this\s+is)|(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})"
+    rf"(?:\s*,)?|name\s+is|name['’]s|named|dr\.?|doctor)"
     rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|call(?:ed|ing)?|text(?:ed|ing)?"
     rf"|e-?mail(?:ed|ing)?|pag(?:e|ed|ing)|thank(?:ed|s)?|that\s+was|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"
     rf"|speak(?:ing)?|agree(?:d)?|met|meet|sat|train(?:ed)?|go|went|chat(?:ted)?)\s+(?:with|to)"
@@ -1230,7 +1233,7 @@ _FAC_CUES = frozenset("at from to in with called".split())
 _FAC_WORD_RE = re.compile(rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*)$", re.I)
 
 
-def _facility_start(text: str, head_start: int) -> int | None:
+def _facility_start(text: str, head_start: int, lower_mode: bool) -> int | None:
     """Start of "<1-3 name words>" between a cue ("at", "from", ...) and a facility head."""
     window = text[max(0, head_start - 64) : head_start]
     toks = list(re.finditer(r"\S+", window))
@@ -1243,6 +1246,8 @@ def _facility_start(text: str, head_start: int) -> int | None:
         pre = [t.group(0) for t in toks[-k:]]
         if not all(_FAC_WORD_RE.match(w) for w in pre):
             return None
+        if not lower_mode and not all(w[0].isupper() for w in pre):
+            return None  # written text capitalises a facility's name ("call Pharmacy" is not)
         low = [w.lower().strip(".") for w in pre]
         if low[0] in _STRIP_PREFIX or low[0] in _PLACE_STOP or low[0] in _CONTEXT_STOP:
             return None
@@ -1364,7 +1369,7 @@ _KIN_WORDS = frozenset(
     """.split()
 )
 _STRONG_1 = frozenset("named dr dr. doctor".split())
-_STRONG_2 = frozenset({("this", "is"), ("name", "is")})
+_STRONG_2 = frozenset({("name", "is")})
 _WEAK_1 = frozenset(
     """
     ask asked asking tell told telling call called calling text texted texting email emailed
@@ -1422,6 +1427,8 @@ def _name_cue(words: list[str]) -> str | None:
         return None
     if w1 in _STRONG_1 or (prev, w1) in _STRONG_2:
         return "strong"
+    if (prev, w1) == ("this", "is"):
+        return "intro"
     if w1 in _WEAK_1 or (prev, w1) in _WEAK_2:
         return "weak"
     if w1 in ("with", "to") and prev in _WITH_VERBS:
@@ -1459,6 +1466,26 @@ _VOCATIVE_END_RE = re.compile(rf"(?:[ -][{_UP}][{_LO}]+)?[ \t]*(?:[.?!]|$)", re.
 _VOCATIVE_WORDS = ("thanks", "thank you", "sorry", "hi", "hey", "okay", "ok", "right", "yes", "no")
 
 
+_INTRO_AFTER_RE = re.compile(
+    r"(?i:[ ]+(?:from|at|with|calling|speaking|here|over\s+at)\b|,?[ ]+(?:i['’]?m|i\s+am)\b"
+    r"|\s*[,.]?\s*$)"
+)
+
+
+def _introduces(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
+    """"this is <X>" introduces a person (not "this is Humira, the biologic") when X is a known
+    given name, a surname follows, or a caller's phrase does ("from", "calling", "I'm")."""
+    low = tok.lower()
+    if low in lex.first or low in lex.first_ambiguous:
+        return True
+    nxt = _NEXT_TOKEN_RE.match(text, end)
+    if nxt and nxt.group(1)[0].isupper() == tok[0].isupper():
+        n = nxt.group(1).lower()
+        if n in lex.surnames or (n not in lex.common and n not in _CONTEXT_STOP):
+            return True
+    return _INTRO_AFTER_RE.match(text, end) is not None
+
+
 def _cap_name_spans(
     text: str, lex: _Lexicon, caps: Sequence[re.Match[str]]
 ) -> Iterable[tuple[int, int, str]]:
@@ -1468,6 +1495,8 @@ def _cap_name_spans(
         tok = m.group(0)
         words = _words_before(text, start) if start else []
         cue = _name_cue(words)
+        if cue == "intro":
+            cue = "strong" if _introduces(text, tok, end, lex) else None
         if cue:
             ok = _personal_token(tok, lex, True)
             if not ok and cue == "strong":
@@ -1516,7 +1545,9 @@ def _lower_name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]
                 continue
         if _is_eponym(text, m.start("n"), m.end("n")):
             continue
-        strong = bool(m.group("strong"))
+        strong = bool(m.group("strong") or m.group("intro"))
+        if m.group("intro") and not _introduces(text, tok, m.end("n"), lex):
+            continue
         yield m.start("n"), _name_run_end(text, m.end("n"), lex, True, strong=strong), NAME
     for m in _PLACE_CUE_RE.finditer(text):
         if m.group("p")[0].isupper():
@@ -1602,7 +1633,8 @@ def _spoken_spans(
             after = _AGE_AFTER_RE.match(text, m.end())
             if after and not after.group("yo"):
                 continue  # "ninety percent", "92 on room air" is not an age
-            if after or _age_context(text[max(0, m.start() - 48) : m.start()]):
+            strict = m.group(0)[0] == "1"  # 100-119 in digits: a fever, a weight, a score
+            if after or _age_context(text[max(0, m.start() - 48) : m.start()], strict):
                 yield m.start(), m.end(), AGE
     for m in _ORD_CAND_RE.finditer(text):
         start, end = m.span()
@@ -1645,7 +1677,7 @@ def _spoken_spans(
     for m in _STREET_ANY_CASE_RE.finditer(text) if hints.max_run else ():
         yield m.start(), _place_after(text, m.end(), lex), LOCATION
     for m in _FAC_HEAD_SCAN_RE.finditer(text):
-        start = _facility_start(text, m.start())
+        start = _facility_start(text, m.start(), lower_mode)
         if start is not None:
             yield start, _place_after(text, m.end(), lex), LOCATION
     for m in _SAINT_LOWER_RE.finditer(text) if "st" in low_text else ():

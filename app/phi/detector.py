@@ -70,6 +70,7 @@ class _Lexicon:
     common: frozenset[str]
     cities: dict[str, frozenset[str]]  # first word -> full lower-case city names
     city_words: dict[str, int]  # first word -> most words in a city name starting with it
+    drugs: frozenset[str]  # drug names: never a person or a place in a personal context
 
 
 def _read(name: str) -> frozenset[str]:
@@ -90,6 +91,7 @@ def _lexicon() -> _Lexicon:
         common=_read("common_words.txt"),
         cities={k: frozenset(v) for k, v in cities_by_first.items()},
         city_words={k: max(len(c.split()) for c in v) for k, v in cities_by_first.items()},
+        drugs=_read("drug_names.txt"),
     )
 
 
@@ -1059,7 +1061,9 @@ _AGE_VERBS = frozenset(
     "turned turns turning turn aged age ages be was is am she's he's i'm who's she’s he’s i’m "
     "who’s".split()
 )
-_AGE_SUBJECTS = frozenset("she he who i will she'll he'll she’ll he’ll".split())
+_AGE_SUBJECTS = frozenset(
+    "she he who i will she'll he'll she’ll he’ll grandma grandpa mom dad mother father".split()
+)
 _AGE_QUALIFIERS = frozenset("like about almost nearly over just".split())
 _AGE_PERSONS = frozenset(
     """
@@ -1269,7 +1273,7 @@ def _personal_token(tok: str, lex: _Lexicon, capitalised: bool) -> bool:
     """A token in a personal context that can be a name (not a word, vendor or clinical term)."""
     low = tok.lower()
     base = low.split("'")[0].split("’")[0]
-    if base in _CONTEXT_STOP or base in _NOT_NAME or base in _EPONYMS:
+    if base in _CONTEXT_STOP or base in _NOT_NAME or base in _EPONYMS or base in lex.drugs:
         return False
     if base in _STATE_NAMES_LOWER or base in _FACILITY_WORDS:
         return False
@@ -1284,7 +1288,7 @@ def _strong_name_ok(text: str, start: int, end: int, lex: _Lexicon) -> bool:
     """After "my sister" / "this is" / "Dr." a capitalised word mid-sentence is a name even
     when it is also a word ("Ria", "April Allison"); a month needs a surname after it."""
     low = text[start:end].lower()
-    if low in _CONTEXT_STOP or low in _EPONYMS or low in _FACILITY_WORDS:
+    if low in _CONTEXT_STOP or low in _EPONYMS or low in _FACILITY_WORDS or low in lex.drugs:
         return False
     if low in _STATE_NAMES_LOWER:
         return False
@@ -1365,7 +1369,9 @@ _KIN_WORDS = frozenset(
     friend partner boyfriend girlfriend fiance fiancé fiancee fiancée roommate caregiver kid
     child mother-in-law father-in-law sister-in-law brother-in-law son-in-law daughter-in-law
     stepson stepdaughter stepmom stepdad coworker co-worker colleague manager supervisor boss
-    preceptor
+    preceptor secretary clerk aide educator director attending resident fellow intern midwife
+    doula therapist chaplain interpreter scribe volunteer administrator nurse doctor physician
+    surgeon pharmacist coordinator navigator receptionist
     """.split()
 )
 _STRONG_1 = frozenset("named dr dr. doctor".split())
@@ -1374,6 +1380,7 @@ _WEAK_1 = frozenset(
     """
     ask asked asking tell told telling call called calling text texted texting email emailed
     emailing e-mail e-mailed page paged paging thank thanked thanks hi hey nurse name's
+    remember remembered miss missed hired
     """.split()
 )
 _WITH_VERBS = frozenset(
@@ -1396,7 +1403,10 @@ _MOTION = frozenset(
 )
 _ADVERB = frozenset("up down over out back here".split())
 _FROM_SUBJECT = frozenset(
-    "i'm he's she's they're we're i’m he’s she’s is are was were originally way all".split()
+    """
+    i'm he's she's they're we're i’m he’s she’s is are was were originally way all hour hours
+    minutes mins miles drive away
+    """.split()
 )
 _PLACE_PREP = frozenset("in to from near outside by".split())
 
@@ -1427,8 +1437,12 @@ def _name_cue(words: list[str]) -> str | None:
         return None
     if w1 in _STRONG_1 or (prev, w1) in _STRONG_2:
         return "strong"
-    if (prev, w1) == ("this", "is"):
+    if (prev, w1) == ("this", "is") or w1 in ("i'm", "i’m"):
         return "intro"
+    if w1 in ("her", "him") and prev in ("call", "called", "calls", "named"):
+        return "strong"  # "we call her Heather"
+    if w1 == "is" and prev in _KIN_WORDS and len(words) >= 3 and words[-3] in _POSSESSIVE:
+        return "strong"  # "my doctor is Per Mattsson"
     if w1 in _WEAK_1 or (prev, w1) in _WEAK_2:
         return "weak"
     if w1 in ("with", "to") and prev in _WITH_VERBS:
@@ -1458,7 +1472,10 @@ def _place_cue(words: list[str]) -> bool:
 
 _AFTER_NAME_RE = re.compile(
     r"(?:\s+and\s+(?:I|me)\b|\s+(?:said|says|told|asked|thinks|thought|mentioned|found|ran"
-    r"|kept|was\s+the\s+one|is\s+the\s+one|was\s+on\s+nights|swears)\b"
+    r"|kept|keeps|was\s+the\s+one|is\s+the\s+one|was\s+on\s+nights|swears|came|went|cried"
+    r"|crying|laughed|walked|helped|knows|knew|wanted|wrote|emailed|texted|stayed|quit|retired"
+    r"|covered|handles|handled|from\s+(?:the\s+)?[a-z]+\s+(?:came|said|called|told|was|is"
+    r"|asked|sent|stopped|says|emailed|texted|wrote|showed))\b"
     r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient)\b"
     r"|,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran|said)\b)"
 )
@@ -1690,6 +1707,7 @@ _PLACE_WORDS_RE = re.compile(
     rf"(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)(?:[ ]+(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}}"
 )
 # After a facility or a street address: ", Ogden 84401", " over in Ogden", " in port tara".
+_TOWN_ZIP_RE = re.compile(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3}[ ]+\d{5}(?:-\d{4})?(?![\w-])")
 _PLACE_AFTER_RE = re.compile(r"(?:,[ ]*|[ ]+(?:(?:over|out|up|down|right)[ ]+)?in[ ]+)")
 
 
@@ -1697,7 +1715,8 @@ def _place_after(text: str, end: int, lex: _Lexicon) -> int:
     """Extend a facility/address span over the town (and ZIP) that follows it."""
     m = _PLACE_AFTER_RE.match(text, end)
     if not m:
-        return end
+        z = _TOWN_ZIP_RE.match(text, end)  # "12 fox lane harrisville 12345" (no comma)
+        return z.end() if z else end
     w = _PLACE_WORDS_RE.match(text, m.end())
     if not w:
         return end
@@ -1721,7 +1740,7 @@ def _place_run(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
             "north", "south", "east", "west", "saint", "st", "mount", "mt",
         }):
             break
-        if low in _STATE_NAMES_LOWER or low in _EPONYMS:
+        if low in _STATE_NAMES_LOWER or low in _EPONYMS or low in lex.drugs:
             break
         suffix = i > 0 and end and low in _PLACE_SUFFIX
         if cap:

@@ -194,6 +194,8 @@ _DATE_RES = [
     ),
     # 2023/03/14
     _scan("0-9", r"(?<![\d/])(?:19|20)\d{2}/[01]?\d/[0-3]?\d(?![\d/])"),
+    # "came in 8/25": after "in" only when the second number cannot be a small fraction's
+    _scan("iI", r"(?i:\bin\s+)(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|[5-9]))(?![\d/])"),
     # "on 3/14" style month/day, only after a temporal cue so fractions and BP stay
     _scan(
         "oOsSfFuUtTbBdDaApPrR",
@@ -1324,7 +1326,7 @@ def _name_run_end(
         particle = low in _PARTICLES
         if low in _CONTEXT_STOP or low in _NOT_NAME or _looks_like_place_word(low):
             break
-        if low in lex.common and (lower or (low not in lex.surnames and low not in lex.first)):
+        if lower and low in lex.common or low in lex.drugs:
             # In lower-case text a word that is also a surname ("maria said") stops, unless
             # the cue was a self-introduction ("my name is jason franklin").
             known = low in lex.surnames or low in lex.first

@@ -12,8 +12,9 @@ Honesty rules (see bench/README.md, "PHI"):
 - ``heldout`` uses different name/place/facility pools (faker locales en_GB, pl_PL, de_DE,
   it_IT, fr_FR, nl_NL and other hand-written pools) and additionally the templates marked
   ``H`` below, which never appear in ``tune``. The detector was never tuned on it.
-- ``fixture`` (tests/phi/data/gold_fixture.jsonl) is a small third draw from the held-out pools
-  with its own seed, for the recall floor test in CI.
+- ``fixture`` (tests/phi/data/gold_fixture.jsonl) is a small third draw from the TUNE pools and
+  shared templates with its own seed, for the recall floor test in CI (it may be looked at while
+  tuning, so it is not drawn from anything the held-out split depends on).
 The committed JSONL files are the frozen reference; ``--check`` regenerates them in memory and
 fails when they differ (faker upgrades can change the draws; pin or regenerate deliberately).
 """
@@ -552,12 +553,12 @@ GENRES = ["clinician", "caregiver", "focus_group", "pharmacy", "asr", "negative"
 
 
 def build(split: str, n_per_genre: int, seed: int) -> list[dict]:
-    pools = TUNE if split == "tune" else HELDOUT
-    gen = Gen(pools, seed)
+    heldout = split == "heldout"
+    gen = Gen(HELDOUT if heldout else TUNE, seed)
     rows = []
     for genre in GENRES:
         for k in range(n_per_genre):
-            text, spans = _assemble(transcript(gen, genre, heldout=split != "tune"))
+            text, spans = _assemble(transcript(gen, genre, heldout=heldout))
             rows.append(
                 {
                     "id": f"{split}-{genre}-{k:03d}",

@@ -200,7 +200,7 @@ _DATE_RES = [
     _scan(
         "oOsSfFuUtTbBdDaApPrR",
         r"(?i:\b(?:on|since|from|until|till|by|dated|before|after|picked\s+up|filled|refilled"
-    r"|seen|admitted|discharged|due|as\s+of|starting|through)\s+)"
+        r"|seen|admitted|discharged|due|as\s+of|starting|through)\s+)"
         r"(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9]))(?![\d/])",
     ),
     # last Tuesday / next Friday / last July: a relative but pin-pointable date
@@ -1129,9 +1129,7 @@ _ZIP_AFTER_RE = _scan(
     "0-9",
     r"(?<![\w.,$#-])(?P<v>\d{5}(?:-\d{4})?)(?![\w.,-]\d|[\w%-])",
 )
-_ZIP_BEFORE_RE = re.compile(
-    r"(?:(?P<w>[^\W\d_][\w'’.]*)|(?P<c>,))\s{1,2}$"
-)
+_ZIP_BEFORE_RE = re.compile(r"(?:(?P<w>[^\W\d_][\w'’.]*)|(?P<c>,))\s{1,2}$")
 _ZIP_CUE_WORDS = frozenset("in near from to zip code zipcode at of is".split())
 _NOT_ZIP_BEFORE = frozenset(
     """
@@ -1201,7 +1199,9 @@ _PLACE_CUE_RE = re.compile(
     rf"|over|out|up|down|back|located|one|location|office|clinic|site|branch|just|place)"
     rf"(?:\s+(?:up|down|over|out|back|here))?\s+(?:in|to|from|near|outside(?:\s+of)?|by)"
     rf"|\bjust\s+outside(?:\s+of)?|\b(?:(?:i|he|she|they|we)['’]?(?:m|s|re)?|is|are|was|were"
-    rf"|originally|way|all|all\s+the\s+way)\s+from)\s+)"
+    rf"|originally|way|all|all\s+the\s+way|hours?|minutes|miles|away)\s+from"
+    rf"|\b(?:i['’]m|we['’]re|they['’]re|she['’]s|he['’]s|home)\s+in|\bout\s+of"
+    rf"|\b(?:over|out|down|up)\s+at)\s+)"
     rf"(?P<p>(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)(?:\s+(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}})"
 )
 _PLACE_PREFIX = frozenset(
@@ -1219,7 +1219,8 @@ _PLACE_STOP = frozenset(
     """
     the a an my his her our their your this that town city here there home work school
     church bed beds rehab hospice hospital clinic office nursing assisted living daycare
-    jail prison the country state county area neighborhood
+    jail prison the country state county area neighborhood church work lunch dinner breakfast
+    class court mass bed
     """.split()
 )
 # Facilities by structure: "at Lakeside Memorial", "from greystone hospital".
@@ -1271,6 +1272,19 @@ _LOWER_TITLE_RE = _scan("dDmM", r"(?i:\b(?:dr|doctor|mr|mrs|ms))\.?\s+(?P<n>[a-z
 _PARTICLE_HINT_RE = re.compile(r" (?:de|del|della|van|von|da|di|la|le|bin|al|dos|das|du|ter) ")
 
 
+def _inflected_word(low: str, lex: _Lexicon) -> bool:
+    """An inflected form of a common word ("gloves", "worries", "charted", "charting"); the
+    word list holds base forms only. Used for lower-case text, where capitals cannot tell."""
+    common = lex.common
+    if low.endswith("s") and (low[:-1] in common or (low.endswith("es") and low[:-2] in common)):
+        return True
+    if low.endswith("ies") and low[:-3] + "y" in common:
+        return True
+    if low.endswith("ed") and (low[:-2] in common or low[:-1] in common):
+        return True
+    return low.endswith("ing") and (low[:-3] in common or low[:-3] + "e" in common)
+
+
 def _personal_token(tok: str, lex: _Lexicon, capitalised: bool) -> bool:
     """A token in a personal context that can be a name (not a word, vendor or clinical term)."""
     low = tok.lower()
@@ -1281,7 +1295,7 @@ def _personal_token(tok: str, lex: _Lexicon, capitalised: bool) -> bool:
         return False
     if base in lex.first and base not in lex.first_ambiguous:
         return True
-    if base in lex.common:
+    if base in lex.common or (not capitalised and _inflected_word(base, lex)):
         return capitalised and base in lex.first_ambiguous
     return len(base) >= 2
 
@@ -1326,7 +1340,7 @@ def _name_run_end(
         particle = low in _PARTICLES
         if low in _CONTEXT_STOP or low in _NOT_NAME or _looks_like_place_word(low):
             break
-        if lower and low in lex.common or low in lex.drugs:
+        if (lower and (low in lex.common or _inflected_word(low, lex))) or low in lex.drugs:
             # In lower-case text a word that is also a surname ("maria said") stops, unless
             # the cue was a self-introduction ("my name is jason franklin").
             known = low in lex.surnames or low in lex.first
@@ -1371,7 +1385,8 @@ _KIN_WORDS = frozenset(
     friend partner boyfriend girlfriend fiance fiancé fiancee fiancée roommate caregiver kid
     child mother-in-law father-in-law sister-in-law brother-in-law son-in-law daughter-in-law
     stepson stepdaughter stepmom stepdad coworker co-worker colleague manager supervisor boss
-    preceptor secretary clerk aide educator director attending resident fellow intern midwife
+    preceptor nana papa abuela abuelo tia tio granny gran secretary clerk aide educator director
+    attending resident fellow intern midwife
     doula therapist chaplain interpreter scribe volunteer administrator nurse doctor physician
     surgeon pharmacist coordinator navigator receptionist
     """.split()
@@ -1400,7 +1415,7 @@ _MOTION = frozenset(
     live lives lived living moved move drive drives drove driving come comes came commute
     commutes commuted up born raised based stay stays stayed staying transfer transferred sent
     travel traveled travelled over out down back located one location office clinic site
-    branch just place
+    branch just place home
     """.split()
 )
 _ADVERB = frozenset("up down over out back here".split())
@@ -1410,7 +1425,8 @@ _FROM_SUBJECT = frozenset(
     minutes mins miles drive away
     """.split()
 )
-_PLACE_PREP = frozenset("in to from near outside by".split())
+_PLACE_PREP = frozenset("in to from near outside by of at".split())
+_PLACE_SUBJECT = frozenset("i'm i’m we're we’re they're they’re she's she’s he's he’s".split())
 
 
 def _words_before(text: str, start: int) -> list[str]:
@@ -1462,9 +1478,15 @@ def _place_cue(words: list[str]) -> bool:
     prep = w[-1]
     if prep not in _PLACE_PREP:
         return False
+    before = w[-2] if len(w) >= 2 else ""
+    if prep == "of":
+        return before == "out"  # "we're out of Springfield"
+    if prep == "at":
+        return before in ("over", "out", "down", "up")  # "she's over at Mercy"
+    if prep == "in" and before in _PLACE_SUBJECT:
+        return True  # "we're in Bozeman" ("she's in Pediatrics": a department, stopped later)
     if prep == "outside" and len(w) >= 2 and w[-2] == "just":
         return True
-    before = w[-2] if len(w) >= 2 else ""
     if before in _ADVERB and len(w) >= 3 and w[-3] in _MOTION:
         return True
     if before in _MOTION:
@@ -1492,7 +1514,7 @@ _INTRO_AFTER_RE = re.compile(
 
 
 def _introduces(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
-    """"this is <X>" introduces a person (not "this is Humira, the biologic") when X is a known
+    """ "this is <X>" introduces a person (not "this is Humira, the biologic") when X is a known
     given name, a surname follows, or a caller's phrase does ("from", "calling", "I'm")."""
     low = tok.lower()
     if low in lex.first or low in lex.first_ambiguous:
@@ -1703,8 +1725,6 @@ def _spoken_spans(
         yield m.start(), m.end(), LOCATION
 
 
-
-
 _PLACE_WORDS_RE = re.compile(
     rf"(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)(?:[ ]+(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}}"
 )
@@ -1738,18 +1758,41 @@ def _place_run(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
         tok = w.group(0).rstrip(".,")
         low = tok.lower()
         cap = tok[0].isupper()
-        if low in _PLACE_STOP or low in _CONTEXT_STOP or (low in _NOT_NAME and low not in {
-            "north", "south", "east", "west", "saint", "st", "mount", "mt",
-        }):
+        if (
+            low in _PLACE_STOP
+            or low in _CONTEXT_STOP
+            or (
+                low in _NOT_NAME
+                and low
+                not in {
+                    "north",
+                    "south",
+                    "east",
+                    "west",
+                    "saint",
+                    "st",
+                    "mount",
+                    "mt",
+                }
+            )
+        ):
             break
         if low in _STATE_NAMES_LOWER or low in _EPONYMS or low in lex.drugs:
             break
+        if low in _GENERIC_PREFIX and low not in _PLACE_PREFIX:
+            break  # departments and programs: "in Pediatrics", "from Oncology"
         suffix = i > 0 and end and low in _PLACE_SUFFIX
         if cap:
+            # A capitalised word mid-sentence right after a place cue names the place even
+            # when it is also a word ("over at Mercy"); after that, only name-like words.
             if low in lex.common and low not in _PLACE_PREFIX and not lex.cities.get(low):
-                if not prev_prefix and not suffix and (i == 0 or low not in lex.surnames):
+                if not prev_prefix and not suffix and i > 0 and low not in lex.surnames:
                     break
-        elif low in lex.common and low not in _PLACE_PREFIX and not lex.cities.get(low):
+        elif (
+            (low in lex.common or _inflected_word(low, lex))
+            and low not in _PLACE_PREFIX
+            and (not lex.cities.get(low))
+        ):
             if not prev_prefix and not suffix:
                 break
         if _is_eponym(text, start + w.start(), start + w.start() + len(tok)):
@@ -1758,7 +1801,7 @@ def _place_run(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
         end = start + w.start() + len(tok)
         if not cap and low not in _PLACE_PREFIX and i + 1 < len(words):
             nxt = words[i + 1].group(0).lower()
-            if nxt in lex.common and nxt not in _PLACE_SUFFIX:
+            if (nxt in lex.common or _inflected_word(nxt, lex)) and nxt not in _PLACE_SUFFIX:
                 break
     if not end:
         return 0

@@ -1039,8 +1039,8 @@ _DIGIT_WORDS = {
 }  # fmt: skip
 # "seven oh three, five five five, oh one four two" / "double five": digits read out.
 _SPOKEN_DIGITS_RE = _scan(
-    "zZoOtTfFsSeEnNdD",
-    rf"(?i:\b(?:(?:double|triple)\s+)?{_DIGIT_WORD}(?:(?:[\s,.-]|\.\.\.)+(?:(?:double|triple)\s+)?"
+    "zotfsend",
+    rf"(?:\b(?:(?:double|triple)\s+)?{_DIGIT_WORD}(?:(?:[\s,.-]|\.\.\.)+(?:(?:double|triple)\s+)?"
     rf"{_DIGIT_WORD}){{4,}}\b)",
 )
 _UNITS_AFTER = (
@@ -1055,7 +1055,7 @@ _NUM_WORD_AGE = (
 )
 # An age over 89 by context: "she's ninety-four", "turned 93", "a lady, 96,", "94 years old".
 # Candidates are found first (few), then the words before them are checked.
-_AGE_CAND_RE = _scan("nNaAoO19", rf"(?<![\w.,-])(?i:{_NUM_WORD_AGE})(?![\w-])")
+_AGE_CAND_RE = _scan("nao19", rf"(?<![\w.,-]){_NUM_WORD_AGE}(?![\w-])")
 _AGE_AFTER_RE = re.compile(
     rf"(?i:(?P<yo>(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b)|\s*{_UNITS_AFTER}\b)"
 )
@@ -1108,7 +1108,7 @@ _MONTH_FULL = (
 )
 # "June twelfth", "the twelfth of June", "March third, twenty twenty-three": ordinal words
 # are found first, then a month right before or after them.
-_ORD_CAND_RE = _scan("fFsStTeEnN", rf"\b(?i:{_ORD_WORD})\b")
+_ORD_CAND_RE = _scan("fsten", rf"\b{_ORD_WORD}\b")
 _MONTHS_LOWER = frozenset(_MONTH_FULL[3:-1].split("|"))
 _THE_BEFORE_RE = re.compile(r"(?i:\bthe\s+)$")
 _OF_MONTH_RE = re.compile(rf"(?i:\s+of\s+{_MONTH_FULL}\b)")
@@ -1233,8 +1233,8 @@ _FAC_HEAD_WORDS = (
 )
 # Head words are found first (few), then "at|from|to|in ... <1-3 words>" before them.
 _FAC_HEAD_SCAN_RE = _scan(
-    "mMhHiIcCrRgGpPwWnNfFuU",
-    rf"\b(?i:{_FAC_HEAD_WORDS})(?:\s+(?i:{_FAC_HEAD_WORDS}))*(?![\w'’])",
+    "mhicrgpwnfu",
+    rf"\b{_FAC_HEAD_WORDS}(?:\s+{_FAC_HEAD_WORDS})*(?![\w'’])",
 )
 _FAC_CUES = frozenset("at from to in with called".split())
 _FAC_WORD_RE = re.compile(rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*)$", re.I)
@@ -1661,7 +1661,12 @@ def _spoken_spans(
             if tok not in _EPONYMS:
                 yield m.start("n"), _name_run_end(text, m.end("n"), lex, True), NAME
 
-    for m in _SPOKEN_DIGITS_RE.finditer(text):
+    # The scans below are lower-case patterns run over the lower-cased text (same offsets;
+    # half the first letters to try). Text whose length changes when lower-cased is rare.
+    low_scan = low_text
+    if len(low_text) != len(text):
+        low_scan = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    for m in _SPOKEN_DIGITS_RE.finditer(low_scan):
         n = sum(
             (2 if w.lower() == "double" else 3 if w.lower() == "triple" else 0)
             or (1 if w.lower() in _DIGIT_WORDS else 0)
@@ -1670,20 +1675,21 @@ def _spoken_spans(
         if n >= 5:
             yield m.start(), m.end(), PHONE if n in (7, 10, 11) else ID
     if hints.age_number or "ninety" in low_text or "hundred" in low_text:
-        for m in _AGE_CAND_RE.finditer(text):
+        for m in _AGE_CAND_RE.finditer(low_scan):
             after = _AGE_AFTER_RE.match(text, m.end())
             if after and not after.group("yo"):
                 continue  # "ninety percent", "92 on room air" is not an age
             strict = m.group(0)[0] == "1"  # 100-119 in digits: a fever, a weight, a score
             if after or _age_context(text[max(0, m.start() - 48) : m.start()], strict):
                 yield m.start(), m.end(), AGE
-    for m in _ORD_CAND_RE.finditer(text):
+    months = any(mo in low_text for mo in _MONTHS_LOWER)
+    for m in _ORD_CAND_RE.finditer(low_scan) if months else ():
         start, end = m.span()
         before = text[max(0, start - 16) : start].lower().split()
         if before and before[-1] == "the":
             before.pop()
         if before and before[-1] in _MONTHS_LOWER:
-            start = low_text.rindex(before[-1], 0, start)
+            start = low_scan.rindex(before[-1], 0, start)
         else:
             of = _OF_MONTH_RE.match(text, end)
             if not of:
@@ -1717,7 +1723,7 @@ def _spoken_spans(
 
     for m in _STREET_ANY_CASE_RE.finditer(text) if hints.max_run else ():
         yield m.start(), _place_after(text, m.end(), lex), LOCATION
-    for m in _FAC_HEAD_SCAN_RE.finditer(text):
+    for m in _FAC_HEAD_SCAN_RE.finditer(low_scan):
         start = _facility_start(text, m.start(), lower_mode)
         if start is not None:
             yield start, _place_after(text, m.end(), lex), LOCATION

@@ -1236,6 +1236,8 @@ _FAC_HEAD_SCAN_RE = _scan(
     "mhicrgpwnfu",
     rf"\b{_FAC_HEAD_WORDS}(?:\s+{_FAC_HEAD_WORDS})*(?![\w'’])",
 )
+_NONSPACE_RE = re.compile(r"\S+")
+_ZIP_TAIL_RE = re.compile(r",?[ ]+\d{5}(?:-\d{4})?(?![\d-])")
 _FAC_CUES = frozenset("at from to in with called".split())
 _FAC_WORD_RE = re.compile(rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*)$", re.I)
 
@@ -1243,7 +1245,7 @@ _FAC_WORD_RE = re.compile(rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*)$", re.I)
 def _facility_start(text: str, head_start: int, lower_mode: bool) -> int | None:
     """Start of "<1-3 name words>" between a cue ("at", "from", ...) and a facility head."""
     window = text[max(0, head_start - 64) : head_start]
-    toks = list(re.finditer(r"\S+", window))
+    toks = list(_NONSPACE_RE.finditer(window))
     if not toks or not window[-1:].isspace():
         return None
     for k in range(1, min(4, len(toks))):
@@ -1751,13 +1753,13 @@ def _place_after(text: str, end: int, lex: _Lexicon) -> int:
     town_end = _place_run(text, w.start(), w.group(0), lex)
     if not town_end:
         return end
-    z = re.match(r",?[ ]+\d{5}(?:-\d{4})?(?!\d)", text[town_end : town_end + 13])
-    return town_end + (z.end() if z else 0)
+    z = _ZIP_TAIL_RE.match(text, town_end)
+    return z.end() if z else town_end
 
 
 def _place_run(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
     """End of the place name at ``start``, or 0 when the words do not name a place."""
-    words = list(re.finditer(r"\S+", phrase))
+    words = list(_NONSPACE_RE.finditer(phrase))
     end = 0
     prev_prefix = False
     for i, w in enumerate(words):

@@ -1213,8 +1213,10 @@ _PLACE_SUFFIX = frozenset(
     """
     bay beach falls springs city harbor harbour heights park point valley creek hills lake
     island ridge grove junction crossing landing bluff bluffs rapids shores village center
+    ville town township mills
     """.split()
 )
+_COMPASS = frozenset("north south east west saint st mount mt".split())
 _PLACE_STOP = frozenset(
     """
     the a an my his her our their your this that town city here there home work school
@@ -1229,6 +1231,9 @@ _FAC_HEAD_WORDS = (
     r"|health(?:\s+(?:center|centre|partners|system|services))?|healthcare|family\s+(?:health"
     r"|practice|medicine)|care\s+center|urgent\s+care|rehab(?:ilitation)?(?:\s+center)?"
     r"|general|pavilion|women['’]s\s+center|children['’]s|nursing\s+home|hospice|pharmacy"
+    r"|(?:cancer|heart|eye|kidney|cardiac|spine|vein|wound|sleep|dialysis|surgical|surgery"
+    r"|imaging|wellness|birthing|treatment|recovery|senior|medical|health|care)\s+"
+    r"(?:center|centre|institute)|institute"
     r"|regional|community\s+hospital|medical|practice)"
 )
 # Head words are found first (few), then "at|from|to|in ... <1-3 words>" before them.
@@ -1342,11 +1347,12 @@ def _name_run_end(
         particle = low in _PARTICLES
         if low in _CONTEXT_STOP or low in _NOT_NAME or _looks_like_place_word(low):
             break
-        if (lower and (low in lex.common or _inflected_word(low, lex))) or low in lex.drugs:
-            # In lower-case text a word that is also a surname ("maria said") stops, unless
-            # the cue was a self-introduction ("my name is jason franklin").
-            known = low in lex.surnames or low in lex.first
-            if low not in _PARTICLES and not (strong and known and low not in _NOT_SURNAME):
+        if low in lex.drugs:
+            break
+        if lower and (low in lex.common or _inflected_word(low, lex)) and low not in _PARTICLES:
+            # In lower-case text a word stops a name ("maria said"), unless the cue was a
+            # self-introduction: then any word but a function word ("zsolt kiss and i'm").
+            if not strong or low in _NOT_SURNAME:
                 break
         if _is_eponym(text, m.start(1), m.end(1)):
             break
@@ -1357,10 +1363,12 @@ def _name_run_end(
 _NOT_SURNAME = frozenset(
     """
     and or but said says so then from at in on to for with the a an i i'm im calling here
-    speaking over just like um uh my his her our their is was will can may might
+    speaking over just like um uh my his her our their is was will can may might also yes
+    no okay ok right well you your we they she he it that this am are be by of if as who
+    i've i'd i'll
     """.split()
 )
-_PARTICLES = frozenset("de del della van von da di la le bin al dos das du ter".split())
+_PARTICLES = frozenset("de del della van von da di la le bin al dos das du ter thi".split())
 # "Nguyen Thi Lan", "Do Van Hanh", "Ahmad bin Ismail": a middle particle binds the words
 # around it into one name, even when they are also words ("Do", "Son").
 _MIDDLE_NAME_RE = _scan(
@@ -1584,7 +1592,11 @@ def _lower_name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]
             continue
         if not _personal_token(tok, lex, False):
             # "my name is carol berry": a given name that is also a word, after an introduction
-            if not (m.group("strong") and tok in lex.first_ambiguous and tok not in _NOT_NAME):
+            # ... or a word followed by a name particle ("my name is ly van nga")
+            nxt = _NEXT_TOKEN_RE.match(text, m.end("n"))
+            particle = nxt is not None and nxt.group(1) in _PARTICLES
+            known = tok in lex.first_ambiguous and tok not in _NOT_NAME
+            if not ((m.group("strong") or m.group("intro")) and (known or particle)):
                 continue
         if _is_eponym(text, m.start("n"), m.end("n")):
             continue
@@ -1766,49 +1778,30 @@ def _place_run(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
         tok = w.group(0).rstrip(".,")
         low = tok.lower()
         cap = tok[0].isupper()
-        if (
-            low in _PLACE_STOP
-            or low in _CONTEXT_STOP
-            or (
-                low in _NOT_NAME
-                and low
-                not in {
-                    "north",
-                    "south",
-                    "east",
-                    "west",
-                    "saint",
-                    "st",
-                    "mount",
-                    "mt",
-                }
-            )
-        ):
+        nxt = words[i + 1].group(0).lower() if i + 1 < len(words) else ""
+        suffix = i > 0 and end and low in _PLACE_SUFFIX  # "Coos Bay", "Wayne Ville"
+        if not suffix and (low in _PLACE_STOP or low in _CONTEXT_STOP):
+            break
+        if low in _NOT_NAME and low not in _COMPASS and not suffix:
             break
         if low in _STATE_NAMES_LOWER or low in _EPONYMS or low in lex.drugs:
             break
         if low in _GENERIC_PREFIX and low not in _PLACE_PREFIX:
             break  # departments and programs: "in Pediatrics", "from Oncology"
-        suffix = i > 0 and end and low in _PLACE_SUFFIX
-        if cap:
-            # A capitalised word mid-sentence right after a place cue names the place even
-            # when it is also a word ("over at Mercy"); after that, only name-like words.
-            if low in lex.common and low not in _PLACE_PREFIX and not lex.cities.get(low):
-                if not prev_prefix and not suffix and i > 0 and low not in lex.surnames:
+        word = low in lex.common or (not cap and _inflected_word(low, lex))
+        if word and low not in _PLACE_PREFIX and not lex.cities.get(low) and not suffix:
+            if cap:
+                # A capitalised word right after a place cue names the place even when it is
+                # also a word ("over at Mercy"); after that, only name-like words.
+                if not prev_prefix and i > 0 and low not in lex.surnames:
                     break
-        elif (
-            (low in lex.common or _inflected_word(low, lex))
-            and low not in _PLACE_PREFIX
-            and (not lex.cities.get(low))
-        ):
-            if not prev_prefix and not suffix:
-                break
+            elif not prev_prefix and not (i == 0 and nxt in _PLACE_SUFFIX):
+                break  # "bar harbor": a word that a town suffix follows starts the town
         if _is_eponym(text, start + w.start(), start + w.start() + len(tok)):
             break
         prev_prefix = low in _PLACE_PREFIX
         end = start + w.start() + len(tok)
-        if not cap and low not in _PLACE_PREFIX and i + 1 < len(words):
-            nxt = words[i + 1].group(0).lower()
+        if not cap and low not in _PLACE_PREFIX and nxt:
             if (nxt in lex.common or _inflected_word(nxt, lex)) and nxt not in _PLACE_SUFFIX:
                 break
     if not end:

@@ -475,7 +475,8 @@ _EPONYMS = frozenset(
     alzheimer alzheimer's parkinson parkinson's crohn crohn's hodgkin hodgkin's addison
     addison's cushing cushing's graves graves' huntington huntington's marfan kawasaki
     babinski chaddock framingham gleason apgar glasgow barrett barrett's bell bell's
-    tourette asperger raynaud foley sjogren sjögren guillain barré barre wernicke korsakoff
+    tourette asperger raynaud foley braden morse norton sjogren sjögren guillain barré barre
+    wernicke korsakoff
     hashimoto reiter kaposi epstein barr wilson's bright's lou gehrig gehrig's
     """.split()
 )
@@ -1186,7 +1187,11 @@ _NOT_SPEAKER = frozenset(
 _CONTEXT_STOP = frozenset(
     """
     epic cerner meditech athena athenahealth allscripts pyxis omnicell vocera zoom teams excel
-    mychart slack outlook google apple android iphone ipad alexa siri
+    mychart slack outlook google apple android iphone ipad alexa siri tableau kronos workday
+    imprivata citrix sharepoint powerpoint word jira confluence salesforce qualtrics redcap
+    nuance dragon philips siemens medtronic baxter alaris stryker tigertext spok doximity
+    uptodate lexicomp micromedex haiku canto rover webex facetime whatsapp youtube facebook
+    instagram tiktok twitter linkedin reddit chatgpt copilot
     everyone everybody someone somebody anyone anybody nobody him her them us me you it
     that this there here what who which back up down over out about again later yesterday
     today tomorrow tonight morning afternoon evening night nights days weekend
@@ -1478,8 +1483,9 @@ def _name_cue(words: list[str]) -> str | None:
     return None
 
 
-def _place_cue(words: list[str]) -> bool:
-    """True when the words before a token say a place follows ("lives in", "over in")."""
+def _place_cue(words: list[str]) -> bool | str:
+    """True when the words before a token say a place follows ("lives in", "over in");
+    "weak" after a bare "in" (only a word that is no English word is a place then)."""
     if not words or words[-1].endswith(","):
         return False
     w = list(words)
@@ -1501,7 +1507,9 @@ def _place_cue(words: list[str]) -> bool:
         return True
     if before in _MOTION:
         return True
-    return prep == "from" and before in _FROM_SUBJECT
+    if prep == "from" and before in _FROM_SUBJECT:
+        return True
+    return "weak" if prep == "in" else False
 
 
 _AFTER_NAME_RE = re.compile(
@@ -1555,7 +1563,21 @@ def _cap_name_spans(
             if ok and not _is_eponym(text, start, end):
                 yield start, _name_run_end(text, end, lex, False), NAME
                 continue
-        if _place_cue(words):
+        place = _place_cue(words)
+        if place == "weak":
+            low = tok.lower()
+            # "with us in Laramie": a capitalised non-word after "in", not a name, drug,
+            # vendor, department or eponym, and not a possessive ("in Maria's room").
+            if (
+                low in lex.common
+                or low in lex.first
+                or low in lex.first_ambiguous
+                or text.startswith(("'s", "’s"), end)
+                or not _personal_token(tok, lex, True)
+                or low in _GENERIC_PREFIX
+            ):
+                place = False
+        if place:
             w = _PLACE_WORDS_RE.match(text, start)
             place_end = _place_run(text, start, w.group(0), lex) if w else 0
             if place_end:
@@ -1615,12 +1637,17 @@ def _lower_name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]
 _UPPER_RE = re.compile(rf"[{_UP}]")
 
 
+def _lower_mode(text: str) -> bool:
+    """Lower-case text (speech-to-text output): fewer than one capital per 150 characters."""
+    return len(_UPPER_RE.findall(text)) * 150 < len(text)
+
+
 def _conversation_spans(
     text: str, lex: _Lexicon, caps: Sequence[re.Match[str]], hints: _Hints
 ) -> Iterable[tuple[int, int, str]]:
     yield from _cap_name_spans(text, lex, caps)
     # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
-    lower_mode = len(_UPPER_RE.findall(text)) * 150 < len(text)
+    lower_mode = _lower_mode(text)
     if lower_mode:
         yield from _lower_name_spans(text, lex)
     yield from _spoken_spans(text, lex, hints, lower_mode)
@@ -1736,11 +1763,11 @@ def _spoken_spans(
         yield m.start("v"), m.end("v"), LOCATION
 
     for m in _STREET_ANY_CASE_RE.finditer(text) if hints.max_run else ():
-        yield m.start(), _place_after(text, m.end(), lex), LOCATION
+        yield m.start(), _place_after(text, m.end(), lex, lower_mode), LOCATION
     for m in _FAC_HEAD_SCAN_RE.finditer(low_scan):
         start = _facility_start(text, m.start(), lower_mode)
         if start is not None:
-            yield start, _place_after(text, m.end(), lex), LOCATION
+            yield start, _place_after(text, m.end(), lex, lower_mode), LOCATION
     for m in _SAINT_LOWER_RE.finditer(text) if "st" in low_text else ():
         yield m.start(), m.end(), LOCATION
 
@@ -1753,14 +1780,15 @@ _TOWN_ZIP_RE = re.compile(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3}[ ]+\d{5}(?:-\d{4})?
 _PLACE_AFTER_RE = re.compile(r"(?:,[ ]*|[ ]+(?:(?:over|out|up|down|right)[ ]+)?in[ ]+)")
 
 
-def _place_after(text: str, end: int, lex: _Lexicon) -> int:
-    """Extend a facility/address span over the town (and ZIP) that follows it."""
+def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool) -> int:
+    """Extend a facility/address span over the town (and ZIP) that follows it; in written
+    text the town is capitalised (", it's just outside" is no town)."""
     m = _PLACE_AFTER_RE.match(text, end)
     if not m:
         z = _TOWN_ZIP_RE.match(text, end)  # "12 fox lane harrisville 12345" (no comma)
         return z.end() if z else end
     w = _PLACE_WORDS_RE.match(text, m.end())
-    if not w:
+    if not w or not (lower_mode or w.group(0)[0].isupper()):
         return end
     town_end = _place_run(text, w.start(), w.group(0), lex)
     if not town_end:
@@ -1832,7 +1860,9 @@ def _known_name_spans(text: str, names: Sequence[str]) -> Iterable[tuple[int, in
 _PREV_TOKEN_RE = re.compile(rf"(?<![\w'’-])({_ANY_TOK})[ ]+$")
 
 
-def _extend(text: str, spans: list[PhiSpan], lex: _Lexicon) -> list[tuple[int, int, str]]:
+def _extend(
+    text: str, spans: list[PhiSpan], lex: _Lexicon, lower_mode: bool
+) -> list[tuple[int, int, str]]:
     """Grow detected names over the rest of a multi-part name ("Nguyen Thi [NAME]") and
     detected places over the town and ZIP that follow them ("[LOCATION], Ogden 84401")."""
     out = []
@@ -1855,7 +1885,7 @@ def _extend(text: str, spans: list[PhiSpan], lex: _Lexicon) -> list[tuple[int, i
                     break
                 start = prev.start(1)
         elif sp.category == LOCATION:
-            end = _place_after(text, end, lex)
+            end = _place_after(text, end, lex, lower_mode)
         out.append((start, end, sp.category))
     return out
 
@@ -1943,7 +1973,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
             start, end = _trim(text, start, end)
         if end > start:
             cleaned.append((start, end, cat))
-    spans = _merge(_extend(text, _merge(cleaned), lex))
+    spans = _merge(_extend(text, _merge(cleaned), lex, _lower_mode(text)))
 
     out: list[str] = []
     pos = 0

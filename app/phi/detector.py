@@ -1056,7 +1056,7 @@ _NUM_WORD_AGE = (
 )
 # An age over 89 by context: "she's ninety-four", "turned 93", "a lady, 96,", "94 years old".
 # Candidates are found first (few), then the words before them are checked.
-_AGE_CAND_RE = _scan("nao19", rf"(?<![\w.,-]){_NUM_WORD_AGE}(?![\w-])")
+_AGE_CAND_RE = _scan("nao19", rf"(?<![\w.,-]){_NUM_WORD_AGE}(?!\w|-(?!years?\b))")
 _AGE_AFTER_RE = re.compile(
     rf"(?i:(?P<yo>(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b)|\s*{_UNITS_AFTER}\b)"
 )
@@ -1159,20 +1159,6 @@ _NAME_CUE_RE = re.compile(
     rf"|trained\s+by|hi|hey|nurse)\s+)"
     rf"(?P<n>{_ANY_TOK})"
 )
-# Words after a name: "Tomasz said", "Rick and I", "Marta's unit", "Ines, she was".
-_NAME_AFTER_RE = re.compile(
-    rf"(?<![\w'’-])(?P<n>[{_UP}]{_ANY_TOK[len(f'[{_UP}{_LO}]') :]})"
-    r"(?=\s+and\s+(?:I|me)\b|\s+(?:said|says|told|asked|thinks|thought|mentioned|found|ran"
-    r"|kept|was\s+the\s+one|is\s+the\s+one|was\s+on\s+nights|swears)\b"
-    r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient)\b"
-    r"|,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran|said)\b)"
-)
-# Vocatives: "..., Rick." / "no, you go, Rick" / "thanks, Ines".
-_VOCATIVE_RE = re.compile(
-    rf"(?:,\s+|(?i:\b(?:thanks|thank\s+you|sorry|hi|hey|okay|ok|right|yes|no)),?\s+)"
-    rf"(?P<n>[{_UP}][{_LO}]+(?:[- ][{_UP}][{_LO}]+)?)(?=\s*[.?!]|\s*$)",
-    re.M,
-)
 # Focus-group speaker labels: "Marta: I think ...".
 _SPEAKER_RE = re.compile(rf"^[ \t]*(?P<n>[{_UP}][{_LO}]+(?:[ -][{_UP}][{_LO}]+)?)[ \t]*:", re.M)
 _NOT_SPEAKER = frozenset(
@@ -1243,16 +1229,48 @@ _FAC_HEAD_WORDS = (
 )
 # Head words are found first (few), then "at|from|to|in ... <1-3 words>" before them.
 _FAC_HEAD_SCAN_RE = _scan(
-    "mhicrgpwnfu",
+    "".join(sorted(set(re.findall(r"(?:^|[(|])([a-z])", _FAC_HEAD_WORDS)))),
     rf"\b{_FAC_HEAD_WORDS}(?:\s+{_FAC_HEAD_WORDS})*(?![\w'’])",
 )
 _NONSPACE_RE = re.compile(r"\S+")
+# "our Northgate site", "the Pinecrest location": a named site of an organisation.
+_SITE_RE = _scan(
+    "otyOTY",
+    rf"\b(?i:our|the|their|your|that|this)[ ]+(?P<f>(?:[{_UP}][{_LO}'’.-]+[ ]+){{1,3}})"
+    r"(?:location|site|campus|office|branch|clinic|hospital|facility|satellite)\b",
+)
 _ZIP_TAIL_RE = re.compile(r",?[ ]+\d{5}(?:-\d{4})?(?![\d-])")
-_FAC_CUES = frozenset("at from to in with called".split())
+_FAC_CUES = frozenset(
+    "at from to in with called left joined visited near around between and outside by".split()
+)
+# Single head words that are ordinary words too: they need a cue before the name.
+_WEAK_FAC_HEADS = frozenset(
+    "general memorial medical regional practice pharmacy health healthcare children's".split()
+)
 _FAC_WORD_RE = re.compile(rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*)$", re.I)
 
 
-def _facility_start(text: str, head_start: int, lower_mode: bool) -> int | None:
+def _uncued_facility(window: str, head_start: int, toks: list[re.Match[str]]) -> int | None:
+    """No cue: "I left Sandhill Medical Pavilion": the capitalised words right before a head
+    of its own (not "General" or "Memorial" alone), leading "The"/"Our" taken off."""
+    pre: list[re.Match[str]] = []
+    for t in reversed(toks[-3:]):
+        if not t.group(0)[0].isupper() or not _FAC_WORD_RE.match(t.group(0)):
+            break
+        pre.insert(0, t)
+    while pre and pre[0].group(0).lower().strip(".") in _STRIP_PREFIX:
+        pre.pop(0)
+    low = [t.group(0).lower().strip(".") for t in pre]
+    if not low or all(w in _GENERIC_PREFIX or w in _STRIP_PREFIX for w in low):
+        return None
+    if any(w in _CONTEXT_STOP or w in _EPONYMS for w in low):
+        return None
+    return head_start - len(window) + pre[0].start()
+
+
+def _facility_start(
+    text: str, head_start: int, lower_mode: bool, strong_head: bool = False
+) -> int | None:
     """Start of "<1-3 name words>" between a cue ("at", "from", ...) and a facility head."""
     window = text[max(0, head_start - 64) : head_start]
     toks = list(_NONSPACE_RE.finditer(window))
@@ -1261,6 +1279,8 @@ def _facility_start(text: str, head_start: int, lower_mode: bool) -> int | None:
     for k in range(1, min(4, len(toks))):
         cue = toks[-k - 1].group(0).lower()
         if cue not in _FAC_CUES:
+            if k == min(3, len(toks) - 1) and not lower_mode and strong_head:
+                return _uncued_facility(window, head_start, toks)
             continue
         pre = [t.group(0) for t in toks[-k:]]
         if not all(_FAC_WORD_RE.match(w) for w in pre):
@@ -1278,7 +1298,6 @@ def _facility_start(text: str, head_start: int, lower_mode: bool) -> int | None:
     return None
 
 
-_FAC_HEAD_ONLY_RE = re.compile(rf"(?:{_FAC_HEAD_WORDS})$", re.I)
 _SAINT_LOWER_RE = _scan("s", r"\b(?:st\.?|saint)\s+[a-z]+(?:['’]s)?\b")
 _LOWER_TITLE_RE = _scan("dDmM", r"(?i:\b(?:dr|doctor|mr|mrs|ms))\.?\s+(?P<n>[a-z][a-z'’-]+)")
 _PARTICLE_HINT_RE = re.compile(r" (?:de|del|della|van|von|da|di|la|le|bin|al|dos|das|du|ter) ")
@@ -1440,7 +1459,16 @@ _FROM_SUBJECT = frozenset(
     minutes mins miles drive away
     """.split()
 )
-_PLACE_PREP = frozenset("in to from near outside by of at".split())
+_PLACE_PREP = frozenset(
+    "in to from near outside by of at around between toward towards past as".split()
+)
+# "a woman from X", "folks from X": a person's origin.
+_PERSON_FROM = frozenset(
+    """
+    woman man lady guy patient patients family families kid kids girl boy folks people someone
+    resident residents nurse nurses doctor mom dad parents couple veteran veterans
+    """.split()
+)
 _PLACE_SUBJECT = frozenset("i'm i’m we're we’re they're they’re she's she’s he's he’s".split())
 
 
@@ -1495,6 +1523,8 @@ def _place_cue(words: list[str]) -> bool | str:
     if prep not in _PLACE_PREP:
         return False
     before = w[-2] if len(w) >= 2 else ""
+    if prep == "as":
+        return before == "far"  # "as far as Ramirezmouth"
     if prep == "of":
         return before == "out"  # "we're out of Springfield"
     if prep == "at":
@@ -1509,7 +1539,9 @@ def _place_cue(words: list[str]) -> bool | str:
         return True
     if prep == "from" and before in _FROM_SUBJECT:
         return True
-    return "weak" if prep == "in" else False
+    if prep in ("in", "near", "around", "between", "outside", "toward", "towards", "past"):
+        return "weak"
+    return "weak" if prep == "from" and before in _PERSON_FROM else False
 
 
 _AFTER_NAME_RE = re.compile(
@@ -1519,7 +1551,10 @@ _AFTER_NAME_RE = re.compile(
     r"|covered|handles|handled|from\s+(?:the\s+)?[a-z]+\s+(?:came|said|called|told|was|is"
     r"|asked|sent|stopped|says|emailed|texted|wrote|showed))\b"
     r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient)\b"
-    r"|,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran|said)\b)"
+    r"|,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran|said)\b"
+    rf"|\s+and\s+[{_UP}][{_LO}]+\s+(?:were|are|both|have|had)\b|\s+here[,.]"
+    rf"|\s+is\s+(?:my|our|her|his|their)\s+{_KIN}\b"
+    rf"|,\s+(?:the|our|my|his|her)\s+(?:charge\s+nurse|unit\s+(?:clerk|secretary)|{_KIN})\b)"
 )
 _VOCATIVE_END_RE = re.compile(rf"(?:[ -][{_UP}][{_LO}]+)?[ \t]*(?:[.?!]|$)", re.M)
 _VOCATIVE_WORDS = ("thanks", "thank you", "sorry", "hi", "hey", "okay", "ok", "right", "yes", "no")
@@ -1566,14 +1601,23 @@ def _cap_name_spans(
         place = _place_cue(words)
         if place == "weak":
             low = tok.lower()
+            probe = tok
+            nxt = _NEXT_TOKEN_RE.match(text, end)
+            if nxt and nxt.group(1)[0].isupper():
+                nl = nxt.group(1).lower()
+                if nl in _PLACE_SUFFIX:
+                    low = ""  # "near Holly Ville"
+                elif low in _PLACE_PREFIX:
+                    low, probe = nl, nxt.group(1)  # "near West Timothy": the next word decides
             # "with us in Laramie": a capitalised non-word after "in", not a name, drug,
             # vendor, department or eponym, and not a possessive ("in Maria's room").
-            if (
+            prefixed = probe is not tok  # "West Timothy" is a town even if Timothy is a name
+            if low and (
                 low in lex.common
-                or low in lex.first
+                or (low in lex.first and not prefixed)
                 or low in lex.first_ambiguous
                 or text.startswith(("'s", "’s"), end)
-                or not _personal_token(tok, lex, True)
+                or not _personal_token(probe, lex, True)
                 or low in _GENERIC_PREFIX
             ):
                 place = False
@@ -1606,6 +1650,40 @@ def _cap_name_spans(
                 yield start, end, NAME
 
 
+_LOWER_WEAK_PLACE_RE = _scan(
+    "niobat",
+    r"\b(?:near|in|outside|around|between|and|by|to|from)[ ]+"
+    r"(?P<p>[a-z][a-z'’-]*(?:[ ]+[a-z][a-z'’-]*)?)",
+)
+_TOWN_ENDINGS = (
+    "ville", "ton", "burg", "burgh", "bury", "ford", "field", "land", "wood", "view", "port",
+    "mouth", "haven", "chester", "shire", "stad", "furt", "side", "dale", "town", "boro",
+    "borough", "fort", "berg", "mont", "stead",
+)  # fmt: skip
+
+
+def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
+    """End of a lower-case town name that has a town's shape ("west sallybury", "clarissa
+    ville", "dawnville", a listed city), or 0. For a bare "near"/"in" in speech-to-text."""
+    words = phrase.split()
+    first = words[0]
+    second = words[1] if len(words) > 1 else ""
+
+    def word(w: str) -> bool:
+        return w in lex.common or _inflected_word(w, lex) or w in lex.drugs or w in _NOT_NAME
+
+    for city in sorted(lex.cities.get(first, ()), key=len, reverse=True):
+        if (phrase + " ").startswith(city + " "):
+            return start + len(city)
+    if first in _PLACE_PREFIX and second and not word(second):
+        return start + len(first) + 1 + len(second)
+    if second in _PLACE_SUFFIX and not word(first) and first not in _CONTEXT_STOP:
+        return start + len(first) + 1 + len(second)
+    if first.endswith(_TOWN_ENDINGS) and len(first) > 6 and not word(first):
+        return start + len(first)
+    return 0
+
+
 def _lower_name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
     """Speech-to-text output without capitals: the same cues, by regex over all words."""
     for m in _NAME_CUE_RE.finditer(text):
@@ -1630,6 +1708,10 @@ def _lower_name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]
         if m.group("p")[0].isupper():
             continue
         end = _place_run(text, m.start("p"), m.group("p"), lex)
+        if end:
+            yield m.start("p"), end, LOCATION
+    for m in _LOWER_WEAK_PLACE_RE.finditer(text):
+        end = _town_shaped(text, m.start("p"), m.group("p"), lex)
         if end:
             yield m.start("p"), end, LOCATION
 
@@ -1764,8 +1846,19 @@ def _spoken_spans(
 
     for m in _STREET_ANY_CASE_RE.finditer(text) if hints.max_run else ():
         yield m.start(), _place_after(text, m.end(), lex, lower_mode), LOCATION
+    for m in _SITE_RE.finditer(text) if not lower_mode else ():
+        words = m.group("f").split()
+        low = [w.lower().strip(".") for w in words]
+        if all(w in _GENERIC_PREFIX or w in _STRIP_PREFIX or w in lex.common for w in low):
+            if not lex.cities.get(low[0]):
+                continue
+        if any(w in _CONTEXT_STOP or w in _EPONYMS or w in lex.drugs for w in low):
+            continue
+        yield m.start("f"), m.start("f") + len(m.group("f").rstrip()), LOCATION
     for m in _FAC_HEAD_SCAN_RE.finditer(low_scan):
-        start = _facility_start(text, m.start(), lower_mode)
+        head = m.group(0).lower()
+        strong_head = " " in head or head not in _WEAK_FAC_HEADS
+        start = _facility_start(text, m.start(), lower_mode, strong_head)
         if start is not None:
             yield start, _place_after(text, m.end(), lex, lower_mode), LOCATION
     for m in _SAINT_LOWER_RE.finditer(text) if "st" in low_text else ():
@@ -1887,7 +1980,29 @@ def _extend(
         elif sp.category == LOCATION:
             end = _place_after(text, end, lex, lower_mode)
         out.append((start, end, sp.category))
+        # "Rick and Vlasta", "between Ogden and Amandaside": the same kind after "and".
+        nxt = _AND_TOKEN_RE.match(text, end)
+        if nxt and sp.category in (NAME, LOCATION):
+            tok = nxt.group(1)
+            if tok[0].isupper() == lower_mode:
+                continue
+            if sp.category == NAME and _personal_token(tok, lex, not lower_mode):
+                out.append((nxt.start(1), nxt.end(1), NAME))
+            elif sp.category == LOCATION:
+                w = _PLACE_WORDS_RE.match(text, nxt.start(1))
+                low = tok.lower()
+                if (
+                    w
+                    and (lower_mode or low not in lex.first)
+                    and (low in _PLACE_PREFIX or _personal_token(tok, lex, not lower_mode))
+                ):
+                    place_end = _place_run(text, w.start(), w.group(0), lex)
+                    if place_end:
+                        out.append((nxt.start(1), place_end, LOCATION))
     return out
+
+
+_AND_TOKEN_RE = re.compile(rf"[ ]+and[ ]+({_ANY_TOK})(?![\w'’-])")
 
 
 def _merge(raw: Iterable[tuple[int, int, str]]) -> list[PhiSpan]:

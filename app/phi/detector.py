@@ -1401,6 +1401,7 @@ _MIDDLE_NAME_RE = _scan(
     rf"(?:[ ]+[{_UP}][{_LO}]+)?(?![\w-])",
 )
 _MIDDLE_WORDS = ("Thi", "Thị", "Van", "Văn", "Binti", "bin", "binti", "ibn")
+_MIDDLE_HINT_RE = re.compile(" (?:" + "|".join(_MIDDLE_WORDS) + ") ")
 _NEXT_TOKEN_RE = re.compile(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
 
 
@@ -1672,6 +1673,9 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
     def word(w: str) -> bool:
         return w in lex.common or _inflected_word(w, lex) or w in lex.drugs or w in _NOT_NAME
 
+    if first in lex.common and first not in _PLACE_PREFIX and second not in _PLACE_SUFFIX:
+        if first not in lex.cities:
+            return 0  # most words after "in"/"to"/"and": cheap way out
     for city in sorted(lex.cities.get(first, ()), key=len, reverse=True):
         if (phrase + " ").startswith(city + " "):
             return start + len(city)
@@ -1765,7 +1769,7 @@ def _spoken_spans(
             ):
                 yield m.start("n"), m.end("n"), NAME
     particles = _PARTICLE_HINT_RE.search(text)
-    middle = any(f" {w} " in text for w in _MIDDLE_WORDS)
+    middle = _MIDDLE_HINT_RE.search(text) is not None
     for m in _MIDDLE_NAME_RE.finditer(text) if middle else ():
         words = m.group(0).split()
         if any(w.lower() in _CONTEXT_STOP for w in (words[0], words[2])):

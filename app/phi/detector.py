@@ -483,7 +483,7 @@ _EPONYMS = frozenset(
 
 _NAME_TOK = (
     rf"(?:O['’]|D['’]|Mc|Mac|Di|De|Le|La)?[{_UP}][{_LO}]+(?:['’][{_UP}][{_LO}]+)?"
-    rf"(?:-[{_UP}][{_LO}]+)?"
+    rf"(?:-(?:Mc|Mac|O['’])?[{_UP}][{_LO}]+)?"
 )
 _CAP_TOKEN_RE = _scan(_UP, rf"(?<![\w'’-]){_NAME_TOK}(?![\w-])")
 _INITIAL = r"[A-Z]\.(?![A-Za-z])|[A-Z](?=['’]s\b|[,;:)]|$|\s+[a-z])"
@@ -1062,7 +1062,8 @@ _AGE_AFTER_RE = re.compile(
 )
 _AGE_VERBS = frozenset(
     "turned turns turning turn aged age ages be was is am she's he's i'm who's she’s he’s i’m "
-    "who’s".split()
+    "who’s mom's dad's mother's father's grandma's grandpa's husband's wife's mom’s dad’s "
+    "mother’s father’s grandma’s grandpa’s husband’s wife’s".split()
 )
 _AGE_SUBJECTS = frozenset(
     "she he who i will she'll he'll she’ll he’ll grandma grandpa mom dad mother father".split()
@@ -1148,7 +1149,7 @@ _KIN = (
     r"|(?:mother|father|sister|brother|son|daughter)[\s-]in[\s-]law|stepson|stepdaughter"
     r"|stepmom|stepdad|coworker|co-worker|colleague|manager|supervisor|boss|preceptor)"
 )
-_ANY_TOK = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}]+)?"
+_ANY_TOK = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
 # Words before a name in a personal context: "ask Tomasz", "my sister Ines", "this is Rhea".
 _NAME_CUE_RE = re.compile(
     rf"(?i:\b(?:(?P<intro>this\s+is)|(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})"
@@ -1160,7 +1161,10 @@ _NAME_CUE_RE = re.compile(
     rf"(?P<n>{_ANY_TOK})"
 )
 # Focus-group speaker labels: "Marta: I think ...".
-_SPEAKER_RE = re.compile(rf"^[ \t]*(?P<n>[{_UP}][{_LO}]+(?:[ -][{_UP}][{_LO}]+)?)[ \t]*:", re.M)
+_SPEAKER_RE = re.compile(
+    rf"^[ \t]*(?P<n>[{_UP}][{_LO}]+(?:[ -][{_UP}][{_LO}]+)?)(?:[ \t]*\([^)\n]{{1,20}}\))?[ \t]*:",
+    re.M,
+)
 _NOT_SPEAKER = frozenset(
     """
     interviewer interviewee participant moderator facilitator respondent speaker patient
@@ -1432,6 +1436,7 @@ _WEAK_1 = frozenset(
     """
     ask asked asking tell told telling call called calling text texted texting email emailed
     emailing e-mail e-mailed page paged paging thank thanked thanks hi hey nurse name's
+    precepted oriented replaced mentored
     remember remembered miss missed hired
     """.split()
 )
@@ -1443,7 +1448,8 @@ _WITH_VERBS = frozenset(
 )
 _WEAK_2 = frozenset(
     {("ask", "for"), ("asked", "for"), ("asking", "for"), ("that", "was"), ("me", "and"),
-     ("trained", "by")}
+     ("trained", "by"), ("covered", "for"), ("cover", "for"), ("covering", "for"),
+     ("behalf", "of"), ("filled", "for")}
 )  # fmt: skip
 _MOTION = frozenset(
     """
@@ -1453,7 +1459,7 @@ _MOTION = frozenset(
     branch just place home
     """.split()
 )
-_ADVERB = frozenset("up down over out back here".split())
+_ADVERB = frozenset("up down over out back here in".split())
 _FROM_SUBJECT = frozenset(
     """
     i'm he's she's they're we're i’m he’s she’s is are was were originally way all hour hours
@@ -1554,6 +1560,7 @@ _AFTER_NAME_RE = re.compile(
     r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient)\b"
     r"|,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran|said)\b"
     rf"|\s+and\s+[{_UP}][{_LO}]+\s+(?:were|are|both|have|had)\b|\s+here[,.]"
+    r"|\s+on\s+(?:nights|days|evenings)\s+(?:is|was|said|told|does|did)\b"
     rf"|\s+is\s+(?:my|our|her|his|their)\s+{_KIN}\b"
     rf"|,\s+(?:the|our|my|his|her)\s+(?:charge\s+nurse|unit\s+(?:clerk|secretary)|{_KIN})\b)"
 )
@@ -1614,9 +1621,9 @@ def _cap_name_spans(
             # vendor, department or eponym, and not a possessive ("in Maria's room").
             prefixed = probe is not tok  # "West Timothy" is a town even if Timothy is a name
             if low and (
-                low in lex.common
+                (low in lex.common and not prefixed)
                 or (low in lex.first and not prefixed)
-                or low in lex.first_ambiguous
+                or (low in lex.first_ambiguous and not prefixed)
                 or text.startswith(("'s", "’s"), end)
                 or not _personal_token(probe, lex, True)
                 or low in _GENERIC_PREFIX

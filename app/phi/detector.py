@@ -1124,8 +1124,17 @@ _SPOKEN_EMAIL_RE = _scan(
 # "4417 1234 5678 9113", "123 45 6789", "483 221 901": grouped digits of one number.
 _GROUPED_DIGITS_RE = _scan(
     "0-9",
-    r"(?<![\w.,/-])(?:\d{3}[ ]\d{2}[ ]\d{4}|\d{3,4}(?:[ ]\d{3,4}){2,4})(?![\w.,/-]\d|[\w/-])",
+    r"(?<![\w.,/-])(?:\d{3}[ ]\d{2}[ ]\d{4}|\d{3,4}(?:[ ]\d{3,4}){2,4}|\d(?:[ ]\d){4,})"
+    r"(?![\w.,/-]\d|[\w/-])",
 )
+# A local number after a phone cue: "call 555-0142", "my cell is 555 0142".
+_LOCAL_PHONE_RE = _scan(
+    "cCnNpPrRaAtTfFlLiIeE",
+    r"(?i:\b(?:call|number|phone|cell|reach\s+me|reach\s+her|reach\s+him|at|text|fax|line"
+    r"|is|extension|ext\.?)\s+)(?P<v>\d{3}[-. ]\d{4})(?![\w-]|[.]\d)",
+)
+# A name spelled out: "that's K-O-W-A-L-C-Z-Y-K".
+_SPELLED_RE = _scan("A-Z", r"\b(?:[A-Z]-){4,}[A-Z]\b")  # five letters or more: not "P-D-S-A"
 # A ZIP after a place ("Ogden 84401", "lives in 02118", ", 02118").
 _ZIP_AFTER_RE = _scan(
     "0-9",
@@ -1837,11 +1846,15 @@ def _spoken_spans(
     if " at " in text and " dot " in low_text:
         for m in _SPOKEN_EMAIL_RE.finditer(text):
             yield m.start(), m.end(), EMAIL
-    for m in _GROUPED_DIGITS_RE.finditer(text) if hints.max_run >= 2 else ():
+    for m in _GROUPED_DIGITS_RE.finditer(text) if hints.digits >= 5 else ():
         groups = m.group(0).split()
         if all(re.fullmatch(r"(?:19|20)\d\d", g) for g in groups):
             continue
         yield m.start(), m.end(), ID
+    for m in _LOCAL_PHONE_RE.finditer(text) if hints.max_run >= 3 else ():
+        yield m.start("v"), m.end("v"), PHONE
+    for m in _SPELLED_RE.finditer(text) if "-" in text else ():
+        yield m.start(), m.end(), NAME
     for m in _ZIP_AFTER_RE.finditer(text) if hints.max_run >= 5 else ():
         before = _ZIP_BEFORE_RE.search(text, max(0, m.start() - 40), m.start())
         if not before:

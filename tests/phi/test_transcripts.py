@@ -91,6 +91,21 @@ def test_issue_19_safe_harbor_forms(text: str, expected: str) -> None:
         ("We send them to Greystone Infirmary, about an hour from Dunmore.", "Dunmore"),
         ("She's over at Mercy now.", "Mercy"),
         ("I drive in from Port Tara every day.", "Port Tara"),
+        ("Most of my patients are between Dunmore and Amandaside.", "Amandaside"),
+        ("We get a lot of folks from around New Janetfurt.", "New Janetfurt"),
+        ("We had a patient from East Penny who was ninety.", "East Penny"),
+        ("speaker 1: it's near west sallybury", "west sallybury"),
+        ("Our Northgate site is the busiest.", "Northgate"),
+        ("I left Sandhill Medical Pavilion in 2021.", "Sandhill Medical Pavilion"),
+        # more personal contexts and spoken or spelled forms
+        ("I'm calling on behalf of Richard Rodgers-McCall.", "Richard Rodgers-McCall"),
+        ("That's K-O-W-A-L-C-Z-Y-K, with a Z.", "K-O-W-A-L-C-Z-Y-K"),
+        ("Just call me at 555-0142 after six.", "555-0142"),
+        ("Her MRN is 0 0 4 8 2 9 1 3.", "0 0 4 8 2 9 1 3"),
+        ("Mom's ninety-six now, can you believe it.", "ninety-six"),
+        ("I covered for Orlaith that weekend.", "Orlaith"),
+        ("Zoltán and Igor were both on that night.", "Igor"),
+        ("speaker 1: i work with tapio and zahra", "zahra"),
     ],
 )
 def test_transcript_identifiers_are_redacted(text: str, phrase: str) -> None:
@@ -125,6 +140,10 @@ Participant: The temp was 101 this morning.
 Participant: ninety percent of the time it's the printer.
 Participant: We give Zofran first, then Reglan if that fails.
 Participant: They moved me to Days, then back to Nights.
+Participant: I covered for Pharmacy that weekend.
+Participant: Dad's ninety days out from surgery.
+Participant: We use the P-D-S-A cycle for every change.
+Participant: I precepted Epic trainers last spring.
 """.strip()
 
 HARD_NEGATIVES_ASR = """

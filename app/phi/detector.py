@@ -1185,6 +1185,12 @@ _NOT_SPEAKER = frozenset(
 # Not names even in a personal context: vendors, programs and everyday tokens of the genre.
 _CONTEXT_STOP = frozenset(
     """
+    informatics pharmacy radiology nursing quality compliance security finance legal risk
+    education facilities housekeeping transport admissions registration billing scheduling
+    dietary nutrition therapy respiratory lab laboratory pathology anesthesia surgery
+    medicine pediatrics cardiology oncology neurology urology nephrology hospitalist
+    hospitalists telemetry telehealth triage management leadership administration marketing
+    agile lean scrum kaizen magnet leapfrog
     epic cerner meditech athena athenahealth allscripts pyxis omnicell vocera zoom teams excel
     mychart slack outlook google apple android iphone ipad alexa siri tableau kronos workday
     imprivata citrix sharepoint powerpoint word jira confluence salesforce qualtrics redcap
@@ -1210,7 +1216,7 @@ _PLACE_CUE_RE = re.compile(
 )
 _PLACE_PREFIX = frozenset(
     "new north south east west lake port mount mt fort ft saint st san santa los las el la "
-    "glen upper lower little great big grand spring springs falls beach city".split()
+    "glen upper lower little great big grand spring".split()
 )
 # Words that end a town's name ("Coos Bay", "Falls Church" aside): fine after a name word.
 _PLACE_SUFFIX = frozenset(
@@ -1253,6 +1259,15 @@ _SITE_RE = _scan(
     r"(?:location|site|campus|office|branch|clinic|hospital|facility|satellite)\b",
 )
 _ZIP_TAIL_RE = re.compile(r",?[ ]+\d{5}(?:-\d{4})?(?![\d-])")
+_SPECIALTY = frozenset(
+    """
+    cardiac pulmonary cardiopulmonary physical occupational speech wound palliative geriatric
+    neonatal pediatric surgical medical behavioral mental heart cancer kidney renal dialysis
+    infusion sleep pain spine stroke trauma burn transplant senior memory vascular vein eye
+    hearing dental foot hand bariatric weight diabetes endocrine fertility imaging radiation
+    orthopedic failure acute chronic critical intensive urgent primary care health wellness
+    """.split()
+)
 _FAC_CUES = frozenset(
     "at from to in with called left joined visited near around between and outside by".split()
 )
@@ -1261,6 +1276,10 @@ _WEAK_FAC_HEADS = frozenset(
     "general memorial medical regional practice pharmacy health healthcare children's".split()
 )
 _FAC_WORD_RE = re.compile(rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*)$", re.I)
+
+
+def lex_common() -> frozenset[str]:
+    return _lexicon().common
 
 
 def _uncued_facility(window: str, head_start: int, toks: list[re.Match[str]]) -> int | None:
@@ -1276,6 +1295,8 @@ def _uncued_facility(window: str, head_start: int, toks: list[re.Match[str]]) ->
     low = [t.group(0).lower().strip(".") for t in pre]
     if not low or all(w in _GENERIC_PREFIX or w in _STRIP_PREFIX for w in low):
         return None
+    if all(w in lex_common() for w in low):
+        return None  # no cue and only ordinary words: "The Heart Failure Clinic follows"
     if any(w in _CONTEXT_STOP or w in _EPONYMS for w in low):
         return None
     return head_start - len(window) + pre[0].start()
@@ -1303,8 +1324,8 @@ def _facility_start(
         low = [w.lower().strip(".") for w in pre]
         if low[0] in _STRIP_PREFIX or low[0] in _PLACE_STOP or low[0] in _CONTEXT_STOP:
             return None
-        if all(w in _STRIP_PREFIX or w in _GENERIC_PREFIX for w in low):
-            return None
+        if all(w in _STRIP_PREFIX or w in _GENERIC_PREFIX or w in _SPECIALTY for w in low):
+            return None  # "to Cardiac Rehab", "at the Heart Failure Clinic"
         if any(w in _CONTEXT_STOP or w in _EPONYMS or w in _FAC_CUES for w in low):
             return None
         return head_start - len(window) + toks[-k].start()
@@ -1544,7 +1565,7 @@ def _place_cue(words: list[str]) -> bool | str:
     if prep == "of":
         return before == "out"  # "we're out of Springfield"
     if prep == "at":
-        return before in ("over", "out", "down", "up")  # "she's over at Mercy"
+        return "at" if before in ("over", "out", "down", "up") else False  # "over at Mercy"
     if prep == "in" and before in _PLACE_SUBJECT:
         return True  # "we're in Bozeman" ("she's in Pediatrics": a department, stopped later)
     if prep == "outside" and len(w) >= 2 and w[-2] == "just":
@@ -1640,7 +1661,7 @@ def _cap_name_spans(
                 place = False
         if place:
             w = _PLACE_WORDS_RE.match(text, start)
-            place_end = _place_run(text, start, w.group(0), lex) if w else 0
+            place_end = _place_run(text, start, w.group(0), lex, place == "at") if w else 0
             if place_end:
                 yield start, place_end, LOCATION
                 continue
@@ -1914,7 +1935,9 @@ def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool) -> int:
     return z.end() if z else town_end
 
 
-def _place_run(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
+def _place_run(
+    text: str, start: int, phrase: str, lex: _Lexicon, common_first: bool = False
+) -> int:
     """End of the place name at ``start``, or 0 when the words do not name a place."""
     words = list(_NONSPACE_RE.finditer(phrase))
     end = 0
@@ -1936,10 +1959,16 @@ def _place_run(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
         word = low in lex.common or (not cap and _inflected_word(low, lex))
         if word and low not in _PLACE_PREFIX and not lex.cities.get(low) and not suffix:
             if cap:
-                # A capitalised word right after a place cue names the place even when it is
-                # also a word ("over at Mercy"); after that, only name-like words.
+                # A capitalised word that is also a word names a place only right after
+                # "over at" ("over at Mercy") or before another name word ("Granite Falls");
+                # "moved to Agile", "came from Labor and Delivery" are not places.
+                nxt_cap = i + 1 < len(words) and words[i + 1].group(0)[0].isupper()
+                if i == 0 and not (common_first or nxt_cap or nxt in _PLACE_SUFFIX):
+                    break
                 if not prev_prefix and i > 0 and low not in lex.surnames:
                     break
+            elif words[0].group(0)[0].isupper():
+                break  # written text: a town's words are all capitalised ("Granite Falls last")
             elif not prev_prefix and not (i == 0 and nxt in _PLACE_SUFFIX):
                 break  # "bar harbor": a word that a town suffix follows starts the town
         if _is_eponym(text, start + w.start(), start + w.start() + len(tok)):

@@ -1306,17 +1306,17 @@ def _facility_start(
     text: str, head_start: int, lower_mode: bool, strong_head: bool = False
 ) -> int | None:
     """Start of "<1-3 name words>" between a cue ("at", "from", ...) and a facility head."""
-    window = text[max(0, head_start - 64) : head_start]
-    toks = list(_NONSPACE_RE.finditer(window))
-    if not toks or not window[-1:].isspace():
+    window = text[max(0, head_start - 48) : head_start]
+    if not window[-1:].isspace():
         return None
-    for k in range(1, min(4, len(toks))):
-        cue = toks[-k - 1].group(0).lower()
+    parts = window.split()
+    for k in range(1, min(4, len(parts))):
+        cue = parts[-k - 1].lower()
         if cue not in _FAC_CUES:
-            if k == min(3, len(toks) - 1) and not lower_mode and strong_head:
-                return _uncued_facility(window, head_start, toks)
+            if k == min(3, len(parts) - 1) and not lower_mode and strong_head:
+                return _uncued_facility(window, head_start, list(_NONSPACE_RE.finditer(window)))
             continue
-        pre = [t.group(0) for t in toks[-k:]]
+        pre = parts[-k:]
         if not all(_FAC_WORD_RE.match(w) for w in pre):
             return None
         if not lower_mode and not all(w[0].isupper() for w in pre):
@@ -1328,7 +1328,7 @@ def _facility_start(
             return None  # "to Cardiac Rehab", "at the Heart Failure Clinic"
         if any(w in _CONTEXT_STOP or w in _EPONYMS or w in _FAC_CUES for w in low):
             return None
-        return head_start - len(window) + toks[-k].start()
+        return head_start - len(window) + list(_NONSPACE_RE.finditer(window))[-k].start()
     return None
 
 

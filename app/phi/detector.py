@@ -1252,6 +1252,8 @@ _FAC_HEAD_SCAN_RE = _scan(
     rf"\b{_FAC_HEAD_WORDS}(?:\s+{_FAC_HEAD_WORDS})*(?![\w'’])",
 )
 _NONSPACE_RE = re.compile(r"\S+")
+_SITE_WORDS = ("location", "site", "campus", "office", "branch", "clinic", "hospital", "facilit",
+               "satellite")  # fmt: skip
 # "our Northgate site", "the Pinecrest location": a named site of an organisation.
 _SITE_RE = _scan(
     "otyOTY",
@@ -1891,7 +1893,8 @@ def _spoken_spans(
 
     for m in _STREET_ANY_CASE_RE.finditer(text) if hints.max_run else ():
         yield m.start(), _place_after(text, m.end(), lex, lower_mode), LOCATION
-    for m in _SITE_RE.finditer(text) if not lower_mode else ():
+    sites = not lower_mode and any(w in low_text for w in _SITE_WORDS)
+    for m in _SITE_RE.finditer(text) if sites else ():
         words = m.group("f").split()
         low = [w.lower().strip(".") for w in words]
         if all(w in _GENERIC_PREFIX or w in _STRIP_PREFIX or w in lex.common for w in low):

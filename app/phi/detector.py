@@ -195,7 +195,10 @@ _DATE_RES = [
     # 2023/03/14
     _scan("0-9", r"(?<![\d/])(?:19|20)\d{2}/[01]?\d/[0-3]?\d(?![\d/])"),
     # "came in 8/25": after "in" only when the second number cannot be a small fraction's
-    _scan("iI", r"(?i:\bin\s+)(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|[5-9]))(?![\d/])"),
+    _scan(
+        "iIwW",
+        r"(?i:\b(?:in|was|it['’]s|is)\s+)(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|[5-9]))(?![\d/])",
+    ),
     # "on 3/14" style month/day, only after a temporal cue so fractions and BP stay
     _scan(
         "oOsSfFuUtTbBdDaApPrR",
@@ -1166,7 +1169,8 @@ _NAME_CUE_RE = re.compile(
     rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|call(?:ed|ing)?|text(?:ed|ing)?"
     rf"|e-?mail(?:ed|ing)?|pag(?:e|ed|ing)|thank(?:ed|s)?|that\s+was|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"
     rf"|speak(?:ing)?|agree(?:d)?|met|meet|sat|train(?:ed)?|go|went|chat(?:ted)?)\s+(?:with|to)"
-    rf"|trained\s+by|hi|hey|nurse)\s+)"
+    rf"|trained\s+by|hi|hey|nurse|according\s+to|out\s+to|behalf\s+of|covered\s+for"
+    rf"|precepted)\s+)"
     rf"(?P<n>{_ANY_TOK})"
 )
 # Focus-group speaker labels: "Marta: I think ...".
@@ -1481,7 +1485,8 @@ _WITH_VERBS = frozenset(
 _WEAK_2 = frozenset(
     {("ask", "for"), ("asked", "for"), ("asking", "for"), ("that", "was"), ("me", "and"),
      ("trained", "by"), ("covered", "for"), ("cover", "for"), ("covering", "for"),
-     ("behalf", "of"), ("filled", "for")}
+     ("behalf", "of"), ("filled", "for"), ("according", "to"), ("out", "to"),
+     ("shout-out", "to"), ("shoutout", "to")}
 )  # fmt: skip
 _MOTION = frozenset(
     """
@@ -1541,8 +1546,9 @@ def _name_cue(words: list[str]) -> str | None:
         return "intro"
     if w1 in ("her", "him") and prev in ("call", "called", "calls", "named"):
         return "strong"  # "we call her Heather"
-    if w1 == "is" and prev in _KIN_WORDS and len(words) >= 3 and words[-3] in _POSSESSIVE:
-        return "strong"  # "my doctor is Per Mattsson"
+    if w1 in ("is", "was") and prev in _KIN_WORDS and len(words) >= 3:
+        if words[-3] in _POSSESSIVE:
+            return "strong"  # "my doctor is Per Mattsson", "the surgeon was Éva Molnár"
     if w1 in _WEAK_1 or (prev, w1) in _WEAK_2:
         return "weak"
     if w1 in ("with", "to") and prev in _WITH_VERBS:
@@ -1584,12 +1590,16 @@ def _place_cue(words: list[str]) -> bool | str:
 
 
 _AFTER_NAME_RE = re.compile(
-    r"(?:\s+and\s+(?:I|me)\b|\s+(?:said|says|told|asked|thinks|thought|mentioned|found|ran"
+    r"(?:\s+and\s+(?:I|me)\b|(?:\s+(?:always|just|then|also|never|finally|actually|basically"
+    r"|literally|really|once))?\s+(?:said|says|told|asked|thinks|thought|mentioned|found|ran"
     r"|kept|keeps|was\s+the\s+one|is\s+the\s+one|was\s+on\s+nights|swears|came|went|cried"
     r"|crying|laughed|walked|helped|knows|knew|wanted|wrote|emailed|texted|stayed|quit|retired"
-    r"|covered|handles|handled|from\s+(?:the\s+)?[a-z]+\s+(?:came|said|called|told|was|is"
-    r"|asked|sent|stopped|says|emailed|texted|wrote|showed))\b"
-    r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient)\b"
+    r"|covered|handles|handled|quit|goes\s+like|was\s+like|from\s+(?:the\s+)?[A-Za-z]+\s+"
+    r"(?:came|said|called|told|was|is|asked|sent|stopped|says|emailed|texted|wrote|showed"
+    r"|[a-z]+ed))\b"
+    r"|['’]s\s+the\s+one\b|,\s+(?:can|could|would|will|do|did|are|have)\s+you\b"
+    r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient"
+    r"|help|permission|approval|office|desk|schedule|car|house|room|number|email|blessing)\b"
     r"|,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran|said)\b"
     rf"|\s+and\s+[{_UP}][{_LO}]+\s+(?:were|are|both|have|had)\b|\s+here[,.]"
     r"|\s+on\s+(?:nights|days|evenings)\s+(?:is|was|said|told|does|did)\b"
@@ -1727,8 +1737,21 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
     return 0
 
 
+_LOWER_AFTER_NAME_RE = re.compile(
+    r"(?:^|(?<=[:.?!])|\b(?:and|then|so|but|like|um|uh|yeah|okay)\b)[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+"
+    r"(?=from[ ]+the[ ]+[a-z]+[ ]+(?:[a-z]+ed|said|called|came|told)\b|goes[ ]+like\b"
+    r"|was[ ]+like\b|and[ ]+i\b)",
+    re.M,
+)
+
+
 def _lower_name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
     """Speech-to-text output without capitals: the same cues, by regex over all words."""
+    for m in _LOWER_AFTER_NAME_RE.finditer(text):
+        tok = m.group("n")
+        if _personal_token(tok, lex, False) or tok in lex.first or tok in lex.first_ambiguous:
+            if tok not in _NOT_NAME and tok not in _CONTEXT_STOP:
+                yield m.start("n"), m.end("n"), NAME
     for m in _NAME_CUE_RE.finditer(text):
         tok = m.group("n")
         if tok[0].isupper():

@@ -106,6 +106,14 @@ def test_issue_19_safe_harbor_forms(text: str, expected: str) -> None:
         ("I covered for Orlaith that weekend.", "Orlaith"),
         ("Zoltán and Igor were both on that night.", "Igor"),
         ("speaker 1: i work with tapio and zahra", "zahra"),
+        ("According to Wakiman, the order set is fine.", "Wakiman"),
+        ("Shout-out to Yanet, she saved us that night.", "Yanet"),
+        ("Sakti's the one who set up the huddle board.", "Sakti"),
+        ("We only got it done with Emong's help.", "Emong"),
+        ("Ferenc, can you pull up the chart?", "Ferenc"),
+        ("The surgeon was Dóra Bodnár, really nice guy.", "Dóra Bodnár"),
+        ("speaker 1: and then janos goes like no", "janos"),
+        ("I remember, it was 9/19, a Tuesday.", "9/19"),
     ],
 )
 def test_transcript_identifiers_are_redacted(text: str, phrase: str) -> None:
@@ -144,6 +152,12 @@ Participant: I covered for Pharmacy that weekend.
 Participant: Dad's ninety days out from surgery.
 Participant: We use the P-D-S-A cycle for every change.
 Participant: I precepted Epic trainers last spring.
+Participant: We moved to Agile sprints, two weeks each.
+Participant: I work with Informatics on the build.
+Participant: I came from Labor and Delivery, then went to NICU.
+Participant: We refer them to Cardiac Rehab.
+Participant: Epic's the one we use, honestly.
+Participant: It was 1/2 of them, maybe less.
 """.strip()
 
 HARD_NEGATIVES_ASR = """
@@ -156,6 +170,7 @@ speaker 2: i work with omnicell and pyxis
 speaker 1: we're out of gloves again
 speaker 2: so this is ozempic the weekly one
 speaker 1: my name is on the schedule for tuesday
+speaker 1: and then everyone goes like no
 """.strip()
 
 
@@ -167,6 +182,18 @@ def test_hard_negative_lines_stay(line: str) -> None:
 @pytest.mark.parametrize("block", [HARD_NEGATIVES, HARD_NEGATIVES_ASR])
 def test_hard_negative_transcripts_stay(block: str) -> None:
     assert detect(block).redacted == block
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("She moved to Granite Falls last year.", "She moved to [LOCATION] last year."),
+        ("she moved to granite falls last year", "she moved to [LOCATION] last year"),
+        ("In with us in Laramie, it's just outside X.", "In with us in [LOCATION], it's just outside X."),
+    ],
+)
+def test_place_spans_stop_at_the_town(text: str, expected: str) -> None:
+    assert detect(text).redacted == expected
 
 
 def _scores(rows: list[dict]) -> tuple[float, float]:

@@ -189,7 +189,7 @@ def test_hard_negative_transcripts_stay(block: str) -> None:
     [
         ("She moved to Granite Falls last year.", "She moved to [LOCATION] last year."),
         ("she moved to granite falls last year", "she moved to [LOCATION] last year"),
-        ("In with us in Laramie, it's just outside X.", "In with us in [LOCATION], it's just outside X."),
+        ("We live in Laramie, it's quiet.", "We live in [LOCATION], it's quiet."),
     ],
 )
 def test_place_spans_stop_at_the_town(text: str, expected: str) -> None:

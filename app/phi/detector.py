@@ -1165,7 +1165,7 @@ _ANY_TOK = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
 # Words before a name in a personal context: "ask Tomasz", "my sister Ines", "this is Rhea".
 _NAME_CUE_RE = re.compile(
     rf"(?i:\b(?:(?P<intro>this\s+is)|(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})"
-    rf"(?:\s*,)?|name\s+is|name['’]s|named|dr\.?|doctor)"
+    rf"(?:\s*,|\s+(?:is|was))?|name\s+is|name['’]s|named|dr\.?|doctor)"
     rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|call(?:ed|ing)?|text(?:ed|ing)?"
     rf"|e-?mail(?:ed|ing)?|pag(?:e|ed|ing)|thank(?:ed|s)?|that\s+was|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"
     rf"|speak(?:ing)?|agree(?:d)?|met|meet|sat|train(?:ed)?|go|went|chat(?:ted)?)\s+(?:with|to)"
@@ -1275,7 +1275,7 @@ _SPECIALTY = frozenset(
     """.split()
 )
 _FAC_CUES = frozenset(
-    "at from to in with called left joined visited near around between and outside by".split()
+    "at from to in with called left joined visited near around between and outside by of".split()
 )
 # Single head words that are ordinary words too: they need a cue before the name.
 _WEAK_FAC_HEADS = frozenset(
@@ -1318,6 +1318,8 @@ def _facility_start(
     parts = window.split()
     for k in range(1, min(4, len(parts))):
         cue = parts[-k - 1].lower()
+        if cue == "of" and (k + 2 > len(parts) or parts[-k - 2].lower() != "out"):
+            cue = ""  # only "out of Blue Ridge Medical Pavilion"
         if cue not in _FAC_CUES:
             if k == min(3, len(parts) - 1) and not lower_mode and strong_head:
                 return _uncued_facility(window, head_start, list(_NONSPACE_RE.finditer(window)))
@@ -1368,6 +1370,8 @@ def _personal_token(tok: str, lex: _Lexicon, capitalised: bool) -> bool:
         return True
     if base in lex.common or (not capitalised and _inflected_word(base, lex)):
         return capitalised and base in lex.first_ambiguous
+    if capitalised and base not in lex.surnames and _inflected_word(base, lex):
+        return False  # "Cardiac Services said": a plural of a word, not a name
     return len(base) >= 2
 
 
@@ -1506,6 +1510,7 @@ _FROM_SUBJECT = frozenset(
 _PLACE_PREP = frozenset(
     "in to from near outside by of at around between toward towards past as".split()
 )
+_SIDE_OF = frozenset("side outskirts edge north south east west outside".split())
 # "a woman from X", "folks from X": a person's origin.
 _PERSON_FROM = frozenset(
     """
@@ -1571,6 +1576,8 @@ def _place_cue(words: list[str]) -> bool | str:
     if prep == "as":
         return before == "far"  # "as far as Ramirezmouth"
     if prep == "of":
+        if before in _SIDE_OF:
+            return "weak"  # "the east side of X", "the outskirts of X"
         return before == "out"  # "we're out of Springfield"
     if prep == "at":
         return "at" if before in ("over", "out", "down", "up") else False  # "over at Mercy"
@@ -1586,7 +1593,9 @@ def _place_cue(words: list[str]) -> bool | str:
         return True
     if prep in ("in", "near", "around", "between", "outside", "toward", "towards", "past"):
         return "weak"
-    return "weak" if prep == "from" and before in _PERSON_FROM else False
+    if prep == "from" and (before in _PERSON_FROM or before.endswith("-old")):
+        return "weak"  # "a woman from X", "a 92-year-old from X"
+    return "weak" if prep == "of" and before in _SIDE_OF else False
 
 
 _AFTER_NAME_RE = re.compile(
@@ -1603,7 +1612,8 @@ _AFTER_NAME_RE = re.compile(
     r"|,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran|said)\b"
     rf"|\s+and\s+[{_UP}][{_LO}]+\s+(?:were|are|both|have|had)\b|\s+here[,.]"
     r"|\s+on\s+(?:nights|days|evenings)\s+(?:is|was|said|told|does|did)\b"
-    rf"|\s+is\s+(?:my|our|her|his|their)\s+{_KIN}\b"
+    rf"|\s+(?:is|was)\s+(?:my|our|her|his|their|the)\s+(?:(?:night|day|evening)\s+)?"
+    rf"(?:charge\s+nurse|{_KIN})\b"
     rf"|,\s+(?:the|our|my|his|her)\s+(?:charge\s+nurse|unit\s+(?:clerk|secretary)|{_KIN})\b)"
 )
 _VOCATIVE_END_RE = re.compile(rf"(?:[ -][{_UP}][{_LO}]+)?[ \t]*(?:[.?!]|$)", re.M)
@@ -1937,7 +1947,8 @@ def _spoken_spans(
 
 
 _PLACE_WORDS_RE = re.compile(
-    rf"(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)(?:[ ]+(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}}"
+    rf"(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)"
+    rf"(?:[ ]+(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}}"
 )
 # After a facility or a street address: ", Ogden 84401", " over in Ogden", " in port tara".
 _TOWN_ZIP_RE = re.compile(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3}[ ]+\d{5}(?:-\d{4})?(?![\w-])")

@@ -1349,6 +1349,8 @@ def _inflected_word(low: str, lex: _Lexicon) -> bool:
     """An inflected form of a common word ("gloves", "worries", "charted", "charting"); the
     word list holds base forms only. Used for lower-case text, where capitals cannot tell."""
     common = lex.common
+    if len(low) < 6:
+        return False  # short stems make false friends: "Ines" is not "in" + "es"
     if low.endswith("s") and (low[:-1] in common or (low.endswith("es") and low[:-2] in common)):
         return True
     if low.endswith("ies") and low[:-3] + "y" in common:

@@ -8,6 +8,7 @@ import, the word lists load once on first use.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,6 +28,12 @@ URL = "URL"
 IP = "IP"
 
 _DATA = Path(__file__).resolve().parent / "data"
+
+# Latin letters with diacritics ("Inés", "Łukasz", "Müller") count as letters of a name.
+_UP_EXTRA = "".join(chr(c) for c in range(0xC0, 0x250) if chr(c).isupper() and chr(c).isalpha())
+_LO_EXTRA = "".join(chr(c) for c in range(0xC0, 0x250) if chr(c).islower() and chr(c).isalpha())
+_UP = f"A-Z{_UP_EXTRA}"
+_LO = f"a-z{_LO_EXTRA}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +70,7 @@ class _Lexicon:
     common: frozenset[str]
     cities: dict[str, frozenset[str]]  # first word -> full lower-case city names
     city_words: dict[str, int]  # first word -> most words in a city name starting with it
+    drugs: frozenset[str]  # drug names: never a person or a place in a personal context
 
 
 def _read(name: str) -> frozenset[str]:
@@ -83,6 +91,7 @@ def _lexicon() -> _Lexicon:
         common=_read("common_words.txt"),
         cities={k: frozenset(v) for k, v in cities_by_first.items()},
         city_words={k: max(len(c.split()) for c in v) for k, v in cities_by_first.items()},
+        drugs=_read("drug_names.txt"),
     )
 
 
@@ -185,14 +194,24 @@ _DATE_RES = [
     ),
     # 2023/03/14
     _scan("0-9", r"(?<![\d/])(?:19|20)\d{2}/[01]?\d/[0-3]?\d(?![\d/])"),
+    # "came in 8/25": after "in" only when the second number cannot be a small fraction's
+    _scan(
+        "iIwW",
+        r"(?i:\b(?:in|was|it['’]s|is)\s+)(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|[5-9]))(?![\d/])",
+    ),
     # "on 3/14" style month/day, only after a temporal cue so fractions and BP stay
     _scan(
-        "oOsSfFuUtTbBdDaA",
-        r"(?i:\b(?:on|since|from|until|till|by|dated|before|after)\s+)"
+        "oOsSfFuUtTbBdDaApPrR",
+        r"(?i:\b(?:on|since|from|until|till|by|dated|before|after|picked\s+up|filled|refilled"
+        r"|seen|admitted|discharged|due|as\s+of|starting|through)\s+)"
         r"(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9]))(?![\d/])",
     ),
     # last Tuesday / next Friday / last July: a relative but pin-pointable date
-    _scan("lLtTnN", rf"(?i:\b(?:last|this past|next|this coming)\s+)(?:{_WEEKDAY}|{_MONTH})\b"),
+    _scan(
+        "lLtTnN",
+        rf"(?i:\b(?:last|this past|next|this coming)\s+)"
+        rf"(?:{_WEEKDAY}|{_MONTH}(?:\s+{_DAY}(?!\d))?|(?i:{_MONTH})\s+{_DAY}(?!\d))\b",
+    ),
     # Christmas Day 2022 etc. are rare; holidays with a year
     _scan(
         "CTEHN",
@@ -256,6 +275,7 @@ _IPV6_RE = _scan(
     rf"|(?:{_H}:){{1,3}}(?::{_H}){{1,4}}|(?:{_H}:){{1,2}}(?::{_H}){{1,5}}"
     rf"|{_H}:(?::{_H}){{1,6}}|::(?:{_H}:){{0,5}}{_H})(?![\w:])",
 )
+_IPV6_HINT_RE = _scan("0-9A-Fa-f", r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:")
 _PHONE_RE = _scan(
     "0-9(+",
     r"(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}"
@@ -403,7 +423,7 @@ _STRIP_PREFIX = (_GENERIC_PREFIX | _NOT_NAME) - _FACILITY_ISH
 _HEAD_OF_PLACE_RE = _scan("A-Z", rf"\b(?P<head>{_FACILITY_HEAD})\s+(?:of|in)\s+(?=[A-Z])")
 _SAINT_RE = _scan(
     "S",
-    r"\b(?:St\.?|Saint|Ste\.?)\s+(?P<n>[A-Z][a-z]+)(?:['’]s|s)?"
+    rf"\b(?:St\.?|Saint|Ste\.?)\s+(?P<n>[{_UP}][{_LO}]+)(?:['’]s|s)?"
     r"(?!\s+(?:wort|Day|Patrick's Day|Jude Children's Research)\b)",
 )
 # All-caps city abbreviations ("LA"/"SF" alone are too ambiguous: left atrium, etc.).
@@ -458,13 +478,17 @@ _EPONYMS = frozenset(
     alzheimer alzheimer's parkinson parkinson's crohn crohn's hodgkin hodgkin's addison
     addison's cushing cushing's graves graves' huntington huntington's marfan kawasaki
     babinski chaddock framingham gleason apgar glasgow barrett barrett's bell bell's
-    tourette asperger raynaud sjogren sjögren guillain barré barre wernicke korsakoff
+    tourette asperger raynaud foley braden morse norton sjogren sjögren guillain barré barre
+    wernicke korsakoff
     hashimoto reiter kaposi epstein barr wilson's bright's lou gehrig gehrig's
     """.split()
 )
 
-_NAME_TOK = r"(?:O['’]|D['’]|Mc|Mac|Di|De|Le|La)?[A-Z][a-z]+(?:['’][A-Z][a-z]+)?(?:-[A-Z][a-z]+)?"
-_CAP_TOKEN_RE = _scan("A-Z", rf"(?<![\w'’-]){_NAME_TOK}(?![\w-])")
+_NAME_TOK = (
+    rf"(?:O['’]|D['’]|Mc|Mac|Di|De|Le|La)?[{_UP}][{_LO}]+(?:['’][{_UP}][{_LO}]+)?"
+    rf"(?:-(?:Mc|Mac|O['’])?[{_UP}][{_LO}]+)?"
+)
+_CAP_TOKEN_RE = _scan(_UP, rf"(?<![\w'’-]){_NAME_TOK}(?![\w-])")
 _INITIAL = r"[A-Z]\.(?![A-Za-z])|[A-Z](?=['’]s\b|[,;:)]|$|\s+[a-z])"
 _FOLLOW_RE = re.compile(rf"\s+(?:(?P<init>{_INITIAL})|(?P<tok>{_NAME_TOK}))")
 _TITLE_RE = _scan(
@@ -1007,6 +1031,1000 @@ def _id_spans(text: str, hints: _Hints) -> Iterable[tuple[int, int, str]]:
         yield m.start(), m.end(), ID
 
 
+# --------------------------------------------------------------------------- conversation
+# Spoken and transcribed forms (interview transcripts, speech-to-text output): names known
+# only from a personal context, numbers and dates read out in words, places known from the
+# way they are talked about. Each rule is a context, not a list of the corpus's values.
+
+_DIGIT_WORD = r"(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine)"
+_DIGIT_WORDS = {
+    "zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+    "six": 6, "seven": 7, "eight": 8, "nine": 9,
+}  # fmt: skip
+# "seven oh three, five five five, oh one four two" / "double five": digits read out.
+_SPOKEN_DIGITS_RE = _scan(
+    "zotfsend",
+    rf"(?:\b(?:(?:double|triple)\s+)?{_DIGIT_WORD}(?:(?:[\s,.-]|\.\.\.)+(?:(?:double|triple)\s+)?"
+    rf"{_DIGIT_WORD}){{4,}}\b)",
+)
+_UNITS_AFTER = (
+    r"(?:percent|%|mg|milligrams?|mcg|micrograms?|units?|ml|cc|beds?|patients?|people|nurses"
+    r"|minutes?|mins?|hours?|days?|weeks?|months?|pounds?|lbs?|kilos?|kg|degrees?|mmhg|over"
+    r"|times|dollars|bucks|steps|feet|miles|calls|charts?|admits|percentile|seconds?|points?)"
+)
+_NUM_WORD_AGE = (
+    r"(?:ninety(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?"
+    r"|(?:a|one)\s+hundred(?:\s+and)?(?:\s+(?:one|two|three|four|five|six|seven|eight|nine|ten"
+    r"|eleven|twelve|thirteen|fourteen|fifteen))?|1[01]\d|9\d)"
+)
+# An age over 89 by context: "she's ninety-four", "turned 93", "a lady, 96,", "94 years old".
+# Candidates are found first (few), then the words before them are checked.
+_AGE_CAND_RE = _scan("nao19", rf"(?<![\w.,-]){_NUM_WORD_AGE}(?!\w|-(?!years?\b))")
+_AGE_AFTER_RE = re.compile(
+    rf"(?i:(?P<yo>(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b)|\s*{_UNITS_AFTER}\b)"
+)
+_AGE_VERBS = frozenset(
+    "turned turns turning turn aged age ages be was is am she's he's i'm who's she’s he’s i’m "
+    "who’s mom's dad's mother's father's grandma's grandpa's husband's wife's mom’s dad’s "
+    "mother’s father’s grandma’s grandpa’s husband’s wife’s".split()
+)
+_AGE_SUBJECTS = frozenset(
+    "she he who i will she'll he'll she’ll he’ll grandma grandpa mom dad mother father".split()
+)
+_AGE_QUALIFIERS = frozenset("like about almost nearly over just".split())
+_AGE_PERSONS = frozenset(
+    """
+    she he i mom dad mother father who guy lady man woman patient gentleman grandma grandpa
+    grandmother grandfather aunt uncle resident
+    """.split()
+)
+
+
+def _age_context(window: str, strict: bool = False) -> bool:
+    """The words before a number say it is someone's age ("she's", "turned", "a lady, ")."""
+    words = window.lower().split()
+    while words and words[-1] in _AGE_QUALIFIERS:
+        words.pop()
+    if not words:
+        return False
+    last = words[-1]
+    if last.endswith(","):
+        return any(w.strip(",") in _AGE_PERSONS for w in words[-7:])
+    if strict and last in {"was", "is", "be", "am"}:
+        return len(words) >= 2 and words[-2] in _AGE_SUBJECTS
+    return last in _AGE_VERBS
+
+
+_ORD_WORD = (
+    r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth"
+    r"|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth"
+    r"|twenty[\s-](?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|thirtieth"
+    r"|thirty[\s-]first)"
+)
+_SPOKEN_YEAR = (
+    r"(?:(?:nineteen|twenty)\s+(?:oh\s+\w+|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
+    r"|seventeen|eighteen|nineteen|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
+    r"(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?)|two\s+thousand(?:\s+and)?"
+    r"(?:\s+\w+(?:[\s-]\w+)?)?)"
+)
+_MONTH_FULL = (
+    r"(?:january|february|march|april|may|june|july|august|september|october|november"
+    r"|december)"
+)
+# "June twelfth", "the twelfth of June", "March third, twenty twenty-three": ordinal words
+# are found first, then a month right before or after them.
+_ORD_CAND_RE = _scan("fsten", rf"\b{_ORD_WORD}\b")
+_MONTHS_LOWER = frozenset(_MONTH_FULL[3:-1].split("|"))
+_THE_BEFORE_RE = re.compile(r"(?i:\bthe\s+)$")
+_OF_MONTH_RE = re.compile(rf"(?i:\s+of\s+{_MONTH_FULL}\b)")
+_YEAR_AFTER_RE = re.compile(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
+# "rhea dot patel at gmail dot com".
+_SPOKEN_EMAIL_RE = _scan(
+    "a-zA-Z0-9",
+    r"(?i:\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+)*\s+at\s+[a-z0-9-]+(?:\s+dot\s+[a-z0-9-]+)*"
+    r"\s+dot\s+(?:com|org|net|edu|gov|me|io|us|co)\b)",
+)
+# "4417 1234 5678 9113", "123 45 6789", "483 221 901": grouped digits of one number.
+_GROUPED_DIGITS_RE = _scan(
+    "0-9",
+    r"(?<![\w.,/-])(?:\d{3}[ ]\d{2}[ ]\d{4}|\d{3,4}(?:[ ]\d{3,4}){2,4}|\d(?:[ ]\d){4,})"
+    r"(?![\w.,/-]\d|[\w/-])",
+)
+# A local number after a phone cue: "call 555-0142", "my cell is 555 0142".
+_LOCAL_PHONE_RE = _scan(
+    "cCnNpPrRaAtTfFlLiIeE",
+    r"(?i:\b(?:call|number|phone|cell|reach\s+me|reach\s+her|reach\s+him|at|text|fax|line"
+    r"|is|extension|ext\.?)\s+)(?P<v>\d{3}[-. ]\d{4})(?![\w-]|[.]\d)",
+)
+# A name spelled out: "that's K-O-W-A-L-C-Z-Y-K".
+_SPELLED_RE = _scan("A-Z", r"\b(?:[A-Z]-){4,}[A-Z]\b")  # five letters or more: not "P-D-S-A"
+# A ZIP after a place ("Ogden 84401", "lives in 02118", ", 02118").
+_ZIP_AFTER_RE = _scan(
+    "0-9",
+    r"(?<![\w.,$#-])(?P<v>\d{5}(?:-\d{4})?)(?![\w.,-]\d|[\w%-])",
+)
+_ZIP_BEFORE_RE = re.compile(r"(?:(?P<w>[^\W\d_][\w'’.]*)|(?P<c>,))\s{1,2}$")
+_ZIP_CUE_WORDS = frozenset("in near from to zip code zipcode at of is".split())
+_NOT_ZIP_BEFORE = frozenset(
+    """
+    about over under than nearly approximately around like maybe roughly only just almost
+    the a an and or of by with for some all those these had has have got get paid pay cost
+    costs spent owed was were is are be total mrn id number account acct member policy
+    claim rx ssn case
+    """.split()
+)
+
+_KIN = (
+    r"(?:sister|brother|daughter|son|husband|wife|mom|mum|mother|dad|father|grandson"
+    r"|granddaughter|grandmother|grandfather|grandma|grandpa|nephew|niece|cousin|aunt|uncle"
+    r"|neighbou?r|friend|partner|boyfriend|girlfriend|fianc[eé]e?|roommate|caregiver|kid|child"
+    r"|(?:mother|father|sister|brother|son|daughter)[\s-]in[\s-]law|stepson|stepdaughter"
+    r"|stepmom|stepdad|coworker|co-worker|colleague|manager|supervisor|boss|preceptor)"
+)
+_ANY_TOK = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
+# Words before a name in a personal context: "ask Tomasz", "my sister Ines", "this is Rhea".
+_NAME_CUE_RE = re.compile(
+    rf"(?i:\b(?:(?P<intro>this\s+is)|(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})"
+    rf"(?:\s*,|\s+(?:is|was))?|name\s+is|name['’]s|named|dr\.?|doctor)"
+    rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|call(?:ed|ing)?|text(?:ed|ing)?"
+    rf"|e-?mail(?:ed|ing)?|pag(?:e|ed|ing)|thank(?:ed|s)?|that\s+was|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"
+    rf"|speak(?:ing)?|agree(?:d)?|met|meet|sat|train(?:ed)?|go|went|chat(?:ted)?)\s+(?:with|to)"
+    rf"|trained\s+by|hi|hey|nurse|according\s+to|out\s+to|behalf\s+of|covered\s+for"
+    rf"|precepted)\s+)"
+    rf"(?P<n>{_ANY_TOK})"
+)
+# Focus-group speaker labels: "Marta: I think ...".
+_SPEAKER_RE = re.compile(
+    rf"^[ \t]*(?P<n>[{_UP}][{_LO}]+(?:[ -][{_UP}][{_LO}]+)?)(?:[ \t]*\([^)\n]{{1,20}}\))?[ \t]*:",
+    re.M,
+)
+_NOT_SPEAKER = frozenset(
+    """
+    interviewer interviewee participant moderator facilitator respondent speaker patient
+    caregiver nurse doctor clinician pharmacist note notes question answer response comment
+    summary transcript pause crosstalk inaudible unknown staff resident attending everyone
+    all group both others other
+    """.split()
+)
+# Not names even in a personal context: vendors, programs and everyday tokens of the genre.
+_CONTEXT_STOP = frozenset(
+    """
+    informatics pharmacy radiology nursing quality compliance security finance legal risk
+    education facilities housekeeping transport admissions registration billing scheduling
+    dietary nutrition therapy respiratory lab laboratory pathology anesthesia surgery
+    medicine pediatrics cardiology oncology neurology urology nephrology hospitalist
+    hospitalists telemetry telehealth triage management leadership administration marketing
+    agile lean scrum kaizen magnet leapfrog
+    epic cerner meditech athena athenahealth allscripts pyxis omnicell vocera zoom teams excel
+    mychart slack outlook google apple android iphone ipad alexa siri tableau kronos workday
+    imprivata citrix sharepoint powerpoint word jira confluence salesforce qualtrics redcap
+    nuance dragon philips siemens medtronic baxter alaris stryker tigertext spok doximity
+    uptodate lexicomp micromedex haiku canto rover webex facetime whatsapp youtube facebook
+    instagram tiktok twitter linkedin reddit chatgpt copilot
+    everyone everybody someone somebody anyone anybody nobody him her them us me you it
+    that this there here what who which back up down over out about again later yesterday
+    today tomorrow tonight morning afternoon evening night nights days weekend
+    """.split()
+)
+# Place context: "lives in X", "over in X", "drove up from X", "moved to X".
+_PLACE_CUE_RE = re.compile(
+    rf"(?i:\b(?:(?:live[sd]?|living|moved|move|drive[sn]?|drove|driving|come[s]?|came|commute[sd]?"
+    rf"|grew\s+up|born|raised|based|stay(?:s|ed|ing)?|transfer(?:red)?|sent|travel(?:ed|led)?"
+    rf"|over|out|up|down|back|located|one|location|office|clinic|site|branch|just|place)"
+    rf"(?:\s+(?:up|down|over|out|back|here))?\s+(?:in|to|from|near|outside(?:\s+of)?|by)"
+    rf"|\bjust\s+outside(?:\s+of)?|\b(?:(?:i|he|she|they|we)['’]?(?:m|s|re)?|is|are|was|were"
+    rf"|originally|way|all|all\s+the\s+way|hours?|minutes|miles|away)\s+from"
+    rf"|\b(?:i['’]m|we['’]re|they['’]re|she['’]s|he['’]s|home)\s+in|\bout\s+of"
+    rf"|\b(?:over|out|down|up)\s+at)\s+)"
+    rf"(?P<p>(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)(?:\s+(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}})"
+)
+_PLACE_PREFIX = frozenset(
+    "new north south east west lake port mount mt fort ft saint st san santa los las el la "
+    "glen upper lower little great big grand spring".split()
+)
+# Words that end a town's name ("Coos Bay", "Falls Church" aside): fine after a name word.
+_PLACE_SUFFIX = frozenset(
+    """
+    bay beach falls springs city harbor harbour heights park point valley creek hills lake
+    island ridge grove junction crossing landing bluff bluffs rapids shores village center
+    ville town township mills
+    """.split()
+)
+_COMPASS = frozenset("north south east west saint st mount mt".split())
+_PLACE_STOP = frozenset(
+    """
+    the a an my his her our their your this that town city here there home work school
+    church bed beds rehab hospice hospital clinic office nursing assisted living daycare
+    jail prison the country state county area neighborhood church work lunch dinner breakfast
+    class court mass bed
+    """.split()
+)
+# Facilities by structure: "at Lakeside Memorial", "from greystone hospital".
+_FAC_HEAD_WORDS = (
+    r"(?:memorial|hospital|infirmary|clinic|medical\s+(?:center|centre|pavilion|group|plaza|campus)"
+    r"|health(?:\s+(?:center|centre|partners|system|services))?|healthcare|family\s+(?:health"
+    r"|practice|medicine)|care\s+center|urgent\s+care|rehab(?:ilitation)?(?:\s+center)?"
+    r"|general|pavilion|women['’]s\s+center|children['’]s|nursing\s+home|hospice|pharmacy"
+    r"|(?:cancer|heart|eye|kidney|cardiac|spine|vein|wound|sleep|dialysis|surgical|surgery"
+    r"|imaging|wellness|birthing|treatment|recovery|senior|medical|health|care)\s+"
+    r"(?:center|centre|institute)|institute"
+    r"|regional|community\s+hospital|medical|practice)"
+)
+# Head words are found first (few), then "at|from|to|in ... <1-3 words>" before them.
+_FAC_HEAD_SCAN_RE = _scan(
+    "".join(sorted(set(re.findall(r"(?:^|[(|])([a-z])", _FAC_HEAD_WORDS)))),
+    rf"\b{_FAC_HEAD_WORDS}(?:\s+{_FAC_HEAD_WORDS})*(?![\w'’])",
+)
+_NONSPACE_RE = re.compile(r"\S+")
+_SITE_WORDS = ("location", "site", "campus", "office", "branch", "clinic", "hospital", "facilit",
+               "satellite")  # fmt: skip
+# "our Northgate site", "the Pinecrest location": a named site of an organisation.
+_SITE_RE = _scan(
+    "otyOTY",
+    rf"\b(?i:our|the|their|your|that|this)[ ]+(?P<f>(?:[{_UP}][{_LO}'’.-]+[ ]+){{1,3}})"
+    r"(?:location|site|campus|office|branch|clinic|hospital|facility|satellite)\b",
+)
+_ZIP_TAIL_RE = re.compile(r",?[ ]+\d{5}(?:-\d{4})?(?![\d-])")
+_SPECIALTY = frozenset(
+    """
+    cardiac pulmonary cardiopulmonary physical occupational speech wound palliative geriatric
+    neonatal pediatric surgical medical behavioral mental heart cancer kidney renal dialysis
+    infusion sleep pain spine stroke trauma burn transplant senior memory vascular vein eye
+    hearing dental foot hand bariatric weight diabetes endocrine fertility imaging radiation
+    orthopedic failure acute chronic critical intensive urgent primary care health wellness
+    """.split()
+)
+_FAC_CUES = frozenset(
+    "at from to in with called left joined visited near around between and outside by of".split()
+)
+# Single head words that are ordinary words too: they need a cue before the name.
+_WEAK_FAC_HEADS = frozenset(
+    "general memorial medical regional practice pharmacy health healthcare children's".split()
+)
+_FAC_WORD_RE = re.compile(rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*)$", re.I)
+
+
+def lex_common() -> frozenset[str]:
+    return _lexicon().common
+
+
+def _uncued_facility(window: str, head_start: int, toks: list[re.Match[str]]) -> int | None:
+    """No cue: "I left Sandhill Medical Pavilion": the capitalised words right before a head
+    of its own (not "General" or "Memorial" alone), leading "The"/"Our" taken off."""
+    pre: list[re.Match[str]] = []
+    for t in reversed(toks[-3:]):
+        if not t.group(0)[0].isupper() or not _FAC_WORD_RE.match(t.group(0)):
+            break
+        pre.insert(0, t)
+    while pre and pre[0].group(0).lower().strip(".") in _STRIP_PREFIX:
+        pre.pop(0)
+    low = [t.group(0).lower().strip(".") for t in pre]
+    if not low or all(w in _GENERIC_PREFIX or w in _STRIP_PREFIX for w in low):
+        return None
+    if all(w in lex_common() for w in low):
+        return None  # no cue and only ordinary words: "The Heart Failure Clinic follows"
+    if any(w in _CONTEXT_STOP or w in _EPONYMS for w in low):
+        return None
+    return head_start - len(window) + pre[0].start()
+
+
+def _facility_start(
+    text: str, head_start: int, lower_mode: bool, strong_head: bool = False
+) -> int | None:
+    """Start of "<1-3 name words>" between a cue ("at", "from", ...) and a facility head."""
+    window = text[max(0, head_start - 48) : head_start]
+    if not window[-1:].isspace():
+        return None
+    parts = window.split()
+    for k in range(1, min(4, len(parts))):
+        cue = parts[-k - 1].lower()
+        if cue == "of" and (k + 2 > len(parts) or parts[-k - 2].lower() != "out"):
+            cue = ""  # only "out of Blue Ridge Medical Pavilion"
+        if cue not in _FAC_CUES:
+            if k == min(3, len(parts) - 1) and not lower_mode and strong_head:
+                return _uncued_facility(window, head_start, list(_NONSPACE_RE.finditer(window)))
+            continue
+        pre = parts[-k:]
+        if not all(_FAC_WORD_RE.match(w) for w in pre):
+            return None
+        if not lower_mode and not all(w[0].isupper() for w in pre):
+            return None  # written text capitalises a facility's name ("call Pharmacy" is not)
+        low = [w.lower().strip(".") for w in pre]
+        if low[0] in _STRIP_PREFIX or low[0] in _PLACE_STOP or low[0] in _CONTEXT_STOP:
+            return None
+        if all(w in _STRIP_PREFIX or w in _GENERIC_PREFIX or w in _SPECIALTY for w in low):
+            return None  # "to Cardiac Rehab", "at the Heart Failure Clinic"
+        if any(w in _CONTEXT_STOP or w in _EPONYMS or w in _FAC_CUES for w in low):
+            return None
+        return head_start - len(window) + list(_NONSPACE_RE.finditer(window))[-k].start()
+    return None
+
+
+_SAINT_LOWER_RE = _scan("s", r"\b(?:st\.?|saint)\s+[a-z]+(?:['’]s)?\b")
+_LOWER_TITLE_RE = _scan("dDmM", r"(?i:\b(?:dr|doctor|mr|mrs|ms))\.?\s+(?P<n>[a-z][a-z'’-]+)")
+_PARTICLE_HINT_RE = re.compile(r" (?:de|del|della|van|von|da|di|la|le|bin|al|dos|das|du|ter) ")
+
+
+def _inflected_word(low: str, lex: _Lexicon) -> bool:
+    """An inflected form of a common word ("gloves", "worries", "charted", "charting"); the
+    word list holds base forms only. Used for lower-case text, where capitals cannot tell."""
+    common = lex.common
+    if len(low) < 6:
+        return False  # short stems make false friends: "Ines" is not "in" + "es"
+    if low.endswith("s") and (low[:-1] in common or (low.endswith("es") and low[:-2] in common)):
+        return True
+    if low.endswith("ies") and low[:-3] + "y" in common:
+        return True
+    if low.endswith("ed") and (low[:-2] in common or low[:-1] in common):
+        return True
+    return low.endswith("ing") and (low[:-3] in common or low[:-3] + "e" in common)
+
+
+def _personal_token(tok: str, lex: _Lexicon, capitalised: bool) -> bool:
+    """A token in a personal context that can be a name (not a word, vendor or clinical term)."""
+    low = tok.lower()
+    base = low.split("'")[0].split("’")[0]
+    if base in _CONTEXT_STOP or base in _NOT_NAME or base in _EPONYMS or base in lex.drugs:
+        return False
+    if base in _STATE_NAMES_LOWER or base in _FACILITY_WORDS:
+        return False
+    if base in lex.first and base not in lex.first_ambiguous:
+        return True
+    if base in lex.common or (not capitalised and _inflected_word(base, lex)):
+        return capitalised and base in lex.first_ambiguous
+    if capitalised and base not in lex.surnames and _inflected_word(base, lex):
+        return False  # "Cardiac Services said": a plural of a word, not a name
+    return len(base) >= 2
+
+
+def _strong_name_ok(text: str, start: int, end: int, lex: _Lexicon) -> bool:
+    """After "my sister" / "this is" / "Dr." a capitalised word mid-sentence is a name even
+    when it is also a word ("Ria", "April Allison"); a month needs a surname after it."""
+    low = text[start:end].lower()
+    if low in _CONTEXT_STOP or low in _EPONYMS or low in _FACILITY_WORDS or low in lex.drugs:
+        return False
+    if low in _STATE_NAMES_LOWER:
+        return False
+    if low in _NOT_NAME:
+        if low not in _MONTH_NAMES:
+            return False
+        nxt = _NEXT_TOKEN_RE.match(text, end)
+        return bool(nxt and nxt.group(1)[0].isupper() and _personal_token(nxt.group(1), lex, True))
+    return True
+
+
+_MONTH_NAMES = frozenset({"april", "may", "june", "august", "january"})
+
+
+def _name_run_end(
+    text: str,
+    end: int,
+    lex: _Lexicon,
+    lower: bool,
+    after_particle: bool = False,
+    strong: bool = False,
+) -> int:
+    """Extend a name over following surname-like tokens ("Nguyen Thi Lan", "rhea patel")."""
+    particle = after_particle
+    for _ in range(3):
+        m = _NEXT_TOKEN_RE.match(text, end)
+        if not m:
+            break
+        tok = m.group(1)
+        low = tok.lower()
+        if tok[0].isupper() == lower and not particle and low not in _PARTICLES:
+            break  # lower-case word after a capitalised name (or the other way round)
+        particle = low in _PARTICLES
+        if low in _CONTEXT_STOP or low in _NOT_NAME or _looks_like_place_word(low):
+            break
+        if low in lex.drugs:
+            break
+        if lower and (low in lex.common or _inflected_word(low, lex)) and low not in _PARTICLES:
+            # In lower-case text a word stops a name ("maria said"), unless the cue was a
+            # self-introduction: then any word but a function word ("zsolt kiss and i'm").
+            if not strong or low in _NOT_SURNAME:
+                break
+        if _is_eponym(text, m.start(1), m.end(1)):
+            break
+        end = m.end()
+    return end
+
+
+_NOT_SURNAME = frozenset(
+    """
+    and or but said says so then from at in on to for with the a an i i'm im calling here
+    speaking over just like um uh my his her our their is was will can may might also yes
+    no okay ok right well you your we they she he it that this am are be by of if as who
+    i've i'd i'll
+    """.split()
+)
+_PARTICLES = frozenset("de del della van von da di la le bin al dos das du ter thi".split())
+# "Nguyen Thi Lan", "Do Van Hanh", "Ahmad bin Ismail": a middle particle binds the words
+# around it into one name, even when they are also words ("Do", "Son").
+_MIDDLE_NAME_RE = _scan(
+    _UP,
+    rf"(?<![\w'’-])[{_UP}][{_LO}]+[ ]+(?:Thi|Thị|Van|Văn|Binti|bin|binti|ibn)[ ]+[{_UP}][{_LO}]+"
+    rf"(?:[ ]+[{_UP}][{_LO}]+)?(?![\w-])",
+)
+_MIDDLE_WORDS = ("Thi", "Thị", "Van", "Văn", "Binti", "bin", "binti", "ibn")
+_MIDDLE_HINT_RE = re.compile(" (?:" + "|".join(_MIDDLE_WORDS) + ") ")
+_NEXT_TOKEN_RE = re.compile(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
+
+
+_STREET_ANY_CASE_RE = _scan(
+    "0-9",
+    rf"\b\d{{1,6}}[ ]+(?:[{_UP}{_LO}][{_LO}'’]+[ ]+){{1,3}}(?i:{_STREET_SUFFIX})\b\.?"
+    r"(?:,?[ ]*(?i:apt|apartment|suite|ste|unit|#)\.?[ ]*#?\w+)?",
+)
+
+
+_POSSESSIVE = frozenset("my his her our their your the".split())
+_KIN_WORDS = frozenset(
+    """
+    sister brother daughter son husband wife mom mum mother dad father grandson granddaughter
+    grandmother grandfather grandma grandpa nephew niece cousin aunt uncle neighbor neighbour
+    friend partner boyfriend girlfriend fiance fiancé fiancee fiancée roommate caregiver kid
+    child mother-in-law father-in-law sister-in-law brother-in-law son-in-law daughter-in-law
+    stepson stepdaughter stepmom stepdad coworker co-worker colleague manager supervisor boss
+    preceptor nana papa abuela abuelo tia tio granny gran secretary clerk aide educator director
+    attending resident fellow intern midwife
+    doula therapist chaplain interpreter scribe volunteer administrator nurse doctor physician
+    surgeon pharmacist coordinator navigator receptionist
+    """.split()
+)
+_STRONG_1 = frozenset("named dr dr. doctor".split())
+_STRONG_2 = frozenset({("name", "is")})
+_WEAK_1 = frozenset(
+    """
+    ask asked asking tell told telling call called calling text texted texting email emailed
+    emailing e-mail e-mailed page paged paging thank thanked thanks hi hey nurse name's
+    precepted oriented replaced mentored
+    remember remembered miss missed hired
+    """.split()
+)
+_WITH_VERBS = frozenset(
+    """
+    check checked work worked working works talk talked talking talks spoke speak speaking
+    agree agreed met meet sat train trained go went chat chatted
+    """.split()
+)
+_WEAK_2 = frozenset(
+    {("ask", "for"), ("asked", "for"), ("asking", "for"), ("that", "was"), ("me", "and"),
+     ("trained", "by"), ("covered", "for"), ("cover", "for"), ("covering", "for"),
+     ("behalf", "of"), ("filled", "for"), ("according", "to"), ("out", "to"),
+     ("shout-out", "to"), ("shoutout", "to")}
+)  # fmt: skip
+_MOTION = frozenset(
+    """
+    live lives lived living moved move drive drives drove driving come comes came commute
+    commutes commuted up born raised based stay stays stayed staying transfer transferred sent
+    travel traveled travelled over out down back located one location office clinic site
+    branch just place home
+    """.split()
+)
+_ADVERB = frozenset("up down over out back here in".split())
+_FROM_SUBJECT = frozenset(
+    """
+    i'm he's she's they're we're i’m he’s she’s is are was were originally way all hour hours
+    minutes mins miles drive away
+    """.split()
+)
+_PLACE_PREP = frozenset(
+    "in to from near outside by of at around between toward towards past as".split()
+)
+_SIDE_OF = frozenset("side outskirts edge north south east west outside".split())
+# "a woman from X", "folks from X": a person's origin.
+_PERSON_FROM = frozenset(
+    """
+    woman man lady guy patient patients family families kid kids girl boy folks people someone
+    resident residents nurse nurses doctor mom dad parents couple veteran veterans
+    """.split()
+)
+_PLACE_SUBJECT = frozenset("i'm i’m we're we’re they're they’re she's she’s he's he’s".split())
+
+
+def _words_before(text: str, start: int) -> list[str]:
+    """Up to four lower-case words right before ``start`` (only spaces and one comma may
+    separate them from it; a sentence or clause boundary in between gives none)."""
+    window = text[max(0, start - 48) : start]
+    if not window[-1:].isspace():
+        return []
+    stripped = window.rstrip()
+    if stripped[-1:] in ".!?:;\n" and not stripped.lower().endswith(("dr.", "st.")):
+        return []
+    return stripped.lower().split()[-4:]
+
+
+def _name_cue(words: list[str]) -> str | None:
+    """'strong' / 'weak' when the words before a token make it a person's name."""
+    if not words:
+        return None
+    w1 = words[-1]
+    comma = w1.endswith(",")
+    w1 = w1.rstrip(",")
+    prev = words[-2] if len(words) >= 2 else ""
+    if w1 in _KIN_WORDS and prev in _POSSESSIVE:
+        return "strong"
+    if comma:
+        return None
+    if w1 in _STRONG_1 or (prev, w1) in _STRONG_2:
+        return "strong"
+    if (prev, w1) == ("this", "is") or w1 in ("i'm", "i’m"):
+        return "intro"
+    if w1 in ("her", "him") and prev in ("call", "called", "calls", "named"):
+        return "strong"  # "we call her Heather"
+    if w1 in ("is", "was") and prev in _KIN_WORDS and len(words) >= 3:
+        if words[-3] in _POSSESSIVE:
+            return "strong"  # "my doctor is Per Mattsson", "the surgeon was Éva Molnár"
+    if w1 in _WEAK_1 or (prev, w1) in _WEAK_2:
+        return "weak"
+    if w1 in ("with", "to") and prev in _WITH_VERBS:
+        return "weak"
+    return None
+
+
+def _place_cue(words: list[str]) -> bool | str:
+    """True when the words before a token say a place follows ("lives in", "over in");
+    "weak" after a bare "in" (only a word that is no English word is a place then)."""
+    if not words or words[-1].endswith(","):
+        return False
+    w = list(words)
+    if w[-1] == "of" and len(w) >= 2 and w[-2] == "outside":
+        w.pop()
+    prep = w[-1]
+    if prep not in _PLACE_PREP:
+        return False
+    before = w[-2] if len(w) >= 2 else ""
+    if prep == "as":
+        return before == "far"  # "as far as Ramirezmouth"
+    if prep == "of":
+        if before in _SIDE_OF:
+            return "weak"  # "the east side of X", "the outskirts of X"
+        return before == "out"  # "we're out of Springfield"
+    if prep == "at":
+        return "at" if before in ("over", "out", "down", "up") else False  # "over at Mercy"
+    if prep == "in" and before in _PLACE_SUBJECT:
+        return True  # "we're in Bozeman" ("she's in Pediatrics": a department, stopped later)
+    if prep == "outside" and len(w) >= 2 and w[-2] == "just":
+        return True
+    if before in _ADVERB and len(w) >= 3 and w[-3] in _MOTION:
+        return True
+    if before in _MOTION:
+        return True
+    if prep == "from" and before in _FROM_SUBJECT:
+        return True
+    if prep in ("in", "near", "around", "between", "outside", "toward", "towards", "past"):
+        return "weak"
+    if prep == "from" and (before in _PERSON_FROM or before.endswith("-old")):
+        return "weak"  # "a woman from X", "a 92-year-old from X"
+    return "weak" if prep == "of" and before in _SIDE_OF else False
+
+
+_AFTER_NAME_RE = re.compile(
+    r"(?:\s+and\s+(?:I|me)\b|(?:\s+(?:always|just|then|also|never|finally|actually|basically"
+    r"|literally|really|once))?\s+(?:said|says|told|asked|thinks|thought|mentioned|found|ran"
+    r"|kept|keeps|was\s+the\s+one|is\s+the\s+one|was\s+on\s+nights|swears|came|went|cried"
+    r"|crying|laughed|walked|helped|knows|knew|wanted|wrote|emailed|texted|stayed|quit|retired"
+    r"|covered|handles|handled|quit|goes\s+like|was\s+like|from\s+(?:the\s+)?[A-Za-z]+\s+"
+    r"(?:came|said|called|told|was|is|asked|sent|stopped|says|emailed|texted|wrote|showed"
+    r"|[a-z]+ed))\b"
+    r"|['’]s\s+the\s+one\b|,\s+(?:can|could|would|will|do|did|are|have)\s+you\b"
+    r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient"
+    r"|help|permission|approval|office|desk|schedule|car|house|room|number|email|blessing)\b"
+    r"|,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran|said)\b"
+    rf"|\s+and\s+[{_UP}][{_LO}]+\s+(?:were|are|both|have|had)\b|\s+here[,.]"
+    r"|\s+on\s+(?:nights|days|evenings)\s+(?:is|was|said|told|does|did)\b"
+    rf"|\s+(?:is|was)\s+(?:my|our|her|his|their|the)\s+(?:(?:night|day|evening)\s+)?"
+    rf"(?:charge\s+nurse|{_KIN})\b"
+    rf"|,\s+(?:the|our|my|his|her)\s+(?:charge\s+nurse|unit\s+(?:clerk|secretary)|{_KIN})\b)"
+)
+_VOCATIVE_END_RE = re.compile(rf"(?:[ -][{_UP}][{_LO}]+)?[ \t]*(?:[.?!]|$)", re.M)
+_VOCATIVE_WORDS = ("thanks", "thank you", "sorry", "hi", "hey", "okay", "ok", "right", "yes", "no")
+
+
+_INTRO_AFTER_RE = re.compile(
+    r"(?i:[ ]+(?:from|at|with|calling|speaking|here|over\s+at)\b|,?[ ]+(?:i['’]?m|i\s+am)\b"
+    r"|\s*[,.]?\s*$)"
+)
+
+
+def _introduces(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
+    """ "this is <X>" introduces a person (not "this is Humira, the biologic") when X is a known
+    given name, a surname follows, or a caller's phrase does ("from", "calling", "I'm")."""
+    low = tok.lower()
+    if low in lex.first or low in lex.first_ambiguous:
+        return True
+    nxt = _NEXT_TOKEN_RE.match(text, end)
+    if nxt and nxt.group(1)[0].isupper() == tok[0].isupper():
+        n = nxt.group(1).lower()
+        if n in lex.surnames or (n not in lex.common and n not in _CONTEXT_STOP):
+            return True
+    return _INTRO_AFTER_RE.match(text, end) is not None
+
+
+def _cap_name_spans(
+    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]]
+) -> Iterable[tuple[int, int, str]]:
+    """Names and places around capitalised tokens, from the words next to them."""
+    for m in caps:
+        start, end = m.span()
+        tok = m.group(0)
+        words = _words_before(text, start) if start else []
+        cue = _name_cue(words)
+        if cue == "intro":
+            cue = "strong" if _introduces(text, tok, end, lex) else None
+        if cue:
+            ok = _personal_token(tok, lex, True)
+            if not ok and cue == "strong":
+                ok = _strong_name_ok(text, start, end, lex)
+            if ok and not _is_eponym(text, start, end):
+                yield start, _name_run_end(text, end, lex, False), NAME
+                continue
+        place = _place_cue(words)
+        if place == "weak":
+            low = tok.lower()
+            probe = tok
+            nxt = _NEXT_TOKEN_RE.match(text, end)
+            if nxt and nxt.group(1)[0].isupper():
+                nl = nxt.group(1).lower()
+                if nl in _PLACE_SUFFIX:
+                    low = ""  # "near Holly Ville"
+                elif low in _PLACE_PREFIX:
+                    low, probe = nl, nxt.group(1)  # "near West Timothy": the next word decides
+            # "with us in Laramie": a capitalised non-word after "in", not a name, drug,
+            # vendor, department or eponym, and not a possessive ("in Maria's room").
+            prefixed = probe is not tok  # "West Timothy" is a town even if Timothy is a name
+            if low and (
+                (low in lex.common and not prefixed)
+                or (low in lex.first and not prefixed)
+                or (low in lex.first_ambiguous and not prefixed)
+                or text.startswith(("'s", "’s"), end)
+                or not _personal_token(probe, lex, True)
+                or low in _GENERIC_PREFIX
+            ):
+                place = False
+        if place:
+            w = _PLACE_WORDS_RE.match(text, start)
+            place_end = _place_run(text, start, w.group(0), lex, place == "at") if w else 0
+            if place_end:
+                yield start, place_end, LOCATION
+                continue
+        after = _AFTER_NAME_RE.match(text, end)
+        vocative = False
+        if (not after and text[start - 2 : start] == ", ") or (
+            words and words[-1].rstrip(",") in _VOCATIVE_WORDS
+        ):
+            voc = _VOCATIVE_END_RE.match(text, end)
+            if voc:
+                vocative = True
+                end = voc.end() - len(voc.group(0)) + len(voc.group(0).rstrip(" \t.?!"))
+        if after or vocative:
+            low = tok.lower()
+            if start and _sentence_initial(text, start) and low in lex.common:
+                if low not in lex.first:
+                    continue
+            # A capitalised word addressed at the end of a sentence (", Per.") is a name even
+            # when it is also a word; vendors, clinical words and places are not.
+            ok = _personal_token(tok, lex, True) or (
+                vocative and _strong_name_ok(text, start, m.end(), lex) and low not in _NOT_NAME
+            )
+            if ok and not _is_eponym(text, start, m.end()):
+                yield start, end, NAME
+
+
+_LOWER_WEAK_PLACE_RE = _scan(
+    "niobat",
+    r"\b(?:near|in|outside|around|between|and|by|to|from)[ ]+"
+    r"(?P<p>[a-z][a-z'’-]*(?:[ ]+[a-z][a-z'’-]*)?)",
+)
+_TOWN_ENDINGS = (
+    "ville", "ton", "burg", "burgh", "bury", "ford", "field", "land", "wood", "view", "port",
+    "mouth", "haven", "chester", "shire", "stad", "furt", "side", "dale", "town", "boro",
+    "borough", "fort", "berg", "mont", "stead",
+)  # fmt: skip
+
+
+def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
+    """End of a lower-case town name that has a town's shape ("west sallybury", "clarissa
+    ville", "dawnville", a listed city), or 0. For a bare "near"/"in" in speech-to-text."""
+    words = phrase.split()
+    first = words[0]
+    second = words[1] if len(words) > 1 else ""
+
+    def word(w: str) -> bool:
+        return w in lex.common or _inflected_word(w, lex) or w in lex.drugs or w in _NOT_NAME
+
+    if first in lex.common and first not in _PLACE_PREFIX and second not in _PLACE_SUFFIX:
+        if first not in lex.cities:
+            return 0  # most words after "in"/"to"/"and": cheap way out
+    for city in sorted(lex.cities.get(first, ()), key=len, reverse=True):
+        if (phrase + " ").startswith(city + " "):
+            return start + len(city)
+    if first in _PLACE_PREFIX and second and not word(second):
+        return start + len(first) + 1 + len(second)
+    if second in _PLACE_SUFFIX and not word(first) and first not in _CONTEXT_STOP:
+        return start + len(first) + 1 + len(second)
+    if first.endswith(_TOWN_ENDINGS) and len(first) > 6 and not word(first):
+        return start + len(first)
+    return 0
+
+
+_LOWER_AFTER_NAME_RE = re.compile(
+    r"(?:^|(?<=[:.?!])|\b(?:and|then|so|but|like|um|uh|yeah|okay)\b)[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+"
+    r"(?=from[ ]+the[ ]+[a-z]+[ ]+(?:[a-z]+ed|said|called|came|told)\b|goes[ ]+like\b"
+    r"|was[ ]+like\b|and[ ]+i\b)",
+    re.M,
+)
+
+
+def _lower_name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
+    """Speech-to-text output without capitals: the same cues, by regex over all words."""
+    for m in _LOWER_AFTER_NAME_RE.finditer(text):
+        tok = m.group("n")
+        if _personal_token(tok, lex, False) or tok in lex.first or tok in lex.first_ambiguous:
+            if tok not in _NOT_NAME and tok not in _CONTEXT_STOP:
+                yield m.start("n"), m.end("n"), NAME
+    for m in _NAME_CUE_RE.finditer(text):
+        tok = m.group("n")
+        if tok[0].isupper():
+            continue
+        if not _personal_token(tok, lex, False):
+            # "my name is carol berry": a given name that is also a word, after an introduction
+            # ... or a word followed by a name particle ("my name is ly van nga")
+            nxt = _NEXT_TOKEN_RE.match(text, m.end("n"))
+            particle = nxt is not None and nxt.group(1) in _PARTICLES
+            known = tok in lex.first_ambiguous and tok not in _NOT_NAME
+            if not ((m.group("strong") or m.group("intro")) and (known or particle)):
+                continue
+        if _is_eponym(text, m.start("n"), m.end("n")):
+            continue
+        strong = bool(m.group("strong") or m.group("intro"))
+        if m.group("intro") and not _introduces(text, tok, m.end("n"), lex):
+            continue
+        yield m.start("n"), _name_run_end(text, m.end("n"), lex, True, strong=strong), NAME
+    for m in _PLACE_CUE_RE.finditer(text):
+        if m.group("p")[0].isupper():
+            continue
+        end = _place_run(text, m.start("p"), m.group("p"), lex)
+        if end:
+            yield m.start("p"), end, LOCATION
+    for m in _LOWER_WEAK_PLACE_RE.finditer(text):
+        end = _town_shaped(text, m.start("p"), m.group("p"), lex)
+        if end:
+            yield m.start("p"), end, LOCATION
+
+
+_UPPER_RE = re.compile(rf"[{_UP}]")
+
+
+def _lower_mode(text: str) -> bool:
+    """Lower-case text (speech-to-text output): fewer than one capital per 150 characters."""
+    return len(_UPPER_RE.findall(text)) * 150 < len(text)
+
+
+def _conversation_spans(
+    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]], hints: _Hints
+) -> Iterable[tuple[int, int, str]]:
+    yield from _cap_name_spans(text, lex, caps)
+    # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
+    lower_mode = _lower_mode(text)
+    if lower_mode:
+        yield from _lower_name_spans(text, lex)
+    yield from _spoken_spans(text, lex, hints, lower_mode)
+
+
+def _spoken_spans(
+    text: str, lex: _Lexicon, hints: _Hints, lower_mode: bool
+) -> Iterable[tuple[int, int, str]]:
+    """Speaker labels, lower-case titles, numbers/dates/ages/emails read out, grouped digits,
+    ZIP codes, street addresses in any case and facilities by structure."""
+    low_text = text.lower()
+    # Speaker labels with a name, only in a text that has speaker turns.
+    labels = list(_SPEAKER_RE.finditer(text))
+    if len(labels) >= 2:
+        # A label that speaks more than once is a speaker even when it is also a word.
+        # Once two labels are plainly names, the others in that text are speakers too
+        # ("Bo:", "Lucky:"); section headings ("Plan:") never make a text look like that.
+        turns = Counter(m.group("n") for m in labels)
+        named = {
+            m.group("n")
+            for m in labels
+            if all(_personal_token(w, lex, True) for w in m.group("n").split())
+            and m.group("n").split()[0].lower() not in _NOT_SPEAKER
+        }
+        for m in labels:
+            label = m.group("n")
+            words = label.split()
+            if any(w.lower() in _NOT_SPEAKER for w in words):
+                continue
+            if label in named or (
+                (turns[label] >= 2 or len(named) >= 2)
+                and not any(w.lower() in _NOT_NAME or w.lower() in _CONTEXT_STOP for w in words)
+            ):
+                yield m.start("n"), m.end("n"), NAME
+    particles = _PARTICLE_HINT_RE.search(text)
+    middle = _MIDDLE_HINT_RE.search(text) is not None
+    for m in _MIDDLE_NAME_RE.finditer(text) if middle else ():
+        words = m.group(0).split()
+        if any(w.lower() in _CONTEXT_STOP for w in (words[0], words[2])):
+            continue
+        end = m.end()
+        if len(words) == 4 and words[3].lower() in lex.common:
+            end = m.start() + m.group(0).rindex(words[3]) - 1  # "... Lan Said" keeps "Said"
+        yield m.start(), end, NAME
+    for m in _LOWER_TITLE_RE.finditer(text) if lower_mode or particles else ():
+        tok = m.group("n")
+        if tok in _PARTICLES:
+            end = _name_run_end(text, m.end("n"), lex, True, after_particle=True)
+            if end > m.end("n"):
+                yield m.start("n"), end, NAME
+        elif _personal_token(tok, lex, False) or tok in lex.surnames:
+            if tok not in _EPONYMS:
+                yield m.start("n"), _name_run_end(text, m.end("n"), lex, True), NAME
+
+    # The scans below are lower-case patterns run over the lower-cased text (same offsets;
+    # half the first letters to try). Text whose length changes when lower-cased is rare.
+    low_scan = low_text
+    if len(low_text) != len(text):
+        low_scan = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    for m in _SPOKEN_DIGITS_RE.finditer(low_scan):
+        n = sum(
+            (2 if w.lower() == "double" else 3 if w.lower() == "triple" else 0)
+            or (1 if w.lower() in _DIGIT_WORDS else 0)
+            for w in re.findall(r"[A-Za-z]+", m.group(0))
+        )
+        if n >= 5:
+            yield m.start(), m.end(), PHONE if n in (7, 10, 11) else ID
+    if hints.age_number or "ninety" in low_text or "hundred" in low_text:
+        for m in _AGE_CAND_RE.finditer(low_scan):
+            after = _AGE_AFTER_RE.match(text, m.end())
+            if after and not after.group("yo"):
+                continue  # "ninety percent", "92 on room air" is not an age
+            strict = m.group(0)[0] == "1"  # 100-119 in digits: a fever, a weight, a score
+            if after or _age_context(text[max(0, m.start() - 48) : m.start()], strict):
+                yield m.start(), m.end(), AGE
+    months = any(mo in low_text for mo in _MONTHS_LOWER)
+    for m in _ORD_CAND_RE.finditer(low_scan) if months else ():
+        start, end = m.span()
+        before = text[max(0, start - 16) : start].lower().split()
+        if before and before[-1] == "the":
+            before.pop()
+        if before and before[-1] in _MONTHS_LOWER:
+            start = low_scan.rindex(before[-1], 0, start)
+        else:
+            of = _OF_MONTH_RE.match(text, end)
+            if not of:
+                continue
+            end = of.end()
+            the = _THE_BEFORE_RE.search(text, max(0, start - 5), start)
+            if the:
+                start = the.start()
+        year = _YEAR_AFTER_RE.match(text, end)
+        yield start, year.end() if year else end, DATE
+    if " at " in text and " dot " in low_text:
+        for m in _SPOKEN_EMAIL_RE.finditer(text):
+            yield m.start(), m.end(), EMAIL
+    for m in _GROUPED_DIGITS_RE.finditer(text) if hints.digits >= 5 else ():
+        groups = m.group(0).split()
+        if all(re.fullmatch(r"(?:19|20)\d\d", g) for g in groups):
+            continue
+        yield m.start(), m.end(), ID
+    for m in _LOCAL_PHONE_RE.finditer(text) if hints.max_run >= 3 else ():
+        yield m.start("v"), m.end("v"), PHONE
+    for m in _SPELLED_RE.finditer(text) if "-" in text else ():
+        yield m.start(), m.end(), NAME
+    for m in _ZIP_AFTER_RE.finditer(text) if hints.max_run >= 5 else ():
+        before = _ZIP_BEFORE_RE.search(text, max(0, m.start() - 40), m.start())
+        if not before:
+            continue
+        if before.group("w"):
+            w = before.group("w")
+            wl = w.lower().rstrip(".")
+            if wl in _NOT_ZIP_BEFORE:
+                continue
+            if not (wl in _ZIP_CUE_WORDS or w[0].isupper() or wl not in lex.common):
+                continue
+        yield m.start("v"), m.end("v"), LOCATION
+
+    for m in _STREET_ANY_CASE_RE.finditer(text) if hints.max_run else ():
+        yield m.start(), _place_after(text, m.end(), lex, lower_mode), LOCATION
+    sites = not lower_mode and any(w in low_text for w in _SITE_WORDS)
+    for m in _SITE_RE.finditer(text) if sites else ():
+        words = m.group("f").split()
+        low = [w.lower().strip(".") for w in words]
+        if all(w in _GENERIC_PREFIX or w in _STRIP_PREFIX or w in lex.common for w in low):
+            if not lex.cities.get(low[0]):
+                continue
+        if any(w in _CONTEXT_STOP or w in _EPONYMS or w in lex.drugs for w in low):
+            continue
+        yield m.start("f"), m.start("f") + len(m.group("f").rstrip()), LOCATION
+    for m in _FAC_HEAD_SCAN_RE.finditer(low_scan):
+        head = m.group(0).lower()
+        strong_head = " " in head or head not in _WEAK_FAC_HEADS
+        start = _facility_start(text, m.start(), lower_mode, strong_head)
+        if start is not None:
+            yield start, _place_after(text, m.end(), lex, lower_mode), LOCATION
+    for m in _SAINT_LOWER_RE.finditer(text) if "st" in low_text else ():
+        yield m.start(), m.end(), LOCATION
+
+
+_PLACE_WORDS_RE = re.compile(
+    rf"(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)"
+    rf"(?:[ ]+(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}}"
+)
+# After a facility or a street address: ", Ogden 84401", " over in Ogden", " in port tara".
+_TOWN_ZIP_RE = re.compile(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3}[ ]+\d{5}(?:-\d{4})?(?![\w-])")
+_PLACE_AFTER_RE = re.compile(r"(?:,[ ]*|[ ]+(?:(?:over|out|up|down|right)[ ]+)?in[ ]+)")
+
+
+def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool) -> int:
+    """Extend a facility/address span over the town (and ZIP) that follows it; in written
+    text the town is capitalised (", it's just outside" is no town)."""
+    m = _PLACE_AFTER_RE.match(text, end)
+    if not m:
+        z = _TOWN_ZIP_RE.match(text, end)  # "12 fox lane harrisville 12345" (no comma)
+        return z.end() if z else end
+    w = _PLACE_WORDS_RE.match(text, m.end())
+    if not w or not (lower_mode or w.group(0)[0].isupper()):
+        return end
+    town_end = _place_run(text, w.start(), w.group(0), lex)
+    if not town_end:
+        return end
+    z = _ZIP_TAIL_RE.match(text, town_end)
+    return z.end() if z else town_end
+
+
+def _place_run(
+    text: str, start: int, phrase: str, lex: _Lexicon, common_first: bool = False
+) -> int:
+    """End of the place name at ``start``, or 0 when the words do not name a place."""
+    words = list(_NONSPACE_RE.finditer(phrase))
+    end = 0
+    prev_prefix = False
+    for i, w in enumerate(words):
+        tok = w.group(0).rstrip(".,")
+        low = tok.lower()
+        cap = tok[0].isupper()
+        nxt = words[i + 1].group(0).lower() if i + 1 < len(words) else ""
+        suffix = i > 0 and end and low in _PLACE_SUFFIX  # "Coos Bay", "Wayne Ville"
+        if not suffix and (low in _PLACE_STOP or low in _CONTEXT_STOP):
+            break
+        if low in _NOT_NAME and low not in _COMPASS and not suffix:
+            break
+        if low in _STATE_NAMES_LOWER or low in _EPONYMS or low in lex.drugs:
+            break
+        if low in _GENERIC_PREFIX and low not in _PLACE_PREFIX:
+            break  # departments and programs: "in Pediatrics", "from Oncology"
+        word = low in lex.common or (not cap and _inflected_word(low, lex))
+        if word and low not in _PLACE_PREFIX and not lex.cities.get(low) and not suffix:
+            if cap:
+                # A capitalised word that is also a word names a place only right after
+                # "over at" ("over at Mercy") or before another name word ("Granite Falls");
+                # "moved to Agile", "came from Labor and Delivery" are not places.
+                nxt_cap = i + 1 < len(words) and words[i + 1].group(0)[0].isupper()
+                if i == 0 and not (common_first or nxt_cap or nxt in _PLACE_SUFFIX):
+                    break
+                if not prev_prefix and i > 0 and low not in lex.surnames:
+                    break
+            elif words[0].group(0)[0].isupper():
+                break  # written text: a town's words are all capitalised ("Granite Falls last")
+            elif not prev_prefix and not (i == 0 and nxt in _PLACE_SUFFIX):
+                break  # "bar harbor": a word that a town suffix follows starts the town
+        if _is_eponym(text, start + w.start(), start + w.start() + len(tok)):
+            break
+        prev_prefix = low in _PLACE_PREFIX
+        end = start + w.start() + len(tok)
+        if not cap and low not in _PLACE_PREFIX and nxt:
+            if (nxt in lex.common or _inflected_word(nxt, lex)) and nxt not in _PLACE_SUFFIX:
+                break
+    if not end:
+        return 0
+    span = text[start:end].lower().split()
+    if all(w in _PLACE_PREFIX for w in span):
+        return 0
+    return end
+
+
 def _known_name_spans(text: str, names: Sequence[str]) -> Iterable[tuple[int, int, str]]:
     parts: set[str] = set()
     for full in names:
@@ -1022,6 +2040,61 @@ def _known_name_spans(text: str, names: Sequence[str]) -> Iterable[tuple[int, in
     alternation = "|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True))
     for m in re.finditer(rf"(?<![\w])(?:{alternation})(?![\w])", text, re.IGNORECASE):
         yield m.start(), m.end(), NAME
+
+
+_PREV_TOKEN_RE = re.compile(rf"(?<![\w'’-])({_ANY_TOK})[ ]+$")
+
+
+def _extend(
+    text: str, spans: list[PhiSpan], lex: _Lexicon, lower_mode: bool
+) -> list[tuple[int, int, str]]:
+    """Grow detected names over the rest of a multi-part name ("Nguyen Thi [NAME]") and
+    detected places over the town and ZIP that follow them ("[LOCATION], Ogden 84401")."""
+    out = []
+    for sp in spans:
+        start, end = sp.start, sp.end
+        if sp.category == NAME:
+            lower = not text[start].isupper()
+            end = _name_run_end(text, end, lex, lower)
+            for _ in range(2):
+                prev = _PREV_TOKEN_RE.search(text, max(0, start - 30), start)
+                if not prev or (_sentence_initial(text, prev.start(1)) and lower):
+                    break
+                tok = prev.group(1)
+                low = tok.lower()
+                if tok[0].isupper() == lower or low in _CONTEXT_STOP or low in _NOT_NAME:
+                    break
+                if _looks_like_place_word(low) or low in _EPONYMS or low in _CUES:
+                    break
+                if low in lex.common and low not in lex.surnames and low not in _PARTICLES:
+                    break
+                start = prev.start(1)
+        elif sp.category == LOCATION:
+            end = _place_after(text, end, lex, lower_mode)
+        out.append((start, end, sp.category))
+        # "Rick and Vlasta", "between Ogden and Amandaside": the same kind after "and".
+        nxt = _AND_TOKEN_RE.match(text, end)
+        if nxt and sp.category in (NAME, LOCATION):
+            tok = nxt.group(1)
+            if tok[0].isupper() == lower_mode:
+                continue
+            if sp.category == NAME and _personal_token(tok, lex, not lower_mode):
+                out.append((nxt.start(1), nxt.end(1), NAME))
+            elif sp.category == LOCATION:
+                w = _PLACE_WORDS_RE.match(text, nxt.start(1))
+                low = tok.lower()
+                if (
+                    w
+                    and (lower_mode or low not in lex.first)
+                    and (low in _PLACE_PREFIX or _personal_token(tok, lex, not lower_mode))
+                ):
+                    place_end = _place_run(text, w.start(), w.group(0), lex)
+                    if place_end:
+                        out.append((nxt.start(1), place_end, LOCATION))
+    return out
+
+
+_AND_TOKEN_RE = re.compile(rf"[ ]+and[ ]+({_ANY_TOK})(?![\w'’-])")
 
 
 def _merge(raw: Iterable[tuple[int, int, str]]) -> list[PhiSpan]:
@@ -1076,7 +2149,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
             raw.append((m.start(), end, URL))
     if text.count(".") >= 3:
         raw.extend((m.start(), m.end(), IP) for m in _IPV4_RE.finditer(text))
-    if "::" in text or text.count(":") >= 5:
+    if "::" in text or (text.count(":") >= 7 and _IPV6_HINT_RE.search(text)):
         raw.extend((m.start(), m.end(), IP) for m in _IPV6_RE.finditer(text))
     hints = _Hints.of(text)
     phones = (
@@ -1099,6 +2172,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     caps = list(_CAP_TOKEN_RE.finditer(text))  # capitalised tokens: places and names
     raw.extend(_location_spans(text, lex, caps, hints))
     raw.extend(_name_spans(text, lex, caps))
+    raw.extend(_conversation_spans(text, lex, caps, hints))
 
     cleaned = []
     for start, end, cat in raw:
@@ -1106,7 +2180,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
             start, end = _trim(text, start, end)
         if end > start:
             cleaned.append((start, end, cat))
-    spans = _merge(cleaned)
+    spans = _merge(_extend(text, _merge(cleaned), lex, _lower_mode(text)))
 
     out: list[str] = []
     pos = 0

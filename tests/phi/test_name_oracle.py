@@ -61,7 +61,9 @@ async def test_insight_quote_answers_do_not_depend_on_the_name(client, auth):
             ]
         )
     assert answers[0] == answers[1]
-    assert answers[0][0]["quote"] == "<guess> said"  # the guess is not singled out
+    # Either both guesses are redacted by context ("X said" reads as a person) or neither is:
+    # the participant's name itself never singles one out.
+    assert answers[0][0]["quote"] in ("<guess> said", "[NAME] said")
 
 
 async def test_insight_quote_graphql_is_the_same(client, auth):

@@ -10,7 +10,7 @@ from typing import Any
 
 import graphql.execution.executor as _graphql_executor
 import strawberry
-from graphql import GraphQLError, validate
+from graphql import GraphQLError, GraphQLSchema, ValuesOfCorrectTypeRule, validate
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -27,7 +27,7 @@ from app.audit.schemas import AuditAction, AuditFilters, AuditOutcome
 from app.config import Settings
 from app.core.errors import Invalid
 from app.graphql import inputs as gi
-from app.graphql.errors import ErrorFormatter
+from app.graphql.errors import ErrorFormatter, SafeValuesOfCorrectTypeRule
 from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
 from app.graphql.types import (
     DEFAULT_FIRST,
@@ -498,13 +498,17 @@ class CachedValidation(SchemaExtension):
     def on_validate(self):  # type: ignore[override]
         ec = self.execution_context
         rules = (
-            *ec.validation_rules,
+            # graphql-core's literal checks repeat the literal in their messages
+            *(
+                SafeValuesOfCorrectTypeRule if r is ValuesOfCorrectTypeRule else r
+                for r in ec.validation_rules
+            ),
             *self.rules,
             MaybeNullValidationRule,
             OneOfInputValidationRule,
         )
         ec.pre_execution_errors = _validate(
-            ec.schema._schema, ec.graphql_document, rules, self.hide_suggestions
+            ec.schema.graphql_schema, ec.graphql_document, rules, self.hide_suggestions
         )
         yield
 
@@ -529,6 +533,12 @@ class OperationName(SchemaExtension):
 
 class RoundsSchema(strawberry.Schema):
     fastpath: FastPath | None = None
+
+    @property
+    def graphql_schema(self) -> GraphQLSchema:
+        """graphql-core's schema (strawberry keeps it as `_schema`; the one place we read it,
+        tests/graphql/test_errors.py fails if an upgrade moves it)."""
+        return self._schema
 
     def _get_execute_function(self):  # type: ignore[override]
         """graphql-core's execute, or the compiled fast path in front of it."""

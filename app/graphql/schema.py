@@ -29,6 +29,7 @@ from app.core.errors import Invalid
 from app.graphql import inputs as gi
 from app.graphql.errors import ErrorFormatter, SafeValuesOfCorrectTypeRule
 from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
+from app.graphql.limits import check_cost
 from app.graphql.types import (
     DEFAULT_FIRST,
     AuditEventType,
@@ -480,10 +481,12 @@ class CachedValidation(SchemaExtension):
         hide_suggestions: bool,
         max_tokens: int | None = None,
         rules: tuple[Any, ...] = (),
+        max_cost: int | None = None,
     ) -> None:
         self.hide_suggestions = hide_suggestions
         self.max_tokens = max_tokens
         self.rules = rules
+        self.max_cost = max_cost
 
     def on_operation(self):  # type: ignore[override]
         if self.max_tokens is not None:
@@ -507,9 +510,15 @@ class CachedValidation(SchemaExtension):
             MaybeNullValidationRule,
             OneOfInputValidationRule,
         )
-        ec.pre_execution_errors = _validate(
-            ec.schema.graphql_schema, ec.graphql_document, rules, self.hide_suggestions
-        )
+        schema = ec.schema.graphql_schema
+        errors = _validate(schema, ec.graphql_document, rules, self.hide_suggestions)
+        if not errors and self.max_cost is not None:
+            # The cost limit (app/graphql/limits.py): with the variables, so a page size
+            # passed as $first counts as what it is.
+            errors = check_cost(
+                schema, ec.graphql_document, ec.operation_name, ec.variables, self.max_cost
+            )
+        ec.pre_execution_errors = errors
         yield
 
 
@@ -560,6 +569,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     max_depth = settings.graphql_max_depth if settings else 10
     max_aliases = settings.graphql_max_aliases if settings else 30
     max_tokens = settings.graphql_max_tokens if settings else 2000
+    max_cost = settings.graphql_max_cost if settings else 10_000
     # The limiters' rule classes are made once here: QueryDepthLimiter/MaxAliasesLimiter build
     # a new rule class per instance, so a per-request instance would make every request miss
     # CachedValidation (its key includes the rules) and re-validate (~3-5 ms per request).
@@ -568,7 +578,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
     )
     extensions: list[Any] = [
-        lambda: CachedValidation(hide_suggestions=production, max_tokens=max_tokens, rules=limits),
+        lambda: CachedValidation(
+            hide_suggestions=production, max_tokens=max_tokens, rules=limits, max_cost=max_cost
+        ),
         OperationName,
         lambda: ErrorFormatter(hide_suggestions=production),
     ]

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.core.errors import Invalid, PreconditionFailed
+from app.core.errors import Conflict, Invalid, PreconditionFailed
 from app.core.jsonpages import JsonMember, JsonNest, JsonPages, JsonStatement, renders_json
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, SortSpec, apply_keyset, make_page
 from app.db.types import utcnow
@@ -462,6 +462,12 @@ def bump(obj: Any) -> None:
     """A new version (and ETag) for a resource whose state changed."""
     obj.version += 1
     obj.updated_at = utcnow()
+
+
+def not_archived(obj: Any) -> None:
+    """409 for a change to an archived resource (DELETE is its last change; read-only after)."""
+    if obj.archived_at is not None:
+        raise Conflict("The resource is archived; it cannot be changed or approved.")
 
 
 def archive(obj: Any) -> list[str]:

@@ -13,6 +13,7 @@ from app.core.crud import (
     apply_changes,
     archive,
     check_if_match,
+    not_archived,
     save,
 )
 from app.core.errors import Conflict, NotFound
@@ -90,6 +91,7 @@ async def update_roadmap_item(
     item = await get_roadmap_item(ctx, item_id, audit=False)
     await _authorize_write(ctx, item.product_id)
     check_if_match(item, if_match)
+    not_archived(item)
     changed = apply_changes(item, data.changes())
     _require_approval(item)
     _rescore(item)
@@ -115,6 +117,7 @@ async def approve_roadmap_item(ctx: Ctx, item_id: uuid.UUID) -> RoadmapItem:
     """Exec approval, which unlocks in_progress. Approving twice changes nothing."""
     item = await get_roadmap_item(ctx, item_id, audit=False)
     authorize(ctx.principal, Permission.roadmap_approve, product_id=item.product_id)
+    not_archived(item)
     changed: list[str] = []
     if item.approved_at is None:
         changed = apply_changes(item, {"approved_by": ctx.principal.sub, "approved_at": utcnow()})

@@ -17,7 +17,7 @@ Aliases and root fields are summed; each mutation root field costs MUTATION_COST
 
 from __future__ import annotations
 
-from functools import lru_cache
+import weakref
 from typing import Any
 
 from graphql import (
@@ -145,14 +145,11 @@ def cost_error(cost: int, max_cost: int, operation: Any = None) -> GraphQLError:
     )
 
 
-@lru_cache(maxsize=512)
-def _cached_cost(
-    schema: GraphQLSchema,
-    document: DocumentNode,
-    operation_name: str | None,
-    ints: tuple[tuple[str, int], ...],
-) -> int:
-    return estimate_cost(schema, document, operation_name, dict(ints))
+# Cost per document object (the parse cache hands out the same object for the same text; AST
+# nodes hash by content, which costs as much as the estimate) and per integer variables.
+_COSTS: dict[int, tuple[weakref.ref[DocumentNode], dict[Any, int]]] = {}
+_MAX_DOCUMENTS = 512
+_MAX_VARIANTS = 64
 
 
 def check_cost(
@@ -171,5 +168,17 @@ def check_cost(
             if isinstance(v, int) and not isinstance(v, bool)
         )
     )
-    cost = _cached_cost(schema, document, operation_name, ints)
+    entry = _COSTS.get(id(document))
+    if entry is None or entry[0]() is not document:
+        if len(_COSTS) >= _MAX_DOCUMENTS:
+            _COSTS.clear()
+        entry = _COSTS[id(document)] = (weakref.ref(document), {})
+    variants = entry[1]
+    key = (id(schema), operation_name, ints)
+    cost = variants.get(key)
+    if cost is None:
+        cost = estimate_cost(schema, document, operation_name, dict(ints))
+        if len(variants) >= _MAX_VARIANTS:
+            variants.clear()
+        variants[key] = cost
     return [cost_error(cost, max_cost)] if cost > max_cost else []

@@ -155,44 +155,63 @@ class SafeValuesOfCorrectTypeRule(ValidationRule):
     enter_float_value = enter_string_value = enter_boolean_value = enter_null_value
 
 
+class _Found(Exception):
+    """Stops validate_input_value at its first error."""
+
+
 _VARIABLE_NAME = re.compile(r"^Variable '\$([A-Za-z0-9_]+)' (?:got|has) invalid value")
 
 
 def describe_variable_error(
-    error: GraphQLError, schema: GraphQLSchema, variables: dict[str, Any] | None
+    error: GraphQLError,
+    schema: GraphQLSchema,
+    variables: dict[str, Any] | None,
+    seen: dict[str, str] | None = None,
 ) -> GraphQLError | None:
     """A variable coercion error re-described from the schema: which variable, where in it,
-    and what type was expected (graphql-core's own message repeats the value)."""
+    and what type was expected (graphql-core's own message repeats the value). `seen`
+    remembers each variable's message across the errors of one request."""
     match = _VARIABLE_NAME.match(error.message)
     node = (error.nodes or [None])[0]
     if match is None or not isinstance(node, VariableDefinitionNode):
         return None
     name = match.group(1)
-    type_ = type_from_ast(schema, node.type)
-    if type_ is None:
-        return None
-    found: list[tuple[GraphQLError, list[str | int]]] = []
-    try:
-        validate_input_value(
-            (variables or {}).get(name),
-            type_,  # type: ignore[arg-type]
-            lambda e, p: found.append((e, p)),
-            True,
-        )
-    except Exception:  # a custom scalar's parser failing oddly: the generic message below
-        found.clear()
-    if found:
-        message = _value_message(f"Variable '${name}'", type_, *found[0])  # type: ignore[arg-type]
-    else:
-        message = f"Variable '${name}' has an invalid value: expected {_describe(type_)}."  # type: ignore[arg-type]
+    seen = {} if seen is None else seen
+    if name not in seen:
+        if (message := _variable_message(name, node, schema, variables)) is None:
+            return None
+        seen[name] = message
     return GraphQLError(
-        message,
+        seen[name],
         error.nodes,
         error.source,
         error.positions,
         error.path,
         extensions={"code": "BAD_USER_INPUT"},
     )
+
+
+def _variable_message(
+    name: str, node: VariableDefinitionNode, schema: GraphQLSchema, variables: Any
+) -> str | None:
+    type_ = type_from_ast(schema, node.type)
+    if type_ is None:
+        return None
+    found: list[tuple[GraphQLError, list[str | int]]] = []
+
+    def first(e: GraphQLError, p: list[str | int]) -> None:
+        found.append((e, p))
+        raise _Found  # one is enough: a value with 50,000 bad keys must not cost 50,000
+
+    try:
+        validate_input_value((variables or {}).get(name), type_, first, True)  # type: ignore[arg-type]
+    except _Found:
+        pass
+    except Exception:  # a custom scalar's parser failing oddly: the generic message below
+        found.clear()
+    if found:
+        return _value_message(f"Variable '${name}'", type_, *found[0])  # type: ignore[arg-type]
+    return f"Variable '${name}' has an invalid value: expected {_describe(type_)}."  # type: ignore[arg-type]
 
 
 def format_error(error: GraphQLError, *, hide_suggestions: bool) -> GraphQLError:
@@ -257,10 +276,18 @@ class ErrorFormatter(SchemaExtension):
         result = ec.result
         if result is not None and result.errors:
             schema = ec.schema.graphql_schema  # type: ignore[attr-defined]
-            result.errors = [
-                format_error(
-                    describe_variable_error(e, schema, ec.variables) or e,
+            out: dict[tuple[str, Any], GraphQLError] = {}
+            seen: dict[str, str] = {}
+            for e in result.errors:
+                formatted = format_error(
+                    describe_variable_error(e, schema, ec.variables, seen) or e,
                     hide_suggestions=self.hide_suggestions,
                 )
-                for e in result.errors
-            ]
+                # Re-described errors can coincide (every bad key of one variable): once each.
+                key = (
+                    formatted.message,
+                    tuple(formatted.locations or ()),
+                    tuple(formatted.path or ()),
+                )
+                out.setdefault(key, formatted)
+            result.errors = list(out.values())

@@ -352,3 +352,21 @@ async def test_a_variable_in_a_failed_query_is_not_logged(client, auth, caplog):
         )
     assert st == 400
     assert_no_echo(server_log(caplog))
+
+
+async def test_a_flood_of_unknown_keys_in_a_variable_gets_one_short_answer(client, auth):
+    """Each bad key is one graphql-core error; the answer says it once per variable."""
+    variables = {"i": {"key": "AB", "name": "n"} | {f"k{i:05d}": i for i in range(50_000)}}
+    st, body = await gql(
+        client,
+        "mutation C($i: ProductCreateInput!) { createProduct(input: $i) { id } }",
+        variables,
+        auth("product_manager", "gq-pm"),
+    )
+    assert st == 400 and codes(body)[0] == "BAD_USER_INPUT"
+    messages = [e["message"] for e in body["errors"]]
+    assert (
+        messages[0]
+        == "Variable '$i' has an invalid value: an unknown field for ProductCreateInput."
+    )
+    assert len(messages) <= 2 and len(str(body)) < 1_000, messages

@@ -120,7 +120,9 @@ async def test_get_requests_write_nothing_but_their_audit_event(
 # cost limit (GRAPHQL_MAX_COST, docs/graphql.md#limits).
 READ_EVERYTHING = """{
   me { sub productIds }
-  products(first: 10) { nodes { key roadmapItems(first: 10) { nodes { title stories(first: 10) { nodes { key } } } } } }
+  products(first: 10) {
+    nodes { key roadmapItems(first: 10) { nodes { title stories(first: 10) { nodes { key } } } } }
+  }
   stories { totalCount nodes { key roadmapItem { title } product { key } } }
   interviews { nodes { title transcript insights { nodes { quote } } } }
   insights { nodes { title interview { title } } }

@@ -7,7 +7,10 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
+from pydantic import ValidationError
+
 from app.config import get_settings
+from app.core.settings_check import startup_message
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -117,4 +120,8 @@ _EXTENSIONS.append(_register_integrations)
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ValidationError as exc:  # settings it cannot run with: one line each, no traceback
+        print(startup_message(exc), file=sys.stderr)
+        return 2

@@ -6,8 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.core.settings_check import UnsafeSettings, production_problems, startup_message
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./var/rounds.db"
 
@@ -60,6 +62,14 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = 2000
     graphql_fastpath: bool = True  # compiled executor for queries (app/graphql/fastpath.py)
 
+    # Exposure (issue 19): links, hosts, documents, request limits, GraphQL GET and cost.
+    public_base_url: str | None = None  # e.g. https://rounds.example.org; unset → relative links
+    allowed_hosts: str = "*"  # comma-separated Host names (TrustedHostMiddleware)
+    openapi_public: bool | None = None  # /openapi.json; off in production unless set
+    max_header_bytes: int = 64 * 1024  # total request header size; above → 431
+    graphql_get_queries: bool | None = None  # queries via GET; only in development unless set
+    graphql_max_cost: int = 10_000  # estimated nodes a document may ask for (app/graphql/limits)
+
     # Integrations
     jira_webhook_secret: str | None = Field(default=None, repr=False)
     slack_signing_secret: str | None = Field(default=None, repr=False)
@@ -84,21 +94,24 @@ class Settings(BaseSettings):
             return not self.is_production
         return self.graphql_introspection
 
+    @property
+    def openapi_enabled(self) -> bool:
+        return (not self.is_production) if self.openapi_public is None else self.openapi_public
+
+    @property
+    def graphql_get_enabled(self) -> bool:
+        if self.graphql_get_queries is None:
+            return self.environment == "development"
+        return self.graphql_get_queries
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        return [h.strip() for h in self.allowed_hosts.split(",") if h.strip()] or ["*"]
+
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> Settings:
-        if self.is_production:
-            missing = []
-            # Rounds signs service-account tokens itself: every pod must share one key.
-            if not self.auth_signing_key:
-                missing.append("AUTH_SIGNING_KEY")
-            if not self.phi_keys:
-                missing.append("PHI_KEYS")
-            if self.database_url == DEFAULT_SQLITE_URL:
-                missing.append("DATABASE_URL")
-            if missing:
-                raise ValueError(
-                    "production refuses development defaults; set " + ", ".join(missing)
-                )
+        if self.is_production and (problems := production_problems(self)):
+            raise UnsafeSettings(problems)
         return self
 
 
@@ -106,3 +119,12 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment once."""
     return Settings()
+
+
+def startup_settings() -> Settings:
+    """`get_settings()` for a process starting up: settings it cannot run with end it with
+    one line per setting to fix (no traceback, no values)."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        raise SystemExit(startup_message(exc)) from None

@@ -18,10 +18,10 @@ from app.audit.middleware import RequestMiddleware
 from app.audit.sealer import background_sealer
 from app.auth.keys import public_jwks
 from app.auth.tokens import TokenVerifier
-from app.config import Settings, get_settings
+from app.config import Settings, startup_settings
 from app.core.errors import Unavailable
 from app.core.http import install_error_handlers
-from app.core.limits import BodyLimitMiddleware
+from app.core.limits import BodyLimitMiddleware, TrustedHosts
 from app.core.runtime import tune_gc
 from app.db.session import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.graphql import mount_graphql
@@ -53,7 +53,7 @@ def api_router() -> APIRouter:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    settings = settings or startup_settings()
     engine = create_engine(settings)
     batcher = create_batcher(engine, enabled=settings.audit_group_commit)
 
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
         docs_url=None,  # app.api.docs serves /docs from Rounds' own assets
+        openapi_url="/openapi.json" if settings.openapi_enabled else None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -90,14 +91,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Routes are matched in order, one regex each: GraphQL (one route, most of a client's
     # traffic) first, so it does not walk every REST route before it.
     mount_graphql(app, settings)
-    if not settings.is_production:
-        mount_docs(app, openapi_url=app.openapi_url or "/openapi.json")
+    if not settings.is_production and app.openapi_url:
+        mount_docs(app, openapi_url=app.openapi_url)
     app.include_router(api_router())
     app.include_router(_system_router())
     app.include_router(_oauth_router())
 
     app.add_middleware(PhiRedactedHeader)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+    )
+    app.add_middleware(TrustedHosts, allowed_hosts=settings.allowed_host_list)
     app.add_middleware(
         RequestMiddleware,
         settings=settings,

@@ -67,9 +67,17 @@ def page_response(request: Request, page: Page[Any], out: type[BaseModel]) -> Re
     )
     headers = {}
     if page.next_cursor:
-        url = request.url.include_query_params(cursor=page.next_cursor)
-        headers["Link"] = f'<{url}>; rel="next"'
+        headers["Link"] = f'<{next_link(request, page.next_cursor)}>; rel="next"'
     return Response(body, media_type="application/json", headers=headers)
+
+
+def next_link(request: Request, cursor: str) -> str:
+    """The next page's URL: under PUBLIC_BASE_URL when set, else relative (RFC 8288 allows
+    it). Never built from the request's Host header, which the client chooses."""
+    url = request.url.include_query_params(cursor=cursor)
+    target = url.path + (f"?{url.query}" if url.query else "")
+    base = request.app.state.settings.public_base_url
+    return base.rstrip("/") + target if base else target
 
 
 def resource_response(obj: Any, out: type[BaseModel], *, status: int = 200) -> Response:

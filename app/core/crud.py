@@ -472,6 +472,12 @@ def bump(obj: Any) -> None:
     obj.updated_at = utcnow()
 
 
+def not_archived(obj: Any) -> None:
+    """409 for a change to an archived resource (DELETE is its last change; read-only after)."""
+    if obj.archived_at is not None:
+        raise Conflict("The resource is archived; it cannot be changed or approved.")
+
+
 def archive(obj: Any) -> list[str]:
     """Soft-delete: DELETE never removes rows."""
     if obj.archived_at is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import orjson
@@ -38,6 +39,7 @@ _TITLES = {
     415: "Unsupported media type",
     422: "Validation failed",
     429: "Too many requests",
+    431: "Request header fields too large",
     500: "Internal server error",
     503: "Service unavailable",
 }
@@ -50,14 +52,43 @@ def simple_problem(status: int, detail: str, headers: dict[str, str] | None = No
     )
 
 
+MAX_VALIDATION_ERRORS = 20  # then one entry that counts the rest (a 1 MB body can hold 50k)
+# Error types whose pydantic message quotes part of the input; said from the type instead.
+_QUOTING = {
+    "uuid_parsing": "Input should be a valid UUID.",
+    "union_tag_invalid": "Input does not name one of the expected kinds.",
+}
+# Keys that are not field names (made-up keys, mapping keys) are shown only when they look
+# like identifiers; anything else (spaces, digits first, punctuation) could be PHI.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def _echoes(msg: str, value: Any) -> bool:
+    """Whether a message repeats the scalar the client sent (containers: the messages of
+    their error types are fixed texts)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return False
+    text = str(value)
+    return len(text) >= 3 and text in msg
+
+
 def validation_errors(errors: Any) -> list[dict[str, Any]]:
-    """Pydantic errors without the offending input (it may be PHI)."""
+    """Pydantic errors without the offending input (it may be PHI): messages that quote it
+    are replaced, non-identifier keys are masked, and the list is capped."""
     out = []
-    for e in errors:
-        msg = e.get("msg", "invalid")
-        if e.get("type") == "extra_forbidden":
+    for n, e in enumerate(errors):
+        if n == MAX_VALIDATION_ERRORS:
+            more = len(errors) - n
+            out.append({"loc": [], "msg": f"… and {more} more errors", "type": "too_many_errors"})
+            break
+        kind = e.get("type")
+        msg = _QUOTING.get(kind) or e.get("msg", "invalid")
+        if kind == "extra_forbidden":
             msg = "Unknown or read-only field; it cannot be set."
-        out.append({"loc": [str(p) for p in e.get("loc", ())], "msg": msg, "type": e.get("type")})
+        elif _echoes(msg, e.get("input")):
+            msg = f"Invalid value ({kind})."
+        loc = [p if isinstance(p, int) or _NAME.fullmatch(p) else "<key>" for p in e.get("loc", ())]
+        out.append({"loc": [str(p) for p in loc], "msg": msg, "type": kind})
     return out
 
 

@@ -34,7 +34,7 @@ class SortSpec:
         name = value[1:] if desc else value
         if name not in allowed:
             raise Invalid(
-                f"Cannot sort by '{name}'.",
+                "Cannot sort by that field.",
                 errors=[
                     {
                         "loc": ["query", "sort"],

@@ -3,7 +3,11 @@
 HTTP status: 200 unless the operation failed as a whole. A mutation that raised any error
 is answered with `data: null` and the status REST would give (403, 404, 409, 412, 422 …), so
 the audit middleware rolls the whole request back and records the denial or error; a query
-whose every root field failed does the same. Partial query results stay 200."""
+whose every root field failed does the same. Partial query results stay 200.
+
+Transport errors (not JSON, bad JSON, nested too deeply, a batch, no query, a method other
+than POST, GET in production) are GraphQL request errors too: `{"errors": [{"message",
+"extensions": {"code"}}]}` with the HTTP status, never strawberry's plain text."""
 
 from __future__ import annotations
 
@@ -21,8 +25,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from app.config import Settings
+from app.core.limits import MAX_JSON_DEPTH, json_too_deep
 from app.graphql.context import GraphQLContext, get_context
 from app.graphql.errors import http_status
 from app.graphql.explorer import explorer_html
@@ -41,7 +47,56 @@ def _status(result: ExecutionResult, operation_type: str | None) -> int:
     return 200
 
 
+class RequestRefused(HTTPException):
+    """A transport error whose GraphQL code is not the status' default."""
+
+    def __init__(self, status: int, reason: str, code: str) -> None:
+        super().__init__(status, reason)
+        self.code = code
+
+
+def request_error(status: int, message: str, code: str | None = None, **headers: str) -> Response:
+    """A GraphQL request error (no `data`: nothing was executed) as JSON."""
+    code = code or ("NOT_FOUND" if status == 404 else "BAD_REQUEST")
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
+    )
+
+
 class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
+    get_queries: bool = True
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:  # type: ignore[override]
+        if isinstance(request, Request):
+            if (refused := self._refuse(request)) is not None:
+                return refused
+        try:
+            return await super().run(request, context=context, root_value=root_value)
+        except HTTPException as exc:
+            return request_error(exc.status_code, exc.reason, getattr(exc, "code", None))
+
+    def _refuse(self, request: Request) -> Response | None:
+        if request.method == "GET":
+            if "query" in request.query_params and not self.get_queries:
+                # Queries in URLs end up in proxy and access logs (PHI); development only.
+                return request_error(
+                    405, "Send GraphQL queries with POST (GET is off here).", Allow="POST"
+                )
+        elif request.method == "POST":
+            media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            if media != "application/json":
+                return request_error(415, "Send GraphQL requests as application/json.")
+        return None
+
+    def decode_json(self, data: str | bytes) -> object:
+        # Measured before parsing: a recursive parser overflows on deep input (a 500).
+        if json_too_deep(data):
+            raise RequestRefused(
+                400, f"The JSON is nested deeper than {MAX_JSON_DEPTH} levels.", "BAD_USER_INPUT"
+            )
+        return super().decode_json(data)
+
     async def execute_single(  # type: ignore[override]
         self,
         request: Request,
@@ -97,11 +152,18 @@ class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
 
 def graphql_router(settings: Settings) -> RoundsGraphQLRouter:
     """The /graphql routes for these settings."""
-    return RoundsGraphQLRouter(
+    router = RoundsGraphQLRouter(
         build_schema(settings),
         path="/graphql",
         graphql_ide="graphiql" if settings.explorer_enabled else None,
-        allow_queries_via_get=True,
+        allow_queries_via_get=settings.graphql_get_enabled,
         context_getter=get_context,
         include_in_schema=False,
     )
+    router.get_queries = settings.graphql_get_enabled
+
+    @router.api_route("/graphql", methods=["PUT", "PATCH", "DELETE"], include_in_schema=False)
+    async def graphql_other_methods() -> Response:
+        return request_error(405, "GraphQL is served over POST.", Allow="GET, POST")
+
+    return router

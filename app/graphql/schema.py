@@ -10,7 +10,7 @@ from typing import Any
 
 import graphql.execution.executor as _graphql_executor
 import strawberry
-from graphql import GraphQLError, validate
+from graphql import GraphQLError, GraphQLSchema, ValuesOfCorrectTypeRule, validate
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -27,8 +27,9 @@ from app.audit.schemas import AuditAction, AuditFilters, AuditOutcome
 from app.config import Settings
 from app.core.errors import Invalid
 from app.graphql import inputs as gi
-from app.graphql.errors import ErrorFormatter
+from app.graphql.errors import ErrorFormatter, SafeValuesOfCorrectTypeRule
 from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
+from app.graphql.limits import check_cost
 from app.graphql.types import (
     DEFAULT_FIRST,
     AuditEventType,
@@ -499,10 +500,12 @@ class CachedValidation(SchemaExtension):
         hide_suggestions: bool,
         max_tokens: int | None = None,
         rules: tuple[Any, ...] = (),
+        max_cost: int | None = None,
     ) -> None:
         self.hide_suggestions = hide_suggestions
         self.max_tokens = max_tokens
         self.rules = rules
+        self.max_cost = max_cost
 
     def on_operation(self):  # type: ignore[override]
         if self.max_tokens is not None:
@@ -517,14 +520,24 @@ class CachedValidation(SchemaExtension):
     def on_validate(self):  # type: ignore[override]
         ec = self.execution_context
         rules = (
-            *ec.validation_rules,
+            # graphql-core's literal checks repeat the literal in their messages
+            *(
+                SafeValuesOfCorrectTypeRule if r is ValuesOfCorrectTypeRule else r
+                for r in ec.validation_rules
+            ),
             *self.rules,
             MaybeNullValidationRule,
             OneOfInputValidationRule,
         )
-        ec.pre_execution_errors = _validate(
-            ec.schema._schema, ec.graphql_document, rules, self.hide_suggestions
-        )
+        schema = ec.schema.graphql_schema
+        errors = _validate(schema, ec.graphql_document, rules, self.hide_suggestions)
+        if not errors and self.max_cost is not None:
+            # The cost limit (app/graphql/limits.py): with the variables, so a page size
+            # passed as $first counts as what it is.
+            errors = check_cost(
+                schema, ec.graphql_document, ec.operation_name, ec.variables, self.max_cost
+            )
+        ec.pre_execution_errors = errors
         yield
 
 
@@ -558,6 +571,12 @@ class OperationName(SchemaExtension):
 class RoundsSchema(strawberry.Schema):
     fastpath: FastPath | None = None
 
+    @property
+    def graphql_schema(self) -> GraphQLSchema:
+        """graphql-core's schema (strawberry keeps it as `_schema`; the one place we read it,
+        tests/graphql/test_errors.py fails if an upgrade moves it)."""
+        return self._schema
+
     def _get_execute_function(self):  # type: ignore[override]
         """graphql-core's execute, or the compiled fast path in front of it."""
         standard = super()._get_execute_function()
@@ -578,6 +597,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     max_depth = settings.graphql_max_depth if settings else 10
     max_aliases = settings.graphql_max_aliases if settings else 30
     max_tokens = settings.graphql_max_tokens if settings else 2000
+    max_cost = settings.graphql_max_cost if settings else 10_000
     # The limiters' rule classes are made once here: QueryDepthLimiter/MaxAliasesLimiter build
     # a new rule class per instance, so a per-request instance would make every request miss
     # CachedValidation (its key includes the rules) and re-validate (~3-5 ms per request).
@@ -586,7 +606,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
     )
     extensions: list[Any] = [
-        lambda: CachedValidation(hide_suggestions=production, max_tokens=max_tokens, rules=limits),
+        lambda: CachedValidation(
+            hide_suggestions=production, max_tokens=max_tokens, rules=limits, max_cost=max_cost
+        ),
         OperationName,
         lambda: ErrorFormatter(hide_suggestions=production),
     ]

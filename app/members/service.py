@@ -50,7 +50,7 @@ async def add_member(ctx: Ctx, product_id: uuid.UUID, subject: str) -> Membershi
     product = await _managed_product(ctx, product_id)
     repo = MembershipRepository(ctx.session)
     if await repo.get(product.id, subject) is not None:
-        raise Conflict(f"'{subject}' is already a member of this product.")
+        raise Conflict("That subject is already a member of this product.")
     m = await repo.add(product.id, subject, ctx.principal.sub)
     await UserRepository(ctx.session).remember(ctx.principal)
     ctx.forget_memberships()
@@ -63,7 +63,7 @@ async def remove_member(ctx: Ctx, product_id: uuid.UUID, subject: str) -> None:
     product = await _managed_product(ctx, product_id)
     repo = MembershipRepository(ctx.session)
     if await repo.get(product.id, subject) is None:
-        raise NotFound(f"'{subject}' is not a member of this product.")
+        raise NotFound("That subject is not a member of this product.")
     await repo.remove(product.id, subject)
     ctx.forget_memberships()
     ctx.audit.touch("delete", "membership", [subject], product_id=product.id, changed=["subject"])

@@ -39,10 +39,11 @@ class Product(ResourceMixin, Base):
     story_seq: Mapped[int] = mapped_column(default=0)
     created_by: Mapped[str | None] = mapped_column(String(255))
     # Jira sync (SPEC §9, app/integrations/jira): the linked project and its status names.
-    jira_project_key: Mapped[str | None] = mapped_column(String(32), unique=True)
+    jira_project_key: Mapped[str | None] = mapped_column(String(32))
     jira_status_map: Mapped[dict] = mapped_column(default=dict)
 
     __table_args__ = (
+        Index(None, "jira_project_key", unique=True),
         Index(None, "name", "id"),
         Index(None, "lifecycle_stage"),
         Index(None, "created_at", "id"),

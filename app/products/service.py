@@ -78,13 +78,13 @@ async def create_product(ctx: Ctx, data: ProductCreate) -> Product:
     data = await redact_free_text(ctx.settings, ctx.audit, "product", data)
     repo = ProductRepository(ctx.session)
     if await repo.key_exists(data.key):
-        raise Conflict(f"A product with key '{data.key}' already exists.")
+        raise Conflict("A product with that key already exists.")
     values = data.model_dump()
     product = Product(**values, created_by=ctx.principal.sub)
     try:
         await repo.add(product)
     except IntegrityError as exc:  # a concurrent create won the key
-        raise Conflict(f"A product with key '{data.key}' already exists.") from exc
+        raise Conflict("A product with that key already exists.") from exc
     await MembershipRepository(ctx.session).add(product.id, ctx.principal.sub, ctx.principal.sub)
     # People are remembered where they act on the portfolio, not on reads (GET never writes).
     await UserRepository(ctx.session).remember(ctx.principal)

@@ -14,6 +14,7 @@ from app.core.crud import (
     apply_changes,
     archive,
     check_if_match,
+    not_archived,
     save,
 )
 from app.core.errors import Conflict, NotFound
@@ -157,6 +158,7 @@ async def update_roadmap_item(
     item = await get_roadmap_item(ctx, item_id, audit=False, lock=True)
     await _authorize_write(ctx, item.product_id)
     check_if_match(item, if_match)
+    not_archived(item)
     data = await redact_free_text(ctx.settings, ctx.audit, RESOURCE, data)
     changes = data.changes()
     current, target = item.status, changes.get("status", item.status)
@@ -215,6 +217,7 @@ async def approve_roadmap_item(
     item = await get_roadmap_item(ctx, item_id, audit=False, lock=True)
     authorize(ctx.principal, Permission.roadmap_approve, product_id=item.product_id)
     check_if_match(item, if_match)
+    not_archived(item)
     if data is not None:
         data = await redact_free_text(ctx.settings, ctx.audit, RESOURCE, data)
     changed: list[str] = []

@@ -120,7 +120,7 @@ async def _check_jira_key(ctx: Ctx, jira_key: str | None, except_id: uuid.UUID |
     if jira_key and await StoryRepository(ctx.session).jira_key_taken(
         jira_key, except_id=except_id
     ):
-        raise Conflict(f"Another story is already linked to Jira issue {jira_key}.")
+        raise Conflict("Another story is already linked to that Jira issue.")
 
 
 async def list_stories(

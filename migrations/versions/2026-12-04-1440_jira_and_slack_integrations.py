@@ -22,16 +22,17 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("product", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("jira_project_key", sa.String(length=32), nullable=True))
-        batch_op.add_column(
-            sa.Column("jira_status_map", sa.JSON(), nullable=False, server_default=sa.text("'{}'"))
-        )
-        batch_op.create_unique_constraint(
-            batch_op.f("uq_product_jira_project_key"), ["jira_project_key"]
-        )
-    with op.batch_alter_table("story", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("jira_sync", sa.JSON(), nullable=True))
+    # Plain ADD COLUMN and a unique index, no batch table copy: on SQLite a copy of product
+    # (or story) would DROP a table that others reference, which foreign keys refuse.
+    op.add_column("product", sa.Column("jira_project_key", sa.String(length=32), nullable=True))
+    op.add_column(
+        "product",
+        sa.Column("jira_status_map", sa.JSON(), nullable=False, server_default=sa.text("'{}'")),
+    )
+    op.create_index(
+        op.f("ix_product_jira_project_key"), "product", ["jira_project_key"], unique=True
+    )
+    op.add_column("story", sa.Column("jira_sync", sa.JSON(), nullable=True))
 
     op.create_table(
         "jira_delivery",
@@ -78,9 +79,8 @@ def downgrade() -> None:
     op.drop_table("slack_link_code")
     op.drop_table("slack_link")
     op.drop_table("jira_delivery")
-    with op.batch_alter_table("story", schema=None) as batch_op:
-        batch_op.drop_column("jira_sync")
-    with op.batch_alter_table("product", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("uq_product_jira_project_key"), type_="unique")
-        batch_op.drop_column("jira_status_map")
-        batch_op.drop_column("jira_project_key")
+    # Plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35), for the reason given in upgrade().
+    op.drop_column("story", "jira_sync")
+    op.drop_index(op.f("ix_product_jira_project_key"), table_name="product")
+    op.drop_column("product", "jira_status_map")
+    op.drop_column("product", "jira_project_key")

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from sqlalchemy import event, text
 
+from app.main import create_app
 from tests.api.factories import World, make_world, new_sub
 from tests.conftest import IS_PG
 
@@ -55,7 +57,23 @@ def _get_paths(app) -> list[str]:
     return [p for p, ops in app.openapi()["paths"].items() if "get" in ops]
 
 
-async def test_get_requests_write_nothing_but_their_audit_event(app, client, auth, world):
+@pytest.fixture(scope="module")
+async def get_app(settings):
+    app = create_app(settings.model_copy(update={"graphql_get_queries": True}))
+    yield app
+    await app.state.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+async def get_client(get_app):
+    transport = httpx.ASGITransport(app=get_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+async def test_get_requests_write_nothing_but_their_audit_event(
+    app, client, auth, world, get_app, get_client
+):
     officer = auth("compliance_officer", new_sub("co"))
     ids = await _ids(client, world, officer)
     calls: list[tuple[str, dict[str, str]]] = []
@@ -66,7 +84,6 @@ async def test_get_requests_write_nothing_but_their_audit_event(app, client, aut
         path = template.format(**ids)
         headers = officer if path.startswith("/api/v1/audit-events") else world.pm
         calls.append((path, headers))
-    calls.append(("/graphql?query=%7Bme%7Bsub%20productIds%7D%7D", world.pm))
     # A first-time caller: /me used to remember the person (an upsert) on a GET.
     calls.append(("/api/v1/me", auth("engineer", new_sub("newcomer"))))
 
@@ -78,6 +95,8 @@ async def test_get_requests_write_nothing_but_their_audit_event(app, client, aut
 
     engine = app.state.engine.sync_engine
     event.listen(engine, "before_cursor_execute", on_execute)
+    get_engine = get_app.state.engine.sync_engine
+    event.listen(get_engine, "before_cursor_execute", on_execute)
     try:
         for path, headers in calls:
             for method in ("GET", "HEAD"):
@@ -87,15 +106,23 @@ async def test_get_requests_write_nothing_but_their_audit_event(app, client, aut
         # A query operation over POST runs in autocommit too (UnitOfWork.read_only).
         r = await client.post("/graphql", json={"query": READ_EVERYTHING}, headers=world.pm)
         assert r.status_code == 200 and "errors" not in r.json(), r.text
+        # GraphQL over GET (on only in development, docs/graphql.md) reads only too.
+        r = await get_client.get("/graphql?query=%7Bme%7Bsub%20productIds%7D%7D", headers=world.pm)
+        assert r.status_code == 200 and "errors" not in r.json(), r.text
     finally:
         event.remove(engine, "before_cursor_execute", on_execute)
+        event.remove(get_engine, "before_cursor_execute", on_execute)
     assert writes == []
     assert len(calls) >= 17
 
 
+# Nested pages name their size: three levels of default pages (50·50·50) exceed the query
+# cost limit (GRAPHQL_MAX_COST, docs/graphql.md#limits).
 READ_EVERYTHING = """{
   me { sub productIds }
-  products { nodes { key roadmapItems { nodes { title stories { nodes { key } } } } } }
+  products(first: 10) {
+    nodes { key roadmapItems(first: 10) { nodes { title stories(first: 10) { nodes { key } } } } }
+  }
   stories { totalCount nodes { key roadmapItem { title } product { key } } }
   interviews { nodes { title transcript insights { nodes { quote } } } }
   insights { nodes { title interview { title } } }

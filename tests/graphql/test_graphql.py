@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.auth.tokens import mint_token
-from app.config import Settings
 from app.graphql.errors import format_error
 from app.main import create_app
 from tests.conftest import unique_key
@@ -55,7 +54,18 @@ async def test_explorer_page_loads_without_token(client):
     assert "GraphiQL" in r.text and "Authorization" in r.text
 
 
-async def test_queries_via_get_but_never_mutations(client, auth):
+@pytest.fixture(scope="module")
+async def get_enabled(settings):
+    """An app with GRAPHQL_GET_QUERIES on (the default only in development)."""
+    app = create_app(settings.model_copy(update={"graphql_get_queries": True}))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+    await app.state.engine.dispose()
+
+
+async def test_queries_via_get_but_never_mutations(get_enabled, auth):
+    client = get_enabled
     pm = auth("product_manager", "gq-pm")
     r = await client.get("/graphql", params={"query": "{ me { sub } }"}, headers=pm)
     assert r.status_code == 200 and r.json()["data"]["me"]["sub"] == "gq-pm"
@@ -243,12 +253,14 @@ async def prod(settings):
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    prod_settings = Settings(
-        environment="production",
-        database_url=settings.database_url,
-        var_dir=settings.var_dir,
-        auth_signing_key=pem,
-        phi_keys="k1:" + base64.b64encode(os.urandom(32)).decode(),
+    # model_copy: production behaviour on this leg's database (the start-up check refuses
+    # SQLite in production; tests/test_settings.py covers that check).
+    prod_settings = settings.model_copy(
+        update={
+            "environment": "production",
+            "auth_signing_key": pem,
+            "phi_keys": "k1:" + base64.b64encode(os.urandom(32)).decode(),
+        }
     )
     app = create_app(prod_settings)
     transport = httpx.ASGITransport(app=app)

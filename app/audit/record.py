@@ -26,6 +26,8 @@ class AuditRecord:
     phi_accessed: bool = False
     changed_fields: list[str] = field(default_factory=list)
     graphql_operation: str | None = None
+    # The caller's own X-Request-Id (validated), kept beside the server's request_id.
+    client_request_id: str | None = None
 
     def set_graphql_operation(self, name: str | None, kind: str | None = None) -> None:
         """GraphQL hook: the executor calls this once the document is parsed, with the

@@ -71,9 +71,9 @@ async def world(iso_client, auth):
 
 async def count_events(raw, rids: list[str]) -> dict[str, int]:
     rows = await raw.fetch(
-        "SELECT request_id, count(*) AS n FROM audit_event GROUP BY request_id",
+        "SELECT client_request_id, count(*) AS n FROM audit_event GROUP BY client_request_id",
     )
-    found = {r["request_id"]: r["n"] for r in rows}
+    found = {r["client_request_id"]: r["n"] for r in rows}
     return {rid: found.get(rid, 0) for rid in rids}
 
 
@@ -144,7 +144,7 @@ async def refused_request(iso_raw) -> AsyncIterator[str]:
         """CREATE OR REPLACE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
            BEGIN RAISE EXCEPTION 'injected audit failure'; END $$""",
         "CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_event FOR EACH ROW "
-        f"WHEN (NEW.request_id = '{rid}') EXECUTE FUNCTION test_refuse_audit()",
+        f"WHEN (NEW.client_request_id = '{rid}') EXECUTE FUNCTION test_refuse_audit()",
     )
     try:
         yield rid
@@ -177,7 +177,7 @@ async def test_refused_event_fails_only_its_own_request(
         await release()
         responses = await asyncio.gather(first, *tasks)
     assert responses[0].status_code == 200
-    by_rid = {r.headers["x-request-id"]: r for r in responses[1:]}
+    by_rid = dict(zip([*rids[:4], refused_request, *rids[4:]], responses[1:], strict=True))
     assert_problem(by_rid[refused_request], 503)
     assert [by_rid[rid].status_code for rid in rids] == [200] * 9
     assert batcher.retried == retried0 + 1

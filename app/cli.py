@@ -106,6 +106,15 @@ def _register_audit(sub: argparse._SubParsersAction) -> None:
 _EXTENSIONS.append(_register_audit)
 
 
+def _register_check(sub: argparse._SubParsersAction) -> None:
+    from app.ops.check import register
+
+    register(sub)
+
+
+_EXTENSIONS.append(_register_check)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)

@@ -103,7 +103,7 @@ class Settings(BaseSettings):
         problems = []
         origins = [o.strip() for o in self.cors_origins.split(",") if o.strip()]
         if "*" in origins:
-            problems.append("CORS_ORIGINS: '*' is refused in production; list the origins")
+            problems.append("CORS_ORIGINS: '*' is refused in production, list the origins")
         if not self.audit_enabled:
             problems.append("AUDIT_ENABLED: must be true in production")
         if self.db_echo:
@@ -154,7 +154,7 @@ class Settings(BaseSettings):
                 )
             # Operations block (see operations_problems).
             if problems := self.operations_problems():
-                raise ValueError("unsafe production settings: " + "; ".join(problems))
+                raise ValueError("unsafe production settings:\n" + "\n".join(problems))
         return self
 
 

@@ -249,6 +249,7 @@ async def prod(settings):
         var_dir=settings.var_dir,
         auth_signing_key=pem,
         phi_keys="k1:" + base64.b64encode(os.urandom(32)).decode(),
+        metrics_token="scrape",  # production requires it (SPEC §11)
     )
     app = create_app(prod_settings)
     transport = httpx.ASGITransport(app=app)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import sys
 
+import orjson
 import structlog
 
 from app.config import Settings
@@ -68,4 +69,30 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level.upper())
 
 
-access_log = structlog.stdlib.get_logger("rounds.access")
+class _StderrLines:
+    """structlog's output for the access log: one line per call to the process's current
+    stderr (looked up per call, so test capture and redirection see it)."""
+
+    def msg(self, message: str) -> None:
+        sys.stderr.write(message + "\n")
+
+    info = msg
+
+
+def _orjson_str(obj: object, **_: object) -> str:
+    return orjson.dumps(obj).decode()
+
+
+# The access log is on every request's path, so it skips the stdlib logging machinery
+# (LogRecord, handler locks, formatter: ~100 µs) and renders straight to JSON (~10 µs).
+access_log = structlog.wrap_logger(
+    _StderrLines(),
+    processors=[
+        lambda _l, _m, event: {**event, "logger": "rounds.access"},
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.JSONRenderer(serializer=_orjson_str),
+    ],
+    wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+    cache_logger_on_first_use=True,
+)

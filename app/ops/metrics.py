@@ -111,6 +111,19 @@ class Metrics:
         )
         if engine_getter is not None:
             r.register(PoolCollector(engine_getter))
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count and time one request. The labelled children are cached per label set (a
+        bounded set: route templates × methods × statuses): labels() validates and locks."""
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            labels = (method, route, str(status))
+            children = (self.requests.labels(*labels), self.latency.labels(*labels))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def exposition(self) -> bytes:
         """The text format; with PROMETHEUS_MULTIPROC_DIR set, the sum over worker processes."""

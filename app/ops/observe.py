@@ -14,8 +14,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import secrets
 import time
-import uuid
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -81,7 +81,7 @@ class ObserveMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = uuid.uuid4().hex
+        request_id = secrets.token_hex(16)  # 32 hex characters, like uuid4().hex, cheaper
         client_id = header(scope, b"x-request-id")
         if client_id is not None and not CLIENT_REQUEST_ID.fullmatch(client_id):
             client_id = None
@@ -97,9 +97,9 @@ class ObserveMiddleware:
             kind = message["type"]
             if kind == "http.response.start":
                 status = message["status"]
-                headers = self._headers(scope, message)
+                headers, html = self._headers(scope, message)
                 message = {**message, "headers": headers}
-                if any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers):
+                if html:
                     held = message
                     return
             elif kind == "http.response.body" and held is not None:
@@ -124,16 +124,18 @@ class ObserveMiddleware:
         if metrics is not None:
             metrics.in_flight.inc()
         try:
-            with structlog.contextvars.bound_contextvars(request_id=request_id):
+            # Other rounds.* records of this request carry its id (structlog contextvars).
+            tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+            try:
                 await self.app(scope, receive, send_wrapper)
+            finally:
+                structlog.contextvars.reset_contextvars(**tokens)
         finally:
             elapsed = time.perf_counter() - started
             route = route_template(scope)
             if metrics is not None:
                 metrics.in_flight.dec()
-                labels = (scope["method"], route, str(status))
-                metrics.requests.labels(*labels).inc()
-                metrics.latency.labels(*labels).observe(elapsed)
+                metrics.observe_request(scope["method"], route, status, elapsed)
             if self.access_log:
                 audit = state.get("audit")
                 access_log.info(
@@ -147,15 +149,21 @@ class ObserveMiddleware:
                     actor_sub=getattr(audit, "actor_sub", None),
                 )
 
-    def _headers(self, scope: Scope, message: Message) -> list[tuple[bytes, bytes]]:
+    def _headers(self, scope: Scope, message: Message) -> tuple[list[tuple[bytes, bytes]], bool]:
+        """The response's headers with ours added, and whether it is an HTML page."""
         headers = list(message.get("headers", ()))
-        present = {k.lower() for k, _ in headers}
+        present = set()
+        html = False
+        for k, v in headers:
+            k = k.lower()
+            present.add(k)
+            if k == b"content-type" and v.startswith(b"text/html"):
+                html = True
         headers.extend(h for h in self.common if h[0] not in present)
-        html = any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers)
         if not html and b"content-security-policy" not in present:
             headers.append((b"content-security-policy", API_CSP))
         if b"cache-control" not in present:
             audit = scope.get("state", {}).get("audit")
             if getattr(audit, "phi_accessed", False) or scope["path"].startswith(PHI_PREFIXES):
                 headers.append((b"cache-control", b"no-store"))
-        return headers
+        return headers, html

@@ -67,7 +67,9 @@ def _log_text(caplog) -> str:
     return "\n".join(parts)
 
 
-async def test_phi_end_to_end_stays_out_of_logs_audit_and_errors(client, auth, settings, all_logs):
+async def test_phi_end_to_end_stays_out_of_logs_audit_and_errors(
+    client, auth, settings, all_logs, capsys
+):
     w = await make_world(client, auth)
     engineer = await w.member("engineer")
     outsider = auth("product_manager", new_sub("outsider"))
@@ -221,23 +223,24 @@ async def test_phi_end_to_end_stays_out_of_logs_audit_and_errors(client, auth, s
     assert all_logs.records, "logging was not captured"
     for line in _log_text(all_logs).splitlines():
         assert_no_needles(line, "application log: " + line[:400])
-    # The JSON lines as the service writes them (app/ops/logs.py): one access line per request,
-    # with the server's request id, the caller's beside it, the route template, never a path.
+    # The JSON lines as the service writes them (app/ops/logs.py): the other rounds.* records
+    # through the service's formatter, and the access log from stderr, one line per request
+    # with the server's request id, the caller's beside it and the route template, never a path.
     formatter = json_formatter()
+    lines = [formatter.format(rec) for rec in all_logs.records if rec.name.startswith("rounds")]
+    lines += [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("{")]
     access = []
-    for rec in all_logs.records:
-        if rec.name.startswith("rounds"):
-            line = formatter.format(rec)
-            assert_no_needles(line, "JSON log line: " + line[:400])
-            assert "?" not in line and "Traceback" not in line, line
-            doc = orjson.loads(line)
-            if rec.name == "rounds.access" and doc.get("client_request_id") in request_ids:
-                access.append(doc)
+    for line in lines:
+        assert_no_needles(line, "JSON log line: " + line[:400])
+        assert "?" not in line and "Traceback" not in line, line
+        doc = orjson.loads(line)
+        if doc.get("logger") == "rounds.access" and doc.get("client_request_id") in request_ids:
+            access.append(doc)
     assert len(access) == len(request_ids)
     for doc in access:
         assert len(doc["request_id"]) == 32 and doc["request_id"] != doc["client_request_id"]
         assert doc["route"] == "<unmatched>" or doc["route"].startswith("/api/v1/")
-        assert {"method", "status", "duration_ms", "actor_sub"} <= set(doc)
+        assert {"method", "status", "duration_ms", "actor_sub", "timestamp"} <= set(doc)
 
     events = await rawdb.fetch(settings, "SELECT * FROM audit_event")
     ours = [e for e in events if e["client_request_id"] in request_ids]

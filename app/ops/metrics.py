@@ -93,9 +93,6 @@ class Metrics:
         self.sealer_failures = Counter(
             "rounds_audit_sealer_failures", "Sealer passes that failed", registry=r
         )
-        self.checkpoint_seq = Gauge(
-            "rounds_audit_checkpoint_seq", "Seq of the last signed chain checkpoint", registry=r
-        )
         self.rate_limited = Counter(
             "rounds_rate_limited",
             "Requests refused with 429, by limit",

@@ -152,9 +152,13 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "production refuses development defaults; set " + ", ".join(missing)
                 )
-            # Operations block (see operations_problems).
-            if problems := self.operations_problems():
-                raise ValueError("unsafe production settings:\n" + "\n".join(problems))
+        return self
+
+    # --- Operations validator (after the one above; `python -m app check` lists both) ------
+    @model_validator(mode="after")
+    def _refuse_unsafe_operations_in_production(self) -> Settings:
+        if problems := self.operations_problems():
+            raise ValueError("unsafe production settings:\n" + "\n".join(problems))
         return self
 
 

@@ -310,7 +310,7 @@ async def test_concurrent_writers_keep_a_gap_free_chain(iso_client, iso_app, iso
     async with iso_app.state.sessionmaker() as s:
         result = await verify(s)
     events = await iso_raw.scalar("SELECT count(*) FROM audit_event")
-    assert result == {"ok": True, "checked": events, "first_bad_seq": None}
+    assert result == {"ok": True, "checked": events, "first_bad_seq": None, "checkpoint_seq": None}
     seqs = await iso_raw.fetch(
         "SELECT min(seq) AS lo, max(seq) AS hi, count(*) AS n FROM audit_chain"
     )

@@ -51,3 +51,31 @@ async def test_database_down_fails_fast_with_503(app_with, database_url, auth):
         assert "database" in body["detail"].lower()
         live = await c.get("/health/live")
         assert live.status_code == 200  # the process itself is fine
+
+
+async def test_connection_killed_under_the_app_fails_fast_then_recovers(app_with, auth, raw):
+    """The database drops the app's connection (restart, failover): the request that finds it
+    dead answers 503 quickly, with nothing written, and the next one reconnects by itself."""
+    from sqlalchemy import text
+
+    async with app_with(db_pool_size=1, audit_group_commit=False) as (app, c):
+        pm = auth("product_manager", "outage-kill")
+        assert (await c.get("/api/v1/products", headers=pm)).status_code == 200
+        async with app.state.engine.connect() as conn:  # the pool's only connection
+            pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+        await raw.run(("SELECT pg_terminate_backend(:pid)", {"pid": pid}))
+        key = "KILL" + str(pid)[-4:]
+        started = time.monotonic()
+        r = await c.post("/api/v1/products", json={"key": key, "name": "Killed"}, headers=pm)
+        assert time.monotonic() - started < 2.0
+        # Whoever uses the dead connection first fails and invalidates the pool: this request
+        # (503, nothing written) or the background sealer's pass (then this one reconnects).
+        stored = await raw.scalar("SELECT count(*) FROM product WHERE key = :k", k=key)
+        if r.status_code == 503:
+            assert_problem(r, 503)
+            assert stored == 0
+        else:
+            assert (r.status_code, stored) == (201, 1), r.text
+        recovered = await c.get("/api/v1/products", headers=pm)
+        assert recovered.status_code == 200
+        assert (await c.get("/health/ready")).status_code == 200

@@ -56,19 +56,27 @@ def audit_path(scope: Scope) -> str:
 
 
 REDACTED_USER_AGENT = "<redacted>"
+_UA_REDACT_IN_PLACE = frozenset(("url", "ip", "id", "name"))
 
 
 @lru_cache(maxsize=1024)
 def safe_user_agent(value: str | None) -> str | None:
-    """The user agent as audited: NULs replaced, truncated to 256 characters, and replaced
-    by a marker when the PHI detector finds any identifier in it (a caller controls this
-    header). Cached: a service sees few distinct user agents."""
+    """The user agent as audited (a caller controls this header): NULs replaced, truncated to
+    256 characters, scanned by the PHI detector. Findings that real user agents contain (bot
+    homepage URLs, version numbers read as IPs/ids, "Mac" read as a name) are redacted in
+    place; any other identifier (phone, email, date, location, …) replaces the whole value by
+    a marker. Cached: a service sees few distinct user agents."""
     if not value:
         return None
     text = value.replace("\x00", "\ufffd")[:256]
-    # A user agent that carries an identifier is not a user agent: none of it is kept (the
+    result = detect(text)
+    if not result.detected:
+        return text
+    if {c.lower() for c in result.categories} <= _UA_REDACT_IN_PLACE:
+        return result.redacted  # e.g. "Jira-Webhook/1.0 (+[URL])", "like [NAME] OS X"
+    # Contact data, dates, … are never part of a real user agent: keep none of it (the
     # detector may have missed a neighbouring name).
-    return REDACTED_USER_AGENT if detect(text).detected else text
+    return REDACTED_USER_AGENT
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -64,6 +64,10 @@ async def test_user_agent_is_truncated_and_scanned(client, auth, raw):
     assert (await event_of(raw, phi))["user_agent"] == "<redacted>"
     plain = await client.get("/api/v1/products", headers={**pm, "User-Agent": "rounds-cli/1.2"})
     assert (await event_of(raw, plain))["user_agent"] == "rounds-cli/1.2"
+    bot = await client.get(
+        "/api/v1/products", headers={**pm, "User-Agent": "Jira-Webhook/1.0 (+https://x.example)"}
+    )
+    assert (await event_of(raw, bot))["user_agent"] == "Jira-Webhook/1.0 (+[URL])"
 
 
 async def test_callers_request_id_never_becomes_the_event_request_id(client, auth, raw):

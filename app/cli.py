@@ -115,7 +115,14 @@ def _register_integrations(sub: argparse._SubParsersAction) -> None:
     register(sub)
 
 
+def _register_check(sub: argparse._SubParsersAction) -> None:
+    from app.ops.check import register
+
+    register(sub)
+
+
 _EXTENSIONS.append(_register_integrations)
+_EXTENSIONS.append(_register_check)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -76,6 +76,58 @@ class Settings(BaseSettings):
     # The Jira field that holds story points (Cloud's "Story point estimate" by default).
     jira_story_points_field: str = "customfield_10016"
 
+    # --- Operations (SPEC §11; docs/operations.md) ------------------------------------------
+    # /metrics: open outside production; production requires METRICS_TOKEN (Bearer).
+    metrics_enabled: bool = True
+    metrics_token: str | None = Field(default=None, repr=False)
+    # One JSON line per request (structlog) on the "rounds.access" logger.
+    access_log: bool = True
+    log_level: str = "INFO"
+    # OpenTelemetry tracing: on only when an OTLP endpoint is configured.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "rounds"
+    # Rate limits ("N/second|minute|hour", the `limits` notation; empty = off).
+    redis_url: str | None = Field(default=None, repr=False)
+    rate_limit_namespace: str = "rounds"
+    rate_limit_oauth_per_ip: str = "60/minute"
+    rate_limit_oauth_per_client: str = "20/minute"
+    rate_limit_integrations_per_source: str = "600/minute"
+    # Per principal on /api and /graphql: off outside production unless set (benchmarks drive
+    # one principal at ~1000 req/s); production default in effective_rate_limit_api.
+    rate_limit_api: str | None = None
+    # Signed checkpoints of the audit chain head, outside the database (truncation evidence).
+    audit_checkpoint_dir: Path | None = None
+    audit_checkpoint_seconds: float = 60.0
+
+    @property
+    def effective_rate_limit_api(self) -> str:
+        if self.rate_limit_api is not None:
+            return self.rate_limit_api
+        return "6000/minute" if self.is_production else ""
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.audit_checkpoint_dir or self.var_dir / "audit-checkpoints"
+
+    def operations_problems(self) -> list[str]:
+        """Unsafe production settings, one line each naming the setting to fix (used by the
+        start-up validation and by `python -m app check`)."""
+        if not self.is_production:
+            return []
+        # Audit, DB_ECHO, explorer and the rest: app/core/settings_check.production_problems.
+        problems = []
+        origins = [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+        if "*" in origins:
+            problems.append("CORS_ORIGINS: '*' is refused in production, list the origins")
+        if self.metrics_enabled and not self.metrics_token:
+            problems.append("METRICS_TOKEN: required in production while METRICS_ENABLED is on")
+        for name in ("rate_limit_oauth_per_ip", "rate_limit_oauth_per_client"):
+            if not getattr(self, name):
+                problems.append(f"{name.upper()}: must be set in production")
+        return problems
+
+    # --- end Operations ---------------------------------------------------------------------
+
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
@@ -110,7 +162,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> Settings:
-        if self.is_production and (problems := production_problems(self)):
+        if self.is_production and (
+            problems := production_problems(self) + self.operations_problems()
+        ):
             raise UnsafeSettings(problems)
         return self
 

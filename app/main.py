@@ -14,6 +14,7 @@ from app.api.deps import AppSettings, DbSession
 from app.api.docs import mount_docs
 from app.api.openapi import install_openapi
 from app.audit.batcher import create_batcher, running_batcher
+from app.audit.checkpoint import Checkpoints
 from app.audit.middleware import RequestMiddleware
 from app.audit.sealer import background_sealer
 from app.auth.keys import public_jwks
@@ -25,6 +26,7 @@ from app.core.limits import BodyLimitMiddleware, TrustedHosts
 from app.core.runtime import tune_gc
 from app.db.session import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.graphql import mount_graphql
+from app.ops.install import SealerMetrics, audit_failure_hook, install_operations
 from app.phi.warnings import PhiRedactedHeader
 
 log = logging.getLogger("rounds")
@@ -62,7 +64,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.gc_tuning:
             tune_gc()
         async with (
-            background_sealer(engine, enabled=settings.audit_enabled),
+            background_sealer(
+                engine,
+                enabled=settings.audit_enabled,
+                # Operations: signed chain-head checkpoints, sealer metrics.
+                checkpoints=Checkpoints(settings),
+                observer=SealerMetrics(app),
+            ),
             running_batcher(batcher),
         ):
             yield
@@ -110,7 +118,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         maker_getter=lambda: app.state.sessionmaker,
         read_maker_getter=lambda: app.state.read_sessionmaker,
         batcher_getter=lambda: app.state.batcher,
+        on_failure=audit_failure_hook(app),
     )
+    # --- Operations (SPEC §11, app/ops): after the audit middleware, see install_operations.
+    install_operations(app, settings)
+    # --- end Operations
     return app
 
 

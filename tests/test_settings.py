@@ -28,6 +28,7 @@ GOOD = {
     "database_url": PG,
     "auth_signing_key": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----",
     "phi_keys": "k2026:" + _key(os.urandom(32)),
+    "metrics_token": "scrape",
 }
 
 

@@ -15,6 +15,7 @@ from app.auth.tokens import TokenVerifier
 from app.config import Settings
 from app.core.context import Ctx
 from app.core.errors import Unauthenticated
+from app.ops.ratelimit import RateLimiter
 
 
 # Trivial dependencies are async on purpose: FastAPI runs sync ones in a threadpool.
@@ -31,9 +32,14 @@ async def get_audit(request: Request) -> AuditRecord:
 
 
 async def authenticate(
-    authorization: str | None, verifier: TokenVerifier, session: AsyncSession, audit: AuditRecord
+    authorization: str | None,
+    verifier: TokenVerifier,
+    session: AsyncSession,
+    audit: AuditRecord,
+    limiter: RateLimiter | None = None,
 ) -> Principal:
-    """Verify the Bearer token and stamp the actor onto the request's audit record."""
+    """Verify the Bearer token and stamp the actor onto the request's audit record; with a
+    `limiter`, count the call against the principal's rate limit (429 when over)."""
     if not authorization:
         raise Unauthenticated()
     scheme, _, token = authorization.partition(" ")
@@ -53,6 +59,8 @@ async def authenticate(
         )
         if active is None:
             raise Unauthenticated("The service account has been revoked.")
+    if limiter is not None:
+        await limiter.principal(principal.sub)
     return principal
 
 
@@ -62,6 +70,7 @@ async def get_principal(request: Request) -> Principal:
         request.app.state.verifier,
         request.state.uow.session,
         request.state.audit,
+        getattr(request.app.state, "rate_limiter", None),
     )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -49,6 +49,8 @@ class EventBatcher:
         self.events = 0
         self.largest = 0
         self.retried = 0
+        # Metrics hook (app/ops): called with the size of every committed flush.
+        self.on_batch: Callable[[int], None] | None = None
 
     @property
     def queued(self) -> int:
@@ -164,6 +166,8 @@ class EventBatcher:
         self.batches += 1
         self.events += n
         self.largest = max(self.largest, n)
+        if self.on_batch is not None:
+            self.on_batch(n)
 
 
 async def _insert_many(driver: Any, rows: list[list[Any]]) -> None:

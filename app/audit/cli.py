@@ -12,15 +12,17 @@ from app.config import get_settings
 
 
 async def _verify() -> dict:
-    from app.audit.chain import verify
+    from app.audit.checkpoint import Checkpoints
     from app.audit.sealer import seal_all
+    from app.audit.service import verify_against_checkpoint
     from app.db.session import create_engine, create_sessionmaker
 
-    engine = create_engine(get_settings())
+    settings = get_settings()
+    engine = create_engine(settings)
     try:
         await seal_all(engine, wait=True)
         async with create_sessionmaker(engine)() as session:
-            return dict(await verify(session))
+            return dict(await verify_against_checkpoint(session, Checkpoints(settings)))
     finally:
         await engine.dispose()
 

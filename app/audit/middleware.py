@@ -15,24 +15,68 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.audit.record import AuditRecord
-from app.audit.writer import append_event, event_rows
+from app.audit.writer import append_event, event_rows, resource_type_for
 from app.config import Settings
 from app.core.errors import problem
+from app.core.routing import UNMATCHED, declared_template, fill_template, route_template
 from app.db.session import UnitOfWork
+from app.phi.detector import detect
 
 log = logging.getLogger("rounds.audit")
 
 AUDITED_PREFIXES = ("/api/", "/graphql", "/oauth/", "/integrations/")
 # Requests that never write (GET handlers only read): their session may run in autocommit.
 READ_ONLY_METHODS = frozenset(("GET", "HEAD"))
-# A client-supplied X-Request-ID is kept (and echoed) only when it is a plain token.
+# A client-supplied X-Request-ID is kept only when it is a plain token, and only beside the
+# server's own request id (client_request_id): callers cannot make ids repeat.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# Path parameter values stored verbatim in the audit path: ids and story keys. Anything else
+# a caller typed into the URL stays the template's placeholder.
+_SAFE_PARAM = re.compile(
+    r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+    r"|[A-Z][A-Z0-9]{1,9}-[0-9]{1,9}"
+)
+
+
+def audit_path(scope: Scope) -> str:
+    """What the audit trail stores as `path`: the matched route template with the path
+    parameters that are ids (UUIDs, story keys) filled in, or UNMATCHED. Never the raw path,
+    which on an unmatched route is whatever the caller typed (it may be PHI)."""
+    template = route_template(scope)
+    if template == UNMATCHED:
+        template = declared_template(scope)
+    return template if template == UNMATCHED else fill_template(template, scope, _SAFE_PARAM)
+
+
+REDACTED_USER_AGENT = "<redacted>"
+_UA_REDACT_IN_PLACE = frozenset(("url", "ip", "id", "name"))
+
+
+@lru_cache(maxsize=1024)
+def safe_user_agent(value: str | None) -> str | None:
+    """The user agent as audited (a caller controls this header): NULs replaced, truncated to
+    256 characters, scanned by the PHI detector. Findings that real user agents contain (bot
+    homepage URLs, version numbers read as IPs/ids, "Mac" read as a name) are redacted in
+    place; any other identifier (phone, email, date, location, …) replaces the whole value by
+    a marker. Cached: a service sees few distinct user agents."""
+    if not value:
+        return None
+    text = value.replace("\x00", "\ufffd")[:256]
+    result = detect(text)
+    if not result.detected:
+        return text
+    if {c.lower() for c in result.categories} <= _UA_REDACT_IN_PLACE:
+        return result.redacted  # e.g. "Jira-Webhook/1.0 (+[URL])", "like [NAME] OS X"
+    # Contact data, dates, … are never part of a real user agent: keep none of it (the
+    # detector may have missed a neighbouring name).
+    return REDACTED_USER_AGENT
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -86,6 +130,7 @@ class RequestMiddleware:
         maker_getter: Callable[[], Any],
         read_maker_getter: Callable[[], Any] | None = None,
         batcher_getter: Callable[[], Any] | None = None,
+        on_failure: Callable[[], None] | None = None,
     ):
         self.app = app
         self.settings = settings
@@ -96,6 +141,8 @@ class RequestMiddleware:
         # request's own connection.
         self.batcher_getter = batcher_getter or (lambda: None)
         self.proxies = TrustedProxies(settings.trusted_proxies)
+        # Called when an event could not be written (metrics: rounds_audit_write_failures).
+        self.on_failure = on_failure
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,19 +150,22 @@ class RequestMiddleware:
             return
         path: str = scope["path"]
         audited = self.settings.audit_enabled and path.startswith(AUDITED_PREFIXES)
-        request_id = _header(scope, b"x-request-id") or ""
-        if not _REQUEST_ID.fullmatch(request_id):
-            request_id = uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        # Set by the outer ObserveMiddleware (app/ops/observe.py) when it runs.
+        request_id = state.get("request_id") or uuid.uuid4().hex
+        client_request_id = state.get("client_request_id", _header(scope, b"x-request-id"))
+        if client_request_id is not None and not _REQUEST_ID.fullmatch(client_request_id):
+            client_request_id = None
         record = AuditRecord(
             request_id=request_id,
             http_method=scope["method"],
             path=path,
             source_ip=self.proxies.client_ip(scope),
             user_agent=_header(scope, b"user-agent"),
+            client_request_id=client_request_id,
         )
         read_only = scope["method"] in READ_ONLY_METHODS
         uow = UnitOfWork(self.read_maker_getter() if read_only else self.maker_getter())
-        state = scope.setdefault("state", {})
         state["uow"] = uow
         state["audit"] = record
 
@@ -124,6 +174,10 @@ class RequestMiddleware:
 
         async def finish(status: int) -> bool:
             """Commit the request's work with its event; False when that failed."""
+            if record.resource_type is None:
+                record.resource_type = resource_type_for(record.path)
+            record.path = audit_path(scope)
+            record.user_agent = safe_user_agent(record.user_agent)
             try:
                 if status >= 400:
                     # Nothing a failed request did may persist; its event goes alone.
@@ -145,6 +199,8 @@ class RequestMiddleware:
                 return True
             except Exception as exc:
                 log.error("audit/commit failed: %s", type(exc).__name__)
+                if self.on_failure is not None:
+                    self.on_failure()
                 try:
                     await uow.rollback()
                 except Exception:  # noqa: S110 - the connection may already be gone
@@ -179,7 +235,12 @@ class RequestMiddleware:
             await self.app(scope, receive, send_wrapper)
         except Exception as exc:
             # Type only: messages of database errors carry parameters, which may be PHI.
-            log.error("unhandled error on %s %s: %s", scope["method"], path, type(exc).__name__)
+            log.error(
+                "unhandled error on %s %s: %s",
+                scope["method"],
+                audit_path(scope),
+                type(exc).__name__,
+            )
             if not started:
                 started = True
                 ok = await finish(500)

@@ -35,6 +35,8 @@ class AuditEvent(Base):
     source_ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(512))
     graphql_operation: Mapped[str | None] = mapped_column(String(200))
+    # The caller's X-Request-Id (validated), beside the server-generated request_id.
+    client_request_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index(None, "occurred_at"),

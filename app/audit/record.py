@@ -45,6 +45,8 @@ class AuditRecord:
     # Names of non-PHI free-text fields whose detected identifiers were redacted before
     # storing (app/phi/fields.py); answered as a warning, never stored in the event.
     phi_redacted: list[str] = field(default_factory=list)
+    # The caller's own X-Request-Id (validated), kept beside the server's request_id.
+    client_request_id: str | None = None
 
     def set_graphql_operation(self, name: str | None, kind: str | None = None) -> None:
         """GraphQL hook: the executor calls this once the document is parsed, with the

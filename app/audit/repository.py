@@ -86,6 +86,11 @@ async def chain_tail(session: AsyncSession) -> tuple[int, str] | None:
     return (row.seq, row.hash) if row else None
 
 
+async def chain_hash_at(session: AsyncSession, seq: int) -> str | None:
+    """The hash of the chain row at `seq` (None when there is none)."""
+    return await session.scalar(select(chain_t.c.hash).where(chain_t.c.seq == seq))
+
+
 async def pending_batch(session: AsyncSession, limit: int) -> Sequence[Row]:
     """Up to `limit` queued events in a stable order (uuid7 ids are time-ordered), each with
     the seq it already has if a previous seal chained it (then it only needs dequeuing)."""

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.core.schemas import OutputModel
 
@@ -82,6 +82,7 @@ class AuditEventOut(OutputModel):
     source_ip: str | None
     user_agent: str | None
     graphql_operation: str | None
+    client_request_id: str | None = None
     prev_hash: str | None
     hash: str | None
 
@@ -90,3 +91,8 @@ class VerifyOut(BaseModel):
     ok: bool
     checked: int
     first_bad_seq: int | None
+    checkpoint_seq: int | None = Field(
+        default=None,
+        description="Seq of the signed checkpoint (outside the database) the chain was "
+        "compared with; a chain that ends before it, or differs at it, is reported truncated",
+    )

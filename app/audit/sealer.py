@@ -19,12 +19,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.audit import repository
 from app.audit.chain import GENESIS, link_hash
+from app.audit.checkpoint import Checkpoints
 from app.db.types import utcnow
 
 log = logging.getLogger("rounds.audit")
@@ -84,28 +85,75 @@ async def seal_all(engine: AsyncEngine, *, wait: bool = False, max_batches: int 
     return total
 
 
+async def checkpoint_head(engine: AsyncEngine, checkpoints: Checkpoints) -> bool:
+    """Write a signed checkpoint of the chain head, unless the chain no longer agrees with
+    the latest checkpoint (then it is left as evidence for verify, and an error logged)."""
+    async with AsyncSession(engine) as session:
+        tail = await repository.chain_tail(session)
+        if tail is None:
+            return False
+        latest = await asyncio.to_thread(checkpoints.latest)
+        if latest is not None:
+            at = await repository.chain_hash_at(session, latest.seq)
+            if at != latest.hash:
+                log.error(
+                    "audit chain disagrees with checkpoint seq %d; run audit verify", latest.seq
+                )
+                return False
+    # RSA signing and a file write: off the event loop.
+    return await asyncio.to_thread(checkpoints.write, *tail) is not None
+
+
 async def run_sealer(
-    engine: AsyncEngine, stop: asyncio.Event, *, interval: float = SEAL_INTERVAL
+    engine: AsyncEngine,
+    stop: asyncio.Event,
+    *,
+    interval: float = SEAL_INTERVAL,
+    checkpoints: Checkpoints | None = None,
+    observer: SealerObserver | None = None,
 ) -> None:
-    """Seal every `interval` seconds until `stop` is set; errors are logged and retried."""
+    """Seal every `interval` seconds until `stop` is set; errors are logged and retried.
+    With `checkpoints`, the chain head is checkpointed every AUDIT_CHECKPOINT_SECONDS."""
     while not stop.is_set():
         try:
-            await seal_all(engine)
+            sealed = await seal_all(engine)
+            if checkpoints is not None and checkpoints.due():
+                await checkpoint_head(engine, checkpoints)
+            if observer is not None:
+                observer.sealed(sealed)
         except Exception as exc:
             # Type only: driver messages may quote row values.
             log.warning("audit sealer pass failed: %s", type(exc).__name__)
+            if observer is not None:
+                observer.failed()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)
 
 
+class SealerObserver(Protocol):
+    """Metrics hook (app/ops): told after every pass."""
+
+    def sealed(self, n: int) -> None: ...
+
+    def failed(self) -> None: ...
+
+
 @contextlib.asynccontextmanager
-async def background_sealer(engine: AsyncEngine, *, enabled: bool = True) -> AsyncIterator[None]:
+async def background_sealer(
+    engine: AsyncEngine,
+    *,
+    enabled: bool = True,
+    checkpoints: Checkpoints | None = None,
+    observer: SealerObserver | None = None,
+) -> AsyncIterator[None]:
     """Run the sealer for the lifetime of the app (the lifespan enters this)."""
     if not enabled:
         yield
         return
     stop = asyncio.Event()
-    task = asyncio.create_task(run_sealer(engine, stop), name="audit-sealer")
+    task = asyncio.create_task(
+        run_sealer(engine, stop, checkpoints=checkpoints, observer=observer), name="audit-sealer"
+    )
     try:
         yield
     finally:

@@ -5,14 +5,16 @@ includes everything committed before the call."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.audit import repository
-from app.audit.chain import VerifyResult, verify
+from app.audit.chain import VerifyResult, verify_with_head
+from app.audit.checkpoint import Checkpoints
 from app.audit.fhir import ndjson_line
 from app.audit.schemas import AuditFilters
 from app.audit.sealer import seal_all
@@ -53,11 +55,23 @@ async def get_event(ctx: Ctx, event_id: uuid.UUID) -> Row:
 
 
 async def verify_trail(ctx: Ctx) -> VerifyResult:
-    """Seal what is queued, then recompute the whole chain."""
+    """Seal what is queued, then recompute the whole chain against the latest signed
+    checkpoint; an intact chain's head becomes the next checkpoint."""
     authorize(ctx.principal, Permission.audit_read)
     await seal_all(_engine(ctx), wait=True)
-    result = await verify(ctx.session)
+    result = await verify_against_checkpoint(ctx.session, Checkpoints(ctx.settings))
     ctx.audit.touch("read", "audit_chain")
+    return result
+
+
+async def verify_against_checkpoint(
+    session: AsyncSession, checkpoints: Checkpoints
+) -> VerifyResult:
+    """verify() with the latest checkpoint; writes a new checkpoint when the chain holds."""
+    latest = await asyncio.to_thread(checkpoints.latest)
+    result, head = await verify_with_head(session, checkpoint=latest)
+    if result["ok"] and head is not None:
+        await asyncio.to_thread(checkpoints.write, *head)
     return result
 
 

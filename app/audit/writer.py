@@ -44,7 +44,7 @@ def resource_type_for(path: str) -> str | None:
 def outcome_for(status: int) -> str:
     if status < 400:
         return "success"
-    if status in (401, 403, 404):
+    if status in (401, 403, 404, 429):
         return "denied"
     return "error"
 
@@ -52,7 +52,7 @@ def outcome_for(status: int) -> str:
 def action_for(record: AuditRecord, status: int) -> str:
     if status == 401:
         return "auth_failed"
-    if status == 403:
+    if status in (403, 429):  # 429: refused by a rate limit
         return "access_denied"
     return record.action or _METHOD_ACTIONS.get(record.http_method, "read")
 
@@ -76,13 +76,15 @@ def event_values(record: AuditRecord, status: int) -> dict[str, Any]:
         "changed_fields": list(record.changed_fields) if status < 400 else [],
         "outcome": outcome_for(status),
         "http_method": record.http_method,
-        # PostgreSQL text cannot hold NUL; a path is the one client string stored verbatim.
+        # The middleware stores the route template with validated ids (audit_path); CLI
+        # records name their command.
         "path": record.path.replace("\x00", "\ufffd")[:2048],
         "status_code": status,
         "request_id": record.request_id,
         "source_ip": record.source_ip,
         "user_agent": (record.user_agent or "").replace("\x00", "\ufffd")[:512] or None,
         "graphql_operation": record.graphql_operation,
+        "client_request_id": record.client_request_id,
     }
 
 

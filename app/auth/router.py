@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
@@ -38,12 +39,28 @@ _FORM_SCHEMA = {
 }
 
 
+async def _claimed_client_id(request: Request) -> str | None:
+    """The client id a token request names (HTTP Basic or form body), not yet verified."""
+    basic_id, _ = extract_basic_authorization(request.headers)
+    if basic_id:
+        return basic_id
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/x-www-form-urlencoded":
+        return None
+    try:
+        value = (await request.form()).get("client_id")  # cached for the endpoint
+    except Exception:  # a malformed body is the endpoint's 400 to give
+        return None
+    return value if isinstance(value, str) else None
+
+
 @router.post(
     "/token",
     response_model=TokenOut,
     responses={
         400: {"model": OAuthErrorOut, "description": "RFC 6749 §5.2 error"},
         401: {"model": OAuthErrorOut, "description": "invalid_client"},
+        429: {"description": "Rate limited (problem+json with Retry-After)"},
     },
     openapi_extra={
         "requestBody": {
@@ -54,6 +71,10 @@ _FORM_SCHEMA = {
 )
 async def issue_token(request: Request, session: DbSession, settings: AppSettings) -> Response:
     """Exchange client credentials (HTTP Basic or form body) for a Bearer access token."""
+    # Rate limits per source IP and per client id, before any secret is checked (scrypt).
+    await request.app.state.rate_limiter.token_request(
+        request.state.audit.source_ip, await _claimed_client_id(request)
+    )
     status, body, headers = await oauth.token_endpoint(
         request, session, settings, request.state.audit
     )

@@ -78,6 +78,12 @@ def production_problems(settings: Any) -> list[str]:
 
 def startup_message(exc: ValidationError) -> str:
     """The lines to print for settings the process cannot start with (no input values)."""
+    lines = problem_lines(exc)
+    return "Rounds cannot start; fix these settings:\n" + "\n".join(f"  {x}" for x in lines)
+
+
+def problem_lines(exc: ValidationError) -> list[str]:
+    """One line per setting to fix, from a Settings validation error (no input values)."""
     lines = []
     for e in exc.errors(include_input=False, include_url=False):
         error = (e.get("ctx") or {}).get("error")
@@ -86,4 +92,4 @@ def startup_message(exc: ValidationError) -> str:
         else:
             where = "_".join(str(p) for p in e.get("loc", ())).upper() or "settings"
             lines.append(f"{where}: {e.get('msg', 'invalid')}")
-    return "Rounds cannot start; fix these settings:\n" + "\n".join(f"  {x}" for x in lines)
+    return lines

@@ -78,7 +78,11 @@ async def get_context(request: Request) -> GraphQLContext:
     if request.method != "GET" or "query" in request.query_params:
         try:
             principal = await authenticate(
-                request.headers.get("authorization"), request.app.state.verifier, session, audit
+                request.headers.get("authorization"),
+                request.app.state.verifier,
+                session,
+                audit,
+                getattr(request.app.state, "rate_limiter", None),  # per-principal limit
             )
         except Unauthenticated as exc:
             error = exc

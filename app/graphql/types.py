@@ -692,5 +692,6 @@ class AuditEventType:
     source_ip: str | None
     user_agent: str | None
     graphql_operation: str | None
+    client_request_id: str | None
     prev_hash: str | None
     hash: str | None

@@ -125,6 +125,7 @@ FIELDS: dict[str, dict[str, Kind]] = {
             "actor_type",
             "changed_fields",
             "client_id",
+            "client_request_id",
             "graphql_operation",
             "hash",
             "http_method",

@@ -26,7 +26,9 @@ async def test_only_compliance_officers(client, auth, raw, role, path):
     sub = new_sub(role)
     r = await client.get(URL + path, headers={**auth(role, sub), "X-Request-ID": f"deny-{sub}"})
     assert_problem(r, 403)
-    events = await raw.fetch("SELECT * FROM audit_event WHERE request_id = :r", r=f"deny-{sub}")
+    events = await raw.fetch(
+        "SELECT * FROM audit_event WHERE client_request_id = :r", r=f"deny-{sub}"
+    )
     assert [(e["action"], e["outcome"], e["actor_sub"]) for e in events] == [
         ("access_denied", "denied", sub)
     ]
@@ -87,7 +89,7 @@ async def test_list_is_itself_audited(client, auth, raw):
     r = await client.get(URL, params={"limit": 3}, headers=headers)
     returned = [e["id"] for e in r.json()["data"]]
     [event] = await raw.fetch(
-        "SELECT action, resource_type, resource_ids FROM audit_event WHERE request_id = :r",
+        "SELECT action, resource_type, resource_ids FROM audit_event WHERE client_request_id = :r",
         r=f"search-{sub}",
     )
     assert event["action"] == "search" and event["resource_type"] == "audit_event"
@@ -120,7 +122,7 @@ async def test_verify_endpoint(client, auth):
     r = await client.get(f"{URL}/verify", headers=co(auth))
     assert r.status_code == 200, r.text
     body = r.json()
-    assert set(body) == {"ok", "checked", "first_bad_seq"}
+    assert set(body) == {"ok", "checked", "first_bad_seq", "checkpoint_seq"}
     assert body["ok"] is True and body["first_bad_seq"] is None and body["checked"] >= 2
 
 
@@ -178,7 +180,7 @@ async def test_fhir_export_validates_line_by_line(client, auth, raw):
     assert failed and all(f.outcome == "4" and f.type.code == "110114" for f in failed)
 
     [event] = await raw.fetch(
-        "SELECT action FROM audit_event WHERE request_id = :r", r=f"export-{sub}"
+        "SELECT action FROM audit_event WHERE client_request_id = :r", r=f"export-{sub}"
     )
     assert event["action"] == "export"
 

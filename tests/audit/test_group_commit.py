@@ -71,9 +71,12 @@ async def world(iso_client, auth):
 
 async def count_events(raw, rids: list[str]) -> dict[str, int]:
     rows = await raw.fetch(
-        "SELECT request_id, count(*) AS n FROM audit_event GROUP BY request_id",
+        # HTTP requests: the caller's id is client_request_id; events appended directly
+        # (AuditRecord(request_id=…)) carry it as request_id.
+        "SELECT coalesce(client_request_id, request_id) AS rid, count(*) AS n "
+        "FROM audit_event GROUP BY coalesce(client_request_id, request_id)",
     )
-    found = {r["request_id"]: r["n"] for r in rows}
+    found = {r["rid"]: r["n"] for r in rows}
     return {rid: found.get(rid, 0) for rid in rids}
 
 
@@ -109,7 +112,7 @@ async def test_concurrent_reads_share_commits(iso_app, iso_client, iso_raw, worl
     async with iso_app.state.sessionmaker() as s:
         result = await verify(s)
     total = await iso_raw.scalar("SELECT count(*) FROM audit_event")
-    assert result == {"ok": True, "checked": total, "first_bad_seq": None}
+    assert result == {"ok": True, "checked": total, "first_bad_seq": None, "checkpoint_seq": None}
 
 
 @pg_only
@@ -144,7 +147,7 @@ async def refused_request(iso_raw) -> AsyncIterator[str]:
         """CREATE OR REPLACE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
            BEGIN RAISE EXCEPTION 'injected audit failure'; END $$""",
         "CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_event FOR EACH ROW "
-        f"WHEN (NEW.request_id = '{rid}') EXECUTE FUNCTION test_refuse_audit()",
+        f"WHEN (NEW.client_request_id = '{rid}') EXECUTE FUNCTION test_refuse_audit()",
     )
     try:
         yield rid
@@ -177,7 +180,7 @@ async def test_refused_event_fails_only_its_own_request(
         await release()
         responses = await asyncio.gather(first, *tasks)
     assert responses[0].status_code == 200
-    by_rid = {r.headers["x-request-id"]: r for r in responses[1:]}
+    by_rid = dict(zip([*rids[:4], refused_request, *rids[4:]], responses[1:], strict=True))
     assert_problem(by_rid[refused_request], 503)
     assert [by_rid[rid].status_code for rid in rids] == [200] * 9
     assert batcher.retried == retried0 + 1

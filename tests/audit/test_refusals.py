@@ -23,7 +23,9 @@ def _ids(value) -> list:
 
 
 async def _events(settings, rid: str) -> list[dict]:
-    return await rawdb.fetch(settings, "SELECT * FROM audit_event WHERE request_id = :r", r=rid)
+    return await rawdb.fetch(
+        settings, "SELECT * FROM audit_event WHERE client_request_id = :r", r=rid
+    )
 
 
 async def test_graphql_partial_refusal_is_audited_as_denied(client, auth, settings):

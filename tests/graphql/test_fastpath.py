@@ -344,7 +344,7 @@ async def _both(
 
 async def _audit(app, request_id: str) -> dict[str, Any]:
     async with app.state.sessionmaker() as s:
-        ev = await s.scalar(select(AuditEvent).where(AuditEvent.request_id == request_id))
+        ev = await s.scalar(select(AuditEvent).where(AuditEvent.client_request_id == request_id))
     assert ev is not None
     return {f: getattr(ev, f) for f in AUDIT_FIELDS}
 

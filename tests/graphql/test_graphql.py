@@ -196,10 +196,10 @@ async def test_audit_records_the_operation_and_nested_ids(client, auth, app):
         headers={**auth("exec", "gq-ex"), "X-Request-ID": denied},
     )
     async with app.state.sessionmaker() as s:
-        ev = await s.scalar(select(AuditEvent).where(AuditEvent.request_id == rid))
+        ev = await s.scalar(select(AuditEvent).where(AuditEvent.client_request_id == rid))
         assert ev.graphql_operation == "query Plan" and ev.path == "/graphql"
         assert p["id"] in ev.resource_ids and item in ev.resource_ids
-        ev = await s.scalar(select(AuditEvent).where(AuditEvent.request_id == denied))
+        ev = await s.scalar(select(AuditEvent).where(AuditEvent.client_request_id == denied))
         assert ev.outcome == "denied" and ev.action == "access_denied"
 
 
@@ -260,6 +260,7 @@ async def prod(settings):
             "environment": "production",
             "auth_signing_key": pem,
             "phi_keys": "k1:" + base64.b64encode(os.urandom(32)).decode(),
+            "metrics_token": "scrape",  # production requires it (SPEC §11)
         }
     )
     app = create_app(prod_settings)

@@ -32,7 +32,7 @@ UPDATE_INTERVIEW = """mutation($id: ID!, $input: InterviewUpdateInput!) {
 
 async def _events(settings, rid: str) -> list[dict]:
     return await rawdb.fetch(
-        settings, "SELECT * FROM audit_event WHERE request_id = :rid ORDER BY id", rid=rid
+        settings, "SELECT * FROM audit_event WHERE client_request_id = :rid ORDER BY id", rid=rid
     )
 
 
@@ -198,7 +198,8 @@ async def test_member_pm_and_compliance_officer_reassign_audited(client, auth, s
     assert "interviewer_sub" in str(main["changed_fields"])
     assert companion["action"] == "update" and companion["resource_type"] == "principal"
     assert _list(companion["resource_ids"]) == [w.pm_sub, clin_sub]  # old, then new: subjects only
-    assert companion["request_id"] == rid and companion["outcome"] == "success"
+    assert companion["client_request_id"] == rid and companion["outcome"] == "success"
+    assert companion["request_id"] == main["request_id"]
     for event in (main, companion):
         assert_no_needles(" ".join(str(v) for v in event.values()), "reassign event")
 

@@ -7,14 +7,17 @@ from __future__ import annotations
 import logging
 import uuid
 
+import orjson
 import pytest
 
+from app.ops.logs import json_formatter
 from tests.api.factories import make_world, new_sub
 from tests.phi import rawdb
 from tests.phi.samples import (
     CONTACT,
     DOB,
     EMAIL,
+    MRN,
     NAME,
     PHONE,
     QUOTE,
@@ -64,7 +67,9 @@ def _log_text(caplog) -> str:
     return "\n".join(parts)
 
 
-async def test_phi_end_to_end_stays_out_of_logs_audit_and_errors(client, auth, settings, all_logs):
+async def test_phi_end_to_end_stays_out_of_logs_audit_and_errors(
+    client, auth, settings, all_logs, capsys
+):
     w = await make_world(client, auth)
     engineer = await w.member("engineer")
     outsider = auth("product_manager", new_sub("outsider"))
@@ -177,6 +182,12 @@ async def test_phi_end_to_end_stays_out_of_logs_audit_and_errors(client, auth, s
         expect=403,
         json=base,
     )
+    # PHI in an unmatched path, in a path parameter, and in the user agent (issue 19 item 16)
+    await call("GET", f"/api/v1/nothing-here/{NAME} DOB {DOB} MRN {MRN}", w.pm, expect=404)
+    await call("GET", f"/api/v1/interviews/{NAME} MRN {MRN}", w.pm, expect=422)
+    await call(
+        "GET", "/api/v1/products", {**w.pm, "User-Agent": f"{NAME} {PHONE} {EMAIL}"}, expect=200
+    )
     await call("POST", f"/api/v1/interviews/{iid}/purge", co, expect=409)
     await call("POST", f"/api/v1/interviews/{iid}/purge", w.pm, expect=403)
     await call(
@@ -212,9 +223,28 @@ async def test_phi_end_to_end_stays_out_of_logs_audit_and_errors(client, auth, s
     assert all_logs.records, "logging was not captured"
     for line in _log_text(all_logs).splitlines():
         assert_no_needles(line, "application log: " + line[:400])
+    # The JSON lines as the service writes them (app/ops/logs.py): the other rounds.* records
+    # through the service's formatter, and the access log from stderr, one line per request
+    # with the server's request id, the caller's beside it and the route template, never a path.
+    formatter = json_formatter()
+    lines = [formatter.format(rec) for rec in all_logs.records if rec.name.startswith("rounds")]
+    lines += [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("{")]
+    access = []
+    for line in lines:
+        assert_no_needles(line, "JSON log line: " + line[:400])
+        assert "?" not in line and "Traceback" not in line, line
+        doc = orjson.loads(line)
+        if doc.get("logger") == "rounds.access" and doc.get("client_request_id") in request_ids:
+            access.append(doc)
+    assert len(access) == len(request_ids)
+    for doc in access:
+        assert len(doc["request_id"]) == 32 and doc["request_id"] != doc["client_request_id"]
+        assert doc["route"] == "<unmatched>" or doc["route"].startswith("/api/v1/")
+        assert {"method", "status", "duration_ms", "actor_sub", "timestamp"} <= set(doc)
 
     events = await rawdb.fetch(settings, "SELECT * FROM audit_event")
-    ours = [e for e in events if e["request_id"] in request_ids]
+    ours = [e for e in events if e["client_request_id"] in request_ids]
+    assert {e["path"] for e in ours} >= {"<unmatched>", "/api/v1/interviews/{interview_id}"}
     assert len(ours) >= len(request_ids)  # every request left its event, failures included
     for e in events:
         assert_no_needles(" | ".join(str(v) for v in e.values()), f"audit event {e['id']}")

@@ -72,7 +72,7 @@ async def test_purge_erases_phi_in_stored_rows_and_keeps_the_tombstone(client, a
         assert_no_needles(content, f"table {table} after purge")
 
     (event,) = await rawdb.fetch(
-        settings, "SELECT * FROM audit_event WHERE request_id = :rid", rid=rid
+        settings, "SELECT * FROM audit_event WHERE client_request_id = :rid", rid=rid
     )
     assert event["action"] == "purge" and event["outcome"] == "success"
     assert event["resource_type"] == "interview"

@@ -150,7 +150,7 @@ async def test_phi_access_is_flagged_in_the_audit_trail(client, auth, settings):
         )
         assert r.status_code == 200
         (event,) = await rawdb.fetch(
-            settings, "SELECT * FROM audit_event WHERE request_id = :rid", rid=rid
+            settings, "SELECT * FROM audit_event WHERE client_request_id = :rid", rid=rid
         )
         return event
 

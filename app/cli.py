@@ -106,6 +106,15 @@ def _register_audit(sub: argparse._SubParsersAction) -> None:
 _EXTENSIONS.append(_register_audit)
 
 
+def _register_worker(sub: argparse._SubParsersAction) -> None:
+    from app.feed.cli import register
+
+    register(sub)
+
+
+_EXTENSIONS.append(_register_worker)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)

@@ -62,6 +62,28 @@ class Settings(BaseSettings):
     jira_webhook_secret: str | None = Field(default=None, repr=False)
     slack_signing_secret: str | None = Field(default=None, repr=False)
 
+    # Change feed (app/feed, docs/change-feed.md): webhook delivery and Idempotency-Key.
+    webhook_worker: bool = True  # deliver from inside the app process (lifespan task)
+    webhook_allow_private: bool = False  # loopback/private targets: development and tests only
+    # Seconds to wait after the 1st, 2nd, … failed attempt; then the delivery is given up.
+    webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,50400,72000,86400"
+    webhook_disable_after_seconds: float = 5 * 86400  # failing this long deactivates
+    webhook_timeout_seconds: float = 10.0  # a 2xx within this is success
+    webhook_lease_seconds: float = 60.0  # a claimed attempt unfinished after this is retried
+    webhook_poll_seconds: float = 1.0  # worker wake-up without a notification
+    idempotency_ttl_seconds: int = 24 * 3600
+    idempotency_lease_seconds: float = 60.0  # an in-flight key older than this was abandoned
+
+    @property
+    def webhook_backoff(self) -> tuple[float, ...]:
+        return tuple(float(x) for x in self.webhook_retry_schedule.split(",") if x.strip())
+
+    @model_validator(mode="after")
+    def _webhooks_in_production(self) -> Settings:
+        if self.is_production and self.webhook_allow_private:
+            raise ValueError("production refuses WEBHOOK_ALLOW_PRIVATE=true")
+        return self
+
     @property
     def is_production(self) -> bool:
         return self.environment == "production"

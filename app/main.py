@@ -23,6 +23,10 @@ from app.core.http import install_error_handlers
 from app.core.limits import BodyLimitMiddleware
 from app.core.runtime import tune_gc
 from app.db.session import create_engine, create_read_sessionmaker, create_sessionmaker
+from app.feed.events import write_events
+from app.feed.hub import Hub
+from app.feed.idempotency import IdempotencyMiddleware
+from app.feed.runtime import running_feed
 from app.graphql import mount_graphql
 
 log = logging.getLogger("rounds")
@@ -35,6 +39,7 @@ def _operation_id(route: APIRoute) -> str:
 
 def api_router() -> APIRouter:
     from app.audit.router import router as audit
+    from app.feed.router import router as webhooks
     from app.insights.router import router as insights
     from app.interviews.router import router as interviews
     from app.members.router import router as members
@@ -43,7 +48,7 @@ def api_router() -> APIRouter:
     from app.stories.router import router as stories
 
     router = APIRouter(prefix="/api/v1")
-    for r in (products, roadmap, stories, interviews, insights, members, audit):
+    for r in (products, roadmap, stories, interviews, insights, members, audit, webhooks):
         router.include_router(r)
     return router
 
@@ -60,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with (
             background_sealer(engine, enabled=settings.audit_enabled),
             running_batcher(batcher),
+            running_feed(app, settings),
         ):
             yield
         # Drained above: every queued event is committed before the pool closes.
@@ -80,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_sessionmaker = create_read_sessionmaker(engine)
     app.state.batcher = batcher
     app.state.verifier = TokenVerifier(settings)
+    app.state.feed_hub = Hub(engine)  # change feed fan-out (app/feed/hub.py)
 
     install_error_handlers(app)
     install_openapi(app)
@@ -90,6 +97,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_system_router())
     app.include_router(_oauth_router())
 
+    # Innermost: Idempotency-Key stores responses in the request's transaction (app/feed).
+    app.add_middleware(
+        IdempotencyMiddleware, settings=settings, maker_getter=lambda: app.state.sessionmaker
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         RequestMiddleware,
@@ -97,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         maker_getter=lambda: app.state.sessionmaker,
         read_maker_getter=lambda: app.state.read_sessionmaker,
         batcher_getter=lambda: app.state.batcher,
+        before_commit=(write_events,),  # change-feed outbox, in the change's transaction
     )
     return app
 

@@ -14,7 +14,7 @@ import ipaddress
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -86,6 +86,7 @@ class RequestMiddleware:
         maker_getter: Callable[[], Any],
         read_maker_getter: Callable[[], Any] | None = None,
         batcher_getter: Callable[[], Any] | None = None,
+        before_commit: Sequence[Callable[[Any, AuditRecord], Awaitable[Any]]] = (),
     ):
         self.app = app
         self.settings = settings
@@ -96,6 +97,8 @@ class RequestMiddleware:
         # request's own connection.
         self.batcher_getter = batcher_getter or (lambda: None)
         self.proxies = TrustedProxies(settings.trusted_proxies)
+        # Work that commits with a successful write and its event (the change feed's outbox).
+        self.before_commit = tuple(before_commit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -138,6 +141,9 @@ class RequestMiddleware:
                     await uow.close()
                     await batcher.append(event_values(record, status))
                     return True
+                if status < 400 and record.writes and uow.started:
+                    for hook in self.before_commit:
+                        await hook(uow.session, record)
                 if audited:
                     await append_event(uow.session, record, status)
                 if uow.started:

@@ -28,6 +28,7 @@ class Permission(StrEnum):
     audit_read = "audit:read"  # read, verify, export
     members_manage = "members:manage"
     clients_manage = "clients:manage"
+    webhooks_manage = "webhooks:manage"  # webhook subscriptions (SPEC §10)
 
 
 class Reach(StrEnum):
@@ -70,6 +71,8 @@ PERMISSIONS: dict[Permission, dict[Role, Reach]] = {
     Permission.audit_read: {CO: A},
     Permission.members_manage: {PM: M, ADM: A},
     Permission.clients_manage: {ADM: A},
+    # SPEC §10: product managers for products they are members of, admins for all.
+    Permission.webhooks_manage: {PM: M, ADM: A},
 }
 
 # OAuth scope -> permissions it grants a service account, on any product.

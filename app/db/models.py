@@ -3,6 +3,13 @@
 from app.audit.models import AuditEvent
 from app.auth.models import OAuthClient
 from app.db.base import Base
+from app.feed.models import (
+    FeedEvent,
+    IdempotencyKey,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from app.insights.models import Insight, insight_roadmap_item, insight_story
 from app.interviews.models import Interview
 from app.members.models import Membership, UserAccount
@@ -13,6 +20,8 @@ from app.stories.models import Story
 __all__ = [
     "AuditEvent",
     "Base",
+    "FeedEvent",
+    "IdempotencyKey",
     "Insight",
     "Interview",
     "Membership",
@@ -21,6 +30,9 @@ __all__ = [
     "RoadmapItem",
     "Story",
     "UserAccount",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "insight_roadmap_item",
     "insight_story",
 ]

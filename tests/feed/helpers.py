@@ -18,11 +18,11 @@ async def events_for(app, resource_id: str) -> list[dict[str, Any]]:
     """The outbox rows of one resource, oldest first, as a dict of their columns."""
     async with app.state.sessionmaker() as session:
         rows = await session.scalars(
-            select(FeedEvent).where(FeedEvent.resource_id == str(resource_id)).order_by(FeedEvent.seq)
+            select(FeedEvent)
+            .where(FeedEvent.resource_id == str(resource_id))
+            .order_by(FeedEvent.seq)
         )
-        return [
-            {c.name: getattr(r, c.name) for c in FeedEvent.__table__.columns} for r in rows
-        ]
+        return [{c.name: getattr(r, c.name) for c in FeedEvent.__table__.columns} for r in rows]
 
 
 @dataclass
@@ -63,8 +63,10 @@ class Receiver:
             if action == "hang":
                 await asyncio.sleep(3600)
                 return
+            extra = "location: http://127.0.0.1:1/elsewhere\r\n" if 300 <= action < 400 else ""
             writer.write(
-                f"HTTP/1.1 {action} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok".encode()
+                f"HTTP/1.1 {action} X\r\n{extra}content-length: 2\r\n"
+                "connection: close\r\n\r\nok".encode()
             )
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):

@@ -53,7 +53,9 @@ async def test_failed_write_and_noop_write_emit_nothing(app, client, auth):
         f"/api/v1/stories/{story['id']}", json={"status": "done"}, headers=w.pm
     )  # backlog -> done is not a move: 409, rolled back
     assert r.status_code == 409
-    r = await client.patch(f"/api/v1/stories/{story['id']}", json={"title": story["title"]}, headers=w.pm)
+    r = await client.patch(
+        f"/api/v1/stories/{story['id']}", json={"title": story["title"]}, headers=w.pm
+    )
     assert r.status_code == 200  # same value: nothing changed
     assert [e["type"] for e in await events_for(app, story["id"])] == ["story.created"]
 
@@ -85,7 +87,8 @@ async def test_purge_emits_interview_purged_and_insight_updates(app, client, aut
     )
     assert r.status_code == 200, r.text
     r = await client.post(
-        f"/api/v1/interviews/{interview['id']}/purge", headers=auth("compliance_officer", new_sub("co"))
+        f"/api/v1/interviews/{interview['id']}/purge",
+        headers=auth("compliance_officer", new_sub("co")),
     )
     assert r.status_code == 200, r.text
     types = [e["type"] for e in await events_for(app, interview["id"])]
@@ -98,7 +101,9 @@ async def test_purge_emits_interview_purged_and_insight_updates(app, client, aut
 async def test_members_roadmap_products_and_graphql(app, client, auth):
     w = await make_world(client, auth)
     subject = new_sub("eng")
-    r = await client.post(f"/api/v1/products/{w.pid}/members", json={"subject": subject}, headers=w.pm)
+    r = await client.post(
+        f"/api/v1/products/{w.pid}/members", json={"subject": subject}, headers=w.pm
+    )
     assert r.status_code == 201
     r = await client.delete(f"/api/v1/products/{w.pid}/members/{subject}", headers=w.pm)
     assert r.status_code == 204

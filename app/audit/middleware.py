@@ -21,6 +21,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.audit.record import AuditRecord
+from app.audit.websocket import websocket_session
 from app.audit.writer import append_event, event_values
 from app.config import Settings
 from app.core.errors import problem
@@ -101,6 +102,9 @@ class RequestMiddleware:
         self.before_commit = tuple(before_commit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":  # GraphQL subscriptions (app/audit/websocket.py)
+            await websocket_session(self, scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -7,7 +7,7 @@ import asyncio
 import uuid
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from app.feed.models import IdempotencyKey
 from app.stories.models import Story

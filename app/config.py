@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = Field(default=None, repr=False)
 
     # Change feed (app/feed, docs/change-feed.md): webhook delivery and Idempotency-Key.
+    feed_outbox: bool = True  # only for benchmarks (outbox cost); production keeps it on
     webhook_worker: bool = True  # deliver from inside the app process (lifespan task)
     webhook_allow_private: bool = False  # loopback/private targets: development and tests only
     # Seconds to wait after the 1st, 2nd, … failed attempt; then the delivery is given up.
@@ -82,6 +83,8 @@ class Settings(BaseSettings):
     def _webhooks_in_production(self) -> Settings:
         if self.is_production and self.webhook_allow_private:
             raise ValueError("production refuses WEBHOOK_ALLOW_PRIVATE=true")
+        if self.is_production and not self.feed_outbox:
+            raise ValueError("production refuses FEED_OUTBOX=false (webhooks would miss changes)")
         return self
 
     @property

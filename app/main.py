@@ -108,7 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         maker_getter=lambda: app.state.sessionmaker,
         read_maker_getter=lambda: app.state.read_sessionmaker,
         batcher_getter=lambda: app.state.batcher,
-        before_commit=(write_events,),  # change-feed outbox, in the change's transaction
+        # Change-feed outbox, in the change's transaction (app/feed/events.py).
+        before_commit=(write_events,) if settings.feed_outbox else (),
     )
     return app
 

@@ -20,8 +20,9 @@ from typing import Any
 import orjson
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from app.feed.events import public
 from app.feed.repository import OutboxRepository
@@ -76,6 +77,7 @@ class Hub:
         self._poked = asyncio.Event()
         self._stopping = False
         self._fetches: set[asyncio.Future[None]] = set()
+        self._own_engine: AsyncEngine | None = None
 
     # -- subscribers -------------------------------------------------------------------------
 
@@ -116,6 +118,11 @@ class Hub:
         if self.pg:
             self._task = asyncio.create_task(self._listen())
         else:
+            # Its own connection: the hub's reads never take one from requests' pool.
+            self._own_engine = create_async_engine(
+                self.engine.url, poolclass=NullPool, connect_args={"timeout": 30}
+            )
+            self.maker = async_sessionmaker(self._own_engine, expire_on_commit=False)
             async with self.maker() as session:
                 self._last_seq = await OutboxRepository(session).last_seq()
             _HUBS.add(self)
@@ -130,6 +137,9 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+        if self._own_engine is not None:
+            await self._own_engine.dispose()
+            self._own_engine = None
 
     def poke(self) -> None:
         """Called after a commit that wrote events (any thread)."""
@@ -143,9 +153,10 @@ class Hub:
     async def _read_loop(self) -> None:
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(1.0):
+                async with asyncio.timeout(5.0):  # a fallback: commits poke the hub
                     await self._poked.wait()
             self._poked.clear()
+            self.wake.set()
             try:
                 async with self.maker() as session:
                     rows = await OutboxRepository(session).events_after(self._last_seq)

@@ -151,7 +151,7 @@ def _pg_insert(table: str | None) -> str:
     version = f"(SELECT version FROM {table} WHERE id = $7::uuid)" if table else "$7::int"  # noqa: S608
     return (
         f"INSERT INTO feed_event ({_COLUMNS}) "  # noqa: S608 - table names from a fixed map
-        f"VALUES ($1, $2, $3, $4, $5, $6, {version}, $8, $9, $10, false)"
+        f"VALUES ($1, $2, $3, $4, $5, $6, {version}, $8, $9, $10, false) RETURNING version"
     )
 
 
@@ -168,17 +168,19 @@ async def write_events(session: AsyncSession, record: AuditRecord) -> int:
         await session.flush()
     now = utcnow()
     pg = session.get_bind().dialect.name == "postgresql"
+    committed: list[dict[str, Any]] = []
     if pg:
         conn = await session.connection()
         driver = (await conn.get_raw_connection()).driver_connection
     for ev in pending:
+        event_id = uuid7()
         table = ev.resource_type if ev.resource_type in _VERSIONED else None
         pid = uuid.UUID(ev.product_id) if ev.product_id else None
         changed = orjson.dumps(list(ev.changed_fields)).decode()
         if pg:
-            await driver.execute(
+            version = await driver.fetchval(
                 _PG_INSERTS[table],
-                uuid7(),
+                event_id,
                 ev.type,
                 now,
                 pid,
@@ -189,6 +191,21 @@ async def write_events(session: AsyncSession, record: AuditRecord) -> int:
                 record.actor_sub,
                 record.request_id,
             )
+            committed.append(
+                public(
+                    {
+                        "id": event_id,
+                        "type": ev.type,
+                        "occurred_at": now,
+                        "product_id": pid,
+                        "resource_type": ev.resource_type,
+                        "resource_id": ev.resource_id,
+                        "version": version,
+                        "changed_fields": ev.changed_fields,
+                        "actor_sub": record.actor_sub,
+                    }
+                )
+            )
         else:
             version: Any = ev.version
             if table:
@@ -198,7 +215,7 @@ async def write_events(session: AsyncSession, record: AuditRecord) -> int:
                 )
             await session.execute(
                 insert(FeedEvent.__table__).values(
-                    id=uuid7(),
+                    id=event_id,
                     type=ev.type,
                     occurred_at=now,
                     product_id=pid,
@@ -215,6 +232,9 @@ async def write_events(session: AsyncSession, record: AuditRecord) -> int:
         from app.feed.idempotency import forget_purged
 
         await forget_purged(session, [ev.resource_id for ev in pending])
-    # Woken after the commit (app/feed/hub.py): in-process fan-out on SQLite, the worker.
+    # After the commit (app/feed/hub.py): PostgreSQL NOTIFYs these events (outside the
+    # transaction), SQLite pokes the in-process hubs; nothing when the transaction rolls back.
     session.info["feed_written"] = True
+    if committed:
+        session.info.setdefault("feed_events", []).extend(committed)
     return len(pending)

@@ -1,11 +1,16 @@
 """Fan-out of committed change events inside one process: live GraphQL subscribers and the
 delivery worker's wake-up.
 
-PostgreSQL: a trigger on `feed_event` sends each committed row with NOTIFY (`rounds_feed`,
-delivered at commit, to every listening process); the hub LISTENs on a dedicated asyncpg
-connection (add_listener) and reconnects when it drops. SQLite (one process): the session
-that wrote events pokes the hubs after its commit, and the hub reads the new rows by seq
-(SQLite serializes writers, so seq order is commit order)."""
+PostgreSQL: after a transaction that wrote events commits, its process NOTIFYs them
+(`rounds_feed`, JSON arrays of events, coalesced, outside the request's transaction: a NOTIFY
+inside it would hold PostgreSQL's notify lock through every writer's commit and serialize
+them) to every listening process; the hub LISTENs on a dedicated asyncpg connection
+(add_listener), sends its process's NOTIFYs on it, and reconnects when it drops. Live updates
+are at most once (a process that dies between commit and NOTIFY loses that notification);
+webhook delivery never depends on them (the worker reads the outbox table).
+
+SQLite (one process): the session that wrote events pokes the hubs after its commit, and the
+hub reads the new rows by seq (SQLite serializes writers, so seq order is commit order)."""
 
 from __future__ import annotations
 
@@ -36,14 +41,22 @@ _HUBS: weakref.WeakSet[Hub] = weakref.WeakSet()
 
 @sa_event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
-    if session.info.pop("feed_written", False):
-        for hub in list(_HUBS):
+    events = session.info.pop("feed_events", None)
+    if not session.info.pop("feed_written", False):
+        return
+    bind = session.bind
+    engine = getattr(bind, "engine", bind)
+    for hub in list(_HUBS):
+        if not hub.pg:
             hub.poke()
+        elif events and hub.engine.sync_engine is engine:
+            hub.notify_soon(events)
 
 
 @sa_event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop("feed_written", None)
+    session.info.pop("feed_events", None)
 
 
 def _row(e: Any) -> dict[str, Any]:
@@ -63,6 +76,28 @@ def _row(e: Any) -> dict[str, Any]:
     }
 
 
+MAX_PAYLOAD = 7900  # NOTIFY payloads stop at 8000 bytes
+
+
+def _payloads(events: list[dict[str, Any]]) -> list[str]:
+    """JSON arrays of events, each under the NOTIFY size limit."""
+    out: list[str] = []
+    chunk: list[str] = []
+    size = 2
+    for event in events:
+        text = orjson.dumps(event).decode()
+        if len(text) > MAX_PAYLOAD:
+            text = orjson.dumps({"id": event["id"]}).decode()
+        if chunk and size + len(text) + 1 > MAX_PAYLOAD:
+            out.append("[" + ",".join(chunk) + "]")
+            chunk, size = [], 2
+        chunk.append(text)
+        size += len(text) + 1
+    if chunk:
+        out.append("[" + ",".join(chunk) + "]")
+    return out
+
+
 class Hub:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -78,6 +113,11 @@ class Hub:
         self._stopping = False
         self._fetches: set[asyncio.Future[None]] = set()
         self._own_engine: AsyncEngine | None = None
+        self._conn: Any = None  # PostgreSQL: the LISTEN connection, also used to NOTIFY
+        self._outgoing: list[dict[str, Any]] = []
+        self._outgoing_ready = asyncio.Event()
+        self._notifier: asyncio.Task[None] | None = None
+        _HUBS.add(self)
 
     # -- subscribers -------------------------------------------------------------------------
 
@@ -117,6 +157,7 @@ class Hub:
         self._loop = asyncio.get_running_loop()
         if self.pg:
             self._task = asyncio.create_task(self._listen())
+            self._notifier = asyncio.create_task(self._notify_loop())
         else:
             # Its own connection: the hub's reads never take one from requests' pool.
             self._own_engine = create_async_engine(
@@ -125,21 +166,45 @@ class Hub:
             self.maker = async_sessionmaker(self._own_engine, expire_on_commit=False)
             async with self.maker() as session:
                 self._last_seq = await OutboxRepository(session).last_seq()
-            _HUBS.add(self)
             self._task = asyncio.create_task(self._read_loop())
 
     async def stop(self) -> None:
         self._loop = None
         self._stopping = True
         _HUBS.discard(self)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        for task in (self._task, self._notifier):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._task = self._notifier = None
         if self._own_engine is not None:
             await self._own_engine.dispose()
             self._own_engine = None
+
+    def notify_soon(self, events: list[dict[str, Any]]) -> None:
+        """PostgreSQL: queue committed events for NOTIFY (called after a commit, any thread)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(self._queue, events)
+
+    def _queue(self, events: list[dict[str, Any]]) -> None:
+        self._outgoing.extend(events)
+        self._outgoing_ready.set()
+
+    async def _notify_loop(self) -> None:
+        while not self._stopping:
+            await self._outgoing_ready.wait()
+            self._outgoing_ready.clear()
+            batch, self._outgoing = self._outgoing, []
+            for payload in _payloads(batch):
+                try:
+                    if self._conn is None or self._conn.is_closed():
+                        raise ConnectionError("no listener connection")
+                    await self._conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+                except Exception as exc:
+                    log.error("feed notify failed: %s", type(exc).__name__)
 
     def poke(self) -> None:
         """Called after a commit that wrote events (any thread)."""
@@ -186,6 +251,7 @@ class Hub:
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, self._on_notify)
+                self._conn = conn
                 self.wake.set()  # catch up on what was committed while not listening
                 await lost.wait()
             except asyncio.CancelledError:
@@ -200,15 +266,16 @@ class Hub:
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
-            row = orjson.loads(payload)
+            events = orjson.loads(payload)
         except orjson.JSONDecodeError:
             return
-        if "type" not in row:  # too large for NOTIFY: only the id was sent
-            task = asyncio.ensure_future(self._fetch(row.get("id")))
-            self._fetches.add(task)
-            task.add_done_callback(self._fetches.discard)
-            return
-        self.publish(public(row))
+        for event in events if isinstance(events, list) else [events]:
+            if "type" not in event:  # too large for NOTIFY: only the id was sent
+                task = asyncio.ensure_future(self._fetch(event.get("id")))
+                self._fetches.add(task)
+                task.add_done_callback(self._fetches.discard)
+            else:
+                self.publish(event)
 
     async def _fetch(self, event_id: str | None) -> None:
         if not event_id:

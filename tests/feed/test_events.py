@@ -127,3 +127,29 @@ async def test_members_roadmap_products_and_graphql(app, client, auth):
     assert [e["type"] for e in events] == ["product.created", "product.updated"]
     assert events[1]["changed_fields"] == ["name"]
     assert events[1]["version"] == r.json()["data"]["updateProduct"]["version"]
+
+
+async def test_emit_adds_an_explicit_event_type():
+    """`app.feed.emit`: how a service adds an event its audit touch does not imply."""
+    from types import SimpleNamespace
+
+    from app.audit.record import AuditRecord
+    from app.feed import emit
+    from app.feed.events import events_of
+
+    record = AuditRecord(request_id="r1", http_method="PATCH", path="/api/v1/stories/x")
+    record.touch("update", "story", ["s-1"], product_id="p-1", changed=["title"])
+    emit(
+        SimpleNamespace(audit=record),
+        "story.review_reset",
+        "story",
+        "s-1",
+        product_id="p-1",
+        changed=["clinical_review"],
+    )
+    events = events_of(record)
+    assert [(e.type, e.resource_id, e.changed_fields) for e in events] == [
+        ("story.updated", "s-1", ("title",)),
+        ("story.review_reset", "s-1", ("clinical_review",)),
+    ]
+    assert record.action == "update"  # the audit event itself is unchanged by emit

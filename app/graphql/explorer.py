@@ -58,7 +58,13 @@ _PAGE = """<!doctype html>
 <script>
   // The page needs no token; queries do. Paste one into the Headers tab:
   // {{"Authorization": "Bearer <token from `python -m app tokens create`>"}}
-  const fetcher = GraphiQL.createFetcher({{ url: {endpoint} }});
+  const wsScheme = location.protocol === "https:" ? "wss://" : "ws://";
+  const fetcher = GraphiQL.createFetcher({{
+    url: {endpoint},
+    // Subscriptions over graphql-transport-ws; the Headers tab is sent as connection_init's
+    // payload, so the same Authorization header authenticates the socket.
+    subscriptionUrl: wsScheme + location.host + {endpoint},
+  }});
   ReactDOM.createRoot(document.getElementById("graphiql")).render(
     React.createElement(GraphiQL, {{
       fetcher,

@@ -11,6 +11,9 @@ processes, in-process on SQLite)."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import time
 import uuid
 from collections.abc import AsyncGenerator, Mapping
 from datetime import datetime
@@ -67,6 +70,7 @@ class LiveContext(GraphQLContext):
     ) -> None:
         super().__init__(ctx, audit, error)
         self.connection = connection
+        self.expires_at: float | None = None  # the token's exp: streams end there
 
     @property
     def ctx(self) -> Ctx:
@@ -79,6 +83,17 @@ class LiveContext(GraphQLContext):
     @property
     def app_state(self) -> Any:
         return self.connection.app.state
+
+
+def token_expiry(authorization: str | None) -> float | None:
+    """`exp` of a bearer JWT that has just been verified (read, not trusted on its own)."""
+    token = (authorization or "").partition(" ")[2].strip()
+    try:
+        part = token.split(".")[1]
+        exp = orjson.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))).get("exp")
+        return float(exp) if exp is not None else None
+    except (IndexError, ValueError, TypeError, AttributeError):
+        return None
 
 
 async def _authenticate(
@@ -103,7 +118,10 @@ async def websocket_context(connection: HTTPConnection) -> LiveContext:
             ctx = await _authenticate(connection, header, audit)
         except Unauthenticated as exc:
             error = exc
-    return LiveContext(connection, ctx, audit, error)
+    context = LiveContext(connection, ctx, audit, error)
+    if ctx is not None:
+        context.expires_at = token_expiry(header)
+    return context
 
 
 async def on_ws_connect(context: Any) -> Any:
@@ -117,6 +135,7 @@ async def on_ws_connect(context: Any) -> Any:
     if isinstance(token, str) and token:
         try:
             context._ctx = await _authenticate(context.connection, token, context.audit)
+            context.expires_at = token_expiry(token)
         except Unauthenticated as exc:
             context._ctx, context.auth_error = None, exc
     record = context.audit
@@ -153,6 +172,21 @@ def may_see(principal: Principal, event: dict[str, Any], memberships: frozenset[
     return can(
         principal, permission, product_id=uuid.UUID(pid) if pid else None, memberships=memberships
     )
+
+
+async def _next(queue: asyncio.Queue[dict[str, Any]], expires_at: float | None) -> dict[str, Any]:
+    """The next event, until the socket's token expires (then UNAUTHENTICATED: reconnect
+    with a fresh token; a long-lived socket must not outlive its credentials)."""
+    if expires_at is None:
+        return await queue.get()
+    remaining = expires_at - time.time()
+    try:
+        if remaining <= 0:
+            raise TimeoutError
+        async with asyncio.timeout(remaining):
+            return await queue.get()
+    except TimeoutError:
+        raise Unauthenticated("The token has expired; reconnect with a fresh one.") from None
 
 
 @strawberry.type(description="A committed change (SPEC §10): ids and field names, never values.")
@@ -208,7 +242,7 @@ class Subscription:
             started.touch("read", "product", [pid], product_id=pid)
             await record_event(context.app_state, started, 200)
             while True:
-                event = await queue.get()
+                event = await _next(queue, context.expires_at)
                 if (
                     event["type"].startswith("member.")
                     and event["resource_id"] == ctx.principal.sub

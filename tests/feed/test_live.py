@@ -185,3 +185,14 @@ async def test_unreadable_product_and_non_subscription_operations(app, client, a
     )
     assert r.status_code == 400, r.text
     assert "errors" in r.json()
+
+
+async def test_stream_ends_when_the_token_expires(app, client, auth, token):
+    """A socket does not outlive its credentials: at the token's exp the subscription ends
+    with UNAUTHENTICATED (reconnect with a fresh token)."""
+    w = await make_world(client, auth)
+    short = token(w.pm_sub, "product_manager", ttl=2)
+    async with ws_client(app) as c, subscribed(app, c, w.pid, token=f"Bearer {short}") as ws:
+        msg = await ws.receive_json(timeout=10)
+        errors = msg["payload"] if msg["type"] == "error" else msg["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED", msg

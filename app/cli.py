@@ -115,6 +115,12 @@ def _register_integrations(sub: argparse._SubParsersAction) -> None:
     register(sub)
 
 
+def _register_worker(sub: argparse._SubParsersAction) -> None:
+    from app.feed.cli import register
+
+    register(sub)
+
+
 def _register_check(sub: argparse._SubParsersAction) -> None:
     from app.ops.check import register
 
@@ -123,6 +129,7 @@ def _register_check(sub: argparse._SubParsersAction) -> None:
 
 _EXTENSIONS.append(_register_integrations)
 _EXTENSIONS.append(_register_check)
+_EXTENSIONS.append(_register_worker)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

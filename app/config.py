@@ -128,6 +128,34 @@ class Settings(BaseSettings):
 
     # --- end Operations ---------------------------------------------------------------------
 
+    # Change feed (app/feed, docs/change-feed.md): webhook delivery and Idempotency-Key.
+    feed_outbox: bool = True  # only for benchmarks (outbox cost); production keeps it on
+    webhook_worker: bool = True  # deliver from inside the app process (lifespan task)
+    webhook_allow_private: bool = False  # loopback/private targets: development and tests only
+    # Seconds to wait after the 1st, 2nd, … failed attempt; then the delivery is given up.
+    webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,50400,72000,86400"
+    webhook_disable_after_seconds: float = 5 * 86400  # failing this long deactivates
+    webhook_timeout_seconds: float = 10.0  # a 2xx within this is success
+    webhook_lease_seconds: float = 60.0  # a claimed attempt unfinished after this is retried
+    webhook_poll_seconds: float = 1.0  # worker wake-up without a notification
+    idempotency_ttl_seconds: int = 24 * 3600
+    idempotency_lease_seconds: float = 60.0  # an in-flight key older than this was abandoned
+
+    @property
+    def webhook_backoff(self) -> tuple[float, ...]:
+        return tuple(float(x) for x in self.webhook_retry_schedule.split(",") if x.strip())
+
+    def feed_problems(self) -> list[str]:
+        """The change feed's production refusals (joined to the start-up check's list)."""
+        if not self.is_production:
+            return []
+        problems = []
+        if self.webhook_allow_private:
+            problems.append("WEBHOOK_ALLOW_PRIVATE: must be false (webhooks to private addresses)")
+        if not self.feed_outbox:
+            problems.append("FEED_OUTBOX: must stay true (webhooks would miss changes)")
+        return problems
+
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
@@ -163,7 +191,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> Settings:
         if self.is_production and (
-            problems := production_problems(self) + self.operations_problems()
+            problems := production_problems(self)
+            + self.operations_problems()
+            + self.feed_problems()
         ):
             raise UnsafeSettings(problems)
         return self

@@ -25,6 +25,10 @@ from app.core.http import install_error_handlers
 from app.core.limits import BodyLimitMiddleware, TrustedHosts
 from app.core.runtime import tune_gc
 from app.db.session import create_engine, create_read_sessionmaker, create_sessionmaker
+from app.feed.events import write_events
+from app.feed.hub import Hub
+from app.feed.idempotency import IdempotencyMiddleware
+from app.feed.runtime import running_feed
 from app.graphql import mount_graphql
 from app.ops.install import SealerMetrics, audit_failure_hook, install_operations
 from app.phi.warnings import PhiRedactedHeader
@@ -39,6 +43,7 @@ def _operation_id(route: APIRoute) -> str:
 
 def api_router() -> APIRouter:
     from app.audit.router import router as audit
+    from app.feed.router import router as webhooks
     from app.insights.router import router as insights
     from app.integrations.router import integrations_router
     from app.interviews.router import router as interviews
@@ -48,7 +53,7 @@ def api_router() -> APIRouter:
     from app.stories.router import router as stories
 
     router = APIRouter(prefix="/api/v1")
-    for r in (products, roadmap, stories, interviews, insights, members, audit):
+    for r in (products, roadmap, stories, interviews, insights, members, audit, webhooks):
         router.include_router(r)
     router.include_router(integrations_router())
     return router
@@ -72,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 observer=SealerMetrics(app),
             ),
             running_batcher(batcher),
+            running_feed(app, settings),
         ):
             yield
         # Drained above: every queued event is committed before the pool closes.
@@ -93,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_sessionmaker = create_read_sessionmaker(engine)
     app.state.batcher = batcher
     app.state.verifier = TokenVerifier(settings)
+    app.state.feed_hub = Hub(engine)  # change feed fan-out (app/feed/hub.py)
 
     install_error_handlers(app)
     install_openapi(app)
@@ -105,6 +112,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_system_router())
     app.include_router(_oauth_router())
 
+    # Innermost: Idempotency-Key stores responses in the request's transaction (app/feed).
+    app.add_middleware(
+        IdempotencyMiddleware, settings=settings, maker_getter=lambda: app.state.sessionmaker
+    )
     app.add_middleware(PhiRedactedHeader)
     app.add_middleware(
         BodyLimitMiddleware,
@@ -119,6 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         read_maker_getter=lambda: app.state.read_sessionmaker,
         batcher_getter=lambda: app.state.batcher,
         on_failure=audit_failure_hook(app),
+        # Change-feed outbox, in the change's transaction (app/feed/events.py).
+        before_commit=(write_events,) if settings.feed_outbox else (),
     )
     # --- Operations (SPEC §11, app/ops): after the audit middleware, see install_operations.
     install_operations(app, settings)

@@ -38,7 +38,8 @@ sys.path.insert(0, str(ROOT))
 from bench.scenarios import SCENARIOS, BenchEnv, Check, Load, Scenario, Server  # noqa: E402
 
 RESULTS = ROOT / "bench" / ".results"
-BENCH_DB = "rounds_bench"
+# BENCH_DB=… runs beside another bench on the same server (each drops and rebuilds its own).
+BENCH_DB = os.environ.get("BENCH_DB", "rounds_bench")
 SUBJECT = "bench-engineer"
 
 

@@ -130,13 +130,15 @@ def uvicorn_server(
     )
 
 
-def app_server(env: BenchEnv, name: str = "app", *, audit: bool = True) -> Server:
+def app_server(
+    env: BenchEnv, name: str = "app", *, audit: bool = True, extra: dict[str, str] | None = None
+) -> Server:
     # 20 pooled connections, like the baseline's asyncpg pool (max_size=20).
     server = uvicorn_server(
         env,
         name,
         "app.main:create_app",
-        {"AUDIT_ENABLED": "true" if audit else "false", "DB_POOL_SIZE": "20"},
+        {"AUDIT_ENABLED": "true" if audit else "false", "DB_POOL_SIZE": "20", **(extra or {})},
     )
     return replace(server, cwd=env.app_dir)
 
@@ -234,6 +236,46 @@ def audit_cost(env: BenchEnv) -> Scenario:
             Check("audit cost on writes", "overhead", "write audit=on", "write audit=off", 0.15),
         ],
         same_ids=[("read audit=on", "read audit=off")],
+    )
+
+
+@scenario("outbox")
+def outbox_cost(env: BenchEnv) -> Scenario:
+    """What the change-feed outbox costs a write: POST story with FEED_OUTBOX on and off
+    (delivery workers off on both: the cost measured is the event row in the transaction)."""
+    post = {**_auth(env), "Content-Type": "application/json"}
+    body = story_body(env)
+    quiet = {"WEBHOOK_WORKER": "false"}
+    return Scenario(
+        name="outbox",
+        description="POST /api/v1/stories with the change-feed outbox on vs FEED_OUTBOX=false",
+        servers=[
+            app_server(env, "app-outbox", extra=quiet),
+            app_server(env, "app-nooutbox", extra={**quiet, "FEED_OUTBOX": "false"}),
+        ],
+        loads=[
+            Load(
+                "write outbox=on",
+                "app-outbox",
+                "/api/v1/stories",
+                method="POST",
+                headers=post,
+                body=body,
+                expect_status=201,
+            ),
+            Load(
+                "write outbox=off",
+                "app-nooutbox",
+                "/api/v1/stories",
+                method="POST",
+                headers=post,
+                body=body,
+                expect_status=201,
+            ),
+        ],
+        checks=[
+            Check("outbox cost on writes", "overhead", "write outbox=on", "write outbox=off", 0.10)
+        ],
     )
 
 

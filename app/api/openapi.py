@@ -53,6 +53,16 @@ PHI_REDACTED_HEADER: dict[str, Any] = {
     "schema": {"type": "string"},
 }
 
+# Every REST POST accepts it (app/feed/idempotency.py, docs/change-feed.md).
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Retry-safe POST: the same key and body within 24 h replay the first "
+    "response (Idempotent-Replayed: true); another body 422; still in flight 409.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
 
 def install_openapi(app: FastAPI) -> None:
     def build() -> dict[str, Any]:
@@ -71,6 +81,8 @@ def install_openapi(app: FastAPI) -> None:
         for path, ops in doc.get("paths", {}).items():
             if not path.startswith("/api/"):
                 continue
+            if "post" in ops:
+                ops["post"].setdefault("parameters", []).append(IDEMPOTENCY_KEY)
             for method, op in ops.items():
                 op["security"] = [{"bearerAuth": []}]
                 responses = op.setdefault("responses", {})

@@ -14,7 +14,7 @@ import ipaddress
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +22,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.audit.record import AuditRecord
+from app.audit.websocket import websocket_session
 from app.audit.writer import append_event, event_rows, resource_type_for
 from app.config import Settings
 from app.core.errors import problem
@@ -131,6 +132,7 @@ class RequestMiddleware:
         read_maker_getter: Callable[[], Any] | None = None,
         batcher_getter: Callable[[], Any] | None = None,
         on_failure: Callable[[], None] | None = None,
+        before_commit: Sequence[Callable[[Any, AuditRecord], Awaitable[Any]]] = (),
     ):
         self.app = app
         self.settings = settings
@@ -143,8 +145,13 @@ class RequestMiddleware:
         self.proxies = TrustedProxies(settings.trusted_proxies)
         # Called when an event could not be written (metrics: rounds_audit_write_failures).
         self.on_failure = on_failure
+        # Work that commits with a successful write and its event (the change feed's outbox).
+        self.before_commit = tuple(before_commit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":  # GraphQL subscriptions (app/audit/websocket.py)
+            await websocket_session(self, scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -192,6 +199,9 @@ class RequestMiddleware:
                     await uow.close()
                     await batcher.append_all(event_rows(record, status))
                     return True
+                if status < 400 and record.writes and uow.started:
+                    for hook in self.before_commit:
+                        await hook(uow.session, record)
                 if audited:
                     await append_event(uow.session, record, status)
                 if uow.started:

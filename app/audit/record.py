@@ -19,6 +19,9 @@ class Companion(NamedTuple):
     changed_fields: tuple[str, ...]
 
 
+_READS = frozenset(("read", "search", "export", "login"))
+
+
 @dataclass(slots=True)
 class AuditRecord:
     request_id: str
@@ -47,6 +50,11 @@ class AuditRecord:
     phi_redacted: list[str] = field(default_factory=list)
     # The caller's own X-Request-Id (validated), kept beside the server's request_id.
     client_request_id: str | None = None
+    # Change feed (app/feed): every write touch as (action, resource_type, ids, product_id,
+    # changed), in order; the outbox events of the request are derived from them.
+    writes: list[tuple[str, str, tuple[str, ...], str | None, tuple[str, ...]]] = field(
+        default_factory=list
+    )
 
     def set_graphql_operation(self, name: str | None, kind: str | None = None) -> None:
         """GraphQL hook: the executor calls this once the document is parsed, with the
@@ -66,6 +74,10 @@ class AuditRecord:
         changed: Iterable[str] = (),
     ) -> None:
         """Record what a service did; several calls in one request accumulate."""
+        if action not in _READS:  # a write: kept whole for the change feed (app/feed)
+            ids, changed = tuple(ids), tuple(changed)
+            pid = None if product_id is None else str(product_id)
+            self.writes.append((action, resource_type, tuple(map(str, ids)), pid, changed))
         # The first write action wins over later reads (a PATCH that re-reads stays "update");
         # among reads, a search (a list served) wins over single reads, whatever their order:
         # sibling GraphQL fields enrich the record in an order that depends on I/O timing.

@@ -32,6 +32,7 @@ class Permission(StrEnum):
     members_manage = "members:manage"
     clients_manage = "clients:manage"
     integrations_manage = "integrations:manage"  # Slack account links (SPEC §9)
+    webhooks_manage = "webhooks:manage"  # webhook subscriptions (SPEC §10)
 
 
 class Reach(StrEnum):
@@ -76,6 +77,8 @@ PERMISSIONS: dict[Permission, dict[Role, Reach]] = {
     Permission.members_manage: {PM: M, ADM: A},
     Permission.clients_manage: {ADM: A},
     Permission.integrations_manage: {ADM: A},
+    # SPEC §10: product managers for products they are members of, admins for all.
+    Permission.webhooks_manage: {PM: M, ADM: A},
 }
 
 # OAuth scope -> permissions it grants a service account, on any product.

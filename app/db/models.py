@@ -3,6 +3,13 @@
 from app.audit.models import AuditEvent
 from app.auth.models import OAuthClient
 from app.db.base import Base
+from app.feed.models import (
+    FeedEvent,
+    IdempotencyKey,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from app.insights.models import Insight, insight_roadmap_item, insight_story
 from app.integrations.models import JiraDelivery, SlackLink, SlackLinkCode
 from app.interviews.models import Interview
@@ -14,6 +21,8 @@ from app.stories.models import Story, StoryReview
 __all__ = [
     "AuditEvent",
     "Base",
+    "FeedEvent",
+    "IdempotencyKey",
     "Insight",
     "Interview",
     "JiraDelivery",
@@ -27,6 +36,9 @@ __all__ = [
     "Story",
     "StoryReview",
     "UserAccount",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "insight_roadmap_item",
     "insight_story",
 ]

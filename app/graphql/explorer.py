@@ -72,9 +72,13 @@ _PAGE = """<!doctype html>
   const input = document.getElementById("token");
   function explore(token) {{
     // A new fetcher (and a fresh GraphiQL) per token, so the schema is fetched again with it.
+    const wsScheme = location.protocol === "https:" ? "wss://" : "ws://";
     const fetcher = GraphiQL.createFetcher({{
       url: {endpoint},
       headers: {{ Authorization: "Bearer " + token }},
+      // Subscriptions over graphql-transport-ws, authenticated by connection_init's payload.
+      subscriptionUrl: wsScheme + location.host + {endpoint},
+      wsConnectionParams: {{ Authorization: "Bearer " + token }},
     }});
     root.render(React.createElement(GraphiQL, {{
       key: token,

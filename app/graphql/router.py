@@ -24,11 +24,13 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.fastapi import GraphQLRouter
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from app.config import Settings
 from app.core.limits import MAX_JSON_DEPTH, json_too_deep
+from app.feed.live import TextWebSocketAdapter, on_ws_connect
 from app.graphql.context import GraphQLContext, get_context
 from app.graphql.errors import http_status
 from app.graphql.explorer import explorer_html
@@ -146,6 +148,12 @@ class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
         except TypeError:  # what orjson refuses (e.g. non-string keys in a JSON scalar)
             return json.dumps(data, separators=(",", ":")).encode()
 
+    websocket_adapter_class = TextWebSocketAdapter  # type: ignore[assignment]
+
+    async def on_ws_connect(self, context: GraphQLContext) -> Any:  # type: ignore[override]
+        """Websocket connection_init: authenticate and audit (app/feed/live.py)."""
+        return await on_ws_connect(context)
+
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:  # type: ignore[override]
         return HTMLResponse(explorer_html(str(request.url.path)))
 
@@ -159,6 +167,10 @@ def graphql_router(settings: Settings) -> RoundsGraphQLRouter:
         allow_queries_via_get=settings.graphql_get_enabled,
         context_getter=get_context,
         include_in_schema=False,
+        # SPEC §10: subscriptions over graphql-transport-ws only (the legacy protocol has no
+        # connection_init authentication hook).
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        max_subscriptions_per_connection=20,
     )
     router.get_queries = settings.graphql_get_enabled
 

@@ -20,14 +20,16 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+from strawberry.types.graphql import OperationType
 
 from app.audit import repository as audit_repository
 from app.audit import service as audit
 from app.audit.schemas import AuditAction, AuditFilters, AuditOutcome
 from app.config import Settings
 from app.core.errors import Invalid
+from app.feed.live import Subscription
 from app.graphql import inputs as gi
-from app.graphql.errors import ErrorFormatter, SafeValuesOfCorrectTypeRule
+from app.graphql.errors import ErrorFormatter, SafeValuesOfCorrectTypeRule, format_error
 from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
 from app.graphql.limits import check_cost
 from app.graphql.types import (
@@ -547,6 +549,13 @@ class OperationName(SchemaExtension):
     reads (its resolvers never write, tests/api/test_read_only.py), so it then runs like a
     GET: autocommit reads and a group-committed audit event on PostgreSQL."""
 
+    def on_operation(self):  # type: ignore[override]
+        ec = self.execution_context
+        if not getattr(ec.context, "is_websocket", False):
+            # Subscriptions run over websockets only (app/feed/live.py): 400 over HTTP.
+            ec.allowed_operations = set(ec.allowed_operations) - {OperationType.SUBSCRIPTION}
+        yield
+
     def on_execute(self):  # type: ignore[override]
         ec = self.execution_context
         context = ec.context
@@ -587,6 +596,11 @@ class RoundsSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[override]
         """Logged (by type only) in ErrorFormatter; strawberry's default logs tracebacks whose
         messages may carry row values."""
+        # Subscription results (app/feed/live.py) never reach ErrorFormatter.on_operation:
+        # format them here, in place (codes, masking), before they are sent.
+        if getattr(getattr(execution_context, "context", None), "is_websocket", False):
+            hide = self.config.disable_field_suggestions
+            errors[:] = [format_error(e, hide_suggestions=hide) for e in errors]
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -617,6 +631,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     schema = RoundsSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,  # productEvents over websockets (app/feed/live.py)
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
     )

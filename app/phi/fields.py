@@ -104,6 +104,17 @@ FIELDS: dict[str, dict[str, Kind]] = {
         "code": IDENT,
         "created_by": SERVER,
     },
+    "webhook": {  # subscriptions (SPEC §10): configuration, not free text
+        "url": IDENT,  # validated: https in production, public addresses only
+        "event_types": IDENT,
+        "secret": SERVER,  # generated, shown once
+        "created_by": SERVER,
+        "disabled_reason": SERVER,
+    },
+    "webhook_delivery": {
+        name: SERVER
+        for name in ("event_type", "resource_id", "resource_type", "state", "outcome", "trigger")
+    },
     "membership": {
         "subject": IDENT,
         "added_by": SERVER,

@@ -43,7 +43,14 @@ async def _ids(client, w: World, officer: dict[str, str]) -> dict[str, str]:
         return r.json()["data"][0]["id"]
 
     q = f"?product_id={w.pid}"
+    hook = await client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://192.88.99.7/hook", "product_id": w.pid},
+        headers=w.pm,
+    )
+    assert hook.status_code == 201, hook.text
     return {
+        "webhook_id": hook.json()["id"],
         "product_id": w.pid,
         "item_id": await first(f"/api/v1/roadmap-items{q}", w.pm),
         "story_ref": await first(f"/api/v1/stories{q}", w.pm),

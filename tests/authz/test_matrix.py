@@ -485,6 +485,16 @@ OPS: list[Op] = [
     Op("removeMember", P.members_manage, P.product_read, _members_remove, ok=204),
     # integrations (SPEC §9)
     Op("createSlackLink", P.integrations_manage, None, _slack_link, ok=201),
+    # webhook subscriptions (SPEC §10); a public address literal: nothing is resolved or sent
+    Op(
+        "createWebhook",
+        P.webhooks_manage,
+        P.product_read,
+        lambda sc: _post_one(
+            sc, "/api/v1/webhooks", {"url": "https://192.88.99.7/hook", "product_id": sc.pid}
+        ),
+        ok=201,
+    ),
 ]
 
 # Permissions that guard no HTTP operation, and why. A permission in neither OPS nor here

@@ -3,6 +3,7 @@ working, and CORS from CORS_ORIGINS (SPEC §11)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
@@ -108,12 +109,16 @@ async def test_explorer_pages_get_a_csp_that_allows_their_own_scripts(client, pa
 async def test_production_adds_hsts(app_with, tmp_path):
     from joserfc.jwk import RSAKey
 
+    from app.db.migrate import upgrade
+
     pem = RSAKey.generate_key(2048).as_pem(private=True).decode()
+    url = f"sqlite+aiosqlite:///{tmp_path}/prod.db"
+    await asyncio.to_thread(upgrade, "head", url)
     async with app_with(
         environment="production",
         auth_signing_key=pem,
         phi_keys="k1:" + base64.b64encode(b"k" * 32).decode(),
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/prod.db",
+        database_url=url,
         metrics_token="scrape-me",
     ) as (_, c):
         r = await c.get("/health/live")

@@ -2,6 +2,7 @@
 
 from app.audit.models import AuditEvent
 from app.auth.models import OAuthClient
+from app.comments.models import Comment, CommentRevision
 from app.db.base import Base
 from app.insights.models import Insight, insight_roadmap_item, insight_story
 from app.interviews.models import Interview
@@ -13,6 +14,8 @@ from app.stories.models import Story, StoryReview
 __all__ = [
     "AuditEvent",
     "Base",
+    "Comment",
+    "CommentRevision",
     "Insight",
     "Interview",
     "Membership",

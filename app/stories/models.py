@@ -33,6 +33,8 @@ class Story(ResourceMixin, Base):
     clinical_review: Mapped[dict | None]
     jira_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_by: Mapped[str | None] = mapped_column(String(255))
+    # Who works on it (a product member). Never an authorization input: it grants nothing.
+    assignee_sub: Mapped[str | None] = mapped_column(String(255))
 
     # Every UPDATE says WHERE version = <the version read> (see RoadmapItem): a concurrent
     # write in between fails the flush instead of being overwritten, so the clinical gate
@@ -52,6 +54,7 @@ class Story(ResourceMixin, Base):
         Index(None, "title", "id"),
         Index(None, "number", "id"),
         Index(None, "story_points", "id"),
+        Index(None, "assignee_sub", "id"),
     )
 
 

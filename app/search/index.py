@@ -1,0 +1,106 @@
+"""The full-text documents of each searchable resource, as SQL both the migration (indexes,
+triggers) and the queries use — a PostgreSQL expression index is used only when the query
+repeats its expression exactly, so there is one definition.
+
+Interviews and insights are indexed by their redacted renditions only (`*_redacted`): the
+PHI columns are encrypted at rest and never reach an index, so a participant's name or a
+quote's identifiers cannot be found by search, whoever searches.
+"""
+
+from __future__ import annotations
+
+import re
+
+# type -> (table, title expression, body expression); plain SQL over the table's columns.
+DOCUMENTS: dict[str, tuple[str, str, str]] = {
+    "story": (
+        "story",
+        "title",
+        "key || ' ' || coalesce(as_a, '') || ' ' || coalesce(i_want, '') || ' ' || "
+        "coalesce(so_that, '') || ' ' || coalesce(description, '')",
+    ),
+    "roadmap_item": (
+        "roadmap_item",
+        "title",
+        "coalesce(theme, '') || ' ' || coalesce(description, '')",
+    ),
+    "insight": ("insight", "title", "coalesce(quote_redacted, '')"),
+    "interview": (
+        "interview",
+        "title",
+        "coalesce(summary_redacted, '') || ' ' || coalesce(transcript_redacted, '')",
+    ),
+}
+TYPES = tuple(DOCUMENTS)
+
+
+def pg_vector(type_: str, alias: str | None = None) -> str:
+    """The weighted tsvector (title A, body B) of a row, as indexed on PostgreSQL."""
+    _, title, body = DOCUMENTS[type_]
+    if alias:
+        title, body = _qualify(title, alias), _qualify(body, alias)
+    return (
+        f"(setweight(to_tsvector('english'::regconfig, coalesce({title}, '')), 'A') || "
+        f"setweight(to_tsvector('english'::regconfig, {body}), 'B'))"
+    )
+
+
+def pg_index_name(type_: str) -> str:
+    return f"ix_{DOCUMENTS[type_][0]}_search"
+
+
+COLUMNS = (
+    "title|key|as_a|i_want|so_that|description|theme|quote_redacted|"
+    "summary_redacted|transcript_redacted"
+)
+
+
+def _qualify(expr: str, alias: str) -> str:
+    return re.sub(rf"(?<![\w.'])({COLUMNS})(?![\w'])", rf"{alias}.\1", expr)
+
+
+# SQLite: one FTS5 table holding every document's text (its own copy: FTS5 external content
+# needs a stable integer rowid, which UUID-keyed tables do not have across VACUUM), kept in
+# sync by triggers in the writing transaction. `ref` is the row's id as stored (32 hex).
+FTS_TABLE = "search_fts"
+FTS_CREATE = (
+    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5("
+    "title, body, ref, type UNINDEXED, tokenize = 'porter unicode61 remove_diacritics 2')"
+)
+
+
+def sqlite_triggers(type_: str) -> list[tuple[str, str]]:
+    """(name, CREATE TRIGGER statement) keeping `search_fts` in step with one table."""
+    table, title, body = DOCUMENTS[type_]
+    new_title, new_body = _qualify(title, "new"), _qualify(body, "new")
+    # Only a change to indexed text rewrites the entry (a status move or version bump does not).
+    of = ", ".join(sorted(set(re.findall(rf"\b({COLUMNS})\b", f"{title} {body}"))))
+    insert = (
+        f"INSERT INTO {FTS_TABLE} (title, body, ref, type) "
+        f"VALUES (coalesce({new_title}, ''), {new_body}, new.id, '{type_}');"
+    )
+    delete = f"DELETE FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH 'ref:\"' || old.id || '\"';"
+    return [
+        (
+            f"trg_{table}_search_ai",
+            f"CREATE TRIGGER trg_{table}_search_ai AFTER INSERT ON {table} BEGIN {insert} END",
+        ),
+        (
+            f"trg_{table}_search_au",
+            f"CREATE TRIGGER trg_{table}_search_au AFTER UPDATE OF {of} ON {table} "
+            f"BEGIN {delete} {insert} END",
+        ),
+        (
+            f"trg_{table}_search_ad",
+            f"CREATE TRIGGER trg_{table}_search_ad AFTER DELETE ON {table} BEGIN {delete} END",
+        ),
+    ]
+
+
+def sqlite_fill(type_: str) -> str:
+    """INSERT … SELECT of every row of one table (migration and `search reindex`)."""
+    table, title, body = DOCUMENTS[type_]
+    return (
+        f"INSERT INTO {FTS_TABLE} (title, body, ref, type) "
+        f"SELECT coalesce({title}, ''), {body}, id, '{type_}' FROM {table}"
+    )

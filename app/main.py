@@ -44,9 +44,19 @@ def api_router() -> APIRouter:
     from app.stories.router import router as stories
 
     router = APIRouter(prefix="/api/v1")
+    # issue #16's routers first: /stories/export must win over /stories/{story_ref}
+    for r in _pm_routers():
+        router.include_router(r)
     for r in (products, roadmap, stories, interviews, insights, members, audit):
         router.include_router(r)
     return router
+
+
+def _pm_routers() -> list[APIRouter]:
+    """Search, comments, activity, CSV import/export (issue #16)."""
+    from app.search.router import router as search
+
+    return [search]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

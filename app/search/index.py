@@ -34,14 +34,18 @@ DOCUMENTS: dict[str, tuple[str, str, str]] = {
 TYPES = tuple(DOCUMENTS)
 
 
-def pg_vector(type_: str, alias: str | None = None) -> str:
-    """The weighted tsvector (title A, body B) of a row, as indexed on PostgreSQL."""
+def pg_vector(type_: str) -> str:
+    """The weighted tsvector (title A, body B) of a row, as indexed on PostgreSQL: English
+    lexemes (stemmed: `alarms` finds `alarm`) and the words as written (`simple`: the
+    type-ahead prefix `escalat` finds `escalation`, whose English lexeme is `escal`)."""
     _, title, body = DOCUMENTS[type_]
-    if alias:
-        title, body = _qualify(title, alias), _qualify(body, alias)
+    return f"({_pg_part(f'coalesce({title}, {chr(39) * 2})', 'A')} || {_pg_part(body, 'B')})"
+
+
+def _pg_part(expr: str, weight: str) -> str:
     return (
-        f"(setweight(to_tsvector('english'::regconfig, coalesce({title}, '')), 'A') || "
-        f"setweight(to_tsvector('english'::regconfig, {body}), 'B'))"
+        f"setweight(to_tsvector('english'::regconfig, {expr}) || "
+        f"to_tsvector('simple'::regconfig, {expr}), '{weight}')"
     )
 
 
@@ -61,11 +65,12 @@ def _qualify(expr: str, alias: str) -> str:
 
 # SQLite: one FTS5 table holding every document's text (its own copy: FTS5 external content
 # needs a stable integer rowid, which UUID-keyed tables do not have across VACUUM), kept in
-# sync by triggers in the writing transaction. `ref` is the row's id as stored (32 hex).
+# sync by triggers in the writing transaction. No stemmer: type-ahead prefixes match the
+# words as written (a stemmed index would miss `escalat*` for `escalation`). `ref` is the row's id as stored (32 hex).
 FTS_TABLE = "search_fts"
 FTS_CREATE = (
     f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5("
-    "title, body, ref, type UNINDEXED, tokenize = 'porter unicode61 remove_diacritics 2')"
+    "title, body, ref, type UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')"
 )
 
 

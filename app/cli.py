@@ -106,6 +106,15 @@ def _register_audit(sub: argparse._SubParsersAction) -> None:
 _EXTENSIONS.append(_register_audit)
 
 
+def _register_search(sub: argparse._SubParsersAction) -> None:
+    from app.search.cli import register
+
+    register(sub)
+
+
+_EXTENSIONS.append(_register_search)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)

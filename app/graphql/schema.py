@@ -29,6 +29,7 @@ from app.core.errors import Invalid
 from app.graphql import inputs as gi
 from app.graphql.errors import ErrorFormatter
 from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
+from app.graphql.pm import PmMutation, PmQuery
 from app.graphql.types import (
     DEFAULT_FIRST,
     AuditEventType,
@@ -95,7 +96,7 @@ def _product_object() -> dict[str, JsonPage]:
 
 
 @strawberry.type
-class Query:
+class Query(PmQuery):
     @strawberry.field(description="The calling principal.")
     async def me(self, info: Info) -> MeType:
         return await members.me(info.context.ctx)  # type: ignore[return-value]
@@ -303,7 +304,7 @@ async def _no_audit_count() -> int:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(PmMutation):
     # products
     @strawberry.mutation(description="Create a product; the creator becomes a member.")
     async def create_product(self, info: Info, input: gi.ProductCreateInput) -> ProductType:

@@ -7,6 +7,8 @@ PHI columns are encrypted at rest and never reach an index, so a participant's n
 quote's identifiers cannot be found by search, whoever searches.
 """
 
+# ruff: noqa: S608  (SQL is assembled from this package's constants; values are bound)
+
 from __future__ import annotations
 
 import re
@@ -66,7 +68,8 @@ def _qualify(expr: str, alias: str) -> str:
 # SQLite: one FTS5 table holding every document's text (its own copy: FTS5 external content
 # needs a stable integer rowid, which UUID-keyed tables do not have across VACUUM), kept in
 # sync by triggers in the writing transaction. No stemmer: type-ahead prefixes match the
-# words as written (a stemmed index would miss `escalat*` for `escalation`). `ref` is the row's id as stored (32 hex).
+# words as written (a stemmed index would miss `escalat*` for `escalation`). `ref` is the
+# row's id as stored (32 hex).
 FTS_TABLE = "search_fts"
 FTS_CREATE = (
     f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5("

@@ -1,5 +1,7 @@
 """Full-text search SQL: one ranked, permission-filtered statement per dialect."""
 
+# ruff: noqa: S608  (SQL is assembled from this package's constants; values are bound)
+
 from __future__ import annotations
 
 import re

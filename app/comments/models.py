@@ -26,9 +26,7 @@ class Comment(ResourceMixin, Base):
     mentions: Mapped[list] = mapped_column(default=list)
 
     __table_args__ = (
-        CheckConstraint(
-            "(story_id IS NULL) <> (roadmap_item_id IS NULL)", name="one_parent"
-        ),
+        CheckConstraint("(story_id IS NULL) <> (roadmap_item_id IS NULL)", name="one_parent"),
         Index(None, "story_id", "created_at", "id"),
         Index(None, "roadmap_item_id", "created_at", "id"),
     )

@@ -147,6 +147,7 @@ class Query(PmQuery):
         product_id: ID | None = None,
         status: RoadmapStatus | None = None,
         horizon: Horizon | None = None,
+        owner: str | None = strawberry.UNSET,
     ) -> Connection[RoadmapItemType]:
         ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
@@ -155,6 +156,8 @@ class Query(PmQuery):
             "status": status,
             "horizon": horizon,
         }
+        if owner:  # a subject or "me" (issue #16)
+            filters["owner"] = owner
         page = await roadmap.list_roadmap_items(ctx, query, **filters)
         info.context.loaders.roadmap_item.prime_many({i.id: i for i in page.items})
         return connection(
@@ -188,6 +191,8 @@ class Query(PmQuery):
         roadmap_item_id: ID | None = None,
         status: StoryStatus | None = None,
         sprint: str | None = None,
+        assignee: str | None = strawberry.UNSET,
+        labels: list[str] | None = strawberry.UNSET,
     ) -> Connection[StoryType]:
         ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
@@ -197,6 +202,10 @@ class Query(PmQuery):
             "status": status,
             "sprint": sprint,
         }
+        if assignee:  # a subject or "me"; labels: all of them (issue #16)
+            filters["assignee"] = assignee
+        if labels:
+            filters["labels"] = tuple(labels)
         page = await stories.list_stories(ctx, query, **filters)
         return connection(
             page,

@@ -354,6 +354,7 @@ class RoadmapItemType:
     approval_status: ApprovalStatus = strawberry.field(
         description="none, current, or stale (approved, then materially changed)"
     )
+    owner_sub: str | None
     evidence_count: int = strawberry.field(description="Insights linked as evidence")
     created_at: datetime.datetime
     updated_at: datetime.datetime
@@ -488,6 +489,7 @@ class StoryType:
     labels: list[str]
     clinical_review_required: bool
     jira_key: str | None
+    assignee_sub: str | None
     evidence_count: int
     created_at: datetime.datetime
     updated_at: datetime.datetime

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-import uuid
 import json
+import uuid
 from collections.abc import Collection, Sequence
 
 from sqlalchemy import Select, select, text
@@ -66,7 +66,7 @@ class StoryRepository(Repository[Story]):
                 stmt = stmt.where(cond.bindparams(**{f"label_{n}": json.dumps([label])}))
             else:
                 cond = text(
-                    f"EXISTS (SELECT 1 FROM json_each(story.labels) WHERE value = :label_{n})"
+                    f"EXISTS (SELECT 1 FROM json_each(story.labels) WHERE value = :label_{n})"  # noqa: S608 - n is an int
                 )
                 stmt = stmt.where(cond.bindparams(**{f"label_{n}": label}))
         return stmt

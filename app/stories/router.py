@@ -16,8 +16,8 @@ from app.api.responses import (
     resource_response,
 )
 from app.core.crud import ListQuery
-from app.stories.filters import Assignee, Labels, split_labels
 from app.stories import service
+from app.stories.filters import Assignee, Labels, split_labels
 from app.stories.schemas import (
     ClinicalReviewInput,
     StoryCreate,

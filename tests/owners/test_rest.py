@@ -108,7 +108,7 @@ async def test_label_filter_requires_every_label(client, auth):
         "/api/v1/stories", params={"labels": "ui", "product_id": w.pid}, headers=w.pm
     )
     assert len(r.json()["data"]) == 2
-    status, body = await gql(
+    _, body = await gql(
         client,
         'query($p: ID) { stories(productId: $p, labels: ["alerting"]) '
         "{ totalCount nodes { id assigneeSub } } }",

@@ -54,9 +54,10 @@ def api_router() -> APIRouter:
 
 def _pm_routers() -> list[APIRouter]:
     """Search, comments, activity, CSV import/export (issue #16)."""
+    from app.comments.router import router as comments
     from app.search.router import router as search
 
-    return [search]
+    return [search, comments]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

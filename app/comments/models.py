@@ -31,6 +31,10 @@ class Comment(ResourceMixin, Base):
         Index(None, "roadmap_item_id", "created_at", "id"),
     )
 
+    @property
+    def phi_redacted(self) -> bool:
+        return bool(self.phi_categories)
+
 
 class CommentRevision(Base):
     """A comment's body before an edit (already redacted), kept as history."""

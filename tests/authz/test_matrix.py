@@ -468,6 +468,27 @@ OPS: list[Op] = [
         lambda sc: _collection(sc, f"/api/v1/audit-events/export?format=fhir&actor_sub={sc.sub}"),
         kind="collection",
     ),
+    # comments, activity (issue #16)
+    Op(
+        "listStoryComments",
+        P.story_read,
+        P.story_read,
+        lambda sc: _get_row_sub(sc, "story", "comments"),
+    ),
+    Op(
+        "createStoryComment",
+        P.comment_write,
+        P.story_read,
+        lambda sc: _action_row(sc, "story", "comments", {"body": "Looks right"}),
+        ok=201,
+    ),
+    Op(
+        "createRoadmapItemComment",
+        P.comment_write,
+        P.roadmap_read,
+        lambda sc: _action_row(sc, "item", "comments", {"body": "Agreed"}),
+        ok=201,
+    ),
     # membership
     Op("addMember", P.members_manage, P.product_read, _members_add, ok=201),
     Op("removeMember", P.members_manage, P.product_read, _members_remove, ok=204),

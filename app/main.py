@@ -54,10 +54,11 @@ def api_router() -> APIRouter:
 
 def _pm_routers() -> list[APIRouter]:
     """Search, comments, activity, CSV import/export (issue #16)."""
+    from app.activity.router import router as activity
     from app.comments.router import router as comments
     from app.search.router import router as search
 
-    return [search, comments]
+    return [search, comments, activity]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

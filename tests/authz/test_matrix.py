@@ -489,6 +489,12 @@ OPS: list[Op] = [
         lambda sc: _action_row(sc, "item", "comments", {"body": "Agreed"}),
         ok=201,
     ),
+    Op(
+        "listProductActivity",
+        P.product_read,
+        P.product_read,
+        lambda sc: _get_one(sc, f"/api/v1/products/{sc.pid}/activity"),
+    ),
     # membership
     Op("addMember", P.members_manage, P.product_read, _members_add, ok=201),
     Op("removeMember", P.members_manage, P.product_read, _members_remove, ok=204),

@@ -57,8 +57,9 @@ def _pm_routers() -> list[APIRouter]:
     from app.activity.router import router as activity
     from app.comments.router import router as comments
     from app.search.router import router as search
+    from app.stories.csv_router import router as transfer
 
-    return [search, comments, activity]
+    return [search, comments, activity, transfer]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

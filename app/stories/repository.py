@@ -100,6 +100,9 @@ class StoryRepository(Repository[Story]):
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return await self.session.scalar(stmt)
 
+    async def get_by_jira_key(self, jira_key: str) -> Story | None:
+        return await self.session.scalar(select(Story).where(Story.jira_key == jira_key))
+
     async def get_for_update(self, id_: uuid.UUID) -> Story | None:
         """The story, its row locked until the transaction ends (PostgreSQL; SQLite has one
         writer at a time anyway), re-read even if the session already holds it."""

@@ -197,6 +197,17 @@ async def revisions(
     return await repo.revisions(comment_id)
 
 
+async def count_comments_by(
+    ctx: Ctx, parent: Parent, parent_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """How many (unarchived) comments each story or roadmap item has, in one statement."""
+    authorize(
+        ctx.principal, Permission.story_read if parent == "story" else Permission.roadmap_read
+    )
+    repo = CommentRepository(ctx.session)
+    return await repo.count_by(repo.base(), getattr(Comment, _ATTR[parent]), parent_ids)
+
+
 async def comments_by(
     ctx: Ctx, parent: Parent, parent_ids: Collection[uuid.UUID], query: ListQuery
 ) -> dict[uuid.UUID, Page[Comment]]:

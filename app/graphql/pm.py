@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import strawberry
 
+from app.comments.graphql import CommentMutation
 from app.search.graphql import SearchQuery
 
 
@@ -14,5 +15,5 @@ class PmQuery(SearchQuery):
 
 
 @strawberry.type
-class PmMutation:
+class PmMutation(CommentMutation):
     pass

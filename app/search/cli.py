@@ -12,15 +12,15 @@ from sqlalchemy import text
 from tqdm import tqdm
 
 from app.config import get_settings
-from app.search.index import DOCUMENTS, FTS_TABLE, TYPES, pg_index_name, sqlite_fill
+from app.search.index import DOCUMENTS, FTS_TABLE, PG_TABLE, TYPES, pg_fill, sqlite_fill
 
 CHUNK = 2000
 
 
 async def reindex(*, progress: bool = True) -> int:
     """Rebuild every search index from the rows; returns the number of documents indexed.
-    SQLite: the FTS5 table is refilled in one transaction (searches see the old index until
-    it commits). PostgreSQL: each GIN index is rebuilt with REINDEX."""
+    The index table (FTS5 on SQLite, search_document on PostgreSQL) is refilled in one
+    transaction: searches see the old index until it commits."""
     from app.db.session import create_engine
 
     engine = create_engine(get_settings())
@@ -35,8 +35,9 @@ async def reindex(*, progress: bool = True) -> int:
             total = sum(counts.values())
             with tqdm(total=total, desc="search reindex", unit="doc", disable=not progress) as bar:
                 if conn.dialect.name == "postgresql":
+                    await conn.execute(text(f"DELETE FROM {PG_TABLE}"))
                     for t in TYPES:
-                        await conn.execute(text(f"REINDEX INDEX {pg_index_name(t)}"))
+                        await conn.execute(text(pg_fill(t)))
                         bar.update(counts[t])
                     return total
                 await conn.execute(text(f"DELETE FROM {FTS_TABLE}"))

@@ -51,8 +51,55 @@ def _pg_part(expr: str, weight: str) -> str:
     )
 
 
-def pg_index_name(type_: str) -> str:
-    return f"ix_{DOCUMENTS[type_][0]}_search"
+# PostgreSQL: one table of weighted vectors, filled by triggers in the writing transaction.
+# Ranking needs each match's vector; an expression index cannot give it back, so it is stored
+# (recomputing to_tsvector for thousands of matches took seconds at 100k stories).
+PG_TABLE = "search_document"
+PG_CREATE = (
+    f"CREATE TABLE {PG_TABLE} (id uuid PRIMARY KEY, type varchar(16) NOT NULL, "
+    "product_id uuid NOT NULL, live boolean NOT NULL, vector tsvector NOT NULL)"
+)
+PG_INDEX = f"CREATE INDEX ix_{PG_TABLE}_vector ON {PG_TABLE} USING gin (vector)"
+
+
+def _pg_live(type_: str, alias: str | None) -> str:
+    p = f"{alias}." if alias else ""
+    live = f"{p}archived_at IS NULL"
+    return live + (f" AND {p}purged_at IS NULL" if type_ == "interview" else "")
+
+
+def pg_fill(type_: str) -> str:
+    """INSERT … SELECT of every row of one table (migration and `search reindex`)."""
+    table = DOCUMENTS[type_][0]
+    return (
+        f"INSERT INTO {PG_TABLE} (id, type, product_id, live, vector) "
+        f"SELECT id, '{type_}', product_id, {_pg_live(type_, None)}, {pg_vector(type_)} "
+        f"FROM {table}"
+    )
+
+
+def pg_trigger(type_: str) -> tuple[str, str, list[str]]:
+    """(function name, trigger name, CREATE statements) keeping search_document in step."""
+    table, title, body = DOCUMENTS[type_]
+    fn, trg = f"{table}_search_sync", f"trg_{table}_search"
+    cols = sorted(
+        {*re.findall(rf"\b({COLUMNS})\b", f"{title} {body}"), "archived_at", "product_id"}
+        | ({"purged_at"} if type_ == "interview" else set())
+    )
+    vector = _qualify(pg_vector(type_), "NEW")
+    create_fn = (
+        f"CREATE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF TG_OP = 'DELETE' THEN DELETE FROM {PG_TABLE} WHERE id = OLD.id; RETURN OLD; END IF; "
+        f"INSERT INTO {PG_TABLE} (id, type, product_id, live, vector) VALUES (NEW.id, "
+        f"'{type_}', NEW.product_id, {_pg_live(type_, 'NEW')}, {vector}) "
+        "ON CONFLICT (id) DO UPDATE SET product_id = EXCLUDED.product_id, "
+        "live = EXCLUDED.live, vector = EXCLUDED.vector; RETURN NEW; END $$"
+    )
+    create_trg = (
+        f"CREATE TRIGGER {trg} AFTER INSERT OR DELETE OR UPDATE OF {', '.join(cols)} "
+        f"ON {table} FOR EACH ROW EXECUTE FUNCTION {fn}()"
+    )
+    return fn, trg, [create_fn, create_trg]
 
 
 COLUMNS = (

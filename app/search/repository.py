@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.search.index import DOCUMENTS, FTS_TABLE, pg_vector
+from app.search.index import DOCUMENTS, FTS_TABLE, PG_TABLE
 
 # What a type's rows may be read as: every product (None) or only these products.
 Scope = Mapping[str, frozenset[uuid.UUID] | None]
@@ -21,6 +21,11 @@ Scope = Mapping[str, frozenset[uuid.UUID] | None]
 # unlike HTML marks around text that is itself user input.
 MARK = "**"
 TITLE_WEIGHT, BODY_WEIGHT = 10.0, 1.0
+CANDIDATES = 1000
+HEADLINE = (
+    f'StartSel="{MARK}", StopSel="{MARK}", MaxWords=24, MinWords=8, MaxFragments=1, '
+    'FragmentDelimiter=" … "'
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +87,7 @@ class SearchRepository:
         return " AND ".join(conds)
 
     async def _pg(self, words, scope, product_id, after, limit) -> list[Hit]:
-        params: dict = {"limit": limit}
+        params: dict = {"limit": limit, "cap": CANDIDATES}
         parts = []
         for n, w in enumerate(words):
             params[f"w{n}"] = f"{w}:*"
@@ -92,28 +97,43 @@ class SearchRepository:
             params["product_id"] = product_id
         branches = []
         for type_ in scope:
-            table, title, body = DOCUMENTS[type_]
-            vector = pg_vector(type_)  # exactly the indexed expression
+            conds = [f"type = '{type_}'", "live", f"vector @@ {tsq}"]
+            if product_id is not None:
+                conds.append("product_id = :product_id")
+            allowed = scope[type_]
+            if allowed is not None:
+                params[f"{type_}_products"] = list(allowed)
+                conds.append(f"product_id = ANY(:{type_}_products)")
+            # At most CANDIDATES matches per type are ranked: a word in most documents
+            # (a stopword of this corpus) cannot make one search rank them all.
             branches.append(
-                f"SELECT '{type_}'::text AS type, id, product_id, {title} AS title, "
-                f"{body} AS body, ts_rank({vector}, {tsq})::float8 "
-                f"AS score FROM {table} WHERE {vector} @@ {tsq} "
-                f"AND {self._where(type_, scope, product_id, params, '')}"
+                f"(SELECT type, id, product_id, ts_rank(vector, {tsq})::float8 AS score "
+                f"FROM (SELECT * FROM {PG_TABLE} WHERE {' AND '.join(conds)} LIMIT :cap) c)"
             )
         cursor = ""
         if after is not None:
             params["c_score"], params["c_id"] = after
             cursor = "WHERE score < :c_score OR (score = :c_score AND id > :c_id)"
         sql = (
-            "SELECT type, id, product_id, title, score, ts_headline('english', "
-            f"coalesce(nullif(body, ''), title), {tsq}, "
-            f'\'StartSel="{MARK}", StopSel="{MARK}", MaxWords=24, MinWords=8, '
-            'MaxFragments=1, FragmentDelimiter=" … "\') AS snippet '
-            f"FROM (SELECT * FROM ({' UNION ALL '.join(branches)}) hits {cursor} "
-            "ORDER BY score DESC, id LIMIT :limit) page ORDER BY score DESC, id"
+            f"SELECT * FROM ({' UNION ALL '.join(branches)}) hits {cursor} "
+            "ORDER BY score DESC, id LIMIT :limit"
         )
         rows = (await self.session.execute(text(sql), params)).all()
-        return [Hit(r.type, r.id, r.product_id, r.title, r.snippet, r.score) for r in rows]
+        # titles and highlighted snippets for the page only
+        shown: dict[uuid.UUID, tuple[str, str]] = {}
+        for type_ in {r.type for r in rows}:
+            table, title, body = DOCUMENTS[type_]
+            ids = [r.id for r in rows if r.type == type_]
+            found = await self.session.execute(
+                text(
+                    f"SELECT id, {title} AS title, ts_headline('english', "
+                    f"coalesce(nullif({body}, ''), {title}), {tsq}, '{HEADLINE}') AS snippet "
+                    f"FROM {table} WHERE id = ANY(:ids)"
+                ),
+                {**{k: v for k, v in params.items() if k.startswith("w")}, "ids": ids},
+            )
+            shown.update({f.id: (f.title, f.snippet) for f in found})
+        return [Hit(r.type, r.id, r.product_id, *shown.get(r.id, ("", "")), r.score) for r in rows]
 
     async def _sqlite(self, words, scope, product_id, after, limit) -> list[Hit]:
         match = "{title body} : (" + " AND ".join(f'"{w}"*' for w in words) + ")"

@@ -1,8 +1,8 @@
 """search indexes, owners, comments (what a PM reaches for first, issue #16)
 
-- Full-text search: on PostgreSQL one GIN index per searchable table over the weighted
-  `tsvector` expression of app/search/index.py (the index is maintained by the database in
-  the writing transaction); on SQLite one FTS5 table `search_fts` filled from the existing
+- Full-text search: on PostgreSQL a `search_document` table of weighted `tsvector`s (GIN
+  index) kept in step by triggers on each searchable table, in the writing transaction;
+  on SQLite one FTS5 table `search_fts` filled from the existing
   rows and kept in step by triggers. Interviews and insights contribute their redacted
   renditions only.
 - `story.assignee_sub`, `roadmap_item.owner_sub` (who works on / drives it; grant nothing).
@@ -25,9 +25,12 @@ from alembic import op
 from app.search.index import (
     FTS_CREATE,
     FTS_TABLE,
+    PG_CREATE,
+    PG_INDEX,
+    PG_TABLE,
     TYPES,
-    pg_index_name,
-    pg_vector,
+    pg_fill,
+    pg_trigger,
     sqlite_fill,
     sqlite_triggers,
 )
@@ -121,11 +124,12 @@ def upgrade() -> None:
         )
 
     if _is_pg():
+        op.execute(PG_CREATE)
         for type_ in TYPES:
-            table = type_
-            op.execute(
-                f"CREATE INDEX {pg_index_name(type_)} ON {table} USING gin ({pg_vector(type_)})"
-            )
+            for create in pg_trigger(type_)[2]:
+                op.execute(create)
+            op.execute(pg_fill(type_))
+        op.execute(PG_INDEX)
     else:
         op.execute(FTS_CREATE)
         for type_ in TYPES:
@@ -137,7 +141,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     if _is_pg():
         for type_ in TYPES:
-            op.execute(f"DROP INDEX IF EXISTS {pg_index_name(type_)}")
+            fn, trg, _ = pg_trigger(type_)
+            op.execute(f"DROP TRIGGER IF EXISTS {trg} ON {type_}")
+            op.execute(f"DROP FUNCTION IF EXISTS {fn}()")
+        op.execute(f"DROP TABLE IF EXISTS {PG_TABLE}")
     else:
         for type_ in TYPES:
             for name, _ in sqlite_triggers(type_):

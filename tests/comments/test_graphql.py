@@ -22,8 +22,8 @@ STORIES = """query($p: ID) {
 
 
 async def _data(client, query, variables, headers):
-    _, body = await gql(client, query, variables, headers)
-    assert "data" in body and "errors" not in body, body
+    status, body = await gql(client, query, variables, headers)
+    assert status == 200 and "errors" not in body, body
     return body["data"]
 
 

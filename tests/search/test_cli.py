@@ -30,25 +30,24 @@ def test_reindex_rebuilds_a_lost_index(fresh_url, tmp_path):  # noqa: F811
         "(SELECT count(*) FROM insight) + (SELECT count(*) FROM interview) AS n",
     )[0]["n"]
     assert counts > 0
-    if not IS_PG:
-        before = _rows(fresh_url, "SELECT count(*) AS n FROM search_fts")[0]["n"]
-        assert before == counts  # the triggers indexed every seeded row
-        # lose the index (say, restored from a file without it), then rebuild
-        import asyncio
+    table = "search_document" if IS_PG else "search_fts"
+    before = _rows(fresh_url, f"SELECT count(*) AS n FROM {table}")[0]["n"]  # noqa: S608
+    assert before == counts  # the triggers indexed every seeded row
+    # lose the index (say, restored from a dump without it), then rebuild
+    import asyncio
 
-        from sqlalchemy import text
-        from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
 
-        async def wipe() -> None:
-            engine = create_async_engine(fresh_url)
-            async with engine.begin() as conn:
-                await conn.execute(text("DELETE FROM search_fts"))
-            await engine.dispose()
+    async def wipe() -> None:
+        engine = create_async_engine(fresh_url)
+        async with engine.begin() as conn:
+            await conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608
+        await engine.dispose()
 
-        asyncio.run(wipe())
-        assert _rows(fresh_url, "SELECT count(*) AS n FROM search_fts")[0]["n"] == 0
+    asyncio.run(wipe())
+    assert _rows(fresh_url, f"SELECT count(*) AS n FROM {table}")[0]["n"] == 0  # noqa: S608
     done = _run(fresh_url, tmp_path, "search", "reindex")
     assert f"indexed {counts} documents" in done.stderr
     assert "search reindex" in done.stderr  # the progress bar
-    if not IS_PG:
-        assert _rows(fresh_url, "SELECT count(*) AS n FROM search_fts")[0]["n"] == counts
+    assert _rows(fresh_url, f"SELECT count(*) AS n FROM {table}")[0]["n"] == counts  # noqa: S608

@@ -30,6 +30,12 @@ def test_reindex_rebuilds_a_lost_index(fresh_url, tmp_path):  # noqa: F811
         "(SELECT count(*) FROM insight) + (SELECT count(*) FROM interview) AS n",
     )[0]["n"]
     assert counts > 0
+    # the demo has owners, assignees and a discussion (issue #16)
+    assert _rows(fresh_url, "SELECT count(*) AS n FROM comment")[0]["n"] >= 12
+    assert _rows(fresh_url, "SELECT count(*) AS n FROM story WHERE assignee_sub IS NOT NULL")[0][
+        "n"
+    ]
+    assert not _rows(fresh_url, "SELECT id FROM roadmap_item WHERE owner_sub IS NULL")
     table = "search_document" if IS_PG else "search_fts"
     before = _rows(fresh_url, f"SELECT count(*) AS n FROM {table}")[0]["n"]  # noqa: S608
     assert before == counts  # the triggers indexed every seeded row

@@ -22,6 +22,7 @@ Scope = Mapping[str, frozenset[uuid.UUID] | None]
 MARK = "**"
 TITLE_WEIGHT, BODY_WEIGHT = 10.0, 1.0
 CANDIDATES = 1000
+FUZZY_LIMIT = 5000
 HEADLINE = (
     f'StartSel="{MARK}", StopSel="{MARK}", MaxWords=24, MinWords=8, MaxFragments=1, '
     'FragmentDelimiter=" … "'
@@ -118,7 +119,14 @@ class SearchRepository:
             f"SELECT * FROM ({' UNION ALL '.join(branches)}) hits {cursor} "
             "ORDER BY score DESC, id LIMIT :limit"
         )
-        rows = (await self.session.execute(text(sql), params)).all()
+        # A word in most documents would make the GIN scan build a bitmap of them all before
+        # any LIMIT applies; this bounds that set (PostgreSQL picks a sample of it), for this
+        # statement's connection only, and is reset before the connection is used again.
+        await self.session.execute(text(f"SET gin_fuzzy_search_limit = {FUZZY_LIMIT}"))
+        try:
+            rows = (await self.session.execute(text(sql), params)).all()
+        finally:
+            await self.session.execute(text("RESET gin_fuzzy_search_limit"))
         # titles and highlighted snippets for the page only
         shown: dict[uuid.UUID, tuple[str, str]] = {}
         for type_ in {r.type for r in rows}:

@@ -15,8 +15,11 @@ from app.comments.schemas import CommentInput, CommentOut, CommentRevisionOut, C
 from app.core.crud import ListQuery
 
 router = APIRouter(tags=["comments"])
-StoryRef = Annotated[str, Path(max_length=64, description="Story id or key, e.g. SEPS-12")]
-PARENTS = {"stories": ("story", StoryRef), "roadmap-items": ("roadmap_item", uuid.UUID)}
+# The path parameters are named as on the parents' own routes (story_ref, item_id).
+StoryRef = Annotated[
+    str, Path(alias="story_ref", max_length=64, description="Story id or key, e.g. SEPS-12")
+]
+ItemRef = Annotated[uuid.UUID, Path(alias="item_id", description="Roadmap item id")]
 
 
 class CommentList(Paginated[CommentOut]):
@@ -27,8 +30,8 @@ class CommentRevisionList(Paginated[CommentRevisionOut]):
     pass
 
 
-def _routes(collection: str, parent: service.Parent, Ref: object, noun: str) -> None:
-    base = f"/{collection}/{{ref}}/comments"
+def _routes(collection: str, parent: service.Parent, Ref: object, name: str, noun: str) -> None:
+    base = f"/{collection}/{{{name}}}/comments"
 
     @router.get(base, response_model=CommentList, name=f"list_{parent}_comments")
     async def list_comments(
@@ -89,25 +92,17 @@ def _routes(collection: str, parent: service.Parent, Ref: object, noun: str) -> 
 
     delete_comment.__doc__ = "Delete (archive) your own comment."
 
-    @router.get(
-        base + "/{comment_id}/revisions",
-        response_model=CommentRevisionList,
-        name=f"list_{parent}_comment_revisions",
+
+@router.get("/comments/{comment_id}/revisions", response_model=CommentRevisionList)
+async def list_comment_revisions(ctx: Context, comment_id: uuid.UUID) -> Response:
+    """A comment's earlier texts, oldest first (for whoever may read what it is on)."""
+    rows = await service.revisions(ctx, comment_id)
+    body = CommentRevisionList(
+        data=[CommentRevisionOut.model_validate(r, from_attributes=True) for r in rows],
+        next_cursor=None,
     )
-    async def list_revisions(
-        ctx: Context,
-        ref: Ref,  # type: ignore[valid-type]
-        comment_id: uuid.UUID,
-    ) -> Response:
-        rows = await service.revisions(ctx, parent, ref, comment_id)
-        body = CommentRevisionList(
-            data=[CommentRevisionOut.model_validate(r, from_attributes=True) for r in rows],
-            next_cursor=None,
-        )
-        return Response(body.model_dump_json(), media_type="application/json")
-
-    list_revisions.__doc__ = "A comment's earlier texts, oldest first."
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
-_routes("stories", "story", StoryRef, "story")
-_routes("roadmap-items", "roadmap_item", uuid.UUID, "roadmap item")
+_routes("stories", "story", StoryRef, "story_ref", "story")
+_routes("roadmap-items", "roadmap_item", ItemRef, "item_id", "roadmap item")

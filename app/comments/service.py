@@ -185,16 +185,19 @@ async def delete_comment(
     return comment
 
 
-async def revisions(
-    ctx: Ctx, parent: Parent, ref: uuid.UUID | str, comment_id: uuid.UUID
-) -> list[CommentRevision]:
-    """A comment's earlier texts (redacted as stored), oldest first."""
-    parent_id, product_id = await _parent(ctx, parent, ref)
+async def revisions(ctx: Ctx, comment_id: uuid.UUID) -> list[CommentRevision]:
+    """A comment's earlier texts (redacted as stored), oldest first, for whoever may read
+    the story or roadmap item it is on."""
     repo = CommentRepository(ctx.session)
-    if await repo.find(comment_id, _ATTR[parent], parent_id) is None:
-        raise NotFound("No comment with that id here.")
-    ctx.audit.touch("read", RESOURCE, [comment_id], product_id=product_id)
-    return await repo.revisions(comment_id)
+    comment = await repo.get(comment_id)
+    if comment is None or comment.archived_at is not None:
+        raise NotFound("No comment with that id.")
+    if comment.story_id is not None:
+        await _parent(ctx, "story", comment.story_id)
+    else:
+        await _parent(ctx, "roadmap_item", comment.roadmap_item_id)  # type: ignore[arg-type]
+    ctx.audit.touch("read", RESOURCE, [comment.id], product_id=comment.product_id)
+    return await repo.revisions(comment.id)
 
 
 async def count_comments_by(

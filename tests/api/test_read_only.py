@@ -28,7 +28,11 @@ WRITE = re.compile(
 async def world(client, auth) -> World:
     w = await make_world(client, auth)
     await w.roadmap_item()
-    await w.story()
+    story = await w.story()
+    r = await client.post(
+        f"/api/v1/stories/{story['id']}/comments", json={"body": "Read me"}, headers=w.pm
+    )
+    assert r.status_code == 201, r.text
     interview = await w.interview()
     await w.insight(interview["id"])
     return w
@@ -41,13 +45,15 @@ async def _ids(client, w: World, officer: dict[str, str]) -> dict[str, str]:
         return r.json()["data"][0]["id"]
 
     q = f"?product_id={w.pid}"
+    story_ref = await first(f"/api/v1/stories{q}", w.pm)
     return {
         "product_id": w.pid,
         "item_id": await first(f"/api/v1/roadmap-items{q}", w.pm),
-        "story_ref": await first(f"/api/v1/stories{q}", w.pm),
+        "story_ref": story_ref,
         "interview_id": await first(f"/api/v1/interviews{q}", w.pm),
         "insight_id": await first(f"/api/v1/insights{q}", w.pm),
         "event_id": await first("/api/v1/audit-events?limit=1", officer),
+        "comment_id": await first(f"/api/v1/stories/{story_ref}/comments", w.pm),
     }
 
 

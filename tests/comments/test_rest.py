@@ -80,7 +80,7 @@ async def test_edit_keeps_history_and_only_the_author_may(client, auth, kind):
     assert_problem(
         await client.patch(url, json={"body": "x"}, headers={**w.pm, "If-Match": '"1"'}), 412
     )
-    revs = (await client.get(f"{url}/revisions", headers=eng)).json()["data"]
+    revs = (await client.get(f"/api/v1/comments/{c['id']}/revisions", headers=eng)).json()["data"]
     assert [(x["version"], x["body"]) for x in revs] == [(1, "First")]
     gone = await client.delete(url, headers=w.pm)
     assert gone.status_code == 200 and gone.json()["archived_at"] is not None

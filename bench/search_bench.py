@@ -102,6 +102,9 @@ async def seed(url: str, n: int, vocab: list[str], rng: random.Random, pid: str)
     await engine.dispose()
 
 
+KINDS = ("common word", "rare word", "prefix", "two words")
+
+
 def queries(vocab: list[str], rng: random.Random, n: int) -> list[str]:
     out = []
     for i in range(n):
@@ -144,13 +147,17 @@ async def run(url: str, n: int, vocab: list[str], rng: random.Random, nq: int) -
 
 async def measure(client: httpx.AsyncClient, headers: dict, qs: list[str]) -> dict[str, float]:
     times = []
+    kinds: dict[str, list[float]] = {}
     for q in qs[:20]:  # warm-up
         await client.get("/api/v1/search", params={"q": q}, headers=headers)
-    for q in qs:
+    for i, q in enumerate(qs):
         t0 = time.perf_counter()
         r = await client.get("/api/v1/search", params={"q": q, "limit": 20}, headers=headers)
         times.append((time.perf_counter() - t0) * 1000)
+        kinds.setdefault(KINDS[i % 4], []).append(times[-1])
         assert r.status_code == 200, r.text
+    for kind, ts in kinds.items():
+        print(f"  {kind}: p50 {statistics.median(ts):.1f} ms, p99 {pct(ts, 99):.1f} ms")
     return {
         "p50": statistics.median(times),
         "p95": pct(times, 95),

@@ -189,7 +189,9 @@ def main() -> int:
         )
         return 0 if result["p99"] <= 50 else 1
     finally:
-        if not args.keep:
+        if args.keep:
+            print(f"kept database {name}", file=sys.stderr)
+        else:
             asyncio.run(admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 

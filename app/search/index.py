@@ -60,6 +60,9 @@ PG_CREATE = (
     "product_id uuid NOT NULL, live boolean NOT NULL, vector tsvector NOT NULL)"
 )
 PG_INDEX = f"CREATE INDEX ix_{PG_TABLE}_vector ON {PG_TABLE} USING gin (vector)"
+# Types read on member products only are filtered by product first (without it each such
+# type's branch scanned the whole table: ~16 ms at 100k stories, per type).
+PG_SCOPE_INDEX = f"CREATE INDEX ix_{PG_TABLE}_type_product_id ON {PG_TABLE} (type, product_id)"
 
 
 def _pg_live(type_: str, alias: str | None) -> str:

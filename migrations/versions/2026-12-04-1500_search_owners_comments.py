@@ -27,6 +27,7 @@ from app.search.index import (
     FTS_TABLE,
     PG_CREATE,
     PG_INDEX,
+    PG_SCOPE_INDEX,
     PG_TABLE,
     TYPES,
     pg_fill,
@@ -130,6 +131,7 @@ def upgrade() -> None:
                 op.execute(create)
             op.execute(pg_fill(type_))
         op.execute(PG_INDEX)
+        op.execute(PG_SCOPE_INDEX)
     else:
         op.execute(FTS_CREATE)
         for type_ in TYPES:

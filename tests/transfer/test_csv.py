@@ -195,3 +195,29 @@ async def test_bad_files_and_who_may_import(client, auth):
     outsider = auth("engineer", new_sub("eng"))
     assert_problem(await _import(client, w, JIRA(_jira_key(w)), headers=outsider), 403)
     assert await _stories(client, w) == []
+
+
+async def test_import_events_read_back_over_graphql_and_fhir(client, auth):
+    w = await make_world(client, auth)
+    assert (await _import(client, w, JIRA(_jira_key(w)))).status_code == 200
+    co = auth("compliance_officer", new_sub("co"))
+    r = await client.post(
+        "/graphql",
+        json={
+            "query": "query($a: String) { auditEvents(actorSub: $a, action: IMPORT) "
+            "{ nodes { action resourceType } } }",
+            "variables": {"a": w.pm_sub},
+        },
+        headers=co,
+    )
+    assert r.status_code == 200 and "errors" not in r.json(), r.text
+    assert r.json()["data"]["auditEvents"]["nodes"] == [
+        {"action": "IMPORT", "resourceType": "story"}
+    ]
+    fhir = await client.get(
+        "/api/v1/audit-events/export",
+        params={"format": "fhir", "actor_sub": w.pm_sub, "action": "import"},
+        headers=co,
+    )
+    assert fhir.status_code == 200, fhir.text
+    assert '"C"' in fhir.text

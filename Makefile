@@ -9,7 +9,7 @@ UV_VERSION := 0.13.8
 UV := $(VENV)/bin/uv
 UV_SYNC = UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --inexact --python $(PY)
 
-.PHONY: install explorers run test test-sqlite test-postgres lint contracts bench bench-phi e2e graphiql chromium clean upgrade lock
+.PHONY: install explorers run test test-sqlite test-postgres lint contracts bench bench-phi bench-search e2e graphiql chromium clean upgrade lock
 
 $(UV):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ bench: install
 
 bench-phi: install
 	$(PY) bench/phi_bench.py
+
+# Search p99 over 100k stories on PostgreSQL (BENCH_PG_URL), through the API; exit 1 above 50 ms.
+bench-search: install
+	$(PY) bench/search_bench.py $(BENCH_ARGS)
 
 # A headless Chromium from Debian (never a downloaded browser) for the explorer check.
 chromium:

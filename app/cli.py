@@ -115,6 +115,12 @@ def _register_integrations(sub: argparse._SubParsersAction) -> None:
     register(sub)
 
 
+def _register_search(sub: argparse._SubParsersAction) -> None:
+    from app.search.cli import register
+
+    register(sub)
+
+
 def _register_worker(sub: argparse._SubParsersAction) -> None:
     from app.feed.cli import register
 
@@ -130,6 +136,7 @@ def _register_check(sub: argparse._SubParsersAction) -> None:
 _EXTENSIONS.append(_register_integrations)
 _EXTENSIONS.append(_register_check)
 _EXTENSIONS.append(_register_worker)
+_EXTENSIONS.append(_register_search)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

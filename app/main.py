@@ -53,10 +53,23 @@ def api_router() -> APIRouter:
     from app.stories.router import router as stories
 
     router = APIRouter(prefix="/api/v1")
+    # issue #16's routers first: /stories/export must win over /stories/{story_ref}
+    for r in _pm_routers():
+        router.include_router(r)
     for r in (products, roadmap, stories, interviews, insights, members, audit, webhooks):
         router.include_router(r)
     router.include_router(integrations_router())
     return router
+
+
+def _pm_routers() -> list[APIRouter]:
+    """Search, comments, activity, CSV import/export (issue #16)."""
+    from app.activity.router import router as activity
+    from app.comments.router import router as comments
+    from app.search.router import router as search
+    from app.stories.csv_router import router as transfer
+
+    return [search, comments, activity, transfer]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

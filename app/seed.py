@@ -261,6 +261,7 @@ async def _seed_product(session, settings, spec: ProductSpec, scale: int, rng, r
                 impact=rng.choice((0.25, 0.5, 1.0, 2.0, 3.0)),
                 confidence=rng.choice((0.5, 0.8, 1.0)),
                 effort=rng.choice((0.5, 1.0, 2.0, 3.0, 5.0)),
+                owner_sub=PM.sub,
             ),
         )
         if n % 3 == 0:
@@ -316,6 +317,7 @@ async def _seed_product(session, settings, spec: ProductSpec, scale: int, rng, r
                 sprint=f"2026.{n % 6 + 18}" if n % 3 else None,
                 labels=rng.sample(LABELS, 2),
                 clinical_review_required=needs_review,
+                assignee_sub=(ENG.sub, CLIN.sub, None)[n % 3],
             ),
         )
         story_ids.append(story.id)
@@ -333,7 +335,30 @@ async def _seed_product(session, settings, spec: ProductSpec, scale: int, rng, r
                 pm, story.id, StoryUpdate(description=f"{story.description} Reworded after review.")
             )
         bar.update(1)
+    await _seed_comments(session, settings, record, story_ids[:6], items[:2])
     return product, items, story_ids
+
+
+async def _seed_comments(session, settings, record, story_ids, items) -> None:
+    """A short discussion on a few stories and items (with a mention), issue #16."""
+    from app.comments import service as comments
+    from app.comments.schemas import CommentInput
+
+    eng, pm = (_ctx(session, p, settings, record) for p in (ENG, PM))
+    for n, story_id in enumerate(story_ids):
+        await comments.create_comment(
+            eng,
+            "story",
+            story_id,
+            CommentInput(body=f"@{PM.sub} the alert threshold here needs a decision ({n + 1})."),
+        )
+        await comments.create_comment(
+            pm, "story", story_id, CommentInput(body="Agreed; keep the current threshold.")
+        )
+    for item in items:
+        await comments.create_comment(
+            pm, "roadmap_item", item.id, CommentInput(body="Owner check-in: on track.")
+        )
 
 
 async def _seed_research(session, settings, product, items, story_ids, rng, record, bar, offset):

@@ -40,6 +40,7 @@ _CRUDE = {
     "review": "U",
     "delete": "D",
     "purge": "D",
+    "import": "C",  # creates and updates; C as the dominant effect
 }
 _OUTCOME = {"success": "0", "denied": "4", "error": "8"}
 

@@ -42,6 +42,8 @@ class AuditEvent(Base):
         Index(None, "occurred_at"),
         Index(None, "actor_sub", "occurred_at"),
         Index(None, "resource_type", "occurred_at"),
+        # a product's activity stream (GET /products/{id}/activity), newest first
+        Index(None, "product_id", "occurred_at", "id"),
         # No single-column index on action/outcome: a dozen values each, and the compliance
         # API always reads them in occurred_at order (the indexes above serve that); every
         # audited request would pay for maintaining them.

@@ -20,6 +20,7 @@ class AuditAction(StrEnum):
     APPROVE = "approve"
     REVIEW = "review"
     PURGE = "purge"
+    IMPORT = "import"  # a CSV import: one event listing the stories written (issue #16)
     LOGIN = "login"
     ACCESS_DENIED = "access_denied"
     AUTH_FAILED = "auth_failed"

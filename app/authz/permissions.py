@@ -18,6 +18,7 @@ class Permission(StrEnum):
     story_write = "story:write"  # create, update
     story_archive = "story:archive"
     story_review = "story:review"
+    comment_write = "comment:write"  # comment on stories and roadmap items (edit: author)
     interview_read = "interview:read"  # redacted view
     interview_read_phi = "interview:read_phi"
     interview_write = "interview:write"  # create, update
@@ -65,6 +66,8 @@ PERMISSIONS: dict[Permission, dict[Role, Reach]] = {
     Permission.story_write: {PM: M, ENG: M},
     Permission.story_archive: {PM: M},
     Permission.story_review: {CLIN: M},
+    # Discussion is for the product's team, and for execs, who approve any roadmap item.
+    Permission.comment_write: {PM: M, ENG: M, CLIN: M, EXEC: A},
     Permission.interview_read: {PM: M, ENG: M, CLIN: M, CO: A},
     Permission.interview_read_phi: {PM: M, CLIN: OWN, CO: A},
     Permission.interview_write: {PM: M, CLIN: M},

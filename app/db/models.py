@@ -2,6 +2,7 @@
 
 from app.audit.models import AuditEvent
 from app.auth.models import OAuthClient
+from app.comments.models import Comment, CommentRevision
 from app.db.base import Base
 from app.feed.models import (
     FeedEvent,
@@ -21,6 +22,8 @@ from app.stories.models import Story, StoryReview
 __all__ = [
     "AuditEvent",
     "Base",
+    "Comment",
+    "CommentRevision",
     "FeedEvent",
     "IdempotencyKey",
     "Insight",

@@ -31,6 +31,7 @@ RESOLVER_NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
         "product": ("product_id",),
         "stories": ("id",),
         "insights": ("id",),
+        "comments": ("id",),
     },
     "Story": {
         "acceptance_criteria": ("acceptance_criteria",),
@@ -39,6 +40,7 @@ RESOLVER_NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
         "product": ("product_id",),
         "roadmap_item": ("roadmap_item_id",),
         "insights": ("id",),
+        "comments": ("id",),
     },
 }
 # Connection fields that read nothing of the nodes beyond id and the sort column.

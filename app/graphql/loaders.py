@@ -10,6 +10,7 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
+from app.comments import service as comments
 from app.core.context import Ctx
 from app.core.crud import ListQuery
 from app.core.pagination import Page
@@ -120,6 +121,18 @@ class Loaders:
             return await insights.insights_by(self.ctx, parent, parents, query)
 
         return self._get(f"insights_by_{parent}", lambda: _grouped(fetch, _empty_page))
+
+    def comments_by(self, parent: comments.Parent) -> DataLoader[EdgeKey, Page[Any]]:
+        async def fetch(parents, query, _filters):
+            return await comments.comments_by(self.ctx, parent, parents, query)
+
+        return self._get(f"comments_by_{parent}", lambda: _grouped(fetch, _empty_page))
+
+    def comment_count_by(self, parent: comments.Parent) -> DataLoader[CountKey, int]:
+        async def fetch(parents, _archived, _filters):
+            return await comments.count_comments_by(self.ctx, parent, parents)
+
+        return self._get(f"comment_count_by_{parent}", lambda: _grouped(fetch, _zero))
 
     @property
     def approvals_by_item(self) -> DataLoader[EdgeKey, Page[Any]]:

@@ -32,6 +32,7 @@ from app.graphql import inputs as gi
 from app.graphql.errors import ErrorFormatter, SafeValuesOfCorrectTypeRule, format_error
 from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
 from app.graphql.limits import check_cost
+from app.graphql.pm import PmMutation, PmQuery
 from app.graphql.types import (
     DEFAULT_FIRST,
     AuditEventType,
@@ -98,7 +99,7 @@ def _product_object() -> dict[str, JsonPage]:
 
 
 @strawberry.type
-class Query:
+class Query(PmQuery):
     @strawberry.field(description="The calling principal.")
     async def me(self, info: Info) -> MeType:
         return await members.me(info.context.ctx)  # type: ignore[return-value]
@@ -149,6 +150,7 @@ class Query:
         product_id: ID | None = None,
         status: RoadmapStatus | None = None,
         horizon: Horizon | None = None,
+        owner: str | None = strawberry.UNSET,
     ) -> Connection[RoadmapItemType]:
         ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
@@ -157,6 +159,8 @@ class Query:
             "status": status,
             "horizon": horizon,
         }
+        if owner:  # a subject or "me" (issue #16)
+            filters["owner"] = owner
         page = await roadmap.list_roadmap_items(ctx, query, **filters)
         info.context.loaders.roadmap_item.prime_many({i.id: i for i in page.items})
         return connection(
@@ -190,6 +194,8 @@ class Query:
         roadmap_item_id: ID | None = None,
         status: StoryStatus | None = None,
         sprint: str | None = None,
+        assignee: str | None = strawberry.UNSET,
+        labels: list[str] | None = strawberry.UNSET,
     ) -> Connection[StoryType]:
         ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
@@ -199,6 +205,10 @@ class Query:
             "status": status,
             "sprint": sprint,
         }
+        if assignee:  # a subject or "me"; labels: all of them (issue #16)
+            filters["assignee"] = assignee
+        if labels:
+            filters["labels"] = tuple(labels)
         page = await stories.list_stories(ctx, query, **filters)
         return connection(
             page,
@@ -306,7 +316,7 @@ async def _no_audit_count() -> int:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(PmMutation):
     # products
     @strawberry.mutation(description="Create a product; the creator becomes a member.")
     async def create_product(self, info: Info, input: gi.ProductCreateInput) -> ProductType:

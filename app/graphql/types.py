@@ -13,6 +13,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.audit.schemas import AuditAction, AuditOutcome
+from app.comments.gql_types import CommentType
+from app.comments.repository import CommentRepository
 from app.core.crud import ListQuery
 from app.core.errors import Invalid
 from app.core.jsonpages import JsonMember, JsonNest
@@ -356,6 +358,7 @@ class RoadmapItemType:
     approval_status: ApprovalStatus = strawberry.field(
         description="none, current, or stale (approved, then materially changed)"
     )
+    owner_sub: str | None
     evidence_count: int = strawberry.field(description="Insights linked as evidence")
     created_at: datetime.datetime
     updated_at: datetime.datetime
@@ -379,6 +382,12 @@ class RoadmapItemType:
             RoadmapItemApprovalRepository,
             lambda: loaders.approval_count_by_item.load((self.id, False, ())),
         )
+
+    @strawberry.field(description="Comments on this item, oldest first.")
+    async def comments(
+        self, info: Info, first: int = DEFAULT_FIRST, after: str | None = None
+    ) -> Connection[CommentType]:
+        return await _comments(info, "roadmap_item", self.id, first, after)
 
     @strawberry.field(metadata=_stories_page("roadmap_item_id"))
     async def stories(
@@ -499,6 +508,7 @@ class StoryType:
     labels: list[str]
     clinical_review_required: bool
     jira_key: str | None
+    assignee_sub: str | None
     evidence_count: int
     created_at: datetime.datetime
     updated_at: datetime.datetime
@@ -570,6 +580,12 @@ class StoryType:
             StoryReviewRepository,
             lambda: loaders.review_count_by_story.load((self.id, False, ())),
         )
+
+    @strawberry.field(description="Comments on this story, oldest first.")
+    async def comments(
+        self, info: Info, first: int = DEFAULT_FIRST, after: str | None = None
+    ) -> Connection[CommentType]:
+        return await _comments(info, "story", self.id, first, after)
 
 
 @strawberry.type(
@@ -695,3 +711,19 @@ class AuditEventType:
     client_request_id: str | None
     prev_hash: str | None
     hash: str | None
+
+
+# --- comments (issue #16) ------------------------------------------------------------------
+async def _comments(
+    info: Info, parent: Any, parent_id: uuid.UUID, first: int, after: str | None
+) -> Connection[CommentType]:
+    """One batched statement per query level for every parent's comment page."""
+    loaders = info.context.loaders
+    query = history_query(first, after)
+    page = await loaders.comments_by(parent).load((parent_id, query, ()))
+    return connection(
+        page,
+        query,
+        CommentRepository,
+        lambda: loaders.comment_count_by(parent).load((parent_id, False, ())),
+    )

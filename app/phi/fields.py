@@ -45,6 +45,7 @@ FIELDS: dict[str, dict[str, Kind]] = {
         "theme": FREE,
         "target_quarter": IDENT,  # YYYY-Qn
         "approved_by": SERVER,  # the approving exec's subject
+        "owner_sub": IDENT,  # a product member's subject; grants nothing
         # approval history (GET …/approvals) and POST …/approve {"comment"}
         "comment": FREE,
         "approver_sub": SERVER,
@@ -68,6 +69,7 @@ FIELDS: dict[str, dict[str, Kind]] = {
         "rank": IDENT,
         "sprint": IDENT,  # a filter key (?sprint=); redacting a date in it would break it
         "jira_key": IDENT,
+        "assignee_sub": IDENT,  # a product member's subject; grants nothing
         "clinical_review.comment": FREE,
         "clinical_review.reviewer_sub": SERVER,
         # Jira sync state (SPEC §9): written by Rounds from the webhook, never by a client
@@ -103,6 +105,20 @@ FIELDS: dict[str, dict[str, Kind]] = {
         "subject": IDENT,
         "code": IDENT,
         "created_by": SERVER,
+    },
+    "comment": {  # comments on stories and roadmap items (app/comments): scanned, stored redacted
+        "body": FREE,
+        "author_sub": SERVER,
+        "mentions": SERVER,  # product members' subjects parsed from the body
+    },
+    "story_import": {  # POST …/stories/import: a CSV file, its text columns scanned per row
+        "file": FREE,
+    },
+    "search": {  # hits are built from stored (already redacted) text
+        "type": SERVER,
+        "title": SERVER,
+        "snippet": SERVER,
+        "next_cursor": SERVER,
     },
     "webhook": {  # subscriptions (SPEC §10): configuration, not free text
         "url": IDENT,  # validated: https in production, public addresses only
@@ -168,6 +184,15 @@ FIELDS: dict[str, dict[str, Kind]] = {
         "reason": SERVER,
         "story_key": SERVER,
         "story_id": SERVER,
+        # comment warnings and CSV import reports
+        "code": SERVER,
+        "categories": SERVER,
+        "format": SERVER,
+        "column": SERVER,
+        "action": SERVER,
+        "changed": SERVER,
+        "phi_redacted": SERVER,
+        "key": SERVER,  # a story key in an import report
     },
 }
 

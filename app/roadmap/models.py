@@ -41,6 +41,8 @@ class RoadmapItem(ResourceMixin, Base):
     approved_at: Mapped[datetime | None]
     approval_status: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
     created_by: Mapped[str | None] = mapped_column(String(255))
+    # Who drives it (a product member). Never an authorization input: it grants nothing.
+    owner_sub: Mapped[str | None] = mapped_column(String(255))
 
     # Every UPDATE says WHERE version = <the version read>: a concurrent write in between
     # (SQLite reads outside the write transaction, so a row lock cannot cover it) fails the
@@ -60,6 +62,7 @@ class RoadmapItem(ResourceMixin, Base):
         Index(None, "updated_at", "id"),
         Index(None, "title", "id"),
         Index(None, "target_quarter", "id"),
+        Index(None, "owner_sub", "id"),
     )
 
 

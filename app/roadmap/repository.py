@@ -37,6 +37,7 @@ class RoadmapItemRepository(Repository[RoadmapItem]):
         product_id: uuid.UUID | None = None,
         status: str | None = None,
         horizon: str | None = None,
+        owner_sub: str | None = None,
     ) -> Select:
         stmt = self.base(include_archived=include_archived)
         if product_id is not None:
@@ -45,6 +46,8 @@ class RoadmapItemRepository(Repository[RoadmapItem]):
             stmt = stmt.where(RoadmapItem.status == status)
         if horizon is not None:
             stmt = stmt.where(RoadmapItem.horizon == horizon)
+        if owner_sub is not None:
+            stmt = stmt.where(RoadmapItem.owner_sub == owner_sub)
         return stmt
 
     async def list(
@@ -54,9 +57,10 @@ class RoadmapItemRepository(Repository[RoadmapItem]):
         product_id: uuid.UUID | None = None,
         status: str | None = None,
         horizon: str | None = None,
+        owner_sub: str | None = None,
     ) -> Page[RoadmapItem]:
         return await self.page_filtered(
-            query, product_id=product_id, status=status, horizon=horizon
+            query, product_id=product_id, status=status, horizon=horizon, owner_sub=owner_sub
         )
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
@@ -27,6 +27,9 @@ from app.roadmap.schemas import (
     RoadmapStatus,
 )
 
+Owner = Annotated[
+    str | None, Query(max_length=255, description="A subject, or `me` for the items you own")
+]
 router = APIRouter(prefix="/roadmap-items", tags=["roadmap"])
 
 
@@ -46,10 +49,11 @@ async def list_roadmap_items(
     product_id: uuid.UUID | None = None,
     status: RoadmapStatus | None = None,
     horizon: Horizon | None = None,
+    owner: Owner = None,
 ) -> Response:
     """List roadmap items (sort=-rice_score for RICE order)."""
     page = await service.list_roadmap_items(
-        ctx, query, product_id=product_id, status=status, horizon=horizon
+        ctx, query, product_id=product_id, status=status, horizon=horizon, owner=owner
     )
     return page_response(request, page, RoadmapItemOut)
 

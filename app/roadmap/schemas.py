@@ -9,6 +9,7 @@ from pydantic import Field, StrictFloat, StrictInt, StrictStr, field_validator
 
 from app.core.fields import LongText, Quarter, Title
 from app.core.schemas import InputModel, OutputModel, PatchModel
+from app.members.schemas import Subject
 
 
 class Horizon(StrEnum):
@@ -65,6 +66,7 @@ class RoadmapItemCreate(_RiceChecks):
     impact: Impact | None = None
     confidence: Confidence | None = None
     effort: Effort | None = None
+    owner_sub: Subject | None = Field(None, description="A member of the product")
 
 
 class RoadmapItemUpdate(PatchModel, _RiceChecks):
@@ -78,6 +80,7 @@ class RoadmapItemUpdate(PatchModel, _RiceChecks):
     impact: Impact | None = None
     confidence: Confidence | None = None
     effort: Effort | None = None
+    owner_sub: Subject | None = Field(None, description="A member of the product")
 
 
 class RoadmapItemOut(OutputModel):
@@ -99,6 +102,7 @@ class RoadmapItemOut(OutputModel):
     approval_status: ApprovalStatus = Field(
         description="none, current, or stale (approved, then materially changed)"
     )
+    owner_sub: str | None = Field(description="Who drives it (a product member)")
     evidence_count: int = Field(description="Insights linked as evidence")
     created_at: datetime
     updated_at: datetime

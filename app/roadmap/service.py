@@ -21,6 +21,7 @@ from app.core.errors import Conflict, NotFound
 from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import Page
 from app.db.types import utcnow
+from app.members.owners import require_member, resolve_me
 from app.phi.scan import redact_free_text
 from app.products.service import get_product
 from app.roadmap import workflow
@@ -101,11 +102,16 @@ async def list_roadmap_items(
     product_id: uuid.UUID | None = None,
     status: str | None = None,
     horizon: str | None = None,
+    owner: str | None = None,
 ) -> Page[RoadmapItem]:
-    """Roadmap items, filtered and keyset-paginated."""
+    """Roadmap items, filtered and keyset-paginated; `owner` is a subject or `me`."""
     authorize(ctx.principal, Permission.roadmap_read)
     page = await RoadmapItemRepository(ctx.session).list(
-        query, product_id=product_id, status=status, horizon=horizon
+        query,
+        product_id=product_id,
+        status=status,
+        horizon=horizon,
+        owner_sub=resolve_me(ctx, owner),
     )
     ctx.audit.touch("search", RESOURCE, [i.id for i in page.items], product_id=product_id)
     return page
@@ -136,6 +142,7 @@ async def create_roadmap_item(ctx: Ctx, data: RoadmapItemCreate) -> RoadmapItem:
     product = await get_product(ctx, data.product_id, audit=False)
     await _authorize_write(ctx, product.id)
     data = await redact_free_text(ctx.settings, ctx.audit, RESOURCE, data)
+    await require_member(ctx, product.id, data.owner_sub, "owner_sub")
     values = data.model_dump()
     if values["status"] not in workflow.INITIAL:
         # No approval can exist yet, so in_progress/shipped are "approval required".
@@ -161,6 +168,8 @@ async def update_roadmap_item(
     not_archived(item)
     data = await redact_free_text(ctx.settings, ctx.audit, RESOURCE, data)
     changes = data.changes()
+    if changes.get("owner_sub") is not None:
+        await require_member(ctx, item.product_id, changes["owner_sub"], "owner_sub")
     current, target = item.status, changes.get("status", item.status)
     approved = item.approval_status == ApprovalStatus.CURRENT
     material = [f for f in MATERIAL_FIELDS if f in changes and getattr(item, f) != changes[f]]
@@ -280,13 +289,18 @@ async def count_roadmap_items(
     product_id: uuid.UUID | None = None,
     status: str | None = None,
     horizon: str | None = None,
+    owner: str | None = None,
 ) -> int:
     """How many roadmap items a list with these filters spans (GraphQL totalCount)."""
     authorize(ctx.principal, Permission.roadmap_read)
     repo = RoadmapItemRepository(ctx.session)
     return await repo.count(
         repo.filtered(
-            include_archived=include_archived, product_id=product_id, status=status, horizon=horizon
+            include_archived=include_archived,
+            product_id=product_id,
+            status=status,
+            horizon=horizon,
+            owner_sub=resolve_me(ctx, owner),
         )
     )
 

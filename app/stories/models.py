@@ -35,6 +35,8 @@ class Story(ResourceMixin, Base):
     # Outcome of the last Jira delivery applied (app/integrations/jira): state, detail, …
     jira_sync: Mapped[dict | None]
     created_by: Mapped[str | None] = mapped_column(String(255))
+    # Who works on it (a product member). Never an authorization input: it grants nothing.
+    assignee_sub: Mapped[str | None] = mapped_column(String(255))
 
     # Every UPDATE says WHERE version = <the version read> (see RoadmapItem): a concurrent
     # write in between fails the flush instead of being overwritten, so the clinical gate
@@ -54,6 +56,7 @@ class Story(ResourceMixin, Base):
         Index(None, "title", "id"),
         Index(None, "number", "id"),
         Index(None, "story_points", "id"),
+        Index(None, "assignee_sub", "id"),
     )
 
 

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, text
 
 from app.core.crud import ListQuery, Repository
 from app.core.pagination import Page
@@ -32,8 +33,20 @@ class StoryRepository(Repository[Story]):
         roadmap_item_id: uuid.UUID | None = None,
         status: str | None = None,
         sprint: str | None = None,
+        assignee_sub: str | None = None,
+        labels: Sequence[str] = (),
     ) -> Page[Story]:
         # The hottest endpoint: read-only rows (no ORM entities).
+        if labels:  # a statement per label count (not cached by shape)
+            stmt = self.filtered(
+                include_archived=query.include_archived,
+                product_id=product_id,
+                roadmap_item_id=roadmap_item_id,
+                status=status,
+                sprint=sprint,
+                assignee_sub=assignee_sub,
+            )
+            return await self.page(self.with_labels(stmt, labels), query, as_rows=True)
         return await self.page_filtered(
             query,
             as_rows=True,
@@ -41,7 +54,22 @@ class StoryRepository(Repository[Story]):
             roadmap_item_id=roadmap_item_id,
             status=status,
             sprint=sprint,
+            assignee_sub=assignee_sub,
         )
+
+    def with_labels(self, stmt: Select, labels: Sequence[str]) -> Select:
+        """Stories carrying every one of `labels` (JSON array membership per dialect)."""
+        pg = self.session.get_bind().dialect.name == "postgresql"
+        for n, label in enumerate(labels):
+            if pg:
+                cond = text(f"CAST(story.labels AS jsonb) @> CAST(:label_{n} AS jsonb)")
+                stmt = stmt.where(cond.bindparams(**{f"label_{n}": json.dumps([label])}))
+            else:
+                cond = text(
+                    f"EXISTS (SELECT 1 FROM json_each(story.labels) WHERE value = :label_{n})"  # noqa: S608 - n is an int
+                )
+                stmt = stmt.where(cond.bindparams(**{f"label_{n}": label}))
+        return stmt
 
     def filtered(
         self,
@@ -51,6 +79,7 @@ class StoryRepository(Repository[Story]):
         roadmap_item_id: uuid.UUID | None = None,
         status: str | None = None,
         sprint: str | None = None,
+        assignee_sub: str | None = None,
     ) -> Select:
         stmt = self.base(include_archived=include_archived)
         if product_id is not None:
@@ -61,6 +90,8 @@ class StoryRepository(Repository[Story]):
             stmt = stmt.where(Story.status == status)
         if sprint is not None:
             stmt = stmt.where(Story.sprint == sprint)
+        if assignee_sub is not None:
+            stmt = stmt.where(Story.assignee_sub == assignee_sub)
         return stmt
 
     async def get_by_key(self, key: str, *, lock: bool = False) -> Story | None:
@@ -68,6 +99,9 @@ class StoryRepository(Repository[Story]):
         if lock:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return await self.session.scalar(stmt)
+
+    async def get_by_jira_key(self, jira_key: str) -> Story | None:
+        return await self.session.scalar(select(Story).where(Story.jira_key == jira_key))
 
     async def get_for_update(self, id_: uuid.UUID) -> Story | None:
         """The story, its row locked until the transaction ends (PostgreSQL; SQLite has one

@@ -17,6 +17,7 @@ from app.api.responses import (
 )
 from app.core.crud import ListQuery
 from app.stories import service
+from app.stories.filters import Assignee, Labels, split_labels
 from app.stories.schemas import (
     ClinicalReviewInput,
     StoryCreate,
@@ -47,6 +48,8 @@ async def list_stories(
     roadmap_item_id: uuid.UUID | None = None,
     status: StoryStatus | None = None,
     sprint: str | None = None,
+    assignee: Assignee = None,
+    labels: Labels = None,
 ) -> Response:
     """List stories (default: backlog rank order)."""
     page = await service.list_stories(
@@ -56,6 +59,8 @@ async def list_stories(
         roadmap_item_id=roadmap_item_id,
         status=status,
         sprint=sprint,
+        assignee=assignee,
+        labels=split_labels(labels),
     )
     return page_response(request, page, StoryOut)
 

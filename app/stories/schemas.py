@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, field_v
 
 from app.core.fields import LongText, Tags, Title
 from app.core.schemas import InputModel, OutputModel, PatchModel
+from app.members.schemas import Subject
 
 
 class StoryStatus(StrEnum):
@@ -104,6 +105,7 @@ class StoryCreate(_StoryChecks):
     labels: Tags = Field(default_factory=list)
     clinical_review_required: StrictBool = False
     jira_key: JiraKey | None = None
+    assignee_sub: Subject | None = Field(None, description="A member of the product")
 
 
 class StoryUpdate(PatchModel, _StoryChecks):
@@ -122,6 +124,7 @@ class StoryUpdate(PatchModel, _StoryChecks):
     labels: Tags = None
     clinical_review_required: StrictBool = None
     jira_key: JiraKey | None = None
+    assignee_sub: Subject | None = Field(None, description="A member of the product")
 
 
 class ClinicalReviewInput(InputModel):
@@ -150,6 +153,7 @@ class StoryOut(OutputModel):
     clinical_review: ClinicalReviewOut | None
     jira_key: str | None
     jira_sync: JiraSyncOut | None = Field(description="Jira sync state; null when never synced")
+    assignee_sub: str | None = Field(description="Who works on it (a product member)")
     evidence_count: int
     created_at: datetime
     updated_at: datetime

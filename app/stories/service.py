@@ -21,6 +21,7 @@ from app.core.errors import Conflict, Invalid, NotFound
 from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import Page
 from app.db.types import utcnow
+from app.members.owners import require_member, resolve_me
 from app.phi.scan import redact_free_text
 from app.products.repository import ProductRepository
 from app.products.service import get_product
@@ -131,11 +132,20 @@ async def list_stories(
     roadmap_item_id: uuid.UUID | None = None,
     status: str | None = None,
     sprint: str | None = None,
+    assignee: str | None = None,
+    labels: Collection[str] = (),
 ) -> Page[Story]:
-    """Stories, filtered and keyset-paginated (default backlog rank order)."""
+    """Stories, filtered and keyset-paginated (default backlog rank order); `assignee`
+    is a subject or `me`, `labels` must all be on the story."""
     authorize(ctx.principal, Permission.story_read)
     page = await StoryRepository(ctx.session).list(
-        query, product_id=product_id, roadmap_item_id=roadmap_item_id, status=status, sprint=sprint
+        query,
+        product_id=product_id,
+        roadmap_item_id=roadmap_item_id,
+        status=status,
+        sprint=sprint,
+        assignee_sub=resolve_me(ctx, assignee),
+        labels=tuple(labels),
     )
     ctx.audit.touch("search", RESOURCE, [s.id for s in page.items], product_id=product_id)
     return page
@@ -177,6 +187,7 @@ async def create_story(ctx: Ctx, data: StoryCreate) -> Story:
     data = await redact_free_text(ctx.settings, ctx.audit, RESOURCE, data)
     await _check_roadmap_link(ctx, product.id, data.roadmap_item_id)
     await _check_jira_key(ctx, data.jira_key)
+    await require_member(ctx, product.id, data.assignee_sub, "assignee_sub")
     number = await ProductRepository(ctx.session).next_story_number(product)
     values = data.model_dump(exclude={"acceptance_criteria", "rank"})
     story = Story(
@@ -245,6 +256,8 @@ async def update_story(
         await _check_roadmap_link(ctx, story.product_id, changes["roadmap_item_id"])
     if changes.get("jira_key"):
         await _check_jira_key(ctx, changes["jira_key"], except_id=story.id)
+    if changes.get("assignee_sub") is not None:
+        await require_member(ctx, story.product_id, changes["assignee_sub"], "assignee_sub")
     if "acceptance_criteria" in changes:
         changes["acceptance_criteria"] = _criteria(data.acceptance_criteria or [])
     reset: list[str] = []
@@ -372,19 +385,21 @@ async def count_stories(
     roadmap_item_id: uuid.UUID | None = None,
     status: str | None = None,
     sprint: str | None = None,
+    assignee: str | None = None,
+    labels: Collection[str] = (),
 ) -> int:
     """How many stories a list with these filters spans (GraphQL totalCount)."""
     authorize(ctx.principal, Permission.story_read)
     repo = StoryRepository(ctx.session)
-    return await repo.count(
-        repo.filtered(
-            include_archived=include_archived,
-            product_id=product_id,
-            roadmap_item_id=roadmap_item_id,
-            status=status,
-            sprint=sprint,
-        )
+    stmt = repo.filtered(
+        include_archived=include_archived,
+        product_id=product_id,
+        roadmap_item_id=roadmap_item_id,
+        status=status,
+        sprint=sprint,
+        assignee_sub=resolve_me(ctx, assignee),
     )
+    return await repo.count(repo.with_labels(stmt, tuple(labels)))
 
 
 StoryParent = Literal["product_id", "roadmap_item_id"]

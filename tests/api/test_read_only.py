@@ -30,7 +30,11 @@ WRITE = re.compile(
 async def world(client, auth) -> World:
     w = await make_world(client, auth)
     await w.roadmap_item()
-    await w.story()
+    story = await w.story()
+    r = await client.post(
+        f"/api/v1/stories/{story['id']}/comments", json={"body": "Read me"}, headers=w.pm
+    )
+    assert r.status_code == 201, r.text
     interview = await w.interview()
     await w.insight(interview["id"])
     return w
@@ -49,15 +53,21 @@ async def _ids(client, w: World, officer: dict[str, str]) -> dict[str, str]:
         headers=w.pm,
     )
     assert hook.status_code == 201, hook.text
+    story_ref = await first(f"/api/v1/stories{q}", w.pm)
     return {
         "webhook_id": hook.json()["id"],
         "product_id": w.pid,
         "item_id": await first(f"/api/v1/roadmap-items{q}", w.pm),
-        "story_ref": await first(f"/api/v1/stories{q}", w.pm),
+        "story_ref": story_ref,
         "interview_id": await first(f"/api/v1/interviews{q}", w.pm),
         "insight_id": await first(f"/api/v1/insights{q}", w.pm),
         "event_id": await first("/api/v1/audit-events?limit=1", officer),
+        "comment_id": await first(f"/api/v1/stories/{story_ref}/comments", w.pm),
     }
+
+
+# GETs with a required query parameter
+REQUIRED_QUERY = {"/api/v1/search": "?q=sepsis"}
 
 
 def _get_paths(app) -> list[str]:
@@ -88,7 +98,7 @@ async def test_get_requests_write_nothing_but_their_audit_event(
         names = re.findall(r"{(\w+)}", template)
         missing = [n for n in names if n not in ids]
         assert not missing, f"add an id for {missing} of GET {template} to this test"
-        path = template.format(**ids)
+        path = template.format(**ids) + REQUIRED_QUERY.get(template, "")
         headers = officer if path.startswith("/api/v1/audit-events") else world.pm
         calls.append((path, headers))
     # A first-time caller: /me used to remember the person (an upsert) on a GET.

@@ -255,6 +255,15 @@ async def _purge(sc: Scenario):
     return one(await sc.post(f"/api/v1/interviews/{interview['id']}/purge"))
 
 
+async def _import_dry_run(sc: Scenario):
+    r = await sc.client.post(
+        f"/api/v1/products/{sc.pid}/stories/import?dry_run=true",
+        files={"file": ("s.csv", b"Summary,Issue key\r\nImported,\r\n", "text/csv")},
+        headers=sc.headers,
+    )
+    return one(r)
+
+
 async def _list(sc: Scenario, url: str, row: Awaitable[dict[str, Any]]):
     row_id = (await row)["id"]
     return await sc.get(url), row_id
@@ -478,6 +487,53 @@ OPS: list[Op] = [
         P.audit_read,
         P.audit_read,
         lambda sc: _collection(sc, f"/api/v1/audit-events/export?format=fhir&actor_sub={sc.sub}"),
+        kind="collection",
+    ),
+    # comments, activity (issue #16)
+    Op(
+        "listStoryComments",
+        P.story_read,
+        P.story_read,
+        lambda sc: _get_row_sub(sc, "story", "comments"),
+    ),
+    Op(
+        "createStoryComment",
+        P.comment_write,
+        P.story_read,
+        lambda sc: _action_row(sc, "story", "comments", {"body": "Looks right"}),
+        ok=201,
+    ),
+    Op(
+        "createRoadmapItemComment",
+        P.comment_write,
+        P.roadmap_read,
+        lambda sc: _action_row(sc, "item", "comments", {"body": "Agreed"}),
+        ok=201,
+    ),
+    Op(
+        "listProductActivity",
+        P.product_read,
+        P.product_read,
+        lambda sc: _get_one(sc, f"/api/v1/products/{sc.pid}/activity"),
+    ),
+    Op(
+        "importStories",
+        P.story_write,
+        P.product_read,
+        lambda sc: _import_dry_run(sc),
+    ),
+    Op(
+        "exportStories",
+        P.story_read,
+        P.story_read,
+        lambda sc: _collection(sc, f"/api/v1/stories/export?product_id={sc.pid}"),
+        kind="collection",
+    ),
+    Op(
+        "exportRoadmapItems",
+        P.roadmap_read,
+        P.roadmap_read,
+        lambda sc: _collection(sc, f"/api/v1/roadmap-items/export?product_id={sc.pid}"),
         kind="collection",
     ),
     # membership

@@ -34,6 +34,14 @@ SCHEMAS = {
     "SlackLink": ("slack_link", ""),
     "JiraWebhookResult": ("api", ""),
     "Webhook": ("webhook", ""),
+    "Activity": ("audit_event", ""),  # the product activity stream is audit events, no values
+    "Comment": ("comment", ""),
+    "CommentWarning": ("api", ""),
+    "Search": ("search", ""),
+    "Import": ("api", ""),
+    "Body_importStories": ("story_import", ""),
+    "RowErrorOut": ("api", ""),  # import report rows: line, column, reason (no cell values)
+    "RowResultOut": ("api", ""),
     "Delivery": ("webhook_delivery", ""),
     "Attempt": ("webhook_delivery", ""),
     "Interview": ("interview", ""),

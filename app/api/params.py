@@ -1,11 +1,63 @@
-"""Header and path parameters shared by routers."""
+"""Header, path and query parameter handling shared by routers."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import types
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from fastapi import Header
+from fastapi import Header, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from app.core.errors import Invalid
 
 IfMatch = Annotated[
     str | None, Header(alias="If-Match", description="ETag from a GET; 412 if it is stale")
 ]
+
+
+def _declared_query(dependant: Dependant) -> dict[str, bool]:
+    """Query parameter name → whether it may repeat (a list), over the whole dependency tree."""
+    out: dict[str, bool] = {}
+    for field in dependant.query_params:
+        out[field.alias] = _is_sequence(field.field_info.annotation)
+    for sub in dependant.dependencies:
+        out.update(_declared_query(sub))
+    return out
+
+
+def _is_sequence(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _is_sequence(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return any(_is_sequence(a) for a in get_args(annotation) if a is not type(None))
+    return origin in (list, tuple, set, frozenset)
+
+
+_DECLARED: dict[int, dict[str, bool]] = {}
+
+
+async def known_query_params(request: Request) -> None:
+    """Refuse query parameters the operation does not declare, and a single-valued one given
+    twice: a typo such as `?stauts=done` must not silently list everything (422 naming the
+    parameter). One router-level dependency for every REST operation."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    declared = _DECLARED.get(id(route))
+    if declared is None:
+        declared = _DECLARED[id(route)] = _declared_query(route.dependant)
+    errors = []
+    for name in dict.fromkeys(request.query_params.keys()):
+        shown = name[:64]
+        if name not in declared:
+            errors.append(
+                {"loc": ["query", shown], "msg": "Unknown query parameter.", "type": "unknown"}
+            )
+        elif not declared[name] and len(request.query_params.getlist(name)) > 1:
+            errors.append(
+                {"loc": ["query", shown], "msg": "Give this parameter once.", "type": "repeated"}
+            )
+    if errors:
+        raise Invalid("The request has unknown or repeated query parameters.", errors=errors)

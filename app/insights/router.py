@@ -8,12 +8,14 @@ from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.params import IfMatch
-from app.api.responses import Paginated, list_query, page_response, resource_response
+from app.api.responses import Paginated, list_query_for, page_response, resource_response
 from app.core.crud import ListQuery
 from app.insights import service
+from app.insights.repository import InsightRepository
 from app.insights.schemas import InsightCreate, InsightOut, InsightUpdate
 
 router = APIRouter(prefix="/insights", tags=["insights"])
+SORTED_LIST = list_query_for(InsightRepository.sortable)
 
 
 class InsightList(Paginated[InsightOut]):
@@ -24,7 +26,7 @@ class InsightList(Paginated[InsightOut]):
 async def list_insights(
     request: Request,
     ctx: Context,
-    query: Annotated[ListQuery, Depends(list_query)],
+    query: Annotated[ListQuery, Depends(SORTED_LIST)],
     product_id: uuid.UUID | None = None,
     interview_id: uuid.UUID | None = None,
 ) -> Response:

@@ -8,12 +8,14 @@ from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.params import IfMatch
-from app.api.responses import Paginated, list_query, page_response, resource_response
+from app.api.responses import Paginated, list_query_for, page_response, resource_response
 from app.core.crud import ListQuery
 from app.interviews import service
+from app.interviews.repository import InterviewRepository
 from app.interviews.schemas import InterviewCreate, InterviewOut, InterviewUpdate
 
 router = APIRouter(prefix="/interviews", tags=["interviews"])
+SORTED_LIST = list_query_for(InterviewRepository.sortable)
 
 
 class InterviewList(Paginated[InterviewOut]):
@@ -24,7 +26,7 @@ class InterviewList(Paginated[InterviewOut]):
 async def list_interviews(
     request: Request,
     ctx: Context,
-    query: Annotated[ListQuery, Depends(list_query)],
+    query: Annotated[ListQuery, Depends(SORTED_LIST)],
     product_id: uuid.UUID | None = None,
 ) -> Response:
     """List interviews (redacted unless the caller may see PHI)."""

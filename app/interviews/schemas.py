@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StrictStr
 
-from app.core.fields import PhiLongText, ShortText, Tags, Title
+from app.core.fields import NOT_BLANK, PhiLongText, ShortText, Tags, Title
 from app.core.schemas import InputModel, OutputModel, PatchModel
 
 
@@ -29,7 +29,7 @@ class ConsentStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-Sub = Annotated[StrictStr, Field(min_length=1, max_length=255)]
+Sub = Annotated[StrictStr, Field(min_length=1, max_length=255, pattern=NOT_BLANK)]
 Contact = Annotated[StrictStr, Field(max_length=500)]
 
 

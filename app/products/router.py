@@ -8,12 +8,14 @@ from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.params import IfMatch
-from app.api.responses import Paginated, list_query, page_response, resource_response
+from app.api.responses import Paginated, list_query_for, page_response, resource_response
 from app.core.crud import ListQuery
 from app.products import service
+from app.products.repository import ProductRepository
 from app.products.schemas import LifecycleStage, ProductCreate, ProductOut, ProductUpdate
 
 router = APIRouter(prefix="/products", tags=["products"])
+SORTED_LIST = list_query_for(ProductRepository.sortable)
 
 
 class ProductList(Paginated[ProductOut]):
@@ -24,7 +26,7 @@ class ProductList(Paginated[ProductOut]):
 async def list_products(
     request: Request,
     ctx: Context,
-    query: Annotated[ListQuery, Depends(list_query)],
+    query: Annotated[ListQuery, Depends(SORTED_LIST)],
     lifecycle_stage: LifecycleStage | None = None,
 ) -> Response:
     """List products."""

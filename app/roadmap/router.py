@@ -11,12 +11,13 @@ from app.api.params import IfMatch
 from app.api.responses import (
     Paginated,
     history_query,
-    list_query,
+    list_query_for,
     page_response,
     resource_response,
 )
 from app.core.crud import ListQuery
 from app.roadmap import service
+from app.roadmap.repository import RoadmapItemRepository
 from app.roadmap.schemas import (
     Horizon,
     RoadmapItemApprovalInput,
@@ -28,6 +29,7 @@ from app.roadmap.schemas import (
 )
 
 router = APIRouter(prefix="/roadmap-items", tags=["roadmap"])
+SORTED_LIST = list_query_for(RoadmapItemRepository.sortable)
 
 
 class RoadmapItemList(Paginated[RoadmapItemOut]):
@@ -42,7 +44,7 @@ class RoadmapItemApprovalList(Paginated[RoadmapItemApprovalOut]):
 async def list_roadmap_items(
     request: Request,
     ctx: Context,
-    query: Annotated[ListQuery, Depends(list_query)],
+    query: Annotated[ListQuery, Depends(SORTED_LIST)],
     product_id: uuid.UUID | None = None,
     status: RoadmapStatus | None = None,
     horizon: Horizon | None = None,

@@ -11,12 +11,13 @@ from app.api.params import IfMatch
 from app.api.responses import (
     Paginated,
     history_query,
-    list_query,
+    list_query_for,
     page_response,
     resource_response,
 )
 from app.core.crud import ListQuery
 from app.stories import service
+from app.stories.repository import StoryRepository
 from app.stories.schemas import (
     ClinicalReviewInput,
     StoryCreate,
@@ -27,6 +28,7 @@ from app.stories.schemas import (
 )
 
 router = APIRouter(prefix="/stories", tags=["stories"])
+SORTED_LIST = list_query_for(StoryRepository.sortable)
 StoryRef = Annotated[str, Path(max_length=64, description="Story id or key, e.g. SEPS-12")]
 
 
@@ -42,7 +44,7 @@ class StoryReviewList(Paginated[StoryReviewOut]):
 async def list_stories(
     request: Request,
     ctx: Context,
-    query: Annotated[ListQuery, Depends(list_query)],
+    query: Annotated[ListQuery, Depends(SORTED_LIST)],
     product_id: uuid.UUID | None = None,
     roadmap_item_id: uuid.UUID | None = None,
     status: StoryStatus | None = None,

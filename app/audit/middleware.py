@@ -124,6 +124,7 @@ class RequestMiddleware:
 
         async def finish(status: int) -> bool:
             """Commit the request's work with its event; False when that failed."""
+            status = max(status, record.outcome_status or 0)
             try:
                 if status >= 400:
                     # Nothing a failed request did may persist; its event goes alone.

@@ -29,6 +29,7 @@ from app.core.errors import Invalid
 from app.graphql import inputs as gi
 from app.graphql.errors import ErrorFormatter
 from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
+from app.graphql.scalars import SCALAR_MAP
 from app.graphql.types import (
     DEFAULT_FIRST,
     AuditEventType,
@@ -587,7 +588,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=production),
+        config=StrawberryConfig(disable_field_suggestions=production, scalar_map=SCALAR_MAP),
     )
     if settings.graphql_fastpath if settings else True:
         schema.fastpath = FastPath(schema)

@@ -3,6 +3,7 @@
 from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
 from typing import Any, Generic, Literal, TypeVar
+from urllib.parse import quote
 
 import orjson
 from fastapi import Query, Request
@@ -78,13 +79,23 @@ def page_response(request: Request, page: Page[Any], out: type[BaseModel]) -> Re
     return Response(body, media_type="application/json", headers=headers)
 
 
-def resource_response(obj: Any, out: type[BaseModel], *, status: int = 200) -> Response:
-    """One resource with its ETag."""
+def resource_response(
+    obj: Any, out: type[BaseModel], *, status: int = 200, location: str | None = None
+) -> Response:
+    """One resource with its ETag (and, for a 201, the `Location` of the new resource)."""
     model = obj if isinstance(obj, out) else out.model_validate(obj, from_attributes=True)
-    headers = {"ETag": etag(obj)} if hasattr(obj, "version") else None
+    headers = {"ETag": etag(obj)} if hasattr(obj, "version") else {}
+    if location is not None:
+        headers["Location"] = location
     return Response(
         model.model_dump_json().encode(),
         status_code=status,
         media_type="application/json",
-        headers=headers,
+        headers=headers or None,
     )
+
+
+def location(request: Request, *parts: Any) -> str:
+    """The path of a resource created by a POST to `request`'s collection, e.g.
+    /api/v1/stories/{id} (a relative reference, as RFC 9110 allows)."""
+    return "/".join([request.url.path.rstrip("/"), *(quote(str(p), safe="") for p in parts)])

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.params import IfMatch
-from app.api.responses import Paginated, list_query_for, page_response, resource_response
+from app.api.responses import Paginated, list_query_for, location, page_response, resource_response
 from app.core.crud import ListQuery
 from app.insights import service
 from app.insights.repository import InsightRepository
@@ -36,9 +36,12 @@ async def list_insights(
 
 
 @router.post("", response_model=InsightOut, status_code=201)
-async def create_insight(ctx: Context, body: InsightCreate) -> Response:
+async def create_insight(request: Request, ctx: Context, body: InsightCreate) -> Response:
     """Create an insight from an interview."""
-    return resource_response(await service.create_insight(ctx, body), InsightOut, status=201)
+    insight = await service.create_insight(ctx, body)
+    return resource_response(
+        insight, InsightOut, status=201, location=location(request, insight.id)
+    )
 
 
 @router.get("/{insight_id}", response_model=InsightOut)

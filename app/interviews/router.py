@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.params import IfMatch
-from app.api.responses import Paginated, list_query_for, page_response, resource_response
+from app.api.responses import Paginated, list_query_for, location, page_response, resource_response
 from app.core.crud import ListQuery
 from app.interviews import service
 from app.interviews.repository import InterviewRepository
@@ -35,10 +35,10 @@ async def list_interviews(
 
 
 @router.post("", response_model=InterviewOut, status_code=201)
-async def create_interview(ctx: Context, body: InterviewCreate) -> Response:
+async def create_interview(request: Request, ctx: Context, body: InterviewCreate) -> Response:
     """Record a research interview."""
     view = await service.create_interview(ctx, body)
-    return resource_response(view, InterviewOut, status=201)
+    return resource_response(view, InterviewOut, status=201, location=location(request, view.id))
 
 
 @router.get("/{interview_id}", response_model=InterviewOut)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
-from app.api.responses import Paginated, page_response
+from app.api.responses import Paginated, location, page_response
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.members import service
 from app.members.schemas import MemberAdd, MemberOut, MeOut
@@ -43,9 +43,13 @@ async def list_members(
 
 
 @router.post("/products/{product_id}/members", response_model=MemberOut, status_code=201)
-async def add_member(ctx: Context, product_id: uuid.UUID, body: MemberAdd) -> MemberOut:
+async def add_member(
+    request: Request, response: Response, ctx: Context, product_id: uuid.UUID, body: MemberAdd
+) -> MemberOut:
     """Add a member to a product."""
-    return MemberOut.model_validate(await service.add_member(ctx, product_id, body.subject))
+    member = MemberOut.model_validate(await service.add_member(ctx, product_id, body.subject))
+    response.headers["Location"] = location(request, member.subject)
+    return member
 
 
 @router.delete("/products/{product_id}/members/{subject:path}", status_code=204)

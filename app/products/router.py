@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.params import IfMatch
-from app.api.responses import Paginated, list_query_for, page_response, resource_response
+from app.api.responses import Paginated, list_query_for, location, page_response, resource_response
 from app.core.crud import ListQuery
 from app.products import service
 from app.products.repository import ProductRepository
@@ -35,9 +35,12 @@ async def list_products(
 
 
 @router.post("", response_model=ProductOut, status_code=201)
-async def create_product(ctx: Context, body: ProductCreate) -> Response:
+async def create_product(request: Request, ctx: Context, body: ProductCreate) -> Response:
     """Create a product; the creator becomes a member."""
-    return resource_response(await service.create_product(ctx, body), ProductOut, status=201)
+    product = await service.create_product(ctx, body)
+    return resource_response(
+        product, ProductOut, status=201, location=location(request, product.id)
+    )
 
 
 @router.get("/{product_id}", response_model=ProductOut)

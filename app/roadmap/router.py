@@ -12,6 +12,7 @@ from app.api.responses import (
     Paginated,
     history_query,
     list_query_for,
+    location,
     page_response,
     resource_response,
 )
@@ -57,10 +58,10 @@ async def list_roadmap_items(
 
 
 @router.post("", response_model=RoadmapItemOut, status_code=201)
-async def create_roadmap_item(ctx: Context, body: RoadmapItemCreate) -> Response:
+async def create_roadmap_item(request: Request, ctx: Context, body: RoadmapItemCreate) -> Response:
     """Create a roadmap item."""
     item = await service.create_roadmap_item(ctx, body)
-    return resource_response(item, RoadmapItemOut, status=201)
+    return resource_response(item, RoadmapItemOut, status=201, location=location(request, item.id))
 
 
 @router.get("/{item_id}", response_model=RoadmapItemOut)

@@ -12,6 +12,7 @@ from app.api.responses import (
     Paginated,
     history_query,
     list_query_for,
+    location,
     page_response,
     resource_response,
 )
@@ -63,9 +64,10 @@ async def list_stories(
 
 
 @router.post("", response_model=StoryOut, status_code=201)
-async def create_story(ctx: Context, body: StoryCreate) -> Response:
+async def create_story(request: Request, ctx: Context, body: StoryCreate) -> Response:
     """Create a story."""
-    return resource_response(await service.create_story(ctx, body), StoryOut, status=201)
+    story = await service.create_story(ctx, body)
+    return resource_response(story, StoryOut, status=201, location=location(request, story.id))
 
 
 @router.get("/{story_ref}", response_model=StoryOut)

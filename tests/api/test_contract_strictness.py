@@ -150,3 +150,40 @@ async def test_unknown_or_repeated_query_parameters_are_refused(client, auth):
         "/api/v1/audit-events", params={"limit": 1, "bogus": 1}, headers=auth("compliance_officer")
     )
     assert error_locs(r) == [["query", "bogus"]]
+
+
+async def test_created_resources_carry_location(client, auth):
+    w = await make_world(client, auth)
+    r = await client.post(
+        "/api/v1/stories", json={"product_id": w.pid, "title": "Located"}, headers=w.pm
+    )
+    assert r.status_code == 201
+    assert r.headers["location"] == f"/api/v1/stories/{r.json()['id']}"
+    got = await client.get(r.headers["location"], headers=w.pm)
+    assert got.status_code == 200 and got.json()["id"] == r.json()["id"]
+    item = await client.post(
+        "/api/v1/roadmap-items", json={"product_id": w.pid, "title": "x"}, headers=w.pm
+    )
+    assert item.headers["location"] == f"/api/v1/roadmap-items/{item.json()['id']}"
+    member = await client.post(
+        f"/api/v1/products/{w.pid}/members", json={"subject": "oidc/ann lee"}, headers=w.pm
+    )
+    assert member.status_code == 201
+    assert member.headers["location"] == f"/api/v1/products/{w.pid}/members/oidc%2Fann%20lee"
+
+
+def test_openapi_documents_headers_security_servers_tags(app):
+    doc = app.openapi()
+    assert doc["servers"] and doc["info"]["contact"] and doc["info"]["license"]["url"]
+    assert {t["name"] for t in doc["tags"]} >= {"products", "stories", "audit", "health"}
+    assert all(t["description"] for t in doc["tags"])
+    for path in ("/health/live", "/health/ready", "/.well-known/jwks.json", "/oauth/token"):
+        for op in doc["paths"][path].values():
+            assert op["security"] == [], path
+    assert doc["paths"]["/api/v1/stories"]["get"]["security"] == [{"bearerAuth": []}]
+    created = doc["paths"]["/api/v1/stories"]["post"]["responses"]["201"]["headers"]
+    assert set(created) == {"ETag", "Location", "X-Request-Id"}
+    listed = doc["paths"]["/api/v1/stories"]["get"]["responses"]["200"]["headers"]
+    assert set(listed) == {"Link", "X-Request-Id"}
+    jwks = doc["paths"]["/.well-known/jwks.json"]["get"]["responses"]["200"]["content"]
+    assert jwks["application/json"]["schema"] == {"$ref": "#/components/schemas/JWKS"}

@@ -3,13 +3,48 @@
 from __future__ import annotations
 
 import types
+import uuid
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from fastapi import Header, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from app.core.errors import Invalid
+from app.core.errors import Invalid, NotFound
+from app.products.repository import ProductRepository
+from app.products.schemas import ProductKey
+
+# A product as a person types it: its id or its key (e.g. /products/SEPSIS, ?product_id=SEPSIS).
+ProductRef = uuid.UUID | ProductKey
+_NO_PRODUCT = uuid.UUID(int=0)  # a filter on a key nobody has matches nothing
+
+
+async def product_path(
+    request: Request,
+    product_id: Annotated[ProductRef, Path(description="Product id or key, e.g. SEPSIS")],
+) -> uuid.UUID:
+    """The product of a /products/{product_id} path, given by id or key (404 if no key)."""
+    found = await ProductRepository(request.state.uow.session).id_for(product_id)
+    if found is None:
+        raise NotFound("Product not found.")
+    return found
+
+
+async def product_filter(
+    request: Request,
+    product_id: Annotated[
+        ProductRef | None, Query(description="Product id or key, e.g. SEPSIS")
+    ] = None,
+) -> uuid.UUID | None:
+    """The `product_id` filter of a list, given by id or key."""
+    if product_id is None:
+        return None
+    found = await ProductRepository(request.state.uow.session).id_for(product_id)
+    return found or _NO_PRODUCT
+
+
+ProductPath = Annotated[uuid.UUID, Depends(product_path)]
+ProductFilter = Annotated[uuid.UUID | None, Depends(product_filter)]
 
 IfMatch = Annotated[
     str | None, Header(alias="If-Match", description="ETag from a GET; 412 if it is stale")

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
-from app.api.params import IfMatch
+from app.api.params import IfMatch, ProductFilter
 from app.api.responses import Paginated, list_query_for, location, page_response, resource_response
 from app.core.crud import ListQuery
 from app.insights import service
@@ -27,7 +27,7 @@ async def list_insights(
     request: Request,
     ctx: Context,
     query: Annotated[ListQuery, Depends(SORTED_LIST)],
-    product_id: uuid.UUID | None = None,
+    product_id: ProductFilter,
     interview_id: uuid.UUID | None = None,
 ) -> Response:
     """List insights."""

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
-from app.api.params import IfMatch
+from app.api.params import IfMatch, ProductFilter
 from app.api.responses import Paginated, list_query_for, location, page_response, resource_response
 from app.core.crud import ListQuery
 from app.interviews import service
@@ -27,7 +27,7 @@ async def list_interviews(
     request: Request,
     ctx: Context,
     query: Annotated[ListQuery, Depends(SORTED_LIST)],
-    product_id: uuid.UUID | None = None,
+    product_id: ProductFilter,
 ) -> Response:
     """List interviews (redacted unless the caller may see PHI)."""
     page = await service.list_interviews(ctx, query, product_id=product_id)

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
+from app.api.params import ProductPath
 from app.api.responses import Paginated, location, page_response
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.members import service
@@ -33,7 +33,7 @@ async def get_me(ctx: Context) -> MeOut:
 async def list_members(
     request: Request,
     ctx: Context,
-    product_id: uuid.UUID,
+    product_id: ProductPath,
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size"),
     cursor: str | None = Query(None, max_length=2048, description="From next_cursor"),
 ) -> Response:
@@ -44,7 +44,7 @@ async def list_members(
 
 @router.post("/products/{product_id}/members", response_model=MemberOut, status_code=201)
 async def add_member(
-    request: Request, response: Response, ctx: Context, product_id: uuid.UUID, body: MemberAdd
+    request: Request, response: Response, ctx: Context, product_id: ProductPath, body: MemberAdd
 ) -> MemberOut:
     """Add a member to a product."""
     member = MemberOut.model_validate(await service.add_member(ctx, product_id, body.subject))
@@ -53,7 +53,7 @@ async def add_member(
 
 
 @router.delete("/products/{product_id}/members/{subject:path}", status_code=204)
-async def remove_member(ctx: Context, product_id: uuid.UUID, subject: PathSubject) -> Response:
+async def remove_member(ctx: Context, product_id: ProductPath, subject: PathSubject) -> Response:
     """Remove a member from a product."""
     await service.remove_member(ctx, product_id, subject)
     return Response(status_code=204)

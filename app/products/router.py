@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
-from app.api.params import IfMatch
+from app.api.params import IfMatch, ProductPath
 from app.api.responses import Paginated, list_query_for, location, page_response, resource_response
 from app.core.crud import ListQuery
 from app.products import service
@@ -44,14 +43,14 @@ async def create_product(request: Request, ctx: Context, body: ProductCreate) ->
 
 
 @router.get("/{product_id}", response_model=ProductOut)
-async def get_product(ctx: Context, product_id: uuid.UUID) -> Response:
+async def get_product(ctx: Context, product_id: ProductPath) -> Response:
     """Get a product."""
     return resource_response(await service.get_product(ctx, product_id), ProductOut)
 
 
 @router.patch("/{product_id}", response_model=ProductOut)
 async def update_product(
-    ctx: Context, product_id: uuid.UUID, body: ProductUpdate, if_match: IfMatch = None
+    ctx: Context, product_id: ProductPath, body: ProductUpdate, if_match: IfMatch = None
 ) -> Response:
     """Update a product."""
     product = await service.update_product(ctx, product_id, body, if_match=if_match)
@@ -60,7 +59,7 @@ async def update_product(
 
 @router.delete("/{product_id}", response_model=ProductOut)
 async def archive_product(
-    ctx: Context, product_id: uuid.UUID, if_match: IfMatch = None
+    ctx: Context, product_id: ProductPath, if_match: IfMatch = None
 ) -> Response:
     """Archive a product."""
     product = await service.archive_product(ctx, product_id, if_match=if_match)

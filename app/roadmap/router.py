@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
-from app.api.params import IfMatch
+from app.api.params import IfMatch, ProductFilter
 from app.api.responses import (
     Paginated,
     history_query,
@@ -46,7 +46,7 @@ async def list_roadmap_items(
     request: Request,
     ctx: Context,
     query: Annotated[ListQuery, Depends(SORTED_LIST)],
-    product_id: uuid.UUID | None = None,
+    product_id: ProductFilter,
     status: RoadmapStatus | None = None,
     horizon: Horizon | None = None,
 ) -> Response:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
-from app.api.params import IfMatch
+from app.api.params import IfMatch, ProductFilter
 from app.api.responses import (
     Paginated,
     history_query,
@@ -46,7 +46,7 @@ async def list_stories(
     request: Request,
     ctx: Context,
     query: Annotated[ListQuery, Depends(SORTED_LIST)],
-    product_id: uuid.UUID | None = None,
+    product_id: ProductFilter,
     roadmap_item_id: uuid.UUID | None = None,
     status: StoryStatus | None = None,
     sprint: str | None = None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
@@ -82,7 +82,9 @@ def link_hash(prev_hash: str, event: Mapping[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical(event)).hexdigest()
 
 
-async def verify(session: AsyncSession, *, batch: int = 2000) -> VerifyResult:
+async def verify(
+    session: AsyncSession, *, batch: int = 2000, progress: Callable[[int], object] | None = None
+) -> VerifyResult:
     """Recompute the chain in seq order; report the first seq that does not hold.
 
     Detects an altered event or chain row (hash mismatch), a removed chain row (seq gap),
@@ -106,6 +108,8 @@ async def verify(session: AsyncSession, *, batch: int = 2000) -> VerifyResult:
             prev = m["hash"]
             expected_seq += 1
             checked += 1
+        if progress is not None:
+            progress(len(rows))
         if len(rows) < batch:
             break
     if await repository.unchained_unqueued_exists(session):

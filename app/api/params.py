@@ -70,7 +70,9 @@ def _is_sequence(annotation: Any) -> bool:
     return origin in (list, tuple, set, frozenset)
 
 
-_DECLARED: dict[int, dict[str, bool]] = {}
+# Per route (routes define __eq__, so they are not hashable): the route itself is kept with
+# its entry, so an id is never reused for another route while the entry exists.
+_DECLARED: dict[int, tuple[APIRoute, dict[str, bool]]] = {}
 
 
 async def known_query_params(request: Request) -> None:
@@ -80,9 +82,10 @@ async def known_query_params(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not request.query_params:
         return
-    declared = _DECLARED.get(id(route))
-    if declared is None:
-        declared = _DECLARED[id(route)] = _declared_query(route.dependant)
+    entry = _DECLARED.get(id(route))
+    if entry is None or entry[0] is not route:
+        entry = _DECLARED[id(route)] = (route, _declared_query(route.dependant))
+    declared = entry[1]
     errors = []
     for name in dict.fromkeys(request.query_params.keys()):
         shown = name[:64]

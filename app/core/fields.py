@@ -54,7 +54,10 @@ def one_of(base: Any, values: Sequence[Any]) -> Any:
     return Annotated[base, AfterValidator(check), _Enum(allowed)]
 
 
-NOT_BLANK = r"\S"  # some character that is not whitespace (JSON Schema patterns search)
+# Some character that is not whitespace, whitespace being exactly what str.strip() removes:
+# spelled out because `\S` differs between ECMA-262 (the JSON Schema dialect: no U+0085, but
+# U+FEFF), Rust's regex (pydantic's) and Python. JSON Schema patterns search, so no anchors.
+NOT_BLANK = r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 Title = Annotated[StrictStr, Field(min_length=1, max_length=300, pattern=NOT_BLANK)]
 ShortText = Annotated[StrictStr, Field(max_length=200)]
 LongText = Annotated[StrictStr, Field(max_length=20_000)]

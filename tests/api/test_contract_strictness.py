@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.core.fields import NOT_BLANK
 from app.insights.repository import InsightRepository
 from app.products.repository import ProductRepository
 from app.roadmap.repository import RoadmapItemRepository
@@ -85,7 +86,7 @@ async def test_request_schemas_publish_no_defaults(app):
 async def test_text_is_checked_as_sent_and_stored_trimmed(client, auth, app):
     w = await make_world(client, auth)
     title = app.openapi()["components"]["schemas"]["StoryCreate"]["properties"]["title"]
-    assert title["pattern"] == r"\S" and title["maxLength"] == 300
+    assert title["pattern"] == NOT_BLANK and title["maxLength"] == 300
     r = await client.post(
         "/api/v1/stories", json={"product_id": w.pid, "title": " \t "}, headers=w.pm
     )

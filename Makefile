@@ -9,7 +9,7 @@ UV_VERSION := 0.13.8
 UV := $(VENV)/bin/uv
 UV_SYNC = UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --inexact --python $(PY)
 
-.PHONY: install explorers run test test-sqlite test-postgres lint contracts bench bench-phi bench-search e2e graphiql chromium clean upgrade lock
+.PHONY: install explorers run test test-sqlite test-postgres lint contracts bench bench-phi bench-search e2e graphiql chromium clean upgrade lock contract-tools lint-contracts clients
 
 $(UV):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,35 @@ lint: install
 contracts: install
 	$(PY) -m app.contracts
 
+# Contract tooling from the npm registry, pinned by tests/clients/typescript/package-lock.json,
+# installed into build/contract-tools (like the explorers' assets). Redocly and Spectral lint
+# the OpenAPI document; openapi-typescript and graphql-codegen generate the example client's
+# types from the committed contracts, and tsc --strict checks the client against them.
+CONTRACT_TOOLS := build/contract-tools
+CLIENT_DIR := tests/clients/typescript
+NODE_BIN := $(CLIENT_DIR)/node_modules/.bin
+export REDOCLY_TELEMETRY := off
+export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
+
+$(CONTRACT_TOOLS)/.installed: $(CLIENT_DIR)/package.json $(CLIENT_DIR)/package-lock.json
+	mkdir -p $(CONTRACT_TOOLS)
+	cp $(CLIENT_DIR)/package.json $(CLIENT_DIR)/package-lock.json $(CONTRACT_TOOLS)/
+	cd $(CONTRACT_TOOLS) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	ln -sfn ../../../$(CONTRACT_TOOLS)/node_modules $(CLIENT_DIR)/node_modules
+	touch $@
+
+contract-tools: $(CONTRACT_TOOLS)/.installed
+
+lint-contracts: contract-tools
+	$(NODE_BIN)/redocly lint openapi/openapi.json --config openapi/redocly.yaml
+	$(NODE_BIN)/spectral lint openapi/openapi.json --ruleset openapi/spectral.yaml --fail-severity=warn
+
+clients: contract-tools
+	rm -rf $(CLIENT_DIR)/generated
+	$(NODE_BIN)/openapi-typescript openapi/openapi.json -o $(CLIENT_DIR)/generated/openapi.ts
+	cd $(CLIENT_DIR) && node_modules/.bin/graphql-codegen --config codegen.yml
+	cd $(CLIENT_DIR) && node_modules/.bin/tsc -p tsconfig.json
+
 # Needs PostgreSQL on 127.0.0.1:5432 (BENCH_PG_URL) and wrk (installed with apt-get when missing).
 # Pass options with BENCH_ARGS, e.g. make bench BENCH_ARGS="--only stories --duration 5".
 bench: install
@@ -78,4 +107,4 @@ e2e: install chromium
 	$(PY) -m pytest -q -m e2e tests/e2e --run-e2e
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache build/graphiql build/swagger-ui app/static/graphiql app/static/swagger-ui
+	rm -rf $(VENV) var .pytest_cache .ruff_cache build/graphiql build/swagger-ui build/contract-tools app/static/graphiql app/static/swagger-ui tests/clients/typescript/node_modules tests/clients/typescript/generated

@@ -13,6 +13,8 @@ from app.config import get_settings
 from app.core.settings_check import startup_message
 
 Handler = Callable[[argparse.Namespace], int]
+# SPEC §2's roles (app.auth.principal.Role), listed here so --help needs no imports.
+ROLES = ("product_manager", "engineer", "clinician", "exec", "compliance_officer", "admin")
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
@@ -26,11 +28,16 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 def _seed(args: argparse.Namespace) -> int:
     from app.seed import seed
 
-    created = asyncio.run(seed(get_settings(), if_empty=args.if_empty, scale=args.scale))
+    # Always checked: seeding a database that has products would collide with their keys.
+    created = asyncio.run(seed(get_settings(), if_empty=True, scale=args.scale))
+    if created:
+        print("seeded demo portfolio", file=sys.stderr)
+        return 0
     print(
-        "seeded demo portfolio" if created else "database not empty; seed skipped", file=sys.stderr
+        "database not empty (it has products); seed skipped: it loads into an empty database",
+        file=sys.stderr,
     )
-    return 0
+    return 0 if args.if_empty else 1
 
 
 def _tokens_create(args: argparse.Namespace) -> int:
@@ -50,16 +57,21 @@ def _tokens_create(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rounds", description="Rounds service commands")
-    sub = parser.add_subparsers(dest="group", required=True)
+    parser = argparse.ArgumentParser(
+        prog="rounds",
+        description="Rounds service commands (settings from the environment, see README).",
+    )
+    sub = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
 
     db = sub.add_parser("db", help="database migrations").add_subparsers(dest="cmd", required=True)
     up = db.add_parser("upgrade", help="apply migrations (alembic upgrade)")
-    up.add_argument("revision", nargs="?", default="head")
+    up.add_argument("revision", nargs="?", default="head", help="target (default: head)")
     up.set_defaults(func=_db_upgrade)
 
     seed = sub.add_parser("seed", help="load the demo portfolio")
-    seed.add_argument("--if-empty", action="store_true", help="skip when products exist")
+    seed.add_argument(
+        "--if-empty", action="store_true", help="exit 0 (not 1) when products exist already"
+    )
     seed.add_argument("--scale", type=int, default=1, help="multiply the volume (benchmarks)")
     seed.set_defaults(func=_seed)
 
@@ -67,10 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
         dest="cmd", required=True
     )
     tc = tokens.add_parser("create", help="mint a user token (prints only the token)")
-    tc.add_argument("--sub", required=True)
-    tc.add_argument("--role", required=True)
-    tc.add_argument("--name")
-    tc.add_argument("--ttl", type=int, default=3600)
+    tc.add_argument("--sub", required=True, help="the person's subject, e.g. alice")
+    tc.add_argument(
+        "--role", required=True, choices=ROLES, metavar="ROLE", help="one of: " + ", ".join(ROLES)
+    )
+    tc.add_argument("--name", help="display name (optional)")
+    tc.add_argument(
+        "--ttl", type=int, default=3600, help="lifetime in seconds (default: %(default)s)"
+    )
     tc.set_defaults(func=_tokens_create)
 
     for register in _EXTENSIONS:
@@ -140,7 +156,11 @@ _EXTENSIONS.append(_register_search)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except ValidationError as exc:  # settings it cannot run with: one line each, no traceback

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 from starlette.responses import JSONResponse, Response
@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from app.api.deps import AppSettings, DbSession
 from app.api.docs import mount_docs
 from app.api.openapi import install_openapi
+from app.api.params import known_query_params
 from app.audit.batcher import create_batcher, running_batcher
 from app.audit.checkpoint import Checkpoints
 from app.audit.middleware import RequestMiddleware
@@ -52,7 +53,7 @@ def api_router() -> APIRouter:
     from app.roadmap.router import router as roadmap
     from app.stories.router import router as stories
 
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter(prefix="/api/v1", dependencies=[Depends(known_query_params)])
     # issue #16's routers first: /stories/export must win over /stories/{story_ref}
     for r in _pm_routers():
         router.include_router(r)

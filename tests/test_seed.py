@@ -43,6 +43,20 @@ def test_seed_obeys_the_gates(fresh_url, tmp_path):  # noqa: F811
         [sys.executable, "-m", "app", "seed"], env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    # Again, on a database that now has products: one line that says so, no traceback.
+    again = subprocess.run(
+        [sys.executable, "-m", "app", "seed"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert again.returncode == 1 and "Traceback" not in again.stderr
+    assert again.stderr.strip().count("\n") == 0 and "not empty" in again.stderr
+    quiet = subprocess.run(
+        [sys.executable, "-m", "app", "seed", "--if-empty"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
 
     items = _rows(
         fresh_url, "SELECT id, status, approval_status, approved_by, approved_at FROM roadmap_item"

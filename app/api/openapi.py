@@ -1,5 +1,7 @@
 """OpenAPI post-processing: bearer security and problem+json error responses on every API
-operation, so generated clients know both without each route repeating them."""
+operation, the response headers Rounds sends (ETag, Link, Location, X-Request-Id), servers,
+tags, contact and licence, so generated clients and linters know them without each route
+repeating them."""
 
 from __future__ import annotations
 
@@ -60,8 +62,110 @@ IDEMPOTENCY_KEY: dict[str, Any] = {
     "required": False,
     "description": "Retry-safe POST: the same key and body within 24 h replay the first "
     "response (Idempotent-Replayed: true); another body 422; still in flight 409.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
 }
+
+TAGS = {
+    "products": "Products: the AI products a team builds, with their regulatory profile.",
+    "roadmap": "Roadmap items with RICE scores, exec approvals and their history.",
+    "stories": "User stories: backlog order, workflow, Gherkin criteria, clinical review.",
+    "interviews": "Research interviews (PHI-bearing; redacted unless the caller may see PHI).",
+    "insights": "Findings from interviews, linked as evidence to stories and roadmap items.",
+    "members": "Product membership and the calling principal.",
+    "audit": "The tamper-evident audit trail (compliance officers).",
+    "auth": "Token issuing (OAuth 2.0 client credentials) and the issuer's public keys.",
+    "health": "Liveness and readiness probes.",
+    "search": "Full-text search over what the caller may read (redacted text only).",
+    "comments": "Comments on stories and roadmap items (PHI-scanned, stored redacted).",
+    "activity": "A product's activity stream: who changed what, when (field names only).",
+    "webhooks": "Signed outbound webhooks for the change feed, and their delivery log.",
+    "integrations": "Jira webhook sync and the Slack app (signed requests, linked accounts).",
+}
+
+HEADERS: dict[str, Any] = {
+    "ETag": {
+        "description": "The resource's version; send it back in If-Match to update safely.",
+        "schema": {"type": "string", "example": 'W/"3"'},
+    },
+    "Link": {
+        "description": 'RFC 8288 link to the next page: <url>; rel="next" (absent on the last).',
+        "schema": {"type": "string"},
+    },
+    "Location": {
+        "description": "Path of the created resource.",
+        "schema": {"type": "string", "format": "uri-reference"},
+    },
+    "X-Request-Id": {
+        "description": "The request's id (the client's X-Request-Id if well formed); also in "
+        "the audit trail and the logs.",
+        "schema": {"type": "string"},
+    },
+}
+
+JWKS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "JWKS",
+    "description": "RFC 7517 JSON Web Key Set: the public keys that verify Rounds' tokens.",
+    "required": ["keys"],
+    "properties": {
+        "keys": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["kty", "kid"],
+                "properties": {
+                    "kty": {"type": "string", "example": "RSA"},
+                    "kid": {"type": "string"},
+                    "use": {"type": "string", "example": "sig"},
+                    "alg": {"type": "string", "example": "RS256"},
+                    "n": {"type": "string", "description": "RSA modulus, base64url"},
+                    "e": {"type": "string", "description": "RSA exponent, base64url"},
+                },
+            },
+        }
+    },
+}
+
+REPO_URL = "https://rounds.dev/docs/api-guide"
+# No bearer token: probes, keys, the token endpoint, and the integrations that Jira and Slack
+# call with their own signatures (SPEC §9).
+PUBLIC_PATHS = (
+    "/health/",
+    "/.well-known/",
+    "/oauth/",
+    "/api/v1/integrations/jira/webhook",
+    "/api/v1/integrations/slack/commands",
+    "/api/v1/integrations/slack/interactions",
+    "/api/v1/integrations/slack/events",
+)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/headers/{name}"}
+
+
+def _schema_of(response: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    ref = response.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref")
+    return schemas.get(ref.rsplit("/", 1)[-1], {}) if ref else {}
+
+
+def _document_headers(doc: dict[str, Any]) -> None:
+    """Each response names the headers Rounds sends with it."""
+    schemas = doc["components"]["schemas"]
+    for ops in doc.get("paths", {}).values():
+        for op in ops.values():
+            for code, response in op.get("responses", {}).items():
+                headers = response.setdefault("headers", {})
+                headers["X-Request-Id"] = _ref("X-Request-Id")
+                if not code.startswith("2"):
+                    continue
+                props = _schema_of(response, schemas).get("properties", {})
+                if "version" in props:
+                    headers["ETag"] = _ref("ETag")
+                if "next_cursor" in props:
+                    headers["Link"] = _ref("Link")
+                if code == "201":
+                    headers["Location"] = _ref("Location")
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -105,6 +209,22 @@ def install_openapi(app: FastAPI) -> None:
         schemas = components["schemas"]
         for unused in ("HTTPValidationError", "ValidationError"):
             schemas.pop(unused, None)
+        schemas["JWKS"] = JWKS_SCHEMA
+        components["headers"] = {**components.get("headers", {}), **HEADERS}
+        for path, ops in doc.get("paths", {}).items():
+            if path.startswith(PUBLIC_PATHS):
+                for op in ops.values():
+                    op["security"] = []  # no token needed
+        jwks = doc["paths"]["/.well-known/jwks.json"]["get"]["responses"]["200"]
+        jwks["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/JWKS"}}}
+        _document_headers(doc)
+        doc["servers"] = [{"url": "http://127.0.0.1:8000", "description": "make run"}]
+        used = {
+            t for ops in doc["paths"].values() for op in ops.values() for t in op.get("tags", [])
+        }
+        doc["tags"] = [{"name": t, "description": d} for t, d in TAGS.items() if t in used]
+        doc["info"]["contact"] = {"name": "Rounds maintainers", "url": REPO_URL}
+        doc["info"]["license"] = {"name": "Proprietary", "url": f"{REPO_URL}#licence"}
         app.openapi_schema = doc
         return doc
 

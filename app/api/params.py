@@ -1,11 +1,101 @@
-"""Header and path parameters shared by routers."""
+"""Header, path and query parameter handling shared by routers."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import types
+import uuid
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from fastapi import Header
+from fastapi import Depends, Header, Path, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from app.core.errors import Invalid, NotFound
+from app.products.repository import ProductRepository
+from app.products.schemas import ProductKey
+
+# A product as a person types it: its id or its key (e.g. /products/SEPSIS, ?product_id=SEPSIS).
+ProductRef = uuid.UUID | ProductKey
+_NO_PRODUCT = uuid.UUID(int=0)  # a filter on a key nobody has matches nothing
+
+
+async def product_path(
+    request: Request,
+    product_id: Annotated[ProductRef, Path(description="Product id or key, e.g. SEPSIS")],
+) -> uuid.UUID:
+    """The product of a /products/{product_id} path, given by id or key (404 if no key)."""
+    found = await ProductRepository(request.state.uow.session).id_for(product_id)
+    if found is None:
+        raise NotFound("Product not found.")
+    return found
+
+
+async def product_filter(
+    request: Request,
+    product_id: Annotated[
+        ProductRef | None, Query(description="Product id or key, e.g. SEPSIS")
+    ] = None,
+) -> uuid.UUID | None:
+    """The `product_id` filter of a list, given by id or key."""
+    if product_id is None:
+        return None
+    found = await ProductRepository(request.state.uow.session).id_for(product_id)
+    return found or _NO_PRODUCT
+
+
+ProductPath = Annotated[uuid.UUID, Depends(product_path)]
+ProductFilter = Annotated[uuid.UUID | None, Depends(product_filter)]
 
 IfMatch = Annotated[
     str | None, Header(alias="If-Match", description="ETag from a GET; 412 if it is stale")
 ]
+
+
+def _declared_query(dependant: Dependant) -> dict[str, bool]:
+    """Query parameter name → whether it may repeat (a list), over the whole dependency tree."""
+    out: dict[str, bool] = {}
+    for field in dependant.query_params:
+        out[field.alias] = _is_sequence(field.field_info.annotation)
+    for sub in dependant.dependencies:
+        out.update(_declared_query(sub))
+    return out
+
+
+def _is_sequence(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _is_sequence(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return any(_is_sequence(a) for a in get_args(annotation) if a is not type(None))
+    return origin in (list, tuple, set, frozenset)
+
+
+# Per route (routes define __eq__, so they are not hashable): the route itself is kept with
+# its entry, so an id is never reused for another route while the entry exists.
+_DECLARED: dict[int, tuple[APIRoute, dict[str, bool]]] = {}
+
+
+async def known_query_params(request: Request) -> None:
+    """Refuse query parameters the operation does not declare, and a single-valued one given
+    twice: a typo such as `?stauts=done` must not silently list everything (422 naming the
+    parameter). One router-level dependency for every REST operation."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    entry = _DECLARED.get(id(route))
+    if entry is None or entry[0] is not route:
+        entry = _DECLARED[id(route)] = (route, _declared_query(route.dependant))
+    declared = entry[1]
+    errors = []
+    for name in dict.fromkeys(request.query_params.keys()):
+        shown = name[:64]
+        if name not in declared:
+            errors.append(
+                {"loc": ["query", shown], "msg": "Unknown query parameter.", "type": "unknown"}
+            )
+        elif not declared[name] and len(request.query_params.getlist(name)) > 1:
+            errors.append(
+                {"loc": ["query", shown], "msg": "Give this parameter once.", "type": "repeated"}
+            )
+    if errors:
+        raise Invalid("The request has unknown or repeated query parameters.", errors=errors)

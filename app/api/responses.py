@@ -1,9 +1,9 @@
 """Fast JSON responses for resources and pages (pydantic-core serializes, no double pass)."""
 
-from __future__ import annotations
-
+from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
+from urllib.parse import quote
 
 import orjson
 from fastapi import Query, Request
@@ -37,15 +37,22 @@ def dump_list(items: list[Any], out: type[BaseModel]) -> bytes:
     return adapter.dump_json(adapter.validate_python(items, from_attributes=True))
 
 
-async def list_query(  # async: a sync dependency costs a threadpool hop per request
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size"),
-    cursor: str | None = Query(None, max_length=2048, description="From next_cursor"),
-    sort: str | None = Query(
-        None, max_length=64, description="Field name, '-' prefix for descending"
-    ),
-    include_archived: bool = Query(False, description="Include archived resources"),
-) -> ListQuery:
-    return ListQuery(limit=limit, cursor=cursor, sort=sort, include_archived=include_archived)
+def list_query_for(sortable: Sequence[str]) -> Callable[..., Awaitable[ListQuery]]:
+    """The limit/cursor/sort/include_archived dependency of one list operation: `sort` is
+    published as the enum of its sortable fields, each with and without a '-' prefix.
+    (This module has no `from __future__ import annotations`: FastAPI must see `Sort`, a
+    local, as a type and not as a string it cannot resolve.)"""
+    Sort = Literal[tuple(v for f in sortable for v in (f, "-" + f))]  # type: ignore[valid-type]
+
+    async def list_query(  # async: a sync dependency costs a threadpool hop per request
+        limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size"),
+        cursor: str | None = Query(None, max_length=2048, description="From next_cursor"),
+        sort: Sort | None = Query(None, description="Field name, '-' prefix for descending"),
+        include_archived: bool = Query(False, description="Include archived resources"),
+    ) -> ListQuery:
+        return ListQuery(limit=limit, cursor=cursor, sort=sort, include_archived=include_archived)
+
+    return list_query
 
 
 async def history_query(
@@ -80,13 +87,23 @@ def next_link(request: Request, cursor: str) -> str:
     return base.rstrip("/") + target if base else target
 
 
-def resource_response(obj: Any, out: type[BaseModel], *, status: int = 200) -> Response:
-    """One resource with its ETag."""
+def resource_response(
+    obj: Any, out: type[BaseModel], *, status: int = 200, location: str | None = None
+) -> Response:
+    """One resource with its ETag (and, for a 201, the `Location` of the new resource)."""
     model = obj if isinstance(obj, out) else out.model_validate(obj, from_attributes=True)
-    headers = {"ETag": etag(obj)} if hasattr(obj, "version") else None
+    headers = {"ETag": etag(obj)} if hasattr(obj, "version") else {}
+    if location is not None:
+        headers["Location"] = location
     return Response(
         model.model_dump_json().encode(),
         status_code=status,
         media_type="application/json",
-        headers=headers,
+        headers=headers or None,
     )
+
+
+def location(request: Request, *parts: Any) -> str:
+    """The path of a resource created by a POST to `request`'s collection, e.g.
+    /api/v1/stories/{id} (a relative reference, as RFC 9110 allows)."""
+    return "/".join([request.url.path.rstrip("/"), *(quote(str(p), safe="") for p in parts)])

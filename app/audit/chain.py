@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -98,15 +98,25 @@ def link_hash(prev_hash: str, event: Mapping[str, Any]) -> str:
 
 
 async def verify(
-    session: AsyncSession, *, batch: int = 2000, checkpoint: Checkpoint | None = None
+    session: AsyncSession,
+    *,
+    batch: int = 2000,
+    checkpoint: Checkpoint | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> VerifyResult:
     """Recompute the chain in seq order; report the first seq that does not hold."""
-    result, _ = await verify_with_head(session, batch=batch, checkpoint=checkpoint)
+    result, _ = await verify_with_head(
+        session, batch=batch, checkpoint=checkpoint, progress=progress
+    )
     return result
 
 
 async def verify_with_head(
-    session: AsyncSession, *, batch: int = 2000, checkpoint: Checkpoint | None = None
+    session: AsyncSession,
+    *,
+    batch: int = 2000,
+    checkpoint: Checkpoint | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> tuple[VerifyResult, tuple[int, str] | None]:
     """verify(), plus the head `(seq, hash)` it verified (None for an empty chain).
 
@@ -147,6 +157,8 @@ async def verify_with_head(
             prev = m["hash"]
             expected_seq += 1
             checked += 1
+        if progress is not None:
+            progress(len(rows))
         if len(rows) < batch:
             break
     if await repository.unchained_unqueued_exists(session):

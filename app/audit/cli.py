@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 
 import orjson
+from tqdm import tqdm
 
 from app.config import get_settings
 
 
-async def _verify() -> dict:
+async def _verify(progress: Callable[[int], object] | None = None) -> dict:
     from app.audit.checkpoint import Checkpoints
     from app.audit.sealer import seal_all
     from app.audit.service import verify_against_checkpoint
@@ -22,7 +24,9 @@ async def _verify() -> dict:
     try:
         await seal_all(engine, wait=True)
         async with create_sessionmaker(engine)() as session:
-            return dict(await verify_against_checkpoint(session, Checkpoints(settings)))
+            return dict(
+                await verify_against_checkpoint(session, Checkpoints(settings), progress=progress)
+            )
     finally:
         await engine.dispose()
 
@@ -39,7 +43,8 @@ async def _seal() -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    result = asyncio.run(_verify())
+    with tqdm(desc="verifying", unit=" events", file=sys.stderr) as bar:
+        result = asyncio.run(_verify(bar.update))
     print(orjson.dumps(result).decode())
     return 0 if result["ok"] else 1
 

@@ -185,6 +185,7 @@ class RequestMiddleware:
                 record.resource_type = resource_type_for(record.path)
             record.path = audit_path(scope)
             record.user_agent = safe_user_agent(record.user_agent)
+            status = max(status, record.outcome_status or 0)
             try:
                 if status >= 400:
                     # Nothing a failed request did may persist; its event goes alone.

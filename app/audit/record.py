@@ -55,6 +55,10 @@ class AuditRecord:
     writes: list[tuple[str, str, tuple[str, ...], str | None, tuple[str, ...]]] = field(
         default_factory=list
     )
+    # The status the request's outcome corresponds to when its HTTP status says less: GraphQL
+    # answers a failed operation with 200 + errors (GraphQL-over-HTTP, application/json), yet
+    # its work is rolled back and it is audited as the failure it was (e.g. 403 → denied).
+    outcome_status: int | None = None
 
     def set_graphql_operation(self, name: str | None, kind: str | None = None) -> None:
         """GraphQL hook: the executor calls this once the document is parsed, with the

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from app.api.deps import Context
 from app.api.responses import Paginated, page_response, resource_response
 from app.audit import service
+from app.audit.repository import SORTABLE
 from app.audit.schemas import (
     AuditAction,
     AuditEventOut,
@@ -24,6 +25,7 @@ from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 router = APIRouter(prefix="/audit-events", tags=["audit"])
 
 FHIR_NDJSON = "application/fhir+ndjson"
+AuditSort = Literal[tuple(v for f in SORTABLE for v in (f, "-" + f))]  # type: ignore[valid-type]
 
 
 class AuditEventList(Paginated[AuditEventOut]):
@@ -60,9 +62,7 @@ async def list_audit_events(
     filters: Filters,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=2048, description="From next_cursor")] = None,
-    sort: Annotated[
-        str | None, Query(max_length=64, description="occurred_at or -occurred_at")
-    ] = None,
+    sort: Annotated[AuditSort | None, Query(description="Newest first by default")] = None,
 ) -> Response:
     """List audit events, newest first (compliance officers)."""
     page = await service.list_events(ctx, filters, ListQuery(limit=limit, cursor=cursor, sort=sort))

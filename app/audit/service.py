@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -65,11 +65,14 @@ async def verify_trail(ctx: Ctx) -> VerifyResult:
 
 
 async def verify_against_checkpoint(
-    session: AsyncSession, checkpoints: Checkpoints
+    session: AsyncSession,
+    checkpoints: Checkpoints,
+    *,
+    progress: Callable[[int], object] | None = None,
 ) -> VerifyResult:
     """verify() with the latest checkpoint; writes a new checkpoint when the chain holds."""
     latest = await asyncio.to_thread(checkpoints.latest)
-    result, head = await verify_with_head(session, checkpoint=latest)
+    result, head = await verify_with_head(session, checkpoint=latest, progress=progress)
     if result["ok"] and head is not None:
         await asyncio.to_thread(checkpoints.write, *head)
     return result

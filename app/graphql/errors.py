@@ -231,14 +231,10 @@ def format_error(error: GraphQLError, *, hide_suggestions: bool) -> GraphQLError
                 extensions[key] = original.extra[key]
         message = original.detail
     elif original is None or isinstance(original, GraphQLError):
-        message, about_input = _safe_message(error.message, hide_suggestions=hide_suggestions)
-        if message.startswith("Syntax Error"):
-            code = "GRAPHQL_PARSE_FAILED"
-        elif about_input:
-            code = "BAD_USER_INPUT"
-        else:
-            code = "GRAPHQL_VALIDATION_FAILED"
-        extensions = {"code": code}
+        message, _ = _safe_message(error.message, hide_suggestions=hide_suggestions)
+        # SPEC §8's codes only: a document that does not parse or validate, or a value that
+        # does not coerce, is the client's input (no GRAPHQL_PARSE/VALIDATION_FAILED).
+        extensions = {"code": "BAD_USER_INPUT"}
     else:
         # Type only: messages of database errors carry parameters, which may be PHI.
         log.error("unexpected error in GraphQL resolver: %s", type(original).__name__)

@@ -1,13 +1,19 @@
 """POST /graphql (and GET for queries), the explorer page at GET /graphql in development.
 
-HTTP status: 200 unless the operation failed as a whole. A mutation that raised any error
-is answered with `data: null` and the status REST would give (403, 404, 409, 412, 422 …), so
-the audit middleware rolls the whole request back and records the denial or error; a query
-whose every root field failed does the same. Partial query results stay 200.
+HTTP status, per the GraphQL-over-HTTP specification: a client that accepts
+`application/json` (or anything, or says nothing) gets 200 with `errors` for every executed
+operation; one that asks for `application/graphql-response+json` gets that media type and, when
+the operation failed as a whole, the status REST would give (403, 404, 409, 412, 422 …).
+Either way a mutation that raised any error is answered with `data: null` and nothing of it
+persists: its REST status goes to the audit record (`outcome_status`), so the audit middleware
+rolls the request back and records the denial or error as such. A query whose every root
+field failed counts as failed too; partial query results are a success. A missing or invalid
+token stays 401 with `WWW-Authenticate` (the transport's authentication, before any GraphQL).
 
 Transport errors (not JSON, bad JSON, nested too deeply, a batch, no query, a method other
-than POST, GET in production) are GraphQL request errors too: `{"errors": [{"message",
-"extensions": {"code"}}]}` with the HTTP status, never strawberry's plain text."""
+than POST, GET in production) are GraphQL request errors: `{"errors": [{"message",
+"extensions": {"code"}}]}` with a 4xx status (nothing was executed), never strawberry's plain
+text; their code is BAD_USER_INPUT (NOT_FOUND for the explorer page where it is off)."""
 
 from __future__ import annotations
 
@@ -32,9 +38,11 @@ from app.config import Settings
 from app.core.limits import MAX_JSON_DEPTH, json_too_deep
 from app.feed.live import TextWebSocketAdapter, on_ws_connect
 from app.graphql.context import GraphQLContext, get_context
-from app.graphql.errors import http_status
+from app.graphql.errors import format_error, http_status
 from app.graphql.explorer import explorer_html
 from app.graphql.schema import build_schema
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
 def _status(result: ExecutionResult, operation_type: str | None) -> int:
@@ -59,11 +67,21 @@ class RequestRefused(HTTPException):
 
 def request_error(status: int, message: str, code: str | None = None, **headers: str) -> Response:
     """A GraphQL request error (no `data`: nothing was executed) as JSON."""
-    code = code or ("NOT_FOUND" if status == 404 else "BAD_REQUEST")
+    code = code or ("NOT_FOUND" if status == 404 else "BAD_USER_INPUT")
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return Response(
         orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
     )
+
+
+def _wants_graphql_response(request: Request) -> bool:
+    """The client named application/graphql-response+json before application/json."""
+    accept = request.headers.get("accept", "").lower()
+    at = accept.find(GRAPHQL_RESPONSE)
+    if at < 0:
+        return False
+    json_at = accept.find("application/json")
+    return json_at < 0 or at < json_at
 
 
 class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
@@ -108,6 +126,8 @@ class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
         root_value: Any,
         request_data: Any,
     ) -> ExecutionResult:
+        if _wants_graphql_response(request):
+            sub_response.media_type = GRAPHQL_RESPONSE
         if context.auth_error is not None and context._ctx is None:
             error = context.auth_error
             sub_response.status_code = error.status
@@ -131,16 +151,33 @@ class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
             sub_response.status_code = exc.status_code
             return ExecutionResult(
                 data=None,
-                errors=[GraphQLError(exc.reason, extensions={"code": "BAD_REQUEST"})],
+                errors=[GraphQLError(exc.reason, extensions={"code": "BAD_USER_INPUT"})],
             )
+        if result.errors:
+            # Errors raised before the operation ran (a document that does not parse) bypass
+            # the ErrorFormatter extension: give them their code here.
+            result.errors = [
+                e if (e.extensions or {}).get("code") else format_error(e, hide_suggestions=True)
+                for e in result.errors
+            ]
         status = _status(result, context.operation_type)
         if status != 200:
-            sub_response.status_code = status
+            request.state.audit.outcome_status = status
+            if _wants_graphql_response(request):
+                sub_response.status_code = status
             if context.operation_type == "mutation":
                 # Nothing of a failed mutation operation persists (the middleware rolls the
                 # request back on >= 400), so no partial result may claim otherwise.
                 result.data = None
         return result
+
+    def create_response(  # type: ignore[override]
+        self, response_data: Any, sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == GRAPHQL_RESPONSE:
+            response.headers["content-type"] = GRAPHQL_RESPONSE
+        return response
 
     def encode_json(self, data: object) -> bytes:  # type: ignore[override]
         try:

@@ -33,6 +33,7 @@ from app.graphql.errors import ErrorFormatter, SafeValuesOfCorrectTypeRule, form
 from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
 from app.graphql.limits import check_cost
 from app.graphql.pm import PmMutation, PmQuery
+from app.graphql.scalars import SCALAR_MAP
 from app.graphql.types import (
     DEFAULT_FIRST,
     AuditEventType,
@@ -643,7 +644,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,  # productEvents over websockets (app/feed/live.py)
         extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=production),
+        config=StrawberryConfig(disable_field_suggestions=production, scalar_map=SCALAR_MAP),
     )
     if settings.graphql_fastpath if settings else True:
         schema.fastpath = FastPath(schema)

@@ -7,13 +7,15 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
-from app.api.params import IfMatch
-from app.api.responses import Paginated, list_query, page_response, resource_response
+from app.api.params import IfMatch, ProductFilter
+from app.api.responses import Paginated, list_query_for, location, page_response, resource_response
 from app.core.crud import ListQuery
 from app.insights import service
+from app.insights.repository import InsightRepository
 from app.insights.schemas import InsightCreate, InsightOut, InsightUpdate
 
 router = APIRouter(prefix="/insights", tags=["insights"])
+SORTED_LIST = list_query_for(InsightRepository.sortable)
 
 
 class InsightList(Paginated[InsightOut]):
@@ -24,8 +26,8 @@ class InsightList(Paginated[InsightOut]):
 async def list_insights(
     request: Request,
     ctx: Context,
-    query: Annotated[ListQuery, Depends(list_query)],
-    product_id: uuid.UUID | None = None,
+    query: Annotated[ListQuery, Depends(SORTED_LIST)],
+    product_id: ProductFilter,
     interview_id: uuid.UUID | None = None,
 ) -> Response:
     """List insights."""
@@ -34,9 +36,12 @@ async def list_insights(
 
 
 @router.post("", response_model=InsightOut, status_code=201)
-async def create_insight(ctx: Context, body: InsightCreate) -> Response:
+async def create_insight(request: Request, ctx: Context, body: InsightCreate) -> Response:
     """Create an insight from an interview."""
-    return resource_response(await service.create_insight(ctx, body), InsightOut, status=201)
+    insight = await service.create_insight(ctx, body)
+    return resource_response(
+        insight, InsightOut, status=201, location=location(request, insight.id)
+    )
 
 
 @router.get("/{insight_id}", response_model=InsightOut)

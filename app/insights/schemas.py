@@ -4,13 +4,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StrictInt, StrictStr
+from pydantic import Field, StrictStr
 
-from app.core.fields import Tags, Title
+from app.core.fields import Tags, Title, json_int
 from app.core.schemas import InputModel, OutputModel, PatchModel
 from app.interviews.schemas import ParticipantPersona
 
-Severity = Annotated[StrictInt, Field(ge=1, le=5)]
+Severity = json_int(ge=1, le=5)
 Quote = Annotated[StrictStr, Field(max_length=5000)]
 Links = Annotated[list[uuid.UUID], Field(max_length=100)]
 

@@ -7,13 +7,15 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
-from app.api.params import IfMatch
-from app.api.responses import Paginated, list_query, page_response, resource_response
+from app.api.params import IfMatch, ProductFilter
+from app.api.responses import Paginated, list_query_for, location, page_response, resource_response
 from app.core.crud import ListQuery
 from app.interviews import service
+from app.interviews.repository import InterviewRepository
 from app.interviews.schemas import InterviewCreate, InterviewOut, InterviewUpdate
 
 router = APIRouter(prefix="/interviews", tags=["interviews"])
+SORTED_LIST = list_query_for(InterviewRepository.sortable)
 
 
 class InterviewList(Paginated[InterviewOut]):
@@ -24,8 +26,8 @@ class InterviewList(Paginated[InterviewOut]):
 async def list_interviews(
     request: Request,
     ctx: Context,
-    query: Annotated[ListQuery, Depends(list_query)],
-    product_id: uuid.UUID | None = None,
+    query: Annotated[ListQuery, Depends(SORTED_LIST)],
+    product_id: ProductFilter,
 ) -> Response:
     """List interviews (redacted unless the caller may see PHI)."""
     page = await service.list_interviews(ctx, query, product_id=product_id)
@@ -33,10 +35,10 @@ async def list_interviews(
 
 
 @router.post("", response_model=InterviewOut, status_code=201)
-async def create_interview(ctx: Context, body: InterviewCreate) -> Response:
+async def create_interview(request: Request, ctx: Context, body: InterviewCreate) -> Response:
     """Record a research interview."""
     view = await service.create_interview(ctx, body)
-    return resource_response(view, InterviewOut, status=201)
+    return resource_response(view, InterviewOut, status=201, location=location(request, view.id))
 
 
 @router.get("/{interview_id}", response_model=InterviewOut)

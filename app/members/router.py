@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
-from app.api.responses import Paginated, page_response
+from app.api.params import ProductPath
+from app.api.responses import Paginated, location, page_response
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.members import service
 from app.members.schemas import MemberAdd, MemberOut, MeOut
@@ -33,7 +33,7 @@ async def get_me(ctx: Context) -> MeOut:
 async def list_members(
     request: Request,
     ctx: Context,
-    product_id: uuid.UUID,
+    product_id: ProductPath,
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size"),
     cursor: str | None = Query(None, max_length=2048, description="From next_cursor"),
 ) -> Response:
@@ -43,13 +43,17 @@ async def list_members(
 
 
 @router.post("/products/{product_id}/members", response_model=MemberOut, status_code=201)
-async def add_member(ctx: Context, product_id: uuid.UUID, body: MemberAdd) -> MemberOut:
+async def add_member(
+    request: Request, response: Response, ctx: Context, product_id: ProductPath, body: MemberAdd
+) -> MemberOut:
     """Add a member to a product."""
-    return MemberOut.model_validate(await service.add_member(ctx, product_id, body.subject))
+    member = MemberOut.model_validate(await service.add_member(ctx, product_id, body.subject))
+    response.headers["Location"] = location(request, member.subject)
+    return member
 
 
 @router.delete("/products/{product_id}/members/{subject:path}", status_code=204)
-async def remove_member(ctx: Context, product_id: uuid.UUID, subject: PathSubject) -> Response:
+async def remove_member(ctx: Context, product_id: ProductPath, subject: PathSubject) -> Response:
     """Remove a member from a product."""
     await service.remove_member(ctx, product_id, subject)
     return Response(status_code=204)

@@ -12,10 +12,12 @@ import argparse
 import asyncio
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Column, Table, and_, column, select, table, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from tqdm import tqdm
 
 from app.config import Settings, get_settings
 from app.db.phi import PhiText
@@ -66,6 +68,7 @@ async def _reencrypt_table(
     cols: list[Column],
     report: RotationReport,
     batch_size: int,
+    progress: Callable[[int], object] | None = None,
 ) -> None:
     # A lightweight table with the PHI columns as plain text: no decryption on read, no
     # onupdate defaults on write.
@@ -106,25 +109,35 @@ async def _reencrypt_table(
                         counts["reencrypted" if is_envelope(stored) else "encrypted"] += 1
                     else:
                         counts["changed_meanwhile"] += 1
+        if progress is not None:
+            progress(len(rows))
         if len(rows) < batch_size:
             return
         after = rows[-1].id
 
 
 async def reencrypt(
-    engine: AsyncEngine, ring: Keyring, *, batch_size: int = BATCH_SIZE
+    engine: AsyncEngine,
+    ring: Keyring,
+    *,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], object] | None = None,
 ) -> RotationReport:
     """Rewrite every PHI value not under the keyring's current key (one transaction per
     batch, so a long rotation never holds locks on the whole table and can be resumed)."""
     report = RotationReport(current=ring.current)
     for cols in phi_columns().values():
         model = cols[0].table
-        await _reencrypt_table(engine, ring, model, cols, report, batch_size)
+        await _reencrypt_table(engine, ring, model, cols, report, batch_size, progress)
     return report
 
 
 async def rotate(
-    settings: Settings, *, new: bool = True, batch_size: int = BATCH_SIZE
+    settings: Settings,
+    *,
+    new: bool = True,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], object] | None = None,
 ) -> RotationReport:
     """Development: add a new current key to var/phi-keys (unless `new` is false);
     production: PHI_KEYS decides. Then re-encrypt everything with the current key."""
@@ -135,7 +148,7 @@ async def rotate(
         ring.add_current(*new_key())
     engine = create_engine(settings)
     try:
-        report = await reencrypt(engine, ring, batch_size=batch_size)
+        report = await reencrypt(engine, ring, batch_size=batch_size, progress=progress)
         await _audit_rotation(engine, report)
         return report
     finally:
@@ -180,7 +193,15 @@ def _keys_rotate(args: argparse.Namespace) -> int:
         )
     elif not args.reencrypt_only:
         print("generating a new development key in var/phi-keys", file=sys.stderr)
-    report = asyncio.run(rotate(settings, new=not args.reencrypt_only, batch_size=args.batch_size))
+    with tqdm(desc="re-encrypting", unit=" rows", file=sys.stderr) as bar:
+        report = asyncio.run(
+            rotate(
+                settings,
+                new=not args.reencrypt_only,
+                batch_size=args.batch_size,
+                progress=bar.update,
+            )
+        )
     _print_report(report)
     if not report.ok:
         print("some values could not be decrypted with any configured key", file=sys.stderr)
@@ -210,7 +231,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="do not generate a development key; re-encrypt with the current one",
     )
-    rot.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    rot.add_argument(
+        "--batch-size",
+        type=int,
+        default=BATCH_SIZE,
+        help="rows per transaction (default: %(default)s)",
+    )
     rot.set_defaults(func=_keys_rotate)
     ls = keys.add_parser("list", help="print key ids, current first")
     ls.set_defaults(func=_keys_list)

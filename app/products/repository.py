@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import Select, select, update
 
 from app.core.crud import ListQuery, Repository
@@ -22,6 +24,12 @@ class ProductRepository(Repository[Product]):
 
     async def list(self, query: ListQuery, *, lifecycle_stage: str | None = None) -> Page[Product]:
         return await self.page_filtered(query, lifecycle_stage=lifecycle_stage)
+
+    async def id_for(self, ref: uuid.UUID | str) -> uuid.UUID | None:
+        """The id of the product a person named by id or by key (e.g. SEPSIS); None if none."""
+        if isinstance(ref, uuid.UUID):
+            return ref
+        return await self.session.scalar(select(Product.id).where(Product.key == ref))
 
     async def key_exists(self, key: str) -> bool:
         return (await self.session.scalar(select(Product.id).where(Product.key == key))) is not None

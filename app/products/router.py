@@ -1,19 +1,20 @@
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
-from app.api.params import IfMatch
-from app.api.responses import Paginated, list_query, page_response, resource_response
+from app.api.params import IfMatch, ProductPath
+from app.api.responses import Paginated, list_query_for, location, page_response, resource_response
 from app.core.crud import ListQuery
 from app.products import service
+from app.products.repository import ProductRepository
 from app.products.schemas import LifecycleStage, ProductCreate, ProductOut, ProductUpdate
 
 router = APIRouter(prefix="/products", tags=["products"])
+SORTED_LIST = list_query_for(ProductRepository.sortable)
 
 
 class ProductList(Paginated[ProductOut]):
@@ -24,7 +25,7 @@ class ProductList(Paginated[ProductOut]):
 async def list_products(
     request: Request,
     ctx: Context,
-    query: Annotated[ListQuery, Depends(list_query)],
+    query: Annotated[ListQuery, Depends(SORTED_LIST)],
     lifecycle_stage: LifecycleStage | None = None,
 ) -> Response:
     """List products."""
@@ -33,20 +34,23 @@ async def list_products(
 
 
 @router.post("", response_model=ProductOut, status_code=201)
-async def create_product(ctx: Context, body: ProductCreate) -> Response:
+async def create_product(request: Request, ctx: Context, body: ProductCreate) -> Response:
     """Create a product; the creator becomes a member."""
-    return resource_response(await service.create_product(ctx, body), ProductOut, status=201)
+    product = await service.create_product(ctx, body)
+    return resource_response(
+        product, ProductOut, status=201, location=location(request, product.id)
+    )
 
 
 @router.get("/{product_id}", response_model=ProductOut)
-async def get_product(ctx: Context, product_id: uuid.UUID) -> Response:
+async def get_product(ctx: Context, product_id: ProductPath) -> Response:
     """Get a product."""
     return resource_response(await service.get_product(ctx, product_id), ProductOut)
 
 
 @router.patch("/{product_id}", response_model=ProductOut)
 async def update_product(
-    ctx: Context, product_id: uuid.UUID, body: ProductUpdate, if_match: IfMatch = None
+    ctx: Context, product_id: ProductPath, body: ProductUpdate, if_match: IfMatch = None
 ) -> Response:
     """Update a product."""
     product = await service.update_product(ctx, product_id, body, if_match=if_match)
@@ -55,7 +59,7 @@ async def update_product(
 
 @router.delete("/{product_id}", response_model=ProductOut)
 async def archive_product(
-    ctx: Context, product_id: uuid.UUID, if_match: IfMatch = None
+    ctx: Context, product_id: ProductPath, if_match: IfMatch = None
 ) -> Response:
     """Archive a product."""
     product = await service.archive_product(ctx, product_id, if_match=if_match)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StrictBool, StrictFloat, field_validator
 
+from app.core.fields import NOT_BLANK
 from app.core.schemas import InputModel, OutputModel, PatchModel
 from app.stories.schemas import StoryStatus
 
@@ -48,7 +49,7 @@ class Iec62304Class(StrEnum):
 
 
 ProductKey = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,10}$", description="2-10 of A-Z0-9")]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
 LongText = Annotated[str, Field(max_length=20_000)]
 Metrics = Annotated[dict[Annotated[str, Field(max_length=50)], StrictFloat], Field(max_length=50)]
 JiraProjectKey = Annotated[

@@ -7,16 +7,18 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
-from app.api.params import IfMatch
+from app.api.params import IfMatch, ProductFilter
 from app.api.responses import (
     Paginated,
     history_query,
-    list_query,
+    list_query_for,
+    location,
     page_response,
     resource_response,
 )
 from app.core.crud import ListQuery
 from app.roadmap import service
+from app.roadmap.repository import RoadmapItemRepository
 from app.roadmap.schemas import (
     Horizon,
     RoadmapItemApprovalInput,
@@ -31,6 +33,7 @@ Owner = Annotated[
     str | None, Query(max_length=255, description="A subject, or `me` for the items you own")
 ]
 router = APIRouter(prefix="/roadmap-items", tags=["roadmap"])
+SORTED_LIST = list_query_for(RoadmapItemRepository.sortable)
 
 
 class RoadmapItemList(Paginated[RoadmapItemOut]):
@@ -45,8 +48,8 @@ class RoadmapItemApprovalList(Paginated[RoadmapItemApprovalOut]):
 async def list_roadmap_items(
     request: Request,
     ctx: Context,
-    query: Annotated[ListQuery, Depends(list_query)],
-    product_id: uuid.UUID | None = None,
+    query: Annotated[ListQuery, Depends(SORTED_LIST)],
+    product_id: ProductFilter,
     status: RoadmapStatus | None = None,
     horizon: Horizon | None = None,
     owner: Owner = None,
@@ -59,10 +62,10 @@ async def list_roadmap_items(
 
 
 @router.post("", response_model=RoadmapItemOut, status_code=201)
-async def create_roadmap_item(ctx: Context, body: RoadmapItemCreate) -> Response:
+async def create_roadmap_item(request: Request, ctx: Context, body: RoadmapItemCreate) -> Response:
     """Create a roadmap item."""
     item = await service.create_roadmap_item(ctx, body)
-    return resource_response(item, RoadmapItemOut, status=201)
+    return resource_response(item, RoadmapItemOut, status=201, location=location(request, item.id))
 
 
 @router.get("/{item_id}", response_model=RoadmapItemOut)

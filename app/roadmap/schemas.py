@@ -5,9 +5,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, StrictFloat, StrictInt, StrictStr, field_validator
+from pydantic import Field, StrictFloat, StrictStr
 
-from app.core.fields import LongText, Quarter, Title
+from app.core.fields import LongText, Quarter, Title, json_int, one_of
 from app.core.schemas import InputModel, OutputModel, PatchModel
 from app.members.schemas import Subject
 
@@ -37,24 +37,15 @@ class ApprovalEntryStatus(StrEnum):
     STALE = "stale"
 
 
-IMPACT_VALUES = (0.25, 0.5, 1.0, 2.0, 3.0)
-Reach = Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]
+IMPACT_VALUES = (0.25, 0.5, 1, 2, 3)
+Reach = json_int(ge=0, le=1_000_000_000)
 Confidence = Annotated[StrictFloat, Field(ge=0, le=1)]
 Effort = Annotated[StrictFloat, Field(gt=0, le=10_000, description="person-months")]
-Impact = Annotated[StrictFloat, Field(description="one of 0.25, 0.5, 1, 2, 3")]
+Impact = one_of(StrictFloat, IMPACT_VALUES)
 Theme = Annotated[StrictStr, Field(max_length=100)]  # the column is VARCHAR(100)
 
 
-class _RiceChecks(InputModel):
-    @field_validator("impact", check_fields=False)
-    @classmethod
-    def _impact(cls, v: float | None) -> float | None:
-        if v is not None and v not in IMPACT_VALUES:
-            raise ValueError("impact must be one of 0.25, 0.5, 1, 2, 3")
-        return v
-
-
-class RoadmapItemCreate(_RiceChecks):
+class RoadmapItemCreate(InputModel):
     product_id: uuid.UUID
     title: Title
     description: LongText = ""
@@ -69,7 +60,7 @@ class RoadmapItemCreate(_RiceChecks):
     owner_sub: Subject | None = Field(None, description="A member of the product")
 
 
-class RoadmapItemUpdate(PatchModel, _RiceChecks):
+class RoadmapItemUpdate(PatchModel):
     title: Title = None
     description: LongText = None
     theme: Theme | None = None

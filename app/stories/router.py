@@ -7,17 +7,19 @@ from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
-from app.api.params import IfMatch
+from app.api.params import IfMatch, ProductFilter
 from app.api.responses import (
     Paginated,
     history_query,
-    list_query,
+    list_query_for,
+    location,
     page_response,
     resource_response,
 )
 from app.core.crud import ListQuery
 from app.stories import service
 from app.stories.filters import Assignee, Labels, split_labels
+from app.stories.repository import StoryRepository
 from app.stories.schemas import (
     ClinicalReviewInput,
     StoryCreate,
@@ -28,6 +30,7 @@ from app.stories.schemas import (
 )
 
 router = APIRouter(prefix="/stories", tags=["stories"])
+SORTED_LIST = list_query_for(StoryRepository.sortable)
 StoryRef = Annotated[str, Path(max_length=64, description="Story id or key, e.g. SEPS-12")]
 
 
@@ -43,8 +46,8 @@ class StoryReviewList(Paginated[StoryReviewOut]):
 async def list_stories(
     request: Request,
     ctx: Context,
-    query: Annotated[ListQuery, Depends(list_query)],
-    product_id: uuid.UUID | None = None,
+    query: Annotated[ListQuery, Depends(SORTED_LIST)],
+    product_id: ProductFilter,
     roadmap_item_id: uuid.UUID | None = None,
     status: StoryStatus | None = None,
     sprint: str | None = None,
@@ -66,9 +69,10 @@ async def list_stories(
 
 
 @router.post("", response_model=StoryOut, status_code=201)
-async def create_story(ctx: Context, body: StoryCreate) -> Response:
+async def create_story(request: Request, ctx: Context, body: StoryCreate) -> Response:
     """Create a story."""
-    return resource_response(await service.create_story(ctx, body), StoryOut, status=201)
+    story = await service.create_story(ctx, body)
+    return resource_response(story, StoryOut, status=201, location=location(request, story.id))
 
 
 @router.get("/{story_ref}", response_model=StoryOut)

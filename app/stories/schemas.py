@@ -5,9 +5,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, Field, StrictBool, StrictStr
 
-from app.core.fields import LongText, Tags, Title
+from app.core.fields import NOT_BLANK, JsonInt, LongText, Tags, Title, one_of
 from app.core.schemas import InputModel, OutputModel, PatchModel
 from app.members.schemas import Subject
 
@@ -21,25 +21,39 @@ class StoryStatus(StrEnum):
     WONT_DO = "wont_do"
 
 
+class StoryCreateStatus(StrEnum):
+    """The statuses a new story may start in."""
+
+    BACKLOG = "backlog"
+    READY = "ready"
+
+
 class ReviewStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     CHANGES_REQUESTED = "changes_requested"
 
 
+class ReviewDecision(StrEnum):
+    """What a clinician decides in a review."""
+
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes_requested"
+
+
 STORY_POINTS = (0, 1, 2, 3, 5, 8, 13, 21)
-Gherkin = Annotated[StrictStr, Field(min_length=1, max_length=2000)]
+Gherkin = Annotated[StrictStr, Field(min_length=1, max_length=2000, pattern=NOT_BLANK)]
 Rank = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z:|_.-]+$")]
-Sprint = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+Sprint = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=NOT_BLANK)]
 JiraKey = Annotated[StrictStr, Field(pattern=r"^[A-Z][A-Z0-9_]{0,30}-\d{1,9}$")]
-Points = Annotated[StrictInt, Field(description="0,1,2,3,5,8,13,21")]
+Points = one_of(JsonInt, STORY_POINTS)
 Persona = Annotated[StrictStr, Field(max_length=100)]  # the column is VARCHAR(100)
 
 
 class AcceptanceCriterion(InputModel):
     """A Gherkin scenario: Given / When / Then, and whether it is met."""
 
-    id: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
+    id: Annotated[StrictStr, Field(min_length=1, max_length=32, pattern=NOT_BLANK)] | None = None
     given: Gherkin
     when: Gherkin
     then: Gherkin
@@ -77,16 +91,7 @@ class JiraSyncOut(BaseModel):
 Criteria = Annotated[list[AcceptanceCriterion], Field(max_length=50)]
 
 
-class _StoryChecks(InputModel):
-    @field_validator("story_points", check_fields=False)
-    @classmethod
-    def _points(cls, v: int | None) -> int | None:
-        if v is not None and v not in STORY_POINTS:
-            raise ValueError("story_points must be one of 0, 1, 2, 3, 5, 8, 13, 21")
-        return v
-
-
-class StoryCreate(_StoryChecks):
+class StoryCreate(InputModel):
     product_id: uuid.UUID
     roadmap_item_id: uuid.UUID | None = None
     title: Title
@@ -96,8 +101,8 @@ class StoryCreate(_StoryChecks):
     so_that: LongText | None = None
     description: LongText = ""
     acceptance_criteria: Criteria = Field(default_factory=list)
-    status: Literal[StoryStatus.BACKLOG, StoryStatus.READY] = Field(
-        default=StoryStatus.BACKLOG, description="new stories start in backlog or ready"
+    status: StoryCreateStatus = Field(
+        default=StoryCreateStatus.BACKLOG, description="new stories start in backlog or ready"
     )
     story_points: Points | None = None
     rank: Rank | None = None
@@ -108,7 +113,7 @@ class StoryCreate(_StoryChecks):
     assignee_sub: Subject | None = Field(None, description="A member of the product")
 
 
-class StoryUpdate(PatchModel, _StoryChecks):
+class StoryUpdate(PatchModel):
     roadmap_item_id: uuid.UUID | None = None
     title: Title = None
     persona: Persona | None = None
@@ -128,7 +133,7 @@ class StoryUpdate(PatchModel, _StoryChecks):
 
 
 class ClinicalReviewInput(InputModel):
-    status: Literal[ReviewStatus.APPROVED, ReviewStatus.CHANGES_REQUESTED]
+    status: ReviewDecision
     comment: Annotated[StrictStr, Field(max_length=5000)] | None = None
 
 
@@ -165,7 +170,7 @@ class StoryReviewOut(OutputModel):
     id: uuid.UUID
     story_id: uuid.UUID
     version: int = Field(description="The story version that was reviewed")
-    status: Literal[ReviewStatus.APPROVED, ReviewStatus.CHANGES_REQUESTED]
+    status: ReviewDecision
     reviewer_sub: str
     reviewed_at: datetime
     comment: str | None

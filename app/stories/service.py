@@ -225,16 +225,21 @@ def _check_transition(story: Story, new_status: str) -> None:
         )
 
 
-def _check_clinical_gate(story: Story) -> None:
+def _check_clinical_gate(story: Story, before: str) -> None:
     review = story.clinical_review or {}
     if (
         story.status == StoryStatus.DONE
         and story.clinical_review_required
         and review.get("status") != ReviewStatus.APPROVED
     ):
+        # `allowed` lists the moves open now: done is not one of them until a clinician
+        # approves (a move to done from elsewhere is refused by the workflow first).
+        allowed = [m for m in allowed_moves(before) if m != StoryStatus.DONE]
         raise Conflict(
-            "This story needs an approved clinical review before it can be done.",
-            extra={"allowed": allowed_moves(StoryStatus.IN_REVIEW)},
+            "A clinician must approve this story's clinical review before it can be done "
+            f"(the review is {review.get('status') or 'pending'}); "
+            f"allowed now: {', '.join(allowed) or 'none'}.",
+            extra={"allowed": allowed, "reason": "review_required"},
         )
 
 
@@ -285,8 +290,9 @@ async def update_story(
             previous.ended_by = ctx.principal.sub
             previous.end_reason = "content_changed"
             previous.changed_fields = reset
+    before = story.status
     changed = apply_changes(story, changes)
-    _check_clinical_gate(story)
+    _check_clinical_gate(story, before)
     try:
         await save(ctx.session, story)
     except IntegrityError as exc:  # a concurrent update took the same jira_key

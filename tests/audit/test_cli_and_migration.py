@@ -36,6 +36,7 @@ async def cli_verify(settings) -> tuple[int, dict]:
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode in (0, 1), err.decode()
+    assert b"verifying" in err  # tqdm progress on stderr; stdout stays one JSON document
     body = orjson.loads(out)
     del body["checkpoint_seq"]  # checkpoints: tests/audit/test_checkpoint.py
     return proc.returncode, body

@@ -55,7 +55,7 @@ async def test_every_request_yields_an_event(boom_client, auth, raw):
         # (method, url, kwargs, status, outcome, actor, action)
         (
             "GET",
-            f"/api/v1/stories/{story['id']}?x=1&y=2",
+            f"/api/v1/stories/{story['id']}",
             {"headers": w.pm},
             200,
             "success",
@@ -143,6 +143,15 @@ async def test_every_request_yields_an_event(boom_client, auth, raw):
             "error",
             w.pm_sub,
             "create",
+        ),
+        (  # the query string is not stored (path only)
+            "GET",
+            f"/api/v1/stories?product_id={w.pid}&limit=5",
+            {"headers": w.pm},
+            200,
+            "success",
+            w.pm_sub,
+            "search",
         ),
         ("POST", "/api/v1/test-only/explode", {"headers": w.pm}, 500, "error", w.pm_sub, "create"),
     ]

@@ -18,3 +18,16 @@ async def gql(
 
 def codes(body: dict[str, Any]) -> list[str]:
     return [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
+
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+async def gql_strict(
+    client, query: str, variables: dict[str, Any] | None = None, headers=None, **kw
+) -> tuple[int, dict[str, Any]]:
+    """`gql` asking for application/graphql-response+json, so an operation that failed as a
+    whole answers with the status REST would give (application/json answers 200 + errors)."""
+    return await gql(
+        client, query, variables, {**(headers or {}), "Accept": GRAPHQL_RESPONSE}, **kw
+    )

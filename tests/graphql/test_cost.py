@@ -13,7 +13,8 @@ from app.graphql.schema import build_schema
 from app.main import create_app
 from bench.graphql_bench import ROUNDS_QUERY
 from tests.api.factories import make_world
-from tests.graphql.helpers import codes, gql
+from tests.graphql.helpers import codes
+from tests.graphql.helpers import gql_strict as gql
 
 ISSUE_QUERY = "{ stories(first: 200) { nodes { product { stories(first: 200) { nodes { product { stories(first: 200) { nodes { id title description } } } } } } } } }"
 

@@ -20,7 +20,8 @@ from app.core.limits import MAX_JSON_DEPTH
 from app.graphql.schema import build_schema
 from app.main import create_app
 from tests.api.factories import make_world
-from tests.graphql.helpers import codes, gql
+from tests.graphql.helpers import codes
+from tests.graphql.helpers import gql_strict as gql
 
 PHI = "Maria Gonzalez 555-0142"
 # Whole pieces only: short digit runs turn up in UUIDs and hashes by chance.
@@ -192,7 +193,7 @@ async def _check_cases(client, headers, product_id: str) -> None:
         r = await client.post(
             "/graphql",
             json={"query": query, **({"variables": variables} if variables else {})},
-            headers=headers,
+            headers={**headers, "Accept": "application/graphql-response+json"},
         )
         assert r.status_code in (400, 422), (name, r.text)
         assert_no_echo(r.text)
@@ -240,7 +241,7 @@ def test_the_schema_accessor_still_reaches_graphql_core():
 
 
 # --- transport (item 12) ---------------------------------------------------------------
-def _request_error(r: httpx.Response, status: int, code: str = "BAD_REQUEST") -> str:
+def _request_error(r: httpx.Response, status: int, code: str = "BAD_USER_INPUT") -> str:
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/json"), r.headers
     body = r.json()

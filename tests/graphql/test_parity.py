@@ -31,7 +31,15 @@ from app.roadmap.schemas import (
 )
 from app.stories.schemas import ReviewStatus, StoryOut, StoryStatus
 from tests.conftest import unique_key
-from tests.graphql.helpers import gql
+from tests.graphql.helpers import gql as _gql
+
+
+async def gql(client, query, variables=None, headers=None, **kw):
+    """Asks for application/graphql-response+json, whose HTTP status mirrors REST's when an
+    operation fails as a whole (application/json answers 200; see test_http_status.py)."""
+    headers = {**(headers or {}), "Accept": "application/graphql-response+json"}
+    return await _gql(client, query, variables, headers, **kw)
+
 
 ROLES = ["product_manager", "engineer", "clinician", "exec", "compliance_officer", "admin"]
 CODE_FOR = {

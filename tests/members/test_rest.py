@@ -93,7 +93,8 @@ async def test_members_of_unknown_product_is_404_and_bad_id_is_422(client, auth)
     missing = "/api/v1/products/01900000-0000-7000-8000-000000000000/members"
     assert_problem(await client.get(missing, headers=pm), 404)
     assert_problem(await client.post(missing, json={"subject": "a"}, headers=pm), 404)
-    assert_problem(await client.get("/api/v1/products/123/members", headers=pm), 422)
+    # "123" would be a well-formed product key (404); this is neither an id nor a key
+    assert_problem(await client.get("/api/v1/products/not-an-id/members", headers=pm), 422)
 
 
 async def test_me(client, auth, token):

@@ -19,7 +19,8 @@ import pytest
 
 from tests.api.factories import assert_problem, make_world, new_sub
 from tests.auth.helpers import new_client
-from tests.graphql.helpers import codes, gql
+from tests.graphql.helpers import codes
+from tests.graphql.helpers import gql_strict as gql
 from tests.phi import rawdb
 from tests.phi.samples import NAME, QUOTE, assert_no_needles, phi_interview
 

@@ -325,6 +325,7 @@ async def test_keys_cli_rotates_in_another_process_and_lists_ids_only(client, au
     rotated = _cli(settings, "keys", "rotate", "--batch-size", "3")
     assert rotated.returncode == 0, rotated.stderr
     assert "total: reencrypted=" in rotated.stdout
+    assert "re-encrypting" in rotated.stderr and "rows" in rotated.stderr  # tqdm progress
     listed = _cli(settings, "keys", "list")
     assert listed.returncode == 0, listed.stderr
     kids = [line.split("\t")[0] for line in listed.stdout.splitlines()]

@@ -8,7 +8,8 @@ import uuid
 import pytest
 
 from tests.api.factories import assert_problem, make_world, new_sub
-from tests.graphql.helpers import codes, gql
+from tests.graphql.helpers import codes
+from tests.graphql.helpers import gql_strict as gql
 from tests.phi import rawdb
 from tests.phi.samples import QUOTE, assert_no_needles, phi_interview
 

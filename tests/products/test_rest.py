@@ -140,3 +140,23 @@ async def test_filter_sort_if_match_star_and_unknown_product(client, auth):
     missing = await client.get("/api/v1/products/01900000-0000-7000-8000-000000000000", headers=pm)
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_product_key_works_wherever_a_person_types_one(client, auth):
+    """/products/SEPSIS and ?product_id=SEPSIS resolve the key once (app.api.params)."""
+    from tests.api.factories import make_world
+
+    w = await make_world(client, auth)
+    story = await w.story()
+    by_key = await client.get(f"/api/v1/products/{w.key}", headers=w.pm)
+    assert by_key.status_code == 200 and by_key.json()["id"] == w.pid
+    r = await client.patch(f"/api/v1/products/{w.key}", json={"name": "Renamed"}, headers=w.pm)
+    assert r.status_code == 200 and r.json()["name"] == "Renamed"
+    listed = await client.get("/api/v1/stories", params={"product_id": w.key}, headers=w.pm)
+    assert [s["id"] for s in listed.json()["data"]] == [story["id"]]
+    members = await client.get(f"/api/v1/products/{w.key}/members", headers=w.pm)
+    assert members.status_code == 200 and members.json()["data"]
+    # A key nobody has: 404 for the product, an empty list for a filter.
+    assert (await client.get("/api/v1/products/NOSUCHKEY", headers=w.pm)).status_code == 404
+    empty = await client.get("/api/v1/stories", params={"product_id": "NOSUCHKEY"}, headers=w.pm)
+    assert empty.status_code == 200 and empty.json()["data"] == []

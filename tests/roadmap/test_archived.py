@@ -4,7 +4,8 @@ REST and GraphQL and change nothing; reading it still works."""
 from __future__ import annotations
 
 from tests.api.factories import assert_problem, make_world, new_sub
-from tests.graphql.helpers import codes, gql
+from tests.graphql.helpers import codes
+from tests.graphql.helpers import gql_strict as gql
 
 
 async def test_archived_items_cannot_be_patched_or_approved(client, auth):

@@ -321,7 +321,10 @@ async def test_clinical_gate_and_review(client, auth):
 
     blocked = await client.patch(url, json={"status": "done"}, headers=w.pm)
     body = assert_problem(blocked, 409)
-    assert "clinical review" in body["detail"]
+    assert "A clinician must approve" in body["detail"] and "clinical review" in body["detail"]
+    # The refused move is not offered among the allowed ones; the reason says why.
+    assert body["reason"] == "review_required"
+    assert body["allowed"] == ["in_progress", "wont_do"]
     assert (await client.get(url, headers=w.pm)).json()["status"] == "in_review"
 
     changes = await client.post(

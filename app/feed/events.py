@@ -46,7 +46,9 @@ EVENT_TYPES: tuple[str, ...] = (
         for v in ("created", "updated", "archived")
     ),
     "roadmap_item.approved",
+    "roadmap_item.approval_stale",
     "story.reviewed",
+    "story.review_reset",
     "interview.purged",
     "member.added",
     "member.removed",

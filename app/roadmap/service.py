@@ -21,6 +21,7 @@ from app.core.errors import Conflict, NotFound
 from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import Page
 from app.db.types import utcnow
+from app.feed import emit
 from app.members.owners import require_member, resolve_me
 from app.phi.scan import redact_free_text
 from app.products.service import get_product
@@ -88,11 +89,19 @@ def _rescore(item: RoadmapItem) -> None:
 
 
 def approval_went_stale(ctx: Ctx, item: RoadmapItem, approval: RoadmapItemApproval | None) -> None:
-    """Hook for the change feed (SPEC §10, issue #11, not built yet): emit
-    `roadmap_item.approval_stale` here, in the same transaction, so a webhook consumer can ask
-    the exec to look again. Until then the invalidation is recorded by the approval row
-    (stale_at/stale_by/stale_fields) and the request's `update` audit event, whose
-    changed_fields name the material fields and approved_by/approved_at/approval_status."""
+    """`roadmap_item.approval_stale` in the change feed (same transaction), so a webhook or
+    Slack consumer can ask the exec to look again; `changed_fields` names what made it stale.
+    The approval row (stale_at/stale_by/stale_fields) and the request's `update` audit event
+    record it too."""
+    fields = list(approval.stale_fields or []) if approval is not None else []
+    emit(
+        ctx,
+        "roadmap_item.approval_stale",
+        RESOURCE,
+        item.id,
+        product_id=item.product_id,
+        changed=fields,
+    )
 
 
 async def list_roadmap_items(

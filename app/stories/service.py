@@ -21,6 +21,7 @@ from app.core.errors import Conflict, Invalid, NotFound
 from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import Page
 from app.db.types import utcnow
+from app.feed import emit
 from app.members.owners import require_member, resolve_me
 from app.phi.scan import redact_free_text
 from app.products.repository import ProductRepository
@@ -63,11 +64,12 @@ def _content_changes(story: Story, changes: dict[str, Any]) -> list[str]:
 
 
 def review_was_reset(ctx: Ctx, story: Story, review: StoryReview | None) -> None:
-    """Hook for the change feed (SPEC §10, issue #11, not built yet): emit
-    `story.review_reset` here, in the same transaction, so a webhook consumer can ask the
-    clinician to look again. Until then the reset is recorded by the review row
-    (ended_at/ended_by/end_reason/changed_fields) and the request's `update` audit event,
-    whose changed_fields name the content fields and clinical_review."""
+    """`story.review_reset` in the change feed (same transaction), so a webhook or Slack
+    consumer can ask the clinician to look again; `changed_fields` names the content fields
+    that changed. The review row (ended_at/end_reason/changed_fields) and the request's
+    `update` audit event record it too."""
+    fields = list(review.changed_fields or []) if review is not None else []
+    emit(ctx, "story.review_reset", RESOURCE, story.id, product_id=story.product_id, changed=fields)
 
 
 def _criteria(items: list[Any]) -> list[dict[str, Any]]:

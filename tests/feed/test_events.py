@@ -153,3 +153,40 @@ async def test_emit_adds_an_explicit_event_type():
         ("story.review_reset", "s-1", ("clinical_review",)),
     ]
     assert record.action == "update"  # the audit event itself is unchanged by emit
+
+
+async def test_gate_invalidations_are_events(app, client, auth):
+    """A material change to an approved roadmap item and a content change to a signed-off
+    story emit roadmap_item.approval_stale and story.review_reset (issue #15), naming the
+    fields that caused them."""
+    w = await make_world(client, auth)
+    item = await w.roadmap_item()
+    url = f"/api/v1/roadmap-items/{item['id']}"
+    assert (await client.post(f"{url}/approve", headers=auth("exec"))).status_code == 200
+    r = await client.patch(url, json={"effort": 30}, headers=w.pm)
+    assert r.status_code == 200 and r.json()["approval_status"] == "stale", r.text
+    events = await events_for(app, item["id"])
+    assert [e["type"] for e in events][-3:-2] == ["roadmap_item.approved"]
+    # one request: both in its transaction
+    assert {e["type"] for e in events[-2:]} == {
+        "roadmap_item.updated",
+        "roadmap_item.approval_stale",
+    }
+    [stale] = [e for e in events if e["type"] == "roadmap_item.approval_stale"]
+    assert stale["changed_fields"] == ["effort"] and str(stale["product_id"]) == w.pid
+
+    story = await w.story(clinical_review_required=True)
+    clin = await w.member("clinician")
+    surl = f"/api/v1/stories/{story['id']}"
+    r = await client.post(f"{surl}/clinical-review", json={"status": "approved"}, headers=clin)
+    assert r.status_code == 200, r.text
+    r = await client.patch(surl, json={"i_want": "the dose doubled"}, headers=w.pm)
+    assert r.status_code == 200 and r.json()["clinical_review"]["status"] == "pending", r.text
+    events = await events_for(app, story["id"])
+    assert {e["type"] for e in events[-2:]} == {"story.updated", "story.review_reset"}
+    [reset] = [e for e in events if e["type"] == "story.review_reset"]
+    assert reset["changed_fields"] == ["i_want"]
+    # a status move resets nothing and emits no reset
+    r = await client.patch(surl, json={"status": "ready"}, headers=w.pm)
+    assert r.status_code == 200, r.text
+    assert [e["type"] for e in await events_for(app, story["id"])].count("story.review_reset") == 1

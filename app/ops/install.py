@@ -36,6 +36,10 @@ def install_operations(app: FastAPI, settings: Settings) -> None:
         batcher = getattr(app.state, "batcher", None)
         if batcher is not None:
             batcher.on_batch = metrics.audit_batch.observe
+        # Webhook delivery outcomes of this process's workers (app/feed/worker.py).
+        from app.feed.worker import OUTCOME_HOOKS
+
+        OUTCOME_HOOKS.append(lambda outcome: metrics.webhook_deliveries.labels(outcome).inc())
     # Innermost (user_middleware[0] is the outermost): inside the audit middleware.
     app.user_middleware.append(
         Middleware(RateLimitMiddleware, limiter_getter=lambda: app.state.rate_limiter)

@@ -99,10 +99,10 @@ class Metrics:
             ("limit",),
             registry=r,
         )
-        # Hook for the change feed (SPEC §10) once webhook delivery exists.
+        # Fed by the webhook workers (app/feed/worker.py OUTCOME_HOOKS, app/ops/install.py).
         self.webhook_deliveries = Counter(
             "rounds_webhook_deliveries",
-            "Webhook delivery attempts by outcome (success|failure|gave_up)",
+            "Webhook delivery attempts by outcome (success, http_error, timeout, …)",
             ("outcome",),
             registry=r,
         )

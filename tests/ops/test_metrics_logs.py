@@ -181,3 +181,17 @@ def test_production_settings_refuse_metrics_without_token():
         Settings(**good)
     ok = Settings(**good, metrics_enabled=False)
     assert ok.operations_problems() == []
+
+
+async def test_webhook_delivery_outcomes_are_exported(app, client):
+    from app.feed.worker import OUTCOME_HOOKS
+
+    for hook in list(OUTCOME_HOOKS):  # what a worker calls after each attempt
+        hook("success")
+    text = (await client.get("/metrics")).text
+    [s] = [
+        s
+        for s in samples(text, "rounds_webhook_deliveries_total")
+        if s.labels["outcome"] == "success"
+    ]
+    assert s.value >= 1

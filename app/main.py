@@ -54,10 +54,13 @@ def api_router() -> APIRouter:
     from app.stories.router import router as stories
 
     router = APIRouter(prefix="/api/v1", dependencies=[Depends(known_query_params)])
-    # issue #16's routers first: /stories/export must win over /stories/{story_ref}
-    for r in _pm_routers():
+    # Routes are matched in order: the CSV routes first (/stories/export must win over
+    # /stories/{story_ref}), then the resources clients call most, then the rest.
+    search, comments, activity, transfer = _pm_routers()
+    router.include_router(transfer)
+    for r in (stories, roadmap, products, interviews, insights, members, audit):
         router.include_router(r)
-    for r in (products, roadmap, stories, interviews, insights, members, audit, webhooks):
+    for r in (search, comments, activity, webhooks):
         router.include_router(r)
     router.include_router(integrations_router())
     return router

@@ -138,6 +138,25 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# The SPEC §10 fields of an event, as `public` renders them.
+PUBLIC_FIELDS = (
+    "id",
+    "type",
+    "occurred_at",
+    "product_id",
+    "resource_type",
+    "resource_id",
+    "version",
+    "changed_fields",
+    "actor_sub",
+)
+
+
+def public_of(event: Any) -> dict[str, Any]:
+    """`public` of an outbox row read through the ORM (a FeedEvent)."""
+    return public({f: getattr(event, f) for f in PUBLIC_FIELDS})
+
+
 def _iso(dt: Any) -> str:
     return dt.isoformat().replace("+00:00", "Z")
 

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from app.feed.events import public
+from app.feed.events import public_of
 from app.feed.repository import OutboxRepository
 
 log = logging.getLogger("rounds.feed")
@@ -57,23 +57,6 @@ def _after_commit(session: Session) -> None:
 def _after_rollback(session: Session) -> None:
     session.info.pop("feed_written", None)
     session.info.pop("feed_events", None)
-
-
-def _row(e: Any) -> dict[str, Any]:
-    return {
-        c: getattr(e, c)
-        for c in (
-            "id",
-            "type",
-            "occurred_at",
-            "product_id",
-            "resource_type",
-            "resource_id",
-            "version",
-            "changed_fields",
-            "actor_sub",
-        )
-    }
 
 
 MAX_PAYLOAD = 7900  # NOTIFY payloads stop at 8000 bytes
@@ -230,7 +213,7 @@ class Hub:
                 continue
             for row in rows:
                 self._last_seq = max(self._last_seq, row.seq)
-                self.publish(public(_row(row)))
+                self.publish(public_of(row))
 
     # -- PostgreSQL: LISTEN ------------------------------------------------------------------
 
@@ -283,4 +266,4 @@ class Hub:
         async with self.maker() as session:
             rows = await OutboxRepository(session).events_by_id([uuid.UUID(event_id)])
         for row in rows:
-            self.publish(public(_row(row)))
+            self.publish(public_of(row))

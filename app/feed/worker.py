@@ -29,7 +29,7 @@ from app.authz import Permission, can
 from app.config import Settings
 from app.db.types import utcnow
 from app.feed import delivery
-from app.feed.events import READ_PERMISSION, public
+from app.feed.events import READ_PERMISSION, public_of
 from app.feed.hub import Hub
 from app.feed.models import (
     FeedEvent,
@@ -171,7 +171,7 @@ class Worker:
                     self.settings,
                     url=sub.url,
                     secret=sub.secret,
-                    event=public(_event_row(ev)),
+                    event=public_of(ev),
                     at=utcnow(),
                 )
                 out.append((d, ev, sub, result))
@@ -296,20 +296,6 @@ class Worker:
                     finally:
                         waiter.cancel()
                         stopper.cancel()
-
-
-def _event_row(ev: FeedEvent) -> dict[str, Any]:
-    return {
-        "id": ev.id,
-        "type": ev.type,
-        "occurred_at": ev.occurred_at,
-        "product_id": ev.product_id,
-        "resource_type": ev.resource_type,
-        "resource_id": ev.resource_id,
-        "version": ev.version,
-        "changed_fields": ev.changed_fields,
-        "actor_sub": ev.actor_sub,
-    }
 
 
 def _audit_record(sub: WebhookSubscription, ev: FeedEvent, d: WebhookDelivery) -> AuditRecord:

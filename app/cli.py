@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
@@ -89,70 +90,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tc.set_defaults(func=_tokens_create)
 
-    for register in _EXTENSIONS:
-        register(sub)
+    for module in _EXTENSIONS:
+        # Imported only when the parser is built: each group's imports stay off the others.
+        importlib.import_module(module).register(sub)
     return parser
 
 
-# Later command groups (clients, audit, keys) register here without touching the parser.
-_EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
-
-
-def _register_clients(sub: argparse._SubParsersAction) -> None:
-    from app.auth.cli import register
-
-    register(sub)
-
-
-_EXTENSIONS.append(_register_clients)
-
-
-def _register_keys(sub: argparse._SubParsersAction) -> None:
-    from app.phi.rotation import register
-
-    register(sub)
-
-
-_EXTENSIONS.append(_register_keys)
-
-
-def _register_audit(sub: argparse._SubParsersAction) -> None:
-    from app.audit.cli import register
-
-    register(sub)
-
-
-_EXTENSIONS.append(_register_audit)
-
-
-def _register_integrations(sub: argparse._SubParsersAction) -> None:
-    from app.integrations.cli import register
-
-    register(sub)
-
-
-def _register_search(sub: argparse._SubParsersAction) -> None:
-    from app.search.cli import register
-
-    register(sub)
-
-
-def _register_worker(sub: argparse._SubParsersAction) -> None:
-    from app.feed.cli import register
-
-    register(sub)
-
-
-def _register_check(sub: argparse._SubParsersAction) -> None:
-    from app.ops.check import register
-
-    register(sub)
-
-
-_EXTENSIONS.append(_register_integrations)
-_EXTENSIONS.append(_register_check)
-_EXTENSIONS.append(_register_worker)
-_EXTENSIONS.append(_register_search)
+# Command groups that live beside their domain: each module has `register(subparsers)`.
+_EXTENSIONS = (
+    "app.auth.cli",  # clients
+    "app.phi.rotation",  # keys
+    "app.audit.cli",  # audit
+    "app.integrations.cli",  # integrations
+    "app.search.cli",  # search
+    "app.ops.check",  # check
+    "app.feed.cli",  # worker
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

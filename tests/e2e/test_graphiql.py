@@ -11,7 +11,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -36,6 +39,25 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@contextmanager
+def chromium_page(tmp_path: Path) -> Iterator[Any]:
+    """A page of Debian's headless Chromium driven by Playwright (skips without either)."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (make chromium)")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=FLAGS,
+        )
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
 
 
 def _free_port() -> int:
@@ -93,51 +115,37 @@ def server(tmp_path_factory):
 def test_explorer_first_minute_token_then_docs_then_default_query(server, tmp_path):
     """What a newcomer does: open the page (no error, no token needed), paste a token into the
     token field, see the schema in the docs pane, run the default roadmap query."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (make chromium)")
     base, settings = server
     token = mint_token(settings, sub="e2e-pm", role="product_manager")
     requests: list[str] = []
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=FLAGS,
+    with chromium_page(tmp_path) as page:
+        page.on("request", lambda r: requests.append(r.url))
+        response = page.goto(base + "/graphql", wait_until="load")
+        assert response is not None and response.status == 200  # no token needed
+        assert "Paste one above" in page.text_content("#welcome")
+        assert not [u for u in requests if u.endswith("/graphql") and u != base + "/graphql"]
+
+        page.fill("#token", token)
+        page.click("#use-token")
+        page.wait_for_selector(".graphiql-container", timeout=30_000)
+        page.click('[aria-label="Show Documentation Explorer"]')
+        page.click(".graphiql-doc-explorer-root-type a, .graphiql-doc-explorer-type-name")
+        page.wait_for_selector(".graphiql-doc-explorer-field-name >> text=products")
+        fields = page.eval_on_selector_all(
+            ".graphiql-doc-explorer-field-name", "els => els.map(e => e.textContent)"
         )
-        try:
-            page = browser.new_page()
-            page.on("request", lambda r: requests.append(r.url))
-            response = page.goto(base + "/graphql", wait_until="load")
-            assert response is not None and response.status == 200  # no token needed
-            assert "Paste one above" in page.text_content("#welcome")
-            assert not [u for u in requests if u.endswith("/graphql") and u != base + "/graphql"]
 
-            page.fill("#token", token)
-            page.click("#use-token")
-            page.wait_for_selector(".graphiql-container", timeout=30_000)
-            page.click('[aria-label="Show Documentation Explorer"]')
-            page.click(".graphiql-doc-explorer-root-type a, .graphiql-doc-explorer-type-name")
-            page.wait_for_selector(".graphiql-doc-explorer-field-name >> text=products")
-            fields = page.eval_on_selector_all(
-                ".graphiql-doc-explorer-field-name", "els => els.map(e => e.textContent)"
-            )
-
-            page.click(".graphiql-execute-button")
-            page.wait_for_function(
-                """() => {
-                  const el = document.querySelector('.graphiql-response .CodeMirror');
-                  return el && el.CodeMirror.getValue().includes('totalCount');
-                }""",
-                timeout=30_000,
-            )
-            result = page.evaluate(
-                "() => document.querySelector('.graphiql-response .CodeMirror')"
-                ".CodeMirror.getValue()"
-            )
-        finally:
-            browser.close()
+        page.click(".graphiql-execute-button")
+        page.wait_for_function(
+            """() => {
+              const el = document.querySelector('.graphiql-response .CodeMirror');
+              return el && el.CodeMirror.getValue().includes('totalCount');
+            }""",
+            timeout=30_000,
+        )
+        result = page.evaluate(
+            "() => document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue()"
+        )
     assert {"me", "products", "stories", "roadmapItems"} <= set(fields)
     assert '"products"' in result and '"errors"' not in result
     if assets_built():
@@ -146,28 +154,15 @@ def test_explorer_first_minute_token_then_docs_then_default_query(server, tmp_pa
 
 
 def test_openapi_explorer_renders_from_rounds_own_assets(server, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (make chromium)")
     base, _ = server
     requests: list[str] = []
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=FLAGS,
-        )
-        try:
-            page = browser.new_page()
-            page.on("request", lambda r: requests.append(r.url))
-            response = page.goto(base + "/docs", wait_until="load")
-            assert response is not None and response.status == 200
-            # Swagger UI lists the operations once it has loaded and rendered /openapi.json.
-            page.wait_for_selector("#operations-stories-listStories", timeout=30_000)
-            title = page.text_content(".info .title") or ""
-        finally:
-            browser.close()
+    with chromium_page(tmp_path) as page:
+        page.on("request", lambda r: requests.append(r.url))
+        response = page.goto(base + "/docs", wait_until="load")
+        assert response is not None and response.status == 200
+        # Swagger UI lists the operations once it has loaded and rendered /openapi.json.
+        page.wait_for_selector("#operations-stories-listStories", timeout=30_000)
+        title = page.text_content(".info .title") or ""
     assert "Rounds API" in title
     if SWAGGER_UI.built():
         assert all(u.startswith(base) for u in requests), "assets must come from Rounds"

@@ -1,13 +1,16 @@
 """Fan-out of committed change events inside one process: live GraphQL subscribers and the
 delivery worker's wake-up.
 
-PostgreSQL: after a transaction that wrote events commits, its process NOTIFYs them
-(`rounds_feed`, JSON arrays of events, coalesced, outside the request's transaction: a NOTIFY
-inside it would hold PostgreSQL's notify lock through every writer's commit and serialize
-them) to every listening process; the hub LISTENs on a dedicated asyncpg connection
-(add_listener), sends its process's NOTIFYs on it, and reconnects when it drops. Live updates
-are at most once (a process that dies between commit and NOTIFY loses that notification);
-webhook delivery never depends on them (the worker reads the outbox table).
+PostgreSQL: after a transaction that wrote events commits, its process hands them to its own
+subscribers and worker at once, and NOTIFYs them (`rounds_feed`, JSON arrays of events,
+coalesced, outside the request's transaction: a NOTIFY inside it would hold PostgreSQL's notify
+lock through every writer's commit and serialize them) to the other processes. The hub sends
+on a dedicated asyncpg connection and reconnects when it drops. It LISTENs on that connection
+only from the moment its process has someone to tell (the first live subscriber, or a delivery
+worker): a process that only serves requests pays nothing for the other processes' writes.
+It ignores its own notifications (already handed out). Live updates are at most once (a
+process that dies between commit and NOTIFY loses that notification); webhook delivery never
+depends on them (the worker reads the outbox table).
 
 SQLite (one process): the session that wrote events pokes the hubs after its commit, and the
 hub reads the new rows by seq (SQLite serializes writers, so seq order is commit order)."""
@@ -35,6 +38,7 @@ from app.feed.repository import OutboxRepository
 log = logging.getLogger("rounds.feed")
 CHANNEL = "rounds_feed"
 QUEUE_SIZE = 1000
+LISTEN_WAIT = 5.0  # seconds a new subscriber waits for the LISTEN to be in place
 
 _HUBS: weakref.WeakSet[Hub] = weakref.WeakSet()
 
@@ -96,7 +100,10 @@ class Hub:
         self._stopping = False
         self._fetches: set[asyncio.Future[None]] = set()
         self._own_engine: AsyncEngine | None = None
-        self._conn: Any = None  # PostgreSQL: the LISTEN connection, also used to NOTIFY
+        self._conn: Any = None  # PostgreSQL: the NOTIFY connection, LISTENing when wanted
+        self._wants_listen = False
+        self._listening = asyncio.Event()
+        self._conn_busy = asyncio.Lock()  # asyncpg runs one operation at a time
         self._outgoing: list[dict[str, Any]] = []
         self._outgoing_ready = asyncio.Event()
         self._notifier: asyncio.Task[None] | None = None
@@ -107,7 +114,31 @@ class Hub:
     def subscribe(self, product_id: uuid.UUID) -> asyncio.Queue[dict[str, Any]]:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
         self.subscribers.setdefault(product_id, set()).add(queue)
+        self.want_other_processes()
         return queue
+
+    def want_other_processes(self) -> None:
+        """From now on, hear the events other processes commit (PostgreSQL: LISTEN). Called
+        by the first live subscriber and by a delivery worker; a process that only serves
+        requests never listens."""
+        if self.pg and not self._wants_listen:
+            self._wants_listen = True
+            if self._conn is not None and not self._conn.is_closed():
+                task = asyncio.ensure_future(self._listen_on(self._conn))
+                self._fetches.add(task)
+                task.add_done_callback(self._fetches.discard)
+
+    @property
+    def hears_others(self) -> bool:
+        """PostgreSQL: whether the hub currently LISTENs for other processes' events."""
+        return self._listening.is_set()
+
+    async def listening(self) -> None:
+        """Wait until the hub hears other processes (PostgreSQL), at most LISTEN_WAIT s."""
+        if self.pg and self._wants_listen:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(LISTEN_WAIT):
+                    await self._listening.wait()
 
     def unsubscribe(self, product_id: uuid.UUID, queue: asyncio.Queue[dict[str, Any]]) -> None:
         queues = self.subscribers.get(product_id)
@@ -170,9 +201,18 @@ class Hub:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
-        loop.call_soon_threadsafe(self._queue, events)
+        try:
+            here = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            here = False
+        if here:  # the usual case: the commit ran on the hub's loop
+            self._queue(events)
+        else:
+            loop.call_soon_threadsafe(self._queue, events)
 
     def _queue(self, events: list[dict[str, Any]]) -> None:
+        for event in events:  # this process's own subscribers and worker: no round trip
+            self.publish(event)
         self._outgoing.extend(events)
         self._outgoing_ready.set()
 
@@ -185,7 +225,8 @@ class Hub:
                 try:
                     if self._conn is None or self._conn.is_closed():
                         raise ConnectionError("no listener connection")
-                    await self._conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+                    async with self._conn_busy:
+                        await self._conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
                 except Exception as exc:
                     log.error("feed notify failed: %s", type(exc).__name__)
 
@@ -233,21 +274,41 @@ class Hub:
                 )
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-                await conn.add_listener(CHANNEL, self._on_notify)
+                if self._wants_listen:
+                    await self._add_listener(conn)
                 self._conn = conn
-                self.wake.set()  # catch up on what was committed while not listening
                 await lost.wait()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.error("feed listener failed: %s", type(exc).__name__)
             finally:
+                self._listening.clear()
                 if conn is not None and not conn.is_closed():
                     with contextlib.suppress(Exception):
                         await conn.close()
             await asyncio.sleep(1.0)
 
-    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+    async def _listen_on(self, conn: Any) -> None:
+        """LISTEN on the live connection; on failure drop it, and `_listen` reconnects."""
+        try:
+            await self._add_listener(conn)
+        except Exception as exc:
+            log.error("feed listener failed: %s", type(exc).__name__)
+            with contextlib.suppress(Exception):
+                conn.terminate()
+
+    async def _add_listener(self, conn: Any) -> None:
+        async with self._conn_busy:
+            if self._listening.is_set():
+                return
+            await conn.add_listener(CHANNEL, self._on_notify)
+            self._listening.set()
+        self.wake.set()  # catch up on what was committed while not listening
+
+    def _on_notify(self, conn: Any, pid: int, _channel: str, payload: str) -> None:
+        if pid == conn.get_server_pid():
+            return  # this process's own events, handed out when they were queued
         try:
             events = orjson.loads(payload)
         except orjson.JSONDecodeError:

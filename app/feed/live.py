@@ -237,6 +237,7 @@ class Subscription:
         hub: Hub = context.app_state.feed_hub
         await hub.ensure_started()
         queue = hub.subscribe(pid)
+        await hub.listening()  # other processes' events from here on (PostgreSQL)
         try:
             started = _audit_copy(context.audit)
             started.touch("read", "product", [pid], product_id=pid)

@@ -274,6 +274,8 @@ class Worker:
         """Until `stop`: dispatch and deliver, then wait for a notification or the poll
         interval. Errors are logged (type only) and retried on the next round."""
         loop = asyncio.get_running_loop()
+        if self.hub is not None:
+            self.hub.want_other_processes()  # wake on other processes' commits too
         while not stop.is_set():
             busy = 0
             try:

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import OAuthClient
+from app.db.session import rowcount
 
 
 class OAuthClientRepository:
@@ -51,4 +52,4 @@ class OAuthClientRepository:
             .values(revoked_at=at)
             .execution_options(synchronize_session=False)
         )
-        return bool(result.rowcount)
+        return bool(rowcount(result))

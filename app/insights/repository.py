@@ -12,6 +12,9 @@ from app.insights.models import Insight, insight_roadmap_item, insight_story
 from app.roadmap.models import RoadmapItem
 from app.stories.models import Story
 
+# The ids an insight links to, by insight (outside the class: its `list` method shadows list).
+_Links = dict[uuid.UUID, list[uuid.UUID]]
+
 
 class InsightRepository(Repository[Insight]):
     model = Insight
@@ -70,12 +73,10 @@ class InsightRepository(Repository[Insight]):
             )
         return stmt
 
-    async def links(
-        self, insight_ids: Collection[uuid.UUID]
-    ) -> tuple[dict[uuid.UUID, list[uuid.UUID]], dict[uuid.UUID, list[uuid.UUID]]]:
+    async def links(self, insight_ids: Collection[uuid.UUID]) -> tuple[_Links, _Links]:
         """Evidence links of many insights in two statements (never one per insight)."""
-        stories: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-        items: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+        stories: _Links = defaultdict(list)
+        items: _Links = defaultdict(list)
         if insight_ids:
             ids = list(insight_ids)
             for i, s in await self.session.execute(

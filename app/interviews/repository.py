@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Collection
 
@@ -51,7 +52,7 @@ class InterviewRepository(Repository[Interview]):
         )
         return {r[0]: r[1] for r in rows}
 
-    async def erase_insight_quotes(self, interview_id: uuid.UUID) -> list[uuid.UUID]:
+    async def erase_insight_quotes(self, interview_id: uuid.UUID) -> builtins.list[uuid.UUID]:
         """Irreversibly drop the quotes of an interview's insights (consent withdrawn)."""
         ids = list(
             await self.session.scalars(

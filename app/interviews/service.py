@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from typing import Any
 
 from app.authz import Permission, Reach, authorize, reach
 from app.core.context import Ctx
@@ -168,11 +169,15 @@ async def _authorize_update(ctx: Ctx, interview: Interview, changes: dict) -> bo
     reassign = (
         changes.get("interviewer_sub", interview.interviewer_sub) != interview.interviewer_sub
     )
-    on = {"product_id": interview.product_id, "resource": (RESOURCE, interview.id)}
+    on = (RESOURCE, interview.id)
     if reassign:
-        await ctx.authorize(Permission.interview_reassign, **on)
+        await ctx.authorize(
+            Permission.interview_reassign, product_id=interview.product_id, resource=on
+        )
     if not reassign or set(changes) - {"interviewer_sub"}:
-        await ctx.authorize(Permission.interview_write, **on)
+        await ctx.authorize(
+            Permission.interview_write, product_id=interview.product_id, resource=on
+        )
     return reassign
 
 
@@ -246,7 +251,7 @@ async def purge_interview(ctx: Ctx, interview_id: uuid.UUID) -> InterviewOut:
     authorize(ctx.principal, Permission.interview_purge, product_id=interview.product_id)
     if interview.consent_status != ConsentStatus.WITHDRAWN:
         raise Conflict("Only an interview whose consent was withdrawn can be purged.")
-    erased = {f: None for f in PHI_FIELDS} | {
+    erased: dict[str, Any] = {f: None for f in PHI_FIELDS} | {
         "transcript_redacted": None,
         "summary_redacted": None,
         "phi_detected": False,

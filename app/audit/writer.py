@@ -143,11 +143,6 @@ def event_rows(record: AuditRecord, status: int) -> list[dict[str, Any]]:
     return rows
 
 
-def build_event(record: AuditRecord, status: int) -> AuditEvent:
-    """The event of one request as an (unsaved) AuditEvent."""
-    return AuditEvent(**event_values(record, status))
-
-
 _COLUMNS = tuple(c.name for c in AuditEvent.__table__.columns)
 _JSON_COLUMNS = frozenset(("resource_ids", "changed_fields"))
 # The statement text is constant, so asyncpg prepares it once per connection and caches it.

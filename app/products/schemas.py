@@ -135,7 +135,3 @@ class ProductOut(OutputModel):
     updated_at: datetime
     version: int
     archived_at: datetime | None
-
-
-class ProductFilters(InputModel):
-    lifecycle_stage: LifecycleStage | None = None

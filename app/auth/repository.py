@@ -33,6 +33,15 @@ class OAuthClientRepository:
         )
         return list(rows)
 
+    async def is_active(self, client_id: str | None) -> bool:
+        """Whether `client_id` names a client that exists and is not revoked."""
+        found = await self.session.scalar(
+            select(OAuthClient.id).where(
+                OAuthClient.client_id == client_id, OAuthClient.revoked_at.is_(None)
+            )
+        )
+        return found is not None
+
     async def get(self, client_id: str) -> OAuthClient | None:
         return await self.session.scalar(
             select(OAuthClient).where(OAuthClient.client_id == client_id)

@@ -4,7 +4,8 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection
 
-from sqlalchemy import Select, Table, delete, insert, select
+from sqlalchemy import Select, Table, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.crud import ListQuery, Repository
 from app.core.pagination import Page
@@ -117,3 +118,19 @@ class InsightRepository(Repository[Insight]):
             await self.session.execute(
                 insert(table), [{"insight_id": insight_id, column: i} for i in dict.fromkeys(ids)]
             )
+
+
+async def erase_quotes_of(session: AsyncSession, interview_id: uuid.UUID) -> list[uuid.UUID]:
+    """Irreversibly drop the quotes of an interview's insights (its consent was withdrawn and
+    it is purged); the ids of those insights."""
+    ids = list(
+        await session.scalars(select(Insight.id).where(Insight.interview_id == interview_id))
+    )
+    if ids:
+        await session.execute(
+            update(Insight)
+            .where(Insight.interview_id == interview_id)
+            .values(quote=None, quote_redacted=None, phi_detected=False)
+            .execution_options(synchronize_session=False)
+        )
+    return ids

@@ -13,7 +13,7 @@ from app.core.errors import Conflict, Forbidden
 from app.core.pagination import Page
 from app.db.types import utcnow
 from app.interviews.models import PHI_FIELDS, Interview
-from app.interviews.repository import InterviewRepository
+from app.interviews.repository import PURGE_ERASERS, InterviewRepository
 from app.interviews.schemas import ConsentStatus, InterviewCreate, InterviewOut, InterviewUpdate
 from app.phi.scan import redact_free_text, scan_fields_async
 from app.products.service import get_product
@@ -260,14 +260,15 @@ async def purge_interview(ctx: Ctx, interview_id: uuid.UUID) -> InterviewOut:
     if interview.purged_at is None:
         erased["purged_at"] = utcnow()
     changed = apply_changes(interview, erased)
-    insight_ids = await InterviewRepository(ctx.session).erase_insight_quotes(interview.id)
+    copies: list[uuid.UUID] = []
+    for copied, erase in PURGE_ERASERS.items():
+        ids = await erase(ctx.session, interview.id)
+        if ids:
+            copies += ids
+            changed.append(copied)
     await save(ctx.session, interview)
     ctx.audit.touch(
-        "purge",
-        RESOURCE,
-        [interview.id, *insight_ids],
-        product_id=interview.product_id,
-        changed=[*changed, *(["insight.quote"] if insight_ids else [])],
+        "purge", RESOURCE, [interview.id, *copies], product_id=interview.product_id, changed=changed
     )
     return present(interview, full=False)
 

@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, StrictFloat, StrictStr
 
-from app.core.fields import LongText, Quarter, Title, json_int, one_of
+from app.core.fields import LongText, Quarter, Subject, Title, json_int, one_of
 from app.core.schemas import InputModel, Omittable, OutputModel, PatchModel
-from app.members.schemas import Subject
 
 
 class Horizon(StrEnum):

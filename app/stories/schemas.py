@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictStr
 
-from app.core.fields import NOT_BLANK, JsonInt, LongText, Tags, Title, one_of
+from app.core.fields import NOT_BLANK, JsonInt, LongText, Subject, Tags, Title, one_of
 from app.core.schemas import InputModel, Omittable, OutputModel, PatchModel
-from app.members.schemas import Subject
 
 
 class StoryStatus(StrEnum):

@@ -115,4 +115,4 @@ e2e: install chromium
 	$(PY) -m pytest -q -m e2e tests/e2e --run-e2e
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache build/graphiql build/swagger-ui build/contract-tools app/static/graphiql app/static/swagger-ui tests/clients/typescript/node_modules tests/clients/typescript/generated
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .grimp_cache build/graphiql build/swagger-ui build/contract-tools app/static/graphiql app/static/swagger-ui tests/clients/typescript/node_modules tests/clients/typescript/generated

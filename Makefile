@@ -9,7 +9,7 @@ UV_VERSION := 0.13.8
 UV := $(VENV)/bin/uv
 UV_SYNC = UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --inexact --python $(PY)
 
-.PHONY: install explorers run test test-sqlite test-postgres lint contracts bench bench-phi bench-search e2e graphiql chromium clean upgrade lock contract-tools lint-contracts clients
+.PHONY: install explorers run test test-sqlite test-postgres lint typecheck lint-imports contracts bench bench-phi bench-search e2e graphiql chromium clean upgrade lock contract-tools lint-contracts clients
 
 $(UV):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,9 +49,17 @@ test: install
 test-sqlite: install
 	$(PY) -m pytest -q
 
-lint: install
+lint: install typecheck lint-imports
 	$(VENV)/bin/ruff check app tests bench migrations
 	$(VENV)/bin/ruff format --check app tests bench migrations
+
+# mypy over app/ (settings in pyproject.toml): 0 errors is the gate.
+typecheck: install
+	$(VENV)/bin/mypy
+
+# The layer contracts of pyproject.toml's [tool.importlinter] (core and db import no domain).
+lint-imports: install
+	$(VENV)/bin/lint-imports
 
 contracts: install
 	$(PY) -m app.contracts
@@ -107,4 +115,4 @@ e2e: install chromium
 	$(PY) -m pytest -q -m e2e tests/e2e --run-e2e
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache build/graphiql build/swagger-ui build/contract-tools app/static/graphiql app/static/swagger-ui tests/clients/typescript/node_modules tests/clients/typescript/generated
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .grimp_cache build/graphiql build/swagger-ui build/contract-tools app/static/graphiql app/static/swagger-ui tests/clients/typescript/node_modules tests/clients/typescript/generated

@@ -283,7 +283,7 @@ async def _seed_product(session, settings, spec: ProductSpec, scale: int, rng, r
         bar.update(1)
     story_ids = []
     for n in range(55 * scale):
-        item = items[n % len(items)] if n % 4 else None
+        parent = items[n % len(items)] if n % 4 else None
         persona = rng.choice(spec.personas)
         verb = rng.choice(STORY_VERBS)
         epic = rng.choice(spec.epics)
@@ -292,13 +292,13 @@ async def _seed_product(session, settings, spec: ProductSpec, scale: int, rng, r
             pm,
             StoryCreate(
                 product_id=product.id,
-                roadmap_item_id=item.id if item else None,
+                roadmap_item_id=parent.id if parent else None,
                 title=f"{persona.capitalize()} can {verb} the {epic}",
                 persona=persona,
                 as_a=f"a {persona}",
                 i_want=f"to {verb} the {epic} from my usual workflow",
                 so_that="I can act on it without leaving the patient's chart",
-                description=f"Part of '{item.title if item else 'backlog grooming'}'.",
+                description=f"Part of '{parent.title if parent else 'backlog grooming'}'.",
                 acceptance_criteria=[
                     {
                         "given": f"a {persona} viewing the {epic}",

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.record import AuditRecord
-from app.auth.models import OAuthClient
 from app.auth.principal import Principal
+from app.auth.repository import OAuthClientRepository
 from app.auth.tokens import TokenVerifier
 from app.config import Settings
 from app.core.context import Ctx
@@ -52,12 +51,7 @@ async def authenticate(
     audit.client_id = principal.client_id
     if principal.is_service:
         # Revocation must stop tokens already issued, so every service call checks the client.
-        active = await session.scalar(
-            select(OAuthClient.id).where(
-                OAuthClient.client_id == principal.client_id, OAuthClient.revoked_at.is_(None)
-            )
-        )
-        if active is None:
+        if not await OAuthClientRepository(session).is_active(principal.client_id):
             raise Unauthenticated("The service account has been revoked.")
     if limiter is not None:
         await limiter.principal(principal.sub)
@@ -86,6 +80,5 @@ async def get_ctx(request: Request) -> Ctx:
 
 
 DbSession = Annotated[AsyncSession, Depends(get_session)]
-CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 Context = Annotated[Ctx, Depends(get_ctx)]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]

@@ -103,7 +103,7 @@ def _nested(model: type[BaseModel], many: bool) -> Callable[[Any], Any] | None:
             must_be_null.append(name)  # e.g. a datetime: stored text differs from output
             continue
         return None
-    adapter = TypeAdapter(list[model] if many else model)
+    adapter = TypeAdapter(list[model] if many else model)  # type: ignore[valid-type]  # model known at run time
 
     def as_is(d: Any) -> bool:
         return type(d) is dict and tuple(d) == names

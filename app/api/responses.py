@@ -24,7 +24,7 @@ class Paginated(BaseModel, Generic[T]):
 
 @lru_cache(maxsize=64)
 def _list_adapter(out: type[BaseModel]) -> TypeAdapter:
-    return TypeAdapter(list[out])
+    return TypeAdapter(list[out])  # type: ignore[valid-type]  # a model known at run time
 
 
 def dump_list(items: list[Any], out: type[BaseModel]) -> bytes:
@@ -47,7 +47,7 @@ def list_query_for(sortable: Sequence[str]) -> Callable[..., Awaitable[ListQuery
     async def list_query(  # async: a sync dependency costs a threadpool hop per request
         limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size"),
         cursor: str | None = Query(None, max_length=2048, description="From next_cursor"),
-        sort: Sort | None = Query(None, description="Field name, '-' prefix for descending"),
+        sort: Sort | None = Query(None, description="Field name, '-' prefix for descending"),  # type: ignore[valid-type]
         include_archived: bool = Query(False, description="Include archived resources"),
     ) -> ListQuery:
         return ListQuery(limit=limit, cursor=cursor, sort=sort, include_archived=include_archived)

@@ -24,7 +24,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.audit.writer import _PG_INSERT, pg_args
+from app.audit.writer import insert_pg, pg_args
+from app.db.session import driver_connection
 
 log = logging.getLogger("rounds.audit")
 
@@ -130,7 +131,7 @@ class EventBatcher:
     async def _flush(self, batch: list[_Item]) -> None:
         """Write `batch` in one transaction, or each event alone if that fails."""
         async with self.engine.connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
+            driver = await driver_connection(conn)
             try:
                 await _insert_many(driver, [args for args, _ in batch])
             except Exception as exc:
@@ -140,7 +141,7 @@ class EventBatcher:
                     # A dead connection fails every retry: drop it and take another.
                     await conn.invalidate()
                     async with self.engine.connect() as fresh:
-                        driver = (await fresh.get_raw_connection()).driver_connection
+                        driver = await driver_connection(fresh)
                         await self._one_by_one(driver, batch)
                 else:
                     await self._one_by_one(driver, batch)
@@ -182,7 +183,7 @@ async def _insert_many(driver: Any, rows: list[list[Any]]) -> None:
     only when it runs a statement itself); inside a transaction nothing would commit here."""
     if driver.is_in_transaction():
         raise RuntimeError("audit batch connection is inside a transaction")
-    await driver.executemany(_PG_INSERT, rows)
+    await insert_pg(driver, rows)
 
 
 def _resolve(fut: asyncio.Future[None], exc: BaseException | None) -> None:

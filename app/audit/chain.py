@@ -73,7 +73,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def canonical(event: Mapping[str, Any]) -> bytes:
+def canonical(event: Mapping[Any, Any]) -> bytes:
     """Deterministic bytes of one event (a row mapping or dict with CANONICAL_FIELDS)."""
     fields = {name: event[name] for name in CANONICAL_FIELDS}
     for name in OPTIONAL_FIELDS:
@@ -92,7 +92,7 @@ def _strict_plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not in the canonical form")
 
 
-def link_hash(prev_hash: str, event: Mapping[str, Any]) -> str:
+def link_hash(prev_hash: str, event: Mapping[Any, Any]) -> str:
     """sha256(prev_hash ‖ canonical(event)) as lowercase hex."""
     return hashlib.sha256(prev_hash.encode("ascii") + canonical(event)).hexdigest()
 

@@ -130,5 +130,5 @@ def to_fhir(m: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def ndjson_line(m: Mapping[str, Any]) -> bytes:
+def ndjson_line(m: Mapping[Any, Any]) -> bytes:
     return orjson.dumps(to_fhir(m), default=plain) + b"\n"

@@ -60,13 +60,6 @@ class AuditRecord:
     # its work is rolled back and it is audited as the failure it was (e.g. 403 → denied).
     outcome_status: int | None = None
 
-    def set_graphql_operation(self, name: str | None, kind: str | None = None) -> None:
-        """GraphQL hook: the executor calls this once the document is parsed, with the
-        operation name (or None for an anonymous operation) and its kind (query/mutation),
-        stored as e.g. "mutation createStory". Never the query text or variables (PHI)."""
-        label = " ".join(p for p in (kind, name or "anonymous") if p)
-        self.graphql_operation = label[:200]
-
     def touch(
         self,
         action: str,

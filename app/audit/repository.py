@@ -152,10 +152,6 @@ async def unchained_unqueued_exists(session: AsyncSession) -> bool:
     return (await session.scalar(stmt)) is True
 
 
-async def chain_count(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(chain_t)) or 0)
-
-
 # --- compliance queries -------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
 from app.audit.record import AuditRecord
+from app.db.session import driver_connection
 from app.db.types import utcnow, uuid7
 
 _METHOD_ACTIONS = {
@@ -142,11 +143,6 @@ def event_rows(record: AuditRecord, status: int) -> list[dict[str, Any]]:
     return rows
 
 
-def build_event(record: AuditRecord, status: int) -> AuditEvent:
-    """The event of one request as an (unsaved) AuditEvent."""
-    return AuditEvent(**event_values(record, status))
-
-
 _COLUMNS = tuple(c.name for c in AuditEvent.__table__.columns)
 _JSON_COLUMNS = frozenset(("resource_ids", "changed_fields"))
 # The statement text is constant, so asyncpg prepares it once per connection and caches it.
@@ -174,17 +170,22 @@ async def append_event(session: AsyncSession, record: AuditRecord, status: int) 
         return rows[0]
     if session.new or session.dirty or session.deleted:
         await session.flush()
-    conn = await session.connection()
-    driver = (await conn.get_raw_connection()).driver_connection
-    if len(rows) == 1:
-        await driver.execute(_PG_INSERT, *pg_args(rows[0]))
-    else:
-        await driver.executemany(_PG_INSERT, [pg_args(r) for r in rows])
+    driver = await driver_connection(await session.connection())
+    await insert_pg(driver, [pg_args(r) for r in rows])
     return rows[0]
 
 
+async def insert_pg(driver: Any, args: list[list[Any]]) -> None:
+    """INSERT audit events on an asyncpg connection, one prepared statement: `args` holds
+    one `pg_args` list per event. Outside a transaction, several rows commit together."""
+    if len(args) == 1:
+        await driver.execute(_PG_INSERT, *args[0])
+    else:
+        await driver.executemany(_PG_INSERT, args)
+
+
 def pg_args(values: dict[str, Any]) -> list[Any]:
-    """The arguments of `_PG_INSERT` for one event's column values."""
+    """The arguments of `insert_pg` for one event's column values."""
     return [orjson.dumps(values[c]).decode() if c in _JSON_COLUMNS else values[c] for c in _COLUMNS]
 
 

@@ -89,7 +89,7 @@ def _list(args: argparse.Namespace, settings: Settings | None = None) -> int:
                 "client_id": c.client_id,
                 "name": c.name,
                 "scopes": c.scopes,
-                "created_at": c.created_at.isoformat() if c.created_at else None,
+                "created_at": c.created_at.isoformat(),
                 "revoked_at": c.revoked_at.isoformat() if c.revoked_at else None,
             }
             for c in await list_clients(session)

@@ -255,7 +255,7 @@ class TokenServer(AuthorizationServer):
     def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
         return request
 
-    def handle_response(self, status, body, headers):  # type: ignore[no-untyped-def]
+    def handle_response(self, status, body, headers):
         return status, body, headers
 
     def _generate(

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import OAuthClient
+from app.db.session import rowcount
 
 
 class OAuthClientRepository:
@@ -32,6 +33,15 @@ class OAuthClientRepository:
         )
         return list(rows)
 
+    async def is_active(self, client_id: str | None) -> bool:
+        """Whether `client_id` names a client that exists and is not revoked."""
+        found = await self.session.scalar(
+            select(OAuthClient.id).where(
+                OAuthClient.client_id == client_id, OAuthClient.revoked_at.is_(None)
+            )
+        )
+        return found is not None
+
     async def get(self, client_id: str) -> OAuthClient | None:
         return await self.session.scalar(
             select(OAuthClient).where(OAuthClient.client_id == client_id)
@@ -51,4 +61,4 @@ class OAuthClientRepository:
             .values(revoked_at=at)
             .execution_options(synchronize_session=False)
         )
-        return bool(result.rowcount)
+        return bool(rowcount(result))

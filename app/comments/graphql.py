@@ -29,7 +29,7 @@ def _ref(on: CommentParentEnum, id: strawberry.ID):
 def _written(w: service.Written) -> CommentWrittenType:
     warning = w.warning
     return CommentWrittenType(
-        comment=w.comment,  # type: ignore[arg-type]
+        comment=w.comment,  # type: ignore[arg-type]  # strawberry reads the row by attribute
         warning=CommentWarningType(**warning) if warning else None,
     )
 
@@ -74,7 +74,7 @@ class CommentMutation:
         comment_id: strawberry.ID,
         if_match: str | None = None,
     ) -> CommentType:
-        return await service.delete_comment(  # type: ignore[return-value]
+        return await service.delete_comment(  # type: ignore[return-value]  # the row, read by attribute
             info.context.ctx,
             on.value,
             _ref(on, id),

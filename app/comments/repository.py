@@ -25,7 +25,8 @@ class CommentRepository(Repository[Comment]):
         return stmt
 
     async def of(self, attr: str, parent_id: uuid.UUID, query: ListQuery) -> Page[Comment]:
-        return await self.page(self.filtered(**{attr: parent_id}), query)
+        parent: dict[str, Any] = {attr: parent_id}
+        return await self.page(self.filtered(**parent), query)
 
     async def pages_of(
         self, attr: str, parent_ids: Collection[uuid.UUID], query: ListQuery

@@ -30,6 +30,8 @@ class CommentRevisionList(Paginated[CommentRevisionOut]):
     pass
 
 
+# `Ref` is the path parameter's annotated type, chosen per parent at run time (a story by id
+# or key, a roadmap item by id): hence the `type: ignore[valid-type]` where it annotates.
 def _routes(collection: str, parent: service.Parent, Ref: object, name: str, noun: str) -> None:
     base = f"/{collection}/{{{name}}}/comments"
 

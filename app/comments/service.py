@@ -195,7 +195,8 @@ async def revisions(ctx: Ctx, comment_id: uuid.UUID) -> list[CommentRevision]:
     if comment.story_id is not None:
         await _parent(ctx, "story", comment.story_id)
     else:
-        await _parent(ctx, "roadmap_item", comment.roadmap_item_id)  # type: ignore[arg-type]
+        assert comment.roadmap_item_id is not None  # on a story or an item (a CHECK says so)
+        await _parent(ctx, "roadmap_item", comment.roadmap_item_id)
     ctx.audit.touch("read", RESOURCE, [comment.id], product_id=comment.product_id)
     return await repo.revisions(comment.id)
 

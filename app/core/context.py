@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.record import AuditRecord
@@ -21,6 +20,36 @@ if TYPE_CHECKING:
     from app.core.jsonpages import JsonPages
 
 
+class Memberships(Protocol):
+    """Product memberships as Ctx reads and grants them. app.members provides them (its
+    package registers them with `use_memberships` when imported), so core imports no domain
+    package."""
+
+    async def product_ids(self, session: AsyncSession, subject: str) -> frozenset[uuid.UUID]:
+        """Ids of the products `subject` is a member of."""
+        ...
+
+    async def add_creator(
+        self, session: AsyncSession, product_id: uuid.UUID, principal: Principal
+    ) -> None:
+        """Make `principal` a member of the product it just created."""
+        ...
+
+
+_memberships: Memberships | None = None
+
+
+def use_memberships(memberships: Memberships) -> None:
+    global _memberships
+    _memberships = memberships
+
+
+def _registered() -> Memberships:
+    if _memberships is None:
+        raise RuntimeError("no product memberships registered: import app.members first")
+    return _memberships
+
+
 @dataclass(slots=True)
 class Ctx:
     session: AsyncSession
@@ -32,16 +61,19 @@ class Ctx:
     async def memberships(self) -> frozenset[uuid.UUID]:
         """Ids of the products the principal is a member of, loaded once per request."""
         if self._memberships is None:
-            from app.members.models import Membership
-
             if self.principal.is_service:
                 self._memberships = frozenset()
             else:
-                rows = await self.session.scalars(
-                    select(Membership.product_id).where(Membership.subject == self.principal.sub)
+                self._memberships = await _registered().product_ids(
+                    self.session, self.principal.sub
                 )
-                self._memberships = frozenset(rows)
         return self._memberships
+
+    async def join_created_product(self, product_id: uuid.UUID) -> None:
+        """The principal created `product_id`: it becomes a member (SPEC: a product's creator
+        is its first member)."""
+        await _registered().add_creator(self.session, product_id, self.principal)
+        self._memberships = None
 
     def forget_memberships(self) -> None:
         self._memberships = None

@@ -51,6 +51,7 @@ class Repository(Generic[M]):
     """All SQL of one resource lives in its subclass; this holds the shared parts."""
 
     model: ClassVar[type[Any]]
+    _row_columns: ClassVar[list[Any]]  # per subclass, built on first use (`row_columns`)
     sortable: ClassVar[tuple[str, ...]] = ("created_at", "updated_at")
     default_sort: ClassVar[str] = "created_at"
 
@@ -154,6 +155,7 @@ class Repository(Generic[M]):
             values["_page_limit"] = query.limit + 1
         else:
             stmt = self._page_statement(stmt, query, sort, as_rows)
+        rows: list[Any]  # Core rows (as_rows) or model instances
         if as_rows:
             # On the session's connection (same transaction), not Session.execute: the rows
             # then come straight from Core instead of through the ORM loading pipeline.
@@ -173,7 +175,7 @@ class Repository(Generic[M]):
         archived = query.include_archived
 
         def build() -> Select:
-            binds = {name: bindparam(f"f_{name}") for name in given}
+            binds: dict[str, Any] = {name: bindparam(f"f_{name}") for name in given}
             return self.filtered(include_archived=archived, **binds)  # type: ignore[attr-defined]
 
         shape = ("list", archived, *given)

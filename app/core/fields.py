@@ -9,7 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+)
 from pydantic_core import PydanticCustomError
 
 
@@ -65,3 +72,13 @@ PhiLongText = Annotated[StrictStr, Field(max_length=200_000)]
 Tag = Annotated[StrictStr, Field(min_length=1, max_length=50, pattern=NOT_BLANK)]
 Tags = Annotated[list[Tag], Field(max_length=50)]
 Quarter = Annotated[StrictStr, Field(pattern=r"^[0-9]{4}-Q[1-4]$", description="YYYY-Qn")]
+
+
+# A subject as the identity provider issues it: 1-255 characters, no leading or trailing
+# whitespace. Checked as sent (not after stripping), so the published maxLength is the real one.
+Subject = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=False, min_length=1, max_length=255, pattern=r"^\S(?:.*\S)?$"
+    ),
+]

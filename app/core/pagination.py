@@ -65,7 +65,7 @@ def _encode_value(v: Any) -> Any:
 
 def _decode_value(v: Any) -> Any:
     if isinstance(v, dict):
-        kind, raw = v.get("t"), v.get("v")
+        kind, raw = v["t"], v["v"]
         if kind == "dt":
             return datetime.fromisoformat(raw)
         if kind == "d":
@@ -169,7 +169,7 @@ def make_page(rows: list[T], *, sort: SortSpec, limit: int, sort_attr: str) -> P
     if len(rows) <= limit:
         return Page(rows, None)
     rows = rows[:limit]
-    last = rows[-1]
+    last: Any = rows[-1]
     return Page(rows, encode_cursor(sort, getattr(last, sort_attr), last.id))
 
 

@@ -9,6 +9,7 @@ route's path with the path parameters filled in (our router prefixes are literal
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from starlette.types import Scope
 
@@ -53,7 +54,7 @@ def declared_template(scope: Scope) -> str:
     """For a request refused before routing ran (413 on the body size, 400 on a NUL, …): the
     template of the documented operation its path matches, or UNMATCHED. Built once per app
     from its OpenAPI paths; only such early refusals pay for it."""
-    app = scope.get("app")
+    app: Any = scope.get("app")
     state = getattr(app, "state", None)
     if state is None or not hasattr(app, "openapi"):
         return UNMATCHED

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, field_validator
+
+if TYPE_CHECKING:
+    # A PatchModel field reads None when the client omitted it, so to the type checker it is
+    # Optional; at run time it is the bare type, so pydantic refuses an explicit null and the
+    # published schema stays non-nullable. `name: Omittable[Name] = None`.
+    from typing import Optional as Omittable
+else:
+
+    class Omittable:
+        def __class_getitem__(cls, item: Any) -> Any:
+            return item
 
 
 def _has_nul(value: Any) -> bool:

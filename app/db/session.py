@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Result, event
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -14,6 +17,21 @@ from sqlalchemy.ext.asyncio import (
 from app.config import Settings
 from app.db.phi import bind_keyring
 from app.phi.crypto import keyring_for
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an INSERT/UPDATE/DELETE matched: its result is a CursorResult, which
+    SQLAlchemy's `Session.execute` signature does not say."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount
+
+
+async def driver_connection(conn: AsyncConnection) -> Any:
+    """The DBAPI driver's own connection under `conn` (asyncpg's, on PostgreSQL): for the
+    few hot statements sent without SQLAlchemy's statement machinery."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None  # None only for a connection already closed
+    return driver
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -106,7 +124,9 @@ def transactional_engine(session: AsyncSession) -> AsyncEngine:
     """The engine of `session` in transactional mode (for an autocommit read session, the
     same pool without autocommit): for work started from a GET that needs a transaction of
     its own, like the audit sealer's lock or a server-side cursor."""
-    return session.info.get(_ENGINE) or session.bind
+    engine = session.info.get(_ENGINE) or session.bind
+    assert isinstance(engine, AsyncEngine)
+    return engine
 
 
 class UnitOfWork:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.record import AuditRecord
 from app.db.base import Base
+from app.db.session import driver_connection
 from app.db.types import utcnow, uuid7
 from app.feed.models import FeedEvent
 
@@ -191,8 +192,7 @@ async def write_events(session: AsyncSession, record: AuditRecord) -> int:
     pg = session.get_bind().dialect.name == "postgresql"
     committed: list[dict[str, Any]] = []
     if pg:
-        conn = await session.connection()
-        driver = (await conn.get_raw_connection()).driver_connection
+        driver = await driver_connection(await session.connection())
     for ev in pending:
         event_id = uuid7()
         table = ev.resource_type if ev.resource_type in _VERSIONED else None
@@ -228,7 +228,7 @@ async def write_events(session: AsyncSession, record: AuditRecord) -> int:
                 )
             )
         else:
-            version: Any = ev.version
+            version = ev.version
             if table:
                 t = Base.metadata.tables[table]
                 version = (

@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
 from app.core.errors import problem
+from app.db.session import rowcount
 from app.db.types import utcnow
 from app.feed.models import IdempotencyKey
 
@@ -257,7 +258,7 @@ class IdempotencyMiddleware:
                 phi=bool(getattr(audit, "phi_accessed", False)),
             )
         )
-        return bool(result.rowcount)
+        return bool(rowcount(result))
 
     async def _release(self, principal: str, key: str, token: uuid.UUID, stored: bool) -> None:
         """Free a claim whose response was not stored (or whose commit failed)."""

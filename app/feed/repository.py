@@ -142,7 +142,7 @@ class OutboxRepository:
         return list(await self.session.scalars(stmt))
 
     async def last_seq(self) -> int:
-        return int(await self.session.scalar(select(func.coalesce(func.max(FeedEvent.seq), 0))))
+        return await self.session.scalar(select(func.max(FeedEvent.seq))) or 0
 
     async def events_by_id(self, ids: Collection[uuid.UUID]) -> list[FeedEvent]:
         stmt = select(FeedEvent).where(FeedEvent.id.in_(list(ids))).order_by(FeedEvent.seq)

@@ -97,10 +97,10 @@ class Worker:
             owners: dict[str, frozenset[uuid.UUID]] = {}
             for sub in subs:
                 if sub.created_by not in owners:
-                    rows = await session.scalars(
+                    products = await session.scalars(
                         select(Membership.product_id).where(Membership.subject == sub.created_by)
                     )
-                    owners[sub.created_by] = frozenset(rows)
+                    owners[sub.created_by] = frozenset(products)
             rows: list[dict[str, Any]] = []
             now = utcnow()
             for ev in events:

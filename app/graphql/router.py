@@ -21,11 +21,7 @@ import json
 from typing import Any
 
 import orjson
-
-try:  # strawberry >= 0.33x moved its HTTP layer into the cross-web package
-    from cross_web import HTTPException
-except ImportError:  # pragma: no cover - older strawberry
-    from strawberry.http.exceptions import HTTPException  # type: ignore[no-redef]
+from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response

@@ -17,6 +17,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.extensions.parser_cache import _get_parse_cache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
@@ -486,14 +487,8 @@ async def _gather_settled(*awaitables: Any) -> list[Any]:
 _graphql_executor.gather_with_cancel = _gather_settled
 
 
-try:  # strawberry's shared parse LRU (what its ParserCache uses)
-    from strawberry.extensions.parser_cache import _get_parse_cache
-
-    _parse = _get_parse_cache(256)
-except ImportError:  # pragma: no cover - other strawberry versions
-    from graphql import parse
-
-    _parse = lru_cache(maxsize=256)(parse)
+# strawberry's shared parse LRU (what its ParserCache uses)
+_parse = _get_parse_cache(256)
 
 
 @lru_cache(maxsize=256)

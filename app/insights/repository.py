@@ -4,13 +4,17 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection
 
-from sqlalchemy import Select, Table, delete, insert, select
+from sqlalchemy import Select, Table, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.crud import ListQuery, Repository
 from app.core.pagination import Page
 from app.insights.models import Insight, insight_roadmap_item, insight_story
 from app.roadmap.models import RoadmapItem
 from app.stories.models import Story
+
+# The ids an insight links to, by insight (outside the class: its `list` method shadows list).
+_Links = dict[uuid.UUID, list[uuid.UUID]]
 
 
 class InsightRepository(Repository[Insight]):
@@ -70,12 +74,10 @@ class InsightRepository(Repository[Insight]):
             )
         return stmt
 
-    async def links(
-        self, insight_ids: Collection[uuid.UUID]
-    ) -> tuple[dict[uuid.UUID, list[uuid.UUID]], dict[uuid.UUID, list[uuid.UUID]]]:
+    async def links(self, insight_ids: Collection[uuid.UUID]) -> tuple[_Links, _Links]:
         """Evidence links of many insights in two statements (never one per insight)."""
-        stories: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-        items: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+        stories: _Links = defaultdict(list)
+        items: _Links = defaultdict(list)
         if insight_ids:
             ids = list(insight_ids)
             for i, s in await self.session.execute(
@@ -116,3 +118,19 @@ class InsightRepository(Repository[Insight]):
             await self.session.execute(
                 insert(table), [{"insight_id": insight_id, column: i} for i in dict.fromkeys(ids)]
             )
+
+
+async def erase_quotes_of(session: AsyncSession, interview_id: uuid.UUID) -> list[uuid.UUID]:
+    """Irreversibly drop the quotes of an interview's insights (its consent was withdrawn and
+    it is purged); the ids of those insights."""
+    ids = list(
+        await session.scalars(select(Insight.id).where(Insight.interview_id == interview_id))
+    )
+    if ids:
+        await session.execute(
+            update(Insight)
+            .where(Insight.interview_id == interview_id)
+            .values(quote=None, quote_redacted=None, phi_detected=False)
+            .execution_options(synchronize_session=False)
+        )
+    return ids

@@ -2,15 +2,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, StrictStr
 
 from app.core.fields import Tags, Title, json_int
-from app.core.schemas import InputModel, OutputModel, PatchModel
+from app.core.schemas import InputModel, Omittable, OutputModel, PatchModel
 from app.interviews.schemas import ParticipantPersona
 
-Severity = json_int(ge=1, le=5)
+if TYPE_CHECKING:  # built at run time; to the type checker, what a caller reads
+    Severity = int
+else:
+    Severity = json_int(ge=1, le=5)
 Quote = Annotated[StrictStr, Field(max_length=5000)]
 Links = Annotated[list[uuid.UUID], Field(max_length=100)]
 
@@ -27,13 +30,13 @@ class InsightCreate(InputModel):
 
 
 class InsightUpdate(PatchModel):
-    title: Title = None
+    title: Omittable[Title] = None
     quote: Quote | None = None
     persona: ParticipantPersona | None = None
-    severity: Severity = None
-    tags: Tags = None
-    story_ids: Links = None
-    roadmap_item_ids: Links = None
+    severity: Omittable[Severity] = None
+    tags: Omittable[Tags] = None
+    story_ids: Omittable[Links] = None
+    roadmap_item_ids: Omittable[Links] = None
 
 
 class InsightOut(OutputModel):

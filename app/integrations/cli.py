@@ -35,12 +35,14 @@ def _sign(args: argparse.Namespace) -> int:
             return 2
         ts = str(int(time.time()))
         is_json = raw.lstrip().startswith(b"{")
+        signature = SignatureVerifier(settings.slack_signing_secret).generate_signature(
+            timestamp=ts, body=raw
+        )
+        assert signature is not None  # None only without a timestamp or body
         headers = {
             "Content-Type": "application/json" if is_json else "application/x-www-form-urlencoded",
             "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": SignatureVerifier(
-                settings.slack_signing_secret
-            ).generate_signature(timestamp=ts, body=raw),
+            "X-Slack-Signature": signature,
         }
         endpoint = (
             "events" if is_json else ("interactions" if raw.startswith(b"payload=") else "commands")

@@ -8,6 +8,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.session import rowcount
 from app.integrations.models import JiraDelivery, SlackLink, SlackLinkCode
 
 
@@ -43,7 +44,7 @@ class JiraDeliveryRepository:
             },
         )
         result = await self.session.execute(stmt)
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     async def finish(self, delivery_id: str, outcome: str) -> None:
         await self.session.execute(

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.crud import ListQuery, Repository
 from app.core.pagination import Page
-from app.insights.models import Insight
 from app.interviews.models import Interview
 
 
@@ -51,18 +51,9 @@ class InterviewRepository(Repository[Interview]):
         )
         return {r[0]: r[1] for r in rows}
 
-    async def erase_insight_quotes(self, interview_id: uuid.UUID) -> list[uuid.UUID]:
-        """Irreversibly drop the quotes of an interview's insights (consent withdrawn)."""
-        ids = list(
-            await self.session.scalars(
-                select(Insight.id).where(Insight.interview_id == interview_id)
-            )
-        )
-        if ids:
-            await self.session.execute(
-                update(Insight)
-                .where(Insight.interview_id == interview_id)
-                .values(quote=None, quote_redacted=None, phi_detected=False)
-                .execution_options(synchronize_session=False)
-            )
-        return ids
+
+# What other packages copied out of an interview, erased with it on purge: audit field name
+# ("insight.quote") -> an eraser returning the ids of the rows it changed. Those packages
+# register here (app.insights does when imported), so interviews import none of them.
+PurgeEraser = Callable[[AsyncSession, uuid.UUID], Awaitable[list[uuid.UUID]]]
+PURGE_ERASERS: dict[str, PurgeEraser] = {}

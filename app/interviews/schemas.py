@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field, StrictStr
 
 from app.core.fields import PhiLongText, ShortText, Tags, Title
-from app.core.schemas import InputModel, OutputModel, PatchModel
+from app.core.schemas import InputModel, Omittable, OutputModel, PatchModel
 
 
 class ParticipantPersona(StrEnum):
@@ -57,17 +57,17 @@ class InterviewCreate(InputModel):
 
 
 class InterviewUpdate(PatchModel):
-    title: Title = None
-    conducted_on: date = None
-    interviewer_sub: Sub = None
-    participant_persona: ParticipantPersona = None
+    title: Omittable[Title] = None
+    conducted_on: Omittable[date] = None
+    interviewer_sub: Omittable[Sub] = None
+    participant_persona: Omittable[ParticipantPersona] = None
     participant_name: ShortText | None = None
     participant_contact: Contact | None = None
     site: ShortText | None = None
-    consent_status: ConsentStatus = None
+    consent_status: Omittable[ConsentStatus] = None
     transcript: PhiLongText | None = None
     summary: PhiLongText | None = None
-    tags: Tags = None
+    tags: Omittable[Tags] = None
 
 
 class InterviewOut(OutputModel):

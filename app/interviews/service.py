@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from typing import Any
 
 from app.authz import Permission, Reach, authorize, reach
 from app.core.context import Ctx
@@ -12,7 +13,7 @@ from app.core.errors import Conflict, Forbidden
 from app.core.pagination import Page
 from app.db.types import utcnow
 from app.interviews.models import PHI_FIELDS, Interview
-from app.interviews.repository import InterviewRepository
+from app.interviews.repository import PURGE_ERASERS, InterviewRepository
 from app.interviews.schemas import ConsentStatus, InterviewCreate, InterviewOut, InterviewUpdate
 from app.phi.scan import redact_free_text, scan_fields_async
 from app.products.service import get_product
@@ -168,11 +169,15 @@ async def _authorize_update(ctx: Ctx, interview: Interview, changes: dict) -> bo
     reassign = (
         changes.get("interviewer_sub", interview.interviewer_sub) != interview.interviewer_sub
     )
-    on = {"product_id": interview.product_id, "resource": (RESOURCE, interview.id)}
+    on = (RESOURCE, interview.id)
     if reassign:
-        await ctx.authorize(Permission.interview_reassign, **on)
+        await ctx.authorize(
+            Permission.interview_reassign, product_id=interview.product_id, resource=on
+        )
     if not reassign or set(changes) - {"interviewer_sub"}:
-        await ctx.authorize(Permission.interview_write, **on)
+        await ctx.authorize(
+            Permission.interview_write, product_id=interview.product_id, resource=on
+        )
     return reassign
 
 
@@ -246,7 +251,7 @@ async def purge_interview(ctx: Ctx, interview_id: uuid.UUID) -> InterviewOut:
     authorize(ctx.principal, Permission.interview_purge, product_id=interview.product_id)
     if interview.consent_status != ConsentStatus.WITHDRAWN:
         raise Conflict("Only an interview whose consent was withdrawn can be purged.")
-    erased = {f: None for f in PHI_FIELDS} | {
+    erased: dict[str, Any] = {f: None for f in PHI_FIELDS} | {
         "transcript_redacted": None,
         "summary_redacted": None,
         "phi_detected": False,
@@ -255,14 +260,15 @@ async def purge_interview(ctx: Ctx, interview_id: uuid.UUID) -> InterviewOut:
     if interview.purged_at is None:
         erased["purged_at"] = utcnow()
     changed = apply_changes(interview, erased)
-    insight_ids = await InterviewRepository(ctx.session).erase_insight_quotes(interview.id)
+    copies: list[uuid.UUID] = []
+    for copied, erase in PURGE_ERASERS.items():
+        ids = await erase(ctx.session, interview.id)
+        if ids:
+            copies += ids
+            changed.append(copied)
     await save(ctx.session, interview)
     ctx.audit.touch(
-        "purge",
-        RESOURCE,
-        [interview.id, *insight_ids],
-        product_id=interview.product_id,
-        changed=[*changed, *(["insight.quote"] if insight_ids else [])],
+        "purge", RESOURCE, [interview.id, *copies], product_id=interview.product_id, changed=changed
     )
     return present(interview, full=False)
 

@@ -5,6 +5,7 @@ import uuid
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.pagination import Page, decode_key_cursor, encode_key_cursor
@@ -77,3 +78,20 @@ class UserRepository:
             set_={"role": role, "name": name, "last_seen_at": now},
         )
         await self.session.execute(stmt)
+
+
+class ProductMemberships:
+    """`app.core.context.Memberships` over these repositories (registered by the package)."""
+
+    async def product_ids(self, session: AsyncSession, subject: str) -> frozenset[uuid.UUID]:
+        rows = await session.scalars(
+            select(Membership.product_id).where(Membership.subject == subject)
+        )
+        return frozenset(rows)
+
+    async def add_creator(
+        self, session: AsyncSession, product_id: uuid.UUID, principal: Principal
+    ) -> None:
+        await MembershipRepository(session).add(product_id, principal.sub, principal.sub)
+        # People are remembered where they act on the portfolio, not on reads (GET never writes).
+        await UserRepository(session).remember(principal)

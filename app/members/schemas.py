@@ -2,20 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
+from app.core.fields import Subject
 from app.core.schemas import InputModel, OutputModel
-
-# A subject as the identity provider issues it: 1-255 characters, no leading or trailing
-# whitespace. Checked as sent (not after stripping), so the published maxLength is the real one.
-Subject = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=False, min_length=1, max_length=255, pattern=r"^\S(?:.*\S)?$"
-    ),
-]
 
 
 class MemberAdd(InputModel):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import orjson
 import structlog
@@ -22,7 +24,9 @@ SHARED_PROCESSORS: list[structlog.types.Processor] = [
 ]
 
 
-def _exception_type_only(_logger: object, _name: str, event: dict) -> dict:
+def _exception_type_only(
+    _logger: Any, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """Exceptions as their type only: messages of database errors quote parameters (PHI)."""
     exc = event.pop("exc_info", None)
     if exc:

@@ -1914,11 +1914,11 @@ def _spoken_spans(
     for m in _SPELLED_RE.finditer(text) if "-" in text else ():
         yield m.start(), m.end(), NAME
     for m in _ZIP_AFTER_RE.finditer(text) if hints.max_run >= 5 else ():
-        before = _ZIP_BEFORE_RE.search(text, max(0, m.start() - 40), m.start())
-        if not before:
+        cue = _ZIP_BEFORE_RE.search(text, max(0, m.start() - 40), m.start())
+        if not cue:
             continue
-        if before.group("w"):
-            w = before.group("w")
+        if cue.group("w"):
+            w = cue.group("w")
             wl = w.lower().rstrip(".")
             if wl in _NOT_ZIP_BEFORE:
                 continue
@@ -1941,9 +1941,9 @@ def _spoken_spans(
     for m in _FAC_HEAD_SCAN_RE.finditer(low_scan):
         head = m.group(0).lower()
         strong_head = " " in head or head not in _WEAK_FAC_HEADS
-        start = _facility_start(text, m.start(), lower_mode, strong_head)
-        if start is not None:
-            yield start, _place_after(text, m.end(), lex, lower_mode), LOCATION
+        fac_start = _facility_start(text, m.start(), lower_mode, strong_head)
+        if fac_start is not None:
+            yield fac_start, _place_after(text, m.end(), lex, lower_mode), LOCATION
     for m in _SAINT_LOWER_RE.finditer(text) if "st" in low_text else ():
         yield m.start(), m.end(), LOCATION
 

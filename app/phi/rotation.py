@@ -14,6 +14,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from sqlalchemy import Column, Table, and_, column, select, table, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -92,7 +93,7 @@ async def _reencrypt_table(
                     if ring.is_current(stored):
                         counts["current"] += 1
                         continue
-                    context = c.type.context
+                    context = cast(PhiText, c.type).context  # cols are PhiText columns
                     try:
                         plain = ring.decrypt(stored, context=context)
                     except PhiKeyError:

@@ -145,7 +145,8 @@ async def redact_free_text(
         elif isinstance(container, list):
             container[index] = new
         else:
-            setattr(container, attr, new)  # a nested model copy
+            assert attr is not None  # a nested model copy: `where` names its attribute
+            setattr(container, attr, new)
         if path not in changed:
             changed.append(path)
     if not changed:

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field, StrictBool, StrictFloat, field_validator
 
 from app.core.fields import NOT_BLANK
-from app.core.schemas import InputModel, OutputModel, PatchModel
+from app.core.schemas import InputModel, Omittable, OutputModel, PatchModel
 from app.stories.schemas import StoryStatus
 
 
@@ -99,19 +99,19 @@ class ProductCreate(_ProductFields):
 
 
 class ProductUpdate(PatchModel, _ProductFields):
-    name: Name = None
-    description: LongText = None
-    lifecycle_stage: LifecycleStage = None
-    intended_use: LongText = None
+    name: Omittable[Name] = None
+    description: Omittable[LongText] = None
+    lifecycle_stage: Omittable[LifecycleStage] = None
+    intended_use: Omittable[LongText] = None
     samd_significance: SamdSignificance | None = None
     samd_situation: SamdSituation | None = None
-    fda_pathway: FdaPathway = None
+    fda_pathway: Omittable[FdaPathway] = None
     iec62304_class: Iec62304Class | None = None
-    handles_phi: StrictBool = None
+    handles_phi: Omittable[StrictBool] = None
     model_type: Annotated[str, Field(max_length=100)] | None = None
-    performance_metrics: Metrics = None
+    performance_metrics: Omittable[Metrics] = None
     jira_project_key: JiraProjectKey | None = None
-    jira_status_map: JiraStatusMap = None
+    jira_status_map: Omittable[JiraStatusMap] = None
 
 
 class ProductOut(OutputModel):
@@ -135,7 +135,3 @@ class ProductOut(OutputModel):
     updated_at: datetime
     version: int
     archived_at: datetime | None
-
-
-class ProductFilters(InputModel):
-    lifecycle_stage: LifecycleStage | None = None

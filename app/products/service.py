@@ -19,7 +19,6 @@ from app.core.crud import (
 from app.core.errors import Conflict
 from app.core.jsonpages import JsonMember
 from app.core.pagination import Page
-from app.members.repository import MembershipRepository, UserRepository
 from app.phi.scan import redact_free_text
 from app.products.models import Product
 from app.products.repository import ProductRepository
@@ -85,10 +84,7 @@ async def create_product(ctx: Ctx, data: ProductCreate) -> Product:
         await repo.add(product)
     except IntegrityError as exc:  # a concurrent create won the key
         raise Conflict("A product with that key already exists.") from exc
-    await MembershipRepository(ctx.session).add(product.id, ctx.principal.sub, ctx.principal.sub)
-    # People are remembered where they act on the portfolio, not on reads (GET never writes).
-    await UserRepository(ctx.session).remember(ctx.principal)
-    ctx.forget_memberships()
+    await ctx.join_created_product(product.id)
     ctx.audit.touch(
         "create", "product", [product.id], product_id=product.id, changed=sorted(values)
     )

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 
 from app.core.crud import ListQuery, Repository
+from app.core.history import HistoryRepository
 from app.core.pagination import Page
 from app.roadmap.models import RoadmapItem, RoadmapItemApproval
 
@@ -64,45 +64,13 @@ class RoadmapItemRepository(Repository[RoadmapItem]):
         )
 
 
-class RoadmapItemApprovalRepository(Repository[RoadmapItemApproval]):
-    """Approval history: newest first; rows are never archived."""
+class RoadmapItemApprovalRepository(HistoryRepository[RoadmapItemApproval]):
+    """Approval history: newest first; the current approval is the one not made stale (at
+    most one: approving marks none stale, and a new approval is only made when there is no
+    current one)."""
 
     model = RoadmapItemApproval
     sortable = ("approved_at",)
     default_sort = "-approved_at"
-
-    def base(self, *, include_archived: bool = False) -> Select:
-        return select(RoadmapItemApproval)
-
-    def filtered(
-        self, *, include_archived: bool = False, roadmap_item_id: uuid.UUID | None = None
-    ) -> Select:
-        stmt = self.base()
-        if roadmap_item_id is not None:
-            stmt = stmt.where(RoadmapItemApproval.roadmap_item_id == roadmap_item_id)
-        return stmt
-
-    async def current(self, item_id: uuid.UUID) -> RoadmapItemApproval | None:
-        """The approval that counts now (at most one: approving marks none stale, and a
-        new approval is only made when there is no current one)."""
-        stmt = (
-            self.filtered(roadmap_item_id=item_id)
-            .where(RoadmapItemApproval.stale_at.is_(None))
-            .order_by(RoadmapItemApproval.approved_at.desc(), RoadmapItemApproval.id.desc())
-            .limit(1)
-        )
-        return (await self.session.scalars(stmt)).first()
-
-    async def history(self, item_id: uuid.UUID, query: ListQuery) -> Page[RoadmapItemApproval]:
-        return await self.page(self.filtered(roadmap_item_id=item_id), query)
-
-    async def histories(
-        self, item_ids: Collection[uuid.UUID], query: ListQuery
-    ) -> dict[uuid.UUID, Page[RoadmapItemApproval]]:
-        """One history page per item, in one statement (GraphQL RoadmapItem.approvals)."""
-        return await self.pages_by(
-            self.base(), query, RoadmapItemApproval.roadmap_item_id, item_ids
-        )
-
-    async def count_by_item(self, item_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, int]:
-        return await self.count_by(self.base(), RoadmapItemApproval.roadmap_item_id, item_ids)
+    parent_key = "roadmap_item_id"
+    ended_key = "stale_at"

@@ -3,13 +3,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, StrictFloat, StrictStr
 
-from app.core.fields import LongText, Quarter, Title, json_int, one_of
-from app.core.schemas import InputModel, OutputModel, PatchModel
-from app.members.schemas import Subject
+from app.core.fields import LongText, Quarter, Subject, Title, json_int, one_of
+from app.core.schemas import InputModel, Omittable, OutputModel, PatchModel
 
 
 class Horizon(StrEnum):
@@ -38,10 +37,14 @@ class ApprovalEntryStatus(StrEnum):
 
 
 IMPACT_VALUES = (0.25, 0.5, 1, 2, 3)
-Reach = json_int(ge=0, le=1_000_000_000)
+if TYPE_CHECKING:  # built at run time; to the type checker, what a caller reads
+    Reach = int
+    Impact = float
+else:
+    Reach = json_int(ge=0, le=1_000_000_000)
+    Impact = one_of(StrictFloat, IMPACT_VALUES)
 Confidence = Annotated[StrictFloat, Field(ge=0, le=1)]
 Effort = Annotated[StrictFloat, Field(gt=0, le=10_000, description="person-months")]
-Impact = one_of(StrictFloat, IMPACT_VALUES)
 Theme = Annotated[StrictStr, Field(max_length=100)]  # the column is VARCHAR(100)
 
 
@@ -61,12 +64,12 @@ class RoadmapItemCreate(InputModel):
 
 
 class RoadmapItemUpdate(PatchModel):
-    title: Title = None
-    description: LongText = None
+    title: Omittable[Title] = None
+    description: Omittable[LongText] = None
     theme: Theme | None = None
-    horizon: Horizon = None
+    horizon: Omittable[Horizon] = None
     target_quarter: Quarter | None = None
-    status: RoadmapStatus = None
+    status: Omittable[RoadmapStatus] = None
     reach: Reach | None = None
     impact: Impact | None = None
     confidence: Confidence | None = None

@@ -18,6 +18,7 @@ from app.core.crud import (
     save,
 )
 from app.core.errors import Conflict, NotFound
+from app.core.history import History
 from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import Page
 from app.db.types import utcnow
@@ -263,32 +264,18 @@ async def approve_roadmap_item(
     return item
 
 
+APPROVALS = History(RoadmapItemApprovalRepository, Permission.roadmap_read, RESOURCE)
+# One approvals page, or count, per (already readable) roadmap item (GraphQL's loaders).
+approvals_by_items = APPROVALS.pages
+count_approvals_by_items = APPROVALS.counts
+
+
 async def list_approvals(
     ctx: Ctx, item_id: uuid.UUID, query: ListQuery
 ) -> Page[RoadmapItemApproval]:
     """An item's approvals, current and stale, newest first; for whoever may read it."""
     item = await get_roadmap_item(ctx, item_id, audit=False)
-    page = await RoadmapItemApprovalRepository(ctx.session).history(item.id, query)
-    ctx.audit.touch("read", RESOURCE, [item.id], product_id=item.product_id)
-    return page
-
-
-async def approvals_by_items(
-    ctx: Ctx, item_ids: Collection[uuid.UUID], query: ListQuery
-) -> dict[uuid.UUID, Page[RoadmapItemApproval]]:
-    """One approvals page per (already readable) roadmap item, in one statement."""
-    authorize(ctx.principal, Permission.roadmap_read)
-    pages = await RoadmapItemApprovalRepository(ctx.session).histories(item_ids, query)
-    ctx.audit.touch("read", RESOURCE, item_ids)
-    return pages
-
-
-async def count_approvals_by_items(
-    ctx: Ctx, item_ids: Collection[uuid.UUID]
-) -> dict[uuid.UUID, int]:
-    """How many approvals each roadmap item has had, in one statement."""
-    authorize(ctx.principal, Permission.roadmap_read)
-    return await RoadmapItemApprovalRepository(ctx.session).count_by_item(item_ids)
+    return await APPROVALS.page(ctx, item.id, item.product_id, query)
 
 
 async def count_roadmap_items(

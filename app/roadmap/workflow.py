@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from app.roadmap.schemas import RoadmapStatus as S
 
-MOVES: dict[str, tuple[str, ...]] = {
+MOVES: dict[str, tuple[S, ...]] = {
     S.PROPOSED: (S.PLANNED, S.IN_PROGRESS, S.SHIPPED, S.CANCELLED),
     S.PLANNED: (S.PROPOSED, S.IN_PROGRESS, S.SHIPPED, S.CANCELLED),
     S.IN_PROGRESS: (S.PLANNED, S.SHIPPED, S.CANCELLED),

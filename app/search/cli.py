@@ -27,9 +27,9 @@ async def reindex(*, progress: bool = True) -> int:
     try:
         async with engine.begin() as conn:
             counts = {
-                t: int(
-                    (await conn.execute(text(f"SELECT count(*) FROM {DOCUMENTS[t][0]}"))).scalar()
-                )
+                t: (
+                    await conn.execute(text(f"SELECT count(*) FROM {DOCUMENTS[t][0]}"))
+                ).scalar_one()
                 for t in TYPES
             }
             total = sum(counts.values())

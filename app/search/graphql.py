@@ -7,6 +7,7 @@ from enum import Enum
 import strawberry
 
 from app.core.errors import Invalid
+from app.core.pagination import Page
 from app.graphql.types import Connection, Info, connection, list_query, parse_id
 from app.search import service
 from app.search.repository import Hit
@@ -76,5 +77,5 @@ class SearchQuery:
             limit=lq.limit,
             cursor=after,
         )
-        page.items = [_hit(h) for h in page.items]  # type: ignore[misc]
-        return connection(page, lq, _Order, _no_count)
+        hits = Page([_hit(h) for h in page.items], page.next_cursor)
+        return connection(hits, lq, _Order, _no_count)

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app.audit.record import AuditRecord
 from app.core.context import Ctx
@@ -42,7 +42,7 @@ MAX_ROWS = 5_000
 EXPORT_MAX = 50_000
 
 # Rounds' own CSV: what the export writes and the import reads back.
-ROUNDS_COLUMNS = (
+ROUNDS_COLUMNS: tuple[str, ...] = (
     "key",
     "jira_key",
     "title",
@@ -53,7 +53,15 @@ ROUNDS_COLUMNS = (
     "assignee_sub",
     "description",
 )
-JIRA_COLUMNS = ("Summary", "Issue key", "Status", "Story Points", "Sprint", "Labels", "Description")
+JIRA_COLUMNS: tuple[str, ...] = (
+    "Summary",
+    "Issue key",
+    "Status",
+    "Story Points",
+    "Sprint",
+    "Labels",
+    "Description",
+)
 JIRA_STATUS = {
     "to do": StoryStatus.BACKLOG,
     "backlog": StoryStatus.BACKLOG,
@@ -257,7 +265,8 @@ def _path(current: str, target: str) -> list[str] | None:
     """The fewest workflow moves from `current` to `target` (None when unreachable)."""
     if current == target:
         return []
-    seen, queue = {current: None}, deque([current])
+    seen: dict[str, str | None] = {current: None}
+    queue = deque([current])
     while queue:
         at = queue.popleft()
         for nxt in allowed_moves(at):
@@ -265,8 +274,8 @@ def _path(current: str, target: str) -> list[str] | None:
                 seen[nxt] = at
                 if nxt == target:
                     steps = [nxt]
-                    while seen[steps[-1]] != current:
-                        steps.append(seen[steps[-1]])
+                    while (prev := seen[steps[-1]]) != current and prev is not None:
+                        steps.append(prev)
                     return steps[::-1]
                 queue.append(nxt)
     return None
@@ -449,7 +458,7 @@ def csv_chunks(rows: list[Any]) -> Iterator[bytes]:
     yield buf.getvalue().encode()
 
 
-def json_chunks(rows: list[Any], out: type) -> Iterator[bytes]:
+def json_chunks(rows: list[Any], out: type[BaseModel]) -> Iterator[bytes]:
     """`{"data": [...]}`, 500 rows per chunk."""
     yield b'{"data":['
     for n in range(0, len(rows), 500):

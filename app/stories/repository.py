@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import Select, select, text
 
 from app.core.crud import ListQuery, Repository
+from app.core.history import HistoryRepository
 from app.core.pagination import Page
 from app.stories.models import Story, StoryReview
 
@@ -119,42 +120,11 @@ class StoryRepository(Repository[Story]):
         return (await self.session.scalar(stmt)) is not None
 
 
-class StoryReviewRepository(Repository[StoryReview]):
-    """Clinical review history: newest first; rows are never archived."""
+class StoryReviewRepository(HistoryRepository[StoryReview]):
+    """Clinical review history: newest first; the current review is the one not ended."""
 
     model = StoryReview
     sortable = ("reviewed_at",)
     default_sort = "-reviewed_at"
-
-    def base(self, *, include_archived: bool = False) -> Select:
-        return select(StoryReview)
-
-    def filtered(
-        self, *, include_archived: bool = False, story_id: uuid.UUID | None = None
-    ) -> Select:
-        stmt = self.base()
-        if story_id is not None:
-            stmt = stmt.where(StoryReview.story_id == story_id)
-        return stmt
-
-    async def current(self, story_id: uuid.UUID) -> StoryReview | None:
-        """The review that is the story's clinical review now, if any."""
-        stmt = (
-            self.filtered(story_id=story_id)
-            .where(StoryReview.ended_at.is_(None))
-            .order_by(StoryReview.reviewed_at.desc(), StoryReview.id.desc())
-            .limit(1)
-        )
-        return (await self.session.scalars(stmt)).first()
-
-    async def history(self, story_id: uuid.UUID, query: ListQuery) -> Page[StoryReview]:
-        return await self.page(self.filtered(story_id=story_id), query)
-
-    async def histories(
-        self, story_ids: Collection[uuid.UUID], query: ListQuery
-    ) -> dict[uuid.UUID, Page[StoryReview]]:
-        """One history page per story, in one statement (GraphQL Story.reviews)."""
-        return await self.pages_by(self.base(), query, StoryReview.story_id, story_ids)
-
-    async def count_by_story(self, story_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, int]:
-        return await self.count_by(self.base(), StoryReview.story_id, story_ids)
+    parent_key = "story_id"
+    ended_key = "ended_at"

@@ -3,13 +3,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictStr
 
-from app.core.fields import NOT_BLANK, JsonInt, LongText, Tags, Title, one_of
-from app.core.schemas import InputModel, OutputModel, PatchModel
-from app.members.schemas import Subject
+from app.core.fields import NOT_BLANK, JsonInt, LongText, Subject, Tags, Title, one_of
+from app.core.schemas import InputModel, Omittable, OutputModel, PatchModel
 
 
 class StoryStatus(StrEnum):
@@ -46,7 +45,10 @@ Gherkin = Annotated[StrictStr, Field(min_length=1, max_length=2000, pattern=NOT_
 Rank = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z:|_.-]+$")]
 Sprint = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=NOT_BLANK)]
 JiraKey = Annotated[StrictStr, Field(pattern=r"^[A-Z][A-Z0-9_]{0,30}-\d{1,9}$")]
-Points = one_of(JsonInt, STORY_POINTS)
+if TYPE_CHECKING:  # built at run time; to the type checker, what a caller reads
+    Points = int
+else:
+    Points = one_of(JsonInt, STORY_POINTS)
 Persona = Annotated[StrictStr, Field(max_length=100)]  # the column is VARCHAR(100)
 
 
@@ -115,19 +117,19 @@ class StoryCreate(InputModel):
 
 class StoryUpdate(PatchModel):
     roadmap_item_id: uuid.UUID | None = None
-    title: Title = None
+    title: Omittable[Title] = None
     persona: Persona | None = None
     as_a: LongText | None = None
     i_want: LongText | None = None
     so_that: LongText | None = None
-    description: LongText = None
-    acceptance_criteria: Criteria = None
-    status: StoryStatus = None
+    description: Omittable[LongText] = None
+    acceptance_criteria: Omittable[Criteria] = None
+    status: Omittable[StoryStatus] = None
     story_points: Points | None = None
-    rank: Rank = None
+    rank: Omittable[Rank] = None
     sprint: Sprint | None = None
-    labels: Tags = None
-    clinical_review_required: StrictBool = None
+    labels: Omittable[Tags] = None
+    clinical_review_required: Omittable[StrictBool] = None
     jira_key: JiraKey | None = None
     assignee_sub: Subject | None = Field(None, description="A member of the product")
 

@@ -18,6 +18,7 @@ from app.core.crud import (
     save,
 )
 from app.core.errors import Conflict, Invalid, NotFound
+from app.core.history import History
 from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import Page
 from app.db.types import utcnow
@@ -359,30 +360,16 @@ async def review_story(
     return story
 
 
+REVIEWS = History(StoryReviewRepository, Permission.story_read, RESOURCE)
+# One review-history page, or count, per (already readable) story (GraphQL's loaders).
+reviews_by_stories = REVIEWS.pages
+count_reviews_by_stories = REVIEWS.counts
+
+
 async def list_reviews(ctx: Ctx, ref: uuid.UUID | str, query: ListQuery) -> Page[StoryReview]:
     """A story's clinical reviews, current and ended, newest first; for whoever may read it."""
     story = await get_story(ctx, ref, audit=False)
-    page = await StoryReviewRepository(ctx.session).history(story.id, query)
-    ctx.audit.touch("read", RESOURCE, [story.id], product_id=story.product_id)
-    return page
-
-
-async def reviews_by_stories(
-    ctx: Ctx, story_ids: Collection[uuid.UUID], query: ListQuery
-) -> dict[uuid.UUID, Page[StoryReview]]:
-    """One review-history page per (already readable) story, in one statement."""
-    authorize(ctx.principal, Permission.story_read)
-    pages = await StoryReviewRepository(ctx.session).histories(story_ids, query)
-    ctx.audit.touch("read", RESOURCE, story_ids)
-    return pages
-
-
-async def count_reviews_by_stories(
-    ctx: Ctx, story_ids: Collection[uuid.UUID]
-) -> dict[uuid.UUID, int]:
-    """How many clinical reviews each story has had, in one statement."""
-    authorize(ctx.principal, Permission.story_read)
-    return await StoryReviewRepository(ctx.session).count_by_story(story_ids)
+    return await REVIEWS.page(ctx, story.id, story.product_id, query)
 
 
 async def count_stories(

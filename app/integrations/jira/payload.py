@@ -107,12 +107,13 @@ def parse(raw: bytes) -> JiraEvent:
     if not isinstance(issue, dict):
         raise MalformedRequest("The body has no issue.")
     key = issue.get("key")
-    if not isinstance(key, str) or not ISSUE_KEY.fullmatch(key):
+    keyed = ISSUE_KEY.fullmatch(key) if isinstance(key, str) else None
+    if keyed is None:
         raise MalformedRequest("The issue has no valid key.")
     fields = _obj(issue.get("fields"))
     project = _obj(fields.get("project")).get("key")
     if not isinstance(project, str) or not PROJECT_KEY.fullmatch(project):
-        project = ISSUE_KEY.fullmatch(key).group(1)  # type: ignore[union-attr]
+        project = keyed.group(1)
     status = _obj(fields.get("status"))
     status_name = _str(status.get("name"), 100)
     category = _obj(status.get("statusCategory")).get("key")

@@ -27,7 +27,7 @@ def _adf(node: Any, depth: int) -> str:
     if depth > MAX_DEPTH or not isinstance(node, dict):
         return ""
     kind = node.get("type")
-    attrs = node.get("attrs") if isinstance(node.get("attrs"), dict) else {}
+    attrs: dict[str, Any] = a if isinstance(a := node.get("attrs"), dict) else {}
     if kind == "text":
         text = node.get("text")
         return text if isinstance(text, str) else ""

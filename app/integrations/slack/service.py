@@ -117,7 +117,7 @@ def _field(form: Mapping[str, Any], name: str, limit: int = 32) -> str:
 async def command(req: SlackRequest, form: Mapping[str, Any]) -> dict[str, Any]:
     """Answer `/rounds <text>` as the linked principal (SPEC §9)."""
     team_id, user_id = _field(form, "team_id"), _field(form, "user_id")
-    text = form.get("text") if isinstance(form.get("text"), str) else ""
+    text = t if isinstance(t := form.get("text"), str) else ""
     words = text[:MAX_TEXT].split()
     share = "--share" in words
     words = [w for w in words if w != "--share"]
@@ -204,7 +204,7 @@ async def _search(ctx: Ctx, args: list[str], share: bool) -> dict[str, Any]:
 
 
 async def _approvals(ctx: Ctx, args: list[str], share: bool) -> dict[str, Any]:
-    waiting = []
+    waiting: list[Any] = []
     for status in (RoadmapStatus.PLANNED, RoadmapStatus.PROPOSED):
         page = await roadmap.list_roadmap_items(
             ctx, ListQuery(limit=200, sort="-rice_score"), status=status
@@ -256,8 +256,8 @@ def parse_interaction(form: Mapping[str, Any]) -> dict[str, Any]:
 
 async def interaction(req: SlackRequest, data: dict[str, Any]) -> dict[str, Any]:
     """A button click: Approve calls the same approval service as REST (SPEC §9)."""
-    user = data.get("user") if isinstance(data.get("user"), dict) else {}
-    team = data.get("team") if isinstance(data.get("team"), dict) else {}
+    user: dict[str, Any] = u if isinstance(u := data.get("user"), dict) else {}
+    team: dict[str, Any] = t if isinstance(t := data.get("team"), dict) else {}
     team_id = user.get("team_id") or team.get("id")
     user_id = _field(user, "id")
     principal = await req.principal(_field({"team_id": team_id}, "team_id"), user_id)

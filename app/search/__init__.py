@@ -1,0 +1,1 @@
+"""Full-text search over stories, roadmap items, interviews, insights and comments."""

@@ -34,6 +34,14 @@ from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
 from app.graphql.limits import check_cost
 from app.graphql.pm import PmMutation, PmQuery
 from app.graphql.scalars import SCALAR_MAP
+from app.graphql.sorts import (
+    AuditEventSort,
+    InsightSort,
+    InterviewSort,
+    ProductSort,
+    RoadmapItemSort,
+    StorySort,
+)
 from app.graphql.types import (
     DEFAULT_FIRST,
     AuditEventType,
@@ -117,7 +125,7 @@ class Query(PmQuery):
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: ProductSort | None = None,
         include_archived: bool = False,
         lifecycle_stage: LifecycleStage | None = None,
     ) -> Connection[ProductType]:
@@ -146,7 +154,7 @@ class Query(PmQuery):
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: RoadmapItemSort | None = None,
         include_archived: bool = False,
         product_id: ID | None = None,
         status: RoadmapStatus | None = None,
@@ -189,7 +197,7 @@ class Query(PmQuery):
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: StorySort | None = None,
         include_archived: bool = False,
         product_id: ID | None = None,
         roadmap_item_id: ID | None = None,
@@ -228,7 +236,7 @@ class Query(PmQuery):
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: InterviewSort | None = None,
         include_archived: bool = False,
         product_id: ID | None = None,
     ) -> Connection[InterviewType]:
@@ -255,7 +263,7 @@ class Query(PmQuery):
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: InsightSort | None = None,
         include_archived: bool = False,
         product_id: ID | None = None,
         interview_id: ID | None = None,
@@ -280,7 +288,7 @@ class Query(PmQuery):
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: AuditEventSort | None = None,
         actor_sub: str | None = None,
         resource_type: str | None = None,
         resource_id: str | None = None,

@@ -21,6 +21,7 @@ from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import MAX_LIMIT, Page, SortSpec, encode_cursor
 from app.graphql.columns import requested_columns
 from app.graphql.fastpath import JSON_PAGE, JsonPage
+from app.graphql.sorts import InsightSort, RoadmapItemSort, StorySort
 from app.insights.repository import InsightRepository
 from app.interviews.schemas import ConsentStatus, ParticipantPersona
 from app.products.schemas import (
@@ -255,7 +256,7 @@ class ProductType:
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: RoadmapItemSort | None = None,
         include_archived: bool = False,
         status: RoadmapStatus | None = None,
         horizon: Horizon | None = None,
@@ -282,7 +283,7 @@ class ProductType:
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: StorySort | None = None,
         include_archived: bool = False,
         status: StoryStatus | None = None,
         sprint: str | None = None,
@@ -298,7 +299,7 @@ async def _stories(
     parent_id: uuid.UUID,
     first: int,
     after: str | None,
-    sort: str | None,
+    sort: StorySort | None,
     include_archived: bool,
     filters: tuple[Any, ...],
 ) -> Connection[Any]:
@@ -320,7 +321,7 @@ async def _insights(
     parent_id: uuid.UUID,
     first: int,
     after: str | None,
-    sort: str | None,
+    sort: InsightSort | None,
     include_archived: bool,
 ) -> Connection[Any]:
     loaders = info.context.loaders
@@ -395,7 +396,7 @@ class RoadmapItemType:
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: StorySort | None = None,
         include_archived: bool = False,
         status: StoryStatus | None = None,
         sprint: str | None = None,
@@ -410,7 +411,7 @@ class RoadmapItemType:
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: InsightSort | None = None,
         include_archived: bool = False,
     ) -> Connection[InsightType]:
         return await _insights(
@@ -562,7 +563,7 @@ class StoryType:
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: InsightSort | None = None,
         include_archived: bool = False,
     ) -> Connection[InsightType]:
         return await _insights(info, "story_id", self.id, first, after, sort, include_archived)
@@ -625,7 +626,7 @@ class InterviewType:
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: InsightSort | None = None,
         include_archived: bool = False,
     ) -> Connection[InsightType]:
         return await _insights(info, "interview_id", self.id, first, after, sort, include_archived)

@@ -57,6 +57,8 @@ from app.graphql.types import (
     connection,
     list_query,
     parse_id,
+    product_arg,
+    product_filter_arg,
 )
 from app.insights import service as insights
 from app.insights.repository import InsightRepository
@@ -101,7 +103,9 @@ def _product_object() -> dict[str, JsonPage]:
         members: tuple[Any, ...],
         _total: bool,
     ) -> dict[None, str] | None:
-        text = await products.product_json(context.ctx, parse_id(kwargs["id"]), members)
+        ctx = context.ctx
+        pid = await products.product_id_for(ctx, products.product_ref(kwargs["id"]))
+        text = await products.product_json(ctx, pid, members)
         return None if text is None else {None: text}
 
     return {JSON_PAGE: JsonPage(model=Product, parent_attr=None, fetch=fetch, single=True)}
@@ -113,9 +117,11 @@ class Query(PmQuery):
     async def me(self, info: Info) -> MeType:
         return await members.me(info.context.ctx)  # type: ignore[return-value]
 
-    @strawberry.field(metadata=_product_object())
+    @strawberry.field(
+        description="One product by id or by key (e.g. SEPSIS).", metadata=_product_object()
+    )
     async def product(self, info: Info, id: ID) -> ProductType | None:
-        product = await products.get_product(info.context.ctx, parse_id(id))
+        product = await products.get_product(info.context.ctx, await product_arg(info, id))
         info.context.loaders.product.prime(product.id, product)
         return product
 
@@ -164,7 +170,7 @@ class Query(PmQuery):
         ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
         filters: dict[str, Any] = {
-            "product_id": _opt_id(product_id, "productId"),
+            "product_id": await product_filter_arg(info, product_id),
             "status": status,
             "horizon": horizon,
         }
@@ -209,7 +215,7 @@ class Query(PmQuery):
         ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
         filters: dict[str, Any] = {
-            "product_id": _opt_id(product_id, "productId"),
+            "product_id": await product_filter_arg(info, product_id),
             "roadmap_item_id": _opt_id(roadmap_item_id, "roadmapItemId"),
             "status": status,
             "sprint": sprint,
@@ -242,7 +248,7 @@ class Query(PmQuery):
     ) -> Connection[InterviewType]:
         ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
-        pid = _opt_id(product_id, "productId")
+        pid = await product_filter_arg(info, product_id)
         page = await interviews.list_interviews(ctx, query, product_id=pid)
         return connection(
             page,
@@ -271,7 +277,7 @@ class Query(PmQuery):
         ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
         filters: dict[str, Any] = {
-            "product_id": _opt_id(product_id, "productId"),
+            "product_id": await product_filter_arg(info, product_id),
             "interview_id": _opt_id(interview_id, "interviewId"),
         }
         page = await insights.list_insights(ctx, query, **filters)
@@ -337,12 +343,13 @@ class Mutation(PmMutation):
     ) -> ProductType:
         data = gi.to_model(ProductUpdate, input)
         return await products.update_product(
-            info.context.ctx, parse_id(id), data, if_match=if_match
+            info.context.ctx, await product_arg(info, id), data, if_match=if_match
         )
 
     @strawberry.mutation
     async def archive_product(self, info: Info, id: ID, if_match: str | None = None) -> ProductType:
-        return await products.archive_product(info.context.ctx, parse_id(id), if_match=if_match)
+        pid = await product_arg(info, id)
+        return await products.archive_product(info.context.ctx, pid, if_match=if_match)
 
     # roadmap
     @strawberry.mutation
@@ -358,7 +365,7 @@ class Mutation(PmMutation):
     ) -> RoadmapItemType:
         data = gi.to_model(RoadmapItemUpdate, input)
         return await roadmap.update_roadmap_item(
-            info.context.ctx, parse_id(id), data, if_match=if_match
+            info.context.ctx, await product_arg(info, id), data, if_match=if_match
         )
 
     @strawberry.mutation
@@ -379,7 +386,7 @@ class Mutation(PmMutation):
     ) -> RoadmapItemType:
         data = None if input is None else gi.to_model(RoadmapItemApprovalInput, input)
         return await roadmap.approve_roadmap_item(
-            info.context.ctx, parse_id(id), data, if_match=if_match
+            info.context.ctx, await product_arg(info, id), data, if_match=if_match
         )
 
     # stories
@@ -419,7 +426,7 @@ class Mutation(PmMutation):
     ) -> InterviewType:
         data = gi.to_model(InterviewUpdate, input)
         return await interviews.update_interview(  # type: ignore[return-value]
-            info.context.ctx, parse_id(id), data, if_match=if_match
+            info.context.ctx, await product_arg(info, id), data, if_match=if_match
         )
 
     @strawberry.mutation
@@ -446,7 +453,7 @@ class Mutation(PmMutation):
     ) -> InsightType:
         data = gi.to_model(InsightUpdate, input)
         return await insights.update_insight(  # type: ignore[return-value]
-            info.context.ctx, parse_id(id), data, if_match=if_match
+            info.context.ctx, await product_arg(info, id), data, if_match=if_match
         )
 
     @strawberry.mutation
@@ -460,12 +467,13 @@ class Mutation(PmMutation):
     async def add_member(self, info: Info, product_id: ID, input: gi.MemberAddInput) -> MemberType:
         data = gi.to_model(MemberAdd, input)
         return await members.add_member(  # type: ignore[return-value]
-            info.context.ctx, parse_id(product_id, "productId"), data.subject
+            info.context.ctx, await product_arg(info, product_id, "productId"), data.subject
         )
 
     @strawberry.mutation
     async def remove_member(self, info: Info, product_id: ID, subject: str) -> bool:
-        await members.remove_member(info.context.ctx, parse_id(product_id, "productId"), subject)
+        pid = await product_arg(info, product_id, "productId")
+        await members.remove_member(info.context.ctx, pid, subject)
         return True
 
 

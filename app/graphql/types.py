@@ -24,6 +24,7 @@ from app.graphql.fastpath import JSON_PAGE, JsonPage
 from app.graphql.sorts import InsightSort, RoadmapItemSort, StorySort
 from app.insights.repository import InsightRepository
 from app.interviews.schemas import ConsentStatus, ParticipantPersona
+from app.products import service as products_service
 from app.products.schemas import (
     FdaPathway,
     Iec62304Class,
@@ -104,6 +105,20 @@ def parse_id(value: str | uuid.UUID, arg: str = "id") -> uuid.UUID:
         raise Invalid(
             f"{arg} must be a UUID.", errors=[{"loc": [arg], "msg": "not a valid UUID"}]
         ) from None
+
+
+async def product_arg(info: Info, value: str, arg: str = "id") -> uuid.UUID:
+    """A product argument given by id or key, as REST's /products/{id} takes it."""
+    ref = products_service.product_ref(value, arg)
+    return await products_service.product_id_for(info.context.ctx, ref)
+
+
+async def product_filter_arg(info: Info, value: str | None) -> uuid.UUID | None:
+    """A `productId` list filter given by id or key, as REST's ?product_id= takes it."""
+    if value is None:
+        return None
+    ref = products_service.product_ref(value, "productId")
+    return await products_service.product_filter_id(info.context.ctx, ref)
 
 
 # --- connections -------------------------------------------------------------------------

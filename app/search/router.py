@@ -27,7 +27,14 @@ class SearchResults(Paginated[SearchHitOut]):
 async def search(
     request: Request,
     ctx: Context,
-    q: Annotated[str, Query(min_length=1, max_length=service.MAX_QUERY, description="Words")],
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=service.MAX_QUERY,
+            description="Words to find (letters and digits; other characters separate them)",
+        ),
+    ],
     product_id: ProductFilter,
     types: Annotated[str | None, Query(include_in_schema=False)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = 20,

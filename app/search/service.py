@@ -85,12 +85,8 @@ async def search(
             f"q is longer than {MAX_QUERY} characters.",
             errors=[{"loc": ["query", "q"], "msg": "too long"}],
         )
+    # Words are letters and digits; a query of none (only punctuation) matches nothing.
     words = terms(query)
-    if not words:
-        raise Invalid(
-            "q must contain at least one word.",
-            errors=[{"loc": ["query", "q"], "msg": "no searchable word"}],
-        )
     after = None
     if cursor:
         score, last = decode_cursor(cursor, _ORDER)

@@ -320,3 +320,15 @@ async def test_a_product_key_works_wherever_rest_takes_one(client, auth):
     assert body["data"]["stories"]["nodes"] == []
     _, body = await gql(client, '{ product(id: "sepsis") { id } }', None, w.pm)
     assert codes(body) == ["BAD_USER_INPUT"]
+
+
+def test_the_explorers_default_query_is_valid_against_the_schema():
+    """GraphiQL opens with DEFAULT_QUERY (the e2e test runs it in Chromium); it must keep
+    up with the schema, e.g. the sort enums."""
+    from graphql import parse, validate
+
+    from app.graphql.explorer import DEFAULT_QUERY
+    from app.graphql.schema import build_schema
+
+    schema = build_schema()._schema
+    assert validate(schema, parse(DEFAULT_QUERY)) == []

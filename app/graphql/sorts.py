@@ -36,7 +36,12 @@ def sort_enum(name: str, sortable: Sequence[str], default: str) -> type[enum.Enu
 
 
 if TYPE_CHECKING:  # to the type checker they are the sort strings they are valued as
-    ProductSort = RoadmapItemSort = StorySort = InterviewSort = InsightSort = AuditEventSort = str
+    ProductSort = str
+    RoadmapItemSort = str
+    StorySort = str
+    InterviewSort = str
+    InsightSort = str
+    AuditEventSort = str
 else:
     ProductSort = sort_enum(
         "ProductSort", ProductRepository.sortable, ProductRepository.default_sort

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from app.activity import service
 from app.api.deps import Context
+from app.api.params import ProductPath
 from app.api.responses import Paginated, page_response
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.core.schemas import OutputModel
@@ -36,7 +37,7 @@ class ActivityList(Paginated[ActivityOut]):
 async def product_activity(
     request: Request,
     ctx: Context,
-    product_id: uuid.UUID,
+    product_id: ProductPath,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=2048, description="From next_cursor")] = None,
 ) -> Response:

@@ -140,6 +140,10 @@ PUBLIC_PATHS = (
 )
 
 
+# 201s without a Location: a Slack link has no URL of its own (linking again replaces it).
+NO_LOCATION = frozenset({"/api/v1/integrations/slack/links"})
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/headers/{name}"}
 
@@ -152,7 +156,7 @@ def _schema_of(response: dict[str, Any], schemas: dict[str, Any]) -> dict[str, A
 def _document_headers(doc: dict[str, Any]) -> None:
     """Each response names the headers Rounds sends with it."""
     schemas = doc["components"]["schemas"]
-    for ops in doc.get("paths", {}).values():
+    for path, ops in doc.get("paths", {}).items():
         for op in ops.values():
             for code, response in op.get("responses", {}).items():
                 headers = response.setdefault("headers", {})
@@ -164,7 +168,7 @@ def _document_headers(doc: dict[str, Any]) -> None:
                     headers["ETag"] = _ref("ETag")
                 if "next_cursor" in props:
                     headers["Link"] = _ref("Link")
-                if code == "201":
+                if code == "201" and path not in NO_LOCATION:
                     headers["Location"] = _ref("Location")
 
 

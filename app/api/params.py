@@ -10,37 +10,32 @@ from fastapi import Depends, Header, Path, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from app.core.errors import Invalid, NotFound
-from app.products.repository import ProductRepository
+from app.api.deps import Context
+from app.core.errors import Invalid
+from app.products import service as products
 from app.products.schemas import ProductKey
 
-# A product as a person types it: its id or its key (e.g. /products/SEPSIS, ?product_id=SEPSIS).
+# A product as a person types it: its id or its key (e.g. /products/SEPSIS, ?product_id=SEPSIS),
+# resolved by the products service as GraphQL's product(id:) and productId arguments are.
 ProductRef = uuid.UUID | ProductKey
-_NO_PRODUCT = uuid.UUID(int=0)  # a filter on a key nobody has matches nothing
 
 
 async def product_path(
-    request: Request,
+    ctx: Context,
     product_id: Annotated[ProductRef, Path(description="Product id or key, e.g. SEPSIS")],
 ) -> uuid.UUID:
     """The product of a /products/{product_id} path, given by id or key (404 if no key)."""
-    found = await ProductRepository(request.state.uow.session).id_for(product_id)
-    if found is None:
-        raise NotFound("Product not found.")
-    return found
+    return await products.product_id_for(ctx, product_id)
 
 
 async def product_filter(
-    request: Request,
+    ctx: Context,
     product_id: Annotated[
         ProductRef | None, Query(description="Product id or key, e.g. SEPSIS")
     ] = None,
 ) -> uuid.UUID | None:
     """The `product_id` filter of a list, given by id or key."""
-    if product_id is None:
-        return None
-    found = await ProductRepository(request.state.uow.session).id_for(product_id)
-    return found or _NO_PRODUCT
+    return None if product_id is None else await products.product_filter_id(ctx, product_id)
 
 
 ProductPath = Annotated[uuid.UUID, Depends(product_path)]

@@ -36,6 +36,8 @@ _FORM_SCHEMA = {
         "client_id": {"type": "string", "description": "When not using HTTP Basic"},
         "client_secret": {"type": "string", "description": "When not using HTTP Basic"},
     },
+    # RFC 6749 §3.2: unknown parameters are ignored, but no parameter may be repeated (400).
+    "additionalProperties": {"type": "string"},
 }
 
 

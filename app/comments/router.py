@@ -9,7 +9,13 @@ from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.params import IfMatch
-from app.api.responses import Paginated, history_query, page_response, resource_response
+from app.api.responses import (
+    Paginated,
+    history_query,
+    location,
+    page_response,
+    resource_response,
+)
 from app.comments import service
 from app.comments.schemas import CommentInput, CommentOut, CommentRevisionOut, CommentWriteOut
 from app.core.crud import ListQuery
@@ -53,9 +59,16 @@ def _routes(collection: str, parent: service.Parent, Ref: object, name: str, nou
         status_code=201,
         name=f"create_{parent}_comment",
     )
-    async def create_comment(ctx: Context, ref: Ref, body: CommentInput) -> Response:  # type: ignore[valid-type]
+    async def create_comment(
+        request: Request,
+        ctx: Context,
+        ref: Ref,  # type: ignore[valid-type]
+        body: CommentInput,
+    ) -> Response:
         written = await service.create_comment(ctx, parent, ref, body)
-        return resource_response(written, CommentWriteOut, status=201)
+        # The comment's own URL (PATCH and DELETE it there).
+        where = location(request, written.id)
+        return resource_response(written, CommentWriteOut, status=201, location=where)
 
     create_comment.__doc__ = (
         f"Comment on a {noun}; identifiers are redacted before storing (see `warning`)."

@@ -110,7 +110,7 @@ query Roadmap {
     nodes {
       key
       name
-      roadmapItems(first: 10, sort: "-riceScore") {
+      roadmapItems(first: 10, sort: RICE_SCORE_DESC) {
         nodes { title status riceScore stories(first: 5) { nodes { key title status } } }
       }
     }

@@ -35,6 +35,14 @@ from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
 from app.graphql.limits import check_cost
 from app.graphql.pm import PmMutation, PmQuery
 from app.graphql.scalars import SCALAR_MAP
+from app.graphql.sorts import (
+    AuditEventSort,
+    InsightSort,
+    InterviewSort,
+    ProductSort,
+    RoadmapItemSort,
+    StorySort,
+)
 from app.graphql.types import (
     DEFAULT_FIRST,
     AuditEventType,
@@ -50,6 +58,8 @@ from app.graphql.types import (
     connection,
     list_query,
     parse_id,
+    product_arg,
+    product_filter_arg,
 )
 from app.insights import service as insights
 from app.insights.repository import InsightRepository
@@ -94,7 +104,9 @@ def _product_object() -> dict[str, JsonPage]:
         members: tuple[Any, ...],
         _total: bool,
     ) -> dict[None, str] | None:
-        text = await products.product_json(context.ctx, parse_id(kwargs["id"]), members)
+        ctx = context.ctx
+        pid = await products.product_id_for(ctx, products.product_ref(kwargs["id"]))
+        text = await products.product_json(ctx, pid, members)
         return None if text is None else {None: text}
 
     return {JSON_PAGE: JsonPage(model=Product, parent_attr=None, fetch=fetch, single=True)}
@@ -106,9 +118,11 @@ class Query(PmQuery):
     async def me(self, info: Info) -> MeType:
         return await members.me(info.context.ctx)  # type: ignore[return-value]
 
-    @strawberry.field(metadata=_product_object())
+    @strawberry.field(
+        description="One product by id or by key (e.g. SEPSIS).", metadata=_product_object()
+    )
     async def product(self, info: Info, id: ID) -> ProductType | None:
-        product = await products.get_product(info.context.ctx, parse_id(id))
+        product = await products.get_product(info.context.ctx, await product_arg(info, id))
         info.context.loaders.product.prime(product.id, product)
         return product
 
@@ -118,7 +132,7 @@ class Query(PmQuery):
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: ProductSort | None = None,
         include_archived: bool = False,
         lifecycle_stage: LifecycleStage | None = None,
     ) -> Connection[ProductType]:
@@ -147,7 +161,7 @@ class Query(PmQuery):
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: RoadmapItemSort | None = None,
         include_archived: bool = False,
         product_id: ID | None = None,
         status: RoadmapStatus | None = None,
@@ -157,7 +171,7 @@ class Query(PmQuery):
         ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
         filters: dict[str, Any] = {
-            "product_id": _opt_id(product_id, "productId"),
+            "product_id": await product_filter_arg(info, product_id),
             "status": status,
             "horizon": horizon,
         }
@@ -190,7 +204,7 @@ class Query(PmQuery):
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: StorySort | None = None,
         include_archived: bool = False,
         product_id: ID | None = None,
         roadmap_item_id: ID | None = None,
@@ -202,7 +216,7 @@ class Query(PmQuery):
         ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
         filters: dict[str, Any] = {
-            "product_id": _opt_id(product_id, "productId"),
+            "product_id": await product_filter_arg(info, product_id),
             "roadmap_item_id": _opt_id(roadmap_item_id, "roadmapItemId"),
             "status": status,
             "sprint": sprint,
@@ -229,13 +243,13 @@ class Query(PmQuery):
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: InterviewSort | None = None,
         include_archived: bool = False,
         product_id: ID | None = None,
     ) -> Connection[InterviewType]:
         ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
-        pid = _opt_id(product_id, "productId")
+        pid = await product_filter_arg(info, product_id)
         page = await interviews.list_interviews(ctx, query, product_id=pid)
         return connection(
             page,
@@ -256,7 +270,7 @@ class Query(PmQuery):
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: InsightSort | None = None,
         include_archived: bool = False,
         product_id: ID | None = None,
         interview_id: ID | None = None,
@@ -264,7 +278,7 @@ class Query(PmQuery):
         ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
         filters: dict[str, Any] = {
-            "product_id": _opt_id(product_id, "productId"),
+            "product_id": await product_filter_arg(info, product_id),
             "interview_id": _opt_id(interview_id, "interviewId"),
         }
         page = await insights.list_insights(ctx, query, **filters)
@@ -281,7 +295,7 @@ class Query(PmQuery):
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: AuditEventSort | None = None,
         actor_sub: str | None = None,
         resource_type: str | None = None,
         resource_id: str | None = None,
@@ -330,12 +344,13 @@ class Mutation(PmMutation):
     ) -> ProductType:
         data = gi.to_model(ProductUpdate, input)
         return await products.update_product(
-            info.context.ctx, parse_id(id), data, if_match=if_match
+            info.context.ctx, await product_arg(info, id), data, if_match=if_match
         )
 
     @strawberry.mutation
     async def archive_product(self, info: Info, id: ID, if_match: str | None = None) -> ProductType:
-        return await products.archive_product(info.context.ctx, parse_id(id), if_match=if_match)
+        pid = await product_arg(info, id)
+        return await products.archive_product(info.context.ctx, pid, if_match=if_match)
 
     # roadmap
     @strawberry.mutation
@@ -351,7 +366,7 @@ class Mutation(PmMutation):
     ) -> RoadmapItemType:
         data = gi.to_model(RoadmapItemUpdate, input)
         return await roadmap.update_roadmap_item(
-            info.context.ctx, parse_id(id), data, if_match=if_match
+            info.context.ctx, await product_arg(info, id), data, if_match=if_match
         )
 
     @strawberry.mutation
@@ -372,7 +387,7 @@ class Mutation(PmMutation):
     ) -> RoadmapItemType:
         data = None if input is None else gi.to_model(RoadmapItemApprovalInput, input)
         return await roadmap.approve_roadmap_item(
-            info.context.ctx, parse_id(id), data, if_match=if_match
+            info.context.ctx, await product_arg(info, id), data, if_match=if_match
         )
 
     # stories
@@ -412,7 +427,7 @@ class Mutation(PmMutation):
     ) -> InterviewType:
         data = gi.to_model(InterviewUpdate, input)
         return await interviews.update_interview(  # type: ignore[return-value]
-            info.context.ctx, parse_id(id), data, if_match=if_match
+            info.context.ctx, await product_arg(info, id), data, if_match=if_match
         )
 
     @strawberry.mutation
@@ -439,7 +454,7 @@ class Mutation(PmMutation):
     ) -> InsightType:
         data = gi.to_model(InsightUpdate, input)
         return await insights.update_insight(  # type: ignore[return-value]
-            info.context.ctx, parse_id(id), data, if_match=if_match
+            info.context.ctx, await product_arg(info, id), data, if_match=if_match
         )
 
     @strawberry.mutation
@@ -453,12 +468,13 @@ class Mutation(PmMutation):
     async def add_member(self, info: Info, product_id: ID, input: gi.MemberAddInput) -> MemberType:
         data = gi.to_model(MemberAdd, input)
         return await members.add_member(  # type: ignore[return-value]
-            info.context.ctx, parse_id(product_id, "productId"), data.subject
+            info.context.ctx, await product_arg(info, product_id, "productId"), data.subject
         )
 
     @strawberry.mutation
     async def remove_member(self, info: Info, product_id: ID, subject: str) -> bool:
-        await members.remove_member(info.context.ctx, parse_id(product_id, "productId"), subject)
+        pid = await product_arg(info, product_id, "productId")
+        await members.remove_member(info.context.ctx, pid, subject)
         return True
 
 

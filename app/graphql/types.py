@@ -21,8 +21,10 @@ from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import MAX_LIMIT, Page, SortSpec, encode_cursor
 from app.graphql.columns import requested_columns
 from app.graphql.fastpath import JSON_PAGE, JsonPage
+from app.graphql.sorts import InsightSort, RoadmapItemSort, StorySort
 from app.insights.repository import InsightRepository
 from app.interviews.schemas import ConsentStatus, ParticipantPersona
+from app.products import service as products_service
 from app.products.schemas import (
     FdaPathway,
     Iec62304Class,
@@ -103,6 +105,20 @@ def parse_id(value: str | uuid.UUID, arg: str = "id") -> uuid.UUID:
         raise Invalid(
             f"{arg} must be a UUID.", errors=[{"loc": [arg], "msg": "not a valid UUID"}]
         ) from None
+
+
+async def product_arg(info: Info, value: str, arg: str = "id") -> uuid.UUID:
+    """A product argument given by id or key, as REST's /products/{id} takes it."""
+    ref = products_service.product_ref(value, arg)
+    return await products_service.product_id_for(info.context.ctx, ref)
+
+
+async def product_filter_arg(info: Info, value: str | None) -> uuid.UUID | None:
+    """A `productId` list filter given by id or key, as REST's ?product_id= takes it."""
+    if value is None:
+        return None
+    ref = products_service.product_ref(value, "productId")
+    return await products_service.product_filter_id(info.context.ctx, ref)
 
 
 # --- connections -------------------------------------------------------------------------
@@ -255,7 +271,7 @@ class ProductType:
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: RoadmapItemSort | None = None,
         include_archived: bool = False,
         status: RoadmapStatus | None = None,
         horizon: Horizon | None = None,
@@ -282,7 +298,7 @@ class ProductType:
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: StorySort | None = None,
         include_archived: bool = False,
         status: StoryStatus | None = None,
         sprint: str | None = None,
@@ -298,7 +314,7 @@ async def _stories(
     parent_id: uuid.UUID,
     first: int,
     after: str | None,
-    sort: str | None,
+    sort: StorySort | None,
     include_archived: bool,
     filters: tuple[Any, ...],
 ) -> Connection[Any]:
@@ -320,7 +336,7 @@ async def _insights(
     parent_id: uuid.UUID,
     first: int,
     after: str | None,
-    sort: str | None,
+    sort: InsightSort | None,
     include_archived: bool,
 ) -> Connection[Any]:
     loaders = info.context.loaders
@@ -395,7 +411,7 @@ class RoadmapItemType:
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: StorySort | None = None,
         include_archived: bool = False,
         status: StoryStatus | None = None,
         sprint: str | None = None,
@@ -410,7 +426,7 @@ class RoadmapItemType:
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: InsightSort | None = None,
         include_archived: bool = False,
     ) -> Connection[InsightType]:
         return await _insights(
@@ -562,7 +578,7 @@ class StoryType:
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: InsightSort | None = None,
         include_archived: bool = False,
     ) -> Connection[InsightType]:
         return await _insights(info, "story_id", self.id, first, after, sort, include_archived)
@@ -625,7 +641,7 @@ class InterviewType:
         info: Info,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-        sort: str | None = None,
+        sort: InsightSort | None = None,
         include_archived: bool = False,
     ) -> Connection[InsightType]:
         return await _insights(info, "interview_id", self.id, first, after, sort, include_archived)

@@ -48,7 +48,8 @@ class Iec62304Class(StrEnum):
     C = "C"
 
 
-ProductKey = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,10}$", description="2-10 of A-Z0-9")]
+KEY_PATTERN = r"^[A-Z0-9]{2,10}$"
+ProductKey = Annotated[str, Field(pattern=KEY_PATTERN, description="2-10 of A-Z0-9")]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
 LongText = Annotated[str, Field(max_length=20_000)]
 Metrics = Annotated[dict[Annotated[str, Field(max_length=50)], StrictFloat], Field(max_length=50)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Collection
 
@@ -16,13 +17,13 @@ from app.core.crud import (
     check_if_match,
     save,
 )
-from app.core.errors import Conflict
+from app.core.errors import Conflict, Invalid, NotFound
 from app.core.jsonpages import JsonMember
 from app.core.pagination import Page
 from app.phi.scan import redact_free_text
 from app.products.models import Product
 from app.products.repository import ProductRepository
-from app.products.schemas import ProductCreate, ProductUpdate
+from app.products.schemas import KEY_PATTERN, ProductCreate, ProductUpdate
 
 
 async def list_products(
@@ -33,6 +34,43 @@ async def list_products(
     page = await ProductRepository(ctx.session).list(query, lifecycle_stage=lifecycle_stage)
     ctx.audit.touch("search", "product", [p.id for p in page.items])
     return page
+
+
+# A product as a person types it: its id or its key (/products/SEPSIS, ?product_id=SEPSIS,
+# product(id: "SEPSIS")). REST parses the two forms with its ProductRef type, GraphQL with
+# product_ref; both resolve them here.
+ProductRef = uuid.UUID | str
+NO_PRODUCT = uuid.UUID(int=0)  # a filter on a key nobody has matches nothing
+_KEY = re.compile(KEY_PATTERN)
+
+
+def product_ref(value: str | uuid.UUID, arg: str = "id") -> ProductRef:
+    """A product id (UUID) or key (e.g. SEPSIS) as typed; 422 when it is neither."""
+    if isinstance(value, uuid.UUID):
+        return value
+    text = str(value)
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        if _KEY.fullmatch(text):
+            return text
+    raise Invalid(
+        f"{arg} must be a product id (UUID) or key (e.g. SEPSIS).",
+        errors=[{"loc": [arg], "msg": "not a product id or key"}],
+    )
+
+
+async def product_id_for(ctx: Ctx, ref: ProductRef) -> uuid.UUID:
+    """The id of the product named by id or key; 404 when no product has that key."""
+    found = await ProductRepository(ctx.session).id_for(ref)
+    if found is None:
+        raise NotFound("Product not found.")
+    return found
+
+
+async def product_filter_id(ctx: Ctx, ref: ProductRef) -> uuid.UUID:
+    """A list's product filter given by id or key (a key nobody has matches nothing)."""
+    return await ProductRepository(ctx.session).id_for(ref) or NO_PRODUCT
 
 
 async def get_product(ctx: Ctx, product_id: uuid.UUID, *, audit: bool = True) -> Product:

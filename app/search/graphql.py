@@ -8,7 +8,7 @@ import strawberry
 
 from app.core.errors import Invalid
 from app.core.pagination import Page
-from app.graphql.types import Connection, Info, connection, list_query, parse_id
+from app.graphql.types import Connection, Info, connection, list_query, product_filter_arg
 from app.search import service
 from app.search.repository import Hit
 
@@ -73,7 +73,7 @@ class SearchQuery:
             info.context.ctx,
             query,
             types=service.parse_types([t.value for t in types] if types is not None else None),
-            product_id=parse_id(product_id, "productId") if product_id is not None else None,
+            product_id=await product_filter_arg(info, product_id),
             limit=lq.limit,
             cursor=after,
         )

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
+from app.api.params import ProductFilter
 from app.api.responses import Paginated, page_response
 from app.core.pagination import MAX_LIMIT
 from app.search import service
@@ -19,16 +19,24 @@ class SearchResults(Paginated[SearchHitOut]):
     pass
 
 
-@router.get("/search", response_model=SearchResults)
+@router.get(
+    "/search",
+    response_model=SearchResults,
+    openapi_extra={"parameters": [service.TYPES_PARAMETER]},
+)
 async def search(
     request: Request,
     ctx: Context,
-    q: Annotated[str, Query(min_length=1, max_length=service.MAX_QUERY, description="Words")],
-    types: Annotated[
-        str | None,
-        Query(max_length=100, description="Comma-separated: story,roadmap_item,insight,interview"),
-    ] = None,
-    product_id: uuid.UUID | None = None,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=service.MAX_QUERY,
+            description="Words to find (letters and digits; other characters separate them)",
+        ),
+    ],
+    product_id: ProductFilter,
+    types: Annotated[str | None, Query(include_in_schema=False)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = 20,
     cursor: Annotated[str | None, Query(max_length=2048, description="From next_cursor")] = None,
 ) -> Response:

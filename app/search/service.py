@@ -23,18 +23,30 @@ MAX_QUERY = 200
 
 
 def parse_types(raw: str | Sequence[str] | None) -> tuple[str, ...]:
-    """`types=story,roadmap_item` (or a list); all types when absent."""
+    """`types=story,roadmap_item` (or a list); all types when absent. Exactly the published
+    shape (TYPES_PARAMETER): names separated by commas, no blanks, no empty items."""
     if raw is None:
         return TYPES
     items = raw.split(",") if isinstance(raw, str) else list(raw)
-    chosen = tuple(dict.fromkeys(t.strip() for t in items if t.strip()))
-    unknown = [t for t in chosen if t not in TYPES]
-    if unknown or not chosen:
+    if not items or any(t not in TYPES for t in items):
         raise Invalid(
             "types must be a comma-separated list of: " + ", ".join(TYPES) + ".",
             errors=[{"loc": ["query", "types"], "msg": "unknown type"}],
         )
-    return chosen
+    return tuple(dict.fromkeys(items))
+
+
+# The OpenAPI form of `types`: an array of the searchable resources, sent comma-separated
+# (style form, explode false), so generated clients offer exactly the names parse_types takes.
+TYPES_PARAMETER = {
+    "name": "types",
+    "in": "query",
+    "required": False,
+    "style": "form",
+    "explode": False,
+    "description": "Resources to search, comma-separated (default: all)",
+    "schema": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(TYPES)}},
+}
 
 
 async def _scope(ctx: Ctx, types: Sequence[str], product_id: uuid.UUID | None) -> Scope:
@@ -73,12 +85,8 @@ async def search(
             f"q is longer than {MAX_QUERY} characters.",
             errors=[{"loc": ["query", "q"], "msg": "too long"}],
         )
+    # Words are letters and digits; a query of none (only punctuation) matches nothing.
     words = terms(query)
-    if not words:
-        raise Invalid(
-            "q must contain at least one word.",
-            errors=[{"loc": ["query", "q"], "msg": "no searchable word"}],
-        )
     after = None
     if cursor:
         score, last = decode_cursor(cursor, _ORDER)

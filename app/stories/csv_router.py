@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from starlette.responses import Response, StreamingResponse
 
 from app.api.deps import Context
+from app.api.params import ProductFilter, ProductPath
 from app.core.crud import ListQuery
 from app.core.errors import Invalid
 from app.roadmap import service as roadmap
@@ -55,7 +56,7 @@ class ImportReportOut(BaseModel):
 )
 async def import_stories(
     ctx: Context,
-    product_id: uuid.UUID,
+    product_id: ProductPath,
     file: Annotated[UploadFile, File(description="Jira CSV export or Rounds CSV, UTF-8")],
     dry_run: Annotated[bool, Query(description="Report what would happen; write nothing")] = False,
 ) -> Response:
@@ -73,8 +74,8 @@ def _attachment(name: str, fmt: str) -> dict[str, str]:
 @router.get("/stories/export", tags=["stories"], response_model=None)
 async def export_stories(
     ctx: Context,
+    product_id: ProductFilter,
     format: Format = "csv",
-    product_id: uuid.UUID | None = None,
     roadmap_item_id: uuid.UUID | None = None,
     status: StoryStatus | None = None,
     sprint: Annotated[str | None, Query(max_length=64)] = None,
@@ -140,8 +141,8 @@ def _roadmap_csv(rows: list) -> Iterator[bytes]:
 @router.get("/roadmap-items/export", tags=["roadmap"], response_model=None)
 async def export_roadmap_items(
     ctx: Context,
+    product_id: ProductFilter,
     format: Format = "csv",
-    product_id: uuid.UUID | None = None,
     status: RoadmapStatus | None = None,
     horizon: Horizon | None = None,
     owner: Annotated[str | None, Query(max_length=255)] = None,

@@ -171,6 +171,15 @@ async def test_created_resources_carry_location(client, auth):
     )
     assert member.status_code == 201
     assert member.headers["location"] == f"/api/v1/products/{w.pid}/members/oidc%2Fann%20lee"
+    story = r.json()
+    comment = await client.post(
+        f"/api/v1/stories/{story['key']}/comments", json={"body": "Looks right"}, headers=w.pm
+    )
+    assert comment.status_code == 201, comment.text
+    where = comment.headers["location"]
+    assert where == f"/api/v1/stories/{story['key']}/comments/{comment.json()['id']}"
+    edited = await client.patch(where, json={"body": "Edited"}, headers=w.pm)
+    assert edited.status_code == 200, edited.text
 
 
 def test_openapi_documents_headers_security_servers_tags(app):

@@ -93,3 +93,20 @@ async def test_docs_page_loads_swagger_ui_from_rounds(client):
         assert "/static/swagger-ui/swagger-ui-bundle.js" in r.text and "cdn" not in r.text
         js = await client.get("/static/swagger-ui/swagger-ui-bundle.js")
         assert js.status_code == 200 and len(js.content) > 100_000
+
+
+async def test_405_allow_is_right_at_every_documented_path(client, auth, app):
+    """At every path of the OpenAPI document, an unserved method is a 405 whose Allow lists
+    exactly the methods of the documented operations matching that URL."""
+    import re
+
+    paths = app.openapi()["paths"]
+    patterns = {p: re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", p) + "$") for p in paths}
+    headers = auth("product_manager")
+    for template in paths:
+        url = re.sub(r"\{[^}]+\}", "01900000-0000-7000-8000-000000000000", template)
+        served = {m.upper() for p, ops in paths.items() if patterns[p].match(url) for m in ops}
+        method = next(m for m in ("PUT", "PATCH", "DELETE", "POST", "GET") if m not in served)
+        r = await client.request(method, url, headers=headers)
+        assert r.status_code == 405, (method, url, r.status_code)
+        assert set(r.headers["allow"].split(", ")) == served, (url, r.headers["allow"])

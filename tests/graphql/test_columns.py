@@ -152,7 +152,7 @@ async def test_partial_rows_do_not_answer_lookups_by_id(world, client, auth):
 async def test_connection_fragments_and_cursors_on_few_columns(world, client, auth):
     """A fragment on the connection, totalCount, and cursors cut from rows of few columns
     (a sort column the selection does not name) page correctly."""
-    doc = """query($id: ID!, $after: String) { product(id: $id) { roadmapItems(first: 1) { nodes { stories(first: 2, after: $after, sort: "-storyPoints") { ...C } } } } }
+    doc = """query($id: ID!, $after: String) { product(id: $id) { roadmapItems(first: 1) { nodes { stories(first: 2, after: $after, sort: STORY_POINTS_DESC) { ...C } } } } }
 fragment C on StoryConnection { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { storyPoints } } }"""
     status, body = await gql(client, doc, {"id": world["product"]}, auth(*PM))
     assert status == 200 and "errors" not in body, body

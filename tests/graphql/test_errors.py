@@ -175,9 +175,9 @@ def _cases(product_id: str) -> list[tuple[str, str, dict | None, list[str]]]:
         ),
         (
             "sort by a made-up field",
-            "query S($s: String) { stories(sort: $s) { totalCount } }",
+            "query S($s: StorySort) { stories(sort: $s) { totalCount } }",
             {"s": PHI},
-            ["sort"],
+            ["$s", "StorySort"],
         ),
         (
             "an id that is no UUID",

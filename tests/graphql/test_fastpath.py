@@ -91,7 +91,7 @@ fragment Extra on Product { samdSignificance samdSituation }
 """
 
 ALIASES = """
-query Aliases($id: ID!, $status: RoadmapStatus, $sort: String = "-riceScore") {
+query Aliases($id: ID!, $status: RoadmapStatus, $sort: RoadmapItemSort = RICE_SCORE_DESC) {
   a: product(id: $id) { k: key n: name metrics: performanceMetrics }
   b: product(id: $id) { key items: roadmapItems(sort: $sort) { nodes { t: title r: riceScore e: evidenceCount } } }
   planned: roadmapItems(productId: $id, status: $status) { totalCount nodes { title status } }
@@ -265,7 +265,7 @@ def corpus(w: World) -> list[tuple[str, str, dict[str, Any] | None, str | None]]
         ("conditions yes", CONDITIONS, {"id": pid, "yes": True}, None),
         ("conditions no", CONDITIONS, {"id": pid, "yes": False, "no": True, "first": 2}, None),
         ("aliases", ALIASES, {"id": pid, "status": "PROPOSED"}, None),
-        ("aliases null enum", ALIASES, {"id": pid, "status": None, "sort": "title"}, "Aliases"),
+        ("aliases null enum", ALIASES, {"id": pid, "status": None, "sort": "TITLE_ASC"}, "Aliases"),
         ("deep", DEEP, {"key": key}, None),
         ("page 1", PAGINATION, {"id": pid}, None),
         ("interviews", INTERVIEWS, {"id": pid}, None),

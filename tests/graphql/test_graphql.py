@@ -287,3 +287,48 @@ async def test_production_hides_explorer_introspection_and_suggestions(prod):
 async def test_development_keeps_suggestions(client, auth):
     _, body = await gql(client, "{ me { subb } }", headers=auth("exec", "gq-ex"))
     assert "Did you mean" in str(body)
+
+
+async def test_a_product_key_works_wherever_rest_takes_one(client, auth):
+    """product(id:), the productId filters and the product mutations take a key like REST's
+    /products/SEPSIS and ?product_id=SEPSIS (one resolution in app.products.service)."""
+    from tests.api.factories import make_world
+
+    w = await make_world(client, auth)
+    story = await w.story()
+    status, body = await gql(
+        client,
+        "query($k: ID!) { product(id: $k) { id key } stories(productId: $k) { nodes { id } }"
+        ' search(query: "x", productId: $k) { nodes { id } } }',
+        {"k": w.key},
+        w.pm,
+    )
+    assert status == 200 and not body.get("errors"), body
+    assert body["data"]["product"] == {"id": w.pid, "key": w.key}
+    assert body["data"]["stories"]["nodes"] == [{"id": story["id"]}]
+    status, body = await gql(
+        client,
+        'mutation($k: ID!) { updateProduct(id: $k, input: {name: "By key"}) { id name } }',
+        {"k": w.key},
+        w.pm,
+    )
+    assert body["data"]["updateProduct"] == {"id": w.pid, "name": "By key"}, body
+    # A key nobody has: NOT_FOUND for the product, nothing for a filter; neither id nor key: 422.
+    _, body = await gql(client, '{ product(id: "NOSUCHKEY") { id } }', None, w.pm)
+    assert codes(body) == ["NOT_FOUND"]
+    _, body = await gql(client, '{ stories(productId: "NOSUCHKEY") { nodes { id } } }', None, w.pm)
+    assert body["data"]["stories"]["nodes"] == []
+    _, body = await gql(client, '{ product(id: "sepsis") { id } }', None, w.pm)
+    assert codes(body) == ["BAD_USER_INPUT"]
+
+
+def test_the_explorers_default_query_is_valid_against_the_schema():
+    """GraphiQL opens with DEFAULT_QUERY (the e2e test runs it in Chromium); it must keep
+    up with the schema, e.g. the sort enums."""
+    from graphql import parse, validate
+
+    from app.graphql.explorer import DEFAULT_QUERY
+    from app.graphql.schema import build_schema
+
+    schema = build_schema()._schema
+    assert validate(schema, parse(DEFAULT_QUERY)) == []

@@ -46,7 +46,7 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     ("item page", ITEM_PAGE, {}, True),
     (
         "aliases and sort",
-        'query P($id: ID!) { product(id: $id) { roadmapItems { nodes { s: stories(first: 2, sort: "-rank") { n: nodes { t: title k: key st: status } } } } } }',
+        "query P($id: ID!) { product(id: $id) { roadmapItems { nodes { s: stories(first: 2, sort: RANK_DESC) { n: nodes { t: title k: key st: status } } } } } }",
         {},
         True,
     ),
@@ -82,7 +82,7 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     ),
     (
         "nested with variables",
-        'query P($id: ID!, $n: Int!, $s: StoryStatus) { product(id: $id) { roadmapItems(first: $n, sort: "title") { nodes { title stories(first: $n, status: $s) { nodes { key } } } } } }',
+        "query P($id: ID!, $n: Int!, $s: StoryStatus) { product(id: $id) { roadmapItems(first: $n, sort: TITLE_ASC) { nodes { title stories(first: $n, status: $s) { nodes { key } } } } } }",
         {"n": 2, "s": "BACKLOG"},
         True,
     ),

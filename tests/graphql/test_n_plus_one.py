@@ -13,7 +13,7 @@ ROADMAP_PAGE = """
 query RoadmapPage($id: ID!) {
   product(id: $id) {
     key
-    roadmapItems(first: 50, sort: "-riceScore") {
+    roadmapItems(first: 50, sort: RICE_SCORE_DESC) {
       totalCount
       edges { cursor node {
         title riceScore evidenceCount

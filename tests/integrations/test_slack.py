@@ -169,7 +169,7 @@ async def test_link_code_flow(integ, integ_app, client, auth):
             json={"code": "ZZZZ-ZZZZ"},
             headers=auth("product_manager", sub),
         ),
-        422,
+        404,
     )
     r = await client.post(
         "/api/v1/me/slack-link", json={"code": code.lower()}, headers=auth("product_manager", sub)
@@ -187,7 +187,7 @@ async def test_link_code_flow(integ, integ_app, client, auth):
     again = await client.post(
         "/api/v1/me/slack-link", json={"code": code}, headers=auth("engineer", new_sub("eng"))
     )
-    assert_problem(again, 422)
+    assert_problem(again, 404)
     r = await command(integ, team, user, "help")
     assert LINK_HOWTO not in r.json()["text"] and "Rounds commands" in r.json()["text"]
     event = await audit_of(integ_app, r)
@@ -211,7 +211,7 @@ async def test_expired_code_is_refused(integ, integ_app, client, auth):
     r = await client.post(
         "/api/v1/me/slack-link", json={"code": code}, headers=auth("product_manager")
     )
-    assert_problem(r, 422)
+    assert_problem(r, 404)
     assert await count(integ_app, SlackLink, SlackLink.user_id == user) == 0
 
 

@@ -160,3 +160,21 @@ async def test_a_product_key_works_wherever_a_person_types_one(client, auth):
     assert (await client.get("/api/v1/products/NOSUCHKEY", headers=w.pm)).status_code == 404
     empty = await client.get("/api/v1/stories", params={"product_id": "NOSUCHKEY"}, headers=w.pm)
     assert empty.status_code == 200 and empty.json()["data"] == []
+    # ... and on every other product path and filter: activity, search, CSV import and export.
+    activity = await client.get(f"/api/v1/products/{w.key}/activity", headers=w.pm)
+    assert activity.status_code == 200 and activity.json()["data"]
+    found = await client.get(
+        "/api/v1/search", params={"q": "x", "product_id": "NOSUCHKEY"}, headers=w.pm
+    )
+    assert found.status_code == 200 and found.json()["data"] == []
+    exported = await client.get(
+        "/api/v1/stories/export", params={"format": "json", "product_id": w.key}, headers=w.pm
+    )
+    assert [s["id"] for s in exported.json()["data"]] == [story["id"]]
+    dry = await client.post(
+        f"/api/v1/products/{w.key}/stories/import?dry_run=true",
+        files={"file": ("s.csv", b"title\r\nFrom CSV\r\n", "text/csv")},
+        headers=w.pm,
+    )
+    assert dry.status_code == 200 and dry.json()["created"] == 1, dry.text
+    assert (await client.get("/api/v1/products/sepsis", headers=w.pm)).status_code == 422

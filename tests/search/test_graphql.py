@@ -50,5 +50,7 @@ async def test_graphql_search_equals_rest_and_pages(client, auth):
 
 async def test_graphql_search_bad_input(client, auth):
     w = await make_world(client, auth)
-    _, body = await _gql(client, Q, {"q": "!!", "first": 5}, headers=w.pm)
+    _, body = await _gql(client, Q, {"q": "!!", "first": 500}, headers=w.pm)
     assert codes(body) == ["BAD_USER_INPUT"]
+    _, body = await _gql(client, Q, {"q": "!!", "first": 5}, headers=w.pm)  # no words: no hits
+    assert not body.get("errors") and body["data"]["search"]["nodes"] == [], body

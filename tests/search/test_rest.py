@@ -89,10 +89,22 @@ async def test_types_product_filter_and_keyset_pages(client, auth):
     assert set(seen) == {item["id"], *(s["id"] for s in stories)}
 
 
+async def test_a_query_without_words_finds_nothing(client, auth):
+    """Any text of 1-200 characters is a valid q (as published); words are letters and
+    digits, so only punctuation matches nothing rather than being refused."""
+    w = await make_world(client, auth)
+    await w.story(title="Alarm fatigue")
+    assert (await _search(client, w.pm, q="  !!  "))["data"] == []
+    assert (await _search(client, w.pm, q="¡>"))["data"] == []
+
+
 async def test_bad_input_is_a_problem(client, auth):
     w = await make_world(client, auth)
-    assert_problem(await client.get(URL, params={"q": "  !!  "}, headers=w.pm), 422)
     assert_problem(await client.get(URL, params={"q": "x", "types": "user"}, headers=w.pm), 422)
+    # types exactly as published: names separated by commas, no blanks or empty items.
+    for types in ("story, insight", "story,,insight", "story,", ""):
+        r = await client.get(URL, params={"q": "x", "types": types}, headers=w.pm)
+        assert_problem(r, 422)
     assert_problem(await client.get(URL, params={"q": "x", "cursor": "nope"}, headers=w.pm), 422)
     assert_problem(await client.get(URL, params={"q": "x" * 201}, headers=w.pm), 422)
     assert_problem(await client.get(URL, params={"q": "x"}), 401)

@@ -30,11 +30,28 @@ class JiraWebhookResult(BaseModel):
     response_model=JiraWebhookResult,
     responses={202: {"description": "Ignored (no linked product)", "model": JiraWebhookResult}},
     openapi_extra={
+        # Published as required; read as optional so that a missing one is a 401 (SPEC §9).
+        "parameters": [
+            {
+                "name": "X-Hub-Signature",
+                "in": "header",
+                "required": True,
+                "description": "sha256= and the hex HMAC-SHA256 of the raw body",
+                "schema": {"type": "string", "pattern": "^sha256=[0-9a-f]{64}$"},
+            },
+            {
+                "name": "X-Atlassian-Webhook-Identifier",
+                "in": "header",
+                "required": False,
+                "description": "Jira's delivery id; a repeated one is applied once",
+                "schema": {"type": "string"},
+            },
+        ],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": {"type": "object"}}},
             "description": "A Jira Cloud or Jira Server issue webhook, signed with X-Hub-Signature",
-        }
+        },
     },
 )
 async def receive_jira_webhook(

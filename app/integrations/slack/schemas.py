@@ -25,7 +25,10 @@ class SlackLinkCreate(InputModel):
 class SlackLinkConfirm(InputModel):
     """The one-time code `/rounds link` replied with."""
 
-    code: Annotated[StrictStr, Field(min_length=4, max_length=32)]
+    code: Annotated[
+        StrictStr,
+        Field(pattern=r"^[A-Za-z0-9]{4}-?[A-Za-z0-9]{4}$", description="e.g. K7QF-2M9X"),
+    ]
 
 
 class SlackLinkOut(OutputModel):

@@ -25,7 +25,6 @@ from app.core.crud import ListQuery
 from app.core.errors import (
     AppError,
     Forbidden,
-    Invalid,
     MalformedRequest,
     NotFound,
     Unauthenticated,
@@ -312,9 +311,9 @@ async def confirm_link(ctx: Ctx, code: str) -> SlackLink:
     repo = SlackLinkRepository(ctx.session)
     pending = await repo.take_code(_hash(_normalize(code)), utcnow())
     if pending is None:
-        raise Invalid(
-            "The code is unknown, used or expired; type /rounds link in Slack for a new one.",
-            errors=[{"loc": ["body", "code"], "msg": "unknown, used or expired"}],
+        # Like an unknown key: the code names a pending link that does not exist (any more).
+        raise NotFound(
+            "The code is unknown, used or expired; type /rounds link in Slack for a new one."
         )
     link = await repo.put(
         SlackLink(

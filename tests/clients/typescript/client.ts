@@ -90,8 +90,8 @@ export class Rounds {
   }
 }
 
-const PRODUCT_STORIES = /* GraphQL */ `query ProductStories($productId: ID!, $after: String) {
-  product(id: $productId) { id key stories(first: 20, after: $after) { totalCount
+const PRODUCT_STORIES = /* GraphQL */ `query ProductStories($productId: ID!, $after: String, $sort: StorySort) {
+  product(id: $productId) { id key stories(first: 20, after: $after, sort: $sort) { totalCount
     nodes { id key title status storyPoints roadmapItemId updatedAt }
     pageInfo { hasNextPage endCursor } } } }`;
 const CREATE_STORY = /* GraphQL */ `mutation CreateStory($input: StoryCreateInput!) {
@@ -108,7 +108,7 @@ export async function example(rounds: Rounds, productId: string): Promise<number
   // GraphQL: an ID read by a query feeds a mutation as is (one id type).
   const read = await rounds.graphql<ProductStoriesQuery, ProductStoriesQueryVariables>(
     PRODUCT_STORIES,
-    { productId },
+    { productId, sort: "UPDATED_AT_DESC" },
   );
   const id: string | undefined = read.product?.id;
   if (id === undefined) return count;
@@ -135,3 +135,5 @@ export const badInput: CreateStoryMutationVariables = {
   // @ts-expect-error GraphQL create statuses are BACKLOG or READY
   input: { productId: "p", title: "t", status: "DONE" },
 };
+// @ts-expect-error GraphQL sort takes the StorySort values only
+export const badGraphqlSort: ProductStoriesQueryVariables = { productId: "p", sort: "-updatedAt" };

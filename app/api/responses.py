@@ -11,6 +11,7 @@ from pydantic import BaseModel, TypeAdapter
 from starlette.responses import Response
 
 from app.api.fastjson import encoder_for
+from app.api.fields import Fields
 from app.core.crud import ListQuery, etag
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 
@@ -27,14 +28,16 @@ def _list_adapter(out: type[BaseModel]) -> TypeAdapter:
     return TypeAdapter(list[out])
 
 
-def dump_list(items: list[Any], out: type[BaseModel]) -> bytes:
-    """`list[out]` as JSON: straight from the rows when the model allows it
-    (app.api.fastjson, identical output), else validated and dumped by pydantic."""
-    encoder = encoder_for(out)
+def dump_list(items: list[Any], out: type[BaseModel], fields: Fields = None) -> bytes:
+    """`list[out]` as JSON (only `fields`, app.api.fields, when given): straight from the
+    rows when the model allows it (app.api.fastjson, identical output), else validated and
+    dumped by pydantic."""
+    encoder = encoder_for(out, fields)
     if encoder is not None:
         return encoder.dumps(items)
     adapter = _list_adapter(out)
-    return adapter.dump_json(adapter.validate_python(items, from_attributes=True))
+    include = None if fields is None else {"__all__": set(fields)}
+    return adapter.dump_json(adapter.validate_python(items, from_attributes=True), include=include)
 
 
 def list_query_for(sortable: Sequence[str]) -> Callable[..., Awaitable[ListQuery]]:
@@ -63,11 +66,14 @@ async def history_query(
     return ListQuery(limit=limit, cursor=cursor)
 
 
-def page_response(request: Request, page: Page[Any], out: type[BaseModel]) -> Response:
-    """`{"data": [...], "next_cursor": ...}` plus an RFC 8288 Link header to the next page."""
+def page_response(
+    request: Request, page: Page[Any], out: type[BaseModel], fields: Fields = None
+) -> Response:
+    """`{"data": [...], "next_cursor": ...}` plus an RFC 8288 Link header to the next page;
+    with `fields`, each item holds only those (sparse fieldsets)."""
     body = (
         b'{"data":'
-        + dump_list(page.items, out)
+        + dump_list(page.items, out, fields)
         + b',"next_cursor":'
         + orjson.dumps(page.next_cursor)
         + b"}"
@@ -88,15 +94,25 @@ def next_link(request: Request, cursor: str) -> str:
 
 
 def resource_response(
-    obj: Any, out: type[BaseModel], *, status: int = 200, location: str | None = None
+    obj: Any,
+    out: type[BaseModel],
+    *,
+    status: int = 200,
+    location: str | None = None,
+    fields: Fields = None,
 ) -> Response:
-    """One resource with its ETag (and, for a 201, the `Location` of the new resource)."""
+    """One resource with its ETag (and, for a 201, the `Location` of the new resource).
+    With `fields` (a sparse read) only those fields, and the ETag is the weak form of the
+    version's: the same version, a partial representation; If-Match accepts it."""
     model = obj if isinstance(obj, out) else out.model_validate(obj, from_attributes=True)
-    headers = {"ETag": etag(obj)} if hasattr(obj, "version") else {}
+    headers = {}
+    if hasattr(obj, "version"):
+        headers["ETag"] = etag(obj) if fields is None else "W/" + etag(obj)
     if location is not None:
         headers["Location"] = location
+    include = None if fields is None else set(fields)
     return Response(
-        model.model_dump_json().encode(),
+        model.model_dump_json(include=include).encode(),
         status_code=status,
         media_type="application/json",
         headers=headers or None,

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
+from app.api.fields import Fields, fields_query
 from app.api.params import IfMatch, ProductFilter
 from app.api.responses import (
     Paginated,
@@ -53,6 +54,7 @@ async def list_stories(
     sprint: str | None = None,
     assignee: Assignee = None,
     labels: Labels = None,
+    fields: Annotated[Fields, Depends(fields_query(StoryOut))] = None,
 ) -> Response:
     """List stories (default: backlog rank order)."""
     page = await service.list_stories(
@@ -64,8 +66,9 @@ async def list_stories(
         sprint=sprint,
         assignee=assignee,
         labels=split_labels(labels),
+        columns=fields,
     )
-    return page_response(request, page, StoryOut)
+    return page_response(request, page, StoryOut, fields)
 
 
 @router.post("", response_model=StoryOut, status_code=201)
@@ -76,9 +79,13 @@ async def create_story(request: Request, ctx: Context, body: StoryCreate) -> Res
 
 
 @router.get("/{story_ref}", response_model=StoryOut)
-async def get_story(ctx: Context, story_ref: StoryRef) -> Response:
+async def get_story(
+    ctx: Context,
+    story_ref: StoryRef,
+    fields: Annotated[Fields, Depends(fields_query(StoryOut))] = None,
+) -> Response:
     """Get a story by id or key."""
-    return resource_response(await service.get_story(ctx, story_ref), StoryOut)
+    return resource_response(await service.get_story(ctx, story_ref), StoryOut, fields=fields)
 
 
 @router.patch("/{story_ref}", response_model=StoryOut)

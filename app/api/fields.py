@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.core.errors import MalformedRequest
 
@@ -45,6 +45,22 @@ def parse_fields(raw: str | None, names: tuple[str, ...]) -> Fields:
     return tuple(n for n in names if n in wanted)
 
 
+_DESCRIPTION = (
+    "Answer only these fields (comma-separated; default: all). "
+    "Fields the caller may not see stay redacted or absent as without it."
+)
+
+
+def fields_field(names: tuple[str, ...]) -> Any:
+    """The `fields` member of a query parameter model (app.api.responses.ListParams)."""
+    return Field(
+        None,
+        max_length=50 * len(names),
+        description=_DESCRIPTION,
+        json_schema_extra={_MARK: list(names)},
+    )
+
+
 @lru_cache(maxsize=64)
 def fields_query(out: type[BaseModel]) -> Callable[..., Awaitable[Fields]]:
     """The `fields` dependency of the reads answering `out` (or pages of it)."""
@@ -55,8 +71,7 @@ def fields_query(out: type[BaseModel]) -> Callable[..., Awaitable[Fields]]:
             None,
             alias=PARAM,
             max_length=50 * len(names),
-            description="Answer only these fields (comma-separated; default: all). "
-            "Fields the caller may not see stay redacted or absent as without it.",
+            description=_DESCRIPTION,
             json_schema_extra={_MARK: list(names)},
         ),
     ) -> Fields:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from app.core.errors import Invalid, NotFound
 from app.products.repository import ProductRepository
@@ -16,7 +17,10 @@ from app.products.schemas import ProductKey
 
 # A product as a person types it: its id or its key (e.g. /products/SEPSIS, ?product_id=SEPSIS).
 ProductRef = uuid.UUID | ProductKey
-_NO_PRODUCT = uuid.UUID(int=0)  # a filter on a key nobody has matches nothing
+_NO_PRODUCT = uuid.UUID(int=0)
+PRODUCT_REF_DESCRIPTION = (
+    "Product id or key, e.g. SEPSIS"  # a filter on a key nobody has matches nothing
+)
 
 
 async def product_path(
@@ -30,17 +34,20 @@ async def product_path(
     return found
 
 
+async def product_ref_id(request: Request, ref: ProductRef | None) -> uuid.UUID | None:
+    """The id of a `product_id` filter given by id or key (an unknown key matches nothing)."""
+    if ref is None:
+        return None
+    found = await ProductRepository(request.state.uow.session).id_for(ref)
+    return found or _NO_PRODUCT
+
+
 async def product_filter(
     request: Request,
-    product_id: Annotated[
-        ProductRef | None, Query(description="Product id or key, e.g. SEPSIS")
-    ] = None,
+    product_id: Annotated[ProductRef | None, Query(description=PRODUCT_REF_DESCRIPTION)] = None,
 ) -> uuid.UUID | None:
     """The `product_id` filter of a list, given by id or key."""
-    if product_id is None:
-        return None
-    found = await ProductRepository(request.state.uow.session).id_for(product_id)
-    return found or _NO_PRODUCT
+    return await product_ref_id(request, product_id)
 
 
 ProductPath = Annotated[uuid.UUID, Depends(product_path)]
@@ -52,10 +59,16 @@ IfMatch = Annotated[
 
 
 def _declared_query(dependant: Dependant) -> dict[str, bool]:
-    """Query parameter name → whether it may repeat (a list), over the whole dependency tree."""
+    """Query parameter name → whether it may repeat (a list), over the whole dependency tree
+    (the members of a query parameter model, `Annotated[Model, Query()]`, one by one)."""
     out: dict[str, bool] = {}
     for field in dependant.query_params:
-        out[field.alias] = _is_sequence(field.field_info.annotation)
+        annotation = field.field_info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            for name, member in annotation.model_fields.items():
+                out[member.alias or name] = _is_sequence(member.annotation)
+            continue
+        out[field.alias] = _is_sequence(annotation)
     for sub in dependant.dependencies:
         out.update(_declared_query(sub))
     return out

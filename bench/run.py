@@ -377,14 +377,46 @@ def parse_wrk(out: str) -> dict[str, Any]:
     }
 
 
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants (uvicorn --workers N: the supervisor and workers)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return found
+
+
 def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (Linux), to report server CPU per request: a figure far
-    less sensitive to other load on the machine than req/s."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """utime + stime of a process and its descendants (Linux), to report server CPU per
+    request: a figure far less sensitive to other load on the machine than req/s."""
+    total = 0.0
+    for p in _tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan") if p == pid else total
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _rss_mb(pid: int) -> list[float]:
+    """Resident memory (MB) of each serving process: the workers when there are any."""
+    procs = _tree(pid)
+    out = []
+    for p in procs[1:] or procs:
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        kb = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+        if kb:
+            out.append(round(int(kb.group(1)) / 1024, 1))
+    return out
 
 
 def run_wrk(running: Running, load: Load, *, duration: float, opts: argparse.Namespace) -> dict:
@@ -411,6 +443,7 @@ def run_wrk(running: Running, load: Load, *, duration: float, opts: argparse.Nam
         os.unlink(script)
     result = parse_wrk(out)
     result["cpu_ms_per_req"] = round(1000 * cpu / max(1, result["requests"]), 3)
+    result["rss_mb"] = _rss_mb(running.proc.pid)
     return result
 
 
@@ -445,7 +478,8 @@ def run_scenario(sc: Scenario, opts: argparse.Namespace) -> dict[str, Any]:
                 print(
                     f"  [{rep + 1}/{opts.repeats}] {load.label:<18} {r['rps']:>9.1f} req/s  "
                     f"p50 {r['p50_ms']:>7.2f} ms  p99 {r['p99_ms']:>7.2f} ms  "
-                    f"cpu {r['cpu_ms_per_req']:.2f} ms/req" + (f"  ERRORS {bad}" if bad else ""),
+                    f"cpu {r['cpu_ms_per_req']:.2f} ms/req  rss {r['rss_mb']} MB"
+                    + (f"  ERRORS {bad}" if bad else ""),
                     flush=True,
                 )
     finally:

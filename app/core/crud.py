@@ -29,6 +29,12 @@ from app.db.types import utcnow
 
 M = TypeVar("M")
 
+# A list's totalCount counts this many rows at most (Repository.count): exact below it, and
+# COUNT_CAP means "COUNT_CAP or more". Capped rather than estimated (planner estimates of a
+# filtered list are often off by 10x) or cached (stale right after a write, and per caller:
+# what a caller may read differs).
+COUNT_CAP = 10_000
+
 
 @dataclass(frozen=True, slots=True)
 class ListQuery:
@@ -222,8 +228,12 @@ class Repository(Generic[M]):
         return list((await self.session.scalars(stmt)).all())
 
     async def count(self, stmt: Select) -> int:
-        """How many rows `stmt` selects (a list's totalCount)."""
-        sub = stmt.order_by(None).limit(None).subquery()
+        """How many rows `stmt` selects (a list's totalCount), counted up to COUNT_CAP: the
+        count reads at most COUNT_CAP ids (an index range), never a whole large product, so
+        a page with its totalCount costs the same at 10k and at 1M rows; the answer is
+        min(rows, COUNT_CAP) (docs/api-guide.md, "Counts")."""
+        ids = stmt.order_by(None).with_only_columns(self.model.id, maintain_column_froms=True)
+        sub = ids.limit(COUNT_CAP).subquery()
         return int(await self.session.scalar(select(func.count()).select_from(sub)) or 0)
 
     async def count_by(self, stmt: Select, key: Any, keys: Collection[Any]) -> dict[Any, int]:

@@ -7,6 +7,7 @@ round-robin `--repeats` times on the same machine; the best run of each load is 
 with the spread of all runs. Results: a table on stdout and bench/.results/latest.json.
 
 Usage: python bench/run.py [--only stories,audit] [--duration 12] [--repeats 2] [--app-dir DIR]
+       python bench/run.py --scale [--stories 1000000 --products 200]  (COPY seed, issue #17)
 """
 
 from __future__ import annotations
@@ -223,27 +224,35 @@ async def _seed(url: str, n_stories: int) -> str:
     return str(product_id)
 
 
-def prepare(admin_url: str, n_stories: int) -> BenchEnv:
+def prepare(admin_url: str, n_stories: int, n_products: int | None = None) -> BenchEnv:
+    """A fresh BENCH_DB: one product of `n_stories` stories, or with `n_products` (--scale)
+    `n_stories` across that many products, COPY'd by bench/seed_scale.py."""
     from app.auth.tokens import mint_token
     from app.config import Settings
     from app.db.migrate import upgrade
 
     t0 = time.perf_counter()
     url = _pg_url(admin_url, BENCH_DB)
-    asyncio.run(
-        _admin(
-            admin_url,
-            f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)',
-            f'CREATE DATABASE "{BENCH_DB}"',
+    if n_products:
+        from bench.seed_scale import prepare_database
+
+        product_id = prepare_database(admin_url, BENCH_DB, n_stories, n_products)
+    else:
+        asyncio.run(
+            _admin(
+                admin_url,
+                f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)',
+                f'CREATE DATABASE "{BENCH_DB}"',
+            )
         )
-    )
-    upgrade("head", url)
-    product_id = asyncio.run(_seed(url, n_stories))
+        upgrade("head", url)
+        product_id = asyncio.run(_seed(url, n_stories))
     var_dir = RESULTS / "var"
     settings = Settings(environment="development", database_url=url, var_dir=var_dir)
     token = mint_token(settings, sub=SUBJECT, role="engineer", name="Bench Engineer", ttl=6 * 3600)
     print(
-        f"prepared {BENCH_DB}: 1 product, {n_stories} stories in {time.perf_counter() - t0:.1f}s",
+        f"prepared {BENCH_DB}: {n_products or 1} product(s), {n_stories} stories in "
+        f"{time.perf_counter() - t0:.1f}s",
         flush=True,
     )
     return BenchEnv(database_url=url, token=token, product_id=product_id, var_dir=var_dir)
@@ -561,7 +570,15 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=2, help="alternating runs per load")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--stories", type=int, default=10_000, help="stories to seed")
+    parser.add_argument(
+        "--stories", type=int, default=None, help="stories to seed (10,000; --scale 1,000,000)"
+    )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="COPY --stories across --products (bench/seed_scale.py) instead of one product",
+    )
+    parser.add_argument("--products", type=int, default=200, help="with --scale")
     parser.add_argument(
         "--pg",
         default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
@@ -584,7 +601,10 @@ def main() -> int:
     ensure_wrk()
     RESULTS.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    env = replace(prepare(opts.pg, opts.stories), app_dir=opts.app_dir.resolve())
+    if opts.stories is None:
+        opts.stories = 1_000_000 if opts.scale else 10_000
+    prepared = prepare(opts.pg, opts.stories, opts.products if opts.scale else None)
+    env = replace(prepared, app_dir=opts.app_dir.resolve())
     results = {name: run_scenario(SCENARIOS[name](env), opts) for name in names}
     print_report(results, opts)
 
@@ -593,7 +613,7 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "options": {
             k: getattr(opts, k)
-            for k in ("duration", "warmup", "repeats", "connections", "threads", "stories")
+            for k in ("duration", "warmup", "repeats", "connections", "threads", "stories", "scale")
         },
         "scenarios": results,
     }

@@ -224,16 +224,41 @@ async def _seed(url: str, n_stories: int) -> str:
     return str(product_id)
 
 
-def prepare(admin_url: str, n_stories: int, n_products: int | None = None) -> BenchEnv:
+async def _scalar(url: str, sql: str) -> Any:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        return await conn.fetchval(sql)
+    finally:
+        await conn.close()
+
+
+async def _first_product(url: str) -> str:
+    """The seeded product (the bench's own, or seed_scale's first) of a kept database."""
+    found = await _scalar(url, "SELECT id FROM product WHERE key IN ('BENCH', 'S0000') LIMIT 1")
+    if found is None:
+        raise SystemExit(f"{BENCH_DB} holds no bench seed; run without --reuse-db first")
+    return str(found)
+
+
+def prepare(
+    admin_url: str, n_stories: int, n_products: int | None = None, *, reuse: bool = False
+) -> BenchEnv:
     """A fresh BENCH_DB: one product of `n_stories` stories, or with `n_products` (--scale)
-    `n_stories` across that many products, COPY'd by bench/seed_scale.py."""
+    `n_stories` across that many products, COPY'd by bench/seed_scale.py. `reuse`: keep the
+    database a previous run seeded (a 1M-story seed takes minutes)."""
     from app.auth.tokens import mint_token
     from app.config import Settings
     from app.db.migrate import upgrade
 
     t0 = time.perf_counter()
     url = _pg_url(admin_url, BENCH_DB)
-    if n_products:
+    if reuse:
+        product_id = asyncio.run(_first_product(url))
+        n_stories = asyncio.run(_scalar(url, "SELECT count(*) FROM story"))
+        n_products = asyncio.run(_scalar(url, "SELECT count(*) FROM product"))
+    elif n_products:
         from bench.seed_scale import prepare_database
 
         product_id = prepare_database(admin_url, BENCH_DB, n_stories, n_products)
@@ -580,6 +605,9 @@ def main() -> int:
     )
     parser.add_argument("--products", type=int, default=200, help="with --scale")
     parser.add_argument(
+        "--reuse-db", action="store_true", help="keep BENCH_DB as a previous run seeded it"
+    )
+    parser.add_argument(
         "--pg",
         default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
         help="admin URL of the PostgreSQL server (the bench creates rounds_bench there)",
@@ -603,7 +631,9 @@ def main() -> int:
     t0 = time.perf_counter()
     if opts.stories is None:
         opts.stories = 1_000_000 if opts.scale else 10_000
-    prepared = prepare(opts.pg, opts.stories, opts.products if opts.scale else None)
+    prepared = prepare(
+        opts.pg, opts.stories, opts.products if opts.scale else None, reuse=opts.reuse_db
+    )
     env = replace(prepared, app_dir=opts.app_dir.resolve())
     results = {name: run_scenario(SCENARIOS[name](env), opts) for name in names}
     print_report(results, opts)

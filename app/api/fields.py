@@ -10,6 +10,7 @@ form`, `explode: false`: one comma-separated value), written by `document_fields
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
@@ -20,6 +21,10 @@ from pydantic import BaseModel, Field
 from app.core.errors import MalformedRequest
 
 PARAM = "fields"
+# A sparse answer is another representation of the resource: it is sent as this media type,
+# whose published schema has the same properties, none of them required (document_fields),
+# so the application/json schema keeps saying "every field" to the clients that rely on it.
+SPARSE_JSON = "application/vnd.rounds.fields+json"
 # Marks the parameter for document_fields; its value is the enum of field names.
 _MARK = "x-rounds-fields"
 
@@ -80,15 +85,40 @@ def fields_query(out: type[BaseModel]) -> Callable[..., Awaitable[Fields]]:
     return fields_param
 
 
+def _partial(schemas: dict[str, Any], name: str) -> str:
+    """The component `<name>Fields`: `name`'s properties, none required; for a page
+    (`data` + `next_cursor`) the page itself stays whole and its items are partial."""
+    partial = name + "Fields"
+    if partial not in schemas:
+        schema = copy.deepcopy(schemas[name])
+        props = schema.get("properties", {})
+        if {"data", "next_cursor"} <= props.keys():
+            item = props["data"]["items"]["$ref"].rsplit("/", 1)[-1]
+            props["data"]["items"] = {"$ref": "#/components/schemas/" + _partial(schemas, item)}
+        else:
+            schema.pop("required", None)
+            schema["minProperties"] = 1
+        schema["title"] = partial
+        schema["description"] = f"{name} answered with `fields`: only the fields asked for."
+        schemas[partial] = schema
+    return partial
+
+
 def document_fields(doc: dict[str, Any]) -> None:
     """OpenAPI: each `fields` parameter as an array of the resource's field names, given as
-    one comma-separated value."""
+    one comma-separated value; the operation's 200 answer gains the SPARSE_JSON
+    representation."""
+    schemas = doc.get("components", {}).get("schemas", {})
     for ops in doc.get("paths", {}).values():
         for op in ops.values():
             for param in op.get("parameters", []):
                 schema = param.get("schema", {})
                 if param.get("in") != "query" or _MARK not in schema:
                     continue
+                content = op["responses"]["200"]["content"]
+                name = content["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+                ref = "#/components/schemas/" + _partial(schemas, name)
+                content[SPARSE_JSON] = {"schema": {"$ref": ref}}
                 names = schema[_MARK]
                 param["style"] = "form"
                 param["explode"] = False

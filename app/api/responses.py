@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 from starlette.responses import Response
 
 from app.api.fastjson import encoder_for
-from app.api.fields import Fields, fields_field, parse_fields
+from app.api.fields import SPARSE_JSON, Fields, fields_field, parse_fields
 from app.core.crud import ListQuery, etag
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 
@@ -125,7 +125,11 @@ def page_response(
     headers = {}
     if page.next_cursor:
         headers["Link"] = f'<{next_link(request, page.next_cursor)}>; rel="next"'
-    return Response(body, media_type="application/json", headers=headers)
+    return Response(body, media_type=_media_type(fields), headers=headers)
+
+
+def _media_type(fields: Fields) -> str:
+    return "application/json" if fields is None else SPARSE_JSON
 
 
 def next_link(request: Request, cursor: str) -> str:
@@ -158,7 +162,7 @@ def resource_response(
     return Response(
         model.model_dump_json(include=include).encode(),
         status_code=status,
-        media_type="application/json",
+        media_type=_media_type(fields),
         headers=headers or None,
     )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from app.api.fields import PARAM
+from app.api.fields import PARAM, SPARSE_JSON
 from tests.api.factories import assert_problem, make_world
 from tests.phi.test_views import QUOTE, phi_interview
 
@@ -50,6 +50,7 @@ async def test_lists_and_reads_answer_only_the_named_fields(client, auth, resour
     asked = ",".join(reversed(names))  # any order in; the resource's order out
     r = await client.get(f"/api/v1/{resource}/{row['id']}?{PARAM}={asked}", headers=w.pm)
     assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == SPARSE_JSON
     assert list(r.json()) == [k for k in full if k in names]
     assert r.json() == _subset(full, names)
 
@@ -57,6 +58,7 @@ async def test_lists_and_reads_answer_only_the_named_fields(client, auth, resour
     scope = "sort=-created_at&" if resource == "products" else f"product_id={w.pid}&"
     listed = await client.get(f"/api/v1/{resource}?{scope}{PARAM}={asked}", headers=w.pm)
     assert listed.status_code == 200, listed.text
+    assert listed.headers["content-type"] == SPARSE_JSON
     (item,) = [i for i in listed.json()["data"] if i.get("id", row["id"]) == row["id"]][:1]
     assert orjson.dumps(item) == orjson.dumps(_subset(full, names))
 
@@ -154,6 +156,17 @@ async def test_openapi_publishes_fields_as_an_enum_array(client):
         assert param["in"] == "query" and param["style"] == "form" and param["explode"] is False
         assert param["schema"]["type"] == "array"
         assert param["schema"]["items"]["enum"] == story_fields
+    # A sparse answer is its own representation: every field optional, the page whole.
+    ok = doc["paths"]["/api/v1/stories"]["get"]["responses"]["200"]["content"]
+    assert ok["application/json"]["schema"]["$ref"].endswith("/StoryList")
+    assert ok[SPARSE_JSON]["schema"]["$ref"].endswith("/StoryListFields")
+    schemas = doc["components"]["schemas"]
+    assert schemas["StoryListFields"]["required"] == ["data", "next_cursor"]
+    assert schemas["StoryListFields"]["properties"]["data"]["items"]["$ref"].endswith(
+        "/StoryOutFields"
+    )
+    assert "required" not in schemas["StoryOutFields"]
+    assert schemas["StoryOutFields"]["properties"] == schemas["StoryOut"]["properties"]
     readers = [
         path
         for path, ops in doc["paths"].items()

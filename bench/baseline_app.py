@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+import uuid
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -45,14 +46,17 @@ COLUMNS = (
     "archived_at",
 )
 
-LIST_SQL = (
+_SELECT = (
     "SELECT "
     + ", ".join(f"s.{c}" for c in COLUMNS)
     + ", (SELECT count(*) FROM insight_story JOIN insight ON insight.id = insight_story.insight_id"
     " WHERE insight_story.story_id = s.id AND insight.archived_at IS NULL) AS evidence_count"
     " FROM story s WHERE s.archived_at IS NULL"
-    " ORDER BY s.rank ASC, s.id ASC LIMIT $1"
 )
+_ORDER = " ORDER BY s.rank ASC, s.id ASC LIMIT $1"
+LIST_SQL = _SELECT + _ORDER
+# ?product_id=<uuid>: the same list of one product (bench/rest_bench.py)
+PRODUCT_LIST_SQL = _SELECT + " AND s.product_id = $2" + _ORDER
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -88,8 +92,12 @@ def create_app() -> Starlette:
 
     async def list_stories(request: Request) -> Response:
         limit = int(request.query_params.get("limit", "50"))
+        product_id = request.query_params.get("product_id")
         async with state["pool"].acquire() as conn:
-            rows = await conn.fetch(LIST_SQL, limit + 1)
+            if product_id:
+                rows = await conn.fetch(PRODUCT_LIST_SQL, limit + 1, uuid.UUID(product_id))
+            else:
+                rows = await conn.fetch(LIST_SQL, limit + 1)
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]

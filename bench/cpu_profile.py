@@ -93,6 +93,8 @@ async def _main(opts: argparse.Namespace) -> None:
             if profiler:
                 stats = pstats.Stats(profiler).sort_stats(opts.sort)
                 stats.print_stats(opts.top)
+                if opts.dump:
+                    stats.dump_stats(opts.dump)
 
 
 def main() -> None:
@@ -112,6 +114,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--dump", help="also write the raw profile to this file")
     opts = parser.parse_args()
     if opts.db is None:
         opts.db = "rounds_bench_graphql" if opts.what == "graphql" else "rounds_bench"

@@ -7,6 +7,7 @@ round-robin `--repeats` times on the same machine; the best run of each load is 
 with the spread of all runs. Results: a table on stdout and bench/.results/latest.json.
 
 Usage: python bench/run.py [--only stories,audit] [--duration 12] [--repeats 2] [--app-dir DIR]
+       python bench/run.py --scale [--stories 1000000 --products 200]  (COPY seed, issue #17)
 """
 
 from __future__ import annotations
@@ -223,27 +224,60 @@ async def _seed(url: str, n_stories: int) -> str:
     return str(product_id)
 
 
-def prepare(admin_url: str, n_stories: int) -> BenchEnv:
+async def _scalar(url: str, sql: str) -> Any:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        return await conn.fetchval(sql)
+    finally:
+        await conn.close()
+
+
+async def _first_product(url: str) -> str:
+    """The seeded product (the bench's own, or seed_scale's first) of a kept database."""
+    found = await _scalar(url, "SELECT id FROM product WHERE key IN ('BENCH', 'S0000') LIMIT 1")
+    if found is None:
+        raise SystemExit(f"{BENCH_DB} holds no bench seed; run without --reuse-db first")
+    return str(found)
+
+
+def prepare(
+    admin_url: str, n_stories: int, n_products: int | None = None, *, reuse: bool = False
+) -> BenchEnv:
+    """A fresh BENCH_DB: one product of `n_stories` stories, or with `n_products` (--scale)
+    `n_stories` across that many products, COPY'd by bench/seed_scale.py. `reuse`: keep the
+    database a previous run seeded (a 1M-story seed takes minutes)."""
     from app.auth.tokens import mint_token
     from app.config import Settings
     from app.db.migrate import upgrade
 
     t0 = time.perf_counter()
     url = _pg_url(admin_url, BENCH_DB)
-    asyncio.run(
-        _admin(
-            admin_url,
-            f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)',
-            f'CREATE DATABASE "{BENCH_DB}"',
+    if reuse:
+        product_id = asyncio.run(_first_product(url))
+        n_stories = asyncio.run(_scalar(url, "SELECT count(*) FROM story"))
+        n_products = asyncio.run(_scalar(url, "SELECT count(*) FROM product"))
+    elif n_products:
+        from bench.seed_scale import prepare_database
+
+        product_id = prepare_database(admin_url, BENCH_DB, n_stories, n_products)
+    else:
+        asyncio.run(
+            _admin(
+                admin_url,
+                f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)',
+                f'CREATE DATABASE "{BENCH_DB}"',
+            )
         )
-    )
-    upgrade("head", url)
-    product_id = asyncio.run(_seed(url, n_stories))
+        upgrade("head", url)
+        product_id = asyncio.run(_seed(url, n_stories))
     var_dir = RESULTS / "var"
     settings = Settings(environment="development", database_url=url, var_dir=var_dir)
     token = mint_token(settings, sub=SUBJECT, role="engineer", name="Bench Engineer", ttl=6 * 3600)
     print(
-        f"prepared {BENCH_DB}: 1 product, {n_stories} stories in {time.perf_counter() - t0:.1f}s",
+        f"prepared {BENCH_DB}: {n_products or 1} product(s), {n_stories} stories in "
+        f"{time.perf_counter() - t0:.1f}s",
         flush=True,
     )
     return BenchEnv(database_url=url, token=token, product_id=product_id, var_dir=var_dir)
@@ -377,14 +411,46 @@ def parse_wrk(out: str) -> dict[str, Any]:
     }
 
 
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants (uvicorn --workers N: the supervisor and workers)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return found
+
+
 def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (Linux), to report server CPU per request: a figure far
-    less sensitive to other load on the machine than req/s."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """utime + stime of a process and its descendants (Linux), to report server CPU per
+    request: a figure far less sensitive to other load on the machine than req/s."""
+    total = 0.0
+    for p in _tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan") if p == pid else total
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _rss_mb(pid: int) -> list[float]:
+    """Resident memory (MB) of each serving process: the workers when there are any."""
+    procs = _tree(pid)
+    out = []
+    for p in procs[1:] or procs:
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        kb = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+        if kb:
+            out.append(round(int(kb.group(1)) / 1024, 1))
+    return out
 
 
 def run_wrk(running: Running, load: Load, *, duration: float, opts: argparse.Namespace) -> dict:
@@ -411,6 +477,7 @@ def run_wrk(running: Running, load: Load, *, duration: float, opts: argparse.Nam
         os.unlink(script)
     result = parse_wrk(out)
     result["cpu_ms_per_req"] = round(1000 * cpu / max(1, result["requests"]), 3)
+    result["rss_mb"] = _rss_mb(running.proc.pid)
     return result
 
 
@@ -445,7 +512,8 @@ def run_scenario(sc: Scenario, opts: argparse.Namespace) -> dict[str, Any]:
                 print(
                     f"  [{rep + 1}/{opts.repeats}] {load.label:<18} {r['rps']:>9.1f} req/s  "
                     f"p50 {r['p50_ms']:>7.2f} ms  p99 {r['p99_ms']:>7.2f} ms  "
-                    f"cpu {r['cpu_ms_per_req']:.2f} ms/req" + (f"  ERRORS {bad}" if bad else ""),
+                    f"cpu {r['cpu_ms_per_req']:.2f} ms/req  rss {r['rss_mb']} MB"
+                    + (f"  ERRORS {bad}" if bad else ""),
                     flush=True,
                 )
     finally:
@@ -527,7 +595,18 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=2, help="alternating runs per load")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--stories", type=int, default=10_000, help="stories to seed")
+    parser.add_argument(
+        "--stories", type=int, default=None, help="stories to seed (10,000; --scale 1,000,000)"
+    )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="COPY --stories across --products (bench/seed_scale.py) instead of one product",
+    )
+    parser.add_argument("--products", type=int, default=200, help="with --scale")
+    parser.add_argument(
+        "--reuse-db", action="store_true", help="keep BENCH_DB as a previous run seeded it"
+    )
     parser.add_argument(
         "--pg",
         default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
@@ -550,7 +629,12 @@ def main() -> int:
     ensure_wrk()
     RESULTS.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    env = replace(prepare(opts.pg, opts.stories), app_dir=opts.app_dir.resolve())
+    if opts.stories is None:
+        opts.stories = 1_000_000 if opts.scale else 10_000
+    prepared = prepare(
+        opts.pg, opts.stories, opts.products if opts.scale else None, reuse=opts.reuse_db
+    )
+    env = replace(prepared, app_dir=opts.app_dir.resolve())
     results = {name: run_scenario(SCENARIOS[name](env), opts) for name in names}
     print_report(results, opts)
 
@@ -559,7 +643,7 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "options": {
             k: getattr(opts, k)
-            for k in ("duration", "warmup", "repeats", "connections", "threads", "stories")
+            for k in ("duration", "warmup", "repeats", "connections", "threads", "stories", "scale")
         },
         "scenarios": results,
     }

@@ -124,13 +124,18 @@ def _nested(model: type[BaseModel], many: bool) -> Callable[[Any], Any] | None:
     return convert
 
 
+def _tupled(getter: Callable[[Any], Any], n: int) -> Callable[[Any], tuple]:
+    """attrgetter/itemgetter of one name return the value itself, not a 1-tuple."""
+    return getter if n != 1 else lambda item: (getter(item),)
+
+
 class RowEncoder:
     """JSON for a list of rows (or entities) as `list[out]` would render it."""
 
     def __init__(self, names: tuple[str, ...], converters: dict[str, Callable[[Any], Any]]):
         self.names = names
         self.converters = tuple(converters.items())
-        self._attrs = operator.attrgetter(*names)
+        self._attrs = _tupled(operator.attrgetter(*names), len(names))
         self._getters: dict[tuple[str, ...], Callable[[Any], tuple]] = {}
 
     def _getter(self, item: Any) -> Callable[[Any], tuple]:
@@ -143,7 +148,7 @@ class RowEncoder:
                 except ValueError:
                     getter = self._attrs  # a name the row lacks raises as attribute access
                 else:
-                    getter = operator.itemgetter(*index)
+                    getter = _tupled(operator.itemgetter(*index), len(index))
                 self._getters[fields] = getter
             return getter
         return self._attrs
@@ -163,13 +168,15 @@ class RowEncoder:
         return orjson.dumps(self.dicts(items), option=OPTIONS, default=_default)
 
 
-@lru_cache(maxsize=64)
-def encoder_for(out: type[BaseModel]) -> RowEncoder | None:
-    """The fast encoder of an output model, or None when pydantic must serialize it."""
+@lru_cache(maxsize=256)
+def encoder_for(out: type[BaseModel], fields: tuple[str, ...] | None = None) -> RowEncoder | None:
+    """The fast encoder of an output model (only `fields` of it, in the model's order, when
+    given: a sparse fieldset), or None when pydantic must serialize it."""
     if not _simple_model(out) or len(out.model_fields) < 2:
         return None
+    selected = out.model_fields if fields is None else {n: out.model_fields[n] for n in fields}
     converters: dict[str, Callable[[Any], Any]] = {}
-    for name, f in out.model_fields.items():
+    for name, f in selected.items():
         if _plain(f.annotation, _SCALARS):
             continue
         inner, _ = _strip_optional(f.annotation)
@@ -188,4 +195,4 @@ def encoder_for(out: type[BaseModel]) -> RowEncoder | None:
         if convert is None:
             return None
         converters[name] = convert
-    return RowEncoder(tuple(out.model_fields), converters)
+    return RowEncoder(tuple(selected), converters)

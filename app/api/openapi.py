@@ -10,6 +10,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.api.fields import document_fields
+
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "title": "Problem",
@@ -222,6 +224,7 @@ def install_openapi(app: FastAPI) -> None:
         jwks = doc["paths"]["/.well-known/jwks.json"]["get"]["responses"]["200"]
         jwks["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/JWKS"}}}
         _document_headers(doc)
+        document_fields(doc)
         doc["servers"] = [{"url": "http://127.0.0.1:8000", "description": "make run"}]
         used = {
             t for ops in doc["paths"].values() for op in ops.values() for t in op.get("tags", [])

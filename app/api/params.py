@@ -9,6 +9,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from app.api.deps import Context
 from app.core.errors import Invalid
@@ -18,6 +19,7 @@ from app.products.schemas import ProductKey
 # A product as a person types it: its id or its key (e.g. /products/SEPSIS, ?product_id=SEPSIS),
 # resolved by the products service as GraphQL's product(id:) and productId arguments are.
 ProductRef = uuid.UUID | ProductKey
+PRODUCT_REF_DESCRIPTION = "Product id or key, e.g. SEPSIS"  # an unknown key matches nothing
 
 
 async def product_path(
@@ -30,9 +32,7 @@ async def product_path(
 
 async def product_filter(
     ctx: Context,
-    product_id: Annotated[
-        ProductRef | None, Query(description="Product id or key, e.g. SEPSIS")
-    ] = None,
+    product_id: Annotated[ProductRef | None, Query(description=PRODUCT_REF_DESCRIPTION)] = None,
 ) -> uuid.UUID | None:
     """The `product_id` filter of a list, given by id or key."""
     return None if product_id is None else await products.product_filter_id(ctx, product_id)
@@ -47,10 +47,16 @@ IfMatch = Annotated[
 
 
 def _declared_query(dependant: Dependant) -> dict[str, bool]:
-    """Query parameter name → whether it may repeat (a list), over the whole dependency tree."""
+    """Query parameter name → whether it may repeat (a list), over the whole dependency tree
+    (the members of a query parameter model, `Annotated[Model, Query()]`, one by one)."""
     out: dict[str, bool] = {}
     for field in dependant.query_params:
-        out[field.alias] = _is_sequence(field.field_info.annotation)
+        annotation = field.field_info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            for name, member in annotation.model_fields.items():
+                out[member.alias or name] = _is_sequence(member.annotation)
+            continue
+        out[field.alias] = _is_sequence(annotation)
     for sub in dependant.dependencies:
         out.update(_declared_query(sub))
     return out

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from app.api.deps import Context
+from app.api.fields import Fields, fields_query
 from app.api.responses import Paginated, page_response, resource_response
 from app.audit import service
 from app.audit.repository import SORTABLE
@@ -66,10 +67,11 @@ async def list_audit_events(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=2048, description="From next_cursor")] = None,
     sort: Annotated[AuditSort | None, Query(description="Newest first by default")] = None,
+    fields: Annotated[Fields, Depends(fields_query(AuditEventOut))] = None,
 ) -> Response:
     """List audit events, newest first (compliance officers)."""
     page = await service.list_events(ctx, filters, ListQuery(limit=limit, cursor=cursor, sort=sort))
-    return page_response(request, page, AuditEventOut)
+    return page_response(request, page, AuditEventOut, fields)
 
 
 @router.get("/verify", response_model=VerifyOut)
@@ -98,6 +100,10 @@ async def export_audit_events(
 
 
 @router.get("/{event_id}", response_model=AuditEventOut)
-async def get_audit_event(ctx: Context, event_id: uuid.UUID) -> Response:
+async def get_audit_event(
+    ctx: Context,
+    event_id: uuid.UUID,
+    fields: Annotated[Fields, Depends(fields_query(AuditEventOut))] = None,
+) -> Response:
     """Get one audit event with its chain position."""
-    return resource_response(await service.get_event(ctx, event_id), AuditEventOut)
+    return resource_response(await service.get_event(ctx, event_id), AuditEventOut, fields=fields)

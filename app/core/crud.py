@@ -29,6 +29,12 @@ from app.db.types import utcnow
 
 M = TypeVar("M")
 
+# A list's totalCount counts this many rows at most (Repository.count): exact below it, and
+# COUNT_CAP means "COUNT_CAP or more". Capped rather than estimated (planner estimates of a
+# filtered list are often off by 10x) or cached (stale right after a write, and per caller:
+# what a caller may read differs).
+COUNT_CAP = 10_000
+
 
 @dataclass(frozen=True, slots=True)
 class ListQuery:
@@ -127,6 +133,7 @@ class Repository(Generic[M]):
         as_rows: bool = False,
         shape: Hashable | None = None,
         params: dict[str, Any] | None = None,
+        columns: Collection[str] | None = None,
     ) -> Page[M]:
         """One keyset page of `stmt`. `as_rows` returns read-only rows with the model's
         attribute names instead of entities: no identity map or per-object state, which
@@ -137,15 +144,20 @@ class Repository(Generic[M]):
         be a callable whose filter values are bind parameters, given in `params`). First
         pages of such a statement are built once per (shape, sort, as_rows) and reused with
         the limit as a bound parameter, so SQLAlchemy reuses its cache key and compiled
-        form instead of rebuilding and re-keying the SELECT every request."""
+        form instead of rebuilding and re-keying the SELECT every request.
+
+        `columns` (with `as_rows`; model attribute names, e.g. a sparse fieldset): the rows
+        hold only those plus id, product_id and the sort column (all of them when a name is
+        not a column)."""
         sort = SortSpec.parse(query.sort, dict.fromkeys(self.sortable), self.default_sort)
         values = dict(params or {})
+        selected = self._selected_columns(columns, sort.field, "id") if as_rows else None
         if shape is not None and query.cursor is None:
             cache = self._class_cache("_page_stmt_cache")
-            cache_key = (shape, sort, as_rows)
+            cache_key = (shape, sort, as_rows, selected and tuple(c.key for c in selected))
             built = cache.get(cache_key)
             if built is None:
-                built = self._page_statement(stmt, query, sort, as_rows).limit(
+                built = self._page_statement(stmt, query, sort, selected).limit(
                     bindparam("_page_limit", type_=Integer())
                 )
                 if len(cache) >= 256:
@@ -154,7 +166,7 @@ class Repository(Generic[M]):
             stmt = built
             values["_page_limit"] = query.limit + 1
         else:
-            stmt = self._page_statement(stmt, query, sort, as_rows)
+            stmt = self._page_statement(stmt, query, sort, selected)
         rows: list[Any]  # Core rows (as_rows) or model instances
         if as_rows:
             # On the session's connection (same transaction), not Session.execute: the rows
@@ -166,7 +178,12 @@ class Repository(Generic[M]):
         return make_page(rows, sort=sort, limit=query.limit, sort_attr=sort.field)
 
     async def page_filtered(
-        self, query: ListQuery, *, as_rows: bool = False, **filters: Any
+        self,
+        query: ListQuery,
+        *,
+        as_rows: bool = False,
+        columns: Collection[str] | None = None,
+        **filters: Any,
     ) -> Page[M]:
         """A page of the subclass's `filtered(**filters)` (None: no such filter) through a
         statement built once per filter shape, the given values bound as parameters (see
@@ -180,19 +197,22 @@ class Repository(Generic[M]):
 
         shape = ("list", archived, *given)
         params = {f"f_{name}": value for name, value in given.items()}
-        return await self.page(build, query, as_rows=as_rows, shape=shape, params=params)
+        return await self.page(
+            build, query, as_rows=as_rows, shape=shape, params=params, columns=columns
+        )
 
     def _page_statement(
         self,
         stmt: Select | Callable[[], Select],
         query: ListQuery,
         sort: SortSpec,
-        as_rows: bool,
+        selected: tuple[Any, ...] | None,
     ) -> Select:
+        """The page's statement; with `selected` (rows) only those columns."""
         if callable(stmt):
             stmt = stmt()
-        if as_rows:
-            stmt = stmt.with_only_columns(*self.row_columns())
+        if selected is not None:
+            stmt = stmt.with_only_columns(*selected)
         return apply_keyset(
             stmt,
             column=getattr(self.model, sort.field),
@@ -210,8 +230,12 @@ class Repository(Generic[M]):
         return list((await self.session.scalars(stmt)).all())
 
     async def count(self, stmt: Select) -> int:
-        """How many rows `stmt` selects (a list's totalCount)."""
-        sub = stmt.order_by(None).limit(None).subquery()
+        """How many rows `stmt` selects (a list's totalCount), counted up to COUNT_CAP: the
+        count reads at most COUNT_CAP ids (an index range), never a whole large product, so
+        a page with its totalCount costs the same at 10k and at 1M rows; the answer is
+        min(rows, COUNT_CAP) (docs/api-guide.md, "Counts")."""
+        ids = stmt.order_by(None).with_only_columns(self.model.id, maintain_column_froms=True)
+        sub = ids.limit(COUNT_CAP).subquery()
         return int(await self.session.scalar(select(func.count()).select_from(sub)) or 0)
 
     async def count_by(self, stmt: Select, key: Any, keys: Collection[Any]) -> dict[Any, int]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
+from app.api.fields import Fields, fields_query
 from app.api.params import IfMatch
 from app.api.responses import Paginated, page_response, resource_response
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -37,11 +39,15 @@ _CURSOR = Query(None, max_length=2048, description="From next_cursor")
 
 @router.get("", response_model=WebhookList)
 async def list_webhooks(
-    request: Request, ctx: Context, limit: int = _LIMIT, cursor: str | None = _CURSOR
+    request: Request,
+    ctx: Context,
+    limit: int = _LIMIT,
+    cursor: str | None = _CURSOR,
+    fields: Annotated[Fields, Depends(fields_query(WebhookOut))] = None,
 ) -> Response:
     """List the webhook subscriptions you manage."""
     page = await service.list_webhooks(ctx, limit=limit, cursor=cursor)
-    return page_response(request, page, WebhookOut)
+    return page_response(request, page, WebhookOut, fields)
 
 
 @router.post("", response_model=WebhookCreated, status_code=201)
@@ -58,9 +64,13 @@ async def create_webhook(ctx: Context, body: WebhookCreate) -> Response:
 
 
 @router.get("/{webhook_id}", response_model=WebhookOut)
-async def get_webhook(ctx: Context, webhook_id: uuid.UUID) -> Response:
+async def get_webhook(
+    ctx: Context,
+    webhook_id: uuid.UUID,
+    fields: Annotated[Fields, Depends(fields_query(WebhookOut))] = None,
+) -> Response:
     """Get a webhook subscription (never its secret)."""
-    return resource_response(await service.get_webhook(ctx, webhook_id), WebhookOut)
+    return resource_response(await service.get_webhook(ctx, webhook_id), WebhookOut, fields=fields)
 
 
 @router.patch("/{webhook_id}", response_model=WebhookOut)

@@ -15,7 +15,7 @@ from strawberry.scalars import JSON
 from app.audit.schemas import AuditAction, AuditOutcome
 from app.comments.gql_types import CommentType
 from app.comments.repository import CommentRepository
-from app.core.crud import ListQuery
+from app.core.crud import COUNT_CAP, ListQuery
 from app.core.errors import Invalid
 from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import MAX_LIMIT, Page, SortSpec, encode_cursor
@@ -161,7 +161,11 @@ class Connection(Generic[T]):
             end_cursor=self._cursor(nodes[-1]) if nodes else None,
         )
 
-    @strawberry.field(description="All rows matching the filters (one COUNT statement).")
+    @strawberry.field(
+        description=f"How many rows match the filters, counted up to {COUNT_CAP:,}: exact "
+        f"below {COUNT_CAP:,}; {COUNT_CAP:,} means that many or more (a count never reads a "
+        "whole large product)."
+    )
     async def total_count(self) -> int:
         return await self.counter()
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
+from app.api.fields import Fields, fields_query
 from app.api.params import IfMatch, ProductFilter
 from app.api.responses import Paginated, list_query_for, location, page_response, resource_response
 from app.core.crud import ListQuery
@@ -29,10 +30,11 @@ async def list_insights(
     query: Annotated[ListQuery, Depends(SORTED_LIST)],
     product_id: ProductFilter,
     interview_id: uuid.UUID | None = None,
+    fields: Annotated[Fields, Depends(fields_query(InsightOut))] = None,
 ) -> Response:
     """List insights."""
     page = await service.list_insights(ctx, query, product_id=product_id, interview_id=interview_id)
-    return page_response(request, page, InsightOut)
+    return page_response(request, page, InsightOut, fields)
 
 
 @router.post("", response_model=InsightOut, status_code=201)
@@ -45,9 +47,13 @@ async def create_insight(request: Request, ctx: Context, body: InsightCreate) ->
 
 
 @router.get("/{insight_id}", response_model=InsightOut)
-async def get_insight(ctx: Context, insight_id: uuid.UUID) -> Response:
+async def get_insight(
+    ctx: Context,
+    insight_id: uuid.UUID,
+    fields: Annotated[Fields, Depends(fields_query(InsightOut))] = None,
+) -> Response:
     """Get an insight."""
-    return resource_response(await service.get_insight(ctx, insight_id), InsightOut)
+    return resource_response(await service.get_insight(ctx, insight_id), InsightOut, fields=fields)
 
 
 @router.patch("/{insight_id}", response_model=InsightOut)

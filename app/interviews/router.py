@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
+from app.api.fields import Fields, fields_query
 from app.api.params import IfMatch, ProductFilter
 from app.api.responses import Paginated, list_query_for, location, page_response, resource_response
 from app.core.crud import ListQuery
@@ -28,10 +29,11 @@ async def list_interviews(
     ctx: Context,
     query: Annotated[ListQuery, Depends(SORTED_LIST)],
     product_id: ProductFilter,
+    fields: Annotated[Fields, Depends(fields_query(InterviewOut))] = None,
 ) -> Response:
     """List interviews (redacted unless the caller may see PHI)."""
     page = await service.list_interviews(ctx, query, product_id=product_id)
-    return page_response(request, page, InterviewOut)
+    return page_response(request, page, InterviewOut, fields)
 
 
 @router.post("", response_model=InterviewOut, status_code=201)
@@ -42,9 +44,15 @@ async def create_interview(request: Request, ctx: Context, body: InterviewCreate
 
 
 @router.get("/{interview_id}", response_model=InterviewOut)
-async def get_interview(ctx: Context, interview_id: uuid.UUID) -> Response:
+async def get_interview(
+    ctx: Context,
+    interview_id: uuid.UUID,
+    fields: Annotated[Fields, Depends(fields_query(InterviewOut))] = None,
+) -> Response:
     """Get an interview."""
-    return resource_response(await service.get_interview(ctx, interview_id), InterviewOut)
+    return resource_response(
+        await service.get_interview(ctx, interview_id), InterviewOut, fields=fields
+    )
 
 
 @router.patch("/{interview_id}", response_model=InterviewOut)

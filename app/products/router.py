@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
+from app.api.fields import Fields, fields_query
 from app.api.params import IfMatch, ProductPath
 from app.api.responses import Paginated, list_query_for, location, page_response, resource_response
 from app.core.crud import ListQuery
@@ -27,10 +28,11 @@ async def list_products(
     ctx: Context,
     query: Annotated[ListQuery, Depends(SORTED_LIST)],
     lifecycle_stage: LifecycleStage | None = None,
+    fields: Annotated[Fields, Depends(fields_query(ProductOut))] = None,
 ) -> Response:
     """List products."""
     page = await service.list_products(ctx, query, lifecycle_stage=lifecycle_stage)
-    return page_response(request, page, ProductOut)
+    return page_response(request, page, ProductOut, fields)
 
 
 @router.post("", response_model=ProductOut, status_code=201)
@@ -43,9 +45,13 @@ async def create_product(request: Request, ctx: Context, body: ProductCreate) ->
 
 
 @router.get("/{product_id}", response_model=ProductOut)
-async def get_product(ctx: Context, product_id: ProductPath) -> Response:
+async def get_product(
+    ctx: Context,
+    product_id: ProductPath,
+    fields: Annotated[Fields, Depends(fields_query(ProductOut))] = None,
+) -> Response:
     """Get a product."""
-    return resource_response(await service.get_product(ctx, product_id), ProductOut)
+    return resource_response(await service.get_product(ctx, product_id), ProductOut, fields=fields)
 
 
 @router.patch("/{product_id}", response_model=ProductOut)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
+from app.api.fields import Fields, fields_query
 from app.api.params import IfMatch, ProductFilter
 from app.api.responses import (
     Paginated,
@@ -53,12 +54,13 @@ async def list_roadmap_items(
     status: RoadmapStatus | None = None,
     horizon: Horizon | None = None,
     owner: Owner = None,
+    fields: Annotated[Fields, Depends(fields_query(RoadmapItemOut))] = None,
 ) -> Response:
     """List roadmap items (sort=-rice_score for RICE order)."""
     page = await service.list_roadmap_items(
         ctx, query, product_id=product_id, status=status, horizon=horizon, owner=owner
     )
-    return page_response(request, page, RoadmapItemOut)
+    return page_response(request, page, RoadmapItemOut, fields)
 
 
 @router.post("", response_model=RoadmapItemOut, status_code=201)
@@ -69,9 +71,15 @@ async def create_roadmap_item(request: Request, ctx: Context, body: RoadmapItemC
 
 
 @router.get("/{item_id}", response_model=RoadmapItemOut)
-async def get_roadmap_item(ctx: Context, item_id: uuid.UUID) -> Response:
+async def get_roadmap_item(
+    ctx: Context,
+    item_id: uuid.UUID,
+    fields: Annotated[Fields, Depends(fields_query(RoadmapItemOut))] = None,
+) -> Response:
     """Get a roadmap item."""
-    return resource_response(await service.get_roadmap_item(ctx, item_id), RoadmapItemOut)
+    return resource_response(
+        await service.get_roadmap_item(ctx, item_id), RoadmapItemOut, fields=fields
+    )
 
 
 @router.patch("/{item_id}", response_model=RoadmapItemOut)

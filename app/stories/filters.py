@@ -6,13 +6,10 @@ from typing import Annotated
 
 from fastapi import Query
 
-Assignee = Annotated[
-    str | None, Query(max_length=255, description="A subject, or `me` for your own stories")
-]
-Labels = Annotated[
-    str | None,
-    Query(max_length=1000, description="Comma-separated labels; a story must carry all of them"),
-]
+ASSIGNEE_DESCRIPTION = "A subject, or `me` for your own stories"
+LABELS_DESCRIPTION = "Comma-separated labels; a story must carry all of them"
+Assignee = Annotated[str | None, Query(max_length=255, description=ASSIGNEE_DESCRIPTION)]
+Labels = Annotated[str | None, Query(max_length=1000, description=LABELS_DESCRIPTION)]
 
 
 def split_labels(raw: str | None) -> tuple[str, ...]:

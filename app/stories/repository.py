@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import Select, select, text
 
@@ -36,6 +36,7 @@ class StoryRepository(Repository[Story]):
         sprint: str | None = None,
         assignee_sub: str | None = None,
         labels: Sequence[str] = (),
+        columns: Collection[str] | None = None,
     ) -> Page[Story]:
         # The hottest endpoint: read-only rows (no ORM entities).
         if labels:  # a statement per label count (not cached by shape)
@@ -47,10 +48,13 @@ class StoryRepository(Repository[Story]):
                 sprint=sprint,
                 assignee_sub=assignee_sub,
             )
-            return await self.page(self.with_labels(stmt, labels), query, as_rows=True)
+            return await self.page(
+                self.with_labels(stmt, labels), query, as_rows=True, columns=columns
+            )
         return await self.page_filtered(
             query,
             as_rows=True,
+            columns=columns,
             product_id=product_id,
             roadmap_item_id=roadmap_item_id,
             status=status,

@@ -137,9 +137,11 @@ async def list_stories(
     sprint: str | None = None,
     assignee: str | None = None,
     labels: Collection[str] = (),
+    columns: Collection[str] | None = None,
 ) -> Page[Story]:
     """Stories, filtered and keyset-paginated (default backlog rank order); `assignee`
-    is a subject or `me`, `labels` must all be on the story."""
+    is a subject or `me`, `labels` must all be on the story. `columns`: the rows need only
+    these attributes (a sparse fieldset; id and the sort column always come)."""
     authorize(ctx.principal, Permission.story_read)
     page = await StoryRepository(ctx.session).list(
         query,
@@ -149,6 +151,7 @@ async def list_stories(
         sprint=sprint,
         assignee_sub=resolve_me(ctx, assignee),
         labels=tuple(labels),
+        columns=columns,
     )
     ctx.audit.touch("search", RESOURCE, [s.id for s in page.items], product_id=product_id)
     return page

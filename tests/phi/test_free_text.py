@@ -57,7 +57,7 @@ NOT_TEXT_FORMATS = {"uuid", "date", "date-time", "uri"}
 
 
 def _schema_resource(name: str) -> tuple[str, str]:
-    if name.endswith("List"):  # pages: {data, next_cursor}
+    if name.endswith(("List", "ListFields")):  # pages: {data, next_cursor}, whole or sparse
         return ("api", "")
     for prefix, target in sorted(SCHEMAS.items(), key=lambda kv: -len(kv[0])):
         if name.startswith(prefix):

@@ -27,6 +27,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from math import isfinite
 from typing import Any
@@ -69,7 +70,8 @@ from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Text, Uuid
 from sqlalchemy import inspect as sa_inspect
 from strawberry.types.arguments import convert_arguments
 
-from app.core.jsonpages import TOTAL, JsonMember, JsonNest, json_renderable
+from app.core.jsonpages import TOTAL, JsonMember, JsonNest, is_timestamp, json_renderable
+from app.graphql.scalars import SCALAR_MAP
 
 try:  # strawberry's ResolveInfo (adds operation_extensions); graphql-core's otherwise
     from strawberry.schema.schema import (
@@ -104,6 +106,9 @@ _JSON_LEAVES: dict[Any, tuple[type, ...]] = {
 }
 
 
+_DATETIME_SERIALIZE = SCALAR_MAP[datetime].serialize
+
+
 def _json_leaf(f: FieldPlan, column: Any) -> JsonMember | None:
     """The member of a compiled leaf field read from `column`, if the database can write it."""
     leaf = f.return_type
@@ -111,6 +116,10 @@ def _json_leaf(f: FieldPlan, column: Any) -> JsonMember | None:
         leaf = leaf.of_type
     if not json_renderable(column) or (f.nonnull and column.nullable):
         return None
+    if is_timestamp(column):  # DateTime: strawberry's isoformat, written by the database
+        if leaf.serialize is not _DATETIME_SERIALIZE:  # type: ignore[union-attr]
+            return None
+        return JsonMember(f.key, f.attr, when=True)
     kind = column.type
     if isinstance(leaf, GraphQLEnumType):
         stored = [

@@ -47,6 +47,7 @@ from app.graphql.types import (
     RoadmapItemType,
     StoryType,
     connection,
+    first_page,
     list_query,
     parse_id,
 )
@@ -72,6 +73,7 @@ from app.roadmap.schemas import (
     RoadmapStatus,
 )
 from app.stories import service as stories
+from app.stories.models import Story
 from app.stories.repository import StoryRepository
 from app.stories.schemas import ClinicalReviewInput, StoryCreate, StoryStatus, StoryUpdate
 
@@ -97,6 +99,35 @@ def _product_object() -> dict[str, JsonPage]:
         return None if text is None else {None: text}
 
     return {JSON_PAGE: JsonPage(model=Product, parent_attr=None, fetch=fetch, single=True)}
+
+
+def _stories_list() -> dict[str, JsonPage]:
+    """Field metadata: a first page of one product's or roadmap item's stories rendered by
+    the database (fast path, PostgreSQL) when the document asks only for plain node fields
+    (and totalCount); other filters, cursors and databases take the resolver."""
+
+    async def fetch(
+        context: Any,
+        _keys: list[Any],
+        kwargs: dict[str, Any],
+        members: tuple[Any, ...],
+        total: bool,
+    ) -> dict[None, tuple[str, int]] | None:
+        if (query := first_page(kwargs)) is None or kwargs.get("assignee") or kwargs.get("labels"):
+            return None
+        found = await stories.list_stories_json(
+            context.ctx,
+            query,
+            members,
+            total=total,
+            product_id=_opt_id(kwargs["product_id"], "productId"),
+            roadmap_item_id=_opt_id(kwargs["roadmap_item_id"], "roadmapItemId"),
+            status=kwargs["status"],
+            sprint=kwargs["sprint"],
+        )
+        return None if found is None else {None: found}
+
+    return {JSON_PAGE: JsonPage(model=Story, parent_attr=None, fetch=fetch)}
 
 
 @strawberry.type
@@ -183,7 +214,7 @@ class Query(PmQuery):
         ref: uuid.UUID | str = parse_id(id) if id is not None else str(key)[:64]
         return await stories.get_story(info.context.ctx, ref)
 
-    @strawberry.field
+    @strawberry.field(metadata=_stories_list())
     async def stories(
         self,
         info: Info,

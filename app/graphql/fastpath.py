@@ -51,6 +51,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfoHelpers,
     GraphQLScalarType,
     GraphQLSchema,
     GraphQLSkipDirective,
@@ -60,25 +61,23 @@ from graphql import (
     OperationType,
     SelectionSetNode,
     VariableNode,
+    get_argument_values,
+    get_variable_values,
 )
-from graphql.execution.collect_fields import does_fragment_condition_match
-from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import Visitor, visit
 from graphql.pyutils import Path, Undefined
-from graphql.type.definition import GraphQLResolveInfoHelpers
 from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Text, Uuid
 from sqlalchemy import inspect as sa_inspect
-from strawberry.types.arguments import convert_arguments
 
 from app.core.jsonpages import TOTAL, JsonMember, JsonNest, is_timestamp, json_renderable
+from app.graphql.internals import (
+    ResolveInfo,
+    convert_arguments,
+    does_fragment_condition_match,
+    field_exception_handlers,
+    graphql_core_schema,
+)
 from app.graphql.scalars import SCALAR_MAP
-
-try:  # strawberry's ResolveInfo (adds operation_extensions); graphql-core's otherwise
-    from strawberry.schema.schema import (
-        _OperationContextAwareGraphQLResolveInfo as _ResolveInfo,
-    )
-except ImportError:  # pragma: no cover - other strawberry versions
-    from graphql import GraphQLResolveInfo as _ResolveInfo  # type: ignore[assignment]
 
 log = logging.getLogger("rounds.graphql")
 
@@ -591,13 +590,12 @@ class _Compiler:
         converted arguments on every call): only when the wrapper would add nothing else —
         no field extensions, no exception handlers."""
         definition = (field_def.extensions or {}).get("strawberry-definition")
-        handlers = getattr(self.converter, "_get_field_exception_handlers", None)
         if (
             definition is None
             or definition.base_resolver is None
             or definition.extensions
-            or handlers is None
-            or handlers(definition)
+            or (handlers := field_exception_handlers(self.converter, definition)) is None
+            or handlers
         ):
             return
         resolver = definition.base_resolver
@@ -982,7 +980,7 @@ class _Run:
 
     def info(self, f: FieldPlan, path: Path) -> Any:
         plan = self.plan
-        return _ResolveInfo(
+        return ResolveInfo(
             f.field_name,
             f.field_nodes,
             f.return_type,
@@ -1056,7 +1054,7 @@ class FastPath:
 
     def __init__(self, strawberry_schema: Any) -> None:
         self.strawberry = strawberry_schema
-        self.schema: GraphQLSchema = strawberry_schema._schema
+        self.schema: GraphQLSchema = graphql_core_schema(strawberry_schema)
         self._documents: OrderedDict[int, _Document] = OrderedDict()
         self.hits = 0
         self.fallbacks = 0

@@ -8,9 +8,8 @@ from datetime import datetime
 from functools import lru_cache, partial
 from typing import Any
 
-import graphql.execution.executor as _graphql_executor
 import strawberry
-from graphql import GraphQLError, GraphQLSchema, ValuesOfCorrectTypeRule, validate
+from graphql import GraphQLError, GraphQLSchema, ValuesOfCorrectTypeRule, parse, validate
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -31,6 +30,7 @@ from app.feed.live import Subscription
 from app.graphql import inputs as gi
 from app.graphql.errors import ErrorFormatter, SafeValuesOfCorrectTypeRule, format_error
 from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
+from app.graphql.internals import graphql_core_schema, patch_sibling_gather
 from app.graphql.limits import check_cost
 from app.graphql.pm import PmMutation, PmQuery
 from app.graphql.scalars import SCALAR_MAP
@@ -513,18 +513,10 @@ async def _gather_settled(*awaitables: Any) -> list[Any]:
     return list(results)
 
 
-# graphql-core's executor calls this module-level helper for sibling fields and list items.
-_graphql_executor.gather_with_cancel = _gather_settled
+patch_sibling_gather(_gather_settled)
 
-
-try:  # strawberry's shared parse LRU (what its ParserCache uses)
-    from strawberry.extensions.parser_cache import _get_parse_cache
-
-    _parse = _get_parse_cache(256)
-except ImportError:  # pragma: no cover - other strawberry versions
-    from graphql import parse
-
-    _parse = lru_cache(maxsize=256)(parse)
+# Parsed documents, per text and parse options (max_tokens): graphql-core's parse, cached.
+_parse = lru_cache(maxsize=256)(parse)
 
 
 @lru_cache(maxsize=256)
@@ -624,12 +616,12 @@ class RoundsSchema(strawberry.Schema):
 
     @property
     def graphql_schema(self) -> GraphQLSchema:
-        """graphql-core's schema (strawberry keeps it as `_schema`; the one place we read it,
-        tests/graphql/test_errors.py fails if an upgrade moves it)."""
-        return self._schema
+        """graphql-core's schema (app/graphql/internals.py)."""
+        return graphql_core_schema(self)
 
     def _get_execute_function(self):  # type: ignore[override]
-        """graphql-core's execute, or the compiled fast path in front of it."""
+        """graphql-core's execute, or the compiled fast path in front of it (a private
+        strawberry method: app/graphql/internals.py, item 5)."""
         standard = super()._get_execute_function()
         if self.fastpath is None:
             return standard

@@ -9,7 +9,7 @@ UV_VERSION := 0.13.8
 UV := $(VENV)/bin/uv
 UV_SYNC = UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --inexact --python $(PY)
 
-.PHONY: install explorers run test test-sqlite test-postgres lint typecheck lint-imports contracts bench bench-phi bench-search e2e graphiql chromium clean upgrade lock contract-tools lint-contracts clients
+.PHONY: install explorers run test test-sqlite fuzz test-postgres lint typecheck lint-imports contracts bench bench-phi bench-search e2e graphiql chromium clean upgrade lock contract-tools lint-contracts clients
 
 $(UV):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ run: install
 
 test: install
 	PY=$(PY) bash scripts/test.sh
+
+# Differential fuzzing of the GraphQL fast path (tests/graphql/test_differential.py): many
+# generated documents with a random seed, on both legs. FUZZ_EXAMPLES=N to change the count.
+FUZZ_EXAMPLES ?= 2000
+fuzz: install
+	ROUNDS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ROUNDS_FUZZ_RANDOM=1 PY=$(PY) bash scripts/test.sh tests/graphql/test_differential.py
 
 test-sqlite: install
 	$(PY) -m pytest -q

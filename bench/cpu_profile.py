@@ -7,6 +7,7 @@ app's own cost on a noisy shared machine, where req/s moves with other load.
 
 Usage:
   python bench/cpu_profile.py graphql [--db rounds_bench_graphql] [-n 400] [--profile]
+      [--document 'query($id: ID!) {...}'] [--fastpath off]
   python bench/cpu_profile.py stories [--db rounds_bench] [--audit off]
 """
 
@@ -42,6 +43,7 @@ async def _main(opts: argparse.Namespace) -> None:
         database_url=url,
         var_dir=RESULTS / "var",
         audit_enabled=opts.audit == "on",
+        graphql_fastpath=opts.fastpath == "on",
     )
     token = mint_token(settings, sub=SUBJECT, role="engineer", name="Bench", ttl=3600)
     app = create_app(settings)
@@ -109,6 +111,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--audit", choices=["on", "off"], default="on")
+    parser.add_argument("--fastpath", choices=["on", "off"], default="on", help="GRAPHQL_FASTPATH")
     parser.add_argument("--path", default="/api/v1/stories?limit=50", help="for stories: GET path")
     parser.add_argument("--document", help="another GraphQL document (variable $id: the product)")
     parser.add_argument("--profile", action="store_true")

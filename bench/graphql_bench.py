@@ -10,8 +10,11 @@ servers run in the same run over the same PostgreSQL database and the same rows:
   `bench/postgraphile/` — `npm ci` there at bench time; no auth, no audit, no GraphiQL.
 
 Before measuring, both answers are fetched once and compared: the same product, the same
-roadmap items and the same stories in the same order (221 objects each). The check is
-Rounds req/s ÷ PostGraphile req/s ≥ 0.3.
+roadmap items and the same stories in the same order (221 objects each).
+
+The flat list (`ROUNDS_LIST_QUERY`): one product's first 50 stories, 6 fields, against
+PostGraphile's `allStories(first: 50, condition: {productId:})`, checked the same way.
+The checks: Rounds req/s ÷ PostGraphile req/s ≥ 1.0 for each document (issue #17).
 
 Registered as the harness scenario `graphql` (`python bench/run.py --only graphql`), and
 runnable alone: `python bench/graphql_bench.py` builds its own database
@@ -50,7 +53,8 @@ PG_DIR = ROOT / "bench" / "postgraphile"
 PAGE_KEY = "RMAP"  # the page's product; its own key so it lives beside the harness's seed
 N_ITEMS = 20
 N_STORIES = 10
-TARGET_RATIO = 0.3
+LIST_FIRST = 50
+TARGET_RATIO = 1.0  # issue #17: both documents at least as fast as PostGraphile 5
 
 # --------------------------------------------------------------------------- the query
 
@@ -90,6 +94,25 @@ query RoadmapPage($id: UUID!) {
 """.strip()
 
 
+# The flat list a backlog screen sends: one product's first 50 stories in backlog (rank)
+# order, 6 fields, no nesting. PostGraphile's equivalent is `allStories` with a condition.
+ROUNDS_LIST_QUERY = """
+query Backlog($id: ID!) {
+  stories(first: 50, productId: $id) {
+    nodes { id roadmapItemId title status storyPoints createdAt }
+  }
+}
+""".strip()
+
+POSTGRAPHILE_LIST_QUERY = """
+query Backlog($id: UUID!) {
+  stories: allStories(first: 50, condition: {productId: $id}, orderBy: [RANK_ASC, ROW_ID_ASC]) {
+    nodes { id: rowId roadmapItemId title status storyPoints createdAt }
+  }
+}
+""".strip()
+
+
 def graphql_body(query: str, product_id: str) -> str:
     return json.dumps({"query": query, "variables": {"id": product_id}}, separators=(",", ":"))
 
@@ -108,8 +131,25 @@ def page_ids(body: Any) -> list[str]:
     return ids
 
 
+def list_ids(body: Any) -> list[tuple[str, str, str, int]]:
+    """(id, roadmap item, title, points) of the flat list's stories in order."""
+    if not isinstance(body, dict) or body.get("errors") or not body.get("data"):
+        raise SystemExit(f"GraphQL answered errors: {json.dumps(body)[:800]}")
+    return [
+        (str(s["id"]), str(s["roadmapItemId"]), s["title"], s["storyPoints"])
+        for s in body["data"]["stories"]["nodes"]
+    ]
+
+
 def verify_same_page(first: dict[str, Any]) -> None:
-    """Both servers must return the same 221 objects in the same order before we measure."""
+    """Both servers must return the same 221 objects in the same order (and the same 50
+    stories of the flat list) before we measure."""
+    rounds_list, pgl_list = list_ids(first["rounds-list"]), list_ids(first["postgraphile-list"])
+    if len(rounds_list) != LIST_FIRST or rounds_list != pgl_list:
+        raise SystemExit(
+            f"flat list not comparable: rounds returned {len(rounds_list)} stories, "
+            f"postgraphile {len(pgl_list)} (expected {LIST_FIRST}, the same in the same order)"
+        )
     rounds, pgl = page_ids(first["rounds"]), page_ids(first["postgraphile"])
     expected = 1 + N_ITEMS * (1 + N_STORIES)
     if len(rounds) != expected or rounds != pgl:
@@ -125,7 +165,11 @@ def verify_same_page(first: dict[str, Any]) -> None:
             ib["riceScore"],
         ):
             raise SystemExit(f"roadmap item {ia['id']} differs: {ia} vs {ib}")
-    print(f"  verified: both servers return the same {expected} objects", flush=True)
+    print(
+        f"  verified: both servers return the same {expected} objects "
+        f"and the same {LIST_FIRST} stories",
+        flush=True,
+    )
 
 
 # --------------------------------------------------------------------------- seed
@@ -285,14 +329,16 @@ def postgraphile_server(env: BenchEnv) -> Server:
 
 @scenario("graphql")
 def roadmap_page(env: BenchEnv) -> Scenario:
-    """The roadmap page over POST /graphql: Rounds (auth + audit) vs PostGraphile 5."""
+    """The roadmap page and the flat list over POST /graphql: Rounds (auth + audit) vs
+    PostGraphile 5, in the same run."""
     product_id = seed_page(env.database_url)
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    bearer = {**headers, "Authorization": f"Bearer {env.token}"}
     return Scenario(
         name="graphql",
         description=(
-            "roadmap page (1 product → 20 items → 10 stories) over POST /graphql, "
-            "Rounds (auth + audit) vs PostGraphile 5"
+            "roadmap page (1 product → 20 items → 10 stories) and flat list (50 stories, "
+            "6 fields) over POST /graphql, Rounds (auth + audit) vs PostGraphile 5"
         ),
         servers=[app_server(env, "rounds"), postgraphile_server(env)],
         loads=[
@@ -301,7 +347,7 @@ def roadmap_page(env: BenchEnv) -> Scenario:
                 "rounds",
                 "/graphql",
                 method="POST",
-                headers={**headers, "Authorization": f"Bearer {env.token}"},
+                headers=bearer,
                 body=graphql_body(ROUNDS_QUERY, product_id),
             ),
             Load(
@@ -312,8 +358,35 @@ def roadmap_page(env: BenchEnv) -> Scenario:
                 headers=headers,
                 body=graphql_body(POSTGRAPHILE_QUERY, product_id),
             ),
+            Load(
+                "rounds-list",
+                "rounds",
+                "/graphql",
+                method="POST",
+                headers=bearer,
+                body=graphql_body(ROUNDS_LIST_QUERY, product_id),
+            ),
+            Load(
+                "postgraphile-list",
+                "postgraphile",
+                "/graphql",
+                method="POST",
+                headers=headers,
+                body=graphql_body(POSTGRAPHILE_LIST_QUERY, product_id),
+            ),
         ],
-        checks=[Check("rounds / postgraphile req/s", "ratio", "rounds", "postgraphile", 0.3)],
+        checks=[
+            Check(
+                "page: rounds / postgraphile req/s", "ratio", "rounds", "postgraphile", TARGET_RATIO
+            ),
+            Check(
+                "flat list: rounds / postgraphile req/s",
+                "ratio",
+                "rounds-list",
+                "postgraphile-list",
+                TARGET_RATIO,
+            ),
+        ],
         verify=verify_same_page,
     )
 

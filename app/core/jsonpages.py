@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeDecorator
 
 from app.core.pagination import SortSpec
+from app.db.types import UTCDateTime
 
 if TYPE_CHECKING:
     from app.core.crud import ListQuery, Repository
@@ -44,12 +45,14 @@ class JsonMember:
     """One member of an object that the database renders as JSON text: its name and either
     a model attribute (an enum's stored values mapped to the names to emit; `number` for a
     float column, written as orjson writes floats), a constant string (e.g. a GraphQL
-    `__typename`), or a nested page of another resource (`nested`)."""
+    `__typename`), or a nested page of another resource (`nested`). `when`: a UTC
+    timestamp column, written as Python's `datetime.isoformat()` writes it."""
 
     name: str
     attr: str | None = None
     enum: tuple[tuple[str, str], ...] | None = None
     number: bool = False
+    when: bool = False
     const: str | None = None
     nested: JsonNest | None = None
 
@@ -105,17 +108,23 @@ class JsonPages:
 # Column types whose values PostgreSQL writes exactly as orjson writes the Python values the
 # row would hold (strings, ints, booleans, UUIDs as strings; floats see JsonMember.number).
 # TypeDecorators (PHI columns among them, whose values only the application can decrypt)
-# never qualify.
+# never qualify, except UTC timestamps (see JsonMember.when).
 _JSON_TYPES = (String, Text, Integer, Boolean, Uuid, Float)
 
 
 def json_renderable(column: Any) -> bool:
     """Whether `json_pages_by` can render this model column."""
-    return (
-        isinstance(column, Column)
-        and isinstance(column.type, _JSON_TYPES)
-        and not isinstance(column.type, TypeDecorator)
-    )
+    if not isinstance(column, Column):
+        return False
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        return True
+    return isinstance(kind, _JSON_TYPES) and not isinstance(kind, TypeDecorator)
+
+
+def is_timestamp(column: Any) -> bool:
+    """A UTC timestamp column (rendered as `datetime.isoformat()` writes its value)."""
+    return isinstance(column, Column) and isinstance(column.type, UTCDateTime)
 
 
 def renders_json(session: AsyncSession) -> bool:
@@ -143,6 +152,20 @@ def _text(value: str) -> Any:
     if "\x00" in value:
         raise ValueError("NUL in an SQL constant")
     return literal_column("'" + value.replace("'", "''") + "'", _TEXT)
+
+
+def _isoformat(value: Any) -> Any:
+    """A timestamptz as the JSON string of the aware UTC datetime's `isoformat()` (what
+    asyncpg's value serializes to): microseconds only when not zero, offset +00:00."""
+    shown = func.to_char(func.timezone(_text("UTC"), value), _text('YYYY-MM-DD"T"HH24:MI:SS.US'))
+    return case(
+        (value.is_(None), _text("null")),
+        else_=func.concat(
+            _text('"'),
+            func.regexp_replace(shown, _text(r"\.000000$"), _text("")),
+            _text('+00:00"'),
+        ),
+    )
 
 
 def _string_agg(value: Any, order: Any) -> Any:
@@ -282,6 +305,10 @@ class JsonStatement:
                 oks.append(
                     or_(value.is_(None), shown.regexp_match(_text("^-?[0-9]+([.][0-9]+)?$")))
                 )
+            elif m.when:
+                value = col(m.attr)  # type: ignore[arg-type]
+                pieces.append(_isoformat(value))
+                oks.append(or_(value.is_(None), func.isfinite(value)))  # no 'infinity'
             else:
                 value = col(m.attr)  # type: ignore[arg-type]
                 if m.enum is not None:

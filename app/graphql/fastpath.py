@@ -27,6 +27,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from math import isfinite
 from typing import Any
@@ -50,6 +51,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfoHelpers,
     GraphQLScalarType,
     GraphQLSchema,
     GraphQLSkipDirective,
@@ -59,24 +61,23 @@ from graphql import (
     OperationType,
     SelectionSetNode,
     VariableNode,
+    get_argument_values,
+    get_variable_values,
 )
-from graphql.execution.collect_fields import does_fragment_condition_match
-from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import Visitor, visit
 from graphql.pyutils import Path, Undefined
-from graphql.type.definition import GraphQLResolveInfoHelpers
 from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Text, Uuid
 from sqlalchemy import inspect as sa_inspect
-from strawberry.types.arguments import convert_arguments
 
-from app.core.jsonpages import TOTAL, JsonMember, JsonNest, json_renderable
-
-try:  # strawberry's ResolveInfo (adds operation_extensions); graphql-core's otherwise
-    from strawberry.schema.schema import (
-        _OperationContextAwareGraphQLResolveInfo as _ResolveInfo,
-    )
-except ImportError:  # pragma: no cover - other strawberry versions
-    from graphql import GraphQLResolveInfo as _ResolveInfo  # type: ignore[assignment]
+from app.core.jsonpages import TOTAL, JsonMember, JsonNest, is_timestamp, json_renderable
+from app.graphql.internals import (
+    ResolveInfo,
+    convert_arguments,
+    does_fragment_condition_match,
+    field_exception_handlers,
+    graphql_core_schema,
+)
+from app.graphql.scalars import SCALAR_MAP
 
 log = logging.getLogger("rounds.graphql")
 
@@ -104,6 +105,9 @@ _JSON_LEAVES: dict[Any, tuple[type, ...]] = {
 }
 
 
+_DATETIME_SERIALIZE = SCALAR_MAP[datetime].serialize
+
+
 def _json_leaf(f: FieldPlan, column: Any) -> JsonMember | None:
     """The member of a compiled leaf field read from `column`, if the database can write it."""
     leaf = f.return_type
@@ -111,6 +115,10 @@ def _json_leaf(f: FieldPlan, column: Any) -> JsonMember | None:
         leaf = leaf.of_type
     if not json_renderable(column) or (f.nonnull and column.nullable):
         return None
+    if is_timestamp(column):  # DateTime: strawberry's isoformat, written by the database
+        if leaf.serialize is not _DATETIME_SERIALIZE:  # type: ignore[union-attr]
+            return None
+        return JsonMember(f.key, f.attr, when=True)
     kind = column.type
     if isinstance(leaf, GraphQLEnumType):
         stored = [
@@ -582,13 +590,12 @@ class _Compiler:
         converted arguments on every call): only when the wrapper would add nothing else —
         no field extensions, no exception handlers."""
         definition = (field_def.extensions or {}).get("strawberry-definition")
-        handlers = getattr(self.converter, "_get_field_exception_handlers", None)
         if (
             definition is None
             or definition.base_resolver is None
             or definition.extensions
-            or handlers is None
-            or handlers(definition)
+            or (handlers := field_exception_handlers(self.converter, definition)) is None
+            or handlers
         ):
             return
         resolver = definition.base_resolver
@@ -973,7 +980,7 @@ class _Run:
 
     def info(self, f: FieldPlan, path: Path) -> Any:
         plan = self.plan
-        return _ResolveInfo(
+        return ResolveInfo(
             f.field_name,
             f.field_nodes,
             f.return_type,
@@ -1047,7 +1054,7 @@ class FastPath:
 
     def __init__(self, strawberry_schema: Any) -> None:
         self.strawberry = strawberry_schema
-        self.schema: GraphQLSchema = strawberry_schema._schema
+        self.schema: GraphQLSchema = graphql_core_schema(strawberry_schema)
         self._documents: OrderedDict[int, _Document] = OrderedDict()
         self.hits = 0
         self.fallbacks = 0

@@ -41,6 +41,17 @@ from app.graphql.schema import build_schema
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
+def _in_document_order(error: GraphQLError) -> tuple[Any, ...]:
+    """Sort key of a field error: its place in the document, then its path. Sibling fields
+    run concurrently and graphql-core lists their errors as they happen, so without this the
+    order of the errors — and the status and audit outcome taken from the first one —
+    changed from one run of the same request to the next (found by
+    tests/graphql/test_differential.py). Errors before execution keep their order."""
+    where = (error.locations[0].line, error.locations[0].column) if error.locations else (0, 0)
+    path = tuple((0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in error.path or ())
+    return (*where, path)
+
+
 def _status(result: ExecutionResult, operation_type: str | None) -> int:
     errors = result.errors
     if not errors:
@@ -156,6 +167,8 @@ class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
                 e if (e.extensions or {}).get("code") else format_error(e, hide_suggestions=True)
                 for e in result.errors
             ]
+        if result.errors and len(result.errors) > 1 and all(e.path for e in result.errors):
+            result.errors = sorted(result.errors, key=_in_document_order)
         status = _status(result, context.operation_type)
         if status != 200:
             request.state.audit.outcome_status = status

@@ -8,16 +8,14 @@ from datetime import datetime
 from functools import lru_cache, partial
 from typing import Any
 
-import graphql.execution.executor as _graphql_executor
 import strawberry
-from graphql import GraphQLError, GraphQLSchema, ValuesOfCorrectTypeRule, validate
+from graphql import GraphQLError, GraphQLSchema, ValuesOfCorrectTypeRule, parse, validate
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     QueryDepthLimiter,
     SchemaExtension,
 )
-from strawberry.extensions.parser_cache import _get_parse_cache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
@@ -32,6 +30,7 @@ from app.feed.live import Subscription
 from app.graphql import inputs as gi
 from app.graphql.errors import ErrorFormatter, SafeValuesOfCorrectTypeRule, format_error
 from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
+from app.graphql.internals import graphql_core_schema, patch_sibling_gather
 from app.graphql.limits import check_cost
 from app.graphql.pm import PmMutation, PmQuery
 from app.graphql.scalars import SCALAR_MAP
@@ -56,6 +55,7 @@ from app.graphql.types import (
     RoadmapItemType,
     StoryType,
     connection,
+    first_page,
     list_query,
     parse_id,
     product_arg,
@@ -83,6 +83,7 @@ from app.roadmap.schemas import (
     RoadmapStatus,
 )
 from app.stories import service as stories
+from app.stories.models import Story
 from app.stories.repository import StoryRepository
 from app.stories.schemas import ClinicalReviewInput, StoryCreate, StoryStatus, StoryUpdate
 
@@ -110,6 +111,35 @@ def _product_object() -> dict[str, JsonPage]:
         return None if text is None else {None: text}
 
     return {JSON_PAGE: JsonPage(model=Product, parent_attr=None, fetch=fetch, single=True)}
+
+
+def _stories_list() -> dict[str, JsonPage]:
+    """Field metadata: a first page of one product's or roadmap item's stories rendered by
+    the database (fast path, PostgreSQL) when the document asks only for plain node fields
+    (and totalCount); other filters, cursors and databases take the resolver."""
+
+    async def fetch(
+        context: Any,
+        _keys: list[Any],
+        kwargs: dict[str, Any],
+        members: tuple[Any, ...],
+        total: bool,
+    ) -> dict[None, tuple[str, int]] | None:
+        if (query := first_page(kwargs)) is None or kwargs.get("assignee") or kwargs.get("labels"):
+            return None
+        found = await stories.list_stories_json(
+            context.ctx,
+            query,
+            members,
+            total=total,
+            product_id=_opt_id(kwargs["product_id"], "productId"),
+            roadmap_item_id=_opt_id(kwargs["roadmap_item_id"], "roadmapItemId"),
+            status=kwargs["status"],
+            sprint=kwargs["sprint"],
+        )
+        return None if found is None else {None: found}
+
+    return {JSON_PAGE: JsonPage(model=Story, parent_attr=None, fetch=fetch)}
 
 
 @strawberry.type
@@ -198,7 +228,7 @@ class Query(PmQuery):
         ref: uuid.UUID | str = parse_id(id) if id is not None else str(key)[:64]
         return await stories.get_story(info.context.ctx, ref)
 
-    @strawberry.field
+    @strawberry.field(metadata=_stories_list())
     async def stories(
         self,
         info: Info,
@@ -499,12 +529,10 @@ async def _gather_settled(*awaitables: Any) -> list[Any]:
     return list(results)
 
 
-# graphql-core's executor calls this module-level helper for sibling fields and list items.
-_graphql_executor.gather_with_cancel = _gather_settled
+patch_sibling_gather(_gather_settled)
 
-
-# strawberry's shared parse LRU (what its ParserCache uses)
-_parse = _get_parse_cache(256)
+# Parsed documents, per text and parse options (max_tokens): graphql-core's parse, cached.
+_parse = lru_cache(maxsize=256)(parse)
 
 
 @lru_cache(maxsize=256)
@@ -604,12 +632,12 @@ class RoundsSchema(strawberry.Schema):
 
     @property
     def graphql_schema(self) -> GraphQLSchema:
-        """graphql-core's schema (strawberry keeps it as `_schema`; the one place we read it,
-        tests/graphql/test_errors.py fails if an upgrade moves it)."""
-        return self._schema
+        """graphql-core's schema (app/graphql/internals.py)."""
+        return graphql_core_schema(self)
 
     def _get_execute_function(self):  # type: ignore[override]
-        """graphql-core's execute, or the compiled fast path in front of it."""
+        """graphql-core's execute, or the compiled fast path in front of it (a private
+        strawberry method: app/graphql/internals.py, item 5)."""
         standard = super()._get_execute_function()
         if self.fastpath is None:
             return standard

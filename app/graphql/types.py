@@ -181,7 +181,7 @@ def connection(
     return Connection(nodes=page.items, page=page, sort=sort, after=query.cursor, counter=counter)
 
 
-def _first_page(kwargs: dict[str, Any]) -> ListQuery | None:
+def first_page(kwargs: dict[str, Any]) -> ListQuery | None:
     """The ListQuery of a connection's arguments, unless they ask for a page after a cursor
     (database-rendered pages are first pages; the repository decides whether its database
     renders them at all)."""
@@ -208,7 +208,7 @@ def _rendered_page(
         members: tuple[JsonMember, ...],
         total: bool,
     ) -> dict[uuid.UUID, tuple[str, int]] | None:
-        if (query := _first_page(kwargs)) is None:
+        if (query := first_page(kwargs)) is None:
             return None
         values = {f: kwargs[f] for f in filters}
         return await fetch_page(context.ctx, keys, query, members, total=total, **values)
@@ -216,7 +216,7 @@ def _rendered_page(
     def nest(
         context: Any, kwargs: dict[str, Any], members: tuple[JsonMember, ...], parts: Any
     ) -> JsonNest | None:
-        if (query := _first_page(kwargs)) is None:
+        if (query := first_page(kwargs)) is None:
             return None
         return nest_page(context.ctx, query, members, parts, **{f: kwargs[f] for f in filters})
 

@@ -450,6 +450,41 @@ async def stories_json_by(
     return touch_json_pages(ctx, RESOURCE, keys, found)
 
 
+async def list_stories_json(
+    ctx: Ctx,
+    query: ListQuery,
+    members: tuple[JsonMember, ...],
+    *,
+    total: bool = False,
+    product_id: uuid.UUID | None = None,
+    roadmap_item_id: uuid.UUID | None = None,
+    status: str | None = None,
+    sprint: str | None = None,
+) -> tuple[str, int] | None:
+    """`list_stories`' first page of one product's or one roadmap item's stories rendered
+    as JSON text by the database (PostgreSQL), with its number of rows when `total`: the
+    same rows, order, permission and audit; None when the rows must be read instead (no
+    single parent, another database, a value only Python can write)."""
+    authorize(ctx.principal, Permission.story_read)
+    if (product_id is None) == (roadmap_item_id is None):
+        return None
+    parent, key = ("product_id", product_id)
+    if product_id is None:
+        parent, key = "roadmap_item_id", roadmap_item_id
+    stmt, shape = StoryRepository.filter_of(
+        ctx.session, include_archived=query.include_archived, status=status, sprint=sprint
+    )
+    found = await StoryRepository(ctx.session).json_pages_by(
+        stmt, query, getattr(Story, parent), [key], members, shape=shape, total=total
+    )
+    if found is None:
+        return None
+    text, ids = found.pages.get(key, ("[]", []))
+    ctx.audit.touch("search", RESOURCE, ids, product_id=product_id)
+    found.touch_nested()
+    return text, found.totals.get(key, 0)
+
+
 def nested_stories_json(
     ctx: Ctx,
     query: ListQuery,

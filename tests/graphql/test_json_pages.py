@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import IS_PG, unique_key
-from tests.graphql.test_fastpath import _audit, _both, _same
+from tests.graphql.test_fastpath import _audit, _both, _same, _same_audit
 from tests.graphql.test_n_plus_one import count_statements
 
 TRICKY = [
@@ -296,3 +296,116 @@ async def test_product_by_id_renders_like_get_product(client, auth, app, standar
     assert len([s for s in seen if "string_agg" in s]) == (1 if IS_PG else 0)
     # 200 + NOT_FOUND over HTTP (application/json); audited as the 404 it stands for.
     assert a.status_code == 200 and fast["status_code"] == 404 and fast["outcome"] == "denied"
+
+
+# Root story lists (issue #17): one product's or roadmap item's stories rendered in one
+# statement, timestamps included. (name, document, variables besides $id/$item, rendered)
+ROOT_CASES: list[tuple[str, str, dict[str, Any], bool]] = [
+    (
+        "flat list",
+        "query P($id: ID!) { stories(first: 50, productId: $id) { nodes { id roadmapItemId title status storyPoints createdAt } } }",
+        {},
+        True,
+    ),
+    (
+        "archived, timestamps, total count, typename, sort",
+        'query P($id: ID!) { s: stories(first: 4, productId: $id, includeArchived: true, sort: "-created_at") { __typename totalCount n: nodes { __typename key createdAt updatedAt archivedAt } } }',
+        {},
+        True,
+    ),
+    (
+        "filters and variables",
+        "query P($id: ID!, $st: StoryStatus, $sp: String) { stories(productId: $id, status: $st, sprint: $sp) { totalCount nodes { key sprint } } }",
+        {"st": "BACKLOG", "sp": "S1"},
+        True,
+    ),
+    (
+        "one roadmap item",
+        "query P($item: ID!) { stories(first: 2, roadmapItemId: $item) { totalCount nodes { key title } } }",
+        {},
+        True,
+    ),
+    (
+        "product and roadmap item",
+        "query P($id: ID!, $item: ID!) { stories(productId: $id, roadmapItemId: $item) { nodes { key } } }",
+        {},
+        False,
+    ),
+    (
+        "labels",
+        'query P($id: ID!) { stories(productId: $id, labels: ["x"]) { nodes { key } } }',
+        {},
+        False,
+    ),
+    (
+        "no parent",
+        "query P { stories(first: 1) { nodes { key } } }",
+        {},
+        False,
+    ),
+    (
+        "page info",
+        "query P($id: ID!) { stories(productId: $id) { pageInfo { hasNextPage } nodes { key } } }",
+        {},
+        False,
+    ),
+    (
+        "a malformed product id",
+        'query P { stories(productId: "nope") { nodes { key } } }',
+        {},
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "query", "variables", "rendered"), ROOT_CASES)
+async def test_root_story_lists_answer_like_graphql_core(
+    page, app, client, standard, name, query, variables, rendered
+):
+    r = await client.post(
+        "/graphql",
+        json={
+            "query": "query P($id: ID!) { product(id: $id) { roadmapItems(first: 1) { nodes { id } } } }",
+            "variables": {"id": page["product"]["id"]},
+        },
+        headers=page["pm"],
+    )
+    item = r.json()["data"]["product"]["roadmapItems"]["nodes"][0]["id"]
+    given = {"id": page["product"]["id"], "item": item, **variables}
+    used = {k: v for k, v in given.items() if f"${k}" in query}
+    with count_statements(app) as seen:
+        a, b, ra, rb = await _both(client, standard, page["pm"], query, used or None, None)
+    _same(a, b, name)
+    json_sql = [s for s in seen if "string_agg" in s]
+    assert len(json_sql) == (1 if rendered and IS_PG else 0), (name, seen)
+    _same_audit(await _audit(app, ra), await _audit(app, rb), a.json(), name)
+    if rendered:
+        assert a.json()["data"] and "errors" not in a.json(), a.text
+
+
+@pytest.mark.skipif(not IS_PG, reason="the database renders timestamps on PostgreSQL only")
+async def test_rendered_timestamps_are_what_isoformat_writes(app):
+    """to_char in UTC, the microseconds left out when zero: the bytes of Python's
+    `datetime.isoformat()` of the aware value asyncpg returns."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import literal, select
+
+    from app.core.jsonpages import _isoformat
+    from app.db.types import UTCDateTime
+
+    values = [
+        datetime(2026, 12, 4, 15, 30, tzinfo=UTC),
+        datetime(2026, 12, 4, 15, 30, 0, 120000, tzinfo=UTC),
+        datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+        # (datetime.min and datetime.max are asyncpg's -infinity and infinity: isfinite()
+        # refuses such pages and the rows answer)
+        datetime(1, 1, 1, 0, 0, 1, tzinfo=UTC),
+        datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999998, tzinfo=UTC),
+    ]
+    async with app.state.sessionmaker() as s:
+        for v in values:
+            shown = await s.scalar(select(_isoformat(literal(v, UTCDateTime()))))
+            assert shown == '"' + v.isoformat() + '"', v
+        assert await s.scalar(select(_isoformat(literal(None, UTCDateTime())))) == "null"

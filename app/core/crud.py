@@ -23,7 +23,16 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.core.errors import Conflict, Invalid, PreconditionFailed
-from app.core.jsonpages import JsonMember, JsonNest, JsonPages, JsonStatement, renders_json
+from app.core.jsonpages import (
+    Filters,
+    JsonLevel,
+    JsonMember,
+    JsonNest,
+    JsonPages,
+    JsonStatement,
+    member_attrs,
+    renders_json,
+)
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, SortSpec, apply_keyset, make_page
 from app.db.types import utcnow
 
@@ -70,21 +79,14 @@ class Repository(Generic[M]):
             stmt = stmt.where(self.model.archived_at.is_(None))
         return stmt
 
-    @classmethod
-    def filter_of(
-        cls, session: AsyncSession, *, include_archived: bool, **filters: Any
-    ) -> tuple[Callable[[], Select], Hashable]:
-        """The subclass's `filtered(...)` statement as a callable, with its shape: what the
-        cached page statements (`page`, `pages_by`, `json_pages_by`) build once and key on."""
-        return (
-            lambda: cls(session).filtered(include_archived=include_archived, **filters),  # type: ignore[attr-defined]
-            ("filtered", include_archived, *filters.items()),
-        )
+    def filtered(self, *, include_archived: bool = False) -> Select:
+        """The resource's rows matching filters (a subclass adds its own, each None = no
+        such filter): what `page_filtered`, `filtered_pages_by` and `json_pages_by` page."""
+        return self.base(include_archived=include_archived)
 
     @classmethod
     def json_nest(
         cls,
-        session: AsyncSession,
         *,
         key_attr: str,
         query: ListQuery,
@@ -95,16 +97,14 @@ class Repository(Generic[M]):
     ) -> JsonNest:
         """This resource's first pages of `filtered(**filters)` nested in a rendered page of
         their parents (`key_attr` = the parent's id); the caller authorized the read."""
-        stmt, shape = cls.filter_of(session, include_archived=query.include_archived, **filters)
         return JsonNest(
             repo=cls,
             key_attr=key_attr,
             parent_attr="id",
-            shape=shape,
+            filters=_given(filters),
             query=query,
             members=members,
             parts=parts,
-            stmt=stmt,
             touch=touch,
         )
 
@@ -127,12 +127,10 @@ class Repository(Generic[M]):
 
     async def page(
         self,
-        stmt: Select | Callable[[], Select],
+        stmt: Select,
         query: ListQuery,
         *,
         as_rows: bool = False,
-        shape: Hashable | None = None,
-        params: dict[str, Any] | None = None,
         columns: Collection[str] | None = None,
     ) -> Page[M]:
         """One keyset page of `stmt`. `as_rows` returns read-only rows with the model's
@@ -140,16 +138,48 @@ class Repository(Generic[M]):
         makes a hot list several times cheaper; use it where nothing is changed or lazily
         loaded and no Python-side property of the model is needed.
 
-        `shape`: a hashable that, with the model, fully determines `stmt` (then `stmt` may
-        be a callable whose filter values are bind parameters, given in `params`). First
-        pages of such a statement are built once per (shape, sort, as_rows) and reused with
-        the limit as a bound parameter, so SQLAlchemy reuses its cache key and compiled
-        form instead of rebuilding and re-keying the SELECT every request.
-
         `columns` (with `as_rows`; model attribute names, e.g. a sparse fieldset): the rows
         hold only those plus id, product_id and the sort column (all of them when a name is
         not a column)."""
-        sort = SortSpec.parse(query.sort, dict.fromkeys(self.sortable), self.default_sort)
+        return await self._page(stmt, query, as_rows, columns)
+
+    async def page_filtered(
+        self,
+        query: ListQuery,
+        *,
+        as_rows: bool = False,
+        columns: Collection[str] | None = None,
+        **filters: Any,
+    ) -> Page[M]:
+        """A page of `filtered(**filters)` (None: no such filter), what every REST list runs.
+        Its first pages are built once per filter shape — which filters are given, and
+        include_archived — with the given values and the limit as bound parameters, so
+        SQLAlchemy reuses its cache key and compiled form instead of rebuilding and re-keying
+        the SELECT every request."""
+        given = {name: value for name, value in filters.items() if value is not None}
+        archived = query.include_archived
+
+        def build() -> Select:
+            binds: dict[str, Any] = {name: bindparam(f"f_{name}") for name in given}
+            return self.filtered(include_archived=archived, **binds)
+
+        shape = ("list", archived, *given)
+        params = {f"f_{name}": value for name, value in given.items()}
+        return await self._page(build, query, as_rows, columns, shape, params)
+
+    async def _page(
+        self,
+        stmt: Select | Callable[[], Select],
+        query: ListQuery,
+        as_rows: bool,
+        columns: Collection[str] | None,
+        shape: Hashable | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Page[M]:
+        """`page`; with `shape` (which, with the model, fully determines `stmt()`, its values
+        in `params`), first pages come from a statement built once per (shape, sort, rows,
+        columns), the limit bound."""
+        sort = self._sort(query)
         values = dict(params or {})
         selected = self._selected_columns(columns, sort.field, "id") if as_rows else None
         if shape is not None and query.cursor is None:
@@ -177,29 +207,8 @@ class Repository(Generic[M]):
             rows = list((await self.session.scalars(stmt, values or None)).all())
         return make_page(rows, sort=sort, limit=query.limit, sort_attr=sort.field)
 
-    async def page_filtered(
-        self,
-        query: ListQuery,
-        *,
-        as_rows: bool = False,
-        columns: Collection[str] | None = None,
-        **filters: Any,
-    ) -> Page[M]:
-        """A page of the subclass's `filtered(**filters)` (None: no such filter) through a
-        statement built once per filter shape, the given values bound as parameters (see
-        `page`): what every REST list runs, so its SELECT is not rebuilt per request."""
-        given = {name: value for name, value in filters.items() if value is not None}
-        archived = query.include_archived
-
-        def build() -> Select:
-            binds: dict[str, Any] = {name: bindparam(f"f_{name}") for name in given}
-            return self.filtered(include_archived=archived, **binds)  # type: ignore[attr-defined]
-
-        shape = ("list", archived, *given)
-        params = {f"f_{name}": value for name, value in given.items()}
-        return await self.page(
-            build, query, as_rows=as_rows, shape=shape, params=params, columns=columns
-        )
+    def _sort(self, query: ListQuery) -> SortSpec:
+        return SortSpec.parse(query.sort, dict.fromkeys(self.sortable), self.default_sort)
 
     def _page_statement(
         self,
@@ -252,30 +261,24 @@ class Repository(Generic[M]):
 
     async def pages_by(
         self,
-        stmt: Select | Callable[[], Select],
+        stmt: Select,
         query: ListQuery,
         key: Any,
         keys: Collection[Any],
         *,
         as_rows: bool = False,
         columns: Collection[str] | None = None,
-        shape: Hashable | None = None,
     ) -> dict[Any, Page[M]]:
         """One keyset page per value of `key` (a column of `stmt`, e.g. product_id) in ONE
         statement: ROW_NUMBER() OVER (PARTITION BY key ...) instead of a query per parent.
         `as_rows`: read-only rows instead of entities, as in `page()`; with `columns` (model
         attribute names) the rows hold only those plus id, product_id, the sort column and
-        `key` — never prime such rows where a whole object is expected. `shape`: a hashable
-        that, with the model, fully determines `stmt` (then `stmt` may be a callable): the
-        finished statement is built once per shape, sort and column set, and reused with
-        the keys and limit as bound parameters (first pages only)."""
+        `key` — never prime such rows where a whole object is expected."""
         if not keys:
             return {}
-        sort = SortSpec.parse(query.sort, dict.fromkeys(self.sortable), self.default_sort)
+        sort = self._sort(query)
         if as_rows:
-            return await self._row_pages_by(stmt, query, key, keys, sort, columns, shape)
-        if callable(stmt):
-            stmt = stmt()
+            return await self._row_pages_by(stmt, query, key, keys, sort, columns, None)
         inner = self._partitioned(stmt.where(key.in_(list(keys))), query, key, sort)
         entity = aliased(self.model, inner)
         rows = await self.session.execute(
@@ -284,6 +287,29 @@ class Repository(Generic[M]):
             .order_by(inner.c._key, inner.c._rn)
         )
         return _group_pages(keys, ((k, obj) for obj, k in rows.all()), sort, query.limit)
+
+    async def filtered_pages_by(
+        self,
+        query: ListQuery,
+        key: Any,
+        keys: Collection[Any],
+        *,
+        columns: Collection[str] | None = None,
+        **filters: Any,
+    ) -> dict[Any, Page[M]]:
+        """`pages_by` of `filtered(**filters)` (None: no such filter) as read-only rows. Its
+        first pages come from a statement built once per filters, parent key, sort and
+        column set, reused with the keys and limit as bound parameters."""
+        if not keys:
+            return {}
+        given = _given(filters)
+        archived = query.include_archived
+
+        def build() -> Select:
+            return self.filtered(include_archived=archived, **dict(given))
+
+        shape = ("filtered", archived, *given)
+        return await self._row_pages_by(build, query, key, keys, self._sort(query), columns, shape)
 
     async def _row_pages_by(
         self,
@@ -341,40 +367,66 @@ class Repository(Generic[M]):
 
     async def json_pages_by(
         self,
-        stmt: Callable[[], Select],
         query: ListQuery,
         key: Any,
         keys: Collection[Any],
         members: tuple[JsonMember, ...],
         *,
-        shape: Hashable,
         total: bool = False,
+        **filters: Any,
     ) -> JsonPages | None:
-        """First pages per value of `key`, like `pages_by`, rendered by PostgreSQL as JSON
-        text (an array of objects with `members`, in page order), nested pages included, in
-        ONE statement; nothing of the rows passes through Python objects. None when a value
-        cannot be written exactly as orjson would (a float such as 1e+16): the caller then
-        reads the rows instead, as on any other database than PostgreSQL. With `total`,
-        also each parent's number of rows. First pages only (no cursor)."""
+        """First pages of `filtered(**filters)` per value of `key`, like `filtered_pages_by`,
+        rendered by PostgreSQL as JSON text (an array of objects with `members`, in page
+        order), nested pages included, in ONE statement; nothing of the rows passes through
+        Python objects. None when a value cannot be written exactly as orjson would (a float
+        such as 1e+16): the caller then reads the rows instead, as on any other database
+        than PostgreSQL. With `total`, also each parent's number of rows. First pages only
+        (no cursor). The statement is built once per what determines it — filters, parent
+        key, sort, limits and members (nested pages' included) — and reused with the keys
+        and limit as bound parameters."""
         if query.cursor is not None:
             raise ValueError("json_pages_by serves first pages only")
         if not renders_json(self.session):
             return None
         if not keys:
             return JsonPages({}, [])
-        sort = SortSpec.parse(query.sort, dict.fromkeys(self.sortable), self.default_sort)
+        given = _given(filters)
         cache = self._class_cache("_json_stmt_cache")
-        cache_key = (shape, key.key, sort, members, total)
+        cache_key = (query.include_archived, given, key.key, self._sort(query), members, total)
         statement = cache.get(cache_key)
         if statement is None:
-            builder = JsonStatement(self.session)
-            statement = builder.build(self, stmt, query, key, sort, members, total)
+            statement = JsonStatement(self.session).build(
+                self, query, key.key, members, total, given
+            )
             if len(cache) >= 256:
                 cache.clear()
             cache[cache_key] = statement
         conn = await self.session.connection()
         result = await conn.execute(statement, {"_keys": list(keys), "_rn_max": query.limit})
         return JsonStatement.read(result.all(), keys, members, total)
+
+    def json_level(
+        self,
+        renderer: JsonStatement,
+        query: ListQuery,
+        key_attr: str,
+        members: tuple[JsonMember, ...],
+        where: Callable[[Any], Any],
+        total: bool,
+        filters: Filters,
+    ) -> JsonLevel:
+        """One level of a `json_pages_by` statement: the window subquery of this resource's
+        `filtered(**filters)` rows matching `where(key)` (the same WHERE and ORDER BY as its
+        pages, with only the columns `members` render), rendered by `renderer`."""
+        key = getattr(self.model, key_attr)
+        sort = self._sort(query)
+        selected = self._selected_columns(member_attrs(members), sort.field, key.key)
+        name = renderer.name("paged")
+        stmt = self.filtered(include_archived=query.include_archived, **dict(filters))
+        source = self._partitioned(
+            stmt.with_only_columns(*selected).where(where(key)), query, key, sort, name, total
+        )
+        return renderer.level(name, source, key, selected, members)
 
     def _partitioned(
         self,
@@ -513,6 +565,12 @@ def archive(obj: Any) -> list[str]:
     obj.updated_at = now
     obj.version += 1
     return ["archived_at"]
+
+
+def _given(filters: dict[str, Any]) -> Filters:
+    """The filters given (None: no such filter) in name order: with include_archived, what
+    determines a `filtered(...)` statement."""
+    return tuple(sorted((name, value) for name, value in filters.items() if value is not None))
 
 
 def _group_pages(

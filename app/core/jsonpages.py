@@ -1,13 +1,16 @@
 """Pages rendered as JSON text by PostgreSQL (`Repository.json_pages_by`): what a rendered
 object holds (JsonMember), a page nested in it (JsonNest), what a read returns (JsonPages),
-and the statement builder. The GraphQL fast path (JsonPage in app/graphql/fastpath.py) is
-its client; the resources' services build the JsonNests after authorizing their reads."""
+and the SQL that renders them (JsonStatement). The repository builds each level's window
+subquery (`Repository.json_level`) and imports this module; this module imports no
+repository: it reaches one only through the JsonSource protocol. The GraphQL fast path
+(JsonPage in app/graphql/fastpath.py) is its client; the resources' services build the
+JsonNests after authorizing their reads."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Hashable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import (
@@ -33,11 +36,10 @@ from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeDecorator
 
-from app.core.pagination import SortSpec
 from app.db.types import UTCDateTime
 
-if TYPE_CHECKING:
-    from app.core.crud import ListQuery, Repository
+# The filters given to a repository's `filtered(...)`, as (name, value) pairs in name order.
+Filters = tuple[tuple[str, Any], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,24 +71,53 @@ class _Total:
 TOTAL = _Total()
 
 
+class JsonSource(Protocol):
+    """What renders one level of a JSON page: a repository (`Repository.json_level`)."""
+
+    def json_level(
+        self,
+        renderer: JsonStatement,
+        query: Any,
+        key_attr: str,
+        members: tuple[JsonMember, ...],
+        where: Callable[[Any], Any],
+        total: bool,
+        filters: Filters,
+    ) -> JsonLevel: ...
+
+
 @dataclass(frozen=True, slots=True)
 class JsonNest:
     """A page of another resource inside each rendered object: the first `query.limit`
-    rows of `stmt()` (a repository's filter statement, fully determined by `shape`) whose
-    `key_attr` equals the object's `parent_attr`, rendered as the object
+    rows of the repository's `filtered(**filters)` (a ListQuery's limit, sort and
+    include_archived) whose `key_attr` equals the object's `parent_attr`, rendered as the object
     `{<part>: <nodes array> | <constant> | <count>, ...}` (a part of None is the nodes, of
     TOTAL the number of rows of the filters, like totalCount). Built by the nested
     resource's service, which authorized the read; `touch` records the ids served."""
 
-    repo: type[Repository[Any]]
+    repo: Callable[[AsyncSession], JsonSource]  # the repository class
     key_attr: str
     parent_attr: str
-    shape: Hashable
-    query: ListQuery
+    filters: Filters
+    query: Any  # app.core.crud.ListQuery
     members: tuple[JsonMember, ...]
     parts: tuple[tuple[str, str | _Total | None], ...]
-    stmt: Callable[[], Select] = field(compare=False, hash=False)
     touch: Callable[[list[str]], None] = field(compare=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class JsonLevel:
+    """One level of a `JsonStatement`: its window subquery's name, its FROM clause (the
+    subquery joined to the LATERAL pages nested in it), its key column, each row's object
+    text, whether every value in it could be written (None: nothing to check), and the ids
+    columns of the pages nested in it."""
+
+    name: str
+    source: Any
+    key: Any
+    obj: Any
+    ok: Any
+    nested_ids: list[Any]
 
 
 @dataclass(slots=True)
@@ -135,6 +166,13 @@ def renders_json(session: AsyncSession) -> bool:
 _TEXT = Text()
 
 
+def member_attrs(members: tuple[JsonMember, ...]) -> list[str]:
+    """The model attributes a level rendering `members` reads (nested pages' parent keys
+    included)."""
+    attrs = [m.attr for m in members if m.attr is not None]
+    return attrs + [m.nested.parent_attr for m in members if m.nested is not None]
+
+
 def nests_of(members: tuple[JsonMember, ...]) -> list[JsonNest]:
     """The JsonNests among `members`, depth first: the order of the statement's id columns."""
     found: list[JsonNest] = []
@@ -152,6 +190,11 @@ def _text(value: str) -> Any:
     if "\x00" in value:
         raise ValueError("NUL in an SQL constant")
     return literal_column("'" + value.replace("'", "''") + "'", _TEXT)
+
+
+def _any_key(key: Any) -> Any:
+    """`key` is one of the bound `_keys` (an array parameter)."""
+    return key == func.any(bindparam("_keys", type_=ARRAY(key.type)))
 
 
 def _isoformat(value: Any) -> Any:
@@ -186,38 +229,39 @@ class JsonStatement:
         self.session = session
         self.names = 0
 
-    def _name(self, base: str) -> str:
+    def name(self, base: str) -> str:
+        """A name for a subquery of this statement, unique in it."""
         self.names += 1
         return f"{base}{self.names}"
 
     def build(
         self,
-        repo: Repository[Any],
-        stmt: Callable[[], Select],
-        query: ListQuery,
-        key: Any,
-        sort: SortSpec,
+        root: JsonSource,
+        query: Any,
+        key_attr: str,
         members: tuple[JsonMember, ...],
         total: bool,
+        filters: Filters,
     ) -> Select:
+        """The statement of `root`'s first pages per value of `key_attr` (bound `_keys`,
+        rows up to `_rn_max`): (key, text, ids, ok, total, nested ids…) per parent."""
         # = ANY(array): one statement text whatever the number of parents (an expanding IN
         # renders and prepares one per count).
-        where = key == func.any(bindparam("_keys", type_=ARRAY(key.type)))
-        level = self._level(repo, stmt(), query, key, sort, members, where, total)
-        name, source, obj, ok, nested_ids = level
+        level = root.json_level(self, query, key_attr, members, _any_key, total, filters)
+        name = level.name
         rn = literal_column(f'{name}."_rn"', type_=Integer())
-        key_col = literal_column(f'{name}."_key"', type_=key.type)
+        key_col = literal_column(f'{name}."_key"', type_=level.key.type)
         columns = [
             key_col,
-            func.concat(_text("["), _string_agg(obj, rn), _text("]")),
+            func.concat(_text("["), _string_agg(level.obj, rn), _text("]")),
             _string_agg(cast(literal_column(f'{name}."id"'), _TEXT), rn),
-            func.bool_and(ok) if ok is not None else true(),
+            func.bool_and(level.ok) if level.ok is not None else true(),
             func.max(literal_column(f'{name}."_total"')) if total else literal_column("0"),
-            *(_string_agg(ids, rn) for ids in nested_ids),
+            *(_string_agg(ids, rn) for ids in level.nested_ids),
         ]
         statement = (
             select(*columns)
-            .select_from(source)
+            .select_from(level.source)
             .where(rn <= bindparam("_rn_max", type_=Integer()))
             .group_by(key_col)
         )
@@ -250,29 +294,20 @@ class JsonStatement:
         totals = {k: int(row[4]) for k, row in found.items()} if total else {}
         return JsonPages(pages, nested, totals)
 
-    def _level(
+    def level(
         self,
-        repo: Repository[Any],
-        stmt: Select,
-        query: ListQuery,
+        name: str,
+        source: Any,
         key: Any,
-        sort: SortSpec,
+        selected: tuple[Any, ...],
         members: tuple[JsonMember, ...],
-        where: Any,
-        total: bool = False,
-    ) -> tuple[str, Any, Any, Any, list[Any]]:
-        """(subquery name, FROM clause, object text, ok or None, nested ids) of one level;
-        with `total`, its subquery counts each parent's rows (`_total`)."""
-        attrs = [m.attr for m in members if m.attr is not None]
-        attrs += [m.nested.parent_attr for m in members if m.nested is not None]
-        selected = repo._selected_columns(attrs, sort.field, key.key)
+    ) -> JsonLevel:
+        """The level whose window subquery `source` (named `name`, partitioned by `key`)
+        holds the `selected` columns: each row's object text with `members`, the pages
+        nested in it joined as LATERAL subqueries."""
         by_key = {c.key: c for c in selected}
-        if not set(attrs) <= by_key.keys():
+        if not set(member_attrs(members)) <= by_key.keys():
             raise ValueError("json_pages_by: unknown attribute")
-        name = self._name("paged")
-        source: Any = repo._partitioned(
-            stmt.with_only_columns(*selected).where(where), query, key, sort, name, total
-        )
 
         def col(attr: str) -> Any:
             c = by_key[attr]
@@ -316,22 +351,26 @@ class JsonStatement:
                 pieces.append(func.coalesce(cast(func.to_json(value), _TEXT), _text("null")))
         pieces.append(_text("}" if members else "{}"))
         ok = and_(*oks) if oks else None
-        return name, source, func.concat(*pieces), ok, nested_ids
+        return JsonLevel(name, source, key, func.concat(*pieces), ok, nested_ids)
 
     def _nested(self, nest: JsonNest, parent: Any) -> tuple[Any, Any, Any, list[Any]]:
         """A LATERAL page of `nest` under the row whose `parent_attr` is `parent`: (its
         object text, the LATERAL subquery to join, ok, ids columns: its own, then those of
         the pages nested in it)."""
-        child = nest.repo(self.session)
-        key = getattr(child.model, nest.key_attr)
-        sort = SortSpec.parse(nest.query.sort, dict.fromkeys(child.sortable), child.default_sort)
         total = any(kind is TOTAL for _, kind in nest.parts)
-        name, source, obj, ok, deeper = self._level(
-            child, nest.stmt(), nest.query, key, sort, nest.members, key == parent, total
+        level = nest.repo(self.session).json_level(
+            self,
+            nest.query,
+            nest.key_attr,
+            nest.members,
+            lambda key: key == parent,
+            total,
+            nest.filters,
         )
+        name, ok, deeper = level.name, level.ok, level.nested_ids
         rn = literal_column(f'{name}."_rn"', type_=Integer())
-        lateral_name = self._name("nest")
-        nodes = func.concat(_text("["), _string_agg(obj, rn), _text("]"))
+        lateral_name = self.name("nest")
+        nodes = func.concat(_text("["), _string_agg(level.obj, rn), _text("]"))
         columns = [
             nodes.label("nodes"),
             func.bool_and(ok).label("ok") if ok is not None else true().label("ok"),
@@ -342,7 +381,7 @@ class JsonStatement:
             columns.append(func.max(literal_column(f'{name}."_total"')).label("total"))
         lateral = (
             select(*columns)
-            .select_from(source)
+            .select_from(level.source)
             .where(rn <= literal_column(str(int(nest.query.limit)), Integer()))
             .lateral(lateral_name)
         )

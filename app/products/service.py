@@ -91,14 +91,11 @@ async def product_json(
     the row must be read instead."""
     if not can(ctx.principal, Permission.product_read):
         raise ctx.not_found("product", product_id, "No product with that id.")
-    repo = ProductRepository(ctx.session)
-    found = await repo.json_pages_by(
-        lambda: repo.base(include_archived=True),  # like get(): archived products answer
-        ListQuery(limit=1),
+    found = await ProductRepository(ctx.session).json_pages_by(
+        ListQuery(limit=1, include_archived=True),  # like get(): archived products answer
         Product.id,
         [product_id],
         members,
-        shape=("by_id",),
     )
     if found is None:
         return None

@@ -324,11 +324,8 @@ async def roadmap_items_by_product(
     """One page of roadmap items per product, all in one statement, as read-only rows; with
     `columns` (attribute names) the rows hold only those (see `pages_by`)."""
     authorize(ctx.principal, Permission.roadmap_read)
-    stmt, shape = RoadmapItemRepository.filter_of(
-        ctx.session, include_archived=query.include_archived, status=status, horizon=horizon
-    )
-    pages = await RoadmapItemRepository(ctx.session).pages_by(
-        stmt, query, RoadmapItem.product_id, product_ids, as_rows=True, columns=columns, shape=shape
+    pages = await RoadmapItemRepository(ctx.session).filtered_pages_by(
+        query, RoadmapItem.product_id, product_ids, columns=columns, status=status, horizon=horizon
     )
     ctx.audit.touch("search", RESOURCE, [i.id for p in pages.values() for i in p.items])
     return pages
@@ -347,11 +344,14 @@ async def roadmap_items_json_by_product(
     """`roadmap_items_by_product`'s first pages rendered as JSON text by the database (see
     `stories_json_by`), nested pages included; None when the rows must be read instead."""
     authorize(ctx.principal, Permission.roadmap_read)
-    stmt, shape = RoadmapItemRepository.filter_of(
-        ctx.session, include_archived=query.include_archived, status=status, horizon=horizon
-    )
     found = await RoadmapItemRepository(ctx.session).json_pages_by(
-        stmt, query, RoadmapItem.product_id, product_ids, members, shape=shape, total=total
+        query,
+        RoadmapItem.product_id,
+        product_ids,
+        members,
+        total=total,
+        status=status,
+        horizon=horizon,
     )
     return touch_json_pages(ctx, RESOURCE, product_ids, found)
 
@@ -368,7 +368,6 @@ def nested_roadmap_items_json(
     """The roadmap items of each product a JSON page of products renders (see JsonNest)."""
     authorize(ctx.principal, Permission.roadmap_read)
     return RoadmapItemRepository.json_nest(
-        ctx.session,
         key_attr="product_id",
         query=query,
         members=members,

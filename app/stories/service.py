@@ -416,11 +416,8 @@ async def stories_by(
     """One page of stories per product or roadmap item, all in one statement, as read-only
     rows; with `columns` (attribute names) the rows hold only those (see `pages_by`)."""
     authorize(ctx.principal, Permission.story_read)
-    stmt, shape = StoryRepository.filter_of(
-        ctx.session, include_archived=query.include_archived, status=status, sprint=sprint
-    )
-    pages = await StoryRepository(ctx.session).pages_by(
-        stmt, query, getattr(Story, parent), keys, as_rows=True, columns=columns, shape=shape
+    pages = await StoryRepository(ctx.session).filtered_pages_by(
+        query, getattr(Story, parent), keys, columns=columns, status=status, sprint=sprint
     )
     ctx.audit.touch("search", RESOURCE, [s.id for p in pages.values() for s in p.items])
     return pages
@@ -441,11 +438,8 @@ async def stories_json_by(
     array of objects with `members` per parent, same rows, order, permission and audit;
     None when the rows must be read instead (see `Repository.json_pages_by`)."""
     authorize(ctx.principal, Permission.story_read)
-    stmt, shape = StoryRepository.filter_of(
-        ctx.session, include_archived=query.include_archived, status=status, sprint=sprint
-    )
     found = await StoryRepository(ctx.session).json_pages_by(
-        stmt, query, getattr(Story, parent), keys, members, shape=shape, total=total
+        query, getattr(Story, parent), keys, members, total=total, status=status, sprint=sprint
     )
     return touch_json_pages(ctx, RESOURCE, keys, found)
 
@@ -471,11 +465,8 @@ async def list_stories_json(
     parent, key = ("product_id", product_id)
     if product_id is None:
         parent, key = "roadmap_item_id", roadmap_item_id
-    stmt, shape = StoryRepository.filter_of(
-        ctx.session, include_archived=query.include_archived, status=status, sprint=sprint
-    )
     found = await StoryRepository(ctx.session).json_pages_by(
-        stmt, query, getattr(Story, parent), [key], members, shape=shape, total=total
+        query, getattr(Story, parent), [key], members, total=total, status=status, sprint=sprint
     )
     if found is None:
         return None
@@ -499,7 +490,6 @@ def nested_stories_json(
     JsonNest): the same rows, permission and audit as `stories_by`."""
     authorize(ctx.principal, Permission.story_read)
     return StoryRepository.json_nest(
-        ctx.session,
         key_attr=parent,
         query=query,
         members=members,

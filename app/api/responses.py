@@ -12,8 +12,8 @@ from starlette.responses import Response
 
 from app.api.fastjson import encoder_for
 from app.api.fields import SPARSE_JSON, Fields, fields_field, parse_fields
-from app.core.crud import ListQuery, etag
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from app.core.repository import ListQuery, etag
 
 T = TypeVar("T")
 

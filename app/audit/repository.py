@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditChain, AuditEvent, AuditPending
 from app.audit.schemas import AuditFilters
-from app.core.crud import ListQuery
 from app.core.pagination import Page, SortSpec, apply_keyset, make_page
+from app.core.repository import ListQuery
 
 # One sealer per database at a time, cluster-wide (all workers and instances).
 SEALER_LOCK_KEY = 0x526F756E6473  # "Rounds"

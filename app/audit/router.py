@@ -20,8 +20,8 @@ from app.audit.schemas import (
     ExportFormat,
     VerifyOut,
 )
-from app.core.crud import ListQuery
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from app.core.repository import ListQuery
 
 router = APIRouter(prefix="/audit-events", tags=["audit"])
 

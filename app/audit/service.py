@@ -20,8 +20,8 @@ from app.audit.schemas import AuditFilters
 from app.audit.sealer import seal_all
 from app.authz import Permission, authorize
 from app.core.context import Ctx
-from app.core.crud import ListQuery
 from app.core.pagination import Page
+from app.core.repository import ListQuery
 from app.db.session import transactional_engine
 
 EXPORT_BATCH = 500

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from app.comments.models import Comment, CommentRevision
-from app.core.crud import ListQuery, Repository
 from app.core.pagination import Page
+from app.core.repository import ListQuery, Repository
 
 
 class CommentRepository(Repository[Comment]):

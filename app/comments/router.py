@@ -18,7 +18,7 @@ from app.api.responses import (
 )
 from app.comments import service
 from app.comments.schemas import CommentInput, CommentOut, CommentRevisionOut, CommentWriteOut
-from app.core.crud import ListQuery
+from app.core.repository import ListQuery
 
 router = APIRouter(tags=["comments"])
 # The path parameters are named as on the parents' own routes (story_ref, item_id).

@@ -15,9 +15,9 @@ from app.comments.models import Comment, CommentRevision
 from app.comments.repository import CommentRepository
 from app.comments.schemas import CommentInput
 from app.core.context import Ctx
-from app.core.crud import ListQuery, archive, bump, check_if_match, save
 from app.core.errors import Forbidden, NotFound
 from app.core.pagination import Page
+from app.core.repository import ListQuery, archive, bump, check_if_match, save
 from app.members.models import Membership
 from app.phi.redaction import scan_fields
 from app.roadmap.service import get_roadmap_item

@@ -12,8 +12,8 @@ from sqlalchemy import Select, select
 
 from app.authz import Permission, authorize
 from app.core.context import Ctx
-from app.core.crud import ListQuery, M, Repository
 from app.core.pagination import Page
+from app.core.repository import ListQuery, M, Repository
 
 
 class HistoryRepository(Repository[M]):

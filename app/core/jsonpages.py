@@ -99,7 +99,7 @@ class JsonNest:
     key_attr: str
     parent_attr: str
     filters: Filters
-    query: Any  # app.core.crud.ListQuery
+    query: Any  # app.core.repository.ListQuery
     members: tuple[JsonMember, ...]
     parts: tuple[tuple[str, str | _Total | None], ...]
     touch: Callable[[list[str]], None] = field(compare=False, hash=False)

@@ -10,9 +10,9 @@ from typing import Any
 
 from app.authz import Permission, Reach, reach
 from app.core.context import Ctx
-from app.core.crud import apply_changes, archive, check_if_match, save
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.pagination import Page
+from app.core.repository import apply_changes, archive, check_if_match, save
 from app.db.types import utcnow
 from app.feed import ssrf
 from app.feed.models import WebhookDelivery, WebhookSubscription

@@ -12,8 +12,8 @@ from strawberry.dataloader import DataLoader
 
 from app.comments import service as comments
 from app.core.context import Ctx
-from app.core.crud import ListQuery
 from app.core.pagination import Page
+from app.core.repository import ListQuery
 from app.insights import service as insights
 from app.interviews import service as interviews
 from app.products import service as products

@@ -15,10 +15,10 @@ from strawberry.scalars import JSON
 from app.audit.schemas import AuditAction, AuditOutcome
 from app.comments.gql_types import CommentType
 from app.comments.repository import CommentRepository
-from app.core.crud import COUNT_CAP, ListQuery
 from app.core.errors import Invalid
 from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import MAX_LIMIT, Page, SortSpec, encode_cursor
+from app.core.repository import COUNT_CAP, ListQuery
 from app.graphql.columns import requested_columns
 from app.graphql.fastpath import JSON_PAGE, JsonPage
 from app.graphql.sorts import InsightSort, RoadmapItemSort, StorySort
@@ -42,7 +42,7 @@ from app.stories.repository import StoryRepository, StoryReviewRepository
 from app.stories.schemas import ReviewStatus, StoryStatus
 
 if TYPE_CHECKING:
-    from app.core.crud import Repository
+    from app.core.repository import Repository
 
 for _enum in (
     LifecycleStage,

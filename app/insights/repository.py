@@ -7,8 +7,8 @@ from collections.abc import Collection
 from sqlalchemy import Select, Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.crud import ListQuery, Repository
 from app.core.pagination import Page
+from app.core.repository import ListQuery, Repository
 from app.insights.models import Insight, insight_roadmap_item, insight_story
 from app.roadmap.models import RoadmapItem
 from app.stories.models import Story

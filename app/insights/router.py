@@ -10,7 +10,7 @@ from app.api.deps import Context
 from app.api.fields import Fields, fields_query
 from app.api.params import IfMatch, ProductFilter
 from app.api.responses import Paginated, list_query_for, location, page_response, resource_response
-from app.core.crud import ListQuery
+from app.core.repository import ListQuery
 from app.insights import service
 from app.insights.repository import InsightRepository
 from app.insights.schemas import InsightCreate, InsightOut, InsightUpdate

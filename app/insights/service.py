@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 from app.authz import Permission, Reach, reach
 from app.core.context import Ctx
-from app.core.crud import ListQuery, apply_changes, archive, bump, check_if_match, save
 from app.core.errors import Conflict, Forbidden, Invalid
 from app.core.pagination import Page
+from app.core.repository import ListQuery, apply_changes, archive, bump, check_if_match, save
 from app.insights.models import Insight, insight_roadmap_item, insight_story
 from app.insights.repository import InsightRepository
 from app.insights.schemas import InsightCreate, InsightOut, InsightUpdate

@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable, Collection
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.crud import ListQuery, Repository
 from app.core.pagination import Page
+from app.core.repository import ListQuery, Repository
 from app.interviews.models import Interview
 
 

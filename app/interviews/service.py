@@ -8,9 +8,9 @@ from typing import Any
 
 from app.authz import Permission, Reach, authorize, reach
 from app.core.context import Ctx
-from app.core.crud import ListQuery, apply_changes, archive, bump, check_if_match, save
 from app.core.errors import Conflict, Forbidden
 from app.core.pagination import Page
+from app.core.repository import ListQuery, apply_changes, archive, bump, check_if_match, save
 from app.db.types import utcnow
 from app.interviews.models import PHI_FIELDS, Interview
 from app.interviews.repository import PURGE_ERASERS, InterviewRepository

@@ -4,8 +4,8 @@ import uuid
 
 from sqlalchemy import Select, select, update
 
-from app.core.crud import ListQuery, Repository
 from app.core.pagination import Page
+from app.core.repository import ListQuery, Repository
 from app.products.models import Product
 
 

@@ -10,16 +10,16 @@ from sqlalchemy.exc import IntegrityError
 
 from app.authz import Permission, authorize, can
 from app.core.context import Ctx
-from app.core.crud import (
+from app.core.errors import Conflict, Invalid, NotFound
+from app.core.jsonpages import JsonMember
+from app.core.pagination import Page
+from app.core.repository import (
     ListQuery,
     apply_changes,
     archive,
     check_if_match,
     save,
 )
-from app.core.errors import Conflict, Invalid, NotFound
-from app.core.jsonpages import JsonMember
-from app.core.pagination import Page
 from app.phi.scan import redact_free_text
 from app.products.models import Product
 from app.products.repository import ProductRepository

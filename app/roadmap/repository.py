@@ -4,9 +4,9 @@ import uuid
 
 from sqlalchemy import Select
 
-from app.core.crud import ListQuery, Repository
 from app.core.history import HistoryRepository
 from app.core.pagination import Page
+from app.core.repository import ListQuery, Repository
 from app.roadmap.models import RoadmapItem, RoadmapItemApproval
 
 

@@ -17,7 +17,7 @@ from app.api.responses import (
     page_response,
     resource_response,
 )
-from app.core.crud import ListQuery
+from app.core.repository import ListQuery
 from app.roadmap import service
 from app.roadmap.repository import RoadmapItemRepository
 from app.roadmap.schemas import (

@@ -9,7 +9,11 @@ from typing import Any
 
 from app.authz import Permission, authorize, can
 from app.core.context import Ctx, touch_json_pages
-from app.core.crud import (
+from app.core.errors import Conflict, NotFound
+from app.core.history import History
+from app.core.jsonpages import JsonMember, JsonNest
+from app.core.pagination import Page
+from app.core.repository import (
     ListQuery,
     apply_changes,
     archive,
@@ -17,10 +21,6 @@ from app.core.crud import (
     not_archived,
     save,
 )
-from app.core.errors import Conflict, NotFound
-from app.core.history import History
-from app.core.jsonpages import JsonMember, JsonNest
-from app.core.pagination import Page
 from app.db.types import utcnow
 from app.feed import emit
 from app.members.owners import require_member, resolve_me

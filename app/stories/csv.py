@@ -26,9 +26,9 @@ from pydantic import BaseModel, ValidationError
 
 from app.audit.record import AuditRecord
 from app.core.context import Ctx
-from app.core.crud import ListQuery
 from app.core.errors import AppError, Invalid, PayloadTooLarge
 from app.core.http import validation_errors
+from app.core.repository import ListQuery
 from app.phi.redaction import scan_fields
 from app.products.service import get_product
 from app.stories import service

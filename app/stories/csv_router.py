@@ -14,8 +14,8 @@ from starlette.responses import Response, StreamingResponse
 
 from app.api.deps import Context
 from app.api.params import ProductFilter, ProductPath
-from app.core.crud import ListQuery
 from app.core.errors import Invalid
+from app.core.repository import ListQuery
 from app.roadmap import service as roadmap
 from app.roadmap.schemas import Horizon, RoadmapItemOut, RoadmapStatus
 from app.stories import csv as story_csv

@@ -6,9 +6,9 @@ from collections.abc import Collection, Sequence
 
 from sqlalchemy import Select, select, text
 
-from app.core.crud import ListQuery, Repository
 from app.core.history import HistoryRepository
 from app.core.pagination import Page
+from app.core.repository import ListQuery, Repository
 from app.stories.models import Story, StoryReview
 
 

@@ -18,7 +18,7 @@ from app.api.responses import (
     page_response,
     resource_response,
 )
-from app.core.crud import ListQuery
+from app.core.repository import ListQuery
 from app.products.service import product_filter_id
 from app.stories import service
 from app.stories.filters import ASSIGNEE_DESCRIPTION, LABELS_DESCRIPTION, split_labels

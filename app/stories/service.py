@@ -10,17 +10,17 @@ from sqlalchemy.exc import IntegrityError
 
 from app.authz import Permission, authorize, can
 from app.core.context import Ctx, touch_json_pages
-from app.core.crud import (
+from app.core.errors import Conflict, Invalid, NotFound
+from app.core.history import History
+from app.core.jsonpages import JsonMember, JsonNest
+from app.core.pagination import Page
+from app.core.repository import (
     ListQuery,
     apply_changes,
     archive,
     check_if_match,
     save,
 )
-from app.core.errors import Conflict, Invalid, NotFound
-from app.core.history import History
-from app.core.jsonpages import JsonMember, JsonNest
-from app.core.pagination import Page
 from app.db.types import utcnow
 from app.feed import emit
 from app.members.owners import require_member, resolve_me

@@ -1,4 +1,4 @@
-"""totalCount is counted up to COUNT_CAP (app/core/crud.py): exact below it, COUNT_CAP at or
+"""totalCount is counted up to COUNT_CAP (app/core/repository.py): exact below it, COUNT_CAP at or
 above it, so a page with its count never reads a whole large product."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
-import app.core.crud as crud
+import app.core.repository as repository
 from tests.api.factories import make_world
 from tests.graphql.helpers import gql
 
@@ -20,7 +20,7 @@ async def test_total_count_is_exact_below_the_cap_and_the_cap_above(
     w = await make_world(client, auth)
     for n in range(5):
         await w.story(title=f"Story {n}")
-    monkeypatch.setattr(crud, "COUNT_CAP", cap)
+    monkeypatch.setattr(repository, "COUNT_CAP", cap)
     status, body = await gql(client, DOC, {"p": w.pid}, w.pm)
     assert status == 200 and "errors" not in body, body
     assert body["data"]["stories"]["totalCount"] == expected

@@ -21,7 +21,6 @@ from app.auth.principal import Principal, Role
 from app.authz import Permission, authorize
 from app.config import Settings
 from app.core.context import Ctx
-from app.core.crud import ListQuery
 from app.core.errors import (
     AppError,
     Forbidden,
@@ -29,6 +28,7 @@ from app.core.errors import (
     NotFound,
     Unauthenticated,
 )
+from app.core.repository import ListQuery
 from app.db.types import utcnow
 from app.integrations.models import SlackLink, SlackLinkCode
 from app.integrations.principals import SLACK_SUB

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,9 +14,6 @@ from app.authz.permissions import Permission, Reach, reach
 from app.authz.service import authorize, can
 from app.config import Settings
 from app.core.errors import Forbidden, NotFound
-
-if TYPE_CHECKING:
-    from app.core.jsonpages import JsonPages
 
 
 class Memberships(Protocol):
@@ -129,19 +125,3 @@ class Ctx:
             if resource is not None:
                 self.audit.refuse(*resource)
             raise
-
-
-def touch_json_pages(
-    ctx: Ctx, resource_type: str, keys: Collection[uuid.UUID], found: JsonPages | None
-) -> dict[uuid.UUID, tuple[str, int]] | None:
-    """Record what a `Repository.json_pages_by` read served — its rows' ids in parent order,
-    as the row-reading services do, then those of each nested page — and return the text
-    of each parent's page with its number of rows (0 unless asked for; None when the rows
-    must be read instead)."""
-    if found is None:
-        return None
-    pages = found.pages
-    ctx.audit.touch("search", resource_type, [i for k in keys if k in pages for i in pages[k][1]])
-    found.touch_nested()
-    totals = found.totals
-    return {k: (text, totals.get(k, 0)) for k, (text, _) in pages.items()}

@@ -76,11 +76,18 @@ async def product_filter_id(ctx: Ctx, ref: ProductRef) -> uuid.UUID:
 async def get_product(ctx: Ctx, product_id: uuid.UUID, *, audit: bool = True) -> Product:
     """One product; 404 when absent or unreadable."""
     product = await ProductRepository(ctx.session).get(product_id)
-    if product is None or not can(ctx.principal, Permission.product_read):
+    _answer(ctx, product_id, product is not None, audit=audit)
+    assert product is not None
+    return product
+
+
+def _answer(ctx: Ctx, product_id: uuid.UUID, found: bool, *, audit: bool = True) -> None:
+    """What every read of one product by id answers, whatever its form: 404 when it is
+    absent or unreadable (the refusal recorded), else the read audited."""
+    if not found or not can(ctx.principal, Permission.product_read):
         raise ctx.not_found("product", product_id, "No product with that id.")
     if audit:
-        ctx.audit.touch("read", "product", [product.id], product_id=product.id)
-    return product
+        ctx.audit.touch("read", "product", [product_id], product_id=product_id)
 
 
 async def product_json(
@@ -89,8 +96,6 @@ async def product_json(
     """`get_product` rendered as JSON text by the database (PostgreSQL), with the pages nested
     in it (see `Repository.json_pages_by`); the same 404, permission and audit. None when
     the row must be read instead."""
-    if not can(ctx.principal, Permission.product_read):
-        raise ctx.not_found("product", product_id, "No product with that id.")
     found = await ProductRepository(ctx.session).json_pages_by(
         ListQuery(limit=1, include_archived=True),  # like get(): archived products answer
         Product.id,
@@ -99,9 +104,7 @@ async def product_json(
     )
     if found is None:
         return None
-    if product_id not in found.pages:
-        raise ctx.not_found("product", product_id, "No product with that id.")
-    ctx.audit.touch("read", "product", [product_id], product_id=product_id)
+    _answer(ctx, product_id, product_id in found.pages)
     found.touch_nested()
     return found.pages[product_id][0][1:-1]  # the page of one: '[{…}]' -> '{…}'
 

@@ -8,11 +8,12 @@ from collections.abc import Collection
 from typing import Any
 
 from app.authz import Permission, authorize, can
-from app.core.context import Ctx, touch_json_pages
+from app.core.context import Ctx
 from app.core.errors import Conflict, NotFound
 from app.core.history import History
 from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import Page
+from app.core.reads import PagesBy
 from app.core.repository import (
     ListQuery,
     apply_changes,
@@ -265,6 +266,7 @@ async def approve_roadmap_item(
 
 
 APPROVALS = History(RoadmapItemApprovalRepository, Permission.roadmap_read, RESOURCE)
+PAGES = PagesBy(RoadmapItemRepository, Permission.roadmap_read, RESOURCE)
 # One approvals page, or count, per (already readable) roadmap item (GraphQL's loaders).
 approvals_by_items = APPROVALS.pages
 count_approvals_by_items = APPROVALS.counts
@@ -323,12 +325,15 @@ async def roadmap_items_by_product(
 ) -> dict[uuid.UUID, Page[RoadmapItem]]:
     """One page of roadmap items per product, all in one statement, as read-only rows; with
     `columns` (attribute names) the rows hold only those (see `pages_by`)."""
-    authorize(ctx.principal, Permission.roadmap_read)
-    pages = await RoadmapItemRepository(ctx.session).filtered_pages_by(
-        query, RoadmapItem.product_id, product_ids, columns=columns, status=status, horizon=horizon
+    return await PAGES.rows(
+        ctx,
+        query,
+        RoadmapItem.product_id,
+        product_ids,
+        columns=columns,
+        status=status,
+        horizon=horizon,
     )
-    ctx.audit.touch("search", RESOURCE, [i.id for p in pages.values() for i in p.items])
-    return pages
 
 
 async def roadmap_items_json_by_product(
@@ -343,8 +348,8 @@ async def roadmap_items_json_by_product(
 ) -> dict[uuid.UUID, tuple[str, int]] | None:
     """`roadmap_items_by_product`'s first pages rendered as JSON text by the database (see
     `stories_json_by`), nested pages included; None when the rows must be read instead."""
-    authorize(ctx.principal, Permission.roadmap_read)
-    found = await RoadmapItemRepository(ctx.session).json_pages_by(
+    return await PAGES.json(
+        ctx,
         query,
         RoadmapItem.product_id,
         product_ids,
@@ -353,7 +358,6 @@ async def roadmap_items_json_by_product(
         status=status,
         horizon=horizon,
     )
-    return touch_json_pages(ctx, RESOURCE, product_ids, found)
 
 
 def nested_roadmap_items_json(
@@ -366,15 +370,8 @@ def nested_roadmap_items_json(
     horizon: str | None = None,
 ) -> JsonNest:
     """The roadmap items of each product a JSON page of products renders (see JsonNest)."""
-    authorize(ctx.principal, Permission.roadmap_read)
-    return RoadmapItemRepository.json_nest(
-        key_attr="product_id",
-        query=query,
-        members=members,
-        parts=parts,
-        touch=lambda ids: ctx.audit.touch("search", RESOURCE, ids),
-        status=status,
-        horizon=horizon,
+    return PAGES.nest(
+        ctx, query, members, parts, key_attr="product_id", status=status, horizon=horizon
     )
 
 

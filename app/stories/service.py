@@ -9,11 +9,12 @@ from typing import Any, Literal
 from sqlalchemy.exc import IntegrityError
 
 from app.authz import Permission, authorize, can
-from app.core.context import Ctx, touch_json_pages
+from app.core.context import Ctx
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.history import History
 from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import Page
+from app.core.reads import PagesBy
 from app.core.repository import (
     ListQuery,
     apply_changes,
@@ -401,6 +402,7 @@ async def count_stories(
 
 
 StoryParent = Literal["product_id", "roadmap_item_id"]
+PAGES = PagesBy(StoryRepository, Permission.story_read, RESOURCE)
 
 
 async def stories_by(
@@ -415,12 +417,9 @@ async def stories_by(
 ) -> dict[uuid.UUID, Page[Story]]:
     """One page of stories per product or roadmap item, all in one statement, as read-only
     rows; with `columns` (attribute names) the rows hold only those (see `pages_by`)."""
-    authorize(ctx.principal, Permission.story_read)
-    pages = await StoryRepository(ctx.session).filtered_pages_by(
-        query, getattr(Story, parent), keys, columns=columns, status=status, sprint=sprint
+    return await PAGES.rows(
+        ctx, query, getattr(Story, parent), keys, columns=columns, status=status, sprint=sprint
     )
-    ctx.audit.touch("search", RESOURCE, [s.id for p in pages.values() for s in p.items])
-    return pages
 
 
 async def stories_json_by(
@@ -437,11 +436,9 @@ async def stories_json_by(
     """`stories_by`'s first pages rendered as JSON text by the database (PostgreSQL): one
     array of objects with `members` per parent, same rows, order, permission and audit;
     None when the rows must be read instead (see `Repository.json_pages_by`)."""
-    authorize(ctx.principal, Permission.story_read)
-    found = await StoryRepository(ctx.session).json_pages_by(
-        query, getattr(Story, parent), keys, members, total=total, status=status, sprint=sprint
+    return await PAGES.json(
+        ctx, query, getattr(Story, parent), keys, members, total=total, status=status, sprint=sprint
     )
-    return touch_json_pages(ctx, RESOURCE, keys, found)
 
 
 async def list_stories_json(
@@ -459,21 +456,23 @@ async def list_stories_json(
     as JSON text by the database (PostgreSQL), with its number of rows when `total`: the
     same rows, order, permission and audit; None when the rows must be read instead (no
     single parent, another database, a value only Python can write)."""
-    authorize(ctx.principal, Permission.story_read)
-    if (product_id is None) == (roadmap_item_id is None):
+    if roadmap_item_id is not None and product_id is None:
+        key, value = Story.roadmap_item_id, roadmap_item_id
+    elif product_id is not None and roadmap_item_id is None:
+        key, value = Story.product_id, product_id
+    else:
         return None
-    parent, key = ("product_id", product_id)
-    if product_id is None:
-        parent, key = "roadmap_item_id", roadmap_item_id
-    found = await StoryRepository(ctx.session).json_pages_by(
-        query, getattr(Story, parent), [key], members, total=total, status=status, sprint=sprint
+    return await PAGES.json_of(
+        ctx,
+        query,
+        key,
+        value,
+        members,
+        total=total,
+        product_id=product_id,
+        status=status,
+        sprint=sprint,
     )
-    if found is None:
-        return None
-    text, ids = found.pages.get(key, ("[]", []))
-    ctx.audit.touch("search", RESOURCE, ids, product_id=product_id)
-    found.touch_nested()
-    return text, found.totals.get(key, 0)
 
 
 def nested_stories_json(
@@ -488,16 +487,7 @@ def nested_stories_json(
 ) -> JsonNest:
     """The stories of each product or roadmap item a JSON page of those renders (see
     JsonNest): the same rows, permission and audit as `stories_by`."""
-    authorize(ctx.principal, Permission.story_read)
-    return StoryRepository.json_nest(
-        key_attr=parent,
-        query=query,
-        members=members,
-        parts=parts,
-        touch=lambda ids: ctx.audit.touch("search", RESOURCE, ids),
-        status=status,
-        sprint=sprint,
-    )
+    return PAGES.nest(ctx, query, members, parts, key_attr=parent, status=status, sprint=sprint)
 
 
 async def count_stories_by(

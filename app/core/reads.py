@@ -62,7 +62,9 @@ class PagesBy(Generic[M]):
         objects with `members` per parent (parents without rows left out), with its number
         of rows (0 unless `total`); the same rows, order, permission and audit. None when
         the rows must be read instead (see `Repository.json_pages_by`)."""
-        found = await self._json(ctx, query, key, keys, members, total, filters)
+        authorize(ctx.principal, self.permission)
+        repo = self.repository(ctx.session)
+        found = await repo.json_pages_by(query, key, keys, members, total=total, **filters)
         if found is None:
             return None
         pages = found.pages
@@ -84,7 +86,9 @@ class PagesBy(Generic[M]):
     ) -> tuple[str, int] | None:
         """`json` of one parent (`key` = `value`), as a list filtered on it: its page's
         text (`[]` when empty) and number of rows, audited with `product_id`."""
-        found = await self._json(ctx, query, key, [value], members, total, filters)
+        authorize(ctx.principal, self.permission)
+        repo = self.repository(ctx.session)
+        found = await repo.json_pages_by(query, key, [value], members, total=total, **filters)
         if found is None:
             return None
         text, ids = found.pages.get(value, ("[]", []))
@@ -111,21 +115,6 @@ class PagesBy(Generic[M]):
             parts=parts,
             touch=lambda ids: ctx.audit.touch("search", self.resource, ids),
             **filters,
-        )
-
-    async def _json(
-        self,
-        ctx: Ctx,
-        query: ListQuery,
-        key: Any,
-        keys: Collection[uuid.UUID],
-        members: tuple[JsonMember, ...],
-        total: bool,
-        filters: dict[str, Any],
-    ) -> JsonPages | None:
-        authorize(ctx.principal, self.permission)
-        return await self.repository(ctx.session).json_pages_by(
-            query, key, keys, members, total=total, **filters
         )
 
     def _touch(

@@ -222,6 +222,10 @@ class Repository(Generic[M]):
             stmt = stmt()
         if selected is not None:
             stmt = stmt.with_only_columns(*selected)
+        return self._keyset(stmt, query, sort)
+
+    def _keyset(self, stmt: Select, query: ListQuery, sort: SortSpec) -> Select:
+        """`stmt` after `query`'s cursor, in `sort` order then by id, `query.limit` + 1 rows."""
         return apply_keyset(
             stmt,
             column=getattr(self.model, sort.field),
@@ -440,14 +444,7 @@ class Repository(Generic[M]):
         """`stmt` after the keyset cursor as a subquery whose rows carry their parent (`_key`)
         and their position in that parent's page (`_rn`); with `total`, also the number of
         rows their parent has (`_total`)."""
-        keyed = apply_keyset(
-            stmt,
-            column=getattr(self.model, sort.field),
-            id_column=self.model.id,
-            sort=sort,
-            cursor=query.cursor,
-            limit=query.limit,
-        )
+        keyed = self._keyset(stmt, query, sort)
         # The window orders each partition exactly as apply_keyset orders a single page.
         order = list(keyed._order_by_clauses)
         rn = func.row_number().over(partition_by=key, order_by=order).label("_rn")

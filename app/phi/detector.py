@@ -824,7 +824,8 @@ def _location_spans(
             end = max(end, _tail_end(text, tail, lex))
         yield m.start(), end, LOCATION
 
-    for m in _CITY_STATE_RE.finditer(text) if "," in text else ():
+    # ", ST" / ", State" must occur (a search from the literal comma: cheap).
+    for m in _CITY_STATE_RE.finditer(text) if "," in text and _COMMA_STATE_RE.search(text) else ():
         city = m.group("city").strip()
         low = city.lower()
         if low in lex.common and not _city_at(text, m.start("city"), lex):
@@ -1115,6 +1116,7 @@ _MONTH_FULL = (
 # are found first, then a month right before or after them.
 _ORD_CAND_RE = _scan("fsten", rf"\b{_ORD_WORD}\b")
 _MONTHS_LOWER = frozenset(_MONTH_FULL[3:-1].split("|"))
+_MONTH_FULL_RE = re.compile(_MONTH_FULL)
 _THE_BEFORE_RE = re.compile(r"(?i:\bthe\s+)$")
 _OF_MONTH_RE = re.compile(rf"(?i:\s+of\s+{_MONTH_FULL}\b)")
 _YEAR_AFTER_RE = re.compile(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
@@ -1138,6 +1140,11 @@ _LOCAL_PHONE_RE = _scan(
 )
 # A name spelled out: "that's K-O-W-A-L-C-Z-Y-K".
 _SPELLED_RE = _scan("A-Z", r"\b(?:[A-Z]-){4,}[A-Z]\b")  # five letters or more: not "P-D-S-A"
+# Necessary parts of the scans above, searched first: a leading character class lets the
+# regex engine skip ahead in C, where a scan opening with a lookaround tries every position.
+_SPELLED_HINT_RE = re.compile(r"[A-Z]-[A-Z]-[A-Z]-[A-Z]-[A-Z]")
+_DIGIT_SPACE_DIGIT_RE = re.compile(r"\d \d")
+_LOCAL_NUMBER_RE = re.compile(r"\d{3}[-. ]\d{4}")
 # A ZIP after a place ("Ogden 84401", "lives in 02118", ", 02118").
 _ZIP_AFTER_RE = _scan(
     "0-9",
@@ -1820,7 +1827,7 @@ def _spoken_spans(
     ZIP codes, street addresses in any case and facilities by structure."""
     low_text = text.lower()
     # Speaker labels with a name, only in a text that has speaker turns.
-    labels = list(_SPEAKER_RE.finditer(text))
+    labels = list(_SPEAKER_RE.finditer(text)) if ":" in text else []
     if len(labels) >= 2:
         # A label that speaks more than once is a speaker even when it is also a word.
         # Once two labels are plainly names, the others in that text are speakers too
@@ -1883,7 +1890,7 @@ def _spoken_spans(
             strict = m.group(0)[0] == "1"  # 100-119 in digits: a fever, a weight, a score
             if after or _age_context(text[max(0, m.start() - 48) : m.start()], strict):
                 yield m.start(), m.end(), AGE
-    months = any(mo in low_text for mo in _MONTHS_LOWER)
+    months = _MONTH_FULL_RE.search(low_text) is not None
     for m in _ORD_CAND_RE.finditer(low_scan) if months else ():
         start, end = m.span()
         before = text[max(0, start - 16) : start].lower().split()
@@ -1904,14 +1911,16 @@ def _spoken_spans(
     if " at " in text and " dot " in low_text:
         for m in _SPOKEN_EMAIL_RE.finditer(text):
             yield m.start(), m.end(), EMAIL
-    for m in _GROUPED_DIGITS_RE.finditer(text) if hints.digits >= 5 else ():
+    grouped = hints.digits >= 5 and _DIGIT_SPACE_DIGIT_RE.search(text)
+    for m in _GROUPED_DIGITS_RE.finditer(text) if grouped else ():
         groups = m.group(0).split()
         if all(re.fullmatch(r"(?:19|20)\d\d", g) for g in groups):
             continue
         yield m.start(), m.end(), ID
-    for m in _LOCAL_PHONE_RE.finditer(text) if hints.max_run >= 3 else ():
+    local = hints.max_run >= 4 and _LOCAL_NUMBER_RE.search(text)
+    for m in _LOCAL_PHONE_RE.finditer(text) if local else ():
         yield m.start("v"), m.end("v"), PHONE
-    for m in _SPELLED_RE.finditer(text) if "-" in text else ():
+    for m in _SPELLED_RE.finditer(text) if "-" in text and _SPELLED_HINT_RE.search(text) else ():
         yield m.start(), m.end(), NAME
     for m in _ZIP_AFTER_RE.finditer(text) if hints.max_run >= 5 else ():
         before = _ZIP_BEFORE_RE.search(text, max(0, m.start() - 40), m.start())
@@ -2154,16 +2163,18 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     hints = _Hints.of(text)
     phones = (
         [(m.start(), m.end(), PHONE) for m in _PHONE_RE.finditer(text)]
-        if hints.max_run >= 3 or "+" in text
+        if hints.max_run >= 4 or "+" in text
         else []
     )
     ids = list(_id_spans(text, hints))
     raw.extend(ids)
     # A labelled id wins over a phone-shaped number inside it ("MRN: 555-123-4567").
     raw.extend(p for p in phones if not any(i[0] <= p[0] and p[1] <= i[1] for i in ids))
+    slash = "/" in text
     for rx in _DATE_SCAN:
         if "v" in rx.groupindex:
-            raw.extend((*m.span("v"), DATE) for m in rx.finditer(text))
+            if slash:  # both month/day scans with a cue word need "m/d"
+                raw.extend((*m.span("v"), DATE) for m in rx.finditer(text))
         else:
             raw.extend((m.start(), m.end(), DATE) for m in rx.finditer(text))
     if hints.age_number or "enarian" in text.lower():

@@ -251,7 +251,15 @@ def _combine(patterns: list[re.Pattern[str]]) -> list[re.Pattern[str]]:
     return [combined, *(p for p in patterns if "v" in p.groupindex)]
 
 
-_DATE_SCAN = _combine(_DATE_RES)
+# The date scans grouped by what they need, each group one pass run only when the text has
+# it: every alternative holds a digit; the relative and holiday ones a word of their own.
+_DATE_NUMERIC = _combine([_DATE_RES[i] for i in (1, 2, 4, 5, 6)])[0]  # opens with a digit
+_DATE_WORDED = _combine([_DATE_RES[0], _DATE_RES[3]])[0]  # month word + day or year
+_DATE_SLASHED = (_DATE_RES[7], _DATE_RES[8])  # "m/d" after a cue word (``v`` group)
+_DATE_RELATIVE = _DATE_RES[9]  # last Tuesday, next March 3
+_DATE_HOLIDAY = _DATE_RES[10]  # Christmas 2022
+_RELATIVE_WORDS = ("last", "next", "this past", "this coming")
+_HOLIDAY_WORDS = ("Christmas", "Thanksgiving", "Easter", "Halloween", "New Year")
 _AGE_SCAN = _combine(_AGE_RES)
 
 _EMAIL_RE = _scan(
@@ -1806,15 +1814,20 @@ _UPPER_RE = re.compile(rf"[{_UP}]")
 
 def _lower_mode(text: str) -> bool:
     """Lower-case text (speech-to-text output): fewer than one capital per 150 characters."""
-    return len(_UPPER_RE.findall(text)) * 150 < len(text)
+    enough = len(text) / 150  # stop counting once there are this many (written text: soon)
+    count = 0
+    for _ in _UPPER_RE.finditer(text):
+        count += 1
+        if count >= enough:
+            return False
+    return count < enough
 
 
 def _conversation_spans(
-    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]], hints: _Hints
+    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]], hints: _Hints, lower_mode: bool
 ) -> Iterable[tuple[int, int, str]]:
     yield from _cap_name_spans(text, lex, caps)
     # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
-    lower_mode = _lower_mode(text)
     if lower_mode:
         yield from _lower_name_spans(text, lex)
     yield from _spoken_spans(text, lex, hints, lower_mode)
@@ -2140,6 +2153,23 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _date_spans(text: str, low_text: str, hints: _Hints) -> Iterable[tuple[int, int, str]]:
+    if hints.max_run:
+        for rx in (_DATE_NUMERIC, _DATE_WORDED):
+            for m in rx.finditer(text):
+                yield m.start(), m.end(), DATE
+        if "/" in text:
+            for rx in _DATE_SLASHED:
+                for m in rx.finditer(text):
+                    yield *m.span("v"), DATE
+        if hints.max_run >= 4 and any(w in text for w in _HOLIDAY_WORDS):
+            for m in _DATE_HOLIDAY.finditer(text):
+                yield m.start(), m.end(), DATE
+    if any(w in low_text for w in _RELATIVE_WORDS):
+        for m in _DATE_RELATIVE.finditer(text):
+            yield m.start(), m.end(), DATE
+
+
 def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     """Find Safe Harbor identifiers in ``text`` and return spans plus a redacted copy."""
     if not text:
@@ -2170,20 +2200,16 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     raw.extend(ids)
     # A labelled id wins over a phone-shaped number inside it ("MRN: 555-123-4567").
     raw.extend(p for p in phones if not any(i[0] <= p[0] and p[1] <= i[1] for i in ids))
-    slash = "/" in text
-    for rx in _DATE_SCAN:
-        if "v" in rx.groupindex:
-            if slash:  # both month/day scans with a cue word need "m/d"
-                raw.extend((*m.span("v"), DATE) for m in rx.finditer(text))
-        else:
-            raw.extend((m.start(), m.end(), DATE) for m in rx.finditer(text))
-    if hints.age_number or "enarian" in text.lower():
+    low_text = text.lower()
+    raw.extend(_date_spans(text, low_text, hints))
+    if hints.age_number or "enarian" in low_text:
         for rx in _AGE_SCAN:
             raw.extend((*_value_span(m), AGE) for m in rx.finditer(text))
     caps = list(_CAP_TOKEN_RE.finditer(text))  # capitalised tokens: places and names
     raw.extend(_location_spans(text, lex, caps, hints))
     raw.extend(_name_spans(text, lex, caps))
-    raw.extend(_conversation_spans(text, lex, caps, hints))
+    lower_mode = _lower_mode(text)
+    raw.extend(_conversation_spans(text, lex, caps, hints, lower_mode))
 
     cleaned = []
     for start, end, cat in raw:
@@ -2191,7 +2217,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
             start, end = _trim(text, start, end)
         if end > start:
             cleaned.append((start, end, cat))
-    spans = _merge(_extend(text, _merge(cleaned), lex, _lower_mode(text)))
+    spans = _merge(_extend(text, _merge(cleaned), lex, lower_mode))
 
     out: list[str] = []
     pos = 0

@@ -388,7 +388,7 @@ _FACILITY_HEAD = (
     r"|Rehabilitation\s+Hospital|Memorial|General|Gen\.?|Presbyterian|Methodist|Baptist"
     r"|Children['’]s|Langone|Permanente|Medicine|VA|ER|Office)"
 )
-_CAP = r"(?:[A-Z][a-zA-Z'’]*\.?|[A-Z]{2,}|\d+(?:st|nd|rd|th))"
+_CAP = rf"(?:[{_UP}][{_UP}{_LO}'’]*\.?|[A-Z]{{2,}}|\d+(?:st|nd|rd|th))"
 _FAC_PREFIX = rf"(?:(?:St\.?|Saint|Mt\.?|Mount|Ft\.?|Fort)\s+)?{_CAP}(?:-{_CAP})?"
 _FACILITY_RE = _scan(
     "A-Z",
@@ -646,6 +646,8 @@ def _extend_name(text: str, end: int, lex: _Lexicon, max_tokens: int = 2) -> tup
         low = tok.lower()
         if (low in _NOT_NAME and low not in _SURNAME_WORDS) or _looks_like_place_word(low):
             break
+        if low in _CONTEXT_STOP:
+            break  # vendors, departments, fillers: "Participant: Honestly Teams is ..."
         if _is_eponym(text, m.start("tok"), m.end()):
             break
         if low in lex.surnames or low in lex.first or low not in lex.common:
@@ -750,7 +752,7 @@ def _cue_name(
 ) -> tuple[int, int, str] | None:
     """Name span for a capitalised token that follows a cue word, if it qualifies."""
     low = m.group(0).lower()
-    if low in _NOT_NAME or _looks_like_place_word(low) or low in _EPONYMS:
+    if low in _NOT_NAME or _looks_like_place_word(low) or low in _EPONYMS or low in _CONTEXT_STOP:
         return None
     if _is_eponym(text, m.start(), m.end()):
         return None
@@ -1132,7 +1134,8 @@ _YEAR_AFTER_RE = re.compile(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
 _SPOKEN_EMAIL_RE = _scan(
     "a-zA-Z0-9",
     r"(?i:\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+)*\s+at\s+[a-z0-9-]+(?:\s+dot\s+[a-z0-9-]+)*"
-    r"\s+dot\s+(?:com|org|net|edu|gov|me|io|us|co)\b)",
+    r"\s+dot\s+(?:com|org|net|edu|gov|me|io|us|co|info|biz|mail|uk|ca|au|nz|ie|de|at|ch|fr|be"
+    r"|nl|it|es|pt|br|mx|ar|se|dk|no|fi|pl|cz|hu|ro|gr|tr|in|jp|kr|cn|za)\b)",
 )
 # "4417 1234 5678 9113", "123 45 6789", "483 221 901": grouped digits of one number.
 _GROUPED_DIGITS_RE = _scan(
@@ -1219,6 +1222,8 @@ _CONTEXT_STOP = frozenset(
     everyone everybody someone somebody anyone anybody nobody him her them us me you it
     that this there here what who which back up down over out about again later yesterday
     today tomorrow tonight morning afternoon evening night nights days weekend
+    um umm uh uhh hmm mm mhm yeah yep yup nope okay ok honestly anyway basically actually
+    literally well oh
     """.split()
 )
 # Place context: "lives in X", "over in X", "drove up from X", "moved to X".
@@ -1484,10 +1489,19 @@ _KIN_WORDS = frozenset(
     preceptor nana papa abuela abuelo tia tio granny gran secretary clerk aide educator director
     attending resident fellow intern midwife
     doula therapist chaplain interpreter scribe volunteer administrator nurse doctor physician
-    surgeon pharmacist coordinator navigator receptionist
+    surgeon pharmacist coordinator navigator receptionist worker hospitalist dietitian
+    dietician physio physiotherapist practitioner paramedic medic technician tech aide liaison
+    counselor counsellor psychologist psychiatrist oncologist cardiologist neurologist internist
+    pediatrician paediatrician anesthesiologist anaesthetist radiologist specialist consultant
+    registrar matron rep representative officer planner
     """.split()
 )
 _STRONG_1 = frozenset("named dr dr. doctor".split())
+# Words that may stand between a role and "was" ("the attending that night was X").
+_WHEN_WORDS = frozenset(
+    "that this night nights day days shift morning evening weekend today tonight then back "
+    "on call at the time last week year".split()
+)
 _STRONG_2 = frozenset({("name", "is")})
 _WEAK_1 = frozenset(
     """
@@ -1500,14 +1514,15 @@ _WEAK_1 = frozenset(
 _WITH_VERBS = frozenset(
     """
     check checked work worked working works talk talked talking talks spoke speak speaking
-    agree agreed met meet sat train trained go went chat chatted
+    agree agreed met meet sat train trained go went chat chatted school residency up program
     """.split()
 )
 _WEAK_2 = frozenset(
     {("ask", "for"), ("asked", "for"), ("asking", "for"), ("that", "was"), ("me", "and"),
      ("trained", "by"), ("covered", "for"), ("cover", "for"), ("covering", "for"),
      ("behalf", "of"), ("filled", "for"), ("according", "to"), ("out", "to"),
-     ("shout-out", "to"), ("shoutout", "to")}
+     ("shout-out", "to"), ("shoutout", "to"), ("trained", "under"), ("worked", "under"),
+     ("training", "under"), ("working", "under"), ("studied", "under")}
 )  # fmt: skip
 _MOTION = frozenset(
     """
@@ -1539,7 +1554,7 @@ _PLACE_SUBJECT = frozenset("i'm i’m we're we’re they're they’re she's she�
 
 
 def _words_before(text: str, start: int) -> list[str]:
-    """Up to four lower-case words right before ``start`` (only spaces and one comma may
+    """Up to six lower-case words right before ``start`` (only spaces and one comma may
     separate them from it; a sentence or clause boundary in between gives none)."""
     window = text[max(0, start - 48) : start]
     if not window[-1:].isspace():
@@ -1547,7 +1562,7 @@ def _words_before(text: str, start: int) -> list[str]:
     stripped = window.rstrip()
     if stripped[-1:] in ".!?:;\n" and not stripped.lower().endswith(("dr.", "st.")):
         return []
-    return stripped.lower().split()[-4:]
+    return stripped.lower().split()[-6:]
 
 
 def _name_cue(words: list[str]) -> str | None:
@@ -1558,8 +1573,10 @@ def _name_cue(words: list[str]) -> str | None:
     comma = w1.endswith(",")
     w1 = w1.rstrip(",")
     prev = words[-2] if len(words) >= 2 else ""
-    if w1 in _KIN_WORDS and prev in _POSSESSIVE:
-        return "strong"
+    if w1 in _KIN_WORDS and (
+        prev in _POSSESSIVE or (len(words) >= 3 and words[-3] in _POSSESSIVE and prev.isalpha())
+    ):
+        return "strong"  # "my sister Ines", "the social worker, Ana Dias"
     if comma:
         return None
     if w1 in _STRONG_1 or (prev, w1) in _STRONG_2:
@@ -1568,9 +1585,15 @@ def _name_cue(words: list[str]) -> str | None:
         return "intro"
     if w1 in ("her", "him") and prev in ("call", "called", "calls", "named"):
         return "strong"  # "we call her Heather"
-    if w1 in ("is", "was") and prev in _KIN_WORDS and len(words) >= 3:
-        if words[-3] in _POSSESSIVE:
-            return "strong"  # "my doctor is Per Mattsson", "the surgeon was Éva Molnár"
+    if w1 in ("is", "was"):
+        # "my doctor is Per Mattsson", "the attending that night was Éva Molnár"
+        k = 2
+        while k < len(words) and words[-k] in _WHEN_WORDS:
+            k += 1
+        if k < len(words) and words[-k] in _KIN_WORDS:
+            before = words[: len(words) - k]  # "the attending", "our unit manager"
+            if before[-1] in _POSSESSIVE or (len(before) >= 2 and before[-2] in _POSSESSIVE):
+                return "copula"
     if w1 in _WEAK_1 or (prev, w1) in _WEAK_2:
         return "weak"
     if w1 in ("with", "to") and prev in _WITH_VERBS:
@@ -1620,9 +1643,15 @@ _AFTER_NAME_RE = re.compile(
     r"|literally|really|once))?\s+(?:said|says|told|asked|thinks|thought|mentioned|found|ran"
     r"|kept|keeps|was\s+the\s+one|is\s+the\s+one|was\s+on\s+nights|swears|came|went|cried"
     r"|crying|laughed|walked|helped|knows|knew|wanted|wrote|emailed|texted|stayed|quit|retired"
-    r"|covered|handles|handled|quit|goes\s+like|was\s+like|from\s+(?:the\s+)?[A-Za-z]+\s+"
+    r"|covered|handles|handled|quit|goes\s+like|was\s+like|saved|signed|gave|brought|calls"
+    r"|comes|stops|showed|taught|trained|drove|picked|dropped|sent|was\s+out|is\s+out"
+    r"|left\s+(?:for|to|in|on|us|the)|joined|moved\s+(?:to|away|back|out)|started\s+(?:at|in|on)"
+    r"|transferred|switched\s+to"
+    r"|was\s+off|is\s+off|was\s+away|is\s+away|(?:is|was)\s+the\s+best"
+    r"|both\s+(?:said|say|think|thought|agreed|felt|feel)"
+    r"|from\s+(?:the\s+)?[A-Za-z]+\s+"
     r"(?:came|said|called|told|was|is|asked|sent|stopped|says|emailed|texted|wrote|showed"
-    r"|[a-z]+ed))\b"
+    r"|comes|calls|stops|visits|brings|drops|covers|runs|[a-z]+ed))\b"
     r"|['’]s\s+the\s+one\b|,\s+(?:can|could|would|will|do|did|are|have)\s+you\b"
     r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient"
     r"|help|permission|approval|office|desk|schedule|car|house|room|number|email|blessing)\b"
@@ -1668,6 +1697,9 @@ def _cap_name_spans(
         cue = _name_cue(words)
         if cue == "intro":
             cue = "strong" if _introduces(text, tok, end, lex) else None
+        elif cue == "copula":
+            # "the nurse was Per Mattsson" / "... was Ines": a name; "the nurse was Great": a word
+            cue = "strong" if _introduces(text, tok, end, lex) else "weak"
         if cue:
             ok = _personal_token(tok, lex, True)
             if not ok and cue == "strong":
@@ -1765,9 +1797,11 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
 
 
 _LOWER_AFTER_NAME_RE = re.compile(
-    r"(?:^|(?<=[:.?!])|\b(?:and|then|so|but|like|um|uh|yeah|okay)\b)[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+"
+    r"(?:^|(?<=[:.?!])|\b(?:and|then|so|but|like|um|uh|yeah|okay|mean|know|well|oh|honestly"
+    r"|actually)\b)[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+"
     r"(?=from[ ]+the[ ]+[a-z]+[ ]+(?:[a-z]+ed|said|called|came|told)\b|goes[ ]+like\b"
-    r"|was[ ]+like\b|and[ ]+i\b)",
+    r"|was[ ]+like\b|and[ ]+i\b|(?:said|says|told|texted|called)[ ]+(?:no|yes|that|it|to|me|us"
+    r"|him|her|them|she|he|we|they|i)\b)",
     re.M,
 )
 

@@ -1177,7 +1177,9 @@ _KIN = (
     r"|granddaughter|grandmother|grandfather|grandma|grandpa|nephew|niece|cousin|aunt|uncle"
     r"|neighbou?r|friend|partner|boyfriend|girlfriend|fianc[eé]e?|roommate|caregiver|kid|child"
     r"|(?:mother|father|sister|brother|son|daughter)[\s-]in[\s-]law|stepson|stepdaughter"
-    r"|stepmom|stepdad|coworker|co-worker|colleague|manager|supervisor|boss|preceptor)"
+    r"|stepmom|stepdad|coworker|co-worker|colleague|manager|supervisor|boss|preceptor|educator"
+    r"|director|attending|resident|intern|doctor|physician|surgeon|pharmacist|therapist"
+    r"|coordinator|navigator|aide|chaplain|social\s+worker|case\s+manager)"
 )
 _ANY_TOK = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
 # Words before a name in a personal context: "ask Tomasz", "my sister Ines", "this is Rhea".
@@ -1223,7 +1225,8 @@ _CONTEXT_STOP = frozenset(
     that this there here what who which back up down over out about again later yesterday
     today tomorrow tonight morning afternoon evening night nights days weekend
     um umm uh uhh hmm mm mhm yeah yep yup nope okay ok honestly anyway basically actually
-    literally well oh
+    literally well oh rehab hospice ortho palliative chaplaincy wound icu micu sicu picu nicu
+    pacu
     """.split()
 )
 # Place context: "lives in X", "over in X", "drove up from X", "moved to X".
@@ -1508,7 +1511,7 @@ _WEAK_1 = frozenset(
     ask asked asking tell told telling call called calling text texted texting email emailed
     emailing e-mail e-mailed page paged paging thank thanked thanks hi hey nurse name's
     precepted oriented replaced mentored
-    remember remembered miss missed hired
+    remember remembered miss missed hired shadowed shadowing
     """.split()
 )
 _WITH_VERBS = frozenset(
@@ -1522,7 +1525,8 @@ _WEAK_2 = frozenset(
      ("trained", "by"), ("covered", "for"), ("cover", "for"), ("covering", "for"),
      ("behalf", "of"), ("filled", "for"), ("according", "to"), ("out", "to"),
      ("shout-out", "to"), ("shoutout", "to"), ("trained", "under"), ("worked", "under"),
-     ("training", "under"), ("working", "under"), ("studied", "under")}
+     ("training", "under"), ("working", "under"), ("studied", "under"), ("voicemail", "from"),
+     ("message", "from"), ("note", "from"), ("text", "from"), ("email", "from"), ("call", "from")}
 )  # fmt: skip
 _MOTION = frozenset(
     """
@@ -1598,7 +1602,16 @@ def _name_cue(words: list[str]) -> str | None:
         return "weak"
     if w1 in ("with", "to") and prev in _WITH_VERBS:
         return "weak"
+    if w1 == "to" and prev in ("it", "this", "that") and len(words) >= 3:
+        if words[-3] in _HANDED:
+            return "weak"  # "I reported it to Anastazja"
     return None
+
+
+_HANDED = frozenset(
+    "reported report gave give handed hand sent send passed pass mentioned mention escalated "
+    "escalate explained explain showed show forwarded forward".split()
+)
 
 
 def _place_cue(words: list[str]) -> bool | str:
@@ -1646,7 +1659,7 @@ _AFTER_NAME_RE = re.compile(
     r"|covered|handles|handled|quit|goes\s+like|was\s+like|saved|signed|gave|brought|calls"
     r"|comes|stops|showed|taught|trained|drove|picked|dropped|sent|was\s+out|is\s+out"
     r"|left\s+(?:for|to|in|on|us|the)|joined|moved\s+(?:to|away|back|out)|started\s+(?:at|in|on)"
-    r"|transferred|switched\s+to"
+    r"|transferred|switched\s+to|(?:is|was)\s+the\s+(?:first|only|last)\b"
     r"|was\s+off|is\s+off|was\s+away|is\s+away|(?:is|was)\s+the\s+best"
     r"|both\s+(?:said|say|think|thought|agreed|felt|feel)"
     r"|from\s+(?:the\s+)?[A-Za-z]+\s+"
@@ -1686,6 +1699,19 @@ def _introduces(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
     return _INTRO_AFTER_RE.match(text, end) is not None
 
 
+def _copula_name(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
+    """After "the nurse was": a known given name, or a word followed by a surname-like word
+    ("Per Mattsson"); an adjective ("was Awesome with") is not a name."""
+    low = tok.lower()
+    if low in lex.first or low in lex.first_ambiguous:
+        return True
+    nxt = _NEXT_TOKEN_RE.match(text, end)
+    if nxt and nxt.group(1)[0].isupper():
+        n = nxt.group(1).lower()
+        return n in lex.surnames or (n not in lex.common and n not in _CONTEXT_STOP)
+    return False
+
+
 def _cap_name_spans(
     text: str, lex: _Lexicon, caps: Sequence[re.Match[str]]
 ) -> Iterable[tuple[int, int, str]]:
@@ -1699,7 +1725,7 @@ def _cap_name_spans(
             cue = "strong" if _introduces(text, tok, end, lex) else None
         elif cue == "copula":
             # "the nurse was Per Mattsson" / "... was Ines": a name; "the nurse was Great": a word
-            cue = "strong" if _introduces(text, tok, end, lex) else "weak"
+            cue = "strong" if _copula_name(text, tok, end, lex) else "weak"
         if cue:
             ok = _personal_token(tok, lex, True)
             if not ok and cue == "strong":
@@ -1844,6 +1870,16 @@ def _lower_name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]
 
 
 _UPPER_RE = re.compile(rf"[{_UP}]")
+# Words in another script (Cyrillic, Hebrew, Arabic, Devanagari, kana, CJK, Hangul) inside an
+# English transcript: names and places as their owners write them. Greek is left out (alpha,
+# beta, mu are units and drug classes).
+_OTHER_SCRIPT = (
+    "\u0400-\u052f\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+)
+_OTHER_SCRIPT_RE = re.compile(
+    rf"[{_OTHER_SCRIPT}][{_OTHER_SCRIPT}ʼ'’-]*[{_OTHER_SCRIPT}]"
+    rf"(?:[ ]+[{_OTHER_SCRIPT}][{_OTHER_SCRIPT}ʼ'’-]*[{_OTHER_SCRIPT}])*"
+)
 
 
 def _lower_mode(text: str) -> bool:
@@ -1865,6 +1901,9 @@ def _conversation_spans(
     if lower_mode:
         yield from _lower_name_spans(text, lex)
     yield from _spoken_spans(text, lex, hints, lower_mode)
+    if not text.isascii():
+        for m in _OTHER_SCRIPT_RE.finditer(text):
+            yield m.start(), m.end(), NAME
 
 
 def _spoken_spans(

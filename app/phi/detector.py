@@ -30,10 +30,23 @@ IP = "IP"
 _DATA = Path(__file__).resolve().parent / "data"
 
 # Latin letters with diacritics ("Inés", "Łukasz", "Müller") count as letters of a name.
-_UP_EXTRA = "".join(chr(c) for c in range(0xC0, 0x250) if chr(c).isupper() and chr(c).isalpha())
-_LO_EXTRA = "".join(chr(c) for c in range(0xC0, 0x250) if chr(c).islower() and chr(c).isalpha())
+_LATIN = [*range(0xC0, 0x2B0), *range(0x1E00, 0x1F00)]  # Latin-1 to IPA (ə), Vietnamese
+_UP_EXTRA = "".join(chr(c) for c in _LATIN if chr(c).isupper() and chr(c).isalpha())
+_LO_EXTRA = "".join(chr(c) for c in _LATIN if chr(c).islower() and chr(c).isalpha())
 _UP = f"A-Z{_UP_EXTRA}"
 _LO = f"a-z{_LO_EXTRA}"
+# Letters of other scripts (Cyrillic, Armenian, Hebrew, Arabic, Devanagari, Thai, Georgian,
+# kana, CJK, Hangul). Greek is left out: alpha, beta and mu are units and drug classes.
+_SCRIPTS = (
+    "\u0400-\u058f\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u0e00-\u0e7f\u10a0-\u10ff"
+    "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+)
+
+
+def _capital(word: str) -> bool:
+    """Capitalised, or written in a script without capitals (Hebrew, CJK, Georgian...)."""
+    c = word[:1]
+    return c.isupper() or (c.isalpha() and not c.islower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +358,7 @@ _ZIP_RE = _scan(
 _STREET_SUFFIX = (
     r"(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|Ln|Lane|Way|Ct|Court|Pl|Place"
     r"|Pkwy|Parkway|Hwy|Highway|Ter|Terrace|Cir|Circle|Sq|Square|Trl|Trail|Row|Loop|Pike"
-    r"|Plaza|Crescent|Alley|Broadway)"
+    r"|Plaza|Crescent|Alley|Broadway|Run|Bend|Hollow|Crossing|Ridge|Pass|Path|Mews|Commons|Knoll)"
 )
 _ADDRESS_RE = _scan(
     "0-9A-Zt",
@@ -378,17 +391,18 @@ _COUNTY_RE = _scan("A-Z", r"\b(?:[A-Z][a-z]+\s){1,2}(?:County|Parish|Borough)\b"
 # Facility heads: a capitalised run ending in one of these is a facility name.
 _FACILITY_HEAD = (
     r"(?:Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza)"
-    r"|Med\.?\s+(?:Center|Ctr\.?|Cntr\.?)|Health(?:\s?(?:Center|Centre|System|Services|Care))?"
+    r"|Med\.?\s+(?:Center|Ctr\.?|Cntr\.?)"
+    r"|Health(?:\s?(?:Center|Centre|System|Services|Care|Network|Partners|Alliance))?"
     r"|Healthcare|HealthCare|Infirmary|Sanatorium|Hospice|Nursing\s+Home|Nursing\s+Facility"
     r"|(?:Heart|Cancer|Senior|Surgical|Surgery|Rehabilitation|Rehab|Dialysis|Wellness|Trauma"
     r"|Eye|Kidney|Oncology|Neurology|Imaging|Diagnostic|Children['’]s|Women['’]s|Birthing"
     r"|Care|Treatment|Psychiatric|Behavioral\s+Health|Mental\s+Health|Medical|Community"
     r"|Health|Neuroscience|Spine|Orthopedic|Cardiac|Transplant|Burn)\s+(?:Center|Centre|Institute)"
-    r"|Medical|Med|Urgent\s+Care|Pharmacy|Physicians|Associates|Practice|Sanitarium"
+    r"|Medical|Med|Urgent\s+Care|Pharmacy|Physicians(?:\s+Group)?|Associates|Practice|Sanitarium"
     r"|Rehabilitation\s+Hospital|Memorial|General|Gen\.?|Presbyterian|Methodist|Baptist"
     r"|Children['’]s|Langone|Permanente|Medicine|VA|ER|Office)"
 )
-_CAP = rf"(?:[{_UP}][{_UP}{_LO}'’]*\.?|[A-Z]{{2,}}|\d+(?:st|nd|rd|th))"
+_CAP = rf"(?:[{_UP}][{_UP}{_LO}'’]*\.?|[A-Z]{{2,}}|\d+(?:st|nd|rd|th)|[{_SCRIPTS}]+)"
 _FAC_PREFIX = rf"(?:(?:St\.?|Saint|Mt\.?|Mount|Ft\.?|Fort)\s+)?{_CAP}(?:-{_CAP})?"
 _FACILITY_RE = _scan(
     "A-Z",
@@ -431,7 +445,7 @@ _STRIP_PREFIX = (_GENERIC_PREFIX | _NOT_NAME) - _FACILITY_ISH
 _HEAD_OF_PLACE_RE = _scan("A-Z", rf"\b(?P<head>{_FACILITY_HEAD})\s+(?:of|in)\s+(?=[A-Z])")
 _SAINT_RE = _scan(
     "S",
-    rf"\b(?:St\.?|Saint|Ste\.?)\s+(?P<n>[{_UP}][{_LO}]+)(?:['’]s|s)?"
+    rf"\b(?:St\.?|Saint|Ste\.?)\s+(?P<n>[{_UP}][{_LO}]+|[{_SCRIPTS}]+)(?:['’]s|s)?"
     r"(?!\s+(?:wort|Day|Patrick's Day|Jude Children's Research)\b)",
 )
 # All-caps city abbreviations ("LA"/"SF" alone are too ambiguous: left atrium, etc.).
@@ -617,6 +631,15 @@ _NO_DIGITS = _Hints(0, 0, False)
 # --------------------------------------------------------------------------- detection
 
 
+# Helpers used inside the loops (compiled once, not looked up in re's cache per call).
+_NAME_TOK_RE = re.compile(_NAME_TOK)
+_PREV_CAP_RE = re.compile(r"([A-Z][a-zA-Z'’]*)\s+$")
+_BARE_LABEL_RE = re.compile(r"(?i)\s*(?:#|no\.|number)\s*")
+_YEAR_VALUE_RE = re.compile(r"#?\s?(?:19|20)\d{2}")
+_DASHED_DIGITS_RE = re.compile(r"\d{3,}(?:-\d{2,})+")
+_ASCII_WORD_RE = re.compile(r"[A-Za-z]+")
+
+
 def _is_eponym(text: str, start: int, end: int) -> bool:
     word = text[start:end].lower()
     if word in _EPONYMS or word.split("-")[0] in _EPONYMS:
@@ -682,16 +705,16 @@ def _name_spans(
     # Titles: Dr. Patel, Mrs. O'Neil, Mr. W.
     for m in _TITLE_RE.finditer(text) if titles else ():
         n_start = m.start("n")
-        first_tok = re.match(_NAME_TOK, text[n_start:])
+        first_tok = _NAME_TOK_RE.match(text, n_start)
         if first_tok:
             low = first_tok.group(0).lower()
             if low in _NOT_NAME or _looks_like_place_word(low):
                 continue
-            if _is_eponym(text, n_start, n_start + first_tok.end()):
+            if _is_eponym(text, n_start, first_tok.end()):
                 continue
         end = m.end("n")
         # Trim trailing tokens that are clinical/place words ("Dr. Smith Hospital" is a place).
-        parts = list(re.finditer(r"\S+", text[n_start:end]))
+        parts = list(_NONSPACE_RE.finditer(text[n_start:end]))
         while len(parts) > 1 and parts[-1].group(0).lower().strip(".") in (
             _NOT_NAME | _FACILITY_WORDS
         ):
@@ -821,7 +844,7 @@ def _location_spans(
         if place_end or state:
             start = m.start()
             # Take in a directly preceding capitalised word ("Cancer Center in ...").
-            prev = re.search(r"([A-Z][a-zA-Z'’]*)\s+$", text[max(0, start - 30) : start])
+            prev = _PREV_CAP_RE.search(text[max(0, start - 30) : start])
             if prev and prev.group(1).lower() not in _STRIP_PREFIX:
                 start -= len(prev.group(0))
             yield start, max(place_end, state.end() if state else 0), LOCATION
@@ -1018,9 +1041,9 @@ def _id_spans(text: str, hints: _Hints) -> Iterable[tuple[int, int, str]]:
         if not lab:
             continue
         label = text[lab.start() : v_start]
-        if digits < 5 and re.fullmatch(r"(?i)\s*(?:#|no\.|number)\s*", label):
+        if digits < 5 and _BARE_LABEL_RE.fullmatch(label):
             continue
-        if re.fullmatch(r"#?\s?(?:19|20)\d{2}", value):
+        if _YEAR_VALUE_RE.fullmatch(value):
             continue  # "case 2023" style years stay
         start = lab.start() if _ID_LABEL_KEEP_IN_SPAN.match(label) else v_start
         yield start, m.end(), ID
@@ -1034,7 +1057,7 @@ def _id_spans(text: str, hints: _Hints) -> Iterable[tuple[int, int, str]]:
             continue
         if _NOT_CODE_SHAPE_RE.fullmatch(tok):
             continue  # year ranges, ISO dates and phone numbers have their own categories
-        if re.fullmatch(r"\d{3,}(?:-\d{2,})+", tok) and sum(c.isdigit() for c in tok) < 6:
+        if _DASHED_DIGITS_RE.fullmatch(tok) and sum(c.isdigit() for c in tok) < 6:
             continue
         yield m.start(), m.end(), ID
 
@@ -1265,7 +1288,8 @@ _PLACE_STOP = frozenset(
 # Facilities by structure: "at Lakeside Memorial", "from greystone hospital".
 _FAC_HEAD_WORDS = (
     r"(?:memorial|hospital|infirmary|clinic|medical\s+(?:center|centre|pavilion|group|plaza|campus)"
-    r"|health(?:\s+(?:center|centre|partners|system|services))?|healthcare|family\s+(?:health"
+    r"|health(?:\s+(?:center|centre|partners|system|services|network))?|healthcare"
+    r"|physicians\s+group|family\s+(?:health"
     r"|practice|medicine)|care\s+center|urgent\s+care|rehab(?:ilitation)?(?:\s+center)?"
     r"|general|pavilion|women['’]s\s+center|children['’]s|nursing\s+home|hospice|pharmacy"
     r"|(?:cancer|heart|eye|kidney|cardiac|spine|vein|wound|sleep|dialysis|surgical|surgery"
@@ -1304,7 +1328,9 @@ _FAC_CUES = frozenset(
 _WEAK_FAC_HEADS = frozenset(
     "general memorial medical regional practice pharmacy health healthcare children's".split()
 )
-_FAC_WORD_RE = re.compile(rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*)$", re.I)
+_FAC_WORD_RE = re.compile(
+    rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*|[{_SCRIPTS}][{_SCRIPTS}'’-]*)$", re.I
+)
 
 
 def lex_common() -> frozenset[str]:
@@ -1316,7 +1342,7 @@ def _uncued_facility(window: str, head_start: int, toks: list[re.Match[str]]) ->
     of its own (not "General" or "Memorial" alone), leading "The"/"Our" taken off."""
     pre: list[re.Match[str]] = []
     for t in reversed(toks[-3:]):
-        if not t.group(0)[0].isupper() or not _FAC_WORD_RE.match(t.group(0)):
+        if not _capital(t.group(0)) or not _FAC_WORD_RE.match(t.group(0)):
             break
         pre.insert(0, t)
     while pre and pre[0].group(0).lower().strip(".") in _STRIP_PREFIX:
@@ -1350,7 +1376,7 @@ def _facility_start(
         pre = parts[-k:]
         if not all(_FAC_WORD_RE.match(w) for w in pre):
             return None
-        if not lower_mode and not all(w[0].isupper() for w in pre):
+        if not lower_mode and not all(_capital(w) for w in pre):
             return None  # written text capitalises a facility's name ("call Pharmacy" is not)
         low = [w.lower().strip(".") for w in pre]
         if low[0] in _STRIP_PREFIX or low[0] in _PLACE_STOP or low[0] in _CONTEXT_STOP:
@@ -1461,7 +1487,9 @@ _NOT_SURNAME = frozenset(
     i've i'd i'll
     """.split()
 )
-_PARTICLES = frozenset("de del della van von da di la le bin al dos das du ter thi".split())
+_PARTICLES = frozenset(
+    "de del della van von da di la le bin al dos das du ter thi ó ní nic ua ibn abu bint".split()
+)
 # "Nguyen Thi Lan", "Do Van Hanh", "Ahmad bin Ismail": a middle particle binds the words
 # around it into one name, even when they are also words ("Do", "Son").
 _MIDDLE_NAME_RE = _scan(
@@ -1481,7 +1509,7 @@ _STREET_ANY_CASE_RE = _scan(
 )
 
 
-_POSSESSIVE = frozenset("my his her our their your the".split())
+_POSSESSIVE = frozenset("my his her our their your the a an".split())
 _KIN_WORDS = frozenset(
     """
     sister brother daughter son husband wife mom mum mother dad father grandson granddaughter
@@ -1533,7 +1561,7 @@ _MOTION = frozenset(
     live lives lived living moved move drive drives drove driving come comes came commute
     commutes commuted up born raised based stay stays stayed staying transfer transferred sent
     travel traveled travelled over out down back located one location office clinic site
-    branch just place home
+    branch just place home closer close nearer
     """.split()
 )
 _ADVERB = frozenset("up down over out back here in".split())
@@ -1551,6 +1579,7 @@ _SIDE_OF = frozenset("side outskirts edge north south east west outside".split()
 _PERSON_FROM = frozenset(
     """
     woman man lady guy patient patients family families kid kids girl boy folks people someone
+    gentleman gentlemen ladies men women student students grad grads
     resident residents nurse nurses doctor mom dad parents couple veteran veterans
     """.split()
 )
@@ -1662,7 +1691,9 @@ _AFTER_NAME_RE = re.compile(
     r"|transferred|switched\s+to|(?:is|was)\s+the\s+(?:first|only|last)\b"
     r"|was\s+off|is\s+off|was\s+away|is\s+away|(?:is|was)\s+the\s+best"
     r"|both\s+(?:said|say|think|thought|agreed|felt|feel)"
-    r"|from\s+(?:the\s+)?[A-Za-z]+\s+"
+    r"|,\s+one\s+of\s+(?:our|my|the|his|her|their)\s+[a-z]+"
+    r"|(?:is|was)\s+(?:probably|definitely|honestly|basically|still|always|usually)\b"
+    r"|(?:from|in|at|on)\s+(?:the\s+)?[A-Za-z]+\s+"
     r"(?:came|said|called|told|was|is|asked|sent|stopped|says|emailed|texted|wrote|showed"
     r"|comes|calls|stops|visits|brings|drops|covers|runs|[a-z]+ed))\b"
     r"|['’]s\s+the\s+one\b|,\s+(?:can|could|would|will|do|did|are|have)\s+you\b"
@@ -1870,16 +1901,10 @@ def _lower_name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]
 
 
 _UPPER_RE = re.compile(rf"[{_UP}]")
-# Words in another script (Cyrillic, Hebrew, Arabic, Devanagari, kana, CJK, Hangul) inside an
-# English transcript: names and places as their owners write them. Greek is left out (alpha,
-# beta, mu are units and drug classes).
-_OTHER_SCRIPT = (
-    "\u0400-\u052f\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
-)
-_OTHER_SCRIPT_RE = re.compile(
-    rf"[{_OTHER_SCRIPT}][{_OTHER_SCRIPT}ʼ'’-]*[{_OTHER_SCRIPT}]"
-    rf"(?:[ ]+[{_OTHER_SCRIPT}][{_OTHER_SCRIPT}ʼ'’-]*[{_OTHER_SCRIPT}])*"
-)
+# Words in another script (_SCRIPTS) inside an English transcript: names and places as their
+# owners write them.
+_OTHER_WORD = rf"[{_SCRIPTS}](?:[{_SCRIPTS}ʼ'’-]*[{_SCRIPTS}])?"
+_OTHER_SCRIPT_RE = re.compile(rf"{_OTHER_WORD}(?:[ ]+{_OTHER_WORD})*")
 
 
 def _lower_mode(text: str) -> bool:
@@ -1964,7 +1989,7 @@ def _spoken_spans(
         n = sum(
             (2 if w.lower() == "double" else 3 if w.lower() == "triple" else 0)
             or (1 if w.lower() in _DIGIT_WORDS else 0)
-            for w in re.findall(r"[A-Za-z]+", m.group(0))
+            for w in _ASCII_WORD_RE.findall(m.group(0))
         )
         if n >= 5:
             yield m.start(), m.end(), PHONE if n in (7, 10, 11) else ID
@@ -2000,7 +2025,7 @@ def _spoken_spans(
     grouped = hints.digits >= 5 and _DIGIT_SPACE_DIGIT_RE.search(text)
     for m in _GROUPED_DIGITS_RE.finditer(text) if grouped else ():
         groups = m.group(0).split()
-        if all(re.fullmatch(r"(?:19|20)\d\d", g) for g in groups):
+        if all(_YEAR_VALUE_RE.fullmatch(g) for g in groups):
             continue
         yield m.start(), m.end(), ID
     local = hints.max_run >= 4 and _LOCAL_NUMBER_RE.search(text)

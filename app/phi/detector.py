@@ -1929,6 +1929,77 @@ def _conversation_spans(
     if not text.isascii():
         for m in _OTHER_SCRIPT_RE.finditer(text):
             yield m.start(), m.end(), NAME
+    if not lower_mode and _transcript(text):
+        yield from _proper_noun_spans(text, lex, caps)
+
+
+_TURN_RE = re.compile(r"^[ \t]*[\w][\w .()-]{0,30}:[ \t]", re.M)
+
+
+def _transcript(text: str) -> bool:
+    """Speaker turns ("Interviewer: ...", "P07: ...") on at least two lines."""
+    if ":" not in text or "\n" not in text:
+        return False
+    turns = 0
+    for _ in _TURN_RE.finditer(text):
+        turns += 1
+        if turns >= 2:
+            return True
+    return False
+
+
+# Drug-name endings (INN stems) and equipment nouns: a capitalised word with one of these is
+# a drug or a brand of device ("Paxlovid", "Ambu bag", "Hoyer lift"), not a person.
+_DRUG_ENDINGS = (
+    "mab", "vir", "zole", "pril", "sartan", "olol", "statin", "mycin", "cillin", "parin",
+    "tinib", "afil", "oxacin", "cycline", "dronate", "gliptin", "glutide", "flozin", "semide",
+    "thiazide", "azepam", "azolam", "barbital", "caine", "dipine", "profen", "tidine", "setron",
+    "lukast", "terol", "sone", "olone", "tide", "platin", "rubicin", "fungin", "conazole",
+    "navir", "previr", "asvir", "triptan", "oxetine", "apine", "idone", "pramine", "xaban",
+)  # fmt: skip
+_DEVICE_NOUNS = frozenset(
+    """
+    bag bags lift lifts pump pumps catheter catheters monitor monitors machine machines bed
+    beds mattress boot boots hugger vest vests line lines tube tubes drain drains mask masks
+    wrap dressing dressings sheet scale scales device devices stocking stockings chair chairs
+    splint brace collar needle needles pen pens meter meters strip strips cart carts app
+    portal system tablet tablets score test
+    """.split()
+)
+
+
+def _proper_noun_spans(
+    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]]
+) -> Iterable[tuple[int, int, str]]:
+    """In a transcript, a capitalised word in mid-sentence written with letters English does
+    not use ("Øyvind", "Kolářová", "Gülay"), that is no eponym, drug, vendor or department,
+    is a proper name (a person, or a place). Brand-name drugs are capitalised non-words too
+    ("Reglan"), so an English-looking unknown word needs a personal context instead."""
+    for m in caps:
+        start, end = m.span()
+        if m.group(0).isascii() or not start or _sentence_initial(text, start):
+            continue
+        if text[end : end + 1] in (":", "#"):
+            continue  # a label ("Email:", "Acct#")
+        tok = m.group(0)
+        low = tok.lower()
+        base = low.split("'")[0].split("’")[0].split("-")[0]
+        if base in lex.common or _inflected_word(base, lex) or base in lex.drugs:
+            continue
+        if len(base) < 3 or base.endswith(_DRUG_ENDINGS):
+            continue  # "Rx", "Ty"; drug names
+        nxt = _NEXT_TOKEN_RE.match(text, end)
+        if nxt and nxt.group(1).lower() in _DEVICE_NOUNS:
+            continue
+        if base in _CONTEXT_STOP or base in _NOT_NAME or base in _EPONYMS:
+            continue
+        if base in _FACILITY_WORDS:
+            continue
+        if base in _GENERIC_PREFIX or base in _SPECIALTY or base in _STATE_NAMES_LOWER:
+            continue
+        if _is_eponym(text, start, m.end()):
+            continue
+        yield start, m.end(), NAME
 
 
 def _spoken_spans(

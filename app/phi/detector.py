@@ -1432,8 +1432,8 @@ def _strong_name_ok(text: str, start: int, end: int, lex: _Lexicon) -> bool:
     low = text[start:end].lower()
     if low in _CONTEXT_STOP or low in _EPONYMS or low in _FACILITY_WORDS or low in lex.drugs:
         return False
-    if low in _STATE_NAMES_LOWER:
-        return False
+    if low in _STATE_NAMES_LOWER or low in _KIN_WORDS:
+        return False  # "I'm a nurse Practitioner"
     if low in _NOT_NAME:
         if low not in _MONTH_NAMES:
             return False
@@ -1926,11 +1926,13 @@ def _conversation_spans(
     if lower_mode:
         yield from _lower_name_spans(text, lex)
     yield from _spoken_spans(text, lex, hints, lower_mode)
-    if not text.isascii():
+    if not text.isascii() and _transcript(text):
+        # Only in an English interview transcript: elsewhere (a title, a note written in
+        # Japanese) a word in another script is just a word.
         for m in _OTHER_SCRIPT_RE.finditer(text):
             yield m.start(), m.end(), NAME
-    if not lower_mode and _transcript(text):
-        yield from _proper_noun_spans(text, lex, caps)
+        if not lower_mode:
+            yield from _proper_noun_spans(text, lex, caps)
 
 
 _TURN_RE = re.compile(r"^[ \t]*[\w][\w .()-]{0,30}:[ \t]", re.M)

@@ -475,14 +475,26 @@ async def list_stories_json(
         ctx.session, include_archived=query.include_archived, status=status, sprint=sprint
     )
     found = await StoryRepository(ctx.session).json_pages_by(
-        stmt, query, getattr(Story, parent), [key], members, shape=shape, total=total
+        stmt, query, getattr(Story, parent), [key], members, shape=shape
     )
     if found is None:
         return None
     text, ids = found.pages.get(key, ("[]", []))
     ctx.audit.touch("search", RESOURCE, ids, product_id=product_id)
     found.touch_nested()
-    return text, found.totals.get(key, 0)
+    if not total:
+        return text, 0
+    # Counted like list_stories' totalCount, up to COUNT_CAP (a window count in the page
+    # statement would read every story of a large product).
+    count = await count_stories(
+        ctx,
+        include_archived=query.include_archived,
+        product_id=product_id,
+        roadmap_item_id=roadmap_item_id,
+        status=status,
+        sprint=sprint,
+    )
+    return text, count
 
 
 def nested_stories_json(

@@ -80,20 +80,19 @@ class PagesBy(Generic[M]):
         value: uuid.UUID,
         members: tuple[JsonMember, ...],
         *,
-        total: bool = False,
         product_id: uuid.UUID | None = None,
         **filters: Any,
-    ) -> tuple[str, int] | None:
+    ) -> str | None:
         """`json` of one parent (`key` = `value`), as a list filtered on it: its page's
-        text (`[]` when empty) and number of rows, audited with `product_id`."""
+        text (`[]` when empty), audited with `product_id`."""
         authorize(ctx.principal, self.permission)
         repo = self.repository(ctx.session)
-        found = await repo.json_pages_by(query, key, [value], members, total=total, **filters)
+        found = await repo.json_pages_by(query, key, [value], members, **filters)
         if found is None:
             return None
         text, ids = found.pages.get(value, ("[]", []))
         self._touch(ctx, ids, product_id, found)
-        return text, found.totals.get(value, 0)
+        return text
 
     def nest(
         self,

@@ -20,6 +20,7 @@ from graphql import (
     get_named_type,
     is_enum_type,
     is_input_object_type,
+    is_input_type,
     is_list_type,
     is_non_null_type,
 )
@@ -28,6 +29,7 @@ from graphql.utilities import type_from_ast, validate_input_literal, validate_in
 from strawberry.extensions import SchemaExtension
 
 from app.core.errors import AppError
+from app.graphql.internals import graphql_core_schema
 
 log = logging.getLogger("rounds.graphql")
 
@@ -68,8 +70,8 @@ _ENUM_LISTED = 12  # enums up to this size list their values in the message
 
 def _describe(type_: GraphQLInputType) -> str:
     named = get_named_type(type_)
-    if is_enum_type(named) and len(named.values) <= _ENUM_LISTED:  # type: ignore[union-attr]
-        return f"{type_} (one of {', '.join(named.values)})"  # type: ignore[union-attr]
+    if is_enum_type(named) and len(named.values) <= _ENUM_LISTED:
+        return f"{type_} (one of {', '.join(named.values)})"
     return str(type_)
 
 
@@ -172,7 +174,7 @@ def describe_variable_error(
     and what type was expected (graphql-core's own message repeats the value). `seen`
     remembers each variable's message across the errors of one request."""
     match = _VARIABLE_NAME.match(error.message)
-    node = (error.nodes or [None])[0]
+    node = error.nodes[0] if error.nodes else None
     if match is None or not isinstance(node, VariableDefinitionNode):
         return None
     name = match.group(1)
@@ -195,7 +197,7 @@ def _variable_message(
     name: str, node: VariableDefinitionNode, schema: GraphQLSchema, variables: Any
 ) -> str | None:
     type_ = type_from_ast(schema, node.type)
-    if type_ is None:
+    if not is_input_type(type_):  # unknown or not an input type: never coerced (validation)
         return None
     found: list[tuple[GraphQLError, list[str | int]]] = []
 
@@ -204,14 +206,14 @@ def _variable_message(
         raise _Found  # one is enough: a value with 50,000 bad keys must not cost 50,000
 
     try:
-        validate_input_value((variables or {}).get(name), type_, first, True)  # type: ignore[arg-type]
+        validate_input_value((variables or {}).get(name), type_, first, True)
     except _Found:
         pass
     except Exception:  # a custom scalar's parser failing oddly: the generic message below
         found.clear()
     if found:
-        return _value_message(f"Variable '${name}'", type_, *found[0])  # type: ignore[arg-type]
-    return f"Variable '${name}' has an invalid value: expected {_describe(type_)}."  # type: ignore[arg-type]
+        return _value_message(f"Variable '${name}'", type_, *found[0])
+    return f"Variable '${name}' has an invalid value: expected {_describe(type_)}."
 
 
 def format_error(error: GraphQLError, *, hide_suggestions: bool) -> GraphQLError:
@@ -273,8 +275,8 @@ class ErrorFormatter(SchemaExtension):
         ec = self.execution_context
         result = ec.result
         if result is not None and result.errors:
-            schema = ec.schema.graphql_schema  # type: ignore[attr-defined]
-            out: dict[tuple[str, Any], GraphQLError] = {}
+            schema = graphql_core_schema(ec.schema)
+            out: dict[tuple[str, tuple[Any, ...], tuple[Any, ...]], GraphQLError] = {}
             seen: dict[str, str] = {}
             for e in result.errors:
                 formatted = format_error(

@@ -68,6 +68,7 @@ from graphql.language import Visitor, visit
 from graphql.pyutils import Path, Undefined
 from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Text, Uuid
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Mapper
 
 from app.core.jsonpages import TOTAL, JsonMember, JsonNest, is_timestamp, json_renderable
 from app.graphql.internals import (
@@ -116,7 +117,7 @@ def _json_leaf(f: FieldPlan, column: Any) -> JsonMember | None:
     if not json_renderable(column) or (f.nonnull and column.nullable):
         return None
     if is_timestamp(column):  # DateTime: strawberry's isoformat, written by the database
-        if leaf.serialize is not _DATETIME_SERIALIZE:  # type: ignore[union-attr]
+        if not isinstance(leaf, GraphQLScalarType) or leaf.serialize is not _DATETIME_SERIALIZE:
             return None
         return JsonMember(f.key, f.attr, when=True)
     kind = column.type
@@ -193,7 +194,8 @@ class _JsonEdge:
             return self.members
         members = list(self.members)
         for index, child in self.nested:
-            edge: _JsonEdge = child.json  # type: ignore[assignment]
+            edge = child.json
+            assert edge is not None  # `nested` holds connections the database may render
             inner = edge.run_members(run, path)
             if inner is None or edge.page.nest is None or edge.parts is None:
                 return None
@@ -229,7 +231,8 @@ class _JsonBatch:
     async def run(self, run: _Run) -> None:
         self.closed = True  # parents seen from now on start a batch of their own
         f, parents = self.f, self.parents
-        edge: _JsonEdge = f.json  # type: ignore[assignment]
+        edge = f.json
+        assert edge is not None  # a batch is made for a connection the database may render
         path = parents[0][1]
         attr = edge.page.parent_attr
         keys = [None if attr is None else getattr(source, attr) for source, _, _ in parents]
@@ -268,6 +271,11 @@ class Unsupported(Exception):
 Completer = Callable[[Any, Any, Any, list[Any]], Any]
 
 
+def _not_planned(*_args: Any, **_kwargs: Any) -> Any:
+    """A FieldPlan callable its kind does not use (each kind sets the ones it calls)."""
+    raise AssertionError("a FieldPlan callable its kind does not set")
+
+
 class FieldPlan:
     __slots__ = (
         "args",
@@ -298,9 +306,9 @@ class FieldPlan:
         self.kind = kind
         self.attr = ""
         self.value: Any = None
-        self.complete: Completer | None = None
+        self.complete: Completer = _not_planned
         self.needs_path = False
-        self.resolve: Callable[..., Any] | None = None
+        self.resolve: Callable[..., Any] = _not_planned
         self.field_def: GraphQLField | None = None
         self.field_name = ""
         self.field_nodes: list[FieldNode] = []
@@ -309,7 +317,7 @@ class FieldPlan:
         self.args: dict[str, Any] | None = None  # static argument values, if any
         # _LEAF: an attribute of scalar or enum type, serialized in line
         self.nonnull = False
-        self.serialize: Callable[[Any], Any] | None = None
+        self.serialize: Callable[[Any], Any] = _not_planned
         # A strawberry resolver called directly (no per-call wrapper): the field definition,
         # the resolver, and where it wants the source and the Info.
         self.definition: Any = None
@@ -474,7 +482,7 @@ class _Compiler:
         leaf_type = field_def.type
         nonnull = isinstance(leaf_type, GraphQLNonNull)
         if nonnull:
-            leaf_type = leaf_type.of_type  # type: ignore[union-attr]
+            leaf_type = leaf_type.of_type
         if (
             attr is not None
             and not field_def.args
@@ -544,12 +552,13 @@ class _Compiler:
                 for wrapper in (GraphQLNonNull, GraphQLList, GraphQLNonNull):  # [T!]!
                     if not isinstance(node_type, wrapper):
                         return None
-                    node_type = node_type.of_type  # type: ignore[union-attr]
+                    node_type = node_type.of_type
                 if not isinstance(node_type, GraphQLObjectType) or node_type.is_type_of:
                     return None
-                if any(n.selection_set is None for n in nodes):
+                sub_sets = [n.selection_set for n in nodes if n.selection_set is not None]
+                if len(sub_sets) != len(nodes):
                     return None
-                found = self._json_members(page, node_type, [n.selection_set for n in nodes])  # type: ignore[misc]
+                found = self._json_members(page, node_type, sub_sets)
                 if found is None:
                     return None
                 members, nested = found
@@ -567,7 +576,8 @@ class _Compiler:
         leaves, `__typename`, and connection fields the database can render in turn (their
         place and plan: what they render depends on each request's arguments)."""
         plan = self.object_plan(type_, sub_sets)
-        columns = sa_inspect(page.model).column_attrs
+        mapper: Mapper[Any] = sa_inspect(page.model)
+        columns = mapper.column_attrs
         members: list[JsonMember] = []
         nested: list[tuple[int, FieldPlan]] = []
         for f in plan.fields:
@@ -776,7 +786,8 @@ def _enum_names(type_: GraphQLEnumType) -> Callable[[Any], Any]:
 
 
 def _enum(type_: GraphQLEnumType) -> Completer:
-    serialize = type_.serialize
+    # Typed as answering str, but a subclass's serializer (strawberry's) may answer anything.
+    serialize: Callable[[Any], Any] = type_.serialize
     # The enum's own serializer, memoised per (type, value): enums are few, values hashable.
     names: dict[tuple[type, Any], Any] = {}
 
@@ -811,10 +822,10 @@ def _execute_object(run: _Run, plan: ObjectPlan, source: Any, path: Any, aws: li
                     raise Unsupported("null in a non-null position")
                 out[f.key] = None
             else:
-                out[f.key] = f.serialize(value)  # type: ignore[misc]
+                out[f.key] = f.serialize(value)
         elif kind == _ATTR:
             value = getattr(source, f.attr)
-            out[f.key] = f.complete(  # type: ignore[misc]
+            out[f.key] = f.complete(
                 run, value, Path(path, f.key, plan.type_name) if f.needs_path else None, aws
             )
         elif kind == _RESOLVE:
@@ -831,16 +842,16 @@ def _execute_object(run: _Run, plan: ObjectPlan, source: Any, path: Any, aws: li
 
 def _resolve(run: _Run, f: FieldPlan, source: Any, path: Any, out: dict, aws: list[Any]) -> None:
     """Call a resolver field's resolver; an awaitable result is settled later (see _drain)."""
-    if f.resolver is not None:
-        value = run.call(f, source, path)
+    if (resolver := f.resolver) is not None:
+        value = run.call(f, resolver, source, path)
     else:
         args = f.args if f.args is not None else run.arguments(f)
-        value = f.resolve(source, run.info(f, path), **args)  # type: ignore[misc]
+        value = f.resolve(source, run.info(f, path), **args)
     if run.is_awaitable(value):
         out[f.key] = None
         aws.append((f, value, path, out))
     else:
-        out[f.key] = f.complete(run, value, path, aws)  # type: ignore[misc]
+        out[f.key] = f.complete(run, value, path, aws)
 
 
 def _discard(aws: list[Any]) -> None:
@@ -862,7 +873,7 @@ async def _settle(run: _Run, entry: Any) -> None:
     value = await awaitable
     aws: list[Any] = []
     try:
-        out[f.key] = f.complete(run, value, path, aws)  # type: ignore[misc]
+        out[f.key] = f.complete(run, value, path, aws)
     except BaseException:
         _discard(aws)
         raise
@@ -934,7 +945,7 @@ class _Run:
             aws.append(batch)
         batch.parents.append((source, path, out))
 
-    def call(self, f: FieldPlan, source: Any, path: Path) -> Any:
+    def call(self, f: FieldPlan, resolver: Callable[..., Any], source: Any, path: Path) -> Any:
         """What strawberry's resolver wrapper does, with the arguments converted once per
         field per request when they are immutable values (ints, strings, enums …)."""
         info = self.strawberry.config.info_class(_raw_info=self.info(f, path), _field=f.definition)
@@ -944,8 +955,8 @@ class _Run:
         if f.info_name is not None:
             kwargs[f.info_name] = info
         if f.self_param:
-            return f.resolver(source, **kwargs)  # type: ignore[misc]
-        return f.resolver(**kwargs)  # type: ignore[misc]
+            return resolver(source, **kwargs)
+        return resolver(**kwargs)
 
     def kwargs(self, f: FieldPlan, path: Path) -> dict[str, Any]:
         """The resolver's converted arguments (without source and Info)."""
@@ -972,7 +983,7 @@ class _Run:
         args = self._args.get(id(f))
         if args is None:
             args = self._args[id(f)] = get_argument_values(
-                f.field_def,  # type: ignore[arg-type]
+                f.field_def,  # type: ignore[arg-type]  # set on every field's plan
                 f.field_nodes[0],
                 self.variables,
             )
@@ -983,8 +994,8 @@ class _Run:
         return ResolveInfo(
             f.field_name,
             f.field_nodes,
-            f.return_type,
-            f.parent_type,
+            f.return_type,  # type: ignore[arg-type]  # set on every field's plan
+            f.parent_type,  # type: ignore[arg-type]  # set on every field's plan
             path,
             self.schema,
             plan.fragments,

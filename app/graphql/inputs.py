@@ -10,7 +10,17 @@ import datetime
 import enum
 import types
 import uuid
-from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    Literal,
+    TypeAlias,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+)
 
 import strawberry
 from pydantic import BaseModel, ValidationError
@@ -45,7 +55,7 @@ def _graphql_type(ann: Any) -> Any:
             return _enum(type(values[0]))
         return type(values[0])
     if origin is list:
-        return list[_graphql_type(get_args(ann)[0])]
+        return types.GenericAlias(list, (_graphql_type(get_args(ann)[0]),))  # list[inner]
     if origin is dict:
         return JSON
     if isinstance(ann, type) and issubclass(ann, enum.Enum):
@@ -121,16 +131,33 @@ def to_model(model: type[M], value: Any) -> M:
         raise Invalid("The input has invalid or unknown fields.", errors=errors) from None
 
 
-ProductCreateInput = input_type(ProductCreate, "ProductCreateInput")
-ProductUpdateInput = input_type(ProductUpdate, "ProductUpdateInput", partial=True)
-RoadmapItemCreateInput = input_type(RoadmapItemCreate, "RoadmapItemCreateInput")
-RoadmapItemUpdateInput = input_type(RoadmapItemUpdate, "RoadmapItemUpdateInput", partial=True)
-RoadmapItemApprovalInputType = input_type(RoadmapItemApprovalInput, "RoadmapItemApprovalInput")
-StoryCreateInput = input_type(StoryCreate, "StoryCreateInput")
-StoryUpdateInput = input_type(StoryUpdate, "StoryUpdateInput", partial=True)
-ClinicalReviewInputType = input_type(ClinicalReviewInput, "ClinicalReviewInput")
-InterviewCreateInput = input_type(InterviewCreate, "InterviewCreateInput")
-InterviewUpdateInput = input_type(InterviewUpdate, "InterviewUpdateInput", partial=True)
-InsightCreateInput = input_type(InsightCreate, "InsightCreateInput")
-InsightUpdateInput = input_type(InsightUpdate, "InsightUpdateInput", partial=True)
-MemberAddInput = input_type(MemberAdd, "MemberAddInput")
+if TYPE_CHECKING:
+    # Built at run time from the pydantic models, so opaque to a type checker: a resolver only
+    # hands its input to `to_model`, which validates it with the model.
+    ProductCreateInput: TypeAlias = Any
+    ProductUpdateInput: TypeAlias = Any
+    RoadmapItemCreateInput: TypeAlias = Any
+    RoadmapItemUpdateInput: TypeAlias = Any
+    RoadmapItemApprovalInputType: TypeAlias = Any
+    StoryCreateInput: TypeAlias = Any
+    StoryUpdateInput: TypeAlias = Any
+    ClinicalReviewInputType: TypeAlias = Any
+    InterviewCreateInput: TypeAlias = Any
+    InterviewUpdateInput: TypeAlias = Any
+    InsightCreateInput: TypeAlias = Any
+    InsightUpdateInput: TypeAlias = Any
+    MemberAddInput: TypeAlias = Any
+else:
+    ProductCreateInput = input_type(ProductCreate, "ProductCreateInput")
+    ProductUpdateInput = input_type(ProductUpdate, "ProductUpdateInput", partial=True)
+    RoadmapItemCreateInput = input_type(RoadmapItemCreate, "RoadmapItemCreateInput")
+    RoadmapItemUpdateInput = input_type(RoadmapItemUpdate, "RoadmapItemUpdateInput", partial=True)
+    RoadmapItemApprovalInputType = input_type(RoadmapItemApprovalInput, "RoadmapItemApprovalInput")
+    StoryCreateInput = input_type(StoryCreate, "StoryCreateInput")
+    StoryUpdateInput = input_type(StoryUpdate, "StoryUpdateInput", partial=True)
+    ClinicalReviewInputType = input_type(ClinicalReviewInput, "ClinicalReviewInput")
+    InterviewCreateInput = input_type(InterviewCreate, "InterviewCreateInput")
+    InterviewUpdateInput = input_type(InterviewUpdate, "InterviewUpdateInput", partial=True)
+    InsightCreateInput = input_type(InsightCreate, "InsightCreateInput")
+    InsightUpdateInput = input_type(InsightUpdate, "InsightUpdateInput", partial=True)
+    MemberAddInput = input_type(MemberAdd, "MemberAddInput")

@@ -94,7 +94,7 @@ def _wants_graphql_response(request: Request) -> bool:
 class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
     get_queries: bool = True
 
-    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:  # type: ignore[override]
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         if isinstance(request, Request):
             if (refused := self._refuse(request)) is not None:
                 return refused
@@ -124,7 +124,7 @@ class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
             )
         return super().decode_json(data)
 
-    async def execute_single(  # type: ignore[override]
+    async def execute_single(
         self,
         request: Request,
         request_adapter: Any,
@@ -180,27 +180,25 @@ class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
                 result.data = None
         return result
 
-    def create_response(  # type: ignore[override]
-        self, response_data: Any, sub_response: Response
-    ) -> Response:
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
         response = super().create_response(response_data, sub_response)
         if sub_response.media_type == GRAPHQL_RESPONSE:
             response.headers["content-type"] = GRAPHQL_RESPONSE
         return response
 
-    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+    def encode_json(self, data: object) -> bytes:
         try:
             return orjson.dumps(data)
         except TypeError:  # what orjson refuses (e.g. non-string keys in a JSON scalar)
             return json.dumps(data, separators=(",", ":")).encode()
 
-    websocket_adapter_class = TextWebSocketAdapter  # type: ignore[assignment]
+    websocket_adapter_class = TextWebSocketAdapter
 
-    async def on_ws_connect(self, context: GraphQLContext) -> Any:  # type: ignore[override]
+    async def on_ws_connect(self, context: GraphQLContext) -> Any:
         """Websocket connection_init: authenticate and audit (app/feed/live.py)."""
         return await on_ws_connect(context)
 
-    async def render_graphql_ide(self, request: Request) -> HTMLResponse:  # type: ignore[override]
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(explorer_html(str(request.url.path)))
 
 

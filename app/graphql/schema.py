@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import lru_cache, partial
 from typing import Any
@@ -19,6 +20,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from app.audit import repository as audit_repository
@@ -63,17 +65,19 @@ from app.graphql.types import (
 )
 from app.insights import service as insights
 from app.insights.repository import InsightRepository
-from app.insights.schemas import InsightCreate, InsightUpdate
+from app.insights.schemas import InsightCreate, InsightOut, InsightUpdate
 from app.interviews import service as interviews
 from app.interviews.repository import InterviewRepository
-from app.interviews.schemas import InterviewCreate, InterviewUpdate
+from app.interviews.schemas import InterviewCreate, InterviewOut, InterviewUpdate
 from app.members import service as members
-from app.members.schemas import MemberAdd
+from app.members.models import Membership
+from app.members.schemas import MemberAdd, MeOut
 from app.products import service as products
 from app.products.models import Product
 from app.products.repository import ProductRepository
 from app.products.schemas import LifecycleStage, ProductCreate, ProductUpdate
 from app.roadmap import service as roadmap
+from app.roadmap.models import RoadmapItem
 from app.roadmap.repository import RoadmapItemRepository
 from app.roadmap.schemas import (
     Horizon,
@@ -144,14 +148,16 @@ def _stories_list() -> dict[str, JsonPage]:
 
 @strawberry.type
 class Query(PmQuery):
-    @strawberry.field(description="The calling principal.")
-    async def me(self, info: Info) -> MeType:
-        return await members.me(info.context.ctx)  # type: ignore[return-value]
+    @strawberry.field(description="The calling principal.", graphql_type=MeType)
+    async def me(self, info: Info) -> MeOut:
+        return await members.me(info.context.ctx)
 
     @strawberry.field(
-        description="One product by id or by key (e.g. SEPSIS).", metadata=_product_object()
+        description="One product by id or by key (e.g. SEPSIS).",
+        metadata=_product_object(),
+        graphql_type=ProductType | None,
     )
-    async def product(self, info: Info, id: ID) -> ProductType | None:
+    async def product(self, info: Info, id: ID) -> Product:
         product = await products.get_product(info.context.ctx, await product_arg(info, id))
         info.context.loaders.product.prime(product.id, product)
         return product
@@ -179,8 +185,8 @@ class Query(PmQuery):
             ),
         )
 
-    @strawberry.field
-    async def roadmap_item(self, info: Info, id: ID) -> RoadmapItemType | None:
+    @strawberry.field(graphql_type=RoadmapItemType | None)
+    async def roadmap_item(self, info: Info, id: ID) -> RoadmapItem:
         item = await roadmap.get_roadmap_item(info.context.ctx, parse_id(id))
         info.context.loaders.roadmap_item.prime(item.id, item)
         return item
@@ -216,10 +222,10 @@ class Query(PmQuery):
             lambda: roadmap.count_roadmap_items(ctx, include_archived=include_archived, **filters),
         )
 
-    @strawberry.field(description="One story by id or by key (e.g. SEPS-12).")
-    async def story(
-        self, info: Info, id: ID | None = None, key: str | None = None
-    ) -> StoryType | None:
+    @strawberry.field(
+        description="One story by id or by key (e.g. SEPS-12).", graphql_type=StoryType | None
+    )
+    async def story(self, info: Info, id: ID | None = None, key: str | None = None) -> Story:
         if (id is None) == (key is None):
             raise Invalid(
                 "Give exactly one of id or key.",
@@ -263,9 +269,9 @@ class Query(PmQuery):
             lambda: stories.count_stories(ctx, include_archived=include_archived, **filters),
         )
 
-    @strawberry.field
-    async def interview(self, info: Info, id: ID) -> InterviewType | None:
-        return await interviews.get_interview(info.context.ctx, parse_id(id))  # type: ignore[return-value]
+    @strawberry.field(graphql_type=InterviewType | None)
+    async def interview(self, info: Info, id: ID) -> InterviewOut:
+        return await interviews.get_interview(info.context.ctx, parse_id(id))
 
     @strawberry.field(description="Interviews, redacted unless the caller may see PHI.")
     async def interviews(
@@ -290,9 +296,9 @@ class Query(PmQuery):
             ),
         )
 
-    @strawberry.field
-    async def insight(self, info: Info, id: ID) -> InsightType | None:
-        return await insights.get_insight(info.context.ctx, parse_id(id))  # type: ignore[return-value]
+    @strawberry.field(graphql_type=InsightType | None)
+    async def insight(self, info: Info, id: ID) -> InsightOut:
+        return await insights.get_insight(info.context.ctx, parse_id(id))
 
     @strawberry.field
     async def insights(
@@ -364,49 +370,55 @@ async def _no_audit_count() -> int:
 @strawberry.type
 class Mutation(PmMutation):
     # products
-    @strawberry.mutation(description="Create a product; the creator becomes a member.")
-    async def create_product(self, info: Info, input: gi.ProductCreateInput) -> ProductType:
+    @strawberry.mutation(
+        description="Create a product; the creator becomes a member.", graphql_type=ProductType
+    )
+    async def create_product(self, info: Info, input: gi.ProductCreateInput) -> Product:
         return await products.create_product(info.context.ctx, gi.to_model(ProductCreate, input))
 
-    @strawberry.mutation
+    @strawberry.mutation(graphql_type=ProductType)
     async def update_product(
         self, info: Info, id: ID, input: gi.ProductUpdateInput, if_match: str | None = None
-    ) -> ProductType:
+    ) -> Product:
         data = gi.to_model(ProductUpdate, input)
         return await products.update_product(
             info.context.ctx, await product_arg(info, id), data, if_match=if_match
         )
 
-    @strawberry.mutation
-    async def archive_product(self, info: Info, id: ID, if_match: str | None = None) -> ProductType:
+    @strawberry.mutation(graphql_type=ProductType)
+    async def archive_product(self, info: Info, id: ID, if_match: str | None = None) -> Product:
         pid = await product_arg(info, id)
         return await products.archive_product(info.context.ctx, pid, if_match=if_match)
 
     # roadmap
-    @strawberry.mutation
+    @strawberry.mutation(graphql_type=RoadmapItemType)
     async def create_roadmap_item(
         self, info: Info, input: gi.RoadmapItemCreateInput
-    ) -> RoadmapItemType:
+    ) -> RoadmapItem:
         data = gi.to_model(RoadmapItemCreate, input)
         return await roadmap.create_roadmap_item(info.context.ctx, data)
 
-    @strawberry.mutation(description="Update a roadmap item; in_progress requires approval.")
+    @strawberry.mutation(
+        description="Update a roadmap item; in_progress requires approval.",
+        graphql_type=RoadmapItemType,
+    )
     async def update_roadmap_item(
         self, info: Info, id: ID, input: gi.RoadmapItemUpdateInput, if_match: str | None = None
-    ) -> RoadmapItemType:
+    ) -> RoadmapItem:
         data = gi.to_model(RoadmapItemUpdate, input)
         return await roadmap.update_roadmap_item(
             info.context.ctx, await product_arg(info, id), data, if_match=if_match
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(graphql_type=RoadmapItemType)
     async def archive_roadmap_item(
         self, info: Info, id: ID, if_match: str | None = None
-    ) -> RoadmapItemType:
+    ) -> RoadmapItem:
         return await roadmap.archive_roadmap_item(info.context.ctx, parse_id(id), if_match=if_match)
 
     @strawberry.mutation(
-        description="Approve the item's current version (exec); ifMatch pins the version."
+        description="Approve the item's current version (exec); ifMatch pins the version.",
+        graphql_type=RoadmapItemType,
     )
     async def approve_roadmap_item(
         self,
@@ -414,90 +426,93 @@ class Mutation(PmMutation):
         id: ID,
         input: gi.RoadmapItemApprovalInputType | None = None,
         if_match: str | None = None,
-    ) -> RoadmapItemType:
+    ) -> RoadmapItem:
         data = None if input is None else gi.to_model(RoadmapItemApprovalInput, input)
         return await roadmap.approve_roadmap_item(
             info.context.ctx, await product_arg(info, id), data, if_match=if_match
         )
 
     # stories
-    @strawberry.mutation
-    async def create_story(self, info: Info, input: gi.StoryCreateInput) -> StoryType:
+    @strawberry.mutation(graphql_type=StoryType)
+    async def create_story(self, info: Info, input: gi.StoryCreateInput) -> Story:
         return await stories.create_story(info.context.ctx, gi.to_model(StoryCreate, input))
 
-    @strawberry.mutation(description="Update a story by id or key (moves follow the workflow).")
+    @strawberry.mutation(
+        description="Update a story by id or key (moves follow the workflow).",
+        graphql_type=StoryType,
+    )
     async def update_story(
         self, info: Info, id: ID, input: gi.StoryUpdateInput, if_match: str | None = None
-    ) -> StoryType:
+    ) -> Story:
         data = gi.to_model(StoryUpdate, input)
         return await stories.update_story(info.context.ctx, _story_ref(id), data, if_match=if_match)
 
-    @strawberry.mutation
-    async def archive_story(self, info: Info, id: ID, if_match: str | None = None) -> StoryType:
+    @strawberry.mutation(graphql_type=StoryType)
+    async def archive_story(self, info: Info, id: ID, if_match: str | None = None) -> Story:
         return await stories.archive_story(info.context.ctx, _story_ref(id), if_match=if_match)
 
     @strawberry.mutation(
-        description="Record a clinical review of the story's current content (member clinician)."
+        description="Record a clinical review of the story's current content (member clinician).",
+        graphql_type=StoryType,
     )
     async def review_story(
         self, info: Info, id: ID, input: gi.ClinicalReviewInputType, if_match: str | None = None
-    ) -> StoryType:
+    ) -> Story:
         data = gi.to_model(ClinicalReviewInput, input)
         return await stories.review_story(info.context.ctx, _story_ref(id), data, if_match=if_match)
 
     # interviews
-    @strawberry.mutation
-    async def create_interview(self, info: Info, input: gi.InterviewCreateInput) -> InterviewType:
+    @strawberry.mutation(graphql_type=InterviewType)
+    async def create_interview(self, info: Info, input: gi.InterviewCreateInput) -> InterviewOut:
         data = gi.to_model(InterviewCreate, input)
-        return await interviews.create_interview(info.context.ctx, data)  # type: ignore[return-value]
+        return await interviews.create_interview(info.context.ctx, data)
 
-    @strawberry.mutation
+    @strawberry.mutation(graphql_type=InterviewType)
     async def update_interview(
         self, info: Info, id: ID, input: gi.InterviewUpdateInput, if_match: str | None = None
-    ) -> InterviewType:
+    ) -> InterviewOut:
         data = gi.to_model(InterviewUpdate, input)
-        return await interviews.update_interview(  # type: ignore[return-value]
+        return await interviews.update_interview(
             info.context.ctx, await product_arg(info, id), data, if_match=if_match
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(graphql_type=InterviewType)
     async def archive_interview(
         self, info: Info, id: ID, if_match: str | None = None
-    ) -> InterviewType:
-        return await interviews.archive_interview(  # type: ignore[return-value]
-            info.context.ctx, parse_id(id), if_match=if_match
-        )
+    ) -> InterviewOut:
+        return await interviews.archive_interview(info.context.ctx, parse_id(id), if_match=if_match)
 
-    @strawberry.mutation(description="Erase an interview's PHI after consent was withdrawn.")
-    async def purge_interview(self, info: Info, id: ID) -> InterviewType:
-        return await interviews.purge_interview(info.context.ctx, parse_id(id))  # type: ignore[return-value]
+    @strawberry.mutation(
+        description="Erase an interview's PHI after consent was withdrawn.",
+        graphql_type=InterviewType,
+    )
+    async def purge_interview(self, info: Info, id: ID) -> InterviewOut:
+        return await interviews.purge_interview(info.context.ctx, parse_id(id))
 
     # insights
-    @strawberry.mutation
-    async def create_insight(self, info: Info, input: gi.InsightCreateInput) -> InsightType:
+    @strawberry.mutation(graphql_type=InsightType)
+    async def create_insight(self, info: Info, input: gi.InsightCreateInput) -> InsightOut:
         data = gi.to_model(InsightCreate, input)
-        return await insights.create_insight(info.context.ctx, data)  # type: ignore[return-value]
+        return await insights.create_insight(info.context.ctx, data)
 
-    @strawberry.mutation
+    @strawberry.mutation(graphql_type=InsightType)
     async def update_insight(
         self, info: Info, id: ID, input: gi.InsightUpdateInput, if_match: str | None = None
-    ) -> InsightType:
+    ) -> InsightOut:
         data = gi.to_model(InsightUpdate, input)
-        return await insights.update_insight(  # type: ignore[return-value]
+        return await insights.update_insight(
             info.context.ctx, await product_arg(info, id), data, if_match=if_match
         )
 
-    @strawberry.mutation
-    async def archive_insight(self, info: Info, id: ID, if_match: str | None = None) -> InsightType:
-        return await insights.archive_insight(  # type: ignore[return-value]
-            info.context.ctx, parse_id(id), if_match=if_match
-        )
+    @strawberry.mutation(graphql_type=InsightType)
+    async def archive_insight(self, info: Info, id: ID, if_match: str | None = None) -> InsightOut:
+        return await insights.archive_insight(info.context.ctx, parse_id(id), if_match=if_match)
 
     # members
-    @strawberry.mutation
-    async def add_member(self, info: Info, product_id: ID, input: gi.MemberAddInput) -> MemberType:
+    @strawberry.mutation(graphql_type=MemberType)
+    async def add_member(self, info: Info, product_id: ID, input: gi.MemberAddInput) -> Membership:
         data = gi.to_model(MemberAdd, input)
-        return await members.add_member(  # type: ignore[return-value]
+        return await members.add_member(
             info.context.ctx, await product_arg(info, product_id, "productId"), data.subject
         )
 
@@ -559,17 +574,17 @@ class CachedValidation(SchemaExtension):
         self.rules = rules
         self.max_cost = max_cost
 
-    def on_operation(self):  # type: ignore[override]
+    def on_operation(self) -> Iterator[None]:
         if self.max_tokens is not None:
             self.execution_context.parse_options["max_tokens"] = self.max_tokens
         yield
 
-    def on_parse(self):  # type: ignore[override]
+    def on_parse(self) -> Iterator[None]:
         ec = self.execution_context
         ec.graphql_document = _parse(ec.query, **ec.parse_options)
         yield
 
-    def on_validate(self):  # type: ignore[override]
+    def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
         rules = (
             # graphql-core's literal checks repeat the literal in their messages
@@ -581,14 +596,14 @@ class CachedValidation(SchemaExtension):
             MaybeNullValidationRule,
             OneOfInputValidationRule,
         )
-        schema = ec.schema.graphql_schema
-        errors = _validate(schema, ec.graphql_document, rules, self.hide_suggestions)
+        schema = graphql_core_schema(ec.schema)
+        document = ec.graphql_document
+        assert document is not None  # on_parse set it (strawberry validates parsed documents)
+        errors = _validate(schema, document, rules, self.hide_suggestions)
         if not errors and self.max_cost is not None:
             # The cost limit (app/graphql/limits.py): with the variables, so a page size
             # passed as $first counts as what it is.
-            errors = check_cost(
-                schema, ec.graphql_document, ec.operation_name, ec.variables, self.max_cost
-            )
+            errors = check_cost(schema, document, ec.operation_name, ec.variables, self.max_cost)
         ec.pre_execution_errors = errors
         yield
 
@@ -599,14 +614,14 @@ class OperationName(SchemaExtension):
     reads (its resolvers never write, tests/api/test_read_only.py), so it then runs like a
     GET: autocommit reads and a group-committed audit event on PostgreSQL."""
 
-    def on_operation(self):  # type: ignore[override]
+    def on_operation(self) -> Iterator[None]:
         ec = self.execution_context
         if not getattr(ec.context, "is_websocket", False):
             # Subscriptions run over websockets only (app/feed/live.py): 400 over HTTP.
             ec.allowed_operations = set(ec.allowed_operations) - {OperationType.SUBSCRIPTION}
         yield
 
-    def on_execute(self):  # type: ignore[override]
+    def on_execute(self) -> Iterator[None]:
         ec = self.execution_context
         context = ec.context
         op = ec.operation_type.value
@@ -635,7 +650,7 @@ class RoundsSchema(strawberry.Schema):
         """graphql-core's schema (app/graphql/internals.py)."""
         return graphql_core_schema(self)
 
-    def _get_execute_function(self):  # type: ignore[override]
+    def _get_execute_function(self) -> Callable[..., Any]:
         """graphql-core's execute, or the compiled fast path in front of it (a private
         strawberry method: app/graphql/internals.py, item 5)."""
         standard = super()._get_execute_function()
@@ -643,7 +658,9 @@ class RoundsSchema(strawberry.Schema):
             return standard
         return partial(self.fastpath.execute, standard)
 
-    def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[override]
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
         """Logged (by type only) in ErrorFormatter; strawberry's default logs tracebacks whose
         messages may carry row values."""
         # Subscription results (app/feed/live.py) never reach ErrorFormatter.on_operation:
@@ -653,7 +670,7 @@ class RoundsSchema(strawberry.Schema):
             errors[:] = [format_error(e, hide_suggestions=hide) for e in errors]
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> RoundsSchema:
     """The schema with the request limits and error handling of `settings`. Extensions are
     factories: each request gets fresh instances (they hold per-request state)."""
     production = settings.is_production if settings else False

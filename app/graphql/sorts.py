@@ -31,6 +31,7 @@ def sort_enum(name: str, sortable: Sequence[str], default: str) -> type[enum.Enu
         for way in ("ASC", "DESC")
     }
     shown = default.removeprefix("-").upper() + ("_DESC" if default.startswith("-") else "_ASC")
+    # mypy types only functional Enums named by a literal; this one is named per resource.
     made = enum.Enum(name, members, type=str)  # type: ignore[misc]
     return strawberry.enum(made, description=f"Order of the list (default {shown}).")
 

@@ -7,7 +7,7 @@ import datetime
 import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -315,13 +315,14 @@ class ProductType:
 async def _stories(
     info: Info,
     parent: Any,
-    parent_id: uuid.UUID,
+    node_id: strawberry.ID | uuid.UUID,
     first: int,
     after: str | None,
     sort: StorySort | None,
     include_archived: bool,
     filters: tuple[Any, ...],
 ) -> Connection[Any]:
+    parent_id = parse_id(node_id)  # the row's UUID, declared as the type's ID
     loaders = info.context.loaders
     query = list_query(first, after, sort, include_archived)
     columns = requested_columns(info)
@@ -337,12 +338,13 @@ async def _stories(
 async def _insights(
     info: Info,
     parent: Any,
-    parent_id: uuid.UUID,
+    node_id: strawberry.ID | uuid.UUID,
     first: int,
     after: str | None,
     sort: InsightSort | None,
     include_archived: bool,
 ) -> Connection[Any]:
+    parent_id = parse_id(node_id)  # the row's UUID, declared as the type's ID
     loaders = info.context.loaders
     query = list_query(first, after, sort, include_archived)
     page = await loaders.insights_by(parent).load((parent_id, query, ()))
@@ -509,6 +511,13 @@ class JiraSyncType:
     changed_by: str | None
 
 
+def _story_row(source: StoryType) -> Story:
+    """The `self` of a StoryType resolver: the Story row its parent field resolved to (every
+    Story field resolves from a row, nothing builds a StoryType), whose JSON columns these
+    resolvers read under their own field names."""
+    return cast(Story, source)
+
+
 @strawberry.type(name="Story")
 class StoryType:
     id: strawberry.ID
@@ -537,11 +546,11 @@ class StoryType:
 
     @strawberry.field
     def acceptance_criteria(self) -> list[AcceptanceCriterionType]:
-        return [AcceptanceCriterionType(**c) for c in self.acceptance_criteria or ()]
+        return [AcceptanceCriterionType(**c) for c in _story_row(self).acceptance_criteria or ()]
 
     @strawberry.field
     def clinical_review(self) -> ClinicalReviewType | None:
-        r = self.clinical_review
+        r = _story_row(self).clinical_review
         if r is None:
             return None
         at = r.get("reviewed_at")
@@ -554,7 +563,7 @@ class StoryType:
 
     @strawberry.field(description="Jira sync state (SPEC §9); null when never synced.")
     def jira_sync(self) -> JiraSyncType | None:
-        s = self.jira_sync
+        s = _story_row(self).jira_sync
         if s is None:
             return None
         at = s.get("last_event_at")
@@ -735,9 +744,10 @@ class AuditEventType:
 
 # --- comments (issue #16) ------------------------------------------------------------------
 async def _comments(
-    info: Info, parent: Any, parent_id: uuid.UUID, first: int, after: str | None
+    info: Info, parent: Any, node_id: strawberry.ID | uuid.UUID, first: int, after: str | None
 ) -> Connection[CommentType]:
     """One batched statement per query level for every parent's comment page."""
+    parent_id = parse_id(node_id)  # the row's UUID, declared as the type's ID
     loaders = info.context.loaders
     query = history_query(first, after)
     page = await loaders.comments_by(parent).load((parent_id, query, ()))

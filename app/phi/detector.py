@@ -30,10 +30,23 @@ IP = "IP"
 _DATA = Path(__file__).resolve().parent / "data"
 
 # Latin letters with diacritics ("Inés", "Łukasz", "Müller") count as letters of a name.
-_UP_EXTRA = "".join(chr(c) for c in range(0xC0, 0x250) if chr(c).isupper() and chr(c).isalpha())
-_LO_EXTRA = "".join(chr(c) for c in range(0xC0, 0x250) if chr(c).islower() and chr(c).isalpha())
+_LATIN = [*range(0xC0, 0x2B0), *range(0x1E00, 0x1F00)]  # Latin-1 to IPA (ə), Vietnamese
+_UP_EXTRA = "".join(chr(c) for c in _LATIN if chr(c).isupper() and chr(c).isalpha())
+_LO_EXTRA = "".join(chr(c) for c in _LATIN if chr(c).islower() and chr(c).isalpha())
 _UP = f"A-Z{_UP_EXTRA}"
 _LO = f"a-z{_LO_EXTRA}"
+# Letters of other scripts (Cyrillic, Armenian, Hebrew, Arabic, Devanagari, Thai, Georgian,
+# kana, CJK, Hangul). Greek is left out: alpha, beta and mu are units and drug classes.
+_SCRIPTS = (
+    "\u0400-\u058f\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u0e00-\u0e7f\u10a0-\u10ff"
+    "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+)
+
+
+def _capital(word: str) -> bool:
+    """Capitalised, or written in a script without capitals (Hebrew, CJK, Georgian...)."""
+    c = word[:1]
+    return c.isupper() or (c.isalpha() and not c.islower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +264,15 @@ def _combine(patterns: list[re.Pattern[str]]) -> list[re.Pattern[str]]:
     return [combined, *(p for p in patterns if "v" in p.groupindex)]
 
 
-_DATE_SCAN = _combine(_DATE_RES)
+# The date scans grouped by what they need, each group one pass run only when the text has
+# it: every alternative holds a digit; the relative and holiday ones a word of their own.
+_DATE_NUMERIC = _combine([_DATE_RES[i] for i in (1, 2, 4, 5, 6)])[0]  # opens with a digit
+_DATE_WORDED = _combine([_DATE_RES[0], _DATE_RES[3]])[0]  # month word + day or year
+_DATE_SLASHED = (_DATE_RES[7], _DATE_RES[8])  # "m/d" after a cue word (``v`` group)
+_DATE_RELATIVE = _DATE_RES[9]  # last Tuesday, next March 3
+_DATE_HOLIDAY = _DATE_RES[10]  # Christmas 2022
+_RELATIVE_WORDS = ("last", "next", "this past", "this coming")
+_HOLIDAY_WORDS = ("Christmas", "Thanksgiving", "Easter", "Halloween", "New Year")
 _AGE_SCAN = _combine(_AGE_RES)
 
 _EMAIL_RE = _scan(
@@ -337,7 +358,7 @@ _ZIP_RE = _scan(
 _STREET_SUFFIX = (
     r"(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|Ln|Lane|Way|Ct|Court|Pl|Place"
     r"|Pkwy|Parkway|Hwy|Highway|Ter|Terrace|Cir|Circle|Sq|Square|Trl|Trail|Row|Loop|Pike"
-    r"|Plaza|Crescent|Alley|Broadway)"
+    r"|Plaza|Crescent|Alley|Broadway|Run|Bend|Hollow|Crossing|Ridge|Pass|Path|Mews|Commons|Knoll)"
 )
 _ADDRESS_RE = _scan(
     "0-9A-Zt",
@@ -370,17 +391,18 @@ _COUNTY_RE = _scan("A-Z", r"\b(?:[A-Z][a-z]+\s){1,2}(?:County|Parish|Borough)\b"
 # Facility heads: a capitalised run ending in one of these is a facility name.
 _FACILITY_HEAD = (
     r"(?:Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza)"
-    r"|Med\.?\s+(?:Center|Ctr\.?|Cntr\.?)|Health(?:\s?(?:Center|Centre|System|Services|Care))?"
+    r"|Med\.?\s+(?:Center|Ctr\.?|Cntr\.?)"
+    r"|Health(?:\s?(?:Center|Centre|System|Services|Care|Network|Partners|Alliance))?"
     r"|Healthcare|HealthCare|Infirmary|Sanatorium|Hospice|Nursing\s+Home|Nursing\s+Facility"
     r"|(?:Heart|Cancer|Senior|Surgical|Surgery|Rehabilitation|Rehab|Dialysis|Wellness|Trauma"
     r"|Eye|Kidney|Oncology|Neurology|Imaging|Diagnostic|Children['’]s|Women['’]s|Birthing"
     r"|Care|Treatment|Psychiatric|Behavioral\s+Health|Mental\s+Health|Medical|Community"
     r"|Health|Neuroscience|Spine|Orthopedic|Cardiac|Transplant|Burn)\s+(?:Center|Centre|Institute)"
-    r"|Medical|Med|Urgent\s+Care|Pharmacy|Physicians|Associates|Practice|Sanitarium"
+    r"|Medical|Med|Urgent\s+Care|Pharmacy|Physicians(?:\s+Group)?|Associates|Practice|Sanitarium"
     r"|Rehabilitation\s+Hospital|Memorial|General|Gen\.?|Presbyterian|Methodist|Baptist"
     r"|Children['’]s|Langone|Permanente|Medicine|VA|ER|Office)"
 )
-_CAP = r"(?:[A-Z][a-zA-Z'’]*\.?|[A-Z]{2,}|\d+(?:st|nd|rd|th))"
+_CAP = rf"(?:[{_UP}][{_UP}{_LO}'’]*\.?|[A-Z]{{2,}}|\d+(?:st|nd|rd|th)|[{_SCRIPTS}]+)"
 _FAC_PREFIX = rf"(?:(?:St\.?|Saint|Mt\.?|Mount|Ft\.?|Fort)\s+)?{_CAP}(?:-{_CAP})?"
 _FACILITY_RE = _scan(
     "A-Z",
@@ -423,7 +445,7 @@ _STRIP_PREFIX = (_GENERIC_PREFIX | _NOT_NAME) - _FACILITY_ISH
 _HEAD_OF_PLACE_RE = _scan("A-Z", rf"\b(?P<head>{_FACILITY_HEAD})\s+(?:of|in)\s+(?=[A-Z])")
 _SAINT_RE = _scan(
     "S",
-    rf"\b(?:St\.?|Saint|Ste\.?)\s+(?P<n>[{_UP}][{_LO}]+)(?:['’]s|s)?"
+    rf"\b(?:St\.?|Saint|Ste\.?)\s+(?P<n>[{_UP}][{_LO}]+|[{_SCRIPTS}]+)(?:['’]s|s)?"
     r"(?!\s+(?:wort|Day|Patrick's Day|Jude Children's Research)\b)",
 )
 # All-caps city abbreviations ("LA"/"SF" alone are too ambiguous: left atrium, etc.).
@@ -609,6 +631,15 @@ _NO_DIGITS = _Hints(0, 0, False)
 # --------------------------------------------------------------------------- detection
 
 
+# Helpers used inside the loops (compiled once, not looked up in re's cache per call).
+_NAME_TOK_RE = re.compile(_NAME_TOK)
+_PREV_CAP_RE = re.compile(r"([A-Z][a-zA-Z'’]*)\s+$")
+_BARE_LABEL_RE = re.compile(r"(?i)\s*(?:#|no\.|number)\s*")
+_YEAR_VALUE_RE = re.compile(r"#?\s?(?:19|20)\d{2}")
+_DASHED_DIGITS_RE = re.compile(r"\d{3,}(?:-\d{2,})+")
+_ASCII_WORD_RE = re.compile(r"[A-Za-z]+")
+
+
 def _is_eponym(text: str, start: int, end: int) -> bool:
     word = text[start:end].lower()
     if word in _EPONYMS or word.split("-")[0] in _EPONYMS:
@@ -638,6 +669,8 @@ def _extend_name(text: str, end: int, lex: _Lexicon, max_tokens: int = 2) -> tup
         low = tok.lower()
         if (low in _NOT_NAME and low not in _SURNAME_WORDS) or _looks_like_place_word(low):
             break
+        if low in _CONTEXT_STOP:
+            break  # vendors, departments, fillers: "Participant: Honestly Teams is ..."
         if _is_eponym(text, m.start("tok"), m.end()):
             break
         if low in lex.surnames or low in lex.first or low not in lex.common:
@@ -672,16 +705,16 @@ def _name_spans(
     # Titles: Dr. Patel, Mrs. O'Neil, Mr. W.
     for m in _TITLE_RE.finditer(text) if titles else ():
         n_start = m.start("n")
-        first_tok = re.match(_NAME_TOK, text[n_start:])
+        first_tok = _NAME_TOK_RE.match(text, n_start)
         if first_tok:
             low = first_tok.group(0).lower()
             if low in _NOT_NAME or _looks_like_place_word(low):
                 continue
-            if _is_eponym(text, n_start, n_start + first_tok.end()):
+            if _is_eponym(text, n_start, first_tok.end()):
                 continue
         end = m.end("n")
         # Trim trailing tokens that are clinical/place words ("Dr. Smith Hospital" is a place).
-        parts = list(re.finditer(r"\S+", text[n_start:end]))
+        parts = list(_NONSPACE_RE.finditer(text[n_start:end]))
         while len(parts) > 1 and parts[-1].group(0).lower().strip(".") in (
             _NOT_NAME | _FACILITY_WORDS
         ):
@@ -742,7 +775,7 @@ def _cue_name(
 ) -> tuple[int, int, str] | None:
     """Name span for a capitalised token that follows a cue word, if it qualifies."""
     low = m.group(0).lower()
-    if low in _NOT_NAME or _looks_like_place_word(low) or low in _EPONYMS:
+    if low in _NOT_NAME or _looks_like_place_word(low) or low in _EPONYMS or low in _CONTEXT_STOP:
         return None
     if _is_eponym(text, m.start(), m.end()):
         return None
@@ -811,7 +844,7 @@ def _location_spans(
         if place_end or state:
             start = m.start()
             # Take in a directly preceding capitalised word ("Cancer Center in ...").
-            prev = re.search(r"([A-Z][a-zA-Z'’]*)\s+$", text[max(0, start - 30) : start])
+            prev = _PREV_CAP_RE.search(text[max(0, start - 30) : start])
             if prev and prev.group(1).lower() not in _STRIP_PREFIX:
                 start -= len(prev.group(0))
             yield start, max(place_end, state.end() if state else 0), LOCATION
@@ -824,7 +857,8 @@ def _location_spans(
             end = max(end, _tail_end(text, tail, lex))
         yield m.start(), end, LOCATION
 
-    for m in _CITY_STATE_RE.finditer(text) if "," in text else ():
+    # ", ST" / ", State" must occur (a search from the literal comma: cheap).
+    for m in _CITY_STATE_RE.finditer(text) if "," in text and _COMMA_STATE_RE.search(text) else ():
         city = m.group("city").strip()
         low = city.lower()
         if low in lex.common and not _city_at(text, m.start("city"), lex):
@@ -1007,9 +1041,9 @@ def _id_spans(text: str, hints: _Hints) -> Iterable[tuple[int, int, str]]:
         if not lab:
             continue
         label = text[lab.start() : v_start]
-        if digits < 5 and re.fullmatch(r"(?i)\s*(?:#|no\.|number)\s*", label):
+        if digits < 5 and _BARE_LABEL_RE.fullmatch(label):
             continue
-        if re.fullmatch(r"#?\s?(?:19|20)\d{2}", value):
+        if _YEAR_VALUE_RE.fullmatch(value):
             continue  # "case 2023" style years stay
         start = lab.start() if _ID_LABEL_KEEP_IN_SPAN.match(label) else v_start
         yield start, m.end(), ID
@@ -1023,7 +1057,7 @@ def _id_spans(text: str, hints: _Hints) -> Iterable[tuple[int, int, str]]:
             continue
         if _NOT_CODE_SHAPE_RE.fullmatch(tok):
             continue  # year ranges, ISO dates and phone numbers have their own categories
-        if re.fullmatch(r"\d{3,}(?:-\d{2,})+", tok) and sum(c.isdigit() for c in tok) < 6:
+        if _DASHED_DIGITS_RE.fullmatch(tok) and sum(c.isdigit() for c in tok) < 6:
             continue
         yield m.start(), m.end(), ID
 
@@ -1115,6 +1149,7 @@ _MONTH_FULL = (
 # are found first, then a month right before or after them.
 _ORD_CAND_RE = _scan("fsten", rf"\b{_ORD_WORD}\b")
 _MONTHS_LOWER = frozenset(_MONTH_FULL[3:-1].split("|"))
+_MONTH_FULL_RE = re.compile(_MONTH_FULL)
 _THE_BEFORE_RE = re.compile(r"(?i:\bthe\s+)$")
 _OF_MONTH_RE = re.compile(rf"(?i:\s+of\s+{_MONTH_FULL}\b)")
 _YEAR_AFTER_RE = re.compile(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
@@ -1122,7 +1157,8 @@ _YEAR_AFTER_RE = re.compile(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
 _SPOKEN_EMAIL_RE = _scan(
     "a-zA-Z0-9",
     r"(?i:\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+)*\s+at\s+[a-z0-9-]+(?:\s+dot\s+[a-z0-9-]+)*"
-    r"\s+dot\s+(?:com|org|net|edu|gov|me|io|us|co)\b)",
+    r"\s+dot\s+(?:com|org|net|edu|gov|me|io|us|co|info|biz|mail|uk|ca|au|nz|ie|de|at|ch|fr|be"
+    r"|nl|it|es|pt|br|mx|ar|se|dk|no|fi|pl|cz|hu|ro|gr|tr|in|jp|kr|cn|za)\b)",
 )
 # "4417 1234 5678 9113", "123 45 6789", "483 221 901": grouped digits of one number.
 _GROUPED_DIGITS_RE = _scan(
@@ -1138,6 +1174,11 @@ _LOCAL_PHONE_RE = _scan(
 )
 # A name spelled out: "that's K-O-W-A-L-C-Z-Y-K".
 _SPELLED_RE = _scan("A-Z", r"\b(?:[A-Z]-){4,}[A-Z]\b")  # five letters or more: not "P-D-S-A"
+# Necessary parts of the scans above, searched first: a leading character class lets the
+# regex engine skip ahead in C, where a scan opening with a lookaround tries every position.
+_SPELLED_HINT_RE = re.compile(r"[A-Z]-[A-Z]-[A-Z]-[A-Z]-[A-Z]")
+_DIGIT_SPACE_DIGIT_RE = re.compile(r"\d \d")
+_LOCAL_NUMBER_RE = re.compile(r"\d{3}[-. ]\d{4}")
 # A ZIP after a place ("Ogden 84401", "lives in 02118", ", 02118").
 _ZIP_AFTER_RE = _scan(
     "0-9",
@@ -1159,7 +1200,9 @@ _KIN = (
     r"|granddaughter|grandmother|grandfather|grandma|grandpa|nephew|niece|cousin|aunt|uncle"
     r"|neighbou?r|friend|partner|boyfriend|girlfriend|fianc[eé]e?|roommate|caregiver|kid|child"
     r"|(?:mother|father|sister|brother|son|daughter)[\s-]in[\s-]law|stepson|stepdaughter"
-    r"|stepmom|stepdad|coworker|co-worker|colleague|manager|supervisor|boss|preceptor)"
+    r"|stepmom|stepdad|coworker|co-worker|colleague|manager|supervisor|boss|preceptor|educator"
+    r"|director|attending|resident|intern|doctor|physician|surgeon|pharmacist|therapist"
+    r"|coordinator|navigator|aide|chaplain|social\s+worker|case\s+manager)"
 )
 _ANY_TOK = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
 # Words before a name in a personal context: "ask Tomasz", "my sister Ines", "this is Rhea".
@@ -1204,6 +1247,9 @@ _CONTEXT_STOP = frozenset(
     everyone everybody someone somebody anyone anybody nobody him her them us me you it
     that this there here what who which back up down over out about again later yesterday
     today tomorrow tonight morning afternoon evening night nights days weekend
+    um umm uh uhh hmm mm mhm yeah yep yup nope okay ok honestly anyway basically actually
+    literally well oh rehab hospice ortho palliative chaplaincy wound icu micu sicu picu nicu
+    pacu
     """.split()
 )
 # Place context: "lives in X", "over in X", "drove up from X", "moved to X".
@@ -1242,7 +1288,8 @@ _PLACE_STOP = frozenset(
 # Facilities by structure: "at Lakeside Memorial", "from greystone hospital".
 _FAC_HEAD_WORDS = (
     r"(?:memorial|hospital|infirmary|clinic|medical\s+(?:center|centre|pavilion|group|plaza|campus)"
-    r"|health(?:\s+(?:center|centre|partners|system|services))?|healthcare|family\s+(?:health"
+    r"|health(?:\s+(?:center|centre|partners|system|services|network))?|healthcare"
+    r"|physicians\s+group|family\s+(?:health"
     r"|practice|medicine)|care\s+center|urgent\s+care|rehab(?:ilitation)?(?:\s+center)?"
     r"|general|pavilion|women['’]s\s+center|children['’]s|nursing\s+home|hospice|pharmacy"
     r"|(?:cancer|heart|eye|kidney|cardiac|spine|vein|wound|sleep|dialysis|surgical|surgery"
@@ -1281,7 +1328,9 @@ _FAC_CUES = frozenset(
 _WEAK_FAC_HEADS = frozenset(
     "general memorial medical regional practice pharmacy health healthcare children's".split()
 )
-_FAC_WORD_RE = re.compile(rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*)$", re.I)
+_FAC_WORD_RE = re.compile(
+    rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*|[{_SCRIPTS}][{_SCRIPTS}'’-]*)$", re.I
+)
 
 
 def lex_common() -> frozenset[str]:
@@ -1293,7 +1342,7 @@ def _uncued_facility(window: str, head_start: int, toks: list[re.Match[str]]) ->
     of its own (not "General" or "Memorial" alone), leading "The"/"Our" taken off."""
     pre: list[re.Match[str]] = []
     for t in reversed(toks[-3:]):
-        if not t.group(0)[0].isupper() or not _FAC_WORD_RE.match(t.group(0)):
+        if not _capital(t.group(0)) or not _FAC_WORD_RE.match(t.group(0)):
             break
         pre.insert(0, t)
     while pre and pre[0].group(0).lower().strip(".") in _STRIP_PREFIX:
@@ -1327,7 +1376,7 @@ def _facility_start(
         pre = parts[-k:]
         if not all(_FAC_WORD_RE.match(w) for w in pre):
             return None
-        if not lower_mode and not all(w[0].isupper() for w in pre):
+        if not lower_mode and not all(_capital(w) for w in pre):
             return None  # written text capitalises a facility's name ("call Pharmacy" is not)
         low = [w.lower().strip(".") for w in pre]
         if low[0] in _STRIP_PREFIX or low[0] in _PLACE_STOP or low[0] in _CONTEXT_STOP:
@@ -1383,8 +1432,8 @@ def _strong_name_ok(text: str, start: int, end: int, lex: _Lexicon) -> bool:
     low = text[start:end].lower()
     if low in _CONTEXT_STOP or low in _EPONYMS or low in _FACILITY_WORDS or low in lex.drugs:
         return False
-    if low in _STATE_NAMES_LOWER:
-        return False
+    if low in _STATE_NAMES_LOWER or low in _KIN_WORDS:
+        return False  # "I'm a nurse Practitioner"
     if low in _NOT_NAME:
         if low not in _MONTH_NAMES:
             return False
@@ -1438,7 +1487,9 @@ _NOT_SURNAME = frozenset(
     i've i'd i'll
     """.split()
 )
-_PARTICLES = frozenset("de del della van von da di la le bin al dos das du ter thi".split())
+_PARTICLES = frozenset(
+    "de del della van von da di la le bin al dos das du ter thi ó ní nic ua ibn abu bint".split()
+)
 # "Nguyen Thi Lan", "Do Van Hanh", "Ahmad bin Ismail": a middle particle binds the words
 # around it into one name, even when they are also words ("Do", "Son").
 _MIDDLE_NAME_RE = _scan(
@@ -1458,7 +1509,7 @@ _STREET_ANY_CASE_RE = _scan(
 )
 
 
-_POSSESSIVE = frozenset("my his her our their your the".split())
+_POSSESSIVE = frozenset("my his her our their your the a an".split())
 _KIN_WORDS = frozenset(
     """
     sister brother daughter son husband wife mom mum mother dad father grandson granddaughter
@@ -1469,37 +1520,48 @@ _KIN_WORDS = frozenset(
     preceptor nana papa abuela abuelo tia tio granny gran secretary clerk aide educator director
     attending resident fellow intern midwife
     doula therapist chaplain interpreter scribe volunteer administrator nurse doctor physician
-    surgeon pharmacist coordinator navigator receptionist
+    surgeon pharmacist coordinator navigator receptionist worker hospitalist dietitian
+    dietician physio physiotherapist practitioner paramedic medic technician tech aide liaison
+    counselor counsellor psychologist psychiatrist oncologist cardiologist neurologist internist
+    pediatrician paediatrician anesthesiologist anaesthetist radiologist specialist consultant
+    registrar matron rep representative officer planner
     """.split()
 )
 _STRONG_1 = frozenset("named dr dr. doctor".split())
+# Words that may stand between a role and "was" ("the attending that night was X").
+_WHEN_WORDS = frozenset(
+    "that this night nights day days shift morning evening weekend today tonight then back "
+    "on call at the time last week year".split()
+)
 _STRONG_2 = frozenset({("name", "is")})
 _WEAK_1 = frozenset(
     """
     ask asked asking tell told telling call called calling text texted texting email emailed
     emailing e-mail e-mailed page paged paging thank thanked thanks hi hey nurse name's
     precepted oriented replaced mentored
-    remember remembered miss missed hired
+    remember remembered miss missed hired shadowed shadowing
     """.split()
 )
 _WITH_VERBS = frozenset(
     """
     check checked work worked working works talk talked talking talks spoke speak speaking
-    agree agreed met meet sat train trained go went chat chatted
+    agree agreed met meet sat train trained go went chat chatted school residency up program
     """.split()
 )
 _WEAK_2 = frozenset(
     {("ask", "for"), ("asked", "for"), ("asking", "for"), ("that", "was"), ("me", "and"),
      ("trained", "by"), ("covered", "for"), ("cover", "for"), ("covering", "for"),
      ("behalf", "of"), ("filled", "for"), ("according", "to"), ("out", "to"),
-     ("shout-out", "to"), ("shoutout", "to")}
+     ("shout-out", "to"), ("shoutout", "to"), ("trained", "under"), ("worked", "under"),
+     ("training", "under"), ("working", "under"), ("studied", "under"), ("voicemail", "from"),
+     ("message", "from"), ("note", "from"), ("text", "from"), ("email", "from"), ("call", "from")}
 )  # fmt: skip
 _MOTION = frozenset(
     """
     live lives lived living moved move drive drives drove driving come comes came commute
     commutes commuted up born raised based stay stays stayed staying transfer transferred sent
     travel traveled travelled over out down back located one location office clinic site
-    branch just place home
+    branch just place home closer close nearer
     """.split()
 )
 _ADVERB = frozenset("up down over out back here in".split())
@@ -1517,6 +1579,7 @@ _SIDE_OF = frozenset("side outskirts edge north south east west outside".split()
 _PERSON_FROM = frozenset(
     """
     woman man lady guy patient patients family families kid kids girl boy folks people someone
+    gentleman gentlemen ladies men women student students grad grads
     resident residents nurse nurses doctor mom dad parents couple veteran veterans
     """.split()
 )
@@ -1524,7 +1587,7 @@ _PLACE_SUBJECT = frozenset("i'm i’m we're we’re they're they’re she's she�
 
 
 def _words_before(text: str, start: int) -> list[str]:
-    """Up to four lower-case words right before ``start`` (only spaces and one comma may
+    """Up to six lower-case words right before ``start`` (only spaces and one comma may
     separate them from it; a sentence or clause boundary in between gives none)."""
     window = text[max(0, start - 48) : start]
     if not window[-1:].isspace():
@@ -1532,7 +1595,7 @@ def _words_before(text: str, start: int) -> list[str]:
     stripped = window.rstrip()
     if stripped[-1:] in ".!?:;\n" and not stripped.lower().endswith(("dr.", "st.")):
         return []
-    return stripped.lower().split()[-4:]
+    return stripped.lower().split()[-6:]
 
 
 def _name_cue(words: list[str]) -> str | None:
@@ -1543,8 +1606,10 @@ def _name_cue(words: list[str]) -> str | None:
     comma = w1.endswith(",")
     w1 = w1.rstrip(",")
     prev = words[-2] if len(words) >= 2 else ""
-    if w1 in _KIN_WORDS and prev in _POSSESSIVE:
-        return "strong"
+    if w1 in _KIN_WORDS and (
+        prev in _POSSESSIVE or (len(words) >= 3 and words[-3] in _POSSESSIVE and prev.isalpha())
+    ):
+        return "strong"  # "my sister Ines", "the social worker, Ana Dias"
     if comma:
         return None
     if w1 in _STRONG_1 or (prev, w1) in _STRONG_2:
@@ -1553,14 +1618,29 @@ def _name_cue(words: list[str]) -> str | None:
         return "intro"
     if w1 in ("her", "him") and prev in ("call", "called", "calls", "named"):
         return "strong"  # "we call her Heather"
-    if w1 in ("is", "was") and prev in _KIN_WORDS and len(words) >= 3:
-        if words[-3] in _POSSESSIVE:
-            return "strong"  # "my doctor is Per Mattsson", "the surgeon was Éva Molnár"
+    if w1 in ("is", "was"):
+        # "my doctor is Per Mattsson", "the attending that night was Éva Molnár"
+        k = 2
+        while k < len(words) and words[-k] in _WHEN_WORDS:
+            k += 1
+        if k < len(words) and words[-k] in _KIN_WORDS:
+            before = words[: len(words) - k]  # "the attending", "our unit manager"
+            if before[-1] in _POSSESSIVE or (len(before) >= 2 and before[-2] in _POSSESSIVE):
+                return "copula"
     if w1 in _WEAK_1 or (prev, w1) in _WEAK_2:
         return "weak"
     if w1 in ("with", "to") and prev in _WITH_VERBS:
         return "weak"
+    if w1 == "to" and prev in ("it", "this", "that") and len(words) >= 3:
+        if words[-3] in _HANDED:
+            return "weak"  # "I reported it to Anastazja"
     return None
+
+
+_HANDED = frozenset(
+    "reported report gave give handed hand sent send passed pass mentioned mention escalated "
+    "escalate explained explain showed show forwarded forward".split()
+)
 
 
 def _place_cue(words: list[str]) -> bool | str:
@@ -1605,9 +1685,17 @@ _AFTER_NAME_RE = re.compile(
     r"|literally|really|once))?\s+(?:said|says|told|asked|thinks|thought|mentioned|found|ran"
     r"|kept|keeps|was\s+the\s+one|is\s+the\s+one|was\s+on\s+nights|swears|came|went|cried"
     r"|crying|laughed|walked|helped|knows|knew|wanted|wrote|emailed|texted|stayed|quit|retired"
-    r"|covered|handles|handled|quit|goes\s+like|was\s+like|from\s+(?:the\s+)?[A-Za-z]+\s+"
+    r"|covered|handles|handled|quit|goes\s+like|was\s+like|saved|signed|gave|brought|calls"
+    r"|comes|stops|showed|taught|trained|drove|picked|dropped|sent|was\s+out|is\s+out"
+    r"|left\s+(?:for|to|in|on|us|the)|joined|moved\s+(?:to|away|back|out)|started\s+(?:at|in|on)"
+    r"|transferred|switched\s+to|(?:is|was)\s+the\s+(?:first|only|last)\b"
+    r"|was\s+off|is\s+off|was\s+away|is\s+away|(?:is|was)\s+the\s+best"
+    r"|both\s+(?:said|say|think|thought|agreed|felt|feel)"
+    r"|,\s+one\s+of\s+(?:our|my|the|his|her|their)\s+[a-z]+"
+    r"|(?:is|was)\s+(?:probably|definitely|honestly|basically|still|always|usually)\b"
+    r"|(?:from|in|at|on)\s+(?:the\s+)?[A-Za-z]+\s+"
     r"(?:came|said|called|told|was|is|asked|sent|stopped|says|emailed|texted|wrote|showed"
-    r"|[a-z]+ed))\b"
+    r"|comes|calls|stops|visits|brings|drops|covers|runs|[a-z]+ed))\b"
     r"|['’]s\s+the\s+one\b|,\s+(?:can|could|would|will|do|did|are|have)\s+you\b"
     r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient"
     r"|help|permission|approval|office|desk|schedule|car|house|room|number|email|blessing)\b"
@@ -1642,6 +1730,19 @@ def _introduces(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
     return _INTRO_AFTER_RE.match(text, end) is not None
 
 
+def _copula_name(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
+    """After "the nurse was": a known given name, or a word followed by a surname-like word
+    ("Per Mattsson"); an adjective ("was Awesome with") is not a name."""
+    low = tok.lower()
+    if low in lex.first or low in lex.first_ambiguous:
+        return True
+    nxt = _NEXT_TOKEN_RE.match(text, end)
+    if nxt and nxt.group(1)[0].isupper():
+        n = nxt.group(1).lower()
+        return n in lex.surnames or (n not in lex.common and n not in _CONTEXT_STOP)
+    return False
+
+
 def _cap_name_spans(
     text: str, lex: _Lexicon, caps: Sequence[re.Match[str]]
 ) -> Iterable[tuple[int, int, str]]:
@@ -1653,6 +1754,9 @@ def _cap_name_spans(
         cue = _name_cue(words)
         if cue == "intro":
             cue = "strong" if _introduces(text, tok, end, lex) else None
+        elif cue == "copula":
+            # "the nurse was Per Mattsson" / "... was Ines": a name; "the nurse was Great": a word
+            cue = "strong" if _copula_name(text, tok, end, lex) else "weak"
         if cue:
             ok = _personal_token(tok, lex, True)
             if not ok and cue == "strong":
@@ -1750,9 +1854,11 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
 
 
 _LOWER_AFTER_NAME_RE = re.compile(
-    r"(?:^|(?<=[:.?!])|\b(?:and|then|so|but|like|um|uh|yeah|okay)\b)[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+"
+    r"(?:^|(?<=[:.?!])|\b(?:and|then|so|but|like|um|uh|yeah|okay|mean|know|well|oh|honestly"
+    r"|actually)\b)[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+"
     r"(?=from[ ]+the[ ]+[a-z]+[ ]+(?:[a-z]+ed|said|called|came|told)\b|goes[ ]+like\b"
-    r"|was[ ]+like\b|and[ ]+i\b)",
+    r"|was[ ]+like\b|and[ ]+i\b|(?:said|says|told|texted|called)[ ]+(?:no|yes|that|it|to|me|us"
+    r"|him|her|them|she|he|we|they|i)\b)",
     re.M,
 )
 
@@ -1795,22 +1901,107 @@ def _lower_name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]
 
 
 _UPPER_RE = re.compile(rf"[{_UP}]")
+# Words in another script (_SCRIPTS) inside an English transcript: names and places as their
+# owners write them.
+_OTHER_WORD = rf"[{_SCRIPTS}](?:[{_SCRIPTS}ʼ'’-]*[{_SCRIPTS}])?"
+_OTHER_SCRIPT_RE = re.compile(rf"{_OTHER_WORD}(?:[ ]+{_OTHER_WORD})*")
 
 
 def _lower_mode(text: str) -> bool:
     """Lower-case text (speech-to-text output): fewer than one capital per 150 characters."""
-    return len(_UPPER_RE.findall(text)) * 150 < len(text)
+    enough = len(text) / 150  # stop counting once there are this many (written text: soon)
+    count = 0
+    for _ in _UPPER_RE.finditer(text):
+        count += 1
+        if count >= enough:
+            return False
+    return count < enough
 
 
 def _conversation_spans(
-    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]], hints: _Hints
+    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]], hints: _Hints, lower_mode: bool
 ) -> Iterable[tuple[int, int, str]]:
     yield from _cap_name_spans(text, lex, caps)
     # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
-    lower_mode = _lower_mode(text)
     if lower_mode:
         yield from _lower_name_spans(text, lex)
     yield from _spoken_spans(text, lex, hints, lower_mode)
+    if not text.isascii() and _transcript(text):
+        # Only in an English interview transcript: elsewhere (a title, a note written in
+        # Japanese) a word in another script is just a word.
+        for m in _OTHER_SCRIPT_RE.finditer(text):
+            yield m.start(), m.end(), NAME
+        if not lower_mode:
+            yield from _proper_noun_spans(text, lex, caps)
+
+
+_TURN_RE = re.compile(r"^[ \t]*[\w][\w .()-]{0,30}:[ \t]", re.M)
+
+
+def _transcript(text: str) -> bool:
+    """Speaker turns ("Interviewer: ...", "P07: ...") on at least two lines."""
+    if ":" not in text or "\n" not in text:
+        return False
+    turns = 0
+    for _ in _TURN_RE.finditer(text):
+        turns += 1
+        if turns >= 2:
+            return True
+    return False
+
+
+# Drug-name endings (INN stems) and equipment nouns: a capitalised word with one of these is
+# a drug or a brand of device ("Paxlovid", "Ambu bag", "Hoyer lift"), not a person.
+_DRUG_ENDINGS = (
+    "mab", "vir", "zole", "pril", "sartan", "olol", "statin", "mycin", "cillin", "parin",
+    "tinib", "afil", "oxacin", "cycline", "dronate", "gliptin", "glutide", "flozin", "semide",
+    "thiazide", "azepam", "azolam", "barbital", "caine", "dipine", "profen", "tidine", "setron",
+    "lukast", "terol", "sone", "olone", "tide", "platin", "rubicin", "fungin", "conazole",
+    "navir", "previr", "asvir", "triptan", "oxetine", "apine", "idone", "pramine", "xaban",
+)  # fmt: skip
+_DEVICE_NOUNS = frozenset(
+    """
+    bag bags lift lifts pump pumps catheter catheters monitor monitors machine machines bed
+    beds mattress boot boots hugger vest vests line lines tube tubes drain drains mask masks
+    wrap dressing dressings sheet scale scales device devices stocking stockings chair chairs
+    splint brace collar needle needles pen pens meter meters strip strips cart carts app
+    portal system tablet tablets score test
+    """.split()
+)
+
+
+def _proper_noun_spans(
+    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]]
+) -> Iterable[tuple[int, int, str]]:
+    """In a transcript, a capitalised word in mid-sentence written with letters English does
+    not use ("Øyvind", "Kolářová", "Gülay"), that is no eponym, drug, vendor or department,
+    is a proper name (a person, or a place). Brand-name drugs are capitalised non-words too
+    ("Reglan"), so an English-looking unknown word needs a personal context instead."""
+    for m in caps:
+        start, end = m.span()
+        if m.group(0).isascii() or not start or _sentence_initial(text, start):
+            continue
+        if text[end : end + 1] in (":", "#"):
+            continue  # a label ("Email:", "Acct#")
+        tok = m.group(0)
+        low = tok.lower()
+        base = low.split("'")[0].split("’")[0].split("-")[0]
+        if base in lex.common or _inflected_word(base, lex) or base in lex.drugs:
+            continue
+        if len(base) < 3 or base.endswith(_DRUG_ENDINGS):
+            continue  # "Rx", "Ty"; drug names
+        nxt = _NEXT_TOKEN_RE.match(text, end)
+        if nxt and nxt.group(1).lower() in _DEVICE_NOUNS:
+            continue
+        if base in _CONTEXT_STOP or base in _NOT_NAME or base in _EPONYMS:
+            continue
+        if base in _FACILITY_WORDS:
+            continue
+        if base in _GENERIC_PREFIX or base in _SPECIALTY or base in _STATE_NAMES_LOWER:
+            continue
+        if _is_eponym(text, start, m.end()):
+            continue
+        yield start, m.end(), NAME
 
 
 def _spoken_spans(
@@ -1820,7 +2011,7 @@ def _spoken_spans(
     ZIP codes, street addresses in any case and facilities by structure."""
     low_text = text.lower()
     # Speaker labels with a name, only in a text that has speaker turns.
-    labels = list(_SPEAKER_RE.finditer(text))
+    labels = list(_SPEAKER_RE.finditer(text)) if ":" in text else []
     if len(labels) >= 2:
         # A label that speaks more than once is a speaker even when it is also a word.
         # Once two labels are plainly names, the others in that text are speakers too
@@ -1871,7 +2062,7 @@ def _spoken_spans(
         n = sum(
             (2 if w.lower() == "double" else 3 if w.lower() == "triple" else 0)
             or (1 if w.lower() in _DIGIT_WORDS else 0)
-            for w in re.findall(r"[A-Za-z]+", m.group(0))
+            for w in _ASCII_WORD_RE.findall(m.group(0))
         )
         if n >= 5:
             yield m.start(), m.end(), PHONE if n in (7, 10, 11) else ID
@@ -1883,7 +2074,7 @@ def _spoken_spans(
             strict = m.group(0)[0] == "1"  # 100-119 in digits: a fever, a weight, a score
             if after or _age_context(text[max(0, m.start() - 48) : m.start()], strict):
                 yield m.start(), m.end(), AGE
-    months = any(mo in low_text for mo in _MONTHS_LOWER)
+    months = _MONTH_FULL_RE.search(low_text) is not None
     for m in _ORD_CAND_RE.finditer(low_scan) if months else ():
         start, end = m.span()
         before = text[max(0, start - 16) : start].lower().split()
@@ -1904,14 +2095,16 @@ def _spoken_spans(
     if " at " in text and " dot " in low_text:
         for m in _SPOKEN_EMAIL_RE.finditer(text):
             yield m.start(), m.end(), EMAIL
-    for m in _GROUPED_DIGITS_RE.finditer(text) if hints.digits >= 5 else ():
+    grouped = hints.digits >= 5 and _DIGIT_SPACE_DIGIT_RE.search(text)
+    for m in _GROUPED_DIGITS_RE.finditer(text) if grouped else ():
         groups = m.group(0).split()
-        if all(re.fullmatch(r"(?:19|20)\d\d", g) for g in groups):
+        if all(_YEAR_VALUE_RE.fullmatch(g) for g in groups):
             continue
         yield m.start(), m.end(), ID
-    for m in _LOCAL_PHONE_RE.finditer(text) if hints.max_run >= 3 else ():
+    local = hints.max_run >= 4 and _LOCAL_NUMBER_RE.search(text)
+    for m in _LOCAL_PHONE_RE.finditer(text) if local else ():
         yield m.start("v"), m.end("v"), PHONE
-    for m in _SPELLED_RE.finditer(text) if "-" in text else ():
+    for m in _SPELLED_RE.finditer(text) if "-" in text and _SPELLED_HINT_RE.search(text) else ():
         yield m.start(), m.end(), NAME
     for m in _ZIP_AFTER_RE.finditer(text) if hints.max_run >= 5 else ():
         cue = _ZIP_BEFORE_RE.search(text, max(0, m.start() - 40), m.start())
@@ -2131,6 +2324,23 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _date_spans(text: str, low_text: str, hints: _Hints) -> Iterable[tuple[int, int, str]]:
+    if hints.max_run:
+        for rx in (_DATE_NUMERIC, _DATE_WORDED):
+            for m in rx.finditer(text):
+                yield m.start(), m.end(), DATE
+        if "/" in text:
+            for rx in _DATE_SLASHED:
+                for m in rx.finditer(text):
+                    yield *m.span("v"), DATE
+        if hints.max_run >= 4 and any(w in text for w in _HOLIDAY_WORDS):
+            for m in _DATE_HOLIDAY.finditer(text):
+                yield m.start(), m.end(), DATE
+    if any(w in low_text for w in _RELATIVE_WORDS):
+        for m in _DATE_RELATIVE.finditer(text):
+            yield m.start(), m.end(), DATE
+
+
 def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     """Find Safe Harbor identifiers in ``text`` and return spans plus a redacted copy."""
     if not text:
@@ -2154,25 +2364,23 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     hints = _Hints.of(text)
     phones = (
         [(m.start(), m.end(), PHONE) for m in _PHONE_RE.finditer(text)]
-        if hints.max_run >= 3 or "+" in text
+        if hints.max_run >= 4 or "+" in text
         else []
     )
     ids = list(_id_spans(text, hints))
     raw.extend(ids)
     # A labelled id wins over a phone-shaped number inside it ("MRN: 555-123-4567").
     raw.extend(p for p in phones if not any(i[0] <= p[0] and p[1] <= i[1] for i in ids))
-    for rx in _DATE_SCAN:
-        if "v" in rx.groupindex:
-            raw.extend((*m.span("v"), DATE) for m in rx.finditer(text))
-        else:
-            raw.extend((m.start(), m.end(), DATE) for m in rx.finditer(text))
-    if hints.age_number or "enarian" in text.lower():
+    low_text = text.lower()
+    raw.extend(_date_spans(text, low_text, hints))
+    if hints.age_number or "enarian" in low_text:
         for rx in _AGE_SCAN:
             raw.extend((*_value_span(m), AGE) for m in rx.finditer(text))
     caps = list(_CAP_TOKEN_RE.finditer(text))  # capitalised tokens: places and names
     raw.extend(_location_spans(text, lex, caps, hints))
     raw.extend(_name_spans(text, lex, caps))
-    raw.extend(_conversation_spans(text, lex, caps, hints))
+    lower_mode = _lower_mode(text)
+    raw.extend(_conversation_spans(text, lex, caps, hints, lower_mode))
 
     cleaned = []
     for start, end, cat in raw:
@@ -2180,7 +2388,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
             start, end = _trim(text, start, end)
         if end > start:
             cleaned.append((start, end, cat))
-    spans = _merge(_extend(text, _merge(cleaned), lex, _lower_mode(text)))
+    spans = _merge(_extend(text, _merge(cleaned), lex, lower_mode))
 
     out: list[str] = []
     pos = 0

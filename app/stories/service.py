@@ -462,17 +462,22 @@ async def list_stories_json(
         key, value = Story.product_id, product_id
     else:
         return None
-    return await PAGES.json_of(
+    text = await PAGES.json_of(
+        ctx, query, key, value, members, product_id=product_id, status=status, sprint=sprint
+    )
+    if text is None or not total:
+        return None if text is None else (text, 0)
+    # Counted like list_stories' totalCount, up to COUNT_CAP (a window count in the page
+    # statement would read every story of a large product).
+    count = await count_stories(
         ctx,
-        query,
-        key,
-        value,
-        members,
-        total=total,
+        include_archived=query.include_archived,
         product_id=product_id,
+        roadmap_item_id=roadmap_item_id,
         status=status,
         sprint=sprint,
     )
+    return text, count
 
 
 def nested_stories_json(

@@ -309,7 +309,7 @@ ROOT_CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     ),
     (
         "archived, timestamps, total count, typename, sort",
-        'query P($id: ID!) { s: stories(first: 4, productId: $id, includeArchived: true, sort: "-created_at") { __typename totalCount n: nodes { __typename key createdAt updatedAt archivedAt } } }',
+        "query P($id: ID!) { s: stories(first: 4, productId: $id, includeArchived: true, sort: CREATED_AT_DESC) { __typename totalCount n: nodes { __typename key createdAt updatedAt archivedAt } } }",
         {},
         True,
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 import pytest
@@ -181,10 +182,13 @@ def test_spans_categories_and_redaction_are_consistent() -> None:
 def test_speed_is_reasonable() -> None:
     text = "Dr. Patel saw Anna S. at Mercy Clinic on March 3, 2023 about her metformin. " * 140
     detect("warm up")
-    t0 = time.perf_counter()
+    gc.collect()  # other tests' garbage is not the detector's cost
+    t0 = time.process_time()
     detect(text)
-    elapsed_ms = (time.perf_counter() - t0) * 1000
-    # Generous bound so slow CI machines pass; the benchmark reports the real figure.
+    elapsed_ms = (time.process_time() - t0) * 1000
+    # Generous bound so slow CI machines pass; the benchmark reports the real figure. CPU
+    # time, not wall time: on a shared machine the wall clock also counts other processes;
+    # and a full collection of earlier tests' objects landing in the call cost up to 0.7 s.
     assert elapsed_ms / (len(text) / 10_000) < 100
 
 

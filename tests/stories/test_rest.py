@@ -84,6 +84,19 @@ async def test_keys_increase_per_product_and_are_never_reused(client, auth):
     assert r.json()["id"] == first[2]["id"] and r.json()["archived_at"] is not None
 
 
+async def test_a_new_story_leaves_its_product_unchanged(client, auth):
+    """Taking a story number bumps only the product's counter: not its updated_at (a new story
+    is not a change of the product, and the counter's update stays a HOT update) nor its ETag."""
+    w = await make_world(client, auth)
+    before = await client.get(f"/api/v1/products/{w.pid}", headers=w.pm)
+    await w.story()
+    await w.story()
+    after = await client.get(f"/api/v1/products/{w.pid}", headers=w.pm)
+    assert after.json()["updated_at"] == before.json()["updated_at"]
+    assert after.headers["etag"] == before.headers["etag"]
+    assert (await w.story())["key"] == f"{w.key}-3"
+
+
 async def test_default_order_is_backlog_rank(client, auth):
     w = await make_world(client, auth)
     a = await w.story()

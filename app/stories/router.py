@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.fields import Fields, fields_query
-from app.api.params import PRODUCT_REF_DESCRIPTION, IfMatch, ProductRef
+from app.api.params import PRODUCT_REF_DESCRIPTION, IfMatch, ProductRef, product_filter
 from app.api.responses import (
     Paginated,
     history_query,
@@ -19,7 +19,6 @@ from app.api.responses import (
     resource_response,
 )
 from app.core.repository import ListQuery
-from app.products.service import product_filter_id
 from app.stories import service
 from app.stories.filters import ASSIGNEE_DESCRIPTION, LABELS_DESCRIPTION, split_labels
 from app.stories.repository import StoryRepository
@@ -72,9 +71,7 @@ async def list_stories(
     page = await service.list_stories(
         ctx,
         params.list_query(),
-        product_id=(
-            None if params.product_id is None else await product_filter_id(ctx, params.product_id)
-        ),
+        product_id=await product_filter(ctx, params.product_id),
         roadmap_item_id=params.roadmap_item_id,
         status=params.status,
         sprint=params.sprint,

@@ -71,7 +71,7 @@ async def _main(opts: argparse.Namespace) -> None:
                     )
                 else:
                     r = await client.get(opts.path, headers=headers)
-                if r.status_code >= 400 or b'"errors"' in r.content[:20]:
+                if r.status_code >= 400 or b'"errors":[{"message"' in r.content:
                     raise SystemExit(f"{r.status_code}: {r.text[:500]}")
                 return len(r.content)
 

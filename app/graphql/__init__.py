@@ -15,10 +15,14 @@ def mount_graphql(app: FastAPI, settings: Settings) -> None:
     from starlette.staticfiles import StaticFiles
 
     from app.graphql.explorer import STATIC_DIR, STATIC_URL
-    from app.graphql.router import graphql_router
+    from app.graphql.router import graphql_router, lean_post_route
 
     router = graphql_router(settings)
     app.include_router(router)
+    if settings.graphql_fastpath:
+        # POST /graphql without FastAPI's dependency solving (RoundsGraphQLRouter.lean_post), first
+        # among the app's routes; GET, websockets and the rest stay on strawberry's routes.
+        app.router.routes.insert(0, lean_post_route(router))
     app.state.graphql_schema = router.schema  # its `fastpath` counts hits and fallbacks
     if settings.explorer_enabled:
         app.mount(

@@ -22,10 +22,14 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from fastapi import BackgroundTasks
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import Match, Route
+from starlette.types import Scope
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
@@ -91,8 +95,85 @@ def _wants_graphql_response(request: Request) -> bool:
     return json_at < 0 or at < json_at
 
 
+def _sub_response() -> Response:
+    """What FastAPI hands an endpoint as its `response: Response` parameter: no status, no
+    headers (strawberry's view sets status and headers on it, `create_response` copies them)."""
+    response = Response()
+    del response.headers["content-length"]
+    response.status_code = None  # type: ignore[assignment]
+    return response
+
+
+def _plain_request(request: Request, body: bytes) -> GraphQLRequestData | None:
+    """The request data of the common request, a POST of one JSON object with a string
+    `query` (or None: anything else takes strawberry's view, which answers it as before)."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json" or json_too_deep(body):
+        return None
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:  # also what json.loads accepts and orjson not (NaN, …)
+        return None
+    if not isinstance(data, dict):
+        return None
+    query, variables = data.get("query"), data.get("variables")
+    name, extensions = data.get("operationName"), data.get("extensions")
+    if (
+        not isinstance(query, str)
+        or not isinstance(variables, dict | None)
+        or not isinstance(name, str | None)
+        or not isinstance(extensions, dict | None)
+    ):
+        return None
+    return GraphQLRequestData(
+        query=query,
+        variables=variables,
+        operation_name=name,
+        extensions=extensions,
+        protocol="http",
+    )
+
+
+class _PostAdapter:
+    """What strawberry's `execute_single` reads of its request adapter."""
+
+    method = "POST"
+
+
 class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
     get_queries: bool = True
+    # Served by `lean_post` (a plain Starlette route in front of strawberry's FastAPI routes).
+    lean_posts: int = 0
+
+    async def lean_post(self, request: Request) -> Response:
+        """POST /graphql without FastAPI's dependency solving and strawberry's generic request
+        handling: the context is built directly (the same `get_context`), and the common
+        request — one JSON object with a string `query` — goes straight to `execute_single`
+        (strawberry's public `schema.execute`), `process_result` and `create_response`.
+        Everything else (another media type, bad or deep JSON, batches, a non-string query)
+        goes to strawberry's `run`, as through its own route. Tests: the app with
+        GRAPHQL_FASTPATH off serves POST through strawberry's route, and
+        tests/graphql/test_differential.py compares both byte for byte."""
+        sub_response = _sub_response()
+        tasks = BackgroundTasks()
+        context = await get_context(request)
+        context.request, context.response, context.background_tasks = request, sub_response, tasks
+        request_data = _plain_request(request, await request.body())
+        if request_data is None:
+            self.temporal_response = sub_response
+            response = await self.run(request, context=context, root_value=None)
+        else:
+            self.lean_posts += 1
+            result = await self.execute_single(
+                request, _PostAdapter(), sub_response, context, None, request_data
+            )
+            data = await self.process_result(request, result)
+            if result.errors:
+                self._handle_errors(result.errors, data)
+            response = self.create_response(data, sub_response)
+        if response.background is None:
+            response.background = tasks
+        return response
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         if isinstance(request, Request):
@@ -200,6 +281,24 @@ class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(explorer_html(str(request.url.path)))
+
+
+class _LeanRoute(Route):
+    """A Starlette route that names itself in the scope like FastAPI's routes do (the access
+    log, metrics and the audit trail's `path` read the matched route's template from it)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
+
+
+def lean_post_route(router: RoundsGraphQLRouter) -> Route:
+    """POST /graphql through `RoundsGraphQLRouter.lean_post`, to be matched before any other
+    route (the app's routes are tried in order: placed first, a GraphQL request does not test
+    every REST route's pattern before its own)."""
+    return _LeanRoute("/graphql", router.lean_post, methods=["POST"], include_in_schema=False)
 
 
 def graphql_router(settings: Settings) -> RoundsGraphQLRouter:

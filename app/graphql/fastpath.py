@@ -89,6 +89,9 @@ _TYPENAME, _ATTR, _RESOLVE, _LEAF = 0, 1, 2, 3
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _NOT_ITERABLE = (bytearray, bytes, str, memoryview, Mapping)
 _IMMUTABLE = (str, int, float, bool, type(None), Enum)
+_SCALARS = (str, int, float, bool, type(None))
+MAX_VARIABLES = 256  # cached coerced variables per document
+MAX_CONVERTED = 1024  # cached converted arguments per plan
 
 
 # --- connections rendered by the database ----------------------------------------------
@@ -338,7 +341,7 @@ class ObjectPlan:
 
 
 class OperationPlan:
-    __slots__ = ("fragments", "operation", "root")
+    __slots__ = ("converted", "fragments", "operation", "root")
 
     def __init__(
         self,
@@ -349,6 +352,9 @@ class OperationPlan:
         self.operation = operation
         self.fragments = fragments
         self.root = root
+        # Resolver arguments converted from variables, across requests: per (field plan,
+        # the request's scalar variables); immutable values only (see _Run._kwargs).
+        self.converted: dict[tuple[int, Any], dict[str, Any]] = {}
 
 
 def _is_basic(field_def: GraphQLField) -> str | None:
@@ -907,6 +913,7 @@ class _Run:
         "operation_extensions",
         "plan",
         "root_value",
+        "scalars",
         "schema",
         "strawberry",
         "variables",
@@ -922,9 +929,11 @@ class _Run:
         is_awaitable: Callable[[Any], bool],
         operation_extensions: Any,
         strawberry: Any,
+        scalars: Any = None,
     ) -> None:
         self.schema = schema
         self.plan = plan
+        self.scalars = scalars  # the request's variables as a hashable key, or None
         self.variables = variables
         self.root_value = root_value
         self.context = context
@@ -967,6 +976,18 @@ class _Run:
         key = id(f)
         if key in self._converted and (shared := self._converted[key]) is not None:
             return dict(shared)
+        # Converted once across requests: a field's literal arguments once, arguments with
+        # variables once per distinct scalar variables (they are a function of the two).
+        across = (
+            (key, None)
+            if f.args is not None
+            else None
+            if self.scalars is None
+            else (key, self.scalars)
+        )
+        if across is not None and (shared := self.plan.converted.get(across)) is not None:
+            self._converted[key] = shared
+            return dict(shared)
         args = f.args if f.args is not None else self.arguments(f)
         kwargs = convert_arguments(
             args,
@@ -977,6 +998,10 @@ class _Run:
         )
         immutable = all(isinstance(v, _IMMUTABLE) for v in kwargs.values())
         self._converted[key] = dict(kwargs) if immutable else None
+        if immutable and across is not None:
+            if len(self.plan.converted) >= MAX_CONVERTED:
+                self.plan.converted.clear()
+            self.plan.converted[across] = dict(kwargs)
         return kwargs
 
     def arguments(self, f: FieldPlan) -> dict[str, Any]:
@@ -1029,7 +1054,7 @@ class _Document:
     """What the plans of one parsed document share: its operations and fragments, and the
     variables that decide @skip/@include (their values are part of a plan's key)."""
 
-    __slots__ = ("condition_variables", "document", "fragments", "operations", "plans")
+    __slots__ = ("condition_variables", "document", "fragments", "operations", "plans", "variables")
 
     def __init__(self, document: DocumentNode) -> None:
         self.document = document
@@ -1058,6 +1083,23 @@ class _Document:
         visit(document, _Conditions())
         self.condition_variables = tuple(dict.fromkeys(names))
         self.plans: dict[tuple[Any, ...], OperationPlan | None] = {}
+        # Coerced variables per (operation, scalar variables): see _scalar_key.
+        self.variables: dict[tuple[Any, ...], Any] = {}
+
+
+def _scalar_key(operation_name: str | None, variables: dict[str, Any] | None) -> Any:
+    """The request's variables as a hashable key when they are all JSON scalars (strings,
+    numbers, booleans, null; a client's ids and page sizes), else None. The same key means
+    the same coerced variables and the same converted arguments: both are cached with it.
+    Types are part of the key (1, 1.0 and True are equal in Python, not in GraphQL)."""
+    if not variables:
+        return (operation_name,)
+    items: list[Any] = [operation_name]
+    for name, value in variables.items():
+        if not isinstance(value, _SCALARS) or (isinstance(value, str) and len(value) > 256):
+            return None
+        items.append((name, type(value), value))
+    return tuple(items)
 
 
 class FastPath:
@@ -1150,11 +1192,20 @@ class FastPath:
         operation = doc.operations.get(operation_name)
         if operation is None or operation.operation is not OperationType.QUERY:
             return await fallback()
-        variables = get_variable_values(
-            schema, operation.variable_definitions or (), variable_values or {}, max_errors=50
-        )
-        if isinstance(variables, list):  # coercion errors: graphql-core reports them
-            return await fallback()
+        scalars = _scalar_key(operation_name, variable_values)
+        variables = doc.variables.get(scalars) if scalars is not None else None
+        if variables is None:
+            variables = get_variable_values(
+                schema, operation.variable_definitions or (), variable_values or {}, max_errors=50
+            )
+            if isinstance(variables, list):  # coercion errors: graphql-core reports them
+                return await fallback()
+            if scalars is not None and all(
+                isinstance(v, _IMMUTABLE) for v in variables.coerced.values()
+            ):
+                if len(doc.variables) >= MAX_VARIABLES:
+                    doc.variables.clear()
+                doc.variables[scalars] = variables
         plan = self.plan(doc, operation_name, variables)
         if plan is None:
             return await fallback()
@@ -1169,6 +1220,7 @@ class FastPath:
             is_awaitable or asyncio.iscoroutine,
             kwargs.get("operation_extensions"),
             self.strawberry,
+            scalars,
         )
         aws: list[Any] = []
         try:

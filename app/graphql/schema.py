@@ -555,6 +555,19 @@ def _validate(schema: Any, document: Any, rules: tuple[Any, ...], hide: bool) ->
     return validate(schema, document, rules, hide_suggestions=hide)
 
 
+@lru_cache(maxsize=16)
+def _rules(given: tuple[Any, ...], limits: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The validation rules: strawberry's (with graphql-core's literal check replaced: its
+    messages repeat the literal), the limits, strawberry's input rules. Built once per rule
+    set, not per request."""
+    return (
+        *(SafeValuesOfCorrectTypeRule if r is ValuesOfCorrectTypeRule else r for r in given),
+        *limits,
+        MaybeNullValidationRule,
+        OneOfInputValidationRule,
+    )
+
+
 class CachedValidation(SchemaExtension):
     """Parsing and validation once per distinct document (shared LRUs), with the request
     limits, without 'Did you mean' hints when `hide_suggestions` (production: they would
@@ -586,16 +599,7 @@ class CachedValidation(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
-        rules = (
-            # graphql-core's literal checks repeat the literal in their messages
-            *(
-                SafeValuesOfCorrectTypeRule if r is ValuesOfCorrectTypeRule else r
-                for r in ec.validation_rules
-            ),
-            *self.rules,
-            MaybeNullValidationRule,
-            OneOfInputValidationRule,
-        )
+        rules = _rules(tuple(ec.validation_rules), self.rules)
         schema = graphql_core_schema(ec.schema)
         document = ec.graphql_document
         assert document is not None  # on_parse set it (strawberry validates parsed documents)

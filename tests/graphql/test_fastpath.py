@@ -464,3 +464,36 @@ async def test_mutations_use_the_standard_executor(world, app, client):
     )
     assert r.status_code == 200 and r.json()["data"]["createStory"]["roadmapItem"] is None
     assert fastpath.hits == hits and fastpath.fallbacks == fallbacks + 1
+
+
+async def test_variables_and_arguments_cached_across_requests(world, app, client, standard):
+    """Coerced variables and converted arguments are reused across requests with the same
+    scalar variables (app/graphql/fastpath.py, `_scalar_key`): every change of a value or of
+    its JSON type is a new entry, never a previous request's answer."""
+    fastpath = app.state.graphql_schema.fastpath
+    h = world.h("product_manager")
+    pid = world.product["id"]
+    sequence: list[dict[str, Any]] = [
+        {"id": pid, "yes": True, "first": 1},
+        {"id": pid, "yes": True, "first": 2},
+        {"id": pid, "yes": True, "first": 1},
+        {"id": pid, "yes": False, "first": 1},
+        {"id": pid, "yes": 1, "first": 1},  # not a Boolean: an error, not the cached True
+        {"id": pid, "yes": True, "first": 1.0},  # an Int in GraphQL all the same
+        {"id": pid, "yes": True, "first": 1.5},  # not an Int
+        {"id": pid, "yes": True, "first": "1"},
+        {"id": pid, "yes": True, "first": None},
+        {"id": world.item["id"], "yes": True, "first": 1},  # not a product: null
+        {"id": pid, "yes": True, "first": 1, "unused": "x"},
+    ]
+    hits = fastpath.hits
+    for variables in sequence * 2:
+        a, b, _, _ = await _both(client, standard, h, CONDITIONS, variables, "Cond")
+        _same(a, b, repr(variables))
+    assert fastpath.hits > hits
+    r = await client.post(
+        "/graphql",
+        json={"query": CONDITIONS, "variables": sequence[1], "operationName": "Cond"},
+        headers=h,
+    )
+    assert len(r.json()["data"]["product"]["roadmapItems"]["nodes"]) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import lru_cache, partial
@@ -550,9 +551,25 @@ patch_sibling_gather(_gather_settled)
 _parse = lru_cache(maxsize=256)(parse)
 
 
-@lru_cache(maxsize=256)
+# Validation errors per document object (the parse cache hands out the same object for the
+# same text). Not an lru_cache keyed on the document: AST nodes are frozen dataclasses whose
+# hash walks the whole tree, on every request.
+_VALIDATED: dict[int, tuple[weakref.ref[Any], dict[Any, list[GraphQLError]]]] = {}
+_MAX_VALIDATED = 512
+
+
 def _validate(schema: Any, document: Any, rules: tuple[Any, ...], hide: bool) -> list[GraphQLError]:
-    return validate(schema, document, rules, hide_suggestions=hide)
+    entry = _VALIDATED.get(id(document))
+    if entry is None or entry[0]() is not document:
+        if len(_VALIDATED) >= _MAX_VALIDATED:
+            _VALIDATED.clear()
+        entry = _VALIDATED[id(document)] = (weakref.ref(document), {})
+    results = entry[1]
+    key = (schema, rules, hide)
+    errors = results.get(key)
+    if errors is None:
+        errors = results[key] = validate(schema, document, rules, hide_suggestions=hide)
+    return errors
 
 
 @lru_cache(maxsize=16)

@@ -17,6 +17,9 @@ from app.core.context import Ctx
 from app.core.errors import Unauthenticated
 from app.graphql.loaders import Loaders
 
+_CONTAINERS = frozenset((list, set, dict))
+_ATOMS = frozenset((str, int, bool, float, type(None), tuple))
+
 
 class GraphQLContext(BaseContext):
     """`ctx` is the services' Ctx; `loaders` are this request's DataLoaders."""
@@ -52,7 +55,15 @@ class GraphQLContext(BaseContext):
     def checkpoint(self) -> dict[str, Any]:
         """What a run records on the request (the audit record's fields), for `rollback`."""
         audit = self.audit
-        return {name: copy(getattr(audit, name)) for name in AuditRecord.__slots__}
+        saved: dict[str, Any] = {}
+        for name in AuditRecord.__slots__:
+            value = getattr(audit, name)
+            kind = type(value)
+            # copy.copy's answers, without its dispatch (once per fast-path run)
+            saved[name] = (
+                kind(value) if kind in _CONTAINERS else value if kind in _ATOMS else copy(value)
+            )
+        return saved
 
     def rollback(self, checkpoint: dict[str, Any]) -> None:
         """Undo a run that is about to be repeated (the fast path falling back to the

@@ -134,10 +134,8 @@ def _plain_request(request: Request, body: bytes) -> GraphQLRequestData | None:
     )
 
 
-class _PostAdapter:
-    """What strawberry's `execute_single` reads of its request adapter."""
-
-    method = "POST"
+# Where `lean_post` leaves the sub-response for strawberry's view (`get_sub_response`).
+_SUB_RESPONSE = "rounds.graphql.sub_response"
 
 
 class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
@@ -160,17 +158,17 @@ class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
         context.request, context.response, context.background_tasks = request, sub_response, tasks
         request_data = _plain_request(request, await request.body())
         if request_data is None:
-            self.temporal_response = sub_response
+            request.scope[_SUB_RESPONSE] = sub_response
             response = await self.run(request, context=context, root_value=None)
         else:
             self.lean_posts += 1
+            adapter = self.request_adapter_class(request)
             result = await self.execute_single(
-                request, _PostAdapter(), sub_response, context, None, request_data
+                request, adapter, sub_response, context, None, request_data
             )
-            data = await self.process_result(request, result)
-            if result.errors:
-                self._handle_errors(result.errors, data)
-            response = self.create_response(data, sub_response)
+            response = self.create_response(
+                await self.process_result(request, result), sub_response
+            )
         if response.background is None:
             response.background = tasks
         return response
@@ -260,6 +258,12 @@ class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
                 # request back on >= 400), so no partial result may claim otherwise.
                 result.data = None
         return result
+
+    async def get_sub_response(self, request: Request) -> Response:
+        """The response whose status and headers the view sets: `lean_post`'s own for the
+        requests it hands to `run`, FastAPI's `response` parameter otherwise."""
+        lean = request.scope.get(_SUB_RESPONSE)
+        return lean if lean is not None else await super().get_sub_response(request)
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         response = super().create_response(response_data, sub_response)

@@ -2,7 +2,8 @@
 schema by hypothesis-graphql, dressed with the language features the fast path compiles
 (aliases, variables, inline and named fragments, @skip/@include with literals and
 variables), with the ids of real rows, sent by every role through the app with the fast
-path on and the app with it off (plain graphql-core) over the same database: the same
+path on (and POST served by the lean route, app/graphql/router.py) and the app with it off
+(plain graphql-core, strawberry's own HTTP route) over the same database: the same
 status, the same response bytes and the same audit event.
 
 A bounded, derandomized number of documents runs in the suite (ROUNDS_FUZZ_EXAMPLES, 60 by

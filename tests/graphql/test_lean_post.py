@@ -107,3 +107,22 @@ async def test_graphql_response_media_type(client, standard, auth):
     a, _ = await _both(client, standard, b'{"query": "{ interviews { totalCount } }"}', headers)
     assert a.status_code == 403
     assert a.headers["content-type"] == "application/graphql-response+json"
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "multipart/mixed;subscriptionSpec=1.0, application/json",
+        "text/event-stream",
+        "application/graphql-response+json, application/json",
+        "*/*",
+    ],
+)
+async def test_streaming_accept_headers_answer_like_strawberrys_route(
+    client, standard, auth, accept
+):
+    """Streamed transports (multipart subscriptions, SSE) are off (websockets only): a POST
+    asking for them is answered as strawberry's route answers it."""
+    headers = {**auth("engineer", "lean-5"), "content-type": "application/json", "accept": accept}
+    for query in (b'{"query": "{ me { role } }"}', b'{"query": "subscription { x }"}'):
+        await _both(client, standard, query, headers)

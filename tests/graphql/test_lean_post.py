@@ -126,3 +126,15 @@ async def test_streaming_accept_headers_answer_like_strawberrys_route(
     headers = {**auth("engineer", "lean-5"), "content-type": "application/json", "accept": accept}
     for query in (b'{"query": "{ me { role } }"}', b'{"query": "subscription { x }"}'):
         await _both(client, standard, query, headers)
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "TRACE", "PUT", "PATCH", "DELETE", "GET"])
+async def test_other_methods_answer_like_without_the_lean_route(client, standard, auth, method):
+    """The lean route serves POST only; with it first among the routes, the other methods
+    still reach the routes that answered them before (and a 405 is the same 405)."""
+    headers = auth("engineer", "lean-6")
+    a = await client.request(method, "/graphql", headers=headers)
+    b = await standard.request(method, "/graphql", headers=headers)
+    assert (a.status_code, a.content) == (b.status_code, b.content)
+    assert a.headers.get("allow") == b.headers.get("allow")
+    assert a.headers.get("content-type") == b.headers.get("content-type")

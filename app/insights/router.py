@@ -8,12 +8,13 @@ from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.fields import Fields, fields_query
-from app.api.params import IfMatch, ProductFilter
+from app.api.params import IfMatch
 from app.api.responses import Paginated, list_query_for, location, page_response, resource_response
 from app.core.repository import ListQuery
 from app.insights import service
 from app.insights.repository import InsightRepository
 from app.insights.schemas import InsightCreate, InsightOut, InsightUpdate
+from app.products.params import ProductFilter
 
 router = APIRouter(prefix="/insights", tags=["insights"])
 SORTED_LIST = list_query_for(InsightRepository.sortable)

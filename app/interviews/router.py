@@ -8,12 +8,13 @@ from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.fields import Fields, fields_query
-from app.api.params import IfMatch, ProductFilter
+from app.api.params import IfMatch
 from app.api.responses import Paginated, list_query_for, location, page_response, resource_response
 from app.core.repository import ListQuery
 from app.interviews import service
 from app.interviews.repository import InterviewRepository
 from app.interviews.schemas import InterviewCreate, InterviewOut, InterviewUpdate
+from app.products.params import ProductFilter
 
 router = APIRouter(prefix="/interviews", tags=["interviews"])
 SORTED_LIST = list_query_for(InterviewRepository.sortable)

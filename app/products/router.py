@@ -7,10 +7,11 @@ from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.fields import Fields, fields_query
-from app.api.params import IfMatch, ProductPath
+from app.api.params import IfMatch
 from app.api.responses import Paginated, list_query_for, location, page_response, resource_response
 from app.core.repository import ListQuery
 from app.products import service
+from app.products.params import ProductPath
 from app.products.repository import ProductRepository
 from app.products.schemas import LifecycleStage, ProductCreate, ProductOut, ProductUpdate
 

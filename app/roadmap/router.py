@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.fields import Fields, fields_query
-from app.api.params import IfMatch, ProductFilter
+from app.api.params import IfMatch
 from app.api.responses import (
     Paginated,
     history_query,
@@ -18,6 +18,7 @@ from app.api.responses import (
     resource_response,
 )
 from app.core.repository import ListQuery
+from app.products.params import ProductFilter
 from app.roadmap import service
 from app.roadmap.repository import RoadmapItemRepository
 from app.roadmap.schemas import (

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.fields import Fields, fields_query
-from app.api.params import PRODUCT_REF_DESCRIPTION, IfMatch, ProductRef, product_filter
+from app.api.params import IfMatch
 from app.api.responses import (
     Paginated,
     history_query,
@@ -19,6 +19,7 @@ from app.api.responses import (
     resource_response,
 )
 from app.core.repository import ListQuery
+from app.products.params import PRODUCT_REF_DESCRIPTION, ProductRef, product_filter
 from app.stories import service
 from app.stories.filters import ASSIGNEE_DESCRIPTION, LABELS_DESCRIPTION, split_labels
 from app.stories.repository import StoryRepository

@@ -64,9 +64,9 @@ class GraphQLContext(BaseContext):
 
 
 async def get_context(connection: HTTPConnection) -> GraphQLContext:
-    """The context of an HTTP request, or of a websocket (subscriptions, app/feed/live.py)."""
+    """The context of an HTTP request, or of a websocket (subscriptions, app/graphql/live.py)."""
     if connection.scope["type"] == "websocket":
-        from app.feed.live import websocket_context
+        from app.graphql.live import websocket_context
 
         return await websocket_context(connection)
     return await _http_context(cast(Request, connection))

@@ -32,10 +32,10 @@ from strawberry.types.unset import UNSET
 
 from app.config import Settings
 from app.core.limits import MAX_JSON_DEPTH, json_too_deep
-from app.feed.live import TextWebSocketAdapter, on_ws_connect
 from app.graphql.context import GraphQLContext, get_context
 from app.graphql.errors import format_error, http_status
 from app.graphql.explorer import explorer_html
+from app.graphql.live import TextWebSocketAdapter, on_ws_connect
 from app.graphql.schema import build_schema
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -195,7 +195,7 @@ class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
     websocket_adapter_class = TextWebSocketAdapter
 
     async def on_ws_connect(self, context: GraphQLContext) -> Any:
-        """Websocket connection_init: authenticate and audit (app/feed/live.py)."""
+        """Websocket connection_init: authenticate and audit (app/graphql/live.py)."""
         return await on_ws_connect(context)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:

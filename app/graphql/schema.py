@@ -28,12 +28,12 @@ from app.audit import service as audit
 from app.audit.schemas import AuditAction, AuditFilters, AuditOutcome
 from app.config import Settings
 from app.core.errors import Invalid
-from app.feed.live import Subscription
 from app.graphql import inputs as gi
 from app.graphql.errors import ErrorFormatter, SafeValuesOfCorrectTypeRule, format_error
 from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
 from app.graphql.internals import graphql_core_schema, patch_sibling_gather
 from app.graphql.limits import check_cost
+from app.graphql.live import Subscription
 from app.graphql.pm import PmMutation, PmQuery
 from app.graphql.scalars import SCALAR_MAP
 from app.graphql.sorts import (
@@ -617,7 +617,7 @@ class OperationName(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         ec = self.execution_context
         if not getattr(ec.context, "is_websocket", False):
-            # Subscriptions run over websockets only (app/feed/live.py): 400 over HTTP.
+            # Subscriptions run over websockets only (app/graphql/live.py): 400 over HTTP.
             ec.allowed_operations = set(ec.allowed_operations) - {OperationType.SUBSCRIPTION}
         yield
 
@@ -663,7 +663,7 @@ class RoundsSchema(strawberry.Schema):
     ) -> None:
         """Logged (by type only) in ErrorFormatter; strawberry's default logs tracebacks whose
         messages may carry row values."""
-        # Subscription results (app/feed/live.py) never reach ErrorFormatter.on_operation:
+        # Subscription results (app/graphql/live.py) never reach ErrorFormatter.on_operation:
         # format them here, in place (codes, masking), before they are sent.
         if getattr(getattr(execution_context, "context", None), "is_websocket", False):
             hide = self.config.disable_field_suggestions
@@ -698,7 +698,7 @@ def build_schema(settings: Settings | None = None) -> RoundsSchema:
     schema = RoundsSchema(
         query=Query,
         mutation=Mutation,
-        subscription=Subscription,  # productEvents over websockets (app/feed/live.py)
+        subscription=Subscription,  # productEvents over websockets (app/graphql/live.py)
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production, scalar_map=SCALAR_MAP),
     )

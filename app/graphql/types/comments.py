@@ -1,11 +1,15 @@
-"""GraphQL types of comments (no import of app.graphql.types: that module uses these)."""
+"""GraphQL types of comments (issue #16), and the comments connection of a story or item."""
 
 from __future__ import annotations
 
 import datetime
 import uuid
+from typing import Any
 
 import strawberry
+
+from app.comments.repository import CommentRepository
+from app.graphql.types.common import Connection, Info, child_connection, history_query
 
 
 @strawberry.type(name="Comment")
@@ -35,3 +39,17 @@ class CommentWarningType:
 class CommentWrittenType:
     comment: CommentType
     warning: CommentWarningType | None
+
+
+async def comments_connection(
+    info: Info, parent: Any, node_id: strawberry.ID | uuid.UUID, first: int, after: str | None
+) -> Connection[CommentType]:
+    """One batched statement per query level for every parent's comment page."""
+    loaders = info.context.loaders
+    return await child_connection(
+        loaders.comments_by(parent),
+        loaders.comment_count_by(parent),
+        CommentRepository,
+        node_id,
+        history_query(first, after),
+    )

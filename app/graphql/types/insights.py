@@ -1,0 +1,70 @@
+"""GraphQL type of insights, and the insights connection of an interview, story or item."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any
+
+import strawberry
+
+from app.graphql.sorts import InsightSort
+from app.graphql.types.common import (
+    Connection,
+    Info,
+    LazyInterview,
+    LazyProduct,
+    child_connection,
+    list_query,
+)
+from app.insights.repository import InsightRepository
+from app.interviews.schemas import ParticipantPersona
+
+
+@strawberry.type(name="Insight")
+class InsightType:
+    id: strawberry.ID
+    interview_id: uuid.UUID
+    product_id: uuid.UUID
+    title: str
+    quote: str | None = strawberry.field(
+        description="redacted unless the caller may see the interview's PHI"
+    )
+    persona: ParticipantPersona | None
+    severity: int
+    tags: list[str]
+    story_ids: list[uuid.UUID]
+    roadmap_item_ids: list[uuid.UUID]
+    phi_detected: bool
+    redacted: bool
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    version: int
+    archived_at: datetime.datetime | None
+
+    @strawberry.field
+    async def product(self, info: Info) -> LazyProduct | None:
+        return await info.context.loaders.product.load(self.product_id)
+
+    @strawberry.field(description="The source interview, if this caller may read interviews.")
+    async def interview(self, info: Info) -> LazyInterview | None:
+        return await info.context.loaders.interview.load(self.interview_id)
+
+
+async def insights_connection(
+    info: Info,
+    parent: Any,
+    node_id: strawberry.ID | uuid.UUID,
+    first: int,
+    after: str | None,
+    sort: InsightSort | None,
+    include_archived: bool,
+) -> Connection[InsightType]:
+    loaders = info.context.loaders
+    return await child_connection(
+        loaders.insights_by(parent),
+        loaders.insight_count_by(parent),
+        InsightRepository,
+        node_id,
+        list_query(first, after, sort, include_archived),
+    )

@@ -1,0 +1,99 @@
+"""GraphQL type of products."""
+
+from __future__ import annotations
+
+import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from app.graphql.columns import requested_columns
+from app.graphql.sorts import RoadmapItemSort, StorySort
+from app.graphql.types.common import (
+    DEFAULT_FIRST,
+    Connection,
+    Info,
+    child_connection,
+    list_query,
+    register_enums,
+)
+from app.graphql.types.roadmap import RoadmapItemType, roadmap_page
+from app.graphql.types.stories import StoryType, stories_connection, stories_page
+from app.products.schemas import (
+    FdaPathway,
+    Iec62304Class,
+    LifecycleStage,
+    SamdSignificance,
+    SamdSituation,
+)
+from app.roadmap.repository import RoadmapItemRepository
+from app.roadmap.schemas import Horizon, RoadmapStatus
+from app.stories.schemas import StoryStatus
+
+register_enums(LifecycleStage, SamdSignificance, SamdSituation, FdaPathway, Iec62304Class)
+
+
+@strawberry.type(name="Product")
+class ProductType:
+    id: strawberry.ID
+    key: str
+    name: str
+    description: str
+    lifecycle_stage: LifecycleStage
+    intended_use: str
+    samd_significance: SamdSignificance | None
+    samd_situation: SamdSituation | None
+    imdrf_category: str | None = strawberry.field(description="IMDRF SaMD N12 category, I to IV")
+    fda_pathway: FdaPathway
+    iec62304_class: Iec62304Class | None
+    handles_phi: bool
+    model_type: str | None
+    performance_metrics: JSON
+    jira_project_key: str | None = strawberry.field(description="Linked Jira project (SPEC §9)")
+    jira_status_map: JSON = strawberry.field(description="Jira status name -> story status")
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    version: int
+    archived_at: datetime.datetime | None
+
+    @strawberry.field(metadata=roadmap_page())
+    async def roadmap_items(
+        self,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        sort: RoadmapItemSort | None = None,
+        include_archived: bool = False,
+        status: RoadmapStatus | None = None,
+        horizon: Horizon | None = None,
+    ) -> Connection[RoadmapItemType]:
+        loaders = info.context.loaders
+        filters = (status, horizon)
+        columns = requested_columns(info)
+        found = await child_connection(
+            loaders.roadmap_items_by_product,
+            loaders.roadmap_item_count_by_product,
+            RoadmapItemRepository,
+            self.id,
+            list_query(first, after, sort, include_archived),
+            filters,
+            page_key=(*filters, columns),
+        )
+        if columns is None:  # rows of only some columns must not answer roadmapItem(id)
+            loaders.roadmap_item.prime_many({i.id: i for i in found.nodes})
+        return found
+
+    @strawberry.field(metadata=stories_page("product_id"))
+    async def stories(
+        self,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        sort: StorySort | None = None,
+        include_archived: bool = False,
+        status: StoryStatus | None = None,
+        sprint: str | None = None,
+    ) -> Connection[StoryType]:
+        return await stories_connection(
+            info, "product_id", self.id, first, after, sort, include_archived, (status, sprint)
+        )

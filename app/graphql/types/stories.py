@@ -1,0 +1,222 @@
+"""GraphQL types of stories and their clinical reviews, and the stories connection of a
+product or roadmap item."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from functools import partial
+from typing import Any, cast
+
+import strawberry
+
+from app.graphql.columns import requested_columns
+from app.graphql.fastpath import JsonPage
+from app.graphql.sorts import InsightSort, StorySort
+from app.graphql.types.comments import CommentType, comments_connection
+from app.graphql.types.common import (
+    DEFAULT_FIRST,
+    Connection,
+    Info,
+    LazyProduct,
+    LazyRoadmapItem,
+    child_connection,
+    history_query,
+    list_query,
+    register_enums,
+    rendered_page,
+)
+from app.graphql.types.insights import InsightType, insights_connection
+from app.stories import service as stories_service
+from app.stories.models import Story
+from app.stories.repository import StoryRepository, StoryReviewRepository
+from app.stories.schemas import ReviewStatus, StoryStatus
+
+register_enums(StoryStatus, ReviewStatus)
+
+
+def stories_page(parent: stories_service.StoryParent) -> dict[str, JsonPage]:
+    """The stories connection of a product or roadmap item rendered by the database when the
+    document asks only for plain node fields (fast path, PostgreSQL)."""
+    return rendered_page(
+        Story,
+        partial(stories_service.stories_json_by, parent=parent),
+        partial(stories_service.nested_stories_json, parent=parent),
+        ("status", "sprint"),
+    )
+
+
+async def stories_connection(
+    info: Info,
+    parent: Any,
+    node_id: strawberry.ID | uuid.UUID,
+    first: int,
+    after: str | None,
+    sort: StorySort | None,
+    include_archived: bool,
+    filters: tuple[Any, ...],
+) -> Connection[Any]:
+    loaders = info.context.loaders
+    return await child_connection(
+        loaders.stories_by(parent),
+        loaders.story_count_by(parent),
+        StoryRepository,
+        node_id,
+        list_query(first, after, sort, include_archived),
+        filters,
+        page_key=(*filters, requested_columns(info)),
+    )
+
+
+@strawberry.type(name="StoryReview", description="One clinical review of one story version.")
+class StoryReviewType:
+    id: strawberry.ID
+    story_id: uuid.UUID
+    version: int = strawberry.field(description="The story version that was reviewed")
+    status: ReviewStatus
+    reviewer_sub: str
+    reviewed_at: datetime.datetime
+    comment: str | None
+    ended_at: datetime.datetime | None
+    ended_by: str | None = strawberry.field(description="Who superseded it or changed the content")
+    end_reason: str | None = strawberry.field(description="superseded or content_changed")
+    changed_fields: list[str] | None = strawberry.field(
+        description="Reviewed fields whose change ended it"
+    )
+
+    @strawberry.field(description="Whether this review is the story's clinical review now")
+    def current(self) -> bool:
+        return self.ended_at is None
+
+
+@strawberry.type(name="AcceptanceCriterion")
+class AcceptanceCriterionType:
+    id: str
+    given: str
+    when: str
+    then: str
+    met: bool
+
+
+@strawberry.type(name="ClinicalReview")
+class ClinicalReviewType:
+    status: ReviewStatus
+    reviewer_sub: str | None
+    reviewed_at: datetime.datetime | None
+    comment: str | None
+
+
+@strawberry.type(name="JiraSync", description="Whether a story follows its Jira issue.")
+class JiraSyncType:
+    state: str = strawberry.field(description="in_sync or conflict")
+    detail: str | None
+    jira_status: str | None
+    last_event_at: datetime.datetime | None
+    changed_by: str | None
+
+
+def _story_row(source: StoryType) -> Story:
+    """The `self` of a StoryType resolver: the Story row its parent field resolved to (every
+    Story field resolves from a row, nothing builds a StoryType), whose JSON columns these
+    resolvers read under their own field names."""
+    return cast(Story, source)
+
+
+@strawberry.type(name="Story")
+class StoryType:
+    id: strawberry.ID
+    product_id: uuid.UUID
+    roadmap_item_id: uuid.UUID | None
+    key: str
+    title: str
+    persona: str | None
+    as_a: str | None
+    i_want: str | None
+    so_that: str | None
+    description: str
+    status: StoryStatus
+    story_points: int | None
+    rank: str
+    sprint: str | None
+    labels: list[str]
+    clinical_review_required: bool
+    jira_key: str | None
+    assignee_sub: str | None
+    evidence_count: int
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    version: int
+    archived_at: datetime.datetime | None
+
+    @strawberry.field
+    def acceptance_criteria(self) -> list[AcceptanceCriterionType]:
+        return [AcceptanceCriterionType(**c) for c in _story_row(self).acceptance_criteria or ()]
+
+    @strawberry.field
+    def clinical_review(self) -> ClinicalReviewType | None:
+        r = _story_row(self).clinical_review
+        if r is None:
+            return None
+        at = r.get("reviewed_at")
+        return ClinicalReviewType(
+            status=ReviewStatus(r["status"]),
+            reviewer_sub=r.get("reviewer_sub"),
+            reviewed_at=datetime.datetime.fromisoformat(at) if at else None,
+            comment=r.get("comment"),
+        )
+
+    @strawberry.field(description="Jira sync state (SPEC §9); null when never synced.")
+    def jira_sync(self) -> JiraSyncType | None:
+        s = _story_row(self).jira_sync
+        if s is None:
+            return None
+        at = s.get("last_event_at")
+        return JiraSyncType(
+            state=s["state"],
+            detail=s.get("detail"),
+            jira_status=s.get("jira_status"),
+            last_event_at=datetime.datetime.fromisoformat(at) if at else None,
+            changed_by=s.get("changed_by"),
+        )
+
+    @strawberry.field
+    async def product(self, info: Info) -> LazyProduct | None:
+        return await info.context.loaders.product.load(self.product_id)
+
+    @strawberry.field
+    async def roadmap_item(self, info: Info) -> LazyRoadmapItem | None:
+        if self.roadmap_item_id is None:
+            return None
+        return await info.context.loaders.roadmap_item.load(self.roadmap_item_id)
+
+    @strawberry.field(description="Insights linked to this story as evidence.")
+    async def insights(
+        self,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        sort: InsightSort | None = None,
+        include_archived: bool = False,
+    ) -> Connection[InsightType]:
+        return await insights_connection(
+            info, "story_id", self.id, first, after, sort, include_archived
+        )
+
+    @strawberry.field(description="Clinical reviews of this story, current and ended, newest first")
+    async def reviews(
+        self, info: Info, first: int = DEFAULT_FIRST, after: str | None = None
+    ) -> Connection[StoryReviewType]:
+        loaders = info.context.loaders
+        return await child_connection(
+            loaders.reviews_by_story,
+            loaders.review_count_by_story,
+            StoryReviewRepository,
+            self.id,
+            history_query(first, after),
+        )
+
+    @strawberry.field(description="Comments on this story, oldest first.")
+    async def comments(
+        self, info: Info, first: int = DEFAULT_FIRST, after: str | None = None
+    ) -> Connection[CommentType]:
+        return await comments_connection(info, "story", self.id, first, after)

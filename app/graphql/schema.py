@@ -58,6 +58,7 @@ from app.graphql.types import (
     StoryType,
     connection,
     first_page,
+    list_connection,
     list_query,
     parse_id,
     product_arg,
@@ -172,17 +173,14 @@ class Query(PmQuery):
         include_archived: bool = False,
         lifecycle_stage: LifecycleStage | None = None,
     ) -> Connection[ProductType]:
-        ctx = info.context.ctx
-        query = list_query(first, after, sort, include_archived)
-        page = await products.list_products(ctx, query, lifecycle_stage=lifecycle_stage)
-        info.context.loaders.product.prime_many({p.id: p for p in page.items})
-        return connection(
-            page,
-            query,
+        return await list_connection(
+            info,
+            list_query(first, after, sort, include_archived),
             ProductRepository,
-            lambda: products.count_products(
-                ctx, include_archived=include_archived, lifecycle_stage=lifecycle_stage
-            ),
+            products.list_products,
+            products.count_products,
+            {"lifecycle_stage": lifecycle_stage},
+            prime=info.context.loaders.product,
         )
 
     @strawberry.field(graphql_type=RoadmapItemType | None)
@@ -204,7 +202,6 @@ class Query(PmQuery):
         horizon: Horizon | None = None,
         owner: str | None = strawberry.UNSET,
     ) -> Connection[RoadmapItemType]:
-        ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
         filters: dict[str, Any] = {
             "product_id": await product_filter_arg(info, product_id),
@@ -213,13 +210,14 @@ class Query(PmQuery):
         }
         if owner:  # a subject or "me" (issue #16)
             filters["owner"] = owner
-        page = await roadmap.list_roadmap_items(ctx, query, **filters)
-        info.context.loaders.roadmap_item.prime_many({i.id: i for i in page.items})
-        return connection(
-            page,
+        return await list_connection(
+            info,
             query,
             RoadmapItemRepository,
-            lambda: roadmap.count_roadmap_items(ctx, include_archived=include_archived, **filters),
+            roadmap.list_roadmap_items,
+            roadmap.count_roadmap_items,
+            filters,
+            prime=info.context.loaders.roadmap_item,
         )
 
     @strawberry.field(
@@ -249,7 +247,6 @@ class Query(PmQuery):
         assignee: str | None = strawberry.UNSET,
         labels: list[str] | None = strawberry.UNSET,
     ) -> Connection[StoryType]:
-        ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
         filters: dict[str, Any] = {
             "product_id": await product_filter_arg(info, product_id),
@@ -261,12 +258,8 @@ class Query(PmQuery):
             filters["assignee"] = assignee
         if labels:
             filters["labels"] = tuple(labels)
-        page = await stories.list_stories(ctx, query, **filters)
-        return connection(
-            page,
-            query,
-            StoryRepository,
-            lambda: stories.count_stories(ctx, include_archived=include_archived, **filters),
+        return await list_connection(
+            info, query, StoryRepository, stories.list_stories, stories.count_stories, filters
         )
 
     @strawberry.field(graphql_type=InterviewType | None)
@@ -283,17 +276,14 @@ class Query(PmQuery):
         include_archived: bool = False,
         product_id: ID | None = None,
     ) -> Connection[InterviewType]:
-        ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
-        pid = await product_filter_arg(info, product_id)
-        page = await interviews.list_interviews(ctx, query, product_id=pid)
-        return connection(
-            page,
+        return await list_connection(
+            info,
             query,
             InterviewRepository,
-            lambda: interviews.count_interviews(
-                ctx, include_archived=include_archived, product_id=pid
-            ),
+            interviews.list_interviews,
+            interviews.count_interviews,
+            {"product_id": await product_filter_arg(info, product_id)},
         )
 
     @strawberry.field(graphql_type=InsightType | None)
@@ -311,18 +301,13 @@ class Query(PmQuery):
         product_id: ID | None = None,
         interview_id: ID | None = None,
     ) -> Connection[InsightType]:
-        ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
         filters: dict[str, Any] = {
             "product_id": await product_filter_arg(info, product_id),
             "interview_id": _opt_id(interview_id, "interviewId"),
         }
-        page = await insights.list_insights(ctx, query, **filters)
-        return connection(
-            page,
-            query,
-            InsightRepository,
-            lambda: insights.count_insights(ctx, include_archived=include_archived, **filters),
+        return await list_connection(
+            info, query, InsightRepository, insights.list_insights, insights.count_insights, filters
         )
 
     @strawberry.field(description="Audit events, newest first (compliance officers).")

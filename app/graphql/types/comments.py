@@ -9,7 +9,13 @@ from typing import Any
 import strawberry
 
 from app.comments.repository import CommentRepository
-from app.graphql.types.common import Connection, Info, child_connection, history_query
+from app.graphql.types.common import (
+    DEFAULT_FIRST,
+    Connection,
+    Info,
+    child_connection,
+    history_query,
+)
 
 
 @strawberry.type(name="Comment")
@@ -53,3 +59,14 @@ async def comments_connection(
         node_id,
         history_query(first, after),
     )
+
+
+def comments_field(parent: str, description: str) -> Any:
+    """The `comments` connection field of a story or roadmap item (`parent`)."""
+
+    async def comments(
+        root: Any, info: Info, first: int = DEFAULT_FIRST, after: str | None = None
+    ) -> Connection[CommentType]:
+        return await comments_connection(info, parent, root.id, first, after)
+
+    return strawberry.field(resolver=comments, description=description)

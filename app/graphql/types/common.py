@@ -156,6 +156,28 @@ def connection(
     return Connection(nodes=page.items, page=page, sort=sort, after=query.cursor, counter=counter)
 
 
+async def list_connection(
+    info: Info,
+    query: ListQuery,
+    repo: type[Repository[Any]],
+    list_page: Callable[..., Awaitable[Page[Any]]],
+    count: Callable[..., Awaitable[int]],
+    filters: dict[str, Any],
+    prime: DataLoader[Any, Any] | None = None,
+) -> Connection[Any]:
+    """A top-level list: `list_page(ctx, query, **filters)` and, when totalCount is asked
+    for, `count(ctx, include_archived=, **filters)` (the services REST's lists call); the
+    rows primed into the `prime` loader, so a nested reference to one is not read again."""
+    ctx = info.context.ctx
+    page = await list_page(ctx, query, **filters)
+    if prime is not None:
+        prime.prime_many({row.id: row for row in page.items})
+    include_archived = query.include_archived
+    return connection(
+        page, query, repo, lambda: count(ctx, include_archived=include_archived, **filters)
+    )
+
+
 async def child_connection(
     pages: DataLoader[Any, Any],
     counts: DataLoader[Any, Any],

@@ -10,6 +10,7 @@ import strawberry
 
 from app.graphql.sorts import InsightSort
 from app.graphql.types.common import (
+    DEFAULT_FIRST,
     Connection,
     Info,
     LazyInterview,
@@ -68,3 +69,21 @@ async def insights_connection(
         node_id,
         list_query(first, after, sort, include_archived),
     )
+
+
+def insights_field(parent: str, description: str | None = None) -> Any:
+    """The `insights` connection field of a type whose rows link insights by `parent`."""
+
+    async def insights(
+        root: Any,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        sort: InsightSort | None = None,
+        include_archived: bool = False,
+    ) -> Connection[InsightType]:
+        return await insights_connection(
+            info, parent, root.id, first, after, sort, include_archived
+        )
+
+    return strawberry.field(resolver=insights, description=description)

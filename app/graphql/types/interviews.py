@@ -7,9 +7,8 @@ import uuid
 
 import strawberry
 
-from app.graphql.sorts import InsightSort
-from app.graphql.types.common import DEFAULT_FIRST, Connection, Info, LazyProduct, register_enums
-from app.graphql.types.insights import InsightType, insights_connection
+from app.graphql.types.common import Info, LazyProduct, register_enums
+from app.graphql.types.insights import insights_field
 from app.interviews.schemas import ConsentStatus, ParticipantPersona
 
 register_enums(ParticipantPersona, ConsentStatus)
@@ -46,15 +45,4 @@ class InterviewType:
     async def product(self, info: Info) -> LazyProduct | None:
         return await info.context.loaders.product.load(self.product_id)
 
-    @strawberry.field
-    async def insights(
-        self,
-        info: Info,
-        first: int = DEFAULT_FIRST,
-        after: str | None = None,
-        sort: InsightSort | None = None,
-        include_archived: bool = False,
-    ) -> Connection[InsightType]:
-        return await insights_connection(
-            info, "interview_id", self.id, first, after, sort, include_archived
-        )
+    insights = insights_field("interview_id")

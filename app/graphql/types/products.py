@@ -8,7 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.graphql.columns import requested_columns
-from app.graphql.sorts import RoadmapItemSort, StorySort
+from app.graphql.sorts import RoadmapItemSort
 from app.graphql.types.common import (
     DEFAULT_FIRST,
     Connection,
@@ -18,7 +18,7 @@ from app.graphql.types.common import (
     register_enums,
 )
 from app.graphql.types.roadmap import RoadmapItemType, roadmap_page
-from app.graphql.types.stories import StoryType, stories_connection, stories_page
+from app.graphql.types.stories import stories_field
 from app.products.schemas import (
     FdaPathway,
     Iec62304Class,
@@ -28,7 +28,6 @@ from app.products.schemas import (
 )
 from app.roadmap.repository import RoadmapItemRepository
 from app.roadmap.schemas import Horizon, RoadmapStatus
-from app.stories.schemas import StoryStatus
 
 register_enums(LifecycleStage, SamdSignificance, SamdSituation, FdaPathway, Iec62304Class)
 
@@ -83,17 +82,4 @@ class ProductType:
             loaders.roadmap_item.prime_many({i.id: i for i in found.nodes})
         return found
 
-    @strawberry.field(metadata=stories_page("product_id"))
-    async def stories(
-        self,
-        info: Info,
-        first: int = DEFAULT_FIRST,
-        after: str | None = None,
-        sort: StorySort | None = None,
-        include_archived: bool = False,
-        status: StoryStatus | None = None,
-        sprint: str | None = None,
-    ) -> Connection[StoryType]:
-        return await stories_connection(
-            info, "product_id", self.id, first, after, sort, include_archived, (status, sprint)
-        )
+    stories = stories_field("product_id")

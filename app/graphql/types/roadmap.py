@@ -8,8 +8,7 @@ import uuid
 import strawberry
 
 from app.graphql.fastpath import JsonPage
-from app.graphql.sorts import InsightSort, StorySort
-from app.graphql.types.comments import CommentType, comments_connection
+from app.graphql.types.comments import comments_field
 from app.graphql.types.common import (
     DEFAULT_FIRST,
     Connection,
@@ -20,13 +19,12 @@ from app.graphql.types.common import (
     register_enums,
     rendered_page,
 )
-from app.graphql.types.insights import InsightType, insights_connection
-from app.graphql.types.stories import StoryType, stories_connection, stories_page
+from app.graphql.types.insights import insights_field
+from app.graphql.types.stories import stories_field
 from app.roadmap import service as roadmap_service
 from app.roadmap.models import RoadmapItem
 from app.roadmap.repository import RoadmapItemApprovalRepository
 from app.roadmap.schemas import ApprovalEntryStatus, ApprovalStatus, Horizon, RoadmapStatus
-from app.stories.schemas import StoryStatus
 
 register_enums(Horizon, RoadmapStatus, ApprovalStatus, ApprovalEntryStatus)
 
@@ -90,39 +88,9 @@ class RoadmapItemType:
             history_query(first, after),
         )
 
-    @strawberry.field(description="Comments on this item, oldest first.")
-    async def comments(
-        self, info: Info, first: int = DEFAULT_FIRST, after: str | None = None
-    ) -> Connection[CommentType]:
-        return await comments_connection(info, "roadmap_item", self.id, first, after)
-
-    @strawberry.field(metadata=stories_page("roadmap_item_id"))
-    async def stories(
-        self,
-        info: Info,
-        first: int = DEFAULT_FIRST,
-        after: str | None = None,
-        sort: StorySort | None = None,
-        include_archived: bool = False,
-        status: StoryStatus | None = None,
-        sprint: str | None = None,
-    ) -> Connection[StoryType]:
-        return await stories_connection(
-            info, "roadmap_item_id", self.id, first, after, sort, include_archived, (status, sprint)
-        )
-
-    @strawberry.field(description="Insights linked to this item as evidence.")
-    async def insights(
-        self,
-        info: Info,
-        first: int = DEFAULT_FIRST,
-        after: str | None = None,
-        sort: InsightSort | None = None,
-        include_archived: bool = False,
-    ) -> Connection[InsightType]:
-        return await insights_connection(
-            info, "roadmap_item_id", self.id, first, after, sort, include_archived
-        )
+    comments = comments_field("roadmap_item", "Comments on this item, oldest first.")
+    stories = stories_field("roadmap_item_id")
+    insights = insights_field("roadmap_item_id", "Insights linked to this item as evidence.")
 
 
 @strawberry.type(name="RoadmapItemApproval", description="One exec approval of one item version.")

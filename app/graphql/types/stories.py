@@ -12,8 +12,8 @@ import strawberry
 
 from app.graphql.columns import requested_columns
 from app.graphql.fastpath import JsonPage
-from app.graphql.sorts import InsightSort, StorySort
-from app.graphql.types.comments import CommentType, comments_connection
+from app.graphql.sorts import StorySort
+from app.graphql.types.comments import comments_field
 from app.graphql.types.common import (
     DEFAULT_FIRST,
     Connection,
@@ -26,7 +26,7 @@ from app.graphql.types.common import (
     register_enums,
     rendered_page,
 )
-from app.graphql.types.insights import InsightType, insights_connection
+from app.graphql.types.insights import insights_field
 from app.stories import service as stories_service
 from app.stories.models import Story
 from app.stories.repository import StoryRepository, StoryReviewRepository
@@ -66,6 +66,27 @@ async def stories_connection(
         filters,
         page_key=(*filters, requested_columns(info)),
     )
+
+
+def stories_field(parent: stories_service.StoryParent) -> Any:
+    """The `stories` connection field of a product or roadmap item (`parent`), rendered by
+    the database when it can (stories_page)."""
+
+    async def stories(
+        root: Any,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        sort: StorySort | None = None,
+        include_archived: bool = False,
+        status: StoryStatus | None = None,
+        sprint: str | None = None,
+    ) -> Connection[StoryType]:
+        return await stories_connection(
+            info, parent, root.id, first, after, sort, include_archived, (status, sprint)
+        )
+
+    return strawberry.field(resolver=stories, metadata=stories_page(parent))
 
 
 @strawberry.type(name="StoryReview", description="One clinical review of one story version.")
@@ -189,18 +210,7 @@ class StoryType:
             return None
         return await info.context.loaders.roadmap_item.load(self.roadmap_item_id)
 
-    @strawberry.field(description="Insights linked to this story as evidence.")
-    async def insights(
-        self,
-        info: Info,
-        first: int = DEFAULT_FIRST,
-        after: str | None = None,
-        sort: InsightSort | None = None,
-        include_archived: bool = False,
-    ) -> Connection[InsightType]:
-        return await insights_connection(
-            info, "story_id", self.id, first, after, sort, include_archived
-        )
+    insights = insights_field("story_id", "Insights linked to this story as evidence.")
 
     @strawberry.field(description="Clinical reviews of this story, current and ended, newest first")
     async def reviews(
@@ -215,8 +225,4 @@ class StoryType:
             history_query(first, after),
         )
 
-    @strawberry.field(description="Comments on this story, oldest first.")
-    async def comments(
-        self, info: Info, first: int = DEFAULT_FIRST, after: str | None = None
-    ) -> Connection[CommentType]:
-        return await comments_connection(info, "story", self.id, first, after)
+    comments = comments_field("story", "Comments on this story, oldest first.")

@@ -26,6 +26,7 @@ from app.core.repository import ListQuery
 router = APIRouter(prefix="/audit-events", tags=["audit"])
 
 FHIR_NDJSON = "application/fhir+ndjson"
+Sparse = Annotated[Fields, Depends(fields_query(AuditEventOut))]
 if TYPE_CHECKING:  # built at run time from SORTABLE
     AuditSort = str
 else:
@@ -67,7 +68,7 @@ async def list_audit_events(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=2048, description="From next_cursor")] = None,
     sort: Annotated[AuditSort | None, Query(description="Newest first by default")] = None,
-    fields: Annotated[Fields, Depends(fields_query(AuditEventOut))] = None,
+    fields: Sparse = None,
 ) -> Response:
     """List audit events, newest first (compliance officers)."""
     page = await service.list_events(ctx, filters, ListQuery(limit=limit, cursor=cursor, sort=sort))
@@ -103,7 +104,7 @@ async def export_audit_events(
 async def get_audit_event(
     ctx: Context,
     event_id: uuid.UUID,
-    fields: Annotated[Fields, Depends(fields_query(AuditEventOut))] = None,
+    fields: Sparse = None,
 ) -> Response:
     """Get one audit event with its chain position."""
     return resource_response(await service.get_event(ctx, event_id), AuditEventOut, fields=fields)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.fields import Fields, fields_query
 from app.api.params import IfMatch
-from app.api.responses import Paginated, page_response, resource_response
-from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from app.api.responses import HistoryQuery, Paginated, page_response, resource_response
 from app.feed import service
 from app.feed.schemas import (
     DeliveryOut,
@@ -23,6 +22,7 @@ from app.feed.schemas import (
 )
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+Sparse = Annotated[Fields, Depends(fields_query(WebhookOut))]
 
 
 class WebhookList(Paginated[WebhookOut]):
@@ -33,20 +33,15 @@ class DeliveryList(Paginated[DeliveryOut]):
     pass
 
 
-_LIMIT = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size")
-_CURSOR = Query(None, max_length=2048, description="From next_cursor")
-
-
 @router.get("", response_model=WebhookList)
 async def list_webhooks(
     request: Request,
     ctx: Context,
-    limit: int = _LIMIT,
-    cursor: str | None = _CURSOR,
-    fields: Annotated[Fields, Depends(fields_query(WebhookOut))] = None,
+    query: HistoryQuery,
+    fields: Sparse = None,
 ) -> Response:
     """List the webhook subscriptions you manage."""
-    page = await service.list_webhooks(ctx, limit=limit, cursor=cursor)
+    page = await service.list_webhooks(ctx, limit=query.limit, cursor=query.cursor)
     return page_response(request, page, WebhookOut, fields)
 
 
@@ -67,7 +62,7 @@ async def create_webhook(ctx: Context, body: WebhookCreate) -> Response:
 async def get_webhook(
     ctx: Context,
     webhook_id: uuid.UUID,
-    fields: Annotated[Fields, Depends(fields_query(WebhookOut))] = None,
+    fields: Sparse = None,
 ) -> Response:
     """Get a webhook subscription (never its secret)."""
     return resource_response(await service.get_webhook(ctx, webhook_id), WebhookOut, fields=fields)
@@ -97,11 +92,10 @@ async def list_webhook_deliveries(
     request: Request,
     ctx: Context,
     webhook_id: uuid.UUID,
-    limit: int = _LIMIT,
-    cursor: str | None = _CURSOR,
+    query: HistoryQuery,
 ) -> Response:
     """The delivery log: every event sent to this subscription with its attempts."""
-    page = await service.list_deliveries(ctx, webhook_id, limit=limit, cursor=cursor)
+    page = await service.list_deliveries(ctx, webhook_id, limit=query.limit, cursor=query.cursor)
     return page_response(request, page, DeliveryOut)
 
 

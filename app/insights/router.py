@@ -17,7 +17,8 @@ from app.insights.schemas import InsightCreate, InsightOut, InsightUpdate
 from app.products.params import ProductFilter
 
 router = APIRouter(prefix="/insights", tags=["insights"])
-SORTED_LIST = list_query_for(InsightRepository.sortable)
+SortedList = Annotated[ListQuery, Depends(list_query_for(InsightRepository.sortable))]
+Sparse = Annotated[Fields, Depends(fields_query(InsightOut))]
 
 
 class InsightList(Paginated[InsightOut]):
@@ -28,10 +29,10 @@ class InsightList(Paginated[InsightOut]):
 async def list_insights(
     request: Request,
     ctx: Context,
-    query: Annotated[ListQuery, Depends(SORTED_LIST)],
+    query: SortedList,
     product_id: ProductFilter,
     interview_id: uuid.UUID | None = None,
-    fields: Annotated[Fields, Depends(fields_query(InsightOut))] = None,
+    fields: Sparse = None,
 ) -> Response:
     """List insights."""
     page = await service.list_insights(ctx, query, product_id=product_id, interview_id=interview_id)
@@ -51,7 +52,7 @@ async def create_insight(request: Request, ctx: Context, body: InsightCreate) ->
 async def get_insight(
     ctx: Context,
     insight_id: uuid.UUID,
-    fields: Annotated[Fields, Depends(fields_query(InsightOut))] = None,
+    fields: Sparse = None,
 ) -> Response:
     """Get an insight."""
     return resource_response(await service.get_insight(ctx, insight_id), InsightOut, fields=fields)

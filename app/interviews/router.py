@@ -17,7 +17,8 @@ from app.interviews.schemas import InterviewCreate, InterviewOut, InterviewUpdat
 from app.products.params import ProductFilter
 
 router = APIRouter(prefix="/interviews", tags=["interviews"])
-SORTED_LIST = list_query_for(InterviewRepository.sortable)
+SortedList = Annotated[ListQuery, Depends(list_query_for(InterviewRepository.sortable))]
+Sparse = Annotated[Fields, Depends(fields_query(InterviewOut))]
 
 
 class InterviewList(Paginated[InterviewOut]):
@@ -28,9 +29,9 @@ class InterviewList(Paginated[InterviewOut]):
 async def list_interviews(
     request: Request,
     ctx: Context,
-    query: Annotated[ListQuery, Depends(SORTED_LIST)],
+    query: SortedList,
     product_id: ProductFilter,
-    fields: Annotated[Fields, Depends(fields_query(InterviewOut))] = None,
+    fields: Sparse = None,
 ) -> Response:
     """List interviews (redacted unless the caller may see PHI)."""
     page = await service.list_interviews(ctx, query, product_id=product_id)
@@ -48,7 +49,7 @@ async def create_interview(request: Request, ctx: Context, body: InterviewCreate
 async def get_interview(
     ctx: Context,
     interview_id: uuid.UUID,
-    fields: Annotated[Fields, Depends(fields_query(InterviewOut))] = None,
+    fields: Sparse = None,
 ) -> Response:
     """Get an interview."""
     return resource_response(

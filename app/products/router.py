@@ -16,7 +16,8 @@ from app.products.repository import ProductRepository
 from app.products.schemas import LifecycleStage, ProductCreate, ProductOut, ProductUpdate
 
 router = APIRouter(prefix="/products", tags=["products"])
-SORTED_LIST = list_query_for(ProductRepository.sortable)
+SortedList = Annotated[ListQuery, Depends(list_query_for(ProductRepository.sortable))]
+Sparse = Annotated[Fields, Depends(fields_query(ProductOut))]
 
 
 class ProductList(Paginated[ProductOut]):
@@ -27,9 +28,9 @@ class ProductList(Paginated[ProductOut]):
 async def list_products(
     request: Request,
     ctx: Context,
-    query: Annotated[ListQuery, Depends(SORTED_LIST)],
+    query: SortedList,
     lifecycle_stage: LifecycleStage | None = None,
-    fields: Annotated[Fields, Depends(fields_query(ProductOut))] = None,
+    fields: Sparse = None,
 ) -> Response:
     """List products."""
     page = await service.list_products(ctx, query, lifecycle_stage=lifecycle_stage)
@@ -49,7 +50,7 @@ async def create_product(request: Request, ctx: Context, body: ProductCreate) ->
 async def get_product(
     ctx: Context,
     product_id: ProductPath,
-    fields: Annotated[Fields, Depends(fields_query(ProductOut))] = None,
+    fields: Sparse = None,
 ) -> Response:
     """Get a product."""
     return resource_response(await service.get_product(ctx, product_id), ProductOut, fields=fields)

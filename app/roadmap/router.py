@@ -10,8 +10,8 @@ from app.api.deps import Context
 from app.api.fields import Fields, fields_query
 from app.api.params import IfMatch
 from app.api.responses import (
+    HistoryQuery,
     Paginated,
-    history_query,
     list_query_for,
     location,
     page_response,
@@ -35,7 +35,8 @@ Owner = Annotated[
     str | None, Query(max_length=255, description="A subject, or `me` for the items you own")
 ]
 router = APIRouter(prefix="/roadmap-items", tags=["roadmap"])
-SORTED_LIST = list_query_for(RoadmapItemRepository.sortable)
+SortedList = Annotated[ListQuery, Depends(list_query_for(RoadmapItemRepository.sortable))]
+Sparse = Annotated[Fields, Depends(fields_query(RoadmapItemOut))]
 
 
 class RoadmapItemList(Paginated[RoadmapItemOut]):
@@ -50,12 +51,12 @@ class RoadmapItemApprovalList(Paginated[RoadmapItemApprovalOut]):
 async def list_roadmap_items(
     request: Request,
     ctx: Context,
-    query: Annotated[ListQuery, Depends(SORTED_LIST)],
+    query: SortedList,
     product_id: ProductFilter,
     status: RoadmapStatus | None = None,
     horizon: Horizon | None = None,
     owner: Owner = None,
-    fields: Annotated[Fields, Depends(fields_query(RoadmapItemOut))] = None,
+    fields: Sparse = None,
 ) -> Response:
     """List roadmap items (sort=-rice_score for RICE order)."""
     page = await service.list_roadmap_items(
@@ -75,7 +76,7 @@ async def create_roadmap_item(request: Request, ctx: Context, body: RoadmapItemC
 async def get_roadmap_item(
     ctx: Context,
     item_id: uuid.UUID,
-    fields: Annotated[Fields, Depends(fields_query(RoadmapItemOut))] = None,
+    fields: Sparse = None,
 ) -> Response:
     """Get a roadmap item."""
     return resource_response(
@@ -118,7 +119,7 @@ async def list_roadmap_item_approvals(
     request: Request,
     ctx: Context,
     item_id: uuid.UUID,
-    query: Annotated[ListQuery, Depends(history_query)],
+    query: HistoryQuery,
 ) -> Response:
     """List a roadmap item's approvals, current and stale, newest first."""
     page = await service.list_approvals(ctx, item_id, query)

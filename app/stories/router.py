@@ -11,14 +11,13 @@ from app.api.deps import Context
 from app.api.fields import Fields, fields_query
 from app.api.params import IfMatch
 from app.api.responses import (
+    HistoryQuery,
     Paginated,
-    history_query,
     list_params_for,
     location,
     page_response,
     resource_response,
 )
-from app.core.repository import ListQuery
 from app.products.params import PRODUCT_REF_DESCRIPTION, ProductRef, product_filter
 from app.stories import service
 from app.stories.filters import ASSIGNEE_DESCRIPTION, LABELS_DESCRIPTION, split_labels
@@ -34,6 +33,7 @@ from app.stories.schemas import (
 
 router = APIRouter(prefix="/stories", tags=["stories"])
 StoryRef = Annotated[str, Path(max_length=64, description="Story id or key, e.g. SEPS-12")]
+Sparse = Annotated[Fields, Depends(fields_query(StoryOut))]
 
 
 class StoryList(Paginated[StoryOut]):
@@ -94,7 +94,7 @@ async def create_story(request: Request, ctx: Context, body: StoryCreate) -> Res
 async def get_story(
     ctx: Context,
     story_ref: StoryRef,
-    fields: Annotated[Fields, Depends(fields_query(StoryOut))] = None,
+    fields: Sparse = None,
 ) -> Response:
     """Get a story by id or key."""
     return resource_response(await service.get_story(ctx, story_ref), StoryOut, fields=fields)
@@ -131,7 +131,7 @@ async def list_story_reviews(
     request: Request,
     ctx: Context,
     story_ref: StoryRef,
-    query: Annotated[ListQuery, Depends(history_query)],
+    query: HistoryQuery,
 ) -> Response:
     """List a story's clinical reviews, current and ended, newest first."""
     page = await service.list_reviews(ctx, story_ref, query)

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import types
+import uuid
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from fastapi import Header, Request
+from fastapi import Header, Path, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from app.core.errors import Invalid
+
+
+def id_path(name: str) -> Any:
+    """A resource id path parameter published as `name` (app.api.resources makes the
+    operations on it, whose own parameter is named `ref`)."""
+    return Annotated[uuid.UUID, Path(alias=name)]
+
 
 IfMatch = Annotated[
     str | None, Header(alias="If-Match", description="ETag from a GET; 412 if it is stale")

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -9,7 +8,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from app.api.deps import Context
 from app.api.fields import Fields, fields_query
-from app.api.responses import Paginated, page_response, resource_response
+from app.api.params import id_path
+from app.api.resources import ResourceRoutes
+from app.api.responses import Paginated, page_response
 from app.audit import service
 from app.audit.repository import SORTABLE
 from app.audit.schemas import (
@@ -100,11 +101,6 @@ async def export_audit_events(
     )
 
 
-@router.get("/{event_id}", response_model=AuditEventOut)
-async def get_audit_event(
-    ctx: Context,
-    event_id: uuid.UUID,
-    fields: Sparse = None,
-) -> Response:
-    """Get one audit event with its chain position."""
-    return resource_response(await service.get_event(ctx, event_id), AuditEventOut, fields=fields)
+ResourceRoutes(router, "/{event_id}", id_path("event_id"), AuditEventOut).read(
+    service.get_event, "Get one audit event with its chain position.", name="get_audit_event"
+)

@@ -10,8 +10,9 @@ from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.fields import Fields, fields_query
-from app.api.params import IfMatch
-from app.api.responses import HistoryQuery, Paginated, page_response, resource_response
+from app.api.params import id_path
+from app.api.resources import ResourceRoutes
+from app.api.responses import HistoryQuery, Paginated, page_response
 from app.feed import service
 from app.feed.schemas import (
     DeliveryOut,
@@ -58,33 +59,18 @@ async def create_webhook(ctx: Context, body: WebhookCreate) -> Response:
     )
 
 
-@router.get("/{webhook_id}", response_model=WebhookOut)
-async def get_webhook(
-    ctx: Context,
-    webhook_id: uuid.UUID,
-    fields: Sparse = None,
-) -> Response:
-    """Get a webhook subscription (never its secret)."""
-    return resource_response(await service.get_webhook(ctx, webhook_id), WebhookOut, fields=fields)
-
-
-@router.patch("/{webhook_id}", response_model=WebhookOut)
-async def update_webhook(
-    ctx: Context,
-    webhook_id: uuid.UUID,
-    body: WebhookUpdate,
-    if_match: IfMatch = None,
-) -> Response:
-    """Change a subscription's URL, event types or active flag."""
-    sub = await service.update_webhook(ctx, webhook_id, body, if_match=if_match)
-    return resource_response(sub, WebhookOut)
-
-
-@router.delete("/{webhook_id}", response_model=WebhookOut)
-async def delete_webhook(ctx: Context, webhook_id: uuid.UUID, if_match: IfMatch = None) -> Response:
-    """Delete (archive) a subscription; nothing more is delivered to it."""
-    sub = await service.archive_webhook(ctx, webhook_id, if_match=if_match)
-    return resource_response(sub, WebhookOut)
+one = ResourceRoutes(router, "/{webhook_id}", id_path("webhook_id"), WebhookOut)
+one.read(service.get_webhook, "Get a webhook subscription (never its secret).")
+one.update(
+    WebhookUpdate,
+    service.update_webhook,
+    "Change a subscription's URL, event types or active flag.",
+)
+one.archive(
+    service.archive_webhook,
+    "Delete (archive) a subscription; nothing more is delivered to it.",
+    name="delete_webhook",
+)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=DeliveryList)

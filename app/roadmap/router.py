@@ -8,12 +8,12 @@ from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.fields import Fields, fields_query
-from app.api.params import IfMatch
+from app.api.params import IfMatch, id_path
+from app.api.resources import ResourceRoutes
 from app.api.responses import (
     HistoryQuery,
     Paginated,
     list_query_for,
-    location,
     page_response,
     resource_response,
 )
@@ -65,41 +65,11 @@ async def list_roadmap_items(
     return page_response(request, page, RoadmapItemOut, fields)
 
 
-@router.post("", response_model=RoadmapItemOut, status_code=201)
-async def create_roadmap_item(request: Request, ctx: Context, body: RoadmapItemCreate) -> Response:
-    """Create a roadmap item."""
-    item = await service.create_roadmap_item(ctx, body)
-    return resource_response(item, RoadmapItemOut, status=201, location=location(request, item.id))
-
-
-@router.get("/{item_id}", response_model=RoadmapItemOut)
-async def get_roadmap_item(
-    ctx: Context,
-    item_id: uuid.UUID,
-    fields: Sparse = None,
-) -> Response:
-    """Get a roadmap item."""
-    return resource_response(
-        await service.get_roadmap_item(ctx, item_id), RoadmapItemOut, fields=fields
-    )
-
-
-@router.patch("/{item_id}", response_model=RoadmapItemOut)
-async def update_roadmap_item(
-    ctx: Context, item_id: uuid.UUID, body: RoadmapItemUpdate, if_match: IfMatch = None
-) -> Response:
-    """Update a roadmap item."""
-    item = await service.update_roadmap_item(ctx, item_id, body, if_match=if_match)
-    return resource_response(item, RoadmapItemOut)
-
-
-@router.delete("/{item_id}", response_model=RoadmapItemOut)
-async def archive_roadmap_item(
-    ctx: Context, item_id: uuid.UUID, if_match: IfMatch = None
-) -> Response:
-    """Archive a roadmap item."""
-    item = await service.archive_roadmap_item(ctx, item_id, if_match=if_match)
-    return resource_response(item, RoadmapItemOut)
+one = ResourceRoutes(router, "/{item_id}", id_path("item_id"), RoadmapItemOut)
+one.create(RoadmapItemCreate, service.create_roadmap_item, "Create a roadmap item.")
+one.read(service.get_roadmap_item, "Get a roadmap item.")
+one.update(RoadmapItemUpdate, service.update_roadmap_item, "Update a roadmap item.")
+one.archive(service.archive_roadmap_item, "Archive a roadmap item.")
 
 
 @router.post("/{item_id}/approve", response_model=RoadmapItemOut)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime
-
 import strawberry
 
-from app.audit.schemas import AuditAction, AuditOutcome
-from app.graphql.types.common import register_enums
+from app.audit.schemas import AuditAction, AuditEventOut, AuditOutcome
+from app.graphql.types.common import from_model, register_enums
 
 register_enums(AuditAction, AuditOutcome)
 
@@ -16,28 +14,7 @@ register_enums(AuditAction, AuditOutcome)
     name="AuditEvent",
     description="One audit event with its place in the tamper-evident chain (null while sealing).",
 )
+@from_model(AuditEventOut)
 class AuditEventType:
-    id: strawberry.ID
-    seq: int | None
-    occurred_at: datetime.datetime
-    actor_sub: str | None
-    actor_role: str | None
-    actor_type: str
-    client_id: str | None
-    action: AuditAction
-    resource_type: str | None
-    resource_ids: list[str]
-    product_id: str | None
-    phi_accessed: bool
-    changed_fields: list[str]
+    action: AuditAction  # GraphQL enums; REST publishes strings
     outcome: AuditOutcome
-    http_method: str
-    path: str
-    status_code: int
-    request_id: str
-    source_ip: str | None
-    user_agent: str | None
-    graphql_operation: str | None
-    client_request_id: str | None
-    prev_hash: str | None
-    hash: str | None

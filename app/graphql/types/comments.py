@@ -2,36 +2,34 @@
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from typing import Any
 
 import strawberry
 
 from app.comments.repository import CommentRepository
+from app.comments.schemas import CommentOut
 from app.graphql.types.common import (
     DEFAULT_FIRST,
     Connection,
     Info,
     child_connection,
+    from_model,
     history_query,
 )
 
 
 @strawberry.type(name="Comment")
+@from_model(
+    CommentOut,
+    descriptions={
+        "body": "As stored: detected identifiers redacted",
+        "phi_redacted": None,
+        "mentions": None,
+    },
+)
 class CommentType:
-    id: strawberry.ID
-    product_id: uuid.UUID
-    story_id: uuid.UUID | None
-    roadmap_item_id: uuid.UUID | None
-    author_sub: str
-    body: str = strawberry.field(description="As stored: detected identifiers redacted")
-    phi_redacted: bool
-    mentions: list[str]
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    version: int
-    archived_at: datetime.datetime | None
+    pass
 
 
 @strawberry.type(name="CommentWarning")

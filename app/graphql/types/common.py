@@ -4,12 +4,15 @@ per-request loaders."""
 
 from __future__ import annotations
 
+import inspect
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 import strawberry
+from pydantic import BaseModel
+from strawberry.types.field import StrawberryField
 
 from app.core.errors import Invalid
 from app.core.jsonpages import JsonMember, JsonNest
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
     from app.graphql.types.roadmap import RoadmapItemType
 
 T = TypeVar("T")
+C = TypeVar("C", bound=type)
 Info = strawberry.Info  # .context is the request's GraphQLContext
 DEFAULT_FIRST = 50
 
@@ -42,6 +46,42 @@ def register_enums(*enums: type[Enum]) -> None:
     for enum in enums:
         if not hasattr(enum, "_enum_definition"):
             strawberry.enum(enum)
+
+
+# --- fields of the REST models ----------------------------------------------------------
+def from_model(
+    model: type[BaseModel],
+    *,
+    exclude: Collection[str] = (),
+    descriptions: Mapping[str, str | None] | None = None,
+) -> Callable[[C], C]:
+    """A class decorator, under @strawberry.type: the type's plain fields are `model`'s (the
+    REST representation, app/<domain>/schemas.py), in its order, with its types and field
+    descriptions (`descriptions` overrides one, None drops it). `id` is an ID. A field the
+    class annotates itself keeps the class's type and default (a GraphQL enum, JSON, another
+    description, or a field its resolvers read, declared for the type checker); a field the
+    class resolves (a method or a connection field) is not derived; `exclude` leaves others
+    out. The class's own other annotations follow."""
+    overrides = descriptions or {}
+
+    def derive(cls: C) -> C:
+        own: dict[str, Any] = dict(inspect.get_annotations(cls))
+        annotations: dict[str, Any] = {}
+        for name, info in model.model_fields.items():
+            resolved = isinstance(cls.__dict__.get(name), StrawberryField) and name not in own
+            if name in exclude or resolved:
+                continue
+            if name in own:
+                annotations[name] = own.pop(name)
+                continue
+            annotations[name] = strawberry.ID if name == "id" else info.annotation
+            description = overrides.get(name, info.description)
+            if description is not None:
+                setattr(cls, name, strawberry.field(description=description))
+        cls.__annotations__ = {**annotations, **own}
+        return cls
+
+    return derive
 
 
 # --- arguments ---------------------------------------------------------------------------

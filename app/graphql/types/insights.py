@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from typing import Any
 
@@ -16,32 +15,18 @@ from app.graphql.types.common import (
     LazyInterview,
     LazyProduct,
     child_connection,
+    from_model,
     list_query,
 )
 from app.insights.repository import InsightRepository
-from app.interviews.schemas import ParticipantPersona
+from app.insights.schemas import InsightOut
 
 
 @strawberry.type(name="Insight")
+@from_model(InsightOut)
 class InsightType:
-    id: strawberry.ID
-    interview_id: uuid.UUID
+    interview_id: uuid.UUID  # what the resolvers read, for the type checker
     product_id: uuid.UUID
-    title: str
-    quote: str | None = strawberry.field(
-        description="redacted unless the caller may see the interview's PHI"
-    )
-    persona: ParticipantPersona | None
-    severity: int
-    tags: list[str]
-    story_ids: list[uuid.UUID]
-    roadmap_item_ids: list[uuid.UUID]
-    phi_detected: bool
-    redacted: bool
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    version: int
-    archived_at: datetime.datetime | None
 
     @strawberry.field
     async def product(self, info: Info) -> LazyProduct | None:

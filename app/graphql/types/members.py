@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import datetime
-import uuid
-
 import strawberry
+
+from app.graphql.types.common import from_model
+from app.members.schemas import MemberOut, MeOut
 
 
 @strawberry.type(name="Member")
+@from_model(MemberOut)
 class MemberType:
-    product_id: uuid.UUID
-    subject: str
-    created_at: datetime.datetime
-    added_by: str | None
+    pass
 
 
 @strawberry.type(name="Me")
+@from_model(MeOut)
 class MeType:
-    sub: str
-    type: str
-    role: str | None
-    name: str | None
-    client_id: str | None
-    scopes: list[str]
-    product_ids: list[uuid.UUID] = strawberry.field(
-        description="Products the principal is a member of"
-    )
+    pass

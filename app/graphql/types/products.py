@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-
 import strawberry
 from strawberry.scalars import JSON
 
@@ -14,6 +12,7 @@ from app.graphql.types.common import (
     Connection,
     Info,
     child_connection,
+    from_model,
     list_query,
     register_enums,
 )
@@ -23,6 +22,7 @@ from app.products.schemas import (
     FdaPathway,
     Iec62304Class,
     LifecycleStage,
+    ProductOut,
     SamdSignificance,
     SamdSituation,
 )
@@ -33,27 +33,11 @@ register_enums(LifecycleStage, SamdSignificance, SamdSituation, FdaPathway, Iec6
 
 
 @strawberry.type(name="Product")
+@from_model(ProductOut)
 class ProductType:
-    id: strawberry.ID
-    key: str
-    name: str
-    description: str
-    lifecycle_stage: LifecycleStage
-    intended_use: str
-    samd_significance: SamdSignificance | None
-    samd_situation: SamdSituation | None
-    imdrf_category: str | None = strawberry.field(description="IMDRF SaMD N12 category, I to IV")
-    fda_pathway: FdaPathway
-    iec62304_class: Iec62304Class | None
-    handles_phi: bool
-    model_type: str | None
+    id: strawberry.ID  # what the resolvers read, for the type checker
     performance_metrics: JSON
-    jira_project_key: str | None = strawberry.field(description="Linked Jira project (SPEC §9)")
     jira_status_map: JSON = strawberry.field(description="Jira status name -> story status")
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    version: int
-    archived_at: datetime.datetime | None
 
     @strawberry.field(metadata=roadmap_page())
     async def roadmap_items(

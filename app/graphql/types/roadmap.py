@@ -15,6 +15,7 @@ from app.graphql.types.common import (
     Info,
     LazyProduct,
     child_connection,
+    from_model,
     history_query,
     register_enums,
     rendered_page,
@@ -24,7 +25,14 @@ from app.graphql.types.stories import stories_field
 from app.roadmap import service as roadmap_service
 from app.roadmap.models import RoadmapItem
 from app.roadmap.repository import RoadmapItemApprovalRepository
-from app.roadmap.schemas import ApprovalEntryStatus, ApprovalStatus, Horizon, RoadmapStatus
+from app.roadmap.schemas import (
+    ApprovalEntryStatus,
+    ApprovalStatus,
+    Horizon,
+    RoadmapItemApprovalOut,
+    RoadmapItemOut,
+    RoadmapStatus,
+)
 
 register_enums(Horizon, RoadmapStatus, ApprovalStatus, ApprovalEntryStatus)
 
@@ -41,35 +49,10 @@ def roadmap_page() -> dict[str, JsonPage]:
 
 
 @strawberry.type(name="RoadmapItem")
+@from_model(RoadmapItemOut, descriptions={"owner_sub": None})
 class RoadmapItemType:
-    id: strawberry.ID
+    id: strawberry.ID  # what the resolvers read, for the type checker
     product_id: uuid.UUID
-    title: str
-    description: str
-    theme: str | None
-    horizon: Horizon
-    target_quarter: str | None
-    status: RoadmapStatus
-    reach: int | None
-    impact: float | None
-    confidence: float | None
-    effort: float | None
-    rice_score: float | None = strawberry.field(description="reach·impact·confidence/effort")
-    approved_by: str | None = strawberry.field(
-        description="Approver of the current approval; null if none"
-    )
-    approved_at: datetime.datetime | None = strawberry.field(
-        description="When the current approval was given"
-    )
-    approval_status: ApprovalStatus = strawberry.field(
-        description="none, current, or stale (approved, then materially changed)"
-    )
-    owner_sub: str | None
-    evidence_count: int = strawberry.field(description="Insights linked as evidence")
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    version: int
-    archived_at: datetime.datetime | None
 
     @strawberry.field
     async def product(self, info: Info) -> LazyProduct | None:
@@ -94,19 +77,9 @@ class RoadmapItemType:
 
 
 @strawberry.type(name="RoadmapItemApproval", description="One exec approval of one item version.")
+@from_model(RoadmapItemApprovalOut, descriptions={"stale_by": "Who made the change that staled it"})
 class RoadmapItemApprovalType:
-    id: strawberry.ID
-    roadmap_item_id: uuid.UUID
-    version: int = strawberry.field(description="The item version that was approved")
-    approver_sub: str
-    approved_at: datetime.datetime
-    comment: str | None
-    stale_at: datetime.datetime | None
-    stale_by: str | None = strawberry.field(description="Who made the change that staled it")
-    stale_reason: str | None = strawberry.field(description="material_change or reopened")
-    stale_fields: list[str] | None = strawberry.field(
-        description="Material fields whose change staled it"
-    )
+    stale_at: datetime.datetime | None  # what the resolvers read, for the type checker
 
     @strawberry.field
     def status(self) -> ApprovalEntryStatus:

@@ -21,6 +21,7 @@ from app.graphql.types.common import (
     LazyProduct,
     LazyRoadmapItem,
     child_connection,
+    from_model,
     history_query,
     list_query,
     register_enums,
@@ -30,7 +31,13 @@ from app.graphql.types.insights import insights_field
 from app.stories import service as stories_service
 from app.stories.models import Story
 from app.stories.repository import StoryRepository, StoryReviewRepository
-from app.stories.schemas import ReviewStatus, StoryStatus
+from app.stories.schemas import (
+    AcceptanceCriterionOut,
+    ReviewStatus,
+    StoryOut,
+    StoryReviewOut,
+    StoryStatus,
+)
 
 register_enums(StoryStatus, ReviewStatus)
 
@@ -90,20 +97,10 @@ def stories_field(parent: stories_service.StoryParent) -> Any:
 
 
 @strawberry.type(name="StoryReview", description="One clinical review of one story version.")
+@from_model(StoryReviewOut)
 class StoryReviewType:
-    id: strawberry.ID
-    story_id: uuid.UUID
-    version: int = strawberry.field(description="The story version that was reviewed")
-    status: ReviewStatus
-    reviewer_sub: str
-    reviewed_at: datetime.datetime
-    comment: str | None
-    ended_at: datetime.datetime | None
-    ended_by: str | None = strawberry.field(description="Who superseded it or changed the content")
-    end_reason: str | None = strawberry.field(description="superseded or content_changed")
-    changed_fields: list[str] | None = strawberry.field(
-        description="Reviewed fields whose change ended it"
-    )
+    status: ReviewStatus  # GraphQL's enum has `pending` too
+    ended_at: datetime.datetime | None  # what the resolvers read, for the type checker
 
     @strawberry.field(description="Whether this review is the story's clinical review now")
     def current(self) -> bool:
@@ -111,14 +108,13 @@ class StoryReviewType:
 
 
 @strawberry.type(name="AcceptanceCriterion")
+@from_model(AcceptanceCriterionOut)
 class AcceptanceCriterionType:
-    id: str
-    given: str
-    when: str
-    then: str
-    met: bool
+    id: str  # the criterion's own key, not a node id
 
 
+# Built here from a story's JSON columns, so their fields stay written out (the type checker
+# sees a derived field only where a class declares it).
 @strawberry.type(name="ClinicalReview")
 class ClinicalReviewType:
     status: ReviewStatus
@@ -144,30 +140,11 @@ def _story_row(source: StoryType) -> Story:
 
 
 @strawberry.type(name="Story")
+@from_model(StoryOut, descriptions={"assignee_sub": None})
 class StoryType:
-    id: strawberry.ID
+    id: strawberry.ID  # what the resolvers read, for the type checker
     product_id: uuid.UUID
     roadmap_item_id: uuid.UUID | None
-    key: str
-    title: str
-    persona: str | None
-    as_a: str | None
-    i_want: str | None
-    so_that: str | None
-    description: str
-    status: StoryStatus
-    story_points: int | None
-    rank: str
-    sprint: str | None
-    labels: list[str]
-    clinical_review_required: bool
-    jira_key: str | None
-    assignee_sub: str | None
-    evidence_count: int
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    version: int
-    archived_at: datetime.datetime | None
 
     @strawberry.field
     def acceptance_criteria(self) -> list[AcceptanceCriterionType]:

@@ -34,6 +34,13 @@ from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
 from app.graphql.internals import graphql_core_schema, patch_sibling_gather
 from app.graphql.limits import check_cost
 from app.graphql.live import Subscription
+from app.graphql.mutations import (
+    archive_mutation,
+    change_mutation,
+    create_mutation,
+    story_ref,
+    uuid_ref,
+)
 from app.graphql.pm import PmMutation, PmQuery
 from app.graphql.scalars import SCALAR_MAP
 from app.graphql.sorts import (
@@ -331,8 +338,8 @@ class Query(PmQuery):
             actor_sub=actor_sub,
             resource_type=resource_type,
             resource_id=resource_id,
-            action=action.value if action else None,
-            outcome=outcome.value if outcome else None,
+            action=action,
+            outcome=outcome,
             since=since,
             until=until,
         )
@@ -355,51 +362,32 @@ async def _no_audit_count() -> int:
 @strawberry.type
 class Mutation(PmMutation):
     # products
-    @strawberry.mutation(
-        description="Create a product; the creator becomes a member.", graphql_type=ProductType
+    create_product = create_mutation(
+        gi.ProductCreateInput,
+        ProductCreate,
+        products.create_product,
+        ProductType,
+        "Create a product; the creator becomes a member.",
     )
-    async def create_product(self, info: Info, input: gi.ProductCreateInput) -> Product:
-        return await products.create_product(info.context.ctx, gi.to_model(ProductCreate, input))
-
-    @strawberry.mutation(graphql_type=ProductType)
-    async def update_product(
-        self, info: Info, id: ID, input: gi.ProductUpdateInput, if_match: str | None = None
-    ) -> Product:
-        data = gi.to_model(ProductUpdate, input)
-        return await products.update_product(
-            info.context.ctx, await product_arg(info, id), data, if_match=if_match
-        )
-
-    @strawberry.mutation(graphql_type=ProductType)
-    async def archive_product(self, info: Info, id: ID, if_match: str | None = None) -> Product:
-        pid = await product_arg(info, id)
-        return await products.archive_product(info.context.ctx, pid, if_match=if_match)
+    update_product = change_mutation(
+        gi.ProductUpdateInput, ProductUpdate, products.update_product, product_arg, ProductType
+    )
+    archive_product = archive_mutation(products.archive_product, product_arg, ProductType)
 
     # roadmap
-    @strawberry.mutation(graphql_type=RoadmapItemType)
-    async def create_roadmap_item(
-        self, info: Info, input: gi.RoadmapItemCreateInput
-    ) -> RoadmapItem:
-        data = gi.to_model(RoadmapItemCreate, input)
-        return await roadmap.create_roadmap_item(info.context.ctx, data)
-
-    @strawberry.mutation(
-        description="Update a roadmap item; in_progress requires approval.",
-        graphql_type=RoadmapItemType,
+    create_roadmap_item = create_mutation(
+        gi.RoadmapItemCreateInput, RoadmapItemCreate, roadmap.create_roadmap_item, RoadmapItemType
     )
-    async def update_roadmap_item(
-        self, info: Info, id: ID, input: gi.RoadmapItemUpdateInput, if_match: str | None = None
-    ) -> RoadmapItem:
-        data = gi.to_model(RoadmapItemUpdate, input)
-        return await roadmap.update_roadmap_item(
-            info.context.ctx, await product_arg(info, id), data, if_match=if_match
-        )
-
-    @strawberry.mutation(graphql_type=RoadmapItemType)
-    async def archive_roadmap_item(
-        self, info: Info, id: ID, if_match: str | None = None
-    ) -> RoadmapItem:
-        return await roadmap.archive_roadmap_item(info.context.ctx, parse_id(id), if_match=if_match)
+    # product_arg, as before: a UUID passes, anything else is read as a product key
+    update_roadmap_item = change_mutation(
+        gi.RoadmapItemUpdateInput,
+        RoadmapItemUpdate,
+        roadmap.update_roadmap_item,
+        product_arg,
+        RoadmapItemType,
+        "Update a roadmap item; in_progress requires approval.",
+    )
+    archive_roadmap_item = archive_mutation(roadmap.archive_roadmap_item, uuid_ref, RoadmapItemType)
 
     @strawberry.mutation(
         description="Approve the item's current version (exec); ifMatch pins the version.",
@@ -418,54 +406,39 @@ class Mutation(PmMutation):
         )
 
     # stories
-    @strawberry.mutation(graphql_type=StoryType)
-    async def create_story(self, info: Info, input: gi.StoryCreateInput) -> Story:
-        return await stories.create_story(info.context.ctx, gi.to_model(StoryCreate, input))
-
-    @strawberry.mutation(
-        description="Update a story by id or key (moves follow the workflow).",
-        graphql_type=StoryType,
+    create_story = create_mutation(
+        gi.StoryCreateInput, StoryCreate, stories.create_story, StoryType
     )
-    async def update_story(
-        self, info: Info, id: ID, input: gi.StoryUpdateInput, if_match: str | None = None
-    ) -> Story:
-        data = gi.to_model(StoryUpdate, input)
-        return await stories.update_story(info.context.ctx, _story_ref(id), data, if_match=if_match)
-
-    @strawberry.mutation(graphql_type=StoryType)
-    async def archive_story(self, info: Info, id: ID, if_match: str | None = None) -> Story:
-        return await stories.archive_story(info.context.ctx, _story_ref(id), if_match=if_match)
-
-    @strawberry.mutation(
-        description="Record a clinical review of the story's current content (member clinician).",
-        graphql_type=StoryType,
+    update_story = change_mutation(
+        gi.StoryUpdateInput,
+        StoryUpdate,
+        stories.update_story,
+        story_ref,
+        StoryType,
+        "Update a story by id or key (moves follow the workflow).",
     )
-    async def review_story(
-        self, info: Info, id: ID, input: gi.ClinicalReviewInputType, if_match: str | None = None
-    ) -> Story:
-        data = gi.to_model(ClinicalReviewInput, input)
-        return await stories.review_story(info.context.ctx, _story_ref(id), data, if_match=if_match)
+    archive_story = archive_mutation(stories.archive_story, story_ref, StoryType)
+    review_story = change_mutation(
+        gi.ClinicalReviewInputType,
+        ClinicalReviewInput,
+        stories.review_story,
+        story_ref,
+        StoryType,
+        "Record a clinical review of the story's current content (member clinician).",
+    )
 
     # interviews
-    @strawberry.mutation(graphql_type=InterviewType)
-    async def create_interview(self, info: Info, input: gi.InterviewCreateInput) -> InterviewOut:
-        data = gi.to_model(InterviewCreate, input)
-        return await interviews.create_interview(info.context.ctx, data)
-
-    @strawberry.mutation(graphql_type=InterviewType)
-    async def update_interview(
-        self, info: Info, id: ID, input: gi.InterviewUpdateInput, if_match: str | None = None
-    ) -> InterviewOut:
-        data = gi.to_model(InterviewUpdate, input)
-        return await interviews.update_interview(
-            info.context.ctx, await product_arg(info, id), data, if_match=if_match
-        )
-
-    @strawberry.mutation(graphql_type=InterviewType)
-    async def archive_interview(
-        self, info: Info, id: ID, if_match: str | None = None
-    ) -> InterviewOut:
-        return await interviews.archive_interview(info.context.ctx, parse_id(id), if_match=if_match)
+    create_interview = create_mutation(
+        gi.InterviewCreateInput, InterviewCreate, interviews.create_interview, InterviewType
+    )
+    update_interview = change_mutation(
+        gi.InterviewUpdateInput,
+        InterviewUpdate,
+        interviews.update_interview,
+        product_arg,
+        InterviewType,
+    )
+    archive_interview = archive_mutation(interviews.archive_interview, uuid_ref, InterviewType)
 
     @strawberry.mutation(
         description="Erase an interview's PHI after consent was withdrawn.",
@@ -475,23 +448,13 @@ class Mutation(PmMutation):
         return await interviews.purge_interview(info.context.ctx, parse_id(id))
 
     # insights
-    @strawberry.mutation(graphql_type=InsightType)
-    async def create_insight(self, info: Info, input: gi.InsightCreateInput) -> InsightOut:
-        data = gi.to_model(InsightCreate, input)
-        return await insights.create_insight(info.context.ctx, data)
-
-    @strawberry.mutation(graphql_type=InsightType)
-    async def update_insight(
-        self, info: Info, id: ID, input: gi.InsightUpdateInput, if_match: str | None = None
-    ) -> InsightOut:
-        data = gi.to_model(InsightUpdate, input)
-        return await insights.update_insight(
-            info.context.ctx, await product_arg(info, id), data, if_match=if_match
-        )
-
-    @strawberry.mutation(graphql_type=InsightType)
-    async def archive_insight(self, info: Info, id: ID, if_match: str | None = None) -> InsightOut:
-        return await insights.archive_insight(info.context.ctx, parse_id(id), if_match=if_match)
+    create_insight = create_mutation(
+        gi.InsightCreateInput, InsightCreate, insights.create_insight, InsightType
+    )
+    update_insight = change_mutation(
+        gi.InsightUpdateInput, InsightUpdate, insights.update_insight, product_arg, InsightType
+    )
+    archive_insight = archive_mutation(insights.archive_insight, uuid_ref, InsightType)
 
     # members
     @strawberry.mutation(graphql_type=MemberType)
@@ -506,13 +469,6 @@ class Mutation(PmMutation):
         pid = await product_arg(info, product_id, "productId")
         await members.remove_member(info.context.ctx, pid, subject)
         return True
-
-
-def _story_ref(value: ID) -> uuid.UUID | str:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return str(value)[:64]
 
 
 # --- schema construction -------------------------------------------------------------------

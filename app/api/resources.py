@@ -13,8 +13,8 @@ is `doc`, the parameters come in the order path, `?fields=` or body, If-Match. C
 where the operations stood: the order of the calls is the order of the published paths.
 
 `ref` is the path parameter's annotated type, chosen per router at run time (hence the
-`type: ignore[valid-type]` where it annotates); its `Path(alias=...)` (app.api.params.id_path)
-or its dependency (app.products.params.ProductPath) names the parameter as the path does."""
+`type: ignore` where it annotates); its `Path(alias=...)` (app.api.params.id_path) or its
+dependency (app.products.params.ProductPath) names the parameter as the path does."""
 
 # No `from __future__ import annotations`: the routes are made in methods, and FastAPI
 # must see the models and the reference type themselves, not their names.

@@ -51,8 +51,8 @@ def audit_filters(
         actor_sub=actor_sub,
         resource_type=resource_type,
         resource_id=resource_id,
-        action=action,
-        outcome=outcome,
+        action=action.value if action else None,
+        outcome=outcome.value if outcome else None,
         since=since,
         until=until,
     )

@@ -49,16 +49,12 @@ class AuditFilters:
     actor_sub: str | None = None
     resource_type: str | None = None
     resource_id: uuid.UUID | str | None = None
-    action: AuditAction | str | None = None
-    outcome: AuditOutcome | str | None = None
+    action: str | None = None
+    outcome: str | None = None
     since: datetime | None = None
     until: datetime | None = None
 
     def __post_init__(self) -> None:
-        # The enums' values (REST and GraphQL hand over the enum members)
-        for name in ("action", "outcome"):
-            if isinstance(value := getattr(self, name), StrEnum):
-                object.__setattr__(self, name, value.value)
         object.__setattr__(self, "since", _utc(self.since))
         object.__setattr__(self, "until", _utc(self.until))
 

@@ -338,8 +338,8 @@ class Query(PmQuery):
             actor_sub=actor_sub,
             resource_type=resource_type,
             resource_id=resource_id,
-            action=action,
-            outcome=outcome,
+            action=action.value if action else None,
+            outcome=outcome.value if outcome else None,
             since=since,
             until=until,
         )

@@ -30,7 +30,7 @@ from starlette.responses import Response
 from app.api.deps import Context
 from app.api.fields import Fields, fields_query
 from app.api.params import IfMatch
-from app.api.responses import location, resource_response
+from app.api.responses import HistoryQuery, location, page_response, resource_response
 
 Service = Callable[..., Awaitable[Any]]
 
@@ -95,6 +95,30 @@ class ResourceRoutes:
 
         decorator = self.router.delete(self.path, response_model=out)
         _route(decorator, endpoint, name or archive.__name__, doc)
+
+    def history(
+        self,
+        suffix: str,
+        page_model: type[BaseModel],
+        item_model: type[BaseModel],
+        list_page: Service,
+        doc: str,
+        *,
+        name: str,
+    ) -> None:
+        """GET a history list under one resource (`suffix`, e.g. "/approvals"), newest
+        first: `list_page(ctx, ref, query)` answered as a page of `item_model`."""
+
+        async def endpoint(
+            request: Request,
+            ctx: Context,
+            ref: self.ref,  # type: ignore[name-defined]
+            query: HistoryQuery,
+        ) -> Response:
+            return page_response(request, await list_page(ctx, ref, query), item_model)
+
+        decorator = self.router.get(self.path + suffix, response_model=page_model)
+        _route(decorator, endpoint, name, doc)
 
 
 def _route(

@@ -11,7 +11,6 @@ from app.api.fields import Fields, fields_query
 from app.api.params import IfMatch, id_path
 from app.api.resources import ResourceRoutes
 from app.api.responses import (
-    HistoryQuery,
     Paginated,
     list_query_for,
     page_response,
@@ -84,13 +83,11 @@ async def approve_roadmap_item(
     return resource_response(item, RoadmapItemOut)
 
 
-@router.get("/{item_id}/approvals", response_model=RoadmapItemApprovalList)
-async def list_roadmap_item_approvals(
-    request: Request,
-    ctx: Context,
-    item_id: uuid.UUID,
-    query: HistoryQuery,
-) -> Response:
-    """List a roadmap item's approvals, current and stale, newest first."""
-    page = await service.list_approvals(ctx, item_id, query)
-    return page_response(request, page, RoadmapItemApprovalOut)
+one.history(
+    "/approvals",
+    RoadmapItemApprovalList,
+    RoadmapItemApprovalOut,
+    service.list_approvals,
+    "List a roadmap item's approvals, current and stale, newest first.",
+    name="list_roadmap_item_approvals",
+)

@@ -11,7 +11,6 @@ from app.api.deps import Context
 from app.api.params import IfMatch
 from app.api.resources import ResourceRoutes
 from app.api.responses import (
-    HistoryQuery,
     Paginated,
     list_params_for,
     page_response,
@@ -99,13 +98,11 @@ async def review_story(
     return resource_response(story, StoryOut)
 
 
-@router.get("/{story_ref}/reviews", response_model=StoryReviewList)
-async def list_story_reviews(
-    request: Request,
-    ctx: Context,
-    story_ref: StoryRef,
-    query: HistoryQuery,
-) -> Response:
-    """List a story's clinical reviews, current and ended, newest first."""
-    page = await service.list_reviews(ctx, story_ref, query)
-    return page_response(request, page, StoryReviewOut)
+one.history(
+    "/reviews",
+    StoryReviewList,
+    StoryReviewOut,
+    service.list_reviews,
+    "List a story's clinical reviews, current and ended, newest first.",
+    name="list_story_reviews",
+)

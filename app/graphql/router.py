@@ -18,12 +18,12 @@ text; their code is BAD_USER_INPUT (NOT_FOUND for the explorer page where it is 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -32,10 +32,10 @@ from strawberry.types.unset import UNSET
 
 from app.config import Settings
 from app.core.limits import MAX_JSON_DEPTH, json_too_deep
-from app.feed.live import TextWebSocketAdapter, on_ws_connect
-from app.graphql.context import GraphQLContext, get_context
+from app.graphql.context import GraphQLContext, http_context
 from app.graphql.errors import format_error, http_status
 from app.graphql.explorer import explorer_html
+from app.graphql.live import TextWebSocketAdapter, on_ws_connect, websocket_context
 from app.graphql.schema import build_schema
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -195,11 +195,18 @@ class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
     websocket_adapter_class = TextWebSocketAdapter
 
     async def on_ws_connect(self, context: GraphQLContext) -> Any:
-        """Websocket connection_init: authenticate and audit (app/feed/live.py)."""
+        """Websocket connection_init: authenticate and audit (app/graphql/live.py)."""
         return await on_ws_connect(context)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(explorer_html(str(request.url.path)))
+
+
+async def get_context(connection: HTTPConnection) -> GraphQLContext:
+    """The context of an HTTP request, or of a websocket (subscriptions, app/graphql/live.py)."""
+    if connection.scope["type"] == "websocket":
+        return await websocket_context(connection)
+    return await http_context(cast(Request, connection))
 
 
 def graphql_router(settings: Settings) -> RoundsGraphQLRouter:

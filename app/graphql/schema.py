@@ -378,12 +378,11 @@ class Mutation(PmMutation):
     create_roadmap_item = create_mutation(
         gi.RoadmapItemCreateInput, RoadmapItemCreate, roadmap.create_roadmap_item, RoadmapItemType
     )
-    # product_arg, as before: a UUID passes, anything else is read as a product key
     update_roadmap_item = change_mutation(
         gi.RoadmapItemUpdateInput,
         RoadmapItemUpdate,
         roadmap.update_roadmap_item,
-        product_arg,
+        uuid_ref,
         RoadmapItemType,
         "Update a roadmap item; in_progress requires approval.",
     )
@@ -402,7 +401,7 @@ class Mutation(PmMutation):
     ) -> RoadmapItem:
         data = None if input is None else gi.to_model(RoadmapItemApprovalInput, input)
         return await roadmap.approve_roadmap_item(
-            info.context.ctx, await product_arg(info, id), data, if_match=if_match
+            info.context.ctx, parse_id(id), data, if_match=if_match
         )
 
     # stories
@@ -435,7 +434,7 @@ class Mutation(PmMutation):
         gi.InterviewUpdateInput,
         InterviewUpdate,
         interviews.update_interview,
-        product_arg,
+        uuid_ref,
         InterviewType,
     )
     archive_interview = archive_mutation(interviews.archive_interview, uuid_ref, InterviewType)
@@ -452,7 +451,7 @@ class Mutation(PmMutation):
         gi.InsightCreateInput, InsightCreate, insights.create_insight, InsightType
     )
     update_insight = change_mutation(
-        gi.InsightUpdateInput, InsightUpdate, insights.update_insight, product_arg, InsightType
+        gi.InsightUpdateInput, InsightUpdate, insights.update_insight, uuid_ref, InsightType
     )
     archive_insight = archive_mutation(insights.archive_insight, uuid_ref, InsightType)
 

@@ -1038,9 +1038,7 @@ def _label_possible(text: str, v_start: int) -> bool:
 def _id_spans(
     text: str, hints: _Hints, may: Container[re.Pattern[str]]
 ) -> Iterable[tuple[int, int, str]]:
-    for m in (
-        _ID_CANDIDATE_RE.finditer(text) if hints.digits >= 3 and _ID_CANDIDATE_RE in may else ()
-    ):
+    for m in _ID_CANDIDATE_RE.finditer(text) if hints.digits >= 3 else ():
         value = m.group(0)
         v_start = m.start()
         # A bare "#"/"number"/"no." label alone must not turn "#1 priority" into an ID.
@@ -2327,7 +2325,8 @@ _PREFILTER = Prefilter(
     text_scans=[
         *((rx, None) for rx in (_EMAIL_RE, _URL_RE, _IPV4_RE, _IPV6_RE, _PHONE_RE, *_AGE_SCAN)),
         *((rx, None) for rx in (_DATE_NUMERIC, _DATE_WORDED, *_DATE_SLASHED, _DATE_RELATIVE)),
-        *((rx, None) for rx in (_ID_CANDIDATE_RE, _SSN_RE, _CODE_RE, _LONG_NUMBER_RE)),
+        # (Not the id candidates: any word with a digit is one, in nearly every text.)
+        *((rx, None) for rx in (_SSN_RE, _CODE_RE, _LONG_NUMBER_RE)),
         (_TITLE_RE, rf"\b(?:{_TITLES})(?:\.|\s)\s*[^\W\d_]"),
         (_FACILITY_RE, rf"\s{_FACILITY_HEAD}"),
         *(

@@ -90,3 +90,15 @@ def test_detect_is_the_same_with_and_without_the_prefilter(monkeypatch: pytest.M
     monkeypatch.setattr(detector._PREFILTER, "possible", lambda text, low: prefilter.EVERYTHING)
     without = [detect(t) for t in texts]
     assert with_filter == without
+
+
+def test_threads_each_get_their_own_scratch_space() -> None:
+    # Hyperscan releases the GIL while scanning; a scratch space shared between threads
+    # would fail with "scratch in use" (or worse). Same results as one thread.
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = _texts()[:60] * 4
+    alone = [detect(t) for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(detect, texts))
+    assert together == alone

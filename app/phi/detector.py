@@ -2416,6 +2416,12 @@ def _date_spans(
             yield m.start(), m.end(), DATE
 
 
+def warm() -> None:
+    """Load what the first detection would (the prefilter's databases): called at start-up,
+    so that no request waits for it."""
+    _PREFILTER.warm()
+
+
 def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     """Find Safe Harbor identifiers in ``text`` and return spans plus a redacted copy."""
     if not text:

@@ -91,6 +91,11 @@ class Prefilter:
                 self._dbs = (_database(self._scans[0]), _database(self._scans[1]))
         return self._dbs
 
+    def warm(self) -> None:
+        """Build the databases now (about a second), not on the first text a request sends."""
+        if _hs is not None:
+            self._databases()
+
     def _scratch(self) -> tuple[Any, Any]:
         # Hyperscan's scratch space serves one scan at a time: one per thread and database.
         scratch = getattr(self._local, "scratch", None)

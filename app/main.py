@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 
@@ -32,6 +33,7 @@ from app.feed.idempotency import IdempotencyMiddleware
 from app.feed.runtime import running_feed
 from app.graphql import mount_graphql
 from app.ops.install import SealerMetrics, audit_failure_hook, install_operations
+from app.phi import detector as phi_detector
 from app.phi.warnings import PhiRedactedHeader
 
 log = logging.getLogger("rounds")
@@ -91,6 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         if settings.gc_tuning:
             tune_gc()
+        # The PHI detector's prefilter takes about a second to build: now, not in a request.
+        await asyncio.to_thread(phi_detector.warm)
         async with (
             background_sealer(
                 engine,

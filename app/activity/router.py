@@ -10,10 +10,10 @@ from starlette.responses import Response
 
 from app.activity import service
 from app.api.deps import Context
-from app.api.params import ProductPath
 from app.api.responses import Paginated, page_response
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.core.schemas import OutputModel
+from app.products.params import ProductPath
 
 router = APIRouter(tags=["activity"])
 

@@ -6,40 +6,19 @@ import types
 import uuid
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from fastapi import Depends, Header, Path, Query, Request
+from fastapi import Header, Path, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from app.api.deps import Context
 from app.core.errors import Invalid
-from app.products import service as products
-from app.products.schemas import ProductKey
-
-# A product as a person types it: its id or its key (e.g. /products/SEPSIS, ?product_id=SEPSIS),
-# resolved by the products service as GraphQL's product(id:) and productId arguments are.
-ProductRef = uuid.UUID | ProductKey
-PRODUCT_REF_DESCRIPTION = "Product id or key, e.g. SEPSIS"  # an unknown key matches nothing
 
 
-async def product_path(
-    ctx: Context,
-    product_id: Annotated[ProductRef, Path(description="Product id or key, e.g. SEPSIS")],
-) -> uuid.UUID:
-    """The product of a /products/{product_id} path, given by id or key (404 if no key)."""
-    return await products.product_id_for(ctx, product_id)
+def id_path(name: str) -> Any:
+    """A resource id path parameter published as `name` (app.api.resources makes the
+    operations on it, whose own parameter is named `ref`)."""
+    return Annotated[uuid.UUID, Path(alias=name)]
 
-
-async def product_filter(
-    ctx: Context,
-    product_id: Annotated[ProductRef | None, Query(description=PRODUCT_REF_DESCRIPTION)] = None,
-) -> uuid.UUID | None:
-    """The `product_id` filter of a list, given by id or key."""
-    return None if product_id is None else await products.product_filter_id(ctx, product_id)
-
-
-ProductPath = Annotated[uuid.UUID, Depends(product_path)]
-ProductFilter = Annotated[uuid.UUID | None, Depends(product_filter)]
 
 IfMatch = Annotated[
     str | None, Header(alias="If-Match", description="ETag from a GET; 412 if it is stale")

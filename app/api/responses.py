@@ -2,11 +2,11 @@
 
 from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 from urllib.parse import quote
 
 import orjson
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 from starlette.responses import Response
 
@@ -108,6 +108,12 @@ async def history_query(
 ) -> ListQuery:
     """limit/cursor of a history list (fixed order: newest first; nothing is archived)."""
     return ListQuery(limit=limit, cursor=cursor)
+
+
+# Typed dependency aliases of the list and read operations (a router names its own:
+# `Annotated[ListQuery, Depends(list_query_for(sortable))]`, `Annotated[Fields,
+# Depends(fields_query(Out))]`; the callables are made once, so each is one dependency).
+HistoryQuery = Annotated[ListQuery, Depends(history_query)]
 
 
 def page_response(

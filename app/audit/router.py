@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -9,7 +8,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from app.api.deps import Context
 from app.api.fields import Fields, fields_query
-from app.api.responses import Paginated, page_response, resource_response
+from app.api.params import id_path
+from app.api.resources import ResourceRoutes
+from app.api.responses import Paginated, page_response
 from app.audit import service
 from app.audit.repository import SORTABLE
 from app.audit.schemas import (
@@ -26,6 +27,7 @@ from app.core.repository import ListQuery
 router = APIRouter(prefix="/audit-events", tags=["audit"])
 
 FHIR_NDJSON = "application/fhir+ndjson"
+Sparse = Annotated[Fields, Depends(fields_query(AuditEventOut))]
 if TYPE_CHECKING:  # built at run time from SORTABLE
     AuditSort = str
 else:
@@ -67,7 +69,7 @@ async def list_audit_events(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=2048, description="From next_cursor")] = None,
     sort: Annotated[AuditSort | None, Query(description="Newest first by default")] = None,
-    fields: Annotated[Fields, Depends(fields_query(AuditEventOut))] = None,
+    fields: Sparse = None,
 ) -> Response:
     """List audit events, newest first (compliance officers)."""
     page = await service.list_events(ctx, filters, ListQuery(limit=limit, cursor=cursor, sort=sort))
@@ -99,11 +101,6 @@ async def export_audit_events(
     )
 
 
-@router.get("/{event_id}", response_model=AuditEventOut)
-async def get_audit_event(
-    ctx: Context,
-    event_id: uuid.UUID,
-    fields: Annotated[Fields, Depends(fields_query(AuditEventOut))] = None,
-) -> Response:
-    """Get one audit event with its chain position."""
-    return resource_response(await service.get_event(ctx, event_id), AuditEventOut, fields=fields)
+ResourceRoutes(router, "/{event_id}", id_path("event_id"), AuditEventOut).read(
+    service.get_event, "Get one audit event with its chain position.", name="get_audit_event"
+)

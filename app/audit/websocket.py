@@ -4,7 +4,7 @@ A websocket has no single response to commit with, so each audit event of a sock
 written on its own (group-committed on PostgreSQL), before what it records is sent:
 - the connection, when the GraphQL layer authenticates it (`login`) or refuses it
   (`auth_failed`), recorded there through `record_event`;
-- each event the socket delivers, recorded by the subscription (app/feed/live.py);
+- each event the socket delivers, recorded by the subscription (app/graphql/live.py);
 - a socket that ends without either (a handshake refused before accept, e.g. a bad path or
   origin, or closed before authenticating) is recorded here when it ends.
 The scope gets the same `state.audit` record and `state.uow` unit of work as an HTTP request

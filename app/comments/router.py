@@ -4,21 +4,20 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.params import IfMatch
 from app.api.responses import (
+    HistoryQuery,
     Paginated,
-    history_query,
     location,
     page_response,
     resource_response,
 )
 from app.comments import service
 from app.comments.schemas import CommentInput, CommentOut, CommentRevisionOut, CommentWriteOut
-from app.core.repository import ListQuery
 
 router = APIRouter(tags=["comments"])
 # The path parameters are named as on the parents' own routes (story_ref, item_id).
@@ -46,7 +45,7 @@ def _routes(collection: str, parent: service.Parent, Ref: object, name: str, nou
         request: Request,
         ctx: Context,
         ref: Ref,  # type: ignore[valid-type]
-        query: Annotated[ListQuery, Depends(history_query)],
+        query: HistoryQuery,
     ) -> Response:
         page = await service.list_comments(ctx, parent, ref, query)
         return page_response(request, page, CommentOut)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,16 @@ from app.authz.permissions import Permission, Reach, reach
 from app.authz.service import authorize, can
 from app.config import Settings
 from app.core.errors import Forbidden, NotFound
+
+
+class InProduct(Protocol):
+    """A row of a product's resource (interviews, insights, ...)."""
+
+    @property
+    def product_id(self) -> uuid.UUID: ...
+
+
+R = TypeVar("R", bound=InProduct)
 
 
 class Memberships(Protocol):
@@ -94,6 +104,20 @@ class Ctx:
             memberships=memberships,
             owner_sub=owner_sub,
         )
+
+    async def readable(
+        self,
+        row: R | None,
+        permission: Permission,
+        resource_type: str,
+        resource_id: uuid.UUID,
+        detail: str,
+    ) -> R:
+        """`row`, read by id, if it exists and the principal holds `permission` in its
+        product; else the 404 of `not_found` (unreadable answers like absent)."""
+        if row is None or not await self.can(permission, product_id=row.product_id):
+            raise self.not_found(resource_type, resource_id, detail)
+        return row
 
     def not_found(self, resource_type: str, resource_id: uuid.UUID, detail: str) -> NotFound:
         """The 404 for a resource asked for by id, recorded as refused on the audit record

@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.fields import Fields, fields_query
-from app.api.params import IfMatch
-from app.api.responses import Paginated, page_response, resource_response
-from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from app.api.params import id_path
+from app.api.resources import ResourceRoutes
+from app.api.responses import HistoryQuery, Paginated, page_response
 from app.feed import service
 from app.feed.schemas import (
     DeliveryOut,
@@ -23,6 +23,7 @@ from app.feed.schemas import (
 )
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+Sparse = Annotated[Fields, Depends(fields_query(WebhookOut))]
 
 
 class WebhookList(Paginated[WebhookOut]):
@@ -33,20 +34,15 @@ class DeliveryList(Paginated[DeliveryOut]):
     pass
 
 
-_LIMIT = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size")
-_CURSOR = Query(None, max_length=2048, description="From next_cursor")
-
-
 @router.get("", response_model=WebhookList)
 async def list_webhooks(
     request: Request,
     ctx: Context,
-    limit: int = _LIMIT,
-    cursor: str | None = _CURSOR,
-    fields: Annotated[Fields, Depends(fields_query(WebhookOut))] = None,
+    query: HistoryQuery,
+    fields: Sparse = None,
 ) -> Response:
     """List the webhook subscriptions you manage."""
-    page = await service.list_webhooks(ctx, limit=limit, cursor=cursor)
+    page = await service.list_webhooks(ctx, limit=query.limit, cursor=query.cursor)
     return page_response(request, page, WebhookOut, fields)
 
 
@@ -63,33 +59,18 @@ async def create_webhook(ctx: Context, body: WebhookCreate) -> Response:
     )
 
 
-@router.get("/{webhook_id}", response_model=WebhookOut)
-async def get_webhook(
-    ctx: Context,
-    webhook_id: uuid.UUID,
-    fields: Annotated[Fields, Depends(fields_query(WebhookOut))] = None,
-) -> Response:
-    """Get a webhook subscription (never its secret)."""
-    return resource_response(await service.get_webhook(ctx, webhook_id), WebhookOut, fields=fields)
-
-
-@router.patch("/{webhook_id}", response_model=WebhookOut)
-async def update_webhook(
-    ctx: Context,
-    webhook_id: uuid.UUID,
-    body: WebhookUpdate,
-    if_match: IfMatch = None,
-) -> Response:
-    """Change a subscription's URL, event types or active flag."""
-    sub = await service.update_webhook(ctx, webhook_id, body, if_match=if_match)
-    return resource_response(sub, WebhookOut)
-
-
-@router.delete("/{webhook_id}", response_model=WebhookOut)
-async def delete_webhook(ctx: Context, webhook_id: uuid.UUID, if_match: IfMatch = None) -> Response:
-    """Delete (archive) a subscription; nothing more is delivered to it."""
-    sub = await service.archive_webhook(ctx, webhook_id, if_match=if_match)
-    return resource_response(sub, WebhookOut)
+one = ResourceRoutes(router, "/{webhook_id}", id_path("webhook_id"), WebhookOut)
+one.read(service.get_webhook, "Get a webhook subscription (never its secret).")
+one.update(
+    WebhookUpdate,
+    service.update_webhook,
+    "Change a subscription's URL, event types or active flag.",
+)
+one.archive(
+    service.archive_webhook,
+    "Delete (archive) a subscription; nothing more is delivered to it.",
+    name="delete_webhook",
+)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=DeliveryList)
@@ -97,11 +78,10 @@ async def list_webhook_deliveries(
     request: Request,
     ctx: Context,
     webhook_id: uuid.UUID,
-    limit: int = _LIMIT,
-    cursor: str | None = _CURSOR,
+    query: HistoryQuery,
 ) -> Response:
     """The delivery log: every event sent to this subscription with its attempts."""
-    page = await service.list_deliveries(ctx, webhook_id, limit=limit, cursor=cursor)
+    page = await service.list_deliveries(ctx, webhook_id, limit=query.limit, cursor=query.cursor)
     return page_response(request, page, DeliveryOut)
 
 

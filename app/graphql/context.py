@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from copy import copy
-from typing import Any, cast
+from typing import Any
 
 from fastapi import Request
-from starlette.requests import HTTPConnection
 from strawberry.fastapi import BaseContext
 
 from app.api.deps import authenticate, get_audit, get_session, get_settings_dep
@@ -74,18 +73,10 @@ class GraphQLContext(BaseContext):
         self._loaders = None
 
 
-async def get_context(connection: HTTPConnection) -> GraphQLContext:
-    """The context of an HTTP request, or of a websocket (subscriptions, app/feed/live.py)."""
-    if connection.scope["type"] == "websocket":
-        from app.feed.live import websocket_context
-
-        return await websocket_context(connection)
-    return await _http_context(cast(Request, connection))
-
-
-async def _http_context(request: Request) -> GraphQLContext:
-    """Authenticate like REST (same `authenticate()`); the explorer page itself needs no
-    token, so a failure is kept and answered as UNAUTHENTICATED when an operation runs.
+async def http_context(request: Request) -> GraphQLContext:
+    """The context of an HTTP request (a websocket's: app/graphql/live.py). Authenticate like
+    REST (same `authenticate()`); the explorer page itself needs no token, so a failure is
+    kept and answered as UNAUTHENTICATED when an operation runs.
 
     Takes the session, audit record and settings from the same dependency functions as REST
     (`DbSession`, `get_audit`, `AppSettings`), called directly: as FastAPI sub-dependencies

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import strawberry
 
-from app.comments.graphql import CommentMutation
-from app.search.graphql import SearchQuery
+from app.graphql.comments import CommentMutation
+from app.graphql.search import SearchQuery
 
 
 @strawberry.type

@@ -18,13 +18,13 @@ text; their code is BAD_USER_INPUT (NOT_FOUND for the explorer page where it is 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from cross_web import HTTPException
 from fastapi import BackgroundTasks
 from graphql import GraphQLError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
@@ -36,10 +36,10 @@ from strawberry.types.unset import UNSET
 
 from app.config import Settings
 from app.core.limits import MAX_JSON_DEPTH, json_too_deep
-from app.feed.live import TextWebSocketAdapter, on_ws_connect
-from app.graphql.context import GraphQLContext, get_context
+from app.graphql.context import GraphQLContext, http_context
 from app.graphql.errors import format_error, http_status
 from app.graphql.explorer import explorer_html
+from app.graphql.live import TextWebSocketAdapter, on_ws_connect, websocket_context
 from app.graphql.schema import build_schema
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -145,8 +145,8 @@ class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
 
     async def lean_post(self, request: Request) -> Response:
         """POST /graphql without FastAPI's dependency solving and strawberry's generic request
-        handling: the context is built directly (the same `get_context`), and the common
-        request — one JSON object with a string `query` — goes straight to `execute_single`
+        handling: the context is built directly (`http_context`, as `get_context` does), and
+        the common request — one JSON object with a string `query` — goes to `execute_single`
         (strawberry's public `schema.execute`), `process_result` and `create_response`.
         Everything else (another media type, bad or deep JSON, batches, a non-string query)
         goes to strawberry's `run`, as through its own route. Tests: the app with
@@ -154,7 +154,7 @@ class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
         tests/graphql/test_differential.py compares both byte for byte."""
         sub_response = _sub_response()
         tasks = BackgroundTasks()
-        context = await get_context(request)
+        context = await http_context(request)
         context.request, context.response, context.background_tasks = request, sub_response, tasks
         request_data = _plain_request(request, await request.body())
         if request_data is None:
@@ -280,7 +280,7 @@ class RoundsGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
     websocket_adapter_class = TextWebSocketAdapter
 
     async def on_ws_connect(self, context: GraphQLContext) -> Any:
-        """Websocket connection_init: authenticate and audit (app/feed/live.py)."""
+        """Websocket connection_init: authenticate and audit (app/graphql/live.py)."""
         return await on_ws_connect(context)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
@@ -303,6 +303,13 @@ def lean_post_route(router: RoundsGraphQLRouter) -> Route:
     route (the app's routes are tried in order: placed first, a GraphQL request does not test
     every REST route's pattern before its own)."""
     return _LeanRoute("/graphql", router.lean_post, methods=["POST"], include_in_schema=False)
+
+
+async def get_context(connection: HTTPConnection) -> GraphQLContext:
+    """The context of an HTTP request, or of a websocket (subscriptions, app/graphql/live.py)."""
+    if connection.scope["type"] == "websocket":
+        return await websocket_context(connection)
+    return await http_context(cast(Request, connection))
 
 
 def graphql_router(settings: Settings) -> RoundsGraphQLRouter:

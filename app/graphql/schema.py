@@ -29,12 +29,19 @@ from app.audit import service as audit
 from app.audit.schemas import AuditAction, AuditFilters, AuditOutcome
 from app.config import Settings
 from app.core.errors import Invalid
-from app.feed.live import Subscription
 from app.graphql import inputs as gi
 from app.graphql.errors import ErrorFormatter, SafeValuesOfCorrectTypeRule, format_error
 from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
 from app.graphql.internals import graphql_core_schema, patch_sibling_gather
 from app.graphql.limits import check_cost
+from app.graphql.live import Subscription
+from app.graphql.mutations import (
+    archive_mutation,
+    change_mutation,
+    create_mutation,
+    story_ref,
+    uuid_ref,
+)
 from app.graphql.pm import PmMutation, PmQuery
 from app.graphql.scalars import SCALAR_MAP
 from app.graphql.sorts import (
@@ -59,6 +66,7 @@ from app.graphql.types import (
     StoryType,
     connection,
     first_page,
+    list_connection,
     list_query,
     parse_id,
     product_arg,
@@ -173,17 +181,14 @@ class Query(PmQuery):
         include_archived: bool = False,
         lifecycle_stage: LifecycleStage | None = None,
     ) -> Connection[ProductType]:
-        ctx = info.context.ctx
-        query = list_query(first, after, sort, include_archived)
-        page = await products.list_products(ctx, query, lifecycle_stage=lifecycle_stage)
-        info.context.loaders.product.prime_many({p.id: p for p in page.items})
-        return connection(
-            page,
-            query,
+        return await list_connection(
+            info,
+            list_query(first, after, sort, include_archived),
             ProductRepository,
-            lambda: products.count_products(
-                ctx, include_archived=include_archived, lifecycle_stage=lifecycle_stage
-            ),
+            products.list_products,
+            products.count_products,
+            {"lifecycle_stage": lifecycle_stage},
+            prime=info.context.loaders.product,
         )
 
     @strawberry.field(graphql_type=RoadmapItemType | None)
@@ -205,7 +210,6 @@ class Query(PmQuery):
         horizon: Horizon | None = None,
         owner: str | None = strawberry.UNSET,
     ) -> Connection[RoadmapItemType]:
-        ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
         filters: dict[str, Any] = {
             "product_id": await product_filter_arg(info, product_id),
@@ -214,13 +218,14 @@ class Query(PmQuery):
         }
         if owner:  # a subject or "me" (issue #16)
             filters["owner"] = owner
-        page = await roadmap.list_roadmap_items(ctx, query, **filters)
-        info.context.loaders.roadmap_item.prime_many({i.id: i for i in page.items})
-        return connection(
-            page,
+        return await list_connection(
+            info,
             query,
             RoadmapItemRepository,
-            lambda: roadmap.count_roadmap_items(ctx, include_archived=include_archived, **filters),
+            roadmap.list_roadmap_items,
+            roadmap.count_roadmap_items,
+            filters,
+            prime=info.context.loaders.roadmap_item,
         )
 
     @strawberry.field(
@@ -250,7 +255,6 @@ class Query(PmQuery):
         assignee: str | None = strawberry.UNSET,
         labels: list[str] | None = strawberry.UNSET,
     ) -> Connection[StoryType]:
-        ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
         filters: dict[str, Any] = {
             "product_id": await product_filter_arg(info, product_id),
@@ -262,12 +266,8 @@ class Query(PmQuery):
             filters["assignee"] = assignee
         if labels:
             filters["labels"] = tuple(labels)
-        page = await stories.list_stories(ctx, query, **filters)
-        return connection(
-            page,
-            query,
-            StoryRepository,
-            lambda: stories.count_stories(ctx, include_archived=include_archived, **filters),
+        return await list_connection(
+            info, query, StoryRepository, stories.list_stories, stories.count_stories, filters
         )
 
     @strawberry.field(graphql_type=InterviewType | None)
@@ -284,17 +284,14 @@ class Query(PmQuery):
         include_archived: bool = False,
         product_id: ID | None = None,
     ) -> Connection[InterviewType]:
-        ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
-        pid = await product_filter_arg(info, product_id)
-        page = await interviews.list_interviews(ctx, query, product_id=pid)
-        return connection(
-            page,
+        return await list_connection(
+            info,
             query,
             InterviewRepository,
-            lambda: interviews.count_interviews(
-                ctx, include_archived=include_archived, product_id=pid
-            ),
+            interviews.list_interviews,
+            interviews.count_interviews,
+            {"product_id": await product_filter_arg(info, product_id)},
         )
 
     @strawberry.field(graphql_type=InsightType | None)
@@ -312,18 +309,13 @@ class Query(PmQuery):
         product_id: ID | None = None,
         interview_id: ID | None = None,
     ) -> Connection[InsightType]:
-        ctx = info.context.ctx
         query = list_query(first, after, sort, include_archived)
         filters: dict[str, Any] = {
             "product_id": await product_filter_arg(info, product_id),
             "interview_id": _opt_id(interview_id, "interviewId"),
         }
-        page = await insights.list_insights(ctx, query, **filters)
-        return connection(
-            page,
-            query,
-            InsightRepository,
-            lambda: insights.count_insights(ctx, include_archived=include_archived, **filters),
+        return await list_connection(
+            info, query, InsightRepository, insights.list_insights, insights.count_insights, filters
         )
 
     @strawberry.field(description="Audit events, newest first (compliance officers).")
@@ -371,51 +363,31 @@ async def _no_audit_count() -> int:
 @strawberry.type
 class Mutation(PmMutation):
     # products
-    @strawberry.mutation(
-        description="Create a product; the creator becomes a member.", graphql_type=ProductType
+    create_product = create_mutation(
+        gi.ProductCreateInput,
+        ProductCreate,
+        products.create_product,
+        ProductType,
+        "Create a product; the creator becomes a member.",
     )
-    async def create_product(self, info: Info, input: gi.ProductCreateInput) -> Product:
-        return await products.create_product(info.context.ctx, gi.to_model(ProductCreate, input))
-
-    @strawberry.mutation(graphql_type=ProductType)
-    async def update_product(
-        self, info: Info, id: ID, input: gi.ProductUpdateInput, if_match: str | None = None
-    ) -> Product:
-        data = gi.to_model(ProductUpdate, input)
-        return await products.update_product(
-            info.context.ctx, await product_arg(info, id), data, if_match=if_match
-        )
-
-    @strawberry.mutation(graphql_type=ProductType)
-    async def archive_product(self, info: Info, id: ID, if_match: str | None = None) -> Product:
-        pid = await product_arg(info, id)
-        return await products.archive_product(info.context.ctx, pid, if_match=if_match)
+    update_product = change_mutation(
+        gi.ProductUpdateInput, ProductUpdate, products.update_product, product_arg, ProductType
+    )
+    archive_product = archive_mutation(products.archive_product, product_arg, ProductType)
 
     # roadmap
-    @strawberry.mutation(graphql_type=RoadmapItemType)
-    async def create_roadmap_item(
-        self, info: Info, input: gi.RoadmapItemCreateInput
-    ) -> RoadmapItem:
-        data = gi.to_model(RoadmapItemCreate, input)
-        return await roadmap.create_roadmap_item(info.context.ctx, data)
-
-    @strawberry.mutation(
-        description="Update a roadmap item; in_progress requires approval.",
-        graphql_type=RoadmapItemType,
+    create_roadmap_item = create_mutation(
+        gi.RoadmapItemCreateInput, RoadmapItemCreate, roadmap.create_roadmap_item, RoadmapItemType
     )
-    async def update_roadmap_item(
-        self, info: Info, id: ID, input: gi.RoadmapItemUpdateInput, if_match: str | None = None
-    ) -> RoadmapItem:
-        data = gi.to_model(RoadmapItemUpdate, input)
-        return await roadmap.update_roadmap_item(
-            info.context.ctx, await product_arg(info, id), data, if_match=if_match
-        )
-
-    @strawberry.mutation(graphql_type=RoadmapItemType)
-    async def archive_roadmap_item(
-        self, info: Info, id: ID, if_match: str | None = None
-    ) -> RoadmapItem:
-        return await roadmap.archive_roadmap_item(info.context.ctx, parse_id(id), if_match=if_match)
+    update_roadmap_item = change_mutation(
+        gi.RoadmapItemUpdateInput,
+        RoadmapItemUpdate,
+        roadmap.update_roadmap_item,
+        uuid_ref,
+        RoadmapItemType,
+        "Update a roadmap item; in_progress requires approval.",
+    )
+    archive_roadmap_item = archive_mutation(roadmap.archive_roadmap_item, uuid_ref, RoadmapItemType)
 
     @strawberry.mutation(
         description="Approve the item's current version (exec); ifMatch pins the version.",
@@ -430,58 +402,43 @@ class Mutation(PmMutation):
     ) -> RoadmapItem:
         data = None if input is None else gi.to_model(RoadmapItemApprovalInput, input)
         return await roadmap.approve_roadmap_item(
-            info.context.ctx, await product_arg(info, id), data, if_match=if_match
+            info.context.ctx, parse_id(id), data, if_match=if_match
         )
 
     # stories
-    @strawberry.mutation(graphql_type=StoryType)
-    async def create_story(self, info: Info, input: gi.StoryCreateInput) -> Story:
-        return await stories.create_story(info.context.ctx, gi.to_model(StoryCreate, input))
-
-    @strawberry.mutation(
-        description="Update a story by id or key (moves follow the workflow).",
-        graphql_type=StoryType,
+    create_story = create_mutation(
+        gi.StoryCreateInput, StoryCreate, stories.create_story, StoryType
     )
-    async def update_story(
-        self, info: Info, id: ID, input: gi.StoryUpdateInput, if_match: str | None = None
-    ) -> Story:
-        data = gi.to_model(StoryUpdate, input)
-        return await stories.update_story(info.context.ctx, _story_ref(id), data, if_match=if_match)
-
-    @strawberry.mutation(graphql_type=StoryType)
-    async def archive_story(self, info: Info, id: ID, if_match: str | None = None) -> Story:
-        return await stories.archive_story(info.context.ctx, _story_ref(id), if_match=if_match)
-
-    @strawberry.mutation(
-        description="Record a clinical review of the story's current content (member clinician).",
-        graphql_type=StoryType,
+    update_story = change_mutation(
+        gi.StoryUpdateInput,
+        StoryUpdate,
+        stories.update_story,
+        story_ref,
+        StoryType,
+        "Update a story by id or key (moves follow the workflow).",
     )
-    async def review_story(
-        self, info: Info, id: ID, input: gi.ClinicalReviewInputType, if_match: str | None = None
-    ) -> Story:
-        data = gi.to_model(ClinicalReviewInput, input)
-        return await stories.review_story(info.context.ctx, _story_ref(id), data, if_match=if_match)
+    archive_story = archive_mutation(stories.archive_story, story_ref, StoryType)
+    review_story = change_mutation(
+        gi.ClinicalReviewInputType,
+        ClinicalReviewInput,
+        stories.review_story,
+        story_ref,
+        StoryType,
+        "Record a clinical review of the story's current content (member clinician).",
+    )
 
     # interviews
-    @strawberry.mutation(graphql_type=InterviewType)
-    async def create_interview(self, info: Info, input: gi.InterviewCreateInput) -> InterviewOut:
-        data = gi.to_model(InterviewCreate, input)
-        return await interviews.create_interview(info.context.ctx, data)
-
-    @strawberry.mutation(graphql_type=InterviewType)
-    async def update_interview(
-        self, info: Info, id: ID, input: gi.InterviewUpdateInput, if_match: str | None = None
-    ) -> InterviewOut:
-        data = gi.to_model(InterviewUpdate, input)
-        return await interviews.update_interview(
-            info.context.ctx, await product_arg(info, id), data, if_match=if_match
-        )
-
-    @strawberry.mutation(graphql_type=InterviewType)
-    async def archive_interview(
-        self, info: Info, id: ID, if_match: str | None = None
-    ) -> InterviewOut:
-        return await interviews.archive_interview(info.context.ctx, parse_id(id), if_match=if_match)
+    create_interview = create_mutation(
+        gi.InterviewCreateInput, InterviewCreate, interviews.create_interview, InterviewType
+    )
+    update_interview = change_mutation(
+        gi.InterviewUpdateInput,
+        InterviewUpdate,
+        interviews.update_interview,
+        uuid_ref,
+        InterviewType,
+    )
+    archive_interview = archive_mutation(interviews.archive_interview, uuid_ref, InterviewType)
 
     @strawberry.mutation(
         description="Erase an interview's PHI after consent was withdrawn.",
@@ -491,23 +448,13 @@ class Mutation(PmMutation):
         return await interviews.purge_interview(info.context.ctx, parse_id(id))
 
     # insights
-    @strawberry.mutation(graphql_type=InsightType)
-    async def create_insight(self, info: Info, input: gi.InsightCreateInput) -> InsightOut:
-        data = gi.to_model(InsightCreate, input)
-        return await insights.create_insight(info.context.ctx, data)
-
-    @strawberry.mutation(graphql_type=InsightType)
-    async def update_insight(
-        self, info: Info, id: ID, input: gi.InsightUpdateInput, if_match: str | None = None
-    ) -> InsightOut:
-        data = gi.to_model(InsightUpdate, input)
-        return await insights.update_insight(
-            info.context.ctx, await product_arg(info, id), data, if_match=if_match
-        )
-
-    @strawberry.mutation(graphql_type=InsightType)
-    async def archive_insight(self, info: Info, id: ID, if_match: str | None = None) -> InsightOut:
-        return await insights.archive_insight(info.context.ctx, parse_id(id), if_match=if_match)
+    create_insight = create_mutation(
+        gi.InsightCreateInput, InsightCreate, insights.create_insight, InsightType
+    )
+    update_insight = change_mutation(
+        gi.InsightUpdateInput, InsightUpdate, insights.update_insight, uuid_ref, InsightType
+    )
+    archive_insight = archive_mutation(insights.archive_insight, uuid_ref, InsightType)
 
     # members
     @strawberry.mutation(graphql_type=MemberType)
@@ -522,13 +469,6 @@ class Mutation(PmMutation):
         pid = await product_arg(info, product_id, "productId")
         await members.remove_member(info.context.ctx, pid, subject)
         return True
-
-
-def _story_ref(value: ID) -> uuid.UUID | str:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return str(value)[:64]
 
 
 # --- schema construction -------------------------------------------------------------------
@@ -638,7 +578,7 @@ class OperationName(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         ec = self.execution_context
         if not getattr(ec.context, "is_websocket", False):
-            # Subscriptions run over websockets only (app/feed/live.py): 400 over HTTP.
+            # Subscriptions run over websockets only (app/graphql/live.py): 400 over HTTP.
             ec.allowed_operations = set(ec.allowed_operations) - {OperationType.SUBSCRIPTION}
         yield
 
@@ -684,7 +624,7 @@ class RoundsSchema(strawberry.Schema):
     ) -> None:
         """Logged (by type only) in ErrorFormatter; strawberry's default logs tracebacks whose
         messages may carry row values."""
-        # Subscription results (app/feed/live.py) never reach ErrorFormatter.on_operation:
+        # Subscription results (app/graphql/live.py) never reach ErrorFormatter.on_operation:
         # format them here, in place (codes, masking), before they are sent.
         if getattr(getattr(execution_context, "context", None), "is_websocket", False):
             hide = self.config.disable_field_suggestions
@@ -719,7 +659,7 @@ def build_schema(settings: Settings | None = None) -> RoundsSchema:
     schema = RoundsSchema(
         query=Query,
         mutation=Mutation,
-        subscription=Subscription,  # productEvents over websockets (app/feed/live.py)
+        subscription=Subscription,  # productEvents over websockets (app/graphql/live.py)
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production, scalar_map=SCALAR_MAP),
     )

@@ -64,15 +64,11 @@ async def present_many(ctx: Ctx, insights: Sequence[Insight]) -> list[InsightOut
     return out
 
 
-async def _readable(ctx: Ctx, insight: Insight) -> bool:
-    return await ctx.can(Permission.insight_read, product_id=insight.product_id)
-
-
 async def load_insight(ctx: Ctx, insight_id: uuid.UUID) -> Insight:
     insight = await InsightRepository(ctx.session).get(insight_id)
-    if insight is None or not await _readable(ctx, insight):
-        raise ctx.not_found(RESOURCE, insight_id, "No insight with that id.")
-    return insight
+    return await ctx.readable(
+        insight, Permission.insight_read, RESOURCE, insight_id, "No insight with that id."
+    )
 
 
 async def _show(ctx: Ctx, insight: Insight, action: str, changed=()) -> InsightOut:

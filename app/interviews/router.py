@@ -8,15 +8,18 @@ from starlette.responses import Response
 
 from app.api.deps import Context
 from app.api.fields import Fields, fields_query
-from app.api.params import IfMatch, ProductFilter
-from app.api.responses import Paginated, list_query_for, location, page_response, resource_response
+from app.api.params import id_path
+from app.api.resources import ResourceRoutes
+from app.api.responses import Paginated, list_query_for, page_response, resource_response
 from app.core.repository import ListQuery
 from app.interviews import service
 from app.interviews.repository import InterviewRepository
 from app.interviews.schemas import InterviewCreate, InterviewOut, InterviewUpdate
+from app.products.params import ProductFilter
 
 router = APIRouter(prefix="/interviews", tags=["interviews"])
-SORTED_LIST = list_query_for(InterviewRepository.sortable)
+SortedList = Annotated[ListQuery, Depends(list_query_for(InterviewRepository.sortable))]
+Sparse = Annotated[Fields, Depends(fields_query(InterviewOut))]
 
 
 class InterviewList(Paginated[InterviewOut]):
@@ -27,50 +30,20 @@ class InterviewList(Paginated[InterviewOut]):
 async def list_interviews(
     request: Request,
     ctx: Context,
-    query: Annotated[ListQuery, Depends(SORTED_LIST)],
+    query: SortedList,
     product_id: ProductFilter,
-    fields: Annotated[Fields, Depends(fields_query(InterviewOut))] = None,
+    fields: Sparse = None,
 ) -> Response:
     """List interviews (redacted unless the caller may see PHI)."""
     page = await service.list_interviews(ctx, query, product_id=product_id)
     return page_response(request, page, InterviewOut, fields)
 
 
-@router.post("", response_model=InterviewOut, status_code=201)
-async def create_interview(request: Request, ctx: Context, body: InterviewCreate) -> Response:
-    """Record a research interview."""
-    view = await service.create_interview(ctx, body)
-    return resource_response(view, InterviewOut, status=201, location=location(request, view.id))
-
-
-@router.get("/{interview_id}", response_model=InterviewOut)
-async def get_interview(
-    ctx: Context,
-    interview_id: uuid.UUID,
-    fields: Annotated[Fields, Depends(fields_query(InterviewOut))] = None,
-) -> Response:
-    """Get an interview."""
-    return resource_response(
-        await service.get_interview(ctx, interview_id), InterviewOut, fields=fields
-    )
-
-
-@router.patch("/{interview_id}", response_model=InterviewOut)
-async def update_interview(
-    ctx: Context, interview_id: uuid.UUID, body: InterviewUpdate, if_match: IfMatch = None
-) -> Response:
-    """Update an interview."""
-    view = await service.update_interview(ctx, interview_id, body, if_match=if_match)
-    return resource_response(view, InterviewOut)
-
-
-@router.delete("/{interview_id}", response_model=InterviewOut)
-async def archive_interview(
-    ctx: Context, interview_id: uuid.UUID, if_match: IfMatch = None
-) -> Response:
-    """Archive an interview."""
-    view = await service.archive_interview(ctx, interview_id, if_match=if_match)
-    return resource_response(view, InterviewOut)
+one = ResourceRoutes(router, "/{interview_id}", id_path("interview_id"), InterviewOut)
+one.create(InterviewCreate, service.create_interview, "Record a research interview.")
+one.read(service.get_interview, "Get an interview.")
+one.update(InterviewUpdate, service.update_interview, "Update an interview.")
+one.archive(service.archive_interview, "Archive an interview.")
 
 
 @router.post("/{interview_id}/purge", response_model=InterviewOut)

@@ -93,16 +93,12 @@ def present(interview: Interview, *, full: bool) -> InterviewOut:
     )
 
 
-async def _readable(ctx: Ctx, interview: Interview) -> bool:
-    return await ctx.can(Permission.interview_read, product_id=interview.product_id)
-
-
 async def load_interview(ctx: Ctx, interview_id: uuid.UUID) -> Interview:
     """The interview row if the caller may read it at all; 404 otherwise."""
     interview = await InterviewRepository(ctx.session).get(interview_id)
-    if interview is None or not await _readable(ctx, interview):
-        raise ctx.not_found(RESOURCE, interview_id, "No interview with that id.")
-    return interview
+    return await ctx.readable(
+        interview, Permission.interview_read, RESOURCE, interview_id, "No interview with that id."
+    )
 
 
 async def _show(ctx: Ctx, interview: Interview, action: str, changed=()) -> InterviewOut:

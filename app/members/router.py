@@ -6,11 +6,11 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
-from app.api.params import ProductPath
 from app.api.responses import Paginated, location, page_response
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.members import service
 from app.members.schemas import MemberAdd, MemberOut, MeOut
+from app.products.params import ProductPath
 
 router = APIRouter(tags=["members"])
 # `{subject:path}`: subjects may contain "/" (e.g. "oidc/alice"); percent-encode the rest.

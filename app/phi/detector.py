@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
+
+from app.phi.prefilter import Prefilter
 
 __all__ = ["PhiResult", "PhiSpan", "detect"]
 
@@ -699,9 +701,9 @@ _FACILITY_WORDS = frozenset(
 
 
 def _name_spans(
-    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]]
+    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]], may: Container[re.Pattern[str]]
 ) -> Iterable[tuple[int, int, str]]:
-    titles = _TITLE_HINT_RE.search(text)
+    titles = _TITLE_RE in may and _TITLE_HINT_RE.search(text)
     # Titles: Dr. Patel, Mrs. O'Neil, Mr. W.
     for m in _TITLE_RE.finditer(text) if titles else ():
         n_start = m.start("n")
@@ -829,16 +831,20 @@ def _city_at(text: str, start: int, lex: _Lexicon) -> int:
 
 
 def _location_spans(
-    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]], hints: _Hints
+    text: str,
+    lex: _Lexicon,
+    caps: Sequence[re.Match[str]],
+    hints: _Hints,
+    may: Container[re.Pattern[str]],
 ) -> Iterable[tuple[int, int, str]]:
-    # Each scan runs only when the words it needs occur in the text at all (substring
-    # tests cost a few percent of a regex pass; see _Hints).
-    heads = _HEAD_HINT_RE.search(text)
-    state_facility = _STATE_FACILITY_HINT_RE.search(text)
+    # Each scan runs only when the prefilter says it can match and the words it needs occur
+    # in the text at all (substring tests cost a few percent of a regex pass; see _Hints).
+    heads = _HEAD_HINT_RE in may and _HEAD_HINT_RE.search(text)
+    state_facility = _STATE_FACILITY_RE in may and _STATE_FACILITY_HINT_RE.search(text)
     for m in _STATE_FACILITY_RE.finditer(text) if state_facility else ():
         yield m.start(), m.end(), LOCATION
 
-    for m in _HEAD_OF_PLACE_RE.finditer(text) if heads else ():
+    for m in _HEAD_OF_PLACE_RE.finditer(text) if heads and _HEAD_OF_PLACE_RE in may else ():
         place_end = _city_at(text, m.end(), lex)
         state = _STATE_HERE_RE.match(text, m.end())
         if place_end or state:
@@ -849,7 +855,7 @@ def _location_spans(
                 start -= len(prev.group(0))
             yield start, max(place_end, state.end() if state else 0), LOCATION
 
-    address = hints.max_run or _ADDRESS_HINT_RE.search(text)
+    address = _ADDRESS_RE in may and (hints.max_run or _ADDRESS_HINT_RE.search(text))
     for m in _ADDRESS_RE.finditer(text) if address else ():
         end = _facility_tail(text, m.end(), lex)
         tail = _PLACE_TAIL_RE.match(text, end)
@@ -858,7 +864,8 @@ def _location_spans(
         yield m.start(), end, LOCATION
 
     # ", ST" / ", State" must occur (a search from the literal comma: cheap).
-    for m in _CITY_STATE_RE.finditer(text) if "," in text and _COMMA_STATE_RE.search(text) else ():
+    city_state = "," in text and _CITY_STATE_RE in may and _COMMA_STATE_RE.search(text)
+    for m in _CITY_STATE_RE.finditer(text) if city_state else ():
         city = m.group("city").strip()
         low = city.lower()
         if low in lex.common and not _city_at(text, m.start("city"), lex):
@@ -868,21 +875,21 @@ def _location_spans(
             continue
         yield m.start("city"), m.end(), LOCATION
 
-    county = _COUNTY_HINT_RE.search(text)
+    county = _COUNTY_RE in may and _COUNTY_HINT_RE.search(text)
     for m in _COUNTY_RE.finditer(text) if county else ():
         if m.group(0).split()[0].lower() in _NOT_NAME:
             continue
         yield m.start(), m.end(), LOCATION
 
-    for m in _ZIP_RE.finditer(text) if hints.max_run >= 5 else ():
+    for m in _ZIP_RE.finditer(text) if hints.max_run >= 5 and _ZIP_RE in may else ():
         yield (*m.span("v"), LOCATION) if m.group("v") else (*m.span("w"), LOCATION)
 
-    for m in _KNOWN_FACILITY_RE.finditer(text):
+    for m in _KNOWN_FACILITY_RE.finditer(text) if _KNOWN_FACILITY_RE in may else ():
         if _is_eponym(text, m.start(), m.end()):
             continue
         yield m.start(), _facility_tail(text, m.end(), lex), LOCATION
 
-    for m in _FACILITY_RE.finditer(text) if heads else ():
+    for m in _FACILITY_RE.finditer(text) if heads and _FACILITY_RE in may else ():
         pre = m.group("pre")
         head = m.group("head").split()[-1].lower()
         words = pre.split()
@@ -926,11 +933,12 @@ def _location_spans(
             end = len(text[:end].rstrip())
         yield start, _facility_tail(text, end, lex), LOCATION
 
-    abbr = _ABBR_HINT_RE.search(text)
+    abbr = _ABBR_PLACE_RE in may and _ABBR_HINT_RE.search(text)
     for m in _ABBR_PLACE_RE.finditer(text) if abbr else ():
         yield m.start(), _facility_tail(text, m.end(), lex), LOCATION
 
-    for m in _SAINT_RE.finditer(text) if "St" in text or "Saint" in text else ():
+    saint = ("St" in text or "Saint" in text) and _SAINT_RE in may
+    for m in _SAINT_RE.finditer(text) if saint else ():
         yield m.start(), _facility_tail(text, m.end(), lex), LOCATION
 
     cities = lex.cities
@@ -1027,7 +1035,9 @@ def _label_possible(text: str, v_start: int) -> bool:
     return word.lower().endswith(_LABEL_FINAL)
 
 
-def _id_spans(text: str, hints: _Hints) -> Iterable[tuple[int, int, str]]:
+def _id_spans(
+    text: str, hints: _Hints, may: Container[re.Pattern[str]]
+) -> Iterable[tuple[int, int, str]]:
     for m in _ID_CANDIDATE_RE.finditer(text) if hints.digits >= 3 else ():
         value = m.group(0)
         v_start = m.start()
@@ -1048,10 +1058,11 @@ def _id_spans(text: str, hints: _Hints) -> Iterable[tuple[int, int, str]]:
         start = lab.start() if _ID_LABEL_KEEP_IN_SPAN.match(label) else v_start
         yield start, m.end(), ID
 
-    for m in _SSN_RE.finditer(text) if hints.max_run >= 4 and "-" in text else ():
+    ssn = hints.max_run >= 4 and "-" in text and _SSN_RE in may
+    for m in _SSN_RE.finditer(text) if ssn else ():
         yield m.start(), m.end(), ID
 
-    for m in _CODE_RE.finditer(text) if hints.max_run >= 3 else ():
+    for m in _CODE_RE.finditer(text) if hints.max_run >= 3 and _CODE_RE in may else ():
         tok = m.group(0)
         if _CODE_STOP.match(tok):
             continue
@@ -1061,7 +1072,9 @@ def _id_spans(text: str, hints: _Hints) -> Iterable[tuple[int, int, str]]:
             continue
         yield m.start(), m.end(), ID
 
-    for m in _LONG_NUMBER_RE.finditer(text) if hints.max_run >= 6 else ():
+    for m in (
+        _LONG_NUMBER_RE.finditer(text) if hints.max_run >= 6 and _LONG_NUMBER_RE in may else ()
+    ):
         yield m.start(), m.end(), ID
 
 
@@ -1919,13 +1932,19 @@ def _lower_mode(text: str) -> bool:
 
 
 def _conversation_spans(
-    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]], hints: _Hints, lower_mode: bool
+    text: str,
+    lex: _Lexicon,
+    caps: Sequence[re.Match[str]],
+    hints: _Hints,
+    lower_mode: bool,
+    lows: tuple[str, str],
+    may: Container[re.Pattern[str]],
 ) -> Iterable[tuple[int, int, str]]:
     yield from _cap_name_spans(text, lex, caps)
     # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
     if lower_mode:
         yield from _lower_name_spans(text, lex)
-    yield from _spoken_spans(text, lex, hints, lower_mode)
+    yield from _spoken_spans(text, lex, hints, lower_mode, lows, may)
     if not text.isascii() and _transcript(text):
         # Only in an English interview transcript: elsewhere (a title, a note written in
         # Japanese) a word in another script is just a word.
@@ -2005,13 +2024,18 @@ def _proper_noun_spans(
 
 
 def _spoken_spans(
-    text: str, lex: _Lexicon, hints: _Hints, lower_mode: bool
+    text: str,
+    lex: _Lexicon,
+    hints: _Hints,
+    lower_mode: bool,
+    lows: tuple[str, str],
+    may: Container[re.Pattern[str]],
 ) -> Iterable[tuple[int, int, str]]:
     """Speaker labels, lower-case titles, numbers/dates/ages/emails read out, grouped digits,
     ZIP codes, street addresses in any case and facilities by structure."""
-    low_text = text.lower()
+    low_text, low_scan = lows  # the text lower-cased; the same with its offsets kept
     # Speaker labels with a name, only in a text that has speaker turns.
-    labels = list(_SPEAKER_RE.finditer(text)) if ":" in text else []
+    labels = list(_SPEAKER_RE.finditer(text)) if ":" in text and _SPEAKER_RE in may else []
     if len(labels) >= 2:
         # A label that speaks more than once is a speaker even when it is also a word.
         # Once two labels are plainly names, the others in that text are speakers too
@@ -2033,8 +2057,8 @@ def _spoken_spans(
                 and not any(w.lower() in _NOT_NAME or w.lower() in _CONTEXT_STOP for w in words)
             ):
                 yield m.start("n"), m.end("n"), NAME
-    particles = _PARTICLE_HINT_RE.search(text)
-    middle = _MIDDLE_HINT_RE.search(text) is not None
+    particles = _PARTICLE_HINT_RE in may and _PARTICLE_HINT_RE.search(text)
+    middle = _MIDDLE_HINT_RE in may and _MIDDLE_HINT_RE.search(text) is not None
     for m in _MIDDLE_NAME_RE.finditer(text) if middle else ():
         words = m.group(0).split()
         if any(w.lower() in _CONTEXT_STOP for w in (words[0], words[2])):
@@ -2043,7 +2067,8 @@ def _spoken_spans(
         if len(words) == 4 and words[3].lower() in lex.common:
             end = m.start() + m.group(0).rindex(words[3]) - 1  # "... Lan Said" keeps "Said"
         yield m.start(), end, NAME
-    for m in _LOWER_TITLE_RE.finditer(text) if lower_mode or particles else ():
+    lower_title = (lower_mode or particles) and _LOWER_TITLE_RE in may
+    for m in _LOWER_TITLE_RE.finditer(text) if lower_title else ():
         tok = m.group("n")
         if tok in _PARTICLES:
             end = _name_run_end(text, m.end("n"), lex, True, after_particle=True)
@@ -2053,12 +2078,8 @@ def _spoken_spans(
             if tok not in _EPONYMS:
                 yield m.start("n"), _name_run_end(text, m.end("n"), lex, True), NAME
 
-    # The scans below are lower-case patterns run over the lower-cased text (same offsets;
-    # half the first letters to try). Text whose length changes when lower-cased is rare.
-    low_scan = low_text
-    if len(low_text) != len(text):
-        low_scan = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-    for m in _SPOKEN_DIGITS_RE.finditer(low_scan):
+    # The scans below are lower-case patterns run over the lower-cased text.
+    for m in _SPOKEN_DIGITS_RE.finditer(low_scan) if _SPOKEN_DIGITS_RE in may else ():
         n = sum(
             (2 if w.lower() == "double" else 3 if w.lower() == "triple" else 0)
             or (1 if w.lower() in _DIGIT_WORDS else 0)
@@ -2066,7 +2087,7 @@ def _spoken_spans(
         )
         if n >= 5:
             yield m.start(), m.end(), PHONE if n in (7, 10, 11) else ID
-    if hints.age_number or "ninety" in low_text or "hundred" in low_text:
+    if (hints.age_number or "ninety" in low_text or "hundred" in low_text) and _AGE_CAND_RE in may:
         for m in _AGE_CAND_RE.finditer(low_scan):
             after = _AGE_AFTER_RE.match(text, m.end())
             if after and not after.group("yo"):
@@ -2074,7 +2095,7 @@ def _spoken_spans(
             strict = m.group(0)[0] == "1"  # 100-119 in digits: a fever, a weight, a score
             if after or _age_context(text[max(0, m.start() - 48) : m.start()], strict):
                 yield m.start(), m.end(), AGE
-    months = _MONTH_FULL_RE.search(low_text) is not None
+    months = _ORD_CAND_RE in may and _MONTH_FULL_RE.search(low_text) is not None
     for m in _ORD_CAND_RE.finditer(low_scan) if months else ():
         start, end = m.span()
         before = text[max(0, start - 16) : start].lower().split()
@@ -2092,21 +2113,22 @@ def _spoken_spans(
                 start = the.start()
         year = _YEAR_AFTER_RE.match(text, end)
         yield start, year.end() if year else end, DATE
-    if " at " in text and " dot " in low_text:
+    if " at " in text and " dot " in low_text and _SPOKEN_EMAIL_RE in may:
         for m in _SPOKEN_EMAIL_RE.finditer(text):
             yield m.start(), m.end(), EMAIL
-    grouped = hints.digits >= 5 and _DIGIT_SPACE_DIGIT_RE.search(text)
+    grouped = hints.digits >= 5 and _GROUPED_DIGITS_RE in may and _DIGIT_SPACE_DIGIT_RE.search(text)
     for m in _GROUPED_DIGITS_RE.finditer(text) if grouped else ():
         groups = m.group(0).split()
         if all(_YEAR_VALUE_RE.fullmatch(g) for g in groups):
             continue
         yield m.start(), m.end(), ID
-    local = hints.max_run >= 4 and _LOCAL_NUMBER_RE.search(text)
+    local = hints.max_run >= 4 and _LOCAL_PHONE_RE in may and _LOCAL_NUMBER_RE.search(text)
     for m in _LOCAL_PHONE_RE.finditer(text) if local else ():
         yield m.start("v"), m.end("v"), PHONE
-    for m in _SPELLED_RE.finditer(text) if "-" in text and _SPELLED_HINT_RE.search(text) else ():
+    spelled = "-" in text and _SPELLED_RE in may and _SPELLED_HINT_RE.search(text)
+    for m in _SPELLED_RE.finditer(text) if spelled else ():
         yield m.start(), m.end(), NAME
-    for m in _ZIP_AFTER_RE.finditer(text) if hints.max_run >= 5 else ():
+    for m in _ZIP_AFTER_RE.finditer(text) if hints.max_run >= 5 and _ZIP_AFTER_RE in may else ():
         cue = _ZIP_BEFORE_RE.search(text, max(0, m.start() - 40), m.start())
         if not cue:
             continue
@@ -2119,9 +2141,11 @@ def _spoken_spans(
                 continue
         yield m.start("v"), m.end("v"), LOCATION
 
-    for m in _STREET_ANY_CASE_RE.finditer(text) if hints.max_run else ():
+    for m in (
+        _STREET_ANY_CASE_RE.finditer(text) if hints.max_run and _STREET_ANY_CASE_RE in may else ()
+    ):
         yield m.start(), _place_after(text, m.end(), lex, lower_mode), LOCATION
-    sites = not lower_mode and any(w in low_text for w in _SITE_WORDS)
+    sites = not lower_mode and _SITE_RE in may and any(w in low_text for w in _SITE_WORDS)
     for m in _SITE_RE.finditer(text) if sites else ():
         words = m.group("f").split()
         low = [w.lower().strip(".") for w in words]
@@ -2131,13 +2155,13 @@ def _spoken_spans(
         if any(w in _CONTEXT_STOP or w in _EPONYMS or w in lex.drugs for w in low):
             continue
         yield m.start("f"), m.start("f") + len(m.group("f").rstrip()), LOCATION
-    for m in _FAC_HEAD_SCAN_RE.finditer(low_scan):
+    for m in _FAC_HEAD_SCAN_RE.finditer(low_scan) if _FAC_HEAD_SCAN_RE in may else ():
         head = m.group(0).lower()
         strong_head = " " in head or head not in _WEAK_FAC_HEADS
         fac_start = _facility_start(text, m.start(), lower_mode, strong_head)
         if fac_start is not None:
             yield fac_start, _place_after(text, m.end(), lex, lower_mode), LOCATION
-    for m in _SAINT_LOWER_RE.finditer(text) if "st" in low_text else ():
+    for m in _SAINT_LOWER_RE.finditer(text) if "st" in low_text and _SAINT_LOWER_RE in may else ():
         yield m.start(), m.end(), LOCATION
 
 
@@ -2290,6 +2314,55 @@ def _extend(
 _AND_TOKEN_RE = re.compile(rf"[ ]+and[ ]+({_ANY_TOK})(?![\w'’-])")
 
 
+# The whole-text scans that one Hyperscan pass rules in or out per text (app/phi/prefilter.py).
+# A gate pattern stands in where the pattern is too long for Hyperscan; each is a necessary
+# condition of its pattern (a title word then a letter; white space then a facility head).
+_TITLES = (
+    "Dr|Drs|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr|Sister|Brother|Father"
+    "|Mother|Aunt|Uncle|Grandma|Grandpa|Judge|Officer|Captain|Capt"
+)
+_PREFILTER = Prefilter(
+    text_scans=[
+        *((rx, None) for rx in (_EMAIL_RE, _URL_RE, _IPV4_RE, _IPV6_RE, _PHONE_RE, *_AGE_SCAN)),
+        *((rx, None) for rx in (_DATE_NUMERIC, _DATE_WORDED, *_DATE_SLASHED, _DATE_RELATIVE)),
+        # (Not the id candidates: any word with a digit is one, in nearly every text.)
+        *((rx, None) for rx in (_SSN_RE, _CODE_RE, _LONG_NUMBER_RE)),
+        (_TITLE_RE, rf"\b(?:{_TITLES})(?:\.|\s)\s*[^\W\d_]"),
+        (_FACILITY_RE, rf"\s{_FACILITY_HEAD}"),
+        *(
+            (rx, None)
+            for rx in (
+                _HEAD_HINT_RE,
+                _STATE_FACILITY_RE,
+                _HEAD_OF_PLACE_RE,
+                _ADDRESS_RE,
+                _CITY_STATE_RE,
+                _COUNTY_RE,
+                _ZIP_RE,
+                _KNOWN_FACILITY_RE,
+                _ABBR_PLACE_RE,
+                _SAINT_RE,
+                _SPEAKER_RE,
+                _PARTICLE_HINT_RE,
+                _MIDDLE_HINT_RE,
+                _LOWER_TITLE_RE,
+                _SPOKEN_EMAIL_RE,
+                _GROUPED_DIGITS_RE,
+                _LOCAL_PHONE_RE,
+                _SPELLED_RE,
+                _ZIP_AFTER_RE,
+                _STREET_ANY_CASE_RE,
+                _SITE_RE,
+                _SAINT_LOWER_RE,
+            )
+        ),
+    ],
+    low_scans=[
+        (rx, None) for rx in (_SPOKEN_DIGITS_RE, _AGE_CAND_RE, _ORD_CAND_RE, _FAC_HEAD_SCAN_RE)
+    ],
+)
+
+
 def _merge(raw: Iterable[tuple[int, int, str]]) -> list[PhiSpan]:
     """Union overlapping/adjacent spans; the longest contributing span names the category."""
     items = sorted(raw, key=lambda s: (s[0], -(s[1] - s[0])))
@@ -2324,21 +2397,29 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _date_spans(text: str, low_text: str, hints: _Hints) -> Iterable[tuple[int, int, str]]:
+def _date_spans(
+    text: str, low_text: str, hints: _Hints, may: Container[re.Pattern[str]]
+) -> Iterable[tuple[int, int, str]]:
     if hints.max_run:
         for rx in (_DATE_NUMERIC, _DATE_WORDED):
-            for m in rx.finditer(text):
+            for m in rx.finditer(text) if rx in may else ():
                 yield m.start(), m.end(), DATE
         if "/" in text:
             for rx in _DATE_SLASHED:
-                for m in rx.finditer(text):
+                for m in rx.finditer(text) if rx in may else ():
                     yield *m.span("v"), DATE
         if hints.max_run >= 4 and any(w in text for w in _HOLIDAY_WORDS):
             for m in _DATE_HOLIDAY.finditer(text):
                 yield m.start(), m.end(), DATE
-    if any(w in low_text for w in _RELATIVE_WORDS):
+    if _DATE_RELATIVE in may and any(w in low_text for w in _RELATIVE_WORDS):
         for m in _DATE_RELATIVE.finditer(text):
             yield m.start(), m.end(), DATE
+
+
+def warm() -> None:
+    """Load what the first detection would (the prefilter's databases): called at start-up,
+    so that no request waits for it."""
+    _PREFILTER.warm()
 
 
 def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
@@ -2348,39 +2429,45 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     lex = _lexicon()
     raw: list[tuple[int, int, str]] = []
     raw.extend(_known_name_spans(text, names))
+    low_text = text.lower()
+    # Lower-case scans run over the lower-cased text (same offsets; half the first letters to
+    # try). Text whose length changes when lower-cased is rare.
+    low_scan = low_text
+    if len(low_text) != len(text):
+        low_scan = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    may = _PREFILTER.possible(text, low_scan)
     # Cheap substring tests skip whole-text scans that cannot match.
-    if "@" in text:
+    if "@" in text and _EMAIL_RE in may:
         raw.extend((m.start(), m.end(), EMAIL) for m in _EMAIL_RE.finditer(text))
-    if "/" in text or "www." in text or "WWW." in text:
+    if ("/" in text or "www." in text or "WWW." in text) and _URL_RE in may:
         for m in _URL_RE.finditer(text):
             end = m.end()
             while end > m.start() and text[end - 1] in ".,;:!?)]}'\"":
                 end -= 1
             raw.append((m.start(), end, URL))
-    if text.count(".") >= 3:
+    if text.count(".") >= 3 and _IPV4_RE in may:
         raw.extend((m.start(), m.end(), IP) for m in _IPV4_RE.finditer(text))
-    if "::" in text or (text.count(":") >= 7 and _IPV6_HINT_RE.search(text)):
+    if _IPV6_RE in may and ("::" in text or (text.count(":") >= 7 and _IPV6_HINT_RE.search(text))):
         raw.extend((m.start(), m.end(), IP) for m in _IPV6_RE.finditer(text))
     hints = _Hints.of(text)
     phones = (
         [(m.start(), m.end(), PHONE) for m in _PHONE_RE.finditer(text)]
-        if hints.max_run >= 4 or "+" in text
+        if (hints.max_run >= 4 or "+" in text) and _PHONE_RE in may
         else []
     )
-    ids = list(_id_spans(text, hints))
+    ids = list(_id_spans(text, hints, may))
     raw.extend(ids)
     # A labelled id wins over a phone-shaped number inside it ("MRN: 555-123-4567").
     raw.extend(p for p in phones if not any(i[0] <= p[0] and p[1] <= i[1] for i in ids))
-    low_text = text.lower()
-    raw.extend(_date_spans(text, low_text, hints))
+    raw.extend(_date_spans(text, low_text, hints, may))
     if hints.age_number or "enarian" in low_text:
         for rx in _AGE_SCAN:
-            raw.extend((*_value_span(m), AGE) for m in rx.finditer(text))
+            raw.extend((*_value_span(m), AGE) for m in rx.finditer(text) if rx in may)
     caps = list(_CAP_TOKEN_RE.finditer(text))  # capitalised tokens: places and names
-    raw.extend(_location_spans(text, lex, caps, hints))
-    raw.extend(_name_spans(text, lex, caps))
+    raw.extend(_location_spans(text, lex, caps, hints, may))
+    raw.extend(_name_spans(text, lex, caps, may))
     lower_mode = _lower_mode(text)
-    raw.extend(_conversation_spans(text, lex, caps, hints, lower_mode))
+    raw.extend(_conversation_spans(text, lex, caps, hints, lower_mode, (low_text, low_scan), may))
 
     cleaned = []
     for start, end, cat in raw:

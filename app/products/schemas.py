@@ -9,7 +9,17 @@ from pydantic import Field, StrictBool, StrictFloat, field_validator
 
 from app.core.fields import NOT_BLANK
 from app.core.schemas import InputModel, Omittable, OutputModel, PatchModel
-from app.stories.schemas import StoryStatus
+
+
+# A story's status, here because a product's Jira status map names them (JiraStatusMap):
+# products import nothing of stories, stories build on products (app.stories.schemas re-exports it).
+class StoryStatus(StrEnum):
+    BACKLOG = "backlog"
+    READY = "ready"
+    IN_PROGRESS = "in_progress"
+    IN_REVIEW = "in_review"
+    DONE = "done"
+    WONT_DO = "wont_do"
 
 
 class LifecycleStage(StrEnum):

@@ -9,7 +9,7 @@ from typing import Any
 
 from app.authz import Permission, authorize, can
 from app.core.context import Ctx
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict
 from app.core.history import History
 from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import Page
@@ -137,8 +137,7 @@ async def get_roadmap_item(
     repo = RoadmapItemRepository(ctx.session)
     item = await (repo.get_for_update(item_id) if lock else repo.get(item_id))
     if item is None or not can(ctx.principal, Permission.roadmap_read):
-        ctx.audit.refuse(RESOURCE, item_id)
-        raise NotFound("No roadmap item with that id.")
+        raise ctx.not_found(RESOURCE, item_id, "No roadmap item with that id.")
     if audit:
         ctx.audit.touch("read", RESOURCE, [item.id], product_id=item.product_id)
     return item

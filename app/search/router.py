@@ -6,9 +6,9 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app.api.deps import Context
-from app.api.params import ProductFilter
 from app.api.responses import Paginated, page_response
 from app.core.pagination import MAX_LIMIT
+from app.products.params import ProductFilter
 from app.search import service
 from app.search.schemas import SearchHitOut
 

@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from starlette.responses import Response, StreamingResponse
 
 from app.api.deps import Context
-from app.api.params import ProductFilter, ProductPath
 from app.core.errors import Invalid
 from app.core.repository import ListQuery
+from app.products.params import ProductFilter, ProductPath
 from app.roadmap import service as roadmap
 from app.roadmap.schemas import Horizon, RoadmapItemOut, RoadmapStatus
 from app.stories import csv as story_csv

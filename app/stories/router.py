@@ -3,22 +3,20 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import Field
 from starlette.responses import Response
 
 from app.api.deps import Context
-from app.api.fields import Fields, fields_query
-from app.api.params import PRODUCT_REF_DESCRIPTION, IfMatch, ProductRef, product_filter
+from app.api.params import IfMatch
+from app.api.resources import ResourceRoutes
 from app.api.responses import (
     Paginated,
-    history_query,
     list_params_for,
-    location,
     page_response,
     resource_response,
 )
-from app.core.repository import ListQuery
+from app.products.params import PRODUCT_REF_DESCRIPTION, ProductRef, product_filter
 from app.stories import service
 from app.stories.filters import ASSIGNEE_DESCRIPTION, LABELS_DESCRIPTION, split_labels
 from app.stories.repository import StoryRepository
@@ -32,7 +30,9 @@ from app.stories.schemas import (
 )
 
 router = APIRouter(prefix="/stories", tags=["stories"])
-StoryRef = Annotated[str, Path(max_length=64, description="Story id or key, e.g. SEPS-12")]
+StoryRef = Annotated[
+    str, Path(alias="story_ref", max_length=64, description="Story id or key, e.g. SEPS-12")
+]
 
 
 class StoryList(Paginated[StoryOut]):
@@ -82,38 +82,11 @@ async def list_stories(
     return page_response(request, page, StoryOut, fields)
 
 
-@router.post("", response_model=StoryOut, status_code=201)
-async def create_story(request: Request, ctx: Context, body: StoryCreate) -> Response:
-    """Create a story."""
-    story = await service.create_story(ctx, body)
-    return resource_response(story, StoryOut, status=201, location=location(request, story.id))
-
-
-@router.get("/{story_ref}", response_model=StoryOut)
-async def get_story(
-    ctx: Context,
-    story_ref: StoryRef,
-    fields: Annotated[Fields, Depends(fields_query(StoryOut))] = None,
-) -> Response:
-    """Get a story by id or key."""
-    return resource_response(await service.get_story(ctx, story_ref), StoryOut, fields=fields)
-
-
-@router.patch("/{story_ref}", response_model=StoryOut)
-async def update_story(
-    ctx: Context, story_ref: StoryRef, body: StoryUpdate, if_match: IfMatch = None
-) -> Response:
-    """Update a story (status moves follow the workflow)."""
-    story = await service.update_story(ctx, story_ref, body, if_match=if_match)
-    return resource_response(story, StoryOut)
-
-
-@router.delete("/{story_ref}", response_model=StoryOut)
-async def archive_story(ctx: Context, story_ref: StoryRef, if_match: IfMatch = None) -> Response:
-    """Archive a story."""
-    return resource_response(
-        await service.archive_story(ctx, story_ref, if_match=if_match), StoryOut
-    )
+one = ResourceRoutes(router, "/{story_ref}", StoryRef, StoryOut)
+one.create(StoryCreate, service.create_story, "Create a story.")
+one.read(service.get_story, "Get a story by id or key.")
+one.update(StoryUpdate, service.update_story, "Update a story (status moves follow the workflow).")
+one.archive(service.archive_story, "Archive a story.")
 
 
 @router.post("/{story_ref}/clinical-review", response_model=StoryOut)
@@ -125,13 +98,11 @@ async def review_story(
     return resource_response(story, StoryOut)
 
 
-@router.get("/{story_ref}/reviews", response_model=StoryReviewList)
-async def list_story_reviews(
-    request: Request,
-    ctx: Context,
-    story_ref: StoryRef,
-    query: Annotated[ListQuery, Depends(history_query)],
-) -> Response:
-    """List a story's clinical reviews, current and ended, newest first."""
-    page = await service.list_reviews(ctx, story_ref, query)
-    return page_response(request, page, StoryReviewOut)
+one.history(
+    "/reviews",
+    StoryReviewList,
+    StoryReviewOut,
+    service.list_reviews,
+    "List a story's clinical reviews, current and ended, newest first.",
+    name="list_story_reviews",
+)

@@ -9,15 +9,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictStr
 
 from app.core.fields import NOT_BLANK, JsonInt, LongText, Subject, Tags, Title, one_of
 from app.core.schemas import InputModel, Omittable, OutputModel, PatchModel
-
-
-class StoryStatus(StrEnum):
-    BACKLOG = "backlog"
-    READY = "ready"
-    IN_PROGRESS = "in_progress"
-    IN_REVIEW = "in_review"
-    DONE = "done"
-    WONT_DO = "wont_do"
+from app.products.schemas import StoryStatus
 
 
 class StoryCreateStatus(StrEnum):

@@ -371,3 +371,22 @@ async def test_a_flood_of_unknown_keys_in_a_variable_gets_one_short_answer(clien
         == "Variable '$i' has an invalid value: an unknown field for ProductCreateInput."
     )
     assert len(messages) <= 2 and len(str(body)) < 1_000, messages
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        'mutation { updateRoadmapItem(id: "SEPS", input: {title: "x"}) { id } }',
+        'mutation { approveRoadmapItem(id: "SEPS") { id } }',
+        'mutation { updateInterview(id: "SEPS", input: {title: "x"}) { id } }',
+        'mutation { updateInsight(id: "SEPS", input: {title: "x"}) { id } }',
+    ],
+)
+async def test_an_id_that_is_not_a_uuid_is_a_bad_id_not_a_product_key(client, auth, document):
+    """Roadmap items, interviews and insights have no key: a non-UUID id names the id, it is
+    not looked up as a product key ("Product not found")."""
+    status, body = await gql(client, document, headers=auth("admin"))
+    assert status == 422, body  # as REST answers an invalid id
+    assert codes(body) == ["BAD_USER_INPUT"], body
+    assert "id must be a UUID" in body["errors"][0]["message"]
+    assert "roduct" not in body["errors"][0]["message"]

@@ -143,7 +143,7 @@ async def test_filter_sort_if_match_star_and_unknown_product(client, auth):
 
 
 async def test_a_product_key_works_wherever_a_person_types_one(client, auth):
-    """/products/SEPSIS and ?product_id=SEPSIS resolve the key once (app.api.params)."""
+    """/products/SEPSIS and ?product_id=SEPSIS resolve the key once (app.products.params)."""
     from tests.api.factories import make_world
 
     w = await make_world(client, auth)

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import strawberry
 
 from app.comments import service
-from app.comments.gql_types import CommentType, CommentWarningType, CommentWrittenType
 from app.comments.models import Comment
 from app.comments.schemas import CommentInput
 from app.graphql.inputs import input_type, to_model
 from app.graphql.types import Info, parse_id
+from app.graphql.types.comments import CommentType, CommentWarningType, CommentWrittenType
 
 if TYPE_CHECKING:
     # Built at run time from CommentInput (app/graphql/inputs.py): opaque to a type checker.

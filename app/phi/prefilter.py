@@ -1,0 +1,124 @@
+"""One pass over a text that tells which of many regex scans can match in it at all.
+
+The detector runs some forty whole-text scans; Python's regex engine pays for every position
+of the text in each of them, even when the scan finds nothing, and most scans find nothing in
+most texts. Hyperscan compiles all of them into one automaton and reads the text once. Each
+pattern is compiled in Hyperscan's *prefilter* mode, which matches a superset of what the
+pattern matches (constructs it cannot run, such as lookbehinds and back-references, are
+widened), so a scan that the prefilter rules out has no match, and skipping it changes
+nothing. Scans that can match still run in Python, which keeps every rule's exact meaning.
+
+The superset holds where Hyperscan's PCRE semantics and Python's agree: ``\\w``, ``\\s``,
+``\\b`` and case-insensitivity differ outside ASCII (Python's Unicode classes and case
+folding; Hyperscan's Unicode mode makes its databases five times slower to build) and on
+ASCII control characters (Python's ``\\s`` takes ``\\x1c``-``\\x1f``). So only texts of
+printable ASCII, tabs and line breaks are prefiltered (about 97% of the benchmark texts);
+the others get every scan, as does every text when the ``hyperscan`` package is missing.
+The databases are built on first use (about a second), not at import.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Container, Sequence
+from typing import Any
+
+_hs: Any
+try:
+    import hyperscan as _hs
+except ImportError:  # pragma: no cover - a declared dependency; the rules work without it
+    _hs = None
+
+
+class _Everything:
+    """A container that holds every scan: nothing can be skipped."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+EVERYTHING: Container[re.Pattern[str]] = _Everything()
+
+# In ASCII text, characters on which Python's and Hyperscan's classes disagree.
+_DISAGREE_RE = re.compile(r"[^\t\n\r -~]")
+
+
+Scan = tuple[re.Pattern[str], str | None]  # a pattern, and a simpler gate pattern or None
+
+
+def _database(scans: Sequence[Scan]) -> Any:
+    flags = []
+    for p, _ in scans:
+        # UTF-8 so that the patterns' own non-ASCII characters parse as characters.
+        f = _hs.HS_FLAG_PREFILTER | _hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_UTF8
+        f |= _hs.HS_FLAG_ALLOWEMPTY
+        if p.flags & re.IGNORECASE:
+            f |= _hs.HS_FLAG_CASELESS
+        if p.flags & re.MULTILINE:
+            f |= _hs.HS_FLAG_MULTILINE
+        if p.flags & re.DOTALL:
+            f |= _hs.HS_FLAG_DOTALL
+        flags.append(f)
+    db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+    db.compile(
+        expressions=[(gate or p.pattern).encode() for p, gate in scans],
+        ids=list(range(len(scans))),
+        flags=flags,
+    )
+    return db
+
+
+class Prefilter:
+    """Which scans can match a text: ``text_scans`` run over the text, ``low_scans`` over its
+    lower-cased copy.
+
+    A gate pattern stands in for a pattern that Hyperscan cannot compile (too long); it must
+    match wherever the pattern matches, i.e. be a necessary condition of it (its anchor words).
+    """
+
+    def __init__(self, text_scans: Sequence[Scan], low_scans: Sequence[Scan]) -> None:
+        self._scans = (list(text_scans), list(low_scans))
+        self._text = [p for p, _ in text_scans]
+        self._low = [p for p, _ in low_scans]
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._dbs: Any = None
+
+    def _databases(self) -> Any:
+        with self._lock:
+            if self._dbs is None:
+                self._dbs = (_database(self._scans[0]), _database(self._scans[1]))
+        return self._dbs
+
+    def warm(self) -> None:
+        """Build the databases now (about a second), not on the first text a request sends."""
+        if _hs is not None:
+            self._databases()
+
+    def _scratch(self) -> tuple[Any, Any]:
+        # Hyperscan's scratch space serves one scan at a time: one per thread and database.
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            dbs = self._databases()
+            scratch = self._local.scratch = (_hs.Scratch(dbs[0]), _hs.Scratch(dbs[1]))
+        return scratch
+
+    def possible(self, text: str, low: str) -> Container[re.Pattern[str]]:
+        """The scans that may match in ``text`` / ``low`` (all when that cannot be told)."""
+        if _hs is None or not text.isascii() or _DISAGREE_RE.search(text):
+            return EVERYTHING
+        found: set[re.Pattern[str]] = set()
+        add = found.add
+        text_patterns, low_patterns = self._text, self._low
+
+        def on_text(i: int, _start: int, _end: int, _flags: int, _ctx: object) -> None:
+            add(text_patterns[i])
+
+        def on_low(i: int, _start: int, _end: int, _flags: int, _ctx: object) -> None:
+            add(low_patterns[i])
+
+        text_scratch, low_scratch = self._scratch()
+        self._dbs[0].scan(text.encode(), on_text, scratch=text_scratch)
+        self._dbs[1].scan(low.encode(), on_low, scratch=low_scratch)
+        return found

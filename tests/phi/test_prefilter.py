@@ -1,0 +1,104 @@
+"""The Hyperscan prefilter may only rule out scans that have no match (app/phi/prefilter.py).
+
+A scan it wrongly rules out would silently stop redacting, so every gated scan is checked
+against Python's own answer on the committed corpora and on texts built to sit at the edges
+(one character from a match, odd white space, accented letters, characters the two engines
+disagree on).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from app.phi import detector, prefilter
+from app.phi.detector import _PREFILTER, detect
+
+ROOT = Path(__file__).resolve().parents[2]
+_FILES = [
+    ROOT / "tests/phi/data/gold_fixture.jsonl",
+    ROOT / "bench/phi_corpus/tune.jsonl",
+]
+
+pytestmark = pytest.mark.skipif(prefilter._hs is None, reason="hyperscan is not installed")
+
+
+def _texts() -> list[str]:
+    texts = []
+    for path in _FILES:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line:
+                texts.append(json.loads(line)["text"])
+    return texts
+
+
+def _edge_texts() -> list[str]:
+    rng = random.Random(12)
+    base = [
+        "Seen 03/14/2023 at Mercy General Hospital, 12 Oak St., Dayton, OH 45402.",
+        "call seven oh three, five five five, oh one four two; she's ninety-four",
+        "MRN: 4417-1234 and SSN 123-45-6789; acct #AB-123456 or RV1234567.",
+        "the twelfth of june, last tuesday, next March 3 — Dr. Müller at St. Joseph’s",
+        "Email jane.doe@example.org, http://x.org/a, 10.0.0.1 and fe80::1 please",
+        "P07: I told Ana\u00a0Lopez.\x1cAge 93 y/o, 101 years old; zip code 84401",
+        "Dr\u0130stanbul ſtreet KELVIN \u212a and ǅ, ı, µ.",
+    ]
+    alphabet = "aAbBcC019 ,.-/:#@\n\t’éÉ"
+    out = list(base)
+    for text in base:
+        for _ in range(30):
+            chars = list(text)
+            for _ in range(rng.randint(1, 4)):
+                i = rng.randrange(len(chars))
+                chars[i] = rng.choice(alphabet)
+            out.append("".join(chars))
+    return out
+
+
+def _gated() -> list[tuple[re.Pattern[str], bool]]:
+    return [(p, False) for p in _PREFILTER._text] + [(p, True) for p in _PREFILTER._low]
+
+
+def test_every_scan_the_prefilter_rules_out_has_no_match() -> None:
+    checked = ruled_out = 0
+    for text in _texts() + _edge_texts():
+        low = text.lower()
+        if len(low) != len(text):
+            continue
+        may = _PREFILTER.possible(text, low)
+        for pattern, on_low in _gated():
+            if pattern in may:
+                continue
+            ruled_out += 1
+            assert pattern.search(low if on_low else text) is None, (pattern.pattern[:60], text)
+        checked += 1
+    assert checked > 300 and ruled_out > 1000  # the prefilter is in use, not just passing all
+
+
+def test_text_the_engines_disagree_on_gets_every_scan() -> None:
+    for text in ("Kelvin \u212a", "long \u017f", "sep \x1c here", "nbsp\u00a0here", "ǅ"):
+        assert _PREFILTER.possible(text, text.lower()) is prefilter.EVERYTHING
+
+
+def test_detect_is_the_same_with_and_without_the_prefilter(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = _texts()[:80] + _edge_texts()
+    with_filter = [detect(t) for t in texts]
+    monkeypatch.setattr(detector._PREFILTER, "possible", lambda text, low: prefilter.EVERYTHING)
+    without = [detect(t) for t in texts]
+    assert with_filter == without
+
+
+def test_threads_each_get_their_own_scratch_space() -> None:
+    # Hyperscan releases the GIL while scanning; a scratch space shared between threads
+    # would fail with "scratch in use" (or worse). Same results as one thread.
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = _texts()[:60] * 4
+    alone = [detect(t) for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(detect, texts))
+    assert together == alone

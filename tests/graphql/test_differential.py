@@ -288,8 +288,12 @@ async def test_generated_documents_answer_exactly_like_graphql_core(
             raise AssertionError(f"{name}\nfast: {a.text}\nstandard: {b.text}")
         fast, std = await _events(app, ra), await _events(app, rb)
         assert sorted(map(repr, fast)) == sorted(map(repr, std)), (name, fast, std)
-    # Not vacuous: the fast path answered a good share of them itself.
-    assert fastpath.hits - hits >= len(generated) // 5, (fastpath.hits - hits, len(generated))
+    # Not vacuous: the fast path answered a good share of them itself (about a fifth of the
+    # fixed-seed set; 13% of a 300-document random run of `make fuzz`, hence a tenth).
+    assert fastpath.hits - hits >= max(1, len(generated) // 10), (
+        fastpath.hits - hits,
+        len(generated),
+    )
 
 
 # --- divergences found, kept as regression tests --------------------------------------------

@@ -24,7 +24,7 @@ from app.auth.tokens import TokenVerifier
 from app.config import Settings, startup_settings
 from app.core.errors import Unavailable
 from app.core.http import install_error_handlers
-from app.core.limits import BodyLimitMiddleware, TrustedHosts
+from app.core.limits import RequestLimits
 from app.core.runtime import tune_gc
 from app.db.session import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.feed.events import write_events
@@ -119,6 +119,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # app.api.docs serves /docs from Rounds' own assets
         openapi_url="/openapi.json" if settings.openapi_enabled else None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry (spans, metrics, logs from global providers) stays off:
+        # app/ops/tracing.py instruments with scrubbed spans (no query strings, no raw paths),
+        # and the native check costs every request a look at three global providers.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -144,12 +148,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         IdempotencyMiddleware, settings=settings, maker_getter=lambda: app.state.sessionmaker
     )
     app.add_middleware(PhiRedactedHeader)
+    # Trusted hosts, URL, header and body limits: one layer (app/core/limits.py).
     app.add_middleware(
-        BodyLimitMiddleware,
+        RequestLimits,
         max_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
+        allowed_hosts=settings.allowed_host_list,
     )
-    app.add_middleware(TrustedHosts, allowed_hosts=settings.allowed_host_list)
     app.add_middleware(
         RequestMiddleware,
         settings=settings,

@@ -7,8 +7,16 @@ app's own cost on a noisy shared machine, where req/s moves with other load.
 
 Usage:
   python bench/cpu_profile.py graphql [--db rounds_bench_graphql] [-n 400] [--profile]
-      [--document 'query($id: ID!) {...}'] [--fastpath off]
+      [--document 'query($id: ID!) {...}' | --document list] [--fastpath off]
   python bench/cpu_profile.py stories [--db rounds_bench] [--audit off]
+      [--path '/api/v1/stories?product_id={product}&limit=50'] [--product-key BENCH]
+  python bench/cpu_profile.py floor-asgi | floor-fastapi
+
+`{product}` in --path is the product's id (--product-key picks the product; by default RMAP
+for graphql, any product for stories). `--document list` is the bench's flat list
+(ROUNDS_LIST_QUERY). The floor modes serve a bare ASGI app and a bare FastAPI route, each
+answering a small JSON, under the same harness (the httpx client's own cost included): what
+no middleware or dependency of Rounds can remove.
 """
 
 from __future__ import annotations
@@ -20,20 +28,87 @@ import os
 import pstats
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+async def _measure(opts: argparse.Namespace, once: Callable[[], Awaitable[int]]) -> None:
+    for _ in range(opts.warmup):
+        size = await once()
+    # CPU time, not wall time: waits on the database are not the app's cost.
+    profiler = cProfile.Profile(time.process_time) if opts.profile else None
+    best = None
+    for _round in range(opts.rounds):
+        if profiler:
+            profiler.enable()
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(opts.n):
+            await once()
+        cpu = (time.process_time() - c0) / opts.n * 1000
+        wall = (time.perf_counter() - t0) / opts.n * 1000
+        if profiler:
+            profiler.disable()
+        print(f"{opts.what}: cpu {cpu:.3f} ms/req, wall {wall:.3f} ms/req ({size} bytes)")
+        best = cpu if best is None else min(best, cpu)
+    print(f"best cpu {best:.3f} ms/req (load average {os.getloadavg()[0]:.2f})")
+    if profiler:
+        stats = pstats.Stats(profiler).sort_stats(opts.sort)
+        stats.print_stats(opts.top)
+        if opts.dump:
+            stats.dump_stats(opts.dump)
+
+
+def _floor_app(kind: str) -> Any:
+    body = b'{"status":"ok"}'
+    if kind == "floor-asgi":
+
+        async def bare(scope: Any, receive: Any, send: Any) -> None:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+
+        return bare
+    from fastapi import FastAPI, Request
+    from starlette.responses import Response
+
+    app = FastAPI()
+
+    @app.get("/api/v1/stories")
+    async def hello(request: Request) -> Response:
+        return Response(body, media_type="application/json")
+
+    return app
+
+
 async def _main(opts: argparse.Namespace) -> None:
     import httpx
+
+    if opts.what.startswith("floor"):
+        transport = httpx.ASGITransport(app=_floor_app(opts.what))
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+
+            async def floor_once() -> int:
+                r = await client.get("/api/v1/stories?limit=50", headers={"authorization": "x"})
+                return len(r.content)
+
+            await _measure(opts, floor_once)
+        return
+
     from sqlalchemy import text
 
     from app.auth.tokens import mint_token
     from app.config import Settings
     from app.main import create_app
-    from bench.graphql_bench import ROUNDS_QUERY, graphql_body
+    from bench.graphql_bench import ROUNDS_LIST_QUERY, ROUNDS_QUERY, graphql_body
     from bench.run import RESULTS, SUBJECT, _pg_url
     from bench.scenarios import BenchEnv, story_body
 
@@ -48,20 +123,20 @@ async def _main(opts: argparse.Namespace) -> None:
     token = mint_token(settings, sub=SUBJECT, role="engineer", name="Bench", ttl=3600)
     app = create_app(settings)
     headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+    document = ROUNDS_LIST_QUERY if opts.document == "list" else opts.document or ROUNDS_QUERY
     async with app.router.lifespan_context(app):
         async with app.state.engine.connect() as conn:
-            key = "RMAP" if opts.what == "graphql" else None
+            key = opts.product_key or ("RMAP" if opts.what == "graphql" else None)
             stmt = "SELECT id FROM product " + ("WHERE key = :k" if key else "LIMIT 1")
             product_id = str((await conn.execute(text(stmt), {"k": key} if key else {})).scalar())
+        path = opts.path.replace("{product}", product_id)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
 
             async def once() -> int:
                 if opts.what == "graphql":
                     r = await client.post(
-                        "/graphql",
-                        content=graphql_body(opts.document or ROUNDS_QUERY, product_id),
-                        headers=headers,
+                        "/graphql", content=graphql_body(document, product_id), headers=headers
                     )
                 elif opts.what == "write":
                     r = await client.post(
@@ -70,38 +145,19 @@ async def _main(opts: argparse.Namespace) -> None:
                         headers=headers,
                     )
                 else:
-                    r = await client.get(opts.path, headers=headers)
+                    r = await client.get(path, headers=headers)
                 if r.status_code >= 400 or b'"errors":[{"message"' in r.content:
                     raise SystemExit(f"{r.status_code}: {r.text[:500]}")
                 return len(r.content)
 
-            for _ in range(opts.warmup):
-                size = await once()
-            profiler = cProfile.Profile() if opts.profile else None
-            best = None
-            for _round in range(opts.rounds):
-                if profiler:
-                    profiler.enable()
-                t0, c0 = time.perf_counter(), time.process_time()
-                for _ in range(opts.n):
-                    await once()
-                cpu = (time.process_time() - c0) / opts.n * 1000
-                wall = (time.perf_counter() - t0) / opts.n * 1000
-                if profiler:
-                    profiler.disable()
-                print(f"{opts.what}: cpu {cpu:.3f} ms/req, wall {wall:.3f} ms/req ({size} bytes)")
-                best = cpu if best is None else min(best, cpu)
-            print(f"best cpu {best:.3f} ms/req")
-            if profiler:
-                stats = pstats.Stats(profiler).sort_stats(opts.sort)
-                stats.print_stats(opts.top)
-                if opts.dump:
-                    stats.dump_stats(opts.dump)
+            await _measure(opts, once)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["graphql", "stories", "write"])
+    parser.add_argument(
+        "what", choices=["graphql", "stories", "write", "floor-asgi", "floor-fastapi"]
+    )
     parser.add_argument("--db", default=None)
     parser.add_argument(
         "--pg",
@@ -112,8 +168,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--audit", choices=["on", "off"], default="on")
     parser.add_argument("--fastpath", choices=["on", "off"], default="on", help="GRAPHQL_FASTPATH")
-    parser.add_argument("--path", default="/api/v1/stories?limit=50", help="for stories: GET path")
-    parser.add_argument("--document", help="another GraphQL document (variable $id: the product)")
+    parser.add_argument(
+        "--path", default="/api/v1/stories?limit=50", help="for stories: GET path ({product})"
+    )
+    parser.add_argument("--product-key", help="the product whose id {product}/$id stands for")
+    parser.add_argument(
+        "--document", help="another GraphQL document (variable $id: the product), or 'list'"
+    )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=40)

@@ -3,7 +3,7 @@
 from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import orjson
 from fastapi import Depends, Query, Request
@@ -141,8 +141,13 @@ def _media_type(fields: Fields) -> str:
 def next_link(request: Request, cursor: str) -> str:
     """The next page's URL: under PUBLIC_BASE_URL when set, else relative (RFC 8288 allows
     it). Never built from the request's Host header, which the client chooses."""
-    url = request.url.include_query_params(cursor=cursor)
-    target = url.path + (f"?{url.query}" if url.query else "")
+    # What request.url.include_query_params(cursor=cursor) builds (the other parameters in
+    # their order, `cursor` replaced and last, each name and value quote_plus'ed), from the
+    # query parameters FastAPI already parsed, without re-parsing and re-splitting the URL.
+    pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    pairs.append(("cursor", cursor))
+    query = "&".join(f"{quote_plus(k)}={quote_plus(v)}" for k, v in pairs)
+    target = f"{request.url.path}?{query}"
     base = request.app.state.settings.public_base_url
     return base.rstrip("/") + target if base else target
 

@@ -1,6 +1,7 @@
-"""Request body size limit (413) enforced on the stream, not only on Content-Length; URLs
-with NUL characters (which PostgreSQL text cannot hold) refused up front (400); request
-headers above a total size refused (431); JSON nesting measured before parsing."""
+"""Hosts this service serves (400); request body size limit (413) enforced on the stream, not
+only on Content-Length; URLs with NUL characters (which PostgreSQL text cannot hold) refused
+up front (400); request headers above a total size refused (431); JSON nesting measured
+before parsing."""
 
 from __future__ import annotations
 
@@ -39,15 +40,60 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"The request body exceeds the limit of {limit} bytes.")
 
 
-class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, max_bytes: int, max_header_bytes: int = 64 * 1024) -> None:
+class RequestLimits:
+    """One pure-ASGI layer for the checks every request passes before anything parses it
+    (one layer instead of two: each layer costs a call, a closure and an await per message):
+
+    1. the Host header names a host this service serves (ALLOWED_HOSTS; "*", the default,
+       skips the check): Starlette's TrustedHostMiddleware decides, a problem+json 400
+       answers (its own answer is plain text); a websocket is closed (1008);
+    2. no NUL in the URL (400), request headers within `max_header_bytes` (431);
+    3. the body within `max_bytes` (413), by Content-Length and on the stream."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        max_header_bytes: int = 64 * 1024,
+        allowed_hosts: list[str] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_header_bytes = max_header_bytes
+        hosts = allowed_hosts or ["*"]
+        self.any_host = "*" in hosts
+        self.host_check = TrustedHostMiddleware(
+            self._accepted, allowed_hosts=hosts, www_redirect=False
+        )
+
+    @staticmethod
+    async def _accepted(scope: Scope, _receive: Receive, _send: Send) -> None:
+        scope["rounds.trusted_host"] = True
+
+    @staticmethod
+    async def _discard(_message: Message) -> None:
+        return None
+
+    async def _trusted(self, scope: Scope, receive: Receive) -> bool:
+        if self.any_host:
+            return True
+        await self.host_check(scope, receive, self._discard)
+        return bool(scope.pop("rounds.trusted_host", False))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        kind = scope["type"]
+        if kind != "http":
+            if kind != "websocket" or await self._trusted(scope, receive):
+                await self.app(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        if not await self._trusted(scope, receive):
+            response = simple_problem(
+                400, "The Host header names a host this service does not serve."
+            )
+            await response(scope, receive, send)
             return
         if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
             response = simple_problem(400, "The URL must not contain NUL (%00) characters.")
@@ -56,21 +102,24 @@ class BodyLimitMiddleware:
         headers = scope.get("headers", ())
         # uvicorn's httptools parser accepts megabytes of headers: refuse them before any
         # handler parses them (tokens, cookies, forwarded chains).
-        if sum(len(k) + len(v) + 4 for k, v in headers) > self.max_header_bytes:
+        size = 0
+        too_big = False
+        for k, v in headers:
+            size += len(k) + len(v) + 4
+            if k == b"content-length":
+                try:
+                    too_big = too_big or int(v) > self.max_bytes
+                except ValueError:
+                    pass
+        if size > self.max_header_bytes:
             response = simple_problem(
                 431, f"The request headers exceed the limit of {self.max_header_bytes} bytes."
             )
             await response(scope, receive, send)
             return
-        for k, v in headers:
-            if k == b"content-length":
-                try:
-                    too_big = int(v) > self.max_bytes
-                except ValueError:
-                    too_big = False
-                if too_big:
-                    await self._reject(scope, receive, send)
-                    return
+        if too_big:
+            await self._reject(scope, receive, send)
+            return
         seen = 0
 
         async def limited_receive() -> Message:
@@ -92,38 +141,3 @@ class BodyLimitMiddleware:
             413, f"The request body exceeds the limit of {self.max_bytes} bytes."
         )
         await response(scope, receive, send)
-
-
-class TrustedHosts:
-    """Starlette's TrustedHostMiddleware deciding, a problem+json 400 answering (its own
-    answer is plain text). ALLOWED_HOSTS="*" (the default) skips the check."""
-
-    def __init__(self, app: ASGIApp, *, allowed_hosts: list[str]) -> None:
-        self.app = app
-        self.any = "*" in allowed_hosts
-        self.check = TrustedHostMiddleware(
-            self._accepted, allowed_hosts=allowed_hosts, www_redirect=False
-        )
-
-    @staticmethod
-    async def _accepted(scope: Scope, _receive: Receive, _send: Send) -> None:
-        scope["rounds.trusted_host"] = True
-
-    @staticmethod
-    async def _discard(_message: Message) -> None:
-        return None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.any or scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        await self.check(scope, receive, self._discard)
-        if scope.pop("rounds.trusted_host", False):
-            await self.app(scope, receive, send)
-        elif scope["type"] == "http":
-            response = simple_problem(
-                400, "The Host header names a host this service does not serve."
-            )
-            await response(scope, receive, send)
-        else:
-            await send({"type": "websocket.close", "code": 1008})

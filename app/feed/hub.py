@@ -271,6 +271,14 @@ class Hub:
                     user=url.username,
                     password=url.password,
                     database=url.database,
+                    # A NOTIFY commits a transaction of its own (it takes an xid), which by
+                    # default waits for a WAL flush: a second fsync for every write's events.
+                    # Not needed: notifications are not durable in PostgreSQL anyway, and each
+                    # one announces events whose own transaction has already committed.
+                    server_settings={
+                        "synchronous_commit": "off",
+                        "application_name": "rounds-feed",
+                    },
                 )
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())

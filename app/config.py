@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 10.0  # a 2xx within this is success
     webhook_lease_seconds: float = 60.0  # a claimed attempt unfinished after this is retried
     webhook_poll_seconds: float = 1.0  # worker wake-up without a notification
+    # After a NOTIFY to the other processes, the next waits this long and carries all that was
+    # committed meanwhile (one NOTIFY per write costs the writes; app/feed/hub.py).
+    feed_notify_every_seconds: float = Field(default=0.05, ge=0, le=1)
     idempotency_ttl_seconds: int = 24 * 3600
     idempotency_lease_seconds: float = 60.0  # an in-flight key older than this was abandoned
 

@@ -130,7 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_sessionmaker = create_read_sessionmaker(engine)
     app.state.batcher = batcher
     app.state.verifier = TokenVerifier(settings)
-    app.state.feed_hub = Hub(engine)  # change feed fan-out (app/feed/hub.py)
+    # Change feed fan-out (app/feed/hub.py).
+    app.state.feed_hub = Hub(engine, notify_every=settings.feed_notify_every_seconds)
 
     install_error_handlers(app)
     install_openapi(app)

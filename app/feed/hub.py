@@ -39,6 +39,12 @@ log = logging.getLogger("rounds.feed")
 CHANNEL = "rounds_feed"
 QUEUE_SIZE = 1000
 LISTEN_WAIT = 5.0  # seconds a new subscriber waits for the LISTEN to be in place
+# After a NOTIFY, the next one waits this long (Settings.feed_notify_every_seconds) and
+# carries everything committed meanwhile: each NOTIFY is a transaction of its own on the
+# database, and under a stream of writes one per write cost the writes about as much as the
+# outbox row itself (bench/README.md, outbox). A quiet process's first event still goes out at
+# once; other processes' live subscribers hear of a busy period's events up to this later.
+NOTIFY_EVERY = 0.05
 
 _HUBS: weakref.WeakSet[Hub] = weakref.WeakSet()
 
@@ -86,8 +92,9 @@ def _payloads(events: list[dict[str, Any]]) -> list[str]:
 
 
 class Hub:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, notify_every: float = NOTIFY_EVERY) -> None:
         self.engine = engine
+        self.notify_every = notify_every
         self.pg = engine.dialect.name == "postgresql"
         self.maker = async_sessionmaker(engine, expire_on_commit=False)
         self.subscribers: dict[uuid.UUID, set[asyncio.Queue[dict[str, Any]]]] = {}
@@ -229,6 +236,7 @@ class Hub:
                         await self._conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
                 except Exception as exc:
                     log.error("feed notify failed: %s", type(exc).__name__)
+            await asyncio.sleep(self.notify_every)
 
     def poke(self) -> None:
         """Called after a commit that wrote events (any thread)."""

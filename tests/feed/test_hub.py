@@ -67,3 +67,34 @@ async def test_own_events_reach_own_subscribers_once(app, client, auth):
         assert [(e["type"], e["resource_id"]) for e in events] == [("story.created", story["id"])]
     finally:
         hub.unsubscribe(pid, queue)
+
+
+async def test_notifications_are_coalesced_under_a_stream_of_writes(app, client, auth):
+    """The first event goes out at once; what is committed within `notify_every` after a
+    NOTIFY rides on the next one (one NOTIFY a write cost the writes; bench/README.md)."""
+    w = await make_world(client, auth)
+    pid = uuid.UUID(w.pid)
+    own = app.state.feed_hub
+    await own.ensure_started()
+    engine = create_async_engine(app.state.engine.url)
+    other = Hub(engine)
+    await other.start()
+    heard: list[str] = []
+    hear = other._on_notify
+    other._on_notify = lambda conn, pid_, channel, payload: (  # type: ignore[method-assign]
+        heard.append(payload),
+        hear(conn, pid_, channel, payload),
+    )
+    before, own.notify_every = own.notify_every, 1.0
+    try:
+        queue = other.subscribe(pid)
+        await other.listening()
+        await asyncio.sleep(1.1)  # the world's own events have gone out
+        stories = [await w.story() for _ in range(4)]
+        events = await _drain(queue, wait=1.5)
+        assert [e["resource_id"] for e in events] == [s["id"] for s in stories]
+        assert 2 <= len(heard) < len(stories), heard
+    finally:
+        own.notify_every = before
+        await other.stop()
+        await engine.dispose()

@@ -26,7 +26,12 @@ from app.core.errors import Unavailable
 from app.core.http import install_error_handlers
 from app.core.limits import RequestLimits
 from app.core.runtime import tune_gc
-from app.db.session import create_engine, create_read_sessionmaker, create_sessionmaker
+from app.db.session import (
+    create_engine,
+    create_numbers_engine,
+    create_read_sessionmaker,
+    create_sessionmaker,
+)
 from app.feed.events import write_events
 from app.feed.hub import Hub
 from app.feed.idempotency import IdempotencyMiddleware
@@ -108,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ):
             yield
         # Drained above: every queued event is committed before the pool closes.
-        await engine.dispose()
+        await engine.dispose()  # and the numbers engine with it
 
     app = FastAPI(
         title="Rounds API",
@@ -126,7 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.numbers_engine = numbers = create_numbers_engine(engine)
+    app.state.sessionmaker = create_sessionmaker(engine, numbers=numbers)
     app.state.read_sessionmaker = create_read_sessionmaker(engine)
     app.state.batcher = batcher
     app.state.verifier = TokenVerifier(settings)

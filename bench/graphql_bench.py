@@ -183,7 +183,7 @@ async def _seed_page(url: str, members: tuple[str, ...]) -> str:
     from app.db.models import Base  # noqa: F401 - registers every table
     from app.db.types import utcnow, uuid7
     from app.members.models import Membership
-    from app.products.models import Product
+    from app.products.models import Product, StoryCounter
     from app.roadmap.models import RoadmapItem, rice_score
     from app.stories.models import Story
 
@@ -212,8 +212,12 @@ async def _seed_page(url: str, members: tuple[str, ...]) -> str:
                     fda_pathway="not_a_device",
                     handles_phi=True,
                     performance_metrics={"precision": 0.91},
-                    story_seq=N_ITEMS * N_STORIES,
                     created_by="bench-pm",
+                )
+            )
+            await conn.execute(
+                insert(StoryCounter.__table__).values(
+                    product_id=product_id, last_number=N_ITEMS * N_STORIES
                 )
             )
             await conn.execute(

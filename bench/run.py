@@ -152,7 +152,7 @@ async def _seed(url: str, n_stories: int) -> str:
     from app.db.models import Base  # noqa: F401 - registers every table
     from app.db.types import utcnow, uuid7
     from app.members.models import Membership
-    from app.products.models import Product
+    from app.products.models import Product, StoryCounter
     from app.roadmap.models import RoadmapItem
     from app.stories.models import Story
 
@@ -181,9 +181,11 @@ async def _seed(url: str, n_stories: int) -> str:
                     handles_phi=True,
                     model_type="gradient boosted trees",
                     performance_metrics={"auroc": 0.87, "sensitivity": 0.81},
-                    story_seq=n_stories,
                     created_by="bench-pm",
                 )
+            )
+            await conn.execute(
+                insert(StoryCounter.__table__).values(product_id=product_id, last_number=n_stories)
             )
             await conn.execute(
                 insert(Membership.__table__),

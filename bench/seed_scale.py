@@ -189,7 +189,6 @@ async def seed(url: str, n_stories: int, n_products: int) -> str:
                 "handles_phi",
                 "model_type",
                 "performance_metrics",
-                "story_seq",
                 "created_by",
             ),
             records=[
@@ -210,11 +209,15 @@ async def seed(url: str, n_stories: int, n_products: int) -> str:
                     True,
                     "gradient boosted trees",
                     '{"auroc": 0.87}',
-                    size,
                     "bench-pm",
                 )
                 for (pid, key), size in zip(products, sizes, strict=True)
             ],
+        )
+        await conn.copy_records_to_table(
+            "story_counter",
+            columns=("product_id", "last_number"),
+            records=[(pid, size) for (pid, _), size in zip(products, sizes, strict=True)],
         )
         await conn.copy_records_to_table(
             "membership",

@@ -90,8 +90,47 @@ def _create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def create_sessionmaker(
+    engine: AsyncEngine, *, numbers: AsyncEngine | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for requests and commands; with `numbers` (`create_numbers_engine`), their
+    story numbers are taken in short transactions of their own (`session.info["numbers"]`)."""
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, info={"numbers": numbers}
+    )
+
+
+def create_numbers_engine(engine: AsyncEngine) -> AsyncEngine | None:
+    """PostgreSQL: a small pool of its own for taking story numbers outside the request's
+    transaction (`ProductRepository.next_story_number`): one autocommitted statement each,
+    that waits only for the same statement of other requests, never for a request, so two
+    connections serve any number of writers and the requests' pool cannot starve it. Its
+    commits do not wait for a WAL flush: a story's own commit flushes the WAL before it,
+    counter included, so a number in a committed story is never handed out again. SQLite
+    (one writer at a time) takes numbers in the request's transaction: None."""
+    if engine.dialect.name != "postgresql":
+        return None
+    numbers = create_async_engine(
+        engine.url,
+        hide_parameters=True,
+        pool_size=2,
+        max_overflow=0,
+        isolation_level="AUTOCOMMIT",
+        connect_args={
+            "server_settings": {
+                "jit": "off",
+                "synchronous_commit": "off",
+                "application_name": "rounds-numbers",
+            }
+        },
+    )
+
+    # Closed with the engine it serves (in its dispose, which runs where this may await).
+    @event.listens_for(engine.sync_engine, "engine_disposed")
+    def _dispose_numbers(_engine: Any) -> None:
+        numbers.sync_engine.dispose()
+
+    return numbers
 
 
 def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

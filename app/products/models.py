@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,8 +37,6 @@ class Product(ResourceMixin, Base):
     handles_phi: Mapped[bool] = mapped_column(default=False)
     model_type: Mapped[str | None] = mapped_column(String(100))
     performance_metrics: Mapped[dict] = mapped_column(default=dict)
-    # Next story number; only ever incremented, so story keys are never reused.
-    story_seq: Mapped[int] = mapped_column(default=0)
     created_by: Mapped[str | None] = mapped_column(String(255))
     # Jira sync (SPEC §9, app/integrations/jira): the linked project and its status names.
     jira_project_key: Mapped[str | None] = mapped_column(String(32))
@@ -53,3 +53,15 @@ class Product(ResourceMixin, Base):
     @property
     def imdrf_category(self) -> str | None:
         return imdrf_category(self.samd_situation, self.samd_significance)
+
+
+class StoryCounter(Base):
+    """A product's last story number: only ever incremented, so story keys are never reused.
+    A table of its own, with no foreign key, so that a number can be taken in a short
+    transaction of its own (`ProductRepository.next_story_number`) while the story's
+    transaction goes on, even for a product that transaction has just created."""
+
+    __tablename__ = "story_counter"
+
+    product_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    last_number: Mapped[int]

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.core.pagination import Page
 from app.core.repository import ListQuery, Repository
-from app.products.models import Product
+from app.products.models import Product, StoryCounter
 
 
 class ProductRepository(Repository[Product]):
@@ -49,17 +51,26 @@ class ProductRepository(Repository[Product]):
         return await self.session.scalar(stmt)
 
     async def next_story_number(self, product: Product) -> int:
-        """Atomically take the next story number (an UPDATE takes the row lock on PostgreSQL).
+        """Take the product's next story number (never reused; a story that then fails to be
+        created leaves a gap).
 
-        Only `story_seq` changes: `updated_at` is kept as it is (naming it stops its onupdate),
-        so a new story does not count as a change of its product, and the update touches no
-        indexed column and stays a HOT update on PostgreSQL (before, every story rewrote the
-        product row with a new entry in each of its indexes)."""
-        number = await self.session.scalar(
-            update(Product)
-            .where(Product.id == product.id)
-            .values(story_seq=Product.story_seq + 1, updated_at=Product.updated_at)
-            .returning(Product.story_seq)
+        With the session's numbers engine (PostgreSQL, app sessions) the upsert commits at once
+        in a transaction of its own: the counter row is locked for one statement, not until
+        the story's transaction commits, which queued every concurrent writer of a product
+        behind the one before it. Otherwise it runs in the session's transaction."""
+        table = StoryCounter.__table__
+        dialect = self.session.get_bind().dialect.name
+        upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        stmt = (
+            upsert.values(product_id=product.id, last_number=1)
+            .on_conflict_do_update(
+                index_elements=[table.c.product_id],
+                set_={"last_number": table.c.last_number + 1},
+            )
+            .returning(table.c.last_number)
         )
-        assert number is not None
-        return number
+        numbers = self.session.info.get("numbers")
+        if numbers is not None:
+            async with numbers.connect() as conn:
+                return (await conn.execute(stmt)).scalar_one()
+        return (await self.session.execute(stmt)).scalar_one()

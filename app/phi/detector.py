@@ -211,8 +211,8 @@ _DATE_RES = [
     _scan("0-9", r"(?<![\d/])(?:19|20)\d{2}/[01]?\d/[0-3]?\d(?![\d/])"),
     # "came in 8/25": after "in" only when the second number cannot be a small fraction's
     _scan(
-        "iIwW",
-        r"(?i:\b(?:in|was|it['’]s|is)\s+)(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|[5-9]))(?![\d/])",
+        "iIwWaA",
+        r"(?i:\b(?:in|was|it['’]s|is|around)\s+)(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|[5-9]))(?![\d/])",
     ),
     # "on 3/14" style month/day, only after a temporal cue so fractions and BP stay
     _scan(
@@ -522,6 +522,7 @@ _TITLE_RE = _scan(
     rf"(?:\.|(?=\s))\s*(?P<n>(?:{_NAME_TOK}|[A-Z]\.)(?:\s+(?:{_NAME_TOK}|[A-Z]\.(?![A-Za-z])"
     rf"|[A-Z](?=[\s,;:)]|$))){{0,2}})",
 )
+_LOWER_WORD_RE = re.compile(r"[ ][a-z][a-z'’-]+(?![\w'’-])")
 _OFFICE_RE = re.compile(r"['’]s\s+(?i:office|clinic|practice)\b")
 # A cue word right before a capitalised token marks it as a person's name.
 _CUES = frozenset(
@@ -722,6 +723,10 @@ def _name_spans(
         ):
             parts.pop()
         end = n_start + parts[-1].end()
+        if parts[-1].group(0).lower() in _PARTICLES:
+            low_tail = _LOWER_WORD_RE.match(text, end)  # "Dr. Da silva", "Dr. Van der berg"
+            if low_tail:
+                end = low_tail.end()
         office = _OFFICE_RE.match(text, end)
         if office:
             yield m.start(), office.end(), LOCATION
@@ -789,7 +794,13 @@ def _cue_name(
         if not known:
             return None
     elif not known and low in lex.common:
-        return None
+        # "a patient, Job Kinyanjui": a word is a given name when a surname that is no
+        # English word follows it.
+        nxt = _NEXT_TOKEN_RE.match(text, m.end())
+        if not (nxt and nxt.group(1)[0].isupper() and nxt.group(1).lower() not in lex.common):
+            return None
+        end, added = _extend_name(text, m.end(), lex)
+        return (m.start(), end, NAME) if added else None
     end, _ = _extend_name(text, m.end(), lex)
     return m.start(), end, NAME
 
@@ -1448,10 +1459,13 @@ def _strong_name_ok(text: str, start: int, end: int, lex: _Lexicon) -> bool:
     if low in _STATE_NAMES_LOWER or low in _KIN_WORDS:
         return False  # "I'm a nurse Practitioner"
     if low in _NOT_NAME:
-        if low not in _MONTH_NAMES:
-            return False
         nxt = _NEXT_TOKEN_RE.match(text, end)
-        return bool(nxt and nxt.group(1)[0].isupper() and _personal_token(nxt.group(1), lex, True))
+        if not (nxt and nxt.group(1)[0].isupper() and _personal_token(nxt.group(1), lex, True)):
+            return False
+        # A month needs a name-like word after it; any other stop word ("Do Kim Phuong",
+        # "La Thi Mai") a word that is no English word.
+        nl = nxt.group(1).lower()
+        return low in _MONTH_NAMES or nl not in lex.common or nl in lex.first
     return True
 
 
@@ -1574,7 +1588,7 @@ _MOTION = frozenset(
     live lives lived living moved move drive drives drove driving come comes came commute
     commutes commuted up born raised based stay stays stayed staying transfer transferred sent
     travel traveled travelled over out down back located one location office clinic site
-    branch just place home closer close nearer
+    branch just place home closer close nearer store shop pharmacy campus
     """.split()
 )
 _ADVERB = frozenset("up down over out back here in".split())
@@ -1623,6 +1637,9 @@ def _name_cue(words: list[str]) -> str | None:
         prev in _POSSESSIVE or (len(words) >= 3 and words[-3] in _POSSESSIVE and prev.isalpha())
     ):
         return "strong"  # "my sister Ines", "the social worker, Ana Dias"
+    if comma and w1 in _HERE_WORDS and prev in _KIN_WORDS and len(words) >= 3:
+        if words[-3] in _POSSESSIVE:
+            return "strong"  # "the nurse there, Pau", "our aide at the time, ..."
     if comma:
         return None
     if w1 in _STRONG_1 or (prev, w1) in _STRONG_2:
@@ -1650,6 +1667,7 @@ def _name_cue(words: list[str]) -> str | None:
     return None
 
 
+_HERE_WORDS = frozenset("there here then now before".split())
 _HANDED = frozenset(
     "reported report gave give handed hand sent send passed pass mentioned mention escalated "
     "escalate explained explain showed show forwarded forward".split()
@@ -1709,7 +1727,8 @@ _AFTER_NAME_RE = re.compile(
     r"|(?:from|in|at|on)\s+(?:the\s+)?[A-Za-z]+\s+"
     r"(?:came|said|called|told|was|is|asked|sent|stopped|says|emailed|texted|wrote|showed"
     r"|comes|calls|stops|visits|brings|drops|covers|runs|[a-z]+ed))\b"
-    r"|['’]s\s+the\s+one\b|,\s+(?:can|could|would|will|do|did|are|have)\s+you\b"
+    r"|['’]s\s+the\s+one\b|,\s+(?:can|could|would|will|do|did|are|have|were|was)(?:n['’]t)?\s+you\b"
+    r"|,\s+(?:don|didn|can|won|wouldn|couldn|aren|haven|weren|wasn)['’]t\s+you\b"
     r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient"
     r"|help|permission|approval|office|desk|schedule|car|house|room|number|email|blessing)\b"
     r"|,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran|said)\b"
@@ -1823,8 +1842,12 @@ def _cap_name_spans(
             # A capitalised word addressed at the end of a sentence (", Per.") is a name even
             # when it is also a word; vendors, clinical words and places are not.
             ok = _personal_token(tok, lex, True) or (
-                vocative and _strong_name_ok(text, start, m.end(), lex) and low not in _NOT_NAME
+                (vocative or cue == "weak")  # "check with Odd, he was on nights"
+                and _strong_name_ok(text, start, m.end(), lex)
+                and low not in _NOT_NAME
             )
+            if not ok and low in _STATE_NAMES_LOWER and after and after.group(0).startswith(" and"):
+                ok = not place  # "Virginia and I both floated", not "in Virginia and I"
             if ok and not _is_eponym(text, start, m.end()):
                 yield start, end, NAME
 
@@ -1833,6 +1856,13 @@ _LOWER_WEAK_PLACE_RE = _scan(
     "niobat",
     r"\b(?:near|in|outside|around|between|and|by|to|from)[ ]+"
     r"(?P<p>[a-z][a-z'’-]*(?:[ ]+[a-z][a-z'’-]*)?)",
+)
+# "the mall in X", "a school in X": places a town is named after.
+_SITE_NOUNS = frozenset(
+    """
+    mall school church store library park hospital clinic office house apartment center centre
+    plant factory station airport college university farm ranch practice base
+    """.split()
 )
 _TOWN_ENDINGS = (
     "ville", "ton", "burg", "burgh", "bury", "ford", "field", "land", "wood", "view", "port",
@@ -1863,6 +1893,20 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
         return start + len(first) + 1 + len(second)
     if first.endswith(_TOWN_ENDINGS) and len(first) > 6 and not word(first):
         return start + len(first)
+    before = text[max(0, start - 24) : start - 3].split()
+    if (
+        text.startswith("in ", start - 3)
+        and before
+        and (before[-1] in _MOTION or before[-1] in _SITE_NOUNS)
+        and len(first) >= 4
+        and not word(first)
+    ):
+        # "... over by the mall in pukeweka" at the end of a turn: a word that is no English
+        # word, no name, drug or vendor after "in" is where the speaker is.
+        after = start + len(first)
+        if (after == len(text) or text[after] == "\n") and first not in _CONTEXT_STOP:
+            if first not in lex.first and first not in lex.first_ambiguous:
+                return after
     return 0
 
 
@@ -1893,7 +1937,12 @@ def _lower_name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]
             nxt = _NEXT_TOKEN_RE.match(text, m.end("n"))
             particle = nxt is not None and nxt.group(1) in _PARTICLES
             known = tok in lex.first_ambiguous and tok not in _NOT_NAME
-            if not ((m.group("strong") or m.group("intro")) and (known or particle)):
+            # ... or a short word opening a name of words English does not have ("do minh hoa")
+            opens = nxt is not None and len(tok) <= 3 and tok not in _CONTEXT_STOP
+            if opens:
+                n = nxt.group(1)
+                opens = (n not in lex.common or n in lex.first) and _personal_token(n, lex, False)
+            if not ((m.group("strong") or m.group("intro")) and (known or particle or opens)):
                 continue
         if _is_eponym(text, m.start("n"), m.end("n")):
             continue
@@ -2166,8 +2215,8 @@ def _spoken_spans(
 
 
 _PLACE_WORDS_RE = re.compile(
-    rf"(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)"
-    rf"(?:[ ]+(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}}"
+    rf"(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.]+(?:-[{_UP}{_LO}][{_LO}'’.]*)*|[a-z][a-z'’-]+)"
+    rf"(?:[ ]+(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.]+(?:-[{_UP}{_LO}][{_LO}'’.]*)*|[a-z][a-z'’-]+)){{0,2}}"
 )
 # After a facility or a street address: ", Ogden 84401", " over in Ogden", " in port tara".
 _TOWN_ZIP_RE = re.compile(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3}[ ]+\d{5}(?:-\d{4})?(?![\w-])")

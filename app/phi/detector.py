@@ -1742,6 +1742,15 @@ _VOCATIVE_END_RE = re.compile(rf"(?:[ -][{_UP}][{_LO}]+)?[ \t]*(?:[.?!]|$)", re.
 _VOCATIVE_WORDS = ("thanks", "thank you", "sorry", "hi", "hey", "okay", "ok", "right", "yes", "no")
 
 
+def _vocative_month(text: str, start: int, low: str) -> bool:
+    """ "tell them about it, April." addresses a person: a month word after a comma that
+    ends the sentence, with no month or day number before the comma."""
+    if low not in _MONTH_NAMES or text[start - 2 : start] != ", ":
+        return False
+    prev = text[max(0, start - 16) : start - 2].split()
+    return bool(prev) and not prev[-1].isdigit() and prev[-1].lower() not in _MONTHS_LOWER
+
+
 _INTRO_AFTER_RE = re.compile(
     r"(?i:[ ]+(?:from|at|with|calling|speaking|here|over\s+at)\b|,?[ ]+(?:i['’]?m|i\s+am)\b"
     r"|\s*[,.]?\s*$)"
@@ -1836,15 +1845,21 @@ def _cap_name_spans(
                 end = voc.end() - len(voc.group(0)) + len(voc.group(0).rstrip(" \t.?!"))
         if after or vocative:
             low = tok.lower()
+            me_and = after is not None and after.group(0).startswith((" and I", " and me"))
             if start and _sentence_initial(text, start) and low in lex.common:
-                if low not in lex.first:
+                # "Veer and I both floated": a word opening "... and I" is a person.
+                if low not in lex.first and not (me_and and low not in _NOT_NAME):
                     continue
             # A capitalised word addressed at the end of a sentence (", Per.") is a name even
             # when it is also a word; vendors, clinical words and places are not.
-            ok = _personal_token(tok, lex, True) or (
-                (vocative or cue == "weak")  # "check with Odd, he was on nights"
-                and _strong_name_ok(text, start, m.end(), lex)
-                and low not in _NOT_NAME
+            ok = (
+                _personal_token(tok, lex, True)
+                or (
+                    (vocative or cue == "weak" or me_and)  # "check with Odd, he was on nights"
+                    and _strong_name_ok(text, start, m.end(), lex)
+                    and low not in _NOT_NAME
+                )
+                or (vocative and _vocative_month(text, start, low))
             )
             if not ok and low in _STATE_NAMES_LOWER and after and after.group(0).startswith(" and"):
                 ok = not place  # "Virginia and I both floated", not "in Virginia and I"
@@ -2101,9 +2116,11 @@ def _spoken_spans(
             words = label.split()
             if any(w.lower() in _NOT_SPEAKER for w in words):
                 continue
+            month = len(words) == 1 and label.lower() in _MONTH_NAMES  # "April:", "June:"
             if label in named or (
                 (turns[label] >= 2 or len(named) >= 2)
-                and not any(w.lower() in _NOT_NAME or w.lower() in _CONTEXT_STOP for w in words)
+                and (month or not any(w.lower() in _NOT_NAME for w in words))
+                and not any(w.lower() in _CONTEXT_STOP for w in words)
             ):
                 yield m.start("n"), m.end("n"), NAME
     particles = _PARTICLE_HINT_RE in may and _PARTICLE_HINT_RE.search(text)

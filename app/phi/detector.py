@@ -392,7 +392,8 @@ _COUNTY_RE = _scan("A-Z", r"\b(?:[A-Z][a-z]+\s){1,2}(?:County|Parish|Borough)\b"
 
 # Facility heads: a capitalised run ending in one of these is a facility name.
 _FACILITY_HEAD = (
-    r"(?:Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza)"
+    r"(?:Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza|Associates)"
+    r"|(?:Care|Rest|Retirement)\s+Home"
     r"|Med\.?\s+(?:Center|Ctr\.?|Cntr\.?)"
     r"|Health(?:\s?(?:Center|Centre|System|Services|Care|Network|Partners|Alliance))?"
     r"|Healthcare|HealthCare|Infirmary|Sanatorium|Hospice|Nursing\s+Home|Nursing\s+Facility"
@@ -1311,7 +1312,8 @@ _PLACE_STOP = frozenset(
 )
 # Facilities by structure: "at Lakeside Memorial", "from greystone hospital".
 _FAC_HEAD_WORDS = (
-    r"(?:memorial|hospital|infirmary|clinic|medical\s+(?:center|centre|pavilion|group|plaza|campus)"
+    r"(?:memorial|hospital|infirmary|clinic"
+    r"|medical\s+(?:center|centre|pavilion|group|plaza|campus|associates)|(?:care|rest)\s+home"
     r"|health(?:\s+(?:center|centre|partners|system|services|network))?|healthcare"
     r"|physicians\s+group|family\s+(?:health"
     r"|practice|medicine)|care\s+center|urgent\s+care|rehab(?:ilitation)?(?:\s+center)?"
@@ -1551,7 +1553,7 @@ _KIN_WORDS = frozenset(
     dietician physio physiotherapist practitioner paramedic medic technician tech aide liaison
     counselor counsellor psychologist psychiatrist oncologist cardiologist neurologist internist
     pediatrician paediatrician anesthesiologist anaesthetist radiologist specialist consultant
-    registrar matron rep representative officer planner
+    registrar matron rep representative officer planner grad hire preceptee orientee mentee
     """.split()
 )
 _STRONG_1 = frozenset("named dr dr. doctor".split())
@@ -1573,6 +1575,7 @@ _WITH_VERBS = frozenset(
     """
     check checked work worked working works talk talked talking talks spoke speak speaking
     agree agreed met meet sat train trained go went chat chatted school residency up program
+    i'm i’m am
     """.split()
 )
 _WEAK_2 = frozenset(
@@ -1637,6 +1640,9 @@ def _name_cue(words: list[str]) -> str | None:
         prev in _POSSESSIVE or (len(words) >= 3 and words[-3] in _POSSESSIVE and prev.isalpha())
     ):
         return "strong"  # "my sister Ines", "the social worker, Ana Dias"
+    if comma and w1 in ("mine", "ours") and prev == "of" and len(words) >= 3:
+        if words[-3] in _KIN_WORDS:
+            return "strong"  # "a friend of mine, Henri"
     if comma and w1 in _HERE_WORDS and prev in _KIN_WORDS and len(words) >= 3:
         if words[-3] in _POSSESSIVE:
             return "strong"  # "the nurse there, Pau", "our aide at the time, ..."
@@ -1727,6 +1733,8 @@ _AFTER_NAME_RE = re.compile(
     r"|(?:from|in|at|on)\s+(?:the\s+)?[A-Za-z]+\s+"
     r"(?:came|said|called|told|was|is|asked|sent|stopped|says|emailed|texted|wrote|showed"
     r"|comes|calls|stops|visits|brings|drops|covers|runs|[a-z]+ed))\b"
+    r"|\s+from\s+the\s+[a-z]+\s+(?:team|unit|floor|desk|office|lab|clinic)\s+(?:[a-z]+ed|came"
+    r"|comes|said|says|was|is|stopped|called|told)\b"
     r"|['’]s\s+the\s+one\b|,\s+(?:can|could|would|will|do|did|are|have|were|was)(?:n['’]t)?\s+you\b"
     r"|,\s+(?:don|didn|can|won|wouldn|couldn|aren|haven|weren|wasn)['’]t\s+you\b"
     r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient"
@@ -1879,6 +1887,7 @@ _SITE_NOUNS = frozenset(
     plant factory station airport college university farm ranch practice base
     """.split()
 )
+_TOWN_SUFFIX = frozenset("ville town township".split())
 _TOWN_ENDINGS = (
     "ville", "ton", "burg", "burgh", "bury", "ford", "field", "land", "wood", "view", "port",
     "mouth", "haven", "chester", "shire", "stad", "furt", "side", "dale", "town", "boro",
@@ -1904,8 +1913,9 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
             return start + len(city)
     if first in _PLACE_PREFIX and second and not word(second):
         return start + len(first) + 1 + len(second)
-    if second in _PLACE_SUFFIX and not word(first) and first not in _CONTEXT_STOP:
-        return start + len(first) + 1 + len(second)
+    if second in _PLACE_SUFFIX and first not in _CONTEXT_STOP:
+        if not word(first) or (second in _TOWN_SUFFIX and first in lex.first):
+            return start + len(first) + 1 + len(second)  # "port tara", "mary ville"
     if first.endswith(_TOWN_ENDINGS) and len(first) > 6 and not word(first):
         return start + len(first)
     before = text[max(0, start - 24) : start - 3].split()
@@ -1930,7 +1940,8 @@ _LOWER_AFTER_NAME_RE = re.compile(
     r"|actually)\b)[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+"
     r"(?=from[ ]+the[ ]+[a-z]+[ ]+(?:[a-z]+ed|said|called|came|told)\b|goes[ ]+like\b"
     r"|was[ ]+like\b|and[ ]+i\b|(?:said|says|told|texted|called)[ ]+(?:no|yes|that|it|to|me|us"
-    r"|him|her|them|she|he|we|they|i)\b)",
+    r"|him|her|them|she|he|we|they|i)\b"
+    rf"|(?:my|our)[ ]+{_KIN}[ ]+(?:she|he|they|who|was|is)\b)",
     re.M,
 )
 

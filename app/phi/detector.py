@@ -393,7 +393,7 @@ _COUNTY_RE = _scan("A-Z", r"\b(?:[A-Z][a-z]+\s){1,2}(?:County|Parish|Borough)\b"
 # Facility heads: a capitalised run ending in one of these is a facility name.
 _FACILITY_HEAD = (
     r"(?:Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza|Associates)"
-    r"|(?:Care|Rest|Retirement)\s+Home"
+    r"|(?:Care|Rest|Retirement|Convalescent)\s+Home"
     r"|Med\.?\s+(?:Center|Ctr\.?|Cntr\.?)"
     r"|Health(?:\s?(?:Center|Centre|System|Services|Care|Network|Partners|Alliance))?"
     r"|Healthcare|HealthCare|Infirmary|Sanatorium|Hospice|Nursing\s+Home|Nursing\s+Facility"
@@ -1313,13 +1313,14 @@ _PLACE_STOP = frozenset(
 # Facilities by structure: "at Lakeside Memorial", "from greystone hospital".
 _FAC_HEAD_WORDS = (
     r"(?:memorial|hospital|infirmary|clinic"
-    r"|medical\s+(?:center|centre|pavilion|group|plaza|campus|associates)|(?:care|rest)\s+home"
+    r"|medical\s+(?:center|centre|pavilion|group|plaza|campus|associates)|(?:care|rest|convalescent)\s+home"
     r"|health(?:\s+(?:center|centre|partners|system|services|network))?|healthcare"
     r"|physicians\s+group|family\s+(?:health"
     r"|practice|medicine)|care\s+center|urgent\s+care|rehab(?:ilitation)?(?:\s+center)?"
     r"|general|pavilion|women['’]s\s+center|children['’]s|nursing\s+home|hospice|pharmacy"
     r"|(?:cancer|heart|eye|kidney|cardiac|spine|vein|wound|sleep|dialysis|surgical|surgery"
-    r"|imaging|wellness|birthing|treatment|recovery|senior|medical|health|care)\s+"
+    r"|imaging|wellness|birthing|treatment|recovery|senior|medical|health|care|orthopedic"
+    r"|rehabilitation|neuroscience|diagnostic|surgical)\s+"
     r"(?:center|centre|institute)|institute"
     r"|regional|community\s+hospital|medical|practice)"
 )
@@ -1650,8 +1651,10 @@ def _name_cue(words: list[str]) -> str | None:
         return None
     if w1 in _STRONG_1 or (prev, w1) in _STRONG_2:
         return "strong"
-    if (prev, w1) == ("this", "is") or w1 in ("i'm", "i’m"):
+    if (prev, w1) == ("this", "is") or w1 in ("i'm", "i’m", "it's", "it’s"):
         return "intro"
+    if (prev, w1) == ("it", "was"):
+        return "cleft"  # "it was Chinyere who pushed for it"
     if w1 in ("her", "him") and prev in ("call", "called", "calls", "named"):
         return "strong"  # "we call her Heather"
     if w1 in ("is", "was"):
@@ -1739,7 +1742,9 @@ _AFTER_NAME_RE = re.compile(
     r"|,\s+(?:don|didn|can|won|wouldn|couldn|aren|haven|weren|wasn)['’]t\s+you\b"
     r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient"
     r"|help|permission|approval|office|desk|schedule|car|house|room|number|email|blessing)\b"
-    r"|,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran|said)\b"
+    r"|(?:\s+(?:in|at|from|on)\s+the\s+[a-z]+)?,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran"
+    r"|said|[a-z]+s)\b|\s+that\s+(?:morning|night|day|shift|week|weekend)\b"
+    r"|\s+(?:call|text|email|page)\s+you\s+back\b"
     rf"|\s+and\s+[{_UP}][{_LO}]+\s+(?:were|are|both|have|had)\b|\s+here[,.]"
     r"|\s+on\s+(?:nights|days|evenings)\s+(?:is|was|said|told|does|did)\b"
     rf"|\s+(?:is|was)\s+(?:my|our|her|his|their|the)\s+(?:(?:night|day|evening)\s+)?"
@@ -1763,6 +1768,9 @@ _INTRO_AFTER_RE = re.compile(
     r"(?i:[ ]+(?:from|at|with|calling|speaking|here|over\s+at)\b|,?[ ]+(?:i['’]?m|i\s+am)\b"
     r"|\s*[,.]?\s*$)"
 )
+
+
+_CLEFT_AFTER_RE = re.compile(rf"(?:[ ]+[{_UP}][{_LO}]+)?[ ]+(?:who|from)\b")
 
 
 def _introduces(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
@@ -1803,6 +1811,8 @@ def _cap_name_spans(
         cue = _name_cue(words)
         if cue == "intro":
             cue = "strong" if _introduces(text, tok, end, lex) else None
+        elif cue == "cleft":
+            cue = "strong" if _CLEFT_AFTER_RE.match(text, end) else None
         elif cue == "copula":
             # "the nurse was Per Mattsson" / "... was Ines": a name; "the nurse was Great": a word
             cue = "strong" if _copula_name(text, tok, end, lex) else "weak"
@@ -1860,10 +1870,12 @@ def _cap_name_spans(
                     continue
             # A capitalised word addressed at the end of a sentence (", Per.") is a name even
             # when it is also a word; vendors, clinical words and places are not.
+            addressed = after is not None and after.group(0).startswith(",")
+            addressed = addressed and after.group(0).endswith("you")  # "Grace, didn't you"
             ok = (
                 _personal_token(tok, lex, True)
-                or (
-                    (vocative or cue == "weak" or me_and)  # "check with Odd, he was on nights"
+                or (  # "check with Odd, he was on nights", "Grace, didn't you"
+                    (vocative or cue == "weak" or me_and or addressed)
                     and _strong_name_ok(text, start, m.end(), lex)
                     and low not in _NOT_NAME
                 )
@@ -1887,6 +1899,8 @@ _SITE_NOUNS = frozenset(
     plant factory station airport college university farm ranch practice base
     """.split()
 )
+_PARTICLE_TAIL_RE = re.compile(r"[ ](?:da|do|das|dos|de|del|di|du|la)[ ]([a-z]+)")
+_TOWN_PARTICLES = frozenset("da do das dos de del di du la".split())
 _TOWN_SUFFIX = frozenset("ville town township".split())
 _TOWN_ENDINGS = (
     "ville", "ton", "burg", "burgh", "bury", "ford", "field", "land", "wood", "view", "port",
@@ -1929,6 +1943,9 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
         # "... over by the mall in pukeweka" at the end of a turn: a word that is no English
         # word, no name, drug or vendor after "in" is where the speaker is.
         after = start + len(first)
+        tail = _PARTICLE_TAIL_RE.match(text, after)  # "in andrade dos dourados"
+        if tail and not word(tail.group(1)):
+            after = tail.end()
         if (after == len(text) or text[after] == "\n") and first not in _CONTEXT_STOP:
             if first not in lex.first and first not in lex.first_ambiguous:
                 return after
@@ -1938,7 +1955,8 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
 _LOWER_AFTER_NAME_RE = re.compile(
     r"(?:^|(?<=[:.?!])|\b(?:and|then|so|but|like|um|uh|yeah|okay|mean|know|well|oh|honestly"
     r"|actually)\b)[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+"
-    r"(?=from[ ]+the[ ]+[a-z]+[ ]+(?:[a-z]+ed|said|called|came|told)\b|goes[ ]+like\b"
+    r"(?=from[ ]+the[ ]+[a-z]+(?:[ ]+[a-z]+)?[ ]+(?:[a-z]+ed|said|called|came|told)\b"
+    r"|goes[ ]+like\b"
     r"|was[ ]+like\b|and[ ]+i\b|(?:said|says|told|texted|called)[ ]+(?:no|yes|that|it|to|me|us"
     r"|him|her|them|she|he|we|they|i)\b"
     rf"|(?:my|our)[ ]+{_KIN}[ ]+(?:she|he|they|who|was|is)\b)",
@@ -2275,12 +2293,18 @@ def _place_run(
     words = list(_NONSPACE_RE.finditer(phrase))
     end = 0
     prev_prefix = False
+    cap_town = phrase[:1].isupper()
     for i, w in enumerate(words):
         tok = w.group(0).rstrip(".,")
         low = tok.lower()
         cap = tok[0].isupper()
         nxt = words[i + 1].group(0).lower() if i + 1 < len(words) else ""
         suffix = i > 0 and end and low in _PLACE_SUFFIX  # "Coos Bay", "Wayne Ville"
+        if i > 0 and end and low in _TOWN_PARTICLES and nxt and (cap_town or not cap):
+            # "Câmara da Praia", "andrade dos dourados": a particle between two town words
+            following = words[i + 1].group(0).rstrip(".,")
+            if following[0].isupper() == cap_town and following.lower() not in _NOT_NAME:
+                continue
         if not suffix and (low in _PLACE_STOP or low in _CONTEXT_STOP):
             break
         if low in _NOT_NAME and low not in _COMPASS and not suffix:
@@ -2310,7 +2334,9 @@ def _place_run(
         end = start + w.start() + len(tok)
         if not cap and low not in _PLACE_PREFIX and nxt:
             if (nxt in lex.common or _inflected_word(nxt, lex)) and nxt not in _PLACE_SUFFIX:
-                break
+                third = words[i + 2].group(0).lower() if i + 2 < len(words) else ""
+                if not (nxt in _TOWN_PARTICLES and third and third not in lex.common):
+                    break
     if not end:
         return 0
     span = text[start:end].lower().split()

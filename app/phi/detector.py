@@ -1864,14 +1864,16 @@ def _cap_name_spans(
         if after or vocative:
             low = tok.lower()
             me_and = after is not None and after.group(0).startswith((" and I", " and me"))
+            addressed = after is not None and after.group(0).startswith(",")
+            addressed = addressed and after.group(0).endswith("you")  # "Grace, didn't you"
             if start and _sentence_initial(text, start) and low in lex.common:
                 # "Veer and I both floated": a word opening "... and I" is a person.
-                if low not in lex.first and not (me_and and low not in _NOT_NAME):
+                # "Grace, didn't you": there a given name or surname that is also a word.
+                named = addressed and (low in lex.first_ambiguous or low in lex.surnames)
+                if low not in lex.first and not ((me_and or named) and low not in _NOT_NAME):
                     continue
             # A capitalised word addressed at the end of a sentence (", Per.") is a name even
             # when it is also a word; vendors, clinical words and places are not.
-            addressed = after is not None and after.group(0).startswith(",")
-            addressed = addressed and after.group(0).endswith("you")  # "Grace, didn't you"
             ok = (
                 _personal_token(tok, lex, True)
                 or (  # "check with Odd, he was on nights", "Grace, didn't you"

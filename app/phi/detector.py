@@ -1282,7 +1282,8 @@ _PLACE_CUE_RE = re.compile(
     rf"(?i:\b(?:(?:live[sd]?|living|moved|move|drive[sn]?|drove|driving|come[s]?|came|commute[sd]?"
     rf"|grew\s+up|born|raised|based|stay(?:s|ed|ing)?|transfer(?:red)?|sent|travel(?:ed|led)?"
     rf"|over|out|up|down|back|located|one|location|office|clinic|site|branch|just|place)"
-    rf"(?:\s+(?:up|down|over|out|back|here))?\s+(?:in|to|from|near|outside(?:\s+of)?|by)"
+    rf"(?:\s+(?:me|us|him|her|them))?"
+    rf"(?:\s+(?:up|down|over|out|back|here|in))?\s+(?:in|to|from|near|outside(?:\s+of)?|by)"
     rf"|\bjust\s+outside(?:\s+of)?|\b(?:(?:i|he|she|they|we)['’]?(?:m|s|re)?|is|are|was|were"
     rf"|originally|way|all|all\s+the\s+way|hours?|minutes|miles|away)\s+from"
     rf"|\b(?:i['’]m|we['’]re|they['’]re|she['’]s|he['’]s|home)\s+in|\bout\s+of"
@@ -1349,7 +1350,7 @@ _SPECIALTY = frozenset(
     """.split()
 )
 _FAC_CUES = frozenset(
-    "at from to in with called left joined visited near around between and outside by of".split()
+    "at from to in with called left joined visited near around between and outside by of is".split()
 )
 # Single head words that are ordinary words too: they need a cue before the name.
 _WEAK_FAC_HEADS = frozenset(
@@ -1592,7 +1593,8 @@ _MOTION = frozenset(
     live lives lived living moved move drive drives drove driving come comes came commute
     commutes commuted up born raised based stay stays stayed staying transfer transferred sent
     travel traveled travelled over out down back located one location office clinic site
-    branch just place home closer close nearer store shop pharmacy campus
+    branch just place home closer close nearer store shop pharmacy campus drives brings
+    brought bring
     """.split()
 )
 _ADVERB = frozenset("up down over out back here in".split())
@@ -1614,6 +1616,7 @@ _PERSON_FROM = frozenset(
     resident residents nurse nurses doctor mom dad parents couple veteran veterans
     """.split()
 )
+_OBJECTS = frozenset("me us him her them".split())
 _PLACE_SUBJECT = frozenset("i'm i’m we're we’re they're they’re she's she’s he's he’s".split())
 
 
@@ -1709,6 +1712,8 @@ def _place_cue(words: list[str]) -> bool | str:
         return True
     if before in _ADVERB and len(w) >= 3 and w[-3] in _MOTION:
         return True
+    if before in _ADVERB and len(w) >= 4 and w[-3] in _OBJECTS and w[-4] in _MOTION:
+        return True  # "drives me in from X", "brought her up from X"
     if before in _MOTION:
         return True
     if prep == "from" and before in _FROM_SUBJECT:
@@ -2268,7 +2273,7 @@ _PLACE_WORDS_RE = re.compile(
 )
 # After a facility or a street address: ", Ogden 84401", " over in Ogden", " in port tara".
 _TOWN_ZIP_RE = re.compile(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3}[ ]+\d{5}(?:-\d{4})?(?![\w-])")
-_PLACE_AFTER_RE = re.compile(r"(?:,[ ]*|[ ]+(?:(?:over|out|up|down|right)[ ]+)?in[ ]+)")
+_PLACE_AFTER_RE = re.compile(r"(?:,[ ]*|[ ]+(?:(?:over|out|up|down|right)[ ]+)?(?:in|near)[ ]+)")
 
 
 def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool) -> int:
@@ -2322,7 +2327,12 @@ def _place_run(
                 # "over at" ("over at Mercy") or before another name word ("Granite Falls");
                 # "moved to Agile", "came from Labor and Delivery" are not places.
                 nxt_cap = i + 1 < len(words) and words[i + 1].group(0)[0].isupper()
-                if i == 0 and not (common_first or nxt_cap or nxt in _PLACE_SUFFIX):
+                particle_cap = (
+                    nxt in _TOWN_PARTICLES
+                    and i + 2 < len(words)
+                    and words[i + 2].group(0)[0].isupper()
+                )  # "Pinto de Lima"
+                if i == 0 and not (common_first or nxt_cap or nxt in _PLACE_SUFFIX or particle_cap):
                     break
                 if not prev_prefix and i > 0 and low not in lex.surnames:
                     break

@@ -523,6 +523,7 @@ _TITLE_RE = _scan(
     rf"(?:\.|(?=\s))\s*(?P<n>(?:{_NAME_TOK}|[A-Z]\.)(?:\s+(?:{_NAME_TOK}|[A-Z]\.(?![A-Za-z])"
     rf"|[A-Z](?=[\s,;:)]|$))){{0,2}})",
 )
+_SURNAME_TITLES = frozenset("Dr Doctor Mr Mrs Ms Miss Prof Professor".split())
 _LOWER_WORD_RE = re.compile(r"[ ][a-z][a-z'’-]+(?![\w'’-])")
 _OFFICE_RE = re.compile(r"['’]s\s+(?i:office|clinic|practice)\b")
 # A cue word right before a capitalised token marks it as a person's name.
@@ -712,8 +713,10 @@ def _name_spans(
         first_tok = _NAME_TOK_RE.match(text, n_start)
         if first_tok:
             low = first_tok.group(0).lower()
-            if low in _NOT_NAME or _looks_like_place_word(low):
+            if low in _NOT_NAME or low in _FACILITY_WORDS:
                 continue
+            if low in _STATE_NAMES_LOWER and m.group("title") not in _SURNAME_TITLES:
+                continue  # "Dr. Washington" is a surname; "Sister Carolina" may be a place
             if _is_eponym(text, n_start, first_tok.end()):
                 continue
         end = m.end("n")
@@ -1829,6 +1832,14 @@ def _cap_name_spans(
                 yield start, _name_run_end(text, end, lex, False), NAME
                 continue
         place = _place_cue(words)
+        if not place and len(words) >= 2 and words[-1] in _TOWN_PARTICLES:
+            if text[start - len(words[-1]) - 1 : start - 1] == words[-1] and _place_cue(words[:-1]):
+                # "moved her down to da Costa": a town that opens with a particle
+                w = _PLACE_WORDS_RE.match(text, start)
+                place_end = _place_run(text, start, w.group(0), lex) if w else 0
+                if place_end and _place_cue(words[:-1]) is True:
+                    yield start - len(words[-1]) - 1, place_end, LOCATION
+                    continue
         if place == "weak":
             low = tok.lower()
             probe = tok

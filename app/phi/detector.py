@@ -1508,7 +1508,11 @@ def _name_run_end(
             if not strong or low in _NOT_SURNAME:
                 break
         if _is_eponym(text, m.start(1), m.end(1)):
-            break
+            # "Kendra Morse": an eponym right after a given name is her surname, unless the
+            # eponym's scale, test or disease follows ("Morse Fall Scale").
+            given = text[:end].rsplit(None, 1)[-1].lower()
+            if not (given in lex.first and _EPONYM_TAIL_RE.match(text, m.end(1)) is None):
+                break
         end = m.end()
     return end
 
@@ -1663,6 +1667,10 @@ def _name_cue(words: list[str]) -> str | None:
         return "cleft"  # "it was Chinyere who pushed for it"
     if w1 in ("her", "him") and prev in ("call", "called", "calls", "named"):
         return "strong"  # "we call her Heather"
+    if w1 in ("is", "was") and "who" in words[-5:-1]:
+        i = len(words) - 1 - words[::-1].index("who")
+        if i >= 1 and words[i - 1] in _WHO_HEADS:
+            return "copula"  # "the one who noticed was Wafae"
     if w1 in ("is", "was"):
         # "my doctor is Per Mattsson", "the attending that night was Éva Molnár"
         k = 2
@@ -1682,6 +1690,7 @@ def _name_cue(words: list[str]) -> str | None:
     return None
 
 
+_WHO_HEADS = frozenset("one person guy lady woman man nurse doctor".split())
 _HERE_WORDS = frozenset("there here then now before".split())
 _HANDED = frozenset(
     "reported report gave give handed hand sent send passed pass mentioned mention escalated "
@@ -1746,7 +1755,7 @@ _AFTER_NAME_RE = re.compile(
     r"|comes|calls|stops|visits|brings|drops|covers|runs|[a-z]+ed))\b"
     r"|\s+from\s+the\s+[a-z]+\s+(?:team|unit|floor|desk|office|lab|clinic)\s+(?:[a-z]+ed|came"
     r"|comes|said|says|was|is|stopped|called|told)\b"
-    r"|['’]s\s+the\s+one\b|,\s+(?:can|could|would|will|do|did|are|have|were|was)(?:n['’]t)?\s+you\b"
+    r"|['’]s\s+the\s+one\b|['’]s\s+(?:right|wrong)\s+(?:about|that|on)\b|,\s+(?:can|could|would|will|do|did|are|have|were|was)(?:n['’]t)?\s+you\b"
     r"|,\s+(?:don|didn|can|won|wouldn|couldn|aren|haven|weren|wasn)['’]t\s+you\b"
     r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient"
     r"|help|permission|approval|office|desk|schedule|car|house|room|number|email|blessing)\b"
@@ -1982,8 +1991,25 @@ _LOWER_AFTER_NAME_RE = re.compile(
 )
 
 
-def _lower_name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
+# "my nephew amir she set up ...", "me and jasmine we both ...": a word between a relation
+# and a pronoun that takes it up is a name, even when it is also a word.
+_LOWER_KIN_NAME_RE = _scan(
+    "mohtMOHT",
+    rf"\b(?:(?i:my|our|his|her|their)[ ]+{_KIN}|(?i:me)[ ]+and)[ ]+(?P<n>[a-z][a-z'’-]+)[ ]+"
+    r"(?=(?:she|he|they|who|we)\b)",
+)
+
+
+def _lower_name_spans(
+    text: str, lex: _Lexicon, may: Container[re.Pattern[str]]
+) -> Iterable[tuple[int, int, str]]:
     """Speech-to-text output without capitals: the same cues, by regex over all words."""
+    for m in _LOWER_KIN_NAME_RE.finditer(text) if _LOWER_KIN_NAME_RE in may else ():
+        tok = m.group("n")
+        if tok in _NOT_NAME or tok in _CONTEXT_STOP or tok in lex.drugs or tok in _KIN_WORDS:
+            continue
+        if not _is_eponym(text, m.start("n"), m.end("n")):
+            yield m.start("n"), m.end("n"), NAME
     for m in _LOWER_AFTER_NAME_RE.finditer(text):
         tok = m.group("n")
         if _personal_token(tok, lex, False) or tok in lex.first or tok in lex.first_ambiguous:
@@ -2054,7 +2080,7 @@ def _conversation_spans(
     yield from _cap_name_spans(text, lex, caps)
     # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
     if lower_mode:
-        yield from _lower_name_spans(text, lex)
+        yield from _lower_name_spans(text, lex, may)
     yield from _spoken_spans(text, lex, hints, lower_mode, lows, may)
     if not text.isascii() and _transcript(text):
         # Only in an English interview transcript: elsewhere (a title, a note written in
@@ -2480,6 +2506,7 @@ _PREFILTER = Prefilter(
                 _STREET_ANY_CASE_RE,
                 _SITE_RE,
                 _SAINT_LOWER_RE,
+                _LOWER_KIN_NAME_RE,
             )
         ),
     ],

@@ -1623,6 +1623,8 @@ _PERSON_FROM = frozenset(
     resident residents nurse nurses doctor mom dad parents couple veteran veterans
     """.split()
 )
+# Verbs of where someone lives or comes from: "lives in X", "grew up in X", "born in X".
+_RESIDENCE = frozenset("live lives lived living up born raised commute commutes commuted".split())
 _OBJECTS = frozenset("me us him her them".split())
 _PLACE_SUBJECT = frozenset("i'm i’m we're we’re they're they’re she's she’s he's he’s".split())
 
@@ -1873,7 +1875,10 @@ def _cap_name_spans(
                 place = False
         if place:
             w = _PLACE_WORDS_RE.match(text, start)
-            place_end = _place_run(text, start, w.group(0), lex, place == "at") if w else 0
+            # "over at Mercy", "grew up in Brunswick": there a word can be a town's name
+            residence = place is True and len(words) >= 2 and words[-2] in _RESIDENCE
+            common = place == "at" or residence
+            place_end = _place_run(text, start, w.group(0), lex, common) if w else 0
             if place_end:
                 yield start, place_end, LOCATION
                 continue
@@ -1949,14 +1954,16 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
     if first in lex.common and first not in _PLACE_PREFIX and second not in _PLACE_SUFFIX:
         if first not in lex.cities:
             return 0  # most words after "in"/"to"/"and": cheap way out
+    if second in _TOWN_SUFFIX and first not in _CONTEXT_STOP and first not in _NOT_NAME:
+        return start + len(first) + 1 + len(second)  # "troy ville", "mary ville"
     for city in sorted(lex.cities.get(first, ()), key=len, reverse=True):
         if (phrase + " ").startswith(city + " "):
             return start + len(city)
     if first in _PLACE_PREFIX and second and not word(second):
         return start + len(first) + 1 + len(second)
     if second in _PLACE_SUFFIX and first not in _CONTEXT_STOP:
-        if not word(first) or (second in _TOWN_SUFFIX and first in lex.first):
-            return start + len(first) + 1 + len(second)  # "port tara", "mary ville"
+        if not word(first):
+            return start + len(first) + 1 + len(second)  # "port tara"
     if first.endswith(_TOWN_ENDINGS) and len(first) > 6 and not word(first):
         return start + len(first)
     before = text[max(0, start - 24) : start - 3].split()
@@ -2310,6 +2317,7 @@ _PLACE_WORDS_RE = re.compile(
 )
 # After a facility or a street address: ", Ogden 84401", " over in Ogden", " in port tara".
 _TOWN_ZIP_RE = re.compile(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3}[ ]+\d{5}(?:-\d{4})?(?![\w-])")
+_ADVERBS = ("over", "out", "up", "down", "right")
 _PLACE_AFTER_RE = re.compile(r"(?:,[ ]*|[ ]+(?:(?:over|out|up|down|right)[ ]+)?(?:in|near)[ ]+)")
 
 
@@ -2323,7 +2331,8 @@ def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool) -> int:
     w = _PLACE_WORDS_RE.match(text, m.end())
     if not w or not (lower_mode or w.group(0)[0].isupper()):
         return end
-    town_end = _place_run(text, w.start(), w.group(0), lex)
+    # "<facility> over in Brunswick": the town, even when it is also a word
+    town_end = _place_run(text, w.start(), w.group(0), lex, m.group(0).strip().startswith(_ADVERBS))
     if not town_end:
         return end
     z = _ZIP_TAIL_RE.match(text, town_end)

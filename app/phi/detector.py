@@ -1789,7 +1789,7 @@ _INTRO_AFTER_RE = re.compile(
 )
 
 
-_CLEFT_AFTER_RE = re.compile(rf"(?:[ ]+[{_UP}][{_LO}]+)?[ ]+(?:who|from)\b")
+_CLEFT_AFTER_RE = re.compile(rf"(?:[ ]+[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?)?[ ]+(?:who|from)\b")
 
 
 def _introduces(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
@@ -1835,6 +1835,11 @@ def _cap_name_spans(
         elif cue == "copula":
             # "the nurse was Per Mattsson" / "... was Ines": a name; "the nurse was Great": a word
             cue = "strong" if _copula_name(text, tok, end, lex) else "weak"
+        with_ = cue == "weak" or (not cue and words[-1:] == ["with"])
+        if with_ and tok.lower() not in lex.common and tok.lower() not in lex.first:
+            nxt = _NEXT_TOKEN_RE.match(text, end)
+            if nxt and nxt.group(1)[0].isupper() and nxt.group(1).lower() not in lex.common:
+                cue = "strong"  # "pulled the data with Philipp Weidinger": a full name
         if cue:
             ok = _personal_token(tok, lex, True)
             if not ok and cue == "strong":
@@ -1896,6 +1901,8 @@ def _cap_name_spans(
             me_and = after is not None and after.group(0).startswith((" and I", " and me"))
             addressed = after is not None and after.group(0).startswith(",")
             addressed = addressed and after.group(0).endswith("you")  # "Grace, didn't you"
+            # "Johannes's right about it": someone's opinion
+            addressed = addressed or (after is not None and " right " in after.group(0))
             if start and _sentence_initial(text, start) and low in lex.common:
                 # "Veer and I both floated": a word opening "... and I" is a person.
                 # "Grace, didn't you": there a given name or surname that is also a word.

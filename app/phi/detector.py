@@ -1230,7 +1230,7 @@ _KIN = (
     r"|(?:mother|father|sister|brother|son|daughter)[\s-]in[\s-]law|stepson|stepdaughter"
     r"|stepmom|stepdad|coworker|co-worker|colleague|manager|supervisor|boss|preceptor|educator"
     r"|director|attending|resident|intern|doctor|physician|surgeon|pharmacist|therapist"
-    r"|coordinator|navigator|aide|chaplain|social\s+worker|case\s+manager)"
+    r"|coordinator|navigator|aide|chaplain|social\s+worker|case\s+manager|caseworker)"
 )
 _ANY_TOK = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
 # Words before a name in a personal context: "ask Tomasz", "my sister Ines", "this is Rhea".
@@ -1319,7 +1319,7 @@ _FAC_HEAD_WORDS = (
     r"(?:memorial|hospital|infirmary|clinic"
     r"|medical\s+(?:center|centre|pavilion|group|plaza|campus|associates)|(?:care|rest|convalescent)\s+home"
     r"|health(?:\s+(?:center|centre|partners|system|services|network))?|healthcare"
-    r"|physicians\s+group|family\s+(?:health"
+    r"|physicians\s+group|family\s+(?:health(?:\s+cent(?:er|re))?"
     r"|practice|medicine)|care\s+center|urgent\s+care|rehab(?:ilitation)?(?:\s+center)?"
     r"|general|pavilion|women['’]s\s+center|children['’]s|nursing\s+home|hospice|pharmacy"
     r"|(?:cancer|heart|eye|kidney|cardiac|spine|vein|wound|sleep|dialysis|surgical|surgery"
@@ -1563,6 +1563,7 @@ _KIN_WORDS = frozenset(
     counselor counsellor psychologist psychiatrist oncologist cardiologist neurologist internist
     pediatrician paediatrician anesthesiologist anaesthetist radiologist specialist consultant
     registrar matron rep representative officer planner grad hire preceptee orientee mentee
+    caseworker case-worker housemate landlord landlady nanny sitter babysitter
     """.split()
 )
 _STRONG_1 = frozenset("named dr dr. doctor".split())
@@ -1764,6 +1765,7 @@ _AFTER_NAME_RE = re.compile(
     r"|(?:\s+(?:in|at|from|on)\s+the\s+[a-z]+)?,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran"
     r"|said|[a-z]+s)\b|\s+that\s+(?:morning|night|day|shift|week|weekend)\b"
     r"|\s+(?:call|text|email|page)\s+you\s+back\b"
+    r"|\s+(?:can|could|will|would)\s+(?:back\s+me\s+up|vouch\s+for|tell\s+you|confirm\s+that)\b"
     rf"|\s+and\s+[{_UP}][{_LO}]+\s+(?:were|are|both|have|had)\b|\s+here[,.]"
     r"|\s+on\s+(?:nights|days|evenings)\s+(?:is|was|said|told|does|did)\b"
     rf"|\s+(?:is|was)\s+(?:my|our|her|his|their|the)\s+(?:(?:night|day|evening)\s+)?"
@@ -1997,6 +1999,8 @@ _LOWER_AFTER_NAME_RE = re.compile(
     r"(?:^|(?<=[:.?!])|\b(?:and|then|so|but|like|um|uh|yeah|okay|mean|know|well|oh|honestly"
     r"|actually)\b)[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+"
     r"(?=from[ ]+the[ ]+[a-z]+(?:[ ]+[a-z]+)?[ ]+(?:[a-z]+ed|said|called|came|told)\b"
+    r"|from[ ]+(?:upstairs|downstairs|next[ ]+door|across[ ]+the[ ]+(?:hall|street)|church"
+    r"|work)[ ]+(?:[a-z]+ed|[a-z]+s|said|came|told)\b"
     r"|goes[ ]+like\b"
     r"|was[ ]+like\b|and[ ]+i\b|(?:said|says|told|texted|called)[ ]+(?:no|yes|that|it|to|me|us"
     r"|him|her|them|she|he|we|they|i)\b"

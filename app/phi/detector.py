@@ -1791,6 +1791,7 @@ _INTRO_AFTER_RE = re.compile(
 )
 
 
+_MONTH_END_RE = re.compile(r"(?:,[ ]+(?![\d]|(?i:and|or|may|june|july|august)\b)|[ ]*[.?!])")
 _CLEFT_AFTER_RE = re.compile(rf"(?:[ ]+[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?)?[ ]+(?:who|from)\b")
 
 
@@ -1846,6 +1847,10 @@ def _cap_name_spans(
             ok = _personal_token(tok, lex, True)
             if not ok and cue == "strong":
                 ok = _strong_name_ok(text, start, end, lex)
+            if not ok and cue == "weak" and words[-1] in ("with", "to"):
+                # "I agree with April, nobody ...": a month is no one to agree or talk with
+                low = tok.lower()
+                ok = low in _MONTH_NAMES and _MONTH_END_RE.match(text, end) is not None
             if ok and not _is_eponym(text, start, end):
                 yield start, _name_run_end(text, end, lex, False), NAME
                 continue

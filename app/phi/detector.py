@@ -1317,14 +1317,14 @@ _PLACE_STOP = frozenset(
 # Facilities by structure: "at Lakeside Memorial", "from greystone hospital".
 _FAC_HEAD_WORDS = (
     r"(?:memorial|hospital|infirmary|clinic"
-    r"|medical\s+(?:center|centre|pavilion|group|plaza|campus|associates)|(?:care|rest|convalescent)\s+home"
+    r"|medical\s+(?:center|centre|pavilion|group|plaza|campus)|medical\s+associates"
+    r"|(?:care|convalescent)\s+home"
     r"|health(?:\s+(?:center|centre|partners|system|services|network))?|healthcare"
     r"|physicians\s+group|family\s+(?:health(?:\s+cent(?:er|re))?"
     r"|practice|medicine)|care\s+center|urgent\s+care|rehab(?:ilitation)?(?:\s+center)?"
     r"|general|pavilion|women['’]s\s+center|children['’]s|nursing\s+home|hospice|pharmacy"
     r"|(?:cancer|heart|eye|kidney|cardiac|spine|vein|wound|sleep|dialysis|surgical|surgery"
-    r"|imaging|wellness|birthing|treatment|recovery|senior|medical|health|care|orthopedic"
-    r"|rehabilitation|neuroscience|diagnostic|surgical)\s+"
+    r"|imaging|wellness|birthing|treatment|recovery|senior|medical|health|care)\s+"
     r"(?:center|centre|institute)|institute"
     r"|regional|community\s+hospital|medical|practice)"
 )
@@ -1666,7 +1666,7 @@ def _name_cue(words: list[str]) -> str | None:
         return "strong"
     if (prev, w1) == ("this", "is") or w1 in ("i'm", "i’m", "it's", "it’s"):
         return "intro"
-    if (prev, w1) == ("it", "was"):
+    if w1 == "was" and prev == "it":
         return "cleft"  # "it was Chinyere who pushed for it"
     if w1 in ("her", "him") and prev in ("call", "called", "calls", "named"):
         return "strong"  # "we call her Heather"
@@ -1838,8 +1838,9 @@ def _cap_name_spans(
         elif cue == "copula":
             # "the nurse was Per Mattsson" / "... was Ines": a name; "the nurse was Great": a word
             cue = "strong" if _copula_name(text, tok, end, lex) else "weak"
-        with_ = cue == "weak" or (not cue and words[-1:] == ["with"])
-        if with_ and tok.lower() not in lex.common and tok.lower() not in lex.first:
+        if (cue == "weak" or (cue is None and words and words[-1] == "with")) and (
+            tok.lower() not in lex.common and tok.lower() not in lex.first
+        ):
             nxt = _NEXT_TOKEN_RE.match(text, end)
             if nxt and nxt.group(1)[0].isupper() and nxt.group(1).lower() not in lex.common:
                 cue = "strong"  # "pulled the data with Philipp Weidinger": a full name

@@ -1906,11 +1906,10 @@ def _cap_name_spans(
                 end = voc.end() - len(voc.group(0)) + len(voc.group(0).rstrip(" \t.?!"))
         if after or vocative:
             low = tok.lower()
-            me_and = after is not None and after.group(0).startswith((" and I", " and me"))
-            addressed = after is not None and after.group(0).startswith(",")
-            addressed = addressed and after.group(0).endswith("you")  # "Grace, didn't you"
-            # "Johannes's right about it": someone's opinion
-            addressed = addressed or (after is not None and " right " in after.group(0))
+            said = after.group(0) if after is not None else ""
+            me_and = said.startswith((" and I", " and me"))
+            # "Grace, didn't you ...", "Johannes's right about it": addressed or quoted
+            addressed = (said.startswith(",") and said.endswith("you")) or " right " in said
             if start and _sentence_initial(text, start) and low in lex.common:
                 # "Veer and I both floated": a word opening "... and I" is a person.
                 # "Grace, didn't you": there a given name or surname that is also a word.
@@ -2051,7 +2050,7 @@ def _lower_name_spans(
             known = tok in lex.first_ambiguous and tok not in _NOT_NAME
             # ... or a short word opening a name of words English does not have ("do minh hoa")
             opens = nxt is not None and len(tok) <= 3 and tok not in _CONTEXT_STOP
-            if opens:
+            if opens and nxt is not None:
                 n = nxt.group(1)
                 opens = (n not in lex.common or n in lex.first) and _personal_token(n, lex, False)
             if not ((m.group("strong") or m.group("intro")) and (known or particle or opens)):

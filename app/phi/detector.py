@@ -211,8 +211,8 @@ _DATE_RES = [
     _scan("0-9", r"(?<![\d/])(?:19|20)\d{2}/[01]?\d/[0-3]?\d(?![\d/])"),
     # "came in 8/25": after "in" only when the second number cannot be a small fraction's
     _scan(
-        "iIwW",
-        r"(?i:\b(?:in|was|it['’]s|is)\s+)(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|[5-9]))(?![\d/])",
+        "iIwWaA",
+        r"(?i:\b(?:in|was|it['’]s|is|around)\s+)(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|[5-9]))(?![\d/])",
     ),
     # "on 3/14" style month/day, only after a temporal cue so fractions and BP stay
     _scan(
@@ -392,7 +392,8 @@ _COUNTY_RE = _scan("A-Z", r"\b(?:[A-Z][a-z]+\s){1,2}(?:County|Parish|Borough)\b"
 
 # Facility heads: a capitalised run ending in one of these is a facility name.
 _FACILITY_HEAD = (
-    r"(?:Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza)"
+    r"(?:Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza|Associates)"
+    r"|(?:Care|Rest|Retirement|Convalescent)\s+Home"
     r"|Med\.?\s+(?:Center|Ctr\.?|Cntr\.?)"
     r"|Health(?:\s?(?:Center|Centre|System|Services|Care|Network|Partners|Alliance))?"
     r"|Healthcare|HealthCare|Infirmary|Sanatorium|Hospice|Nursing\s+Home|Nursing\s+Facility"
@@ -522,6 +523,8 @@ _TITLE_RE = _scan(
     rf"(?:\.|(?=\s))\s*(?P<n>(?:{_NAME_TOK}|[A-Z]\.)(?:\s+(?:{_NAME_TOK}|[A-Z]\.(?![A-Za-z])"
     rf"|[A-Z](?=[\s,;:)]|$))){{0,2}})",
 )
+_SURNAME_TITLES = frozenset("Dr Doctor Mr Mrs Ms Miss Prof Professor".split())
+_LOWER_WORD_RE = re.compile(r"[ ][a-z][a-z'’-]+(?![\w'’-])")
 _OFFICE_RE = re.compile(r"['’]s\s+(?i:office|clinic|practice)\b")
 # A cue word right before a capitalised token marks it as a person's name.
 _CUES = frozenset(
@@ -710,8 +713,10 @@ def _name_spans(
         first_tok = _NAME_TOK_RE.match(text, n_start)
         if first_tok:
             low = first_tok.group(0).lower()
-            if low in _NOT_NAME or _looks_like_place_word(low):
+            if low in _NOT_NAME or low in _FACILITY_WORDS:
                 continue
+            if low in _STATE_NAMES_LOWER and m.group("title") not in _SURNAME_TITLES:
+                continue  # "Dr. Washington" is a surname; "Sister Carolina" may be a place
             if _is_eponym(text, n_start, first_tok.end()):
                 continue
         end = m.end("n")
@@ -722,6 +727,10 @@ def _name_spans(
         ):
             parts.pop()
         end = n_start + parts[-1].end()
+        if parts[-1].group(0).lower() in _PARTICLES:
+            low_tail = _LOWER_WORD_RE.match(text, end)  # "Dr. Da silva", "Dr. Van der berg"
+            if low_tail:
+                end = low_tail.end()
         office = _OFFICE_RE.match(text, end)
         if office:
             yield m.start(), office.end(), LOCATION
@@ -789,7 +798,13 @@ def _cue_name(
         if not known:
             return None
     elif not known and low in lex.common:
-        return None
+        # "a patient, Job Kinyanjui": a word is a given name when a surname that is no
+        # English word follows it.
+        nxt = _NEXT_TOKEN_RE.match(text, m.end())
+        if not (nxt and nxt.group(1)[0].isupper() and nxt.group(1).lower() not in lex.common):
+            return None
+        end, added = _extend_name(text, m.end(), lex)
+        return (m.start(), end, NAME) if added else None
     end, _ = _extend_name(text, m.end(), lex)
     return m.start(), end, NAME
 
@@ -1215,7 +1230,7 @@ _KIN = (
     r"|(?:mother|father|sister|brother|son|daughter)[\s-]in[\s-]law|stepson|stepdaughter"
     r"|stepmom|stepdad|coworker|co-worker|colleague|manager|supervisor|boss|preceptor|educator"
     r"|director|attending|resident|intern|doctor|physician|surgeon|pharmacist|therapist"
-    r"|coordinator|navigator|aide|chaplain|social\s+worker|case\s+manager)"
+    r"|coordinator|navigator|aide|chaplain|social\s+worker|case\s+manager|caseworker)"
 )
 _ANY_TOK = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
 # Words before a name in a personal context: "ask Tomasz", "my sister Ines", "this is Rhea".
@@ -1270,7 +1285,8 @@ _PLACE_CUE_RE = re.compile(
     rf"(?i:\b(?:(?:live[sd]?|living|moved|move|drive[sn]?|drove|driving|come[s]?|came|commute[sd]?"
     rf"|grew\s+up|born|raised|based|stay(?:s|ed|ing)?|transfer(?:red)?|sent|travel(?:ed|led)?"
     rf"|over|out|up|down|back|located|one|location|office|clinic|site|branch|just|place)"
-    rf"(?:\s+(?:up|down|over|out|back|here))?\s+(?:in|to|from|near|outside(?:\s+of)?|by)"
+    rf"(?:\s+(?:me|us|him|her|them))?"
+    rf"(?:\s+(?:up|down|over|out|back|here|in))?\s+(?:in|to|from|near|outside(?:\s+of)?|by)"
     rf"|\bjust\s+outside(?:\s+of)?|\b(?:(?:i|he|she|they|we)['’]?(?:m|s|re)?|is|are|was|were"
     rf"|originally|way|all|all\s+the\s+way|hours?|minutes|miles|away)\s+from"
     rf"|\b(?:i['’]m|we['’]re|they['’]re|she['’]s|he['’]s|home)\s+in|\bout\s+of"
@@ -1300,9 +1316,11 @@ _PLACE_STOP = frozenset(
 )
 # Facilities by structure: "at Lakeside Memorial", "from greystone hospital".
 _FAC_HEAD_WORDS = (
-    r"(?:memorial|hospital|infirmary|clinic|medical\s+(?:center|centre|pavilion|group|plaza|campus)"
+    r"(?:memorial|hospital|infirmary|clinic"
+    r"|medical\s+(?:center|centre|pavilion|group|plaza|campus)|medical\s+associates"
+    r"|(?:care|convalescent)\s+home"
     r"|health(?:\s+(?:center|centre|partners|system|services|network))?|healthcare"
-    r"|physicians\s+group|family\s+(?:health"
+    r"|physicians\s+group|family\s+(?:health(?:\s+cent(?:er|re))?"
     r"|practice|medicine)|care\s+center|urgent\s+care|rehab(?:ilitation)?(?:\s+center)?"
     r"|general|pavilion|women['’]s\s+center|children['’]s|nursing\s+home|hospice|pharmacy"
     r"|(?:cancer|heart|eye|kidney|cardiac|spine|vein|wound|sleep|dialysis|surgical|surgery"
@@ -1335,7 +1353,7 @@ _SPECIALTY = frozenset(
     """.split()
 )
 _FAC_CUES = frozenset(
-    "at from to in with called left joined visited near around between and outside by of".split()
+    "at from to in with called left joined visited near around between and outside by of is".split()
 )
 # Single head words that are ordinary words too: they need a cue before the name.
 _WEAK_FAC_HEADS = frozenset(
@@ -1448,10 +1466,13 @@ def _strong_name_ok(text: str, start: int, end: int, lex: _Lexicon) -> bool:
     if low in _STATE_NAMES_LOWER or low in _KIN_WORDS:
         return False  # "I'm a nurse Practitioner"
     if low in _NOT_NAME:
-        if low not in _MONTH_NAMES:
-            return False
         nxt = _NEXT_TOKEN_RE.match(text, end)
-        return bool(nxt and nxt.group(1)[0].isupper() and _personal_token(nxt.group(1), lex, True))
+        if not (nxt and nxt.group(1)[0].isupper() and _personal_token(nxt.group(1), lex, True)):
+            return False
+        # A month needs a name-like word after it; any other stop word ("Do Kim Phuong",
+        # "La Thi Mai") a word that is no English word.
+        nl = nxt.group(1).lower()
+        return low in _MONTH_NAMES or nl not in lex.common or nl in lex.first
     return True
 
 
@@ -1487,7 +1508,11 @@ def _name_run_end(
             if not strong or low in _NOT_SURNAME:
                 break
         if _is_eponym(text, m.start(1), m.end(1)):
-            break
+            # "Kendra Morse": an eponym right after a given name is her surname, unless the
+            # eponym's scale, test or disease follows ("Morse Fall Scale").
+            given = text[:end].rsplit(None, 1)[-1].lower()
+            if not (given in lex.first and _EPONYM_TAIL_RE.match(text, m.end(1)) is None):
+                break
         end = m.end()
     return end
 
@@ -1537,7 +1562,8 @@ _KIN_WORDS = frozenset(
     dietician physio physiotherapist practitioner paramedic medic technician tech aide liaison
     counselor counsellor psychologist psychiatrist oncologist cardiologist neurologist internist
     pediatrician paediatrician anesthesiologist anaesthetist radiologist specialist consultant
-    registrar matron rep representative officer planner
+    registrar matron rep representative officer planner grad hire preceptee orientee mentee
+    caseworker case-worker housemate landlord landlady nanny sitter babysitter
     """.split()
 )
 _STRONG_1 = frozenset("named dr dr. doctor".split())
@@ -1559,6 +1585,7 @@ _WITH_VERBS = frozenset(
     """
     check checked work worked working works talk talked talking talks spoke speak speaking
     agree agreed met meet sat train trained go went chat chatted school residency up program
+    i'm i’m am
     """.split()
 )
 _WEAK_2 = frozenset(
@@ -1574,7 +1601,8 @@ _MOTION = frozenset(
     live lives lived living moved move drive drives drove driving come comes came commute
     commutes commuted up born raised based stay stays stayed staying transfer transferred sent
     travel traveled travelled over out down back located one location office clinic site
-    branch just place home closer close nearer
+    branch just place home closer close nearer store shop pharmacy campus drives brings
+    brought bring
     """.split()
 )
 _ADVERB = frozenset("up down over out back here in".split())
@@ -1596,6 +1624,9 @@ _PERSON_FROM = frozenset(
     resident residents nurse nurses doctor mom dad parents couple veteran veterans
     """.split()
 )
+# Verbs of where someone lives or comes from: "lives in X", "grew up in X", "born in X".
+_RESIDENCE = frozenset("live lives lived living up born raised commute commutes commuted".split())
+_OBJECTS = frozenset("me us him her them".split())
 _PLACE_SUBJECT = frozenset("i'm i’m we're we’re they're they’re she's she’s he's he’s".split())
 
 
@@ -1623,14 +1654,26 @@ def _name_cue(words: list[str]) -> str | None:
         prev in _POSSESSIVE or (len(words) >= 3 and words[-3] in _POSSESSIVE and prev.isalpha())
     ):
         return "strong"  # "my sister Ines", "the social worker, Ana Dias"
+    if comma and w1 in ("mine", "ours") and prev == "of" and len(words) >= 3:
+        if words[-3] in _KIN_WORDS:
+            return "strong"  # "a friend of mine, Henri"
+    if comma and w1 in _HERE_WORDS and prev in _KIN_WORDS and len(words) >= 3:
+        if words[-3] in _POSSESSIVE:
+            return "strong"  # "the nurse there, Pau", "our aide at the time, ..."
     if comma:
         return None
     if w1 in _STRONG_1 or (prev, w1) in _STRONG_2:
         return "strong"
-    if (prev, w1) == ("this", "is") or w1 in ("i'm", "i’m"):
+    if (prev, w1) == ("this", "is") or w1 in ("i'm", "i’m", "it's", "it’s"):
         return "intro"
+    if w1 == "was" and prev == "it":
+        return "cleft"  # "it was Chinyere who pushed for it"
     if w1 in ("her", "him") and prev in ("call", "called", "calls", "named"):
         return "strong"  # "we call her Heather"
+    if w1 in ("is", "was") and "who" in words[-5:-1]:
+        i = len(words) - 1 - words[::-1].index("who")
+        if i >= 1 and words[i - 1] in _WHO_HEADS:
+            return "copula"  # "the one who noticed was Wafae"
     if w1 in ("is", "was"):
         # "my doctor is Per Mattsson", "the attending that night was Éva Molnár"
         k = 2
@@ -1650,6 +1693,8 @@ def _name_cue(words: list[str]) -> str | None:
     return None
 
 
+_WHO_HEADS = frozenset("one person guy lady woman man nurse doctor".split())
+_HERE_WORDS = frozenset("there here then now before".split())
 _HANDED = frozenset(
     "reported report gave give handed hand sent send passed pass mentioned mention escalated "
     "escalate explained explain showed show forwarded forward".split()
@@ -1682,6 +1727,8 @@ def _place_cue(words: list[str]) -> bool | str:
         return True
     if before in _ADVERB and len(w) >= 3 and w[-3] in _MOTION:
         return True
+    if before in _ADVERB and len(w) >= 4 and w[-3] in _OBJECTS and w[-4] in _MOTION:
+        return True  # "drives me in from X", "brought her up from X"
     if before in _MOTION:
         return True
     if prep == "from" and before in _FROM_SUBJECT:
@@ -1709,10 +1756,16 @@ _AFTER_NAME_RE = re.compile(
     r"|(?:from|in|at|on)\s+(?:the\s+)?[A-Za-z]+\s+"
     r"(?:came|said|called|told|was|is|asked|sent|stopped|says|emailed|texted|wrote|showed"
     r"|comes|calls|stops|visits|brings|drops|covers|runs|[a-z]+ed))\b"
-    r"|['’]s\s+the\s+one\b|,\s+(?:can|could|would|will|do|did|are|have)\s+you\b"
+    r"|\s+from\s+the\s+[a-z]+\s+(?:team|unit|floor|desk|office|lab|clinic)\s+(?:[a-z]+ed|came"
+    r"|comes|said|says|was|is|stopped|called|told)\b"
+    r"|['’]s\s+the\s+one\b|['’]s\s+(?:right|wrong)\s+(?:about|that|on)\b|,\s+(?:can|could|would|will|do|did|are|have|were|was)(?:n['’]t)?\s+you\b"
+    r"|,\s+(?:don|didn|can|won|wouldn|couldn|aren|haven|weren|wasn)['’]t\s+you\b"
     r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient"
     r"|help|permission|approval|office|desk|schedule|car|house|room|number|email|blessing)\b"
-    r"|,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran|said)\b"
+    r"|(?:\s+(?:in|at|from|on)\s+the\s+[a-z]+)?,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran"
+    r"|said|[a-z]+s)\b|\s+that\s+(?:morning|night|day|shift|week|weekend)\b"
+    r"|\s+(?:call|text|email|page)\s+you\s+back\b"
+    r"|\s+(?:can|could|will|would)\s+(?:back\s+me\s+up|vouch\s+for|tell\s+you|confirm\s+that)\b"
     rf"|\s+and\s+[{_UP}][{_LO}]+\s+(?:were|are|both|have|had)\b|\s+here[,.]"
     r"|\s+on\s+(?:nights|days|evenings)\s+(?:is|was|said|told|does|did)\b"
     rf"|\s+(?:is|was)\s+(?:my|our|her|his|their|the)\s+(?:(?:night|day|evening)\s+)?"
@@ -1723,10 +1776,23 @@ _VOCATIVE_END_RE = re.compile(rf"(?:[ -][{_UP}][{_LO}]+)?[ \t]*(?:[.?!]|$)", re.
 _VOCATIVE_WORDS = ("thanks", "thank you", "sorry", "hi", "hey", "okay", "ok", "right", "yes", "no")
 
 
+def _vocative_month(text: str, start: int, low: str) -> bool:
+    """ "tell them about it, April." addresses a person: a month word after a comma that
+    ends the sentence, with no month or day number before the comma."""
+    if low not in _MONTH_NAMES or text[start - 2 : start] != ", ":
+        return False
+    prev = text[max(0, start - 16) : start - 2].split()
+    return bool(prev) and not prev[-1].isdigit() and prev[-1].lower() not in _MONTHS_LOWER
+
+
 _INTRO_AFTER_RE = re.compile(
     r"(?i:[ ]+(?:from|at|with|calling|speaking|here|over\s+at)\b|,?[ ]+(?:i['’]?m|i\s+am)\b"
     r"|\s*[,.]?\s*$)"
 )
+
+
+_MONTH_END_RE = re.compile(r"(?:,[ ]+(?![\d]|(?i:and|or|may|june|july|august)\b)|[ ]*[.?!])")
+_CLEFT_AFTER_RE = re.compile(rf"(?:[ ]+[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?)?[ ]+(?:who|from)\b")
 
 
 def _introduces(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
@@ -1767,17 +1833,37 @@ def _cap_name_spans(
         cue = _name_cue(words)
         if cue == "intro":
             cue = "strong" if _introduces(text, tok, end, lex) else None
+        elif cue == "cleft":
+            cue = "strong" if _CLEFT_AFTER_RE.match(text, end) else None
         elif cue == "copula":
             # "the nurse was Per Mattsson" / "... was Ines": a name; "the nurse was Great": a word
             cue = "strong" if _copula_name(text, tok, end, lex) else "weak"
+        if (cue == "weak" or (cue is None and words and words[-1] == "with")) and (
+            tok.lower() not in lex.common and tok.lower() not in lex.first
+        ):
+            nxt = _NEXT_TOKEN_RE.match(text, end)
+            if nxt and nxt.group(1)[0].isupper() and nxt.group(1).lower() not in lex.common:
+                cue = "strong"  # "pulled the data with Philipp Weidinger": a full name
         if cue:
             ok = _personal_token(tok, lex, True)
             if not ok and cue == "strong":
                 ok = _strong_name_ok(text, start, end, lex)
+            if not ok and cue == "weak" and words[-1] in ("with", "to"):
+                # "I agree with April, nobody ...": a month is no one to agree or talk with
+                low = tok.lower()
+                ok = low in _MONTH_NAMES and _MONTH_END_RE.match(text, end) is not None
             if ok and not _is_eponym(text, start, end):
                 yield start, _name_run_end(text, end, lex, False), NAME
                 continue
         place = _place_cue(words)
+        if not place and len(words) >= 2 and words[-1] in _TOWN_PARTICLES:
+            if text[start - len(words[-1]) - 1 : start - 1] == words[-1] and _place_cue(words[:-1]):
+                # "moved her down to da Costa": a town that opens with a particle
+                w = _PLACE_WORDS_RE.match(text, start)
+                place_end = _place_run(text, start, w.group(0), lex) if w else 0
+                if place_end and _place_cue(words[:-1]) is True:
+                    yield start - len(words[-1]) - 1, place_end, LOCATION
+                    continue
         if place == "weak":
             low = tok.lower()
             probe = tok
@@ -1802,7 +1888,10 @@ def _cap_name_spans(
                 place = False
         if place:
             w = _PLACE_WORDS_RE.match(text, start)
-            place_end = _place_run(text, start, w.group(0), lex, place == "at") if w else 0
+            # "over at Mercy", "grew up in Brunswick": there a word can be a town's name
+            residence = place is True and len(words) >= 2 and words[-2] in _RESIDENCE
+            common = place == "at" or residence
+            place_end = _place_run(text, start, w.group(0), lex, common) if w else 0
             if place_end:
                 yield start, place_end, LOCATION
                 continue
@@ -1817,14 +1906,29 @@ def _cap_name_spans(
                 end = voc.end() - len(voc.group(0)) + len(voc.group(0).rstrip(" \t.?!"))
         if after or vocative:
             low = tok.lower()
+            said = after.group(0) if after is not None else ""
+            me_and = said.startswith((" and I", " and me"))
+            # "Grace, didn't you ...", "Johannes's right about it": addressed or quoted
+            addressed = (said.startswith(",") and said.endswith("you")) or " right " in said
             if start and _sentence_initial(text, start) and low in lex.common:
-                if low not in lex.first:
+                # "Veer and I both floated": a word opening "... and I" is a person.
+                # "Grace, didn't you": there a given name or surname that is also a word.
+                named = addressed and (low in lex.first_ambiguous or low in lex.surnames)
+                if low not in lex.first and not ((me_and or named) and low not in _NOT_NAME):
                     continue
             # A capitalised word addressed at the end of a sentence (", Per.") is a name even
             # when it is also a word; vendors, clinical words and places are not.
-            ok = _personal_token(tok, lex, True) or (
-                vocative and _strong_name_ok(text, start, m.end(), lex) and low not in _NOT_NAME
+            ok = (
+                _personal_token(tok, lex, True)
+                or (  # "check with Odd, he was on nights", "Grace, didn't you"
+                    (vocative or cue == "weak" or me_and or addressed)
+                    and _strong_name_ok(text, start, m.end(), lex)
+                    and low not in _NOT_NAME
+                )
+                or (vocative and _vocative_month(text, start, low))
             )
+            if not ok and low in _STATE_NAMES_LOWER and after and after.group(0).startswith(" and"):
+                ok = not place  # "Virginia and I both floated", not "in Virginia and I"
             if ok and not _is_eponym(text, start, m.end()):
                 yield start, end, NAME
 
@@ -1834,6 +1938,16 @@ _LOWER_WEAK_PLACE_RE = _scan(
     r"\b(?:near|in|outside|around|between|and|by|to|from)[ ]+"
     r"(?P<p>[a-z][a-z'’-]*(?:[ ]+[a-z][a-z'’-]*)?)",
 )
+# "the mall in X", "a school in X": places a town is named after.
+_SITE_NOUNS = frozenset(
+    """
+    mall school church store library park hospital clinic office house apartment center centre
+    plant factory station airport college university farm ranch practice base
+    """.split()
+)
+_PARTICLE_TAIL_RE = re.compile(r"[ ](?:da|do|das|dos|de|del|di|du|la)[ ]([a-z]+)")
+_TOWN_PARTICLES = frozenset("da do das dos de del di du la".split())
+_TOWN_SUFFIX = frozenset("ville town township".split())
 _TOWN_ENDINGS = (
     "ville", "ton", "burg", "burgh", "bury", "ford", "field", "land", "wood", "view", "port",
     "mouth", "haven", "chester", "shire", "stad", "furt", "side", "dale", "town", "boro",
@@ -1854,30 +1968,71 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
     if first in lex.common and first not in _PLACE_PREFIX and second not in _PLACE_SUFFIX:
         if first not in lex.cities:
             return 0  # most words after "in"/"to"/"and": cheap way out
+    if second in _TOWN_SUFFIX and first not in _CONTEXT_STOP and first not in _NOT_NAME:
+        return start + len(first) + 1 + len(second)  # "troy ville", "mary ville"
     for city in sorted(lex.cities.get(first, ()), key=len, reverse=True):
         if (phrase + " ").startswith(city + " "):
             return start + len(city)
     if first in _PLACE_PREFIX and second and not word(second):
         return start + len(first) + 1 + len(second)
-    if second in _PLACE_SUFFIX and not word(first) and first not in _CONTEXT_STOP:
-        return start + len(first) + 1 + len(second)
+    if second in _PLACE_SUFFIX and first not in _CONTEXT_STOP:
+        if not word(first):
+            return start + len(first) + 1 + len(second)  # "port tara"
     if first.endswith(_TOWN_ENDINGS) and len(first) > 6 and not word(first):
         return start + len(first)
+    before = text[max(0, start - 24) : start - 3].split()
+    if (
+        text.startswith("in ", start - 3)
+        and before
+        and (before[-1] in _MOTION or before[-1] in _SITE_NOUNS)
+        and len(first) >= 4
+        and not word(first)
+    ):
+        # "... over by the mall in pukeweka" at the end of a turn: a word that is no English
+        # word, no name, drug or vendor after "in" is where the speaker is.
+        after = start + len(first)
+        tail = _PARTICLE_TAIL_RE.match(text, after)  # "in andrade dos dourados"
+        if tail and not word(tail.group(1)):
+            after = tail.end()
+        if (after == len(text) or text[after] == "\n") and first not in _CONTEXT_STOP:
+            if first not in lex.first and first not in lex.first_ambiguous:
+                return after
     return 0
 
 
 _LOWER_AFTER_NAME_RE = re.compile(
     r"(?:^|(?<=[:.?!])|\b(?:and|then|so|but|like|um|uh|yeah|okay|mean|know|well|oh|honestly"
     r"|actually)\b)[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+"
-    r"(?=from[ ]+the[ ]+[a-z]+[ ]+(?:[a-z]+ed|said|called|came|told)\b|goes[ ]+like\b"
+    r"(?=from[ ]+the[ ]+[a-z]+(?:[ ]+[a-z]+)?[ ]+(?:[a-z]+ed|said|called|came|told)\b"
+    r"|from[ ]+(?:upstairs|downstairs|next[ ]+door|across[ ]+the[ ]+(?:hall|street)|church"
+    r"|work)[ ]+(?:[a-z]+ed|[a-z]+s|said|came|told)\b"
+    r"|goes[ ]+like\b"
     r"|was[ ]+like\b|and[ ]+i\b|(?:said|says|told|texted|called)[ ]+(?:no|yes|that|it|to|me|us"
-    r"|him|her|them|she|he|we|they|i)\b)",
+    r"|him|her|them|she|he|we|they|i)\b"
+    rf"|(?:my|our)[ ]+{_KIN}[ ]+(?:she|he|they|who|was|is)\b)",
     re.M,
 )
 
 
-def _lower_name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
+# "my nephew amir she set up ...", "me and jasmine we both ...": a word between a relation
+# and a pronoun that takes it up is a name, even when it is also a word.
+_LOWER_KIN_NAME_RE = _scan(
+    "mohtMOHT",
+    rf"\b(?:(?i:my|our|his|her|their)[ ]+{_KIN}|(?i:me)[ ]+and)[ ]+(?P<n>[a-z][a-z'’-]+)[ ]+"
+    r"(?=(?:she|he|they|who|we)\b)",
+)
+
+
+def _lower_name_spans(
+    text: str, lex: _Lexicon, may: Container[re.Pattern[str]]
+) -> Iterable[tuple[int, int, str]]:
     """Speech-to-text output without capitals: the same cues, by regex over all words."""
+    for m in _LOWER_KIN_NAME_RE.finditer(text) if _LOWER_KIN_NAME_RE in may else ():
+        tok = m.group("n")
+        if tok in _NOT_NAME or tok in _CONTEXT_STOP or tok in lex.drugs or tok in _KIN_WORDS:
+            continue
+        if not _is_eponym(text, m.start("n"), m.end("n")):
+            yield m.start("n"), m.end("n"), NAME
     for m in _LOWER_AFTER_NAME_RE.finditer(text):
         tok = m.group("n")
         if _personal_token(tok, lex, False) or tok in lex.first or tok in lex.first_ambiguous:
@@ -1893,7 +2048,12 @@ def _lower_name_spans(text: str, lex: _Lexicon) -> Iterable[tuple[int, int, str]
             nxt = _NEXT_TOKEN_RE.match(text, m.end("n"))
             particle = nxt is not None and nxt.group(1) in _PARTICLES
             known = tok in lex.first_ambiguous and tok not in _NOT_NAME
-            if not ((m.group("strong") or m.group("intro")) and (known or particle)):
+            # ... or a short word opening a name of words English does not have ("do minh hoa")
+            opens = nxt is not None and len(tok) <= 3 and tok not in _CONTEXT_STOP
+            if opens and nxt is not None:
+                n = nxt.group(1)
+                opens = (n not in lex.common or n in lex.first) and _personal_token(n, lex, False)
+            if not ((m.group("strong") or m.group("intro")) and (known or particle or opens)):
                 continue
         if _is_eponym(text, m.start("n"), m.end("n")):
             continue
@@ -1943,7 +2103,7 @@ def _conversation_spans(
     yield from _cap_name_spans(text, lex, caps)
     # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
     if lower_mode:
-        yield from _lower_name_spans(text, lex)
+        yield from _lower_name_spans(text, lex, may)
     yield from _spoken_spans(text, lex, hints, lower_mode, lows, may)
     if not text.isascii() and _transcript(text):
         # Only in an English interview transcript: elsewhere (a title, a note written in
@@ -2052,9 +2212,11 @@ def _spoken_spans(
             words = label.split()
             if any(w.lower() in _NOT_SPEAKER for w in words):
                 continue
+            month = len(words) == 1 and label.lower() in _MONTH_NAMES  # "April:", "June:"
             if label in named or (
                 (turns[label] >= 2 or len(named) >= 2)
-                and not any(w.lower() in _NOT_NAME or w.lower() in _CONTEXT_STOP for w in words)
+                and (month or not any(w.lower() in _NOT_NAME for w in words))
+                and not any(w.lower() in _CONTEXT_STOP for w in words)
             ):
                 yield m.start("n"), m.end("n"), NAME
     particles = _PARTICLE_HINT_RE in may and _PARTICLE_HINT_RE.search(text)
@@ -2166,12 +2328,13 @@ def _spoken_spans(
 
 
 _PLACE_WORDS_RE = re.compile(
-    rf"(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)"
-    rf"(?:[ ]+(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}}"
+    rf"(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.]+(?:-[{_UP}{_LO}][{_LO}'’.]*)*|[a-z][a-z'’-]+)"
+    rf"(?:[ ]+(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.]+(?:-[{_UP}{_LO}][{_LO}'’.]*)*|[a-z][a-z'’-]+)){{0,2}}"
 )
 # After a facility or a street address: ", Ogden 84401", " over in Ogden", " in port tara".
 _TOWN_ZIP_RE = re.compile(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3}[ ]+\d{5}(?:-\d{4})?(?![\w-])")
-_PLACE_AFTER_RE = re.compile(r"(?:,[ ]*|[ ]+(?:(?:over|out|up|down|right)[ ]+)?in[ ]+)")
+_ADVERBS = ("over", "out", "up", "down", "right")
+_PLACE_AFTER_RE = re.compile(r"(?:,[ ]*|[ ]+(?:(?:over|out|up|down|right)[ ]+)?(?:in|near)[ ]+)")
 
 
 def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool) -> int:
@@ -2184,7 +2347,8 @@ def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool) -> int:
     w = _PLACE_WORDS_RE.match(text, m.end())
     if not w or not (lower_mode or w.group(0)[0].isupper()):
         return end
-    town_end = _place_run(text, w.start(), w.group(0), lex)
+    # "<facility> over in Brunswick": the town, even when it is also a word
+    town_end = _place_run(text, w.start(), w.group(0), lex, m.group(0).strip().startswith(_ADVERBS))
     if not town_end:
         return end
     z = _ZIP_TAIL_RE.match(text, town_end)
@@ -2198,12 +2362,18 @@ def _place_run(
     words = list(_NONSPACE_RE.finditer(phrase))
     end = 0
     prev_prefix = False
+    cap_town = phrase[:1].isupper()
     for i, w in enumerate(words):
         tok = w.group(0).rstrip(".,")
         low = tok.lower()
         cap = tok[0].isupper()
         nxt = words[i + 1].group(0).lower() if i + 1 < len(words) else ""
         suffix = i > 0 and end and low in _PLACE_SUFFIX  # "Coos Bay", "Wayne Ville"
+        if i > 0 and end and low in _TOWN_PARTICLES and nxt and (cap_town or not cap):
+            # "Câmara da Praia", "andrade dos dourados": a particle between two town words
+            following = words[i + 1].group(0).rstrip(".,")
+            if following[0].isupper() == cap_town and following.lower() not in _NOT_NAME:
+                continue
         if not suffix and (low in _PLACE_STOP or low in _CONTEXT_STOP):
             break
         if low in _NOT_NAME and low not in _COMPASS and not suffix:
@@ -2219,7 +2389,12 @@ def _place_run(
                 # "over at" ("over at Mercy") or before another name word ("Granite Falls");
                 # "moved to Agile", "came from Labor and Delivery" are not places.
                 nxt_cap = i + 1 < len(words) and words[i + 1].group(0)[0].isupper()
-                if i == 0 and not (common_first or nxt_cap or nxt in _PLACE_SUFFIX):
+                particle_cap = (
+                    nxt in _TOWN_PARTICLES
+                    and i + 2 < len(words)
+                    and words[i + 2].group(0)[0].isupper()
+                )  # "Pinto de Lima"
+                if i == 0 and not (common_first or nxt_cap or nxt in _PLACE_SUFFIX or particle_cap):
                     break
                 if not prev_prefix and i > 0 and low not in lex.surnames:
                     break
@@ -2233,7 +2408,9 @@ def _place_run(
         end = start + w.start() + len(tok)
         if not cap and low not in _PLACE_PREFIX and nxt:
             if (nxt in lex.common or _inflected_word(nxt, lex)) and nxt not in _PLACE_SUFFIX:
-                break
+                third = words[i + 2].group(0).lower() if i + 2 < len(words) else ""
+                if not (nxt in _TOWN_PARTICLES and third and third not in lex.common):
+                    break
     if not end:
         return 0
     span = text[start:end].lower().split()
@@ -2354,6 +2531,7 @@ _PREFILTER = Prefilter(
                 _STREET_ANY_CASE_RE,
                 _SITE_RE,
                 _SAINT_LOWER_RE,
+                _LOWER_KIN_NAME_RE,
             )
         ),
     ],

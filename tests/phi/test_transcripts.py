@@ -202,6 +202,60 @@ speaker 1: and then everyone goes like no
 """.strip()
 
 
+# Session 5 (recall): contexts found on fresh scratch sets, each in a phrasing of its own here.
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("P2: My supervisor Do Van Khoa approved it.", "Do Van Khoa"),
+        ("A: The aide there, Ilse, was lovely.", "Ilse"),
+        ("A: A cousin of mine, Radu, works nights there.", "Radu"),
+        ("B: Okay, Ottilie, didn't you chart that?", "Ottilie"),
+        ("B: Go check with Odd, he was on call.", "Odd"),
+        ("A: Honestly it was Marit who caught it.", "Marit"),
+        ("A: Hi, it's Sunniva from the clinic, about the refill.", "Sunniva"),
+        ("A: I'm with Eero on that one.", "Eero"),
+        ("A: Veer and I both stayed late.", "Veer"),
+        ("A: We pulled numbers with Jarmo Lehtinen from quality.", "Jarmo Lehtinen"),
+        ("A: My landlord Bartholomew Quist drove me.", "Bartholomew Quist"),
+        ("speaker 1: my neighbor amir he drives me", "amir"),
+        ("speaker 1: so me and jasmine we both asked", "jasmine"),
+        ("speaker 1: and then ottilie from upstairs checks on me", "ottilie"),
+        ("A: We moved her down to Vila do Conde last year.", "Vila do Conde"),
+        ("A: I commute from da Lapa every day.", "da Lapa"),
+        ("A: She grew up in Brunswick, then moved.", "Brunswick"),
+        ("A: She's at Elmcrest Convalescent Home now.", "Elmcrest Convalescent Home"),
+        ("A: He went to Orrin Medical Associates for it.", "Orrin Medical Associates"),
+        ("speaker 1: i work at elmcrest clinic by the mall in kapuskasing", "kapuskasing"),
+        ("speaker 1: my nephew drives me in from kapuskasing", "kapuskasing"),
+        ("A: Dr. Washington saw him twice.", "Washington"),
+        ("A: Tell them about the pumps, April.", "April"),
+    ],
+)
+def test_session_5_contexts(text: str, phrase: str) -> None:
+    assert not _leaked(text, phrase)
+
+
+SESSION_5_NEGATIVES = """
+Participant: Honestly, Pharmacy, did you ever get the report? Nursing and I both asked.
+Participant: It was Epic who pushed the update, not us. It's Cerner from now on.
+Participant: I'm with Informatics on this one. Check with Security, she says it's fine.
+Participant: Then Glasgow, can you believe it, dropped to eight. Apgar and I never agreed.
+Participant: Talk to Radiology in the lab, she keeps the films.
+Participant: I was working with Pyxis that morning and it locked out.
+Participant: Okay, March, April, May were the busy months.
+Participant: Morning, everyone. Great, didn't you all get the email?
+Participant: I'll have Pharmacy call you back about the Foley.
+speaker 1: the place is busy near the end of the shift
+speaker 2: i work with epic on the night shift and my coworker she said it's fine
+speaker 1: we moved to the new building in the city
+""".strip()
+
+
+@pytest.mark.parametrize("line", SESSION_5_NEGATIVES.splitlines())
+def test_session_5_negatives_stay(line: str) -> None:
+    assert detect(line).redacted == line
+
+
 def test_other_scripts_outside_a_transcript_stay() -> None:
     # A title or a note written partly in another script is not a name by itself.
     for text in ("Unicode é ü 漢字 in the export", "検索の改善: 漢字のタイトル", "Отчёт за март"):

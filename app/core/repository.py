@@ -18,6 +18,8 @@ from sqlalchemy import (
     literal_column,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
@@ -495,6 +497,15 @@ class Repository(Generic[M]):
         # Load server-computed attributes (evidence counts) now: lazy loads cannot await.
         await self.session.refresh(obj)
         return obj
+
+
+def dialect_insert(session: AsyncSession, target: Any) -> Any:
+    """`INSERT` for `target` in the session's dialect (PostgreSQL's or SQLite's), the form that
+    has `on_conflict_do_update` / `on_conflict_do_nothing` for an upsert."""
+    bind = session.bind
+    return (pg_insert if bind is not None and bind.dialect.name == "postgresql" else sqlite_insert)(
+        target
+    )
 
 
 async def save(session: AsyncSession, obj: Any) -> None:

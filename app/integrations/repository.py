@@ -4,25 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.repository import dialect_insert
 from app.db.session import rowcount
 from app.integrations.models import JiraDelivery, SlackLink, SlackLinkCode
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
-
-
 def _insert_ignoring_duplicates(session: AsyncSession, model: type, values: dict):
-    dialect = _dialect(session)
-    if dialect == "postgresql":
-        return postgresql.insert(model).values(**values).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(model).values(**values).on_conflict_do_nothing()
-    return insert(model).values(**values)  # pragma: no cover - two dialects are supported
+    return dialect_insert(session, model).values(**values).on_conflict_do_nothing()
 
 
 class JiraDeliveryRepository:
@@ -75,8 +66,7 @@ class SlackLinkRepository:
             "created_at": link.created_at,
             "created_by": link.created_by,
         }
-        insert_ = postgresql.insert if _dialect(self.session) == "postgresql" else sqlite.insert
-        stmt = insert_(SlackLink).values(**values)
+        stmt = dialect_insert(self.session, SlackLink).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=["team_id", "user_id"],
             set_={k: stmt.excluded[k] for k in ("subject", "role", "created_at", "created_by")},

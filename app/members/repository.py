@@ -3,12 +3,11 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import and_, delete, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.pagination import Page, decode_key_cursor, encode_key_cursor
+from app.core.repository import dialect_insert
 from app.db.types import utcnow
 from app.members.models import Membership, UserAccount
 
@@ -69,8 +68,7 @@ class UserRepository:
         if name is not None:
             # Token claims are outside our validation; fit them to the column (no NUL, 200).
             name = name.replace("\x00", "")[:200]
-        dialect = self.session.bind.dialect.name
-        ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(UserAccount)
+        ins = dialect_insert(self.session, UserAccount)
         now = utcnow()
         stmt = ins.values(sub=principal.sub, role=role, name=name, created_at=now, last_seen_at=now)
         stmt = stmt.on_conflict_do_update(

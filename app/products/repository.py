@@ -3,11 +3,9 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import Select, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.core.pagination import Page
-from app.core.repository import ListQuery, Repository
+from app.core.repository import ListQuery, Repository, dialect_insert
 from app.products.models import Product, StoryCounter
 
 
@@ -59,10 +57,9 @@ class ProductRepository(Repository[Product]):
         the story's transaction commits, which queued every concurrent writer of a product
         behind the one before it. Otherwise it runs in the session's transaction."""
         table = StoryCounter.__table__
-        dialect = self.session.get_bind().dialect.name
-        upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
         stmt = (
-            upsert.values(product_id=product.id, last_number=1)
+            dialect_insert(self.session, table)
+            .values(product_id=product.id, last_number=1)
             .on_conflict_do_update(
                 index_elements=[table.c.product_id],
                 set_={"last_number": table.c.last_number + 1},

@@ -599,16 +599,13 @@ def run_scenario(sc: Scenario, opts: argparse.Namespace) -> dict[str, Any]:
 def _check(c: Check, loads: dict[str, Any]) -> dict[str, Any]:
     """Decided on the median of the per-repeat ratios (each repeat runs subject and
     reference back to back); the ratio of the two best runs is kept for comparison."""
-    pairs = zip(loads[c.subject]["runs"], loads[c.reference]["runs"], strict=True)
+    pairs = list(zip(loads[c.subject]["runs"], loads[c.reference]["runs"], strict=True))
     ratios = sorted(s["rps"] / r["rps"] for s, r in pairs)
     best = loads[c.subject]["best"]["rps"] / loads[c.reference]["best"]["rps"]
     ratio = statistics.median(ratios)
     # The same pairs in CPU (the server's and its database backends') per request: what the
     # subject costs the machine, much less sensitive to other load than req/s.
-    cpu = statistics.median(
-        _total_cpu(s) / _total_cpu(r)
-        for s, r in zip(loads[c.subject]["runs"], loads[c.reference]["runs"], strict=True)
-    )
+    cpu = statistics.median(_total_cpu(s) / _total_cpu(r) for s, r in pairs)
     if c.kind == "ratio":
         value, ok, of_best = ratio, ratio >= c.limit, best
     else:

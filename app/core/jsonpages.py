@@ -32,7 +32,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeDecorator
 
@@ -80,7 +80,8 @@ class JsonSource(Protocol):
         query: Any,
         key_attr: str,
         members: tuple[JsonMember, ...],
-        where: Callable[[Any], Any],
+        parent: Any,
+        per_parent: Any,
         total: bool,
         filters: Filters,
     ) -> JsonLevel: ...
@@ -192,11 +193,6 @@ def _text(value: str) -> Any:
     return literal_column("'" + value.replace("'", "''") + "'", _TEXT)
 
 
-def _any_key(key: Any) -> Any:
-    """`key` is one of the bound `_keys` (an array parameter)."""
-    return key == func.any(bindparam("_keys", type_=ARRAY(key.type)))
-
-
 def _isoformat(value: Any) -> Any:
     """A timestamptz as the JSON string of the aware UTC datetime's `isoformat()` (what
     asyncpg's value serializes to): microseconds only when not zero, offset +00:00."""
@@ -245,9 +241,10 @@ class JsonStatement:
     ) -> Select:
         """The statement of `root`'s first pages per value of `key_attr` (bound `_keys`,
         rows up to `_rn_max`): (key, text, ids, ok, total, nested ids…) per parent."""
-        # = ANY(array): one statement text whatever the number of parents (an expanding IN
-        # renders and prepares one per count).
-        level = root.json_level(self, query, key_attr, members, _any_key, total, filters)
+        # The parents bound as one array: one statement text whatever their number (an
+        # expanding IN renders and prepares one per count).
+        rn_max = bindparam("_rn_max", type_=Integer())
+        level = root.json_level(self, query, key_attr, members, None, rn_max, total, filters)
         name = level.name
         rn = literal_column(f'{name}."_rn"', type_=Integer())
         key_col = literal_column(f'{name}."_key"', type_=level.key.type)
@@ -259,12 +256,7 @@ class JsonStatement:
             func.max(literal_column(f'{name}."_total"')) if total else literal_column("0"),
             *(_string_agg(ids, rn) for ids in level.nested_ids),
         ]
-        statement = (
-            select(*columns)
-            .select_from(level.source)
-            .where(rn <= bindparam("_rn_max", type_=Integer()))
-            .group_by(key_col)
-        )
+        statement = select(*columns).select_from(level.source).where(rn <= rn_max).group_by(key_col)
         return statement
 
     @staticmethod
@@ -358,14 +350,9 @@ class JsonStatement:
         object text, the LATERAL subquery to join, ok, ids columns: its own, then those of
         the pages nested in it)."""
         total = any(kind is TOTAL for _, kind in nest.parts)
+        limit = literal_column(str(int(nest.query.limit)), Integer())
         level = nest.repo(self.session).json_level(
-            self,
-            nest.query,
-            nest.key_attr,
-            nest.members,
-            lambda key: key == parent,
-            total,
-            nest.filters,
+            self, nest.query, nest.key_attr, nest.members, parent, limit, total, nest.filters
         )
         name, ok, deeper = level.name, level.ok, level.nested_ids
         rn = literal_column(f'{name}."_rn"', type_=Integer())
@@ -380,10 +367,7 @@ class JsonStatement:
         if total:
             columns.append(func.max(literal_column(f'{name}."_total"')).label("total"))
         lateral = (
-            select(*columns)
-            .select_from(level.source)
-            .where(rn <= literal_column(str(int(nest.query.limit)), Integer()))
-            .lateral(lateral_name)
+            select(*columns).select_from(level.source).where(rn <= limit).lateral(lateral_name)
         )
         shown = func.coalesce(lateral.c.nodes, _text("[]"))
         pieces: list[Any] = []

@@ -17,7 +17,9 @@ from sqlalchemy import (
     inspect,
     literal_column,
     select,
+    true,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -254,14 +256,24 @@ class Repository(Generic[M]):
         return int(await self.session.scalar(select(func.count()).select_from(sub)) or 0)
 
     async def count_by(self, stmt: Select, key: Any, keys: Collection[Any]) -> dict[Any, int]:
-        """Row counts of `stmt` grouped by `key`, restricted to `keys`, in one statement."""
+        """Row counts of `stmt` grouped by `key`, restricted to `keys`, in one statement, each
+        up to COUNT_CAP like `count` (a nested totalCount means what a root one means)."""
         if not keys:
             return {}
-        grouped = (
+        numbered = (
             stmt.order_by(None)
             .where(key.in_(list(keys)))
-            .with_only_columns(key, func.count(), maintain_column_froms=True)
-            .group_by(key)
+            .with_only_columns(
+                key.label("_key"),
+                func.row_number().over(partition_by=key).label("_n"),
+                maintain_column_froms=True,
+            )
+            .subquery()
+        )
+        grouped = (
+            select(numbered.c._key, func.count())
+            .where(numbered.c._n <= COUNT_CAP)
+            .group_by(numbered.c._key)
         )
         return {k: int(n) for k, n in (await self.session.execute(grouped)).all()}
 
@@ -285,12 +297,15 @@ class Repository(Generic[M]):
         sort = self._sort(query)
         if as_rows:
             return await self._row_pages_by(stmt, query, key, keys, sort, columns, None)
-        inner = self._partitioned(stmt.where(key.in_(list(keys))), query, key, sort)
+        inner = self._partitioned(
+            stmt, query, key, sort, "paged", per_parent=bindparam("_rn_max", type_=Integer())
+        )
         entity = aliased(self.model, inner)
         rows = await self.session.execute(
             select(entity, inner.c._key)
-            .where(inner.c._rn <= query.limit + 1)
-            .order_by(inner.c._key, inner.c._rn)
+            .where(inner.c._rn <= bindparam("_rn_max", type_=Integer()))
+            .order_by(inner.c._key, inner.c._rn),
+            {"_keys": list(keys), "_rn_max": query.limit + 1},
         )
         return _group_pages(keys, ((k, obj) for obj, k in rows.all()), sort, query.limit)
 
@@ -331,7 +346,8 @@ class Repository(Generic[M]):
         cache = self._class_cache("_pages_stmt_cache")
         cache_key = None
         if shape is not None and query.cursor is None:
-            cache_key = (shape, key.key, sort, tuple(c.key for c in selected))
+            lateral = renders_json(self.session)  # the statement's form (`_partitioned`)
+            cache_key = (shape, lateral, key.key, sort, tuple(c.key for c in selected))
         built = cache.get(cache_key) if cache_key is not None else None
         if built is None:
             built = self._window_statement(stmt, query, key, sort, selected)
@@ -355,9 +371,9 @@ class Repository(Generic[M]):
         and the row bound (`_rn_max`) as bind parameters."""
         if callable(stmt):
             stmt = stmt()
-        keys_in = key.in_(bindparam("_keys", expanding=True))
+        rn_max = bindparam("_rn_max", type_=Integer())
         inner = self._partitioned(
-            stmt.with_only_columns(*selected).where(keys_in), query, key, sort, name="paged"
+            stmt.with_only_columns(*selected), query, key, sort, "paged", per_parent=rn_max
         )
         # The outer SELECT names the window's columns textually (typed): asking the subquery
         # for `.c` would build a proxy per column.
@@ -367,7 +383,7 @@ class Repository(Generic[M]):
         return (
             select(*outer, key_col)
             .select_from(inner)
-            .where(rn_col <= bindparam("_rn_max", type_=Integer()))
+            .where(rn_col <= rn_max)
             .order_by(key_col, rn_col)
         )
 
@@ -408,7 +424,8 @@ class Repository(Generic[M]):
                 cache.clear()
             cache[cache_key] = statement
         conn = await self.session.connection()
-        result = await conn.execute(statement, {"_keys": list(keys), "_rn_max": query.limit})
+        params = {"_keys": list(keys), "_rn_max": query.limit, "_count_cap": COUNT_CAP}
+        result = await conn.execute(statement, params)
         return JsonStatement.read(result.all(), keys, members, total)
 
     def json_level(
@@ -417,20 +434,29 @@ class Repository(Generic[M]):
         query: ListQuery,
         key_attr: str,
         members: tuple[JsonMember, ...],
-        where: Callable[[Any], Any],
+        parent: Any,
+        per_parent: Any,
         total: bool,
         filters: Filters,
     ) -> JsonLevel:
-        """One level of a `json_pages_by` statement: the window subquery of this resource's
-        `filtered(**filters)` rows matching `where(key)` (the same WHERE and ORDER BY as its
-        pages, with only the columns `members` render), rendered by `renderer`."""
+        """One level of a `json_pages_by` statement: the first `per_parent` rows of this
+        resource's `filtered(**filters)` per parent — the bound `_keys`, or `parent` (a column
+        of the enclosing level) — in a subquery (`_partitioned`: the same WHERE and ORDER BY as
+        its pages, only the columns `members` render), rendered by `renderer`."""
         key = getattr(self.model, key_attr)
         sort = self._sort(query)
         selected = self._selected_columns(member_attrs(members), sort.field, key.key)
         name = renderer.name("paged")
         stmt = self.filtered(include_archived=query.include_archived, **dict(filters))
         source = self._partitioned(
-            stmt.with_only_columns(*selected).where(where(key)), query, key, sort, name, total
+            stmt.with_only_columns(*selected),
+            query,
+            key,
+            sort,
+            name,
+            per_parent=per_parent,
+            total=total,
+            parent=parent,
         )
         return renderer.level(name, source, key, selected, members)
 
@@ -440,23 +466,83 @@ class Repository(Generic[M]):
         query: ListQuery,
         key: Any,
         sort: SortSpec,
-        name: str | None = None,
+        name: str,
+        *,
+        per_parent: Any,
         total: bool = False,
-    ):
-        """`stmt` after the keyset cursor as a subquery whose rows carry their parent (`_key`)
-        and their position in that parent's page (`_rn`); with `total`, also the number of
-        rows their parent has (`_total`)."""
+        parent: Any = None,
+    ) -> Any:
+        """`stmt` after the keyset cursor, for each parent bound as `_keys` (or for the one
+        parent `parent`, a column of the enclosing statement: a nested LATERAL page), as a
+        subquery `name` whose rows carry their parent (`_key`) and their position in that
+        parent's page (`_rn`, up to `per_parent` rows, an SQL expression); with `total`, also
+        the number of rows their parent has, counted up to the bound `_count_cap` (COUNT_CAP,
+        as `count`: `_total`).
+
+        On PostgreSQL each parent's rows are read on their own, in the page order, LIMIT
+        `per_parent` (LATERAL per parent): the index on (key, sort column, id) gives them
+        already ordered and the read stops after the page, so a page of a parent with 10,000
+        rows reads 50 of them (a window over every parent's rows sorted the whole parent
+        first: 25 ms instead of 0.15 ms for a product of 10,000 stories). Elsewhere (SQLite
+        has no LATERAL) one window numbers the rows of all parents."""
         keyed = self._keyset(stmt, query, sort)
-        # The window orders each partition exactly as apply_keyset orders a single page.
+        # The window orders each parent's rows exactly as apply_keyset orders a single page.
         order = list(keyed._order_by_clauses)
-        rn = func.row_number().over(partition_by=key, order_by=order).label("_rn")
-        extra = [func.count().over(partition_by=key).label("_total")] if total else []
-        return (
-            keyed.order_by(None)
-            .limit(None)
-            .add_columns(key.label("_key"), rn, *extra)
-            .subquery(name)
+        rows = keyed.order_by(None).limit(None)
+        if not renders_json(self.session):
+            if parent is not None or total:
+                raise ValueError("nested and counted pages are PostgreSQL's (json_pages_by)")
+            rn = func.row_number().over(partition_by=key, order_by=order).label("_rn")
+            return (
+                rows.where(key.in_(bindparam("_keys", expanding=True)))
+                .add_columns(key.label("_key"), rn)
+                .subquery(name)
+            )
+        keys = None
+        if parent is None:
+            keys = (
+                func.unnest(bindparam("_keys", type_=ARRAY(key.type)))
+                .table_valued("_key")
+                .render_derived(name=f"{name}_k")
+            )
+            parent = keys.c._key
+        # A range rather than `key = parent`: with `=`, PostgreSQL takes the key as constant,
+        # drops it from the ORDER BY and may walk the (sort, id) index instead, filtering out
+        # the other parents' rows (all 10,000 of a large product, to page a small one beside
+        # it). The range keeps `key` first in the ORDER BY, which only the (key, sort, id)
+        # index returns in order.
+        # (The window numbers in the same order, so one index walk serves both.)
+        ordered = [key, *order]
+        page = (
+            rows.where(key >= parent, key <= parent)
+            .add_columns(key.label("_key"), func.row_number().over(order_by=ordered).label("_rn"))
+            .order_by(*ordered)
+            .limit(per_parent)
         )
+        counted = None
+        if total:
+            ids = stmt.order_by(None).with_only_columns(self.model.id, maintain_column_froms=True)
+            ids = ids.where(key == parent).limit(bindparam("_count_cap", type_=Integer()))
+            if keys is not None:
+                ids = ids.correlate(keys)
+            capped = ids.subquery(f"{name}_ids")
+            counted = select(func.count().label("_total")).select_from(capped)
+        if keys is None:
+            if counted is None:
+                return page.subquery(name)
+            own = page.subquery(f"{name}_p")
+            alone = counted.subquery(f"{name}_n")
+            return (
+                select(*own.c, alone.c._total).select_from(own.join(alone, true())).subquery(name)
+            )
+        lateral = page.lateral(f"{name}_p")
+        source = keys.join(lateral, true())
+        columns = list(lateral.c)
+        if counted is not None:
+            count = counted.lateral(f"{name}_n")
+            source = source.join(count, true())
+            columns.append(count.c._total)
+        return select(*columns).select_from(source).subquery(name)
 
     @classmethod
     def _class_cache(cls, name: str) -> dict[Any, Any]:

@@ -47,3 +47,33 @@ async def test_the_count_statement_is_bounded_and_reads_ids_only(client, auth, a
     assert status == 200 and body["data"]["stories"]["totalCount"] == 1, body
     (stmt,) = [s for s in seen if "LIMIT" in s.upper() and "story" in s]
     assert "insight_story" not in stmt and "acceptance_criteria" not in stmt
+
+
+NESTED = """
+query($p: ID!) {
+  product(id: $p) {
+    stories(first: 1) { totalCount nodes { id } }
+    roadmapItems { nodes { stories(first: 1) { totalCount nodes { id } } } }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(("cap", "expected"), [(10_000, 4), (3, 3)])
+async def test_a_nested_total_count_is_capped_like_a_root_one(
+    client, auth, monkeypatch, cap, expected
+):
+    """A connection's totalCount inside an object (rendered by PostgreSQL, or counted per
+    parent by the loaders elsewhere) means what a root one means: up to COUNT_CAP."""
+    w = await make_world(client, auth)
+    item = await w.roadmap_item()
+    for n in range(4):
+        await w.story(title=f"Story {n}", roadmap_item_id=item["id"])
+    monkeypatch.setattr(repository, "COUNT_CAP", cap)
+    status, body = await gql(client, NESTED, {"p": w.pid}, w.pm)
+    assert status == 200 and "errors" not in body, body
+    product = body["data"]["product"]
+    assert product["stories"]["totalCount"] == expected
+    (node,) = product["roadmapItems"]["nodes"]
+    assert node["stories"]["totalCount"] == expected
+    assert len(node["stories"]["nodes"]) == 1

@@ -7,10 +7,12 @@ database but PostgreSQL, takes the resolver path."""
 # ruff: noqa: E501 (GraphQL documents read best on one line)
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from tests.conftest import IS_PG, unique_key
 from tests.graphql.test_fastpath import _audit, _both, _same, _same_audit
@@ -409,3 +411,56 @@ async def test_rendered_timestamps_are_what_isoformat_writes(app):
             shown = await s.scalar(select(_isoformat(literal(v, UTCDateTime()))))
             assert shown == '"' + v.isoformat() + '"', v
         assert await s.scalar(select(_isoformat(literal(None, UTCDateTime())))) == "null"
+
+
+def _rows_read(plan: dict[str, Any], table: str) -> int:
+    """Rows a plan node tree read from `table`: returned plus filtered out, every loop."""
+    loops = plan.get("Actual Loops", 1)
+    own = 0
+    if plan.get("Relation Name") == table:
+        own = (plan.get("Actual Rows", 0) + plan.get("Rows Removed by Filter", 0)) * loops
+    return own + sum(_rows_read(p, table) for p in plan.get("Plans", ()))
+
+
+@pytest.mark.skipif(not IS_PG, reason="the database renders pages on PostgreSQL only")
+async def test_a_rendered_page_reads_its_rows_not_its_parents_whole(client, auth, app):
+    """Each parent's rows are read in page order and the read stops after the page (LATERAL
+    … LIMIT per parent), so paging a product of many stories does not read or sort them
+    all. Counted on the statement's own EXPLAIN ANALYZE, with sequential scans off so the
+    answer does not depend on the planner's view of a tiny table."""
+    from tests.api.factories import make_world
+
+    big = await make_world(client, auth)
+    for n in range(30):
+        await big.story(title=f"Story {n}")
+    small = await make_world(client, auth)
+    await small.story(title="alone")
+    doc = "query P($id: ID!) { stories(first: 2, productId: $id) { nodes { id title } } }"
+    captured: list[tuple[str, Any]] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if "string_agg" in statement:
+            captured.append((statement, parameters))
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        for world in (big, small):
+            r = await client.post(
+                "/graphql", json={"query": doc, "variables": {"id": world.pid}}, headers=world.pm
+            )
+            assert r.status_code == 200 and "errors" not in r.json(), r.text
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    assert len(captured) == 2, captured
+    async with app.state.engine.connect() as conn:
+        await conn.exec_driver_sql("SET enable_seqscan = off")
+        for (statement, parameters), most in zip(captured, (3, 1), strict=True):
+            explained = await conn.exec_driver_sql(
+                "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters
+            )
+            plan = explained.scalar_one()
+            plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+            # first: 2 and the row after it at most; the small product's one story
+            assert _rows_read(plan, "story") <= most, plan
+        await conn.rollback()

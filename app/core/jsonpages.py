@@ -207,6 +207,28 @@ def _isoformat(value: Any) -> Any:
     )
 
 
+def _plain(value: Any, column: Any, enum: tuple[tuple[str, str], ...] | None) -> Any:
+    """A string, integer, boolean, UUID or enum column's value as JSON text. Only strings
+    need to_json's escaping: a UUID's or a number's text is its JSON (quoted for a UUID), an
+    enum's stored value maps to its name's JSON constant, and `null` is only written for a
+    nullable column (each saved call counts: it runs for every row of a page)."""
+    kind = getattr(column, "type", None)
+    shown: Any
+    if enum is not None:
+        shown = case(
+            *((value == _text(stored), _text(orjson.dumps(out).decode())) for stored, out in enum)
+        )
+    elif isinstance(kind, Uuid):
+        shown = func.concat(_text('"'), cast(value, _TEXT), _text('"'))
+    elif isinstance(kind, (Integer, Boolean)) and not isinstance(kind, TypeDecorator):
+        shown = cast(value, _TEXT)
+    else:
+        shown = cast(func.to_json(value), _TEXT)
+    if enum is None and getattr(column, "nullable", True) is False:
+        return shown
+    return func.coalesce(shown, _text("null"))
+
+
 def _string_agg(value: Any, order: Any) -> Any:
     return func.string_agg(value, aggregate_order_by(_text(","), order))
 
@@ -337,10 +359,8 @@ class JsonStatement:
                 pieces.append(_isoformat(value))
                 oks.append(or_(value.is_(None), func.isfinite(value)))  # no 'infinity'
             else:
-                value = col(m.attr)  # type: ignore[arg-type]
-                if m.enum is not None:
-                    value = case(*((value == _text(stored), _text(out)) for stored, out in m.enum))
-                pieces.append(func.coalesce(cast(func.to_json(value), _TEXT), _text("null")))
+                attr: str = m.attr  # type: ignore[assignment]
+                pieces.append(_plain(col(attr), by_key[attr], m.enum))
         pieces.append(_text("}" if members else "{}"))
         ok = and_(*oks) if oks else None
         return JsonLevel(name, source, key, func.concat(*pieces), ok, nested_ids)

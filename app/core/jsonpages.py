@@ -260,13 +260,17 @@ class JsonStatement:
         members: tuple[JsonMember, ...],
         total: bool,
         filters: Filters,
+        one: bool = False,
     ) -> Select:
-        """The statement of `root`'s first pages per value of `key_attr` (bound `_keys`,
-        rows up to `_rn_max`): (key, text, ids, ok, total, nested ids…) per parent."""
+        """The statement of `root`'s first pages per value of `key_attr` (bound `_keys`;
+        `one`: the one bound `_key`; rows up to `_rn_max`): (key, text, ids, ok, total,
+        nested ids…) per parent."""
         # The parents bound as one array: one statement text whatever their number (an
-        # expanding IN renders and prepares one per count).
+        # expanding IN renders and prepares one per count); one parent as a scalar (see
+        # Repository._partitioned).
         rn_max = bindparam("_rn_max", type_=Integer())
-        level = root.json_level(self, query, key_attr, members, None, rn_max, total, filters)
+        parent: Any = bindparam("_key") if one else None
+        level = root.json_level(self, query, key_attr, members, parent, rn_max, total, filters)
         name = level.name
         rn = literal_column(f'{name}."_rn"', type_=Integer())
         key_col = literal_column(f'{name}."_key"', type_=level.key.type)

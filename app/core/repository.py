@@ -297,15 +297,15 @@ class Repository(Generic[M]):
         sort = self._sort(query)
         if as_rows:
             return await self._row_pages_by(stmt, query, key, keys, sort, columns, None)
-        inner = self._partitioned(
-            stmt, query, key, sort, "paged", per_parent=bindparam("_rn_max", type_=Integer())
-        )
+        rn_max = bindparam("_rn_max", type_=Integer())
+        one = len(keys) == 1
+        inner = self._partitioned(stmt, query, key, sort, "paged", per_parent=rn_max, one=one)
         entity = aliased(self.model, inner)
         rows = await self.session.execute(
             select(entity, inner.c._key)
-            .where(inner.c._rn <= bindparam("_rn_max", type_=Integer()))
+            .where(inner.c._rn <= rn_max)
             .order_by(inner.c._key, inner.c._rn),
-            {"_keys": list(keys), "_rn_max": query.limit + 1},
+            {**_parent_params(keys), "_rn_max": query.limit + 1},
         )
         return _group_pages(keys, ((k, obj) for obj, k in rows.all()), sort, query.limit)
 
@@ -345,18 +345,19 @@ class Repository(Generic[M]):
         selected = self._selected_columns(columns, sort.field, key.key)
         cache = self._class_cache("_pages_stmt_cache")
         cache_key = None
+        one = len(keys) == 1
         if shape is not None and query.cursor is None:
             lateral = renders_json(self.session)  # the statement's form (`_partitioned`)
-            cache_key = (shape, lateral, key.key, sort, tuple(c.key for c in selected))
+            cache_key = (shape, lateral, one, key.key, sort, tuple(c.key for c in selected))
         built = cache.get(cache_key) if cache_key is not None else None
         if built is None:
-            built = self._window_statement(stmt, query, key, sort, selected)
+            built = self._window_statement(stmt, query, key, sort, selected, one)
             if cache_key is not None:
                 if len(cache) >= 256:
                     cache.clear()
                 cache[cache_key] = built
         conn = await self.session.connection()
-        result = await conn.execute(built, {"_keys": list(keys), "_rn_max": query.limit + 1})
+        result = await conn.execute(built, {**_parent_params(keys), "_rn_max": query.limit + 1})
         return _group_pages(keys, ((row[-1], row) for row in result.all()), sort, query.limit)
 
     def _window_statement(
@@ -366,14 +367,15 @@ class Repository(Generic[M]):
         key: Any,
         sort: SortSpec,
         selected: tuple[Any, ...],
+        one: bool,
     ) -> Select:
-        """The window statement of `_row_pages_by`, with the parent keys (`_keys`, expanding)
-        and the row bound (`_rn_max`) as bind parameters."""
+        """The statement of `_row_pages_by`, with the parent keys (`_keys`, or `_key` for
+        `one`) and the row bound (`_rn_max`) as bind parameters."""
         if callable(stmt):
             stmt = stmt()
         rn_max = bindparam("_rn_max", type_=Integer())
         inner = self._partitioned(
-            stmt.with_only_columns(*selected), query, key, sort, "paged", per_parent=rn_max
+            stmt.with_only_columns(*selected), query, key, sort, "paged", per_parent=rn_max, one=one
         )
         # The outer SELECT names the window's columns textually (typed): asking the subquery
         # for `.c` would build a proxy per column.
@@ -414,17 +416,18 @@ class Repository(Generic[M]):
             return JsonPages({}, [])
         given = _given(filters)
         cache = self._class_cache("_json_stmt_cache")
-        cache_key = (query.include_archived, given, key.key, self._sort(query), members, total)
+        one = len(keys) == 1
+        cache_key = (query.include_archived, given, key.key, self._sort(query), members, total, one)
         statement = cache.get(cache_key)
         if statement is None:
             statement = JsonStatement(self.session).build(
-                self, query, key.key, members, total, given
+                self, query, key.key, members, total, given, one
             )
             if len(cache) >= 256:
                 cache.clear()
             cache[cache_key] = statement
         conn = await self.session.connection()
-        params = {"_keys": list(keys), "_rn_max": query.limit, "_count_cap": COUNT_CAP}
+        params = {**_parent_params(keys), "_rn_max": query.limit, "_count_cap": COUNT_CAP}
         result = await conn.execute(statement, params)
         return JsonStatement.read(result.all(), keys, members, total)
 
@@ -471,9 +474,11 @@ class Repository(Generic[M]):
         per_parent: Any,
         total: bool = False,
         parent: Any = None,
+        one: bool = False,
     ) -> Any:
-        """`stmt` after the keyset cursor, for each parent bound as `_keys` (or for the one
-        parent `parent`, a column of the enclosing statement: a nested LATERAL page), as a
+        """`stmt` after the keyset cursor, for each parent bound as `_keys` (`one`: the one
+        parent bound as `_key`; or the one parent `parent`, an expression such as a column of
+        the enclosing statement: a nested LATERAL page), as a
         subquery `name` whose rows carry their parent (`_key`) and their position in that
         parent's page (`_rn`, up to `per_parent` rows, an SQL expression); with `total`, also
         the number of rows their parent has, counted up to the bound `_count_cap` (COUNT_CAP,
@@ -499,6 +504,12 @@ class Repository(Generic[M]):
                 .subquery(name)
             )
         keys = None
+        if parent is None and one:
+            # Not an array of one: PostgreSQL estimates ten rows for any unnest($1), which
+            # prices the statement's generic plan ten times its custom ones and so plans it
+            # again on every execution (a third of a roadmap page's database time); for a
+            # scalar key the cached generic plan is taken after five executions.
+            parent = bindparam("_key", type_=key.type)
         if parent is None:
             keys = (
                 func.unnest(bindparam("_keys", type_=ARRAY(key.type)))
@@ -665,6 +676,13 @@ def _given(filters: dict[str, Any]) -> Filters:
     """The filters given (None: no such filter) in name order: with include_archived, what
     determines a `filtered(...)` statement."""
     return tuple(sorted((name, value) for name, value in filters.items() if value is not None))
+
+
+def _parent_params(keys: Collection[Any]) -> dict[str, Any]:
+    """The parents of a `_partitioned` statement as its bind parameters: `_keys`, and the
+    only one as `_key` (the statement built for one parent reads that one)."""
+    found = list(keys)
+    return {"_keys": found, "_key": found[0]} if len(found) == 1 else {"_keys": found}
 
 
 def _group_pages(

@@ -151,6 +151,54 @@ async def _main(opts: argparse.Namespace) -> None:
                 return len(r.content)
 
             await _measure(opts, once)
+            if opts.explain:
+                await _explain(app, once, opts.explain)
+
+
+async def _explain(app: Any, once: Callable[[], Awaitable[int]], runs: int) -> None:
+    """The database's side of one request: each SELECT it sent, prepared and run `runs`
+    times on a connection of its own as the app runs it (PostgreSQL plans the first five
+    executions of a prepared statement for their values, then may keep a generic plan),
+    then EXPLAIN ANALYZE of the last run: planning and execution time."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, params))
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        await once()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    async with app.state.engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        for statement, params in seen:
+            prepared = await driver.prepare(statement)
+            for _ in range(runs):
+                await prepared.fetch(*params)
+            await driver.execute(f"PREPARE explained AS {statement}")
+            call = "EXECUTE explained" + (f"({', '.join(map(_literal, params))})" if params else "")
+            for _ in range(runs - 1):
+                await driver.execute(call)
+            plan = await driver.fetch(f"EXPLAIN (ANALYZE, SUMMARY) {call}")
+            await driver.execute("DEALLOCATE explained")
+            times = [
+                r[0].strip()
+                for r in plan
+                if r[0].strip().startswith(("Planning Time", "Execution Time"))
+            ]
+            print(f"{' '.join(statement.split())[:90]}…: " + "; ".join(times))
+
+
+def _literal(value: Any) -> str:
+    """A parameter as an SQL literal for EXECUTE (which takes no bound parameters)."""
+    if isinstance(value, list | tuple):
+        return _literal("{" + ",".join(str(v) for v in value) + "}")
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def main() -> None:
@@ -176,6 +224,14 @@ def main() -> None:
         "--document", help="another GraphQL document (variable $id: the product), or 'list'"
     )
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--explain",
+        type=int,
+        default=0,
+        metavar="RUNS",
+        help="then each SELECT of one request run RUNS times, with the planning and execution "
+        "time of the last (EXPLAIN ANALYZE)",
+    )
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--dump", help="also write the raw profile to this file")

@@ -11,12 +11,20 @@ Usage:
   python bench/cpu_profile.py stories [--db rounds_bench] [--audit off]
       [--path '/api/v1/stories?product_id={product}&limit=50'] [--product-key BENCH]
   python bench/cpu_profile.py floor-asgi | floor-fastapi
+  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=OUT \
+      python bench/cpu_profile.py stories --callgrind [-n 150]
 
 `{product}` in --path is the product's id (--product-key picks the product; by default RMAP
 for graphql, any product for stories). `--document list` is the bench's flat list
 (ROUNDS_LIST_QUERY). The floor modes serve a bare ASGI app and a bare FastAPI route, each
 answering a small JSON, under the same harness (the httpx client's own cost included): what
 no middleware or dependency of Rounds can remove.
+
+`--callgrind` (under valgrind, as above): one round, instrumentation switched on only around
+the measured loop (`callgrind_control -i on/off`), the audit sealer and the webhook worker
+set to wake hourly (under valgrind a request takes ~50x longer, so their time-based work
+would otherwise be charged to the requests); instructions per request are the `totals:` of
+OUT divided by -n (`--callgrind` prints the line to run).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import asyncio
 import cProfile
 import os
 import pstats
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -36,9 +45,24 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def _instrument(on: bool) -> None:
+    """callgrind's instrumentation of this process on or off (blocking on purpose: nothing
+    else of the loop should run meanwhile)."""
+    pid = str(os.getpid())
+    subprocess.run(["callgrind_control", "-i", "on" if on else "off", pid], check=True)
+
+
 async def _measure(opts: argparse.Namespace, once: Callable[[], Awaitable[int]]) -> None:
     for _ in range(opts.warmup):
         size = await once()
+    if opts.callgrind:
+        _instrument(True)
+        for _ in range(opts.n):
+            await once()
+        _instrument(False)
+        print(f"{opts.what}: {opts.n} requests instrumented ({size} bytes); per request:")
+        print(f"  awk '/^totals:/ {{print $2 / {opts.n}}}' OUT")
+        return
     # CPU time, not wall time: waits on the database are not the app's cost.
     profiler = cProfile.Profile(time.process_time) if opts.profile else None
     best = None
@@ -113,12 +137,20 @@ async def _main(opts: argparse.Namespace) -> None:
     from bench.scenarios import BenchEnv, story_body
 
     url = _pg_url(opts.pg, opts.db)
+    extra: dict[str, Any] = {}
+    if opts.callgrind:
+        from app.audit import sealer
+
+        assert sealer.run_sealer.__kwdefaults__ is not None
+        sealer.run_sealer.__kwdefaults__["interval"] = 3600.0
+        extra["webhook_poll_seconds"] = 3600.0
     settings = Settings(
         environment="development",
         database_url=url,
         var_dir=RESULTS / "var",
         audit_enabled=opts.audit == "on",
         graphql_fastpath=opts.fastpath == "on",
+        **extra,
     )
     token = mint_token(settings, sub=SUBJECT, role="engineer", name="Bench", ttl=3600)
     app = create_app(settings)
@@ -232,6 +264,7 @@ def main() -> None:
         help="then each SELECT of one request run RUNS times, with the planning and execution "
         "time of the last (EXPLAIN ANALYZE)",
     )
+    parser.add_argument("--callgrind", action="store_true", help="under valgrind: see above")
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--dump", help="also write the raw profile to this file")

@@ -139,7 +139,8 @@ class RowEncoder:
         self._getters: dict[tuple[str, ...], Callable[[Any], tuple]] = {}
 
     def _getter(self, item: Any) -> Callable[[Any], tuple]:
-        if isinstance(item, Row):
+        # SQLAlchemy's rows and app.db.prepared's named tuples: by position.
+        if isinstance(item, Row) or (isinstance(item, tuple) and hasattr(item, "_fields")):
             fields = item._fields
             getter = self._getters.get(fields)
             if getter is None:

@@ -5,12 +5,19 @@ repeating them."""
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+import inspect
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Annotated, Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI, Query
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel
 
 from app.api.fields import document_fields
+from app.api.params import query_models
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -174,6 +181,75 @@ def _document_headers(doc: dict[str, Any]) -> None:
                     headers["Location"] = _ref("Location")
 
 
+@lru_cache(maxsize=64)
+def _query_model_doc(model: type[BaseModel]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The parameters FastAPI publishes for `Annotated[model, Query()]`, and the component
+    schemas they refer to: written by FastAPI itself, for one operation declaring exactly
+    that, so a `query_model` operation is documented as a FastAPI query model would be."""
+
+    async def operation(params: Any) -> None:  # pragma: no cover - never called
+        return None
+
+    param = inspect.Parameter(
+        "params", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[model, Query()]
+    )
+    operation.__signature__ = inspect.Signature([param])  # type: ignore[attr-defined]
+    router = APIRouter()
+    router.add_api_route("/", operation, methods=["GET"])
+    doc = get_openapi(title="", version="", routes=router.routes)
+    return doc["paths"]["/"]["get"].get("parameters", []), doc.get("components", {})
+
+
+def _refs(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        ref = value.get("$ref")
+        if isinstance(ref, str):
+            yield ref.rsplit("/", 1)[-1]
+        for item in value.values():
+            yield from _refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _refs(item)
+
+
+# The keys FastAPI writes before an operation's parameters (fastapi.openapi.utils).
+_BEFORE_PARAMETERS = ("tags", "summary", "description", "operationId", "deprecated")
+
+
+def document_query_models(doc: dict[str, Any], routes: list[Any]) -> None:
+    """Publish the members of each operation's `query_model` (app.api.params) as FastAPI
+    publishes a query parameter model: its parameters after the operation's path and query
+    parameters, the schemas they refer to among the components."""
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    for route in iter_route_contexts(routes):  # FastAPI's own walk of the included routers
+        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+            continue
+        models = list(query_models(route.dependant))
+        if not models:
+            continue
+        for method in route.methods or ():
+            op = doc["paths"][route.path_format][method.lower()]
+            params = list(op.get("parameters", []))
+            at = sum(1 for p in params if p.get("in") in ("path", "query"))
+            for model in models:
+                # Copies: later steps (document_fields) change the document in place.
+                added, components = copy.deepcopy(_query_model_doc(model))
+                for name in set(_refs(added)):
+                    schema = components["schemas"][name]
+                    if schemas.setdefault(name, schema) != schema:
+                        raise RuntimeError(f"{model.__name__}: another schema named {name}")
+                params[at:at] = added
+                at += len(added)
+            if "parameters" in op:
+                op["parameters"] = params
+            else:  # where FastAPI would have written it, so the document's bytes are its own
+                keys = list(op)
+                cut = sum(1 for k in keys if k in _BEFORE_PARAMETERS)
+                rest = {k: op.pop(k) for k in keys[cut:]}
+                op["parameters"] = params
+                op.update(rest)
+
+
 def install_openapi(app: FastAPI) -> None:
     def build() -> dict[str, Any]:
         if app.openapi_schema:
@@ -181,6 +257,7 @@ def install_openapi(app: FastAPI) -> None:
         doc = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
+        document_query_models(doc, app.routes)
         components = doc.setdefault("components", {})
         components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
         components["securitySchemes"] = {

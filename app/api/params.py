@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import types
 import uuid
-from typing import Annotated, Any, Union, get_args, get_origin
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from fastapi import Header, Path, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from app.core.errors import Invalid
 
@@ -25,17 +27,65 @@ IfMatch = Annotated[
 ]
 
 
+M = TypeVar("M", bound=BaseModel)
+
+# The attribute naming the model a `query_model` dependency reads.
+_QUERY_MODEL = "__rounds_query_model__"
+
+
+def query_model(model: type[M]) -> Callable[[Request], Awaitable[M]]:
+    """The dependency reading an operation's query parameters into `model` in ONE
+    `model_validate` (`Annotated[Model, Depends(query_model(Model))]`), instead of FastAPI's
+    query parameter model (`Annotated[Model, Query()]`), which re-extracts and re-analyses
+    the model field by field on every request (about a tenth of a list request's
+    instructions, bench/README.md "Session 6"). The same answers: a parameter given twice
+    is refused by `known_query_params` before this runs (FastAPI would take the last value,
+    as `dict(query_params)` does), and a validation error is FastAPI's own
+    RequestValidationError with the same errors (`("query", name)` locations). Published in
+    the OpenAPI document parameter by parameter as FastAPI publishes a query model
+    (app.api.openapi `document_query_models`). Members must be single-valued."""
+    if any(_is_sequence(f.annotation) for f in model.model_fields.values()):
+        raise TypeError(f"{model.__name__}: a query_model member cannot repeat")
+
+    async def read_query(request: Request) -> M:
+        try:
+            return model.model_validate(dict(request.query_params))
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            raise RequestValidationError(
+                [{**e, "loc": ("query", *e["loc"])} for e in errors]
+            ) from None
+
+    setattr(read_query, _QUERY_MODEL, model)
+    return read_query
+
+
+def query_models(dependant: Dependant) -> Iterator[type[BaseModel]]:
+    """The models of the `query_model` dependencies in `dependant`'s tree, in the order
+    FastAPI solves them."""
+    for sub in dependant.dependencies:
+        yield from query_models(sub)
+    model = getattr(dependant.call, _QUERY_MODEL, None)
+    if model is not None:
+        yield model
+
+
 def _declared_query(dependant: Dependant) -> dict[str, bool]:
     """Query parameter name → whether it may repeat (a list), over the whole dependency tree
-    (the members of a query parameter model, `Annotated[Model, Query()]`, one by one)."""
+    (the members of a query parameter model, `Annotated[Model, Query()]` or `query_model`,
+    one by one)."""
     out: dict[str, bool] = {}
+    own = getattr(dependant.call, _QUERY_MODEL, None)
+    models = [own] if own is not None else []
     for field in dependant.query_params:
         annotation = field.field_info.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            for name, member in annotation.model_fields.items():
-                out[member.alias or name] = _is_sequence(member.annotation)
+            models.append(annotation)
             continue
         out[field.alias] = _is_sequence(annotation)
+    for model in models:
+        for name, member in model.model_fields.items():
+            out[member.alias or name] = _is_sequence(member.annotation)
     for sub in dependant.dependencies:
         out.update(_declared_query(sub))
     return out

@@ -38,6 +38,7 @@ from app.core.jsonpages import (
     renders_json,
 )
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, SortSpec, apply_keyset, make_page
+from app.db.prepared import PreparedRead
 from app.db.types import utcnow
 
 M = TypeVar("M")
@@ -188,17 +189,24 @@ class Repository(Generic[M]):
         selected = self._selected_columns(columns, sort.field, "id") if as_rows else None
         if shape is not None and query.cursor is None:
             cache = self._class_cache("_page_stmt_cache")
+            dialect = self.session.get_bind().dialect
             cache_key = (shape, sort, as_rows, selected and tuple(c.key for c in selected))
-            built = cache.get(cache_key)
+            built = cache.get((cache_key, dialect.name, dialect.driver))
             if built is None:
-                built = self._page_statement(stmt, query, sort, selected).limit(
+                stmt = self._page_statement(stmt, query, sort, selected).limit(
                     bindparam("_page_limit", type_=Integer())
                 )
+                # Rows of a cached statement on asyncpg: compiled once, run by the driver.
+                usable = as_rows and PreparedRead.usable(stmt, dialect)
+                built = PreparedRead(stmt, dialect) if usable else stmt
                 if len(cache) >= 256:
                     cache.clear()
-                cache[cache_key] = built
-            stmt = built
+                cache[(cache_key, dialect.name, dialect.driver)] = built
             values["_page_limit"] = query.limit + 1
+            if isinstance(built, PreparedRead):
+                read = await built.rows(self.session, values)
+                return make_page(read, sort=sort, limit=query.limit, sort_attr=sort.field)
+            stmt = built
         else:
             stmt = self._page_statement(stmt, query, sort, selected)
         rows: list[Any]  # Core rows (as_rows) or model instances

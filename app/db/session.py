@@ -159,6 +159,12 @@ def is_autocommit(maker: async_sessionmaker[AsyncSession]) -> bool:
     return bool(maker.kw.get("info", {}).get(_AUTOCOMMIT))
 
 
+def is_autocommit_session(session: AsyncSession) -> bool:
+    """Whether `session` reads in autocommit (a GET's, or a GraphQL query's once switched by
+    `UnitOfWork.read_only`): each statement commits as it runs, no transaction to open."""
+    return bool(session.info.get(_AUTOCOMMIT))
+
+
 def transactional_engine(session: AsyncSession) -> AsyncEngine:
     """The engine of `session` in transactional mode (for an autocommit read session, the
     same pool without autocommit): for work started from a GET that needs a transaction of

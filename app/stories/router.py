@@ -3,12 +3,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import Field
 from starlette.responses import Response
 
 from app.api.deps import Context
-from app.api.params import IfMatch
+from app.api.params import IfMatch, query_model
 from app.api.resources import ResourceRoutes
 from app.api.responses import (
     Paginated,
@@ -43,7 +43,8 @@ class StoryReviewList(Paginated[StoryReviewOut]):
     pass
 
 
-# The hottest operation: its ~11 query parameters are one model (validated in one pass). A
+# The hottest operation: its ~11 query parameters are one model, validated in one pass
+# (app.api.params.query_model, published parameter by parameter). A
 # class on the generated model so that type checkers see a class (its fields are dynamic).
 _StoryListBase = list_params_for(
     "StoryListParams",
@@ -64,7 +65,9 @@ class StoryListParams(_StoryListBase):  # type: ignore[valid-type,misc]  # built
 
 @router.get("", response_model=StoryList)
 async def list_stories(
-    request: Request, ctx: Context, params: Annotated[StoryListParams, Query()]
+    request: Request,
+    ctx: Context,
+    params: Annotated[StoryListParams, Depends(query_model(StoryListParams))],
 ) -> Response:
     """List stories (default: backlog rank order)."""
     fields = params.selected()

@@ -927,6 +927,8 @@ def _location_spans(
             continue
         if all(w.lower().strip(".") in _STRIP_PREFIX for w in words):
             continue
+        if all(w.lower() in _SPECIALTY for w in words):
+            continue  # "the Heart Failure Clinic" is a service, not a named facility
         start = m.start("pre") + pre.rfind(" ".join(words)) if words != pre.split() else m.start()
         if start < m.start():
             start = m.start()
@@ -1152,7 +1154,7 @@ _AGE_QUALIFIERS = frozenset(
 _AGE_PERSONS = frozenset(
     """
     she he i mom dad mother father who guy lady man woman patient gentleman grandma grandpa
-    grandmother grandfather aunt uncle resident
+    grandmother grandfather aunt uncle resident fellow gal widow widower veteran
     """.split()
 )
 

@@ -1393,7 +1393,8 @@ _SITE_WORDS = ("location", "site", "campus", "office", "branch", "clinic", "hosp
 # "our Northgate site", "the Pinecrest location": a named site of an organisation.
 _SITE_RE = _scan(
     "otyOTY",
-    rf"\b(?i:our|the|their|your|that|this)[ ]+(?P<f>(?:[{_UP}][{_LO}'’.-]+[ ]+){{1,3}})"
+    rf"\b(?i:our|the|their|your|that|this)[ ]+"
+    rf"(?P<f>(?:[{_UP}][{_LO}'’.-]+(?:-[{_UP}][{_LO}]+)*[ ]+){{1,3}})"
     r"(?:location|site|campus|office|branch|clinic|hospital|facility|satellite|store)\b",
 )
 _ZIP_TAIL_RE = re.compile(r",?[ ]+\d{5}(?:-\d{4})?(?![\d-])")
@@ -1649,7 +1650,7 @@ _WITH_VERBS = frozenset(
     """.split()
 )
 _WEAK_2 = frozenset(
-    {("i'll", "let"), ("i’ll", "let"), ("gonna", "let"),
+    {("i'll", "let"), ("i’ll", "let"), ("gonna", "let"), ("calling", "for"),
      ("ask", "for"), ("asked", "for"), ("asking", "for"), ("that", "was"), ("me", "and"),
      ("trained", "by"), ("covered", "for"), ("cover", "for"), ("covering", "for"),
      ("behalf", "of"), ("filled", "for"), ("according", "to"), ("out", "to"),
@@ -1766,7 +1767,8 @@ def _name_cue(words: list[str]) -> str | None:
 _WHO_HEADS = frozenset("one person guy lady woman man nurse doctor".split())
 _LEARNED = frozenset("learned learnt heard learn hear".split())
 _LEARNED_1 = [[w] for w in _LEARNED]
-_OR_PLACE_RE = re.compile(r"[ ]+(?:or|and)[ ]+")
+_OR_PLACE_RE = re.compile(r"[ ]+(?:or|and)[ ]+|,[ ]+(?:sometimes|or|and|maybe|even|also)[ ]+")
+_ADDRESSED_RE = re.compile(r",\s+(?:you|remember)\b")
 _ASKED_WHO = frozenset({("is", "this"), ("speaking", "with"), ("speaking", "to"), ("is", "that")})
 _HERE_WORDS = frozenset("there here then now before".split())
 _HANDED = frozenset(
@@ -1839,7 +1841,10 @@ _AFTER_NAME_RE = re.compile(
     r"|\s+left\s*[,.]|\s+goes\s*,|\s+speaking\s*[.,!]"
     r"|['’]s\s+the\s+one\b|['’]s\s+(?:right|wrong)\s+(?:about|that|on)\b|,\s+(?:can|could|would|will|do|did|are|have|were|was)(?:n['’]t)?\s+you\b"
     r"|,\s+(?:don|didn|can|won|wouldn|couldn|aren|haven|weren|wasn)['’]t\s+you\b"
-    r"|,\s+you\s+(?:were|are|was|did|do|have|had|know|said|told|remember)\b"
+    r"|,\s+you\s+(?:were|are|was|did|do|have|had|know|said|told|remember|want|wanna|need"
+    r"|mind|got)\b|,\s+(?:said|says|told|asked|called|wanted|thinks)\b"
+    r"|\s+would\s+(?:disagree|agree|say|know|tell)\b"
+    r"|\s+(?:is|was)\s+(?:leaving|retiring|pregnant|out\s+sick|on\s+leave|on\s+vacation)\b"
     r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient"
     r"|help|permission|approval|office|desk|schedule|car|house|room|number|email|blessing)\b"
     r"|(?:\s+(?:in|at|from|on)\s+the\s+[a-z]+)?,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran"
@@ -1872,7 +1877,7 @@ def _vocative_month(text: str, start: int, low: str) -> bool:
 
 _INTRO_AFTER_RE = re.compile(
     r"(?i:[ ]+(?:from|at|with|calling|speaking|here|over\s+at)\b|,?[ ]+(?:i['’]?m|i\s+am)\b"
-    r"|\s*[,.]?\s*$)"
+    r"|\s*[,.]?\s*$|,[ ]+(?:how|what)\s+can\b)"
 )
 
 
@@ -2019,6 +2024,10 @@ def _cap_name_spans(
             me_and = said.startswith((" and I", " and me"))
             # "Grace, didn't you ...", "Johannes's right about it": addressed or quoted
             addressed = (said.startswith(",") and said.endswith("you")) or " right " in said
+            # "X, you want to take this?", "Nash, the surgeon, kept ...": addressed or a role
+            addressed = addressed or _ADDRESSED_RE.match(said) is not None
+            if said.startswith(",") and said.split()[-1].lower() in _KIN_WORDS:
+                addressed = addressed or low in lex.surnames
             if start and _sentence_initial(text, start) and low in lex.common:
                 # "Veer and I both floated": a word opening "... and I" is a person.
                 # "Grace, didn't you": there a given name or surname that is also a word.
@@ -2449,7 +2458,8 @@ _TOWN_ZIP_RE = re.compile(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3},?[ ]+\d{5}(?:-\d{4}
 # Speech-to-text: "the address is 12 wren way port sara" (the town ends the turn).
 _TOWN_EOL_RE = re.compile(r"(?:[ ]+[a-z][a-z'’.-]*){1,3}[ \t]*$", re.M)
 _NOT_TOWN_WORDS = frozenset(
-    "and the okay ok please thanks thank so yeah right i you it that is was um uh yes no".split()
+    "and the okay ok please thanks thank so yeah right i you it that is was um uh yes no my "
+    "our a an this town city here there now".split()
 )
 _ADVERBS = ("over", "out", "up", "down", "right")
 _PLACE_AFTER_RE = re.compile(r"(?:,[ ]*|[ ]+(?:(?:over|out|up|down|right)[ ]+)?(?:in|near)[ ]+)")
@@ -2474,6 +2484,11 @@ def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool, street: b
         return z.end()  # "<street>, Gram 40212", "... in malling 40212": a town and its ZIP
     # "<facility> over in Brunswick": the town, even when it is also a word
     town_end = _place_run(text, w.start(), w.group(0), lex, m.group(0).strip().startswith(_ADVERBS))
+    if not town_end and lower_mode and street:
+        # "we live on 12 heron road in perk": the words that end the turn are the town
+        eol = _TOWN_EOL_RE.match(text, w.start() - 1)
+        if eol and not any(x in _NOT_TOWN_WORDS for x in eol.group(0).split()):
+            return eol.end()
     if not town_end:
         return end
     z = _ZIP_TAIL_RE.match(text, town_end)

@@ -1149,7 +1149,7 @@ _AGE_SUBJECTS = frozenset(
 )
 _AGE_QUALIFIERS = frozenset(
     "like about almost nearly over just maybe probably around roughly easily already actually "
-    "exactly".split()
+    "exactly really only still now".split()
 )
 _AGE_PERSONS = frozenset(
     """
@@ -1624,6 +1624,7 @@ _KIN_WORDS = frozenset(
     """.split()
 )
 _STRONG_1 = frozenset("named dr dr. doctor".split())
+_REQUEST_NOUNS = frozenset("request refill prescription script order appointment paperwork".split())
 # Who a call or a form is about: "patient is X", "the caller was X".
 _RECORD_ROLES = frozenset(
     "patient caller member client subscriber prescriber cardholder policyholder".split()
@@ -1729,6 +1730,8 @@ def _name_cue(words: list[str]) -> str | None:
         return "strong"
     if (prev, w1) == ("this", "is") or w1 in ("i'm", "i’m", "it's", "it’s"):
         return "intro"
+    if w1 == "for" and prev in _REQUEST_NOUNS:
+        return "full"  # "a refill request for Gert Kristensen" (not "for Paxlovid")
     if w1 == "showing" and prev in ("i'm", "i’m", "am"):
         return "full"  # a pharmacist reading the record: "I'm showing Martta Rintala, ..."
     if (prev, w1) in _ASKED_WHO:
@@ -1844,6 +1847,7 @@ _AFTER_NAME_RE = re.compile(
     r"|,\s+you\s+(?:were|are|was|did|do|have|had|know|said|told|remember|want|wanna|need"
     r"|mind|got)\b|,\s+(?:said|says|told|asked|called|wanted|thinks)\b"
     r"|\s+would\s+(?:disagree|agree|say|know|tell)\b"
+    r"|\s+(?:is|was)\s+(?:way\s+|much\s+|so\s+)?better\s+at\b"
     r"|\s+(?:is|was)\s+(?:leaving|retiring|pregnant|out\s+sick|on\s+leave|on\s+vacation)\b"
     r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient"
     r"|help|permission|approval|office|desk|schedule|car|house|room|number|email|blessing)\b"
@@ -1857,7 +1861,8 @@ _AFTER_NAME_RE = re.compile(
     r"|\s+on\s+(?:nights|days|evenings)\s+(?:is|was|said|told|does|did)\b"
     rf"|\s+(?:is|was)\s+(?:my|our|her|his|their|the)\s+(?:(?:night|day|evening)\s+)?"
     rf"(?:charge\s+nurse|{_KIN})\b"
-    rf"|,\s+(?:the|our|my|his|her)\s+(?:charge\s+nurse|unit\s+(?:clerk|secretary)|{_KIN})\b)"
+    rf"|,\s+(?:the|our|my|his|her)\s+(?:(?:night|day|evening|weekend|old|new|former|head|lead)\s+)?"
+    rf"(?:charge\s+nurse|unit\s+(?:clerk|secretary)|{_KIN})\b)"
 )
 _MID_VOCATIVE_RE = re.compile(
     r",[ ]+(?:I|I['’](?:m|ll|d)|you|it['’]?(?:s|ll)?|we|remember|can|could|did|do|are|what|how)\b"
@@ -2137,7 +2142,15 @@ _LOWER_AFTER_NAME_RE = re.compile(
 _LOWER_KIN_NAME_RE = _scan(
     "mohtMOHT",
     rf"\b(?:(?i:my|our|his|her|their)[ ]+{_KIN}|(?i:me)[ ]+and)[ ]+(?P<n>[a-z][a-z'’-]+)[ ]+"
-    r"(?=(?:she|he|they|who|we)\b)",
+    r"(?=(?:she|he|they|who|we|(?:is|was)[ ]+(?:gonna|going[ ]+to))\b)",
+)
+
+
+_LOWER_ADVERBS = frozenset(
+    """
+    really also still never always just even actually probably definitely usually sometimes
+    often already finally only totally certainly maybe apparently clearly obviously seriously
+    """.split()
 )
 
 
@@ -2149,6 +2162,8 @@ def _lower_name_spans(
         tok = m.group("n")
         if tok in _NOT_NAME or tok in _CONTEXT_STOP or tok in lex.drugs or tok in _KIN_WORDS:
             continue
+        if tok in _LOWER_ADVERBS:
+            continue  # "my son really is gonna ...", "my wife never is going to ..."
         if not _is_eponym(text, m.start("n"), m.end("n")):
             yield m.start("n"), m.end("n"), NAME
     for m in _LOWER_AFTER_NAME_RE.finditer(text):

@@ -299,6 +299,21 @@ def test_session_5_negatives_stay(line: str) -> None:
         ("A: The woman was from Ardmore, I want to say 95.", "95"),
         ("speaker 1: hi this is dagny rask calling about the refill", "dagny rask"),
         ("speaker 1: the address is 9 heron lane fallowmere", "fallowmere"),
+        ("A: We'd get them from as far as Quenby, sometimes Tolliver.", "Tolliver"),
+        ("A: Honestly, Nash, the surgeon, never looked at it.", "Nash"),
+        ("A: The lady I spoke to, Ottoline, said it was fine.", "Ottoline"),
+        ("A: I think Wenonah would disagree with that.", "Wenonah"),
+        ("A: Did you know Marisol is leaving?", "Marisol"),
+        ("A: Seraphina, you want to start?", "Seraphina"),
+        ("A: I'm calling for Eulalie Brandt, she's my aunt.", "Eulalie Brandt"),
+        ("A: Front desk, this is Yusra, how can I help?", "Yusra"),
+        ("A: It'll be at our Dayton store by noon.", "Dayton"),
+        ("A: It's Corisande, our weekend supervisor, who fixed it.", "Corisande"),
+        ("A: There's a refill request for Hallvard Dyrnes on the fax.", "Hallvard Dyrnes"),
+        ("A: Oh, Tamsin is way better at this than me.", "Tamsin"),
+        ("A: Yes, she's really ninety-seven.", "ninety-seven"),
+        ("speaker 1: my son kelechi is gonna drive her", "kelechi"),
+        ("speaker 1: we live on 4 birch road in marrowby", "marrowby"),
     ],
 )
 def test_session_6_contexts(text: str, phrase: str) -> None:
@@ -330,6 +345,13 @@ Participant: When Cerner left, Epic came in. And then Vocera goes, no signal.
 speaker 1: the address is on the card okay
 speaker 1: she lives with us in the summer
 speaker 1: i go to primary care for that
+speaker 1: my son really is gonna be mad and my daughter also is going to call
+Participant: A refill request for Paxlovid, a prescription for Reglan, an order for IV Saline.
+Participant: Honestly, Pharmacy is way better at this. Glasgow, our night nurse, scored it.
+Participant: She's really 45 and she's only 80, still 89 now.
+Participant: Tuesday, you want to come in? I think Epic would disagree, honestly.
+Participant: Did you hear that Cerner is leaving? Pharmacy, this is Tuesday, how can I help?
+Participant: I'm calling for Humira, the refill. We'd get them from the ED, sometimes Radiology.
 """.strip()
 
 

@@ -1145,7 +1145,8 @@ _AGE_VERBS = frozenset(
     "mother’s father’s grandma’s grandpa’s husband’s wife’s".split()
 )
 _AGE_SUBJECTS = frozenset(
-    "she he who i will she'll he'll she’ll he’ll grandma grandpa mom dad mother father".split()
+    "she he who i will she'll he'll she’ll he’ll grandma grandpa mom dad mother father "
+    "gonna".split()
 )
 _AGE_QUALIFIERS = frozenset(
     "like about almost nearly over just maybe probably around roughly easily already actually "
@@ -1204,6 +1205,8 @@ def _age_context(window: str, strict: bool = False) -> bool:
     if last.endswith(","):
         return any(w.strip(",") in _AGE_PERSONS for w in words[-7:])
     if strict and last in {"was", "is", "be", "am"}:
+        if "oldest" in words[-4:]:
+            return True  # "my oldest patient was 103"
         return len(words) >= 2 and words[-2] in _AGE_SUBJECTS
     return last in _AGE_VERBS
 
@@ -1235,7 +1238,8 @@ _YEAR_AFTER_RE = re.compile(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
 # "rhea dot patel at gmail dot com".
 _SPOKEN_EMAIL_RE = _scan(
     "a-zA-Z0-9",
-    r"(?i:\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+)*\s+at\s+[a-z0-9-]+(?:\s+dot\s+[a-z0-9-]+)*"
+    r"(?i:\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+(?:['’][a-z]+)?)*\s+at\s+[a-z0-9-]+"
+    r"(?:\s+dot\s+[a-z0-9-]+)*"
     r"\s+dot\s+(?:com|org|net|edu|gov|me|io|us|co|info|biz|mail|uk|ca|au|nz|ie|de|at|ch|fr|be"
     r"|nl|it|es|pt|br|mx|ar|se|dk|no|fi|pl|cz|hu|ro|gr|tr|in|jp|kr|cn|za)\b)",
 )
@@ -1340,7 +1344,7 @@ _PLACE_CUE_RE = re.compile(
     rf"(?:\s+(?:with\s+)?(?:me|us|him|her|them))?"
     rf"(?:\s+(?:up|down|over|out|back|here|in))?\s+(?:in|to|from|near|outside(?:\s+of)?|by)"
     rf"|\bjust\s+outside(?:\s+of)?|\b(?:(?:i|he|she|they|we)['’]?(?:m|s|re)?|is|are|was|were"
-    rf"|originally|way|all|all\s+the\s+way|hours?|minutes|miles|away)\s+from"
+    rf"|originally|way|all|all\s+the\s+way|hours?|minutes|miles|away|calling)\s+from"
     rf"|\b(?:i['’]m|we['’]re|they['’]re|she['’]s|he['’]s|home)\s+in|\bout\s+of"
     rf"|\b(?:over|out|down|up)\s+at)\s+)"
     rf"(?P<p>(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)(?:\s+(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}})"
@@ -1640,7 +1644,7 @@ _WEAK_1 = frozenset(
     ask asked asking tell told telling call called calling text texted texting email emailed
     emailing e-mail e-mailed page paged paging thank thanked thanks hi hey nurse name's
     precepted oriented replaced mentored
-    remember remembered miss missed hired shadowed shadowing
+    remember remembered miss missed hired shadowed shadowing let
     """.split()
 )
 _WITH_VERBS = frozenset(
@@ -1771,6 +1775,7 @@ _WHO_HEADS = frozenset("one person guy lady woman man nurse doctor".split())
 _LEARNED = frozenset("learned learnt heard learn hear".split())
 _LEARNED_1 = [[w] for w in _LEARNED]
 _OR_PLACE_RE = re.compile(r"[ ]+(?:or|and)[ ]+|,[ ]+(?:sometimes|or|and|maybe|even|also)[ ]+")
+_APPOSITIVE_END_RE = re.compile(r",[ ]+(?:was|is|were|has|had)[ ]+[a-z]")
 _ADDRESSED_RE = re.compile(r",\s+(?:you|remember)\b")
 _ASKED_WHO = frozenset({("is", "this"), ("speaking", "with"), ("speaking", "to"), ("is", "that")})
 _HERE_WORDS = frozenset("there here then now before".split())
@@ -1848,6 +1853,7 @@ _AFTER_NAME_RE = re.compile(
     r"|mind|got)\b|,\s+(?:said|says|told|asked|called|wanted|thinks)\b"
     r"|\s+would\s+(?:disagree|agree|say|know|tell)\b"
     r"|\s+(?:is|was)\s+(?:way\s+|much\s+|so\s+)?better\s+at\b"
+    r"|\s+will\s+be\s+(?:here|back|in|out|off|around|on\s+call)\b|\s+finish(?:es)?\b"
     r"|\s+(?:is|was)\s+(?:leaving|retiring|pregnant|out\s+sick|on\s+leave|on\s+vacation)\b"
     r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient"
     r"|help|permission|approval|office|desk|schedule|car|house|room|number|email|blessing)\b"
@@ -2017,6 +2023,8 @@ def _cap_name_spans(
             if voc:
                 vocative = True
                 end = voc.end() - len(voc.group(0)) + len(voc.group(0).rstrip(" \t.?!"))
+        if not after and text[start - 2 : start] == ", " and _APPOSITIVE_END_RE.match(text, end):
+            after = _APPOSITIVE_END_RE.match(text, end)  # "the lady at the desk, Kalina, was"
         if not (after or vocative) and words and words[-1].endswith(","):
             # "sorry, Bohdan, I cut you off": addressed between a discourse word and a clause
             if words[-1][:-1] in _VOCATIVE_WORDS and _MID_VOCATIVE_RE.match(text, end):

@@ -314,6 +314,13 @@ def test_session_5_negatives_stay(line: str) -> None:
         ("A: Yes, she's really ninety-seven.", "ninety-seven"),
         ("speaker 1: my son kelechi is gonna drive her", "kelechi"),
         ("speaker 1: we live on 4 birch road in marrowby", "marrowby"),
+        ("A: The man in the corner bed, Evander, was the quiet one.", "Evander"),
+        ("A: Our oldest resident was 102 when she moved out.", "102"),
+        ("A: Wait, let Perpetua finish her point.", "Perpetua"),
+        ("A: Florentyna will be back on Monday.", "Florentyna"),
+        ("speaker 1: i'm calling from marrowby about the bill", "marrowby"),
+        ("speaker 1: she's gonna be 101 in june", "101"),
+        ("speaker 1: it's jo dot o'hara at gmail dot com", "jo dot o'hara at gmail dot com"),
     ],
 )
 def test_session_6_contexts(text: str, phrase: str) -> None:
@@ -352,6 +359,12 @@ Participant: She's really 45 and she's only 80, still 89 now.
 Participant: Tuesday, you want to come in? I think Epic would disagree, honestly.
 Participant: Did you hear that Cerner is leaving? Pharmacy, this is Tuesday, how can I help?
 Participant: I'm calling for Humira, the refill. We'd get them from the ED, sometimes Radiology.
+Participant: The patient was 102 this morning, and my oldest kid was 100 percent sure.
+Participant: Let Epic finish the update, let Lasix work, and let Pharmacy know.
+Participant: Epic will be back up, and Cerner will be here soon.
+Participant: Honestly, Radiology, was slow. The first one, Tuesday, was fine.
+speaker 1: i'm calling from the pharmacy about the refill
+speaker 1: he's gonna be 100 percent better next month
 """.strip()
 
 

@@ -220,8 +220,8 @@ _DATE_RES = [
         r"(?i:\b(?:on|since|from|until|till|by|dated|before|after|picked\s+up|filled|refilled"
         r"|seen|admitted|discharged|due|as\s+of|starting|through)\s+"
         r"|\b(?:retired|died|passed|hired|quit|moved|born|delivered|transferred|returned|ready"
-        r"|scheduled|rescheduled|booked)(?:\s+(?:him|her|them|me|us|it))?\s+"
-        r"(?!\S+\s+(?:a|an|of|the|tabs?|tablets?|pills?|doses?|cups?|way)\b))"
+        r"|scheduled|rescheduled|booked|back)(?:\s+(?:him|her|them|me|us|it))?\s+"
+        r"(?!\S+\s+(?:a|an|of|the|tabs?|tablets?|pills?|doses?|cups?|way|hours?)\b))"
         r"(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9]))(?![\d/])",
     ),
     # last Tuesday / next Friday / last July: a relative but pin-pointable date
@@ -1205,7 +1205,7 @@ def _age_context(window: str, strict: bool = False) -> bool:
     if last.endswith(","):
         return any(w.strip(",") in _AGE_PERSONS for w in words[-7:])
     if strict and last in {"was", "is", "be", "am"}:
-        if "oldest" in words[-4:]:
+        if "oldest" in words[-7:]:
             return True  # "my oldest patient was 103"
         return len(words) >= 2 and words[-2] in _AGE_SUBJECTS
     return last in _AGE_VERBS
@@ -1608,6 +1608,7 @@ _STREET_ANY_CASE_RE = _scan(
 
 
 _POSSESSIVE = frozenset("my his her our their your the a an".split())
+_POSSESSIVE_1 = [["my"], ["his"], ["her"], ["our"], ["their"], ["your"], ["the"]]
 _KIN_WORDS = frozenset(
     """
     sister brother daughter son husband wife mom mum mother dad father grandson granddaughter
@@ -1656,6 +1657,7 @@ _WITH_VERBS = frozenset(
 )
 _WEAK_2 = frozenset(
     {("i'll", "let"), ("i’ll", "let"), ("gonna", "let"), ("calling", "for"),
+     ("piggyback", "on"), ("building", "on"),
      ("ask", "for"), ("asked", "for"), ("asking", "for"), ("that", "was"), ("me", "and"),
      ("trained", "by"), ("covered", "for"), ("cover", "for"), ("covering", "for"),
      ("behalf", "of"), ("filled", "for"), ("according", "to"), ("out", "to"),
@@ -1725,6 +1727,14 @@ def _name_cue(words: list[str]) -> str | None:
     if comma and w1 in ("mine", "ours") and prev == "of" and len(words) >= 3:
         if words[-3] in _KIN_WORDS:
             return "strong"  # "a friend of mine, Henri"
+    if comma and w1 in _WHEN_WORDS:
+        # "our unit educator at the time, Wafula Chebet": a role, then when, then the name
+        k = 2
+        while k < len(words) and words[-k] in _WHEN_WORDS:
+            k += 1
+        if 2 < k < len(words) and words[-k] in _KIN_WORDS:
+            if words[-k - 1] in _POSSESSIVE or words[-k - 2 : -k - 1] in _POSSESSIVE_1:
+                return "strong"
     if comma and w1 in _HERE_WORDS and prev in _KIN_WORDS and len(words) >= 3:
         if words[-3] in _POSSESSIVE:
             return "strong"  # "the nurse there, Pau", "our aide at the time, ..."
@@ -1854,6 +1864,8 @@ _AFTER_NAME_RE = re.compile(
     r"|\s+would\s+(?:disagree|agree|say|know|tell)\b"
     r"|\s+(?:is|was)\s+(?:way\s+|much\s+|so\s+)?better\s+at\b"
     r"|\s+will\s+be\s+(?:here|back|in|out|off|around|on\s+call)\b|\s+finish(?:es)?\b"
+    r"|\s+(?:had|hadn['’]t|has|hasn['’]t)\s+(?:caught|found|noticed|seen|called|told|done)\b"
+    r"|\s+still\s+(?:on\s+(?:nights|days|evenings)|works|working)\b"
     r"|\s+(?:is|was)\s+(?:leaving|retiring|pregnant|out\s+sick|on\s+leave|on\s+vacation)\b"
     r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient"
     r"|help|permission|approval|office|desk|schedule|car|house|room|number|email|blessing)\b"

@@ -321,6 +321,12 @@ def test_session_5_negatives_stay(line: str) -> None:
         ("speaker 1: i'm calling from marrowby about the bill", "marrowby"),
         ("speaker 1: she's gonna be 101 in june", "101"),
         ("speaker 1: it's jo dot o'hara at gmail dot com", "jo dot o'hara at gmail dot com"),
+        ("A: If Leocadia hadn't noticed, he'd be gone.", "Leocadia"),
+        ("A: The oldest patient we ever admitted was 104, believe it or not.", "104"),
+        ("A: Our charge nurse that night, Wairimu Kamau, taught me that.", "Wairimu Kamau"),
+        ("A: They want him back 9/14 for the scan.", "9/14"),
+        ("A: Is Thaddeus still on nights?", "Thaddeus"),
+        ("A: Can I piggyback on Ingeborg for a second?", "Ingeborg"),
     ],
 )
 def test_session_6_contexts(text: str, phrase: str) -> None:
@@ -365,6 +371,9 @@ Participant: Epic will be back up, and Cerner will be here soon.
 Participant: Honestly, Radiology, was slow. The first one, Tuesday, was fine.
 speaker 1: i'm calling from the pharmacy about the refill
 speaker 1: he's gonna be 100 percent better next month
+Participant: If Epic hadn't crashed, and if Lasix hadn't worked, we'd be stuck.
+Participant: Come back 1/2 hour later. Our educator at the time, Epic, was useless.
+Participant: Let me piggyback on Pharmacy here. Is Cerner still working?
 """.strip()
 
 

@@ -216,7 +216,7 @@ _DATE_RES = [
     ),
     # "on 3/14" style month/day, only after a temporal cue so fractions and BP stay
     _scan(
-        "oOsSfFuUtTbBdDaApPrRhHqQmMkK",
+        "oOsSfFuUtTbBdDaApPrRhHqQmM",
         r"(?i:\b(?:on|since|from|until|till|by|dated|before|after|picked\s+up|filled|refilled"
         r"|seen|admitted|discharged|due|as\s+of|starting|through)\s+"
         r"|\b(?:retired|died|passed|hired|quit|moved|born|delivered|transferred|returned|ready"
@@ -1837,6 +1837,7 @@ def _place_cue(words: list[str]) -> bool | str:
 
 
 _AFTER_NAME_RE = re.compile(
+    r"(?=[\s,'’])"  # every alternative opens with a space, a comma or an apostrophe
     r"(?:\s+and\s+(?:I|me)\b|(?:\s+(?:always|just|then|also|never|finally|actually|basically"
     r"|literally|really|once))?\s+(?:said|says|told|asked|thinks|thought|mentioned|found|ran"
     r"|kept|keeps|was\s+the\s+one|is\s+the\s+one|was\s+on\s+nights|swears|came|went|cried"
@@ -2653,7 +2654,9 @@ def _extend(
         out.append((start, end, sp.category))
         if sp.category == NAME and not lower_mode:
             # "Zahur and [NAME] wrote it": a name-like word joined to a name before it
-            before = _TOKEN_AND_RE.search(text, max(0, start - 40), start)
+            before = None
+            if text.find("and", max(0, start - 8), start) != -1:  # cheap gate first
+                before = _TOKEN_AND_RE.search(text, max(0, start - 40), start)
             if (
                 before
                 and before.group(1)[0].isupper()

@@ -2621,6 +2621,8 @@ _NOT_APOSTROPHE_TAIL = frozenset("s ll re ve d m t".split())
 
 def _apostrophe_tail(text: str, end: int) -> int:
     """The end of a name over an apostrophe and the letters after it, else ``end``."""
+    if text[end : end + 1] not in ("'", "’", "‘"):
+        return end
     m = _APOSTROPHE_TAIL_RE.match(text, end)
     return m.end() if m and m.group(1) not in _NOT_APOSTROPHE_TAIL else end
 

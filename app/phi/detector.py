@@ -216,12 +216,9 @@ _DATE_RES = [
     ),
     # "on 3/14" style month/day, only after a temporal cue so fractions and BP stay
     _scan(
-        "oOsSfFuUtTbBdDaApPrRhHqQmM",
+        "oOsSfFuUtTbBdDaApPrR",
         r"(?i:\b(?:on|since|from|until|till|by|dated|before|after|picked\s+up|filled|refilled"
-        r"|seen|admitted|discharged|due|as\s+of|starting|through)\s+"
-        r"|\b(?:retired|died|passed|hired|quit|moved|born|delivered|transferred|returned|ready"
-        r"|scheduled|rescheduled|booked|back)(?:\s+(?:him|her|them|me|us|it))?\s+"
-        r"(?!\S+\s+(?:a|an|of|the|tabs?|tablets?|pills?|doses?|cups?|way|hours?)\b))"
+        r"|seen|admitted|discharged|due|as\s+of|starting|through)\s+)"
         r"(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9]))(?![\d/])",
     ),
     # last Tuesday / next Friday / last July: a relative but pin-pointable date
@@ -2791,12 +2788,37 @@ def _date_spans(
             for rx in _DATE_SLASHED:
                 for m in rx.finditer(text) if rx in may else ():
                     yield *m.span("v"), DATE
+            yield from _md_after_verb(text)
         if hints.max_run >= 4 and any(w in text for w in _HOLIDAY_WORDS):
             for m in _DATE_HOLIDAY.finditer(text):
                 yield m.start(), m.end(), DATE
     if _DATE_RELATIVE in may and any(w in low_text for w in _RELATIVE_WORDS):
         for m in _DATE_RELATIVE.finditer(text):
             yield m.start(), m.end(), DATE
+
+
+# "retired 6/25", "moved him 2/28", "ready 7/24": m/d after an event verb. The (few) values
+# are found first, then the words before them; not before a fraction's noun ("retired 2/3
+# of the order sets", "1/2 hour").
+_MD_VALUE_RE = re.compile(r"(?<![\d/])(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])(?![\d/])")
+_MD_VERBS = frozenset(
+    "retired died passed hired quit moved born delivered transferred returned ready scheduled "
+    "rescheduled booked back".split()
+)
+_MD_OBJECTS = frozenset("him her them me us it".split())
+_MD_FRACTION_RE = re.compile(r"\s+(?i:a|an|of|the|tabs?|tablets?|pills?|doses?|cups?|way|hours?)\b")
+
+
+def _md_after_verb(text: str) -> Iterable[tuple[int, int, str]]:
+    for m in _MD_VALUE_RE.finditer(text):
+        start = m.start()
+        if not start or not text[start - 1].isspace():
+            continue
+        words = text[max(0, start - 24) : start].lower().split()
+        if words and words[-1] in _MD_OBJECTS:
+            words.pop()
+        if words and words[-1] in _MD_VERBS and not _MD_FRACTION_RE.match(text, m.end()):
+            yield start, m.end(), DATE
 
 
 def warm() -> None:

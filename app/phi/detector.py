@@ -2800,7 +2800,7 @@ def _date_spans(
 # "retired 6/25", "moved him 2/28", "ready 7/24": m/d after an event verb. The (few) values
 # are found first, then the words before them; not before a fraction's noun ("retired 2/3
 # of the order sets", "1/2 hour").
-_MD_VALUE_RE = re.compile(r"(?<![\d/])(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])(?![\d/])")
+_MD_VALUE_RE = _scan("0-9", r"(?<![\d/])(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])(?![\d/])")
 _MD_VERBS = frozenset(
     "retired died passed hired quit moved born delivered transferred returned ready scheduled "
     "rescheduled booked back".split()

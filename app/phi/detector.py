@@ -397,8 +397,11 @@ _FACILITY_HEAD = (
     r"|Med\.?\s+(?:Center|Ctr\.?|Cntr\.?)"
     r"|Health(?:\s?(?:Center|Centre|System|Services|Care|Network|Partners|Alliance))?"
     r"|Healthcare|HealthCare|Infirmary|Sanatorium|Hospice|Nursing\s+Home|Nursing\s+Facility"
+    r"|Nursing\s+(?:and|&)\s+Rehab(?:ilitation)?|Skilled\s+Nursing|Primary\s+Care"
+    r"|Assisted\s+Living"
     r"|(?:Heart|Cancer|Senior|Surgical|Surgery|Rehabilitation|Rehab|Dialysis|Wellness|Trauma"
     r"|Eye|Kidney|Oncology|Neurology|Imaging|Diagnostic|Children['’]s|Women['’]s|Birthing"
+    r"|Outpatient|Ambulatory|Infusion"
     r"|Care|Treatment|Psychiatric|Behavioral\s+Health|Mental\s+Health|Medical|Community"
     r"|Health|Neuroscience|Spine|Orthopedic|Cardiac|Transplant|Burn)\s+(?:Center|Centre|Institute)"
     r"|Medical|Med|Urgent\s+Care|Pharmacy|Physicians(?:\s+Group)?|Associates|Practice|Sanitarium"
@@ -426,6 +429,7 @@ _GENERIC_PREFIX = frozenset(
     public mental digital population behavioral behavioural global world occupational home
     community women's women’s men's men’s child children's maternal oral sexual reproductive
     environmental rural urban national federal state international family primary our the a
+    adult cardiac geriatric internal
     this that your their his her my free walk-in outpatient inpatient specialty private
     american and of in at for with cardiology oncology neurology dermatology pediatric
     pediatrics psychiatry radiology surgery orthopedic orthopedics gi renal sleep pain
@@ -524,6 +528,7 @@ _TITLE_RE = _scan(
     rf"|[A-Z](?=[\s,;:)]|$))){{0,2}})",
 )
 _SURNAME_TITLES = frozenset("Dr Doctor Mr Mrs Ms Miss Prof Professor".split())
+_NOT_A_DOCTOR = frozenset("google internet youtube chatgpt tiktok".split())
 _LOWER_WORD_RE = re.compile(r"[ ][a-z][a-z'’-]+(?![\w'’-])")
 _OFFICE_RE = re.compile(r"['’]s\s+(?i:office|clinic|practice)\b")
 # A cue word right before a capitalised token marks it as a person's name.
@@ -539,7 +544,9 @@ _CUES = frozenset(
     attn attn: signed sincerely regards thanks dear hi hello name:
     """.split()
 )
-_CUE_PAIRS = frozenset({("referred", "by"), ("seen", "by"), ("treated", "by"), ("name", "is")})
+_CUE_PAIRS = frozenset(
+    {("referred", "by"), ("seen", "by"), ("treated", "by"), ("name", "is"), ("name", "was")}
+)
 
 
 def _cue_before(text: str, start: int) -> str | None:
@@ -586,7 +593,7 @@ _HEAD_HINTS = (
     "Hosp", "Clinic", "Med", "Health", "Infirmary", "Sanatorium", "Sanitarium", "Nursing",
     "Center", "Centre", "Institute", "Care", "Pharmacy", "Physicians", "Associates",
     "Practice", "Memorial", "Gen", "Presbyterian", "Methodist", "Baptist", "Children",
-    "Langone", "Permanente", "VA", "ER", "Office",
+    "Langone", "Permanente", "VA", "ER", "Office", "Living",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -715,6 +722,8 @@ def _name_spans(
             low = first_tok.group(0).lower()
             if low in _NOT_NAME or low in _FACILITY_WORDS:
                 continue
+            if low in _NOT_A_DOCTOR and m.end("n") == first_tok.end():
+                continue  # "Dr. Google is the one they all trust"
             if low in _STATE_NAMES_LOWER and m.group("title") not in _SURNAME_TITLES:
                 continue  # "Dr. Washington" is a surname; "Sister Carolina" may be a place
             if _is_eponym(text, n_start, first_tok.end()):
@@ -915,6 +924,8 @@ def _location_spans(
             continue
         if all(w.lower().strip(".") in _STRIP_PREFIX for w in words):
             continue
+        if all(w.lower() in _SPECIALTY for w in words):
+            continue  # "the Heart Failure Clinic" is a service, not a named facility
         start = m.start("pre") + pre.rfind(" ".join(words)) if words != pre.split() else m.start()
         if start < m.start():
             start = m.start()
@@ -1131,14 +1142,41 @@ _AGE_VERBS = frozenset(
     "mother’s father’s grandma’s grandpa’s husband’s wife’s".split()
 )
 _AGE_SUBJECTS = frozenset(
-    "she he who i will she'll he'll she’ll he’ll grandma grandpa mom dad mother father".split()
+    "she he who i will she'll he'll she’ll he’ll grandma grandpa mom dad mother father "
+    "gonna".split()
 )
-_AGE_QUALIFIERS = frozenset("like about almost nearly over just".split())
+_AGE_QUALIFIERS = frozenset(
+    "like about almost nearly over just maybe probably around roughly easily already actually "
+    "exactly really only still now".split()
+)
 _AGE_PERSONS = frozenset(
     """
     she he i mom dad mother father who guy lady man woman patient gentleman grandma grandpa
-    grandmother grandfather aunt uncle resident
+    grandmother grandfather aunt uncle resident fellow gal widow widower veteran
     """.split()
+)
+
+
+_AGE_HEDGES = [
+    h.split()
+    for h in (
+        "i want to say",
+        "i'd say",
+        "i’d say",
+        "i think",
+        "i guess",
+        "i believe",
+        "let's say",
+        "let’s say",
+        "say",
+    )
+]
+
+
+_NUMBER_WORDS = frozenset(
+    "a and hundred one two three four five six seven eight nine ten eleven twelve thirteen "
+    "fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty "
+    "seventy eighty ninety".split()
 )
 
 
@@ -1147,12 +1185,25 @@ def _age_context(window: str, strict: bool = False) -> bool:
     words = window.lower().split()
     while words and words[-1] in _AGE_QUALIFIERS:
         words.pop()
+    if len(words) >= 2 and words[-1] == "well" and words[-2].endswith(","):
+        # "she's 92, well ninety-three in a few weeks": a correction of the age before it
+        words.pop()
+        while words and all(
+            p in _NUMBER_WORDS or p.isdigit() for p in re.split(r"[-,]", words[-1]) if p
+        ):
+            words.pop()
+    for hedge in _AGE_HEDGES:  # "a woman from Ukiah, I want to say 93"
+        if words[-len(hedge) :] == hedge:
+            del words[-len(hedge) :]
+            break
     if not words:
         return False
     last = words[-1]
     if last.endswith(","):
         return any(w.strip(",") in _AGE_PERSONS for w in words[-7:])
     if strict and last in {"was", "is", "be", "am"}:
+        if "oldest" in words[-7:]:
+            return True  # "my oldest patient was 103"
         return len(words) >= 2 and words[-2] in _AGE_SUBJECTS
     return last in _AGE_VERBS
 
@@ -1184,7 +1235,8 @@ _YEAR_AFTER_RE = re.compile(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
 # "rhea dot patel at gmail dot com".
 _SPOKEN_EMAIL_RE = _scan(
     "a-zA-Z0-9",
-    r"(?i:\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+)*\s+at\s+[a-z0-9-]+(?:\s+dot\s+[a-z0-9-]+)*"
+    r"(?i:\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+(?:['’][a-z]+)?)*\s+at\s+[a-z0-9-]+"
+    r"(?:\s+dot\s+[a-z0-9-]+)*"
     r"\s+dot\s+(?:com|org|net|edu|gov|me|io|us|co|info|biz|mail|uk|ca|au|nz|ie|de|at|ch|fr|be"
     r"|nl|it|es|pt|br|mx|ar|se|dk|no|fi|pl|cz|hu|ro|gr|tr|in|jp|kr|cn|za)\b)",
 )
@@ -1240,13 +1292,14 @@ _NAME_CUE_RE = re.compile(
     rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|call(?:ed|ing)?|text(?:ed|ing)?"
     rf"|e-?mail(?:ed|ing)?|pag(?:e|ed|ing)|thank(?:ed|s)?|that\s+was|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"
     rf"|speak(?:ing)?|agree(?:d)?|met|meet|sat|train(?:ed)?|go|went|chat(?:ted)?)\s+(?:with|to)"
-    rf"|trained\s+by|hi|hey|nurse|according\s+to|out\s+to|behalf\s+of|covered\s+for"
+    rf"|trained\s+by|(?:hi|hey)(?!\s+this\b)|nurse|according\s+to|out\s+to|behalf\s+of|covered\s+for"
     rf"|precepted)\s+)"
     rf"(?P<n>{_ANY_TOK})"
 )
 # Focus-group speaker labels: "Marta: I think ...".
 _SPEAKER_RE = re.compile(
-    rf"^[ \t]*(?P<n>[{_UP}][{_LO}]+(?:[ -][{_UP}][{_LO}]+)?)(?:[ \t]*\([^)\n]{{1,20}}\))?[ \t]*:",
+    rf"^[ \t]*(?P<n>[{_UP}][{_LO}]+(?:['’‘][{_LO}]+)?(?:[ -][{_UP}][{_LO}]+)?)"
+    rf"(?:[ \t]*\([^)\n]{{1,20}}\))?[ \t]*:",
     re.M,
 )
 _NOT_SPEAKER = frozenset(
@@ -1285,10 +1338,10 @@ _PLACE_CUE_RE = re.compile(
     rf"(?i:\b(?:(?:live[sd]?|living|moved|move|drive[sn]?|drove|driving|come[s]?|came|commute[sd]?"
     rf"|grew\s+up|born|raised|based|stay(?:s|ed|ing)?|transfer(?:red)?|sent|travel(?:ed|led)?"
     rf"|over|out|up|down|back|located|one|location|office|clinic|site|branch|just|place)"
-    rf"(?:\s+(?:me|us|him|her|them))?"
+    rf"(?:\s+(?:with\s+)?(?:me|us|him|her|them))?"
     rf"(?:\s+(?:up|down|over|out|back|here|in))?\s+(?:in|to|from|near|outside(?:\s+of)?|by)"
     rf"|\bjust\s+outside(?:\s+of)?|\b(?:(?:i|he|she|they|we)['’]?(?:m|s|re)?|is|are|was|were"
-    rf"|originally|way|all|all\s+the\s+way|hours?|minutes|miles|away)\s+from"
+    rf"|originally|way|all|all\s+the\s+way|hours?|minutes|miles|away|calling)\s+from"
     rf"|\b(?:i['’]m|we['’]re|they['’]re|she['’]s|he['’]s|home)\s+in|\bout\s+of"
     rf"|\b(?:over|out|down|up)\s+at)\s+)"
     rf"(?P<p>(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)(?:\s+(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}})"
@@ -1326,7 +1379,9 @@ _FAC_HEAD_WORDS = (
     r"|(?:cancer|heart|eye|kidney|cardiac|spine|vein|wound|sleep|dialysis|surgical|surgery"
     r"|imaging|wellness|birthing|treatment|recovery|senior|medical|health|care)\s+"
     r"(?:center|centre|institute)|institute"
-    r"|regional|community\s+hospital|medical|practice)"
+    r"|regional|community\s+hospital|medical|practice"
+    r"|primary\s+care|nursing\s+(?:and|&)\s+rehab(?:ilitation)?|skilled\s+nursing"
+    r"|pediatrics|orthopedics|cardiology|dermatology|internal\s+medicine|senior\s+care)"
 )
 # Head words are found first (few), then "at|from|to|in ... <1-3 words>" before them.
 _FAC_HEAD_SCAN_RE = _scan(
@@ -1335,12 +1390,13 @@ _FAC_HEAD_SCAN_RE = _scan(
 )
 _NONSPACE_RE = re.compile(r"\S+")
 _SITE_WORDS = ("location", "site", "campus", "office", "branch", "clinic", "hospital", "facilit",
-               "satellite")  # fmt: skip
+               "satellite", "store")  # fmt: skip
 # "our Northgate site", "the Pinecrest location": a named site of an organisation.
 _SITE_RE = _scan(
     "otyOTY",
-    rf"\b(?i:our|the|their|your|that|this)[ ]+(?P<f>(?:[{_UP}][{_LO}'’.-]+[ ]+){{1,3}})"
-    r"(?:location|site|campus|office|branch|clinic|hospital|facility|satellite)\b",
+    rf"\b(?i:our|the|their|your|that|this)[ ]+"
+    rf"(?P<f>(?:[{_UP}][{_LO}'’.-]+(?:-[{_UP}][{_LO}]+)*[ ]+){{1,3}})"
+    r"(?:location|site|campus|office|branch|clinic|hospital|facility|satellite|store)\b",
 )
 _ZIP_TAIL_RE = re.compile(r",?[ ]+\d{5}(?:-\d{4})?(?![\d-])")
 _SPECIALTY = frozenset(
@@ -1357,7 +1413,8 @@ _FAC_CUES = frozenset(
 )
 # Single head words that are ordinary words too: they need a cue before the name.
 _WEAK_FAC_HEADS = frozenset(
-    "general memorial medical regional practice pharmacy health healthcare children's".split()
+    "general memorial medical regional practice pharmacy health healthcare children's "
+    "pediatrics orthopedics cardiology dermatology".split()
 )
 _FAC_WORD_RE = re.compile(
     rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*|[{_SCRIPTS}][{_SCRIPTS}'’-]*)$", re.I
@@ -1548,6 +1605,7 @@ _STREET_ANY_CASE_RE = _scan(
 
 
 _POSSESSIVE = frozenset("my his her our their your the a an".split())
+_POSSESSIVE_1 = [["my"], ["his"], ["her"], ["our"], ["their"], ["your"], ["the"]]
 _KIN_WORDS = frozenset(
     """
     sister brother daughter son husband wife mom mum mother dad father grandson granddaughter
@@ -1564,21 +1622,27 @@ _KIN_WORDS = frozenset(
     pediatrician paediatrician anesthesiologist anaesthetist radiologist specialist consultant
     registrar matron rep representative officer planner grad hire preceptee orientee mentee
     caseworker case-worker housemate landlord landlady nanny sitter babysitter
+    cno cmo cmio cio ceo cfo coo chief dean president founder owner vp
     """.split()
 )
 _STRONG_1 = frozenset("named dr dr. doctor".split())
+_REQUEST_NOUNS = frozenset("request refill prescription script order appointment paperwork".split())
+# Who a call or a form is about: "patient is X", "the caller was X".
+_RECORD_ROLES = frozenset(
+    "patient caller member client subscriber prescriber cardholder policyholder".split()
+)
 # Words that may stand between a role and "was" ("the attending that night was X").
 _WHEN_WORDS = frozenset(
     "that this night nights day days shift morning evening weekend today tonight then back "
     "on call at the time last week year".split()
 )
-_STRONG_2 = frozenset({("name", "is")})
+_STRONG_2 = frozenset({("name", "is"), ("name", "was")})
 _WEAK_1 = frozenset(
     """
     ask asked asking tell told telling call called calling text texted texting email emailed
     emailing e-mail e-mailed page paged paging thank thanked thanks hi hey nurse name's
     precepted oriented replaced mentored
-    remember remembered miss missed hired shadowed shadowing
+    remember remembered miss missed hired shadowed shadowing let
     """.split()
 )
 _WITH_VERBS = frozenset(
@@ -1589,7 +1653,9 @@ _WITH_VERBS = frozenset(
     """.split()
 )
 _WEAK_2 = frozenset(
-    {("ask", "for"), ("asked", "for"), ("asking", "for"), ("that", "was"), ("me", "and"),
+    {("i'll", "let"), ("i’ll", "let"), ("gonna", "let"), ("calling", "for"),
+     ("piggyback", "on"), ("building", "on"),
+     ("ask", "for"), ("asked", "for"), ("asking", "for"), ("that", "was"), ("me", "and"),
      ("trained", "by"), ("covered", "for"), ("cover", "for"), ("covering", "for"),
      ("behalf", "of"), ("filled", "for"), ("according", "to"), ("out", "to"),
      ("shout-out", "to"), ("shoutout", "to"), ("trained", "under"), ("worked", "under"),
@@ -1609,7 +1675,7 @@ _ADVERB = frozenset("up down over out back here in".split())
 _FROM_SUBJECT = frozenset(
     """
     i'm he's she's they're we're i’m he’s she’s is are was were originally way all hour hours
-    minutes mins miles drive away
+    minutes mins miles drive away calling
     """.split()
 )
 _PLACE_PREP = frozenset(
@@ -1622,6 +1688,7 @@ _PERSON_FROM = frozenset(
     woman man lady guy patient patients family families kid kids girl boy folks people someone
     gentleman gentlemen ladies men women student students grad grads
     resident residents nurse nurses doctor mom dad parents couple veteran veterans
+    farmer farmers rancher teacher trucker fisherman miner retiree widow widower mechanic
     """.split()
 )
 # Verbs of where someone lives or comes from: "lives in X", "grew up in X", "born in X".
@@ -1657,6 +1724,14 @@ def _name_cue(words: list[str]) -> str | None:
     if comma and w1 in ("mine", "ours") and prev == "of" and len(words) >= 3:
         if words[-3] in _KIN_WORDS:
             return "strong"  # "a friend of mine, Henri"
+    if comma and w1 in _WHEN_WORDS:
+        # "our unit educator at the time, Wafula Chebet": a role, then when, then the name
+        k = 2
+        while k < len(words) and words[-k] in _WHEN_WORDS:
+            k += 1
+        if 2 < k < len(words) and words[-k] in _KIN_WORDS:
+            if words[-k - 1] in _POSSESSIVE or words[-k - 2 : -k - 1] in _POSSESSIVE_1:
+                return "strong"
     if comma and w1 in _HERE_WORDS and prev in _KIN_WORDS and len(words) >= 3:
         if words[-3] in _POSSESSIVE:
             return "strong"  # "the nurse there, Pau", "our aide at the time, ..."
@@ -1666,6 +1741,12 @@ def _name_cue(words: list[str]) -> str | None:
         return "strong"
     if (prev, w1) == ("this", "is") or w1 in ("i'm", "i’m", "it's", "it’s"):
         return "intro"
+    if w1 == "for" and prev in _REQUEST_NOUNS:
+        return "full"  # "a refill request for Gert Kristensen" (not "for Paxlovid")
+    if w1 == "showing" and prev in ("i'm", "i’m", "am"):
+        return "full"  # a pharmacist reading the record: "I'm showing Martta Rintala, ..."
+    if (prev, w1) in _ASKED_WHO:
+        return "asked"  # "is this Kabiru?", "am I speaking with Egil?"
     if w1 == "was" and prev == "it":
         return "cleft"  # "it was Chinyere who pushed for it"
     if w1 in ("her", "him") and prev in ("call", "called", "calls", "named"):
@@ -1674,6 +1755,8 @@ def _name_cue(words: list[str]) -> str | None:
         i = len(words) - 1 - words[::-1].index("who")
         if i >= 1 and words[i - 1] in _WHO_HEADS:
             return "copula"  # "the one who noticed was Wafae"
+    if w1 in ("is", "was") and prev in _RECORD_ROLES:
+        return "copula"  # "Patient is Cooper Pickering, date of birth ..."
     if w1 in ("is", "was"):
         # "my doctor is Per Mattsson", "the attending that night was Éva Molnár"
         k = 2
@@ -1685,6 +1768,8 @@ def _name_cue(words: list[str]) -> str | None:
                 return "copula"
     if w1 in _WEAK_1 or (prev, w1) in _WEAK_2:
         return "weak"
+    if w1 == "from" and (prev in _LEARNED or (prev == "more" and words[-3:-2] in _LEARNED_1)):
+        return "weak"  # "I learned more from Viman than from the training"
     if w1 in ("with", "to") and prev in _WITH_VERBS:
         return "weak"
     if w1 == "to" and prev in ("it", "this", "that") and len(words) >= 3:
@@ -1694,6 +1779,12 @@ def _name_cue(words: list[str]) -> str | None:
 
 
 _WHO_HEADS = frozenset("one person guy lady woman man nurse doctor".split())
+_LEARNED = frozenset("learned learnt heard learn hear".split())
+_LEARNED_1 = [[w] for w in _LEARNED]
+_OR_PLACE_RE = re.compile(r"[ ]+(?:or|and)[ ]+|,[ ]+(?:sometimes|or|and|maybe|even|also)[ ]+")
+_APPOSITIVE_END_RE = re.compile(r",[ ]+(?:was|is|were|has|had)[ ]+[a-z]")
+_ADDRESSED_RE = re.compile(r",\s+(?:you|remember)\b")
+_ASKED_WHO = frozenset({("is", "this"), ("speaking", "with"), ("speaking", "to"), ("is", "that")})
 _HERE_WORDS = frozenset("there here then now before".split())
 _HANDED = frozenset(
     "reported report gave give handed hand sent send passed pass mentioned mention escalated "
@@ -1729,6 +1820,8 @@ def _place_cue(words: list[str]) -> bool | str:
         return True
     if before in _ADVERB and len(w) >= 4 and w[-3] in _OBJECTS and w[-4] in _MOTION:
         return True  # "drives me in from X", "brought her up from X"
+    if before in _OBJECTS and len(w) >= 4 and w[-3] == "with" and w[-4] in _RESIDENCE:
+        return True  # "she lives with us in X"
     if before in _MOTION:
         return True
     if prep == "from" and before in _FROM_SUBJECT:
@@ -1741,6 +1834,7 @@ def _place_cue(words: list[str]) -> bool | str:
 
 
 _AFTER_NAME_RE = re.compile(
+    r"(?=[\s,'’])"  # every alternative opens with a space, a comma or an apostrophe
     r"(?:\s+and\s+(?:I|me)\b|(?:\s+(?:always|just|then|also|never|finally|actually|basically"
     r"|literally|really|once))?\s+(?:said|says|told|asked|thinks|thought|mentioned|found|ran"
     r"|kept|keeps|was\s+the\s+one|is\s+the\s+one|was\s+on\s+nights|swears|came|went|cried"
@@ -1750,6 +1844,8 @@ _AFTER_NAME_RE = re.compile(
     r"|left\s+(?:for|to|in|on|us|the)|joined|moved\s+(?:to|away|back|out)|started\s+(?:at|in|on)"
     r"|transferred|switched\s+to|(?:is|was)\s+the\s+(?:first|only|last)\b"
     r"|was\s+off|is\s+off|was\s+away|is\s+away|(?:is|was)\s+the\s+best"
+    r"|(?:has|had|makes|made)\s+a\s+(?:good\s+|fair\s+|great\s+|valid\s+)?point|(?:is|was)\s+right\b"
+    r"|from\s+(?:the\s+)?[a-z]+\s+and\s+(?:I|me)\b"
     r"|both\s+(?:said|say|think|thought|agreed|felt|feel)"
     r"|,\s+one\s+of\s+(?:our|my|the|his|her|their)\s+[a-z]+"
     r"|(?:is|was)\s+(?:probably|definitely|honestly|basically|still|always|usually)\b"
@@ -1758,19 +1854,34 @@ _AFTER_NAME_RE = re.compile(
     r"|comes|calls|stops|visits|brings|drops|covers|runs|[a-z]+ed))\b"
     r"|\s+from\s+the\s+[a-z]+\s+(?:team|unit|floor|desk|office|lab|clinic)\s+(?:[a-z]+ed|came"
     r"|comes|said|says|was|is|stopped|called|told)\b"
+    r"|\s+left\s*[,.]|\s+goes\s*,|\s+speaking\s*[.,!]"
     r"|['’]s\s+the\s+one\b|['’]s\s+(?:right|wrong)\s+(?:about|that|on)\b|,\s+(?:can|could|would|will|do|did|are|have|were|was)(?:n['’]t)?\s+you\b"
     r"|,\s+(?:don|didn|can|won|wouldn|couldn|aren|haven|weren|wasn)['’]t\s+you\b"
+    r"|,\s+you\s+(?:were|are|was|did|do|have|had|know|said|told|remember|want|wanna|need"
+    r"|mind|got)\b|,\s+(?:said|says|told|asked|called|wanted|thinks)\b"
+    r"|\s+would\s+(?:disagree|agree|say|know|tell)\b"
+    r"|\s+(?:is|was)\s+(?:way\s+|much\s+|so\s+)?better\s+at\b"
+    r"|\s+will\s+be\s+(?:here|back|in|out|off|around|on\s+call)\b|\s+finish(?:es)?\b"
+    r"|\s+(?:had|hadn['’]t|has|hasn['’]t)\s+(?:caught|found|noticed|seen|called|told|done)\b"
+    r"|\s+still\s+(?:on\s+(?:nights|days|evenings)|works|working)\b"
+    r"|\s+(?:is|was)\s+(?:leaving|retiring|pregnant|out\s+sick|on\s+leave|on\s+vacation)\b"
     r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient"
     r"|help|permission|approval|office|desk|schedule|car|house|room|number|email|blessing)\b"
     r"|(?:\s+(?:in|at|from|on)\s+the\s+[a-z]+)?,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran"
-    r"|said|[a-z]+s)\b|\s+that\s+(?:morning|night|day|shift|week|weekend)\b"
+    r"|said|[a-z]+s)\b|,\s+(?:he|she)['’]s\s+(?:gone|retired|still|now|at|with|out|our|my|the)\b|\s+that\s+(?:morning|night|day|shift|week|weekend)\b"
     r"|\s+(?:call|text|email|page)\s+you\s+back\b"
     r"|\s+(?:can|could|will|would)\s+(?:back\s+me\s+up|vouch\s+for|tell\s+you|confirm\s+that)\b"
-    rf"|\s+and\s+[{_UP}][{_LO}]+\s+(?:were|are|both|have|had)\b|\s+here[,.]"
+    rf"|\s+and\s+[{_UP}][{_LO}]+\s+(?:(?:from|on)\s+[a-z]+\s+)?(?:basically\s+|just\s+)?"
+    r"(?:were|are|both|have|had|wrote|built|ran|made|started|set\s+up|came\s+up)\b|\s+here[,.]"
+    r"|,\s+remember\b"
     r"|\s+on\s+(?:nights|days|evenings)\s+(?:is|was|said|told|does|did)\b"
     rf"|\s+(?:is|was)\s+(?:my|our|her|his|their|the)\s+(?:(?:night|day|evening)\s+)?"
     rf"(?:charge\s+nurse|{_KIN})\b"
-    rf"|,\s+(?:the|our|my|his|her)\s+(?:charge\s+nurse|unit\s+(?:clerk|secretary)|{_KIN})\b)"
+    rf"|,\s+(?:the|our|my|his|her)\s+(?:(?:night|day|evening|weekend|old|new|former|head|lead)\s+)?"
+    rf"(?:charge\s+nurse|unit\s+(?:clerk|secretary)|{_KIN})\b)"
+)
+_MID_VOCATIVE_RE = re.compile(
+    r",[ ]+(?:I|I['’](?:m|ll|d)|you|it['’]?(?:s|ll)?|we|remember|can|could|did|do|are|what|how)\b"
 )
 _VOCATIVE_END_RE = re.compile(rf"(?:[ -][{_UP}][{_LO}]+)?[ \t]*(?:[.?!]|$)", re.M)
 _VOCATIVE_WORDS = ("thanks", "thank you", "sorry", "hi", "hey", "okay", "ok", "right", "yes", "no")
@@ -1787,7 +1898,7 @@ def _vocative_month(text: str, start: int, low: str) -> bool:
 
 _INTRO_AFTER_RE = re.compile(
     r"(?i:[ ]+(?:from|at|with|calling|speaking|here|over\s+at)\b|,?[ ]+(?:i['’]?m|i\s+am)\b"
-    r"|\s*[,.]?\s*$)"
+    r"|\s*[,.]?\s*$|,[ ]+(?:how|what)\s+can\b)"
 )
 
 
@@ -1826,6 +1937,7 @@ def _cap_name_spans(
     text: str, lex: _Lexicon, caps: Sequence[re.Match[str]]
 ) -> Iterable[tuple[int, int, str]]:
     """Names and places around capitalised tokens, from the words next to them."""
+    place_end_seen = 0
     for m in caps:
         start, end = m.span()
         tok = m.group(0)
@@ -1833,6 +1945,18 @@ def _cap_name_spans(
         cue = _name_cue(words)
         if cue == "intro":
             cue = "strong" if _introduces(text, tok, end, lex) else None
+        elif cue == "asked":
+            # "is this Kabiru?": a question about who answers, only with a name-like word
+            q = text.startswith("?", _apostrophe_tail(text, _name_run_end(text, end, lex, False)))
+            if q and _personal_token(tok, lex, True):
+                cue = "strong"
+            else:
+                cue = "weak" if words[-1] in ("with", "to") else None
+        elif cue == "full":
+            nxt = _NEXT_TOKEN_RE.match(text, end)
+            full = nxt is not None and nxt.group(1)[0].isupper()
+            full = full and _personal_token(nxt.group(1), lex, True)  # type: ignore[union-attr]
+            cue = "strong" if full and _personal_token(tok, lex, True) else None
         elif cue == "cleft":
             cue = "strong" if _CLEFT_AFTER_RE.match(text, end) else None
         elif cue == "copula":
@@ -1856,6 +1980,8 @@ def _cap_name_spans(
                 yield start, _name_run_end(text, end, lex, False), NAME
                 continue
         place = _place_cue(words)
+        if not place and place_end_seen and _OR_PLACE_RE.fullmatch(text, place_end_seen, start):
+            place = "weak"  # "commutes from Uddevalla or Bandon": a second town
         if not place and len(words) >= 2 and words[-1] in _TOWN_PARTICLES:
             if text[start - len(words[-1]) - 1 : start - 1] == words[-1] and _place_cue(words[:-1]):
                 # "moved her down to da Costa": a town that opens with a particle
@@ -1890,9 +2016,12 @@ def _cap_name_spans(
             w = _PLACE_WORDS_RE.match(text, start)
             # "over at Mercy", "grew up in Brunswick": there a word can be a town's name
             residence = place is True and len(words) >= 2 and words[-2] in _RESIDENCE
+            if place is True and len(words) >= 3 and words[-2] in _ADVERB:
+                residence = residence or words[-3] in _RESIDENCE  # "I live out past Bend"
             common = place == "at" or residence
             place_end = _place_run(text, start, w.group(0), lex, common) if w else 0
             if place_end:
+                place_end_seen = place_end
                 yield start, place_end, LOCATION
                 continue
         after = _AFTER_NAME_RE.match(text, end)
@@ -1904,12 +2033,24 @@ def _cap_name_spans(
             if voc:
                 vocative = True
                 end = voc.end() - len(voc.group(0)) + len(voc.group(0).rstrip(" \t.?!"))
+        if not after and text[start - 2 : start] == ", " and _APPOSITIVE_END_RE.match(text, end):
+            after = _APPOSITIVE_END_RE.match(text, end)  # "the lady at the desk, Kalina, was"
+        if not (after or vocative) and words and words[-1].endswith(","):
+            # "sorry, Bohdan, I cut you off": addressed between a discourse word and a clause
+            if words[-1][:-1] in _VOCATIVE_WORDS and _MID_VOCATIVE_RE.match(text, end):
+                if _personal_token(tok, lex, True) and not _is_eponym(text, start, end):
+                    yield start, end, NAME
+                    continue
         if after or vocative:
             low = tok.lower()
             said = after.group(0) if after is not None else ""
             me_and = said.startswith((" and I", " and me"))
             # "Grace, didn't you ...", "Johannes's right about it": addressed or quoted
             addressed = (said.startswith(",") and said.endswith("you")) or " right " in said
+            # "X, you want to take this?", "Nash, the surgeon, kept ...": addressed or a role
+            addressed = addressed or _ADDRESSED_RE.match(said) is not None
+            if said.startswith(",") and said.split()[-1].lower() in _KIN_WORDS:
+                addressed = addressed or low in lex.surnames
             if start and _sentence_initial(text, start) and low in lex.common:
                 # "Veer and I both floated": a word opening "... and I" is a person.
                 # "Grace, didn't you": there a given name or surname that is also a word.
@@ -2019,7 +2160,15 @@ _LOWER_AFTER_NAME_RE = re.compile(
 _LOWER_KIN_NAME_RE = _scan(
     "mohtMOHT",
     rf"\b(?:(?i:my|our|his|her|their)[ ]+{_KIN}|(?i:me)[ ]+and)[ ]+(?P<n>[a-z][a-z'’-]+)[ ]+"
-    r"(?=(?:she|he|they|who|we)\b)",
+    r"(?=(?:she|he|they|who|we|(?:is|was)[ ]+(?:gonna|going[ ]+to))\b)",
+)
+
+
+_LOWER_ADVERBS = frozenset(
+    """
+    really also still never always just even actually probably definitely usually sometimes
+    often already finally only totally certainly maybe apparently clearly obviously seriously
+    """.split()
 )
 
 
@@ -2031,6 +2180,8 @@ def _lower_name_spans(
         tok = m.group("n")
         if tok in _NOT_NAME or tok in _CONTEXT_STOP or tok in lex.drugs or tok in _KIN_WORDS:
             continue
+        if tok in _LOWER_ADVERBS:
+            continue  # "my son really is gonna ...", "my wife never is going to ..."
         if not _is_eponym(text, m.start("n"), m.end("n")):
             yield m.start("n"), m.end("n"), NAME
     for m in _LOWER_AFTER_NAME_RE.finditer(text):
@@ -2306,7 +2457,7 @@ def _spoken_spans(
     for m in (
         _STREET_ANY_CASE_RE.finditer(text) if hints.max_run and _STREET_ANY_CASE_RE in may else ()
     ):
-        yield m.start(), _place_after(text, m.end(), lex, lower_mode), LOCATION
+        yield m.start(), _place_after(text, m.end(), lex, lower_mode, street=True), LOCATION
     sites = not lower_mode and _SITE_RE in may and any(w in low_text for w in _SITE_WORDS)
     for m in _SITE_RE.finditer(text) if sites else ():
         words = m.group("f").split()
@@ -2314,6 +2465,10 @@ def _spoken_spans(
         if all(w in _GENERIC_PREFIX or w in _STRIP_PREFIX or w in lex.common for w in low):
             if not lex.cities.get(low[0]):
                 continue
+        if m.group(0).endswith("store") and not (
+            m.group(0)[:4].lower() == "our " and lex.cities.get(low[0])
+        ):
+            continue  # "our Dayton store" is a town; "our Walgreens store" a chain's shop
         if any(w in _CONTEXT_STOP or w in _EPONYMS or w in lex.drugs for w in low):
             continue
         yield m.start("f"), m.start("f") + len(m.group("f").rstrip()), LOCATION
@@ -2332,23 +2487,41 @@ _PLACE_WORDS_RE = re.compile(
     rf"(?:[ ]+(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.]+(?:-[{_UP}{_LO}][{_LO}'’.]*)*|[a-z][a-z'’-]+)){{0,2}}"
 )
 # After a facility or a street address: ", Ogden 84401", " over in Ogden", " in port tara".
-_TOWN_ZIP_RE = re.compile(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3}[ ]+\d{5}(?:-\d{4})?(?![\w-])")
+_TOWN_ZIP_RE = re.compile(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3},?[ ]+\d{5}(?:-\d{4})?(?![\w-])")
+# Speech-to-text: "the address is 12 wren way port sara" (the town ends the turn).
+_TOWN_EOL_RE = re.compile(r"(?:[ ]+[a-z][a-z'’.-]*){1,3}[ \t]*$", re.M)
+_NOT_TOWN_WORDS = frozenset(
+    "and the okay ok please thanks thank so yeah right i you it that is was um uh yes no my "
+    "our a an this town city here there now".split()
+)
 _ADVERBS = ("over", "out", "up", "down", "right")
 _PLACE_AFTER_RE = re.compile(r"(?:,[ ]*|[ ]+(?:(?:over|out|up|down|right)[ ]+)?(?:in|near)[ ]+)")
 
 
-def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool) -> int:
+def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool, street: bool = False) -> int:
     """Extend a facility/address span over the town (and ZIP) that follows it; in written
     text the town is capitalised (", it's just outside" is no town)."""
     m = _PLACE_AFTER_RE.match(text, end)
     if not m:
         z = _TOWN_ZIP_RE.match(text, end)  # "12 fox lane harrisville 12345" (no comma)
+        if not z and lower_mode and street:
+            z = _TOWN_EOL_RE.match(text, end)
+            if z and any(w in _NOT_TOWN_WORDS for w in z.group(0).split()):
+                z = None
         return z.end() if z else end
     w = _PLACE_WORDS_RE.match(text, m.end())
     if not w or not (lower_mode or w.group(0)[0].isupper()):
         return end
+    z = _TOWN_ZIP_RE.match(text, w.start() - 1)
+    if z:
+        return z.end()  # "<street>, Gram 40212", "... in malling 40212": a town and its ZIP
     # "<facility> over in Brunswick": the town, even when it is also a word
     town_end = _place_run(text, w.start(), w.group(0), lex, m.group(0).strip().startswith(_ADVERBS))
+    if not town_end and lower_mode and street:
+        # "we live on 12 heron road in perk": the words that end the turn are the town
+        eol = _TOWN_EOL_RE.match(text, w.start() - 1)
+        if eol and not any(x in _NOT_TOWN_WORDS for x in eol.group(0).split()):
+            return eol.end()
     if not town_end:
         return end
     z = _ZIP_TAIL_RE.match(text, town_end)
@@ -2437,6 +2610,18 @@ def _known_name_spans(text: str, names: Sequence[str]) -> Iterable[tuple[int, in
 
 
 _PREV_TOKEN_RE = re.compile(rf"(?<![\w'’-])({_ANY_TOK})[ ]+$")
+# "Asma’u", "Ja’far", "Ulug‘bek": an apostrophe inside a name, then lower-case letters that
+# are not an English ending ("Maria's", "Tom'll").
+_APOSTROPHE_TAIL_RE = re.compile(rf"['’‘]([{_LO}]+)(?![\w'’‘-])")
+_NOT_APOSTROPHE_TAIL = frozenset("s ll re ve d m t".split())
+
+
+def _apostrophe_tail(text: str, end: int) -> int:
+    """The end of a name over an apostrophe and the letters after it, else ``end``."""
+    if text[end : end + 1] not in ("'", "’", "‘"):
+        return end
+    m = _APOSTROPHE_TAIL_RE.match(text, end)
+    return m.end() if m and m.group(1) not in _NOT_APOSTROPHE_TAIL else end
 
 
 def _extend(
@@ -2449,7 +2634,7 @@ def _extend(
         start, end = sp.start, sp.end
         if sp.category == NAME:
             lower = not text[start].isupper()
-            end = _name_run_end(text, end, lex, lower)
+            end = _apostrophe_tail(text, _name_run_end(text, end, lex, lower))
             for _ in range(2):
                 prev = _PREV_TOKEN_RE.search(text, max(0, start - 30), start)
                 if not prev or (_sentence_initial(text, prev.start(1)) and lower):
@@ -2466,6 +2651,22 @@ def _extend(
         elif sp.category == LOCATION:
             end = _place_after(text, end, lex, lower_mode)
         out.append((start, end, sp.category))
+        if sp.category == NAME and not lower_mode:
+            # "Zahur and [NAME] wrote it": a name-like word joined to a name before it
+            before = None
+            if text.find("and", max(0, start - 8), start) != -1:  # cheap gate first
+                before = _TOKEN_AND_RE.search(text, max(0, start - 40), start)
+            if (
+                before
+                and before.group(1)[0].isupper()
+                and not text[before.start(1) - 1 : before.start(1)] == "."
+            ):
+                tok = before.group(1)
+                low = tok.lower()
+                initial = _sentence_initial(text, before.start(1))
+                if _personal_token(tok, lex, True) and not (initial and low in lex.common):
+                    if not _is_eponym(text, before.start(1), before.end(1)):
+                        out.append((before.start(1), before.end(1), NAME))
         # "Rick and Vlasta", "between Ogden and Amandaside": the same kind after "and".
         nxt = _AND_TOKEN_RE.match(text, end)
         if nxt and sp.category in (NAME, LOCATION):
@@ -2489,6 +2690,7 @@ def _extend(
 
 
 _AND_TOKEN_RE = re.compile(rf"[ ]+and[ ]+({_ANY_TOK})(?![\w'’-])")
+_TOKEN_AND_RE = re.compile(rf"(?<![\w'’.-])({_ANY_TOK})[ ]+and[ ]+$")
 
 
 # The whole-text scans that one Hyperscan pass rules in or out per text (app/phi/prefilter.py).
@@ -2586,12 +2788,37 @@ def _date_spans(
             for rx in _DATE_SLASHED:
                 for m in rx.finditer(text) if rx in may else ():
                     yield *m.span("v"), DATE
+            yield from _md_after_verb(text)
         if hints.max_run >= 4 and any(w in text for w in _HOLIDAY_WORDS):
             for m in _DATE_HOLIDAY.finditer(text):
                 yield m.start(), m.end(), DATE
     if _DATE_RELATIVE in may and any(w in low_text for w in _RELATIVE_WORDS):
         for m in _DATE_RELATIVE.finditer(text):
             yield m.start(), m.end(), DATE
+
+
+# "retired 6/25", "moved him 2/28", "ready 7/24": m/d after an event verb. The (few) values
+# are found first, then the words before them; not before a fraction's noun ("retired 2/3
+# of the order sets", "1/2 hour").
+_MD_VALUE_RE = _scan("0-9", r"(?<![\d/])(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])(?![\d/])")
+_MD_VERBS = frozenset(
+    "retired died passed hired quit moved born delivered transferred returned ready scheduled "
+    "rescheduled booked back".split()
+)
+_MD_OBJECTS = frozenset("him her them me us it".split())
+_MD_FRACTION_RE = re.compile(r"\s+(?i:a|an|of|the|tabs?|tablets?|pills?|doses?|cups?|way|hours?)\b")
+
+
+def _md_after_verb(text: str) -> Iterable[tuple[int, int, str]]:
+    for m in _MD_VALUE_RE.finditer(text):
+        start = m.start()
+        if not start or not text[start - 1].isspace():
+            continue
+        words = text[max(0, start - 24) : start].lower().split()
+        if words and words[-1] in _MD_OBJECTS:
+            words.pop()
+        if words and words[-1] in _MD_VERBS and not _MD_FRACTION_RE.match(text, m.end()):
+            yield start, m.end(), DATE
 
 
 def warm() -> None:

@@ -256,6 +256,132 @@ def test_session_5_negatives_stay(line: str) -> None:
     assert detect(line).redacted == line
 
 
+# Session 6 (recall): contexts found on fresh scratch sets H-K, each in a phrasing of its own.
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("A: We discharged her to Brightwater Primary Care last week.", "Brightwater Primary Care"),
+        ("A: He's at Willowbend Nursing and Rehab now.", "Willowbend Nursing and Rehab"),
+        ("A: She was seen at Corvin Outpatient Center.", "Corvin Outpatient Center"),
+        ("speaker 1: i get my shots at sandhaven primary care", "sandhaven primary care"),
+        ("A: I'm at Redfern Pediatrics most days.", "Redfern Pediatrics"),
+        ("A: Our former CMO, Teodora Vlasic, signed it.", "Teodora Vlasic"),
+        ("A: The tech, his name was Oluwaseun, fixed it.", "Oluwaseun"),
+        ("A: Hello, is this Zdenka? It's about the refill.", "Zdenka"),
+        ("A: Patient is Ramona Quill, date of birth on file.", "Ramona Quill"),
+        ("A: Check with Ja’far, he knows the build.", "Ja’far"),
+        ("Sa’diyya: I think it's the printers.\nBo: Same here.\nSa’diyya: Right.", "Sa’diyya"),
+        ("A: A fellow from Quenby, maybe 96, came in by himself.", "96"),
+        ("A: An old man, I'd say ninety-two, walked in alone.", "ninety-two"),
+        ("A: Grandpa's 91, well ninety-two next month.", "ninety-two"),
+        ("A: She retired 4/19 after thirty years.", "4/19"),
+        ("A: We moved him 2/14 to the step-down unit.", "2/14"),
+        ("A: He drives in from Tolliver or Quenby.", "Quenby"),
+        ("A: Mail it to 41 Alder Court, Pike 60411.", "Pike"),
+        ("A: She lives with us in Quenby now.", "Quenby"),
+        ("A: I live out past Quenby, so I'm late.", "Quenby"),
+        ("A: He was a retired rancher from Quenby, you know.", "Quenby"),
+        ("A: I'm calling from Tolliver about my mother.", "Tolliver"),
+        ("A: When Radomir left, the build stalled.", "Radomir"),
+        ("A: And then Ifeoma goes, why is this red?", "Ifeoma"),
+        ("A: Okay, Ludmila, you can go first.", "Ludmila"),
+        ("A: Sorry, Anneliese, I cut you off.", "Anneliese"),
+        ("A: Oksana, remember the downtime?", "Oksana"),
+        ("A: Front desk, Wilhelmina speaking.", "Wilhelmina"),
+        ("A: I'm showing Tobiah Renwick, born in the spring.", "Tobiah Renwick"),
+        ("A: I'll let Ngozi answer that.", "Ngozi"),
+        ("A: I learned more from Desislava than from any class.", "Desislava"),
+        ("A: Bogdan and Ilinca from nights basically wrote it.", "Bogdan"),
+        ("A: Bogdan and Ilinca from nights basically wrote it.", "Ilinca"),
+        ("A: Jovana and Dr. Pell set up the pilot.", "Jovana"),
+        ("A: The guy who set it up, Lorcan Teague, he's retired now.", "Lorcan Teague"),
+        ("A: Yeah, Renske has a point about the alarms.", "Renske"),
+        ("A: The woman was from Ardmore, I want to say 95.", "95"),
+        ("speaker 1: hi this is dagny rask calling about the refill", "dagny rask"),
+        ("speaker 1: the address is 9 heron lane fallowmere", "fallowmere"),
+        ("A: We'd get them from as far as Quenby, sometimes Tolliver.", "Tolliver"),
+        ("A: Honestly, Nash, the surgeon, never looked at it.", "Nash"),
+        ("A: The lady I spoke to, Ottoline, said it was fine.", "Ottoline"),
+        ("A: I think Wenonah would disagree with that.", "Wenonah"),
+        ("A: Did you know Marisol is leaving?", "Marisol"),
+        ("A: Seraphina, you want to start?", "Seraphina"),
+        ("A: I'm calling for Eulalie Brandt, she's my aunt.", "Eulalie Brandt"),
+        ("A: Front desk, this is Yusra, how can I help?", "Yusra"),
+        ("A: It'll be at our Dayton store by noon.", "Dayton"),
+        ("A: It's Corisande, our weekend supervisor, who fixed it.", "Corisande"),
+        ("A: There's a refill request for Hallvard Dyrnes on the fax.", "Hallvard Dyrnes"),
+        ("A: Oh, Tamsin is way better at this than me.", "Tamsin"),
+        ("A: Yes, she's really ninety-seven.", "ninety-seven"),
+        ("speaker 1: my son kelechi is gonna drive her", "kelechi"),
+        ("speaker 1: we live on 4 birch road in marrowby", "marrowby"),
+        ("A: The man in the corner bed, Evander, was the quiet one.", "Evander"),
+        ("A: Our oldest resident was 102 when she moved out.", "102"),
+        ("A: Wait, let Perpetua finish her point.", "Perpetua"),
+        ("A: Florentyna will be back on Monday.", "Florentyna"),
+        ("speaker 1: i'm calling from marrowby about the bill", "marrowby"),
+        ("speaker 1: she's gonna be 101 in june", "101"),
+        ("speaker 1: it's jo dot o'hara at gmail dot com", "jo dot o'hara at gmail dot com"),
+        ("A: If Leocadia hadn't noticed, he'd be gone.", "Leocadia"),
+        ("A: The oldest patient we ever admitted was 104, believe it or not.", "104"),
+        ("A: Our charge nurse that night, Wairimu Kamau, taught me that.", "Wairimu Kamau"),
+        ("A: They want him back 9/14 for the scan.", "9/14"),
+        ("A: Is Thaddeus still on nights?", "Thaddeus"),
+        ("A: Can I piggyback on Ingeborg for a second?", "Ingeborg"),
+    ],
+)
+def test_session_6_contexts(text: str, phrase: str) -> None:
+    assert not _leaked(text, phrase)
+
+
+SESSION_6_NEGATIVES = """
+Participant: Is this Tuesday? No, is this Medicare or the Lasix one?
+Participant: We sent her to Primary Care, then Adult Primary Care, and Pediatric Primary Care.
+Participant: Patient is Stable, caller was Anxious, member is Active.
+Participant: I learned more from Epic than from the training, and more from UpToDate.
+Participant: I'll let Pharmacy answer that, and I'll let Cardiology decide.
+Participant: Sorry, Tuesday, I mean Wednesday. Okay, Epic, it crashed again.
+Participant: She lives with us in the summer and I live out past the mall.
+Participant: Dr. Google is the one they trust. When Epic left, nobody cared.
+Participant: Her BP was 140, well 90 over 60. We moved him 1/2 a bed over.
+Participant: Sats were 92, maybe 94 on room air, and she's maybe 80.
+Participant: I want to say 93 percent of the charts, maybe 95 percent.
+Participant: The Glasgow score, remember, and the Foley was placed.
+Participant: Is this Parkinson's? Am I speaking with Pharmacy?
+Participant: The Morse scale is right, and Braden is right too.
+Participant: We retired 2/3 of the old order sets.
+Participant: Our Walgreens store and the Target store and the Apple store.
+Participant: I'm showing Afib on the monitor and I'm showing Normal Sinus Rhythm.
+Participant: Crohn's and Cushing's were both on the list, and Lasix and Zofran were given.
+Participant: He went to Cardiac Rehab and then the Heart Failure Clinic.
+Participant: I'm calling from the pharmacy about Humira.
+Participant: When Cerner left, Epic came in. And then Vocera goes, no signal.
+speaker 1: the address is on the card okay
+speaker 1: she lives with us in the summer
+speaker 1: i go to primary care for that
+speaker 1: my son really is gonna be mad and my daughter also is going to call
+Participant: A refill request for Paxlovid, a prescription for Reglan, an order for IV Saline.
+Participant: Honestly, Pharmacy is way better at this. Glasgow, our night nurse, scored it.
+Participant: She's really 45 and she's only 80, still 89 now.
+Participant: Tuesday, you want to come in? I think Epic would disagree, honestly.
+Participant: Did you hear that Cerner is leaving? Pharmacy, this is Tuesday, how can I help?
+Participant: I'm calling for Humira, the refill. We'd get them from the ED, sometimes Radiology.
+Participant: The patient was 102 this morning, and my oldest kid was 100 percent sure.
+Participant: Let Epic finish the update, let Lasix work, and let Pharmacy know.
+Participant: Epic will be back up, and Cerner will be here soon.
+Participant: Honestly, Radiology, was slow. The first one, Tuesday, was fine.
+speaker 1: i'm calling from the pharmacy about the refill
+speaker 1: he's gonna be 100 percent better next month
+Participant: If Epic hadn't crashed, and if Lasix hadn't worked, we'd be stuck.
+Participant: Come back 1/2 hour later. Our educator at the time, Epic, was useless.
+Participant: Let me piggyback on Pharmacy here. Is Cerner still working?
+""".strip()
+
+
+@pytest.mark.parametrize("line", SESSION_6_NEGATIVES.splitlines())
+def test_session_6_negatives_stay(line: str) -> None:
+    assert detect(line).redacted == line
+
+
 def test_other_scripts_outside_a_transcript_stay() -> None:
     # A title or a note written partly in another script is not a name by itself.
     for text in ("Unicode é ü 漢字 in the export", "検索の改善: 漢字のタイトル", "Отчёт за март"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -1050,10 +1050,35 @@ def _label_possible(text: str, v_start: int) -> bool:
     return word.lower().endswith(_LABEL_FINAL)
 
 
+_ANY_DIGIT_RE = re.compile(r"\d")
+_ID_RUN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def _id_candidates(text: str) -> Iterator[re.Match[str]]:
+    """``_ID_CANDIDATE_RE.finditer(text)``, searched only from near the next digit.
+
+    The scan's lookahead needs a digit after a run of ``[A-Za-z0-9-]`` from the value's
+    start, and the match starts at most two characters (``#``, a space) before the value.
+    So with ``d`` the first digit at or after ``pos``, no match starts before the start of
+    the run of those characters that ends at ``d``, minus two: the search starts there
+    instead of trying every word of the text (the same matches, in the same order).
+    """
+    pos = 0
+    while (digit := _ANY_DIGIT_RE.search(text, pos)) is not None:
+        v = digit.start()
+        while v > pos and text[v - 1] in _ID_RUN_CHARS:
+            v -= 1
+        m = _ID_CANDIDATE_RE.search(text, max(pos, v - 2))
+        if m is None:
+            return
+        yield m
+        pos = m.end()
+
+
 def _id_spans(
     text: str, hints: _Hints, may: Container[re.Pattern[str]]
 ) -> Iterable[tuple[int, int, str]]:
-    for m in _ID_CANDIDATE_RE.finditer(text) if hints.digits >= 3 else ():
+    for m in _id_candidates(text) if hints.digits >= 3 else ():
         value = m.group(0)
         v_start = m.start()
         # A bare "#"/"number"/"no." label alone must not turn "#1 priority" into an ID.
@@ -2575,13 +2600,53 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+_ASCII_DIGIT_RE = re.compile(r"[0-9]")
+_MONTH_START_RE = re.compile("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec")
+
+
+def _date_numeric(text: str) -> Iterator[re.Match[str]]:
+    """``_DATE_NUMERIC.finditer(text)``: every alternative opens with an ASCII digit, so each
+    search starts at the next one (C-speed skip) instead of at every position."""
+    pos = 0
+    while (digit := _ASCII_DIGIT_RE.search(text, pos)) is not None:
+        m = _DATE_NUMERIC.search(text, digit.start())
+        if m is None:
+            return
+        yield m
+        pos = m.end()
+
+
+def _date_worded(text: str, low_text: str) -> Iterator[re.Match[str]]:
+    """``_DATE_WORDED.finditer(text)``, tried only where a month's first three letters are.
+
+    Every alternative opens with a month word (an ASCII first letter, then letters that
+    only their ASCII upper/lower case match, even case-insensitively), so a match starts
+    where the lower-cased text has "jan", "feb", ...; tried there in order, the first match
+    at or after the previous one's end is the one ``finditer`` finds. Needs the lower-cased
+    copy's offsets to be the text's (otherwise: the plain scan).
+    """
+    if len(low_text) != len(text):
+        yield from _DATE_WORDED.finditer(text)
+        return
+    pos = 0
+    while (cand := _MONTH_START_RE.search(low_text, pos)) is not None:
+        start = cand.start()
+        m = _DATE_WORDED.match(text, start)
+        if m is None:
+            pos = start + 1
+            continue
+        yield m
+        pos = m.end()
+
+
 def _date_spans(
     text: str, low_text: str, hints: _Hints, may: Container[re.Pattern[str]]
 ) -> Iterable[tuple[int, int, str]]:
     if hints.max_run:
-        for rx in (_DATE_NUMERIC, _DATE_WORDED):
-            for m in rx.finditer(text) if rx in may else ():
-                yield m.start(), m.end(), DATE
+        for m in _date_numeric(text) if _DATE_NUMERIC in may else ():
+            yield m.start(), m.end(), DATE
+        for m in _date_worded(text, low_text) if _DATE_WORDED in may else ():
+            yield m.start(), m.end(), DATE
         if "/" in text:
             for rx in _DATE_SLASHED:
                 for m in rx.finditer(text) if rx in may else ():

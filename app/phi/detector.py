@@ -2464,6 +2464,21 @@ def _known_name_spans(text: str, names: Sequence[str]) -> Iterable[tuple[int, in
 _PREV_TOKEN_RE = re.compile(rf"(?<![\w'’-])({_ANY_TOK})[ ]+$")
 
 
+def _prev_token(text: str, lo: int, start: int) -> re.Match[str] | None:
+    """``_PREV_TOKEN_RE.search(text, lo, start)``, searched from the last word only.
+
+    The token must end where the spaces before ``start`` begin (it ends in a letter) and
+    holds no space, so no match starts before the space in front of it: the search starts
+    after that space instead of trying every position of the window (the same match).
+    """
+    end = start
+    while end > lo and text[end - 1] == " ":
+        end -= 1
+    if end == start:
+        return None  # "[ ]+$" needs a space right before ``start``
+    return _PREV_TOKEN_RE.search(text, max(lo, text.rfind(" ", lo, end) + 1), start)
+
+
 def _extend(
     text: str, spans: list[PhiSpan], lex: _Lexicon, lower_mode: bool
 ) -> list[tuple[int, int, str]]:
@@ -2476,7 +2491,7 @@ def _extend(
             lower = not text[start].isupper()
             end = _name_run_end(text, end, lex, lower)
             for _ in range(2):
-                prev = _PREV_TOKEN_RE.search(text, max(0, start - 30), start)
+                prev = _prev_token(text, max(0, start - 30), start)
                 if not prev or (_sentence_initial(text, prev.start(1)) and lower):
                     break
                 tok = prev.group(1)
@@ -2705,7 +2720,8 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     raw.extend(_date_spans(text, low_text, hints, may))
     if hints.age_number or "enarian" in low_text:
         for rx in _AGE_SCAN:
-            raw.extend((*_value_span(m), AGE) for m in rx.finditer(text) if rx in may)
+            if rx in may:  # (a scan the prefilter rules out is not run at all)
+                raw.extend((*_value_span(m), AGE) for m in rx.finditer(text))
     caps = list(_CAP_TOKEN_RE.finditer(text))  # capitalised tokens: places and names
     raw.extend(_location_spans(text, lex, caps, hints, may))
     raw.extend(_name_spans(text, lex, caps, may))

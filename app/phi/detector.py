@@ -581,6 +581,8 @@ _WEAK_CUES = frozenset(
 # alternative of the regex it guards, so skipping never changes the result.
 
 _DIGIT_RUN_RE = re.compile(r"\d+")
+# In ASCII text ``\d`` is [0-9]; the plain range is cheaper to test than the Unicode category.
+_ASCII_DIGIT_RUN_RE = re.compile(r"[0-9]+")
 # Every _FACILITY_HEAD alternative contains one of these (case-sensitive, like the regex).
 _HEAD_HINTS = (
     "Hosp", "Clinic", "Med", "Health", "Infirmary", "Sanatorium", "Sanitarium", "Nursing",
@@ -618,7 +620,7 @@ class _Hints(NamedTuple):
 
     @classmethod
     def of(cls, text: str) -> _Hints:
-        runs = _DIGIT_RUN_RE.findall(text)
+        runs = (_ASCII_DIGIT_RUN_RE if text.isascii() else _DIGIT_RUN_RE).findall(text)
         if not runs:
             return _NO_DIGITS
         lens = [len(r) for r in runs]
@@ -1064,7 +1066,8 @@ def _id_candidates(text: str) -> Iterator[re.Match[str]]:
     instead of trying every word of the text (the same matches, in the same order).
     """
     pos = 0
-    while (digit := _ANY_DIGIT_RE.search(text, pos)) is not None:
+    digits = _ASCII_DIGIT_RE if text.isascii() else _ANY_DIGIT_RE
+    while (digit := digits.search(text, pos)) is not None:
         v = digit.start()
         while v > pos and text[v - 1] in _ID_RUN_CHARS:
             v -= 1

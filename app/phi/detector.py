@@ -1054,28 +1054,50 @@ def _label_possible(text: str, v_start: int) -> bool:
 
 _ANY_DIGIT_RE = re.compile(r"\d")
 _ID_RUN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
+_CODE_RUN_CHARS = frozenset("#ABCDEFGHIJKLMNOPQRSTUVWXYZ-")
 
 
-def _id_candidates(text: str) -> Iterator[re.Match[str]]:
-    """``_ID_CANDIDATE_RE.finditer(text)``, searched only from near the next digit.
+def _from_digits(
+    rx: re.Pattern[str], text: str, run_chars: frozenset[str], lead: int
+) -> Iterator[re.Match[str]]:
+    """``rx.finditer(text)`` for a scan with this property: a match that starts before
+    the first digit at or after it reaches that digit through ``run_chars`` only, from at
+    most ``lead`` characters before them (shown for each scan where it is used).
 
-    The scan's lookahead needs a digit after a run of ``[A-Za-z0-9-]`` from the value's
-    start, and the match starts at most two characters (``#``, a space) before the value.
-    So with ``d`` the first digit at or after ``pos``, no match starts before the start of
-    the run of those characters that ends at ``d``, minus two: the search starts there
-    instead of trying every word of the text (the same matches, in the same order).
+    So with ``d`` the first digit at or after ``pos``, no match starts before the run of
+    ``run_chars`` that ends at ``d``, minus ``lead``: the search starts there instead of
+    trying every word of the text (the same matches, in the same order).
     """
     pos = 0
     digits = _ASCII_DIGIT_RE if text.isascii() else _ANY_DIGIT_RE
     while (digit := digits.search(text, pos)) is not None:
         v = digit.start()
-        while v > pos and text[v - 1] in _ID_RUN_CHARS:
+        while v > pos and text[v - 1] in run_chars:
             v -= 1
-        m = _ID_CANDIDATE_RE.search(text, max(pos, v - 2))
+        m = rx.search(text, max(pos, v - lead))
         if m is None:
             return
         yield m
         pos = m.end()
+
+
+def _id_candidates(text: str) -> Iterator[re.Match[str]]:
+    """``_ID_CANDIDATE_RE.finditer(text)``: its lookahead needs a digit after a run of
+    ``[A-Za-z0-9-]`` from the value's start, so a value that starts before the first
+    digit runs up to it through those characters; the match opens at most two characters
+    (``#``, a space) before the value."""
+    return _from_digits(_ID_CANDIDATE_RE, text, _ID_RUN_CHARS, 2)
+
+
+def _codes(text: str) -> Iterator[re.Match[str]]:
+    """``_CODE_RE.finditer(text)``: every alternative reaches its first digit through
+    ``#``, capitals and hyphens only (none of them a digit, so that first digit is ``d``)."""
+    return _from_digits(_CODE_RE, text, _CODE_RUN_CHARS, 0)
+
+
+def _long_numbers(text: str) -> Iterator[re.Match[str]]:
+    """``_LONG_NUMBER_RE.finditer(text)``: digits, after at most one ``#``."""
+    return _from_digits(_LONG_NUMBER_RE, text, frozenset("#"), 0)
 
 
 def _id_spans(
@@ -1105,7 +1127,7 @@ def _id_spans(
     for m in _SSN_RE.finditer(text) if ssn else ():
         yield m.start(), m.end(), ID
 
-    for m in _CODE_RE.finditer(text) if hints.max_run >= 3 and _CODE_RE in may else ():
+    for m in _codes(text) if hints.max_run >= 3 and _CODE_RE in may else ():
         tok = m.group(0)
         if _CODE_STOP.match(tok):
             continue
@@ -1115,9 +1137,7 @@ def _id_spans(
             continue
         yield m.start(), m.end(), ID
 
-    for m in (
-        _LONG_NUMBER_RE.finditer(text) if hints.max_run >= 6 and _LONG_NUMBER_RE in may else ()
-    ):
+    for m in _long_numbers(text) if hints.max_run >= 6 and _LONG_NUMBER_RE in may else ():
         yield m.start(), m.end(), ID
 
 
@@ -2470,10 +2490,13 @@ _PREV_TOKEN_RE = re.compile(rf"(?<![\w'’-])({_ANY_TOK})[ ]+$")
 def _prev_token(text: str, lo: int, start: int) -> re.Match[str] | None:
     """``_PREV_TOKEN_RE.search(text, lo, start)``, searched from the last word only.
 
-    The token must end where the spaces before ``start`` begin (it ends in a letter) and
-    holds no space, so no match starts before the space in front of it: the search starts
-    after that space instead of trying every position of the window (the same match).
+    Unless ``start`` follows a line break, the token must end where the spaces before
+    ``start`` begin (it ends in a letter) and holds no space, so no match starts before the
+    space in front of it: the search starts after that space instead of trying every
+    position of the window (the same match).
     """
+    if text[start - 1 : start] == "\n":
+        return _PREV_TOKEN_RE.search(text, lo, start)  # "$" also matches before a last "\n"
     end = start
     while end > lo and text[end - 1] == " ":
         end -= 1

@@ -1,10 +1,10 @@
 """Scans that skip ahead to where a match can start must find what the plain scan finds.
 
-app/phi/detector.py runs a few whole-text scans from the next digit, month word or last word
-instead of trying every position (``_id_candidates``, ``_date_numeric``, ``_date_worded``,
-``_prev_token``). Each is checked here against the plain regex call on the committed corpora
-and on texts built at the edges (digits of other scripts, case-folding letters, runs of
-spaces, a match one character away), match for match.
+app/phi/detector.py runs a few scans from the next digit, month word or last word instead of
+trying every position (``_id_candidates``, ``_codes``, ``_long_numbers``, ``_date_numeric``,
+``_date_worded``, ``_prev_token``). Each is checked here against the plain regex call on the
+committed corpora and on texts built at the edges (digits of other scripts, case-folding
+letters, runs of spaces, line breaks, a match one character away), match for match.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def _texts() -> list[str]:
     rng = random.Random(6)
     base = [
         "MRN: 4417-1234, acct #AB-123456, # 12345, ab-12-, x_12 y9 RV1234567/2b and 3-",
+        "AB-C1-2-345X, ##A-1234567, ZZ12345Q, 1234-AB, 123-45-678, #٣٤٥٦٧٨٩ and AB٣4567",
         "Seen 03/14/2023, 2023-03-14T10:20, 14 Mar 2023, 4th of July, 12-Mar-23 and 1/2",
         "on March 14th of 2023, sept. '21, SEP 9 2022, mayday May 30th, Dec, decide 2020",
         "Auguſt 3, \u212aelvin, İstanbul 3 June, ٣ March ٢٠٢٠, MRN ٤٥٦٧٨, 12٣45 and ²³⁴",
@@ -56,6 +57,10 @@ def test_jumping_scans_find_what_the_plain_scans_find() -> None:
         low = text.lower()
         assert _spans(detector._id_candidates(text)) == _spans(
             detector._ID_CANDIDATE_RE.finditer(text)
+        )
+        assert _spans(detector._codes(text)) == _spans(detector._CODE_RE.finditer(text))
+        assert _spans(detector._long_numbers(text)) == _spans(
+            detector._LONG_NUMBER_RE.finditer(text)
         )
         assert _spans(detector._date_numeric(text)) == _spans(detector._DATE_NUMERIC.finditer(text))
         assert _spans(detector._date_worded(text, low)) == _spans(

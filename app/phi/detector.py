@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -588,6 +588,8 @@ _WEAK_CUES = frozenset(
 # alternative of the regex it guards, so skipping never changes the result.
 
 _DIGIT_RUN_RE = re.compile(r"\d+")
+# In ASCII text ``\d`` is [0-9]; the plain range is cheaper to test than the Unicode category.
+_ASCII_DIGIT_RUN_RE = re.compile(r"[0-9]+")
 # Every _FACILITY_HEAD alternative contains one of these (case-sensitive, like the regex).
 _HEAD_HINTS = (
     "Hosp", "Clinic", "Med", "Health", "Infirmary", "Sanatorium", "Sanitarium", "Nursing",
@@ -625,7 +627,7 @@ class _Hints(NamedTuple):
 
     @classmethod
     def of(cls, text: str) -> _Hints:
-        runs = _DIGIT_RUN_RE.findall(text)
+        runs = (_ASCII_DIGIT_RUN_RE if text.isascii() else _DIGIT_RUN_RE).findall(text)
         if not runs:
             return _NO_DIGITS
         lens = [len(r) for r in runs]
@@ -1061,10 +1063,58 @@ def _label_possible(text: str, v_start: int) -> bool:
     return word.lower().endswith(_LABEL_FINAL)
 
 
+_ANY_DIGIT_RE = re.compile(r"\d")
+_ID_RUN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
+_CODE_RUN_CHARS = frozenset("#ABCDEFGHIJKLMNOPQRSTUVWXYZ-")
+
+
+def _from_digits(
+    rx: re.Pattern[str], text: str, run_chars: frozenset[str], lead: int
+) -> Iterator[re.Match[str]]:
+    """``rx.finditer(text)`` for a scan with this property: a match that starts before
+    the first digit at or after it reaches that digit through ``run_chars`` only, from at
+    most ``lead`` characters before them (shown for each scan where it is used).
+
+    So with ``d`` the first digit at or after ``pos``, no match starts before the run of
+    ``run_chars`` that ends at ``d``, minus ``lead``: the search starts there instead of
+    trying every word of the text (the same matches, in the same order).
+    """
+    pos = 0
+    digits = _ASCII_DIGIT_RE if text.isascii() else _ANY_DIGIT_RE
+    while (digit := digits.search(text, pos)) is not None:
+        v = digit.start()
+        while v > pos and text[v - 1] in run_chars:
+            v -= 1
+        m = rx.search(text, max(pos, v - lead))
+        if m is None:
+            return
+        yield m
+        pos = m.end()
+
+
+def _id_candidates(text: str) -> Iterator[re.Match[str]]:
+    """``_ID_CANDIDATE_RE.finditer(text)``: its lookahead needs a digit after a run of
+    ``[A-Za-z0-9-]`` from the value's start, so a value that starts before the first
+    digit runs up to it through those characters; the match opens at most two characters
+    (``#``, a space) before the value."""
+    return _from_digits(_ID_CANDIDATE_RE, text, _ID_RUN_CHARS, 2)
+
+
+def _codes(text: str) -> Iterator[re.Match[str]]:
+    """``_CODE_RE.finditer(text)``: every alternative reaches its first digit through
+    ``#``, capitals and hyphens only (none of them a digit, so that first digit is ``d``)."""
+    return _from_digits(_CODE_RE, text, _CODE_RUN_CHARS, 0)
+
+
+def _long_numbers(text: str) -> Iterator[re.Match[str]]:
+    """``_LONG_NUMBER_RE.finditer(text)``: digits, after at most one ``#``."""
+    return _from_digits(_LONG_NUMBER_RE, text, frozenset("#"), 0)
+
+
 def _id_spans(
     text: str, hints: _Hints, may: Container[re.Pattern[str]]
 ) -> Iterable[tuple[int, int, str]]:
-    for m in _ID_CANDIDATE_RE.finditer(text) if hints.digits >= 3 else ():
+    for m in _id_candidates(text) if hints.digits >= 3 else ():
         value = m.group(0)
         v_start = m.start()
         # A bare "#"/"number"/"no." label alone must not turn "#1 priority" into an ID.
@@ -1088,7 +1138,7 @@ def _id_spans(
     for m in _SSN_RE.finditer(text) if ssn else ():
         yield m.start(), m.end(), ID
 
-    for m in _CODE_RE.finditer(text) if hints.max_run >= 3 and _CODE_RE in may else ():
+    for m in _codes(text) if hints.max_run >= 3 and _CODE_RE in may else ():
         tok = m.group(0)
         if _CODE_STOP.match(tok):
             continue
@@ -1098,9 +1148,7 @@ def _id_spans(
             continue
         yield m.start(), m.end(), ID
 
-    for m in (
-        _LONG_NUMBER_RE.finditer(text) if hints.max_run >= 6 and _LONG_NUMBER_RE in may else ()
-    ):
+    for m in _long_numbers(text) if hints.max_run >= 6 and _LONG_NUMBER_RE in may else ():
         yield m.start(), m.end(), ID
 
 
@@ -2624,6 +2672,24 @@ def _apostrophe_tail(text: str, end: int) -> int:
     return m.end() if m and m.group(1) not in _NOT_APOSTROPHE_TAIL else end
 
 
+def _prev_token(text: str, lo: int, start: int) -> re.Match[str] | None:
+    """``_PREV_TOKEN_RE.search(text, lo, start)``, searched from the last word only.
+
+    Unless ``start`` follows a line break, the token must end where the spaces before
+    ``start`` begin (it ends in a letter) and holds no space, so no match starts before the
+    space in front of it: the search starts after that space instead of trying every
+    position of the window (the same match).
+    """
+    if text[start - 1 : start] == "\n":
+        return _PREV_TOKEN_RE.search(text, lo, start)  # "$" also matches before a last "\n"
+    end = start
+    while end > lo and text[end - 1] == " ":
+        end -= 1
+    if end == start:
+        return None  # "[ ]+$" needs a space right before ``start``
+    return _PREV_TOKEN_RE.search(text, max(lo, text.rfind(" ", lo, end) + 1), start)
+
+
 def _extend(
     text: str, spans: list[PhiSpan], lex: _Lexicon, lower_mode: bool
 ) -> list[tuple[int, int, str]]:
@@ -2636,7 +2702,7 @@ def _extend(
             lower = not text[start].isupper()
             end = _apostrophe_tail(text, _name_run_end(text, end, lex, lower))
             for _ in range(2):
-                prev = _PREV_TOKEN_RE.search(text, max(0, start - 30), start)
+                prev = _prev_token(text, max(0, start - 30), start)
                 if not prev or (_sentence_initial(text, prev.start(1)) and lower):
                     break
                 tok = prev.group(1)
@@ -2777,13 +2843,53 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+_ASCII_DIGIT_RE = re.compile(r"[0-9]")
+_MONTH_START_RE = re.compile("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec")
+
+
+def _date_numeric(text: str) -> Iterator[re.Match[str]]:
+    """``_DATE_NUMERIC.finditer(text)``: every alternative opens with an ASCII digit, so each
+    search starts at the next one (C-speed skip) instead of at every position."""
+    pos = 0
+    while (digit := _ASCII_DIGIT_RE.search(text, pos)) is not None:
+        m = _DATE_NUMERIC.search(text, digit.start())
+        if m is None:
+            return
+        yield m
+        pos = m.end()
+
+
+def _date_worded(text: str, low_text: str) -> Iterator[re.Match[str]]:
+    """``_DATE_WORDED.finditer(text)``, tried only where a month's first three letters are.
+
+    Every alternative opens with a month word (an ASCII first letter, then letters that
+    only their ASCII upper/lower case match, even case-insensitively), so a match starts
+    where the lower-cased text has "jan", "feb", ...; tried there in order, the first match
+    at or after the previous one's end is the one ``finditer`` finds. Needs the lower-cased
+    copy's offsets to be the text's (otherwise: the plain scan).
+    """
+    if len(low_text) != len(text):
+        yield from _DATE_WORDED.finditer(text)
+        return
+    pos = 0
+    while (cand := _MONTH_START_RE.search(low_text, pos)) is not None:
+        start = cand.start()
+        m = _DATE_WORDED.match(text, start)
+        if m is None:
+            pos = start + 1
+            continue
+        yield m
+        pos = m.end()
+
+
 def _date_spans(
     text: str, low_text: str, hints: _Hints, may: Container[re.Pattern[str]]
 ) -> Iterable[tuple[int, int, str]]:
     if hints.max_run:
-        for rx in (_DATE_NUMERIC, _DATE_WORDED):
-            for m in rx.finditer(text) if rx in may else ():
-                yield m.start(), m.end(), DATE
+        for m in _date_numeric(text) if _DATE_NUMERIC in may else ():
+            yield m.start(), m.end(), DATE
+        for m in _date_worded(text, low_text) if _DATE_WORDED in may else ():
+            yield m.start(), m.end(), DATE
         if "/" in text:
             for rx in _DATE_SLASHED:
                 for m in rx.finditer(text) if rx in may else ():
@@ -2867,7 +2973,8 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     raw.extend(_date_spans(text, low_text, hints, may))
     if hints.age_number or "enarian" in low_text:
         for rx in _AGE_SCAN:
-            raw.extend((*_value_span(m), AGE) for m in rx.finditer(text) if rx in may)
+            if rx in may:  # (a scan the prefilter rules out is not run at all)
+                raw.extend((*_value_span(m), AGE) for m in rx.finditer(text))
     caps = list(_CAP_TOKEN_RE.finditer(text))  # capitalised tokens: places and names
     raw.extend(_location_spans(text, lex, caps, hints, may))
     raw.extend(_name_spans(text, lex, caps, may))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from tests.api.factories import World
@@ -42,3 +44,21 @@ async def phi_interview(w: World, **over: Any) -> dict[str, Any]:
 def assert_no_needles(text: str, where: str) -> None:
     for needle in NEEDLES:
         assert needle not in text, f"PHI {needle!r} found in {where}"
+
+
+_CORPUS = Path(__file__).resolve().parents[2]
+CORPUS_FILES = [
+    _CORPUS / "tests/phi/data/gold_fixture.jsonl",
+    _CORPUS / "bench/phi_corpus/tune.jsonl",
+]
+
+
+def corpus_texts() -> list[str]:
+    """The transcripts of the gold fixture and the tune split, for tests that run the
+    detector's machinery over realistic texts (never the held-out split)."""
+    texts = []
+    for path in CORPUS_FILES:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line:
+                texts.append(json.loads(line)["text"])
+    return texts

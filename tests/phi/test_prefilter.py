@@ -8,32 +8,20 @@ disagree on).
 
 from __future__ import annotations
 
-import json
 import random
 import re
-from pathlib import Path
 
 import pytest
 
 from app.phi import detector, prefilter
 from app.phi.detector import _PREFILTER, detect
-
-ROOT = Path(__file__).resolve().parents[2]
-_FILES = [
-    ROOT / "tests/phi/data/gold_fixture.jsonl",
-    ROOT / "bench/phi_corpus/tune.jsonl",
-]
+from tests.phi.samples import corpus_texts
 
 pytestmark = pytest.mark.skipif(prefilter._hs is None, reason="hyperscan is not installed")
 
 
 def _texts() -> list[str]:
-    texts = []
-    for path in _FILES:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line:
-                texts.append(json.loads(line)["text"])
-    return texts
+    return corpus_texts()
 
 
 def _edge_texts() -> list[str]:

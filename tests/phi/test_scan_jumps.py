@@ -9,23 +9,15 @@ letters, runs of spaces, line breaks, a match one character away), match for mat
 
 from __future__ import annotations
 
-import json
 import random
 import re
-from pathlib import Path
 
 from app.phi import detector
-
-ROOT = Path(__file__).resolve().parents[2]
-_FILES = [ROOT / "tests/phi/data/gold_fixture.jsonl", ROOT / "bench/phi_corpus/tune.jsonl"]
+from tests.phi.samples import corpus_texts
 
 
 def _texts() -> list[str]:
-    texts = []
-    for path in _FILES:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line:
-                texts.append(json.loads(line)["text"])
+    texts = corpus_texts()
     rng = random.Random(6)
     base = [
         "MRN: 4417-1234, acct #AB-123456, # 12345, ab-12-, x_12 y9 RV1234567/2b and 3-",

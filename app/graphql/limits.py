@@ -18,7 +18,7 @@ Aliases and root fields are summed; each mutation root field costs MUTATION_COST
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import (
     DocumentNode,
@@ -152,6 +152,24 @@ _MAX_DOCUMENTS = 512
 _MAX_VARIANTS = 64
 
 
+V = TypeVar("V")
+
+
+def per_document(
+    store: dict[int, tuple[weakref.ref[Any], dict[Any, V]]], document: Any, most: int
+) -> dict[Any, V]:
+    """`document`'s own cache in `store`, keyed by the parsed document's identity (a weak
+    reference tells a reused id from the same object): AST nodes are frozen dataclasses whose
+    hash walks the whole tree, as costly as the work cached. At most `most` documents; the
+    store is emptied when full."""
+    entry = store.get(id(document))
+    if entry is None or entry[0]() is not document:
+        if len(store) >= most:
+            store.clear()
+        entry = store[id(document)] = (weakref.ref(document), {})
+    return entry[1]
+
+
 def check_cost(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -168,12 +186,7 @@ def check_cost(
             if isinstance(v, int) and not isinstance(v, bool)
         )
     )
-    entry = _COSTS.get(id(document))
-    if entry is None or entry[0]() is not document:
-        if len(_COSTS) >= _MAX_DOCUMENTS:
-            _COSTS.clear()
-        entry = _COSTS[id(document)] = (weakref.ref(document), {})
-    variants = entry[1]
+    variants = per_document(_COSTS, document, _MAX_DOCUMENTS)
     key = (id(schema), operation_name, ints)
     cost = variants.get(key)
     if cost is None:

@@ -33,7 +33,7 @@ from app.graphql import inputs as gi
 from app.graphql.errors import ErrorFormatter, SafeValuesOfCorrectTypeRule, format_error
 from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
 from app.graphql.internals import graphql_core_schema, patch_sibling_gather
-from app.graphql.limits import check_cost
+from app.graphql.limits import check_cost, per_document
 from app.graphql.live import Subscription
 from app.graphql.mutations import (
     archive_mutation,
@@ -499,12 +499,7 @@ _MAX_VALIDATED = 512
 
 
 def _validate(schema: Any, document: Any, rules: tuple[Any, ...], hide: bool) -> list[GraphQLError]:
-    entry = _VALIDATED.get(id(document))
-    if entry is None or entry[0]() is not document:
-        if len(_VALIDATED) >= _MAX_VALIDATED:
-            _VALIDATED.clear()
-        entry = _VALIDATED[id(document)] = (weakref.ref(document), {})
-    results = entry[1]
+    results = per_document(_VALIDATED, document, _MAX_VALIDATED)
     key = (schema, rules, hide)
     errors = results.get(key)
     if errors is None:

@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+from app.phi.gates import gated
 from app.phi.prefilter import Prefilter
 
 __all__ = ["PhiResult", "PhiSpan", "detect"]
@@ -2220,6 +2221,11 @@ _LOWER_ADVERBS = frozenset(
 )
 
 
+# The cue scans over every word of a lower-case text, behind their first-character gates.
+_NAME_CUE_SCAN = gated(_NAME_CUE_RE)
+_PLACE_CUE_SCAN = gated(_PLACE_CUE_RE)
+
+
 def _lower_name_spans(
     text: str, lex: _Lexicon, may: Container[re.Pattern[str]]
 ) -> Iterable[tuple[int, int, str]]:
@@ -2237,7 +2243,7 @@ def _lower_name_spans(
         if _personal_token(tok, lex, False) or tok in lex.first or tok in lex.first_ambiguous:
             if tok not in _NOT_NAME and tok not in _CONTEXT_STOP:
                 yield m.start("n"), m.end("n"), NAME
-    for m in _NAME_CUE_RE.finditer(text):
+    for m in _NAME_CUE_SCAN.finditer(text):
         tok = m.group("n")
         if tok[0].isupper():
             continue
@@ -2260,7 +2266,7 @@ def _lower_name_spans(
         if m.group("intro") and not _introduces(text, tok, m.end("n"), lex):
             continue
         yield m.start("n"), _name_run_end(text, m.end("n"), lex, True, strong=strong), NAME
-    for m in _PLACE_CUE_RE.finditer(text):
+    for m in _PLACE_CUE_SCAN.finditer(text):
         if m.group("p")[0].isupper():
             continue
         end = _place_run(text, m.start("p"), m.group("p"), lex)

@@ -2,9 +2,10 @@
 
 app/phi/detector.py runs a few scans from the next digit, month word or last word instead of
 trying every position (``_id_candidates``, ``_codes``, ``_long_numbers``, ``_date_numeric``,
-``_date_worded``, ``_prev_token``). Each is checked here against the plain regex call on the
-committed corpora and on texts built at the edges (digits of other scripts, case-folding
-letters, runs of spaces, line breaks, a match one character away), match for match.
+``_date_worded``, ``_prev_token``) or behind a first-character gate (``gates.gated``). Each is
+checked here against the plain regex call on the committed corpora and on texts built at the
+edges (digits of other scripts, case-folding letters, runs of spaces, line breaks, a match one
+character away), match for match.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import random
 import re
 
-from app.phi import detector
+from app.phi import detector, gates
 from tests.phi.samples import corpus_texts
 
 
@@ -83,3 +84,44 @@ def test_a_wrong_skip_is_caught() -> None:
     plain = _spans(detector._ID_CANDIDATE_RE.finditer(text))
     skipped = _spans(detector._ID_CANDIDATE_RE.finditer(text, late.search(text).start()))  # type: ignore[union-attr]
     assert plain != skipped
+
+
+def _gated_pairs() -> list[tuple[re.Pattern[str], re.Pattern[str]]]:
+    return [
+        (detector._NAME_CUE_RE, detector._NAME_CUE_SCAN),
+        (detector._PLACE_CUE_RE, detector._PLACE_CUE_SCAN),
+    ]
+
+
+def test_gated_scans_find_what_the_plain_scans_find() -> None:
+    pairs = _gated_pairs()
+    assert all(gated.pattern != plain.pattern for plain, gated in pairs)  # a gate was built
+    found = 0
+    for text in _texts():
+        for variant in (text, text.lower()):
+            for plain, gated in pairs:
+                expected = [(m.span(), m.groups()) for m in plain.finditer(variant)]
+                assert [(m.span(), m.groups()) for m in gated.finditer(variant)] == expected
+                found += len(expected)
+    assert found > 300
+
+
+def test_first_characters_follow_the_pattern() -> None:
+    assert gates.first_chars(re.compile(r"(?i:\b(?:ab|c)d)x")) == ("", "ac")
+    assert gates.first_chars(re.compile(r"(?:x?y|\bz)")) == ("xyz", "")
+    assert gates.first_chars(re.compile(r"a?")) is None  # can match empty
+    assert gates.first_chars(re.compile(r"\w+|b")) is None  # a category
+    assert gates.first_chars(re.compile(r"(?i)ab")) is None  # global flags: not wrapped
+    # A branch added to a pattern is in its gate.
+    assert "q" in gates.first_chars(re.compile(r"\b(?:live|quit)\s+in"))[0]  # type: ignore[index]
+
+
+def test_a_gate_that_misses_a_first_character_is_caught() -> None:
+    # The comparison above can fail: a hand-written gate without "s" loses "sent to Ogden".
+    text = "she was sent to ogden and lives in provo"
+    plain = detector._PLACE_CUE_RE
+    wrong = re.compile(r"(?=(?i:[abcdghijlmoprtuw]))(?:" + plain.pattern + ")", plain.flags)
+    assert [m.span() for m in wrong.finditer(text)] != [m.span() for m in plain.finditer(text)]
+    assert [m.span() for m in detector._PLACE_CUE_SCAN.finditer(text)] == [
+        m.span() for m in plain.finditer(text)
+    ]

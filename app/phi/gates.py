@@ -1,0 +1,111 @@
+"""First-character gates for scanning regexes, read from the parsed pattern.
+
+Python's regex engine tries a pattern at every position of the text unless the pattern opens
+with a literal or a character class. A scan that opens with ``\\b`` and a long alternation
+of words pays for the whole alternation at every position. ``gated(rx)`` puts a lookahead
+for the characters a match of ``rx`` can start with in front of it: at most positions the
+engine then fails on one class test. The class is computed from ``rx``'s own parse tree
+(not written by hand), so a branch added to the pattern later is in it too; a pattern whose
+first characters cannot be told (it can match empty, or opens with ``.``, ``\\w``, a negated
+class, a back-reference) is returned unchanged. The matches are the same: no match of ``rx``
+starts with a character outside the class.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from typing import Any
+
+_parser: Any = importlib.import_module("re._parser")
+_c: Any = importlib.import_module("re._constants")
+_WORD_CHAR_RE = re.compile(r"\w")
+_MAX_RANGE = 0x3000  # a class range wider than this is left to the pattern (no gate)
+_GLOBAL_FLAGS_RE = re.compile(r"\(\?[aiLmsux]+\)")
+
+
+def _starts(items: Any, ci: bool, out: dict[str, bool]) -> bool | None:
+    """Add the characters a match of ``items`` can start with to ``out`` (character ->
+    whether it is compared case-insensitively there). True when ``items`` can match the
+    empty string (what follows supplies the first character), False when not, None when
+    the first characters cannot be told."""
+    for op, av in items:
+        if op is _c.AT or op is _c.ASSERT or op is _c.ASSERT_NOT:
+            continue  # zero-width: the first character is that of what follows
+        empty: bool | None
+        if op is _c.LITERAL:
+            out[chr(av)] = out.get(chr(av), False) or ci
+            return False
+        if op is _c.IN:
+            for o, a in av:
+                if o is _c.LITERAL:
+                    out[chr(a)] = out.get(chr(a), False) or ci
+                elif o is _c.RANGE and a[1] - a[0] <= _MAX_RANGE:
+                    for code in range(a[0], a[1] + 1):
+                        out[chr(code)] = out.get(chr(code), False) or ci
+                else:
+                    return None  # a category, a negation, a wide range
+            return False
+        if op is _c.SUBPATTERN:
+            _group, add, remove, sub = av
+            inner = (ci or bool(add & re.IGNORECASE)) and not remove & re.IGNORECASE
+            empty = _starts(sub.data, inner, out)
+        elif op is _c.BRANCH:
+            empty = False
+            for branch in av[1]:
+                e = _starts(branch.data, ci, out)
+                if e is None:
+                    return None
+                empty = empty or e
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+            least, _most, sub = av
+            e = _starts(sub.data, ci, out)
+            empty = None if e is None else (e or least == 0)
+        elif op is _c.ATOMIC_GROUP:
+            empty = _starts(av.data, ci, out)
+        else:
+            return None
+        if empty is not True:
+            return empty
+    return True
+
+
+def _class(chars: list[str]) -> str:
+    return "".join("\\" + c if c in "\\]^-[" else c for c in sorted(chars))
+
+
+def first_chars(rx: re.Pattern[str]) -> tuple[str, str] | None:
+    """The characters a match of ``rx`` can start with: (compared as written, compared
+    case-insensitively), or None when that cannot be told."""
+    if _GLOBAL_FLAGS_RE.match(rx.pattern):
+        return None  # read only patterns that can be wrapped (global flags must lead)
+    parsed = _parser.parse(rx.pattern, rx.flags)
+    out: dict[str, bool] = {}
+    if _starts(parsed.data, bool(parsed.state.flags & re.IGNORECASE), out) is not False:
+        return None
+    return (
+        "".join(sorted(c for c, ci in out.items() if not ci)),
+        "".join(sorted(c for c, ci in out.items() if ci)),
+    )
+
+
+def gated(rx: re.Pattern[str]) -> re.Pattern[str]:
+    """``rx`` behind a lookahead for the characters a match can start with (see above);
+    ``rx`` itself when they cannot be told. Same groups, same flags, same matches."""
+    firsts = first_chars(rx)
+    if firsts is None:
+        return rx
+    plain, cased = firsts
+    parts = ([f"[{_class(list(plain))}]"] if plain else []) + (
+        [f"(?i:[{_class(list(cased))}])"] if cased else []
+    )
+    gate = f"(?=(?:{'|'.join(parts)}))"
+    # A match that opens with a word boundary and then a word character follows a non-word
+    # character (or the start): one more cheap test before the alternation.
+    parsed = _parser.parse(rx.pattern, rx.flags)
+    head = parsed.data[0] if parsed.data else None
+    while head is not None and head[0] is _c.SUBPATTERN and head[1][3].data:
+        head = head[1][3].data[0]
+    if head == (_c.AT, _c.AT_BOUNDARY) and all(_WORD_CHAR_RE.match(c) for c in plain + cased):
+        gate += r"(?<!\w)"
+    return re.compile(f"{gate}(?:{rx.pattern})", rx.flags)

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from app.phi.gates import gated
+from app.phi.gates import gated, lookahead_charsets
 from app.phi.prefilter import Prefilter
 
 __all__ = ["PhiResult", "PhiSpan", "detect"]
@@ -174,7 +174,8 @@ def _scan(first: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
     set; patterns that open with ``\\b`` or a lookbehind are otherwise tried at every
     position, which made the detector several times slower.
     """
-    return re.compile(f"(?=[{first}])(?:{pattern})", flags)
+    with lookahead_charsets():  # the engine skips to the next such character in C
+        return re.compile(f"(?=[{first}])(?:{pattern})", flags)
 
 
 _MONTH = (
@@ -263,7 +264,8 @@ def _combine(patterns: list[re.Pattern[str]]) -> list[re.Pattern[str]]:
         body = p.pattern
         firsts.append(body[len("(?=[") : body.index("])")])
         parts.append(f"(?i:{body})" if p.flags & re.IGNORECASE else body)
-    combined = re.compile(f"(?=[{''.join(firsts)}])(?:{'|'.join(parts)})")
+    with lookahead_charsets():
+        combined = re.compile(f"(?=[{''.join(firsts)}])(?:{'|'.join(parts)})")
     return [combined, *(p for p in patterns if "v" in p.groupindex)]
 
 
@@ -2287,13 +2289,15 @@ _OTHER_SCRIPT_RE = re.compile(rf"{_OTHER_WORD}(?:[ ]+{_OTHER_WORD})*")
 
 def _lower_mode(text: str) -> bool:
     """Lower-case text (speech-to-text output): fewer than one capital per 150 characters."""
-    enough = len(text) / 150  # stop counting once there are this many (written text: soon)
-    count = 0
-    for _ in _UPPER_RE.finditer(text):
-        count += 1
-        if count >= enough:
-            return False
-    return count < enough
+    # ``enough`` capitals are at least ceil(len / 150) of them: one match of "the next
+    # capital, that many times" looks for them in C and stops once they are found.
+    return _capitals(-(-len(text) // 150)).match(text) is None
+
+
+@lru_cache(maxsize=256)
+def _capitals(n: int) -> re.Pattern[str]:
+    """A match when the text holds at least ``n`` characters of ``_UPPER_RE``."""
+    return re.compile(rf"(?:[^{_UP}]*[{_UP}]){{{n}}}")
 
 
 def _conversation_spans(

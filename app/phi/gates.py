@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _parser: Any = importlib.import_module("re._parser")
 _c: Any = importlib.import_module("re._constants")
+_compiler: Any = importlib.import_module("re._compiler")
 _WORD_CHAR_RE = re.compile(r"\w")
 _MAX_RANGE = 0x3000  # a class range wider than this is left to the pattern (no gate)
 _GLOBAL_FLAGS_RE = re.compile(r"\(\?[aiLmsux]+\)")
@@ -99,7 +102,7 @@ def gated(rx: re.Pattern[str]) -> re.Pattern[str]:
     parts = ([f"[{_class(list(plain))}]"] if plain else []) + (
         [f"(?i:[{_class(list(cased))}])"] if cased else []
     )
-    gate = f"(?=(?:{'|'.join(parts)}))"
+    gate = f"(?={'|'.join(parts)})" if len(parts) == 1 else f"(?=(?:{'|'.join(parts)}))"
     # A match that opens with a word boundary and then a word character follows a non-word
     # character (or the start): one more cheap test before the alternation.
     parsed = _parser.parse(rx.pattern, rx.flags)
@@ -108,4 +111,40 @@ def gated(rx: re.Pattern[str]) -> re.Pattern[str]:
         head = head[1][3].data[0]
     if head == (_c.AT, _c.AT_BOUNDARY) and all(_WORD_CHAR_RE.match(c) for c in plain + cased):
         gate += r"(?<!\w)"
-    return re.compile(f"{gate}(?:{rx.pattern})", rx.flags)
+    with lookahead_charsets():
+        return re.compile(f"{gate}(?:{rx.pattern})", rx.flags)
+
+
+@contextmanager
+def lookahead_charsets() -> Iterator[None]:
+    """Within this block, ``re.compile`` also takes a pattern's first-character set from a
+    lookahead it opens with (``(?=[A-Z])...``), as it does from a class it opens with.
+
+    When a pattern opens with a character class, the engine's search skips in C from one
+    character of that class to the next and tries the pattern only there; a pattern that
+    opens with a lookahead instead is entered at every position, so a scan written as
+    ``(?=[first])(?:\\b...)`` paid for a call into the matcher per character. The class of
+    the lookahead is a necessary condition of a match at a position just the same (a match
+    of at least one character starts with a character that the lookahead accepted), so
+    the search finds the same matches. Only the compiled search hint changes; the pattern,
+    its groups and its matches do not. (The hook is CPython's own compiler step,
+    ``re._compiler._get_charset_prefix``; without it nothing changes but the speed.)
+    """
+    original = getattr(_compiler, "_get_charset_prefix", None)
+    if original is None:  # pragma: no cover - another Python's compiler
+        yield
+        return
+
+    def charset_prefix(pattern: Any, flags: int) -> Any:
+        found = original(pattern, flags)
+        if found is None and pattern.data:
+            op, av = pattern.data[0]
+            if op is _c.ASSERT and av[0] == 1:  # a lookahead (1: ahead, -1: behind)
+                return original(av[1], flags)
+        return found
+
+    _compiler._get_charset_prefix = charset_prefix
+    try:
+        yield
+    finally:
+        _compiler._get_charset_prefix = original

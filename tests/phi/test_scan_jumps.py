@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import re
+import sys
 
 from app.phi import detector, gates
 from tests.phi.samples import corpus_texts
@@ -125,3 +126,40 @@ def test_a_gate_that_misses_a_first_character_is_caught() -> None:
     assert [m.span() for m in detector._PLACE_CUE_SCAN.finditer(text)] == [
         m.span() for m in plain.finditer(text)
     ]
+
+
+def _lookahead_scans() -> list[tuple[str, re.Pattern[str]]]:
+    return [
+        (name, rx)
+        for name, rx in vars(detector).items()
+        if isinstance(rx, re.Pattern) and rx.pattern.startswith("(?=")
+    ]
+
+
+def test_scans_with_a_lookahead_charset_find_what_a_plain_compile_finds() -> None:
+    scans = _lookahead_scans()
+    # The search hint is compiled in (it adds the class to the compiled code).
+    hinted = [
+        name
+        for name, rx in scans
+        if sys.getsizeof(rx) > sys.getsizeof(re.compile(rx.pattern + "(?#plain)", rx.flags))
+    ]
+    assert {"_CAP_TOKEN_RE", "_FACILITY_RE", "_DATE_NUMERIC", "_DATE_WORDED"} <= set(hinted)
+    found = 0
+    texts = _texts()[::3]
+    for name, rx in scans:
+        plain = re.compile(rx.pattern + "(?#plain)", rx.flags)  # compiled without the hint
+        for text in texts:
+            expected = [(m.span(), m.groups()) for m in plain.finditer(text)]
+            assert [(m.span(), m.groups()) for m in rx.finditer(text)] == expected, name
+            found += len(expected)
+    assert found > 1000
+
+
+def test_lower_mode_counts_capitals_up_to_one_per_150_characters() -> None:
+    rng = random.Random(12)
+    for n in range(1, 1200, 7):
+        for _ in range(5):
+            text = "".join(rng.choice("aZ É\n") if rng.random() < 0.02 else "x" for _ in range(n))
+            capitals = len(detector._UPPER_RE.findall(text))
+            assert detector._lower_mode(text) == (capitals < len(text) / 150), text

@@ -590,9 +590,11 @@ _WEAK_CUES = frozenset(
 # Scans run only when a necessary condition holds: each gate below is implied by every
 # alternative of the regex it guards, so skipping never changes the result.
 
-_DIGIT_RUN_RE = re.compile(r"\d+")
+# (Written "X then X*", not "X+": the engine skips ahead in C only to a class a pattern opens
+# with, and a repeat is no class.)
+_DIGIT_RUN_RE = re.compile(r"\d\d*")
 # In ASCII text ``\d`` is [0-9]; the plain range is cheaper to test than the Unicode category.
-_ASCII_DIGIT_RUN_RE = re.compile(r"[0-9]+")
+_ASCII_DIGIT_RUN_RE = re.compile(r"[0-9][0-9]*")
 # Every _FACILITY_HEAD alternative contains one of these (case-sensitive, like the regex).
 _HEAD_HINTS = (
     "Hosp", "Clinic", "Med", "Health", "Infirmary", "Sanatorium", "Sanitarium", "Nursing",
@@ -633,13 +635,14 @@ class _Hints(NamedTuple):
         runs = (_ASCII_DIGIT_RUN_RE if text.isascii() else _DIGIT_RUN_RE).findall(text)
         if not runs:
             return _NO_DIGITS
-        lens = [len(r) for r in runs]
+        lens = list(map(len, runs))
         age = False
-        for r, n in zip(runs, lens, strict=True):
+        for r in runs:
+            n = len(r)
             if (n == 2 and r[0] == "9") or (n == 3 and r[0] == "1" and r[1] in "01234"):
                 age = True
                 break
-        return cls(max(lens), sum(lens), age)
+        return tuple.__new__(cls, (max(lens), sum(lens), age))
 
 
 _NO_DIGITS = _Hints(0, 0, False)
@@ -2701,14 +2704,13 @@ def _prev_token(text: str, lo: int, start: int) -> re.Match[str] | None:
 
 
 def _extend(
-    text: str, spans: list[PhiSpan], lex: _Lexicon, lower_mode: bool
+    text: str, spans: list[tuple[int, int, str]], lex: _Lexicon, lower_mode: bool
 ) -> list[tuple[int, int, str]]:
     """Grow detected names over the rest of a multi-part name ("Nguyen Thi [NAME]") and
     detected places over the town and ZIP that follow them ("[LOCATION], Ogden 84401")."""
     out = []
-    for sp in spans:
-        start, end = sp.start, sp.end
-        if sp.category == NAME:
+    for start, end, category in spans:
+        if category == NAME:
             lower = not text[start].isupper()
             end = _apostrophe_tail(text, _name_run_end(text, end, lex, lower))
             for _ in range(2):
@@ -2724,10 +2726,10 @@ def _extend(
                 if low in lex.common and low not in lex.surnames and low not in _PARTICLES:
                     break
                 start = prev.start(1)
-        elif sp.category == LOCATION:
+        elif category == LOCATION:
             end = _place_after(text, end, lex, lower_mode)
-        out.append((start, end, sp.category))
-        if sp.category == NAME and not lower_mode:
+        out.append((start, end, category))
+        if category == NAME and not lower_mode:
             # "Zahur and [NAME] wrote it": a name-like word joined to a name before it
             before = None
             if text.find("and", max(0, start - 8), start) != -1:  # cheap gate first
@@ -2745,13 +2747,13 @@ def _extend(
                         out.append((before.start(1), before.end(1), NAME))
         # "Rick and Vlasta", "between Ogden and Amandaside": the same kind after "and".
         nxt = _AND_TOKEN_RE.match(text, end)
-        if nxt and sp.category in (NAME, LOCATION):
+        if nxt and category in (NAME, LOCATION):
             tok = nxt.group(1)
             if tok[0].isupper() == lower_mode:
                 continue
-            if sp.category == NAME and _personal_token(tok, lex, not lower_mode):
+            if category == NAME and _personal_token(tok, lex, not lower_mode):
                 out.append((nxt.start(1), nxt.end(1), NAME))
-            elif sp.category == LOCATION:
+            elif category == LOCATION:
                 w = _PLACE_WORDS_RE.match(text, nxt.start(1))
                 low = tok.lower()
                 if (
@@ -2821,6 +2823,11 @@ _PREFILTER = Prefilter(
 
 def _merge(raw: Iterable[tuple[int, int, str]]) -> list[PhiSpan]:
     """Union overlapping/adjacent spans; the longest contributing span names the category."""
+    return [PhiSpan(s, e, c) for s, e, c in _merged(raw)]
+
+
+def _merged(raw: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """``_merge`` as (start, end, category) tuples (for the detector's own next step)."""
     items = sorted(raw, key=lambda s: (s[0], -(s[1] - s[0])))
     merged: list[tuple[int, int, str, int]] = []  # start, end, category, category length
     for start, end, cat in items:
@@ -2834,7 +2841,7 @@ def _merge(raw: Iterable[tuple[int, int, str]]) -> list[PhiSpan]:
             merged[-1] = (m_start, max(m_end, end), m_cat, m_len)
         else:
             merged.append((start, end, cat, end - start))
-    return [PhiSpan(s, e, c) for s, e, c, _ in merged]
+    return [(s, e, c) for s, e, c, _ in merged]
 
 
 def _value_span(m: re.Match[str]) -> tuple[int, int]:
@@ -2997,7 +3004,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
             start, end = _trim(text, start, end)
         if end > start:
             cleaned.append((start, end, cat))
-    spans = _merge(_extend(text, _merge(cleaned), lex, lower_mode))
+    spans = _merge(_extend(text, _merged(cleaned), lex, lower_mode))
 
     out: list[str] = []
     pos = 0

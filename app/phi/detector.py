@@ -332,6 +332,8 @@ _ID_CANDIDATE_RE = _scan("#A-Za-z0-9", rf"(?<![\w-]){_ID_VALUE}(?![\w])")
 _ID_LABEL_BEFORE_RE = re.compile(
     rf"(?i:(?<![\w]){_ID_LABEL})(?:\s*(?:is|was|of|:|#|no\.?|number))*\s*[:#]?\s*$"
 )
+# Searched over the 45 characters before each id-shaped value: behind its first-character gate.
+_ID_LABEL_BEFORE_SCAN = gated(_ID_LABEL_BEFORE_RE)
 # Descriptor words that are themselves revealing enough to redact along with the value.
 _ID_LABEL_KEEP_IN_SPAN = re.compile(
     r"(?i)^(?:(?:patient|pt|site|case|member|subscriber|unique)\s+ID|case|Medicare|Medicaid)"
@@ -1129,7 +1131,7 @@ def _id_spans(
             continue
         if not _label_possible(text, v_start):
             continue
-        lab = _ID_LABEL_BEFORE_RE.search(text, max(0, v_start - 45), v_start)
+        lab = _ID_LABEL_BEFORE_SCAN.search(text, max(0, v_start - 45), v_start)
         if not lab:
             continue
         label = text[lab.start() : v_start]

@@ -163,3 +163,17 @@ def test_lower_mode_counts_capitals_up_to_one_per_150_characters() -> None:
             text = "".join(rng.choice("aZ É\n") if rng.random() < 0.02 else "x" for _ in range(n))
             capitals = len(detector._UPPER_RE.findall(text))
             assert detector._lower_mode(text) == (capitals < len(text) / 150), text
+
+
+def test_gated_label_search_before_values_is_the_plain_search() -> None:
+    plain, gated = detector._ID_LABEL_BEFORE_RE, detector._ID_LABEL_BEFORE_SCAN
+    assert gated.pattern != plain.pattern
+    found = 0
+    for text in _texts():
+        for digit in re.finditer(r"\d", text):
+            v = digit.start()
+            a = plain.search(text, max(0, v - 45), v)
+            b = gated.search(text, max(0, v - 45), v)
+            assert (a and (a.span(), a.group(0))) == (b and (b.span(), b.group(0)))
+            found += a is not None
+    assert found > 200

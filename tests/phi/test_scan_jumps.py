@@ -177,3 +177,15 @@ def test_gated_label_search_before_values_is_the_plain_search() -> None:
             assert (a and (a.span(), a.group(0))) == (b and (b.span(), b.group(0)))
             found += a is not None
     assert found > 200
+
+
+def test_label_test_before_values_never_rules_out_a_label() -> None:
+    # _label_possible skips the label search: it must hold wherever the search finds one.
+    found = 0
+    for text in [*_texts(), "no.\u20035", "acct.\u00a012345", " . 12345", "#12345", "MRN:\t12345"]:
+        for digit in re.finditer(r"\d", text):
+            v = digit.start()
+            if detector._ID_LABEL_BEFORE_RE.search(text, max(0, v - 45), v):
+                assert detector._label_possible(text, v), text[max(0, v - 45) : v]
+                found += 1
+    assert found > 200

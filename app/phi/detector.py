@@ -360,7 +360,8 @@ _ZIP_RE = _scan(
 _STREET_SUFFIX = (
     r"(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|Ln|Lane|Way|Ct|Court|Pl|Place"
     r"|Pkwy|Parkway|Hwy|Highway|Ter|Terrace|Cir|Circle|Sq|Square|Trl|Trail|Row|Loop|Pike"
-    r"|Plaza|Crescent|Alley|Broadway|Run|Bend|Hollow|Crossing|Ridge|Pass|Path|Mews|Commons|Knoll)"
+    r"|Plaza|Crescent|Alley|Broadway|Run|Bend|Hollow|Crossing|Ridge|Pass|Path|Mews|Commons|Knoll"
+    r"|Parade|Esplanade|Promenade|Quay|Grove)"
 )
 _ADDRESS_RE = _scan(
     "0-9A-Zt",
@@ -395,7 +396,8 @@ _FACILITY_HEAD = (
     r"(?:Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza|Associates)"
     r"|(?:Care|Rest|Retirement|Convalescent)\s+Home"
     r"|Med\.?\s+(?:Center|Ctr\.?|Cntr\.?)"
-    r"|Health(?:\s?(?:Center|Centre|System|Services|Care|Network|Partners|Alliance))?"
+    r"|Health(?:\s?(?:Center|Centre|System|Services?|Care|Network|Partners|Alliance))?"
+    r"|Day\s+(?:Surgery|Hospital)"
     r"|Healthcare|HealthCare|Infirmary|Sanatorium|Hospice|Nursing\s+Home|Nursing\s+Facility"
     r"|Nursing\s+(?:and|&)\s+Rehab(?:ilitation)?|Skilled\s+Nursing|Primary\s+Care"
     r"|Assisted\s+Living"
@@ -1420,7 +1422,8 @@ _FAC_HEAD_WORDS = (
     r"(?:memorial|hospital|infirmary|clinic"
     r"|medical\s+(?:center|centre|pavilion|group|plaza|campus)|medical\s+associates"
     r"|(?:care|convalescent)\s+home"
-    r"|health(?:\s+(?:center|centre|partners|system|services|network))?|healthcare"
+    r"|health(?:\s+(?:center|centre|partners|system|services?|network))?|healthcare"
+    r"|day\s+(?:surgery|hospital)"
     r"|physicians\s+group|family\s+(?:health(?:\s+cent(?:er|re))?"
     r"|practice|medicine)|care\s+center|urgent\s+care|rehab(?:ilitation)?(?:\s+center)?"
     r"|general|pavilion|women['’]s\s+center|children['’]s|nursing\s+home|hospice|pharmacy"
@@ -1603,6 +1606,9 @@ def _name_run_end(
         if tok[0].isupper() == lower and not particle and low not in _PARTICLES:
             break  # lower-case word after a capitalised name (or the other way round)
         particle = low in _PARTICLES
+        if low in _COMPASS_SURNAMES and not lower and _compass_surname(text, end, m.end(1), lex):
+            end = m.end()  # "it's Christopher West again": a surname, not a direction
+            break
         if low in _CONTEXT_STOP or low in _NOT_NAME or _looks_like_place_word(low):
             break
         if low in lex.drugs:
@@ -1620,6 +1626,19 @@ def _name_run_end(
                 break
         end = m.end()
     return end
+
+
+_COMPASS_SURNAMES = frozenset("north south east west".split())
+
+
+def _compass_surname(text: str, end: int, tok_end: int, lex: _Lexicon) -> bool:
+    """A compass word right after a known given name, with no capitalised word after it
+    (which would make it the start of a place: "Maria West Hartford")."""
+    given = text[:end].rsplit(None, 1)[-1].lower()
+    if given not in lex.first or given in lex.first_ambiguous:
+        return False
+    nxt = _NEXT_TOKEN_RE.match(text, tok_end)
+    return nxt is None or not nxt.group(1)[0].isupper()
 
 
 _NOT_SURNAME = frozenset(
@@ -1795,8 +1814,14 @@ def _name_cue(words: list[str]) -> str | None:
         return "full"  # a pharmacist reading the record: "I'm showing Martta Rintala, ..."
     if (prev, w1) in _ASKED_WHO:
         return "asked"  # "is this Kabiru?", "am I speaking with Egil?"
-    if w1 == "was" and prev == "it":
+    if w1 == "was" and prev == "it" and "who" not in words[-5:-2]:  # not "the one who saw it was"
         return "cleft"  # "it was Chinyere who pushed for it"
+    if w1 in _COPULA_ADVERBS and prev in ("is", "was"):
+        return _name_cue(words[:-1])  # "the one who noticed was actually Leontina"
+    if w1 in _AUX_INVERTED and prev not in _OBJECTS:
+        return "aux"  # "didn't Sven say the same thing?": resolved by the verb after the name
+    if w1 in _CAUSATIVE:
+        return "causative"  # "could you get Agne to give me a bell": resolved by "to <verb>"
     if w1 in ("her", "him") and prev in ("call", "called", "calls", "named"):
         return "strong"  # "we call her Heather"
     if w1 in ("is", "was") and "who" in words[-5:-1]:
@@ -1827,6 +1852,18 @@ def _name_cue(words: list[str]) -> str | None:
 
 
 _WHO_HEADS = frozenset("one person guy lady woman man nurse doctor".split())
+_COPULA_ADVERBS = frozenset("actually really basically probably honestly definitely".split())
+# "didn't X say", "did X mention": an auxiliary, the name, then a bare verb of talk or knowing.
+_AUX_INVERTED = frozenset(
+    "did didn't didn’t does doesn't doesn’t has hasn't hasn’t won't won’t wouldn't wouldn’t".split()
+)
+_AUX_VERB_RE = re.compile(
+    r"[ ]+(?:say|mention|tell|think|know|ask|call|write|send|bring|raise|agree|want|try"
+    r"|email|text|see|hear|work|cover|come|go)\b"
+)
+# "get X to call me", "want X to see it": a verb that has a person do something.
+_CAUSATIVE = frozenset("get got getting want wanted need needed".split())
+_TO_VERB_RE = re.compile(r"[ ]+to[ ]+(?!the\b|a\b|an\b|my\b|our\b|me\b|us\b|be\b)[a-z]+\b")
 _LEARNED = frozenset("learned learnt heard learn hear".split())
 _LEARNED_1 = [[w] for w in _LEARNED]
 _OR_PLACE_RE = re.compile(r"[ ]+(?:or|and)[ ]+|,[ ]+(?:sometimes|or|and|maybe|even|also)[ ]+")
@@ -1882,7 +1919,7 @@ def _place_cue(words: list[str]) -> bool | str:
 
 
 _AFTER_NAME_RE = re.compile(
-    r"(?=[\s,'’])"  # every alternative opens with a space, a comma or an apostrophe
+    r"(?=[\s,;'’])"  # every alternative opens with a space, a comma, ";" or an apostrophe
     r"(?:\s+and\s+(?:I|me)\b|(?:\s+(?:always|just|then|also|never|finally|actually|basically"
     r"|literally|really|once))?\s+(?:said|says|told|asked|thinks|thought|mentioned|found|ran"
     r"|kept|keeps|was\s+the\s+one|is\s+the\s+one|was\s+on\s+nights|swears|came|went|cried"
@@ -1891,6 +1928,8 @@ _AFTER_NAME_RE = re.compile(
     r"|comes|stops|showed|taught|trained|drove|picked|dropped|sent|was\s+out|is\s+out"
     r"|left\s+(?:for|to|in|on|us|the)|joined|moved\s+(?:to|away|back|out)|started\s+(?:at|in|on)"
     r"|transferred|switched\s+to|(?:is|was)\s+the\s+(?:first|only|last)\b"
+    r"|(?:is|was)\s+being\s+[a-z]+|remembers|remembered|recalls|took\s+over|stepped\s+(?:in|up|down)"
+    r"|figured|noticed|suggested|pushed|built|raised\s+it"
     r"|was\s+off|is\s+off|was\s+away|is\s+away|(?:is|was)\s+the\s+best"
     r"|(?:has|had|makes|made)\s+a\s+(?:good\s+|fair\s+|great\s+|valid\s+)?point|(?:is|was)\s+right\b"
     r"|from\s+(?:the\s+)?[a-z]+\s+and\s+(?:I|me)\b"
@@ -1915,7 +1954,7 @@ _AFTER_NAME_RE = re.compile(
     r"|\s+(?:is|was)\s+(?:leaving|retiring|pregnant|out\s+sick|on\s+leave|on\s+vacation)\b"
     r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient"
     r"|help|permission|approval|office|desk|schedule|car|house|room|number|email|blessing)\b"
-    r"|(?:\s+(?:in|at|from|on)\s+the\s+[a-z]+)?,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran"
+    r"|(?:\s+(?:in|at|from|on)\s+the\s+[a-z]+)?[,;]\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran"
     r"|said|[a-z]+s)\b|,\s+(?:he|she)['’]s\s+(?:gone|retired|still|now|at|with|out|our|my|the)\b|\s+that\s+(?:morning|night|day|shift|week|weekend)\b"
     r"|\s+(?:call|text|email|page)\s+you\s+back\b"
     r"|\s+(?:can|could|will|would)\s+(?:back\s+me\s+up|vouch\s+for|tell\s+you|confirm\s+that)\b"
@@ -1926,7 +1965,8 @@ _AFTER_NAME_RE = re.compile(
     rf"|\s+(?:is|was)\s+(?:my|our|her|his|their|the)\s+(?:(?:night|day|evening)\s+)?"
     rf"(?:charge\s+nurse|{_KIN})\b"
     rf"|,\s+(?:the|our|my|his|her)\s+(?:(?:night|day|evening|weekend|old|new|former|head|lead)\s+)?"
-    rf"(?:charge\s+nurse|unit\s+(?:clerk|secretary)|{_KIN})\b)"
+    rf"(?:charge\s+nurse|unit\s+(?:clerk|secretary)|{_KIN})\b"
+    rf"|,\s+(?:a|an)\s+(?:[a-z]+\s+)?(?:nurse|{_KIN})\s+(?:from|on|in|at|with|who)\b)"
 )
 _MID_VOCATIVE_RE = re.compile(
     r",[ ]+(?:I|I['’](?:m|ll|d)|you|it['’]?(?:s|ll)?|we|remember|can|could|did|do|are|what|how)\b"
@@ -2007,6 +2047,10 @@ def _cap_name_spans(
             cue = "strong" if full and _personal_token(tok, lex, True) else None
         elif cue == "cleft":
             cue = "strong" if _CLEFT_AFTER_RE.match(text, end) else None
+        elif cue == "aux" or cue == "causative":
+            after_re = _AUX_VERB_RE if cue == "aux" else _TO_VERB_RE
+            run = _name_run_end(text, end, lex, False)
+            cue = "strong" if after_re.match(text, run) else None
         elif cue == "copula":
             # "the nurse was Per Mattsson" / "... was Ines": a name; "the nurse was Great": a word
             cue = "strong" if _copula_name(text, tok, end, lex) else "weak"
@@ -2909,8 +2953,10 @@ def _date_spans(
 _MD_VALUE_RE = _scan("0-9", r"(?<![\d/])(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])(?![\d/])")
 _MD_VERBS = frozenset(
     "retired died passed hired quit moved born delivered transferred returned ready scheduled "
-    "rescheduled booked back".split()
+    "rescheduled booked back admitted discharged arrived".split()
 )
+# "came in 8/4", "she was brought in 3/12": a visit's date after a verb of coming in.
+_MD_IN_VERBS = frozenset("came come comes went brought checked walked showed".split())
 _MD_OBJECTS = frozenset("him her them me us it".split())
 _MD_FRACTION_RE = re.compile(r"\s+(?i:a|an|of|the|tabs?|tablets?|pills?|doses?|cups?|way|hours?)\b")
 
@@ -2923,6 +2969,8 @@ def _md_after_verb(text: str) -> Iterable[tuple[int, int, str]]:
         words = text[max(0, start - 24) : start].lower().split()
         if words and words[-1] in _MD_OBJECTS:
             words.pop()
+        if len(words) >= 2 and words[-1] in ("in", "up") and words[-2] in _MD_IN_VERBS:
+            words[-1] = "back"  # counts as an event verb
         if words and words[-1] in _MD_VERBS and not _MD_FRACTION_RE.match(text, m.end()):
             yield start, m.end(), DATE
 

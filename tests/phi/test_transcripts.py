@@ -382,6 +382,55 @@ def test_session_6_negatives_stay(line: str) -> None:
     assert detect(line).redacted == line
 
 
+# Session 7: contexts from fresh scratch sets Q-T (own phrasings here, not the sets' sentences).
+SESSION_7_CONTEXTS = [
+    ("A: I did my placement at Wirrabee Health Service years ago.", "Wirrabee Health Service"),
+    ("A: He had his knee done at Corrimal Day Surgery.", "Corrimal Day Surgery"),
+    ("speaker 1: she goes to yarrowdale health service now", "yarrowdale health service"),
+    ("A: Post it to 14 Moorfield Parade, please.", "14 Moorfield Parade"),
+    ("A: We're at 3 Harbour Esplanade these days.", "3 Harbour Esplanade"),
+    ("A: Thorvald is being difficult about the rota.", "Thorvald"),
+    ("A: Honestly Ilsabet remembers it better than me.", "Ilsabet"),
+    ("A: That was before Mirelle took over as manager.", "Mirelle"),
+    ("A: You could ask around; Ottokar, a charge nurse on days, wrote it.", "Ottokar"),
+    ("A: The fix came from Teodozja, a ward clerk from nights.", "Teodozja"),
+    ("A: Get the list from Gudrun; she keeps it in a binder.", "Gudrun"),
+    ("A: Didn't Bronislav mention that?", "Bronislav"),
+    ("A: Does Hjordis know about the change?", "Hjordis"),
+    ("A: Can you get Wolfram to ring me back?", "Wolfram"),
+    ("A: We need Sigrun to sign the form.", "Sigrun"),
+    ("A: The person who caught it was really Eleonore.", "Eleonore"),
+    ("A: The one who noticed it was Eleonore.", "Eleonore"),
+    ("A: Hello, it's Margaret West again about the bill.", "Margaret West"),
+    ("A: She came in 7/19 with chest pain.", "7/19"),
+    ("A: He was admitted 11/2 and went home a week later.", "11/2"),
+]
+
+
+@pytest.mark.parametrize(("text", "phrase"), SESSION_7_CONTEXTS)
+def test_session_7_contexts(text: str, phrase: str) -> None:
+    assert not _leaked(text, phrase)
+
+
+SESSION_7_NEGATIVES = """
+Participant: The Health Service Executive changed the form, and day surgery lists are long.
+Participant: She had day surgery last week and went home the same day.
+Participant: We had 3 close calls and 2 near misses on the ward.
+Participant: Epic is being slow again; Cerner remembers nothing either.
+Participant: Didn't Epic say it was fixed? Does Pharmacy know?
+Participant: Can you get Pharmacy to call? We need Epic to work and want Lasix to kick in.
+Participant: The one who noticed was actually Tuesday's nurse, a float nurse from the ED.
+Participant: Glasgow, a nurse from the ED, would score it. Lasix, a diuretic, works.
+Participant: She came in 2/3 of the time, and he showed up 1/2 an hour late.
+Participant: Parkinson's is being managed, and the Apgar remembers nothing.
+""".strip()
+
+
+@pytest.mark.parametrize("line", SESSION_7_NEGATIVES.splitlines())
+def test_session_7_negatives_stay(line: str) -> None:
+    assert detect(line).redacted == line
+
+
 def test_other_scripts_outside_a_transcript_stay() -> None:
     # A title or a note written partly in another script is not a name by itself.
     for text in ("Unicode é ü 漢字 in the export", "検索の改善: 漢字のタイトル", "Отчёт за март"):

@@ -363,6 +363,7 @@ _STREET_SUFFIX = (
     r"|Plaza|Crescent|Alley|Broadway|Run|Bend|Hollow|Crossing|Ridge|Pass|Path|Mews|Commons|Knoll"
     r"|Parade|Esplanade|Promenade|Quay|Grove)"
 )
+_STREET_PREFIX = r"(?:Rue|Chemin|Calle|Rua|Via|Avenida|Avenue|Boulevard|Route|Rte)"
 _ADDRESS_RE = _scan(
     "0-9A-Zt",
     r"\b\d{1,6}(?:-\d{1,4})?\s+(?:[NSEW]\.?\s+)?(?:(?:\d{1,3}(?:st|nd|rd|th)|[A-Z][a-zA-Z'’-]+)"
@@ -371,7 +372,11 @@ _ADDRESS_RE = _scan(
     r"|\b(?:P\.?\s?O\.?\s+Box|PO\s+Box)\s+\d+"
     r"|\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Boulevard|Road|Lane|St\.(?=\s+[A-Z]))"
     r"|\b\d{1,3}(?:st|nd|rd|th)\s+(?i:street|avenue|ave)\b\.?"
-    r"|\bthe\s+Bronx\b",
+    r"|\bthe\s+Bronx\b"
+    # the street type first ("9173 Rue Principale", "12 Calle del Sol"), one-word streets
+    # ending in a street word ("381 Kingsway", "40 Northgate")
+    rf"|\b\d{{1,6}}\s+{_STREET_PREFIX}\s+(?:(?:de|du|des|la|le|del|da|do|dos)\s+)?[A-Z][a-zA-Z'’-]+"
+    r"|\b\d{1,6}\s+[A-Z][a-z]+(?:way|gate)\b",
 )
 # "New York clinic": a state name used as the name of a facility.
 _STATE_FACILITY_RE = _scan(
@@ -396,8 +401,10 @@ _FACILITY_HEAD = (
     r"(?:Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza|Associates)"
     r"|(?:Care|Rest|Retirement|Convalescent)\s+Home"
     r"|Med\.?\s+(?:Center|Ctr\.?|Cntr\.?)"
+    r"|Health\s+Sciences?\s+(?:Center|Centre)"  # before "Health" alone
     r"|Health(?:\s?(?:Center|Centre|System|Services?|Care|Network|Partners|Alliance))?"
-    r"|Day\s+(?:Surgery|Hospital)"
+    r"|Day\s+(?:Surgery|Hospital)|Polyclinic"
+    r"|Long[- ]Term\s+Care|Lodge"
     r"|Healthcare|HealthCare|Infirmary|Sanatorium|Hospice|Nursing\s+Home|Nursing\s+Facility"
     r"|Nursing\s+(?:and|&)\s+Rehab(?:ilitation)?|Skilled\s+Nursing|Primary\s+Care"
     r"|Assisted\s+Living"
@@ -422,7 +429,7 @@ _FACILITY_RE = _scan(
 _WEAK_HEADS = frozenset(
     """
     memorial general gen gen. presbyterian methodist baptist children's children’s medicine
-    va er office medical med health practice associates physicians pharmacy
+    va er office medical med health practice associates physicians pharmacy lodge
     """.split()
 )
 # Words that make "X Health"/"X Clinic" generic rather than a named facility.
@@ -502,6 +509,9 @@ _EPONYM_TAIL_RE = re.compile(
     r"|neuralgia|chorea|ataxia|dystrophy|anemia|anaemia|thyroiditis|encephalopathy|method"
     r"|technique|position|incision|catheter|classification|staging|protocol|questionnaire"
     r"|inventory|guidelines?|heart\s+study|virus|fever|type|stage|grade)\b"
+    # a lower-case modifier before an instrument: "the Bristol stool chart" (not "Ana the chart")
+    r"|\s+(?!(?:the|a|an|her|his|my|our|their|your|this|that|its)\s)[a-z]+\s+"
+    r"(?:chart|scale|score|index|criteria|tool)\b"
 )
 # Well-known eponyms that can also be census names; never redacted on their own.
 _EPONYMS = frozenset(
@@ -724,8 +734,9 @@ def _name_spans(
         first_tok = _NAME_TOK_RE.match(text, n_start)
         if first_tok:
             low = first_tok.group(0).lower()
-            if low in _NOT_NAME or low in _FACILITY_WORDS:
-                continue
+            surname_word = low in _SURNAME_WORDS and m.group("title") in _SURNAME_TITLES
+            if (low in _NOT_NAME and not surname_word) or low in _FACILITY_WORDS:
+                continue  # "Dr. White" is a surname, "Mrs. Health" no one
             if low in _NOT_A_DOCTOR and m.end("n") == first_tok.end():
                 continue  # "Dr. Google is the one they all trust"
             if low in _STATE_NAMES_LOWER and m.group("title") not in _SURNAME_TITLES:
@@ -1422,8 +1433,10 @@ _FAC_HEAD_WORDS = (
     r"(?:memorial|hospital|infirmary|clinic"
     r"|medical\s+(?:center|centre|pavilion|group|plaza|campus)|medical\s+associates"
     r"|(?:care|convalescent)\s+home"
+    r"|health\s+sciences?\s+cent(?:er|re)"
     r"|health(?:\s+(?:center|centre|partners|system|services?|network))?|healthcare"
-    r"|day\s+(?:surgery|hospital)"
+    r"|day\s+(?:surgery|hospital)|polyclinic"
+    r"|long[- ]term\s+care|lodge"
     r"|physicians\s+group|family\s+(?:health(?:\s+cent(?:er|re))?"
     r"|practice|medicine)|care\s+center|urgent\s+care|rehab(?:ilitation)?(?:\s+center)?"
     r"|general|pavilion|women['’]s\s+center|children['’]s|nursing\s+home|hospice|pharmacy"
@@ -1464,7 +1477,7 @@ _FAC_CUES = frozenset(
 )
 # Single head words that are ordinary words too: they need a cue before the name.
 _WEAK_FAC_HEADS = frozenset(
-    "general memorial medical regional practice pharmacy health healthcare children's "
+    "general memorial medical regional practice pharmacy health healthcare children's lodge "
     "pediatrics orthopedics cardiology dermatology".split()
 )
 _FAC_WORD_RE = re.compile(
@@ -1606,8 +1619,11 @@ def _name_run_end(
         if tok[0].isupper() == lower and not particle and low not in _PARTICLES:
             break  # lower-case word after a capitalised name (or the other way round)
         particle = low in _PARTICLES
-        if low in _COMPASS_SURNAMES and not lower and _compass_surname(text, end, m.end(1), lex):
-            end = m.end()  # "it's Christopher West again": a surname, not a direction
+        surname_word = low in _COMPASS_SURNAMES or low in _VENDOR_SURNAMES
+        if surname_word and not lower and _compass_surname(text, end, m.end(1), lex):
+            # "it's Christopher West again", "Tiffany Baxter, who came in": a surname, not a
+            # direction or a vendor
+            end = m.end()
             break
         if low in _CONTEXT_STOP or low in _NOT_NAME or _looks_like_place_word(low):
             break
@@ -1629,6 +1645,8 @@ def _name_run_end(
 
 
 _COMPASS_SURNAMES = frozenset("north south east west".split())
+# Vendors named after a person: after a given name they are her surname ("Tiffany Baxter").
+_VENDOR_SURNAMES = frozenset("baxter philips stryker siemens".split())
 
 
 def _compass_surname(text: str, end: int, tok_end: int, lex: _Lexicon) -> bool:
@@ -1667,7 +1685,9 @@ _NEXT_TOKEN_RE = re.compile(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
 _STREET_ANY_CASE_RE = _scan(
     "0-9",
     rf"\b\d{{1,6}}[ ]+(?:[{_UP}{_LO}][{_LO}'’]+[ ]+){{1,3}}(?i:{_STREET_SUFFIX})\b\.?"
-    r"(?:,?[ ]*(?i:apt|apartment|suite|ste|unit|#)\.?[ ]*#?\w+)?",
+    r"(?:,?[ ]*(?i:apt|apartment|suite|ste|unit|#)\.?[ ]*#?\w+)?"
+    rf"|\b\d{{1,6}}[ ]+(?i:{_STREET_PREFIX})[ ]+(?:(?:de|du|des|la|le|del|da|do|dos)[ ]+)?"
+    r"[A-Za-z][a-z'’-]+",
 )
 
 
@@ -1716,7 +1736,7 @@ _WITH_VERBS = frozenset(
     """
     check checked work worked working works talk talked talking talks spoke speak speaking
     agree agreed met meet sat train trained go went chat chatted school residency up program
-    i'm i’m am
+    i'm i’m am happened happens
     """.split()
 )
 _WEAK_2 = frozenset(
@@ -1739,6 +1759,7 @@ _MOTION = frozenset(
     """.split()
 )
 _ADVERB = frozenset("up down over out back here in".split())
+_MOVED = frozenset("moved move moving brought bring drove drive".split())
 _FROM_SUBJECT = frozenset(
     """
     i'm he's she's they're we're i’m he’s she’s is are was were originally way all hour hours
@@ -1907,6 +1928,8 @@ def _place_cue(words: list[str]) -> bool | str:
         return True  # "drives me in from X", "brought her up from X"
     if before in _OBJECTS and len(w) >= 4 and w[-3] == "with" and w[-4] in _RESIDENCE:
         return True  # "she lives with us in X"
+    if before in _OBJECTS and len(w) >= 3 and w[-3] in _MOVED and prep in ("from", "to"):
+        return True  # "I moved him from X", "they sent her to X"
     if before in _MOTION:
         return True
     if prep == "from" and before in _FROM_SUBJECT:

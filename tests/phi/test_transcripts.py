@@ -404,6 +404,22 @@ SESSION_7_CONTEXTS = [
     ("A: Hello, it's Margaret West again about the bill.", "Margaret West"),
     ("A: She came in 7/19 with chest pain.", "7/19"),
     ("A: He was admitted 11/2 and went home a week later.", "11/2"),
+    ("A: I did a year at Tamarind Polyclinic after school.", "Tamarind Polyclinic"),
+    (
+        "A: She's been at Whitlow Health Sciences Centre since the spring.",
+        "Whitlow Health Sciences Centre",
+    ),
+    ("A: Dad is at Fernhill Long-Term Care now.", "Fernhill Long-Term Care"),
+    ("A: We visited him at Quillon Lodge on Sunday.", "Quillon Lodge"),
+    ("speaker 1: i'm at marlow polyclinic in the mornings", "marlow polyclinic"),
+    ("A: The office is at 22 Rue Desjardins, upstairs.", "22 Rue Desjardins"),
+    ("A: Send it to 7 Calle del Carmen, por favor.", "7 Calle del Carmen"),
+    ("A: It's 450 Queensway, just off the highway.", "450 Queensway"),
+    ("speaker 1: it's 31 rue lafleur near the church", "31 rue lafleur"),
+    ("A: Honestly I moved her from Ashcombe last spring.", "Ashcombe"),
+    ("A: You heard what happened to Bozhena on days?", "Bozhena"),
+    ("A: The refill is from Dr. White, the pediatrician.", "White"),
+    ("A: We had a patient, Norma Stryker, who fell twice.", "Norma Stryker"),
 ]
 
 
@@ -423,6 +439,12 @@ Participant: The one who noticed was actually Tuesday's nurse, a float nurse fro
 Participant: Glasgow, a nurse from the ED, would score it. Lasix, a diuretic, works.
 Participant: She came in 2/3 of the time, and he showed up 1/2 an hour late.
 Participant: Parkinson's is being managed, and the Apgar remembers nothing.
+Participant: We chart the Bristol stool chart, the Waterlow risk score and the Braden scale.
+Participant: The Lodge at the lake is busy; the lodge is closed, and the Ski Lodge too.
+Participant: He was in long-term care and then in a polyclinic, and at Route 9 we turned.
+Participant: I moved her from Lasix to Eliquis, and we moved him from Radiology to the ED.
+Participant: What happened to Epic on Tuesday? The White coat and the Black box warning.
+Participant: Our Stryker beds and the Baxter pumps, Philips monitors, a Siemens scanner.
 """.strip()
 
 

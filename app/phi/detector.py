@@ -1204,7 +1204,7 @@ _AGE_VERBS = frozenset(
 )
 _AGE_SUBJECTS = frozenset(
     "she he who i will she'll he'll she’ll he’ll grandma grandpa mom dad mother father "
-    "gonna".split()
+    "gonna fella nana mam".split()
 )
 _AGE_QUALIFIERS = frozenset(
     "like about almost nearly over just maybe probably around roughly easily already actually "
@@ -1214,6 +1214,7 @@ _AGE_PERSONS = frozenset(
     """
     she he i mom dad mother father who guy lady man woman patient gentleman grandma grandpa
     grandmother grandfather aunt uncle resident fellow gal widow widower veteran
+    fella nana mam
     """.split()
 )
 
@@ -1444,7 +1445,7 @@ _FAC_HEAD_WORDS = (
     r"|imaging|wellness|birthing|treatment|recovery|senior|medical|health|care)\s+"
     r"(?:center|centre|institute)|institute"
     r"|regional|community\s+hospital|medical|practice"
-    r"|primary\s+care|nursing\s+(?:and|&)\s+rehab(?:ilitation)?|skilled\s+nursing"
+    r"|primary\s+care(?:\s+cent(?:er|re))?|nursing\s+(?:and|&)\s+rehab(?:ilitation)?|skilled\s+nursing"
     r"|pediatrics|orthopedics|cardiology|dermatology|internal\s+medicine|senior\s+care)"
 )
 # Head words are found first (few), then "at|from|to|in ... <1-3 words>" before them.
@@ -1837,6 +1838,12 @@ def _name_cue(words: list[str]) -> str | None:
         return "asked"  # "is this Kabiru?", "am I speaking with Egil?"
     if w1 == "was" and prev == "it" and "who" not in words[-5:-2]:  # not "the one who saw it was"
         return "cleft"  # "it was Chinyere who pushed for it"
+    if (prev, w1) in (("was", "it"), ("is", "it")):
+        return "cleft"  # "was it Szilveszter or me who raised it?"
+    if w1 == "for" and prev in ("that's", "that’s", "it's", "it’s", "this's"):
+        return "full"  # a pharmacist confirming: "that's for Satu Parviainen, date of birth"
+    if w1 == "what":
+        return "what"  # "what Mateo did was, she printed the list"
     if w1 in _COPULA_ADVERBS and prev in ("is", "was"):
         return _name_cue(words[:-1])  # "the one who noticed was actually Leontina"
     if w1 in _AUX_INVERTED and prev not in _OBJECTS:
@@ -1887,7 +1894,7 @@ _CAUSATIVE = frozenset("get got getting want wanted need needed".split())
 _TO_VERB_RE = re.compile(r"[ ]+to[ ]+(?!the\b|a\b|an\b|my\b|our\b|me\b|us\b|be\b)[a-z]+\b")
 _LEARNED = frozenset("learned learnt heard learn hear".split())
 _LEARNED_1 = [[w] for w in _LEARNED]
-_OR_PLACE_RE = re.compile(r"[ ]+(?:or|and)[ ]+|,[ ]+(?:sometimes|or|and|maybe|even|also)[ ]+")
+_OR_PLACE_RE = re.compile(r"[ ]+(?:or|and)[ ]+|,[ ]+(?:(?:sometimes|or|and|maybe|even|also)[ ]+)?")
 _APPOSITIVE_END_RE = re.compile(r",[ ]+(?:was|is|were|has|had)[ ]+[a-z]")
 _ADDRESSED_RE = re.compile(r",\s+(?:you|remember)\b")
 _ASKED_WHO = frozenset({("is", "this"), ("speaking", "with"), ("speaking", "to"), ("is", "that")})
@@ -1901,6 +1908,8 @@ _HANDED = frozenset(
 def _place_cue(words: list[str]) -> bool | str:
     """True when the words before a token say a place follows ("lives in", "over in");
     "weak" after a bare "in" (only a word that is no English word is a place then)."""
+    if len(words) >= 3 and words[-1] == "over," and words[-2] == "all" and words[-3] == "from":
+        return True  # "they come from all over, Athlone, Ennis, ..."
     if not words or words[-1].endswith(","):
         return False
     w = list(words)
@@ -1968,7 +1977,7 @@ _AFTER_NAME_RE = re.compile(
     r"|['’]s\s+the\s+one\b|['’]s\s+(?:right|wrong)\s+(?:about|that|on)\b|,\s+(?:can|could|would|will|do|did|are|have|were|was)(?:n['’]t)?\s+you\b"
     r"|,\s+(?:don|didn|can|won|wouldn|couldn|aren|haven|weren|wasn)['’]t\s+you\b"
     r"|,\s+you\s+(?:were|are|was|did|do|have|had|know|said|told|remember|want|wanna|need"
-    r"|mind|got)\b|,\s+(?:said|says|told|asked|called|wanted|thinks)\b"
+    r"|mind|got|tell|go|take|start)\b|,\s+(?:said|says|told|asked|called|wanted|thinks)\b"
     r"|\s+would\s+(?:disagree|agree|say|know|tell)\b"
     r"|\s+(?:is|was)\s+(?:way\s+|much\s+|so\s+)?better\s+at\b"
     r"|\s+will\s+be\s+(?:here|back|in|out|off|around|on\s+call)\b|\s+finish(?:es)?\b"
@@ -1984,7 +1993,8 @@ _AFTER_NAME_RE = re.compile(
     rf"|\s+and\s+[{_UP}][{_LO}]+\s+(?:(?:from|on)\s+[a-z]+\s+)?(?:basically\s+|just\s+)?"
     r"(?:were|are|both|have|had|wrote|built|ran|made|started|set\s+up|came\s+up)\b|\s+here[,.]"
     r"|,\s+remember\b"
-    r"|\s+on\s+(?:nights|days|evenings)\s+(?:is|was|said|told|does|did)\b"
+    r"|\s+on\s+(?:nights|days|evenings)\s+(?:is|was|said|told|does|did|caught|saw|took|got|knew"
+    r"|found|[a-z]+ed)\b|\s+did\s+(?:most|all|half|a\s+lot|the\s+(?:work|rest))\b"
     rf"|\s+(?:is|was)\s+(?:my|our|her|his|their|the)\s+(?:(?:night|day|evening)\s+)?"
     rf"(?:charge\s+nurse|{_KIN})\b"
     rf"|,\s+(?:the|our|my|his|her)\s+(?:(?:night|day|evening|weekend|old|new|former|head|lead)\s+)?"
@@ -1993,6 +2003,7 @@ _AFTER_NAME_RE = re.compile(
 )
 _MID_VOCATIVE_RE = re.compile(
     r",[ ]+(?:I|I['’](?:m|ll|d)|you|it['’]?(?:s|ll)?|we|remember|can|could|did|do|are|what|how)\b"
+    r"|,[ ]+[a-z]+[.!]"  # "Oh, Liisa, grand.": one word said back to her
 )
 _VOCATIVE_END_RE = re.compile(rf"(?:[ -][{_UP}][{_LO}]+)?[ \t]*(?:[.?!]|$)", re.M)
 _VOCATIVE_WORDS = ("thanks", "thank you", "sorry", "hi", "hey", "okay", "ok", "right", "yes", "no")
@@ -2014,7 +2025,11 @@ _INTRO_AFTER_RE = re.compile(
 
 
 _MONTH_END_RE = re.compile(r"(?:,[ ]+(?![\d]|(?i:and|or|may|june|july|august)\b)|[ ]*[.?!])")
-_CLEFT_AFTER_RE = re.compile(rf"(?:[ ]+[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?)?[ ]+(?:who|from)\b")
+_WHAT_AFTER_RE = re.compile(r"[ ]+(?:did|said|told\s+me|meant|wanted|found|saw)[ ]+was\b")
+_CLEFT_AFTER_RE = re.compile(
+    rf"(?:[ ]+[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?)?(?:[ ]+or[ ]+(?:me|I|you|him|her))?"
+    r"[ ]+(?:who|from)\b"
+)
 
 
 def _introduces(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
@@ -2070,6 +2085,8 @@ def _cap_name_spans(
             cue = "strong" if full and _personal_token(tok, lex, True) else None
         elif cue == "cleft":
             cue = "strong" if _CLEFT_AFTER_RE.match(text, end) else None
+        elif cue == "what":
+            cue = "weak" if _WHAT_AFTER_RE.match(text, end) else None
         elif cue == "aux" or cue == "causative":
             after_re = _AUX_VERB_RE if cue == "aux" else _TO_VERB_RE
             run = _name_run_end(text, end, lex, False)
@@ -2152,7 +2169,8 @@ def _cap_name_spans(
             after = _APPOSITIVE_END_RE.match(text, end)  # "the lady at the desk, Kalina, was"
         if not (after or vocative) and words and words[-1].endswith(","):
             # "sorry, Bohdan, I cut you off": addressed between a discourse word and a clause
-            if words[-1][:-1] in _VOCATIVE_WORDS and _MID_VOCATIVE_RE.match(text, end):
+            discourse = words[-1][:-1] in _VOCATIVE_WORDS or words[-1] == "oh,"
+            if discourse and _MID_VOCATIVE_RE.match(text, end):
                 if _personal_token(tok, lex, True) and not _is_eponym(text, start, end):
                     yield start, end, NAME
                     continue
@@ -2277,6 +2295,31 @@ _LOWER_KIN_NAME_RE = _scan(
     rf"\b(?:(?i:my|our|his|her|their)[ ]+{_KIN}|(?i:me)[ ]+and)[ ]+(?P<n>[a-z][a-z'’-]+)[ ]+"
     r"(?=(?:she|he|they|who|we|(?:is|was)[ ]+(?:gonna|going[ ]+to))\b)",
 )
+
+
+# "dr kiss told me to stop": after a title, a word that a verb of a doctor's follows
+_LOWER_TITLE_VERB_RE = re.compile(
+    r"[ ]+(?:told|said|says|wants|wanted|put|gave|thinks|thought|sent|ordered|prescribed"
+    r"|started|stopped|changed|increased|recommended)\b"
+)
+# "yeah it was nikolett who showed me": a cleft in lower-case speech
+_LOWER_CLEFT_RE = re.compile(
+    r"\bit[ ]+was[ ]+(?P<n>[a-z][a-z'’-]+)(?:[ ]+(?P<s>[a-z][a-z'’-]+))?[ ]+who\b"
+)
+
+
+def _lower_cleft(m: re.Match[str], lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
+    """The name of "it was <name> [<surname>] who ...", when the words can be a name."""
+    tok, sur = m.group("n"), m.group("s")
+    if tok in _NOT_NAME or tok in _CONTEXT_STOP or tok in lex.drugs or tok in _KIN_WORDS:
+        return
+    if not (_personal_token(tok, lex, False) or tok in lex.first or tok in lex.first_ambiguous):
+        return
+    end = m.end("n")
+    if sur and sur not in _NOT_NAME and sur not in _CONTEXT_STOP:
+        if sur in lex.first or sur in lex.surnames or _personal_token(sur, lex, False):
+            end = m.end("s")
+    yield m.start("n"), end, NAME
 
 
 _LOWER_ADVERBS = frozenset(
@@ -2503,8 +2546,14 @@ def _spoken_spans(
             if end > m.end("n"):
                 yield m.start("n"), end, NAME
         elif _personal_token(tok, lex, False) or tok in lex.surnames:
-            if tok not in _EPONYMS:
+            if tok not in _EPONYMS and tok not in _NOT_SURNAME:  # not "the dr said to"
                 yield m.start("n"), _name_run_end(text, m.end("n"), lex, True), NAME
+        elif _LOWER_TITLE_VERB_RE.match(text, m.end("n")) and tok not in _NOT_SURNAME:
+            if tok not in _CONTEXT_STOP and tok not in _EPONYMS and tok not in lex.drugs:
+                yield m.start("n"), m.end("n"), NAME  # "dr kiss told me": a word, then a verb
+    if lower_mode and " who " in text:
+        for m in _LOWER_CLEFT_RE.finditer(text):
+            yield from _lower_cleft(m, lex)
 
     # The scans below are lower-case patterns run over the lower-cased text.
     for m in _SPOKEN_DIGITS_RE.finditer(low_scan) if _SPOKEN_DIGITS_RE in may else ():

@@ -420,6 +420,20 @@ SESSION_7_CONTEXTS = [
     ("A: You heard what happened to Bozhena on days?", "Bozhena"),
     ("A: The refill is from Dr. White, the pediatrician.", "White"),
     ("A: We had a patient, Norma Stryker, who fell twice.", "Norma Stryker"),
+    ("A: Me da's mate, one old fella, was 97 and sharp.", "97"),
+    ("A: Our nana is 101 and still knits.", "101"),
+    ("A: Was it Ruairi or you who filed it?", "Ruairi"),
+    ("A: That's for Oisin Breathnach, born in the spring?", "Oisin Breathnach"),
+    ("A: What Dervla did was, she rang every family.", "Dervla"),
+    ("A: Fair play, Caoimhe on nights caught the error.", "Caoimhe"),
+    ("A: Be honest, Tadhg did most of the charting.", "Tadhg"),
+    ("A: Ciarán, you start, you know it best.", "Ciarán"),
+    ("A: Who's this? Oh, Aoibheann, lovely.", "Aoibheann"),
+    ("speaker 1: she's at rushmore primary care centre now", "rushmore primary care centre"),
+    ("speaker 1: honestly it was sorcha who sorted it", "sorcha"),
+    ("speaker 1: dr brennock said to halve it", "brennock"),
+    ("A: We get people from all over, Kilbrack, Dromane, even the islands.", "Kilbrack"),
+    ("A: We get people from all over, Kilbrack, Dromane, even the islands.", "Dromane"),
 ]
 
 
@@ -445,6 +459,15 @@ Participant: He was in long-term care and then in a polyclinic, and at Route 9 w
 Participant: I moved her from Lasix to Eliquis, and we moved him from Radiology to the ED.
 Participant: What happened to Epic on Tuesday? The White coat and the Black box warning.
 Participant: Our Stryker beds and the Baxter pumps, Philips monitors, a Siemens scanner.
+Participant: Oh God, it was awful. Oh, Lord, no. Oh, Epic, great. Sorry, Tuesday, fine.
+Participant: What Epic did was crash, and what Pharmacy said was fine.
+Participant: Was it Lasix or Eliquis who... no, was it Tuesday or Monday?
+Participant: That's for Humira, the biologic, and it's for Medicare Part D.
+Participant: The old fella was 54 and the nana is 78.
+Participant: Pharmacy on nights caught it. Epic did most of the work.
+Participant: They come from all over, the north, even further.
+speaker 1: it was awful who knew it was lasix who caused it
+speaker 1: the dr said to stop and dr told me to wait
 """.strip()
 
 

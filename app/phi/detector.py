@@ -401,10 +401,10 @@ _FACILITY_HEAD = (
     r"(?:Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza|Associates)"
     r"|(?:Care|Rest|Retirement|Convalescent)\s+Home"
     r"|Med\.?\s+(?:Center|Ctr\.?|Cntr\.?)"
-    r"|Health\s+Sciences?\s+(?:Center|Centre)"  # before "Health" alone
+    r"|Health\s+(?:Sciences?\s+(?:Center|Centre)|Hub)"  # before "Health" alone
     r"|Health(?:\s?(?:Center|Centre|System|Services?|Care|Network|Partners|Alliance))?"
     r"|Day\s+(?:Surgery|Hospital)|Polyclinic"
-    r"|Long[- ]Term\s+Care|Lodge"
+    r"|Long[- ]Term\s+Care|Lodge|Specialist\s+(?:Center|Centre)|Hauora|Salud"
     r"|Healthcare|HealthCare|Infirmary|Sanatorium|Hospice|Nursing\s+Home|Nursing\s+Facility"
     r"|Nursing\s+(?:and|&)\s+Rehab(?:ilitation)?|Skilled\s+Nursing|Primary\s+Care"
     r"|Assisted\s+Living"
@@ -608,6 +608,7 @@ _HEAD_HINTS = (
     "Center", "Centre", "Institute", "Care", "Pharmacy", "Physicians", "Associates",
     "Practice", "Memorial", "Gen", "Presbyterian", "Methodist", "Baptist", "Children",
     "Langone", "Permanente", "VA", "ER", "Office", "Living",
+    "Home", "Hub", "Hauora", "Salud", "Lodge", "Surgery",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -1204,7 +1205,7 @@ _AGE_VERBS = frozenset(
 )
 _AGE_SUBJECTS = frozenset(
     "she he who i will she'll he'll she’ll he’ll grandma grandpa mom dad mother father "
-    "gonna fella nana mam".split()
+    "gonna fella nana mam nan nanna koro kuia".split()
 )
 _AGE_QUALIFIERS = frozenset(
     "like about almost nearly over just maybe probably around roughly easily already actually "
@@ -1214,7 +1215,7 @@ _AGE_PERSONS = frozenset(
     """
     she he i mom dad mother father who guy lady man woman patient gentleman grandma grandpa
     grandmother grandfather aunt uncle resident fellow gal widow widower veteran
-    fella nana mam
+    fella nana mam nan nanna koro kuia
     """.split()
 )
 
@@ -1263,8 +1264,10 @@ def _age_context(window: str, strict: bool = False) -> bool:
     last = words[-1]
     if last.endswith(","):
         return any(w.strip(",") in _AGE_PERSONS for w in words[-7:])
+    if last[-2:] in ("'s", "’s") and last[:-2] in _AGE_SUBJECTS:
+        return True  # "koro's 97", "grandma's ninety-one"
     if strict and last in {"was", "is", "be", "am"}:
-        if "oldest" in words[-7:]:
+        if "oldest" in words[-7:] or "eldest" in words[-7:]:
             return True  # "my oldest patient was 103"
         return len(words) >= 2 and words[-2] in _AGE_SUBJECTS
     return last in _AGE_VERBS
@@ -1339,7 +1342,7 @@ _NOT_ZIP_BEFORE = frozenset(
 
 _KIN = (
     r"(?:sister|brother|daughter|son|husband|wife|mom|mum|mother|dad|father|grandson"
-    r"|granddaughter|grandmother|grandfather|grandma|grandpa|nephew|niece|cousin|aunt|uncle"
+    r"|granddaughter|grandmother|grandfather|grandma|grandpa|nephew|niece|cousin|aunt(?:ie|y)?|uncle"
     r"|neighbou?r|friend|partner|boyfriend|girlfriend|fianc[eé]e?|roommate|caregiver|kid|child"
     r"|(?:mother|father|sister|brother|son|daughter)[\s-]in[\s-]law|stepson|stepdaughter"
     r"|stepmom|stepdad|coworker|co-worker|colleague|manager|supervisor|boss|preceptor|educator"
@@ -1351,7 +1354,8 @@ _ANY_TOK = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
 _NAME_CUE_RE = re.compile(
     rf"(?i:\b(?:(?P<intro>this\s+is)|(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})"
     rf"(?:\s*,|\s+(?:is|was))?|name\s+is|name['’]s|named|dr\.?|doctor)"
-    rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|call(?:ed|ing)?|text(?:ed|ing)?"
+    rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|(?:ring|phon|call)ing\s+for|call(?:ed|ing)?"
+    rf"|text(?:ed|ing)?"
     rf"|e-?mail(?:ed|ing)?|pag(?:e|ed|ing)|thank(?:ed|s)?|that\s+was|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"
     rf"|speak(?:ing)?|agree(?:d)?|met|meet|sat|train(?:ed)?|go|went|chat(?:ted)?)\s+(?:with|to)"
     rf"|trained\s+by|(?:hi|hey)(?!\s+this\b)|nurse|according\s+to|out\s+to|behalf\s+of|covered\s+for"
@@ -1434,10 +1438,11 @@ _FAC_HEAD_WORDS = (
     r"(?:memorial|hospital|infirmary|clinic"
     r"|medical\s+(?:center|centre|pavilion|group|plaza|campus)|medical\s+associates"
     r"|(?:care|convalescent)\s+home"
-    r"|health\s+sciences?\s+cent(?:er|re)"
+    r"|health\s+(?:sciences?\s+cent(?:er|re)|hub)"
     r"|health(?:\s+(?:center|centre|partners|system|services?|network))?|healthcare"
     r"|day\s+(?:surgery|hospital)|polyclinic"
-    r"|long[- ]term\s+care|lodge"
+    r"|long[- ]term\s+care|lodge|specialist\s+cent(?:er|re)|hauora|salud"
+    r"|(?:rest|retirement)\s+home"
     r"|physicians\s+group|family\s+(?:health(?:\s+cent(?:er|re))?"
     r"|practice|medicine)|care\s+center|urgent\s+care|rehab(?:ilitation)?(?:\s+center)?"
     r"|general|pavilion|women['’]s\s+center|children['’]s|nursing\s+home|hospice|pharmacy"
@@ -1698,6 +1703,7 @@ _KIN_WORDS = frozenset(
     """
     sister brother daughter son husband wife mom mum mother dad father grandson granddaughter
     grandmother grandfather grandma grandpa nephew niece cousin aunt uncle neighbor neighbour
+    aunty auntie
     friend partner boyfriend girlfriend fiance fiancé fiancee fiancée roommate caregiver kid
     child mother-in-law father-in-law sister-in-law brother-in-law son-in-law daughter-in-law
     stepson stepdaughter stepmom stepdad coworker co-worker colleague manager supervisor boss
@@ -1742,6 +1748,7 @@ _WITH_VERBS = frozenset(
 )
 _WEAK_2 = frozenset(
     {("i'll", "let"), ("i’ll", "let"), ("gonna", "let"), ("calling", "for"),
+     ("speak", "for"), ("speaking", "for"), ("ringing", "for"), ("phoning", "for"),
      ("piggyback", "on"), ("building", "on"),
      ("ask", "for"), ("asked", "for"), ("asking", "for"), ("that", "was"), ("me", "and"),
      ("trained", "by"), ("covered", "for"), ("cover", "for"), ("covering", "for"),
@@ -1832,6 +1839,8 @@ def _name_cue(words: list[str]) -> str | None:
         return "intro"
     if w1 == "for" and prev in _REQUEST_NOUNS:
         return "full"  # "a refill request for Gert Kristensen" (not "for Paxlovid")
+    if w1 == "under" and prev in ("it", "this", "that", "file", "script", "prescription"):
+        return "full"  # "I have it under Viljem Toplak": a record filed under a full name
     if w1 == "showing" and prev in ("i'm", "i’m", "am"):
         return "full"  # a pharmacist reading the record: "I'm showing Martta Rintala, ..."
     if (prev, w1) in _ASKED_WHO:
@@ -1961,7 +1970,7 @@ _AFTER_NAME_RE = re.compile(
     r"|left\s+(?:for|to|in|on|us|the)|joined|moved\s+(?:to|away|back|out)|started\s+(?:at|in|on)"
     r"|transferred|switched\s+to|(?:is|was)\s+the\s+(?:first|only|last)\b"
     r"|(?:is|was)\s+being\s+[a-z]+|remembers|remembered|recalls|took\s+over|stepped\s+(?:in|up|down)"
-    r"|figured|noticed|suggested|pushed|built|raised\s+it"
+    r"|figured|noticed|suggested|pushed|built|raised\s+it|nailed"
     r"|was\s+off|is\s+off|was\s+away|is\s+away|(?:is|was)\s+the\s+best"
     r"|(?:has|had|makes|made)\s+a\s+(?:good\s+|fair\s+|great\s+|valid\s+)?point|(?:is|was)\s+right\b"
     r"|from\s+(?:the\s+)?[a-z]+\s+and\s+(?:I|me)\b"
@@ -1979,6 +1988,10 @@ _AFTER_NAME_RE = re.compile(
     r"|,\s+you\s+(?:were|are|was|did|do|have|had|know|said|told|remember|want|wanna|need"
     r"|mind|got|tell|go|take|start)\b|,\s+(?:said|says|told|asked|called|wanted|thinks)\b"
     r"|\s+would\s+(?:disagree|agree|say|know|tell)\b"
+    r"|\s+(?:couldn['’]t|can['’]t|didn['’]t|wouldn['’]t|won['’]t)\s+(?:even\s+)?(?:get|find|make"
+    r"|believe|stand|log|open|see|figure|do|handle|take)\b"
+    r"|,\s+(?:was|is|were|did|does|has|have)\s+(?:that|it|this|there)\b[^.?!\n]{0,60}\?"
+    r"|\s+from\s+(?:the\s+)?[a-z]+(?:\s+[a-z]+)?\s*,\s+(?:just\s+)?(?:calling|ringing|checking)\b"
     r"|\s+(?:is|was)\s+(?:way\s+|much\s+|so\s+)?better\s+at\b"
     r"|\s+will\s+be\s+(?:here|back|in|out|off|around|on\s+call)\b|\s+finish(?:es)?\b"
     r"|\s+(?:had|hadn['’]t|has|hasn['’]t)\s+(?:caught|found|noticed|seen|called|told|done)\b"
@@ -2276,12 +2289,13 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
 
 _LOWER_AFTER_NAME_RE = re.compile(
     r"(?:^|(?<=[:.?!])|\b(?:and|then|so|but|like|um|uh|yeah|okay|mean|know|well|oh|honestly"
-    r"|actually)\b)[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+"
+    r"|actually|basically)\b)[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+"
     r"(?=from[ ]+the[ ]+[a-z]+(?:[ ]+[a-z]+)?[ ]+(?:[a-z]+ed|said|called|came|told)\b"
     r"|from[ ]+(?:upstairs|downstairs|next[ ]+door|across[ ]+the[ ]+(?:hall|street)|church"
     r"|work)[ ]+(?:[a-z]+ed|[a-z]+s|said|came|told)\b"
     r"|goes[ ]+like\b"
-    r"|was[ ]+like\b|and[ ]+i\b|(?:said|says|told|texted|called)[ ]+(?:no|yes|that|it|to|me|us"
+    r"|was[ ]+like\b|and[ ]+i\b"
+    r"|(?:said|says|told|texted|called|rang|phoned)[ ]+(?:no|yes|that|it|to|me|us"
     r"|him|her|them|she|he|we|they|i)\b"
     rf"|(?:my|our)[ ]+{_KIN}[ ]+(?:she|he|they|who|was|is)\b)",
     re.M,

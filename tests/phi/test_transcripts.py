@@ -434,6 +434,23 @@ SESSION_7_CONTEXTS = [
     ("speaker 1: dr brennock said to halve it", "brennock"),
     ("A: We get people from all over, Kilbrack, Dromane, even the islands.", "Kilbrack"),
     ("A: We get people from all over, Kilbrack, Dromane, even the islands.", "Dromane"),
+    ("A: He's at Tawhiri Health Hub for the week.", "Tawhiri Health Hub"),
+    ("A: She sees someone at Manuka Specialist Centre.", "Manuka Specialist Centre"),
+    ("A: The kaumatua clinic at Rongo Hauora helped.", "Rongo Hauora"),
+    ("A: We moved Mum into Ferndale Rest Home in March.", "Ferndale Rest Home"),
+    ("speaker 1: she's at hinemoa rest home these days", "hinemoa rest home"),
+    ("A: The eldest on the ward last year was 101.", "101"),
+    ("A: Kuia's 96 and still gardening.", "96"),
+    ("A: It's my auntie Wikitoria who drives her.", "Wikitoria"),
+    ("A: Not to speak for Hemi, but he hated it.", "Hemi"),
+    ("A: I have it under Aroha Ngata, is that right?", "Aroha Ngata"),
+    ("A: Even Tamati couldn't log in that day.", "Tamati"),
+    ("A: I reckon Mereana nailed it.", "Mereana"),
+    ("A: Right - Rawiri, was it the old version then?", "Rawiri"),
+    ("A: Hi, Anahera from the practice, just calling to confirm.", "Anahera"),
+    ("speaker 1: so basically ihaia rang me at work", "ihaia"),
+    ("speaker 1: yeah im phoning for wiremu he's my dad", "wiremu"),
+    ("A: They sent him on because Opotiki couldn't do the scan.", "Opotiki"),
 ]
 
 
@@ -468,6 +485,13 @@ Participant: Pharmacy on nights caught it. Epic did most of the work.
 Participant: They come from all over, the north, even further.
 speaker 1: it was awful who knew it was lasix who caused it
 speaker 1: the dr said to stop and dr told me to wait
+Participant: The Home Office, our home health hub, and a retirement home in general.
+Participant: The eldest kid was 12; grandma's 88 and my koro's doing fine.
+Participant: Not to speak for Pharmacy, but I have it under Epic, the new build.
+Participant: Epic couldn't log in and Lasix didn't do much; Radiology can't take him.
+Participant: Pharmacy, was that the new order? Epic, is it down?
+Participant: Hi, Pharmacy from the hospital, just calling to confirm. I reckon Epic nailed it.
+speaker 1: so basically pharmacy rang me and i was ringing for the refill
 """.strip()
 
 

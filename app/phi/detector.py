@@ -375,8 +375,8 @@ _ADDRESS_RE = _scan(
     r"|\bthe\s+Bronx\b"
     # the street type first ("9173 Rue Principale", "12 Calle del Sol"), one-word streets
     # ending in a street word ("381 Kingsway", "40 Northgate")
-    rf"|\b\d{{1,6}}\s+{_STREET_PREFIX}\s+(?:(?:de|du|des|la|le|del|da|do|dos)\s+)?[A-Z][a-zA-Z'’-]+"
-    r"|\b\d{1,6}\s+[A-Z][a-z]+(?:way|gate)\b",
+    rf"|\b\d{{1,6}}\s+(?:{_STREET_PREFIX}\s+(?:(?:de|du|des|la|le|del|da|do|dos)\s+)?"
+    r"[A-Z][a-zA-Z'’-]+|[A-Z][a-z]+(?:way|gate)\b)",
 )
 # "New York clinic": a state name used as the name of a facility.
 _STATE_FACILITY_RE = _scan(
@@ -1988,10 +1988,11 @@ _AFTER_NAME_RE = re.compile(
     r"|,\s+you\s+(?:were|are|was|did|do|have|had|know|said|told|remember|want|wanna|need"
     r"|mind|got|tell|go|take|start)\b|,\s+(?:said|says|told|asked|called|wanted|thinks)\b"
     r"|\s+would\s+(?:disagree|agree|say|know|tell)\b"
-    r"|\s+(?:couldn['’]t|can['’]t|didn['’]t|wouldn['’]t|won['’]t)\s+(?:even\s+)?(?:get|find|make"
-    r"|believe|stand|log|open|see|figure|do|handle|take)\b"
-    r"|,\s+(?:was|is|were|did|does|has|have)\s+(?:that|it|this|there)\b[^.?!\n]{0,60}\?"
-    r"|\s+from\s+(?:the\s+)?[a-z]+(?:\s+[a-z]+)?\s*,\s+(?:just\s+)?(?:calling|ringing|checking)\b"
+    r"|\s+(?:(?:couldn['’]t|can['’]t|didn['’]t|wouldn['’]t|won['’]t)\s+(?:even\s+)?(?:get|find"
+    r"|make|believe|stand|log|open|see|figure|do|handle|take)\b"
+    r"|from\s+(?:the\s+)?[a-z]+(?:\s+[a-z]+)?\s*,\s+(?:just\s+)?(?:calling|ringing|checking)\b)"
+    r"|,\s+(?:(?:was|is|were|did|does|has|have)\s+(?:that|it|this|there)\b[^.?!\n]{0,60}\?"
+    rf"|(?:a|an)\s+(?:[a-z]+\s+)?(?:nurse|{_KIN})\s+(?:from|on|in|at|with|who)\b)"
     r"|\s+(?:is|was)\s+(?:way\s+|much\s+|so\s+)?better\s+at\b"
     r"|\s+will\s+be\s+(?:here|back|in|out|off|around|on\s+call)\b|\s+finish(?:es)?\b"
     r"|\s+(?:had|hadn['’]t|has|hasn['’]t)\s+(?:caught|found|noticed|seen|called|told|done)\b"
@@ -2011,8 +2012,7 @@ _AFTER_NAME_RE = re.compile(
     rf"|\s+(?:is|was)\s+(?:my|our|her|his|their|the)\s+(?:(?:night|day|evening)\s+)?"
     rf"(?:charge\s+nurse|{_KIN})\b"
     rf"|,\s+(?:the|our|my|his|her)\s+(?:(?:night|day|evening|weekend|old|new|former|head|lead)\s+)?"
-    rf"(?:charge\s+nurse|unit\s+(?:clerk|secretary)|{_KIN})\b"
-    rf"|,\s+(?:a|an)\s+(?:[a-z]+\s+)?(?:nurse|{_KIN})\s+(?:from|on|in|at|with|who)\b)"
+    rf"(?:charge\s+nurse|unit\s+(?:clerk|secretary)|{_KIN})\b)"
 )
 _MID_VOCATIVE_RE = re.compile(
     r",[ ]+(?:I|I['’](?:m|ll|d)|you|it['’]?(?:s|ll)?|we|remember|can|could|did|do|are|what|how)\b"

@@ -130,8 +130,11 @@ def apply_keyset(
     sort: SortSpec,
     cursor: str | None,
     limit: int,
+    lead: Any = None,
 ) -> Select:
-    """ORDER BY column (NULLs last), id; WHERE after the cursor; LIMIT limit+1."""
+    """ORDER BY column (NULLs last), id; WHERE after the cursor; LIMIT limit+1. `lead`: a
+    column the rows all hold one value of (a parent key), put first in the ORDER BY in the
+    sort's direction, which changes no order (Repository._key_range says why)."""
     nullable = bool(getattr(column, "nullable", True))
     if cursor:
         value, last_id = decode_cursor(cursor, sort)
@@ -161,6 +164,8 @@ def apply_keyset(
     order = [first, id_column.desc() if sort.descending else id_column.asc()]
     if column is id_column:
         order = order[1:]
+    if lead is not None:
+        order.insert(0, lead.desc() if sort.descending else lead.asc())
     return stmt.order_by(*order).limit(limit + 1)
 
 

@@ -264,18 +264,21 @@ class Repository(Generic[M]):
         selected: tuple[Any, ...] | None,
         shape: Hashable,
     ) -> tuple[Select, Any]:
-        """`stmt()` (a list of one filter shape, its values bound) with only `selected`, its
-        parent key read as a range (`_key_range`), and that key (None: none): built once per
-        shape, sort column and columns, for first pages and later ones alike."""
+        """`stmt()` (a list of one filter shape, its values bound) with only `selected`, on
+        PostgreSQL its parent key read as a range (`_key_range`), and that key (None: none):
+        built once per shape, sort column, columns and database, for first pages and later
+        ones alike. (SQLite plans without the bound values, so `=` is already what it plans
+        once; the range there would only hide from it that the key is one value.)"""
         cache = self._class_cache("_base_stmt_cache")
-        cache_key = (shape, sort.field, selected and tuple(c.key for c in selected))
+        pg = self.session.get_bind().dialect.name == "postgresql"
+        cache_key = (shape, sort.field, selected and tuple(c.key for c in selected), pg)
         found = cache.get(cache_key)
         if found is None:
             if callable(stmt):
                 stmt = stmt()
             if selected is not None:
                 stmt = stmt.with_only_columns(*selected)
-            found = self._key_range(stmt, sort)
+            found = self._key_range(stmt, sort) if pg else (stmt, None)
             if len(cache) >= 256:
                 cache.clear()
             cache[cache_key] = found
@@ -315,17 +318,17 @@ class Repository(Generic[M]):
         ]
         if not pinned:
             return stmt, None
-        parents = {
-            c.left.name: {fk.column.table for fk in keys[c.left.name].foreign_keys} for c in pinned
-        }
+        target = pinned[0]
+        if len(pinned) > 1:
+            parents = {c.left.name: {fk.column.table for fk in c.left.foreign_keys} for c in pinned}
 
-        def inner(c: BinaryExpression) -> bool:
-            """`c`'s parent rows refer to another pinned key's parent."""
-            own = parents[c.left.name]
-            others = set().union(*(t for name, t in parents.items() if name != c.left.name))
-            return any(fk.column.table in others for table in own for fk in table.foreign_keys)
+            def inner(c: BinaryExpression) -> bool:
+                """`c`'s parent rows refer to another pinned key's parent."""
+                others = set().union(*(t for n, t in parents.items() if n != c.left.name))
+                own = parents[c.left.name]
+                return any(fk.column.table in others for t in own for fk in t.foreign_keys)
 
-        target = next((c for c in pinned if inner(c)), pinned[0])
+            target = next((c for c in pinned if inner(c)), target)
         key, value = target.left, target.right
 
         def ranged(element: Any) -> Any:

@@ -636,9 +636,11 @@ class Repository(Generic[M]):
         # drops it from the ORDER BY and may walk the (sort, id) index instead, filtering out
         # the other parents' rows (all 10,000 of a large product, to page a small one beside
         # it). The range keeps `key` first in the ORDER BY, which only the (key, sort, id)
-        # index returns in order.
+        # index returns in order — in the sort's direction, so that a descending page walks
+        # it backwards (key ascending before `sort DESC, id DESC` is no index's order: the
+        # parent's rows were all read and sorted, 43 ms for 10,000 stories).
         # (The window numbers in the same order, so one index walk serves both.)
-        ordered = [key, *order]
+        ordered = [key.desc() if sort.descending else key, *order]
         page = (
             rows.where(key >= parent, key <= parent)
             .add_columns(key.label("_key"), func.row_number().over(order_by=ordered).label("_rn"))

@@ -188,10 +188,12 @@ async def _main(opts: argparse.Namespace) -> None:
 
 
 async def _explain(app: Any, once: Callable[[], Awaitable[int]], runs: int) -> None:
-    """The database's side of one request: each SELECT it sent, prepared and run `runs`
-    times on a connection of its own as the app runs it (PostgreSQL plans the first five
-    executions of a prepared statement for their values, then may keep a generic plan),
-    then EXPLAIN ANALYZE of the last run: planning and execution time."""
+    """The database's side of one request: each SELECT it sent (through SQLAlchemy, or to
+    asyncpg directly: app/db/prepared.py), prepared and run `runs` times on a connection of
+    its own as the app runs it (PostgreSQL plans the first five executions of a prepared
+    statement for their values, then may keep a generic plan), then EXPLAIN ANALYZE of the
+    last run: planning and execution time."""
+    import asyncpg
     from sqlalchemy import event
 
     seen: list[tuple[str, Any]] = []
@@ -200,11 +202,19 @@ async def _explain(app: Any, once: Callable[[], Awaitable[int]], runs: int) -> N
         if statement.lstrip().upper().startswith("SELECT"):
             seen.append((statement, params))
 
+    driver_fetch = asyncpg.Connection.fetch
+
+    async def fetch(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        capture(None, None, query, args)
+        return await driver_fetch(self, query, *args, **kwargs)
+
     engine = app.state.engine.sync_engine
     event.listen(engine, "before_cursor_execute", capture)
+    asyncpg.Connection.fetch = fetch  # type: ignore[method-assign]  # for one request
     try:
         await once()
     finally:
+        asyncpg.Connection.fetch = driver_fetch  # type: ignore[method-assign]
         event.remove(engine, "before_cursor_execute", capture)
     async with app.state.engine.connect() as conn:
         driver = (await conn.get_raw_connection()).driver_connection

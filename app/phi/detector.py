@@ -365,8 +365,10 @@ _ZIP_RE = _scan(
 _STREET_SUFFIX = (
     r"(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|Ln|Lane|Way|Ct|Court|Pl|Place"
     r"|Pkwy|Parkway|Hwy|Highway|Ter|Terrace|Cir|Circle|Sq|Square|Trl|Trail|Row|Loop|Pike"
-    r"|Plaza|Crescent|Alley|Broadway|Run|Bend|Hollow|Crossing|Ridge|Pass|Path|Mews|Commons|Knoll)"
+    r"|Plaza|Crescent|Alley|Broadway|Run|Bend|Hollow|Crossing|Ridge|Pass|Path|Mews|Commons|Knoll"
+    r"|Parade|Esplanade|Promenade|Quay|Grove)"
 )
+_STREET_PREFIX = r"(?:Rue|Chemin|Calle|Rua|Via|Avenida|Avenue|Boulevard|Route|Rte)"
 _ADDRESS_RE = _scan(
     "0-9A-Zt",
     r"\b\d{1,6}(?:-\d{1,4})?\s+(?:[NSEW]\.?\s+)?(?:(?:\d{1,3}(?:st|nd|rd|th)|[A-Z][a-zA-Z'’-]+)"
@@ -375,7 +377,11 @@ _ADDRESS_RE = _scan(
     r"|\b(?:P\.?\s?O\.?\s+Box|PO\s+Box)\s+\d+"
     r"|\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Boulevard|Road|Lane|St\.(?=\s+[A-Z]))"
     r"|\b\d{1,3}(?:st|nd|rd|th)\s+(?i:street|avenue|ave)\b\.?"
-    r"|\bthe\s+Bronx\b",
+    r"|\bthe\s+Bronx\b"
+    # the street type first ("9173 Rue Principale", "12 Calle del Sol"), one-word streets
+    # ending in a street word ("381 Kingsway", "40 Northgate")
+    rf"|\b\d{{1,6}}\s+(?:{_STREET_PREFIX}\s+(?:(?:de|du|des|la|le|del|da|do|dos)\s+)?"
+    r"[A-Z][a-zA-Z'’-]+|[A-Z][a-z]+(?:way|gate)\b)",
 )
 # "New York clinic": a state name used as the name of a facility.
 _STATE_FACILITY_RE = _scan(
@@ -400,7 +406,10 @@ _FACILITY_HEAD = (
     r"(?:Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza|Associates)"
     r"|(?:Care|Rest|Retirement|Convalescent)\s+Home"
     r"|Med\.?\s+(?:Center|Ctr\.?|Cntr\.?)"
-    r"|Health(?:\s?(?:Center|Centre|System|Services|Care|Network|Partners|Alliance))?"
+    r"|Health\s+(?:Sciences?\s+(?:Center|Centre)|Hub)"  # before "Health" alone
+    r"|Health(?:\s?(?:Center|Centre|System|Services?|Care|Network|Partners|Alliance))?"
+    r"|Day\s+(?:Surgery|Hospital)|Polyclinic"
+    r"|Long[- ]Term\s+Care|Lodge|Specialist\s+(?:Center|Centre)|Hauora|Salud"
     r"|Healthcare|HealthCare|Infirmary|Sanatorium|Hospice|Nursing\s+Home|Nursing\s+Facility"
     r"|Nursing\s+(?:and|&)\s+Rehab(?:ilitation)?|Skilled\s+Nursing|Primary\s+Care"
     r"|Assisted\s+Living"
@@ -425,7 +434,7 @@ _FACILITY_RE = _scan(
 _WEAK_HEADS = frozenset(
     """
     memorial general gen gen. presbyterian methodist baptist children's children’s medicine
-    va er office medical med health practice associates physicians pharmacy
+    va er office medical med health practice associates physicians pharmacy lodge
     """.split()
 )
 # Words that make "X Health"/"X Clinic" generic rather than a named facility.
@@ -505,6 +514,9 @@ _EPONYM_TAIL_RE = re.compile(
     r"|neuralgia|chorea|ataxia|dystrophy|anemia|anaemia|thyroiditis|encephalopathy|method"
     r"|technique|position|incision|catheter|classification|staging|protocol|questionnaire"
     r"|inventory|guidelines?|heart\s+study|virus|fever|type|stage|grade)\b"
+    # a lower-case modifier before an instrument: "the Bristol stool chart" (not "Ana the chart")
+    r"|\s+(?!(?:the|a|an|her|his|my|our|their|your|this|that|its)\s)[a-z]+\s+"
+    r"(?:chart|scale|score|index|criteria|tool)\b"
 )
 # Well-known eponyms that can also be census names; never redacted on their own.
 _EPONYMS = frozenset(
@@ -603,6 +615,7 @@ _HEAD_HINTS = (
     "Center", "Centre", "Institute", "Care", "Pharmacy", "Physicians", "Associates",
     "Practice", "Memorial", "Gen", "Presbyterian", "Methodist", "Baptist", "Children",
     "Langone", "Permanente", "VA", "ER", "Office", "Living",
+    "Home", "Hub", "Hauora", "Salud", "Lodge", "Surgery",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -730,8 +743,9 @@ def _name_spans(
         first_tok = _NAME_TOK_RE.match(text, n_start)
         if first_tok:
             low = first_tok.group(0).lower()
-            if low in _NOT_NAME or low in _FACILITY_WORDS:
-                continue
+            surname_word = low in _SURNAME_WORDS and m.group("title") in _SURNAME_TITLES
+            if (low in _NOT_NAME and not surname_word) or low in _FACILITY_WORDS:
+                continue  # "Dr. White" is a surname, "Mrs. Health" no one
             if low in _NOT_A_DOCTOR and m.end("n") == first_tok.end():
                 continue  # "Dr. Google is the one they all trust"
             if low in _STATE_NAMES_LOWER and m.group("title") not in _SURNAME_TITLES:
@@ -1199,7 +1213,7 @@ _AGE_VERBS = frozenset(
 )
 _AGE_SUBJECTS = frozenset(
     "she he who i will she'll he'll she’ll he’ll grandma grandpa mom dad mother father "
-    "gonna".split()
+    "gonna fella nana mam nan nanna koro kuia".split()
 )
 _AGE_QUALIFIERS = frozenset(
     "like about almost nearly over just maybe probably around roughly easily already actually "
@@ -1209,6 +1223,7 @@ _AGE_PERSONS = frozenset(
     """
     she he i mom dad mother father who guy lady man woman patient gentleman grandma grandpa
     grandmother grandfather aunt uncle resident fellow gal widow widower veteran
+    fella nana mam nan nanna koro kuia
     """.split()
 )
 
@@ -1257,8 +1272,10 @@ def _age_context(window: str, strict: bool = False) -> bool:
     last = words[-1]
     if last.endswith(","):
         return any(w.strip(",") in _AGE_PERSONS for w in words[-7:])
+    if last[-2:] in ("'s", "’s") and last[:-2] in _AGE_SUBJECTS:
+        return True  # "koro's 97", "grandma's ninety-one"
     if strict and last in {"was", "is", "be", "am"}:
-        if "oldest" in words[-7:]:
+        if "oldest" in words[-7:] or "eldest" in words[-7:]:
             return True  # "my oldest patient was 103"
         return len(words) >= 2 and words[-2] in _AGE_SUBJECTS
     return last in _AGE_VERBS
@@ -1333,7 +1350,7 @@ _NOT_ZIP_BEFORE = frozenset(
 
 _KIN = (
     r"(?:sister|brother|daughter|son|husband|wife|mom|mum|mother|dad|father|grandson"
-    r"|granddaughter|grandmother|grandfather|grandma|grandpa|nephew|niece|cousin|aunt|uncle"
+    r"|granddaughter|grandmother|grandfather|grandma|grandpa|nephew|niece|cousin|aunt(?:ie|y)?|uncle"
     r"|neighbou?r|friend|partner|boyfriend|girlfriend|fianc[eé]e?|roommate|caregiver|kid|child"
     r"|(?:mother|father|sister|brother|son|daughter)[\s-]in[\s-]law|stepson|stepdaughter"
     r"|stepmom|stepdad|coworker|co-worker|colleague|manager|supervisor|boss|preceptor|educator"
@@ -1345,7 +1362,8 @@ _ANY_TOK = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
 _NAME_CUE_RE = re.compile(
     rf"(?i:\b(?:(?P<intro>this\s+is)|(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})"
     rf"(?:\s*,|\s+(?:is|was))?|name\s+is|name['’]s|named|dr\.?|doctor)"
-    rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|call(?:ed|ing)?|text(?:ed|ing)?"
+    rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|(?:ring|phon|call)ing\s+for|call(?:ed|ing)?"
+    rf"|text(?:ed|ing)?"
     rf"|e-?mail(?:ed|ing)?|pag(?:e|ed|ing)|thank(?:ed|s)?|that\s+was|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"
     rf"|speak(?:ing)?|agree(?:d)?|met|meet|sat|train(?:ed)?|go|went|chat(?:ted)?)\s+(?:with|to)"
     rf"|trained\s+by|(?:hi|hey)(?!\s+this\b)|nurse|according\s+to|out\s+to|behalf\s+of|covered\s+for"
@@ -1428,7 +1446,11 @@ _FAC_HEAD_WORDS = (
     r"(?:memorial|hospital|infirmary|clinic"
     r"|medical\s+(?:center|centre|pavilion|group|plaza|campus)|medical\s+associates"
     r"|(?:care|convalescent)\s+home"
-    r"|health(?:\s+(?:center|centre|partners|system|services|network))?|healthcare"
+    r"|health\s+(?:sciences?\s+cent(?:er|re)|hub)"
+    r"|health(?:\s+(?:center|centre|partners|system|services?|network))?|healthcare"
+    r"|day\s+(?:surgery|hospital)|polyclinic"
+    r"|long[- ]term\s+care|lodge|specialist\s+cent(?:er|re)|hauora|salud"
+    r"|(?:rest|retirement)\s+home"
     r"|physicians\s+group|family\s+(?:health(?:\s+cent(?:er|re))?"
     r"|practice|medicine)|care\s+center|urgent\s+care|rehab(?:ilitation)?(?:\s+center)?"
     r"|general|pavilion|women['’]s\s+center|children['’]s|nursing\s+home|hospice|pharmacy"
@@ -1436,7 +1458,7 @@ _FAC_HEAD_WORDS = (
     r"|imaging|wellness|birthing|treatment|recovery|senior|medical|health|care)\s+"
     r"(?:center|centre|institute)|institute"
     r"|regional|community\s+hospital|medical|practice"
-    r"|primary\s+care|nursing\s+(?:and|&)\s+rehab(?:ilitation)?|skilled\s+nursing"
+    r"|primary\s+care(?:\s+cent(?:er|re))?|nursing\s+(?:and|&)\s+rehab(?:ilitation)?|skilled\s+nursing"
     r"|pediatrics|orthopedics|cardiology|dermatology|internal\s+medicine|senior\s+care)"
 )
 # Head words are found first (few), then "at|from|to|in ... <1-3 words>" before them.
@@ -1469,7 +1491,7 @@ _FAC_CUES = frozenset(
 )
 # Single head words that are ordinary words too: they need a cue before the name.
 _WEAK_FAC_HEADS = frozenset(
-    "general memorial medical regional practice pharmacy health healthcare children's "
+    "general memorial medical regional practice pharmacy health healthcare children's lodge "
     "pediatrics orthopedics cardiology dermatology".split()
 )
 _FAC_WORD_RE = re.compile(
@@ -1611,6 +1633,12 @@ def _name_run_end(
         if tok[0].isupper() == lower and not particle and low not in _PARTICLES:
             break  # lower-case word after a capitalised name (or the other way round)
         particle = low in _PARTICLES
+        surname_word = low in _COMPASS_SURNAMES or low in _VENDOR_SURNAMES
+        if surname_word and not lower and _compass_surname(text, end, m.end(1), lex):
+            # "it's Christopher West again", "Tiffany Baxter, who came in": a surname, not a
+            # direction or a vendor
+            end = m.end()
+            break
         if low in _CONTEXT_STOP or low in _NOT_NAME or _looks_like_place_word(low):
             break
         if low in lex.drugs:
@@ -1628,6 +1656,21 @@ def _name_run_end(
                 break
         end = m.end()
     return end
+
+
+_COMPASS_SURNAMES = frozenset("north south east west".split())
+# Vendors named after a person: after a given name they are her surname ("Tiffany Baxter").
+_VENDOR_SURNAMES = frozenset("baxter philips stryker siemens".split())
+
+
+def _compass_surname(text: str, end: int, tok_end: int, lex: _Lexicon) -> bool:
+    """A compass word right after a known given name, with no capitalised word after it
+    (which would make it the start of a place: "Maria West Hartford")."""
+    given = text[:end].rsplit(None, 1)[-1].lower()
+    if given not in lex.first or given in lex.first_ambiguous:
+        return False
+    nxt = _NEXT_TOKEN_RE.match(text, tok_end)
+    return nxt is None or not nxt.group(1)[0].isupper()
 
 
 _NOT_SURNAME = frozenset(
@@ -1656,7 +1699,9 @@ _NEXT_TOKEN_RE = re.compile(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
 _STREET_ANY_CASE_RE = _scan(
     "0-9",
     rf"\b\d{{1,6}}[ ]+(?:[{_UP}{_LO}][{_LO}'’]+[ ]+){{1,3}}(?i:{_STREET_SUFFIX})\b\.?"
-    r"(?:,?[ ]*(?i:apt|apartment|suite|ste|unit|#)\.?[ ]*#?\w+)?",
+    r"(?:,?[ ]*(?i:apt|apartment|suite|ste|unit|#)\.?[ ]*#?\w+)?"
+    rf"|\b\d{{1,6}}[ ]+(?i:{_STREET_PREFIX})[ ]+(?:(?:de|du|des|la|le|del|da|do|dos)[ ]+)?"
+    r"[A-Za-z][a-z'’-]+",
 )
 
 
@@ -1666,6 +1711,7 @@ _KIN_WORDS = frozenset(
     """
     sister brother daughter son husband wife mom mum mother dad father grandson granddaughter
     grandmother grandfather grandma grandpa nephew niece cousin aunt uncle neighbor neighbour
+    aunty auntie
     friend partner boyfriend girlfriend fiance fiancé fiancee fiancée roommate caregiver kid
     child mother-in-law father-in-law sister-in-law brother-in-law son-in-law daughter-in-law
     stepson stepdaughter stepmom stepdad coworker co-worker colleague manager supervisor boss
@@ -1705,11 +1751,12 @@ _WITH_VERBS = frozenset(
     """
     check checked work worked working works talk talked talking talks spoke speak speaking
     agree agreed met meet sat train trained go went chat chatted school residency up program
-    i'm i’m am
+    i'm i’m am happened happens
     """.split()
 )
 _WEAK_2 = frozenset(
     {("i'll", "let"), ("i’ll", "let"), ("gonna", "let"), ("calling", "for"),
+     ("speak", "for"), ("speaking", "for"), ("ringing", "for"), ("phoning", "for"),
      ("piggyback", "on"), ("building", "on"),
      ("ask", "for"), ("asked", "for"), ("asking", "for"), ("that", "was"), ("me", "and"),
      ("trained", "by"), ("covered", "for"), ("cover", "for"), ("covering", "for"),
@@ -1728,6 +1775,7 @@ _MOTION = frozenset(
     """.split()
 )
 _ADVERB = frozenset("up down over out back here in".split())
+_MOVED = frozenset("moved move moving brought bring drove drive".split())
 _FROM_SUBJECT = frozenset(
     """
     i'm he's she's they're we're i’m he’s she’s is are was were originally way all hour hours
@@ -1799,12 +1847,26 @@ def _name_cue(words: list[str]) -> str | None:
         return "intro"
     if w1 == "for" and prev in _REQUEST_NOUNS:
         return "full"  # "a refill request for Gert Kristensen" (not "for Paxlovid")
+    if w1 == "under" and prev in ("it", "this", "that", "file", "script", "prescription"):
+        return "full"  # "I have it under Viljem Toplak": a record filed under a full name
     if w1 == "showing" and prev in ("i'm", "i’m", "am"):
         return "full"  # a pharmacist reading the record: "I'm showing Martta Rintala, ..."
     if (prev, w1) in _ASKED_WHO:
         return "asked"  # "is this Kabiru?", "am I speaking with Egil?"
-    if w1 == "was" and prev == "it":
+    if w1 == "was" and prev == "it" and "who" not in words[-5:-2]:  # not "the one who saw it was"
         return "cleft"  # "it was Chinyere who pushed for it"
+    if (prev, w1) in (("was", "it"), ("is", "it")):
+        return "cleft"  # "was it Szilveszter or me who raised it?"
+    if w1 == "for" and prev in ("that's", "that’s", "it's", "it’s", "this's"):
+        return "full"  # a pharmacist confirming: "that's for Satu Parviainen, date of birth"
+    if w1 == "what":
+        return "what"  # "what Mateo did was, she printed the list"
+    if w1 in _COPULA_ADVERBS and prev in ("is", "was"):
+        return _name_cue(words[:-1])  # "the one who noticed was actually Leontina"
+    if w1 in _AUX_INVERTED and prev not in _OBJECTS:
+        return "aux"  # "didn't Sven say the same thing?": resolved by the verb after the name
+    if w1 in _CAUSATIVE:
+        return "causative"  # "could you get Agne to give me a bell": resolved by "to <verb>"
     if w1 in ("her", "him") and prev in ("call", "called", "calls", "named"):
         return "strong"  # "we call her Heather"
     if w1 in ("is", "was") and "who" in words[-5:-1]:
@@ -1835,9 +1897,21 @@ def _name_cue(words: list[str]) -> str | None:
 
 
 _WHO_HEADS = frozenset("one person guy lady woman man nurse doctor".split())
+_COPULA_ADVERBS = frozenset("actually really basically probably honestly definitely".split())
+# "didn't X say", "did X mention": an auxiliary, the name, then a bare verb of talk or knowing.
+_AUX_INVERTED = frozenset(
+    "did didn't didn’t does doesn't doesn’t has hasn't hasn’t won't won’t wouldn't wouldn’t".split()
+)
+_AUX_VERB_RE = re.compile(
+    r"[ ]+(?:say|mention|tell|think|know|ask|call|write|send|bring|raise|agree|want|try"
+    r"|email|text|see|hear|work|cover|come|go)\b"
+)
+# "get X to call me", "want X to see it": a verb that has a person do something.
+_CAUSATIVE = frozenset("get got getting want wanted need needed".split())
+_TO_VERB_RE = re.compile(r"[ ]+to[ ]+(?!the\b|a\b|an\b|my\b|our\b|me\b|us\b|be\b)[a-z]+\b")
 _LEARNED = frozenset("learned learnt heard learn hear".split())
 _LEARNED_1 = [[w] for w in _LEARNED]
-_OR_PLACE_RE = re.compile(r"[ ]+(?:or|and)[ ]+|,[ ]+(?:sometimes|or|and|maybe|even|also)[ ]+")
+_OR_PLACE_RE = re.compile(r"[ ]+(?:or|and)[ ]+|,[ ]+(?:(?:sometimes|or|and|maybe|even|also)[ ]+)?")
 _APPOSITIVE_END_RE = re.compile(r",[ ]+(?:was|is|were|has|had)[ ]+[a-z]")
 _ADDRESSED_RE = re.compile(r",\s+(?:you|remember)\b")
 _ASKED_WHO = frozenset({("is", "this"), ("speaking", "with"), ("speaking", "to"), ("is", "that")})
@@ -1851,6 +1925,8 @@ _HANDED = frozenset(
 def _place_cue(words: list[str]) -> bool | str:
     """True when the words before a token say a place follows ("lives in", "over in");
     "weak" after a bare "in" (only a word that is no English word is a place then)."""
+    if len(words) >= 3 and words[-1] == "over," and words[-2] == "all" and words[-3] == "from":
+        return True  # "they come from all over, Athlone, Ennis, ..."
     if not words or words[-1].endswith(","):
         return False
     w = list(words)
@@ -1878,6 +1954,8 @@ def _place_cue(words: list[str]) -> bool | str:
         return True  # "drives me in from X", "brought her up from X"
     if before in _OBJECTS and len(w) >= 4 and w[-3] == "with" and w[-4] in _RESIDENCE:
         return True  # "she lives with us in X"
+    if before in _OBJECTS and len(w) >= 3 and w[-3] in _MOVED and prep in ("from", "to"):
+        return True  # "I moved him from X", "they sent her to X"
     if before in _MOTION:
         return True
     if prep == "from" and before in _FROM_SUBJECT:
@@ -1890,7 +1968,7 @@ def _place_cue(words: list[str]) -> bool | str:
 
 
 _AFTER_NAME_RE = re.compile(
-    r"(?=[\s,'’])"  # every alternative opens with a space, a comma or an apostrophe
+    r"(?=[\s,;'’])"  # every alternative opens with a space, a comma, ";" or an apostrophe
     r"(?:\s+and\s+(?:I|me)\b|(?:\s+(?:always|just|then|also|never|finally|actually|basically"
     r"|literally|really|once))?\s+(?:said|says|told|asked|thinks|thought|mentioned|found|ran"
     r"|kept|keeps|was\s+the\s+one|is\s+the\s+one|was\s+on\s+nights|swears|came|went|cried"
@@ -1899,6 +1977,8 @@ _AFTER_NAME_RE = re.compile(
     r"|comes|stops|showed|taught|trained|drove|picked|dropped|sent|was\s+out|is\s+out"
     r"|left\s+(?:for|to|in|on|us|the)|joined|moved\s+(?:to|away|back|out)|started\s+(?:at|in|on)"
     r"|transferred|switched\s+to|(?:is|was)\s+the\s+(?:first|only|last)\b"
+    r"|(?:is|was)\s+being\s+[a-z]+|remembers|remembered|recalls|took\s+over|stepped\s+(?:in|up|down)"
+    r"|figured|noticed|suggested|pushed|built|raised\s+it|nailed"
     r"|was\s+off|is\s+off|was\s+away|is\s+away|(?:is|was)\s+the\s+best"
     r"|(?:has|had|makes|made)\s+a\s+(?:good\s+|fair\s+|great\s+|valid\s+)?point|(?:is|was)\s+right\b"
     r"|from\s+(?:the\s+)?[a-z]+\s+and\s+(?:I|me)\b"
@@ -1914,8 +1994,13 @@ _AFTER_NAME_RE = re.compile(
     r"|['’]s\s+the\s+one\b|['’]s\s+(?:right|wrong)\s+(?:about|that|on)\b|,\s+(?:can|could|would|will|do|did|are|have|were|was)(?:n['’]t)?\s+you\b"
     r"|,\s+(?:don|didn|can|won|wouldn|couldn|aren|haven|weren|wasn)['’]t\s+you\b"
     r"|,\s+you\s+(?:were|are|was|did|do|have|had|know|said|told|remember|want|wanna|need"
-    r"|mind|got)\b|,\s+(?:said|says|told|asked|called|wanted|thinks)\b"
+    r"|mind|got|tell|go|take|start)\b|,\s+(?:said|says|told|asked|called|wanted|thinks)\b"
     r"|\s+would\s+(?:disagree|agree|say|know|tell)\b"
+    r"|\s+(?:(?:couldn['’]t|can['’]t|didn['’]t|wouldn['’]t|won['’]t)\s+(?:even\s+)?(?:get|find"
+    r"|make|believe|stand|log|open|see|figure|do|handle|take)\b"
+    r"|from\s+(?:the\s+)?[a-z]+(?:\s+[a-z]+)?\s*,\s+(?:just\s+)?(?:calling|ringing|checking)\b)"
+    r"|,\s+(?:(?:was|is|were|did|does|has|have)\s+(?:that|it|this|there)\b[^.?!\n]{0,60}\?"
+    rf"|(?:a|an)\s+(?:[a-z]+\s+)?(?:nurse|{_KIN})\s+(?:from|on|in|at|with|who)\b)"
     r"|\s+(?:is|was)\s+(?:way\s+|much\s+|so\s+)?better\s+at\b"
     r"|\s+will\s+be\s+(?:here|back|in|out|off|around|on\s+call)\b|\s+finish(?:es)?\b"
     r"|\s+(?:had|hadn['’]t|has|hasn['’]t)\s+(?:caught|found|noticed|seen|called|told|done)\b"
@@ -1923,14 +2008,15 @@ _AFTER_NAME_RE = re.compile(
     r"|\s+(?:is|was)\s+(?:leaving|retiring|pregnant|out\s+sick|on\s+leave|on\s+vacation)\b"
     r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient"
     r"|help|permission|approval|office|desk|schedule|car|house|room|number|email|blessing)\b"
-    r"|(?:\s+(?:in|at|from|on)\s+the\s+[a-z]+)?,\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran"
+    r"|(?:\s+(?:in|at|from|on)\s+the\s+[a-z]+)?[,;]\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran"
     r"|said|[a-z]+s)\b|,\s+(?:he|she)['’]s\s+(?:gone|retired|still|now|at|with|out|our|my|the)\b|\s+that\s+(?:morning|night|day|shift|week|weekend)\b"
     r"|\s+(?:call|text|email|page)\s+you\s+back\b"
     r"|\s+(?:can|could|will|would)\s+(?:back\s+me\s+up|vouch\s+for|tell\s+you|confirm\s+that)\b"
     rf"|\s+and\s+[{_UP}][{_LO}]+\s+(?:(?:from|on)\s+[a-z]+\s+)?(?:basically\s+|just\s+)?"
     r"(?:were|are|both|have|had|wrote|built|ran|made|started|set\s+up|came\s+up)\b|\s+here[,.]"
     r"|,\s+remember\b"
-    r"|\s+on\s+(?:nights|days|evenings)\s+(?:is|was|said|told|does|did)\b"
+    r"|\s+on\s+(?:nights|days|evenings)\s+(?:is|was|said|told|does|did|caught|saw|took|got|knew"
+    r"|found|[a-z]+ed)\b|\s+did\s+(?:most|all|half|a\s+lot|the\s+(?:work|rest))\b"
     rf"|\s+(?:is|was)\s+(?:my|our|her|his|their|the)\s+(?:(?:night|day|evening)\s+)?"
     rf"(?:charge\s+nurse|{_KIN})\b"
     rf"|,\s+(?:the|our|my|his|her)\s+(?:(?:night|day|evening|weekend|old|new|former|head|lead)\s+)?"
@@ -1938,6 +2024,7 @@ _AFTER_NAME_RE = re.compile(
 )
 _MID_VOCATIVE_RE = re.compile(
     r",[ ]+(?:I|I['’](?:m|ll|d)|you|it['’]?(?:s|ll)?|we|remember|can|could|did|do|are|what|how)\b"
+    r"|,[ ]+[a-z]+[.!]"  # "Oh, Liisa, grand.": one word said back to her
 )
 _VOCATIVE_END_RE = re.compile(rf"(?:[ -][{_UP}][{_LO}]+)?[ \t]*(?:[.?!]|$)", re.M)
 _VOCATIVE_WORDS = ("thanks", "thank you", "sorry", "hi", "hey", "okay", "ok", "right", "yes", "no")
@@ -1959,7 +2046,11 @@ _INTRO_AFTER_RE = re.compile(
 
 
 _MONTH_END_RE = re.compile(r"(?:,[ ]+(?![\d]|(?i:and|or|may|june|july|august)\b)|[ ]*[.?!])")
-_CLEFT_AFTER_RE = re.compile(rf"(?:[ ]+[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?)?[ ]+(?:who|from)\b")
+_WHAT_AFTER_RE = re.compile(r"[ ]+(?:did|said|told\s+me|meant|wanted|found|saw)[ ]+was\b")
+_CLEFT_AFTER_RE = re.compile(
+    rf"(?:[ ]+[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?)?(?:[ ]+or[ ]+(?:me|I|you|him|her))?"
+    r"[ ]+(?:who|from)\b"
+)
 
 
 def _introduces(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
@@ -2021,6 +2112,12 @@ def _cap_name_spans(
             cue = "strong" if full and _personal_token(tok, lex, True) else None
         elif cue == "cleft":
             cue = "strong" if _CLEFT_AFTER_RE.match(text, end) else None
+        elif cue == "what":
+            cue = "weak" if _WHAT_AFTER_RE.match(text, end) else None
+        elif cue == "aux" or cue == "causative":
+            after_re = _AUX_VERB_RE if cue == "aux" else _TO_VERB_RE
+            run = _name_run_end(text, end, lex, False)
+            cue = "strong" if after_re.match(text, run) else None
         elif cue == "copula":
             # "the nurse was Per Mattsson" / "... was Ines": a name; "the nurse was Great": a word
             cue = "strong" if _copula_name(text, tok, end, lex) else "weak"
@@ -2099,7 +2196,8 @@ def _cap_name_spans(
             after = _APPOSITIVE_END_RE.match(text, end)  # "the lady at the desk, Kalina, was"
         if not (after or vocative) and words and words[-1].endswith(","):
             # "sorry, Bohdan, I cut you off": addressed between a discourse word and a clause
-            if words[-1][:-1] in _VOCATIVE_WORDS and _MID_VOCATIVE_RE.match(text, end):
+            discourse = words[-1][:-1] in _VOCATIVE_WORDS or words[-1] == "oh,"
+            if discourse and _MID_VOCATIVE_RE.match(text, end):
                 if _personal_token(tok, lex, True) and not _is_eponym(text, start, end):
                     yield start, end, NAME
                     continue
@@ -2205,12 +2303,13 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
 
 _LOWER_AFTER_NAME_RE = re.compile(
     r"(?:^|(?<=[:.?!])|\b(?:and|then|so|but|like|um|uh|yeah|okay|mean|know|well|oh|honestly"
-    r"|actually)\b)[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+"
+    r"|actually|basically)\b)[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+"
     r"(?=from[ ]+the[ ]+[a-z]+(?:[ ]+[a-z]+)?[ ]+(?:[a-z]+ed|said|called|came|told)\b"
     r"|from[ ]+(?:upstairs|downstairs|next[ ]+door|across[ ]+the[ ]+(?:hall|street)|church"
     r"|work)[ ]+(?:[a-z]+ed|[a-z]+s|said|came|told)\b"
     r"|goes[ ]+like\b"
-    r"|was[ ]+like\b|and[ ]+i\b|(?:said|says|told|texted|called)[ ]+(?:no|yes|that|it|to|me|us"
+    r"|was[ ]+like\b|and[ ]+i\b"
+    r"|(?:said|says|told|texted|called|rang|phoned)[ ]+(?:no|yes|that|it|to|me|us"
     r"|him|her|them|she|he|we|they|i)\b"
     rf"|(?:my|our)[ ]+{_KIN}[ ]+(?:she|he|they|who|was|is)\b)",
     re.M,
@@ -2224,6 +2323,31 @@ _LOWER_KIN_NAME_RE = _scan(
     rf"\b(?:(?i:my|our|his|her|their)[ ]+{_KIN}|(?i:me)[ ]+and)[ ]+(?P<n>[a-z][a-z'’-]+)[ ]+"
     r"(?=(?:she|he|they|who|we|(?:is|was)[ ]+(?:gonna|going[ ]+to))\b)",
 )
+
+
+# "dr kiss told me to stop": after a title, a word that a verb of a doctor's follows
+_LOWER_TITLE_VERB_RE = re.compile(
+    r"[ ]+(?:told|said|says|wants|wanted|put|gave|thinks|thought|sent|ordered|prescribed"
+    r"|started|stopped|changed|increased|recommended)\b"
+)
+# "yeah it was nikolett who showed me": a cleft in lower-case speech
+_LOWER_CLEFT_RE = re.compile(
+    r"\bit[ ]+was[ ]+(?P<n>[a-z][a-z'’-]+)(?:[ ]+(?P<s>[a-z][a-z'’-]+))?[ ]+who\b"
+)
+
+
+def _lower_cleft(m: re.Match[str], lex: _Lexicon) -> Iterable[tuple[int, int, str]]:
+    """The name of "it was <name> [<surname>] who ...", when the words can be a name."""
+    tok, sur = m.group("n"), m.group("s")
+    if tok in _NOT_NAME or tok in _CONTEXT_STOP or tok in lex.drugs or tok in _KIN_WORDS:
+        return
+    if not (_personal_token(tok, lex, False) or tok in lex.first or tok in lex.first_ambiguous):
+        return
+    end = m.end("n")
+    if sur and sur not in _NOT_NAME and sur not in _CONTEXT_STOP:
+        if sur in lex.first or sur in lex.surnames or _personal_token(sur, lex, False):
+            end = m.end("s")
+    yield m.start("n"), end, NAME
 
 
 _LOWER_ADVERBS = frozenset(
@@ -2457,8 +2581,14 @@ def _spoken_spans(
             if end > m.end("n"):
                 yield m.start("n"), end, NAME
         elif _personal_token(tok, lex, False) or tok in lex.surnames:
-            if tok not in _EPONYMS:
+            if tok not in _EPONYMS and tok not in _NOT_SURNAME:  # not "the dr said to"
                 yield m.start("n"), _name_run_end(text, m.end("n"), lex, True), NAME
+        elif _LOWER_TITLE_VERB_RE.match(text, m.end("n")) and tok not in _NOT_SURNAME:
+            if tok not in _CONTEXT_STOP and tok not in _EPONYMS and tok not in lex.drugs:
+                yield m.start("n"), m.end("n"), NAME  # "dr kiss told me": a word, then a verb
+    if lower_mode and " who " in text:
+        for m in _LOWER_CLEFT_RE.finditer(text):
+            yield from _lower_cleft(m, lex)
 
     # The scans below are lower-case patterns run over the lower-cased text.
     for m in _SPOKEN_DIGITS_RE.finditer(low_scan) if _SPOKEN_DIGITS_RE in may else ():
@@ -2935,8 +3065,10 @@ def _date_spans(
 _MD_VALUE_RE = _scan("0-9", r"(?<![\d/])(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])(?![\d/])")
 _MD_VERBS = frozenset(
     "retired died passed hired quit moved born delivered transferred returned ready scheduled "
-    "rescheduled booked back".split()
+    "rescheduled booked back admitted discharged arrived".split()
 )
+# "came in 8/4", "she was brought in 3/12": a visit's date after a verb of coming in.
+_MD_IN_VERBS = frozenset("came come comes went brought checked walked showed".split())
 _MD_OBJECTS = frozenset("him her them me us it".split())
 _MD_FRACTION_RE = re.compile(r"\s+(?i:a|an|of|the|tabs?|tablets?|pills?|doses?|cups?|way|hours?)\b")
 
@@ -2949,6 +3081,8 @@ def _md_after_verb(text: str) -> Iterable[tuple[int, int, str]]:
         words = text[max(0, start - 24) : start].lower().split()
         if words and words[-1] in _MD_OBJECTS:
             words.pop()
+        if len(words) >= 2 and words[-1] in ("in", "up") and words[-2] in _MD_IN_VERBS:
+            words[-1] = "back"  # counts as an event verb
         if words and words[-1] in _MD_VERBS and not _MD_FRACTION_RE.match(text, m.end()):
             yield start, m.end(), DATE
 

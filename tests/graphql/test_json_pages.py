@@ -423,11 +423,13 @@ def _rows_read(plan: dict[str, Any], table: str) -> int:
 
 
 @pytest.mark.skipif(not IS_PG, reason="the database renders pages on PostgreSQL only")
-async def test_a_rendered_page_reads_its_rows_not_its_parents_whole(client, auth, app):
+@pytest.mark.parametrize("sort", ["", ", sort: RANK_DESC"])
+async def test_a_rendered_page_reads_its_rows_not_its_parents_whole(client, auth, app, sort):
     """Each parent's rows are read in page order and the read stops after the page (LATERAL
     … LIMIT per parent), so paging a product of many stories does not read or sort them
-    all. Counted on the statement's own EXPLAIN ANALYZE, with sequential scans off so the
-    answer does not depend on the planner's view of a tiny table."""
+    all, in either direction. Counted on the statement's own EXPLAIN ANALYZE, with
+    sequential scans off so the answer does not depend on the planner's view of a tiny
+    table."""
     from tests.api.factories import make_world
 
     big = await make_world(client, auth)
@@ -435,7 +437,9 @@ async def test_a_rendered_page_reads_its_rows_not_its_parents_whole(client, auth
         await big.story(title=f"Story {n}")
     small = await make_world(client, auth)
     await small.story(title="alone")
-    doc = "query P($id: ID!) { stories(first: 2, productId: $id) { nodes { id title } } }"
+    doc = (
+        "query P($id: ID!) { stories(first: 2, productId: $id" + sort + ") { nodes { id title } } }"
+    )
     captured: list[tuple[str, Any]] = []
 
     def before(conn, cursor, statement, parameters, context, executemany):

@@ -382,6 +382,124 @@ def test_session_6_negatives_stay(line: str) -> None:
     assert detect(line).redacted == line
 
 
+# Session 7: contexts from fresh scratch sets Q-T (own phrasings here, not the sets' sentences).
+SESSION_7_CONTEXTS = [
+    ("A: I did my placement at Wirrabee Health Service years ago.", "Wirrabee Health Service"),
+    ("A: He had his knee done at Corrimal Day Surgery.", "Corrimal Day Surgery"),
+    ("speaker 1: she goes to yarrowdale health service now", "yarrowdale health service"),
+    ("A: Post it to 14 Moorfield Parade, please.", "14 Moorfield Parade"),
+    ("A: We're at 3 Harbour Esplanade these days.", "3 Harbour Esplanade"),
+    ("A: Thorvald is being difficult about the rota.", "Thorvald"),
+    ("A: Honestly Ilsabet remembers it better than me.", "Ilsabet"),
+    ("A: That was before Mirelle took over as manager.", "Mirelle"),
+    ("A: You could ask around; Ottokar, a charge nurse on days, wrote it.", "Ottokar"),
+    ("A: The fix came from Teodozja, a ward clerk from nights.", "Teodozja"),
+    ("A: Get the list from Gudrun; she keeps it in a binder.", "Gudrun"),
+    ("A: Didn't Bronislav mention that?", "Bronislav"),
+    ("A: Does Hjordis know about the change?", "Hjordis"),
+    ("A: Can you get Wolfram to ring me back?", "Wolfram"),
+    ("A: We need Sigrun to sign the form.", "Sigrun"),
+    ("A: The person who caught it was really Eleonore.", "Eleonore"),
+    ("A: The one who noticed it was Eleonore.", "Eleonore"),
+    ("A: Hello, it's Margaret West again about the bill.", "Margaret West"),
+    ("A: She came in 7/19 with chest pain.", "7/19"),
+    ("A: He was admitted 11/2 and went home a week later.", "11/2"),
+    ("A: I did a year at Tamarind Polyclinic after school.", "Tamarind Polyclinic"),
+    (
+        "A: She's been at Whitlow Health Sciences Centre since the spring.",
+        "Whitlow Health Sciences Centre",
+    ),
+    ("A: Dad is at Fernhill Long-Term Care now.", "Fernhill Long-Term Care"),
+    ("A: We visited him at Quillon Lodge on Sunday.", "Quillon Lodge"),
+    ("speaker 1: i'm at marlow polyclinic in the mornings", "marlow polyclinic"),
+    ("A: The office is at 22 Rue Desjardins, upstairs.", "22 Rue Desjardins"),
+    ("A: Send it to 7 Calle del Carmen, por favor.", "7 Calle del Carmen"),
+    ("A: It's 450 Queensway, just off the highway.", "450 Queensway"),
+    ("speaker 1: it's 31 rue lafleur near the church", "31 rue lafleur"),
+    ("A: Honestly I moved her from Ashcombe last spring.", "Ashcombe"),
+    ("A: You heard what happened to Bozhena on days?", "Bozhena"),
+    ("A: The refill is from Dr. White, the pediatrician.", "White"),
+    ("A: We had a patient, Norma Stryker, who fell twice.", "Norma Stryker"),
+    ("A: Me da's mate, one old fella, was 97 and sharp.", "97"),
+    ("A: Our nana is 101 and still knits.", "101"),
+    ("A: Was it Ruairi or you who filed it?", "Ruairi"),
+    ("A: That's for Oisin Breathnach, born in the spring?", "Oisin Breathnach"),
+    ("A: What Dervla did was, she rang every family.", "Dervla"),
+    ("A: Fair play, Caoimhe on nights caught the error.", "Caoimhe"),
+    ("A: Be honest, Tadhg did most of the charting.", "Tadhg"),
+    ("A: Ciarán, you start, you know it best.", "Ciarán"),
+    ("A: Who's this? Oh, Aoibheann, lovely.", "Aoibheann"),
+    ("speaker 1: she's at rushmore primary care centre now", "rushmore primary care centre"),
+    ("speaker 1: honestly it was sorcha who sorted it", "sorcha"),
+    ("speaker 1: dr brennock said to halve it", "brennock"),
+    ("A: We get people from all over, Kilbrack, Dromane, even the islands.", "Kilbrack"),
+    ("A: We get people from all over, Kilbrack, Dromane, even the islands.", "Dromane"),
+    ("A: He's at Tawhiri Health Hub for the week.", "Tawhiri Health Hub"),
+    ("A: She sees someone at Manuka Specialist Centre.", "Manuka Specialist Centre"),
+    ("A: The kaumatua clinic at Rongo Hauora helped.", "Rongo Hauora"),
+    ("A: We moved Mum into Ferndale Rest Home in March.", "Ferndale Rest Home"),
+    ("speaker 1: she's at hinemoa rest home these days", "hinemoa rest home"),
+    ("A: The eldest on the ward last year was 101.", "101"),
+    ("A: Kuia's 96 and still gardening.", "96"),
+    ("A: It's my auntie Wikitoria who drives her.", "Wikitoria"),
+    ("A: Not to speak for Hemi, but he hated it.", "Hemi"),
+    ("A: I have it under Aroha Ngata, is that right?", "Aroha Ngata"),
+    ("A: Even Tamati couldn't log in that day.", "Tamati"),
+    ("A: I reckon Mereana nailed it.", "Mereana"),
+    ("A: Right - Rawiri, was it the old version then?", "Rawiri"),
+    ("A: Hi, Anahera from the practice, just calling to confirm.", "Anahera"),
+    ("speaker 1: so basically ihaia rang me at work", "ihaia"),
+    ("speaker 1: yeah im phoning for wiremu he's my dad", "wiremu"),
+    ("A: They sent him on because Opotiki couldn't do the scan.", "Opotiki"),
+]
+
+
+@pytest.mark.parametrize(("text", "phrase"), SESSION_7_CONTEXTS)
+def test_session_7_contexts(text: str, phrase: str) -> None:
+    assert not _leaked(text, phrase)
+
+
+SESSION_7_NEGATIVES = """
+Participant: The Health Service Executive changed the form, and day surgery lists are long.
+Participant: She had day surgery last week and went home the same day.
+Participant: We had 3 close calls and 2 near misses on the ward.
+Participant: Epic is being slow again; Cerner remembers nothing either.
+Participant: Didn't Epic say it was fixed? Does Pharmacy know?
+Participant: Can you get Pharmacy to call? We need Epic to work and want Lasix to kick in.
+Participant: The one who noticed was actually Tuesday's nurse, a float nurse from the ED.
+Participant: Glasgow, a nurse from the ED, would score it. Lasix, a diuretic, works.
+Participant: She came in 2/3 of the time, and he showed up 1/2 an hour late.
+Participant: Parkinson's is being managed, and the Apgar remembers nothing.
+Participant: We chart the Bristol stool chart, the Waterlow risk score and the Braden scale.
+Participant: The Lodge at the lake is busy; the lodge is closed, and the Ski Lodge too.
+Participant: He was in long-term care and then in a polyclinic, and at Route 9 we turned.
+Participant: I moved her from Lasix to Eliquis, and we moved him from Radiology to the ED.
+Participant: What happened to Epic on Tuesday? The White coat and the Black box warning.
+Participant: Our Stryker beds and the Baxter pumps, Philips monitors, a Siemens scanner.
+Participant: Oh God, it was awful. Oh, Lord, no. Oh, Epic, great. Sorry, Tuesday, fine.
+Participant: What Epic did was crash, and what Pharmacy said was fine.
+Participant: Was it Lasix or Eliquis who... no, was it Tuesday or Monday?
+Participant: That's for Humira, the biologic, and it's for Medicare Part D.
+Participant: The old fella was 54 and the nana is 78.
+Participant: Pharmacy on nights caught it. Epic did most of the work.
+Participant: They come from all over, the north, even further.
+speaker 1: it was awful who knew it was lasix who caused it
+speaker 1: the dr said to stop and dr told me to wait
+Participant: The Home Office, our home health hub, and a retirement home in general.
+Participant: The eldest kid was 12; grandma's 88 and my koro's doing fine.
+Participant: Not to speak for Pharmacy, but I have it under Epic, the new build.
+Participant: Epic couldn't log in and Lasix didn't do much; Radiology can't take him.
+Participant: Pharmacy, was that the new order? Epic, is it down?
+Participant: Hi, Pharmacy from the hospital, just calling to confirm. I reckon Epic nailed it.
+speaker 1: so basically pharmacy rang me and i was ringing for the refill
+""".strip()
+
+
+@pytest.mark.parametrize("line", SESSION_7_NEGATIVES.splitlines())
+def test_session_7_negatives_stay(line: str) -> None:
+    assert detect(line).redacted == line
+
+
 def test_other_scripts_outside_a_transcript_stay() -> None:
     # A title or a note written partly in another script is not a name by itself.
     for text in ("Unicode é ü 漢字 in the export", "検索の改善: 漢字のタイトル", "Отчёт за март"):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from app.phi.gates import gated, lookahead_charsets
-from app.phi.prefilter import EVERYTHING, Prefilter
+from app.phi.prefilter import Prefilter
 
 __all__ = ["PhiResult", "PhiSpan", "detect"]
 
@@ -2081,16 +2081,10 @@ def _copula_name(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
 
 
 def _cap_name_spans(
-    text: str,
-    lex: _Lexicon,
-    caps: Sequence[re.Match[str]],
-    may: Container[re.Pattern[str]] = EVERYTHING,
+    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]]
 ) -> Iterable[tuple[int, int, str]]:
     """Names and places around capitalised tokens, from the words next to them."""
     place_end_seen = 0
-    # The after-name contexts are matched after every token; where the prefilter finds them
-    # nowhere in the text (most short texts), no token has one.
-    after_name = _AFTER_NAME_RE in may
     for m in caps:
         start, end = m.span()
         tok = m.group(0)
@@ -2183,7 +2177,7 @@ def _cap_name_spans(
                 place_end_seen = place_end
                 yield start, place_end, LOCATION
                 continue
-        after = _AFTER_NAME_RE.match(text, end) if after_name else None
+        after = _AFTER_NAME_RE.match(text, end)
         vocative = False
         if (not after and text[start - 2 : start] == ", ") or (
             words and words[-1].rstrip(",") in _VOCATIVE_WORDS
@@ -2444,7 +2438,7 @@ def _conversation_spans(
     lows: tuple[str, str],
     may: Container[re.Pattern[str]],
 ) -> Iterable[tuple[int, int, str]]:
-    yield from _cap_name_spans(text, lex, caps, may)
+    yield from _cap_name_spans(text, lex, caps)
     # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
     if lower_mode:
         yield from _lower_name_spans(text, lex, may)
@@ -2950,7 +2944,6 @@ _PREFILTER = Prefilter(
                 _SITE_RE,
                 _SAINT_LOWER_RE,
                 _LOWER_KIN_NAME_RE,
-                _AFTER_NAME_RE,  # matched after each capitalised token (_cap_name_spans)
             )
         ),
     ],

@@ -289,10 +289,9 @@ async def test_generated_documents_answer_exactly_like_graphql_core(
             raise AssertionError(f"{name}\nfast: {a.text}\nstandard: {b.text}")
         fast, std = await _events(app, ra), await _events(app, rb)
         assert sorted(map(repr, fast)) == sorted(map(repr, std)), (name, fast, std)
-    # Not vacuous: on PostgreSQL the database rendered fields of a share of them (about one
-    # in twenty of a 300-document random run of `make fuzz`, hence one in forty).
+    # Not vacuous: on PostgreSQL the database rendered fields of a share of them.
     if IS_PG:
-        assert STATS["rendered"] - rendered >= max(1, len(generated) // 40), (
+        assert STATS["rendered"] - rendered >= max(1, len(generated) // 20), (
             STATS["rendered"] - rendered,
             len(generated),
         )

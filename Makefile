@@ -46,7 +46,7 @@ run: install
 test: install
 	PY=$(PY) bash scripts/test.sh
 
-# Differential fuzzing of the database-rendered GraphQL fields (tests/graphql/test_differential.py): many
+# Differential fuzzing of the GraphQL fast path (tests/graphql/test_differential.py): many
 # generated documents with a random seed, on both legs. FUZZ_EXAMPLES=N to change the count.
 FUZZ_EXAMPLES ?= 2000
 fuzz: install

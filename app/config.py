@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     graphql_max_depth: int = 10
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 2000
-    graphql_fastpath: bool = True  # database-rendered fields, lean POST route (docs/graphql.md)
+    graphql_fastpath: bool = True  # compiled executor, lean POST route (docs/graphql.md)
 
     # Exposure (issue 19): links, hosts, documents, request limits, GraphQL GET and cost.
     public_base_url: str | None = None  # e.g. https://rounds.example.org; unset → relative links

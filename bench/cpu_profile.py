@@ -257,12 +257,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--audit", choices=["on", "off"], default="on")
-    parser.add_argument(
-        "--fastpath",
-        choices=["on", "off"],
-        default="on",
-        help="GRAPHQL_FASTPATH (database-rendered fields, lean POST route)",
-    )
+    parser.add_argument("--fastpath", choices=["on", "off"], default="on", help="GRAPHQL_FASTPATH")
     parser.add_argument(
         "--path", default="/api/v1/stories?limit=50", help="for stories: GET path ({product})"
     )

@@ -84,14 +84,11 @@ class AuditRecord:
             self.action = action
         if self.resource_type is None:
             self.resource_type = resource_type
-        # In order, once each (a set: pages of hundreds of ids stay linear; comprehensions:
-        # a rendered roadmap page touches 221 ids per request).
-        seen = self._seen_ids
-        fresh = list(dict.fromkeys(i if type(i) is str else str(i) for i in ids))
-        if seen:
-            fresh = [s for s in fresh if s not in seen]
-        seen.update(fresh)
-        self.resource_ids.extend(fresh)
+        for i in ids:
+            s = str(i)
+            if s not in self._seen_ids:  # a set: pages of hundreds of ids stay linear
+                self._seen_ids.add(s)
+                self.resource_ids.append(s)
         if product_id is not None and self.product_id is None:
             self.product_id = str(product_id)
         self.phi_accessed = self.phi_accessed or phi

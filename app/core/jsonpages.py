@@ -2,9 +2,9 @@
 object holds (JsonMember), a page nested in it (JsonNest), what a read returns (JsonPages),
 and the SQL that renders them (JsonStatement). The repository builds each level's window
 subquery (`Repository.json_level`) and imports this module; this module imports no
-repository: it reaches one only through the JsonSource protocol. The GraphQL executor's
-rendered fields (JsonPage in app/graphql/rendered.py) are its client; the resources'
-services build the JsonNests after authorizing their reads."""
+repository: it reaches one only through the JsonSource protocol. The GraphQL fast path
+(JsonPage in app/graphql/fastpath.py) is its client; the resources' services build the
+JsonNests after authorizing their reads."""
 
 from __future__ import annotations
 

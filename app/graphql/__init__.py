@@ -23,7 +23,7 @@ def mount_graphql(app: FastAPI, settings: Settings) -> None:
         # POST /graphql without FastAPI's dependency solving (RoundsGraphQLRouter.lean_post), first
         # among the app's routes; GET, websockets and the rest stay on strawberry's routes.
         app.router.routes.insert(0, lean_post_route(router))
-    app.state.graphql_schema = router.schema
+    app.state.graphql_schema = router.schema  # its `fastpath` counts hits and fallbacks
     if settings.explorer_enabled:
         app.mount(
             STATIC_URL,

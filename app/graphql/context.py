@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import copy
+from typing import Any
 
 from fastapi import Request
 from strawberry.fastapi import BaseContext
@@ -13,6 +15,9 @@ from app.auth.principal import Principal
 from app.core.context import Ctx
 from app.core.errors import Unauthenticated
 from app.graphql.loaders import Loaders
+
+_CONTAINERS = frozenset((list, set, dict))
+_ATOMS = frozenset((str, int, bool, float, type(None), tuple))
 
 
 class GraphQLContext(BaseContext):
@@ -45,6 +50,27 @@ class GraphQLContext(BaseContext):
         if self._loaders is None:
             self._loaders = Loaders(self.ctx)
         return self._loaders
+
+    def checkpoint(self) -> dict[str, Any]:
+        """What a run records on the request (the audit record's fields), for `rollback`."""
+        audit = self.audit
+        saved: dict[str, Any] = {}
+        for name in AuditRecord.__slots__:
+            value = getattr(audit, name)
+            kind = type(value)
+            # copy.copy's answers, without its dispatch (once per fast-path run)
+            saved[name] = (
+                kind(value) if kind in _CONTAINERS else value if kind in _ATOMS else copy(value)
+            )
+        return saved
+
+    def rollback(self, checkpoint: dict[str, Any]) -> None:
+        """Undo a run that is about to be repeated (the fast path falling back to the
+        standard executor): the audit record as it was, and fresh loaders (no cached
+        results or errors of the abandoned run)."""
+        for name, value in checkpoint.items():
+            setattr(self.audit, name, value)
+        self._loaders = None
 
 
 async def http_context(request: Request) -> GraphQLContext:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import strawberry
@@ -31,6 +31,7 @@ from app.config import Settings
 from app.core.errors import Invalid
 from app.graphql import inputs as gi
 from app.graphql.errors import ErrorFormatter, SafeValuesOfCorrectTypeRule, format_error
+from app.graphql.fastpath import JSON_PAGE, FastPath, JsonPage
 from app.graphql.internals import graphql_core_schema, patch_sibling_gather
 from app.graphql.limits import check_cost, per_document
 from app.graphql.live import Subscription
@@ -42,7 +43,6 @@ from app.graphql.mutations import (
     uuid_ref,
 )
 from app.graphql.pm import PmMutation, PmQuery
-from app.graphql.rendered import JSON_PAGE, JsonPage, RenderingExecutor
 from app.graphql.scalars import SCALAR_MAP
 from app.graphql.sorts import (
     AuditEventSort,
@@ -70,7 +70,6 @@ from app.graphql.types import (
     list_query,
     parse_id,
     product_arg,
-    product_filter,
     product_filter_arg,
 )
 from app.insights import service as insights
@@ -109,9 +108,8 @@ def _opt_id(value: ID | None, arg: str) -> uuid.UUID | None:
 
 
 def _product_object() -> dict[str, JsonPage]:
-    """Field metadata: `product(id)` rendered by the database (app/graphql/rendered.py,
-    PostgreSQL) when the document asks only for plain fields and database-rendered pages of
-    it."""
+    """Field metadata: `product(id)` rendered by the database (fast path, PostgreSQL) when
+    the document asks only for plain fields and database-rendered pages of it."""
 
     async def fetch(
         context: Any,
@@ -130,9 +128,8 @@ def _product_object() -> dict[str, JsonPage]:
 
 def _stories_list() -> dict[str, JsonPage]:
     """Field metadata: a first page of one product's or roadmap item's stories rendered by
-    the database (app/graphql/rendered.py, PostgreSQL) when the document asks only for
-    plain node fields (and totalCount); other filters, cursors and databases take the
-    resolver."""
+    the database (fast path, PostgreSQL) when the document asks only for plain node fields
+    (and totalCount); other filters, cursors and databases take the resolver."""
 
     async def fetch(
         context: Any,
@@ -148,7 +145,7 @@ def _stories_list() -> dict[str, JsonPage]:
             query,
             members,
             total=total,
-            product_id=await product_filter(context.ctx, kwargs["product_id"]),
+            product_id=_opt_id(kwargs["product_id"], "productId"),
             roadmap_item_id=_opt_id(kwargs["roadmap_item_id"], "roadmapItemId"),
             status=kwargs["status"],
             sprint=kwargs["sprint"],
@@ -602,10 +599,20 @@ class OperationName(SchemaExtension):
 
 
 class RoundsSchema(strawberry.Schema):
+    fastpath: FastPath | None = None
+
     @property
     def graphql_schema(self) -> GraphQLSchema:
         """graphql-core's schema (app/graphql/internals.py)."""
         return graphql_core_schema(self)
+
+    def _get_execute_function(self) -> Callable[..., Any]:
+        """graphql-core's execute, or the compiled fast path in front of it (a private
+        strawberry method: app/graphql/internals.py, item 5)."""
+        standard = super()._get_execute_function()
+        if self.fastpath is None:
+            return standard
+        return partial(self.fastpath.execute, standard)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -644,14 +651,13 @@ def build_schema(settings: Settings | None = None) -> RoundsSchema:
     ]
     if not introspection:
         extensions.insert(1, DisableIntrospection)
-    # Database-rendered connections (app/graphql/rendered.py) unless GRAPHQL_FASTPATH=false.
-    rendered = settings.graphql_fastpath if settings else True
     schema = RoundsSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,  # productEvents over websockets (app/graphql/live.py)
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production, scalar_map=SCALAR_MAP),
-        execution_context_class=RenderingExecutor if rendered else None,
     )
+    if settings.graphql_fastpath if settings else True:
+        schema.fastpath = FastPath(schema)
     return schema

@@ -4,7 +4,7 @@ list_query_for), so a generated client cannot send a sort the server refuses.
 
 Each sortable field gives two values, `FIELD_ASC` and `FIELD_DESC` (GraphQL enum values
 cannot start with REST's `-`); a value's Python value is REST's sort string (`rice_score`,
-`-rice_score`), which is what list_query passes on, so the services and the
+`-rice_score`), which is what list_query passes on, so the services, the fast path and the
 database-rendered pages see the same strings as before."""
 
 from __future__ import annotations

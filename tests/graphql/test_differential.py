@@ -1,14 +1,14 @@
-"""Differential testing of the database-rendered fields (issue #17): queries generated from
-the committed schema by hypothesis-graphql, dressed with the language features the
-rendering plans (aliases, variables, inline and named fragments, @skip/@include with
-literals and variables), with the ids of real rows, sent by every role through the app
-with rendering on (and POST served by the lean route, app/graphql/router.py) and the app
-with it off (every field through its resolver, strawberry's own HTTP route) over the same
-database: the same status, the same response bytes and the same audit event.
+"""Differential testing of the fast path (issue #17): queries generated from the committed
+schema by hypothesis-graphql, dressed with the language features the fast path compiles
+(aliases, variables, inline and named fragments, @skip/@include with literals and
+variables), with the ids of real rows, sent by every role through the app with the fast
+path on (and POST served by the lean route, app/graphql/router.py) and the app with it off
+(plain graphql-core, strawberry's own HTTP route) over the same database: the same
+status, the same response bytes and the same audit event.
 
 A bounded, derandomized number of documents runs in the suite (ROUNDS_FUZZ_EXAMPLES, 60 by
 default); `make fuzz` runs many more with a random seed. A divergence found becomes a case
-of tests/graphql/test_rendered_parity.py's corpus."""
+of tests/graphql/test_fastpath.py's corpus."""
 
 from __future__ import annotations
 
@@ -51,9 +51,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
-from app.graphql.rendered import STATS
-from tests.conftest import IS_PG
-from tests.graphql.test_rendered_parity import (  # noqa: F401 - world: the shared fixture
+from tests.graphql.test_fastpath import (  # noqa: F401 - world: the shared fixture
     AUDIT_FIELDS,
     ROLES,
     _both,
@@ -278,7 +276,8 @@ async def test_generated_documents_answer_exactly_like_graphql_core(
     client,
     standard,
 ):
-    rendered = STATS["rendered"]
+    fastpath = app.state.graphql_schema.fastpath
+    hits = fastpath.hits
     for n, (query, variables) in enumerate(generated):
         role = [*ROLES, "outsider"][n % (len(ROLES) + 1)]
         a, b, ra, rb = await _both(
@@ -289,12 +288,12 @@ async def test_generated_documents_answer_exactly_like_graphql_core(
             raise AssertionError(f"{name}\nfast: {a.text}\nstandard: {b.text}")
         fast, std = await _events(app, ra), await _events(app, rb)
         assert sorted(map(repr, fast)) == sorted(map(repr, std)), (name, fast, std)
-    # Not vacuous: on PostgreSQL the database rendered fields of a share of them.
-    if IS_PG:
-        assert STATS["rendered"] - rendered >= max(1, len(generated) // 20), (
-            STATS["rendered"] - rendered,
-            len(generated),
-        )
+    # Not vacuous: the fast path answered a good share of them itself (about a fifth of the
+    # fixed-seed set; 13% of a 300-document random run of `make fuzz`, hence a tenth).
+    assert fastpath.hits - hits >= max(1, len(generated) // 10), (
+        fastpath.hits - hits,
+        len(generated),
+    )
 
 
 # --- divergences found, kept as regression tests --------------------------------------------

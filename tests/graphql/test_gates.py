@@ -1,6 +1,6 @@
 """Both gates through GraphQL mutations: the same service rules as REST (direct jumps, stale
 approvals, reset reviews), the histories as connections equal to the REST lists, batched
-loading, and the rendered fields agreeing with the resolvers."""
+loading, and the fast path agreeing with the standard executor."""
 
 from __future__ import annotations
 
@@ -268,7 +268,7 @@ async def test_history_statements_do_not_grow_with_rows(app, client, auth):
     ],
     ids=["plain", "histories"],
 )
-async def test_rendered_fields_and_resolvers_agree(client, standard, auth, query):
+async def test_fast_path_and_standard_executor_agree(client, standard, auth, query):
     pid = await _portfolio(client, auth, 3)
     headers = auth("engineer", "fp-eng")
     fast = await client.post(

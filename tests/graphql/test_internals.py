@@ -1,6 +1,6 @@
 """Each non-public name of graphql-core and strawberry that app/graphql/internals.py uses,
 checked so that an upgrade that moves or changes one fails here, naming it, instead of
-silently changing answers (the rendered fields) or bringing back a fixed bug (the gather)."""
+silently changing answers (the fast path) or bringing back a fixed bug (the gather)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,9 @@ from graphql import (
     graphql,
     parse,
 )
-from graphql.execution import Executor
 from graphql.pyutils import gather_with_cancel as graphql_core_gather
 
 from app.graphql import internals
-from app.graphql.rendered import RenderingExecutor
 from app.graphql.schema import _gather_settled, build_schema
 
 
@@ -36,13 +34,72 @@ def test_1_does_fragment_condition_match_decides_as_graphql_core():
     assert internals.does_fragment_condition_match(schema, fragment, product) is False
 
 
-def test_2_graphql_core_schema_of_a_strawberry_schema():
+# The fast path builds the Info positionally, in this order (app/graphql/fastpath.py, _Run.info).
+RESOLVE_INFO_FIELDS = (
+    "field_name",
+    "field_nodes",
+    "return_type",
+    "parent_type",
+    "path",
+    "schema",
+    "fragments",
+    "root_value",
+    "operation",
+    "variable_values",
+    "context",
+    "is_awaitable",
+    "abort_signal",
+    "async_helpers",
+    "operation_extensions",
+)
+
+
+async def test_2_resolve_info_is_what_strawberry_builds_in_the_fast_paths_order():
+    assert internals.ResolveInfo._fields == RESOLVE_INFO_FIELDS
+    seen: list[Any] = []
+
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def hello(self, info: strawberry.Info) -> str:
+            seen.append(info._raw_info)
+            return "hi"
+
+    result = await strawberry.Schema(query=Query).execute("{ hello }")
+    assert result.errors is None
+    assert type(seen[0]) is internals.ResolveInfo
+
+
+def test_3_graphql_core_schema_of_a_strawberry_schema():
     schema = build_schema()
     core = internals.graphql_core_schema(schema)
     assert isinstance(core, GraphQLSchema) and core.query_type.name == "Query"
 
 
-def test_3_convert_arguments_keeps_its_signature():
+def test_4_field_exception_handlers_are_known_and_empty_for_plain_fields():
+    schema = build_schema()
+    field = internals.graphql_core_schema(schema).query_type.fields["stories"]
+    definition = field.extensions["strawberry-definition"]
+    handlers = internals.field_exception_handlers(schema.schema_converter, definition)
+    # None would make every resolver go through strawberry's wrapper (slower, still right):
+    # fail loudly so that an upgrade that drops the method is noticed.
+    assert handlers is not None and not handlers
+
+
+async def test_5_strawberry_executes_through_get_execute_function(app, client, auth):
+    """The fast path is put in front of graphql-core's execute by overriding strawberry's
+    `_get_execute_function`: a query the fast path compiles must be answered by it."""
+    assert hasattr(strawberry.Schema, "_get_execute_function")
+    fastpath = app.state.graphql_schema.fastpath
+    hits = fastpath.hits
+    r = await client.post(
+        "/graphql", json={"query": "{ __typename }"}, headers=auth("engineer", "internals")
+    )
+    assert r.json() == {"data": {"__typename": "Query"}}
+    assert fastpath.hits == hits + 1
+
+
+def test_6_convert_arguments_keeps_its_signature():
     import inspect
 
     params = inspect.signature(internals.convert_arguments).parameters
@@ -50,7 +107,7 @@ def test_3_convert_arguments_keeps_its_signature():
     assert {"scalar_registry", "config", "info"} <= set(params)
 
 
-# --- 4: the sibling gather ----------------------------------------------------------------
+# --- 7: the sibling gather ----------------------------------------------------------------
 def _parent_with_a_failing_and_a_slow_child(log: list[str]) -> GraphQLSchema:
     """`parent { bad slow }`: `bad` is non-null and fails at once, which nulls `parent`;
     `slow` is still awaiting when that happens."""
@@ -78,7 +135,7 @@ def _parent_with_a_failing_and_a_slow_child(log: list[str]) -> GraphQLSchema:
     return GraphQLSchema(query)
 
 
-async def test_4_graphql_core_calls_the_patched_gather_for_siblings(monkeypatch):
+async def test_7_graphql_core_calls_the_patched_gather_for_siblings(monkeypatch):
     build_schema()  # the patch is applied when the schema module is imported
     assert getattr(executor_module, internals.SIBLING_GATHER) is _gather_settled
     calls: list[int] = []
@@ -99,7 +156,7 @@ async def test_4_graphql_core_calls_the_patched_gather_for_siblings(monkeypatch)
     [(_gather_settled, ["finished"]), (graphql_core_gather, ["cancelled"])],
     ids=["patched", "graphql-core"],
 )
-async def test_4_a_sibling_of_a_field_that_nulls_their_parent_runs_to_its_end(
+async def test_7_a_sibling_of_a_field_that_nulls_their_parent_runs_to_its_end(
     monkeypatch, gather, expected
 ):
     """The scenario the patch exists for: with it, `slow` finishes before the answer; with
@@ -112,51 +169,3 @@ async def test_4_a_sibling_of_a_field_that_nulls_their_parent_runs_to_its_end(
     await asyncio.sleep(0.1)  # anything left running would finish (or be cancelled) now
     assert result.data == {"parent": None}
     assert log == expected
-
-
-# --- 5: the executor method the rendered fields hook into ---------------------------------
-def test_5_execute_field_keeps_its_signature():
-    import inspect
-
-    params = list(inspect.signature(getattr(Executor, internals.EXECUTE_FIELD)).parameters)
-    assert params == [
-        "self",
-        "parent_type",
-        "source",
-        "field_details_list",
-        "path",
-        "position_context",
-    ]
-    assert getattr(RenderingExecutor, internals.EXECUTE_FIELD) is not getattr(
-        Executor, internals.EXECUTE_FIELD
-    )
-
-
-@strawberry.type
-class _Inner:
-    name: str
-
-
-@strawberry.type
-class _Query:
-    @strawberry.field
-    def inner(self) -> _Inner:
-        return _Inner(name="x")
-
-
-async def test_5_strawberry_executes_every_field_through_the_override(monkeypatch):
-    """strawberry hands graphql-core the schema's `execution_context_class`, and graphql-core
-    executes each field (root and nested) through `execute_field`: if either stops, no
-    field is rendered by the database any more, silently; this fails instead."""
-    seen: list[str] = []
-    original = getattr(RenderingExecutor, internals.EXECUTE_FIELD)
-
-    def spy(self: Any, parent_type: Any, source: Any, details: Any, *rest: Any) -> Any:
-        seen.append(f"{parent_type.name}.{details[0].node.name.value}")
-        return original(self, parent_type, source, details, *rest)
-
-    monkeypatch.setattr(RenderingExecutor, internals.EXECUTE_FIELD, spy)
-    schema = strawberry.Schema(query=_Query, execution_context_class=RenderingExecutor)
-    result = await schema.execute("{ inner { name } }")
-    assert result.errors is None and result.data == {"inner": {"name": "x"}}
-    assert seen == ["Query.inner", "Inner.name"]

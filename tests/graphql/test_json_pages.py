@@ -1,7 +1,7 @@
-"""Nested story pages rendered by PostgreSQL (JsonPage in app/graphql/rendered.py): when a
+"""Nested story pages rendered by PostgreSQL (JsonPage in app/graphql/fastpath.py): when a
 document asks a stories connection only for plain node fields, one statement per level
 builds each parent's nodes as JSON text. The answers must be the bytes graphql-core gives
-(rendering off: every field through its resolver), with the same audit ids; anything else the document asks for, and every
+(fast path off), with the same audit ids; anything else the document asks for, and every
 database but PostgreSQL, takes the resolver path."""
 
 # ruff: noqa: E501 (GraphQL documents read best on one line)
@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import event
 
 from tests.conftest import IS_PG, unique_key
+from tests.graphql.test_fastpath import _audit, _both, _same, _same_audit
 from tests.graphql.test_n_plus_one import count_statements
-from tests.graphql.test_rendered_parity import _audit, _both, _same, _same_audit
 
 TRICKY = [
     'Quote " and backslash \\ and slash /',

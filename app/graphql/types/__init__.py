@@ -19,7 +19,6 @@ from app.graphql.types.common import (
     list_query,
     parse_id,
     product_arg,
-    product_filter,
     product_filter_arg,
 )
 from app.graphql.types.insights import InsightType
@@ -64,6 +63,5 @@ __all__ = [
     "list_query",
     "parse_id",
     "product_arg",
-    "product_filter",
     "product_filter_arg",
 ]

@@ -18,7 +18,7 @@ from app.core.errors import Invalid
 from app.core.jsonpages import JsonMember, JsonNest
 from app.core.pagination import MAX_LIMIT, Page, SortSpec, encode_cursor
 from app.core.repository import COUNT_CAP, ListQuery
-from app.graphql.rendered import JSON_PAGE, JsonPage
+from app.graphql.fastpath import JSON_PAGE, JsonPage
 from app.products import service as products_service
 
 if TYPE_CHECKING:
@@ -130,15 +130,10 @@ async def product_arg(info: Info, value: str, arg: str = "id") -> uuid.UUID:
 
 async def product_filter_arg(info: Info, value: str | None) -> uuid.UUID | None:
     """A `productId` list filter given by id or key, as REST's ?product_id= takes it."""
-    return await product_filter(info.context.ctx, value)
-
-
-async def product_filter(ctx: Any, value: str | None) -> uuid.UUID | None:
-    """`product_filter_arg` with the request's service context (database-rendered reads)."""
     if value is None:
         return None
     ref = products_service.product_ref(value, "productId")
-    return await products_service.product_filter_id(ctx, ref)
+    return await products_service.product_filter_id(info.context.ctx, ref)
 
 
 # --- connections -------------------------------------------------------------------------

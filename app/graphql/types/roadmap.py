@@ -7,7 +7,7 @@ import uuid
 
 import strawberry
 
-from app.graphql.rendered import JsonPage
+from app.graphql.fastpath import JsonPage
 from app.graphql.types.comments import comments_field
 from app.graphql.types.common import (
     DEFAULT_FIRST,

@@ -11,7 +11,7 @@ from typing import Any, cast
 import strawberry
 
 from app.graphql.columns import requested_columns
-from app.graphql.rendered import JsonPage
+from app.graphql.fastpath import JsonPage
 from app.graphql.sorts import StorySort
 from app.graphql.types.comments import comments_field
 from app.graphql.types.common import (
@@ -44,7 +44,7 @@ register_enums(StoryStatus, ReviewStatus)
 
 def stories_page(parent: stories_service.StoryParent) -> dict[str, JsonPage]:
     """The stories connection of a product or roadmap item rendered by the database when the
-    document asks only for plain node fields (app/graphql/rendered.py, PostgreSQL)."""
+    document asks only for plain node fields (fast path, PostgreSQL)."""
     return rendered_page(
         Story,
         partial(stories_service.stories_json_by, parent=parent),

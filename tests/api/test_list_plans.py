@@ -18,19 +18,11 @@ from sqlalchemy.engine import make_url
 
 from tests.api.factories import make_world
 from tests.conftest import IS_PG
+from tests.explain import rows_read
 
 pytestmark = pytest.mark.skipif(not IS_PG, reason="PostgreSQL's plan cache")
 
 FIELDS = "&fields=id,roadmap_item_id,title,status,story_points,created_at"
-
-
-def _rows_read(plan: dict[str, Any], table: str) -> int:
-    """Rows a plan node tree read from `table`: returned plus filtered out, every loop."""
-    loops = plan.get("Actual Loops", 1)
-    own = 0
-    if plan.get("Relation Name") == table:
-        own = (plan.get("Actual Rows", 0) + plan.get("Rows Removed by Filter", 0)) * loops
-    return own + sum(_rows_read(p, table) for p in plan.get("Plans", ()))
 
 
 def _literal(value: Any) -> str:
@@ -111,7 +103,7 @@ async def test_a_story_page_reads_its_rows_on_the_generic_plan(app, client, auth
         if world is small:
             assert [s["id"] for s in r.json()["data"]] == [alone["id"]], query
         plan = await _generic_plan(settings, statement, params)
-        assert _rows_read(plan, "story") <= most, (query, plan)
+        assert rows_read(plan, "story") <= most, (query, plan)
 
     # a later page of the big product: after the cursor of its 10th story
     r = await client.get(f"/api/v1/stories?product_id={big.pid}&limit=10", headers=big.pm)
@@ -121,4 +113,4 @@ async def test_a_story_page_reads_its_rows_on_the_generic_plan(app, client, auth
     assert [s["title"] for s in r.json()["data"]] == ["Story 10", "Story 11"]
     plan = await _generic_plan(settings, statement, params)
     # (a row comparison after the cursor: the read starts there, apply_keyset)
-    assert _rows_read(plan, "story") <= 3, plan
+    assert rows_read(plan, "story") <= 3, plan

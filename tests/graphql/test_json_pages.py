@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.conftest import IS_PG, unique_key
+from tests.explain import rows_read
 from tests.graphql.test_fastpath import _audit, _both, _same, _same_audit
 from tests.graphql.test_n_plus_one import count_statements
 
@@ -413,15 +414,6 @@ async def test_rendered_timestamps_are_what_isoformat_writes(app):
         assert await s.scalar(select(_isoformat(literal(None, UTCDateTime())))) == "null"
 
 
-def _rows_read(plan: dict[str, Any], table: str) -> int:
-    """Rows a plan node tree read from `table`: returned plus filtered out, every loop."""
-    loops = plan.get("Actual Loops", 1)
-    own = 0
-    if plan.get("Relation Name") == table:
-        own = (plan.get("Actual Rows", 0) + plan.get("Rows Removed by Filter", 0)) * loops
-    return own + sum(_rows_read(p, table) for p in plan.get("Plans", ()))
-
-
 @pytest.mark.skipif(not IS_PG, reason="the database renders pages on PostgreSQL only")
 @pytest.mark.parametrize("sort", ["", ", sort: RANK_DESC"])
 async def test_a_rendered_page_reads_its_rows_not_its_parents_whole(client, auth, app, sort):
@@ -466,5 +458,5 @@ async def test_a_rendered_page_reads_its_rows_not_its_parents_whole(client, auth
             plan = explained.scalar_one()
             plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
             # first: 2 and the row after it at most; the small product's one story
-            assert _rows_read(plan, "story") <= most, plan
+            assert rows_read(plan, "story") <= most, plan
         await conn.rollback()

@@ -386,6 +386,27 @@ async def test_root_story_lists_answer_like_graphql_core(
         assert a.json()["data"] and "errors" not in a.json(), a.text
 
 
+async def test_a_null_id_renders_null(client, auth, standard):
+    """A story outside any roadmap item: its roadmapItemId is null in a rendered list, as
+    graphql-core writes it (concat() once wrote '""': it skips a null argument)."""
+    pm = auth("product_manager", f"jn-pm-{uuid.uuid4().hex[:6]}")
+    r = await client.post(
+        "/api/v1/products", json={"key": unique_key("JN"), "name": "Null ids"}, headers=pm
+    )
+    pid = r.json()["id"]
+    for title in ("loose", "another"):
+        r = await client.post(
+            "/api/v1/stories", json={"product_id": pid, "title": title}, headers=pm
+        )
+        assert r.status_code == 201, r.text
+    query = (
+        "query P($id: ID!) { stories(first: 5, productId: $id) { nodes { title roadmapItemId } } }"
+    )
+    a, b, _, _ = await _both(client, standard, pm, query, {"id": pid}, None)
+    _same(a, b, "null id")
+    assert [n["roadmapItemId"] for n in a.json()["data"]["stories"]["nodes"]] == [None, None]
+
+
 @pytest.mark.skipif(not IS_PG, reason="the database renders timestamps on PostgreSQL only")
 async def test_rendered_timestamps_are_what_isoformat_writes(app):
     """to_char in UTC, the microseconds left out when zero: the bytes of Python's

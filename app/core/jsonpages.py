@@ -84,6 +84,7 @@ class JsonSource(Protocol):
         per_parent: Any,
         total: bool,
         filters: Filters,
+        nested: bool = False,
     ) -> JsonLevel: ...
 
 
@@ -398,10 +399,17 @@ class JsonStatement:
         total = any(kind is TOTAL for _, kind in nest.parts)
         limit = literal_column(str(int(nest.query.limit)), Integer())
         level = nest.repo(self.session).json_level(
-            self, nest.query, nest.key_attr, nest.members, parent, limit, total, nest.filters
+            self,
+            nest.query,
+            nest.key_attr,
+            nest.members,
+            parent,
+            limit,
+            total,
+            nest.filters,
+            nested=True,
         )
         name, ok, deeper = level.name, level.ok, level.nested_ids
-        rn = literal_column(f'{name}."_rn"', type_=Integer())
         lateral_name = self.name("nest")
         # Null for a parent without rows (coalesced to [] below).
         nodes = _cat(_text("["), _string_agg(level.obj, None), _text("]"))
@@ -413,9 +421,8 @@ class JsonStatement:
         ]
         if total:
             columns.append(func.max(literal_column(f'{name}."_total"')).label("total"))
-        lateral = (
-            select(*columns).select_from(level.source).where(rn <= limit).lateral(lateral_name)
-        )
+        # (The level's LIMIT is the page: a nested level has no row numbers to filter on.)
+        lateral = select(*columns).select_from(level.source).lateral(lateral_name)
         shown = func.coalesce(lateral.c.nodes, _text("[]"))
         pieces: list[Any] = []
         for i, (part, kind) in enumerate(nest.parts):

@@ -185,6 +185,8 @@ async def test_answers_like_graphql_core(
     page, app, client, standard, name, query, variables, rendered
 ):
     variables = {"id": page["product"]["id"], **variables}
+    fastpath = app.state.graphql_schema.fastpath
+    fallbacks = fastpath.fallbacks
     with count_statements(app) as seen:
         a, b, ra, rb = await _both(client, standard, page["pm"], query, variables, None)
     _same(a, b, name)
@@ -192,6 +194,8 @@ async def test_answers_like_graphql_core(
     assert "errors" not in body and body["data"]["product"], body
     json_sql = [s for s in seen if "string_agg" in s]
     assert len(json_sql) == (1 if rendered and IS_PG else 0), (name, seen)
+    # The rendered statement answered: a failing one would fall back, with the same bytes.
+    assert fastpath.fallbacks == fallbacks, name
     fast, std = await _audit(app, ra), await _audit(app, rb)
     assert sorted(fast["resource_ids"]) == sorted(std["resource_ids"]), name
     assert fast["graphql_operation"] == std["graphql_operation"] == "query P"
@@ -376,11 +380,15 @@ async def test_root_story_lists_answer_like_graphql_core(
     item = r.json()["data"]["product"]["roadmapItems"]["nodes"][0]["id"]
     given = {"id": page["product"]["id"], "item": item, **variables}
     used = {k: v for k, v in given.items() if f"${k}" in query}
+    fastpath = app.state.graphql_schema.fastpath
+    fallbacks = fastpath.fallbacks
     with count_statements(app) as seen:
         a, b, ra, rb = await _both(client, standard, page["pm"], query, used or None, None)
     _same(a, b, name)
     json_sql = [s for s in seen if "string_agg" in s]
     assert len(json_sql) == (1 if rendered and IS_PG else 0), (name, seen)
+    if rendered:
+        assert fastpath.fallbacks == fallbacks, name
     _same_audit(await _audit(app, ra), await _audit(app, rb), a.json(), name)
     if rendered:
         assert a.json()["data"] and "errors" not in a.json(), a.text

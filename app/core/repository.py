@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Hashable, Iterable
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
@@ -532,19 +532,25 @@ class Repository(Generic[M]):
         given = _given(filters)
         cache = self._class_cache("_json_stmt_cache")
         one = len(keys) == 1
+        dialect = self.session.get_bind().dialect
         cache_key = (query.include_archived, given, key.key, self._sort(query), members, total, one)
-        statement = cache.get(cache_key)
-        if statement is None:
+        built = cache.get((cache_key, dialect.driver))
+        if built is None:
             statement = JsonStatement(self.session).build(
                 self, query, key.key, members, total, given, one
             )
+            # On asyncpg, compiled once and run by the driver, as the REST pages are.
+            usable = PreparedRead.usable(statement, dialect, positional=True)
+            built = PreparedRead(statement, dialect, positional=True) if usable else statement
             if len(cache) >= 256:
                 cache.clear()
-            cache[cache_key] = statement
-        conn = await self.session.connection()
+            cache[(cache_key, dialect.driver)] = built
         params = {**_parent_params(keys), "_rn_max": query.limit, "_count_cap": COUNT_CAP}
-        result = await conn.execute(statement, params)
-        return JsonStatement.read(result.all(), keys, members, total)
+        if isinstance(built, PreparedRead):
+            rows: Sequence[Any] = await built.rows(self.session, params)
+        else:
+            rows = (await (await self.session.connection()).execute(built, params)).all()
+        return JsonStatement.read(rows, keys, members, total)
 
     def json_level(
         self,

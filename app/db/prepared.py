@@ -38,7 +38,9 @@ class PreparedRead:
 
     __slots__ = ("_binders", "_compiled", "_processors", "_row", "sql", "statement")
 
-    def __init__(self, statement: Select, dialect: Any) -> None:
+    def __init__(self, statement: Select, dialect: Any, *, positional: bool = False) -> None:
+        """`positional`: rows as plain tuples (by index only), for a statement whose
+        column keys are not names (`Repository.json_pages_by`'s)."""
         compiled = statement.compile(dialect=dialect)
         self.statement = statement
         self.sql = compiled.string
@@ -47,19 +49,23 @@ class PreparedRead:
         names = compiled.positiontup or []
         self._binders = tuple((name, binds[name].type.bind_processor(dialect)) for name in names)
         columns = statement.selected_columns
-        self._row: Any = namedtuple("Row", [c.key for c in columns], rename=False)  # type: ignore[misc]  # keys known at run time
+        # A row of the values: a named tuple, or a plain one (positional).
+        named: Any = None if positional else namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]  # keys known at run time
+        self._row: Callable[[Any], Any] = tuple if named is None else named._make
         processors = tuple(c.type.result_processor(dialect, None) for c in columns)
         self._processors = processors if any(processors) else None
 
     @staticmethod
-    def usable(statement: Select, dialect: Any) -> bool:
+    def usable(statement: Select, dialect: Any, *, positional: bool = False) -> bool:
         """Whether `statement` can run this way on `dialect` (asyncpg; no expanding IN, no
-        literal-execute parameters, unique column keys)."""
+        literal-execute parameters, unique column keys unless `positional`)."""
         if dialect.driver != "asyncpg":
             return False
         compiled = statement.compile(dialect=dialect)
         if compiled.literal_execute_params or any(b.expanding for b in compiled.binds.values()):
             return False
+        if positional:
+            return True
         keys = [c.key or "" for c in statement.selected_columns]
         return len(set(keys)) == len(keys) and all(k and not k.startswith("_") for k in keys)
 
@@ -87,7 +93,7 @@ class PreparedRead:
         return self._make(records)
 
     def _make(self, records: Sequence[Any]) -> list[Any]:
-        make: Callable[[Any], Any] = self._row._make
+        make = self._row
         processors = self._processors
         if processors is None:
             return [make(r) for r in records]

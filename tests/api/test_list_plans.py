@@ -8,75 +8,32 @@ statement the app sends, with the generic plan forced, by its EXPLAIN ANALYZE.""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import asyncpg
 import pytest
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
 
 from tests.api.factories import make_world
 from tests.conftest import IS_PG
-from tests.explain import rows_read
+from tests.explain import generic_plan, rows_read, sent_statements
 
 pytestmark = pytest.mark.skipif(not IS_PG, reason="PostgreSQL's plan cache")
 
 FIELDS = "&fields=id,roadmap_item_id,title,status,story_points,created_at"
 
 
-def _literal(value: Any) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 async def _story_statement(app, client, path: str, headers: dict[str, str]) -> tuple[str, Any]:
     """The SELECT … FROM story that GET `path` sent (to asyncpg directly, app/db/prepared.py,
     or through SQLAlchemy), with its parameters; and the response."""
     seen: list[tuple[str, Any]] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement, parameters))
-
-    fetch = asyncpg.Connection.fetch
-
-    async def fetching(self, query, *args, **kwargs):
-        seen.append((query, args))
-        return await fetch(self, query, *args, **kwargs)
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", before)
-    asyncpg.Connection.fetch = fetching
-    try:
+    with sent_statements(app, lambda statement, params: seen.append((statement, params))):
         r = await client.get(path, headers=headers)
-    finally:
-        asyncpg.Connection.fetch = fetch
-        event.remove(engine, "before_cursor_execute", before)
     assert r.status_code == 200, r.text
     story = [(s, p) for s, p in seen if "FROM story \n" in s and "ORDER BY" in s]
     assert len(story) == 1, seen
     return story[0][0], (r, story[0][1])
 
 
-async def _generic_plan(settings, statement: str, params: Any) -> dict[str, Any]:
-    """EXPLAIN ANALYZE of `statement` run as a prepared statement on its generic plan (the
-    one PostgreSQL caches), sequential scans off so that the answer does not depend on the
-    planner's view of a tiny table."""
-    url = make_url(settings.database_url)
-    conn = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, database=url.database
-    )
-    try:
-        await conn.execute("SET plan_cache_mode = force_generic_plan")
-        await conn.execute("SET enable_seqscan = off")
-        await conn.execute(f"PREPARE listed AS {statement}")
-        args = ", ".join(_literal(v) for v in params)
-        plan = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE listed({args})")
-    finally:
-        await conn.close()
-    return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
-
-
-async def test_a_story_page_reads_its_rows_on_the_generic_plan(app, client, auth, settings):
+async def test_a_story_page_reads_its_rows_on_thegeneric_plan(app, client, auth, settings):
     """A page of a product (or a roadmap item) of 30 stories and one of a product of one story
     beside it read limit + 1 rows at most from `story` on the generic plan: the first page, a
     sparse one, and a page after a cursor; the answers are those of the rows."""
@@ -102,7 +59,7 @@ async def test_a_story_page_reads_its_rows_on_the_generic_plan(app, client, auth
         statement, (r, params) = await _story_statement(app, client, path, world.pm)
         if world is small:
             assert [s["id"] for s in r.json()["data"]] == [alone["id"]], query
-        plan = await _generic_plan(settings, statement, params)
+        plan = await generic_plan(settings, statement, params)
         assert rows_read(plan, "story") <= most, (query, plan)
 
     # a later page of the big product: after the cursor of its 10th story
@@ -111,6 +68,6 @@ async def test_a_story_page_reads_its_rows_on_the_generic_plan(app, client, auth
     path = f"/api/v1/stories?product_id={big.pid}&limit=2&cursor={after}"
     statement, (r, params) = await _story_statement(app, client, path, big.pm)
     assert [s["title"] for s in r.json()["data"]] == ["Story 10", "Story 11"]
-    plan = await _generic_plan(settings, statement, params)
+    plan = await generic_plan(settings, statement, params)
     # (a row comparison after the cursor: the read starts there, apply_keyset)
     assert rows_read(plan, "story") <= 3, plan

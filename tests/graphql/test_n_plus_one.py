@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from sqlalchemy import event
-
 from tests.conftest import unique_key
+from tests.explain import sent_statements
 from tests.graphql.helpers import gql
 
 ROADMAP_PAGE = """
@@ -31,17 +30,10 @@ query RoadmapPage($id: ID!) {
 
 @contextmanager
 def count_statements(app):
+    """The text of every statement sent while inside (tests/explain.py: sent_statements)."""
     seen: list[str] = []
-
-    def before(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
+    with sent_statements(app, lambda statement, params: seen.append(statement)):
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 async def _roadmap(client, auth, n: int) -> str:

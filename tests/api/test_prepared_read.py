@@ -34,7 +34,7 @@ async def _both(app, repo_cls, columns, **filters):
             repo = repo_cls(session)
             if not prepared:  # the SQLAlchemy statement this shape would have used
                 original = PreparedRead.usable
-                PreparedRead.usable = staticmethod(lambda *a: False)  # type: ignore[method-assign]
+                PreparedRead.usable = staticmethod(lambda *a, **k: False)  # type: ignore[method-assign]
                 try:
                     page = await repo.page_filtered(
                         ListQuery(limit=3), as_rows=True, columns=columns, **filters

@@ -2539,23 +2539,28 @@ def _spoken_spans(
         # Once two labels are plainly names, the others in that text are speakers too
         # ("Bo:", "Lucky:"); section headings ("Plan:") never make a text look like that.
         turns = Counter(m.group("n") for m in labels)
+        # Each test below depends on the label's words only: decided once per distinct label
+        # (a transcript repeats "Interviewer:" and "Participant:" on every turn).
         named = {
-            m.group("n")
-            for m in labels
-            if all(_personal_token(w, lex, True) for w in m.group("n").split())
-            and m.group("n").split()[0].lower() not in _NOT_SPEAKER
+            label
+            for label in turns
+            if all(_personal_token(w, lex, True) for w in label.split())
+            and label.split()[0].lower() not in _NOT_SPEAKER
         }
-        for m in labels:
-            label = m.group("n")
+        speaker: dict[str, bool] = {}
+        for label, count in turns.items():
             words = label.split()
             if any(w.lower() in _NOT_SPEAKER for w in words):
+                speaker[label] = False
                 continue
             month = len(words) == 1 and label.lower() in _MONTH_NAMES  # "April:", "June:"
-            if label in named or (
-                (turns[label] >= 2 or len(named) >= 2)
+            speaker[label] = label in named or (
+                (count >= 2 or len(named) >= 2)
                 and (month or not any(w.lower() in _NOT_NAME for w in words))
                 and not any(w.lower() in _CONTEXT_STOP for w in words)
-            ):
+            )
+        for m in labels:
+            if speaker[m.group("n")]:
                 yield m.start("n"), m.end("n"), NAME
     particles = _PARTICLE_HINT_RE in may and _PARTICLE_HINT_RE.search(text)
     middle = _MIDDLE_HINT_RE in may and _MIDDLE_HINT_RE.search(text) is not None

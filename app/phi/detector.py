@@ -776,6 +776,8 @@ def _name_spans(
         base = low.split("'")[0].split("’")[0].split("-")[0]
         is_first = base in lex.first
         is_amb = base in lex.first_ambiguous
+        if not (is_first or is_amb) and (low in _NOT_NAME or _looks_like_place_word(low)):
+            continue  # (what the cue branch and the branch below both end with: no cue needed)
         cue = _cue_before(text, start) if start else None
         if cue:
             # Cue words: "patient Cindy L.", "my daughter Jessica", "named Emily Brown".
@@ -786,6 +788,8 @@ def _name_spans(
         if not (is_first or is_amb):
             if low in _NOT_NAME or _looks_like_place_word(low):
                 continue
+            if low in lex.common and low not in lex.surnames:
+                continue  # (neither test below can pass: skip the regex)
             f = _FOLLOW_RE.match(text, m.end())
             if f and f.group("init") and f.group("init").endswith(".") and low in lex.surnames:
                 # "Smith J." – surname followed by an initial.
@@ -2080,6 +2084,23 @@ def _copula_name(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
     return False
 
 
+def _never_named_after(tok: str) -> bool:
+    """A stop word ("The", "Okay") that the tests after a capitalised token's cue and place
+    (what follows it: "said", ", you", a vocative) cannot name: each of them needs
+    ``_personal_token`` (False: the word is its own base, in _NOT_NAME or _CONTEXT_STOP),
+    ``_strong_name_ok`` with ``low not in _NOT_NAME`` (False for _CONTEXT_STOP words), a month
+    (``_vocative_month``) or a state name. Skipping them skips ``_AFTER_NAME_RE`` for a third
+    of the tokens of a transcript."""
+    low = tok.lower()
+    return (
+        (low in _NOT_NAME or low in _CONTEXT_STOP)
+        and "'" not in low
+        and "’" not in low
+        and low not in _MONTH_NAMES
+        and low not in _STATE_NAMES_LOWER
+    )
+
+
 def _cap_name_spans(
     text: str, lex: _Lexicon, caps: Sequence[re.Match[str]]
 ) -> Iterable[tuple[int, int, str]]:
@@ -2090,7 +2111,9 @@ def _cap_name_spans(
         tok = m.group(0)
         words = _words_before(text, start) if start else []
         cue = _name_cue(words)
-        if cue == "intro":
+        if cue is None:
+            pass  # (most tokens: none of the cue kinds below)
+        elif cue == "intro":
             cue = "strong" if _introduces(text, tok, end, lex) else None
         elif cue == "asked":
             # "is this Kabiru?": a question about who answers, only with a name-like word
@@ -2177,6 +2200,8 @@ def _cap_name_spans(
                 place_end_seen = place_end
                 yield start, place_end, LOCATION
                 continue
+        if _never_named_after(tok):
+            continue
         after = _AFTER_NAME_RE.match(text, end)
         vocative = False
         if (not after and text[start - 2 : start] == ", ") or (

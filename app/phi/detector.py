@@ -2394,7 +2394,7 @@ def _lower_name_spans(
             continue  # "my son really is gonna ...", "my wife never is going to ..."
         if not _is_eponym(text, m.start("n"), m.end("n")):
             yield m.start("n"), m.end("n"), NAME
-    for m in _LOWER_AFTER_NAME_RE.finditer(text):
+    for m in _LOWER_AFTER_NAME_RE.finditer(text) if _LOWER_AFTER_NAME_RE in may else ():
         tok = m.group("n")
         if _personal_token(tok, lex, False) or tok in lex.first or tok in lex.first_ambiguous:
             if tok not in _NOT_NAME and tok not in _CONTEXT_STOP:
@@ -2422,7 +2422,7 @@ def _lower_name_spans(
         if m.group("intro") and not _introduces(text, tok, m.end("n"), lex):
             continue
         yield m.start("n"), _name_run_end(text, m.end("n"), lex, True, strong=strong), NAME
-    for m in _PLACE_CUE_SCAN.finditer(text):
+    for m in _PLACE_CUE_SCAN.finditer(text) if _PLACE_CUE_SCAN in may else ():
         if m.group("p")[0].isupper():
             continue
         end = _place_run(text, m.start("p"), m.group("p"), lex)
@@ -2948,6 +2948,9 @@ _PREFILTER = Prefilter(
         *((rx, None) for rx in (_SSN_RE, _CODE_RE, _LONG_NUMBER_RE)),
         (_TITLE_RE, rf"\b(?:{_TITLES})(?:\.|\s)\s*[^\W\d_]"),
         (_FACILITY_RE, rf"\s{_FACILITY_HEAD}"),
+        # (The lower-case cue scans: the gated scan stands for the pattern it gates.)
+        (_PLACE_CUE_SCAN, _PLACE_CUE_RE.pattern),
+        (_LOWER_AFTER_NAME_RE, None),
         *(
             (rx, None)
             for rx in (

@@ -2320,18 +2320,28 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
     return 0
 
 
-_LOWER_AFTER_NAME_RE = re.compile(
-    r"(?:^|(?<=[:.?!])|\b(?:and|then|so|but|like|um|uh|yeah|okay|mean|know|well|oh|honestly"
-    r"|actually|basically)\b)[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+"
-    r"(?=from[ ]+the[ ]+[a-z]+(?:[ ]+[a-z]+)?[ ]+(?:[a-z]+ed|said|called|came|told)\b"
+# What follows a lower-case name in speech: "maria from the front desk said", "maria goes like".
+_LOWER_NAME_NEXT = (
+    r"(?:from[ ]+the[ ]+[a-z]+(?:[ ]+[a-z]+)?[ ]+(?:[a-z]+ed|said|called|came|told)\b"
     r"|from[ ]+(?:upstairs|downstairs|next[ ]+door|across[ ]+the[ ]+(?:hall|street)|church"
     r"|work)[ ]+(?:[a-z]+ed|[a-z]+s|said|came|told)\b"
     r"|goes[ ]+like\b"
     r"|was[ ]+like\b|and[ ]+i\b"
     r"|(?:said|says|told|texted|called|rang|phoned)[ ]+(?:no|yes|that|it|to|me|us"
     r"|him|her|them|she|he|we|they|i)\b"
-    rf"|(?:my|our)[ ]+{_KIN}[ ]+(?:she|he|they|who|was|is)\b)",
+    rf"|(?:my|our)[ ]+{_KIN}[ ]+(?:she|he|they|who|was|is)\b)"
+)
+_LOWER_NAME_BEFORE = (
+    r"\b(?:and|then|so|but|like|um|uh|yeah|okay|mean|know|well|oh|honestly|actually|basically)\b"
+)
+_LOWER_AFTER_NAME_RE = re.compile(
+    rf"(?:^|(?<=[:.?!])|{_LOWER_NAME_BEFORE})[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+(?={_LOWER_NAME_NEXT})",
     re.M,
+)
+# The same with its lookarounds consumed (Hyperscan's gate for it: it matches wherever the
+# pattern does, a character earlier after punctuation).
+_LOWER_AFTER_NAME_GATE = (
+    rf"(?:^|[:.?!]|{_LOWER_NAME_BEFORE})[ ]*[a-z][a-z'’-]+[ ]+{_LOWER_NAME_NEXT}"
 )
 
 
@@ -2934,8 +2944,10 @@ _TOKEN_AND_RE = re.compile(rf"(?<![\w'’.-])({_ANY_TOK})[ ]+and[ ]+$")
 
 
 # The whole-text scans that one Hyperscan pass rules in or out per text (app/phi/prefilter.py).
-# A gate pattern stands in where the pattern is too long for Hyperscan; each is a necessary
-# condition of its pattern (a title word then a letter; white space then a facility head).
+# A gate pattern stands in where the pattern is too long for Hyperscan, or where Hyperscan's
+# approximation of its lookarounds would pass nearly every text; each is a necessary
+# condition of its pattern (a title word then a letter; a name's last word then a facility
+# head; the lower-case after-name scan with its lookarounds consumed).
 _TITLES = (
     "Dr|Drs|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr|Sister|Brother|Father"
     "|Mother|Aunt|Uncle|Grandma|Grandpa|Judge|Officer|Captain|Capt"
@@ -2947,10 +2959,12 @@ _PREFILTER = Prefilter(
         # (Not the id candidates: any word with a digit is one, in nearly every text.)
         *((rx, None) for rx in (_SSN_RE, _CODE_RE, _LONG_NUMBER_RE)),
         (_TITLE_RE, rf"\b(?:{_TITLES})(?:\.|\s)\s*[^\W\d_]"),
-        (_FACILITY_RE, rf"\s{_FACILITY_HEAD}"),
+        # (_FACILITY_RE: the last word of its name, then a head. In the ASCII texts that the
+        # prefilter reads, that word is capitalised, all capitals or an ordinal: _CAP.)
+        (_FACILITY_RE, rf"(?:[A-Z][A-Za-z'.]*|\d+(?:st|nd|rd|th))\s+{_FACILITY_HEAD}"),
         # (The lower-case cue scans: the gated scan stands for the pattern it gates.)
         (_PLACE_CUE_SCAN, _PLACE_CUE_RE.pattern),
-        (_LOWER_AFTER_NAME_RE, None),
+        (_LOWER_AFTER_NAME_RE, _LOWER_AFTER_NAME_GATE),
         *(
             (rx, None)
             for rx in (

@@ -2451,6 +2451,26 @@ _OTHER_WORD = rf"[{_SCRIPTS}](?:[{_SCRIPTS}ʼ'’-]*[{_SCRIPTS}])?"
 _OTHER_SCRIPT_RE = re.compile(rf"{_OTHER_WORD}(?:[ ]+{_OTHER_WORD})*")
 
 
+def _age_candidates(low_scan: str) -> Iterator[re.Match[str]]:
+    """``_AGE_CAND_RE.finditer(low_scan)``. Its alternatives are "ninety...", "... hundred
+    ...", ``1[01]\\d`` and ``9\\d``: in a text without the two words every match opens with a
+    "1" or a "9", so each search starts at the next one (a C-speed skip) instead of trying
+    every "a", "n" and "o" of the text."""
+    if "ninety" in low_scan or "hundred" in low_scan:
+        yield from _AGE_CAND_RE.finditer(low_scan)
+        return
+    pos = 0
+    while (digit := _AGE_DIGIT_RE.search(low_scan, pos)) is not None:
+        m = _AGE_CAND_RE.search(low_scan, digit.start())
+        if m is None:
+            return
+        yield m
+        pos = m.end()
+
+
+_AGE_DIGIT_RE = re.compile("[19]")
+
+
 def _lower_mode(text: str) -> bool:
     """Lower-case text (speech-to-text output): fewer than one capital per 150 characters."""
     # ``enough`` capitals are at least ceil(len / 150) of them: one match of "the next
@@ -2626,15 +2646,14 @@ def _spoken_spans(
 
     # The scans below are lower-case patterns run over the lower-cased text.
     for m in _SPOKEN_DIGITS_RE.finditer(low_scan) if _SPOKEN_DIGITS_RE in may else ():
-        n = sum(
-            (2 if w.lower() == "double" else 3 if w.lower() == "triple" else 0)
-            or (1 if w.lower() in _DIGIT_WORDS else 0)
-            for w in _ASCII_WORD_RE.findall(m.group(0))
-        )
+        n = 0  # digits read out: "double"/"triple" count two/three
+        for w in _ASCII_WORD_RE.findall(m.group(0)):
+            lw = w.lower()
+            n += 2 if lw == "double" else 3 if lw == "triple" else 1 if lw in _DIGIT_WORDS else 0
         if n >= 5:
             yield m.start(), m.end(), PHONE if n in (7, 10, 11) else ID
     if (hints.age_number or "ninety" in low_text or "hundred" in low_text) and _AGE_CAND_RE in may:
-        for m in _AGE_CAND_RE.finditer(low_scan):
+        for m in _age_candidates(low_scan):
             after = _AGE_AFTER_RE.match(text, m.end())
             if after and not after.group("yo"):
                 continue  # "ninety percent", "92 on room air" is not an age

@@ -1310,13 +1310,18 @@ _THE_BEFORE_RE = re.compile(r"(?i:\bthe\s+)$")
 _OF_MONTH_RE = re.compile(rf"(?i:\s+of\s+{_MONTH_FULL}\b)")
 _YEAR_AFTER_RE = re.compile(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
 # "rhea dot patel at gmail dot com".
-_SPOKEN_EMAIL_RE = _scan(
-    "a-zA-Z0-9",
-    r"(?i:\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+(?:['’][a-z]+)?)*\s+at\s+[a-z0-9-]+"
+_SPOKEN_EMAIL = (
+    r"\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+(?:['’][a-z]+)?)*\s+at\s+[a-z0-9-]+"
     r"(?:\s+dot\s+[a-z0-9-]+)*"
     r"\s+dot\s+(?:com|org|net|edu|gov|me|io|us|co|info|biz|mail|uk|ca|au|nz|ie|de|at|ch|fr|be"
-    r"|nl|it|es|pt|br|mx|ar|se|dk|no|fi|pl|cz|hu|ro|gr|tr|in|jp|kr|cn|za)\b)",
+    r"|nl|it|es|pt|br|mx|ar|se|dk|no|fi|pl|cz|hu|ro|gr|tr|in|jp|kr|cn|za)\b"
 )
+_SPOKEN_EMAIL_RE = _scan("a-zA-Z0-9", rf"(?i:{_SPOKEN_EMAIL})")
+# The same, case-sensitive, for the lower-cased copy of an ASCII text: there it finds the
+# same spans (every letter, class and \b of it accepts a character of the text exactly when
+# it accepts the character's lower case), without the engine's per-character case folding
+# that made this scan cost more than any other per text it ran on.
+_SPOKEN_EMAIL_LOW_RE = _scan("a-z0-9", _SPOKEN_EMAIL)
 # "4417 1234 5678 9113", "123 45 6789", "483 221 901": grouped digits of one number.
 _GROUPED_DIGITS_RE = _scan(
     "0-9",
@@ -1380,6 +1385,23 @@ _SPEAKER_RE = re.compile(
     rf"(?:[ \t]*\([^)\n]{{1,20}}\))?[ \t]*:",
     re.M,
 )
+
+
+def _speaker_labels(text: str) -> list[re.Match[str]]:
+    """``list(_SPEAKER_RE.finditer(text))``, tried at line starts only: the pattern opens
+    with ``^`` (multi-line) and matches no line break, so every match starts at a line start
+    and ends on its line (the engine would otherwise try every position of the text)."""
+    labels = []
+    start = 0
+    while True:
+        m = _SPEAKER_RE.match(text, start)
+        if m is not None:
+            labels.append(m)
+        start = text.find("\n", start) + 1
+        if not start:
+            return labels
+
+
 _NOT_SPEAKER = frozenset(
     """
     interviewer interviewee participant moderator facilitator respondent speaker patient
@@ -2588,7 +2610,7 @@ def _spoken_spans(
     ZIP codes, street addresses in any case and facilities by structure."""
     low_text, low_scan = lows  # the text lower-cased; the same with its offsets kept
     # Speaker labels with a name, only in a text that has speaker turns.
-    labels = list(_SPEAKER_RE.finditer(text)) if ":" in text and _SPEAKER_RE in may else []
+    labels = _speaker_labels(text) if ":" in text and _SPEAKER_RE in may else []
     if len(labels) >= 2:
         # A label that speaks more than once is a speaker even when it is also a word.
         # Once two labels are plainly names, the others in that text are speakers too
@@ -2679,7 +2701,12 @@ def _spoken_spans(
         year = _YEAR_AFTER_RE.match(text, end)
         yield start, year.end() if year else end, DATE
     if " at " in text and " dot " in low_text and _SPOKEN_EMAIL_RE in may:
-        for m in _SPOKEN_EMAIL_RE.finditer(text):
+        emails = (
+            _SPOKEN_EMAIL_LOW_RE.finditer(low_text)
+            if text.isascii()
+            else _SPOKEN_EMAIL_RE.finditer(text)
+        )
+        for m in emails:
             yield m.start(), m.end(), EMAIL
     grouped = hints.digits >= 5 and _GROUPED_DIGITS_RE in may and _DIGIT_SPACE_DIGIT_RE.search(text)
     for m in _GROUPED_DIGITS_RE.finditer(text) if grouped else ():

@@ -564,15 +564,19 @@ _CUES = frozenset(
 _CUE_PAIRS = frozenset(
     {("referred", "by"), ("seen", "by"), ("treated", "by"), ("name", "is"), ("name", "was")}
 )
+_CUE_LAST = _CUES | {second for _, second in _CUE_PAIRS}  # what a cue's last word can be
 
 
 def _cue_before(text: str, start: int) -> str | None:
     """The cue word (lower case) directly before ``start``, if there is one."""
     window = text[max(0, start - 24) : start]
     stripped = window.rstrip(" ,:")
-    words = stripped.lower().split()
-    if not words:
+    # Only a cue word, or the last word of a cue pair, can make a cue: that word (lower-cased
+    # on its own: case mapping neither makes nor removes white space) decides most tokens.
+    last = stripped.rsplit(None, 1)
+    if not last or last[-1].lower() not in _CUE_LAST:
         return None
+    words = stripped.lower().split()
     if words[-1] in _CUES and len(window) - len(stripped) <= 3:
         if ":" in window[len(stripped) :] and _line_start(stripped, len(stripped) - len(words[-1])):
             # A speaker label ("Participant: Metformin and ...") starts a turn, it does not
@@ -679,6 +683,11 @@ def _is_eponym(text: str, start: int, end: int) -> bool:
     word = text[start:end].lower()
     if word in _EPONYMS or word.split("-")[0] in _EPONYMS:
         return True
+    # Every alternative of the tail opens with white space or a possessive ('s, s'): most
+    # words are followed by neither, and the case-insensitive tail is a costly match.
+    after = text[end : end + 1]
+    if not (after.isspace() or after in "'’s"):
+        return False
     return _EPONYM_TAIL_RE.match(text, end) is not None
 
 
@@ -1830,11 +1839,11 @@ _PLACE_SUBJECT = frozenset("i'm i’m we're we’re they're they’re she's she�
 def _words_before(text: str, start: int) -> list[str]:
     """Up to six lower-case words right before ``start`` (only spaces and one comma may
     separate them from it; a sentence or clause boundary in between gives none)."""
-    window = text[max(0, start - 48) : start]
-    if not window[-1:].isspace():
+    if not text[start - 1 : start].isspace():
         return []
-    stripped = window.rstrip()
-    if stripped[-1:] in ".!?:;\n" and not stripped.lower().endswith(("dr.", "st.")):
+    stripped = text[max(0, start - 48) : start].rstrip()
+    # (Lower-cased, the window ends with "dr." or "st." when its last three characters do.)
+    if stripped[-1:] in ".!?:;\n" and not stripped[-3:].lower().endswith(("dr.", "st.")):
         return []
     return stripped.lower().split()[-6:]
 

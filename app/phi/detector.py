@@ -1377,17 +1377,17 @@ _KIN = (
 )
 _ANY_TOK = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
 # Words before a name in a personal context: "ask Tomasz", "my sister Ines", "this is Rhea".
-_NAME_CUE_RE = re.compile(
-    rf"(?i:\b(?:(?P<intro>this\s+is)|(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})"
+_NAME_CUE = (
+    rf"\b(?:(?P<intro>this\s+is)|(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})"
     rf"(?:\s*,|\s+(?:is|was))?|name\s+is|name['’]s|named|dr\.?|doctor)"
     rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|(?:ring|phon|call)ing\s+for|call(?:ed|ing)?"
     rf"|text(?:ed|ing)?"
     rf"|e-?mail(?:ed|ing)?|pag(?:e|ed|ing)|thank(?:ed|s)?|that\s+was|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"
     rf"|speak(?:ing)?|agree(?:d)?|met|meet|sat|train(?:ed)?|go|went|chat(?:ted)?)\s+(?:with|to)"
     rf"|trained\s+by|(?:hi|hey)(?!\s+this\b)|nurse|according\s+to|out\s+to|behalf\s+of|covered\s+for"
-    rf"|precepted)\s+)"
-    rf"(?P<n>{_ANY_TOK})"
+    rf"|precepted)\s+"
 )
+_NAME_CUE_RE = re.compile(rf"(?i:{_NAME_CUE})(?P<n>{_ANY_TOK})")
 # Focus-group speaker labels: "Marta: I think ...".
 _SPEAKER_RE = re.compile(
     rf"^[ \t]*(?P<n>[{_UP}][{_LO}]+(?:['’‘][{_LO}]+)?(?:[ -][{_UP}][{_LO}]+)?)"
@@ -2420,11 +2420,15 @@ _LOWER_ADVERBS = frozenset(
 
 # The cue scans over every word of a lower-case text, behind their first-character gates.
 _NAME_CUE_SCAN = gated(_NAME_CUE_RE)
+# The same, case-sensitive, for the lower-cased copy of an ASCII text: the cue words are all
+# case-insensitive and the name's class takes both cases, so it finds the same spans there
+# (as _SPOKEN_EMAIL_LOW_RE does), without the engine's per-character case folding.
+_NAME_CUE_LOW_SCAN = gated(re.compile(rf"{_NAME_CUE}(?P<n>{_ANY_TOK})"))
 _PLACE_CUE_SCAN = gated(_PLACE_CUE_RE)
 
 
 def _lower_name_spans(
-    text: str, lex: _Lexicon, may: Container[re.Pattern[str]]
+    text: str, lex: _Lexicon, may: Container[re.Pattern[str]], low_text: str
 ) -> Iterable[tuple[int, int, str]]:
     """Speech-to-text output without capitals: the same cues, by regex over all words."""
     for m in _LOWER_KIN_NAME_RE.finditer(text) if _LOWER_KIN_NAME_RE in may else ():
@@ -2440,8 +2444,11 @@ def _lower_name_spans(
         if _personal_token(tok, lex, False) or tok in lex.first or tok in lex.first_ambiguous:
             if tok not in _NOT_NAME and tok not in _CONTEXT_STOP:
                 yield m.start("n"), m.end("n"), NAME
-    for m in _NAME_CUE_SCAN.finditer(text):
-        tok = m.group("n")
+    cues = (
+        _NAME_CUE_LOW_SCAN.finditer(low_text) if text.isascii() else _NAME_CUE_SCAN.finditer(text)
+    )
+    for m in cues:
+        tok = text[m.start("n") : m.end("n")]
         if tok[0].isupper():
             continue
         if not _personal_token(tok, lex, False):
@@ -2527,7 +2534,7 @@ def _conversation_spans(
     yield from _cap_name_spans(text, lex, caps)
     # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
     if lower_mode:
-        yield from _lower_name_spans(text, lex, may)
+        yield from _lower_name_spans(text, lex, may, lows[0])
     yield from _spoken_spans(text, lex, hints, lower_mode, lows, may)
     if not text.isascii() and _transcript(text):
         # Only in an English interview transcript: elsewhere (a title, a note written in

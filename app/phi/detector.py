@@ -2928,7 +2928,11 @@ def _prev_token(text: str, lo: int, start: int) -> re.Match[str] | None:
     position of the window (the same match).
     """
     if text[start - 1 : start] == "\n":
-        return _PREV_TOKEN_RE.search(text, lo, start)  # "$" also matches before a last "\n"
+        # "$" also matches before a last "\n": the spaces must end there (a speaker label or
+        # any name at a line start is mostly preceded by punctuation: no search then)
+        if text[start - 2 : start - 1] != " ":
+            return None
+        return _PREV_TOKEN_RE.search(text, lo, start)
     end = start
     while end > lo and text[end - 1] == " ":
         end -= 1

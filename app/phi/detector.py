@@ -730,7 +730,7 @@ _SURNAME_WORDS = frozenset({"white", "black", "brown", "young", "king", "green",
 
 
 def _looks_like_place_word(low: str) -> bool:
-    return low in _STATE_NAMES_LOWER or low in _FACILITY_WORDS
+    return low in _PLACE_WORDS
 
 
 _FACILITY_WORDS = frozenset(
@@ -740,6 +740,7 @@ _FACILITY_WORDS = frozenset(
     avenue road lane boulevard county city village town university office
     """.split()
 )
+_PLACE_WORDS = _STATE_NAMES_LOWER | _FACILITY_WORDS  # what _looks_like_place_word tests
 
 
 def _name_spans(
@@ -785,7 +786,7 @@ def _name_spans(
         base = low.split("'")[0].split("’")[0].split("-")[0]
         is_first = base in lex.first
         is_amb = base in lex.first_ambiguous
-        if not (is_first or is_amb) and (low in _NOT_NAME or _looks_like_place_word(low)):
+        if not (is_first or is_amb) and (low in _NOT_NAME or low in _PLACE_WORDS):
             continue  # (what the cue branch and the branch below both end with: no cue needed)
         cue = _cue_before(text, start) if start else None
         if cue:
@@ -795,7 +796,7 @@ def _name_spans(
                 yield name
                 continue
         if not (is_first or is_amb):
-            if low in _NOT_NAME or _looks_like_place_word(low):
+            if low in _NOT_NAME or low in _PLACE_WORDS:
                 continue
             if low in lex.common and low not in lex.surnames:
                 continue  # (neither test below can pass: skip the regex)
@@ -2118,21 +2119,18 @@ def _copula_name(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
     return False
 
 
-def _never_named_after(tok: str) -> bool:
-    """A stop word ("The", "Okay") that the tests after a capitalised token's cue and place
-    (what follows it: "said", ", you", a vocative) cannot name: each of them needs
-    ``_personal_token`` (False: the word is its own base, in _NOT_NAME or _CONTEXT_STOP),
-    ``_strong_name_ok`` with ``low not in _NOT_NAME`` (False for _CONTEXT_STOP words), a month
-    (``_vocative_month``) or a state name. Skipping them skips ``_AFTER_NAME_RE`` for a third
-    of the tokens of a transcript."""
-    low = tok.lower()
-    return (
-        (low in _NOT_NAME or low in _CONTEXT_STOP)
-        and "'" not in low
-        and "’" not in low
-        and low not in _MONTH_NAMES
-        and low not in _STATE_NAMES_LOWER
-    )
+# Stop words ("The", "Okay") that the tests after a capitalised token's cue and place (what
+# follows it: "said", ", you", a vocative) cannot name: each of them needs ``_personal_token``
+# (False: the word is its own base, in _NOT_NAME or _CONTEXT_STOP), ``_strong_name_ok`` with
+# ``low not in _NOT_NAME`` (False for _CONTEXT_STOP words), a month (``_vocative_month``) or
+# a state name. Skipping them skips ``_AFTER_NAME_RE`` for a third of a transcript's tokens.
+_NEVER_NAMED_AFTER = frozenset(
+    w
+    for w in _NOT_NAME | _CONTEXT_STOP
+    if "'" not in w and "’" not in w and w not in _MONTH_NAMES and w not in _STATE_NAMES_LOWER
+)
+# The last word before a token that can make a place cue (``_place_cue`` is False otherwise).
+_PLACE_CUE_LAST = _PLACE_PREP | {"over,"}
 
 
 def _cap_name_spans(
@@ -2144,7 +2142,7 @@ def _cap_name_spans(
         start, end = m.span()
         tok = m.group(0)
         words = _words_before(text, start) if start else []
-        cue = _name_cue(words)
+        cue = _name_cue(words) if words else None
         if cue is None:
             pass  # (most tokens: none of the cue kinds below)
         elif cue == "intro":
@@ -2189,7 +2187,7 @@ def _cap_name_spans(
             if ok and not _is_eponym(text, start, end):
                 yield start, _name_run_end(text, end, lex, False), NAME
                 continue
-        place = _place_cue(words)
+        place = _place_cue(words) if words and words[-1] in _PLACE_CUE_LAST else False
         if not place and place_end_seen and _OR_PLACE_RE.fullmatch(text, place_end_seen, start):
             place = "weak"  # "commutes from Uddevalla or Bandon": a second town
         if not place and len(words) >= 2 and words[-1] in _TOWN_PARTICLES:
@@ -2234,7 +2232,7 @@ def _cap_name_spans(
                 place_end_seen = place_end
                 yield start, place_end, LOCATION
                 continue
-        if _never_named_after(tok):
+        if tok.lower() in _NEVER_NAMED_AFTER:
             continue
         after = _AFTER_NAME_RE.match(text, end)
         vocative = False

@@ -564,15 +564,19 @@ _CUES = frozenset(
 _CUE_PAIRS = frozenset(
     {("referred", "by"), ("seen", "by"), ("treated", "by"), ("name", "is"), ("name", "was")}
 )
+_CUE_LAST = _CUES | {second for _, second in _CUE_PAIRS}  # what a cue's last word can be
 
 
 def _cue_before(text: str, start: int) -> str | None:
     """The cue word (lower case) directly before ``start``, if there is one."""
     window = text[max(0, start - 24) : start]
     stripped = window.rstrip(" ,:")
-    words = stripped.lower().split()
-    if not words:
+    # Only a cue word, or the last word of a cue pair, can make a cue: that word (lower-cased
+    # on its own: case mapping neither makes nor removes white space) decides most tokens.
+    last = stripped.rsplit(None, 1)
+    if not last or last[-1].lower() not in _CUE_LAST:
         return None
+    words = stripped.lower().split()
     if words[-1] in _CUES and len(window) - len(stripped) <= 3:
         if ":" in window[len(stripped) :] and _line_start(stripped, len(stripped) - len(words[-1])):
             # A speaker label ("Participant: Metformin and ...") starts a turn, it does not
@@ -679,6 +683,11 @@ def _is_eponym(text: str, start: int, end: int) -> bool:
     word = text[start:end].lower()
     if word in _EPONYMS or word.split("-")[0] in _EPONYMS:
         return True
+    # Every alternative of the tail opens with white space or a possessive ('s, s'): most
+    # words are followed by neither, and the case-insensitive tail is a costly match.
+    after = text[end : end + 1]
+    if not (after.isspace() or after in "'’s"):
+        return False
     return _EPONYM_TAIL_RE.match(text, end) is not None
 
 
@@ -721,7 +730,7 @@ _SURNAME_WORDS = frozenset({"white", "black", "brown", "young", "king", "green",
 
 
 def _looks_like_place_word(low: str) -> bool:
-    return low in _STATE_NAMES_LOWER or low in _FACILITY_WORDS
+    return low in _PLACE_WORDS
 
 
 _FACILITY_WORDS = frozenset(
@@ -731,6 +740,7 @@ _FACILITY_WORDS = frozenset(
     avenue road lane boulevard county city village town university office
     """.split()
 )
+_PLACE_WORDS = _STATE_NAMES_LOWER | _FACILITY_WORDS  # what _looks_like_place_word tests
 
 
 def _name_spans(
@@ -776,6 +786,8 @@ def _name_spans(
         base = low.split("'")[0].split("’")[0].split("-")[0]
         is_first = base in lex.first
         is_amb = base in lex.first_ambiguous
+        if not (is_first or is_amb) and (low in _NOT_NAME or low in _PLACE_WORDS):
+            continue  # (what the cue branch and the branch below both end with: no cue needed)
         cue = _cue_before(text, start) if start else None
         if cue:
             # Cue words: "patient Cindy L.", "my daughter Jessica", "named Emily Brown".
@@ -784,8 +796,10 @@ def _name_spans(
                 yield name
                 continue
         if not (is_first or is_amb):
-            if low in _NOT_NAME or _looks_like_place_word(low):
+            if low in _NOT_NAME or low in _PLACE_WORDS:
                 continue
+            if low in lex.common and low not in lex.surnames:
+                continue  # (neither test below can pass: skip the regex)
             f = _FOLLOW_RE.match(text, m.end())
             if f and f.group("init") and f.group("init").endswith(".") and low in lex.surnames:
                 # "Smith J." – surname followed by an initial.
@@ -1306,13 +1320,18 @@ _THE_BEFORE_RE = re.compile(r"(?i:\bthe\s+)$")
 _OF_MONTH_RE = re.compile(rf"(?i:\s+of\s+{_MONTH_FULL}\b)")
 _YEAR_AFTER_RE = re.compile(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
 # "rhea dot patel at gmail dot com".
-_SPOKEN_EMAIL_RE = _scan(
-    "a-zA-Z0-9",
-    r"(?i:\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+(?:['’][a-z]+)?)*\s+at\s+[a-z0-9-]+"
+_SPOKEN_EMAIL = (
+    r"\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+(?:['’][a-z]+)?)*\s+at\s+[a-z0-9-]+"
     r"(?:\s+dot\s+[a-z0-9-]+)*"
     r"\s+dot\s+(?:com|org|net|edu|gov|me|io|us|co|info|biz|mail|uk|ca|au|nz|ie|de|at|ch|fr|be"
-    r"|nl|it|es|pt|br|mx|ar|se|dk|no|fi|pl|cz|hu|ro|gr|tr|in|jp|kr|cn|za)\b)",
+    r"|nl|it|es|pt|br|mx|ar|se|dk|no|fi|pl|cz|hu|ro|gr|tr|in|jp|kr|cn|za)\b"
 )
+_SPOKEN_EMAIL_RE = _scan("a-zA-Z0-9", rf"(?i:{_SPOKEN_EMAIL})")
+# The same, case-sensitive, for the lower-cased copy of an ASCII text: there it finds the
+# same spans (every letter, class and \b of it accepts a character of the text exactly when
+# it accepts the character's lower case), without the engine's per-character case folding
+# that made this scan cost more than any other per text it ran on.
+_SPOKEN_EMAIL_LOW_RE = _scan("a-z0-9", _SPOKEN_EMAIL)
 # "4417 1234 5678 9113", "123 45 6789", "483 221 901": grouped digits of one number.
 _GROUPED_DIGITS_RE = _scan(
     "0-9",
@@ -1359,23 +1378,40 @@ _KIN = (
 )
 _ANY_TOK = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
 # Words before a name in a personal context: "ask Tomasz", "my sister Ines", "this is Rhea".
-_NAME_CUE_RE = re.compile(
-    rf"(?i:\b(?:(?P<intro>this\s+is)|(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})"
+_NAME_CUE = (
+    rf"\b(?:(?P<intro>this\s+is)|(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})"
     rf"(?:\s*,|\s+(?:is|was))?|name\s+is|name['’]s|named|dr\.?|doctor)"
     rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|(?:ring|phon|call)ing\s+for|call(?:ed|ing)?"
     rf"|text(?:ed|ing)?"
     rf"|e-?mail(?:ed|ing)?|pag(?:e|ed|ing)|thank(?:ed|s)?|that\s+was|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"
     rf"|speak(?:ing)?|agree(?:d)?|met|meet|sat|train(?:ed)?|go|went|chat(?:ted)?)\s+(?:with|to)"
     rf"|trained\s+by|(?:hi|hey)(?!\s+this\b)|nurse|according\s+to|out\s+to|behalf\s+of|covered\s+for"
-    rf"|precepted)\s+)"
-    rf"(?P<n>{_ANY_TOK})"
+    rf"|precepted)\s+"
 )
+_NAME_CUE_RE = re.compile(rf"(?i:{_NAME_CUE})(?P<n>{_ANY_TOK})")
 # Focus-group speaker labels: "Marta: I think ...".
 _SPEAKER_RE = re.compile(
     rf"^[ \t]*(?P<n>[{_UP}][{_LO}]+(?:['’‘][{_LO}]+)?(?:[ -][{_UP}][{_LO}]+)?)"
     rf"(?:[ \t]*\([^)\n]{{1,20}}\))?[ \t]*:",
     re.M,
 )
+
+
+def _speaker_labels(text: str) -> list[re.Match[str]]:
+    """``list(_SPEAKER_RE.finditer(text))``, tried at line starts only: the pattern opens
+    with ``^`` (multi-line) and matches no line break, so every match starts at a line start
+    and ends on its line (the engine would otherwise try every position of the text)."""
+    labels = []
+    start = 0
+    while True:
+        m = _SPEAKER_RE.match(text, start)
+        if m is not None:
+            labels.append(m)
+        start = text.find("\n", start) + 1
+        if not start:
+            return labels
+
+
 _NOT_SPEAKER = frozenset(
     """
     interviewer interviewee participant moderator facilitator respondent speaker patient
@@ -1408,16 +1444,19 @@ _CONTEXT_STOP = frozenset(
     """.split()
 )
 # Place context: "lives in X", "over in X", "drove up from X", "moved to X".
+_PLACE_CUE = (
+    r"\b(?:(?:live[sd]?|living|moved|move|drive[sn]?|drove|driving|come[s]?|came|commute[sd]?"
+    r"|grew\s+up|born|raised|based|stay(?:s|ed|ing)?|transfer(?:red)?|sent|travel(?:ed|led)?"
+    r"|over|out|up|down|back|located|one|location|office|clinic|site|branch|just|place)"
+    r"(?:\s+(?:with\s+)?(?:me|us|him|her|them))?"
+    r"(?:\s+(?:up|down|over|out|back|here|in))?\s+(?:in|to|from|near|outside(?:\s+of)?|by)"
+    r"|\bjust\s+outside(?:\s+of)?|\b(?:(?:i|he|she|they|we)['’]?(?:m|s|re)?|is|are|was|were"
+    r"|originally|way|all|all\s+the\s+way|hours?|minutes|miles|away|calling)\s+from"
+    r"|\b(?:i['’]m|we['’]re|they['’]re|she['’]s|he['’]s|home)\s+in|\bout\s+of"
+    r"|\b(?:over|out|down|up)\s+at)\s+"
+)
 _PLACE_CUE_RE = re.compile(
-    rf"(?i:\b(?:(?:live[sd]?|living|moved|move|drive[sn]?|drove|driving|come[s]?|came|commute[sd]?"
-    rf"|grew\s+up|born|raised|based|stay(?:s|ed|ing)?|transfer(?:red)?|sent|travel(?:ed|led)?"
-    rf"|over|out|up|down|back|located|one|location|office|clinic|site|branch|just|place)"
-    rf"(?:\s+(?:with\s+)?(?:me|us|him|her|them))?"
-    rf"(?:\s+(?:up|down|over|out|back|here|in))?\s+(?:in|to|from|near|outside(?:\s+of)?|by)"
-    rf"|\bjust\s+outside(?:\s+of)?|\b(?:(?:i|he|she|they|we)['’]?(?:m|s|re)?|is|are|was|were"
-    rf"|originally|way|all|all\s+the\s+way|hours?|minutes|miles|away|calling)\s+from"
-    rf"|\b(?:i['’]m|we['’]re|they['’]re|she['’]s|he['’]s|home)\s+in|\bout\s+of"
-    rf"|\b(?:over|out|down|up)\s+at)\s+)"
+    rf"(?i:{_PLACE_CUE})"
     rf"(?P<p>(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)(?:\s+(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}})"
 )
 _PLACE_PREFIX = frozenset(
@@ -1804,11 +1843,11 @@ _PLACE_SUBJECT = frozenset("i'm i’m we're we’re they're they’re she's she�
 def _words_before(text: str, start: int) -> list[str]:
     """Up to six lower-case words right before ``start`` (only spaces and one comma may
     separate them from it; a sentence or clause boundary in between gives none)."""
-    window = text[max(0, start - 48) : start]
-    if not window[-1:].isspace():
+    if not text[start - 1 : start].isspace():
         return []
-    stripped = window.rstrip()
-    if stripped[-1:] in ".!?:;\n" and not stripped.lower().endswith(("dr.", "st.")):
+    stripped = text[max(0, start - 48) : start].rstrip()
+    # (Lower-cased, the window ends with "dr." or "st." when its last three characters do.)
+    if stripped[-1:] in ".!?:;\n" and not stripped[-3:].lower().endswith(("dr.", "st.")):
         return []
     return stripped.lower().split()[-6:]
 
@@ -2080,6 +2119,20 @@ def _copula_name(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
     return False
 
 
+# Stop words ("The", "Okay") that the tests after a capitalised token's cue and place (what
+# follows it: "said", ", you", a vocative) cannot name: each of them needs ``_personal_token``
+# (False: the word is its own base, in _NOT_NAME or _CONTEXT_STOP), ``_strong_name_ok`` with
+# ``low not in _NOT_NAME`` (False for _CONTEXT_STOP words), a month (``_vocative_month``) or
+# a state name. Skipping them skips ``_AFTER_NAME_RE`` for a third of a transcript's tokens.
+_NEVER_NAMED_AFTER = frozenset(
+    w
+    for w in _NOT_NAME | _CONTEXT_STOP
+    if "'" not in w and "’" not in w and w not in _MONTH_NAMES and w not in _STATE_NAMES_LOWER
+)
+# The last word before a token that can make a place cue (``_place_cue`` is False otherwise).
+_PLACE_CUE_LAST = _PLACE_PREP | {"over,"}
+
+
 def _cap_name_spans(
     text: str, lex: _Lexicon, caps: Sequence[re.Match[str]]
 ) -> Iterable[tuple[int, int, str]]:
@@ -2089,8 +2142,10 @@ def _cap_name_spans(
         start, end = m.span()
         tok = m.group(0)
         words = _words_before(text, start) if start else []
-        cue = _name_cue(words)
-        if cue == "intro":
+        cue = _name_cue(words) if words else None
+        if cue is None:
+            pass  # (most tokens: none of the cue kinds below)
+        elif cue == "intro":
             cue = "strong" if _introduces(text, tok, end, lex) else None
         elif cue == "asked":
             # "is this Kabiru?": a question about who answers, only with a name-like word
@@ -2132,7 +2187,7 @@ def _cap_name_spans(
             if ok and not _is_eponym(text, start, end):
                 yield start, _name_run_end(text, end, lex, False), NAME
                 continue
-        place = _place_cue(words)
+        place = _place_cue(words) if words and words[-1] in _PLACE_CUE_LAST else False
         if not place and place_end_seen and _OR_PLACE_RE.fullmatch(text, place_end_seen, start):
             place = "weak"  # "commutes from Uddevalla or Bandon": a second town
         if not place and len(words) >= 2 and words[-1] in _TOWN_PARTICLES:
@@ -2177,6 +2232,8 @@ def _cap_name_spans(
                 place_end_seen = place_end
                 yield start, place_end, LOCATION
                 continue
+        if tok.lower() in _NEVER_NAMED_AFTER:
+            continue
         after = _AFTER_NAME_RE.match(text, end)
         vocative = False
         if (not after and text[start - 2 : start] == ", ") or (
@@ -2295,18 +2352,28 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
     return 0
 
 
-_LOWER_AFTER_NAME_RE = re.compile(
-    r"(?:^|(?<=[:.?!])|\b(?:and|then|so|but|like|um|uh|yeah|okay|mean|know|well|oh|honestly"
-    r"|actually|basically)\b)[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+"
-    r"(?=from[ ]+the[ ]+[a-z]+(?:[ ]+[a-z]+)?[ ]+(?:[a-z]+ed|said|called|came|told)\b"
+# What follows a lower-case name in speech: "maria from the front desk said", "maria goes like".
+_LOWER_NAME_NEXT = (
+    r"(?:from[ ]+the[ ]+[a-z]+(?:[ ]+[a-z]+)?[ ]+(?:[a-z]+ed|said|called|came|told)\b"
     r"|from[ ]+(?:upstairs|downstairs|next[ ]+door|across[ ]+the[ ]+(?:hall|street)|church"
     r"|work)[ ]+(?:[a-z]+ed|[a-z]+s|said|came|told)\b"
     r"|goes[ ]+like\b"
     r"|was[ ]+like\b|and[ ]+i\b"
     r"|(?:said|says|told|texted|called|rang|phoned)[ ]+(?:no|yes|that|it|to|me|us"
     r"|him|her|them|she|he|we|they|i)\b"
-    rf"|(?:my|our)[ ]+{_KIN}[ ]+(?:she|he|they|who|was|is)\b)",
+    rf"|(?:my|our)[ ]+{_KIN}[ ]+(?:she|he|they|who|was|is)\b)"
+)
+_LOWER_NAME_BEFORE = (
+    r"\b(?:and|then|so|but|like|um|uh|yeah|okay|mean|know|well|oh|honestly|actually|basically)\b"
+)
+_LOWER_AFTER_NAME_RE = re.compile(
+    rf"(?:^|(?<=[:.?!])|{_LOWER_NAME_BEFORE})[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+(?={_LOWER_NAME_NEXT})",
     re.M,
+)
+# The same with its lookarounds consumed (Hyperscan's gate for it: it matches wherever the
+# pattern does, a character earlier after punctuation).
+_LOWER_AFTER_NAME_GATE = (
+    rf"(?:^|[:.?!]|{_LOWER_NAME_BEFORE})[ ]*[a-z][a-z'’-]+[ ]+{_LOWER_NAME_NEXT}"
 )
 
 
@@ -2354,11 +2421,37 @@ _LOWER_ADVERBS = frozenset(
 
 # The cue scans over every word of a lower-case text, behind their first-character gates.
 _NAME_CUE_SCAN = gated(_NAME_CUE_RE)
+# The same, case-sensitive, for the lower-cased copy of an ASCII text: the cue words are all
+# case-insensitive and the name's class takes both cases, so it finds the same spans there
+# (as _SPOKEN_EMAIL_LOW_RE does), without the engine's per-character case folding.
+_NAME_CUE_LOW_SCAN = gated(re.compile(rf"{_NAME_CUE}(?P<n>{_ANY_TOK})"))
 _PLACE_CUE_SCAN = gated(_PLACE_CUE_RE)
+# The cue alone, case-sensitive, for the lower-cased copy of an ASCII text: every match of
+# _PLACE_CUE_SCAN starts where this matches there (the cue is all case-insensitive), and
+# it is far cheaper to search for than the case-insensitive scan (see _place_cues).
+_PLACE_CUE_FOLDED = gated(re.compile(_PLACE_CUE))
+
+
+def _place_cues(text: str, low_text: str) -> Iterator[re.Match[str]]:
+    """``_PLACE_CUE_SCAN.finditer(text)``: in an ASCII text a match can only start where the
+    cue alone matches the lower-cased copy (``_PLACE_CUE_FOLDED``), so the scan is tried at
+    those places, in order (each of them, overlapping or not), the first match from the end
+    of the one before being the one ``finditer`` finds."""
+    if not text.isascii():
+        yield from _PLACE_CUE_SCAN.finditer(text)
+        return
+    pos = 0
+    while (cue := _PLACE_CUE_FOLDED.search(low_text, pos)) is not None:
+        m = _PLACE_CUE_SCAN.match(text, cue.start())
+        if m is None:
+            pos = cue.start() + 1
+            continue
+        yield m
+        pos = m.end()
 
 
 def _lower_name_spans(
-    text: str, lex: _Lexicon, may: Container[re.Pattern[str]]
+    text: str, lex: _Lexicon, may: Container[re.Pattern[str]], low_text: str
 ) -> Iterable[tuple[int, int, str]]:
     """Speech-to-text output without capitals: the same cues, by regex over all words."""
     for m in _LOWER_KIN_NAME_RE.finditer(text) if _LOWER_KIN_NAME_RE in may else ():
@@ -2369,13 +2462,16 @@ def _lower_name_spans(
             continue  # "my son really is gonna ...", "my wife never is going to ..."
         if not _is_eponym(text, m.start("n"), m.end("n")):
             yield m.start("n"), m.end("n"), NAME
-    for m in _LOWER_AFTER_NAME_RE.finditer(text):
+    for m in _LOWER_AFTER_NAME_RE.finditer(text) if _LOWER_AFTER_NAME_RE in may else ():
         tok = m.group("n")
         if _personal_token(tok, lex, False) or tok in lex.first or tok in lex.first_ambiguous:
             if tok not in _NOT_NAME and tok not in _CONTEXT_STOP:
                 yield m.start("n"), m.end("n"), NAME
-    for m in _NAME_CUE_SCAN.finditer(text):
-        tok = m.group("n")
+    cues = (
+        _NAME_CUE_LOW_SCAN.finditer(low_text) if text.isascii() else _NAME_CUE_SCAN.finditer(text)
+    )
+    for m in cues:
+        tok = text[m.start("n") : m.end("n")]
         if tok[0].isupper():
             continue
         if not _personal_token(tok, lex, False):
@@ -2397,7 +2493,7 @@ def _lower_name_spans(
         if m.group("intro") and not _introduces(text, tok, m.end("n"), lex):
             continue
         yield m.start("n"), _name_run_end(text, m.end("n"), lex, True, strong=strong), NAME
-    for m in _PLACE_CUE_SCAN.finditer(text):
+    for m in _place_cues(text, low_text) if _PLACE_CUE_SCAN in may else ():
         if m.group("p")[0].isupper():
             continue
         end = _place_run(text, m.start("p"), m.group("p"), lex)
@@ -2414,6 +2510,26 @@ _UPPER_RE = re.compile(rf"[{_UP}]")
 # owners write them.
 _OTHER_WORD = rf"[{_SCRIPTS}](?:[{_SCRIPTS}ʼ'’-]*[{_SCRIPTS}])?"
 _OTHER_SCRIPT_RE = re.compile(rf"{_OTHER_WORD}(?:[ ]+{_OTHER_WORD})*")
+
+
+def _age_candidates(low_scan: str) -> Iterator[re.Match[str]]:
+    """``_AGE_CAND_RE.finditer(low_scan)``. Its alternatives are "ninety...", "... hundred
+    ...", ``1[01]\\d`` and ``9\\d``: in a text without the two words every match opens with a
+    "1" or a "9", so each search starts at the next one (a C-speed skip) instead of trying
+    every "a", "n" and "o" of the text."""
+    if "ninety" in low_scan or "hundred" in low_scan:
+        yield from _AGE_CAND_RE.finditer(low_scan)
+        return
+    pos = 0
+    while (digit := _AGE_DIGIT_RE.search(low_scan, pos)) is not None:
+        m = _AGE_CAND_RE.search(low_scan, digit.start())
+        if m is None:
+            return
+        yield m
+        pos = m.end()
+
+
+_AGE_DIGIT_RE = re.compile("[19]")
 
 
 def _lower_mode(text: str) -> bool:
@@ -2441,7 +2557,7 @@ def _conversation_spans(
     yield from _cap_name_spans(text, lex, caps)
     # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
     if lower_mode:
-        yield from _lower_name_spans(text, lex, may)
+        yield from _lower_name_spans(text, lex, may, lows[0])
     yield from _spoken_spans(text, lex, hints, lower_mode, lows, may)
     if not text.isascii() and _transcript(text):
         # Only in an English interview transcript: elsewhere (a title, a note written in
@@ -2533,29 +2649,34 @@ def _spoken_spans(
     ZIP codes, street addresses in any case and facilities by structure."""
     low_text, low_scan = lows  # the text lower-cased; the same with its offsets kept
     # Speaker labels with a name, only in a text that has speaker turns.
-    labels = list(_SPEAKER_RE.finditer(text)) if ":" in text and _SPEAKER_RE in may else []
+    labels = _speaker_labels(text) if ":" in text and _SPEAKER_RE in may else []
     if len(labels) >= 2:
         # A label that speaks more than once is a speaker even when it is also a word.
         # Once two labels are plainly names, the others in that text are speakers too
         # ("Bo:", "Lucky:"); section headings ("Plan:") never make a text look like that.
         turns = Counter(m.group("n") for m in labels)
+        # Each test below depends on the label's words only: decided once per distinct label
+        # (a transcript repeats "Interviewer:" and "Participant:" on every turn).
         named = {
-            m.group("n")
-            for m in labels
-            if all(_personal_token(w, lex, True) for w in m.group("n").split())
-            and m.group("n").split()[0].lower() not in _NOT_SPEAKER
+            label
+            for label in turns
+            if all(_personal_token(w, lex, True) for w in label.split())
+            and label.split()[0].lower() not in _NOT_SPEAKER
         }
-        for m in labels:
-            label = m.group("n")
+        speaker: dict[str, bool] = {}
+        for label, count in turns.items():
             words = label.split()
             if any(w.lower() in _NOT_SPEAKER for w in words):
+                speaker[label] = False
                 continue
             month = len(words) == 1 and label.lower() in _MONTH_NAMES  # "April:", "June:"
-            if label in named or (
-                (turns[label] >= 2 or len(named) >= 2)
+            speaker[label] = label in named or (
+                (count >= 2 or len(named) >= 2)
                 and (month or not any(w.lower() in _NOT_NAME for w in words))
                 and not any(w.lower() in _CONTEXT_STOP for w in words)
-            ):
+            )
+        for m in labels:
+            if speaker[m.group("n")]:
                 yield m.start("n"), m.end("n"), NAME
     particles = _PARTICLE_HINT_RE in may and _PARTICLE_HINT_RE.search(text)
     middle = _MIDDLE_HINT_RE in may and _MIDDLE_HINT_RE.search(text) is not None
@@ -2586,15 +2707,14 @@ def _spoken_spans(
 
     # The scans below are lower-case patterns run over the lower-cased text.
     for m in _SPOKEN_DIGITS_RE.finditer(low_scan) if _SPOKEN_DIGITS_RE in may else ():
-        n = sum(
-            (2 if w.lower() == "double" else 3 if w.lower() == "triple" else 0)
-            or (1 if w.lower() in _DIGIT_WORDS else 0)
-            for w in _ASCII_WORD_RE.findall(m.group(0))
-        )
+        n = 0  # digits read out: "double"/"triple" count two/three
+        for w in _ASCII_WORD_RE.findall(m.group(0)):
+            lw = w.lower()
+            n += 2 if lw == "double" else 3 if lw == "triple" else 1 if lw in _DIGIT_WORDS else 0
         if n >= 5:
             yield m.start(), m.end(), PHONE if n in (7, 10, 11) else ID
     if (hints.age_number or "ninety" in low_text or "hundred" in low_text) and _AGE_CAND_RE in may:
-        for m in _AGE_CAND_RE.finditer(low_scan):
+        for m in _age_candidates(low_scan):
             after = _AGE_AFTER_RE.match(text, m.end())
             if after and not after.group("yo"):
                 continue  # "ninety percent", "92 on room air" is not an age
@@ -2620,7 +2740,12 @@ def _spoken_spans(
         year = _YEAR_AFTER_RE.match(text, end)
         yield start, year.end() if year else end, DATE
     if " at " in text and " dot " in low_text and _SPOKEN_EMAIL_RE in may:
-        for m in _SPOKEN_EMAIL_RE.finditer(text):
+        emails = (
+            _SPOKEN_EMAIL_LOW_RE.finditer(low_text)
+            if text.isascii()
+            else _SPOKEN_EMAIL_RE.finditer(text)
+        )
+        for m in emails:
             yield m.start(), m.end(), EMAIL
     grouped = hints.digits >= 5 and _GROUPED_DIGITS_RE in may and _DIGIT_SPACE_DIGIT_RE.search(text)
     for m in _GROUPED_DIGITS_RE.finditer(text) if grouped else ():
@@ -2826,7 +2951,11 @@ def _prev_token(text: str, lo: int, start: int) -> re.Match[str] | None:
     position of the window (the same match).
     """
     if text[start - 1 : start] == "\n":
-        return _PREV_TOKEN_RE.search(text, lo, start)  # "$" also matches before a last "\n"
+        # "$" also matches before a last "\n": the spaces must end there (a speaker label or
+        # any name at a line start is mostly preceded by punctuation: no search then)
+        if text[start - 2 : start - 1] != " ":
+            return None
+        return _PREV_TOKEN_RE.search(text, lo, start)
     end = start
     while end > lo and text[end - 1] == " ":
         end -= 1
@@ -2904,8 +3033,10 @@ _TOKEN_AND_RE = re.compile(rf"(?<![\w'’.-])({_ANY_TOK})[ ]+and[ ]+$")
 
 
 # The whole-text scans that one Hyperscan pass rules in or out per text (app/phi/prefilter.py).
-# A gate pattern stands in where the pattern is too long for Hyperscan; each is a necessary
-# condition of its pattern (a title word then a letter; white space then a facility head).
+# A gate pattern stands in where the pattern is too long for Hyperscan, or where Hyperscan's
+# approximation of its lookarounds would pass nearly every text; each is a necessary
+# condition of its pattern (a title word then a letter; a name's last word then a facility
+# head; the lower-case after-name scan with its lookarounds consumed).
 _TITLES = (
     "Dr|Drs|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr|Sister|Brother|Father"
     "|Mother|Aunt|Uncle|Grandma|Grandpa|Judge|Officer|Captain|Capt"
@@ -2917,7 +3048,12 @@ _PREFILTER = Prefilter(
         # (Not the id candidates: any word with a digit is one, in nearly every text.)
         *((rx, None) for rx in (_SSN_RE, _CODE_RE, _LONG_NUMBER_RE)),
         (_TITLE_RE, rf"\b(?:{_TITLES})(?:\.|\s)\s*[^\W\d_]"),
-        (_FACILITY_RE, rf"\s{_FACILITY_HEAD}"),
+        # (_FACILITY_RE: the last word of its name, then a head. In the ASCII texts that the
+        # prefilter reads, that word is capitalised, all capitals or an ordinal: _CAP.)
+        (_FACILITY_RE, rf"(?:[A-Z][A-Za-z'.]*|\d+(?:st|nd|rd|th))\s+{_FACILITY_HEAD}"),
+        # (The lower-case cue scans: the gated scan stands for the pattern it gates.)
+        (_PLACE_CUE_SCAN, _PLACE_CUE_RE.pattern),
+        (_LOWER_AFTER_NAME_RE, _LOWER_AFTER_NAME_GATE),
         *(
             (rx, None)
             for rx in (

@@ -1,0 +1,74 @@
+"""The detector's shortcuts find what the plain scans they stand for find (app/phi/detector.py).
+
+Several scans are run a cheaper way that must give the same matches: tried at line starts
+only, from the digits a match must open with, at the places a case-insensitive cue matches
+the lower-cased text, or case-sensitively over the lower-cased copy of an ASCII text. Each
+rests on a property of its pattern (said where it is defined); a rule edited so that the
+property no longer holds fails here rather than silently changing what is redacted.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from app.phi import detector as d
+from tests.phi.samples import corpus_texts
+
+
+def _texts() -> list[str]:
+    rng = random.Random(5)
+    base = [
+        *corpus_texts(),
+        "Interviewer: hi\nMarta (nurse): we moved out to Bend.\n  Bo: yes\nplan: none",
+        "she lives with us in laramie. i'm in Ogden, he's 93, ninety-one or 101 or 9",
+        "rhea dot patel at gmail dot com, RHEA DOT PATEL AT GMAIL DOT COM",
+        "my sister ines said so; MY SISTER INES; call Tomasz; this is rhea",
+    ]
+    out = []
+    for text in base:
+        out += [text, text.lower(), text.upper()]
+        chars = list(text)
+        for _ in range(3):
+            i = rng.randrange(len(chars))
+            chars[i] = rng.choice("aA1 9\n:,.’é")
+        out.append("".join(chars))
+    return out
+
+
+def _spans(matches: object) -> list[tuple[int, int]]:
+    return [m.span() for m in matches]  # type: ignore[attr-defined]
+
+
+def test_speaker_labels_are_the_scans_matches() -> None:
+    for text in _texts():
+        assert _spans(d._speaker_labels(text)) == _spans(d._SPEAKER_RE.finditer(text))
+
+
+def test_age_candidates_are_the_scans_matches() -> None:
+    for text in _texts():
+        low = text.lower()
+        if len(low) == len(text):
+            assert _spans(d._age_candidates(low)) == _spans(d._AGE_CAND_RE.finditer(low))
+
+
+def test_place_cues_are_the_scans_matches() -> None:
+    for text in _texts():
+        low = text.lower()
+        found = [(m.span(), m.span("p")) for m in d._place_cues(text, low)]
+        assert found == [(m.span(), m.span("p")) for m in d._PLACE_CUE_SCAN.finditer(text)]
+
+
+def test_folded_scans_find_the_same_spans_in_ascii_text() -> None:
+    pairs: list[tuple[re.Pattern[str], re.Pattern[str], tuple[str, ...]]] = [
+        (d._SPOKEN_EMAIL_RE, d._SPOKEN_EMAIL_LOW_RE, ()),
+        (d._NAME_CUE_SCAN, d._NAME_CUE_LOW_SCAN, ("n", "strong", "intro")),
+    ]
+    for text in _texts():
+        if not text.isascii():
+            continue
+        low = text.lower()
+        for scan, folded, groups in pairs:
+            want = [(m.span(), *(m.span(g) for g in groups)) for m in scan.finditer(text)]
+            got = [(m.span(), *(m.span(g) for g in groups)) for m in folded.finditer(low)]
+            assert got == want, scan.pattern[:40]

@@ -72,3 +72,32 @@ def test_folded_scans_find_the_same_spans_in_ascii_text() -> None:
             want = [(m.span(), *(m.span(g) for g in groups)) for m in scan.finditer(text)]
             got = [(m.span(), *(m.span(g) for g in groups)) for m in folded.finditer(low)]
             assert got == want, scan.pattern[:40]
+
+
+def test_place_cues_end_in_a_place_cue_word() -> None:
+    """`_cap_name_spans` calls `_place_cue` only when the last word before a token is in
+    `_PLACE_CUE_LAST`: for any other last word it must say no place follows. Checked on
+    every list of up to three words from the sets `_place_cue` reads and the words its
+    rules name (a rule reaching further back still ends in one of these words)."""
+    vocabulary = sorted(
+        d._PLACE_PREP
+        | d._SIDE_OF
+        | d._ADVERB
+        | d._MOTION
+        | d._OBJECTS
+        | d._RESIDENCE
+        | d._PLACE_SUBJECT
+        | d._PERSON_FROM
+        | d._MOVED
+        | d._FROM_SUBJECT
+        | {"over,", "all", "from", "just", "far", "out", "with", "92-year-old", "said", "the"}
+    )
+    lasts = [w for w in vocabulary if w not in d._PLACE_CUE_LAST]
+    checked = 0
+    for last in lasts:
+        for before in [(), *((a,) for a in vocabulary)]:
+            for first in [(), *((a,) for a in vocabulary)] if before else [()]:
+                words = [*first, *before, last]
+                assert d._place_cue(words) is False, words
+                checked += 1
+    assert checked > 100_000

@@ -33,6 +33,7 @@ from math import isfinite
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import orjson
 from graphql import (
     DocumentNode,
@@ -42,6 +43,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLError,
     GraphQLField,
     GraphQLFloat,
     GraphQLID,
@@ -68,8 +70,10 @@ from graphql.language import Visitor, visit
 from graphql.pyutils import Path, Undefined
 from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Text, Uuid
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapper
 
+from app.core.errors import AppError
 from app.core.jsonpages import TOTAL, JsonMember, JsonNest, is_timestamp, json_renderable
 from app.graphql.internals import (
     ResolveInfo,
@@ -1102,6 +1106,21 @@ def _scalar_key(operation_name: str | None, variables: dict[str, Any] | None) ->
     return tuple(items)
 
 
+def fallback_reason(exc: Exception) -> str:
+    """Why a compiled plan that ran handed its request to graphql-core: `unsupported` (a
+    value only graphql-core writes: a null in a non-null position, a scalar it serializes),
+    `error` (a resolver's GraphQL or application error, which graphql-core reports),
+    `database` or `unexpected` (a failing statement or a bug: the answer is still right,
+    only slower; logged once per exception type and counted, app/ops/metrics.py)."""
+    if isinstance(exc, Unsupported):
+        return "unsupported"
+    if isinstance(exc, AppError | GraphQLError):
+        return "error"
+    if isinstance(exc, SQLAlchemyError | asyncpg.PostgresError | asyncpg.InterfaceError):
+        return "database"
+    return "unexpected"
+
+
 class FastPath:
     """Per schema: the plan cache and the execute function strawberry calls."""
 
@@ -1111,6 +1130,14 @@ class FastPath:
         self._documents: OrderedDict[int, _Document] = OrderedDict()
         self.hits = 0
         self.fallbacks = 0
+        # Told each request's outcome: "served", or why graphql-core answered it instead
+        # ("not_applicable": no plan for it, or one of fallback_reason's). Metrics hook.
+        self.on_outcome: Callable[[str], None] | None = None
+        self._logged: set[str] = set()
+
+    def _told(self, outcome: str) -> None:
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
 
     def _document(self, document: DocumentNode) -> _Document:
         key = id(document)
@@ -1169,8 +1196,9 @@ class FastPath:
         """Strawberry's execute function: the compiled plan when it applies and runs without
         any error, graphql-core's `execute` (`standard`) otherwise."""
 
-        async def fallback() -> Any:
+        async def fallback(reason: str = "not_applicable") -> Any:
             self.fallbacks += 1
+            self._told(reason)
             result = standard(
                 schema,
                 document,
@@ -1232,9 +1260,16 @@ class FastPath:
             if aws:
                 await _drain(run, aws)
         except Exception as exc:
-            log.debug("graphql fast path: fell back (%s)", type(exc).__name__)
+            reason = fallback_reason(exc)
+            kind = type(exc).__name__
+            if reason in ("database", "unexpected") and kind not in self._logged:
+                self._logged.add(kind)  # (once per type: the type only, never the message)
+                log.warning("graphql fast path: a compiled plan failed (%s)", kind)
+            else:
+                log.debug("graphql fast path: fell back (%s)", kind)
             if saved is not None:
                 context_value.rollback(saved)
-            return await fallback()
+            return await fallback(reason)
         self.hits += 1
+        self._told("served")
         return ExecutionResult(data=data, errors=None)

@@ -40,6 +40,10 @@ def install_operations(app: FastAPI, settings: Settings) -> None:
         from app.feed.worker import OUTCOME_HOOKS
 
         OUTCOME_HOOKS.append(lambda outcome: metrics.webhook_deliveries.labels(outcome).inc())
+        # How GraphQL executions were answered (app/graphql/fastpath.py).
+        fastpath = getattr(getattr(app.state, "graphql_schema", None), "fastpath", None)
+        if fastpath is not None:
+            fastpath.on_outcome = metrics.graphql_outcome
     # Innermost (user_middleware[0] is the outermost): inside the audit middleware.
     app.user_middleware.append(
         Middleware(RateLimitMiddleware, limiter_getter=lambda: app.state.rate_limiter)

@@ -106,9 +106,26 @@ class Metrics:
             ("outcome",),
             registry=r,
         )
+        # Fed by the GraphQL fast path (app/graphql/fastpath.py FastPath.on_outcome).
+        self.graphql_fastpath = Counter(
+            "rounds_graphql_fastpath",
+            "GraphQL executions by how they were answered: served by a compiled plan, or why"
+            " graphql-core answered instead (not_applicable, unsupported, error, database,"
+            " unexpected)",
+            ("outcome",),
+            registry=r,
+        )
         if engine_getter is not None:
             r.register(PoolCollector(engine_getter))
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._outcomes: dict[str, Any] = {}
+
+    def graphql_outcome(self, outcome: str) -> None:
+        """Count one GraphQL execution's outcome (FastPath.on_outcome); children cached."""
+        child = self._outcomes.get(outcome)
+        if child is None:
+            child = self._outcomes[outcome] = self.graphql_fastpath.labels(outcome)
+        child.inc()
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count and time one request. The labelled children are cached per label set (a

@@ -195,3 +195,42 @@ async def test_webhook_delivery_outcomes_are_exported(app, client):
         if s.labels["outcome"] == "success"
     ]
     assert s.value >= 1
+
+
+async def test_graphql_fastpath_outcomes_are_exported(client, auth):
+    """Each GraphQL execution is counted by how it was answered: by a compiled plan
+    (`served`) or, and why, by graphql-core (app/graphql/fastpath.py)."""
+    w = await make_world(client, auth)
+
+    async def gql(query: str) -> None:
+        r = await client.post("/graphql", json={"query": query}, headers=w.pm)
+        assert r.status_code == 200, r.text
+
+    def counts(text: str) -> dict[str, float]:
+        return {
+            s.labels["outcome"]: s.value for s in samples(text, "rounds_graphql_fastpath_total")
+        }
+
+    before = counts((await client.get("/metrics")).text)
+    await gql(f'query {{ product(id: "{w.pid}") {{ key }} }}')  # a plan answers it
+    await gql(f'query {{ product(id: "{uuid.uuid4()}") {{ key }} }}')  # NOT_FOUND: an error
+    await gql(f'mutation {{ archiveStory(id: "{uuid.uuid4()}") {{ id }} }}')  # no plan
+    after = counts((await client.get("/metrics")).text)
+    for outcome in ("served", "error", "not_applicable"):
+        assert after.get(outcome, 0) >= before.get(outcome, 0) + 1, (outcome, before, after)
+
+
+def test_graphql_fastpath_fallback_reasons():
+    import asyncpg
+    from graphql import GraphQLError
+    from sqlalchemy.exc import OperationalError
+
+    from app.core.errors import AppError
+    from app.graphql.fastpath import Unsupported, fallback_reason
+
+    assert fallback_reason(Unsupported("serialize")) == "unsupported"
+    assert fallback_reason(GraphQLError("x")) == "error"
+    assert fallback_reason(AppError("x")) == "error"
+    assert fallback_reason(OperationalError("SELECT", {}, Exception())) == "database"
+    assert fallback_reason(asyncpg.UndefinedColumnError("no _rn")) == "database"
+    assert fallback_reason(KeyError("x")) == "unexpected"

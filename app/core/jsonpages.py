@@ -233,9 +233,9 @@ def _plain(value: Any, column: Any, enum: tuple[tuple[str, str], ...] | None) ->
 def _cat(*pieces: Any) -> Any:
     """`a || b || …`: the pieces of an object's text. Every piece is non-null (constants,
     coalesce(…, 'null'), NOT NULL columns, CASE with a null branch), except an empty
-    page's string_agg, which the caller coalesces; concat(), which would also skip nulls,
-    costs a call of each argument's output function per row (36 % of the page statement's
-    time in bench/README.md, "Session 8")."""
+    page's string_agg, which the caller coalesces. concat() costs a call of each argument's
+    output function per row (a quarter of the roadmap page statement's time, bench/README.md
+    "Session 8"), and by skipping a null argument it once wrote '""' for a null UUID."""
     out = pieces[0]
     for piece in pieces[1:]:
         out = out.op("||")(piece)
@@ -246,11 +246,13 @@ def _string_agg(value: Any, order: Any | None) -> Any:
     """Comma-joined `value`s in `order`; without `order`, in the order its input comes.
 
     A nested page (JsonStatement._nested) aggregates without ORDER BY: its input is its
-    window subquery (`ORDER BY … LIMIT`, never flattened into its parent because of its
-    LIMIT and window function) joined to its own nested pages by LATERAL, which only a
-    nested loop can run, and a nested loop keeps its outer input's order, so rows arrive in
-    the page's order. An ordered aggregate sorts each parent's rows again (a tuplesort per
-    parent: ~15 % of the page statement). The root level keeps ORDER BY: it groups by key."""
+    level's subquery (`ORDER BY … LIMIT`, never flattened into its parent because of its
+    LIMIT) joined only `ON true`, to its own nested pages (LATERAL) and to its one-row count:
+    joins without a join clause that only a nested loop can run, and a nested loop keeps the
+    order of the side it walks once, so rows arrive in the page's order (the JSON-page tests
+    compare every shape with graphql-core's answer). An ordered aggregate sorts each
+    parent's rows again (a tuplesort per parent: ~13 % of the page statement). The root
+    level keeps ORDER BY: it groups by key, and measured faster with it."""
     if order is None:
         return func.string_agg(value, _text(","))
     return func.string_agg(value, aggregate_order_by(_text(","), order))

@@ -2518,15 +2518,8 @@ def _age_candidates(low_scan: str) -> Iterator[re.Match[str]]:
     "1" or a "9", so each search starts at the next one (a C-speed skip) instead of trying
     every "a", "n" and "o" of the text."""
     if "ninety" in low_scan or "hundred" in low_scan:
-        yield from _AGE_CAND_RE.finditer(low_scan)
-        return
-    pos = 0
-    while (digit := _AGE_DIGIT_RE.search(low_scan, pos)) is not None:
-        m = _AGE_CAND_RE.search(low_scan, digit.start())
-        if m is None:
-            return
-        yield m
-        pos = m.end()
+        return _AGE_CAND_RE.finditer(low_scan)
+    return _searched_from(_AGE_CAND_RE, _AGE_DIGIT_RE, low_scan)
 
 
 _AGE_DIGIT_RE = re.compile("[19]")
@@ -3132,16 +3125,24 @@ _ASCII_DIGIT_RE = re.compile(r"[0-9]")
 _MONTH_START_RE = re.compile("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec")
 
 
-def _date_numeric(text: str) -> Iterator[re.Match[str]]:
-    """``_DATE_NUMERIC.finditer(text)``: every alternative opens with an ASCII digit, so each
-    search starts at the next one (C-speed skip) instead of at every position."""
+def _searched_from(
+    rx: re.Pattern[str], opener: re.Pattern[str], text: str
+) -> Iterator[re.Match[str]]:
+    """``rx.finditer(text)`` for a pattern whose every match opens where `opener` (a
+    one-character class) matches: each search of `rx` starts at the next such place (a
+    C-speed skip) instead of at every position. (For patterns that cannot match empty.)"""
     pos = 0
-    while (digit := _ASCII_DIGIT_RE.search(text, pos)) is not None:
-        m = _DATE_NUMERIC.search(text, digit.start())
+    while (start := opener.search(text, pos)) is not None:
+        m = rx.search(text, start.start())
         if m is None:
             return
         yield m
         pos = m.end()
+
+
+def _date_numeric(text: str) -> Iterator[re.Match[str]]:
+    """``_DATE_NUMERIC.finditer(text)``: every alternative opens with an ASCII digit."""
+    return _searched_from(_DATE_NUMERIC, _ASCII_DIGIT_RE, text)
 
 
 def _date_worded(text: str, low_text: str) -> Iterator[re.Match[str]]:

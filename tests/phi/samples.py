@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +63,12 @@ def corpus_texts() -> list[str]:
             if line:
                 texts.append(json.loads(line)["text"])
     return texts
+
+
+def mutated(text: str, rng: random.Random, alphabet: str, changes: int) -> str:
+    """`text` with `changes` characters at random places replaced from `alphabet`."""
+    chars = list(text)
+    for _ in range(changes):
+        i = rng.randrange(len(chars))
+        chars[i] = rng.choice(alphabet)
+    return "".join(chars)

@@ -13,7 +13,7 @@ import random
 import re
 
 from app.phi import detector as d
-from tests.phi.samples import corpus_texts
+from tests.phi.samples import corpus_texts, mutated
 
 
 def _texts() -> list[str]:
@@ -27,12 +27,7 @@ def _texts() -> list[str]:
     ]
     out = []
     for text in base:
-        out += [text, text.lower(), text.upper()]
-        chars = list(text)
-        for _ in range(3):
-            i = rng.randrange(len(chars))
-            chars[i] = rng.choice("aA1 9\n:,.’é")
-        out.append("".join(chars))
+        out += [text, text.lower(), text.upper(), mutated(text, rng, "aA1 9\n:,.’é", 3)]
     return out
 
 

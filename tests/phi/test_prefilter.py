@@ -15,7 +15,7 @@ import pytest
 
 from app.phi import detector, prefilter
 from app.phi.detector import _PREFILTER, detect
-from tests.phi.samples import corpus_texts
+from tests.phi.samples import corpus_texts, mutated
 
 pytestmark = pytest.mark.skipif(prefilter._hs is None, reason="hyperscan is not installed")
 
@@ -38,12 +38,7 @@ def _edge_texts() -> list[str]:
     alphabet = "aAbBcC019 ,.-/:#@\n\t’éÉ"
     out = list(base)
     for text in base:
-        for _ in range(30):
-            chars = list(text)
-            for _ in range(rng.randint(1, 4)):
-                i = rng.randrange(len(chars))
-                chars[i] = rng.choice(alphabet)
-            out.append("".join(chars))
+        out += [mutated(text, rng, alphabet, rng.randint(1, 4)) for _ in range(30)]
     return out
 
 

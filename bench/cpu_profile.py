@@ -193,29 +193,16 @@ async def _explain(app: Any, once: Callable[[], Awaitable[int]], runs: int) -> N
     its own as the app runs it (PostgreSQL plans the first five executions of a prepared
     statement for their values, then may keep a generic plan), then EXPLAIN ANALYZE of the
     last run: planning and execution time."""
-    import asyncpg
-    from sqlalchemy import event
+    from app.db.explain import execute_call, sent_statements
 
     seen: list[tuple[str, Any]] = []
 
-    def capture(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+    def capture(statement: str, params: Any) -> None:
         if statement.lstrip().upper().startswith("SELECT"):
             seen.append((statement, params))
 
-    driver_fetch = asyncpg.Connection.fetch
-
-    async def fetch(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-        capture(None, None, query, args)
-        return await driver_fetch(self, query, *args, **kwargs)
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", capture)
-    asyncpg.Connection.fetch = fetch  # type: ignore[method-assign]  # for one request
-    try:
+    with sent_statements(app.state.engine, capture):  # for one request
         await once()
-    finally:
-        asyncpg.Connection.fetch = driver_fetch  # type: ignore[method-assign]
-        event.remove(engine, "before_cursor_execute", capture)
     async with app.state.engine.connect() as conn:
         driver = (await conn.get_raw_connection()).driver_connection
         for statement, params in seen:
@@ -223,7 +210,7 @@ async def _explain(app: Any, once: Callable[[], Awaitable[int]], runs: int) -> N
             for _ in range(runs):
                 await prepared.fetch(*params)
             await driver.execute(f"PREPARE explained AS {statement}")
-            call = "EXECUTE explained" + (f"({', '.join(map(_literal, params))})" if params else "")
+            call = execute_call(params)
             for _ in range(runs - 1):
                 await driver.execute(call)
             plan = await driver.fetch(f"EXPLAIN (ANALYZE, SUMMARY) {call}")
@@ -234,13 +221,6 @@ async def _explain(app: Any, once: Callable[[], Awaitable[int]], runs: int) -> N
                 if r[0].strip().startswith(("Planning Time", "Execution Time"))
             ]
             print(f"{' '.join(statement.split())[:90]}…: " + "; ".join(times))
-
-
-def _literal(value: Any) -> str:
-    """A parameter as an SQL literal for EXECUTE (which takes no bound parameters)."""
-    if isinstance(value, list | tuple):
-        return _literal("{" + ",".join(str(v) for v in value) + "}")
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def main() -> None:

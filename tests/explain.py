@@ -3,42 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-
-@contextmanager
-def sent_statements(app, on: Callable[[str, Sequence[Any]], None]) -> Iterator[None]:
-    """Calls `on(statement, positional parameters)` for every statement sent while inside:
-    through SQLAlchemy, and straight to asyncpg (app/db/prepared.py: `PreparedRead` runs
-    cached SELECTs with Connection.fetch; SQLAlchemy's adapter never calls it)."""
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        on(statement, parameters)
-
-    fetch = asyncpg.Connection.fetch
-
-    async def fetching(self, query, *args, **kwargs):
-        on(query, args)
-        return await fetch(self, query, *args, **kwargs)
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", before)
-    asyncpg.Connection.fetch = fetching  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        asyncpg.Connection.fetch = fetch  # type: ignore[method-assign]
-        event.remove(engine, "before_cursor_execute", before)
+from app.db import explain
 
 
-def _literal(value: Any) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
+def sent_statements(app, on: Callable[[str, Sequence[Any]], None]):
+    """Every statement the app sends while inside (app/db/explain.py)."""
+    return explain.sent_statements(app.state.engine, on)
 
 
 async def generic_plan(settings, statement: str, params: Sequence[Any]) -> dict[str, Any]:
@@ -53,8 +29,7 @@ async def generic_plan(settings, statement: str, params: Sequence[Any]) -> dict[
         await conn.execute("SET plan_cache_mode = force_generic_plan")
         await conn.execute("SET enable_seqscan = off")
         await conn.execute(f"PREPARE explained AS {statement}")
-        args = ", ".join(_literal(v) for v in params)
-        call = f"EXECUTE explained({args})" if params else "EXECUTE explained"
+        call = explain.execute_call(params)
         plan = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {call}")
     finally:
         await conn.close()

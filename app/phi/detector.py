@@ -7,6 +7,7 @@ import, the word lists load once on first use.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Container, Iterable, Iterator, Sequence
@@ -304,7 +305,7 @@ _IPV6_RE = _scan(
 _IPV6_HINT_RE = _scan("0-9A-Fa-f", r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:")
 _PHONE_RE = _scan(
     "0-9(+",
-    r"(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}"
+    r"(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s./-])\d{3}[\s.-]\d{4}"
     r"(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?(?![\w-])"
     r"|(?<![\w-])\+\d{1,3}[\s.-]?\d{1,4}(?:[\s.-]\d{2,4}){2,4}(?![\w-])",
     re.I,
@@ -330,7 +331,7 @@ _ID_VALUE = r"#?\s?(?=[A-Za-z0-9-]*\d)[A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9-]+)
 # Id-shaped values are found first, then a label is looked for just before each one.
 _ID_CANDIDATE_RE = _scan("#A-Za-z0-9", rf"(?<![\w-]){_ID_VALUE}(?![\w])")
 _ID_LABEL_BEFORE_RE = re.compile(
-    rf"(?i:(?<![\w]){_ID_LABEL})(?:\s*(?:is|was|of|:|#|no\.?|number))*\s*[:#]?\s*$"
+    rf"(?i:(?<![\w]){_ID_LABEL})(?:\s*(?:is|was|of|as|:|#|no\.?|number))*\s*[:#]?\s*$"
 )
 # Searched over the 45 characters before each id-shaped value: behind its first-character gate.
 _ID_LABEL_BEFORE_SCAN = gated(_ID_LABEL_BEFORE_RE)
@@ -1074,7 +1075,7 @@ _LABEL_FINAL = tuple(
     mrn mr record number no num rec chart ssn ss security acct account policy member
     membership id subscriber insurance ins plan beneficiary medicare medicaid mbi hicn claim
     license licence plate lic certificate cert dea npi vin serial s/n sn device case ref
-    reference rx prescription encounter visit accession specimen sample identifier is was of
+    reference rx prescription encounter visit accession specimen sample identifier is was of as
     """.split()
 )
 
@@ -1231,12 +1232,14 @@ _AGE_SUBJECTS = frozenset(
 )
 _AGE_QUALIFIERS = frozenset(
     "like about almost nearly over just maybe probably around roughly easily already actually "
+    "literally "
     "exactly really only still now".split()
 )
 _AGE_PERSONS = frozenset(
     """
     she he i mom dad mother father who guy lady man woman patient gentleman grandma grandpa
     grandmother grandfather aunt uncle resident fellow gal widow widower veteran
+    centenarian nonagenarian
     fella nana mam nan nanna koro kuia
     """.split()
 )
@@ -1415,6 +1418,7 @@ def _speaker_labels(text: str) -> list[re.Match[str]]:
 _NOT_SPEAKER = frozenset(
     """
     interviewer interviewee participant moderator facilitator respondent speaker patient
+    researcher investigator coordinator observer interpreter translator caller host
     caregiver nurse doctor clinician pharmacist note notes question answer response comment
     summary transcript pause crosstalk inaudible unknown staff resident attending everyone
     all group both others other
@@ -1497,7 +1501,7 @@ _FAC_HEAD_WORDS = (
     r"|imaging|wellness|birthing|treatment|recovery|senior|medical|health|care)\s+"
     r"(?:center|centre|institute)|institute"
     r"|regional|community\s+hospital|medical|practice"
-    r"|primary\s+care(?:\s+cent(?:er|re))?|nursing\s+(?:and|&)\s+rehab(?:ilitation)?|skilled\s+nursing"
+    r"|assisted\s+living|primary\s+care(?:\s+cent(?:er|re))?|nursing\s+(?:and|&)\s+rehab(?:ilitation)?|skilled\s+nursing"
     r"|pediatrics|orthopedics|cardiology|dermatology|internal\s+medicine|senior\s+care)"
 )
 # Head words are found first (few), then "at|from|to|in ... <1-3 words>" before them.
@@ -2358,8 +2362,8 @@ _LOWER_NAME_NEXT = (
     r"|from[ ]+(?:upstairs|downstairs|next[ ]+door|across[ ]+the[ ]+(?:hall|street)|church"
     r"|work)[ ]+(?:[a-z]+ed|[a-z]+s|said|came|told)\b"
     r"|goes[ ]+like\b"
-    r"|was[ ]+like\b|and[ ]+i\b"
-    r"|(?:said|says|told|texted|called|rang|phoned)[ ]+(?:no|yes|that|it|to|me|us"
+    r"|was[ ]+like\b|and[ ]+(?:i|me)\b"
+    r"|(?:said|says|told|texted|called|rang|phoned)[ ]+(?:no|yes|that|it|to|me|us|the|so"
     r"|him|her|them|she|he|we|they|i)\b"
     rf"|(?:my|our)[ ]+{_KIN}[ ]+(?:she|he|they|who|was|is)\b)"
 )
@@ -3034,6 +3038,128 @@ _TITLES = (
     "Dr|Drs|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr|Sister|Brother|Father"
     "|Mother|Aunt|Uncle|Grandma|Grandpa|Judge|Officer|Captain|Capt"
 )
+# Phrasings from fresh scratch sets (session 8): contexts and shapes, no names.
+# A name spelled out letter by letter after a spelling cue: "it's spelled R I B E I R O",
+# "the last name is m - a - s - o - n", "Z, A, K" (three letters or more, one separator).
+_SPELLED_AFTER_CUE_RE = gated(
+    re.compile(
+        r"(?i:\b(?:spell(?:ed|s|ing)?(?:\s+it)?|spelt|(?:(?:sur|first|last|family|middle|maiden)"
+        r"\s?)?name(?:\s+is|['’]s)|(?:sur|first|last|family|middle|maiden)\s?name))"
+        r"[\s:,]*(?:it['’]s\s+)?(?P<v>[A-Za-z](?:(?:[ ]?-[ ]?[A-Za-z]){2,}|(?:,[ ][A-Za-z]){2,}"
+        r"|(?:[ ][A-Za-z]){2,}))(?![\w'’-])"
+    )
+)
+# "last name Lowry, first name Karl", "whose last name was da Rosa".
+_NAME_PART_CUE_RE = gated(
+    re.compile(
+        rf"(?i:\b(?:sur|first|last|family|given|middle|maiden)\s?name[:,]?\s+(?:is\s+|was\s+)?)"
+        rf"(?P<n>(?:(?:da|de|del|della|di|dos|das|van|von|der|den|du|la|le|ten|ter|al|el)\s+)?"
+        rf"{_ANY_TOK})(?![\w'’-])"
+    )
+)
+# "hi, it's Calebe again": a self-introduction on the phone.
+_CAP_TOK = rf"[{_UP}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
+_ITS_AGAIN_RE = gated(
+    re.compile(
+        rf"(?i:\bit['’]s|\bit\s+is)\s+(?P<n>{_CAP_TOK}(?:\s{_CAP_TOK})?)"
+        r"\s+(?i:again|calling|speaking)\b"
+    )
+)
+# "on the seventeenth", "since the 22nd," — a day of the month after a date preposition,
+# when no noun follows ("on the third floor" stays).
+_BARE_DAY_RE = gated(
+    re.compile(
+        rf"(?i:\b(?:on|since|until|till)\s+)(?P<v>the\s+(?:(?!first|second|third){_ORD_WORD}"
+        r"|(?:3[01]|[12]\d|0?[1-9])"
+        r"(?:st|nd|rd|th)))(?=\s*(?:[,.;!?]|$)|\s+(?i:and|or|but|so|when|because|then|i|we|he|she"
+        r"|they|it)\b)",
+        re.M,
+    )
+)
+_THE_DAY_OF_RE = gated(
+    re.compile(rf"(?i:\bthe\s+)(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)\s+of\s+{_MON}")
+)
+# A phone read out with the last four as two pairs: "five one five three two three
+# forty-eight seventy-two".
+_PAIR_WORD = (
+    r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[\s-](?:one|two|three|four"
+    r"|five|six|seven|eight|nine))?|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
+    r"|seventeen|eighteen|nineteen|oh[\s-](?:one|two|three|four|five|six|seven|eight|nine))"
+)
+_PAIRED_PHONE_RE = gated(
+    re.compile(
+        rf"\b(?:{_DIGIT_WORD}[\s,.-]+){{5,6}}{_DIGIT_WORD}[\s,.-]+(?:{_PAIR_WORD}[\s,.-]+)?{_PAIR_WORD}\b"
+    )
+)
+# "the prescription number on the label is 42-195436": a number "on the card/label".
+_ID_ON_RE = gated(
+    re.compile(
+        r"(?i:\b(?:number|no\.?|ID|#)\s+(?:on|from|off)\s+(?:the|my|her|his|your|their|this)\s+"
+        r"[a-z]+\s+(?:is|was|reads|says)\s*:?\s*)(?P<v>[A-Za-z0-9]*\d[A-Za-z0-9-]*\d)(?![\w-])"
+    )
+)
+# "it's tammy howell for the record": a caller saying who they are, in speech-to-text.
+_LOWER_ITS_RE = gated(
+    re.compile(
+        r"(?:^|(?<=[:.?!])|\b(?:yeah|hi|hello|hey|oh|um|uh|so|okay))[ ]*it['’]?s[ ]+"
+        r"(?P<n>[a-z]+)\b",
+        re.M,
+    )
+)
+# "from Paducah to Yreka": the other end of a trip whose start is a place.
+_TO_PLACE_RE = re.compile(rf"[ ]+to[ ]+(?P<p>{_ANY_TOK}(?:[ ]{_CAP_TOK})?)(?![\w'’-])")
+# "at 98 she's still sharp", "her 104th birthday": an age over 89 by its own context.
+_AT_AGE_RE = gated(
+    re.compile(
+        rf"(?i:\bat\s+)(?P<v>{_NUM_WORD_AGE})(?:\s*,)?\s+(?i:she|he|they|i|you|mom|dad)\b"
+        r"(?:['’](?:s|d|re|m)|\s+(?:was|is|still|had|could|can|would|did|got|went|lives|drives|was))"
+    )
+)
+_AGE_BIRTHDAY_RE = gated(
+    re.compile(
+        r"(?i:\b(?P<v>(?:9\d|1[01]\d)(?:st|nd|rd|th)|ninetieth|hundredth|(?:ninety|hundred(?:\s+and)?)"
+        rf"[\s-]+{_ORD_WORD})\s+birthday\b)"
+    )
+)
+# "I'm Ravy, the younger son": a self-introduction followed by who the speaker is.
+_IM_NAME_RE = gated(
+    re.compile(
+        rf"\bI['’]m\s+(?P<n>{_CAP_TOK})(?=\s*,\s*(?:the|a|an|his|her|their|your|one|from)\b)"
+    )
+)
+_VITAL_WORDS = (
+    "sat", "o2", "oxygen", "room air", "pulse", "pressure", "rate", "bpm", "temp", "fever",
+    "percent", "%", "weigh", "pound", "kilo", "score", "glucose", "sugar",
+)  # fmt: skip
+_PERSON_VERBS = frozenset(
+    """
+    who said says told tried tries came comes went goes did does called calls asked asks left
+    wrote writes thinks thought wanted wants knew knows was is has had got gets used uses ran
+    runs kept keeps took takes gave gives helped helps showed shows found finds fixed built
+    """.split()
+)
+# "I learned that from Svea Bergvall": who someone learned or heard a thing from.
+_FROM_PERSON_RE = gated(
+    re.compile(
+        r"(?i:\b(?:learn(?:ed|t)|heard|got|picked\s+(?:it|that|this)\s+up|borrowed|stole)\s+"
+        r"(?:(?:that|it|this|them|a\s+lot|so\s+much|everything|most\s+of\s+it)\s+)?from\s+)"
+        rf"(?P<n>{_CAP_TOK}(?:\s{_CAP_TOK})?)(?![\w'’-])"
+    )
+)
+_NOT_DAY_WORDS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+# The scans above, for the prefilter: a text none of them can match skips them all. (A scan
+# whose name token is spelled with the Unicode letter classes is too long for Hyperscan: its
+# cue, with an ASCII capital after it, stands for it; the prefilter reads ASCII texts only.)
+_PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
+    *((rx, None) for rx in (_SPELLED_AFTER_CUE_RE, _BARE_DAY_RE, _THE_DAY_OF_RE, _ID_ON_RE)),
+    *((rx, None) for rx in (_LOWER_ITS_RE, _AT_AGE_RE, _AGE_BIRTHDAY_RE)),
+    (_NAME_PART_CUE_RE, r"(?i:\b(?:sur|first|last|family|given|middle|maiden)\s?name)"),
+    (_ITS_AGAIN_RE, r"(?i:\bit['’]s|\bit\s+is)\s+[A-Z]"),
+    (_IM_NAME_RE, r"\bI['’]m\s+[A-Z]"),
+    (_FROM_PERSON_RE, r"(?i:\b(?:learn|heard|got|picked|borrowed|stole).*?from\s+)[A-Z]"),
+)
+
+
 _PREFILTER = Prefilter(
     text_scans=[
         *((rx, None) for rx in (_EMAIL_RE, _URL_RE, _IPV4_RE, _IPV6_RE, _PHONE_RE, *_AGE_SCAN)),
@@ -3047,6 +3173,7 @@ _PREFILTER = Prefilter(
         # (The lower-case cue scans: the gated scan stands for the pattern it gates.)
         (_PLACE_CUE_SCAN, _PLACE_CUE_RE.pattern),
         (_LOWER_AFTER_NAME_RE, _LOWER_AFTER_NAME_GATE),
+        *_PHRASING_SCANS,
         *(
             (rx, None)
             for rx in (
@@ -3077,7 +3204,14 @@ _PREFILTER = Prefilter(
         ),
     ],
     low_scans=[
-        (rx, None) for rx in (_SPOKEN_DIGITS_RE, _AGE_CAND_RE, _ORD_CAND_RE, _FAC_HEAD_SCAN_RE)
+        (rx, None)
+        for rx in (
+            _SPOKEN_DIGITS_RE,
+            _AGE_CAND_RE,
+            _ORD_CAND_RE,
+            _FAC_HEAD_SCAN_RE,
+            _PAIRED_PHONE_RE,
+        )
     ],
 )
 
@@ -3217,6 +3351,145 @@ def _md_after_verb(text: str) -> Iterable[tuple[int, int, str]]:
             yield start, m.end(), DATE
 
 
+def _pair_token_ok(tok: str, lex: _Lexicon) -> bool:
+    """A capitalised token no dictionary, clinical, vendor or place list knows."""
+    if not tok.replace("-", "").replace("'", "").replace("’", "").isalpha():
+        return False
+    parts = [p for p in tok.lower().split("'")[0].split("’")[0].split("-") if p]
+    if not parts or len(parts[0]) < 3 or tok[1:].isupper():
+        return False
+    for part in parts:
+        if part in _CONTEXT_STOP or part in _NOT_NAME or part in _EPONYMS or part in lex.drugs:
+            return False
+        if part in _FACILITY_WORDS or part in _STATE_NAMES_LOWER or part in _GENERIC_PREFIX:
+            return False
+        if part in _SPECIALTY or part in _MONTHS_LOWER or part in _NOT_DAY_WORDS:
+            return False
+        if part.endswith(_DRUG_ENDINGS):
+            return False
+    return any(p not in lex.common and not _inflected_word(p, lex) for p in parts)
+
+
+def _place_word_ok(word: str, lex: _Lexicon) -> bool:
+    """A word that can name a town: no dictionary, clinical, vendor, drug or calendar word."""
+    if word in lex.common or word in _CONTEXT_STOP or word in _NOT_NAME or word in lex.drugs:
+        return word in lex.cities.get(word, ())  # a one-word town that is also a word
+    if word in _MONTHS_LOWER or word in _NOT_DAY_WORDS or word in _KIN_WORDS:
+        return False
+    return len(word) >= 3 and not _inflected_word(word, lex)
+
+
+def _phrasing_spans(
+    text: str,
+    low_text: str,
+    lex: _Lexicon,
+    caps: Sequence[re.Match[str]],
+    lower_mode: bool,
+    raw: Sequence[tuple[int, int, str]],
+    may: Container[re.Pattern[str]],
+) -> Iterable[tuple[int, int, str]]:
+    """Contexts that earlier rules missed in new phrasings (spelled names, name-part labels,
+    phone self-introductions, bare days of the month, phones read out in pairs, numbers "on
+    the card", two unknown capitalised words in mid-sentence, "X and me")."""
+    if _SPELLED_AFTER_CUE_RE in may and ("spel" in low_text or "name" in low_text):
+        for m in _SPELLED_AFTER_CUE_RE.finditer(text):
+            yield m.start("v"), m.end("v"), NAME
+    if _NAME_PART_CUE_RE in may and "name" in low_text:
+        for m in _NAME_PART_CUE_RE.finditer(text):
+            tok = m.group("n").split()[-1]
+            low = tok.lower()
+            if low in _CONTEXT_STOP or low in _EPONYMS or low in lex.drugs or low in _KIN_WORDS:
+                continue
+            if low in _NOT_NAME or low in _FACILITY_WORDS:
+                continue
+            if not tok[0].isupper() and (low in lex.common and low not in lex.surnames):
+                continue
+            yield m.start("n"), m.end("n"), NAME
+    if _ITS_AGAIN_RE in may and (
+        "again" in low_text or "calling" in low_text or "speaking" in low_text
+    ):
+        for m in _ITS_AGAIN_RE.finditer(text):
+            if all(_personal_token(w, lex, True) for w in m.group("n").split()):
+                yield m.start("n"), m.end("n"), NAME
+    for m in _BARE_DAY_RE.finditer(text) if _BARE_DAY_RE in may and "the " in low_text else ():
+        yield m.start("v"), m.end("v"), DATE
+    if _THE_DAY_OF_RE in may and " of " in low_text:
+        for m in _THE_DAY_OF_RE.finditer(text):
+            yield m.start(), m.end(), DATE
+    if _PAIRED_PHONE_RE in may:
+        for m in _PAIRED_PHONE_RE.finditer(low_text):
+            yield m.start(), m.end(), PHONE
+    if _ID_ON_RE in may and " on " in low_text:
+        for m in _ID_ON_RE.finditer(text):
+            if sum(c.isdigit() for c in m.group("v")) >= 5:
+                yield m.start("v"), m.end("v"), ID
+    if _AGE_BIRTHDAY_RE in may and "birthday" in low_text:
+        for m in _AGE_BIRTHDAY_RE.finditer(text):
+            yield m.start("v"), m.end("v"), AGE
+    if _AT_AGE_RE in may:
+        for m in _AT_AGE_RE.finditer(text):
+            line = low_text.rfind("\n", 0, m.start()) + 1
+            stop = low_text.find("\n", m.end())
+            around = low_text[
+                max(line, m.start() - 40) : min(m.end() + 40, len(text))
+                if stop < 0
+                else min(m.end() + 40, stop)
+            ]
+            if not any(w in around for w in _VITAL_WORDS):  # "at 92 she's fine on room air"
+                yield m.start("v"), m.end("v"), AGE
+    if _IM_NAME_RE in may and "I" in text:
+        for m in _IM_NAME_RE.finditer(text):
+            low = m.group("n").lower()
+            if low.endswith(("ish", "ese", "ian")) and low not in lex.first:
+                continue  # "I'm Irish, from the north"
+            if _personal_token(m.group("n"), lex, True):
+                yield m.start("n"), m.end("n"), NAME
+    if _FROM_PERSON_RE in may and " from " in low_text:
+        for m in _FROM_PERSON_RE.finditer(text):
+            words = m.group("n").split()
+            if not all(_personal_token(w, lex, True) for w in words):
+                continue
+            low = words[0].lower()
+            if len(words) == 1 and low not in lex.first and low not in lex.surnames:
+                continue  # one word no name list knows: a shop, a course, a place
+            if not _is_eponym(text, m.start("n"), m.end("n")):
+                yield m.start("n"), m.end("n"), NAME
+    for start, end, cat in raw:
+        if cat != LOCATION or text[max(0, start - 5) : start].lower() != "from ":
+            continue
+        to = _TO_PLACE_RE.match(text, end)
+        if to is None or (not lower_mode and not to.group("p")[0].isupper()):
+            continue
+        words = to.group("p").lower().split()
+        if all(_place_word_ok(w, lex) for w in words):
+            yield to.start("p"), to.end("p"), LOCATION
+    if lower_mode:
+        for m in _LOWER_ITS_RE.finditer(text) if _LOWER_ITS_RE in may else ():
+            tok = m.group("n")
+            if tok in lex.first and tok not in lex.first_ambiguous and tok not in _NOT_NAME:
+                yield m.start("n"), _name_run_end(text, m.end("n"), lex, True, strong=True), NAME
+        return
+    # Two capitalised words in mid-sentence that no list knows: "when Finbar Durkan tried".
+    for a, b in itertools.pairwise(caps):
+        if b.start() != a.end() + 1 or text[a.end()] != " " or _sentence_initial(text, a.start()):
+            continue
+        if b.end() < len(text) and text[b.end()] in ":#":
+            continue
+        # ... doing something ("Finbar Durkan tried"), or set off by commas ("the guy from
+        # pharmacy, Connor Gray, came up"); a disease or a product has neither.
+        nxt = _NEXT_TOKEN_RE.match(text, b.end())
+        appositive = text[a.start() - 2 : a.start()] == ", " and text[b.end() : b.end() + 1] == ","
+        if not appositive and not (nxt and nxt.group(1) in _PERSON_VERBS):
+            continue
+        if a.group(0).lower() in _DEVICE_NOUNS or b.group(0).lower() in _DEVICE_NOUNS:
+            continue
+        second = b.group(0)
+        surname = second.lower() in lex.surnames and second.lower() not in _DEVICE_NOUNS
+        if _pair_token_ok(a.group(0), lex) and (surname or _pair_token_ok(second, lex)):
+            if not _is_eponym(text, a.start(), b.end()):
+                yield a.start(), b.end(), NAME
+
+
 def warm() -> None:
     """Load what the first detection would (the prefilter's databases): called at start-up,
     so that no request waits for it."""
@@ -3270,6 +3543,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     raw.extend(_name_spans(text, lex, caps, may))
     lower_mode = _lower_mode(text)
     raw.extend(_conversation_spans(text, lex, caps, hints, lower_mode, (low_text, low_scan), may))
+    raw.extend(list(_phrasing_spans(text, low_text, lex, caps, lower_mode, raw, may)))
 
     cleaned = []
     for start, end, cat in raw:

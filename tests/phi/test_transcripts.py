@@ -500,6 +500,87 @@ def test_session_7_negatives_stay(line: str) -> None:
     assert detect(line).redacted == line
 
 
+# Session 8: contexts from fresh scratch sets in new phrasings (own sentences here, not the
+# sets'): spelled names after a spelling cue, name-part labels, phone self-introductions,
+# learned-from, two unknown words doing something, trips, bare days, "at 96", birthdays,
+# numbers on a card, slashed and paired phones, "X and me" in speech-to-text.
+SESSION_8_CONTEXTS = [
+    ("A: Her surname is spelled W I L K E S, with a W.", "W I L K E S"),
+    ("A: It's spelled t-o-r-v-a-l-d, no e at the end.", "t-o-r-v-a-l-d"),
+    ("A: The family name is O - K - A - F - O - R.", "O - K - A - F - O - R"),
+    ("A: Last name's Q, U, I, N, N, like the actor.", "Q, U, I, N, N"),
+    ("speaker 1: the last name is b r e n n a n", "b r e n n a n"),
+    ("A: Okay, surname Tremblay, given name Odile?", "Tremblay"),
+    ("A: Okay, surname Tremblay, given name Odile?", "Odile"),
+    ("A: His last name was van Houten, if that helps.", "van Houten"),
+    ("A: Morning, it's Radomir again, about the forms.", "Radomir"),
+    ("A: Yes, it is Ottilie calling back.", "Ottilie"),
+    ("A: I'm Thandiwe, the eldest daughter.", "Thandiwe"),
+    ("A: Honestly I learned it from Siobhan Okonkwo on days.", "Siobhan Okonkwo"),
+    ("A: I heard that from Bernadette, funnily enough.", "Bernadette"),
+    ("A: That's when Dagny Halvorsen said no.", "Dagny Halvorsen"),
+    ("A: The night lead, Zoltan Ferencz, took the call.", "Zoltan Ferencz"),
+    ("A: She moved from Laramie to Keokuk in the spring.", "Keokuk"),
+    ("speaker 1: he drove from ogden to pocatello for it", "pocatello"),
+    ("A: She was discharged on the nineteenth, I think.", "the nineteenth"),
+    ("A: He's been home since the 23rd and doing well.", "the 23rd"),
+    ("A: We met on the 4th of October at the clinic.", "the 4th of October"),
+    ("A: At 96 he's still on the allotment every day.", "96"),
+    ("A: At ninety-one, she was still driving herself.", "ninety-one"),
+    ("A: We threw her a 100th birthday party on the unit.", "100th"),
+    ("A: It was his ninety-fifth birthday last month.", "ninety-fifth"),
+    ("A: The member number on my card is 88-4410237.", "88-4410237"),
+    ("A: They had his record number as 55-019284.", "55-019284"),
+    ("A: Ring me on 503/555-0187 after four.", "503/555-0187"),
+    (
+        "speaker 1: it's two oh six five five five thirty-one eighteen",
+        "two oh six five five five thirty-one eighteen",
+    ),
+    ("speaker 1: so aurelio and me we did the whole audit", "aurelio"),
+    ("speaker 1: it's rosalind okafor from the clinic", "rosalind"),
+]
+
+SESSION_8_NEGATIVES = """
+Researcher: We use the SBAR format and the P D S A cycle for every project.
+Researcher: What's the name of the unit? It's on the badge, first name only.
+Investigator: Last name, first name, date of birth: that's the order we check.
+Coordinator: It's Epic again, and it's Tuesday again, and it's Pharmacy calling.
+Researcher: I'm Catholic, the only one on nights. I'm Irish, from the north.
+Researcher: She has Ehlers Danlos and uses Hoyer Lifts at home.
+Researcher: We learned it from Epic training and heard it from Pharmacy.
+Researcher: We switched from Cerner to Epic, and moved from days to nights.
+Researcher: On the first day we shadow; on the third floor we float.
+Researcher: She was on the second shift and then the first.
+Researcher: At 92 she's fine on room air, sats were good.
+Researcher: The patient was 102 this morning, a real fever.
+Researcher: Give the Lasix on the 40 mg order, then the 20.
+speaker 1: it's metformin again and she's fine
+speaker 1: so the nurse and me we did the whole floor
+""".strip()
+
+
+@pytest.mark.parametrize(("text", "phrase"), SESSION_8_CONTEXTS)
+def test_session_8_contexts(text: str, phrase: str) -> None:
+    assert not _leaked(text, phrase)
+
+
+@pytest.mark.parametrize("line", SESSION_8_NEGATIVES.splitlines())
+def test_session_8_negatives_stay(line: str) -> None:
+    # Role labels, acronyms near "name", vendors and days after "it's", eponyms, devices,
+    # "from days to nights", ordinals before a noun, sats and fevers stay.
+    assert detect(line).redacted == line
+
+
+def test_role_labels_that_speak_often_stay() -> None:
+    # A label that speaks several times is taken for a name unless it is a role word.
+    for a, b in (("Researcher", "Respondent"), ("Investigator", "Caller"), ("Observer", "Host")):
+        block = "\n".join(
+            f"{a if i % 2 == 0 else b}: The Braden score was {10 + i} on the form."
+            for i in range(6)
+        )
+        assert detect(block).redacted == block
+
+
 def test_other_scripts_outside_a_transcript_stay() -> None:
     # A title or a note written partly in another script is not a name by itself.
     for text in ("Unicode é ü 漢字 in the export", "検索の改善: 漢字のタイトル", "Отчёт за март"):

@@ -3146,7 +3146,61 @@ _FROM_PERSON_RE = gated(
         rf"(?P<n>{_CAP_TOK}(?:\s{_CAP_TOK})?)(?![\w'’-])"
     )
 )
+# Words that say "from X" is where someone is or travels from: "I call her from X".
+_ORIGIN_WORDS = frozenset(
+    """
+    come came comes coming drive drove drives driving call called calls calling moved move
+    moving flew fly flies commute commutes commuting transferred visit visiting visited up down
+    over back originally here grew raised ring rings rang phone phones phoned phoning visits
+    """.split()
+)
+_COUNTRY_WORDS = frozenset(
+    """
+    ireland england scotland wales britain uk us usa america canada mexico brazil india china
+    japan korea vietnam philippines nigeria ghana kenya ethiopia somalia egypt poland germany
+    france italy spain portugal greece turkey russia ukraine sweden norway denmark finland
+    iceland netherlands holland belgium switzerland austria hungary romania czechia slovakia
+    croatia serbia bosnia albania israel iran iraq syria lebanon jordan pakistan bangladesh
+    nepal australia zealand cuba haiti jamaica colombia venezuela peru chile argentina
+    guatemala honduras salvador nicaragua europe asia africa
+    """.split()
+)
 _NOT_DAY_WORDS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+# "thanks to Davi Lucca", "written by Declan Cannon", "no offense to Sven-Olof Johansson":
+# who a thing is credited to or done by.
+_BY_PERSON_RE = gated(
+    re.compile(
+        r"(?i:\b(?:thanks\s+to|thank\s+you\s+to|no\s+offen[cs]e\s+to|credit\s+to|shout[\s-]?out\s+to"
+        r"|(?:written|signed|ordered|prescribed|seen|referred|trained|taught|covered|precepted)"
+        r"\s+by)\s+)"
+        rf"(?P<n>{_CAP_TOK}(?:\s{_CAP_TOK}){{0,2}})(?![\w'’-])"
+    )
+)
+# "a tiny town called North Jeremymouth"; "I call her every Sunday from Robertland."
+_TOWN_CALLED_RE = gated(
+    re.compile(
+        r"(?i:\b(?:town|city|village|hamlet|suburb|county|township)\s+(?:called|named)\s+)"
+        rf"(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK}){{0,2}})(?![\w'’-])"
+    )
+)
+_FROM_END_RE = gated(
+    re.compile(rf"\bfrom\s+(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)(?=\s*[.,;!?]|\s*$)", re.M)
+)
+# "uh i'm calling for my dad anders lundqvist", "the pharmacist maria said": a relation and
+# a given name in speech-to-text (the name list decides: these words have no capitals).
+_LOWER_KIN_GIVEN_RE = gated(
+    re.compile(rf"\b(?:my|our|his|her|their|the)[ ]+{_KIN}[ ]+(?P<n>[a-z]+)\b")
+)
+# "the lady in bed nine was 100 and sharp", "the patient is 103, so": a person is 100-119,
+# when nothing on the line is a temperature, a weight or a percentage.
+_PERSON_HUNDRED_RE = gated(
+    re.compile(
+        r"(?i:\b(?:patient|lady|gentleman|man|woman|resident|guy|fella|gal|veteran|widow|widower)"
+        r"(?:\s+[a-z]+){0,4}?\s+(?:is|was)\s+(?P<v>1[01]\d)"
+        r"(?=\s*[,;!?]|\.(?!\d)|\s*$|\s+(?:and|but|so|now|years?)\b))"
+    )
+)
+_NOT_AGE_LINE = (*_VITAL_WORDS, "febrile", "degree", "lb", "kg", "mg", "rising", "spik", "tylenol")
 # The scans above, for the prefilter: a text none of them can match skips them all. (A scan
 # whose name token is spelled with the Unicode letter classes is too long for Hyperscan: its
 # cue, with an ASCII capital after it, stands for it; the prefilter reads ASCII texts only.)
@@ -3157,6 +3211,11 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
     (_ITS_AGAIN_RE, r"(?i:\bit['’]s|\bit\s+is)\s+[A-Z]"),
     (_IM_NAME_RE, r"\bI['’]m\s+[A-Z]"),
     (_FROM_PERSON_RE, r"(?i:\b(?:learn|heard|got|picked|borrowed|stole).*?from\s+)[A-Z]"),
+    (_BY_PERSON_RE, r"(?i:\b(?:to|by)\s+)[A-Z]"),
+    (_TOWN_CALLED_RE, r"(?i:\b(?:called|named)\s+)[A-Z]"),
+    (_FROM_END_RE, r"\bfrom\s+[A-Z]"),
+    (_LOWER_KIN_GIVEN_RE, None),
+    (_PERSON_HUNDRED_RE, None),
 )
 
 
@@ -3370,6 +3429,17 @@ def _pair_token_ok(tok: str, lex: _Lexicon) -> bool:
     return any(p not in lex.common and not _inflected_word(p, lex) for p in parts)
 
 
+def _hints_hundred(low_text: str) -> bool:
+    """A cheap necessary condition for _PERSON_HUNDRED_RE: " is 1" or " was 1" in the text."""
+    return " is 1" in low_text or " was 1" in low_text
+
+
+def _line_end(text: str, pos: int) -> int:
+    """Where the line holding ``pos`` ends."""
+    end = text.find("\n", pos)
+    return len(text) if end < 0 else end
+
+
 def _place_word_ok(word: str, lex: _Lexicon) -> bool:
     """A word that can name a town: no dictionary, clinical, vendor, drug or calendar word."""
     if word in lex.common or word in _CONTEXT_STOP or word in _NOT_NAME or word in lex.drugs:
@@ -3454,6 +3524,34 @@ def _phrasing_spans(
                 continue  # one word no name list knows: a shop, a course, a place
             if not _is_eponym(text, m.start("n"), m.end("n")):
                 yield m.start("n"), m.end("n"), NAME
+    if _PERSON_HUNDRED_RE in may and _hints_hundred(low_text):
+        for m in _PERSON_HUNDRED_RE.finditer(text):
+            row = low_text[low_text.rfind("\n", 0, m.start()) + 1 : _line_end(low_text, m.end())]
+            if not any(w in row for w in _NOT_AGE_LINE):
+                yield m.start("v"), m.end("v"), AGE
+    if _BY_PERSON_RE in may and (" to " in low_text or " by " in low_text):
+        for m in _BY_PERSON_RE.finditer(text):
+            if all(_personal_token(w, lex, True) for w in m.group("n").split()):
+                if not _is_eponym(text, m.start("n"), m.end("n")):
+                    yield m.start("n"), m.end("n"), NAME
+    if _TOWN_CALLED_RE in may and ("called" in low_text or "named" in low_text):
+        for m in _TOWN_CALLED_RE.finditer(text):
+            yield m.start("p"), m.end("p"), LOCATION
+    if _FROM_END_RE in may and " from " in low_text:
+        for m in _FROM_END_RE.finditer(text):
+            before = low_text[
+                max(low_text.rfind("\n", 0, m.start()) + 1, m.start() - 40) : m.start()
+            ]
+            clause = re.split(r"[.!?]\s", before)[-1]
+            if not any(w in _ORIGIN_WORDS for w in clause.split()):
+                continue  # "a letter from Medicare.", "we got it from Walgreens."
+            words = m.group("p").lower().split()
+            if any(w in _COUNTRY_WORDS for w in words):
+                continue  # a country is no identifier
+            if _sentence_initial(text, m.start()) or not all(_place_word_ok(w, lex) for w in words):
+                continue
+            if all(_personal_token(w, lex, True) for w in words) and words[0] not in _PLACE_WORDS:
+                yield m.start("p"), m.end("p"), LOCATION
     for start, end, cat in raw:
         if cat != LOCATION or text[max(0, start - 5) : start].lower() != "from ":
             continue
@@ -3463,6 +3561,12 @@ def _phrasing_spans(
         words = to.group("p").lower().split()
         if all(_place_word_ok(w, lex) for w in words):
             yield to.start("p"), to.end("p"), LOCATION
+    if lower_mode and _LOWER_KIN_GIVEN_RE in may:
+        for m in _LOWER_KIN_GIVEN_RE.finditer(text):
+            tok = m.group("n")
+            if tok in lex.first and tok not in lex.first_ambiguous and tok not in _NOT_NAME:
+                end = _name_run_end(text, m.end("n"), lex, True)
+                yield m.start("n"), end, NAME
     if lower_mode:
         for m in _LOWER_ITS_RE.finditer(text) if _LOWER_ITS_RE in may else ():
             tok = m.group("n")

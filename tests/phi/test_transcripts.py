@@ -537,6 +537,14 @@ SESSION_8_CONTEXTS = [
         "two oh six five five five thirty-one eighteen",
     ),
     ("speaker 1: so aurelio and me we did the whole audit", "aurelio"),
+    ("A: The night went fine, thanks to Oskar Lindgren on the desk.", "Oskar Lindgren"),
+    ("A: No offence to Brigid, but the rota was a mess.", "Brigid"),
+    ("A: Those orders were signed by Tomasz Wierzbicki.", "Tomasz Wierzbicki"),
+    ("A: She lives in a little village called Upper Tadmarton.", "Upper Tadmarton"),
+    ("A: He rings the ward every night from Kirkcudbright.", "Kirkcudbright"),
+    ("A: Our patient in bay three was 104, and still knitting.", "104"),
+    ("A: The gentleman was 101 and lived alone.", "101"),
+    ("speaker 1: i'm phoning about my grandmother dolores", "dolores"),
     ("speaker 1: it's rosalind okafor from the clinic", "rosalind"),
 ]
 
@@ -556,6 +564,13 @@ Researcher: The patient was 102 this morning, a real fever.
 Researcher: Give the Lasix on the 40 mg order, then the 20.
 speaker 1: it's metformin again and she's fine
 speaker 1: so the nurse and me we did the whole floor
+Researcher: It was all thanks to Epic, and no offence to Pharmacy either.
+Researcher: She was seen by Cardiology and referred by Neurology.
+Researcher: We came over from Texas. A letter came from Medicare.
+Researcher: We moved away from Lasix. We got it from Walgreens.
+Researcher: The patient was 101 on arrival and we gave Tylenol.
+Researcher: The patient was 102 and rising, and the man was 110 kilos.
+speaker 1: my dad will be there and the pharmacist said no
 """.strip()
 
 

@@ -528,6 +528,8 @@ _EPONYMS = frozenset(
     tourette asperger raynaud foley braden morse norton sjogren sjögren guillain barré barre
     wernicke korsakoff
     hashimoto reiter kaposi epstein barr wilson's bright's lou gehrig gehrig's
+    ehlers danlos charcot wolff dupuytren creutzfeldt meniere menière schlatter perthes
+    kussmaul willebrand brugada takotsubo peyronie hirschsprung
     """.split()
 )
 
@@ -1223,6 +1225,7 @@ _AGE_AFTER_RE = re.compile(
 )
 _AGE_VERBS = frozenset(
     "turned turns turning turn aged age ages be was is am she's he's i'm who's she’s he’s i’m "
+    "pushing "
     "who’s mom's dad's mother's father's grandma's grandpa's husband's wife's mom’s dad’s "
     "mother’s father’s grandma’s grandpa’s husband’s wife’s".split()
 )
@@ -3165,12 +3168,21 @@ _COUNTRY_WORDS = frozenset(
     guatemala honduras salvador nicaragua europe asia africa
     """.split()
 )
+_TOWN_PREFIXES = frozenset("north south east west new port fort mount lake upper lower".split())
+# "area code 224, then 207 0040": a phone number given in two parts.
+_AREA_CODE_RE = gated(
+    re.compile(
+        r"(?i:\barea\s+code\s+(?:is\s+)?)(?P<a>\d{3})(?![\d-])"
+        r"(?:[,;]?\s+(?:then|and|and\s+then|the\s+number\s+is|number)?\s*(?P<n>\d{3}[\s.-]?\d{4})(?!\d))?"
+    )
+)
 _NOT_DAY_WORDS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 # "thanks to Davi Lucca", "written by Declan Cannon", "no offense to Sven-Olof Johansson":
 # who a thing is credited to or done by.
 _BY_PERSON_RE = gated(
     re.compile(
         r"(?i:\b(?:thanks\s+to|thank\s+you\s+to|no\s+offen[cs]e\s+to|credit\s+to|shout[\s-]?out\s+to"
+        r"|(?:let\s+me\s+)?pull(?:ing|ed)?\s+up|look(?:ing|ed)?\s+up"
         r"|(?:written|signed|ordered|prescribed|seen|referred|trained|taught|covered|precepted)"
         r"\s+by)\s+)"
         rf"(?P<n>{_CAP_TOK}(?:\s{_CAP_TOK}){{0,2}})(?![\w'’-])"
@@ -3184,7 +3196,11 @@ _TOWN_CALLED_RE = gated(
     )
 )
 _FROM_END_RE = gated(
-    re.compile(rf"\bfrom\s+(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)(?=\s*[.,;!?]|\s*$)", re.M)
+    re.compile(
+        rf"\bfrom\s+(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)(?=\s*[.,;!?]|\s*$"
+        r"|\s+(?:every|each|daily|most|on|to|and|but|so|when|yesterday|today|tonight)\b)",
+        re.M,
+    )
 )
 # "uh i'm calling for my dad anders lundqvist", "the pharmacist maria said": a relation and
 # a given name in speech-to-text (the name list decides: these words have no capitals).
@@ -3201,6 +3217,68 @@ _PERSON_HUNDRED_RE = gated(
     )
 )
 _NOT_AGE_LINE = (*_VITAL_WORDS, "febrile", "degree", "lb", "kg", "mg", "rising", "spik", "tylenol")
+# "on Tuesday the 15th", "friday the twenty-first": a weekday and a day of the month.
+_WEEKDAY_THE_RE = gated(
+    re.compile(
+        rf"(?i:\b{_WEEKDAY}\s+the\s+(?:{_ORD_WORD}|(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th))\b)"
+    )
+)
+# "my cell ends in 4972", "the last four of her social are 5865": the end of a number.
+_LAST_DIGITS_RE = gated(
+    re.compile(
+        r"(?i:\b(?:ends?|ending)\s+(?:in|with)\s+|\blast\s+(?:four|4|five|5)(?:\s+(?:digits|numbers))?"
+        r"(?:\s+(?:of|on)\s+(?:her|his|my|the|your|their|our)(?:\s+[a-z]+){1,2})?"
+        r"(?:\s+(?:are|is|was|were))?\s*:?\s*)(?P<v>\d{4,5})(?![\d.,]\d|[\w-])"
+    )
+)
+_NUMBER_NOUNS = ("cell", "phone", "number", "card", "account", "social", "ssn", "policy", "id",
+                 "mrn", "line", "mobile", "license", "member")  # fmt: skip
+# "your confirmation code is 24-898852": a number named by what it confirms or tracks.
+_CODE_ID_RE = gated(
+    re.compile(
+        r"(?i:\b(?:confirmation|ticket|order|tracking|booking|authori[sz]ation|auth|referral"
+        r"|file|voucher|invoice|locker|badge)\s+(?:code|number|no\.?|#|ID)\s*(?:is|was|:)?\s*)"
+        r"(?P<v>[A-Za-z0-9]*\d[A-Za-z0-9-]*\d)(?![\w-])"
+    )
+)
+# "at the corner of Orchard Row", "corner of canal street and main": a street without a number.
+_CORNER_RE = gated(
+    re.compile(
+        rf"(?i:\bcorner\s+of\s+)(?!(?i:the|a|an|this|that|our|my|your|their|his|her)\s)"
+        rf"(?P<p>(?:[A-Za-z'’]+\s){{1,3}}(?i:{_STREET_SUFFIX}))\b(?!['’])"
+    )
+)
+# "our Banksborough store", "the Yreka branch": a site named after its town.
+_SITE_OF_TOWN_RE = gated(
+    re.compile(
+        rf"\b(?:our|the|their|your)\s+(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)\s+"
+        r"(?:store|location|branch|office|campus|site|outlet|satellite)\b"
+    )
+)
+# "Jasmine's mom called", "so euan's dad said": a person's relative.
+_OWN_KIN_RE = gated(
+    re.compile(
+        rf"(?<![\w'’-])(?P<n>[{_UP}{_LO}][{_LO}]+)['’]s\s+(?:mom|mum|mother|dad|father|husband|wife"
+        r"|son|daughter|sister|brother|kids?|children|grandma|grandpa|grandmother|grandfather"
+        r"|aunt|uncle|cousin|niece|nephew|partner|boyfriend|girlfriend|fianc[eé]e?|family)\b"
+    )
+)
+# "auntie Bengt helps", "grandma elsa lives with us": a family title before a given name.
+_KIN_TITLE_RE = gated(
+    re.compile(
+        r"(?i:\b(?:auntie|aunty|aunt|uncle|grandma|grandpa|granny|grandad|granddad|nana|nanna"
+        r"|gran|cousin)\s+)"
+        rf"(?P<n>[{_UP}{_LO}][{_LO}]+(?:[ ][{_UP}][{_LO}]+)?)(?![\w'’-])"
+    )
+)
+# "me alexandra and zdenka were ...", "the Wu family": people listed or a family by name.
+_ME_LIST_RE = gated(
+    re.compile(
+        r"\bme[ ]+(?P<a>[a-z]+(?:[ ][a-z]+)?)[ ]+and[ ]+(?P<b>[a-z]+)[ ]+"
+        r"(?:were|are|did|went|both|had)\b"
+    )
+)
+_THE_FAMILY_RE = gated(re.compile(rf"\b[Tt]he\s+(?P<n>{_CAP_TOK})\s+family\b"))
 # The scans above, for the prefilter: a text none of them can match skips them all. (A scan
 # whose name token is spelled with the Unicode letter classes is too long for Hyperscan: its
 # cue, with an ASCII capital after it, stands for it; the prefilter reads ASCII texts only.)
@@ -3211,11 +3289,21 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
     (_ITS_AGAIN_RE, r"(?i:\bit['’]s|\bit\s+is)\s+[A-Z]"),
     (_IM_NAME_RE, r"\bI['’]m\s+[A-Z]"),
     (_FROM_PERSON_RE, r"(?i:\b(?:learn|heard|got|picked|borrowed|stole).*?from\s+)[A-Z]"),
-    (_BY_PERSON_RE, r"(?i:\b(?:to|by)\s+)[A-Z]"),
+    (_BY_PERSON_RE, r"(?i:\b(?:to|by|up)\s+)[A-Z]"),
     (_TOWN_CALLED_RE, r"(?i:\b(?:called|named)\s+)[A-Z]"),
     (_FROM_END_RE, r"\bfrom\s+[A-Z]"),
     (_LOWER_KIN_GIVEN_RE, None),
     (_PERSON_HUNDRED_RE, None),
+    *((rx, None) for rx in (_WEEKDAY_THE_RE, _LAST_DIGITS_RE, _CODE_ID_RE, _CORNER_RE)),
+    (_AREA_CODE_RE, None),
+    (_SITE_OF_TOWN_RE, r"\b(?:our|the|their|your)\s+[A-Z]"),
+    (
+        _OWN_KIN_RE,
+        r"[A-Za-z]['’]s\s+(?:mom|mum|mother|dad|father|husband|wife|son|daughter|sister|brother|kid|children|grand|aunt|uncle|cousin|niece|nephew|partner|boy|girl|fianc|family)",
+    ),
+    (_KIN_TITLE_RE, r"(?i:\b(?:aunt|uncle|grand|nan|gran|cousin)\w*\s+)[A-Za-z]"),
+    (_ME_LIST_RE, None),
+    (_THE_FAMILY_RE, r"\b[Tt]he\s+[A-Z]\w*\s+family\b"),
 )
 
 
@@ -3529,7 +3617,81 @@ def _phrasing_spans(
             row = low_text[low_text.rfind("\n", 0, m.start()) + 1 : _line_end(low_text, m.end())]
             if not any(w in row for w in _NOT_AGE_LINE):
                 yield m.start("v"), m.end("v"), AGE
-    if _BY_PERSON_RE in may and (" to " in low_text or " by " in low_text):
+    if _WEEKDAY_THE_RE in may and "day the " in low_text:
+        for m in _WEEKDAY_THE_RE.finditer(text):
+            yield m.start(), m.end(), DATE
+    if _LAST_DIGITS_RE in may and ("end" in low_text or "last " in low_text):
+        for m in _LAST_DIGITS_RE.finditer(text):
+            before = low_text[max(0, m.start() - 40) : m.start("v")]
+            if any(w in before for w in _NUMBER_NOUNS):
+                yield m.start("v"), m.end("v"), ID
+    if _AREA_CODE_RE in may and "area code" in low_text:
+        for m in _AREA_CODE_RE.finditer(text):
+            yield m.start("a"), m.end("a"), PHONE
+            if m.group("n"):
+                yield m.start("n"), m.end("n"), PHONE
+    if _CODE_ID_RE in may:
+        for m in _CODE_ID_RE.finditer(text):
+            if sum(c.isdigit() for c in m.group("v")) >= 4:
+                yield m.start("v"), m.end("v"), ID
+    if _CORNER_RE in may and "corner" in low_text:
+        for m in _CORNER_RE.finditer(text):
+            yield m.start("p"), m.end("p"), LOCATION
+    if _SITE_OF_TOWN_RE in may:
+        for m in _SITE_OF_TOWN_RE.finditer(text):
+            words = m.group("p").lower().split()
+            if all(_place_word_ok(w, lex) and w not in lex.first for w in words):
+                if not any(w in _PLACE_WORDS or w in _COUNTRY_WORDS for w in words) and not all(
+                    w in _TOWN_PREFIXES for w in words
+                ):
+                    yield m.start("p"), m.end("p"), LOCATION
+    if _OWN_KIN_RE in may:
+        for m in _OWN_KIN_RE.finditer(text):
+            tok = m.group("n")
+            low = tok.lower()
+            if low in _KIN_WORDS or low in _EPONYMS or low in _NOT_NAME or low in _CONTEXT_STOP:
+                continue
+            if tok[0].isupper():
+                ok = _personal_token(tok, lex, True) and not (
+                    _sentence_initial(text, m.start()) and low in lex.common
+                )
+            else:
+                ok = low in lex.first and low not in lex.first_ambiguous
+                ok = ok or _personal_token(low, lex, False)
+            if ok and not _is_eponym(text, m.start("n"), m.end("n")):
+                yield m.start("n"), m.end("n"), NAME
+    if _KIN_TITLE_RE in may:
+        for m in _KIN_TITLE_RE.finditer(text):
+            words = m.group("n").split()
+            if words[0][0].isupper():
+                ok = all(_personal_token(w, lex, True) for w in words)
+            else:
+                ok = words[0] in lex.first and words[0] not in lex.first_ambiguous
+                ok = ok or _personal_token(words[0], lex, False)
+            if ok:
+                end = (
+                    m.end("n")
+                    if words[0][0].isupper()
+                    else _name_run_end(text, m.end("n"), lex, True)
+                )
+                yield m.start("n"), end, NAME
+    if lower_mode and _ME_LIST_RE in may:
+        for m in _ME_LIST_RE.finditer(text):
+            for g in ("a", "b"):
+                first = m.group(g).split()[0]
+                if (
+                    first in lex.first
+                    or first in lex.first_ambiguous
+                    or _personal_token(first, lex, False)
+                ):
+                    yield m.start(g), m.end(g), NAME
+    if _THE_FAMILY_RE in may:
+        for m in _THE_FAMILY_RE.finditer(text):
+            if _personal_token(m.group("n"), lex, True) and not _is_eponym(
+                text, m.start("n"), m.end("n")
+            ):
+                yield m.start("n"), m.end("n"), NAME
+    if _BY_PERSON_RE in may and (" to " in low_text or " by " in low_text or " up " in low_text):
         for m in _BY_PERSON_RE.finditer(text):
             if all(_personal_token(w, lex, True) for w in m.group("n").split()):
                 if not _is_eponym(text, m.start("n"), m.end("n")):
@@ -3550,7 +3712,8 @@ def _phrasing_spans(
                 continue  # a country is no identifier
             if _sentence_initial(text, m.start()) or not all(_place_word_ok(w, lex) for w in words):
                 continue
-            if all(_personal_token(w, lex, True) for w in words) and words[0] not in _PLACE_WORDS:
+            named = [w for w in words if w not in _TOWN_PREFIXES] or words
+            if all(_personal_token(w, lex, True) for w in named) and words[0] not in _PLACE_WORDS:
                 yield m.start("p"), m.end("p"), LOCATION
     for start, end, cat in raw:
         if cat != LOCATION or text[max(0, start - 5) : start].lower() != "from ":

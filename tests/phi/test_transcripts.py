@@ -545,6 +545,24 @@ SESSION_8_CONTEXTS = [
     ("A: Our patient in bay three was 104, and still knitting.", "104"),
     ("A: The gentleman was 101 and lived alone.", "101"),
     ("speaker 1: i'm phoning about my grandmother dolores", "dolores"),
+    ("A: She's pushing ninety-four and won't use a walker.", "ninety-four"),
+    ("A: It was Thursday the 9th, just after lunch.", "Thursday the 9th"),
+    ("A: His phone ends in 3381, if that helps.", "3381"),
+    ("A: The last four of his social are 7720.", "7720"),
+    ("A: The referral code is RX-44817, I think.", "RX-44817"),
+    ("A: They live at the corner of Wexley Avenue.", "Wexley Avenue"),
+    ("A: Pick it up at our Tamsworth branch tomorrow.", "Tamsworth"),
+    ("A: Ilse's husband drove her in.", "Ilse"),
+    ("speaker 1: so desmond's dad rang the ward", "desmond"),
+    ("A: Auntie Wairimu does the shopping.", "Wairimu"),
+    ("speaker 1: grandpa teodor lives with us", "teodor"),
+    ("speaker 1: me rosalind and yusuf were on nights", "rosalind"),
+    ("speaker 1: me rosalind and yusuf were on nights", "yusuf"),
+    ("A: The Okonjo family sent flowers.", "Okonjo"),
+    ("A: Let me pull up Marisol Quintero, birth date first.", "Marisol Quintero"),
+    ("A: Area code 412, then 555 0199.", "412"),
+    ("A: Area code 412, then 555 0199.", "555 0199"),
+    ("A: He drives in from Port Ellery every morning.", "Port Ellery"),
     ("speaker 1: it's rosalind okafor from the clinic", "rosalind"),
 ]
 
@@ -571,6 +589,14 @@ Researcher: We moved away from Lasix. We got it from Walgreens.
 Researcher: The patient was 101 on arrival and we gave Tylenol.
 Researcher: The patient was 102 and rising, and the man was 110 kilos.
 speaker 1: my dad will be there and the pharmacist said no
+Researcher: The grant ends in 2025 and the waiting list ends in May.
+Researcher: The last four weeks were 1234 hours of overtime, honestly.
+Researcher: Meet me at the corner of the street by the Pediatric office.
+Researcher: The patient's mom called, and the Parkinson's family group met.
+Researcher: The Epic family of apps and the Cerner site were both down.
+Researcher: Our order number is 12 and the confirmation code is on the form.
+speaker 1: grandma said it was fine and my cousin sent it
+speaker 1: me and the nurse were there on friday
 """.strip()
 
 

@@ -3074,8 +3074,7 @@ _BARE_DAY_RE = gated(
     re.compile(
         rf"(?i:\b(?:on|since|until|till)\s+)(?P<v>the\s+(?:(?!first|second|third){_ORD_WORD}"
         r"|(?:3[01]|[12]\d|0?[1-9])"
-        r"(?:st|nd|rd|th)))(?=\s*(?:[,.;!?]|$)|\s+(?i:and|or|but|so|when|because|then|i|we|he|she"
-        r"|they|it)\b)",
+        r"(?:st|nd|rd|th)))(?=\s*(?:[,.;!?]|$)|\s+(?i:and|but|so|when|because)\b)",
         re.M,
     )
 )
@@ -3570,7 +3569,8 @@ def _phrasing_spans(
             if all(_personal_token(w, lex, True) for w in m.group("n").split()):
                 yield m.start("n"), m.end("n"), NAME
     for m in _BARE_DAY_RE.finditer(text) if _BARE_DAY_RE in may and "the " in low_text else ():
-        yield m.start("v"), m.end("v"), DATE
+        if not _ORD_CAND_RE.search(low_text, m.end(), m.end() + 16):  # "the fifth and sixth floors"
+            yield m.start("v"), m.end("v"), DATE
     if _THE_DAY_OF_RE in may and " of " in low_text:
         for m in _THE_DAY_OF_RE.finditer(text):
             yield m.start(), m.end(), DATE

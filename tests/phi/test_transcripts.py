@@ -597,6 +597,8 @@ Researcher: The Epic family of apps and the Cerner site were both down.
 Researcher: Our order number is 12 and the confirmation code is on the form.
 speaker 1: grandma said it was fine and my cousin sent it
 speaker 1: me and the nurse were there on friday
+Researcher: On the third floor they do it differently; on the fifth it's chaos.
+Researcher: We float on the fifth and sixth floors most weeks.
 """.strip()
 
 

@@ -1291,6 +1291,8 @@ def _age_context(window: str, strict: bool = False) -> bool:
         return False
     last = words[-1]
     if last.endswith(","):
+        if "oldest" in words[-7:] or "eldest" in words[-7:]:
+            return True  # "one of the oldest we've had, 101."
         return any(w.strip(",") in _AGE_PERSONS for w in words[-7:])
     if last[-2:] in ("'s", "’s") and last[:-2] in _AGE_SUBJECTS:
         return True  # "koro's 97", "grandma's ninety-one"
@@ -3175,13 +3177,30 @@ _AREA_CODE_RE = gated(
         r"(?:[,;]?\s+(?:then|and|and\s+then|the\s+number\s+is|number)?\s*(?P<n>\d{3}[\s.-]?\d{4})(?!\d))?"
     )
 )
+# "Hold on, Jarmila, let me finish.", "Right, Zak?": a name called out after an interjection.
+_VOCATIVE_RE = gated(
+    re.compile(
+        r"(?i:\b(?:hold\s+on|hang\s+on|wait|sorry|thanks|thank\s+you|okay|right|yeah|yes|exactly"
+        r"|listen|hey|hi|hello|morning|go\s+on|go\s+ahead)),\s+"
+        rf"(?P<n>{_CAP_TOK})(?=\s*[,.!?])"
+    )
+)
+# "I think Bengt has been here the longest": a name as the subject of a thought.
+_THINK_NAME_RE = gated(
+    re.compile(
+        rf"\b(?i:I\s+(?:think|guess|bet|know|believe)|maybe)\s+(?P<n>{_CAP_TOK})\s+"
+        r"(?:has|had|was|is|did|does|knows|knew|said|would|will|can|could|might)\b"
+    )
+)
 _NOT_DAY_WORDS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 # "thanks to Davi Lucca", "written by Declan Cannon", "no offense to Sven-Olof Johansson":
 # who a thing is credited to or done by.
 _BY_PERSON_RE = gated(
     re.compile(
         r"(?i:\b(?:thanks\s+to|thank\s+you\s+to|no\s+offen[cs]e\s+to|credit\s+to|shout[\s-]?out\s+to"
-        r"|(?:let\s+me\s+)?pull(?:ing|ed)?\s+up|look(?:ing|ed)?\s+up"
+        r"|(?:let\s+me\s+)?pull(?:ing|ed)?\s+up|look(?:ing|ed)?\s+up|hand(?:ed)?\s+(?:off|over)\s+to"
+        r"|report(?:ed)?\s+to|(?:message|voicemail|call|letter)\s+(?:is\s+)?for"
+        r"|(?:prescriber|provider|pcp|physician|doctor|surgeon|attending)(?:\s+on\s+file)?\s+(?:is|was)"
         r"|(?:written|signed|ordered|prescribed|seen|referred|trained|taught|covered|precepted)"
         r"\s+by)\s+)"
         rf"(?P<n>{_CAP_TOK}(?:\s{_CAP_TOK}){{0,2}})(?![\w'’-])"
@@ -3288,10 +3307,15 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
     (_ITS_AGAIN_RE, r"(?i:\bit['’]s|\bit\s+is)\s+[A-Z]"),
     (_IM_NAME_RE, r"\bI['’]m\s+[A-Z]"),
     (_FROM_PERSON_RE, r"(?i:\b(?:learn|heard|got|picked|borrowed|stole).*?from\s+)[A-Z]"),
-    (_BY_PERSON_RE, r"(?i:\b(?:to|by|up)\s+)[A-Z]"),
+    (_BY_PERSON_RE, r"(?i:\b(?:to|by|up|for|is|was)\s+)[A-Z]"),
     (_TOWN_CALLED_RE, r"(?i:\b(?:called|named)\s+)[A-Z]"),
     (_FROM_END_RE, r"\bfrom\s+[A-Z]"),
     (_LOWER_KIN_GIVEN_RE, None),
+    (
+        _VOCATIVE_RE,
+        r"(?i:\b(?:hold|hang|wait|sorry|thank|okay|right|yeah|yes|exactly|listen|hey|hi|hello|morning|go)\w*(?:\s+\w+)?),\s+[A-Z]",
+    ),
+    (_THINK_NAME_RE, r"(?i:\b(?:I\s+\w+|maybe)\s+)[A-Z]"),
     (_PERSON_HUNDRED_RE, None),
     *((rx, None) for rx in (_WEEKDAY_THE_RE, _LAST_DIGITS_RE, _CODE_ID_RE, _CORNER_RE)),
     (_AREA_CODE_RE, None),
@@ -3691,7 +3715,15 @@ def _phrasing_spans(
                 text, m.start("n"), m.end("n")
             ):
                 yield m.start("n"), m.end("n"), NAME
-    if _BY_PERSON_RE in may and (" to " in low_text or " by " in low_text or " up " in low_text):
+    for rx in (_VOCATIVE_RE, _THINK_NAME_RE):
+        for m in rx.finditer(text) if rx in may else ():
+            tok = m.group("n")
+            low = tok.lower()
+            if low in _NOT_DAY_WORDS or low in _MONTHS_LOWER or low in _KIN_WORDS:
+                continue
+            if _personal_token(tok, lex, True) and not _is_eponym(text, m.start("n"), m.end("n")):
+                yield m.start("n"), m.end("n"), NAME
+    if _BY_PERSON_RE in may:
         for m in _BY_PERSON_RE.finditer(text):
             if all(_personal_token(w, lex, True) for w in m.group("n").split()):
                 if not _is_eponym(text, m.start("n"), m.end("n")):

@@ -563,6 +563,13 @@ SESSION_8_CONTEXTS = [
     ("A: Area code 412, then 555 0199.", "412"),
     ("A: Area code 412, then 555 0199.", "555 0199"),
     ("A: He drives in from Port Ellery every morning.", "Port Ellery"),
+    ("A: She was the oldest on the ward that winter, 103.", "103"),
+    ("A: Hang on, Oluwaseun, I'm not done.", "Oluwaseun"),
+    ("A: Go ahead, Tiihu.", "Tiihu"),
+    ("A: I guess Wendeline knows the history better.", "Wendeline"),
+    ("A: I handed over to Priyamvada at eight.", "Priyamvada"),
+    ("A: This voicemail is for Hallvard Ostby, please ring back.", "Hallvard Ostby"),
+    ("A: The provider on file is Ingeborg Sandvik at the clinic.", "Ingeborg Sandvik"),
     ("speaker 1: it's rosalind okafor from the clinic", "rosalind"),
 ]
 
@@ -599,6 +606,9 @@ speaker 1: grandma said it was fine and my cousin sent it
 speaker 1: me and the nurse were there on friday
 Researcher: On the third floor they do it differently; on the fifth it's chaos.
 Researcher: We float on the fifth and sixth floors most weeks.
+Researcher: Okay, Pharmacy, was that the new order? Thanks, Epic. Sorry, Tuesday, fine.
+Researcher: I think Epic has a fix, and maybe Lasix would help; I believe Humira is approved.
+Researcher: The message is for Pharmacy, and my report to Quality was late.
 """.strip()
 
 

@@ -3298,36 +3298,55 @@ _ME_LIST_RE = gated(
 )
 _THE_FAMILY_RE = gated(re.compile(rf"\b[Tt]he\s+(?P<n>{_CAP_TOK})\s+family\b"))
 # The scans above, for the prefilter: a text none of them can match skips them all. (A scan
-# whose name token is spelled with the Unicode letter classes is too long for Hyperscan: its
-# cue, with an ASCII capital after it, stands for it; the prefilter reads ASCII texts only.)
+# spelled with the Unicode letter classes is too long for Hyperscan: the same scan with ASCII
+# classes stands for it; the prefilter reads ASCII texts only.)
+
+
+# Substrings without which a scan above cannot match: cheap tests before the scans run over a
+# text the prefilter does not read (one with characters outside ASCII).
+_CODE_NEEDLES = ("code", "number", "no", "#", " id")
+_SITE_NEEDLES = ("store", "location", "branch", "office", "campus", "site", "outlet", "satellite")
+_KIN_TITLE_NEEDLES = ("aunt", "uncle", "grand", "nan", "gran", "cousin")
+_BY_NEEDLES = (" to ", " by ", " up ", " for ", " is ", " was ")
+
+
+def _has_any(text: str, needles: Sequence[str]) -> bool:
+    """Whether any of ``needles`` occurs in ``text``."""
+    return any(n in text for n in needles)
+
+
+def _ascii_gate(rx: re.Pattern[str]) -> str:
+    """``rx``'s pattern with its Unicode letter classes cut to ASCII: the same matches in the
+    ASCII texts the prefilter reads, and short enough for Hyperscan."""
+    pattern = rx.pattern
+    for cls, ascii_cls in (
+        (f"[{_LO}{_UP}]", "[a-zA-Z]"),
+        (f"[{_UP}{_LO}]", "[A-Za-z]"),
+        (f"[{_UP}]", "[A-Z]"),
+        (f"[{_LO}]", "[a-z]"),
+    ):
+        pattern = pattern.replace(cls, ascii_cls)
+    return pattern
+
+
 _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
-    *((rx, None) for rx in (_SPELLED_AFTER_CUE_RE, _BARE_DAY_RE, _THE_DAY_OF_RE, _ID_ON_RE)),
-    *((rx, None) for rx in (_LOWER_ITS_RE, _AT_AGE_RE, _AGE_BIRTHDAY_RE)),
-    (_NAME_PART_CUE_RE, r"(?i:\b(?:sur|first|last|family|given|middle|maiden)\s?name)"),
-    (_ITS_AGAIN_RE, r"(?i:\bit['’]s|\bit\s+is)\s+[A-Z]"),
-    (_IM_NAME_RE, r"\bI['’]m\s+[A-Z]"),
-    (_FROM_PERSON_RE, r"(?i:\b(?:learn|heard|got|picked|borrowed|stole).*?from\s+)[A-Z]"),
-    (_BY_PERSON_RE, r"(?i:\b(?:to|by|up|for|is|was)\s+)[A-Z]"),
-    (_TOWN_CALLED_RE, r"(?i:\b(?:called|named)\s+)[A-Z]"),
-    (_FROM_END_RE, r"\bfrom\s+[A-Z]"),
-    (_LOWER_KIN_GIVEN_RE, None),
-    (
-        _VOCATIVE_RE,
-        r"(?i:\b(?:hold|hang|wait|sorry|thank|okay|right|yeah|yes|exactly|listen|hey|hi|hello|morning|go)\w*(?:\s+\w+)?),\s+[A-Z]",
+    *(
+        (rx, None)
+        for rx in (
+            _SPELLED_AFTER_CUE_RE, _BARE_DAY_RE, _THE_DAY_OF_RE, _ID_ON_RE, _LOWER_ITS_RE,
+            _AT_AGE_RE, _AGE_BIRTHDAY_RE, _LOWER_KIN_GIVEN_RE, _PERSON_HUNDRED_RE,
+            _WEEKDAY_THE_RE, _LAST_DIGITS_RE, _CODE_ID_RE, _CORNER_RE, _AREA_CODE_RE, _ME_LIST_RE,
+        )
     ),
-    (_THINK_NAME_RE, r"(?i:\b(?:I\s+\w+|maybe)\s+)[A-Z]"),
-    (_PERSON_HUNDRED_RE, None),
-    *((rx, None) for rx in (_WEEKDAY_THE_RE, _LAST_DIGITS_RE, _CODE_ID_RE, _CORNER_RE)),
-    (_AREA_CODE_RE, None),
-    (_SITE_OF_TOWN_RE, r"\b(?:our|the|their|your)\s+[A-Z]"),
-    (
-        _OWN_KIN_RE,
-        r"[A-Za-z]['’]s\s+(?:mom|mum|mother|dad|father|husband|wife|son|daughter|sister|brother|kid|children|grand|aunt|uncle|cousin|niece|nephew|partner|boy|girl|fianc|family)",
+    *(
+        (rx, _ascii_gate(rx))
+        for rx in (
+            _NAME_PART_CUE_RE, _ITS_AGAIN_RE, _IM_NAME_RE, _FROM_PERSON_RE, _BY_PERSON_RE,
+            _TOWN_CALLED_RE, _FROM_END_RE, _VOCATIVE_RE, _THINK_NAME_RE, _SITE_OF_TOWN_RE,
+            _OWN_KIN_RE, _KIN_TITLE_RE, _THE_FAMILY_RE,
+        )
     ),
-    (_KIN_TITLE_RE, r"(?i:\b(?:aunt|uncle|grand|nan|gran|cousin)\w*\s+)[A-Za-z]"),
-    (_ME_LIST_RE, None),
-    (_THE_FAMILY_RE, r"\b[Tt]he\s+[A-Z]\w*\s+family\b"),
-)
+)  # fmt: skip
 
 
 _PREFILTER = Prefilter(
@@ -3598,7 +3617,7 @@ def _phrasing_spans(
     if _THE_DAY_OF_RE in may and " of " in low_text:
         for m in _THE_DAY_OF_RE.finditer(text):
             yield m.start(), m.end(), DATE
-    if _PAIRED_PHONE_RE in may:
+    if _PAIRED_PHONE_RE in may and "ty" in low_text:
         for m in _PAIRED_PHONE_RE.finditer(low_text):
             yield m.start(), m.end(), PHONE
     if _ID_ON_RE in may and " on " in low_text:
@@ -3608,7 +3627,7 @@ def _phrasing_spans(
     if _AGE_BIRTHDAY_RE in may and "birthday" in low_text:
         for m in _AGE_BIRTHDAY_RE.finditer(text):
             yield m.start("v"), m.end("v"), AGE
-    if _AT_AGE_RE in may:
+    if _AT_AGE_RE in may and "at " in low_text:
         for m in _AT_AGE_RE.finditer(text):
             line = low_text.rfind("\n", 0, m.start()) + 1
             stop = low_text.find("\n", m.end())
@@ -3654,14 +3673,14 @@ def _phrasing_spans(
             yield m.start("a"), m.end("a"), PHONE
             if m.group("n"):
                 yield m.start("n"), m.end("n"), PHONE
-    if _CODE_ID_RE in may:
+    if _CODE_ID_RE in may and _has_any(low_text, _CODE_NEEDLES):
         for m in _CODE_ID_RE.finditer(text):
             if sum(c.isdigit() for c in m.group("v")) >= 4:
                 yield m.start("v"), m.end("v"), ID
     if _CORNER_RE in may and "corner" in low_text:
         for m in _CORNER_RE.finditer(text):
             yield m.start("p"), m.end("p"), LOCATION
-    if _SITE_OF_TOWN_RE in may:
+    if _SITE_OF_TOWN_RE in may and _has_any(low_text, _SITE_NEEDLES):
         for m in _SITE_OF_TOWN_RE.finditer(text):
             words = m.group("p").lower().split()
             if all(_place_word_ok(w, lex) and w not in lex.first for w in words):
@@ -3669,7 +3688,7 @@ def _phrasing_spans(
                     w in _TOWN_PREFIXES for w in words
                 ):
                     yield m.start("p"), m.end("p"), LOCATION
-    if _OWN_KIN_RE in may:
+    if _OWN_KIN_RE in may and ("'s " in low_text or "’s " in low_text):
         for m in _OWN_KIN_RE.finditer(text):
             tok = m.group("n")
             low = tok.lower()
@@ -3684,7 +3703,7 @@ def _phrasing_spans(
                 ok = ok or _personal_token(low, lex, False)
             if ok and not _is_eponym(text, m.start("n"), m.end("n")):
                 yield m.start("n"), m.end("n"), NAME
-    if _KIN_TITLE_RE in may:
+    if _KIN_TITLE_RE in may and _has_any(low_text, _KIN_TITLE_NEEDLES):
         for m in _KIN_TITLE_RE.finditer(text):
             words = m.group("n").split()
             if words[0][0].isupper():
@@ -3699,7 +3718,7 @@ def _phrasing_spans(
                     else _name_run_end(text, m.end("n"), lex, True)
                 )
                 yield m.start("n"), end, NAME
-    if lower_mode and _ME_LIST_RE in may:
+    if lower_mode and _ME_LIST_RE in may and "me " in low_text:
         for m in _ME_LIST_RE.finditer(text):
             for g in ("a", "b"):
                 first = m.group(g).split()[0]
@@ -3709,21 +3728,22 @@ def _phrasing_spans(
                     or _personal_token(first, lex, False)
                 ):
                     yield m.start(g), m.end(g), NAME
-    if _THE_FAMILY_RE in may:
+    if _THE_FAMILY_RE in may and " family" in low_text:
         for m in _THE_FAMILY_RE.finditer(text):
             if _personal_token(m.group("n"), lex, True) and not _is_eponym(
                 text, m.start("n"), m.end("n")
             ):
                 yield m.start("n"), m.end("n"), NAME
     for rx in (_VOCATIVE_RE, _THINK_NAME_RE):
-        for m in rx.finditer(text) if rx in may else ():
+        cue = ", " in text if rx is _VOCATIVE_RE else ("i " in low_text or "maybe" in low_text)
+        for m in rx.finditer(text) if rx in may and cue else ():
             tok = m.group("n")
             low = tok.lower()
             if low in _NOT_DAY_WORDS or low in _MONTHS_LOWER or low in _KIN_WORDS:
                 continue
             if _personal_token(tok, lex, True) and not _is_eponym(text, m.start("n"), m.end("n")):
                 yield m.start("n"), m.end("n"), NAME
-    if _BY_PERSON_RE in may:
+    if _BY_PERSON_RE in may and _has_any(low_text, _BY_NEEDLES):
         for m in _BY_PERSON_RE.finditer(text):
             if all(_personal_token(w, lex, True) for w in m.group("n").split()):
                 if not _is_eponym(text, m.start("n"), m.end("n")):

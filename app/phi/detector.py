@@ -331,7 +331,7 @@ _ID_VALUE = r"#?\s?(?=[A-Za-z0-9-]*\d)[A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9-]+)
 # Id-shaped values are found first, then a label is looked for just before each one.
 _ID_CANDIDATE_RE = _scan("#A-Za-z0-9", rf"(?<![\w-]){_ID_VALUE}(?![\w])")
 _ID_LABEL_BEFORE_RE = re.compile(
-    rf"(?i:(?<![\w]){_ID_LABEL})(?:\s*(?:is|was|of|as|:|#|no\.?|number))*\s*[:#]?\s*$"
+    rf"(?i:(?<![\w]){_ID_LABEL})(?:\s*(?:is|was|of|:|#|no\.?|number))*\s*[:#]?\s*$"
 )
 # Searched over the 45 characters before each id-shaped value: behind its first-character gate.
 _ID_LABEL_BEFORE_SCAN = gated(_ID_LABEL_BEFORE_RE)
@@ -1077,7 +1077,7 @@ _LABEL_FINAL = tuple(
     mrn mr record number no num rec chart ssn ss security acct account policy member
     membership id subscriber insurance ins plan beneficiary medicare medicaid mbi hicn claim
     license licence plate lic certificate cert dea npi vin serial s/n sn device case ref
-    reference rx prescription encounter visit accession specimen sample identifier is was of as
+    reference rx prescription encounter visit accession specimen sample identifier is was of
     """.split()
 )
 
@@ -3259,6 +3259,13 @@ _CODE_ID_RE = gated(
         r"(?P<v>[A-Za-z0-9]*\d[A-Za-z0-9-]*\d)(?![\w-])"
     )
 )
+# "they had her MRN as 59-685474": an identifier recorded "as" a value.
+_ID_AS_RE = gated(
+    re.compile(
+        r"(?i:\b(?:MRN|ID|number|account|policy|record|chart|member\s+ID|medicare|medicaid)\s+as"
+        r"\s+)(?P<v>[A-Za-z0-9]*\d[A-Za-z0-9-]*\d)(?![\w-])"
+    )
+)
 # "at the corner of Orchard Row", "corner of canal street and main": a street without a number.
 _CORNER_RE = gated(
     re.compile(
@@ -3336,6 +3343,7 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
             _SPELLED_AFTER_CUE_RE, _BARE_DAY_RE, _THE_DAY_OF_RE, _ID_ON_RE, _LOWER_ITS_RE,
             _AT_AGE_RE, _AGE_BIRTHDAY_RE, _LOWER_KIN_GIVEN_RE, _PERSON_HUNDRED_RE,
             _WEEKDAY_THE_RE, _LAST_DIGITS_RE, _CODE_ID_RE, _CORNER_RE, _AREA_CODE_RE, _ME_LIST_RE,
+            _ID_AS_RE,
         )
     ),
     *(
@@ -3673,6 +3681,10 @@ def _phrasing_spans(
             yield m.start("a"), m.end("a"), PHONE
             if m.group("n"):
                 yield m.start("n"), m.end("n"), PHONE
+    if _ID_AS_RE in may and " as " in low_text:
+        for m in _ID_AS_RE.finditer(text):
+            if sum(c.isdigit() for c in m.group("v")) >= 4:
+                yield m.start("v"), m.end("v"), ID
     if _CODE_ID_RE in may and _has_any(low_text, _CODE_NEEDLES):
         for m in _CODE_ID_RE.finditer(text):
             if sum(c.isdigit() for c in m.group("v")) >= 4:
@@ -3767,8 +3779,8 @@ def _phrasing_spans(
             named = [w for w in words if w not in _TOWN_PREFIXES] or words
             if all(_personal_token(w, lex, True) for w in named) and words[0] not in _PLACE_WORDS:
                 yield m.start("p"), m.end("p"), LOCATION
-    for start, end, cat in raw:
-        if cat != LOCATION or text[max(0, start - 5) : start].lower() != "from ":
+    for start, end, cat in raw if " from " in low_text else ():
+        if cat != LOCATION or low_text[max(0, start - 5) : start] != "from ":
             continue
         to = _TO_PLACE_RE.match(text, end)
         if to is None or (not lower_mode and not to.group("p")[0].isupper()):

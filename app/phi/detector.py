@@ -7,6 +7,7 @@ import, the word lists load once on first use.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Container, Iterable, Iterator, Sequence
@@ -304,7 +305,7 @@ _IPV6_RE = _scan(
 _IPV6_HINT_RE = _scan("0-9A-Fa-f", r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:")
 _PHONE_RE = _scan(
     "0-9(+",
-    r"(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}"
+    r"(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s./-])\d{3}[\s.-]\d{4}"
     r"(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?(?![\w-])"
     r"|(?<![\w-])\+\d{1,3}[\s.-]?\d{1,4}(?:[\s.-]\d{2,4}){2,4}(?![\w-])",
     re.I,
@@ -527,6 +528,8 @@ _EPONYMS = frozenset(
     tourette asperger raynaud foley braden morse norton sjogren sjögren guillain barré barre
     wernicke korsakoff
     hashimoto reiter kaposi epstein barr wilson's bright's lou gehrig gehrig's
+    ehlers danlos charcot wolff dupuytren creutzfeldt meniere menière schlatter perthes
+    kussmaul willebrand brugada takotsubo peyronie hirschsprung
     """.split()
 )
 
@@ -1222,6 +1225,7 @@ _AGE_AFTER_RE = re.compile(
 )
 _AGE_VERBS = frozenset(
     "turned turns turning turn aged age ages be was is am she's he's i'm who's she’s he’s i’m "
+    "pushing "
     "who’s mom's dad's mother's father's grandma's grandpa's husband's wife's mom’s dad’s "
     "mother’s father’s grandma’s grandpa’s husband’s wife’s".split()
 )
@@ -1231,12 +1235,14 @@ _AGE_SUBJECTS = frozenset(
 )
 _AGE_QUALIFIERS = frozenset(
     "like about almost nearly over just maybe probably around roughly easily already actually "
+    "literally "
     "exactly really only still now".split()
 )
 _AGE_PERSONS = frozenset(
     """
     she he i mom dad mother father who guy lady man woman patient gentleman grandma grandpa
     grandmother grandfather aunt uncle resident fellow gal widow widower veteran
+    centenarian nonagenarian
     fella nana mam nan nanna koro kuia
     """.split()
 )
@@ -1285,6 +1291,8 @@ def _age_context(window: str, strict: bool = False) -> bool:
         return False
     last = words[-1]
     if last.endswith(","):
+        if "oldest" in words[-7:] or "eldest" in words[-7:]:
+            return True  # "one of the oldest we've had, 101."
         return any(w.strip(",") in _AGE_PERSONS for w in words[-7:])
     if last[-2:] in ("'s", "’s") and last[:-2] in _AGE_SUBJECTS:
         return True  # "koro's 97", "grandma's ninety-one"
@@ -1415,6 +1423,7 @@ def _speaker_labels(text: str) -> list[re.Match[str]]:
 _NOT_SPEAKER = frozenset(
     """
     interviewer interviewee participant moderator facilitator respondent speaker patient
+    researcher investigator coordinator observer interpreter translator caller host
     caregiver nurse doctor clinician pharmacist note notes question answer response comment
     summary transcript pause crosstalk inaudible unknown staff resident attending everyone
     all group both others other
@@ -1497,7 +1506,7 @@ _FAC_HEAD_WORDS = (
     r"|imaging|wellness|birthing|treatment|recovery|senior|medical|health|care)\s+"
     r"(?:center|centre|institute)|institute"
     r"|regional|community\s+hospital|medical|practice"
-    r"|primary\s+care(?:\s+cent(?:er|re))?|nursing\s+(?:and|&)\s+rehab(?:ilitation)?|skilled\s+nursing"
+    r"|assisted\s+living|primary\s+care(?:\s+cent(?:er|re))?|nursing\s+(?:and|&)\s+rehab(?:ilitation)?|skilled\s+nursing"
     r"|pediatrics|orthopedics|cardiology|dermatology|internal\s+medicine|senior\s+care)"
 )
 # Head words are found first (few), then "at|from|to|in ... <1-3 words>" before them.
@@ -2358,8 +2367,8 @@ _LOWER_NAME_NEXT = (
     r"|from[ ]+(?:upstairs|downstairs|next[ ]+door|across[ ]+the[ ]+(?:hall|street)|church"
     r"|work)[ ]+(?:[a-z]+ed|[a-z]+s|said|came|told)\b"
     r"|goes[ ]+like\b"
-    r"|was[ ]+like\b|and[ ]+i\b"
-    r"|(?:said|says|told|texted|called|rang|phoned)[ ]+(?:no|yes|that|it|to|me|us"
+    r"|was[ ]+like\b|and[ ]+(?:i|me)\b"
+    r"|(?:said|says|told|texted|called|rang|phoned)[ ]+(?:no|yes|that|it|to|me|us|the|so"
     r"|him|her|them|she|he|we|they|i)\b"
     rf"|(?:my|our)[ ]+{_KIN}[ ]+(?:she|he|they|who|was|is)\b)"
 )
@@ -3034,6 +3043,320 @@ _TITLES = (
     "Dr|Drs|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr|Sister|Brother|Father"
     "|Mother|Aunt|Uncle|Grandma|Grandpa|Judge|Officer|Captain|Capt"
 )
+# Phrasings from fresh scratch sets (session 8): contexts and shapes, no names.
+# A name spelled out letter by letter after a spelling cue: "it's spelled R I B E I R O",
+# "the last name is m - a - s - o - n", "Z, A, K" (three letters or more, one separator).
+_SPELLED_AFTER_CUE_RE = gated(
+    re.compile(
+        r"(?i:\b(?:spell(?:ed|s|ing)?(?:\s+it)?|spelt|(?:(?:sur|first|last|family|middle|maiden)"
+        r"\s?)?name(?:\s+is|['’]s)|(?:sur|first|last|family|middle|maiden)\s?name))"
+        r"[\s:,]*(?:it['’]s\s+)?(?P<v>[A-Za-z](?:(?:[ ]?-[ ]?[A-Za-z]){2,}|(?:,[ ][A-Za-z]){2,}"
+        r"|(?:[ ][A-Za-z]){2,}))(?![\w'’-])"
+    )
+)
+# "last name Lowry, first name Karl", "whose last name was da Rosa".
+_NAME_PART_CUE_RE = gated(
+    re.compile(
+        rf"(?i:\b(?:sur|first|last|family|given|middle|maiden)\s?name[:,]?\s+(?:is\s+|was\s+)?)"
+        rf"(?P<n>(?:(?:da|de|del|della|di|dos|das|van|von|der|den|du|la|le|ten|ter|al|el)\s+)?"
+        rf"{_ANY_TOK})(?![\w'’-])"
+    )
+)
+# "hi, it's Calebe again": a self-introduction on the phone.
+_CAP_TOK = rf"[{_UP}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
+_ITS_AGAIN_RE = gated(
+    re.compile(
+        rf"(?i:\bit['’]s|\bit\s+is)\s+(?P<n>{_CAP_TOK}(?:\s{_CAP_TOK})?)"
+        r"\s+(?i:again|calling|speaking)\b"
+    )
+)
+# "on the seventeenth", "since the 22nd," — a day of the month after a date preposition,
+# when no noun follows ("on the third floor" stays).
+_BARE_DAY_RE = gated(
+    re.compile(
+        rf"(?i:\b(?:on|since|until|till)\s+)(?P<v>the\s+(?:(?!first|second|third){_ORD_WORD}"
+        r"|(?:3[01]|[12]\d|0?[1-9])"
+        r"(?:st|nd|rd|th)))(?=\s*(?:[,.;!?]|$)|\s+(?i:and|but|so|when|because)\b)",
+        re.M,
+    )
+)
+_THE_DAY_OF_RE = gated(
+    re.compile(rf"(?i:\bthe\s+)(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)\s+of\s+{_MON}")
+)
+# A phone read out with the last four as two pairs: "five one five three two three
+# forty-eight seventy-two".
+_PAIR_WORD = (
+    r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[\s-](?:one|two|three|four"
+    r"|five|six|seven|eight|nine))?|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
+    r"|seventeen|eighteen|nineteen|oh[\s-](?:one|two|three|four|five|six|seven|eight|nine))"
+)
+_PAIRED_PHONE_RE = gated(
+    re.compile(
+        rf"\b(?:{_DIGIT_WORD}[\s,.-]+){{5,6}}{_DIGIT_WORD}[\s,.-]+(?:{_PAIR_WORD}[\s,.-]+)?{_PAIR_WORD}\b"
+    )
+)
+# "the prescription number on the label is 42-195436": a number "on the card/label".
+_ID_ON_RE = gated(
+    re.compile(
+        r"(?i:\b(?:number|no\.?|ID|#)\s+(?:on|from|off)\s+(?:the|my|her|his|your|their|this)\s+"
+        r"[a-z]+\s+(?:is|was|reads|says)\s*:?\s*)(?P<v>[A-Za-z0-9]*\d[A-Za-z0-9-]*\d)(?![\w-])"
+    )
+)
+# "it's tammy howell for the record": a caller saying who they are, in speech-to-text.
+_LOWER_ITS_RE = gated(
+    re.compile(
+        r"(?:^|(?<=[:.?!])|\b(?:yeah|hi|hello|hey|oh|um|uh|so|okay))[ ]*it['’]?s[ ]+"
+        r"(?P<n>[a-z]+)\b",
+        re.M,
+    )
+)
+# "from Paducah to Yreka": the other end of a trip whose start is a place.
+_TO_PLACE_RE = re.compile(rf"[ ]+to[ ]+(?P<p>{_ANY_TOK}(?:[ ]{_CAP_TOK})?)(?![\w'’-])")
+# "at 98 she's still sharp", "her 104th birthday": an age over 89 by its own context.
+_AT_AGE_RE = gated(
+    re.compile(
+        rf"(?i:\bat\s+)(?P<v>{_NUM_WORD_AGE})(?:\s*,)?\s+(?i:she|he|they|i|you|mom|dad)\b"
+        r"(?:['’](?:s|d|re|m)|\s+(?:was|is|still|had|could|can|would|did|got|went|lives|drives|was))"
+    )
+)
+_AGE_BIRTHDAY_RE = gated(
+    re.compile(
+        r"(?i:\b(?P<v>(?:9\d|1[01]\d)(?:st|nd|rd|th)|ninetieth|hundredth|(?:ninety|hundred(?:\s+and)?)"
+        rf"[\s-]+{_ORD_WORD})\s+birthday\b)"
+    )
+)
+# "I'm Ravy, the younger son": a self-introduction followed by who the speaker is.
+_IM_NAME_RE = gated(
+    re.compile(
+        rf"\bI['’]m\s+(?P<n>{_CAP_TOK})(?=\s*,\s*(?:the|a|an|his|her|their|your|one|from)\b)"
+    )
+)
+_VITAL_WORDS = (
+    "sat", "o2", "oxygen", "room air", "pulse", "pressure", "rate", "bpm", "temp", "fever",
+    "percent", "%", "weigh", "pound", "kilo", "score", "glucose", "sugar",
+)  # fmt: skip
+_PERSON_VERBS = frozenset(
+    """
+    who said says told tried tries came comes went goes did does called calls asked asks left
+    wrote writes thinks thought wanted wants knew knows was is has had got gets used uses ran
+    runs kept keeps took takes gave gives helped helps showed shows found finds fixed built
+    """.split()
+)
+# "I learned that from Svea Bergvall": who someone learned or heard a thing from.
+_FROM_PERSON_RE = gated(
+    re.compile(
+        r"(?i:\b(?:learn(?:ed|t)|heard|got|picked\s+(?:it|that|this)\s+up|borrowed|stole)\s+"
+        r"(?:(?:that|it|this|them|a\s+lot|so\s+much|everything|most\s+of\s+it)\s+)?from\s+)"
+        rf"(?P<n>{_CAP_TOK}(?:\s{_CAP_TOK})?)(?![\w'’-])"
+    )
+)
+# Words that say "from X" is where someone is or travels from: "I call her from X".
+_ORIGIN_WORDS = frozenset(
+    """
+    come came comes coming drive drove drives driving call called calls calling moved move
+    moving flew fly flies commute commutes commuting transferred visit visiting visited up down
+    over back originally here grew raised ring rings rang phone phones phoned phoning visits
+    """.split()
+)
+_COUNTRY_WORDS = frozenset(
+    """
+    ireland england scotland wales britain uk us usa america canada mexico brazil india china
+    japan korea vietnam philippines nigeria ghana kenya ethiopia somalia egypt poland germany
+    france italy spain portugal greece turkey russia ukraine sweden norway denmark finland
+    iceland netherlands holland belgium switzerland austria hungary romania czechia slovakia
+    croatia serbia bosnia albania israel iran iraq syria lebanon jordan pakistan bangladesh
+    nepal australia zealand cuba haiti jamaica colombia venezuela peru chile argentina
+    guatemala honduras salvador nicaragua europe asia africa
+    """.split()
+)
+_TOWN_PREFIXES = frozenset("north south east west new port fort mount lake upper lower".split())
+# "area code 224, then 207 0040": a phone number given in two parts.
+_AREA_CODE_RE = gated(
+    re.compile(
+        r"(?i:\barea\s+code\s+(?:is\s+)?)(?P<a>\d{3})(?![\d-])"
+        r"(?:[,;]?\s+(?:then|and|and\s+then|the\s+number\s+is|number)?\s*(?P<n>\d{3}[\s.-]?\d{4})(?!\d))?"
+    )
+)
+# "Hold on, Jarmila, let me finish.", "Right, Zak?": a name called out after an interjection.
+_VOCATIVE_RE = gated(
+    re.compile(
+        r"(?i:\b(?:hold\s+on|hang\s+on|wait|sorry|thanks|thank\s+you|okay|right|yeah|yes|exactly"
+        r"|listen|hey|hi|hello|morning|go\s+on|go\s+ahead)),\s+"
+        rf"(?P<n>{_CAP_TOK})(?=\s*[,.!?])"
+    )
+)
+# "I think Bengt has been here the longest": a name as the subject of a thought.
+_THINK_NAME_RE = gated(
+    re.compile(
+        rf"\b(?i:I\s+(?:think|guess|bet|know|believe)|maybe)\s+(?P<n>{_CAP_TOK})\s+"
+        r"(?:has|had|was|is|did|does|knows|knew|said|would|will|can|could|might)\b"
+    )
+)
+_NOT_DAY_WORDS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+# "thanks to Davi Lucca", "written by Declan Cannon", "no offense to Sven-Olof Johansson":
+# who a thing is credited to or done by.
+_BY_PERSON_RE = gated(
+    re.compile(
+        r"(?i:\b(?:thanks\s+to|thank\s+you\s+to|no\s+offen[cs]e\s+to|credit\s+to|shout[\s-]?out\s+to"
+        r"|(?:let\s+me\s+)?pull(?:ing|ed)?\s+up|look(?:ing|ed)?\s+up|hand(?:ed)?\s+(?:off|over)\s+to"
+        r"|report(?:ed)?\s+to|(?:message|voicemail|call|letter)\s+(?:is\s+)?for"
+        r"|(?:prescriber|provider|pcp|physician|doctor|surgeon|attending)(?:\s+on\s+file)?\s+(?:is|was)"
+        r"|(?:written|signed|ordered|prescribed|seen|referred|trained|taught|covered|precepted)"
+        r"\s+by)\s+)"
+        rf"(?P<n>{_CAP_TOK}(?:\s{_CAP_TOK}){{0,2}})(?![\w'’-])"
+    )
+)
+# "a tiny town called North Jeremymouth"; "I call her every Sunday from Robertland."
+_TOWN_CALLED_RE = gated(
+    re.compile(
+        r"(?i:\b(?:town|city|village|hamlet|suburb|county|township)\s+(?:called|named)\s+)"
+        rf"(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK}){{0,2}})(?![\w'’-])"
+    )
+)
+_FROM_END_RE = gated(
+    re.compile(
+        rf"\bfrom\s+(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)(?=\s*[.,;!?]|\s*$"
+        r"|\s+(?:every|each|daily|most|on|to|and|but|so|when|yesterday|today|tonight)\b)",
+        re.M,
+    )
+)
+# "uh i'm calling for my dad anders lundqvist", "the pharmacist maria said": a relation and
+# a given name in speech-to-text (the name list decides: these words have no capitals).
+_LOWER_KIN_GIVEN_RE = gated(
+    re.compile(rf"\b(?:my|our|his|her|their|the)[ ]+{_KIN}[ ]+(?P<n>[a-z]+)\b")
+)
+# "the lady in bed nine was 100 and sharp", "the patient is 103, so": a person is 100-119,
+# when nothing on the line is a temperature, a weight or a percentage.
+_PERSON_HUNDRED_RE = gated(
+    re.compile(
+        r"(?i:\b(?:patient|lady|gentleman|man|woman|resident|guy|fella|gal|veteran|widow|widower)"
+        r"(?:\s+[a-z]+){0,4}?\s+(?:is|was)\s+(?P<v>1[01]\d)"
+        r"(?=\s*[,;!?]|\.(?!\d)|\s*$|\s+(?:and|but|so|now|years?)\b))"
+    )
+)
+_NOT_AGE_LINE = (*_VITAL_WORDS, "febrile", "degree", "lb", "kg", "mg", "rising", "spik", "tylenol")
+# "on Tuesday the 15th", "friday the twenty-first": a weekday and a day of the month.
+_WEEKDAY_THE_RE = gated(
+    re.compile(
+        rf"(?i:\b{_WEEKDAY}\s+the\s+(?:{_ORD_WORD}|(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th))\b)"
+    )
+)
+# "my cell ends in 4972", "the last four of her social are 5865": the end of a number.
+_LAST_DIGITS_RE = gated(
+    re.compile(
+        r"(?i:\b(?:ends?|ending)\s+(?:in|with)\s+|\blast\s+(?:four|4|five|5)(?:\s+(?:digits|numbers))?"
+        r"(?:\s+(?:of|on)\s+(?:her|his|my|the|your|their|our)(?:\s+[a-z]+){1,2})?"
+        r"(?:\s+(?:are|is|was|were))?\s*:?\s*)(?P<v>\d{4,5})(?![\d.,]\d|[\w-])"
+    )
+)
+_NUMBER_NOUNS = ("cell", "phone", "number", "card", "account", "social", "ssn", "policy", "id",
+                 "mrn", "line", "mobile", "license", "member")  # fmt: skip
+# "your confirmation code is 24-898852": a number named by what it confirms or tracks.
+_CODE_ID_RE = gated(
+    re.compile(
+        r"(?i:\b(?:confirmation|ticket|order|tracking|booking|authori[sz]ation|auth|referral"
+        r"|file|voucher|invoice|locker|badge)\s+(?:code|number|no\.?|#|ID)\s*(?:is|was|:)?\s*)"
+        r"(?P<v>[A-Za-z0-9]*\d[A-Za-z0-9-]*\d)(?![\w-])"
+    )
+)
+# "they had her MRN as 59-685474": an identifier recorded "as" a value.
+_ID_AS_RE = gated(
+    re.compile(
+        r"(?i:\b(?:MRN|ID|number|account|policy|record|chart|member\s+ID|medicare|medicaid)\s+as"
+        r"\s+)(?P<v>[A-Za-z0-9]*\d[A-Za-z0-9-]*\d)(?![\w-])"
+    )
+)
+# "at the corner of Orchard Row", "corner of canal street and main": a street without a number.
+_CORNER_RE = gated(
+    re.compile(
+        rf"(?i:\bcorner\s+of\s+)(?!(?i:the|a|an|this|that|our|my|your|their|his|her)\s)"
+        rf"(?P<p>(?:[A-Za-z'’]+\s){{1,3}}(?i:{_STREET_SUFFIX}))\b(?!['’])"
+    )
+)
+# "our Banksborough store", "the Yreka branch": a site named after its town.
+_SITE_OF_TOWN_RE = gated(
+    re.compile(
+        rf"\b(?:our|the|their|your)\s+(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)\s+"
+        r"(?:store|location|branch|office|campus|site|outlet|satellite)\b"
+    )
+)
+# "Jasmine's mom called", "so euan's dad said": a person's relative.
+_OWN_KIN_RE = gated(
+    re.compile(
+        rf"(?<![\w'’-])(?P<n>[{_UP}{_LO}][{_LO}]+)['’]s\s+(?:mom|mum|mother|dad|father|husband|wife"
+        r"|son|daughter|sister|brother|kids?|children|grandma|grandpa|grandmother|grandfather"
+        r"|aunt|uncle|cousin|niece|nephew|partner|boyfriend|girlfriend|fianc[eé]e?|family)\b"
+    )
+)
+# "auntie Bengt helps", "grandma elsa lives with us": a family title before a given name.
+_KIN_TITLE_RE = gated(
+    re.compile(
+        r"(?i:\b(?:auntie|aunty|aunt|uncle|grandma|grandpa|granny|grandad|granddad|nana|nanna"
+        r"|gran|cousin)\s+)"
+        rf"(?P<n>[{_UP}{_LO}][{_LO}]+(?:[ ][{_UP}][{_LO}]+)?)(?![\w'’-])"
+    )
+)
+# "me alexandra and zdenka were ...", "the Wu family": people listed or a family by name.
+_ME_LIST_RE = gated(
+    re.compile(
+        r"\bme[ ]+(?P<a>[a-z]+(?:[ ][a-z]+)?)[ ]+and[ ]+(?P<b>[a-z]+)[ ]+"
+        r"(?:were|are|did|went|both|had)\b"
+    )
+)
+_THE_FAMILY_RE = gated(re.compile(rf"\b[Tt]he\s+(?P<n>{_CAP_TOK})\s+family\b"))
+# The scans above, for the prefilter: a text none of them can match skips them all. (A scan
+# spelled with the Unicode letter classes is too long for Hyperscan: the same scan with ASCII
+# classes stands for it; the prefilter reads ASCII texts only.)
+
+
+# Substrings without which a scan above cannot match: cheap tests before the scans run over a
+# text the prefilter does not read (one with characters outside ASCII).
+_CODE_NEEDLES = ("code", "number", "no", "#", " id")
+_SITE_NEEDLES = ("store", "location", "branch", "office", "campus", "site", "outlet", "satellite")
+_KIN_TITLE_NEEDLES = ("aunt", "uncle", "grand", "nan", "gran", "cousin")
+_BY_NEEDLES = (" to ", " by ", " up ", " for ", " is ", " was ")
+
+
+def _has_any(text: str, needles: Sequence[str]) -> bool:
+    """Whether any of ``needles`` occurs in ``text``."""
+    return any(n in text for n in needles)
+
+
+def _ascii_gate(rx: re.Pattern[str]) -> str:
+    """``rx``'s pattern with its Unicode letter classes cut to ASCII: the same matches in the
+    ASCII texts the prefilter reads, and short enough for Hyperscan."""
+    pattern = rx.pattern
+    for cls, ascii_cls in (
+        (f"[{_LO}{_UP}]", "[a-zA-Z]"),
+        (f"[{_UP}{_LO}]", "[A-Za-z]"),
+        (f"[{_UP}]", "[A-Z]"),
+        (f"[{_LO}]", "[a-z]"),
+    ):
+        pattern = pattern.replace(cls, ascii_cls)
+    return pattern
+
+
+_PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
+    *(
+        (rx, None)
+        for rx in (
+            _SPELLED_AFTER_CUE_RE, _BARE_DAY_RE, _THE_DAY_OF_RE, _ID_ON_RE, _LOWER_ITS_RE,
+            _AT_AGE_RE, _AGE_BIRTHDAY_RE, _LOWER_KIN_GIVEN_RE, _PERSON_HUNDRED_RE,
+            _WEEKDAY_THE_RE, _LAST_DIGITS_RE, _CODE_ID_RE, _CORNER_RE, _AREA_CODE_RE, _ME_LIST_RE,
+            _ID_AS_RE,
+        )
+    ),
+    *(
+        (rx, _ascii_gate(rx))
+        for rx in (
+            _NAME_PART_CUE_RE, _ITS_AGAIN_RE, _IM_NAME_RE, _FROM_PERSON_RE, _BY_PERSON_RE,
+            _TOWN_CALLED_RE, _FROM_END_RE, _VOCATIVE_RE, _THINK_NAME_RE, _SITE_OF_TOWN_RE,
+            _OWN_KIN_RE, _KIN_TITLE_RE, _THE_FAMILY_RE,
+        )
+    ),
+)  # fmt: skip
+
+
 _PREFILTER = Prefilter(
     text_scans=[
         *((rx, None) for rx in (_EMAIL_RE, _URL_RE, _IPV4_RE, _IPV6_RE, _PHONE_RE, *_AGE_SCAN)),
@@ -3047,6 +3370,7 @@ _PREFILTER = Prefilter(
         # (The lower-case cue scans: the gated scan stands for the pattern it gates.)
         (_PLACE_CUE_SCAN, _PLACE_CUE_RE.pattern),
         (_LOWER_AFTER_NAME_RE, _LOWER_AFTER_NAME_GATE),
+        *_PHRASING_SCANS,
         *(
             (rx, None)
             for rx in (
@@ -3077,7 +3401,14 @@ _PREFILTER = Prefilter(
         ),
     ],
     low_scans=[
-        (rx, None) for rx in (_SPOKEN_DIGITS_RE, _AGE_CAND_RE, _ORD_CAND_RE, _FAC_HEAD_SCAN_RE)
+        (rx, None)
+        for rx in (
+            _SPOKEN_DIGITS_RE,
+            _AGE_CAND_RE,
+            _ORD_CAND_RE,
+            _FAC_HEAD_SCAN_RE,
+            _PAIRED_PHONE_RE,
+        )
     ],
 )
 
@@ -3217,6 +3548,279 @@ def _md_after_verb(text: str) -> Iterable[tuple[int, int, str]]:
             yield start, m.end(), DATE
 
 
+def _pair_token_ok(tok: str, lex: _Lexicon) -> bool:
+    """A capitalised token no dictionary, clinical, vendor or place list knows."""
+    if not tok.replace("-", "").replace("'", "").replace("’", "").isalpha():
+        return False
+    parts = [p for p in tok.lower().split("'")[0].split("’")[0].split("-") if p]
+    if not parts or len(parts[0]) < 3 or tok[1:].isupper():
+        return False
+    for part in parts:
+        if part in _CONTEXT_STOP or part in _NOT_NAME or part in _EPONYMS or part in lex.drugs:
+            return False
+        if part in _FACILITY_WORDS or part in _STATE_NAMES_LOWER or part in _GENERIC_PREFIX:
+            return False
+        if part in _SPECIALTY or part in _MONTHS_LOWER or part in _NOT_DAY_WORDS:
+            return False
+        if part.endswith(_DRUG_ENDINGS):
+            return False
+    return any(p not in lex.common and not _inflected_word(p, lex) for p in parts)
+
+
+def _hints_hundred(low_text: str) -> bool:
+    """A cheap necessary condition for _PERSON_HUNDRED_RE: " is 1" or " was 1" in the text."""
+    return " is 1" in low_text or " was 1" in low_text
+
+
+def _line_end(text: str, pos: int) -> int:
+    """Where the line holding ``pos`` ends."""
+    end = text.find("\n", pos)
+    return len(text) if end < 0 else end
+
+
+def _place_word_ok(word: str, lex: _Lexicon) -> bool:
+    """A word that can name a town: no dictionary, clinical, vendor, drug or calendar word."""
+    if word in lex.common or word in _CONTEXT_STOP or word in _NOT_NAME or word in lex.drugs:
+        return word in lex.cities.get(word, ())  # a one-word town that is also a word
+    if word in _MONTHS_LOWER or word in _NOT_DAY_WORDS or word in _KIN_WORDS:
+        return False
+    return len(word) >= 3 and not _inflected_word(word, lex)
+
+
+def _phrasing_spans(
+    text: str,
+    low_text: str,
+    lex: _Lexicon,
+    caps: Sequence[re.Match[str]],
+    lower_mode: bool,
+    raw: Sequence[tuple[int, int, str]],
+    may: Container[re.Pattern[str]],
+) -> Iterable[tuple[int, int, str]]:
+    """Contexts that earlier rules missed in new phrasings (spelled names, name-part labels,
+    phone self-introductions, bare days of the month, phones read out in pairs, numbers "on
+    the card", two unknown capitalised words in mid-sentence, "X and me")."""
+    if _SPELLED_AFTER_CUE_RE in may and ("spel" in low_text or "name" in low_text):
+        for m in _SPELLED_AFTER_CUE_RE.finditer(text):
+            yield m.start("v"), m.end("v"), NAME
+    if _NAME_PART_CUE_RE in may and "name" in low_text:
+        for m in _NAME_PART_CUE_RE.finditer(text):
+            tok = m.group("n").split()[-1]
+            low = tok.lower()
+            if low in _CONTEXT_STOP or low in _EPONYMS or low in lex.drugs or low in _KIN_WORDS:
+                continue
+            if low in _NOT_NAME or low in _FACILITY_WORDS:
+                continue
+            if not tok[0].isupper() and (low in lex.common and low not in lex.surnames):
+                continue
+            yield m.start("n"), m.end("n"), NAME
+    if _ITS_AGAIN_RE in may and (
+        "again" in low_text or "calling" in low_text or "speaking" in low_text
+    ):
+        for m in _ITS_AGAIN_RE.finditer(text):
+            if all(_personal_token(w, lex, True) for w in m.group("n").split()):
+                yield m.start("n"), m.end("n"), NAME
+    for m in _BARE_DAY_RE.finditer(text) if _BARE_DAY_RE in may and "the " in low_text else ():
+        if not _ORD_CAND_RE.search(low_text, m.end(), m.end() + 16):  # "the fifth and sixth floors"
+            yield m.start("v"), m.end("v"), DATE
+    if _THE_DAY_OF_RE in may and " of " in low_text:
+        for m in _THE_DAY_OF_RE.finditer(text):
+            yield m.start(), m.end(), DATE
+    if _PAIRED_PHONE_RE in may and "ty" in low_text:
+        for m in _PAIRED_PHONE_RE.finditer(low_text):
+            yield m.start(), m.end(), PHONE
+    if _ID_ON_RE in may and " on " in low_text:
+        for m in _ID_ON_RE.finditer(text):
+            if sum(c.isdigit() for c in m.group("v")) >= 5:
+                yield m.start("v"), m.end("v"), ID
+    if _AGE_BIRTHDAY_RE in may and "birthday" in low_text:
+        for m in _AGE_BIRTHDAY_RE.finditer(text):
+            yield m.start("v"), m.end("v"), AGE
+    if _AT_AGE_RE in may and "at " in low_text:
+        for m in _AT_AGE_RE.finditer(text):
+            line = low_text.rfind("\n", 0, m.start()) + 1
+            stop = low_text.find("\n", m.end())
+            around = low_text[
+                max(line, m.start() - 40) : min(m.end() + 40, len(text))
+                if stop < 0
+                else min(m.end() + 40, stop)
+            ]
+            if not any(w in around for w in _VITAL_WORDS):  # "at 92 she's fine on room air"
+                yield m.start("v"), m.end("v"), AGE
+    if _IM_NAME_RE in may and "I" in text:
+        for m in _IM_NAME_RE.finditer(text):
+            low = m.group("n").lower()
+            if low.endswith(("ish", "ese", "ian")) and low not in lex.first:
+                continue  # "I'm Irish, from the north"
+            if _personal_token(m.group("n"), lex, True):
+                yield m.start("n"), m.end("n"), NAME
+    if _FROM_PERSON_RE in may and " from " in low_text:
+        for m in _FROM_PERSON_RE.finditer(text):
+            words = m.group("n").split()
+            if not all(_personal_token(w, lex, True) for w in words):
+                continue
+            low = words[0].lower()
+            if len(words) == 1 and low not in lex.first and low not in lex.surnames:
+                continue  # one word no name list knows: a shop, a course, a place
+            if not _is_eponym(text, m.start("n"), m.end("n")):
+                yield m.start("n"), m.end("n"), NAME
+    if _PERSON_HUNDRED_RE in may and _hints_hundred(low_text):
+        for m in _PERSON_HUNDRED_RE.finditer(text):
+            row = low_text[low_text.rfind("\n", 0, m.start()) + 1 : _line_end(low_text, m.end())]
+            if not any(w in row for w in _NOT_AGE_LINE):
+                yield m.start("v"), m.end("v"), AGE
+    if _WEEKDAY_THE_RE in may and "day the " in low_text:
+        for m in _WEEKDAY_THE_RE.finditer(text):
+            yield m.start(), m.end(), DATE
+    if _LAST_DIGITS_RE in may and ("end" in low_text or "last " in low_text):
+        for m in _LAST_DIGITS_RE.finditer(text):
+            before = low_text[max(0, m.start() - 40) : m.start("v")]
+            if any(w in before for w in _NUMBER_NOUNS):
+                yield m.start("v"), m.end("v"), ID
+    if _AREA_CODE_RE in may and "area code" in low_text:
+        for m in _AREA_CODE_RE.finditer(text):
+            yield m.start("a"), m.end("a"), PHONE
+            if m.group("n"):
+                yield m.start("n"), m.end("n"), PHONE
+    if _ID_AS_RE in may and " as " in low_text:
+        for m in _ID_AS_RE.finditer(text):
+            if sum(c.isdigit() for c in m.group("v")) >= 4:
+                yield m.start("v"), m.end("v"), ID
+    if _CODE_ID_RE in may and _has_any(low_text, _CODE_NEEDLES):
+        for m in _CODE_ID_RE.finditer(text):
+            if sum(c.isdigit() for c in m.group("v")) >= 4:
+                yield m.start("v"), m.end("v"), ID
+    if _CORNER_RE in may and "corner" in low_text:
+        for m in _CORNER_RE.finditer(text):
+            yield m.start("p"), m.end("p"), LOCATION
+    if _SITE_OF_TOWN_RE in may and _has_any(low_text, _SITE_NEEDLES):
+        for m in _SITE_OF_TOWN_RE.finditer(text):
+            words = m.group("p").lower().split()
+            if all(_place_word_ok(w, lex) and w not in lex.first for w in words):
+                if not any(w in _PLACE_WORDS or w in _COUNTRY_WORDS for w in words) and not all(
+                    w in _TOWN_PREFIXES for w in words
+                ):
+                    yield m.start("p"), m.end("p"), LOCATION
+    if _OWN_KIN_RE in may and ("'s " in low_text or "’s " in low_text):
+        for m in _OWN_KIN_RE.finditer(text):
+            tok = m.group("n")
+            low = tok.lower()
+            if low in _KIN_WORDS or low in _EPONYMS or low in _NOT_NAME or low in _CONTEXT_STOP:
+                continue
+            if tok[0].isupper():
+                ok = _personal_token(tok, lex, True) and not (
+                    _sentence_initial(text, m.start()) and low in lex.common
+                )
+            else:
+                ok = low in lex.first and low not in lex.first_ambiguous
+                ok = ok or _personal_token(low, lex, False)
+            if ok and not _is_eponym(text, m.start("n"), m.end("n")):
+                yield m.start("n"), m.end("n"), NAME
+    if _KIN_TITLE_RE in may and _has_any(low_text, _KIN_TITLE_NEEDLES):
+        for m in _KIN_TITLE_RE.finditer(text):
+            words = m.group("n").split()
+            if words[0][0].isupper():
+                ok = all(_personal_token(w, lex, True) for w in words)
+            else:
+                ok = words[0] in lex.first and words[0] not in lex.first_ambiguous
+                ok = ok or _personal_token(words[0], lex, False)
+            if ok:
+                end = (
+                    m.end("n")
+                    if words[0][0].isupper()
+                    else _name_run_end(text, m.end("n"), lex, True)
+                )
+                yield m.start("n"), end, NAME
+    if lower_mode and _ME_LIST_RE in may and "me " in low_text:
+        for m in _ME_LIST_RE.finditer(text):
+            for g in ("a", "b"):
+                first = m.group(g).split()[0]
+                if (
+                    first in lex.first
+                    or first in lex.first_ambiguous
+                    or _personal_token(first, lex, False)
+                ):
+                    yield m.start(g), m.end(g), NAME
+    if _THE_FAMILY_RE in may and " family" in low_text:
+        for m in _THE_FAMILY_RE.finditer(text):
+            if _personal_token(m.group("n"), lex, True) and not _is_eponym(
+                text, m.start("n"), m.end("n")
+            ):
+                yield m.start("n"), m.end("n"), NAME
+    for rx in (_VOCATIVE_RE, _THINK_NAME_RE):
+        cue = ", " in text if rx is _VOCATIVE_RE else ("i " in low_text or "maybe" in low_text)
+        for m in rx.finditer(text) if rx in may and cue else ():
+            tok = m.group("n")
+            low = tok.lower()
+            if low in _NOT_DAY_WORDS or low in _MONTHS_LOWER or low in _KIN_WORDS:
+                continue
+            if _personal_token(tok, lex, True) and not _is_eponym(text, m.start("n"), m.end("n")):
+                yield m.start("n"), m.end("n"), NAME
+    if _BY_PERSON_RE in may and _has_any(low_text, _BY_NEEDLES):
+        for m in _BY_PERSON_RE.finditer(text):
+            if all(_personal_token(w, lex, True) for w in m.group("n").split()):
+                if not _is_eponym(text, m.start("n"), m.end("n")):
+                    yield m.start("n"), m.end("n"), NAME
+    if _TOWN_CALLED_RE in may and ("called" in low_text or "named" in low_text):
+        for m in _TOWN_CALLED_RE.finditer(text):
+            yield m.start("p"), m.end("p"), LOCATION
+    if _FROM_END_RE in may and " from " in low_text:
+        for m in _FROM_END_RE.finditer(text):
+            before = low_text[
+                max(low_text.rfind("\n", 0, m.start()) + 1, m.start() - 40) : m.start()
+            ]
+            clause = re.split(r"[.!?]\s", before)[-1]
+            if not any(w in _ORIGIN_WORDS for w in clause.split()):
+                continue  # "a letter from Medicare.", "we got it from Walgreens."
+            words = m.group("p").lower().split()
+            if any(w in _COUNTRY_WORDS for w in words):
+                continue  # a country is no identifier
+            if _sentence_initial(text, m.start()) or not all(_place_word_ok(w, lex) for w in words):
+                continue
+            named = [w for w in words if w not in _TOWN_PREFIXES] or words
+            if all(_personal_token(w, lex, True) for w in named) and words[0] not in _PLACE_WORDS:
+                yield m.start("p"), m.end("p"), LOCATION
+    for start, end, cat in raw if " from " in low_text else ():
+        if cat != LOCATION or low_text[max(0, start - 5) : start] != "from ":
+            continue
+        to = _TO_PLACE_RE.match(text, end)
+        if to is None or (not lower_mode and not to.group("p")[0].isupper()):
+            continue
+        words = to.group("p").lower().split()
+        if all(_place_word_ok(w, lex) for w in words):
+            yield to.start("p"), to.end("p"), LOCATION
+    if lower_mode and _LOWER_KIN_GIVEN_RE in may:
+        for m in _LOWER_KIN_GIVEN_RE.finditer(text):
+            tok = m.group("n")
+            if tok in lex.first and tok not in lex.first_ambiguous and tok not in _NOT_NAME:
+                end = _name_run_end(text, m.end("n"), lex, True)
+                yield m.start("n"), end, NAME
+    if lower_mode:
+        for m in _LOWER_ITS_RE.finditer(text) if _LOWER_ITS_RE in may else ():
+            tok = m.group("n")
+            if tok in lex.first and tok not in lex.first_ambiguous and tok not in _NOT_NAME:
+                yield m.start("n"), _name_run_end(text, m.end("n"), lex, True, strong=True), NAME
+        return
+    # Two capitalised words in mid-sentence that no list knows: "when Finbar Durkan tried".
+    for a, b in itertools.pairwise(caps):
+        if b.start() != a.end() + 1 or text[a.end()] != " " or _sentence_initial(text, a.start()):
+            continue
+        if b.end() < len(text) and text[b.end()] in ":#":
+            continue
+        # ... doing something ("Finbar Durkan tried"), or set off by commas ("the guy from
+        # pharmacy, Connor Gray, came up"); a disease or a product has neither.
+        nxt = _NEXT_TOKEN_RE.match(text, b.end())
+        appositive = text[a.start() - 2 : a.start()] == ", " and text[b.end() : b.end() + 1] == ","
+        if not appositive and not (nxt and nxt.group(1) in _PERSON_VERBS):
+            continue
+        if a.group(0).lower() in _DEVICE_NOUNS or b.group(0).lower() in _DEVICE_NOUNS:
+            continue
+        second = b.group(0)
+        surname = second.lower() in lex.surnames and second.lower() not in _DEVICE_NOUNS
+        if _pair_token_ok(a.group(0), lex) and (surname or _pair_token_ok(second, lex)):
+            if not _is_eponym(text, a.start(), b.end()):
+                yield a.start(), b.end(), NAME
+
+
 def warm() -> None:
     """Load what the first detection would (the prefilter's databases): called at start-up,
     so that no request waits for it."""
@@ -3270,6 +3874,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     raw.extend(_name_spans(text, lex, caps, may))
     lower_mode = _lower_mode(text)
     raw.extend(_conversation_spans(text, lex, caps, hints, lower_mode, (low_text, low_scan), may))
+    raw.extend(list(_phrasing_spans(text, low_text, lex, caps, lower_mode, raw, may)))
 
     cleaned = []
     for start, end, cat in raw:

@@ -500,6 +500,140 @@ def test_session_7_negatives_stay(line: str) -> None:
     assert detect(line).redacted == line
 
 
+# Session 8: contexts from fresh scratch sets in new phrasings (own sentences here, not the
+# sets'): spelled names after a spelling cue, name-part labels, phone self-introductions,
+# learned-from, two unknown words doing something, trips, bare days, "at 96", birthdays,
+# numbers on a card, slashed and paired phones, "X and me" in speech-to-text.
+SESSION_8_CONTEXTS = [
+    ("A: Her surname is spelled W I L K E S, with a W.", "W I L K E S"),
+    ("A: It's spelled t-o-r-v-a-l-d, no e at the end.", "t-o-r-v-a-l-d"),
+    ("A: The family name is O - K - A - F - O - R.", "O - K - A - F - O - R"),
+    ("A: Last name's Q, U, I, N, N, like the actor.", "Q, U, I, N, N"),
+    ("speaker 1: the last name is b r e n n a n", "b r e n n a n"),
+    ("A: Okay, surname Tremblay, given name Odile?", "Tremblay"),
+    ("A: Okay, surname Tremblay, given name Odile?", "Odile"),
+    ("A: His last name was van Houten, if that helps.", "van Houten"),
+    ("A: Morning, it's Radomir again, about the forms.", "Radomir"),
+    ("A: Yes, it is Ottilie calling back.", "Ottilie"),
+    ("A: I'm Thandiwe, the eldest daughter.", "Thandiwe"),
+    ("A: Honestly I learned it from Siobhan Okonkwo on days.", "Siobhan Okonkwo"),
+    ("A: I heard that from Bernadette, funnily enough.", "Bernadette"),
+    ("A: That's when Dagny Halvorsen said no.", "Dagny Halvorsen"),
+    ("A: The night lead, Zoltan Ferencz, took the call.", "Zoltan Ferencz"),
+    ("A: She moved from Laramie to Keokuk in the spring.", "Keokuk"),
+    ("speaker 1: he drove from ogden to pocatello for it", "pocatello"),
+    ("A: She was discharged on the nineteenth, I think.", "the nineteenth"),
+    ("A: He's been home since the 23rd and doing well.", "the 23rd"),
+    ("A: We met on the 4th of October at the clinic.", "the 4th of October"),
+    ("A: At 96 he's still on the allotment every day.", "96"),
+    ("A: At ninety-one, she was still driving herself.", "ninety-one"),
+    ("A: We threw her a 100th birthday party on the unit.", "100th"),
+    ("A: It was his ninety-fifth birthday last month.", "ninety-fifth"),
+    ("A: The member number on my card is 88-4410237.", "88-4410237"),
+    ("A: They had his record number as 55-019284.", "55-019284"),
+    ("A: Ring me on 503/555-0187 after four.", "503/555-0187"),
+    (
+        "speaker 1: it's two oh six five five five thirty-one eighteen",
+        "two oh six five five five thirty-one eighteen",
+    ),
+    ("speaker 1: so aurelio and me we did the whole audit", "aurelio"),
+    ("A: The night went fine, thanks to Oskar Lindgren on the desk.", "Oskar Lindgren"),
+    ("A: No offence to Brigid, but the rota was a mess.", "Brigid"),
+    ("A: Those orders were signed by Tomasz Wierzbicki.", "Tomasz Wierzbicki"),
+    ("A: She lives in a little village called Upper Tadmarton.", "Upper Tadmarton"),
+    ("A: He rings the ward every night from Kirkcudbright.", "Kirkcudbright"),
+    ("A: Our patient in bay three was 104, and still knitting.", "104"),
+    ("A: The gentleman was 101 and lived alone.", "101"),
+    ("speaker 1: i'm phoning about my grandmother dolores", "dolores"),
+    ("A: She's pushing ninety-four and won't use a walker.", "ninety-four"),
+    ("A: It was Thursday the 9th, just after lunch.", "Thursday the 9th"),
+    ("A: His phone ends in 3381, if that helps.", "3381"),
+    ("A: The last four of his social are 7720.", "7720"),
+    ("A: The referral code is RX-44817, I think.", "RX-44817"),
+    ("A: They live at the corner of Wexley Avenue.", "Wexley Avenue"),
+    ("A: Pick it up at our Tamsworth branch tomorrow.", "Tamsworth"),
+    ("A: Ilse's husband drove her in.", "Ilse"),
+    ("speaker 1: so desmond's dad rang the ward", "desmond"),
+    ("A: Auntie Wairimu does the shopping.", "Wairimu"),
+    ("speaker 1: grandpa teodor lives with us", "teodor"),
+    ("speaker 1: me rosalind and yusuf were on nights", "rosalind"),
+    ("speaker 1: me rosalind and yusuf were on nights", "yusuf"),
+    ("A: The Okonjo family sent flowers.", "Okonjo"),
+    ("A: Let me pull up Marisol Quintero, birth date first.", "Marisol Quintero"),
+    ("A: Area code 412, then 555 0199.", "412"),
+    ("A: Area code 412, then 555 0199.", "555 0199"),
+    ("A: He drives in from Port Ellery every morning.", "Port Ellery"),
+    ("A: She was the oldest on the ward that winter, 103.", "103"),
+    ("A: Hang on, Oluwaseun, I'm not done.", "Oluwaseun"),
+    ("A: Go ahead, Tiihu.", "Tiihu"),
+    ("A: I guess Wendeline knows the history better.", "Wendeline"),
+    ("A: I handed over to Priyamvada at eight.", "Priyamvada"),
+    ("A: This voicemail is for Hallvard Ostby, please ring back.", "Hallvard Ostby"),
+    ("A: The provider on file is Ingeborg Sandvik at the clinic.", "Ingeborg Sandvik"),
+    ("speaker 1: it's rosalind okafor from the clinic", "rosalind"),
+]
+
+SESSION_8_NEGATIVES = """
+Researcher: We use the SBAR format and the P D S A cycle for every project.
+Researcher: What's the name of the unit? It's on the badge, first name only.
+Investigator: Last name, first name, date of birth: that's the order we check.
+Coordinator: It's Epic again, and it's Tuesday again, and it's Pharmacy calling.
+Researcher: I'm Catholic, the only one on nights. I'm Irish, from the north.
+Researcher: She has Ehlers Danlos and uses Hoyer Lifts at home.
+Researcher: We learned it from Epic training and heard it from Pharmacy.
+Researcher: We switched from Cerner to Epic, and moved from days to nights.
+Researcher: On the first day we shadow; on the third floor we float.
+Researcher: She was on the second shift and then the first.
+Researcher: At 92 she's fine on room air, sats were good.
+Researcher: The patient was 102 this morning, a real fever.
+Researcher: Give the Lasix on the 40 mg order, then the 20.
+speaker 1: it's metformin again and she's fine
+speaker 1: so the nurse and me we did the whole floor
+Researcher: It was all thanks to Epic, and no offence to Pharmacy either.
+Researcher: She was seen by Cardiology and referred by Neurology.
+Researcher: We came over from Texas. A letter came from Medicare.
+Researcher: We moved away from Lasix. We got it from Walgreens.
+Researcher: The patient was 101 on arrival and we gave Tylenol.
+Researcher: The patient was 102 and rising, and the man was 110 kilos.
+speaker 1: my dad will be there and the pharmacist said no
+Researcher: The grant ends in 2025 and the waiting list ends in May.
+Researcher: The last four weeks were 1234 hours of overtime, honestly.
+Researcher: Meet me at the corner of the street by the Pediatric office.
+Researcher: The patient's mom called, and the Parkinson's family group met.
+Researcher: The Epic family of apps and the Cerner site were both down.
+Researcher: Our order number is 12 and the confirmation code is on the form.
+speaker 1: grandma said it was fine and my cousin sent it
+speaker 1: me and the nurse were there on friday
+Researcher: On the third floor they do it differently; on the fifth it's chaos.
+Researcher: We float on the fifth and sixth floors most weeks.
+Researcher: Okay, Pharmacy, was that the new order? Thanks, Epic. Sorry, Tuesday, fine.
+Researcher: I think Epic has a fix, and maybe Lasix would help; I believe Humira is approved.
+Researcher: The message is for Pharmacy, and my report to Quality was late.
+""".strip()
+
+
+@pytest.mark.parametrize(("text", "phrase"), SESSION_8_CONTEXTS)
+def test_session_8_contexts(text: str, phrase: str) -> None:
+    assert not _leaked(text, phrase)
+
+
+@pytest.mark.parametrize("line", SESSION_8_NEGATIVES.splitlines())
+def test_session_8_negatives_stay(line: str) -> None:
+    # Role labels, acronyms near "name", vendors and days after "it's", eponyms, devices,
+    # "from days to nights", ordinals before a noun, sats and fevers stay.
+    assert detect(line).redacted == line
+
+
+def test_role_labels_that_speak_often_stay() -> None:
+    # A label that speaks several times is taken for a name unless it is a role word.
+    for a, b in (("Researcher", "Respondent"), ("Investigator", "Caller"), ("Observer", "Host")):
+        block = "\n".join(
+            f"{a if i % 2 == 0 else b}: The Braden score was {10 + i} on the form."
+            for i in range(6)
+        )
+        assert detect(block).redacted == block
+
+
 def test_other_scripts_outside_a_transcript_stay() -> None:
     # A title or a note written partly in another script is not a name by itself.
     for text in ("Unicode é ü 漢字 in the export", "検索の改善: 漢字のタイトル", "Отчёт за март"):

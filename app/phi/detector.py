@@ -3043,7 +3043,7 @@ _TITLES = (
     "Dr|Drs|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr|Sister|Brother|Father"
     "|Mother|Aunt|Uncle|Grandma|Grandpa|Judge|Officer|Captain|Capt"
 )
-# Phrasings from fresh scratch sets (session 8): contexts and shapes, no names.
+# Phrasings from fresh scratch sets (session 9): contexts and shapes, no names.
 # A name spelled out letter by letter after a spelling cue: "it's spelled R I B E I R O",
 # "the last name is m - a - s - o - n", "Z, A, K" (three letters or more, one separator).
 _SPELLED_AFTER_CUE_RE = gated(

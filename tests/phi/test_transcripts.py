@@ -500,11 +500,11 @@ def test_session_7_negatives_stay(line: str) -> None:
     assert detect(line).redacted == line
 
 
-# Session 8: contexts from fresh scratch sets in new phrasings (own sentences here, not the
+# Session 9: contexts from fresh scratch sets in new phrasings (own sentences here, not the
 # sets'): spelled names after a spelling cue, name-part labels, phone self-introductions,
 # learned-from, two unknown words doing something, trips, bare days, "at 96", birthdays,
 # numbers on a card, slashed and paired phones, "X and me" in speech-to-text.
-SESSION_8_CONTEXTS = [
+SESSION_9_CONTEXTS = [
     ("A: Her surname is spelled W I L K E S, with a W.", "W I L K E S"),
     ("A: It's spelled t-o-r-v-a-l-d, no e at the end.", "t-o-r-v-a-l-d"),
     ("A: The family name is O - K - A - F - O - R.", "O - K - A - F - O - R"),
@@ -573,7 +573,7 @@ SESSION_8_CONTEXTS = [
     ("speaker 1: it's rosalind okafor from the clinic", "rosalind"),
 ]
 
-SESSION_8_NEGATIVES = """
+SESSION_9_NEGATIVES = """
 Researcher: We use the SBAR format and the P D S A cycle for every project.
 Researcher: What's the name of the unit? It's on the badge, first name only.
 Investigator: Last name, first name, date of birth: that's the order we check.
@@ -612,13 +612,13 @@ Researcher: The message is for Pharmacy, and my report to Quality was late.
 """.strip()
 
 
-@pytest.mark.parametrize(("text", "phrase"), SESSION_8_CONTEXTS)
-def test_session_8_contexts(text: str, phrase: str) -> None:
+@pytest.mark.parametrize(("text", "phrase"), SESSION_9_CONTEXTS)
+def test_session_9_contexts(text: str, phrase: str) -> None:
     assert not _leaked(text, phrase)
 
 
-@pytest.mark.parametrize("line", SESSION_8_NEGATIVES.splitlines())
-def test_session_8_negatives_stay(line: str) -> None:
+@pytest.mark.parametrize("line", SESSION_9_NEGATIVES.splitlines())
+def test_session_9_negatives_stay(line: str) -> None:
     # Role labels, acronyms near "name", vendors and days after "it's", eponyms, devices,
     # "from days to nights", ordinals before a noun, sats and fevers stay.
     assert detect(line).redacted == line

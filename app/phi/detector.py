@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from app.phi.gates import gated, lookahead_charsets
+from app.phi.gates import compiled, gated, lookahead_charsets
 from app.phi.prefilter import Prefilter
 
 __all__ = ["PhiResult", "PhiSpan", "detect"]
@@ -176,7 +176,7 @@ def _scan(first: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
     position, which made the detector several times slower.
     """
     with lookahead_charsets():  # the engine skips to the next such character in C
-        return re.compile(f"(?=[{first}])(?:{pattern})", flags)
+        return compiled(f"(?=[{first}])(?:{pattern})", flags)
 
 
 _MONTH = (
@@ -266,7 +266,7 @@ def _combine(patterns: list[re.Pattern[str]]) -> list[re.Pattern[str]]:
         firsts.append(body[len("(?=[") : body.index("])")])
         parts.append(f"(?i:{body})" if p.flags & re.IGNORECASE else body)
     with lookahead_charsets():
-        combined = re.compile(f"(?=[{''.join(firsts)}])(?:{'|'.join(parts)})")
+        combined = compiled(f"(?=[{''.join(firsts)}])(?:{'|'.join(parts)})")
     return [combined, *(p for p in patterns if "v" in p.groupindex)]
 
 
@@ -284,7 +284,7 @@ _AGE_SCAN = _combine(_AGE_RES)
 _EMAIL_RE = _scan(
     r"\w.+-", r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"
 )
-_URL_RE = re.compile(
+_URL_RE = compiled(
     r"(?i)\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'()]+"
     r"|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|io|us|info|health|care)"
     r"/[^\s<>\"'()]*"
@@ -330,13 +330,13 @@ _ID_LABEL = (
 _ID_VALUE = r"#?\s?(?=[A-Za-z0-9-]*\d)[A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9-]+)?(?<!-)"
 # Id-shaped values are found first, then a label is looked for just before each one.
 _ID_CANDIDATE_RE = _scan("#A-Za-z0-9", rf"(?<![\w-]){_ID_VALUE}(?![\w])")
-_ID_LABEL_BEFORE_RE = re.compile(
+_ID_LABEL_BEFORE_RE = compiled(
     rf"(?i:(?<![\w]){_ID_LABEL})(?:\s*(?:is|was|of|:|#|no\.?|number))*\s*[:#]?\s*$"
 )
 # Searched over the 45 characters before each id-shaped value: behind its first-character gate.
 _ID_LABEL_BEFORE_SCAN = gated(_ID_LABEL_BEFORE_RE)
 # Descriptor words that are themselves revealing enough to redact along with the value.
-_ID_LABEL_KEEP_IN_SPAN = re.compile(
+_ID_LABEL_KEEP_IN_SPAN = compiled(
     r"(?i)^(?:(?:patient|pt|site|case|member|subscriber|unique)\s+ID|case|Medicare|Medicaid)"
 )
 
@@ -347,12 +347,12 @@ _CODE_RE = _scan(
     r"|[A-Z]{1,5}\d{5,}[A-Z]{0,3}|\d{4,}-?[A-Z]{1,5}|[A-Z]{2,5}\d{4,}[A-Z]{0,3}"
     r"|\d{3,}(?:-\d{2,}){1,3})(?![\w-])",
 )
-_NOT_CODE_SHAPE_RE = re.compile(
+_NOT_CODE_SHAPE_RE = compiled(
     r"(?:19|20)\d{2}-(?:19|20)\d{2}|(?:19|20)\d{2}-[01]\d-[0-3]\d|\d{3}-\d{3}-\d{4}"
 )
 _LONG_NUMBER_RE = _scan("#0-9", r"(?<![\w.,#-])#?\d{6,}(?![\w.,-]\d|[\w-])")
 # Standards, trials and coding systems have code-shaped names but are not PHI.
-_CODE_STOP = re.compile(
+_CODE_STOP = compiled(
     r"^#?(?:ISO|IEC|IEEE|NCT|ICD|CPT|HCPCS|LOINC|SNOMED|RFC|SOC|NIST|SP|HL7|FHIR|ASTM|ANSI"
     r"|FDA|CFR|USC|EN|DIN|UL|CE|COVID|SARS|HIPAA|GDPR|K\d|PMID|DOI|ISBN|ISSN|NDC|CVE)\b"
 )
@@ -389,7 +389,7 @@ _STATE_FACILITY_RE = _scan(
     "A-Z", rf"\b(?:{_STATE_NAME})\s+(?:clinic|hospital|medical\s+center|health\s+center|office)\b"
 )
 # ", Springfield, IL 62704" continuation after an address or facility.
-_PLACE_TAIL_RE = re.compile(
+_PLACE_TAIL_RE = compiled(
     rf"(?:,?\s+(?:in|at)\s+|,\s*)(?:(?P<city>(?:[A-Z][a-zA-Z'’.-]+\s?){{1,3}}?)"
     rf",\s*(?P<state>{_STATE})(?:\s+\d{{5}}(?:-\d{{4}})?)?(?![\w])"
     rf"|(?P<city2>(?:[A-Z][a-zA-Z'’.-]+\s?){{1,3}}?)(?![\w]))"
@@ -507,7 +507,7 @@ _KNOWN_FACILITY_RE = _scan(
 
 # A capitalised word followed by one of these is an eponym (Wilson's disease, Wells score,
 # Framingham Heart Study), not a person or a place.
-_EPONYM_TAIL_RE = re.compile(
+_EPONYM_TAIL_RE = compiled(
     r"(?:['’]s?|s['’])?\s+(?:[A-Z][a-z]+\s+)?(?i:disease|syndrome|sign|reflex|score|criteria"
     r"|criterion|test|maneuver|manoeuvre|scale|classification|index|triad|phenomenon|law"
     r"|rule|equation|formula|procedure|operation|fracture|palsy|ulcer|angina|lymphoma"
@@ -539,7 +539,7 @@ _NAME_TOK = (
 )
 _CAP_TOKEN_RE = _scan(_UP, rf"(?<![\w'’-]){_NAME_TOK}(?![\w-])")
 _INITIAL = r"[A-Z]\.(?![A-Za-z])|[A-Z](?=['’]s\b|[,;:)]|$|\s+[a-z])"
-_FOLLOW_RE = re.compile(rf"\s+(?:(?P<init>{_INITIAL})|(?P<tok>{_NAME_TOK}))")
+_FOLLOW_RE = compiled(rf"\s+(?:(?P<init>{_INITIAL})|(?P<tok>{_NAME_TOK}))")
 _TITLE_RE = _scan(
     "A-Z",
     rf"\b(?P<title>Dr|Drs|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr"
@@ -549,8 +549,8 @@ _TITLE_RE = _scan(
 )
 _SURNAME_TITLES = frozenset("Dr Doctor Mr Mrs Ms Miss Prof Professor".split())
 _NOT_A_DOCTOR = frozenset("google internet youtube chatgpt tiktok".split())
-_LOWER_WORD_RE = re.compile(r"[ ][a-z][a-z'’-]+(?![\w'’-])")
-_OFFICE_RE = re.compile(r"['’]s\s+(?i:office|clinic|practice)\b")
+_LOWER_WORD_RE = compiled(r"[ ][a-z][a-z'’-]+(?![\w'’-])")
+_OFFICE_RE = compiled(r"['’]s\s+(?i:office|clinic|practice)\b")
 # A cue word right before a capitalised token marks it as a person's name.
 _CUES = frozenset(
     """
@@ -613,9 +613,9 @@ _WEAK_CUES = frozenset(
 
 # (Written "X then X*", not "X+": the engine skips ahead in C only to a class a pattern opens
 # with, and a repeat is no class.)
-_DIGIT_RUN_RE = re.compile(r"\d\d*")
+_DIGIT_RUN_RE = compiled(r"\d\d*")
 # In ASCII text ``\d`` is [0-9]; the plain range is cheaper to test than the Unicode category.
-_ASCII_DIGIT_RUN_RE = re.compile(r"[0-9][0-9]*")
+_ASCII_DIGIT_RUN_RE = compiled(r"[0-9][0-9]*")
 # Every _FACILITY_HEAD alternative contains one of these (case-sensitive, like the regex).
 _HEAD_HINTS = (
     "Hosp", "Clinic", "Med", "Health", "Infirmary", "Sanatorium", "Sanitarium", "Nursing",
@@ -634,7 +634,7 @@ _TITLE_HINTS = (
 
 def _words(*needles: str) -> re.Pattern[str]:
     """A search for any of these literal substrings (one C-speed pass, no Python loop)."""
-    return re.compile("|".join(re.escape(n) for n in needles))
+    return compiled("|".join(re.escape(n) for n in needles))
 
 
 _HEAD_HINT_RE = _words(*_HEAD_HINTS)
@@ -674,12 +674,12 @@ _NO_DIGITS = _Hints(0, 0, False)
 
 
 # Helpers used inside the loops (compiled once, not looked up in re's cache per call).
-_NAME_TOK_RE = re.compile(_NAME_TOK)
-_PREV_CAP_RE = re.compile(r"([A-Z][a-zA-Z'’]*)\s+$")
-_BARE_LABEL_RE = re.compile(r"(?i)\s*(?:#|no\.|number)\s*")
-_YEAR_VALUE_RE = re.compile(r"#?\s?(?:19|20)\d{2}")
-_DASHED_DIGITS_RE = re.compile(r"\d{3,}(?:-\d{2,})+")
-_ASCII_WORD_RE = re.compile(r"[A-Za-z]+")
+_NAME_TOK_RE = compiled(_NAME_TOK)
+_PREV_CAP_RE = compiled(r"([A-Z][a-zA-Z'’]*)\s+$")
+_BARE_LABEL_RE = compiled(r"(?i)\s*(?:#|no\.|number)\s*")
+_YEAR_VALUE_RE = compiled(r"#?\s?(?:19|20)\d{2}")
+_DASHED_DIGITS_RE = compiled(r"\d{3,}(?:-\d{2,})+")
+_ASCII_WORD_RE = compiled(r"[A-Za-z]+")
 
 
 def _is_eponym(text: str, start: int, end: int) -> bool:
@@ -859,7 +859,7 @@ def _cue_name(
     return m.start(), end, NAME
 
 
-_WORD_RE = re.compile(r"[A-Za-z][A-Za-z.'’-]*")
+_WORD_RE = compiled(r"[A-Za-z][A-Za-z.'’-]*")
 
 
 def _city_at(text: str, start: int, lex: _Lexicon) -> int:
@@ -1021,14 +1021,14 @@ def _location_spans(
         yield m.start(), _facility_tail(text, end, lex, allow_lower_head=True), LOCATION
 
 
-_MORE_HEADS_RE = re.compile(rf"(?:\s+(?:{_FACILITY_HEAD}|Center|Centre)(?![\w'’]))+")
-_NEXT_WORD_RE = re.compile(r"(?:,\s*|\s+(?:in\s+)?)([A-Z])")
-_STATE_AFTER_RE = re.compile(
+_MORE_HEADS_RE = compiled(rf"(?:\s+(?:{_FACILITY_HEAD}|Center|Centre)(?![\w'’]))+")
+_NEXT_WORD_RE = compiled(r"(?:,\s*|\s+(?:in\s+)?)([A-Z])")
+_STATE_AFTER_RE = compiled(
     rf"(?:,\s*|\s+(?:in\s+)?)(?:{_STATE})(?:\s+\d{{5}}(?:-\d{{4}})?)?(?![\w])"
 )
-_STATE_HERE_RE = re.compile(rf"(?:{_STATE})(?![\w])")
-_COMMA_STATE_RE = re.compile(rf",\s*(?:{_STATE})(?![\w])")
-_LOWER_FACILITY_RE = re.compile(
+_STATE_HERE_RE = compiled(rf"(?:{_STATE})(?![\w])")
+_COMMA_STATE_RE = compiled(rf",\s*(?:{_STATE})(?![\w])")
+_LOWER_FACILITY_RE = compiled(
     r"\s+(?:downtown\s+)?(?:clinic|hospital|facility|office|med(?:ical)?\.?\s+c(?:en)?te?r"
     r"|health\s+center|ER|ED|urgent\s+care|campus|location|branch|site)\b"
 )
@@ -1102,7 +1102,7 @@ def _label_possible(text: str, v_start: int) -> bool:
     return word.lower().endswith(_LABEL_FINAL)
 
 
-_ANY_DIGIT_RE = re.compile(r"\d")
+_ANY_DIGIT_RE = compiled(r"\d")
 _ID_RUN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
 _CODE_RUN_CHARS = frozenset("#ABCDEFGHIJKLMNOPQRSTUVWXYZ-")
 
@@ -1220,7 +1220,7 @@ _NUM_WORD_AGE = (
 # An age over 89 by context: "she's ninety-four", "turned 93", "a lady, 96,", "94 years old".
 # Candidates are found first (few), then the words before them are checked.
 _AGE_CAND_RE = _scan("nao19", rf"(?<![\w.,-]){_NUM_WORD_AGE}(?!\w|-(?!years?\b))")
-_AGE_AFTER_RE = re.compile(
+_AGE_AFTER_RE = compiled(
     rf"(?i:(?P<yo>(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b)|\s*{_UNITS_AFTER}\b)"
 )
 _AGE_VERBS = frozenset(
@@ -1323,10 +1323,10 @@ _MONTH_FULL = (
 # are found first, then a month right before or after them.
 _ORD_CAND_RE = _scan("fsten", rf"\b{_ORD_WORD}\b")
 _MONTHS_LOWER = frozenset(_MONTH_FULL[3:-1].split("|"))
-_MONTH_FULL_RE = re.compile(_MONTH_FULL)
-_THE_BEFORE_RE = re.compile(r"(?i:\bthe\s+)$")
-_OF_MONTH_RE = re.compile(rf"(?i:\s+of\s+{_MONTH_FULL}\b)")
-_YEAR_AFTER_RE = re.compile(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
+_MONTH_FULL_RE = compiled(_MONTH_FULL)
+_THE_BEFORE_RE = compiled(r"(?i:\bthe\s+)$")
+_OF_MONTH_RE = compiled(rf"(?i:\s+of\s+{_MONTH_FULL}\b)")
+_YEAR_AFTER_RE = compiled(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
 # "rhea dot patel at gmail dot com".
 _SPOKEN_EMAIL = (
     r"\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+(?:['’][a-z]+)?)*\s+at\s+[a-z0-9-]+"
@@ -1356,15 +1356,15 @@ _LOCAL_PHONE_RE = _scan(
 _SPELLED_RE = _scan("A-Z", r"\b(?:[A-Z]-){4,}[A-Z]\b")  # five letters or more: not "P-D-S-A"
 # Necessary parts of the scans above, searched first: a leading character class lets the
 # regex engine skip ahead in C, where a scan opening with a lookaround tries every position.
-_SPELLED_HINT_RE = re.compile(r"[A-Z]-[A-Z]-[A-Z]-[A-Z]-[A-Z]")
-_DIGIT_SPACE_DIGIT_RE = re.compile(r"\d \d")
-_LOCAL_NUMBER_RE = re.compile(r"\d{3}[-. ]\d{4}")
+_SPELLED_HINT_RE = compiled(r"[A-Z]-[A-Z]-[A-Z]-[A-Z]-[A-Z]")
+_DIGIT_SPACE_DIGIT_RE = compiled(r"\d \d")
+_LOCAL_NUMBER_RE = compiled(r"\d{3}[-. ]\d{4}")
 # A ZIP after a place ("Ogden 84401", "lives in 02118", ", 02118").
 _ZIP_AFTER_RE = _scan(
     "0-9",
     r"(?<![\w.,$#-])(?P<v>\d{5}(?:-\d{4})?)(?![\w.,-]\d|[\w%-])",
 )
-_ZIP_BEFORE_RE = re.compile(r"(?:(?P<w>[^\W\d_][\w'’.]*)|(?P<c>,))\s{1,2}$")
+_ZIP_BEFORE_RE = compiled(r"(?:(?P<w>[^\W\d_][\w'’.]*)|(?P<c>,))\s{1,2}$")
 _ZIP_CUE_WORDS = frozenset("in near from to zip code zipcode at of is".split())
 _NOT_ZIP_BEFORE = frozenset(
     """
@@ -1396,9 +1396,9 @@ _NAME_CUE = (
     rf"|trained\s+by|(?:hi|hey)(?!\s+this\b)|nurse|according\s+to|out\s+to|behalf\s+of|covered\s+for"
     rf"|precepted)\s+"
 )
-_NAME_CUE_RE = re.compile(rf"(?i:{_NAME_CUE})(?P<n>{_ANY_TOK})")
+_NAME_CUE_RE = compiled(rf"(?i:{_NAME_CUE})(?P<n>{_ANY_TOK})")
 # Focus-group speaker labels: "Marta: I think ...".
-_SPEAKER_RE = re.compile(
+_SPEAKER_RE = compiled(
     rf"^[ \t]*(?P<n>[{_UP}][{_LO}]+(?:['’‘][{_LO}]+)?(?:[ -][{_UP}][{_LO}]+)?)"
     rf"(?:[ \t]*\([^)\n]{{1,20}}\))?[ \t]*:",
     re.M,
@@ -1464,7 +1464,7 @@ _PLACE_CUE = (
     r"|\b(?:i['’]m|we['’]re|they['’]re|she['’]s|he['’]s|home)\s+in|\bout\s+of"
     r"|\b(?:over|out|down|up)\s+at)\s+"
 )
-_PLACE_CUE_RE = re.compile(
+_PLACE_CUE_RE = compiled(
     rf"(?i:{_PLACE_CUE})"
     rf"(?P<p>(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)(?:\s+(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}})"
 )
@@ -1514,7 +1514,7 @@ _FAC_HEAD_SCAN_RE = _scan(
     "".join(sorted(set(re.findall(r"(?:^|[(|])([a-z])", _FAC_HEAD_WORDS)))),
     rf"\b{_FAC_HEAD_WORDS}(?:\s+{_FAC_HEAD_WORDS})*(?![\w'’])",
 )
-_NONSPACE_RE = re.compile(r"\S+")
+_NONSPACE_RE = compiled(r"\S+")
 _SITE_WORDS = ("location", "site", "campus", "office", "branch", "clinic", "hospital", "facilit",
                "satellite", "store")  # fmt: skip
 # "our Northgate site", "the Pinecrest location": a named site of an organisation.
@@ -1524,7 +1524,7 @@ _SITE_RE = _scan(
     rf"(?P<f>(?:[{_UP}][{_LO}'’.-]+(?:-[{_UP}][{_LO}]+)*[ ]+){{1,3}})"
     r"(?:location|site|campus|office|branch|clinic|hospital|facility|satellite|store)\b",
 )
-_ZIP_TAIL_RE = re.compile(r",?[ ]+\d{5}(?:-\d{4})?(?![\d-])")
+_ZIP_TAIL_RE = compiled(r",?[ ]+\d{5}(?:-\d{4})?(?![\d-])")
 _SPECIALTY = frozenset(
     """
     cardiac pulmonary cardiopulmonary physical occupational speech wound palliative geriatric
@@ -1542,7 +1542,7 @@ _WEAK_FAC_HEADS = frozenset(
     "general memorial medical regional practice pharmacy health healthcare children's lodge "
     "pediatrics orthopedics cardiology dermatology".split()
 )
-_FAC_WORD_RE = re.compile(
+_FAC_WORD_RE = compiled(
     rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*|[{_SCRIPTS}][{_SCRIPTS}'’-]*)$", re.I
 )
 
@@ -1605,7 +1605,7 @@ def _facility_start(
 
 _SAINT_LOWER_RE = _scan("s", r"\b(?:st\.?|saint)\s+[a-z]+(?:['’]s)?\b")
 _LOWER_TITLE_RE = _scan("dDmM", r"(?i:\b(?:dr|doctor|mr|mrs|ms))\.?\s+(?P<n>[a-z][a-z'’-]+)")
-_PARTICLE_HINT_RE = re.compile(r" (?:de|del|della|van|von|da|di|la|le|bin|al|dos|das|du|ter) ")
+_PARTICLE_HINT_RE = compiled(r" (?:de|del|della|van|von|da|di|la|le|bin|al|dos|das|du|ter) ")
 
 
 def _inflected_word(low: str, lex: _Lexicon) -> bool:
@@ -1740,8 +1740,8 @@ _MIDDLE_NAME_RE = _scan(
     rf"(?:[ ]+[{_UP}][{_LO}]+)?(?![\w-])",
 )
 _MIDDLE_WORDS = ("Thi", "Thị", "Van", "Văn", "Binti", "bin", "binti", "ibn")
-_MIDDLE_HINT_RE = re.compile(" (?:" + "|".join(_MIDDLE_WORDS) + ") ")
-_NEXT_TOKEN_RE = re.compile(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
+_MIDDLE_HINT_RE = compiled(" (?:" + "|".join(_MIDDLE_WORDS) + ") ")
+_NEXT_TOKEN_RE = compiled(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
 
 
 _STREET_ANY_CASE_RE = _scan(
@@ -1950,18 +1950,18 @@ _COPULA_ADVERBS = frozenset("actually really basically probably honestly definit
 _AUX_INVERTED = frozenset(
     "did didn't didn’t does doesn't doesn’t has hasn't hasn’t won't won’t wouldn't wouldn’t".split()
 )
-_AUX_VERB_RE = re.compile(
+_AUX_VERB_RE = compiled(
     r"[ ]+(?:say|mention|tell|think|know|ask|call|write|send|bring|raise|agree|want|try"
     r"|email|text|see|hear|work|cover|come|go)\b"
 )
 # "get X to call me", "want X to see it": a verb that has a person do something.
 _CAUSATIVE = frozenset("get got getting want wanted need needed".split())
-_TO_VERB_RE = re.compile(r"[ ]+to[ ]+(?!the\b|a\b|an\b|my\b|our\b|me\b|us\b|be\b)[a-z]+\b")
+_TO_VERB_RE = compiled(r"[ ]+to[ ]+(?!the\b|a\b|an\b|my\b|our\b|me\b|us\b|be\b)[a-z]+\b")
 _LEARNED = frozenset("learned learnt heard learn hear".split())
 _LEARNED_1 = [[w] for w in _LEARNED]
-_OR_PLACE_RE = re.compile(r"[ ]+(?:or|and)[ ]+|,[ ]+(?:(?:sometimes|or|and|maybe|even|also)[ ]+)?")
-_APPOSITIVE_END_RE = re.compile(r",[ ]+(?:was|is|were|has|had)[ ]+[a-z]")
-_ADDRESSED_RE = re.compile(r",\s+(?:you|remember)\b")
+_OR_PLACE_RE = compiled(r"[ ]+(?:or|and)[ ]+|,[ ]+(?:(?:sometimes|or|and|maybe|even|also)[ ]+)?")
+_APPOSITIVE_END_RE = compiled(r",[ ]+(?:was|is|were|has|had)[ ]+[a-z]")
+_ADDRESSED_RE = compiled(r",\s+(?:you|remember)\b")
 _ASKED_WHO = frozenset({("is", "this"), ("speaking", "with"), ("speaking", "to"), ("is", "that")})
 _HERE_WORDS = frozenset("there here then now before".split())
 _HANDED = frozenset(
@@ -2015,7 +2015,7 @@ def _place_cue(words: list[str]) -> bool | str:
     return "weak" if prep == "of" and before in _SIDE_OF else False
 
 
-_AFTER_NAME_RE = re.compile(
+_AFTER_NAME_RE = compiled(
     r"(?=[\s,;'’])"  # every alternative opens with a space, a comma, ";" or an apostrophe
     r"(?:\s+and\s+(?:I|me)\b|(?:\s+(?:always|just|then|also|never|finally|actually|basically"
     r"|literally|really|once))?\s+(?:said|says|told|asked|thinks|thought|mentioned|found|ran"
@@ -2070,11 +2070,11 @@ _AFTER_NAME_RE = re.compile(
     rf"|,\s+(?:the|our|my|his|her)\s+(?:(?:night|day|evening|weekend|old|new|former|head|lead)\s+)?"
     rf"(?:charge\s+nurse|unit\s+(?:clerk|secretary)|{_KIN})\b)"
 )
-_MID_VOCATIVE_RE = re.compile(
+_MID_VOCATIVE_RE = compiled(
     r",[ ]+(?:I|I['’](?:m|ll|d)|you|it['’]?(?:s|ll)?|we|remember|can|could|did|do|are|what|how)\b"
     r"|,[ ]+[a-z]+[.!]"  # "Oh, Liisa, grand.": one word said back to her
 )
-_VOCATIVE_END_RE = re.compile(rf"(?:[ -][{_UP}][{_LO}]+)?[ \t]*(?:[.?!]|$)", re.M)
+_VOCATIVE_END_RE = compiled(rf"(?:[ -][{_UP}][{_LO}]+)?[ \t]*(?:[.?!]|$)", re.M)
 _VOCATIVE_WORDS = ("thanks", "thank you", "sorry", "hi", "hey", "okay", "ok", "right", "yes", "no")
 
 
@@ -2087,15 +2087,15 @@ def _vocative_month(text: str, start: int, low: str) -> bool:
     return bool(prev) and not prev[-1].isdigit() and prev[-1].lower() not in _MONTHS_LOWER
 
 
-_INTRO_AFTER_RE = re.compile(
+_INTRO_AFTER_RE = compiled(
     r"(?i:[ ]+(?:from|at|with|calling|speaking|here|over\s+at)\b|,?[ ]+(?:i['’]?m|i\s+am)\b"
     r"|\s*[,.]?\s*$|,[ ]+(?:how|what)\s+can\b)"
 )
 
 
-_MONTH_END_RE = re.compile(r"(?:,[ ]+(?![\d]|(?i:and|or|may|june|july|august)\b)|[ ]*[.?!])")
-_WHAT_AFTER_RE = re.compile(r"[ ]+(?:did|said|told\s+me|meant|wanted|found|saw)[ ]+was\b")
-_CLEFT_AFTER_RE = re.compile(
+_MONTH_END_RE = compiled(r"(?:,[ ]+(?![\d]|(?i:and|or|may|june|july|august)\b)|[ ]*[.?!])")
+_WHAT_AFTER_RE = compiled(r"[ ]+(?:did|said|told\s+me|meant|wanted|found|saw)[ ]+was\b")
+_CLEFT_AFTER_RE = compiled(
     rf"(?:[ ]+[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?)?(?:[ ]+or[ ]+(?:me|I|you|him|her))?"
     r"[ ]+(?:who|from)\b"
 )
@@ -2306,7 +2306,7 @@ _SITE_NOUNS = frozenset(
     plant factory station airport college university farm ranch practice base
     """.split()
 )
-_PARTICLE_TAIL_RE = re.compile(r"[ ](?:da|do|das|dos|de|del|di|du|la)[ ]([a-z]+)")
+_PARTICLE_TAIL_RE = compiled(r"[ ](?:da|do|das|dos|de|del|di|du|la)[ ]([a-z]+)")
 _TOWN_PARTICLES = frozenset("da do das dos de del di du la".split())
 _TOWN_SUFFIX = frozenset("ville town township".split())
 _TOWN_ENDINGS = (
@@ -2375,7 +2375,7 @@ _LOWER_NAME_NEXT = (
 _LOWER_NAME_BEFORE = (
     r"\b(?:and|then|so|but|like|um|uh|yeah|okay|mean|know|well|oh|honestly|actually|basically)\b"
 )
-_LOWER_AFTER_NAME_RE = re.compile(
+_LOWER_AFTER_NAME_RE = compiled(
     rf"(?:^|(?<=[:.?!])|{_LOWER_NAME_BEFORE})[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+(?={_LOWER_NAME_NEXT})",
     re.M,
 )
@@ -2396,12 +2396,12 @@ _LOWER_KIN_NAME_RE = _scan(
 
 
 # "dr kiss told me to stop": after a title, a word that a verb of a doctor's follows
-_LOWER_TITLE_VERB_RE = re.compile(
+_LOWER_TITLE_VERB_RE = compiled(
     r"[ ]+(?:told|said|says|wants|wanted|put|gave|thinks|thought|sent|ordered|prescribed"
     r"|started|stopped|changed|increased|recommended)\b"
 )
 # "yeah it was nikolett who showed me": a cleft in lower-case speech
-_LOWER_CLEFT_RE = re.compile(
+_LOWER_CLEFT_RE = compiled(
     r"\bit[ ]+was[ ]+(?P<n>[a-z][a-z'’-]+)(?:[ ]+(?P<s>[a-z][a-z'’-]+))?[ ]+who\b"
 )
 
@@ -2433,12 +2433,12 @@ _NAME_CUE_SCAN = gated(_NAME_CUE_RE)
 # The same, case-sensitive, for the lower-cased copy of an ASCII text: the cue words are all
 # case-insensitive and the name's class takes both cases, so it finds the same spans there
 # (as _SPOKEN_EMAIL_LOW_RE does), without the engine's per-character case folding.
-_NAME_CUE_LOW_SCAN = gated(re.compile(rf"{_NAME_CUE}(?P<n>{_ANY_TOK})"))
+_NAME_CUE_LOW_SCAN = gated(compiled(rf"{_NAME_CUE}(?P<n>{_ANY_TOK})"))
 _PLACE_CUE_SCAN = gated(_PLACE_CUE_RE)
 # The cue alone, case-sensitive, for the lower-cased copy of an ASCII text: every match of
 # _PLACE_CUE_SCAN starts where this matches there (the cue is all case-insensitive), and
 # it is far cheaper to search for than the case-insensitive scan (see _place_cues).
-_PLACE_CUE_FOLDED = gated(re.compile(_PLACE_CUE))
+_PLACE_CUE_FOLDED = gated(compiled(_PLACE_CUE))
 
 
 def _place_cues(text: str, low_text: str) -> Iterator[re.Match[str]]:
@@ -2514,11 +2514,11 @@ def _lower_name_spans(
             yield m.start("p"), end, LOCATION
 
 
-_UPPER_RE = re.compile(rf"[{_UP}]")
+_UPPER_RE = compiled(rf"[{_UP}]")
 # Words in another script (_SCRIPTS) inside an English transcript: names and places as their
 # owners write them.
 _OTHER_WORD = rf"[{_SCRIPTS}](?:[{_SCRIPTS}ʼ'’-]*[{_SCRIPTS}])?"
-_OTHER_SCRIPT_RE = re.compile(rf"{_OTHER_WORD}(?:[ ]+{_OTHER_WORD})*")
+_OTHER_SCRIPT_RE = compiled(rf"{_OTHER_WORD}(?:[ ]+{_OTHER_WORD})*")
 
 
 def _age_candidates(low_scan: str) -> Iterator[re.Match[str]]:
@@ -2531,7 +2531,7 @@ def _age_candidates(low_scan: str) -> Iterator[re.Match[str]]:
     return _searched_from(_AGE_CAND_RE, _AGE_DIGIT_RE, low_scan)
 
 
-_AGE_DIGIT_RE = re.compile("[19]")
+_AGE_DIGIT_RE = compiled("[19]")
 
 
 def _lower_mode(text: str) -> bool:
@@ -2544,7 +2544,7 @@ def _lower_mode(text: str) -> bool:
 @lru_cache(maxsize=256)
 def _capitals(n: int) -> re.Pattern[str]:
     """A match when the text holds at least ``n`` characters of ``_UPPER_RE``."""
-    return re.compile(rf"(?:[^{_UP}]*[{_UP}]){{{n}}}")
+    return compiled(rf"(?:[^{_UP}]*[{_UP}]){{{n}}}")
 
 
 def _conversation_spans(
@@ -2570,7 +2570,7 @@ def _conversation_spans(
             yield from _proper_noun_spans(text, lex, caps)
 
 
-_TURN_RE = re.compile(r"^[ \t]*[\w][\w .()-]{0,30}:[ \t]", re.M)
+_TURN_RE = compiled(r"^[ \t]*[\w][\w .()-]{0,30}:[ \t]", re.M)
 
 
 def _transcript(text: str) -> bool:
@@ -2802,20 +2802,20 @@ def _spoken_spans(
         yield m.start(), m.end(), LOCATION
 
 
-_PLACE_WORDS_RE = re.compile(
+_PLACE_WORDS_RE = compiled(
     rf"(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.]+(?:-[{_UP}{_LO}][{_LO}'’.]*)*|[a-z][a-z'’-]+)"
     rf"(?:[ ]+(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.]+(?:-[{_UP}{_LO}][{_LO}'’.]*)*|[a-z][a-z'’-]+)){{0,2}}"
 )
 # After a facility or a street address: ", Ogden 84401", " over in Ogden", " in port tara".
-_TOWN_ZIP_RE = re.compile(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3},?[ ]+\d{5}(?:-\d{4})?(?![\w-])")
+_TOWN_ZIP_RE = compiled(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3},?[ ]+\d{5}(?:-\d{4})?(?![\w-])")
 # Speech-to-text: "the address is 12 wren way port sara" (the town ends the turn).
-_TOWN_EOL_RE = re.compile(r"(?:[ ]+[a-z][a-z'’.-]*){1,3}[ \t]*$", re.M)
+_TOWN_EOL_RE = compiled(r"(?:[ ]+[a-z][a-z'’.-]*){1,3}[ \t]*$", re.M)
 _NOT_TOWN_WORDS = frozenset(
     "and the okay ok please thanks thank so yeah right i you it that is was um uh yes no my "
     "our a an this town city here there now".split()
 )
 _ADVERBS = ("over", "out", "up", "down", "right")
-_PLACE_AFTER_RE = re.compile(r"(?:,[ ]*|[ ]+(?:(?:over|out|up|down|right)[ ]+)?(?:in|near)[ ]+)")
+_PLACE_AFTER_RE = compiled(r"(?:,[ ]*|[ ]+(?:(?:over|out|up|down|right)[ ]+)?(?:in|near)[ ]+)")
 
 
 def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool, street: bool = False) -> int:
@@ -2929,10 +2929,10 @@ def _known_name_spans(text: str, names: Sequence[str]) -> Iterable[tuple[int, in
         yield m.start(), m.end(), NAME
 
 
-_PREV_TOKEN_RE = re.compile(rf"(?<![\w'’-])({_ANY_TOK})[ ]+$")
+_PREV_TOKEN_RE = compiled(rf"(?<![\w'’-])({_ANY_TOK})[ ]+$")
 # "Asma’u", "Ja’far", "Ulug‘bek": an apostrophe inside a name, then lower-case letters that
 # are not an English ending ("Maria's", "Tom'll").
-_APOSTROPHE_TAIL_RE = re.compile(rf"['’‘]([{_LO}]+)(?![\w'’‘-])")
+_APOSTROPHE_TAIL_RE = compiled(rf"['’‘]([{_LO}]+)(?![\w'’‘-])")
 _NOT_APOSTROPHE_TAIL = frozenset("s ll re ve d m t".split())
 
 
@@ -3030,8 +3030,8 @@ def _extend(
     return out
 
 
-_AND_TOKEN_RE = re.compile(rf"[ ]+and[ ]+({_ANY_TOK})(?![\w'’-])")
-_TOKEN_AND_RE = re.compile(rf"(?<![\w'’.-])({_ANY_TOK})[ ]+and[ ]+$")
+_AND_TOKEN_RE = compiled(rf"[ ]+and[ ]+({_ANY_TOK})(?![\w'’-])")
+_TOKEN_AND_RE = compiled(rf"(?<![\w'’.-])({_ANY_TOK})[ ]+and[ ]+$")
 
 
 # The whole-text scans that one Hyperscan pass rules in or out per text (app/phi/prefilter.py).
@@ -3452,8 +3452,8 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-_ASCII_DIGIT_RE = re.compile(r"[0-9]")
-_MONTH_START_RE = re.compile("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec")
+_ASCII_DIGIT_RE = compiled(r"[0-9]")
+_MONTH_START_RE = compiled("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec")
 
 
 def _searched_from(
@@ -3531,7 +3531,7 @@ _MD_VERBS = frozenset(
 # "came in 8/4", "she was brought in 3/12": a visit's date after a verb of coming in.
 _MD_IN_VERBS = frozenset("came come comes went brought checked walked showed".split())
 _MD_OBJECTS = frozenset("him her them me us it".split())
-_MD_FRACTION_RE = re.compile(r"\s+(?i:a|an|of|the|tabs?|tablets?|pills?|doses?|cups?|way|hours?)\b")
+_MD_FRACTION_RE = compiled(r"\s+(?i:a|an|of|the|tabs?|tablets?|pills?|doses?|cups?|way|hours?)\b")
 
 
 def _md_after_verb(text: str) -> Iterable[tuple[int, int, str]]:

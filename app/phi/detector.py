@@ -1968,6 +1968,22 @@ _HANDED = frozenset(
     "reported report gave give handed hand sent send passed pass mentioned mention escalated "
     "escalate explained explain showed show forwarded forward".split()
 )
+# The last word before a token (lower case, trailing commas taken off) that can make a name
+# cue: for any other, ``_name_cue`` returns None (each of its rules tests that word against
+# one of these; tests/phi/test_detector_shortcuts.py checks it from the words it reads).
+_NAME_CUE_LAST = (
+    _KIN_WORDS
+    | _WHEN_WORDS
+    | _HERE_WORDS
+    | _STRONG_1
+    | _WEAK_1
+    | _COPULA_ADVERBS
+    | _AUX_INVERTED
+    | _CAUSATIVE
+    | {second for _, second in _STRONG_2 | _WEAK_2 | _ASKED_WHO}
+    | {"mine", "ours", "is", "was", "i'm", "i’m", "it's", "it’s", "for", "under", "showing"}
+    | {"it", "what", "her", "him", "from", "with", "to"}
+)
 
 
 def _place_cue(words: list[str]) -> bool | str:
@@ -2151,7 +2167,7 @@ def _cap_name_spans(
         start, end = m.span()
         tok = m.group(0)
         words = _words_before(text, start) if start else []
-        cue = _name_cue(words) if words else None
+        cue = _name_cue(words) if words and words[-1].rstrip(",") in _NAME_CUE_LAST else None
         if cue is None:
             pass  # (most tokens: none of the cue kinds below)
         elif cue == "intro":

@@ -96,3 +96,46 @@ def test_place_cues_end_in_a_place_cue_word() -> None:
                 assert d._place_cue(words) is False, words
                 checked += 1
     assert checked > 100_000
+
+
+def _words_read_by(func: object, per_set: int | None = None) -> set[str]:
+    """Every word a function compares with: its string constants and the members of the
+    module-level word sets and pairs it names (so a rule added there is in the test too);
+    with ``per_set``, only that many members of each set (stand-ins for the rest)."""
+    code = func.__code__  # type: ignore[attr-defined]
+    found: set[str] = set()
+
+    def add(value: object, limit: int | None) -> None:
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, (tuple, list, frozenset, set)):
+            items = sorted(value, key=str)
+            for item in items[:limit] if isinstance(value, (frozenset, set)) else items:
+                add(item, None)
+
+    for const in code.co_consts:
+        add(const, None)
+    for name in code.co_names:
+        add(getattr(d, name, None), per_set)
+    return {w for w in found if w and " " not in w and len(w) < 30}
+
+
+def test_name_cues_end_in_a_name_cue_word() -> None:
+    """`_cap_name_spans` calls `_name_cue` only when the last word before a token (trailing
+    commas off) is in `_NAME_CUE_LAST`: for any other last word it must find no cue. Checked
+    with every word `_name_cue` reads as the last word (with commas), after every pair of
+    words it reads (a few of each set's), and after random runs of up to five of them."""
+    vocabulary = sorted(_words_read_by(d._name_cue) | {"said", "the", "a", "x"})
+    few = sorted(_words_read_by(d._name_cue, per_set=2) | {"x"})
+    lasts = [w for w in vocabulary if w.rstrip(",") not in d._NAME_CUE_LAST]
+    assert len(vocabulary) > 200 and len(lasts) > 100
+    pairs = [[a, b] for a in few for b in few] + [[b] for b in few] + [[]]
+    rng = random.Random(5)
+    checked = 0
+    for base in lasts:
+        for last in (base, base + ",", base + ",,"):
+            runs = [[rng.choice(vocabulary) for _ in range(rng.randint(1, 5))] for _ in range(100)]
+            for run in (pairs if not last.endswith(",,") else []) + runs:
+                assert d._name_cue([*run, last]) is None, [*run, last]
+                checked += 1
+    assert checked > 500_000

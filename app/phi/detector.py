@@ -2757,7 +2757,7 @@ def _spoken_spans(
                 start = the.start()
         year = _YEAR_AFTER_RE.match(text, end)
         yield start, year.end() if year else end, DATE
-    if " at " in text and " dot " in low_text and _SPOKEN_EMAIL_RE in may:
+    if " at " in text and " dot " in low_text:
         emails = (
             _SPOKEN_EMAIL_LOW_RE.finditer(low_text)
             if text.isascii()
@@ -3375,7 +3375,7 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
 
 _PREFILTER = Prefilter(
     text_scans=[
-        *((rx, None) for rx in (_EMAIL_RE, _URL_RE, _IPV4_RE, _IPV6_RE, _PHONE_RE, *_AGE_SCAN)),
+        *((rx, None) for rx in (_URL_RE, _IPV4_RE, _IPV6_RE, _PHONE_RE, *_AGE_SCAN)),
         *((rx, None) for rx in (_DATE_NUMERIC, _DATE_WORDED, *_DATE_SLASHED, _DATE_RELATIVE)),
         # (Not the id candidates: any word with a digit is one, in nearly every text.)
         *((rx, None) for rx in (_SSN_RE, _CODE_RE, _LONG_NUMBER_RE)),
@@ -3404,7 +3404,6 @@ _PREFILTER = Prefilter(
                 _PARTICLE_HINT_RE,
                 _MIDDLE_HINT_RE,
                 _LOWER_TITLE_RE,
-                _SPOKEN_EMAIL_RE,
                 _GROUPED_DIGITS_RE,
                 _LOCAL_PHONE_RE,
                 _SPELLED_RE,
@@ -3858,7 +3857,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
         low_scan = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
     may = _PREFILTER.possible(text, low_scan)
     # Cheap substring tests skip whole-text scans that cannot match.
-    if "@" in text and _EMAIL_RE in may:
+    if "@" in text:
         raw.extend((m.start(), m.end(), EMAIL) for m in _EMAIL_RE.finditer(text))
     if ("/" in text or "www." in text or "WWW." in text) and _URL_RE in may:
         for m in _URL_RE.finditer(text):

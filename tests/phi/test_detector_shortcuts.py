@@ -9,6 +9,7 @@ property no longer holds fails here rather than silently changing what is redact
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 
@@ -139,3 +140,16 @@ def test_name_cues_end_in_a_name_cue_word() -> None:
                 assert d._name_cue([*run, last]) is None, [*run, last]
                 checked += 1
     assert checked > 500_000
+
+
+def test_merge_builds_the_spans_phi_span_would() -> None:
+    """`_merge` sets PhiSpan's slots directly: the same fields, values, equality and hash as
+    the constructor's (a field added to PhiSpan fails here until `_merge` sets it too)."""
+    assert [f.name for f in dataclasses.fields(d.PhiSpan)] == ["start", "end", "category"]
+    raw = [(0, 3, d.NAME), (2, 5, d.DATE), (7, 9, d.ID), (9, 12, d.LOCATION), (20, 21, d.AGE)]
+    built = d._merge(raw)
+    expected = [d.PhiSpan(s, e, c) for s, e, c in d._merged(raw)]
+    assert built == expected and len(built) == 3
+    assert [hash(s) for s in built] == [hash(s) for s in expected]
+    assert [repr(s) for s in built] == [repr(s) for s in expected]
+    assert all(type(s) is d.PhiSpan for s in built)

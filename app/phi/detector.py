@@ -872,26 +872,25 @@ def _city_at(text: str, start: int, lex: _Lexicon) -> int:
     candidates = lex.cities.get(first)
     if candidates is None:
         return 0
-    # Only as many words as the longest city starting with this word can matter.
-    words = [w]
+    # Words must be separated by single spaces and each capitalised (proper noun use), and
+    # only as many as the longest city starting with this word can matter: the run of such
+    # words from here, longest first.
+    if not w.group(0)[0].isupper():
+        return 0
+    words, lows = [w], [key]
     limit = min(start + 60, len(text))
     for _ in range(lex.city_words[first] - 1):
         nxt = _WORD_RE.search(text, words[-1].end(), limit)
-        if nxt is None:
+        if nxt is None or nxt.start() - words[-1].end() != 1 or not nxt.group(0)[0].isupper():
             break
         words.append(nxt)
+        lows.append(nxt.group(0).lower())
     for n in range(len(words), 0, -1):
-        chunk = words[:n]
-        # Words must be separated by single spaces and each capitalised (proper noun use).
-        if any(chunk[i + 1].start() - chunk[i].end() != 1 for i in range(n - 1)):
-            continue
-        if not all(c.group(0)[0].isupper() for c in chunk):
-            continue
-        phrase = " ".join(c.group(0).lower() for c in chunk)
+        phrase = " ".join(lows[:n])
         if phrase in candidates:
-            return chunk[-1].end()
+            return words[n - 1].end()
         if phrase.rstrip(".") in candidates:
-            return chunk[-1].end() - (len(phrase) - len(phrase.rstrip(".")))
+            return words[n - 1].end() - (len(phrase) - len(phrase.rstrip(".")))
     return 0
 
 

@@ -153,3 +153,54 @@ def test_merge_builds_the_spans_phi_span_would() -> None:
     assert [hash(s) for s in built] == [hash(s) for s in expected]
     assert [repr(s) for s in built] == [repr(s) for s in expected]
     assert all(type(s) is d.PhiSpan for s in built)
+
+
+def _city_at_every_chunk(text: str, start: int, lex: d._Lexicon) -> int:
+    """`_city_at` as first written: every chunk of the next words, longest first, checked
+    for spacing and capitals on its own (the detector stops gathering at the first break)."""
+    w = d._WORD_RE.match(text, start)
+    if not w:
+        return 0
+    key = w.group(0).lower()
+    first = key if key in lex.cities else key.rstrip(".")
+    candidates = lex.cities.get(first)
+    if candidates is None:
+        return 0
+    words = [w]
+    limit = min(start + 60, len(text))
+    for _ in range(lex.city_words[first] - 1):
+        nxt = d._WORD_RE.search(text, words[-1].end(), limit)
+        if nxt is None:
+            break
+        words.append(nxt)
+    for n in range(len(words), 0, -1):
+        chunk = words[:n]
+        if any(chunk[i + 1].start() - chunk[i].end() != 1 for i in range(n - 1)):
+            continue
+        if not all(c.group(0)[0].isupper() for c in chunk):
+            continue
+        phrase = " ".join(c.group(0).lower() for c in chunk)
+        if phrase in candidates:
+            return chunk[-1].end()
+        if phrase.rstrip(".") in candidates:
+            return chunk[-1].end() - (len(phrase) - len(phrase.rstrip(".")))
+    return 0
+
+
+def test_city_at_finds_what_every_chunk_finds() -> None:
+    lex = d._lexicon()
+    rng = random.Random(8)
+    cities = sorted(c for cs in lex.cities.values() for c in cs if " " in c)[:400]
+    texts = _texts() + [
+        mutated(f"We drove to {c.title()}  {c.title()}. {c.upper()}, {c}.", rng, "aA. ,\n", 2)
+        for c in cities
+    ]
+    checked = found = 0
+    for text in texts:
+        for m in d._WORD_RE.finditer(text):
+            for start in (m.start(), m.start() + 1):
+                got = d._city_at(text, start, lex)
+                assert got == _city_at_every_chunk(text, start, lex), (text, start)
+                checked += 1
+                found += got > 0
+    assert checked > 10_000 and found > 300

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -786,7 +787,9 @@ def _name_spans(
         start = m.start()
         tok = m.group(0)
         low = tok.lower()
-        base = low.split("'")[0].split("’")[0].split("-")[0]
+        base = low
+        if "'" in low or "’" in low or "-" in low:  # (most tokens: no apostrophe or hyphen)
+            base = low.split("'")[0].split("’")[0].split("-")[0]
         is_first = base in lex.first
         is_amb = base in lex.first_ambiguous
         if not (is_first or is_amb) and (low in _NOT_NAME or low in _PLACE_WORDS):
@@ -1625,7 +1628,7 @@ def _inflected_word(low: str, lex: _Lexicon) -> bool:
 def _personal_token(tok: str, lex: _Lexicon, capitalised: bool) -> bool:
     """A token in a personal context that can be a name (not a word, vendor or clinical term)."""
     low = tok.lower()
-    base = low.split("'")[0].split("’")[0]
+    base = low.split("'")[0].split("’")[0] if "'" in low or "’" in low else low
     if base in _CONTEXT_STOP or base in _NOT_NAME or base in _EPONYMS or base in lex.drugs:
         return False
     if base in _STATE_NAMES_LOWER or base in _FACILITY_WORDS:
@@ -2635,7 +2638,9 @@ def _proper_noun_spans(
             continue  # a label ("Email:", "Acct#")
         tok = m.group(0)
         low = tok.lower()
-        base = low.split("'")[0].split("’")[0].split("-")[0]
+        base = low
+        if "'" in low or "’" in low or "-" in low:  # (most tokens: no apostrophe or hyphen)
+            base = low.split("'")[0].split("’")[0].split("-")[0]
         if base in lex.common or _inflected_word(base, lex) or base in lex.drugs:
             continue
         if len(base) < 3 or base.endswith(_DRUG_ENDINGS):
@@ -3448,9 +3453,15 @@ def _merge(raw: Iterable[tuple[int, int, str]]) -> list[PhiSpan]:
     return spans
 
 
+_START, _END = itemgetter(0), itemgetter(1)
+
+
 def _merged(raw: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """``_merge`` as (start, end, category) tuples (for the detector's own next step)."""
-    items = sorted(raw, key=lambda s: (s[0], -(s[1] - s[0])))
+    # By start, the longest first, ties in their order: sorted by end (longest first for a
+    # start), then stably by start (C-level keys instead of a key tuple built per span).
+    items = sorted(raw, key=_END, reverse=True)
+    items.sort(key=_START)
     merged: list[tuple[int, int, str, int]] = []  # start, end, category, category length
     for start, end, cat in items:
         if end <= start:

@@ -683,6 +683,11 @@ _DASHED_DIGITS_RE = compiled(r"\d{3,}(?:-\d{2,})+")
 _ASCII_WORD_RE = compiled(r"[A-Za-z]+")
 
 
+# A capitalised token (``_CAP_TOKEN_RE``): start, end, the token, the token lower-cased; read
+# once per text for the loops over them.
+_Cap = tuple[int, int, str, str]
+
+
 def _is_eponym(text: str, start: int, end: int) -> bool:
     word = text[start:end].lower()
     if word in _EPONYMS or word.split("-")[0] in _EPONYMS:
@@ -748,7 +753,7 @@ _PLACE_WORDS = _STATE_NAMES_LOWER | _FACILITY_WORDS  # what _looks_like_place_wo
 
 
 def _name_spans(
-    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]], may: Container[re.Pattern[str]]
+    text: str, lex: _Lexicon, caps: Sequence[_Cap], may: Container[re.Pattern[str]]
 ) -> Iterable[tuple[int, int, str]]:
     titles = _TITLE_RE in may and _TITLE_HINT_RE.search(text)
     # Titles: Dr. Patel, Mrs. O'Neil, Mr. W.
@@ -783,10 +788,7 @@ def _name_spans(
             yield m.start(), office.end(), LOCATION
         yield m.start(), end, NAME
 
-    for m in caps:
-        start = m.start()
-        tok = m.group(0)
-        low = tok.lower()
+    for start, tok_end, _tok, low in caps:
         base = low
         if "'" in low or "’" in low or "-" in low:  # (most tokens: no apostrophe or hyphen)
             base = low.split("'")[0].split("’")[0].split("-")[0]
@@ -797,7 +799,7 @@ def _name_spans(
         cue = _cue_before(text, start) if start else None
         if cue:
             # Cue words: "patient Cindy L.", "my daughter Jessica", "named Emily Brown".
-            name = _cue_name(text, m, cue, is_first or is_amb, lex)
+            name = _cue_name(text, start, tok_end, low, cue, is_first or is_amb, lex)
             if name:
                 yield name
                 continue
@@ -806,60 +808,60 @@ def _name_spans(
                 continue
             if low in lex.common and low not in lex.surnames:
                 continue  # (neither test below can pass: skip the regex)
-            f = _FOLLOW_RE.match(text, m.end())
+            f = _FOLLOW_RE.match(text, tok_end)
             if f and f.group("init") and f.group("init").endswith(".") and low in lex.surnames:
                 # "Smith J." – surname followed by an initial.
-                yield m.start(), f.end(), NAME
+                yield start, f.end(), NAME
                 continue
             # Unknown capitalised word + known surname: "Johnathon Smith".
             if low in lex.common:
                 continue
-            if _sentence_initial(text, m.start()):
+            if _sentence_initial(text, start):
                 continue
             if not (f and f.group("tok") and f.group("tok").lower() in lex.surnames):
                 continue
             if f.group("tok").lower() in lex.common or _is_eponym(text, f.start("tok"), f.end()):
                 continue
-            if _city_at(text, m.start(), lex):
+            if _city_at(text, start, lex):
                 continue
-            yield m.start(), f.end(), NAME
+            yield start, f.end(), NAME
             continue
-        if _is_eponym(text, m.start(), m.end()):
+        if _is_eponym(text, start, tok_end):
             continue
-        end, added = _extend_name(text, m.end(), lex)
+        end, added = _extend_name(text, tok_end, lex)
         if is_amb and not added:
             continue
-        if not added and _sentence_initial(text, m.start()) and low in lex.common:
+        if not added and _sentence_initial(text, start) and low in lex.common:
             continue
-        yield m.start(), end, NAME
+        yield start, end, NAME
 
 
 def _cue_name(
-    text: str, m: re.Match[str], cue: str, known: bool, lex: _Lexicon
+    text: str, start: int, tok_end: int, low: str, cue: str, known: bool, lex: _Lexicon
 ) -> tuple[int, int, str] | None:
-    """Name span for a capitalised token that follows a cue word, if it qualifies."""
-    low = m.group(0).lower()
+    """Name span for a capitalised token (``low`` lower-cased, at ``start``-``tok_end``)
+    that follows a cue word, if it qualifies."""
     if low in _NOT_NAME or _looks_like_place_word(low) or low in _EPONYMS or low in _CONTEXT_STOP:
         return None
-    if _is_eponym(text, m.start(), m.end()):
+    if _is_eponym(text, start, tok_end):
         return None
     if cue == _SPEAKER_LABEL and not known:
         # "Participant: Zebulon Quackenbush": an unknown word after a label needs a surname.
-        end, added = _extend_name(text, m.end(), lex)
-        return (m.start(), end, NAME) if added else None
+        end, added = _extend_name(text, tok_end, lex)
+        return (start, end, NAME) if added else None
     if cue in _WEAK_CUES or cue.split()[0] in _WEAK_CUES:
         if not known:
             return None
     elif not known and low in lex.common:
         # "a patient, Job Kinyanjui": a word is a given name when a surname that is no
         # English word follows it.
-        nxt = _NEXT_TOKEN_RE.match(text, m.end())
+        nxt = _NEXT_TOKEN_RE.match(text, tok_end)
         if not (nxt and nxt.group(1)[0].isupper() and nxt.group(1).lower() not in lex.common):
             return None
-        end, added = _extend_name(text, m.end(), lex)
-        return (m.start(), end, NAME) if added else None
-    end, _ = _extend_name(text, m.end(), lex)
-    return m.start(), end, NAME
+        end, added = _extend_name(text, tok_end, lex)
+        return (start, end, NAME) if added else None
+    end, _ = _extend_name(text, tok_end, lex)
+    return start, end, NAME
 
 
 _WORD_RE = compiled(r"[A-Za-z][A-Za-z.'’-]*")
@@ -900,7 +902,7 @@ def _city_at(text: str, start: int, lex: _Lexicon) -> int:
 def _location_spans(
     text: str,
     lex: _Lexicon,
-    caps: Sequence[re.Match[str]],
+    caps: Sequence[_Cap],
     hints: _Hints,
     may: Container[re.Pattern[str]],
 ) -> Iterable[tuple[int, int, str]]:
@@ -1011,16 +1013,16 @@ def _location_spans(
         yield m.start(), _facility_tail(text, m.end(), lex), LOCATION
 
     cities = lex.cities
-    for m in caps:
+    for start, tok_end, _tok, low in caps:
         # Cheap test first: the token (or the word it starts) must begin a known city name.
-        if m.group(0).lower() not in cities and text[m.end() : m.end() + 1] not in ".'’":
+        if low not in cities and text[tok_end : tok_end + 1] not in ".'’":
             continue
-        end = _city_at(text, m.start(), lex)
+        end = _city_at(text, start, lex)
         if not end:
             continue
-        if _is_eponym(text, m.start(), end):
+        if _is_eponym(text, start, end):
             continue
-        yield m.start(), _facility_tail(text, end, lex, allow_lower_head=True), LOCATION
+        yield start, _facility_tail(text, end, lex, allow_lower_head=True), LOCATION
 
 
 _MORE_HEADS_RE = compiled(rf"(?:\s+(?:{_FACILITY_HEAD}|Center|Centre)(?![\w'’]))+")
@@ -2161,13 +2163,12 @@ _PLACE_CUE_LAST = _PLACE_PREP | {"over,"}
 
 
 def _cap_name_spans(
-    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]]
+    text: str, lex: _Lexicon, caps: Sequence[_Cap]
 ) -> Iterable[tuple[int, int, str]]:
     """Names and places around capitalised tokens, from the words next to them."""
     place_end_seen = 0
-    for m in caps:
-        start, end = m.span()
-        tok = m.group(0)
+    for start, tok_end, tok, tok_low in caps:
+        end = tok_end
         words = _words_before(text, start) if start else []
         cue = _name_cue(words) if words and words[-1].rstrip(",") in _NAME_CUE_LAST else None
         if cue is None:
@@ -2198,7 +2199,7 @@ def _cap_name_spans(
             # "the nurse was Per Mattsson" / "... was Ines": a name; "the nurse was Great": a word
             cue = "strong" if _copula_name(text, tok, end, lex) else "weak"
         if (cue == "weak" or (cue is None and words and words[-1] == "with")) and (
-            tok.lower() not in lex.common and tok.lower() not in lex.first
+            tok_low not in lex.common and tok_low not in lex.first
         ):
             nxt = _NEXT_TOKEN_RE.match(text, end)
             if nxt and nxt.group(1)[0].isupper() and nxt.group(1).lower() not in lex.common:
@@ -2209,7 +2210,7 @@ def _cap_name_spans(
                 ok = _strong_name_ok(text, start, end, lex)
             if not ok and cue == "weak" and words[-1] in ("with", "to"):
                 # "I agree with April, nobody ...": a month is no one to agree or talk with
-                low = tok.lower()
+                low = tok_low
                 ok = low in _MONTH_NAMES and _MONTH_END_RE.match(text, end) is not None
             if ok and not _is_eponym(text, start, end):
                 yield start, _name_run_end(text, end, lex, False), NAME
@@ -2226,7 +2227,7 @@ def _cap_name_spans(
                     yield start - len(words[-1]) - 1, place_end, LOCATION
                     continue
         if place == "weak":
-            low = tok.lower()
+            low = tok_low
             probe = tok
             nxt = _NEXT_TOKEN_RE.match(text, end)
             if nxt and nxt.group(1)[0].isupper():
@@ -2259,7 +2260,7 @@ def _cap_name_spans(
                 place_end_seen = place_end
                 yield start, place_end, LOCATION
                 continue
-        if tok.lower() in _NEVER_NAMED_AFTER:
+        if tok_low in _NEVER_NAMED_AFTER:
             continue
         after = _AFTER_NAME_RE.match(text, end)
         vocative = False
@@ -2280,7 +2281,7 @@ def _cap_name_spans(
                     yield start, end, NAME
                     continue
         if after or vocative:
-            low = tok.lower()
+            low = tok_low
             said = after.group(0) if after is not None else ""
             me_and = said.startswith((" and I", " and me"))
             # "Grace, didn't you ...", "Johannes's right about it": addressed or quoted
@@ -2301,14 +2302,14 @@ def _cap_name_spans(
                 _personal_token(tok, lex, True)
                 or (  # "check with Odd, he was on nights", "Grace, didn't you"
                     (vocative or cue == "weak" or me_and or addressed)
-                    and _strong_name_ok(text, start, m.end(), lex)
+                    and _strong_name_ok(text, start, tok_end, lex)
                     and low not in _NOT_NAME
                 )
                 or (vocative and _vocative_month(text, start, low))
             )
             if not ok and low in _STATE_NAMES_LOWER and after and after.group(0).startswith(" and"):
                 ok = not place  # "Virginia and I both floated", not "in Virginia and I"
-            if ok and not _is_eponym(text, start, m.end()):
+            if ok and not _is_eponym(text, start, tok_end):
                 yield start, end, NAME
 
 
@@ -2568,7 +2569,7 @@ def _capitals(n: int) -> re.Pattern[str]:
 def _conversation_spans(
     text: str,
     lex: _Lexicon,
-    caps: Sequence[re.Match[str]],
+    caps: Sequence[_Cap],
     hints: _Hints,
     lower_mode: bool,
     lows: tuple[str, str],
@@ -2624,20 +2625,17 @@ _DEVICE_NOUNS = frozenset(
 
 
 def _proper_noun_spans(
-    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]]
+    text: str, lex: _Lexicon, caps: Sequence[_Cap]
 ) -> Iterable[tuple[int, int, str]]:
     """In a transcript, a capitalised word in mid-sentence written with letters English does
     not use ("Øyvind", "Kolářová", "Gülay"), that is no eponym, drug, vendor or department,
     is a proper name (a person, or a place). Brand-name drugs are capitalised non-words too
     ("Reglan"), so an English-looking unknown word needs a personal context instead."""
-    for m in caps:
-        start, end = m.span()
-        if m.group(0).isascii() or not start or _sentence_initial(text, start):
+    for start, end, tok, low in caps:
+        if tok.isascii() or not start or _sentence_initial(text, start):
             continue
         if text[end : end + 1] in (":", "#"):
             continue  # a label ("Email:", "Acct#")
-        tok = m.group(0)
-        low = tok.lower()
         base = low
         if "'" in low or "’" in low or "-" in low:  # (most tokens: no apostrophe or hyphen)
             base = low.split("'")[0].split("’")[0].split("-")[0]
@@ -2654,9 +2652,9 @@ def _proper_noun_spans(
             continue
         if base in _GENERIC_PREFIX or base in _SPECIALTY or base in _STATE_NAMES_LOWER:
             continue
-        if _is_eponym(text, start, m.end()):
+        if _is_eponym(text, start, end):
             continue
-        yield start, m.end(), NAME
+        yield start, end, NAME
 
 
 def _spoken_spans(
@@ -3632,7 +3630,7 @@ def _phrasing_spans(
     text: str,
     low_text: str,
     lex: _Lexicon,
-    caps: Sequence[re.Match[str]],
+    caps: Sequence[_Cap],
     lower_mode: bool,
     raw: Sequence[tuple[int, int, str]],
     may: Container[re.Pattern[str]],
@@ -3842,24 +3840,23 @@ def _phrasing_spans(
                 yield m.start("n"), _name_run_end(text, m.end("n"), lex, True, strong=True), NAME
         return
     # Two capitalised words in mid-sentence that no list knows: "when Finbar Durkan tried".
-    for a, b in itertools.pairwise(caps):
-        if b.start() != a.end() + 1 or text[a.end()] != " " or _sentence_initial(text, a.start()):
+    for (a_start, a_end, a_tok, a_low), (b_start, b_end, b_tok, b_low) in itertools.pairwise(caps):
+        if b_start != a_end + 1 or text[a_end] != " " or _sentence_initial(text, a_start):
             continue
-        if b.end() < len(text) and text[b.end()] in ":#":
+        if b_end < len(text) and text[b_end] in ":#":
             continue
         # ... doing something ("Finbar Durkan tried"), or set off by commas ("the guy from
         # pharmacy, Connor Gray, came up"); a disease or a product has neither.
-        nxt = _NEXT_TOKEN_RE.match(text, b.end())
-        appositive = text[a.start() - 2 : a.start()] == ", " and text[b.end() : b.end() + 1] == ","
+        nxt = _NEXT_TOKEN_RE.match(text, b_end)
+        appositive = text[a_start - 2 : a_start] == ", " and text[b_end : b_end + 1] == ","
         if not appositive and not (nxt and nxt.group(1) in _PERSON_VERBS):
             continue
-        if a.group(0).lower() in _DEVICE_NOUNS or b.group(0).lower() in _DEVICE_NOUNS:
+        if a_low in _DEVICE_NOUNS or b_low in _DEVICE_NOUNS:
             continue
-        second = b.group(0)
-        surname = second.lower() in lex.surnames and second.lower() not in _DEVICE_NOUNS
-        if _pair_token_ok(a.group(0), lex) and (surname or _pair_token_ok(second, lex)):
-            if not _is_eponym(text, a.start(), b.end()):
-                yield a.start(), b.end(), NAME
+        surname = b_low in lex.surnames and b_low not in _DEVICE_NOUNS
+        if _pair_token_ok(a_tok, lex) and (surname or _pair_token_ok(b_tok, lex)):
+            if not _is_eponym(text, a_start, b_end):
+                yield a_start, b_end, NAME
 
 
 def warm() -> None:
@@ -3910,7 +3907,11 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
         for rx in _AGE_SCAN:
             if rx in may:  # (a scan the prefilter rules out is not run at all)
                 raw.extend((*_value_span(m), AGE) for m in rx.finditer(text))
-    caps = list(_CAP_TOKEN_RE.finditer(text))  # capitalised tokens: places and names
+    caps = [  # capitalised tokens: places and names
+        (m.start(), m.end(), tok, tok.lower())
+        for m in _CAP_TOKEN_RE.finditer(text)
+        for tok in (m.group(0),)
+    ]
     raw.extend(_location_spans(text, lex, caps, hints, may))
     raw.extend(_name_spans(text, lex, caps, may))
     lower_mode = _lower_mode(text)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from app.phi.gates import compiled, gated, lookahead_charsets
-from app.phi.prefilter import Prefilter
+from app.phi.prefilter import Possible, Prefilter
 
 __all__ = ["PhiResult", "PhiSpan", "detect"]
 
@@ -753,7 +753,7 @@ _PLACE_WORDS = _STATE_NAMES_LOWER | _FACILITY_WORDS  # what _looks_like_place_wo
 
 
 def _name_spans(
-    text: str, lex: _Lexicon, caps: Sequence[_Cap], may: Container[re.Pattern[str]]
+    text: str, lex: _Lexicon, caps: Sequence[_Cap], may: Possible
 ) -> Iterable[tuple[int, int, str]]:
     titles = _TITLE_RE in may and _TITLE_HINT_RE.search(text)
     # Titles: Dr. Patel, Mrs. O'Neil, Mr. W.
@@ -904,7 +904,7 @@ def _location_spans(
     lex: _Lexicon,
     caps: Sequence[_Cap],
     hints: _Hints,
-    may: Container[re.Pattern[str]],
+    may: Possible,
 ) -> Iterable[tuple[int, int, str]]:
     # Each scan runs only when the prefilter says it can match and the words it needs occur
     # in the text at all (substring tests cost a few percent of a regex pass; see _Hints).
@@ -1154,9 +1154,7 @@ def _long_numbers(text: str) -> Iterator[re.Match[str]]:
     return _from_digits(_LONG_NUMBER_RE, text, frozenset("#"), 0)
 
 
-def _id_spans(
-    text: str, hints: _Hints, may: Container[re.Pattern[str]]
-) -> Iterable[tuple[int, int, str]]:
+def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, int, str]]:
     for m in _id_candidates(text) if hints.digits >= 3 else ():
         value = m.group(0)
         v_start = m.start()
@@ -2479,7 +2477,7 @@ def _place_cues(text: str, low_text: str) -> Iterator[re.Match[str]]:
 
 
 def _lower_name_spans(
-    text: str, lex: _Lexicon, may: Container[re.Pattern[str]], low_text: str
+    text: str, lex: _Lexicon, may: Possible, low_text: str
 ) -> Iterable[tuple[int, int, str]]:
     """Speech-to-text output without capitals: the same cues, by regex over all words."""
     for m in _LOWER_KIN_NAME_RE.finditer(text) if _LOWER_KIN_NAME_RE in may else ():
@@ -2573,7 +2571,7 @@ def _conversation_spans(
     hints: _Hints,
     lower_mode: bool,
     lows: tuple[str, str],
-    may: Container[re.Pattern[str]],
+    may: Possible,
 ) -> Iterable[tuple[int, int, str]]:
     yield from _cap_name_spans(text, lex, caps)
     # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
@@ -2663,7 +2661,7 @@ def _spoken_spans(
     hints: _Hints,
     lower_mode: bool,
     lows: tuple[str, str],
-    may: Container[re.Pattern[str]],
+    may: Possible,
 ) -> Iterable[tuple[int, int, str]]:
     """Speaker labels, lower-case titles, numbers/dates/ages/emails read out, grouped digits,
     ZIP codes, street addresses in any case and facilities by structure."""
@@ -2810,7 +2808,7 @@ def _spoken_spans(
         if any(w in _CONTEXT_STOP or w in _EPONYMS or w in lex.drugs for w in low):
             continue
         yield m.start("f"), m.start("f") + len(m.group("f").rstrip()), LOCATION
-    for m in _FAC_HEAD_SCAN_RE.finditer(low_scan) if _FAC_HEAD_SCAN_RE in may else ():
+    for m in may.finditer(_FAC_HEAD_SCAN_RE, low_scan):
         head = m.group(0).lower()
         strong_head = " " in head or head not in _WEAK_FAC_HEADS
         fac_start = _facility_start(text, m.start(), lower_mode, strong_head)
@@ -3065,7 +3063,7 @@ _TITLES = (
 # A name spelled out letter by letter after a spelling cue: "it's spelled R I B E I R O",
 # "the last name is m - a - s - o - n", "Z, A, K" (three letters or more, one separator).
 _SPELLED_AFTER_CUE_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:spell(?:ed|s|ing)?(?:\s+it)?|spelt|(?:(?:sur|first|last|family|middle|maiden)"
         r"\s?)?name(?:\s+is|['’]s)|(?:sur|first|last|family|middle|maiden)\s?name))"
         r"[\s:,]*(?:it['’]s\s+)?(?P<v>[A-Za-z](?:(?:[ ]?-[ ]?[A-Za-z]){2,}|(?:,[ ][A-Za-z]){2,}"
@@ -3074,7 +3072,7 @@ _SPELLED_AFTER_CUE_RE = gated(
 )
 # "last name Lowry, first name Karl", "whose last name was da Rosa".
 _NAME_PART_CUE_RE = gated(
-    re.compile(
+    compiled(
         rf"(?i:\b(?:sur|first|last|family|given|middle|maiden)\s?name[:,]?\s+(?:is\s+|was\s+)?)"
         rf"(?P<n>(?:(?:da|de|del|della|di|dos|das|van|von|der|den|du|la|le|ten|ter|al|el)\s+)?"
         rf"{_ANY_TOK})(?![\w'’-])"
@@ -3083,7 +3081,7 @@ _NAME_PART_CUE_RE = gated(
 # "hi, it's Calebe again": a self-introduction on the phone.
 _CAP_TOK = rf"[{_UP}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
 _ITS_AGAIN_RE = gated(
-    re.compile(
+    compiled(
         rf"(?i:\bit['’]s|\bit\s+is)\s+(?P<n>{_CAP_TOK}(?:\s{_CAP_TOK})?)"
         r"\s+(?i:again|calling|speaking)\b"
     )
@@ -3091,7 +3089,7 @@ _ITS_AGAIN_RE = gated(
 # "on the seventeenth", "since the 22nd," — a day of the month after a date preposition,
 # when no noun follows ("on the third floor" stays).
 _BARE_DAY_RE = gated(
-    re.compile(
+    compiled(
         rf"(?i:\b(?:on|since|until|till)\s+)(?P<v>the\s+(?:(?!first|second|third){_ORD_WORD}"
         r"|(?:3[01]|[12]\d|0?[1-9])"
         r"(?:st|nd|rd|th)))(?=\s*(?:[,.;!?]|$)|\s+(?i:and|but|so|when|because)\b)",
@@ -3099,7 +3097,7 @@ _BARE_DAY_RE = gated(
     )
 )
 _THE_DAY_OF_RE = gated(
-    re.compile(rf"(?i:\bthe\s+)(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)\s+of\s+{_MON}")
+    compiled(rf"(?i:\bthe\s+)(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)\s+of\s+{_MON}")
 )
 # A phone read out with the last four as two pairs: "five one five three two three
 # forty-eight seventy-two".
@@ -3109,45 +3107,43 @@ _PAIR_WORD = (
     r"|seventeen|eighteen|nineteen|oh[\s-](?:one|two|three|four|five|six|seven|eight|nine))"
 )
 _PAIRED_PHONE_RE = gated(
-    re.compile(
+    compiled(
         rf"\b(?:{_DIGIT_WORD}[\s,.-]+){{5,6}}{_DIGIT_WORD}[\s,.-]+(?:{_PAIR_WORD}[\s,.-]+)?{_PAIR_WORD}\b"
     )
 )
 # "the prescription number on the label is 42-195436": a number "on the card/label".
 _ID_ON_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:number|no\.?|ID|#)\s+(?:on|from|off)\s+(?:the|my|her|his|your|their|this)\s+"
         r"[a-z]+\s+(?:is|was|reads|says)\s*:?\s*)(?P<v>[A-Za-z0-9]*\d[A-Za-z0-9-]*\d)(?![\w-])"
     )
 )
 # "it's tammy howell for the record": a caller saying who they are, in speech-to-text.
 _LOWER_ITS_RE = gated(
-    re.compile(
+    compiled(
         r"(?:^|(?<=[:.?!])|\b(?:yeah|hi|hello|hey|oh|um|uh|so|okay))[ ]*it['’]?s[ ]+"
         r"(?P<n>[a-z]+)\b",
         re.M,
     )
 )
 # "from Paducah to Yreka": the other end of a trip whose start is a place.
-_TO_PLACE_RE = re.compile(rf"[ ]+to[ ]+(?P<p>{_ANY_TOK}(?:[ ]{_CAP_TOK})?)(?![\w'’-])")
+_TO_PLACE_RE = compiled(rf"[ ]+to[ ]+(?P<p>{_ANY_TOK}(?:[ ]{_CAP_TOK})?)(?![\w'’-])")
 # "at 98 she's still sharp", "her 104th birthday": an age over 89 by its own context.
 _AT_AGE_RE = gated(
-    re.compile(
+    compiled(
         rf"(?i:\bat\s+)(?P<v>{_NUM_WORD_AGE})(?:\s*,)?\s+(?i:she|he|they|i|you|mom|dad)\b"
         r"(?:['’](?:s|d|re|m)|\s+(?:was|is|still|had|could|can|would|did|got|went|lives|drives|was))"
     )
 )
 _AGE_BIRTHDAY_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?P<v>(?:9\d|1[01]\d)(?:st|nd|rd|th)|ninetieth|hundredth|(?:ninety|hundred(?:\s+and)?)"
         rf"[\s-]+{_ORD_WORD})\s+birthday\b)"
     )
 )
 # "I'm Ravy, the younger son": a self-introduction followed by who the speaker is.
 _IM_NAME_RE = gated(
-    re.compile(
-        rf"\bI['’]m\s+(?P<n>{_CAP_TOK})(?=\s*,\s*(?:the|a|an|his|her|their|your|one|from)\b)"
-    )
+    compiled(rf"\bI['’]m\s+(?P<n>{_CAP_TOK})(?=\s*,\s*(?:the|a|an|his|her|their|your|one|from)\b)")
 )
 _VITAL_WORDS = (
     "sat", "o2", "oxygen", "room air", "pulse", "pressure", "rate", "bpm", "temp", "fever",
@@ -3162,7 +3158,7 @@ _PERSON_VERBS = frozenset(
 )
 # "I learned that from Svea Bergvall": who someone learned or heard a thing from.
 _FROM_PERSON_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:learn(?:ed|t)|heard|got|picked\s+(?:it|that|this)\s+up|borrowed|stole)\s+"
         r"(?:(?:that|it|this|them|a\s+lot|so\s+much|everything|most\s+of\s+it)\s+)?from\s+)"
         rf"(?P<n>{_CAP_TOK}(?:\s{_CAP_TOK})?)(?![\w'’-])"
@@ -3190,14 +3186,14 @@ _COUNTRY_WORDS = frozenset(
 _TOWN_PREFIXES = frozenset("north south east west new port fort mount lake upper lower".split())
 # "area code 224, then 207 0040": a phone number given in two parts.
 _AREA_CODE_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\barea\s+code\s+(?:is\s+)?)(?P<a>\d{3})(?![\d-])"
         r"(?:[,;]?\s+(?:then|and|and\s+then|the\s+number\s+is|number)?\s*(?P<n>\d{3}[\s.-]?\d{4})(?!\d))?"
     )
 )
 # "Hold on, Jarmila, let me finish.", "Right, Zak?": a name called out after an interjection.
 _VOCATIVE_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:hold\s+on|hang\s+on|wait|sorry|thanks|thank\s+you|okay|right|yeah|yes|exactly"
         r"|listen|hey|hi|hello|morning|go\s+on|go\s+ahead)),\s+"
         rf"(?P<n>{_CAP_TOK})(?=\s*[,.!?])"
@@ -3205,7 +3201,7 @@ _VOCATIVE_RE = gated(
 )
 # "I think Bengt has been here the longest": a name as the subject of a thought.
 _THINK_NAME_RE = gated(
-    re.compile(
+    compiled(
         rf"\b(?i:I\s+(?:think|guess|bet|know|believe)|maybe)\s+(?P<n>{_CAP_TOK})\s+"
         r"(?:has|had|was|is|did|does|knows|knew|said|would|will|can|could|might)\b"
     )
@@ -3214,7 +3210,7 @@ _NOT_DAY_WORDS = frozenset("monday tuesday wednesday thursday friday saturday su
 # "thanks to Davi Lucca", "written by Declan Cannon", "no offense to Sven-Olof Johansson":
 # who a thing is credited to or done by.
 _BY_PERSON_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:thanks\s+to|thank\s+you\s+to|no\s+offen[cs]e\s+to|credit\s+to|shout[\s-]?out\s+to"
         r"|(?:let\s+me\s+)?pull(?:ing|ed)?\s+up|look(?:ing|ed)?\s+up|hand(?:ed)?\s+(?:off|over)\s+to"
         r"|report(?:ed)?\s+to|(?:message|voicemail|call|letter)\s+(?:is\s+)?for"
@@ -3226,13 +3222,13 @@ _BY_PERSON_RE = gated(
 )
 # "a tiny town called North Jeremymouth"; "I call her every Sunday from Robertland."
 _TOWN_CALLED_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:town|city|village|hamlet|suburb|county|township)\s+(?:called|named)\s+)"
         rf"(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK}){{0,2}})(?![\w'’-])"
     )
 )
 _FROM_END_RE = gated(
-    re.compile(
+    compiled(
         rf"\bfrom\s+(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)(?=\s*[.,;!?]|\s*$"
         r"|\s+(?:every|each|daily|most|on|to|and|but|so|when|yesterday|today|tonight)\b)",
         re.M,
@@ -3241,12 +3237,12 @@ _FROM_END_RE = gated(
 # "uh i'm calling for my dad anders lundqvist", "the pharmacist maria said": a relation and
 # a given name in speech-to-text (the name list decides: these words have no capitals).
 _LOWER_KIN_GIVEN_RE = gated(
-    re.compile(rf"\b(?:my|our|his|her|their|the)[ ]+{_KIN}[ ]+(?P<n>[a-z]+)\b")
+    compiled(rf"\b(?:my|our|his|her|their|the)[ ]+{_KIN}[ ]+(?P<n>[a-z]+)\b")
 )
 # "the lady in bed nine was 100 and sharp", "the patient is 103, so": a person is 100-119,
 # when nothing on the line is a temperature, a weight or a percentage.
 _PERSON_HUNDRED_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:patient|lady|gentleman|man|woman|resident|guy|fella|gal|veteran|widow|widower)"
         r"(?:\s+[a-z]+){0,4}?\s+(?:is|was)\s+(?P<v>1[01]\d)"
         r"(?=\s*[,;!?]|\.(?!\d)|\s*$|\s+(?:and|but|so|now|years?)\b))"
@@ -3255,13 +3251,13 @@ _PERSON_HUNDRED_RE = gated(
 _NOT_AGE_LINE = (*_VITAL_WORDS, "febrile", "degree", "lb", "kg", "mg", "rising", "spik", "tylenol")
 # "on Tuesday the 15th", "friday the twenty-first": a weekday and a day of the month.
 _WEEKDAY_THE_RE = gated(
-    re.compile(
+    compiled(
         rf"(?i:\b{_WEEKDAY}\s+the\s+(?:{_ORD_WORD}|(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th))\b)"
     )
 )
 # "my cell ends in 4972", "the last four of her social are 5865": the end of a number.
 _LAST_DIGITS_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:ends?|ending)\s+(?:in|with)\s+|\blast\s+(?:four|4|five|5)(?:\s+(?:digits|numbers))?"
         r"(?:\s+(?:of|on)\s+(?:her|his|my|the|your|their|our)(?:\s+[a-z]+){1,2})?"
         r"(?:\s+(?:are|is|was|were))?\s*:?\s*)(?P<v>\d{4,5})(?![\d.,]\d|[\w-])"
@@ -3271,7 +3267,7 @@ _NUMBER_NOUNS = ("cell", "phone", "number", "card", "account", "social", "ssn", 
                  "mrn", "line", "mobile", "license", "member")  # fmt: skip
 # "your confirmation code is 24-898852": a number named by what it confirms or tracks.
 _CODE_ID_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:confirmation|ticket|order|tracking|booking|authori[sz]ation|auth|referral"
         r"|file|voucher|invoice|locker|badge)\s+(?:code|number|no\.?|#|ID)\s*(?:is|was|:)?\s*)"
         r"(?P<v>[A-Za-z0-9]*\d[A-Za-z0-9-]*\d)(?![\w-])"
@@ -3279,28 +3275,28 @@ _CODE_ID_RE = gated(
 )
 # "they had her MRN as 59-685474": an identifier recorded "as" a value.
 _ID_AS_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:MRN|ID|number|account|policy|record|chart|member\s+ID|medicare|medicaid)\s+as"
         r"\s+)(?P<v>[A-Za-z0-9]*\d[A-Za-z0-9-]*\d)(?![\w-])"
     )
 )
 # "at the corner of Orchard Row", "corner of canal street and main": a street without a number.
 _CORNER_RE = gated(
-    re.compile(
+    compiled(
         rf"(?i:\bcorner\s+of\s+)(?!(?i:the|a|an|this|that|our|my|your|their|his|her)\s)"
         rf"(?P<p>(?:[A-Za-z'’]+\s){{1,3}}(?i:{_STREET_SUFFIX}))\b(?!['’])"
     )
 )
 # "our Banksborough store", "the Yreka branch": a site named after its town.
 _SITE_OF_TOWN_RE = gated(
-    re.compile(
+    compiled(
         rf"\b(?:our|the|their|your)\s+(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)\s+"
         r"(?:store|location|branch|office|campus|site|outlet|satellite)\b"
     )
 )
 # "Jasmine's mom called", "so euan's dad said": a person's relative.
 _OWN_KIN_RE = gated(
-    re.compile(
+    compiled(
         rf"(?<![\w'’-])(?P<n>[{_UP}{_LO}][{_LO}]+)['’]s\s+(?:mom|mum|mother|dad|father|husband|wife"
         r"|son|daughter|sister|brother|kids?|children|grandma|grandpa|grandmother|grandfather"
         r"|aunt|uncle|cousin|niece|nephew|partner|boyfriend|girlfriend|fianc[eé]e?|family)\b"
@@ -3308,7 +3304,7 @@ _OWN_KIN_RE = gated(
 )
 # "auntie Bengt helps", "grandma elsa lives with us": a family title before a given name.
 _KIN_TITLE_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:auntie|aunty|aunt|uncle|grandma|grandpa|granny|grandad|granddad|nana|nanna"
         r"|gran|cousin)\s+)"
         rf"(?P<n>[{_UP}{_LO}][{_LO}]+(?:[ ][{_UP}][{_LO}]+)?)(?![\w'’-])"
@@ -3316,12 +3312,12 @@ _KIN_TITLE_RE = gated(
 )
 # "me alexandra and zdenka were ...", "the Wu family": people listed or a family by name.
 _ME_LIST_RE = gated(
-    re.compile(
+    compiled(
         r"\bme[ ]+(?P<a>[a-z]+(?:[ ][a-z]+)?)[ ]+and[ ]+(?P<b>[a-z]+)[ ]+"
         r"(?:were|are|did|went|both|had)\b"
     )
 )
-_THE_FAMILY_RE = gated(re.compile(rf"\b[Tt]he\s+(?P<n>{_CAP_TOK})\s+family\b"))
+_THE_FAMILY_RE = gated(compiled(rf"\b[Tt]he\s+(?P<n>{_CAP_TOK})\s+family\b"))
 # The scans above, for the prefilter: a text none of them can match skips them all. (A scan
 # spelled with the Unicode letter classes is too long for Hyperscan: the same scan with ASCII
 # classes stands for it; the prefilter reads ASCII texts only.)
@@ -3418,15 +3414,10 @@ _PREFILTER = Prefilter(
         ),
     ],
     low_scans=[
-        (rx, None)
-        for rx in (
-            _SPOKEN_DIGITS_RE,
-            _AGE_CAND_RE,
-            _ORD_CAND_RE,
-            _FAC_HEAD_SCAN_RE,
-            _PAIRED_PHONE_RE,
-        )
+        (rx, None) for rx in (_SPOKEN_DIGITS_RE, _AGE_CAND_RE, _ORD_CAND_RE, _PAIRED_PHONE_RE)
     ],
+    # (Found where its head words occur: tried only there, not at every letter.)
+    low_anchored=[_FAC_HEAD_SCAN_RE],
 )
 
 
@@ -3539,7 +3530,7 @@ def _date_worded(text: str, low_text: str) -> Iterator[re.Match[str]]:
 
 
 def _date_spans(
-    text: str, low_text: str, hints: _Hints, may: Container[re.Pattern[str]]
+    text: str, low_text: str, hints: _Hints, may: Possible
 ) -> Iterable[tuple[int, int, str]]:
     if hints.max_run:
         for m in _date_numeric(text) if _DATE_NUMERIC in may else ():
@@ -3633,7 +3624,7 @@ def _phrasing_spans(
     caps: Sequence[_Cap],
     lower_mode: bool,
     raw: Sequence[tuple[int, int, str]],
-    may: Container[re.Pattern[str]],
+    may: Possible,
 ) -> Iterable[tuple[int, int, str]]:
     """Contexts that earlier rules missed in new phrasings (spelled names, name-part labels,
     phone self-introductions, bare days of the month, phones read out in pairs, numbers "on

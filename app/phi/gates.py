@@ -247,3 +247,50 @@ def _grouped(branches: list[Any], ci: bool) -> list[Any]:
             run.setdefault(key, []).append(branch)
     flush()
     return out
+
+
+def literal_prefixes(rx: re.Pattern[str]) -> list[str] | None:
+    """Literal strings one of which every match of ``rx`` opens with (after zero-width
+    assertions), read from its parse tree; None when that cannot be told (a branch that opens
+    with a class, a repeat that may be skipped, case-insensitive letters, an empty match)."""
+    if rx.flags & re.IGNORECASE or _GLOBAL_FLAGS_RE.match(rx.pattern):
+        return None
+    found = _prefixes(list(_parser.parse(rx.pattern, rx.flags).data))
+    return sorted(set(found)) if found else None
+
+
+_NESTS = (_c.BRANCH, _c.SUBPATTERN)
+
+
+def _prefixes(items: list[Any]) -> list[str] | None:
+    i = 0
+    while i < len(items) and items[i][0] in (_c.AT, _c.ASSERT, _c.ASSERT_NOT):
+        i += 1  # zero-width: the match opens with what follows
+    if i == len(items):
+        return None
+    op, av = items[i]
+    if op is _c.LITERAL:
+        run = ""
+        while i < len(items) and items[i][0] is _c.LITERAL:
+            run += chr(items[i][1])
+            i += 1
+        # The parser takes a shared opening out of an alternation ("c(?:are|onvalescent)"):
+        # continue into the alternation that follows, when its openings can be told.
+        rest = _prefixes(items[i : i + 1]) if i < len(items) and items[i][0] in _NESTS else None
+        return [run + r for r in rest] if rest else [run]
+    if op is _c.BRANCH:
+        out: list[str] = []
+        for branch in av[1]:
+            found = _prefixes(list(branch.data))
+            if not found:
+                return None
+            out += found
+        return out
+    if op is _c.SUBPATTERN:
+        _group, add, remove, sub = av
+        if (add | remove) & re.IGNORECASE:
+            return None
+        return _prefixes(list(sub.data))
+    if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT) and av[0] >= 1:
+        return _prefixes(list(av[2].data))
+    return None

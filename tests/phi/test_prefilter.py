@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from app.phi import detector, prefilter
+from app.phi import detector, gates, prefilter
 from app.phi.detector import _PREFILTER, detect
 from tests.phi.samples import corpus_texts, mutated
 
@@ -85,3 +85,42 @@ def test_threads_each_get_their_own_scratch_space() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         together = list(pool.map(detect, texts))
     assert together == alone
+
+
+def test_anchored_scans_find_what_their_scan_finds() -> None:
+    # An anchored scan is tried only where one of its literal openings occurs: it must find
+    # every match the plain scan finds, in the same order, and skip texts without them.
+    assert _PREFILTER._anchored
+    checked = without = 0
+    for text in _texts() + _edge_texts():
+        low = text.lower()
+        if len(low) != len(text):
+            continue
+        may = _PREFILTER.possible(text, low)
+        for rx in _PREFILTER._anchored:
+            got = [(m.span(), m.regs) for m in may.finditer(rx, low)]
+            assert got == [(m.span(), m.regs) for m in rx.finditer(low)], (rx.pattern[:60], text)
+            checked += 1
+            without += not got
+    assert checked > 300 and without > 100
+
+
+def test_literal_openings_are_read_from_the_pattern() -> None:
+    def openings(pattern: str, flags: int = 0) -> list[str] | None:
+        return gates.literal_prefixes(re.compile(pattern, flags))
+
+    assert openings(r"(?=[ac])\b(?:ab|c(?:dd|ee)f|(?:gh|ij)\s+k)x") == [
+        "ab",
+        "cdd",
+        "cee",
+        "gh",
+        "ij",
+    ]
+    assert openings(r"c(?:d|e)") == ["c"]  # (the parser makes "d|e" a class: stop there)
+    assert openings(r"ab(?:c|)") == ["ab"]  # an alternation that may match empty: stop before it
+    assert openings(r"(?:ab)+c") == ["ab"]
+    assert openings(r"(?:ab|[cd]e)") is None  # a branch that opens with a class
+    assert openings(r"(?:ab)?c") is None  # a repeat that may be skipped
+    assert openings(r"ab", re.IGNORECASE) is None
+    assert openings(r"a(?i:b)") == ["a"]
+    assert openings(r"(?i:a)b") is None

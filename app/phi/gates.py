@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -294,3 +295,86 @@ def _prefixes(items: list[Any]) -> list[str] | None:
     if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT) and av[0] >= 1:
         return _prefixes(list(av[2].data))
     return None
+
+
+_CATEGORIES = {
+    _c.CATEGORY_DIGIT: r"\d",
+    _c.CATEGORY_NOT_DIGIT: r"\D",
+    _c.CATEGORY_SPACE: r"\s",
+    _c.CATEGORY_NOT_SPACE: r"\S",
+    _c.CATEGORY_WORD: r"\w",
+    _c.CATEGORY_NOT_WORD: r"\W",
+}
+
+
+def _atom(op: Any, av: Any, ci: bool) -> re.Pattern[str]:
+    """A one-character pattern that accepts what the parsed item ``(op, av)`` accepts."""
+    if op is _c.ANY:
+        return re.compile(".")
+    items = [(_c.LITERAL, av)] if op in (_c.LITERAL, _c.NOT_LITERAL) else av
+    negate = "^" if op is _c.NOT_LITERAL else ""
+    parts = []
+    for o, a in items:
+        if o is _c.NEGATE:
+            negate = "^"
+        elif o is _c.LITERAL:
+            parts.append(f"\\U{a:08x}")
+        elif o is _c.RANGE:
+            parts.append(f"\\U{a[0]:08x}-\\U{a[1]:08x}")
+        else:
+            parts.append(_CATEGORIES[a])  # (a KeyError: an item this reading does not know)
+    return re.compile(f"[{negate}{''.join(parts)}]", re.IGNORECASE if ci else 0)
+
+
+def _atoms(items: Any, ci: bool, out: list[re.Pattern[str]]) -> None:
+    """The one-character items of a parsed pattern that Hyperscan's prefilter mode keeps
+    (not those in lookarounds or back-references, which it widens away)."""
+    for op, av in items:
+        if op in (_c.LITERAL, _c.NOT_LITERAL, _c.IN, _c.ANY):
+            out.append(_atom(op, av, ci))
+        elif op is _c.SUBPATTERN:
+            _group, add, remove, sub = av
+            _atoms(sub.data, (ci or bool(add & re.IGNORECASE)) and not remove & re.IGNORECASE, out)
+        elif op is _c.BRANCH:
+            for branch in av[1]:
+                _atoms(branch.data, ci, out)
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+            _atoms(av[2].data, ci, out)
+        elif op is _c.ATOMIC_GROUP:
+            _atoms(av.data, ci, out)
+        elif op is _c.GROUPREF_EXISTS:
+            _atoms(av[1].data, ci, out)
+            if av[2] is not None:
+                _atoms(av[2].data, ci, out)
+        elif op not in (_c.AT, _c.ASSERT, _c.ASSERT_NOT, _c.GROUPREF):
+            raise ValueError(f"unknown item {op}")
+
+
+def ascii_stand_ins(expressions: Sequence[tuple[str, int]]) -> dict[int, str]:
+    """For letters outside ASCII ("é", "Ł", "ü"): an ASCII letter that every one-character
+    item of ``expressions`` (pattern, flags) accepting the letter accepts too, and that is a
+    word character as the letter is. Read through Hyperscan with each such letter replaced by
+    its stand-in, a text matches wherever the patterns match it in Python (the items outside
+    lookarounds see the same or more; word boundaries fall where they fell), so the pass may
+    rule scans out there too. Letters with no such stand-in are left out (their texts are not
+    read). Tried stand-ins: the letter's base ("é" -> "e"), else "a"/"A"."""
+    atoms: list[re.Pattern[str]] = []
+    for pattern, flags in expressions:
+        parsed = _parser.parse(pattern, flags)
+        _atoms(parsed.data, bool(parsed.state.flags & re.IGNORECASE), atoms)
+    unique = list({(a.pattern, a.flags): a for a in atoms}.values())
+    table: dict[int, str] = {}
+    for code in range(0xC0, 0x250):
+        letter = chr(code)
+        if not (letter.isupper() or letter.islower()):
+            continue  # (not a letter, or a title-case digraph such as "ǅ")
+        if len(letter.lower()) != 1 or len(letter.upper()) != 1:
+            continue
+        base = unicodedata.normalize("NFD", letter)[0]
+        for stand_in in (base, "A" if letter.isupper() else "a"):
+            if not (stand_in.isascii() and stand_in.isalpha()):
+                continue
+            if all(a.fullmatch(stand_in) or not a.fullmatch(letter) for a in unique):
+                table[code] = stand_in
+                break
+    return table

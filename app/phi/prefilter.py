@@ -12,8 +12,11 @@ The superset holds where Hyperscan's PCRE semantics and Python's agree: ``\\w``,
 ``\\b`` and case-insensitivity differ outside ASCII (Python's Unicode classes and case
 folding; Hyperscan's Unicode mode makes its databases five times slower to build) and on
 ASCII control characters (Python's ``\\s`` takes ``\\x1c``-``\\x1f``). So only texts of
-printable ASCII, tabs and line breaks are prefiltered (about 97% of the benchmark texts);
-the others get every scan, as does every text when the ``hyperscan`` package is missing.
+printable ASCII, tabs and line breaks are prefiltered as they are; in a text with letters
+outside ASCII ("Inés", "Łukasz") each such letter is read as an ASCII stand-in that every
+character class of the patterns accepting it accepts too (``gates.ascii_stand_ins``, "é"
+-> "e"); texts with other characters get every scan, as does every text when the
+``hyperscan`` package is missing.
 The databases are built on first use (about a second), not at import.
 """
 
@@ -24,7 +27,7 @@ import threading
 from collections.abc import Container, Iterator, Sequence
 from typing import Any
 
-from app.phi.gates import literal_prefixes
+from app.phi.gates import ascii_stand_ins, literal_prefixes
 
 _hs: Any
 try:
@@ -148,6 +151,7 @@ class Prefilter:
         # with other than ASCII characters never occur in the ASCII texts the pass reads.
         self._openings: list[tuple[int, int]] = []
         self._literals: list[str] = []
+        all_ascii = True
         for rx in self._anchored:
             prefixes = literal_prefixes(rx)
             if prefixes is None:
@@ -156,6 +160,12 @@ class Prefilter:
                 if prefix.isascii():
                     self._openings.append((id(rx), len(prefix)))
                     self._literals.append(prefix)
+                all_ascii = all_ascii and prefix.isascii()
+        # Letters outside ASCII read as ASCII stand-ins (built with the databases). Not when
+        # an anchored scan opens with such a letter: its openings are looked for as ASCII.
+        self._translate = all_ascii
+        self._stand_ins: dict[int, str] = {}
+        self._untranslatable = _DISAGREE_RE
         self._local = threading.local()
         self._lock = threading.Lock()
         self._dbs: Any = None
@@ -163,6 +173,14 @@ class Prefilter:
     def _databases(self) -> Any:
         with self._lock:
             if self._dbs is None:
+                if self._translate:
+                    expressions = [
+                        (gate or p.pattern, p.flags)
+                        for p, gate in (*self._scans[0], *self._scans[1])
+                    ]
+                    self._stand_ins = ascii_stand_ins(expressions)
+                    letters = "".join(map(chr, self._stand_ins))
+                    self._untranslatable = re.compile(f"[^\\t\\n\\r -~{letters}]")
                 self._dbs = (
                     _database(self._scans[0]),
                     _database(self._scans[1], self._literals),
@@ -184,8 +202,16 @@ class Prefilter:
 
     def possible(self, text: str, low: str) -> Possible:
         """The scans that may match in ``text`` / ``low`` (all when that cannot be told)."""
-        if _hs is None or not text.isascii() or _DISAGREE_RE.search(text):
+        if _hs is None:
             return EVERYTHING
+        if text.isascii():
+            if _DISAGREE_RE.search(text):
+                return EVERYTHING
+        else:
+            self._databases()  # (the stand-ins are read with them)
+            if self._untranslatable.search(text) or self._untranslatable.search(low):
+                return EVERYTHING  # (every text, when there are no stand-ins)
+            text, low = text.translate(self._stand_ins), low.translate(self._stand_ins)
         found: set[int] = set()
         add = found.add
         text_ids, low_ids = self._text_ids, self._low_ids

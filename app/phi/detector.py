@@ -10,14 +10,15 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
-from app.phi.gates import gated, lookahead_charsets
-from app.phi.prefilter import Prefilter
+from app.phi.gates import compiled, gated, lookahead_charsets
+from app.phi.prefilter import Possible, Prefilter
 
 __all__ = ["PhiResult", "PhiSpan", "detect"]
 
@@ -176,7 +177,7 @@ def _scan(first: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
     position, which made the detector several times slower.
     """
     with lookahead_charsets():  # the engine skips to the next such character in C
-        return re.compile(f"(?=[{first}])(?:{pattern})", flags)
+        return compiled(f"(?=[{first}])(?:{pattern})", flags)
 
 
 _MONTH = (
@@ -266,7 +267,7 @@ def _combine(patterns: list[re.Pattern[str]]) -> list[re.Pattern[str]]:
         firsts.append(body[len("(?=[") : body.index("])")])
         parts.append(f"(?i:{body})" if p.flags & re.IGNORECASE else body)
     with lookahead_charsets():
-        combined = re.compile(f"(?=[{''.join(firsts)}])(?:{'|'.join(parts)})")
+        combined = compiled(f"(?=[{''.join(firsts)}])(?:{'|'.join(parts)})")
     return [combined, *(p for p in patterns if "v" in p.groupindex)]
 
 
@@ -284,7 +285,7 @@ _AGE_SCAN = _combine(_AGE_RES)
 _EMAIL_RE = _scan(
     r"\w.+-", r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"
 )
-_URL_RE = re.compile(
+_URL_RE = compiled(
     r"(?i)\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'()]+"
     r"|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|io|us|info|health|care)"
     r"/[^\s<>\"'()]*"
@@ -330,13 +331,13 @@ _ID_LABEL = (
 _ID_VALUE = r"#?\s?(?=[A-Za-z0-9-]*\d)[A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9-]+)?(?<!-)"
 # Id-shaped values are found first, then a label is looked for just before each one.
 _ID_CANDIDATE_RE = _scan("#A-Za-z0-9", rf"(?<![\w-]){_ID_VALUE}(?![\w])")
-_ID_LABEL_BEFORE_RE = re.compile(
+_ID_LABEL_BEFORE_RE = compiled(
     rf"(?i:(?<![\w]){_ID_LABEL})(?:\s*(?:is|was|of|:|#|no\.?|number))*\s*[:#]?\s*$"
 )
 # Searched over the 45 characters before each id-shaped value: behind its first-character gate.
 _ID_LABEL_BEFORE_SCAN = gated(_ID_LABEL_BEFORE_RE)
 # Descriptor words that are themselves revealing enough to redact along with the value.
-_ID_LABEL_KEEP_IN_SPAN = re.compile(
+_ID_LABEL_KEEP_IN_SPAN = compiled(
     r"(?i)^(?:(?:patient|pt|site|case|member|subscriber|unique)\s+ID|case|Medicare|Medicaid)"
 )
 
@@ -347,12 +348,12 @@ _CODE_RE = _scan(
     r"|[A-Z]{1,5}\d{5,}[A-Z]{0,3}|\d{4,}-?[A-Z]{1,5}|[A-Z]{2,5}\d{4,}[A-Z]{0,3}"
     r"|\d{3,}(?:-\d{2,}){1,3})(?![\w-])",
 )
-_NOT_CODE_SHAPE_RE = re.compile(
+_NOT_CODE_SHAPE_RE = compiled(
     r"(?:19|20)\d{2}-(?:19|20)\d{2}|(?:19|20)\d{2}-[01]\d-[0-3]\d|\d{3}-\d{3}-\d{4}"
 )
 _LONG_NUMBER_RE = _scan("#0-9", r"(?<![\w.,#-])#?\d{6,}(?![\w.,-]\d|[\w-])")
 # Standards, trials and coding systems have code-shaped names but are not PHI.
-_CODE_STOP = re.compile(
+_CODE_STOP = compiled(
     r"^#?(?:ISO|IEC|IEEE|NCT|ICD|CPT|HCPCS|LOINC|SNOMED|RFC|SOC|NIST|SP|HL7|FHIR|ASTM|ANSI"
     r"|FDA|CFR|USC|EN|DIN|UL|CE|COVID|SARS|HIPAA|GDPR|K\d|PMID|DOI|ISBN|ISSN|NDC|CVE)\b"
 )
@@ -389,7 +390,7 @@ _STATE_FACILITY_RE = _scan(
     "A-Z", rf"\b(?:{_STATE_NAME})\s+(?:clinic|hospital|medical\s+center|health\s+center|office)\b"
 )
 # ", Springfield, IL 62704" continuation after an address or facility.
-_PLACE_TAIL_RE = re.compile(
+_PLACE_TAIL_RE = compiled(
     rf"(?:,?\s+(?:in|at)\s+|,\s*)(?:(?P<city>(?:[A-Z][a-zA-Z'’.-]+\s?){{1,3}}?)"
     rf",\s*(?P<state>{_STATE})(?:\s+\d{{5}}(?:-\d{{4}})?)?(?![\w])"
     rf"|(?P<city2>(?:[A-Z][a-zA-Z'’.-]+\s?){{1,3}}?)(?![\w]))"
@@ -507,7 +508,7 @@ _KNOWN_FACILITY_RE = _scan(
 
 # A capitalised word followed by one of these is an eponym (Wilson's disease, Wells score,
 # Framingham Heart Study), not a person or a place.
-_EPONYM_TAIL_RE = re.compile(
+_EPONYM_TAIL_RE = compiled(
     r"(?:['’]s?|s['’])?\s+(?:[A-Z][a-z]+\s+)?(?i:disease|syndrome|sign|reflex|score|criteria"
     r"|criterion|test|maneuver|manoeuvre|scale|classification|index|triad|phenomenon|law"
     r"|rule|equation|formula|procedure|operation|fracture|palsy|ulcer|angina|lymphoma"
@@ -539,7 +540,7 @@ _NAME_TOK = (
 )
 _CAP_TOKEN_RE = _scan(_UP, rf"(?<![\w'’-]){_NAME_TOK}(?![\w-])")
 _INITIAL = r"[A-Z]\.(?![A-Za-z])|[A-Z](?=['’]s\b|[,;:)]|$|\s+[a-z])"
-_FOLLOW_RE = re.compile(rf"\s+(?:(?P<init>{_INITIAL})|(?P<tok>{_NAME_TOK}))")
+_FOLLOW_RE = compiled(rf"\s+(?:(?P<init>{_INITIAL})|(?P<tok>{_NAME_TOK}))")
 _TITLE_RE = _scan(
     "A-Z",
     rf"\b(?P<title>Dr|Drs|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr"
@@ -549,8 +550,8 @@ _TITLE_RE = _scan(
 )
 _SURNAME_TITLES = frozenset("Dr Doctor Mr Mrs Ms Miss Prof Professor".split())
 _NOT_A_DOCTOR = frozenset("google internet youtube chatgpt tiktok".split())
-_LOWER_WORD_RE = re.compile(r"[ ][a-z][a-z'’-]+(?![\w'’-])")
-_OFFICE_RE = re.compile(r"['’]s\s+(?i:office|clinic|practice)\b")
+_LOWER_WORD_RE = compiled(r"[ ][a-z][a-z'’-]+(?![\w'’-])")
+_OFFICE_RE = compiled(r"['’]s\s+(?i:office|clinic|practice)\b")
 # A cue word right before a capitalised token marks it as a person's name.
 _CUES = frozenset(
     """
@@ -613,9 +614,9 @@ _WEAK_CUES = frozenset(
 
 # (Written "X then X*", not "X+": the engine skips ahead in C only to a class a pattern opens
 # with, and a repeat is no class.)
-_DIGIT_RUN_RE = re.compile(r"\d\d*")
+_DIGIT_RUN_RE = compiled(r"\d\d*")
 # In ASCII text ``\d`` is [0-9]; the plain range is cheaper to test than the Unicode category.
-_ASCII_DIGIT_RUN_RE = re.compile(r"[0-9][0-9]*")
+_ASCII_DIGIT_RUN_RE = compiled(r"[0-9][0-9]*")
 # Every _FACILITY_HEAD alternative contains one of these (case-sensitive, like the regex).
 _HEAD_HINTS = (
     "Hosp", "Clinic", "Med", "Health", "Infirmary", "Sanatorium", "Sanitarium", "Nursing",
@@ -634,7 +635,7 @@ _TITLE_HINTS = (
 
 def _words(*needles: str) -> re.Pattern[str]:
     """A search for any of these literal substrings (one C-speed pass, no Python loop)."""
-    return re.compile("|".join(re.escape(n) for n in needles))
+    return compiled("|".join(re.escape(n) for n in needles))
 
 
 _HEAD_HINT_RE = _words(*_HEAD_HINTS)
@@ -674,12 +675,17 @@ _NO_DIGITS = _Hints(0, 0, False)
 
 
 # Helpers used inside the loops (compiled once, not looked up in re's cache per call).
-_NAME_TOK_RE = re.compile(_NAME_TOK)
-_PREV_CAP_RE = re.compile(r"([A-Z][a-zA-Z'’]*)\s+$")
-_BARE_LABEL_RE = re.compile(r"(?i)\s*(?:#|no\.|number)\s*")
-_YEAR_VALUE_RE = re.compile(r"#?\s?(?:19|20)\d{2}")
-_DASHED_DIGITS_RE = re.compile(r"\d{3,}(?:-\d{2,})+")
-_ASCII_WORD_RE = re.compile(r"[A-Za-z]+")
+_NAME_TOK_RE = compiled(_NAME_TOK)
+_PREV_CAP_RE = compiled(r"([A-Z][a-zA-Z'’]*)\s+$")
+_BARE_LABEL_RE = compiled(r"(?i)\s*(?:#|no\.|number)\s*")
+_YEAR_VALUE_RE = compiled(r"#?\s?(?:19|20)\d{2}")
+_DASHED_DIGITS_RE = compiled(r"\d{3,}(?:-\d{2,})+")
+_ASCII_WORD_RE = compiled(r"[A-Za-z]+")
+
+
+# A capitalised token (``_CAP_TOKEN_RE``): start, end, the token, the token lower-cased; read
+# once per text for the loops over them.
+_Cap = tuple[int, int, str, str]
 
 
 def _is_eponym(text: str, start: int, end: int) -> bool:
@@ -747,7 +753,7 @@ _PLACE_WORDS = _STATE_NAMES_LOWER | _FACILITY_WORDS  # what _looks_like_place_wo
 
 
 def _name_spans(
-    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]], may: Container[re.Pattern[str]]
+    text: str, lex: _Lexicon, caps: Sequence[_Cap], may: Possible
 ) -> Iterable[tuple[int, int, str]]:
     titles = _TITLE_RE in may and _TITLE_HINT_RE.search(text)
     # Titles: Dr. Patel, Mrs. O'Neil, Mr. W.
@@ -782,11 +788,10 @@ def _name_spans(
             yield m.start(), office.end(), LOCATION
         yield m.start(), end, NAME
 
-    for m in caps:
-        start = m.start()
-        tok = m.group(0)
-        low = tok.lower()
-        base = low.split("'")[0].split("’")[0].split("-")[0]
+    for start, tok_end, _tok, low in caps:
+        base = low
+        if "'" in low or "’" in low or "-" in low:  # (most tokens: no apostrophe or hyphen)
+            base = low.split("'")[0].split("’")[0].split("-")[0]
         is_first = base in lex.first
         is_amb = base in lex.first_ambiguous
         if not (is_first or is_amb) and (low in _NOT_NAME or low in _PLACE_WORDS):
@@ -794,7 +799,7 @@ def _name_spans(
         cue = _cue_before(text, start) if start else None
         if cue:
             # Cue words: "patient Cindy L.", "my daughter Jessica", "named Emily Brown".
-            name = _cue_name(text, m, cue, is_first or is_amb, lex)
+            name = _cue_name(text, start, tok_end, low, cue, is_first or is_amb, lex)
             if name:
                 yield name
                 continue
@@ -803,63 +808,63 @@ def _name_spans(
                 continue
             if low in lex.common and low not in lex.surnames:
                 continue  # (neither test below can pass: skip the regex)
-            f = _FOLLOW_RE.match(text, m.end())
+            f = _FOLLOW_RE.match(text, tok_end)
             if f and f.group("init") and f.group("init").endswith(".") and low in lex.surnames:
                 # "Smith J." – surname followed by an initial.
-                yield m.start(), f.end(), NAME
+                yield start, f.end(), NAME
                 continue
             # Unknown capitalised word + known surname: "Johnathon Smith".
             if low in lex.common:
                 continue
-            if _sentence_initial(text, m.start()):
+            if _sentence_initial(text, start):
                 continue
             if not (f and f.group("tok") and f.group("tok").lower() in lex.surnames):
                 continue
             if f.group("tok").lower() in lex.common or _is_eponym(text, f.start("tok"), f.end()):
                 continue
-            if _city_at(text, m.start(), lex):
+            if _city_at(text, start, lex):
                 continue
-            yield m.start(), f.end(), NAME
+            yield start, f.end(), NAME
             continue
-        if _is_eponym(text, m.start(), m.end()):
+        if _is_eponym(text, start, tok_end):
             continue
-        end, added = _extend_name(text, m.end(), lex)
+        end, added = _extend_name(text, tok_end, lex)
         if is_amb and not added:
             continue
-        if not added and _sentence_initial(text, m.start()) and low in lex.common:
+        if not added and _sentence_initial(text, start) and low in lex.common:
             continue
-        yield m.start(), end, NAME
+        yield start, end, NAME
 
 
 def _cue_name(
-    text: str, m: re.Match[str], cue: str, known: bool, lex: _Lexicon
+    text: str, start: int, tok_end: int, low: str, cue: str, known: bool, lex: _Lexicon
 ) -> tuple[int, int, str] | None:
-    """Name span for a capitalised token that follows a cue word, if it qualifies."""
-    low = m.group(0).lower()
+    """Name span for a capitalised token (``low`` lower-cased, at ``start``-``tok_end``)
+    that follows a cue word, if it qualifies."""
     if low in _NOT_NAME or _looks_like_place_word(low) or low in _EPONYMS or low in _CONTEXT_STOP:
         return None
-    if _is_eponym(text, m.start(), m.end()):
+    if _is_eponym(text, start, tok_end):
         return None
     if cue == _SPEAKER_LABEL and not known:
         # "Participant: Zebulon Quackenbush": an unknown word after a label needs a surname.
-        end, added = _extend_name(text, m.end(), lex)
-        return (m.start(), end, NAME) if added else None
+        end, added = _extend_name(text, tok_end, lex)
+        return (start, end, NAME) if added else None
     if cue in _WEAK_CUES or cue.split()[0] in _WEAK_CUES:
         if not known:
             return None
     elif not known and low in lex.common:
         # "a patient, Job Kinyanjui": a word is a given name when a surname that is no
         # English word follows it.
-        nxt = _NEXT_TOKEN_RE.match(text, m.end())
+        nxt = _NEXT_TOKEN_RE.match(text, tok_end)
         if not (nxt and nxt.group(1)[0].isupper() and nxt.group(1).lower() not in lex.common):
             return None
-        end, added = _extend_name(text, m.end(), lex)
-        return (m.start(), end, NAME) if added else None
-    end, _ = _extend_name(text, m.end(), lex)
-    return m.start(), end, NAME
+        end, added = _extend_name(text, tok_end, lex)
+        return (start, end, NAME) if added else None
+    end, _ = _extend_name(text, tok_end, lex)
+    return start, end, NAME
 
 
-_WORD_RE = re.compile(r"[A-Za-z][A-Za-z.'’-]*")
+_WORD_RE = compiled(r"[A-Za-z][A-Za-z.'’-]*")
 
 
 def _city_at(text: str, start: int, lex: _Lexicon) -> int:
@@ -872,35 +877,34 @@ def _city_at(text: str, start: int, lex: _Lexicon) -> int:
     candidates = lex.cities.get(first)
     if candidates is None:
         return 0
-    # Only as many words as the longest city starting with this word can matter.
-    words = [w]
+    # Words must be separated by single spaces and each capitalised (proper noun use), and
+    # only as many as the longest city starting with this word can matter: the run of such
+    # words from here, longest first.
+    if not w.group(0)[0].isupper():
+        return 0
+    words, lows = [w], [key]
     limit = min(start + 60, len(text))
     for _ in range(lex.city_words[first] - 1):
         nxt = _WORD_RE.search(text, words[-1].end(), limit)
-        if nxt is None:
+        if nxt is None or nxt.start() - words[-1].end() != 1 or not nxt.group(0)[0].isupper():
             break
         words.append(nxt)
+        lows.append(nxt.group(0).lower())
     for n in range(len(words), 0, -1):
-        chunk = words[:n]
-        # Words must be separated by single spaces and each capitalised (proper noun use).
-        if any(chunk[i + 1].start() - chunk[i].end() != 1 for i in range(n - 1)):
-            continue
-        if not all(c.group(0)[0].isupper() for c in chunk):
-            continue
-        phrase = " ".join(c.group(0).lower() for c in chunk)
+        phrase = " ".join(lows[:n])
         if phrase in candidates:
-            return chunk[-1].end()
+            return words[n - 1].end()
         if phrase.rstrip(".") in candidates:
-            return chunk[-1].end() - (len(phrase) - len(phrase.rstrip(".")))
+            return words[n - 1].end() - (len(phrase) - len(phrase.rstrip(".")))
     return 0
 
 
 def _location_spans(
     text: str,
     lex: _Lexicon,
-    caps: Sequence[re.Match[str]],
+    caps: Sequence[_Cap],
     hints: _Hints,
-    may: Container[re.Pattern[str]],
+    may: Possible,
 ) -> Iterable[tuple[int, int, str]]:
     # Each scan runs only when the prefilter says it can match and the words it needs occur
     # in the text at all (substring tests cost a few percent of a regex pass; see _Hints).
@@ -1009,26 +1013,26 @@ def _location_spans(
         yield m.start(), _facility_tail(text, m.end(), lex), LOCATION
 
     cities = lex.cities
-    for m in caps:
+    for start, tok_end, _tok, low in caps:
         # Cheap test first: the token (or the word it starts) must begin a known city name.
-        if m.group(0).lower() not in cities and text[m.end() : m.end() + 1] not in ".'’":
+        if low not in cities and text[tok_end : tok_end + 1] not in ".'’":
             continue
-        end = _city_at(text, m.start(), lex)
+        end = _city_at(text, start, lex)
         if not end:
             continue
-        if _is_eponym(text, m.start(), end):
+        if _is_eponym(text, start, end):
             continue
-        yield m.start(), _facility_tail(text, end, lex, allow_lower_head=True), LOCATION
+        yield start, _facility_tail(text, end, lex, allow_lower_head=True), LOCATION
 
 
-_MORE_HEADS_RE = re.compile(rf"(?:\s+(?:{_FACILITY_HEAD}|Center|Centre)(?![\w'’]))+")
-_NEXT_WORD_RE = re.compile(r"(?:,\s*|\s+(?:in\s+)?)([A-Z])")
-_STATE_AFTER_RE = re.compile(
+_MORE_HEADS_RE = compiled(rf"(?:\s+(?:{_FACILITY_HEAD}|Center|Centre)(?![\w'’]))+")
+_NEXT_WORD_RE = compiled(r"(?:,\s*|\s+(?:in\s+)?)([A-Z])")
+_STATE_AFTER_RE = compiled(
     rf"(?:,\s*|\s+(?:in\s+)?)(?:{_STATE})(?:\s+\d{{5}}(?:-\d{{4}})?)?(?![\w])"
 )
-_STATE_HERE_RE = re.compile(rf"(?:{_STATE})(?![\w])")
-_COMMA_STATE_RE = re.compile(rf",\s*(?:{_STATE})(?![\w])")
-_LOWER_FACILITY_RE = re.compile(
+_STATE_HERE_RE = compiled(rf"(?:{_STATE})(?![\w])")
+_COMMA_STATE_RE = compiled(rf",\s*(?:{_STATE})(?![\w])")
+_LOWER_FACILITY_RE = compiled(
     r"\s+(?:downtown\s+)?(?:clinic|hospital|facility|office|med(?:ical)?\.?\s+c(?:en)?te?r"
     r"|health\s+center|ER|ED|urgent\s+care|campus|location|branch|site)\b"
 )
@@ -1102,7 +1106,7 @@ def _label_possible(text: str, v_start: int) -> bool:
     return word.lower().endswith(_LABEL_FINAL)
 
 
-_ANY_DIGIT_RE = re.compile(r"\d")
+_ANY_DIGIT_RE = compiled(r"\d")
 _ID_RUN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
 _CODE_RUN_CHARS = frozenset("#ABCDEFGHIJKLMNOPQRSTUVWXYZ-")
 
@@ -1150,9 +1154,7 @@ def _long_numbers(text: str) -> Iterator[re.Match[str]]:
     return _from_digits(_LONG_NUMBER_RE, text, frozenset("#"), 0)
 
 
-def _id_spans(
-    text: str, hints: _Hints, may: Container[re.Pattern[str]]
-) -> Iterable[tuple[int, int, str]]:
+def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, int, str]]:
     for m in _id_candidates(text) if hints.digits >= 3 else ():
         value = m.group(0)
         v_start = m.start()
@@ -1220,7 +1222,7 @@ _NUM_WORD_AGE = (
 # An age over 89 by context: "she's ninety-four", "turned 93", "a lady, 96,", "94 years old".
 # Candidates are found first (few), then the words before them are checked.
 _AGE_CAND_RE = _scan("nao19", rf"(?<![\w.,-]){_NUM_WORD_AGE}(?!\w|-(?!years?\b))")
-_AGE_AFTER_RE = re.compile(
+_AGE_AFTER_RE = compiled(
     rf"(?i:(?P<yo>(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b)|\s*{_UNITS_AFTER}\b)"
 )
 _AGE_VERBS = frozenset(
@@ -1323,10 +1325,10 @@ _MONTH_FULL = (
 # are found first, then a month right before or after them.
 _ORD_CAND_RE = _scan("fsten", rf"\b{_ORD_WORD}\b")
 _MONTHS_LOWER = frozenset(_MONTH_FULL[3:-1].split("|"))
-_MONTH_FULL_RE = re.compile(_MONTH_FULL)
-_THE_BEFORE_RE = re.compile(r"(?i:\bthe\s+)$")
-_OF_MONTH_RE = re.compile(rf"(?i:\s+of\s+{_MONTH_FULL}\b)")
-_YEAR_AFTER_RE = re.compile(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
+_MONTH_FULL_RE = compiled(_MONTH_FULL)
+_THE_BEFORE_RE = compiled(r"(?i:\bthe\s+)$")
+_OF_MONTH_RE = compiled(rf"(?i:\s+of\s+{_MONTH_FULL}\b)")
+_YEAR_AFTER_RE = compiled(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
 # "rhea dot patel at gmail dot com".
 _SPOKEN_EMAIL = (
     r"\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+(?:['’][a-z]+)?)*\s+at\s+[a-z0-9-]+"
@@ -1356,15 +1358,15 @@ _LOCAL_PHONE_RE = _scan(
 _SPELLED_RE = _scan("A-Z", r"\b(?:[A-Z]-){4,}[A-Z]\b")  # five letters or more: not "P-D-S-A"
 # Necessary parts of the scans above, searched first: a leading character class lets the
 # regex engine skip ahead in C, where a scan opening with a lookaround tries every position.
-_SPELLED_HINT_RE = re.compile(r"[A-Z]-[A-Z]-[A-Z]-[A-Z]-[A-Z]")
-_DIGIT_SPACE_DIGIT_RE = re.compile(r"\d \d")
-_LOCAL_NUMBER_RE = re.compile(r"\d{3}[-. ]\d{4}")
+_SPELLED_HINT_RE = compiled(r"[A-Z]-[A-Z]-[A-Z]-[A-Z]-[A-Z]")
+_DIGIT_SPACE_DIGIT_RE = compiled(r"\d \d")
+_LOCAL_NUMBER_RE = compiled(r"\d{3}[-. ]\d{4}")
 # A ZIP after a place ("Ogden 84401", "lives in 02118", ", 02118").
 _ZIP_AFTER_RE = _scan(
     "0-9",
     r"(?<![\w.,$#-])(?P<v>\d{5}(?:-\d{4})?)(?![\w.,-]\d|[\w%-])",
 )
-_ZIP_BEFORE_RE = re.compile(r"(?:(?P<w>[^\W\d_][\w'’.]*)|(?P<c>,))\s{1,2}$")
+_ZIP_BEFORE_RE = compiled(r"(?:(?P<w>[^\W\d_][\w'’.]*)|(?P<c>,))\s{1,2}$")
 _ZIP_CUE_WORDS = frozenset("in near from to zip code zipcode at of is".split())
 _NOT_ZIP_BEFORE = frozenset(
     """
@@ -1396,9 +1398,9 @@ _NAME_CUE = (
     rf"|trained\s+by|(?:hi|hey)(?!\s+this\b)|nurse|according\s+to|out\s+to|behalf\s+of|covered\s+for"
     rf"|precepted)\s+"
 )
-_NAME_CUE_RE = re.compile(rf"(?i:{_NAME_CUE})(?P<n>{_ANY_TOK})")
+_NAME_CUE_RE = compiled(rf"(?i:{_NAME_CUE})(?P<n>{_ANY_TOK})")
 # Focus-group speaker labels: "Marta: I think ...".
-_SPEAKER_RE = re.compile(
+_SPEAKER_RE = compiled(
     rf"^[ \t]*(?P<n>[{_UP}][{_LO}]+(?:['’‘][{_LO}]+)?(?:[ -][{_UP}][{_LO}]+)?)"
     rf"(?:[ \t]*\([^)\n]{{1,20}}\))?[ \t]*:",
     re.M,
@@ -1464,7 +1466,7 @@ _PLACE_CUE = (
     r"|\b(?:i['’]m|we['’]re|they['’]re|she['’]s|he['’]s|home)\s+in|\bout\s+of"
     r"|\b(?:over|out|down|up)\s+at)\s+"
 )
-_PLACE_CUE_RE = re.compile(
+_PLACE_CUE_RE = compiled(
     rf"(?i:{_PLACE_CUE})"
     rf"(?P<p>(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)(?:\s+(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}})"
 )
@@ -1514,7 +1516,7 @@ _FAC_HEAD_SCAN_RE = _scan(
     "".join(sorted(set(re.findall(r"(?:^|[(|])([a-z])", _FAC_HEAD_WORDS)))),
     rf"\b{_FAC_HEAD_WORDS}(?:\s+{_FAC_HEAD_WORDS})*(?![\w'’])",
 )
-_NONSPACE_RE = re.compile(r"\S+")
+_NONSPACE_RE = compiled(r"\S+")
 _SITE_WORDS = ("location", "site", "campus", "office", "branch", "clinic", "hospital", "facilit",
                "satellite", "store")  # fmt: skip
 # "our Northgate site", "the Pinecrest location": a named site of an organisation.
@@ -1524,7 +1526,7 @@ _SITE_RE = _scan(
     rf"(?P<f>(?:[{_UP}][{_LO}'’.-]+(?:-[{_UP}][{_LO}]+)*[ ]+){{1,3}})"
     r"(?:location|site|campus|office|branch|clinic|hospital|facility|satellite|store)\b",
 )
-_ZIP_TAIL_RE = re.compile(r",?[ ]+\d{5}(?:-\d{4})?(?![\d-])")
+_ZIP_TAIL_RE = compiled(r",?[ ]+\d{5}(?:-\d{4})?(?![\d-])")
 _SPECIALTY = frozenset(
     """
     cardiac pulmonary cardiopulmonary physical occupational speech wound palliative geriatric
@@ -1542,7 +1544,7 @@ _WEAK_FAC_HEADS = frozenset(
     "general memorial medical regional practice pharmacy health healthcare children's lodge "
     "pediatrics orthopedics cardiology dermatology".split()
 )
-_FAC_WORD_RE = re.compile(
+_FAC_WORD_RE = compiled(
     rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*|[{_SCRIPTS}][{_SCRIPTS}'’-]*)$", re.I
 )
 
@@ -1605,7 +1607,7 @@ def _facility_start(
 
 _SAINT_LOWER_RE = _scan("s", r"\b(?:st\.?|saint)\s+[a-z]+(?:['’]s)?\b")
 _LOWER_TITLE_RE = _scan("dDmM", r"(?i:\b(?:dr|doctor|mr|mrs|ms))\.?\s+(?P<n>[a-z][a-z'’-]+)")
-_PARTICLE_HINT_RE = re.compile(r" (?:de|del|della|van|von|da|di|la|le|bin|al|dos|das|du|ter) ")
+_PARTICLE_HINT_RE = compiled(r" (?:de|del|della|van|von|da|di|la|le|bin|al|dos|das|du|ter) ")
 
 
 def _inflected_word(low: str, lex: _Lexicon) -> bool:
@@ -1626,7 +1628,7 @@ def _inflected_word(low: str, lex: _Lexicon) -> bool:
 def _personal_token(tok: str, lex: _Lexicon, capitalised: bool) -> bool:
     """A token in a personal context that can be a name (not a word, vendor or clinical term)."""
     low = tok.lower()
-    base = low.split("'")[0].split("’")[0]
+    base = low.split("'")[0].split("’")[0] if "'" in low or "’" in low else low
     if base in _CONTEXT_STOP or base in _NOT_NAME or base in _EPONYMS or base in lex.drugs:
         return False
     if base in _STATE_NAMES_LOWER or base in _FACILITY_WORDS:
@@ -1740,8 +1742,8 @@ _MIDDLE_NAME_RE = _scan(
     rf"(?:[ ]+[{_UP}][{_LO}]+)?(?![\w-])",
 )
 _MIDDLE_WORDS = ("Thi", "Thị", "Van", "Văn", "Binti", "bin", "binti", "ibn")
-_MIDDLE_HINT_RE = re.compile(" (?:" + "|".join(_MIDDLE_WORDS) + ") ")
-_NEXT_TOKEN_RE = re.compile(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
+_MIDDLE_HINT_RE = compiled(" (?:" + "|".join(_MIDDLE_WORDS) + ") ")
+_NEXT_TOKEN_RE = compiled(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
 
 
 _STREET_ANY_CASE_RE = _scan(
@@ -1950,23 +1952,39 @@ _COPULA_ADVERBS = frozenset("actually really basically probably honestly definit
 _AUX_INVERTED = frozenset(
     "did didn't didn’t does doesn't doesn’t has hasn't hasn’t won't won’t wouldn't wouldn’t".split()
 )
-_AUX_VERB_RE = re.compile(
+_AUX_VERB_RE = compiled(
     r"[ ]+(?:say|mention|tell|think|know|ask|call|write|send|bring|raise|agree|want|try"
     r"|email|text|see|hear|work|cover|come|go)\b"
 )
 # "get X to call me", "want X to see it": a verb that has a person do something.
 _CAUSATIVE = frozenset("get got getting want wanted need needed".split())
-_TO_VERB_RE = re.compile(r"[ ]+to[ ]+(?!the\b|a\b|an\b|my\b|our\b|me\b|us\b|be\b)[a-z]+\b")
+_TO_VERB_RE = compiled(r"[ ]+to[ ]+(?!the\b|a\b|an\b|my\b|our\b|me\b|us\b|be\b)[a-z]+\b")
 _LEARNED = frozenset("learned learnt heard learn hear".split())
 _LEARNED_1 = [[w] for w in _LEARNED]
-_OR_PLACE_RE = re.compile(r"[ ]+(?:or|and)[ ]+|,[ ]+(?:(?:sometimes|or|and|maybe|even|also)[ ]+)?")
-_APPOSITIVE_END_RE = re.compile(r",[ ]+(?:was|is|were|has|had)[ ]+[a-z]")
-_ADDRESSED_RE = re.compile(r",\s+(?:you|remember)\b")
+_OR_PLACE_RE = compiled(r"[ ]+(?:or|and)[ ]+|,[ ]+(?:(?:sometimes|or|and|maybe|even|also)[ ]+)?")
+_APPOSITIVE_END_RE = compiled(r",[ ]+(?:was|is|were|has|had)[ ]+[a-z]")
+_ADDRESSED_RE = compiled(r",\s+(?:you|remember)\b")
 _ASKED_WHO = frozenset({("is", "this"), ("speaking", "with"), ("speaking", "to"), ("is", "that")})
 _HERE_WORDS = frozenset("there here then now before".split())
 _HANDED = frozenset(
     "reported report gave give handed hand sent send passed pass mentioned mention escalated "
     "escalate explained explain showed show forwarded forward".split()
+)
+# The last word before a token (lower case, trailing commas taken off) that can make a name
+# cue: for any other, ``_name_cue`` returns None (each of its rules tests that word against
+# one of these; tests/phi/test_detector_shortcuts.py checks it from the words it reads).
+_NAME_CUE_LAST = (
+    _KIN_WORDS
+    | _WHEN_WORDS
+    | _HERE_WORDS
+    | _STRONG_1
+    | _WEAK_1
+    | _COPULA_ADVERBS
+    | _AUX_INVERTED
+    | _CAUSATIVE
+    | {second for _, second in _STRONG_2 | _WEAK_2 | _ASKED_WHO}
+    | {"mine", "ours", "is", "was", "i'm", "i’m", "it's", "it’s", "for", "under", "showing"}
+    | {"it", "what", "her", "him", "from", "with", "to"}
 )
 
 
@@ -2015,7 +2033,7 @@ def _place_cue(words: list[str]) -> bool | str:
     return "weak" if prep == "of" and before in _SIDE_OF else False
 
 
-_AFTER_NAME_RE = re.compile(
+_AFTER_NAME_RE = compiled(
     r"(?=[\s,;'’])"  # every alternative opens with a space, a comma, ";" or an apostrophe
     r"(?:\s+and\s+(?:I|me)\b|(?:\s+(?:always|just|then|also|never|finally|actually|basically"
     r"|literally|really|once))?\s+(?:said|says|told|asked|thinks|thought|mentioned|found|ran"
@@ -2070,11 +2088,11 @@ _AFTER_NAME_RE = re.compile(
     rf"|,\s+(?:the|our|my|his|her)\s+(?:(?:night|day|evening|weekend|old|new|former|head|lead)\s+)?"
     rf"(?:charge\s+nurse|unit\s+(?:clerk|secretary)|{_KIN})\b)"
 )
-_MID_VOCATIVE_RE = re.compile(
+_MID_VOCATIVE_RE = compiled(
     r",[ ]+(?:I|I['’](?:m|ll|d)|you|it['’]?(?:s|ll)?|we|remember|can|could|did|do|are|what|how)\b"
     r"|,[ ]+[a-z]+[.!]"  # "Oh, Liisa, grand.": one word said back to her
 )
-_VOCATIVE_END_RE = re.compile(rf"(?:[ -][{_UP}][{_LO}]+)?[ \t]*(?:[.?!]|$)", re.M)
+_VOCATIVE_END_RE = compiled(rf"(?:[ -][{_UP}][{_LO}]+)?[ \t]*(?:[.?!]|$)", re.M)
 _VOCATIVE_WORDS = ("thanks", "thank you", "sorry", "hi", "hey", "okay", "ok", "right", "yes", "no")
 
 
@@ -2087,15 +2105,15 @@ def _vocative_month(text: str, start: int, low: str) -> bool:
     return bool(prev) and not prev[-1].isdigit() and prev[-1].lower() not in _MONTHS_LOWER
 
 
-_INTRO_AFTER_RE = re.compile(
+_INTRO_AFTER_RE = compiled(
     r"(?i:[ ]+(?:from|at|with|calling|speaking|here|over\s+at)\b|,?[ ]+(?:i['’]?m|i\s+am)\b"
     r"|\s*[,.]?\s*$|,[ ]+(?:how|what)\s+can\b)"
 )
 
 
-_MONTH_END_RE = re.compile(r"(?:,[ ]+(?![\d]|(?i:and|or|may|june|july|august)\b)|[ ]*[.?!])")
-_WHAT_AFTER_RE = re.compile(r"[ ]+(?:did|said|told\s+me|meant|wanted|found|saw)[ ]+was\b")
-_CLEFT_AFTER_RE = re.compile(
+_MONTH_END_RE = compiled(r"(?:,[ ]+(?![\d]|(?i:and|or|may|june|july|august)\b)|[ ]*[.?!])")
+_WHAT_AFTER_RE = compiled(r"[ ]+(?:did|said|told\s+me|meant|wanted|found|saw)[ ]+was\b")
+_CLEFT_AFTER_RE = compiled(
     rf"(?:[ ]+[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?)?(?:[ ]+or[ ]+(?:me|I|you|him|her))?"
     r"[ ]+(?:who|from)\b"
 )
@@ -2143,15 +2161,14 @@ _PLACE_CUE_LAST = _PLACE_PREP | {"over,"}
 
 
 def _cap_name_spans(
-    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]]
+    text: str, lex: _Lexicon, caps: Sequence[_Cap]
 ) -> Iterable[tuple[int, int, str]]:
     """Names and places around capitalised tokens, from the words next to them."""
     place_end_seen = 0
-    for m in caps:
-        start, end = m.span()
-        tok = m.group(0)
+    for start, tok_end, tok, tok_low in caps:
+        end = tok_end
         words = _words_before(text, start) if start else []
-        cue = _name_cue(words) if words else None
+        cue = _name_cue(words) if words and words[-1].rstrip(",") in _NAME_CUE_LAST else None
         if cue is None:
             pass  # (most tokens: none of the cue kinds below)
         elif cue == "intro":
@@ -2180,7 +2197,7 @@ def _cap_name_spans(
             # "the nurse was Per Mattsson" / "... was Ines": a name; "the nurse was Great": a word
             cue = "strong" if _copula_name(text, tok, end, lex) else "weak"
         if (cue == "weak" or (cue is None and words and words[-1] == "with")) and (
-            tok.lower() not in lex.common and tok.lower() not in lex.first
+            tok_low not in lex.common and tok_low not in lex.first
         ):
             nxt = _NEXT_TOKEN_RE.match(text, end)
             if nxt and nxt.group(1)[0].isupper() and nxt.group(1).lower() not in lex.common:
@@ -2191,7 +2208,7 @@ def _cap_name_spans(
                 ok = _strong_name_ok(text, start, end, lex)
             if not ok and cue == "weak" and words[-1] in ("with", "to"):
                 # "I agree with April, nobody ...": a month is no one to agree or talk with
-                low = tok.lower()
+                low = tok_low
                 ok = low in _MONTH_NAMES and _MONTH_END_RE.match(text, end) is not None
             if ok and not _is_eponym(text, start, end):
                 yield start, _name_run_end(text, end, lex, False), NAME
@@ -2208,7 +2225,7 @@ def _cap_name_spans(
                     yield start - len(words[-1]) - 1, place_end, LOCATION
                     continue
         if place == "weak":
-            low = tok.lower()
+            low = tok_low
             probe = tok
             nxt = _NEXT_TOKEN_RE.match(text, end)
             if nxt and nxt.group(1)[0].isupper():
@@ -2241,7 +2258,7 @@ def _cap_name_spans(
                 place_end_seen = place_end
                 yield start, place_end, LOCATION
                 continue
-        if tok.lower() in _NEVER_NAMED_AFTER:
+        if tok_low in _NEVER_NAMED_AFTER:
             continue
         after = _AFTER_NAME_RE.match(text, end)
         vocative = False
@@ -2262,7 +2279,7 @@ def _cap_name_spans(
                     yield start, end, NAME
                     continue
         if after or vocative:
-            low = tok.lower()
+            low = tok_low
             said = after.group(0) if after is not None else ""
             me_and = said.startswith((" and I", " and me"))
             # "Grace, didn't you ...", "Johannes's right about it": addressed or quoted
@@ -2283,14 +2300,14 @@ def _cap_name_spans(
                 _personal_token(tok, lex, True)
                 or (  # "check with Odd, he was on nights", "Grace, didn't you"
                     (vocative or cue == "weak" or me_and or addressed)
-                    and _strong_name_ok(text, start, m.end(), lex)
+                    and _strong_name_ok(text, start, tok_end, lex)
                     and low not in _NOT_NAME
                 )
                 or (vocative and _vocative_month(text, start, low))
             )
             if not ok and low in _STATE_NAMES_LOWER and after and after.group(0).startswith(" and"):
                 ok = not place  # "Virginia and I both floated", not "in Virginia and I"
-            if ok and not _is_eponym(text, start, m.end()):
+            if ok and not _is_eponym(text, start, tok_end):
                 yield start, end, NAME
 
 
@@ -2306,7 +2323,7 @@ _SITE_NOUNS = frozenset(
     plant factory station airport college university farm ranch practice base
     """.split()
 )
-_PARTICLE_TAIL_RE = re.compile(r"[ ](?:da|do|das|dos|de|del|di|du|la)[ ]([a-z]+)")
+_PARTICLE_TAIL_RE = compiled(r"[ ](?:da|do|das|dos|de|del|di|du|la)[ ]([a-z]+)")
 _TOWN_PARTICLES = frozenset("da do das dos de del di du la".split())
 _TOWN_SUFFIX = frozenset("ville town township".split())
 _TOWN_ENDINGS = (
@@ -2375,7 +2392,7 @@ _LOWER_NAME_NEXT = (
 _LOWER_NAME_BEFORE = (
     r"\b(?:and|then|so|but|like|um|uh|yeah|okay|mean|know|well|oh|honestly|actually|basically)\b"
 )
-_LOWER_AFTER_NAME_RE = re.compile(
+_LOWER_AFTER_NAME_RE = compiled(
     rf"(?:^|(?<=[:.?!])|{_LOWER_NAME_BEFORE})[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+(?={_LOWER_NAME_NEXT})",
     re.M,
 )
@@ -2396,12 +2413,12 @@ _LOWER_KIN_NAME_RE = _scan(
 
 
 # "dr kiss told me to stop": after a title, a word that a verb of a doctor's follows
-_LOWER_TITLE_VERB_RE = re.compile(
+_LOWER_TITLE_VERB_RE = compiled(
     r"[ ]+(?:told|said|says|wants|wanted|put|gave|thinks|thought|sent|ordered|prescribed"
     r"|started|stopped|changed|increased|recommended)\b"
 )
 # "yeah it was nikolett who showed me": a cleft in lower-case speech
-_LOWER_CLEFT_RE = re.compile(
+_LOWER_CLEFT_RE = compiled(
     r"\bit[ ]+was[ ]+(?P<n>[a-z][a-z'’-]+)(?:[ ]+(?P<s>[a-z][a-z'’-]+))?[ ]+who\b"
 )
 
@@ -2433,12 +2450,12 @@ _NAME_CUE_SCAN = gated(_NAME_CUE_RE)
 # The same, case-sensitive, for the lower-cased copy of an ASCII text: the cue words are all
 # case-insensitive and the name's class takes both cases, so it finds the same spans there
 # (as _SPOKEN_EMAIL_LOW_RE does), without the engine's per-character case folding.
-_NAME_CUE_LOW_SCAN = gated(re.compile(rf"{_NAME_CUE}(?P<n>{_ANY_TOK})"))
+_NAME_CUE_LOW_SCAN = gated(compiled(rf"{_NAME_CUE}(?P<n>{_ANY_TOK})"))
 _PLACE_CUE_SCAN = gated(_PLACE_CUE_RE)
 # The cue alone, case-sensitive, for the lower-cased copy of an ASCII text: every match of
 # _PLACE_CUE_SCAN starts where this matches there (the cue is all case-insensitive), and
 # it is far cheaper to search for than the case-insensitive scan (see _place_cues).
-_PLACE_CUE_FOLDED = gated(re.compile(_PLACE_CUE))
+_PLACE_CUE_FOLDED = gated(compiled(_PLACE_CUE))
 
 
 def _place_cues(text: str, low_text: str) -> Iterator[re.Match[str]]:
@@ -2460,7 +2477,7 @@ def _place_cues(text: str, low_text: str) -> Iterator[re.Match[str]]:
 
 
 def _lower_name_spans(
-    text: str, lex: _Lexicon, may: Container[re.Pattern[str]], low_text: str
+    text: str, lex: _Lexicon, may: Possible, low_text: str
 ) -> Iterable[tuple[int, int, str]]:
     """Speech-to-text output without capitals: the same cues, by regex over all words."""
     for m in _LOWER_KIN_NAME_RE.finditer(text) if _LOWER_KIN_NAME_RE in may else ():
@@ -2514,11 +2531,11 @@ def _lower_name_spans(
             yield m.start("p"), end, LOCATION
 
 
-_UPPER_RE = re.compile(rf"[{_UP}]")
+_UPPER_RE = compiled(rf"[{_UP}]")
 # Words in another script (_SCRIPTS) inside an English transcript: names and places as their
 # owners write them.
 _OTHER_WORD = rf"[{_SCRIPTS}](?:[{_SCRIPTS}ʼ'’-]*[{_SCRIPTS}])?"
-_OTHER_SCRIPT_RE = re.compile(rf"{_OTHER_WORD}(?:[ ]+{_OTHER_WORD})*")
+_OTHER_SCRIPT_RE = compiled(rf"{_OTHER_WORD}(?:[ ]+{_OTHER_WORD})*")
 
 
 def _age_candidates(low_scan: str) -> Iterator[re.Match[str]]:
@@ -2531,7 +2548,7 @@ def _age_candidates(low_scan: str) -> Iterator[re.Match[str]]:
     return _searched_from(_AGE_CAND_RE, _AGE_DIGIT_RE, low_scan)
 
 
-_AGE_DIGIT_RE = re.compile("[19]")
+_AGE_DIGIT_RE = compiled("[19]")
 
 
 def _lower_mode(text: str) -> bool:
@@ -2544,17 +2561,17 @@ def _lower_mode(text: str) -> bool:
 @lru_cache(maxsize=256)
 def _capitals(n: int) -> re.Pattern[str]:
     """A match when the text holds at least ``n`` characters of ``_UPPER_RE``."""
-    return re.compile(rf"(?:[^{_UP}]*[{_UP}]){{{n}}}")
+    return compiled(rf"(?:[^{_UP}]*[{_UP}]){{{n}}}")
 
 
 def _conversation_spans(
     text: str,
     lex: _Lexicon,
-    caps: Sequence[re.Match[str]],
+    caps: Sequence[_Cap],
     hints: _Hints,
     lower_mode: bool,
     lows: tuple[str, str],
-    may: Container[re.Pattern[str]],
+    may: Possible,
 ) -> Iterable[tuple[int, int, str]]:
     yield from _cap_name_spans(text, lex, caps)
     # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
@@ -2570,7 +2587,7 @@ def _conversation_spans(
             yield from _proper_noun_spans(text, lex, caps)
 
 
-_TURN_RE = re.compile(r"^[ \t]*[\w][\w .()-]{0,30}:[ \t]", re.M)
+_TURN_RE = compiled(r"^[ \t]*[\w][\w .()-]{0,30}:[ \t]", re.M)
 
 
 def _transcript(text: str) -> bool:
@@ -2606,21 +2623,20 @@ _DEVICE_NOUNS = frozenset(
 
 
 def _proper_noun_spans(
-    text: str, lex: _Lexicon, caps: Sequence[re.Match[str]]
+    text: str, lex: _Lexicon, caps: Sequence[_Cap]
 ) -> Iterable[tuple[int, int, str]]:
     """In a transcript, a capitalised word in mid-sentence written with letters English does
     not use ("Øyvind", "Kolářová", "Gülay"), that is no eponym, drug, vendor or department,
     is a proper name (a person, or a place). Brand-name drugs are capitalised non-words too
     ("Reglan"), so an English-looking unknown word needs a personal context instead."""
-    for m in caps:
-        start, end = m.span()
-        if m.group(0).isascii() or not start or _sentence_initial(text, start):
+    for start, end, tok, low in caps:
+        if tok.isascii() or not start or _sentence_initial(text, start):
             continue
         if text[end : end + 1] in (":", "#"):
             continue  # a label ("Email:", "Acct#")
-        tok = m.group(0)
-        low = tok.lower()
-        base = low.split("'")[0].split("’")[0].split("-")[0]
+        base = low
+        if "'" in low or "’" in low or "-" in low:  # (most tokens: no apostrophe or hyphen)
+            base = low.split("'")[0].split("’")[0].split("-")[0]
         if base in lex.common or _inflected_word(base, lex) or base in lex.drugs:
             continue
         if len(base) < 3 or base.endswith(_DRUG_ENDINGS):
@@ -2634,9 +2650,9 @@ def _proper_noun_spans(
             continue
         if base in _GENERIC_PREFIX or base in _SPECIALTY or base in _STATE_NAMES_LOWER:
             continue
-        if _is_eponym(text, start, m.end()):
+        if _is_eponym(text, start, end):
             continue
-        yield start, m.end(), NAME
+        yield start, end, NAME
 
 
 def _spoken_spans(
@@ -2645,7 +2661,7 @@ def _spoken_spans(
     hints: _Hints,
     lower_mode: bool,
     lows: tuple[str, str],
-    may: Container[re.Pattern[str]],
+    may: Possible,
 ) -> Iterable[tuple[int, int, str]]:
     """Speaker labels, lower-case titles, numbers/dates/ages/emails read out, grouped digits,
     ZIP codes, street addresses in any case and facilities by structure."""
@@ -2741,7 +2757,7 @@ def _spoken_spans(
                 start = the.start()
         year = _YEAR_AFTER_RE.match(text, end)
         yield start, year.end() if year else end, DATE
-    if " at " in text and " dot " in low_text and _SPOKEN_EMAIL_RE in may:
+    if " at " in text and " dot " in low_text:
         emails = (
             _SPOKEN_EMAIL_LOW_RE.finditer(low_text)
             if text.isascii()
@@ -2792,7 +2808,7 @@ def _spoken_spans(
         if any(w in _CONTEXT_STOP or w in _EPONYMS or w in lex.drugs for w in low):
             continue
         yield m.start("f"), m.start("f") + len(m.group("f").rstrip()), LOCATION
-    for m in _FAC_HEAD_SCAN_RE.finditer(low_scan) if _FAC_HEAD_SCAN_RE in may else ():
+    for m in may.finditer(_FAC_HEAD_SCAN_RE, low_scan):
         head = m.group(0).lower()
         strong_head = " " in head or head not in _WEAK_FAC_HEADS
         fac_start = _facility_start(text, m.start(), lower_mode, strong_head)
@@ -2802,20 +2818,20 @@ def _spoken_spans(
         yield m.start(), m.end(), LOCATION
 
 
-_PLACE_WORDS_RE = re.compile(
+_PLACE_WORDS_RE = compiled(
     rf"(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.]+(?:-[{_UP}{_LO}][{_LO}'’.]*)*|[a-z][a-z'’-]+)"
     rf"(?:[ ]+(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.]+(?:-[{_UP}{_LO}][{_LO}'’.]*)*|[a-z][a-z'’-]+)){{0,2}}"
 )
 # After a facility or a street address: ", Ogden 84401", " over in Ogden", " in port tara".
-_TOWN_ZIP_RE = re.compile(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3},?[ ]+\d{5}(?:-\d{4})?(?![\w-])")
+_TOWN_ZIP_RE = compiled(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3},?[ ]+\d{5}(?:-\d{4})?(?![\w-])")
 # Speech-to-text: "the address is 12 wren way port sara" (the town ends the turn).
-_TOWN_EOL_RE = re.compile(r"(?:[ ]+[a-z][a-z'’.-]*){1,3}[ \t]*$", re.M)
+_TOWN_EOL_RE = compiled(r"(?:[ ]+[a-z][a-z'’.-]*){1,3}[ \t]*$", re.M)
 _NOT_TOWN_WORDS = frozenset(
     "and the okay ok please thanks thank so yeah right i you it that is was um uh yes no my "
     "our a an this town city here there now".split()
 )
 _ADVERBS = ("over", "out", "up", "down", "right")
-_PLACE_AFTER_RE = re.compile(r"(?:,[ ]*|[ ]+(?:(?:over|out|up|down|right)[ ]+)?(?:in|near)[ ]+)")
+_PLACE_AFTER_RE = compiled(r"(?:,[ ]*|[ ]+(?:(?:over|out|up|down|right)[ ]+)?(?:in|near)[ ]+)")
 
 
 def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool, street: bool = False) -> int:
@@ -2929,10 +2945,10 @@ def _known_name_spans(text: str, names: Sequence[str]) -> Iterable[tuple[int, in
         yield m.start(), m.end(), NAME
 
 
-_PREV_TOKEN_RE = re.compile(rf"(?<![\w'’-])({_ANY_TOK})[ ]+$")
+_PREV_TOKEN_RE = compiled(rf"(?<![\w'’-])({_ANY_TOK})[ ]+$")
 # "Asma’u", "Ja’far", "Ulug‘bek": an apostrophe inside a name, then lower-case letters that
 # are not an English ending ("Maria's", "Tom'll").
-_APOSTROPHE_TAIL_RE = re.compile(rf"['’‘]([{_LO}]+)(?![\w'’‘-])")
+_APOSTROPHE_TAIL_RE = compiled(rf"['’‘]([{_LO}]+)(?![\w'’‘-])")
 _NOT_APOSTROPHE_TAIL = frozenset("s ll re ve d m t".split())
 
 
@@ -3030,8 +3046,8 @@ def _extend(
     return out
 
 
-_AND_TOKEN_RE = re.compile(rf"[ ]+and[ ]+({_ANY_TOK})(?![\w'’-])")
-_TOKEN_AND_RE = re.compile(rf"(?<![\w'’.-])({_ANY_TOK})[ ]+and[ ]+$")
+_AND_TOKEN_RE = compiled(rf"[ ]+and[ ]+({_ANY_TOK})(?![\w'’-])")
+_TOKEN_AND_RE = compiled(rf"(?<![\w'’.-])({_ANY_TOK})[ ]+and[ ]+$")
 
 
 # The whole-text scans that one Hyperscan pass rules in or out per text (app/phi/prefilter.py).
@@ -3047,7 +3063,7 @@ _TITLES = (
 # A name spelled out letter by letter after a spelling cue: "it's spelled R I B E I R O",
 # "the last name is m - a - s - o - n", "Z, A, K" (three letters or more, one separator).
 _SPELLED_AFTER_CUE_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:spell(?:ed|s|ing)?(?:\s+it)?|spelt|(?:(?:sur|first|last|family|middle|maiden)"
         r"\s?)?name(?:\s+is|['’]s)|(?:sur|first|last|family|middle|maiden)\s?name))"
         r"[\s:,]*(?:it['’]s\s+)?(?P<v>[A-Za-z](?:(?:[ ]?-[ ]?[A-Za-z]){2,}|(?:,[ ][A-Za-z]){2,}"
@@ -3056,7 +3072,7 @@ _SPELLED_AFTER_CUE_RE = gated(
 )
 # "last name Lowry, first name Karl", "whose last name was da Rosa".
 _NAME_PART_CUE_RE = gated(
-    re.compile(
+    compiled(
         rf"(?i:\b(?:sur|first|last|family|given|middle|maiden)\s?name[:,]?\s+(?:is\s+|was\s+)?)"
         rf"(?P<n>(?:(?:da|de|del|della|di|dos|das|van|von|der|den|du|la|le|ten|ter|al|el)\s+)?"
         rf"{_ANY_TOK})(?![\w'’-])"
@@ -3065,7 +3081,7 @@ _NAME_PART_CUE_RE = gated(
 # "hi, it's Calebe again": a self-introduction on the phone.
 _CAP_TOK = rf"[{_UP}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
 _ITS_AGAIN_RE = gated(
-    re.compile(
+    compiled(
         rf"(?i:\bit['’]s|\bit\s+is)\s+(?P<n>{_CAP_TOK}(?:\s{_CAP_TOK})?)"
         r"\s+(?i:again|calling|speaking)\b"
     )
@@ -3073,7 +3089,7 @@ _ITS_AGAIN_RE = gated(
 # "on the seventeenth", "since the 22nd," — a day of the month after a date preposition,
 # when no noun follows ("on the third floor" stays).
 _BARE_DAY_RE = gated(
-    re.compile(
+    compiled(
         rf"(?i:\b(?:on|since|until|till)\s+)(?P<v>the\s+(?:(?!first|second|third){_ORD_WORD}"
         r"|(?:3[01]|[12]\d|0?[1-9])"
         r"(?:st|nd|rd|th)))(?=\s*(?:[,.;!?]|$)|\s+(?i:and|but|so|when|because)\b)",
@@ -3081,7 +3097,7 @@ _BARE_DAY_RE = gated(
     )
 )
 _THE_DAY_OF_RE = gated(
-    re.compile(rf"(?i:\bthe\s+)(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)\s+of\s+{_MON}")
+    compiled(rf"(?i:\bthe\s+)(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)\s+of\s+{_MON}")
 )
 # A phone read out with the last four as two pairs: "five one five three two three
 # forty-eight seventy-two".
@@ -3091,45 +3107,43 @@ _PAIR_WORD = (
     r"|seventeen|eighteen|nineteen|oh[\s-](?:one|two|three|four|five|six|seven|eight|nine))"
 )
 _PAIRED_PHONE_RE = gated(
-    re.compile(
+    compiled(
         rf"\b(?:{_DIGIT_WORD}[\s,.-]+){{5,6}}{_DIGIT_WORD}[\s,.-]+(?:{_PAIR_WORD}[\s,.-]+)?{_PAIR_WORD}\b"
     )
 )
 # "the prescription number on the label is 42-195436": a number "on the card/label".
 _ID_ON_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:number|no\.?|ID|#)\s+(?:on|from|off)\s+(?:the|my|her|his|your|their|this)\s+"
         r"[a-z]+\s+(?:is|was|reads|says)\s*:?\s*)(?P<v>[A-Za-z0-9]*\d[A-Za-z0-9-]*\d)(?![\w-])"
     )
 )
 # "it's tammy howell for the record": a caller saying who they are, in speech-to-text.
 _LOWER_ITS_RE = gated(
-    re.compile(
+    compiled(
         r"(?:^|(?<=[:.?!])|\b(?:yeah|hi|hello|hey|oh|um|uh|so|okay))[ ]*it['’]?s[ ]+"
         r"(?P<n>[a-z]+)\b",
         re.M,
     )
 )
 # "from Paducah to Yreka": the other end of a trip whose start is a place.
-_TO_PLACE_RE = re.compile(rf"[ ]+to[ ]+(?P<p>{_ANY_TOK}(?:[ ]{_CAP_TOK})?)(?![\w'’-])")
+_TO_PLACE_RE = compiled(rf"[ ]+to[ ]+(?P<p>{_ANY_TOK}(?:[ ]{_CAP_TOK})?)(?![\w'’-])")
 # "at 98 she's still sharp", "her 104th birthday": an age over 89 by its own context.
 _AT_AGE_RE = gated(
-    re.compile(
+    compiled(
         rf"(?i:\bat\s+)(?P<v>{_NUM_WORD_AGE})(?:\s*,)?\s+(?i:she|he|they|i|you|mom|dad)\b"
         r"(?:['’](?:s|d|re|m)|\s+(?:was|is|still|had|could|can|would|did|got|went|lives|drives|was))"
     )
 )
 _AGE_BIRTHDAY_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?P<v>(?:9\d|1[01]\d)(?:st|nd|rd|th)|ninetieth|hundredth|(?:ninety|hundred(?:\s+and)?)"
         rf"[\s-]+{_ORD_WORD})\s+birthday\b)"
     )
 )
 # "I'm Ravy, the younger son": a self-introduction followed by who the speaker is.
 _IM_NAME_RE = gated(
-    re.compile(
-        rf"\bI['’]m\s+(?P<n>{_CAP_TOK})(?=\s*,\s*(?:the|a|an|his|her|their|your|one|from)\b)"
-    )
+    compiled(rf"\bI['’]m\s+(?P<n>{_CAP_TOK})(?=\s*,\s*(?:the|a|an|his|her|their|your|one|from)\b)")
 )
 _VITAL_WORDS = (
     "sat", "o2", "oxygen", "room air", "pulse", "pressure", "rate", "bpm", "temp", "fever",
@@ -3144,7 +3158,7 @@ _PERSON_VERBS = frozenset(
 )
 # "I learned that from Svea Bergvall": who someone learned or heard a thing from.
 _FROM_PERSON_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:learn(?:ed|t)|heard|got|picked\s+(?:it|that|this)\s+up|borrowed|stole)\s+"
         r"(?:(?:that|it|this|them|a\s+lot|so\s+much|everything|most\s+of\s+it)\s+)?from\s+)"
         rf"(?P<n>{_CAP_TOK}(?:\s{_CAP_TOK})?)(?![\w'’-])"
@@ -3172,14 +3186,14 @@ _COUNTRY_WORDS = frozenset(
 _TOWN_PREFIXES = frozenset("north south east west new port fort mount lake upper lower".split())
 # "area code 224, then 207 0040": a phone number given in two parts.
 _AREA_CODE_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\barea\s+code\s+(?:is\s+)?)(?P<a>\d{3})(?![\d-])"
         r"(?:[,;]?\s+(?:then|and|and\s+then|the\s+number\s+is|number)?\s*(?P<n>\d{3}[\s.-]?\d{4})(?!\d))?"
     )
 )
 # "Hold on, Jarmila, let me finish.", "Right, Zak?": a name called out after an interjection.
 _VOCATIVE_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:hold\s+on|hang\s+on|wait|sorry|thanks|thank\s+you|okay|right|yeah|yes|exactly"
         r"|listen|hey|hi|hello|morning|go\s+on|go\s+ahead)),\s+"
         rf"(?P<n>{_CAP_TOK})(?=\s*[,.!?])"
@@ -3187,7 +3201,7 @@ _VOCATIVE_RE = gated(
 )
 # "I think Bengt has been here the longest": a name as the subject of a thought.
 _THINK_NAME_RE = gated(
-    re.compile(
+    compiled(
         rf"\b(?i:I\s+(?:think|guess|bet|know|believe)|maybe)\s+(?P<n>{_CAP_TOK})\s+"
         r"(?:has|had|was|is|did|does|knows|knew|said|would|will|can|could|might)\b"
     )
@@ -3196,7 +3210,7 @@ _NOT_DAY_WORDS = frozenset("monday tuesday wednesday thursday friday saturday su
 # "thanks to Davi Lucca", "written by Declan Cannon", "no offense to Sven-Olof Johansson":
 # who a thing is credited to or done by.
 _BY_PERSON_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:thanks\s+to|thank\s+you\s+to|no\s+offen[cs]e\s+to|credit\s+to|shout[\s-]?out\s+to"
         r"|(?:let\s+me\s+)?pull(?:ing|ed)?\s+up|look(?:ing|ed)?\s+up|hand(?:ed)?\s+(?:off|over)\s+to"
         r"|report(?:ed)?\s+to|(?:message|voicemail|call|letter)\s+(?:is\s+)?for"
@@ -3208,13 +3222,13 @@ _BY_PERSON_RE = gated(
 )
 # "a tiny town called North Jeremymouth"; "I call her every Sunday from Robertland."
 _TOWN_CALLED_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:town|city|village|hamlet|suburb|county|township)\s+(?:called|named)\s+)"
         rf"(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK}){{0,2}})(?![\w'’-])"
     )
 )
 _FROM_END_RE = gated(
-    re.compile(
+    compiled(
         rf"\bfrom\s+(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)(?=\s*[.,;!?]|\s*$"
         r"|\s+(?:every|each|daily|most|on|to|and|but|so|when|yesterday|today|tonight)\b)",
         re.M,
@@ -3223,12 +3237,12 @@ _FROM_END_RE = gated(
 # "uh i'm calling for my dad anders lundqvist", "the pharmacist maria said": a relation and
 # a given name in speech-to-text (the name list decides: these words have no capitals).
 _LOWER_KIN_GIVEN_RE = gated(
-    re.compile(rf"\b(?:my|our|his|her|their|the)[ ]+{_KIN}[ ]+(?P<n>[a-z]+)\b")
+    compiled(rf"\b(?:my|our|his|her|their|the)[ ]+{_KIN}[ ]+(?P<n>[a-z]+)\b")
 )
 # "the lady in bed nine was 100 and sharp", "the patient is 103, so": a person is 100-119,
 # when nothing on the line is a temperature, a weight or a percentage.
 _PERSON_HUNDRED_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:patient|lady|gentleman|man|woman|resident|guy|fella|gal|veteran|widow|widower)"
         r"(?:\s+[a-z]+){0,4}?\s+(?:is|was)\s+(?P<v>1[01]\d)"
         r"(?=\s*[,;!?]|\.(?!\d)|\s*$|\s+(?:and|but|so|now|years?)\b))"
@@ -3237,13 +3251,13 @@ _PERSON_HUNDRED_RE = gated(
 _NOT_AGE_LINE = (*_VITAL_WORDS, "febrile", "degree", "lb", "kg", "mg", "rising", "spik", "tylenol")
 # "on Tuesday the 15th", "friday the twenty-first": a weekday and a day of the month.
 _WEEKDAY_THE_RE = gated(
-    re.compile(
+    compiled(
         rf"(?i:\b{_WEEKDAY}\s+the\s+(?:{_ORD_WORD}|(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th))\b)"
     )
 )
 # "my cell ends in 4972", "the last four of her social are 5865": the end of a number.
 _LAST_DIGITS_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:ends?|ending)\s+(?:in|with)\s+|\blast\s+(?:four|4|five|5)(?:\s+(?:digits|numbers))?"
         r"(?:\s+(?:of|on)\s+(?:her|his|my|the|your|their|our)(?:\s+[a-z]+){1,2})?"
         r"(?:\s+(?:are|is|was|were))?\s*:?\s*)(?P<v>\d{4,5})(?![\d.,]\d|[\w-])"
@@ -3253,7 +3267,7 @@ _NUMBER_NOUNS = ("cell", "phone", "number", "card", "account", "social", "ssn", 
                  "mrn", "line", "mobile", "license", "member")  # fmt: skip
 # "your confirmation code is 24-898852": a number named by what it confirms or tracks.
 _CODE_ID_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:confirmation|ticket|order|tracking|booking|authori[sz]ation|auth|referral"
         r"|file|voucher|invoice|locker|badge)\s+(?:code|number|no\.?|#|ID)\s*(?:is|was|:)?\s*)"
         r"(?P<v>[A-Za-z0-9]*\d[A-Za-z0-9-]*\d)(?![\w-])"
@@ -3261,28 +3275,28 @@ _CODE_ID_RE = gated(
 )
 # "they had her MRN as 59-685474": an identifier recorded "as" a value.
 _ID_AS_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:MRN|ID|number|account|policy|record|chart|member\s+ID|medicare|medicaid)\s+as"
         r"\s+)(?P<v>[A-Za-z0-9]*\d[A-Za-z0-9-]*\d)(?![\w-])"
     )
 )
 # "at the corner of Orchard Row", "corner of canal street and main": a street without a number.
 _CORNER_RE = gated(
-    re.compile(
+    compiled(
         rf"(?i:\bcorner\s+of\s+)(?!(?i:the|a|an|this|that|our|my|your|their|his|her)\s)"
         rf"(?P<p>(?:[A-Za-z'’]+\s){{1,3}}(?i:{_STREET_SUFFIX}))\b(?!['’])"
     )
 )
 # "our Banksborough store", "the Yreka branch": a site named after its town.
 _SITE_OF_TOWN_RE = gated(
-    re.compile(
+    compiled(
         rf"\b(?:our|the|their|your)\s+(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)\s+"
         r"(?:store|location|branch|office|campus|site|outlet|satellite)\b"
     )
 )
 # "Jasmine's mom called", "so euan's dad said": a person's relative.
 _OWN_KIN_RE = gated(
-    re.compile(
+    compiled(
         rf"(?<![\w'’-])(?P<n>[{_UP}{_LO}][{_LO}]+)['’]s\s+(?:mom|mum|mother|dad|father|husband|wife"
         r"|son|daughter|sister|brother|kids?|children|grandma|grandpa|grandmother|grandfather"
         r"|aunt|uncle|cousin|niece|nephew|partner|boyfriend|girlfriend|fianc[eé]e?|family)\b"
@@ -3290,7 +3304,7 @@ _OWN_KIN_RE = gated(
 )
 # "auntie Bengt helps", "grandma elsa lives with us": a family title before a given name.
 _KIN_TITLE_RE = gated(
-    re.compile(
+    compiled(
         r"(?i:\b(?:auntie|aunty|aunt|uncle|grandma|grandpa|granny|grandad|granddad|nana|nanna"
         r"|gran|cousin)\s+)"
         rf"(?P<n>[{_UP}{_LO}][{_LO}]+(?:[ ][{_UP}][{_LO}]+)?)(?![\w'’-])"
@@ -3298,12 +3312,12 @@ _KIN_TITLE_RE = gated(
 )
 # "me alexandra and zdenka were ...", "the Wu family": people listed or a family by name.
 _ME_LIST_RE = gated(
-    re.compile(
+    compiled(
         r"\bme[ ]+(?P<a>[a-z]+(?:[ ][a-z]+)?)[ ]+and[ ]+(?P<b>[a-z]+)[ ]+"
         r"(?:were|are|did|went|both|had)\b"
     )
 )
-_THE_FAMILY_RE = gated(re.compile(rf"\b[Tt]he\s+(?P<n>{_CAP_TOK})\s+family\b"))
+_THE_FAMILY_RE = gated(compiled(rf"\b[Tt]he\s+(?P<n>{_CAP_TOK})\s+family\b"))
 # The scans above, for the prefilter: a text none of them can match skips them all. (A scan
 # spelled with the Unicode letter classes is too long for Hyperscan: the same scan with ASCII
 # classes stands for it; the prefilter reads ASCII texts only.)
@@ -3359,7 +3373,7 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
 
 _PREFILTER = Prefilter(
     text_scans=[
-        *((rx, None) for rx in (_EMAIL_RE, _URL_RE, _IPV4_RE, _IPV6_RE, _PHONE_RE, *_AGE_SCAN)),
+        *((rx, None) for rx in (_URL_RE, _IPV4_RE, _IPV6_RE, _PHONE_RE, *_AGE_SCAN)),
         *((rx, None) for rx in (_DATE_NUMERIC, _DATE_WORDED, *_DATE_SLASHED, _DATE_RELATIVE)),
         # (Not the id candidates: any word with a digit is one, in nearly every text.)
         *((rx, None) for rx in (_SSN_RE, _CODE_RE, _LONG_NUMBER_RE)),
@@ -3388,7 +3402,6 @@ _PREFILTER = Prefilter(
                 _PARTICLE_HINT_RE,
                 _MIDDLE_HINT_RE,
                 _LOWER_TITLE_RE,
-                _SPOKEN_EMAIL_RE,
                 _GROUPED_DIGITS_RE,
                 _LOCAL_PHONE_RE,
                 _SPELLED_RE,
@@ -3401,26 +3414,43 @@ _PREFILTER = Prefilter(
         ),
     ],
     low_scans=[
-        (rx, None)
-        for rx in (
-            _SPOKEN_DIGITS_RE,
-            _AGE_CAND_RE,
-            _ORD_CAND_RE,
-            _FAC_HEAD_SCAN_RE,
-            _PAIRED_PHONE_RE,
-        )
+        (rx, None) for rx in (_SPOKEN_DIGITS_RE, _AGE_CAND_RE, _ORD_CAND_RE, _PAIRED_PHONE_RE)
     ],
+    # (Found where its head words occur: tried only there, not at every letter.)
+    low_anchored=[_FAC_HEAD_SCAN_RE],
 )
+
+
+# A frozen dataclass sets each field through ``object.__setattr__`` (some 0.8 µs a span, a
+# text has dozens); the slots' own descriptors set the same fields directly. (Checked against
+# PhiSpan's fields in tests/phi/test_detector_shortcuts.py.)
+_NEW_SPAN = object.__new__
+_SET_START = PhiSpan.__dict__["start"].__set__
+_SET_END = PhiSpan.__dict__["end"].__set__
+_SET_CATEGORY = PhiSpan.__dict__["category"].__set__
 
 
 def _merge(raw: Iterable[tuple[int, int, str]]) -> list[PhiSpan]:
     """Union overlapping/adjacent spans; the longest contributing span names the category."""
-    return [PhiSpan(s, e, c) for s, e, c in _merged(raw)]
+    spans = []
+    for start, end, category in _merged(raw):
+        span = _NEW_SPAN(PhiSpan)  # PhiSpan(start, end, category), built faster (see above)
+        _SET_START(span, start)
+        _SET_END(span, end)
+        _SET_CATEGORY(span, category)
+        spans.append(span)
+    return spans
+
+
+_START, _END = itemgetter(0), itemgetter(1)
 
 
 def _merged(raw: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """``_merge`` as (start, end, category) tuples (for the detector's own next step)."""
-    items = sorted(raw, key=lambda s: (s[0], -(s[1] - s[0])))
+    # By start, the longest first, ties in their order: sorted by end (longest first for a
+    # start), then stably by start (C-level keys instead of a key tuple built per span).
+    items = sorted(raw, key=_END, reverse=True)
+    items.sort(key=_START)
     merged: list[tuple[int, int, str, int]] = []  # start, end, category, category length
     for start, end, cat in items:
         if end <= start:
@@ -3452,8 +3482,8 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-_ASCII_DIGIT_RE = re.compile(r"[0-9]")
-_MONTH_START_RE = re.compile("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec")
+_ASCII_DIGIT_RE = compiled(r"[0-9]")
+_MONTH_START_RE = compiled("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec")
 
 
 def _searched_from(
@@ -3500,7 +3530,7 @@ def _date_worded(text: str, low_text: str) -> Iterator[re.Match[str]]:
 
 
 def _date_spans(
-    text: str, low_text: str, hints: _Hints, may: Container[re.Pattern[str]]
+    text: str, low_text: str, hints: _Hints, may: Possible
 ) -> Iterable[tuple[int, int, str]]:
     if hints.max_run:
         for m in _date_numeric(text) if _DATE_NUMERIC in may else ():
@@ -3531,7 +3561,7 @@ _MD_VERBS = frozenset(
 # "came in 8/4", "she was brought in 3/12": a visit's date after a verb of coming in.
 _MD_IN_VERBS = frozenset("came come comes went brought checked walked showed".split())
 _MD_OBJECTS = frozenset("him her them me us it".split())
-_MD_FRACTION_RE = re.compile(r"\s+(?i:a|an|of|the|tabs?|tablets?|pills?|doses?|cups?|way|hours?)\b")
+_MD_FRACTION_RE = compiled(r"\s+(?i:a|an|of|the|tabs?|tablets?|pills?|doses?|cups?|way|hours?)\b")
 
 
 def _md_after_verb(text: str) -> Iterable[tuple[int, int, str]]:
@@ -3591,10 +3621,10 @@ def _phrasing_spans(
     text: str,
     low_text: str,
     lex: _Lexicon,
-    caps: Sequence[re.Match[str]],
+    caps: Sequence[_Cap],
     lower_mode: bool,
     raw: Sequence[tuple[int, int, str]],
-    may: Container[re.Pattern[str]],
+    may: Possible,
 ) -> Iterable[tuple[int, int, str]]:
     """Contexts that earlier rules missed in new phrasings (spelled names, name-part labels,
     phone self-introductions, bare days of the month, phones read out in pairs, numbers "on
@@ -3801,24 +3831,23 @@ def _phrasing_spans(
                 yield m.start("n"), _name_run_end(text, m.end("n"), lex, True, strong=True), NAME
         return
     # Two capitalised words in mid-sentence that no list knows: "when Finbar Durkan tried".
-    for a, b in itertools.pairwise(caps):
-        if b.start() != a.end() + 1 or text[a.end()] != " " or _sentence_initial(text, a.start()):
+    for (a_start, a_end, a_tok, a_low), (b_start, b_end, b_tok, b_low) in itertools.pairwise(caps):
+        if b_start != a_end + 1 or text[a_end] != " " or _sentence_initial(text, a_start):
             continue
-        if b.end() < len(text) and text[b.end()] in ":#":
+        if b_end < len(text) and text[b_end] in ":#":
             continue
         # ... doing something ("Finbar Durkan tried"), or set off by commas ("the guy from
         # pharmacy, Connor Gray, came up"); a disease or a product has neither.
-        nxt = _NEXT_TOKEN_RE.match(text, b.end())
-        appositive = text[a.start() - 2 : a.start()] == ", " and text[b.end() : b.end() + 1] == ","
+        nxt = _NEXT_TOKEN_RE.match(text, b_end)
+        appositive = text[a_start - 2 : a_start] == ", " and text[b_end : b_end + 1] == ","
         if not appositive and not (nxt and nxt.group(1) in _PERSON_VERBS):
             continue
-        if a.group(0).lower() in _DEVICE_NOUNS or b.group(0).lower() in _DEVICE_NOUNS:
+        if a_low in _DEVICE_NOUNS or b_low in _DEVICE_NOUNS:
             continue
-        second = b.group(0)
-        surname = second.lower() in lex.surnames and second.lower() not in _DEVICE_NOUNS
-        if _pair_token_ok(a.group(0), lex) and (surname or _pair_token_ok(second, lex)):
-            if not _is_eponym(text, a.start(), b.end()):
-                yield a.start(), b.end(), NAME
+        surname = b_low in lex.surnames and b_low not in _DEVICE_NOUNS
+        if _pair_token_ok(a_tok, lex) and (surname or _pair_token_ok(b_tok, lex)):
+            if not _is_eponym(text, a_start, b_end):
+                yield a_start, b_end, NAME
 
 
 def warm() -> None:
@@ -3842,7 +3871,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
         low_scan = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
     may = _PREFILTER.possible(text, low_scan)
     # Cheap substring tests skip whole-text scans that cannot match.
-    if "@" in text and _EMAIL_RE in may:
+    if "@" in text:
         raw.extend((m.start(), m.end(), EMAIL) for m in _EMAIL_RE.finditer(text))
     if ("/" in text or "www." in text or "WWW." in text) and _URL_RE in may:
         for m in _URL_RE.finditer(text):
@@ -3869,7 +3898,11 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
         for rx in _AGE_SCAN:
             if rx in may:  # (a scan the prefilter rules out is not run at all)
                 raw.extend((*_value_span(m), AGE) for m in rx.finditer(text))
-    caps = list(_CAP_TOKEN_RE.finditer(text))  # capitalised tokens: places and names
+    caps = [  # capitalised tokens: places and names
+        (m.start(), m.end(), tok, tok.lower())
+        for m in _CAP_TOKEN_RE.finditer(text)
+        for tok in (m.group(0),)
+    ]
     raw.extend(_location_spans(text, lex, caps, hints, may))
     raw.extend(_name_spans(text, lex, caps, may))
     lower_mode = _lower_mode(text)

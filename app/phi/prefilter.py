@@ -12,8 +12,11 @@ The superset holds where Hyperscan's PCRE semantics and Python's agree: ``\\w``,
 ``\\b`` and case-insensitivity differ outside ASCII (Python's Unicode classes and case
 folding; Hyperscan's Unicode mode makes its databases five times slower to build) and on
 ASCII control characters (Python's ``\\s`` takes ``\\x1c``-``\\x1f``). So only texts of
-printable ASCII, tabs and line breaks are prefiltered (about 97% of the benchmark texts);
-the others get every scan, as does every text when the ``hyperscan`` package is missing.
+printable ASCII, tabs and line breaks are prefiltered as they are; in a text with letters
+outside ASCII ("Inés", "Łukasz") each such letter is read as an ASCII stand-in that every
+character class of the patterns accepting it accepts too (``gates.ascii_stand_ins``, "é"
+-> "e"); texts with other characters get every scan, as does every text when the
+``hyperscan`` package is missing.
 The databases are built on first use (about a second), not at import.
 """
 
@@ -21,8 +24,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Container, Sequence
+from collections.abc import Container, Iterator, Sequence
 from typing import Any
+
+from app.phi.gates import ascii_stand_ins, literal_prefixes
 
 _hs: Any
 try:
@@ -31,17 +36,29 @@ except ImportError:  # pragma: no cover - a declared dependency; the rules work 
     _hs = None
 
 
-class _Everything:
-    """A container that holds every scan: nothing can be skipped."""
+class Possible(Container[re.Pattern[str]]):
+    """What the pass tells of a text: ``rx in may`` is False only for a scan with no match;
+    ``may.finditer(rx, low)`` is ``rx.finditer(low)`` for an anchored scan (see Prefilter)."""
+
+    __slots__ = ()
 
     def __contains__(self, item: object) -> bool:
         return True
 
+    def finditer(self, rx: re.Pattern[str], low: str) -> Iterator[re.Match[str]]:
+        return rx.finditer(low)
 
-EVERYTHING: Container[re.Pattern[str]] = _Everything()
+
+class _Everything(Possible):
+    """A container that holds every scan: nothing can be skipped."""
+
+    __slots__ = ()
 
 
-class _Found:
+EVERYTHING: Possible = _Everything()
+
+
+class _Found(Possible):
     """The scans that may match, looked up by identity.
 
     A set of the patterns themselves would hash a pattern on every lookup, and
@@ -50,13 +67,28 @@ class _Found:
     objects, so their ``id`` is as good a key and costs nothing to hash.
     """
 
-    __slots__ = ("_ids",)
+    __slots__ = ("_ids", "_starts")
 
-    def __init__(self, ids: set[int]) -> None:
+    def __init__(self, ids: set[int], starts: dict[int, list[int]]) -> None:
         self._ids = ids
+        self._starts = starts  # anchored scan -> where its openings occur in the text
 
     def __contains__(self, item: object) -> bool:
         return id(item) in self._ids
+
+    def finditer(self, rx: re.Pattern[str], low: str) -> Iterator[re.Match[str]]:
+        starts = self._starts.get(id(rx))
+        if starts is None:
+            yield from rx.finditer(low) if id(rx) in self._ids else ()
+            return
+        # Every match opens with one of the openings, so it starts at one of these places:
+        # tried in order (from the end of the match before), the first match from each is
+        # the one ``finditer`` finds. (An anchored scan matches no empty string.)
+        pos = 0
+        for start in sorted(set(starts)):
+            if start >= pos and (m := rx.match(low, start)) is not None:
+                yield m
+                pos = m.end()
 
 
 # In ASCII text, characters on which Python's and Hyperscan's classes disagree.
@@ -66,7 +98,8 @@ _DISAGREE_RE = re.compile(r"[^\t\n\r -~]")
 Scan = tuple[re.Pattern[str], str | None]  # a pattern, and a simpler gate pattern or None
 
 
-def _database(scans: Sequence[Scan]) -> Any:
+def _database(scans: Sequence[Scan], literals: Sequence[str] = ()) -> Any:
+    """``scans`` in prefilter mode, then ``literals`` (each reported wherever it occurs)."""
     flags = []
     for p, _ in scans:
         # UTF-8 so that the patterns' own non-ASCII characters parse as characters.
@@ -79,12 +112,12 @@ def _database(scans: Sequence[Scan]) -> Any:
         if p.flags & re.DOTALL:
             f |= _hs.HS_FLAG_DOTALL
         flags.append(f)
+    expressions = [(gate or p.pattern).encode() for p, gate in scans]
+    for literal in literals:
+        expressions.append("".join(f"\\x{ord(c):02x}" for c in literal).encode())
+        flags.append(0)
     db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
-    db.compile(
-        expressions=[(gate or p.pattern).encode() for p, gate in scans],
-        ids=list(range(len(scans))),
-        flags=flags,
-    )
+    db.compile(expressions=expressions, ids=list(range(len(expressions))), flags=flags)
     return db
 
 
@@ -94,15 +127,45 @@ class Prefilter:
 
     A gate pattern stands in for a pattern that Hyperscan cannot compile (too long); it must
     match wherever the pattern matches, i.e. be a necessary condition of it (its anchor words).
+
+    ``low_anchored`` scans (over the lower-cased copy) are found by the same pass: every match
+    of such a pattern opens with one of a few literal words, read from the pattern itself
+    (``gates.literal_prefixes``); the pass reports where those occur, and ``may.finditer``
+    tries the pattern only there instead of at every letter of the text.
     """
 
-    def __init__(self, text_scans: Sequence[Scan], low_scans: Sequence[Scan]) -> None:
+    def __init__(
+        self,
+        text_scans: Sequence[Scan],
+        low_scans: Sequence[Scan],
+        low_anchored: Sequence[re.Pattern[str]] = (),
+    ) -> None:
         self._scans = (list(text_scans), list(low_scans))
         self._text = [p for p, _ in text_scans]
         self._low = [p for p, _ in low_scans]
         # The patterns stay referenced by ``_text``/``_low``, so their ids stay theirs.
         self._text_ids = [id(p) for p in self._text]
         self._low_ids = [id(p) for p in self._low]
+        self._anchored = list(low_anchored)
+        # Each opening of each anchored scan: (the scan's id, the opening's length). Openings
+        # with other than ASCII characters never occur in the ASCII texts the pass reads.
+        self._openings: list[tuple[int, int]] = []
+        self._literals: list[str] = []
+        all_ascii = True
+        for rx in self._anchored:
+            prefixes = literal_prefixes(rx)
+            if prefixes is None:
+                raise ValueError(f"no literal openings in {rx.pattern[:60]!r}")
+            for prefix in prefixes:
+                if prefix.isascii():
+                    self._openings.append((id(rx), len(prefix)))
+                    self._literals.append(prefix)
+                all_ascii = all_ascii and prefix.isascii()
+        # Letters outside ASCII read as ASCII stand-ins (built with the databases). Not when
+        # an anchored scan opens with such a letter: its openings are looked for as ASCII.
+        self._translate = all_ascii
+        self._stand_ins: dict[int, str] = {}
+        self._untranslatable = _DISAGREE_RE
         self._local = threading.local()
         self._lock = threading.Lock()
         self._dbs: Any = None
@@ -110,7 +173,18 @@ class Prefilter:
     def _databases(self) -> Any:
         with self._lock:
             if self._dbs is None:
-                self._dbs = (_database(self._scans[0]), _database(self._scans[1]))
+                if self._translate:
+                    expressions = [
+                        (gate or p.pattern, p.flags)
+                        for p, gate in (*self._scans[0], *self._scans[1])
+                    ]
+                    self._stand_ins = ascii_stand_ins(expressions)
+                    letters = "".join(map(chr, self._stand_ins))
+                    self._untranslatable = re.compile(f"[^\\t\\n\\r -~{letters}]")
+                self._dbs = (
+                    _database(self._scans[0]),
+                    _database(self._scans[1], self._literals),
+                )
         return self._dbs
 
     def warm(self) -> None:
@@ -126,21 +200,35 @@ class Prefilter:
             scratch = self._local.scratch = (_hs.Scratch(dbs[0]), _hs.Scratch(dbs[1]))
         return scratch
 
-    def possible(self, text: str, low: str) -> Container[re.Pattern[str]]:
+    def possible(self, text: str, low: str) -> Possible:
         """The scans that may match in ``text`` / ``low`` (all when that cannot be told)."""
-        if _hs is None or not text.isascii() or _DISAGREE_RE.search(text):
+        if _hs is None:
             return EVERYTHING
+        if text.isascii():
+            if _DISAGREE_RE.search(text):
+                return EVERYTHING
+        else:
+            self._databases()  # (the stand-ins are read with them)
+            if self._untranslatable.search(text) or self._untranslatable.search(low):
+                return EVERYTHING  # (every text, when there are no stand-ins)
+            text, low = text.translate(self._stand_ins), low.translate(self._stand_ins)
         found: set[int] = set()
         add = found.add
         text_ids, low_ids = self._text_ids, self._low_ids
+        starts: dict[int, list[int]] = {id(rx): [] for rx in self._anchored}
+        n_low, openings = len(low_ids), self._openings
 
         def on_text(i: int, _start: int, _end: int, _flags: int, _ctx: object) -> None:
             add(text_ids[i])
 
-        def on_low(i: int, _start: int, _end: int, _flags: int, _ctx: object) -> None:
-            add(low_ids[i])
+        def on_low(i: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+            if i < n_low:
+                add(low_ids[i])
+            else:
+                scan, length = openings[i - n_low]
+                starts[scan].append(end - length)
 
         text_scratch, low_scratch = self._scratch()
         self._dbs[0].scan(text.encode(), on_text, scratch=text_scratch)
         self._dbs[1].scan(low.encode(), on_low, scratch=low_scratch)
-        return _Found(found)
+        return _Found(found, starts)

@@ -9,6 +9,7 @@ property no longer holds fails here rather than silently changing what is redact
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 
@@ -96,3 +97,110 @@ def test_place_cues_end_in_a_place_cue_word() -> None:
                 assert d._place_cue(words) is False, words
                 checked += 1
     assert checked > 100_000
+
+
+def _words_read_by(func: object, per_set: int | None = None) -> set[str]:
+    """Every word a function compares with: its string constants and the members of the
+    module-level word sets and pairs it names (so a rule added there is in the test too);
+    with ``per_set``, only that many members of each set (stand-ins for the rest)."""
+    code = func.__code__  # type: ignore[attr-defined]
+    found: set[str] = set()
+
+    def add(value: object, limit: int | None) -> None:
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, (tuple, list, frozenset, set)):
+            items = sorted(value, key=str)
+            for item in items[:limit] if isinstance(value, (frozenset, set)) else items:
+                add(item, None)
+
+    for const in code.co_consts:
+        add(const, None)
+    for name in code.co_names:
+        add(getattr(d, name, None), per_set)
+    return {w for w in found if w and " " not in w and len(w) < 30}
+
+
+def test_name_cues_end_in_a_name_cue_word() -> None:
+    """`_cap_name_spans` calls `_name_cue` only when the last word before a token (trailing
+    commas off) is in `_NAME_CUE_LAST`: for any other last word it must find no cue. Checked
+    with every word `_name_cue` reads as the last word (with commas), after every pair of
+    words it reads (a few of each set's), and after random runs of up to five of them."""
+    vocabulary = sorted(_words_read_by(d._name_cue) | {"said", "the", "a", "x"})
+    few = sorted(_words_read_by(d._name_cue, per_set=2) | {"x"})
+    lasts = [w for w in vocabulary if w.rstrip(",") not in d._NAME_CUE_LAST]
+    assert len(vocabulary) > 200 and len(lasts) > 100
+    pairs = [[a, b] for a in few for b in few] + [[b] for b in few] + [[]]
+    rng = random.Random(5)
+    checked = 0
+    for base in lasts:
+        for last in (base, base + ",", base + ",,"):
+            runs = [[rng.choice(vocabulary) for _ in range(rng.randint(1, 5))] for _ in range(100)]
+            for run in (pairs if not last.endswith(",,") else []) + runs:
+                assert d._name_cue([*run, last]) is None, [*run, last]
+                checked += 1
+    assert checked > 500_000
+
+
+def test_merge_builds_the_spans_phi_span_would() -> None:
+    """`_merge` sets PhiSpan's slots directly: the same fields, values, equality and hash as
+    the constructor's (a field added to PhiSpan fails here until `_merge` sets it too)."""
+    assert [f.name for f in dataclasses.fields(d.PhiSpan)] == ["start", "end", "category"]
+    raw = [(0, 3, d.NAME), (2, 5, d.DATE), (7, 9, d.ID), (9, 12, d.LOCATION), (20, 21, d.AGE)]
+    built = d._merge(raw)
+    expected = [d.PhiSpan(s, e, c) for s, e, c in d._merged(raw)]
+    assert built == expected and len(built) == 3
+    assert [hash(s) for s in built] == [hash(s) for s in expected]
+    assert [repr(s) for s in built] == [repr(s) for s in expected]
+    assert all(type(s) is d.PhiSpan for s in built)
+
+
+def _city_at_every_chunk(text: str, start: int, lex: d._Lexicon) -> int:
+    """`_city_at` as first written: every chunk of the next words, longest first, checked
+    for spacing and capitals on its own (the detector stops gathering at the first break)."""
+    w = d._WORD_RE.match(text, start)
+    if not w:
+        return 0
+    key = w.group(0).lower()
+    first = key if key in lex.cities else key.rstrip(".")
+    candidates = lex.cities.get(first)
+    if candidates is None:
+        return 0
+    words = [w]
+    limit = min(start + 60, len(text))
+    for _ in range(lex.city_words[first] - 1):
+        nxt = d._WORD_RE.search(text, words[-1].end(), limit)
+        if nxt is None:
+            break
+        words.append(nxt)
+    for n in range(len(words), 0, -1):
+        chunk = words[:n]
+        if any(chunk[i + 1].start() - chunk[i].end() != 1 for i in range(n - 1)):
+            continue
+        if not all(c.group(0)[0].isupper() for c in chunk):
+            continue
+        phrase = " ".join(c.group(0).lower() for c in chunk)
+        if phrase in candidates:
+            return chunk[-1].end()
+        if phrase.rstrip(".") in candidates:
+            return chunk[-1].end() - (len(phrase) - len(phrase.rstrip(".")))
+    return 0
+
+
+def test_city_at_finds_what_every_chunk_finds() -> None:
+    lex = d._lexicon()
+    rng = random.Random(8)
+    cities = sorted(c for cs in lex.cities.values() for c in cs if " " in c)[:400]
+    texts = _texts() + [
+        mutated(f"We drove to {c.title()}  {c.title()}. {c.upper()}, {c}.", rng, "aA. ,\n", 2)
+        for c in cities
+    ]
+    checked = found = 0
+    for text in texts:
+        for m in d._WORD_RE.finditer(text):
+            for start in (m.start(), m.start() + 1):
+                got = d._city_at(text, start, lex)
+                assert got == _city_at_every_chunk(text, start, lex), (text, start)
+                checked += 1
+                found += got > 0
+    assert checked > 10_000 and found > 300

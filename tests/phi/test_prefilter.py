@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from app.phi import detector, prefilter
+from app.phi import detector, gates, prefilter
 from app.phi.detector import _PREFILTER, detect
 from tests.phi.samples import corpus_texts, mutated
 
@@ -85,3 +85,99 @@ def test_threads_each_get_their_own_scratch_space() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         together = list(pool.map(detect, texts))
     assert together == alone
+
+
+def test_anchored_scans_find_what_their_scan_finds() -> None:
+    # An anchored scan is tried only where one of its literal openings occurs: it must find
+    # every match the plain scan finds, in the same order, and skip texts without them.
+    assert _PREFILTER._anchored
+    checked = without = 0
+    for text in _texts() + _edge_texts():
+        low = text.lower()
+        if len(low) != len(text):
+            continue
+        may = _PREFILTER.possible(text, low)
+        for rx in _PREFILTER._anchored:
+            got = [(m.span(), m.regs) for m in may.finditer(rx, low)]
+            assert got == [(m.span(), m.regs) for m in rx.finditer(low)], (rx.pattern[:60], text)
+            checked += 1
+            without += not got
+    assert checked > 300 and without > 100
+
+
+def test_literal_openings_are_read_from_the_pattern() -> None:
+    def openings(pattern: str, flags: int = 0) -> list[str] | None:
+        return gates.literal_prefixes(re.compile(pattern, flags))
+
+    assert openings(r"(?=[ac])\b(?:ab|c(?:dd|ee)f|(?:gh|ij)\s+k)x") == [
+        "ab",
+        "cdd",
+        "cee",
+        "gh",
+        "ij",
+    ]
+    assert openings(r"c(?:d|e)") == ["c"]  # (the parser makes "d|e" a class: stop there)
+    assert openings(r"ab(?:c|)") == ["ab"]  # an alternation that may match empty: stop before it
+    assert openings(r"(?:ab)+c") == ["ab"]
+    assert openings(r"(?:ab|[cd]e)") is None  # a branch that opens with a class
+    assert openings(r"(?:ab)?c") is None  # a repeat that may be skipped
+    assert openings(r"ab", re.IGNORECASE) is None
+    assert openings(r"a(?i:b)") == ["a"]
+    assert openings(r"(?i:a)b") is None
+
+
+def _latin_texts() -> list[str]:
+    rng = random.Random(21)
+    base = [
+        "Dr. Łukasz Müller-Ødegård saw Inés Peña at São José Hospital on 3 März 2023.",
+        "P07: I told François, he's ninety-four; Zoë lives in Kraków, Gdańsk or Århus.",
+        "call Renée at 555-0142 or email renée@exämple.org; MRN ÉÀ-123456 for Björn",
+        "my sister Ágnes said so, the twelfth of june, over at St. Łódź General Clinic",
+        "the Mercy Clínica, 12 Oak Street, Dayton, OH 45402; fiancée Chloé, age 93",
+    ]
+    alphabet = "éÉüÜłŁøØåÅçñàÀ aA1 ,.-\n"
+    out = list(base)
+    for text in base:
+        out += [mutated(text, rng, alphabet, rng.randint(1, 8)) for _ in range(40)]
+        out.append(text.lower())
+        out.append(text.upper())
+    return out
+
+
+def test_latin_letters_are_read_as_their_stand_ins() -> None:
+    # Texts with letters outside ASCII are prefiltered through their ASCII stand-ins: every
+    # scan ruled out there has no match in the text itself, and anchored scans find all.
+    stand_ins = (_PREFILTER.warm(), _PREFILTER._stand_ins)[1]
+    assert len(stand_ins) > 300 and stand_ins[ord("é")] == "e" and stand_ins[ord("Ł")] == "A"
+    for odd in "ſıİßK":  # letters whose case folding reaches outside their own pair
+        assert ord(odd) not in stand_ins
+    read = ruled_out = 0
+    for text in _latin_texts():
+        low = text.lower()
+        if len(low) != len(text):
+            continue
+        may = _PREFILTER.possible(text, low)
+        if may is prefilter.EVERYTHING:
+            continue
+        read += 1
+        for pattern, on_low in _gated():
+            if pattern not in may:
+                ruled_out += 1
+                assert pattern.search(low if on_low else text) is None, (pattern.pattern[:60], text)
+        for rx in _PREFILTER._anchored:
+            got = [(m.span(), m.regs) for m in may.finditer(rx, low)]
+            assert got == [(m.span(), m.regs) for m in rx.finditer(low)], (rx.pattern[:60], text)
+    assert read > 150 and ruled_out > 1000
+
+
+def test_stand_ins_keep_every_class_that_accepts_the_letter() -> None:
+    def stand_ins(*patterns: str) -> dict[int, str]:
+        return gates.ascii_stand_ins([(p, 0) for p in patterns])
+
+    assert stand_ins(r"\w+")[ord("é")] == "e"
+    assert stand_ins(r"[a-zé]")[ord("é")] == "e"
+    assert ord("é") not in stand_ins(r"[^a-z]")  # "é" is no a-z, its stand-in would be
+    assert ord("é") not in stand_ins(r"é")  # a literal "é" would not accept "e"
+    assert stand_ins(r"(?i:[ée])x")[ord("É")] == "E"
+    assert stand_ins(r"x(?![a-z])")[ord("é")] == "e"  # lookarounds: widened by Hyperscan
+    assert stand_ins(r"[^ø]", r"[ao]")[ord("ø")] == "a"  # no base letter: "a" where it fits

@@ -1,0 +1,108 @@
+"""``gates.compiled`` groups an alternation's branches by the literal they open with; the
+pattern must match exactly what ``re.compile`` makes of it: the same spans, the same groups,
+at every position (the detector also calls ``match`` at single positions), in hand-built
+cases where the order of the branches decides the match, and in every detector pattern.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+
+from app.phi import detector, gates
+from tests.phi.samples import corpus_texts, mutated
+
+# Patterns where grouping could go wrong: the order of the branches decides which match is
+# found (a shorter branch first, a branch that opens otherwise in between, an empty rest),
+# groups inside grouped branches, case-insensitive letters that fold to the same lower case,
+# non-ASCII literals under IGNORECASE, nested alternations.
+_TRICKY = [
+    r"(?:a|ab)(?:c|bcd)",
+    r"(?:ab|a\w+|ac|a)",
+    r"(?:ab|[a-c]b|a|abc)c?",
+    r"(?P<x>ma|m)(?:b|mb)?|mab|(?P<y>m)",
+    r"(?i:Kb|kB|k|\u212ab|sa|ſb|s)",
+    r"(?i:ia|Ib|ı|İa|i)",
+    r"(?:é|e|éa|E)(?i:é|É|e)",
+    r"\b(?:care|care\s+center|cardiac\s+(?:care|center)|car)\b",
+    r"(?:(?:ab|ac)|(?:a|b)|ba|bb)+?c",
+    r"(?:x(?:ab|ac|a)|xa|y)*z",
+    r"(?=a|ab)(?:ab|a)",
+    r"(?<!ab|ac)c|(a)(?(1)b|c)",
+]
+_ALPHABET = "abcdeékKsSſiIıİmxyz \n"
+
+
+def _all_matches(rx: re.Pattern[str], text: str) -> list[object]:
+    found: list[object] = [(m.span(), m.regs, m.lastindex) for m in rx.finditer(text)]
+    for pos in range(len(text) + 1):
+        m = rx.match(text, pos)
+        found.append(None if m is None else (m.regs, m.lastindex))
+    return found
+
+
+def test_grouped_patterns_match_what_re_compile_matches() -> None:
+    rng = random.Random(3)
+    texts = ["".join(rng.choice(_ALPHABET) for _ in range(rng.randint(0, 14))) for _ in range(400)]
+    texts += ["".join(p) for p in itertools.product("abc", repeat=4)]
+    for pattern in _TRICKY:
+        for flags in (0, re.IGNORECASE):
+            plain, grouped = re.compile(pattern, flags), gates.compiled(pattern, flags)
+            for text in texts:
+                assert _all_matches(grouped, text) == _all_matches(plain, text), (pattern, text)
+
+
+def _detector_patterns() -> list[re.Pattern[str]]:
+    found: dict[int, re.Pattern[str]] = {}
+    for value in vars(detector).values():
+        items = value if isinstance(value, (list, tuple)) else (value,)
+        for item in items:
+            if isinstance(item, re.Pattern):
+                found[id(item)] = item
+    return list(found.values())
+
+
+def test_every_detector_pattern_matches_what_re_compile_matches() -> None:
+    rng = random.Random(9)
+    texts = corpus_texts()
+    texts += [mutated(t, rng, "aA1 9\n:,.’é-/@#", 4) for t in texts[:40]]
+    texts += [t.lower() for t in texts[:40]] + [t.upper() for t in texts[:20]]
+    every_position = texts[:12] + texts[-12:]
+    patterns = _detector_patterns()
+    assert len(patterns) > 100
+    for rx in patterns:
+        plain = re.compile(rx.pattern, rx.flags)
+        for text in texts:
+            got = [(m.span(), m.regs) for m in rx.finditer(text)]
+            assert got == [(m.span(), m.regs) for m in plain.finditer(text)], rx.pattern[:60]
+        for text in every_position:
+            for pos in range(len(text)):
+                m, p = rx.match(text, pos), plain.match(text, pos)
+                assert (m and m.regs) == (p and p.regs), (rx.pattern[:60], pos)
+
+
+def test_the_detector_compiles_its_patterns_grouped() -> None:
+    # A pattern compiled with plain re.compile would still be right, only slower: each
+    # detector pattern that has branches to group must be the grouped compilation.
+    grouped = 0
+    for rx in _detector_patterns():
+        if re.compile(rx.pattern, rx.flags) == gates.compiled(rx.pattern, rx.flags):
+            continue  # nothing to group
+        with gates.lookahead_charsets():
+            hinted = gates.compiled(rx.pattern, rx.flags)
+        assert rx in (gates.compiled(rx.pattern, rx.flags), hinted), rx.pattern[:60]
+        grouped += 1
+    assert grouped > 20
+
+
+def test_branches_are_grouped_by_their_first_literal() -> None:
+    def branches(pattern: str, flags: int = 0) -> int:
+        tree = gates._parser.parse(pattern, flags)
+        gates._group_branches(tree.data, bool(tree.state.flags & re.IGNORECASE))
+        return len(tree.data[0][1][1])
+
+    assert branches("ma|hb|mc|hd") == 2
+    assert branches("ma|hb|[mn]c|hd") == 4  # a class in between: the runs either side of it
+    assert branches("ma|MB|hb", re.IGNORECASE) == 2
+    assert branches("éa|ÉB|hb", re.IGNORECASE) == 3  # non-ASCII: Unicode folding, left alone

@@ -1221,9 +1221,11 @@ _NUM_WORD_AGE = (
 )
 # An age over 89 by context: "she's ninety-four", "turned 93", "a lady, 96,", "94 years old".
 # Candidates are found first (few), then the words before them are checked.
-_AGE_CAND_RE = _scan("nao19", rf"(?<![\w.,-]){_NUM_WORD_AGE}(?!\w|-(?!years?\b))")
+_AGE_CAND_RE = _scan(
+    "nao19", rf"(?<![\w.,-]){_NUM_WORD_AGE}(?!\w|-(?!years?\b|y/?o\b)|\.\d)"
+)
 _AGE_AFTER_RE = compiled(
-    rf"(?i:(?P<yo>(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b)|\s*{_UNITS_AFTER}\b)"
+    rf"(?i:(?P<yo>(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b|(?:\s*|-)y/?o\b)|\s*{_UNITS_AFTER}\b)"
 )
 _AGE_VERBS = frozenset(
     "turned turns turning turn aged age ages be was is am she's he's i'm who's she’s he’s i’m "
@@ -1248,6 +1250,33 @@ _AGE_PERSONS = frozenset(
     fella nana mam nan nanna koro kuia
     """.split()
 )
+
+
+# Kin and people whose possessive introduces an age: "my aunt's 95 now".
+_AGE_KIN = frozenset(
+    """
+    aunt auntie uncle grandmother grandfather granny gran grandad granddad mum mama papa pop
+    sister brother husband wife neighbor neighbour patient lady man woman guy resident
+    """.split()
+)
+# Reaching an age: "going on 97", "made it to 102", "he hit 93", "she reached ninety".
+_AGE_REACHED = [
+    t.split()
+    for t in (
+        "going on", "getting on", "made it to", "make it to", "makes it to", "lived to",
+        "live to", "hit", "hits", "reached", "reaches", "close to",
+    )
+]  # fmt: skip
+# Measurements that are "was 95" without being anyone's age.
+_NOT_AGE_SUBJECTS = frozenset(
+    """
+    temp temperature rate pressure sat sats saturation glucose sugar pulse score weight count
+    level reading bp hr rr total census number it that this which
+    """.split()
+)
+
+
+_APOSTROPHE_RE = compiled("['’]")
 
 
 _AGE_HEDGES = [
@@ -1295,9 +1324,17 @@ def _age_context(window: str, strict: bool = False) -> bool:
     if last.endswith(","):
         if "oldest" in words[-7:] or "eldest" in words[-7:]:
             return True  # "one of the oldest we've had, 101."
-        return any(w.strip(",") in _AGE_PERSONS for w in words[-7:])
-    if last[-2:] in ("'s", "’s") and last[:-2] in _AGE_SUBJECTS:
-        return True  # "koro's 97", "grandma's ninety-one"
+        # "she's well into her nineties, 102": the person may carry a contraction
+        return any(_APOSTROPHE_RE.split(w.strip(","))[0] in _AGE_PERSONS for w in words[-7:])
+    if last[-2:] in ("'s", "’s") and (last[:-2] in _AGE_SUBJECTS or last[:-2] in _AGE_KIN):
+        return True  # "koro's 97", "grandma's ninety-one", "my aunt's 95"
+    for tail in _AGE_REACHED:  # "going on 97", "made it to 102", "hit 93"
+        if words[-len(tail) :] == tail:
+            return True
+    if last in {"was", "is"} and len(words) >= 2 and (
+        words[-2] in _NOT_AGE_SUBJECTS or any(c.isdigit() for c in words[-2])
+    ):
+        return False  # "temp was 99", "heart rate was 95"
     if strict and last in {"was", "is", "be", "am"}:
         if "oldest" in words[-7:] or "eldest" in words[-7:]:
             return True  # "my oldest patient was 103"

@@ -243,7 +243,7 @@ _AGE_NUM = r"(?:9\d|1[0-4]\d)"
 _AGE_RES = [
     _scan(
         "0-9",
-        rf"(?<![\d.,-]){_AGE_NUM}(?:\s*|-)(?:years?|yrs?|y/?o|yo)(?:\s*|-)?(?:old|of age)?"
+        rf"(?<![\d.,-]){_AGE_NUM}(?:\s*|-)(?:years?|yrs?|y/?o|yo|y\.o\.?)(?:\s*|-)?(?:old|of age)?"
         r"(?![a-zA-Z])",
         re.I,
     ),
@@ -1229,7 +1229,7 @@ _NUM_WORD_AGE = (
 # Candidates are found first (few), then the words before them are checked.
 _AGE_CAND_RE = _scan("nao19", rf"(?<![\w.,-]){_NUM_WORD_AGE}(?!\w|-(?!years?\b|y/?o\b)|\.\d)")
 _AGE_AFTER_RE = compiled(
-    rf"(?i:(?P<yo>(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b|(?:\s*|-)y/?o\b)|\s*{_UNITS_AFTER}\b)"
+    rf"(?i:(?P<yo>(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b|(?:\s*|-)y[/.]?o\b)|\s*{_UNITS_AFTER}\b)"
 )
 _AGE_VERBS = frozenset(
     "turned turns turning turn aged age ages be was is am she's he's i'm who's she’s he’s i’m "
@@ -1260,15 +1260,21 @@ _AGE_PERSONS = frozenset(
 _AGE_KIN = frozenset(
     """
     aunt auntie uncle grandmother grandfather granny gran grandad granddad mum mama papa pop
+    father mother great
     sister brother husband wife neighbor neighbour patient lady man woman guy resident
     """.split()
 )
+# (Not in a strict "X was 102": "the patient was 102 this morning" is a fever.)
+_AGE_NOT_FAMILY = frozenset("patient lady man woman guy resident".split())
+_AGE_TITLES = frozenset("mr mrs ms miss mx".split())
 # Reaching an age: "going on 97", "made it to 102", "he hit 93", "she reached ninety".
 _AGE_REACHED = [
     t.split()
     for t in (
         "going on", "getting on", "made it to", "make it to", "makes it to", "lived to",
-        "live to", "hit", "hits", "reached", "reaches", "close to",
+        "live to", "hit", "hits", "reached", "reaches", "close to", "lived to be", "live to be",
+        "age of", "makes her", "makes him", "made her", "made him", "making her", "making him",
+        "would've been", "would’ve been", "would have been", "will have been",
     )
 ]  # fmt: skip
 # Measurements that are "was 95" without being anyone's age.
@@ -1328,7 +1334,10 @@ def _age_context(window: str, strict: bool = False) -> bool:
     if last.endswith(","):
         if "oldest" in words[-7:] or "eldest" in words[-7:]:
             return True  # "one of the oldest we've had, 101."
-        # "she's well into her nineties, 102": the person may carry a contraction
+        # "she's well into her nineties, 102": the person may carry a contraction;
+        # "Mrs. Lara, 91,": a title and a surname
+        if len(words) >= 2 and words[-2].rstrip(".") in _AGE_TITLES:
+            return True
         return any(_APOSTROPHE_RE.split(w.strip(","))[0] in _AGE_PERSONS for w in words[-7:])
     if last[-2:] in ("'s", "’s") and (last[:-2] in _AGE_SUBJECTS or last[:-2] in _AGE_KIN):
         return True  # "koro's 97", "grandma's ninety-one", "my aunt's 95"
@@ -1344,7 +1353,11 @@ def _age_context(window: str, strict: bool = False) -> bool:
     if strict and last in {"was", "is", "be", "am"}:
         if "oldest" in words[-7:] or "eldest" in words[-7:]:
             return True  # "my oldest patient was 103"
-        return len(words) >= 2 and words[-2] in _AGE_SUBJECTS
+        # "my father-in-law is 100", "my great grandmother is 103"
+        return len(words) >= 2 and (
+            words[-2] in _AGE_SUBJECTS
+            or (words[-2].split("-")[0] in _AGE_KIN and words[-2] not in _AGE_NOT_FAMILY)
+        )
     return last in _AGE_VERBS
 
 
@@ -3187,6 +3200,15 @@ _AGE_BIRTHDAY_RE = gated(
         rf"[\s-]+{_ORD_WORD})\s+birthday\b)"
     )
 )
+# "we celebrated her 95th", "nana just had her hundred and first": an ordinal 90-119 after a
+# possessive, with no noun after it, is a birthday.
+_OWN_ORD_AGE_RE = gated(
+    compiled(
+        r"(?i:\b(?:his|her|their|my|your)\s+)(?P<v>(?:9\d|1[01]\d)(?:st|nd|rd|th)|ninetieth"
+        rf"|hundredth|(?:ninety|hundred(?:\s+and)?)[\s-]+{_ORD_WORD})"
+        r"(?=\s*[.,;!?]|\s*$|\s+(?i:on|with|in|at|last|this|next|and|was|is|party|bash)\b)"
+    )
+)
 # "I'm Ravy, the younger son": a self-introduction followed by who the speaker is.
 _IM_NAME_RE = gated(
     compiled(rf"\bI['’]m\s+(?P<n>{_CAP_TOK})(?=\s*,\s*(?:the|a|an|his|her|their|your|one|from)\b)")
@@ -3414,7 +3436,7 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
         (rx, None)
         for rx in (
             _SPELLED_AFTER_CUE_RE, _BARE_DAY_RE, _THE_DAY_OF_RE, _ID_ON_RE, _LOWER_ITS_RE,
-            _AT_AGE_RE, _AGE_BIRTHDAY_RE, _LOWER_KIN_GIVEN_RE, _PERSON_HUNDRED_RE,
+            _AT_AGE_RE, _AGE_BIRTHDAY_RE, _OWN_ORD_AGE_RE, _LOWER_KIN_GIVEN_RE, _PERSON_HUNDRED_RE,
             _WEEKDAY_THE_RE, _LAST_DIGITS_RE, _CODE_ID_RE, _CORNER_RE, _AREA_CODE_RE, _ME_LIST_RE,
             _ID_AS_RE, _ON_STREET_RE, _MIXED_ID_RE,
         )
@@ -3723,6 +3745,9 @@ def _phrasing_spans(
                 yield m.start("v"), m.end("v"), ID
     if _AGE_BIRTHDAY_RE in may and "birthday" in low_text:
         for m in _AGE_BIRTHDAY_RE.finditer(text):
+            yield m.start("v"), m.end("v"), AGE
+    if _OWN_ORD_AGE_RE in may:
+        for m in _OWN_ORD_AGE_RE.finditer(text):
             yield m.start("v"), m.end("v"), AGE
     if _AT_AGE_RE in may and "at " in low_text:
         for m in _AT_AGE_RE.finditer(text):

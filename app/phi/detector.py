@@ -1277,6 +1277,7 @@ _AGE_REACHED = [
         "would've been", "would’ve been", "would have been", "will have been",
     )
 ]  # fmt: skip
+_NOT_AGE_REACHERS = frozenset("we we've we’ve it it's it’s that this which you".split())
 # Measurements that are "was 95" without being anyone's age.
 _NOT_AGE_SUBJECTS = frozenset(
     """
@@ -1343,7 +1344,11 @@ def _age_context(window: str, strict: bool = False) -> bool:
         return True  # "koro's 97", "grandma's ninety-one", "my aunt's 95"
     for tail in _AGE_REACHED:  # "going on 97", "made it to 102", "hit 93"
         if words[-len(tail) :] == tail:
-            return True
+            # ("we reached 92 on the audit", "it hit 95": a team's or a thing's number)
+            if tail[-1] in ("her", "him"):
+                return True  # "that makes her 95": the person is the object
+            before = words[-len(tail) - 6 : -len(tail)]
+            return not any(w in _NOT_AGE_REACHERS for w in before)
     if (
         last in {"was", "is"}
         and len(words) >= 2

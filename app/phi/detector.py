@@ -1278,6 +1278,7 @@ _AGE_REACHED = [
     )
 ]  # fmt: skip
 _NOT_AGE_REACHERS = frozenset("we we've we’ve it it's it’s that this which you".split())
+_AGE_REACHED_LAST = frozenset(t[-1] for t in _AGE_REACHED)
 # Measurements that are "was 95" without being anyone's age.
 _NOT_AGE_SUBJECTS = frozenset(
     """
@@ -1285,9 +1286,6 @@ _NOT_AGE_SUBJECTS = frozenset(
     level reading bp hr rr total census number it that this which
     """.split()
 )
-
-
-_APOSTROPHE_RE = compiled("['’]")
 
 
 _AGE_HEDGES = [
@@ -1339,10 +1337,12 @@ def _age_context(window: str, strict: bool = False) -> bool:
         # "Mrs. Lara, 91,": a title and a surname
         if len(words) >= 2 and words[-2].rstrip(".") in _AGE_TITLES:
             return True
-        return any(_APOSTROPHE_RE.split(w.strip(","))[0] in _AGE_PERSONS for w in words[-7:])
+        return any(
+            w.strip(",").partition("'")[0].partition("’")[0] in _AGE_PERSONS for w in words[-7:]
+        )
     if last[-2:] in ("'s", "’s") and (last[:-2] in _AGE_SUBJECTS or last[:-2] in _AGE_KIN):
         return True  # "koro's 97", "grandma's ninety-one", "my aunt's 95"
-    for tail in _AGE_REACHED:  # "going on 97", "made it to 102", "hit 93"
+    for tail in _AGE_REACHED if last in _AGE_REACHED_LAST else ():  # "going on 97", "hit 93"
         if words[-len(tail) :] == tail:
             # ("we reached 92 on the audit", "it hit 95": a team's or a thing's number)
             if tail[-1] in ("her", "him"):

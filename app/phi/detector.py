@@ -1519,6 +1519,7 @@ _CONTEXT_STOP = frozenset(
 _PLACE_CUE = (
     r"\b(?:(?:live[sd]?|living|moved|move|drive[sn]?|drove|driving|come[s]?|came|commute[sd]?"
     r"|grew\s+up|born|raised|based|stay(?:s|ed|ing)?|transfer(?:red)?|sent|travel(?:ed|led)?"
+    r"|relocat(?:e|es|ed|ing)"
     r"|over|out|up|down|back|located|one|location|office|clinic|site|branch|just|place)"
     r"(?:\s+(?:with\s+)?(?:me|us|him|her|them))?"
     r"(?:\s+(?:up|down|over|out|back|here|in))?\s+(?:in|to|from|near|outside(?:\s+of)?|by)"
@@ -1885,7 +1886,7 @@ _MOTION = frozenset(
     commutes commuted up born raised based stay stays stayed staying transfer transferred sent
     travel traveled travelled over out down back located one location office clinic site
     branch just place home closer close nearer store shop pharmacy campus drives brings
-    brought bring
+    brought bring relocate relocates relocated relocating
     """.split()
 )
 _ADVERB = frozenset("up down over out back here in".split())
@@ -3243,6 +3244,7 @@ _ORIGIN_WORDS = frozenset(
     come came comes coming drive drove drives driving call called calls calling moved move
     moving flew fly flies commute commutes commuting transferred visit visiting visited up down
     over back originally here grew raised ring rings rang phone phones phoned phoning visits
+    relocate relocates relocated relocating
     """.split()
 )
 _COUNTRY_WORDS = frozenset(

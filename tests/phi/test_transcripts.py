@@ -594,6 +594,7 @@ SESSION_9_CONTEXTS = [
     ("A: We're at 71 Saltire Street, number 8 by the bell.", "8"),
     # ids: digits, a letter, digits
     ("A: The card says 58213Q07 under the barcode.", "58213Q07"),
+    ("A: Our new educator relocated here from Glenwhorple.", "Glenwhorple"),
 ]
 
 SESSION_9_NEGATIVES = """
@@ -644,6 +645,7 @@ Researcher: The Texas native on our team runs the Epic Group meetings.
 Researcher: We went down memory lane and on the way home we stopped.
 Researcher: The dressing is 10x10, the lot is 100x20, and the code is on the box.
 Researcher: He was at 98 percent on two liters, then 96 on room air.
+Researcher: We relocated the monitor to bed two and relocated from Cerner to Epic.
 """.strip()
 
 

@@ -1275,6 +1275,7 @@ _AGE_REACHED = [
         "live to", "hit", "hits", "reached", "reaches", "close to", "lived to be", "live to be",
         "age of", "makes her", "makes him", "made her", "made him", "making her", "making him",
         "would've been", "would’ve been", "would have been", "will have been",
+        "coming up on", "creeping up on", "knocking on",
     )
 ]  # fmt: skip
 _NOT_AGE_REACHERS = frozenset("we we've we’ve it it's it’s that this which you".split())
@@ -1283,7 +1284,7 @@ _AGE_REACHED_LAST = frozenset(t[-1] for t in _AGE_REACHED)
 _NOT_AGE_SUBJECTS = frozenset(
     """
     temp temperature rate pressure sat sats saturation glucose sugar pulse score weight count
-    level reading bp hr rr total census number it that this which
+    level reading bp hr rr total census number it that this which lab labs value result
     """.split()
 )
 

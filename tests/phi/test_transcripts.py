@@ -595,6 +595,7 @@ SESSION_9_CONTEXTS = [
     # ids: digits, a letter, digits
     ("A: The card says 58213Q07 under the barcode.", "58213Q07"),
     ("A: Our new educator relocated here from Glenwhorple.", "Glenwhorple"),
+    ("A: Her father is knocking on ninety-six and won't slow down.", "ninety-six"),
 ]
 
 SESSION_9_NEGATIVES = """
@@ -646,6 +647,7 @@ Researcher: We went down memory lane and on the way home we stopped.
 Researcher: The dressing is 10x10, the lot is 100x20, and the code is on the box.
 Researcher: He was at 98 percent on two liters, then 96 on room air.
 Researcher: We relocated the monitor to bed two and relocated from Cerner to Epic.
+Researcher: He's coming up on 90 days sober, and the lab was 97 this morning.
 """.strip()
 
 

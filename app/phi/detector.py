@@ -243,7 +243,7 @@ _AGE_NUM = r"(?:9\d|1[0-4]\d)"
 _AGE_RES = [
     _scan(
         "0-9",
-        rf"(?<![\d.,-]){_AGE_NUM}(?:\s*|-)(?:years?|yrs?|y/?o|yo)(?:\s*|-)?(?:old|of age)?"
+        rf"(?<![\d.,-]){_AGE_NUM}(?:\s*|-)(?:years?|yrs?|y/?o|yo|y\.o\.?)(?:\s*|-)?(?:old|of age)?"
         r"(?![a-zA-Z])",
         re.I,
     ),
@@ -375,7 +375,8 @@ _ADDRESS_RE = _scan(
     "0-9A-Zt",
     r"\b\d{1,6}(?:-\d{1,4})?\s+(?:[NSEW]\.?\s+)?(?:(?:\d{1,3}(?:st|nd|rd|th)|[A-Z][a-zA-Z'’-]+)"
     rf"\s+){{0,3}}(?i:{_STREET_SUFFIX})\b\.?"
-    r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*#?\w+)?"
+    r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|#|(?i:apartment|apt|suite|unit|flat|number))"
+    r"\.?\s*#?\w+)?"
     r"|\b(?:P\.?\s?O\.?\s+Box|PO\s+Box)\s+\d+"
     r"|\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Boulevard|Road|Lane|St\.(?=\s+[A-Z]))"
     r"|\b\d{1,3}(?:st|nd|rd|th)\s+(?i:street|avenue|ave)\b\.?"
@@ -414,7 +415,11 @@ _FACILITY_HEAD = (
     r"|Long[- ]Term\s+Care|Lodge|Specialist\s+(?:Center|Centre)|Hauora|Salud"
     r"|Healthcare|HealthCare|Infirmary|Sanatorium|Hospice|Nursing\s+Home|Nursing\s+Facility"
     r"|Nursing\s+(?:and|&)\s+Rehab(?:ilitation)?|Skilled\s+Nursing|Primary\s+Care"
-    r"|Assisted\s+Living"
+    r"|Assisted\s+Living|Senior\s+Living|Retirement\s+(?:Village|Community|Living)"
+    r"|Family\s+(?:Practice|Medicine)"
+    r"|(?:Cardiology|Oncology|Orthop(?:a)?edic|P(?:a)?ediatric|Surgical|Specialty|Dermatology"
+    r"|Neurology|Urology|Gastroenterology|Pulmonary|Kidney|Heart|Eye)\s+(?:Group|Associates"
+    r"|Partners|Specialists)"
     r"|(?:Heart|Cancer|Senior|Surgical|Surgery|Rehabilitation|Rehab|Dialysis|Wellness|Trauma"
     r"|Eye|Kidney|Oncology|Neurology|Imaging|Diagnostic|Children['’]s|Women['’]s|Birthing"
     r"|Outpatient|Ambulatory|Infusion"
@@ -429,7 +434,8 @@ _FAC_PREFIX = rf"(?:(?:St\.?|Saint|Mt\.?|Mount|Ft\.?|Fort)\s+)?{_CAP}(?:-{_CAP})
 _FACILITY_RE = _scan(
     "A-Z",
     rf"\b(?P<pre>{_FAC_PREFIX}(?:\s+(?:&|and|of|de|la|del|the)?\s*{_FAC_PREFIX}){{0,4}}?)"
-    rf"\s+(?P<head>{_FACILITY_HEAD}(?:\s+{_FACILITY_HEAD})*)(?![\w'’])"
+    # (a possessive may follow: "Bramblewood Urgent Care's ER")
+    rf"\s+(?P<head>{_FACILITY_HEAD}(?:\s+{_FACILITY_HEAD})*)(?![\w]|['’](?![s]\b))"
     rf"(?:\s+(?:of|in)\s+(?P<of>(?:[A-Z][a-zA-Z]+\s?){{1,3}}))?",
 )
 # Heads that are ordinary words; they need a place-like prefix (city, Saint ..., known name).
@@ -623,7 +629,7 @@ _HEAD_HINTS = (
     "Center", "Centre", "Institute", "Care", "Pharmacy", "Physicians", "Associates",
     "Practice", "Memorial", "Gen", "Presbyterian", "Methodist", "Baptist", "Children",
     "Langone", "Permanente", "VA", "ER", "Office", "Living",
-    "Home", "Hub", "Hauora", "Salud", "Lodge", "Surgery",
+    "Home", "Hub", "Hauora", "Salud", "Lodge", "Surgery", "Group", "Village", "Community",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -1221,9 +1227,9 @@ _NUM_WORD_AGE = (
 )
 # An age over 89 by context: "she's ninety-four", "turned 93", "a lady, 96,", "94 years old".
 # Candidates are found first (few), then the words before them are checked.
-_AGE_CAND_RE = _scan("nao19", rf"(?<![\w.,-]){_NUM_WORD_AGE}(?!\w|-(?!years?\b))")
+_AGE_CAND_RE = _scan("nao19", rf"(?<![\w.,-]){_NUM_WORD_AGE}(?!\w|-(?!years?\b|y/?o\b)|\.\d)")
 _AGE_AFTER_RE = compiled(
-    rf"(?i:(?P<yo>(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b)|\s*{_UNITS_AFTER}\b)"
+    rf"(?i:(?P<yo>(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b|(?:\s*|-)y[/.]?o\b)|\s*{_UNITS_AFTER}\b)"
 )
 _AGE_VERBS = frozenset(
     "turned turns turning turn aged age ages be was is am she's he's i'm who's she’s he’s i’m "
@@ -1246,6 +1252,39 @@ _AGE_PERSONS = frozenset(
     grandmother grandfather aunt uncle resident fellow gal widow widower veteran
     centenarian nonagenarian
     fella nana mam nan nanna koro kuia
+    """.split()
+)
+
+
+# Kin and people whose possessive introduces an age: "my aunt's 95 now".
+_AGE_KIN = frozenset(
+    """
+    aunt auntie uncle grandmother grandfather granny gran grandad granddad mum mama papa pop
+    father mother great
+    sister brother husband wife neighbor neighbour patient lady man woman guy resident
+    """.split()
+)
+# (Not in a strict "X was 102": "the patient was 102 this morning" is a fever.)
+_AGE_NOT_FAMILY = frozenset("patient lady man woman guy resident".split())
+_AGE_TITLES = frozenset("mr mrs ms miss mx".split())
+# Reaching an age: "going on 97", "made it to 102", "he hit 93", "she reached ninety".
+_AGE_REACHED = [
+    t.split()
+    for t in (
+        "going on", "getting on", "made it to", "make it to", "makes it to", "lived to",
+        "live to", "hit", "hits", "reached", "reaches", "close to", "lived to be", "live to be",
+        "age of", "makes her", "makes him", "made her", "made him", "making her", "making him",
+        "would've been", "would’ve been", "would have been", "will have been",
+        "coming up on", "creeping up on", "knocking on",
+    )
+]  # fmt: skip
+_NOT_AGE_REACHERS = frozenset("we we've we’ve it it's it’s that this which you".split())
+_AGE_REACHED_LAST = frozenset(t[-1] for t in _AGE_REACHED)
+# Measurements that are "was 95" without being anyone's age.
+_NOT_AGE_SUBJECTS = frozenset(
+    """
+    temp temperature rate pressure sat sats saturation glucose sugar pulse score weight count
+    level reading bp hr rr total census number it that this which lab labs value result
     """.split()
 )
 
@@ -1295,13 +1334,36 @@ def _age_context(window: str, strict: bool = False) -> bool:
     if last.endswith(","):
         if "oldest" in words[-7:] or "eldest" in words[-7:]:
             return True  # "one of the oldest we've had, 101."
-        return any(w.strip(",") in _AGE_PERSONS for w in words[-7:])
-    if last[-2:] in ("'s", "’s") and last[:-2] in _AGE_SUBJECTS:
-        return True  # "koro's 97", "grandma's ninety-one"
+        # "she's well into her nineties, 102": the person may carry a contraction;
+        # "Mrs. Lara, 91,": a title and a surname
+        if len(words) >= 2 and words[-2].rstrip(".") in _AGE_TITLES:
+            return True
+        return any(
+            w.strip(",").partition("'")[0].partition("’")[0] in _AGE_PERSONS for w in words[-7:]
+        )
+    if last[-2:] in ("'s", "’s") and (last[:-2] in _AGE_SUBJECTS or last[:-2] in _AGE_KIN):
+        return True  # "koro's 97", "grandma's ninety-one", "my aunt's 95"
+    for tail in _AGE_REACHED if last in _AGE_REACHED_LAST else ():  # "going on 97", "hit 93"
+        if words[-len(tail) :] == tail:
+            # ("we reached 92 on the audit", "it hit 95": a team's or a thing's number)
+            if tail[-1] in ("her", "him"):
+                return True  # "that makes her 95": the person is the object
+            before = words[-len(tail) - 6 : -len(tail)]
+            return not any(w in _NOT_AGE_REACHERS for w in before)
+    if (
+        last in {"was", "is"}
+        and len(words) >= 2
+        and (words[-2] in _NOT_AGE_SUBJECTS or any(c.isdigit() for c in words[-2]))
+    ):
+        return False  # "temp was 99", "heart rate was 95"
     if strict and last in {"was", "is", "be", "am"}:
         if "oldest" in words[-7:] or "eldest" in words[-7:]:
             return True  # "my oldest patient was 103"
-        return len(words) >= 2 and words[-2] in _AGE_SUBJECTS
+        # "my father-in-law is 100", "my great grandmother is 103"
+        return len(words) >= 2 and (
+            words[-2] in _AGE_SUBJECTS
+            or (words[-2].split("-")[0] in _AGE_KIN and words[-2] not in _AGE_NOT_FAMILY)
+        )
     return last in _AGE_VERBS
 
 
@@ -1458,13 +1520,14 @@ _CONTEXT_STOP = frozenset(
 _PLACE_CUE = (
     r"\b(?:(?:live[sd]?|living|moved|move|drive[sn]?|drove|driving|come[s]?|came|commute[sd]?"
     r"|grew\s+up|born|raised|based|stay(?:s|ed|ing)?|transfer(?:red)?|sent|travel(?:ed|led)?"
+    r"|relocat(?:e|es|ed|ing)"
     r"|over|out|up|down|back|located|one|location|office|clinic|site|branch|just|place)"
     r"(?:\s+(?:with\s+)?(?:me|us|him|her|them))?"
     r"(?:\s+(?:up|down|over|out|back|here|in))?\s+(?:in|to|from|near|outside(?:\s+of)?|by)"
     r"|\bjust\s+outside(?:\s+of)?|\b(?:(?:i|he|she|they|we)['’]?(?:m|s|re)?|is|are|was|were"
     r"|originally|way|all|all\s+the\s+way|hours?|minutes|miles|away|calling)\s+from"
     r"|\b(?:i['’]m|we['’]re|they['’]re|she['’]s|he['’]s|home)\s+in|\bout\s+of"
-    r"|\b(?:over|out|down|up)\s+at)\s+"
+    r"|\b(?:over|out|down|up)\s+(?:at|around|past))\s+"
 )
 _PLACE_CUE_RE = compiled(
     rf"(?i:{_PLACE_CUE})"
@@ -1508,7 +1571,10 @@ _FAC_HEAD_WORDS = (
     r"|imaging|wellness|birthing|treatment|recovery|senior|medical|health|care)\s+"
     r"(?:center|centre|institute)|institute"
     r"|regional|community\s+hospital|medical|practice"
-    r"|assisted\s+living|primary\s+care(?:\s+cent(?:er|re))?|nursing\s+(?:and|&)\s+rehab(?:ilitation)?|skilled\s+nursing"
+    r"|assisted\s+living|senior\s+living|retirement\s+(?:village|community|living)"
+    r"|(?:cardiology|oncology|orthop(?:a)?edic|p(?:a)?ediatric|surgical|specialty|dermatology"
+    r"|neurology|urology|gastroenterology|pulmonary)\s+(?:group|associates|partners|specialists)"
+    r"|primary\s+care(?:\s+cent(?:er|re))?|nursing\s+(?:and|&)\s+rehab(?:ilitation)?|skilled\s+nursing"
     r"|pediatrics|orthopedics|cardiology|dermatology|internal\s+medicine|senior\s+care)"
 )
 # Head words are found first (few), then "at|from|to|in ... <1-3 words>" before them.
@@ -1821,7 +1887,7 @@ _MOTION = frozenset(
     commutes commuted up born raised based stay stays stayed staying transfer transferred sent
     travel traveled travelled over out down back located one location office clinic site
     branch just place home closer close nearer store shop pharmacy campus drives brings
-    brought bring
+    brought bring relocate relocates relocated relocating
     """.split()
 )
 _ADVERB = frozenset("up down over out back here in".split())
@@ -3141,6 +3207,15 @@ _AGE_BIRTHDAY_RE = gated(
         rf"[\s-]+{_ORD_WORD})\s+birthday\b)"
     )
 )
+# "we celebrated her 95th", "nana just had her hundred and first": an ordinal 90-119 after a
+# possessive, with no noun after it, is a birthday.
+_OWN_ORD_AGE_RE = gated(
+    compiled(
+        r"(?i:\b(?:his|her|their|my|your)\s+)(?P<v>(?:9\d|1[01]\d)(?:st|nd|rd|th)|ninetieth"
+        rf"|hundredth|(?:ninety|hundred(?:\s+and)?)[\s-]+{_ORD_WORD})"
+        r"(?=\s*[.,;!?]|\s*$|\s+(?i:on|with|in|at|last|this|next|and|was|is|party|bash)\b)"
+    )
+)
 # "I'm Ravy, the younger son": a self-introduction followed by who the speaker is.
 _IM_NAME_RE = gated(
     compiled(rf"\bI['’]m\s+(?P<n>{_CAP_TOK})(?=\s*,\s*(?:the|a|an|his|her|their|your|one|from)\b)")
@@ -3170,6 +3245,7 @@ _ORIGIN_WORDS = frozenset(
     come came comes coming drive drove drives driving call called calls calling moved move
     moving flew fly flies commute commutes commuting transferred visit visiting visited up down
     over back originally here grew raised ring rings rang phone phones phoned phoning visits
+    relocate relocates relocated relocating
     """.split()
 )
 _COUNTRY_WORDS = frozenset(
@@ -3285,8 +3361,21 @@ _CORNER_RE = gated(
     compiled(
         rf"(?i:\bcorner\s+of\s+)(?!(?i:the|a|an|this|that|our|my|your|their|his|her)\s)"
         rf"(?P<p>(?:[A-Za-z'’]+\s){{1,3}}(?i:{_STREET_SUFFIX}))\b(?!['’])"
+        rf"(?:\s+(?:and|&)\s+(?P<q>(?:[A-Z][A-Za-z'’]+\s){{1,3}}{_STREET_SUFFIX})\b(?!['’]))?"
     )
 )
+# "are you still on Harbor View Drive?", "just off Pelican Way": a capitalised street name
+# without a house number after a preposition of position.
+_ON_STREET_RE = gated(
+    compiled(
+        r"\b(?:on|off|along|onto|past)\s+(?!(?:The|A|An|This|That|Our|My|Memory)\s)"
+        rf"(?P<p>(?:[A-Z][a-z'’]+\s){{1,3}}{_STREET_SUFFIX})\b(?![\w'’-])"
+    )
+)
+# "she's a Baldwinport native", "a Tulsa native": someone's home town.
+_NATIVE_RE = gated(compiled(rf"\b[Aa]\s+(?P<p>{_CAP_TOK}(?:[ ]{_CAP_TOK}){{0,2}})\s+native\b"))
+# "lot 4471B22", "member 5504Z40": digits, one letter, digits is a code wherever it stands.
+_MIXED_ID_RE = gated(compiled(r"(?<![\w-])\d{3,}[A-WYZa-wyz]\d{2,}(?![\w-])"))
 # "our Banksborough store", "the Yreka branch": a site named after its town.
 _SITE_OF_TOWN_RE = gated(
     compiled(
@@ -3355,9 +3444,9 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
         (rx, None)
         for rx in (
             _SPELLED_AFTER_CUE_RE, _BARE_DAY_RE, _THE_DAY_OF_RE, _ID_ON_RE, _LOWER_ITS_RE,
-            _AT_AGE_RE, _AGE_BIRTHDAY_RE, _LOWER_KIN_GIVEN_RE, _PERSON_HUNDRED_RE,
+            _AT_AGE_RE, _AGE_BIRTHDAY_RE, _OWN_ORD_AGE_RE, _LOWER_KIN_GIVEN_RE, _PERSON_HUNDRED_RE,
             _WEEKDAY_THE_RE, _LAST_DIGITS_RE, _CODE_ID_RE, _CORNER_RE, _AREA_CODE_RE, _ME_LIST_RE,
-            _ID_AS_RE,
+            _ID_AS_RE, _ON_STREET_RE, _MIXED_ID_RE,
         )
     ),
     *(
@@ -3365,7 +3454,7 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
         for rx in (
             _NAME_PART_CUE_RE, _ITS_AGAIN_RE, _IM_NAME_RE, _FROM_PERSON_RE, _BY_PERSON_RE,
             _TOWN_CALLED_RE, _FROM_END_RE, _VOCATIVE_RE, _THINK_NAME_RE, _SITE_OF_TOWN_RE,
-            _OWN_KIN_RE, _KIN_TITLE_RE, _THE_FAMILY_RE,
+            _OWN_KIN_RE, _KIN_TITLE_RE, _THE_FAMILY_RE, _NATIVE_RE,
         )
     ),
 )  # fmt: skip
@@ -3665,6 +3754,9 @@ def _phrasing_spans(
     if _AGE_BIRTHDAY_RE in may and "birthday" in low_text:
         for m in _AGE_BIRTHDAY_RE.finditer(text):
             yield m.start("v"), m.end("v"), AGE
+    if _OWN_ORD_AGE_RE in may:
+        for m in _OWN_ORD_AGE_RE.finditer(text):
+            yield m.start("v"), m.end("v"), AGE
     if _AT_AGE_RE in may and "at " in low_text:
         for m in _AT_AGE_RE.finditer(text):
             line = low_text.rfind("\n", 0, m.start()) + 1
@@ -3722,6 +3814,21 @@ def _phrasing_spans(
     if _CORNER_RE in may and "corner" in low_text:
         for m in _CORNER_RE.finditer(text):
             yield m.start("p"), m.end("p"), LOCATION
+            if m.group("q"):
+                yield m.start("q"), m.end("q"), LOCATION
+    if _ON_STREET_RE in may:
+        for m in _ON_STREET_RE.finditer(text):
+            yield m.start("p"), m.end("p"), LOCATION
+    if _NATIVE_RE in may and "native" in low_text:
+        for m in _NATIVE_RE.finditer(text):
+            words = m.group("p").lower().split()
+            if not any(w in _STATE_NAMES_LOWER or w in _COUNTRY_WORDS for w in words) and (
+                " ".join(words) not in _STATE_NAMES_LOWER
+            ):
+                yield m.start("p"), m.end("p"), LOCATION
+    if _MIXED_ID_RE in may:
+        for m in _MIXED_ID_RE.finditer(text):
+            yield m.start(), m.end(), ID
     if _SITE_OF_TOWN_RE in may and _has_any(low_text, _SITE_NEEDLES):
         for m in _SITE_OF_TOWN_RE.finditer(text):
             words = m.group("p").lower().split()

@@ -571,6 +571,31 @@ SESSION_9_CONTEXTS = [
     ("A: This voicemail is for Hallvard Ostby, please ring back.", "Hallvard Ostby"),
     ("A: The provider on file is Ingeborg Sandvik at the clinic.", "Ingeborg Sandvik"),
     ("speaker 1: it's rosalind okafor from the clinic", "rosalind"),
+    # ages over 89 by the shape of the phrase (a verb of reaching, a possessive, a title)
+    ("A: Uncle Teodor is going on ninety-eight, he reminds everyone.", "ninety-eight"),
+    ("A: Her grandfather made it to 104 without a single surgery.", "104"),
+    ("A: My neighbour's 96 and shovels his own walk.", "96"),
+    ("A: Granddad hit a hundred and two last spring.", "a hundred and two"),
+    ("A: We admitted our ninety-seven-yo from the ED.", "ninety-seven"),
+    ("A: Ms. Okafor, 93, lives with her son.", "93"),
+    ("A: She got her license back at the age of 91.", "91"),
+    ("A: The birth certificate makes him 99 this autumn.", "99"),
+    ("A: My grandmother would've been 100 on Friday.", "100"),
+    ("A: My great-uncle is 101 and still plays chess.", "101"),
+    ("A: The note reads 94 y.o. male, fell at home.", "94"),
+    ("A: The whole family came for his 97th on Sunday.", "97th"),
+    # places: heads of their shape, a possessive, a street after "on", a corner, a native
+    ("A: He moved into Larchmont Senior Living in the fall.", "Larchmont Senior Living"),
+    ("A: Call Quillby Cardiology Group for the echo.", "Quillby Cardiology Group"),
+    ("A: Ostrava Ridge Urgent Care's waiting room was packed.", "Ostrava Ridge Urgent Care"),
+    ("A: Are they still living on Thistle Bank Road?", "Thistle Bank Road"),
+    ("A: The pharmacy at the corner of Wexley Lane and Pomeroy Court closed.", "Pomeroy Court"),
+    ("A: He is a Drummondville native, through and through.", "Drummondville"),
+    ("A: We're at 71 Saltire Street, number 8 by the bell.", "8"),
+    # ids: digits, a letter, digits
+    ("A: The card says 58213Q07 under the barcode.", "58213Q07"),
+    ("A: Our new educator relocated here from Glenwhorple.", "Glenwhorple"),
+    ("A: Her father is knocking on ninety-six and won't slow down.", "ninety-six"),
 ]
 
 SESSION_9_NEGATIVES = """
@@ -609,6 +634,20 @@ Researcher: We float on the fifth and sixth floors most weeks.
 Researcher: Okay, Pharmacy, was that the new order? Thanks, Epic. Sorry, Tuesday, fine.
 Researcher: I think Epic has a fix, and maybe Lasix would help; I believe Humira is approved.
 Researcher: The message is for Pharmacy, and my report to Quality was late.
+Researcher: Her temp was 99.6 and the heart rate was 97 after the walk.
+Researcher: The census was 94 on Monday; the glucose was 103 by noon.
+Researcher: Going on 90 minutes now, and the pump made it to 100 mL.
+Researcher: The patient was 103 overnight and the lady was 101 at noon.
+Researcher: Her 100th admission this year was a record for the unit.
+Researcher: We hit 95 percent compliance and reached 92 on the audit.
+Researcher: My aunt's 40 and my neighbour's 35, so no worries there.
+Researcher: It hit 96 on the scale and we made it to 99 on the survey.
+Researcher: The Texas native on our team runs the Epic Group meetings.
+Researcher: We went down memory lane and on the way home we stopped.
+Researcher: The dressing is 10x10, the lot is 100x20, and the code is on the box.
+Researcher: He was at 98 percent on two liters, then 96 on room air.
+Researcher: We relocated the monitor to bed two and relocated from Cerner to Epic.
+Researcher: He's coming up on 90 days sober, and the lab was 97 this morning.
 """.strip()
 
 

@@ -3457,7 +3457,7 @@ _PAPER_AGE_RE = gated(
         r"(?i:\b(?:wristband|arm[ ]?band|bracelet|label|licen[cs]e|id|id[ ]card|passport"
         r"|paperwork|birth[ ]certificate|face[ ]sheet|intake[ ]form)\s+(?:says|said|reads|read"
         r"|shows|showed|states|stated|had|has|put|puts)\s+(?:(?:she|he)(?:['’]s|\s+is|\s+was)\s+)?)"
-        rf"(?P<v>{_NUM_WORD_AGE})(?=\s*(?:[,.;!?]|$|and\b|but\b|years?\b))"
+        rf"(?P<v>{_NUM_WORD_AGE})(?=\s*(?:[,;!?]|\.(?!\d)|$|and\b|but\b|years?\b))"
     )
 )
 # "a spry 95,", "Frail, 96, on hospice": a word describing a person right before a number is
@@ -3485,6 +3485,8 @@ _AROUND_AGE_RE = gated(
         rf"(?P<v>{_NUM_WORD_AGE})(?=\s*,?\s*(?:she|he|they|mom|dad|i|we|you)\b)"
     )
 )
+# (A line about a drip or a dose: "at 100 you stop titrating" is a rate, not an age.)
+_DOSE_WORDS = ("drip", "titrat", "dose", "infusion", "units", "tablet", "pill", "ml")
 _SITE_NEEDLES = (
     "store", "location", "branch", "office", "campus", "site", "outlet", "satellite", "pharmacy",
 )  # fmt: skip
@@ -3931,8 +3933,8 @@ def _phrasing_spans(
     if _TOWN_FOLK_RE in may:
         for m in _TOWN_FOLK_RE.finditer(text):
             low = m.group("p").lower()
-            if low in lex.surnames and low not in lex.cities:
-                continue  # "they were Kaiser folks": a firm or a family, not a town
+            if (low in lex.surnames or low.endswith("s")) and low not in lex.cities:
+                continue  # "Kaiser folks", "a Yankees man": a firm, a family or a team
             if _town_words_ok(m.group("p"), lex) and not _sentence_initial(text, m.start("p")):
                 yield m.start("p"), m.end("p"), LOCATION
     if _SENT_TO_RE in may and " to " in low_text:
@@ -3949,7 +3951,7 @@ def _phrasing_spans(
             for m in rx.finditer(text):
                 row_start = low_text.rfind("\n", 0, m.start()) + 1
                 row = low_text[row_start : _line_end(low_text, m.end())]
-                if not any(w in row for w in _NOT_AGE_LINE):
+                if not any(w in row for w in _NOT_AGE_LINE) and not _has_any(row, _DOSE_WORDS):
                     yield m.start("v"), m.end("v"), AGE
     if _OWN_KIN_RE in may and ("'s " in low_text or "’s " in low_text):
         for m in _OWN_KIN_RE.finditer(text):

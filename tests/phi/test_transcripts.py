@@ -662,7 +662,7 @@ Researcher: He was at 98 percent on two liters, then 96 on room air.
 Researcher: We relocated the monitor to bed two and relocated from Cerner to Epic.
 Researcher: He's coming up on 90 days sober, and the lab was 97 this morning.
 Researcher: We're Irish people, and she's a Mexican girl from our parish.
-Researcher: We are Medicare people, and she was a Catholic girl until June.
+Researcher: We are Medicare people, and he is a Yankees man, born and raised.
 Researcher: On the left side of the river the road floods; the west side of town is dry.
 Researcher: Shipments to Pharmacy go out daily, and referrals to Cardiology are slow.
 Researcher: The label says 90 tablets, and the wristband said 98.6 degrees.

@@ -3433,6 +3433,17 @@ _TOWN_FOLK_RE = gated(
         r"|man|woman|born)\b"
     )
 )
+# "we cover Dunmarsh and the towns around it", "the ones from Kelvingrove", "the overflow
+# from Tilbury Vale": a town as the hub of an area, or where a group of people comes from.
+_AREA_TOWN_RE = gated(
+    compiled(
+        rf"(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)\s+and\s+the\s+(?:towns|villages|farms|communities"
+        r"|area|suburbs|county|valley|places)\s+(?:around|near|outside|beyond|past)\s+(?:it|there)\b"
+        r"|\b(?i:the\s+(?:people|folks|patients|families|kids|overflow|referrals|calls"
+        r"|transfers|crowd|lot)\s+from\s+)"
+        rf"(?P<q>{_CAP_TOK}(?:\s{_CAP_TOK})?)(?![\w'’-])"
+    )
+)
 # "she's a dunmore girl born and raised": the same in a lower-case transcript, where only the
 # set phrase after it says the word is a home town.
 _RAISED_FOLK_RE = gated(
@@ -3478,6 +3489,13 @@ _OPEN_AT_AGE_RE = gated(
         re.M,
     )
 )
+# "By 95 most of them have some dementia": a point in many lives given by a number.
+_BY_AGE_RE = gated(
+    compiled(
+        rf"(?i:\bby\s+)(?P<v>{_NUM_WORD_AGE})\s*,?\s+(?i:most|many|all|half|some|nearly|almost)"
+        r"(?i:\s+(?:of\s+)?(?:them|us|our|my|these|those|people|folks|patients|women|men))\b"
+    )
+)
 # "somewhere around 95, she stopped driving": a point in a life given by a number.
 _AROUND_AGE_RE = gated(
     compiled(
@@ -3485,8 +3503,11 @@ _AROUND_AGE_RE = gated(
         rf"(?P<v>{_NUM_WORD_AGE})(?=\s*,?\s*(?:she|he|they|mom|dad|i|we|you)\b)"
     )
 )
-# (A line about a drip or a dose: "at 100 you stop titrating" is a rate, not an age.)
-_DOSE_WORDS = ("drip", "titrat", "dose", "infusion", "units", "tablet", "pill", "ml")
+# (A line about a drip, a dose or a survey: "at 100 you stop titrating" is a rate.)
+_DOSE_WORDS = (
+    "drip", "titrat", "dose", "infusion", "units", "tablet", "pill", "ml", "survey",
+    "responses", "replied",
+)  # fmt: skip
 _SITE_NEEDLES = (
     "store", "location", "branch", "office", "campus", "site", "outlet", "satellite", "pharmacy",
 )  # fmt: skip
@@ -3521,7 +3542,7 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
             _AT_AGE_RE, _AGE_BIRTHDAY_RE, _OWN_ORD_AGE_RE, _LOWER_KIN_GIVEN_RE, _PERSON_HUNDRED_RE,
             _WEEKDAY_THE_RE, _LAST_DIGITS_RE, _CODE_ID_RE, _CORNER_RE, _AREA_CODE_RE, _ME_LIST_RE,
             _ID_AS_RE, _ON_STREET_RE, _MIXED_ID_RE, _PAPER_AGE_RE, _TRAIT_AGE_RE, _AROUND_AGE_RE,
-            _OPEN_AT_AGE_RE, _RAISED_FOLK_RE,
+            _OPEN_AT_AGE_RE, _RAISED_FOLK_RE, _BY_AGE_RE,
         )
     ),
     *(
@@ -3530,7 +3551,7 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
             _NAME_PART_CUE_RE, _ITS_AGAIN_RE, _IM_NAME_RE, _FROM_PERSON_RE, _BY_PERSON_RE,
             _TOWN_CALLED_RE, _FROM_END_RE, _VOCATIVE_RE, _THINK_NAME_RE, _SITE_OF_TOWN_RE,
             _OWN_KIN_RE, _KIN_TITLE_RE, _THE_FAMILY_RE, _NATIVE_RE, _SIDE_OF_RE, _TOWN_FOLK_RE,
-            _SENT_TO_RE,
+            _SENT_TO_RE, _AREA_TOWN_RE,
         )
     ),
 )  # fmt: skip
@@ -3946,7 +3967,15 @@ def _phrasing_spans(
             words = m.group("p").lower().split()
             if words[0] in _TOWN_PREFIXES or _town_words_ok(m.group("p"), lex):
                 yield m.start("p"), m.end("p"), LOCATION
-    for rx in (_PAPER_AGE_RE, _TRAIT_AGE_RE, _AROUND_AGE_RE, _OPEN_AT_AGE_RE):
+    if _AREA_TOWN_RE in may and ("from " in low_text or " and the " in low_text):
+        for m in _AREA_TOWN_RE.finditer(text):
+            g = "p" if m.group("p") else "q"
+            low = m.group(g).lower()
+            if (low in lex.surnames or low.endswith("s")) and low not in lex.cities:
+                continue
+            if _town_words_ok(m.group(g), lex) and not _sentence_initial(text, m.start(g)):
+                yield m.start(g), m.end(g), LOCATION
+    for rx in (_PAPER_AGE_RE, _TRAIT_AGE_RE, _AROUND_AGE_RE, _OPEN_AT_AGE_RE, _BY_AGE_RE):
         if rx in may:
             for m in rx.finditer(text):
                 row_start = low_text.rfind("\n", 0, m.start()) + 1

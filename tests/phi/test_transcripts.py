@@ -609,6 +609,9 @@ SESSION_9_CONTEXTS = [
     ("A: Widowed, ninety-eight, living alone on the farm.", "ninety-eight"),
     ("A: Sometime past 93, he gave up the car keys.", "93"),
     ("A: But at 99, she still walks to church.", "99"),
+    ("A: Our team covers Wrexford and the villages around it.", "Wrexford"),
+    ("A: The families from Ostlebury never miss a visit.", "Ostlebury"),
+    ("A: By ninety-four, most of our patients need help bathing.", "ninety-four"),
 ]
 
 SESSION_9_NEGATIVES = """
@@ -669,6 +672,8 @@ Researcher: The label says 90 tablets, and the wristband said 98.6 degrees.
 Researcher: A sharp 90-degree turn, then a frail 95 percent of the cohort stayed.
 Researcher: Somewhere around 95, the sats stopped climbing, she was on two liters.
 Researcher: At 100 we stop the drip, and at 95 percent you recheck the pulse.
+Researcher: Cardiology and the areas around it moved; the ones from Walmart are cheaper.
+Researcher: The referrals from Cardiology slowed. By 100 most of them had replied to the survey.
 """.strip()
 
 

@@ -3466,7 +3466,8 @@ _SENT_TO_RE = gated(
 _PAPER_AGE_RE = gated(
     compiled(
         r"(?i:\b(?:wristband|arm[ ]?band|bracelet|label|licen[cs]e|id|id[ ]card|passport"
-        r"|paperwork|birth[ ]certificate|face[ ]sheet|intake[ ]form)\s+(?:says|said|reads|read"
+        r"|paperwork|birth[ ]certificate|face[ ]sheet|intake[ ]form|birthday[ ]card)"
+        r"\s+(?:says|said|reads|read"
         r"|shows|showed|states|stated|had|has|put|puts)\s+(?:(?:she|he)(?:['’]s|\s+is|\s+was)\s+)?)"
         rf"(?P<v>{_NUM_WORD_AGE})(?=\s*(?:[,;!?]|\.(?!\d)|$|and\b|but\b|years?\b))"
     )
@@ -3494,6 +3495,25 @@ _BY_AGE_RE = gated(
     compiled(
         rf"(?i:\bby\s+)(?P<v>{_NUM_WORD_AGE})\s*,?\s+(?i:most|many|all|half|some|nearly|almost)"
         r"(?i:\s+(?:of\s+)?(?:them|us|our|my|these|those|people|folks|patients|women|men))\b"
+    )
+)
+# "being 103 and still doing her taxes", "Ninety-four and never been in a hospital",
+# "passed at 96", "even at 93 she runs", "celebrates 100 on Sunday", "a woman of 95": a
+# number that a life has reached, told by what follows or precedes it.
+_LIFE_AGE_RE = gated(
+    compiled(
+        r"(?:(?i:\b(?:being|nearly|almost)\s+)|^[ ]*|(?<=[:.!?])[ ]*)"
+        rf"(?P<v>(?i:{_NUM_WORD_AGE}))\s*,?\s+(?i:and\s+(?:still|never|not|yet))\b"
+        r"|(?i:\b(?:passed|died|retired|remarried|widowed)(?:\s+away)?\s+at\s+)"
+        rf"(?P<w>{_NUM_WORD_AGE})(?![\w%-]|\.\d)"
+        r"|(?i:\b(?:even|still)\s+at\s+)"
+        rf"(?P<x>{_NUM_WORD_AGE})\s*,?\s+(?i:she|he|mom|dad|grandma|grandpa|nana)\s+[a-z]+"
+        r"|(?i:\bcelebrat(?:es|ed|ing|e)\s+(?:(?:his|her|their)\s+)?)"
+        rf"(?P<y>{_NUM_WORD_AGE})(?=\s*(?:[,!?]|\.(?!\d)|$|on\b|this\b|next\b|last\b))"
+        r"|(?i:\b(?:woman|man|lady|gentleman|fellow|widow|widower|soul)\s+of\s+)"
+        rf"(?P<z>{_NUM_WORD_AGE})"
+        r"(?=\s*(?:[,;!?]|\.(?!\d)|$|who\b|and\b|with\b|came\b|[a-z]+ed\b))",
+        re.M,
     )
 )
 # "somewhere around 95, she stopped driving": a point in a life given by a number.
@@ -3542,7 +3562,7 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
             _AT_AGE_RE, _AGE_BIRTHDAY_RE, _OWN_ORD_AGE_RE, _LOWER_KIN_GIVEN_RE, _PERSON_HUNDRED_RE,
             _WEEKDAY_THE_RE, _LAST_DIGITS_RE, _CODE_ID_RE, _CORNER_RE, _AREA_CODE_RE, _ME_LIST_RE,
             _ID_AS_RE, _ON_STREET_RE, _MIXED_ID_RE, _PAPER_AGE_RE, _TRAIT_AGE_RE, _AROUND_AGE_RE,
-            _OPEN_AT_AGE_RE, _RAISED_FOLK_RE, _BY_AGE_RE,
+            _OPEN_AT_AGE_RE, _RAISED_FOLK_RE, _BY_AGE_RE, _LIFE_AGE_RE,
         )
     ),
     *(
@@ -3975,13 +3995,25 @@ def _phrasing_spans(
                 continue
             if _town_words_ok(m.group(g), lex) and not _sentence_initial(text, m.start(g)):
                 yield m.start(g), m.end(g), LOCATION
-    for rx in (_PAPER_AGE_RE, _TRAIT_AGE_RE, _AROUND_AGE_RE, _OPEN_AT_AGE_RE, _BY_AGE_RE):
+    for rx in (
+        _PAPER_AGE_RE,
+        _TRAIT_AGE_RE,
+        _AROUND_AGE_RE,
+        _OPEN_AT_AGE_RE,
+        _BY_AGE_RE,
+        _LIFE_AGE_RE,
+    ):
         if rx in may:
             for m in rx.finditer(text):
                 row_start = low_text.rfind("\n", 0, m.start()) + 1
-                row = low_text[row_start : _line_end(low_text, m.end())]
+                g = m.lastgroup or "v"
+                # (the row without the cue before the number: "celebrates" holds "rate")
+                row = (
+                    low_text[row_start : m.start()]
+                    + low_text[m.start(g) : _line_end(text, m.end())]
+                )
                 if not any(w in row for w in _NOT_AGE_LINE) and not _has_any(row, _DOSE_WORDS):
-                    yield m.start("v"), m.end("v"), AGE
+                    yield m.start(g), m.end(g), AGE
     if _OWN_KIN_RE in may and ("'s " in low_text or "’s " in low_text):
         for m in _OWN_KIN_RE.finditer(text):
             tok = m.group("n")

@@ -612,6 +612,13 @@ SESSION_9_CONTEXTS = [
     ("A: Our team covers Wrexford and the villages around it.", "Wrexford"),
     ("A: The families from Ostlebury never miss a visit.", "Ostlebury"),
     ("A: By ninety-four, most of our patients need help bathing.", "ninety-four"),
+    ("A: Picture being 102 and still splitting your own firewood.", "102"),
+    ("A: Ninety-seven and never once spent a night in hospital, she says.", "Ninety-seven"),
+    ("A: My grandfather died at 98, in his own bed.", "98"),
+    ("A: Still at 95 he fixes every clock in the house.", "95"),
+    ("A: Nana celebrated her 100 last weekend with cake.", "100"),
+    ("A: A gentleman of 96, who still wears a tie to clinic.", "96"),
+    ("A: The birthday card said 101, in gold glitter.", "101"),
 ]
 
 SESSION_9_NEGATIVES = """
@@ -674,6 +681,10 @@ Researcher: Somewhere around 95, the sats stopped climbing, she was on two liter
 Researcher: At 100 we stop the drip, and at 95 percent you recheck the pulse.
 Researcher: Cardiology and the areas around it moved; the ones from Walmart are cheaper.
 Researcher: The referrals from Cardiology slowed. By 100 most of them had replied to the survey.
+Researcher: Temp 96 and still dropping, pulse 99 and not settling.
+Researcher: We celebrated 100 days without a fall; she passed at 95 percent.
+Researcher: A man of 100 words, and even at 95 he desats on the stairs.
+Researcher: The team passed at 98.5 on the audit and celebrated 100 admissions.
 """.strip()
 
 

@@ -3380,7 +3380,7 @@ _MIXED_ID_RE = gated(compiled(r"(?<![\w-])\d{3,}[A-WYZa-wyz]\d{2,}(?![\w-])"))
 _SITE_OF_TOWN_RE = gated(
     compiled(
         rf"\b(?:our|the|their|your)\s+(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)\s+"
-        r"(?:store|location|branch|office|campus|site|outlet|satellite)\b"
+        r"(?:store|location|branch|office|campus|site|outlet|satellite|pharmacy)\b"
     )
 )
 # "Jasmine's mom called", "so euan's dad said": a person's relative.
@@ -3415,7 +3415,122 @@ _THE_FAMILY_RE = gated(compiled(rf"\b[Tt]he\s+(?P<n>{_CAP_TOK})\s+family\b"))
 # Substrings without which a scan above cannot match: cheap tests before the scans run over a
 # text the prefilter does not read (one with characters outside ASCII).
 _CODE_NEEDLES = ("code", "number", "no", "#", " id")
-_SITE_NEEDLES = ("store", "location", "branch", "office", "campus", "site", "outlet", "satellite")
+# "the Millbrook side of the river", "on the Ashford side of the county": a town named by the
+# side of a river, lake or line it stands on.
+_SIDE_OF_RE = gated(
+    compiled(
+        rf"\bthe\s+(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)\s+side\s+of\s+(?:the\s+)?"
+        r"(?:river|lake|bay|bridge|border|line|tracks|valley|mountain|hill|creek|county|state"
+        r"|town|city|highway|interstate|water|sound|harbou?r)\b"
+    )
+)
+# "she's a Dunmore girl born and raised", "we're Hollins people": someone's home town as the
+# kind of person they are.
+_TOWN_FOLK_RE = gated(
+    compiled(
+        r"(?:\b(?:[Ww]e['’]re|[Tt]hey['’]re|[Ss]he['’]s|[Hh]e['’]s|[Ii]['’]m|are|were|is|was|a)\s+)"
+        rf"(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)\s+(?:people|folks?|girl|boy|lad|lass|kid|family"
+        r"|man|woman|born)\b"
+    )
+)
+# "we cover Dunmarsh and the towns around it", "the ones from Kelvingrove", "the overflow
+# from Tilbury Vale": a town as the hub of an area, or where a group of people comes from.
+_AREA_TOWN_RE = gated(
+    compiled(
+        rf"(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)\s+and\s+the\s+(?:towns|villages|farms|communities"
+        r"|area|suburbs|county|valley|places)\s+(?:around|near|outside|beyond|past)\s+(?:it|there)\b"
+        r"|\b(?i:the\s+(?:people|folks|patients|families|kids|overflow|referrals|calls"
+        r"|transfers|crowd|lot)\s+from\s+)"
+        rf"(?P<q>{_CAP_TOK}(?:\s{_CAP_TOK})?)(?![\w'’-])"
+    )
+)
+# "she's a dunmore girl born and raised": the same in a lower-case transcript, where only the
+# set phrase after it says the word is a home town.
+_RAISED_FOLK_RE = gated(
+    compiled(
+        r"(?i:\ba\s+)(?P<p>[a-z]+(?:\s[a-z]+)?)(?i:\s+(?:girl|boy|lad|lass|kid|man|woman)"
+        r",?\s+born\s+and\s+(?:raised|bred))\b"
+    )
+)
+# "deliveries to Keswick go out Thursdays", "the bus to Tolland": a place that goods, mail or
+# a route go to.
+_SENT_TO_RE = gated(
+    compiled(
+        r"(?i:\b(?:deliver(?:y|ies|s|ed)?|ship(?:s|ped|ping|ments?)?|mail(?:s|ed)?|route|runs?"
+        r"|bus(?:es)?|shuttle|van|courier|referrals?|transfers?)\s+to\s+)"
+        rf"(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)(?![\w'’-])"
+    )
+)
+# "the wristband said 96", "her license says 101,": a document that states a number is
+# stating an age (unless the line is about vitals).
+_PAPER_AGE_RE = gated(
+    compiled(
+        r"(?i:\b(?:wristband|arm[ ]?band|bracelet|label|licen[cs]e|id|id[ ]card|passport"
+        r"|paperwork|birth[ ]certificate|face[ ]sheet|intake[ ]form|birthday[ ]card)"
+        r"\s+(?:says|said|reads|read"
+        r"|shows|showed|states|stated|had|has|put|puts)\s+(?:(?:she|he)(?:['’]s|\s+is|\s+was)\s+)?)"
+        rf"(?P<v>{_NUM_WORD_AGE})(?=\s*(?:[,;!?]|\.(?!\d)|$|and\b|but\b|years?\b))"
+    )
+)
+# "a spry 95,", "Frail, 96, on hospice": a word describing a person right before a number is
+# that person's age.
+_TRAIT_AGE_RE = gated(
+    compiled(
+        r"(?i:\b(?:spry|frail|feisty|sprightly|wiry|sharp|lucid|tiny|fragile|stubborn|widowed"
+        r"|bedbound|bed-bound|demented|independent|sweet|cranky|chipper)\s*,?\s+)"
+        rf"(?P<v>{_NUM_WORD_AGE})(?=\s*(?:[,;!?]|\.(?!\d)|$|and\b|but\b|who\b|years?\b|-year))"
+    )
+)
+# "At 96 you stop arguing about statins", "and at 101, she...": a sentence opening on a
+# number that a person then lives at (the line's vitals and doses rule it out).
+_OPEN_AT_AGE_RE = gated(
+    compiled(
+        r"(?:^|(?<=[:.!?])|(?i:\b(?:and|but|so|well|look|see|honestly|oh|because))[ ,]*)[ ]*"
+        rf"(?i:at\s+)(?P<v>{_NUM_WORD_AGE})\s*,?\s+(?i:you|she|he|they|people|folks)\s+[a-z]+",
+        re.M,
+    )
+)
+# "By 95 most of them have some dementia": a point in many lives given by a number.
+_BY_AGE_RE = gated(
+    compiled(
+        rf"(?i:\bby\s+)(?P<v>{_NUM_WORD_AGE})\s*,?\s+(?i:most|many|all|half|some|nearly|almost)"
+        r"(?i:\s+(?:of\s+)?(?:them|us|our|my|these|those|people|folks|patients|women|men))\b"
+    )
+)
+# "being 103 and still doing her taxes", "Ninety-four and never been in a hospital",
+# "passed at 96", "even at 93 she runs", "celebrates 100 on Sunday", "a woman of 95": a
+# number that a life has reached, told by what follows or precedes it.
+_LIFE_AGE_RE = gated(
+    compiled(
+        r"(?:(?i:\b(?:being|nearly|almost)\s+)|^[ ]*|(?<=[:.!?])[ ]*)"
+        rf"(?P<v>(?i:{_NUM_WORD_AGE}))\s*,?\s+(?i:and\s+(?:still|never|not|yet))\b"
+        r"|(?i:\b(?:passed|died|retired|remarried|widowed)(?:\s+away)?\s+at\s+)"
+        rf"(?P<w>{_NUM_WORD_AGE})(?![\w%-]|\.\d)"
+        r"|(?i:\b(?:even|still)\s+at\s+)"
+        rf"(?P<x>{_NUM_WORD_AGE})\s*,?\s+(?i:she|he|mom|dad|grandma|grandpa|nana)\s+[a-z]+"
+        r"|(?i:\bcelebrat(?:es|ed|ing|e)\s+(?:(?:his|her|their)\s+)?)"
+        rf"(?P<y>{_NUM_WORD_AGE})(?=\s*(?:[,!?]|\.(?!\d)|$|on\b|this\b|next\b|last\b))"
+        r"|(?i:\b(?:woman|man|lady|gentleman|fellow|widow|widower|soul)\s+of\s+)"
+        rf"(?P<z>{_NUM_WORD_AGE})"
+        r"(?=\s*(?:[,;!?]|\.(?!\d)|$|who\b|and\b|with\b|came\b|[a-z]+ed\b))",
+        re.M,
+    )
+)
+# "somewhere around 95, she stopped driving": a point in a life given by a number.
+_AROUND_AGE_RE = gated(
+    compiled(
+        r"(?i:\b(?:somewhere|sometime|some[ ]time)\s+(?:around|near|about|after|past|before)\s+)"
+        rf"(?P<v>{_NUM_WORD_AGE})(?=\s*,?\s*(?:she|he|they|mom|dad|i|we|you)\b)"
+    )
+)
+# (A line about a drip, a dose or a survey: "at 100 you stop titrating" is a rate.)
+_DOSE_WORDS = (
+    "drip", "titrat", "dose", "infusion", "units", "tablet", "pill", "ml", "survey",
+    "responses", "replied",
+)  # fmt: skip
+_SITE_NEEDLES = (
+    "store", "location", "branch", "office", "campus", "site", "outlet", "satellite", "pharmacy",
+)  # fmt: skip
 _KIN_TITLE_NEEDLES = ("aunt", "uncle", "grand", "nan", "gran", "cousin")
 _BY_NEEDLES = (" to ", " by ", " up ", " for ", " is ", " was ")
 
@@ -3446,7 +3561,8 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
             _SPELLED_AFTER_CUE_RE, _BARE_DAY_RE, _THE_DAY_OF_RE, _ID_ON_RE, _LOWER_ITS_RE,
             _AT_AGE_RE, _AGE_BIRTHDAY_RE, _OWN_ORD_AGE_RE, _LOWER_KIN_GIVEN_RE, _PERSON_HUNDRED_RE,
             _WEEKDAY_THE_RE, _LAST_DIGITS_RE, _CODE_ID_RE, _CORNER_RE, _AREA_CODE_RE, _ME_LIST_RE,
-            _ID_AS_RE, _ON_STREET_RE, _MIXED_ID_RE,
+            _ID_AS_RE, _ON_STREET_RE, _MIXED_ID_RE, _PAPER_AGE_RE, _TRAIT_AGE_RE, _AROUND_AGE_RE,
+            _OPEN_AT_AGE_RE, _RAISED_FOLK_RE, _BY_AGE_RE, _LIFE_AGE_RE,
         )
     ),
     *(
@@ -3454,7 +3570,8 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
         for rx in (
             _NAME_PART_CUE_RE, _ITS_AGAIN_RE, _IM_NAME_RE, _FROM_PERSON_RE, _BY_PERSON_RE,
             _TOWN_CALLED_RE, _FROM_END_RE, _VOCATIVE_RE, _THINK_NAME_RE, _SITE_OF_TOWN_RE,
-            _OWN_KIN_RE, _KIN_TITLE_RE, _THE_FAMILY_RE, _NATIVE_RE,
+            _OWN_KIN_RE, _KIN_TITLE_RE, _THE_FAMILY_RE, _NATIVE_RE, _SIDE_OF_RE, _TOWN_FOLK_RE,
+            _SENT_TO_RE, _AREA_TOWN_RE,
         )
     ),
 )  # fmt: skip
@@ -3697,6 +3814,19 @@ def _line_end(text: str, pos: int) -> int:
     return len(text) if end < 0 else end
 
 
+def _town_words_ok(phrase: str, lex: _Lexicon) -> bool:
+    """Capitalised words that can name a town: no name, state, country, demonym or place word."""
+    words = phrase.lower().split()
+    if any(w.endswith(("ish", "ese", "ian", "ican")) for w in words):
+        return False  # "we're Irish people", "a Mexican family"
+    if len(words) > 1 and words[0] in _TOWN_PREFIXES:
+        # "the South Karen side": after a town prefix a given name is a town's name
+        return all(_place_word_ok(w, lex) and w not in _COUNTRY_WORDS for w in words[1:])
+    return all(_place_word_ok(w, lex) and w not in lex.first for w in words) and not any(
+        w in _PLACE_WORDS or w in _COUNTRY_WORDS or w in _STATE_NAMES_LOWER for w in words
+    )
+
+
 def _place_word_ok(word: str, lex: _Lexicon) -> bool:
     """A word that can name a town: no dictionary, clinical, vendor, drug or calendar word."""
     if word in lex.common or word in _CONTEXT_STOP or word in _NOT_NAME or word in lex.drugs:
@@ -3837,6 +3967,53 @@ def _phrasing_spans(
                     w in _TOWN_PREFIXES for w in words
                 ):
                     yield m.start("p"), m.end("p"), LOCATION
+    if _SIDE_OF_RE in may and " side of " in low_text:
+        for m in _SIDE_OF_RE.finditer(text):
+            if _town_words_ok(m.group("p"), lex):
+                yield m.start("p"), m.end("p"), LOCATION
+    if _TOWN_FOLK_RE in may:
+        for m in _TOWN_FOLK_RE.finditer(text):
+            low = m.group("p").lower()
+            if (low in lex.surnames or low.endswith("s")) and low not in lex.cities:
+                continue  # "Kaiser folks", "a Yankees man": a firm, a family or a team
+            if _town_words_ok(m.group("p"), lex) and not _sentence_initial(text, m.start("p")):
+                yield m.start("p"), m.end("p"), LOCATION
+    if _SENT_TO_RE in may and " to " in low_text:
+        for m in _SENT_TO_RE.finditer(text):
+            if _town_words_ok(m.group("p"), lex) and not _sentence_initial(text, m.start("p")):
+                yield m.start("p"), m.end("p"), LOCATION
+    if _RAISED_FOLK_RE in may and " born and " in low_text:
+        for m in _RAISED_FOLK_RE.finditer(text):
+            words = m.group("p").lower().split()
+            if words[0] in _TOWN_PREFIXES or _town_words_ok(m.group("p"), lex):
+                yield m.start("p"), m.end("p"), LOCATION
+    if _AREA_TOWN_RE in may and ("from " in low_text or " and the " in low_text):
+        for m in _AREA_TOWN_RE.finditer(text):
+            g = "p" if m.group("p") else "q"
+            low = m.group(g).lower()
+            if (low in lex.surnames or low.endswith("s")) and low not in lex.cities:
+                continue
+            if _town_words_ok(m.group(g), lex) and not _sentence_initial(text, m.start(g)):
+                yield m.start(g), m.end(g), LOCATION
+    for rx in (
+        _PAPER_AGE_RE,
+        _TRAIT_AGE_RE,
+        _AROUND_AGE_RE,
+        _OPEN_AT_AGE_RE,
+        _BY_AGE_RE,
+        _LIFE_AGE_RE,
+    ):
+        if rx in may:
+            for m in rx.finditer(text):
+                row_start = low_text.rfind("\n", 0, m.start()) + 1
+                g = m.lastgroup or "v"
+                # (the row without the cue before the number: "celebrates" holds "rate")
+                row = (
+                    low_text[row_start : m.start()]
+                    + low_text[m.start(g) : _line_end(text, m.end())]
+                )
+                if not any(w in row for w in _NOT_AGE_LINE) and not _has_any(row, _DOSE_WORDS):
+                    yield m.start(g), m.end(g), AGE
     if _OWN_KIN_RE in may and ("'s " in low_text or "’s " in low_text):
         for m in _OWN_KIN_RE.finditer(text):
             tok = m.group("n")

@@ -596,6 +596,29 @@ SESSION_9_CONTEXTS = [
     ("A: The card says 58213Q07 under the barcode.", "58213Q07"),
     ("A: Our new educator relocated here from Glenwhorple.", "Glenwhorple"),
     ("A: Her father is knocking on ninety-six and won't slow down.", "ninety-six"),
+    # places said by what lies beside them, who comes from them, what is sent to them
+    ("A: They farm on the Quenby side of the lake, past the mill.", "Quenby"),
+    ("A: Dad's a Tarrowfield boy, and he'll tell you so.", "Tarrowfield"),
+    ("A: Honestly, they're North Ulverby folks through and through.", "North Ulverby"),
+    ("speaker 2: my wife is a kelsbridge woman born and bred", "kelsbridge"),
+    ("A: The shuttle to Brinkworth only runs on weekdays.", "Brinkworth"),
+    ("A: Her scripts go through the Dunhollow pharmacy now.", "Dunhollow"),
+    # ages stated by a document, a trait, or a point in a life
+    ("A: His bracelet read 97, and he was still doing crosswords.", "97"),
+    ("A: She was a feisty 102 and bossed the aides around.", "102"),
+    ("A: Widowed, ninety-eight, living alone on the farm.", "ninety-eight"),
+    ("A: Sometime past 93, he gave up the car keys.", "93"),
+    ("A: But at 99, she still walks to church.", "99"),
+    ("A: Our team covers Wrexford and the villages around it.", "Wrexford"),
+    ("A: The families from Ostlebury never miss a visit.", "Ostlebury"),
+    ("A: By ninety-four, most of our patients need help bathing.", "ninety-four"),
+    ("A: Picture being 102 and still splitting your own firewood.", "102"),
+    ("A: Ninety-seven and never once spent a night in hospital, she says.", "Ninety-seven"),
+    ("A: My grandfather died at 98, in his own bed.", "98"),
+    ("A: Still at 95 he fixes every clock in the house.", "95"),
+    ("A: Nana celebrated her 100 last weekend with cake.", "100"),
+    ("A: A gentleman of 96, who still wears a tie to clinic.", "96"),
+    ("A: The birthday card said 101, in gold glitter.", "101"),
 ]
 
 SESSION_9_NEGATIVES = """
@@ -648,6 +671,20 @@ Researcher: The dressing is 10x10, the lot is 100x20, and the code is on the box
 Researcher: He was at 98 percent on two liters, then 96 on room air.
 Researcher: We relocated the monitor to bed two and relocated from Cerner to Epic.
 Researcher: He's coming up on 90 days sober, and the lab was 97 this morning.
+Researcher: We're Irish people, and she's a Mexican girl from our parish.
+Researcher: We are Medicare people, and he is a Yankees man, born and raised.
+Researcher: On the left side of the river the road floods; the west side of town is dry.
+Researcher: Shipments to Pharmacy go out daily, and referrals to Cardiology are slow.
+Researcher: The label says 90 tablets, and the wristband said 98.6 degrees.
+Researcher: A sharp 90-degree turn, then a frail 95 percent of the cohort stayed.
+Researcher: Somewhere around 95, the sats stopped climbing, she was on two liters.
+Researcher: At 100 we stop the drip, and at 95 percent you recheck the pulse.
+Researcher: Cardiology and the areas around it moved; the ones from Walmart are cheaper.
+Researcher: The referrals from Cardiology slowed. By 100 most of them had replied to the survey.
+Researcher: Temp 96 and still dropping, pulse 99 and not settling.
+Researcher: We celebrated 100 days without a fall; she passed at 95 percent.
+Researcher: A man of 100 words, and even at 95 he desats on the stairs.
+Researcher: The team passed at 98.5 on the audit and celebrated 100 admissions.
 """.strip()
 
 

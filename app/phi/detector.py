@@ -3827,11 +3827,21 @@ def _town_words_ok(phrase: str, lex: _Lexicon) -> bool:
     )
 
 
+# Star signs describe a person the way a home town does ("a Gemini girl", "a Leo man").
+_STAR_SIGNS = frozenset(
+    "aries taurus gemini cancer leo virgo libra scorpio sagittarius capricorn aquarius "
+    "pisces".split()
+)
+
+
 def _place_word_ok(word: str, lex: _Lexicon) -> bool:
-    """A word that can name a town: no dictionary, clinical, vendor, drug or calendar word."""
+    """A word that can name a town: no dictionary, clinical, vendor, drug, calendar word or
+    star sign."""
     if word in lex.common or word in _CONTEXT_STOP or word in _NOT_NAME or word in lex.drugs:
         return word in lex.cities.get(word, ())  # a one-word town that is also a word
     if word in _MONTHS_LOWER or word in _NOT_DAY_WORDS or word in _KIN_WORDS:
+        return False
+    if word in _STAR_SIGNS:
         return False
     return len(word) >= 3 and not _inflected_word(word, lex)
 

@@ -622,6 +622,7 @@ SESSION_9_CONTEXTS = [
 ]
 
 SESSION_9_NEGATIVES = """
+A: She's a Gemini girl through and through, and he's a Scorpio man, so that explains it.
 Researcher: We use the SBAR format and the P D S A cycle for every project.
 Researcher: What's the name of the unit? It's on the badge, first name only.
 Investigator: Last name, first name, date of birth: that's the order we check.

@@ -199,10 +199,10 @@ _YEAR = r"(?:(?:19|20)\d{2}|['’]\d{2})"
 _WEEKDAY = r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
 
 _DATE_RES = [
-    # March 14, 2023 / Mar 9 2022 / May 30th / Apr 4 '23 / March 14th of 2023
+    # March 14, 2023 / Mar 9 2022 / May 30th / Apr 4 '23 / March 14th of 2023 / June the 3rd
     _scan(
         "JFMASONDjfmasond",
-        rf"\b{_MON}\s+{_DAY}(?!\d)(?:(?:,\s*|\s+)(?:of\s+)?{_YEAR}(?!\d))?(?![\w/])",
+        rf"\b{_MON}\s+(?:the\s+(?=\d\d?(?:st|nd|rd|th)\b))?{_DAY}(?!\d)(?:(?:,\s*|\s+)(?:of\s+)?{_YEAR}(?!\d))?(?![\w/])",
     ),
     # 14 Mar 2023 / 4th July 2022 / the 3rd of May
     _scan("0-9", rf"\b{_DAY}(?:\s+of)?\s+{_MON}(?![a-z])(?:,?\s+{_YEAR}(?!\d))?"),
@@ -530,10 +530,18 @@ _EPONYM_TAIL_RE = compiled(
     r"|sarcoma|tumou?r|node|study|trial|risk|disorder|anomaly|deformity|contracture|cyst"
     r"|neuralgia|chorea|ataxia|dystrophy|anemia|anaemia|thyroiditis|encephalopathy|method"
     r"|technique|position|incision|catheter|classification|staging|protocol|questionnaire"
-    r"|inventory|guidelines?|heart\s+study|virus|fever|type|stage|grade)\b"
-    # a lower-case modifier before an instrument: "the Bristol stool chart" (not "Ana the chart")
-    r"|\s+(?!(?:the|a|an|her|his|my|our|their|your|this|that|its)\s)[a-z]+\s+"
-    r"(?:chart|scale|score|index|criteria|tool)\b"
+    r"|inventory|guidelines?|heart\s+study|virus|fever|type|stage|grade|rules|model)\b"
+    # Up to three modifiers before an instrument: "the Bristol stool chart", "the Ottawa ankle
+    # rules", "the Boston bowel prep scale", "Seattle Heart Failure Model" (a place names the
+    # rule, not where someone is); not "Ana the chart", "Boston and her score".
+    r"|(?:\s+(?!(?i:the|a|an|and|or|but|of|in|on|at|to|for|with|from|by|her|his|my|our"
+    r"|their|your|this|that|its|is|was|are|were|has|had|he|she|they|we|i|you|it|about|after"
+    r"|before|during|over|than|then|so|as|if|when|while|said|says|told|asked|did|does|do|got"
+    r"|have|will|would|can|could|should|may|might|must|also|just|not|no|me|him|them|us|who"
+    r"|what|where|there|here|more|less|very|really)\s)"
+    r"[A-Za-z][a-z]*(?:-[a-z]+)?){1,3}\s+"
+    r"(?i:chart|scale|score|index|criteria|tool|rules?|model|questionnaire|classification"
+    r"|protocol)\b"
 )
 # Well-known eponyms that can also be census names; never redacted on their own.
 _EPONYMS = frozenset(
@@ -809,7 +817,9 @@ def _name_spans(
             base = low.split("'")[0].split("’")[0].split("-")[0]
         is_first = base in lex.first
         is_amb = base in lex.first_ambiguous
-        if not (is_first or is_amb) and (low in _NOT_NAME or low in _PLACE_WORDS):
+        if not (is_first or is_amb or low in _WORD_NAMES) and (
+            low in _NOT_NAME or low in _PLACE_WORDS
+        ):
             continue  # (what the cue branch and the branch below both end with: no cue needed)
         cue = _cue_before(text, start) if start else None
         if cue:
@@ -843,6 +853,8 @@ def _name_spans(
             continue
         if _is_eponym(text, start, tok_end):
             continue
+        if low in _CONTEXT_STOP and _after_determiner(text, start):
+            continue  # "the Alexa reminds him", "my Siri": a device or a product
         end, added = _extend_name(text, tok_end, lex)
         if is_amb and not added:
             continue
@@ -851,19 +863,54 @@ def _name_spans(
         yield start, end, NAME
 
 
+# What is said of a season, a virtue or a month, not of a person: "Faith matters to me",
+# "Spring is when my allergies flare", "Grace is what got me through", "May was the worst
+# month".
+_ABSTRACT_PREDICATE_RE = compiled(
+    r"[ ]+(?:matters|means|(?:is|was)[ ]+(?:when|what|why|how|where|the[ ]+(?:worst|best"
+    r"|hardest|busiest|toughest|easiest)[ ]+(?:part|time|month|season|thing)))\b"
+)
+_SPOKE_RE = compiled(r"[ ]+(?:said|says|told|asked|thinks|thought|mentioned)\b")
+_DIGIT_NEXT_RE = compiled(r"[ ]*(?:the[ ]+)?\d")
+_DETERMINERS = frozenset("the a an my our your his her their this that".split())
+
+
+def _after_determiner(text: str, start: int) -> bool:
+    """Whether the word right before ``start`` (one space away) is a determiner."""
+    before = text[max(0, start - 7) : start]
+    if not before.endswith(" "):
+        return False
+    words = before.lower().split()
+    return bool(words) and words[-1] in _DETERMINERS
+
+
 def _cue_name(
     text: str, start: int, tok_end: int, low: str, cue: str, known: bool, lex: _Lexicon
 ) -> tuple[int, int, str] | None:
     """Name span for a capitalised token (``low`` lower-cased, at ``start``-``tok_end``)
     that follows a cue word, if it qualifies."""
+    if low in _WORD_NAMES:
+        # A month or "will" is a name after a relative ("my daughter June drove me", not "my
+        # son May 5th") or as a turn's subject that speaks ("Nurse: Will said …").
+        if cue in _KIN_WORDS and not _DIGIT_NEXT_RE.match(text, tok_end):
+            return start, tok_end, NAME
+        if cue == _SPEAKER_LABEL and _SPOKE_RE.match(text, tok_end):
+            return start, tok_end, NAME
     if low in _NOT_NAME or _looks_like_place_word(low) or low in _EPONYMS or low in _CONTEXT_STOP:
         return None
     if _is_eponym(text, start, tok_end):
         return None
     if cue == _SPEAKER_LABEL and not known:
-        # "Participant: Zebulon Quackenbush": an unknown word after a label needs a surname.
+        # "Participant: Zebulon Quackenbush": an unknown word after a label needs a surname,
+        # and an English word that is no given name one that is no word ("Participant: Same
+        # Day Surgery was quick").
         end, added = _extend_name(text, tok_end, lex)
+        if added and low in lex.common:
+            nxt = _NEXT_TOKEN_RE.match(text, tok_end)
+            added = nxt is not None and nxt.group(1).lower() not in lex.common
         return (start, end, NAME) if added else None
+    if cue == _SPEAKER_LABEL and low in lex.common and _ABSTRACT_PREDICATE_RE.match(text, tok_end):
+        return None  # "Patient: Faith matters to me", "Participant: Spring is when …"
     if cue in _WEAK_CUES or cue.split()[0] in _WEAK_CUES:
         if not known:
             return None
@@ -1522,7 +1569,18 @@ _CONTEXT_STOP = frozenset(
     today tomorrow tonight morning afternoon evening night nights days weekend
     um umm uh uhh hmm mm mhm yeah yep yup nope okay ok honestly anyway basically actually
     literally well oh rehab hospice ortho palliative chaplaincy wound icu micu sicu picu nicu
-    pacu
+    pacu step-down stepdown med-surg medsurg pre-op post-op preop postop pre-admission
+    mother-baby outpatient inpatient ambulatory
+    walgreens cvs costco walmart kroger safeway publix meijer wegmans aldi amazon
+    folks guys ladies gentlemen doc
+    """.split()
+) | frozenset(  # languages a family speaks (the interpreter is booked for): not a person
+    """
+    tagalog ilocano cebuano hmong somali amharic tigrinya oromo punjabi gujarati hindi urdu
+    bengali tamil telugu marathi nepali cantonese mandarin vietnamese korean japanese russian
+    ukrainian polish arabic farsi persian pashto swahili yoruba hausa haitian creole
+    portuguese french german italian greek turkish kurdish armenian hebrew yiddish navajo
+    khmer burmese albanian romanian bosnian serbian croatian
     """.split()
 )
 # Place context: "lives in X", "over in X", "drove up from X", "moved to X".
@@ -1609,6 +1667,7 @@ _SPECIALTY = frozenset(
     infusion sleep pain spine stroke trauma burn transplant senior memory vascular vein eye
     hearing dental foot hand bariatric weight diabetes endocrine fertility imaging radiation
     orthopedic failure acute chronic critical intensive urgent primary care health wellness
+    same day outpatient inpatient ambulatory
     """.split()
 )
 _FAC_CUES = frozenset(
@@ -1737,6 +1796,7 @@ def _strong_name_ok(text: str, start: int, end: int, lex: _Lexicon) -> bool:
 
 
 _MONTH_NAMES = frozenset({"april", "may", "june", "august", "january"})
+_WORD_NAMES = _MONTH_NAMES | {"will"}  # given names that are words _NOT_NAME holds
 
 
 def _name_run_end(
@@ -3284,6 +3344,16 @@ _VOCATIVE_RE = gated(
         rf"(?P<n>{_CAP_TOK})(?=\s*[,.!?])"
     )
 )
+# "Hope, thanks for coming in.", "Interviewer: Oksana, can you say more?": a name called out
+# as a turn opens.
+_TURN_VOCATIVE_RE = gated(
+    compiled(
+        rf"(?:^|:[ \t]+)(?P<n>{_CAP_TOK}),[ \t]+(?i:thanks|thank[ \t]+you|can[ \t]+you"
+        r"|could[ \t]+you|would[ \t]+you|will[ \t]+you|do[ \t]+you|did[ \t]+you|are[ \t]+you"
+        r"|were[ \t]+you|tell[ \t]+me|go[ \t]+ahead|what|how|when|where|why)\b",
+        re.M,
+    )
+)
 # "I think Bengt has been here the longest": a name as the subject of a thought.
 _THINK_NAME_RE = gated(
     compiled(
@@ -3580,7 +3650,7 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
             _NAME_PART_CUE_RE, _ITS_AGAIN_RE, _IM_NAME_RE, _FROM_PERSON_RE, _BY_PERSON_RE,
             _TOWN_CALLED_RE, _FROM_END_RE, _VOCATIVE_RE, _THINK_NAME_RE, _SITE_OF_TOWN_RE,
             _OWN_KIN_RE, _KIN_TITLE_RE, _THE_FAMILY_RE, _NATIVE_RE, _SIDE_OF_RE, _TOWN_FOLK_RE,
-            _SENT_TO_RE, _AREA_TOWN_RE,
+            _SENT_TO_RE, _AREA_TOWN_RE, _TURN_VOCATIVE_RE,
         )
     ),
 )  # fmt: skip
@@ -4079,8 +4149,9 @@ def _phrasing_spans(
                 text, m.start("n"), m.end("n")
             ):
                 yield m.start("n"), m.end("n"), NAME
-    for rx in (_VOCATIVE_RE, _THINK_NAME_RE):
-        cue = ", " in text if rx is _VOCATIVE_RE else ("i " in low_text or "maybe" in low_text)
+    for rx in (_VOCATIVE_RE, _TURN_VOCATIVE_RE, _THINK_NAME_RE):
+        think = rx is _THINK_NAME_RE
+        cue = ("i " in low_text or "maybe" in low_text) if think else ", " in text
         for m in rx.finditer(text) if rx in may and cue else ():
             tok = m.group("n")
             low = tok.lower()

@@ -822,3 +822,43 @@ def test_transcript_speed() -> None:
         detect(text)
         best = min(best, time.process_time() - t0)
     assert best < 0.05, f"{best * 1000:.1f} ms per 10 kB"
+
+
+# Session 10: hard negatives written in new phrasings (places that name a clinical rule,
+# hospital units, languages, chains, a device after "the", abstract subjects after a label),
+# and the names around them that must still go.
+SESSION_10_LEAD_NEGATIVES = """
+Resident: We ran the Ottawa foot rules and then the Nexus criteria before imaging.
+Nurse: The Boston prep score was eight, so the scope went ahead.
+Cardiologist: By the Seattle Heart Failure Model his one-year survival looked fine.
+Nurse: After PACU she went to Step-Down, and Med-Surg took her on day three.
+Patient: Same Day Surgery called twice, then Pre-Admission Testing once.
+Caregiver: Her grandmother only speaks Cantonese, and his parents speak Amharic.
+Participant: The pharmacy is in the Walmart, the glasses came from Costco.
+Participant: The Siri on her phone reads the labels out loud.
+Patient: Hope is what keeps me going, honestly.
+Participant: Faith matters a lot in our house.
+Interviewer: Folks, thanks for staying late tonight.
+"""
+
+SESSION_10_LEAD_CONTEXTS = [
+    ("Caregiver: Dawn gets his pills ready on Sundays.", "Dawn"),
+    ("Participant: Joy drives me to dialysis.", "Joy"),
+    ("Nurse: Will said the pump was fine.", "Will"),
+    ("Patient: Our neighbour April checks on me every day.", "April"),
+    ("Caregiver: My son August handles the insurance calls.", "August"),
+    ("Interviewer: Bronagh, thanks for making the time today.", "Bronagh"),
+    ("Grace, can you say more about the night shift?", "Grace"),
+    ("Participant: The biopsy was on October the 9th.", "October the 9th"),
+    ("Participant: Spring is my mother; she raised six of us.", "Spring"),
+]
+
+
+@pytest.mark.parametrize("line", SESSION_10_LEAD_NEGATIVES.strip().splitlines())
+def test_session_10_lead_negatives_stay(line: str) -> None:
+    assert detect(line).redacted == line
+
+
+@pytest.mark.parametrize(("text", "phrase"), SESSION_10_LEAD_CONTEXTS)
+def test_session_10_lead_contexts(text: str, phrase: str) -> None:
+    assert not _leaked(text, phrase)

@@ -530,7 +530,11 @@ _EPONYM_TAIL_RE = compiled(
     r"|sarcoma|tumou?r|node|study|trial|risk|disorder|anomaly|deformity|contracture|cyst"
     r"|neuralgia|chorea|ataxia|dystrophy|anemia|anaemia|thyroiditis|encephalopathy|method"
     r"|technique|position|incision|catheter|classification|staging|protocol|questionnaire"
-    r"|inventory|guidelines?|heart\s+study|virus|fever|type|stage|grade|rules|model)\b"
+    r"|inventory|guidelines?|heart\s+study|virus|fever|type|stage|grade|rules|model"
+    # devices named for a person or a place: "the Jackson-Pratt drain", "a Denver shunt"
+    r"|shunt|drain|valve|clip|stent|lift|bag)\b"
+    # a company named for a place: "Boston Scientific leads"
+    r"|\s+(?:Scientific|Dynamics|Pharmaceuticals?|Pharma|Labs|Laboratories|Instruments)\b"
     # Up to three modifiers before an instrument: "the Bristol stool chart", "the Ottawa ankle
     # rules", "the Boston bowel prep scale", "Seattle Heart Failure Model" (a place names the
     # rule, not where someone is); not "Ana the chart", "Boston and her score".
@@ -853,8 +857,8 @@ def _name_spans(
             continue
         if _is_eponym(text, start, tok_end):
             continue
-        if low in _CONTEXT_STOP and _after_determiner(text, start):
-            continue  # "the Alexa reminds him", "my Siri": a device or a product
+        if (low in _CONTEXT_STOP or low in _STAR_SIGNS) and _after_determiner(text, start):
+            continue  # "the Alexa reminds him", "my Siri", "I'm a Leo": a product, a sign
         end, added = _extend_name(text, tok_end, lex)
         if is_amb and not added:
             continue
@@ -868,9 +872,9 @@ def _name_spans(
 # month".
 _ABSTRACT_PREDICATE_RE = compiled(
     r"[ ]+(?:matters|means|(?:is|was)[ ]+(?:when|what|why|how|where|the[ ]+(?:worst|best"
-    r"|hardest|busiest|toughest|easiest)[ ]+(?:part|time|month|season|thing)))\b"
+    r"|hardest|busiest|toughest|easiest)[ ]+(?:part|time|month|season|thing)"
+    r"|(?:my|our|the)[ ]+(?:favou?rite[ ]+)?(?:season|month|time[ ]+of[ ]+(?:the[ ]+)?year)))\b"
 )
-_SPOKE_RE = compiled(r"[ ]+(?:said|says|told|asked|thinks|thought|mentioned)\b")
 _DIGIT_NEXT_RE = compiled(r"[ ]*(?:the[ ]+)?\d")
 _DETERMINERS = frozenset("the a an my our your his her their this that".split())
 
@@ -1504,6 +1508,10 @@ _KIN = (
     r"|director|attending|resident|intern|doctor|physician|surgeon|pharmacist|therapist"
     r"|coordinator|navigator|aide|chaplain|social\s+worker|case\s+manager|caseworker)"
 )
+# What a turn's subject that is a month or "will" does when it is a person (_cue_name).
+_SPOKE_RE = compiled(
+    rf"[ ]+(?:said|says|told|asked|thinks|thought|mentioned|(?:is|was)[ ]+(?:my|our)[ ]+{_KIN})\b"
+)
 _ANY_TOK = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
 # Words before a name in a personal context: "ask Tomasz", "my sister Ines", "this is Rhea".
 _NAME_CUE = (
@@ -1572,7 +1580,8 @@ _CONTEXT_STOP = frozenset(
     pacu step-down stepdown med-surg medsurg pre-op post-op preop postop pre-admission
     mother-baby outpatient inpatient ambulatory
     walgreens cvs costco walmart kroger safeway publix meijer wegmans aldi amazon
-    folks guys ladies gentlemen doc
+    folks guys ladies gentlemen doc target interventional diagnostic pod
+    garmin fitbit oura whoop dexcom omnipod tandem
     """.split()
 ) | frozenset(  # languages a family speaks (the interpreter is booked for): not a person
     """

@@ -839,6 +839,14 @@ Participant: The Siri on her phone reads the labels out loud.
 Patient: Hope is what keeps me going, honestly.
 Participant: Faith matters a lot in our house.
 Interviewer: Folks, thanks for staying late tonight.
+Surgeon: The Hickman-style line came out, and the Jackson-Pratt drain stayed.
+Nurse: We placed a Denver shunt last spring, in Interventional Radiology.
+Clinician: The leads were Boston Scientific, the generator was Abbott.
+Participant: We grabbed snacks at Target on the way home.
+Participant: My wife is a Leo, I'm a Virgo, go figure.
+Participant: My Fitbit says I walked a mile; my Garmin says less.
+Nurse: Pod B is where the vented patients go.
+Participant: Winter is my favourite season, believe it or not.
 """
 
 SESSION_10_LEAD_CONTEXTS = [
@@ -851,6 +859,8 @@ SESSION_10_LEAD_CONTEXTS = [
     ("Grace, can you say more about the night shift?", "Grace"),
     ("Participant: The biopsy was on October the 9th.", "October the 9th"),
     ("Participant: Spring is my mother; she raised six of us.", "Spring"),
+    ("Caregiver: June is my sister, she lives two doors down.", "June"),
+    ("Nurse: Will was my preceptor on nights.", "Will"),
 ]
 
 

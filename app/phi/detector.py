@@ -532,7 +532,7 @@ _EPONYM_TAIL_RE = compiled(
     r"|technique|position|incision|catheter|classification|staging|protocol|questionnaire"
     r"|inventory|guidelines?|heart\s+study|virus|fever|type|stage|grade|rules|model"
     # devices named for a person or a place: "the Jackson-Pratt drain", "a Denver shunt"
-    r"|shunt|drain|valve|clip|stent|lift|bag)\b"
+    r"|shunt|drain|valve|clip|stent|lift|bag|vent|ventilator|monitor|pump|robot|scopes?)\b"
     # a company named for a place: "Boston Scientific leads"
     r"|\s+(?:Scientific|Dynamics|Pharmaceuticals?|Pharma|Labs|Laboratories|Instruments)\b"
     # Up to three modifiers before an instrument: "the Bristol stool chart", "the Ottawa ankle
@@ -543,7 +543,7 @@ _EPONYM_TAIL_RE = compiled(
     r"|before|during|over|than|then|so|as|if|when|while|said|says|told|asked|did|does|do|got"
     r"|have|will|would|can|could|should|may|might|must|also|just|not|no|me|him|them|us|who"
     r"|what|where|there|here|more|less|very|really)\s)"
-    r"[A-Za-z][a-z]*(?:-[a-z]+)?){1,3}\s+"
+    r"(?:[A-Za-z][a-z]*(?:-[a-z]+)?|[IVX]+|\d+)){1,3}\s+"
     r"(?i:chart|scale|score|index|criteria|tool|rules?|model|questionnaire|classification"
     r"|protocol)\b"
 )
@@ -558,6 +558,8 @@ _EPONYMS = frozenset(
     hashimoto reiter kaposi epstein barr wilson's bright's lou gehrig gehrig's
     ehlers danlos charcot wolff dupuytren creutzfeldt meniere menière schlatter perthes
     kussmaul willebrand brugada takotsubo peyronie hirschsprung
+    tinel tinel's phalen phalen's lachman romberg kernig brudzinski rovsing trousseau chvostek
+    valsalva heimlich trendelenburg mallampati rinne homans tinetti karnofsky charlson
     """.split()
 )
 
@@ -609,7 +611,8 @@ def _cue_before(text: str, start: int) -> str | None:
         return None
     words = stripped.lower().split()
     if words[-1] in _CUES and len(window) - len(stripped) <= 3:
-        if ":" in window[len(stripped) :] and _line_start(stripped, len(stripped) - len(words[-1])):
+        cue_at = start - len(window) + len(stripped) - len(words[-1])
+        if ":" in window[len(stripped) :] and _label_head(text, cue_at):
             # A speaker label ("Participant: Metformin and ...") starts a turn, it does not
             # introduce a name; only a known given name after it counts ("Patient: John").
             return _SPEAKER_LABEL
@@ -619,11 +622,11 @@ def _cue_before(text: str, start: int) -> str | None:
     return None
 
 
-def _line_start(text: str, pos: int) -> bool:
-    i = pos - 1
-    while i >= 0 and text[i] in " \t":
-        i -= 1
-    return i < 0 or text[i] == "\n"
+def _label_head(text: str, pos: int) -> bool:
+    """Whether a speaker label's last word starts at ``pos``: it opens the line, or one or two
+    words before it do ("Physical therapist:", "Charge nurse:")."""
+    head = text[text.rfind("\n", 0, pos) + 1 : pos].split()
+    return len(head) <= 2 and all(w.isalpha() for w in head)
 
 
 _SPEAKER_LABEL = ":label"
@@ -1088,6 +1091,8 @@ def _location_spans(
             continue
         if _is_eponym(text, start, end):
             continue
+        if low in lex.drugs and not _place_cue(_words_before(text, start)):
+            continue  # "I take Norco at night": a drug that is also a town
         yield start, _facility_tail(text, end, lex, allow_lower_head=True), LOCATION
 
 
@@ -1581,7 +1586,7 @@ _CONTEXT_STOP = frozenset(
     mother-baby outpatient inpatient ambulatory
     walgreens cvs costco walmart kroger safeway publix meijer wegmans aldi amazon
     folks guys ladies gentlemen doc target interventional diagnostic pod
-    garmin fitbit oura whoop dexcom omnipod tandem
+    garmin fitbit oura whoop dexcom omnipod tandem impella heartmate watchman mitraclip
     """.split()
 ) | frozenset(  # languages a family speaks (the interpreter is booked for): not a person
     """

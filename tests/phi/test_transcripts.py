@@ -847,6 +847,11 @@ Participant: My wife is a Leo, I'm a Virgo, go figure.
 Participant: My Fitbit says I walked a mile; my Garmin says less.
 Nurse: Pod B is where the vented patients go.
 Participant: Winter is my favourite season, believe it or not.
+Respiratory therapist: The Hamilton ventilator alarmed twice overnight.
+Gastroenterologist: She meets Rome IV criteria, so no more scopes for now.
+Participant: Norco makes me sleepy, so I take it at night.
+Physical therapist: Romberg was negative and the Lachman was solid.
+Nurse: The Impella is out; the HeartMate team came by.
 """
 
 SESSION_10_LEAD_CONTEXTS = [
@@ -861,6 +866,8 @@ SESSION_10_LEAD_CONTEXTS = [
     ("Participant: Spring is my mother; she raised six of us.", "Spring"),
     ("Caregiver: June is my sister, she lives two doors down.", "June"),
     ("Nurse: Will was my preceptor on nights.", "Will"),
+    ("Participant: We moved out to Norco when I retired.", "Norco"),
+    ("Charge nurse: Tomasz was on nights with me.", "Tomasz"),
 ]
 
 

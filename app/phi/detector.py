@@ -532,20 +532,27 @@ _EPONYM_TAIL_RE = compiled(
     r"|technique|position|incision|catheter|classification|staging|protocol|questionnaire"
     r"|inventory|guidelines?|heart\s+study|virus|fever|type|stage|grade|rules|model"
     # devices named for a person or a place: "the Jackson-Pratt drain", "a Denver shunt"
-    r"|shunt|drain|valve|clip|stent|lift|bag|vent|ventilator|monitor|pump|robot|scopes?)\b"
+    r"|shunt|drain|valve|clip|stent|lift|bag|vent|ventilator|monitor|pump|robot|scopes?"
     # a company named for a place: "Boston Scientific leads"
-    r"|\s+(?:Scientific|Dynamics|Pharmaceuticals?|Pharma|Labs|Laboratories|Instruments)\b"
-    # Up to three modifiers before an instrument: "the Bristol stool chart", "the Ottawa ankle
-    # rules", "the Boston bowel prep scale", "Seattle Heart Failure Model" (a place names the
-    # rule, not where someone is); not "Ana the chart", "Boston and her score".
-    r"|(?:\s+(?!(?i:the|a|an|and|or|but|of|in|on|at|to|for|with|from|by|her|his|my|our"
+    r"|scientific|dynamics|pharmaceuticals?)\b"
+)
+# Up to three modifiers before an instrument: "the Bristol stool chart", "the Ottawa ankle
+# rules", "the Boston bowel prep scale", "Seattle Heart Failure Model" (a place names the
+# rule, not where someone is); not "Ana the chart", "Boston and her score". The words
+# before the noun are tried against the stop words only where _INSTRUMENT_NEAR_RE, which
+# matches wherever this does (each modifier is a run of at most 81 non-spaces), finds a noun.
+_INSTRUMENT = (
+    r"(?i:chart|scale|score|index|criteria|tool|rules?|model|questionnaire|classification"
+    r"|protocol)\b"
+)
+_INSTRUMENT_NEAR_RE = compiled(r"(?:\s{1,4}+\S{1,81}+){1,3}?\s{1,4}+" + _INSTRUMENT)
+_EPONYM_MODIFIED_RE = compiled(
+    r"(?:\s{1,4}(?!(?i:the|a|an|and|or|but|of|in|on|at|to|for|with|from|by|her|his|my|our"
     r"|their|your|this|that|its|is|was|are|were|has|had|he|she|they|we|i|you|it|about|after"
     r"|before|during|over|than|then|so|as|if|when|while|said|says|told|asked|did|does|do|got"
     r"|have|will|would|can|could|should|may|might|must|also|just|not|no|me|him|them|us|who"
     r"|what|where|there|here|more|less|very|really)\s)"
-    r"(?:[A-Za-z][a-z]*(?:-[a-z]+)?|[IVX]+|\d+)){1,3}\s+"
-    r"(?i:chart|scale|score|index|criteria|tool|rules?|model|questionnaire|classification"
-    r"|protocol)\b"
+    r"(?:[A-Za-z][a-z]{0,39}(?:-[a-z]{1,40})?|[IVX]{1,6}|\d{1,6})){1,3}\s{1,4}" + _INSTRUMENT
 )
 # Well-known eponyms that can also be census names; never redacted on their own.
 _EPONYMS = frozenset(
@@ -730,6 +737,19 @@ def _is_eponym(text: str, start: int, end: int) -> bool:
     return _EPONYM_TAIL_RE.match(text, end) is not None
 
 
+def _names_instrument(text: str, start: int, end: int) -> bool:
+    """An eponym, or a place or name before up to three modifiers and an instrument ("the
+    Ottawa ankle rules", "Seattle Heart Failure Model"). Costlier than ``_is_eponym``: asked
+    only of the known towns and given names the broad loops would take."""
+    if _is_eponym(text, start, end):
+        return True
+    return (
+        text[end : end + 1].isspace()
+        and _INSTRUMENT_NEAR_RE.match(text, end) is not None
+        and _EPONYM_MODIFIED_RE.match(text, end) is not None
+    )
+
+
 def _sentence_initial(text: str, start: int) -> bool:
     i = start - 1
     while i >= 0 and text[i] in " \t\"'“(":
@@ -838,6 +858,9 @@ def _name_spans(
         if not (is_first or is_amb):
             if low in _NOT_NAME or low in _PLACE_WORDS:
                 continue
+            if _turn_vocative(text, start, tok_end, lex):  # "Bronagh, thanks for coming in."
+                yield start, tok_end, NAME
+                continue
             if low in lex.common and low not in lex.surnames:
                 continue  # (neither test below can pass: skip the regex)
             f = _FOLLOW_RE.match(text, tok_end)
@@ -858,12 +881,14 @@ def _name_spans(
                 continue
             yield start, f.end(), NAME
             continue
-        if _is_eponym(text, start, tok_end):
+        if _names_instrument(text, start, tok_end):
             continue
         if (low in _CONTEXT_STOP or low in _STAR_SIGNS) and _after_determiner(text, start):
             continue  # "the Alexa reminds him", "my Siri", "I'm a Leo": a product, a sign
         end, added = _extend_name(text, tok_end, lex)
         if is_amb and not added:
+            if _turn_vocative(text, start, tok_end, lex):  # "Interviewer: Hope, thanks …"
+                yield start, tok_end, NAME
             continue
         if not added and _sentence_initial(text, start) and low in lex.common:
             continue
@@ -1089,7 +1114,7 @@ def _location_spans(
         end = _city_at(text, start, lex)
         if not end:
             continue
-        if _is_eponym(text, start, end):
+        if _names_instrument(text, start, end):
             continue
         if low in lex.drugs and not _place_cue(_words_before(text, start)):
             continue  # "I take Norco at night": a drug that is also a town
@@ -3359,15 +3384,34 @@ _VOCATIVE_RE = gated(
     )
 )
 # "Hope, thanks for coming in.", "Interviewer: Oksana, can you say more?": a name called out
-# as a turn opens.
-_TURN_VOCATIVE_RE = gated(
-    compiled(
-        rf"(?:^|:[ \t]+)(?P<n>{_CAP_TOK}),[ \t]+(?i:thanks|thank[ \t]+you|can[ \t]+you"
-        r"|could[ \t]+you|would[ \t]+you|will[ \t]+you|do[ \t]+you|did[ \t]+you|are[ \t]+you"
-        r"|were[ \t]+you|tell[ \t]+me|go[ \t]+ahead|what|how|when|where|why)\b",
-        re.M,
-    )
+# as a turn opens (what follows the capitalised word that opens the turn).
+# What follows a name called out as a turn opens: "Hope, thanks for coming in.",
+# "Interviewer: Grace, can you say more?" (a given name that is also a word, otherwise not
+# taken alone).
+_TURN_VOCATIVE_RE = compiled(
+    r",[ \t]+(?i:thanks|thank[ \t]+you|can[ \t]+you|could[ \t]+you|would[ \t]+you"
+    r"|will[ \t]+you|do[ \t]+you|did[ \t]+you|are[ \t]+you|were[ \t]+you|tell[ \t]+me"
+    r"|go[ \t]+ahead)\b"
 )
+
+
+def _turn_vocative(text: str, start: int, end: int, lex: _Lexicon) -> bool:
+    """Whether the capitalised token at ``start``-``end`` is a name called out as a turn
+    opens: it opens a line or follows a speaker label, and a comma and a request follow."""
+    if not text.startswith(",", end) or not _TURN_VOCATIVE_RE.match(text, end):
+        return False
+    if start and text[start - 1] != "\n":
+        gap = start
+        while gap and text[gap - 1] in " \t":
+            gap -= 1
+        if gap == start or not gap or text[gap - 1] != ":":
+            return False
+    low = text[start:end].lower()
+    if low in _NOT_DAY_WORDS or low in _MONTHS_LOWER or low in _KIN_WORDS:
+        return False
+    return _personal_token(text[start:end], lex, True) and not _is_eponym(text, start, end)
+
+
 # "I think Bengt has been here the longest": a name as the subject of a thought.
 _THINK_NAME_RE = gated(
     compiled(
@@ -3664,7 +3708,7 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
             _NAME_PART_CUE_RE, _ITS_AGAIN_RE, _IM_NAME_RE, _FROM_PERSON_RE, _BY_PERSON_RE,
             _TOWN_CALLED_RE, _FROM_END_RE, _VOCATIVE_RE, _THINK_NAME_RE, _SITE_OF_TOWN_RE,
             _OWN_KIN_RE, _KIN_TITLE_RE, _THE_FAMILY_RE, _NATIVE_RE, _SIDE_OF_RE, _TOWN_FOLK_RE,
-            _SENT_TO_RE, _AREA_TOWN_RE, _TURN_VOCATIVE_RE,
+            _SENT_TO_RE, _AREA_TOWN_RE,
         )
     ),
 )  # fmt: skip
@@ -4163,9 +4207,8 @@ def _phrasing_spans(
                 text, m.start("n"), m.end("n")
             ):
                 yield m.start("n"), m.end("n"), NAME
-    for rx in (_VOCATIVE_RE, _TURN_VOCATIVE_RE, _THINK_NAME_RE):
-        think = rx is _THINK_NAME_RE
-        cue = ("i " in low_text or "maybe" in low_text) if think else ", " in text
+    for rx in (_VOCATIVE_RE, _THINK_NAME_RE):
+        cue = ", " in text if rx is _VOCATIVE_RE else ("i " in low_text or "maybe" in low_text)
         for m in rx.finditer(text) if rx in may and cue else ():
             tok = m.group("n")
             low = tok.lower()

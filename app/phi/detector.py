@@ -2162,6 +2162,15 @@ _NAME_CUE_LAST = (
 )
 
 
+_RECORD_VERBS = frozenset(
+    """
+    chart charts charted charting document documents documented documenting log logs logged
+    logging enter enters entered type typed click clicked order orders ordered message
+    messaged build built
+    """.split()
+)
+
+
 def _place_cue(words: list[str]) -> bool | str:
     """True when the words before a token say a place follows ("lives in", "over in");
     "weak" after a bare "in" (only a word that is no English word is a place then)."""
@@ -2200,6 +2209,8 @@ def _place_cue(words: list[str]) -> bool | str:
         return True
     if prep == "from" and before in _FROM_SUBJECT:
         return True
+    if prep == "in" and not _RECORD_VERBS.isdisjoint(w[-5:-1]):
+        return False  # "we chart everything in Meditrax": software, not a town
     if prep in ("in", "near", "around", "between", "outside", "toward", "towards", "past"):
         return "weak"
     if prep == "from" and (before in _PERSON_FROM or before.endswith("-old")):

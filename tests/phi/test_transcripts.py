@@ -852,6 +852,9 @@ Gastroenterologist: She meets Rome IV criteria, so no more scopes for now.
 Participant: Norco makes me sleepy, so I take it at night.
 Physical therapist: Romberg was negative and the Lachman was solid.
 Nurse: The Impella is out; the HeartMate team came by.
+Pharmacist: Tresiba comes in a pen now, and Norvasc went generic years ago.
+Caregiver: Keflex kept her up at night, so Toradol was stopped too.
+Nurse: We document it all in Veradigm and log the pumps in Alaris.
 """
 
 SESSION_10_LEAD_CONTEXTS = [

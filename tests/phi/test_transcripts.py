@@ -855,6 +855,9 @@ Nurse: The Impella is out; the HeartMate team came by.
 Pharmacist: Tresiba comes in a pen now, and Norvasc went generic years ago.
 Caregiver: Keflex kept her up at night, so Toradol was stopped too.
 Nurse: We document it all in Veradigm and log the pumps in Alaris.
+Participant: Around Thanksgiving she gets restless, and by Easter she's fine.
+Caregiver: During Ramadan we move the insulin to the evening.
+Participant: Until Labor Day the clinic keeps summer hours.
 """
 
 SESSION_10_LEAD_CONTEXTS = [

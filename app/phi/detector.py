@@ -856,6 +856,21 @@ def _name_spans(
                 yield name
                 continue
         if not (is_first or is_amb):
+            if low in _WORD_NAMES:
+                # "We rang June Okonkwo", "In May Johnson retired": a month named before a
+                # surname (one that is also a word, "April Bowman", only after a cue).
+                f = _FOLLOW_RE.match(text, tok_end)
+                tok2 = f.group("tok") if f and f.group("tok") else ""
+                plural = tok2.endswith("s") and tok2[:-1].lower() in lex.common  # "April Fools"
+                if tok2 and (
+                    (_personal_token(tok2, lex, True) and not plural)
+                    or (
+                        tok2.lower() in lex.surnames
+                        and (cue or _name_cue(_words_before(text, start)))
+                    )
+                ):
+                    yield start, f.end(), NAME  # type: ignore[union-attr]
+                continue
             if low in _NOT_NAME or low in _PLACE_WORDS:
                 continue
             if _turn_vocative(text, start, tok_end, lex):  # "Bronagh, thanks for coming in."
@@ -2722,6 +2737,10 @@ _UPPER_RE = compiled(rf"[{_UP}]")
 # owners write them.
 _OTHER_WORD = rf"[{_SCRIPTS}](?:[{_SCRIPTS}ʼ'’-]*[{_SCRIPTS}])?"
 _OTHER_SCRIPT_RE = compiled(rf"{_OTHER_WORD}(?:[ ]+{_OTHER_WORD})*")
+# Greek is not in _SCRIPTS (alpha, beta and mu are units and drug classes): a Greek name is a
+# capital and at least two small letters ("Γκόλφω Παπαδοπούλου"), never "μg" or "β-blocker".
+_GREEK_WORD = "[\u0386\u0388-\u038f\u0391-\u03a9][\u0390\u03ac-\u03ce]{2,}"
+_GREEK_NAME_RE = compiled(rf"{_GREEK_WORD}(?:[ ]+{_GREEK_WORD})*")
 
 
 def _age_candidates(low_scan: str) -> Iterator[re.Match[str]]:
@@ -2768,6 +2787,8 @@ def _conversation_spans(
         # Only in an English interview transcript: elsewhere (a title, a note written in
         # Japanese) a word in another script is just a word.
         for m in _OTHER_SCRIPT_RE.finditer(text):
+            yield m.start(), m.end(), NAME
+        for m in _GREEK_NAME_RE.finditer(text):
             yield m.start(), m.end(), NAME
         if not lower_mode:
             yield from _proper_noun_spans(text, lex, caps)

@@ -858,6 +858,7 @@ Nurse: We document it all in Veradigm and log the pumps in Alaris.
 Participant: Around Thanksgiving she gets restless, and by Easter she's fine.
 Caregiver: During Ramadan we move the insulin to the evening.
 Participant: Until Labor Day the clinic keeps summer hours.
+Participant: It was April Fools, and then March Madness took over the week.
 """
 
 SESSION_10_LEAD_CONTEXTS = [
@@ -874,6 +875,12 @@ SESSION_10_LEAD_CONTEXTS = [
     ("Nurse: Will was my preceptor on nights.", "Will"),
     ("Participant: We moved out to Norco when I retired.", "Norco"),
     ("Charge nurse: Tomasz was on nights with me.", "Tomasz"),
+    ("Participant: We rang June Okonkwo-Hale at the front desk.", "June Okonkwo-Hale"),
+    ("Caregiver: Ask August Lindqvist, he does the rota.", "August Lindqvist"),
+    (
+        "Interviewer: Welcome back.\nParticipant: Thanks.\nParticipant: Ελπίδα drove me here.",
+        "Ελπίδα",
+    ),
 ]
 
 

@@ -1628,6 +1628,14 @@ _CONTEXT_STOP = frozenset(
     garmin fitbit oura whoop dexcom omnipod tandem impella heartmate watchman mitraclip
     christmas xmas easter thanksgiving halloween hanukkah chanukah ramadan eid passover diwali
     kwanzaa juneteenth
+    veradigm hologic olympus masimo insulet medline mckesson hillrom paykel respironics drager
+    dräger getinge teleflex abiomed natus nihon kohden mindray lumify nextgen eclinicalworks
+    netsmart pointclickcare matrixcare wellsky kareo drchrono modmed optum availity waystar
+    intersystems healthstream relias symplr qgenda amion tigerconnect perfectserve ascom
+    rauland carefusion swisslog aethon xenex steris varian elekta accuray brainlab globus
+    nuvasive arthrex conmed storz pentax zoll nellcor covidien spacelabs minimed ypsomed resmed
+    vyaire cepheid biofire sysmex fujifilm livongo omada teladoc amwell mdlive doxy vidyo
+    healthtap zocdoc phreesia epocrates medscape webmd healthgrades vizient schein
     """.split()
 ) | frozenset(  # languages a family speaks (the interpreter is booked for): not a person
     """

@@ -859,6 +859,8 @@ Participant: Around Thanksgiving she gets restless, and by Easter she's fine.
 Caregiver: During Ramadan we move the insulin to the evening.
 Participant: Until Labor Day the clinic keeps summer hours.
 Participant: It was April Fools, and then March Madness took over the week.
+Nurse: Masimo sent a new probe, and Getinge took the old pumps back.
+Clinician: We moved our notes from Kareo into eClinicalWorks last spring.
 """
 
 SESSION_10_LEAD_CONTEXTS = [

@@ -107,6 +107,7 @@ bench: install
 
 bench-phi: install
 	$(PY) bench/phi_bench.py
+	$(PY) bench/phi_probes.py
 
 # Search p99 over 100k stories on PostgreSQL (BENCH_PG_URL), through the API; exit 1 above 50 ms.
 bench-search: install

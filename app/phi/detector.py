@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from app.phi.gates import compiled, gated, lookahead_charsets
-from app.phi.prefilter import Possible, Prefilter
+from app.phi.prefilter import EVERYTHING, Possible, Prefilter
 
 __all__ = ["PhiResult", "PhiSpan", "detect"]
 
@@ -2790,6 +2790,11 @@ def _conversation_spans(
     # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
     if lower_mode:
         yield from _lower_name_spans(text, lex, may, lows[0])
+    elif _LOWER_TURN_RE in may and "\n" in text and (lower := _lower_lines(text)) is not None:
+        # Speech-to-text turns inside a written transcript ("participant: my name is shaun
+        # castro"): the lower-case rules over those lines alone (the others blanked, offsets
+        # kept; the prefilter read the whole text, so every scan may run).
+        yield from _lower_name_spans(lower, lex, EVERYTHING, lower)
     yield from _spoken_spans(text, lex, hints, lower_mode, lows, may)
     if not text.isascii() and _transcript(text):
         # Only in an English interview transcript: elsewhere (a title, a note written in
@@ -2803,6 +2808,20 @@ def _conversation_spans(
 
 
 _TURN_RE = compiled(r"^[ \t]*[\w][\w .()-]{0,30}:[ \t]", re.M)
+
+
+# A speaker label in lower case opening a line ("participant:", "speaker 2:").
+_LOWER_TURN_RE = compiled(r"^[ \t]*[a-z][a-z0-9 .()-]{0,30}:[ \t]", re.M)
+
+
+def _lower_lines(text: str) -> str | None:
+    """``text`` with every line blanked but the lower-case speaker turns ("participant: my
+    name is ..."; a wrapped line of prose is no turn); None when there is no such line."""
+    lines = text.split("\n")
+    kept = [line if line.islower() and _TURN_RE.match(line) else "" for line in lines]
+    if not any(kept):
+        return None
+    return "\n".join(k or " " * len(line) for k, line in zip(kept, lines, strict=True))
 
 
 def _transcript(text: str) -> bool:
@@ -3794,6 +3813,7 @@ _PREFILTER = Prefilter(
                 _SITE_RE,
                 _SAINT_LOWER_RE,
                 _LOWER_KIN_NAME_RE,
+                _LOWER_TURN_RE,
             )
         ),
     ],

@@ -863,6 +863,14 @@ Nurse: Masimo sent a new probe, and Getinge took the old pumps back.
 Clinician: We moved our notes from Kareo into eClinicalWorks last spring.
 """
 
+
+def test_wrapped_lower_case_prose_is_no_speech_to_text() -> None:
+    # Only lower-case speaker turns get the lower-case rules, not lines of wrapped prose.
+    text = "Notes from the pilot.\nWe tried lists of up to three words from the sets,\nand\n"
+    text += "runs of up to five of them, then went back\nup to four."
+    assert detect(text).redacted == text
+
+
 SESSION_10_LEAD_CONTEXTS = [
     ("Caregiver: Dawn gets his pills ready on Sundays.", "Dawn"),
     ("Participant: Joy drives me to dialysis.", "Joy"),
@@ -882,6 +890,11 @@ SESSION_10_LEAD_CONTEXTS = [
     (
         "Interviewer: Welcome back.\nParticipant: Thanks.\nParticipant: Ελπίδα drove me here.",
         "Ελπίδα",
+    ),
+    (
+        "Interviewer: Could you start with your name?\nparticipant: yeah my name is oskari"
+        " vainionpää and i drive in from the lake",
+        "oskari vainionpää",
     ),
 ]
 

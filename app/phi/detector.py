@@ -142,7 +142,7 @@ _EXTRA_PLACES = frozenset(
 _NOT_NAME = frozenset(
     """
     a an the this that these those he she they we i you it his her their our my your its
-    erm um umm uh uhm hmm mhm er eh ah oh yep yup nah nope alright look listen
+    erm um umm uh uhm hmm mhm er eh ah oh yep yup nah nope alright look listen says said
     mr mrs ms dr patient pt doctor nurse hospital clinic health medical center general
     memorial county city saint st mount mt university college school department unit
     monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow
@@ -425,7 +425,7 @@ _COUNTY_RE = _scan("A-Z", r"\b(?:[A-Z][a-z]+\s){1,2}(?:County|Parish|Borough)\b"
 _FACILITY_HEAD = (
     r"(?:Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza|Associates)"
     r"|(?:Care|Rest|Retirement|Convalescent)\s+Home|Aged\s+Care|Memory\s+Care"
-    r"|Rehab(?:ilitation)?\s+(?:Unit|Ward)"
+    r"|Rehab(?:ilitation)?\s+(?:Unit|Ward)|(?:Family\s+)?Health\s+Team"
     r"|Med\.?\s+(?:Center|Ctr\.?|Cntr\.?)"
     r"|Health\s+(?:Sciences?\s+(?:Center|Centre)|Hub)"  # before "Health" alone
     r"|Health(?:\s?(?:Center|Centre|System|Services?|Care|Network|Partners|Alliance))?"
@@ -1521,6 +1521,7 @@ _NOT_SPEAKER = frozenset(
     client clients customer family relative relatives advocate int intake triage provider
     guardian parent parents spouse member subject dispatcher operator agent guest panelist
     panellist presenter audience narrator reporter trainee student teacher mod resp res fac
+    inmate offender prisoner detainee
     """.split()
 )
 # Not names even in a personal context: vendors, programs and everyday tokens of the genre.
@@ -1548,7 +1549,7 @@ _CONTEXT_STOP = frozenset(
 )
 # Place context: "lives in X", "over in X", "drove up from X", "moved to X".
 _PLACE_CUE = (
-    r"\b(?:(?:live[sd]?|living|moved|move|drive[sn]?|drove|driving|come[s]?|came|commute[sd]?"
+    r"\b(?:(?:live[sd]?|living|moved|move|moving|moves|flew|flown|drive[sn]?|drove|driving|come[s]?|came|commute[sd]?"
     r"|grew\s+up|born|raised|based|stay(?:s|ed|ing)?|transfer(?:red)?|sent|travel(?:ed|led)?"
     r"|relocat(?:e|es|ed|ing)"
     r"|over|out|up|down|back|located|one|location|office|clinic|site|branch|just|place)"
@@ -1921,7 +1922,7 @@ _MOTION = frozenset(
     commutes commuted up born raised based stay stays stayed staying transfer transferred sent
     travel traveled travelled over out down back located one location office clinic site
     branch just place home closer close nearer store shop pharmacy campus drives brings
-    brought bring relocate relocates relocated relocating fly flies flew flown flying
+    brought bring relocate relocates relocated relocating fly flies flew flown flying moving
     """.split()
 )
 _ADVERB = frozenset("up down over out back here in".split())
@@ -2061,7 +2062,10 @@ _CAUSATIVE = frozenset("get got getting want wanted need needed".split())
 _TO_VERB_RE = compiled(r"[ ]+to[ ]+(?!the\b|a\b|an\b|my\b|our\b|me\b|us\b|be\b)[a-z]+\b")
 _LEARNED = frozenset("learned learnt heard learn hear".split())
 _LEARNED_1 = [[w] for w in _LEARNED]
-_OR_PLACE_RE = compiled(r"[ ]+(?:or|and)[ ]+|,[ ]+(?:(?:sometimes|or|and|maybe|even|also)[ ]+)?")
+_OR_PLACE_RE = compiled(
+    r"[ ]+(?:or|and)[ ]+|(?:[ ]+(?:before|first|originally|initially))?,[ ]+"
+    r"(?:(?:sometimes|or|and|maybe|even|also|then)[ ]+)?"
+)
 _APPOSITIVE_END_RE = compiled(r",[ ]+(?:was|is|were|has|had)[ ]+[a-z]")
 _ADDRESSED_RE = compiled(r",\s+(?:you|remember)\b")
 _ASKED_WHO = frozenset({("is", "this"), ("speaking", "with"), ("speaking", "to"), ("is", "that")})
@@ -2522,7 +2526,8 @@ _LOWER_AFTER_NAME_GATE = (
 # and a pronoun that takes it up is a name, even when it is also a word.
 _LOWER_KIN_NAME_RE = _scan(
     "mohtMOHT",
-    rf"\b(?:(?i:my|our|his|her|their)[ ]+{_KIN}|(?i:me)[ ]+and)[ ]+(?P<n>[a-z][a-z'’-]+)[ ]+"
+    rf"\b(?:(?i:my|our|his|her|their)[ ]+(?:(?:best|old|late|eldest|youngest|little|big"
+    rf"|older|younger|baby)[ ]+)?{_KIN}|(?i:me)[ ]+and)[ ]+(?P<n>[a-z][a-z'’-]+)[ ]+"
     r"(?=(?:she|he|they|who|we|(?:is|was)[ ]+(?:gonna|going[ ]+to))\b)",
 )
 
@@ -3599,7 +3604,155 @@ _STREET_TYPE_RE = gated(
         r"(?<![\w.,-])\d{1,5}[A-Za-z]?\s+(?:[A-Z][a-z'’]+\s+){1,2}(?:Close|Rise|Gardens|Heights"
         r"|Green|Walk|View|Vale|Wynd|Chase|Grove|Crescent|Terrace|Parade|Mews|Hill|Park"
         r"|Row|Court|Circuit|Strand|Glen|Dale|Meadows?|Fold|Gate|Brae|Avenue|Road|Street|Drive"
-        r"|Lane|Way|Place|Square)\b"
+        r"|Lane|Way|Place|Square)\b(?:[ ](?:North|South|East|West)\b)?"
+    )
+)
+# "Thabani reckons the pump was faulty", "so Iztok rang the family": a name opening a clause
+# with a verb that only a person does.
+_SUBJECT_VERB_RE = gated(
+    compiled(
+        r"(?:^|(?<=[:.!?])|(?i:\b(?:so|and|but|then|well|yeah|honestly|um|uh|right|mean|okay)"
+        r",?))[ ]*"
+        rf"(?P<n>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)[ ]+(?:reckons|reckoned|rang|phoned|popped|covered"
+        r"|signed|texted|messaged|apologi[sz]ed|insisted|swore|swears|promised|volunteered"
+        r"|offered|suggested|complained|laughed|cried|sighed|nodded|shouted|yelled|whispered"
+        r"|pinged|emailed|noticed|spotted|stepped|jumped|sorted|organi[sz]ed|arranged|booked"
+        r"|escalated|flagged|panicked|freaked|refused|agreed|disagreed)\b",
+        re.M,
+    )
+)
+# "Okay Luyanda, we'll see you", "Sorry Thabisile, I'll let you finish", "Bye Zvonka, take
+# care": a name called out right after a greeting or an apology, without a comma.
+_GREETING_NAME_RE = gated(
+    compiled(
+        r"(?i:\b(?:sorry|okay|ok|bye|cheers|thanks|thank\s+you|hi|hey|hello|morning|evening"
+        r"|alright|night|goodnight|good\s+point|well\s+done|congrats))[ ]+"
+        rf"(?P<n>{_CAP_TOK})(?=[ ]*[,.!?])"
+    )
+)
+# "poor Zibuyile was on her own", "old Mbuyazi in bed six kept ringing": a person spoken of
+# with pity or fondness.
+_POOR_OLD_RE = gated(
+    compiled(
+        r"(?i:\b(?:poor|old|little|dear|sweet|lovely|bless)[ ]+)"
+        rf"(?P<n>{_CAP_TOK})[ ]+(?:was|is|had|has|kept|got|in[ ]+(?:bed|room|bay)|didn't"
+        r"|couldn't|never|just|used|said|went|came|wanted|needed|always|still|would|passed"
+        r"|died|fell)\b"
+    )
+)
+# "this is Nobuhle's phone", "it was Franci's shift": a person's phone, turn or home.
+_BELONGS_RE = gated(
+    compiled(
+        rf"(?<![\w'’-])(?P<n>{_CAP_TOK})['’]s[ ]+(?:phone|mobile|cell|shift|turn|car|house|flat"
+        r"|room|desk|locker|birthday|funeral|wedding|idea|fault|handwriting|voicemail|number"
+        r"|email|team|baby|bedside|signature)\b"
+    )
+)
+# "like Lintang was saying", "as Gro said": whose words are repeated.
+_AS_SAID_RE = gated(
+    compiled(
+        rf"\b(?i:like|as)[ ]+(?P<n>{_CAP_TOK})[ ]+(?:was[ ]+saying|said|says|mentioned|put[ ]+it"
+        r"|pointed[ ]+out|suggested|was[ ]+telling|told[ ]+us)\b"
+    )
+)
+# "Slavka and her husband wanted answers": a person and their relative.
+_AND_KIN_RE = gated(
+    compiled(rf"(?<![\w'’-])(?P<n>{_CAP_TOK})[ ]+and[ ]+(?:her|his|their)[ ]+{_KIN}\b")
+)
+# "Nikolai Kohv, the ward clerk, had already booked it": a name opening a turn, then a role.
+_NAME_ROLE_RE = gated(
+    compiled(
+        rf"(?:^|(?<=[:.!?]))[ ]*(?P<n>{_CAP_TOK}(?:[ ](?:[A-Z]\.[ ])?{_CAP_TOK})?),[ ]+"
+        r"(?:the|our|my|his|her|their)[ ]+(?:[a-z]+[ ]+){0,2}?(?P<r>[a-z]+),",
+        re.M,
+    )
+)
+# "they're Kranj-based", "a Moncton-based family": a town an outfit or family is based in.
+_BASED_RE = gated(compiled(rf"(?<![\w'’-])(?P<p>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)-based\b"))
+# "the bus from Bodo takes two hours", "the drive up to Tartu": a journey's end points.
+_TRIP_RE = gated(
+    compiled(
+        r"(?i:\b(?:bus|train|ferry|flight|drive|ride|trip|coach|shuttle|commute|boat|plane)"
+        r"[ ]+(?:(?:up|down|over|out|back)[ ]+)?(?:from|to)[ ]+)"
+        rf"(?P<p>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)(?![\w'’-])"
+    )
+)
+# The same in lower-case speech: "yeah lars covered for me", "hi eivind it's cecilie from
+# the clinic", "poor galuh was on her own", "it was tarmo's shift", "tiina from pharmacy came
+# up", "i handed over to irene": places where only a person's name fits.
+_LOWER_PERSON_RE = gated(
+    compiled(
+        r"(?:^|(?<=:)|\b(?:so|and|but|then|well|yeah|honestly|um|uh|right|mean|okay|oh|like))[ ]+"
+        r"(?P<a>[a-z][a-z'’-]+)[ ]+(?:reckons|reckoned|rang|phoned|popped|covered|signed|texted"
+        r"|messaged|insisted|swore|promised|volunteered|complained|noticed|spotted|sorted"
+        r"|escalated|flagged|panicked|refused)\b"
+        r"|\b(?:hi|hey|hello)[ ]+(?P<b>[a-z][a-z'’-]+)[ ]+it['’]?s[ ]+(?P<c>[a-z][a-z'’-]+)\b"
+        r"|\b(?:poor|old|little|dear)[ ]+(?P<d>[a-z][a-z'’-]+)[ ]+(?:was|is|had|has|kept|got"
+        r"|never|just|said|went|came|wanted|needed|always|still|passed|died|fell)\b"
+        r"|(?<![\w'’-])(?P<e>[a-z][a-z-]+)['’]s[ ]+(?:phone|mobile|cell|shift|turn|car|house"
+        r"|birthday|funeral|wedding|idea|fault|voicemail|number|email)\b"
+        r"|(?:^|(?<=:)|\b(?:so|and|but|then|well|yeah|honestly|um|uh|right|mean|okay|oh|like))[ ]+"
+        r"(?P<f>[a-z][a-z'’-]+)[ ]+from[ ]+(?:pharmacy|radiology|physio|admin|billing|it"
+        r"|reception|security|the[ ]+[a-z]+)[ ]+(?:came|said|rang|called|told|was|sorted|popped)\b"
+        r"|\bhanded[ ]+(?:it[ ]+)?over[ ]+to[ ]+(?P<g>[a-z][a-z'’-]+)\b"
+        r"|(?:^|(?<=:)|\b(?:so|and|but|then|well|yeah|honestly|um|uh|right|mean|okay|oh|like))[ ]+"
+        r"(?P<h>[a-z][a-z'’-]+)[ ]+(?:says|said|sends|sent)[ ]+(?:hi|hello|thanks|her[ ]+love"
+        r"|his[ ]+love)\b"
+        r"|\b(?:saw|see|seen|texted|messaged|rang|phoned|emailed|(?:in[ ]+touch|spoke|talked)"
+        r"[ ]+(?:with|to)|heard[ ]+from)[ ]+(?P<i>[a-z][a-z'’-]+)[ ]+(?:yesterday|today|tonight"
+        r"|again|earlier|last[ ]+(?:night|week))\b"
+        r"|\b(?:my|our|his|her|their|your)[ ]+(?:[a-z]+[ ]+)?"
+        r"(?P<jr>[a-z]+)[ ]+(?:is|was)[ ]+(?P<j>[a-z][a-z'’-]+(?:[ ][a-z][a-z'’-]+)?)"
+        r"(?=[ ]*$|[ ]+and\b)",
+        re.M,
+    )
+)
+# "I saw Jafar yesterday", "has anyone been in touch with Ubay today", "I'd rather see Luc
+# again": someone seen or contacted, then when.
+_SEEN_WHEN_RE = gated(
+    compiled(
+        r"\b(?:saw|see|seen|texted|messaged|rang|phoned|emailed|paged|thanked|hugged|visited"
+        r"|(?:in[ ]+touch|spoke|spoken|talked|checked[ ]+in)[ ]+(?:with|to)|heard[ ]+from"
+        r"|checked[ ]+on|caught[ ]+up[ ]+with)[ ]+"
+        rf"(?P<n>{_CAP_TOK})(?=[ ]+(?:yesterday|today|tonight|again|earlier|this[ ]+(?:morning"
+        r"|afternoon|evening|week)|last[ ]+(?:night|week)|the[ ]+other[ ]+day)\b)"
+    )
+)
+# "is Nneka the father?", "is Chinelo safe to talk to", "whether Maryse can stay", "if
+# Ayaan's results are back": a person asked about.
+_ASKED_ABOUT_RE = gated(
+    compiled(
+        rf"\b(?i:is|was|whether|if)[ ]+(?P<n>{_CAP_TOK})(?:['’]s)?[ ]+(?:the[ ]+(?:father|mother"
+        r"|dad|mum|mom|carer|caregiver|partner|husband|wife|next[ ]+of[ ]+kin)|safe|allowed"
+        r"|able|results?|bloods?|scan|biopsy|appointment|awake|(?:can|could)[ ]+(?:stay|come"
+        r"|sit|be[ ]+(?:here|there|present)))\b"
+    )
+)
+# "can I get your first name? It's Amarachi.", "Who's your partner? That's Chinyere, ...":
+# the answer to a question about who.
+_NAME_ANSWER_RE = gated(
+    compiled(
+        r"(?i:\b(?:name|partner|husband|wife|contact|kin|carer|caregiver|father|mother"
+        r"|doctor|midwife|nurse|gp|worker|counsel+or)\?)\s+(?:[A-Z][a-z]*:\s+)?"
+        r"(?:(?i:it['’]s|that['’]s|that[ ]+would[ ]+be|yes|yeah|oh|um|uh|er)[,]?[ ]+)*"
+        rf"(?P<n>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)(?=[ ]*[,.!?])"
+    )
+)
+# "officer Lievens escorted him", "inmate Okafor", "pastor Eze": a rank or calling before a
+# surname (capitalised titles are read by _TITLE_RE).
+_LOWER_RANK_RE = gated(
+    compiled(
+        r"\b(?:officer|inmate|offender|constable|sergeant|sgt|corporal|pastor|imam|rabbi"
+        r"|reverend|deacon|elder|chief|coach|detective|warden)[ ]+"
+        rf"(?P<n>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)(?![\w'’-])"
+    )
+)
+# "your midwife will be Iyadunni Oyetoro, she's lovely": who a role will be filled by.
+_WILL_BE_RE = gated(
+    compiled(
+        r"\b(?i:my|your|our|his|her|their|the)[ ]+(?:[a-z]+[ ]+)?(?P<r>[a-z]+)[ ]+"
+        r"(?:will|would|is[ ]+going[ ]+to|['’]ll)[ ]+be[ ]+"
+        rf"(?P<n>{_CAP_TOK}(?:[ ](?:[A-Z]\.[ ])?{_CAP_TOK})?)(?=[ ]*[,.!?])"
     )
 )
 # "do you remember, Artur, the one with ...": a name addressed between commas after a
@@ -3641,6 +3794,20 @@ _LOWER_PAIR_RE = gated(
     )
 )
 
+_S10_NAME_SCANS = (
+    (_SUBJECT_VERB_RE, None),
+    (_GREETING_NAME_RE, None),
+    (_POOR_OLD_RE, None),
+    (_BELONGS_RE, "s "),
+    (_AS_SAID_RE, None),
+    (_AND_KIN_RE, " and "),
+    (_NAME_ROLE_RE, ", "),
+    (_SEEN_WHEN_RE, None),
+    (_ASKED_ABOUT_RE, None),
+    (_NAME_ANSWER_RE, "?"),
+    (_LOWER_RANK_RE, None),
+    (_WILL_BE_RE, " be "),
+)
 _NEXT_BED_NEEDLES = ("next", "same", "other", "opposite", "neighbo", "end ")
 _COVER_NEEDLES = ("cover", "serv", "visit", "reach")
 
@@ -3673,7 +3840,7 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
             _WEEKDAY_THE_RE, _LAST_DIGITS_RE, _CODE_ID_RE, _CORNER_RE, _AREA_CODE_RE, _ME_LIST_RE,
             _ID_AS_RE, _ON_STREET_RE, _MIXED_ID_RE, _PAPER_AGE_RE, _TRAIT_AGE_RE, _AROUND_AGE_RE,
             _OPEN_AT_AGE_RE, _RAISED_FOLK_RE, _BY_AGE_RE, _LIFE_AGE_RE, _LOWER_WHO_RE,
-            _LOWER_PAIR_RE,
+            _LOWER_PAIR_RE, _LOWER_PERSON_RE,
         )
     ),
     *(
@@ -3683,7 +3850,9 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
             _TOWN_CALLED_RE, _FROM_END_RE, _VOCATIVE_RE, _THINK_NAME_RE, _SITE_OF_TOWN_RE,
             _OWN_KIN_RE, _KIN_TITLE_RE, _THE_FAMILY_RE, _NATIVE_RE, _SIDE_OF_RE, _TOWN_FOLK_RE,
             _SENT_TO_RE, _AREA_TOWN_RE, _STREET_TYPE_RE, _NEXT_BED_RE, _ASKED_ROOM_RE,
-            _COVER_AREA_RE,
+            _COVER_AREA_RE, _SUBJECT_VERB_RE, _GREETING_NAME_RE, _POOR_OLD_RE, _BELONGS_RE,
+            _AS_SAID_RE, _AND_KIN_RE, _NAME_ROLE_RE, _BASED_RE, _TRIP_RE, _SEEN_WHEN_RE,
+            _ASKED_ABOUT_RE, _NAME_ANSWER_RE, _LOWER_RANK_RE, _WILL_BE_RE,
         )
     ),
 )  # fmt: skip
@@ -3980,6 +4149,28 @@ def _lower_stop(tok: str, lex: _Lexicon) -> bool:
     )
 
 
+def _s10_name_ok(text: str, m: re.Match[str], lex: _Lexicon) -> bool:
+    """The name group of a round-10 scan: words that can be a person's name (no kin, role,
+    month, day, vendor or clinical word; a word of English only when a name list has it)."""
+    if (m.re is _NAME_ROLE_RE or m.re is _WILL_BE_RE) and m.group("r") not in _KIN_WORDS:
+        return False  # "Epic, the old version," is no person
+    if m.re is _POOR_OLD_RE and text[max(0, m.start() - 4) : m.start()].lower() in ("the ", " an "):
+        return False  # "the old Cerner was slow"
+    for i, w in enumerate(m.group("n").split()):
+        low = w.lower().rstrip(".")
+        if len(low) == 1 and i:
+            continue  # a middle initial
+        if low in _KIN_WORDS or low in _MONTHS_LOWER or low in _NOT_DAY_WORDS or low in _EPONYMS:
+            return False
+        if low in _NOT_NAME or low in _CONTEXT_STOP or low in lex.drugs:
+            return False
+        if not _personal_token(w, lex, True):
+            return False
+        if low in lex.common and low not in lex.first and low not in lex.first_ambiguous:
+            return False
+    return not _is_eponym(text, m.start("n"), m.end("n"))
+
+
 def _session10_spans(
     text: str, low_text: str, lex: _Lexicon, lower_mode: bool, may: Possible
 ) -> Iterable[tuple[int, int, str]]:
@@ -4008,6 +4199,16 @@ def _session10_spans(
             if all(_town_words_ok(m.group(g), lex) for g in groups):
                 for g in groups:
                     yield m.start(g), m.end(g), LOCATION
+    for rx, needle in _S10_NAME_SCANS:
+        if rx in may and (needle is None or needle in low_text):
+            for m in rx.finditer(text):
+                if _s10_name_ok(text, m, lex):
+                    yield m.start("n"), m.end("n"), NAME
+    for rx, needle in ((_BASED_RE, "-based"), (_TRIP_RE, None)):
+        if rx in may and (needle is None or needle in low_text):
+            for m in rx.finditer(text):
+                if _town_words_ok(m.group("p"), lex) and not _sentence_initial(text, m.start("p")):
+                    yield m.start("p"), m.end("p"), LOCATION
     if _STREET_TYPE_RE in may:
         for m in _STREET_TYPE_RE.finditer(text):
             yield m.start(), m.end(), LOCATION
@@ -4023,6 +4224,25 @@ def _session10_spans(
                 yield m.start("n"), m.end("n"), NAME
             elif len(words) > 1 and given and words[-1] not in lex.common:
                 yield m.start("n"), m.end("n"), NAME  # "tore jansson": a word, then a surname
+    for m in _LOWER_PERSON_RE.finditer(text) if _LOWER_PERSON_RE in may else ():
+        for g in ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j"):
+            w = m.group(g)
+            if w is None:
+                continue
+            if g == "j":
+                if m.group("jr") not in _KIN_WORDS:
+                    continue
+                first, _, last = w.partition(" ")
+                if _lower_given(first, lex) and (first in lex.first or first not in lex.common):
+                    if last and (_lower_stop(last, lex) or last in lex.common):
+                        yield m.start(g), m.start(g) + len(first), NAME
+                    else:
+                        yield m.start(g), m.end(g), NAME
+                continue
+            if (w in lex.first or w in lex.first_ambiguous or w not in lex.common) and (
+                _lower_given(w, lex) and w not in _WHEN_WORDS and w not in _HERE_WORDS
+            ):
+                yield m.start(g), m.end(g), NAME
     if _LOWER_PAIR_RE in may and " and " in low_text:
         for m in _LOWER_PAIR_RE.finditer(text):
             a, b = m.group("a"), m.group("b")

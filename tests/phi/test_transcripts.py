@@ -722,6 +722,37 @@ SESSION_10_CONTEXTS = [
     ("speaker 1: so anneliese and torvald did the night audit", "anneliese"),
     ("speaker 1: so anneliese and torvald did the night audit", "torvald"),
     ("speaker 1: then i was at penhallow rehab unit for a bit", "penhallow rehab unit"),
+    ("A: Yeah, Gunnhild reckons the scale was off.", "Gunnhild"),
+    ("A: So Teodora rang the son around two.", "Teodora"),
+    ("A: Okay Wiremu, we'll ring you Thursday.", "Wiremu"),
+    ("A: Sorry Oddny, go ahead.", "Oddny"),
+    ("A: Poor Ximena was run off her feet.", "Ximena"),
+    ("A: Old Kaczmarczyk in bay three kept climbing out.", "Kaczmarczyk"),
+    ("A: It was Radegund's shift, not mine.", "Radegund"),
+    ("A: Like Eilidh was saying, the rota is a mess.", "Eilidh"),
+    ("A: The daughter, Amaia and her husband came at nine.", "Amaia"),
+    ("A: Bartholomew Quist, the unit clerk, had printed it.", "Bartholomew Quist"),
+    ("A: They're a Wollongbar-based family.", "Wollongbar"),
+    ("A: The ferry from Stornoway was late again.", "Stornoway"),
+    ("A: She lived in Carnoustie before, then Forfar.", "Forfar"),
+    ("A: I rang Zofia yesterday, no answer.", "Zofia"),
+    ("A: Is Tadhg the father? He said so.", "Tadhg"),
+    ("A: She asked whether Ingeborg could stay overnight.", "Ingeborg"),
+    ("A: What's his first name? It's Kwabena.", "Kwabena"),
+    ("A: Then officer Mbatha took him back.", "Mbatha"),
+    ("A: Your nurse will be Agnieszka Wróbel, she's on till six.", "Agnieszka Wróbel"),
+    ("A: We're moving to Dungarvan in May.", "Dungarvan"),
+    ("A: Her old flat was 9 Ardmore Street West.", "9 Ardmore Street West"),
+    ("A: She was at Lakehurst Family Health Team for years.", "Lakehurst Family Health Team"),
+    ("speaker 1: yeah torleif covered for me that night", "torleif"),
+    ("speaker 1: um hi ragnhild it's birgitta from the ward", "ragnhild"),
+    ("speaker 1: um hi ragnhild it's birgitta from the ward", "birgitta"),
+    ("speaker 1: poor oluwaseun was on his own", "oluwaseun"),
+    ("speaker 1: it was mairead's shift", "mairead"),
+    ("speaker 1: so folasade says hi", "folasade"),
+    ("speaker 1: i saw gwenllian yesterday", "gwenllian"),
+    ("speaker 1: my counsellor is tuulikki haapala", "tuulikki haapala"),
+    ("speaker 1: i handed over to siddharth and left", "siddharth"),
 ]
 
 SESSION_10_NEGATIVES = """
@@ -739,6 +770,22 @@ A: The patient in the next bed was asleep, and the one in the same room too.
 A: Do you remember, though, how slow it was?
 speaker 1: so me and the team did the night audit
 speaker 1: we had a patient last week who came in twice
+A: Pharmacy rang back at four and Housekeeping popped in.
+A: Insurance covered most of it and Medicare covered the rest.
+A: Thanks everyone, see you Monday. Sorry Mum, I forgot.
+A: The old Cerner build was slow. Poor thing was exhausted.
+A: It was Monday's shift and today's shift was fine.
+A: We use cloud-based forms and community-based care.
+A: The bus from the station takes an hour.
+A: Is Epic down again? Was Pharmacy able to help?
+A: What's the unit? It's Cardiology.
+speaker 1: so pharmacy rang back and insurance covered it
+speaker 1: poor thing was on her own
+speaker 1: hi there it's me from the clinic
+speaker 1: so the nurse says hi
+speaker 1: my son is fine and my wife is okay
+speaker 1: i saw him yesterday and i rang her again
+speaker 1: i handed over to nights and went home
 """
 
 
@@ -756,7 +803,8 @@ def test_session_10_negatives_stay(line: str) -> None:
 
 def test_role_labels_of_kin_that_speak_often_stay() -> None:
     # A label that speaks several times is a role when it is a client, a family or a kin word.
-    for a, b in (("Advocate", "Client"), ("Chaplain", "Family"), ("Nurse", "Daughter")):
+    pairs = (("Advocate", "Client"), ("Chaplain", "Family"), ("Nurse", "Daughter"))
+    for a, b in (*pairs, ("Officer", "Inmate")):
         block = "\n".join(
             f"{a if i % 2 == 0 else b}: The Braden score was {10 + i} on the form."
             for i in range(6)

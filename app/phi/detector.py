@@ -341,7 +341,7 @@ _ID_LABEL = (
     r"|cert\.?|DEA|NPI|VIN|plate|serial(?:\s+(?:number|no\.?))?|S/N|SN|device(?:\s+(?:ID|serial))?"
     r"|case|ref(?:erence)?|Rx|prescription|encounter|visit|accession|specimen|sample"
     r"|URN|UR\s+(?:number|no\.?)|NHI|CHI|NHS(?:\s+(?:number|no\.?))?"
-    r"|(?:subject|participant|study|enrolment|enrollment)(?:\s+(?:ID|number|no\.?))?"
+    r"|(?:subject|participant|study|enrolment|enrollment)\s+(?:ID|number|no\.?)"
     r"|(?:patient|pt|site|case|member|subscriber|unique|record|employee|student|badge)\s+ID"
     r"|ID(?:\s+(?:number|no\.?))?|identifier|no\.|number|#)"
 )
@@ -425,7 +425,7 @@ _COUNTY_RE = _scan("A-Z", r"\b(?:[A-Z][a-z]+\s){1,2}(?:County|Parish|Borough)\b"
 _FACILITY_HEAD = (
     r"(?:Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza|Associates)"
     r"|(?:Care|Rest|Retirement|Convalescent)\s+Home|Aged\s+Care|Memory\s+Care"
-    r"|Rehab(?:ilitation)?\s+(?:Unit|Ward)|(?:Family\s+)?Health\s+Team"
+    r"|Rehab(?:ilitation)?\s+(?:Unit|Ward)|(?:Family\s+)?Health\s+Team|Care\s+Village"
     r"|Med\.?\s+(?:Center|Ctr\.?|Cntr\.?)"
     r"|Health\s+(?:Sciences?\s+(?:Center|Centre)|Hub)"  # before "Health" alone
     r"|Health(?:\s?(?:Center|Centre|System|Services?|Care|Network|Partners|Alliance))?"
@@ -1923,6 +1923,7 @@ _MOTION = frozenset(
     travel traveled travelled over out down back located one location office clinic site
     branch just place home closer close nearer store shop pharmacy campus drives brings
     brought bring relocate relocates relocated relocating fly flies flew flown flying moving
+    road
     """.split()
 )
 _ADVERB = frozenset("up down over out back here in".split())
@@ -3602,9 +3603,8 @@ _NEXT_BED_RE = gated(
 _STREET_TYPE_RE = gated(
     compiled(
         r"(?<![\w.,-])\d{1,5}[A-Za-z]?\s+(?:[A-Z][a-z'’]+\s+){1,2}(?:Close|Rise|Gardens|Heights"
-        r"|Green|Walk|View|Vale|Wynd|Chase|Grove|Crescent|Terrace|Parade|Mews|Hill|Park"
-        r"|Row|Court|Circuit|Strand|Glen|Dale|Meadows?|Fold|Gate|Brae|Avenue|Road|Street|Drive"
-        r"|Lane|Way|Place|Square)\b(?:[ ](?:North|South|East|West)\b)?"
+        r"|Green|Walk|View|Vale|Wynd|Chase|Hill|Park|Circuit|Strand|Glen|Dale|Meadows?|Fold"
+        r"|Brae|(?:Street|Road|Avenue|Drive)[ ](?:North|South|East|West))\b"
     )
 )
 # "Thabani reckons the pump was faulty", "so Iztok rang the family": a name opening a clause
@@ -3680,32 +3680,72 @@ _TRIP_RE = gated(
 # The same in lower-case speech: "yeah lars covered for me", "hi eivind it's cecilie from
 # the clinic", "poor galuh was on her own", "it was tarmo's shift", "tiina from pharmacy came
 # up", "i handed over to irene": places where only a person's name fits.
-_LOWER_PERSON_RE = gated(
-    compiled(
-        r"(?:^|(?<=:)|\b(?:so|and|but|then|well|yeah|honestly|um|uh|right|mean|okay|oh|like))[ ]+"
-        r"(?P<a>[a-z][a-z'’-]+)[ ]+(?:reckons|reckoned|rang|phoned|popped|covered|signed|texted"
-        r"|messaged|insisted|swore|promised|volunteered|complained|noticed|spotted|sorted"
-        r"|escalated|flagged|panicked|refused)\b"
-        r"|\b(?:hi|hey|hello)[ ]+(?P<b>[a-z][a-z'’-]+)[ ]+it['’]?s[ ]+(?P<c>[a-z][a-z'’-]+)\b"
-        r"|\b(?:poor|old|little|dear)[ ]+(?P<d>[a-z][a-z'’-]+)[ ]+(?:was|is|had|has|kept|got"
-        r"|never|just|said|went|came|wanted|needed|always|still|passed|died|fell)\b"
-        r"|(?<![\w'’-])(?P<e>[a-z][a-z-]+)['’]s[ ]+(?:phone|mobile|cell|shift|turn|car|house"
-        r"|birthday|funeral|wedding|idea|fault|voicemail|number|email)\b"
-        r"|(?:^|(?<=:)|\b(?:so|and|but|then|well|yeah|honestly|um|uh|right|mean|okay|oh|like))[ ]+"
-        r"(?P<f>[a-z][a-z'’-]+)[ ]+from[ ]+(?:pharmacy|radiology|physio|admin|billing|it"
-        r"|reception|security|the[ ]+[a-z]+)[ ]+(?:came|said|rang|called|told|was|sorted|popped)\b"
-        r"|\bhanded[ ]+(?:it[ ]+)?over[ ]+to[ ]+(?P<g>[a-z][a-z'’-]+)\b"
-        r"|(?:^|(?<=:)|\b(?:so|and|but|then|well|yeah|honestly|um|uh|right|mean|okay|oh|like))[ ]+"
-        r"(?P<h>[a-z][a-z'’-]+)[ ]+(?:says|said|sends|sent)[ ]+(?:hi|hello|thanks|her[ ]+love"
-        r"|his[ ]+love)\b"
-        r"|\b(?:saw|see|seen|texted|messaged|rang|phoned|emailed|(?:in[ ]+touch|spoke|talked)"
-        r"[ ]+(?:with|to)|heard[ ]+from)[ ]+(?P<i>[a-z][a-z'’-]+)[ ]+(?:yesterday|today|tonight"
-        r"|again|earlier|last[ ]+(?:night|week))\b"
-        r"|\b(?:my|our|his|her|their|your)[ ]+(?:[a-z]+[ ]+)?"
+_LOWER_OPENER = (
+    r"(?:^|(?<=:)|\b(?:so|and|but|then|well|yeah|honestly|um|uh|right|mean|okay|oh|like))[ ]+"
+)
+# Each part, with substrings one of which it cannot match without.
+_LOWER_PERSON_PARTS = (
+    (
+        _LOWER_OPENER
+        + r"(?P<a>[a-z][a-z'’-]+)[ ]+(?:reckons|reckoned|rang|phoned|popped|covered|signed"
+        r"|texted|messaged|insisted|swore|promised|volunteered|complained|noticed|spotted"
+        r"|sorted|escalated|flagged|panicked|refused)\b",
+        ("reckon", "rang", "phoned", "popped", "covered", "signed", "texted", "messaged",
+         "insisted", "swore", "promised", "volunteered", "complained", "noticed", "spotted",
+         "sorted", "escalated", "flagged", "panicked", "refused"),
+    ),
+    (
+        r"\b(?:hi|hey|hello)[ ]+(?P<b>[a-z][a-z'’-]+)[ ]+it['’]?s[ ]+(?P<c>[a-z][a-z'’-]+)\b",
+        ("hi ", "hey ", "hello "),
+    ),
+    (
+        r"\b(?:poor|old|little|dear)[ ]+(?P<d>[a-z][a-z'’-]+)[ ]+(?:was|is|had|has|kept|got"
+        r"|never|just|said|went|came|wanted|needed|always|still|passed|died|fell)\b",
+        ("poor ", "old ", "little ", "dear "),
+    ),
+    (
+        r"(?<![\w'’-])(?P<e>[a-z][a-z-]+)['’]s[ ]+(?:phone|mobile|cell|shift|turn|car|house"
+        r"|birthday|funeral|wedding|idea|fault|voicemail|number|email)\b",
+        ("s phone", "s mobile", "s cell", "s shift", "s turn", "s car", "s house", "s birthday",
+         "s funeral", "s wedding", "s idea", "s fault", "s voicemail", "s number", "s email"),
+    ),
+    (
+        _LOWER_OPENER
+        + r"(?P<f>[a-z][a-z'’-]+)[ ]+from[ ]+(?:pharmacy|radiology|physio|admin|billing|it"
+        r"|reception|security|the[ ]+[a-z]+)[ ]+(?:came|said|rang|called|told|was|sorted"
+        r"|popped)\b",
+        ("from pharmacy", "from radiology", "from physio", "from admin", "from billing",
+         "from it ", "from reception", "from security", "from the "),
+    ),
+    (r"\bhanded[ ]+(?:it[ ]+)?over[ ]+to[ ]+(?P<g>[a-z][a-z'’-]+)\b", ("handed",)),
+    (
+        _LOWER_OPENER
+        + r"(?P<h>[a-z][a-z'’-]+)[ ]+(?:says|said|sends|sent)[ ]+(?:hi|hello|thanks"
+        r"|her[ ]+love|his[ ]+love)\b",
+        ("s hi", "d hi", "s hello", "d hello", "s thanks", "d thanks", "s her love",
+         "s his love", "t her love", "t his love"),
+    ),
+    (
+        r"\b(?:saw|see|seen|texted|messaged|rang|phoned|emailed|(?:in[ ]+touch|spoke|talked)"
+        r"[ ]+(?:with|to)|heard[ ]+from)[ ]+(?P<i>[a-z][a-z'’-]+)[ ]+(?:yesterday|today"
+        r"|tonight|again|earlier|last[ ]+(?:night|week))\b",
+        ("saw ", "see ", "seen ", "texted", "messaged", "rang ", "phoned", "emailed", "touch",
+         "spoke", "talked", "heard from"),
+    ),
+    (
+        r"\b(?:my|our|his|her|their|your)[ ]+(?:[a-z]+[ ]+)?"
         r"(?P<jr>[a-z]+)[ ]+(?:is|was)[ ]+(?P<j>[a-z][a-z'’-]+(?:[ ][a-z][a-z'’-]+)?)"
         r"(?=[ ]*$|[ ]+and\b)",
-        re.M,
-    )
+        (" is ", " was "),
+    ),
+)  # fmt: skip
+# The same in lower-case speech: "yeah lars covered for me", "hi eivind it's cecilie from
+# the clinic", "poor galuh was on her own", "it was tarmo's shift", "tiina from pharmacy came
+# up", "i handed over to irene": places where only a person's name fits. (The union is the
+# prefilter's scan; each part runs when its substrings allow.)
+_LOWER_PERSON_RE = gated(compiled("|".join(p for p, _ in _LOWER_PERSON_PARTS), re.M))
+_LOWER_PERSON_SCANS = tuple(
+    (gated(compiled(p, re.M)), needles) for p, needles in _LOWER_PERSON_PARTS
 )
 # "I saw Jafar yesterday", "has anyone been in touch with Ubay today", "I'd rather see Luc
 # again": someone seen or contacted, then when.
@@ -3754,6 +3794,52 @@ _WILL_BE_RE = gated(
         r"(?:will|would|is[ ]+going[ ]+to|['’]ll)[ ]+be[ ]+"
         rf"(?P<n>{_CAP_TOK}(?:[ ](?:[A-Z]\.[ ])?{_CAP_TOK})?)(?=[ ]*[,.!?])"
     )
+)
+# "I let Gustav know", "we sent Evaldas home", "I had to wait for Pero to finish", "I'm
+# after Vaida, is she there?", "trying to reach Karolis Grinius", "I worked alongside
+# Yusuf", "nobody had told Ana about it": someone a person acts on or looks for.
+_ACTED_ON = (
+    r"\blet[ ]+(?P<n1>{tok})[ ]+know\b"
+    r"|\b(?:sent|send|took|take|drove|walked|wheeled)[ ]+(?P<n2>{tok})[ ]+(?:home|back)\b"
+    r"|\b(?:wait(?:ed|ing)?[ ]+for|ask(?:ed)?|told|tell|got|get|need(?:ed)?|want(?:ed)?)[ ]+"
+    r"(?P<n3>{tok})[ ]+to[ ]+(?:finish|call|ring|check|double|come|look|sign|see|do|help"
+    r"|cover|phone|text|bring|take|speak|talk|stay|start)\b"
+    r"|\b(?:[Ii]['’]m[ ]+after|trying[ ]+to[ ]+reach|(?:message|number)[ ]+for|buzzed[ ]+for"
+    r"|looking[ ]+for)[ ]+(?P<n4>{tok}(?:[ ]{tok})?)(?=[ ]*[,.?!]|[ ]+(?:and|is)[ ]|[ ]*$)"
+    r"|\b(?:worked|working|work|trained|training)[ ]+alongside[ ]+(?P<n5>{tok})\b"
+    r"|\b(?:nobody|no[ ]+one|someone|somebody)[ ]+(?:had[ ]+)?told[ ]+(?P<n6>{tok})[ ]+about\b"
+    r"|\bme,?[ ]+(?P<n7>{tok}),?[ ]+and[ ]+(?P<n8>{tok})[ ]+(?:on|were|in|at|that|did)\b"
+    r"|\b(?:so|and|then)[ ]+(?P<n9>{tok})[ ]+goes\b"
+)
+_ACTED_ON_RE = gated(compiled(_ACTED_ON.format(tok=_CAP_TOK)))
+_LOWER_ACTED_ON_RE = gated(compiled(_ACTED_ON.format(tok=r"[a-z][a-z'’-]+")))
+# "Iris, Aleksandras and the new grad were on", "Mila was like, no way", "so Mila goes,
+# have you": people listed as who was on, or quoted.
+_LISTED_RE = gated(
+    compiled(
+        rf"(?:^|(?<=[:.!?]))[ ]*(?P<a>{_CAP_TOK}),[ ]+(?P<b>{_CAP_TOK})[ ]+and[ ]+(?:the|a|an|me"
+        r"|I|myself)[ ]"
+        r"|(?:^|(?<=[:.!?])|\b(?:so|and|then|but|yeah|um|well))[ ]*"
+        rf"(?P<c>{_CAP_TOK})[ ]+(?:was[ ]+like|goes|is[ ]+like|went)[ ]*,",
+        re.M,
+    )
+)
+# "she lives round Jasonfurt way", "we cover the Klaipeda area", "a Kano local", "the
+# Solin turnoff", "Geelong, which is about an hour north": a town by the area around it.
+_TOWN_WAY_RE = gated(
+    compiled(
+        r"\b(?i:round|around|out|down|up|over)[ ]+"
+        rf"(?P<p>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)[ ]+way\b"
+        rf"|\b(?i:the)[ ]+(?P<q>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)[ ]+(?:area|region|district"
+        r"|turnoff|turn-off|exit|junction|bypass|catchment|surrounds|hinterland|township)\b"
+        rf"|\b[Aa][ ]+(?P<r>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)[ ]+local\b"
+        rf"|(?:^|(?<=[:.!?]))[ ]*(?P<s>{_CAP_TOK}(?:[ ]{_CAP_TOK})?),[ ]+which[ ]+is[ ]+"
+        r"(?:about|around|only|just|maybe|an?|\d|[a-z]+[ ]+(?:hours?|minutes|km|miles))",
+        re.M,
+    )
+)
+_LOWER_TOWN_WAY_RE = gated(
+    compiled(r"\b(?:round|around|out|down|up|over)[ ]+(?P<p>[a-z][a-z'’-]+(?:[ ][a-z]+)?)[ ]+way\b")
 )
 # "do you remember, Artur, the one with ...": a name addressed between commas after a
 # question to the room.
@@ -3808,6 +3894,7 @@ _S10_NAME_SCANS = (
     (_LOWER_RANK_RE, None),
     (_WILL_BE_RE, " be "),
 )
+_LOWER_WORD_TOKEN_RE = compiled(r"(?<![\w'’-])[a-z]{3,}(?![\w'’-])")
 _NEXT_BED_NEEDLES = ("next", "same", "other", "opposite", "neighbo", "end ")
 _COVER_NEEDLES = ("cover", "serv", "visit", "reach")
 
@@ -3840,7 +3927,7 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
             _WEEKDAY_THE_RE, _LAST_DIGITS_RE, _CODE_ID_RE, _CORNER_RE, _AREA_CODE_RE, _ME_LIST_RE,
             _ID_AS_RE, _ON_STREET_RE, _MIXED_ID_RE, _PAPER_AGE_RE, _TRAIT_AGE_RE, _AROUND_AGE_RE,
             _OPEN_AT_AGE_RE, _RAISED_FOLK_RE, _BY_AGE_RE, _LIFE_AGE_RE, _LOWER_WHO_RE,
-            _LOWER_PAIR_RE, _LOWER_PERSON_RE,
+            _LOWER_PAIR_RE, _LOWER_PERSON_RE, _LOWER_ACTED_ON_RE, _LOWER_TOWN_WAY_RE,
         )
     ),
     *(
@@ -3852,7 +3939,8 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
             _SENT_TO_RE, _AREA_TOWN_RE, _STREET_TYPE_RE, _NEXT_BED_RE, _ASKED_ROOM_RE,
             _COVER_AREA_RE, _SUBJECT_VERB_RE, _GREETING_NAME_RE, _POOR_OLD_RE, _BELONGS_RE,
             _AS_SAID_RE, _AND_KIN_RE, _NAME_ROLE_RE, _BASED_RE, _TRIP_RE, _SEEN_WHEN_RE,
-            _ASKED_ABOUT_RE, _NAME_ANSWER_RE, _LOWER_RANK_RE, _WILL_BE_RE,
+            _ASKED_ABOUT_RE, _NAME_ANSWER_RE, _LOWER_RANK_RE, _WILL_BE_RE, _ACTED_ON_RE,
+            _LISTED_RE, _TOWN_WAY_RE,
         )
     ),
 )  # fmt: skip
@@ -4136,6 +4224,17 @@ def _lower_given(tok: str, lex: _Lexicon) -> bool:
     return tok in lex.first or tok in lex.first_ambiguous or _personal_token(tok, lex, False)
 
 
+_PLAIN_GIVEN: dict[int, frozenset[str]] = {}
+
+
+def _plain_given_names(lex: _Lexicon) -> frozenset[str]:
+    """Given names of the lists that are no English word and not ambiguous ("gerda")."""
+    names = _PLAIN_GIVEN.get(id(lex))
+    if names is None:
+        names = _PLAIN_GIVEN[id(lex)] = frozenset(lex.first - lex.first_ambiguous - lex.common)
+    return names
+
+
 def _lower_stop(tok: str, lex: _Lexicon) -> bool:
     """A lower-case word that never continues a name: a function, time or kin word."""
     return (
@@ -4169,6 +4268,23 @@ def _s10_name_ok(text: str, m: re.Match[str], lex: _Lexicon) -> bool:
         if low in lex.common and low not in lex.first and low not in lex.first_ambiguous:
             return False
     return not _is_eponym(text, m.start("n"), m.end("n"))
+
+
+def _s10_group_ok(text: str, m: re.Match[str], g: str, lex: _Lexicon) -> bool:
+    """``_s10_name_ok`` for the named group ``g`` of a scan."""
+    for i, w in enumerate(m.group(g).split()):
+        low = w.lower()
+        if len(low) == 1 and i:
+            continue
+        if low in _KIN_WORDS or low in _MONTHS_LOWER or low in _NOT_DAY_WORDS or low in _EPONYMS:
+            return False
+        if low in _NOT_NAME or low in _CONTEXT_STOP or low in lex.drugs:
+            return False
+        if not _personal_token(w, lex, True):
+            return False
+        if low in lex.common and low not in lex.first and low not in lex.first_ambiguous:
+            return False
+    return not _is_eponym(text, m.start(g), m.end(g))
 
 
 def _session10_spans(
@@ -4209,6 +4325,25 @@ def _session10_spans(
             for m in rx.finditer(text):
                 if _town_words_ok(m.group("p"), lex) and not _sentence_initial(text, m.start("p")):
                     yield m.start("p"), m.end("p"), LOCATION
+    for rx in (_ACTED_ON_RE, _LISTED_RE) if not lower_mode else ():
+        for m in rx.finditer(text) if rx in may else ():
+            groups = [g for g, v in m.groupdict().items() if v]
+            if rx is _LISTED_RE and groups[0] == "a":
+                lows = [m.group(g).lower() for g in groups]
+                if not any(w in lex.first or w in lex.first_ambiguous for w in lows):
+                    continue  # "Epic, Cerner and the others": a list of no known name
+            for g in groups:
+                if _s10_group_ok(text, m, g, lex):
+                    yield m.start(g), m.end(g), NAME
+    for m in _TOWN_WAY_RE.finditer(text) if _TOWN_WAY_RE in may and not lower_mode else ():
+        g = m.lastgroup or "p"
+        words = m.group(g).lower().split()
+        if any(w in _EPONYMS or w.rstrip("'’s") in _EPONYMS for w in words):
+            continue
+        if g == "s" and words[0] in lex.first:
+            continue  # "Maria, which is her middle name"
+        if _town_words_ok(m.group(g), lex):
+            yield m.start(g), m.end(g), LOCATION
     if _STREET_TYPE_RE in may:
         for m in _STREET_TYPE_RE.finditer(text):
             yield m.start(), m.end(), LOCATION
@@ -4219,15 +4354,17 @@ def _session10_spans(
             words = m.group("n").split()
             if any(_lower_stop(w, lex) for w in words[1:]):
                 continue  # "a patient back then who", "a guy last week who"
-            given = _lower_given(words[0], lex)
-            if words[0] in lex.first or (given and words[0] not in lex.common):
+            first_ok = _lower_given(words[0], lex)
+            if words[0] in lex.first or (first_ok and words[0] not in lex.common):
                 yield m.start("n"), m.end("n"), NAME
-            elif len(words) > 1 and given and words[-1] not in lex.common:
+            elif len(words) > 1 and first_ok and words[-1] not in lex.common:
                 yield m.start("n"), m.end("n"), NAME  # "tore jansson": a word, then a surname
-    for m in _LOWER_PERSON_RE.finditer(text) if _LOWER_PERSON_RE in may else ():
-        for g in ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j"):
-            w = m.group(g)
-            if w is None:
+    people = _LOWER_PERSON_RE in may
+    for rx, needles in _LOWER_PERSON_SCANS if people else ():
+        if not _has_any(low_text, needles):
+            continue
+        for m, (g, w) in ((hit, gw) for hit in rx.finditer(text) for gw in hit.groupdict().items()):
+            if w is None or g == "jr":
                 continue
             if g == "j":
                 if m.group("jr") not in _KIN_WORDS:
@@ -4243,6 +4380,23 @@ def _session10_spans(
                 _lower_given(w, lex) and w not in _WHEN_WORDS and w not in _HERE_WORDS
             ):
                 yield m.start(g), m.end(g), NAME
+    for m in _LOWER_ACTED_ON_RE.finditer(text) if _LOWER_ACTED_ON_RE in may else ():
+        for g, w in m.groupdict().items():
+            if w and (w in lex.first or w in lex.first_ambiguous or w not in lex.common):
+                if _lower_given(w.split()[0], lex) and not _lower_stop(w.split()[0], lex):
+                    yield m.start(g), m.end(g), NAME
+    for m in _LOWER_TOWN_WAY_RE.finditer(text) if _LOWER_TOWN_WAY_RE in may else ():
+        words = m.group("p").split()
+        if all(_place_word_ok(w, lex) and w not in lex.first for w in words):
+            yield m.start("p"), m.end("p"), LOCATION
+    # A given name that no dictionary has, anywhere in lower-case speech ("um gerda did the
+    # rounds"): a list name that is no English word is a name without a cue.
+    given = _plain_given_names(lex).intersection(_LOWER_WORD_TOKEN_RE.findall(text))
+    for m in _LOWER_WORD_TOKEN_RE.finditer(text) if given else ():
+        w = m.group(0)
+        if w in given and not _lower_stop(w, lex) and _lower_given(w, lex):
+            if w not in _EPONYMS and not _is_eponym(text, m.start(), m.end()):
+                yield m.start(), _name_run_end(text, m.end(), lex, True), NAME
     if _LOWER_PAIR_RE in may and " and " in low_text:
         for m in _LOWER_PAIR_RE.finditer(text):
             a, b = m.group("a"), m.group("b")

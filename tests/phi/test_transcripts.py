@@ -753,6 +753,22 @@ SESSION_10_CONTEXTS = [
     ("speaker 1: i saw gwenllian yesterday", "gwenllian"),
     ("speaker 1: my counsellor is tuulikki haapala", "tuulikki haapala"),
     ("speaker 1: i handed over to siddharth and left", "siddharth"),
+    ("A: I let Wanjiru know the bed was free.", "Wanjiru"),
+    ("A: We sent Teodoro home with a walker.", "Teodoro"),
+    ("A: I had to wait for Eszter to finish her round.", "Eszter"),
+    ("A: I'm after Radomila, is she about?", "Radomila"),
+    ("A: I'm trying to reach Oyelaran Adebayo.", "Oyelaran Adebayo"),
+    ("A: I worked alongside Henrikas for two years.", "Henrikas"),
+    ("A: It was me, Ksenija and Timur on that night.", "Ksenija"),
+    ("A: Margit, Bolesław and the student were all on.", "Bolesław"),
+    ("A: So Eamon goes, have you signed it?", "Eamon"),
+    ("A: She lives round Drumcollogher way.", "Drumcollogher"),
+    ("A: We cover the Tullamore area and a bit past it.", "Tullamore"),
+    ("A: She's a Ballyjamesduff local, never left.", "Ballyjamesduff"),
+    ("A: Clonakilty, which is about an hour west, has no GP.", "Clonakilty"),
+    ("speaker 1: so i let ingrid know the bed was free", "ingrid"),
+    ("speaker 1: he's out kilkeel way", "kilkeel"),
+    ("speaker 1: um gerda did the rounds with me", "gerda"),
 ]
 
 SESSION_10_NEGATIVES = """
@@ -786,6 +802,14 @@ speaker 1: so the nurse says hi
 speaker 1: my son is fine and my wife is okay
 speaker 1: i saw him yesterday and i rang her again
 speaker 1: i handed over to nights and went home
+A: Let Pharmacy know, and we sent Radiology the form back.
+A: I'm after Cardiology, are they there? I'm looking for IT.
+A: It was me, Pharmacy and IT on that night.
+A: Epic, Cerner and the others were there.
+A: She lives round this way, out that way.
+A: The ICU area and the Cardiology region are separate.
+speaker 1: ask pharmacy to call back and let them know
+speaker 1: out that way and round the back way
 """
 
 

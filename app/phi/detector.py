@@ -105,6 +105,11 @@ def _read(name: str) -> frozenset[str]:
     return frozenset(w.strip() for w in path.read_text(encoding="utf-8").splitlines() if w.strip())
 
 
+# Interjections that a name list holds as given names ("Ok" is a Korean given name): a
+# turn opening "Ok, next month ..." names no one.
+_INTERJECTIONS = frozenset({"ok"})
+
+
 @lru_cache(maxsize=1)
 def _lexicon() -> _Lexicon:
     cities_by_first: dict[str, set[str]] = {}
@@ -112,7 +117,7 @@ def _lexicon() -> _Lexicon:
         words = city.split()
         cities_by_first.setdefault(words[0], set()).add(city)
     return _Lexicon(
-        first=_read("first_names.txt"),
+        first=_read("first_names.txt") - _INTERJECTIONS,
         first_ambiguous=_read("first_names_common.txt"),
         surnames=_read("surnames.txt"),
         common=_read("common_words.txt"),
@@ -137,6 +142,7 @@ _EXTRA_PLACES = frozenset(
 _NOT_NAME = frozenset(
     """
     a an the this that these those he she they we i you it his her their our my your its
+    erm um umm uh uhm hmm mhm er eh ah oh yep yup nah nope alright look listen says said
     mr mrs ms dr patient pt doctor nurse hospital clinic health medical center general
     memorial county city saint st mount mt university college school department unit
     monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow
@@ -334,6 +340,8 @@ _ID_LABEL = (
     r"|licen[cs]e(?:\s+(?:plate|number|no\.?))?|lic\.?|certificate(?:\s+(?:number|no\.?))?"
     r"|cert\.?|DEA|NPI|VIN|plate|serial(?:\s+(?:number|no\.?))?|S/N|SN|device(?:\s+(?:ID|serial))?"
     r"|case|ref(?:erence)?|Rx|prescription|encounter|visit|accession|specimen|sample"
+    r"|URN|UR\s+(?:number|no\.?)|NHI|CHI|NHS(?:\s+(?:number|no\.?))?"
+    r"|(?:subject|participant|study|enrolment|enrollment)\s+(?:ID|number|no\.?)"
     r"|(?:patient|pt|site|case|member|subscriber|unique|record|employee|student|badge)\s+ID"
     r"|ID(?:\s+(?:number|no\.?))?|identifier|no\.|number|#)"
 )
@@ -416,7 +424,8 @@ _COUNTY_RE = _scan("A-Z", r"\b(?:[A-Z][a-z]+\s){1,2}(?:County|Parish|Borough)\b"
 # Facility heads: a capitalised run ending in one of these is a facility name.
 _FACILITY_HEAD = (
     r"(?:Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza|Associates)"
-    r"|(?:Care|Rest|Retirement|Convalescent)\s+Home"
+    r"|(?:Care|Rest|Retirement|Convalescent)\s+Home|Aged\s+Care|Memory\s+Care"
+    r"|Rehab(?:ilitation)?\s+(?:Unit|Ward)|(?:Family\s+)?Health\s+Team|Care\s+Village"
     r"|Med\.?\s+(?:Center|Ctr\.?|Cntr\.?)"
     r"|Health\s+(?:Sciences?\s+(?:Center|Centre)|Hub)"  # before "Health" alone
     r"|Health(?:\s?(?:Center|Centre|System|Services?|Care|Network|Partners|Alliance))?"
@@ -466,7 +475,7 @@ _GENERIC_PREFIX = frozenset(
     pediatrics psychiatry radiology surgery orthopedic orthopedics gi renal sleep pain
     diabetes endocrinology rheumatology urology hematology infectious vaccine covid flu
     travel allergy fertility telehealth virtual student employee veterans medicare
-    medicaid affordable universal
+    medicaid affordable universal best
     """.split()
 )
 
@@ -661,6 +670,7 @@ _HEAD_HINTS = (
     "Practice", "Memorial", "Gen", "Presbyterian", "Methodist", "Baptist", "Children",
     "Langone", "Permanente", "VA", "ER", "Office", "Living",
     "Home", "Hub", "Hauora", "Salud", "Lodge", "Surgery", "Group", "Village", "Community",
+    "Rehab",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -931,6 +941,10 @@ def _after_determiner(text: str, start: int) -> bool:
     return bool(words) and words[-1] in _DETERMINERS
 
 
+_UNIT_NUMBER_RE = compiled(r"[ ]\d+[A-Za-z]?\b")
+_UNIT_WORDS = frozenset("ward bay bed room pod unit level floor wing suite theatre station".split())
+
+
 def _cue_name(
     text: str, start: int, tok_end: int, low: str, cue: str, known: bool, lex: _Lexicon
 ) -> tuple[int, int, str] | None:
@@ -947,6 +961,8 @@ def _cue_name(
         return None
     if _is_eponym(text, start, tok_end):
         return None
+    if low in _UNIT_WORDS and _UNIT_NUMBER_RE.match(text, tok_end):
+        return None  # "Nurse: Ward 4B has 28 beds", "go to Ward 12": a ward by its number
     if cue == _SPEAKER_LABEL and not known:
         # "Participant: Zebulon Quackenbush": an unknown word after a label needs a surname;
         # an English word that is no given name starts no name there ("Participant: Same Day
@@ -1548,7 +1564,9 @@ _KIN = (
     r"|granddaughter|grandmother|grandfather|grandma|grandpa|nephew|niece|cousin|aunt(?:ie|y)?|uncle"
     r"|neighbou?r|friend|partner|boyfriend|girlfriend|fianc[eé]e?|roommate|caregiver|kid|child"
     r"|(?:mother|father|sister|brother|son|daughter)[\s-]in[\s-]law|stepson|stepdaughter"
-    r"|stepmom|stepdad|coworker|co-worker|colleague|manager|supervisor|boss|preceptor|educator"
+    r"|stepmom|stepdad|stepmum|step(?:mother|father|brother|sister)|half-(?:brother|sister)"
+    r"|god(?:mother|father|daughter|son)|grand(?:niece|nephew)|great-(?:aunt|uncle)|flatmate"
+    r"|carer|ex-(?:wife|husband)|coworker|co-worker|colleague|manager|supervisor|boss|preceptor|educator"
     r"|director|attending|resident|intern|doctor|physician|surgeon|pharmacist|therapist"
     r"|coordinator|navigator|aide|chaplain|social\s+worker|case\s+manager|caseworker)"
 )
@@ -1599,6 +1617,10 @@ _NOT_SPEAKER = frozenset(
     caregiver nurse doctor clinician pharmacist note notes question answer response comment
     summary transcript pause crosstalk inaudible unknown staff resident attending everyone
     all group both others other
+    client clients customer family relative relatives advocate int intake triage provider
+    guardian parent parents spouse member subject dispatcher operator agent guest panelist
+    panellist presenter audience narrator reporter trainee student teacher mod resp res fac
+    inmate offender prisoner detainee
     """.split()
 )
 # Not names even in a personal context: vendors, programs and everyday tokens of the genre.
@@ -1648,7 +1670,7 @@ _CONTEXT_STOP = frozenset(
 )
 # Place context: "lives in X", "over in X", "drove up from X", "moved to X".
 _PLACE_CUE = (
-    r"\b(?:(?:live[sd]?|living|moved|move|drive[sn]?|drove|driving|come[s]?|came|commute[sd]?"
+    r"\b(?:(?:live[sd]?|living|moved|move|moving|moves|flew|flown|drive[sn]?|drove|driving|come[s]?|came|commute[sd]?"
     r"|grew\s+up|born|raised|based|stay(?:s|ed|ing)?|transfer(?:red)?|sent|travel(?:ed|led)?"
     r"|relocat(?:e|es|ed|ing)"
     r"|over|out|up|down|back|located|one|location|office|clinic|site|branch|just|place)"
@@ -1693,7 +1715,7 @@ _FAC_HEAD_WORDS = (
     r"|health(?:\s+(?:center|centre|partners|system|services?|network))?|healthcare"
     r"|day\s+(?:surgery|hospital)|polyclinic"
     r"|long[- ]term\s+care|lodge|specialist\s+cent(?:er|re)|hauora|salud"
-    r"|(?:rest|retirement)\s+home"
+    r"|(?:rest|retirement)\s+home|aged\s+care|memory\s+care|rehab(?:ilitation)?\s+(?:unit|ward)"
     r"|physicians\s+group|family\s+(?:health(?:\s+cent(?:er|re))?"
     r"|practice|medicine)|care\s+center|urgent\s+care|rehab(?:ilitation)?(?:\s+center)?"
     r"|general|pavilion|women['’]s\s+center|children['’]s|nursing\s+home|hospice|pharmacy"
@@ -1731,6 +1753,7 @@ _SPECIALTY = frozenset(
     hearing dental foot hand bariatric weight diabetes endocrine fertility imaging radiation
     orthopedic failure acute chronic critical intensive urgent primary care health wellness
     same day outpatient inpatient ambulatory
+    residential aged
     """.split()
 )
 _FAC_CUES = frozenset(
@@ -1962,7 +1985,10 @@ _KIN_WORDS = frozenset(
     aunty auntie
     friend partner boyfriend girlfriend fiance fiancé fiancee fiancée roommate caregiver kid
     child mother-in-law father-in-law sister-in-law brother-in-law son-in-law daughter-in-law
-    stepson stepdaughter stepmom stepdad coworker co-worker colleague manager supervisor boss
+    stepson stepdaughter stepmom stepdad stepmum stepmother stepfather stepbrother stepsister
+    half-brother half-sister godmother godfather goddaughter godson grandniece grandnephew
+    great-aunt great-uncle flatmate carer ex-wife ex-husband
+    coworker co-worker colleague manager supervisor boss
     preceptor nana papa abuela abuelo tia tio granny gran secretary clerk aide educator director
     attending resident fellow intern midwife
     doula therapist chaplain interpreter scribe volunteer administrator nurse doctor physician
@@ -2019,7 +2045,8 @@ _MOTION = frozenset(
     commutes commuted up born raised based stay stays stayed staying transfer transferred sent
     travel traveled travelled over out down back located one location office clinic site
     branch just place home closer close nearer store shop pharmacy campus drives brings
-    brought bring relocate relocates relocated relocating
+    brought bring relocate relocates relocated relocating fly flies flew flown flying moving
+    road
     """.split()
 )
 _ADVERB = frozenset("up down over out back here in".split())
@@ -2159,7 +2186,10 @@ _CAUSATIVE = frozenset("get got getting want wanted need needed".split())
 _TO_VERB_RE = compiled(r"[ ]+to[ ]+(?!the\b|a\b|an\b|my\b|our\b|me\b|us\b|be\b)[a-z]+\b")
 _LEARNED = frozenset("learned learnt heard learn hear".split())
 _LEARNED_1 = [[w] for w in _LEARNED]
-_OR_PLACE_RE = compiled(r"[ ]+(?:or|and)[ ]+|,[ ]+(?:(?:sometimes|or|and|maybe|even|also)[ ]+)?")
+_OR_PLACE_RE = compiled(
+    r"[ ]+(?:or|and)[ ]+|(?:[ ]+(?:before|first|originally|initially))?,[ ]+"
+    r"(?:(?:sometimes|or|and|maybe|even|also|then)[ ]+)?"
+)
 _APPOSITIVE_END_RE = compiled(r",[ ]+(?:was|is|were|has|had)[ ]+[a-z]")
 _ADDRESSED_RE = compiled(r",\s+(?:you|remember)\b")
 _ASKED_WHO = frozenset({("is", "this"), ("speaking", "with"), ("speaking", "to"), ("is", "that")})
@@ -2191,6 +2221,15 @@ _RECORD_VERBS = frozenset(
     chart charts charted charting document documents documented documenting log logs logged
     logging enter enters entered type typed click clicked order orders ordered message
     messaged build built
+    """.split()
+)
+# What is kept in a program, not a town: "the field in X", "charts in X", "we document in X".
+_SCREEN_NOUNS = frozenset(
+    """
+    field fields tab tabs box boxes screen screens module modules queue queues template
+    templates flowsheet flowsheets chart charts charting charted document documented
+    documenting report reports inbox note notes form forms button menu dashboard portal app
+    order orders set sets list lists column columns record records
     """.split()
 )
 
@@ -2235,6 +2274,8 @@ def _place_cue(words: list[str]) -> bool | str:
         return True
     if prep == "in" and not _RECORD_VERBS.isdisjoint(w[-5:-1]):
         return False  # "we chart everything in Meditrax": software, not a town
+    if prep == "in" and before in _SCREEN_NOUNS:
+        return False  # "the falls field in Kareo", "we chart in Medidata": software
     if prep in ("in", "near", "around", "between", "outside", "toward", "towards", "past"):
         return "weak"
     if prep == "from" and (before in _PERSON_FROM or before.endswith("-old")):
@@ -2324,7 +2365,7 @@ _MONTH_END_RE = compiled(r"(?:,[ ]+(?![\d]|(?i:and|or|may|june|july|august)\b)|[
 _WHAT_AFTER_RE = compiled(r"[ ]+(?:did|said|told\s+me|meant|wanted|found|saw)[ ]+was\b")
 _CLEFT_AFTER_RE = compiled(
     rf"(?:[ ]+[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?)?(?:[ ]+or[ ]+(?:me|I|you|him|her))?"
-    r"[ ]+(?:who|from)\b"
+    r"(?:[ ]+(?:who|from)\b|[ ]+or[ ]+(?:some|any)(?:one|body)[ ]+else\b)"
 )
 
 
@@ -2378,6 +2419,8 @@ def _cap_name_spans(
         end = tok_end
         words = _words_before(text, start) if start else []
         cue = _name_cue(words) if words and words[-1].rstrip(",") in _NAME_CUE_LAST else None
+        if tok_low in _UNIT_WORDS and _UNIT_NUMBER_RE.match(text, tok_end):
+            continue  # "sent him up to Ward 12": a ward by its number
         if cue is None:
             pass  # (most tokens: none of the cue kinds below)
         elif cue == "intro":
@@ -2616,7 +2659,8 @@ _LOWER_AFTER_NAME_GATE = (
 # and a pronoun that takes it up is a name, even when it is also a word.
 _LOWER_KIN_NAME_RE = _scan(
     "mohtMOHT",
-    rf"\b(?:(?i:my|our|his|her|their)[ ]+{_KIN}|(?i:me)[ ]+and)[ ]+(?P<n>[a-z][a-z'’-]+)[ ]+"
+    rf"\b(?:(?i:my|our|his|her|their)[ ]+(?:(?:best|old|late|eldest|youngest|little|big"
+    rf"|older|younger|baby)[ ]+)?{_KIN}|(?i:me)[ ]+and)[ ]+(?P<n>[a-z][a-z'’-]+)[ ]+"
     r"(?=(?:she|he|they|who|we|(?:is|was)[ ]+(?:gonna|going[ ]+to))\b)",
 )
 
@@ -2918,8 +2962,8 @@ def _spoken_spans(
         speaker: dict[str, bool] = {}
         for label, count in turns.items():
             words = label.split()
-            if any(w.lower() in _NOT_SPEAKER for w in words):
-                speaker[label] = False
+            if any(w.lower() in _NOT_SPEAKER or w.lower() in _KIN_WORDS for w in words):
+                speaker[label] = False  # "Interviewer:", "Client:", "Daughter:": a role
                 continue
             month = len(words) == 1 and label.lower() in _MONTH_NAMES  # "April:", "June:"
             speaker[label] = label in named or (
@@ -3731,6 +3775,315 @@ _SITE_NEEDLES = (
 _KIN_TITLE_NEEDLES = ("aunt", "uncle", "grand", "nan", "gran", "cousin")
 _BY_NEEDLES = (" to ", " by ", " up ", " for ", " is ", " was ")
 
+# "Dagmar in the next chair passed away", "Ilse from the bed opposite": someone known by
+# where they sit or lie beside the speaker.
+_NEXT_BED_RE = gated(
+    compiled(
+        rf"(?<![\w'’-])(?P<n>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)\s+(?:in|from)\s+(?:the\s+)?"
+        r"(?:next|same|other|opposite|neighbou?ring|end)\s+(?:bed|chair|room|bay|cubicle|cot"
+        r"|recliner|pod|bunk|cell|station)\b"
+    )
+)
+# "64 Ironbark Close", "12 Kowhai Rise", "3 Heather Gardens": street types of the UK,
+# Ireland, Australia and New Zealand, after a number and a capitalised name.
+_STREET_TYPE_RE = gated(
+    compiled(
+        r"(?<![\w.,-])\d{1,5}[A-Za-z]?\s+(?:[A-Z][a-z'’]+\s+){1,2}(?:Close|Rise|Gardens|Heights"
+        r"|Green|Walk|View|Vale|Wynd|Chase|Hill|Park|Circuit|Strand|Glen|Dale|Meadows?|Fold"
+        r"|Brae|(?:Street|Road|Avenue|Drive)[ ](?:North|South|East|West))\b"
+    )
+)
+# "Thabani reckons the pump was faulty", "so Iztok rang the family": a name opening a clause
+# with a verb that only a person does.
+_SUBJECT_VERB_RE = gated(
+    compiled(
+        r"(?:^|(?<=[:.!?])|(?i:\b(?:so|and|but|then|well|yeah|honestly|um|uh|right|mean|okay)"
+        r",?))[ ]*"
+        rf"(?P<n>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)[ ]+(?:reckons|reckoned|rang|phoned|popped|covered"
+        r"|signed|texted|messaged|apologi[sz]ed|insisted|swore|swears|promised|volunteered"
+        r"|offered|suggested|complained|laughed|cried|sighed|nodded|shouted|yelled|whispered"
+        r"|pinged|emailed|noticed|spotted|stepped|jumped|sorted|organi[sz]ed|arranged|booked"
+        r"|escalated|flagged|panicked|freaked|refused|agreed|disagreed)\b",
+        re.M,
+    )
+)
+# "Okay Luyanda, we'll see you", "Sorry Thabisile, I'll let you finish", "Bye Zvonka, take
+# care": a name called out right after a greeting or an apology, without a comma.
+_GREETING_NAME_RE = gated(
+    compiled(
+        r"(?i:\b(?:sorry|okay|ok|bye|cheers|thanks|thank\s+you|hi|hey|hello|morning|evening"
+        r"|alright|night|goodnight|good\s+point|well\s+done|congrats))[ ]+"
+        rf"(?P<n>{_CAP_TOK})(?=[ ]*[,.!?])"
+    )
+)
+# "poor Zibuyile was on her own", "old Mbuyazi in bed six kept ringing": a person spoken of
+# with pity or fondness.
+_POOR_OLD_RE = gated(
+    compiled(
+        r"(?i:\b(?:poor|old|little|dear|sweet|lovely|bless)[ ]+)"
+        rf"(?P<n>{_CAP_TOK})[ ]+(?:was|is|had|has|kept|got|in[ ]+(?:bed|room|bay)|didn't"
+        r"|couldn't|never|just|used|said|went|came|wanted|needed|always|still|would|passed"
+        r"|died|fell)\b"
+    )
+)
+# "this is Nobuhle's phone", "it was Franci's shift": a person's phone, turn or home.
+_BELONGS_RE = gated(
+    compiled(
+        rf"(?<![\w'’-])(?P<n>{_CAP_TOK})['’]s[ ]+(?:phone|mobile|cell|shift|turn|car|house|flat"
+        r"|room|desk|locker|birthday|funeral|wedding|idea|fault|handwriting|voicemail|number"
+        r"|email|team|baby|bedside|signature)\b"
+    )
+)
+# "like Lintang was saying", "as Gro said": whose words are repeated.
+_AS_SAID_RE = gated(
+    compiled(
+        rf"\b(?i:like|as)[ ]+(?P<n>{_CAP_TOK})[ ]+(?:was[ ]+saying|said|says|mentioned|put[ ]+it"
+        r"|pointed[ ]+out|suggested|was[ ]+telling|told[ ]+us)\b"
+    )
+)
+# "Slavka and her husband wanted answers": a person and their relative.
+_AND_KIN_RE = gated(
+    compiled(rf"(?<![\w'’-])(?P<n>{_CAP_TOK})[ ]+and[ ]+(?:her|his|their)[ ]+{_KIN}\b")
+)
+# "Nikolai Kohv, the ward clerk, had already booked it": a name opening a turn, then a role.
+_NAME_ROLE_RE = gated(
+    compiled(
+        rf"(?:^|(?<=[:.!?]))[ ]*(?P<n>{_CAP_TOK}(?:[ ](?:[A-Z]\.[ ])?{_CAP_TOK})?),[ ]+"
+        r"(?:the|our|my|his|her|their)[ ]+(?:[a-z]+[ ]+){0,2}?(?P<r>[a-z]+),",
+        re.M,
+    )
+)
+# "they're Kranj-based", "a Moncton-based family": a town an outfit or family is based in.
+_BASED_RE = gated(compiled(rf"(?<![\w'’-])(?P<p>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)-based\b"))
+# "the bus from Bodo takes two hours", "the drive up to Tartu": a journey's end points.
+_TRIP_RE = gated(
+    compiled(
+        r"(?i:\b(?:bus|train|ferry|flight|drive|ride|trip|coach|shuttle|commute|boat|plane)"
+        r"[ ]+(?:(?:up|down|over|out|back)[ ]+)?(?:from|to)[ ]+)"
+        rf"(?P<p>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)(?![\w'’-])"
+    )
+)
+# The same in lower-case speech: "yeah lars covered for me", "hi eivind it's cecilie from
+# the clinic", "poor galuh was on her own", "it was tarmo's shift", "tiina from pharmacy came
+# up", "i handed over to irene": places where only a person's name fits.
+_LOWER_OPENER = (
+    r"(?:^|(?<=:)|\b(?:so|and|but|then|well|yeah|honestly|um|uh|right|mean|okay|oh|like))[ ]+"
+)
+# Each part, with substrings one of which it cannot match without.
+_LOWER_PERSON_PARTS = (
+    (
+        _LOWER_OPENER
+        + r"(?P<a>[a-z][a-z'’-]+)[ ]+(?:reckons|reckoned|rang|phoned|popped|covered|signed"
+        r"|texted|messaged|insisted|swore|promised|volunteered|complained|noticed|spotted"
+        r"|sorted|escalated|flagged|panicked|refused)\b",
+        ("reckon", "rang", "phoned", "popped", "covered", "signed", "texted", "messaged",
+         "insisted", "swore", "promised", "volunteered", "complained", "noticed", "spotted",
+         "sorted", "escalated", "flagged", "panicked", "refused"),
+    ),
+    (
+        r"\b(?:hi|hey|hello)[ ]+(?P<b>[a-z][a-z'’-]+)[ ]+it['’]?s[ ]+(?P<c>[a-z][a-z'’-]+)\b",
+        ("hi ", "hey ", "hello "),
+    ),
+    (
+        r"\b(?:poor|old|little|dear)[ ]+(?P<d>[a-z][a-z'’-]+)[ ]+(?:was|is|had|has|kept|got"
+        r"|never|just|said|went|came|wanted|needed|always|still|passed|died|fell)\b",
+        ("poor ", "old ", "little ", "dear "),
+    ),
+    (
+        r"(?<![\w'’-])(?P<e>[a-z][a-z-]+)['’]s[ ]+(?:phone|mobile|cell|shift|turn|car|house"
+        r"|birthday|funeral|wedding|idea|fault|voicemail|number|email)\b",
+        ("s phone", "s mobile", "s cell", "s shift", "s turn", "s car", "s house", "s birthday",
+         "s funeral", "s wedding", "s idea", "s fault", "s voicemail", "s number", "s email"),
+    ),
+    (
+        _LOWER_OPENER
+        + r"(?P<f>[a-z][a-z'’-]+)[ ]+from[ ]+(?:pharmacy|radiology|physio|admin|billing|it"
+        r"|reception|security|the[ ]+[a-z]+)[ ]+(?:came|said|rang|called|told|was|sorted"
+        r"|popped)\b",
+        ("from pharmacy", "from radiology", "from physio", "from admin", "from billing",
+         "from it ", "from reception", "from security", "from the "),
+    ),
+    (r"\bhanded[ ]+(?:it[ ]+)?over[ ]+to[ ]+(?P<g>[a-z][a-z'’-]+)\b", ("handed",)),
+    (
+        _LOWER_OPENER
+        + r"(?P<h>[a-z][a-z'’-]+)[ ]+(?:says|said|sends|sent)[ ]+(?:hi|hello|thanks"
+        r"|her[ ]+love|his[ ]+love)\b",
+        ("s hi", "d hi", "s hello", "d hello", "s thanks", "d thanks", "s her love",
+         "s his love", "t her love", "t his love"),
+    ),
+    (
+        r"\b(?:saw|see|seen|texted|messaged|rang|phoned|emailed|(?:in[ ]+touch|spoke|talked)"
+        r"[ ]+(?:with|to)|heard[ ]+from)[ ]+(?P<i>[a-z][a-z'’-]+)[ ]+(?:yesterday|today"
+        r"|tonight|again|earlier|last[ ]+(?:night|week))\b",
+        ("saw ", "see ", "seen ", "texted", "messaged", "rang ", "phoned", "emailed", "touch",
+         "spoke", "talked", "heard from"),
+    ),
+    (
+        r"\b(?:my|our|his|her|their|your)[ ]+(?:[a-z]+[ ]+)?"
+        r"(?P<jr>[a-z]+)[ ]+(?:is|was)[ ]+(?P<j>[a-z][a-z'’-]+(?:[ ][a-z][a-z'’-]+)?)"
+        r"(?=[ ]*$|[ ]+and\b)",
+        (" is ", " was "),
+    ),
+)  # fmt: skip
+# The same in lower-case speech: "yeah lars covered for me", "hi eivind it's cecilie from
+# the clinic", "poor galuh was on her own", "it was tarmo's shift", "tiina from pharmacy came
+# up", "i handed over to irene": places where only a person's name fits. (The union is the
+# prefilter's scan; each part runs when its substrings allow.)
+_LOWER_PERSON_RE = gated(compiled("|".join(p for p, _ in _LOWER_PERSON_PARTS), re.M))
+_LOWER_PERSON_SCANS = tuple(
+    (gated(compiled(p, re.M)), needles) for p, needles in _LOWER_PERSON_PARTS
+)
+# "I saw Jafar yesterday", "has anyone been in touch with Ubay today", "I'd rather see Luc
+# again": someone seen or contacted, then when.
+_SEEN_WHEN_RE = gated(
+    compiled(
+        r"\b(?:saw|see|seen|texted|messaged|rang|phoned|emailed|paged|thanked|hugged|visited"
+        r"|(?:in[ ]+touch|spoke|spoken|talked|checked[ ]+in)[ ]+(?:with|to)|heard[ ]+from"
+        r"|checked[ ]+on|caught[ ]+up[ ]+with)[ ]+"
+        rf"(?P<n>{_CAP_TOK})(?=[ ]+(?:yesterday|today|tonight|again|earlier|this[ ]+(?:morning"
+        r"|afternoon|evening|week)|last[ ]+(?:night|week)|the[ ]+other[ ]+day)\b)"
+    )
+)
+# "is Nneka the father?", "is Chinelo safe to talk to", "whether Maryse can stay", "if
+# Ayaan's results are back": a person asked about.
+_ASKED_ABOUT_RE = gated(
+    compiled(
+        rf"\b(?i:is|was|whether|if)[ ]+(?P<n>{_CAP_TOK})(?:['’]s)?[ ]+(?:the[ ]+(?:father|mother"
+        r"|dad|mum|mom|carer|caregiver|partner|husband|wife|next[ ]+of[ ]+kin)|safe|allowed"
+        r"|able|results?|bloods?|scan|biopsy|appointment|awake|(?:can|could)[ ]+(?:stay|come"
+        r"|sit|be[ ]+(?:here|there|present)))\b"
+    )
+)
+# "can I get your first name? It's Amarachi.", "Who's your partner? That's Chinyere, ...":
+# the answer to a question about who.
+_NAME_ANSWER_RE = gated(
+    compiled(
+        r"(?i:\b(?:name|partner|husband|wife|contact|kin|carer|caregiver|father|mother"
+        r"|doctor|midwife|nurse|gp|worker|counsel+or)\?)\s+(?:[A-Z][a-z]*:\s+)?"
+        r"(?:(?i:it['’]s|that['’]s|that[ ]+would[ ]+be|yes|yeah|oh|um|uh|er)[,]?[ ]+)*"
+        rf"(?P<n>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)(?=[ ]*[,.!?])"
+    )
+)
+# "officer Lievens escorted him", "inmate Okafor", "pastor Eze": a rank or calling before a
+# surname (capitalised titles are read by _TITLE_RE).
+_LOWER_RANK_RE = gated(
+    compiled(
+        r"\b(?:officer|inmate|offender|constable|sergeant|sgt|corporal|pastor|imam|rabbi"
+        r"|reverend|deacon|elder|chief|coach|detective|warden)[ ]+"
+        rf"(?P<n>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)(?![\w'’-])"
+    )
+)
+# "your midwife will be Iyadunni Oyetoro, she's lovely": who a role will be filled by.
+_WILL_BE_RE = gated(
+    compiled(
+        r"\b(?i:my|your|our|his|her|their|the)[ ]+(?:[a-z]+[ ]+)?(?P<r>[a-z]+)[ ]+"
+        r"(?:will|would|is[ ]+going[ ]+to|['’]ll)[ ]+be[ ]+"
+        rf"(?P<n>{_CAP_TOK}(?:[ ](?:[A-Z]\.[ ])?{_CAP_TOK})?)(?=[ ]*[,.!?])"
+    )
+)
+# "I let Gustav know", "we sent Evaldas home", "I had to wait for Pero to finish", "I'm
+# after Vaida, is she there?", "trying to reach Karolis Grinius", "I worked alongside
+# Yusuf", "nobody had told Ana about it": someone a person acts on or looks for.
+_ACTED_ON = (
+    r"\blet[ ]+(?P<n1>{tok})[ ]+know\b"
+    r"|\b(?:sent|send|took|take|drove|walked|wheeled)[ ]+(?P<n2>{tok})[ ]+(?:home|back)\b"
+    r"|\b(?:wait(?:ed|ing)?[ ]+for|ask(?:ed)?|told|tell|got|get|need(?:ed)?|want(?:ed)?)[ ]+"
+    r"(?P<n3>{tok})[ ]+to[ ]+(?:finish|call|ring|check|double|come|look|sign|see|do|help"
+    r"|cover|phone|text|bring|take|speak|talk|stay|start)\b"
+    r"|\b(?:[Ii]['’]m[ ]+after|trying[ ]+to[ ]+reach|(?:message|number)[ ]+for|buzzed[ ]+for"
+    r"|looking[ ]+for)[ ]+(?P<n4>{tok}(?:[ ]{tok})?)(?=[ ]*[,.?!]|[ ]+(?:and|is)[ ]|[ ]*$)"
+    r"|\b(?:worked|working|work|trained|training)[ ]+alongside[ ]+(?P<n5>{tok})\b"
+    r"|\b(?:nobody|no[ ]+one|someone|somebody)[ ]+(?:had[ ]+)?told[ ]+(?P<n6>{tok})[ ]+about\b"
+    r"|\bme,?[ ]+(?P<n7>{tok}),?[ ]+and[ ]+(?P<n8>{tok})[ ]+(?:on|were|in|at|that|did)\b"
+    r"|\b(?:so|and|then)[ ]+(?P<n9>{tok})[ ]+goes\b"
+)
+_ACTED_ON_RE = gated(compiled(_ACTED_ON.format(tok=_CAP_TOK)))
+_LOWER_ACTED_ON_RE = gated(compiled(_ACTED_ON.format(tok=r"[a-z][a-z'’-]+")))
+# "Iris, Aleksandras and the new grad were on", "Mila was like, no way", "so Mila goes,
+# have you": people listed as who was on, or quoted.
+_LISTED_RE = gated(
+    compiled(
+        rf"(?:^|(?<=[:.!?]))[ ]*(?P<a>{_CAP_TOK}),[ ]+(?P<b>{_CAP_TOK})[ ]+and[ ]+(?:the|a|an|me"
+        r"|I|myself)[ ]"
+        r"|(?:^|(?<=[:.!?])|\b(?:so|and|then|but|yeah|um|well))[ ]*"
+        rf"(?P<c>{_CAP_TOK})[ ]+(?:was[ ]+like|goes|is[ ]+like|went)[ ]*,",
+        re.M,
+    )
+)
+# "she lives round Jasonfurt way", "we cover the Klaipeda area", "a Kano local", "the
+# Solin turnoff", "Geelong, which is about an hour north": a town by the area around it.
+_TOWN_WAY_RE = gated(
+    compiled(
+        r"\b(?i:round|around|out|down|up|over)[ ]+"
+        rf"(?P<p>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)[ ]+way\b"
+        rf"|\b(?i:the)[ ]+(?P<q>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)[ ]+(?:area|region|district"
+        r"|turnoff|turn-off|exit|junction|bypass|catchment|surrounds|hinterland|township)\b"
+        rf"|\b[Aa][ ]+(?P<r>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)[ ]+local\b"
+        rf"|(?:^|(?<=[:.!?]))[ ]*(?P<s>{_CAP_TOK}(?:[ ]{_CAP_TOK})?),[ ]+which[ ]+is[ ]+"
+        r"(?:about|around|only|just|maybe|an?|\d|[a-z]+[ ]+(?:hours?|minutes|km|miles))",
+        re.M,
+    )
+)
+_LOWER_TOWN_WAY_RE = gated(
+    compiled(r"\b(?:round|around|out|down|up|over)[ ]+(?P<p>[a-z][a-z'’-]+(?:[ ][a-z]+)?)[ ]+way\b")
+)
+# "do you remember, Artur, the one with ...": a name addressed between commas after a
+# question to the room.
+_ASKED_ROOM_RE = gated(
+    compiled(
+        r"\b(?i:you\s+(?:remember|recall|know|think|agree|reckon|see))\s*,\s+"
+        rf"(?P<n>{_CAP_TOK}),"
+    )
+)
+# "we cover Sarabury and Olomouc", "the team serves Keld, Thwaite and Muker": towns that a
+# service covers, listed.
+_COVER_AREA_RE = gated(
+    compiled(
+        r"\b(?i:we|they|I|she|he|team|service|clinic|practice|van|unit)\s+"
+        r"(?i:cover(?:s|ed)?|serv(?:e|es|ed|ice|ices|iced)|visit(?:s|ed)?|reach(?:es|ed)?)\s+"
+        r"(?:(?i:all\s+of|both|most\s+of)\s+)?"
+        rf"(?P<a>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)(?:,\s+(?P<b>{_CAP_TOK}(?:[ ]{_CAP_TOK})?))?"
+        rf",?\s+(?:and|or)\s+(?P<c>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)(?![\w'’-])"
+    )
+)
+# "we had a patient ctibor kriz who came in": in a lower-case transcript, the words between
+# a person noun and "who" are that person's name when they can be one.
+_LOWER_WHO_RE = gated(
+    compiled(
+        r"\b(?:a|the|one|this|our|my|that)[ ]+(?:patient|client|resident|participant|lady"
+        r"|gentleman|man|woman|guy|fella|bloke|chap|girl|boy|kid|nurse|doctor|tech)[ ]+"
+        r"(?P<n>[a-z][a-z'’-]+(?:[ ][a-z][a-z'’-]+){0,2}?)[ ]+who\b"
+    )
+)
+# "so gerda and angela did the training": two given names that do something together.
+_LOWER_PAIR_RE = gated(
+    compiled(
+        r"(?:^|(?<=[:.?!])|\b(?:so|and|then|um|uh|yeah|like|oh|honestly|but|well|mate))[ ]*"
+        r"(?P<a>[a-z][a-z'’-]+)[ ]+and[ ]+(?P<b>[a-z][a-z'’-]+)[ ]+"
+        r"(?:did|were|both|went|had|ran|do|said|told|are|came|sorted|handled|set|took|used"
+        r"|worked|started|found|got|helped|trained|wrote|built|led)\b",
+        re.M,
+    )
+)
+
+_S10_NAME_SCANS = (
+    (_SUBJECT_VERB_RE, None),
+    (_GREETING_NAME_RE, None),
+    (_POOR_OLD_RE, None),
+    (_BELONGS_RE, "s "),
+    (_AS_SAID_RE, None),
+    (_AND_KIN_RE, " and "),
+    (_NAME_ROLE_RE, ", "),
+    (_SEEN_WHEN_RE, None),
+    (_ASKED_ABOUT_RE, None),
+    (_NAME_ANSWER_RE, "?"),
+    (_LOWER_RANK_RE, None),
+    (_WILL_BE_RE, " be "),
+)
+_LOWER_WORD_TOKEN_RE = compiled(r"(?<![\w'’-])[a-z]{3,}(?![\w'’-])")
+_NEXT_BED_NEEDLES = ("next", "same", "other", "opposite", "neighbo", "end ")
+_COVER_NEEDLES = ("cover", "serv", "visit", "reach")
+
 
 def _has_any(text: str, needles: Sequence[str]) -> bool:
     """Whether any of ``needles`` occurs in ``text``."""
@@ -3759,7 +4112,8 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
             _AT_AGE_RE, _AGE_BIRTHDAY_RE, _OWN_ORD_AGE_RE, _LOWER_KIN_GIVEN_RE, _PERSON_HUNDRED_RE,
             _WEEKDAY_THE_RE, _LAST_DIGITS_RE, _CODE_ID_RE, _CORNER_RE, _AREA_CODE_RE, _ME_LIST_RE,
             _ID_AS_RE, _ON_STREET_RE, _MIXED_ID_RE, _PAPER_AGE_RE, _TRAIT_AGE_RE, _AROUND_AGE_RE,
-            _OPEN_AT_AGE_RE, _RAISED_FOLK_RE, _BY_AGE_RE, _LIFE_AGE_RE,
+            _OPEN_AT_AGE_RE, _RAISED_FOLK_RE, _BY_AGE_RE, _LIFE_AGE_RE, _LOWER_WHO_RE,
+            _LOWER_PAIR_RE, _LOWER_PERSON_RE, _LOWER_ACTED_ON_RE, _LOWER_TOWN_WAY_RE,
         )
     ),
     *(
@@ -3768,7 +4122,11 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
             _NAME_PART_CUE_RE, _ITS_AGAIN_RE, _IM_NAME_RE, _FROM_PERSON_RE, _BY_PERSON_RE,
             _TOWN_CALLED_RE, _FROM_END_RE, _VOCATIVE_RE, _THINK_NAME_RE, _SITE_OF_TOWN_RE,
             _OWN_KIN_RE, _KIN_TITLE_RE, _THE_FAMILY_RE, _NATIVE_RE, _SIDE_OF_RE, _TOWN_FOLK_RE,
-            _SENT_TO_RE, _AREA_TOWN_RE,
+            _SENT_TO_RE, _AREA_TOWN_RE, _STREET_TYPE_RE, _NEXT_BED_RE, _ASKED_ROOM_RE,
+            _COVER_AREA_RE, _SUBJECT_VERB_RE, _GREETING_NAME_RE, _POOR_OLD_RE, _BELONGS_RE,
+            _AS_SAID_RE, _AND_KIN_RE, _NAME_ROLE_RE, _BASED_RE, _TRIP_RE, _SEEN_WHEN_RE,
+            _ASKED_ABOUT_RE, _NAME_ANSWER_RE, _LOWER_RANK_RE, _WILL_BE_RE, _ACTED_ON_RE,
+            _LISTED_RE, _TOWN_WAY_RE,
         )
     ),
 )  # fmt: skip
@@ -4044,6 +4402,200 @@ def _place_word_ok(word: str, lex: _Lexicon) -> bool:
     return len(word) >= 3 and not _inflected_word(word, lex)
 
 
+def _lower_given(tok: str, lex: _Lexicon) -> bool:
+    """A lower-case word that can be a given name where the phrasing wants a person."""
+    if tok in _NOT_NAME or tok in _CONTEXT_STOP or tok in lex.drugs or tok in _KIN_WORDS:
+        return False
+    if tok in _MONTHS_LOWER or tok in _NOT_DAY_WORDS or tok in _LOWER_ADVERBS:
+        return False
+    return tok in lex.first or tok in lex.first_ambiguous or _personal_token(tok, lex, False)
+
+
+_PLAIN_GIVEN: dict[int, frozenset[str]] = {}
+
+
+def _plain_given_names(lex: _Lexicon) -> frozenset[str]:
+    """Given names of the lists that are no English word and not ambiguous ("gerda")."""
+    names = _PLAIN_GIVEN.get(id(lex))
+    if names is None:
+        names = _PLAIN_GIVEN[id(lex)] = frozenset(lex.first - lex.first_ambiguous - lex.common)
+    return names
+
+
+def _lower_stop(tok: str, lex: _Lexicon) -> bool:
+    """A lower-case word that never continues a name: a function, time or kin word."""
+    return (
+        tok in _NOT_NAME
+        or tok in _CONTEXT_STOP
+        or tok in _WHEN_WORDS
+        or tok in _HERE_WORDS
+        or tok in _LOWER_ADVERBS
+        or tok in _KIN_WORDS
+        or tok in lex.drugs
+    )
+
+
+def _s10_name_ok(text: str, m: re.Match[str], lex: _Lexicon) -> bool:
+    """The name group of a round-10 scan: words that can be a person's name (no kin, role,
+    month, day, vendor or clinical word; a word of English only when a name list has it)."""
+    if (m.re is _NAME_ROLE_RE or m.re is _WILL_BE_RE) and m.group("r") not in _KIN_WORDS:
+        return False  # "Epic, the old version," is no person
+    if m.re is _POOR_OLD_RE and text[max(0, m.start() - 4) : m.start()].lower() in ("the ", " an "):
+        return False  # "the old Cerner was slow"
+    for i, w in enumerate(m.group("n").split()):
+        low = w.lower().rstrip(".")
+        if len(low) == 1 and i:
+            continue  # a middle initial
+        if low in _KIN_WORDS or low in _MONTHS_LOWER or low in _NOT_DAY_WORDS or low in _EPONYMS:
+            return False
+        if low in _NOT_NAME or low in _CONTEXT_STOP or low in lex.drugs:
+            return False
+        if not _personal_token(w, lex, True):
+            return False
+        if low in lex.common and low not in lex.first and low not in lex.first_ambiguous:
+            return False
+    return not _is_eponym(text, m.start("n"), m.end("n"))
+
+
+def _s10_group_ok(text: str, m: re.Match[str], g: str, lex: _Lexicon) -> bool:
+    """``_s10_name_ok`` for the named group ``g`` of a scan."""
+    for i, w in enumerate(m.group(g).split()):
+        low = w.lower()
+        if len(low) == 1 and i:
+            continue
+        if low in _KIN_WORDS or low in _MONTHS_LOWER or low in _NOT_DAY_WORDS or low in _EPONYMS:
+            return False
+        if low in _NOT_NAME or low in _CONTEXT_STOP or low in lex.drugs:
+            return False
+        if not _personal_token(w, lex, True):
+            return False
+        if low in lex.common and low not in lex.first and low not in lex.first_ambiguous:
+            return False
+    return not _is_eponym(text, m.start(g), m.end(g))
+
+
+def _session10_spans(
+    text: str, low_text: str, lex: _Lexicon, lower_mode: bool, may: Possible
+) -> Iterable[tuple[int, int, str]]:
+    """Round 10's phrasings: a neighbour by bed or chair, a name addressed after a question
+    to the room, towns a service covers, lower-case "a patient <name> who", "<name> and
+    <name> did"."""
+    if _NEXT_BED_RE in may and _has_any(low_text, _NEXT_BED_NEEDLES):
+        for m in _NEXT_BED_RE.finditer(text):
+            words = m.group("n").split()
+            if all(_personal_token(w, lex, True) for w in words) and not any(
+                w.lower() in _KIN_WORDS for w in words
+            ):
+                yield m.start("n"), m.end("n"), NAME
+    if _ASKED_ROOM_RE in may and "you" in low_text:
+        for m in _ASKED_ROOM_RE.finditer(text):
+            low = m.group("n").lower()
+            if low in _KIN_WORDS or low in _MONTHS_LOWER or low in _NOT_DAY_WORDS:
+                continue
+            if _strong_name_ok(text, m.start("n"), m.end("n"), lex) or _personal_token(
+                m.group("n"), lex, True
+            ):
+                yield m.start("n"), m.end("n"), NAME
+    if _COVER_AREA_RE in may and _has_any(low_text, _COVER_NEEDLES):
+        for m in _COVER_AREA_RE.finditer(text):
+            groups = [g for g in ("a", "b", "c") if m.group(g)]
+            if all(_town_words_ok(m.group(g), lex) for g in groups):
+                for g in groups:
+                    yield m.start(g), m.end(g), LOCATION
+    for rx, needle in _S10_NAME_SCANS:
+        if rx in may and (needle is None or needle in low_text):
+            for m in rx.finditer(text):
+                if _s10_name_ok(text, m, lex):
+                    yield m.start("n"), m.end("n"), NAME
+    for rx, needle in ((_BASED_RE, "-based"), (_TRIP_RE, None)):
+        if rx in may and (needle is None or needle in low_text):
+            for m in rx.finditer(text):
+                if _town_words_ok(m.group("p"), lex) and not _sentence_initial(text, m.start("p")):
+                    yield m.start("p"), m.end("p"), LOCATION
+    for rx in (_ACTED_ON_RE, _LISTED_RE) if not lower_mode else ():
+        for m in rx.finditer(text) if rx in may else ():
+            groups = [g for g, v in m.groupdict().items() if v]
+            if rx is _LISTED_RE and groups[0] == "a":
+                lows = [m.group(g).lower() for g in groups]
+                if not any(w in lex.first or w in lex.first_ambiguous for w in lows):
+                    continue  # "Epic, Cerner and the others": a list of no known name
+            for g in groups:
+                if _s10_group_ok(text, m, g, lex):
+                    yield m.start(g), m.end(g), NAME
+    for m in _TOWN_WAY_RE.finditer(text) if _TOWN_WAY_RE in may and not lower_mode else ():
+        g = m.lastgroup or "p"
+        words = m.group(g).lower().split()
+        if any(w in _EPONYMS or w.rstrip("'’s") in _EPONYMS for w in words):
+            continue
+        if g == "s" and words[0] in lex.first:
+            continue  # "Maria, which is her middle name"
+        if _town_words_ok(m.group(g), lex):
+            yield m.start(g), m.end(g), LOCATION
+    if _STREET_TYPE_RE in may:
+        for m in _STREET_TYPE_RE.finditer(text):
+            yield m.start(), m.end(), LOCATION
+    if not lower_mode:
+        return
+    if _LOWER_WHO_RE in may and " who" in low_text:
+        for m in _LOWER_WHO_RE.finditer(text):
+            words = m.group("n").split()
+            if any(_lower_stop(w, lex) for w in words[1:]):
+                continue  # "a patient back then who", "a guy last week who"
+            first_ok = _lower_given(words[0], lex)
+            if words[0] in lex.first or (first_ok and words[0] not in lex.common):
+                yield m.start("n"), m.end("n"), NAME
+            elif len(words) > 1 and first_ok and words[-1] not in lex.common:
+                yield m.start("n"), m.end("n"), NAME  # "tore jansson": a word, then a surname
+    people = _LOWER_PERSON_RE in may
+    for rx, needles in _LOWER_PERSON_SCANS if people else ():
+        if not _has_any(low_text, needles):
+            continue
+        for m, (g, w) in ((hit, gw) for hit in rx.finditer(text) for gw in hit.groupdict().items()):
+            if w is None or g == "jr":
+                continue
+            if g == "j":
+                if m.group("jr") not in _KIN_WORDS:
+                    continue
+                first, _, last = w.partition(" ")
+                if _lower_given(first, lex) and (first in lex.first or first not in lex.common):
+                    if last and (_lower_stop(last, lex) or last in lex.common):
+                        yield m.start(g), m.start(g) + len(first), NAME
+                    else:
+                        yield m.start(g), m.end(g), NAME
+                continue
+            if (w in lex.first or w in lex.first_ambiguous or w not in lex.common) and (
+                _lower_given(w, lex) and w not in _WHEN_WORDS and w not in _HERE_WORDS
+            ):
+                yield m.start(g), m.end(g), NAME
+    for m in _LOWER_ACTED_ON_RE.finditer(text) if _LOWER_ACTED_ON_RE in may else ():
+        for g, w in m.groupdict().items():
+            if w and (w in lex.first or w in lex.first_ambiguous or w not in lex.common):
+                if _lower_given(w.split()[0], lex) and not _lower_stop(w.split()[0], lex):
+                    yield m.start(g), m.end(g), NAME
+    for m in _LOWER_TOWN_WAY_RE.finditer(text) if _LOWER_TOWN_WAY_RE in may else ():
+        words = m.group("p").split()
+        if all(_place_word_ok(w, lex) and w not in lex.first for w in words):
+            yield m.start("p"), m.end("p"), LOCATION
+    # A given name that no dictionary has, anywhere in lower-case speech ("um gerda did the
+    # rounds"): a list name that is no English word is a name without a cue.
+    given = _plain_given_names(lex).intersection(_LOWER_WORD_TOKEN_RE.findall(text))
+    for m in _LOWER_WORD_TOKEN_RE.finditer(text) if given else ():
+        w = m.group(0)
+        if w in given and not _lower_stop(w, lex) and _lower_given(w, lex):
+            if w not in _EPONYMS and not _is_eponym(text, m.start(), m.end()):
+                yield m.start(), _name_run_end(text, m.end(), lex, True), NAME
+    if _LOWER_PAIR_RE in may and " and " in low_text:
+        for m in _LOWER_PAIR_RE.finditer(text):
+            a, b = m.group("a"), m.group("b")
+            if all(
+                (w in lex.first or w in lex.first_ambiguous or w not in lex.common)
+                and _lower_given(w, lex)
+                for w in (a, b)
+            ):
+                yield m.start("a"), m.end("a"), NAME
+                yield m.start("b"), m.end("b"), NAME
+
+
 def _phrasing_spans(
     text: str,
     low_text: str,
@@ -4310,6 +4862,7 @@ def _phrasing_spans(
         words = to.group("p").lower().split()
         if all(_place_word_ok(w, lex) for w in words):
             yield to.start("p"), to.end("p"), LOCATION
+    yield from _session10_spans(text, low_text, lex, lower_mode, may)
     if lower_mode and _LOWER_KIN_GIVEN_RE in may:
         for m in _LOWER_KIN_GIVEN_RE.finditer(text):
             tok = m.group("n")

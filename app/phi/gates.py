@@ -14,6 +14,7 @@ starts with a character outside the class.
 from __future__ import annotations
 
 import importlib
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -173,7 +174,8 @@ def compiled(pattern: str, flags: int = 0) -> re.Pattern[str]:
 
     Then a greedy repeat of one character that what follows it cannot start with is made
     possessive (``_possessive``): the same matches, without retrying the rest of the pattern
-    at every shorter length of the repeat.
+    at every shorter length of the repeat; neighbouring branches that open with the same
+    possessive repeat share it (``_shared_openings``).
     """
     try:
         tree = _parser.parse(pattern, flags)
@@ -341,6 +343,7 @@ def _possessive(items: Any, ci: bool, follow: Openers | None = None) -> None:
         elif op is _c.BRANCH:
             for branch in av[1]:
                 _possessive(branch.data, ci, after)
+            items[i] = (op, (av[0], _shared_openings(av[1], ci)))
         elif op in _REPEATS:
             body = av[2].data
             # After one round of the repeat: another round, or what follows the repeat.
@@ -357,6 +360,32 @@ def _possessive(items: Any, ci: bool, follow: Openers | None = None) -> None:
                 _possessive(av[1].data, ci, [])
         elif op is _c.ATOMIC_GROUP:
             _possessive(av.data, ci, [])
+
+
+def _opening_key(branch: Any) -> str | None:
+    """A branch's possessive first item, written out (None: it opens otherwise)."""
+    if branch.data and branch.data[0][0] is _c.POSSESSIVE_REPEAT:
+        return repr(branch.data[0])
+    return None
+
+
+def _shared_openings(branches: list[Any], ci: bool) -> list[Any]:
+    """Neighbouring branches that open with the same possessive repeat, as that repeat then
+    their rests (``\\s++said|\\s++told`` as ``\\s++(?:said|told)``), the rests grouped by
+    their first literal: the same matches. A possessive repeat takes the same characters
+    whichever branch it opens, so both try the first rest, then the second, ... after the
+    same characters; the engine no longer matches the repeat again for each branch."""
+    out: list[Any] = []
+    for key, run in itertools.groupby(branches, key=_opening_key):
+        same = list(run)
+        if key is None or len(same) == 1:
+            out += same
+            continue
+        state = same[0].state
+        rests = [_parser.SubPattern(state, b.data[1:]) for b in same]
+        tail = (_c.BRANCH, (None, _grouped(rests, ci)))
+        out.append(_parser.SubPattern(state, [same[0].data[0], tail]))
+    return out
 
 
 def _grouped(branches: list[Any], ci: bool) -> list[Any]:

@@ -140,6 +140,12 @@ _POSSESSIVE_TRICKY = [
     r"x(?:[ab]+|c)(?:d|b)?",
     r"(?>a+)a",
     r"(a+)\1",
+    # Neighbouring branches that open with the same possessive repeat share it.
+    r"\s+a|\s+ab|x|\s+b|\s+",
+    r"(?:\s+a(?P<g>b)?|\s+(?P<h>a)c|\s*b)",
+    r"[a-z]+1|[a-z]+2|[a-z]+a|[a-z]+3",
+    r"(?:\s+(?:a|)|\s+b)c",
+    r"(?i:k+1|k+2|K+\u212a)",
 ]
 
 
@@ -171,6 +177,16 @@ def test_repeats_are_possessive_only_before_what_they_cannot_give_back() -> None
     assert possessive(r"\w+\s\d+\s") == 2
     assert possessive(r"\w+\d") == 0
     assert possessive(r"a{3}b") == 0  # a fixed count gives nothing back anyway
+
+
+def test_branches_share_the_possessive_repeat_they_open_with() -> None:
+    def branches(pattern: str) -> int:
+        tree = gates._parser.parse(pattern, 0)
+        gates._possessive(tree.data, False, [])
+        return len(tree.data[0][1][1])
+
+    assert branches(r"\s+said|\s+told|,\s+you|\s+knew") == 3  # neighbours only
+    assert branches(r"[a-z]+1|[a-z]+a|[a-z]+2") == 3  # "[a-z]+a" gives back: not shared
 
 
 def test_white_space_is_never_a_word_character() -> None:

@@ -14,6 +14,7 @@ starts with a character outside the class.
 from __future__ import annotations
 
 import importlib
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -170,10 +171,16 @@ def compiled(pattern: str, flags: int = 0) -> re.Pattern[str]:
     literals, grouped by their lower case (which the engine itself compares). Groups keep
     their numbers. The search hints the compiler derives (``lookahead_charsets``) still
     apply: compile inside that block as before.
+
+    Then a greedy repeat of one character that what follows it cannot start with is made
+    possessive (``_possessive``): the same matches, without retrying the rest of the pattern
+    at every shorter length of the repeat; neighbouring branches that open with the same
+    possessive repeat share it (``_shared_openings``).
     """
     try:
         tree = _parser.parse(pattern, flags)
         _group_branches(tree.data, bool(tree.state.flags & re.IGNORECASE))
+        _possessive(tree.data, bool(tree.state.flags & re.IGNORECASE), [])
         code = _compiler._code(tree, flags)
         groupindex = tree.state.groupdict
         indexgroup: list[str | None] = [None] * tree.state.groups
@@ -222,6 +229,163 @@ def _group_branches(items: Any, ci: bool) -> None:
             _group_branches(av[1].data, ci)
             if av[2] is not None:
                 _group_branches(av[2].data, ci)
+
+
+_REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
+_ONE_CHAR = (_c.LITERAL, _c.NOT_LITERAL, _c.IN)
+# Classes no character is in both of (Unicode: no white space is a letter, digit or "_").
+_DISJOINT_CATEGORIES = {
+    frozenset({_c.CATEGORY_SPACE, _c.CATEGORY_WORD}),
+    frozenset({_c.CATEGORY_SPACE, _c.CATEGORY_DIGIT}),
+}
+
+
+def _openers(items: Any, ci: bool, out: list[tuple[Any, bool]]) -> bool | None:
+    """Add the one-character items (with their case-insensitivity) that a match of the
+    sequence ``items`` can open with to ``out``. False when the sequence cannot match the
+    empty string, True when it can (what follows it opens the match then), None when its
+    openings cannot be told, or when it can be empty past an assertion (``\\B``,
+    ``(?!x)``: one that may hold after a shorter repeat where it failed after the longest)."""
+    asserted = False
+    for op, av in items:
+        empty: bool | None
+        if op in _ONE_CHAR:
+            out.append(((op, av), ci))
+            return False
+        if op is _c.AT or op is _c.ASSERT or op is _c.ASSERT_NOT:
+            asserted = True  # zero-width: the first character is that of what follows
+            continue
+        if op is _c.SUBPATTERN:
+            _group, add, remove, sub = av
+            inner = (ci or bool(add & re.IGNORECASE)) and not remove & re.IGNORECASE
+            empty = _openers(sub.data, inner, out)
+        elif op is _c.BRANCH:
+            empty = False
+            for branch in av[1]:
+                e = _openers(branch.data, ci, out)
+                if e is None:
+                    return None
+                empty = empty or e
+        elif op in _REPEATS:
+            e = _openers(av[2].data, ci, out)
+            empty = None if e is None else (e or av[0] == 0)
+        else:
+            return None
+        if empty is not True:
+            return empty
+    return None if asserted else True
+
+
+def _chars(item: tuple[Any, Any]) -> list[str] | None:
+    """Every character a case-sensitive one-character item accepts, when they are few."""
+    op, av = item
+    if op is _c.LITERAL:
+        return [chr(av)]
+    if op is not _c.IN:
+        return None
+    out: list[str] = []
+    for o, a in av:
+        if o is _c.LITERAL:
+            out.append(chr(a))
+        elif o is _c.RANGE and a[1] - a[0] <= _MAX_RANGE:
+            out += map(chr, range(a[0], a[1] + 1))
+        else:
+            return None  # a category, a negation, a wide range
+    return out
+
+
+def _disjoint(a: tuple[Any, Any], a_ci: bool, b: tuple[Any, Any], b_ci: bool) -> bool:
+    """True when no character is accepted by both one-character items (False: not known)."""
+    for x, x_ci, y, y_ci in ((a, a_ci, b, b_ci), (b, b_ci, a, a_ci)):
+        chars = None if x_ci else _chars(x)
+        if chars is not None:
+            other = _atom(*y, y_ci)
+            return not any(other.fullmatch(c) for c in chars)
+    categories = []
+    for op, av in (a, b):
+        if op is not _c.IN or len(av) != 1 or av[0][0] is not _c.CATEGORY:
+            return False
+        categories.append(av[0][1])
+    return frozenset(categories) in _DISJOINT_CATEGORIES
+
+
+Openers = list[tuple[Any, bool]]  # one-character items, each with its case-insensitivity
+
+
+def _following(items: Any, ci: bool, follow: Openers | None) -> Openers | None:
+    """What a match can go on with from the start of ``items`` (see ``_possessive``): the
+    openings of ``items`` (what comes next inside), then ``follow`` when ``items`` may be
+    empty; None when that cannot be told."""
+    after: Openers = []
+    empty = _openers(items, ci, after)
+    if empty is None or (empty and follow is None):
+        return None
+    return after + follow if empty and follow is not None else after
+
+
+def _possessive(items: Any, ci: bool, follow: Openers | None = None) -> None:
+    """Make a greedy repeat of one character possessive, in place, where what can follow it
+    cannot start with a character it repeats (``[a-z]+\\s``, ``\\d{1,6}[ ]``, ``[^,]*,``,
+    ``[A-Z][a-z]*\\.?`` before a space). The same matches: giving a character of the repeat
+    back leaves that character where what follows must match, and it cannot; the engine
+    only stops retrying the rest of the pattern at every shorter length.
+
+    ``follow``: the openings of what can come after ``items`` (``[]`` when nothing can: the
+    end of the pattern, of a lookahead or of an atomic group, none of which is re-entered
+    once it has matched), None when unknown."""
+    for i, (op, av) in enumerate(items):
+        if op in (_c.SUBPATTERN, _c.BRANCH) or op in _REPEATS:
+            after = _following(items[i + 1 :], ci, follow)  # what follows this item
+        if op is _c.SUBPATTERN:
+            _group, add, remove, sub = av
+            inner = (ci or bool(add & re.IGNORECASE)) and not remove & re.IGNORECASE
+            _possessive(sub.data, inner, after)
+        elif op is _c.BRANCH:
+            for branch in av[1]:
+                _possessive(branch.data, ci, after)
+            items[i] = (op, (av[0], _shared_openings(av[1], ci)))
+        elif op in _REPEATS:
+            body = av[2].data
+            # After one round of the repeat: another round, or what follows the repeat.
+            again = _following(body, ci, after)
+            _possessive(body, ci, None if again is None or after is None else again + after)
+            if op is not _c.MAX_REPEAT or av[0] == av[1] or len(body) != 1:
+                continue
+            if body[0][0] not in _ONE_CHAR or after is None:
+                continue
+            if all(_disjoint(body[0], ci, nxt, nxt_ci) for nxt, nxt_ci in after):
+                items[i] = (_c.POSSESSIVE_REPEAT, av)
+        elif op is _c.ASSERT or op is _c.ASSERT_NOT:
+            if av[0] == 1:  # (not in lookbehinds: those are matched backwards)
+                _possessive(av[1].data, ci, [])
+        elif op is _c.ATOMIC_GROUP:
+            _possessive(av.data, ci, [])
+
+
+def _opening_key(branch: Any) -> str | None:
+    """A branch's possessive first item, written out (None: it opens otherwise)."""
+    if branch.data and branch.data[0][0] is _c.POSSESSIVE_REPEAT:
+        return repr(branch.data[0])
+    return None
+
+
+def _shared_openings(branches: list[Any], ci: bool) -> list[Any]:
+    """Neighbouring branches that open with the same possessive repeat, as that repeat then
+    their rests (``\\s++said|\\s++told`` as ``\\s++(?:said|told)``), the rests grouped by
+    their first literal: the same matches. A possessive repeat takes the same characters
+    whichever branch it opens, so both try the first rest, then the second, ... after the
+    same characters; the engine no longer matches the repeat again for each branch."""
+    out: list[Any] = []
+    for key, run in itertools.groupby(branches, key=_opening_key):
+        same = list(run)
+        if key is None or len(same) == 1:
+            out += same
+            continue
+        state = same[0].state
+        rests = [_parser.SubPattern(state, b.data[1:]) for b in same]
+        tail = (_c.BRANCH, (None, _grouped(rests, ci)))
+        out.append(_parser.SubPattern(state, [same[0].data[0], tail]))
+    return out
 
 
 def _grouped(branches: list[Any], ci: bool) -> list[Any]:

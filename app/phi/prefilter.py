@@ -93,6 +93,7 @@ class _Found(Possible):
 
 # In ASCII text, characters on which Python's and Hyperscan's classes disagree.
 _DISAGREE_RE = re.compile(r"[^\t\n\r -~]")
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
 
 
 Scan = tuple[re.Pattern[str], str | None]  # a pattern, and a simpler gate pattern or None
@@ -187,6 +188,14 @@ class Prefilter:
                 )
         return self._dbs
 
+    def _stood_in(self, text: str) -> str:
+        """``text.translate(self._stand_ins)``, translating only its runs of letters outside
+        ASCII: ``str.translate`` looks every character of a text up in the table (a few
+        hundred instructions each), and the table holds no ASCII character (its letters are
+        "\\xc0" and up), so the ASCII rest of the text is what translate leaves it."""
+        stand_ins = self._stand_ins
+        return _NON_ASCII_RE.sub(lambda run: run.group().translate(stand_ins), text)
+
     def warm(self) -> None:
         """Build the databases now (about a second), not on the first text a request sends."""
         if _hs is not None:
@@ -211,7 +220,7 @@ class Prefilter:
             self._databases()  # (the stand-ins are read with them)
             if self._untranslatable.search(text) or self._untranslatable.search(low):
                 return EVERYTHING  # (every text, when there are no stand-ins)
-            text, low = text.translate(self._stand_ins), low.translate(self._stand_ins)
+            text, low = self._stood_in(text), self._stood_in(low)
         found: set[int] = set()
         add = found.add
         text_ids, low_ids = self._text_ids, self._low_ids

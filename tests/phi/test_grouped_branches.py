@@ -106,3 +106,91 @@ def test_branches_are_grouped_by_their_first_literal() -> None:
     assert branches("ma|hb|[mn]c|hd") == 4  # a class in between: the runs either side of it
     assert branches("ma|MB|hb", re.IGNORECASE) == 2
     assert branches("éa|ÉB|hb", re.IGNORECASE) == 3  # non-ASCII: Unicode folding, left alone
+
+
+# Repeats that ``compiled`` makes possessive, and near misses it must leave alone: what
+# follows may start with a repeated character (under IGNORECASE too), may be empty, opens
+# with a class or a category, or sits in a group, a branch or a lookahead.
+_POSSESSIVE_TRICKY = [
+    r"[a-z]+\s+x",
+    r"[a-z]+\.?\s",
+    r"[a-z]+\.?[ a]",
+    r"[A-Z][a-z]*(?:-[a-z]+)?\s+(?:a|b)",
+    r"\d{1,3}(?:st|nd)?\b",
+    r"\d{1,3}(?:st|nd|1)",
+    r"[^,]*,\s*\w+",
+    r"[^,]*[,a]",
+    r"\w+\s+\w+\s",
+    r"\w+\d",
+    r"\s*\S+\s",
+    r"(?:a+b|a+)+c",
+    r"(?=[a-z]+\s)[a-z]+",
+    r"(?<=a)b+c",
+    r"k+(?i:K)",
+    r"(?i:k+)\u212a",
+    r"s+(?i:ſ)",
+    r"[ab]+(?:c|d?)b",
+    r"a{2,}b{0,2}ab",
+    r"[a-z]+(?!c)",
+    r"[a-z]+\B",
+    r"[a-z]+(?:\b|\d)",
+    r"[a-z]+(?=\s)?",
+    r"(?:[a-z]+\.?)+",
+    r"(?:ab+)+b",
+    r"x(?:[ab]+|c)(?:d|b)?",
+    r"(?>a+)a",
+    r"(a+)\1",
+    # Neighbouring branches that open with the same possessive repeat share it.
+    r"\s+a|\s+ab|x|\s+b|\s+",
+    r"(?:\s+a(?P<g>b)?|\s+(?P<h>a)c|\s*b)",
+    r"[a-z]+1|[a-z]+2|[a-z]+a|[a-z]+3",
+    r"(?:\s+(?:a|)|\s+b)c",
+    r"(?i:k+1|k+2|K+\u212a)",
+]
+
+
+def test_possessive_repeats_match_what_re_compile_matches() -> None:
+    rng = random.Random(5)
+    alphabet = "abcdkKsSſ\u212a1 ,.-\n"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(600)]
+    texts += ["".join(p) for p in itertools.product("ab ,", repeat=4)]
+    for pattern in _POSSESSIVE_TRICKY:
+        for flags in (0, re.IGNORECASE):
+            plain, compiled = re.compile(pattern, flags), gates.compiled(pattern, flags)
+            for text in texts:
+                assert _all_matches(compiled, text) == _all_matches(plain, text), (pattern, text)
+
+
+def test_repeats_are_possessive_only_before_what_they_cannot_give_back() -> None:
+    def possessive(pattern: str, flags: int = 0) -> int:
+        tree = gates._parser.parse(pattern, flags)
+        gates._possessive(tree.data, bool(tree.state.flags & re.IGNORECASE), [])
+        return sum(op is gates._c.POSSESSIVE_REPEAT for op, _ in tree.data)
+
+    assert possessive(r"[a-z]+\s") == 1
+    assert possessive(r"[a-z]+\.?\s") == 2  # "." or a space after the letters; a space after "."
+    assert possessive(r"[a-z]+\.?") == 2  # nothing follows the end of the pattern
+    assert possessive(r"[a-z]+(?!c)") == 0  # may hold after fewer letters where it failed
+    assert possessive(r"(?:[a-z]+\.?)+") == 0  # another round may open with a letter
+    assert possessive(r"[a-z]+[ a]") == 0
+    assert possessive(r"k+K", re.IGNORECASE) == 0
+    assert possessive(r"\w+\s\d+\s") == 2
+    assert possessive(r"\w+\d") == 0
+    assert possessive(r"a{3}b") == 0  # a fixed count gives nothing back anyway
+
+
+def test_branches_share_the_possessive_repeat_they_open_with() -> None:
+    def branches(pattern: str) -> int:
+        tree = gates._parser.parse(pattern, 0)
+        gates._possessive(tree.data, False, [])
+        return len(tree.data[0][1][1])
+
+    assert branches(r"\s+said|\s+told|,\s+you|\s+knew") == 3  # neighbours only
+    assert branches(r"[a-z]+1|[a-z]+a|[a-z]+2") == 3  # "[a-z]+a" gives back: not shared
+
+
+def test_white_space_is_never_a_word_character() -> None:
+    # The categories ``gates._possessive`` takes as disjoint, over every code point.
+    space = re.compile(r"\s")
+    word = re.compile(r"[\w\d]")
+    assert not any(space.match(c) and word.match(c) for c in map(chr, range(0x110000)))

@@ -170,6 +170,15 @@ def test_latin_letters_are_read_as_their_stand_ins() -> None:
     assert read > 150 and ruled_out > 1000
 
 
+def test_stand_ins_replace_only_letters_outside_ascii() -> None:
+    # The pass translates only a text's runs outside ASCII: the same as translating it all.
+    stand_ins = (_PREFILTER.warm(), _PREFILTER._stand_ins)[1]
+    assert min(stand_ins) > 0x7F
+    for text in [*_latin_texts(), "Øyvind Åsen", "naïve café, São Paulo", "ascii only", ""]:
+        for t in (text, text.lower()):
+            assert _PREFILTER._stood_in(t) == t.translate(stand_ins)
+
+
 def test_stand_ins_keep_every_class_that_accepts_the_letter() -> None:
     def stand_ins(*patterns: str) -> dict[int, str]:
         return gates.ascii_stand_ins([(p, 0) for p in patterns])

@@ -753,6 +753,8 @@ def _names_instrument(text: str, start: int, end: int) -> bool:
     only of the known towns and given names the broad loops would take."""
     if _is_eponym(text, start, end):
         return True
+    if text[max(0, start - 9) : start].lower().endswith(("positive ", "negative ")):
+        return True  # "positive Ewing, negative Murphy's sign": a sign or a test
     return (
         text[end : end + 1].isspace()
         and _INSTRUMENT_NEAR_RE.match(text, end) is not None
@@ -1657,7 +1659,8 @@ _CONTEXT_STOP = frozenset(
     rauland carefusion swisslog aethon xenex steris varian elekta accuray brainlab globus
     nuvasive arthrex conmed storz pentax zoll nellcor covidien spacelabs minimed ypsomed resmed
     vyaire cepheid biofire sysmex fujifilm livongo omada teladoc amwell mdlive doxy vidyo
-    healthtap zocdoc phreesia epocrates medscape webmd healthgrades vizient schein
+    healthtap zocdoc phreesia epocrates medscape webmd healthgrades vizient schein oracle veeva
+    neuro cardio pulm psych peds onc rads derm nephro endo heme gyn obgyn gi ent uro
     """.split()
 ) | frozenset(  # languages a family speaks (the interpreter is booked for): not a person
     """
@@ -1793,6 +1796,12 @@ def _uncued_facility(window: str, head_start: int, toks: list[re.Match[str]]) ->
     return head_start - len(window) + pre[0].start()
 
 
+# Words that never stand in a facility's name in lower-case speech.
+_LOWER_FAC_STOP = frozenset(
+    "for the a an my your his her our their wait waiting call ask page ring".split()
+)
+
+
 def _facility_start(
     text: str, head_start: int, lower_mode: bool, strong_head: bool = False
 ) -> int | None:
@@ -1817,6 +1826,8 @@ def _facility_start(
         low = [w.lower().strip(".") for w in pre]
         if low[0] in _STRIP_PREFIX or low[0] in _PLACE_STOP or low[0] in _CONTEXT_STOP:
             return None
+        if lower_mode and not _LOWER_FAC_STOP.isdisjoint(low):
+            return None  # "i had to wait for pharmacy": a verb and "for", no name
         if all(w in _STRIP_PREFIX or w in _GENERIC_PREFIX or w in _SPECIALTY for w in low):
             return None  # "to Cardiac Rehab", "at the Heart Failure Clinic"
         if any(w in _CONTEXT_STOP or w in _EPONYMS or w in _FAC_CUES for w in low):
@@ -3163,6 +3174,8 @@ def _place_run(
                 continue
         if not suffix and (low in _PLACE_STOP or low in _CONTEXT_STOP):
             break
+        if low not in ("a", "and") and all(p in _NUMBER_WORDS for p in low.split("-")):
+            break  # "patients are forty-one to thirty-six": a number, no town
         if low in _NOT_NAME and low not in _COMPASS and not suffix:
             break
         if low in _STATE_NAMES_LOWER or low in _EPONYMS or low in lex.drugs:

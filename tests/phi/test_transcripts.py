@@ -996,6 +996,10 @@ Participant: Until Labor Day the clinic keeps summer hours.
 Participant: It was April Fools, and then March Madness took over the week.
 Nurse: Masimo sent a new probe, and Getinge took the old pumps back.
 Clinician: We moved our notes from Kareo into eClinicalWorks last spring.
+speaker 2: so i was stuck waiting for pharmacy again before the round
+speaker 1: the ages run from sixty-two to eighty-nine on that ward
+speaker 2: her reflexes were off so we paged neuro and then cardio
+Resident: Positive Ewing, negative Hamilton, and the Veeva upload failed.
 """
 
 

@@ -4455,27 +4455,16 @@ def _s10_name_ok(text: str, m: re.Match[str], lex: _Lexicon) -> bool:
         return False  # "Epic, the old version," is no person
     if m.re is _POOR_OLD_RE and text[max(0, m.start() - 4) : m.start()].lower() in ("the ", " an "):
         return False  # "the old Cerner was slow"
-    for i, w in enumerate(m.group("n").split()):
-        low = w.lower().rstrip(".")
+    return _s10_group_ok(text, m, "n", lex, dot=True)
+
+
+def _s10_group_ok(text: str, m: re.Match[str], g: str, lex: _Lexicon, *, dot: bool = False) -> bool:
+    """The words of the named group ``g`` of a scan can be a person's name (``dot``: read
+    without a final full stop, as in "Dr. J."); see ``_s10_name_ok``."""
+    for i, w in enumerate(m.group(g).split()):
+        low = w.lower().rstrip(".") if dot else w.lower()
         if len(low) == 1 and i:
             continue  # a middle initial
-        if low in _KIN_WORDS or low in _MONTHS_LOWER or low in _NOT_DAY_WORDS or low in _EPONYMS:
-            return False
-        if low in _NOT_NAME or low in _CONTEXT_STOP or low in lex.drugs:
-            return False
-        if not _personal_token(w, lex, True):
-            return False
-        if low in lex.common and low not in lex.first and low not in lex.first_ambiguous:
-            return False
-    return not _is_eponym(text, m.start("n"), m.end("n"))
-
-
-def _s10_group_ok(text: str, m: re.Match[str], g: str, lex: _Lexicon) -> bool:
-    """``_s10_name_ok`` for the named group ``g`` of a scan."""
-    for i, w in enumerate(m.group(g).split()):
-        low = w.lower()
-        if len(low) == 1 and i:
-            continue
         if low in _KIN_WORDS or low in _MONTHS_LOWER or low in _NOT_DAY_WORDS or low in _EPONYMS:
             return False
         if low in _NOT_NAME or low in _CONTEXT_STOP or low in lex.drugs:

@@ -5,11 +5,20 @@ FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 # The same pins as make and CI: uv.lock, exported with hashes and installed by pip.
+# gcc for the PHI detector's native build (scripts/build_native.py: mypyc, from the dev pins).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml uv.lock README.md ./
 COPY app ./app
+COPY scripts/build_native.py ./scripts/
 RUN python -m pip install uv==0.13.8 \
     && uv export --frozen --no-dev --no-emit-project --format requirements-txt -o requirements.txt \
+    && uv export --frozen --extra dev --no-emit-project --format requirements-txt -o build-requirements.txt \
     && python -m pip wheel --wheel-dir /wheels --require-hashes -r requirements.txt \
+    && python -m pip install --require-hashes -r build-requirements.txt \
+    && python scripts/build_native.py \
     && python -m pip wheel --wheel-dir /wheels --no-deps .
 
 FROM python:3.11-slim-bookworm AS runtime

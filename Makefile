@@ -9,7 +9,7 @@ UV_VERSION := 0.13.8
 UV := $(VENV)/bin/uv
 UV_SYNC = UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --inexact --python $(PY)
 
-.PHONY: install explorers run test test-sqlite fuzz test-postgres lint typecheck lint-imports contracts bench bench-phi bench-search e2e graphiql chromium clean upgrade lock contract-tools lint-contracts clients
+.PHONY: install native explorers run test test-sqlite fuzz test-postgres lint typecheck lint-imports contracts bench bench-phi bench-search e2e graphiql chromium clean upgrade lock contract-tools lint-contracts clients
 
 $(UV):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,17 @@ upgrade: $(VENV)/.installed
 lock: | $(UV)
 	$(UV) lock
 
-install: $(VENV)/.installed explorers
+install: $(VENV)/.installed explorers native
+
+# The PHI detector compiled with mypyc (scripts/build_native.py, about a minute of gcc), rebuilt
+# when its source changes; app/phi/__init__.py loads it only while it matches that source.
+NATIVE_STAMP := app/phi/_native/detector.sha256
+$(NATIVE_STAMP): app/phi/detector.py scripts/build_native.py $(VENV)/.installed
+	@mkdir -p build
+	$(PY) scripts/build_native.py > build/native.log 2>&1 || (cat build/native.log; exit 1)
+	@tail -n 1 build/native.log
+
+native: $(NATIVE_STAMP)
 
 # The explorers' assets (GraphiQL, Swagger UI) from the npm registry into app/static/
 # (CDN fallback without npm).
@@ -122,4 +132,4 @@ e2e: install chromium
 	$(PY) -m pytest -q -m e2e tests/e2e --run-e2e
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .grimp_cache build/graphiql build/swagger-ui build/contract-tools app/static/graphiql app/static/swagger-ui tests/clients/typescript/node_modules tests/clients/typescript/generated
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .grimp_cache build/graphiql build/swagger-ui build/contract-tools app/static/graphiql app/static/swagger-ui tests/clients/typescript/node_modules tests/clients/typescript/generated app/phi/_native build/native.log

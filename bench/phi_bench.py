@@ -131,6 +131,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed passes (best is kept)")
     parser.add_argument("--only", choices=sorted(DATASETS), action="append")
     args = parser.parse_args()
+    import app.phi.detector as module
+
+    build = "native (mypyc)" if (module.__file__ or "").endswith(".so") else "plain Python"
+    print(f"detector build: {build} ({module.__file__}; ROUNDS_PHI_NATIVE=0 for the plain one)")
     summary = []
     for name, where in DATASETS.items():
         if args.only and name not in args.only:

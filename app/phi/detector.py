@@ -23,9 +23,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
-from pathlib import Path
 from typing import NamedTuple
 
+from app.phi import DATA_DIR
 from app.phi.gates import compiled, gated, lookahead_charsets
 from app.phi.prefilter import EVERYTHING, Possible, Prefilter
 
@@ -41,7 +41,7 @@ AGE = "AGE"
 URL = "URL"
 IP = "IP"
 
-_DATA = Path(__file__).resolve().parent / "data"
+_DATA = DATA_DIR  # (not beside ``__file__``: a native build lives in app/phi/_native/)
 
 # Latin letters with diacritics ("Inés", "Łukasz", "Müller") count as letters of a name.
 _LATIN = [*range(0xC0, 0x2B0), *range(0x1E00, 0x1F00)]  # Latin-1 to IPA (ə), Vietnamese
@@ -4196,24 +4196,11 @@ _PREFILTER = Prefilter(
 )
 
 
-# A frozen dataclass sets each field through ``object.__setattr__`` (some 0.8 µs a span, a
-# text has dozens); the slots' own descriptors set the same fields directly. (Checked against
-# PhiSpan's fields in tests/phi/test_detector_shortcuts.py.)
-_NEW_SPAN = object.__new__
-_SET_START = PhiSpan.__dict__["start"].__set__
-_SET_END = PhiSpan.__dict__["end"].__set__
-_SET_CATEGORY = PhiSpan.__dict__["category"].__set__
-
-
 def _merge(raw: Iterable[tuple[int, int, str]]) -> list[PhiSpan]:
     """Union overlapping/adjacent spans; the longest contributing span names the category."""
     spans = []
     for start, end, category in _merged(raw):
-        span = _NEW_SPAN(PhiSpan)  # PhiSpan(start, end, category), built faster (see above)
-        _SET_START(span, start)
-        _SET_END(span, end)
-        _SET_CATEGORY(span, category)
-        spans.append(span)
+        spans.append(PhiSpan(start, end, category))
     return spans
 
 

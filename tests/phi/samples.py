@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import random
+import sys
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from tests.api.factories import World
@@ -72,3 +76,17 @@ def mutated(text: str, rng: random.Random, alphabet: str, changes: int) -> str:
         i = rng.randrange(len(chars))
         chars[i] = rng.choice(alphabet)
     return "".join(chars)
+
+
+@cache
+def plain_module(name: str) -> ModuleType:
+    """Module ``name`` of app.phi loaded from its Python source, whether or not the native
+    build (app/phi/__init__.py) is what ``import app.phi.<name>`` gives: for tests that read
+    a function's code, and to compare the two builds."""
+    path = Path(__file__).resolve().parents[2] / "app/phi" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"app.phi._plain_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module

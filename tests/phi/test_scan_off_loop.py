@@ -60,15 +60,15 @@ async def test_health_answers_while_a_large_interview_is_scanned(client, auth):
     took = await create()
     done.set()
     gaps = await task
-    assert took > 0.2, f"the create took only {took:.2f} s: nothing to measure"
+    assert took > 0.1, f"the create took only {took:.2f} s: nothing to measure"
     assert len(gaps) > 3, "the probe did not run while the create was in flight"
     worst = max(gaps)
-    # Inline, the loop is blocked for the whole scan (worst ~= 0.9 x took); off the loop a
-    # probe waits at most for one regex match holding the GIL (~40 ms), or for the JSON work
-    # of the create. Measured idle: 0.04 s during a 0.55 s create. The bound is 0.5 s, or a
-    # quarter of the create when a loaded machine (CI, 2 shared cores) slows everything down.
-    bound = max(0.5, took / 4)
-    assert worst < bound, f"/health/live waited {worst:.2f} s during a {took:.2f} s create"
+    # Inline, the loop is blocked for the whole scan: the probe's worst wait is about 0.9 x
+    # the create. Off the loop a probe waits for the stretches the scan thread holds the GIL
+    # (between the regex matches and Python calls it makes) and for the JSON work of the
+    # create: measured idle, 0.07-0.12 s during a 0.29 s create (native build) and 0.07-0.09
+    # s during a 0.35 s one (plain). Both scale with a loaded machine's slowdown.
+    assert worst < took * 0.6, f"/health/live waited {worst:.2f} s during a {took:.2f} s create"
 
 
 async def test_short_texts_stay_inline_and_large_ones_use_the_bounded_pool(settings: Settings):

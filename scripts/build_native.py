@@ -1,0 +1,70 @@
+"""Compile the PHI detector to a C extension with mypyc, into ``app/phi/_native/``.
+
+The detector is some five thousand lines of typed Python run over every free-text field:
+compiled, the same source runs about a fifth faster (``make bench-phi``), with the same
+results (``tests/phi/test_native.py`` runs both builds over the test corpora and compares).
+mypyc is mypy's own compiler (it compiles mypy and black); it reads the annotations the type
+gate already checks.
+
+The build is what ``make install`` does when ``app/phi/detector.py`` changed (about a
+minute of gcc). Next to the extension it writes the SHA-256 of the source it was built from;
+``app/phi/__init__.py`` puts ``_native/`` ahead on the package's path only while that matches
+the source on disk, so an edit to the detector runs as plain Python until the next build,
+never as a stale extension. Without a build (no compiler, ``ROUNDS_PHI_NATIVE=0``) the
+detector is the plain module: slower, never different.
+
+Usage: python scripts/build_native.py
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.phi import NATIVE_DIR, NATIVE_MODULES, source_digest  # noqa: E402
+
+
+def main() -> int:
+    from mypyc.build import mypycify
+    from setuptools import setup
+
+    os.chdir(ROOT)  # mypyc names each module by its path from here
+    digests = {name: source_digest(name) for name in NATIVE_MODULES}  # what is compiled
+    with tempfile.TemporaryDirectory(prefix="rounds-native-") as tmp:
+        extensions = mypycify(
+            [f"app/phi/{name}.py" for name in NATIVE_MODULES],
+            opt_level="3",
+            target_dir=f"{tmp}/c",
+        )
+        setup(
+            name="rounds-phi-native",
+            ext_modules=extensions,
+            script_args=[
+                "--quiet",
+                "build_ext",
+                f"--build-lib={tmp}/lib",
+                f"--build-temp={tmp}/objects",
+            ],
+        )
+        built = sorted((Path(tmp) / "lib/app/phi").glob("*.so"))
+        if not built:
+            print("build_native: mypyc built no extension", file=sys.stderr)
+            return 1
+        shutil.rmtree(NATIVE_DIR, ignore_errors=True)
+        NATIVE_DIR.mkdir(parents=True)
+        for path in built:
+            shutil.copy2(path, NATIVE_DIR / path.name)
+    for name, digest in digests.items():
+        (NATIVE_DIR / f"{name}.sha256").write_text(digest + "\n")
+    print(f"build_native: {', '.join(p.name for p in built)} -> {NATIVE_DIR.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

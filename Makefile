@@ -34,7 +34,7 @@ install: $(VENV)/.installed explorers native
 # The PHI detector compiled with mypyc (scripts/build_native.py, about a minute of gcc), rebuilt
 # when its source changes; app/phi/__init__.py loads it only while it matches that source.
 NATIVE_STAMP := app/phi/_native/detector.sha256
-$(NATIVE_STAMP): app/phi/detector.py scripts/build_native.py $(VENV)/.installed
+$(NATIVE_STAMP): app/phi/detector.py app/phi/prefilter.py scripts/build_native.py $(VENV)/.installed
 	@mkdir -p build
 	$(PY) scripts/build_native.py > build/native.log 2>&1 || (cat build/native.log; exit 1)
 	@tail -n 1 build/native.log

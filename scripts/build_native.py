@@ -41,6 +41,9 @@ def main() -> int:
             [f"app/phi/{name}.py" for name in NATIVE_MODULES],
             opt_level="3",
             target_dir=f"{tmp}/c",
+            # The modules' shared library, inside the package (app/phi/native__mypyc...):
+            # by default it would be a top-level module named after a hash.
+            group_name="app.phi.native",
         )
         setup(
             name="rounds-phi-native",

@@ -16,7 +16,7 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 NATIVE_DIR = _HERE / "_native"
 DATA_DIR = _HERE / "data"  # the word lists
-NATIVE_MODULES = ("detector",)
+NATIVE_MODULES = ("detector", "prefilter")
 
 
 def source_digest(name: str) -> str:

@@ -23,11 +23,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from app.phi import DATA_DIR
 from app.phi.gates import compiled, gated, lookahead_charsets
-from app.phi.prefilter import EVERYTHING, Possible, Prefilter
+from app.phi.prefilter import EVERYTHING, Filter, Possible, Prefilter
 
 __all__ = ["PhiResult", "PhiSpan", "detect"]
 
@@ -41,17 +41,17 @@ AGE = "AGE"
 URL = "URL"
 IP = "IP"
 
-_DATA = DATA_DIR  # (not beside ``__file__``: a native build lives in app/phi/_native/)
+_DATA: Final = DATA_DIR  # (not beside ``__file__``: a native build lives in app/phi/_native/)
 
 # Latin letters with diacritics ("Inés", "Łukasz", "Müller") count as letters of a name.
-_LATIN = [*range(0xC0, 0x2B0), *range(0x1E00, 0x1F00)]  # Latin-1 to IPA (ə), Vietnamese
-_UP_EXTRA = "".join(chr(c) for c in _LATIN if chr(c).isupper() and chr(c).isalpha())
-_LO_EXTRA = "".join(chr(c) for c in _LATIN if chr(c).islower() and chr(c).isalpha())
-_UP = f"A-Z{_UP_EXTRA}"
-_LO = f"a-z{_LO_EXTRA}"
+_LATIN: Final = [*range(0xC0, 0x2B0), *range(0x1E00, 0x1F00)]  # Latin-1 to IPA (ə), Vietnamese
+_UP_EXTRA: Final = "".join(chr(c) for c in _LATIN if chr(c).isupper() and chr(c).isalpha())
+_LO_EXTRA: Final = "".join(chr(c) for c in _LATIN if chr(c).islower() and chr(c).isalpha())
+_UP: Final = f"A-Z{_UP_EXTRA}"
+_LO: Final = f"a-z{_LO_EXTRA}"
 # Letters of other scripts (Cyrillic, Armenian, Hebrew, Arabic, Devanagari, Thai, Georgian,
 # kana, CJK, Hangul). Greek is left out: alpha, beta and mu are units and drug classes.
-_SCRIPTS = (
+_SCRIPTS: Final = (
     "\u0400-\u058f\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u0e00-\u0e7f\u10a0-\u10ff"
     "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
 )
@@ -107,7 +107,7 @@ def _read(name: str) -> frozenset[str]:
 
 # Interjections that a name list holds as given names ("Ok" is a Korean given name): a
 # turn opening "Ok, next month ..." names no one.
-_INTERJECTIONS = frozenset({"ok"})
+_INTERJECTIONS: Final = frozenset({"ok"})
 
 
 @lru_cache(maxsize=1)
@@ -128,7 +128,7 @@ def _lexicon() -> _Lexicon:
 
 
 # Sub-city places and nicknames that a city list of incorporated places misses.
-_EXTRA_PLACES = frozenset(
+_EXTRA_PLACES: Final = frozenset(
     (
         "bronx|brooklyn|manhattan|queens|staten island|harlem|long island|westchester|"
         "nyc|san fran|south side|bay area|upper east side|upper west side|"
@@ -139,7 +139,7 @@ _EXTRA_PLACES = frozenset(
 
 # Capitalised words that commonly start sentences or name things that are not PHI
 # (programs, vendors, standards, clinical vocabulary); never part of a detected name.
-_NOT_NAME = frozenset(
+_NOT_NAME: Final = frozenset(
     """
     a an the this that these those he she they we i you it his her their our my your its
     erm um umm uh uhm hmm mhm er eh ah oh yep yup nah nope alright look listen says said
@@ -162,7 +162,7 @@ _NOT_NAME = frozenset(
     """.split()
 )
 
-_US_STATES = dict(
+_US_STATES: Final = dict(
     pair.split("=")
     for pair in (
         "AL=Alabama|AK=Alaska|AZ=Arizona|AR=Arkansas|CA=California|CO=Colorado|"
@@ -176,10 +176,12 @@ _US_STATES = dict(
         "DC=District of Columbia|PR=Puerto Rico"
     ).split("|")
 )
-_STATE_ABBR = "|".join(_US_STATES)
-_STATE_NAME = "|".join(sorted((re.escape(n) for n in _US_STATES.values()), key=len, reverse=True))
-_STATE = rf"(?:{_STATE_NAME}|(?:{_STATE_ABBR})(?![a-zA-Z]))"
-_STATE_NAMES_LOWER = frozenset(n.lower() for n in _US_STATES.values())
+_STATE_ABBR: Final = "|".join(_US_STATES)
+_STATE_NAME: Final = "|".join(
+    sorted((re.escape(n) for n in _US_STATES.values()), key=len, reverse=True)
+)
+_STATE: Final = rf"(?:{_STATE_NAME}|(?:{_STATE_ABBR})(?![a-zA-Z]))"
+_STATE_NAMES_LOWER: Final = frozenset(n.lower() for n in _US_STATES.values())
 
 # --------------------------------------------------------------------------- regexes
 
@@ -195,16 +197,16 @@ def _scan(first: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
         return compiled(f"(?=[{first}])(?:{pattern})", flags)
 
 
-_MONTH = (
+_MONTH: Final = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
     r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 )
-_MON = rf"(?i:{_MONTH})\.?"
-_DAY = r"(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?"
-_YEAR = r"(?:(?:19|20)\d{2}|['’]\d{2})"
-_WEEKDAY = r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
+_MON: Final = rf"(?i:{_MONTH})\.?"
+_DAY: Final = r"(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?"
+_YEAR: Final = r"(?:(?:19|20)\d{2}|['’]\d{2})"
+_WEEKDAY: Final = r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
 
-_DATE_RES = [
+_DATE_RES: Final = [
     # March 14, 2023 / Mar 9 2022 / May 30th / Apr 4 '23 / March 14th of 2023 / June the 3rd
     _scan(
         "JFMASONDjfmasond",
@@ -254,8 +256,8 @@ _DATE_RES = [
     ),
 ]
 
-_AGE_NUM = r"(?:9\d|1[0-4]\d)"
-_AGE_RES = [
+_AGE_NUM: Final = r"(?:9\d|1[0-4]\d)"
+_AGE_RES: Final = [
     _scan(
         "0-9",
         rf"(?<![\d.,-]){_AGE_NUM}(?:\s*|-)(?:years?|yrs?|y/?o|yo|y\.o\.?)(?:\s*|-)?(?:old|of age)?"
@@ -288,48 +290,48 @@ def _combine(patterns: list[re.Pattern[str]]) -> list[re.Pattern[str]]:
 
 # The date scans grouped by what they need, each group one pass run only when the text has
 # it: every alternative holds a digit; the relative and holiday ones a word of their own.
-_DATE_NUMERIC = _combine([_DATE_RES[i] for i in (1, 2, 4, 5, 6)])[0]  # opens with a digit
-_DATE_WORDED = _combine([_DATE_RES[0], _DATE_RES[3]])[0]  # month word + day or year
-_DATE_SLASHED = (_DATE_RES[7], _DATE_RES[8])  # "m/d" after a cue word (``v`` group)
-_DATE_RELATIVE = _DATE_RES[9]  # last Tuesday, next March 3
-_DATE_HOLIDAY = _DATE_RES[10]  # Christmas 2022
-_RELATIVE_WORDS = ("last", "next", "this past", "this coming")
-_HOLIDAY_WORDS = ("Christmas", "Thanksgiving", "Easter", "Halloween", "New Year")
-_AGE_SCAN = _combine(_AGE_RES)
+_DATE_NUMERIC: Final = _combine([_DATE_RES[i] for i in (1, 2, 4, 5, 6)])[0]  # opens with a digit
+_DATE_WORDED: Final = _combine([_DATE_RES[0], _DATE_RES[3]])[0]  # month word + day or year
+_DATE_SLASHED: Final = (_DATE_RES[7], _DATE_RES[8])  # "m/d" after a cue word (``v`` group)
+_DATE_RELATIVE: Final = _DATE_RES[9]  # last Tuesday, next March 3
+_DATE_HOLIDAY: Final = _DATE_RES[10]  # Christmas 2022
+_RELATIVE_WORDS: Final = ("last", "next", "this past", "this coming")
+_HOLIDAY_WORDS: Final = ("Christmas", "Thanksgiving", "Easter", "Halloween", "New Year")
+_AGE_SCAN: Final = _combine(_AGE_RES)
 
-_EMAIL_RE = _scan(
+_EMAIL_RE: Final = _scan(
     r"\w.+-", r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"
 )
-_URL_RE = compiled(
+_URL_RE: Final = compiled(
     r"(?i)\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'()]+"
     r"|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|io|us|info|health|care)"
     r"/[^\s<>\"'()]*"
 )
-_IPV4_RE = _scan(
+_IPV4_RE: Final = _scan(
     "0-9",
     r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
     r"(?::\d{1,5})?(?![\d.]*\d)",
 )
-_H = r"[0-9A-Fa-f]{1,4}"
-_IPV6_RE = _scan(
+_H: Final = r"[0-9A-Fa-f]{1,4}"
+_IPV6_RE: Final = _scan(
     "0-9A-Fa-f:",
     rf"(?<![\w:])(?:(?:{_H}:){{7}}{_H}|(?:{_H}:){{1,7}}:|(?:{_H}:){{1,6}}:{_H}"
     rf"|(?:{_H}:){{1,5}}(?::{_H}){{1,2}}|(?:{_H}:){{1,4}}(?::{_H}){{1,3}}"
     rf"|(?:{_H}:){{1,3}}(?::{_H}){{1,4}}|(?:{_H}:){{1,2}}(?::{_H}){{1,5}}"
     rf"|{_H}:(?::{_H}){{1,6}}|::(?:{_H}:){{0,5}}{_H})(?![\w:])",
 )
-_IPV6_HINT_RE = _scan("0-9A-Fa-f", r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:")
-_PHONE_RE = _scan(
+_IPV6_HINT_RE: Final = _scan("0-9A-Fa-f", r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:")
+_PHONE_RE: Final = _scan(
     "0-9(+",
     r"(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s./-])\d{3}[\s.-]\d{4}"
     r"(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?(?![\w-])"
     r"|(?<![\w-])\+\d{1,3}[\s.-]?\d{1,4}(?:[\s.-]\d{2,4}){2,4}(?![\w-])",
     re.I,
 )
-_SSN_RE = _scan("0-9", r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
+_SSN_RE: Final = _scan("0-9", r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
 
 # Label words that announce an identifier; the value after them is redacted as ID.
-_ID_LABEL = (
+_ID_LABEL: Final = (
     r"(?:MRN|MR\s?#|medical\s+record(?:\s+(?:number|no\.?|num))?|med\.?\s+rec(?:ord)?\.?"
     r"|chart(?:\s+(?:number|no\.?))?|record\s+(?:number|no\.?)|SSN|SS\s?#|social\s+security"
     r"(?:\s+(?:number|no\.?))?|acct\.?|account(?:\s+(?:number|no\.?))?|policy(?:\s+(?:number|no\.?))?"
@@ -345,50 +347,50 @@ _ID_LABEL = (
     r"|(?:patient|pt|site|case|member|subscriber|unique|record|employee|student|badge)\s+ID"
     r"|ID(?:\s+(?:number|no\.?))?|identifier|no\.|number|#)"
 )
-_ID_VALUE = r"#?\s?(?=[A-Za-z0-9-]*\d)[A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9-]+)?(?<!-)"
+_ID_VALUE: Final = r"#?\s?(?=[A-Za-z0-9-]*\d)[A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9-]+)?(?<!-)"
 # Id-shaped values are found first, then a label is looked for just before each one.
-_ID_CANDIDATE_RE = _scan("#A-Za-z0-9", rf"(?<![\w-]){_ID_VALUE}(?![\w])")
-_ID_LABEL_BEFORE_RE = compiled(
+_ID_CANDIDATE_RE: Final = _scan("#A-Za-z0-9", rf"(?<![\w-]){_ID_VALUE}(?![\w])")
+_ID_LABEL_BEFORE_RE: Final = compiled(
     rf"(?i:(?<![\w]){_ID_LABEL})(?:\s*(?:is|was|of|:|#|no\.?|number))*\s*[:#]?\s*$"
 )
 # Searched over the 45 characters before each id-shaped value: behind its first-character gate.
-_ID_LABEL_BEFORE_SCAN = gated(_ID_LABEL_BEFORE_RE)
+_ID_LABEL_BEFORE_SCAN: Final = gated(_ID_LABEL_BEFORE_RE)
 # Descriptor words that are themselves revealing enough to redact along with the value.
-_ID_LABEL_KEEP_IN_SPAN = compiled(
+_ID_LABEL_KEEP_IN_SPAN: Final = compiled(
     r"(?i)^(?:(?:patient|pt|site|case|member|subscriber|unique)\s+ID|case|Medicare|Medicaid)"
 )
 
 # Codes that look like ids without a label: AB-123456, #JH-998877, RV123456, 12345-JHU.
-_CODE_RE = _scan(
+_CODE_RE: Final = _scan(
     "#A-Z0-9",
     r"(?<![\w#-])#?(?:[A-Z]{1,6}\d?[A-Z]?-(?:[A-Z0-9]+-)*\d{3,}[A-Z0-9]*"
     r"|[A-Z]{1,5}\d{5,}[A-Z]{0,3}|\d{4,}-?[A-Z]{1,5}|[A-Z]{2,5}\d{4,}[A-Z]{0,3}"
     r"|\d{3,}(?:-\d{2,}){1,3})(?![\w-])",
 )
-_NOT_CODE_SHAPE_RE = compiled(
+_NOT_CODE_SHAPE_RE: Final = compiled(
     r"(?:19|20)\d{2}-(?:19|20)\d{2}|(?:19|20)\d{2}-[01]\d-[0-3]\d|\d{3}-\d{3}-\d{4}"
 )
-_LONG_NUMBER_RE = _scan("#0-9", r"(?<![\w.,#-])#?\d{6,}(?![\w.,-]\d|[\w-])")
+_LONG_NUMBER_RE: Final = _scan("#0-9", r"(?<![\w.,#-])#?\d{6,}(?![\w.,-]\d|[\w-])")
 # Standards, trials and coding systems have code-shaped names but are not PHI.
-_CODE_STOP = compiled(
+_CODE_STOP: Final = compiled(
     r"^#?(?:ISO|IEC|IEEE|NCT|ICD|CPT|HCPCS|LOINC|SNOMED|RFC|SOC|NIST|SP|HL7|FHIR|ASTM|ANSI"
     r"|FDA|CFR|USC|EN|DIN|UL|CE|COVID|SARS|HIPAA|GDPR|K\d|PMID|DOI|ISBN|ISSN|NDC|CVE)\b"
 )
 
-_ZIP_RE = _scan(
+_ZIP_RE: Final = _scan(
     "zZpPA-Z",
     r"(?i:\b(?:zip|zip\s*code|postal\s+code|zipcode)\s*(?:is|:|#)?\s*)(?P<v>\d{5}(?:-\d{4})?)\b"
     rf"|(?<![\w])(?:{_STATE_ABBR})\s(?P<w>\d{{5}}(?:-\d{{4}})?)\b",
 )
 
-_STREET_SUFFIX = (
+_STREET_SUFFIX: Final = (
     r"(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|Ln|Lane|Way|Ct|Court|Pl|Place"
     r"|Pkwy|Parkway|Hwy|Highway|Ter|Terrace|Cir|Circle|Sq|Square|Trl|Trail|Row|Loop|Pike"
     r"|Plaza|Crescent|Alley|Broadway|Run|Bend|Hollow|Crossing|Ridge|Pass|Path|Mews|Commons|Knoll"
     r"|Parade|Esplanade|Promenade|Quay|Grove)"
 )
-_STREET_PREFIX = r"(?:Rue|Chemin|Calle|Rua|Via|Avenida|Avenue|Boulevard|Route|Rte)"
-_ADDRESS_RE = _scan(
+_STREET_PREFIX: Final = r"(?:Rue|Chemin|Calle|Rua|Via|Avenida|Avenue|Boulevard|Route|Rte)"
+_ADDRESS_RE: Final = _scan(
     "0-9A-Zt",
     r"\b\d{1,6}(?:-\d{1,4})?\s+(?:[NSEW]\.?\s+)?(?:(?:\d{1,3}(?:st|nd|rd|th)|[A-Z][a-zA-Z'’-]+)"
     rf"\s+){{0,3}}(?i:{_STREET_SUFFIX})\b\.?"
@@ -404,25 +406,25 @@ _ADDRESS_RE = _scan(
     r"[A-Z][a-zA-Z'’-]+|[A-Z][a-z]+(?:way|gate)\b)",
 )
 # "New York clinic": a state name used as the name of a facility.
-_STATE_FACILITY_RE = _scan(
+_STATE_FACILITY_RE: Final = _scan(
     "A-Z", rf"\b(?:{_STATE_NAME})\s+(?:clinic|hospital|medical\s+center|health\s+center|office)\b"
 )
 # ", Springfield, IL 62704" continuation after an address or facility.
-_PLACE_TAIL_RE = compiled(
+_PLACE_TAIL_RE: Final = compiled(
     rf"(?:,?\s+(?:in|at)\s+|,\s*)(?:(?P<city>(?:[A-Z][a-zA-Z'’.-]+\s?){{1,3}}?)"
     rf",\s*(?P<state>{_STATE})(?:\s+\d{{5}}(?:-\d{{4}})?)?(?![\w])"
     rf"|(?P<city2>(?:[A-Z][a-zA-Z'’.-]+\s?){{1,3}}?)(?![\w]))"
 )
-_CITY_STATE_RE = _scan(
+_CITY_STATE_RE: Final = _scan(
     "A-Z",
     rf"\b(?P<city>(?:[A-Z][a-z]+(?:[ -](?=[A-Z]))?){{1,3}}|St\.\s[A-Z][a-z]+)"
     rf",\s*(?P<state>{_STATE})"
     r"(?:\s+\d{5}(?:-\d{4})?)?(?![\w])",
 )
-_COUNTY_RE = _scan("A-Z", r"\b(?:[A-Z][a-z]+\s){1,2}(?:County|Parish|Borough)\b")
+_COUNTY_RE: Final = _scan("A-Z", r"\b(?:[A-Z][a-z]+\s){1,2}(?:County|Parish|Borough)\b")
 
 # Facility heads: a capitalised run ending in one of these is a facility name.
-_FACILITY_HEAD = (
+_FACILITY_HEAD: Final = (
     r"(?:Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza|Associates)"
     r"|(?:Care|Rest|Retirement|Convalescent)\s+Home|Aged\s+Care|Memory\s+Care"
     r"|Rehab(?:ilitation)?\s+(?:Unit|Ward)|(?:Family\s+)?Health\s+Team|Care\s+Village"
@@ -447,9 +449,9 @@ _FACILITY_HEAD = (
     r"|Rehabilitation\s+Hospital|Memorial|General|Gen\.?|Presbyterian|Methodist|Baptist"
     r"|Children['’]s|Langone|Permanente|Medicine|VA|ER|Office)"
 )
-_CAP = rf"(?:[{_UP}][{_UP}{_LO}'’]*\.?|[A-Z]{{2,}}|\d+(?:st|nd|rd|th)|[{_SCRIPTS}]+)"
-_FAC_PREFIX = rf"(?:(?:St\.?|Saint|Mt\.?|Mount|Ft\.?|Fort)\s+)?{_CAP}(?:-{_CAP})?"
-_FACILITY_RE = _scan(
+_CAP: Final = rf"(?:[{_UP}][{_UP}{_LO}'’]*\.?|[A-Z]{{2,}}|\d+(?:st|nd|rd|th)|[{_SCRIPTS}]+)"
+_FAC_PREFIX: Final = rf"(?:(?:St\.?|Saint|Mt\.?|Mount|Ft\.?|Fort)\s+)?{_CAP}(?:-{_CAP})?"
+_FACILITY_RE: Final = _scan(
     "A-Z",
     rf"\b(?P<pre>{_FAC_PREFIX}(?:\s+(?:&|and|of|de|la|del|the)?\s*{_FAC_PREFIX}){{0,4}}?)"
     # (a possessive may follow: "Bramblewood Urgent Care's ER")
@@ -457,14 +459,14 @@ _FACILITY_RE = _scan(
     rf"(?:\s+(?:of|in)\s+(?P<of>(?:[A-Z][a-zA-Z]+\s?){{1,3}}))?",
 )
 # Heads that are ordinary words; they need a place-like prefix (city, Saint ..., known name).
-_WEAK_HEADS = frozenset(
+_WEAK_HEADS: Final = frozenset(
     """
     memorial general gen gen. presbyterian methodist baptist children's children’s medicine
     va er office medical med health practice associates physicians pharmacy lodge
     """.split()
 )
 # Words that make "X Health"/"X Clinic" generic rather than a named facility.
-_GENERIC_PREFIX = frozenset(
+_GENERIC_PREFIX: Final = frozenset(
     """
     public mental digital population behavioral behavioural global world occupational home
     community women's women’s men's men’s child children's maternal oral sexual reproductive
@@ -480,25 +482,25 @@ _GENERIC_PREFIX = frozenset(
 )
 
 # Generic words that still form a facility name before a head word ("General Hospital").
-_FACILITY_ISH = frozenset(
+_FACILITY_ISH: Final = frozenset(
     """
     st st. saint mt mt. mount central general city memorial county regional north south east
     west northern southern eastern western university children's children’s community
     """.split()
 )
-_STRIP_PREFIX = (_GENERIC_PREFIX | _NOT_NAME) - _FACILITY_ISH
+_STRIP_PREFIX: Final = (_GENERIC_PREFIX | _NOT_NAME) - _FACILITY_ISH
 
 # "Cancer Center in New York", "Clinic of Springfield": a head word anchored by a place.
-_HEAD_OF_PLACE_RE = _scan("A-Z", rf"\b(?P<head>{_FACILITY_HEAD})\s+(?:of|in)\s+(?=[A-Z])")
-_SAINT_RE = _scan(
+_HEAD_OF_PLACE_RE: Final = _scan("A-Z", rf"\b(?P<head>{_FACILITY_HEAD})\s+(?:of|in)\s+(?=[A-Z])")
+_SAINT_RE: Final = _scan(
     "S",
     rf"\b(?:St\.?|Saint|Ste\.?)\s+(?P<n>[{_UP}][{_LO}]+|[{_SCRIPTS}]+)(?:['’]s|s)?"
     r"(?!\s+(?:wort|Day|Patrick's Day|Jude Children's Research)\b)",
 )
 # All-caps city abbreviations ("LA"/"SF" alone are too ambiguous: left atrium, etc.).
-_ABBR_PLACE_RE = _scan("NDS", r"\b(?:NYC|DFW|SFO|NOLA|DMV)\b")
+_ABBR_PLACE_RE: Final = _scan("NDS", r"\b(?:NYC|DFW|SFO|NOLA|DMV)\b")
 # Widely known US health systems / hospitals that rarely carry a generic head word.
-_KNOWN_FACILITY_RE = _scan(
+_KNOWN_FACILITY_RE: Final = _scan(
     "A-Z",
     r"\b(?:John(?:s|['’]s)?\s+Hopkins(?:\s+Bayview)?|Cedars?[- ]Sinai|Mt\.?\s+Sinai|Mount\s+Sinai"
     r"|Mass(?:achusetts)?\s+General(?:\s+Brigham)?|MGH|Brigham\s+(?:and|&)\s+Women['’]s"
@@ -532,7 +534,7 @@ _KNOWN_FACILITY_RE = _scan(
 
 # A capitalised word followed by one of these is an eponym (Wilson's disease, Wells score,
 # Framingham Heart Study), not a person or a place.
-_EPONYM_TAIL_RE = compiled(
+_EPONYM_TAIL_RE: Final = compiled(
     r"(?:['’]s?|s['’])?\s+(?:[A-Z][a-z]+\s+)?(?i:disease|syndrome|sign|reflex|score|criteria"
     r"|criterion|test|maneuver|manoeuvre|scale|classification|index|triad|phenomenon|law"
     r"|rule|equation|formula|procedure|operation|fracture|palsy|ulcer|angina|lymphoma"
@@ -550,12 +552,12 @@ _EPONYM_TAIL_RE = compiled(
 # rule, not where someone is); not "Ana the chart", "Boston and her score". The words
 # before the noun are tried against the stop words only where _INSTRUMENT_NEAR_RE, which
 # matches wherever this does (each modifier is a run of at most 81 non-spaces), finds a noun.
-_INSTRUMENT = (
+_INSTRUMENT: Final = (
     r"(?i:chart|scale|score|index|criteria|tool|rules?|model|questionnaire|classification"
     r"|protocol)\b"
 )
-_INSTRUMENT_NEAR_RE = compiled(r"(?:\s{1,4}+\S{1,81}+){1,3}?\s{1,4}+" + _INSTRUMENT)
-_EPONYM_MODIFIED_RE = compiled(
+_INSTRUMENT_NEAR_RE: Final = compiled(r"(?:\s{1,4}+\S{1,81}+){1,3}?\s{1,4}+" + _INSTRUMENT)
+_EPONYM_MODIFIED_RE: Final = compiled(
     r"(?:\s{1,4}(?!(?i:the|a|an|and|or|but|of|in|on|at|to|for|with|from|by|her|his|my|our"
     r"|their|your|this|that|its|is|was|are|were|has|had|he|she|they|we|i|you|it|about|after"
     r"|before|during|over|than|then|so|as|if|when|while|said|says|told|asked|did|does|do|got"
@@ -564,7 +566,7 @@ _EPONYM_MODIFIED_RE = compiled(
     r"(?:[A-Za-z][a-z]{0,39}(?:-[a-z]{1,40})?|[IVX]{1,6}|\d{1,6})){1,3}\s{1,4}" + _INSTRUMENT
 )
 # Well-known eponyms that can also be census names; never redacted on their own.
-_EPONYMS = frozenset(
+_EPONYMS: Final = frozenset(
     """
     alzheimer alzheimer's parkinson parkinson's crohn crohn's hodgkin hodgkin's addison
     addison's cushing cushing's graves graves' huntington huntington's marfan kawasaki
@@ -579,26 +581,26 @@ _EPONYMS = frozenset(
     """.split()
 )
 
-_NAME_TOK = (
+_NAME_TOK: Final = (
     rf"(?:O['’]|D['’]|Mc|Mac|Di|De|Le|La)?[{_UP}][{_LO}]+(?:['’][{_UP}][{_LO}]+)?"
     rf"(?:-(?:Mc|Mac|O['’])?[{_UP}][{_LO}]+)?"
 )
-_CAP_TOKEN_RE = _scan(_UP, rf"(?<![\w'’-]){_NAME_TOK}(?![\w-])")
-_INITIAL = r"[A-Z]\.(?![A-Za-z])|[A-Z](?=['’]s\b|[,;:)]|$|\s+[a-z])"
-_FOLLOW_RE = compiled(rf"\s+(?:(?P<init>{_INITIAL})|(?P<tok>{_NAME_TOK}))")
-_TITLE_RE = _scan(
+_CAP_TOKEN_RE: Final = _scan(_UP, rf"(?<![\w'’-]){_NAME_TOK}(?![\w-])")
+_INITIAL: Final = r"[A-Z]\.(?![A-Za-z])|[A-Z](?=['’]s\b|[,;:)]|$|\s+[a-z])"
+_FOLLOW_RE: Final = compiled(rf"\s+(?:(?P<init>{_INITIAL})|(?P<tok>{_NAME_TOK}))")
+_TITLE_RE: Final = _scan(
     "A-Z",
     rf"\b(?P<title>Dr|Drs|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr"
     rf"|Sister|Brother|Father|Mother|Aunt|Uncle|Grandma|Grandpa|Judge|Officer|Captain|Capt)"
     rf"(?:\.|(?=\s))\s*(?P<n>(?:{_NAME_TOK}|[A-Z]\.)(?:\s+(?:{_NAME_TOK}|[A-Z]\.(?![A-Za-z])"
     rf"|[A-Z](?=[\s,;:)]|$))){{0,2}})",
 )
-_SURNAME_TITLES = frozenset("Dr Doctor Mr Mrs Ms Miss Prof Professor".split())
-_NOT_A_DOCTOR = frozenset("google internet youtube chatgpt tiktok".split())
-_LOWER_WORD_RE = compiled(r"[ ][a-z][a-z'’-]+(?![\w'’-])")
-_OFFICE_RE = compiled(r"['’]s\s+(?i:office|clinic|practice)\b")
+_SURNAME_TITLES: Final = frozenset("Dr Doctor Mr Mrs Ms Miss Prof Professor".split())
+_NOT_A_DOCTOR: Final = frozenset("google internet youtube chatgpt tiktok".split())
+_LOWER_WORD_RE: Final = compiled(r"[ ][a-z][a-z'’-]+(?![\w'’-])")
+_OFFICE_RE: Final = compiled(r"['’]s\s+(?i:office|clinic|practice)\b")
 # A cue word right before a capitalised token marks it as a person's name.
-_CUES = frozenset(
+_CUES: Final = frozenset(
     """
     patient pt pt. participant interviewee client resident named called son daughter wife
     husband spouse partner fiance fiancee fiancé fiancée boyfriend girlfriend mom dad mother
@@ -610,10 +612,10 @@ _CUES = frozenset(
     attn attn: signed sincerely regards thanks dear hi hello name:
     """.split()
 )
-_CUE_PAIRS = frozenset(
+_CUE_PAIRS: Final = frozenset(
     {("referred", "by"), ("seen", "by"), ("treated", "by"), ("name", "is"), ("name", "was")}
 )
-_CUE_LAST = _CUES | {second for _, second in _CUE_PAIRS}  # what a cue's last word can be
+_CUE_LAST: Final = _CUES | {second for _, second in _CUE_PAIRS}  # what a cue's last word can be
 
 
 def _cue_before(text: str, start: int) -> str | None:
@@ -645,9 +647,9 @@ def _label_head(text: str, pos: int) -> bool:
     return len(head) <= 2 and all(w.isalpha() for w in head)
 
 
-_SPEAKER_LABEL = ":label"
+_SPEAKER_LABEL: Final = ":label"
 # Cue words that are weak (prepositions): they only vouch for list-known given names.
-_WEAK_CUES = frozenset(
+_WEAK_CUES: Final = frozenset(
     """
     with like to for from per under cc hi hello thanks dear regards sincerely signed :label
     """.split()
@@ -660,11 +662,11 @@ _WEAK_CUES = frozenset(
 
 # (Written "X then X*", not "X+": the engine skips ahead in C only to a class a pattern opens
 # with, and a repeat is no class.)
-_DIGIT_RUN_RE = compiled(r"\d\d*")
+_DIGIT_RUN_RE: Final = compiled(r"\d\d*")
 # In ASCII text ``\d`` is [0-9]; the plain range is cheaper to test than the Unicode category.
-_ASCII_DIGIT_RUN_RE = compiled(r"[0-9][0-9]*")
+_ASCII_DIGIT_RUN_RE: Final = compiled(r"[0-9][0-9]*")
 # Every _FACILITY_HEAD alternative contains one of these (case-sensitive, like the regex).
-_HEAD_HINTS = (
+_HEAD_HINTS: Final = (
     "Hosp", "Clinic", "Med", "Health", "Infirmary", "Sanatorium", "Sanitarium", "Nursing",
     "Center", "Centre", "Institute", "Care", "Pharmacy", "Physicians", "Associates",
     "Practice", "Memorial", "Gen", "Presbyterian", "Methodist", "Baptist", "Children",
@@ -673,8 +675,8 @@ _HEAD_HINTS = (
     "Rehab",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
-_ADDRESS_HINTS = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
-_TITLE_HINTS = (
+_ADDRESS_HINTS: Final = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
+_TITLE_HINTS: Final = (
     "Dr", "Doctor", "Mr", "Ms", "Miss", "Mx", "Prof", "Nurse", "Rev", "Sr", "Fr", "Sister",
     "Brother", "Father", "Mother", "Aunt", "Uncle", "Grand", "Judge", "Officer", "Capt",
 )  # fmt: skip
@@ -685,12 +687,12 @@ def _words(*needles: str) -> re.Pattern[str]:
     return compiled("|".join(re.escape(n) for n in needles))
 
 
-_HEAD_HINT_RE = _words(*_HEAD_HINTS)
-_ADDRESS_HINT_RE = _words(*_ADDRESS_HINTS)
-_TITLE_HINT_RE = _words(*_TITLE_HINTS)
-_STATE_FACILITY_HINT_RE = _words("clinic", "hospital", "medical", "health", "office")
-_COUNTY_HINT_RE = _words("County", "Parish", "Borough")
-_ABBR_HINT_RE = _words("NYC", "DFW", "SFO", "NOLA", "DMV")
+_HEAD_HINT_RE: Final = _words(*_HEAD_HINTS)
+_ADDRESS_HINT_RE: Final = _words(*_ADDRESS_HINTS)
+_TITLE_HINT_RE: Final = _words(*_TITLE_HINTS)
+_STATE_FACILITY_HINT_RE: Final = _words("clinic", "hospital", "medical", "health", "office")
+_COUNTY_HINT_RE: Final = _words("County", "Parish", "Borough")
+_ABBR_HINT_RE: Final = _words("NYC", "DFW", "SFO", "NOLA", "DMV")
 
 
 class _Hints(NamedTuple):
@@ -715,19 +717,19 @@ class _Hints(NamedTuple):
         return tuple.__new__(cls, (max(lens), sum(lens), age))
 
 
-_NO_DIGITS = _Hints(0, 0, False)
+_NO_DIGITS: Final = _Hints(0, 0, False)
 
 
 # --------------------------------------------------------------------------- detection
 
 
 # Helpers used inside the loops (compiled once, not looked up in re's cache per call).
-_NAME_TOK_RE = compiled(_NAME_TOK)
-_PREV_CAP_RE = compiled(r"([A-Z][a-zA-Z'’]*)\s+$")
-_BARE_LABEL_RE = compiled(r"(?i)\s*(?:#|no\.|number)\s*")
-_YEAR_VALUE_RE = compiled(r"#?\s?(?:19|20)\d{2}")
-_DASHED_DIGITS_RE = compiled(r"\d{3,}(?:-\d{2,})+")
-_ASCII_WORD_RE = compiled(r"[A-Za-z]+")
+_NAME_TOK_RE: Final = compiled(_NAME_TOK)
+_PREV_CAP_RE: Final = compiled(r"([A-Z][a-zA-Z'’]*)\s+$")
+_BARE_LABEL_RE: Final = compiled(r"(?i)\s*(?:#|no\.|number)\s*")
+_YEAR_VALUE_RE: Final = compiled(r"#?\s?(?:19|20)\d{2}")
+_DASHED_DIGITS_RE: Final = compiled(r"\d{3,}(?:-\d{2,})+")
+_ASCII_WORD_RE: Final = compiled(r"[A-Za-z]+")
 
 
 # A capitalised token (``_CAP_TOKEN_RE``): start, end, the token, the token lower-cased; read
@@ -797,21 +799,21 @@ def _extend_name(text: str, end: int, lex: _Lexicon, max_tokens: int = 2) -> tup
 
 
 # Stop-listed words that are also common surnames; fine right after a given name.
-_SURNAME_WORDS = frozenset({"white", "black", "brown", "young", "king", "green", "english"})
+_SURNAME_WORDS: Final = frozenset({"white", "black", "brown", "young", "king", "green", "english"})
 
 
 def _looks_like_place_word(low: str) -> bool:
     return low in _PLACE_WORDS
 
 
-_FACILITY_WORDS = frozenset(
+_FACILITY_WORDS: Final = frozenset(
     """
     hospital hospitals hosp clinic clinics medical med center centre health healthcare
     infirmary hospice institute memorial general presbyterian methodist baptist street
     avenue road lane boulevard county city village town university office
     """.split()
 )
-_PLACE_WORDS = _STATE_NAMES_LOWER | _FACILITY_WORDS  # what _looks_like_place_word tests
+_PLACE_WORDS: Final = _STATE_NAMES_LOWER | _FACILITY_WORDS  # what _looks_like_place_word tests
 
 
 def _name_spans(
@@ -925,13 +927,13 @@ def _name_spans(
 # What is said of a season, a virtue or a month, not of a person: "Faith matters to me",
 # "Spring is when my allergies flare", "Grace is what got me through", "May was the worst
 # month".
-_ABSTRACT_PREDICATE_RE = compiled(
+_ABSTRACT_PREDICATE_RE: Final = compiled(
     r"[ ]+(?:matters|means|(?:is|was)[ ]+(?:when|what|why|how|where|the[ ]+(?:worst|best"
     r"|hardest|busiest|toughest|easiest)[ ]+(?:part|time|month|season|thing)"
     r"|(?:my|our|the)[ ]+(?:favou?rite[ ]+)?(?:season|month|time[ ]+of[ ]+(?:the[ ]+)?year)))\b"
 )
-_DIGIT_NEXT_RE = compiled(r"[ ]*(?:the[ ]+)?\d")
-_DETERMINERS = frozenset("the a an my our your his her their this that".split())
+_DIGIT_NEXT_RE: Final = compiled(r"[ ]*(?:the[ ]+)?\d")
+_DETERMINERS: Final = frozenset("the a an my our your his her their this that".split())
 
 
 def _after_determiner(text: str, start: int) -> bool:
@@ -943,8 +945,10 @@ def _after_determiner(text: str, start: int) -> bool:
     return bool(words) and words[-1] in _DETERMINERS
 
 
-_UNIT_NUMBER_RE = compiled(r"[ ]\d+[A-Za-z]?\b")
-_UNIT_WORDS = frozenset("ward bay bed room pod unit level floor wing suite theatre station".split())
+_UNIT_NUMBER_RE: Final = compiled(r"[ ]\d+[A-Za-z]?\b")
+_UNIT_WORDS: Final = frozenset(
+    "ward bay bed room pod unit level floor wing suite theatre station".split()
+)
 
 
 def _cue_name(
@@ -990,7 +994,7 @@ def _cue_name(
     return start, end, NAME
 
 
-_WORD_RE = compiled(r"[A-Za-z][A-Za-z.'’-]*")
+_WORD_RE: Final = compiled(r"[A-Za-z][A-Za-z.'’-]*")
 
 
 def _city_at(text: str, start: int, lex: _Lexicon) -> int:
@@ -1153,14 +1157,14 @@ def _location_spans(
         yield start, _facility_tail(text, end, lex, allow_lower_head=True), LOCATION
 
 
-_MORE_HEADS_RE = compiled(rf"(?:\s+(?:{_FACILITY_HEAD}|Center|Centre)(?![\w'’]))+")
-_NEXT_WORD_RE = compiled(r"(?:,\s*|\s+(?:in\s+)?)([A-Z])")
-_STATE_AFTER_RE = compiled(
+_MORE_HEADS_RE: Final = compiled(rf"(?:\s+(?:{_FACILITY_HEAD}|Center|Centre)(?![\w'’]))+")
+_NEXT_WORD_RE: Final = compiled(r"(?:,\s*|\s+(?:in\s+)?)([A-Z])")
+_STATE_AFTER_RE: Final = compiled(
     rf"(?:,\s*|\s+(?:in\s+)?)(?:{_STATE})(?:\s+\d{{5}}(?:-\d{{4}})?)?(?![\w])"
 )
-_STATE_HERE_RE = compiled(rf"(?:{_STATE})(?![\w])")
-_COMMA_STATE_RE = compiled(rf",\s*(?:{_STATE})(?![\w])")
-_LOWER_FACILITY_RE = compiled(
+_STATE_HERE_RE: Final = compiled(rf"(?:{_STATE})(?![\w])")
+_COMMA_STATE_RE: Final = compiled(rf",\s*(?:{_STATE})(?![\w])")
+_LOWER_FACILITY_RE: Final = compiled(
     r"\s+(?:downtown\s+)?(?:clinic|hospital|facility|office|med(?:ical)?\.?\s+c(?:en)?te?r"
     r"|health\s+center|ER|ED|urgent\s+care|campus|location|branch|site)\b"
 )
@@ -1204,7 +1208,7 @@ def _facility_tail(text: str, end: int, lex: _Lexicon, allow_lower_head: bool = 
 
 
 # The last word of every _ID_LABEL alternative and connector, lower case ("#" handled apart).
-_LABEL_FINAL = tuple(
+_LABEL_FINAL: Final = tuple(
     """
     mrn mr record number no num rec chart ssn ss security acct account policy member
     membership id subscriber insurance ins plan beneficiary medicare medicaid mbi hicn claim
@@ -1234,9 +1238,9 @@ def _label_possible(text: str, v_start: int) -> bool:
     return word.lower().endswith(_LABEL_FINAL)
 
 
-_ANY_DIGIT_RE = compiled(r"\d")
-_ID_RUN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
-_CODE_RUN_CHARS = frozenset("#ABCDEFGHIJKLMNOPQRSTUVWXYZ-")
+_ANY_DIGIT_RE: Final = compiled(r"\d")
+_ID_RUN_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
+_CODE_RUN_CHARS: Final = frozenset("#ABCDEFGHIJKLMNOPQRSTUVWXYZ-")
 
 
 def _from_digits(
@@ -1326,49 +1330,51 @@ def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, in
 # only from a personal context, numbers and dates read out in words, places known from the
 # way they are talked about. Each rule is a context, not a list of the corpus's values.
 
-_DIGIT_WORD = r"(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine)"
-_DIGIT_WORDS = {
+_DIGIT_WORD: Final = r"(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine)"
+_DIGIT_WORDS: Final = {
     "zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
     "six": 6, "seven": 7, "eight": 8, "nine": 9,
 }  # fmt: skip
 # "seven oh three, five five five, oh one four two" / "double five": digits read out.
-_SPOKEN_DIGITS_RE = _scan(
+_SPOKEN_DIGITS_RE: Final = _scan(
     "zotfsend",
     rf"(?:\b(?:(?:double|triple)\s+)?{_DIGIT_WORD}(?:(?:[\s,.-]|\.\.\.)+(?:(?:double|triple)\s+)?"
     rf"{_DIGIT_WORD}){{4,}}\b)",
 )
-_UNITS_AFTER = (
+_UNITS_AFTER: Final = (
     r"(?:percent|%|mg|milligrams?|mcg|micrograms?|units?|ml|cc|beds?|patients?|people|nurses"
     r"|minutes?|mins?|hours?|days?|weeks?|months?|pounds?|lbs?|kilos?|kg|degrees?|mmhg|over"
     r"|times|dollars|bucks|steps|feet|miles|calls|charts?|admits|percentile|seconds?|points?)"
 )
-_NUM_WORD_AGE = (
+_NUM_WORD_AGE: Final = (
     r"(?:ninety(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?"
     r"|(?:a|one)\s+hundred(?:\s+and)?(?:\s+(?:one|two|three|four|five|six|seven|eight|nine|ten"
     r"|eleven|twelve|thirteen|fourteen|fifteen))?|1[01]\d|9\d)"
 )
 # An age over 89 by context: "she's ninety-four", "turned 93", "a lady, 96,", "94 years old".
 # Candidates are found first (few), then the words before them are checked.
-_AGE_CAND_RE = _scan("nao19", rf"(?<![\w.,-]){_NUM_WORD_AGE}(?!\w|-(?!years?\b|y/?o\b)|\.\d)")
-_AGE_AFTER_RE = compiled(
+_AGE_CAND_RE: Final = _scan(
+    "nao19", rf"(?<![\w.,-]){_NUM_WORD_AGE}(?!\w|-(?!years?\b|y/?o\b)|\.\d)"
+)
+_AGE_AFTER_RE: Final = compiled(
     rf"(?i:(?P<yo>(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b|(?:\s*|-)y[/.]?o\b)|\s*{_UNITS_AFTER}\b)"
 )
-_AGE_VERBS = frozenset(
+_AGE_VERBS: Final = frozenset(
     "turned turns turning turn aged age ages be was is am she's he's i'm who's she’s he’s i’m "
     "pushing "
     "who’s mom's dad's mother's father's grandma's grandpa's husband's wife's mom’s dad’s "
     "mother’s father’s grandma’s grandpa’s husband’s wife’s".split()
 )
-_AGE_SUBJECTS = frozenset(
+_AGE_SUBJECTS: Final = frozenset(
     "she he who i will she'll he'll she’ll he’ll grandma grandpa mom dad mother father "
     "gonna fella nana mam nan nanna koro kuia".split()
 )
-_AGE_QUALIFIERS = frozenset(
+_AGE_QUALIFIERS: Final = frozenset(
     "like about almost nearly over just maybe probably around roughly easily already actually "
     "literally "
     "exactly really only still now".split()
 )
-_AGE_PERSONS = frozenset(
+_AGE_PERSONS: Final = frozenset(
     """
     she he i mom dad mother father who guy lady man woman patient gentleman grandma grandpa
     grandmother grandfather aunt uncle resident fellow gal widow widower veteran
@@ -1379,7 +1385,7 @@ _AGE_PERSONS = frozenset(
 
 
 # Kin and people whose possessive introduces an age: "my aunt's 95 now".
-_AGE_KIN = frozenset(
+_AGE_KIN: Final = frozenset(
     """
     aunt auntie uncle grandmother grandfather granny gran grandad granddad mum mama papa pop
     father mother great
@@ -1387,10 +1393,10 @@ _AGE_KIN = frozenset(
     """.split()
 )
 # (Not in a strict "X was 102": "the patient was 102 this morning" is a fever.)
-_AGE_NOT_FAMILY = frozenset("patient lady man woman guy resident".split())
-_AGE_TITLES = frozenset("mr mrs ms miss mx".split())
+_AGE_NOT_FAMILY: Final = frozenset("patient lady man woman guy resident".split())
+_AGE_TITLES: Final = frozenset("mr mrs ms miss mx".split())
 # Reaching an age: "going on 97", "made it to 102", "he hit 93", "she reached ninety".
-_AGE_REACHED = [
+_AGE_REACHED: Final = [
     t.split()
     for t in (
         "going on", "getting on", "made it to", "make it to", "makes it to", "lived to",
@@ -1400,10 +1406,10 @@ _AGE_REACHED = [
         "coming up on", "creeping up on", "knocking on",
     )
 ]  # fmt: skip
-_NOT_AGE_REACHERS = frozenset("we we've we’ve it it's it’s that this which you".split())
-_AGE_REACHED_LAST = frozenset(t[-1] for t in _AGE_REACHED)
+_NOT_AGE_REACHERS: Final = frozenset("we we've we’ve it it's it’s that this which you".split())
+_AGE_REACHED_LAST: Final = frozenset(t[-1] for t in _AGE_REACHED)
 # Measurements that are "was 95" without being anyone's age.
-_NOT_AGE_SUBJECTS = frozenset(
+_NOT_AGE_SUBJECTS: Final = frozenset(
     """
     temp temperature rate pressure sat sats saturation glucose sugar pulse score weight count
     level reading bp hr rr total census number it that this which lab labs value result
@@ -1411,7 +1417,7 @@ _NOT_AGE_SUBJECTS = frozenset(
 )
 
 
-_AGE_HEDGES = [
+_AGE_HEDGES: Final = [
     h.split()
     for h in (
         "i want to say",
@@ -1427,7 +1433,7 @@ _AGE_HEDGES = [
 ]
 
 
-_NUMBER_WORDS = frozenset(
+_NUMBER_WORDS: Final = frozenset(
     "a and hundred one two three four five six seven eight nine ten eleven twelve thirteen "
     "fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty "
     "seventy eighty ninety".split()
@@ -1489,70 +1495,70 @@ def _age_context(window: str, strict: bool = False) -> bool:
     return last in _AGE_VERBS
 
 
-_ORD_WORD = (
+_ORD_WORD: Final = (
     r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth"
     r"|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth"
     r"|twenty[\s-](?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|thirtieth"
     r"|thirty[\s-]first)"
 )
-_SPOKEN_YEAR = (
+_SPOKEN_YEAR: Final = (
     r"(?:(?:nineteen|twenty)\s+(?:oh\s+\w+|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
     r"|seventeen|eighteen|nineteen|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
     r"(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?)|two\s+thousand(?:\s+and)?"
     r"(?:\s+\w+(?:[\s-]\w+)?)?)"
 )
-_MONTH_FULL = (
+_MONTH_FULL: Final = (
     r"(?:january|february|march|april|may|june|july|august|september|october|november"
     r"|december)"
 )
 # "June twelfth", "the twelfth of June", "March third, twenty twenty-three": ordinal words
 # are found first, then a month right before or after them.
-_ORD_CAND_RE = _scan("fsten", rf"\b{_ORD_WORD}\b")
-_MONTHS_LOWER = frozenset(_MONTH_FULL[3:-1].split("|"))
-_MONTH_FULL_RE = compiled(_MONTH_FULL)
-_THE_BEFORE_RE = compiled(r"(?i:\bthe\s+)$")
-_OF_MONTH_RE = compiled(rf"(?i:\s+of\s+{_MONTH_FULL}\b)")
-_YEAR_AFTER_RE = compiled(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
+_ORD_CAND_RE: Final = _scan("fsten", rf"\b{_ORD_WORD}\b")
+_MONTHS_LOWER: Final = frozenset(_MONTH_FULL[3:-1].split("|"))
+_MONTH_FULL_RE: Final = compiled(_MONTH_FULL)
+_THE_BEFORE_RE: Final = compiled(r"(?i:\bthe\s+)$")
+_OF_MONTH_RE: Final = compiled(rf"(?i:\s+of\s+{_MONTH_FULL}\b)")
+_YEAR_AFTER_RE: Final = compiled(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
 # "rhea dot patel at gmail dot com".
-_SPOKEN_EMAIL = (
+_SPOKEN_EMAIL: Final = (
     r"\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+(?:['’][a-z]+)?)*\s+at\s+[a-z0-9-]+"
     r"(?:\s+dot\s+[a-z0-9-]+)*"
     r"\s+dot\s+(?:com|org|net|edu|gov|me|io|us|co|info|biz|mail|uk|ca|au|nz|ie|de|at|ch|fr|be"
     r"|nl|it|es|pt|br|mx|ar|se|dk|no|fi|pl|cz|hu|ro|gr|tr|in|jp|kr|cn|za)\b"
 )
-_SPOKEN_EMAIL_RE = _scan("a-zA-Z0-9", rf"(?i:{_SPOKEN_EMAIL})")
+_SPOKEN_EMAIL_RE: Final = _scan("a-zA-Z0-9", rf"(?i:{_SPOKEN_EMAIL})")
 # The same, case-sensitive, for the lower-cased copy of an ASCII text: there it finds the
 # same spans (every letter, class and \b of it accepts a character of the text exactly when
 # it accepts the character's lower case), without the engine's per-character case folding
 # that made this scan cost more than any other per text it ran on.
-_SPOKEN_EMAIL_LOW_RE = _scan("a-z0-9", _SPOKEN_EMAIL)
+_SPOKEN_EMAIL_LOW_RE: Final = _scan("a-z0-9", _SPOKEN_EMAIL)
 # "4417 1234 5678 9113", "123 45 6789", "483 221 901": grouped digits of one number.
-_GROUPED_DIGITS_RE = _scan(
+_GROUPED_DIGITS_RE: Final = _scan(
     "0-9",
     r"(?<![\w.,/-])(?:\d{3}[ ]\d{2}[ ]\d{4}|\d{3,4}(?:[ ]\d{3,4}){2,4}|\d(?:[ ]\d){4,})"
     r"(?![\w.,/-]\d|[\w/-])",
 )
 # A local number after a phone cue: "call 555-0142", "my cell is 555 0142".
-_LOCAL_PHONE_RE = _scan(
+_LOCAL_PHONE_RE: Final = _scan(
     "cCnNpPrRaAtTfFlLiIeE",
     r"(?i:\b(?:call|number|phone|cell|reach\s+me|reach\s+her|reach\s+him|at|text|fax|line"
     r"|is|extension|ext\.?)\s+)(?P<v>\d{3}[-. ]\d{4})(?![\w-]|[.]\d)",
 )
 # A name spelled out: "that's K-O-W-A-L-C-Z-Y-K".
-_SPELLED_RE = _scan("A-Z", r"\b(?:[A-Z]-){4,}[A-Z]\b")  # five letters or more: not "P-D-S-A"
+_SPELLED_RE: Final = _scan("A-Z", r"\b(?:[A-Z]-){4,}[A-Z]\b")  # five letters or more: not "P-D-S-A"
 # Necessary parts of the scans above, searched first: a leading character class lets the
 # regex engine skip ahead in C, where a scan opening with a lookaround tries every position.
-_SPELLED_HINT_RE = compiled(r"[A-Z]-[A-Z]-[A-Z]-[A-Z]-[A-Z]")
-_DIGIT_SPACE_DIGIT_RE = compiled(r"\d \d")
-_LOCAL_NUMBER_RE = compiled(r"\d{3}[-. ]\d{4}")
+_SPELLED_HINT_RE: Final = compiled(r"[A-Z]-[A-Z]-[A-Z]-[A-Z]-[A-Z]")
+_DIGIT_SPACE_DIGIT_RE: Final = compiled(r"\d \d")
+_LOCAL_NUMBER_RE: Final = compiled(r"\d{3}[-. ]\d{4}")
 # A ZIP after a place ("Ogden 84401", "lives in 02118", ", 02118").
-_ZIP_AFTER_RE = _scan(
+_ZIP_AFTER_RE: Final = _scan(
     "0-9",
     r"(?<![\w.,$#-])(?P<v>\d{5}(?:-\d{4})?)(?![\w.,-]\d|[\w%-])",
 )
-_ZIP_BEFORE_RE = compiled(r"(?:(?P<w>[^\W\d_][\w'’.]*)|(?P<c>,))\s{1,2}$")
-_ZIP_CUE_WORDS = frozenset("in near from to zip code zipcode at of is".split())
-_NOT_ZIP_BEFORE = frozenset(
+_ZIP_BEFORE_RE: Final = compiled(r"(?:(?P<w>[^\W\d_][\w'’.]*)|(?P<c>,))\s{1,2}$")
+_ZIP_CUE_WORDS: Final = frozenset("in near from to zip code zipcode at of is".split())
+_NOT_ZIP_BEFORE: Final = frozenset(
     """
     about over under than nearly approximately around like maybe roughly only just almost
     the a an and or of by with for some all those these had has have got get paid pay cost
@@ -1561,7 +1567,7 @@ _NOT_ZIP_BEFORE = frozenset(
     """.split()
 )
 
-_KIN = (
+_KIN: Final = (
     r"(?:sister|brother|daughter|son|husband|wife|mom|mum|mother|dad|father|grandson"
     r"|granddaughter|grandmother|grandfather|grandma|grandpa|nephew|niece|cousin|aunt(?:ie|y)?|uncle"
     r"|neighbou?r|friend|partner|boyfriend|girlfriend|fianc[eé]e?|roommate|caregiver|kid|child"
@@ -1573,12 +1579,12 @@ _KIN = (
     r"|coordinator|navigator|aide|chaplain|social\s+worker|case\s+manager|caseworker)"
 )
 # What a turn's subject that is a month or "will" does when it is a person (_cue_name).
-_SPOKE_RE = compiled(
+_SPOKE_RE: Final = compiled(
     rf"[ ]+(?:said|says|told|asked|thinks|thought|mentioned|(?:is|was)[ ]+(?:my|our)[ ]+{_KIN})\b"
 )
-_ANY_TOK = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
+_ANY_TOK: Final = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
 # Words before a name in a personal context: "ask Tomasz", "my sister Ines", "this is Rhea".
-_NAME_CUE = (
+_NAME_CUE: Final = (
     rf"\b(?:(?P<intro>this\s+is)|(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})"
     rf"(?:\s*,|\s+(?:is|was))?|name\s+is|name['’]s|named|dr\.?|doctor)"
     rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|(?:ring|phon|call)ing\s+for|call(?:ed|ing)?"
@@ -1588,9 +1594,9 @@ _NAME_CUE = (
     rf"|trained\s+by|(?:hi|hey)(?!\s+this\b)|nurse|according\s+to|out\s+to|behalf\s+of|covered\s+for"
     rf"|precepted)\s+"
 )
-_NAME_CUE_RE = compiled(rf"(?i:{_NAME_CUE})(?P<n>{_ANY_TOK})")
+_NAME_CUE_RE: Final = compiled(rf"(?i:{_NAME_CUE})(?P<n>{_ANY_TOK})")
 # Focus-group speaker labels: "Marta: I think ...".
-_SPEAKER_RE = compiled(
+_SPEAKER_RE: Final = compiled(
     rf"^[ \t]*(?P<n>[{_UP}][{_LO}]+(?:['’‘][{_LO}]+)?(?:[ -][{_UP}][{_LO}]+)?)"
     rf"(?:[ \t]*\([^)\n]{{1,20}}\))?[ \t]*:",
     re.M,
@@ -1612,7 +1618,7 @@ def _speaker_labels(text: str) -> list[re.Match[str]]:
             return labels
 
 
-_NOT_SPEAKER = frozenset(
+_NOT_SPEAKER: Final = frozenset(
     """
     interviewer interviewee participant moderator facilitator respondent speaker patient
     researcher investigator coordinator observer interpreter translator caller host
@@ -1626,7 +1632,7 @@ _NOT_SPEAKER = frozenset(
     """.split()
 )
 # Not names even in a personal context: vendors, programs and everyday tokens of the genre.
-_CONTEXT_STOP = frozenset(
+_CONTEXT_STOP: Final = frozenset(
     """
     informatics pharmacy radiology nursing quality compliance security finance legal risk
     education facilities housekeeping transport admissions registration billing scheduling
@@ -1672,7 +1678,7 @@ _CONTEXT_STOP = frozenset(
     """.split()
 )
 # Place context: "lives in X", "over in X", "drove up from X", "moved to X".
-_PLACE_CUE = (
+_PLACE_CUE: Final = (
     r"\b(?:(?:live[sd]?|living|moved|move|moving|moves|flew|flown|drive[sn]?|drove|driving|come[s]?|came|commute[sd]?"
     r"|grew\s+up|born|raised|based|stay(?:s|ed|ing)?|transfer(?:red)?|sent|travel(?:ed|led)?"
     r"|relocat(?:e|es|ed|ing)"
@@ -1684,24 +1690,24 @@ _PLACE_CUE = (
     r"|\b(?:i['’]m|we['’]re|they['’]re|she['’]s|he['’]s|home)\s+in|\bout\s+of"
     r"|\b(?:over|out|down|up)\s+(?:at|around|past))\s+"
 )
-_PLACE_CUE_RE = compiled(
+_PLACE_CUE_RE: Final = compiled(
     rf"(?i:{_PLACE_CUE})"
     rf"(?P<p>(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)(?:\s+(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}})"
 )
-_PLACE_PREFIX = frozenset(
+_PLACE_PREFIX: Final = frozenset(
     "new north south east west lake port mount mt fort ft saint st san santa los las el la "
     "glen upper lower little great big grand spring".split()
 )
 # Words that end a town's name ("Coos Bay", "Falls Church" aside): fine after a name word.
-_PLACE_SUFFIX = frozenset(
+_PLACE_SUFFIX: Final = frozenset(
     """
     bay beach falls springs city harbor harbour heights park point valley creek hills lake
     island ridge grove junction crossing landing bluff bluffs rapids shores village center
     ville town township mills
     """.split()
 )
-_COMPASS = frozenset("north south east west saint st mount mt".split())
-_PLACE_STOP = frozenset(
+_COMPASS: Final = frozenset("north south east west saint st mount mt".split())
+_PLACE_STOP: Final = frozenset(
     """
     the a an my his her our their your this that town city here there home work school
     church bed beds rehab hospice hospital clinic office nursing assisted living daycare
@@ -1710,7 +1716,7 @@ _PLACE_STOP = frozenset(
     """.split()
 )
 # Facilities by structure: "at Lakeside Memorial", "from greystone hospital".
-_FAC_HEAD_WORDS = (
+_FAC_HEAD_WORDS: Final = (
     r"(?:memorial|hospital|infirmary|clinic"
     r"|medical\s+(?:center|centre|pavilion|group|plaza|campus)|medical\s+associates"
     r"|(?:care|convalescent)\s+home"
@@ -1733,22 +1739,22 @@ _FAC_HEAD_WORDS = (
     r"|pediatrics|orthopedics|cardiology|dermatology|internal\s+medicine|senior\s+care)"
 )
 # Head words are found first (few), then "at|from|to|in ... <1-3 words>" before them.
-_FAC_HEAD_SCAN_RE = _scan(
+_FAC_HEAD_SCAN_RE: Final = _scan(
     "".join(sorted(set(re.findall(r"(?:^|[(|])([a-z])", _FAC_HEAD_WORDS)))),
     rf"\b{_FAC_HEAD_WORDS}(?:\s+{_FAC_HEAD_WORDS})*(?![\w'’])",
 )
-_NONSPACE_RE = compiled(r"\S+")
-_SITE_WORDS = ("location", "site", "campus", "office", "branch", "clinic", "hospital", "facilit",
-               "satellite", "store")  # fmt: skip
+_NONSPACE_RE: Final = compiled(r"\S+")
+_SITE_WORDS: Final = ("location", "site", "campus", "office", "branch", "clinic", "hospital",
+                      "facilit", "satellite", "store")  # fmt: skip
 # "our Northgate site", "the Pinecrest location": a named site of an organisation.
-_SITE_RE = _scan(
+_SITE_RE: Final = _scan(
     "otyOTY",
     rf"\b(?i:our|the|their|your|that|this)[ ]+"
     rf"(?P<f>(?:[{_UP}][{_LO}'’.-]+(?:-[{_UP}][{_LO}]+)*[ ]+){{1,3}})"
     r"(?:location|site|campus|office|branch|clinic|hospital|facility|satellite|store)\b",
 )
-_ZIP_TAIL_RE = compiled(r",?[ ]+\d{5}(?:-\d{4})?(?![\d-])")
-_SPECIALTY = frozenset(
+_ZIP_TAIL_RE: Final = compiled(r",?[ ]+\d{5}(?:-\d{4})?(?![\d-])")
+_SPECIALTY: Final = frozenset(
     """
     cardiac pulmonary cardiopulmonary physical occupational speech wound palliative geriatric
     neonatal pediatric surgical medical behavioral mental heart cancer kidney renal dialysis
@@ -1759,15 +1765,15 @@ _SPECIALTY = frozenset(
     residential aged
     """.split()
 )
-_FAC_CUES = frozenset(
+_FAC_CUES: Final = frozenset(
     "at from to in with called left joined visited near around between and outside by of is".split()
 )
 # Single head words that are ordinary words too: they need a cue before the name.
-_WEAK_FAC_HEADS = frozenset(
+_WEAK_FAC_HEADS: Final = frozenset(
     "general memorial medical regional practice pharmacy health healthcare children's lodge "
     "pediatrics orthopedics cardiology dermatology".split()
 )
-_FAC_WORD_RE = compiled(
+_FAC_WORD_RE: Final = compiled(
     rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*|[{_SCRIPTS}][{_SCRIPTS}'’-]*)$", re.I
 )
 
@@ -1797,7 +1803,7 @@ def _uncued_facility(window: str, head_start: int, toks: list[re.Match[str]]) ->
 
 
 # Words that never stand in a facility's name in lower-case speech.
-_LOWER_FAC_STOP = frozenset(
+_LOWER_FAC_STOP: Final = frozenset(
     "for the a an my your his her our their wait waiting call ask page ring".split()
 )
 
@@ -1836,9 +1842,9 @@ def _facility_start(
     return None
 
 
-_SAINT_LOWER_RE = _scan("s", r"\b(?:st\.?|saint)\s+[a-z]+(?:['’]s)?\b")
-_LOWER_TITLE_RE = _scan("dDmM", r"(?i:\b(?:dr|doctor|mr|mrs|ms))\.?\s+(?P<n>[a-z][a-z'’-]+)")
-_PARTICLE_HINT_RE = compiled(r" (?:de|del|della|van|von|da|di|la|le|bin|al|dos|das|du|ter) ")
+_SAINT_LOWER_RE: Final = _scan("s", r"\b(?:st\.?|saint)\s+[a-z]+(?:['’]s)?\b")
+_LOWER_TITLE_RE: Final = _scan("dDmM", r"(?i:\b(?:dr|doctor|mr|mrs|ms))\.?\s+(?P<n>[a-z][a-z'’-]+)")
+_PARTICLE_HINT_RE: Final = compiled(r" (?:de|del|della|van|von|da|di|la|le|bin|al|dos|das|du|ter) ")
 
 
 def _inflected_word(low: str, lex: _Lexicon) -> bool:
@@ -1892,8 +1898,8 @@ def _strong_name_ok(text: str, start: int, end: int, lex: _Lexicon) -> bool:
     return True
 
 
-_MONTH_NAMES = frozenset({"april", "may", "june", "august", "january"})
-_WORD_NAMES = _MONTH_NAMES | {"will"}  # given names that are words _NOT_NAME holds
+_MONTH_NAMES: Final = frozenset({"april", "may", "june", "august", "january"})
+_WORD_NAMES: Final = _MONTH_NAMES | {"will"}  # given names that are words _NOT_NAME holds
 
 
 def _name_run_end(
@@ -1940,9 +1946,9 @@ def _name_run_end(
     return end
 
 
-_COMPASS_SURNAMES = frozenset("north south east west".split())
+_COMPASS_SURNAMES: Final = frozenset("north south east west".split())
 # Vendors named after a person: after a given name they are her surname ("Tiffany Baxter").
-_VENDOR_SURNAMES = frozenset("baxter philips stryker siemens".split())
+_VENDOR_SURNAMES: Final = frozenset("baxter philips stryker siemens".split())
 
 
 def _compass_surname(text: str, end: int, tok_end: int, lex: _Lexicon) -> bool:
@@ -1955,7 +1961,7 @@ def _compass_surname(text: str, end: int, tok_end: int, lex: _Lexicon) -> bool:
     return nxt is None or not nxt.group(1)[0].isupper()
 
 
-_NOT_SURNAME = frozenset(
+_NOT_SURNAME: Final = frozenset(
     """
     and or but said says so then from at in on to for with the a an i i'm im calling here
     speaking over just like um uh my his her our their is was will can may might also yes
@@ -1963,22 +1969,22 @@ _NOT_SURNAME = frozenset(
     i've i'd i'll
     """.split()
 )
-_PARTICLES = frozenset(
+_PARTICLES: Final = frozenset(
     "de del della van von da di la le bin al dos das du ter thi ó ní nic ua ibn abu bint".split()
 )
 # "Nguyen Thi Lan", "Do Van Hanh", "Ahmad bin Ismail": a middle particle binds the words
 # around it into one name, even when they are also words ("Do", "Son").
-_MIDDLE_NAME_RE = _scan(
+_MIDDLE_NAME_RE: Final = _scan(
     _UP,
     rf"(?<![\w'’-])[{_UP}][{_LO}]+[ ]+(?:Thi|Thị|Van|Văn|Binti|bin|binti|ibn)[ ]+[{_UP}][{_LO}]+"
     rf"(?:[ ]+[{_UP}][{_LO}]+)?(?![\w-])",
 )
-_MIDDLE_WORDS = ("Thi", "Thị", "Van", "Văn", "Binti", "bin", "binti", "ibn")
-_MIDDLE_HINT_RE = compiled(" (?:" + "|".join(_MIDDLE_WORDS) + ") ")
-_NEXT_TOKEN_RE = compiled(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
+_MIDDLE_WORDS: Final = ("Thi", "Thị", "Van", "Văn", "Binti", "bin", "binti", "ibn")
+_MIDDLE_HINT_RE: Final = compiled(" (?:" + "|".join(_MIDDLE_WORDS) + ") ")
+_NEXT_TOKEN_RE: Final = compiled(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
 
 
-_STREET_ANY_CASE_RE = _scan(
+_STREET_ANY_CASE_RE: Final = _scan(
     "0-9",
     rf"\b\d{{1,6}}[ ]+(?:[{_UP}{_LO}][{_LO}'’]+[ ]+){{1,3}}(?i:{_STREET_SUFFIX})\b\.?"
     r"(?:,?[ ]*(?i:apt|apartment|suite|ste|unit|#)\.?[ ]*#?\w+)?"
@@ -1987,9 +1993,9 @@ _STREET_ANY_CASE_RE = _scan(
 )
 
 
-_POSSESSIVE = frozenset("my his her our their your the a an".split())
-_POSSESSIVE_1 = [["my"], ["his"], ["her"], ["our"], ["their"], ["your"], ["the"]]
-_KIN_WORDS = frozenset(
+_POSSESSIVE: Final = frozenset("my his her our their your the a an".split())
+_POSSESSIVE_1: Final = [["my"], ["his"], ["her"], ["our"], ["their"], ["your"], ["the"]]
+_KIN_WORDS: Final = frozenset(
     """
     sister brother daughter son husband wife mom mum mother dad father grandson granddaughter
     grandmother grandfather grandma grandpa nephew niece cousin aunt uncle neighbor neighbour
@@ -2012,19 +2018,21 @@ _KIN_WORDS = frozenset(
     cno cmo cmio cio ceo cfo coo chief dean president founder owner vp
     """.split()
 )
-_STRONG_1 = frozenset("named dr dr. doctor".split())
-_REQUEST_NOUNS = frozenset("request refill prescription script order appointment paperwork".split())
+_STRONG_1: Final = frozenset("named dr dr. doctor".split())
+_REQUEST_NOUNS: Final = frozenset(
+    "request refill prescription script order appointment paperwork".split()
+)
 # Who a call or a form is about: "patient is X", "the caller was X".
-_RECORD_ROLES = frozenset(
+_RECORD_ROLES: Final = frozenset(
     "patient caller member client subscriber prescriber cardholder policyholder".split()
 )
 # Words that may stand between a role and "was" ("the attending that night was X").
-_WHEN_WORDS = frozenset(
+_WHEN_WORDS: Final = frozenset(
     "that this night nights day days shift morning evening weekend today tonight then back "
     "on call at the time last week year".split()
 )
-_STRONG_2 = frozenset({("name", "is"), ("name", "was")})
-_WEAK_1 = frozenset(
+_STRONG_2: Final = frozenset({("name", "is"), ("name", "was")})
+_WEAK_1: Final = frozenset(
     """
     ask asked asking tell told telling call called calling text texted texting email emailed
     emailing e-mail e-mailed page paged paging thank thanked thanks hi hey nurse name's
@@ -2032,14 +2040,14 @@ _WEAK_1 = frozenset(
     remember remembered miss missed hired shadowed shadowing let
     """.split()
 )
-_WITH_VERBS = frozenset(
+_WITH_VERBS: Final = frozenset(
     """
     check checked work worked working works talk talked talking talks spoke speak speaking
     agree agreed met meet sat train trained go went chat chatted school residency up program
     i'm i’m am happened happens
     """.split()
 )
-_WEAK_2 = frozenset(
+_WEAK_2: Final = frozenset(
     {("i'll", "let"), ("i’ll", "let"), ("gonna", "let"), ("calling", "for"),
      ("speak", "for"), ("speaking", "for"), ("ringing", "for"), ("phoning", "for"),
      ("piggyback", "on"), ("building", "on"),
@@ -2050,7 +2058,7 @@ _WEAK_2 = frozenset(
      ("training", "under"), ("working", "under"), ("studied", "under"), ("voicemail", "from"),
      ("message", "from"), ("note", "from"), ("text", "from"), ("email", "from"), ("call", "from")}
 )  # fmt: skip
-_MOTION = frozenset(
+_MOTION: Final = frozenset(
     """
     live lives lived living moved move drive drives drove driving come comes came commute
     commutes commuted up born raised based stay stays stayed staying transfer transferred sent
@@ -2060,20 +2068,20 @@ _MOTION = frozenset(
     road
     """.split()
 )
-_ADVERB = frozenset("up down over out back here in".split())
-_MOVED = frozenset("moved move moving brought bring drove drive".split())
-_FROM_SUBJECT = frozenset(
+_ADVERB: Final = frozenset("up down over out back here in".split())
+_MOVED: Final = frozenset("moved move moving brought bring drove drive".split())
+_FROM_SUBJECT: Final = frozenset(
     """
     i'm he's she's they're we're i’m he’s she’s is are was were originally way all hour hours
     minutes mins miles drive away calling
     """.split()
 )
-_PLACE_PREP = frozenset(
+_PLACE_PREP: Final = frozenset(
     "in to from near outside by of at around between toward towards past as".split()
 )
-_SIDE_OF = frozenset("side outskirts edge north south east west outside".split())
+_SIDE_OF: Final = frozenset("side outskirts edge north south east west outside".split())
 # "a woman from X", "folks from X": a person's origin.
-_PERSON_FROM = frozenset(
+_PERSON_FROM: Final = frozenset(
     """
     woman man lady guy patient patients family families kid kids girl boy folks people someone
     gentleman gentlemen ladies men women student students grad grads
@@ -2082,9 +2090,13 @@ _PERSON_FROM = frozenset(
     """.split()
 )
 # Verbs of where someone lives or comes from: "lives in X", "grew up in X", "born in X".
-_RESIDENCE = frozenset("live lives lived living up born raised commute commutes commuted".split())
-_OBJECTS = frozenset("me us him her them".split())
-_PLACE_SUBJECT = frozenset("i'm i’m we're we’re they're they’re she's she’s he's he’s".split())
+_RESIDENCE: Final = frozenset(
+    "live lives lived living up born raised commute commutes commuted".split()
+)
+_OBJECTS: Final = frozenset("me us him her them".split())
+_PLACE_SUBJECT: Final = frozenset(
+    "i'm i’m we're we’re they're they’re she's she’s he's he’s".split()
+)
 
 
 def _words_before(text: str, start: int) -> list[str]:
@@ -2182,37 +2194,39 @@ def _name_cue(words: list[str]) -> str | None:
     return None
 
 
-_WHO_HEADS = frozenset("one person guy lady woman man nurse doctor".split())
-_COPULA_ADVERBS = frozenset("actually really basically probably honestly definitely".split())
+_WHO_HEADS: Final = frozenset("one person guy lady woman man nurse doctor".split())
+_COPULA_ADVERBS: Final = frozenset("actually really basically probably honestly definitely".split())
 # "didn't X say", "did X mention": an auxiliary, the name, then a bare verb of talk or knowing.
-_AUX_INVERTED = frozenset(
+_AUX_INVERTED: Final = frozenset(
     "did didn't didn’t does doesn't doesn’t has hasn't hasn’t won't won’t wouldn't wouldn’t".split()
 )
-_AUX_VERB_RE = compiled(
+_AUX_VERB_RE: Final = compiled(
     r"[ ]+(?:say|mention|tell|think|know|ask|call|write|send|bring|raise|agree|want|try"
     r"|email|text|see|hear|work|cover|come|go)\b"
 )
 # "get X to call me", "want X to see it": a verb that has a person do something.
-_CAUSATIVE = frozenset("get got getting want wanted need needed".split())
-_TO_VERB_RE = compiled(r"[ ]+to[ ]+(?!the\b|a\b|an\b|my\b|our\b|me\b|us\b|be\b)[a-z]+\b")
-_LEARNED = frozenset("learned learnt heard learn hear".split())
-_LEARNED_1 = [[w] for w in _LEARNED]
-_OR_PLACE_RE = compiled(
+_CAUSATIVE: Final = frozenset("get got getting want wanted need needed".split())
+_TO_VERB_RE: Final = compiled(r"[ ]+to[ ]+(?!the\b|a\b|an\b|my\b|our\b|me\b|us\b|be\b)[a-z]+\b")
+_LEARNED: Final = frozenset("learned learnt heard learn hear".split())
+_LEARNED_1: Final = [[w] for w in _LEARNED]
+_OR_PLACE_RE: Final = compiled(
     r"[ ]+(?:or|and)[ ]+|(?:[ ]+(?:before|first|originally|initially))?,[ ]+"
     r"(?:(?:sometimes|or|and|maybe|even|also|then)[ ]+)?"
 )
-_APPOSITIVE_END_RE = compiled(r",[ ]+(?:was|is|were|has|had)[ ]+[a-z]")
-_ADDRESSED_RE = compiled(r",\s+(?:you|remember)\b")
-_ASKED_WHO = frozenset({("is", "this"), ("speaking", "with"), ("speaking", "to"), ("is", "that")})
-_HERE_WORDS = frozenset("there here then now before".split())
-_HANDED = frozenset(
+_APPOSITIVE_END_RE: Final = compiled(r",[ ]+(?:was|is|were|has|had)[ ]+[a-z]")
+_ADDRESSED_RE: Final = compiled(r",\s+(?:you|remember)\b")
+_ASKED_WHO: Final = frozenset(
+    {("is", "this"), ("speaking", "with"), ("speaking", "to"), ("is", "that")}
+)
+_HERE_WORDS: Final = frozenset("there here then now before".split())
+_HANDED: Final = frozenset(
     "reported report gave give handed hand sent send passed pass mentioned mention escalated "
     "escalate explained explain showed show forwarded forward".split()
 )
 # The last word before a token (lower case, trailing commas taken off) that can make a name
 # cue: for any other, ``_name_cue`` returns None (each of its rules tests that word against
 # one of these; tests/phi/test_detector_shortcuts.py checks it from the words it reads).
-_NAME_CUE_LAST = (
+_NAME_CUE_LAST: Final = (
     _KIN_WORDS
     | _WHEN_WORDS
     | _HERE_WORDS
@@ -2227,7 +2241,7 @@ _NAME_CUE_LAST = (
 )
 
 
-_RECORD_VERBS = frozenset(
+_RECORD_VERBS: Final = frozenset(
     """
     chart charts charted charting document documents documented documenting log logs logged
     logging enter enters entered type typed click clicked order orders ordered message
@@ -2235,7 +2249,7 @@ _RECORD_VERBS = frozenset(
     """.split()
 )
 # What is kept in a program, not a town: "the field in X", "charts in X", "we document in X".
-_SCREEN_NOUNS = frozenset(
+_SCREEN_NOUNS: Final = frozenset(
     """
     field fields tab tabs box boxes screen screens module modules queue queues template
     templates flowsheet flowsheets chart charts charting charted document documented
@@ -2294,7 +2308,7 @@ def _place_cue(words: list[str]) -> bool | str:
     return "weak" if prep == "of" and before in _SIDE_OF else False
 
 
-_AFTER_NAME_RE = compiled(
+_AFTER_NAME_RE: Final = compiled(
     r"(?=[\s,;'’])"  # every alternative opens with a space, a comma, ";" or an apostrophe
     r"(?:\s+and\s+(?:I|me)\b|(?:\s+(?:always|just|then|also|never|finally|actually|basically"
     r"|literally|really|once))?\s+(?:said|says|told|asked|thinks|thought|mentioned|found|ran"
@@ -2349,12 +2363,23 @@ _AFTER_NAME_RE = compiled(
     rf"|,\s+(?:the|our|my|his|her)\s+(?:(?:night|day|evening|weekend|old|new|former|head|lead)\s+)?"
     rf"(?:charge\s+nurse|unit\s+(?:clerk|secretary)|{_KIN})\b)"
 )
-_MID_VOCATIVE_RE = compiled(
+_MID_VOCATIVE_RE: Final = compiled(
     r",[ ]+(?:I|I['’](?:m|ll|d)|you|it['’]?(?:s|ll)?|we|remember|can|could|did|do|are|what|how)\b"
     r"|,[ ]+[a-z]+[.!]"  # "Oh, Liisa, grand.": one word said back to her
 )
-_VOCATIVE_END_RE = compiled(rf"(?:[ -][{_UP}][{_LO}]+)?[ \t]*(?:[.?!]|$)", re.M)
-_VOCATIVE_WORDS = ("thanks", "thank you", "sorry", "hi", "hey", "okay", "ok", "right", "yes", "no")
+_VOCATIVE_END_RE: Final = compiled(rf"(?:[ -][{_UP}][{_LO}]+)?[ \t]*(?:[.?!]|$)", re.M)
+_VOCATIVE_WORDS: Final = (
+    "thanks",
+    "thank you",
+    "sorry",
+    "hi",
+    "hey",
+    "okay",
+    "ok",
+    "right",
+    "yes",
+    "no",
+)
 
 
 def _vocative_month(text: str, start: int, low: str) -> bool:
@@ -2366,15 +2391,15 @@ def _vocative_month(text: str, start: int, low: str) -> bool:
     return bool(prev) and not prev[-1].isdigit() and prev[-1].lower() not in _MONTHS_LOWER
 
 
-_INTRO_AFTER_RE = compiled(
+_INTRO_AFTER_RE: Final = compiled(
     r"(?i:[ ]+(?:from|at|with|calling|speaking|here|over\s+at)\b|,?[ ]+(?:i['’]?m|i\s+am)\b"
     r"|\s*[,.]?\s*$|,[ ]+(?:how|what)\s+can\b)"
 )
 
 
-_MONTH_END_RE = compiled(r"(?:,[ ]+(?![\d]|(?i:and|or|may|june|july|august)\b)|[ ]*[.?!])")
-_WHAT_AFTER_RE = compiled(r"[ ]+(?:did|said|told\s+me|meant|wanted|found|saw)[ ]+was\b")
-_CLEFT_AFTER_RE = compiled(
+_MONTH_END_RE: Final = compiled(r"(?:,[ ]+(?![\d]|(?i:and|or|may|june|july|august)\b)|[ ]*[.?!])")
+_WHAT_AFTER_RE: Final = compiled(r"[ ]+(?:did|said|told\s+me|meant|wanted|found|saw)[ ]+was\b")
+_CLEFT_AFTER_RE: Final = compiled(
     rf"(?:[ ]+[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?)?(?:[ ]+or[ ]+(?:me|I|you|him|her))?"
     r"(?:[ ]+(?:who|from)\b|[ ]+or[ ]+(?:some|any)(?:one|body)[ ]+else\b)"
 )
@@ -2412,13 +2437,13 @@ def _copula_name(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
 # (False: the word is its own base, in _NOT_NAME or _CONTEXT_STOP), ``_strong_name_ok`` with
 # ``low not in _NOT_NAME`` (False for _CONTEXT_STOP words), a month (``_vocative_month``) or
 # a state name. Skipping them skips ``_AFTER_NAME_RE`` for a third of a transcript's tokens.
-_NEVER_NAMED_AFTER = frozenset(
+_NEVER_NAMED_AFTER: Final = frozenset(
     w
     for w in _NOT_NAME | _CONTEXT_STOP
     if "'" not in w and "’" not in w and w not in _MONTH_NAMES and w not in _STATE_NAMES_LOWER
 )
 # The last word before a token that can make a place cue (``_place_cue`` is False otherwise).
-_PLACE_CUE_LAST = _PLACE_PREP | {"over,"}
+_PLACE_CUE_LAST: Final = _PLACE_PREP | {"over,"}
 
 
 def _cap_name_spans(
@@ -2574,22 +2599,22 @@ def _cap_name_spans(
                 yield start, end, NAME
 
 
-_LOWER_WEAK_PLACE_RE = _scan(
+_LOWER_WEAK_PLACE_RE: Final = _scan(
     "niobat",
     r"\b(?:near|in|outside|around|between|and|by|to|from)[ ]+"
     r"(?P<p>[a-z][a-z'’-]*(?:[ ]+[a-z][a-z'’-]*)?)",
 )
 # "the mall in X", "a school in X": places a town is named after.
-_SITE_NOUNS = frozenset(
+_SITE_NOUNS: Final = frozenset(
     """
     mall school church store library park hospital clinic office house apartment center centre
     plant factory station airport college university farm ranch practice base
     """.split()
 )
-_PARTICLE_TAIL_RE = compiled(r"[ ](?:da|do|das|dos|de|del|di|du|la)[ ]([a-z]+)")
-_TOWN_PARTICLES = frozenset("da do das dos de del di du la".split())
-_TOWN_SUFFIX = frozenset("ville town township".split())
-_TOWN_ENDINGS = (
+_PARTICLE_TAIL_RE: Final = compiled(r"[ ](?:da|do|das|dos|de|del|di|du|la)[ ]([a-z]+)")
+_TOWN_PARTICLES: Final = frozenset("da do das dos de del di du la".split())
+_TOWN_SUFFIX: Final = frozenset("ville town township".split())
+_TOWN_ENDINGS: Final = (
     "ville", "ton", "burg", "burgh", "bury", "ford", "field", "land", "wood", "view", "port",
     "mouth", "haven", "chester", "shire", "stad", "furt", "side", "dale", "town", "boro",
     "borough", "fort", "berg", "mont", "stead",
@@ -2642,7 +2667,7 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
 
 
 # What follows a lower-case name in speech: "maria from the front desk said", "maria goes like".
-_LOWER_NAME_NEXT = (
+_LOWER_NAME_NEXT: Final = (
     r"(?:from[ ]+the[ ]+[a-z]+(?:[ ]+[a-z]+)?[ ]+(?:[a-z]+ed|said|called|came|told)\b"
     r"|from[ ]+(?:upstairs|downstairs|next[ ]+door|across[ ]+the[ ]+(?:hall|street)|church"
     r"|work)[ ]+(?:[a-z]+ed|[a-z]+s|said|came|told)\b"
@@ -2652,23 +2677,23 @@ _LOWER_NAME_NEXT = (
     r"|him|her|them|she|he|we|they|i)\b"
     rf"|(?:my|our)[ ]+{_KIN}[ ]+(?:she|he|they|who|was|is)\b)"
 )
-_LOWER_NAME_BEFORE = (
+_LOWER_NAME_BEFORE: Final = (
     r"\b(?:and|then|so|but|like|um|uh|yeah|okay|mean|know|well|oh|honestly|actually|basically)\b"
 )
-_LOWER_AFTER_NAME_RE = compiled(
+_LOWER_AFTER_NAME_RE: Final = compiled(
     rf"(?:^|(?<=[:.?!])|{_LOWER_NAME_BEFORE})[ ]*(?P<n>[a-z][a-z'’-]+)[ ]+(?={_LOWER_NAME_NEXT})",
     re.M,
 )
 # The same with its lookarounds consumed (Hyperscan's gate for it: it matches wherever the
 # pattern does, a character earlier after punctuation).
-_LOWER_AFTER_NAME_GATE = (
+_LOWER_AFTER_NAME_GATE: Final = (
     rf"(?:^|[:.?!]|{_LOWER_NAME_BEFORE})[ ]*[a-z][a-z'’-]+[ ]+{_LOWER_NAME_NEXT}"
 )
 
 
 # "my nephew amir she set up ...", "me and jasmine we both ...": a word between a relation
 # and a pronoun that takes it up is a name, even when it is also a word.
-_LOWER_KIN_NAME_RE = _scan(
+_LOWER_KIN_NAME_RE: Final = _scan(
     "mohtMOHT",
     rf"\b(?:(?i:my|our|his|her|their)[ ]+(?:(?:best|old|late|eldest|youngest|little|big"
     rf"|older|younger|baby)[ ]+)?{_KIN}|(?i:me)[ ]+and)[ ]+(?P<n>[a-z][a-z'’-]+)[ ]+"
@@ -2677,12 +2702,12 @@ _LOWER_KIN_NAME_RE = _scan(
 
 
 # "dr kiss told me to stop": after a title, a word that a verb of a doctor's follows
-_LOWER_TITLE_VERB_RE = compiled(
+_LOWER_TITLE_VERB_RE: Final = compiled(
     r"[ ]+(?:told|said|says|wants|wanted|put|gave|thinks|thought|sent|ordered|prescribed"
     r"|started|stopped|changed|increased|recommended)\b"
 )
 # "yeah it was nikolett who showed me": a cleft in lower-case speech
-_LOWER_CLEFT_RE = compiled(
+_LOWER_CLEFT_RE: Final = compiled(
     r"\bit[ ]+was[ ]+(?P<n>[a-z][a-z'’-]+)(?:[ ]+(?P<s>[a-z][a-z'’-]+))?[ ]+who\b"
 )
 
@@ -2701,7 +2726,7 @@ def _lower_cleft(m: re.Match[str], lex: _Lexicon) -> Iterable[tuple[int, int, st
     yield m.start("n"), end, NAME
 
 
-_LOWER_ADVERBS = frozenset(
+_LOWER_ADVERBS: Final = frozenset(
     """
     really also still never always just even actually probably definitely usually sometimes
     often already finally only totally certainly maybe apparently clearly obviously seriously
@@ -2710,16 +2735,16 @@ _LOWER_ADVERBS = frozenset(
 
 
 # The cue scans over every word of a lower-case text, behind their first-character gates.
-_NAME_CUE_SCAN = gated(_NAME_CUE_RE)
+_NAME_CUE_SCAN: Final = gated(_NAME_CUE_RE)
 # The same, case-sensitive, for the lower-cased copy of an ASCII text: the cue words are all
 # case-insensitive and the name's class takes both cases, so it finds the same spans there
 # (as _SPOKEN_EMAIL_LOW_RE does), without the engine's per-character case folding.
-_NAME_CUE_LOW_SCAN = gated(compiled(rf"{_NAME_CUE}(?P<n>{_ANY_TOK})"))
-_PLACE_CUE_SCAN = gated(_PLACE_CUE_RE)
+_NAME_CUE_LOW_SCAN: Final = gated(compiled(rf"{_NAME_CUE}(?P<n>{_ANY_TOK})"))
+_PLACE_CUE_SCAN: Final = gated(_PLACE_CUE_RE)
 # The cue alone, case-sensitive, for the lower-cased copy of an ASCII text: every match of
 # _PLACE_CUE_SCAN starts where this matches there (the cue is all case-insensitive), and
 # it is far cheaper to search for than the case-insensitive scan (see _place_cues).
-_PLACE_CUE_FOLDED = gated(compiled(_PLACE_CUE))
+_PLACE_CUE_FOLDED: Final = gated(compiled(_PLACE_CUE))
 
 
 def _place_cues(text: str, low_text: str) -> Iterator[re.Match[str]]:
@@ -2795,15 +2820,15 @@ def _lower_name_spans(
             yield m.start("p"), end, LOCATION
 
 
-_UPPER_RE = compiled(rf"[{_UP}]")
+_UPPER_RE: Final = compiled(rf"[{_UP}]")
 # Words in another script (_SCRIPTS) inside an English transcript: names and places as their
 # owners write them.
-_OTHER_WORD = rf"[{_SCRIPTS}](?:[{_SCRIPTS}ʼ'’-]*[{_SCRIPTS}])?"
-_OTHER_SCRIPT_RE = compiled(rf"{_OTHER_WORD}(?:[ ]+{_OTHER_WORD})*")
+_OTHER_WORD: Final = rf"[{_SCRIPTS}](?:[{_SCRIPTS}ʼ'’-]*[{_SCRIPTS}])?"
+_OTHER_SCRIPT_RE: Final = compiled(rf"{_OTHER_WORD}(?:[ ]+{_OTHER_WORD})*")
 # Greek is not in _SCRIPTS (alpha, beta and mu are units and drug classes): a Greek name is a
 # capital and at least two small letters ("Γκόλφω Παπαδοπούλου"), never "μg" or "β-blocker".
-_GREEK_WORD = "[\u0386\u0388-\u038f\u0391-\u03a9][\u0390\u03ac-\u03ce]{2,}"
-_GREEK_NAME_RE = compiled(rf"{_GREEK_WORD}(?:[ ]+{_GREEK_WORD})*")
+_GREEK_WORD: Final = "[\u0386\u0388-\u038f\u0391-\u03a9][\u0390\u03ac-\u03ce]{2,}"
+_GREEK_NAME_RE: Final = compiled(rf"{_GREEK_WORD}(?:[ ]+{_GREEK_WORD})*")
 
 
 def _age_candidates(low_scan: str) -> Iterator[re.Match[str]]:
@@ -2816,7 +2841,7 @@ def _age_candidates(low_scan: str) -> Iterator[re.Match[str]]:
     return _searched_from(_AGE_CAND_RE, _AGE_DIGIT_RE, low_scan)
 
 
-_AGE_DIGIT_RE = compiled("[19]")
+_AGE_DIGIT_RE: Final = compiled("[19]")
 
 
 def _lower_mode(text: str) -> bool:
@@ -2862,11 +2887,11 @@ def _conversation_spans(
             yield from _proper_noun_spans(text, lex, caps)
 
 
-_TURN_RE = compiled(r"^[ \t]*[\w][\w .()-]{0,30}:[ \t]", re.M)
+_TURN_RE: Final = compiled(r"^[ \t]*[\w][\w .()-]{0,30}:[ \t]", re.M)
 
 
 # A speaker label in lower case opening a line ("participant:", "speaker 2:").
-_LOWER_TURN_RE = compiled(r"^[ \t]*[a-z][a-z0-9 .()-]{0,30}:[ \t]", re.M)
+_LOWER_TURN_RE: Final = compiled(r"^[ \t]*[a-z][a-z0-9 .()-]{0,30}:[ \t]", re.M)
 
 
 def _lower_lines(text: str) -> str | None:
@@ -2893,14 +2918,14 @@ def _transcript(text: str) -> bool:
 
 # Drug-name endings (INN stems) and equipment nouns: a capitalised word with one of these is
 # a drug or a brand of device ("Paxlovid", "Ambu bag", "Hoyer lift"), not a person.
-_DRUG_ENDINGS = (
+_DRUG_ENDINGS: Final = (
     "mab", "vir", "zole", "pril", "sartan", "olol", "statin", "mycin", "cillin", "parin",
     "tinib", "afil", "oxacin", "cycline", "dronate", "gliptin", "glutide", "flozin", "semide",
     "thiazide", "azepam", "azolam", "barbital", "caine", "dipine", "profen", "tidine", "setron",
     "lukast", "terol", "sone", "olone", "tide", "platin", "rubicin", "fungin", "conazole",
     "navir", "previr", "asvir", "triptan", "oxetine", "apine", "idone", "pramine", "xaban",
 )  # fmt: skip
-_DEVICE_NOUNS = frozenset(
+_DEVICE_NOUNS: Final = frozenset(
     """
     bag bags lift lifts pump pumps catheter catheters monitor monitors machine machines bed
     beds mattress boot boots hugger vest vests line lines tube tubes drain drains mask masks
@@ -3107,20 +3132,22 @@ def _spoken_spans(
         yield m.start(), m.end(), LOCATION
 
 
-_PLACE_WORDS_RE = compiled(
+_PLACE_WORDS_RE: Final = compiled(
     rf"(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.]+(?:-[{_UP}{_LO}][{_LO}'’.]*)*|[a-z][a-z'’-]+)"
     rf"(?:[ ]+(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.]+(?:-[{_UP}{_LO}][{_LO}'’.]*)*|[a-z][a-z'’-]+)){{0,2}}"
 )
 # After a facility or a street address: ", Ogden 84401", " over in Ogden", " in port tara".
-_TOWN_ZIP_RE = compiled(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3},?[ ]+\d{5}(?:-\d{4})?(?![\w-])")
+_TOWN_ZIP_RE: Final = compiled(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3},?[ ]+\d{5}(?:-\d{4})?(?![\w-])")
 # Speech-to-text: "the address is 12 wren way port sara" (the town ends the turn).
-_TOWN_EOL_RE = compiled(r"(?:[ ]+[a-z][a-z'’.-]*){1,3}[ \t]*$", re.M)
-_NOT_TOWN_WORDS = frozenset(
+_TOWN_EOL_RE: Final = compiled(r"(?:[ ]+[a-z][a-z'’.-]*){1,3}[ \t]*$", re.M)
+_NOT_TOWN_WORDS: Final = frozenset(
     "and the okay ok please thanks thank so yeah right i you it that is was um uh yes no my "
     "our a an this town city here there now".split()
 )
-_ADVERBS = ("over", "out", "up", "down", "right")
-_PLACE_AFTER_RE = compiled(r"(?:,[ ]*|[ ]+(?:(?:over|out|up|down|right)[ ]+)?(?:in|near)[ ]+)")
+_ADVERBS: Final = ("over", "out", "up", "down", "right")
+_PLACE_AFTER_RE: Final = compiled(
+    r"(?:,[ ]*|[ ]+(?:(?:over|out|up|down|right)[ ]+)?(?:in|near)[ ]+)"
+)
 
 
 def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool, street: bool = False) -> int:
@@ -3236,11 +3263,11 @@ def _known_name_spans(text: str, names: Sequence[str]) -> Iterable[tuple[int, in
         yield m.start(), m.end(), NAME
 
 
-_PREV_TOKEN_RE = compiled(rf"(?<![\w'’-])({_ANY_TOK})[ ]+$")
+_PREV_TOKEN_RE: Final = compiled(rf"(?<![\w'’-])({_ANY_TOK})[ ]+$")
 # "Asma’u", "Ja’far", "Ulug‘bek": an apostrophe inside a name, then lower-case letters that
 # are not an English ending ("Maria's", "Tom'll").
-_APOSTROPHE_TAIL_RE = compiled(rf"['’‘]([{_LO}]+)(?![\w'’‘-])")
-_NOT_APOSTROPHE_TAIL = frozenset("s ll re ve d m t".split())
+_APOSTROPHE_TAIL_RE: Final = compiled(rf"['’‘]([{_LO}]+)(?![\w'’‘-])")
+_NOT_APOSTROPHE_TAIL: Final = frozenset("s ll re ve d m t".split())
 
 
 def _apostrophe_tail(text: str, end: int) -> int:
@@ -3337,8 +3364,8 @@ def _extend(
     return out
 
 
-_AND_TOKEN_RE = compiled(rf"[ ]+and[ ]+({_ANY_TOK})(?![\w'’-])")
-_TOKEN_AND_RE = compiled(rf"(?<![\w'’.-])({_ANY_TOK})[ ]+and[ ]+$")
+_AND_TOKEN_RE: Final = compiled(rf"[ ]+and[ ]+({_ANY_TOK})(?![\w'’-])")
+_TOKEN_AND_RE: Final = compiled(rf"(?<![\w'’.-])({_ANY_TOK})[ ]+and[ ]+$")
 
 
 # The whole-text scans that one Hyperscan pass rules in or out per text (app/phi/prefilter.py).
@@ -3346,14 +3373,14 @@ _TOKEN_AND_RE = compiled(rf"(?<![\w'’.-])({_ANY_TOK})[ ]+and[ ]+$")
 # approximation of its lookarounds would pass nearly every text; each is a necessary
 # condition of its pattern (a title word then a letter; a name's last word then a facility
 # head; the lower-case after-name scan with its lookarounds consumed).
-_TITLES = (
+_TITLES: Final = (
     "Dr|Drs|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr|Sister|Brother|Father"
     "|Mother|Aunt|Uncle|Grandma|Grandpa|Judge|Officer|Captain|Capt"
 )
 # Phrasings from fresh scratch sets (session 9): contexts and shapes, no names.
 # A name spelled out letter by letter after a spelling cue: "it's spelled R I B E I R O",
 # "the last name is m - a - s - o - n", "Z, A, K" (three letters or more, one separator).
-_SPELLED_AFTER_CUE_RE = gated(
+_SPELLED_AFTER_CUE_RE: Final = gated(
     compiled(
         r"(?i:\b(?:spell(?:ed|s|ing)?(?:\s+it)?|spelt|(?:(?:sur|first|last|family|middle|maiden)"
         r"\s?)?name(?:\s+is|['’]s)|(?:sur|first|last|family|middle|maiden)\s?name))"
@@ -3362,7 +3389,7 @@ _SPELLED_AFTER_CUE_RE = gated(
     )
 )
 # "last name Lowry, first name Karl", "whose last name was da Rosa".
-_NAME_PART_CUE_RE = gated(
+_NAME_PART_CUE_RE: Final = gated(
     compiled(
         rf"(?i:\b(?:sur|first|last|family|given|middle|maiden)\s?name[:,]?\s+(?:is\s+|was\s+)?)"
         rf"(?P<n>(?:(?:da|de|del|della|di|dos|das|van|von|der|den|du|la|le|ten|ter|al|el)\s+)?"
@@ -3370,8 +3397,8 @@ _NAME_PART_CUE_RE = gated(
     )
 )
 # "hi, it's Calebe again": a self-introduction on the phone.
-_CAP_TOK = rf"[{_UP}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
-_ITS_AGAIN_RE = gated(
+_CAP_TOK: Final = rf"[{_UP}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]+)?"
+_ITS_AGAIN_RE: Final = gated(
     compiled(
         rf"(?i:\bit['’]s|\bit\s+is)\s+(?P<n>{_CAP_TOK}(?:\s{_CAP_TOK})?)"
         r"\s+(?i:again|calling|speaking)\b"
@@ -3379,7 +3406,7 @@ _ITS_AGAIN_RE = gated(
 )
 # "on the seventeenth", "since the 22nd," — a day of the month after a date preposition,
 # when no noun follows ("on the third floor" stays).
-_BARE_DAY_RE = gated(
+_BARE_DAY_RE: Final = gated(
     compiled(
         rf"(?i:\b(?:on|since|until|till)\s+)(?P<v>the\s+(?:(?!first|second|third){_ORD_WORD}"
         r"|(?:3[01]|[12]\d|0?[1-9])"
@@ -3387,30 +3414,30 @@ _BARE_DAY_RE = gated(
         re.M,
     )
 )
-_THE_DAY_OF_RE = gated(
+_THE_DAY_OF_RE: Final = gated(
     compiled(rf"(?i:\bthe\s+)(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)\s+of\s+{_MON}")
 )
 # A phone read out with the last four as two pairs: "five one five three two three
 # forty-eight seventy-two".
-_PAIR_WORD = (
+_PAIR_WORD: Final = (
     r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[\s-](?:one|two|three|four"
     r"|five|six|seven|eight|nine))?|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
     r"|seventeen|eighteen|nineteen|oh[\s-](?:one|two|three|four|five|six|seven|eight|nine))"
 )
-_PAIRED_PHONE_RE = gated(
+_PAIRED_PHONE_RE: Final = gated(
     compiled(
         rf"\b(?:{_DIGIT_WORD}[\s,.-]+){{5,6}}{_DIGIT_WORD}[\s,.-]+(?:{_PAIR_WORD}[\s,.-]+)?{_PAIR_WORD}\b"
     )
 )
 # "the prescription number on the label is 42-195436": a number "on the card/label".
-_ID_ON_RE = gated(
+_ID_ON_RE: Final = gated(
     compiled(
         r"(?i:\b(?:number|no\.?|ID|#)\s+(?:on|from|off)\s+(?:the|my|her|his|your|their|this)\s+"
         r"[a-z]+\s+(?:is|was|reads|says)\s*:?\s*)(?P<v>[A-Za-z0-9]*\d[A-Za-z0-9-]*\d)(?![\w-])"
     )
 )
 # "it's tammy howell for the record": a caller saying who they are, in speech-to-text.
-_LOWER_ITS_RE = gated(
+_LOWER_ITS_RE: Final = gated(
     compiled(
         r"(?:^|(?<=[:.?!])|\b(?:yeah|hi|hello|hey|oh|um|uh|so|okay))[ ]*it['’]?s[ ]+"
         r"(?P<n>[a-z]+)\b",
@@ -3418,15 +3445,15 @@ _LOWER_ITS_RE = gated(
     )
 )
 # "from Paducah to Yreka": the other end of a trip whose start is a place.
-_TO_PLACE_RE = compiled(rf"[ ]+to[ ]+(?P<p>{_ANY_TOK}(?:[ ]{_CAP_TOK})?)(?![\w'’-])")
+_TO_PLACE_RE: Final = compiled(rf"[ ]+to[ ]+(?P<p>{_ANY_TOK}(?:[ ]{_CAP_TOK})?)(?![\w'’-])")
 # "at 98 she's still sharp", "her 104th birthday": an age over 89 by its own context.
-_AT_AGE_RE = gated(
+_AT_AGE_RE: Final = gated(
     compiled(
         rf"(?i:\bat\s+)(?P<v>{_NUM_WORD_AGE})(?:\s*,)?\s+(?i:she|he|they|i|you|mom|dad)\b"
         r"(?:['’](?:s|d|re|m)|\s+(?:was|is|still|had|could|can|would|did|got|went|lives|drives|was))"
     )
 )
-_AGE_BIRTHDAY_RE = gated(
+_AGE_BIRTHDAY_RE: Final = gated(
     compiled(
         r"(?i:\b(?P<v>(?:9\d|1[01]\d)(?:st|nd|rd|th)|ninetieth|hundredth|(?:ninety|hundred(?:\s+and)?)"
         rf"[\s-]+{_ORD_WORD})\s+birthday\b)"
@@ -3434,7 +3461,7 @@ _AGE_BIRTHDAY_RE = gated(
 )
 # "we celebrated her 95th", "nana just had her hundred and first": an ordinal 90-119 after a
 # possessive, with no noun after it, is a birthday.
-_OWN_ORD_AGE_RE = gated(
+_OWN_ORD_AGE_RE: Final = gated(
     compiled(
         r"(?i:\b(?:his|her|their|my|your)\s+)(?P<v>(?:9\d|1[01]\d)(?:st|nd|rd|th)|ninetieth"
         rf"|hundredth|(?:ninety|hundred(?:\s+and)?)[\s-]+{_ORD_WORD})"
@@ -3442,14 +3469,14 @@ _OWN_ORD_AGE_RE = gated(
     )
 )
 # "I'm Ravy, the younger son": a self-introduction followed by who the speaker is.
-_IM_NAME_RE = gated(
+_IM_NAME_RE: Final = gated(
     compiled(rf"\bI['’]m\s+(?P<n>{_CAP_TOK})(?=\s*,\s*(?:the|a|an|his|her|their|your|one|from)\b)")
 )
-_VITAL_WORDS = (
+_VITAL_WORDS: Final = (
     "sat", "o2", "oxygen", "room air", "pulse", "pressure", "rate", "bpm", "temp", "fever",
     "percent", "%", "weigh", "pound", "kilo", "score", "glucose", "sugar",
 )  # fmt: skip
-_PERSON_VERBS = frozenset(
+_PERSON_VERBS: Final = frozenset(
     """
     who said says told tried tries came comes went goes did does called calls asked asks left
     wrote writes thinks thought wanted wants knew knows was is has had got gets used uses ran
@@ -3457,7 +3484,7 @@ _PERSON_VERBS = frozenset(
     """.split()
 )
 # "I learned that from Svea Bergvall": who someone learned or heard a thing from.
-_FROM_PERSON_RE = gated(
+_FROM_PERSON_RE: Final = gated(
     compiled(
         r"(?i:\b(?:learn(?:ed|t)|heard|got|picked\s+(?:it|that|this)\s+up|borrowed|stole)\s+"
         r"(?:(?:that|it|this|them|a\s+lot|so\s+much|everything|most\s+of\s+it)\s+)?from\s+)"
@@ -3465,7 +3492,7 @@ _FROM_PERSON_RE = gated(
     )
 )
 # Words that say "from X" is where someone is or travels from: "I call her from X".
-_ORIGIN_WORDS = frozenset(
+_ORIGIN_WORDS: Final = frozenset(
     """
     come came comes coming drive drove drives driving call called calls calling moved move
     moving flew fly flies commute commutes commuting transferred visit visiting visited up down
@@ -3473,7 +3500,7 @@ _ORIGIN_WORDS = frozenset(
     relocate relocates relocated relocating
     """.split()
 )
-_COUNTRY_WORDS = frozenset(
+_COUNTRY_WORDS: Final = frozenset(
     """
     ireland england scotland wales britain uk us usa america canada mexico brazil india china
     japan korea vietnam philippines nigeria ghana kenya ethiopia somalia egypt poland germany
@@ -3484,16 +3511,18 @@ _COUNTRY_WORDS = frozenset(
     guatemala honduras salvador nicaragua europe asia africa
     """.split()
 )
-_TOWN_PREFIXES = frozenset("north south east west new port fort mount lake upper lower".split())
+_TOWN_PREFIXES: Final = frozenset(
+    "north south east west new port fort mount lake upper lower".split()
+)
 # "area code 224, then 207 0040": a phone number given in two parts.
-_AREA_CODE_RE = gated(
+_AREA_CODE_RE: Final = gated(
     compiled(
         r"(?i:\barea\s+code\s+(?:is\s+)?)(?P<a>\d{3})(?![\d-])"
         r"(?:[,;]?\s+(?:then|and|and\s+then|the\s+number\s+is|number)?\s*(?P<n>\d{3}[\s.-]?\d{4})(?!\d))?"
     )
 )
 # "Hold on, Jarmila, let me finish.", "Right, Zak?": a name called out after an interjection.
-_VOCATIVE_RE = gated(
+_VOCATIVE_RE: Final = gated(
     compiled(
         r"(?i:\b(?:hold\s+on|hang\s+on|wait|sorry|thanks|thank\s+you|okay|right|yeah|yes|exactly"
         r"|listen|hey|hi|hello|morning|go\s+on|go\s+ahead)),\s+"
@@ -3505,7 +3534,7 @@ _VOCATIVE_RE = gated(
 # What follows a name called out as a turn opens: "Hope, thanks for coming in.",
 # "Interviewer: Grace, can you say more?" (a given name that is also a word, otherwise not
 # taken alone).
-_TURN_VOCATIVE_RE = compiled(
+_TURN_VOCATIVE_RE: Final = compiled(
     r",[ \t]+(?i:thanks|thank[ \t]+you|can[ \t]+you|could[ \t]+you|would[ \t]+you"
     r"|will[ \t]+you|do[ \t]+you|did[ \t]+you|are[ \t]+you|were[ \t]+you|tell[ \t]+me"
     r"|go[ \t]+ahead)\b"
@@ -3530,16 +3559,18 @@ def _turn_vocative(text: str, start: int, end: int, lex: _Lexicon) -> bool:
 
 
 # "I think Bengt has been here the longest": a name as the subject of a thought.
-_THINK_NAME_RE = gated(
+_THINK_NAME_RE: Final = gated(
     compiled(
         rf"\b(?i:I\s+(?:think|guess|bet|know|believe)|maybe)\s+(?P<n>{_CAP_TOK})\s+"
         r"(?:has|had|was|is|did|does|knows|knew|said|would|will|can|could|might)\b"
     )
 )
-_NOT_DAY_WORDS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+_NOT_DAY_WORDS: Final = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday".split()
+)
 # "thanks to Davi Lucca", "written by Declan Cannon", "no offense to Sven-Olof Johansson":
 # who a thing is credited to or done by.
-_BY_PERSON_RE = gated(
+_BY_PERSON_RE: Final = gated(
     compiled(
         r"(?i:\b(?:thanks\s+to|thank\s+you\s+to|no\s+offen[cs]e\s+to|credit\s+to|shout[\s-]?out\s+to"
         r"|(?:let\s+me\s+)?pull(?:ing|ed)?\s+up|look(?:ing|ed)?\s+up|hand(?:ed)?\s+(?:off|over)\s+to"
@@ -3551,13 +3582,13 @@ _BY_PERSON_RE = gated(
     )
 )
 # "a tiny town called North Jeremymouth"; "I call her every Sunday from Robertland."
-_TOWN_CALLED_RE = gated(
+_TOWN_CALLED_RE: Final = gated(
     compiled(
         r"(?i:\b(?:town|city|village|hamlet|suburb|county|township)\s+(?:called|named)\s+)"
         rf"(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK}){{0,2}})(?![\w'’-])"
     )
 )
-_FROM_END_RE = gated(
+_FROM_END_RE: Final = gated(
     compiled(
         rf"\bfrom\s+(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)(?=\s*[.,;!?]|\s*$"
         r"|\s+(?:every|each|daily|most|on|to|and|but|so|when|yesterday|today|tonight)\b)",
@@ -3566,37 +3597,47 @@ _FROM_END_RE = gated(
 )
 # "uh i'm calling for my dad anders lundqvist", "the pharmacist maria said": a relation and
 # a given name in speech-to-text (the name list decides: these words have no capitals).
-_LOWER_KIN_GIVEN_RE = gated(
+_LOWER_KIN_GIVEN_RE: Final = gated(
     compiled(rf"\b(?:my|our|his|her|their|the)[ ]+{_KIN}[ ]+(?P<n>[a-z]+)\b")
 )
 # "the lady in bed nine was 100 and sharp", "the patient is 103, so": a person is 100-119,
 # when nothing on the line is a temperature, a weight or a percentage.
-_PERSON_HUNDRED_RE = gated(
+_PERSON_HUNDRED_RE: Final = gated(
     compiled(
         r"(?i:\b(?:patient|lady|gentleman|man|woman|resident|guy|fella|gal|veteran|widow|widower)"
         r"(?:\s+[a-z]+){0,4}?\s+(?:is|was)\s+(?P<v>1[01]\d)"
         r"(?=\s*[,;!?]|\.(?!\d)|\s*$|\s+(?:and|but|so|now|years?)\b))"
     )
 )
-_NOT_AGE_LINE = (*_VITAL_WORDS, "febrile", "degree", "lb", "kg", "mg", "rising", "spik", "tylenol")
+_NOT_AGE_LINE: Final = (
+    *_VITAL_WORDS,
+    "febrile",
+    "degree",
+    "lb",
+    "kg",
+    "mg",
+    "rising",
+    "spik",
+    "tylenol",
+)
 # "on Tuesday the 15th", "friday the twenty-first": a weekday and a day of the month.
-_WEEKDAY_THE_RE = gated(
+_WEEKDAY_THE_RE: Final = gated(
     compiled(
         rf"(?i:\b{_WEEKDAY}\s+the\s+(?:{_ORD_WORD}|(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th))\b)"
     )
 )
 # "my cell ends in 4972", "the last four of her social are 5865": the end of a number.
-_LAST_DIGITS_RE = gated(
+_LAST_DIGITS_RE: Final = gated(
     compiled(
         r"(?i:\b(?:ends?|ending)\s+(?:in|with)\s+|\blast\s+(?:four|4|five|5)(?:\s+(?:digits|numbers))?"
         r"(?:\s+(?:of|on)\s+(?:her|his|my|the|your|their|our)(?:\s+[a-z]+){1,2})?"
         r"(?:\s+(?:are|is|was|were))?\s*:?\s*)(?P<v>\d{4,5})(?![\d.,]\d|[\w-])"
     )
 )
-_NUMBER_NOUNS = ("cell", "phone", "number", "card", "account", "social", "ssn", "policy", "id",
-                 "mrn", "line", "mobile", "license", "member")  # fmt: skip
+_NUMBER_NOUNS: Final = ("cell", "phone", "number", "card", "account", "social", "ssn", "policy",
+                        "id", "mrn", "line", "mobile", "license", "member")  # fmt: skip
 # "your confirmation code is 24-898852": a number named by what it confirms or tracks.
-_CODE_ID_RE = gated(
+_CODE_ID_RE: Final = gated(
     compiled(
         r"(?i:\b(?:confirmation|ticket|order|tracking|booking|authori[sz]ation|auth|referral"
         r"|file|voucher|invoice|locker|badge)\s+(?:code|number|no\.?|#|ID)\s*(?:is|was|:)?\s*)"
@@ -3604,14 +3645,14 @@ _CODE_ID_RE = gated(
     )
 )
 # "they had her MRN as 59-685474": an identifier recorded "as" a value.
-_ID_AS_RE = gated(
+_ID_AS_RE: Final = gated(
     compiled(
         r"(?i:\b(?:MRN|ID|number|account|policy|record|chart|member\s+ID|medicare|medicaid)\s+as"
         r"\s+)(?P<v>[A-Za-z0-9]*\d[A-Za-z0-9-]*\d)(?![\w-])"
     )
 )
 # "at the corner of Orchard Row", "corner of canal street and main": a street without a number.
-_CORNER_RE = gated(
+_CORNER_RE: Final = gated(
     compiled(
         rf"(?i:\bcorner\s+of\s+)(?!(?i:the|a|an|this|that|our|my|your|their|his|her)\s)"
         rf"(?P<p>(?:[A-Za-z'’]+\s){{1,3}}(?i:{_STREET_SUFFIX}))\b(?!['’])"
@@ -3620,25 +3661,27 @@ _CORNER_RE = gated(
 )
 # "are you still on Harbor View Drive?", "just off Pelican Way": a capitalised street name
 # without a house number after a preposition of position.
-_ON_STREET_RE = gated(
+_ON_STREET_RE: Final = gated(
     compiled(
         r"\b(?:on|off|along|onto|past)\s+(?!(?:The|A|An|This|That|Our|My|Memory)\s)"
         rf"(?P<p>(?:[A-Z][a-z'’]+\s){{1,3}}{_STREET_SUFFIX})\b(?![\w'’-])"
     )
 )
 # "she's a Baldwinport native", "a Tulsa native": someone's home town.
-_NATIVE_RE = gated(compiled(rf"\b[Aa]\s+(?P<p>{_CAP_TOK}(?:[ ]{_CAP_TOK}){{0,2}})\s+native\b"))
+_NATIVE_RE: Final = gated(
+    compiled(rf"\b[Aa]\s+(?P<p>{_CAP_TOK}(?:[ ]{_CAP_TOK}){{0,2}})\s+native\b")
+)
 # "lot 4471B22", "member 5504Z40": digits, one letter, digits is a code wherever it stands.
-_MIXED_ID_RE = gated(compiled(r"(?<![\w-])\d{3,}[A-WYZa-wyz]\d{2,}(?![\w-])"))
+_MIXED_ID_RE: Final = gated(compiled(r"(?<![\w-])\d{3,}[A-WYZa-wyz]\d{2,}(?![\w-])"))
 # "our Banksborough store", "the Yreka branch": a site named after its town.
-_SITE_OF_TOWN_RE = gated(
+_SITE_OF_TOWN_RE: Final = gated(
     compiled(
         rf"\b(?:our|the|their|your)\s+(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)\s+"
         r"(?:store|location|branch|office|campus|site|outlet|satellite|pharmacy)\b"
     )
 )
 # "Jasmine's mom called", "so euan's dad said": a person's relative.
-_OWN_KIN_RE = gated(
+_OWN_KIN_RE: Final = gated(
     compiled(
         rf"(?<![\w'’-])(?P<n>[{_UP}{_LO}][{_LO}]+)['’]s\s+(?:mom|mum|mother|dad|father|husband|wife"
         r"|son|daughter|sister|brother|kids?|children|grandma|grandpa|grandmother|grandfather"
@@ -3646,7 +3689,7 @@ _OWN_KIN_RE = gated(
     )
 )
 # "auntie Bengt helps", "grandma elsa lives with us": a family title before a given name.
-_KIN_TITLE_RE = gated(
+_KIN_TITLE_RE: Final = gated(
     compiled(
         r"(?i:\b(?:auntie|aunty|aunt|uncle|grandma|grandpa|granny|grandad|granddad|nana|nanna"
         r"|gran|cousin)\s+)"
@@ -3654,13 +3697,13 @@ _KIN_TITLE_RE = gated(
     )
 )
 # "me alexandra and zdenka were ...", "the Wu family": people listed or a family by name.
-_ME_LIST_RE = gated(
+_ME_LIST_RE: Final = gated(
     compiled(
         r"\bme[ ]+(?P<a>[a-z]+(?:[ ][a-z]+)?)[ ]+and[ ]+(?P<b>[a-z]+)[ ]+"
         r"(?:were|are|did|went|both|had)\b"
     )
 )
-_THE_FAMILY_RE = gated(compiled(rf"\b[Tt]he\s+(?P<n>{_CAP_TOK})\s+family\b"))
+_THE_FAMILY_RE: Final = gated(compiled(rf"\b[Tt]he\s+(?P<n>{_CAP_TOK})\s+family\b"))
 # The scans above, for the prefilter: a text none of them can match skips them all. (A scan
 # spelled with the Unicode letter classes is too long for Hyperscan: the same scan with ASCII
 # classes stands for it; the prefilter reads ASCII texts only.)
@@ -3668,10 +3711,10 @@ _THE_FAMILY_RE = gated(compiled(rf"\b[Tt]he\s+(?P<n>{_CAP_TOK})\s+family\b"))
 
 # Substrings without which a scan above cannot match: cheap tests before the scans run over a
 # text the prefilter does not read (one with characters outside ASCII).
-_CODE_NEEDLES = ("code", "number", "no", "#", " id")
+_CODE_NEEDLES: Final = ("code", "number", "no", "#", " id")
 # "the Millbrook side of the river", "on the Ashford side of the county": a town named by the
 # side of a river, lake or line it stands on.
-_SIDE_OF_RE = gated(
+_SIDE_OF_RE: Final = gated(
     compiled(
         rf"\bthe\s+(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)\s+side\s+of\s+(?:the\s+)?"
         r"(?:river|lake|bay|bridge|border|line|tracks|valley|mountain|hill|creek|county|state"
@@ -3680,7 +3723,7 @@ _SIDE_OF_RE = gated(
 )
 # "she's a Dunmore girl born and raised", "we're Hollins people": someone's home town as the
 # kind of person they are.
-_TOWN_FOLK_RE = gated(
+_TOWN_FOLK_RE: Final = gated(
     compiled(
         r"(?:\b(?:[Ww]e['’]re|[Tt]hey['’]re|[Ss]he['’]s|[Hh]e['’]s|[Ii]['’]m|are|were|is|was|a)\s+)"
         rf"(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)\s+(?:people|folks?|girl|boy|lad|lass|kid|family"
@@ -3689,7 +3732,7 @@ _TOWN_FOLK_RE = gated(
 )
 # "we cover Dunmarsh and the towns around it", "the ones from Kelvingrove", "the overflow
 # from Tilbury Vale": a town as the hub of an area, or where a group of people comes from.
-_AREA_TOWN_RE = gated(
+_AREA_TOWN_RE: Final = gated(
     compiled(
         rf"(?P<p>{_CAP_TOK}(?:\s{_CAP_TOK})?)\s+and\s+the\s+(?:towns|villages|farms|communities"
         r"|area|suburbs|county|valley|places)\s+(?:around|near|outside|beyond|past)\s+(?:it|there)\b"
@@ -3700,7 +3743,7 @@ _AREA_TOWN_RE = gated(
 )
 # "she's a dunmore girl born and raised": the same in a lower-case transcript, where only the
 # set phrase after it says the word is a home town.
-_RAISED_FOLK_RE = gated(
+_RAISED_FOLK_RE: Final = gated(
     compiled(
         r"(?i:\ba\s+)(?P<p>[a-z]+(?:\s[a-z]+)?)(?i:\s+(?:girl|boy|lad|lass|kid|man|woman)"
         r",?\s+born\s+and\s+(?:raised|bred))\b"
@@ -3708,7 +3751,7 @@ _RAISED_FOLK_RE = gated(
 )
 # "deliveries to Keswick go out Thursdays", "the bus to Tolland": a place that goods, mail or
 # a route go to.
-_SENT_TO_RE = gated(
+_SENT_TO_RE: Final = gated(
     compiled(
         r"(?i:\b(?:deliver(?:y|ies|s|ed)?|ship(?:s|ped|ping|ments?)?|mail(?:s|ed)?|route|runs?"
         r"|bus(?:es)?|shuttle|van|courier|referrals?|transfers?)\s+to\s+)"
@@ -3717,7 +3760,7 @@ _SENT_TO_RE = gated(
 )
 # "the wristband said 96", "her license says 101,": a document that states a number is
 # stating an age (unless the line is about vitals).
-_PAPER_AGE_RE = gated(
+_PAPER_AGE_RE: Final = gated(
     compiled(
         r"(?i:\b(?:wristband|arm[ ]?band|bracelet|label|licen[cs]e|id|id[ ]card|passport"
         r"|paperwork|birth[ ]certificate|face[ ]sheet|intake[ ]form|birthday[ ]card)"
@@ -3728,7 +3771,7 @@ _PAPER_AGE_RE = gated(
 )
 # "a spry 95,", "Frail, 96, on hospice": a word describing a person right before a number is
 # that person's age.
-_TRAIT_AGE_RE = gated(
+_TRAIT_AGE_RE: Final = gated(
     compiled(
         r"(?i:\b(?:spry|frail|feisty|sprightly|wiry|sharp|lucid|tiny|fragile|stubborn|widowed"
         r"|bedbound|bed-bound|demented|independent|sweet|cranky|chipper)\s*,?\s+)"
@@ -3737,7 +3780,7 @@ _TRAIT_AGE_RE = gated(
 )
 # "At 96 you stop arguing about statins", "and at 101, she...": a sentence opening on a
 # number that a person then lives at (the line's vitals and doses rule it out).
-_OPEN_AT_AGE_RE = gated(
+_OPEN_AT_AGE_RE: Final = gated(
     compiled(
         r"(?:^|(?<=[:.!?])|(?i:\b(?:and|but|so|well|look|see|honestly|oh|because))[ ,]*)[ ]*"
         rf"(?i:at\s+)(?P<v>{_NUM_WORD_AGE})\s*,?\s+(?i:you|she|he|they|people|folks)\s+[a-z]+",
@@ -3745,7 +3788,7 @@ _OPEN_AT_AGE_RE = gated(
     )
 )
 # "By 95 most of them have some dementia": a point in many lives given by a number.
-_BY_AGE_RE = gated(
+_BY_AGE_RE: Final = gated(
     compiled(
         rf"(?i:\bby\s+)(?P<v>{_NUM_WORD_AGE})\s*,?\s+(?i:most|many|all|half|some|nearly|almost)"
         r"(?i:\s+(?:of\s+)?(?:them|us|our|my|these|those|people|folks|patients|women|men))\b"
@@ -3754,7 +3797,7 @@ _BY_AGE_RE = gated(
 # "being 103 and still doing her taxes", "Ninety-four and never been in a hospital",
 # "passed at 96", "even at 93 she runs", "celebrates 100 on Sunday", "a woman of 95": a
 # number that a life has reached, told by what follows or precedes it.
-_LIFE_AGE_RE = gated(
+_LIFE_AGE_RE: Final = gated(
     compiled(
         r"(?:(?i:\b(?:being|nearly|almost)\s+)|^[ ]*|(?<=[:.!?])[ ]*)"
         rf"(?P<v>(?i:{_NUM_WORD_AGE}))\s*,?\s+(?i:and\s+(?:still|never|not|yet))\b"
@@ -3771,26 +3814,26 @@ _LIFE_AGE_RE = gated(
     )
 )
 # "somewhere around 95, she stopped driving": a point in a life given by a number.
-_AROUND_AGE_RE = gated(
+_AROUND_AGE_RE: Final = gated(
     compiled(
         r"(?i:\b(?:somewhere|sometime|some[ ]time)\s+(?:around|near|about|after|past|before)\s+)"
         rf"(?P<v>{_NUM_WORD_AGE})(?=\s*,?\s*(?:she|he|they|mom|dad|i|we|you)\b)"
     )
 )
 # (A line about a drip, a dose or a survey: "at 100 you stop titrating" is a rate.)
-_DOSE_WORDS = (
+_DOSE_WORDS: Final = (
     "drip", "titrat", "dose", "infusion", "units", "tablet", "pill", "ml", "survey",
     "responses", "replied",
 )  # fmt: skip
-_SITE_NEEDLES = (
+_SITE_NEEDLES: Final = (
     "store", "location", "branch", "office", "campus", "site", "outlet", "satellite", "pharmacy",
 )  # fmt: skip
-_KIN_TITLE_NEEDLES = ("aunt", "uncle", "grand", "nan", "gran", "cousin")
-_BY_NEEDLES = (" to ", " by ", " up ", " for ", " is ", " was ")
+_KIN_TITLE_NEEDLES: Final = ("aunt", "uncle", "grand", "nan", "gran", "cousin")
+_BY_NEEDLES: Final = (" to ", " by ", " up ", " for ", " is ", " was ")
 
 # "Dagmar in the next chair passed away", "Ilse from the bed opposite": someone known by
 # where they sit or lie beside the speaker.
-_NEXT_BED_RE = gated(
+_NEXT_BED_RE: Final = gated(
     compiled(
         rf"(?<![\w'’-])(?P<n>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)\s+(?:in|from)\s+(?:the\s+)?"
         r"(?:next|same|other|opposite|neighbou?ring|end)\s+(?:bed|chair|room|bay|cubicle|cot"
@@ -3799,7 +3842,7 @@ _NEXT_BED_RE = gated(
 )
 # "64 Ironbark Close", "12 Kowhai Rise", "3 Heather Gardens": street types of the UK,
 # Ireland, Australia and New Zealand, after a number and a capitalised name.
-_STREET_TYPE_RE = gated(
+_STREET_TYPE_RE: Final = gated(
     compiled(
         r"(?<![\w.,-])\d{1,5}[A-Za-z]?\s+(?:[A-Z][a-z'’]+\s+){1,2}(?:Close|Rise|Gardens|Heights"
         r"|Green|Walk|View|Vale|Wynd|Chase|Hill|Park|Circuit|Strand|Glen|Dale|Meadows?|Fold"
@@ -3808,7 +3851,7 @@ _STREET_TYPE_RE = gated(
 )
 # "Thabani reckons the pump was faulty", "so Iztok rang the family": a name opening a clause
 # with a verb that only a person does.
-_SUBJECT_VERB_RE = gated(
+_SUBJECT_VERB_RE: Final = gated(
     compiled(
         r"(?:^|(?<=[:.!?])|(?i:\b(?:so|and|but|then|well|yeah|honestly|um|uh|right|mean|okay)"
         r",?))[ ]*"
@@ -3822,7 +3865,7 @@ _SUBJECT_VERB_RE = gated(
 )
 # "Okay Luyanda, we'll see you", "Sorry Thabisile, I'll let you finish", "Bye Zvonka, take
 # care": a name called out right after a greeting or an apology, without a comma.
-_GREETING_NAME_RE = gated(
+_GREETING_NAME_RE: Final = gated(
     compiled(
         r"(?i:\b(?:sorry|okay|ok|bye|cheers|thanks|thank\s+you|hi|hey|hello|morning|evening"
         r"|alright|night|goodnight|good\s+point|well\s+done|congrats))[ ]+"
@@ -3831,7 +3874,7 @@ _GREETING_NAME_RE = gated(
 )
 # "poor Zibuyile was on her own", "old Mbuyazi in bed six kept ringing": a person spoken of
 # with pity or fondness.
-_POOR_OLD_RE = gated(
+_POOR_OLD_RE: Final = gated(
     compiled(
         r"(?i:\b(?:poor|old|little|dear|sweet|lovely|bless)[ ]+)"
         rf"(?P<n>{_CAP_TOK})[ ]+(?:was|is|had|has|kept|got|in[ ]+(?:bed|room|bay)|didn't"
@@ -3840,7 +3883,7 @@ _POOR_OLD_RE = gated(
     )
 )
 # "this is Nobuhle's phone", "it was Franci's shift": a person's phone, turn or home.
-_BELONGS_RE = gated(
+_BELONGS_RE: Final = gated(
     compiled(
         rf"(?<![\w'’-])(?P<n>{_CAP_TOK})['’]s[ ]+(?:phone|mobile|cell|shift|turn|car|house|flat"
         r"|room|desk|locker|birthday|funeral|wedding|idea|fault|handwriting|voicemail|number"
@@ -3848,18 +3891,18 @@ _BELONGS_RE = gated(
     )
 )
 # "like Lintang was saying", "as Gro said": whose words are repeated.
-_AS_SAID_RE = gated(
+_AS_SAID_RE: Final = gated(
     compiled(
         rf"\b(?i:like|as)[ ]+(?P<n>{_CAP_TOK})[ ]+(?:was[ ]+saying|said|says|mentioned|put[ ]+it"
         r"|pointed[ ]+out|suggested|was[ ]+telling|told[ ]+us)\b"
     )
 )
 # "Slavka and her husband wanted answers": a person and their relative.
-_AND_KIN_RE = gated(
+_AND_KIN_RE: Final = gated(
     compiled(rf"(?<![\w'’-])(?P<n>{_CAP_TOK})[ ]+and[ ]+(?:her|his|their)[ ]+{_KIN}\b")
 )
 # "Nikolai Kohv, the ward clerk, had already booked it": a name opening a turn, then a role.
-_NAME_ROLE_RE = gated(
+_NAME_ROLE_RE: Final = gated(
     compiled(
         rf"(?:^|(?<=[:.!?]))[ ]*(?P<n>{_CAP_TOK}(?:[ ](?:[A-Z]\.[ ])?{_CAP_TOK})?),[ ]+"
         r"(?:the|our|my|his|her|their)[ ]+(?:[a-z]+[ ]+){0,2}?(?P<r>[a-z]+),",
@@ -3867,9 +3910,9 @@ _NAME_ROLE_RE = gated(
     )
 )
 # "they're Kranj-based", "a Moncton-based family": a town an outfit or family is based in.
-_BASED_RE = gated(compiled(rf"(?<![\w'’-])(?P<p>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)-based\b"))
+_BASED_RE: Final = gated(compiled(rf"(?<![\w'’-])(?P<p>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)-based\b"))
 # "the bus from Bodo takes two hours", "the drive up to Tartu": a journey's end points.
-_TRIP_RE = gated(
+_TRIP_RE: Final = gated(
     compiled(
         r"(?i:\b(?:bus|train|ferry|flight|drive|ride|trip|coach|shuttle|commute|boat|plane)"
         r"[ ]+(?:(?:up|down|over|out|back)[ ]+)?(?:from|to)[ ]+)"
@@ -3879,11 +3922,11 @@ _TRIP_RE = gated(
 # The same in lower-case speech: "yeah lars covered for me", "hi eivind it's cecilie from
 # the clinic", "poor galuh was on her own", "it was tarmo's shift", "tiina from pharmacy came
 # up", "i handed over to irene": places where only a person's name fits.
-_LOWER_OPENER = (
+_LOWER_OPENER: Final = (
     r"(?:^|(?<=:)|\b(?:so|and|but|then|well|yeah|honestly|um|uh|right|mean|okay|oh|like))[ ]+"
 )
 # Each part, with substrings one of which it cannot match without.
-_LOWER_PERSON_PARTS = (
+_LOWER_PERSON_PARTS: Final = (
     (
         _LOWER_OPENER
         + r"(?P<a>[a-z][a-z'’-]+)[ ]+(?:reckons|reckoned|rang|phoned|popped|covered|signed"
@@ -3942,13 +3985,13 @@ _LOWER_PERSON_PARTS = (
 # the clinic", "poor galuh was on her own", "it was tarmo's shift", "tiina from pharmacy came
 # up", "i handed over to irene": places where only a person's name fits. (The union is the
 # prefilter's scan; each part runs when its substrings allow.)
-_LOWER_PERSON_RE = gated(compiled("|".join(p for p, _ in _LOWER_PERSON_PARTS), re.M))
-_LOWER_PERSON_SCANS = tuple(
+_LOWER_PERSON_RE: Final = gated(compiled("|".join(p for p, _ in _LOWER_PERSON_PARTS), re.M))
+_LOWER_PERSON_SCANS: Final = tuple(
     (gated(compiled(p, re.M)), needles) for p, needles in _LOWER_PERSON_PARTS
 )
 # "I saw Jafar yesterday", "has anyone been in touch with Ubay today", "I'd rather see Luc
 # again": someone seen or contacted, then when.
-_SEEN_WHEN_RE = gated(
+_SEEN_WHEN_RE: Final = gated(
     compiled(
         r"\b(?:saw|see|seen|texted|messaged|rang|phoned|emailed|paged|thanked|hugged|visited"
         r"|(?:in[ ]+touch|spoke|spoken|talked|checked[ ]+in)[ ]+(?:with|to)|heard[ ]+from"
@@ -3959,7 +4002,7 @@ _SEEN_WHEN_RE = gated(
 )
 # "is Nneka the father?", "is Chinelo safe to talk to", "whether Maryse can stay", "if
 # Ayaan's results are back": a person asked about.
-_ASKED_ABOUT_RE = gated(
+_ASKED_ABOUT_RE: Final = gated(
     compiled(
         rf"\b(?i:is|was|whether|if)[ ]+(?P<n>{_CAP_TOK})(?:['’]s)?[ ]+(?:the[ ]+(?:father|mother"
         r"|dad|mum|mom|carer|caregiver|partner|husband|wife|next[ ]+of[ ]+kin)|safe|allowed"
@@ -3969,7 +4012,7 @@ _ASKED_ABOUT_RE = gated(
 )
 # "can I get your first name? It's Amarachi.", "Who's your partner? That's Chinyere, ...":
 # the answer to a question about who.
-_NAME_ANSWER_RE = gated(
+_NAME_ANSWER_RE: Final = gated(
     compiled(
         r"(?i:\b(?:name|partner|husband|wife|contact|kin|carer|caregiver|father|mother"
         r"|doctor|midwife|nurse|gp|worker|counsel+or)\?)\s+(?:[A-Z][a-z]*:\s+)?"
@@ -3979,7 +4022,7 @@ _NAME_ANSWER_RE = gated(
 )
 # "officer Lievens escorted him", "inmate Okafor", "pastor Eze": a rank or calling before a
 # surname (capitalised titles are read by _TITLE_RE).
-_LOWER_RANK_RE = gated(
+_LOWER_RANK_RE: Final = gated(
     compiled(
         r"\b(?:officer|inmate|offender|constable|sergeant|sgt|corporal|pastor|imam|rabbi"
         r"|reverend|deacon|elder|chief|coach|detective|warden)[ ]+"
@@ -3987,7 +4030,7 @@ _LOWER_RANK_RE = gated(
     )
 )
 # "your midwife will be Iyadunni Oyetoro, she's lovely": who a role will be filled by.
-_WILL_BE_RE = gated(
+_WILL_BE_RE: Final = gated(
     compiled(
         r"\b(?i:my|your|our|his|her|their|the)[ ]+(?:[a-z]+[ ]+)?(?P<r>[a-z]+)[ ]+"
         r"(?:will|would|is[ ]+going[ ]+to|['’]ll)[ ]+be[ ]+"
@@ -3997,7 +4040,7 @@ _WILL_BE_RE = gated(
 # "I let Gustav know", "we sent Evaldas home", "I had to wait for Pero to finish", "I'm
 # after Vaida, is she there?", "trying to reach Karolis Grinius", "I worked alongside
 # Yusuf", "nobody had told Ana about it": someone a person acts on or looks for.
-_ACTED_ON = (
+_ACTED_ON: Final = (
     r"\blet[ ]+(?P<n1>{tok})[ ]+know\b"
     r"|\b(?:sent|send|took|take|drove|walked|wheeled)[ ]+(?P<n2>{tok})[ ]+(?:home|back)\b"
     r"|\b(?:wait(?:ed|ing)?[ ]+for|ask(?:ed)?|told|tell|got|get|need(?:ed)?|want(?:ed)?)[ ]+"
@@ -4010,11 +4053,11 @@ _ACTED_ON = (
     r"|\bme,?[ ]+(?P<n7>{tok}),?[ ]+and[ ]+(?P<n8>{tok})[ ]+(?:on|were|in|at|that|did)\b"
     r"|\b(?:so|and|then)[ ]+(?P<n9>{tok})[ ]+goes\b"
 )
-_ACTED_ON_RE = gated(compiled(_ACTED_ON.format(tok=_CAP_TOK)))
-_LOWER_ACTED_ON_RE = gated(compiled(_ACTED_ON.format(tok=r"[a-z][a-z'’-]+")))
+_ACTED_ON_RE: Final = gated(compiled(_ACTED_ON.format(tok=_CAP_TOK)))
+_LOWER_ACTED_ON_RE: Final = gated(compiled(_ACTED_ON.format(tok=r"[a-z][a-z'’-]+")))
 # "Iris, Aleksandras and the new grad were on", "Mila was like, no way", "so Mila goes,
 # have you": people listed as who was on, or quoted.
-_LISTED_RE = gated(
+_LISTED_RE: Final = gated(
     compiled(
         rf"(?:^|(?<=[:.!?]))[ ]*(?P<a>{_CAP_TOK}),[ ]+(?P<b>{_CAP_TOK})[ ]+and[ ]+(?:the|a|an|me"
         r"|I|myself)[ ]"
@@ -4025,7 +4068,7 @@ _LISTED_RE = gated(
 )
 # "she lives round Jasonfurt way", "we cover the Klaipeda area", "a Kano local", "the
 # Solin turnoff", "Geelong, which is about an hour north": a town by the area around it.
-_TOWN_WAY_RE = gated(
+_TOWN_WAY_RE: Final = gated(
     compiled(
         r"\b(?i:round|around|out|down|up|over)[ ]+"
         rf"(?P<p>{_CAP_TOK}(?:[ ]{_CAP_TOK})?)[ ]+way\b"
@@ -4037,12 +4080,12 @@ _TOWN_WAY_RE = gated(
         re.M,
     )
 )
-_LOWER_TOWN_WAY_RE = gated(
+_LOWER_TOWN_WAY_RE: Final = gated(
     compiled(r"\b(?:round|around|out|down|up|over)[ ]+(?P<p>[a-z][a-z'’-]+(?:[ ][a-z]+)?)[ ]+way\b")
 )
 # "do you remember, Artur, the one with ...": a name addressed between commas after a
 # question to the room.
-_ASKED_ROOM_RE = gated(
+_ASKED_ROOM_RE: Final = gated(
     compiled(
         r"\b(?i:you\s+(?:remember|recall|know|think|agree|reckon|see))\s*,\s+"
         rf"(?P<n>{_CAP_TOK}),"
@@ -4050,7 +4093,7 @@ _ASKED_ROOM_RE = gated(
 )
 # "we cover Sarabury and Olomouc", "the team serves Keld, Thwaite and Muker": towns that a
 # service covers, listed.
-_COVER_AREA_RE = gated(
+_COVER_AREA_RE: Final = gated(
     compiled(
         r"\b(?i:we|they|I|she|he|team|service|clinic|practice|van|unit)\s+"
         r"(?i:cover(?:s|ed)?|serv(?:e|es|ed|ice|ices|iced)|visit(?:s|ed)?|reach(?:es|ed)?)\s+"
@@ -4061,7 +4104,7 @@ _COVER_AREA_RE = gated(
 )
 # "we had a patient ctibor kriz who came in": in a lower-case transcript, the words between
 # a person noun and "who" are that person's name when they can be one.
-_LOWER_WHO_RE = gated(
+_LOWER_WHO_RE: Final = gated(
     compiled(
         r"\b(?:a|the|one|this|our|my|that)[ ]+(?:patient|client|resident|participant|lady"
         r"|gentleman|man|woman|guy|fella|bloke|chap|girl|boy|kid|nurse|doctor|tech)[ ]+"
@@ -4069,7 +4112,7 @@ _LOWER_WHO_RE = gated(
     )
 )
 # "so gerda and angela did the training": two given names that do something together.
-_LOWER_PAIR_RE = gated(
+_LOWER_PAIR_RE: Final = gated(
     compiled(
         r"(?:^|(?<=[:.?!])|\b(?:so|and|then|um|uh|yeah|like|oh|honestly|but|well|mate))[ ]*"
         r"(?P<a>[a-z][a-z'’-]+)[ ]+and[ ]+(?P<b>[a-z][a-z'’-]+)[ ]+"
@@ -4079,7 +4122,7 @@ _LOWER_PAIR_RE = gated(
     )
 )
 
-_S10_NAME_SCANS = (
+_S10_NAME_SCANS: Final = (
     (_SUBJECT_VERB_RE, None),
     (_GREETING_NAME_RE, None),
     (_POOR_OLD_RE, None),
@@ -4093,9 +4136,9 @@ _S10_NAME_SCANS = (
     (_LOWER_RANK_RE, None),
     (_WILL_BE_RE, " be "),
 )
-_LOWER_WORD_TOKEN_RE = compiled(r"(?<![\w'’-])[a-z]{3,}(?![\w'’-])")
-_NEXT_BED_NEEDLES = ("next", "same", "other", "opposite", "neighbo", "end ")
-_COVER_NEEDLES = ("cover", "serv", "visit", "reach")
+_LOWER_WORD_TOKEN_RE: Final = compiled(r"(?<![\w'’-])[a-z]{3,}(?![\w'’-])")
+_NEXT_BED_NEEDLES: Final = ("next", "same", "other", "opposite", "neighbo", "end ")
+_COVER_NEEDLES: Final = ("cover", "serv", "visit", "reach")
 
 
 def _has_any(text: str, needles: Sequence[str]) -> bool:
@@ -4145,7 +4188,7 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
 )  # fmt: skip
 
 
-_PREFILTER = Prefilter(
+_PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's stand-in goes here)
     text_scans=[
         *((rx, None) for rx in (_URL_RE, _IPV4_RE, _IPV6_RE, _PHONE_RE, *_AGE_SCAN)),
         *((rx, None) for rx in (_DATE_NUMERIC, _DATE_WORDED, *_DATE_SLASHED, _DATE_RELATIVE)),
@@ -4233,7 +4276,7 @@ def _value_span(m: re.Match[str]) -> tuple[int, int]:
     return m.span("v") if "v" in m.re.groupindex else m.span()
 
 
-_TRIM_CHARS = " \t\n,;:"
+_TRIM_CHARS: Final = " \t\n,;:"
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -4244,8 +4287,8 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-_ASCII_DIGIT_RE = compiled(r"[0-9]")
-_MONTH_START_RE = compiled("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec")
+_ASCII_DIGIT_RE: Final = compiled(r"[0-9]")
+_MONTH_START_RE: Final = compiled("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec")
 
 
 def _searched_from(
@@ -4315,15 +4358,19 @@ def _date_spans(
 # "retired 6/25", "moved him 2/28", "ready 7/24": m/d after an event verb. The (few) values
 # are found first, then the words before them; not before a fraction's noun ("retired 2/3
 # of the order sets", "1/2 hour").
-_MD_VALUE_RE = _scan("0-9", r"(?<![\d/])(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])(?![\d/])")
-_MD_VERBS = frozenset(
+_MD_VALUE_RE: Final = _scan(
+    "0-9", r"(?<![\d/])(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])(?![\d/])"
+)
+_MD_VERBS: Final = frozenset(
     "retired died passed hired quit moved born delivered transferred returned ready scheduled "
     "rescheduled booked back admitted discharged arrived".split()
 )
 # "came in 8/4", "she was brought in 3/12": a visit's date after a verb of coming in.
-_MD_IN_VERBS = frozenset("came come comes went brought checked walked showed".split())
-_MD_OBJECTS = frozenset("him her them me us it".split())
-_MD_FRACTION_RE = compiled(r"\s+(?i:a|an|of|the|tabs?|tablets?|pills?|doses?|cups?|way|hours?)\b")
+_MD_IN_VERBS: Final = frozenset("came come comes went brought checked walked showed".split())
+_MD_OBJECTS: Final = frozenset("him her them me us it".split())
+_MD_FRACTION_RE: Final = compiled(
+    r"\s+(?i:a|an|of|the|tabs?|tablets?|pills?|doses?|cups?|way|hours?)\b"
+)
 
 
 def _md_after_verb(text: str) -> Iterable[tuple[int, int, str]]:
@@ -4384,7 +4431,7 @@ def _town_words_ok(phrase: str, lex: _Lexicon) -> bool:
 
 
 # Star signs describe a person the way a home town does ("a Gemini girl", "a Leo man").
-_STAR_SIGNS = frozenset(
+_STAR_SIGNS: Final = frozenset(
     "aries taurus gemini cancer leo virgo libra scorpio sagittarius capricorn aquarius "
     "pisces".split()
 )

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Container, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from app.phi.gates import ascii_stand_ins, literal_prefixes
 
@@ -47,6 +47,14 @@ class Possible(Container[re.Pattern[str]]):
 
     def finditer(self, rx: re.Pattern[str], low: str) -> Iterator[re.Match[str]]:
         return rx.finditer(low)
+
+
+class Filter(Protocol):
+    """What the detector asks of its prefilter (a Prefilter; a test's stand-in)."""
+
+    def possible(self, text: str, low: str) -> Possible: ...
+
+    def warm(self) -> None: ...
 
 
 class _Everything(Possible):

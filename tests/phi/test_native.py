@@ -4,15 +4,18 @@ never loaded; and CI, where ``make install`` builds it, runs the native build.""
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import app.phi
-from app.phi import detector, native_fresh, source_digest
-from tests.phi.samples import TRANSCRIPT, corpus_texts, mutated, plain_module
+from app.phi import NATIVE_MODULES, detector, native_fresh, source_digest
+from tests.phi.samples import TRANSCRIPT, corpus_texts, mutated
 
 NATIVE = detector.__file__ is not None and detector.__file__.endswith(".so")
 
@@ -35,20 +38,53 @@ def _texts() -> list[str]:
     return out
 
 
+_PLAIN = """
+import json, sys
+import app.phi.detector, app.phi.prefilter
+from app.phi.detector import detect
+assert app.phi.detector.__file__.endswith(".py") and app.phi.prefilter.__file__.endswith(".py")
+texts = json.load(sys.stdin)
+json.dump([[[s.start, s.end, s.category] for s in detect(t).spans] for t in texts], sys.stdout)
+"""
+
+
 @pytest.mark.skipif(not NATIVE, reason="no native build loaded (make install builds it)")
 def test_native_and_plain_builds_find_the_same_spans() -> None:
-    plain = plain_module("detector")
-    assert plain.__file__ is not None and plain.__file__.endswith("detector.py")
+    """Every native module against the plain ones, in a process that loads no native build."""
     texts = _texts()
     assert len(texts) > 600
-    for text in texts:
-        native, expected = detector.detect(text), plain.detect(text)
-        got = [(s.start, s.end, s.category) for s in native.spans]
-        assert got == [(s.start, s.end, s.category) for s in expected.spans], text[:80]
-        assert native.redacted == expected.redacted
-        assert native.categories == expected.categories
+    env = {**os.environ, "ROUNDS_PHI_NATIVE": "0"}
+    run = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", _PLAIN],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        check=True,
+    )
+    expected = json.loads(run.stdout)
+    for text, plain in zip(texts, expected, strict=True):
+        got = [[s.start, s.end, s.category] for s in detector.detect(text).spans]
+        assert got == plain, text[:80]
     names = detector.detect("Zebulon Quackenbush called", names=["Zebulon Quackenbush"])
     assert [(s.start, s.end) for s in names.spans] == [(0, 19)]
+
+
+def test_the_plain_modules_load_under_rounds_phi_native_0() -> None:
+    env = {**os.environ, "ROUNDS_PHI_NATIVE": "0"}
+    code = "import app.phi.detector as d, app.phi.prefilter as p; print(d.__file__, p.__file__)"
+    run = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert run.stdout.split() == [
+        str(Path(app.phi.__file__).parent / f"{n}.py") for n in ("detector", "prefilter")
+    ]
 
 
 def test_a_build_of_another_source_is_not_loaded(
@@ -56,10 +92,14 @@ def test_a_build_of_another_source_is_not_loaded(
 ) -> None:
     monkeypatch.delenv("ROUNDS_PHI_NATIVE", raising=False)
     assert not native_fresh(tmp_path)  # no build at all
-    stamp = tmp_path / "detector.sha256"
-    stamp.write_text("0" * 64 + "\n")
-    assert not native_fresh(tmp_path)  # built from an older source
-    stamp.write_text(source_digest("detector") + "\n")
+    for name in NATIVE_MODULES:
+        (tmp_path / f"{name}.sha256").write_text(source_digest(name) + "\n")
+    assert native_fresh(tmp_path)
+    for name in NATIVE_MODULES:  # any one module built from an older source
+        stamp = tmp_path / f"{name}.sha256"
+        stamp.write_text("0" * 64 + "\n")
+        assert not native_fresh(tmp_path), name
+        stamp.write_text(source_digest(name) + "\n")
     assert native_fresh(tmp_path)
     monkeypatch.setenv("ROUNDS_PHI_NATIVE", "0")
     assert not native_fresh(tmp_path)  # switched off

@@ -128,7 +128,7 @@ def main() -> int:
     """Score every available dataset and print a side-by-side summary."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--leaks", type=int, default=15, help="leaks to print per dataset")
-    parser.add_argument("--repeat", type=int, default=5, help="timed passes (best is kept)")
+    parser.add_argument("--repeat", type=int, default=11, help="timed passes (best is kept)")
     parser.add_argument("--only", choices=sorted(DATASETS), action="append")
     args = parser.parse_args()
     import app.phi.detector as module

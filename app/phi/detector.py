@@ -2586,8 +2586,9 @@ def _cap_name_spans(
                     continue
             # A capitalised word addressed at the end of a sentence (", Per.") is a name even
             # when it is also a word; vendors, clinical words and places are not.
+            # "Nurse: Mom, can you hear me?", "Dad said no": a relation is no one's name.
             ok = (
-                _personal_token(tok, lex, True)
+                (_personal_token(tok, lex, True) and low not in _KIN_WORDS)
                 or (  # "check with Odd, he was on nights", "Grace, didn't you"
                     (vocative or cue == "weak" or me_and or addressed)
                     and _strong_name_ok(text, start, tok_end, lex)

@@ -1046,3 +1046,27 @@ def test_session_10_lead_negatives_stay(line: str) -> None:
 @pytest.mark.parametrize(("text", "phrase"), SESSION_10_LEAD_CONTEXTS)
 def test_session_10_lead_contexts(text: str, phrase: str) -> None:
     assert not _leaked(text, phrase)
+
+
+# A relation called by what the family calls them is no one's name (session 11).
+KIN_AS_NAME_NEGATIVES = """
+Nurse: Mom, can you hear me?
+Mom said she would come by after work.
+Daughter: Dad, they want to check your sugar again.
+Caregiver: Grandma, it's time for the blue pill.
+"""
+KIN_AS_NAME_CONTEXTS = [
+    ("Nurse: Grace, can you hear me?", "Grace"),
+    ("My mom Ilse said she would come by after work.", "Ilse"),
+    ("Participant: Aunt Marisol drove me here.", "Marisol"),
+]
+
+
+@pytest.mark.parametrize("line", KIN_AS_NAME_NEGATIVES.strip().splitlines())
+def test_a_relation_called_by_its_kin_word_stays(line: str) -> None:
+    assert detect(line).redacted == line
+
+
+@pytest.mark.parametrize(("text", "phrase"), KIN_AS_NAME_CONTEXTS)
+def test_names_beside_kin_words_are_still_found(text: str, phrase: str) -> None:
+    assert not _leaked(text, phrase)

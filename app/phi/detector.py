@@ -53,7 +53,7 @@ _LO: Final = f"a-z{_LO_EXTRA}"
 # kana, CJK, Hangul). Greek is left out: alpha, beta and mu are units and drug classes.
 _SCRIPTS: Final = (
     "\u0400-\u058f\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u0e00-\u0e7f\u10a0-\u10ff"
-    "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+    "\u3005\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"  # (\u3005: the 々 of "佐々木")
 )
 
 
@@ -2803,6 +2803,11 @@ def _lower_name_spans(
             if opens and nxt is not None:
                 n = nxt.group(1)
                 opens = (n not in lex.common or n in lex.first) and _personal_token(n, lex, False)
+            elif nxt is not None and tok.isalpha() and not _lower_stop(tok, lex):
+                # ... or a given name that is also a word, before a surname English does not
+                # have ("my name is blessing ekwueme", "comfort olawale")
+                n = nxt.group(1)
+                opens = n not in lex.common and _personal_token(n, lex, False)
             if not ((m.group("strong") or m.group("intro")) and (known or particle or opens)):
                 continue
         if _is_eponym(text, m.start("n"), m.end("n")):
@@ -2832,6 +2837,12 @@ _OTHER_SCRIPT_RE: Final = compiled(rf"{_OTHER_WORD}(?:[ ]+{_OTHER_WORD})*")
 # capital and at least two small letters ("Γκόλφω Παπαδοπούλου"), never "μg" or "β-blocker".
 _GREEK_WORD: Final = "[\u0386\u0388-\u038f\u0391-\u03a9][\u0390\u03ac-\u03ce]{2,}"
 _GREEK_NAME_RE: Final = compiled(rf"{_GREEK_WORD}(?:[ ]+{_GREEK_WORD})*")
+# In lower-case speech a Greek name has no capital: there only a name cue tells it ("my name
+# is γκόλφω μητροπούλου", "ask σπυρίδων"); two or more Greek letters, never "μg" or "β".
+_LOWER_GREEK_WORD: Final = "[\u0390\u03ac-\u03ce]{2,}"
+_LOWER_GREEK_CUE_RE: Final = compiled(
+    rf"(?i:{_NAME_CUE})(?P<n>{_LOWER_GREEK_WORD}(?:[ ]+{_LOWER_GREEK_WORD})?)(?![\w'’-])"
+)
 
 
 def _age_candidates(low_scan: str) -> Iterator[re.Match[str]]:
@@ -2886,6 +2897,8 @@ def _conversation_spans(
             yield m.start(), m.end(), NAME
         for m in _GREEK_NAME_RE.finditer(text):
             yield m.start(), m.end(), NAME
+        for m in _LOWER_GREEK_CUE_RE.finditer(text):  # (in lower-case turns too)
+            yield m.start("n"), m.end("n"), NAME
         if not lower_mode:
             yield from _proper_noun_spans(text, lex, caps)
 

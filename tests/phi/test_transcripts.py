@@ -1070,3 +1070,35 @@ def test_a_relation_called_by_its_kin_word_stays(line: str) -> None:
 @pytest.mark.parametrize(("text", "phrase"), KIN_AS_NAME_CONTEXTS)
 def test_names_beside_kin_words_are_still_found(text: str, phrase: str) -> None:
     assert not _leaked(text, phrase)
+
+
+# Lower-case names the cues used to miss (session 11): Greek without a capital, a given name
+# that is also an English word before a surname English does not have, and a Japanese
+# surname written with the iteration mark.
+LOWER_CUE_CONTEXTS = [
+    ("Interviewer: Hi.\nparticipant: my name is γκόλφω μητροπούλου and i live nearby",
+     "γκόλφω μητροπούλου"),
+    ("Interviewer: Hi.\nParticipant: Ask ρέα, she was there.", "ρέα"),
+    ("Interviewer: Hi.\nparticipant: my name is blessing ekwueme and i drive in",
+     "blessing ekwueme"),
+    ("Interviewer: Hi.\nparticipant: yeah my name is comfort olawale", "comfort olawale"),
+    ("Interviewer: Hi.\nParticipant: My name is 香織 佐々木.", "香織 佐々木"),
+]  # fmt: skip
+LOWER_CUE_NEGATIVES = """
+participant: the dose was 5 μg and my name is on the chart
+participant: my name is spelled wrong on the form
+participant: my name is really long and nobody gets it right
+participant: they told me the β blocker was the problem
+participant: my mum really loves ekwueme soup
+"""
+
+
+@pytest.mark.parametrize(("text", "phrase"), LOWER_CUE_CONTEXTS)
+def test_lower_case_names_after_cues(text: str, phrase: str) -> None:
+    assert not _leaked(text, phrase)
+
+
+@pytest.mark.parametrize("line", LOWER_CUE_NEGATIVES.strip().splitlines())
+def test_lower_case_cue_negatives_stay(line: str) -> None:
+    text = "Interviewer: Hi.\n" + line
+    assert detect(text).redacted == text

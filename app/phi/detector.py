@@ -2840,6 +2840,7 @@ _GREEK_NAME_RE: Final = compiled(rf"{_GREEK_WORD}(?:[ ]+{_GREEK_WORD})*")
 # In lower-case speech a Greek name has no capital: there only a name cue tells it ("my name
 # is γκόλφω μητροπούλου", "ask σπυρίδων"); two or more Greek letters, never "μg" or "β".
 _LOWER_GREEK_WORD: Final = "[\u0390\u03ac-\u03ce]{2,}"
+_LOWER_GREEK_RE: Final = compiled(_LOWER_GREEK_WORD)  # (the cheap test before the cues)
 _LOWER_GREEK_CUE_RE: Final = compiled(
     rf"(?i:{_NAME_CUE})(?P<n>{_LOWER_GREEK_WORD}(?:[ ]+{_LOWER_GREEK_WORD})?)(?![\w'’-])"
 )
@@ -2897,8 +2898,8 @@ def _conversation_spans(
             yield m.start(), m.end(), NAME
         for m in _GREEK_NAME_RE.finditer(text):
             yield m.start(), m.end(), NAME
-        for m in _LOWER_GREEK_CUE_RE.finditer(text):  # (in lower-case turns too)
-            yield m.start("n"), m.end("n"), NAME
+        for m in _LOWER_GREEK_CUE_RE.finditer(text) if _LOWER_GREEK_RE.search(text) else ():
+            yield m.start("n"), m.end("n"), NAME  # (in lower-case turns too)
         if not lower_mode:
             yield from _proper_noun_spans(text, lex, caps)
 

@@ -594,7 +594,9 @@ _TITLE_RE: Final = _scan(
     "A-Z",
     rf"\b(?P<title>Dr|Drs|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr"
     rf"|Sister|Brother|Father|Mother|Aunt|Uncle|Grandma|Grandpa|Judge|Officer|Captain|Capt)"
-    rf"(?:\.|(?=\s))\s*(?P<n>(?:{_NAME_TOK}|[A-Z]\.)(?:\s+(?:{_NAME_TOK}|[A-Z]\.(?![A-Za-z])"
+    # (an Irish surname opens with a particle of its own: "Dr. Ó Carra", "Mrs. Ní Bhriain")
+    rf"(?:\.|(?=\s))\s*(?P<n>(?:(?:Ó|Ní|Nic|Uí|Mac[ ]an)[ ]+)?(?:{_NAME_TOK}|[A-Z]\.)"
+    rf"(?:\s+(?:{_NAME_TOK}|[A-Z]\.(?![A-Za-z])"
     rf"|[A-Z](?=[\s,;:)]|$))){{0,2}})",
 )
 _SURNAME_TITLES: Final = frozenset("Dr Doctor Mr Mrs Ms Miss Prof Professor".split())
@@ -1914,6 +1916,7 @@ def _name_run_end(
 ) -> int:
     """Extend a name over following surname-like tokens ("Nguyen Thi Lan", "rhea patel")."""
     particle = after_particle
+    capitalised_surname = False  # one after a particle, in lower-case text ("dr van der Mast")
     for _ in range(3):
         m = _NEXT_TOKEN_RE.match(text, end)
         if not m:
@@ -1922,6 +1925,12 @@ def _name_run_end(
         low = tok.lower()
         if tok[0].isupper() == lower and not particle and low not in _PARTICLES:
             break  # lower-case word after a capitalised name (or the other way round)
+        if capitalised_surname and not tok[0].isupper():
+            break  # "dr van der Mast wants": the surname was the name's last word
+        # A capitalised word after a particle is the surname, also in lower-case text and
+        # when it is a word too ("dr van der Mast", "van Loon").
+        surname_after_particle = particle and tok[0].isupper()
+        capitalised_surname = capitalised_surname or (lower and surname_after_particle)
         particle = low in _PARTICLES
         surname_word = low in _COMPASS_SURNAMES or low in _VENDOR_SURNAMES
         if surname_word and not lower and _compass_surname(text, end, m.end(1), lex):
@@ -1933,7 +1942,8 @@ def _name_run_end(
             break
         if low in lex.drugs:
             break
-        if lower and (low in lex.common or _inflected_word(low, lex)) and low not in _PARTICLES:
+        common_word = low in lex.common or _inflected_word(low, lex)
+        if lower and common_word and low not in _PARTICLES and not surname_after_particle:
             # In lower-case text a word stops a name ("maria said"), unless the cue was a
             # self-introduction: then any word but a function word ("zsolt kiss and i'm").
             if not strong or low in _NOT_SURNAME:
@@ -1972,7 +1982,8 @@ _NOT_SURNAME: Final = frozenset(
     """.split()
 )
 _PARTICLES: Final = frozenset(
-    "de del della van von da di la le bin al dos das du ter thi ó ní nic ua ibn abu bint".split()
+    "de del della van von der da di la le bin al dos das du ter ten thi ó ní nic ua ibn abu bint"
+    .split()
 )
 # "Nguyen Thi Lan", "Do Van Hanh", "Ahmad bin Ismail": a middle particle binds the words
 # around it into one name, even when they are also words ("Do", "Son").
@@ -3325,7 +3336,10 @@ def _extend(
     out = []
     for start, end, category in spans:
         if category == NAME:
-            lower = not text[start].isupper()
+            # Lower-case rules for a lower-case name; not for a surname after its particles
+            # ("van der Mast wants": a capitalised last word, then words).
+            last_word = text[start:end].rsplit(None, 1)[-1:] or [""]
+            lower = not text[start].isupper() and not last_word[0][:1].isupper()
             end = _apostrophe_tail(text, _name_run_end(text, end, lex, lower))
             for _ in range(2):
                 prev = _prev_token(text, max(0, start - 30), start)

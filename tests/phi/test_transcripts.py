@@ -1102,3 +1102,27 @@ def test_lower_case_names_after_cues(text: str, phrase: str) -> None:
 def test_lower_case_cue_negatives_stay(line: str) -> None:
     text = "Interviewer: Hi.\n" + line
     assert detect(text).redacted == text
+
+
+# Surnames that open with particles after a title (session 11): Irish "Ó", "Ní", "Mac an";
+# Dutch "van der". The particle's surname is part of the name even when it is also a word
+# ("Mast"), and the name ends there ("wants" is no part of it).
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("Participant: Dr. Ó Carra wants another scan.", "Participant: [NAME] wants another scan."),
+        ("Participant: Mrs. Ní Bhriain called back.", "Participant: [NAME] called back."),
+        ("Participant: Dr. Mac an Airchinnigh is off.", "Participant: [NAME] is off."),
+        (
+            "Participant: Dr. van der Mast wants another scan.",
+            "Participant: Dr. [NAME] wants another scan.",
+        ),
+        ("Participant: Dr. van Loon said no.", "Participant: Dr. [NAME] said no."),
+        (
+            "we went to the van der Graaf generator demo",
+            "we went to the van der Graaf generator demo",
+        ),
+    ],
+)
+def test_particle_surnames_after_a_title(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted

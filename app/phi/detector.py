@@ -1982,17 +1982,22 @@ _NOT_SURNAME: Final = frozenset(
     """.split()
 )
 _PARTICLES: Final = frozenset(
-    "de del della van von der da di la le bin al dos das du ter ten thi ó ní nic ua ibn abu bint"
-    .split()
+    "de del della van von der da di la le bin al dos das du ter ten thi ó ní nic ua ibn abu bint".split()
 )
 # "Nguyen Thi Lan", "Do Van Hanh", "Ahmad bin Ismail": a middle particle binds the words
 # around it into one name, even when they are also words ("Do", "Son").
+# ... and the lower-case particles of European surnames between a given name and the rest
+# ("Merel van der Heiden", "Dervilla de Bhailis", "Lize van Loon").
 _MIDDLE_NAME_RE: Final = _scan(
     _UP,
-    rf"(?<![\w'’-])[{_UP}][{_LO}]+[ ]+(?:Thi|Thị|Van|Văn|Binti|bin|binti|ibn)[ ]+[{_UP}][{_LO}]+"
-    rf"(?:[ ]+[{_UP}][{_LO}]+)?(?![\w-])",
+    rf"(?<![\w'’-])[{_UP}][{_LO}]+[ ]+(?:Thi|Thị|Van|Văn|Binti|bin|binti|ibn"
+    r"|(?:van|von)(?:[ ]+(?:der|den|de))?|de(?:[ ]+la)?|del|da|dos|das|di|ter|ten)"
+    rf"[ ]+[{_UP}][{_LO}]+(?:[ ]+[{_UP}][{_LO}]+)?(?![\w-])",
 )
-_MIDDLE_WORDS: Final = ("Thi", "Thị", "Van", "Văn", "Binti", "bin", "binti", "ibn")
+_MIDDLE_WORDS: Final = (
+    "Thi", "Thị", "Van", "Văn", "Binti", "bin", "binti", "ibn", "van", "von", "de", "del", "da",
+    "dos", "das", "di", "ter", "ten",
+)  # fmt: skip
 _MIDDLE_HINT_RE: Final = compiled(" (?:" + "|".join(_MIDDLE_WORDS) + ") ")
 _NEXT_TOKEN_RE: Final = compiled(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
 
@@ -3042,11 +3047,20 @@ def _spoken_spans(
     middle = _MIDDLE_HINT_RE in may and _MIDDLE_HINT_RE.search(text) is not None
     for m in _MIDDLE_NAME_RE.finditer(text) if middle else ():
         words = m.group(0).split()
-        if any(w.lower() in _CONTEXT_STOP for w in (words[0], words[2])):
+        k = 2  # the surname's first word, after the particles ("van der Heiden": 3)
+        while words[k][0].islower():
+            k += 1
+        if any(w.lower() in _CONTEXT_STOP for w in (words[0], words[k])):
             continue
+        european = words[1][0].islower() and words[1] not in ("bin", "binti", "ibn")
+        if european and not all(
+            _personal_token(w, lex, True) and w.lower() not in lex.common
+            for w in (words[0], words[k])
+        ):
+            continue  # a European particle binds two name-like words only ("Tour de France")
         end = m.end()
-        if len(words) == 4 and words[3].lower() in lex.common:
-            end = m.start() + m.group(0).rindex(words[3]) - 1  # "... Lan Said" keeps "Said"
+        if len(words) == k + 2 and words[-1].lower() in lex.common:
+            end = m.start() + m.group(0).rindex(words[-1]) - 1  # "... Lan Said" keeps "Said"
         yield m.start(), end, NAME
     lower_title = (lower_mode or particles) and _LOWER_TITLE_RE in may
     for m in _LOWER_TITLE_RE.finditer(text) if lower_title else ():

@@ -1126,3 +1126,19 @@ def test_lower_case_cue_negatives_stay(line: str) -> None:
 )
 def test_particle_surnames_after_a_title(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted
+
+
+# A given name, European particles, a surname, with no cue around them (session 11).
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("Participant: I'm Merel van der Heiden, I've been coming here for years.",
+         "Participant: I'm [NAME], I've been coming here for years."),
+        ("Participant: I'm Dervilla de Bhailis, hi.", "Participant: I'm [NAME], hi."),
+        ("She flew to Rio de Janeiro for the Tour de France.",
+         "She flew to [LOCATION] for the Tour de France."),
+        ("We took the Ford van Monday morning.", "We took the Ford van Monday morning."),
+    ],
+)  # fmt: skip
+def test_european_particles_bind_a_name(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted

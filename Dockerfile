@@ -4,8 +4,8 @@
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-# The same pins as make and CI: uv.lock, exported with hashes and installed by pip.
-# gcc for the PHI detector's native build (scripts/build_native.py: mypyc, from the dev pins).
+# gcc for the PHI detector's native build (scripts/build_native.py: mypyc, from the dev pins;
+# the build goes into the wheel, gcc stays in this stage).
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev \
@@ -13,6 +13,7 @@ RUN apt-get update \
 COPY pyproject.toml uv.lock README.md ./
 COPY app ./app
 COPY scripts/build_native.py ./scripts/
+# The same pins as make and CI: uv.lock, exported with hashes and installed by pip.
 RUN python -m pip install uv==0.13.8 \
     && uv export --frozen --no-dev --no-emit-project --format requirements-txt -o requirements.txt \
     && uv export --frozen --extra dev --no-emit-project --format requirements-txt -o build-requirements.txt \

@@ -1982,7 +1982,10 @@ _NOT_SURNAME: Final = frozenset(
     """.split()
 )
 _PARTICLES: Final = frozenset(
-    "de del della van von der da di la le bin al dos das du ter ten thi ó ní nic ua ibn abu bint".split()
+    (
+        "de del della van von der da di la le bin al dos das du ter ten thi ó ní nic ua ibn abu"
+        " bint"
+    ).split()
 )
 # "Nguyen Thi Lan", "Do Van Hanh", "Ahmad bin Ismail": a middle particle binds the words
 # around it into one name, even when they are also words ("Do", "Son").
@@ -1998,6 +2001,10 @@ _MIDDLE_WORDS: Final = (
     "Thi", "Thị", "Van", "Văn", "Binti", "bin", "binti", "ibn", "van", "von", "de", "del", "da",
     "dos", "das", "di", "ter", "ten",
 )  # fmt: skip
+_SPANISH_MONTHS: Final = frozenset(
+    "enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre"
+    " diciembre".split()
+)
 _MIDDLE_HINT_RE: Final = compiled(" (?:" + "|".join(_MIDDLE_WORDS) + ") ")
 _NEXT_TOKEN_RE: Final = compiled(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
 
@@ -3053,6 +3060,8 @@ def _spoken_spans(
         if any(w.lower() in _CONTEXT_STOP for w in (words[0], words[k])):
             continue
         european = words[1][0].islower() and words[1] not in ("bin", "binti", "ibn")
+        if european and words[k].lower() in _SPANISH_MONTHS:
+            continue  # "Cinco de Mayo", "el 15 de Mayo": a date, not a name
         if european and not all(
             _personal_token(w, lex, True) and w.lower() not in lex.common
             for w in (words[0], words[k])

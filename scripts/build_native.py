@@ -1,17 +1,18 @@
-"""Compile the PHI detector to a C extension with mypyc, into ``app/phi/_native/``.
+"""Compile the PHI detector and its prefilter with mypyc, into ``app/phi/_native/``.
 
-The detector is some five thousand lines of typed Python run over every free-text field:
-compiled, the same source runs about a fifth faster (``make bench-phi``), with the same
-results (``tests/phi/test_native.py`` runs both builds over the test corpora and compares).
+The detector is some five thousand lines of typed Python run over every free-text field.
+Compiled, the same source takes about three quarters of the time (a quarter fewer
+instructions; ``make bench-phi``, ``bench/README.md``) and finds the same spans
+(``tests/phi/test_native.py`` runs both builds over the test corpora and compares).
 mypyc is mypy's own compiler (it compiles mypy and black); it reads the annotations the type
 gate already checks.
 
-The build is what ``make install`` does when ``app/phi/detector.py`` changed (about a
-minute of gcc). Next to the extension it writes the SHA-256 of the source it was built from;
-``app/phi/__init__.py`` puts ``_native/`` ahead on the package's path only while that matches
-the source on disk, so an edit to the detector runs as plain Python until the next build,
-never as a stale extension. Without a build (no compiler, ``ROUNDS_PHI_NATIVE=0``) the
-detector is the plain module: slower, never different.
+``make install`` runs it when a compiled module changed (about a minute of gcc). Next to the
+extensions it writes the SHA-256 of each source it compiled; ``app/phi/__init__.py`` puts
+``_native/`` ahead on the package's path only while those match the sources on disk, so an
+edited detector runs as plain Python until the next build, never as a stale extension.
+Without a build (no compiler, or ``ROUNDS_PHI_NATIVE=0``) the plain modules run: slower,
+never different.
 
 Usage: python scripts/build_native.py
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import random
 import re
+from collections.abc import Sequence
 
 from app.phi import detector, gates
 from tests.phi.samples import corpus_texts, mutated
@@ -42,15 +43,20 @@ def _all_matches(rx: re.Pattern[str], text: str) -> list[object]:
     return found
 
 
+def _assert_compiled_like_re(patterns: Sequence[str], texts: list[str]) -> None:
+    """``gates.compiled`` finds what ``re.compile`` finds, with and without IGNORECASE."""
+    for pattern in patterns:
+        for flags in (0, re.IGNORECASE):
+            plain, compiled = re.compile(pattern, flags), gates.compiled(pattern, flags)
+            for text in texts:
+                assert _all_matches(compiled, text) == _all_matches(plain, text), (pattern, text)
+
+
 def test_grouped_patterns_match_what_re_compile_matches() -> None:
     rng = random.Random(3)
     texts = ["".join(rng.choice(_ALPHABET) for _ in range(rng.randint(0, 14))) for _ in range(400)]
     texts += ["".join(p) for p in itertools.product("abc", repeat=4)]
-    for pattern in _TRICKY:
-        for flags in (0, re.IGNORECASE):
-            plain, grouped = re.compile(pattern, flags), gates.compiled(pattern, flags)
-            for text in texts:
-                assert _all_matches(grouped, text) == _all_matches(plain, text), (pattern, text)
+    _assert_compiled_like_re(_TRICKY, texts)
 
 
 def _detector_patterns() -> list[re.Pattern[str]]:
@@ -154,11 +160,7 @@ def test_possessive_repeats_match_what_re_compile_matches() -> None:
     alphabet = "abcdkKsSſ\u212a1 ,.-\n"
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(600)]
     texts += ["".join(p) for p in itertools.product("ab ,", repeat=4)]
-    for pattern in _POSSESSIVE_TRICKY:
-        for flags in (0, re.IGNORECASE):
-            plain, compiled = re.compile(pattern, flags), gates.compiled(pattern, flags)
-            for text in texts:
-                assert _all_matches(compiled, text) == _all_matches(plain, text), (pattern, text)
+    _assert_compiled_like_re(_POSSESSIVE_TRICKY, texts)
 
 
 def test_repeats_are_possessive_only_before_what_they_cannot_give_back() -> None:

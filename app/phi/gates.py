@@ -30,50 +30,7 @@ _MAX_RANGE = 0x3000  # a class range wider than this is left to the pattern (no 
 _GLOBAL_FLAGS_RE = re.compile(r"\(\?[aiLmsux]+\)")
 
 
-def _starts(items: Any, ci: bool, out: dict[str, bool]) -> bool | None:
-    """Add the characters a match of ``items`` can start with to ``out`` (character ->
-    whether it is compared case-insensitively there). True when ``items`` can match the
-    empty string (what follows supplies the first character), False when not, None when
-    the first characters cannot be told."""
-    for op, av in items:
-        if op is _c.AT or op is _c.ASSERT or op is _c.ASSERT_NOT:
-            continue  # zero-width: the first character is that of what follows
-        empty: bool | None
-        if op is _c.LITERAL:
-            out[chr(av)] = out.get(chr(av), False) or ci
-            return False
-        if op is _c.IN:
-            for o, a in av:
-                if o is _c.LITERAL:
-                    out[chr(a)] = out.get(chr(a), False) or ci
-                elif o is _c.RANGE and a[1] - a[0] <= _MAX_RANGE:
-                    for code in range(a[0], a[1] + 1):
-                        out[chr(code)] = out.get(chr(code), False) or ci
-                else:
-                    return None  # a category, a negation, a wide range
-            return False
-        if op is _c.SUBPATTERN:
-            _group, add, remove, sub = av
-            inner = (ci or bool(add & re.IGNORECASE)) and not remove & re.IGNORECASE
-            empty = _starts(sub.data, inner, out)
-        elif op is _c.BRANCH:
-            empty = False
-            for branch in av[1]:
-                e = _starts(branch.data, ci, out)
-                if e is None:
-                    return None
-                empty = empty or e
-        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
-            least, _most, sub = av
-            e = _starts(sub.data, ci, out)
-            empty = None if e is None else (e or least == 0)
-        elif op is _c.ATOMIC_GROUP:
-            empty = _starts(av.data, ci, out)
-        else:
-            return None
-        if empty is not True:
-            return empty
-    return True
+Openers = list[tuple[Any, bool]]  # one-character items, each with its case-insensitivity
 
 
 def _class(chars: list[str]) -> str:
@@ -82,16 +39,25 @@ def _class(chars: list[str]) -> str:
 
 def first_chars(rx: re.Pattern[str]) -> tuple[str, str] | None:
     """The characters a match of ``rx`` can start with: (compared as written, compared
-    case-insensitively), or None when that cannot be told."""
+    case-insensitively), or None when that cannot be told (``_openers``, then each opening
+    item's characters: ``_chars``)."""
     if _GLOBAL_FLAGS_RE.match(rx.pattern):
         return None  # read only patterns that can be wrapped (global flags must lead)
     parsed = _parser.parse(rx.pattern, rx.flags)
-    out: dict[str, bool] = {}
-    if _starts(parsed.data, bool(parsed.state.flags & re.IGNORECASE), out) is not False:
+    openers: Openers = []
+    ci = bool(parsed.state.flags & re.IGNORECASE)
+    if _openers(parsed.data, ci, openers, past_assertions=True) is not False:
         return None
+    out: dict[str, bool] = {}  # character -> compared case-insensitively somewhere
+    for item, item_ci in openers:
+        chars = _chars(item)
+        if chars is None:
+            return None  # a category, a negation, a wide range
+        for c in chars:
+            out[c] = out.get(c, False) or item_ci
     return (
-        "".join(sorted(c for c, ci in out.items() if not ci)),
-        "".join(sorted(c for c, ci in out.items() if ci)),
+        "".join(sorted(c for c, folded in out.items() if not folded)),
+        "".join(sorted(c for c, folded in out.items() if folded)),
     )
 
 
@@ -240,12 +206,16 @@ _DISJOINT_CATEGORIES = {
 }
 
 
-def _openers(items: Any, ci: bool, out: list[tuple[Any, bool]]) -> bool | None:
+def _openers(
+    items: Any, ci: bool, out: list[tuple[Any, bool]], past_assertions: bool = False
+) -> bool | None:
     """Add the one-character items (with their case-insensitivity) that a match of the
     sequence ``items`` can open with to ``out``. False when the sequence cannot match the
     empty string, True when it can (what follows it opens the match then), None when its
     openings cannot be told, or when it can be empty past an assertion (``\\B``,
-    ``(?!x)``: one that may hold after a shorter repeat where it failed after the longest)."""
+    ``(?!x)``: one that may hold after a shorter repeat where it failed after the longest),
+    unless ``past_assertions``: then it is True there too (for the first characters of a
+    match, an assertion only narrows where what follows may open it)."""
     asserted = False
     for op, av in items:
         empty: bool | None
@@ -258,22 +228,24 @@ def _openers(items: Any, ci: bool, out: list[tuple[Any, bool]]) -> bool | None:
         if op is _c.SUBPATTERN:
             _group, add, remove, sub = av
             inner = (ci or bool(add & re.IGNORECASE)) and not remove & re.IGNORECASE
-            empty = _openers(sub.data, inner, out)
+            empty = _openers(sub.data, inner, out, past_assertions)
         elif op is _c.BRANCH:
             empty = False
             for branch in av[1]:
-                e = _openers(branch.data, ci, out)
+                e = _openers(branch.data, ci, out, past_assertions)
                 if e is None:
                     return None
                 empty = empty or e
         elif op in _REPEATS:
-            e = _openers(av[2].data, ci, out)
+            e = _openers(av[2].data, ci, out, past_assertions)
             empty = None if e is None else (e or av[0] == 0)
+        elif op is _c.ATOMIC_GROUP:
+            empty = _openers(av.data, ci, out, past_assertions)
         else:
             return None
         if empty is not True:
             return empty
-    return None if asserted else True
+    return None if asserted and not past_assertions else True
 
 
 def _chars(item: tuple[Any, Any]) -> list[str] | None:
@@ -307,9 +279,6 @@ def _disjoint(a: tuple[Any, Any], a_ci: bool, b: tuple[Any, Any], b_ci: bool) ->
             return False
         categories.append(av[0][1])
     return frozenset(categories) in _DISJOINT_CATEGORIES
-
-
-Openers = list[tuple[Any, bool]]  # one-character items, each with its case-insensitivity
 
 
 def _following(items: Any, ci: bool, follow: Openers | None) -> Openers | None:

@@ -1,6 +1,6 @@
 """Benchmark the PHI detector: ASQ-PHI (public, optional) beside the project's own transcripts.
 
-Usage: python bench/phi_bench.py [--leaks N] [--only asq|tune|heldout|fixture]
+Usage: python bench/phi_bench.py [--leaks N] [--only asq|tune|heldout|fixture] [--data FILE]
 (ASQ-PHI directory overridable with ASQ_PHI_DIR; skipped cleanly when absent.)
 
 Scoring, the same for every dataset: a gold span is recalled when every non-space character
@@ -130,21 +130,37 @@ def main() -> int:
     parser.add_argument("--leaks", type=int, default=15, help="leaks to print per dataset")
     parser.add_argument("--repeat", type=int, default=11, help="timed passes (best is kept)")
     parser.add_argument("--only", choices=sorted(DATASETS), action="append")
+    parser.add_argument(
+        "--show-heldout",
+        action="store_true",
+        help="print the held-out split's leaks too (reading them makes it a tune set)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        action="append",
+        default=[],
+        help="also score this span-annotated JSONL file (the corpus's format)",
+    )
     args = parser.parse_args()
     import app.phi.detector as module
 
     build = "native (mypyc)" if (module.__file__ or "").endswith(".so") else "plain Python"
     print(f"detector build: {build} ({module.__file__}; ROUNDS_PHI_NATIVE=0 for the plain one)")
     summary = []
-    for name, where in DATASETS.items():
-        if args.only and name not in args.only:
+    sets = [(name, where()) for name, where in DATASETS.items()]
+    sets += [(path.stem, path) for path in args.data]
+    for name, path in sets:
+        if args.only and name not in args.only and path not in args.data:
             continue
-        path = where()
         if not path.is_file():
             print(f"\n== {name}: skipped (dataset not found: {path.name})")
             continue
         s = score(load(path), args.repeat)
-        _print(name, s, args.leaks)
+        hidden = name == "heldout" and not args.show_heldout
+        _print(name, s, 0 if hidden else args.leaks)
+        if hidden and (s.leaks or s.over):
+            print("  (its leaks are not printed: --show-heldout prints them)")
         summary.append((name, s))
     print("\n| dataset | texts | gold spans | recall | hard-neg specificity | ms / 10 kB |")
     print("|---|---|---|---|---|---|")

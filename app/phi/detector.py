@@ -327,7 +327,9 @@ _PHONE_RE: Final = _scan(
     "0-9(+",
     r"(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s./-])\d{3}[\s.-]\d{4}"
     r"(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?(?![\w-])"
-    r"|(?<![\w-])\+\d{1,3}[\s.-]?\d{1,4}(?:[\s.-]\d{2,4}){2,4}(?![\w-])",
+    r"|(?<![\w-])\+\d{1,3}[\s.-]?\d{1,4}(?:[\s.-]\d{2,4}){2,4}(?![\w-])"
+    # a two-digit area code in brackets: "(02) 4587 1323", "(45) 93144-9441"
+    r"|(?<![\w-])\(\d{2}\)\s?\d{4,5}[\s.-]?\d{4}(?![\w-])",
     re.I,
 )
 _SSN_RE: Final = _scan("0-9", r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
@@ -449,7 +451,10 @@ _FACILITY_HEAD: Final = (
     r"|Health|Neuroscience|Spine|Orthopedic|Cardiac|Transplant|Burn)\s+(?:Center|Centre|Institute)"
     r"|Medical|Med|Urgent\s+Care|Pharmacy|Physicians(?:\s+Group)?|Associates|Practice|Sanitarium"
     r"|Rehabilitation\s+Hospital|Memorial|General|Gen\.?|Presbyterian|Methodist|Baptist"
-    r"|Children['’]s|Langone|Permanente|Medicine|VA|ER|Office)"
+    r"|Children['’]s|Langone|Permanente|Medicine|VA|ER|Office"
+    # (a pharmacy of old, a care home's "Gardens", a town's "Regional" hospital)
+    r"|Apothecary|Compounding\s+Pharmacy|Gardens|Regional"
+    r"|Rehab(?:ilitation)?\s+(?:and|&)\s+Nursing)"
 )
 _CAP: Final = rf"(?:[{_UP}][{_UP}{_LO}'’]*\.?|[A-Z]{{2,}}|\d+(?:st|nd|rd|th)|[{_SCRIPTS}]+)"
 _FAC_PREFIX: Final = rf"(?:(?:St\.?|Saint|Mt\.?|Mount|Ft\.?|Fort)\s+)?{_CAP}(?:-{_CAP})?"
@@ -465,6 +470,7 @@ _WEAK_HEADS: Final = frozenset(
     """
     memorial general gen gen. presbyterian methodist baptist children's children’s medicine
     va er office medical med health practice associates physicians pharmacy lodge
+    gardens regional
     """.split()
 )
 # Words that make "X Health"/"X Clinic" generic rather than a named facility.
@@ -587,7 +593,8 @@ _NAME_TOK: Final = (
     rf"(?:O['’]|D['’]|Mc|Mac|Di|De|Le|La)?[{_UP}][{_LO}]+(?:['’][{_UP}][{_LO}]+)?"
     rf"(?:-(?:Mc|Mac|O['’])?[{_UP}][{_LO}]+)?"
 )
-_CAP_TOKEN_RE: Final = _scan(_UP, rf"(?<![\w'’-]){_NAME_TOK}(?![\w-])")
+# (an apostrophe opening a quotation is no contraction: "'Matteo Fernandes, 12-19-1934.'")
+_CAP_TOKEN_RE: Final = _scan(_UP, rf"(?<![\w-])(?<!\w['’]){_NAME_TOK}(?![\w-])")
 _INITIAL: Final = r"[A-Z]\.(?![A-Za-z])|[A-Z](?=['’]s\b|[,;:)]|$|\s+[a-z])"
 _FOLLOW_RE: Final = compiled(rf"\s+(?:(?P<init>{_INITIAL})|(?P<tok>{_NAME_TOK}))")
 _TITLE_RE: Final = _scan(
@@ -676,7 +683,7 @@ _HEAD_HINTS: Final = (
     "Practice", "Memorial", "Gen", "Presbyterian", "Methodist", "Baptist", "Children",
     "Langone", "Permanente", "VA", "ER", "Office", "Living",
     "Home", "Hub", "Hauora", "Salud", "Lodge", "Surgery", "Group", "Village", "Community",
-    "Rehab",
+    "Rehab", "Apothecary", "Gardens", "Regional",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS: Final = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -1108,7 +1115,13 @@ def _location_spans(
         start = m.start("pre") + pre.rfind(" ".join(words)) if words != pre.split() else m.start()
         if start < m.start():
             start = m.start()
-        if head in _WEAK_HEADS or head.startswith("gen"):
+        heads_said = m.group("head").split()
+        weak = head in _WEAK_HEADS or head.startswith("gen")
+        if weak and len(heads_said) > 1:
+            # a head of two words is a name of its own ("Freeman Family Medicine"), unless
+            # both are weak ("Memorial Medical")
+            weak = all(w.lower() in _WEAK_HEADS or w.lower().startswith("gen") for w in heads_said)
+        if weak:
             first = words[0].lower().strip(".")
             placeish = (
                 first in _FACILITY_ISH
@@ -1125,6 +1138,7 @@ def _location_spans(
                         "memorial",
                         "children's",
                         "children’s",
+                        "gardens",
                     }
                     and first not in lex.common
                     and first not in _NOT_NAME
@@ -1525,7 +1539,9 @@ _OF_MONTH_RE: Final = compiled(rf"(?i:\s+of\s+{_MONTH_FULL}\b)")
 _YEAR_AFTER_RE: Final = compiled(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
 # "rhea dot patel at gmail dot com".
 _SPOKEN_EMAIL: Final = (
-    r"\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+(?:['’][a-z]+)?)*\s+at\s+[a-z0-9-]+"
+    # (digits said as words belong to the name: "erick four two at yahoo dot com")
+    r"\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+(?:['’][a-z]+)?"
+    r"|\s+(?:zero|oh|one|two|three|four|five|six|seven|eight|nine))*\s+at\s+[a-z0-9-]+"
     r"(?:\s+dot\s+[a-z0-9-]+)*"
     r"\s+dot\s+(?:com|org|net|edu|gov|me|io|us|co|info|biz|mail|uk|ca|au|nz|ie|de|at|ch|fr|be"
     r"|nl|it|es|pt|br|mx|ar|se|dk|no|fi|pl|cz|hu|ro|gr|tr|in|jp|kr|cn|za)\b"
@@ -1567,7 +1583,7 @@ _NOT_ZIP_BEFORE: Final = frozenset(
     about over under than nearly approximately around like maybe roughly only just almost
     the a an and or of by with for some all those these had has have got get paid pay cost
     costs spent owed was were is are be total mrn id number account acct member policy
-    claim rx ssn case
+    claim rx ssn case cpt hcpcs icd drg ndc loinc snomed
     """.split()
 )
 
@@ -1620,6 +1636,18 @@ def _speaker_labels(text: str) -> list[re.Match[str]]:
         start = text.find("\n", start) + 1
         if not start:
             return labels
+
+
+def _mentions(text: str, name: str, word: bool) -> Iterator[tuple[int, int, str]]:
+    """Where ``name`` stands as a word in ``text`` (when ``word``, not opening a sentence
+    unless a comma follows it)."""
+    start = text.find(name)
+    while start >= 0:
+        end = start + len(name)
+        if not (text[start - 1 : start].isalnum() or text[end : end + 1].isalnum()):
+            if not (word and text[end : end + 1] != "," and _sentence_initial(text, start)):
+                yield start, end, NAME
+        start = text.find(name, end)
 
 
 _NOT_SPEAKER: Final = frozenset(
@@ -1942,11 +1970,11 @@ def _name_run_end(
             break
         if low in lex.drugs:
             break
-        common_word = low in lex.common or _inflected_word(low, lex)
+        common_word = low in lex.common or _inflected_word(low, lex) or low in _VERBS_S
         if lower and common_word and low not in _PARTICLES and not surname_after_particle:
             # In lower-case text a word stops a name ("maria said"), unless the cue was a
             # self-introduction: then any word but a function word ("zsolt kiss and i'm").
-            if not strong or low in _NOT_SURNAME:
+            if not strong or low in _NOT_SURNAME or low in _VERBS_S:
                 break
         if _is_eponym(text, m.start(1), m.end(1)):
             # "Kendra Morse": an eponym right after a given name is her surname, unless the
@@ -1958,6 +1986,15 @@ def _name_run_end(
     return end
 
 
+# Verbs that follow a person in speech, and that the surname lists also hold ("Works",
+# "Calls"): in lower-case text "maria works nights" ends the name at "maria".
+_VERBS_S: Final = frozenset(
+    """
+    calls comes works walks talks helps knows likes makes takes gives lives needs wants thinks
+    goes does gets keeps runs brings checks drives leaves looks picks sends stays tells texts
+    visits watches writes handles covers manages sees says asks pays reads sleeps eats
+    """.split()
+)
 _COMPASS_SURNAMES: Final = frozenset("north south east west".split())
 # Vendors named after a person: after a given name they are her surname ("Tiffany Baxter").
 _VENDOR_SURNAMES: Final = frozenset("baxter philips stryker siemens".split())
@@ -2883,10 +2920,19 @@ _AGE_DIGIT_RE: Final = compiled("[19]")
 
 
 def _lower_mode(text: str) -> bool:
-    """Lower-case text (speech-to-text output): fewer than one capital per 150 characters."""
+    """Lower-case text (speech-to-text output): fewer than one capital per 150 characters,
+    not counting those of speaker labels (a diarizer's "SPEAKER_01:", "Participant 2:")."""
     # ``enough`` capitals are at least ceil(len / 150) of them: one match of "the next
     # capital, that many times" looks for them in C and stops once they are found.
-    return _capitals(-(-len(text) // 150)).match(text) is None
+    enough = -(-len(text) // 150)
+    if _capitals(enough).match(text) is None:
+        return True
+    if ":" not in text or "\n" not in text:
+        return False
+    labelled = 0
+    for m in _TURN_RE.finditer(text):
+        labelled += sum(c.isupper() for c in m.group())
+    return labelled > 0 and _capitals(enough + labelled).match(text) is None
 
 
 @lru_cache(maxsize=256)
@@ -3050,6 +3096,15 @@ def _spoken_spans(
         for m in labels:
             if speaker[m.group("n")]:
                 yield m.start("n"), m.end("n"), NAME
+        # A speaker is named in the others' turns too ("Laura kind of already said it",
+        # "Shelly, same as Laura"): each of the speakers' names, wherever it stands as a word
+        # (when it is also a word, not opening a sentence unless a comma follows: "Hope:" and
+        # "Hope you're well", "Will:" and "Will you ...", but "Shelly, same as Laura").
+        for label, is_speaker in speaker.items():
+            if is_speaker:
+                said = label.lower()
+                word = said in lex.first_ambiguous or (said in lex.common and said not in lex.first)
+                yield from _mentions(text, label, word)
     particles = _PARTICLE_HINT_RE in may and _PARTICLE_HINT_RE.search(text)
     middle = _MIDDLE_HINT_RE in may and _MIDDLE_HINT_RE.search(text) is not None
     for m in _MIDDLE_NAME_RE.finditer(text) if middle else ():
@@ -3757,7 +3812,9 @@ _ME_LIST_RE: Final = gated(
         r"(?:were|are|did|went|both|had)\b"
     )
 )
-_THE_FAMILY_RE: Final = gated(compiled(rf"\b[Tt]he\s+(?P<n>{_CAP_TOK})\s+family\b"))
+_THE_FAMILY_RE: Final = gated(
+    compiled(rf"\b[Tt]he\s+(?P<n>{_CAP_TOK})\s+(?:family|residence|household)\b")
+)
 # The scans above, for the prefilter: a text none of them can match skips them all. (A scan
 # spelled with the Unicode letter classes is too long for Hyperscan: the same scan with ASCII
 # classes stands for it; the prefilter reads ASCII texts only.)
@@ -3765,7 +3822,19 @@ _THE_FAMILY_RE: Final = gated(compiled(rf"\b[Tt]he\s+(?P<n>{_CAP_TOK})\s+family\
 
 # Substrings without which a scan above cannot match: cheap tests before the scans run over a
 # text the prefilter does not read (one with characters outside ASCII).
+# "Mark in IT keeps telling us", "Kyle on GI will text me", "Pat from billing": a given name
+# placed in a department, a service or a shift.
+_DEPT_PERSON_RE: Final = gated(
+    compiled(
+        rf"\b(?P<n>{_CAP_TOK})\s+(?:in|on|from)\s+(?:the\s+)?(?:IT|HR|GI|ICU|ED|ER|L&D|PT|OT"
+        r"|[Bb]illing|[Pp]harmacy|[Rr]adiology|[Aa]dmissions|[Rr]egistration|[Ss]cheduling"
+        r"|[Ff]inance|[Mm]edical\s+[Rr]ecords|[Nn]ights|[Ii]nformatics|[Ii]ntake|[Cc]ompliance"
+        r"|[Cc]ase\s+[Mm]anagement|[Ff]ront\s+[Dd]esk|[Ll]ab|[Cc]ardiology|[Oo]ncology"
+        r"|[Nn]eurology|[Oo]rtho|[Pp]eds|[Tt]riage|[Dd]ispatch|[Qq]uality|[Ss]ocial\s+[Ww]ork)\b"
+    )
+)
 _CODE_NEEDLES: Final = ("code", "number", "no", "#", " id")
+_FAMILY_NEEDLES: Final = (" family", " residence", " household")
 # "the Millbrook side of the river", "on the Ashford side of the county": a town named by the
 # side of a river, lake or line it stands on.
 _SIDE_OF_RE: Final = gated(
@@ -4231,7 +4300,8 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
         for rx in (
             _NAME_PART_CUE_RE, _ITS_AGAIN_RE, _IM_NAME_RE, _FROM_PERSON_RE, _BY_PERSON_RE,
             _TOWN_CALLED_RE, _FROM_END_RE, _VOCATIVE_RE, _THINK_NAME_RE, _SITE_OF_TOWN_RE,
-            _OWN_KIN_RE, _KIN_TITLE_RE, _THE_FAMILY_RE, _NATIVE_RE, _SIDE_OF_RE, _TOWN_FOLK_RE,
+            _OWN_KIN_RE, _KIN_TITLE_RE, _THE_FAMILY_RE, _DEPT_PERSON_RE, _NATIVE_RE,
+            _SIDE_OF_RE, _TOWN_FOLK_RE,
             _SENT_TO_RE, _AREA_TOWN_RE, _STREET_TYPE_RE, _NEXT_BED_RE, _ASKED_ROOM_RE,
             _COVER_AREA_RE, _SUBJECT_VERB_RE, _GREETING_NAME_RE, _POOR_OLD_RE, _BELONGS_RE,
             _AS_SAID_RE, _AND_KIN_RE, _NAME_ROLE_RE, _BASED_RE, _TRIP_RE, _SEEN_WHEN_RE,
@@ -4901,7 +4971,10 @@ def _phrasing_spans(
                     or _personal_token(first, lex, False)
                 ):
                     yield m.start(g), m.end(g), NAME
-    if _THE_FAMILY_RE in may and " family" in low_text:
+    for m in _DEPT_PERSON_RE.finditer(text) if _DEPT_PERSON_RE in may else ():
+        if _personal_token(m.group("n"), lex, True):
+            yield m.start("n"), m.end("n"), NAME
+    if _THE_FAMILY_RE in may and _has_any(low_text, _FAMILY_NEEDLES):
         for m in _THE_FAMILY_RE.finditer(text):
             if _personal_token(m.group("n"), lex, True) and not _is_eponym(
                 text, m.start("n"), m.end("n")

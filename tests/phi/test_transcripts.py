@@ -1147,3 +1147,49 @@ def test_european_particles_bind_a_name(text: str, redacted: str) -> None:
 def test_a_spanish_month_after_de_is_no_surname() -> None:
     # ("Mayo" alone is also a county, redacted as a place before this session too.)
     assert "Cinco de " in detect("We had a party for Cinco de Mayo last year.").redacted
+
+
+# Classes a blind look set of session 12 showed (the sentences are written for the tests).
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # A diarizer's upper-case labels do not make lower-case speech written text.
+        ("SPEAKER_00: and where do you work\nSPEAKER_01: so my name is tobias renner and i "
+         "work at elmhurst family health in wichita\nSPEAKER_00: thanks",
+         "SPEAKER_00: and where do you work\nSPEAKER_01: so my name is [NAME] and i "
+         "work at [LOCATION]\nSPEAKER_00: thanks"),
+        # A verb after a lower-case name is no surname.
+        ("my daughter maria works nights at the plant",
+         "my daughter [NAME] works nights at the plant"),
+        # Digits said as words belong to a spoken address.
+        ("A: Sure, it's dorota seven one at outlook dot com.", "A: Sure, it's [EMAIL]."),
+        # A speaker is named in the other turns too.
+        ("Mod: Names first.\nShelly: Shelly, nights, cardiac.\nIngrid: Ingrid, days.\n"
+         "Tobias: Same as Ingrid, and Shelly trained me.",
+         "Mod: Names first.\n[NAME]: [NAME], nights, cardiac.\n[NAME]: [NAME], days.\n"
+         "[NAME]: Same as [NAME], and [NAME] trained me."),
+        ("Hope: Hi.\nIngrid: Hi.\nHope: Hope you're well. Will you come?",
+         "[NAME]: Hi.\n[NAME]: Hi.\n[NAME]: Hope you're well. Will you come?"),
+        # Facilities by heads of two words, old pharmacies, care homes' gardens, town hospitals.
+        ("A: I faxed Garber Family Medicine and Quintero Gardens twice.",
+         "A: I faxed [LOCATION] and [LOCATION] twice."),
+        ("A: I'm at Tolland Apothecary, and we cover Yakima Regional too.",
+         "A: I'm at [LOCATION], and we cover [LOCATION] too."),
+        ("A: The packet from Elmbrook Rehab and Nursing was late.",
+         "A: The packet from [LOCATION] was late."),
+        ("A: We walked round the Botanic Gardens. The Regional team met.",
+         "A: We walked round the Botanic Gardens. The Regional team met."),
+        # Telephone numbers with a two-digit area code in brackets.
+        ("A: Ring her on (03) 9684 2210 or (21) 98765-4321.", "A: Ring her on [PHONE] or [PHONE]."),
+        # A household by its family name; a given name placed in a department or a shift.
+        ("A: Hello, is this the Okonjo residence?", "A: Hello, is this the [NAME] residence?"),
+        ("A: Mark in IT said so, and Priya on nights.",
+         "A: [NAME] in IT said so, and [NAME] on nights."),
+        ("A: Epic in IT and Monday in Radiology.", "A: Epic in IT and Monday in Radiology."),
+        # A code system's number is no ZIP code.
+        ("A: The coder fixes it anyway. CPT 99214, ICD-10 E11.9.",
+         "A: The coder fixes it anyway. CPT 99214, ICD-10 E11.9."),
+    ],
+)  # fmt: skip
+def test_session_12_fresh_set_classes(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted

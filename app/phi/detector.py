@@ -329,7 +329,7 @@ _PHONE_RE: Final = _scan(
     r"(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?(?![\w-])"
     r"|(?<![\w-])\+\d{1,3}[\s.-]?\d{1,4}(?:[\s.-]\d{2,4}){2,4}(?![\w-])"
     # a two-digit area code in brackets: "(02) 4587 1323", "(45) 93144-9441"
-    r"|(?<![\w-])\(\d{2}\)\s?\d{4,5}[\s.-]?\d{4}(?![\w-])",
+    r"|(?<![\w-])\(\d{2}\)\s?\d{3,5}[\s.-]?\d{4}(?![\w-])",
     re.I,
 )
 _SSN_RE: Final = _scan("0-9", r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
@@ -387,6 +387,13 @@ _ZIP_RE: Final = _scan(
     rf"|(?<![\w])(?:{_STATE_ABBR})\s(?P<w>\d{{5}}(?:-\d{{4}})?)\b",
 )
 
+# Canadian and British postcodes: "L7S 1V9", "SW1A 1AA", "M1 1AE" (the shape alone; a code
+# of the other kind, "E11.9", "PT1", has no such second half).
+_POSTCODE_RE: Final = _scan(
+    "A-Z",
+    r"(?<![\w-])(?:[A-Z]\d[A-Z][ ]?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?[ ]\d[ABD-HJLNP-UW-Z]{2})"
+    r"(?![\w-])",
+)
 _STREET_SUFFIX: Final = (
     r"(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|Ln|Lane|Way|Ct|Court|Pl|Place"
     r"|Pkwy|Parkway|Hwy|Highway|Ter|Terrace|Cir|Circle|Sq|Square|Trl|Trail|Row|Loop|Pike"
@@ -453,7 +460,7 @@ _FACILITY_HEAD: Final = (
     r"|Rehabilitation\s+Hospital|Memorial|General|Gen\.?|Presbyterian|Methodist|Baptist"
     r"|Children['’]s|Langone|Permanente|Medicine|VA|ER|Office"
     # (a pharmacy of old, a care home's "Gardens", a town's "Regional" hospital)
-    r"|Apothecary|Compounding\s+Pharmacy|Gardens|Regional"
+    r"|Apothecary|Compounding\s+Pharmacy|Gardens|Regional|Manor|Drug|Chemist"
     r"|Rehab(?:ilitation)?\s+(?:and|&)\s+Nursing)"
 )
 _CAP: Final = rf"(?:[{_UP}][{_UP}{_LO}'’]*\.?|[A-Z]{{2,}}|\d+(?:st|nd|rd|th)|[{_SCRIPTS}]+)"
@@ -470,7 +477,7 @@ _WEAK_HEADS: Final = frozenset(
     """
     memorial general gen gen. presbyterian methodist baptist children's children’s medicine
     va er office medical med health practice associates physicians pharmacy lodge
-    gardens regional
+    gardens regional drug chemist
     """.split()
 )
 # Words that make "X Health"/"X Clinic" generic rather than a named facility.
@@ -683,7 +690,7 @@ _HEAD_HINTS: Final = (
     "Practice", "Memorial", "Gen", "Presbyterian", "Methodist", "Baptist", "Children",
     "Langone", "Permanente", "VA", "ER", "Office", "Living",
     "Home", "Hub", "Hauora", "Salud", "Lodge", "Surgery", "Group", "Village", "Community",
-    "Rehab", "Apothecary", "Gardens", "Regional",
+    "Rehab", "Apothecary", "Gardens", "Regional", "Manor", "Drug", "Chemist",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS: Final = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -1071,7 +1078,7 @@ def _location_spans(
         tail = _PLACE_TAIL_RE.match(text, end)
         if tail:
             end = max(end, _tail_end(text, tail, lex))
-        yield m.start(), end, LOCATION
+        yield _unit_start(text, m.start()), end, LOCATION
 
     # ", ST" / ", State" must occur (a search from the literal comma: cheap).
     city_state = "," in text and _CITY_STATE_RE in may and _COMMA_STATE_RE.search(text)
@@ -1093,6 +1100,10 @@ def _location_spans(
 
     for m in _ZIP_RE.finditer(text) if hints.max_run >= 5 and _ZIP_RE in may else ():
         yield (*m.span("v"), LOCATION) if m.group("v") else (*m.span("w"), LOCATION)
+
+    for m in _POSTCODE_RE.finditer(text) if hints.digits >= 2 and _POSTCODE_RE in may else ():
+        yield m.start(), m.end(), LOCATION
+        yield from _town_before(text, m.start(), lex)
 
     for m in _KNOWN_FACILITY_RE.finditer(text) if _KNOWN_FACILITY_RE in may else ():
         if _is_eponym(text, m.start(), m.end()):
@@ -1139,6 +1150,8 @@ def _location_spans(
                         "children's",
                         "children’s",
                         "gardens",
+                        "drug",
+                        "chemist",
                     }
                     and first not in lex.common
                     and first not in _NOT_NAME
@@ -1534,6 +1547,10 @@ _MONTH_FULL: Final = (
 _ORD_CAND_RE: Final = _scan("fsten", rf"\b{_ORD_WORD}\b")
 _MONTHS_LOWER: Final = frozenset(_MONTH_FULL[3:-1].split("|"))
 _MONTH_FULL_RE: Final = compiled(_MONTH_FULL)
+_MONTH_ABBR: Final = frozenset("jan feb mar apr jun jul aug sep sept oct nov dec".split())
+_MONTH_WORD_RE: Final = compiled(
+    rf"{_MONTH_FULL}|\b(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b"
+)
 _THE_BEFORE_RE: Final = compiled(r"(?i:\bthe\s+)$")
 _OF_MONTH_RE: Final = compiled(rf"(?i:\s+of\s+{_MONTH_FULL}\b)")
 _YEAR_AFTER_RE: Final = compiled(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
@@ -1541,7 +1558,9 @@ _YEAR_AFTER_RE: Final = compiled(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)
 _SPOKEN_EMAIL: Final = (
     # (digits said as words belong to the name: "erick four two at yahoo dot com")
     r"\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+(?:['’][a-z]+)?"
-    r"|\s+(?:zero|oh|one|two|three|four|five|six|seven|eight|nine))*\s+at\s+[a-z0-9-]+"
+    r"|\s+(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+    r"|(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty))*"
+    r"\s+at\s+[a-z0-9-]+"
     r"(?:\s+dot\s+[a-z0-9-]+)*"
     r"\s+dot\s+(?:com|org|net|edu|gov|me|io|us|co|info|biz|mail|uk|ca|au|nz|ie|de|at|ch|fr|be"
     r"|nl|it|es|pt|br|mx|ar|se|dk|no|fi|pl|cz|hu|ro|gr|tr|in|jp|kr|cn|za)\b"
@@ -1571,12 +1590,25 @@ _SPELLED_RE: Final = _scan("A-Z", r"\b(?:[A-Z]-){4,}[A-Z]\b")  # five letters or
 _SPELLED_HINT_RE: Final = compiled(r"[A-Z]-[A-Z]-[A-Z]-[A-Z]-[A-Z]")
 _DIGIT_SPACE_DIGIT_RE: Final = compiled(r"\d \d")
 _LOCAL_NUMBER_RE: Final = compiled(r"\d{3}[-. ]\d{4}")
+# Any country's grouping after a phone cue: "their fax is 07293 243774", "my number's 06 674
+# 3881", "the office is (06) 630 3852", "070-269 24 36" (8 to 13 digits in all).
+_CUED_PHONE_RE: Final = _scan(
+    "cCnNpPfFlLmMrRtT",
+    r"(?i:\b(?:number|phone|cell|mobile|fax|line|landline|call|ring|reach\s+(?:me|her|him|us)"
+    r"|text\s+(?:me|her|him))(?:['’]s|\s+is|\s+on|\s+at)?[ \t:,]+)"
+    r"(?P<v>(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ ]?)?\d{2,5}(?:[ .-]\d{2,6}){1,4})"
+    r"(?![\w-]|[.,]\d)",
+)
 # A ZIP after a place ("Ogden 84401", "lives in 02118", ", 02118").
 _ZIP_AFTER_RE: Final = _scan(
     "0-9",
     r"(?<![\w.,$#-])(?P<v>\d{5}(?:-\d{4})?)(?![\w.,-]\d|[\w%-])",
 )
 _ZIP_BEFORE_RE: Final = compiled(r"(?:(?P<w>[^\W\d_][\w'’.]*)|(?P<c>,))\s{1,2}$")
+# Capitalised words right before a ZIP code (or its comma): the town.
+_TOWN_BEFORE_RE: Final = compiled(
+    rf"(?<![\w'’-])(?P<t>[{_UP}][{_LO}'’.-]+(?:[ ][{_UP}][{_LO}'’.-]+){{0,2}})[ ]*,?[ ]*$"
+)
 _ZIP_CUE_WORDS: Final = frozenset("in near from to zip code zipcode at of is".split())
 _NOT_ZIP_BEFORE: Final = frozenset(
     """
@@ -1636,6 +1668,32 @@ def _speaker_labels(text: str) -> list[re.Match[str]]:
         start = text.find("\n", start) + 1
         if not start:
             return labels
+
+
+# A unit written before its street address: "Unit 4, 523 Larkspur Crescent", "#12, 7 Heron
+# Avenue", "Apt 3B, 803 Chestnut Street".
+_UNIT_BEFORE_RE: Final = compiled(
+    r"(?<![\w#])(?:#[ ]?|(?i:unit|apt|apartment|suite|ste|flat|room)\.?[ ]+#?)[A-Za-z]?\d+[A-Za-z]?"
+    r",?[ ]+$"
+)
+
+
+def _unit_start(text: str, start: int) -> int:
+    """Where a street address at ``start`` begins, with a unit written before it."""
+    unit = _UNIT_BEFORE_RE.search(text, max(0, start - 20), start) if start else None
+    return unit.start() if unit else start
+
+
+def _town_before(text: str, code: int, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
+    """The town a postal code at ``code`` follows ("So, Turku 85831-7671", "Varberg, 96797",
+    "Ashburton, F2E 1A9"): capitalised words right before it, unless all of them are everyday
+    words that are no known town ("Suite 200, 94110")."""
+    town = _TOWN_BEFORE_RE.search(text, max(0, code - 48), code)
+    if town is None:
+        return
+    words = town.group("t").split()
+    if not all(w.lower() in lex.common and not lex.cities.get(w.lower()) for w in words):
+        yield town.start("t"), town.end("t"), LOCATION
 
 
 def _mentions(text: str, name: str, word: bool) -> Iterator[tuple[int, int, str]]:
@@ -3159,14 +3217,14 @@ def _spoken_spans(
             strict = m.group(0)[0] == "1"  # 100-119 in digits: a fever, a weight, a score
             if after or _age_context(text[max(0, m.start() - 48) : m.start()], strict):
                 yield m.start(), m.end(), AGE
-    months = _ORD_CAND_RE in may and _MONTH_FULL_RE.search(low_text) is not None
+    months = _ORD_CAND_RE in may and _MONTH_WORD_RE.search(low_text) is not None
     for m in _ORD_CAND_RE.finditer(low_scan) if months else ():
         start, end = m.span()
         before = text[max(0, start - 16) : start].lower().split()
         if before and before[-1] == "the":
             before.pop()
-        if before and before[-1] in _MONTHS_LOWER:
-            start = low_scan.rindex(before[-1], 0, start)
+        if before and (before[-1] in _MONTHS_LOWER or before[-1].rstrip(".") in _MONTH_ABBR):
+            start = low_scan.rindex(before[-1], 0, start)  # ("Apr sixteenth", "Sept. tenth")
         else:
             of = _OF_MONTH_RE.match(text, end)
             if not of:
@@ -3191,6 +3249,9 @@ def _spoken_spans(
         if all(_YEAR_VALUE_RE.fullmatch(g) for g in groups):
             continue
         yield m.start(), m.end(), ID
+    for m in _CUED_PHONE_RE.finditer(text) if hints.digits >= 8 and _CUED_PHONE_RE in may else ():
+        if 8 <= sum(c.isdigit() for c in m.group("v")) <= 13:
+            yield m.start("v"), m.end("v"), PHONE
     local = hints.max_run >= 4 and _LOCAL_PHONE_RE in may and _LOCAL_NUMBER_RE.search(text)
     for m in _LOCAL_PHONE_RE.finditer(text) if local else ():
         yield m.start("v"), m.end("v"), PHONE
@@ -3209,11 +3270,13 @@ def _spoken_spans(
             if not (wl in _ZIP_CUE_WORDS or w[0].isupper() or wl not in lex.common):
                 continue
         yield m.start("v"), m.end("v"), LOCATION
+        yield from _town_before(text, m.start(), lex)
 
     for m in (
         _STREET_ANY_CASE_RE.finditer(text) if hints.max_run and _STREET_ANY_CASE_RE in may else ()
     ):
-        yield m.start(), _place_after(text, m.end(), lex, lower_mode, street=True), LOCATION
+        end = _place_after(text, m.end(), lex, lower_mode, street=True)
+        yield _unit_start(text, m.start()), end, LOCATION
     sites = not lower_mode and _SITE_RE in may and any(w in low_text for w in _SITE_WORDS)
     for m in _SITE_RE.finditer(text) if sites else ():
         words = m.group("f").split()
@@ -4336,6 +4399,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _CITY_STATE_RE,
                 _COUNTY_RE,
                 _ZIP_RE,
+                _POSTCODE_RE,
                 _KNOWN_FACILITY_RE,
                 _ABBR_PLACE_RE,
                 _SAINT_RE,
@@ -4345,6 +4409,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _LOWER_TITLE_RE,
                 _GROUPED_DIGITS_RE,
                 _LOCAL_PHONE_RE,
+                _CUED_PHONE_RE,
                 _SPELLED_RE,
                 _ZIP_AFTER_RE,
                 _STREET_ANY_CASE_RE,

@@ -1189,6 +1189,29 @@ def test_a_spanish_month_after_de_is_no_surname() -> None:
         # A code system's number is no ZIP code.
         ("A: The coder fixes it anyway. CPT 99214, ICD-10 E11.9.",
          "A: The coder fixes it anyway. CPT 99214, ICD-10 E11.9."),
+        # A month's short name before an ordinal said as a word.
+        ("A: The worst was Sept. ninth, then the Oct tenth incident.",
+         "A: The worst was [DATE], then the [DATE] incident."),
+        ("A: Write lukasz eighty two at onet dot pl down.", "A: Write [EMAIL] down."),
+        # Care homes' manors, pharmacies by drug or chemist after a town; not the FDA.
+        ("A: She's at Quarry Hill Manor; we transfer from Ostrava Drug or Penrith Chemist.",
+         "A: She's at [LOCATION]; we transfer from [LOCATION] or [LOCATION]."),
+        ("A: The Food and Drug Administration and the Manor House pub.",
+         "A: The Food and Drug Administration and the Manor House pub."),
+        # The town before a postal code; Canadian and British postcodes; a unit before a street.
+        ("Caller: So, Lahti 85831. Or the old one, Varberg, 96797. Suite 200, 94110.",
+         "Caller: So, [LOCATION] [LOCATION]. Or the old one, [LOCATION], [LOCATION]. "
+         "Suite 200, [LOCATION]."),
+        ("Caller: Kelowna V1Y 2B3, or SW1A 1AA.", "Caller: [LOCATION] [LOCATION], or [LOCATION]."),
+        ("A: ICD-10 E11.9, the PT1 form and B12 1000 mcg.",
+         "A: ICD-10 E11.9, the PT1 form and B12 1000 mcg."),
+        ("A: It's Unit 4, 52 Larch Crescent, and Apt 3B, 80 Elm Street now.",
+         "A: It's [LOCATION], and [LOCATION] now."),
+        # Any country's telephone grouping after a phone cue.
+        ("A: Their fax is 07293 243774, my number's 06 674 3881, the desk (06) 630 3852.",
+         "A: Their fax is [PHONE], my number's [PHONE], the desk [PHONE]."),
+        ("A: The number is 2 500 000 and we call 911 300 times.",
+         "A: The number is 2 500 000 and we call 911 300 times."),
     ],
 )  # fmt: skip
 def test_session_12_fresh_set_classes(text: str, redacted: str) -> None:

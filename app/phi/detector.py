@@ -1372,6 +1372,36 @@ _SPOKEN_DIGITS_RE: Final = _scan(
     rf"(?:\b(?:(?:double|triple)\s+)?{_DIGIT_WORD}(?:(?:[\s,.-]|\.\.\.)+(?:(?:double|triple)\s+)?"
     rf"{_DIGIT_WORD}){{4,}}\b)",
 )
+# A number read out after its label, letters and all: "the member number is N J W, seven
+# double six, oh two three", "insurance id is z c w six seven one ...", "n as in november one
+# two ...", "policy number is V C B, eighty one thirty eight ...", "my social? It's five three
+# oh, ninety four, ...". Run over the lower-cased text.
+_SAID_NUM: Final = (
+    r"(?:(?:double|triple)[ ]+)?(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten"
+    r"|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen"
+    r"|(?:twen|thir|for|fif|six|seven|eigh|nine)ty(?:[ -](?:one|two|three|four|five|six|seven"
+    r"|eight|nine))?|hundred|\d+)(?![a-z0-9])"
+)
+_SAID_LETTER: Final = r"[a-z](?:[ ]+as[ ]+in[ ]+[a-z]+)?"
+_SAID_SEP: Final = r"(?:[ ,-]|\.\.\.)+"  # (not a full stop: "seven one five. I know")
+_SAID_ID_RE: Final = _scan(
+    "maipgcenrsld",
+    r"\b(?:member|insurance|policy|group|claim|account|acct|encounter|rx|prescription|license"
+    r"|licence|mrn|m[ ]r[ ]n|medical[ ]record|social|ssn|id)(?:[ ]+(?:number|no\.?|#|id))?"
+    r"(?:[ ]*(?:is|was|:|['’]s)|[?][ ]+(?:okay[.,]?[ ]+)?it['’]s)[ ]+(?:um,?[ ]+|uh,?[ ]+)?"
+    rf"(?P<v>(?:{_SAID_LETTER}{_SAID_SEP}){{0,4}}{_SAID_NUM}"
+    rf"(?:{_SAID_SEP}(?:{_SAID_NUM}|(?![ai]\b){_SAID_LETTER}(?![a-z]))){{3,}})",
+)
+# A street address said out loud: "six sixty seven kingfisher drive", "one eighty three birch
+# close" (two number words or more, then the street's own words, then its type).
+_SAID_STREET_RE: Final = _scan(
+    "zotfsenh",
+    rf"\b{_SAID_NUM}(?:[ -]+{_SAID_NUM}){{1,3}}[ ]+"
+    r"(?:(?!(?:of|the|a|an|to|in|on|at|and|or|my|our|your|his|her|their|this|that|for|from"
+    r"|by|with|is|was|off|up|down|across)\b)[a-z'’]+[ ]+){1,3}"
+    r"(?:street|st|avenue|ave|road|rd|drive|dr|lane|ln|way|court|ct|place|pl|crescent|close"
+    r"|terrace|boulevard|blvd|circle|trail|parkway|highway|row|grove|crossing|ridge|path)\b",
+)
 _UNITS_AFTER: Final = (
     r"(?:percent|%|mg|milligrams?|mcg|micrograms?|units?|ml|cc|beds?|patients?|people|nurses"
     r"|minutes?|mins?|hours?|days?|weeks?|months?|pounds?|lbs?|kilos?|kg|degrees?|mmhg|over"
@@ -1584,10 +1614,16 @@ _LOCAL_PHONE_RE: Final = _scan(
     r"|is|extension|ext\.?)\s+)(?P<v>\d{3}[-. ]\d{4})(?![\w-]|[.]\d)",
 )
 # A name spelled out: "that's K-O-W-A-L-C-Z-Y-K".
-_SPELLED_RE: Final = _scan("A-Z", r"\b(?:[A-Z]-){4,}[A-Z]\b")  # five letters or more: not "P-D-S-A"
+# (five letters or more: not "P-D-S-A"; by hyphens, spaces or commas: "C O N R E E",
+# "P, E, T, T, E, R"; in lower-case speech after a word of spelling: "s c h l e i c h")
+_SPELLED_RE: Final = _scan(
+    "A-Za-z",
+    r"\b[A-Z](?:-[A-Z]){4,}\b|\b[A-Z](?:,?[ ][A-Z]){4,}\b(?![ ]?[a-z])"
+    r"|\bspell[^.?!]{0,60}?[ ,\n]+(?P<low>[a-z](?:,?[ ][a-z]){4,})\b",
+)
 # Necessary parts of the scans above, searched first: a leading character class lets the
 # regex engine skip ahead in C, where a scan opening with a lookaround tries every position.
-_SPELLED_HINT_RE: Final = compiled(r"[A-Z]-[A-Z]-[A-Z]-[A-Z]-[A-Z]")
+_SPELLED_HINT_RE: Final = compiled(r"[A-Z][ ,-]+[A-Z][ ,-]+[A-Z][ ,-]+[A-Z]|spell")
 _DIGIT_SPACE_DIGIT_RE: Final = compiled(r"\d \d")
 _LOCAL_NUMBER_RE: Final = compiled(r"\d{3}[-. ]\d{4}")
 # Any country's grouping after a phone cue: "their fax is 07293 243774", "my number's 06 674
@@ -1649,7 +1685,9 @@ _NAME_CUE: Final = (
 _NAME_CUE_RE: Final = compiled(rf"(?i:{_NAME_CUE})(?P<n>{_ANY_TOK})")
 # Focus-group speaker labels: "Marta: I think ...".
 _SPEAKER_RE: Final = compiled(
-    rf"^[ \t]*(?P<n>[{_UP}][{_LO}]+(?:['’‘][{_LO}]+)?(?:[ -][{_UP}][{_LO}]+)?)"
+    rf"^[ \t]*(?P<n>[{_UP}][{_LO}]+(?:['’‘][{_LO}]+)?(?:[ -][{_UP}][{_LO}]+)?"
+    # (or in capitals, four letters or more: "JASMINE:", "TECIMER:"; not "CSR:", "RPH:")
+    rf"|[{_UP}]{{4,}}(?:[ -][{_UP}]{{2,}})?)"
     rf"(?:[ \t]*\([^)\n]{{1,20}}\))?[ \t]*:",
     re.M,
 )
@@ -1718,7 +1756,7 @@ _NOT_SPEAKER: Final = frozenset(
     client clients customer family relative relatives advocate int intake triage provider
     guardian parent parents spouse member subject dispatcher operator agent guest panelist
     panellist presenter audience narrator reporter trainee student teacher mod resp res fac
-    inmate offender prisoner detainee
+    inmate offender prisoner detainee tech techs rep csr cna rph pharm np pa md rn lpn
     """.split()
 )
 # Not names even in a personal context: vendors, programs and everyday tokens of the genre.
@@ -3163,6 +3201,8 @@ def _spoken_spans(
                 said = label.lower()
                 word = said in lex.first_ambiguous or (said in lex.common and said not in lex.first)
                 yield from _mentions(text, label, word)
+                if label.isupper():  # "TECIMER:" and "I'm Tecimer"
+                    yield from _mentions(text, label.title(), word)
     particles = _PARTICLE_HINT_RE in may and _PARTICLE_HINT_RE.search(text)
     middle = _MIDDLE_HINT_RE in may and _MIDDLE_HINT_RE.search(text) is not None
     for m in _MIDDLE_NAME_RE.finditer(text) if middle else ():
@@ -3202,6 +3242,10 @@ def _spoken_spans(
             yield from _lower_cleft(m, lex)
 
     # The scans below are lower-case patterns run over the lower-cased text.
+    for m in _SAID_STREET_RE.finditer(low_scan) if _SAID_STREET_RE in may else ():
+        yield m.start(), _place_after(text, m.end(), lex, lower_mode, street=True), LOCATION
+    for m in _SAID_ID_RE.finditer(low_scan) if _SAID_ID_RE in may else ():
+        yield m.start("v"), len(low_scan[: m.end("v")].rstrip(" ,.-")), ID
     for m in _SPOKEN_DIGITS_RE.finditer(low_scan) if _SPOKEN_DIGITS_RE in may else ():
         n = 0  # digits read out: "double"/"triple" count two/three
         for w in _ASCII_WORD_RE.findall(m.group(0)):
@@ -3255,9 +3299,9 @@ def _spoken_spans(
     local = hints.max_run >= 4 and _LOCAL_PHONE_RE in may and _LOCAL_NUMBER_RE.search(text)
     for m in _LOCAL_PHONE_RE.finditer(text) if local else ():
         yield m.start("v"), m.end("v"), PHONE
-    spelled = "-" in text and _SPELLED_RE in may and _SPELLED_HINT_RE.search(text)
+    spelled = _SPELLED_RE in may and _SPELLED_HINT_RE.search(text)
     for m in _SPELLED_RE.finditer(text) if spelled else ():
-        yield m.start(), m.end(), NAME
+        yield (*m.span("low"), NAME) if m.group("low") else (*m.span(), NAME)
     for m in _ZIP_AFTER_RE.finditer(text) if hints.max_run >= 5 and _ZIP_AFTER_RE in may else ():
         cue = _ZIP_BEFORE_RE.search(text, max(0, m.start() - 40), m.start())
         if not cue:
@@ -4388,6 +4432,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         # (The lower-case cue scans: the gated scan stands for the pattern it gates.)
         (_PLACE_CUE_SCAN, _PLACE_CUE_RE.pattern),
         (_LOWER_AFTER_NAME_RE, _LOWER_AFTER_NAME_GATE),
+        (_SPEAKER_RE, _ascii_gate(_SPEAKER_RE)),
         *_PHRASING_SCANS,
         *(
             (rx, None)
@@ -4403,7 +4448,6 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _KNOWN_FACILITY_RE,
                 _ABBR_PLACE_RE,
                 _SAINT_RE,
-                _SPEAKER_RE,
                 _PARTICLE_HINT_RE,
                 _MIDDLE_HINT_RE,
                 _LOWER_TITLE_RE,
@@ -4421,7 +4465,15 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         ),
     ],
     low_scans=[
-        (rx, None) for rx in (_SPOKEN_DIGITS_RE, _AGE_CAND_RE, _ORD_CAND_RE, _PAIRED_PHONE_RE)
+        (rx, None)
+        for rx in (
+            _SPOKEN_DIGITS_RE,
+            _AGE_CAND_RE,
+            _ORD_CAND_RE,
+            _PAIRED_PHONE_RE,
+            _SAID_ID_RE,
+            _SAID_STREET_RE,
+        )
     ],
     # (Found where its head words occur: tried only there, not at every letter.)
     low_anchored=[_FAC_HEAD_SCAN_RE],
@@ -5120,6 +5172,28 @@ def _phrasing_spans(
                 yield a_start, b_end, NAME
 
 
+_NAME_WORD_RE: Final = compiled(rf"[{_UP}][{_LO}]+(?:['’-][{_UP}][{_LO}]+)?")
+
+
+def _recurring(
+    text: str, found: Sequence[tuple[int, int, str]], lex: _Lexicon
+) -> Iterator[tuple[int, int, str]]:
+    """A person or a town found once is the same person or town wherever its name recurs in
+    the text ("my mother, Jemma Conree. That's Conree, ..."; "Ayten? Ayten something"): each
+    capitalised word of a found name or place that English does not have, at its other
+    places as a word."""
+    words: dict[str, str] = {}
+    for start, end, category in found:
+        if category == NAME or category == LOCATION:
+            for m in _NAME_WORD_RE.finditer(text, start, end):
+                word = m.group(0)
+                low = word.lower()
+                if len(word) > 2 and low not in lex.common and low not in _CONTEXT_STOP:
+                    words.setdefault(word, category)
+    for word, category in words.items():
+        yield from ((s, e, category) for s, e, _ in _mentions(text, word, False))
+
+
 def warm() -> None:
     """Load what the first detection would (the prefilter's databases): called at start-up,
     so that no request waits for it."""
@@ -5185,6 +5259,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
             start, end = _trim(text, start, end)
         if end > start:
             cleaned.append((start, end, cat))
+    cleaned.extend(_recurring(text, cleaned, lex))
     spans = _merge(_extend(text, _merged(cleaned), lex, lower_mode))
 
     out: list[str] = []

@@ -1212,6 +1212,29 @@ def test_a_spanish_month_after_de_is_no_surname() -> None:
          "A: Their fax is [PHONE], my number's [PHONE], the desk [PHONE]."),
         ("A: The number is 2 500 000 and we call 911 300 times.",
          "A: The number is 2 500 000 and we call 911 300 times."),
+        # A number read out after its label, letters and all.
+        ("A: The member number is K D W, four double two, oh nine one, six six. I know it.",
+         "A: The member number is [ID]. I know it."),
+        ("s1 and the insurance id is q t r nine one two eight four four two that's it",
+         "s1 and the insurance id is [ID] that's it"),
+        ("A: My social? Okay. It's four one oh, seventy two, eight eight one nine.",
+         "A: My social? Okay. It's [ID]."),
+        ("A: My id is a nurse badge and the group number is two or three of us.",
+         "A: My id is a nurse badge and the group number is two or three of us."),
+        # A street address said out loud.
+        ("s1 we're over on four sixty two heron crescent now", "s1 we're over on [LOCATION] now"),
+        ("A: two of the main roads were shut and we did twenty five laps of the track way.",
+         "A: two of the main roads were shut and we did twenty five laps of the track way."),
+        # A name found once is found where it recurs; a name spelled out.
+        ("A: I'm picking up for my aunt, Oona Brackley. That's Brackley, B R A C K L E Y.",
+         "A: I'm picking up for my aunt, [NAME]. That's [NAME], [NAME]."),
+        ("s1 can you spell the surname\ns2 yeah it's schmeichel s c h m e i c h e l\ns1 thanks",
+         "s1 can you spell the surname\ns2 yeah it's [NAME]\ns1 thanks"),
+        ("A: The I C U and the P-D-S-A cycle, then the A B C D E assessment.",
+         "A: The I C U and the P-D-S-A cycle, then the A B C D E assessment."),
+        # Speaker labels in capitals.
+        ("YESENIA: Morning.\nBRACKLEY: Hi.\nMODERATOR: Brackley, you first?\nCSR: Yes.",
+         "[NAME]: Morning.\n[NAME]: Hi.\nMODERATOR: [NAME], you first?\nCSR: Yes."),
     ],
 )  # fmt: skip
 def test_session_12_fresh_set_classes(text: str, redacted: str) -> None:

@@ -748,6 +748,7 @@ _BARE_LABEL_RE: Final = compiled(r"(?i)\s*(?:#|no\.|number)\s*")
 _YEAR_VALUE_RE: Final = compiled(r"#?\s?(?:19|20)\d{2}")
 _DASHED_DIGITS_RE: Final = compiled(r"\d{3,}(?:-\d{2,})+")
 _ASCII_WORD_RE: Final = compiled(r"[A-Za-z]+")
+_ASCII_WORD_DIGITS_RE: Final = compiled(r"[a-z]+|[0-9]+")
 
 
 # A capitalised token (``_CAP_TOKEN_RE``): start, end, the token, the token lower-cased; read
@@ -1382,6 +1383,8 @@ _SAID_NUM: Final = (
     r"|(?:twen|thir|for|fif|six|seven|eigh|nine)ty(?:[ -](?:one|two|three|four|five|six|seven"
     r"|eight|nine))?|hundred|\d+)(?![a-z0-9])"
 )
+# (the same, with digits written one by one: "6 5 1, 3 8 4", not "2 500 000")
+_SAID_DIGIT: Final = _SAID_NUM.replace("|\\d+)", "|\\d)")
 _SAID_LETTER: Final = r"[a-z](?:[ ]+as[ ]+in[ ]+[a-z]+)?"
 _SAID_SEP: Final = r"(?:[ ,-]|\.\.\.)+"  # (not a full stop: "seven one five. I know")
 _SAID_ID_RE: Final = _scan(
@@ -1402,6 +1405,20 @@ _SAID_STREET_RE: Final = _scan(
     r"(?:street|st|avenue|ave|road|rd|drive|dr|lane|ln|way|court|ct|place|pl|crescent|close"
     r"|terrace|boulevard|blvd|circle|trail|parkway|highway|row|grove|crossing|ridge|path)\b",
 )
+# A telephone number read out after a phone cue, in any grouping: "area code seven one seven
+# then five five five, oh one three four", "nine seventy-one, triple five, zero one
+# twenty-eight", "6 5 1, 3 8 4, 2 5 4 6" (seven to fifteen digits in all). Lower-cased text.
+_SAID_PHONE_RE: Final = _scan(
+    "nclmfrpia",
+    r"\b(?:number|cell|phone|line|mobile|fax|reach[ ]+(?:me|her|him|us)|call[ ]+me"
+    r"|i['’]m[ ]+at|area[ ]+code)(?:[ ]+(?:is|was|at|on))?[ ,:—–-]+"
+    r"(?:(?:it['’]s|area[ ]+code|um|uh)[ ,—–-]+)*"
+    rf"(?P<v>{_SAID_DIGIT}(?:(?:{_SAID_SEP}(?:(?:and[ ]+)?then[ ]+|and[ ]+)?){_SAID_DIGIT}){{2,}})",
+)
+_SAID_DIGITS: Final = {
+    **{w: 1 for w in "zero oh one two three four five six seven eight nine".split()},
+    **{w: 2 for w in "ten eleven twelve".split()},
+}
 _UNITS_AFTER: Final = (
     r"(?:percent|%|mg|milligrams?|mcg|micrograms?|units?|ml|cc|beds?|patients?|people|nurses"
     r"|minutes?|mins?|hours?|days?|weeks?|months?|pounds?|lbs?|kilos?|kg|degrees?|mmhg|over"
@@ -1433,7 +1450,8 @@ _AGE_SUBJECTS: Final = frozenset(
 _AGE_QUALIFIERS: Final = frozenset(
     "like about almost nearly over just maybe probably around roughly easily already actually "
     "literally "
-    "exactly really only still now".split()
+    "exactly really only still now "
+    "um uh erm er um, uh, erm, — – -- -".split()  # (fillers: "she's, um — ninety-nine")
 )
 _AGE_PERSONS: Final = frozenset(
     """
@@ -1520,6 +1538,8 @@ def _age_context(window: str, strict: bool = False) -> bool:
     if not words:
         return False
     last = words[-1]
+    if last[-3:] in ("'s,", "’s,"):
+        last = last[:-1]  # "she's, um — 92"
     if last.endswith(","):
         if "oldest" in words[-7:] or "eldest" in words[-7:]:
             return True  # "one of the oldest we've had, 101."
@@ -1578,19 +1598,23 @@ _ORD_CAND_RE: Final = _scan("fsten", rf"\b{_ORD_WORD}\b")
 _MONTHS_LOWER: Final = frozenset(_MONTH_FULL[3:-1].split("|"))
 _MONTH_FULL_RE: Final = compiled(_MONTH_FULL)
 _MONTH_ABBR: Final = frozenset("jan feb mar apr jun jul aug sep sept oct nov dec".split())
-_MONTH_WORD_RE: Final = compiled(
-    rf"{_MONTH_FULL}|\b(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b"
-)
+# (a month's full name opens with its short name)
+_MONTH_WORD_RE: Final = _scan("jfmasond", r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
 _THE_BEFORE_RE: Final = compiled(r"(?i:\bthe\s+)$")
 _OF_MONTH_RE: Final = compiled(rf"(?i:\s+of\s+{_MONTH_FULL}\b)")
 _YEAR_AFTER_RE: Final = compiled(rf"(?i:,?\s+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d)\b)")
 # "rhea dot patel at gmail dot com".
 _SPOKEN_EMAIL: Final = (
-    # (digits said as words belong to the name: "erick four two at yahoo dot com")
-    r"\b[a-z0-9]+(?:\s+(?:dot|underscore)\s+[a-z0-9]+(?:['’][a-z]+)?"
+    # (digits said as words belong to the name: "erick four two at yahoo dot com"; so do a
+    # spelling before it and an initial: "a l l e n allen dot kate", "a gupta"; a domain may
+    # be spelled: "at a o l dot com")
+    r"(?<![\w'’])(?:[a-z](?:[ -][a-z]){2,},?\s+)?(?:[a-z]\s+)?"
+    r"[a-z0-9]+(?:,?\s+(?:dot|underscore)\s+[a-z0-9]+(?:['’][a-z]+)?"
     r"|\s+(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
-    r"|(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty))*"
-    r"\s+at\s+[a-z0-9-]+"
+    r"|(?:thir|four|fif|six|seven|eigh|nine)teen"
+    r"|(?:twen|thir|for|fif|six|seven|eigh|nine)ty(?:-(?:one|two|three|four|five|six|seven"
+    r"|eight|nine))?))*"
+    r"\s+at\s+(?:[a-z](?:\s[a-z]){1,4}|[a-z0-9-]+)"
     r"(?:\s+dot\s+[a-z0-9-]+)*"
     r"\s+dot\s+(?:com|org|net|edu|gov|me|io|us|co|info|biz|mail|uk|ca|au|nz|ie|de|at|ch|fr|be"
     r"|nl|it|es|pt|br|mx|ar|se|dk|no|fi|pl|cz|hu|ro|gr|tr|in|jp|kr|cn|za)\b"
@@ -1720,6 +1744,26 @@ def _unit_start(text: str, start: int) -> int:
     """Where a street address at ``start`` begins, with a unit written before it."""
     unit = _UNIT_BEFORE_RE.search(text, max(0, start - 20), start) if start else None
     return unit.start() if unit else start
+
+
+def _said_digits(said: str) -> int:
+    """How many digits a number read out holds ("triple five" 3, "seventy-one" 2, "oh" 1)."""
+    n = 0
+    times = 1
+    for word in _ASCII_WORD_DIGITS_RE.findall(said):
+        if word == "double" or word == "triple":
+            times = 2 if word == "double" else 3
+            continue
+        if word.isdigit():
+            n += len(word)
+        elif word.endswith("teen") or word.endswith("ty"):
+            n += 2 * times
+        elif word == "hundred":
+            n += 1  # ("one hundred": the one counted, two zeros more)
+        else:
+            n += _SAID_DIGITS.get(word, 0) * times
+        times = 1
+    return n
 
 
 def _town_before(text: str, code: int, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
@@ -3026,8 +3070,16 @@ def _lower_mode(text: str) -> bool:
     if ":" not in text or "\n" not in text:
         return False
     labelled = 0
-    for m in _TURN_RE.finditer(text):
-        labelled += sum(c.isupper() for c in m.group())
+    turns = 0
+    start = 0
+    while start >= 0:  # (a label opens a line: tried at line starts only)
+        m = _TURN_RE.match(text, start)
+        if m is not None:
+            if not turns and not text[m.end() : m.end() + 1].islower():
+                return False  # the first turn opens written ("Interviewer: How ...")
+            turns += 1
+            labelled += sum(1 for c in m.group() if c.isupper())
+        start = text.find("\n", start) + 1 or -1
     return labelled > 0 and _capitals(enough + labelled).match(text) is None
 
 
@@ -3242,6 +3294,9 @@ def _spoken_spans(
             yield from _lower_cleft(m, lex)
 
     # The scans below are lower-case patterns run over the lower-cased text.
+    for m in _SAID_PHONE_RE.finditer(low_scan) if _SAID_PHONE_RE in may else ():
+        if 7 <= _said_digits(m.group("v")) <= 15:
+            yield m.start("v"), m.end("v"), PHONE
     for m in _SAID_STREET_RE.finditer(low_scan) if _SAID_STREET_RE in may else ():
         yield m.start(), _place_after(text, m.end(), lex, lower_mode, street=True), LOCATION
     for m in _SAID_ID_RE.finditer(low_scan) if _SAID_ID_RE in may else ():
@@ -4473,6 +4528,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
             _PAIRED_PHONE_RE,
             _SAID_ID_RE,
             _SAID_STREET_RE,
+            _SAID_PHONE_RE,
         )
     ],
     # (Found where its head words occur: tried only there, not at every letter.)
@@ -5173,6 +5229,7 @@ def _phrasing_spans(
 
 
 _NAME_WORD_RE: Final = compiled(rf"[{_UP}][{_LO}]+(?:['’-][{_UP}][{_LO}]+)?")
+_WORD_EDGES: Final = ".,;:!?\"'’“”()[]"
 
 
 def _recurring(
@@ -5183,13 +5240,18 @@ def _recurring(
     capitalised word of a found name or place that English does not have, at its other
     places as a word."""
     words: dict[str, str] = {}
+    seen: set[tuple[int, int]] = set()
     for start, end, category in found:
-        if category == NAME or category == LOCATION:
-            for m in _NAME_WORD_RE.finditer(text, start, end):
-                word = m.group(0)
+        if (category == NAME or category == LOCATION) and (start, end) not in seen:
+            seen.add((start, end))
+            for word in text[start:end].split():
+                word = word.strip(_WORD_EDGES)
+                if len(word) < 3 or not word.istitle() or word in words or text.count(word) < 2:
+                    continue
                 low = word.lower()
-                if len(word) > 2 and low not in lex.common and low not in _CONTEXT_STOP:
-                    words.setdefault(word, category)
+                if _NAME_WORD_RE.fullmatch(word) and low not in lex.common:
+                    if low not in _CONTEXT_STOP:
+                        words[word] = category
     for word, category in words.items():
         yield from ((s, e, category) for s, e, _ in _mentions(text, word, False))
 

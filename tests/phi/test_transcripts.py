@@ -1232,6 +1232,20 @@ def test_a_spanish_month_after_de_is_no_surname() -> None:
          "s1 can you spell the surname\ns2 yeah it's [NAME]\ns1 thanks"),
         ("A: The I C U and the P-D-S-A cycle, then the A B C D E assessment.",
          "A: The I C U and the P-D-S-A cycle, then the A B C D E assessment."),
+        # A telephone number read out after a phone cue, in any grouping; an age after fillers.
+        ("A: My cell is area code six two six then triple five, oh one forty-two. Thanks.",
+         "A: My cell is area code [PHONE]. Thanks."),
+        ("A: Um, I'm at 4 1 5, 2 1 7, 8 2 7 2, or the house.",
+         "A: Um, I'm at [PHONE], or the house."),
+        ("A: My number is one of the two and the line was five or six people long.",
+         "A: My number is one of the two and the line was five or six people long."),
+        ("A: He's, um — ninety-seven? Yeah, ninety-seven.", "A: He's, um — [AGE]? Yeah, [AGE]."),
+        ("A: The score was, um — 95? Yeah, 95 percent.",
+         "A: The score was, um — 95? Yeah, 95 percent."),
+        # Spoken e-mails: an initial, a spelling, tens with units, a spelled domain.
+        ("A: Her email's b okafor at hotmail dot com, or p-i-k-e, pike, dot ann at a o l dot com.",
+         "A: Her email's [EMAIL], or [EMAIL]."),
+        ("A: it's tomas underscore ruiz thirty-one at gmail dot com", "A: it's [EMAIL]"),
         # Speaker labels in capitals.
         ("YESENIA: Morning.\nBRACKLEY: Hi.\nMODERATOR: Brackley, you first?\nCSR: Yes.",
          "[NAME]: Morning.\n[NAME]: Hi.\nMODERATOR: [NAME], you first?\nCSR: Yes."),

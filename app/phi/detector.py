@@ -387,6 +387,26 @@ _ZIP_RE: Final = _scan(
     rf"|(?<![\w])(?:{_STATE_ABBR})\s(?P<w>\d{{5}}(?:-\d{{4}})?)\b",
 )
 
+# Facilities named head first, as other languages do ("Hospital Sanchez", "Clínica Los
+# Álamos", "Centro de Salud del Parque", "University Hospital Letterkenny", "UZ Brugge",
+# "Wijkgezondheidscentrum Het Lindehof"), and streets with their number after the name
+# ("Strada Mihai Eminescu 23", "calle San Martín 574", "Av. Mitre 301", "Koivukuja 58").
+_LINK: Final = r"(?:de|del|la|las|los|el|di|da|do|dos|du|des|van|von|der|den|het|sint|san|santa)"
+_HEAD_FIRST_RE: Final = _scan(
+    "UHCPSKMWOAZ",
+    r"\b(?:University[ ]+Hospital|Hospital|Cl[íi]nica|Policl[íi]nica|Centro[ ]+(?:de[ ]+)?Salud"
+    r"|Centro[ ]+M[ée]dico|Spitalul(?:[ ]+Clinic)?|Klinikum|Krankenhaus|H[ôo]pital|Ospedale"
+    r"|Medisch[ ]+Centrum|Wijkgezondheidscentrum|Huisartsenpraktijk|Sanatorio|UZ|AZ)"
+    rf"(?:[ ]+(?:{_LINK}|[{_UP}][{_LO}'’.]+(?:-[{_UP}][{_LO}'’.]+)*)){{0,3}}"
+    rf"[ ]+(?P<n>[{_UP}][{_LO}'’]+(?:-[{_UP}][{_LO}'’]+)*)",
+)
+_STREET_FIRST_RE: Final = _scan(
+    f"SCRVAUBK{_UP}",
+    r"\b(?:(?:Strada|Str\.|Calle|Carrer|Rua|Via|Viale|Avenida|Av\.|Rue|Ulica|ul\.|Calea"
+    rf"|Bulevardul|Bd\.)(?:[ ]+(?:{_LINK}|[{_UP}][{_LO}'’.-]+)){{1,3}}"
+    rf"|[{_UP}][{_LO}]+(?:katu|kuja|tie|polku|straat|singel|laan|weg|gracht|plein|stra(?:ß|ss)e"
+    r"|gasse|vej|gade|gatan|v[äa]gen))[ ]+(?:nr\.?[ ]*)?\d{1,4}[A-Za-z]?\b",
+)
 # Canadian and British postcodes: "L7S 1V9", "SW1A 1AA", "M1 1AE" (the shape alone; a code
 # of the other kind, "E11.9", "PT1", has no such second half).
 _POSTCODE_RE: Final = _scan(
@@ -1102,6 +1122,12 @@ def _location_spans(
     for m in _ZIP_RE.finditer(text) if hints.max_run >= 5 and _ZIP_RE in may else ():
         yield (*m.span("v"), LOCATION) if m.group("v") else (*m.span("w"), LOCATION)
 
+    for m in _HEAD_FIRST_RE.finditer(text) if _HEAD_FIRST_RE in may else ():
+        last = m.group("n").lower()
+        if last not in lex.common or lex.cities.get(last):  # not "Hospital Anxiety (scale)"
+            yield m.start(), m.end(), LOCATION
+    for m in _STREET_FIRST_RE.finditer(text) if hints.digits and _STREET_FIRST_RE in may else ():
+        yield m.start(), m.end(), LOCATION
     for m in _POSTCODE_RE.finditer(text) if hints.digits >= 2 and _POSTCODE_RE in may else ():
         yield m.start(), m.end(), LOCATION
         yield from _town_before(text, m.start(), lex)
@@ -1617,7 +1643,8 @@ _SPOKEN_EMAIL: Final = (
     r"\s+at\s+(?:[a-z](?:\s[a-z]){1,4}|[a-z0-9-]+)"
     r"(?:\s+dot\s+[a-z0-9-]+)*"
     r"\s+dot\s+(?:com|org|net|edu|gov|me|io|us|co|info|biz|mail|uk|ca|au|nz|ie|de|at|ch|fr|be"
-    r"|nl|it|es|pt|br|mx|ar|se|dk|no|fi|pl|cz|hu|ro|gr|tr|in|jp|kr|cn|za)\b"
+    r"|nl|it|es|pt|br|mx|ar|se|dk|no|fi|pl|cz|hu|ro|gr|tr|in|jp|kr|cn|za"
+    r"|[a-z][ ][a-z])\b"  # (or spelled: "dot i e", "dot r o")
 )
 _SPOKEN_EMAIL_RE: Final = _scan("a-zA-Z0-9", rf"(?i:{_SPOKEN_EMAIL})")
 # The same, case-sensitive, for the lower-cased copy of an ASCII text: there it finds the
@@ -1717,6 +1744,36 @@ _SPEAKER_RE: Final = compiled(
 )
 
 
+# A name in brackets in a speaker label: "Pharmacist (Milena):", "P2 (Juhani):", "Interviewer
+# (SF):" (initials), "Palliative care nurse (Bautista):".
+_BRACKET_LABEL_RE: Final = compiled(
+    rf"[ \t]*[\w][\w .'’-]{{0,30}}?[ \t]*\((?P<n>[{_UP}][{_LO}'’-]+(?:[ -][{_UP}][{_LO}'’-]+)?"
+    r"|[A-Z]{2,3})\)[ \t]*:"
+)
+
+
+def _bracket_labels(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
+    """Names in brackets in speaker labels (tried at line starts), and the same names in the
+    turns ("Facilitator (Faith): ... Faith, ...")."""
+    names: set[str] = set()
+    start = 0
+    while start >= 0:
+        m = _BRACKET_LABEL_RE.match(text, start)
+        if m is not None:
+            name = m.group("n")
+            if name.lower() not in _NOT_SPEAKER and (
+                name.isupper() or _personal_token(name, lex, True)
+            ):
+                names.add(name)
+                yield m.start("n"), m.end("n"), NAME
+        start = text.find("\n", start) + 1 or -1
+    for name in names:
+        if not name.isupper():
+            said = name.lower()
+            word = said in lex.first_ambiguous or (said in lex.common and said not in lex.first)
+            yield from _mentions(text, name, word)
+
+
 def _speaker_labels(text: str) -> list[re.Match[str]]:
     """``list(_SPEAKER_RE.finditer(text))``, tried at line starts only: the pattern opens
     with ``^`` (multi-line) and matches no line break, so every match starts at a line start
@@ -1801,6 +1858,7 @@ _NOT_SPEAKER: Final = frozenset(
     guardian parent parents spouse member subject dispatcher operator agent guest panelist
     panellist presenter audience narrator reporter trainee student teacher mod resp res fac
     inmate offender prisoner detainee tech techs rep csr cna rph pharm np pa md rn lpn
+    do pt ot sw msw phd dr gp aka
     """.split()
 )
 # Not names even in a personal context: vendors, programs and everyday tokens of the genre.
@@ -2618,6 +2676,10 @@ def _introduces(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
         n = nxt.group(1).lower()
         if n in lex.surnames or (n not in lex.common and n not in _CONTEXT_STOP):
             return True
+    if text[end : end + 1] in (".", ",") and tok[0].isupper() and low not in lex.common:
+        # a line answered: "Benefits line, this is Vladimir." (a word, a drug or a vendor no)
+        if text[max(0, end - len(tok) - 9) : end - len(tok)].lower().endswith("this is "):
+            return _personal_token(tok, lex, True)
     return _INTRO_AFTER_RE.match(text, end) is not None
 
 
@@ -3255,6 +3317,8 @@ def _spoken_spans(
                 yield from _mentions(text, label, word)
                 if label.isupper():  # "TECIMER:" and "I'm Tecimer"
                     yield from _mentions(text, label.title(), word)
+    if "(" in text and "):" in text:
+        yield from _bracket_labels(text, lex)
     particles = _PARTICLE_HINT_RE in may and _PARTICLE_HINT_RE.search(text)
     middle = _MIDDLE_HINT_RE in may and _MIDDLE_HINT_RE.search(text) is not None
     for m in _MIDDLE_NAME_RE.finditer(text) if middle else ():
@@ -4488,6 +4552,8 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_PLACE_CUE_SCAN, _PLACE_CUE_RE.pattern),
         (_LOWER_AFTER_NAME_RE, _LOWER_AFTER_NAME_GATE),
         (_SPEAKER_RE, _ascii_gate(_SPEAKER_RE)),
+        (_HEAD_FIRST_RE, _ascii_gate(_HEAD_FIRST_RE)),
+        (_STREET_FIRST_RE, _ascii_gate(_STREET_FIRST_RE)),
         *_PHRASING_SCANS,
         *(
             (rx, None)
@@ -5229,6 +5295,7 @@ def _phrasing_spans(
 
 
 _NAME_WORD_RE: Final = compiled(rf"[{_UP}][{_LO}]+(?:['’-][{_UP}][{_LO}]+)?")
+_AGE_AGAIN_END: Final = ("", ".", ",", "!", "?", ";", "\n")  # (not "95 percent")
 _WORD_EDGES: Final = ".,;:!?\"'’“”()[]"
 
 
@@ -5242,6 +5309,13 @@ def _recurring(
     words: dict[str, str] = {}
     seen: set[tuple[int, int]] = set()
     for start, end, category in found:
+        if category == AGE and end - start <= 24:
+            # an age said again at once: "She's 101. 101!", "ninety-nine? Yeah, ninety-nine"
+            age = text[start:end]
+            again = text.find(age, end, end + 40)
+            after = text[again + len(age) : again + len(age) + 1]
+            if again >= 0 and not text[again - 1 : again].isalnum() and after in _AGE_AGAIN_END:
+                yield again, again + len(age), AGE
         if (category == NAME or category == LOCATION) and (start, end) not in seen:
             seen.add((start, end))
             for word in text[start:end].split():

@@ -1246,6 +1246,26 @@ def test_a_spanish_month_after_de_is_no_surname() -> None:
         ("A: Her email's b okafor at hotmail dot com, or p-i-k-e, pike, dot ann at a o l dot com.",
          "A: Her email's [EMAIL], or [EMAIL]."),
         ("A: it's tomas underscore ruiz thirty-one at gmail dot com", "A: it's [EMAIL]"),
+        # Names in brackets in speaker labels, initials included, and in the turns.
+        ("Interviewer (KT): Hi.\nPharmacist (Radka): Hello. Radka here, Radka, yes.\n"
+         "Layla (RN): Hi.",
+         "Interviewer ([NAME]): Hi.\nPharmacist ([NAME]): Hello. [NAME] here, [NAME], yes.\n"
+         "[NAME] (RN): Hi."),
+        ("Agent: Benefits line, this is Oskari. How can I help?",
+         "Agent: Benefits line, this is [NAME]. How can I help?"),
+        ("A: I'm Irish, from the north. This is Humira, the biologic.",
+         "A: I'm Irish, from the north. This is Humira, the biologic."),
+        # Facilities named head first; streets with the number after the name.
+        ("A: University Hospital Kilkenny and Clínica Los Álamos, then AZ Sint-Jozef.",
+         "A: [LOCATION] and [LOCATION], then [LOCATION]."),
+        ("A: She filled in the Hospital Anxiety scale at Hospital Medicine rounds.",
+         "A: She filled in the Hospital Anxiety scale at Hospital Medicine rounds."),
+        ("A: She lives on Strada Lalelelor 23, or Kauppakatu 38, or Av. Mitre 301.",
+         "A: She lives on [LOCATION], or [LOCATION], or [LOCATION]."),
+        # A spelled top-level domain; an age said again at once (not a percentage).
+        ("A: it's oana dot p at yahoo dot r o", "A: it's [EMAIL]"),
+        ("A: She's 101. 101! Then 95 percent of days are fine.",
+         "A: She's [AGE]. [AGE]! Then 95 percent of days are fine."),
         # Speaker labels in capitals.
         ("YESENIA: Morning.\nBRACKLEY: Hi.\nMODERATOR: Brackley, you first?\nCSR: Yes.",
          "[NAME]: Morning.\n[NAME]: Hi.\nMODERATOR: [NAME], you first?\nCSR: Yes."),

@@ -1847,6 +1847,14 @@ def _mentions(text: str, name: str, word: bool) -> Iterator[tuple[int, int, str]
         start = text.find(name, end)
 
 
+_VOWELS: Final = frozenset("AEIOUYÁÀÂÄÉÈÊËÍÌÎÏÓÒÔÖÚÙÛÜ")
+# Role words by their ending ("Endocrinologist:", "Biller:", "Information Officer:").
+_ROLE_ENDINGS: Final = (
+    "ologist", "ician", "iatrist", "apist", "macist", "officer", "manager", "director",
+    "worker", "biller", "coder", "scheduler", "coordinator", "assistant", "technician",
+    "surgeon", "educator", "analyst", "specialist", "consultant", "navigator", "dietitian",
+    "practitioner", "paramedic", "midwife", "chaplain", "receptionist", "administrator",
+)  # fmt: skip
 _NOT_SPEAKER: Final = frozenset(
     """
     interviewer interviewee participant moderator facilitator respondent speaker patient
@@ -1875,7 +1883,7 @@ _CONTEXT_STOP: Final = frozenset(
     imprivata citrix sharepoint powerpoint word jira confluence salesforce qualtrics redcap
     nuance dragon philips siemens medtronic baxter alaris stryker tigertext spok doximity
     uptodate lexicomp micromedex haiku canto rover webex facetime whatsapp youtube facebook
-    instagram tiktok twitter linkedin reddit chatgpt copilot
+    instagram tiktok twitter linkedin reddit chatgpt copilot corpuls seretide
     everyone everybody someone somebody anyone anybody nobody him her them us me you it
     that this there here what who which back up down over out about again later yesterday
     today tomorrow tonight morning afternoon evening night nights days weekend
@@ -3294,9 +3302,15 @@ def _spoken_spans(
         speaker: dict[str, bool] = {}
         for label, count in turns.items():
             words = label.split()
-            if any(w.lower() in _NOT_SPEAKER or w.lower() in _KIN_WORDS for w in words):
+            if any(w.lower() in _NOT_SPEAKER or w.lower() in _KIN_WORDS for w in words) or any(
+                w.lower().endswith(_ROLE_ENDINGS) for w in words
+            ):
                 speaker[label] = False  # "Interviewer:", "Client:", "Daughter:": a role
                 continue
+            if label.isupper() and len(label) < 5 and label.lower() not in lex.first:
+                if not any(c in _VOWELS for c in label[:2]):
+                    speaker[label] = False  # "CNIO:", "CMIO:": a role's initials, no "NEHA:"
+                    continue
             month = len(words) == 1 and label.lower() in _MONTH_NAMES  # "April:", "June:"
             speaker[label] = label in named or (
                 (count >= 2 or len(named) >= 2)
@@ -5294,6 +5308,42 @@ def _phrasing_spans(
                 yield a_start, b_end, NAME
 
 
+# Countries (and US states) are no smaller than a state: Safe Harbor leaves them.
+_COUNTRIES: Final = frozenset(
+    """
+    afghanistan albania algeria andorra angola argentina armenia australia austria azerbaijan
+    bahamas bahrain bangladesh barbados belarus belgium belize benin bhutan bolivia bosnia
+    botswana brazil brunei bulgaria burundi cambodia cameroon canada chad chile china colombia
+    congo croatia cuba cyprus czechia denmark djibouti dominica ecuador egypt eritrea estonia
+    eswatini ethiopia fiji finland france gabon gambia georgia germany ghana greece grenada
+    guatemala guinea guyana haiti honduras hungary iceland india indonesia iran iraq ireland
+    israel italy jamaica japan jordan kazakhstan kenya kiribati korea kosovo kuwait kyrgyzstan
+    laos latvia lebanon lesotho liberia libya liechtenstein lithuania luxembourg madagascar
+    malawi malaysia maldives mali malta mauritania mauritius mexico micronesia moldova monaco
+    mongolia montenegro morocco mozambique myanmar namibia nauru nepal netherlands nicaragua
+    niger nigeria norway oman pakistan palau palestine panama paraguay peru philippines poland
+    portugal qatar romania russia rwanda samoa senegal serbia seychelles singapore slovakia
+    slovenia somalia spain sudan suriname sweden switzerland syria taiwan tajikistan tanzania
+    thailand togo tonga tunisia turkey turkmenistan tuvalu uganda ukraine uruguay uzbekistan
+    vanuatu venezuela vietnam yemen zambia zimbabwe england scotland wales britain uk usa
+    """.split()
+) | {
+    "new zealand", "south africa", "south korea", "north korea", "sri lanka", "costa rica",
+    "el salvador", "saudi arabia", "united states", "united kingdom", "great britain",
+    "czech republic", "dominican republic", "ivory coast", "puerto rico", "hong kong",
+    "northern ireland", "the netherlands", "the philippines", "united arab emirates",
+    "papua new guinea", "sierra leone", "trinidad and tobago", "bosnia and herzegovina",
+    "north macedonia", "east timor", "cape verde", "the us", "the uk", "the usa",
+}  # fmt: skip
+_PLACE_JOIN_RE: Final = compiled(r"\s*(?:,|\band\b|\bor\b)\s*")
+
+
+def _country_or_state(place: str) -> bool:
+    """A place that is a country or a US state, or a list of them ("New Jersey, Illinois")."""
+    parts = [p for p in _PLACE_JOIN_RE.split(place.lower().strip(" .")) if p]
+    return bool(parts) and all(p in _COUNTRIES or p in _STATE_NAMES_LOWER for p in parts)
+
+
 _NAME_WORD_RE: Final = compiled(rf"[{_UP}][{_LO}]+(?:['’-][{_UP}][{_LO}]+)?")
 _AGE_AGAIN_END: Final = ("", ".", ",", "!", "?", ";", "\n")  # (not "95 percent")
 _WORD_EDGES: Final = ".,;:!?\"'’“”()[]"
@@ -5393,7 +5443,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     for start, end, cat in raw:
         if end > start and (text[start] in _TRIM_CHARS or text[end - 1] in _TRIM_CHARS):
             start, end = _trim(text, start, end)
-        if end > start:
+        if end > start and not (cat == LOCATION and _country_or_state(text[start:end])):
             cleaned.append((start, end, cat))
     cleaned.extend(_recurring(text, cleaned, lex))
     spans = _merge(_extend(text, _merged(cleaned), lex, lower_mode))

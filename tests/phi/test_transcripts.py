@@ -1266,6 +1266,16 @@ def test_a_spanish_month_after_de_is_no_surname() -> None:
         ("A: it's oana dot p at yahoo dot r o", "A: it's [EMAIL]"),
         ("A: She's 101. 101! Then 95 percent of days are fine.",
          "A: She's [AGE]. [AGE]! Then 95 percent of days are fine."),
+        # Countries and US states are no smaller places; roles are no speakers.
+        ("A: Staff from Poland and Spain, sites in New Jersey, Illinois; now in New Zealand.",
+         "A: Staff from Poland and Spain, sites in New Jersey, Illinois; now in New Zealand."),
+        ("A: She lives in Dayton, Ohio.", "A: She lives in [LOCATION]."),
+        ("CNIO: Done.\nEndocrinologist: Yes.\nCNIO: Agreed.\nEndocrinologist: Fine.\n"
+         "Biller: Ok.\nBiller: Sure.",
+         "CNIO: Done.\nEndocrinologist: Yes.\nCNIO: Agreed.\nEndocrinologist: Fine.\n"
+         "Biller: Ok.\nBiller: Sure."),
+        ("NEHA: Hi.\nURVI: Hello.\nNEHA: Shall we?",
+         "[NAME]: Hi.\n[NAME]: Hello.\n[NAME]: Shall we?"),
         # Speaker labels in capitals.
         ("YESENIA: Morning.\nBRACKLEY: Hi.\nMODERATOR: Brackley, you first?\nCSR: Yes.",
          "[NAME]: Morning.\n[NAME]: Hi.\nMODERATOR: [NAME], you first?\nCSR: Yes."),

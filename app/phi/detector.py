@@ -1437,7 +1437,7 @@ _SAID_STREET_RE: Final = _scan(
 _SAID_PHONE_RE: Final = _scan(
     "nclmfrpia",
     r"\b(?:number|cell|phone|line|mobile|fax|reach[ ]+(?:me|her|him|us)|call[ ]+me"
-    r"|i['’]m[ ]+at|area[ ]+code)(?:[ ]+(?:is|was|at|on))?[ ,:—–-]+"
+    r"|(?:i'm|i’m)[ ]+at|area[ ]+code)(?:[ ]+(?:is|was|at|on))?[ ,:—–-]+"
     r"(?:(?:it['’]s|area[ ]+code|um|uh)[ ,—–-]+)*"
     rf"(?P<v>{_SAID_DIGIT}(?:(?:{_SAID_SEP}(?:(?:and[ ]+)?then[ ]+|and[ ]+)?){_SAID_DIGIT}){{2,}})",
 )
@@ -3372,12 +3372,12 @@ def _spoken_spans(
             yield from _lower_cleft(m, lex)
 
     # The scans below are lower-case patterns run over the lower-cased text.
-    for m in _SAID_PHONE_RE.finditer(low_scan) if _SAID_PHONE_RE in may else ():
+    for m in may.finditer(_SAID_PHONE_RE, low_scan):
         if 7 <= _said_digits(m.group("v")) <= 15:
             yield m.start("v"), m.end("v"), PHONE
     for m in _SAID_STREET_RE.finditer(low_scan) if _SAID_STREET_RE in may else ():
         yield m.start(), _place_after(text, m.end(), lex, lower_mode, street=True), LOCATION
-    for m in _SAID_ID_RE.finditer(low_scan) if _SAID_ID_RE in may else ():
+    for m in may.finditer(_SAID_ID_RE, low_scan):
         yield m.start("v"), len(low_scan[: m.end("v")].rstrip(" ,.-")), ID
     for m in _SPOKEN_DIGITS_RE.finditer(low_scan) if _SPOKEN_DIGITS_RE in may else ():
         n = 0  # digits read out: "double"/"triple" count two/three
@@ -4606,13 +4606,11 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
             _AGE_CAND_RE,
             _ORD_CAND_RE,
             _PAIRED_PHONE_RE,
-            _SAID_ID_RE,
             _SAID_STREET_RE,
-            _SAID_PHONE_RE,
         )
     ],
     # (Found where its head words occur: tried only there, not at every letter.)
-    low_anchored=[_FAC_HEAD_SCAN_RE],
+    low_anchored=[_FAC_HEAD_SCAN_RE, _SAID_ID_RE, _SAID_PHONE_RE],
 )
 
 
@@ -5340,7 +5338,12 @@ _PLACE_JOIN_RE: Final = compiled(r"\s*(?:,|\band\b|\bor\b)\s*")
 
 def _country_or_state(place: str) -> bool:
     """A place that is a country or a US state, or a list of them ("New Jersey, Illinois")."""
-    parts = [p for p in _PLACE_JOIN_RE.split(place.lower().strip(" .")) if p]
+    low = place.lower().strip(" .")
+    if low in _COUNTRIES or low in _STATE_NAMES_LOWER:
+        return True
+    if "," not in low and " and " not in low and " or " not in low:
+        return False
+    parts = [p for p in _PLACE_JOIN_RE.split(low) if p]
     return bool(parts) and all(p in _COUNTRIES or p in _STATE_NAMES_LOWER for p in parts)
 
 

@@ -169,7 +169,9 @@ class Prefilter:
                 if prefix.isascii():
                     self._openings.append((id(rx), len(prefix)))
                     self._literals.append(prefix)
-                all_ascii = all_ascii and prefix.isascii()
+                # (an opening with a non-ASCII character that is no letter, "i’m", is never
+                # in a text the pass reads: such a character has no stand-in)
+                all_ascii = all_ascii and all(c.isascii() or not c.isalpha() for c in prefix)
         # Letters outside ASCII read as ASCII stand-ins (built with the databases). Not when
         # an anchored scan opens with such a letter: its openings are looked for as ASCII.
         self._translate = all_ascii

@@ -391,12 +391,17 @@ _ZIP_RE: Final = _scan(
 # Álamos", "Centro de Salud del Parque", "University Hospital Letterkenny", "UZ Brugge",
 # "Wijkgezondheidscentrum Het Lindehof"), and streets with their number after the name
 # ("Strada Mihai Eminescu 23", "calle San Martín 574", "Av. Mitre 301", "Koivukuja 58").
-_LINK: Final = r"(?:de|del|la|las|los|el|di|da|do|dos|du|des|van|von|der|den|het|sint|san|santa)"
+_LINK: Final = (
+    r"(?:de|del|della|la|las|los|el|di|da|do|dos|du|des|van|von|der|den|het|sint|san|santa"
+    r"|am|im|an|pod|na)"
+)
 _HEAD_FIRST_RE: Final = _scan(
     "UHCPSKMWOAZ",
-    r"\b(?:University[ ]+Hospital|Hospital|Cl[íi]nica|Policl[íi]nica|Centro[ ]+(?:de[ ]+)?Salud"
+    r"\b(?P<h>University[ ]+Hospital|Hospital|Cl[íi]nica|Policl[íi]nica|Centro[ ]+(?:de[ ]+)?Salud"
     r"|Centro[ ]+M[ée]dico|Spitalul(?:[ ]+Clinic)?|Klinikum|Krankenhaus|H[ôo]pital|Ospedale"
-    r"|Medisch[ ]+Centrum|Wijkgezondheidscentrum|Huisartsenpraktijk|Sanatorio|UZ|AZ)"
+    r"|Medisch[ ]+Centrum|Wijkgezondheidscentrum|Huisartsenpraktijk|Sanatorio|UZ|AZ"
+    r"|Spital|Kantonsspital|Klinik|Pflegeheim|Residencia|Farmacia|Apteka|Casa[ ]+di[ ]+Cura"
+    r"|Casa[ ]+della[ ]+Salute|B[ệe]nh[ ]+vi[ệe]n|Szpital|Nemocnice|Sairaala)"
     rf"(?:[ ]+(?:{_LINK}|[{_UP}][{_LO}'’.]+(?:-[{_UP}][{_LO}'’.]+)*)){{0,3}}"
     rf"[ ]+(?P<n>[{_UP}][{_LO}'’]+(?:-[{_UP}][{_LO}'’]+)*)",
 )
@@ -406,6 +411,13 @@ _STREET_FIRST_RE: Final = _scan(
     rf"|Bulevardul|Bd\.)(?:[ ]+(?:{_LINK}|[{_UP}][{_LO}'’.-]+)){{1,3}}"
     rf"|[{_UP}][{_LO}]+(?:katu|kuja|tie|polku|straat|singel|laan|weg|gracht|plein|stra(?:ß|ss)e"
     r"|gasse|vej|gade|gatan|v[äa]gen))[ ]+(?:nr\.?[ ]*)?\d{1,4}[A-Za-z]?\b",
+)
+# A four-digit postcode before its town, as much of Europe writes it: "in 8196 Baden",
+# "Address still 4892 Lutry?" (not a year: "2019 Toyota").
+_CODE_TOWN_RE: Final = _scan(
+    "0-9",
+    rf"(?<![\w.,/-])(?!(?:19|20)\d\d\b)(?P<code>\d{{4}})[ ]"
+    rf"(?P<t>[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?)\b",
 )
 # Canadian and British postcodes: "L7S 1V9", "SW1A 1AA", "M1 1AE" (the shape alone; a code
 # of the other kind, "E11.9", "PT1", has no such second half).
@@ -481,6 +493,7 @@ _FACILITY_HEAD: Final = (
     r"|Children['’]s|Langone|Permanente|Medicine|VA|ER|Office"
     # (a pharmacy of old, a care home's "Gardens", a town's "Regional" hospital)
     r"|Apothecary|Compounding\s+Pharmacy|Gardens|Regional|Manor|Drug|Chemist"
+    r"|(?:Day|Resource|Community)\s+Cent(?:re|er)"
     r"|Rehab(?:ilitation)?\s+(?:and|&)\s+Nursing)"
 )
 _CAP: Final = rf"(?:[{_UP}][{_UP}{_LO}'’]*\.?|[A-Z]{{2,}}|\d+(?:st|nd|rd|th)|[{_SCRIPTS}]+)"
@@ -634,6 +647,14 @@ _TITLE_RE: Final = _scan(
     rf"|[A-Z](?=[\s,;:)]|$))){{0,2}})",
 )
 _SURNAME_TITLES: Final = frozenset("Dr Doctor Mr Mrs Ms Miss Prof Professor".split())
+# Titles of other languages and families before a name: "signora Petrassi", "Herr
+# Eichenberger", "nonna Giorgia", "Papa Fadipe".
+_OTHER_TITLE_RE: Final = _scan(
+    "sSHFMPpNnBbD",
+    r"\b(?:[Ss]ignor[ae]?|[Ss]ignorina|Herr|Frau|[Ss]e[ñn]or[a]?|[Ss]enhor[a]?|Madame|Monsieur"
+    r"|Mme|Mlle|Pani|Pan|[Nn]onn[ao]|Papa|Mama|Baba|Mam[aá]|Do[ñn]a|Don)\.?[ ]+"
+    rf"(?P<n>{_NAME_TOK})",
+)
 _NOT_A_DOCTOR: Final = frozenset("google internet youtube chatgpt tiktok".split())
 _LOWER_WORD_RE: Final = compiled(r"[ ][a-z][a-z'’-]+(?![\w'’-])")
 _OFFICE_RE: Final = compiled(r"['’]s\s+(?i:office|clinic|practice)\b")
@@ -1124,10 +1145,16 @@ def _location_spans(
 
     for m in _HEAD_FIRST_RE.finditer(text) if _HEAD_FIRST_RE in may else ():
         last = m.group("n").lower()
-        if last not in lex.common or lex.cities.get(last):  # not "Hospital Anxiety (scale)"
-            yield m.start(), m.end(), LOCATION
+        if m.group("h") != "Hospital" or last not in lex.common or lex.cities.get(last):
+            yield m.start(), m.end(), LOCATION  # (not "Hospital Anxiety", the scale)
     for m in _STREET_FIRST_RE.finditer(text) if hints.digits and _STREET_FIRST_RE in may else ():
         yield m.start(), m.end(), LOCATION
+    for m in _CODE_TOWN_RE.finditer(text) if hints.max_run >= 4 and _CODE_TOWN_RE in may else ():
+        town = m.group("t").lower()
+        word = town in lex.common or _inflected_word(town, lex) or town[:-1] in lex.common
+        if (not word or lex.cities.get(town)) and town not in _CONTEXT_STOP:
+            if town not in _MONTHS_LOWER and town not in lex.drugs:
+                yield m.start(), m.end(), LOCATION
     for m in _POSTCODE_RE.finditer(text) if hints.digits >= 2 and _POSTCODE_RE in may else ():
         yield m.start(), m.end(), LOCATION
         yield from _town_before(text, m.start(), lex)
@@ -1439,12 +1466,29 @@ _SAID_PHONE_RE: Final = _scan(
     r"\b(?:number|cell|phone|line|mobile|fax|reach[ ]+(?:me|her|him|us)|call[ ]+me"
     r"|(?:i'm|i’m)[ ]+at|area[ ]+code)(?:[ ]+(?:is|was|at|on))?[ ,:—–-]+"
     r"(?:(?:it['’]s|area[ ]+code|um|uh)[ ,—–-]+)*"
-    rf"(?P<v>{_SAID_DIGIT}(?:(?:{_SAID_SEP}(?:(?:and[ ]+)?then[ ]+|and[ ]+)?){_SAID_DIGIT}){{2,}})",
+    rf"(?P<v>(?:plus[ ]+)?{_SAID_DIGIT}"
+    rf"(?:(?:{_SAID_SEP}(?:(?:and[ ]+)?then[ ]+|and[ ]+)?){_SAID_DIGIT}){{2,}})",
 )
 _SAID_DIGITS: Final = {
     **{w: 1 for w in "zero oh one two three four five six seven eight nine".split()},
     **{w: 2 for w in "ten eleven twelve".split()},
 }
+# A value spelled out letter by letter with digits, with no label before it: "Q as in queen,
+# B as in boy, U, seven, four, six", "E, A, C as in cat, six, four, three, ...".
+_SPELLED_ID_RE: Final = _scan(
+    "a-z0-9",
+    rf"(?<![\w'’])(?:{_SAID_LETTER}|{_SAID_DIGIT})"
+    rf"(?:,?[ ]+(?:{_SAID_LETTER}|{_SAID_DIGIT})(?![a-z'’])){{5,}}",
+)
+# A turn that is only a number, answering a question that named it ("verify your billing
+# ZIP? | Caller: 12509.", "the last four of the social? | 7506.").
+_NUMBER_ANSWER_RE: Final = compiled(
+    r"^[ \t]*[^:\n]{1,30}:[ \t]*(?P<v>\d{4,5}(?:-\d{4})?)[ \t]*[.!]?[ \t]*$", re.M
+)
+_ANSWER_CUES: Final = (
+    ("zip", LOCATION), ("postcode", LOCATION), ("postal code", LOCATION),
+    ("last four", ID), ("social", ID), ("ssn", ID),
+)  # fmt: skip
 _UNITS_AFTER: Final = (
     r"(?:percent|%|mg|milligrams?|mcg|micrograms?|units?|ml|cc|beds?|patients?|people|nurses"
     r"|minutes?|mins?|hours?|days?|weeks?|months?|pounds?|lbs?|kilos?|kg|degrees?|mmhg|over"
@@ -1736,10 +1780,10 @@ _NAME_CUE: Final = (
 _NAME_CUE_RE: Final = compiled(rf"(?i:{_NAME_CUE})(?P<n>{_ANY_TOK})")
 # Focus-group speaker labels: "Marta: I think ...".
 _SPEAKER_RE: Final = compiled(
-    rf"^[ \t]*(?P<n>[{_UP}][{_LO}]+(?:['’‘][{_LO}]+)?(?:[ -][{_UP}][{_LO}]+)?"
+    rf"^[ \t]*\[?(?P<n>[{_UP}][{_LO}]+(?:['’‘][{_LO}]+)?(?:[ -][{_UP}][{_LO}]+)?"
     # (or in capitals, four letters or more: "JASMINE:", "TECIMER:"; not "CSR:", "RPH:")
     rf"|[{_UP}]{{4,}}(?:[ -][{_UP}]{{2,}})?)"
-    rf"(?:[ \t]*\([^)\n]{{1,20}}\))?[ \t]*:",
+    rf"(?:[ \t]*\([^)\n]{{1,20}}\))?\]?[ \t]*:",
     re.M,
 )
 
@@ -1867,6 +1911,7 @@ _NOT_SPEAKER: Final = frozenset(
     panellist presenter audience narrator reporter trainee student teacher mod resp res fac
     inmate offender prisoner detainee tech techs rep csr cna rph pharm np pa md rn lpn
     do pt ot sw msw phd dr gp aka
+    name location date phone email age url ip
     """.split()
 )
 # Not names even in a personal context: vendors, programs and everyday tokens of the genre.
@@ -3372,6 +3417,12 @@ def _spoken_spans(
             yield from _lower_cleft(m, lex)
 
     # The scans below are lower-case patterns run over the lower-cased text.
+    if " as in " in low_scan and _SPELLED_ID_RE in may:
+        for m in _SPELLED_ID_RE.finditer(low_scan):
+            said = m.group(0)
+            digits = _said_digits(said)
+            if digits >= 3 and " as in " in said and digits < len(said.split()):
+                yield m.start(), m.end(), ID
     for m in may.finditer(_SAID_PHONE_RE, low_scan):
         if 7 <= _said_digits(m.group("v")) <= 15:
             yield m.start("v"), m.end("v"), PHONE
@@ -3435,6 +3486,14 @@ def _spoken_spans(
     spelled = _SPELLED_RE in may and _SPELLED_HINT_RE.search(text)
     for m in _SPELLED_RE.finditer(text) if spelled else ():
         yield (*m.span("low"), NAME) if m.group("low") else (*m.span(), NAME)
+    answers = hints.max_run >= 4 and ":" in text and _NUMBER_ANSWER_RE in may
+    for m in _NUMBER_ANSWER_RE.finditer(text) if answers else ():
+        line = text.rfind("\n", 0, m.start()) + 1  # (the question is the turn before)
+        asked = low_text[text.rfind("\n", 0, max(0, line - 1)) + 1 : line]
+        for asked_word, category in _ANSWER_CUES:
+            if asked_word in asked:
+                yield m.start("v"), m.end("v"), category
+                break
     for m in _ZIP_AFTER_RE.finditer(text) if hints.max_run >= 5 and _ZIP_AFTER_RE in may else ():
         cue = _ZIP_BEFORE_RE.search(text, max(0, m.start() - 40), m.start())
         if not cue:
@@ -4540,7 +4599,8 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
         for rx in (
             _NAME_PART_CUE_RE, _ITS_AGAIN_RE, _IM_NAME_RE, _FROM_PERSON_RE, _BY_PERSON_RE,
             _TOWN_CALLED_RE, _FROM_END_RE, _VOCATIVE_RE, _THINK_NAME_RE, _SITE_OF_TOWN_RE,
-            _OWN_KIN_RE, _KIN_TITLE_RE, _THE_FAMILY_RE, _DEPT_PERSON_RE, _NATIVE_RE,
+            _OWN_KIN_RE, _KIN_TITLE_RE, _THE_FAMILY_RE, _DEPT_PERSON_RE, _OTHER_TITLE_RE,
+            _NATIVE_RE,
             _SIDE_OF_RE, _TOWN_FOLK_RE,
             _SENT_TO_RE, _AREA_TOWN_RE, _STREET_TYPE_RE, _NEXT_BED_RE, _ASKED_ROOM_RE,
             _COVER_AREA_RE, _SUBJECT_VERB_RE, _GREETING_NAME_RE, _POOR_OLD_RE, _BELONGS_RE,
@@ -4580,6 +4640,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _COUNTY_RE,
                 _ZIP_RE,
                 _POSTCODE_RE,
+                _CODE_TOWN_RE,
                 _KNOWN_FACILITY_RE,
                 _ABBR_PLACE_RE,
                 _SAINT_RE,
@@ -4589,6 +4650,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _GROUPED_DIGITS_RE,
                 _LOCAL_PHONE_RE,
                 _CUED_PHONE_RE,
+                _NUMBER_ANSWER_RE,
                 _SPELLED_RE,
                 _ZIP_AFTER_RE,
                 _STREET_ANY_CASE_RE,
@@ -4607,6 +4669,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
             _ORD_CAND_RE,
             _PAIRED_PHONE_RE,
             _SAID_STREET_RE,
+            _SPELLED_ID_RE,
         )
     ],
     # (Found where its head words occur: tried only there, not at every letter.)
@@ -5222,6 +5285,9 @@ def _phrasing_spans(
                     or _personal_token(first, lex, False)
                 ):
                     yield m.start(g), m.end(g), NAME
+    for m in _OTHER_TITLE_RE.finditer(text) if _OTHER_TITLE_RE in may else ():
+        if _personal_token(m.group("n"), lex, True):
+            yield m.start("n"), _name_run_end(text, m.end("n"), lex, False), NAME
     for m in _DEPT_PERSON_RE.finditer(text) if _DEPT_PERSON_RE in may else ():
         if _personal_token(m.group("n"), lex, True):
             yield m.start("n"), m.end("n"), NAME

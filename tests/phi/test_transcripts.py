@@ -1276,6 +1276,28 @@ def test_a_spanish_month_after_de_is_no_surname() -> None:
          "Biller: Ok.\nBiller: Sure."),
         ("NEHA: Hi.\nURVI: Hello.\nNEHA: Shall we?",
          "[NAME]: Hi.\n[NAME]: Hello.\n[NAME]: Shall we?"),
+        # Spoken international numbers, values spelled with "as in", titles of other languages.
+        ("A: Call my mobile, plus three four, six six two, eight one, one eight, four two.",
+         "A: Call my mobile, [PHONE]."),
+        ("A: The token's K as in kilo, R, seven, four, six, two. Thanks.",
+         "A: The token's [ID]. Thanks."),
+        ("A: We went a, b, c, d, e, f as in the song.",
+         "A: We went a, b, c, d, e, f as in the song."),
+        ("A: A lady, signora Brambati, and Herr Aebischer, and nonna Pina.",
+         "A: A lady, signora [NAME], and [NAME], and nonna [NAME]."),
+        # Facilities of other languages, head first; a four-digit postcode before its town.
+        ("A: I work at Kantonsspital Olten and Pflegeheim Am Bach, in 8196 Wettingen.",
+         "A: I work at [LOCATION] and [LOCATION], in [LOCATION]."),
+        ("A: The 2019 Toyota did 3000 Steps and 1200 Calories.",
+         "A: The 2019 Toyota did 3000 Steps and 1200 Calories."),
+        # A turn that is only a number, answering a question that named it; bracketed labels.
+        ("B: Can you verify your billing ZIP?\nC: 12509.\nB: The last four of the social?\n"
+         "C: 7506.\nB: How many steps?\nC: 5000.",
+         "B: Can you verify your billing ZIP?\nC: [LOCATION].\nB: The last four of the social?\n"
+         "C: [ID].\nB: How many steps?\nC: 5000."),
+        ("[Mod]: Go on.\n[Tolu]: Four years.\n[Dagny]: Same.\n[Tolu]: Right?",
+         "[Mod]: Go on.\n[[NAME]]: Four years.\n[[NAME]]: Same.\n[[NAME]]: Right?"),
+        ("[NAME]: Hi.\n[NAME]: Hello.", "[NAME]: Hi.\n[NAME]: Hello."),
         # Speaker labels in capitals.
         ("YESENIA: Morning.\nBRACKLEY: Hi.\nMODERATOR: Brackley, you first?\nCSR: Yes.",
          "[NAME]: Morning.\n[NAME]: Hi.\nMODERATOR: [NAME], you first?\nCSR: Yes."),

@@ -1469,10 +1469,7 @@ _SAID_PHONE_RE: Final = _scan(
     rf"(?P<v>(?:plus[ ]+)?{_SAID_DIGIT}"
     rf"(?:(?:{_SAID_SEP}(?:(?:and[ ]+)?then[ ]+|and[ ]+)?){_SAID_DIGIT}){{2,}})",
 )
-_SAID_DIGITS: Final = {
-    **{w: 1 for w in "zero oh one two three four five six seven eight nine".split()},
-    **{w: 2 for w in "ten eleven twelve".split()},
-}
+_SAID_DIGITS: Final = {**dict.fromkeys(_DIGIT_WORDS, 1), "ten": 2, "eleven": 2, "twelve": 2}
 # A value spelled out letter by letter with digits, with no label before it: "Q as in queen,
 # B as in boy, U, seven, four, six", "E, A, C as in cat, six, four, three, ...".
 _SPELLED_ID_RE: Final = _scan(
@@ -1800,37 +1797,41 @@ def _bracket_labels(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
     """Names in brackets in speaker labels (tried at line starts), and the same names in the
     turns ("Facilitator (Faith): ... Faith, ...")."""
     names: set[str] = set()
-    start = 0
-    while start >= 0:
-        m = _BRACKET_LABEL_RE.match(text, start)
-        if m is not None:
-            name = m.group("n")
-            if name.lower() not in _NOT_SPEAKER and (
-                name.isupper() or _personal_token(name, lex, True)
-            ):
-                names.add(name)
-                yield m.start("n"), m.end("n"), NAME
-        start = text.find("\n", start) + 1 or -1
+    for m in _at_line_starts(_BRACKET_LABEL_RE, text):
+        name = m.group("n")
+        if name.lower() not in _NOT_SPEAKER and (
+            name.isupper() or _personal_token(name, lex, True)
+        ):
+            names.add(name)
+            yield m.start("n"), m.end("n"), NAME
     for name in names:
         if not name.isupper():
-            said = name.lower()
-            word = said in lex.first_ambiguous or (said in lex.common and said not in lex.first)
-            yield from _mentions(text, name, word)
+            yield from _speaker_mentions(text, name, lex)
+
+
+def _speaker_mentions(text: str, name: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
+    """A speaker's name in the turns (``_mentions``); when the name is also a word, not where
+    it opens a sentence without a comma after it ("Hope you're well", "Will you ...")."""
+    said = name.lower()
+    word = said in lex.first_ambiguous or (said in lex.common and said not in lex.first)
+    return _mentions(text, name, word)
+
+
+def _at_line_starts(rx: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """``rx.finditer(text)`` for a pattern that opens a line and matches no line break, tried
+    at line starts only (the engine would otherwise try every position of the text)."""
+    start = 0
+    while start >= 0:
+        m = rx.match(text, start)
+        if m is not None:
+            yield m
+        start = text.find("\n", start) + 1 or -1
 
 
 def _speaker_labels(text: str) -> list[re.Match[str]]:
-    """``list(_SPEAKER_RE.finditer(text))``, tried at line starts only: the pattern opens
-    with ``^`` (multi-line) and matches no line break, so every match starts at a line start
-    and ends on its line (the engine would otherwise try every position of the text)."""
-    labels = []
-    start = 0
-    while True:
-        m = _SPEAKER_RE.match(text, start)
-        if m is not None:
-            labels.append(m)
-        start = text.find("\n", start) + 1
-        if not start:
-            return labels
+    """``list(_SPEAKER_RE.finditer(text))``: the pattern opens with ``^`` (multi-line) and
+    matches no line break, so every match starts at a line start (``_at_line_starts``)."""
+    return list(_at_line_starts(_SPEAKER_RE, text))
 
 
 # A unit written before its street address: "Unit 4, 523 Larkspur Crescent", "#12, 7 Heron
@@ -3186,15 +3187,11 @@ def _lower_mode(text: str) -> bool:
         return False
     labelled = 0
     turns = 0
-    start = 0
-    while start >= 0:  # (a label opens a line: tried at line starts only)
-        m = _TURN_RE.match(text, start)
-        if m is not None:
-            if not turns and not text[m.end() : m.end() + 1].islower():
-                return False  # the first turn opens written ("Interviewer: How ...")
-            turns += 1
-            labelled += sum(1 for c in m.group() if c.isupper())
-        start = text.find("\n", start) + 1 or -1
+    for m in _at_line_starts(_TURN_RE, text):
+        if not turns and not text[m.end() : m.end() + 1].islower():
+            return False  # the first turn opens written ("Interviewer: How ...")
+        turns += 1
+        labelled += sum(1 for c in m.group() if c.isupper())
     return labelled > 0 and _capitals(enough + labelled).match(text) is None
 
 
@@ -3366,16 +3363,12 @@ def _spoken_spans(
             if speaker[m.group("n")]:
                 yield m.start("n"), m.end("n"), NAME
         # A speaker is named in the others' turns too ("Laura kind of already said it",
-        # "Shelly, same as Laura"): each of the speakers' names, wherever it stands as a word
-        # (when it is also a word, not opening a sentence unless a comma follows: "Hope:" and
-        # "Hope you're well", "Will:" and "Will you ...", but "Shelly, same as Laura").
+        # "Shelly, same as Laura"): each of the speakers' names, wherever it stands as a word.
         for label, is_speaker in speaker.items():
             if is_speaker:
-                said = label.lower()
-                word = said in lex.first_ambiguous or (said in lex.common and said not in lex.first)
-                yield from _mentions(text, label, word)
+                yield from _speaker_mentions(text, label, lex)
                 if label.isupper():  # "TECIMER:" and "I'm Tecimer"
-                    yield from _mentions(text, label.title(), word)
+                    yield from _speaker_mentions(text, label.title(), lex)
     if "(" in text and "):" in text:
         yield from _bracket_labels(text, lex)
     particles = _PARTICLE_HINT_RE in may and _PARTICLE_HINT_RE.search(text)

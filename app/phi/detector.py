@@ -4607,7 +4607,11 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
 
 _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's stand-in goes here)
     text_scans=[
-        *((rx, None) for rx in (_URL_RE, _IPV4_RE, _IPV6_RE, _PHONE_RE, *_AGE_SCAN)),
+        # (_URL_RE: its scheme, "www." or a top-level domain and a slash. The gate, not the
+        # pattern, is what the pass reads: a character the URL's class refuses, the
+        # apostrophe, can then stand in for the curly one.)
+        (_URL_RE, r"(?i)(?:https?|ftp)://|www\.|\.(?:com|org|net|edu|gov|io|us|info|health|care)/"),
+        *((rx, None) for rx in (_IPV4_RE, _IPV6_RE, _PHONE_RE, *_AGE_SCAN)),
         *((rx, None) for rx in (_DATE_NUMERIC, _DATE_WORDED, *_DATE_SLASHED, _DATE_RELATIVE)),
         # (Not the id candidates: any word with a digit is one, in nearly every text.)
         *((rx, None) for rx in (_SSN_RE, _CODE_RE, _LONG_NUMBER_RE)),

@@ -19,7 +19,7 @@ import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Final
 
 _parser: Any = importlib.import_module("re._parser")
 _c: Any = importlib.import_module("re._constants")
@@ -484,30 +484,62 @@ def _atoms(items: Any, ci: bool, out: list[re.Pattern[str]]) -> None:
 
 
 def ascii_stand_ins(expressions: Sequence[tuple[str, int]]) -> dict[int, str]:
-    """For letters outside ASCII ("é", "Ł", "ü"): an ASCII letter that every one-character
-    item of ``expressions`` (pattern, flags) accepting the letter accepts too, and that is a
-    word character as the letter is. Read through Hyperscan with each such letter replaced by
-    its stand-in, a text matches wherever the patterns match it in Python (the items outside
-    lookarounds see the same or more; word boundaries fall where they fell), so the pass may
-    rule scans out there too. Letters with no such stand-in are left out (their texts are not
-    read). Tried stand-ins: the letter's base ("é" -> "e"), else "a"/"A"."""
+    """For characters outside ASCII: letters ("é", "Ł", "ü") and the punctuation and spaces
+    of written and transcribed speech (dashes, curly quotes, "…", a no-break space): an ASCII
+    character that every one-character item of ``expressions`` (pattern, flags) accepting the
+    character accepts too, and that is a word character, a space, a line end as it is. Read
+    through Hyperscan with each such character replaced by its stand-in, a text matches
+    wherever the patterns match it in Python (the items outside lookarounds see the same or
+    more; word boundaries and line anchors fall where they fell), so the pass may rule scans
+    out there too. Characters with no such stand-in are left out (their texts are not read).
+    Tried stand-ins: a letter's base ("é" -> "e"), else "a"/"A"; for the rest, the ASCII
+    character it is a form of ("—" -> "-", "’" -> "'"), else any ASCII punctuation."""
     atoms: list[re.Pattern[str]] = []
     for pattern, flags in expressions:
         parsed = _parser.parse(pattern, flags)
         _atoms(parsed.data, bool(parsed.state.flags & re.IGNORECASE), atoms)
     unique = list({(a.pattern, a.flags): a for a in atoms}.values())
     table: dict[int, str] = {}
-    for code in range(0xC0, 0x250):
-        letter = chr(code)
-        if not (letter.isupper() or letter.islower()):
-            continue  # (not a letter, or a title-case digraph such as "ǅ")
-        if len(letter.lower()) != 1 or len(letter.upper()) != 1:
-            continue
-        base = unicodedata.normalize("NFD", letter)[0]
-        for stand_in in (base, "A" if letter.isupper() else "a"):
-            if not (stand_in.isascii() and stand_in.isalpha()):
-                continue
-            if all(a.fullmatch(stand_in) or not a.fullmatch(letter) for a in unique):
+    for code in itertools.chain(*_STAND_IN_RANGES):
+        char = chr(code)
+        for stand_in in _stand_in_candidates(char):
+            if (_WORD.fullmatch(stand_in) is None) != (_WORD.fullmatch(char) is None):
+                continue  # (a word boundary would move)
+            if all(a.fullmatch(stand_in) or not a.fullmatch(char) for a in unique):
                 table[code] = stand_in
                 break
     return table
+
+
+# Latin letters and the punctuation, spaces and symbols common in English text.
+_STAND_IN_RANGES: Final = (range(0x80, 0x250), range(0x1E00, 0x1F00), range(0x2000, 0x2070))
+_WORD: Final = re.compile(r"\w")
+_SPACE: Final = re.compile(r"\s")
+# The ASCII forms of punctuation that compatibility decomposition leaves alone.
+_PUNCTUATION_FORMS: Final = {
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
+    **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u00b4", "'"),
+    **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
+    **dict.fromkeys("\u2022\u00b7\u2027", "*"),
+}
+_ASCII_PUNCTUATION: Final = "~`^|#$%&*+=<>@\\{}[]()/!?;:,.'\"-_"
+
+
+def _stand_in_candidates(char: str) -> list[str]:
+    """The ASCII characters tried in turn as ``char``'s stand-in (none: it keeps its text
+    from being read)."""
+    if char.isupper() or char.islower():
+        if len(char.lower()) != 1 or len(char.upper()) != 1:
+            return []  # (case folding reaches outside the letter's own pair: "ß", "İ")
+        base = unicodedata.normalize("NFD", char)[0]
+        return [c for c in (base, "A" if char.isupper() else "a") if c.isascii() and c.isalpha()]
+    if char.isalnum() or unicodedata.category(char) in ("Mn", "Mc", "Me", "Lm", "Lo", "Lt"):
+        return []  # (digits of other scripts, marks, letters without case)
+    if _SPACE.fullmatch(char):
+        # (Unicode's line and paragraph separators stay unread: str.splitlines ends lines
+        # there, a space would not.)
+        return [] if char in "\x85\u2028\u2029" else [" "]
+    form = unicodedata.normalize("NFKD", char)[:1]
+    first = [form] if form.isascii() and form and not form.isalnum() and not form.isspace() else []
+    first += [_PUNCTUATION_FORMS[char]] if char in _PUNCTUATION_FORMS else []
+    return [*first, *_ASCII_PUNCTUATION]

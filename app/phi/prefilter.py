@@ -13,10 +13,12 @@ The superset holds where Hyperscan's PCRE semantics and Python's agree: ``\\w``,
 folding; Hyperscan's Unicode mode makes its databases five times slower to build) and on
 ASCII control characters (Python's ``\\s`` takes ``\\x1c``-``\\x1f``). So only texts of
 printable ASCII, tabs and line breaks are prefiltered as they are; in a text with letters
-outside ASCII ("Inés", "Łukasz") each such letter is read as an ASCII stand-in that every
-character class of the patterns accepting it accepts too (``gates.ascii_stand_ins``, "é"
--> "e"); texts with other characters get every scan, as does every text when the
-``hyperscan`` package is missing.
+outside ASCII ("Inés", "Łukasz") or the punctuation of typed and transcribed speech (dashes,
+curly quotes, "…", no-break spaces) each such character is read as an ASCII stand-in that
+every character class of the patterns accepting it accepts too (``gates.ascii_stand_ins``,
+"é" -> "e", "—" -> "-", "’" -> "'"); texts with other characters get every scan, as does
+every text when the ``hyperscan`` package is missing. (Before the punctuation had stand-ins,
+a transcript with one dash was read by every scan: three times the time.)
 The databases are built on first use (about a second), not at import.
 """
 
@@ -156,25 +158,15 @@ class Prefilter:
         self._text_ids = [id(p) for p in self._text]
         self._low_ids = [id(p) for p in self._low]
         self._anchored = list(low_anchored)
-        # Each opening of each anchored scan: (the scan's id, the opening's length). Openings
-        # with other than ASCII characters never occur in the ASCII texts the pass reads.
-        self._openings: list[tuple[int, int]] = []
-        self._literals: list[str] = []
-        all_ascii = True
+        # Each opening of each anchored scan: (the scan's id, the opening). The pass looks for
+        # them as the text it reads has them: with their stand-ins (built with the databases).
+        self._prefixes: list[tuple[int, str]] = []
         for rx in self._anchored:
             prefixes = literal_prefixes(rx)
             if prefixes is None:
                 raise ValueError(f"no literal openings in {rx.pattern[:60]!r}")
-            for prefix in prefixes:
-                if prefix.isascii():
-                    self._openings.append((id(rx), len(prefix)))
-                    self._literals.append(prefix)
-                # (an opening with a non-ASCII character that is no letter, "i’m", is never
-                # in a text the pass reads: such a character has no stand-in)
-                all_ascii = all_ascii and all(c.isascii() or not c.isalpha() for c in prefix)
-        # Letters outside ASCII read as ASCII stand-ins (built with the databases). Not when
-        # an anchored scan opens with such a letter: its openings are looked for as ASCII.
-        self._translate = all_ascii
+            self._prefixes += [(id(rx), prefix) for prefix in prefixes]
+        self._openings: list[tuple[int, int]] = []
         self._stand_ins: dict[int, str] = {}
         self._untranslatable = _DISAGREE_RE
         self._local = threading.local()
@@ -184,25 +176,28 @@ class Prefilter:
     def _databases(self) -> Any:
         with self._lock:
             if self._dbs is None:
-                if self._translate:
-                    expressions = [
-                        (gate or p.pattern, p.flags)
-                        for p, gate in (*self._scans[0], *self._scans[1])
-                    ]
-                    self._stand_ins = ascii_stand_ins(expressions)
-                    letters = "".join(map(chr, self._stand_ins))
-                    self._untranslatable = re.compile(f"[^\\t\\n\\r -~{letters}]")
-                self._dbs = (
-                    _database(self._scans[0]),
-                    _database(self._scans[1], self._literals),
-                )
+                expressions = [
+                    (gate or p.pattern, p.flags) for p, gate in (*self._scans[0], *self._scans[1])
+                ]
+                self._stand_ins = ascii_stand_ins(expressions)
+                kept = "".join(map(chr, self._stand_ins))
+                self._untranslatable = re.compile(f"[^\\t\\n\\r -~{re.escape(kept)}]")
+                # An opening with a character that has no stand-in never occurs in a text the
+                # pass reads (such a character keeps its text from being read).
+                literals = []
+                for scan, prefix in self._prefixes:
+                    read = prefix.translate(self._stand_ins)
+                    if read.isascii():
+                        self._openings.append((scan, len(read)))
+                        literals.append(read)
+                self._dbs = (_database(self._scans[0]), _database(self._scans[1], literals))
         return self._dbs
 
     def _stood_in(self, text: str) -> str:
-        """``text.translate(self._stand_ins)``, translating only its runs of letters outside
+        """``text.translate(self._stand_ins)``, translating only its runs of characters outside
         ASCII: ``str.translate`` looks every character of a text up in the table (a few
-        hundred instructions each), and the table holds no ASCII character (its letters are
-        "\\xc0" and up), so the ASCII rest of the text is what translate leaves it."""
+        hundred instructions each), and the table holds no ASCII character (its characters
+        are "\\x80" and up), so the ASCII rest of the text is what translate leaves it."""
         stand_ins = self._stand_ins
         return _NON_ASCII_RE.sub(lambda run: run.group().translate(stand_ins), text)
 

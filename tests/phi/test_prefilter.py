@@ -63,7 +63,9 @@ def test_every_scan_the_prefilter_rules_out_has_no_match() -> None:
 
 
 def test_text_the_engines_disagree_on_gets_every_scan() -> None:
-    for text in ("Kelvin \u212a", "long \u017f", "sep \x1c here", "nbsp\u00a0here", "ǅ"):
+    # (A no-break space is read as a space; a line separator is left unread, like every
+    # character without a stand-in.)
+    for text in ("Kelvin \u212a", "long \u017f", "sep \x1c here", "ls\u2028here", "ǅ"):
         assert _PREFILTER.possible(text, text.lower()) is prefilter.EVERYTHING
 
 
@@ -139,8 +141,11 @@ def _latin_texts() -> list[str]:
         "call Renée at 555-0142 or email renée@exämple.org; MRN ÉÀ-123456 for Björn",
         "my sister Ágnes said so, the twelfth of june, over at St. Łódź General Clinic",
         "the Mercy Clínica, 12 Oak Street, Dayton, OH 45402; fiancée Chloé, age 93",
+        # Transcripts' punctuation: dashes, curly quotes, an ellipsis, a no-break space.
+        "C: i’m at lakeview family health in dayton— I mean “Lakeview”… call 555\u00a00142",
+        "INT: So—sorry—Ms. O’Neil’s son Rhys, he’s ninety‑four, at 40 Birch Lane, Ogden 84401 …",
     ]
-    alphabet = "éÉüÜłŁøØåÅçñàÀ aA1 ,.-\n"
+    alphabet = "éÉüÜłŁøØåÅçñàÀ aA1 ,.-\n—–’‘“”…\u00a0•"
     out = list(base)
     for text in base:
         out += [mutated(text, rng, alphabet, rng.randint(1, 8)) for _ in range(40)]
@@ -156,6 +161,10 @@ def test_latin_letters_are_read_as_their_stand_ins() -> None:
     assert len(stand_ins) > 300 and stand_ins[ord("é")] == "e" and stand_ins[ord("Ł")] == "A"
     for odd in "ſıİßK":  # letters whose case folding reaches outside their own pair
         assert ord(odd) not in stand_ins
+    # Dashes, curly quotes, the ellipsis and a no-break space are read too (a transcript with
+    # them is no longer read in full by every scan).
+    for char in "—–’‘“”…\u00a0":
+        assert ord(char) in stand_ins and stand_ins[ord(char)].isascii(), char
     read = ruled_out = 0
     for text in _latin_texts():
         low = text.lower()

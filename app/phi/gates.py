@@ -512,7 +512,7 @@ def ascii_stand_ins(expressions: Sequence[tuple[str, int]]) -> dict[int, str]:
 
 
 # Latin letters and the punctuation, spaces and symbols common in English text.
-_STAND_IN_RANGES: Final = (range(0x80, 0x250), range(0x1E00, 0x1F00), range(0x2000, 0x2070))
+_STAND_IN_RANGES: Final = (range(0x80, 0x2B0), range(0x1E00, 0x1F00), range(0x2000, 0x2070))
 _WORD: Final = re.compile(r"\w")
 _SPACE: Final = re.compile(r"\s")
 # The ASCII forms of punctuation that compatibility decomposition leaves alone.
@@ -529,8 +529,8 @@ def _stand_in_candidates(char: str) -> list[str]:
     """The ASCII characters tried in turn as ``char``'s stand-in (none: it keeps its text
     from being read)."""
     if char.isupper() or char.islower():
-        if len(char.lower()) != 1 or len(char.upper()) != 1:
-            return []  # (case folding reaches outside the letter's own pair: "ß", "İ")
+        if len(char.lower()) != 1:
+            return []  # (lower-casing changes the text's length: "İ")
         base = unicodedata.normalize("NFD", char)[0]
         return [c for c in (base, "A" if char.isupper() else "a") if c.isascii() and c.isalpha()]
     if char.isalnum() or unicodedata.category(char) in ("Mn", "Mc", "Me", "Lm", "Lo", "Lt"):

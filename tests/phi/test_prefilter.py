@@ -145,7 +145,7 @@ def _latin_texts() -> list[str]:
         "C: i’m at lakeview family health in dayton— I mean “Lakeview”… call 555\u00a00142",
         "INT: So—sorry—Ms. O’Neil’s son Rhys, he’s ninety‑four, at 40 Birch Lane, Ogden 84401 …",
     ]
-    alphabet = "éÉüÜłŁøØåÅçñàÀ aA1 ,.-\n—–’‘“”…\u00a0•"
+    alphabet = "éÉüÜłŁøØåÅçñàÀəƏ aA1 ,.-\n—–’‘“”…\u00a0•"
     out = list(base)
     for text in base:
         out += [mutated(text, rng, alphabet, rng.randint(1, 8)) for _ in range(40)]

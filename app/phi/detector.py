@@ -396,12 +396,16 @@ _LINK: Final = (
     r"|am|im|an|pod|na)"
 )
 _HEAD_FIRST_RE: Final = _scan(
-    "UHCPSKMWOAZ",
+    "UHCPSKMWOAZLGF",
     r"\b(?P<h>University[ ]+Hospital|Hospital|Cl[íi]nica|Policl[íi]nica|Centro[ ]+(?:de[ ]+)?Salud"
     r"|Centro[ ]+M[ée]dico|Spitalul(?:[ ]+Clinic)?|Klinikum|Krankenhaus|H[ôo]pital|Ospedale"
     r"|Medisch[ ]+Centrum|Wijkgezondheidscentrum|Huisartsenpraktijk|Sanatorio|UZ|AZ"
     r"|Spital|Kantonsspital|Klinik|Pflegeheim|Residencia|Farmacia|Apteka|Casa[ ]+di[ ]+Cura"
-    r"|Casa[ ]+della[ ]+Salute|B[ệe]nh[ ]+vi[ệe]n|Szpital|Nemocnice|Sairaala)"
+    r"|Casa[ ]+della[ ]+Salute|B[ệe]nh[ ]+vi[ệe]n|Szpital|Nemocnice|Sairaala"
+    # (Dutch, German, French, Nordic and Slavic practices, care homes and pharmacies)
+    r"|Praxis|Medicentrum|Gezondheidscentrum|(?:Woon)?[Zz]orgcentrum|Verpleeghuis|Huize"
+    r"|Cabinet[ ]+m[ée]dical|Maison[ ]+de[ ]+sant[ée]|Apotek|Apoteka|Apotheke|Ljekarna"
+    r"|Lek[áa]re[ňn]|L[ée]k[áa]rna|Poliklinika|Ambulatorium|Farm[áa]cia|Hogeschool)"
     rf"(?:[ ]+(?:{_LINK}|[{_UP}][{_LO}'’.]+(?:-[{_UP}][{_LO}'’.]+)*)){{0,3}}"
     rf"[ ]+(?P<n>[{_UP}][{_LO}'’]+(?:-[{_UP}][{_LO}'’]+)*)",
 )
@@ -494,7 +498,11 @@ _FACILITY_HEAD: Final = (
     # (a pharmacy of old, a care home's "Gardens", a town's "Regional" hospital)
     r"|Apothecary|Compounding\s+Pharmacy|Gardens|Regional|Manor|Drug|Chemist"
     r"|(?:Day|Resource|Community)\s+Cent(?:re|er)"
-    r"|Rehab(?:ilitation)?\s+(?:and|&)\s+Nursing)"
+    r"|Rehab(?:ilitation)?\s+(?:and|&)\s+Nursing"
+    # (other languages' pharmacies after the name; a rural health unit; schools and colleges,
+    # where clinicians trained)
+    r"|Apotek|Apoteka|Apotheke|Ljekarna|Medicals|(?:Rural\s+)?Health\s+Unit"
+    r"|(?:State\s+)?University|College|(?:Nursing|Medical)\s+School)"
 )
 _CAP: Final = rf"(?:[{_UP}][{_UP}{_LO}'’]*\.?|[A-Z]{{2,}}|\d+(?:st|nd|rd|th)|[{_SCRIPTS}]+)"
 _FAC_PREFIX: Final = rf"(?:(?:St\.?|Saint|Mt\.?|Mount|Ft\.?|Fort)\s+)?{_CAP}(?:-{_CAP})?"
@@ -510,7 +518,7 @@ _WEAK_HEADS: Final = frozenset(
     """
     memorial general gen gen. presbyterian methodist baptist children's children’s medicine
     va er office medical med health practice associates physicians pharmacy lodge
-    gardens regional drug chemist
+    gardens regional drug chemist university college
     """.split()
 )
 # Words that make "X Health"/"X Clinic" generic rather than a named facility.
@@ -732,6 +740,8 @@ _HEAD_HINTS: Final = (
     "Langone", "Permanente", "VA", "ER", "Office", "Living",
     "Home", "Hub", "Hauora", "Salud", "Lodge", "Surgery", "Group", "Village", "Community",
     "Rehab", "Apothecary", "Gardens", "Regional", "Manor", "Drug", "Chemist",
+    "Apotek", "Apoteka", "Apotheke", "Ljekarna", "Medicals", "Unit", "University", "College",
+    "School",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS: Final = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -891,6 +901,8 @@ def _name_spans(
                 continue  # "Dr. White" is a surname, "Mrs. Health" no one
             if low in _NOT_A_DOCTOR and m.end("n") == first_tok.end():
                 continue  # "Dr. Google is the one they all trust"
+            if low.endswith(_ROLE_ENDINGS):
+                continue  # "Nurse Manager", "Nurse Educator": a role
             if low in _STATE_NAMES_LOWER and m.group("title") not in _SURNAME_TITLES:
                 continue  # "Dr. Washington" is a surname; "Sister Carolina" may be a place
             if _is_eponym(text, n_start, first_tok.end()):
@@ -1727,6 +1739,32 @@ _CUED_PHONE_RE: Final = _scan(
     r"(?P<v>(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ ]?)?\d{2,5}(?:[ .-]\d{2,6}){1,4})"
     r"(?![\w-]|[.,]\d)",
 )
+# A number in groups, as telephone numbers are written around the world ("98 29 52 44",
+# "0614/526412", "065 463 26 62", "+49 30 8691654"), a phone's cue said shortly before it in
+# the same or the line before ("try my sister on ...", "Do you have the number? / 897 23 392",
+# "Is the number on file still ...?"): _near_phones.
+_GROUPED_NUMBER_RE: Final = _scan(
+    "0-9+",
+    r"(?<![\w+.,/-])(?:\+\d{1,3}[ ]?)?\(?\d{2,6}\)?(?:[ /.-]\d{2,8}){1,5}(?![\w/-]|[.,]\d)",
+)
+_PHONE_CUE_RE: Final = compiled(
+    r"\b(?:number|phone|cell|mobile|fax|line|landline|call|calls|ring|reach|text|callback"
+    r"|contact|whatsapp|voicemail|dial|extension|ext|try)\b"
+)
+_YEAR_GROUP_RE: Final = compiled(r"(?:19|20)\d\d")
+
+
+def _near_phones(text: str, low_text: str) -> Iterator[tuple[int, int, str]]:
+    for m in _GROUPED_NUMBER_RE.finditer(text):
+        value = m.group()
+        digits = sum(c.isdigit() for c in value)
+        groups = value.replace("/", " ").replace("-", " ").replace(".", " ").split()
+        if not 8 <= digits <= 13 or all(_YEAR_GROUP_RE.fullmatch(g) for g in groups):
+            continue
+        if _PHONE_CUE_RE.search(low_text, max(0, m.start() - 90), m.start()):
+            yield m.start(), m.end(), PHONE
+
+
 # A ZIP after a place ("Ogden 84401", "lives in 02118", ", 02118").
 _ZIP_AFTER_RE: Final = _scan(
     "0-9",
@@ -1807,6 +1845,30 @@ def _bracket_labels(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
     for name in names:
         if not name.isupper():
             yield from _speaker_mentions(text, name, lex)
+
+
+# A name after a role or a title in a speaker label: "NP_ANASTASIIA:", "MD_ERIC:", "RN Ruta:",
+# "Mrs COHEN:", "Dr. West:", "RPh Else:" (the label says who speaks: the word after the role
+# is a name even when it is also a word).
+_ROLE_LABEL_RE: Final = compiled(
+    r"[ \t]*\[?(?i:dr|mr|mrs|ms|miss|mx|prof|np|rn|md|pa|lpn|lvn|cna|rph|pharmd|pharm|crna"
+    r"|cnm|sw|msw|lcsw|pt|ot|rt|slp|nurse|doctor|sister|matron)(?:_|\.?[ \t]+|\.)"
+    rf"(?P<n>[{_UP}][{_LO}'’-]+|[{_UP}]{{2,}})\]?[ \t]*:[ \t]"
+)
+
+
+def _role_labels(text: str) -> Iterator[tuple[int, int, str]]:
+    """Names after a role in speaker labels (tried at line starts), and the same names in the
+    turns ("NP_ANASTASIIA: ... call me Anastasiia")."""
+    names: set[str] = set()
+    for m in _at_line_starts(_ROLE_LABEL_RE, text):
+        name = m.group("n")
+        low = name.lower()
+        if low not in _NOT_SPEAKER and low not in _KIN_WORDS and not low.endswith(_ROLE_ENDINGS):
+            names.add(name.title() if name.isupper() else name)
+            yield m.start("n"), m.end("n"), NAME
+    for name in names:
+        yield from _mentions(text, name, True)
 
 
 def _speaker_mentions(text: str, name: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
@@ -1899,6 +1961,7 @@ _ROLE_ENDINGS: Final = (
     "worker", "biller", "coder", "scheduler", "coordinator", "assistant", "technician",
     "surgeon", "educator", "analyst", "specialist", "consultant", "navigator", "dietitian",
     "practitioner", "paramedic", "midwife", "chaplain", "receptionist", "administrator",
+    "supervisor",
 )  # fmt: skip
 _NOT_SPEAKER: Final = frozenset(
     """
@@ -1912,6 +1975,8 @@ _NOT_SPEAKER: Final = frozenset(
     panellist presenter audience narrator reporter trainee student teacher mod resp res fac
     inmate offender prisoner detainee tech techs rep csr cna rph pharm np pa md rn lpn
     do pt ot sw msw phd dr gp aka
+    office desk reception frontdesk clinic practice surgery ward unit lab billing switchboard
+    supervisor charge lead chief head
     name location date phone email age url ip
     """.split()
 )
@@ -3371,6 +3436,8 @@ def _spoken_spans(
                     yield from _speaker_mentions(text, label.title(), lex)
     if "(" in text and "):" in text:
         yield from _bracket_labels(text, lex)
+    if ":" in text and "\n" in text:
+        yield from _role_labels(text)
     particles = _PARTICLE_HINT_RE in may and _PARTICLE_HINT_RE.search(text)
     middle = _MIDDLE_HINT_RE in may and _MIDDLE_HINT_RE.search(text) is not None
     for m in _MIDDLE_NAME_RE.finditer(text) if middle else ():
@@ -3473,6 +3540,8 @@ def _spoken_spans(
     for m in _CUED_PHONE_RE.finditer(text) if hints.digits >= 8 and _CUED_PHONE_RE in may else ():
         if 8 <= sum(c.isdigit() for c in m.group("v")) <= 13:
             yield m.start("v"), m.end("v"), PHONE
+    if hints.digits >= 8:
+        yield from _near_phones(text, low_text)
     local = hints.max_run >= 4 and _LOCAL_PHONE_RE in may and _LOCAL_NUMBER_RE.search(text)
     for m in _LOCAL_PHONE_RE.finditer(text) if local else ():
         yield m.start("v"), m.end("v"), PHONE
@@ -4779,12 +4848,48 @@ def _date_spans(
                 for m in rx.finditer(text) if rx in may else ():
                     yield *m.span("v"), DATE
             yield from _md_after_verb(text)
+        if "." in text or "/" in text or "the " in low_text:
+            yield from _day_first(text)
         if hints.max_run >= 4 and any(w in text for w in _HOLIDAY_WORDS):
             for m in _DATE_HOLIDAY.finditer(text):
                 yield m.start(), m.end(), DATE
     if _DATE_RELATIVE in may and any(w in low_text for w in _RELATIVE_WORDS):
         for m in _DATE_RELATIVE.finditer(text):
             yield m.start(), m.end(), DATE
+
+
+# A day and a month with no year, written day first as most of the world writes them: two
+# digits each with the closing dot ("on 06.05.", "until 17.07."), or after a word of time
+# ("since 1.1", "on 18/4", "from 13/2"; with a dot only after since/until/till/dated: "on
+# 2.5" is a dose); a day by its ordinal after such a word ("discharge was set for the 5th",
+# "from the 20th to ...", "Thursday the 21st", "on the twenty third"). Not before a unit, a
+# fraction's noun or a count ("on 2.5 mg", "on 1/2 tab", "the 5th time").
+_ORDINAL_DAY: Final = (
+    r"(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)|(?:twenty|thirty)[ -](?:first|second|third|fourth"
+    r"|fifth|sixth|seventh|eighth|ninth)|tenth|eleventh|twelfth|thirteenth|fourteenth"
+    r"|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth"
+)
+_DAY_NUMBER: Final = r"(?:3[01]|[12]\d|0?[1-9])"
+_MONTH_NUMBER: Final = r"(?:1[0-2]|0?[1-9])"
+_NOT_A_DAY: Final = (
+    r"(?![\w/]|[.,]\d|[ ]*(?i:mg|mcg|ml|l|g|kg|cm|mm|%|mmol|units?|liters?|litres?|tabs?"
+    r"|tablets?|pills?|of|a|an|the|times?|hours?|days?|weeks?|months?|years?|floor|grade|place"
+    r"|percentile|edition|dose|visit|attempt|try|round|cycle|shift|patient|one|person)\b)"
+)
+_DAY_FIRST_RE: Final = compiled(
+    r"(?<![\w.,])(?P<a>(?:0[1-9]|[12]\d|3[01])\.(?:0[1-9]|1[0-2])\.)(?!\w|\.?\d)"
+    r"|\b(?i:on|since|until|till|dated|from|to|by)[ ]+"
+    rf"(?P<b>{_DAY_NUMBER}/{_MONTH_NUMBER}){_NOT_A_DAY}"
+    rf"|\b(?i:since|until|till|dated)[ ]+(?P<d>{_DAY_NUMBER}\.{_MONTH_NUMBER}\.?){_NOT_A_DAY}"
+    r"|\b(?i:on|from|until|till|since|by|before|after|for|to|monday|tuesday|wednesday|thursday"
+    rf"|friday|saturday|sunday)[ ]+(?P<c>(?i:the)[ ]+(?i:{_ORDINAL_DAY})){_NOT_A_DAY}"
+)
+
+
+def _day_first(text: str) -> Iterator[tuple[int, int, str]]:
+    for m in _DAY_FIRST_RE.finditer(text):
+        group = m.lastgroup or "a"
+        yield m.start(group), m.end(group), DATE
 
 
 # "retired 6/25", "moved him 2/28", "ready 7/24": m/d after an event verb. The (few) values

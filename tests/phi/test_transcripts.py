@@ -1305,3 +1305,37 @@ def test_a_spanish_month_after_de_is_no_surname() -> None:
 )  # fmt: skip
 def test_session_12_fresh_set_classes(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # A name after a role or a title in a speaker label, and in the turns; a role after
+        # one is no name.
+        ("Researcher: Hi.\nNP_ANASTASIIA: Call me Anastasiia.\nMrs COHEN: Yes.\nDr. West: Ok.",
+         "Researcher: Hi.\nNP_[NAME]: Call me [NAME].\nMrs [NAME]: Yes.\nDr. [NAME]: Ok."),
+        ("MOD: Go.\nRN_Manager: Fine.\nNurse Educator: Sure.\nOffice: Hello.\nOffice: Bye.",
+         "MOD: Go.\nRN_Manager: Fine.\nNurse Educator: Sure.\nOffice: Hello.\nOffice: Bye."),
+        # A day and a month with no year, day first; a day by its ordinal after a word of time.
+        ("A: She came back on 06.05., then until 17.07. and since 1.1, and on 18/4.",
+         "A: She came back on [DATE], then until [DATE] and since [DATE], and on [DATE]."),
+        ("A: From the 20th to the 22nd, and Thursday the 21st, and on the twenty third.",
+         "A: From [DATE] to [DATE], and [DATE], and on [DATE]."),
+        ("A: She's on 2.5 mg, then 4.2 on 1.1 mmol, version 8.2, for the 5th time, 3.5.",
+         "A: She's on 2.5 mg, then 4.2 on 1.1 mmol, version 8.2, for the 5th time, 3.5."),
+        # Facilities of other languages, pharmacies after their name, schools.
+        ("A: Medicentrum Cornut or Praxis am Les Tilleuls or Cabinet médical Maria Regina.",
+         "A: [LOCATION] or [LOCATION] or [LOCATION]."),
+        ("A: I trained at Ooij State University; the pharmacy is Hrebinka Apotek.",
+         "A: I trained at [LOCATION]; the pharmacy is [LOCATION]."),
+        ("A: The Step Down Unit, the Nursing School, the Praxis team.",
+         "A: The Step Down Unit, the Nursing School, the Praxis team."),
+        # A number in groups shortly after a phone's cue, in any country's grouping.
+        ("A: Do you have the number?\nB: 897 23 392.\nA: Or reach me on 0614/526412.",
+         "A: Do you have the number?\nB: [PHONE].\nA: Or reach me on [PHONE]."),
+        ("A: Call me about 2019 2020 2021, or the 150 over 90 and 120 over 80.",
+         "A: Call me about 2019 2020 2021, or the 150 over 90 and 120 over 80."),
+    ],
+)  # fmt: skip
+def test_session_13_fresh_set_classes(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted

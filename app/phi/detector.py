@@ -4856,6 +4856,7 @@ def _date_spans(
     if _DATE_RELATIVE in may and any(w in low_text for w in _RELATIVE_WORDS):
         for m in _DATE_RELATIVE.finditer(text):
             yield m.start(), m.end(), DATE
+    yield from _spoken_dates(text, low_text)
 
 
 # A day and a month with no year, written day first as most of the world writes them: two
@@ -4884,6 +4885,69 @@ _DAY_FIRST_RE: Final = compiled(
     r"|\b(?i:on|from|until|till|since|by|before|after|for|to|monday|tuesday|wednesday|thursday"
     rf"|friday|saturday|sunday)[ ]+(?P<c>(?i:the)[ ]+(?i:{_ORDINAL_DAY})){_NOT_A_DAY}"
 )
+
+
+# Dates said with cardinal numbers, as speech-to-text writes them: a month's name and the
+# day ("june three", "october twenty three", "March fourteen twenty twenty five"), the day and
+# the month ("two february", "twenty six may", "fourth december nineteen eighty"), or the
+# month's number, the day's and a year ("seven thirteen nineteen eighty five", "eight twenty
+# five two thousand"). "May" and "March" are also words: as a month only after a word of time
+# or before a year or a pause ("on march three", "twenty six may, no sorry").
+_DAY_WORD: Final = (
+    r"(?:(?:twenty|thirty)(?:[ -](?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth"
+    r"|one|two|three|four|five|six|seven|eight|nine))?|(?:thir|four|fif|six|seven|eigh|nine)teen"
+    r"(?:th)?|ten(?:th)?|eleven(?:th)?|twelve|twelfth|twentieth|thirtieth|one|two|three|four"
+    r"|five|six|seven|eight|nine|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
+)
+_MONTH_WORD: Final = (
+    r"(?:january|february|april|june|july|august|september|october|november|december)"
+)
+_MONTH_NUMBER_WORD: Final = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_TIME_CUES: Final = (
+    "on since from until till by born birthday birthday's birthday’s is was of to in"
+)
+_AFTER_TIME_CUE: Final = "|".join(rf"(?<=\b{cue} )" for cue in _TIME_CUES.split())
+_SPOKEN_DATE_RE: Final = compiled(
+    rf"(?i:\b(?:{_MONTH_WORD}|(?:{_AFTER_TIME_CUE})(?:may|march))[ ]+{_DAY_WORD}\b"
+    rf"(?:,?[ ]+{_SPOKEN_YEAR}\b)?"
+    rf"|\b{_DAY_WORD}[ ]+(?:{_MONTH_WORD}|(?:may|march)(?=[ ]*(?:[,.;?!]|$|no\b|{_SPOKEN_YEAR})))"
+    rf"\b(?:,?[ ]+{_SPOKEN_YEAR}\b)?"
+    rf"|\b{_MONTH_NUMBER_WORD}[ ]+{_DAY_WORD}[ ]+{_SPOKEN_YEAR}\b)",
+    re.M,
+)
+
+
+# A weekday before a date ("Sunday, February 10", "Tuesday, January 11"), and a day by a
+# single ordinal word after a word of time, where a pause or a clause follows it ("call back
+# on the first", "moved in on the first so ...", not "on the first page", "on the fifth and
+# sixth floors").
+_WEEKDAY_DATE_RE: Final = compiled(
+    r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?[ ]+(?=(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug"
+    r"|Sep|Oct|Nov|Dec)[a-z]*\.?[ ]+\d)"
+)
+_FIRST_DAYS_RE: Final = compiled(
+    r"(?i:\b(?:on|since|until|till|by)[ ]+(?P<d>the[ ]+(?:first|second|third|fourth|fifth"
+    r"|sixth|seventh|eighth|ninth))(?=[ ]*(?:[,.;?!]|$|(?:but|so|no|then|which|when"
+    r"|at|i|we|she|he|they|you)\b)))",
+    re.M,
+)
+
+
+def _spoken_dates(text: str, low_text: str) -> Iterator[tuple[int, int, str]]:
+    if len(low_text) == len(text) and (
+        "nineteen" in low_text
+        or "twenty" in low_text
+        or "thousand" in low_text
+        or _MONTH_WORD_RE.search(low_text)
+    ):
+        for m in _SPOKEN_DATE_RE.finditer(low_text):
+            yield m.start(), m.end(), DATE
+    if "day" in text:
+        for m in _WEEKDAY_DATE_RE.finditer(text):
+            yield m.start(), m.end() + 1, DATE  # (into the month: one span with the date)
+    if "the " in low_text:
+        for m in _FIRST_DAYS_RE.finditer(text):
+            yield m.start("d"), m.end("d"), DATE
 
 
 def _day_first(text: str) -> Iterator[tuple[int, int, str]]:
@@ -5156,6 +5220,8 @@ def _session10_spans(
         w = m.group(0)
         if w in given and not _lower_stop(w, lex) and _lower_given(w, lex):
             if w not in _EPONYMS and not _is_eponym(text, m.start(), m.end()):
+                if _COUNTED_RE.search(text, max(0, m.start() - 12), m.start()):
+                    continue  # "three miles", "a few hunters": a count of things
                 yield m.start(), _name_run_end(text, m.end(), lex, True), NAME
     if _LOWER_PAIR_RE in may and " and " in low_text:
         for m in _LOWER_PAIR_RE.finditer(text):
@@ -5167,6 +5233,12 @@ def _session10_spans(
             ):
                 yield m.start("a"), m.end("a"), NAME
                 yield m.start("b"), m.end("b"), NAME
+
+
+_COUNTED_RE: Final = compiled(
+    r"(?:\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
+    r"|forty|fifty|hundred|thousand|few|several|many))[ ]+$"
+)
 
 
 def _phrasing_spans(

@@ -1330,6 +1330,16 @@ def test_session_12_fresh_set_classes(text: str, redacted: str) -> None:
          "A: I trained at [LOCATION]; the pharmacy is [LOCATION]."),
         ("A: The Step Down Unit, the Nursing School, the Praxis team.",
          "A: The Step Down Unit, the Nursing School, the Praxis team."),
+        # Dates said with cardinal numbers, a weekday before a date, a day by one ordinal.
+        ("s2 her date of birth is seven thirteen nineteen eighty five and call back on october"
+         " twenty three\ns1 or two february, or twenty six may no sorry twenty two october",
+         "s2 her date of birth is [DATE] and call back on [DATE]\ns1 or [DATE], or [DATE] no"
+         " sorry [DATE]"),
+        ("s1 we march three miles and two may be enough, in twenty twenty two",
+         "s1 we march three miles and two may be enough, in twenty twenty two"),
+        ("A: It was set for Sunday, February 10, then call back on the first, so on the first"
+         " page.",
+         "A: It was set for [DATE], then call back on [DATE], so on the first page."),
         # A number in groups shortly after a phone's cue, in any country's grouping.
         ("A: Do you have the number?\nB: 897 23 392.\nA: Or reach me on 0614/526412.",
          "A: Do you have the number?\nB: [PHONE].\nA: Or reach me on [PHONE]."),

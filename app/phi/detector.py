@@ -591,7 +591,7 @@ _KNOWN_FACILITY_RE: Final = _scan(
 # A capitalised word followed by one of these is an eponym (Wilson's disease, Wells score,
 # Framingham Heart Study), not a person or a place.
 _EPONYM_TAIL_RE: Final = compiled(
-    r"(?:['’]s?|s['’])?\s+(?:[A-Z][a-z]+\s+)?(?i:disease|syndrome|sign|reflex|score|criteria"
+    r"(?:['’]s?|s['’])?\s+(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)?\s+)?(?i:disease|syndrome|sign|reflex|score|criteria"
     r"|criterion|test|maneuver|manoeuvre|scale|classification|index|triad|phenomenon|law"
     r"|rule|equation|formula|procedure|operation|fracture|palsy|ulcer|angina|lymphoma"
     r"|sarcoma|tumou?r|node|study|trial|risk|disorder|anomaly|deformity|contracture|cyst"
@@ -625,6 +625,7 @@ _EPONYM_MODIFIED_RE: Final = compiled(
 _EPONYMS: Final = frozenset(
     """
     alzheimer alzheimer's parkinson parkinson's crohn crohn's hodgkin hodgkin's addison
+    ménière ménière's meniere meniere's
     addison's cushing cushing's graves graves' huntington huntington's marfan kawasaki
     babinski chaddock framingham gleason apgar glasgow barrett barrett's bell bell's
     tourette asperger raynaud foley braden morse norton sjogren sjögren guillain barré barre
@@ -1976,6 +1977,7 @@ _NOT_SPEAKER: Final = frozenset(
     inmate offender prisoner detainee tech techs rep csr cna rph pharm np pa md rn lpn
     do pt ot sw msw phd dr gp aka
     office desk reception frontdesk clinic practice surgery ward unit lab billing switchboard
+    site location venue date time recording
     supervisor charge lead chief head
     name location date phone email age url ip
     """.split()
@@ -2223,6 +2225,8 @@ def _personal_token(tok: str, lex: _Lexicon, capitalised: bool) -> bool:
         return True
     if base in lex.common or (not capitalised and _inflected_word(base, lex)):
         return capitalised and base in lex.first_ambiguous
+    if not capitalised and base in _VERBS_S:
+        return False  # "my brother lives in ...": a verb (too short for _inflected_word)
     if capitalised and base not in lex.surnames and _inflected_word(base, lex):
         return False  # "Cardiac Services said": a plural of a word, not a name
     return len(base) >= 2
@@ -5056,6 +5060,8 @@ def _lower_given(tok: str, lex: _Lexicon) -> bool:
         return False
     if tok in _MONTHS_LOWER or tok in _NOT_DAY_WORDS or tok in _LOWER_ADVERBS:
         return False
+    if tok in _VERBS_S and tok not in lex.first:
+        return False  # "my brother lives in ...": a verb, not a name
     return tok in lex.first or tok in lex.first_ambiguous or _personal_token(tok, lex, False)
 
 
@@ -5576,6 +5582,28 @@ _COUNTRIES: Final = frozenset(
 _PLACE_JOIN_RE: Final = compiled(r"\s*(?:,|\band\b|\bor\b)\s*")
 
 
+# The word before a country's name where it is the country ("in the Philippines", "from
+# Jordan"), and the first word of a state's two ("North Carolina", "New Mexico").
+_BEFORE_COUNTRY_RE: Final = compiled(r"(?i:\b(?:in|from|to|the|across|visit(?:ed|ing)?)[ ]+)$")
+_STATE_FIRST_RE: Final = compiled(r"(?:North|South|East|West|New|Rhode)[ ]+$")
+
+
+def _large_place(text: str, start: int, end: int, cat: str) -> bool:
+    """A country or a US state (no smaller place): found as a place, a country after a word
+    of place ("in the Philippines"; "ISRAEL:" or "Jordan said" stay names), or a state's
+    second word ("North Carolina")."""
+    found = text[start:end]
+    if cat == LOCATION and _country_or_state(found):
+        return True
+    if cat not in (NAME, LOCATION) or not found[:1].isupper():
+        return False
+    before = text[max(0, start - 12) : start]
+    if cat == NAME and _country_or_state(found) and _BEFORE_COUNTRY_RE.search(before):
+        return True
+    first = _STATE_FIRST_RE.search(before)
+    return first is not None and _country_or_state(before[first.start() :] + found)
+
+
 def _country_or_state(place: str) -> bool:
     """A place that is a country or a US state, or a list of them ("New Jersey, Illinois")."""
     low = place.lower().strip(" .")
@@ -5686,7 +5714,9 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     for start, end, cat in raw:
         if end > start and (text[start] in _TRIM_CHARS or text[end - 1] in _TRIM_CHARS):
             start, end = _trim(text, start, end)
-        if end > start and not (cat == LOCATION and _country_or_state(text[start:end])):
+        if end > start and not _large_place(text, start, end, cat):
+            if text[end : end + 1] == "_" and text[end + 1 : end + 2].isdigit():
+                continue  # "spk_1", "speaker_00": a diarizer's label, no one's name
             cleaned.append((start, end, cat))
     cleaned.extend(_recurring(text, cleaned, lex))
     spans = _merge(_extend(text, _merged(cleaned), lex, lower_mode))

@@ -1340,6 +1340,17 @@ def test_session_12_fresh_set_classes(text: str, redacted: str) -> None:
         ("A: It was set for Sunday, February 10, then call back on the first, so on the first"
          " page.",
          "A: It was set for [DATE], then call back on [DATE], so on the first page."),
+        # Precision: countries and states are no names, diarizer labels and verbs no people,
+        # a site header no speaker, eponyms with a hyphenated word before their scale.
+        ("A: My brother's in the Philippines; we went to North Carolina.\nRN_ISRAEL: Hi.",
+         "A: My brother's in the Philippines; we went to North Carolina.\nRN_[NAME]: Hi."),
+        ("spk_0: you'll get the voucher by email\nspk_1: perfect\nspk_0: my brother lives in"
+         " arizona",
+         "spk_0: you'll get the voucher by email\nspk_1: perfect\nspk_0: my brother lives in"
+         " arizona"),
+        ("Site: Hagestein Medical Center\nA: A lot of Ménière's, and the Richmond"
+         " Agitation-Sedation Scale.",
+         "Site: [LOCATION]\nA: A lot of Ménière's, and the Richmond Agitation-Sedation Scale."),
         # A number in groups shortly after a phone's cue, in any country's grouping.
         ("A: Do you have the number?\nB: 897 23 392.\nA: Or reach me on 0614/526412.",
          "A: Do you have the number?\nB: [PHONE].\nA: Or reach me on [PHONE]."),

@@ -3440,7 +3440,7 @@ def _spoken_spans(
                     yield from _speaker_mentions(text, label.title(), lex)
     if "(" in text and "):" in text:
         yield from _bracket_labels(text, lex)
-    if ":" in text and "\n" in text:
+    if _ROLE_LABEL_RE in may and "\n" in text:
         yield from _role_labels(text)
     particles = _PARTICLE_HINT_RE in may and _PARTICLE_HINT_RE.search(text)
     middle = _MIDDLE_HINT_RE in may and _MIDDLE_HINT_RE.search(text) is not None
@@ -3544,7 +3544,7 @@ def _spoken_spans(
     for m in _CUED_PHONE_RE.finditer(text) if hints.digits >= 8 and _CUED_PHONE_RE in may else ():
         if 8 <= sum(c.isdigit() for c in m.group("v")) <= 13:
             yield m.start("v"), m.end("v"), PHONE
-    if hints.digits >= 8:
+    if hints.digits >= 8 and _GROUPED_NUMBER_RE in may:
         yield from _near_phones(text, low_text)
     local = hints.max_run >= 4 and _LOCAL_PHONE_RE in may and _LOCAL_NUMBER_RE.search(text)
     for m in _LOCAL_PHONE_RE.finditer(text) if local else ():
@@ -4678,75 +4678,6 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
 )  # fmt: skip
 
 
-_PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's stand-in goes here)
-    text_scans=[
-        # (_URL_RE: its scheme, "www." or a top-level domain and a slash. The gate, not the
-        # pattern, is what the pass reads: a character the URL's class refuses, the
-        # apostrophe, can then stand in for the curly one.)
-        (_URL_RE, r"(?i)(?:https?|ftp)://|www\.|\.(?:com|org|net|edu|gov|io|us|info|health|care)/"),
-        *((rx, None) for rx in (_IPV4_RE, _IPV6_RE, _PHONE_RE, *_AGE_SCAN)),
-        *((rx, None) for rx in (_DATE_NUMERIC, _DATE_WORDED, *_DATE_SLASHED, _DATE_RELATIVE)),
-        # (Not the id candidates: any word with a digit is one, in nearly every text.)
-        *((rx, None) for rx in (_SSN_RE, _CODE_RE, _LONG_NUMBER_RE)),
-        (_TITLE_RE, rf"\b(?:{_TITLES})(?:\.|\s)\s*[^\W\d_]"),
-        # (_FACILITY_RE: the last word of its name, then a head. In the ASCII texts that the
-        # prefilter reads, that word is capitalised, all capitals or an ordinal: _CAP.)
-        (_FACILITY_RE, rf"(?:[A-Z][A-Za-z'.]*|\d+(?:st|nd|rd|th))\s+{_FACILITY_HEAD}"),
-        # (The lower-case cue scans: the gated scan stands for the pattern it gates.)
-        (_PLACE_CUE_SCAN, _PLACE_CUE_RE.pattern),
-        (_LOWER_AFTER_NAME_RE, _LOWER_AFTER_NAME_GATE),
-        (_SPEAKER_RE, _ascii_gate(_SPEAKER_RE)),
-        (_HEAD_FIRST_RE, _ascii_gate(_HEAD_FIRST_RE)),
-        (_STREET_FIRST_RE, _ascii_gate(_STREET_FIRST_RE)),
-        *_PHRASING_SCANS,
-        *(
-            (rx, None)
-            for rx in (
-                _HEAD_HINT_RE,
-                _STATE_FACILITY_RE,
-                _HEAD_OF_PLACE_RE,
-                _ADDRESS_RE,
-                _CITY_STATE_RE,
-                _COUNTY_RE,
-                _ZIP_RE,
-                _POSTCODE_RE,
-                _CODE_TOWN_RE,
-                _KNOWN_FACILITY_RE,
-                _ABBR_PLACE_RE,
-                _SAINT_RE,
-                _PARTICLE_HINT_RE,
-                _MIDDLE_HINT_RE,
-                _LOWER_TITLE_RE,
-                _GROUPED_DIGITS_RE,
-                _LOCAL_PHONE_RE,
-                _CUED_PHONE_RE,
-                _NUMBER_ANSWER_RE,
-                _SPELLED_RE,
-                _ZIP_AFTER_RE,
-                _STREET_ANY_CASE_RE,
-                _SITE_RE,
-                _SAINT_LOWER_RE,
-                _LOWER_KIN_NAME_RE,
-                _LOWER_TURN_RE,
-            )
-        ),
-    ],
-    low_scans=[
-        (rx, None)
-        for rx in (
-            _SPOKEN_DIGITS_RE,
-            _AGE_CAND_RE,
-            _ORD_CAND_RE,
-            _PAIRED_PHONE_RE,
-            _SAID_STREET_RE,
-            _SPELLED_ID_RE,
-        )
-    ],
-    # (Found where its head words occur: tried only there, not at every letter.)
-    low_anchored=[_FAC_HEAD_SCAN_RE, _SAID_ID_RE, _SAID_PHONE_RE],
-)
-
-
 def _merge(raw: Iterable[tuple[int, int, str]]) -> list[PhiSpan]:
     """Union overlapping/adjacent spans; the longest contributing span names the category."""
     return [tuple.__new__(PhiSpan, span) for span in _merged(raw)]
@@ -4852,15 +4783,14 @@ def _date_spans(
                 for m in rx.finditer(text) if rx in may else ():
                     yield *m.span("v"), DATE
             yield from _md_after_verb(text)
-        if "." in text or "/" in text or "the " in low_text:
-            yield from _day_first(text)
         if hints.max_run >= 4 and any(w in text for w in _HOLIDAY_WORDS):
             for m in _DATE_HOLIDAY.finditer(text):
                 yield m.start(), m.end(), DATE
     if _DATE_RELATIVE in may and any(w in low_text for w in _RELATIVE_WORDS):
         for m in _DATE_RELATIVE.finditer(text):
             yield m.start(), m.end(), DATE
-    yield from _spoken_dates(text, low_text)
+    yield from _day_first(text, may)
+    yield from _spoken_dates(text, low_text, may)
 
 
 # A day and a month with no year, written day first as most of the world writes them: two
@@ -4874,6 +4804,10 @@ _ORDINAL_DAY: Final = (
     r"|fifth|sixth|seventh|eighth|ninth)|tenth|eleventh|twelfth|thirteenth|fourteenth"
     r"|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth"
 )
+_DAY_CUES: Final = (
+    "on from until till since by before after for to monday tuesday wednesday thursday friday"
+    " saturday sunday"
+)
 _DAY_NUMBER: Final = r"(?:3[01]|[12]\d|0?[1-9])"
 _MONTH_NUMBER: Final = r"(?:1[0-2]|0?[1-9])"
 _NOT_A_DAY: Final = (
@@ -4881,13 +4815,29 @@ _NOT_A_DAY: Final = (
     r"|tablets?|pills?|of|a|an|the|times?|hours?|days?|weeks?|months?|years?|floor|grade|place"
     r"|percentile|edition|dose|visit|attempt|try|round|cycle|shift|patient|one|person)\b)"
 )
-_DAY_FIRST_RE: Final = compiled(
+
+
+def _after_cue(cues: str) -> str:
+    """Lookbehinds for each of ``cues`` (a word, then a space) right before a match: a
+    pattern that opens with the value is tried only where the value's first character is."""
+    return "|".join(rf"(?<=\b(?i:{cue}) )" for cue in cues.split())
+
+
+_DAY_FIRST_RE: Final = _scan(
+    "0-9",
     r"(?<![\w.,])(?P<a>(?:0[1-9]|[12]\d|3[01])\.(?:0[1-9]|1[0-2])\.)(?!\w|\.?\d)"
-    r"|\b(?i:on|since|until|till|dated|from|to|by)[ ]+"
+    rf"|(?:{_after_cue('on since until till dated from to by')})"
     rf"(?P<b>{_DAY_NUMBER}/{_MONTH_NUMBER}){_NOT_A_DAY}"
-    rf"|\b(?i:since|until|till|dated)[ ]+(?P<d>{_DAY_NUMBER}\.{_MONTH_NUMBER}\.?){_NOT_A_DAY}"
-    r"|\b(?i:on|from|until|till|since|by|before|after|for|to|monday|tuesday|wednesday|thursday"
-    rf"|friday|saturday|sunday)[ ]+(?P<c>(?i:the)[ ]+(?i:{_ORDINAL_DAY})){_NOT_A_DAY}"
+    rf"|(?:{_after_cue('since until till dated')})"
+    rf"(?P<d>{_DAY_NUMBER}\.{_MONTH_NUMBER}\.?){_NOT_A_DAY}",
+)
+_DAY_FIRST_GATE: Final = (
+    r"(?:0[1-9]|[12]\d|3[01])\.(?:0[1-9]|1[0-2])\."
+    r"|(?i:\b(?:on|since|until|till|dated|from|to|by) )\d{1,2}[/.]\d"
+)
+_ORDINAL_DAY_RE: Final = _scan(
+    "tT",
+    rf"(?:{_after_cue(_DAY_CUES)})(?P<c>(?i:the)[ ]+(?i:{_ORDINAL_DAY})){_NOT_A_DAY}",
 )
 
 
@@ -4910,15 +4860,23 @@ _MONTH_NUMBER_WORD: Final = r"(?:one|two|three|four|five|six|seven|eight|nine|te
 _TIME_CUES: Final = (
     "on since from until till by born birthday birthday's birthday’s is was of to in"
 )
-_AFTER_TIME_CUE: Final = "|".join(rf"(?<=\b{cue} )" for cue in _TIME_CUES.split())
-_SPOKEN_DATE_RE: Final = compiled(
-    rf"(?i:\b(?:{_MONTH_WORD}|(?:{_AFTER_TIME_CUE})(?:may|march))[ ]+{_DAY_WORD}\b"
-    rf"(?:,?[ ]+{_SPOKEN_YEAR}\b)?"
-    rf"|\b{_DAY_WORD}[ ]+(?:{_MONTH_WORD}|(?:may|march)(?=[ ]*(?:[,.;?!]|$|no\b|{_SPOKEN_YEAR})))"
-    rf"\b(?:,?[ ]+{_SPOKEN_YEAR}\b)?"
-    rf"|\b{_MONTH_NUMBER_WORD}[ ]+{_DAY_WORD}[ ]+{_SPOKEN_YEAR}\b)",
+_AFTER_TIME_CUE: Final = _after_cue(_TIME_CUES)
+# Each shape is tried where its anchor is: a month's name (found by _MONTH_WORD_RE) for the
+# first two, a spoken year for the third; the words before an anchor are read back from it.
+_SPOKEN_MD_RE: Final = compiled(
+    rf"(?i:(?:{_MONTH_WORD}|(?:{_AFTER_TIME_CUE})(?:may|march))[ ]+{_DAY_WORD}\b"
+    rf"(?:,?[ ]+{_SPOKEN_YEAR}\b)?)"
+)
+_DAY_BEFORE_RE: Final = compiled(rf"(?i:\b{_DAY_WORD}[ ]+)$")
+_SPOKEN_DM_RE: Final = compiled(
+    rf"(?i:{_DAY_WORD}[ ]+(?:{_MONTH_WORD}|(?:may|march)(?=[ ]*(?:[,.;?!]|$|no\b|{_SPOKEN_YEAR})))"
+    rf"\b(?:,?[ ]+{_SPOKEN_YEAR}\b)?)",
     re.M,
 )
+_YEAR_START_RE: Final = _scan("nNtT", r"\b(?i:nineteen|twenty|two[ ]+thousand)\b")
+_MONTH_DAY_BEFORE_RE: Final = compiled(rf"(?i:\b{_MONTH_NUMBER_WORD}[ ]+{_DAY_WORD}[ ]+)$")
+_SPOKEN_MDY_RE: Final = compiled(rf"(?i:\b{_MONTH_NUMBER_WORD}[ ]+{_DAY_WORD}[ ]+{_SPOKEN_YEAR}\b)")
+_SPOKEN_YEAR_RE: Final = compiled(rf"(?i:{_SPOKEN_YEAR}\b)")
 
 
 # A weekday before a date ("Sunday, February 10", "Tuesday, January 11"), and a day by a
@@ -4929,35 +4887,42 @@ _WEEKDAY_DATE_RE: Final = compiled(
     r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?[ ]+(?=(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug"
     r"|Sep|Oct|Nov|Dec)[a-z]*\.?[ ]+\d)"
 )
-_FIRST_DAYS_RE: Final = compiled(
-    r"(?i:\b(?:on|since|until|till|by)[ ]+(?P<d>the[ ]+(?:first|second|third|fourth|fifth"
-    r"|sixth|seventh|eighth|ninth))(?=[ ]*(?:[,.;?!]|$|(?:but|so|no|then|which|when"
-    r"|at|i|we|she|he|they|you)\b)))",
+_FIRST_DAYS_RE: Final = _scan(
+    "tT",
+    rf"(?:{_after_cue('on since until till by')})(?P<d>(?i:the[ ]+(?:first|second|third|fourth"
+    r"|fifth|sixth|seventh|eighth|ninth)))(?=[ ]*(?:[,.;?!]|$|(?i:but|so|no|then|which|when"
+    r"|at|i|we|she|he|they|you)\b))",
     re.M,
 )
 
 
-def _spoken_dates(text: str, low_text: str) -> Iterator[tuple[int, int, str]]:
-    if len(low_text) == len(text) and (
-        "nineteen" in low_text
-        or "twenty" in low_text
-        or "thousand" in low_text
-        or _MONTH_WORD_RE.search(low_text)
-    ):
-        for m in _SPOKEN_DATE_RE.finditer(low_text):
-            yield m.start(), m.end(), DATE
-    if "day" in text:
-        for m in _WEEKDAY_DATE_RE.finditer(text):
-            yield m.start(), m.end() + 1, DATE  # (into the month: one span with the date)
-    if "the " in low_text:
-        for m in _FIRST_DAYS_RE.finditer(text):
-            yield m.start("d"), m.end("d"), DATE
+def _spoken_dates(text: str, low_text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
+    if len(low_text) == len(text):
+        md, dm = _SPOKEN_MD_RE in may, _SPOKEN_DM_RE in may
+        for month in _MONTH_WORD_RE.finditer(low_text) if md or dm else ():
+            at = month.start()
+            if md and (m := _SPOKEN_MD_RE.match(low_text, at)) is not None:
+                yield at, m.end(), DATE
+            day = _DAY_BEFORE_RE.search(low_text, max(0, at - 20), at) if dm else None
+            if day is not None and (m := _SPOKEN_DM_RE.match(low_text, day.start())) is not None:
+                yield m.start(), m.end(), DATE
+        for year in _YEAR_START_RE.finditer(low_text) if _SPOKEN_MDY_RE in may else ():
+            at = year.start()
+            before = _MONTH_DAY_BEFORE_RE.search(low_text, max(0, at - 30), at)
+            if before is not None and (m := _SPOKEN_YEAR_RE.match(low_text, at)) is not None:
+                yield before.start(), m.end(), DATE
+    for m in _WEEKDAY_DATE_RE.finditer(text) if _WEEKDAY_DATE_RE in may else ():
+        yield m.start(), m.end() + 1, DATE  # (into the month: one span with the date)
+    for m in _FIRST_DAYS_RE.finditer(text) if _FIRST_DAYS_RE in may else ():
+        yield m.start("d"), m.end("d"), DATE
 
 
-def _day_first(text: str) -> Iterator[tuple[int, int, str]]:
-    for m in _DAY_FIRST_RE.finditer(text):
+def _day_first(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _DAY_FIRST_RE.finditer(text) if _DAY_FIRST_RE in may else ():
         group = m.lastgroup or "a"
         yield m.start(group), m.end(group), DATE
+    for m in _ORDINAL_DAY_RE.finditer(text) if _ORDINAL_DAY_RE in may else ():
+        yield m.start("c"), m.end("c"), DATE
 
 
 # "retired 6/25", "moved him 2/28", "ready 7/24": m/d after an event verb. The (few) values
@@ -5586,6 +5551,9 @@ _PLACE_JOIN_RE: Final = compiled(r"\s*(?:,|\band\b|\bor\b)\s*")
 # Jordan"), and the first word of a state's two ("North Carolina", "New Mexico").
 _BEFORE_COUNTRY_RE: Final = compiled(r"(?i:\b(?:in|from|to|the|across|visit(?:ed|ing)?)[ ]+)$")
 _STATE_FIRST_RE: Final = compiled(r"(?:North|South|East|West|New|Rhode)[ ]+$")
+_STATE_SECOND_WORDS: Final = frozenset(
+    n.split()[-1] for n in _STATE_NAMES_LOWER if n.split()[0] in ("north", "south", "west", "new")
+) | {"island"}
 
 
 def _large_place(text: str, start: int, end: int, cat: str) -> bool:
@@ -5593,15 +5561,18 @@ def _large_place(text: str, start: int, end: int, cat: str) -> bool:
     of place ("in the Philippines"; "ISRAEL:" or "Jordan said" stay names), or a state's
     second word ("North Carolina")."""
     found = text[start:end]
-    if cat == LOCATION and _country_or_state(found):
-        return True
-    if cat not in (NAME, LOCATION) or not found[:1].isupper():
+    if cat == LOCATION:
+        if _country_or_state(found):
+            return True
+    elif cat != NAME:
         return False
-    before = text[max(0, start - 12) : start]
-    if cat == NAME and _country_or_state(found) and _BEFORE_COUNTRY_RE.search(before):
-        return True
-    first = _STATE_FIRST_RE.search(before)
-    return first is not None and _country_or_state(before[first.start() :] + found)
+    low = found.lower()
+    if cat == NAME and (low in _COUNTRIES or low in _STATE_NAMES_LOWER):
+        return _BEFORE_COUNTRY_RE.search(text, max(0, start - 12), start) is not None
+    if low not in _STATE_SECOND_WORDS:
+        return False
+    first = _STATE_FIRST_RE.search(text, max(0, start - 7), start)
+    return first is not None and _country_or_state(text[first.start() : end])
 
 
 def _country_or_state(place: str) -> bool:
@@ -5649,6 +5620,90 @@ def _recurring(
                         words[word] = category
     for word, category in words.items():
         yield from ((s, e, category) for s, e, _ in _mentions(text, word, False))
+
+
+_PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's stand-in goes here)
+    text_scans=[
+        # (_URL_RE: its scheme, "www." or a top-level domain and a slash. The gate, not the
+        # pattern, is what the pass reads: a character the URL's class refuses, the
+        # apostrophe, can then stand in for the curly one.)
+        (_URL_RE, r"(?i)(?:https?|ftp)://|www\.|\.(?:com|org|net|edu|gov|io|us|info|health|care)/"),
+        *((rx, None) for rx in (_IPV4_RE, _IPV6_RE, _PHONE_RE, *_AGE_SCAN)),
+        *((rx, None) for rx in (_DATE_NUMERIC, _DATE_WORDED, *_DATE_SLASHED, _DATE_RELATIVE)),
+        # (Not the id candidates: any word with a digit is one, in nearly every text.)
+        *((rx, None) for rx in (_SSN_RE, _CODE_RE, _LONG_NUMBER_RE)),
+        (_TITLE_RE, rf"\b(?:{_TITLES})(?:\.|\s)\s*[^\W\d_]"),
+        # (_FACILITY_RE: the last word of its name, then a head. In the ASCII texts that the
+        # prefilter reads, that word is capitalised, all capitals or an ordinal: _CAP.)
+        (_FACILITY_RE, rf"(?:[A-Z][A-Za-z'.]*|\d+(?:st|nd|rd|th))\s+{_FACILITY_HEAD}"),
+        # (The lower-case cue scans: the gated scan stands for the pattern it gates.)
+        (_PLACE_CUE_SCAN, _PLACE_CUE_RE.pattern),
+        (_LOWER_AFTER_NAME_RE, _LOWER_AFTER_NAME_GATE),
+        (_SPEAKER_RE, _ascii_gate(_SPEAKER_RE)),
+        (_HEAD_FIRST_RE, _ascii_gate(_HEAD_FIRST_RE)),
+        (_STREET_FIRST_RE, _ascii_gate(_STREET_FIRST_RE)),
+        # (The day-first dates: their cue words before them, as Hyperscan widens lookbehinds
+        # away; a diarizer's role labels; numbers in groups, for the phone's cue near them.)
+        (_DAY_FIRST_RE, _DAY_FIRST_GATE),
+        (_ORDINAL_DAY_RE, rf"(?i:\b(?:{'|'.join(_DAY_CUES.split())}) the +(?:{_ORDINAL_DAY}))"),
+        (
+            _FIRST_DAYS_RE,
+            r"(?i:\b(?:on|since|until|till|by) the +(?:first|second|third|fourth"
+            r"|fifth|sixth|seventh|eighth|ninth))",
+        ),
+        (_WEEKDAY_DATE_RE, None),
+        (_ROLE_LABEL_RE, _ascii_gate(_ROLE_LABEL_RE)),
+        (_GROUPED_NUMBER_RE, None),
+        *_PHRASING_SCANS,
+        *(
+            (rx, None)
+            for rx in (
+                _HEAD_HINT_RE,
+                _STATE_FACILITY_RE,
+                _HEAD_OF_PLACE_RE,
+                _ADDRESS_RE,
+                _CITY_STATE_RE,
+                _COUNTY_RE,
+                _ZIP_RE,
+                _POSTCODE_RE,
+                _CODE_TOWN_RE,
+                _KNOWN_FACILITY_RE,
+                _ABBR_PLACE_RE,
+                _SAINT_RE,
+                _PARTICLE_HINT_RE,
+                _MIDDLE_HINT_RE,
+                _LOWER_TITLE_RE,
+                _GROUPED_DIGITS_RE,
+                _LOCAL_PHONE_RE,
+                _CUED_PHONE_RE,
+                _NUMBER_ANSWER_RE,
+                _SPELLED_RE,
+                _ZIP_AFTER_RE,
+                _STREET_ANY_CASE_RE,
+                _SITE_RE,
+                _SAINT_LOWER_RE,
+                _LOWER_KIN_NAME_RE,
+                _LOWER_TURN_RE,
+            )
+        ),
+    ],
+    low_scans=[
+        (rx, None)
+        for rx in (
+            _SPOKEN_DIGITS_RE,
+            _AGE_CAND_RE,
+            _ORD_CAND_RE,
+            _PAIRED_PHONE_RE,
+            _SAID_STREET_RE,
+            _SPELLED_ID_RE,
+            _SPOKEN_MD_RE,
+            _SPOKEN_DM_RE,
+            _SPOKEN_MDY_RE,
+        )
+    ],
+    # (Found where its head words occur: tried only there, not at every letter.)
+    low_anchored=[_FAC_HEAD_SCAN_RE, _SAID_ID_RE, _SAID_PHONE_RE],
+)
 
 
 def warm() -> None:

@@ -1,5 +1,6 @@
 # Rounds: `make run` serves the demo on SQLite; `make test` runs the suite on every leg.
-PYTHON ?= python3
+# The distribution's optimized CPython when the machine has one (scripts/pick_python.sh).
+PYTHON ?= $(shell sh scripts/pick_python.sh)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -1434,11 +1435,15 @@ _DIGIT_WORDS: Final = {
     "six": 6, "seven": 7, "eight": 8, "nine": 9,
 }  # fmt: skip
 # "seven oh three, five five five, oh one four two" / "double five": digits read out.
+# (Letters read out among the digits belong to the number: "two three six two, s l, seven
+# six"; so do those before it, _LETTERS_BEFORE_RE: "p t one oh six ...", "h a r, two seven".)
 _SPOKEN_DIGITS_RE: Final = _scan(
     "zotfsend",
     rf"(?:\b(?:(?:double|triple)\s+)?{_DIGIT_WORD}(?:(?:[\s,.-]|\.\.\.)+(?:(?:double|triple)\s+)?"
-    rf"{_DIGIT_WORD}){{4,}}\b)",
+    rf"(?:{_DIGIT_WORD}|[a-z](?=[ ,]+(?:[a-z][ ,]+)*(?:(?:double|triple)\s+)?{_DIGIT_WORD}\b))"
+    r"){4,}\b)",
 )
+_LETTERS_BEFORE_RE: Final = compiled(r"(?<![\w'’.-])(?:[a-z],?[ ]+){1,4}$")
 # A number read out after its label, letters and all: "the member number is N J W, seven
 # double six, oh two three", "insurance id is z c w six seven one ...", "n as in november one
 # two ...", "policy number is V C B, eighty one thirty eight ...", "my social? It's five three
@@ -1722,13 +1727,21 @@ _LOCAL_PHONE_RE: Final = _scan(
 # (five letters or more: not "P-D-S-A"; by hyphens, spaces or commas: "C O N R E E",
 # "P, E, T, T, E, R"; in lower-case speech after a word of spelling: "s c h l e i c h")
 _SPELLED_RE: Final = _scan(
-    "A-Za-z",
-    r"\b[A-Z](?:-[A-Z]){4,}\b|\b[A-Z](?:,?[ ][A-Z]){4,}\b(?![ ]?[a-z])"
-    r"|\bspell[^.?!]{0,60}?[ ,\n]+(?P<low>[a-z](?:,?[ ][a-z]){4,})\b",
+    f"A-Za-z{_UP}",
+    rf"\b[{_UP}](?:-[{_UP}]){{4,}}\b|\b[A-Z](?:,?[ ][A-Z]){{4,}}\b(?![ ]?[a-z])"
+    r"|\bspell[^.?!]{0,60}?[ ,\n]+(?P<low>[a-z](?:,?[ ][a-z]){4,})\b"
+    # (letters said with words for some: "S as in Sam, A, P as in Peter, U", "M as in Mary, I")
+    r"|\b[A-Z](?:,?[ ]+[A-Z])*[ ]as[ ]in[ ][A-Za-z]+(?:,?[ ]+[A-Z](?:[ ]as[ ]in[ ][A-Za-z]+)?)+\b",
 )
+_WORD_TOKEN_RE: Final = compiled(r"[^\W\d_]+")
+# A lower-case word spelled out letter by letter where it is said ("paulsen p a u l s e n",
+# "farías, f a r i a s"): the spelling and the word are a name (_spelled_words).
+_LOWER_SPELLING_RE: Final = _scan("a-z", r"(?<![\w'’.-])[a-z](?:[ -][a-z]){3,}\b(?!-\w)")
 # Necessary parts of the scans above, searched first: a leading character class lets the
 # regex engine skip ahead in C, where a scan opening with a lookaround tries every position.
-_SPELLED_HINT_RE: Final = compiled(r"[A-Z][ ,-]+[A-Z][ ,-]+[A-Z][ ,-]+[A-Z]|spell")
+_SPELLED_HINT_RE: Final = compiled(
+    rf"[{_UP}][ ,-]+[{_UP}][ ,-]+[{_UP}][ ,-]+[{_UP}]|spell|[A-Z] as in "
+)
 _DIGIT_SPACE_DIGIT_RE: Final = compiled(r"\d \d")
 _LOCAL_NUMBER_RE: Final = compiled(r"\d{3}[-. ]\d{4}")
 # Any country's grouping after a phone cue: "their fax is 07293 243774", "my number's 06 674
@@ -1929,6 +1942,20 @@ def _said_digits(said: str) -> int:
             n += _SAID_DIGITS.get(word, 0) * times
         times = 1
     return n
+
+
+def _spelled_words(low: str) -> Iterator[tuple[int, int, str]]:
+    """Lower-case letters spelling a word said in the text (accents aside), and the word."""
+    for m in _LOWER_SPELLING_RE.finditer(low):
+        word = m.group().replace(" ", "").replace("-", "")
+        found = False
+        for said in _WORD_TOKEN_RE.finditer(low):
+            plain = unicodedata.normalize("NFD", said.group()).encode("ascii", "ignore").decode()
+            if plain == word and said.group() != m.group():
+                found = True
+                yield said.start(), said.end(), NAME
+        if found:
+            yield m.start(), m.end(), NAME
 
 
 def _town_before(text: str, code: int, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
@@ -3500,7 +3527,11 @@ def _spoken_spans(
             lw = w.lower()
             n += 2 if lw == "double" else 3 if lw == "triple" else 1 if lw in _DIGIT_WORDS else 0
         if n >= 5:
-            yield m.start(), m.end(), PHONE if n in (7, 10, 11) else ID
+            start = m.start()
+            letters = _LETTERS_BEFORE_RE.search(low_scan, max(0, start - 12), start)
+            if letters is not None and letters.group().strip(", ") not in ("a", "i"):
+                start = letters.start()
+            yield start, m.end(), PHONE if n in (7, 10, 11) else ID
     if (hints.age_number or "ninety" in low_text or "hundred" in low_text) and _AGE_CAND_RE in may:
         for m in _age_candidates(low_scan):
             after = _AGE_AFTER_RE.match(text, m.end())
@@ -3552,6 +3583,8 @@ def _spoken_spans(
     spelled = _SPELLED_RE in may and _SPELLED_HINT_RE.search(text)
     for m in _SPELLED_RE.finditer(text) if spelled else ():
         yield (*m.span("low"), NAME) if m.group("low") else (*m.span(), NAME)
+    if _LOWER_SPELLING_RE in may:
+        yield from _spelled_words(low_scan)
     answers = hints.max_run >= 4 and ":" in text and _NUMBER_ANSWER_RE in may
     for m in _NUMBER_ANSWER_RE.finditer(text) if answers else ():
         line = text.rfind("\n", 0, m.start()) + 1  # (the question is the turn before)
@@ -5699,6 +5732,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
             _SPOKEN_MD_RE,
             _SPOKEN_DM_RE,
             _SPOKEN_MDY_RE,
+            _LOWER_SPELLING_RE,
         )
     ],
     # (Found where its head words occur: tried only there, not at every letter.)

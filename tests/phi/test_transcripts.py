@@ -1351,6 +1351,17 @@ def test_session_12_fresh_set_classes(text: str, redacted: str) -> None:
         ("Site: Hagestein Medical Center\nA: A lot of Ménière's, and the Richmond"
          " Agitation-Sedation Scale.",
          "Site: [LOCATION]\nA: A lot of Ménière's, and the Richmond Agitation-Sedation Scale."),
+        # Letters read out with a number, before it or among its digits; names spelled with
+        # words for letters; a lower-case word spelled where it is said.
+        ("s2 the serial is p t one oh six three six four eight four\ns1 and h a r, two seven"
+         " five, double five zero eight\ns2 or two three six two, s l, seven six",
+         "s2 the serial is [ID]\ns1 and [ID]\ns2 or [ID]"),
+        ("A: You know, it's nine five six... six one six... nine one five oh.",
+         "A: You know, it's [PHONE]."),
+        ("A: It's M as in Mary, I, L, L, E, R, and B as in Bravo, R, U as in Uniform.",
+         "A: It's [NAME], and [NAME]."),
+        ("s2 jeffrey parker p a r k e r\ns1 and farías, f a r i a s\ns2 the a b c d e thing",
+         "s2 [NAME]\ns1 and [NAME], [NAME]\ns2 the a b c d e thing"),
         # A number in groups shortly after a phone's cue, in any country's grouping.
         ("A: Do you have the number?\nB: 897 23 392.\nA: Or reach me on 0614/526412.",
          "A: Do you have the number?\nB: [PHONE].\nA: Or reach me on [PHONE]."),

@@ -417,11 +417,11 @@ _STREET_FIRST_RE: Final = _scan(
     rf"|[{_UP}][{_LO}]+(?:katu|kuja|tie|polku|straat|singel|laan|weg|gracht|plein|stra(?:ß|ss)e"
     r"|gasse|vej|gade|gatan|v[äa]gen))[ ]+(?:nr\.?[ ]*)?\d{1,4}[A-Za-z]?\b",
 )
-# A four-digit postcode before its town, as much of Europe writes it: "in 8196 Baden",
-# "Address still 4892 Lutry?" (not a year: "2019 Toyota").
+# A four- or five-digit postcode before its town, as much of Europe writes it: "in 8196 Baden",
+# "67534 Wolfach", "Address still 4892 Lutry?" (not a year: "2019 Toyota").
 _CODE_TOWN_RE: Final = _scan(
     "0-9",
-    rf"(?<![\w.,/-])(?!(?:19|20)\d\d\b)(?P<code>\d{{4}})[ ]"
+    rf"(?<![\w.,/-])(?!(?:19|20)\d\d\b)(?P<code>\d{{4,5}})[ ]"
     rf"(?P<t>[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?)\b",
 )
 # Canadian and British postcodes: "L7S 1V9", "SW1A 1AA", "M1 1AE" (the shape alone; a code
@@ -5608,6 +5608,74 @@ def _large_place(text: str, start: int, end: int, cat: str) -> bool:
     return first is not None and _country_or_state(text[first.start() : end])
 
 
+# Session 13's phrasings (from its look sets), in mixed-case text:
+# - a title before a lower-case surname ("Dr. hodunok", "Mrs. de backer", "Doctor löffler");
+# - an initial before a surname ("C. Corrales", "E. Karlsen");
+# - a person by what is theirs ("rings through to Gabino's personal mobile", "Ana's husband");
+# - a house by its family ("referrals from the Toft place");
+# - an address said after its cue, the number after the street's name as much of Europe
+#   writes it, or before it with a comma ("our address is Bauerstraße 21-52", "lives with us at
+#   Pastierska 974", "we moved to 327, Vohra Marg").
+_TITLE_LOWER_RE: Final = _scan(
+    "DMP",
+    r"\b(?:Dr|Mr|Mrs|Ms|Prof|Doctor)\.?[ ]+(?P<n>(?:(?:de|van|von|der|den|da|di|le|la|du)[ ]+)*"
+    rf"[a-z{_LO}][{_LO}a-z'’-]+)\b",
+)
+_INITIAL_SURNAME_RE: Final = _scan(
+    "A-Z", rf"(?<![\w.])[A-Z]\.[ ]?(?P<n>[{_UP}][{_LO}][{_LO}'’-]+)\b(?!\.\w)"
+)
+_POSSESSION_RE: Final = _scan(
+    f"A-Z{_UP}",
+    rf"\b(?P<n>[{_UP}][{_LO}]{{2,}})['’]s[ ]+(?:(?:own|personal|work|old|new|home)[ ]+)?"
+    r"(?:mobile|cell|phone|desk|office|wife|husband|son|daughter|mum|mom|mother|father|dad"
+    r"|kids|number|email|voicemail|pager|car|house|birthday|handwriting|shift|sister|brother)\b",
+)
+_FAMILY_PLACE_RE: Final = _scan("t", rf"\bthe[ ]+(?P<v>[{_UP}][{_LO}'’-]+[ ]+place)\b")
+_CUED_ADDRESS_RE: Final = _scan(
+    "aAwWlLmMiItT",
+    r"(?i:\b(?:address\s+is|we['’]?re\s+at|we\s+are\s+at|li(?:ve|ves|ving)\s+(?:with\s+us\s+)?at"
+    r"|moved\s+to|it['’]s\s+on|then\s+it['’]s|we['’]re\s+on))[ ]+"
+    rf"(?P<v>[{_UP}][\w'’.-]*(?:[ ]+(?:[{_UP}][\w'’.-]*|[a-z{_LO}]{{3,}})){{0,2}}[ ]+\d{{1,5}}"
+    r"[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?\b"
+    rf"|\d{{1,5}}[A-Za-z]?,[ ]+[{_UP}][\w'’.-]*(?:[ ]+[{_UP}][\w'’.-]*){{1,2}})",
+)
+
+
+_DAY_AND_MONTH_NAMES: Final = _MONTHS_LOWER | frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday".split()
+)
+
+
+def _s13_spans(
+    text: str, lex: _Lexicon, lower_mode: bool, may: Possible
+) -> Iterable[tuple[int, int, str]]:
+    if not lower_mode:
+        for m in _TITLE_LOWER_RE.finditer(text) if _TITLE_LOWER_RE in may else ():
+            words = m.group("n").split()
+            last = words[-1]
+            if len(words) > 1 or (
+                last not in lex.common and not _inflected_word(last, lex) and last not in lex.drugs
+            ):
+                yield m.start("n"), m.end("n"), NAME
+    for m in _INITIAL_SURNAME_RE.finditer(text) if _INITIAL_SURNAME_RE in may else ():
+        if m.group("n").lower() not in lex.common and _personal_token(m.group("n"), lex, True):
+            yield m.start(), m.end("n"), NAME
+    for m in _POSSESSION_RE.finditer(text) if _POSSESSION_RE in may else ():
+        name = m.group("n")
+        low = name.lower()
+        if (low not in lex.common or low in lex.first) and _personal_token(name, lex, True):
+            if not _sentence_initial(text, m.start()) or low in lex.first:
+                yield m.start("n"), m.end("n"), NAME
+    for m in _FAMILY_PLACE_RE.finditer(text) if _FAMILY_PLACE_RE in may else ():
+        family = m.group("v").split()[0]
+        if family.lower() not in _DAY_AND_MONTH_NAMES and _personal_token(family, lex, True):
+            yield m.start("v"), m.end("v"), LOCATION
+    for m in _CUED_ADDRESS_RE.finditer(text) if _CUED_ADDRESS_RE in may else ():
+        named = [w for w in m.group("v").split() if w[0].isalpha()]
+        if any(w.lower() not in lex.common and not _inflected_word(w.lower(), lex) for w in named):
+            yield m.start("v"), m.end("v"), LOCATION  # (not "we're on Ward 5", "at Step 3")
+
+
 def _country_or_state(place: str) -> bool:
     """A place that is a country or a US state, or a list of them ("New Jersey, Illinois")."""
     low = place.lower().strip(" .")
@@ -5687,6 +5755,8 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_WEEKDAY_DATE_RE, None),
         (_ROLE_LABEL_RE, _ascii_gate(_ROLE_LABEL_RE)),
         (_GROUPED_NUMBER_RE, None),
+        *((rx, _ascii_gate(rx)) for rx in (_TITLE_LOWER_RE, _INITIAL_SURNAME_RE, _POSSESSION_RE)),
+        *((rx, _ascii_gate(rx)) for rx in (_FAMILY_PLACE_RE, _CUED_ADDRESS_RE)),
         *_PHRASING_SCANS,
         *(
             (rx, None)
@@ -5798,6 +5868,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     lower_mode = _lower_mode(text)
     raw.extend(_conversation_spans(text, lex, caps, hints, lower_mode, (low_text, low_scan), may))
     raw.extend(list(_phrasing_spans(text, low_text, lex, caps, lower_mode, raw, may)))
+    raw.extend(_s13_spans(text, lex, lower_mode, may))
 
     cleaned = []
     for start, end, cat in raw:

@@ -1362,6 +1362,18 @@ def test_session_12_fresh_set_classes(text: str, redacted: str) -> None:
          "A: It's [NAME], and [NAME]."),
         ("s2 jeffrey parker p a r k e r\ns1 and farías, f a r i a s\ns2 the a b c d e thing",
          "s2 [NAME]\ns1 and [NAME], [NAME]\ns2 the a b c d e thing"),
+        # A title before a lower-case surname, an initial before a surname, a person by what
+        # is theirs, a house by its family, an address after its cue; a postcode before a town.
+        ("R: Thanks, Dr. hodunok. Is it Mrs. de backer? That's C. Corrales, on Gabino's mobile.",
+         "R: Thanks, Dr. [NAME]. Is it Mrs. [NAME]? That's [NAME], on [NAME]'s mobile."),
+        ("A: From the Toft place. Our address is Bauerstraße 21-52, 67534 Wolfach; we moved to"
+         " 327, Vohra Marg in June.",
+         "A: From the [LOCATION]. Our address is [LOCATION], [LOCATION]; we moved to [LOCATION]"
+         " in June."),
+        ("A: Dr. said so, Mr. nobody, Epic's phone, the right place, E. coli, the Sunday place;"
+         " it's on Ward 5, we're at Step 3; 10000 Steps.",
+         "A: Dr. said so, Mr. nobody, Epic's phone, the right place, E. coli, the Sunday place;"
+         " it's on Ward 5, we're at Step 3; 10000 Steps."),
         # A number in groups shortly after a phone's cue, in any country's grouping.
         ("A: Do you have the number?\nB: 897 23 392.\nA: Or reach me on 0614/526412.",
          "A: Do you have the number?\nB: [PHONE].\nA: Or reach me on [PHONE]."),

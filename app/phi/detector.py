@@ -1766,6 +1766,13 @@ _PHONE_CUE_RE: Final = compiled(
     r"|contact|whatsapp|voicemail|dial|extension|ext|try)\b"
 )
 _YEAR_GROUP_RE: Final = compiled(r"(?:19|20)\d\d")
+# A phone's cue, then such a number within the distance _near_phones looks back: every
+# number _near_phones keeps is at the end of a match, so the prefilter rules the search out
+# where this has no match.
+_CUED_GROUPED_NUMBER_RE: Final = compiled(
+    r"(?i:number|phone|cell|mobile|fax|line|call|ring|reach|text|contact|whatsapp|voicemail"
+    r"|dial|ext|try)[\s\S]{0,90}[0-9]{2,6}\)?(?:[ /.-][0-9]{2,8}){1,5}"
+)
 
 
 def _near_phones(text: str, low_text: str) -> Iterator[tuple[int, int, str]]:
@@ -3575,7 +3582,7 @@ def _spoken_spans(
     for m in _CUED_PHONE_RE.finditer(text) if hints.digits >= 8 and _CUED_PHONE_RE in may else ():
         if 8 <= sum(c.isdigit() for c in m.group("v")) <= 13:
             yield m.start("v"), m.end("v"), PHONE
-    if hints.digits >= 8 and _GROUPED_NUMBER_RE in may:
+    if hints.digits >= 8 and _CUED_GROUPED_NUMBER_RE in may:
         yield from _near_phones(text, low_text)
     local = hints.max_run >= 4 and _LOCAL_PHONE_RE in may and _LOCAL_NUMBER_RE.search(text)
     for m in _LOCAL_PHONE_RE.finditer(text) if local else ():
@@ -5754,7 +5761,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         ),
         (_WEEKDAY_DATE_RE, None),
         (_ROLE_LABEL_RE, _ascii_gate(_ROLE_LABEL_RE)),
-        (_GROUPED_NUMBER_RE, None),
+        (_CUED_GROUPED_NUMBER_RE, None),
         *((rx, _ascii_gate(rx)) for rx in (_TITLE_LOWER_RE, _INITIAL_SURNAME_RE, _POSSESSION_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_FAMILY_PLACE_RE, _CUED_ADDRESS_RE)),
         *_PHRASING_SCANS,

@@ -5648,6 +5648,15 @@ _CUED_ADDRESS_RE: Final = _scan(
 )
 
 
+# A call answered or asked after in lower-case speech: "yes this is klaus sorry i missed your
+# call", "hi thanks for calling back is this reidun" (a word that English has is no name here).
+_ANSWERED_RE: Final = _scan(
+    "tTiI",
+    r"(?:(?<=^)|(?<=:[ ])|(?<=\byes[ ])|(?<=\byeah[ ])|(?<=\bhi[ ])|(?<=\bhello[ ])"
+    r"|(?<=\bspeaking[ ]))this[ ]is[ ](?P<n>[a-z][a-z'’-]+)\b"
+    r"|\bis[ ]this[ ](?P<q>[a-z][a-z'’-]+)[ ]*(?:\?|$)",
+    re.M,
+)
 _DAY_AND_MONTH_NAMES: Final = _MONTHS_LOWER | frozenset(
     "monday tuesday wednesday thursday friday saturday sunday".split()
 )
@@ -5677,6 +5686,11 @@ def _s13_spans(
         family = m.group("v").split()[0]
         if family.lower() not in _DAY_AND_MONTH_NAMES and _personal_token(family, lex, True):
             yield m.start("v"), m.end("v"), LOCATION
+    for m in _ANSWERED_RE.finditer(text) if lower_mode and _ANSWERED_RE in may else ():
+        g = m.lastgroup or "n"
+        tok = m.group(g)
+        if tok not in lex.common and _lower_given(tok, lex) and not _inflected_word(tok, lex):
+            yield m.start(g), m.end(g), NAME
     for m in _CUED_ADDRESS_RE.finditer(text) if _CUED_ADDRESS_RE in may else ():
         named = [w for w in m.group("v").split() if w[0].isalpha()]
         if any(w.lower() not in lex.common and not _inflected_word(w.lower(), lex) for w in named):
@@ -5763,7 +5777,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_ROLE_LABEL_RE, _ascii_gate(_ROLE_LABEL_RE)),
         (_CUED_GROUPED_NUMBER_RE, None),
         *((rx, _ascii_gate(rx)) for rx in (_TITLE_LOWER_RE, _INITIAL_SURNAME_RE, _POSSESSION_RE)),
-        *((rx, _ascii_gate(rx)) for rx in (_FAMILY_PLACE_RE, _CUED_ADDRESS_RE)),
+        *((rx, _ascii_gate(rx)) for rx in (_FAMILY_PLACE_RE, _CUED_ADDRESS_RE, _ANSWERED_RE)),
         *_PHRASING_SCANS,
         *(
             (rx, None)

@@ -1374,6 +1374,11 @@ def test_session_12_fresh_set_classes(text: str, redacted: str) -> None:
          " it's on Ward 5, we're at Step 3; 10000 Steps.",
          "A: Dr. said so, Mr. nobody, Epic's phone, the right place, E. coli, the Sunday place;"
          " it's on Ward 5, we're at Step 3; 10000 Steps."),
+        # A call answered or asked after in lower-case speech.
+        ("s1: hi thanks for calling back is this reidun\ns2: yes this is klaus sorry i missed it"
+         "\ns1: is this okay\ns2: yes this is amazing",
+         "s1: hi thanks for calling back is this [NAME]\ns2: yes this is [NAME] sorry i missed it"
+         "\ns1: is this okay\ns2: yes this is amazing"),
         # A number in groups shortly after a phone's cue, in any country's grouping.
         ("A: Do you have the number?\nB: 897 23 392.\nA: Or reach me on 0614/526412.",
          "A: Do you have the number?\nB: [PHONE].\nA: Or reach me on [PHONE]."),

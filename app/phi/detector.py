@@ -1757,22 +1757,20 @@ _CUED_PHONE_RE: Final = _scan(
 # "0614/526412", "065 463 26 62", "+49 30 8691654"), a phone's cue said shortly before it in
 # the same or the line before ("try my sister on ...", "Do you have the number? / 897 23 392",
 # "Is the number on file still ...?"): _near_phones.
+_GROUPS: Final = r"\d{2,6}\)?(?:[ /.-]\d{2,8}){1,5}"
 _GROUPED_NUMBER_RE: Final = _scan(
-    "0-9+",
-    r"(?<![\w+.,/-])(?:\+\d{1,3}[ ]?)?\(?\d{2,6}\)?(?:[ /.-]\d{2,8}){1,5}(?![\w/-]|[.,]\d)",
+    "0-9+", rf"(?<![\w+.,/-])(?:\+\d{{1,3}}[ ]?)?\(?{_GROUPS}(?![\w/-]|[.,]\d)"
 )
-_PHONE_CUE_RE: Final = compiled(
-    r"\b(?:number|phone|cell|mobile|fax|line|landline|call|calls|ring|reach|text|callback"
-    r"|contact|whatsapp|voicemail|dial|extension|ext|try)\b"
+_PHONE_CUES: Final = (
+    "number|phone|cell|mobile|fax|line|landline|call|calls|ring|reach|text|callback|contact"
+    "|whatsapp|voicemail|dial|extension|ext|try"
 )
+_PHONE_CUE_RE: Final = compiled(rf"\b(?:{_PHONE_CUES})\b")
 _YEAR_GROUP_RE: Final = compiled(r"(?:19|20)\d\d")
 # A phone's cue, then such a number within the distance _near_phones looks back: every
 # number _near_phones keeps is at the end of a match, so the prefilter rules the search out
 # where this has no match.
-_CUED_GROUPED_NUMBER_RE: Final = compiled(
-    r"(?i:number|phone|cell|mobile|fax|line|call|ring|reach|text|contact|whatsapp|voicemail"
-    r"|dial|ext|try)[\s\S]{0,90}[0-9]{2,6}\)?(?:[ /.-][0-9]{2,8}){1,5}"
-)
+_CUED_GROUPED_NUMBER_RE: Final = compiled(rf"(?i:{_PHONE_CUES})[\s\S]{{0,90}}{_GROUPS}")
 
 
 def _near_phones(text: str, low_text: str) -> Iterator[tuple[int, int, str]]:

@@ -2069,7 +2069,8 @@ _PLACE_CUE: Final = (
     r"(?:\s+(?:with\s+)?(?:me|us|him|her|them))?"
     r"(?:\s+(?:up|down|over|out|back|here|in))?\s+(?:in|to|from|near|outside(?:\s+of)?|by)"
     r"|\bjust\s+outside(?:\s+of)?|\b(?:(?:i|he|she|they|we)['’]?(?:m|s|re)?|is|are|was|were"
-    r"|originally|way|all|all\s+the\s+way|hours?|minutes|miles|away|calling)\s+from"
+    r"|originally|way|all|all\s+the\s+way|hours?|minutes|miles|away|calling|called|rang"
+    r"|phoned)\s+from"
     r"|\b(?:i['’]m|we['’]re|they['’]re|she['’]s|he['’]s|home)\s+in|\bout\s+of"
     r"|\b(?:over|out|down|up)\s+(?:at|around|past))\s+"
 )
@@ -2488,7 +2489,7 @@ _MOVED: Final = frozenset("moved move moving brought bring drove drive".split())
 _FROM_SUBJECT: Final = frozenset(
     """
     i'm he's she's they're we're i’m he’s she’s is are was were originally way all hour hours
-    minutes mins miles drive away calling
+    minutes mins miles drive away calling called rang phoned
     """.split()
 )
 _PLACE_PREP: Final = frozenset(

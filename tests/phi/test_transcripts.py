@@ -1379,6 +1379,10 @@ def test_session_12_fresh_set_classes(text: str, redacted: str) -> None:
          "\ns1: is this okay\ns2: yes this is amazing",
          "s1: hi thanks for calling back is this [NAME]\ns2: yes this is [NAME] sorry i missed it"
          "\ns1: is this okay\ns2: yes this is amazing"),
+        # A town someone called from.
+        ("A: Her husband called from Arcen; I called from Epic support, she called from the ICU.",
+         "A: Her husband called from [LOCATION]; I called from Epic support, she called from the"
+         " ICU."),
         # A number in groups shortly after a phone's cue, in any country's grouping.
         ("A: Do you have the number?\nB: 897 23 392.\nA: Or reach me on 0614/526412.",
          "A: Do you have the number?\nB: [PHONE].\nA: Or reach me on [PHONE]."),

@@ -1220,6 +1220,10 @@ def _location_spans(
                         "gardens",
                         "drug",
                         "chemist",
+                        "general",
+                        "regional",
+                        "university",
+                        "college",
                     }
                     and first not in lex.common
                     and first not in _NOT_NAME

@@ -1383,6 +1383,9 @@ def test_session_12_fresh_set_classes(text: str, redacted: str) -> None:
         ("A: Her husband called from Arcen; I called from Epic support, she called from the ICU.",
          "A: Her husband called from [LOCATION]; I called from Epic support, she called from the"
          " ICU."),
+        # A weak head (General, Regional, University) after a word English does not have.
+        ("A: Or page through Bashtanka General, or the Surgeon General, or Dollar General.",
+         "A: Or page through [LOCATION], or the Surgeon General, or Dollar General."),
         # A number in groups shortly after a phone's cue, in any country's grouping.
         ("A: Do you have the number?\nB: 897 23 392.\nA: Or reach me on 0614/526412.",
          "A: Do you have the number?\nB: [PHONE].\nA: Or reach me on [PHONE]."),

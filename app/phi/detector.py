@@ -3927,7 +3927,12 @@ _BARE_DAY_RE: Final = gated(
     compiled(
         rf"(?i:\b(?:on|since|until|till)\s+)(?P<v>the\s+(?:(?!first|second|third){_ORD_WORD}"
         r"|(?:3[01]|[12]\d|0?[1-9])"
-        r"(?:st|nd|rd|th)))(?=\s*(?:[,.;!?]|$)|\s+(?i:and|but|so|when|because)\b)",
+        r"(?:st|nd|rd|th)))(?=\s*(?:[,.;!?]|$)|\s+(?i:and|but|so|when|because)\b)"
+        # (the first nine by their word, "by" too, where a pause or a new clause follows: "call
+        # back on the first", "moved in on the first so ...", not "on the first page")
+        r"|(?i:\b(?:on|since|until|till|by)[ ]+)(?P<w>(?i:the[ ]+(?:first|second|third|fourth"
+        r"|fifth|sixth|seventh|eighth|ninth)))(?=[ ]*(?:[,.;?!]|$|(?i:but|so|no|then|which|when"
+        r"|at|i|we|she|he|they|you)\b))",
         re.M,
     )
 )
@@ -4840,17 +4845,15 @@ def _date_spans(
 # digits each with the closing dot ("on 06.05.", "until 17.07."), or after a word of time
 # ("since 1.1", "on 18/4", "from 13/2"; with a dot only after since/until/till/dated: "on
 # 2.5" is a dose); a day by its ordinal after such a word ("discharge was set for the 5th",
-# "from the 20th to ...", "Thursday the 21st", "on the twenty third"). Not before a unit, a
-# fraction's noun or a count ("on 2.5 mg", "on 1/2 tab", "the 5th time").
+# "from the 20th to ...", "on the twenty third"; after a weekday, _WEEKDAY_THE_RE; the first
+# nine by their word, _BARE_DAY_RE). Not before a unit, a fraction's noun or a count ("on 2.5
+# mg", "on 1/2 tab", "the 5th time").
 _ORDINAL_DAY: Final = (
     r"(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)|(?:twenty|thirty)[ -](?:first|second|third|fourth"
     r"|fifth|sixth|seventh|eighth|ninth)|tenth|eleventh|twelfth|thirteenth|fourteenth"
     r"|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth"
 )
-_DAY_CUES: Final = (
-    "on from until till since by before after for to monday tuesday wednesday thursday friday"
-    " saturday sunday"
-)
+_DAY_CUES: Final = "on from until till since by before after for to"
 _DAY_NUMBER: Final = r"(?:3[01]|[12]\d|0?[1-9])"
 _MONTH_NUMBER: Final = r"(?:1[0-2]|0?[1-9])"
 _NOT_A_DAY: Final = (
@@ -4922,20 +4925,10 @@ _SPOKEN_MDY_RE: Final = compiled(rf"(?i:\b{_MONTH_NUMBER_WORD}[ ]+{_DAY_WORD}[ ]
 _SPOKEN_YEAR_RE: Final = compiled(rf"(?i:{_SPOKEN_YEAR}\b)")
 
 
-# A weekday before a date ("Sunday, February 10", "Tuesday, January 11"), and a day by a
-# single ordinal word after a word of time, where a pause or a clause follows it ("call back
-# on the first", "moved in on the first so ...", not "on the first page", "on the fifth and
-# sixth floors").
+# A weekday before a date ("Sunday, February 10", "Tuesday, January 11").
 _WEEKDAY_DATE_RE: Final = compiled(
     r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?[ ]+(?=(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug"
     r"|Sep|Oct|Nov|Dec)[a-z]*\.?[ ]+\d)"
-)
-_FIRST_DAYS_RE: Final = _scan(
-    "tT",
-    rf"(?:{_after_cue('on since until till by')})(?P<d>(?i:the[ ]+(?:first|second|third|fourth"
-    r"|fifth|sixth|seventh|eighth|ninth)))(?=[ ]*(?:[,.;?!]|$|(?i:but|so|no|then|which|when"
-    r"|at|i|we|she|he|they|you)\b))",
-    re.M,
 )
 
 
@@ -4956,8 +4949,6 @@ def _spoken_dates(text: str, low_text: str, may: Possible) -> Iterator[tuple[int
                 yield before.start(), m.end(), DATE
     for m in _WEEKDAY_DATE_RE.finditer(text) if _WEEKDAY_DATE_RE in may else ():
         yield m.start(), m.end() + 1, DATE  # (into the month: one span with the date)
-    for m in _FIRST_DAYS_RE.finditer(text) if _FIRST_DAYS_RE in may else ():
-        yield m.start("d"), m.end("d"), DATE
 
 
 def _day_first(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
@@ -5289,7 +5280,7 @@ def _phrasing_spans(
                 yield m.start("n"), m.end("n"), NAME
     for m in _BARE_DAY_RE.finditer(text) if _BARE_DAY_RE in may and "the " in low_text else ():
         if not _ORD_CAND_RE.search(low_text, m.end(), m.end() + 16):  # "the fifth and sixth floors"
-            yield m.start("v"), m.end("v"), DATE
+            yield (*m.span("v"), DATE) if m.group("v") else (*m.span("w"), DATE)
     if _THE_DAY_OF_RE in may and " of " in low_text:
         for m in _THE_DAY_OF_RE.finditer(text):
             yield m.start(), m.end(), DATE
@@ -5771,11 +5762,6 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         # away; a diarizer's role labels; numbers in groups, for the phone's cue near them.)
         (_DAY_FIRST_RE, _DAY_FIRST_GATE),
         (_ORDINAL_DAY_RE, rf"(?i:\b(?:{'|'.join(_DAY_CUES.split())}) the +(?:{_ORDINAL_DAY}))"),
-        (
-            _FIRST_DAYS_RE,
-            r"(?i:\b(?:on|since|until|till|by) the +(?:first|second|third|fourth"
-            r"|fifth|sixth|seventh|eighth|ninth))",
-        ),
         (_WEEKDAY_DATE_RE, None),
         (_ROLE_LABEL_RE, _ascii_gate(_ROLE_LABEL_RE)),
         (_CUED_GROUPED_NUMBER_RE, None),

@@ -111,6 +111,15 @@ def _read(name: str) -> frozenset[str]:
 # Interjections that a name list holds as given names ("Ok" is a Korean given name): a
 # turn opening "Ok, next month ..." names no one.
 _INTERJECTIONS: Final = frozenset({"ok"})
+# Contractions that speech-to-text writes without their apostrophe ("megan fennessey shes
+# ninety three"): ordinary words, never part of a name (not "ive", "ill", "id": names too).
+_BARE_CONTRACTIONS: Final = frozenset(
+    """
+    shes hes im youre theyre thats whats whos wont dont doesnt didnt cant couldnt wouldnt
+    shouldnt isnt wasnt arent werent hasnt havent hadnt theres heres wheres hows youve
+    theyve weve youll theyll itll
+    """.split()
+)
 
 
 @lru_cache(maxsize=1)
@@ -123,7 +132,7 @@ def _lexicon() -> _Lexicon:
         first=_read("first_names.txt") - _INTERJECTIONS,
         first_ambiguous=_read("first_names_common.txt"),
         surnames=_read("surnames.txt"),
-        common=_read("common_words.txt"),
+        common=_read("common_words.txt") | _BARE_CONTRACTIONS,
         cities={k: frozenset(v) for k, v in cities_by_first.items()},
         city_words={k: max(len(c.split()) for c in v) for k, v in cities_by_first.items()},
         drugs=_read("drug_names.txt"),
@@ -245,11 +254,13 @@ _DATE_RES: Final = [
         r"|seen|admitted|discharged|due|as\s+of|starting|through)\s+)"
         r"(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9]))(?![\d/])",
     ),
-    # last Tuesday / next Friday / last July: a relative but pin-pointable date
+    # last Tuesday / next Friday / last July: a relative but pin-pointable date ("this
+    # Tuesday", "last saturday": a weekday in any case; a month only as written)
     _scan(
         "lLtTnN",
         rf"(?i:\b(?:last|this past|next|this coming)\s+)"
-        rf"(?:{_WEEKDAY}|{_MONTH}(?:\s+{_DAY}(?!\d))?|(?i:{_MONTH})\s+{_DAY}(?!\d))\b",
+        rf"(?:(?i:{_WEEKDAY})|{_MONTH}(?:\s+{_DAY}(?!\d))?|(?i:{_MONTH})\s+{_DAY}(?!\d))\b"
+        rf"|(?<!is )(?<!Is )(?<!was )(?i:\bthis\s+{_WEEKDAY})\b",  # (not "is this Tuesday?")
     ),
     # Christmas Day 2022 etc. are rare; holidays with a year
     _scan(
@@ -298,7 +309,7 @@ _DATE_WORDED: Final = _combine([_DATE_RES[0], _DATE_RES[3]])[0]  # month word + 
 _DATE_SLASHED: Final = (_DATE_RES[7], _DATE_RES[8])  # "m/d" after a cue word (``v`` group)
 _DATE_RELATIVE: Final = _DATE_RES[9]  # last Tuesday, next March 3
 _DATE_HOLIDAY: Final = _DATE_RES[10]  # Christmas 2022
-_RELATIVE_WORDS: Final = ("last", "next", "this past", "this coming")
+_RELATIVE_WORDS: Final = ("last", "next", "this ")
 _HOLIDAY_WORDS: Final = ("Christmas", "Thanksgiving", "Easter", "Halloween", "New Year")
 _AGE_SCAN: Final = _combine(_AGE_RES)
 
@@ -326,11 +337,12 @@ _IPV6_RE: Final = _scan(
 _IPV6_HINT_RE: Final = _scan("0-9A-Fa-f", r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:")
 _PHONE_RE: Final = _scan(
     "0-9(+",
-    r"(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s./-])\d{3}[\s.-]\d{4}"
-    r"(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?(?![\w-])"
-    r"|(?<![\w-])\+\d{1,3}[\s.-]?\d{1,4}(?:[\s.-]\d{2,4}){2,4}(?![\w-])"
-    # a two-digit area code in brackets: "(02) 4587 1323", "(45) 93144-9441"
-    r"|(?<![\w-])\(\d{2}\)\s?\d{3,5}[\s.-]?\d{4}(?![\w-])",
+    r"(?:(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s./-])\d{3}[\s.-]\d{4}"
+    # ("+27 (0)21 995 6563", "+880-2-7-8771-0575", "+995513598842": any grouping after "+")
+    r"|(?<![\w-])\+\d{1,3}(?:\s?\(0\))?(?:[\s.-]?\d){6,13}"
+    # an area code of two to five digits in brackets: "(02) 4587 1323", "(0117) 496 0180"
+    r"|(?<![\w-])\(\d{2,5}\)\s?\d{3,5}[\s.-]?\d{3,4})"
+    r"(?:,?\s*(?:x|ext\.?|extension)\s*\d{1,6})?(?![\w-])",
     re.I,
 )
 _SSN_RE: Final = _scan("0-9", r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
@@ -406,7 +418,9 @@ _HEAD_FIRST_RE: Final = _scan(
     # (Dutch, German, French, Nordic and Slavic practices, care homes and pharmacies)
     r"|Praxis|Medicentrum|Gezondheidscentrum|(?:Woon)?[Zz]orgcentrum|Verpleeghuis|Huize"
     r"|Cabinet[ ]+m[ée]dical|Maison[ ]+de[ ]+sant[ée]|Apotek|Apoteka|Apotheke|Ljekarna"
-    r"|Lek[áa]re[ňn]|L[ée]k[áa]rna|Poliklinika|Ambulatorium|Farm[áa]cia|Hogeschool)"
+    r"|Lek[áa]re[ňn]|L[ée]k[áa]rna|Poliklinika|Ambulatorium|Farm[áa]cia|Hogeschool"
+    r"|Clinique|Ziekenhuis|Centre[ ]+Hospitalier|Centro[ ]+Hospitalar|Maison[ ]+m[ée]dicale"
+    r"|Gemeinschaftspraxis|Landesspital)"
     rf"(?:[ ]+(?:{_LINK}|[{_UP}][{_LO}'’.]+(?:-[{_UP}][{_LO}'’.]+)*)){{0,3}}"
     rf"[ ]+(?P<n>[{_UP}][{_LO}'’]+(?:-[{_UP}][{_LO}'’]+)*)",
 )
@@ -503,7 +517,10 @@ _FACILITY_HEAD: Final = (
     # (other languages' pharmacies after the name; a rural health unit; schools and colleges,
     # where clinicians trained)
     r"|Apotek|Apoteka|Apotheke|Ljekarna|Medicals|(?:Rural\s+)?Health\s+Unit"
-    r"|(?:State\s+)?University|College|(?:Nursing|Medical)\s+School)"
+    r"|(?:State\s+)?University|College|(?:Nursing|Medical)\s+School"
+    # (a GP's surgery, a ward, unit or wing named for a person or place; a health post, an
+    # eventide home, a frail care centre; a polyclinic named before its head)
+    r"|Surgery|Ward|Unit|Wing|Health\s+Post|Eventide\s+Home|Frail\s+Care|Poliklinika)"
 )
 _CAP: Final = rf"(?:[{_UP}][{_UP}{_LO}'’]*\.?|[A-Z]{{2,}}|\d+(?:st|nd|rd|th)|[{_SCRIPTS}]+)"
 _FAC_PREFIX: Final = rf"(?:(?:St\.?|Saint|Mt\.?|Mount|Ft\.?|Fort)\s+)?{_CAP}(?:-{_CAP})?"
@@ -514,6 +531,8 @@ _FACILITY_RE: Final = _scan(
     rf"\s+(?P<head>{_FACILITY_HEAD}(?:\s+{_FACILITY_HEAD})*)(?![\w]|['’](?![s]\b))"
     rf"(?:\s+(?:of|in)\s+(?P<of>(?:[A-Z][a-zA-Z]+\s?){{1,3}}))?",
 )
+# Heads named for a person or a place only by words no dictionary has (see _location_spans).
+_NAMED_HEADS: Final = frozenset("practice surgery ward unit wing".split())
 # Heads that are ordinary words; they need a place-like prefix (city, Saint ..., known name).
 _WEAK_HEADS: Final = frozenset(
     """
@@ -1200,7 +1219,22 @@ def _location_spans(
             # a head of two words is a name of its own ("Freeman Family Medicine"), unless
             # both are weak ("Memorial Medical")
             weak = all(w.lower() in _WEAK_HEADS or w.lower().startswith("gen") for w in heads_said)
-        if weak:
+        if head in _NAMED_HEADS:
+            # "Harris Surgery", "the Garcia Practice", "Connorchester Ward", "Liu Unit": a
+            # name no dictionary has, not "General Surgery", "Best Practice", "Stroke Unit"
+            named = all(
+                w[0].isupper()
+                and (wl := w.lower().strip(".")).replace("-", "").isalpha()  # (not "It's")
+                and wl not in lex.common
+                and wl not in _NOT_NAME
+                and wl not in _SPECIALTY
+                and wl not in _CONTEXT_STOP
+                and not _inflected_word(wl, lex)
+                for w in words
+            )
+            if not named or len(heads_said) > 1:
+                continue
+        elif weak:
             first = words[0].lower().strip(".")
             placeish = (
                 first in _FACILITY_ISH
@@ -1461,7 +1495,8 @@ _SAID_NUM: Final = (
 # (the same, with digits written one by one: "6 5 1, 3 8 4", not "2 500 000")
 _SAID_DIGIT: Final = _SAID_NUM.replace("|\\d+)", "|\\d)")
 _SAID_LETTER: Final = r"[a-z](?:[ ]+as[ ]+in[ ]+[a-z]+)?"
-_SAID_SEP: Final = r"(?:[ ,-]|\.\.\.)+"  # (not a full stop: "seven one five. I know")
+# (not a full stop: "seven one five. I know"; dashes and "…": "three five one – nine five two")
+_SAID_SEP: Final = r"(?:[ ,\-–—…]|\.\.\.)+"
 _SAID_ID_RE: Final = _scan(
     "maipgcenrsld",
     r"\b(?:member|insurance|policy|group|claim|account|acct|encounter|rx|prescription|license"
@@ -1485,13 +1520,26 @@ _SAID_STREET_RE: Final = _scan(
 # twenty-eight", "6 5 1, 3 8 4, 2 5 4 6" (seven to fifteen digits in all). Lower-cased text.
 _SAID_PHONE_RE: Final = _scan(
     "nclmfrpia",
-    r"\b(?:number|cell|phone|line|mobile|fax|reach[ ]+(?:me|her|him|us)|call[ ]+me"
-    r"|(?:i'm|i’m)[ ]+at|area[ ]+code)(?:[ ]+(?:is|was|at|on))?[ ,:—–-]+"
-    r"(?:(?:it['’]s|area[ ]+code|um|uh)[ ,—–-]+)*"
+    r"\b(?:(?:number|cell|phone|line|mobile|fax|reach[ ]+(?:me|her|him|us)"
+    r"|call[ ]+(?:me|you|her|him|us)|(?:i'm|i’m)[ ]+at|area[ ]+code)"
+    r"(?:[ ]+(?:is|was|at|on))?[ ,:—–-]+"
+    r"(?:(?:it['’]s|area[ ]+code|um|uh)[ ,—–-]+)*|(?P<plus>plus)[ ]+)"
     rf"(?P<v>(?:plus[ ]+)?{_SAID_DIGIT}"
     rf"(?:(?:{_SAID_SEP}(?:(?:and[ ]+)?then[ ]+|and[ ]+)?){_SAID_DIGIT}){{2,}})",
 )
 _SAID_DIGITS: Final = {**dict.fromkeys(_DIGIT_WORDS, 1), "ten": 2, "eleven": 2, "twelve": 2}
+# A telephone extension: "ask for extension 5930", "her extension is one nine three six" (not
+# a joint's: "extension 120 degrees"); and one after a number found ("(0117) 496 0180, ext
+# 902", "... eight two one extension one six three"), which joins that number's span.
+_EXTENSION_RE: Final = compiled(
+    r"\b(?:extension|ext\.?)(?:[ ]+(?:is|number|no\.?))?[ ]*[:#]?[ ]*"
+    rf"(?P<v>\d{{3,6}}|{_SAID_DIGIT}(?:{_SAID_SEP}{_SAID_DIGIT}){{2,5}})(?![\w-])"
+    r"(?![ ]*(?:degrees?|deg\b|°|%))"
+)
+_EXTENSION_AFTER_RE: Final = compiled(
+    rf"(?i:,?[ ]*(?:ext\.?|extension|x)[ ]*(?:{_SAID_DIGIT}(?:{_SAID_SEP}{_SAID_DIGIT}){{0,5}}"
+    r"|\d{1,6})(?![\w-]))"
+)
 # A value spelled out letter by letter with digits, with no label before it: "Q as in queen,
 # B as in boy, U, seven, four, six", "E, A, C as in cat, six, four, three, ...".
 _SPELLED_ID_RE: Final = _scan(
@@ -1502,7 +1550,9 @@ _SPELLED_ID_RE: Final = _scan(
 # A turn that is only a number, answering a question that named it ("verify your billing
 # ZIP? | Caller: 12509.", "the last four of the social? | 7506.").
 _NUMBER_ANSWER_RE: Final = compiled(
-    r"^[ \t]*[^:\n]{1,30}:[ \t]*(?P<v>\d{4,5}(?:-\d{4})?)[ \t]*[.!]?[ \t]*$", re.M
+    r"^[ \t]*[^:\n]{1,30}:[ \t]*(?:(?:yes|yeah|it['’]s|it[ ]is|that['’]s),?[ \t]+){0,2}"
+    r"(?P<v>\d{4,5}(?:-\d{4})?)[ \t]*[.!]?[ \t]*$",
+    re.M | re.I,
 )
 _ANSWER_CUES: Final = (
     ("zip", LOCATION), ("postcode", LOCATION), ("postal code", LOCATION),
@@ -1523,17 +1573,19 @@ _NUM_WORD_AGE: Final = (
 _AGE_CAND_RE: Final = _scan(
     "nao19", rf"(?<![\w.,-]){_NUM_WORD_AGE}(?!\w|-(?!years?\b|y/?o\b)|\.\d)"
 )
+_TITLE_AFTER_AGE_RE: Final = compiled(r"[ ]*[,—–-]+[ ]*(?:Mr|Mrs|Ms|Miss|Mx)\b\.?[ ]+[A-Z]")
 _AGE_AFTER_RE: Final = compiled(
     rf"(?i:(?P<yo>(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b|(?:\s*|-)y[/.]?o\b)|\s*{_UNITS_AFTER}\b)"
 )
 _AGE_VERBS: Final = frozenset(
     "turned turns turning turn aged age ages be was is am she's he's i'm who's she’s he’s i’m "
+    "shes hes whos "
     "pushing "
     "who’s mom's dad's mother's father's grandma's grandpa's husband's wife's mom’s dad’s "
     "mother’s father’s grandma’s grandpa’s husband’s wife’s".split()
 )
 _AGE_SUBJECTS: Final = frozenset(
-    "she he who i will she'll he'll she’ll he’ll grandma grandpa mom dad mother father "
+    "she he who i will she'll he'll she’ll he’ll grandma grandpa mom dad mother father one "
     "gonna fella nana mam nan nanna koro kuia".split()
 )
 _AGE_QUALIFIERS: Final = frozenset(
@@ -2124,7 +2176,8 @@ _FAC_HEAD_WORDS: Final = (
     r"|(?:cardiology|oncology|orthop(?:a)?edic|p(?:a)?ediatric|surgical|specialty|dermatology"
     r"|neurology|urology|gastroenterology|pulmonary)\s+(?:group|associates|partners|specialists)"
     r"|primary\s+care(?:\s+cent(?:er|re))?|nursing\s+(?:and|&)\s+rehab(?:ilitation)?|skilled\s+nursing"
-    r"|pediatrics|orthopedics|cardiology|dermatology|internal\s+medicine|senior\s+care)"
+    r"|pediatrics|orthopedics|cardiology|dermatology|internal\s+medicine|senior\s+care"
+    r"|surgery|chemist|apotheke|apotek)"
 )
 # Head words are found first (few), then "at|from|to|in ... <1-3 words>" before them.
 _FAC_HEAD_SCAN_RE: Final = _scan(
@@ -2154,12 +2207,13 @@ _SPECIALTY: Final = frozenset(
     """.split()
 )
 _FAC_CUES: Final = frozenset(
-    "at from to in with called left joined visited near around between and outside by of is".split()
+    "at from to in with called left joined visited near around between and outside by of is "
+    "hello morning calling".split()  # (and a phone answered: "morning jeanberg chemist")
 )
 # Single head words that are ordinary words too: they need a cue before the name.
 _WEAK_FAC_HEADS: Final = frozenset(
     "general memorial medical regional practice pharmacy health healthcare children's lodge "
-    "pediatrics orthopedics cardiology dermatology".split()
+    "pediatrics orthopedics cardiology dermatology surgery chemist".split()
 )
 _FAC_WORD_RE: Final = compiled(
     rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*|[{_SCRIPTS}][{_SCRIPTS}'’-]*)$", re.I
@@ -2326,7 +2380,7 @@ def _name_run_end(
             break
         if low in _CONTEXT_STOP or low in _NOT_NAME or _looks_like_place_word(low):
             break
-        if low in lex.drugs:
+        if low in lex.drugs or low in _BARE_CONTRACTIONS:
             break
         common_word = low in lex.common or _inflected_word(low, lex) or low in _VERBS_S
         if lower and common_word and low not in _PARTICLES and not surname_after_particle:
@@ -3526,7 +3580,9 @@ def _spoken_spans(
                 yield m.start(), m.end(), ID
     for m in may.finditer(_SAID_PHONE_RE, low_scan):
         if 7 <= _said_digits(m.group("v")) <= 15:
-            yield m.start("v"), m.end("v"), PHONE
+            yield m.start("plus" if m.group("plus") else "v"), m.end("v"), PHONE
+    for m in may.finditer(_EXTENSION_RE, low_scan):
+        yield m.start("v"), m.end("v"), PHONE
     for m in _SAID_STREET_RE.finditer(low_scan) if _SAID_STREET_RE in may else ():
         yield m.start(), _place_after(text, m.end(), lex, lower_mode, street=True), LOCATION
     for m in may.finditer(_SAID_ID_RE, low_scan):
@@ -3548,7 +3604,11 @@ def _spoken_spans(
             if after and not after.group("yo"):
                 continue  # "ninety percent", "92 on room air" is not an age
             strict = m.group(0)[0] == "1"  # 100-119 in digits: a fever, a weight, a score
-            if after or _age_context(text[max(0, m.start() - 48) : m.start()], strict):
+            window = low_text[max(0, m.start() - 48) : m.start()]
+            # (the answer to "how old is she now", and "ninety-seven, Mr. Thomas")
+            if after or "how old" in window or _age_context(window, strict):
+                yield m.start(), m.end(), AGE
+            elif _TITLE_AFTER_AGE_RE.match(text, m.end()):
                 yield m.start(), m.end(), AGE
     months = _ORD_CAND_RE in may and _MONTH_WORD_RE.search(low_text) is not None
     for m in _ORD_CAND_RE.finditer(low_scan) if months else ():
@@ -3842,6 +3902,9 @@ def _extend(
                 start = prev.start(1)
         elif category == LOCATION:
             end = _place_after(text, end, lex, lower_mode)
+        elif category in (PHONE, ID) and "x" in text[end : end + 5]:
+            ext = _EXTENSION_AFTER_RE.match(text, end)
+            end = end if ext is None else ext.end()
         out.append((start, end, category))
         if category == NAME and not lower_mode:
             # "Zahur and [NAME] wrote it": a name-like word joined to a name before it
@@ -4926,9 +4989,18 @@ _SPOKEN_YEAR_RE: Final = compiled(rf"(?i:{_SPOKEN_YEAR}\b)")
 
 
 # A weekday before a date ("Sunday, February 10", "Tuesday, January 11").
+# A weekday that pins its day: before a date ("Thursday, March 3", "Thursday 4 December",
+# "Mon 25/6"), or with a word that makes it one day ("Wednesday night", "Friday just gone",
+# "Tuesday week", "Wednesday last"); not "every Monday night", nor "Friday nights".
 _WEEKDAY_DATE_RE: Final = compiled(
-    r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?[ ]+(?=(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug"
-    r"|Sep|Oct|Nov|Dec)[a-z]*\.?[ ]+\d)"
+    r"(?<!every )(?<!each )(?<!Every )"
+    r"(?:\b(?i:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)|\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\.?"
+    r"(?=[ ]+\d))"
+    r",?[ ]+(?:(?=(?i:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?[ ]+\d)"
+    r"|(?=\d{1,2}(?:st|nd|rd|th)?(?:[ ]+of)?[ ]+(?i:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct"
+    r"|Nov|Dec))"
+    r"|(?P<dm>(?:3[01]|[12]\d|0?[1-9])[/.](?:1[0-2]|0?[1-9]))(?![\d/]|[.]\d)"
+    r"|(?P<part>(?i:night|morning|afternoon|evening|just[ ]+gone|week|last))\b)"
 )
 
 
@@ -4948,7 +5020,8 @@ def _spoken_dates(text: str, low_text: str, may: Possible) -> Iterator[tuple[int
             if before is not None and (m := _SPOKEN_YEAR_RE.match(low_text, at)) is not None:
                 yield before.start(), m.end(), DATE
     for m in _WEEKDAY_DATE_RE.finditer(text) if _WEEKDAY_DATE_RE in may else ():
-        yield m.start(), m.end() + 1, DATE  # (into the month: one span with the date)
+        # (a date after it: into its first character, one span with the date)
+        yield m.start(), m.end() + (m.lastindex is None), DATE
 
 
 def _day_first(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
@@ -5816,7 +5889,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         )
     ],
     # (Found where its head words occur: tried only there, not at every letter.)
-    low_anchored=[_FAC_HEAD_SCAN_RE, _SAID_ID_RE, _SAID_PHONE_RE],
+    low_anchored=[_FAC_HEAD_SCAN_RE, _SAID_ID_RE, _SAID_PHONE_RE, _EXTENSION_RE],
 )
 
 

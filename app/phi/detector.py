@@ -451,6 +451,13 @@ _STREET_SUFFIX: Final = (
     r"|Plaza|Crescent|Alley|Broadway|Run|Bend|Hollow|Crossing|Ridge|Pass|Path|Mews|Commons|Knoll"
     r"|Parade|Esplanade|Promenade|Quay|Grove)"
 )
+# Street types of Britain, Ireland, Australia and New Zealand that are words too ("2 close
+# calls", "3 Green patients"): capitalised, after the street's own name ("4 Martin Circus").
+_STREET_SUFFIX_NAMED: Final = (
+    r"(?:Close|Rise|Gap|Circus|Ride|Curve|Wharf|Vale|Dale|Heights|Glen|Heath|Brae|Wynd|Chase"
+    r"|Mount|Hill|View|Walk|Green|Meadows?|Estate|Mall|Expressway|Freeway|Motorway|Causeway"
+    r"|Cove|Creek|Landing|Junction)"
+)
 _STREET_PREFIX: Final = r"(?:Rue|Chemin|Calle|Rua|Via|Avenida|Avenue|Boulevard|Route|Rte)"
 _ADDRESS_RE: Final = _scan(
     "0-9A-Zt",
@@ -458,6 +465,7 @@ _ADDRESS_RE: Final = _scan(
     rf"\s+){{0,3}}(?i:{_STREET_SUFFIX})\b\.?"
     r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|#|(?i:apartment|apt|suite|unit|flat|number))"
     r"\.?\s*#?\w+)?"
+    rf"|\b\d{{1,6}}(?:-\d{{1,4}})?\s+(?:[A-Z][a-zA-Z'’-]+\s+){{1,3}}{_STREET_SUFFIX_NAMED}\b"
     r"|\b(?:P\.?\s?O\.?\s+Box|PO\s+Box)\s+\d+"
     r"|\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Boulevard|Road|Lane|St\.(?=\s+[A-Z]))"
     r"|\b\d{1,3}(?:st|nd|rd|th)\s+(?i:street|avenue|ave)\b\.?"
@@ -1494,13 +1502,14 @@ _SAID_NUM: Final = (
 )
 # (the same, with digits written one by one: "6 5 1, 3 8 4", not "2 500 000")
 _SAID_DIGIT: Final = _SAID_NUM.replace("|\\d+)", "|\\d)")
-_SAID_LETTER: Final = r"[a-z](?:[ ]+as[ ]+in[ ]+[a-z]+)?"
+_SAID_LETTER: Final = r"(?:(?:double|triple)[ ]+)?[a-z](?:[ ]+as[ ]+in[ ]+[a-z]+)?"  # ("double a")
 # (not a full stop: "seven one five. I know"; dashes and "…": "three five one – nine five two")
 _SAID_SEP: Final = r"(?:[ ,\-–—…]|\.\.\.)+"
 _SAID_ID_RE: Final = _scan(
-    "maipgcenrsld",
+    "maipgcenrsldf",
     r"\b(?:member|insurance|policy|group|claim|account|acct|encounter|rx|prescription|license"
-    r"|licence|mrn|m[ ]r[ ]n|medical[ ]record|social|ssn|id)(?:[ ]+(?:number|no\.?|#|id))?"
+    r"|licence|mrn|m[ ]r[ ]n|medical[ ]record|social|ssn|id|nhi|nhs|pps|chi|ihi|card|certificate"
+    r"|serial|reference|folder|script|medicare|permit)(?:[ ]+(?:number|no\.?|#|id))?"
     r"(?:[ ]*(?:is|was|:|['’]s)|[?][ ]+(?:okay[.,]?[ ]+)?it['’]s)[ ]+(?:um,?[ ]+|uh,?[ ]+)?"
     rf"(?P<v>(?:{_SAID_LETTER}{_SAID_SEP}){{0,4}}{_SAID_NUM}"
     rf"(?:{_SAID_SEP}(?:{_SAID_NUM}|(?![ai]\b){_SAID_LETTER}(?![a-z]))){{3,}})",
@@ -1528,6 +1537,14 @@ _SAID_PHONE_RE: Final = _scan(
     rf"(?:(?:{_SAID_SEP}(?:(?:and[ ]+)?then[ ]+|and[ ]+)?){_SAID_DIGIT}){{2,}})",
 )
 _SAID_DIGITS: Final = {**dict.fromkeys(_DIGIT_WORDS, 1), "ten": 2, "eleven": 2, "twelve": 2}
+# A postcode said or given after its name: "the postcode is nine four nine five", "and the
+# postcode there is 9222", "postcode s one h eight s seven".
+_SAID_POSTCODE_RE: Final = compiled(
+    r"\b(?:post[ ]?code|postal[ ]code|zip[ ]?code|zip|eircode)(?:[ ]+there)?"
+    r"(?:[ ]+(?:is|was)|[ ]*:|['’]s)?[ ]+"
+    rf"(?P<v>\d{{4,5}}(?![\w-])|(?:{_SAID_LETTER}(?![a-z])|{_SAID_DIGIT})"
+    rf"(?:{_SAID_SEP}(?:(?![ai]\b){_SAID_LETTER}(?![a-z])|{_SAID_DIGIT})){{2,7}})"
+)
 # A telephone extension: "ask for extension 5930", "her extension is one nine three six" (not
 # a joint's: "extension 120 degrees"); and one after a number found ("(0117) 496 0180, ext
 # 902", "... eight two one extension one six three"), which joins that number's span.
@@ -1889,8 +1906,10 @@ _NAME_CUE: Final = (
 )
 _NAME_CUE_RE: Final = compiled(rf"(?i:{_NAME_CUE})(?P<n>{_ANY_TOK})")
 # Focus-group speaker labels: "Marta: I think ...".
+# (A timestamp may open the line: "[00:26:11] KIRSTY:", "(12:04) Marta:".)
+_TIMESTAMP: Final = r"(?:[\[(]?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?[\])]?[ \t]+)?"
 _SPEAKER_RE: Final = compiled(
-    rf"^[ \t]*\[?(?P<n>[{_UP}][{_LO}]+(?:['’‘][{_LO}]+)?(?:[ -][{_UP}][{_LO}]+)?"
+    rf"^[ \t]*{_TIMESTAMP}\[?(?P<n>[{_UP}][{_LO}]+(?:['’‘][{_LO}]+)?(?:[ -][{_UP}][{_LO}]+)?"
     # (or in capitals, four letters or more: "JASMINE:", "TECIMER:"; not "CSR:", "RPH:")
     rf"|[{_UP}]{{4,}}(?:[ -][{_UP}]{{2,}})?)"
     rf"(?:[ \t]*\([^)\n]{{1,20}}\))?\]?[ \t]*:",
@@ -1926,9 +1945,10 @@ def _bracket_labels(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
 # "Mrs COHEN:", "Dr. West:", "RPh Else:" (the label says who speaks: the word after the role
 # is a name even when it is also a word).
 _ROLE_LABEL_RE: Final = compiled(
-    r"[ \t]*\[?(?i:dr|mr|mrs|ms|miss|mx|prof|np|rn|md|pa|lpn|lvn|cna|rph|pharmd|pharm|crna"
-    r"|cnm|sw|msw|lcsw|pt|ot|rt|slp|nurse|doctor|sister|matron)(?:_|\.?[ \t]+|\.)"
-    rf"(?P<n>[{_UP}][{_LO}'’-]+|[{_UP}]{{2,}})\]?[ \t]*:[ \t]"
+    rf"[ \t]*{_TIMESTAMP}\[?(?i:dr|mr|mrs|ms|miss|mx|prof|np|rn|md|pa|lpn|lvn|cna|rph|pharmd"
+    r"|pharm|crna|cnm|sw|msw|lcsw|pt|ot|rt|slp|nurse|doctor|sister|matron|cn|hca|hcsw|sho|gp"
+    r"|midwife|pharmacist|tech)(?:_|\.?[ \t]+|\.)"
+    rf"(?P<n>(?:Mc|Mac|O['’])?[{_UP}][{_LO}'’-]+|[{_UP}]{{2,}})\]?[ \t]*:[ \t]"
 )
 
 
@@ -3583,6 +3603,10 @@ def _spoken_spans(
             yield m.start("plus" if m.group("plus") else "v"), m.end("v"), PHONE
     for m in may.finditer(_EXTENSION_RE, low_scan):
         yield m.start("v"), m.end("v"), PHONE
+    for m in may.finditer(_SAID_POSTCODE_RE, low_scan):
+        v = m.group("v")
+        if v[0].isdigit() or _said_digits(v) >= 2:
+            yield m.start("v"), len(low_scan[: m.end("v")].rstrip(" ,.-–—…")), LOCATION
     for m in _SAID_STREET_RE.finditer(low_scan) if _SAID_STREET_RE in may else ():
         yield m.start(), _place_after(text, m.end(), lex, lower_mode, street=True), LOCATION
     for m in may.finditer(_SAID_ID_RE, low_scan):
@@ -3909,7 +3933,10 @@ def _extend(
         if category == NAME and not lower_mode:
             # "Zahur and [NAME] wrote it": a name-like word joined to a name before it
             before = None
-            if text.find("and", max(0, start - 8), start) != -1:  # cheap gate first
+            if (
+                text.find("and", max(0, start - 8), start) != -1
+                or text.find(" or ", max(0, start - 7), start) != -1
+            ):  # cheap gate first
                 before = _TOKEN_AND_RE.search(text, max(0, start - 40), start)
             if (
                 before
@@ -3944,8 +3971,8 @@ def _extend(
     return out
 
 
-_AND_TOKEN_RE: Final = compiled(rf"[ ]+and[ ]+({_ANY_TOK})(?![\w'’-])")
-_TOKEN_AND_RE: Final = compiled(rf"(?<![\w'’.-])({_ANY_TOK})[ ]+and[ ]+$")
+_AND_TOKEN_RE: Final = compiled(rf"[ ]+(?:and|or)[ ]+({_ANY_TOK})(?![\w'’-])")
+_TOKEN_AND_RE: Final = compiled(rf"(?<![\w'’.-])({_ANY_TOK})[ ]+(?:and|or)[ ]+$")
 
 
 # The whole-text scans that one Hyperscan pass rules in or out per text (app/phi/prefilter.py).
@@ -5889,7 +5916,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         )
     ],
     # (Found where its head words occur: tried only there, not at every letter.)
-    low_anchored=[_FAC_HEAD_SCAN_RE, _SAID_ID_RE, _SAID_PHONE_RE, _EXTENSION_RE],
+    low_anchored=[_FAC_HEAD_SCAN_RE, _SAID_ID_RE, _SAID_PHONE_RE, _EXTENSION_RE, _SAID_POSTCODE_RE],
 )
 
 

@@ -1442,6 +1442,20 @@ def test_session_13_fresh_set_classes(text: str, redacted: str) -> None:
          " surgery",
          "s1 morning [LOCATION] you're through to [NAME]\ns2 after her surgery in cardiac"
          " surgery"),
+        # Speaker labels after a timestamp, or after a ward role (CN, HCA); a name after "or".
+        ("[00:12:04] MAIREAD: Hello?\n[00:12:09] INT: Hi.\n[00:12:15] MAIREAD: Sorry.\nHCA"
+         " Oyelaran: Yes.\nCN McTavish: Rebecca or Ifeoluwa will come.",
+         "[00:12:04] [NAME]: Hello?\n[00:12:09] INT: Hi.\n[00:12:15] [NAME]: Sorry.\n[NAME]:"
+         " Yes.\n[NAME]: [NAME] or [NAME] will come."),
+        # Street types of Britain and Australia after the street's name; not words alone.
+        ("A: She's at 4 Pemberton Circus, then 17 Kowhai Rise; we had 2 close calls, 3 Green"
+         " beds.",
+         "A: She's at [LOCATION], then [LOCATION]; we had 2 close calls, 3 Green beds."),
+        # A postcode said after its name; numbers said after more labels, "double" letters.
+        ("s1 the postcode is two six one five and the nhi number is k l m four four two one\ns2"
+         " the certificate number is double e seven seven one three nine",
+         "s1 the postcode is [LOCATION] and the nhi number is [ID]\ns2 the certificate number is"
+         " [ID]"),
         # A number answering a question that named it, after "it's".
         ("A: And the postcode?\nB: It's 4410.\nA: How many steps?\nB: It's 5000.",
          "A: And the postcode?\nB: It's [LOCATION].\nA: How many steps?\nB: It's 5000."),

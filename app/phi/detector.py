@@ -1503,8 +1503,9 @@ _SAID_NUM: Final = (
 # (the same, with digits written one by one: "6 5 1, 3 8 4", not "2 500 000")
 _SAID_DIGIT: Final = _SAID_NUM.replace("|\\d+)", "|\\d)")
 _SAID_LETTER: Final = r"(?:(?:double|triple)[ ]+)?[a-z](?:[ ]+as[ ]+in[ ]+[a-z]+)?"  # ("double a")
-# (not a full stop: "seven one five. I know"; dashes and "…": "three five one – nine five two")
-_SAID_SEP: Final = r"(?:[ ,\-–—…]|\.\.\.)+"
+# (not a full stop: "seven one five. I know"; dashes and "…": "three five one – nine five two";
+# "~" with "…", as the prefilter reads it: app/phi/prefilter.py)
+_SAID_SEP: Final = r"(?:[ ,\-–—…~]|\.\.\.)+"
 _SAID_ID_RE: Final = _scan(
     "maipgcenrsldf",
     r"\b(?:member|insurance|policy|group|claim|account|acct|encounter|rx|prescription|license"
@@ -1899,7 +1900,7 @@ _NAME_CUE: Final = (
     rf"(?:\s*,|\s+(?:is|was))?|name\s+is|name['’]s|named|dr\.?|doctor)"
     rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|(?:ring|phon|call)ing\s+for|call(?:ed|ing)?"
     rf"|text(?:ed|ing)?"
-    rf"|e-?mail(?:ed|ing)?|pag(?:e|ed|ing)|thank(?:ed|s)?|that\s+was|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"
+    rf"|e-?mail(?:ed|ing)?|pag(?:e|ed|ing)|thank\s+you(?:\s+so\s+much)?|thank(?:ed|s)?|that\s+was|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"
     rf"|speak(?:ing)?|agree(?:d)?|met|meet|sat|train(?:ed)?|go|went|chat(?:ted)?)\s+(?:with|to)"
     rf"|trained\s+by|(?:hi|hey)(?!\s+this\b)|nurse|according\s+to|out\s+to|behalf\s+of|covered\s+for"
     rf"|precepted)\s+"
@@ -5756,6 +5757,53 @@ _DAY_AND_MONTH_NAMES: Final = _MONTHS_LOWER | frozenset(
 )
 
 
+# A name set off by what follows it: a birth date ("Saber Pande, born December 23, 1968"),
+# a role between dashes ("Mehdi -- the interpreter --", "Jitrin Polpo -- our lead --",
+# "Krishna -- he's on days now"). The words must be names: not "Monday, born", "Epic --
+# the vendor" (a vendor is no name: _personal_token).
+_NAME_BEFORE_ROLE_RE: Final = _scan(
+    f"A-Z{_UP}",
+    rf"(?<![\w'’-])(?P<n>[{_UP}][{_LO}'’-]+(?:[ ][{_UP}][{_LO}'’-]+)?)"
+    r"(?:,[ ]+(?:born|b\.|DOB)\b"
+    r"|[ ]*(?:--|[—–-])[ ]*(?:(?:he|she)(?:['’]s)?\b|(?:the|our|my|his|her)[ ]+(?:[a-z]+[ ]+)?"
+    rf"(?:{_KIN}|interpreter|lead|translator)\b))",
+)
+# Speech-to-text: "so i'm kweku i work on the cardiology side", "i'm derrick ampofo and i'm a
+# it lead", "i'm joao calling from the clinic": a word after "i'm" that English does not
+# have, before what a self-introduction goes on with.
+_LOWER_INTRO_RE: Final = _scan(
+    "i",
+    r"\bi['’]?m[ ]+(?P<n>[a-z][a-z'’-]+)(?:[ ]+(?!and\b)(?P<s>[a-z][a-z'’-]+))?[ ,]+"
+    r"(?=(?P<and>and[ ]+)?(?:i[ ]+work\b|i['’]?m[ ]+(?:a|an|the)\b|(?:calling|ringing|phoning)[ ]+"
+    r"(?:from|about)\b|from[ ]+the\b))",
+)
+
+
+def _set_off_names(
+    text: str, lex: _Lexicon, lower_mode: bool, may: Possible
+) -> Iterable[tuple[int, int, str]]:
+    """Names set off by a birth date or a role after them, and self-introductions in
+    lower-case speech (_NAME_BEFORE_ROLE_RE, _LOWER_INTRO_RE)."""
+    for m in _NAME_BEFORE_ROLE_RE.finditer(text) if _NAME_BEFORE_ROLE_RE in may else ():
+        words = m.group("n").split()
+        if all(w.lower() not in lex.common and _personal_token(w, lex, True) for w in words):
+            yield m.start("n"), m.end("n"), NAME
+    for m in _LOWER_INTRO_RE.finditer(text) if lower_mode and _LOWER_INTRO_RE in may else ():
+        tok = m.group("n")
+        if tok in lex.common or tok in _NOT_GIVEN or not _personal_token(tok, lex, False):
+            continue
+        end = m.end("n")
+        if (s := m.group("s")) and s not in lex.common and _personal_token(s, lex, False):
+            end = m.end("s")
+        elif m.group("and"):
+            continue  # "i'm vegan and i work nights": a name and a surname before "and" only
+        yield m.start("n"), end, NAME
+
+
+# (Not after "i'm": speech words no dictionary has.)
+_NOT_GIVEN: Final = frozenset("gonna gotta kinda sorta wanna".split())
+
+
 def _s13_spans(
     text: str, lex: _Lexicon, lower_mode: bool, may: Possible
 ) -> Iterable[tuple[int, int, str]]:
@@ -5867,6 +5915,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_CUED_GROUPED_NUMBER_RE, None),
         *((rx, _ascii_gate(rx)) for rx in (_TITLE_LOWER_RE, _INITIAL_SURNAME_RE, _POSSESSION_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_FAMILY_PLACE_RE, _CUED_ADDRESS_RE, _ANSWERED_RE)),
+        *((rx, _ascii_gate(rx)) for rx in (_NAME_BEFORE_ROLE_RE, _LOWER_INTRO_RE)),
         *_PHRASING_SCANS,
         *(
             (rx, None)
@@ -5979,6 +6028,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     raw.extend(_conversation_spans(text, lex, caps, hints, lower_mode, (low_text, low_scan), may))
     raw.extend(list(_phrasing_spans(text, low_text, lex, caps, lower_mode, raw, may)))
     raw.extend(_s13_spans(text, lex, lower_mode, may))
+    raw.extend(_set_off_names(text, lex, lower_mode, may))
 
     cleaned = []
     for start, end, cat in raw:

@@ -1456,6 +1456,16 @@ def test_session_13_fresh_set_classes(text: str, redacted: str) -> None:
          " the certificate number is double e seven seven one three nine",
          "s1 the postcode is [LOCATION] and the nhi number is [ID]\ns2 the certificate number is"
          " [ID]"),
+        # A name set off by a role between dashes or a birth date; a self-introduction in
+        # lower-case speech, and "thank you" before a name.
+        ("A: Mehdi -- the interpreter -- laughed; Oyelaran — our lead — agreed; Epic -- the"
+         " vendor -- said so.\nB: Ifeoma Adebayo, born 3 May 1950.",
+         "A: [NAME] -- the interpreter -- laughed; [NAME] — our lead — agreed; Epic -- the"
+         " vendor -- said so.\nB: [NAME], born [DATE]."),
+        ("s2 so i'm kwabena i work on the renal side\ns1 thank you kwabena\ns2 i'm vegan and i"
+         " work nights",
+         "s2 so i'm [NAME] i work on the renal side\ns1 thank you [NAME]\ns2 i'm vegan and i"
+         " work nights"),
         # A number answering a question that named it, after "it's".
         ("A: And the postcode?\nB: It's 4410.\nA: How many steps?\nB: It's 5000.",
          "A: And the postcode?\nB: It's [LOCATION].\nA: How many steps?\nB: It's 5000."),

@@ -2225,6 +2225,7 @@ _SPECIALTY: Final = frozenset(
     orthopedic failure acute chronic critical intensive urgent primary care health wellness
     same day outpatient inpatient ambulatory
     residential aged
+    fracture antenatal postnatal maternity asthma respiratory ortho orthopaedic falls frailty
     """.split()
 )
 _FAC_CUES: Final = frozenset(
@@ -5679,6 +5680,24 @@ _COUNTRIES: Final = frozenset(
     "papua new guinea", "sierra leone", "trinidad and tobago", "bosnia and herzegovina",
     "north macedonia", "east timor", "cape verde", "the us", "the uk", "the usa",
 }  # fmt: skip
+# Places as large as a US state elsewhere (no smaller place): Canada's provinces and
+# territories, Australia's states, New Zealand's regions (not those named for their city),
+# Ireland's provinces; and any "... Province", "... Oblast" ("Koshi Province").
+_REGIONS: Final = frozenset(
+    """
+    ontario quebec alberta manitoba saskatchewan yukon nunavut newfoundland labrador
+    queensland tasmania northland waikato taranaki manawatu manawatū southland otago
+    canterbury marlborough munster leinster connacht connaught ulster gauteng kwazulu-natal
+    """.split()
+) | {
+    "british columbia", "nova scotia", "new brunswick", "prince edward island",
+    "northwest territories", "new south wales", "western australia", "south australia",
+    "northern territory", "bay of plenty", "hawke's bay", "hawke’s bay", "west coast",
+    "western cape", "eastern cape", "northern cape", "free state", "north west",
+}  # fmt: skip
+_REGION_SUFFIX_RE: Final = compiled(
+    r"[a-z'’ -]+ (?:province|oblast|prefecture|governorate|voivodeship|canton|krai|region)"
+)
 _PLACE_JOIN_RE: Final = compiled(r"\s*(?:,|\band\b|\bor\b)\s*")
 
 
@@ -5699,6 +5718,14 @@ def _large_place(text: str, start: int, end: int, cat: str) -> bool:
     if cat == LOCATION:
         if _country_or_state(found):
             return True
+        # "from India earlier", "in Qatar. Healthcare is ...": a country, and what a place's
+        # run took after it
+        # (not "New York clinic", "the New York office": a facility named for its state)
+        words = found.split(". ", 1)[0].split()
+        while len(words) > 1 and words[-1][:1].islower() and words[-1] not in _FACILITY_WORDS:
+            words.pop()
+        if len(words) < len(found.split()) and _country_or_state(" ".join(words)):
+            return not any(w in _FACILITY_WORDS for w in found.split())
     elif cat != NAME:
         return False
     low = found.lower()
@@ -5842,7 +5869,9 @@ def _s13_spans(
 def _country_or_state(place: str) -> bool:
     """A place that is a country or a US state, or a list of them ("New Jersey, Illinois")."""
     low = place.lower().strip(" .")
-    if low in _COUNTRIES or low in _STATE_NAMES_LOWER:
+    if low in _COUNTRIES or low in _STATE_NAMES_LOWER or low in _REGIONS:
+        return True
+    if _REGION_SUFFIX_RE.fullmatch(low):
         return True
     if "," not in low and " and " not in low and " or " not in low:
         return False

@@ -1466,6 +1466,16 @@ def test_session_13_fresh_set_classes(text: str, redacted: str) -> None:
          " work nights",
          "s2 so i'm [NAME] i work on the renal side\ns1 thank you [NAME]\ns2 i'm vegan and i"
          " work nights"),
+        # Provinces, states and regions of other countries are no smaller places; nor is a
+        # country with the words a run took after it; a clinic named for its specialty.
+        ("A: From Ontario last year, then Otago; the hospital in Koshi Province; here from India"
+         " earlier this year; I was in Qatar. Healthcare is hard.\nB: im a medic in fracture"
+         " clinic",
+         "A: From Ontario last year, then Otago; the hospital in Koshi Province; here from India"
+         " earlier this year; I was in Qatar. Healthcare is hard.\nB: im a medic in fracture"
+         " clinic"),
+        ("A: She lives in Dunedin, Otago, near the New York clinic.",
+         "A: She lives in [LOCATION], near the [LOCATION]."),
         # A number answering a question that named it, after "it's".
         ("A: And the postcode?\nB: It's 4410.\nA: How many steps?\nB: It's 5000.",
          "A: And the postcode?\nB: It's [LOCATION].\nA: How many steps?\nB: It's 5000."),

@@ -491,6 +491,13 @@ _CITY_STATE_RE: Final = _scan(
     rf",\s*(?P<state>{_STATE})"
     r"(?:\s+\d{5}(?:-\d{4})?)?(?![\w])",
 )
+# A town before an Australian state and its postcode, or a Canadian province and its postal
+# code, as addresses end there ("East Bethfurt VIC 1322", "Emilytown MB N5S 2C6").
+_REGION_CODE_RE: Final = _scan(
+    "A-Z",
+    r"\b(?P<city>(?:[A-Z][a-z'’]+[ -]){1,3}?),?[ ]*(?:(?:VIC|NSW|QLD|TAS|ACT|NT|SA|WA)[ ]+\d{4}"
+    r"|(?:AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT)[ ]+[A-Z]\d[A-Z][ ]?\d[A-Z]\d)(?![\w-])",
+)
 _COUNTY_RE: Final = _scan("A-Z", r"\b(?:[A-Z][a-z]+\s){1,2}(?:County|Parish|Borough)\b")
 
 # Facility heads: a capitalised run ending in one of these is a facility name.
@@ -1165,6 +1172,9 @@ def _location_spans(
 
     # ", ST" / ", State" must occur (a search from the literal comma: cheap).
     city_state = "," in text and _CITY_STATE_RE in may and _COMMA_STATE_RE.search(text)
+    for m in _REGION_CODE_RE.finditer(text) if hints.digits and _REGION_CODE_RE in may else ():
+        if any(w.lower() not in lex.common for w in m.group("city").split()):
+            yield m.start(), m.end(), LOCATION  # (not "Sydney Road VIC 3000": the town is)
     for m in _CITY_STATE_RE.finditer(text) if city_state else ():
         city = m.group("city").strip()
         low = city.lower()
@@ -1542,7 +1552,9 @@ _SAID_DIGITS: Final = {**dict.fromkeys(_DIGIT_WORDS, 1), "ten": 2, "eleven": 2, 
 # postcode there is 9222", "postcode s one h eight s seven".
 _SAID_POSTCODE_RE: Final = compiled(
     r"\b(?:post[ ]?code|postal[ ]code|zip[ ]?code|zip|eircode)(?:[ ]+there)?"
-    r"(?:[ ]+(?:is|was)|[ ]*:|['’]s)?[ ]+"
+    r"(?:(?:[ ]+(?:is|was)|[ ]*:|['’]s)?[ ]+"
+    # (or asked, and answered in the next turn: "and the postcode there\nS1: s one h ...")
+    r"|[ ]*[?.]?[ ]*\n(?:\[[^\]\n]{1,20}\][ ]*|[^\n:]{1,25}:[ ]*)?)"
     rf"(?P<v>\d{{4,5}}(?![\w-])|(?:{_SAID_LETTER}(?![a-z])|{_SAID_DIGIT})"
     rf"(?:{_SAID_SEP}(?:(?![ai]\b){_SAID_LETTER}(?![a-z])|{_SAID_DIGIT})){{2,7}})"
 )
@@ -1995,7 +2007,8 @@ def _speaker_labels(text: str) -> list[re.Match[str]]:
 # A unit written before its street address: "Unit 4, 523 Larkspur Crescent", "#12, 7 Heron
 # Avenue", "Apt 3B, 803 Chestnut Street".
 _UNIT_BEFORE_RE: Final = compiled(
-    r"(?<![\w#])(?:#[ ]?|(?i:unit|apt|apartment|suite|ste|flat|room)\.?[ ]+#?)[A-Za-z]?\d+[A-Za-z]?"
+    r"(?<![\w#])(?:#[ ]?|(?i:unit|apt|apartment|suite|ste|flat|room|level|floor)\.?[ ]+#?)"
+    r"[A-Za-z]?\d+[A-Za-z]?"
     r",?[ ]+$"
 )
 
@@ -5954,6 +5967,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _HEAD_OF_PLACE_RE,
                 _ADDRESS_RE,
                 _CITY_STATE_RE,
+                _REGION_CODE_RE,
                 _COUNTY_RE,
                 _ZIP_RE,
                 _POSTCODE_RE,

@@ -1476,6 +1476,12 @@ def test_session_13_fresh_set_classes(text: str, redacted: str) -> None:
          " clinic"),
         ("A: She lives in Dunedin, Otago, near the New York clinic.",
          "A: She lives in [LOCATION], near the [LOCATION]."),
+        # A town before an Australian state and postcode or a Canadian province and postal
+        # code; a level before its street; a postcode asked for and said in the next turn.
+        ("A: It's 9 Kent Road, Wombarra NSW 2515, or Level 3, 40 Pitt Street, or Tisdale SK S0E"
+         " 1T0.\nB: and the postcode there\nA: t two e, four k nine\nB: The ICU NSW 2000 team.",
+         "A: It's [LOCATION], or [LOCATION], or [LOCATION].\nB: and the postcode there\nA:"
+         " [LOCATION]\nB: The ICU NSW 2000 team."),
         # A number answering a question that named it, after "it's".
         ("A: And the postcode?\nB: It's 4410.\nA: How many steps?\nB: It's 5000.",
          "A: And the postcode?\nB: It's [LOCATION].\nA: How many steps?\nB: It's 5000."),

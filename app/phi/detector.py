@@ -427,7 +427,10 @@ _HEAD_FIRST_RE: Final = _scan(
 _STREET_FIRST_RE: Final = _scan(
     f"SCRVAUBK{_UP}",
     r"\b(?:(?:Strada|Str\.|Calle|Carrer|Rua|Via|Viale|Avenida|Av\.|Rue|Ulica|ul\.|Calea"
-    rf"|Bulevardul|Bd\.)(?:[ ]+(?:{_LINK}|[{_UP}][{_LO}'’.-]+)){{1,3}}"
+    rf"|Bulevardul|Bd\.|Avenue|Pra[çc]a|Largo|Travessa|Piazza|Plaza)(?:[ ]+(?:{_LINK}"
+    rf"|[{_UP}][{_LO}'’.-]+)){{1,3}},?"
+    # ("Firdusu Street 83", "Voroninis Street 140": an English type, the number after it)
+    rf"|[{_UP}][{_LO}]+[ ]+(?:Street|Road|Avenue|Lane)"
     rf"|[{_UP}][{_LO}]+(?:katu|kuja|tie|polku|straat|singel|laan|weg|gracht|plein|stra(?:ß|ss)e"
     r"|gasse|vej|gade|gatan|v[äa]gen))[ ]+(?:nr\.?[ ]*)?\d{1,4}[A-Za-z]?\b",
 )
@@ -2007,7 +2010,8 @@ def _speaker_labels(text: str) -> list[re.Match[str]]:
 # A unit written before its street address: "Unit 4, 523 Larkspur Crescent", "#12, 7 Heron
 # Avenue", "Apt 3B, 803 Chestnut Street".
 _UNIT_BEFORE_RE: Final = compiled(
-    r"(?<![\w#])(?:#[ ]?|(?i:unit|apt|apartment|suite|ste|flat|room|level|floor)\.?[ ]+#?)"
+    r"(?<![\w#])(?:#[ ]?|(?i:unit|apt|apartment|suite|ste|flat|room|level|floor|house)\.?[ ]+#?"
+    r"|No\.?[ ]+)"
     r"[A-Za-z]?\d+[A-Za-z]?"
     r",?[ ]+$"
 )
@@ -4946,6 +4950,24 @@ def _date_spans(
     yield from _spoken_dates(text, low_text, may)
 
 
+# A day and a month in another language, day first: "18. Februar 2023", "11 de julio de 2024",
+# "le 3 mars", "19. Oktober" (the months that English spells the same are dated already).
+_FOREIGN_MONTH: Final = (
+    r"(?:januar|februar|m[äa]rz|juni|juli|oktober|dezember|janvier|f[ée]vrier|avril"
+    r"|juin|juillet|ao[ûu]t|septembre|octobre|novembre|d[ée]cembre|enero|febrero|marzo|abril"
+    r"|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|janeiro"
+    r"|fevereiro|mar[çc]o|maio|junho|julho|setembro|outubro|novembro|dezembro|gennaio"
+    r"|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|januari|februari|maart"
+    r"|augustus|ianuarie|februarie|martie|aprilie|iunie|iulie|septembrie|octombrie"
+    r"|noiembrie|decembrie)"
+)
+_FOREIGN_DATE_RE: Final = _scan(
+    "0-9",
+    rf"\b(?:3[01]|[12]\d|0?[1-9])\.?[ ]+(?:de[ ]+)?(?:(?i:{_FOREIGN_MONTH})\b"
+    r"(?:,?[ ]+(?:de[ ]+)?(?:19|20)\d\d\b)?"
+    # (months that are words too, "2 mars bars", "Mai": with their year only)
+    r"|(?i:mars|mai|mei)[ ]+(?:19|20)\d\d\b)",
+)
 # A day and a month with no year, written day first as most of the world writes them: two
 # digits each with the closing dot ("on 06.05.", "until 17.07."), or after a word of time
 # ("since 1.1", "on 18/4", "from 13/2"; with a dot only after since/until/till/dated: "on
@@ -5067,6 +5089,8 @@ def _spoken_dates(text: str, low_text: str, may: Possible) -> Iterator[tuple[int
 
 
 def _day_first(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _FOREIGN_DATE_RE.finditer(text) if _FOREIGN_DATE_RE in may else ():
+        yield m.start(), m.end(), DATE
     for m in _DAY_FIRST_RE.finditer(text) if _DAY_FIRST_RE in may else ():
         group = m.lastgroup or "a"
         yield m.start(group), m.end(group), DATE
@@ -5953,6 +5977,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_DAY_FIRST_RE, _DAY_FIRST_GATE),
         (_ORDINAL_DAY_RE, rf"(?i:\b(?:{'|'.join(_DAY_CUES.split())}) the +(?:{_ORDINAL_DAY}))"),
         (_WEEKDAY_DATE_RE, None),
+        (_FOREIGN_DATE_RE, None),
         (_ROLE_LABEL_RE, _ascii_gate(_ROLE_LABEL_RE)),
         (_CUED_GROUPED_NUMBER_RE, None),
         *((rx, _ascii_gate(rx)) for rx in (_TITLE_LOWER_RE, _INITIAL_SURNAME_RE, _POSSESSION_RE)),

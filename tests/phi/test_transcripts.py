@@ -1482,6 +1482,12 @@ def test_session_13_fresh_set_classes(text: str, redacted: str) -> None:
          " 1T0.\nB: and the postcode there\nA: t two e, four k nine\nB: The ICU NSW 2000 team.",
          "A: It's [LOCATION], or [LOCATION], or [LOCATION].\nB: and the postcode there\nA:"
          " [LOCATION]\nB: The ICU NSW 2000 team."),
+        # Day-first dates with the month in another language (words too only with a year);
+        # a street with its number after it, or after "No.".
+        ("A: Discharged 18. Februar 2023, back 11 de julio de 2024, le 3 mars 2024; at Nizami"
+         " Street 83 or No. 12, Tagore Road.\nB: Two mars bars, 5 mai.",
+         "A: Discharged [DATE], back [DATE], le [DATE]; at [LOCATION] or [LOCATION].\nB: Two"
+         " mars bars, 5 mai."),
         # A number answering a question that named it, after "it's".
         ("A: And the postcode?\nB: It's 4410.\nA: How many steps?\nB: It's 5000.",
          "A: And the postcode?\nB: It's [LOCATION].\nA: How many steps?\nB: It's 5000."),

@@ -382,7 +382,10 @@ _CODE_RE: Final = _scan(
     "#A-Z0-9",
     r"(?<![\w#-])#?(?:[A-Z]{1,6}\d?[A-Z]?-(?:[A-Z0-9]+-)*\d{3,}[A-Z0-9]*"
     r"|[A-Z]{1,5}\d{5,}[A-Z]{0,3}|\d{4,}-?[A-Z]{1,5}|[A-Z]{2,5}\d{4,}[A-Z]{0,3}"
-    r"|\d{3,}(?:-\d{2,}){1,3})(?![\w-])",
+    r"|\d{3,}(?:-\d{2,}){1,3}"
+    # ("N8U340-3911MX-19307P", "4H7-27528", "5136-HLZ-8294": groups of capitals and digits,
+    # five digits or more in all)
+    r"|(?=[A-Z0-9-]*[A-Z])(?=(?:[A-Z-]*\d){5})[A-Z0-9]{2,}(?:-[A-Z0-9]{2,}){1,3})(?![\w-])",
 )
 _NOT_CODE_SHAPE_RE: Final = compiled(
     r"(?:19|20)\d{2}-(?:19|20)\d{2}|(?:19|20)\d{2}-[01]\d-[0-3]\d|\d{3}-\d{3}-\d{4}"
@@ -1586,6 +1589,22 @@ _NUMBER_ANSWER_RE: Final = compiled(
     r"^[ \t]*[^:\n]{1,30}:[ \t]*(?:(?:yes|yeah|it['’]s|it[ ]is|that['’]s),?[ \t]+){0,2}"
     r"(?P<v>\d{4,5}(?:-\d{4})?)[ \t]*[.!]?[ \t]*$",
     re.M | re.I,
+)
+# A value read out or typed as the whole of a turn ("Caller: B N K two nine eight five.",
+# "Caller: Um... 4H7-27528."), answering a turn that asked for a number (_ASKED_ID_RE).
+_SAID_ITEM: Final = (
+    r"(?:(?:double|triple)[ ]+)?(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|[a-z]"
+    r"|\d+)(?![a-z'’])"
+)
+_ANSWER_ID_RE: Final = compiled(
+    r"^[ \t]*(?:\[[^\]\n]{1,20}\][ \t]*|[^:\n]{1,30}:[ \t]*)?"
+    r"(?:(?:um|uh|yes|yeah|it['’]s|that['’]s)[.,…]*[ \t]+)*"
+    rf"(?P<v>{_SAID_ITEM}(?:[ ,.\-–—…~]+{_SAID_ITEM}){{3,}})[ \t]*[.?!]?[ \t]*$",
+    re.M | re.I,
+)
+_ASKED_ID_RE: Final = compiled(
+    r"(?i:\b(?:number|id|nhi|nhs|serial|card|script|certificate|mrn|claim|member|policy"
+    r"|reference|prescription|label)\b)"
 )
 _ANSWER_CUES: Final = (
     ("zip", LOCATION), ("postcode", LOCATION), ("postal code", LOCATION),
@@ -3698,6 +3717,12 @@ def _spoken_spans(
         yield (*m.span("low"), NAME) if m.group("low") else (*m.span(), NAME)
     if _LOWER_SPELLING_RE in may:
         yield from _spelled_words(low_scan)
+    for m in _ANSWER_ID_RE.finditer(text) if "\n" in text and _ANSWER_ID_RE in may else ():
+        line = text.rfind("\n", 0, m.start()) + 1
+        asked = text[text.rfind("\n", 0, max(0, line - 1)) + 1 : line]
+        value = m.group("v")
+        if _said_digits(value.lower()) >= 4 and _ASKED_ID_RE.search(asked):
+            yield m.start("v"), m.end("v"), ID
     answers = hints.max_run >= 4 and ":" in text and _NUMBER_ANSWER_RE in may
     for m in _NUMBER_ANSWER_RE.finditer(text) if answers else ():
         line = text.rfind("\n", 0, m.start()) + 1  # (the question is the turn before)
@@ -5980,6 +6005,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_FOREIGN_DATE_RE, None),
         (_ROLE_LABEL_RE, _ascii_gate(_ROLE_LABEL_RE)),
         (_CUED_GROUPED_NUMBER_RE, None),
+        (_ANSWER_ID_RE, None),
         *((rx, _ascii_gate(rx)) for rx in (_TITLE_LOWER_RE, _INITIAL_SURNAME_RE, _POSSESSION_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_FAMILY_PLACE_RE, _CUED_ADDRESS_RE, _ANSWERED_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_NAME_BEFORE_ROLE_RE, _LOWER_INTRO_RE)),

@@ -1488,6 +1488,12 @@ def test_session_13_fresh_set_classes(text: str, redacted: str) -> None:
          " Street 83 or No. 12, Tagore Road.\nB: Two mars bars, 5 mai.",
          "A: Discharged [DATE], back [DATE], le [DATE]; at [LOCATION] or [LOCATION].\nB: Two"
          " mars bars, 5 mai."),
+        # A value read out or typed as a whole turn after a question that asked for a number;
+        # ids of capitals and digits in dashed groups; not a standard's or a count.
+        ("A: Your NHI, please?\nB: T Q W four one nine two.\nA: The serial?\nB: Um... 7K2-40913."
+         "\nA: How many?\nB: Five or six.\nA: Script A3F912-5521QX, not ISO-13485 or COVID-19.",
+         "A: Your NHI, please?\nB: [ID].\nA: The serial?\nB: Um... [ID].\nA: How many?\nB: Five"
+         " or six.\nA: Script [ID], not ISO-13485 or COVID-19."),
         # A number answering a question that named it, after "it's".
         ("A: And the postcode?\nB: It's 4410.\nA: How many steps?\nB: It's 5000.",
          "A: And the postcode?\nB: It's [LOCATION].\nA: How many steps?\nB: It's 5000."),

@@ -1931,7 +1931,8 @@ _ANY_TOK: Final = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]
 # Words before a name in a personal context: "ask Tomasz", "my sister Ines", "this is Rhea".
 _NAME_CUE: Final = (
     rf"\b(?:(?P<intro>this\s+is)|(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})"
-    rf"(?:\s*,|\s+(?:is|was))?|name\s+is|name['’]s|named|dr\.?|doctor)"
+    rf"(?:\s*,|\s+(?:is|was))?|name\s+is|name['’]s|named|dr\.?|doctor"
+    rf"|(?:everyone|everybody|they|we|people)\s+call(?:s|ed)?\s+(?:her|him|me))"  # (a nickname)
     rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|(?:ring|phon|call)ing\s+for|call(?:ed|ing)?"
     rf"|text(?:ed|ing)?"
     rf"|e-?mail(?:ed|ing)?|pag(?:e|ed|ing)|thank\s+you(?:\s+so\s+much)?|thank(?:ed|s)?|that\s+was|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"

@@ -1494,6 +1494,9 @@ def test_session_13_fresh_set_classes(text: str, redacted: str) -> None:
          "\nA: How many?\nB: Five or six.\nA: Script A3F912-5521QX, not ISO-13485 or COVID-19.",
          "A: Your NHI, please?\nB: [ID].\nA: The serial?\nB: Um... [ID].\nA: How many?\nB: Five"
          " or six.\nA: Script [ID], not ISO-13485 or COVID-19."),
+        # A nickname after "everyone calls her".
+        ("A: Everyone calls him Mick, and we call her Nana; they call him the boss.",
+         "A: Everyone calls him [NAME], and we call her [NAME]; they call him the boss."),
         # A number answering a question that named it, after "it's".
         ("A: And the postcode?\nB: It's 4410.\nA: How many steps?\nB: It's 5000.",
          "A: And the postcode?\nB: It's [LOCATION].\nA: How many steps?\nB: It's 5000."),

@@ -5082,7 +5082,8 @@ _SPOKEN_YEAR_RE: Final = compiled(rf"(?i:{_SPOKEN_YEAR}\b)")
 # A weekday that pins its day: before a date ("Thursday, March 3", "Thursday 4 December",
 # "Mon 25/6"), or with a word that makes it one day ("Wednesday night", "Friday just gone",
 # "Tuesday week", "Wednesday last"); not "every Monday night", nor "Friday nights".
-_WEEKDAY_DATE_RE: Final = compiled(
+_WEEKDAY_DATE_RE: Final = _scan(
+    "MTWFSmtwfs",
     r"(?<!every )(?<!each )(?<!Every )"
     r"(?:\b(?i:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)|\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\.?"
     r"(?=[ ]+\d))"
@@ -5090,7 +5091,7 @@ _WEEKDAY_DATE_RE: Final = compiled(
     r"|(?=\d{1,2}(?:st|nd|rd|th)?(?:[ ]+of)?[ ]+(?i:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct"
     r"|Nov|Dec))"
     r"|(?P<dm>(?:3[01]|[12]\d|0?[1-9])[/.](?:1[0-2]|0?[1-9]))(?![\d/]|[.]\d)"
-    r"|(?P<part>(?i:night|morning|afternoon|evening|just[ ]+gone|week|last))\b)"
+    r"|(?P<part>(?i:night|morning|afternoon|evening|just[ ]+gone|week|last))\b)",
 )
 
 

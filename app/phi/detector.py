@@ -1592,10 +1592,7 @@ _NUMBER_ANSWER_RE: Final = compiled(
 )
 # A value read out or typed as the whole of a turn ("Caller: B N K two nine eight five.",
 # "Caller: Um... 4H7-27528."), answering a turn that asked for a number (_ASKED_ID_RE).
-_SAID_ITEM: Final = (
-    r"(?:(?:double|triple)[ ]+)?(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|[a-z]"
-    r"|\d+)(?![a-z'’])"
-)
+_SAID_ITEM: Final = rf"(?:{_SAID_DIGIT}|{_SAID_LETTER}(?![a-z'’])|\d+(?![a-z]))"
 _ANSWER_ID_RE: Final = compiled(
     r"^[ \t]*(?:\[[^\]\n]{1,20}\][ \t]*|[^:\n]{1,30}:[ \t]*)?"
     r"(?:(?:um|uh|yes|yeah|it['’]s|that['’]s)[.,…]*[ \t]+)*"

@@ -5888,6 +5888,40 @@ def _set_off_names(
         yield m.start("n"), end, NAME
 
 
+# Speech-to-text: a facility named head first, as other languages name them, after a word of
+# place ("at hospital de santa maria da feira", "calling farmacia morales", "at uz marcourt");
+# its name runs over link words and words English does not have ("at hospital today" is
+# none).
+_LOWER_HEAD_FIRST_RE: Final = _scan(
+    "atfic",
+    r"\b(?:at|to|from|in|call(?:ing|ed)?)[ ]+(?P<h>hospital(?:[ ]+(?:distrital|universitario"
+    r"|regional|municipal|central))?|cl[íi]nica|policl[íi]nica|spitalul(?:[ ]+(?:judetean"
+    r"|municipal|clinic))?|uz|az|centre[ ]+hospitalier|centro[ ]+hospitalar|praxis|farm[áa]cia"
+    r"|apteka|ziekenhuis|klinik|klinikum|ospedale|h[ôo]pital)"
+    r"(?P<n>(?:[ ]+[a-z][a-z'’-]+){1,6})",
+)
+
+
+def _lower_head_first(text: str, lex: _Lexicon, may: Possible) -> Iterable[tuple[int, int, str]]:
+    """Facilities named head first in lower-case speech (_LOWER_HEAD_FIRST_RE)."""
+    for m in _LOWER_HEAD_FIRST_RE.finditer(text) if _LOWER_HEAD_FIRST_RE in may else ():
+        end = m.end("h")
+        named = False
+        for w in _NONSPACE_RE.finditer(m.group("n")):
+            word = w.group()
+            if word in _PARTICLES or word in ("de", "da", "do", "dos", "das", "doctor", "dr"):
+                continue  # (a link or a title inside the name: kept only before a name word)
+            known = word in lex.first or word in lex.surnames  # ("maria", "morales")
+            if word in _CONTEXT_STOP or (
+                not known and (word in lex.common or _inflected_word(word, lex))
+            ):
+                break
+            named = True
+            end = m.start("n") + w.end()
+        if named:
+            yield m.start("h"), end, LOCATION
+
+
 # (Not after "i'm": speech words no dictionary has.)
 _NOT_GIVEN: Final = frozenset("gonna gotta kinda sorta wanna".split())
 
@@ -6008,6 +6042,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, _ascii_gate(rx)) for rx in (_TITLE_LOWER_RE, _INITIAL_SURNAME_RE, _POSSESSION_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_FAMILY_PLACE_RE, _CUED_ADDRESS_RE, _ANSWERED_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_NAME_BEFORE_ROLE_RE, _LOWER_INTRO_RE)),
+        (_LOWER_HEAD_FIRST_RE, None),
         *_PHRASING_SCANS,
         *(
             (rx, None)
@@ -6122,6 +6157,8 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     raw.extend(list(_phrasing_spans(text, low_text, lex, caps, lower_mode, raw, may)))
     raw.extend(_s13_spans(text, lex, lower_mode, may))
     raw.extend(_set_off_names(text, lex, lower_mode, may))
+    if lower_mode:
+        raw.extend(_lower_head_first(text, lex, may))
 
     cleaned = []
     for start, end, cat in raw:

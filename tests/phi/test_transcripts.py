@@ -1494,6 +1494,11 @@ def test_session_13_fresh_set_classes(text: str, redacted: str) -> None:
          "\nA: How many?\nB: Five or six.\nA: Script A3F912-5521QX, not ISO-13485 or COVID-19.",
          "A: Your NHI, please?\nB: [ID].\nA: The serial?\nB: Um... [ID].\nA: How many?\nB: Five"
          " or six.\nA: Script [ID], not ISO-13485 or COVID-19."),
+        # Speech-to-text: a facility named head first after a word of place; not "hospital".
+        ("s1 i work at hospital de santa maria da feira and we call farmacia morales\ns2 i went"
+         " to hospital today, at hospital with my mum",
+         "s1 i work at [LOCATION] and we call [LOCATION]\ns2 i went to hospital today, at"
+         " hospital with my mum"),
         # A nickname after "everyone calls her".
         ("A: Everyone calls him Mick, and we call her Nana; they call him the boss.",
          "A: Everyone calls him [NAME], and we call her [NAME]; they call him the boss."),

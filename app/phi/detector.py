@@ -2922,7 +2922,8 @@ def _vocative_month(text: str, start: int, low: str) -> bool:
 
 
 _INTRO_AFTER_RE: Final = compiled(
-    r"(?i:[ ]+(?:from|at|with|calling|speaking|here|over\s+at)\b|,?[ ]+(?:i['’]?m|i\s+am)\b"
+    r"(?i:[ ]+(?:from|at|with|calling|speaking|here|over\s+at|returning|ringing|phoning"
+    r"|following\s+up)\b|,?[ ]+(?:i['’]?m|i\s+am)\b"
     r"|\s*[,.]?\s*$|,[ ]+(?:how|what)\s+can\b)"
 )
 

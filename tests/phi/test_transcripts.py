@@ -1499,6 +1499,9 @@ def test_session_13_fresh_set_classes(text: str, redacted: str) -> None:
          " to hospital today, at hospital with my mum",
          "s1 i work at [LOCATION] and we call [LOCATION]\ns2 i went to hospital today, at"
          " hospital with my mum"),
+        # "this is X" before a caller's phrase: returning, ringing, following up.
+        ("A: Hi, this is Ananda returning a call. This is Humira returning too? No.",
+         "A: Hi, this is [NAME] returning a call. This is Humira returning too? No."),
         # A nickname after "everyone calls her".
         ("A: Everyone calls him Mick, and we call her Nana; they call him the boss.",
          "A: Everyone calls him [NAME], and we call her [NAME]; they call him the boss."),

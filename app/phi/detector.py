@@ -1599,9 +1599,10 @@ _ANSWER_ID_RE: Final = compiled(
     rf"(?P<v>{_SAID_ITEM}(?:[ ,.\-–—…~]+{_SAID_ITEM}){{3,}})[ \t]*[.?!]?[ \t]*$",
     re.M | re.I,
 )
+# (over the lower-cased text, tried only where the prefilter found its words)
 _ASKED_ID_RE: Final = compiled(
-    r"(?i:\b(?:number|id|nhi|nhs|serial|card|script|certificate|mrn|claim|member|policy"
-    r"|reference|prescription|label)\b)"
+    r"\b(?:number|id|nhi|nhs|serial|card|script|certificate|mrn|claim|member|policy"
+    r"|reference|prescription|label)\b"
 )
 _ANSWER_CUES: Final = (
     ("zip", LOCATION), ("postcode", LOCATION), ("postal code", LOCATION),
@@ -3716,12 +3717,17 @@ def _spoken_spans(
         yield (*m.span("low"), NAME) if m.group("low") else (*m.span(), NAME)
     if _LOWER_SPELLING_RE in may:
         yield from _spelled_words(low_scan)
-    for m in _ANSWER_ID_RE.finditer(text) if "\n" in text and _ANSWER_ID_RE in may else ():
-        line = text.rfind("\n", 0, m.start()) + 1
-        asked = text[text.rfind("\n", 0, max(0, line - 1)) + 1 : line]
-        value = m.group("v")
-        if _said_digits(value.lower()) >= 4 and _ASKED_ID_RE.search(asked):
-            yield m.start("v"), m.end("v"), ID
+    # (tried only on the line after a line that asked for a number, which are few)
+    answered = "\n" in text and _ANSWER_ID_RE in may
+    tried = -1
+    for cue_word in may.finditer(_ASKED_ID_RE, low_scan) if answered else ():
+        line = text.find("\n", cue_word.end()) + 1
+        if line == 0 or line == tried:
+            continue
+        tried = line
+        answer = _ANSWER_ID_RE.match(text, line)
+        if answer is not None and _said_digits(answer.group("v").lower()) >= 4:
+            yield answer.start("v"), answer.end("v"), ID
     answers = hints.max_run >= 4 and ":" in text and _NUMBER_ANSWER_RE in may
     for m in _NUMBER_ANSWER_RE.finditer(text) if answers else ():
         line = text.rfind("\n", 0, m.start()) + 1  # (the question is the turn before)
@@ -5893,19 +5899,22 @@ def _set_off_names(
 # place ("at hospital de santa maria da feira", "calling farmacia morales", "at uz marcourt");
 # its name runs over link words and words English does not have ("at hospital today" is
 # none).
-_LOWER_HEAD_FIRST_RE: Final = _scan(
-    "atfic",
-    r"\b(?:at|to|from|in|call(?:ing|ed)?)[ ]+(?P<h>hospital(?:[ ]+(?:distrital|universitario"
-    r"|regional|municipal|central))?|cl[íi]nica|policl[íi]nica|spitalul(?:[ ]+(?:judetean"
-    r"|municipal|clinic))?|uz|az|centre[ ]+hospitalier|centro[ ]+hospitalar|praxis|farm[áa]cia"
-    r"|apteka|ziekenhuis|klinik|klinikum|ospedale|h[ôo]pital)"
+# (Found where its head words are, which are few; the word of place before is looked at then.)
+_LOWER_HEAD_FIRST_RE: Final = compiled(
+    r"\b(?P<h>hospital(?:[ ]+(?:distrital|universitario|regional|municipal|central))?|clinica"
+    r"|clínica|policlinica|policlínica|spitalul(?:[ ]+(?:judetean|municipal|clinic))?|uz|az"
+    r"|centre[ ]+hospitalier|centro[ ]+hospitalar|praxis|farmacia|farmácia|apteka|ziekenhuis"
+    r"|klinik|klinikum|ospedale|hopital|hôpital)"
     r"(?P<n>(?:[ ]+[a-z][a-z'’-]+){1,6})",
 )
+_PLACE_WORD_BEFORE_RE: Final = compiled(r"\b(?:at|to|from|in|call(?:ing|ed)?)[ ]+$")
 
 
 def _lower_head_first(text: str, lex: _Lexicon, may: Possible) -> Iterable[tuple[int, int, str]]:
     """Facilities named head first in lower-case speech (_LOWER_HEAD_FIRST_RE)."""
-    for m in _LOWER_HEAD_FIRST_RE.finditer(text) if _LOWER_HEAD_FIRST_RE in may else ():
+    for m in may.finditer(_LOWER_HEAD_FIRST_RE, text):
+        if not _PLACE_WORD_BEFORE_RE.search(text, max(0, m.start() - 10), m.start()):
+            continue
         end = m.end("h")
         named = False
         for w in _NONSPACE_RE.finditer(m.group("n")):
@@ -6043,7 +6052,6 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, _ascii_gate(rx)) for rx in (_TITLE_LOWER_RE, _INITIAL_SURNAME_RE, _POSSESSION_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_FAMILY_PLACE_RE, _CUED_ADDRESS_RE, _ANSWERED_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_NAME_BEFORE_ROLE_RE, _LOWER_INTRO_RE)),
-        (_LOWER_HEAD_FIRST_RE, None),
         *_PHRASING_SCANS,
         *(
             (rx, None)
@@ -6094,7 +6102,10 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         )
     ],
     # (Found where its head words occur: tried only there, not at every letter.)
-    low_anchored=[_FAC_HEAD_SCAN_RE, _SAID_ID_RE, _SAID_PHONE_RE, _EXTENSION_RE, _SAID_POSTCODE_RE],
+    low_anchored=[
+        *(_FAC_HEAD_SCAN_RE, _SAID_ID_RE, _SAID_PHONE_RE, _EXTENSION_RE, _SAID_POSTCODE_RE),
+        *(_LOWER_HEAD_FIRST_RE, _ASKED_ID_RE),
+    ],
 )
 
 

@@ -5997,6 +5997,7 @@ def _recurring(
     capitalised word of a found name or place that English does not have, at its other
     places as a word."""
     words: dict[str, str] = {}
+    refused: set[str] = set()  # words that are no such name, or stand once in the text
     seen: set[tuple[int, int]] = set()
     for start, end, category in found:
         if category == AGE and end - start <= 24:
@@ -6010,12 +6011,21 @@ def _recurring(
             seen.add((start, end))
             for word in text[start:end].split():
                 word = word.strip(_WORD_EDGES)
-                if len(word) < 3 or not word.istitle() or word in words or text.count(word) < 2:
+                if len(word) < 3 or not word.istitle() or word in words or word in refused:
                     continue
                 low = word.lower()
-                if _NAME_WORD_RE.fullmatch(word) and low not in lex.common:
-                    if low not in _CONTEXT_STOP:
-                        words[word] = category
+                # (Whether it stands again after its first place: a search that stops there,
+                # once per word. Counting every place of every word of every span read the
+                # whole text each time: a long transcript's time grew with its square.)
+                if (
+                    not _NAME_WORD_RE.fullmatch(word)
+                    or low in lex.common
+                    or low in _CONTEXT_STOP
+                    or text.find(word, text.find(word) + len(word)) < 0
+                ):
+                    refused.add(word)
+                    continue
+                words[word] = category
     for word, category in words.items():
         yield from ((s, e, category) for s, e, _ in _mentions(text, word, False))
 

@@ -448,7 +448,9 @@ _CODE_TOWN_RE: Final = _scan(
 # of the other kind, "E11.9", "PT1", has no such second half).
 _POSTCODE_RE: Final = _scan(
     "A-Z",
-    r"(?<![\w-])(?:[A-Z]\d[A-Z][ ]?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?[ ]\d[ABD-HJLNP-UW-Z]{2})"
+    r"(?<![\w-])(?:[A-Z]\d[A-Z][ ]?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?[ ]\d[ABD-HJLNP-UW-Z]{2}"
+    # (an Eircode: a routing key, then four of its letters and digits, both kinds in them)
+    r"|(?:[ACDEFHKNPRTV-Y]\d{2}|D6W)[ ](?=[0-9A-Z]*\d)(?=[0-9A-Z]*[A-Z])[0-9ACDEFHKNPRTV-Y]{4})"
     r"(?![\w-])",
 )
 _STREET_SUFFIX: Final = (
@@ -533,6 +535,9 @@ _FACILITY_HEAD: Final = (
     r"|Children['’]s|Langone|Permanente|Medicine|VA|ER|Office"
     # (a pharmacy of old, a care home's "Gardens", a town's "Regional" hospital)
     r"|Apothecary|Compounding\s+Pharmacy|Gardens|Regional|Manor|Drug|Chemist"
+    # (hospitals of Britain and its neighbours by their town: "Truro Royal", "Hillcrest
+    # Private")
+    r"|Royal|Private"
     r"|(?:Day|Resource|Community)\s+Cent(?:re|er)"
     r"|Rehab(?:ilitation)?\s+(?:and|&)\s+Nursing"
     # (other languages' pharmacies after the name; a rural health unit; schools and colleges,
@@ -559,7 +564,7 @@ _WEAK_HEADS: Final = frozenset(
     """
     memorial general gen gen. presbyterian methodist baptist children's children’s medicine
     va er office medical med health practice associates physicians pharmacy lodge
-    gardens regional drug chemist university college
+    gardens regional drug chemist university college royal private
     """.split()
 )
 # Words that make "X Health"/"X Clinic" generic rather than a named facility.
@@ -586,6 +591,11 @@ _FACILITY_ISH: Final = frozenset(
     """.split()
 )
 _STRIP_PREFIX: Final = (_GENERIC_PREFIX | _NOT_NAME) - _FACILITY_ISH
+# Words a turn opens with, capitalised for that alone.
+_OPENERS: Final = frozenset(
+    "so yeah yes well okay ok oh um uh then but because when like now also anyway hi hello"
+    " morning afternoon evening".split()
+)
 
 # "Cancer Center in New York", "Clinic of Springfield": a head word anchored by a place.
 _HEAD_OF_PLACE_RE: Final = _scan("A-Z", rf"\b(?P<head>{_FACILITY_HEAD})\s+(?:of|in)\s+(?=[A-Z])")
@@ -783,7 +793,7 @@ _HEAD_HINTS: Final = (
     "Home", "Hub", "Hauora", "Salud", "Lodge", "Surgery", "Group", "Village", "Community",
     "Rehab", "Apothecary", "Gardens", "Regional", "Manor", "Drug", "Chemist",
     "Apotek", "Apoteka", "Apotheke", "Ljekarna", "Medicals", "Unit", "University", "College",
-    "School",
+    "School", "Royal", "Private",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS: Final = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -1225,8 +1235,9 @@ def _location_spans(
         pre = m.group("pre")
         head = m.group("head").split()[-1].lower()
         words = pre.split()
-        # Drop leading generic/function words: "the Mercy Clinic" -> "Mercy Clinic".
-        while words and words[0].lower() in _STRIP_PREFIX:
+        # Drop leading generic/function words: "the Mercy Clinic" -> "Mercy Clinic", "So
+        # Edenderry General went first" -> "Edenderry General".
+        while words and (words[0].lower() in _STRIP_PREFIX or words[0].lower() in _OPENERS):
             words.pop(0)
         if not words:
             continue
@@ -1278,6 +1289,9 @@ def _location_spans(
                         "gardens",
                         "drug",
                         "chemist",
+                        "pharmacy",
+                        "royal",
+                        "private",
                         "general",
                         "regional",
                         "university",
@@ -1285,6 +1299,7 @@ def _location_spans(
                     }
                     and first not in lex.common
                     and first not in _NOT_NAME
+                    and first not in _CONTEXT_STOP
                 )
             )
             if not placeish:
@@ -2082,8 +2097,9 @@ def _town_before(text: str, code: int, lex: _Lexicon) -> Iterator[tuple[int, int
     town = _TOWN_BEFORE_RE.search(text, max(0, code - 48), code)
     if town is None:
         return
-    words = town.group("t").split()
-    if not all(w.lower() in lex.common and not lex.cities.get(w.lower()) for w in words):
+    # (a contraction is read without its apostrophe: "It's A91 3VRE")
+    words = [w.lower().replace("'", "").replace("’", "") for w in town.group("t").split()]
+    if not all(w in lex.common and not lex.cities.get(w) for w in words):
         yield town.start("t"), town.end("t"), LOCATION
 
 
@@ -3451,7 +3467,7 @@ def _conversation_spans(
             yield from _proper_noun_spans(text, lex, caps)
 
 
-_TURN_RE: Final = compiled(r"^[ \t]*[\w][\w .()-]{0,30}:[ \t]", re.M)
+_TURN_RE: Final = compiled(rf"^[ \t]*{_TIMESTAMP}[\w][\w .()-]{{0,30}}:[ \t]", re.M)
 
 
 # A speaker label in lower case opening a line ("participant:", "speaker 2:").
@@ -3968,6 +3984,8 @@ def _extend(
                 low = tok.lower()
                 if tok[0].isupper() == lower or low in _CONTEXT_STOP or low in _NOT_NAME:
                     break
+                if low in _BARE_CONTRACTIONS:
+                    break  # "hiya im minh": a contraction without its apostrophe
                 if _looks_like_place_word(low) or low in _EPONYMS or low in _CUES:
                     break
                 if low in lex.common and low not in lex.surnames and low not in _PARTICLES:
@@ -5866,11 +5884,16 @@ _NAME_BEFORE_ROLE_RE: Final = _scan(
 # Speech-to-text: "so i'm kweku i work on the cardiology side", "i'm derrick ampofo and i'm a
 # it lead", "i'm joao calling from the clinic": a word after "i'm" that English does not
 # have, before what a self-introduction goes on with.
+# Also "it's"/"this is" before the name, a filler after it, and "i'm on nights", "i'm at the
+# hub", "um practice nurse at ..." as what goes on ("im ruth im on juniper ward", "its losa
+# im a clinical nurse"; a diarizer's output drops the apostrophes).
 _LOWER_INTRO_RE: Final = _scan(
-    "i",
-    r"\bi['’]?m[ ]+(?P<n>[a-z][a-z'’-]+)(?:[ ]+(?!and\b)(?P<s>[a-z][a-z'’-]+))?[ ,]+"
-    r"(?=(?P<and>and[ ]+)?(?:i[ ]+work\b|i['’]?m[ ]+(?:a|an|the)\b|(?:calling|ringing|phoning)[ ]+"
-    r"(?:from|about)\b|from[ ]+the\b))",
+    "it",
+    r"\b(?:i['’]?m|it['’]?s|this[ ]+is)[ ]+(?P<n>[a-z][a-z'’-]+)"
+    r"(?:[ ]+(?!and\b|um\b|uh\b|erm\b)(?P<s>[a-z][a-z'’-]+))?[ ,]+"
+    r"(?=(?P<and>and[ ]+)?(?:(?:um|uh|erm)[ ]+)?(?:i[ ]+work\b"
+    r"|i['’]?m[ ]+(?:a|an|the|on|at|based)\b|(?:calling|ringing|phoning)[ ]+"
+    r"(?:from|about)\b|from[ ]+the\b|(?:[a-z]+[ ]+)?nurse\b))",
 )
 
 

@@ -1512,3 +1512,31 @@ def test_session_13_fresh_set_classes(text: str, redacted: str) -> None:
 )  # fmt: skip
 def test_session_14_fresh_set_classes(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # Speech-to-text under timestamped labels is lower-case speech too; "it's"/"i'm"
+        # before a name, its apostrophe dropped, then what an introduction goes on with; a
+        # contraction without its apostrophe starts no name.
+        ("[00:00:01] Speaker 1: hi is that the study\n[00:00:05] Speaker 2: yeah its brid from"
+         " the um the carers study\n[00:00:09] Speaker 1: hiya im tavita im on nights\n"
+         "[00:00:12] Speaker 2: its raining im on nights",
+         "[00:00:01] Speaker 1: hi is that the study\n[00:00:05] Speaker 2: yeah its [NAME] from"
+         " the um the carers study\n[00:00:09] Speaker 1: hiya im [NAME] im on nights\n"
+         "[00:00:12] Speaker 2: its raining im on nights"),
+        # A pharmacy, a "Royal" or "Private" hospital by a name no dictionary has; not a
+        # chain's pharmacy, a specialty's, the Royal College or private insurance.
+        ("A: Northgate Pharmacy faxed Truro Royal and Hillcrest Private. So Edenderry General"
+         " went first.\nB: Walgreens Pharmacy, Specialty Pharmacy, the Royal College, Private"
+         " insurance.",
+         "A: [LOCATION] faxed [LOCATION] and [LOCATION]. So [LOCATION] went first.\nB:"
+         " Walgreens Pharmacy, Specialty Pharmacy, the Royal College, Private insurance."),
+        # An Eircode (letters and digits both in its last four); not a vitamin and a dose.
+        ("A: It's A91 3VRE, or D12 AK88.\nB: B12 1000 units, A12 ABCD.",
+         "A: It's [LOCATION], or [LOCATION].\nB: B12 1000 units, A12 ABCD."),
+    ],
+)  # fmt: skip
+def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted

@@ -1961,6 +1961,8 @@ _SPEAKER_RE: Final = compiled(
     rf"^[ \t]*{_TIMESTAMP}\[?(?P<n>[{_UP}][{_LO}]+(?:['’‘][{_LO}]+)?(?:[ -][{_UP}][{_LO}]+)?"
     # (or in capitals, four letters or more: "JASMINE:", "TECIMER:"; not "CSR:", "RPH:")
     rf"|[{_UP}]{{4,}}(?:[ -][{_UP}]{{2,}})?)"
+    # (a surname's initial may follow: "Dewi H:", "Kenan B.:")
+    rf"(?:[ ](?P<i>[{_UP}])\.?)?"
     rf"(?:[ \t]*\([^)\n]{{1,20}}\))?\]?[ \t]*:",
     re.M,
 )
@@ -2953,6 +2955,27 @@ _CLEFT_AFTER_RE: Final = compiled(
 )
 
 
+_SAID_BEFORE: Final = ("this is ", "i'm ", "i’m ", "i am ", "it's ", "it’s ")
+# What "I'm X." says of a person that is no name: peoples, faiths, ways of life.
+_DEMONYMS: Final = frozenset(
+    """
+    american canadian mexican filipino filipina vietnamese chinese korean japanese indian
+    pakistani bangladeshi nepali nepalese thai cambodian laotian hmong burmese indonesian
+    malaysian singaporean australian kiwi british english scottish welsh irish french german
+    dutch belgian swiss austrian italian spanish portuguese brazilian argentine argentinian
+    chilean colombian peruvian venezuelan cuban dominican haitian jamaican nigerian ghanaian
+    kenyan ethiopian somali somalian eritrean sudanese egyptian moroccan algerian tunisian
+    lebanese syrian iraqi iranian persian afghan turkish kurdish greek polish russian
+    ukrainian romanian hungarian czech slovak serbian croatian bosnian albanian bulgarian
+    swedish norwegian danish finnish icelandic israeli palestinian jordanian saudi emirati
+    yemeni armenian georgian uzbek kazakh tongan samoan fijian maori māori pakeha navajo
+    latino latina latinx hispanic asian african european caribbean arab jewish muslim hindu
+    sikh buddhist christian catholic protestant mormon baptist methodist lutheran orthodox
+    atheist agnostic deaf vegan vegetarian
+    """.split()
+)
+
+
 def _introduces(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
     """ "this is <X>" introduces a person (not "this is Humira, the biologic") when X is a known
     given name, a surname follows, or a caller's phrase does ("from", "calling", "I'm")."""
@@ -2965,9 +2988,10 @@ def _introduces(text: str, tok: str, end: int, lex: _Lexicon) -> bool:
         if n in lex.surnames or (n not in lex.common and n not in _CONTEXT_STOP):
             return True
     if text[end : end + 1] in (".", ",") and tok[0].isupper() and low not in lex.common:
-        # a line answered: "Benefits line, this is Vladimir." (a word, a drug or a vendor no)
-        if text[max(0, end - len(tok) - 9) : end - len(tok)].lower().endswith("this is "):
-            return _personal_token(tok, lex, True)
+        # a line answered: "Benefits line, this is Vladimir." (a word, a drug or a vendor no);
+        # a name said in a round of introductions: "I'm Mateusz. Dialysis three years now."
+        if text[max(0, end - len(tok) - 9) : end - len(tok)].lower().endswith(_SAID_BEFORE):
+            return low not in _DEMONYMS and _personal_token(tok, lex, True)
     return _INTRO_AFTER_RE.match(text, end) is not None
 
 
@@ -3595,7 +3619,7 @@ def _spoken_spans(
             )
         for m in labels:
             if speaker[m.group("n")]:
-                yield m.start("n"), m.end("n"), NAME
+                yield m.start("n"), m.end("i") if m.group("i") else m.end("n"), NAME
         # A speaker is named in the others' turns too ("Laura kind of already said it",
         # "Shelly, same as Laura"): each of the speakers' names, wherever it stands as a word.
         for label, is_speaker in speaker.items():
@@ -5959,6 +5983,64 @@ def _lower_head_first(text: str, lex: _Lexicon, may: Possible) -> Iterable[tuple
 _NOT_GIVEN: Final = frozenset("gonna gotta kinda sorta wanna".split())
 
 
+# A ward, unit or wing by its name ("the Heron Unit", "on Cedar ward", "on juniper ward"): a
+# hospital names them for trees, flowers, birds and people. One named for what it treats or
+# for who is in it ("Stroke Unit", "Acute Medical Unit", "Labour Ward", "the family unit") is
+# no place of its own: a department's word, or a department's ending (-ology, -al, -ic,
+# -ion, ...). Wards by their number ("Ward 12") are not named.
+_WARD_HEAD_RE: Final = _scan("uwUW", r"\b(?:[Ww]ard|[Uu]nit|[Ww]ing)\b(?![ ]*\d)")
+_WARD_NAME_BEFORE_RE: Final = compiled(
+    rf"(?:(?<![\w'’.-])(?P<cap>[{_UP}][{_LO}]+)|\b(?:on|at|to|from)[ ]+(?:the[ ]+)?(?P<low>[a-z]+))"
+    r"[ ]+$"
+)
+_WARD_NOT_NAMED: Final = frozenset(
+    """
+    labour labor birth birthing delivery baby infant newborn mother women's children's
+    adolescent youth adult older elderly veterans isolation observation decision decisions
+    assessment admissions discharge transit overflow escalation surge covid flu infectious
+    infection medicine nursing step-down stepdown telemetry tele obs ortho neuro cardio onc
+    gyn gynae gyne day night short long stay private public general main new old same other
+    next first last whole entire own right wrong left different big small little busy quiet
+    local each every one any some no high low special secure locked open closed psych
+    forensic dementia detox rehab recovery resus minors majors triage liver skin breast lung
+    chest bone blood chemo cell marrow tumour tumor ear foot hip knee joint burns plastics
+    disorder disorders injury injuries family storage freezer kitchen power control display
+    trailer rental housing mobile care north south east west upper lower middle back front
+    """.split()
+)
+_WARD_ENDINGS: Final = (
+    "ogy", "al", "ic", "ics", "ion", "ions", "ive", "ent", "ory", "ary", "ery", "apy", "opy",
+    "ing", "ity", "ency", "try", "ist", "ists",
+)  # fmt: skip
+
+
+def _ward_spans(text: str, lex: _Lexicon, may: Possible) -> Iterable[tuple[int, int, str]]:
+    """Wards, units and wings by their names (_WARD_HEAD_RE, then the word before it)."""
+    for m in _WARD_HEAD_RE.finditer(text) if _WARD_HEAD_RE in may else ():
+        before = _WARD_NAME_BEFORE_RE.search(text, max(0, m.start() - 24), m.start())
+        if before is None:
+            continue
+        g = "cap" if before.group("cap") else "low"
+        if g == "low" and not m.group()[0].islower():
+            continue  # (a lower-case name with a capitalised head: neither form's)
+        word = before.group(g).lower()
+        if (
+            len(word) < 3
+            or word in _WARD_NOT_NAMED
+            or word in _SPECIALTY
+            or word.endswith(_WARD_ENDINGS)
+            or word in _CONTEXT_STOP
+            or word in _NOT_NAME
+            or word in _STRIP_PREFIX
+            or word in lex.drugs
+            or word in _DAY_AND_MONTH_NAMES
+        ):
+            continue
+        if g == "cap" and _sentence_initial(text, before.start(g)):
+            continue
+        yield before.start(g), m.end(), LOCATION
+
+
 def _s13_spans(
     text: str, lex: _Lexicon, lower_mode: bool, may: Possible
 ) -> Iterable[tuple[int, int, str]]:
@@ -6113,6 +6195,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _ZIP_AFTER_RE,
                 _STREET_ANY_CASE_RE,
                 _SITE_RE,
+                _WARD_HEAD_RE,
                 _SAINT_LOWER_RE,
                 _LOWER_KIN_NAME_RE,
                 _LOWER_TURN_RE,
@@ -6201,6 +6284,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     raw.extend(_conversation_spans(text, lex, caps, hints, lower_mode, (low_text, low_scan), may))
     raw.extend(list(_phrasing_spans(text, low_text, lex, caps, lower_mode, raw, may)))
     raw.extend(_s13_spans(text, lex, lower_mode, may))
+    raw.extend(_ward_spans(text, lex, may))
     raw.extend(_set_off_names(text, lex, lower_mode, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))

@@ -1536,6 +1536,26 @@ def test_session_14_fresh_set_classes(text: str, redacted: str) -> None:
         # An Eircode (letters and digits both in its last four); not a vitamin and a dose.
         ("A: It's A91 3VRE, or D12 AK88.\nB: B12 1000 units, A12 ABCD.",
          "A: It's [LOCATION], or [LOCATION].\nB: B12 1000 units, A12 ABCD."),
+        # A name said in a round of introductions, a word no dictionary has; not a people's
+        # or a faith's name.
+        ("A: I'm Mateusz. Dialysis three years now.\nB: I'm Oviya, I'll be moderating.\nC: I'm"
+         " Canadian. I'm Sikh, I'm Filipino. It's Lantus.",
+         "A: I'm [NAME]. Dialysis three years now.\nB: I'm [NAME], I'll be moderating.\nC: I'm"
+         " Canadian. I'm Sikh, I'm Filipino. It's Lantus."),
+        # Speaker labels with a surname's initial.
+        ("Dewi H: Dewi. Heart failure.\nKrish D: Hi.\nDewi H: I think so.\nCT A: scan",
+         "[NAME]: [NAME]. Heart failure.\n[NAME]: Hi.\n[NAME]: I think so.\nCT A: scan"),
+        # Wards and units by their names, in any case; not by what they treat, nor by number.
+        ("A: Mostly on the Heron Unit, then Cedar ward; it was Birch Unit, not 9 East. The"
+         " Stroke Unit, the Acute Medical Unit, Labour Ward, the family unit, the West Wing, Ward"
+         " 12, the Dementia Unit, the Coronary Care Unit.",
+         "A: Mostly on the [LOCATION], then [LOCATION]; it was [LOCATION], not 9 East. The"
+         " Stroke Unit, the Acute Medical Unit, Labour Ward, the family unit, the West Wing, Ward"
+         " 12, the Dementia Unit, the Coronary Care Unit."),
+        ("spk_1: hello\nspk_2: on the maple unit we do the huddle\nspk_3: not on the other ward"
+         " nor the same unit",
+         "spk_1: hello\nspk_2: on the [LOCATION] we do the huddle\nspk_3: not on the other ward"
+         " nor the same unit"),
     ],
 )  # fmt: skip
 def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:

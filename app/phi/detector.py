@@ -527,7 +527,8 @@ _FACILITY_HEAD: Final = (
     r"|Partners|Specialists)"
     r"|(?:Heart|Cancer|Senior|Surgical|Surgery|Rehabilitation|Rehab|Dialysis|Wellness|Trauma"
     r"|Eye|Kidney|Oncology|Neurology|Imaging|Diagnostic|Children['’]s|Women['’]s|Birthing"
-    r"|Outpatient|Ambulatory|Infusion"
+    r"|Outpatient|Ambulatory|Infusion|Diabetes|Renal|Stroke|Maternity|Fertility|Breast|Sleep"
+    r"|Pain|Dementia|Memory"
     r"|Care|Treatment|Psychiatric|Behavioral\s+Health|Mental\s+Health|Medical|Community"
     r"|Health|Neuroscience|Spine|Orthopedic|Cardiac|Transplant|Burn)\s+(?:Center|Centre|Institute)"
     r"|Medical|Med|Urgent\s+Care|Pharmacy|Physicians(?:\s+Group)?|Associates|Practice|Sanitarium"
@@ -537,7 +538,7 @@ _FACILITY_HEAD: Final = (
     r"|Apothecary|Compounding\s+Pharmacy|Gardens|Regional|Manor|Drug|Chemist"
     # (hospitals of Britain and its neighbours by their town: "Truro Royal", "Hillcrest
     # Private")
-    r"|Royal|Private"
+    r"|Royal|Private|Outpatients|Residential\s+Home|(?:NHS\s+)?(?:Foundation\s+)?Trust"
     r"|(?:Day|Resource|Community)\s+Cent(?:re|er)"
     r"|Rehab(?:ilitation)?\s+(?:and|&)\s+Nursing"
     # (other languages' pharmacies after the name; a rural health unit; schools and colleges,
@@ -564,7 +565,7 @@ _WEAK_HEADS: Final = frozenset(
     """
     memorial general gen gen. presbyterian methodist baptist children's children’s medicine
     va er office medical med health practice associates physicians pharmacy lodge
-    gardens regional drug chemist university college royal private
+    gardens regional drug chemist university college royal private outpatients trust
     """.split()
 )
 # Words that make "X Health"/"X Clinic" generic rather than a named facility.
@@ -793,7 +794,7 @@ _HEAD_HINTS: Final = (
     "Home", "Hub", "Hauora", "Salud", "Lodge", "Surgery", "Group", "Village", "Community",
     "Rehab", "Apothecary", "Gardens", "Regional", "Manor", "Drug", "Chemist",
     "Apotek", "Apoteka", "Apotheke", "Ljekarna", "Medicals", "Unit", "University", "College",
-    "School", "Royal", "Private",
+    "School", "Royal", "Private", "Outpatients", "Trust",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS: Final = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -1292,6 +1293,8 @@ def _location_spans(
                         "pharmacy",
                         "royal",
                         "private",
+                        "outpatients",
+                        "trust",
                         "general",
                         "regional",
                         "university",
@@ -2240,7 +2243,7 @@ _FAC_HEAD_WORDS: Final = (
     r"|long[- ]term\s+care|lodge|specialist\s+cent(?:er|re)|hauora|salud"
     r"|(?:rest|retirement)\s+home|aged\s+care|memory\s+care|rehab(?:ilitation)?\s+(?:unit|ward)"
     r"|physicians\s+group|family\s+(?:health(?:\s+cent(?:er|re))?"
-    r"|practice|medicine)|care\s+center|urgent\s+care|rehab(?:ilitation)?(?:\s+center)?"
+    r"|practice|medicine|doctors)|care\s+center|urgent\s+care|rehab(?:ilitation)?(?:\s+center)?"
     r"|general|pavilion|women['’]s\s+center|children['’]s|nursing\s+home|hospice|pharmacy"
     r"|(?:cancer|heart|eye|kidney|cardiac|spine|vein|wound|sleep|dialysis|surgical|surgery"
     r"|imaging|wellness|birthing|treatment|recovery|senior|medical|health|care)\s+"
@@ -2251,7 +2254,7 @@ _FAC_HEAD_WORDS: Final = (
     r"|neurology|urology|gastroenterology|pulmonary)\s+(?:group|associates|partners|specialists)"
     r"|primary\s+care(?:\s+cent(?:er|re))?|nursing\s+(?:and|&)\s+rehab(?:ilitation)?|skilled\s+nursing"
     r"|pediatrics|orthopedics|cardiology|dermatology|internal\s+medicine|senior\s+care"
-    r"|surgery|chemist|apotheke|apotek)"
+    r"|surgery|chemist|apotheke|apotek|private(?:\s+hospital)?)"
 )
 # Head words are found first (few), then "at|from|to|in ... <1-3 words>" before them.
 _FAC_HEAD_SCAN_RE: Final = _scan(
@@ -2260,13 +2263,16 @@ _FAC_HEAD_SCAN_RE: Final = _scan(
 )
 _NONSPACE_RE: Final = compiled(r"\S+")
 _SITE_WORDS: Final = ("location", "site", "campus", "office", "branch", "clinic", "hospital",
-                      "facilit", "satellite", "store")  # fmt: skip
-# "our Northgate site", "the Pinecrest location": a named site of an organisation.
+                      "facilit", "satellite", "store", "practice", "centre", "center",
+                      "surgery")  # fmt: skip
+# "our Northgate site", "the Pinecrest location": a named site of an organisation; "the
+# Stonebridge practice", "the Kalisz centre": a practice or a centre, its head in the span.
 _SITE_RE: Final = _scan(
     "otyOTY",
     rf"\b(?i:our|the|their|your|that|this)[ ]+"
     rf"(?P<f>(?:[{_UP}][{_LO}'’.-]+(?:-[{_UP}][{_LO}]+)*[ ]+){{1,3}})"
-    r"(?:location|site|campus|office|branch|clinic|hospital|facility|satellite|store)\b",
+    r"(?:location|site|campus|office|branch|clinic|hospital|facility|satellite|store"
+    r"|(?P<h>practice|centre|center|surgery))\b",
 )
 _ZIP_TAIL_RE: Final = compiled(r",?[ ]+\d{5}(?:-\d{4})?(?![\d-])")
 _SPECIALTY: Final = frozenset(
@@ -2288,7 +2294,7 @@ _FAC_CUES: Final = frozenset(
 # Single head words that are ordinary words too: they need a cue before the name.
 _WEAK_FAC_HEADS: Final = frozenset(
     "general memorial medical regional practice pharmacy health healthcare children's lodge "
-    "pediatrics orthopedics cardiology dermatology surgery chemist".split()
+    "pediatrics orthopedics cardiology dermatology surgery chemist private".split()
 )
 _FAC_WORD_RE: Final = compiled(
     rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*|[{_SCRIPTS}][{_SCRIPTS}'’-]*)$", re.I
@@ -2326,7 +2332,7 @@ _LOWER_FAC_STOP: Final = frozenset(
 
 
 def _facility_start(
-    text: str, head_start: int, lower_mode: bool, strong_head: bool = False
+    text: str, head_start: int, lex: _Lexicon, lower_mode: bool, strong_head: bool = False
 ) -> int | None:
     """Start of "<1-3 name words>" between a cue ("at", "from", ...) and a facility head."""
     window = text[max(0, head_start - 48) : head_start]
@@ -2335,6 +2341,9 @@ def _facility_start(
     parts = window.split()
     for k in range(1, min(4, len(parts))):
         cue = parts[-k - 1].lower()
+        after_the = cue == "the" and k + 2 <= len(parts) and parts[-k - 2].lower() in _FAC_CUES
+        if after_the:
+            cue = parts[-k - 2].lower()  # "at the royal scunthorpe infirmary", not "the local"
         if cue == "of" and (k + 2 > len(parts) or parts[-k - 2].lower() != "out"):
             cue = ""  # only "out of Blue Ridge Medical Pavilion"
         if cue not in _FAC_CUES:
@@ -2354,6 +2363,8 @@ def _facility_start(
         if all(w in _STRIP_PREFIX or w in _GENERIC_PREFIX or w in _SPECIALTY for w in low):
             return None  # "to Cardiac Rehab", "at the Heart Failure Clinic"
         if any(w in _CONTEXT_STOP or w in _EPONYMS or w in _FAC_CUES for w in low):
+            return None
+        if after_the and all(w in lex.common for w in low):
             return None
         return head_start - len(window) + list(_NONSPACE_RE.finditer(window))[-k].start()
     return None
@@ -3808,11 +3819,16 @@ def _spoken_spans(
             continue  # "our Dayton store" is a town; "our Walgreens store" a chain's shop
         if any(w in _CONTEXT_STOP or w in _EPONYMS or w in lex.drugs for w in low):
             continue
+        if m.group("h"):
+            if any(w in _SPECIALTY or w in lex.common for w in low):
+                continue  # "the Cancer centre", "the Riverside practice" (a word: no name)
+            yield m.start("f"), m.end("h"), LOCATION
+            continue
         yield m.start("f"), m.start("f") + len(m.group("f").rstrip()), LOCATION
     for m in may.finditer(_FAC_HEAD_SCAN_RE, low_scan):
         head = m.group(0).lower()
         strong_head = " " in head or head not in _WEAK_FAC_HEADS
-        fac_start = _facility_start(text, m.start(), lower_mode, strong_head)
+        fac_start = _facility_start(text, m.start(), lex, lower_mode, strong_head)
         if fac_start is not None:
             yield fac_start, _place_after(text, m.end(), lex, lower_mode), LOCATION
     for m in _SAINT_LOWER_RE.finditer(text) if "st" in low_text and _SAINT_LOWER_RE in may else ():
@@ -6126,6 +6142,8 @@ def _recurring(
                     not _NAME_WORD_RE.fullmatch(word)
                     or low in lex.common
                     or low in _CONTEXT_STOP
+                    or low in _FACILITY_WORDS  # (a head word: "Centre" of a centre's name)
+                    or low in _WEAK_HEADS
                     or text.find(word, text.find(word) + len(word)) < 0
                 ):
                     refused.add(word)

@@ -1556,6 +1556,22 @@ def test_session_14_fresh_set_classes(text: str, redacted: str) -> None:
          " nor the same unit",
          "spk_1: hello\nspk_2: on the [LOCATION] we do the huddle\nspk_3: not on the other ward"
          " nor the same unit"),
+        # Lower-case speech: a facility after "at the", when its name is no everyday word;
+        # "private" and "family doctors" are heads.
+        ("s1: hello there\ns2: i was at the royal scunthorpe infirmary then at westgate private"
+         " and at kingsway family doctors\ns2: not at the private hospital nor at the local"
+         " pharmacy",
+         "s1: hello there\ns2: i was at the [LOCATION] then at [LOCATION]"
+         " and at [LOCATION]\ns2: not at the private hospital nor at the local"
+         " pharmacy"),
+        # A trust, an outpatients, a residential home, a diabetes centre by their names; "the
+        # X practice/centre" with a name no dictionary has.
+        ("A: Ask at Abbeyfield Health Trust, the Fernhill Outpatients or Macroom Diabetes"
+         " Centre; she is in Carrigeen Residential Home. Small group, the Stonebridge practice."
+         "\nB: The NHS Trust, the Diabetes Centre, the Cancer centre, the Epic practice.",
+         "A: Ask at [LOCATION], the [LOCATION] or [LOCATION]; she is in [LOCATION]. Small group,"
+         " the [LOCATION].\nB: The NHS Trust, the Diabetes Centre, the Cancer centre, the Epic"
+         " practice."),
     ],
 )  # fmt: skip
 def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:

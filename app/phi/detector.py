@@ -1071,6 +1071,7 @@ def _after_determiner(text: str, start: int) -> bool:
 
 
 _UNIT_NUMBER_RE: Final = compiled(r"[ ]\d+[A-Za-z]?\b")
+
 _UNIT_WORDS: Final = frozenset(
     "ward bay bed room pod unit level floor wing suite theatre station".split()
 )
@@ -1974,8 +1975,8 @@ _SPEAKER_RE: Final = compiled(
 # A name in brackets in a speaker label: "Pharmacist (Milena):", "P2 (Juhani):", "Interviewer
 # (SF):" (initials), "Palliative care nurse (Bautista):".
 _BRACKET_LABEL_RE: Final = compiled(
-    rf"[ \t]*[\w][\w .'’-]{{0,30}}?[ \t]*\((?P<n>[{_UP}][{_LO}'’-]+(?:[ -][{_UP}][{_LO}'’-]+)?"
-    r"|[A-Z]{2,3})\)[ \t]*:"
+    rf"[ \t]*{_TIMESTAMP}[\w][\w .'’-]{{0,30}}?[ \t]*\((?P<n>[{_UP}][{_LO}'’-]+"
+    rf"(?:[ -][{_UP}][{_LO}'’-]+)?|[A-Z]{{2,3}}|[{_UP}]{{4,}})\)[ \t]*:"
 )
 
 
@@ -1985,6 +1986,13 @@ def _bracket_labels(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
     names: set[str] = set()
     for m in _at_line_starts(_BRACKET_LABEL_RE, text):
         name = m.group("n")
+        if len(name) > 3 and name.isupper():
+            # in capitals: "PHARMACIST (JOCELYN):", not a role's initials ("(CNIO)")
+            low = name.lower()
+            if not any(c in _VOWELS for c in name[:2]) and low not in lex.first:
+                continue
+            if low.endswith(_ROLE_ENDINGS) or low in _KIN_WORDS:
+                continue
         if name.lower() not in _NOT_SPEAKER and (
             name.isupper() or _personal_token(name, lex, True)
         ):
@@ -6030,8 +6038,32 @@ _WARD_ENDINGS: Final = (
 )  # fmt: skip
 
 
-def _ward_spans(text: str, lex: _Lexicon, may: Possible) -> Iterable[tuple[int, int, str]]:
-    """Wards, units and wings by their names (_WARD_HEAD_RE, then the word before it)."""
+# Whom a turn opens by addressing: "MOD: Kalina, you mentioned the portal?", "Otieno,
+# anything to add?" (a word no dictionary has, then what is asked of them).
+_VOCATIVE_TURN_RE: Final = compiled(
+    rf"^[ \t]*{_TIMESTAMP}[^\n:]{{1,30}}:[ \t]+(?P<n>[{_UP}][{_LO}'’-]+),[ ]+"
+    r"(?:you|your|can|could|would|do|did|what|how|anything|any|go|over|thoughts)\b",
+    re.M,
+)
+
+
+_UTTERANCES: Final = frozenset("uh-huh uh-oh ah-ha uh-uh huh aha ahh ooh wow yay oops whoa".split())
+_VOWEL_RE: Final = compiled(r"[aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýāēīōū]")
+
+
+def _s15_spans(text: str, lex: _Lexicon, may: Possible) -> Iterable[tuple[int, int, str]]:
+    """Names that open a turn addressed to them (_VOCATIVE_TURN_RE); wards, units and wings
+    by their names (_WARD_HEAD_RE, then the word before it)."""
+    if ":" in text and "," in text:
+        for m in _at_line_starts(_VOCATIVE_TURN_RE, text):
+            tok = m.group("n")
+            low = tok.lower()
+            if low in lex.common or low in _UTTERANCES or not _VOWEL_RE.search(low):
+                continue  # "Mm-hm, go on", "Uh-huh, you know"
+            if low in _KIN_WORDS:
+                continue  # "Mom, can you hear me?"
+            if _personal_token(tok, lex, True):
+                yield m.start("n"), m.end("n"), NAME
     for m in _WARD_HEAD_RE.finditer(text) if _WARD_HEAD_RE in may else ():
         before = _WARD_NAME_BEFORE_RE.search(text, max(0, m.start() - 24), m.start())
         if before is None:
@@ -6302,7 +6334,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     raw.extend(_conversation_spans(text, lex, caps, hints, lower_mode, (low_text, low_scan), may))
     raw.extend(list(_phrasing_spans(text, low_text, lex, caps, lower_mode, raw, may)))
     raw.extend(_s13_spans(text, lex, lower_mode, may))
-    raw.extend(_ward_spans(text, lex, may))
+    raw.extend(_s15_spans(text, lex, may))
     raw.extend(_set_off_names(text, lex, lower_mode, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))

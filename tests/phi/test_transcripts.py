@@ -1572,6 +1572,14 @@ def test_session_14_fresh_set_classes(text: str, redacted: str) -> None:
          "A: Ask at [LOCATION], the [LOCATION] or [LOCATION]; she is in [LOCATION]. Small group,"
          " the [LOCATION].\nB: The NHS Trust, the Diabetes Centre, the Cancer centre, the Epic"
          " practice."),
+        # A name in capitals in a label's brackets (not a role's initials, nor a relative),
+        # under a timestamp too; a name that opens a turn addressed to it (not an utterance).
+        ("PHARMACIST (JOCELYN): Hi.\nCALLER (CNIO): Hi.\n[00:15:18] P6 (Mateusz): Yes.\nNURSE"
+         " (DAUGHTER): Ok.\nMOD: Kalina, you mentioned the portal?\n[00:01:02] MOD: Otieno,"
+         " anything to add?\nP1: Mm-hm, go on.\nP3: Lantus, you mean?",
+         "PHARMACIST ([NAME]): Hi.\nCALLER (CNIO): Hi.\n[00:15:18] P6 ([NAME]): Yes.\nNURSE"
+         " (DAUGHTER): Ok.\nMOD: [NAME], you mentioned the portal?\n[00:01:02] MOD: [NAME],"
+         " anything to add?\nP1: Mm-hm, go on.\nP3: Lantus, you mean?"),
     ],
 )  # fmt: skip
 def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:

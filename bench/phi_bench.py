@@ -76,6 +76,26 @@ def load(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
+LONG_JOIN = 30  # transcripts per long one (about 15 kB)
+
+
+def joined(rows: list[dict], k: int = LONG_JOIN) -> list[dict]:
+    """``rows`` joined ``k`` at a time into long transcripts (one line break between them),
+    their gold spans moved with them: how the detector does on a long interview. A long
+    text with any identifier in it counts as no hard negative."""
+    out = []
+    for i in range(0, len(rows), k):
+        text, spans = "", []
+        for row in rows[i : i + k]:
+            spans += [
+                dict(g, start=g["start"] + len(text), end=g["end"] + len(text))
+                for g in row["spans"]
+            ]
+            text += row["text"] if row["text"].endswith("\n") else row["text"] + "\n"
+        out.append({"id": f"long-{i}", "text": text, "spans": spans, "hard_negative": not spans})
+    return out
+
+
 def score(rows: list[dict], repeat: int = 1) -> Score:
     """Run the detector over ``rows`` and score it (timing: best of ``repeat`` passes)."""
     detect("warm-up Dr. Smith on March 3, 2023")  # load word lists outside the timing
@@ -129,7 +149,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--leaks", type=int, default=15, help="leaks to print per dataset")
     parser.add_argument("--repeat", type=int, default=11, help="timed passes (best is kept)")
-    parser.add_argument("--only", choices=sorted(DATASETS), action="append")
+    parser.add_argument("--only", choices=sorted([*DATASETS, "heldout-long"]), action="append")
     parser.add_argument(
         "--show-heldout",
         action="store_true",
@@ -149,6 +169,10 @@ def main() -> int:
     print(f"detector build: {build} ({module.__file__}; ROUNDS_PHI_NATIVE=0 for the plain one)")
     summary = []
     sets = [(name, where()) for name, where in DATASETS.items()]
+    # The held-out split again as long transcripts (LONG_JOIN joined): a long interview.
+    sets.insert(
+        sets.index(("heldout", DATASETS["heldout"]())) + 1, ("heldout-long", DATASETS["heldout"]())
+    )
     sets += [(path.stem, path) for path in args.data]
     for name, path in sets:
         if args.only and name not in args.only and path not in args.data:
@@ -156,8 +180,9 @@ def main() -> int:
         if not path.is_file():
             print(f"\n== {name}: skipped (dataset not found: {path.name})")
             continue
-        s = score(load(path), args.repeat)
-        hidden = name == "heldout" and not args.show_heldout
+        rows = joined(load(path)) if name.endswith("-long") else load(path)
+        s = score(rows, args.repeat)
+        hidden = name.startswith("heldout") and not args.show_heldout
         _print(name, s, 0 if hidden else args.leaks)
         if hidden and (s.leaks or s.over):
             print("  (its leaks are not printed: --show-heldout prints them)")
@@ -167,7 +192,7 @@ def main() -> int:
     for name, s in summary:
         print(
             f"| {name} | {s.rows} | {sum(s.gold.values())} | {s.recall:.2%} "
-            f"| {s.specificity:.2%} | {s.ms_per_10k:.2f} |"
+            f"| {f'{s.specificity:.2%}' if s.neg_total else '-'} | {s.ms_per_10k:.2f} |"
         )
     cats = sorted({c for _, s in summary if _ != "asq" for c in s.gold})
     if cats:

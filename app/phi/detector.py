@@ -1948,8 +1948,10 @@ _ANY_TOK: Final = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]
 # Words before a name in a personal context: "ask Tomasz", "my sister Ines", "this is Rhea".
 _NAME_CUE: Final = (
     rf"\b(?:(?P<intro>this\s+is)|(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})"
-    rf"(?:\s*,|\s+(?:is|was))?|name\s+is|name['’]s|named|dr\.?|doctor"
-    rf"|(?:everyone|everybody|they|we|people)\s+call(?:s|ed)?\s+(?:her|him|me))"  # (a nickname)
+    rf"(?:\s*,|\s+(?:is|was)|\s*[—–]|\s+--?)?|name\s+is|name['’]s|named|dr\.?|doctor"
+    # (a nickname: "everyone calls her Mick", "Dad calls me Jurek")
+    rf"|(?:everyone|everybody|they|we|people|he|she|mum|mom|dad|mother|father|nan|nana|gran"
+    rf"|granny|grandma|grandpa|the\s+kids|my\s+(?:{_KIN}))\s+call(?:s|ed)?\s+(?:her|him|me))"
     rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|(?:ring|phon|call)ing\s+for|call(?:ed|ing)?"
     rf"|text(?:ed|ing)?"
     rf"|e-?mail(?:ed|ing)?|pag(?:e|ed|ing)|thank\s+you(?:\s+so\s+much)?|thank(?:ed|s)?|that\s+was|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"
@@ -2089,16 +2091,31 @@ def _said_digits(said: str) -> int:
     return n
 
 
+_PLAIN_LETTERS: Final = str.maketrans({"ı": "i", "ł": "l", "ø": "o", "đ": "d", "ß": "ss"})
+
+
 def _spelled_words(low: str) -> Iterator[tuple[int, int, str]]:
-    """Lower-case letters spelling a word said in the text (accents aside), and the word."""
+    """Lower-case letters spelling a word said in the text (accents aside: "mansız m-a-n-s-i-z"),
+    or two words said together ("van daal v-a-n d-a-a-l"), and the word."""
     for m in _LOWER_SPELLING_RE.finditer(low):
         word = m.group().replace(" ", "").replace("-", "")
         found = False
+        said_before: re.Match[str] | None = None
         for said in _WORD_TOKEN_RE.finditer(low):
-            plain = unicodedata.normalize("NFD", said.group()).encode("ascii", "ignore").decode()
-            if plain == word and said.group() != m.group():
-                found = True
-                yield said.start(), said.end(), NAME
+            plain = unicodedata.normalize("NFD", said.group().translate(_PLAIN_LETTERS))
+            plain = plain.encode("ascii", "ignore").decode()
+            if said.group() != m.group():
+                if plain == word:
+                    found = True
+                    yield said.start(), said.end(), NAME
+                elif said_before is not None and said_before.end() + 1 == said.start():
+                    first = unicodedata.normalize(
+                        "NFD", said_before.group().translate(_PLAIN_LETTERS)
+                    )
+                    if first.encode("ascii", "ignore").decode() + plain == word:
+                        found = True
+                        yield said_before.start(), said.end(), NAME
+            said_before = said
         if found:
             yield m.start(), m.end(), NAME
 
@@ -2587,6 +2604,7 @@ _KIN_WORDS: Final = frozenset(
     """.split()
 )
 _STRONG_1: Final = frozenset("named dr dr. doctor".split())
+_DASHES: Final = frozenset({"—", "–", "-", "--"})
 _REQUEST_NOUNS: Final = frozenset(
     "request refill prescription script order appointment paperwork".split()
 )
@@ -2691,6 +2709,10 @@ def _name_cue(words: list[str]) -> str | None:
         prev in _POSSESSIVE or (len(words) >= 3 and words[-3] in _POSSESSIVE and prev.isalpha())
     ):
         return "strong"  # "my sister Ines", "the social worker, Ana Dias"
+    if w1 in _DASHES and prev in _KIN_WORDS and len(words) >= 3 and words[-3] in _POSSESSIVE:
+        return "strong"  # "my wife — Hine — normally does all this"
+    if w1 in _OBJECTS and prev in ("calls", "called") and len(words) >= 3:
+        return "strong"  # "Dad calls me Jurek", "everyone called her Bunty"
     if comma and w1 in ("mine", "ours") and prev == "of" and len(words) >= 3:
         if words[-3] in _KIN_WORDS:
             return "strong"  # "a friend of mine, Henri"
@@ -2806,6 +2828,8 @@ _NAME_CUE_LAST: Final = (
     | {second for _, second in _STRONG_2 | _WEAK_2 | _ASKED_WHO}
     | {"mine", "ours", "is", "was", "i'm", "i’m", "it's", "it’s", "for", "under", "showing"}
     | {"it", "what", "her", "him", "from", "with", "to"}
+    | _DASHES
+    | _OBJECTS
 )
 
 

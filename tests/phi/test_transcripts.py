@@ -1580,6 +1580,14 @@ def test_session_14_fresh_set_classes(text: str, redacted: str) -> None:
          "PHARMACIST ([NAME]): Hi.\nCALLER (CNIO): Hi.\n[00:15:18] P6 ([NAME]): Yes.\nNURSE"
          " (DAUGHTER): Ok.\nMOD: [NAME], you mentioned the portal?\n[00:01:02] MOD: [NAME],"
          " anything to add?\nP1: Mm-hm, go on.\nP3: Lantus, you mean?"),
+        # Letters spelling a word said before them, accents and two words aside (four alone
+        # may be an acronym: "P-D-S-A"); a name after a relative and a dash, or "calls me".
+        ("A: Mansız. M-A-N-S-I-Z.\nB: van Daal. V-A-N D-A-A-L.\nC: K A U R. Always wrong.\nD:"
+         " My wife — Hine — does it. Dad calls me Jurek. My wife — she does. Dad calls me every"
+         " day. Grades A B C D and more.",
+         "A: [NAME]. [NAME].\nB: [NAME]. [NAME].\nC: K A U R. Always wrong.\nD:"
+         " My wife — [NAME] — does it. Dad calls me [NAME]. My wife — she does. Dad calls me every"
+         " day. Grades A B C D and more."),
     ],
 )  # fmt: skip
 def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:

@@ -6071,13 +6071,32 @@ _VOCATIVE_TURN_RE: Final = compiled(
 )
 
 
+# Ids by a shape that nothing else has, label or none: digits in dotted groups of three
+# ("698.061.329-17"), capitals then groups of digits ("VCWZ 3440 5641", "KEW 657 342 899"),
+# characters read one by one between hyphens ("8-2-3-3-8-8-2-3-5-6", "I-Y-D-3-3-5-7-1-9"),
+# digit groups between hyphens, nine digits or more ("55-594948565-8"); six digits at least.
+# (Not a standard's number, "ISO 13485 2016", nor a count in dotted thousands of a unit.)
+_GROUPED_ID_RE: Final = _scan(
+    "0-9A-Z",
+    r"(?<![\w.-])(?=(?:[A-Z .-]*\d){6})(?!(?:ISO|IEC|EN|ANSI|AAMI|IEEE|ASTM|UL|NIST)\b)"
+    r"(?:\d{2,3}(?:\.\d{3}){2,}(?:-\d{1,2})?(?![ ]?(?:units?|IU|mg|mcg|ml|copies|cells)\b)"
+    r"|[A-Z]{2,5}(?:[ ]\d{3,5}){2,3}[A-Z]?"
+    r"|[A-Z0-9](?:-[A-Z0-9]){7,}"
+    r"|(?=(?:-?\d){9})\d{1,4}(?:-\d{1,10}){2,})"
+    r"(?![\w-]|\.\d)",
+)
+
+
 _UTTERANCES: Final = frozenset("uh-huh uh-oh ah-ha uh-uh huh aha ahh ooh wow yay oops whoa".split())
 _VOWEL_RE: Final = compiled(r"[aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýāēīōū]")
 
 
 def _s15_spans(text: str, lex: _Lexicon, may: Possible) -> Iterable[tuple[int, int, str]]:
-    """Names that open a turn addressed to them (_VOCATIVE_TURN_RE); wards, units and wings
-    by their names (_WARD_HEAD_RE, then the word before it)."""
+    """Names that open a turn addressed to them (_VOCATIVE_TURN_RE); ids by their shape
+    (_GROUPED_ID_RE); wards, units and wings by their names (_WARD_HEAD_RE, then the word
+    before it)."""
+    for m in _GROUPED_ID_RE.finditer(text) if _GROUPED_ID_RE in may else ():
+        yield m.start(), m.end(), ID
     if ":" in text and "," in text:
         for m in _at_line_starts(_VOCATIVE_TURN_RE, text):
             tok = m.group("n")
@@ -6270,6 +6289,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _STREET_ANY_CASE_RE,
                 _SITE_RE,
                 _WARD_HEAD_RE,
+                _GROUPED_ID_RE,
                 _SAINT_LOWER_RE,
                 _LOWER_KIN_NAME_RE,
                 _LOWER_TURN_RE,

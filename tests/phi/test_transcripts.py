@@ -1588,6 +1588,11 @@ def test_session_14_fresh_set_classes(text: str, redacted: str) -> None:
          "A: [NAME]. [NAME].\nB: [NAME]. [NAME].\nC: K A U R. Always wrong.\nD:"
          " My wife — [NAME] — does it. Dad calls me [NAME]. My wife — she does. Dad calls me every"
          " day. Grades A B C D and more."),
+        # Ids by a shape nothing else has; not a version, a standard's number or a count.
+        ("A: Her CPF? It's 698.061.329-17. The card — VCWZ 3440 5641 — and 55-594948565-8,"
+         " spelled 8-2-3-3-8-8-2-3-5-6.\nB: Version 1.2.3, ISO 9001, COVID-19.",
+         "A: Her CPF? It's [ID]. The card — [ID] — and [ID],"
+         " spelled [ID].\nB: Version 1.2.3, ISO 9001, COVID-19."),
     ],
 )  # fmt: skip
 def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:

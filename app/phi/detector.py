@@ -6413,7 +6413,9 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     # try). Text whose length changes when lower-cased is rare.
     low_scan = low_text
     if len(low_text) != len(text):
-        low_scan = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+        # ("İ" lower-cases to two characters: the lower-cased text is read at the text's own
+        # offsets, so it keeps such a character as it is)
+        low_scan = low_text = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
     may = _PREFILTER.possible(text, low_scan)
     # Cheap substring tests skip whole-text scans that cannot match.
     if "@" in text:

@@ -1593,6 +1593,9 @@ def test_session_14_fresh_set_classes(text: str, redacted: str) -> None:
          " spelled 8-2-3-3-8-8-2-3-5-6.\nB: Version 1.2.3, ISO 9001, COVID-19.",
          "A: Her CPF? It's [ID]. The card — [ID] — and [ID],"
          " spelled [ID].\nB: Version 1.2.3, ISO 9001, COVID-19."),
+        # A text with a letter that lower-cases to two ("İ") is read at its own offsets.
+        ("A: We moved from İzmir to İstanbul. He turned ninety-one in May, she's ninety-four now.",
+         "A: We moved from [LOCATION] to [LOCATION]. He turned [AGE] in May, she's [AGE] now."),
     ],
 )  # fmt: skip
 def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:

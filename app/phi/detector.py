@@ -1718,6 +1718,7 @@ _AGE_HEDGES: Final = [
         "let's say",
         "let’s say",
         "say",
+        "hang on",  # "she's, um, hang on, ninety-four"
     )
 ]
 
@@ -1744,10 +1745,12 @@ def _age_context(window: str, strict: bool = False) -> bool:
     for hedge in _AGE_HEDGES:  # "a woman from Ukiah, I want to say 93"
         if words[-len(hedge) :] == hedge:
             del words[-len(hedge) :]
+            while words and words[-1] in _AGE_QUALIFIERS:
+                words.pop()  # ("she's, um, hang on, 94")
             break
     if not words:
         return False
-    last = words[-1]
+    last = words[-1].removesuffix("...").removesuffix("…")  # "he was... ninety-six?"
     if last[-3:] in ("'s,", "’s,"):
         last = last[:-1]  # "she's, um — 92"
     if last.endswith(","):

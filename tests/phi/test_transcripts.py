@@ -1597,8 +1597,8 @@ def test_session_14_fresh_set_classes(text: str, redacted: str) -> None:
         ("A: We moved from İzmir to İstanbul. He turned ninety-one in May, she's ninety-four now.",
          "A: We moved from [LOCATION] to [LOCATION]. He turned [AGE] in May, she's [AGE] now."),
         # An age after "hang on" and a filler, after "was..."; not a count.
-        ("A: She's um hang on ninety four; he was... Ninety six?\nB: Hang on, 95 of them.",
-         "A: She's um hang on [AGE]; he was... [AGE]?\nB: Hang on, 95 of them."),
+        ("A: She's um hang on ninety four.\nB: Hang on, 95 of them.\nA: He was... Ninety six?",
+         "A: She's um hang on [AGE].\nB: Hang on, 95 of them.\nA: He was... [AGE]?"),
     ],
 )  # fmt: skip
 def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:

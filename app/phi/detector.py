@@ -6100,7 +6100,7 @@ def _s15_spans(text: str, lex: _Lexicon, may: Possible) -> Iterable[tuple[int, i
     before it)."""
     for m in _GROUPED_ID_RE.finditer(text) if _GROUPED_ID_RE in may else ():
         yield m.start(), m.end(), ID
-    if ":" in text and "," in text:
+    if ":" in text and "," in text and _VOCATIVE_TURN_RE in may:
         for m in _at_line_starts(_VOCATIVE_TURN_RE, text):
             tok = m.group("n")
             low = tok.lower()
@@ -6293,6 +6293,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _SITE_RE,
                 _WARD_HEAD_RE,
                 _GROUPED_ID_RE,
+                _VOCATIVE_TURN_RE,
                 _SAINT_LOWER_RE,
                 _LOWER_KIN_NAME_RE,
                 _LOWER_TURN_RE,

@@ -2097,28 +2097,29 @@ def _said_digits(said: str) -> int:
 _PLAIN_LETTERS: Final = str.maketrans({"ı": "i", "ł": "l", "ø": "o", "đ": "d", "ß": "ss"})
 
 
+def _plain(word: str) -> str:
+    """``word`` in ASCII letters, its accents dropped ("mansız" -> "mansiz")."""
+    folded = unicodedata.normalize("NFD", word.translate(_PLAIN_LETTERS))
+    return folded.encode("ascii", "ignore").decode()
+
+
 def _spelled_words(low: str) -> Iterator[tuple[int, int, str]]:
     """Lower-case letters spelling a word said in the text (accents aside: "mansız m-a-n-s-i-z"),
     or two words said together ("van daal v-a-n d-a-a-l"), and the word."""
     for m in _LOWER_SPELLING_RE.finditer(low):
         word = m.group().replace(" ", "").replace("-", "")
         found = False
-        said_before: re.Match[str] | None = None
+        before = (-1, -1, "")  # the word before: its start, its end, its letters
         for said in _WORD_TOKEN_RE.finditer(low):
-            plain = unicodedata.normalize("NFD", said.group().translate(_PLAIN_LETTERS))
-            plain = plain.encode("ascii", "ignore").decode()
+            plain = _plain(said.group())
             if said.group() != m.group():
                 if plain == word:
                     found = True
                     yield said.start(), said.end(), NAME
-                elif said_before is not None and said_before.end() + 1 == said.start():
-                    first = unicodedata.normalize(
-                        "NFD", said_before.group().translate(_PLAIN_LETTERS)
-                    )
-                    if first.encode("ascii", "ignore").decode() + plain == word:
-                        found = True
-                        yield said_before.start(), said.end(), NAME
-            said_before = said
+                elif before[1] + 1 == said.start() and before[2] + plain == word:
+                    found = True
+                    yield before[0], said.end(), NAME
+            before = (said.start(), said.end(), plain)
         if found:
             yield m.start(), m.end(), NAME
 

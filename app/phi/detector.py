@@ -3889,9 +3889,18 @@ _PLACE_AFTER_RE: Final = compiled(
 )
 
 
+# A house number after its street, as much of the world writes it ("Arthurbaan 178,",
+# "Karabekir Caddesi No: 157 —"), where the clause ends; not a year.
+_HOUSE_NUMBER_AFTER_RE: Final = compiled(
+    r"[ ]+(?:No[.:]?[ ]*)?(?!(?:19|20)\d\d\b)\d{1,5}[A-Za-z]?(?=[ ]*(?:[,.;—–]|$))", re.M
+)
+
+
 def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool, street: bool = False) -> int:
-    """Extend a facility/address span over the town (and ZIP) that follows it; in written
-    text the town is capitalised (", it's just outside" is no town)."""
+    """Extend a facility/address span over the house number, then the town (and ZIP), that
+    follow it; in written text the town is capitalised (", it's just outside" is no town)."""
+    if (house := _HOUSE_NUMBER_AFTER_RE.match(text, end)) is not None:
+        end = house.end()
     m = _PLACE_AFTER_RE.match(text, end)
     if not m:
         z = _TOWN_ZIP_RE.match(text, end)  # "12 fox lane harrisville 12345" (no comma)

@@ -1200,7 +1200,7 @@ def test_a_spanish_month_after_de_is_no_surname() -> None:
          "A: The Food and Drug Administration and the Manor House pub."),
         # The town before a postal code; Canadian and British postcodes; a unit before a street.
         ("Caller: So, Lahti 85831. Or the old one, Varberg, 96797. Suite 200, 94110.",
-         "Caller: So, [LOCATION] [LOCATION]. Or the old one, [LOCATION], [LOCATION]. "
+         "Caller: So, [LOCATION]. Or the old one, [LOCATION], [LOCATION]. "
          "Suite 200, [LOCATION]."),
         ("Caller: Kelowna V1Y 2B3, or SW1A 1AA.", "Caller: [LOCATION] [LOCATION], or [LOCATION]."),
         ("A: ICD-10 E11.9, the PT1 form and B12 1000 mcg.",
@@ -1599,6 +1599,11 @@ def test_session_14_fresh_set_classes(text: str, redacted: str) -> None:
         # An age after "hang on" and a filler, after "was..."; not a count.
         ("A: She's um hang on ninety four.\nB: Hang on, 95 of them.\nA: He was... Ninety six?",
          "A: She's um hang on [AGE].\nB: Hang on, 95 of them.\nA: He was... [AGE]?"),
+        # A house number after its street where the clause ends; not a year or a count.
+        ("A: She lives on Heron Crescent 14, Dunedin. We went to Boston 3 times, to Denver in"
+         " 2019.",
+         "A: She lives on [LOCATION]. We went to [LOCATION] 3 times, to [LOCATION] in"
+         " 2019."),
     ],
 )  # fmt: skip
 def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:

@@ -1731,8 +1731,9 @@ _NUMBER_WORDS: Final = frozenset(
 
 
 def _age_context(window: str, strict: bool = False) -> bool:
-    """The words before a number say it is someone's age ("she's", "turned", "a lady, ")."""
-    words = window.lower().split()
+    """The words before a number say it is someone's age ("she's", "turned", "a lady, "), in
+    its own line (a person named in the turn before says nothing of "95 of them")."""
+    words = window[window.rfind("\n") + 1 :].lower().split()
     while words and words[-1] in _AGE_QUALIFIERS:
         words.pop()
     if len(words) >= 2 and words[-1] == "well" and words[-2].endswith(","):

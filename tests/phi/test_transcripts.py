@@ -1599,6 +1599,10 @@ def test_session_14_fresh_set_classes(text: str, redacted: str) -> None:
         # An age after "hang on" and a filler, after "was..."; not a count.
         ("A: She's um hang on ninety four.\nB: Hang on, 95 of them.\nA: He was... Ninety six?",
          "A: She's um hang on [AGE].\nB: Hang on, 95 of them.\nA: He was... [AGE]?"),
+        # The words before a number are read in its own line: a person named in the turn
+        # before says nothing of a count.
+        ("A: he was... Ninety six?\nB: Hang on, 95 of them.",
+         "A: he was... [AGE]?\nB: Hang on, 95 of them."),
         # A house number after its street where the clause ends; not a year or a count.
         ("A: She lives on Heron Crescent 14, Dunedin. We went to Boston 3 times, to Denver in"
          " 2019.",

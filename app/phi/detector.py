@@ -1265,6 +1265,7 @@ def _location_spans(
                 and wl not in lex.common
                 and wl not in _NOT_NAME
                 and wl not in _SPECIALTY
+                and wl not in _WARD_NOT_NAMED  # ("the Burns Unit", "Labour Ward")
                 and wl not in _CONTEXT_STOP
                 and not _inflected_word(wl, lex)
                 for w in words

@@ -1548,10 +1548,10 @@ def test_session_14_fresh_set_classes(text: str, redacted: str) -> None:
         # Wards and units by their names, in any case; not by what they treat, nor by number.
         ("A: Mostly on the Heron Unit, then Cedar ward; it was Birch Unit, not 9 East. The"
          " Stroke Unit, the Acute Medical Unit, Labour Ward, the family unit, the West Wing, Ward"
-         " 12, the Dementia Unit, the Coronary Care Unit.",
+         " 12, the Dementia Unit, the Coronary Care Unit, the Burns Unit.",
          "A: Mostly on the [LOCATION], then [LOCATION]; it was [LOCATION], not 9 East. The"
          " Stroke Unit, the Acute Medical Unit, Labour Ward, the family unit, the West Wing, Ward"
-         " 12, the Dementia Unit, the Coronary Care Unit."),
+         " 12, the Dementia Unit, the Coronary Care Unit, the Burns Unit."),
         ("spk_1: hello\nspk_2: on the maple unit we do the huddle\nspk_3: not on the other ward"
          " nor the same unit",
          "spk_1: hello\nspk_2: on the [LOCATION] we do the huddle\nspk_3: not on the other ward"

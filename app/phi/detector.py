@@ -1931,6 +1931,7 @@ _NOT_ZIP_BEFORE: Final = frozenset(
     the a an and or of by with for some all those these had has have got get paid pay cost
     costs spent owed was were is are be total mrn id number account acct member policy
     claim rx ssn case cpt hcpcs icd drg ndc loinc snomed
+    iso iec ansi aami ieee astm nist din
     """.split()
 )
 

@@ -1608,6 +1608,9 @@ def test_session_14_fresh_set_classes(text: str, redacted: str) -> None:
          " 2019.",
          "A: She lives on [LOCATION]. We went to [LOCATION] 3 times, to [LOCATION] in"
          " 2019."),
+        # A standard's number is no ZIP code after its body's name.
+        ("A: We follow ISO 13485 and IEC 62304. She lives in Provo, 84604.",
+         "A: We follow ISO 13485 and IEC 62304. She lives in [LOCATION], [LOCATION]."),
     ],
 )  # fmt: skip
 def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:

@@ -1071,7 +1071,6 @@ def _after_determiner(text: str, start: int) -> bool:
 
 
 _UNIT_NUMBER_RE: Final = compiled(r"[ ]\d+[A-Za-z]?\b")
-
 _UNIT_WORDS: Final = frozenset(
     "ward bay bed room pod unit level floor wing suite theatre station".split()
 )
@@ -2317,6 +2316,23 @@ _SPECIALTY: Final = frozenset(
     same day outpatient inpatient ambulatory
     residential aged
     fracture antenatal postnatal maternity asthma respiratory ortho orthopaedic falls frailty
+    """.split()
+)
+# Words a ward or unit is named by when it is named for what it treats or for who is in it
+# ("Labour Ward", "the Burns Unit", "the family unit"): no place of its own (_s15_spans).
+_WARD_NOT_NAMED: Final = frozenset(
+    """
+    labour labor birth birthing delivery baby infant newborn mother women's children's
+    adolescent youth adult older elderly veterans isolation observation decision decisions
+    assessment admissions discharge transit overflow escalation surge covid flu infectious
+    infection medicine nursing step-down stepdown telemetry tele obs ortho neuro cardio onc
+    gyn gynae gyne day night short long stay private public general main new old same other
+    next first last whole entire own right wrong left different big small little busy quiet
+    local each every one any some no high low special secure locked open closed psych
+    forensic dementia detox rehab recovery resus minors majors triage liver skin breast lung
+    chest bone blood chemo cell marrow tumour tumor ear foot hip knee joint burns plastics
+    disorder disorders injury injuries family storage freezer kitchen power control display
+    trailer rental housing mobile care north south east west upper lower middle back front
     """.split()
 )
 _FAC_CUES: Final = frozenset(
@@ -6056,21 +6072,6 @@ _WARD_HEAD_RE: Final = _scan("uwUW", r"\b(?:[Ww]ard|[Uu]nit|[Ww]ing)\b(?![ ]*\d)
 _WARD_NAME_BEFORE_RE: Final = compiled(
     rf"(?:(?<![\w'’.-])(?P<cap>[{_UP}][{_LO}]+)|\b(?:on|at|to|from)[ ]+(?:the[ ]+)?(?P<low>[a-z]+))"
     r"[ ]+$"
-)
-_WARD_NOT_NAMED: Final = frozenset(
-    """
-    labour labor birth birthing delivery baby infant newborn mother women's children's
-    adolescent youth adult older elderly veterans isolation observation decision decisions
-    assessment admissions discharge transit overflow escalation surge covid flu infectious
-    infection medicine nursing step-down stepdown telemetry tele obs ortho neuro cardio onc
-    gyn gynae gyne day night short long stay private public general main new old same other
-    next first last whole entire own right wrong left different big small little busy quiet
-    local each every one any some no high low special secure locked open closed psych
-    forensic dementia detox rehab recovery resus minors majors triage liver skin breast lung
-    chest bone blood chemo cell marrow tumour tumor ear foot hip knee joint burns plastics
-    disorder disorders injury injuries family storage freezer kitchen power control display
-    trailer rental housing mobile care north south east west upper lower middle back front
-    """.split()
 )
 _WARD_ENDINGS: Final = (
     "ogy", "al", "ic", "ics", "ion", "ions", "ive", "ent", "ory", "ary", "ery", "apy", "opy",

@@ -213,7 +213,9 @@ _MONTH: Final = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
     r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 )
-_MON: Final = rf"(?i:{_MONTH})\.?"
+# A month's abbreviation keeps its period ("Jul."); a whole month's name does not take the
+# sentence's ("the 17th of July.").
+_MON: Final = rf"(?i:(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.|{_MONTH})"
 _DAY: Final = r"(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?"
 _YEAR: Final = r"(?:(?:19|20)\d{2}|['’]\d{2})"
 _WEEKDAY: Final = r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
@@ -1291,6 +1293,9 @@ def _location_spans(
                 or bool(_KNOWN_FACILITY_RE.match(text, start))
                 or (
                     head in _NAMED_BY_ANY_WORD
+                    # (a hospital trust says so, "Abbeyfield Health Trust", "Leeds NHS Trust";
+                    # a word and "Trust" is as often a charity: "the Wellcome Trust")
+                    and (head != "trust" or len(heads_said) > 1)
                     and first not in lex.common
                     and first not in _NOT_NAME
                     and first not in _CONTEXT_STOP

@@ -1615,3 +1615,19 @@ def test_session_14_fresh_set_classes(text: str, redacted: str) -> None:
 )  # fmt: skip
 def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # A whole month's name leaves the sentence its period; an abbreviation keeps its own.
+        ("A: Admitted on the 17th of July.\nB: Seen 14 Jan. 2023, then Sept. 3 and 3 March.",
+         "A: Admitted on [DATE].\nB: Seen [DATE], then [DATE] and [DATE]."),
+        # A hospital trust says it is one; a word and "Trust" is as often a funder or charity.
+        ("A: Funded by the Wellcome Trust. She was at Abbeyfield Health Trust, then Kernow NHS"
+         " Trust.",
+         "A: Funded by the Wellcome Trust. She was at [LOCATION], then [LOCATION]."),
+    ],
+)  # fmt: skip
+def test_session_16_fresh_set_classes(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted

@@ -666,6 +666,9 @@ _EPONYM_TAIL_RE: Final = compiled(
     r"|shunt|drain|valve|clip|stent|lift|bag|vent|ventilator|monitor|pump|robot|scopes?"
     # a company named for a place: "Boston Scientific leads"
     r"|scientific|dynamics|pharmaceuticals?)\b"
+    # an operation named for its first patient or surgeon: "Tommy John surgery", "a Bankart
+    # repair" (not "Dr Patel's surgery", a practice)
+    r"|\s+(?:[A-Z][a-z]+\s+)?(?i:surgery|repair|reconstruction)\b"
 )
 # Up to three modifiers before an instrument: "the Bristol stool chart", "the Ottawa ankle
 # rules", "the Boston bowel prep scale", "Seattle Heart Failure Model" (a place names the
@@ -3403,6 +3406,16 @@ def _place_cues(text: str, low_text: str) -> Iterator[re.Match[str]]:
         pos = m.end()
 
 
+# Short words that open no name: a name of short words ("do minh hoa") opens with a word of
+# its own, never with these.
+_SHORT_FUNCTION_WORDS: Final = frozenset(
+    """
+    on in at to by for of off as if or so is it we he me my us am be go no oh ok uh um the
+    but was not all any our his her its who how why yes too two one via per and are has had
+    """.split()
+)
+
+
 def _lower_name_spans(
     text: str, lex: _Lexicon, may: Possible, low_text: str
 ) -> Iterable[tuple[int, int, str]]:
@@ -3427,6 +3440,8 @@ def _lower_name_spans(
         tok = text[m.start("n") : m.end("n")]
         if tok[0].isupper():
             continue
+        if tok in _SHORT_FUNCTION_WORDS:
+            continue  # "the daughter was on speakerphone", "was in denver"
         if not _personal_token(tok, lex, False):
             # "my name is carol berry": a given name that is also a word, after an introduction
             # ... or a word followed by a name particle ("my name is ly van nga")
@@ -5205,7 +5220,8 @@ _SPOKEN_YEAR_RE: Final = compiled(rf"(?i:{_SPOKEN_YEAR}\b)")
 # "Tuesday week", "Wednesday last"); not "every Monday night", nor "Friday nights".
 _WEEKDAY_DATE_RE: Final = _scan(
     "MTWFSmtwfs",
-    r"(?<!every )(?<!each )(?<!Every )"
+    # (nor "a Friday night", "one Sunday morning": any such day)
+    r"(?<!every )(?<!each )(?<!Every )(?<!\b[Aa] )(?<!\b[Oo]ne )(?<!\b[Aa]ny )"
     r"(?:\b(?i:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)|\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\.?"
     r"(?=[ ]+\d))"
     r",?[ ]+(?:(?=(?i:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?[ ]+\d)"
@@ -5873,12 +5889,17 @@ _REGIONS: Final = frozenset(
     ontario quebec alberta manitoba saskatchewan yukon nunavut newfoundland labrador
     queensland tasmania northland waikato taranaki manawatu manawatū southland otago
     canterbury marlborough munster leinster connacht connaught ulster gauteng kwazulu-natal
+    limpopo mpumalanga kerala karnataka maharashtra gujarat rajasthan bihar odisha orissa assam
+    telangana haryana jharkhand chhattisgarh uttarakhand goa punjab sindh balochistan selangor
+    johor kedah kelantan pahang perak terengganu sabah sarawak perlis bavaria saxony hesse nsw qld
     """.split()
 ) | {
     "british columbia", "nova scotia", "new brunswick", "prince edward island",
     "northwest territories", "new south wales", "western australia", "south australia",
     "northern territory", "bay of plenty", "hawke's bay", "hawke’s bay", "west coast",
     "western cape", "eastern cape", "northern cape", "free state", "north west",
+    "tamil nadu", "uttar pradesh", "madhya pradesh", "andhra pradesh", "himachal pradesh",
+    "west bengal", "negeri sembilan", "khyber pakhtunkhwa",
 }  # fmt: skip
 _REGION_SUFFIX_RE: Final = compiled(
     r"[a-z'’ -]+ (?:province|oblast|prefecture|governorate|voivodeship|canton|krai|region)"
@@ -5889,6 +5910,10 @@ _PLACE_JOIN_RE: Final = compiled(r"\s*(?:,|\band\b|\bor\b)\s*")
 # The word before a country's name where it is the country ("in the Philippines", "from
 # Jordan"), and the first word of a state's two ("North Carolina", "New Mexico").
 _BEFORE_COUNTRY_RE: Final = compiled(r"(?i:\b(?:in|from|to|the|across|visit(?:ed|ing)?)[ ]+)$")
+# (the item before a country in a list: "Ethiopia, Iran, Poland, Brazil")
+_LIST_ITEM_BEFORE_RE: Final = compiled(
+    r"(?P<p>[A-Z][a-z]+(?:[ ][A-Z][a-z]+)?)(?:,|,?[ ]+and|,?[ ]+or)[ ]+$"
+)
 _STATE_FIRST_RE: Final = compiled(r"(?:North|South|East|West|New|Rhode)[ ]+$")
 _STATE_SECOND_WORDS: Final = frozenset(
     n.split()[-1] for n in _STATE_NAMES_LOWER if n.split()[0] in ("north", "south", "west", "new")
@@ -5903,6 +5928,8 @@ def _large_place(text: str, start: int, end: int, cat: str) -> bool:
     if cat == LOCATION:
         if _country_or_state(found):
             return True
+        if found.endswith(" Health") and _country_or_state(found[: -len(" Health")]):
+            return True  # a state's health department ("Queensland Health", "NSW Health")
         # "from India earlier", "in Qatar. Healthcare is ...": a country, and what a place's
         # run took after it
         # (not "New York clinic", "the New York office": a facility named for its state)
@@ -5915,7 +5942,11 @@ def _large_place(text: str, start: int, end: int, cat: str) -> bool:
         return False
     low = found.lower()
     if cat == NAME and (low in _COUNTRIES or low in _STATE_NAMES_LOWER):
-        return _BEFORE_COUNTRY_RE.search(text, max(0, start - 12), start) is not None
+        if _BEFORE_COUNTRY_RE.search(text, max(0, start - 12), start) is not None:
+            return True
+        # in a list of countries or states: "from Ethiopia, Iran, Poland, Brazil"
+        item = _LIST_ITEM_BEFORE_RE.search(text, max(0, start - 40), start)
+        return item is not None and _country_or_state(item.group("p"))
     if low not in _STATE_SECOND_WORDS:
         return False
     first = _STATE_FIRST_RE.search(text, max(0, start - 7), start)
@@ -6189,7 +6220,9 @@ def _country_or_state(place: str) -> bool:
     if "," not in low and " and " not in low and " or " not in low:
         return False
     parts = [p for p in _PLACE_JOIN_RE.split(low) if p]
-    return bool(parts) and all(p in _COUNTRIES or p in _STATE_NAMES_LOWER for p in parts)
+    return bool(parts) and all(
+        p in _COUNTRIES or p in _STATE_NAMES_LOWER or p in _REGIONS for p in parts
+    )
 
 
 _NAME_WORD_RE: Final = compiled(rf"[{_UP}][{_LO}]+(?:['’-][{_UP}][{_LO}]+)?")

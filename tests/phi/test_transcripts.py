@@ -1627,6 +1627,23 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
         ("A: Funded by the Wellcome Trust. She was at Abbeyfield Health Trust, then Kernow NHS"
          " Trust.",
          "A: Funded by the Wellcome Trust. She was at [LOCATION], then [LOCATION]."),
+        # An operation named for a person; a practice's surgery is still its doctor's.
+        ("A: He had Tommy John surgery, then a Bankart repair. I saw Dr Patel's surgery too.\n"
+         "B: had tommy john surgery",
+         "A: He had Tommy John surgery, then a Bankart repair. I saw [NAME]'s surgery too.\n"
+         "B: had tommy john surgery"),
+        # Any such day is no date; a pinned one is.
+        ("A: It was a Friday night, one Sunday morning. On Friday night she came.",
+         "A: It was a Friday night, one Sunday morning. On [DATE] she came."),
+        # A country in a list of countries; states and regions elsewhere, and their health
+        # departments, are no smaller place.
+        ("A: From Ethiopia, Iran, Poland, Brazil. Queensland Health and NSW Health; in Kerala,"
+         " Tamil Nadu and Selangor.\nB: She works at Kottayam Hospital.",
+         "A: From Ethiopia, Iran, Poland, Brazil. Queensland Health and NSW Health; in Kerala,"
+         " Tamil Nadu and Selangor.\nB: She works at [LOCATION]."),
+        # A short word that opens no name, in lower-case speech.
+        ("a: the daughter was on speakerphone from ohio and my name is do minh hoa",
+         "a: the daughter was on speakerphone from ohio and my name is [NAME]"),
     ],
 )  # fmt: skip
 def test_session_16_fresh_set_classes(text: str, redacted: str) -> None:

@@ -705,9 +705,17 @@ _EPONYMS: Final = frozenset(
     """.split()
 )
 
+# (a Korean given name's second syllable is written small after its hyphen: "Min-ji",
+# "Dong-hyun"; a syllable is short, and not a word that ends "Follow-up", "Self-care")
+_SYLLABLE_AFTER_HYPHEN: Final = (
+    r"-(?!(?:up|in|on|off|out|over|down|back|by|ins|ups|ons|care|free|based|like|ish|day|days"
+    r"|time|term|level|side|ray|op|ops|pay|year|old|aged|line|site|call|fed|ward|wide|led|run"
+    r"|shift|home|work|week|hour|dose|test|type|one|two|six|ten)(?![a-z]))"
+    rf"[{_LO}]{{2,5}}(?![{_LO}])"
+)
 _NAME_TOK: Final = (
     rf"(?:O['’]|D['’]|Mc|Mac|Di|De|Le|La)?[{_UP}][{_LO}]+(?:['’][{_UP}][{_LO}]+)?"
-    rf"(?:-(?:Mc|Mac|O['’])?[{_UP}][{_LO}]+)?"
+    rf"(?:-(?:Mc|Mac|O['’])?[{_UP}][{_LO}]+|{_SYLLABLE_AFTER_HYPHEN})?"
 )
 # (an apostrophe opening a quotation is no contraction: "'Matteo Fernandes, 12-19-1934.'")
 _CAP_TOKEN_RE: Final = _scan(_UP, rf"(?<![\w-])(?<!\w['’]){_NAME_TOK}(?![\w-])")
@@ -6011,6 +6019,23 @@ _NAME_BEFORE_ROLE_RE: Final = _scan(
     r"|[ ]*(?:--|[—–-])[ ]*(?:(?:he|she)(?:['’]s)?\b|(?:the|our|my|his|her)[ ]+(?:[a-z]+[ ]+)?"
     rf"(?:{_KIN}|interpreter|lead|translator)\b))",
 )
+# A name set off after the person it names: "My oldest, Ruud, he's six", "There was a guy,
+# Sergei, regular of ours", "Our delivery driver, Sanjay, goes", "I had a patient, uh, Johan
+# Ndlovu --", "my koro, Pieter, he's 96". Set off on both sides (a comma, a dash, the end of
+# the sentence), so not "the nurse, Monday morning" nor "a patient, Epic says".
+_PERSON_NOUN: Final = (
+    rf"(?:{_KIN}|oldest|youngest|eldest|twin|guy|lady|woman|man|girl|boy|bloke|fella|fellow"
+    r"|gentleman|chap|patient|client|participant|reg|registrar|nurse|midwife|matron"
+    r"|interpreter|translator|receptionist|scheduler|driver|porter|paramedic|volunteer|koro"
+    r"|kuia|whaea|nan|nana|nanna|gran|granny|mama|papa|baby|bub|bubba)"
+)
+_APPOSED_NAME_RE: Final = _scan(
+    "MmOoHhTtYyAa",
+    r"\b(?:[Mm]y|[Oo]ur|[Hh]is|[Hh]er|[Tt]heir|[Yy]our|[Tt]he|[Aa]n?)[ ]+(?:[a-z]+[ ]+){0,2}?"
+    rf"{_PERSON_NOUN}(?:,|[ ]*(?:--|[—–-]))[ ]+(?:(?:uh|um|er|erm),[ ]+)?"
+    rf"(?P<n>{_NAME_TOK}(?:[ ]{_NAME_TOK}){{0,2}})(?=[ ]*(?:,|--|[—–(.;?!-]|$))",
+    re.M,
+)
 # Speech-to-text: "so i'm kweku i work on the cardiology side", "i'm derrick ampofo and i'm a
 # it lead", "i'm joao calling from the clinic": a word after "i'm" that English does not
 # have, before what a self-introduction goes on with.
@@ -6030,11 +6055,18 @@ _LOWER_INTRO_RE: Final = _scan(
 def _set_off_names(
     text: str, lex: _Lexicon, lower_mode: bool, may: Possible
 ) -> Iterable[tuple[int, int, str]]:
-    """Names set off by a birth date or a role after them, and self-introductions in
-    lower-case speech (_NAME_BEFORE_ROLE_RE, _LOWER_INTRO_RE)."""
+    """Names set off by a birth date or a role after them, or after the person they name, and
+    self-introductions in lower-case speech (_NAME_BEFORE_ROLE_RE, _APPOSED_NAME_RE,
+    _LOWER_INTRO_RE)."""
     for m in _NAME_BEFORE_ROLE_RE.finditer(text) if _NAME_BEFORE_ROLE_RE in may else ():
         words = m.group("n").split()
         if all(w.lower() not in lex.common and _personal_token(w, lex, True) for w in words):
+            yield m.start("n"), m.end("n"), NAME
+    for m in _APPOSED_NAME_RE.finditer(text) if _APPOSED_NAME_RE in may else ():
+        words = m.group("n").split()
+        if all(
+            _personal_token(w, lex, True) and w.lower() not in _MONTH_NAMES for w in words
+        ) and not _is_eponym(text, m.start("n"), m.end("n")):
             yield m.start("n"), m.end("n"), NAME
     for m in _LOWER_INTRO_RE.finditer(text) if lower_mode and _LOWER_INTRO_RE in may else ():
         tok = m.group("n")
@@ -6304,7 +6336,10 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_ANSWER_ID_RE, None),
         *((rx, _ascii_gate(rx)) for rx in (_TITLE_LOWER_RE, _INITIAL_SURNAME_RE, _POSSESSION_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_FAMILY_PLACE_RE, _CUED_ADDRESS_RE, _ANSWERED_RE)),
-        *((rx, _ascii_gate(rx)) for rx in (_NAME_BEFORE_ROLE_RE, _LOWER_INTRO_RE)),
+        *(
+            (rx, _ascii_gate(rx))
+            for rx in (_NAME_BEFORE_ROLE_RE, _APPOSED_NAME_RE, _LOWER_INTRO_RE)
+        ),
         *_PHRASING_SCANS,
         *(
             (rx, None)

@@ -1641,6 +1641,18 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
          " Tamil Nadu and Selangor.\nB: She works at Kottayam Hospital.",
          "A: From Ethiopia, Iran, Poland, Brazil. Queensland Health and NSW Health; in Kerala,"
          " Tamil Nadu and Selangor.\nB: She works at [LOCATION]."),
+        # A Korean given name's small second syllable; not "Follow-up", "Co-pay".
+        ("A: My neighbor, Dong-hyun, came. Ask Hye-jin Cho about it. Follow-up calls. Co-pay.",
+         "A: My neighbor, [NAME], came. Ask [NAME] about it. Follow-up calls. Co-pay."),
+        # A name set off after the person it names; not a day, a vendor, a drug or an eponym.
+        ("A: My oldest, Ruud, he's six. There was a guy, Sergei, regular of ours. Our driver,"
+         " Sanjay, goes. I had a patient, uh, Johan Ndlovu -- oh.\nB: The nurse, Monday"
+         " morning, was late. A patient, Epic says, is flagged. My oldest, Lasix, no. The"
+         " patient, Parkinson, no.",
+         "A: My oldest, [NAME], he's six. There was a guy, [NAME], regular of ours. Our driver,"
+         " [NAME], goes. I had a patient, uh, [NAME] -- oh.\nB: The nurse, [DATE], was"
+         " late. A patient, Epic says, is flagged. My oldest, Lasix, no. The"
+         " patient, Parkinson, no."),
         # A short word that opens no name, in lower-case speech.
         ("a: the daughter was on speakerphone from ohio and my name is do minh hoa",
          "a: the daughter was on speakerphone from ohio and my name is [NAME]"),

@@ -6166,6 +6166,115 @@ _UTTERANCES: Final = frozenset("uh-huh uh-oh ah-ha uh-uh huh aha ahh ooh wow yay
 _VOWEL_RE: Final = compiled(r"[aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýāēīōū]")
 
 
+# Session 16's phrasings (from its look sets Y and Z), each a structure that names a person
+# whatever the name is (no word list knows "Pooja", "Tesfaye" or "Ngaree"):
+# - the subject of what only happens to people: "So when Pooja was admitted", "Wei was born";
+_PASSIVE_PERSON_RE: Final = _scan(
+    _UP,
+    rf"(?<![\w'’-])(?P<n>{_NAME_TOK}(?:[ ]{_NAME_TOK})?)[ ]+(?:was|got|gets|is|had[ ]been"
+    r"|has[ ]been)[ ]+(?:admitted|readmitted|discharged|born|diagnosed|transferred|intubated"
+    r"|extubated|triaged|sent[ ]home|brought[ ]in)\b",
+)
+# - a name before a birth date: "Narelle McAllister, 12 July 1955", "Tao Wang. 03/11/1991"
+#   (two words at least: "Monday, 12 July" is none);
+_NAME_BEFORE_DATE_RE: Final = _scan(
+    _UP,
+    rf"(?<![\w'’-])(?P<n>{_NAME_TOK}(?:[ ]{_NAME_TOK}){{1,2}})[,.][ ]+"
+    r"(?:(?:DOB|D\.O\.B\.|born|date[ ]of[ ]birth)[ :]+)?"
+    r"(?=\d|the[ ]\d|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?[ ]+\d)",
+)
+# - a lone name after a role's label in a heading or a note: "Interviewer: Noeline. Venue:",
+#   "Caller: Benedict Yeo (daughter)", "Follow-up owner: Ling (informatics)";
+_LABELLED_NAME_RE: Final = _scan(
+    "IFMRNTSOCPAo",
+    r"\b(?:Interviewer|Facilitator|Moderator|Researcher|Note[- ]?taker|Transcriber|Interpreter"
+    r"|Scribe|Observer|Caller|Contact|Owner|Action|Lead|Coordinator|Prepared[ ]by|Recorded[ ]by"
+    r"|owner)[ ]*:[ ]*"
+    rf"(?P<n>{_NAME_TOK}(?:[ ]{_NAME_TOK}){{0,2}})(?=[ ]*(?:[.;(]|$|[ ]to[ ][a-z]))",
+    re.M,
+)
+# - the names a meeting's notes list as present: "Present: Okafor (charge), Bram, Ji-hoon";
+_ATTENDEES_RE: Final = _scan(
+    "PAIpai",
+    r"^[ \t]*(?i:present|attendees|attending|in[ ]attendance|attendance)[ ]*:[ ]*(?P<list>[^\n]+)",
+    re.M,
+)
+_ATTENDEE_RE: Final = compiled(
+    rf"(?:(?:Dr|Mr|Mrs|Ms|Prof|Nurse)\.?[ ]+)?(?P<n>{_NAME_TOK}(?:[ ]{_NAME_TOK}){{0,2}})"
+    r"(?:[ ]*\([^)\n]{0,40}\))?[ ]*(?:[,;]|$|[ ]and[ ])"
+)
+# - a name and the role it has, in brackets: "Deepa (RAN)", "Liya (resident)".
+_NAME_ROLE_PAREN_RE: Final = _scan(
+    _UP,
+    rf"(?<![\w'’-])(?P<n>{_NAME_TOK}(?:[ ]{_NAME_TOK})?)[ ]\((?:[a-z]+[ ])?(?:{_PERSON_NOUN}"
+    r"|charge(?:[ ]RN|[ ]nurse)?|resident|attending|fellow|intern|informatics|float|RN|RAN|NP"
+    r"|PA|MD|CNA|LPN|HCA|GP|OT|practice[ ]manager|manager|carer|caregiver|pharmacist|PI|CRC)\)",
+)
+# In lower-case speech, a name before a pronoun that takes it up ("we had a patient uh
+# kavya nair she was ninety seven", "the med reg was priya kulkarni she was good") or before
+# the role it has ("yeah ngaree is our remote area nurse").
+_LOWER_RESUMED_RE: Final = _scan(
+    "plmgwfbrndacsr",
+    r"\b(?:patient|lady|man|guy|woman|fella|bloke|reg|registrar|nurse|doctor|attending"
+    r"|resident|coordinator|carer|caregiver)(?:[ ]+(?:uh|um|er))?(?:[ ]+(?:was|is|called"
+    r"|named))?[ ]+(?P<n>[a-z][a-z'’-]+(?:[ ][a-z][a-z'’-]+)?)[ ]+(?:she|he)(?:[ ]+(?:was|is)"
+    r"|['’]s)\b",
+)
+_LOWER_NAME_ROLE_RE: Final = _scan(
+    "yusaow",
+    r"\b(?:yeah|um|uh|so|and|oh|well)[ ]+(?P<n>[a-z][a-z'’-]+(?:[ ][a-z][a-z'’-]+)?)[ ]+is[ ]+"
+    r"(?:our|my|the|their)[ ]+(?:[a-z]+[ ]+){0,3}?(?:nurse|doctor|gp|reg|registrar|midwife"
+    r"|pharmacist|coordinator|manager|physio|social[ ]worker|case[ ]manager|interpreter"
+    r"|receptionist|counsellor|counselor|psychologist|psychiatrist|worker|aide|tech)\b",
+)
+
+
+def _s16_spans(
+    text: str, lex: _Lexicon, lower_mode: bool, may: Possible
+) -> Iterable[tuple[int, int, str]]:
+    """Session 16's phrasings (_PASSIVE_PERSON_RE, _NAME_BEFORE_DATE_RE, _LABELLED_NAME_RE,
+    _ATTENDEES_RE, _NAME_ROLE_PAREN_RE; in lower-case speech _LOWER_RESUMED_RE and
+    _LOWER_NAME_ROLE_RE)."""
+
+    def named(words: list[str], capitalised: bool, listed: bool = False) -> bool:
+        # (where only a person can stand, a word that is also a name is one: "Ling
+        # (informatics)", "Caller: Benedict Yeo")
+        return all(
+            (
+                _personal_token(w, lex, capitalised)
+                or (listed and (w.lower() in lex.surnames or w.lower() in lex.first))
+            )
+            and w.lower() not in _KIN_WORDS
+            and w.lower() not in _DAY_AND_MONTH_NAMES
+            and w.lower() not in _UTTERANCES  # ("Interviewer: Mm-hm.")
+            and _VOWEL_RE.search(w.lower()) is not None
+            and (capitalised or w not in lex.common)
+            for w in words
+        )
+
+    for rx in (_PASSIVE_PERSON_RE, _NAME_BEFORE_DATE_RE, _LABELLED_NAME_RE, _NAME_ROLE_PAREN_RE):
+        listed = rx is _LABELLED_NAME_RE or rx is _NAME_ROLE_PAREN_RE
+        for m in rx.finditer(text) if rx in may else ():
+            words = m.group("n").split()
+            while words and not named(words, True, listed):
+                words.pop(0)  # "Met Deepa (RAN)": the name after a word
+            start = m.end("n") - len(" ".join(words))
+            if words and not _is_eponym(text, start, m.end("n")):
+                yield start, m.end("n"), NAME
+    for m in _ATTENDEES_RE.finditer(text) if _ATTENDEES_RE in may else ():
+        at = m.start("list")
+        while (item := _ATTENDEE_RE.match(text, at, m.end("list"))) is not None:
+            if named(item.group("n").split(), True, True):
+                yield item.start("n"), item.end("n"), NAME
+            at = item.end()
+            while at < m.end("list") and text[at] == " ":
+                at += 1
+    for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE) if lower_mode else ():
+        for m in rx.finditer(text) if rx in may else ():
+            if named(m.group("n").split(), False):
+                yield m.start("n"), m.end("n"), NAME
+
+
 def _s15_spans(text: str, lex: _Lexicon, may: Possible) -> Iterable[tuple[int, int, str]]:
     """Names that open a turn addressed to them (_VOCATIVE_TURN_RE); ids by their shape
     (_GROUPED_ID_RE); wards, units and wings by their names (_WARD_HEAD_RE, then the word
@@ -6340,6 +6449,9 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
             (rx, _ascii_gate(rx))
             for rx in (_NAME_BEFORE_ROLE_RE, _APPOSED_NAME_RE, _LOWER_INTRO_RE)
         ),
+        *((rx, _ascii_gate(rx)) for rx in (_PASSIVE_PERSON_RE, _NAME_BEFORE_DATE_RE)),
+        *((rx, _ascii_gate(rx)) for rx in (_LABELLED_NAME_RE, _ATTENDEES_RE, _NAME_ROLE_PAREN_RE)),
+        *((rx, _ascii_gate(rx)) for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE)),
         *_PHRASING_SCANS,
         *(
             (rx, None)
@@ -6538,6 +6650,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(list(_phrasing_spans(text, low_text, lex, caps, lower_mode, raw, may)))
     raw.extend(_s13_spans(text, lex, lower_mode, may))
     raw.extend(_s15_spans(text, lex, may))
+    raw.extend(_s16_spans(text, lex, lower_mode, may))
     raw.extend(_set_off_names(text, lex, lower_mode, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))

@@ -1653,6 +1653,29 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
          " [NAME], goes. I had a patient, uh, [NAME] -- oh.\nB: The nurse, [DATE], was"
          " late. A patient, Epic says, is flagged. My oldest, Lasix, no. The"
          " patient, Parkinson, no."),
+        # What only happens to a person; a name before a birth date; a lone name after a
+        # role's label, in a meeting's list of who was present, or before its role in
+        # brackets; not a day, a relative, a vendor or an utterance.
+        ("A: So when Pooja was admitted we waited. He was admitted. Mom was admitted.\nB:"
+         " Written down: Narelle McAllister, 12 July 1955.\nNotes. Interviewer:"
+         " Noeline. Venue: online.\nPresent: Dr. Sadeghi, Okafor (charge), Bram\nFollow-up"
+         " owner: Ling (informatics). Met Deepa (RAN).\nInterviewer: Mm-hm. Caller: Sure (laughs)."
+         " Action: Review (weekly).",
+         "A: So when [NAME] was admitted we waited. He was admitted. Mom was admitted.\nB:"
+         " Written down: [NAME], [DATE].\nNotes. Interviewer:"
+         " [NAME]. Venue: online.\nPresent: [NAME], [NAME] (charge), [NAME]\nFollow-up"
+         " owner: [NAME] (informatics). Met [NAME] (RAN).\nInterviewer: Mm-hm. Caller: Sure"
+         " (laughs). Action: Review (weekly)."),
+        # A place before a word that opens a sentence is no name before a birth date.
+        ("Interview 19 -- ICU nurse, New South Wales. Recorded over Zoom.",
+         "Interview 19 -- ICU nurse, New South Wales. Recorded over Zoom."),
+        # In lower-case speech, a name before the pronoun that takes it up or its role.
+        ("spk_0 we had a patient uh kavya nair she was ninety seven\nspk_1 the med reg was priya"
+         " kulkarni she was good\nspk_0 yeah ngaree is our remote area nurse\nspk_1 the reg was"
+         " good she said",
+         "spk_0 we had a patient uh [NAME] she was [AGE]\nspk_1 the med reg was [NAME]"
+         " she was good\nspk_0 yeah [NAME] is our remote area nurse\nspk_1 the reg was"
+         " good she said"),
         # A short word that opens no name, in lower-case speech.
         ("a: the daughter was on speakerphone from ohio and my name is do minh hoa",
          "a: the daughter was on speakerphone from ohio and my name is [NAME]"),

@@ -549,7 +549,16 @@ _FACILITY_HEAD: Final = (
     r"|(?:State\s+)?University|College|(?:Nursing|Medical)\s+School"
     # (a GP's surgery, a ward, unit or wing named for a person or place; a health post, an
     # eventide home, a frail care centre; a polyclinic named before its head)
-    r"|Surgery|Ward|Unit|Wing|Health\s+Post|Eventide\s+Home|Frail\s+Care|Poliklinika)"
+    r"|Surgery|Ward|Unit|Wing|Health\s+Post|Eventide\s+Home|Frail\s+Care|Poliklinika"
+    # (where a patient's children learn, where the family worships, where the patient works,
+    # a hospital's buildings: places that tell who a person is)
+    r"|Elementary|(?:Middle|High|Primary|Secondary|Grammar|Catholic|Christian|Charter|Junior"
+    r"|Prep(?:aratory)?)\s+School|Preschool|Montessori|Daycare|Day\s+Care|Child\s*[Cc]are"
+    r"|Learning\s+(?:Center|Centre)|Nursery|Kindergarten|Academy|Church|Chapel|Cathedral"
+    r"|Mosque|Masjid|Temple|Synagogue|Gurdwara|Pavilion|Tower|Campus|Home\s+for\s+the\s+Aged"
+    r"|Bakery|Restaurant|Logistics|Distribution\s+(?:Center|Centre)|Warehouse|Market"
+    r"|Supermarket|Factory|Shipyard|Refinery|Tool\s+(?:&|and)\s+Die|Medical\s+Arts"
+    r"|(?:Medical|Health|Multi-Purpose)\s+Services?)"
 )
 _CAP: Final = rf"(?:[{_UP}][{_UP}{_LO}'’]*\.?|[A-Z]{{2,}}|\d+(?:st|nd|rd|th)|[{_SCRIPTS}]+)"
 _FAC_PREFIX: Final = rf"(?:(?:St\.?|Saint|Mt\.?|Mount|Ft\.?|Fort)\s+)?{_CAP}(?:-{_CAP})?"
@@ -568,6 +577,7 @@ _WEAK_HEADS: Final = frozenset(
     memorial general gen gen. presbyterian methodist baptist children's children’s medicine
     va er office medical med health practice associates physicians pharmacy lodge
     gardens regional drug chemist university college royal private outpatients trust
+    academy church chapel cathedral temple tower campus market warehouse factory nursery
     """.split()
 )
 # Weak heads that any uncommon capitalised word before them names ("Truro Royal", "Kelso
@@ -577,7 +587,8 @@ _WEAK_HEADS: Final = frozenset(
 _NAMED_BY_ANY_WORD: Final = frozenset(
     """
     health medical med memorial children's children’s gardens drug chemist pharmacy royal
-    private outpatients trust general regional university college
+    private outpatients trust general regional university college academy church chapel
+    cathedral temple tower campus warehouse factory nursery
     """.split()
 )
 # Words that make "X Health"/"X Clinic" generic rather than a named facility.
@@ -607,7 +618,7 @@ _STRIP_PREFIX: Final = (_GENERIC_PREFIX | _NOT_NAME) - _FACILITY_ISH
 # Words a turn opens with, capitalised for that alone.
 _OPENERS: Final = frozenset(
     "so yeah yes well okay ok oh um uh then but because when like now also anyway hi hello"
-    " morning afternoon evening".split()
+    " morning afternoon evening from at near".split()
 )
 
 # "Cancer Center in New York", "Clinic of Springfield": a head word anchored by a place.
@@ -818,7 +829,11 @@ _HEAD_HINTS: Final = (
     "Rehab", "Apothecary", "Gardens", "Regional", "Manor", "Drug", "Chemist",
     "Apotek", "Apoteka", "Apotheke", "Ljekarna", "Medicals", "Unit", "University", "College",
     "School", "Royal", "Private", "Outpatients", "Trust", "Partners", "Specialists", "Polyclinic",
-    "Poliklinika", "Ward", "Wing",
+    "Poliklinika", "Ward", "Wing", "Elementary", "Preschool", "Montessori", "Daycare", "Day Care",
+    "Child", "Learning", "Nursery", "Kindergarten", "Academy", "Church", "Chapel", "Cathedral",
+    "Mosque", "Masjid", "Temple", "Synagogue", "Gurdwara", "Pavilion", "Tower", "Campus",
+    "Bakery", "Restaurant", "Logistics", "Distribution", "Warehouse", "Market", "Factory",
+    "Shipyard", "Refinery", "Tool", "Service", "Supermarket",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS: Final = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")

@@ -1669,6 +1669,18 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
         # A place before a word that opens a sentence is no name before a birth date.
         ("Interview 19 -- ICU nurse, New South Wales. Recorded over Zoom.",
          "Interview 19 -- ICU nurse, New South Wales. Recorded over Zoom."),
+        # Where the children learn, the family worships, the patient works, a hospital's
+        # buildings; not a church, an academy, a market or a tower no one is placed by.
+        ("A: Pickup at Piney Branch Elementary. She attends Cardinal Ridge Middle School. Near"
+         " Dar Al-Noor Mosque. The daycare, Little Sprouts Montessori, called. I work at Golden"
+         " Dragon Restaurant, at Kessler Tool & Die. Mostly on the Cedar Pavilion.\nB: The"
+         " Catholic Church says no. The American Academy of Pediatrics, the Stock Market, the"
+         " Control Tower, the Farmers Market, Sunday School, the Church of England.",
+         "A: Pickup at [LOCATION]. She attends [LOCATION]. Near"
+         " [LOCATION]. The daycare, [LOCATION], called. I work at [LOCATION],"
+         " at [LOCATION]. Mostly on the [LOCATION].\nB: The"
+         " Catholic Church says no. The American Academy of Pediatrics, the Stock Market, the"
+         " Control Tower, the Farmers Market, Sunday School, the Church of England."),
         # In lower-case speech, a name before the pronoun that takes it up or its role.
         ("spk_0 we had a patient uh kavya nair she was ninety seven\nspk_1 the med reg was priya"
          " kulkarni she was good\nspk_0 yeah ngaree is our remote area nurse\nspk_1 the reg was"

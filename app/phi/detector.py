@@ -459,7 +459,7 @@ _STREET_SUFFIX: Final = (
     r"(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|Ln|Lane|Way|Ct|Court|Pl|Place"
     r"|Pkwy|Parkway|Hwy|Highway|Ter|Terrace|Cir|Circle|Sq|Square|Trl|Trail|Row|Loop|Pike"
     r"|Plaza|Crescent|Alley|Broadway|Run|Bend|Hollow|Crossing|Ridge|Pass|Path|Mews|Commons|Knoll"
-    r"|Parade|Esplanade|Promenade|Quay|Grove)"
+    r"|Parade|Esplanade|Promenade|Quay|Grove|Turnpike)"
 )
 # Street types of Britain, Ireland, Australia and New Zealand that are words too ("2 close
 # calls", "3 Green patients"): capitalised, after the street's own name ("4 Martin Circus").
@@ -468,13 +468,17 @@ _STREET_SUFFIX_NAMED: Final = (
     r"|Mount|Hill|View|Walk|Green|Meadows?|Estate|Mall|Expressway|Freeway|Motorway|Causeway"
     r"|Cove|Creek|Landing|Junction)"
 )
-_STREET_PREFIX: Final = r"(?:Rue|Chemin|Calle|Rua|Via|Avenida|Avenue|Boulevard|Route|Rte)"
+_STREET_PREFIX: Final = (
+    r"(?:Rue|Chemin|Calle|Rua|Via|Avenida|Avenue|Boulevard|Route|Rte|Jalan|Jln|Lorong|Persiaran)"
+)
 _ADDRESS_RE: Final = _scan(
     "0-9A-Zt",
-    r"\b\d{1,6}(?:-\d{1,4})?\s+(?:[NSEW]\.?\s+)?(?:(?:\d{1,3}(?:st|nd|rd|th)|[A-Z][a-zA-Z'’-]+)"
-    rf"\s+){{0,3}}(?i:{_STREET_SUFFIX})\b\.?"
+    # (a house number with a letter, "133A"; a street's number after its type, "Hougang
+    # Avenue 8"; a unit after it, "#16-590", "Apt 4C")
+    r"\b\d{1,6}[A-Z]?(?:-\d{1,4})?\s+(?:[NSEW]\.?\s+)?(?:(?:\d{1,3}(?:st|nd|rd|th)"
+    rf"|[A-Z][a-zA-Z'’-]+)\s+){{0,3}}(?i:{_STREET_SUFFIX})\b\.?(?:[ ]\d{{1,2}}(?=[ ]#))?"
     r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|#|(?i:apartment|apt|suite|unit|flat|number))"
-    r"\.?\s*#?\w+)?"
+    r"\.?\s*#?\w+(?:-\d+)?)?"
     rf"|\b\d{{1,6}}(?:-\d{{1,4}})?\s+(?:[A-Z][a-zA-Z'’-]+\s+){{1,3}}{_STREET_SUFFIX_NAMED}\b"
     r"|\b(?:P\.?\s?O\.?\s+Box|PO\s+Box)\s+\d+"
     r"|\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Boulevard|Road|Lane|St\.(?=\s+[A-Z]))"
@@ -482,8 +486,10 @@ _ADDRESS_RE: Final = _scan(
     r"|\bthe\s+Bronx\b"
     # the street type first ("9173 Rue Principale", "12 Calle del Sol"), one-word streets
     # ending in a street word ("381 Kingsway", "40 Northgate")
-    rf"|\b\d{{1,6}}\s+(?:{_STREET_PREFIX}\s+(?:(?:de|du|des|la|le|del|da|do|dos)\s+)?"
-    r"[A-Z][a-zA-Z'’-]+|[A-Z][a-z]+(?:way|gate)\b)",
+    rf"|\b\d{{1,6}}[A-Z]?,?\s+(?:{_STREET_PREFIX}\s+(?:(?:de|du|des|la|le|del|da|do|dos)\s+)?"
+    r"[A-Z][a-zA-Z'’-]+(?:\s[A-Z][a-zA-Z'’-]+){0,3}|[A-Z][a-z]+(?:way|gate)\b)"
+    # (Bengaluru's mains and crosses: "5th Main", "3rd Cross")
+    r"|\b\d{1,2}(?:st|nd|rd|th)\s+(?:Main|Cross)\b(?:\s+Road\b)?",
 )
 # "New York clinic": a state name used as the name of a facility.
 _STATE_FACILITY_RE: Final = _scan(
@@ -508,7 +514,13 @@ _REGION_CODE_RE: Final = _scan(
     r"\b(?P<city>(?:[A-Z][a-z'’]+[ -]){1,3}?),?[ ]*(?:(?:VIC|NSW|QLD|TAS|ACT|NT|SA|WA)[ ]+\d{4}"
     r"|(?:AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT)[ ]+[A-Z]\d[A-Z][ ]?\d[A-Z]\d)(?![\w-])",
 )
-_COUNTY_RE: Final = _scan("A-Z", r"\b(?:[A-Z][a-z]+\s){1,2}(?:County|Parish|Borough)\b")
+# (a district or shire too, as Australia, New Zealand, India and Africa have them: "the
+# Ruapehu District", "Ernakulam district", "the Shire of Halls Creek")
+_COUNTY_RE: Final = _scan(
+    f"A-Z{_UP}",
+    rf"\b(?:[{_UP}][{_LO}]+\s){{1,2}}(?:County|Parish|Borough|District|Shire|district)\b"
+    rf"|\b(?:Shire|District|County|Borough)\s+of\s+[{_UP}][{_LO}]+(?:\s[{_UP}][{_LO}]+){{0,2}}",
+)
 
 # Facility heads: a capitalised run ending in one of these is a facility name.
 _FACILITY_HEAD: Final = (
@@ -852,7 +864,7 @@ _HEAD_HINT_RE: Final = _words(*_HEAD_HINTS)
 _ADDRESS_HINT_RE: Final = _words(*_ADDRESS_HINTS)
 _TITLE_HINT_RE: Final = _words(*_TITLE_HINTS)
 _STATE_FACILITY_HINT_RE: Final = _words("clinic", "hospital", "medical", "health", "office")
-_COUNTY_HINT_RE: Final = _words("County", "Parish", "Borough")
+_COUNTY_HINT_RE: Final = _words("County", "Parish", "Borough", "District", "Shire", "district")
 _ABBR_HINT_RE: Final = _words("NYC", "DFW", "SFO", "NOLA", "DMV")
 
 
@@ -2084,16 +2096,27 @@ def _speaker_labels(text: str) -> list[re.Match[str]]:
 # A unit written before its street address: "Unit 4, 523 Larkspur Crescent", "#12, 7 Heron
 # Avenue", "Apt 3B, 803 Chestnut Street".
 _UNIT_BEFORE_RE: Final = compiled(
-    r"(?<![\w#])(?:#[ ]?|(?i:unit|apt|apartment|suite|ste|flat|room|level|floor|house)\.?[ ]+#?"
-    r"|No\.?[ ]+)"
+    r"(?<![\w#])(?:#[ ]?|(?i:unit|apt|apartment|suite|ste|flat|room|level|floor|house|lot|blk"
+    r"|block|door|stand|plot|shop)\.?[ ]+#?|No\.?[ ]+)"
     r"[A-Za-z]?\d+[A-Za-z]?"
-    r",?[ ]+$"
+    r"(?:,?[ ]+|/)$"
+)
+
+
+# The word before a house number that says what it numbers ("Lot 25 Mitchell Highway",
+# "Blk 929 Hougang Avenue 8", "No. 73, Jalan Sultan Idris Shah").
+_NUMBERED_BEFORE_RE: Final = compiled(
+    r"(?<![\w#])(?i:no|lot|blk|block|door|stand|plot|shop|house|unit|flat|apt)\.?[ ]+$"
 )
 
 
 def _unit_start(text: str, start: int) -> int:
     """Where a street address at ``start`` begins, with a unit written before it."""
-    unit = _UNIT_BEFORE_RE.search(text, max(0, start - 20), start) if start else None
+    if not start:
+        return start
+    unit = _UNIT_BEFORE_RE.search(text, max(0, start - 20), start)
+    if unit is None and text[start].isdigit():
+        unit = _NUMBERED_BEFORE_RE.search(text, max(0, start - 8), start)
     return unit.start() if unit else start
 
 
@@ -6466,7 +6489,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         ),
         *((rx, _ascii_gate(rx)) for rx in (_PASSIVE_PERSON_RE, _NAME_BEFORE_DATE_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LABELLED_NAME_RE, _ATTENDEES_RE, _NAME_ROLE_PAREN_RE)),
-        *((rx, _ascii_gate(rx)) for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE)),
+        *((rx, _ascii_gate(rx)) for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE, _COUNTY_RE)),
         *_PHRASING_SCANS,
         *(
             (rx, None)
@@ -6477,7 +6500,6 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _ADDRESS_RE,
                 _CITY_STATE_RE,
                 _REGION_CODE_RE,
-                _COUNTY_RE,
                 _ZIP_RE,
                 _POSTCODE_RE,
                 _CODE_TOWN_RE,

@@ -1681,6 +1681,15 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
          " at [LOCATION]. Mostly on the [LOCATION].\nB: The"
          " Catholic Church says no. The American Academy of Pediatrics, the Stock Market, the"
          " Control Tower, the Farmers Market, Sunday School, the Church of England."),
+        # Addresses as Australia, Singapore, Malaysia and India write them, with what their
+        # number numbers; districts and shires; not a school district or a business district.
+        ("A: At Unit 5/232 Macquarie Street. No. 73, Jalan Sultan Idris Shah. Blk 929 Hougang"
+         " Avenue 8 #16-590. Lot 25 Mitchell Highway. On 133A Puketona Road, now. No. 139, 5th"
+         " Main. In the Shire of Halls Creek, Ernakulam district, the Ruapehu District.\nB: The"
+         " school district, the Central Business District, a district nurse, in 2019 Lot 5.",
+         "A: At [LOCATION]. [LOCATION]. [LOCATION]. [LOCATION] On [LOCATION], now. [LOCATION]."
+         " In the [LOCATION], the [LOCATION].\nB: The"
+         " school district, the Central Business District, a district nurse, in 2019 Lot 5."),
         # In lower-case speech, a name before the pronoun that takes it up or its role.
         ("spk_0 we had a patient uh kavya nair she was ninety seven\nspk_1 the med reg was priya"
          " kulkarni she was good\nspk_0 yeah ngaree is our remote area nurse\nspk_1 the reg was"

@@ -1687,7 +1687,7 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
          " Avenue 8 #16-590. Lot 25 Mitchell Highway. On 133A Puketona Road, now. No. 139, 5th"
          " Main. In the Shire of Halls Creek, Ernakulam district, the Ruapehu District.\nB: The"
          " school district, the Central Business District, a district nurse, in 2019 Lot 5.",
-         "A: At [LOCATION]. [LOCATION]. [LOCATION]. [LOCATION] On [LOCATION], now. [LOCATION]."
+         "A: At [LOCATION]. [LOCATION]. [LOCATION] On [LOCATION], now. [LOCATION]."
          " In the [LOCATION], the [LOCATION].\nB: The"
          " school district, the Central Business District, a district nurse, in 2019 Lot 5."),
         # In lower-case speech, a name before the pronoun that takes it up or its role.

@@ -392,7 +392,9 @@ _CODE_RE: Final = _scan(
 _NOT_CODE_SHAPE_RE: Final = compiled(
     r"(?:19|20)\d{2}-(?:19|20)\d{2}|(?:19|20)\d{2}-[01]\d-[0-3]\d|\d{3}-\d{3}-\d{4}"
 )
-_LONG_NUMBER_RE: Final = _scan("#0-9", r"(?<![\w.,#-])#?\d{6,}(?![\w.,-]\d|[\w-])")
+# (with a check digit after a slash, as New Zealand and Australian scripts are numbered:
+# "987954/3")
+_LONG_NUMBER_RE: Final = _scan("#0-9", r"(?<![\w.,#-])#?\d{6,}(?:/\d(?![\d/]))?(?![\w.,-]\d|[\w-])")
 # Standards, trials and coding systems have code-shaped names but are not PHI.
 _CODE_STOP: Final = compiled(
     r"^#?(?:ISO|IEC|IEEE|NCT|ICD|CPT|HCPCS|LOINC|SNOMED|RFC|SOC|NIST|SP|HL7|FHIR|ASTM|ANSI"
@@ -1499,13 +1501,19 @@ def _long_numbers(text: str) -> Iterator[re.Match[str]]:
     return _from_digits(_LONG_NUMBER_RE, text, frozenset("#"), 0)
 
 
+_LETTERS_DIGITS_LETTERS_RE: Final = compiled(r"[A-Z]{3}\d\d[A-Z]{1,2}")  # (not "COVID19")
+
+
 def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, int, str]]:
     for m in _id_candidates(text) if hints.digits >= 3 else ():
         value = m.group(0)
         v_start = m.start()
         # A bare "#"/"number"/"no." label alone must not turn "#1 priority" into an ID.
         digits = sum(map(str.isdigit, value))
-        if digits < 3:
+        # (three digits at least; two in capitals and digits after a label that is no bare
+        # "number": a New Zealand NHI, "KTH71TG")
+        mixed = digits == 2 and _LETTERS_DIGITS_LETTERS_RE.fullmatch(value) is not None
+        if digits < 3 and not mixed:
             continue
         if not _label_possible(text, v_start):
             continue
@@ -1513,7 +1521,7 @@ def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, in
         if not lab:
             continue
         label = text[lab.start() : v_start]
-        if digits < 5 and _BARE_LABEL_RE.fullmatch(label):
+        if (digits < 5 or mixed) and _BARE_LABEL_RE.fullmatch(label):
             continue
         if _YEAR_VALUE_RE.fullmatch(value):
             continue  # "case 2023" style years stay
@@ -6267,6 +6275,36 @@ _LOWER_NAME_ROLE_RE: Final = _scan(
 )
 
 
+# A date read out as its numbers, after a word that asks for or gives a date ("date of birth
+# is oh four sixteen eighty-five", "his birthday is oh nine, sixteen, twenty-three", "she
+# says twelve, twenty-eight, fifty-one"), and a day of the month alone after a birthday or
+# "it was" ("her birthday was the 16th", "it was the 7th, because", "not the twentieth").
+_TWO_DIGITS_SAID: Final = (
+    r"(?:oh[ -](?:oh|zero|one|two|three|four|five|six|seven|eight|nine)|zero|one|two|three|four"
+    r"|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen"
+    r"|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:one|two|three|four"
+    r"|five|six|seven|eight|nine))?)"
+)
+_NUMBERS_DATE_RE: Final = _scan(
+    "bBdDtTsSoOwW:",
+    # (after "on", "was" or a label's colon only with a spoken leading zero: "chemo was oh
+    # nine, ten, twenty-five", not "it was one, two, three")
+    r"(?:(?i:\b(?:birth|birthday|born|dob|date|today[ ]is|says|said)[,:]?[ ]+"
+    r"(?:(?:is|was|it['’]s|of|on|um|uh|like)[,]?[ ]+){0,3})"
+    r"|(?:(?i:\b(?:on|was))|:)[ ]+(?=oh[ -]))"
+    rf"(?P<v>{_TWO_DIGITS_SAID}(?:,?[ ]+){_TWO_DIGITS_SAID}(?:,?[ ]+){_TWO_DIGITS_SAID})"
+    r"(?![ -]?(?:oh|zero|one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand"
+    r"|percent|times|of|patients|people|minutes|hours|days|weeks|years)\b)\b",
+)
+_DAY_ALONE_RE: Final = _scan(
+    "bBiInN",
+    r"(?i:\b(?:birthday(?:['’]s)?[ ]+(?:is|was)|born[ ]+on|it[ ]+was|not)[ ]+)"
+    r"(?P<v>the[ ]+(?:[12]?\d|3[01])(?:st|nd|rd|th))(?=[ ]*(?:[,.;!?]|--|[—–]|and\b|because\b"
+    r"|$))",
+    re.M,
+)
+
+
 def _s16_spans(
     text: str, lex: _Lexicon, lower_mode: bool, may: Possible
 ) -> Iterable[tuple[int, int, str]]:
@@ -6307,6 +6345,9 @@ def _s16_spans(
             at = item.end()
             while at < m.end("list") and text[at] == " ":
                 at += 1
+    for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE):
+        for m in rx.finditer(text) if rx in may else ():
+            yield m.start("v"), m.end("v"), DATE
     for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE) if lower_mode else ():
         for m in rx.finditer(text) if rx in may else ():
             if named(m.group("n").split(), False):
@@ -6490,6 +6531,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, _ascii_gate(rx)) for rx in (_PASSIVE_PERSON_RE, _NAME_BEFORE_DATE_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LABELLED_NAME_RE, _ATTENDEES_RE, _NAME_ROLE_PAREN_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE, _COUNTY_RE)),
+        *((rx, None) for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE)),
         *_PHRASING_SCANS,
         *(
             (rx, None)

@@ -1690,6 +1690,18 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
          "A: At [LOCATION]. [LOCATION]. [LOCATION] On [LOCATION], now. [LOCATION]."
          " In the [LOCATION], the [LOCATION].\nB: The"
          " school district, the Central Business District, a district nurse, in 2019 Lot 5."),
+        # A New Zealand NHI and a script number with its check digit; not "COVID19".
+        ("A: Her NHI was KTH71TG. The script is 605985/5. Case COVID19, BP 120/80.",
+         "A: Her NHI was [ID]. The script is [ID]. Case COVID19, BP 120/80."),
+        # A date read out as its numbers after a word that gives one, or with a spoken leading
+        # zero; a day alone after a birthday or "it was"; not counts or "the first time".
+        ("A: Her birthday is oh nine, sixteen, twenty-three. He says twelve seventeen"
+         " twenty-two. The chemo was oh nine, ten, twenty-five. Born on ten twelve sixty.\nB:"
+         " Her birthday was the 16th, and it was the 7th, because. It was the first time. It"
+         " was one, two, three. On one two three.",
+         "A: Her birthday is [DATE]. He says [DATE]. The chemo was [DATE]. Born on [DATE].\nB:"
+         " Her birthday was [DATE], and it was [DATE], because. It was the first time. It"
+         " was one, two, three. On one two three."),
         # In lower-case speech, a name before the pronoun that takes it up or its role.
         ("spk_0 we had a patient uh kavya nair she was ninety seven\nspk_1 the med reg was priya"
          " kulkarni she was good\nspk_0 yeah ngaree is our remote area nurse\nspk_1 the reg was"

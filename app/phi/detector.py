@@ -6025,9 +6025,15 @@ _INITIAL_SURNAME_RE: Final = _scan(
 )
 _POSSESSION_RE: Final = _scan(
     f"A-Z{_UP}",
-    rf"\b(?P<n>[{_UP}][{_LO}]{{2,}})['’]s[ ]+(?:(?:own|personal|work|old|new|home)[ ]+)?"
+    rf"\b(?P<n>[{_UP}][{_LO}]{{2,}})['’]s[ ]+(?:(?:own|personal|work|old|new|home|real"
+    r"|actual)[ ]+)?"
     r"(?:mobile|cell|phone|desk|office|wife|husband|son|daughter|mum|mom|mother|father|dad"
-    r"|kids|number|email|voicemail|pager|car|house|birthday|handwriting|shift|sister|brother)\b",
+    r"|kids|number|email|voicemail|pager|car|house|birthday|handwriting|shift|sister|brother"
+    r"|date[ ]of[ ]birth|dob|address|school|teacher|class)\b",
+)
+_ONLY_A_PERSON_HAS: Final = frozenset(
+    "wife husband son daughter mum mom mother father dad kids birthday birth dob sister brother"
+    " teacher".split()
 )
 _FAMILY_PLACE_RE: Final = _scan("t", rf"\bthe[ ]+(?P<v>[{_UP}][{_LO}'’-]+[ ]+place)\b")
 _CUED_ADDRESS_RE: Final = _scan(
@@ -6305,6 +6311,15 @@ _DAY_ALONE_RE: Final = _scan(
 )
 
 
+# A name said again, corrected: "Sveta -- sorry, Svetlana -- is the one", "Kak Ros --
+# Rosnani --" (both are the name).
+_NAME_CORRECTED_RE: Final = _scan(
+    _UP,
+    rf"(?<![\w'’-])(?P<a>{_NAME_TOK})[ ]*(?:--|[—–-])[ ]*(?:(?:sorry|I[ ]mean|no|or)[,]?[ ]+)?"
+    rf"(?P<b>{_NAME_TOK})[ ]*(?:--|[—–-])",
+)
+
+
 def _s16_spans(
     text: str, lex: _Lexicon, lower_mode: bool, may: Possible
 ) -> Iterable[tuple[int, int, str]]:
@@ -6345,6 +6360,13 @@ def _s16_spans(
             at = item.end()
             while at < m.end("list") and text[at] == " ":
                 at += 1
+    for m in _NAME_CORRECTED_RE.finditer(text) if _NAME_CORRECTED_RE in may else ():
+        a, b = m.group("a"), m.group("b")
+        if a.lower() in _NOT_NAME or b.lower() in _NOT_NAME:
+            continue  # "Okay -- sorry, Sarah --"
+        if named([a], True) and named([b], True):
+            yield m.start("a"), m.end("a"), NAME
+            yield m.start("b"), m.end("b"), NAME
     for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE):
         for m in rx.finditer(text) if rx in may else ():
             yield m.start("v"), m.end("v"), DATE
@@ -6413,7 +6435,9 @@ def _s13_spans(
         name = m.group("n")
         low = name.lower()
         if (low not in lex.common or low in lex.first) and _personal_token(name, lex, True):
-            if not _sentence_initial(text, m.start()) or low in lex.first:
+            # (what only a person has may open a sentence: "Almaz's real birthday is ...")
+            personal = m.group(0).rsplit(None, 1)[-1] in _ONLY_A_PERSON_HAS
+            if personal or not _sentence_initial(text, m.start()) or low in lex.first:
                 yield m.start("n"), m.end("n"), NAME
     for m in _FAMILY_PLACE_RE.finditer(text) if _FAMILY_PLACE_RE in may else ():
         family = m.group("v").split()[0]
@@ -6532,6 +6556,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, _ascii_gate(rx)) for rx in (_LABELLED_NAME_RE, _ATTENDEES_RE, _NAME_ROLE_PAREN_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE, _COUNTY_RE)),
         *((rx, None) for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE)),
+        (_NAME_CORRECTED_RE, _ascii_gate(_NAME_CORRECTED_RE)),
         *_PHRASING_SCANS,
         *(
             (rx, None)

@@ -1702,6 +1702,12 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
          "A: Her birthday is [DATE]. He says [DATE]. The chemo was [DATE]. Born on [DATE].\nB:"
          " Her birthday was [DATE], and it was [DATE], because. It was the first time. It"
          " was one, two, three. On one two three."),
+        # A name said again, corrected; what only a person has, at a turn's start too; not a
+        # drug or a vendor corrected, nor a vendor's phone line.
+        ("A: So Tesfa -- sorry, Tesfaye -- is the one. Okay -- sorry, Lasix -- no. Epic --"
+         " sorry, Cerner -- does it.\nB: Almaz's real birthday is May. Epic's phone line.",
+         "A: So [NAME] -- sorry, [NAME] -- is the one. Okay -- sorry, Lasix -- no. Epic --"
+         " sorry, Cerner -- does it.\nB: [NAME]'s real birthday is May. Epic's phone line."),
         # In lower-case speech, a name before the pronoun that takes it up or its role.
         ("spk_0 we had a patient uh kavya nair she was ninety seven\nspk_1 the med reg was priya"
          " kulkarni she was good\nspk_0 yeah ngaree is our remote area nurse\nspk_1 the reg was"

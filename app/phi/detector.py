@@ -2646,7 +2646,8 @@ _NEXT_TOKEN_RE: Final = compiled(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
 
 _STREET_ANY_CASE_RE: Final = _scan(
     "0-9",
-    rf"\b\d{{1,6}}[ ]+(?:[{_UP}{_LO}][{_LO}'’]+[ ]+){{1,3}}(?i:{_STREET_SUFFIX})\b\.?"
+    rf"\b\d{{1,6}}[A-Za-z]?[ ]+(?:(?!(?:at|in|on|to|of|and|the|by|for|from)[ ])"
+    rf"[{_UP}{_LO}][{_LO}'’]+[ ]+){{1,3}}(?i:{_STREET_SUFFIX})\b\.?"
     r"(?:,?[ ]*(?i:apt|apartment|suite|ste|unit|#)\.?[ ]*#?\w+)?"
     rf"|\b\d{{1,6}}[ ]+(?i:{_STREET_PREFIX})[ ]+(?:(?:de|du|des|la|le|del|da|do|dos)[ ]+)?"
     r"[A-Za-z][a-z'’-]+",
@@ -6272,6 +6273,16 @@ _LOWER_RESUMED_RE: Final = _scan(
     r"|named))?[ ]+(?P<n>[a-z][a-z'’-]+(?:[ ][a-z][a-z'’-]+)?)[ ]+(?:she|he)(?:[ ]+(?:was|is)"
     r"|['’]s)\b",
 )
+# ... and a town after a place that is in it ("he lives at 215a victoria avenue in ruatoria",
+# "rata lodge rest home in ōtāhuhu", "the pharmacy's in yishun so", "my cousin's place in
+# woodlands"): a word English does not have (_s16_spans).
+_LOWER_TOWN_AFTER_PLACE_RE: Final = _scan(
+    "asrlhcmpfo",
+    r"\b(?:avenue|street|road|lane|drive|parade|crescent|hospital|clinic|home|centre|center"
+    r"|practice|pharmacy|pharmacy['’]s|surgery|medical|place|office|lives|living|based|moved"
+    r"|grew[ ]up)[ ]+(?:in|at|to)[ ]+"
+    rf"(?P<t>[a-z{_LO}][a-z{_LO}'’-]{{2,}}(?:[ ][a-z{_LO}][a-z{_LO}'’-]{{2,}})?)",
+)
 _LOWER_NAME_ROLE_RE: Final = _scan(
     "yusaow",
     r"\b(?:yeah|um|uh|so|and|oh|well)[ ]+(?P<n>[a-z][a-z'’-]+(?:[ ][a-z][a-z'’-]+)?)[ ]+is[ ]+"
@@ -6318,6 +6329,20 @@ _NAME_CORRECTED_RE: Final = _scan(
     rf"(?<![\w'’-])(?P<a>{_NAME_TOK})[ ]*(?:--|[—–-])[ ]*(?:(?:sorry|I[ ]mean|no|or)[,]?[ ]+)?"
     rf"(?P<b>{_NAME_TOK})[ ]*(?:--|[—–-])",
 )
+
+
+def _unknown_word(word: str, lex: _Lexicon) -> bool:
+    """A lower-case word English does not have, nor a drug, a filler or a state's name."""
+    return (
+        word not in lex.common
+        and word not in _CONTEXT_STOP
+        and word not in _NOT_NAME
+        and word not in lex.drugs
+        and word not in _STATE_NAMES_LOWER
+        and word not in _COUNTRIES
+        and word not in _REGIONS
+        and not _inflected_word(word, lex)
+    )
 
 
 def _s16_spans(
@@ -6370,6 +6395,12 @@ def _s16_spans(
     for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE):
         for m in rx.finditer(text) if rx in may else ():
             yield m.start("v"), m.end("v"), DATE
+    for m in _LOWER_TOWN_AFTER_PLACE_RE.finditer(text) if lower_mode else ():
+        words = m.group("t").split()
+        while words and not _unknown_word(words[-1], lex):
+            words.pop()  # "in ruatoria now": the town, not the word after it
+        if words and all(_unknown_word(w, lex) for w in words):
+            yield m.start("t"), m.start("t") + len(" ".join(words)), LOCATION
     for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE) if lower_mode else ():
         for m in rx.finditer(text) if rx in may else ():
             if named(m.group("n").split(), False):

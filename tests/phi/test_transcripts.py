@@ -1708,6 +1708,16 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
          " sorry, Cerner -- does it.\nB: Almaz's real birthday is May. Epic's phone line.",
          "A: So [NAME] -- sorry, [NAME] -- is the one. Okay -- sorry, Lasix -- no. Epic --"
          " sorry, Cerner -- does it.\nB: [NAME]'s real birthday is May. Epic's phone line."),
+        # In lower-case speech, a town no dictionary has after a place that is in it; not
+        # "in town", "in the mall", "in fear".
+        ("spk_1 the pharmacy's in yishun so\nspk_0 he lives at 215a fenton street in ruatoria"
+         "\nspk_1 the clinic is in town and the pharmacy's in the mall and she lives in fear",
+         "spk_1 the pharmacy's in [LOCATION] so\nspk_0 he lives at [LOCATION]"
+         "\nspk_1 the clinic is in town and the pharmacy's in the mall and she lives in fear"),
+        # A house number with a letter in any case; "at", "in", "on" name no street ("seen on
+        # February 16th, 2023 at St. Joseph's Hospital": a date, then a place).
+        ("A: Seen on February 16th, 2023 at St. Joseph's Hospital. In ward 7B at St. Luke's.",
+         "A: Seen on [DATE] at [LOCATION]. In ward 7B at [LOCATION]."),
         # In lower-case speech, a name before the pronoun that takes it up or its role.
         ("spk_0 we had a patient uh kavya nair she was ninety seven\nspk_1 the med reg was priya"
          " kulkarni she was good\nspk_0 yeah ngaree is our remote area nurse\nspk_1 the reg was"

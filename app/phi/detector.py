@@ -280,7 +280,8 @@ _AGE_RES: Final = [
         r"(?![a-zA-Z])",
         re.I,
     ),
-    _scan("aA", rf"(?i:\b(?:age[ds]?|aged|age:)\s*)(?P<v>{_AGE_NUM})(?![\d.])"),
+    # ("Age: 97." ends a sentence: only a decimal after the number is no age, "age 92.5")
+    _scan("aA", rf"(?i:\b(?:age[ds]?|aged|age:)\s*)(?P<v>{_AGE_NUM})(?!\d|\.\d)"),
     _scan("0-9", rf"(?<![\d.]){_AGE_NUM}(?:\s*|-)(?:year|yr)s?(?:\s*|-)old(?![a-z])", re.I),
     _scan("iI", r"\b(?:in\s+(?:his|her|their)\s+)(?P<v>(?:9\d|1[0-4]\d)['’]?s)\b", re.I),
     _scan("0-9", rf"(?<![\d.]){_AGE_NUM}\s*(?:M|F|y)\b(?![\d])"),
@@ -2591,6 +2592,8 @@ _VERBS_S: Final = frozenset(
     calls comes works walks talks helps knows likes makes takes gives lives needs wants thinks
     goes does gets keeps runs brings checks drives leaves looks picks sends stays tells texts
     visits watches writes handles covers manages sees says asks pays reads sleeps eats
+    uses has plays tries buys cooks cleans sits hates loves hears remembers forgets misses
+    worries prefers drinks smokes cares shops sings prays rings phones emails struggles
     """.split()
 )
 _COMPASS_SURNAMES: Final = frozenset("north south east west".split())

@@ -1718,6 +1718,9 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
         # February 16th, 2023 at St. Joseph's Hospital": a date, then a place).
         ("A: Seen on February 16th, 2023 at St. Joseph's Hospital. In ward 7B at St. Luke's.",
          "A: Seen on [DATE] at [LOCATION]. In ward 7B at [LOCATION]."),
+        # An age after "Age:" that ends a sentence (not a decimal); a verb after "grandma".
+        ("A: Age: 97. Aged 92.5 on the chart.\nB: my grandma uses the tablet",
+         "A: Age: [AGE]. Aged 92.5 on the chart.\nB: my grandma uses the tablet"),
         # In lower-case speech, a name before the pronoun that takes it up or its role.
         ("spk_0 we had a patient uh kavya nair she was ninety seven\nspk_1 the med reg was priya"
          " kulkarni she was good\nspk_0 yeah ngaree is our remote area nurse\nspk_1 the reg was"

@@ -522,7 +522,9 @@ _REGION_CODE_RE: Final = _scan(
 _COUNTY_RE: Final = _scan(
     f"A-Z{_UP}",
     rf"\b(?:[{_UP}][{_LO}]+\s){{1,2}}(?:County|Parish|Borough|District|Shire|district)\b"
-    rf"|\b(?:Shire|District|County|Borough)\s+of\s+[{_UP}][{_LO}]+(?:\s[{_UP}][{_LO}]+){{0,2}}",
+    rf"|\b(?:Shire|District|County|Borough)\s+of\s+[{_UP}][{_LO}]+(?:\s[{_UP}][{_LO}]+){{0,2}}"
+    # (Irish counties are named after the word: "County Antrim", "Co. Kerry")
+    rf"|\b(?:County|Co\.)[ ](?!Council|Hall|Court|Road|Line|Ltd|Inc|Limited)[{_UP}][{_LO}]+",
 )
 
 # Facility heads: a capitalised run ending in one of these is a facility name.
@@ -867,7 +869,9 @@ _HEAD_HINT_RE: Final = _words(*_HEAD_HINTS)
 _ADDRESS_HINT_RE: Final = _words(*_ADDRESS_HINTS)
 _TITLE_HINT_RE: Final = _words(*_TITLE_HINTS)
 _STATE_FACILITY_HINT_RE: Final = _words("clinic", "hospital", "medical", "health", "office")
-_COUNTY_HINT_RE: Final = _words("County", "Parish", "Borough", "District", "Shire", "district")
+_COUNTY_HINT_RE: Final = _words(
+    "County", "Parish", "Borough", "District", "Shire", "district", "Co."
+)
 _ABBR_HINT_RE: Final = _words("NYC", "DFW", "SFO", "NOLA", "DMV")
 
 
@@ -1258,7 +1262,8 @@ def _location_spans(
 
     county = _COUNTY_RE in may and _COUNTY_HINT_RE.search(text)
     for m in _COUNTY_RE.finditer(text) if county else ():
-        if m.group(0).split()[0].lower() in _NOT_NAME:
+        first = m.group(0).split()[0].lower()
+        if first in _NOT_NAME and first != "county":  # (not "The Shire", but "County Antrim")
             continue
         yield m.start(), m.end(), LOCATION
 
@@ -6213,7 +6218,9 @@ _GROUPED_ID_RE: Final = _scan(
     r"(?:\d{2,3}(?:\.\d{3}){2,}(?:-\d{1,2})?(?![ ]?(?:units?|IU|mg|mcg|ml|copies|cells)\b)"
     r"|[A-Z]{2,5}(?:[ ]\d{3,5}){2,3}[A-Z]?"
     r"|[A-Z0-9](?:-[A-Z0-9]){7,}"
-    r"|(?=(?:-?\d){9})\d{1,4}(?:-\d{1,10}){2,})"
+    r"|(?=(?:-?\d){9})\d{1,4}(?:-\d{1,10}){2,}"
+    # (a UK National Insurance number: two letters, three pairs of digits, a letter A-D)
+    r"|[A-Z]{2}[ ]?\d\d[ ]?\d\d[ ]?\d\d[ ]?[A-D])"
     r"(?![\w-]|\.\d)",
 )
 

@@ -1721,6 +1721,12 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
         # An age after "Age:" that ends a sentence (not a decimal); a verb after "grandma".
         ("A: Age: 97. Aged 92.5 on the chart.\nB: my grandma uses the tablet",
          "A: Age: [AGE]. Aged 92.5 on the chart.\nB: my grandma uses the tablet"),
+        # A UK National Insurance number; an Irish county named after the word; not a county
+        # council, a company or "the county".
+        ("A: NI number QQ 12 34 56 C, or AB123456C. In Co. Kerry, in County Antrim.\nB: The"
+         " County Council, Smith & Co. Ltd, the county.",
+         "A: NI number [ID], or [ID]. In [LOCATION], in [LOCATION].\nB: The"
+         " County Council, Smith & Co. Ltd, the county."),
         # In lower-case speech, a name before the pronoun that takes it up or its role.
         ("spk_0 we had a patient uh kavya nair she was ninety seven\nspk_1 the med reg was priya"
          " kulkarni she was good\nspk_0 yeah ngaree is our remote area nurse\nspk_1 the reg was"

@@ -6355,6 +6355,21 @@ def _unknown_word(word: str, lex: _Lexicon) -> bool:
     )
 
 
+# A patient list's "Last, First" ("Lopez, Maria (92 y)", "Tran, Bao"): a given name after a
+# word and a comma, the word a name too; and an age in brackets after a name ("Mrs Patel
+# (93)").
+_LAST_FIRST_RE: Final = _scan(
+    _UP,
+    rf"(?<![\w'’-])(?P<last>{_NAME_TOK}),[ ](?P<first>{_NAME_TOK})(?=[ ]*(?:\(|,|;|$|\n))",
+    re.M,
+)
+_AGE_AFTER_NAME_RE: Final = _scan(
+    _UP,
+    rf"(?<![\w'’-])(?:(?P<t>Mr|Mrs|Ms|Miss|Mx|Dr)\.?[ ])?(?P<n>{_NAME_TOK})[ ]"
+    r"\((?P<v>9\d|1[0-4]\d)\)",
+)
+
+
 def _s16_spans(
     text: str, lex: _Lexicon, lower_mode: bool, may: Possible
 ) -> Iterable[tuple[int, int, str]]:
@@ -6402,6 +6417,18 @@ def _s16_spans(
         if named([a], True) and named([b], True):
             yield m.start("a"), m.end("a"), NAME
             yield m.start("b"), m.end("b"), NAME
+    for m in _LAST_FIRST_RE.finditer(text) if _LAST_FIRST_RE in may else ():
+        first, last = m.group("first"), m.group("last")
+        if first.lower() not in lex.first or first.lower() in lex.first_ambiguous:
+            continue  # (only a given name no word shares: not "Yes, Grace")
+        if last.lower() in lex.common or lex.cities.get(last.lower()) or not named([last], True):
+            continue  # "Okay, Maria", "Boston, Maria"
+        yield m.start("last"), m.end("first"), NAME
+    for m in _AGE_AFTER_NAME_RE.finditer(text) if _AGE_AFTER_NAME_RE in may else ():
+        # (after a title and a surname, or a given name: not "Ward (93)", "Table (95)")
+        n = m.group("n").lower()
+        if (m.group("t") or n in lex.first) and n not in lex.first_ambiguous:
+            yield m.start("v"), m.end("v"), AGE
     for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE):
         for m in rx.finditer(text) if rx in may else ():
             yield m.start("v"), m.end("v"), DATE
@@ -6598,6 +6625,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, _ascii_gate(rx)) for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE, _COUNTY_RE)),
         *((rx, None) for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE)),
         (_NAME_CORRECTED_RE, _ascii_gate(_NAME_CORRECTED_RE)),
+        *((rx, _ascii_gate(rx)) for rx in (_LAST_FIRST_RE, _AGE_AFTER_NAME_RE)),
         *_PHRASING_SCANS,
         *(
             (rx, None)

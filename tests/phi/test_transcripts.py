@@ -1727,6 +1727,12 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
          " County Council, Smith & Co. Ltd, the county.",
          "A: NI number [ID], or [ID]. In [LOCATION], in [LOCATION].\nB: The"
          " County Council, Smith & Co. Ltd, the county."),
+        # A patient list's "Last, First" and an age in brackets after a name; not "Okay,
+        # David", "Boston, Maria", "Ward (93)".
+        ("P: The list shows Lopez, Maria (92 y) and Mrs Patel (93).\nQ: Okay,"
+         " David. Boston, Maria said. Ward (93). Table (95).",
+         "P: The list shows [NAME] ([AGE]) and [NAME] ([AGE]).\nQ: Okay,"
+         " [NAME]. [LOCATION], [NAME] said. Ward (93). Table (95)."),
         # In lower-case speech, a name before the pronoun that takes it up or its role.
         ("spk_0 we had a patient uh kavya nair she was ninety seven\nspk_1 the med reg was priya"
          " kulkarni she was good\nspk_0 yeah ngaree is our remote area nurse\nspk_1 the reg was"

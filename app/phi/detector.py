@@ -6370,6 +6370,27 @@ _AGE_AFTER_NAME_RE: Final = _scan(
 )
 
 
+# Places by how people speak of them: "out on the Taumarunui road", a workplace after "works
+# at" with its own kind of place ("works at the Cadia mine", "the Fonterra plant at
+# Edendale", "the Petronas terminal in Bintulu"), a postal code after its label ("Pin code
+# 600 090").
+_ROAD_OF_RE: Final = _scan(
+    "t", rf"\bthe[ ](?P<p>{_NAME_TOK}(?:[ ]{_NAME_TOK}){{0,2}})[ ](?:road|highway|track)\b"
+)
+_WORKPLACE_RE: Final = _scan(
+    "wW",
+    r"(?i:\bwork(?:s|ed|ing)?[ ]at[ ](?:the[ ])?)"
+    rf"(?P<p>{_NAME_TOK}(?:[ ]{_NAME_TOK}){{0,3}}(?:[ ](?:mine|mill|plant|factory|depot"
+    r"|shipyard|terminal|works|warehouse|yard|store|cargo[ ]terminal|site|station|farm))?"
+    rf"(?:[ ](?:at|in)[ ]{_NAME_TOK}(?:[ ]{_NAME_TOK}){{0,2}})?)",
+)
+_POSTCODE_LABEL_RE: Final = _scan(
+    "pPzZ",
+    r"(?i:\b(?:pin[ ]?code|post[ ]?code|postal[ ]code|zip(?:[ ]?code)?)[ ]*(?:is|was|:)?[ ]*)"
+    r"(?P<v>\d{3}[ ]?\d{3}|\d{4,5}(?:-\d{4})?)(?![\d])",
+)
+
+
 def _s16_spans(
     text: str, lex: _Lexicon, lower_mode: bool, may: Possible
 ) -> Iterable[tuple[int, int, str]]:
@@ -6429,6 +6450,16 @@ def _s16_spans(
         n = m.group("n").lower()
         if (m.group("t") or n in lex.first) and n not in lex.first_ambiguous:
             yield m.start("v"), m.end("v"), AGE
+    for rx in (_ROAD_OF_RE, _WORKPLACE_RE):
+        for m in rx.finditer(text) if rx in may else ():
+            first = m.group("p").split()[0].lower()
+            if first in lex.common or first in _NOT_NAME or first in _CONTEXT_STOP:
+                continue  # "the main road", "works at the hospital"
+            if first in lex.drugs or first in _DAY_AND_MONTH_NAMES:
+                continue
+            yield m.start("p"), m.end("p"), LOCATION
+    for m in _POSTCODE_LABEL_RE.finditer(text) if _POSTCODE_LABEL_RE in may else ():
+        yield m.start("v"), m.end("v"), LOCATION
     for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE):
         for m in rx.finditer(text) if rx in may else ():
             yield m.start("v"), m.end("v"), DATE
@@ -6626,6 +6657,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, None) for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE)),
         (_NAME_CORRECTED_RE, _ascii_gate(_NAME_CORRECTED_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LAST_FIRST_RE, _AGE_AFTER_NAME_RE)),
+        *((rx, _ascii_gate(rx)) for rx in (_ROAD_OF_RE, _WORKPLACE_RE, _POSTCODE_LABEL_RE)),
         *_PHRASING_SCANS,
         *(
             (rx, None)

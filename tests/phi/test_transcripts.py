@@ -1733,6 +1733,14 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
          " David. Boston, Maria said. Ward (93). Table (95).",
          "P: The list shows [NAME] ([AGE]) and [NAME] ([AGE]).\nQ: Okay,"
          " [NAME]. [LOCATION], [NAME] said. Ward (93). Table (95)."),
+        # A road named for the town it goes to, a workplace after "works at", a postal code
+        # after its label; not "the main road", "works at the hospital", "works at Epic".
+        ("A: Out on the Taumarunui road. He works at the Fonterra plant at Edendale. She works"
+         " at the Cadia mine. Pin code 600 090.\nB: Out on the main road. I work at the"
+         " hospital. She works at Epic.",
+         "A: Out on the [LOCATION] road. He works at the [LOCATION]. She works"
+         " at the [LOCATION]. Pin code [LOCATION].\nB: Out on the main road. I work at the"
+         " hospital. She works at Epic."),
         # In lower-case speech, a name before the pronoun that takes it up or its role.
         ("spk_0 we had a patient uh kavya nair she was ninety seven\nspk_1 the med reg was priya"
          " kulkarni she was good\nspk_0 yeah ngaree is our remote area nurse\nspk_1 the reg was"

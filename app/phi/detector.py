@@ -2956,7 +2956,10 @@ def _place_cue(words: list[str]) -> bool | str:
             return "weak"  # "the east side of X", "the outskirts of X"
         return before == "out"  # "we're out of Springfield"
     if prep == "at":
-        return "at" if before in ("over", "out", "down", "up") else False  # "over at Mercy"
+        if before in ("over", "out", "down", "up"):
+            return "at"  # "over at Mercy"
+        # "she's at Altnagelvin now", "he was seen at Ninewells": a word English does not have
+        return "weak" if before in _AT_PLACE_BEFORE else False
     if prep == "in" and before in _PLACE_SUBJECT:
         return True  # "we're in Bozeman" ("she's in Pediatrics": a department, stopped later)
     if prep == "outside" and len(w) >= 2 and w[-2] == "just":
@@ -2982,6 +2985,14 @@ def _place_cue(words: list[str]) -> bool | str:
     if prep == "from" and (before in _PERSON_FROM or before.endswith("-old")):
         return "weak"  # "a woman from X", "a 92-year-old from X"
     return "weak" if prep == "of" and before in _SIDE_OF else False
+
+
+_AT_PLACE_BEFORE: Final = frozenset(
+    """
+    she's he's i'm we're they're she’s he’s i’m we’re they’re is was been work works worked
+    working based stays stayed staying admitted seen born treated died delivered
+    """.split()
+)
 
 
 _AFTER_NAME_RE: Final = compiled(

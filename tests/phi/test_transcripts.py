@@ -1741,6 +1741,12 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
          "A: Out on the [LOCATION] road. He works at the [LOCATION]. She works"
          " at the [LOCATION]. Pin code [LOCATION].\nB: Out on the main road. I work at the"
          " hospital. She works at Epic."),
+        # A place by a word no dictionary has after "she's at", "seen at", "works at"; not a
+        # vendor, a drug, "capacity" or a holiday.
+        ("A: She's at Altnagelvin now. He was seen at Ninewells.\nB: She's at Epic now. He was"
+         " at Lasix 40. We're at capacity. She was at Christmas dinner.",
+         "A: She's at [LOCATION] now. He was seen at [LOCATION].\nB: She's at Epic now. He was"
+         " at Lasix 40. We're at capacity. She was at Christmas dinner."),
         # In lower-case speech, a name before the pronoun that takes it up or its role.
         ("spk_0 we had a patient uh kavya nair she was ninety seven\nspk_1 the med reg was priya"
          " kulkarni she was good\nspk_0 yeah ngaree is our remote area nurse\nspk_1 the reg was"

@@ -6402,6 +6402,29 @@ _POSTCODE_LABEL_RE: Final = _scan(
 )
 
 
+# Ages said in the languages of the families interviewed ("mi mamá tiene 92 años", "she's,
+# como se dice, noventa y dos", "Bà tôi 95 tuổi", "93 taon") and an age said
+# again after a stammer ("she's ninety... ninety-two", "she's 9-- 92"). (Not Haitian
+# Creole's "an": "95 an hour".)
+_NOVENTA: Final = (
+    r"(?:noventa(?:[ ]y[ ](?:uno|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve))?|cien(?:to)?"
+    r"(?:[ ](?:uno|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez))?)"
+)
+_AGE_ABROAD_RE: Final = _scan(
+    "0-9nNcCtTsShH",
+    # (each letter outside ASCII with its ASCII stand-in beside it: app/phi/prefilter.py)
+    rf"(?P<v>9\d|1[01]\d|{_NOVENTA})[ ](?:a[ñn]os|tu[ổo]i|taon\b)"
+    rf"|(?i:\b(?:tiene|ten[íi]a|cumple|cumpli[óo])[ ]+)(?P<w>9\d|1[01]\d|{_NOVENTA})\b"
+    rf"|(?i:\b(?:she|he)['’]s,?[ ]+(?:(?:como[ ]se[ ]dice|like|um|uh)[ ,]+)*)(?P<x>{_NOVENTA})\b",
+)
+_AGE_RESTATED_RE: Final = _scan(
+    "sShH",
+    # (the dashes and "…" with the ASCII the prefilter reads them as: app/phi/prefilter.py)
+    r"(?i:\b(?:she|he)['’]s[ ]+(?:ninety|\d\d?)(?:\.\.\.|[…~,]|--|[—–-])[ ]*)"
+    rf"(?P<v>(?i:{_NUM_WORD_AGE}))\b",
+)
+
+
 def _s16_spans(
     text: str, lex: _Lexicon, lower_mode: bool, may: Possible
 ) -> Iterable[tuple[int, int, str]]:
@@ -6471,6 +6494,11 @@ def _s16_spans(
             yield m.start("p"), m.end("p"), LOCATION
     for m in _POSTCODE_LABEL_RE.finditer(text) if _POSTCODE_LABEL_RE in may else ():
         yield m.start("v"), m.end("v"), LOCATION
+    for m in _AGE_ABROAD_RE.finditer(text) if _AGE_ABROAD_RE in may else ():
+        g = "v" if m.group("v") else "w" if m.group("w") else "x"
+        yield m.start(g), m.end(g), AGE
+    for m in _AGE_RESTATED_RE.finditer(text) if _AGE_RESTATED_RE in may else ():
+        yield m.start("v"), m.end("v"), AGE
     for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE):
         for m in rx.finditer(text) if rx in may else ():
             yield m.start("v"), m.end("v"), DATE
@@ -6669,6 +6697,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_NAME_CORRECTED_RE, _ascii_gate(_NAME_CORRECTED_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LAST_FIRST_RE, _AGE_AFTER_NAME_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_ROAD_OF_RE, _WORKPLACE_RE, _POSTCODE_LABEL_RE)),
+        *((rx, None) for rx in (_AGE_ABROAD_RE, _AGE_RESTATED_RE)),
         *_PHRASING_SCANS,
         *(
             (rx, None)

@@ -1747,6 +1747,12 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
          " at Lasix 40. We're at capacity. She was at Christmas dinner.",
          "A: She's at [LOCATION] now. He was seen at [LOCATION].\nB: She's at Epic now. He was"
          " at Lasix 40. We're at capacity. She was at Christmas dinner."),
+        # Ages said in the families' languages and an age said again after a stammer; not a
+        # younger age, a price or "an hour".
+        ("P: mi mamá tiene 92 años. She's, como se dice, noventa y dos. Bà tôi 95 tuổi. She's"
+         " ninety... ninety-two.\nQ: tiene 45 años, cuesta noventa dólares, 95 an hour.",
+         "P: mi mamá tiene [AGE] años. She's, como se dice, [AGE]. Bà tôi [AGE] tuổi. She's"
+         " [AGE]... [AGE].\nQ: tiene 45 años, cuesta noventa dólares, 95 an hour."),
         # In lower-case speech, a name before the pronoun that takes it up or its role.
         ("spk_0 we had a patient uh kavya nair she was ninety seven\nspk_1 the med reg was priya"
          " kulkarni she was good\nspk_0 yeah ngaree is our remote area nurse\nspk_1 the reg was"

@@ -483,7 +483,7 @@ _ADDRESS_RE: Final = _scan(
     r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|#|(?i:apartment|apt|suite|unit|flat|number))"
     r"\.?\s*#?\w+(?:-\d+)?)?"
     rf"|\b\d{{1,6}}(?:-\d{{1,4}})?\s+(?:[A-Z][a-zA-Z'’-]+\s+){{1,3}}{_STREET_SUFFIX_NAMED}\b"
-    r"|\b(?:P\.?\s?O\.?\s+Box|PO\s+Box)\s+\d+"
+    r"|\b(?:P\.?\s?O\.?\s+Box|PO\s+Box|(?:RR|HC|Rural\s+Route)\s*\d+,?\s+Box)\s+\d+"
     r"|\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Boulevard|Road|Lane|St\.(?=\s+[A-Z]))"
     r"|\b\d{1,3}(?:st|nd|rd|th)\s+(?i:street|avenue|ave)\b\.?"
     r"|\bthe\s+Bronx\b"
@@ -521,7 +521,8 @@ _REGION_CODE_RE: Final = _scan(
 # Ruapehu District", "Ernakulam district", "the Shire of Halls Creek")
 _COUNTY_RE: Final = _scan(
     f"A-Z{_UP}",
-    rf"\b(?:[{_UP}][{_LO}]+\s){{1,2}}(?:County|Parish|Borough|District|Shire|district)\b"
+    rf"\b(?:[{_UP}][{_LO}]+\s){{1,2}}(?:County|Parish|Borough|District|Shire|district"
+    r"|neighbou?rhood|suburb|barrio|township)\b"
     rf"|\b(?:Shire|District|County|Borough)\s+of\s+[{_UP}][{_LO}]+(?:\s[{_UP}][{_LO}]+){{0,2}}"
     # (Irish counties are named after the word: "County Antrim", "Co. Kerry")
     rf"|\b(?:County|Co\.)[ ](?!Council|Hall|Court|Road|Line|Ltd|Inc|Limited)[{_UP}][{_LO}]+",
@@ -575,7 +576,9 @@ _FACILITY_HEAD: Final = (
     r"|Mosque|Masjid|Temple|Synagogue|Gurdwara|Pavilion|Tower|Campus|Home\s+for\s+the\s+Aged"
     r"|Bakery|Restaurant|Logistics|Distribution\s+(?:Center|Centre)|Warehouse|Market"
     r"|Supermarket|Factory|Shipyard|Refinery|Tool\s+(?:&|and)\s+Die|Medical\s+Arts"
-    r"|(?:Medical|Health|Multi-Purpose)\s+Services?)"
+    r"|(?:Medical|Health|Multi-Purpose)\s+Services?"
+    # (where a person lives: a park of mobile homes, a complex of apartments)
+    r"|(?:Mobile\s+Home|Trailer|RV)\s+Park|Apartments|Villas|Townhomes)"
 )
 _CAP: Final = rf"(?:[{_UP}][{_UP}{_LO}'’]*\.?|[A-Z]{{2,}}|\d+(?:st|nd|rd|th)|[{_SCRIPTS}]+)"
 _FAC_PREFIX: Final = rf"(?:(?:St\.?|Saint|Mt\.?|Mount|Ft\.?|Fort)\s+)?{_CAP}(?:-{_CAP})?"
@@ -850,7 +853,8 @@ _HEAD_HINTS: Final = (
     "Child", "Learning", "Nursery", "Kindergarten", "Academy", "Church", "Chapel", "Cathedral",
     "Mosque", "Masjid", "Temple", "Synagogue", "Gurdwara", "Pavilion", "Tower", "Campus",
     "Bakery", "Restaurant", "Logistics", "Distribution", "Warehouse", "Market", "Factory",
-    "Shipyard", "Refinery", "Tool", "Service", "Supermarket",
+    "Shipyard", "Refinery", "Tool", "Service", "Supermarket", "Park", "Apartments", "Villas",
+    "Townhomes",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS: Final = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -870,7 +874,17 @@ _ADDRESS_HINT_RE: Final = _words(*_ADDRESS_HINTS)
 _TITLE_HINT_RE: Final = _words(*_TITLE_HINTS)
 _STATE_FACILITY_HINT_RE: Final = _words("clinic", "hospital", "medical", "health", "office")
 _COUNTY_HINT_RE: Final = _words(
-    "County", "Parish", "Borough", "District", "Shire", "district", "Co."
+    "County",
+    "Parish",
+    "Borough",
+    "District",
+    "Shire",
+    "district",
+    "Co.",
+    "neighbo",
+    "suburb",
+    "barrio",
+    "township",
 )
 _ABBR_HINT_RE: Final = _words("NYC", "DFW", "SFO", "NOLA", "DMV")
 
@@ -1265,6 +1279,8 @@ def _location_spans(
         first = m.group(0).split()[0].lower()
         if first in _NOT_NAME and first != "county":  # (not "The Shire", but "County Antrim")
             continue
+        if first in _DEMONYMS:
+            continue  # "the Italian neighbourhood"
         yield m.start(), m.end(), LOCATION
 
     for m in _ZIP_RE.finditer(text) if hints.max_run >= 5 and _ZIP_RE in may else ():

@@ -1753,6 +1753,12 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
          " ninety... ninety-two.\nQ: tiene 45 años, cuesta noventa dólares, 95 an hour.",
          "P: mi mamá tiene [AGE] años. She's, como se dice, [AGE]. Bà tôi [AGE] tuổi. She's"
          " [AGE]... [AGE].\nQ: tiene 45 años, cuesta noventa dólares, 95 an hour."),
+        # Where a person lives: a mobile home park, apartments, a rural route box, a named
+        # neighbourhood; not a people's neighbourhood or a nice one.
+        ("A: Lot 14 at the Sunrise Mobile Home Park. RR 2 Box 14. In the Westgate neighborhood."
+         "\nB: The Italian neighbourhood, a nice neighborhood, the Park.",
+         "A: Lot 14 at the [LOCATION]. [LOCATION]. In the [LOCATION]."
+         "\nB: The Italian neighbourhood, a nice neighborhood, the Park."),
         # In lower-case speech, a name before the pronoun that takes it up or its role.
         ("spk_0 we had a patient uh kavya nair she was ninety seven\nspk_1 the med reg was priya"
          " kulkarni she was good\nspk_0 yeah ngaree is our remote area nurse\nspk_1 the reg was"

@@ -525,7 +525,8 @@ _COUNTY_RE: Final = _scan(
     r"|neighbou?rhood|suburb|barrio|township)\b"
     rf"|\b(?:Shire|District|County|Borough)\s+of\s+[{_UP}][{_LO}]+(?:\s[{_UP}][{_LO}]+){{0,2}}"
     # (Irish counties are named after the word: "County Antrim", "Co. Kerry")
-    rf"|\b(?:County|Co\.)[ ](?!Council|Hall|Court|Road|Line|Ltd|Inc|Limited)[{_UP}][{_LO}]+",
+    rf"|\b(?:County|Co\.)[ ](?!Council|Hall|Court|Road|Line|Ltd|Inc|Limited)[{_UP}][{_LO}]+"
+    rf"|\bIsle[ ]of[ ][{_UP}][{_LO}]+",
 )
 
 # Facility heads: a capitalised run ending in one of these is a facility name.
@@ -874,6 +875,7 @@ _ADDRESS_HINT_RE: Final = _words(*_ADDRESS_HINTS)
 _TITLE_HINT_RE: Final = _words(*_TITLE_HINTS)
 _STATE_FACILITY_HINT_RE: Final = _words("clinic", "hospital", "medical", "health", "office")
 _COUNTY_HINT_RE: Final = _words(
+    "Isle",
     "County",
     "Parish",
     "Borough",

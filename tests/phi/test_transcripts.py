@@ -1759,6 +1759,7 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
          "\nB: The Italian neighbourhood, a nice neighborhood, the Park.",
          "A: Lot 14 at the [LOCATION]. [LOCATION]. In the [LOCATION]."
          "\nB: The Italian neighbourhood, a nice neighborhood, the Park."),
+        ("A: She's on the Isle of Skye.", "A: She's on the [LOCATION]."),
         # In lower-case speech, a name before the pronoun that takes it up or its role.
         ("spk_0 we had a patient uh kavya nair she was ninety seven\nspk_1 the med reg was priya"
          " kulkarni she was good\nspk_0 yeah ngaree is our remote area nurse\nspk_1 the reg was"

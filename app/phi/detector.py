@@ -745,6 +745,8 @@ _SYLLABLE_AFTER_HYPHEN: Final = (
     r"|shift|home|work|week|hour|dose|test|type|one|two|six|ten)(?![a-z]))"
     rf"[{_LO}]{{2,5}}(?![{_LO}])"
 )
+# Eponyms that are towns too ("the Glasgow Coma Scale", "lives in Glasgow").
+_EPONYM_TOWNS: Final = frozenset("glasgow framingham kawasaki huntington addison norton".split())
 _NAME_TOK: Final = (
     rf"(?:O['’]|D['’]|Mc|Mac|Di|De|Le|La)?[{_UP}][{_LO}]+(?:['’][{_UP}][{_LO}]+)?"
     rf"(?:-(?:Mc|Mac|O['’])?[{_UP}][{_LO}]+|{_SYLLABLE_AFTER_HYPHEN})?"
@@ -4074,8 +4076,14 @@ def _place_run(
             break  # "patients are forty-one to thirty-six": a number, no town
         if low in _NOT_NAME and low not in _COMPASS and not suffix:
             break
-        if low in _STATE_NAMES_LOWER or low in _EPONYMS or low in lex.drugs:
+        if low in _STATE_NAMES_LOWER or low in lex.drugs:
             break
+        if low in _EPONYMS:
+            # (a town a scale or a disease is named for is the town after a word of place:
+            # "lives in Glasgow"; not "in Glasgow Coma Scale terms", "low in Braden")
+            tail = _EPONYM_TAIL_RE.match(text, start + w.start() + len(tok))
+            if low not in _EPONYM_TOWNS or tail is not None:
+                break
         if low in _GENERIC_PREFIX and low not in _PLACE_PREFIX:
             break  # departments and programs: "in Pediatrics", "from Oncology"
         word = low in lex.common or (not cap and _inflected_word(low, lex))
@@ -4098,7 +4106,9 @@ def _place_run(
                 break  # written text: a town's words are all capitalised ("Granite Falls last")
             elif not prev_prefix and not (i == 0 and nxt in _PLACE_SUFFIX):
                 break  # "bar harbor": a word that a town suffix follows starts the town
-        if _is_eponym(text, start + w.start(), start + w.start() + len(tok)):
+        if low not in _EPONYM_TOWNS and _is_eponym(
+            text, start + w.start(), start + w.start() + len(tok)
+        ):
             break
         prev_prefix = low in _PLACE_PREFIX
         end = start + w.start() + len(tok)
@@ -6664,6 +6674,7 @@ def _recurring(
                     or low in _CONTEXT_STOP
                     or low in _FACILITY_WORDS  # (a head word: "Centre" of a centre's name)
                     or low in _WEAK_HEADS
+                    or low in _EPONYMS  # ("lives in Glasgow ... the Glasgow score")
                     or text.find(word, text.find(word) + len(word)) < 0
                 ):
                     refused.add(word)

@@ -1760,6 +1760,9 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
          "A: Lot 14 at the [LOCATION]. [LOCATION]. In the [LOCATION]."
          "\nB: The Italian neighbourhood, a nice neighborhood, the Park."),
         ("A: She's on the Isle of Skye.", "A: She's on the [LOCATION]."),
+        # A town a scale is named for, after a word of place; the scale stays.
+        ("A: She lives in Glasgow. In Glasgow Coma Scale terms, 14; the Glasgow score was 9.",
+         "A: She lives in [LOCATION]. In Glasgow Coma Scale terms, 14; the Glasgow score was 9."),
         # In lower-case speech, a name before the pronoun that takes it up or its role.
         ("spk_0 we had a patient uh kavya nair she was ninety seven\nspk_1 the med reg was priya"
          " kulkarni she was good\nspk_0 yeah ngaree is our remote area nurse\nspk_1 the reg was"

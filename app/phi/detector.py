@@ -28,7 +28,7 @@ from typing import Final, NamedTuple
 
 from app.phi import DATA_DIR
 from app.phi.gates import compiled, gated, lookahead_charsets
-from app.phi.prefilter import EVERYTHING, Filter, Possible, Prefilter
+from app.phi.prefilter import EVERYTHING, Filter, Possible, Prefilter, release_freed_memory
 
 __all__ = ["PhiResult", "PhiSpan", "detect"]
 
@@ -128,7 +128,7 @@ def _lexicon() -> _Lexicon:
     for city in _read("us_cities.txt") | _EXTRA_PLACES | _read("towns_abroad.txt"):
         words = city.split()
         cities_by_first.setdefault(words[0], set()).add(city)
-    return _Lexicon(
+    lexicon = _Lexicon(
         first=(_read("first_names.txt") | _read("first_names_world.txt")) - _INTERJECTIONS,
         first_ambiguous=_read("first_names_common.txt"),
         surnames=_read("surnames.txt"),
@@ -137,6 +137,8 @@ def _lexicon() -> _Lexicon:
         city_words={k: max(len(c.split()) for c in v) for k, v in cities_by_first.items()},
         drugs=_read("drug_names.txt"),
     )
+    release_freed_memory()  # (the files' text, read once: some MB a worker would keep)
+    return lexicon
 
 
 # Sub-city places and nicknames that a city list of incorporated places misses.

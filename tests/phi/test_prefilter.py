@@ -8,8 +8,12 @@ disagree on).
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -204,3 +208,23 @@ def test_stand_ins_keep_every_class_that_accepts_the_letter() -> None:
     assert stand_ins(r"(?i:[ée])x")[ord("É")] == "E"
     assert stand_ins(r"x(?![a-z])")[ord("é")] == "e"  # lookarounds: widened by Hyperscan
     assert stand_ins(r"[^ø]", r"[ao]")[ord("ø")] == "a"  # no base letter: "a" where it fits
+
+
+def test_building_the_databases_gives_the_compilers_memory_back() -> None:
+    # Hyperscan's compiler frees some 50 MB when it is done, which glibc would keep for the
+    # process: each worker held it for its life (issue #17 caps a worker at 200 MB).
+    if not Path("/proc/self/status").exists():
+        pytest.skip("reads RSS from /proc")
+    script = (
+        "from app.phi import detector as d\n"
+        "def rss():\n"
+        "    return int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0]) // 1024\n"
+        "before = rss()\n"
+        "d._PREFILTER.warm()\n"
+        "print(rss() - before)\n"
+    )
+    env = {**os.environ, "ROUNDS_PHI_NATIVE": "0"}
+    out = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    assert int(out.stdout.split()[-1]) < 25, out.stdout

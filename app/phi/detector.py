@@ -6458,8 +6458,11 @@ _AGE_RESTATED_RE: Final = _scan(
 def _s16_spans(
     text: str, lex: _Lexicon, lower_mode: bool, may: Possible
 ) -> Iterable[tuple[int, int, str]]:
-    """Session 16's phrasings (_PASSIVE_PERSON_RE, _NAME_BEFORE_DATE_RE, _LABELLED_NAME_RE,
-    _ATTENDEES_RE, _NAME_ROLE_PAREN_RE; in lower-case speech _LOWER_RESUMED_RE and
+    """Session 16's phrasings: people by structure (_PASSIVE_PERSON_RE, _NAME_BEFORE_DATE_RE,
+    _LABELLED_NAME_RE, _ATTENDEES_RE, _NAME_ROLE_PAREN_RE, _NAME_CORRECTED_RE, _LAST_FIRST_RE),
+    ages (_AGE_AFTER_NAME_RE, _AGE_ABROAD_RE, _AGE_RESTATED_RE), places (_ROAD_OF_RE,
+    _WORKPLACE_RE, _POSTCODE_LABEL_RE), dates (_NUMBERS_DATE_RE, _DAY_ALONE_RE), and in
+    lower-case speech names and towns (_LOWER_TOWN_AFTER_PLACE_RE, _LOWER_RESUMED_RE,
     _LOWER_NAME_ROLE_RE)."""
 
     def named(words: list[str], capitalised: bool, listed: bool = False) -> bool:

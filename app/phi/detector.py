@@ -3009,10 +3009,10 @@ def _place_cue(words: list[str]) -> bool | str:
     return "weak" if prep == "of" and before in _SIDE_OF else False
 
 
-_AT_PLACE_BEFORE: Final = frozenset(
+_AT_PLACE_BEFORE: Final = _PLACE_SUBJECT | frozenset(
     """
-    she's he's i'm we're they're she’s he’s i’m we’re they’re is was been work works worked
-    working based stays stayed staying admitted seen born treated died delivered
+    is was been work works worked working based stays stayed staying admitted seen born treated
+    died delivered
     """.split()
 )
 
@@ -6383,15 +6383,11 @@ _NAME_CORRECTED_RE: Final = _scan(
 
 
 def _unknown_word(word: str, lex: _Lexicon) -> bool:
-    """A lower-case word English does not have, nor a drug, a filler or a state's name."""
+    """A lower-case word English does not have, nor a drug, a filler, a country or a state."""
     return (
         word not in lex.common
-        and word not in _CONTEXT_STOP
-        and word not in _NOT_NAME
-        and word not in lex.drugs
-        and word not in _STATE_NAMES_LOWER
-        and word not in _COUNTRIES
-        and word not in _REGIONS
+        and not _lower_stop(word, lex)
+        and not _country_or_state(word)
         and not _inflected_word(word, lex)
     )
 

@@ -543,3 +543,113 @@ def _stand_in_candidates(char: str) -> list[str]:
     first = [form] if form.isascii() and form and not form.isalnum() and not form.isspace() else []
     first += [_PUNCTUATION_FORMS[char]] if char in _PUNCTUATION_FORMS else []
     return [*first, *_ASCII_PUNCTUATION]
+
+
+def ascii_projection(pattern: str, flags: int) -> str | None:
+    """``pattern`` rewritten for Hyperscan to read texts of ASCII in which each character
+    outside ASCII was replaced by its stand-in (``ascii_stand_ins``; the prefilter reads no
+    other text): it matches such a text wherever ``pattern`` matches the original, and is
+    far smaller and quicker to run than the pattern in Hyperscan's UTF-8 mode.
+
+    Read from the parse tree. Each one-character item (a literal outside ASCII, a class)
+    becomes the class of the ASCII characters it accepts in Python: a character of the text
+    is either ASCII, or the stand-in of one that the item accepts, and every item accepting
+    a character accepts its stand-in (that is how stand-ins are chosen). Lookarounds are
+    dropped, as Hyperscan's prefilter mode drops them, which only widens; a back-reference
+    accepts anything; a lazy, possessive or atomic item is read as the plain one. None when
+    the pattern holds an item this reading does not know (the caller compiles the pattern
+    itself, in UTF-8 mode).
+    """
+    tree = _parser.parse(pattern, flags)
+    state = tree.state.flags
+    mode = (bool(state & re.IGNORECASE), bool(state & re.DOTALL), bool(state & re.MULTILINE))
+    try:
+        return _projected(tree.data, mode, mode)
+    except (_Unreadable, KeyError):
+        return None
+
+
+class _Unreadable(Exception):
+    """An item ``ascii_projection`` does not know."""
+
+
+_Mode = tuple[bool, bool, bool]  # case-insensitive, dot-all, multi-line
+_ASCII: Final = [chr(code) for code in range(0x80)]
+_ANY_ASCII: Final = r"[\x00-\x7f]"
+_NO_ASCII: Final = r"[^\x00-\x7f]"  # (matches nothing in the texts read)
+_ANCHORS: Final = {
+    _c.AT_BEGINNING_STRING: r"\A",
+    _c.AT_END_STRING: r"\z",
+    _c.AT_BOUNDARY: r"\b",
+    _c.AT_NON_BOUNDARY: r"\B",
+}
+_FLAGS: Final = (re.IGNORECASE, re.DOTALL, re.MULTILINE)
+
+
+def _ascii_char(code: int) -> str:
+    c = chr(code)
+    return c if c.isascii() and c.isalnum() else f"\\x{code:02x}"
+
+
+def _ascii_class(op: Any, av: Any, ci: bool) -> str:
+    """The class of the ASCII characters that the one-character item ``(op, av)`` accepts."""
+    atom = _atom(op, av, ci)
+    accepted = [c for c in _ASCII if atom.fullmatch(c)]
+    if not accepted:
+        return _NO_ASCII
+    if len(accepted) == len(_ASCII):
+        return _ANY_ASCII
+    return "[" + "".join(_ascii_char(ord(c)) for c in accepted) + "]"
+
+
+def _projected(items: Any, mode: _Mode, top: _Mode) -> str:
+    """The items of a parsed pattern, projected (``mode``: the flags in force; ``top``: the
+    pattern's own, which the compiled database applies)."""
+    out = []
+    for op, av in items:
+        if op is _c.LITERAL and av < 0x80:
+            out.append(_ascii_char(av))  # (compared as Hyperscan compares it: same flags)
+        elif op in (_c.LITERAL, _c.NOT_LITERAL, _c.IN):
+            out.append(_ascii_class(op, av, mode[0]))
+        elif op is _c.ANY:
+            out.append("." if mode[1] == top[1] else _ANY_ASCII)
+        elif op in (_c.SUBPATTERN, _c.ATOMIC_GROUP):
+            add = remove = 0
+            sub = av
+            if op is _c.SUBPATTERN:
+                _group, add, remove, sub = av
+            ci, dotall, multiline = (
+                (was or bool(add & flag)) and not remove & flag
+                for was, flag in zip(mode, _FLAGS, strict=True)
+            )
+            inner = (ci, dotall, multiline)
+            body = _projected(sub.data, inner, top)
+            out.append(
+                f"(?{'' if inner[0] else '-'}i:{body})" if inner[0] != mode[0] else f"(?:{body})"
+            )
+        elif op is _c.BRANCH:
+            out.append("(?:" + "|".join(_projected(b.data, mode, top) for b in av[1]) + ")")
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+            low, high, sub = av
+            if high is _c.MAXREPEAT:
+                count = {0: "*", 1: "+"}.get(low, f"{{{low},}}")
+            else:
+                count = "?" if (low, high) == (0, 1) else f"{{{low},{high}}}"
+            out.append(f"(?:{_projected(sub.data, mode, top)}){count}")
+        elif op is _c.AT:
+            if av in _ANCHORS:
+                out.append(_ANCHORS[av])
+            elif av not in (_c.AT_BEGINNING, _c.AT_END):
+                raise _Unreadable(av)
+            elif mode[2] == top[2]:
+                out.append("^" if av is _c.AT_BEGINNING else "$")
+            # (else a line anchor under a flag the database does not apply: left out, wider)
+        elif op is _c.GROUPREF:
+            out.append(f"{_ANY_ASCII}*")
+        elif op is _c.GROUPREF_EXISTS:
+            _group, yes, no = av
+            branches = [yes] if no is None else [yes, no]
+            out.append("(?:" + "|".join(_projected(b.data, mode, top) for b in branches) + "|)")
+        elif op not in (_c.ASSERT, _c.ASSERT_NOT):
+            raise _Unreadable(op)
+    return "".join(out)

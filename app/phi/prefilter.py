@@ -18,8 +18,11 @@ curly quotes, "…", no-break spaces) each such character is read as an ASCII st
 every character class of the patterns accepting it accepts too (``gates.ascii_stand_ins``,
 "é" -> "e", "—" -> "-", "’" -> "'"); texts with other characters get every scan, as does
 every text when the ``hyperscan`` package is missing. (Before the punctuation had stand-ins,
-a transcript with one dash was read by every scan: three times the time.)
-The databases are built on first use (about a second), not at import.
+a transcript with one dash was read by every scan: three times the time.) Since the pass
+reads nothing but ASCII, each pattern is compiled as its projection onto ASCII
+(``gates.ascii_projection``: each class cut to the ASCII characters it accepts), not in
+UTF-8 mode: the text database is 4.2 MB instead of 6.9, and takes 3.4 s to build, not 4.9.
+The databases are built on first use, not at import (``warm``: at a worker's start).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import threading
 from collections.abc import Container, Iterator, Sequence
 from typing import Any, Protocol
 
-from app.phi.gates import ascii_stand_ins, literal_prefixes
+from app.phi.gates import ascii_projection, ascii_stand_ins, literal_prefixes
 
 _hs: Any
 try:
@@ -129,18 +132,25 @@ def release_freed_memory() -> None:
 def _database(scans: Sequence[Scan], literals: Sequence[str] = ()) -> Any:
     """``scans`` in prefilter mode, then ``literals`` (each reported wherever it occurs)."""
     flags = []
-    for p, _ in scans:
-        # UTF-8 so that the patterns' own non-ASCII characters parse as characters.
-        f = _hs.HS_FLAG_PREFILTER | _hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_UTF8
-        f |= _hs.HS_FLAG_ALLOWEMPTY
+    expressions = []
+    for p, gate in scans:
+        f = _hs.HS_FLAG_PREFILTER | _hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_ALLOWEMPTY
         if p.flags & re.IGNORECASE:
             f |= _hs.HS_FLAG_CASELESS
         if p.flags & re.MULTILINE:
             f |= _hs.HS_FLAG_MULTILINE
         if p.flags & re.DOTALL:
             f |= _hs.HS_FLAG_DOTALL
+        # The texts the pass reads are ASCII (see the module's docstring): the pattern's
+        # projection onto them is a third the size of the pattern in UTF-8 mode, and the
+        # smaller database is quicker to run between the detector's scans, which evict it
+        # from the caches (``gates.ascii_projection``).
+        expression = ascii_projection(gate or p.pattern, p.flags)
+        if expression is None:  # (an item the projection does not read: as it is, in UTF-8)
+            expression = gate or p.pattern
+            f |= _hs.HS_FLAG_UTF8
+        expressions.append(expression.encode())
         flags.append(f)
-    expressions = [(gate or p.pattern).encode() for p, gate in scans]
     for literal in literals:
         expressions.append("".join(f"\\x{ord(c):02x}" for c in literal).encode())
         flags.append(0)
@@ -220,7 +230,7 @@ class Prefilter:
         return _NON_ASCII_RE.sub(lambda run: run.group().translate(stand_ins), text)
 
     def warm(self) -> None:
-        """Build the databases now (about a second), not on the first text a request sends."""
+        """Build the databases now (a few seconds), not on the first text a request sends."""
         if _hs is not None:
             self._databases()
 

@@ -647,9 +647,9 @@ def _projected(items: Any, mode: _Mode, top: _Mode) -> str:
         elif op is _c.GROUPREF:
             out.append(f"{_ANY_ASCII}*")
         elif op is _c.GROUPREF_EXISTS:
-            _group, yes, no = av
-            branches = [yes] if no is None else [yes, no]
-            out.append("(?:" + "|".join(_projected(b.data, mode, top) for b in branches) + "|)")
+            _group, yes, no = av  # (without "no": the empty string when the group is unset)
+            other = "" if no is None else _projected(no.data, mode, top)
+            out.append(f"(?:{_projected(yes.data, mode, top)}|{other})")
         elif op not in (_c.ASSERT, _c.ASSERT_NOT):
             raise _Unreadable(op)
     return "".join(out)

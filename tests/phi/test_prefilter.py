@@ -247,6 +247,7 @@ def test_a_projection_matches_wherever_its_pattern_matches() -> None:
         r"(?s:a.b)",  # "." across a line break, under a scoped flag
         r"(?m:^b)",  # a line anchor under a scoped flag
         r"(a|b)c\1",  # a back-reference
+        r"(a)?(?(1)b|c)d",  # a conditional group: one branch or the other
         r"(?<=[’'])s\b",
         r"(?i)stra(?-i:SSE)",
         r"\d{3}[ ]\d{2}\Z",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from typing import Final, NamedTuple
 
 from app.phi import DATA_DIR
 from app.phi.gates import compiled, gated, lookahead_charsets
-from app.phi.prefilter import EVERYTHING, Filter, Possible, Prefilter, release_freed_memory
+from app.phi.prefilter import Filter, Possible, Prefilter, release_freed_memory
 
 __all__ = ["PhiResult", "PhiSpan", "detect"]
 
@@ -3644,11 +3645,6 @@ def _conversation_spans(
     # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
     if lower_mode:
         yield from _lower_name_spans(text, lex, may, lows[0])
-    elif _LOWER_TURN_RE in may and "\n" in text and (lower := _lower_lines(text)) is not None:
-        # Speech-to-text turns inside a written transcript ("participant: my name is shaun
-        # castro"): the lower-case rules over those lines alone (the others blanked, offsets
-        # kept; the prefilter read the whole text, so every scan may run).
-        yield from _lower_name_spans(lower, lex, EVERYTHING, lower)
     yield from _spoken_spans(text, lex, hints, lower_mode, lows, may)
     if not text.isascii() and _transcript(text):
         # Only in an English interview transcript: elsewhere (a title, a note written in
@@ -3670,14 +3666,41 @@ _TURN_RE: Final = compiled(rf"^[ \t]*{_TIMESTAMP}[\w][\w .()-]{{0,30}}:[ \t]", r
 _LOWER_TURN_RE: Final = compiled(r"^[ \t]*[a-z][a-z0-9 .()-]{0,30}:[ \t]", re.M)
 
 
-def _lower_lines(text: str) -> str | None:
-    """``text`` with every line blanked but the lower-case speaker turns ("participant: my
-    name is ..."; a wrapped line of prose is no turn); None when there is no such line."""
-    lines = text.split("\n")
-    kept = [line if line.islower() and _TURN_RE.match(line) else "" for line in lines]
-    if not any(kept):
-        return None
-    return "\n".join(k or " " * len(line) for k, line in zip(kept, lines, strict=True))
+def _lower_turns(text: str) -> list[tuple[int, int]]:
+    """Where the lower-case speaker turns of ``text`` are ("participant: my name is ..."; a
+    wrapped line of prose is no turn): each line's start and end."""
+    turns = []
+    start = 0
+    for line in text.split("\n"):
+        if line.islower() and _TURN_RE.match(line):
+            turns.append((start, start + len(line)))
+        start += len(line) + 1
+    return turns
+
+
+def _lower_turn_spans(
+    text: str, turns: Sequence[tuple[int, int]], lex: _Lexicon
+) -> Iterator[tuple[int, int, str]]:
+    """What the whole detector finds in the lower-case turns of a written transcript, read
+    as one lower-case text of those lines alone (one per line, in order), at their offsets
+    in ``text``. A span across lines there is cut at each line's end: the lines between
+    them in ``text`` were not read."""
+    lines = [text[a:b] for a, b in turns]
+    at = 0
+    starts = []  # each line's offset in the joined text
+    for line in lines:
+        starts.append(at)
+        at += len(line) + 1
+    for span in _detect_spans("\n".join(lines), (), lex):
+        i = bisect_right(starts, span.start) - 1
+        pos = span.start
+        while i < len(lines) and pos < span.end:
+            line_end = starts[i] + len(lines[i])
+            if pos < line_end:
+                a = turns[i][0] - starts[i]
+                yield a + pos, a + min(span.end, line_end), span.category
+            i += 1
+            pos = starts[i] if i < len(lines) else span.end
 
 
 def _transcript(text: str) -> bool:
@@ -6921,6 +6944,13 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_location_spans(text, lex, caps, hints, may))
     raw.extend(_name_spans(text, lex, caps, may))
     lower_mode = _lower_mode(text)
+    if not lower_mode and _LOWER_TURN_RE in may and "\n" in text:
+        if turns := _lower_turns(text):
+            # Speech-to-text turns inside a written transcript ("participant: my name is
+            # shaun castro and i'm at cedar general in moab"): every rule over those lines,
+            # as in a lower-case transcript. (Those lines hold no capital, so that reading is
+            # in lower-case mode and does not come back here.)
+            raw.extend(_lower_turn_spans(text, turns, lex))
     raw.extend(_conversation_spans(text, lex, caps, hints, lower_mode, (low_text, low_scan), may))
     raw.extend(list(_phrasing_spans(text, low_text, lex, caps, lower_mode, raw, may)))
     raw.extend(_s13_spans(text, lex, lower_mode, may))

@@ -1777,3 +1777,37 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
 )  # fmt: skip
 def test_session_16_fresh_set_classes(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted
+
+
+# Lower-case speech-to-text turns inside a written transcript (session 18): such a turn gets
+# every rule a lower-case transcript gets, not only the name cues. The written turns keep the
+# text out of lower-case mode ("Epic", "Glasgow"), which is how a long interview joined from
+# a typed part and a transcribed part reads; the facility after "i'm at" was left in it.
+_WRITTEN_TURNS = (
+    "Interviewer: Thanks for joining. Before we start, can you tell me about the Epic rollout"
+    " and how the night shift handled the new order sets on the Glasgow Coma Scale screens?\n"
+    "Interviewer: Okay. Before we start, can you tell me about the Epic rollout and how the"
+    " night shift handled the new order sets on the Glasgow Coma Scale screens?\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("turn", "redacted"),
+    [
+        ("participant: uh my name is teodora vance and i'm at birchwood general in kalispell",
+         "participant: uh my name is [NAME] and i'm at [LOCATION]"),
+        ("participant: okay so i live in chadron like near the high school",
+         "participant: okay so i live in [LOCATION] like near the high school"),
+        ("participant: um it's 418 alder court in wexley falls 58203",
+         "participant: um it's [LOCATION]"),
+        ("participant: you can call me at four oh six, five five five, two one nine eight",
+         "participant: you can call me at [PHONE]"),
+        # Hard negatives in such a turn stay.
+        ("participant: we switched him from ozempic to atorvastatin on the epic order set",
+         "participant: we switched him from ozempic to atorvastatin on the epic order set"),
+        ("participant: the apgar was fine and the parkinson's clinic called last week",
+         "participant: the apgar was fine and the parkinson's clinic called last week"),
+    ],
+)  # fmt: skip
+def test_lower_case_turns_in_a_written_transcript(turn: str, redacted: str) -> None:
+    assert detect(_WRITTEN_TURNS + turn + "\n").redacted == _WRITTEN_TURNS + redacted + "\n"

@@ -2499,7 +2499,11 @@ def _facility_start(
     return None
 
 
-_SAINT_LOWER_RE: Final = _scan("s", r"\b(?:st\.?|saint)\s+[a-z]+(?:['’]s)?\b")
+# A saint's place in lower case ("st brennan's", "saint louis"); not a feast, a herb or the
+# ECG's "st segment" (see _spoken_spans).
+_SAINT_LOWER_RE: Final = _scan(
+    "s", r"\b(?:st\.?|saint)\s+(?P<n>[a-z]+)(?!(?:['’]s)?\s+(?:wort|day|eve)\b)(?:['’]s)?\b"
+)
 _LOWER_TITLE_RE: Final = _scan("dDmM", r"(?i:\b(?:dr|doctor|mr|mrs|ms))\.?\s+(?P<n>[a-z][a-z'’-]+)")
 _PARTICLE_HINT_RE: Final = compiled(r" (?:de|del|della|van|von|da|di|la|le|bin|al|dos|das|du|ter) ")
 
@@ -4015,8 +4019,11 @@ def _spoken_spans(
         fac_start = _facility_start(text, m.start(), lex, lower_mode, strong_head)
         if fac_start is not None:
             yield fac_start, _place_after(text, m.end(), lex, lower_mode), LOCATION
-    for m in _SAINT_LOWER_RE.finditer(text) if "st" in low_text and _SAINT_LOWER_RE in may else ():
-        yield m.start(), m.end(), LOCATION
+    saints = ("st" in low_text or "saint" in low_text) and _SAINT_LOWER_RE in may
+    for m in _SAINT_LOWER_RE.finditer(text) if saints else ():
+        if m.group("n") in lex.common and m.group("n") not in lex.first:
+            continue  # "the st segment", "st elevation": a word, no saint
+        yield m.start(), _place_after(text, m.end(), lex, lower_mode), LOCATION
 
 
 _PLACE_WORDS_RE: Final = compiled(

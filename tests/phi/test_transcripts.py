@@ -1811,3 +1811,31 @@ _WRITTEN_TURNS = (
 )  # fmt: skip
 def test_lower_case_turns_in_a_written_transcript(turn: str, redacted: str) -> None:
     assert detect(_WRITTEN_TURNS + turn + "\n").redacted == _WRITTEN_TURNS + redacted + "\n"
+
+
+# A saint's place in lower-case speech (session 18): "saint" was never tried (the cheap
+# test looked for "st"), and the town after it was left; the ECG's "st segment", a feast
+# day and the herb were taken for places.
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("participant: i'm at saint brennan's in yreka\n", "participant: i'm at [LOCATION]\n"),
+        ("participant: she was at st brennan's for a week\n",
+         "participant: she was at [LOCATION] for a week\n"),
+    ],
+)  # fmt: skip
+def test_lower_case_saints(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "participant: the st segment was elevated",
+        "participant: there was st elevation in v2",
+        "participant: it was st patrick's day",
+        "participant: she takes saint john's wort",
+    ],
+)
+def test_lower_case_saint_negatives_stay(line: str) -> None:
+    assert detect(line + "\n").redacted == line + "\n"

@@ -3666,18 +3666,17 @@ def _conversation_spans(
 _TURN_RE: Final = compiled(rf"^[ \t]*{_TIMESTAMP}[\w][\w .()-]{{0,30}}:[ \t]", re.M)
 
 
-# A speaker label in lower case opening a line ("participant:", "speaker 2:").
-_LOWER_TURN_RE: Final = compiled(r"^[ \t]*[a-z][a-z0-9 .()-]{0,30}:[ \t]", re.M)
-
-
 def _lower_turns(text: str) -> list[tuple[int, int]]:
-    """Where the lower-case speaker turns of ``text`` are ("participant: my name is ..."; a
-    wrapped line of prose is no turn): each line's start and end."""
+    """Where the lower-case speaker turns of ``text`` are: a label, then words in lower case
+    ("participant: my name is ...", "R: we ended up at ..."; a wrapped line of prose is no
+    turn): each line's start and end."""
     turns = []
     start = 0
     for line in text.split("\n"):
-        if line.islower() and _TURN_RE.match(line):
-            turns.append((start, start + len(line)))
+        if (m := _TURN_RE.match(line)) is not None and (words := line[m.end() :]).islower():
+            # (three words at least: "P: yeah." in a typed transcript is no speech-to-text)
+            if len(words.split()) >= 3 and len(line.lower()) == len(line):
+                turns.append((start, start + len(line)))
         start += len(line) + 1
     return turns
 
@@ -3689,13 +3688,18 @@ def _lower_turn_spans(
     as one lower-case text of those lines alone (one per line, in order), at their offsets
     in ``text``. A span across lines there is cut at each line's end: the lines between
     them in ``text`` were not read."""
-    lines = [text[a:b] for a, b in turns]
+    # (the label lower-cased too: the lines then hold no capital, so the detector reads them
+    # in lower-case mode and does not come back here)
+    lines = [text[a:b].lower() for a, b in turns]
     at = 0
     starts = []  # each line's offset in the joined text
     for line in lines:
         starts.append(at)
         at += len(line) + 1
-    for span in _detect_spans("\n".join(lines), (), lex):
+    joined = "\n".join(lines)
+    if not _lower_mode(joined):
+        return  # (a capital with no lower case: read as it is, by the reading that called)
+    for span in _detect_spans(joined, (), lex):
         i = bisect_right(starts, span.start) - 1
         pos = span.start
         while i < len(lines) and pos < span.end:
@@ -6790,7 +6794,6 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _VOCATIVE_TURN_RE,
                 _SAINT_LOWER_RE,
                 _LOWER_KIN_NAME_RE,
-                _LOWER_TURN_RE,
             )
         ),
     ],
@@ -6951,12 +6954,11 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_location_spans(text, lex, caps, hints, may))
     raw.extend(_name_spans(text, lex, caps, may))
     lower_mode = _lower_mode(text)
-    if not lower_mode and _LOWER_TURN_RE in may and "\n" in text:
+    if not lower_mode and "\n" in text and ":" in text:
         if turns := _lower_turns(text):
             # Speech-to-text turns inside a written transcript ("participant: my name is
             # shaun castro and i'm at cedar general in moab"): every rule over those lines,
-            # as in a lower-case transcript. (Those lines hold no capital, so that reading is
-            # in lower-case mode and does not come back here.)
+            # as in a lower-case transcript.
             raw.extend(_lower_turn_spans(text, turns, lex))
     raw.extend(_conversation_spans(text, lex, caps, hints, lower_mode, (low_text, low_scan), may))
     raw.extend(list(_phrasing_spans(text, low_text, lex, caps, lower_mode, raw, may)))

@@ -1779,8 +1779,9 @@ def test_session_16_fresh_set_classes(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted
 
 
-# Lower-case speech-to-text turns inside a written transcript (session 18): such a turn gets
-# every rule a lower-case transcript gets, not only the name cues. The written turns keep the
+# Lower-case speech-to-text turns inside a written transcript (session 18): such a turn (its
+# words in lower case, whatever its label) gets every rule a lower-case transcript gets, not
+# only the name cues. The written turns keep the
 # text out of lower-case mode ("Epic", "Glasgow"), which is how a long interview joined from
 # a typed part and a transcribed part reads; the facility after "i'm at" was left in it.
 _WRITTEN_TURNS = (
@@ -1802,6 +1803,10 @@ _WRITTEN_TURNS = (
          "participant: um it's [LOCATION]"),
         ("participant: you can call me at four oh six, five five five, two one nine eight",
          "participant: you can call me at [PHONE]"),
+        # The label written, the words transcribed.
+        ("R: we ended up at birchwood general in kalispell", "R: we ended up at [LOCATION]"),
+        ("P02: my daughter drove down from chadron on june the ninth",
+         "P02: my daughter drove down from [LOCATION] on [DATE]"),
         # Hard negatives in such a turn stay.
         ("participant: we switched him from ozempic to atorvastatin on the epic order set",
          "participant: we switched him from ozempic to atorvastatin on the epic order set"),

@@ -2030,7 +2030,8 @@ _NAME_CUE: Final = (
     rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|(?:ring|phon|call)ing\s+for|call(?:ed|ing)?"
     rf"|text(?:ed|ing)?"
     rf"|e-?mail(?:ed|ing)?|pag(?:e|ed|ing)|thank\s+you(?:\s+so\s+much)?|thank(?:ed|s)?|that\s+was|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"
-    rf"|speak(?:ing)?|agree(?:d)?|met|meet|sat|train(?:ed)?|go|went|chat(?:ted)?)\s+(?:with|to)"
+    rf"|speak(?:ing)?|agree(?:d)?|met|meet|sat|train(?:ed)?|go|went|chat(?:ted)?|said|here|was"
+    rf"|were)\s+(?:with|to)|mentioned"
     rf"|trained\s+by|(?:hi|hey)(?!\s+this\b)|nurse|according\s+to|out\s+to|behalf\s+of|covered\s+for"
     rf"|precepted)\s+"
 )
@@ -2734,14 +2735,14 @@ _WEAK_1: Final = frozenset(
     ask asked asking tell told telling call called calling text texted texting email emailed
     emailing e-mail e-mailed page paged paging thank thanked thanks hi hey nurse name's
     precepted oriented replaced mentored
-    remember remembered miss missed hired shadowed shadowing let
+    remember remembered miss missed hired shadowed shadowing let mentioned
     """.split()
 )
 _WITH_VERBS: Final = frozenset(
     """
     check checked work worked working works talk talked talking talks spoke speak speaking
     agree agreed met meet sat train trained go went chat chatted school residency up program
-    i'm i’m am happened happens
+    i'm i’m am happened happens said here was were
     """.split()
 )
 _WEAK_2: Final = frozenset(
@@ -4242,6 +4243,8 @@ def _extend(
                     break
                 if low in lex.common and low not in lex.surnames and low not in _PARTICLES:
                     break
+                if lower and _inflected_word(low, lex):
+                    break  # "you mentioned almuth": a verb's form, no first name
                 start = prev.start(1)
         elif category == LOCATION:
             end = _place_after(text, end, lex, lower_mode)

@@ -1844,3 +1844,37 @@ def test_lower_case_saints(text: str, redacted: str) -> None:
 )
 def test_lower_case_saint_negatives_stay(line: str) -> None:
     assert detect(line + "\n").redacted == line + "\n"
+
+
+# A name after "said to", "was with", "here with" and "mentioned" in lower-case speech
+# (session 18); the verb before it is no part of it, and what follows those words when it is
+# no name stays.
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("spk_1: i said to dorit mum you cannot keep doing this\n",
+         "spk_1: i said to [NAME] mum you cannot keep doing this\n"),
+        ("spk_1: i was with bianka when the consultant came round\n",
+         "spk_1: i was with [NAME] when the consultant came round\n"),
+        ("spk_0: you mentioned almuth who is that exactly\n",
+         "spk_0: you mentioned [NAME] who is that exactly\n"),
+        ("spk_0: today i am here with benjamin thanks for agreeing to talk\n",
+         "spk_0: today i am here with [NAME] thanks for agreeing to talk\n"),
+    ],
+)  # fmt: skip
+def test_lower_case_names_after_said_to_and_with(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "spk_1: i said to the nurse it was too tight",
+        "spk_1: i was with my mum the whole time",
+        "spk_0: you mentioned parkinson's earlier",
+        "spk_1: we were with cerner before and i said to myself never again",
+        "spk_1: it was with warfarin and you mentioned ozempic",
+    ],
+)
+def test_lower_case_said_to_and_with_negatives_stay(line: str) -> None:
+    assert detect(line + "\n").redacted == line + "\n"

@@ -2304,7 +2304,11 @@ _CONTEXT_STOP: Final = frozenset(
     ukrainian polish arabic farsi persian pashto swahili yoruba hausa haitian creole
     portuguese french german italian greek turkish kurdish armenian hebrew yiddish navajo
     khmer burmese albanian romanian bosnian serbian croatian
-    """.split()
+    hiligaynon waray kapampangan bikol ilonggo pangasinan chavacano tausug bisaya visayan
+    igbo xhosa afrikaans sesotho setswana kinyarwanda kirundi lingala wolof fulani mandinka
+    sinhala malayalam kannada odia assamese sindhi tibetan uyghur kazakh uzbek samoan tongan
+    fijian quechua mixtec zapotec
+    """.split()  # (not "Thai", "Lao", "Shona", "Zulu": names too)
 )
 # Place context: "lives in X", "over in X", "drove up from X", "moved to X".
 _PLACE_CUE: Final = (
@@ -4088,6 +4092,9 @@ def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool, street: b
     return z.end() if z else town_end
 
 
+_FIRST_PERSON: Final = frozenset("i i'm i’m i'd i’d i'll i’ll i've i’ve".split())
+
+
 def _place_run(
     text: str, start: int, phrase: str, lex: _Lexicon, common_first: bool = False
 ) -> int:
@@ -4113,8 +4120,8 @@ def _place_run(
             break  # "patients are forty-one to thirty-six": a number, no town
         if low in _NOT_NAME and low not in _COMPASS and not suffix:
             break
-        if low in _STATE_NAMES_LOWER or low in lex.drugs:
-            break
+        if low in _STATE_NAMES_LOWER or low in lex.drugs or low in _FIRST_PERSON:
+            break  # (and "In Ogden I'm told ...": the speaker, no second word of the town)
         if low in _EPONYMS:
             # (a town a scale or a disease is named for is the town after a word of place:
             # "lives in Glasgow"; not "in Glasgow Coma Scale terms", "low in Braden")

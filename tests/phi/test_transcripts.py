@@ -1878,3 +1878,23 @@ def test_lower_case_names_after_said_to_and_with(text: str, redacted: str) -> No
 )
 def test_lower_case_said_to_and_with_negatives_stay(line: str) -> None:
     assert detect(line + "\n").redacted == line + "\n"
+
+
+# Written speech (session 18): a state after "In" with the speaker after it is no town of
+# two words ("In Queensland I'm told"), and languages of the Philippines, Africa and South
+# Asia are languages, not places or people.
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("P: In Queensland I'm told they chart vitals on tablets.\n",
+         "P: In Queensland I'm told they chart vitals on tablets.\n"),
+        ("P: In Ogden I'm told they chart vitals.\n",
+         "P: In [LOCATION] I'm told they chart vitals.\n"),
+        ("Note: one organiser labelled in English and one in Hiligaynon.\n",
+         "Note: one organiser labelled in English and one in Hiligaynon.\n"),
+        ("Note: the family speaks Kinyarwanda and Lingala at home.\n",
+         "Note: the family speaks Kinyarwanda and Lingala at home.\n"),
+    ],
+)  # fmt: skip
+def test_first_person_ends_a_town_and_languages_stay(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted

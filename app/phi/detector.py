@@ -472,7 +472,15 @@ _STREET_SUFFIX: Final = (
 _STREET_SUFFIX_NAMED: Final = (
     r"(?:Close|Rise|Gap|Circus|Ride|Curve|Wharf|Vale|Dale|Heights|Glen|Heath|Brae|Wynd|Chase"
     r"|Mount|Hill|View|Walk|Green|Meadows?|Estate|Mall|Expressway|Freeway|Motorway|Causeway"
-    r"|Cove|Creek|Landing|Junction)"
+    r"|Cove|Creek|Landing|Junction"
+    # (the rest of USPS's street types that are words too, and India's: "755 Bird Locks",
+    # "0284 Frederick Wall", "298 Dayal Marg")
+    r"|Courts|Ring|Colonnade|Plains?|Alleyway|Stravenue|Wall|Locks?|Bluffs?|Brooks?|Canyon"
+    r"|Cliffs?|Crest|Extension|Falls|Ferry|Fields?|Flats?|Fords?|Forest|Forges?|Forks?"
+    r"|Gardens?|Gateway|Harbou?rs?|Haven|Inlet|Islands?|Isle|Keys?|Knolls|Lakes?|Lodge"
+    r"|Manors?|Mills?|Orchard|Oval|Pines?|Points?|Ports?|Prairie|Ranch|Rapids?|River|Shoals?"
+    r"|Shores?|Springs?|Spurs?|Stream|Summit|Trace|Track|Tunnel|Valleys?|Village|Ville|Vista"
+    r"|Wells?|Marg|Ganj|Nagar|Chowk)"
 )
 _STREET_PREFIX: Final = (
     r"(?:Rue|Chemin|Calle|Rua|Via|Avenida|Avenue|Boulevard|Route|Rte|Jalan|Jln|Lorong|Persiaran)"
@@ -485,7 +493,8 @@ _ADDRESS_RE: Final = _scan(
     rf"|[A-Z][a-zA-Z'’-]+)\s+){{0,3}}(?i:{_STREET_SUFFIX})\b\.?(?:[ ]\d{{1,2}}(?=[ ]#))?"
     r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|#|(?i:apartment|apt|suite|unit|flat|number))"
     r"\.?\s*#?\w+(?:-\d+)?)?"
-    rf"|\b\d{{1,6}}(?:-\d{{1,4}})?\s+(?:[A-Z][a-zA-Z'’-]+\s+){{1,3}}{_STREET_SUFFIX_NAMED}\b"
+    rf"|\b\d{{1,6}}(?:-\d{{1,4}})?,?\s+(?:[A-Z][a-zA-Z'’-]+\s+){{1,3}}{_STREET_SUFFIX_NAMED}\b"
+    r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*#?\w+(?:-\d+)?)?"
     r"|\b(?:P\.?\s?O\.?\s+Box|PO\s+Box|(?:RR|HC|Rural\s+Route)\s*\d+,?\s+Box)\s+\d+"
     r"|\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Boulevard|Road|Lane|St\.(?=\s+[A-Z]))"
     r"|\b\d{1,3}(?:st|nd|rd|th)\s+(?i:street|avenue|ave)\b\.?"

@@ -1898,3 +1898,19 @@ def test_lower_case_said_to_and_with_negatives_stay(line: str) -> None:
 )  # fmt: skip
 def test_first_person_ends_a_town_and_languages_stay(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted
+
+
+# Street types from USPS's list that are words too, and India's, after a house number and
+# the street's own name (session 18), with a unit after them; a count of things stays.
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("Arrived at 755 Bird Locks Apt. 380 at ten.\n", "Arrived at [LOCATION] at ten.\n"),
+        ("Caller: It's 0284 Frederick Wall, Burnaby.\n", "Caller: It's [LOCATION].\n"),
+        ("Arrived at 298, Dayal Marg at ten.\n", "Arrived at [LOCATION] at ten.\n"),
+        ("We had 20 Falls last month and 3 Pyxis Stations.\n",
+         "We had 20 Falls last month and 3 Pyxis Stations.\n"),
+    ],
+)  # fmt: skip
+def test_more_street_types(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted

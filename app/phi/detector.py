@@ -547,9 +547,9 @@ _FACILITY_HEAD: Final = (
     r"|(?:Care|Rest|Retirement|Convalescent)\s+Home|Aged\s+Care|Memory\s+Care"
     r"|Rehab(?:ilitation)?\s+(?:Unit|Ward)|(?:Family\s+)?Health\s+Team|Care\s+Village"
     r"|Med\.?\s+(?:Center|Ctr\.?|Cntr\.?)"
-    r"|Health\s+(?:Sciences?\s+(?:Center|Centre)|Hub)"  # before "Health" alone
+    r"|Health\s+(?:Sciences?\s+(?:Center|Centre)|Hub|City)"  # before "Health" alone
     r"|Health(?:\s?(?:Center|Centre|System|Services?|Care|Network|Partners|Alliance))?"
-    r"|Day\s+(?:Surgery|Hospital)|Polyclinic"
+    r"|Day\s+(?:Surgery|Hospital)|Polyclinic|CLSC|Medical\s+College"
     r"|Long[- ]Term\s+Care|Lodge|Specialist\s+(?:Center|Centre)|Hauora|Salud"
     r"|Healthcare|HealthCare|Infirmary|Sanatorium|Hospice|Nursing\s+Home|Nursing\s+Facility"
     r"|Nursing\s+(?:and|&)\s+Rehab(?:ilitation)?|Skilled\s+Nursing|Primary\s+Care"

@@ -1914,3 +1914,20 @@ def test_first_person_ends_a_town_and_languages_stay(text: str, redacted: str) -
 )  # fmt: skip
 def test_more_street_types(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted
+
+
+# Facilities by heads of Quebec and India (session 18): a CLSC, a medical college, a
+# "Health City".
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("Participant: I am a geriatrician at Narayana Health City in Indore.\n",
+         "Participant: I am a geriatrician at [LOCATION].\n"),
+        ("Patient: I go to the Rosemont CLSC on Tuesdays.\n",
+         "Patient: I go to the [LOCATION] on Tuesdays.\n"),
+        ("RESP: Half our referrals go back to Christian Medical College by bus.\n",
+         "RESP: Half our referrals go back to [LOCATION] by bus.\n"),
+    ],
+)  # fmt: skip
+def test_facility_heads_of_quebec_and_india(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted

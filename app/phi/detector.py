@@ -859,7 +859,7 @@ _HEAD_HINTS: Final = (
     "Hosp", "Clinic", "Med", "Health", "Infirmary", "Sanatorium", "Sanitarium", "Nursing",
     "Center", "Centre", "Institute", "Care", "Pharmacy", "Physicians", "Associates",
     "Practice", "Memorial", "Gen", "Presbyterian", "Methodist", "Baptist", "Children",
-    "Langone", "Permanente", "VA", "ER", "Office", "Living",
+    "Langone", "Permanente", "VA", "ER", "Office", "Living", "CLSC",
     "Home", "Hub", "Hauora", "Salud", "Lodge", "Surgery", "Group", "Village", "Community",
     "Rehab", "Apothecary", "Gardens", "Regional", "Manor", "Drug", "Chemist",
     "Apotek", "Apoteka", "Apotheke", "Ljekarna", "Medicals", "Unit", "University", "College",

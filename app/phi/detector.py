@@ -1013,6 +1013,23 @@ def _extend_name(text: str, end: int, lex: _Lexicon, max_tokens: int = 2) -> tup
 _SURNAME_WORDS: Final = frozenset({"white", "black", "brown", "young", "king", "green", "english"})
 
 
+# Latin letters with diacritics -> the letter without them, one character for one.
+_UNACCENT: Final = {
+    c: base
+    for c in map(chr, range(0xC0, 0x250))
+    if (base := unicodedata.normalize("NFKD", c)[:1]).isascii()
+    and base.isalpha()
+    and unicodedata.normalize("NFKD", c)[1:] != ""
+    and all(unicodedata.combining(m) for m in unicodedata.normalize("NFKD", c)[1:])
+}
+_UNACCENT_TABLE: Final = str.maketrans(_UNACCENT)
+
+
+def _unaccented(low: str) -> str:
+    """``low`` with the accents of its Latin letters taken off ("siobhán" -> "siobhan")."""
+    return low.translate(_UNACCENT_TABLE)
+
+
 def _looks_like_place_word(low: str) -> bool:
     return low in _PLACE_WORDS
 
@@ -1069,7 +1086,8 @@ def _name_spans(
         base = low
         if "'" in low or "’" in low or "-" in low:  # (most tokens: no apostrophe or hyphen)
             base = low.split("'")[0].split("’")[0].split("-")[0]
-        is_first = base in lex.first
+        # (a given name with its accents, "Siobhán", "Édith": the list spells most without)
+        is_first = base in lex.first or (not base.isascii() and _unaccented(base) in lex.first)
         is_amb = base in lex.first_ambiguous
         if not (is_first or is_amb or low in _WORD_NAMES) and (
             low in _NOT_NAME or low in _PLACE_WORDS

@@ -1931,3 +1931,17 @@ def test_more_street_types(text: str, redacted: str) -> None:
 )  # fmt: skip
 def test_facility_heads_of_quebec_and_india(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted
+
+
+# A given name written with its accents (session 18): the name list spells most without them.
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("Recruitment via Siobhán at the Kitchener hub.\n",
+         "Recruitment via [NAME] at the Kitchener hub.\n"),
+        ("Tech: Thanks, Édith. Can you confirm the address?\n",
+         "Tech: Thanks, [NAME]. Can you confirm the address?\n"),
+    ],
+)  # fmt: skip
+def test_given_names_with_accents(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted

@@ -2035,6 +2035,7 @@ _KIN: Final = (
     r"(?:sister|brother|daughter|son|husband|wife|mom|mum|mother|dad|father|grandson"
     r"|granddaughter|grandmother|grandfather|grandma|grandpa|nephew|niece|cousin|aunt(?:ie|y)?|uncle"
     r"|neighbou?r|friend|partner|boyfriend|girlfriend|fianc[eé]e?|roommate|caregiver|kid|child"
+    r"|grandchild|grandkid"
     r"|(?:mother|father|sister|brother|son|daughter)[\s-]in[\s-]law|stepson|stepdaughter"
     r"|stepmom|stepdad|stepmum|step(?:mother|father|brother|sister)|half-(?:brother|sister)"
     r"|god(?:mother|father|daughter|son)|grand(?:niece|nephew)|great-(?:aunt|uncle)|flatmate"
@@ -2056,9 +2057,9 @@ _NAME_CUE: Final = (
     rf"|granny|grandma|grandpa|the\s+kids|my\s+(?:{_KIN}))\s+call(?:s|ed)?\s+(?:her|him|me))"
     rf"|ask(?:ed|ing)?(?:\s+for)?|tell|told|telling|(?:ring|phon|call)ing\s+for|call(?:ed|ing)?"
     rf"|text(?:ed|ing)?"
-    rf"|e-?mail(?:ed|ing)?|pag(?:e|ed|ing)|thank\s+you(?:\s+so\s+much)?|thank(?:ed|s)?|that\s+was|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"
+    rf"|e-?mail(?:ed|ing)?|phon(?:ed|ing)|rang|pag(?:e|ed|ing)|thank\s+you(?:\s+so\s+much)?|thank(?:ed|s)?|that\s+was|me\s+and|(?:check(?:ed)?|work(?:ed|ing|s)?|talk(?:ed|ing|s)?|spoke"
     rf"|speak(?:ing)?|agree(?:d)?|met|meet|sat|train(?:ed)?|go|went|chat(?:ted)?|said|here|was"
-    rf"|were)\s+(?:with|to)|mentioned"
+    rf"|were|session|interview|visit|meeting)\s+(?:with|to)|mentioned"
     rf"|trained\s+by|(?:hi|hey)(?!\s+this\b)|nurse|according\s+to|out\s+to|behalf\s+of|covered\s+for"
     rf"|precepted)\s+"
 )
@@ -2727,7 +2728,7 @@ _KIN_WORDS: Final = frozenset(
     """
     sister brother daughter son husband wife mom mum mother dad father grandson granddaughter
     grandmother grandfather grandma grandpa nephew niece cousin aunt uncle neighbor neighbour
-    aunty auntie
+    aunty auntie grandchild grandkid
     friend partner boyfriend girlfriend fiance fiancé fiancee fiancée roommate caregiver kid
     child mother-in-law father-in-law sister-in-law brother-in-law son-in-law daughter-in-law
     stepson stepdaughter stepmom stepdad stepmum stepmother stepfather stepbrother stepsister
@@ -2766,14 +2767,14 @@ _WEAK_1: Final = frozenset(
     ask asked asking tell told telling call called calling text texted texting email emailed
     emailing e-mail e-mailed page paged paging thank thanked thanks hi hey nurse name's
     precepted oriented replaced mentored
-    remember remembered miss missed hired shadowed shadowing let mentioned
+    remember remembered miss missed hired shadowed shadowing let mentioned phoned phoning rang
     """.split()
 )
 _WITH_VERBS: Final = frozenset(
     """
     check checked work worked working works talk talked talking talks spoke speak speaking
     agree agreed met meet sat train trained go went chat chatted school residency up program
-    i'm i’m am happened happens said here was were
+    i'm i’m am happened happens said here was were session interview visit meeting
     """.split()
 )
 _WEAK_2: Final = frozenset(
@@ -4277,8 +4278,8 @@ def _extend(
                     break
                 if low in lex.common and low not in lex.surnames and low not in _PARTICLES:
                     break
-                if lower and _inflected_word(low, lex):
-                    break  # "you mentioned almuth": a verb's form, no first name
+                if _inflected_word(low, lex) and (lower or low not in lex.surnames):
+                    break  # "you mentioned almuth", "Phoned Lerato": a verb's form, no name
                 start = prev.start(1)
         elif category == LOCATION:
             end = _place_after(text, end, lex, lower_mode)

@@ -1945,3 +1945,21 @@ def test_facility_heads_of_quebec_and_india(text: str, redacted: str) -> None:
 )  # fmt: skip
 def test_given_names_with_accents(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted
+
+
+# Field notes (session 18): a grandchild set off by commas, a name after "phoned" / "rang" /
+# "session with"; the verb opening the sentence is no part of the name; a vendor stays.
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("A grandchild, Noor, wandered in with a colouring book.\n",
+         "A grandchild, [NAME], wandered in with a colouring book.\n"),
+        ("Phoned Lerato at 2pm.\n", "Phoned [NAME] at 2pm.\n"),
+        ("I rang Tomasz about it.\n", "I rang [NAME] about it.\n"),
+        ("16 Jul: second session with Gareth.\n", "[DATE]: second session with [NAME].\n"),
+        ("We phoned Epic support after the session with Epic trainers.\n",
+         "We phoned Epic support after the session with Epic trainers.\n"),
+    ],
+)  # fmt: skip
+def test_field_note_name_cues(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted

@@ -3699,6 +3699,11 @@ def _conversation_spans(
 _TURN_RE: Final = compiled(rf"^[ \t]*{_TIMESTAMP}[\w][\w .()-]{{0,30}}:[ \t]", re.M)
 
 
+# What every lower-case turn has: no capital after its label's colon (a cheap test before
+# the lines are read one by one).
+_LOWER_AFTER_COLON_RE: Final = compiled(r":[ \t]+[^\sA-Z]")
+
+
 def _lower_turns(text: str) -> list[tuple[int, int]]:
     """Where the lower-case speaker turns of ``text`` are: a label, then words in lower case
     ("participant: my name is ...", "R: we ended up at ..."; a wrapped line of prose is no
@@ -6992,7 +6997,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_location_spans(text, lex, caps, hints, may))
     raw.extend(_name_spans(text, lex, caps, may))
     lower_mode = _lower_mode(text)
-    if not lower_mode and "\n" in text and ":" in text:
+    if not lower_mode and "\n" in text and _LOWER_AFTER_COLON_RE.search(text):
         if turns := _lower_turns(text):
             # Speech-to-text turns inside a written transcript ("participant: my name is
             # shaun castro and i'm at cedar general in moab"): every rule over those lines,

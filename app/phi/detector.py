@@ -6482,6 +6482,13 @@ _AGE_AFTER_NAME_RE: Final = _scan(
     rf"(?<![\w'’-])(?:(?P<t>Mr|Mrs|Ms|Miss|Mx|Dr)\.?[ ])?(?P<n>{_NAME_TOK})[ ]"
     r"\((?P<v>9\d|1[0-4]\d)\)",
 )
+# A person summed up in brackets: an initial or a sex, then the age ("participant (N., 98)",
+# "Bed 12 (F, 94)", "(female, 101 y)").
+_INITIAL_AGE_RE: Final = _scan(
+    "(",
+    r"\((?:(?P<i>[A-Z]\.)|[MF]|(?i:male|female|man|woman))[,;][ ]?(?P<v>9\d|1[0-4]\d)"
+    r"(?:[ ]?(?:y|yo|yrs?|years?))?\)",
+)
 
 
 # Places by how people speak of them: "out on the Taumarunui road", a workplace after "works
@@ -6533,10 +6540,10 @@ def _s16_spans(
 ) -> Iterable[tuple[int, int, str]]:
     """Session 16's phrasings: people by structure (_PASSIVE_PERSON_RE, _NAME_BEFORE_DATE_RE,
     _LABELLED_NAME_RE, _ATTENDEES_RE, _NAME_ROLE_PAREN_RE, _NAME_CORRECTED_RE, _LAST_FIRST_RE),
-    ages (_AGE_AFTER_NAME_RE, _AGE_ABROAD_RE, _AGE_RESTATED_RE), places (_ROAD_OF_RE,
-    _WORKPLACE_RE, _POSTCODE_LABEL_RE), dates (_NUMBERS_DATE_RE, _DAY_ALONE_RE), and in
-    lower-case speech names and towns (_LOWER_TOWN_AFTER_PLACE_RE, _LOWER_RESUMED_RE,
-    _LOWER_NAME_ROLE_RE)."""
+    ages (_AGE_AFTER_NAME_RE, _AGE_ABROAD_RE, _AGE_RESTATED_RE; and session 18's
+    _INITIAL_AGE_RE), places (_ROAD_OF_RE, _WORKPLACE_RE, _POSTCODE_LABEL_RE), dates
+    (_NUMBERS_DATE_RE, _DAY_ALONE_RE), and in lower-case speech names and towns
+    (_LOWER_TOWN_AFTER_PLACE_RE, _LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE)."""
 
     def named(words: list[str], capitalised: bool, listed: bool = False) -> bool:
         # (where only a person can stand, a word that is also a name is one: "Ling
@@ -6590,6 +6597,10 @@ def _s16_spans(
         n = m.group("n").lower()
         if (m.group("t") or n in lex.first) and n not in lex.first_ambiguous:
             yield m.start("v"), m.end("v"), AGE
+    for m in _INITIAL_AGE_RE.finditer(text) if _INITIAL_AGE_RE in may else ():
+        if m.group("i"):
+            yield m.start("i"), m.end("i"), NAME
+        yield m.start("v"), m.end("v"), AGE
     for rx in (_ROAD_OF_RE, _WORKPLACE_RE):
         for m in rx.finditer(text) if rx in may else ():
             first = m.group("p").split()[0].lower()
@@ -6804,7 +6815,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_NAME_CORRECTED_RE, _ascii_gate(_NAME_CORRECTED_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LAST_FIRST_RE, _AGE_AFTER_NAME_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_ROAD_OF_RE, _WORKPLACE_RE, _POSTCODE_LABEL_RE)),
-        *((rx, None) for rx in (_AGE_ABROAD_RE, _AGE_RESTATED_RE)),
+        *((rx, None) for rx in (_AGE_ABROAD_RE, _AGE_RESTATED_RE, _INITIAL_AGE_RE)),
         *_PHRASING_SCANS,
         *(
             (rx, None)

@@ -1963,3 +1963,19 @@ def test_given_names_with_accents(text: str, redacted: str) -> None:
 )  # fmt: skip
 def test_field_note_name_cues(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted
+
+
+# A person summed up in brackets, an initial or a sex and an age (session 18); not a table's
+# row or an age under 90.
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("Summary: participant (N., 98) lives with her daughter.\n",
+         "Summary: participant ([NAME], [AGE]) lives with her daughter.\n"),
+        ("Bed 12 (F, 94) was agitated overnight.\n", "Bed 12 (F, [AGE]) was agitated overnight.\n"),
+        ("Table 3 (n, 95) shows it; bed 4 (M, 45) is stable.\n",
+         "Table 3 (n, 95) shows it; bed 4 (M, 45) is stable.\n"),
+    ],
+)  # fmt: skip
+def test_initial_or_sex_and_age_in_brackets(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted

@@ -6474,8 +6474,15 @@ def _unknown_word(word: str, lex: _Lexicon) -> bool:
 # (93)").
 _LAST_FIRST_RE: Final = _scan(
     _UP,
-    rf"(?<![\w'’-])(?P<last>{_NAME_TOK}),[ ](?P<first>{_NAME_TOK})(?=[ ]*(?:\(|,|;|$|\n))",
+    rf"(?<![\w'’-])(?P<last>{_NAME_TOK}),[ ](?P<first>{_NAME_TOK})"
+    r"(?=[ ]*(?:\(|,|;|$|\n|\.[ ]+(?:Born|DOB|D\.O\.B)))",
     re.M,
+)
+# A wristband's or a label's "SURNAME, GIVEN, <number>" in capitals ("YATES, ROSS, 10097340").
+_CAPS_LAST_FIRST_RE: Final = _scan(
+    "A-Z",
+    r"(?<![\w'’-])(?P<last>[A-Z]{2,}(?:[-'’][A-Z]{2,})?),[ ]?(?P<first>[A-Z]{2,}(?:-[A-Z]{2,})?)"
+    r"(?=,[ ]*[A-Z]{0,3}\d)",
 )
 _AGE_AFTER_NAME_RE: Final = _scan(
     _UP,
@@ -6592,6 +6599,12 @@ def _s16_spans(
         if last.lower() in lex.common or lex.cities.get(last.lower()) or not named([last], True):
             continue  # "Okay, Maria", "Boston, Maria"
         yield m.start("last"), m.end("first"), NAME
+    for m in _CAPS_LAST_FIRST_RE.finditer(text) if _CAPS_LAST_FIRST_RE in may else ():
+        first, last = m.group("first").lower(), m.group("last").lower()
+        if (first in lex.first or last in lex.surnames) and not (
+            first in _CONTEXT_STOP or last in _CONTEXT_STOP or first in _NOT_NAME
+        ):
+            yield m.start("last"), m.end("first"), NAME  # (the form itself is the cue)
     for m in _AGE_AFTER_NAME_RE.finditer(text) if _AGE_AFTER_NAME_RE in may else ():
         # (after a title and a surname, or a given name: not "Ward (93)", "Table (95)")
         n = m.group("n").lower()
@@ -6816,6 +6829,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, _ascii_gate(rx)) for rx in (_LAST_FIRST_RE, _AGE_AFTER_NAME_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_ROAD_OF_RE, _WORKPLACE_RE, _POSTCODE_LABEL_RE)),
         *((rx, None) for rx in (_AGE_ABROAD_RE, _AGE_RESTATED_RE, _INITIAL_AGE_RE)),
+        (_CAPS_LAST_FIRST_RE, None),
         *_PHRASING_SCANS,
         *(
             (rx, None)

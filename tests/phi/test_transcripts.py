@@ -1979,3 +1979,20 @@ def test_field_note_name_cues(text: str, redacted: str) -> None:
 )  # fmt: skip
 def test_initial_or_sex_and_age_in_brackets(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted
+
+
+# A record's name (session 18): a wristband's "SURNAME, GIVEN, <number>" in capitals, and
+# "Last, First." before a date of birth; abbreviations in a list stay.
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("P: The wristband reads YATES, ROSS, 10097340. Capitals, surname first.\n",
+         "P: The wristband reads [NAME], [ID]. Capitals, surname first.\n"),
+        ("P: The wristband reads AL-HADDAD, YOUSEF, A020805.\n",
+         "P: The wristband reads [NAME], [ID].\n"),
+        ("RESP: Legault, Maria. Born 15/03/1951.\n", "RESP: [NAME]. Born [DATE].\n"),
+        ("We see COPD, CHF, 3 a day.\n", "We see COPD, CHF, 3 a day.\n"),
+    ],
+)  # fmt: skip
+def test_record_names(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted

@@ -422,7 +422,8 @@ _LINK: Final = (
 _HEAD_FIRST_RE: Final = _scan(
     "UHCPSKMWOAZLGF",
     r"\b(?P<h>University[ ]+Hospital|Hospital|Cl[íi]nica|Policl[íi]nica|Centro[ ]+(?:de[ ]+)?Salud"
-    r"|Centro[ ]+M[ée]dico|Spitalul(?:[ ]+Clinic)?|Klinikum|Krankenhaus|H[ôo]pital|Ospedale"
+    r"|Centro[ ]+M[ée]dico|Spitalul(?:[ ]+Clinic)?|Klinikum|Uniklinik|Krankenhaus|H[ôo]pital"
+    r"|Ospedale"
     r"|Medisch[ ]+Centrum|Wijkgezondheidscentrum|Huisartsenpraktijk|Sanatorio|UZ|AZ"
     r"|Spital|Kantonsspital|Klinik|Pflegeheim|Residencia|Farmacia|Apteka|Casa[ ]+di[ ]+Cura"
     r"|Casa[ ]+della[ ]+Salute|B[ệe]nh[ ]+vi[ệe]n|Szpital|Nemocnice|Sairaala"
@@ -6268,10 +6269,10 @@ _LOWER_HEAD_FIRST_RE: Final = compiled(
     r"\b(?P<h>hospital(?:[ ]+(?:distrital|universitario|regional|municipal|central))?|clinica"
     r"|clínica|policlinica|policlínica|spitalul(?:[ ]+(?:judetean|municipal|clinic))?|uz|az"
     r"|centre[ ]+hospitalier|centro[ ]+hospitalar|praxis|farmacia|farmácia|apteka|ziekenhuis"
-    r"|klinik|klinikum|ospedale|hopital|hôpital)"
-    r"(?P<n>(?:[ ]+[a-z][a-z'’-]+){1,6})",
+    r"|klinik|klinikum|uniklinik|ospedale|hopital|hôpital|szpital|b[ệe]nh[ ]+vi[ệe]n)"
+    rf"(?P<n>(?:[ ]+[{_LO}][{_LO}'’-]+){{1,6}})",
 )
-_PLACE_WORD_BEFORE_RE: Final = compiled(r"\b(?:at|to|from|in|call(?:ing|ed)?)[ ]+$")
+_PLACE_WORD_BEFORE_RE: Final = compiled(r"\b(?:at|to|from|in|into|call(?:ing|ed)?)[ ]+$")
 
 
 def _lower_head_first(text: str, lex: _Lexicon, may: Possible) -> Iterable[tuple[int, int, str]]:

@@ -1996,3 +1996,22 @@ def test_initial_or_sex_and_age_in_brackets(text: str, redacted: str) -> None:
 )  # fmt: skip
 def test_record_names(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted
+
+
+# Facilities named head first in lower-case speech with accented names, a Polish, German or
+# Vietnamese head, after "into" too (session 18); "in hospital today" stays.
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("spk_1: she's in hospital são lucas now and she hates it\n",
+         "spk_1: she's in [LOCATION] now and she hates it\n"),
+        ("spk_1: we took her to uniklinik göttingen first\n",
+         "spk_1: we took her to [LOCATION] first\n"),
+        ("spk_1: we ended up at benh vien bach mai\n", "spk_1: we ended up at [LOCATION]\n"),
+        ("ANDRE: My nan went into Uniklinik Ulm, so I see it.\n",
+         "ANDRE: My nan went into [LOCATION], so I see it.\n"),
+        ("spk_1: she was in hospital today\n", "spk_1: she was in hospital today\n"),
+    ],
+)  # fmt: skip
+def test_head_first_facilities_in_speech(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted

@@ -6515,8 +6515,11 @@ _WORKPLACE_RE: Final = _scan(
 )
 _POSTCODE_LABEL_RE: Final = _scan(
     "pPzZ",
-    r"(?i:\b(?:pin[ ]?code|post[ ]?code|postal[ ]code|zip(?:[ ]?code)?)[ ]*(?:is|was|:)?[ ]*)"
-    r"(?P<v>\d{3}[ ]?\d{3}|\d{4,5}(?:-\d{4})?)(?![\d])",
+    r"(?i:\b(?:pin[ ]?code|post[ ]?code|postal[ ]code|zip(?:[ ]?code)?)"
+    r"[ ]*(?:(?:is|was|:|(?:down[ ])?as|reads|says)[ ]*)?)"
+    # (India's PIN, a ZIP, Poland's "73-566", Britain's, Ireland's and Canada's codes)
+    r"(?P<v>\d{3}[ ]?\d{3}|\d{4,5}(?:-\d{4})?|\d{2}-\d{3}|[A-Z]{1,2}\d[A-Z\d]?[ ]?\d[A-Z]{2}"
+    r"|[A-Z]\d{2}[ ]?[A-Z0-9]{4}|[A-Z]\d[A-Z][ ]?\d[A-Z]\d)(?![\w-])",
 )
 
 

@@ -2015,3 +2015,19 @@ def test_record_names(text: str, redacted: str) -> None:
 )  # fmt: skip
 def test_head_first_facilities_in_speech(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted
+
+
+# A postcode after its label, "down as" / "reads" too, in the shapes of Poland, Britain and
+# Ireland (session 18); a field's name or a count after the label stays.
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("They had the postcode down as 73-566, which is wrong.\n",
+         "They had the postcode down as [LOCATION], which is wrong.\n"),
+        ("My postcode is LS6 2QT.\n", "My postcode is [LOCATION].\n"),
+        ("The postcode field is required.\n", "The postcode field is required.\n"),
+        ("zip code: 2 boxes\n", "zip code: 2 boxes\n"),
+    ],
+)  # fmt: skip
+def test_labelled_postcodes(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted

@@ -1818,216 +1818,115 @@ def test_lower_case_turns_in_a_written_transcript(turn: str, redacted: str) -> N
     assert detect(_WRITTEN_TURNS + turn + "\n").redacted == _WRITTEN_TURNS + redacted + "\n"
 
 
-# A saint's place in lower-case speech (session 18): "saint" was never tried (the cheap
-# test looked for "st"), and the town after it was left; the ECG's "st segment", a feast
-# day and the herb were taken for places.
-@pytest.mark.parametrize(
-    ("text", "redacted"),
-    [
-        ("participant: i'm at saint brennan's in yreka\n", "participant: i'm at [LOCATION]\n"),
-        ("participant: she was at st brennan's for a week\n",
-         "participant: she was at [LOCATION] for a week\n"),
-    ],
-)  # fmt: skip
-def test_lower_case_saints(text: str, redacted: str) -> None:
-    assert detect(text).redacted == redacted
+# Session 18's blind round: the classes its read sets taught, with the guards each needed
+# (each group's comment says what it adds; a case whose text equals its redaction must stay).
+SESSION_18_CASES = [
+    # A saint's place in lower-case speech (session 18): "saint" was never tried (the cheap
+    # test looked for "st"), and the town after it was left; the ECG's "st segment", a feast
+    # day and the herb were taken for places.
+    ("participant: i'm at saint brennan's in yreka\n",
+     "participant: i'm at [LOCATION]\n"),
+    ("participant: she was at st brennan's for a week\n",
+     'participant: she was at [LOCATION] for a week\n'),
+    ('participant: the st segment was elevated\n',) * 2,
+    ('participant: there was st elevation in v2\n',) * 2,
+    ("participant: it was st patrick's day\n",) * 2,
+    ("participant: she takes saint john's wort\n",) * 2,
+    # A name after "said to", "was with", "here with" and "mentioned" in lower-case speech
+    # (session 18); the verb before it is no part of it, and what follows those words when it is
+    # no name stays.
+    ('spk_1: i said to dorit mum you cannot keep doing this\n',
+     'spk_1: i said to [NAME] mum you cannot keep doing this\n'),
+    ('spk_1: i was with bianka when the consultant came round\n',
+     'spk_1: i was with [NAME] when the consultant came round\n'),
+    ('spk_0: you mentioned almuth who is that exactly\n',
+     'spk_0: you mentioned [NAME] who is that exactly\n'),
+    ('spk_0: today i am here with benjamin thanks for agreeing to talk\n',
+     'spk_0: today i am here with [NAME] thanks for agreeing to talk\n'),
+    ('spk_1: i said to the nurse it was too tight\n',) * 2,
+    ('spk_1: i was with my mum the whole time\n',) * 2,
+    ("spk_0: you mentioned parkinson's earlier\n",) * 2,
+    ('spk_1: we were with cerner before and i said to myself never again\n',) * 2,
+    ('spk_1: it was with warfarin and you mentioned ozempic\n',) * 2,
+    # Written speech (session 18): a state after "In" with the speaker after it is no town of
+    # two words ("In Queensland I'm told"), and languages of the Philippines, Africa and South
+    # Asia are languages, not places or people.
+    ("P: In Queensland I'm told they chart vitals on tablets.\n",) * 2,
+    ("P: In Ogden I'm told they chart vitals.\n",
+     "P: In [LOCATION] I'm told they chart vitals.\n"),
+    ('Note: one organiser labelled in English and one in Hiligaynon.\n',) * 2,
+    ('Note: the family speaks Kinyarwanda and Lingala at home.\n',) * 2,
+    # Street types from USPS's list that are words too, and India's, after a house number and
+    # the street's own name (session 18), with a unit after them; a count of things stays.
+    ('Arrived at 755 Bird Locks Apt. 380 at ten.\n',
+     'Arrived at [LOCATION] at ten.\n'),
+    ("Caller: It's 0284 Frederick Wall, Burnaby.\n",
+     "Caller: It's [LOCATION].\n"),
+    ('Arrived at 298, Dayal Marg at ten.\n',
+     'Arrived at [LOCATION] at ten.\n'),
+    ('We had 20 Falls last month and 3 Pyxis Stations.\n',) * 2,
+    # Facilities by heads of Quebec and India (session 18): a CLSC, a medical college, a
+    # "Health City".
+    ('Participant: I am a geriatrician at Narayana Health City in Indore.\n',
+     'Participant: I am a geriatrician at [LOCATION].\n'),
+    ('Patient: I go to the Rosemont CLSC on Tuesdays.\n',
+     'Patient: I go to the [LOCATION] on Tuesdays.\n'),
+    ('RESP: Half our referrals go back to Christian Medical College by bus.\n',
+     'RESP: Half our referrals go back to [LOCATION] by bus.\n'),
+    # A given name written with its accents (session 18): the name list spells most without them.
+    ('Recruitment via Siobhán at the Kitchener hub.\n',
+     'Recruitment via [NAME] at the Kitchener hub.\n'),
+    ('Tech: Thanks, Édith. Can you confirm the address?\n',
+     'Tech: Thanks, [NAME]. Can you confirm the address?\n'),
+    # Field notes (session 18): a grandchild set off by commas, a name after "phoned" / "rang" /
+    # "session with"; the verb opening the sentence is no part of the name; a vendor stays.
+    ('A grandchild, Noor, wandered in with a colouring book.\n',
+     'A grandchild, [NAME], wandered in with a colouring book.\n'),
+    ('Phoned Lerato at 2pm.\n',
+     'Phoned [NAME] at 2pm.\n'),
+    ('I rang Tomasz about it.\n',
+     'I rang [NAME] about it.\n'),
+    ('16 Jul: second session with Gareth.\n',
+     '[DATE]: second session with [NAME].\n'),
+    ('We phoned Epic support after the session with Epic trainers.\n',) * 2,
+    # A person summed up in brackets, an initial or a sex and an age (session 18); not a table's
+    # row or an age under 90.
+    ('Summary: participant (N., 98) lives with her daughter.\n',
+     'Summary: participant ([NAME], [AGE]) lives with her daughter.\n'),
+    ('Bed 12 (F, 94) was agitated overnight.\n',
+     'Bed 12 (F, [AGE]) was agitated overnight.\n'),
+    ('Table 3 (n, 95) shows it; bed 4 (M, 45) is stable.\n',) * 2,
+    # A record's name (session 18): a wristband's "SURNAME, GIVEN, <number>" in capitals, and
+    # "Last, First." before a date of birth; abbreviations in a list stay.
+    ('P: The wristband reads YATES, ROSS, 10097340. Capitals, surname first.\n',
+     'P: The wristband reads [NAME], [ID]. Capitals, surname first.\n'),
+    ('P: The wristband reads AL-HADDAD, YOUSEF, A020805.\n',
+     'P: The wristband reads [NAME], [ID].\n'),
+    ('RESP: Legault, Maria. Born 15/03/1951.\n',
+     'RESP: [NAME]. Born [DATE].\n'),
+    ('We see COPD, CHF, 3 a day.\n',) * 2,
+    # Facilities named head first in lower-case speech with accented names, a Polish, German or
+    # Vietnamese head, after "into" too (session 18); "in hospital today" stays.
+    ("spk_1: she's in hospital são lucas now and she hates it\n",
+     "spk_1: she's in [LOCATION] now and she hates it\n"),
+    ('spk_1: we took her to uniklinik göttingen first\n',
+     'spk_1: we took her to [LOCATION] first\n'),
+    ('spk_1: we ended up at benh vien bach mai\n',
+     'spk_1: we ended up at [LOCATION]\n'),
+    ('ANDRE: My nan went into Uniklinik Ulm, so I see it.\n',
+     'ANDRE: My nan went into [LOCATION], so I see it.\n'),
+    ('spk_1: she was in hospital today\n',) * 2,
+    # A postcode after its label, "down as" / "reads" too, in the shapes of Poland, Britain and
+    # Ireland (session 18); a field's name or a count after the label stays.
+    ('They had the postcode down as 73-566, which is wrong.\n',
+     'They had the postcode down as [LOCATION], which is wrong.\n'),
+    ('My postcode is LS6 2QT.\n',
+     'My postcode is [LOCATION].\n'),
+    ('The postcode field is required.\n',) * 2,
+    ('zip code: 2 boxes\n',) * 2,
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "line",
-    [
-        "participant: the st segment was elevated",
-        "participant: there was st elevation in v2",
-        "participant: it was st patrick's day",
-        "participant: she takes saint john's wort",
-    ],
-)
-def test_lower_case_saint_negatives_stay(line: str) -> None:
-    assert detect(line + "\n").redacted == line + "\n"
-
-
-# A name after "said to", "was with", "here with" and "mentioned" in lower-case speech
-# (session 18); the verb before it is no part of it, and what follows those words when it is
-# no name stays.
-@pytest.mark.parametrize(
-    ("text", "redacted"),
-    [
-        ("spk_1: i said to dorit mum you cannot keep doing this\n",
-         "spk_1: i said to [NAME] mum you cannot keep doing this\n"),
-        ("spk_1: i was with bianka when the consultant came round\n",
-         "spk_1: i was with [NAME] when the consultant came round\n"),
-        ("spk_0: you mentioned almuth who is that exactly\n",
-         "spk_0: you mentioned [NAME] who is that exactly\n"),
-        ("spk_0: today i am here with benjamin thanks for agreeing to talk\n",
-         "spk_0: today i am here with [NAME] thanks for agreeing to talk\n"),
-    ],
-)  # fmt: skip
-def test_lower_case_names_after_said_to_and_with(text: str, redacted: str) -> None:
-    assert detect(text).redacted == redacted
-
-
-@pytest.mark.parametrize(
-    "line",
-    [
-        "spk_1: i said to the nurse it was too tight",
-        "spk_1: i was with my mum the whole time",
-        "spk_0: you mentioned parkinson's earlier",
-        "spk_1: we were with cerner before and i said to myself never again",
-        "spk_1: it was with warfarin and you mentioned ozempic",
-    ],
-)
-def test_lower_case_said_to_and_with_negatives_stay(line: str) -> None:
-    assert detect(line + "\n").redacted == line + "\n"
-
-
-# Written speech (session 18): a state after "In" with the speaker after it is no town of
-# two words ("In Queensland I'm told"), and languages of the Philippines, Africa and South
-# Asia are languages, not places or people.
-@pytest.mark.parametrize(
-    ("text", "redacted"),
-    [
-        ("P: In Queensland I'm told they chart vitals on tablets.\n",
-         "P: In Queensland I'm told they chart vitals on tablets.\n"),
-        ("P: In Ogden I'm told they chart vitals.\n",
-         "P: In [LOCATION] I'm told they chart vitals.\n"),
-        ("Note: one organiser labelled in English and one in Hiligaynon.\n",
-         "Note: one organiser labelled in English and one in Hiligaynon.\n"),
-        ("Note: the family speaks Kinyarwanda and Lingala at home.\n",
-         "Note: the family speaks Kinyarwanda and Lingala at home.\n"),
-    ],
-)  # fmt: skip
-def test_first_person_ends_a_town_and_languages_stay(text: str, redacted: str) -> None:
-    assert detect(text).redacted == redacted
-
-
-# Street types from USPS's list that are words too, and India's, after a house number and
-# the street's own name (session 18), with a unit after them; a count of things stays.
-@pytest.mark.parametrize(
-    ("text", "redacted"),
-    [
-        ("Arrived at 755 Bird Locks Apt. 380 at ten.\n", "Arrived at [LOCATION] at ten.\n"),
-        ("Caller: It's 0284 Frederick Wall, Burnaby.\n", "Caller: It's [LOCATION].\n"),
-        ("Arrived at 298, Dayal Marg at ten.\n", "Arrived at [LOCATION] at ten.\n"),
-        ("We had 20 Falls last month and 3 Pyxis Stations.\n",
-         "We had 20 Falls last month and 3 Pyxis Stations.\n"),
-    ],
-)  # fmt: skip
-def test_more_street_types(text: str, redacted: str) -> None:
-    assert detect(text).redacted == redacted
-
-
-# Facilities by heads of Quebec and India (session 18): a CLSC, a medical college, a
-# "Health City".
-@pytest.mark.parametrize(
-    ("text", "redacted"),
-    [
-        ("Participant: I am a geriatrician at Narayana Health City in Indore.\n",
-         "Participant: I am a geriatrician at [LOCATION].\n"),
-        ("Patient: I go to the Rosemont CLSC on Tuesdays.\n",
-         "Patient: I go to the [LOCATION] on Tuesdays.\n"),
-        ("RESP: Half our referrals go back to Christian Medical College by bus.\n",
-         "RESP: Half our referrals go back to [LOCATION] by bus.\n"),
-    ],
-)  # fmt: skip
-def test_facility_heads_of_quebec_and_india(text: str, redacted: str) -> None:
-    assert detect(text).redacted == redacted
-
-
-# A given name written with its accents (session 18): the name list spells most without them.
-@pytest.mark.parametrize(
-    ("text", "redacted"),
-    [
-        ("Recruitment via Siobhán at the Kitchener hub.\n",
-         "Recruitment via [NAME] at the Kitchener hub.\n"),
-        ("Tech: Thanks, Édith. Can you confirm the address?\n",
-         "Tech: Thanks, [NAME]. Can you confirm the address?\n"),
-    ],
-)  # fmt: skip
-def test_given_names_with_accents(text: str, redacted: str) -> None:
-    assert detect(text).redacted == redacted
-
-
-# Field notes (session 18): a grandchild set off by commas, a name after "phoned" / "rang" /
-# "session with"; the verb opening the sentence is no part of the name; a vendor stays.
-@pytest.mark.parametrize(
-    ("text", "redacted"),
-    [
-        ("A grandchild, Noor, wandered in with a colouring book.\n",
-         "A grandchild, [NAME], wandered in with a colouring book.\n"),
-        ("Phoned Lerato at 2pm.\n", "Phoned [NAME] at 2pm.\n"),
-        ("I rang Tomasz about it.\n", "I rang [NAME] about it.\n"),
-        ("16 Jul: second session with Gareth.\n", "[DATE]: second session with [NAME].\n"),
-        ("We phoned Epic support after the session with Epic trainers.\n",
-         "We phoned Epic support after the session with Epic trainers.\n"),
-    ],
-)  # fmt: skip
-def test_field_note_name_cues(text: str, redacted: str) -> None:
-    assert detect(text).redacted == redacted
-
-
-# A person summed up in brackets, an initial or a sex and an age (session 18); not a table's
-# row or an age under 90.
-@pytest.mark.parametrize(
-    ("text", "redacted"),
-    [
-        ("Summary: participant (N., 98) lives with her daughter.\n",
-         "Summary: participant ([NAME], [AGE]) lives with her daughter.\n"),
-        ("Bed 12 (F, 94) was agitated overnight.\n", "Bed 12 (F, [AGE]) was agitated overnight.\n"),
-        ("Table 3 (n, 95) shows it; bed 4 (M, 45) is stable.\n",
-         "Table 3 (n, 95) shows it; bed 4 (M, 45) is stable.\n"),
-    ],
-)  # fmt: skip
-def test_initial_or_sex_and_age_in_brackets(text: str, redacted: str) -> None:
-    assert detect(text).redacted == redacted
-
-
-# A record's name (session 18): a wristband's "SURNAME, GIVEN, <number>" in capitals, and
-# "Last, First." before a date of birth; abbreviations in a list stay.
-@pytest.mark.parametrize(
-    ("text", "redacted"),
-    [
-        ("P: The wristband reads YATES, ROSS, 10097340. Capitals, surname first.\n",
-         "P: The wristband reads [NAME], [ID]. Capitals, surname first.\n"),
-        ("P: The wristband reads AL-HADDAD, YOUSEF, A020805.\n",
-         "P: The wristband reads [NAME], [ID].\n"),
-        ("RESP: Legault, Maria. Born 15/03/1951.\n", "RESP: [NAME]. Born [DATE].\n"),
-        ("We see COPD, CHF, 3 a day.\n", "We see COPD, CHF, 3 a day.\n"),
-    ],
-)  # fmt: skip
-def test_record_names(text: str, redacted: str) -> None:
-    assert detect(text).redacted == redacted
-
-
-# Facilities named head first in lower-case speech with accented names, a Polish, German or
-# Vietnamese head, after "into" too (session 18); "in hospital today" stays.
-@pytest.mark.parametrize(
-    ("text", "redacted"),
-    [
-        ("spk_1: she's in hospital são lucas now and she hates it\n",
-         "spk_1: she's in [LOCATION] now and she hates it\n"),
-        ("spk_1: we took her to uniklinik göttingen first\n",
-         "spk_1: we took her to [LOCATION] first\n"),
-        ("spk_1: we ended up at benh vien bach mai\n", "spk_1: we ended up at [LOCATION]\n"),
-        ("ANDRE: My nan went into Uniklinik Ulm, so I see it.\n",
-         "ANDRE: My nan went into [LOCATION], so I see it.\n"),
-        ("spk_1: she was in hospital today\n", "spk_1: she was in hospital today\n"),
-    ],
-)  # fmt: skip
-def test_head_first_facilities_in_speech(text: str, redacted: str) -> None:
-    assert detect(text).redacted == redacted
-
-
-# A postcode after its label, "down as" / "reads" too, in the shapes of Poland, Britain and
-# Ireland (session 18); a field's name or a count after the label stays.
-@pytest.mark.parametrize(
-    ("text", "redacted"),
-    [
-        ("They had the postcode down as 73-566, which is wrong.\n",
-         "They had the postcode down as [LOCATION], which is wrong.\n"),
-        ("My postcode is LS6 2QT.\n", "My postcode is [LOCATION].\n"),
-        ("The postcode field is required.\n", "The postcode field is required.\n"),
-        ("zip code: 2 boxes\n", "zip code: 2 boxes\n"),
-    ],
-)  # fmt: skip
-def test_labelled_postcodes(text: str, redacted: str) -> None:
+@pytest.mark.parametrize(("text", "redacted"), SESSION_18_CASES)
+def test_session_18_fresh_set_classes(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted

@@ -2355,7 +2355,8 @@ _PLACE_CUE: Final = (
 )
 _PLACE_CUE_RE: Final = compiled(
     rf"(?i:{_PLACE_CUE})"
-    rf"(?P<p>(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)(?:\s+(?:[{_UP}][{_LO}'’.-]+|[a-z][a-z'’-]+)){{0,2}})"
+    rf"(?P<p>(?:[{_UP}][{_LO}'’.-]+|[{_LO}][{_LO}'’-]+)"
+    rf"(?:\s+(?:[{_UP}][{_LO}'’.-]+|[{_LO}][{_LO}'’-]+)){{0,2}})"
 )
 _PLACE_PREFIX: Final = frozenset(
     "new north south east west lake port mount mt fort ft saint st san santa los las el la "
@@ -4070,8 +4071,9 @@ def _spoken_spans(
 
 
 _PLACE_WORDS_RE: Final = compiled(
-    rf"(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.]+(?:-[{_UP}{_LO}][{_LO}'’.]*)*|[a-z][a-z'’-]+)"
-    rf"(?:[ ]+(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.]+(?:-[{_UP}{_LO}][{_LO}'’.]*)*|[a-z][a-z'’-]+)){{0,2}}"
+    rf"(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.]+(?:-[{_UP}{_LO}][{_LO}'’.]*)*|[{_LO}][{_LO}'’-]+)"
+    rf"(?:[ ]+(?:(?:Mc|Mac)?[{_UP}][{_LO}'’.]+(?:-[{_UP}{_LO}][{_LO}'’.]*)*|[{_LO}][{_LO}'’-]+))"
+    r"{0,2}"
 )
 # After a facility or a street address: ", Ogden 84401", " over in Ogden", " in port tara".
 _TOWN_ZIP_RE: Final = compiled(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3},?[ ]+\d{5}(?:-\d{4})?(?![\w-])")

@@ -1924,6 +1924,11 @@ SESSION_18_CASES = [
      'My postcode is [LOCATION].\n'),
     ('The postcode field is required.\n',) * 2,
     ('zip code: 2 boxes\n',) * 2,
+    # A town in lower-case speech with letters outside ASCII.
+    ("spk_1: he lives out in poznań so it was mostly me\n",
+     "spk_1: he lives out in [LOCATION] so it was mostly me\n"),
+    ("spk_1: we had just come back from świebodzice on monday\n",
+     "spk_1: we had just come back from [LOCATION] on monday\n"),
 ]  # fmt: skip
 
 

@@ -2033,11 +2033,13 @@ _NOT_ZIP_BEFORE: Final = frozenset(
 )
 
 _KIN: Final = (
-    r"(?:sister|brother|daughter|son|husband|wife|mom|mum|mother|dad|father|grandson"
+    # (the in-laws first: "my sister in law beth" is no sister named "in")
+    r"(?:(?:mother|father|sister|brother|son|daughter)[\s-]in[\s-]law"
+    r"|sister|brother|daughter|son|husband|wife|mom|mum|mother|dad|father|grandson"
     r"|granddaughter|grandmother|grandfather|grandma|grandpa|nephew|niece|cousin|aunt(?:ie|y)?|uncle"
     r"|neighbou?r|friend|partner|boyfriend|girlfriend|fianc[eé]e?|roommate|caregiver|kid|child"
     r"|grandchild|grandkid"
-    r"|(?:mother|father|sister|brother|son|daughter)[\s-]in[\s-]law|stepson|stepdaughter"
+    r"|stepson|stepdaughter"
     r"|stepmom|stepdad|stepmum|step(?:mother|father|brother|sister)|half-(?:brother|sister)"
     r"|god(?:mother|father|daughter|son)|grand(?:niece|nephew)|great-(?:aunt|uncle)|flatmate"
     r"|carer|ex-(?:wife|husband)|coworker|co-worker|colleague|manager|supervisor|boss|preceptor|educator"
@@ -4128,6 +4130,7 @@ def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool, street: b
     return z.end() if z else town_end
 
 
+_IN_: Final = frozenset({"in ", "in-", "In ", "IN "})
 _FIRST_PERSON: Final = frozenset("i i'm i’m i'd i’d i'll i’ll i've i’ve".split())
 
 
@@ -4288,6 +4291,8 @@ def _extend(
                     break
                 if _inflected_word(low, lex) and (lower or low not in lex.surnames):
                     break  # "you mentioned almuth", "Phoned Lerato": a verb's form, no name
+                if low == "law" and text[max(0, prev.start(1) - 3) : prev.start(1)] in _IN_:
+                    break  # "my sister in law beth": the kin word's end, not a surname
                 start = prev.start(1)
         elif category == LOCATION:
             end = _place_after(text, end, lex, lower_mode)

@@ -1929,6 +1929,10 @@ SESSION_18_CASES = [
      "spk_1: he lives out in [LOCATION] so it was mostly me\n"),
     ("spk_1: we had just come back from świebodzice on monday\n",
      "spk_1: we had just come back from [LOCATION] on monday\n"),
+    # An in-law said as words: the kin word ends at "law", the name after it is whole.
+    ("spk_2: mm my sister in law jessica pierce works at the hospital\n",
+     "spk_2: mm my sister in law [NAME] works at the hospital\n"),
+    ("P: My sister in law Maria Lopez works there.\n", "P: My sister in law [NAME] works there.\n"),
 ]  # fmt: skip
 
 

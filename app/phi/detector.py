@@ -156,6 +156,7 @@ _EXTRA_PLACES: Final = frozenset(
 # (programs, vendors, standards, clinical vocabulary); never part of a detected name.
 _NOT_NAME: Final = frozenset(
     """
+    line desk station triage hotline helpline
     a an the this that these those he she they we i you it his her their our my your its
     erm um umm uh uhm hmm mhm er eh ah oh yep yup nah nope alright look listen says said
     mr mrs ms dr patient pt doctor nurse hospital clinic health medical center general
@@ -2095,13 +2096,15 @@ def _bracket_labels(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
     names: set[str] = set()
     for m in _at_line_starts(_BRACKET_LABEL_RE, text):
         name = m.group("n")
-        if len(name) > 3 and name.isupper():
-            # in capitals: "PHARMACIST (JOCELYN):", not a role's initials ("(CNIO)")
+        if name.isupper():
+            # in capitals: "PHARMACIST (JOCELYN):", not a role's initials ("(CNIO)") nor a
+            # relation ("CALLER (SON):")
             low = name.lower()
-            if not any(c in _VOWELS for c in name[:2]) and low not in lex.first:
-                continue
             if low.endswith(_ROLE_ENDINGS) or low in _KIN_WORDS:
                 continue
+            if len(name) > 3 and not any(c in _VOWELS for c in name[:2]):
+                if low not in lex.first:
+                    continue
         if name.lower() not in _NOT_SPEAKER and (
             name.isupper() or _personal_token(name, lex, True)
         ):
@@ -2289,6 +2292,7 @@ _NOT_SPEAKER: Final = frozenset(
     site location venue date time recording
     supervisor charge lead chief head
     name location date phone email age url ip
+    coord coordr facil interp line helpline hotline
     """.split()
 )
 # Not names even in a personal context: vendors, programs and everyday tokens of the genre.

@@ -1933,6 +1933,14 @@ SESSION_18_CASES = [
     ("spk_2: mm my sister in law jessica pierce works at the hospital\n",
      "spk_2: mm my sister in law [NAME] works at the hospital\n"),
     ("P: My sister in law Maria Lopez works there.\n", "P: My sister in law [NAME] works there.\n"),
+    # Role labels are no names: a phone line's, a coordinator's shorthand, a relation in
+    # brackets in capitals; a name in such a label still is one.
+    ("NURSE LINE: Research office.\nCALLER (SON): Hi.\nNURSE LINE: Okay.\nCALLER (SON): No.\n",)
+    * 2,
+    ("COORD: Sure.\nFAMILY: Okay.\nCOORD: Right.\n",) * 2,
+    ("Nurse Line: Thank you for calling.\nCaller (son): Exactly.\nNurse Line: Good.\n",) * 2,
+    ("PHARMACIST (JOCELYN): Hello.\nRN Ruta: Okay.\n",
+     "PHARMACIST ([NAME]): Hello.\nRN [NAME]: Okay.\n"),
 ]  # fmt: skip
 
 

@@ -1015,23 +1015,6 @@ def _extend_name(text: str, end: int, lex: _Lexicon, max_tokens: int = 2) -> tup
 _SURNAME_WORDS: Final = frozenset({"white", "black", "brown", "young", "king", "green", "english"})
 
 
-# Latin letters with diacritics -> the letter without them, one character for one.
-_UNACCENT: Final = {
-    c: base
-    for c in map(chr, range(0xC0, 0x250))
-    if (base := unicodedata.normalize("NFKD", c)[:1]).isascii()
-    and base.isalpha()
-    and unicodedata.normalize("NFKD", c)[1:] != ""
-    and all(unicodedata.combining(m) for m in unicodedata.normalize("NFKD", c)[1:])
-}
-_UNACCENT_TABLE: Final = str.maketrans(_UNACCENT)
-
-
-def _unaccented(low: str) -> str:
-    """``low`` with the accents of its Latin letters taken off ("siobhán" -> "siobhan")."""
-    return low.translate(_UNACCENT_TABLE)
-
-
 def _looks_like_place_word(low: str) -> bool:
     return low in _PLACE_WORDS
 
@@ -1089,7 +1072,7 @@ def _name_spans(
         if "'" in low or "’" in low or "-" in low:  # (most tokens: no apostrophe or hyphen)
             base = low.split("'")[0].split("’")[0].split("-")[0]
         # (a given name with its accents, "Siobhán", "Édith": the list spells most without)
-        is_first = base in lex.first or (not base.isascii() and _unaccented(base) in lex.first)
+        is_first = base in lex.first or (not base.isascii() and _plain(base) in lex.first)
         is_amb = base in lex.first_ambiguous
         if not (is_first or is_amb or low in _WORD_NAMES) and (
             low in _NOT_NAME or low in _PLACE_WORDS
@@ -4134,7 +4117,6 @@ def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool, street: b
     return z.end() if z else town_end
 
 
-_IN_: Final = frozenset({"in ", "in-", "In ", "IN "})
 _FIRST_PERSON: Final = frozenset("i i'm i’m i'd i’d i'll i’ll i've i’ve".split())
 
 
@@ -4295,7 +4277,8 @@ def _extend(
                     break
                 if _inflected_word(low, lex) and (lower or low not in lex.surnames):
                     break  # "you mentioned almuth", "Phoned Lerato": a verb's form, no name
-                if low == "law" and text[max(0, prev.start(1) - 3) : prev.start(1)] in _IN_:
+                ahead = text[max(0, prev.start(1) - 3) : prev.start(1)]
+                if low == "law" and ahead.lower() in ("in ", "in-"):
                     break  # "my sister in law beth": the kin word's end, not a surname
                 start = prev.start(1)
         elif category == LOCATION:

@@ -285,7 +285,12 @@ _AGE_RES: Final = [
         re.I,
     ),
     # ("Age: 97." ends a sentence: only a decimal after the number is no age, "age 92.5")
-    _scan("aA", rf"(?i:\b(?:age[ds]?|aged|age:)\s*)(?P<v>{_AGE_NUM})(?!\d|\.\d)"),
+    # (not a threshold: "ages 90 and over", "aged 90 or older", "aged 90+")
+    _scan(
+        "aA",
+        rf"(?i:\b(?:age[ds]?|aged|age:)\s*)(?P<v>{_AGE_NUM})"
+        r"(?!\d|\.\d|\+|\s+(?i:and|or)\s+(?i:over|older|above|up)\b)",
+    ),
     _scan("0-9", rf"(?<![\d.]){_AGE_NUM}(?:\s*|-)(?:year|yr)s?(?:\s*|-)old(?![a-z])", re.I),
     _scan("iI", r"\b(?:in\s+(?:his|her|their)\s+)(?P<v>(?:9\d|1[0-4]\d)['’]?s)\b", re.I),
     _scan("0-9", rf"(?<![\d.]){_AGE_NUM}\s*(?:M|F|y)\b(?![\d])"),
@@ -405,6 +410,14 @@ _CODE_STOP: Final = compiled(
     r"^#?(?:ISO|IEC|IEEE|NCT|ICD|CPT|HCPCS|LOINC|SNOMED|RFC|SOC|NIST|SP|HL7|FHIR|ASTM|ANSI"
     r"|FDA|CFR|USC|EN|DIN|UL|CE|COVID|SARS|HIPAA|GDPR|K\d|PMID|DOI|ISBN|ISSN|NDC|CVE)\b"
 )
+
+# A tracker's words before a code: the code is a ticket's key, no person's number (a
+# product team's text is full of them).
+_TICKET_BEFORE_RE: Final = compiled(
+    r"(?i:\b(?:tickets?|jira|incidents?|issues?|bugs?|raised|datix|servicenow|help[ ]?desk"
+    r"|service[ ]desk|change[ ]request|story|epic|pr|pull[ ]request))\b[^.\n]{0,25}$"
+)
+_SITE_CODE_RE: Final = compiled(r"#?[A-Z]-?\d{1,3}")
 
 _ZIP_RE: Final = _scan(
     "zZpPA-Z",
@@ -1029,6 +1042,14 @@ _FACILITY_WORDS: Final = frozenset(
 _PLACE_WORDS: Final = _STATE_NAMES_LOWER | _FACILITY_WORDS  # what _looks_like_place_word tests
 
 
+# Words that are given names too but, before a time, a number or a single letter, are a day
+# or a place in a building.
+_NOT_A_NAME_BEFORE_CODE: Final = frozenset(
+    "mon tue wed thu fri sat sun ward bay bed room unit pod wing floor level".split()
+)
+_CODE_AFTER_RE: Final = compiled(r",?[ ](?:\d|[A-Z]\b)")
+
+
 def _name_spans(
     text: str, lex: _Lexicon, caps: Sequence[_Cap], may: Possible
 ) -> Iterable[tuple[int, int, str]]:
@@ -1074,6 +1095,10 @@ def _name_spans(
         # (a given name with its accents, "Siobhán", "Édith": the list spells most without)
         is_first = base in lex.first or (not base.isascii() and _plain(base) in lex.first)
         is_amb = base in lex.first_ambiguous
+        if is_first and low in _CONTEXT_STOP:
+            is_first, is_amb = False, True  # "I asked Alexa to remind me": the device
+        if low in _NOT_A_NAME_BEFORE_CODE and _CODE_AFTER_RE.match(text, tok_end):
+            continue  # "Thu 15:54 - Me:", "covering Ward D": a day or a unit, no name
         if not (is_first or is_amb or low in _WORD_NAMES) and (
             low in _NOT_NAME or low in _PLACE_WORDS
         ):
@@ -1581,6 +1606,10 @@ def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, in
             continue  # year ranges, ISO dates and phone numbers have their own categories
         if _DASHED_DIGITS_RE.fullmatch(tok) and sum(c.isdigit() for c in tok) < 6:
             continue
+        if _SITE_CODE_RE.fullmatch(tok):
+            continue  # a participant's or a site's code ("P-073"), not a record number
+        if _TICKET_BEFORE_RE.search(text, max(0, m.start() - 40), m.start()):
+            continue  # "Ticket HELP-14879", "raised CLINAI-72766 with IT": a tracker's key
         yield m.start(), m.end(), ID
 
     for m in _long_numbers(text) if hints.max_run >= 6 and _LONG_NUMBER_RE in may else ():
@@ -1712,7 +1741,9 @@ _ANSWER_CUES: Final = (
 _UNITS_AFTER: Final = (
     r"(?:percent|%|mg|milligrams?|mcg|micrograms?|units?|ml|cc|beds?|patients?|people|nurses"
     r"|minutes?|mins?|hours?|days?|weeks?|months?|pounds?|lbs?|kilos?|kg|degrees?|mmhg|over"
-    r"|times|dollars|bucks|steps|feet|miles|calls|charts?|admits|percentile|seconds?|points?)"
+    r"|times|dollars|bucks|steps|feet|miles|calls|charts?|admits|percentile|seconds?|points?"
+    # ("ages 90 and over must be top-coded": a threshold, no one's age)
+    r"|(?:and|or)\s+(?:over|older|above|up)(?![ ]+the\b))"
 )
 _NUM_WORD_AGE: Final = (
     r"(?:ninety(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?"
@@ -1724,6 +1755,7 @@ _NUM_WORD_AGE: Final = (
 _AGE_CAND_RE: Final = _scan(
     "nao19", rf"(?<![\w.,-]){_NUM_WORD_AGE}(?!\w|-(?!years?\b|y/?o\b)|\.\d)"
 )
+_WEIGHT_BEFORE_RE: Final = compiled(r"\bweigh(?:s|ed|ing|t)?\b(?:[ ]+[a-z]+){0,2}[ ]*$")
 _TITLE_AFTER_AGE_RE: Final = compiled(r"[ ]*[,—–-]+[ ]*(?:Mr|Mrs|Ms|Miss|Mx)\b\.?[ ]+[A-Z]")
 _AGE_AFTER_RE: Final = compiled(
     rf"(?i:(?P<yo>(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b|(?:\s*|-)y[/.]?o\b)|\s*{_UNITS_AFTER}\b)"
@@ -2056,8 +2088,9 @@ _NAME_CUE_RE: Final = compiled(rf"(?i:{_NAME_CUE})(?P<n>{_ANY_TOK})")
 _TIMESTAMP: Final = r"(?:[\[(]?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?[\])]?[ \t]+)?"
 _SPEAKER_RE: Final = compiled(
     rf"^[ \t]*{_TIMESTAMP}\[?(?P<n>[{_UP}][{_LO}]+(?:['’‘][{_LO}]+)?(?:[ -][{_UP}][{_LO}]+)?"
-    # (or in capitals, four letters or more: "JASMINE:", "TECIMER:"; not "CSR:", "RPH:")
-    rf"|[{_UP}]{{4,}}(?:[ -][{_UP}]{{2,}})?)"
+    # (or in capitals, three letters or more: "JASMINE:", "VÂN:"; a role's "CSR:" is
+    # refused later)
+    rf"|[{_UP}]{{3,}}(?:[ -][{_UP}]{{2,}})?)"
     # (a surname's initial may follow: "Dewi H:", "Kenan B.:")
     rf"(?:[ ](?P<i>[{_UP}])\.?)?"
     rf"(?:[ \t]*\([^)\n]{{1,20}}\))?\]?[ \t]*:",
@@ -2276,6 +2309,7 @@ _NOT_SPEAKER: Final = frozenset(
     supervisor charge lead chief head
     name location date phone email age url ip
     coord coordr facil interp line helpline hotline
+    from sent to cc bcc subject re fw fwd attendees description notetaker note-taker scribe
     """.split()
 )
 # Not names even in a personal context: vendors, programs and everyday tokens of the genre.
@@ -2292,7 +2326,7 @@ _CONTEXT_STOP: Final = frozenset(
     imprivata citrix sharepoint powerpoint word jira confluence salesforce qualtrics redcap
     nuance dragon philips siemens medtronic baxter alaris stryker tigertext spok doximity
     uptodate lexicomp micromedex haiku canto rover webex facetime whatsapp youtube facebook
-    instagram tiktok twitter linkedin reddit chatgpt copilot corpuls seretide
+    instagram tiktok twitter linkedin reddit chatgpt copilot corpuls seretide otter nvivo dedoose
     everyone everybody someone somebody anyone anybody nobody him her them us me you it
     that this there here what who which back up down over out about again later yesterday
     today tomorrow tonight morning afternoon evening night nights days weekend
@@ -2673,6 +2707,8 @@ _NOT_SURNAME: Final = frozenset(
     speaking over just like um uh my his her our their is was will can may might also yes
     no okay ok right well you your we they she he it that this am are be by of if as who
     i've i'd i'll
+    came went told asked had got took gave made called drove brought helped did has have
+    wanted needed thought felt knew saw heard left stayed lived worked passed died moved
     """.split()
 )
 _PARTICLES: Final = frozenset(
@@ -3541,6 +3577,49 @@ _SHORT_FUNCTION_WORDS: Final = frozenset(
 )
 
 
+# Verbs of telling and greeting take a person with no article: after them a bare given name
+# that is also a word is the person ("i told hope about it", "thank you joy", "hey dawn").
+_ADDRESS_CUE_RE: Final = compiled(
+    r"(?:tell|told|telling|ask|asked|asking|thank\s+you|thanks|thanked|hi|hey|texted|phoned|rang"
+    r"|paged|emailed|e-mailed|(?:talk(?:ed|ing)?|spoke|speak(?:ing)?|check(?:ed)?)\s+(?:to|with))"
+    r"\s+$"
+)
+_ADDRESS_VERBS: Final = frozenset(
+    "tell told telling ask asked asking thanks thanked hi hey texted phoned rang paged "
+    "emailed".split()
+)
+# ... unless the name is also a verb whose object follows: "thanks hope this helps",
+# "thank you will do", "ask may i"
+_VERB_NAMES: Final = frozenset(
+    "hope will may mark bill sue pat rob grant drew dawn rose chase".split()
+)
+_VERB_OBJECTS: Final = frozenset(
+    "to that this it you your i we he she they all everything everyone so the a an there his "
+    "her our my me us them do be".split()
+)
+
+
+_MONTH_DAY_WORDS: Final = frozenset(
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+    "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth the".split()
+)
+
+
+def _addressed(text: str, m: re.Match[str], nxt: re.Match[str] | None) -> bool:
+    """True when the cue of ``m`` is a verb of telling or greeting and its word a person."""
+    if _ADDRESS_CUE_RE.search(text, m.start(), m.start("n")) is None:
+        return False
+    rest = text[m.end("n") : m.end("n") + 3].lstrip()
+    if rest[:1].isdigit():
+        return False  # "told may 5th"
+    if nxt is None:
+        return True
+    after = nxt.group(1).lower()
+    if after in _MONTH_DAY_WORDS or after.startswith(("twent", "thirt")):
+        return False  # "ask june third"
+    return not (text[m.start("n") : m.end("n")] in _VERB_NAMES and after in _VERB_OBJECTS)
+
+
 def _lower_name_spans(
     text: str, lex: _Lexicon, may: Possible, low_text: str
 ) -> Iterable[tuple[int, int, str]]:
@@ -3549,7 +3628,7 @@ def _lower_name_spans(
         tok = m.group("n")
         if tok in _NOT_NAME or tok in _CONTEXT_STOP or tok in lex.drugs or tok in _KIN_WORDS:
             continue
-        if tok in _LOWER_ADVERBS:
+        if tok in _LOWER_ADVERBS or tok in _SHORT_FUNCTION_WORDS:
             continue  # "my son really is gonna ...", "my wife never is going to ..."
         if not _is_eponym(text, m.start("n"), m.end("n")):
             yield m.start("n"), m.end("n"), NAME
@@ -3584,7 +3663,8 @@ def _lower_name_spans(
                 n = nxt.group(1)
                 opens = n not in lex.common and _personal_token(n, lex, False)
             if not ((m.group("strong") or m.group("intro")) and (known or particle or opens)):
-                continue
+                if not (known and _addressed(text, m, nxt)):
+                    continue
         if _is_eponym(text, m.start("n"), m.end("n")):
             continue
         strong = bool(m.group("strong") or m.group("intro"))
@@ -3840,7 +3920,7 @@ def _spoken_spans(
                 speaker[label] = False  # "Interviewer:", "Client:", "Daughter:": a role
                 continue
             if label.isupper() and len(label) < 5 and label.lower() not in lex.first:
-                if not any(c in _VOWELS for c in label[:2]):
+                if len(label) == 3 or not any(c in _VOWELS for c in label[:2]):
                     speaker[label] = False  # "CNIO:", "CMIO:": a role's initials, no "NEHA:"
                     continue
             month = len(words) == 1 and label.lower() in _MONTH_NAMES  # "April:", "June:"
@@ -3939,6 +4019,8 @@ def _spoken_spans(
                 continue  # "ninety percent", "92 on room air" is not an age
             strict = m.group(0)[0] == "1"  # 100-119 in digits: a fever, a weight, a score
             window = low_text[max(0, m.start() - 48) : m.start()]
+            if _WEIGHT_BEFORE_RE.search(window):
+                continue  # "he weighs about one ninety"
             # (the answer to "how old is she now", and "ninety-seven, Mr. Thomas")
             if after or "how old" in window or _age_context(window, strict):
                 yield m.start(), m.end(), AGE
@@ -4191,6 +4273,11 @@ def _place_run(
     span = text[start:end].lower().split()
     if all(w in _PLACE_PREFIX for w in span):
         return 0
+    # A listed town goes on over words that would end a name ("from palmerston north on")
+    low_phrase = phrase.lower() + " "
+    for city in lex.cities.get(span[0].rstrip(".,"), ()):
+        if start + len(city) > end and low_phrase.startswith(city + " "):
+            end = start + len(city)
     return end
 
 
@@ -4272,6 +4359,8 @@ def _extend(
                 if low in _BARE_CONTRACTIONS:
                     break  # "hiya im minh": a contraction without its apostrophe
                 if _looks_like_place_word(low) or low in _EPONYMS or low in _CUES:
+                    break
+                if low in _ADDRESS_VERBS:  # "i asked grace": the cue, no first name
                     break
                 if low in lex.common and low not in lex.surnames and low not in _PARTICLES:
                     break
@@ -6466,11 +6555,11 @@ def _unknown_word(word: str, lex: _Lexicon) -> bool:
 
 # A patient list's "Last, First" ("Lopez, Maria (92 y)", "Tran, Bao"): a given name after a
 # word and a comma, the word a name too; and an age in brackets after a name ("Mrs Patel
-# (93)").
+# (93)"). (A lookahead, so matches overlap: "So, Legault, Anouk" holds "Legault, Anouk".)
 _LAST_FIRST_RE: Final = _scan(
     _UP,
-    rf"(?<![\w'’-])(?P<last>{_NAME_TOK}),[ ](?P<first>{_NAME_TOK})"
-    r"(?=[ ]*(?:\(|,|;|$|\n|\.[ ]+(?:Born|DOB|D\.O\.B)))",
+    rf"(?<![\w'’-])(?=(?P<last>{_NAME_TOK}),[ ](?P<first>{_NAME_TOK})"
+    r"(?=[ ]*(?:\(|,|;|$|\n|[—–]|\.[ ]+(?:Born|DOB|D\.O\.B))))",
     re.M,
 )
 # A wristband's or a label's "SURNAME, GIVEN, <number>" in capitals ("YATES, ROSS, 10097340").
@@ -6971,6 +7060,13 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     return PhiResult(spans=tuple(spans), categories=categories, redacted="".join(out))
 
 
+def _negated(text: str, end: int) -> bool:
+    """Whether the word that ends at ``end`` is a negated verb ("wasn't", "didn’t")."""
+    if text[end - 3 : end].lower() in ("n't", "n’t"):
+        return True
+    return text[end - 1 : end].lower() == "n" and text[end : end + 2] in ("'t", "’t")
+
+
 def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpan]:
     """The spans ``detect`` finds in ``text`` read as a whole."""
     raw: list[tuple[int, int, str]] = []
@@ -7042,6 +7138,11 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
         if end > start and not _large_place(text, start, end, cat):
             if text[end : end + 1] == "_" and text[end + 1 : end + 2].isdigit():
                 continue  # "spk_1", "speaker_00": a diarizer's label, no one's name
+            if cat == NAME and _negated(text, end):
+                # "the doctor wasn't sure", "my son ben didn't": a verb, no name
+                end = text.rfind(" ", start, end)
+                if end <= start:
+                    continue
             cleaned.append((start, end, cat))
     cleaned.extend(_recurring(text, cleaned, lex))
     return _merge(_extend(text, _merged(cleaned), lex, lower_mode))

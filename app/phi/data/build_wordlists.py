@@ -59,7 +59,8 @@ WORD_NAMES = frozenset(
     pat patience pearl penny piper precious prince princess queen raven ray reed rich rob
     robin rocky rod rose rosemary royal ruby rusty sal shelly sherry sierra song spring
     sterling stormy sue summer sun sunny sunshine tad tanner trinity troy velvet viola
-    violet ward will windy young dick hung viva vita ken lily an
+    violet ward will windy young dick hung viva vita ken lily an hunter max miles wade bob dale
+    sandy
     """.split()
 )
 

@@ -6165,7 +6165,9 @@ _REGIONS: Final = frozenset(
     "western cape", "eastern cape", "northern cape", "free state", "north west",
     "tamil nadu", "uttar pradesh", "madhya pradesh", "andhra pradesh", "himachal pradesh",
     "west bengal", "negeri sembilan", "khyber pakhtunkhwa",
-}  # fmt: skip
+} | _read("regions_abroad.txt")  # fmt: skip
+# (regions_abroad.txt: first-level divisions abroad, ISO 3166-2 and their English names,
+# none of them also a town: "Hokkaido", "Andalusia", "North Holland", "Bayern")
 _REGION_SUFFIX_RE: Final = compiled(
     r"[a-z'’ -]+ (?:province|oblast|prefecture|governorate|voivodeship|canton|krai|region)"
 )
@@ -6185,6 +6187,9 @@ _STATE_SECOND_WORDS: Final = frozenset(
 ) | {"island"}
 
 
+_CAP_WORD_BEFORE_RE: Final = compiled(r"\b([A-Z][a-z]+)[ ]$")
+
+
 def _large_place(text: str, start: int, end: int, cat: str) -> bool:
     """A country or a US state (no smaller place): found as a place, a country after a word
     of place ("in the Philippines"; "ISRAEL:" or "Jordan said" stay names), or a state's
@@ -6193,6 +6198,9 @@ def _large_place(text: str, start: int, end: int, cat: str) -> bool:
     if cat == LOCATION:
         if _country_or_state(found):
             return True
+        before = _CAP_WORD_BEFORE_RE.search(text, max(0, start - 16), start)
+        if before is not None and _country_or_state(f"{before.group(1)} {found}"):
+            return True  # "the British Columbia waitlist": not the town "Columbia"
         if found.endswith(" Health") and _country_or_state(found[: -len(" Health")]):
             return True  # a state's health department ("Queensland Health", "NSW Health")
         # "from India earlier", "in Qatar. Healthcare is ...": a country, and what a place's

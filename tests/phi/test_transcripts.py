@@ -2007,6 +2007,28 @@ SESSION_19_CASES = [
     ('We moved here from North Holland back in 1988. He moved to Bayern.\n',) * 2,
     ('Spoke a lot about the British Columbia waitlist; not site-specific.\n',) * 2,
     ('She lives in Columbia now.\n', 'She lives in [LOCATION] now.\n'),
+    # Lower-case speech: a facility with no cue before it, one of its words no English word
+    # or a listed town; not a generic one; a filler between a place's cue and the place.
+    ('speaker 2: he kept mentioning good samaritan hospital and the wait in the er\n',
+     'speaker 2: he kept mentioning [LOCATION] and the wait in the er\n'),
+    ('speaker 2: honestly napier general hospital was better than the county hospital\n',
+     'speaker 2: honestly [LOCATION] was better than the county hospital\n'),
+    ('speaker 2: my friend told me about oak ridge cancer center last week\n',
+     'speaker 2: my friend told me about [LOCATION] last week\n'),
+    ('speaker 2: we went to the big cancer center and then the memorial hospital\n',) * 2,
+    ('speaker 2: we drove out to um dagupan for this one\n',
+     'speaker 2: we drove out to um [LOCATION] for this one\n'),
+    # Speaker labels in lower case: a given name, twice if it is a word too ("cherry:").
+    ('interviewer: how many medications\ndolores: back in the day\ncherry: okay\nnote: fine\n',
+     'interviewer: how many medications\n[NAME]: back in the day\ncherry: okay\nnote: fine\n'),
+    ('cherry: okay\ninterviewer: and then\ncherry: yes\n',
+     '[NAME]: okay\ninterviewer: and then\n[NAME]: yes\n'),
+    # An auto-punctuator's capitals, the names left in lower case: after a strong cue only.
+    ("Speaker 2: My caseworker is heather perkins, she's with the county.\n",
+     "Speaker 2: My caseworker is [NAME], she's with the county.\n"),
+    ('Speaker 2: We went to Dr. king, the new one. My son in law billy came.\n',
+     'Speaker 2: We went to Dr. [NAME], the new one. My son in law [NAME] came.\n'),
+    ("Speaker 2: My sister is pregnant. My wife oversees it. The doctor wasn't sure.\n",) * 2,
 ]  # fmt: skip
 
 

@@ -781,7 +781,8 @@ _NAME_TOK: Final = (
 # (an apostrophe opening a quotation is no contraction: "'Matteo Fernandes, 12-19-1934.'")
 _CAP_TOKEN_RE: Final = _scan(_UP, rf"(?<![\w-])(?<!\w['’]){_NAME_TOK}(?![\w-])")
 _INITIAL: Final = r"[A-Z]\.(?![A-Za-z])|[A-Z](?=['’]s\b|[,;:)]|$|\s+[a-z])"
-_FOLLOW_RE: Final = compiled(rf"\s+(?:(?P<init>{_INITIAL})|(?P<tok>{_NAME_TOK}))")
+# (white space but a tab, which separates columns: "14:29:33<TAB>Eva<TAB>I can hear")
+_FOLLOW_RE: Final = compiled(rf"[^\S\t]+(?:(?P<init>{_INITIAL})|(?P<tok>{_NAME_TOK}))")
 _TITLE_RE: Final = _scan(
     "A-Z",
     rf"\b(?P<title>Dr|Drs|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr"
@@ -1665,11 +1666,18 @@ _SAID_ID_RE: Final = _scan(
 # close" (two number words or more, then the street's own words, then its type).
 _SAID_STREET_RE: Final = _scan(
     "zotfsenh",
-    rf"\b{_SAID_NUM}(?:[ -]+{_SAID_NUM}){{1,3}}[ ]+"
+    rf"\b{_SAID_NUM}(?P<more>(?:[ -]+{_SAID_NUM}){{1,3}})?[ ]+"
     r"(?:(?!(?:of|the|a|an|to|in|on|at|and|or|my|our|your|his|her|their|this|that|for|from"
-    r"|by|with|is|was|off|up|down|across)\b)[a-z'’]+[ ]+){1,3}"
+    r"|by|with|is|was|off|up|down|across|way|lane|mile|star|hour|minute|day|week)\b)"
+    r"[a-z'’]+[ ]+){1,3}"
     r"(?:street|st|avenue|ave|road|rd|drive|dr|lane|ln|way|court|ct|place|pl|crescent|close"
-    r"|terrace|boulevard|blvd|circle|trail|parkway|highway|row|grove|crossing|ridge|path)\b",
+    r"|terrace|boulevard|blvd|circle|trail|parkway|highway|row|grove|crossing|ridge|path"
+    r"|gardens|heights|walk|square|mews|loop)\b",
+)
+# Before a house number of one number word ("nine cherry terrace"): an address's words.
+_ONE_NUMBER_STREET_BEFORE_RE: Final = compiled(
+    r"(?:address(?:[ ]+(?:is|as|to))?|(?:live[sd]?|living|moved|move|sent|at|on|to|is)"
+    r"(?:[ ]+(?:her|him|them|us|me))?(?:[ ]+(?:at|on|to))?)[ ]+(?:(?:uh|um|er)[ ]+)?$"
 )
 # A telephone number read out after a phone cue, in any grouping: "area code seven one seven
 # then five five five, oh one three four", "nine seventy-one, triple five, zero one
@@ -2628,7 +2636,9 @@ def _facility_start(
 # A saint's place in lower case ("st brennan's", "saint louis"); not a feast, a herb or the
 # ECG's "st segment" (see _spoken_spans).
 _SAINT_LOWER_RE: Final = _scan(
-    "s", r"\b(?:st\.?|saint)\s+(?P<n>[a-z]+)(?!(?:['’]s)?\s+(?:wort|day|eve)\b)(?:['’]s)?\b"
+    "s",
+    r"\b(?:st\.?|saint)\s+(?P<n>[a-z]+)"
+    r"(?!(?:['’]s)?\s+(?:(?:uh|um|er)\s+)?(?:wort|day|eve)\b)(?:['’]s)?\b",
 )
 _LOWER_TITLE_RE: Final = _scan("dDmM", r"(?i:\b(?:dr|doctor|mr|mrs|ms))\.?\s+(?P<n>[a-z][a-z'’-]+)")
 _PARTICLE_HINT_RE: Final = compiled(r" (?:de|del|della|van|von|da|di|la|le|bin|al|dos|das|du|ter) ")
@@ -3829,6 +3839,8 @@ def _written_lower_names(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, s
             continue
         if tok in _NOT_SURNAME or tok in _LOWER_ADVERBS:
             continue
+        if tok.endswith("ed") and (tok[:-2] in lex.common or tok[:-1] in lex.common):
+            continue  # "I'd rather the doctor typed": a verb (too short for _inflected_word)
         if tok in _NOT_NAME or tok in _CONTEXT_STOP or tok in lex.drugs or tok in _KIN_WORDS:
             continue
         title = text[m.start() : m.start("n")].rstrip(" .").lower() == "dr"
@@ -4106,6 +4118,9 @@ def _spoken_spans(
         if v[0].isdigit() or _said_digits(v) >= 2:
             yield m.start("v"), len(low_scan[: m.end("v")].rstrip(" ,.-–—…")), LOCATION
     for m in _SAID_STREET_RE.finditer(low_scan) if _SAID_STREET_RE in may else ():
+        lead = low_scan[max(0, m.start() - 30) : m.start()]
+        if m.group("more") is None and not _ONE_NUMBER_STREET_BEFORE_RE.search(lead):
+            continue  # "it's a one way street": a house number of one word only after "at"...
         yield m.start(), _place_after(text, m.end(), lex, lower_mode, street=True), LOCATION
     for m in may.finditer(_SAID_ID_RE, low_scan):
         yield m.start("v"), len(low_scan[: m.end("v")].rstrip(" ,.-")), ID
@@ -4257,10 +4272,16 @@ _PLACE_WORDS_RE: Final = compiled(
 # After a facility or a street address: ", Ogden 84401", " over in Ogden", " in port tara".
 _TOWN_ZIP_RE: Final = compiled(r"(?:[ ]+[^\W\d_][\w'’.-]*){1,3},?[ ]+\d{5}(?:-\d{4})?(?![\w-])")
 # Speech-to-text: "the address is 12 wren way port sara" (the town ends the turn).
-_TOWN_EOL_RE: Final = compiled(r"(?:[ ]+[a-z][a-z'’.-]*){1,3}[ \t]*$", re.M)
+# (and a postcode said after it: "nine cherry terrace gisborne two two six two")
+_TOWN_EOL_RE: Final = compiled(
+    r"(?:[ ]+[a-z][a-z'’.-]*){1,3}"
+    r"(?:(?:[ ]+(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)){3,5})?[ \t]*$",
+    re.M,
+)
 _NOT_TOWN_WORDS: Final = frozenset(
     "and the okay ok please thanks thank so yeah right i you it that is was um uh yes no my "
-    "our a an this town city here there now".split()
+    "our a an this town city here there now last next month week year ago today yesterday "
+    "tomorrow morning night".split()
 )
 _ADVERBS: Final = ("over", "out", "up", "down", "right")
 _PLACE_AFTER_RE: Final = compiled(
@@ -6745,6 +6766,163 @@ _AGE_RESTATED_RE: Final = _scan(
 )
 
 
+# --------------------------------------------------------------------------- exports
+# Where meeting tools, chat apps and spreadsheets put a person's name (session 19): Otter's
+# and Rev's "Travis   16:37", WebVTT's "<v D. Hill>", Zoom's "From K. Holt to Everyone:", a
+# tab-separated log's "14:30:27<TAB>Eva<TAB>", a chat export's "05/17/2024, 17:17 - Sai
+# D'Souza:" or "[9 Nov 17:23] JOSE CARRO:", and the columns of a recruitment log headed
+# "Name", "Clinic", "Town".
+_EXPORT_WORD: Final = rf"(?:[{_UP}][{_LO}{_UP}'’]*(?:-[{_UP}][{_LO}{_UP}'’]*)*\.?)"
+_EXPORT_NAME: Final = rf"{_EXPORT_WORD}(?:,?[ ]{_EXPORT_WORD}){{0,3}}"
+_EXPORT_AFTER: Final = r"(?:['’]s[ ][\w ]{1,16}?)?(?:[ ]?\([^)\n]{1,30}\))?"  # device, pronouns
+_EXPORT_LABEL_RES: Final = (
+    compiled(
+        rf"^[ \t]*(?P<n>{_EXPORT_NAME}){_EXPORT_AFTER}[ \t]{{2,}}\d{{1,2}}:\d{{2}}(?::\d{{2}})?"
+        r"[ \t]*$",
+        re.M,
+    ),
+    compiled(rf"<v[ ]+(?P<n>{_EXPORT_NAME}){_EXPORT_AFTER}>"),
+    compiled(
+        rf"\bFrom[ ]+(?P<n>{_EXPORT_NAME}){_EXPORT_AFTER}[ ]+to[ ]+"
+        rf"(?:Everyone|(?P<m>{_EXPORT_NAME}){_EXPORT_AFTER}):"
+    ),
+    compiled(rf"^\d{{1,2}}:\d{{2}}(?::\d{{2}})?\t(?P<n>{_EXPORT_NAME}){_EXPORT_AFTER}\t", re.M),
+    compiled(
+        r"^(?:\d{1,2}/\d{1,2}/\d{2,4},?[ ]\d{1,2}:\d{2}(?:[ ]?[AaPp][Mm])?[ ]+-|\[[^\]\n]{3,25}\])"
+        rf"[ ]+(?P<n>{_EXPORT_NAME}){_EXPORT_AFTER}:[ ]",
+        re.M,
+    ),
+)
+_EXPORT_HINT_RE: Final = compiled(r"[ \t]{2}\d{1,2}:\d\d|<v |\bFrom |:\d\d\t|\d -|\] ")
+_EXPORT_TITLES: Final = frozenset("dr dr. mr mr. mrs mrs. ms ms. mx prof prof. doctor".split())
+
+
+def _export_name(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, int] | None:
+    """The name in an export's label (a title before it taken off), or None for a role, a
+    mailbox or ordinary words ("Research Office", "Me", "Summary")."""
+    words = list(_NONSPACE_RE.finditer(text, start, end))
+    titled = False
+    while words and words[0].group(0).lower() in _EXPORT_TITLES:
+        words.pop(0)
+        titled = True
+    if not words:
+        return None
+    lows = [w.group(0).lower().strip(",.") for w in words]
+    if any(w in _NOT_SPEAKER or w in _CONTEXT_STOP or w in _KIN_WORDS for w in lows):
+        return None
+    if lows[0] in ("me", "them", "you", "everyone", "host", "speaker", "unknown"):
+        return None
+    if not titled and all(
+        w in lex.common
+        and w not in lex.first
+        and w not in lex.first_ambiguous
+        and w not in lex.surnames
+        for w in lows
+    ):
+        return None
+    return words[0].start(), words[-1].end()
+
+
+def _export_spans(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
+    if _EXPORT_HINT_RE.search(text):
+        for rx in _EXPORT_LABEL_RES:
+            for m in rx.finditer(text):
+                for g in ("n", "m"):
+                    if g in m.groupdict() and m.group(g):
+                        got = _export_name(text, m.start(g), m.end(g), lex)
+                        if got is not None:
+                            yield got[0], got[1], NAME
+    if "|" in text or "\t" in text or "," in text:
+        yield from _table_spans(text, lex)
+
+
+_NAME_HEADERS: Final = frozenset(
+    """name;first name;last name;full name;surname;given name;participant name;patient name
+    contact;contact name;contact person;caregiver;carer;next of kin;interpreter;recruited by
+    consent taken by;gp;doctor;clinician;nurse;referrer""".replace("\n", ";").split(";")
+)
+_PLACE_HEADERS: Final = frozenset(
+    """site;clinic;town;city;address;practice;hospital;facility;location;suburb;postcode
+    zip;zip code;gp practice;pharmacy;care home;home town;residence;village""".replace(
+        "\n", ";"
+    ).split(";")
+)
+_EMPTY_CELLS: Final = frozenset("- — – n/a na none tbc tbd ? withdrawn unknown".split())
+
+
+def _cells(line: str, sep: str) -> list[tuple[int, int]]:
+    """The cells of a table's line as offsets into it, stripped (a CSV cell's quotes too)."""
+    cells = []
+    i, n = 0, len(line)
+    while i <= n:
+        if sep == "," and line[i : i + 1] == '"':
+            j = line.find('"', i + 1)
+            j = n if j < 0 else j
+            cells.append((i + 1, j))
+            i = line.find(sep, j)
+            i = n + 1 if i < 0 else i + 1
+            continue
+        j = line.find(sep, i)
+        j = n if j < 0 else j
+        a, b = i, j
+        while a < b and line[a] in " \t":
+            a += 1
+        while b > a and line[b - 1] in " \t":
+            b -= 1
+        cells.append((a, b))
+        i = j + 1
+    if sep == "|" and cells and cells[0][0] == cells[0][1] and line.lstrip().startswith("|"):
+        cells.pop(0)  # "| P29 | Evi |": the pipes at the ends open and close the row
+    if sep == "|" and cells and cells[-1][0] == cells[-1][1] and line.rstrip().endswith("|"):
+        cells.pop()
+    return cells
+
+
+def _table_spans(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
+    """Names and places in the columns of a table whose header says what they hold."""
+    offset = 0
+    columns: dict[int, str] = {}
+    sep = ""
+    width = 0
+    for line in text.split("\n"):
+        line_sep = "|" if line.count("|") >= 2 else "\t" if line.count("\t") >= 2 else ","
+        cells = _cells(line, line_sep) if line.count(line_sep) >= 2 else []
+        heads = [line[a:b].strip("*_ ").lower() for a, b in cells]
+        if cells and all(h and len(h) <= 24 and not any(c.isdigit() for c in h) for h in heads):
+            found = {
+                i: NAME if h in _NAME_HEADERS else LOCATION
+                for i, h in enumerate(heads)
+                if h in _NAME_HEADERS or h in _PLACE_HEADERS
+            }
+            if found:
+                columns, sep, width = found, line_sep, len(cells)
+                offset += len(line) + 1
+                continue
+        if columns and line_sep == sep and abs(len(cells) - width) <= 1 and cells:
+            for i, category in columns.items():
+                if i < len(cells):
+                    a, b = cells[i]
+                    if _table_cell_ok(line[a:b], category, lex):
+                        yield offset + a, offset + b, category
+        elif not set(line) <= set("-|:+= \t"):
+            columns = {}
+        offset += len(line) + 1
+
+
+def _table_cell_ok(cell: str, category: str, lex: _Lexicon) -> bool:
+    low = cell.lower()
+    if not cell or low in _EMPTY_CELLS or not any(c.isalpha() for c in cell):
+        return False
+    words = re.findall(r"[^\W\d_]+", low)
+    if category == NAME:
+        if any(c.isdigit() for c in cell) or any(w in _NOT_SPEAKER for w in words):
+            return False
+        return not all(w in lex.common and w not in lex.first for w in words)
+    if _country_or_state(cell):
+        return False
+    return not all(w in lex.common or w in _FACILITY_WORDS for w in words)
+
+
 def _s16_spans(
     text: str, lex: _Lexicon, lower_mode: bool, may: Possible
 ) -> Iterable[tuple[int, int, str]]:
@@ -7245,6 +7423,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_s13_spans(text, lex, lower_mode, may))
     raw.extend(_s15_spans(text, lex, may))
     raw.extend(_s16_spans(text, lex, lower_mode, may))
+    raw.extend(_export_spans(text, lex))
     raw.extend(_set_off_names(text, lex, lower_mode, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))

@@ -2029,7 +2029,55 @@ SESSION_19_CASES = [
     ('Speaker 2: We went to Dr. king, the new one. My son in law billy came.\n',
      'Speaker 2: We went to Dr. [NAME], the new one. My son in law [NAME] came.\n'),
     ("Speaker 2: My sister is pregnant. My wife oversees it. The doctor wasn't sure.\n",) * 2,
+    ("<v Speaker 2>I'd rather the doctor typed, to be honest.\n",) * 2,
+    # A street said with a house number of one word, after an address's words; its town and
+    # a postcode said after it; not "a one way street".
+    ('s2: no my mailing address is uh nine cherry terrace gisborne two two six two\n',
+     's2: no my mailing address is uh [LOCATION]\n'),
+    ('s2: we moved her to nineteen villanueva avenue last month\n',
+     's2: we moved her to [LOCATION] last month\n'),
+    ("s1: it's a one way street and a two lane road\n",) * 2,
+    ("spk_0: saint john's uh wort can interact with it\n",) * 2,
 ]  # fmt: skip
+
+
+# Exports of meeting tools, chat apps and spreadsheets (session 19): the names where the
+# export puts them, a title, a role, a mailbox or "Me" left as they are.
+EXPORT_CASES = [
+    ('Travis   16:37\nOkay, we pause.\n\nDr SMITH  13:29\nRight.\n\nSummary   12:03\nDone.\n',
+     '[NAME]   16:37\nOkay, we pause.\n\nDr [NAME]  13:29\nRight.\n\nSummary   12:03\nDone.\n'),
+    ("00:10:27.913 --> 00:10:31.704\n<v Klaus-Ulrich (they/them)>I have Parkinson's.\n"
+     "<v DR. ADRIAENSEN-HOLT>Here again.\n<v Speaker 2>Yes.\n",
+     "00:10:27.913 --> 00:10:31.704\n<v [NAME] (they/them)>I have Parkinson's.\n"
+     "<v DR. [NAME]>Here again.\n<v Speaker 2>Yes.\n"),
+    ("09:10:58 From K. Holt to Everyone:\n\tOkay\n"
+     "09:50:13 From Jessica's Galaxy S21 to Caitlin Anderson(Direct Message):\n\tHi\n"
+     "09:51:00 From Research Office to Everyone:\n\tHello\n",
+     "09:10:58 From [NAME] to Everyone:\n\tOkay\n"
+     "09:50:13 From [NAME]'s Galaxy S21 to [NAME](Direct Message):\n\tHi\n"
+     "09:51:00 From Research Office to Everyone:\n\tHello\n"),
+    ('14:30:27\tNARHANIM İHSANOĞLU-ŞAFAK\tWe filled in the consent\n14:29:33\tEva\tI can hear\n',
+     '14:30:27\t[NAME]\tWe filled in the consent\n14:29:33\t[NAME]\tI can hear\n'),
+    ("05/17/2024, 17:17 - Sai D'Souza: what's the study called again?\n"
+     "12/03/2024, 09:17 - Me: Voucher posted\n",
+     "[DATE], 17:17 - [NAME]: what's the study called again?\n"
+     "[DATE], 09:17 - Me: Voucher posted\n"),
+    ('| Code | Name | Site | Town | Phone |\n|---|---|---|---|---|\n'
+     '| P29 | JACOB OCONNOR | Harbourview Clinic | Acostaburgh | — |\n'
+     '| P30 | — | St. Margaret\'s Hospital | TBC | — |\n',
+     '| Code | Name | Site | Town | Phone |\n|---|---|---|---|---|\n'
+     '| P29 | [NAME] | [LOCATION] | [LOCATION] | — |\n'
+     '| P30 | — | [LOCATION] | TBC | — |\n'),
+    ('Code,First name,Town,Status\nP15,"Harris, Robin",Acostaburgh,withdrawn\nP16,Evi,n/a,ok\n',
+     'Code,First name,Town,Status\nP15,"[NAME]",[LOCATION],withdrawn\nP16,[NAME],n/a,ok\n'),
+    # (a table without such a header: its cells are read as any text)
+    ('Code,Score,Status\nP15,7,withdrawn\n',) * 2,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "redacted"), EXPORT_CASES)
+def test_names_where_exports_put_them(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted
 
 
 @pytest.mark.parametrize(("text", "redacted"), SESSION_19_CASES)

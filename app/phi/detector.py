@@ -6812,6 +6812,8 @@ def _export_name(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, i
         return None
     if lows[0] in ("me", "them", "you", "everyone", "host", "speaker", "unknown"):
         return None
+    if len(words) == 1 and len(lows[0]) <= 3 and lows[0] not in lex.first:
+        return None  # "IV:", "CNS:", "P:": a role's letters
     if not titled and all(
         w in lex.common
         and w not in lex.first

@@ -2070,6 +2070,8 @@ EXPORT_CASES = [
      '| P30 | — | [LOCATION] | TBC | — |\n'),
     ('Code,First name,Town,Status\nP15,"Harris, Robin",Acostaburgh,withdrawn\nP16,Evi,n/a,ok\n',
      'Code,First name,Town,Status\nP15,"[NAME]",[LOCATION],withdrawn\nP16,[NAME],n/a,ok\n'),
+    # (a role's letters after a time in brackets are no name)
+    ('[1:51] IV: Sorry, I missed it.\n[00:07:08] CNS: That was it.\n[00:03:00] P: So.\n',) * 2,
     # (a table without such a header: its cells are read as any text)
     ('Code,Score,Status\nP15,7,withdrawn\n',) * 2,
 ]  # fmt: skip

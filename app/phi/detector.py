@@ -788,7 +788,8 @@ _TITLE_RE: Final = _scan(
     rf"\b(?P<title>Dr|Drs|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr"
     rf"|Sister|Brother|Father|Mother|Aunt|Uncle|Grandma|Grandpa|Judge|Officer|Captain|Capt)"
     # (an Irish surname opens with a particle of its own: "Dr. Ó Carra", "Mrs. Ní Bhriain")
-    rf"(?:\.|(?=\s))\s*(?P<n>(?:(?:Ó|Ní|Nic|Uí|Mac[ ]an)[ ]+)?(?:{_NAME_TOK}|[A-Z]\.)"
+    # (the name on the title's line: "Clinical Research Nurse\n\nBest, ..." is a sign-off)
+    rf"(?:\.|(?=[^\S\n]))[^\S\n]*(?P<n>(?:(?:Ó|Ní|Nic|Uí|Mac[ ]an)[ ]+)?(?:{_NAME_TOK}|[A-Z]\.)"
     rf"(?:\s+(?:{_NAME_TOK}|[A-Z]\.(?![A-Za-z])"
     rf"|[A-Z](?=[\s,;:)]|$))){{0,2}})",
 )
@@ -4464,6 +4465,39 @@ def _prev_token(text: str, lo: int, start: int) -> re.Match[str] | None:
     return _PREV_TOKEN_RE.search(text, max(lo, text.rfind(" ", lo, end) + 1), start)
 
 
+# A list's "Last, First" in a frame of its own (brackets, a table's cell, a mail's field, a
+# line): "[Ernst, <name>] 00:11:49", "To: <name>, Jordan; Research Office".
+_LAST_BEFORE_RE: Final = compiled(rf"(?:^|[\[|\"(;\t]|:)[ ]*(?P<t>{_NAME_TOK}),[ ]$", re.M)
+_FIRST_AFTER_RE: Final = compiled(rf",[ ](?P<t>{_NAME_TOK})(?=[ ]*(?:[\]|\";)<\t]|$))", re.M)
+
+
+_NOT_LAST: Final = frozenset(
+    "best thanks cheers regards hi hello hey dear yes no okay ok so well and but sorry please "
+    "thank morning evening right sure".split()
+)
+
+
+def _last_first(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, int]:
+    """A name's other half in a framed "Last, First" (a name word, no word or town)."""
+
+    def named(tok: str) -> bool:
+        low = tok.lower()
+        if low in _NOT_NAME or low in _CONTEXT_STOP or low in _NOT_SPEAKER or low in _KIN_WORDS:
+            return False
+        if low in _DAY_AND_MONTH_NAMES or _country_or_state(low) or lex.cities.get(low):
+            return False
+        if low in _NOT_LAST:
+            return False  # "Best, Jordan Nelson", "Thanks, Maria": a sign-off, a greeting
+        return low not in lex.common or low in lex.first or low in lex.surnames
+
+    if (back := _LAST_BEFORE_RE.search(text, max(0, start - 40), start)) is not None:
+        if named(back.group("t")):
+            start = back.start("t")
+    if (fwd := _FIRST_AFTER_RE.match(text, end)) is not None and named(fwd.group("t")):
+        end = fwd.end("t")
+    return start, end
+
+
 def _extend(
     text: str, spans: list[tuple[int, int, str]], lex: _Lexicon, lower_mode: bool
 ) -> list[tuple[int, int, str]]:
@@ -4499,6 +4533,8 @@ def _extend(
                 if low == "law" and ahead.lower() in ("in ", "in-"):
                     break  # "my sister in law beth": the kin word's end, not a surname
                 start = prev.start(1)
+            if "," in text[max(0, start - 3) : end + 2]:
+                start, end = _last_first(text, start, end, lex)
         elif category == LOCATION:
             end = _place_after(text, end, lex, lower_mode)
         elif category in (PHONE, ID) and "x" in text[end : end + 5]:
@@ -6792,8 +6828,38 @@ _EXPORT_LABEL_RES: Final = (
         rf"[ ]+(?P<n>{_EXPORT_NAME}){_EXPORT_AFTER}:[ ]",
         re.M,
     ),
+    # Rev: "[DENNIS O'SULLIVAN] 00:09:27", "[Ernst, Duuk] 00:11:49"
+    compiled(rf"^\[(?P<n>{_EXPORT_NAME}){_EXPORT_AFTER}\][ \t]+\d{{1,2}}:\d{{2}}", re.M),
+    # a device named for its owner: "Yui's Galaxy S21:", "Angela's iPhone"
+    compiled(
+        rf"(?<![\w'’-])(?P<n>{_EXPORT_NAME})['’]s[ ]+(?:iPhone|iPad|Galaxy|Pixel|Android|phone"
+        r"|laptop|MacBook|Surface|PC)\b"
+    ),
+    # "WhatsApp Chat with Sai D'Souza", "On Friday, June 6, 2025, Jordan Nelson wrote:",
+    # "Am 31/12/2023 um 4:30 schrieb Bas Wilson:"
+    compiled(rf"\b[Cc]hat[ ]with[ ]+(?P<n>{_EXPORT_NAME})"),
+    compiled(
+        rf"(?:,|\bschrieb|\bescribió)[ ]+(?P<n>{_EXPORT_NAME})(?:[ ]<[^>\n]{{1,60}}>)?"
+        r"[ ]?(?:wrote|schrieb|escribió)?:[ ]*$",
+        re.M,
+    ),
 )
-_EXPORT_HINT_RE: Final = compiled(r"[ \t]{2}\d{1,2}:\d\d|<v |\bFrom |:\d\d\t|\d -|\] ")
+_EXPORT_HINT_RE: Final = compiled(
+    r"[ \t]{2}\d{1,2}:\d\d|<v |\bFrom |:\d\d\t|\d -|\] |['’]s |[Cc]hat with|wrote:|schrieb"
+)
+# A mail's header fields and the line after a sign-off: "To: Nelson, Jordan; Research
+# Office", "Kind regards,\nT. Morris (she/her)", "Best, Jordan Nelson | Research Coordinator".
+_MAIL_FIELD_RE: Final = compiled(
+    r"^(?:>[ ]?)*(?:From|To|Cc|Bcc|De|Para|Von|An|CC)[ ]*:[ ]*(?P<v>[^\n]{2,200})$", re.M
+)
+_SIGN_OFF_RE: Final = compiled(
+    r"^(?:>[ ]?)*(?:Best(?:[ ]wishes)?|Kind[ ]regards|Regards|Warm[ ]regards|Thanks|Thank[ ]you"
+    r"|Many[ ]thanks|Cheers|Sincerely|Saludos|Un[ ]saludo|Mit[ ]freundlichen[ ]Grüßen|Cordialement"
+    r"|Groeten|Atentamente|Take[ ]care),[ \t]*(?:\n(?:>[ ]?)*)?[ \t]*"
+    rf"(?P<n>{_EXPORT_NAME})",
+    re.M,
+)
+_MAIL_ITEM_RE: Final = compiled(rf"[ ]*(?P<n>{_EXPORT_NAME})[ ]*(?:<[^>\n]*>)?[ ]*(?:;|$)")
 _EXPORT_TITLES: Final = frozenset("dr dr. mr mr. mrs mrs. ms ms. mx prof prof. doctor".split())
 
 
@@ -6812,8 +6878,9 @@ def _export_name(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, i
         return None
     if lows[0] in ("me", "them", "you", "everyone", "host", "speaker", "unknown"):
         return None
-    if len(words) == 1 and len(lows[0]) <= 3 and lows[0] not in lex.first:
-        return None  # "IV:", "CNS:", "P:": a role's letters
+    if len(words) == 1 and len(lows[0]) <= 3 and words[0].group(0).isupper():
+        if lows[0] not in lex.first:
+            return None  # "IV:", "CNS:", "P:": a role's letters
     if not titled and all(
         w in lex.common
         and w not in lex.first
@@ -6834,6 +6901,21 @@ def _export_spans(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
                         got = _export_name(text, m.start(g), m.end(g), lex)
                         if got is not None:
                             yield got[0], got[1], NAME
+    if ":" in text:
+        for m in _MAIL_FIELD_RE.finditer(text):
+            pos = m.start("v")
+            while (item := _MAIL_ITEM_RE.match(text, pos, m.end("v"))) is not None:
+                got = _export_name(text, item.start("n"), item.end("n"), lex)
+                if got is not None:
+                    yield got[0], got[1], NAME
+                if item.end() <= pos:
+                    break
+                pos = item.end()
+    if "," in text:
+        for m in _SIGN_OFF_RE.finditer(text):
+            got = _export_name(text, m.start("n"), m.end("n"), lex)
+            if got is not None:
+                yield got[0], got[1], NAME
     if "|" in text or "\t" in text or "," in text:
         yield from _table_spans(text, lex)
 

@@ -1982,7 +1982,7 @@ SESSION_19_CASES = [
     ('INT: So how was it?\nRES: Fine. The app was slow.\nINT: And then?\nCSR: Thanks.\n',) * 2,
     # "Last, First" matches overlap: "So, Lopez, Maria".
     ('Patients: So, Lopez, Maria (92 y); Tran, Bao.\n',
-     'Patients: So, [NAME] ([AGE]); Tran, [NAME].\n'),
+     'Patients: So, [NAME] ([AGE]); [NAME].\n'),
     # Pasted e-mail headers and form fields are no speakers.
     ('From: Study mailbox\nSent: Monday 3pm\nTo: Coding team\nSubject: Coding\n\n'
      'From: Research Office\nSent: Friday\nTo: All staff\nAttendees: 3\nDescription: x\n',) * 2,
@@ -2070,6 +2070,18 @@ EXPORT_CASES = [
      '| P30 | — | [LOCATION] | TBC | — |\n'),
     ('Code,First name,Town,Status\nP15,"Harris, Robin",Acostaburgh,withdrawn\nP16,Evi,n/a,ok\n',
      'Code,First name,Town,Status\nP15,"[NAME]",[LOCATION],withdrawn\nP16,[NAME],n/a,ok\n'),
+    ("[DENNIS O'SULLIVAN] 00:09:27\nJust to confirm.\n\n[Ernst, Duuk] 00:11:49\nI see.\n",
+     '[[NAME]] 00:09:27\nJust to confirm.\n\n[[NAME]] 00:11:49\nI see.\n'),
+    ("Yui's Galaxy S21: [00:09:08] I didn't mind. The patient's phone rang.\n",
+     "[NAME]'s Galaxy S21: [00:09:08] I didn't mind. The patient's phone rang.\n"),
+    ('On Friday, December 26, 2025, Jordan Nelson wrote:\n> From: Nelson, Jordan\n'
+     '> To: Ito, Yoichi; Research Office\n> Cc: Tony Morris <tony@example.org>\n',
+     'On [DATE], [NAME] wrote:\n> From: [NAME]\n'
+     '> To: [NAME]; Research Office\n> Cc: [NAME] <[EMAIL]>\n'),
+    ('Kind regards,\nT. Morris (she/her)\nClinical Research Nurse\n\nBest, Jordan Nelson | RC\n'
+     '\nBest,\nthe research team\n\nCheers,\nThe qualitative team\n',
+     'Kind regards,\n[NAME] (she/her)\nClinical Research Nurse\n\nBest, [NAME] | RC\n'
+     '\nBest,\nthe research team\n\nCheers,\nThe qualitative team\n'),
     # (a role's letters after a time in brackets are no name)
     ('[1:51] IV: Sorry, I missed it.\n[00:07:08] CNS: That was it.\n[00:03:00] P: So.\n',) * 2,
     # (a table without such a header: its cells are read as any text)

@@ -6839,13 +6839,12 @@ _EXPORT_LABEL_RES: Final = (
     # "Am 31/12/2023 um 4:30 schrieb Bas Wilson:"
     compiled(rf"\b[Cc]hat[ ]with[ ]+(?P<n>{_EXPORT_NAME})"),
     compiled(
-        rf"(?:,|\bschrieb|\bescribió)[ ]+(?P<n>{_EXPORT_NAME})(?:[ ]<[^>\n]{{1,60}}>)?"
-        r"[ ]?(?:wrote|schrieb|escribió)?:[ ]*$",
+        # (letters outside ASCII as classes with their ASCII letter: the prefilter reads "ó"
+        # as "o")
+        rf"(?:,|\bschrieb|\bescribi[oó])[ ]+(?P<n>{_EXPORT_NAME})(?:[ ]<[^>\n]{{1,60}}>)?"
+        r"[ ]?(?:wrote|schrieb|escribi[oó])?:[ ]*$",
         re.M,
     ),
-)
-_EXPORT_HINT_RE: Final = compiled(
-    r"[ \t]{2}\d{1,2}:\d\d|<v |\bFrom |:\d\d\t|\d -|\] |['’]s |[Cc]hat with|wrote:|schrieb"
 )
 # A mail's header fields and the line after a sign-off: "To: Nelson, Jordan; Research
 # Office", "Kind regards,\nT. Morris (she/her)", "Best, Jordan Nelson | Research Coordinator".
@@ -6854,7 +6853,7 @@ _MAIL_FIELD_RE: Final = compiled(
 )
 _SIGN_OFF_RE: Final = compiled(
     r"^(?:>[ ]?)*(?:Best(?:[ ]wishes)?|Kind[ ]regards|Regards|Warm[ ]regards|Thanks|Thank[ ]you"
-    r"|Many[ ]thanks|Cheers|Sincerely|Saludos|Un[ ]saludo|Mit[ ]freundlichen[ ]Grüßen|Cordialement"
+    r"|Many[ ]thanks|Cheers|Sincerely|Saludos|Un[ ]saludo|Cordialement"
     r"|Groeten|Atentamente|Take[ ]care),[ \t]*(?:\n(?:>[ ]?)*)?[ \t]*"
     rf"(?P<n>{_EXPORT_NAME})",
     re.M,
@@ -6892,16 +6891,15 @@ def _export_name(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, i
     return words[0].start(), words[-1].end()
 
 
-def _export_spans(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
-    if _EXPORT_HINT_RE.search(text):
-        for rx in _EXPORT_LABEL_RES:
-            for m in rx.finditer(text):
-                for g in ("n", "m"):
-                    if g in m.groupdict() and m.group(g):
-                        got = _export_name(text, m.start(g), m.end(g), lex)
-                        if got is not None:
-                            yield got[0], got[1], NAME
-    if ":" in text:
+def _export_spans(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for rx in _EXPORT_LABEL_RES:
+        for m in rx.finditer(text) if rx in may else ():
+            for g in ("n", "m"):
+                if g in m.groupdict() and m.group(g):
+                    got = _export_name(text, m.start(g), m.end(g), lex)
+                    if got is not None:
+                        yield got[0], got[1], NAME
+    if _MAIL_FIELD_RE in may:
         for m in _MAIL_FIELD_RE.finditer(text):
             pos = m.start("v")
             while (item := _MAIL_ITEM_RE.match(text, pos, m.end("v"))) is not None:
@@ -6911,12 +6909,11 @@ def _export_spans(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
                 if item.end() <= pos:
                     break
                 pos = item.end()
-    if "," in text:
-        for m in _SIGN_OFF_RE.finditer(text):
-            got = _export_name(text, m.start("n"), m.end("n"), lex)
-            if got is not None:
-                yield got[0], got[1], NAME
-    if "|" in text or "\t" in text or "," in text:
+    for m in _SIGN_OFF_RE.finditer(text) if _SIGN_OFF_RE in may else ():
+        got = _export_name(text, m.start("n"), m.end("n"), lex)
+        if got is not None:
+            yield got[0], got[1], NAME
+    if _TABLE_HEAD_RE in may:
         yield from _table_spans(text, lex)
 
 
@@ -6930,6 +6927,13 @@ _PLACE_HEADERS: Final = frozenset(
     zip;zip code;gp practice;pharmacy;care home;home town;residence;village""".replace(
         "\n", ";"
     ).split(";")
+)
+# A table's header cell that says what its column holds, between two separators.
+_TABLE_HEAD_RE: Final = compiled(
+    r"(?i:(?:^|[|,\t])[ ]*(?:(?:first|last|full|given|participant|patient|contact)[ ]name|name"
+    r"|surname|contact(?:[ ]person)?|site|clinic|town|city|address|practice|hospital|location"
+    r"|postcode|zip|suburb|facility)[ ]*(?:[|,\t]))",
+    re.M,
 )
 _EMPTY_CELLS: Final = frozenset("- — – n/a na none tbc tbd ? withdrawn unknown".split())
 
@@ -7271,6 +7275,11 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_SPEAKER_RE, _ascii_gate(_SPEAKER_RE)),
         (_LOWER_LABEL_RE, _ascii_gate(_LOWER_LABEL_RE)),
         (_STRONG_LOWER_CUE_RE, _ascii_gate(_STRONG_LOWER_CUE_RE)),
+        # (Exports: meeting tools' and chat apps' labels, mail fields, sign-offs, tables.)
+        *(
+            (rx, _ascii_gate(rx))
+            for rx in (*_EXPORT_LABEL_RES, _MAIL_FIELD_RE, _SIGN_OFF_RE, _TABLE_HEAD_RE)
+        ),
         (_HEAD_FIRST_RE, _ascii_gate(_HEAD_FIRST_RE)),
         (_STREET_FIRST_RE, _ascii_gate(_STREET_FIRST_RE)),
         # (The day-first dates: their cue words before them, as Hyperscan widens lookbehinds
@@ -7507,7 +7516,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_s13_spans(text, lex, lower_mode, may))
     raw.extend(_s15_spans(text, lex, may))
     raw.extend(_s16_spans(text, lex, lower_mode, may))
-    raw.extend(_export_spans(text, lex))
+    raw.extend(_export_spans(text, lex, may))
     raw.extend(_set_off_names(text, lex, lower_mode, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))

@@ -3582,6 +3582,39 @@ _LOWER_KIN_NAME_RE: Final = _scan(
 )
 
 
+# A lower-case name said before who it is: "it's grace, my daughter", "will young that's my
+# case manager", "and faith my sister she's ...", "is ewa the nurse who comes", "it's bianka
+# drabczyk, the physical therapist".
+_NAME_THEN_KIN_RE: Final = _scan(
+    "iIaAsSoO,:",
+    r"(?:\b(?:(?i:it['’]s|it[ ]+is|this[ ]+is|and|so|oh|is))|[,:])[ ]+"
+    r"(?P<n>[a-z][a-z'’-]+(?:[ ][a-z][a-z'’-]+)?),?[ ]+(?:that['’]s[ ]+)?"
+    rf"(?:(?i:my|her|his|our|the)[ ]+(?:[a-z]+[ ]+)?{_KIN})\b",
+)
+
+
+def _name_then_kin(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
+    """Lower-case names before who they are (_NAME_THEN_KIN_RE): a listed given name, then
+    maybe a surname English does not have."""
+    for m in _NAME_THEN_KIN_RE.finditer(text):
+        words = m.group("n").split()
+        first = words[0]
+        if first not in lex.first and first not in lex.first_ambiguous:
+            continue
+        if first in _NOT_NAME or first in _CONTEXT_STOP or first in _MONTH_DAY_WORDS:
+            continue
+        lead = text[m.start() : m.start("n")].strip(" ,:")
+        if first in _VERB_NAMES and lead in ("", "and", "so"):
+            continue  # "and hope my daughter comes": the verb
+        end = m.start("n") + len(first)
+        if len(words) == 2:
+            last = words[1]
+            if last not in lex.common or last in lex.surnames:
+                if last not in _NOT_SURNAME and last not in _CONTEXT_STOP:
+                    end = m.end("n")
+        yield m.start("n"), end, NAME
+
+
 # "dr kiss told me to stop": after a title, a word that a verb of a doctor's follows
 _LOWER_TITLE_VERB_RE: Final = compiled(
     r"[ ]+(?:told|said|says|wants|wanted|put|gave|thinks|thought|sent|ordered|prescribed"
@@ -3872,6 +3905,8 @@ def _conversation_spans(
         yield from _lower_name_spans(text, lex, may, lows[0])
     elif _STRONG_LOWER_CUE_RE in may:
         yield from _written_lower_names(text, lex)
+    if _NAME_THEN_KIN_RE in may:
+        yield from _name_then_kin(text, lex)
     yield from _spoken_spans(text, lex, hints, lower_mode, lows, may)
     if not text.isascii() and _transcript(text):
         # Only in an English interview transcript: elsewhere (a title, a note written in
@@ -7275,6 +7310,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_SPEAKER_RE, _ascii_gate(_SPEAKER_RE)),
         (_LOWER_LABEL_RE, _ascii_gate(_LOWER_LABEL_RE)),
         (_STRONG_LOWER_CUE_RE, _ascii_gate(_STRONG_LOWER_CUE_RE)),
+        (_NAME_THEN_KIN_RE, _ascii_gate(_NAME_THEN_KIN_RE)),
         # (Exports: meeting tools' and chat apps' labels, mail fields, sign-offs, tables.)
         *(
             (rx, _ascii_gate(rx))

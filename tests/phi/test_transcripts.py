@@ -2038,6 +2038,12 @@ SESSION_19_CASES = [
      's2: we moved her to [LOCATION] last month\n'),
     ("s1: it's a one way street and a two lane road\n",) * 2,
     ("spk_0: saint john's uh wort can interact with it\n",) * 2,
+    # A lower-case name said before who it is; not "hope" the verb.
+    ("s2: and then it's faith my sister she's been a godsend\n",
+     "s2: and then it's [NAME] my sister she's been a godsend\n"),
+    ("Speaker 2: It's grace, my daughter, she drives me.\n",
+     "Speaker 2: It's [NAME], my daughter, she drives me.\n"),
+    ('s2: i hope my daughter comes. so hope my sister does too\n',) * 2,
 ]  # fmt: skip
 
 

@@ -6456,12 +6456,16 @@ _ONLY_A_PERSON_HAS: Final = frozenset(
 )
 _FAMILY_PLACE_RE: Final = _scan("t", rf"\bthe[ ]+(?P<v>[{_UP}][{_LO}'’-]+[ ]+place)\b")
 _CUED_ADDRESS_RE: Final = _scan(
-    "aAwWlLmMiItT",
-    r"(?i:\b(?:address\s+is|we['’]?re\s+at|we\s+are\s+at|li(?:ve|ves|ving)\s+(?:with\s+us\s+)?at"
-    r"|moved\s+to|it['’]s\s+on|then\s+it['’]s|we['’]re\s+on))[ ]+"
+    "aAwWlLmMiItTpPsSoO",
+    r"(?i:\b(?:address\s+is|we['’]?re\s+at|we\s+are\s+at|li(?:ve|ves|ved|ving)\s+(?:with\s+us\s+)?at"
+    r"|moved\s+to|it['’]s\s+on|then\s+it['’]s|we['’]re\s+on|posted\s+to|sent\s+(?:a\s+taxi\s+)?to"
+    r"|old\s+address,|address\s+in\s+it\s+\(|address(?:\s+for\s+[a-z]+)?:))[ ]*"
     rf"(?P<v>[{_UP}][\w'’.-]*(?:[ ]+(?:[{_UP}][\w'’.-]*|[a-z{_LO}]{{3,}})){{0,2}}[ ]+\d{{1,5}}"
     r"[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?\b"
-    rf"|\d{{1,5}}[A-Za-z]?,[ ]+[{_UP}][\w'’.-]*(?:[ ]+[{_UP}][\w'’.-]*){{1,2}})",
+    rf"|\d{{1,5}}[A-Za-z]?,[ ]+[{_UP}][\w'’.-]*(?:[ ]+[{_UP}][\w'’.-]*){{1,2}}"
+    # (Japan's block numbers before the district, "5-9-7 Honcho"; India's "H.No. 345, Loke")
+    rf"|\d{{1,4}}(?:-\d{{1,4}}){{1,3}}[ ]+[{_UP}][\w'’.-]*"
+    rf"|H\.?[ ]?No\.?[ ]?\d{{1,5}},[ ]+[{_UP}][\w'’.-]*)",
 )
 
 

@@ -2044,6 +2044,13 @@ SESSION_19_CASES = [
     ("Speaker 2: It's grace, my daughter, she drives me.\n",
      "Speaker 2: It's [NAME], my daughter, she drives me.\n"),
     ('s2: i hope my daughter comes. so hope my sister does too\n',) * 2,
+    # Addresses abroad after a cue of posting, sending or an old address.
+    ('It has her address in it (5-9-7 Honcho, Oliverton). Posted to 2-3-3 Chuo on Monday.\n',
+     'It has her address in it ([LOCATION]). Posted to [LOCATION] on Monday.\n'),
+    ('Bruce: They sent a taxi to Felixbaan 89 but I was waiting.\n',
+     '[NAME]: They sent a taxi to [LOCATION] but I was waiting.\n'),
+    ('Address for voucher: H.No. 345, Loke.\n', 'Address for voucher: [LOCATION].\n'),
+    ('We posted to Instagram. It was sent to Ward 5 and posted to Step 3.\n',) * 2,
 ]  # fmt: skip
 
 

@@ -3863,6 +3863,27 @@ _STRONG_LOWER_CUE_RE: Final = _scan(
 )
 
 
+def _written_lower_towns(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
+    """An auto-punctuator's capitals, a listed town left in lower case after "in", "to",
+    "from", ... ("a list of places in scranton", "we drove up to la crosse"): the list's
+    towns only (no town that is also an ordinary word is in it)."""
+    for m in _LOWER_WEAK_PLACE_RE.finditer(text):
+        phrase = m.group("p")
+        if not phrase.islower():
+            continue
+        first = phrase.split()[0]
+        best = ""
+        for city in lex.cities.get(first, ()):
+            if (phrase + " ").startswith(city + " ") and len(city) > len(best):
+                best = city
+        if not best:
+            continue
+        # (its first word, or the last of two, no word or given name: "scranton", "la crosse")
+        word = best.rsplit(None, 1)[-1] if " " in best else first
+        if word not in lex.common and word not in lex.first:
+            yield m.start("p"), m.start("p") + len(best), LOCATION
+
+
 def _written_lower_names(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
     """Speech-to-text with an auto-punctuator's capitals, names left in lower case: after a
     strong cue only ("My caseworker is heather perkins,", "my cousin sophia", "Dr. king"):
@@ -3903,8 +3924,10 @@ def _conversation_spans(
     # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
     if lower_mode:
         yield from _lower_name_spans(text, lex, may, lows[0])
-    elif _STRONG_LOWER_CUE_RE in may:
-        yield from _written_lower_names(text, lex)
+    else:
+        if _STRONG_LOWER_CUE_RE in may:
+            yield from _written_lower_names(text, lex)
+        yield from _written_lower_towns(text, lex)
     if _NAME_THEN_KIN_RE in may:
         yield from _name_then_kin(text, lex)
     yield from _spoken_spans(text, lex, hints, lower_mode, lows, may)

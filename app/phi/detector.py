@@ -3867,7 +3867,9 @@ def _written_lower_towns(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, s
     """An auto-punctuator's capitals, a listed town left in lower case after "in", "to",
     "from", ... ("a list of places in scranton", "we drove up to la crosse"): the list's
     towns only (no town that is also an ordinary word is in it)."""
-    for m in _LOWER_WEAK_PLACE_RE.finditer(text):
+    pos = 0
+    while (m := _LOWER_WEAK_PLACE_RE.search(text, pos)) is not None:
+        pos = m.start("p") + 1  # (the next cue may be a word of this phrase: "in x and y")
         phrase = m.group("p")
         if not phrase.islower():
             continue
@@ -3924,10 +3926,11 @@ def _conversation_spans(
     # Lower-case text (speech-to-text): fewer than one capital per 150 characters.
     if lower_mode:
         yield from _lower_name_spans(text, lex, may, lows[0])
-    else:
-        if _STRONG_LOWER_CUE_RE in may:
-            yield from _written_lower_names(text, lex)
-        yield from _written_lower_towns(text, lex)
+    elif _STRONG_LOWER_CUE_RE in may:
+        names = list(_written_lower_names(text, lex))
+        yield from names
+        if names:  # (a text that leaves names in lower case leaves its towns so too)
+            yield from _written_lower_towns(text, lex)
     if _NAME_THEN_KIN_RE in may:
         yield from _name_then_kin(text, lex)
     yield from _spoken_spans(text, lex, hints, lower_mode, lows, may)
@@ -7512,6 +7515,9 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     return PhiResult(spans=tuple(spans), categories=categories, redacted="".join(out))
 
 
+_NEGATED_ENDS: Final = frozenset("tTnN")  # (the last letter of "wasn't" or of "wasn")
+
+
 def _negated(text: str, end: int) -> bool:
     """Whether the word that ends at ``end`` is a negated verb ("wasn't", "didn’t")."""
     if text[end - 3 : end].lower() in ("n't", "n’t"):
@@ -7591,7 +7597,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
         if end > start and not _large_place(text, start, end, cat):
             if text[end : end + 1] == "_" and text[end + 1 : end + 2].isdigit():
                 continue  # "spk_1", "speaker_00": a diarizer's label, no one's name
-            if cat == NAME and _negated(text, end):
+            if cat == NAME and text[end - 1 : end] in _NEGATED_ENDS and _negated(text, end):
                 # "the doctor wasn't sure", "my son ben didn't": a verb, no name
                 end = text.rfind(" ", start, end)
                 if end <= start:

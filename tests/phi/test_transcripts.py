@@ -2051,9 +2051,10 @@ SESSION_19_CASES = [
      '[NAME]: They sent a taxi to [LOCATION] but I was waiting.\n'),
     ('Address for voucher: H.No. 345, Loke.\n', 'Address for voucher: [LOCATION].\n'),
     ('We posted to Instagram. It was sent to Ward 5 and posted to Step 3.\n',) * 2,
-    # A listed town left in lower case by an auto-punctuator; not a word after "in".
-    ('Speaker 2: She gave me a list of places in scranton. We drove up to la crosse.\n',
-     'Speaker 2: She gave me a list of places in [LOCATION]. We drove up to [LOCATION].\n'),
+    # A listed town left in lower case by an auto-punctuator that left a name so too; not a
+    # word after "in".
+    ('Speaker 2: My caseworker is heather perkins. She listed places in scranton and la crosse.\n',
+     'Speaker 2: My caseworker is [NAME]. She listed places in [LOCATION] and [LOCATION].\n'),
     ('Speaker 2: She lives in fear and came to terms with it in mobile units.\n',) * 2,
 ]  # fmt: skip
 

@@ -3896,6 +3896,8 @@ def _written_lower_names(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, s
             continue
         if tok in _NOT_SURNAME or tok in _LOWER_ADVERBS:
             continue
+        if "-" in tok and all(p in _NUMBER_WORDS or p in lex.common for p in tok.split("-")):
+            continue  # "my mother is forty-five", "my son is left-handed"
         if tok.endswith("ed") and (tok[:-2] in lex.common or tok[:-1] in lex.common):
             continue  # "I'd rather the doctor typed": a verb (too short for _inflected_word)
         if tok in _NOT_NAME or tok in _CONTEXT_STOP or tok in lex.drugs or tok in _KIN_WORDS:

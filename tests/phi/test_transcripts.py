@@ -2030,6 +2030,7 @@ SESSION_19_CASES = [
      'Speaker 2: We went to Dr. [NAME], the new one. My son in law [NAME] came.\n'),
     ("Speaker 2: My sister is pregnant. My wife oversees it. The doctor wasn't sure.\n",) * 2,
     ("<v Speaker 2>I'd rather the doctor typed, to be honest.\n",) * 2,
+    ('Participant: My mother is forty-five and still gardens.\n',) * 2,
     # A street said with a house number of one word, after an address's words; its town and
     # a postcode said after it; not "a one way street".
     ('s2: no my mailing address is uh nine cherry terrace gisborne two two six two\n',

@@ -2551,6 +2551,9 @@ def _uncued_facility(window: str, head_start: int, toks: list[re.Match[str]]) ->
     return head_start - len(window) + pre[0].start()
 
 
+_FILLERS: Final = frozenset("um uh er erm hmm mm like".split())
+
+
 def _uncued_lower_facility(
     window: str, head_start: int, toks: list[re.Match[str]], lex: _Lexicon
 ) -> int | None:
@@ -2581,9 +2584,6 @@ def _uncued_lower_facility(
     ):
         return None  # "the big cancer center", "a good memory care home"
     return head_start - len(window) + pre[0].start()
-
-
-_FILLERS: Final = frozenset("um uh er erm hmm mm like".split())
 
 
 # Words that never stand in a facility's name in lower-case speech.
@@ -3691,14 +3691,14 @@ _SHORT_FUNCTION_WORDS: Final = frozenset(
 
 # Verbs of telling and greeting take a person with no article: after them a bare given name
 # that is also a word is the person ("i told hope about it", "thank you joy", "hey dawn").
-_ADDRESS_CUE_RE: Final = compiled(
-    r"(?:tell|told|telling|ask|asked|asking|thank\s+you|thanks|thanked|hi|hey|texted|phoned|rang"
-    r"|paged|emailed|e-mailed|(?:talk(?:ed|ing)?|spoke|speak(?:ing)?|check(?:ed)?)\s+(?:to|with))"
-    r"\s+$"
-)
+# (_ADDRESS_VERBS, one word each, also end a name's run backwards: "i asked grace")
 _ADDRESS_VERBS: Final = frozenset(
     "tell told telling ask asked asking thanks thanked hi hey texted phoned rang paged "
-    "emailed".split()
+    "emailed e-mailed".split()
+)
+_ADDRESS_CUE_RE: Final = compiled(
+    rf"(?:{'|'.join(sorted(_ADDRESS_VERBS))}|thank\s+you"
+    r"|(?:talk(?:ed|ing)?|spoke|speak(?:ing)?|check(?:ed)?)\s+(?:to|with))\s+$"
 )
 # ... unless the name is also a verb whose object follows: "thanks hope this helps",
 # "thank you will do", "ask may i"

@@ -3502,6 +3502,16 @@ _TOWN_ENDINGS: Final = (
 )  # fmt: skip
 
 
+def _listed_city(low_phrase: str, lex: _Lexicon) -> str:
+    """The longest listed town that ``low_phrase`` (lower case) opens with, whole words, or ""."""
+    words = low_phrase.split(None, 1)
+    best = ""
+    for city in lex.cities.get(words[0].rstrip(".,"), ()) if words else ():
+        if len(city) > len(best) and (low_phrase + " ").startswith(city + " "):
+            best = city
+    return best
+
+
 def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
     """End of a lower-case town name that has a town's shape ("west sallybury", "clarissa
     ville", "dawnville", a listed city), or 0. For a bare "near"/"in" in speech-to-text."""
@@ -3517,9 +3527,8 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
             return 0  # most words after "in"/"to"/"and": cheap way out
     if second in _TOWN_SUFFIX and first not in _CONTEXT_STOP and first not in _NOT_NAME:
         return start + len(first) + 1 + len(second)  # "troy ville", "mary ville"
-    for city in sorted(lex.cities.get(first, ()), key=len, reverse=True):
-        if (phrase + " ").startswith(city + " "):
-            return start + len(city)
+    if city := _listed_city(phrase, lex):
+        return start + len(city)
     if first in _PLACE_PREFIX and second and not word(second):
         return start + len(first) + 1 + len(second)
     if second in _PLACE_SUFFIX and first not in _CONTEXT_STOP:
@@ -3874,10 +3883,7 @@ def _written_lower_towns(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, s
         if not phrase.islower():
             continue
         first = phrase.split()[0]
-        best = ""
-        for city in lex.cities.get(first, ()):
-            if (phrase + " ").startswith(city + " ") and len(city) > len(best):
-                best = city
+        best = _listed_city(phrase, lex)
         if not best:
             continue
         # (its first word, or the last of two, no word or given name: "scranton", "la crosse")
@@ -4467,11 +4473,7 @@ def _place_run(
     if all(w in _PLACE_PREFIX for w in span):
         return 0
     # A listed town goes on over words that would end a name ("from palmerston north on")
-    low_phrase = phrase.lower() + " "
-    for city in lex.cities.get(span[0].rstrip(".,"), ()):
-        if start + len(city) > end and low_phrase.startswith(city + " "):
-            end = start + len(city)
-    return end
+    return max(end, start + len(_listed_city(phrase.lower(), lex)))
 
 
 def _known_name_spans(text: str, names: Sequence[str]) -> Iterable[tuple[int, int, str]]:

@@ -268,10 +268,14 @@ _DATE_RES: Final = [
         rf"(?:(?i:{_WEEKDAY})|{_MONTH}(?:\s+{_DAY}(?!\d))?|(?i:{_MONTH})\s+{_DAY}(?!\d))\b"
         rf"|(?<!is )(?<!Is )(?<!was )(?i:\bthis\s+{_WEEKDAY})\b",  # (not "is this Tuesday?")
     ),
-    # Christmas Day 2022 etc. are rare; holidays with a year
+    # Christmas Day 2022 etc. are rare; holidays with a year ("Good Friday 2024", "Anzac Day
+    # 2022", "Canada Day, 2019": a day of that year)
     _scan(
-        "CTEHN",
-        r"\b(?:Christmas|Thanksgiving|Easter|Halloween|New Year's)(?: Day| Eve)?,?\s+"
+        "CTEHNGBAIMLSVWFR",
+        r"\b(?:(?:Christmas|Thanksgiving|Easter|Halloween|New[ ]Year['’]s)(?:[ ]Day|[ ]Eve)?"
+        r"|Easter[ ](?:Sunday|Monday)|Good[ ]Friday|Boxing[ ]Day|(?:Independence|Memorial|Labou?r"
+        r"|Anzac|Canada|Australia|Waitangi|Victoria|Remembrance|Veterans['’]?|Valentine['’]s"
+        r"|St\.?[ ]Patrick['’]s|Mother['’]s|Father['’]s)[ ]Day),?\s+"
         r"(?:19|20)\d{2}\b",
     ),
 ]
@@ -322,7 +326,9 @@ _DATE_SLASHED: Final = (_DATE_RES[7], _DATE_RES[8])  # "m/d" after a cue word (`
 _DATE_RELATIVE: Final = _DATE_RES[9]  # last Tuesday, next March 3
 _DATE_HOLIDAY: Final = _DATE_RES[10]  # Christmas 2022
 _RELATIVE_WORDS: Final = ("last", "next", "this ")
-_HOLIDAY_WORDS: Final = ("Christmas", "Thanksgiving", "Easter", "Halloween", "New Year")
+_HOLIDAY_WORDS: Final = (
+    *("Christmas", "Thanksgiving", "Easter", "Halloween", "New Year", "Good Friday", " Day"),
+)
 _AGE_SCAN: Final = _combine(_AGE_RES)
 
 _EMAIL_RE: Final = _scan(
@@ -436,6 +442,8 @@ _LINK: Final = (
 _HEAD_FIRST_RE: Final = _scan(
     "UHCPSKMWOAZLGF",
     r"\b(?P<h>University[ ]+Hospital|Hospital|Cl[íi]nica|Policl[íi]nica|Centro[ ]+(?:de[ ]+)?Salud"
+    # (a church, school or hospital of Our Lady: "Our Lady of the Lake")
+    r"|Our[ ]+Lady[ ]+of(?:[ ]+the)?"
     r"|Centro[ ]+M[ée]dico|Spitalul(?:[ ]+Clinic)?|Klinikum|Uniklinik|Krankenhaus|H[ôo]pital"
     r"|Ospedale"
     r"|Medisch[ ]+Centrum|Wijkgezondheidscentrum|Huisartsenpraktijk|Sanatorio|UZ|AZ"
@@ -450,6 +458,7 @@ _HEAD_FIRST_RE: Final = _scan(
     rf"(?:[ ]+(?:{_LINK}|[{_UP}][{_LO}'’.]+(?:-[{_UP}][{_LO}'’.]+)*)){{0,3}}"
     rf"[ ]+(?P<n>[{_UP}][{_LO}'’]+(?:-[{_UP}][{_LO}'’]+)*)",
 )
+_SENTENCE_END_RE: Final = compiled(r"[a-z]{3}\.[ ]")
 _STREET_FIRST_RE: Final = _scan(
     f"SCRVAUBK{_UP}",
     r"\b(?:(?:Strada|Str\.|Calle|Carrer|Rua|Via|Viale|Avenida|Av\.|Rue|Ulica|ul\.|Calea"
@@ -580,10 +589,12 @@ _FACILITY_HEAD: Final = (
     r"|Care|Treatment|Psychiatric|Behavioral\s+Health|Mental\s+Health|Medical|Community"
     r"|Health|Neuroscience|Spine|Orthopedic|Cardiac|Transplant|Burn)\s+(?:Center|Centre|Institute)"
     r"|Medical|Med|Urgent\s+Care|Pharmacy|Physicians(?:\s+Group)?|Associates|Practice|Sanitarium"
-    r"|Rehabilitation\s+Hospital|Memorial|General|Gen\.?|Presbyterian|Methodist|Baptist"
+    r"|Rehabilitation\s+Hospital|Memorial|General|Gen\.?|Presbyterian|Methodist|Baptist|Lutheran"
     r"|Children['’]s|Langone|Permanente|Medicine|VA|ER|Office"
     # (a pharmacy of old, a care home's "Gardens", a town's "Regional" hospital)
-    r"|Apothecary|Compounding\s+Pharmacy|Gardens|Regional|Manor|Drug|Chemist"
+    r"|Apothecary|Compounding\s+Pharmacy|Gardens|Regional|Manor|Drugs?|Chemist"
+    # (a parish, a collegiate school, a residence for the old: "St. Anne's Residence")
+    r"|Parish|Collegiate|Residence"
     # (hospitals of Britain and its neighbours by their town: "Truro Royal", "Hillcrest
     # Private")
     r"|Royal|Private|Outpatients|Residential\s+Home|(?:NHS\s+)?(?:Foundation\s+)?Trust"
@@ -886,7 +897,7 @@ _HEAD_HINTS: Final = (
     "Mosque", "Masjid", "Temple", "Synagogue", "Gurdwara", "Pavilion", "Tower", "Campus",
     "Bakery", "Restaurant", "Logistics", "Distribution", "Warehouse", "Market", "Factory",
     "Shipyard", "Refinery", "Tool", "Service", "Supermarket", "Park", "Apartments", "Villas",
-    "Townhomes",
+    "Townhomes", "Lutheran", "Parish", "Collegiate", "Residence",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS: Final = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -1037,7 +1048,7 @@ def _looks_like_place_word(low: str) -> bool:
 _FACILITY_WORDS: Final = frozenset(
     """
     hospital hospitals hosp clinic clinics medical med center centre health healthcare
-    infirmary hospice institute memorial general presbyterian methodist baptist street
+    infirmary hospice institute memorial general presbyterian methodist baptist lutheran street
     avenue road lane boulevard county city village town university office
     """.split()
 )
@@ -1335,7 +1346,9 @@ def _location_spans(
     for m in _HEAD_FIRST_RE.finditer(text) if _HEAD_FIRST_RE in may else ():
         last = m.group("n").lower()
         if m.group("h") != "Hospital" or last not in lex.common or lex.cities.get(last):
-            yield m.start(), m.end(), LOCATION  # (not "Hospital Anxiety", the scale)
+            # (a sentence's end is the name's: "… Our Lady of the Lake. She is")
+            stop = _SENTENCE_END_RE.search(text, m.start("h"), m.end())
+            yield m.start(), stop.end() - 2 if stop else m.end(), LOCATION
     for m in _STREET_FIRST_RE.finditer(text) if hints.digits and _STREET_FIRST_RE in may else ():
         yield m.start(), m.end(), LOCATION
     for m in _CODE_TOWN_RE.finditer(text) if hints.max_run >= 4 and _CODE_TOWN_RE in may else ():
@@ -1767,7 +1780,7 @@ _AGE_CAND_RE: Final = _scan(
 _WEIGHT_BEFORE_RE: Final = compiled(r"\bweigh(?:s|ed|ing|t)?\b(?:[ ]+[a-z]+){0,2}[ ]*$")
 _TITLE_AFTER_AGE_RE: Final = compiled(r"[ ]*[,—–-]+[ ]*(?:Mr|Mrs|Ms|Miss|Mx)\b\.?[ ]+[A-Z]")
 _AGE_AFTER_RE: Final = compiled(
-    rf"(?i:(?P<yo>(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b|(?:\s*|-)y[/.]?o\b)|\s*{_UNITS_AFTER}\b)"
+    rf"(?i:(?P<yo>(?:\s+|-)(?:years?|yrs?)(?:\s+|-)?old\b|(?:\s*|-)y[/.]?o\b)|\s*{_UNITS_AFTER}(?!\w))"
 )
 _AGE_VERBS: Final = frozenset(
     "turned turns turning turn aged age ages be was is am she's he's i'm who's she’s he’s i’m "
@@ -1877,6 +1890,10 @@ def _age_context(window: str, strict: bool = False) -> bool:
     last = words[-1].removesuffix("...").removesuffix("…")  # "he was... ninety-six?"
     if last[-3:] in ("'s,", "’s,"):
         last = last[:-1]  # "she's, um — 92"
+    if last == "(" and len(words) >= 2 and (words[-2] in _AGE_PERSONS or words[-2] in _AGE_KIN):
+        return True  # "lives with grandmother (ninety-eight)"
+    if last[:1] == "(" and last[-1:] == "," and last[1:-1].isalpha() and len(last) >= 4:
+        return True  # "Pt (Barbara, 97)", "P4 (Aroha, 101)"
     if last.endswith(","):
         if "oldest" in words[-7:] or "eldest" in words[-7:]:
             return True  # "one of the oldest we've had, 101."
@@ -3863,12 +3880,17 @@ def _capitals(n: int) -> re.Pattern[str]:
 
 # The strong name cues (_NAME_CUE's kin, introductions and titles), then a word in lower case.
 _STRONG_LOWER_CUE_RE: Final = _scan(
-    "mhotyMHOTYnNdD",
+    "mhotyMHOTYnNdDsSwWbBgGaAuUcCpPrRiI",
     rf"(?i:\b(?:(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})"
     # (a dash class that takes "-" too: the prefilter reads "—" as "-")
     r"(?:\s*,|\s+(?:is|was)|\s*[—–-]-?)?|name\s+is|name['’]s|named|dr\.?)"
-    r"|(?P<intro>this\s+is))\s+)"
-    r"(?P<n>[a-z][a-z'’-]+)",
+    r"|(?P<intro>this\s+is)"
+    # (notes and screeners drop the "my": "daughter chloé to interpret", "nurse muthoni
+    # phoned", "spouse rayan segers": a listed given name only, see _written_lower_names)
+    r"|(?P<bare>nurse|daughter|son|spouse|wife|husband|sister|brother|gran|granny|nan|mum|mom"
+    r"|dad|auntie|aunt|uncle|cousin|neighbou?r|carer|caregiver|pharmacist|receptionist"
+    r"|interpreter|guard|chaplain|midwife|hubby))\s+)"
+    r"(?P<n>[a-z][a-zß-öø-ÿ'’-]+)",
 )
 
 
@@ -3895,7 +3917,8 @@ def _written_lower_towns(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, s
 def _written_lower_names(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
     """Speech-to-text with an auto-punctuator's capitals, names left in lower case: after a
     strong cue only ("My caseworker is heather perkins,", "my cousin sophia", "Dr. king"):
-    a listed given name, or a word English does not have."""
+    a listed given name, or a word English does not have. After a kin word or a role with no
+    "my" (notes: "daughter chloé to interpret"), a listed given name that is no word."""
     for m in _STRONG_LOWER_CUE_RE.finditer(text):
         tok = m.group("n")
         if tok.endswith(("n't", "n’t")) or tok in _SHORT_FUNCTION_WORDS:
@@ -3909,7 +3932,8 @@ def _written_lower_names(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, s
         if tok in _NOT_NAME or tok in _CONTEXT_STOP or tok in lex.drugs or tok in _KIN_WORDS:
             continue
         title = text[m.start() : m.start("n")].rstrip(" .").lower() == "dr"
-        known = tok in lex.first or tok in lex.first_ambiguous
+        listed = _plain(tok) in lex.first
+        known = listed or tok in lex.first_ambiguous
         if not (known or (title and tok not in _FACILITY_WORDS)) and not (
             _personal_token(tok, lex, False) and tok not in lex.common
         ):
@@ -3918,7 +3942,12 @@ def _written_lower_names(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, s
             continue
         if m.group("intro") and not _introduces(text, tok, m.end("n"), lex):
             continue
-        yield m.start("n"), _name_run_end(text, m.end("n"), lex, True, strong=True), NAME
+        if m.group("bare") and not (
+            listed and tok not in lex.common and tok not in lex.first_ambiguous
+        ):
+            continue  # ("nurse said", "son will", "daughter grace": a word, or no one)
+        strong = not m.group("bare")  # ("nurse muthoni phoned": a verb ends her name)
+        yield m.start("n"), _name_run_end(text, m.end("n"), lex, True, strong=strong), NAME
 
 
 def _conversation_spans(
@@ -6928,6 +6957,43 @@ _SIGN_OFF_RE: Final = compiled(
     re.M,
 )
 _MAIL_ITEM_RE: Final = compiled(rf"[ ]*(?P<n>{_EXPORT_NAME})[ ]*(?:<[^>\n]*>)?[ ]*(?:;|$)")
+# Who said a quote, in research notes and synthesis boards (session 20): a participant's code
+# with the name in brackets, "- P01 (Aminah, Rotorua)", "(P18 · Tahmina Talukder)", "P17 /
+# Ivy,"; a dash after a quote, "” - Gethin (P15)", "” — Tavita"; a bracketed tag after a quote,
+# "” [Nusrat/Habiganj]". A town after the name (``t``) is a place.
+_PARTICIPANT_CODE: Final = r"(?:[PRC]|PT|Pt)[ -]?\d{1,3}"
+_ATTR_NAME: Final = rf"{_EXPORT_WORD}(?:[ ]{_EXPORT_WORD}){{0,2}}"
+# (an age may come between: "P04 (Mark, 51)", "(Nimco, ninety-one)")
+_ATTR_TOWN: Final = (
+    rf"(?:,[ ]*(?:\d{{1,3}}|[a-z]+(?:-[a-z]+)?)(?=[,)]))?(?:,[ ]*(?P<t>{_ATTR_NAME}))?"
+)
+_ATTRIBUTION_RES: Final = (
+    compiled(rf"\b(?:participant[ ]+)?{_PARTICIPANT_CODE}[ ]*\((?P<n>{_ATTR_NAME}){_ATTR_TOWN}\)"),
+    # (a roster's line, the age after the name: "Participant P10: Youa, 58, Hmong speaker")
+    compiled(rf"\b(?:participant[ ]+)?{_PARTICIPANT_CODE}:[ ]*(?P<n>{_ATTR_NAME}),[ ]*\d{{1,3}},"),
+    # A session's people in its header: "Observer: Li Na Huang.", "Int: Iris / NT: Neng
+    # Xiong", "Caseworker contact: Natan, (506) …" (the field holds the name alone).
+    compiled(
+        r"(?:^[ \t]*(?:[-*•][ ]+)?|[/|;][ ]*|\.[ ]+)"
+        r"(?i:interviewer|int|observer|note[- ]?taker|nt|facilitator|co-facilitator|moderator"
+        r"|researchers?|provider|recruiter|interpreter|author"
+        r"|(?:caseworker|case[ ]manager|social[ ]worker)(?:[ ]contact)?)[ ]*:[ ]*"
+        rf"(?P<n>{_ATTR_NAME})[ ]*(?=$|[/|;(]|,[ ]*[(+\d]|\.(?:[ ]|$))",
+        re.M,
+    ),
+    compiled(
+        rf"(?:\(|\b){_PARTICIPANT_CODE}[ ]*(?:[·|]|[ ]/|/[ ])[ ]*(?P<n>{_ATTR_NAME})"
+        r"(?=[ ]*[),\n]|$)",
+        re.M,
+    ),
+    compiled(
+        # (dashes as a class with "-": the prefilter reads "—" as "-")
+        rf"[\"”'’][.,!?]?[ ]+[—–-][ ]*(?P<n>{_ATTR_NAME})"
+        rf"(?:[ ]*\({_PARTICIPANT_CODE}\)|{_ATTR_TOWN}[ ]*$)",
+        re.M,
+    ),
+    compiled(rf"[\"”][.,!?]?[ ]*\[(?P<n>{_ATTR_NAME})/(?P<t>{_ATTR_NAME})\]"),
+)
 _EXPORT_TITLES: Final = frozenset("dr dr. mr mr. mrs mrs. ms ms. mx prof prof. doctor".split())
 
 
@@ -6984,6 +7050,31 @@ def _export_spans(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int
             yield got[0], got[1], NAME
     if _TABLE_HEAD_RE in may:
         yield from _table_spans(text, lex)
+    for rx in _ATTRIBUTION_RES:
+        for m in rx.finditer(text) if rx in may else ():
+            got = _attributed(text, m.start("n"), m.end("n"), lex)
+            if got is None:
+                continue
+            yield got[0], got[1], NAME
+            if m.groupdict().get("t") and _attributed(text, *m.span("t"), lex) is not None:
+                yield m.start("t"), m.end("t"), LOCATION
+
+
+def _attributed(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, int] | None:
+    """A name (or town) a quote is attributed to, as an export's label is read, but neither an
+    acronym ("(P3 · COPD)") nor a phrase that opens with an ordinary word ("(P3, Mild case)")."""
+    got = _export_name(text, start, end, lex)
+    if got is None:
+        return None
+    words = text[got[0] : got[1]].split()
+    if any(len(w) > 1 and w.isupper() for w in words):
+        return None
+    first = words[0].lower().rstrip(".")
+    if first in lex.common and not (
+        first in lex.first or first in lex.first_ambiguous or first in lex.surnames
+    ):
+        return None
+    return got
 
 
 _NAME_HEADERS: Final = frozenset(
@@ -7348,7 +7439,13 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         # (Exports: meeting tools' and chat apps' labels, mail fields, sign-offs, tables.)
         *(
             (rx, _ascii_gate(rx))
-            for rx in (*_EXPORT_LABEL_RES, _MAIL_FIELD_RE, _SIGN_OFF_RE, _TABLE_HEAD_RE)
+            for rx in (
+                *_EXPORT_LABEL_RES,
+                *_ATTRIBUTION_RES,
+                _MAIL_FIELD_RE,
+                _SIGN_OFF_RE,
+                _TABLE_HEAD_RE,
+            )
         ),
         (_HEAD_FIRST_RE, _ascii_gate(_HEAD_FIRST_RE)),
         (_STREET_FIRST_RE, _ascii_gate(_STREET_FIRST_RE)),

@@ -2116,3 +2116,59 @@ def test_names_where_exports_put_them(text: str, redacted: str) -> None:
 @pytest.mark.parametrize(("text", "redacted"), SESSION_19_CASES)
 def test_session_19_fresh_set_classes(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted
+
+
+SESSION_20_CASES = [
+    # Research notes and synthesis boards (session 20): who said a quote ("- P03 (Name,
+    # Town)", "(P11 · Name)", "” — Name", "[Name/Town]"), a roster line, the people in a
+    # session's header; a kin word or a role with no "my" before a listed given name in
+    # lower case; an age over 89 in brackets after a name or a kin word; a holiday with a
+    # year.
+    ('- “We only have the one phone.” - P03 (Mereana, Gisborne)\n',
+     '- “We only have the one phone.” - P03 ([NAME])\n'),
+    ('* "I want to read what the doctor wrote." [Losana/Lautoka]\n',
+     '* "I want to read what the doctor wrote." [[NAME]/[LOCATION]]\n'),
+    ("- “They used my sister's name.” (P11 · Teuila Faleolo)\n",
+     "- “They used my sister's name.” (P11 · [NAME])\n"),
+    ('"Medical English is hard." — Sione\n',
+     '"Medical English is hard." — [NAME]\n'),
+    ('“I could not use my hand for weeks.” - Radoslav (P22)\n',
+     '“I could not use my hand for weeks.” - [NAME] (P22)\n'),
+    ('Diary study export - participant R04 (Thandeka)\n',
+     'Diary study export - participant R04 ([NAME])\n'),
+    ('"My wife does the bloods.",P19 / Nell,\n',
+     '"My wife does the bloods.",P19 / [NAME],\n'),
+    ('SUMMARY P07 (Dorian, 63) — in person\nParticipant P12: Amaru, 71, retired, lives alone\n',
+     'SUMMARY P07 ([NAME], 63) — in person\nParticipant P12: [NAME], 71, retired, lives alone\n'),
+    ('Int: Priya / NT: Kwame Mensah\nVirtual visit. Observer: Mei Ling Tan. 3 pages.\n'
+     '* Caseworker contact: Ezra, (555) 201-3344\n',
+     'Int: [NAME] / NT: [NAME]\nVirtual visit. Observer: [NAME]. 3 pages.\n'
+     '* Caseworker contact: [NAME], [PHONE]\n'),
+    # (no one's name: a role, a word, a participant code, an acronym, a weekday)
+    ('"It was fine." - P08, carer\n"I like it." - Summary\n"So good." - Reception (P3)\n',) * 2,
+    ('Patient P3 (Mild COPD) said "no". P5 (NHS, Leeds) too.\n',) * 2,
+    ("Interviewer: Okay. So tell me.\nInterviewer: Great. Let's go on.\n"
+     "[00:14:30] P08: Tuesday, I think.\n",) * 2,
+    ('2) Speaks Swahili mostly, daughter chloé to interpret\n3) nurse muthoni phoned to check\n',
+     '2) Speaks Swahili mostly, daughter [NAME] to interpret\n3) nurse [NAME] phoned to check\n'),
+    # (a word after a bare role or kin word stays: "son will", "daughter grace")
+    ('The nurse said hi, son will call, daughter grace? Nurse station was busy.\n',) * 2,
+    ('1118 - Pt (Barbara, 97) keeps her med list. Lives with grandmother (ninety-eight).\n',
+     '1118 - Pt ([NAME], [AGE]) keeps her med list. Lives with grandmother ([AGE]).\n'),
+    # (a table's "n", a sex, a percentage are no age; a holiday with no year)
+    ("Table 3 (n, 95) shows it; (M, 45) is stable. I'm 100% sure she'll come.\n",) * 2,
+    ('Visit date Good Friday 2024. Admitted Anzac Day 2022, again Canada Day, 2019.\n',
+     'Visit date [DATE]. Admitted [DATE], again [DATE].\n'),
+    ('On Labor Day we rested.\n',) * 2,
+    # (facilities: a parish, a residence, a denomination's hospital, Our Lady of a place; the
+    # sentence's end ends the name)
+    ("Meds from Bayou Drugs; rides from Holy Cross Parish. Rehab at St. Anne's Residence.\n",
+     'Meds from [LOCATION]; rides from [LOCATION]. Rehab at [LOCATION].\n'),
+    ('Scans at Bethesda Lutheran, then Our Lady of the Lake. She is a Lutheran; drugs cost.\n',
+     'Scans at [LOCATION], then [LOCATION]. She is a Lutheran; drugs cost.\n'),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "redacted"), SESSION_20_CASES)
+def test_session_20_fresh_set_classes(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted

@@ -1585,7 +1585,28 @@ def _long_numbers(text: str) -> Iterator[re.Match[str]]:
 _LETTERS_DIGITS_LETTERS_RE: Final = compiled(r"[A-Z]{3}\d\d[A-Z]{1,2}")  # (not "COVID19")
 
 
+# A number plate near the word "plate", its letters and digits in one or two groups:
+# "plate MTDU 831", "Plate number came up in the parking story (VEVZ 366)", "316RUD. I know
+# the plate by heart".
+_PLATE: Final = r"(?=[A-Z0-9 -]{0,8}\d)(?=[A-Z0-9 -]{0,8}[A-Z])[A-Z0-9]{2,4}(?:[ -]?[A-Z0-9]{2,4})?"
+_PLATE_RE: Final = compiled(
+    r"(?i:\bplate)(?:[ ](?i:number|no\.?))?(?:[ ](?:is|was))?[: ]+(?P<a>" + _PLATE + r")\b"
+    r"|(?i:\bplate)[^.\n(]{0,60}\((?P<b>" + _PLATE + r")\)"
+    r"|(?<![\w-])(?P<c>" + _PLATE + r")\.?[^.\n]{0,40}?(?:\.[^.\n]{0,40}?)?(?i:\bthe[ ]plate)\b"
+)
+
+
+def _plates(text: str) -> Iterator[tuple[int, int, str]]:
+    for m in _PLATE_RE.finditer(text):
+        group = m.lastgroup or "a"
+        value = m.group(group)
+        if any(c.isdigit() for c in value) and any(c.isalpha() for c in value):
+            yield m.start(group), m.end(group), ID
+
+
 def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, int, str]]:
+    if "plate" in text or "Plate" in text:
+        yield from _plates(text)
     for m in _id_candidates(text) if hints.digits >= 3 else ():
         value = m.group(0)
         v_start = m.start()
@@ -1890,8 +1911,9 @@ def _age_context(window: str, strict: bool = False) -> bool:
     last = words[-1].removesuffix("...").removesuffix("…")  # "he was... ninety-six?"
     if last[-3:] in ("'s,", "’s,"):
         last = last[:-1]  # "she's, um — 92"
-    if last == "(" and len(words) >= 2 and (words[-2] in _AGE_PERSONS or words[-2] in _AGE_KIN):
-        return True  # "lives with grandmother (ninety-eight)"
+    kin = words[-2].removesuffix("-in-law") if len(words) >= 2 else ""
+    if last == "(" and (kin in _AGE_PERSONS or kin in _AGE_KIN):
+        return True  # "lives with grandmother (ninety-eight)", "father-in-law (94)"
     if last[:1] == "(" and last[-1:] == "," and last[1:-1].isalpha() and len(last) >= 4:
         return True  # "Pt (Barbara, 97)", "P4 (Aroha, 101)"
     if last.endswith(","):
@@ -5696,7 +5718,11 @@ _DAY_FIRST_GATE: Final = (
 )
 _ORDINAL_DAY_RE: Final = _scan(
     "tT",
-    rf"(?:{_after_cue(_DAY_CUES)})(?P<c>(?i:the)[ ]+(?i:{_ORDINAL_DAY})){_NOT_A_DAY}",
+    rf"(?:{_after_cue(_DAY_CUES)})(?P<c>(?i:the)[ ]+(?i:{_ORDINAL_DAY})){_NOT_A_DAY}"
+    # (with no cue, where a clause ends after it or a time or purpose follows: "it's the
+    # 28th...", "Does the 14th work?", "Date of session: the 30th]", "the 12th for blood")
+    r"|(?P<e>(?i:the)[ ]+(?:3[01]|[12]\d|[1-9])(?:st|nd|rd|th))"
+    r"(?=[ ]*(?:[.,;:!?)\]—–]|$)|[ ]+(?:at|for|works?)\b)",
 )
 
 
@@ -5783,7 +5809,8 @@ def _day_first(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
         group = m.lastgroup or "a"
         yield m.start(group), m.end(group), DATE
     for m in _ORDINAL_DAY_RE.finditer(text) if _ORDINAL_DAY_RE in may else ():
-        yield m.start("c"), m.end("c"), DATE
+        group = m.lastgroup or "c"
+        yield m.start(group), m.end(group), DATE
 
 
 # "retired 6/25", "moved him 2/28", "ready 7/24": m/d after an event verb. The (few) values
@@ -7452,7 +7479,11 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         # (The day-first dates: their cue words before them, as Hyperscan widens lookbehinds
         # away; a diarizer's role labels; numbers in groups, for the phone's cue near them.)
         (_DAY_FIRST_RE, _DAY_FIRST_GATE),
-        (_ORDINAL_DAY_RE, rf"(?i:\b(?:{'|'.join(_DAY_CUES.split())}) the +(?:{_ORDINAL_DAY}))"),
+        (
+            _ORDINAL_DAY_RE,
+            rf"(?i:\b(?:{'|'.join(_DAY_CUES.split())}) the +(?:{_ORDINAL_DAY}))"
+            r"|(?i:\bthe +(?:3[01]|[12]\d|[1-9])(?:st|nd|rd|th))",
+        ),
         (_WEEKDAY_DATE_RE, None),
         (_FOREIGN_DATE_RE, None),
         (_ROLE_LABEL_RE, _ascii_gate(_ROLE_LABEL_RE)),

@@ -2166,6 +2166,18 @@ SESSION_20_CASES = [
      'Meds from [LOCATION]; rides from [LOCATION]. Rehab at [LOCATION].\n'),
     ('Scans at Bethesda Lutheran, then Our Lady of the Lake. She is a Lutheran; drugs cost.\n',
      'Scans at [LOCATION], then [LOCATION]. She is a Lutheran; drugs cost.\n'),
+    # (a day of the month with no cue, where the clause ends or a time or purpose follows;
+    # not a floor, a time, a percentile, a century or a dose)
+    ("Next one I think the 24th, or it's the 28th... Does the 14th work? I've got the 12th for"
+     " blood.\n",
+     "Next one I think [DATE], or it's [DATE]... Does [DATE] work? I've got [DATE] for blood.\n"),
+    ('On the 5th floor for the 3rd time, in the 90th percentile of the 21st century. The 2nd'
+     ' dose.\n',) * 2,
+    # (an in-law's age; a number plate near the word "plate")
+    ('Caregiver for father-in-law (ninety-eight). The car is in the garage, plate MTDU 831.\n'
+     'Sitting there. 316RUD. I know the plate by heart. She ate a plate of 4 EGGS.\n',
+     'Caregiver for father-in-law ([AGE]). The car is in the garage, plate [ID].\n'
+     'Sitting there. [ID]. I know the plate by heart. She ate a plate of 4 EGGS.\n'),
 ]  # fmt: skip
 
 

@@ -327,8 +327,8 @@ _DATE_RELATIVE: Final = _DATE_RES[9]  # last Tuesday, next March 3
 _DATE_HOLIDAY: Final = _DATE_RES[10]  # Christmas 2022
 _RELATIVE_WORDS: Final = ("last", "next", "this ")
 _HOLIDAY_WORDS: Final = (
-    *("Christmas", "Thanksgiving", "Easter", "Halloween", "New Year", "Good Friday", " Day"),
-)
+    "Christmas", "Thanksgiving", "Easter", "Halloween", "New Year", "Good Friday", " Day",
+)  # fmt: skip
 _AGE_SCAN: Final = _combine(_AGE_RES)
 
 _EMAIL_RE: Final = _scan(

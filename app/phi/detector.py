@@ -228,7 +228,8 @@ _DATE_RES: Final = [
     # March 14, 2023 / Mar 9 2022 / May 30th / Apr 4 '23 / March 14th of 2023 / June the 3rd
     _scan(
         "JFMASONDjfmasond",
-        rf"\b{_MON}\s+(?:the\s+(?=\d\d?(?:st|nd|rd|th)\b))?{_DAY}(?!\d)(?:(?:,\s*|\s+)(?:of\s+)?{_YEAR}(?!\d))?(?![\w/])",
+        # (not over a line's end: "a paper MAR.\n11:14 | …")
+        rf"\b{_MON}[^\S\n]+(?:the\s+(?=\d\d?(?:st|nd|rd|th)\b))?{_DAY}(?!\d)(?:(?:,\s*|\s+)(?:of\s+)?{_YEAR}(?!\d))?(?![\w/])",
     ),
     # 14 Mar 2023 / 4th July 2022 / the 3rd of May
     _scan("0-9", rf"\b{_DAY}(?:\s+of)?\s+{_MON}(?![a-z])(?:,?\s+{_YEAR}(?!\d))?"),
@@ -1923,6 +1924,8 @@ def _age_context(window: str, strict: bool = False) -> bool:
         # "Mrs. Lara, 91,": a title and a surname
         if len(words) >= 2 and words[-2].rstrip(".") in _AGE_TITLES:
             return True
+        if any(w in _AGE_KIN and w != "great" for w in words[-4:-1]):
+            return True  # "neighbor Bill Little, 91, who still drives"
         return any(
             w.strip(",").partition("'")[0].partition("’")[0] in _AGE_PERSONS for w in words[-7:]
         )
@@ -2387,6 +2390,8 @@ _NOT_SPEAKER: Final = frozenset(
     name location date phone email age url ip
     coord coordr facil interp line helpline hotline
     from sent to cc bcc subject re fw fwd attendees description notetaker note-taker scribe
+    evidence theme themes pattern patterns insight insights finding findings quote quotes
+    observation observations opportunity opportunities takeaway takeaways
     """.split()
 )
 # Not names even in a personal context: vendors, programs and everyday tokens of the genre.

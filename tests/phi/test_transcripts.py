@@ -2178,6 +2178,12 @@ SESSION_20_CASES = [
      'Sitting there. 316RUD. I know the plate by heart. She ate a plate of 4 EGGS.\n',
      'Caregiver for father-in-law ([AGE]). The car is in the garage, plate [ID].\n'
      'Sitting there. [ID]. I know the plate by heart. She ate a plate of 4 EGGS.\n'),
+    # (an age after a kin word and a name; a month's abbreviation does not take the next
+    # line's number; a synthesis board's "Evidence:" is no speaker)
+    ('* Mentioned neighbor Bill Little, 91, who still drives.\n',
+     '* Mentioned neighbor [NAME], [AGE], who still drives.\n'),
+    ('10:52 | Epic downtime; day team inherits a paper MAR.\n11:14 | Rota posted.\n'
+     'Theme 1: Connectivity\nParking lot: meal logging.\nEvidence:\n  • "The app is fine."\n',) * 2,
 ]  # fmt: skip
 
 

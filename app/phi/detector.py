@@ -2392,6 +2392,10 @@ _NOT_SPEAKER: Final = frozenset(
     from sent to cc bcc subject re fw fwd attendees description notetaker note-taker scribe
     evidence theme themes pattern patterns insight insights finding findings quote quotes
     observation observations opportunity opportunities takeaway takeaways
+    plan plans assessment subjective objective impression diagnosis goal goals action actions
+    status update updates issue issues risk risks decision decisions context background
+    problem problems result results outcome outcomes feedback todo follow-up followup
+    recommendation recommendations
     """.split()
 )
 # Not names even in a personal context: vendors, programs and everyday tokens of the genre.
@@ -4168,9 +4172,14 @@ def _spoken_spans(
                     speaker[label] = False  # "CNIO:", "CMIO:": a role's initials, no "NEHA:"
                     continue
             month = len(words) == 1 and label.lower() in _MONTH_NAMES  # "April:", "June:"
+            # (a listed given name that is also a word, speaking twice: "Will:", "Said:")
+            low = label.lower()
+            given = (
+                len(words) == 1 and count >= 2 and (low in lex.first or low in lex.first_ambiguous)
+            )
             speaker[label] = label in named or (
                 (count >= 2 or len(named) >= 2)
-                and (month or not any(w.lower() in _NOT_NAME for w in words))
+                and (month or given or not any(w.lower() in _NOT_NAME for w in words))
                 and not any(w.lower() in _CONTEXT_STOP for w in words)
             )
         for m in labels:

@@ -2184,6 +2184,13 @@ SESSION_20_CASES = [
      '* Mentioned neighbor [NAME], [AGE], who still drives.\n'),
     ('10:52 | Epic downtime; day team inherits a paper MAR.\n11:14 | Rota posted.\n'
      'Theme 1: Connectivity\nParking lot: meal logging.\nEvidence:\n  • "The app is fine."\n',) * 2,
+    # (a given name that is also a word speaks twice: a speaker, named in the others' turns
+    # too; a note's "Plan:" twice is a heading)
+    ('INT: Thanks for making time, Will.\nWill: Yes. Will you be there? I will.\n'
+     'INT: And the pharmacy?\nWill: The number is on the bottle.\n',
+     'INT: Thanks for making time, [NAME].\n[NAME]: Yes. Will you be there? I will.\n'
+     'INT: And the pharmacy?\n[NAME]: The number is on the bottle.\n'),
+    ('Note: bring forms.\nPlan: none yet.\nPlan: call back.\n',) * 2,
 ]  # fmt: skip
 
 

@@ -720,6 +720,9 @@ _KNOWN_FACILITY_RE: Final = _scan(
     r"|SF\s+General|LA\s+General|LAC\+USC|Olive\s+View|Ronald\s+Reagan|Hackensack"
     r"|Cooper\s+University|Temple\s+University\s+Hospital|Jefferson\s+Health|MUSC|UAB"
     r"|UNC\s+(?:Health|Hospitals)|UVA\s+Health|VCU\s+Health|Strong\s+Memorial"
+    # (names many hospitals, schools and churches carry alone: "avoids Sacred Heart ER",
+    # "a patient at Mercy West")
+    r"|Sacred\s+Heart|Mercy\s+(?:West|East|North|South|General|Medical|Hospital|Health)"
     r"|(?:[A-Z][a-z]+\s)?VA(?:\s+Medical\s+Center)?(?=[\s,.;)]|$))(?![\w])",
 )
 

@@ -2191,6 +2191,9 @@ SESSION_20_CASES = [
      'INT: Thanks for making time, [NAME].\n[NAME]: Yes. Will you be there? I will.\n'
      'INT: And the pharmacy?\n[NAME]: The number is on the bottle.\n'),
     ('Note: bring forms.\nPlan: none yet.\nPlan: call back.\n',) * 2,
+    # (a name many hospitals and churches carry alone; "mercy" the word stays)
+    ('She avoids Sacred Heart ER because of waits; a patient at Mercy West. Have mercy.\n',
+     'She avoids [LOCATION] because of waits; a patient at [LOCATION]. Have mercy.\n'),
 ]  # fmt: skip
 
 

@@ -7121,20 +7121,27 @@ def _attributed(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, in
     return got
 
 
-_NAME_HEADERS: Final = frozenset(
+def _header_set(headers: str) -> frozenset[str]:
+    """Header names, one per ";" or line (the lines after the first are indented)."""
+    return frozenset(h.strip() for h in headers.replace("\n", ";").split(";"))
+
+
+_NAME_HEADERS: Final = _header_set(
     """name;first name;last name;full name;surname;given name;participant name;patient name
     contact;contact name;contact person;caregiver;carer;next of kin;interpreter;recruited by
-    consent taken by;gp;doctor;clinician;nurse;referrer""".replace("\n", ";").split(";")
+    consent taken by;gp;doctor;clinician;nurse;referrer
+    participant;added by;added_by;author;created by;created_by;submitted by;interviewer
+    researcher;note taker;notetaker"""
 )
-_PLACE_HEADERS: Final = frozenset(
+_PLACE_HEADERS: Final = _header_set(
     """site;clinic;town;city;address;practice;hospital;facility;location;suburb;postcode
-    zip;zip code;gp practice;pharmacy;care home;home town;residence;village""".replace(
-        "\n", ";"
-    ).split(";")
+    zip;zip code;gp practice;pharmacy;care home;home town;residence;village"""
 )
 # A table's header cell that says what its column holds, between two separators.
 _TABLE_HEAD_RE: Final = compiled(
     r"(?i:(?:^|[|,\t])[ ]*(?:(?:first|last|full|given|participant|patient|contact)[ ]name|name"
+    r"|participant|added[ _]by|author|created[ _]by|submitted[ _]by|interviewer|researcher"
+    r"|note[ ]?taker"
     r"|surname|contact(?:[ ]person)?|site|clinic|town|city|address|practice|hospital|location"
     r"|postcode|zip|suburb|facility)[ ]*(?:[|,\t]))",
     re.M,

@@ -2194,6 +2194,13 @@ SESSION_20_CASES = [
     # (a name many hospitals and churches carry alone; "mercy" the word stays)
     ('She avoids Sacred Heart ER because of waits; a patient at Mercy West. Have mercy.\n',
      'She avoids [LOCATION] because of waits; a patient at [LOCATION]. Have mercy.\n'),
+    # (a synthesis export's columns "participant" and "added_by"; a code or a team stays)
+    ('sticky_id,cluster,quote,participant,added_by\n'
+     '324,Trust,"It only accepts American order?",Yusuf,Thandiwe\n'
+     '325,Identity,"It is on the fridge.",P06,Research team\n',
+     'sticky_id,cluster,quote,participant,added_by\n'
+     '324,Trust,"It only accepts American order?",[NAME],[NAME]\n'
+     '325,Identity,"It is on the fridge.",P06,Research team\n'),
 ]  # fmt: skip
 
 

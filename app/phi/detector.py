@@ -7006,7 +7006,9 @@ _MAIL_ITEM_RE: Final = compiled(rf"[ ]*(?P<n>{_EXPORT_NAME})[ ]*(?:<[^>\n]*>)?[ 
 # Ivy,"; a dash after a quote, "” - Gethin (P15)", "” — Tavita"; a bracketed tag after a quote,
 # "” [Nusrat/Habiganj]". A town after the name (``t``) is a place.
 _PARTICIPANT_CODE: Final = r"(?:[PRC]|PT|Pt)[ -]?\d{1,3}"
-_ATTR_NAME: Final = rf"{_EXPORT_WORD}(?:[ ]{_EXPORT_WORD}){{0,2}}"
+# (a word of a name may go on in lower case after a hyphen: "Ji-woo", "Dong-hyun")
+_ATTR_WORD: Final = rf"(?:[{_UP}][{_LO}{_UP}'’]*(?:-[{_LO}{_UP}][{_LO}{_UP}'’]*)*\.?)"
+_ATTR_NAME: Final = rf"{_ATTR_WORD}(?:[ ]{_ATTR_WORD}){{0,2}}"
 # (an age may come between: "P04 (Mark, 51)", "(Nimco, ninety-one)")
 _ATTR_TOWN: Final = (
     rf"(?:,[ ]*(?:\d{{1,3}}|[a-z]+(?:-[a-z]+)?)(?=[,)]))?(?:,[ ]*(?P<t>{_ATTR_NAME}))?"
@@ -7027,9 +7029,15 @@ _ATTRIBUTION_RES: Final = (
     ),
     compiled(
         rf"(?:\(|\b){_PARTICIPANT_CODE}[ ]*(?:[·|]|[ ]/|/[ ])[ ]*(?P<n>{_ATTR_NAME})"
-        r"(?=[ ]*[),\n]|$)",
+        r"(?=[ ]*[),/\n]|$)",
         re.M,
     ),
+    # A person with who they are in brackets, or the other way round, in notes: "Maiv
+    # (granddaughter, joined halfway)", "Wen (RN)", "Spouse (Simranjeet)", "Interpreter (Noa)"
+    compiled(
+        rf"(?P<n>{_ATTR_NAME})[ ]\((?i:{_KIN}|interpreter|spouse|rn|np|md|gp|caseworker)[,;)]"
+    ),
+    compiled(rf"\b(?i:{_KIN}|interpreter|spouse)[ ]\((?P<n>{_ATTR_NAME})[,;)]"),
     compiled(
         # (dashes as a class with "-": the prefilter reads "—" as "-")
         rf"[\"”'’][.,!?]?[ ]+[—–-][ ]*(?P<n>{_ATTR_NAME})"
@@ -7104,6 +7112,9 @@ def _export_spans(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int
                 yield m.start("t"), m.end("t"), LOCATION
 
 
+_BACKCHANNEL_LETTERS: Final = frozenset("mhu-")
+
+
 def _attributed(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, int] | None:
     """A name (or town) a quote is attributed to, as an export's label is read, but neither an
     acronym ("(P3 · COPD)") nor a phrase that opens with an ordinary word ("(P3, Mild case)")."""
@@ -7113,6 +7124,8 @@ def _attributed(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, in
     words = text[got[0] : got[1]].split()
     if any(len(w) > 1 and w.isupper() for w in words):
         return None
+    if any(set(w.lower().strip(".,!?")) <= _BACKCHANNEL_LETTERS for w in words):
+        return None  # "Interviewer: Mm-hm.", "Uh-huh."
     first = words[0].lower().rstrip(".")
     if first in lex.common and not (
         first in lex.first or first in lex.first_ambiguous or first in lex.surnames

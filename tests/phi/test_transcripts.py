@@ -2201,6 +2201,16 @@ SESSION_20_CASES = [
      'sticky_id,cluster,quote,participant,added_by\n'
      '324,Trust,"It only accepts American order?",[NAME],[NAME]\n'
      '325,Identity,"It is on the fridge.",P06,Research team\n'),
+    # (a person with who they are in brackets, or the other way round; a name's hyphen may
+    # go on in lower case; a back-channel, a place or a vendor before brackets stays)
+    ('Interview summary — P35 (Ji-woo, 64)\nP14 / Grace / 90 y.o. / lives alone\n'
+     '* Maiv (granddaughter, joined halfway) said the hardest part is visits.\n'
+     '• Spouse (Simranjeet) passed in 2021. Interpreter (Noa) joined late.\n',
+     'Interview summary — P35 ([NAME], 64)\nP14 / [NAME] / [AGE] / lives alone\n'
+     '* [NAME] (granddaughter, joined halfway) said the hardest part is visits.\n'
+     '• Spouse ([NAME]) passed in 2021. Interpreter ([NAME]) joined late.\n'),
+    ('Interviewer: Mm-hm.\nINT: Uh-huh.\n* The Clinic (RN, MD) was busy. Epic (nurse) was slow.\n',)
+    * 2,
 ]  # fmt: skip
 
 

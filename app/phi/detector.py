@@ -7112,9 +7112,6 @@ def _export_spans(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int
                 yield m.start("t"), m.end("t"), LOCATION
 
 
-_BACKCHANNEL_LETTERS: Final = frozenset("mhu-")
-
-
 def _attributed(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, int] | None:
     """A name (or town) a quote is attributed to, as an export's label is read, but neither an
     acronym ("(P3 · COPD)") nor a phrase that opens with an ordinary word ("(P3, Mild case)")."""
@@ -7124,8 +7121,9 @@ def _attributed(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, in
     words = text[got[0] : got[1]].split()
     if any(len(w) > 1 and w.isupper() for w in words):
         return None
-    if any(set(w.lower().strip(".,!?")) <= _BACKCHANNEL_LETTERS for w in words):
-        return None  # "Interviewer: Mm-hm.", "Uh-huh."
+    lows = [w.lower().strip(".,!?") for w in words]
+    if any(w in _UTTERANCES or not _VOWEL_RE.search(w) for w in lows):
+        return None  # "Interviewer: Mm-hm.", "Uh-huh." (as a speaker label's check)
     first = words[0].lower().rstrip(".")
     if first in lex.common and not (
         first in lex.first or first in lex.first_ambiguous or first in lex.surnames

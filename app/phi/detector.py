@@ -505,7 +505,21 @@ _STREET_SUFFIX_NAMED: Final = (
     r"|Gardens?|Gateway|Harbou?rs?|Haven|Inlet|Islands?|Isle|Keys?|Knolls|Lakes?|Lodge"
     r"|Manors?|Mills?|Orchard|Oval|Pines?|Points?|Ports?|Prairie|Ranch|Rapids?|River|Shoals?"
     r"|Shores?|Springs?|Spurs?|Stream|Summit|Trace|Track|Tunnel|Valleys?|Village|Ville|Vista"
-    r"|Wells?|Marg|Ganj|Nagar|Chowk)"
+    r"|Wells?|Marg|Ganj|Nagar|Chowk"
+    # (the street types of faker's English locales and of Australia's and New Zealand's
+    # lists, but those that name other things after a number: "4 Nurses Station", "5 Day
+    # Course", "2 Fall Risk", "Part", "Line", "End", "Top")
+    r"|Amble|Anchorage|Arcade|Artery|Basin|Beach|Branch|Bridge|Brow|Burgs?|Bypass|Byway|Camp"
+    r"|Cape|Cent(?:er|re)s?|Centreway|Circles|Circlet|Circuit|Common|Concourse|Copse"
+    r"|Corners?|Corso|Courtyard|Coves|Crossroads?|Crossway|Cruiseway|Cul-de-sac|Cutting|Dam"
+    r"|Dell|Divide|Drives|Driveway|Elbow|Estates|Extensions|Fairway|Firetrail|Footway"
+    r"|Foreshore|Fort|Frontage|Gates?|Glade|Glens|Grange|Greens|Groves|Gully|Highroad|Hills"
+    r"|Junctions|Laneway|Lees|Lights|Loaf|Lookout|Meander|Mew|Mountains?|Neck|Nook|Outlook"
+    r"|Overpass|Parks?|Parklands|Parkways|Passage|Pathway|Piazza|Plateau|Pocket|Quad"
+    r"|Quadrangle|Quadrant|Quays|Radial|Ramble|Ramp|Retreat|Ridges|Ridgeway|Riverway|Riviera"
+    r"|Roads|Roadside|Roadway|Ronde|Rosebowl|Rotary|Route|Siding|Skyway|Slope|Squares|Stairs"
+    r"|Steps|Strand|Streets|Tarn|Thoroughfare|Throughway|Tollway|Tor|Trafficway|Trunkway"
+    r"|Underpass|Viaduct|Views|Villages|Villas|Wade|Walks|Walkway|Ways)"
 )
 _STREET_PREFIX: Final = (
     r"(?:Rue|Chemin|Calle|Rua|Via|Avenida|Avenue|Boulevard|Route|Rte|Jalan|Jln|Lorong|Persiaran)"
@@ -520,6 +534,12 @@ _ADDRESS_RE: Final = _scan(
     r"\.?\s*#?\w+(?:-\d+)?)?"
     rf"|\b\d{{1,6}}(?:-\d{{1,4}})?,?\s+(?:[A-Z][a-zA-Z'’-]+\s+){{1,3}}{_STREET_SUFFIX_NAMED}\b"
     r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*#?\w+(?:-\d+)?)?"
+    # (a flat's number, then its street with no house number: "Flat 35o\nStephen Fork")
+    r"|\b(?:Flat|Studio|Unit|Apartment|Apt\.?|Suite)[ ]\d{1,4}[A-Za-z]?,?\s+"
+    rf"(?:[A-Z][a-zA-Z'’-]+\s+){{1,2}}(?:{_STREET_SUFFIX}|{_STREET_SUFFIX_NAMED})\b"
+    # (a street with no house number, then its flat or suite: "Harris Alley Apt. 919")
+    rf"|\b(?:[A-Z][a-zA-Z'’-]+[ ]){{1,2}}(?:{_STREET_SUFFIX}|{_STREET_SUFFIX_NAMED}),?[ ]"
+    r"(?:Apt|Apartment|Suite|Ste|Unit)\.?[ ]?#?\d+[A-Za-z]?\b"
     r"|\b(?:P\.?\s?O\.?\s+Box|PO\s+Box|(?:RR|HC|Rural\s+Route)\s*\d+,?\s+Box)\s+\d+"
     r"|\b(?:[A-Z][a-z]+\s+){1,2}(?:Street|Avenue|Boulevard|Road|Lane|St\.(?=\s+[A-Z]))"
     r"|\b\d{1,3}(?:st|nd|rd|th)\s+(?i:street|avenue|ave)\b\.?"
@@ -798,17 +818,25 @@ _CAP_TOKEN_RE: Final = _scan(_UP, rf"(?<![\w-])(?<!\w['’]){_NAME_TOK}(?![\w-])
 _INITIAL: Final = r"[A-Z]\.(?![A-Za-z])|[A-Z](?=['’]s\b|[,;:)]|$|\s+[a-z])"
 # (white space but a tab, which separates columns: "14:29:33<TAB>Eva<TAB>I can hear")
 _FOLLOW_RE: Final = compiled(rf"[^\S\t]+(?:(?P<init>{_INITIAL})|(?P<tok>{_NAME_TOK}))")
+# (a doctor by a nickname before a surname, as people say it: "doc Delannoy", "Doc King")
+_TITLES: Final = (
+    "Dr|Drs|Doctor|[Dd]oc|Mr|Mister|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr|Sister"
+    "|Brother|Father|Mother|Aunt|Uncle|Grandma|Grandpa|Judge|Officer|Captain|Capt"
+)
 _TITLE_RE: Final = _scan(
-    "A-Z",
-    rf"\b(?P<title>Dr|Drs|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr"
-    rf"|Sister|Brother|Father|Mother|Aunt|Uncle|Grandma|Grandpa|Judge|Officer|Captain|Capt)"
+    "A-Zd",
+    rf"\b(?P<title>{_TITLES})"
     # (an Irish surname opens with a particle of its own: "Dr. Ó Carra", "Mrs. Ní Bhriain")
     # (the name on the title's line: "Clinical Research Nurse\n\nBest, ..." is a sign-off)
     rf"(?:\.|(?=[^\S\n]))[^\S\n]*(?P<n>(?:(?:Ó|Ní|Nic|Uí|Mac[ ]an)[ ]+)?(?:{_NAME_TOK}|[A-Z]\.)"
     rf"(?:\s+(?:{_NAME_TOK}|[A-Z]\.(?![A-Za-z])"
     rf"|[A-Z](?=[\s,;:)]|$))){{0,2}})",
 )
-_SURNAME_TITLES: Final = frozenset("Dr Doctor Mr Mrs Ms Miss Prof Professor".split())
+# (before "doc": the word is a document's, "the doc", "a shared doc", "Google doc")
+_DOCUMENT_BEFORE_RE: Final = compiled(
+    r"(?i:\b(?:the|a|an|this|that|shared|google|word|design|same|whole|new|old))[ ]+$"
+)
+_SURNAME_TITLES: Final = frozenset("Dr Doctor doc Doc Mr Mister Mrs Ms Miss Prof Professor".split())
 # Titles of other languages and families before a name: "signora Petrassi", "Herr
 # Eichenberger", "nonna Giorgia", "Papa Fadipe".
 _OTHER_TITLE_RE: Final = _scan(
@@ -906,8 +934,9 @@ _HEAD_HINTS: Final = (
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS: Final = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
 _TITLE_HINTS: Final = (
-    "Dr", "Doctor", "Mr", "Ms", "Miss", "Mx", "Prof", "Nurse", "Rev", "Sr", "Fr", "Sister",
-    "Brother", "Father", "Mother", "Aunt", "Uncle", "Grand", "Judge", "Officer", "Capt",
+    "Dr", "Doctor", "Doc", "doc", "Mr", "Mister", "Ms", "Miss", "Mx", "Prof", "Nurse", "Rev",
+    "Sr", "Fr", "Sister", "Brother", "Father", "Mother", "Aunt", "Uncle", "Grand", "Judge",
+    "Officer", "Capt",
 )  # fmt: skip
 
 
@@ -1084,6 +1113,11 @@ def _name_spans(
                 continue  # "Dr. Google is the one they all trust"
             if low.endswith(_ROLE_ENDINGS):
                 continue  # "Nurse Manager", "Nurse Educator": a role
+            if m.group("title").lower() == "doc" and (
+                not (surname_word or _personal_token(first_tok.group(0), lex, True))
+                or _DOCUMENT_BEFORE_RE.search(text, max(0, m.start() - 12), m.start())
+            ):
+                continue  # "the doc Hannah wrote", "the doc Teams links to": a document
             if low in _STATE_NAMES_LOWER and m.group("title") not in _SURNAME_TITLES:
                 continue  # "Dr. Washington" is a surname; "Sister Carolina" may be a place
             if _is_eponym(text, n_start, first_tok.end()):
@@ -2271,6 +2305,7 @@ _UNIT_BEFORE_RE: Final = compiled(
     r"|block|door|stand|plot|shop)\.?[ ]+#?|No\.?[ ]+)"
     r"[A-Za-z]?\d+[A-Za-z]?"
     r"(?:,?[ ]+|/)$"
+    r"|(?<![\w/.,-])\d{1,4}/$"  # (a unit's number before the house's: "41/172 Cline Heights")
 )
 
 
@@ -2288,7 +2323,11 @@ def _unit_start(text: str, start: int) -> int:
     unit = _UNIT_BEFORE_RE.search(text, max(0, start - 20), start)
     if unit is None and text[start].isdigit():
         unit = _NUMBERED_BEFORE_RE.search(text, max(0, start - 8), start)
-    return unit.start() if unit else start
+    if unit is None:
+        return start
+    # (a block and a lot before the house: "Blk 19 Lot 3 Sampaguita Street")
+    outer = _UNIT_BEFORE_RE.search(text, max(0, unit.start() - 20), unit.start())
+    return outer.start() if outer else unit.start()
 
 
 def _said_digits(said: str) -> int:
@@ -2692,7 +2731,9 @@ _SAINT_LOWER_RE: Final = _scan(
     r"\b(?:st\.?|saint)\s+(?P<n>[a-z]+)"
     r"(?!(?:['’]s)?\s+(?:(?:uh|um|er)\s+)?(?:wort|day|eve)\b)(?:['’]s)?\b",
 )
-_LOWER_TITLE_RE: Final = _scan("dDmM", r"(?i:\b(?:dr|doctor|mr|mrs|ms))\.?\s+(?P<n>[a-z][a-z'’-]+)")
+_LOWER_TITLE_RE: Final = _scan(
+    "dDmM", r"(?i:\b(?:dr|doctor|doc|mr|mister|mrs|ms))\.?\s+(?P<n>[a-z][a-z'’-]+)"
+)
 _PARTICLE_HINT_RE: Final = compiled(r" (?:de|del|della|van|von|da|di|la|le|bin|al|dos|das|du|ter) ")
 
 
@@ -4719,15 +4760,6 @@ _AND_TOKEN_RE: Final = compiled(rf"[ ]+(?:and|or)[ ]+({_ANY_TOK})(?![\w'’-])")
 _TOKEN_AND_RE: Final = compiled(rf"(?<![\w'’.-])({_ANY_TOK})[ ]+(?:and|or)[ ]+$")
 
 
-# The whole-text scans that one Hyperscan pass rules in or out per text (app/phi/prefilter.py).
-# A gate pattern stands in where the pattern is too long for Hyperscan, or where Hyperscan's
-# approximation of its lookarounds would pass nearly every text; each is a necessary
-# condition of its pattern (a title word then a letter; a name's last word then a facility
-# head; the lower-case after-name scan with its lookarounds consumed).
-_TITLES: Final = (
-    "Dr|Drs|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr|Sister|Brother|Father"
-    "|Mother|Aunt|Uncle|Grandma|Grandpa|Judge|Officer|Captain|Capt"
-)
 # Phrasings from fresh scratch sets (session 9): contexts and shapes, no names.
 # A name spelled out letter by letter after a spelling cue: "it's spelled R I B E I R O",
 # "the last name is m - a - s - o - n", "Z, A, K" (three letters or more, one separator).
@@ -7477,6 +7509,11 @@ def _recurring(
         yield from ((s, e, category) for s, e, _ in _mentions(text, word, False))
 
 
+# The whole-text scans that one Hyperscan pass rules in or out per text (app/phi/prefilter.py).
+# A gate pattern stands in where the pattern is too long for Hyperscan, or where Hyperscan's
+# approximation of its lookarounds would pass nearly every text; each is a necessary
+# condition of its pattern (a title word then a letter; a name's last word then a facility
+# head; the lower-case after-name scan with its lookarounds consumed).
 _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's stand-in goes here)
     text_scans=[
         # (_URL_RE: its scheme, "www." or a top-level domain and a slash. The gate, not the

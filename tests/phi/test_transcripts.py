@@ -2217,3 +2217,31 @@ SESSION_20_CASES = [
 @pytest.mark.parametrize(("text", "redacted"), SESSION_20_CASES)
 def test_session_20_fresh_set_classes(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted
+
+
+SESSION_21_CASES = [
+    # Fresh sets (session 21): the street types of faker's English locales and of
+    # Australia's and New Zealand's lists; a unit's number before the house's ("41/172"), a
+    # block and a lot, a flat with no house number, a street with no house number but its
+    # flat or suite; "doc" and "Mister" before a name, not "the doc" (a document).
+    ("CALLER: 4953 Sharp Streets Apt. 628, 82287.\nHe's at 218 Reynolds Artery, the locked"
+     " side.\nMailed the kit to 8858 Daniel Bypass, Staunton.\n",
+     "CALLER: [LOCATION], [LOCATION].\nHe's at [LOCATION], the locked side.\nMailed the kit"
+     " to [LOCATION].\n"),
+    ("He lives at 41/172 Cline Heights. Patient: Blk 19 Lot 3 Sampaguita Street, 65487.\n"
+     "Flat 25q, Linda Burgs. Still at Studio 29Q\nHudson Camp? The one on Harris Alley Apt. 919?\n",
+     "He lives at [LOCATION]. Patient: [LOCATION], [LOCATION].\n"
+     "[LOCATION]. Still at [LOCATION]? The one on [LOCATION]?\n"),
+    ("We had 4 Nurses Station rounds and a 5 Day Course. Take 1/2 tablet.\n",) * 2,
+    ("Paged doc Delannoy. His GP is doc King. Mister Rogers called.\n",
+     "Paged [NAME]. His GP is [NAME]. [NAME] called.\n"),
+    ("speaker 1: okay mister odom and what's your dad's date of birth\n",
+     "speaker 1: okay mister [NAME] and what's your dad's date of birth\n"),
+    ("See the doc Maria shared; the doc Word made; put it in the doc Teams links to.\n",
+     "See the doc [NAME] shared; the doc Word made; put it in the doc Teams links to.\n"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "redacted"), SESSION_21_CASES)
+def test_session_21_fresh_set_classes(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted

@@ -122,6 +122,19 @@ _BARE_CONTRACTIONS: Final = frozenset(
     """.split()
 )
 
+# Words of the last decades that the dictionary the word list comes from (an old one) lacks:
+# "Email on file is ...", "Voicemail from ..." open sentences, and are no one's name.
+_RECENT_WORDS: Final = frozenset(
+    """
+    email emails emailed emailing e-mail fax faxed faxes faxing voicemail voicemails wifi
+    website websites online app apps smartphone smartphones laptop laptops login logins
+    logout password passwords username inbox chatbot telehealth telemedicine bluetooth webcam
+    podcast selfie texting internet download downloaded upload uploaded dashboard dashboards
+    workflow workflows checkbox dropdown tooltip screenshot screenshots hashtag spreadsheet
+    spreadsheets
+    """.split()
+)
+
 
 @lru_cache(maxsize=1)
 def _lexicon() -> _Lexicon:
@@ -133,7 +146,7 @@ def _lexicon() -> _Lexicon:
         first=(_read("first_names.txt") | _read("first_names_world.txt")) - _INTERJECTIONS,
         first_ambiguous=_read("first_names_common.txt"),
         surnames=_read("surnames.txt"),
-        common=_read("common_words.txt") | _BARE_CONTRACTIONS,
+        common=_read("common_words.txt") | _BARE_CONTRACTIONS | _RECENT_WORDS,
         cities={k: frozenset(v) for k, v in cities_by_first.items()},
         city_words={k: max(len(c.split()) for c in v) for k, v in cities_by_first.items()},
         drugs=_read("drug_names.txt"),
@@ -1391,6 +1404,11 @@ def _location_spans(
         yield m.start(), m.end(), LOCATION
     for m in _CODE_TOWN_RE.finditer(text) if hints.max_run >= 4 and _CODE_TOWN_RE in may else ():
         town = m.group("t").lower()
+        code = m.group("code")
+        if len(code) == 4 and code < "2400" and code[2] < "6" and not lex.cities.get(town):
+            sentence = text[m.end() : m.end() + 2]
+            if text.rfind("\n", 0, m.start()) + 1 == m.start() and sentence[1:].islower():
+                continue  # "1723 Pt is 100": a note's time of day, then its sentence
         word = town in lex.common or _inflected_word(town, lex) or town[:-1] in lex.common
         if (not word or lex.cities.get(town)) and town not in _CONTEXT_STOP:
             if town not in _MONTHS_LOWER and town not in lex.drugs:
@@ -2025,7 +2043,10 @@ _SPOKEN_EMAIL: Final = (
     # spelling before it and an initial: "a l l e n allen dot kate", "a gupta"; a domain may
     # be spelled: "at a o l dot com")
     r"(?<![\w'’])(?:[a-z](?:[ -][a-z]){2,},?\s+)?(?:[a-z]\s+)?"
-    r"[a-z0-9]+(?:,?\s+(?:dot|underscore)\s+[a-z0-9]+(?:['’][a-z]+)?"
+    # (a written dot or underscore in the name, "vedant.r at gmail dot com"; a spelling after
+    # it, "connie m a b r y at yahoo dot com")
+    r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\s+[a-z](?:\s[a-z]){2,}(?=\s+at\s))?"
+    r"(?:,?\s+(?:dot|underscore)\s+[a-z0-9]+(?:['’][a-z]+)?"
     r"|\s+(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
     r"|(?:thir|four|fif|six|seven|eigh|nine)teen"
     r"|(?:twen|thir|for|fif|six|seven|eigh|nine)ty(?:-(?:one|two|three|four|five|six|seven"
@@ -2175,7 +2196,9 @@ _NAME_CUE_RE: Final = compiled(rf"(?i:{_NAME_CUE})(?P<n>{_ANY_TOK})")
 # (A timestamp may open the line: "[00:26:11] KIRSTY:", "(12:04) Marta:".)
 _TIMESTAMP: Final = r"(?:[\[(]?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?[\])]?[ \t]+)?"
 _SPEAKER_RE: Final = compiled(
-    rf"^[ \t]*{_TIMESTAMP}\[?(?P<n>[{_UP}][{_LO}]+(?:['’‘][{_LO}]+)?(?:[ -][{_UP}][{_LO}]+)?"
+    # (a given name's hyphen may go on in lower case: "Min-jun:", "Dong-hyun:")
+    rf"^[ \t]*{_TIMESTAMP}\[?(?P<n>[{_UP}][{_LO}]+(?:['’‘][{_LO}]+)?"
+    rf"(?:[ ][{_UP}][{_LO}]+|-[{_UP}{_LO}][{_LO}]+)?"
     # (or in capitals, three letters or more: "JASMINE:", "VÂN:"; a role's "CSR:" is
     # refused later)
     rf"|[{_UP}]{{3,}}(?:[ -][{_UP}]{{2,}})?)"
@@ -4211,6 +4234,9 @@ def _spoken_spans(
             ):
                 speaker[label] = False  # "Interviewer:", "Client:", "Daughter:": a role
                 continue
+            if "-" in label and all(p.lower() in lex.common for p in label.split("-")):
+                speaker[label] = False  # "Check-in:", "Wrap-up:": a heading, not "Min-jun:"
+                continue
             if label.isupper() and len(label) < 5 and label.lower() not in lex.first:
                 if len(label) == 3 or not any(c in _VOWELS for c in label[:2]):
                     speaker[label] = False  # "CNIO:", "CMIO:": a role's initials, no "NEHA:"
@@ -4701,6 +4727,8 @@ def _extend(
                     break
                 if low in lex.common and low not in lex.surnames and low not in _PARTICLES:
                     break
+                if low in lex.common and _sentence_initial(text, prev.start(1)):
+                    break  # "Call Lopez, Maria at 4": a sentence's first word, a verb
                 if _inflected_word(low, lex) and (lower or low not in lex.surnames):
                     break  # "you mentioned almuth", "Phoned Lerato": a verb's form, no name
                 ahead = text[max(0, prev.start(1) - 3) : prev.start(1)]
@@ -5870,7 +5898,16 @@ _MD_VALUE_RE: Final = _scan(
 )
 _MD_VERBS: Final = frozenset(
     "retired died passed hired quit moved born delivered transferred returned ready scheduled "
-    "rescheduled booked back admitted discharged arrived".split()
+    "rescheduled booked back admitted discharged arrived signed interviewed consented enrolled "
+    "shipped mailed recorded observed dob dob: d.o.b. d.o.b.:".split()
+)
+# (a verb, then "for" or "on": "scheduled for 4/16", "shipped on 10/8")
+_MD_PREPOSITIONS: Final = frozenset("for on".split())
+_MD_SCORE_DAYS: Final = frozenset("2 3 4 5 10".split())
+# "I have 9/18 at 9:15", "4/16 2pm": a time after it makes m/d a day, never a fraction.
+_MD_TIME_AFTER_RE: Final = compiled(
+    r",?[ ]+(?:at[ ]+)?(?:[01]?\d|2[0-3])(?::[0-5]\d(?:[ ]?(?i:[ap]\.?m\.?))?|[ ]?(?i:[ap]\.?m\.?))"
+    r"(?![\w:])"
 )
 # "came in 8/4", "she was brought in 3/12": a visit's date after a verb of coming in.
 _MD_IN_VERBS: Final = frozenset("came come comes went brought checked walked showed".split())
@@ -5890,8 +5927,15 @@ def _md_after_verb(text: str) -> Iterable[tuple[int, int, str]]:
             words.pop()
         if len(words) >= 2 and words[-1] in ("in", "up") and words[-2] in _MD_IN_VERBS:
             words[-1] = "back"  # counts as an event verb
-        if words and words[-1] in _MD_VERBS and not _MD_FRACTION_RE.match(text, m.end()):
-            yield start, m.end(), DATE
+        if len(words) >= 2 and words[-1] in _MD_PREPOSITIONS and words[-2] in _MD_VERBS:
+            words.pop()
+        # (with a time after it, not a share or a score's: "gave 1/2 at 9pm", "pain 7/10 at 3")
+        timed = m.group().split("/")[1] not in _MD_SCORE_DAYS and _MD_TIME_AFTER_RE.match(
+            text, m.end()
+        )
+        if (words and words[-1].lstrip("(") in _MD_VERBS) or timed:
+            if not _MD_FRACTION_RE.match(text, m.end()):
+                yield start, m.end(), DATE
 
 
 def _pair_token_ok(tok: str, lex: _Lexicon) -> bool:
@@ -6906,14 +6950,18 @@ def _unknown_word(word: str, lex: _Lexicon) -> bool:
 _LAST_FIRST_RE: Final = _scan(
     _UP,
     rf"(?<![\w'’-])(?=(?P<last>{_NAME_TOK}),[ ](?P<first>{_NAME_TOK})"
-    r"(?=[ ]*(?:\(|,|;|$|\n|[—–]|\.[ ]+(?:Born|DOB|D\.O\.B))))",
+    # (then a bracket, a list's or a byline's separator, or a clause about the person: "Ogawa,
+    # Naoki at 252-555-0120", "Interviewer: Passalacqua, Piermaria · Notetaker")
+    r"(?=[ ]*(?:[()]|,|;|$|\n|[—–·|/]|\.[ ]+(?:Born|DOB|D\.O\.B))"
+    r"|[ ]+(?:at|in|re|from|on|and|or|with)[ ]))",
     re.M,
 )
 # A wristband's or a label's "SURNAME, GIVEN, <number>" in capitals ("YATES, ROSS, 10097340").
 _CAPS_LAST_FIRST_RE: Final = _scan(
     "A-Z",
     r"(?<![\w'’-])(?P<last>[A-Z]{2,}(?:[-'’][A-Z]{2,})?),[ ]?(?P<first>[A-Z]{2,}(?:-[A-Z]{2,})?)"
-    r"(?=,[ ]*[A-Z]{0,3}\d)",
+    # (a number after it, or none: "the banner says HADDAD, LAYLA", "(partner, SCOTT, SARA)")
+    r"(?![\w'’-])(?:(?P<num>)(?=,[ ]*[A-Z]{0,3}\d))?",
 )
 _AGE_AFTER_NAME_RE: Final = _scan(
     _UP,
@@ -7318,16 +7366,27 @@ def _s16_spans(
     for m in _LAST_FIRST_RE.finditer(text) if _LAST_FIRST_RE in may else ():
         first, last = m.group("first"), m.group("last")
         if first.lower() not in lex.first or first.lower() in lex.first_ambiguous:
-            continue  # (only a given name no word shares: not "Yes, Grace")
+            # (only a given name no word shares: not "Yes, Grace"; or after a listed surname,
+            # a word that is no word at all: "Ogawa, Naoki")
+            if last.lower() not in lex.surnames or not _pair_token_ok(first, lex):
+                continue
         if last.lower() in lex.common or lex.cities.get(last.lower()) or not named([last], True):
             continue  # "Okay, Maria", "Boston, Maria"
         yield m.start("last"), m.end("first"), NAME
     for m in _CAPS_LAST_FIRST_RE.finditer(text) if _CAPS_LAST_FIRST_RE in may else ():
         first, last = m.group("first").lower(), m.group("last").lower()
-        if (first in lex.first or last in lex.surnames) and not (
-            first in _CONTEXT_STOP or last in _CONTEXT_STOP or first in _NOT_NAME
+        if first in _CONTEXT_STOP or last in _CONTEXT_STOP or first in _NOT_NAME:
+            continue
+        if m.group("num") is not None:
+            if first in lex.first or last in lex.surnames:
+                yield m.start("last"), m.end("first"), NAME  # (the form itself is the cue)
+        elif (first in lex.first and first not in lex.first_ambiguous) or (
+            last in lex.surnames and _pair_token_ok(m.group("first").title(), lex)
         ):
-            yield m.start("last"), m.end("first"), NAME  # (the form itself is the cue)
+            if first in lex.common or last in lex.common or last in _NOT_NAME:
+                continue
+            if not lex.cities.get(last):
+                yield m.start("last"), m.end("first"), NAME  # (a given name no word shares)
     for m in _AGE_AFTER_NAME_RE.finditer(text) if _AGE_AFTER_NAME_RE in may else ():
         # (after a title and a surname, or a given name: not "Ward (93)", "Table (95)")
         n = m.group("n").lower()
@@ -7801,6 +7860,8 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
         if end > start and not _large_place(text, start, end, cat):
             if text[end : end + 1] == "_" and text[end + 1 : end + 2].isdigit():
                 continue  # "spk_1", "speaker_00": a diarizer's label, no one's name
+            if cat == AGE and text[end : end + 4] == "-old" and text[end - 4 : end] == "year":
+                end += 4  # "96-year-old" whole, not "[AGE]-old" ("[AGE] years old" stays)
             if cat == NAME and text[end - 1 : end] in _NEGATED_ENDS and _negated(text, end):
                 # "the doctor wasn't sure", "my son ben didn't": a verb, no name
                 end = text.rfind(" ", start, end)

@@ -2239,6 +2239,28 @@ SESSION_21_CASES = [
      "speaker 1: okay mister [NAME] and what's your dad's date of birth\n"),
     ("See the doc Maria shared; the doc Word made; put it in the doc Teams links to.\n",
      "See the doc [NAME] shared; the doc Word made; put it in the doc Teams links to.\n"),
+    # (a speaker whose given name goes on in lower case after its hyphen; a heading of two
+    # words is none)
+    ("Min-jun: And who helps you?\nParticipant: The pharmacy calls me, Min-jun.\nMin-jun: Okay.\n"
+     "Check-in: fine.\nCheck-in: later.\n",
+     "[NAME]: And who helps you?\nParticipant: The pharmacy calls me, [NAME].\n[NAME]: Okay.\n"
+     "Check-in: fine.\nCheck-in: later.\n"),
+    # (a month and day after a date of birth, an event's verb and "for", or before a time;
+    # not a share or a score)
+    ("(DOB 3/22). Interviewed 1/12, scheduled for 4/16 2pm. I have 9/18 at 9:15.\n",
+     "(DOB [DATE]). Interviewed [DATE], scheduled for [DATE] 2pm. I have [DATE] at 9:15.\n"),
+    ("Gave 1/2 at 9pm; pain 7/10 at 3 am; 3/4 of the way at 5pm; Themes (3/5).\n",) * 2,
+    # (the rest of "96-year-old"; a note's time of day at its line's start is no postcode)
+    ("Participant is 96-year-old.\n1723 Pt is out. Address: Hauptstr. 4\n1010 Wien\n",
+     "Participant is [AGE].\n1723 Pt is out. Address: [LOCATION]\n[LOCATION]\n"),
+    # (an email address read out with a written dot in it, or spelled after the name)
+    ("Email on file is vedant.r at gmail dot com. Or connie m a b r y at yahoo dot com.\n",
+     "Email on file is [EMAIL]. Or [EMAIL].\n"),
+    # ("SURNAME, GIVEN" in capitals with no number after it; "Last, First" before a clause)
+    ("The banner says HADDAD, LAYLA. Family member (partner, SCOTT, SARA) arrives.\n"
+     "Call Lopez, Maria at 4 re: the diary. Hx: COPD, CHF. SMITH, ALBUTEROL.\n",
+     "The banner says [NAME]. Family member (partner, [NAME]) arrives.\n"
+     "Call [NAME] at 4 re: the diary. Hx: COPD, CHF. SMITH, ALBUTEROL.\n"),
 ]  # fmt: skip
 
 

@@ -1219,6 +1219,8 @@ def _name_spans(
             continue
         if (low in _CONTEXT_STOP or low in _STAR_SIGNS) and _after_determiner(text, start):
             continue  # "the Alexa reminds him", "my Siri", "I'm a Leo": a product, a sign
+        if _country_or_state(low) and _PLACE_PREP_BEFORE_RE.search(text, max(0, start - 8), start):
+            continue  # "I was living in Alberta then": the province, not a woman
         end, added = _extend_name(text, tok_end, lex)
         if is_amb and not added:
             if _turn_vocative(text, start, tok_end, lex):  # "Interviewer: Hope, thanks …"
@@ -1238,6 +1240,7 @@ _ABSTRACT_PREDICATE_RE: Final = compiled(
     r"|(?:my|our|the)[ ]+(?:favou?rite[ ]+)?(?:season|month|time[ ]+of[ ]+(?:the[ ]+)?year)))\b"
 )
 _DIGIT_NEXT_RE: Final = compiled(r"[ ]*(?:the[ ]+)?\d")
+_PLACE_PREP_BEFORE_RE: Final = compiled(r"\b(?:in|from|near|across|around|outside)[ ]$")
 _DETERMINERS: Final = frozenset("the a an my our your his her their this that".split())
 
 
@@ -2246,6 +2249,15 @@ _BRACKET_LABEL_RE: Final = compiled(
 )
 
 
+# Roles by their initials, in a speaker's brackets ("Priya (UXR):"): not a person's initials
+_ROLE_ACRONYMS: Final = frozenset(
+    """
+    app uxr ux ui pm po qa it ma rn np md pa lpn lvn cna rph crna cnm sw msw lcsw pt ot rt slp
+    cns dnp aprn fnp pgy cmo cno cmio cnio ceo cto coo cfo hr ba sme dev eng ops
+    """.split()
+)
+
+
 def _bracket_labels(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
     """Names in brackets in speaker labels (tried at line starts), and the same names in the
     turns ("Facilitator (Faith): ... Faith, ...")."""
@@ -2261,6 +2273,8 @@ def _bracket_labels(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
             if len(name) > 3 and not any(c in _VOWELS for c in name[:2]):
                 if low not in lex.first:
                     continue
+            if low in _ROLE_ACRONYMS or (len(name) <= 4 and low in lex.common):
+                continue  # "Melinda (APP):", "Priya (UXR):": a role's initials
         if name.lower() not in _NOT_SPEAKER and (
             name.isupper() or _personal_token(name, lex, True)
         ):
@@ -2435,7 +2449,8 @@ _ROLE_ENDINGS: Final = (
     "worker", "biller", "coder", "scheduler", "coordinator", "assistant", "technician",
     "surgeon", "educator", "analyst", "specialist", "consultant", "navigator", "dietitian",
     "practitioner", "paramedic", "midwife", "chaplain", "receptionist", "administrator",
-    "supervisor",
+    "supervisor", "intensivist", "hospitalist", "internist", "anesthetist", "phlebotomist",
+    "radiographer", "sonographer", "orderly",
 )  # fmt: skip
 _NOT_SPEAKER: Final = frozenset(
     """
@@ -2512,6 +2527,17 @@ _CONTEXT_STOP: Final = frozenset(
     sinhala malayalam kannada odia assamese sindhi tibetan uyghur kazakh uzbek samoan tongan
     fijian quechua mixtec zapotec
     """.split()  # (not "Thai", "Lao", "Shona", "Zulu": names too)
+    # and where people are from, in a word ("she's Norwegian"):
+    + """
+    norwegian swedish danish finnish dutch irish scottish welsh english british american
+    canadian mexican brazilian argentinian argentine colombian peruvian chilean cuban
+    dominican jamaican nigerian ghanaian kenyan ethiopian eritrean egyptian moroccan
+    indian pakistani bangladeshi chinese taiwanese filipino filipina indonesian malaysian
+    australian spanish austrian swiss belgian czech slovak hungarian bulgarian lithuanian
+    latvian estonian icelandic iranian iraqi syrian lebanese jordanian palestinian israeli
+    afghan nepalese european african asian latino latina hispanic caribbean midwest
+    midwestern
+    """.split()
 )
 # Place context: "lives in X", "over in X", "drove up from X", "moved to X".
 _PLACE_CUE: Final = (
@@ -2794,6 +2820,14 @@ def _personal_token(tok: str, lex: _Lexicon, capitalised: bool) -> bool:
     return len(base) >= 2
 
 
+_FILLER_WORDS: Final = frozenset("um uh erm hmm mean like well so oh yeah okay ok".split())
+
+
+def _listed_name(low: str, lex: _Lexicon) -> bool:
+    """Whether a name list holds ``low`` (a given name, a word's or not, or a surname)."""
+    return low in lex.first or low in lex.first_ambiguous or low in lex.surnames
+
+
 def _strong_name_ok(text: str, start: int, end: int, lex: _Lexicon) -> bool:
     """After "my sister" / "this is" / "Dr." a capitalised word mid-sentence is a name even
     when it is also a word ("Ria", "April Allison"); a month needs a surname after it."""
@@ -2935,7 +2969,9 @@ _NEXT_TOKEN_RE: Final = compiled(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
 
 _STREET_ANY_CASE_RE: Final = _scan(
     "0-9",
-    rf"\b\d{{1,6}}[A-Za-z]?[ ]+(?:(?!(?:at|in|on|to|of|and|the|by|for|from)[ ])"
+    # (not a time's or a distance's unit: "~71 min drive", "20 minute walk")
+    rf"\b\d{{1,6}}[A-Za-z]?[ ]+(?:(?!(?:at|in|on|to|of|and|the|by|for|from|min|mins|minute"
+    r"|minutes|hr|hrs|hour|hours|mile|miles|mi|km|block|blocks)[ ])"
     rf"[{_UP}{_LO}][{_LO}'’]+[ ]+){{1,3}}(?i:{_STREET_SUFFIX})\b\.?"
     r"(?:,?[ ]*(?i:apt|apartment|suite|ste|unit|#)\.?[ ]*#?\w+)?"
     rf"|\b\d{{1,6}}[ ]+(?i:{_STREET_PREFIX})[ ]+(?:(?:de|du|des|la|le|del|da|do|dos)[ ]+)?"
@@ -3586,6 +3622,13 @@ def _cap_name_spans(
                     (vocative or cue == "weak" or me_and or addressed)
                     and _strong_name_ok(text, start, tok_end, lex)
                     and low not in _NOT_NAME
+                    # (a word no name list holds, after a filler, is a word: "I mean, Sure.")
+                    and not (
+                        low in lex.common
+                        and not _listed_name(low, lex)
+                        and words
+                        and words[-1].rstrip(",") in _FILLER_WORDS
+                    )
                 )
                 or (vocative and _vocative_month(text, start, low))
             )
@@ -6818,7 +6861,9 @@ _GROUPED_ID_RE: Final = _scan(
 )
 
 
-_UTTERANCES: Final = frozenset("uh-huh uh-oh ah-ha uh-uh huh aha ahh ooh wow yay oops whoa".split())
+_UTTERANCES: Final = frozenset(
+    "uh-huh uh-oh ah-ha uh-uh huh aha ahh ooh wow yay oops whoa hiya heya howdy g'day".split()
+)
 _VOWEL_RE: Final = compiled(r"[aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýāēīōū]")
 
 

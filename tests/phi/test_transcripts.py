@@ -2261,6 +2261,14 @@ SESSION_21_CASES = [
      "Call Lopez, Maria at 4 re: the diary. Hx: COPD, CHF. SMITH, ALBUTEROL.\n",
      "The banner says [NAME]. Family member (partner, [NAME]) arrives.\n"
      "Call [NAME] at 4 re: the diary. Hx: COPD, CHF. SMITH, ALBUTEROL.\n"),
+    # (what stays: a role's initials in a speaker's brackets, a word after a filler, where
+    # someone is from, a province after "in", a greeting, a role ending in -ist, a distance)
+    ("Melinda (APP): I mean, Sure.\nPriya (UXR): she's Norwegian, from the Midwest.\n"
+     "Caller: I was living in Alberta then.\nCSR: Hiya, you're speaking to Elaine.\n"
+     "Intensivist: Okay.\nRN: Fine.\nIntensivist: Okay. She lives ~71 min drive away.\n",
+     "[NAME] (APP): I mean, Sure.\n[NAME] (UXR): she's Norwegian, from the Midwest.\n"
+     "Caller: I was living in Alberta then.\nCSR: Hiya, you're speaking to [NAME].\n"
+     "Intensivist: Okay.\nRN: Fine.\nIntensivist: Okay. She lives ~71 min drive away.\n"),
 ]  # fmt: skip
 
 

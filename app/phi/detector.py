@@ -726,7 +726,9 @@ _ABBR_PLACE_RE: Final = _scan("NDS", r"\b(?:NYC|DFW|SFO|NOLA|DMV)\b")
 # Widely known US health systems / hospitals that rarely carry a generic head word.
 _KNOWN_FACILITY_RE: Final = _scan(
     "A-Z",
-    r"\b(?:John(?:s|['’]s)?\s+Hopkins(?:\s+Bayview)?|Cedars?[- ]Sinai|Mt\.?\s+Sinai|Mount\s+Sinai"
+    # (not after a hyphen: "R-CHOP" is a regimen)
+    r"(?<!-)\b(?:John(?:s|['’]s)?\s+Hopkins(?:\s+Bayview)?|Cedars?[- ]Sinai|Mt\.?\s+Sinai"
+    r"|Mount\s+Sinai"
     r"|Mass(?:achusetts)?\s+General(?:\s+Brigham)?|MGH|Brigham\s+(?:and|&)\s+Women['’]s"
     r"|Beth\s+Israel(?:\s+Deaconess)?|NYU(?:\s+Langone)?|New\s?York[- ]Presbyterian"
     r"|NY[- ]Presbyterian|Columbia\s+Presbyterian|Weill\s+Cornell|(?:Memorial\s+)?Sloan"
@@ -7237,6 +7239,99 @@ def _export_spans(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int
                 yield m.start("t"), m.end("t"), LOCATION
 
 
+# A facility that no generic word names, by what is said to happen there ("the ER at Mount
+# Carmel", "sees Dr. Halvorsen at Essentia", "taught at Maple Street School") or by the town
+# it is said to be in ("It says Mercy San Juan, in Moose Jaw", "Baby Memorial in Kozhikode").
+_FAC_RUN: Final = (
+    rf"(?:St\.?[ ])?{_NAME_TOK}(?:['’]s)?"
+    rf"(?:[ ](?:of[ ](?:the[ ])?)?(?:St\.?[ ])?{_NAME_TOK}(?:['’]s)?){{0,3}}"
+    r"(?:[ ](?:ED|ER|ICU|A&E)(?![\w&]))?"
+)
+_AT_FACILITY_RE: Final = _scan(
+    "A-Za-z",
+    r"(?:\b(?:ER|ED|A&E|ICU|NICU|PICU|(?i:clinic|hospital|office|pharmacy|lab|nurse|doctor"
+    r"|physician|pcp|gp|appointment|appt|visit|surgery|rehab|dialysis|infusion|scan|mri"
+    r"|admitted|seen|treated|delivered|works|worked|volunteers|volunteered|taught|shift"
+    r"|residency|fellowship|rotation|placement))"
+    rf"|\b(?:Dr\.?|Doctor)[ ]{_NAME_TOK})"
+    rf"[ ]at[ ](?P<f>{_FAC_RUN})",
+)
+_FACILITY_IN_TOWN_RE: Final = _scan(
+    _UP,
+    rf"(?<![\w'’.-])(?P<f>{_FAC_RUN}),?[ ](?:(?:over|out|up|down)[ ])?in[ ]"
+    rf"(?P<t>{_NAME_TOK}(?:[ ]{_NAME_TOK})?)",
+)
+_FAC_WORD_STOP: Final = frozenset("and or but in at on to the a an of".split())
+# (what ends a facility's name after its own words: "Maple Street School", "Oakmont ED")
+_FAC_HEADS: Final = frozenset(
+    "school ed er icu unit ward wing campus lab labs pharmacy rehab dialysis diagnostics".split()
+)
+
+
+def _facility_run(text: str, start: int, end: int, lex: _Lexicon, strong: bool) -> int:
+    """Where the facility named by the capitalised words at ``start``-``end`` ends (at the
+    first word that is a weekday, a department, a vendor, a drug, a region or a person's
+    relation), or 0 when they name none. After a weaker cue (the town after it) a single word
+    must be no word and no given name."""
+    words = list(_NONSPACE_RE.finditer(text, start, end))
+    kept = 0
+    for w in words:
+        low = w.group().lower().removesuffix("'s").removesuffix("’s").rstrip(".")
+        if low in _FAC_WORD_STOP and kept:
+            continue  # ("Our Lady of the Lake": kept only with a word after it)
+        if kept and (low in _FAC_HEADS or low in _FACILITY_WORDS):
+            kept += 1  # "Maple Street School", "Oakmont ED", "Baby Memorial"
+            end = w.end()
+            continue
+        if (
+            low in _CONTEXT_STOP
+            or low in _SPECIALTY
+            or low in _DAY_AND_MONTH_NAMES
+            or low in lex.drugs
+            or low in _KIN_WORDS
+            or low in _EPONYMS
+            or (low in _NOT_NAME and low not in _FACILITY_ISH)
+            or _country_or_state(low)
+            or any(low == h.strip().lower() for h in _HOLIDAY_WORDS)
+        ):
+            break
+        kept += 1
+        end = w.end()
+    if not kept:
+        return 0
+    words = words[:kept]
+    lows = [w.group().lower() for w in words]
+    if kept == 1 and not strong:
+        if lows[0] in lex.common or _listed_name(lows[0], lex):
+            return 0  # "Maria in Boston", "Spring in Ohio"
+    if kept == 1 and lows[0] in lex.common and lows[0] not in _FACILITY_ISH:
+        return 0  # "the ER at Night", "seen at Home"
+    if all(w in lex.common for w in lows) and not strong:
+        # (words only: a head among them, or two or more that no department's name holds,
+        # "Providence Hood River in Bowling Green"; not "Family Medicine in Dayton")
+        if not any(w in _FAC_HEADS or w in _FACILITY_WORDS for w in lows[1:]):
+            if kept == 1 or any(w in _GENERIC_PREFIX for w in lows):
+                return 0
+    return words[-1].end()
+
+
+def _facility_context_spans(
+    text: str, lex: _Lexicon, may: Possible
+) -> Iterator[tuple[int, int, str]]:
+    for m in _AT_FACILITY_RE.finditer(text) if _AT_FACILITY_RE in may else ():
+        end = _facility_run(text, m.start("f"), m.end("f"), lex, True)
+        if end:
+            yield m.start("f"), end, LOCATION
+    for m in _FACILITY_IN_TOWN_RE.finditer(text) if _FACILITY_IN_TOWN_RE in may else ():
+        town = _listed_city(m.group("t").lower(), lex)
+        if not town or _sentence_initial(text, m.start("f")):
+            continue  # ("In May in Dayton", "Maria in Boston" at a sentence's start)
+        end = _facility_run(text, m.start("f"), m.end("f"), lex, False)
+        if end:
+            yield m.start("f"), end, LOCATION
+            yield m.start("t"), m.start("t") + len(town), LOCATION
+
+
 def _attributed(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, int] | None:
     """A name (or town) a quote is attributed to, as an export's label is read, but neither an
     acronym ("(P3 · COPD)") nor a phrase that opens with an ordinary word ("(P3, Mild case)")."""
@@ -7645,6 +7740,8 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
             for rx in (
                 *_EXPORT_LABEL_RES,
                 *_ATTRIBUTION_RES,
+                _AT_FACILITY_RE,
+                _FACILITY_IN_TOWN_RE,
                 _MAIL_FIELD_RE,
                 _SIGN_OFF_RE,
                 _TABLE_HEAD_RE,
@@ -7894,6 +7991,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_s15_spans(text, lex, may))
     raw.extend(_s16_spans(text, lex, lower_mode, may))
     raw.extend(_export_spans(text, lex, may))
+    raw.extend(_facility_context_spans(text, lex, may))
     raw.extend(_set_off_names(text, lex, lower_mode, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))

@@ -2269,6 +2269,17 @@ SESSION_21_CASES = [
      "[NAME] (APP): I mean, Sure.\n[NAME] (UXR): she's Norwegian, from the Midwest.\n"
      "Caller: I was living in Alberta then.\nCSR: Hiya, you're speaking to [NAME].\n"
      "Intensivist: Okay.\nRN: Fine.\nIntensivist: Okay. She lives ~71 min drive away.\n"),
+    # (a facility with no generic word, by what happens there or by the town it is in; not a
+    # vendor, a department, a holiday, a person or a regimen)
+    ("You were in the ER at Mount Carmel. She sees Dr. Halvorsen at Essentia. I taught at"
+     " Maple Street School. She's a nurse at Oakmont ED. Pt came from Providence Hood River"
+     " in Bowling Green.\n",
+     "You were in the ER at [LOCATION]. She sees [NAME] at [LOCATION]. I taught at"
+     " [LOCATION]. She's a nurse at [LOCATION]. Pt came from [LOCATION].\n"),
+    ("The ER at Night is busy. My appointment at Epic in Madison. We spent Christmas in"
+     " Dayton. I met Maria in Boston. Chair 7 R-CHOP.\n",
+     "The ER at Night is busy. My appointment at Epic in [LOCATION]. We spent Christmas in"
+     " [LOCATION]. I met [NAME] in [LOCATION]. Chair 7 R-CHOP.\n"),
 ]  # fmt: skip
 
 

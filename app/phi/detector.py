@@ -1410,7 +1410,8 @@ def _location_spans(
     for m in _CODE_TOWN_RE.finditer(text) if hints.max_run >= 4 and _CODE_TOWN_RE in may else ():
         town = m.group("t").lower()
         code = m.group("code")
-        if len(code) == 4 and code < "2400" and code[2] < "6" and not lex.cities.get(town):
+        listed = town in lex.cities.get(town, ())
+        if len(code) == 4 and code < "2400" and code[2] < "6" and not listed:
             sentence = text[m.end() : m.end() + 2]
             if text.rfind("\n", 0, m.start()) + 1 == m.start() and sentence[1:].islower():
                 continue  # "1723 Pt is 100": a note's time of day, then its sentence
@@ -7145,6 +7146,11 @@ _ATTR_NAME: Final = rf"{_ATTR_WORD}(?:[ ]{_ATTR_WORD}){{0,2}}"
 _ATTR_TOWN: Final = (
     rf"(?:,[ ]*(?:\d{{1,3}}|[a-z]+(?:-[a-z]+)?)(?=[,)]))?(?:,[ ]*(?P<t>{_ATTR_NAME}))?"
 )
+_NOTE_ROLES: Final = (
+    r"rn|np|md|gp|pa|pt|ot|rt|ma|cna|lpn|slp|pgy|pharmd|clerk|pharmacist|therapist|nurse|tech"
+    r"|technician|coordinator|manager|aide|host|scribe|resident|fellow|attending|hospitalist"
+    r"|physician|provider|navigator|colleague|coworker|co-worker|supervisor|receptionist"
+)
 _ATTRIBUTION_RES: Final = (
     compiled(rf"\b(?:participant[ ]+)?{_PARTICIPANT_CODE}[ ]*\((?P<n>{_ATTR_NAME}){_ATTR_TOWN}\)"),
     # (a roster's line, the age after the name: "Participant P10: Youa, 58, Hmong speaker")
@@ -7156,20 +7162,23 @@ _ATTRIBUTION_RES: Final = (
         r"(?i:interviewer|int|observer|note[- ]?taker|nt|facilitator|co-facilitator|moderator"
         r"|researchers?|provider|recruiter|interpreter|author"
         r"|(?:caseworker|case[ ]manager|social[ ]worker)(?:[ ]contact)?)[ ]*:[ ]*"
-        rf"(?P<n>{_ATTR_NAME})[ ]*(?=$|[/|;(]|,[ ]*[(+\d]|\.(?:[ ]|$))",
+        rf"(?P<n>{_ATTR_NAME})[ ]*(?=$|[/|;(·]|,[ ]*[(+\d]|\.(?:[ ]|$))",
         re.M,
     ),
     compiled(
-        rf"(?:\(|\b){_PARTICIPANT_CODE}[ ]*(?:[·|]|[ ]/|/[ ])[ ]*(?P<n>{_ATTR_NAME})"
-        r"(?=[ ]*[),/\n]|$)",
+        rf"(?:\(|\b){_PARTICIPANT_CODE}[ ]*(?:[·|]|[ ]/|/[ ]|[ ][—–-][ ])[ ]*(?P<n>{_ATTR_NAME})"
+        r"(?=[ ]*[),/\n(]|$)",
         re.M,
     ),
     # A person with who they are in brackets, or the other way round, in notes: "Maiv
     # (granddaughter, joined halfway)", "Wen (RN)", "Spouse (Simranjeet)", "Interpreter (Noa)"
+    # (a role in a note's own words: "Host PT (Haoran)", "unit clerk (Lawrence)", "Quote
+    # (Kornel)", "Ji-woo (PGY-1 pharmacy resident)")
     compiled(
-        rf"(?P<n>{_ATTR_NAME})[ ]\((?i:{_KIN}|interpreter|spouse|rn|np|md|gp|caseworker)[,;)]"
+        rf"(?P<n>{_ATTR_NAME})[ ]\((?i:{_KIN}|interpreter|spouse|caseworker|{_NOTE_ROLES})"
+        r"(?:[,;)]|[ -](?=[^)\n]{0,40}\)))"
     ),
-    compiled(rf"\b(?i:{_KIN}|interpreter|spouse)[ ]\((?P<n>{_ATTR_NAME})[,;)]"),
+    compiled(rf"\b(?i:{_KIN}|interpreter|spouse|{_NOTE_ROLES}|quote)[ ]\((?P<n>{_ATTR_NAME})[,;)]"),
     compiled(
         # (dashes as a class with "-": the prefilter reads "—" as "-")
         rf"[\"”'’][.,!?]?[ ]+[—–-][ ]*(?P<n>{_ATTR_NAME})"
@@ -7177,6 +7186,18 @@ _ATTRIBUTION_RES: Final = (
         re.M,
     ),
     compiled(rf"[\"”][.,!?]?[ ]*\[(?P<n>{_ATTR_NAME})/(?P<t>{_ATTR_NAME})\]"),
+    # (a nickname in quotes, then the full name in brackets: 'PA tech "Bee" (Beatriz
+    # Oyelaran)'; a name typed into a search: 'I typed "karimi"'; who interviewed)
+    compiled(rf"[\"“](?P<k>{_ATTR_WORD})[\"”][ ]\((?P<n>{_ATTR_NAME})\)"),
+    compiled(
+        r"\b(?i:typed|type|searched(?:[ ]for)?|search(?:[ ]for)?|entered|looked[ ]up)[ ]"
+        rf"[\"“](?P<n>[{_UP}{_LO}][{_LO}'’-]+(?:[ ][{_UP}{_LO}][{_LO}'’-]+)?)[\"”]"
+    ),
+    compiled(
+        rf"\b(?i:interviewed|observed|recorded|recruited|consented|screened)(?:[ ][\d/.-]+)?"
+        rf"[ ]by[ ](?P<n>{_ATTR_NAME})(?=[;,.)\n]|$)",
+        re.M,
+    ),
 )
 _EXPORT_TITLES: Final = frozenset("dr dr. mr mr. mrs mrs. ms ms. mx prof prof. doctor".split())
 
@@ -7242,6 +7263,8 @@ def _export_spans(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int
             yield got[0], got[1], NAME
             if m.groupdict().get("t") and _attributed(text, *m.span("t"), lex) is not None:
                 yield m.start("t"), m.end("t"), LOCATION
+            if m.groupdict().get("k"):
+                yield m.start("k"), m.end("k"), NAME  # (the nickname of the name after it)
 
 
 # A facility that no generic word names, by what is said to happen there ("the ER at Mount
@@ -7344,11 +7367,16 @@ def _attributed(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, in
     if got is None:
         return None
     words = text[got[0] : got[1]].split()
-    if any(len(w) > 1 and w.isupper() for w in words):
+    if any(len(w.rstrip(".")) > 1 and w.isupper() for w in words):
         return None
     lows = [w.lower().strip(".,!?") for w in words]
-    if any(w in _UTTERANCES or not _VOWEL_RE.search(w) for w in lows):
+    if any(w in _UTTERANCES or (len(w) > 1 and not _VOWEL_RE.search(w)) for w in lows):
         return None  # "Interviewer: Mm-hm.", "Uh-huh." (as a speaker label's check)
+    if any(w in lex.drugs or w in _EPONYMS for w in lows):
+        return None  # 'I typed "Metformin"', 'I typed "Apgar"'
+    if all(w in lex.common and w not in lex.first and w not in lex.first_ambiguous for w in lows):
+        return None  # "See Table (PT)": words, though "See" is someone's surname too
+
     first = words[0].lower().rstrip(".")
     if first in lex.common and not (
         first in lex.first or first in lex.first_ambiguous or first in lex.surnames

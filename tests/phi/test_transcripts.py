@@ -2287,6 +2287,20 @@ SESSION_21_CASES = [
      " week\n",
      "caller: the address is [LOCATION]\nrep: ok\ncaller: i live in [LOCATION] now,"
      " at [LOCATION] nine days a week\n"),
+    # (notes: a role in the note's own words before or after a name in brackets, a session
+    # header's field before "·", a participant code and a dash, a nickname and the full name,
+    # a name typed into a search, who interviewed; not a drug typed, not a back-channel)
+    ('1600 Host PT (Haoran) pulls up the census. Pharmacist (Danielle) flags it.\n'
+     '- Quote (Kornel): "I keep my MRN on a note."\n- Ji-woo (PGY-1 pharmacy resident): fine.\n'
+     'Interviewer: Avraham Katz · Notetaker: PM\nP32 — Tomasz W. (Wiśniewski), 67.\n'
+     'host: PA tech "Bee" (Beatriz Oyelaran)\nI typed "karimi" and then "Metformin".\n'
+     '- Interviewed 02/03/2024 by Avraham; follow-up.\nInterviewer: Mm-hm.\n',
+     '1600 Host PT ([NAME]) pulls up the census. Pharmacist ([NAME]) flags it.\n'
+     '- Quote ([NAME]): "I keep my MRN on a note."\n- [NAME] (PGY-1 pharmacy resident): fine.\n'
+     'Interviewer: [NAME] · Notetaker: PM\nP32 — [NAME] (Wiśniewski), 67.\n'
+     'host: PA tech "[NAME]" ([NAME])\nI typed "[NAME]" and then "Metformin".\n'
+     '- Interviewed [DATE] by [NAME]; follow-up.\nInterviewer: Mm-hm.\n'),
+    ("Epic (nurse) was slow. The Clinic (RN, MD) was busy. See Table (PT) below.\n",) * 2,
 ]  # fmt: skip
 
 

@@ -292,6 +292,12 @@ _DATE_RES: Final = [
         r"|St\.?[ ]Patrick['’]s|Mother['’]s|Father['’]s)[ ]Day),?\s+"
         r"(?:19|20)\d{2}\b",
     ),
+    # A range of days before its month: "from 12th to 16th August", "3-5 May"
+    _scan(
+        "0-9",
+        rf"\b{_DAY}\s*(?:[-–]|to|through|till|until)\s*{_DAY}(?:\s+of)?\s+{_MON}(?![a-z])"
+        rf"(?:,?\s+{_YEAR}(?!\d))?",
+    ),
 ]
 
 _AGE_NUM: Final = r"(?:9\d|1[0-4]\d)"
@@ -334,7 +340,7 @@ def _combine(patterns: list[re.Pattern[str]]) -> list[re.Pattern[str]]:
 
 # The date scans grouped by what they need, each group one pass run only when the text has
 # it: every alternative holds a digit; the relative and holiday ones a word of their own.
-_DATE_NUMERIC: Final = _combine([_DATE_RES[i] for i in (1, 2, 4, 5, 6)])[0]  # opens with a digit
+_DATE_NUMERIC: Final = _combine([_DATE_RES[i] for i in (1, 2, 4, 5, 6, 11)])[0]  # a digit first
 _DATE_WORDED: Final = _combine([_DATE_RES[0], _DATE_RES[3]])[0]  # month word + day or year
 _DATE_SLASHED: Final = (_DATE_RES[7], _DATE_RES[8])  # "m/d" after a cue word (``v`` group)
 _DATE_RELATIVE: Final = _DATE_RES[9]  # last Tuesday, next March 3
@@ -396,12 +402,18 @@ _ID_LABEL: Final = (
     r"|(?:patient|pt|site|case|member|subscriber|unique|record|employee|student|badge)\s+ID"
     r"|ID(?:\s+(?:number|no\.?))?|identifier|no\.|number|#)"
 )
-_ID_VALUE: Final = r"#?\s?(?=[A-Za-z0-9-]*\d)[A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9-]+)?(?<!-)"
+# (slashed parts: "LUTH/OBG/22/08841", a hospital number)
+_ID_VALUE: Final = (
+    r"#?\s?(?=[A-Za-z0-9/-]*\d)[A-Za-z0-9][A-Za-z0-9-]*"
+    r"(?:/[A-Za-z0-9-]+){0,4}(?<!-)"
+)
 # Id-shaped values are found first, then a label is looked for just before each one.
 _ID_CANDIDATE_RE: Final = _scan("#A-Za-z0-9", rf"(?<![\w-]){_ID_VALUE}(?![\w])")
 _ID_LABEL_BEFORE_RE: Final = compiled(
-    rf"(?i:(?<![\w]){_ID_LABEL})(?:\s*(?:is|was|of|:|#|no\.?|number))*\s*[:#]?\s*$"
+    rf"(?i:(?<![\w]){_ID_LABEL})(?:\s*(?:is|was|of|:|#|no\.?|number))*\s*(?:[:#]|\.\.\.|[…,])?\s*$"
 )
+# A payer's or a system's letters before an id's digits ("XKH 448 20 1193"), not a label's.
+_ID_PREFIX_BEFORE_RE: Final = compiled(r"(?<![\w-])[A-Z]{2,4}[ ]$")
 # Searched over the 45 characters before each id-shaped value: behind its first-character gate.
 _ID_LABEL_BEFORE_SCAN: Final = gated(_ID_LABEL_BEFORE_RE)
 # Descriptor words that are themselves revealing enough to redact along with the value.
@@ -1582,10 +1594,11 @@ def _label_possible(text: str, v_start: int) -> bool:
     ordinary words, and this test is far cheaper than the 45-character regex search."""
     lo = max(0, v_start - 45)
     i = v_start
-    while i > lo and (text[i - 1].isspace() or text[i - 1] in ":#"):
+    # (a pause after the label: "Insurance ID... POL-35567-T", "member ID, 4471")
+    while i > lo and (text[i - 1].isspace() or text[i - 1] in ":#,…" or text[i - 3 : i] == "..."):
         if text[i - 1] == "#":
             return True  # "#" is a label on its own
-        i -= 1
+        i -= 3 if text[i - 3 : i] == "..." else 1
     j = i - 1 if i > lo and text[i - 1] == "." else i  # "no.", "acct.", "lic."
     k = j
     while k > lo and not text[k - 1].isspace():
@@ -1597,7 +1610,7 @@ def _label_possible(text: str, v_start: int) -> bool:
 
 
 _ANY_DIGIT_RE: Final = compiled(r"\d")
-_ID_RUN_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
+_ID_RUN_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/-")
 _CODE_RUN_CHARS: Final = frozenset("#ABCDEFGHIJKLMNOPQRSTUVWXYZ-")
 
 
@@ -4793,6 +4806,11 @@ def _extend(
         elif category in (PHONE, ID) and "x" in text[end : end + 5]:
             ext = _EXTENSION_AFTER_RE.match(text, end)
             end = end if ext is None else ext.end()
+        if category == ID and (pre := _ID_PREFIX_BEFORE_RE.search(text, max(0, start - 6), start)):
+            # "member ID XKH 448 20 1193", "member number, UHC 9 1 7 7 2 0 4 3": a payer's
+            # letters before the digits, right after the label
+            if _ID_LABEL_BEFORE_SCAN.search(text, max(0, pre.start() - 45), pre.start()):
+                start = pre.start()
         out.append((start, end, category))
         if category == NAME and not lower_mode:
             # "Zahur and [NAME] wrote it": a name-like word joined to a name before it
@@ -5088,9 +5106,14 @@ _NOT_AGE_LINE: Final = (
     "tylenol",
 )
 # "on Tuesday the 15th", "friday the twenty-first": a weekday and a day of the month.
+# (also with a comma or no "the", abbreviated, or before a month and day: "Thursday, 14th",
+# "Tuesday 19th", "Sat, Oct 5, 2024" in a mail's header)
 _WEEKDAY_THE_RE: Final = gated(
     compiled(
-        rf"(?i:\b{_WEEKDAY}\s+the\s+(?:{_ORD_WORD}|(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th))\b)"
+        rf"(?i:\b(?:{_WEEKDAY}|(?-i:Mon|Tue|Tues|Wed|Thu|Thur|Thurs|Fri|Sat|Sun)\.?)"
+        rf"(?:,?\s+the\s+(?:{_ORD_WORD}|(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th))"
+        r"|,?\s+(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)"
+        rf"|,\s+{_MON}\s+(?:3[01]|[12]\d|0?[1-9])(?!\d))\b)"
     )
 )
 # "my cell ends in 4972", "the last four of her social are 5865": the end of a number.
@@ -6328,7 +6351,7 @@ def _phrasing_spans(
             row = low_text[low_text.rfind("\n", 0, m.start()) + 1 : _line_end(low_text, m.end())]
             if not any(w in row for w in _NOT_AGE_LINE):
                 yield m.start("v"), m.end("v"), AGE
-    if _WEEKDAY_THE_RE in may and "day the " in low_text:
+    if _WEEKDAY_THE_RE in may:  # (the pass rules it in only with a weekday and a day)
         for m in _WEEKDAY_THE_RE.finditer(text):
             yield m.start(), m.end(), DATE
     if _LAST_DIGITS_RE in may and ("end" in low_text or "last " in low_text):

@@ -2301,6 +2301,17 @@ SESSION_21_CASES = [
      'host: PA tech "[NAME]" ([NAME])\nI typed "[NAME]" and then "Metformin".\n'
      '- Interviewed [DATE] by [NAME]; follow-up.\nInterviewer: Mm-hm.\n'),
     ("Epic (nurse) was slow. The Clinic (RN, MD) was busy. See Table (PT) below.\n",) * 2,
+    # (a weekday before a day with a comma or no "the", or before a month in a mail's
+    # header; a range of days before its month; a pause or a payer's letters between an
+    # id's label and its value; an id in slashed parts)
+    ("Booked for Thursday, 14th at 9am, or Tuesday 19th.\n> Sent: Sat, Oct 5, 2024 7:52 PM\n"
+     "Admitted from 12th to 16th August. Seen Sept. 3 and 3 March.\n"
+     "Insurance ID... POL-35567-T. Member ID XKH 448 20 1193. Hospital number is"
+     " LUTH/OBG/22/08841.\n",
+     "Booked for [DATE] at 9am, or [DATE].\n> Sent: [DATE] 7:52 PM\n"
+     "Admitted from [DATE]. Seen [DATE] and [DATE].\n"
+     "Insurance ID... [ID]. Member ID [ID]. Hospital number is [ID].\n"),
+    ("We meet Wed, then sat 1st in the race. Take 1/2 and 3/4 of it.\n",) * 2,
 ]  # fmt: skip
 
 

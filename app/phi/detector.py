@@ -641,6 +641,9 @@ _FACILITY_HEAD: Final = (
     r"|Apothecary|Compounding\s+Pharmacy|Gardens|Regional|Manor|Drugs?|Chemist"
     # (a parish, a collegiate school, a residence for the old: "St. Anne's Residence")
     r"|Parish|Collegiate|Residence"
+    # (a lab, a dialysis unit or a rehab by its name: "Valley Oaks Lab", "Dominion
+    # Diagnostics", "Eastside Dialysis", "Mercy West Rehab")
+    r"|Labs?|Laboratory|Laboratories|Diagnostics|Dialysis|Rehab(?:\s+(?:and|&)\s+Nursing)?"
     # (hospitals of Britain and its neighbours by their town: "Truro Royal", "Hillcrest
     # Private")
     r"|Royal|Private|Outpatients|Residential\s+Home|(?:NHS\s+)?(?:Foundation\s+)?Trust"
@@ -674,6 +677,7 @@ _FACILITY_RE: Final = _scan(
     rf"\s+(?P<head>{_FACILITY_HEAD}(?:\s+{_FACILITY_HEAD})*)(?![\w]|['’](?![s]\b))"
     rf"(?:\s+(?:of|in)\s+(?P<of>(?:[A-Z][a-zA-Z]+\s?){{1,3}}))?",
 )
+_ABBREVIATED_PREFIX: Final = frozenset("st. mt. ft. dr. gen. univ. mass.".split())
 # Heads named for a person or a place only by words no dictionary has (see _location_spans).
 _NAMED_HEADS: Final = frozenset("practice surgery ward unit wing".split())
 # Heads that are ordinary words; they need a place-like prefix (city, Saint ..., known name).
@@ -683,6 +687,7 @@ _WEAK_HEADS: Final = frozenset(
     va er office medical med health practice associates physicians pharmacy lodge
     gardens regional drug chemist university college royal private outpatients trust
     academy church chapel cathedral temple tower campus market warehouse factory nursery
+    lab labs laboratory laboratories diagnostics dialysis rehab
     """.split()
 )
 # Weak heads that any uncommon capitalised word before them names ("Truro Royal", "Kelso
@@ -693,7 +698,8 @@ _NAMED_BY_ANY_WORD: Final = frozenset(
     """
     health medical med memorial children's children’s gardens drug chemist pharmacy royal
     private outpatients trust general regional university college academy church chapel
-    cathedral temple tower campus warehouse factory nursery
+    cathedral temple tower campus warehouse factory nursery lab labs laboratory laboratories
+    diagnostics dialysis rehab
     """.split()
 )
 # Words that make "X Health"/"X Clinic" generic rather than a named facility.
@@ -956,7 +962,8 @@ _HEAD_HINTS: Final = (
     "Mosque", "Masjid", "Temple", "Synagogue", "Gurdwara", "Pavilion", "Tower", "Campus",
     "Bakery", "Restaurant", "Logistics", "Distribution", "Warehouse", "Market", "Factory",
     "Shipyard", "Refinery", "Tool", "Service", "Supermarket", "Park", "Apartments", "Villas",
-    "Townhomes", "Lutheran", "Parish", "Collegiate", "Residence",
+    "Townhomes", "Lutheran", "Parish", "Collegiate", "Residence", "Lab", "Diagnostics",
+    "Dialysis", "Rehab",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS: Final = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -1454,6 +1461,8 @@ def _location_spans(
             continue
         if all(w.lower() in _SPECIALTY for w in words):
             continue  # "the Heart Failure Clinic" is a service, not a named facility
+        if any(w[-1] == "." and len(w) > 2 and w.lower() not in _ABBREVIATED_PREFIX for w in words):
+            continue  # "I'm Kalani. Dialysis three years now": a sentence's end between
         start = m.start("pre") + pre.rfind(" ".join(words)) if words != pre.split() else m.start()
         if start < m.start():
             start = m.start()
@@ -1496,6 +1505,18 @@ def _location_spans(
                     and first not in _CONTEXT_STOP
                 )
             )
+            if not placeish and head in _NAMED_BY_ANY_WORD and len(words) >= 2:
+                # two capitalised words that no department's or program's name holds:
+                # "Cannon Valley Pharmacy", "Valley Oaks Lab" (not "Outpatient Lab")
+                placeish = all(
+                    w[0].isupper()
+                    and w.replace("’", "'").removesuffix("'s").replace("-", "").isalpha()
+                    and (wl := w.lower()) not in _GENERIC_PREFIX
+                    and wl not in _SPECIALTY
+                    and wl not in _CONTEXT_STOP
+                    and wl not in _NOT_NAME
+                    for w in words
+                )
             if not placeish:
                 continue
         end = m.end("head")

@@ -2312,6 +2312,15 @@ SESSION_21_CASES = [
      "Admitted from [DATE]. Seen [DATE] and [DATE].\n"
      "Insurance ID... [ID]. Member ID [ID]. Hospital number is [ID].\n"),
     ("We meet Wed, then sat 1st in the race. Take 1/2 and 3/4 of it.\n",) * 2,
+    # (a lab, a dialysis unit, a rehab or a pharmacy named by two capitalised words; not a
+    # department's, and not across a sentence's end)
+    ("Refills go to Cannon Valley Pharmacy. Labs from Valley Oaks Lab. She drives to"
+     " Eastside Dialysis.\n",
+     "Refills go to [LOCATION]. Labs from [LOCATION]. She drives to [LOCATION].\n"),
+    ("Send it to the Outpatient Lab and the Stroke Rehab. Epic Lab results. I'm Noa."
+     " Dialysis three years now.\n",
+     "Send it to the Outpatient Lab and the Stroke Rehab. Epic Lab results. I'm [NAME]."
+     " Dialysis three years now.\n"),
 ]  # fmt: skip
 
 

@@ -3067,6 +3067,7 @@ _WEAK_1: Final = frozenset(
     emailing e-mail e-mailed page paged paging thank thanked thanks hi hey nurse name's
     precepted oriented replaced mentored
     remember remembered miss missed hired shadowed shadowing let mentioned phoned phoning rang
+    message messaged messaging ping pinged pinging slacked
     """.split()
 )
 _WITH_VERBS: Final = frozenset(
@@ -3246,7 +3247,10 @@ _OR_PLACE_RE: Final = compiled(
     r"[ ]+(?:or|and)[ ]+|(?:[ ]+(?:before|first|originally|initially))?,[ ]+"
     r"(?:(?:sometimes|or|and|maybe|even|also|then)[ ]+)?"
 )
-_APPOSITIVE_END_RE: Final = compiled(r",[ ]+(?:was|is|were|has|had)[ ]+[a-z]")
+# (or who the person is: "my old friend from church, Lotte, who's 98 herself")
+_APPOSITIVE_END_RE: Final = compiled(
+    r",[ ]+(?:(?:was|is|were|has|had)[ ]+[a-z]|who(?:['’]s|[ ]+[a-z]))"
+)
 _ADDRESSED_RE: Final = compiled(r",\s+(?:you|remember)\b")
 _ASKED_WHO: Final = frozenset(
     {("is", "this"), ("speaking", "with"), ("speaking", "to"), ("is", "that")}
@@ -3365,7 +3369,7 @@ _AFTER_NAME_RE: Final = compiled(
     r"|left\s+(?:for|to|in|on|us|the)|joined|moved\s+(?:to|away|back|out)|started\s+(?:at|in|on)"
     r"|transferred|switched\s+to|(?:is|was)\s+the\s+(?:first|only|last)\b"
     r"|(?:is|was)\s+being\s+[a-z]+|remembers|remembered|recalls|took\s+over|stepped\s+(?:in|up|down)"
-    r"|figured|noticed|suggested|pushed|built|raised\s+it|nailed"
+    r"|figured|noticed|suggested|pushed|built|raised\s+it|nailed|drew\s+(?:a|up|it|the)"
     r"|was\s+off|is\s+off|was\s+away|is\s+away|(?:is|was)\s+the\s+best"
     r"|(?:has|had|makes|made)\s+a\s+(?:good\s+|fair\s+|great\s+|valid\s+)?point|(?:is|was)\s+right\b"
     r"|from\s+(?:the\s+)?[a-z]+\s+and\s+(?:I|me)\b"
@@ -5082,7 +5086,8 @@ _BY_PERSON_RE: Final = gated(
         r"|(?:let\s+me\s+)?pull(?:ing|ed)?\s+up|look(?:ing|ed)?\s+up|hand(?:ed)?\s+(?:off|over)\s+to"
         r"|report(?:ed)?\s+to|(?:message|voicemail|call|letter)\s+(?:is\s+)?for"
         r"|(?:prescriber|provider|pcp|physician|doctor|surgeon|attending)(?:\s+on\s+file)?\s+(?:is|was)"
-        r"|(?:written|signed|ordered|prescribed|seen|referred|trained|taught|covered|precepted)"
+        r"|(?:written|signed|ordered|prescribed|seen|referred|trained|taught|covered|precepted"
+        r"|notes|typed|led|facilitated|moderated|hosted|run)"
         r"\s+by)\s+)"
         rf"(?P<n>{_CAP_TOK}(?:\s{_CAP_TOK}){{0,2}})(?![\w'’-])"
     )
@@ -7340,6 +7345,31 @@ _FAC_HEADS: Final = frozenset(
 )
 
 
+# Patients who share a surname, counted: "we had two Kims on the same floor", "nine Ramans",
+# "two van der Ploegs" (the surname without its plural's "s").
+_PLURAL_SURNAME_RE: Final = _scan(
+    "tTfFsSeEnNmMbB",
+    r"\b(?i:two|three|four|five|six|seven|eight|nine|ten|several|multiple|both|many)[ ]+"
+    r"(?P<n>(?:(?:van|von|de|der|den|da|di|du|le|la)[ ]+)*[A-Z][a-z'’]+?)(?:['’]?s|es)\b",
+)
+
+
+def _plural_surnames(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _PLURAL_SURNAME_RE.finditer(text) if _PLURAL_SURNAME_RE in may else ():
+        plural = text[m.start("n") : m.end()].split()[-1].replace("’", "'")
+        # (its stem without "s", or without "es": "Joneses" is Jones)
+        stems = [plural[:-1].removesuffix("'")] + ([plural[:-2]] if plural.endswith("es") else [])
+        lows = [stem.lower() for stem in stems]
+        if any(low in lex.common or low in _DAY_AND_MONTH_NAMES for low in lows):
+            continue  # "two Mondays", "two Nurses", "several Days Inns"
+        if any(low.endswith(_ROLE_ENDINGS) for low in lows):
+            continue  # "three Cardiologists"
+        named = [s for s, low in zip(stems, lows, strict=True) if _listed_name(low, lex)]
+        named = named or [stem for stem in stems if _pair_token_ok(stem, lex)]
+        if named:
+            yield m.start("n"), m.end() - len(plural) + len(named[0]), NAME
+
+
 def _facility_run(text: str, start: int, end: int, lex: _Lexicon, strong: bool) -> int:
     """Where the facility named by the capitalised words at ``start``-``end`` ends (at the
     first word that is a weekday, a department, a vendor, a drug, a region or a person's
@@ -7819,6 +7849,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 *_ATTRIBUTION_RES,
                 _AT_FACILITY_RE,
                 _FACILITY_IN_TOWN_RE,
+                _PLURAL_SURNAME_RE,
                 _MAIL_FIELD_RE,
                 _SIGN_OFF_RE,
                 _TABLE_HEAD_RE,
@@ -8069,6 +8100,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_s16_spans(text, lex, lower_mode, may))
     raw.extend(_export_spans(text, lex, may))
     raw.extend(_facility_context_spans(text, lex, may))
+    raw.extend(_plural_surnames(text, lex, may))
     raw.extend(_set_off_names(text, lex, lower_mode, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))

@@ -2321,6 +2321,15 @@ SESSION_21_CASES = [
      " Dialysis three years now.\n",
      "Send it to the Outpatient Lab and the Stroke Rehab. Epic Lab results. I'm [NAME]."
      " Dialysis three years now.\n"),
+    # (patients who share a surname, counted; a name set off before "who"; who a note is by;
+    # a person messaged; a mock-up drawn; not a weekday, a role or a drug counted)
+    ("We had two van der Ploegs on the floor, nine Ramans, two Joneses. My friend from"
+     " church, Lotte, who's 98 herself. Notes by Oluwaseun. I message Haoran on Teams."
+     " Mikako drew a mock-up.\n",
+     "We had two [NAME]s on the floor, nine [NAME]s, two [NAME]es. My friend from"
+     " church, [NAME], who's [AGE] herself. Notes by [NAME]. I message [NAME] on Teams."
+     " [NAME] drew a mock-up.\n"),
+    ("Two Mondays, three Cardiologists, two Nurses, two Tylenols. Notes by Epic.\n",) * 2,
 ]  # fmt: skip
 
 

@@ -7370,6 +7370,51 @@ def _plural_surnames(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[
             yield m.start("n"), m.end() - len(plural) + len(named[0]), NAME
 
 
+# Two streets that meet, one of them by its number or "Main" ("the Walgreens on Fifth and
+# Main", "the corner of 5th and Pine"), and a rural road by its number ("on County Road 12",
+# "just off Route 9"): where someone lives or fills a prescription.
+_STREET_WORD: Final = (
+    r"(?:\d{1,3}(?:st|nd|rd|th)|First|Second|Third|Fourth|Fifth|Sixth|Seventh|Eighth|Ninth"
+    r"|Tenth|Main|[A-Z][a-z]+)(?:[ ](?:St|Ave|Rd|Blvd|Street|Avenue|Road|Boulevard)\b\.?)?"
+)
+_CROSS_STREETS_RE: Final = _scan(
+    "oOaAnNbBcC",
+    rf"\b(?i:on|at|near|by|corner[ ]of)[ ]+(?P<p>{_STREET_WORD})"
+    rf"[ ](?:and|&)[ ](?P<q>{_STREET_WORD})",
+)
+_NUMBERED_ROAD_RE: Final = _scan(
+    "lLhHfFpPoO",
+    # (where someone lives, not where a drive turned: "at Route 9 we turned" stays)
+    r"\b(?i:live[sd]?|living|house|home|farm|place|out)[ ]+(?i:on|off|along|just[ ]off)[ ]+"
+    r"(?P<r>(?:Route|Rte\.?|County[ ]Road|State[ ]Road"
+    r"|Farm[ ]Road|Rural[ ]Route)[ ]?\d{1,4}[A-Z]?)\b",
+)
+_ORDINAL_NOUN_AFTER_RE: Final = compiled(
+    r"[ ]+(?:shifts?|floors?|grades?|places?|years?|times?|rounds?|doses?|tries|attempts?"
+    r"|quarters?|trimesters?|editions?|generations?|visits?|opinions?|lines?|degrees?|weeks?"
+    r"|days?|months?|cycles?|steps?|levels?|tiers?|wards?|units?)\b"
+)
+_STREET_SIDE_RE: Final = compiled(
+    r"(?:\d{1,3}(?:st|nd|rd|th)|First|Second|Third|Fourth|Fifth|Sixth|Seventh|Eighth|Ninth"
+    r"|Tenth|Main)\b|.*[ ](?:St|Ave|Rd|Blvd|Street|Avenue|Road|Boulevard)\b"
+)
+
+
+def _road_spans(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _CROSS_STREETS_RE.finditer(text) if _CROSS_STREETS_RE in may else ():
+        sides = (m.group("p"), m.group("q"))
+        if not any(_STREET_SIDE_RE.match(side) for side in sides):
+            continue  # "on Epic and Cerner", "at Mercy and Providence"
+        words = [side.split()[0].lower() for side in sides]
+        if any(w in _DAY_AND_MONTH_NAMES or w in _CONTEXT_STOP for w in words):
+            continue  # "on Fifth and Monday"
+        if _ORDINAL_NOUN_AFTER_RE.match(text, m.end()):
+            continue  # "on 2nd and 3rd shifts", "the 1st and 2nd floors"
+        yield m.start("p"), m.end("q"), LOCATION
+    for m in _NUMBERED_ROAD_RE.finditer(text) if _NUMBERED_ROAD_RE in may else ():
+        yield m.start("r"), m.end("r"), LOCATION
+
+
 def _facility_run(text: str, start: int, end: int, lex: _Lexicon, strong: bool) -> int:
     """Where the facility named by the capitalised words at ``start``-``end`` ends (at the
     first word that is a weekday, a department, a vendor, a drug, a region or a person's
@@ -7850,6 +7895,8 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _AT_FACILITY_RE,
                 _FACILITY_IN_TOWN_RE,
                 _PLURAL_SURNAME_RE,
+                _CROSS_STREETS_RE,
+                _NUMBERED_ROAD_RE,
                 _MAIL_FIELD_RE,
                 _SIGN_OFF_RE,
                 _TABLE_HEAD_RE,
@@ -8101,6 +8148,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_export_spans(text, lex, may))
     raw.extend(_facility_context_spans(text, lex, may))
     raw.extend(_plural_surnames(text, lex, may))
+    raw.extend(_road_spans(text, lex, may))
     raw.extend(_set_off_names(text, lex, lower_mode, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))

@@ -7324,19 +7324,19 @@ _FAC_RUN: Final = (
     rf"(?:[ ](?:of[ ](?:the[ ])?)?(?:St\.?[ ])?{_NAME_TOK}(?:['’]s)?){{0,3}}"
     r"(?:[ ](?:ED|ER|ICU|A&E)(?![\w&]))?"
 )
-_AT_FACILITY_RE: Final = _scan(
-    "A-Za-z",
+# (found from " at " and " in ": a scan from every capital or every letter cost more than
+# the rest of the detector's scans over a clinical query)
+_AT_FACILITY_RE: Final = _scan("a", rf"(?<=[ ])at[ ](?P<f>{_FAC_RUN})")
+_AT_FACILITY_CUE_RE: Final = compiled(
     r"(?:\b(?:ER|ED|A&E|ICU|NICU|PICU|(?i:clinic|hospital|office|pharmacy|lab|nurse|doctor"
     r"|physician|pcp|gp|appointment|appt|visit|surgery|rehab|dialysis|infusion|scan|mri"
     r"|admitted|seen|treated|delivered|works|worked|volunteers|volunteered|taught|shift"
     r"|residency|fellowship|rotation|placement))"
-    rf"|\b(?:Dr\.?|Doctor)[ ]{_NAME_TOK})"
-    rf"[ ]at[ ](?P<f>{_FAC_RUN})",
+    rf"|\b(?:Dr\.?|Doctor)[ ]{_NAME_TOK})[ ]$"
 )
-_FACILITY_IN_TOWN_RE: Final = _scan(
-    _UP,
-    rf"(?<![\w'’.-])(?P<f>{_FAC_RUN}),?[ ](?:(?:over|out|up|down)[ ])?in[ ]"
-    rf"(?P<t>{_NAME_TOK}(?:[ ]{_NAME_TOK})?)",
+_FACILITY_IN_TOWN_RE: Final = _scan("i", rf"(?<=[ ])in[ ](?P<t>{_NAME_TOK}(?:[ ]{_NAME_TOK})?)")
+_FAC_RUN_BEFORE_RE: Final = compiled(
+    rf"(?<![\w'’.-])(?P<f>{_FAC_RUN}),?[ ](?:(?:over|out|up|down)[ ])?$"
 )
 _FAC_WORD_STOP: Final = frozenset("and or but in at on to the a an of".split())
 # (what ends a facility's name after its own words: "Maple Street School", "Oakmont ED")
@@ -7383,9 +7383,10 @@ _CROSS_STREETS_RE: Final = _scan(
     rf"[ ](?:and|&)[ ](?P<q>{_STREET_WORD})",
 )
 _NUMBERED_ROAD_RE: Final = _scan(
-    "lLhHfFpPoO",
-    # (where someone lives, not where a drive turned: "at Route 9 we turned" stays)
-    r"\b(?i:live[sd]?|living|house|home|farm|place|out)[ ]+(?i:on|off|along|just[ ]off)[ ]+"
+    "oOaAjJ",
+    # (where something is, on or off the road; not where a drive turned: "at Route 9 we
+    # turned" stays)
+    r"\b(?i:on|off|along|just[ ]off)[ ]+"
     r"(?P<r>(?:Route|Rte\.?|County[ ]Road|State[ ]Road"
     r"|Farm[ ]Road|Rural[ ]Route)[ ]?\d{1,4}[A-Z]?)\b",
 )
@@ -7466,16 +7467,21 @@ def _facility_context_spans(
     text: str, lex: _Lexicon, may: Possible
 ) -> Iterator[tuple[int, int, str]]:
     for m in _AT_FACILITY_RE.finditer(text) if _AT_FACILITY_RE in may else ():
+        if not _AT_FACILITY_CUE_RE.search(text, max(0, m.start() - 48), m.start()):
+            continue
         end = _facility_run(text, m.start("f"), m.end("f"), lex, True)
         if end:
             yield m.start("f"), end, LOCATION
     for m in _FACILITY_IN_TOWN_RE.finditer(text) if _FACILITY_IN_TOWN_RE in may else ():
         town = _listed_city(m.group("t").lower(), lex)
-        if not town or _sentence_initial(text, m.start("f")):
+        if not town:
+            continue
+        fac = _FAC_RUN_BEFORE_RE.search(text, max(0, m.start() - 90), m.start())
+        if fac is None or _sentence_initial(text, fac.start("f")):
             continue  # ("In May in Dayton", "Maria in Boston" at a sentence's start)
-        end = _facility_run(text, m.start("f"), m.end("f"), lex, False)
+        end = _facility_run(text, fac.start("f"), fac.end("f"), lex, False)
         if end:
-            yield m.start("f"), end, LOCATION
+            yield fac.start("f"), end, LOCATION
             yield m.start("t"), m.start("t") + len(town), LOCATION
 
 

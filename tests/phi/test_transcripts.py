@@ -2333,8 +2333,9 @@ SESSION_21_CASES = [
     # (two streets that meet, one by its number or "Main"; a rural road where someone lives;
     # not days, vendors, shifts, or a road a drive turned at)
     ("It's the Walgreens on Fifth and Main, at the corner of 5th and Pine. We live on County"
-     " Road 12.\n",
-     "It's the Walgreens on [LOCATION], at the corner of [LOCATION]. We live on [LOCATION].\n"),
+     " Road 12. The CVS on Route 9.\n",
+     "It's the Walgreens on [LOCATION], at the corner of [LOCATION]. We live on [LOCATION]."
+     " The CVS on [LOCATION].\n"),
     ("On Monday and Tuesday, at Epic and Cerner, on 2nd and 3rd shifts; at Route 9 we turned.\n",)
     * 2,
 ]  # fmt: skip

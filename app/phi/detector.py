@@ -7354,6 +7354,52 @@ _PLURAL_SURNAME_RE: Final = _scan(
 )
 
 
+# Observation notes: who acts, after the time at a line's start or a clause's ";" ("0714 Lucy
+# calls Glenbrook", "Scanner fails; Anna types the MRN by hand"): a word no list holds as a
+# word, then a verb in its "-s" form.
+_NOTE_SUBJECT_RE: Final = _scan(
+    "0-9 \t;",
+    rf"(?:^[ \t]*(?:\d{{4}}|\d{{1,2}}[:.]\d{{2}})[ \t]+|;[ ]+)(?P<n>{_NAME_TOK})[ ]"
+    r"(?P<v>[a-z]{2,}s)\b",
+    re.M,
+)
+
+
+def _note_subjects(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _NOTE_SUBJECT_RE.finditer(text) if _NOTE_SUBJECT_RE in may else ():
+        name, verb = m.group("n"), m.group("v")
+        if not (verb[:-1] in lex.common or (verb.endswith("es") and verb[:-2] in lex.common)):
+            continue  # ("0714 Lucy calls": a verb's "-s" form after the name)
+        low = name.lower()
+        if low in lex.common or low in _KIN_WORDS or low.endswith(_ROLE_ENDINGS):
+            continue  # "0916 Scanner fails", "0900 Scheduler says"
+        if _personal_token(name, lex, True) and not _is_eponym(text, m.start("n"), m.end("n")):
+            yield m.start("n"), m.end("n"), NAME
+
+
+# Speech-to-text: a name given as the whole answer to a turn that asked for it ("can i get
+# your full name please" / "speaker 2: yeah it's luce boucher").
+_LOWER_NAME_ANSWER_RE: Final = _scan(
+    "nN",
+    r"(?i:name)(?:[ ]+(?:please|again|for[ ]+me|on[ ]+the[ ]+account))?[ ?.]*\n"
+    r"[^\S\n]*[^:\n]{1,30}:[ ]+(?:(?:yeah|yes|yep|sure|ok|okay|um|uh|so|it['’]s|its"
+    r"|that['’]s|my[ ]name['’]s|my[ ]name[ ]is)[, ]+)*"
+    rf"(?P<n>[{_LO}][{_LO}'’-]*(?:[ ][{_LO}][{_LO}'’-]*){{1,2}})[ ]*[.,]?[ ]*$",
+    re.M,
+)
+
+
+def _lower_name_answers(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _LOWER_NAME_ANSWER_RE.finditer(text) if _LOWER_NAME_ANSWER_RE in may else ():
+        words = m.group("n").split()
+        first = _plain(words[0])
+        if words[0] in lex.common and first not in lex.first:
+            continue  # "speaker 2: sorry what was that"
+        if any(w in lex.common and w not in lex.surnames for w in words[1:]):
+            continue
+        yield m.start("n"), m.end("n"), NAME
+
+
 def _plural_surnames(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _PLURAL_SURNAME_RE.finditer(text) if _PLURAL_SURNAME_RE in may else ():
         plural = text[m.start("n") : m.end()].split()[-1].replace("’", "'")
@@ -7901,6 +7947,8 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _AT_FACILITY_RE,
                 _FACILITY_IN_TOWN_RE,
                 _PLURAL_SURNAME_RE,
+                _NOTE_SUBJECT_RE,
+                _LOWER_NAME_ANSWER_RE,
                 _CROSS_STREETS_RE,
                 _NUMBERED_ROAD_RE,
                 _MAIL_FIELD_RE,
@@ -8154,6 +8202,8 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_export_spans(text, lex, may))
     raw.extend(_facility_context_spans(text, lex, may))
     raw.extend(_plural_surnames(text, lex, may))
+    raw.extend(_note_subjects(text, lex, may))
+    raw.extend(_lower_name_answers(text, lex, may))
     raw.extend(_road_spans(text, lex, may))
     raw.extend(_set_off_names(text, lex, lower_mode, may))
     if lower_mode:

@@ -2338,6 +2338,19 @@ SESSION_21_CASES = [
      " The CVS on [LOCATION].\n"),
     ("On Monday and Tuesday, at Epic and Cerner, on 2nd and 3rd shifts; at Route 9 we turned.\n",)
     * 2,
+    # (who acts in an observation note, after its time or a ";"; not a device, a role, a
+    # vendor or a drug)
+    ("0714 Lucy calls Glenbrook to get old records.\n0916 Scanner fails on armband; Fatinur"
+     " types MRN by hand.\n1030 Epic crashes again.\n10:45 Tylenol helps; Cerner logs out.\n",
+     "0714 [NAME] calls Glenbrook to get old records.\n0916 Scanner fails on armband; [NAME]"
+     " types MRN by hand.\n1030 Epic crashes again.\n10:45 Tylenol helps; Cerner logs out.\n"),
+    # (a name in lower case as the whole answer to a turn that asked for it)
+    ("speaker 1: can i get your full name please\nspeaker 2: yeah it's luce boucher\n"
+     "speaker 1: and the patient's name\nspeaker 2: sébastien morin\n"
+     "speaker 1: what was the name again\nspeaker 2: sorry what was that\n",
+     "speaker 1: can i get your full name please\nspeaker 2: yeah it's [NAME]\n"
+     "speaker 1: and the patient's name\nspeaker 2: [NAME]\n"
+     "speaker 1: what was the name again\nspeaker 2: sorry what was that\n"),
 ]  # fmt: skip
 
 

@@ -7269,13 +7269,7 @@ def _export_name(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, i
     if len(words) == 1 and len(lows[0]) <= 3 and words[0].group(0).isupper():
         if lows[0] not in lex.first:
             return None  # "IV:", "CNS:", "P:": a role's letters
-    if not titled and all(
-        w in lex.common
-        and w not in lex.first
-        and w not in lex.first_ambiguous
-        and w not in lex.surnames
-        for w in lows
-    ):
+    if not titled and all(w in lex.common and not _listed_name(w, lex) for w in lows):
         return None
     return words[0].start(), words[-1].end()
 
@@ -7447,7 +7441,7 @@ _STREET_SIDE_RE: Final = compiled(
 )
 
 
-def _road_spans(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+def _road_spans(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _CROSS_STREETS_RE.finditer(text) if _CROSS_STREETS_RE in may else ():
         sides = (m.group("p"), m.group("q"))
         if not any(_STREET_SIDE_RE.match(side) for side in sides):
@@ -7549,9 +7543,7 @@ def _attributed(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, in
         return None  # "See Table (PT)": words, though "See" is someone's surname too
 
     first = words[0].lower().rstrip(".")
-    if first in lex.common and not (
-        first in lex.first or first in lex.first_ambiguous or first in lex.surnames
-    ):
+    if first in lex.common and not _listed_name(first, lex):
         return None
     return got
 
@@ -8204,7 +8196,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_plural_surnames(text, lex, may))
     raw.extend(_note_subjects(text, lex, may))
     raw.extend(_lower_name_answers(text, lex, may))
-    raw.extend(_road_spans(text, lex, may))
+    raw.extend(_road_spans(text, may))
     raw.extend(_set_off_names(text, lex, lower_mode, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))

@@ -416,10 +416,6 @@ _ID_LABEL_BEFORE_RE: Final = compiled(
 _ID_PREFIX_BEFORE_RE: Final = compiled(r"(?<![\w-])[A-Z]{2,4}[ ]$")
 # Searched over the 45 characters before each id-shaped value: behind its first-character gate.
 _ID_LABEL_BEFORE_SCAN: Final = gated(_ID_LABEL_BEFORE_RE)
-# Descriptor words that are themselves revealing enough to redact along with the value.
-_ID_LABEL_KEEP_IN_SPAN: Final = compiled(
-    r"(?i)^(?:(?:patient|pt|site|case|member|subscriber|unique)\s+ID|case|Medicare|Medicaid)"
-)
 
 # Codes that look like ids without a label: AB-123456, #JH-998877, RV123456, 12345-JHU.
 _CODE_RE: Final = _scan(
@@ -1723,8 +1719,9 @@ def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, in
             continue
         if _YEAR_VALUE_RE.fullmatch(value):
             continue  # "case 2023" style years stay
-        start = lab.start() if _ID_LABEL_KEEP_IN_SPAN.match(label) else v_start
-        yield start, m.end(), ID
+        # The label goes with its value ("MRN 57356008" -> "[ID]"): annotators mark the two as
+        # one identifier, and a label left standing ("MRN [ID]") is half of it in plain sight.
+        yield lab.start(), m.end(), ID
 
     ssn = hints.max_run >= 4 and "-" in text and _SSN_RE in may
     for m in _SSN_RE.finditer(text) if ssn else ():

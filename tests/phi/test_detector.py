@@ -206,12 +206,12 @@ def test_speaker_labels_do_not_make_names_of_clinical_words() -> None:
 @pytest.mark.parametrize(
     ("text", "redacted"),
     [
-        ("MRN: 48213377 on file", "MRN: [ID] on file"),
-        ("MR# 4821337", "MR# [ID]"),
-        ("chart no. 448213", "chart no. [ID]"),
-        ("S/N 99812-AZ", "S/N [ID]"),
-        ("account #44821", "account [ID]"),
-        ("ref 4821x", "ref [ID]"),
+        ("MRN: 48213377 on file", "[ID] on file"),
+        ("MR# 4821337", "[ID]"),
+        ("chart no. 448213", "[ID]"),
+        ("S/N 99812-AZ", "[ID]"),
+        ("account #44821", "[ID]"),
+        ("ref 4821x", "[ID]"),
         ("Her patient ID is 4821", "Her [ID]"),
         ("called back at 4 pm about 2 doses", "called back at 4 pm about 2 doses"),
     ],

@@ -41,10 +41,10 @@ def _leaked(text: str, phrase: str) -> bool:
     ("text", "expected"),
     [
         ("She lives in 02118 now.", "She lives in [LOCATION] now."),
-        ("Her SSN is 123 45 6789.", "Her SSN is [ID]."),
+        ("Her SSN is 123 45 6789.", "Her [ID]."),
         ("He is ninety-three years old.", "He is [AGE] years old."),
         ("Nguyen Thi Lan called about the bill.", "[NAME] called about the bill."),
-        ("Please charge account 1234 5678 9113 today.", "Please charge account [ID] today."),
+        ("Please charge account 1234 5678 9113 today.", "Please charge [ID] today."),
         ("It happened last March 14 at night.", "It happened [DATE] at night."),
     ],
 )
@@ -1692,7 +1692,7 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
          " school district, the Central Business District, a district nurse, in 2019 Lot 5."),
         # A New Zealand NHI and a script number with its check digit; not "COVID19".
         ("A: Her NHI was KTH71TG. The script is 605985/5. Case COVID19, BP 120/80.",
-         "A: Her NHI was [ID]. The script is [ID]. Case COVID19, BP 120/80."),
+         "A: Her [ID]. The script is [ID]. Case COVID19, BP 120/80."),
         # A date read out as its numbers after a word that gives one, or with a spoken leading
         # zero; a day alone after a birthday or "it was"; not counts or "the first time".
         ("A: Her birthday is oh nine, sixteen, twenty-three. He says twelve seventeen"
@@ -1990,7 +1990,7 @@ SESSION_19_CASES = [
     ("Subject: Ticket HELP-14879 – audio drop. I've raised CLINAI-72766 with IT. Interview"
      " P-073 today. Member AB-987654.\n",
      "Subject: Ticket HELP-14879 – audio drop. I've raised CLINAI-72766 with IT. Interview"
-     " P-073 today. Member [ID].\n"),
+     " P-073 today. [ID].\n"),
     # A given name that is a device, a day or a ward in context; the person still is one.
     ('I asked Alexa to remind me, and she does. My granddaughter Alexa Moreno visits.\n',
      'I asked Alexa to remind me, and she does. My granddaughter [NAME] visits.\n'),
@@ -2310,7 +2310,7 @@ SESSION_21_CASES = [
      " LUTH/OBG/22/08841.\n",
      "Booked for [DATE] at 9am, or [DATE].\n> Sent: [DATE] 7:52 PM\n"
      "Admitted from [DATE]. Seen [DATE] and [DATE].\n"
-     "Insurance ID... [ID]. Member ID [ID]. Hospital number is [ID].\n"),
+     "[ID]. Member ID [ID]. Hospital [ID].\n"),
     ("We meet Wed, then sat 1st in the race. Take 1/2 and 3/4 of it.\n",) * 2,
     # (a lab, a dialysis unit, a rehab or a pharmacy named by two capitalised words; not a
     # department's, and not across a sentence's end)

@@ -5180,6 +5180,24 @@ _ON_STREET_RE: Final = gated(
         rf"(?P<p>(?:[A-Z][a-z'’]+\s){{1,3}}{_STREET_SUFFIX})\b(?![\w'’-])"
     )
 )
+# The same said in lower case ("the walgreens on main street", "lives on sycamore drive"):
+# the street's long type only, after one or two words that are no determiner or a kind of road
+# ("on a quiet street", "on the way", "on our road", "on a dirt road", "on easy street").
+_ON_LOWER_STREET_RE: Final = gated(
+    compiled(
+        r"\b(?:on|off|along|onto)[ ]+(?!(?:the|a|an|this|that|our|my|your|his|her|their|its|same"
+        r"|one|wrong|other|each|every|which|what|any|some|no|dirt|gravel|country|back|side|busy"
+        r"|quiet|main[ ]+road|long|short|paved|private|public|service|access|toll|easy|open"
+        r"|street|road|two|one-way|narrow|wide|big|little|small|new|old|interstate|state|county"
+        r"|federal|divided|coastal|mountain|test)[ ])"
+        r"(?P<p>(?:[a-z][a-z'’]+[ ]){1,2}(?:street|avenue|road|lane|boulevard|terrace|parkway"
+        # ("drive" is a verb too, "patients on insulin drive outcomes": then the clause ends or
+        # goes on to where it is)
+        r"|highway|drive(?=[ ]*(?:[,.;:!?)]|$|[ ](?:and|in|by|near|at|with|now|then|so|but"
+        r"|where|which|off|across|past|behind|next|apartment|apt|unit|number|is|was)\b))))"
+        r"\b(?![\w'’-])"
+    )
+)
 # "she's a Baldwinport native", "a Tulsa native": someone's home town.
 _NATIVE_RE: Final = gated(
     compiled(rf"\b[Aa]\s+(?P<p>{_CAP_TOK}(?:[ ]{_CAP_TOK}){{0,2}})\s+native\b")
@@ -5694,9 +5712,10 @@ _PHRASING_SCANS: tuple[tuple[re.Pattern[str], str | None], ...] = (
             _SPELLED_AFTER_CUE_RE, _BARE_DAY_RE, _THE_DAY_OF_RE, _ID_ON_RE, _LOWER_ITS_RE,
             _AT_AGE_RE, _AGE_BIRTHDAY_RE, _OWN_ORD_AGE_RE, _LOWER_KIN_GIVEN_RE, _PERSON_HUNDRED_RE,
             _WEEKDAY_THE_RE, _LAST_DIGITS_RE, _CODE_ID_RE, _CORNER_RE, _AREA_CODE_RE, _ME_LIST_RE,
-            _ID_AS_RE, _ON_STREET_RE, _MIXED_ID_RE, _PAPER_AGE_RE, _TRAIT_AGE_RE, _AROUND_AGE_RE,
-            _OPEN_AT_AGE_RE, _RAISED_FOLK_RE, _BY_AGE_RE, _LIFE_AGE_RE, _LOWER_WHO_RE,
-            _LOWER_PAIR_RE, _LOWER_PERSON_RE, _LOWER_ACTED_ON_RE, _LOWER_TOWN_WAY_RE,
+            _ID_AS_RE, _ON_STREET_RE, _ON_LOWER_STREET_RE, _MIXED_ID_RE, _PAPER_AGE_RE,
+            _TRAIT_AGE_RE, _AROUND_AGE_RE, _OPEN_AT_AGE_RE, _RAISED_FOLK_RE, _BY_AGE_RE,
+            _LIFE_AGE_RE, _LOWER_WHO_RE, _LOWER_PAIR_RE, _LOWER_PERSON_RE, _LOWER_ACTED_ON_RE,
+            _LOWER_TOWN_WAY_RE,
         )
     ),
     *(
@@ -6400,8 +6419,8 @@ def _phrasing_spans(
             yield m.start("p"), m.end("p"), LOCATION
             if m.group("q"):
                 yield m.start("q"), m.end("q"), LOCATION
-    if _ON_STREET_RE in may:
-        for m in _ON_STREET_RE.finditer(text):
+    for rx in (_ON_STREET_RE, _ON_LOWER_STREET_RE):
+        for m in rx.finditer(text) if rx in may else ():
             yield m.start("p"), m.end("p"), LOCATION
     if _NATIVE_RE in may and "native" in low_text:
         for m in _NATIVE_RE.finditer(text):
@@ -7010,8 +7029,14 @@ _NUMBERS_DATE_RE: Final = _scan(
     # nine, ten, twenty-five", not "it was one, two, three")
     r"(?:(?i:\b(?:birth|birthday|born|dob|date|today[ ]is|says|said)[,:]?[ ]+"
     r"(?:(?:is|was|it['’]s|of|on|um|uh|like)[,]?[ ]+){0,3})"
-    r"|(?:(?i:\b(?:on|was))|:)[ ]+(?=oh[ -]))"
-    rf"(?P<v>{_TWO_DIGITS_SAID}(?:,?[ ]+){_TWO_DIGITS_SAID}(?:,?[ ]+){_TWO_DIGITS_SAID})"
+    r"|(?:(?i:\b(?:on|was))|:)[ ]+(?=oh[ -])"
+    # (asked in one turn, answered at the next label: "Date of birth? / Caller: Twelve,
+    # three, forty-six", "DOB please. Caller: four fourteen sixty")
+    r"|(?i:\b(?:birth|dob|d\.o\.b)\b)[^\d\n:]{0,25}\n?[^\d\n:]{0,30}:[ ]+"
+    r"(?:(?i:um|uh|yeah|yes|sure|it['’]s|ok|okay)[,.]?[ ]+){0,2})"
+    rf"(?P<v>(?i:{_TWO_DIGITS_SAID}(?:,?[ ]+){_TWO_DIGITS_SAID}(?:,?[ ]+)"
+    # (a year said in two numbers: "oh-six, twenty-two, nineteen seventy-one")
+    rf"(?:(?:nineteen|twenty)[ ]+(?:oh[ -])?{_TWO_DIGITS_SAID}|{_TWO_DIGITS_SAID})))"
     r"(?![ -]?(?:oh|zero|one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand"
     r"|percent|times|of|patients|people|minutes|hours|days|weeks|years)\b)\b",
 )

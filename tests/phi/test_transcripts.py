@@ -2357,3 +2357,27 @@ SESSION_21_CASES = [
 @pytest.mark.parametrize(("text", "redacted"), SESSION_21_CASES)
 def test_session_21_fresh_set_classes(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted
+
+
+SESSION_22_CASES = [
+    # Fresh sets (session 22): a date of birth read out as numbers at the turn after the one
+    # that asked for it, a year said in two numbers; not a count asked for.
+    ("Agent: And your date of birth?\nCaller: Twelve, three, forty-six.\nAgent: DOB please."
+     " Caller: oh-six, twenty-two, nineteen seventy-one.\n"
+     "Agent: how many kids were born there? Caller: one two three\n",
+     "Agent: And your date of birth?\nCaller: [DATE].\nAgent: DOB please."
+     " Caller: [DATE].\n"
+     "Agent: how many kids were born there? Caller: one two three\n"),
+    # (a street named in lower case, with no number; not a kind of road, a way or a verb)
+    ("we live on maple street now. the cvs on elm street closes at nine. she's on sycamore"
+     " drive, by the school.\n",
+     "we live on [LOCATION] now. the cvs on [LOCATION] closes at nine. she's on [LOCATION],"
+     " by the school.\n"),
+    ("we were on a dirt road, on the way home, on easy street; patients on insulin drive"
+     " outcomes; the ambulance came on interstate highway.\n",) * 2,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "redacted"), SESSION_22_CASES)
+def test_session_22_fresh_set_classes(text: str, redacted: str) -> None:
+    assert detect(text).redacted == redacted

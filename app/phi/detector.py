@@ -4828,6 +4828,11 @@ def _extend(
         elif category in (PHONE, ID) and "x" in text[end : end + 5]:
             ext = _EXTENSION_AFTER_RE.match(text, end)
             end = end if ext is None else ext.end()
+        elif category == DATE and "/" in text[end : end + 20]:
+            at = end
+            while more := _DATE_AND_MD_RE.match(text, at):  # "seen 2/14 and again 3/1"
+                out.append((more.start("v"), more.end("v"), DATE))
+                at = more.end()
         if category == ID and (pre := _ID_PREFIX_BEFORE_RE.search(text, max(0, start - 6), start)):
             # "member ID XKH 448 20 1193", "member number, UHC 9 1 7 7 2 0 4 3": a payer's
             # letters before the digits, right after the label
@@ -6030,6 +6035,13 @@ _MD_IN_VERBS: Final = frozenset("came come comes went brought checked walked sho
 _MD_OBJECTS: Final = frozenset("him her them me us it".split())
 _MD_FRACTION_RE: Final = compiled(
     r"\s+(?i:a|an|of|the|tabs?|tablets?|pills?|doses?|cups?|way|hours?)\b"
+)
+
+
+# A month and day joined to a date before it: "seen 2/14 and again 3/1", "on 5/2, then 5/9".
+_DATE_AND_MD_RE: Final = compiled(
+    r"[ ]*,?[ ]*(?:and|or|then|&|to|through|thru|-)(?:[ ]+(?:again|then|on))?[ ]+"
+    r"(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9]))(?![\d/])(?![ ]+(?:of|tabs?|tablets?)\b)"
 )
 
 

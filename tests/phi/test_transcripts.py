@@ -2375,6 +2375,9 @@ SESSION_22_CASES = [
      " by the school.\n"),
     ("we were on a dirt road, on the way home, on easy street; patients on insulin drive"
      " outcomes; the ambulance came on interstate highway.\n",) * 2,
+    # (a month and day joined to a date before it; not a score's second reading)
+    ("She was seen on March 3 and again 4/2, then 5/9. Pain 7/10 and then 3/10 after meds.\n",
+     "She was seen on [DATE] and again [DATE], then [DATE]. Pain 7/10 and then 3/10 after meds.\n"),
 ]  # fmt: skip
 
 

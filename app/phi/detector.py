@@ -2517,9 +2517,25 @@ _NOT_SPEAKER: Final = frozenset(
     recommendation recommendations
     """.split()
 )
-# Not names even in a personal context: vendors, programs and everyday tokens of the genre.
-_CONTEXT_STOP: Final = frozenset(
+# Languages a family speaks (the interpreter is booked for): no person ("Karen", "Thai",
+# "Lao", "Shona" and "Zulu" are names too, and stay out: see _language_listed).
+_LANGUAGES: Final = frozenset(
     """
+    tagalog ilocano cebuano hmong somali amharic tigrinya oromo punjabi gujarati hindi urdu
+    bengali tamil telugu marathi nepali cantonese mandarin vietnamese korean japanese russian
+    ukrainian polish arabic farsi persian pashto swahili yoruba hausa haitian creole
+    portuguese french german italian greek turkish kurdish armenian hebrew yiddish navajo
+    khmer burmese albanian romanian bosnian serbian croatian
+    hiligaynon waray kapampangan bikol ilonggo pangasinan chavacano tausug bisaya visayan
+    igbo xhosa afrikaans sesotho setswana kinyarwanda kirundi lingala wolof fulani mandinka
+    sinhala malayalam kannada odia assamese sindhi tibetan uyghur kazakh uzbek samoan tongan
+    fijian quechua mixtec zapotec
+    """.split()
+)
+# Not names even in a personal context: vendors, programs and everyday tokens of the genre.
+_CONTEXT_STOP: Final = (
+    frozenset(
+        """
     informatics pharmacy radiology nursing quality compliance security finance legal risk
     education facilities housekeeping transport admissions registration billing scheduling
     dietary nutrition therapy respiratory lab laboratory pathology anesthesia surgery
@@ -2554,20 +2570,10 @@ _CONTEXT_STOP: Final = frozenset(
     healthtap zocdoc phreesia epocrates medscape webmd healthgrades vizient schein oracle veeva
     neuro cardio pulm psych peds onc rads derm nephro endo heme gyn obgyn gi ent uro
     """.split()
-) | frozenset(  # languages a family speaks (the interpreter is booked for): not a person
-    """
-    tagalog ilocano cebuano hmong somali amharic tigrinya oromo punjabi gujarati hindi urdu
-    bengali tamil telugu marathi nepali cantonese mandarin vietnamese korean japanese russian
-    ukrainian polish arabic farsi persian pashto swahili yoruba hausa haitian creole
-    portuguese french german italian greek turkish kurdish armenian hebrew yiddish navajo
-    khmer burmese albanian romanian bosnian serbian croatian
-    hiligaynon waray kapampangan bikol ilonggo pangasinan chavacano tausug bisaya visayan
-    igbo xhosa afrikaans sesotho setswana kinyarwanda kirundi lingala wolof fulani mandinka
-    sinhala malayalam kannada odia assamese sindhi tibetan uyghur kazakh uzbek samoan tongan
-    fijian quechua mixtec zapotec
-    """.split()  # (not "Thai", "Lao", "Shona", "Zulu": names too)
-    # and where people are from, in a word ("she's Norwegian"):
-    + """
+    )
+    | _LANGUAGES
+    | frozenset(  # and where people are from, in a word ("she's Norwegian"):
+        """
     norwegian swedish danish finnish dutch irish scottish welsh english british american
     canadian mexican brazilian argentinian argentine colombian peruvian chilean cuban
     dominican jamaican nigerian ghanaian kenyan ethiopian eritrean egyptian moroccan
@@ -2577,6 +2583,7 @@ _CONTEXT_STOP: Final = frozenset(
     afghan nepalese european african asian latino latina hispanic caribbean midwest
     midwestern
     """.split()
+    )
 )
 # Place context: "lives in X", "over in X", "drove up from X", "moved to X".
 _PLACE_CUE: Final = (
@@ -4126,6 +4133,9 @@ def _written_lower_names(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, s
             continue
         if m.group("intro") and not _introduces(text, tok, m.end("n"), lex):
             continue
+        if tok in _VERB_NAMES and (nxt := _NEXT_TOKEN_RE.match(text, m.end("n"))):
+            if nxt.group(1).lower() in _VERB_OBJECTS:
+                continue  # "the surgeon drew it", "my daughter drew a picture": a verb
         if m.group("bare") and not (
             listed and tok not in lex.common and tok not in lex.first_ambiguous
         ):
@@ -8165,6 +8175,33 @@ def _negated(text: str, end: int) -> bool:
     return text[end - 1 : end].lower() == "n" and text[end : end + 2] in ("'t", "’t")
 
 
+# The item after a word in a list ("[Karen], Burmese", "Karen / Burmese"), which ends an item
+# too: not "Karen, Spanish teacher". (The item before: _LIST_ITEM_BEFORE_RE.)
+_LIST_ITEM_AFTER_RE: Final = compiled(
+    r"(?:,[ ]?|[ ]and[ ]|[ ]or[ ]|[ ]?/[ ]?)(?P<p>[A-Z][a-z]+)"
+    r"(?=,|[ ]and[ ]|[ ]or[ ]|[ ]?/|[.;:)]|$|[ ](?:at|with|in|speakers?|interpreters?)\b)"
+)
+
+
+_LANGUAGE_OR_PEOPLE: Final = _LANGUAGES | _DEMONYMS
+
+
+def _language_listed(text: str, start: int, end: int) -> bool:
+    """Whether the word at ``start:end`` is an item of a list of languages or peoples: a
+    language that is a given name too ("Karen", "Thai", "Zulu") next to one that is not."""
+    if not (text[end : end + 1] in ",/ " and text[start - 1 : start] in " /"):
+        return False
+    if " " in text[start:end]:
+        return False
+    for item in (
+        _LIST_ITEM_BEFORE_RE.search(text, max(0, start - 40), start),
+        _LIST_ITEM_AFTER_RE.match(text, end),
+    ):
+        if item is not None and item.group("p").lower() in _LANGUAGE_OR_PEOPLE:
+            return True
+    return False
+
+
 def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpan]:
     """The spans ``detect`` finds in ``text`` read as a whole."""
     raw: list[tuple[int, int, str]] = []
@@ -8244,6 +8281,8 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
                 continue  # "spk_1", "speaker_00": a diarizer's label, no one's name
             if cat == AGE and text[end : end + 4] == "-old" and text[end - 4 : end] == "year":
                 end += 4  # "96-year-old" whole, not "[AGE]-old" ("[AGE] years old" stays)
+            if cat == NAME and _language_listed(text, start, end):
+                continue  # "interpreters in Spanish, Karen, Burmese": a language
             if cat == NAME and text[end - 1 : end] in _NEGATED_ENDS and _negated(text, end):
                 # "the doctor wasn't sure", "my son ben didn't": a verb, no name
                 end = text.rfind(" ", start, end)

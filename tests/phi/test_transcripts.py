@@ -2378,6 +2378,12 @@ SESSION_22_CASES = [
     # (a month and day joined to a date before it; not a score's second reading)
     ("She was seen on March 3 and again 4/2, then 5/9. Pain 7/10 and then 3/10 after meds.\n",
      "She was seen on [DATE] and again [DATE], then [DATE]. Pain 7/10 and then 3/10 after meds.\n"),
+    # (a given name that is a verb with its object, and a language that is a name, in a list
+    # of languages; not a name next to a language said of her)
+    ("The surgeon drew it on the board. My daughter drew a picture. We book interpreters in"
+     " Spanish, Karen, Burmese and Somali.\n",) * 2,
+    ("The surgeon mark said so. Sister Karen, Spanish teacher, came with my cousin rose.\n",
+     "The surgeon [NAME] said so. Sister [NAME], Spanish teacher, came with my cousin [NAME].\n"),
 ]  # fmt: skip
 
 

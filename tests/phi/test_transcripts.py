@@ -2382,8 +2382,9 @@ SESSION_22_CASES = [
     # of languages; not a name next to a language said of her)
     ("The surgeon drew it on the board. My daughter drew a picture. We book interpreters in"
      " Spanish, Karen, Burmese and Somali.\n",) * 2,
-    ("The surgeon mark said so. Sister Karen, Spanish teacher, came with my cousin rose.\n",
-     "The surgeon [NAME] said so. Sister [NAME], Spanish teacher, came with my cousin [NAME].\n"),
+    ("The surgeon mark said so; her sister Karen, Spanish teacher, came with my cousin rose.\n",
+     "The surgeon [NAME] said so; her sister [NAME], Spanish teacher, came with my cousin"
+     " [NAME].\n"),
 ]  # fmt: skip
 
 

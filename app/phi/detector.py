@@ -111,7 +111,9 @@ def _read(name: str) -> frozenset[str]:
 
 # Interjections that a name list holds as given names ("Ok" is a Korean given name): a
 # turn opening "Ok, next month ..." names no one.
-_INTERJECTIONS: Final = frozenset({"ok"})
+# Words the given-name lists hold that are no one's name here: an interjection, and plural
+# nouns of the census lists ("make the numbers big", "both valves").
+_LISTED_NO_NAMES: Final = frozenset({"ok", "numbers", "valves"})
 # Contractions that speech-to-text writes without their apostrophe ("megan fennessey shes
 # ninety three"): ordinary words, never part of a name (not "ive", "ill", "id": names too).
 _BARE_CONTRACTIONS: Final = frozenset(
@@ -143,16 +145,21 @@ def _lexicon() -> _Lexicon:
         words = city.split()
         cities_by_first.setdefault(words[0], set()).add(city)
     lexicon = _Lexicon(
-        first=(_read("first_names.txt") | _read("first_names_world.txt")) - _INTERJECTIONS,
+        first=(_read("first_names.txt") | _read("first_names_world.txt")) - _LISTED_NO_NAMES,
         first_ambiguous=_read("first_names_common.txt"),
         surnames=_read("surnames.txt"),
         common=_read("common_words.txt") | _BARE_CONTRACTIONS | _RECENT_WORDS,
         cities={k: frozenset(v) for k, v in cities_by_first.items()},
         city_words={k: max(len(c.split()) for c in v) for k, v in cities_by_first.items()},
-        drugs=_read("drug_names.txt"),
+        drugs=_read("drug_names.txt") | _EXTRA_DRUGS,
     )
     release_freed_memory()  # (the files' text, read once: some MB a worker would keep)
     return lexicon
+
+
+# Drugs that the drug list leaves out because a name list has them too, named in medication
+# lists and comfort kits ("atropine drops, Senna."); and supplements.
+_EXTRA_DRUGS: Final = frozenset("senna sennosides docusate scopolamine melatonin".split())
 
 
 # Sub-city places and nicknames that a city list of incorporated places misses.
@@ -443,8 +450,13 @@ _CODE_STOP: Final = compiled(
 # product team's text is full of them).
 _TICKET_BEFORE_RE: Final = compiled(
     r"(?i:\b(?:tickets?|jira|incidents?|issues?|bugs?|raised|datix|servicenow|help[ ]?desk"
-    r"|service[ ]desk|change[ ]request|story|epic|pr|pull[ ]request))\b[^.\n]{0,25}$"
+    r"|service[ ]desk|change[ ]request|story|epic|pr|pull[ ]request|related|relates[ ]to"
+    r"|blocks|blocked[ ]by|duplicates?|linked|clones?|sub-?task))\b[^.\n]{0,25}$"
+    # (a tracker's key in brackets opening a line: "[MOB-1187] Glucose meter sync ...")
+    r"|(?:^|\n)\[$"
 )
+# A service desk's record number ("Number: INC0081123", "RITM0012345"): no one's id.
+_SERVICE_RECORD_RE: Final = compiled(r"(?:INC|RITM|REQ|CHG|PRB|SCTASK|TASK|KB)\d{7}")
 _SITE_CODE_RE: Final = compiled(r"#?[A-Z]-?\d{1,3}")
 
 _ZIP_RE: Final = _scan(
@@ -899,6 +911,8 @@ _CUE_LAST: Final = _CUES | {second for _, second in _CUE_PAIRS}  # what a cue's 
 def _cue_before(text: str, start: int) -> str | None:
     """The cue word (lower case) directly before ``start``, if there is one."""
     window = text[max(0, start - 24) : start]
+    if "\n" in window[len(window.rstrip()) :]:
+        return None  # "Relationship: daughter\nComments:": a cue ends its line
     stripped = window.rstrip(" ,:")
     # Only a cue word, or the last word of a cue pair, can make a cue: that word (lower-cased
     # on its own: case mapping neither makes nor removes white space) decides most tokens.
@@ -1719,6 +1733,12 @@ def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, in
             continue
         if _YEAR_VALUE_RE.fullmatch(value):
             continue  # "case 2023" style years stay
+        if _SERVICE_RECORD_RE.fullmatch(value):
+            continue
+        if _BARE_LABEL_RE.fullmatch(label) and _TICKET_BEFORE_RE.search(
+            text, max(0, lab.start() - 40), lab.start()
+        ):
+            continue  # "Ticket #48120", "incident number 55123": a tracker's, no one's
         # The label goes with its value ("MRN 57356008" -> "[ID]"): annotators mark the two as
         # one identifier, and a label left standing ("MRN [ID]") is half of it in plain sight.
         yield lab.start(), m.end(), ID
@@ -1729,7 +1749,7 @@ def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, in
 
     for m in _codes(text) if hints.max_run >= 3 and _CODE_RE in may else ():
         tok = m.group(0)
-        if _CODE_STOP.match(tok):
+        if _CODE_STOP.match(tok) or _SERVICE_RECORD_RE.fullmatch(tok):
             continue
         if _NOT_CODE_SHAPE_RE.fullmatch(tok):
             continue  # year ranges, ISO dates and phone numbers have their own categories
@@ -2515,6 +2535,8 @@ _NOT_SPEAKER: Final = frozenset(
     status update updates issue issues risk risks decision decisions context background
     problem problems result results outcome outcomes feedback todo follow-up followup
     recommendation recommendations
+    implication implications workaround requester assignee severity priority component
+    resolution msg ack paged meds medications medication allergies vitals
     """.split()
 )
 # Languages a family speaks (the interpreter is booked for): no person ("Karen", "Thai",
@@ -2540,6 +2562,8 @@ _CONTEXT_STOP: Final = (
     education facilities housekeeping transport admissions registration billing scheduling
     dietary nutrition therapy respiratory lab laboratory pathology anesthesia surgery
     medicine pediatrics cardiology oncology neurology urology nephrology hospitalist
+    endocrinology gastroenterology rheumatology dermatology pulmonology hematology geriatrics
+    psychiatry orthopedics obstetrics gynecology ophthalmology otolaryngology immunology
     hospitalists telemetry telehealth triage management leadership administration marketing
     agile lean scrum kaizen magnet leapfrog
     epic cerner meditech athena athenahealth allscripts pyxis omnicell vocera zoom teams excel
@@ -2568,6 +2592,8 @@ _CONTEXT_STOP: Final = (
     nuvasive arthrex conmed storz pentax zoll nellcor covidien spacelabs minimed ypsomed resmed
     vyaire cepheid biofire sysmex fujifilm livongo omada teladoc amwell mdlive doxy vidyo
     healthtap zocdoc phreesia epocrates medscape webmd healthgrades vizient schein oracle veeva
+    aidoc rapidai abridge nabla deepscribe figma miro dovetail lookback usertesting typeform
+    calendly docusign airtable zendesk freshdesk fireflies jamf intune okta
     neuro cardio pulm psych peds onc rads derm nephro endo heme gyn obgyn gi ent uro
     """.split()
     )
@@ -3017,7 +3043,7 @@ _STREET_ANY_CASE_RE: Final = _scan(
     "0-9",
     # (not a time's or a distance's unit: "~71 min drive", "20 minute walk")
     rf"\b\d{{1,6}}[A-Za-z]?[ ]+(?:(?!(?:at|in|on|to|of|and|the|by|for|from|min|mins|minute"
-    r"|minutes|hr|hrs|hour|hours|mile|miles|mi|km|block|blocks)[ ])"
+    r"|minutes|hr|hrs|hour|hours|mile|miles|mi|km|block|blocks|med|meds)[ ])"
     rf"[{_UP}{_LO}][{_LO}'’]+[ ]+){{1,3}}(?i:{_STREET_SUFFIX})\b\.?"
     r"(?:,?[ ]*(?i:apt|apartment|suite|ste|unit|#)\.?[ ]*#?\w+)?"
     rf"|\b\d{{1,6}}[ ]+(?i:{_STREET_PREFIX})[ ]+(?:(?:de|du|des|la|le|del|da|do|dos)[ ]+)?"
@@ -3133,12 +3159,18 @@ _PLACE_SUBJECT: Final = frozenset(
 )
 
 
+_LINE_LABEL_RE: Final = compiled(r"[^\W\d_][\w'’-]*(?:[ ][^\W\d_][\w'’-]*)?:")
+
+
 def _words_before(text: str, start: int) -> list[str]:
     """Up to six lower-case words right before ``start`` (only spaces and one comma may
     separate them from it; a sentence or clause boundary in between gives none)."""
     if not text[start - 1 : start].isspace():
         return []
-    stripped = text[max(0, start - 48) : start].rstrip()
+    window = text[max(0, start - 48) : start]
+    stripped = window.rstrip()
+    if "\n" in window[len(stripped) :] and _LINE_LABEL_RE.match(text, start):
+        return []  # "PAGED: NOT PAGED\nMeds: metoprolol": a label opens its own line
     # (Lower-cased, the window ends with "dr." or "st." when its last three characters do.)
     if stripped[-1:] in ".!?:;\n" and not stripped[-3:].lower().endswith(("dr.", "st.")):
         return []
@@ -4105,6 +4137,12 @@ def _written_lower_towns(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, s
             yield m.start("p"), m.start("p") + len(best), LOCATION
 
 
+_DOCTOR_THINGS: Final = frozenset(
+    "visit visits appointment appointments appt office offices note notes order orders "
+    "orders. letter referral call calls visit. office. appointment.".split()
+)
+
+
 def _written_lower_names(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
     """Speech-to-text with an auto-punctuator's capitals, names left in lower case: after a
     strong cue only ("My caseworker is heather perkins,", "my cousin sophia", "Dr. king"):
@@ -4123,6 +4161,8 @@ def _written_lower_names(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, s
         if tok in _NOT_NAME or tok in _CONTEXT_STOP or tok in lex.drugs or tok in _KIN_WORDS:
             continue
         title = text[m.start() : m.start("n")].rstrip(" .").lower() == "dr"
+        if title and tok in _DOCTOR_THINGS:
+            continue  # "the Dr. visit was quick", "a dr appointment": the doctor's, no name
         listed = _plain(tok) in lex.first
         known = listed or tok in lex.first_ambiguous
         if not (known or (title and tok not in _FACILITY_WORDS)) and not (
@@ -6160,6 +6200,14 @@ def _plain_given_names(lex: _Lexicon) -> frozenset[str]:
     return names
 
 
+def _lower_name_word(tok: str, lex: _Lexicon) -> bool:
+    """A lower-case word that a name list has, or that English has in no form; not a word's
+    inflected form even where a list has it ("make the numbers big")."""
+    if _inflected_word(tok, lex):
+        return False
+    return tok in lex.first or tok in lex.first_ambiguous or tok not in lex.common
+
+
 def _lower_stop(tok: str, lex: _Lexicon) -> bool:
     """A lower-case word that never continues a name: a function, time or kin word."""
     return (
@@ -6237,7 +6285,10 @@ def _session10_spans(
     for rx, needle in ((_BASED_RE, "-based"), (_TRIP_RE, None)):
         if rx in may and (needle is None or needle in low_text):
             for m in rx.finditer(text):
-                if _town_words_ok(m.group("p"), lex) and not _sentence_initial(text, m.start("p")):
+                place = m.group("p")
+                if place.isupper() and place.lower() not in lex.cities.get(place.lower(), ()):
+                    continue  # "AUC-based dosing", "EHR-based": an acronym, no town
+                if _town_words_ok(place, lex) and not _sentence_initial(text, m.start("p")):
                     yield m.start("p"), m.end("p"), LOCATION
     for rx in (_ACTED_ON_RE, _LISTED_RE) if not lower_mode else ():
         for m in rx.finditer(text) if rx in may else ():
@@ -6290,13 +6341,13 @@ def _session10_spans(
                     else:
                         yield m.start(g), m.end(g), NAME
                 continue
-            if (w in lex.first or w in lex.first_ambiguous or w not in lex.common) and (
+            if _lower_name_word(w, lex) and (
                 _lower_given(w, lex) and w not in _WHEN_WORDS and w not in _HERE_WORDS
             ):
                 yield m.start(g), m.end(g), NAME
     for m in _LOWER_ACTED_ON_RE.finditer(text) if _LOWER_ACTED_ON_RE in may else ():
         for g, w in m.groupdict().items():
-            if w and (w in lex.first or w in lex.first_ambiguous or w not in lex.common):
+            if w and _lower_name_word(w, lex):
                 if _lower_given(w.split()[0], lex) and not _lower_stop(w.split()[0], lex):
                     yield m.start(g), m.end(g), NAME
     for m in _LOWER_TOWN_WAY_RE.finditer(text) if _LOWER_TOWN_WAY_RE in may else ():
@@ -6316,11 +6367,7 @@ def _session10_spans(
     if _LOWER_PAIR_RE in may and " and " in low_text:
         for m in _LOWER_PAIR_RE.finditer(text):
             a, b = m.group("a"), m.group("b")
-            if all(
-                (w in lex.first or w in lex.first_ambiguous or w not in lex.common)
-                and _lower_given(w, lex)
-                for w in (a, b)
-            ):
+            if all(_lower_name_word(w, lex) and _lower_given(w, lex) for w in (a, b)):
                 yield m.start("a"), m.end("a"), NAME
                 yield m.start("b"), m.end("b"), NAME
 
@@ -6757,7 +6804,9 @@ _TITLE_LOWER_RE: Final = _scan(
     rf"[a-z{_LO}][{_LO}a-z'’-]+)\b",
 )
 _INITIAL_SURNAME_RE: Final = _scan(
-    "A-Z", rf"(?<![\w.])[A-Z]\.[ ]?(?P<n>[{_UP}][{_LO}][{_LO}'’-]+)\b(?!\.\w)"
+    # (not a unit after its number: "on 4 L. Lungs with crackles")
+    "A-Z",
+    rf"(?<![\w.])(?<!\d[ ])[A-Z]\.[ ]?(?P<n>[{_UP}][{_LO}][{_LO}'’-]+)\b(?!\.\w)",
 )
 _POSSESSION_RE: Final = _scan(
     f"A-Z{_UP}",

@@ -2385,6 +2385,16 @@ SESSION_22_CASES = [
     ("The surgeon mark said so; her sister Karen, Spanish teacher, came with my cousin rose.\n",
      "The surgeon [NAME] said so; her sister [NAME], Spanish teacher, came with my cousin"
      " [NAME].\n"),
+    # (hard negatives of session 22's sets: a ticket's fields and keys, a service desk's record,
+    # a unit after its number, a department, vendors, a drug that is a name too, an acronym
+    # before "-based", a cue that ends its line, a plural a name list holds, "Dr. visit")
+    ("[MOB-1187] Glucose meter sync\nNumber: INC0081123\nRelated: CLIN-2231 (same rounding)\n"
+     "Workaround: unpair. Endocrinology asked for a fix.\nImplication: hold results.\n"
+     "Implication: add a field.\nMSG FOR: ON-CALL\nPAGED: NOT PAGED\nMeds: metoprolol 25 mg\n"
+     "Sats 88% on 4 L. Lungs with crackles. Comfort kit: atropine drops, Senna. It's Aidoc, in"
+     " Figma now. We went to AUC-based dosing. Dr. visit was quick. It's 0900 med pass.\n"
+     "Relationship to patient: daughter\nComments:\nMy mother is 88.\n"
+     "s2 just make the numbers big\n",) * 2,
 ]  # fmt: skip
 
 

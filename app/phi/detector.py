@@ -5936,6 +5936,7 @@ _ORDINAL_DAY: Final = (
     r"|fifth|sixth|seventh|eighth|ninth)|tenth|eleventh|twelfth|thirteenth|fourteenth"
     r"|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth"
 )
+_FIRST_NINE: Final = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
 _DAY_CUES: Final = "on from until till since by before after for to"
 _DAY_NUMBER: Final = r"(?:3[01]|[12]\d|0?[1-9])"
 _MONTH_NUMBER: Final = r"(?:1[0-2]|0?[1-9])"
@@ -6021,11 +6022,12 @@ _WEEKDAY_DATE_RE: Final = _scan(
     # (nor "a Friday night", "one Sunday morning": any such day)
     r"(?<!every )(?<!each )(?<!Every )(?<!\b[Aa] )(?<!\b[Oo]ne )(?<!\b[Aa]ny )"
     r"(?:\b(?i:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)|\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\.?"
-    r"(?=[ ]+\d))"
+    r"(?=,?[ ]+\d))"
     r",?[ ]+(?:(?=(?i:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?[ ]+\d)"
     r"|(?=\d{1,2}(?:st|nd|rd|th)?(?:[ ]+of)?[ ]+(?i:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct"
     r"|Nov|Dec))"
-    r"|(?P<dm>(?:3[01]|[12]\d|0?[1-9])[/.](?:1[0-2]|0?[1-9]))(?![\d/]|[.]\d)"
+    # (a day and a month either way round: "Mon 25/6", "Tuesday 8/27")
+    r"|(?P<dm>(?:3[01]|[12]\d|0?[1-9])[/.](?:3[01]|[12]\d|0?[1-9]))(?![\d/]|[.]\d)"
     r"|(?P<part>(?i:night|morning|afternoon|evening|just[ ]+gone|week|last))\b)",
 )
 
@@ -6071,6 +6073,9 @@ _MD_VERBS: Final = frozenset(
     "retired died passed hired quit moved born delivered transferred returned ready scheduled "
     "rescheduled booked back admitted discharged arrived signed interviewed consented enrolled "
     "shipped mailed recorded observed dob dob: d.o.b. d.o.b.:".split()
+    # (someone's day in a note or a reply: "I'm out 5/29", "I can do 4/4", "available 2/25",
+    # "Recent d/c: ... 10/27", "seen 3/2", "until 6/30")
+    + "out available free do off away seen visited debrief d/c d/c: until till since".split()
 )
 # (a verb, then "for" or "on": "scheduled for 4/16", "shipped on 10/8")
 _MD_PREPOSITIONS: Final = frozenset("for on".split())
@@ -6084,7 +6089,8 @@ _MD_TIME_AFTER_RE: Final = compiled(
 _MD_IN_VERBS: Final = frozenset("came come comes went brought checked walked showed".split())
 _MD_OBJECTS: Final = frozenset("him her them me us it".split())
 _MD_FRACTION_RE: Final = compiled(
-    r"\s+(?i:a|an|of|the|tabs?|tablets?|pills?|doses?|cups?|way|hours?)\b"
+    r"\s+(?i:a|an|of|the|tabs?|tablets?|pills?|doses?|cups?|way|hours?|days?|weeks?|months?"
+    r"|patients?|people|nurses?|doctors?|times?|strength|power)\b"
 )
 
 
@@ -6098,8 +6104,8 @@ _DATE_AND_MD_RE: Final = compiled(
 def _md_after_verb(text: str) -> Iterable[tuple[int, int, str]]:
     for m in _MD_VALUE_RE.finditer(text):
         start = m.start()
-        if not start or not text[start - 1].isspace():
-            continue
+        if not start or not (text[start - 1].isspace() or text[start - 1] in "[("):
+            continue  # (a chat's stamp too: "[10/16 2:13 PM] mai_y: ...")
         words = text[max(0, start - 24) : start].lower().split()
         if words and words[-1] in _MD_OBJECTS:
             words.pop()
@@ -7111,11 +7117,20 @@ _NUMBERS_DATE_RE: Final = _scan(
     r"(?![ -]?(?:oh|zero|one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand"
     r"|percent|times|of|patients|people|minutes|hours|days|weeks|years)\b)\b",
 )
+_DAY_ALONE_END: Final = (
+    r"(?=[ ]*(?:[,.;!?]|--|[—–]|(?:and|because|no[ ]+wait|my|we|she|he|they|so|but|then)\b|$)"
+    r"|(?<!first)(?<!second)[ ]+i\b)"
+)
 _DAY_ALONE_RE: Final = _scan(
-    "bBiInN",
-    r"(?i:\b(?:birthday(?:['’]s)?[ ]+(?:is|was)|born[ ]+on|it[ ]+was|not)[ ]+)"
-    r"(?P<v>the[ ]+(?:[12]?\d|3[01])(?:st|nd|rd|th))(?=[ ]*(?:[,.;!?]|--|[—–]|and\b|because\b"
-    r"|$))",
+    "bBiInNgGwWsScC",
+    # (said too, in speech-to-text with no stops: "it was the twenty third no wait the twenty
+    # fifth because", "they let me go home the nineteenth i fell"; the first nine only after
+    # "no wait" or "home", or before "no wait" or "because": not "it was the first, and")
+    r"(?i:\b(?:birthday(?:['’]s)?[ ]+(?:is|was)|born[ ]+on|it[ ]+was|not|no[ ]+wait"
+    r"|(?:go|went|sent|came)[ ]+home)[ ]+)"
+    rf"(?P<v>the[ ]+(?:{_ORDINAL_DAY}){_DAY_ALONE_END}"
+    rf"|(?<=wait[ ]|home[ ])the[ ]+{_FIRST_NINE}{_DAY_ALONE_END}"
+    rf"|the[ ]+{_FIRST_NINE}(?=[ ]+(?:no[ ]+wait|because)\b))",
     re.M,
 )
 

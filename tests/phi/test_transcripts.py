@@ -2395,6 +2395,20 @@ SESSION_22_CASES = [
      " Figma now. We went to AUC-based dosing. Dr. visit was quick. It's 0900 med pass.\n"
      "Relationship to patient: daughter\nComments:\nMy mother is 88.\n"
      "s2 just make the numbers big\n",) * 2,
+    # (a mail header's weekday, a weekday before a month and day, a chat's stamp, someone's day
+    # in a reply, a day said alone and corrected; not a fraction, "the first I heard")
+    ("Date: Tue, 28 May 2024 16:18:46 -0600\n  • Tuesday 8/27 at 4:15 PM\n"
+     "[10/16 2:13 PM] mai_y: I'm out 5/29, can do 4/4.\n"
+     "it was the twenty third no wait the twenty fifth because. they let me go home the"
+     " nineteenth i fell. it was the first no wait the third because\n"
+     "She was out 3/10 days and can do 2/3 of the work. It was the first I heard; it was the"
+     " first, and the last.\n",
+     "Date: [DATE] 16:18:46 -0600\n  • [DATE] at 4:15 PM\n"
+     "[[DATE] 2:13 PM] mai_y: I'm out [DATE], can do [DATE].\n"
+     "it was [DATE] no wait [DATE] because. they let me go home [DATE] i fell. it was [DATE]"
+     " no wait [DATE] because\n"
+     "She was out 3/10 days and can do 2/3 of the work. It was the first I heard; it was the"
+     " first, and the last.\n"),
 ]  # fmt: skip
 
 

@@ -1923,7 +1923,7 @@ _AGE_AFTER_RE: Final = compiled(
 )
 _AGE_VERBS: Final = frozenset(
     "turned turns turning turn aged age ages be was is am she's he's i'm who's she’s he’s i’m "
-    "shes hes whos "
+    "shes hes whos im "
     "pushing "
     "who’s mom's dad's mother's father's grandma's grandpa's husband's wife's mom’s dad’s "
     "mother’s father’s grandma’s grandpa’s husband’s wife’s".split()
@@ -2026,7 +2026,8 @@ def _age_context(window: str, strict: bool = False) -> bool:
             break
     if not words:
         return False
-    last = words[-1].removesuffix("...").removesuffix("…")  # "he was... ninety-six?"
+    # ("he was... ninety-six?"; a quote's opening mark: '"I'm 99, honey')
+    last = words[-1].removesuffix("...").removesuffix("…").lstrip("\"“‘'")
     if last[-3:] in ("'s,", "’s,"):
         last = last[:-1]  # "she's, um — 92"
     kin = words[-2].removesuffix("-in-law") if len(words) >= 2 else ""
@@ -4834,6 +4835,15 @@ def _last_first(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, in
     return start, end
 
 
+# An age over 89 right after a person's name, set off as a list or a note sets it: "Olga
+# Asmundo, 90", "Alan Matyjasek, 98, lives at", "Mr. Ramos. 96.", "Dorothy Maldonado,
+# ninety-two" (not "Ramos, 95 mg", "Dr. Lee. 95 patients").
+_AGE_AFTER_NAME_PUNCT_RE: Final = compiled(
+    rf"(?:,[ ]?|\.[ ])(?P<v>{_NUM_WORD_AGE})(?=[,.;)]|[ ]*$|[ ]*\n|[ ](?:y|yo|yrs?|years?)\b)",
+    re.M,
+)
+
+
 def _extend(
     text: str, spans: list[tuple[int, int, str]], lex: _Lexicon, lower_mode: bool
 ) -> list[tuple[int, int, str]]:
@@ -4889,6 +4899,12 @@ def _extend(
             if _ID_LABEL_BEFORE_SCAN.search(text, max(0, pre.start() - 45), pre.start()):
                 start = pre.start()
         out.append((start, end, category))
+        if (
+            category == NAME
+            and text[end : end + 1] in ",."
+            and (age := _AGE_AFTER_NAME_PUNCT_RE.match(text, end))
+        ):
+            out.append((age.start("v"), age.end("v"), AGE))  # "Olga Asmundo, 90", "Mr. Ramos. 96."
         if category == NAME and not lower_mode:
             # "Zahur and [NAME] wrote it": a name-like word joined to a name before it
             before = None
@@ -7672,13 +7688,35 @@ _PLACE_HEADERS: Final = _header_set(
     """site;clinic;town;city;address;practice;hospital;facility;location;suburb;postcode
     zip;zip code;gp practice;pharmacy;care home;home town;residence;village"""
 )
+# Columns of ages and dates: "| P01 | Liza Agbayani | 9/29 | 92 |" under "| P# | Name | Date |
+# Age |" (an age over 89 only, a date with its digits).
+_AGE_HEADERS: Final = _header_set("age;age (y);age (years);age at interview;aged")
+_DATE_HEADERS: Final = _header_set(
+    """date;dob;date of birth;birth date;birthdate;session date;visit date;interview date
+    admitted;discharged;admission date;discharge date;seen"""
+)
+_TABLE_AGE_RE: Final = compiled(r"(?:9\d|1[0-4]\d)(?:[ ]?(?i:y|yo|yrs?|years?))?")
+_TABLE_DATE_RE: Final = compiled(r"\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{2,4})?")
+
+
+def _column(head: str) -> str | None:
+    """What a table's header cell says its column holds, if it holds PHI."""
+    if head in _NAME_HEADERS:
+        return NAME
+    if head in _PLACE_HEADERS:
+        return LOCATION
+    if head in _AGE_HEADERS:
+        return AGE
+    return DATE if head in _DATE_HEADERS else None
+
+
 # A table's header cell that says what its column holds, between two separators.
 _TABLE_HEAD_RE: Final = compiled(
     r"(?i:(?:^|[|,\t])[ ]*(?:(?:first|last|full|given|participant|patient|contact)[ ]name|name"
     r"|participant|added[ _]by|author|created[ _]by|submitted[ _]by|interviewer|researcher"
     r"|note[ ]?taker"
     r"|surname|contact(?:[ ]person)?|site|clinic|town|city|address|practice|hospital|location"
-    r"|postcode|zip|suburb|facility)[ ]*(?:[|,\t]))",
+    r"|postcode|zip|suburb|facility|age|date|dob|date[ ]of[ ]birth)[ ]*(?:[|,\t]))",
     re.M,
 )
 _EMPTY_CELLS: Final = frozenset("- — – n/a na none tbc tbd ? withdrawn unknown".split())
@@ -7723,11 +7761,7 @@ def _table_spans(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
         cells = _cells(line, line_sep) if line.count(line_sep) >= 2 else []
         heads = [line[a:b].strip("*_ ").lower() for a, b in cells]
         if cells and all(h and len(h) <= 24 and not any(c.isdigit() for c in h) for h in heads):
-            found = {
-                i: NAME if h in _NAME_HEADERS else LOCATION
-                for i, h in enumerate(heads)
-                if h in _NAME_HEADERS or h in _PLACE_HEADERS
-            }
+            found = {i: c for i, h in enumerate(heads) if (c := _column(h)) is not None}
             if found:
                 columns, sep, width = found, line_sep, len(cells)
                 offset += len(line) + 1
@@ -7744,6 +7778,10 @@ def _table_spans(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
 
 
 def _table_cell_ok(cell: str, category: str, lex: _Lexicon) -> bool:
+    if category == AGE:
+        return _TABLE_AGE_RE.fullmatch(cell) is not None
+    if category == DATE:
+        return _TABLE_DATE_RE.fullmatch(cell) is not None
     low = cell.lower()
     if not cell or low in _EMPTY_CELLS or not any(c.isalpha() for c in cell):
         return False

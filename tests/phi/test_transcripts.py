@@ -2409,6 +2409,16 @@ SESSION_22_CASES = [
      " no wait [DATE] because\n"
      "She was out 3/10 days and can do 2/3 of the work. It was the first I heard; it was the"
      " first, and the last.\n"),
+    # (an age over 89 after a name, after "im" or a quote's "I'm", and in a table's age column;
+    # not a dose, a count, a percentage, an age under 90)
+    ("Death visit — Olga Asmundo, 90\nSeen: Mr. Ramos. 96. He came in. im ninety believe it."
+     ' "I\'m 99, honey." Ramos got 95 mg; Dr. Lee. 95 patients. im 95 percent sure.\n'
+     "| P# | Name | Date | Age |\n|---|---|---|---|\n| P01 | Liza Agbayani | 9/29 | 92 |\n"
+     "| P02 | Tom Reyes | 2025-01-14 | 64 |\n",
+     "Death visit — [NAME], [AGE]\nSeen: [NAME]. [AGE]. He came in. im [AGE] believe it."
+     ' "I\'m [AGE], honey." [NAME] got 95 mg; [NAME]. 95 patients. im 95 percent sure.\n'
+     "| P# | Name | Date | Age |\n|---|---|---|---|\n| P01 | [NAME] | [DATE] | [AGE] |\n"
+     "| P02 | [NAME] | [DATE] | 64 |\n"),
 ]  # fmt: skip
 
 

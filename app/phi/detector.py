@@ -2537,7 +2537,7 @@ _NOT_SPEAKER: Final = frozenset(
     problem problems result results outcome outcomes feedback todo follow-up followup
     recommendation recommendations
     implication implications workaround requester assignee severity priority component
-    resolution msg ack paged meds medications medication allergies vitals
+    resolution msg ack paged meds medications medication allergies vitals addr
     """.split()
 )
 # Languages a family speaks (the interpreter is booked for): no person ("Karen", "Thai",
@@ -2594,7 +2594,8 @@ _CONTEXT_STOP: Final = (
     vyaire cepheid biofire sysmex fujifilm livongo omada teladoc amwell mdlive doxy vidyo
     healthtap zocdoc phreesia epocrates medscape webmd healthgrades vizient schein oracle veeva
     aidoc rapidai abridge nabla deepscribe figma miro dovetail lookback usertesting typeform
-    calendly docusign airtable zendesk freshdesk fireflies jamf intune okta
+    calendly docusign airtable zendesk freshdesk fireflies jamf intune okta yahoo hotmail
+    gmail protonmail icloud
     neuro cardio pulm psych peds onc rads derm nephro endo heme gyn obgyn gi ent uro
     """.split()
     )
@@ -7259,10 +7260,22 @@ _AGE_RESTATED_RE: Final = _scan(
 _EXPORT_WORD: Final = rf"(?:[{_UP}][{_LO}{_UP}'’]*(?:-[{_UP}][{_LO}{_UP}'’]*)*\.?)"
 _EXPORT_NAME: Final = rf"{_EXPORT_WORD}(?:,?[ ]{_EXPORT_WORD}){{0,3}}"
 _EXPORT_AFTER: Final = r"(?:['’]s[ ][\w ]{1,16}?)?(?:[ ]?\([^)\n]{1,30}\))?"  # device, pronouns
+# A chat app's handle: "arnel.bautista", "mai_y", "oolugbayila".
+_HANDLE: Final = r"[a-z][a-z0-9]*(?:[._][a-z0-9]+)*"
 _EXPORT_LABEL_RES: Final = (
+    # (Teams and Slack put a date and AM/PM there too: "Benedetti, Annamaria  7/28/2025 12:43
+    # PM", "Kamil Czylok  3:09 PM")
     compiled(
-        rf"^[ \t]*(?P<n>{_EXPORT_NAME}){_EXPORT_AFTER}[ \t]{{2,}}\d{{1,2}}:\d{{2}}(?::\d{{2}})?"
-        r"[ \t]*$",
+        rf"^[ \t]*(?P<n>{_EXPORT_NAME}){_EXPORT_AFTER}[ \t]{{2,}}"
+        r"(?:\d{1,2}/\d{1,2}/\d{2,4}[ ]+)?\d{1,2}:\d{2}(?::\d{2})?(?:[ ]?[AaPp][Mm])?[ \t]*$",
+        re.M,
+    ),
+    # someone @-mentioned in a chat: "@mai_y loaner iPad", "@Maurycy quota check"
+    compiled(r"(?<![\w.@])@(?P<n>[A-Za-z][\w.-]*[A-Za-z0-9])"),
+    # the name typed above a phone's "Sent from ...": "atinuke\n\nSent from Yahoo Mail"
+    compiled(
+        r"^[ \t]*(?P<n>[A-Za-z][\w'’-]*(?:[ ][A-Za-z][\w'’-]*)?)[ \t]*\n(?:[ \t]*\n)*[ \t]*"
+        r"Sent[ ]from[ ]",
         re.M,
     ),
     compiled(rf"<v[ ]+(?P<n>{_EXPORT_NAME}){_EXPORT_AFTER}>"),
@@ -7273,7 +7286,7 @@ _EXPORT_LABEL_RES: Final = (
     compiled(rf"^\d{{1,2}}:\d{{2}}(?::\d{{2}})?\t(?P<n>{_EXPORT_NAME}){_EXPORT_AFTER}\t", re.M),
     compiled(
         r"^(?:\d{1,2}/\d{1,2}/\d{2,4},?[ ]\d{1,2}:\d{2}(?:[ ]?[AaPp][Mm])?[ ]+-|\[[^\]\n]{3,25}\])"
-        rf"[ ]+(?P<n>{_EXPORT_NAME}){_EXPORT_AFTER}:[ ]",
+        rf"[ ]+(?P<n>{_EXPORT_NAME}|{_HANDLE}){_EXPORT_AFTER}:[ ]",
         re.M,
     ),
     # Rev: "[DENNIS O'SULLIVAN] 00:09:27", "[Ernst, Duuk] 00:11:49"

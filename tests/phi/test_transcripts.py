@@ -2404,7 +2404,7 @@ SESSION_22_CASES = [
      "She was out 3/10 days and can do 2/3 of the work. It was the first I heard; it was the"
      " first, and the last.\n",
      "Date: [DATE] 16:18:46 -0600\n  • [DATE] at 4:15 PM\n"
-     "[[DATE] 2:13 PM] mai_y: I'm out [DATE], can do [DATE].\n"
+     "[[DATE] 2:13 PM] [NAME]: I'm out [DATE], can do [DATE].\n"
      "it was [DATE] no wait [DATE] because. they let me go home [DATE] i fell. it was [DATE]"
      " no wait [DATE] because\n"
      "She was out 3/10 days and can do 2/3 of the work. It was the first I heard; it was the"
@@ -2419,6 +2419,16 @@ SESSION_22_CASES = [
      ' "I\'m [AGE], honey." [NAME] got 95 mg; [NAME]. 95 patients. im 95 percent sure.\n'
      "| P# | Name | Date | Age |\n|---|---|---|---|\n| P01 | [NAME] | [DATE] | [AGE] |\n"
      "| P02 | [NAME] | [DATE] | 64 |\n"),
+    # (chat exports: a handle after a stamp, an @-mention, a display name above a date and a
+    # time with AM/PM, the name typed above "Sent from"; not "@here", a vendor, "Thanks")
+    ("[10/16 2:58 PM] arnel.bautista: synthesis Friday? @here\n@mai_y ok\n\n"
+     "Benedetti, Annamaria  7/28/2025 12:43 PM\nsee you\nKamil Czylok  3:09 PM\nTeams link"
+     " expired\n\natinuke\n\nSent from Yahoo Mail for Android\nThanks\n\nSent from my"
+     " iPhone\n",
+     "[[DATE] 2:58 PM] [NAME]: synthesis Friday? @here\n@[NAME] ok\n\n"
+     "[NAME]  [DATE] 12:43 PM\nsee you\n[NAME]  3:09 PM\nTeams link"
+     " expired\n\n[NAME]\n\nSent from Yahoo Mail for Android\nThanks\n\nSent from my"
+     " iPhone\n"),
 ]  # fmt: skip
 
 

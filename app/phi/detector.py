@@ -2938,8 +2938,8 @@ def _name_run_end(
     capitalised_surname = False  # one after a particle, in lower-case text ("dr van der Mast")
     for _ in range(3):
         m = _NEXT_TOKEN_RE.match(text, end)
-        if not m:
-            break
+        if not m or m.start(1) - end > 2:
+            break  # (a form's next field: "SHIN, SEO-YEON      MRN")
         tok = m.group(1)
         low = tok.lower()
         if tok[0].isupper() == lower and not particle and low not in _PARTICLES:
@@ -7179,16 +7179,24 @@ _LAST_FIRST_RE: Final = _scan(
     rf"(?<![\w'’-])(?=(?P<last>{_NAME_TOK}),[ ](?P<first>{_NAME_TOK})"
     # (then a bracket, a list's or a byline's separator, or a clause about the person: "Ogawa,
     # Naoki at 252-555-0120", "Interviewer: Passalacqua, Piermaria · Notetaker")
-    r"(?=[ ]*(?:[()]|,|;|$|\n|[—–·|/]|\.[ ]+(?:Born|DOB|D\.O\.B))"
+    # (a form's field after it: "Mulawa, Ida  DOB", "Mahajan, Azaan MRN", "Viana, Caroline,
+    # 10/13/1978", "Kosak, Roksana, birthday")
+    r"(?=(?P<form>)(?:[ ]+(?:MRN|DOB|D\.O\.B)\b|[ ]{2,}\S|,[ ]*\d{1,2}/\d{1,2}/\d{2,4}"
+    r"|,[ ]+(?i:birthday|born|dob)\b)"
+    r"|[ ]*(?:[()]|,|;|$|\n|[—–·|/]|\.[ ]+(?:Born|DOB|D\.O\.B))"
     r"|[ ]+(?:at|in|re|from|on|and|or|with)[ ]))",
     re.M,
 )
 # A wristband's or a label's "SURNAME, GIVEN, <number>" in capitals ("YATES, ROSS, 10097340").
 _CAPS_LAST_FIRST_RE: Final = _scan(
-    "A-Z",
-    r"(?<![\w'’-])(?P<last>[A-Z]{2,}(?:[-'’][A-Z]{2,})?),[ ]?(?P<first>[A-Z]{2,}(?:-[A-Z]{2,})?)"
-    # (a number after it, or none: "the banner says HADDAD, LAYLA", "(partner, SCOTT, SARA)")
-    r"(?![\w'’-])(?:(?P<num>)(?=,[ ]*[A-Z]{0,3}\d))?",
+    _UP,
+    rf"(?<![\w'’-])(?P<last>[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?),[ ]?"
+    rf"(?P<first>[{_UP}]{{2,}}(?:-[{_UP}]{{2,}})?)"
+    # (a number or a form's field after it, or none: "the banner says HADDAD, LAYLA",
+    # "(partner, SCOTT, SARA)", "SHIN, SEO-YEON      MRN", "AGBAYANI, BONG (MRN", "KWON,
+    # MIN-JUN / CB 216", "FAROUK, SAMIRA. 03/26/1969")
+    r"(?![\w'’-])(?:(?P<num>)(?=,[ ]*[A-Z]{0,3}\d|(?:[ ]{2,}|[ ]*[(|/.][ ]*|[ ])"
+    r"(?:MRN|DOB|D\.O\.B|MR\#|CB|[A-Z]{0,3}\d)))?",
 )
 _AGE_AFTER_NAME_RE: Final = _scan(
     _UP,
@@ -7266,7 +7274,7 @@ _EXPORT_LABEL_RES: Final = (
     # (Teams and Slack put a date and AM/PM there too: "Benedetti, Annamaria  7/28/2025 12:43
     # PM", "Kamil Czylok  3:09 PM")
     compiled(
-        rf"^[ \t]*(?P<n>{_EXPORT_NAME}){_EXPORT_AFTER}[ \t]{{2,}}"
+        rf"^[ \t]*(?P<n>{_EXPORT_NAME}|{_HANDLE}){_EXPORT_AFTER}[ \t]{{2,}}"
         r"(?:\d{1,2}/\d{1,2}/\d{2,4}[ ]+)?\d{1,2}:\d{2}(?::\d{2})?(?:[ ]?[AaPp][Mm])?[ \t]*$",
         re.M,
     ),
@@ -7416,6 +7424,10 @@ def _export_spans(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int
         for m in rx.finditer(text) if rx in may else ():
             for g in ("n", "m"):
                 if g in m.groupdict() and m.group(g):
+                    word = m.group(g)
+                    if rx is _EXPORT_LABEL_RES[0] and word.islower() and word.isalpha():
+                        if word not in lex.first:
+                            continue  # above a time, a listed name or a handle: not "standup"
                     got = _export_name(text, m.start(g), m.end(g), lex)
                     if got is not None:
                         yield got[0], got[1], NAME
@@ -7808,6 +7820,15 @@ def _table_cell_ok(cell: str, category: str, lex: _Lexicon) -> bool:
     return not all(w in lex.common or w in _FACILITY_WORDS for w in words)
 
 
+def _form_pair(first: str, last: str, lex: _Lexicon) -> bool:
+    """A form's "SURNAME, GIVEN" (lower-cased): a listed given name or surname in it, or two
+    words that no dictionary has ("kosak, roksana")."""
+    if first in lex.first or last in lex.surnames:
+        return True
+    # (each with a vowel: not "COPD, CHF, 3 a day")
+    return all(w not in lex.common and _VOWEL_RE.search(w) is not None for w in (first, last))
+
+
 def _s16_spans(
     text: str, lex: _Lexicon, lower_mode: bool, may: Possible
 ) -> Iterable[tuple[int, int, str]]:
@@ -7860,6 +7881,10 @@ def _s16_spans(
             yield m.start("b"), m.end("b"), NAME
     for m in _LAST_FIRST_RE.finditer(text) if _LAST_FIRST_RE in may else ():
         first, last = m.group("first"), m.group("last")
+        if m.group("form") is not None and named([first], True) and named([last], True):
+            if _form_pair(first.lower(), last.lower(), lex):
+                yield m.start("last"), m.end("first"), NAME  # (the form itself is the cue)
+                continue
         if first.lower() not in lex.first or first.lower() in lex.first_ambiguous:
             # (only a given name no word shares: not "Yes, Grace"; or after a listed surname,
             # a word that is no word at all: "Ogawa, Naoki")
@@ -7872,8 +7897,14 @@ def _s16_spans(
         first, last = m.group("first").lower(), m.group("last").lower()
         if first in _CONTEXT_STOP or last in _CONTEXT_STOP or first in _NOT_NAME:
             continue
+        if (
+            first in _NOT_SPEAKER
+            or last in _NOT_SPEAKER
+            or (len(first) < 3 and first not in lex.first)
+        ):
+            continue  # "VITALS, BP 120/80", "NOTE, LAB 5": a chart's fields
         if m.group("num") is not None:
-            if first in lex.first or last in lex.surnames:
+            if _form_pair(first, last, lex) and _personal_token(first.title(), lex, True):
                 yield m.start("last"), m.end("first"), NAME  # (the form itself is the cue)
         elif (first in lex.first and first not in lex.first_ambiguous) or (
             last in lex.surnames and _pair_token_ok(m.group("first").title(), lex)

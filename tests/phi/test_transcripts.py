@@ -2429,6 +2429,14 @@ SESSION_22_CASES = [
      "[NAME]  [DATE] 12:43 PM\nsee you\n[NAME]  3:09 PM\nTeams link"
      " expired\n\n[NAME]\n\nSent from Yahoo Mail for Android\nThanks\n\nSent from my"
      " iPhone\n"),
+    # (a form's "SURNAME, GIVEN" before its next field, and "Surname, Given" before a DOB, an
+    # MRN or a date; a lower-case display name; not a chart's fields or two acronyms)
+    ("PATIENT: SHIN, SEO-YEON      MRN 344-769-809\nthere. FAROUK, SAMIRA. 03/26/1969.\n"
+     "  9:00  Mulawa, Ida  DOB 09/22/1971\nI'd search Kosak, Roksana, birthday in June\n"
+     "ian  10:17 AM\nquotes\nVITALS, BP 120/80. NOTE, LAB 5. We see COPD, CHF, 3 a day.\n",
+     "PATIENT: [NAME]      [ID]\nthere. [NAME]. [DATE].\n"
+     "  9:00  [NAME] [DATE]\nI'd search [NAME], birthday in June\n"
+     "[NAME]  10:17 AM\nquotes\nVITALS, BP 120/80. NOTE, LAB 5. We see COPD, CHF, 3 a day.\n"),
 ]  # fmt: skip
 
 

@@ -2537,7 +2537,8 @@ _NOT_SPEAKER: Final = frozenset(
     problem problems result results outcome outcomes feedback todo follow-up followup
     recommendation recommendations
     implication implications workaround requester assignee severity priority component
-    resolution msg ack paged meds medications medication allergies vitals addr
+    resolution msg ack paged meds medications medication allergies vitals addr folks guys
+    ladies gentlemen
     """.split()
 )
 # Languages a family speaks (the interpreter is booked for): no person ("Karen", "Thai",
@@ -4836,6 +4837,11 @@ def _last_first(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, in
     return start, end
 
 
+# A name spelled out letter by letter right after it: "Jiyoung Shin (S, H, I, N)", "thao dot
+# phan ... — T, H, A, O —", "Phương Đặng (Đ A N G)".
+_SPELLED_AFTER_NAME_RE: Final = compiled(
+    rf"[ ]*(?:\(|[—–]|--)[ ]*(?P<v>[{_UP}](?:(?:,[ ]?|[ ]|-)[{_UP}]){{2,}})(?![\w'’])"
+)
 # An age over 89 right after a person's name, set off as a list or a note sets it: "Olga
 # Asmundo, 90", "Alan Matyjasek, 98, lives at", "Mr. Ramos. 96.", "Dorothy Maldonado,
 # ninety-two" (not "Ramos, 95 mg", "Dr. Lee. 95 patients").
@@ -4900,6 +4906,8 @@ def _extend(
             if _ID_LABEL_BEFORE_SCAN.search(text, max(0, pre.start() - 45), pre.start()):
                 start = pre.start()
         out.append((start, end, category))
+        if category == NAME and (spelled := _SPELLED_AFTER_NAME_RE.match(text, end)):
+            out.append((spelled.start("v"), spelled.end("v"), NAME))  # "Shin (S, H, I, N)"
         if (
             category == NAME
             and text[end : end + 1] in ",."
@@ -6045,7 +6053,10 @@ _WEEKDAY_DATE_RE: Final = _scan(
     r"|Nov|Dec))"
     # (a day and a month either way round: "Mon 25/6", "Tuesday 8/27")
     r"|(?P<dm>(?:3[01]|[12]\d|0?[1-9])[/.](?:3[01]|[12]\d|0?[1-9]))(?![\d/]|[.]\d)"
-    r"|(?P<part>(?i:night|morning|afternoon|evening|just[ ]+gone|week|last))\b)",
+    r"|(?P<part>(?i:night|morning|afternoon|evening|just[ ]+gone|week|last))\b"
+    # (a time of that day: "Okay, Friday at ten-forty", "Tuesday at 2pm")
+    r"|(?P<at>(?i:at[ ]+(?:\d{1,2}(?::\d{2})?(?:[ ]?[ap]\.?m\b\.?)?|noon|one|two|three|four|five"
+    r"|six|seven|eight|nine|ten|eleven|twelve)))\b)",
 )
 
 
@@ -6065,6 +6076,9 @@ def _spoken_dates(text: str, low_text: str, may: Possible) -> Iterator[tuple[int
             if before is not None and (m := _SPOKEN_YEAR_RE.match(low_text, at)) is not None:
                 yield before.start(), m.end(), DATE
     for m in _WEEKDAY_DATE_RE.finditer(text) if _WEEKDAY_DATE_RE in may else ():
+        if m.group("at"):
+            yield m.start(), len(text[: m.start("at")].rstrip(" ,")), DATE  # (not its time)
+            continue
         # (a date after it: into its first character, one span with the date)
         yield m.start(), m.end() + (m.lastindex is None), DATE
 
@@ -6831,6 +6845,18 @@ _INITIAL_SURNAME_RE: Final = _scan(
     "A-Z",
     rf"(?<![\w.])(?<!\d[ ])[A-Z]\.[ ]?(?P<n>[{_UP}][{_LO}][{_LO}'’-]+)\b(?!\.\w)",
 )
+_INITIAL_CUE_BEFORE_RE: Final = compiled(
+    r"(?i:\b(?:attending|prescriber|provider|pcp|physician|surgeon|resident|fellow|says|said"
+    r"|per|by|from|with|cc|ask|asked|call|called|page|paged|dr|doctor)\.?:?[ ]+)$"
+)
+_INITIAL_NOT_AFTER_RE: Final = compiled(
+    r"(?i:\b(?:vitamin|hepatitis|hep|group|type|strep|grade|stage|class|plan|option|part"
+    r"|section|building|wing|pod|unit|ward|zone|level|lot|tier|phase|appendix|figure|table"
+    r"|row|column|room|bed|bay|step|item)[ ]+)$"
+)
+_INITIAL_VERB_AFTER_RE: Final = compiled(
+    r"[ ]+(?:said|says|wrote|writes|called|asked|told|thinks|signed|ordered|agreed|replied)\b"
+)
 _POSSESSION_RE: Final = _scan(
     f"A-Z{_UP}",
     rf"\b(?P<n>[{_UP}][{_LO}]{{2,}})['’]s[ ]+(?:(?:own|personal|work|old|new|home|real"
@@ -7054,11 +7080,19 @@ _NAME_BEFORE_DATE_RE: Final = _scan(
 # - a lone name after a role's label in a heading or a note: "Interviewer: Noeline. Venue:",
 #   "Caller: Benedict Yeo (daughter)", "Follow-up owner: Ling (informatics)";
 _LABELLED_NAME_RE: Final = _scan(
-    "IFMRNTSOCPAo",
-    r"\b(?:Interviewer|Facilitator|Moderator|Researcher|Note[- ]?taker|Transcriber|Interpreter"
+    "IFMRNTSOCPAoNnSsCcOoRrEeLlAa",
+    r"(?:\b(?:Interviewer|Facilitator|Moderator|Researcher|Note[- ]?taker|Transcriber|Interpreter"
     r"|Scribe|Observer|Caller|Contact|Owner|Action|Lead|Coordinator|Prepared[ ]by|Recorded[ ]by"
-    r"|owner)[ ]*:[ ]*"
-    rf"(?P<n>{_NAME_TOK}(?:[ ]{_NAME_TOK}){{0,2}})(?=[ ]*(?:[.;(]|$|[ ]to[ ][a-z]))",
+    # (a ticket's, a form's and a board's people: "Reporter: Georg Khan  |  Assignee: ...",
+    # "Name: Hye-jin Park", "submitted by Mahmoud Bakri,", "Last edited by Zhiwei Xiao")
+    r"|owner|(?i:name|full[ ]name|patient[ ]name|caller[ ]name|reporter|assignee|requester))"
+    r"[ ]*:[ ]*"
+    r"|\b(?P<by>(?i:(?:submitted|created|opened|requested|reported|entered|edited|approved"
+    r"|signed|assigned|filed|logged)[ ]by|assigned[ ]to))[ ]*:?[ ]*)"
+    rf"(?P<n>{_NAME_TOK}(?:[ ]{_NAME_TOK}){{0,2}})"
+    # (a comma after the "by" labels' name only: "submitted by Mahmoud Bakri, ED", not
+    # "Interviewer: Folks, thanks")
+    r"(?=[ ]*(?:[.;(|]|$|[ ]to[ ][a-z])|[ ]{2,}|(?(by),|(?!)))",
     re.M,
 )
 # - the names a meeting's notes list as present: "Present: Okafor (charge), Bram, Ji-hoon";
@@ -8005,7 +8039,15 @@ def _s13_spans(
             ):
                 yield m.start("n"), m.end("n"), NAME
     for m in _INITIAL_SURNAME_RE.finditer(text) if _INITIAL_SURNAME_RE in may else ():
-        if m.group("n").lower() not in lex.common and _personal_token(m.group("n"), lex, True):
+        word = m.group("n").lower() not in lex.common or (
+            # (a surname that is a word too, where a person is named: "attending S. Stone",
+            # "It says H. Kelly for", "J. Wade said")
+            _INITIAL_CUE_BEFORE_RE.search(text, max(0, m.start() - 24), m.start()) is not None
+            or _INITIAL_VERB_AFTER_RE.match(text, m.end("n")) is not None
+        )
+        if _INITIAL_NOT_AFTER_RE.search(text, max(0, m.start() - 12), m.start()):
+            continue  # "Vitamin D. Rose", "Group B. Strep": a vitamin's, a group's letter
+        if word and _personal_token(m.group("n"), lex, True):
             yield m.start(), m.end("n"), NAME
     for m in _POSSESSION_RE.finditer(text) if _POSSESSION_RE in may else ():
         name = m.group("n")

@@ -2437,6 +2437,19 @@ SESSION_22_CASES = [
      "PATIENT: [NAME]      [ID]\nthere. [NAME]. [DATE].\n"
      "  9:00  [NAME] [DATE]\nI'd search [NAME], birthday in June\n"
      "[NAME]  10:17 AM\nquotes\nVITALS, BP 120/80. NOTE, LAB 5. We see COPD, CHF, 3 a day.\n"),
+    # (a ticket's and a form's people, a weekday pinned by its time, an initial before a surname
+    # that is a word too where a person is named, a name spelled out after it; not a group's
+    # or a vitamin's letter, a list of options, "Folks," or "every Friday")
+    ("Name: Hye-jin Park\nReporter: Georg Khan  |  Assignee: Blanka Kudłacik  |  Status: New\n"
+     "submitted by Mahmoud Bakri, ED. Last edited by Zhiwei Xiao\nOkay, Friday at ten-forty."
+     " J. Wade said so; it says H. Kelly for the statin. Caller: Jiyoung Shin (S, H, I, N).\n"
+     "Interviewer: Folks, thanks. Every Friday at 10. Vitamin D. Rose said; Group B. Strep"
+     " grew. Options (A, B, C).\n",
+     "Name: [NAME]\nReporter: [NAME]  |  Assignee: [NAME]  |  Status: New\n"
+     "submitted by [NAME], ED. Last edited by [NAME]\nOkay, [DATE] at ten-forty."
+     " [NAME] said so; it says [NAME] for the statin. Caller: [NAME] ([NAME]).\n"
+     "Interviewer: Folks, thanks. Every Friday at 10. Vitamin D. Rose said; Group B. Strep"
+     " grew. Options (A, B, C).\n"),
 ]  # fmt: skip
 
 

@@ -7312,8 +7312,6 @@ _EXPORT_LABEL_RES: Final = (
         r"(?:\d{1,2}/\d{1,2}/\d{2,4}[ ]+)?\d{1,2}:\d{2}(?::\d{2})?(?:[ ]?[AaPp][Mm])?[ \t]*$",
         re.M,
     ),
-    # someone @-mentioned in a chat: "@mai_y loaner iPad", "@Maurycy quota check"
-    compiled(r"(?<![\w.@])@(?P<n>[A-Za-z][\w.-]*[A-Za-z0-9])"),
     # the name typed above a phone's "Sent from ...": "atinuke\n\nSent from Yahoo Mail"
     compiled(
         r"^[ \t]*(?P<n>[A-Za-z][\w'’-]*(?:[ ][A-Za-z][\w'’-]*)?)[ \t]*\n(?:[ \t]*\n)*[ \t]*"

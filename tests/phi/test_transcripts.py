@@ -2419,13 +2419,14 @@ SESSION_22_CASES = [
      ' "I\'m [AGE], honey." [NAME] got 95 mg; [NAME]. 95 patients. im 95 percent sure.\n'
      "| P# | Name | Date | Age |\n|---|---|---|---|\n| P01 | [NAME] | [DATE] | [AGE] |\n"
      "| P02 | [NAME] | [DATE] | 64 |\n"),
-    # (chat exports: a handle after a stamp, an @-mention, a display name above a date and a
-    # time with AM/PM, the name typed above "Sent from"; not "@here", a vendor, "Thanks")
+    # (chat exports: a handle after a stamp, a display name above a date and a time with
+    # AM/PM, the name typed above "Sent from"; not a vendor, "Thanks", nor an @-mention: the
+    # product's own comments mention members so, and keep them as written)
     ("[10/16 2:58 PM] arnel.bautista: synthesis Friday? @here\n@mai_y ok\n\n"
      "Benedetti, Annamaria  7/28/2025 12:43 PM\nsee you\nKamil Czylok  3:09 PM\nTeams link"
      " expired\n\natinuke\n\nSent from Yahoo Mail for Android\nThanks\n\nSent from my"
      " iPhone\n",
-     "[[DATE] 2:58 PM] [NAME]: synthesis Friday? @here\n@[NAME] ok\n\n"
+     "[[DATE] 2:58 PM] [NAME]: synthesis Friday? @here\n@mai_y ok\n\n"
      "[NAME]  [DATE] 12:43 PM\nsee you\n[NAME]  3:09 PM\nTeams link"
      " expired\n\n[NAME]\n\nSent from Yahoo Mail for Android\nThanks\n\nSent from my"
      " iPhone\n"),

@@ -458,6 +458,20 @@ _TICKET_BEFORE_RE: Final = compiled(
 # A service desk's record number ("Number: INC0081123", "RITM0012345"): no one's id.
 _SERVICE_RECORD_RE: Final = compiled(r"(?:INC|RITM|REQ|CHG|PRB|SCTASK|TASK|KB)\d{7}")
 _SITE_CODE_RE: Final = compiled(r"#?[A-Z]-?\d{1,3}")
+# A Medicare Beneficiary Identifier by its shape (CMS: digit, letter, letter or digit, digit,
+# letter, letter or digit, digit, two letters, two digits), with or without its dashes:
+# "2NY1-PV1-ZN68", "1EG4TE5MK73".
+_MBI_RE: Final = _scan(
+    "1-9",
+    r"(?<![\w-])(?P<v>[1-9][A-Z][A-Z0-9]\d-?[A-Z][A-Z0-9]\d-?[A-Z]{2}\d{2})(?![\w-])",
+)
+# A parcel's tracking number after the word: "tracking 9400 3526 0312 3624 9253 03",
+# "tracking 1ZSGH6306319885692" (a kit mailed to a participant's home).
+_TRACKING_RE: Final = _scan(
+    "tT",
+    r"(?i:\btracking)(?:[ ]+(?i:number|no\.?|#|id))?[ ]*(?:is|:|#)?[ ]*"
+    r"(?P<v>1Z[A-Z0-9]{16}|\d{4}(?:[ ]?\d{4}){3,5}(?:[ ]?\d{1,2})?|\d{12,22})(?![\w-])",
+)
 
 _ZIP_RE: Final = _scan(
     "zZpPA-Z",
@@ -1763,6 +1777,9 @@ def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, in
 
     for m in _long_numbers(text) if hints.max_run >= 6 and _LONG_NUMBER_RE in may else ():
         yield m.start(), m.end(), ID
+    for rx in (_MBI_RE, _TRACKING_RE) if hints.digits >= 4 else ():
+        for m in rx.finditer(text) if rx in may else ():
+            yield m.start("v"), m.end("v"), ID
 
 
 # --------------------------------------------------------------------------- conversation
@@ -8148,7 +8165,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, None) for rx in (_IPV4_RE, _IPV6_RE, _PHONE_RE, *_AGE_SCAN)),
         *((rx, None) for rx in (_DATE_NUMERIC, _DATE_WORDED, *_DATE_SLASHED, _DATE_RELATIVE)),
         # (Not the id candidates: any word with a digit is one, in nearly every text.)
-        *((rx, None) for rx in (_SSN_RE, _CODE_RE, _LONG_NUMBER_RE)),
+        *((rx, None) for rx in (_SSN_RE, _CODE_RE, _LONG_NUMBER_RE, _MBI_RE, _TRACKING_RE)),
         (_TITLE_RE, rf"\b(?:{_TITLES})(?:\.|\s)\s*[^\W\d_]"),
         # (_FACILITY_RE: the last word of its name, then a head. In the ASCII texts that the
         # prefilter reads, that word is capitalised, all capitals or an ordinal: _CAP.)

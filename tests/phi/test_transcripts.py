@@ -2451,6 +2451,14 @@ SESSION_22_CASES = [
      " [NAME] said so; it says [NAME] for the statin. Caller: [NAME] ([NAME]).\n"
      "Interviewer: Folks, thanks. Every Friday at 10. Vitamin D. Rose said; Group B. Strep"
      " grew. Options (A, B, C).\n"),
+    # (a Medicare number by its shape, a parcel's tracking number after the word; not a
+    # version, a year range or a count)
+    ("She read me her Medicare number — 2NY1-PV1-ZN68 — and MBI 1EG4TE5MK73. The kit went"
+     " out, tracking 9400 3526 0312 3624 9253 03; also tracking 1ZSGH6306319885692.\n"
+     "Build 4.12.0 shipped 2019-2024 to 12 sites; tracking 14 patients.\n",
+     "She read me her Medicare number — [ID] — and [ID]. The kit went"
+     " out, tracking [ID]; also tracking [ID].\n"
+     "Build 4.12.0 shipped 2019-2024 to 12 sites; tracking 14 patients.\n"),
 ]  # fmt: skip
 
 

@@ -2555,7 +2555,7 @@ _NOT_SPEAKER: Final = frozenset(
     recommendation recommendations
     implication implications workaround requester assignee severity priority component
     resolution msg ack paged meds medications medication allergies vitals addr folks guys
-    ladies gentlemen
+    ladies gentlemen bot admin pm eng qa ops devops sre
     """.split()
 )
 # Languages a family speaks (the interpreter is booked for): no person ("Karen", "Thai",
@@ -7104,6 +7104,8 @@ _LABELLED_NAME_RE: Final = _scan(
     # "Name: Hye-jin Park", "submitted by Mahmoud Bakri,", "Last edited by Zhiwei Xiao")
     r"|owner|(?i:name|full[ ]name|patient[ ]name|caller[ ]name|reporter|assignee|requester))"
     r"[ ]*:[ ]*"
+    # ("Two patients, same last name — Armstrong.")
+    r"|\b(?i:(?:last|family|sur)[ ]?name)[ ]*(?:[-—–]+|:)[ ]*"
     r"|\b(?P<by>(?i:(?:submitted|created|opened|requested|reported|entered|edited|approved"
     r"|signed|assigned|filed|logged)[ ]by|assigned[ ]to))[ ]*:?[ ]*)"
     rf"(?P<n>{_NAME_TOK}(?:[ ]{_NAME_TOK}){{0,2}})"
@@ -7326,7 +7328,7 @@ _EXPORT_LABEL_RES: Final = (
     # PM", "Kamil Czylok  3:09 PM")
     compiled(
         rf"^[ \t]*(?P<n>{_EXPORT_NAME}|{_HANDLE}){_EXPORT_AFTER}[ \t]{{2,}}"
-        r"(?:\d{1,2}/\d{1,2}/\d{2,4}[ ]+)?\d{1,2}:\d{2}(?::\d{2})?(?:[ ]?[AaPp][Mm])?[ \t]*$",
+        r"(?:\d{1,2}/\d{1,2}(?:/\d{2,4})?[ ]+)?\d{1,2}:\d{2}(?::\d{2})?(?:[ ]?[AaPp][Mm])?[ \t]*$",
         re.M,
     ),
     # the name typed above a phone's "Sent from ...": "atinuke\n\nSent from Yahoo Mail"
@@ -7756,7 +7758,7 @@ _NAME_HEADERS: Final = _header_set(
     contact;contact name;contact person;caregiver;carer;next of kin;interpreter;recruited by
     consent taken by;gp;doctor;clinician;nurse;referrer
     participant;added by;added_by;author;created by;created_by;submitted by;interviewer
-    researcher;note taker;notetaker"""
+    researcher;note taker;notetaker;user;username;user name;display name;sender"""
 )
 _PLACE_HEADERS: Final = _header_set(
     """site;clinic;town;city;address;practice;hospital;facility;location;suburb;postcode
@@ -7788,6 +7790,7 @@ def _column(head: str) -> str | None:
 _TABLE_HEAD_RE: Final = compiled(
     r"(?i:(?:^|[|,\t])[ ]*(?:(?:first|last|full|given|participant|patient|contact)[ ]name|name"
     r"|participant|added[ _]by|author|created[ _]by|submitted[ _]by|interviewer|researcher"
+    r"|user(?:[ ]?name)?|display[ ]name|sender"
     r"|note[ ]?taker"
     r"|surname|contact(?:[ ]person)?|site|clinic|town|city|address|practice|hospital|location"
     r"|postcode|zip|suburb|facility|age|date|dob|date[ ]of[ ]birth)[ ]*(?:[|,\t]))",
@@ -7911,6 +7914,10 @@ def _s16_spans(
             while words and not named(words, True, listed):
                 words.pop(0)  # "Met Deepa (RAN)": the name after a word
             start = m.end("n") - len(" ".join(words))
+            if listed and all(
+                w.lower() in lex.common and not _listed_name(w.lower(), lex) for w in words
+            ):
+                continue  # "Last name: Pending", "Owner: Quality": a word no list names
             if words and not _is_eponym(text, start, m.end("n")):
                 yield start, m.end("n"), NAME
     for m in _ATTENDEES_RE.finditer(text) if _ATTENDEES_RE in may else ():

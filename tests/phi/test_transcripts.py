@@ -2459,6 +2459,12 @@ SESSION_22_CASES = [
      "She read me her Medicare number — [ID] — and [ID]. The kit went"
      " out, tracking [ID]; also tracking [ID].\n"
      "Build 4.12.0 shipped 2019-2024 to 12 sites; tracking 14 patients.\n"),
+    # (a chat export's user column and a display name over a month and day, a surname after
+    # "last name —"; not a bot's, a role's or a team's account)
+    ("timestamp,user,text\n14:45:41,mees.k,\"heads up\"\n14:46:02,standup-bot,\"Daily\"\n"
+     "14:47:10,pm,\"ok\"\nFox, Carrie  7/4 12:47 PM\nTwo patients, same last name — Armstrong.\n",
+     "timestamp,user,text\n14:45:41,[NAME],\"heads up\"\n14:46:02,standup-bot,\"Daily\"\n"
+     "14:47:10,pm,\"ok\"\n[NAME]  7/4 12:47 PM\nTwo patients, same last name — [NAME].\n"),
 ]  # fmt: skip
 
 

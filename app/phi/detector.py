@@ -635,7 +635,10 @@ _COUNTY_RE: Final = _scan(
 
 # Facility heads: a capitalised run ending in one of these is a facility name.
 _FACILITY_HEAD: Final = (
-    r"(?:Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza|Associates)"
+    r"(?:Hospice\s+(?:and|&)\s+Palliative(?:\s+Care)?|Visiting\s+Nurses?(?:\s+(?:Association"
+    r"|Service))?|Home\s+Health(?:\s+(?:Care|Agency|Services))?|Funeral\s+Home"
+    r"|(?:Unified\s+)?School\s+District|LLP|Credit\s+Union|Health\s+(?:and|&)\s+Rehabilitation"
+    r"|Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza|Associates)"
     r"|(?:Care|Rest|Retirement|Convalescent)\s+Home|Aged\s+Care|Memory\s+Care"
     r"|Rehab(?:ilitation)?\s+(?:Unit|Ward)|(?:Family\s+)?Health\s+Team|Care\s+Village"
     r"|Med\.?\s+(?:Center|Ctr\.?|Cntr\.?)"
@@ -987,7 +990,7 @@ _HEAD_HINTS: Final = (
     "Bakery", "Restaurant", "Logistics", "Distribution", "Warehouse", "Market", "Factory",
     "Shipyard", "Refinery", "Tool", "Service", "Supermarket", "Park", "Apartments", "Villas",
     "Townhomes", "Lutheran", "Parish", "Collegiate", "Residence", "Lab", "Diagnostics",
-    "Dialysis", "Rehab",
+    "Dialysis", "Rehab", "Hospice", "Visiting", "Funeral", "District", "LLP", "Union",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS: Final = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -2674,7 +2677,13 @@ _PLACE_STOP: Final = frozenset(
 )
 # Facilities by structure: "at Lakeside Memorial", "from greystone hospital".
 _FAC_HEAD_WORDS: Final = (
-    r"(?:memorial|hospital|infirmary|clinic"
+    # (a hospice, a visiting nurses' or a home-health agency, a funeral home, a school district,
+    # a firm: "the magnolia creek hospice and palliative people", "laurel ridge visiting
+    # nurses", "oak street apothecary", "macon unified school district", "hall & carter llp")
+    r"(?:hospice[ ](?:and|&)[ ]palliative(?:[ ]care)?|visiting[ ]nurses?(?:[ ](?:association"
+    r"|service))?|home[ ]health(?:[ ](?:care|agency|services))?|apothecary|funeral[ ]home"
+    r"|unified[ ]school[ ]district|school[ ]district|llp"
+    r"|memorial|hospital|infirmary|clinic"
     r"|medical\s+(?:center|centre|pavilion|group|plaza|campus)|medical\s+associates"
     r"|(?:care|convalescent)\s+home"
     r"|health\s+(?:sciences?\s+cent(?:er|re)|hub)"

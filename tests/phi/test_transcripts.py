@@ -2465,6 +2465,14 @@ SESSION_22_CASES = [
      "14:47:10,pm,\"ok\"\nFox, Carrie  7/4 12:47 PM\nTwo patients, same last name — Armstrong.\n",
      "timestamp,user,text\n14:45:41,[NAME],\"heads up\"\n14:46:02,standup-bot,\"Daily\"\n"
      "14:47:10,pm,\"ok\"\n[NAME]  7/4 12:47 PM\nTwo patients, same last name — [NAME].\n"),
+    # (facilities by more heads: a visiting nurses' association, a funeral home, a firm, a
+    # school district, a rehabilitation home, an apothecary; not the words alone)
+    ("SN Visit Debrief — Medford Visiting Nurse Association.\nThen Adams & Sons Funeral Home"
+     " called. She works at Spencer & Hall LLP. She lives at Willow Hills Health and"
+     " Rehabilitation. We use home health agencies; a school district policy.\n",
+     "SN Visit Debrief — [LOCATION].\nThen [LOCATION]"
+     " called. She works at [LOCATION]. She lives at [LOCATION]."
+     " We use home health agencies; a school district policy.\n"),
 ]  # fmt: skip
 
 

@@ -6264,10 +6264,7 @@ def _plain_given_names(lex: _Lexicon) -> frozenset[str]:
 
 
 def _lower_name_word(tok: str, lex: _Lexicon) -> bool:
-    """A lower-case word that a name list has, or that English has in no form; not a word's
-    inflected form even where a list has it ("make the numbers big")."""
-    if _inflected_word(tok, lex):
-        return False
+    """A lower-case word that a name list has, or that is no English word."""
     return tok in lex.first or tok in lex.first_ambiguous or tok not in lex.common
 
 

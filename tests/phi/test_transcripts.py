@@ -2395,6 +2395,10 @@ SESSION_22_CASES = [
      " Figma now. We went to AUC-based dosing. Dr. visit was quick. It's 0900 med pass.\n"
      "Relationship to patient: daughter\nComments:\nMy mother is 88.\n"
      "s2 just make the numbers big\n",) * 2,
+    # (a given name that is a word's plural too stays a name: the plural nouns are left out of
+    # the name lists, not every plural)
+    ("s1 who came by\ns2 my aunt frances came by and marcos too\n",
+     "s1 who came by\ns2 my aunt [NAME] came by and [NAME] too\n"),
     # (a mail header's weekday, a weekday before a month and day, a chat's stamp, someone's day
     # in a reply, a day said alone and corrected; not a fraction, "the first I heard")
     ("Date: Tue, 28 May 2024 16:18:46 -0600\n  • Tuesday 8/27 at 4:15 PM\n"

@@ -4167,8 +4167,8 @@ def _written_lower_towns(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, s
 
 
 _DOCTOR_THINGS: Final = frozenset(
-    "visit visits appointment appointments appt office offices note notes order orders "
-    "orders. letter referral call calls visit. office. appointment.".split()
+    "visit visits appointment appointments appt office offices note notes order orders letter "
+    "referral call calls".split()
 )
 
 

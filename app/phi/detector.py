@@ -2618,6 +2618,7 @@ _CONTEXT_STOP: Final = (
     calendly docusign airtable zendesk freshdesk fireflies jamf intune okta yahoo hotmail
     gmail protonmail icloud
     neuro cardio pulm psych peds onc rads derm nephro endo heme gyn obgyn gi ent uro
+    pending unknown unk tbd tba redacted withheld declined
     """.split()
     )
     | _LANGUAGES
@@ -2683,6 +2684,8 @@ _FAC_HEAD_WORDS: Final = (
     r"(?:hospice[ ](?:and|&)[ ]palliative(?:[ ]care)?|visiting[ ]nurses?(?:[ ](?:association"
     r"|service))?|home[ ]health(?:[ ](?:care|agency|services))?|apothecary|funeral[ ]home"
     r"|unified[ ]school[ ]district|school[ ]district|llp"
+    # (and a congregation: "bethel pentecostal church", "temple beth el" aside)
+    r"|church|chapel|cathedral|synagogue|mosque|masjid|tabernacle"
     r"|memorial|hospital|infirmary|clinic"
     r"|medical\s+(?:center|centre|pavilion|group|plaza|campus)|medical\s+associates"
     r"|(?:care|convalescent)\s+home"
@@ -2760,7 +2763,14 @@ _FAC_CUES: Final = frozenset(
 # Single head words that are ordinary words too: they need a cue before the name.
 _WEAK_FAC_HEADS: Final = frozenset(
     "general memorial medical regional practice pharmacy health healthcare children's lodge "
-    "pediatrics orthopedics cardiology dermatology surgery chemist private".split()
+    "pediatrics orthopedics cardiology dermatology surgery chemist private church chapel "
+    "cathedral synagogue mosque masjid tabernacle".split()
+)
+# A congregation's kind, no name of it ("the Baptist church", "a Catholic chapel").
+_DENOMINATIONS: Final = frozenset(
+    "catholic baptist methodist lutheran presbyterian pentecostal episcopal orthodox "
+    "evangelical nondenominational non-denominational adventist anglican mennonite amish "
+    "apostolic reformed congregational unitarian".split()
 )
 _FAC_WORD_RE: Final = compiled(
     rf"(?:st\.|[{_UP}{_LO}][{_LO}{_UP}'’-]*|[{_SCRIPTS}][{_SCRIPTS}'’-]*)$", re.I
@@ -2832,6 +2842,24 @@ _LOWER_FAC_STOP: Final = frozenset(
 )
 
 
+# The words that describe a facility rather than name it, after "the" ("the new main clinic").
+_ORDINARY_FAC_WORDS: Final = frozenset(
+    """
+    local new old same other big small main nearest closest nearby first second last only
+    usual regular little large general university teaching county city town good bad nice
+    fancy busy whole entire real actual big-box one two three downtown uptown
+    """.split()
+)
+# The words of a place's name that a facility takes its own from ("Magnolia Creek", "Oak Ridge").
+_FAC_NAME_WORDS: Final = (_PLACE_SUFFIX - {"center", "city", "town", "village"}) | frozenset(
+    """
+    oak oaks pine pines cedar cedars willow willows maple maples magnolia laurel elm birch
+    aspen cypress river meadow meadows brook brooke view vista haven glen wood woods summit
+    crest hill stone shore sunrise sunset harbor
+    """.split()
+)
+
+
 def _facility_start(
     text: str, head_start: int, lex: _Lexicon, lower_mode: bool, strong_head: bool = False
 ) -> int | None:
@@ -2864,12 +2892,18 @@ def _facility_start(
             return None
         if lower_mode and not _LOWER_FAC_STOP.isdisjoint(low):
             return None  # "i had to wait for pharmacy": a verb and "for", no name
-        if all(w in _STRIP_PREFIX or w in _GENERIC_PREFIX or w in _SPECIALTY for w in low):
-            return None  # "to Cardiac Rehab", "at the Heart Failure Clinic"
+        if all(
+            w in _STRIP_PREFIX or w in _GENERIC_PREFIX or w in _SPECIALTY or w in _DENOMINATIONS
+            for w in low
+        ):
+            return None  # "to Cardiac Rehab", "at the Heart Failure Clinic", "to Baptist church"
         if any(w in _CONTEXT_STOP or w in _EPONYMS or w in _FAC_CUES for w in low):
             return None
         if after_the and all(w in lex.common for w in low):
-            return None
+            # "at the local clinic", "the weight loss clinic": words, no name; but two words
+            # of a place's name do ("from the magnolia creek hospice", "the oak ridge one")
+            if k < 2 or not _ORDINARY_FAC_WORDS.isdisjoint(low) or _FAC_NAME_WORDS.isdisjoint(low):
+                return None
         return head_start - len(window) + list(_NONSPACE_RE.finditer(window))[-k].start()
     return None
 
@@ -2952,6 +2986,12 @@ _MONTH_NAMES: Final = frozenset({"april", "may", "june", "august", "january"})
 _WORD_NAMES: Final = _MONTH_NAMES | {"will"}  # given names that are words _NOT_NAME holds
 
 
+# A form's field after a name, in capitals ("Charles Baker MRN", "ORTIZ, ANA DOB").
+_FIELD_ACRONYMS: Final = frozenset(
+    "mrn dob dod doa dos ssn id npi dea mbi acct rx ph tel fax ins".split()
+)
+
+
 def _name_run_end(
     text: str,
     end: int,
@@ -2971,6 +3011,8 @@ def _name_run_end(
         low = tok.lower()
         if tok[0].isupper() == lower and not particle and low not in _PARTICLES:
             break  # lower-case word after a capitalised name (or the other way round)
+        if tok.isupper() and (low in _FIELD_ACRONYMS or low in _ROLE_ACRONYMS):
+            break  # "Charles Baker MRN: 889911", "Ana Ruiz RN": a field or a role, no surname
         if capitalised_surname and not tok[0].isupper():
             break  # "dr van der Mast wants": the surname was the name's last word
         # A capitalised word after a particle is the surname, also in lower-case text and
@@ -7114,7 +7156,9 @@ _LABELLED_NAME_RE: Final = _scan(
     r"|\b(?i:(?:last|family|sur)[ ]?name)[ ]*(?:[-—–]+|:)[ ]*"
     r"|\b(?P<by>(?i:(?:submitted|created|opened|requested|reported|entered|edited|approved"
     r"|signed|assigned|filed|logged)[ ]by|assigned[ ]to))[ ]*:?[ ]*)"
-    rf"(?P<n>{_NAME_TOK}(?:[ ]{_NAME_TOK}){{0,2}})"
+    # (with the particles inside a name: "Interviewer: Ivy van Dokkum")
+    rf"(?P<n>{_NAME_TOK}(?:[ ](?:(?:van|von|de|der|den|da|di|del|dos|du|ter|ten|bin|ibn)[ ]){{0,2}}"
+    rf"{_NAME_TOK}){{0,2}})"
     # (a comma after the "by" labels' name only: "submitted by Mahmoud Bakri, ED", not
     # "Interviewer: Folks, thanks")
     r"(?=[ ]*(?:[.;(|]|$|[ ]to[ ][a-z])|[ ]{2,}|(?(by),|(?!)))",
@@ -7878,6 +7922,14 @@ def _table_cell_ok(cell: str, category: str, lex: _Lexicon) -> bool:
     return not all(w in lex.common or w in _FACILITY_WORDS for w in words)
 
 
+def _unlisted_word(low: str, lex: _Lexicon) -> bool:
+    """Whether lower-case ``low`` is a word no list holds, with a vowel: a surname most
+    likely ("agbayani")."""
+    if low in lex.common or low in lex.drugs or low in lex.first or low in lex.surnames:
+        return False
+    return _VOWEL_RE.search(low) is not None and not _inflected_word(low, lex)
+
+
 def _form_pair(first: str, last: str, lex: _Lexicon) -> bool:
     """A form's "SURNAME, GIVEN" (lower-cased): a listed given name or surname in it, or two
     words that no dictionary has ("kosak, roksana")."""
@@ -7900,7 +7952,9 @@ def _s16_spans(
     def named(words: list[str], capitalised: bool, listed: bool = False) -> bool:
         # (where only a person can stand, a word that is also a name is one: "Ling
         # (informatics)", "Caller: Benedict Yeo")
-        return all(
+        # (a particle inside a name is no word of it: "Ivy van Dokkum")
+        names = [w for w in words if w not in _PARTICLES] if capitalised else words
+        return bool(names) and all(
             (
                 _personal_token(w, lex, capitalised)
                 or (listed and (w.lower() in lex.surnames or w.lower() in lex.first))
@@ -7910,7 +7964,7 @@ def _s16_spans(
             and w.lower() not in _UTTERANCES  # ("Interviewer: Mm-hm.")
             and _VOWEL_RE.search(w.lower()) is not None
             and (capitalised or w not in lex.common)
-            for w in words
+            for w in names
         )
 
     for rx in (_PASSIVE_PERSON_RE, _NAME_BEFORE_DATE_RE, _LABELLED_NAME_RE, _NAME_ROLE_PAREN_RE):
@@ -7966,8 +8020,12 @@ def _s16_spans(
         ):
             continue  # "VITALS, BP 120/80", "NOTE, LAB 5": a chart's fields
         if m.group("num") is not None:
-            if _form_pair(first, last, lex) and _personal_token(first.title(), lex, True):
-                yield m.start("last"), m.end("first"), NAME  # (the form itself is the cue)
+            if (_form_pair(first, last, lex) and _personal_token(first.title(), lex, True)) or (
+                _unlisted_word(last, lex) and _VOWEL_RE.search(first) is not None
+            ):
+                # (the form itself is the cue; a surname no dictionary has makes the given
+                # name beside it one, even a word: "AGBAYANI, BONG (MRN")
+                yield m.start("last"), m.end("first"), NAME
         elif (first in lex.first and first not in lex.first_ambiguous) or (
             last in lex.surnames and _pair_token_ok(m.group("first").title(), lex)
         ):

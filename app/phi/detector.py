@@ -1820,7 +1820,8 @@ _SAID_DIGIT: Final = _SAID_NUM.replace("|\\d+)", "|\\d)")
 _SAID_LETTER: Final = r"(?:(?:double|triple)[ ]+)?[a-z](?:[ ]+as[ ]+in[ ]+[a-z]+)?"  # ("double a")
 # (not a full stop: "seven one five. I know"; dashes and "…": "three five one – nine five two";
 # "~" with "…", as the prefilter reads it: app/phi/prefilter.py)
-_SAID_SEP: Final = r"(?:[ ,\-–—…~]|\.\.\.)+"
+# ("dash" said: "three r y six dash c x eight")
+_SAID_SEP: Final = r"(?:[ ,\-–—…~]|\.\.\.|[ ](?:dash|hyphen)(?=[ ]))+"
 _SAID_ID_RE: Final = _scan(
     "maipgcenrsldf",
     r"\b(?:member|insurance|policy|group|claim|account|acct|encounter|rx|prescription|license"

@@ -2489,6 +2489,9 @@ SESSION_23_CASES = [
      " 5512345).\nLISINOPRIL, ORAL 10MG daily. WEIGHT, LBS 180. Last name: Pending\n",
      "Patient [NAME] [ID] was seen. [NAME] RN said so. [NAME] ([ID]).\nLISINOPRIL, ORAL 10MG"
      " daily. WEIGHT, LBS 180. Last name: Pending\n"),
+    # (an id said with its dashes)
+    ("my member id is three r y six dash c x eight dash u l seven seven and thats it\n",
+     "my member id is [ID] and thats it\n"),
     # (a particle inside a labelled name)
     ("Interviewer: Ivy van Dokkum\nParticipant: P4\n", "Interviewer: [NAME]\nParticipant: P4\n"),
     # (a facility after "the" named by a place's words, a congregation by its name; not what a

@@ -2560,6 +2560,7 @@ _NOT_SPEAKER: Final = frozenset(
     implication implications workaround requester assignee severity priority component
     resolution msg ack paged meds medications medication allergies vitals addr folks guys
     ladies gentlemen bot admin pm eng qa ops devops sre
+    support helpdesk team study scheduler scheduling assistant system sender user
     """.split()
 )
 # Languages a family speaks (the interpreter is booked for): no person ("Karen", "Thai",
@@ -2949,11 +2950,34 @@ def _personal_token(tok: str, lex: _Lexicon, capitalised: bool) -> bool:
         return True
     if base in lex.common or (not capitalised and _inflected_word(base, lex)):
         return capitalised and base in lex.first_ambiguous
-    if not capitalised and base in _VERBS_S:
-        return False  # "my brother lives in ...": a verb (too short for _inflected_word)
+    if not capitalised and (
+        base in _VERBS_S
+        or (base[-1:] == "s" and base[:-1] in lex.common and base not in lex.surnames)
+    ):
+        return False  # "my brother lives in", "my husband holds the tablet": a verb
     if capitalised and base not in lex.surnames and _inflected_word(base, lex):
         return False  # "Cardiac Services said": a plural of a word, not a name
+    if capitalised and base not in lex.surnames and _compound_word(base, lex):
+        return False  # "Handoff is still paper-first": a word and its particle, no name
     return len(base) >= 2
+
+
+# The second halves of the compounds a word list leaves out ("handoff", "checklist",
+# "walkthrough", "caregiver"); no name's end after a word ("Whittaker" is listed).
+_COMPOUND_ENDS: Final = (
+    "off over out around list flow board chair giver taker through point back load sheet "
+    "book desk room work side time wide based care down way"
+).split()
+
+
+def _compound_word(low: str, lex: _Lexicon) -> bool:
+    """Whether ``low`` is a word of three letters or more and one of _COMPOUND_ENDS."""
+    if len(low) < 6:
+        return False
+    for tail in _COMPOUND_ENDS:
+        if low.endswith(tail) and len(low) - len(tail) >= 3 and low[: -len(tail)] in lex.common:
+            return True
+    return False
 
 
 _FILLER_WORDS: Final = frozenset("um uh erm hmm mean like well so oh yeah okay ok".split())
@@ -6025,13 +6049,14 @@ _FOREIGN_DATE_RE: Final = _scan(
 # "from the 20th to ...", "on the twenty third"; after a weekday, _WEEKDAY_THE_RE; the first
 # nine by their word, _BARE_DAY_RE). Not before a unit, a fraction's noun or a count ("on 2.5
 # mg", "on 1/2 tab", "the 5th time").
-_ORDINAL_DAY: Final = (
-    r"(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)|(?:twenty|thirty)[ -](?:first|second|third|fourth"
-    r"|fifth|sixth|seventh|eighth|ninth)|tenth|eleventh|twelfth|thirteenth|fourteenth"
-    r"|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth"
+_ORDINAL_DAY_WORD: Final = (
+    r"(?:twenty|thirty)[ -](?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
+    r"|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth"
+    r"|eighteenth|nineteenth|twentieth|thirtieth"
 )
+_ORDINAL_DAY: Final = rf"(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)|{_ORDINAL_DAY_WORD}"
 _FIRST_NINE: Final = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
-_DAY_CUES: Final = "on from until till since by before after for to"
+_DAY_CUES: Final = "on from until till since by before after for to through"
 _DAY_NUMBER: Final = r"(?:3[01]|[12]\d|0?[1-9])"
 _MONTH_NUMBER: Final = r"(?:1[0-2]|0?[1-9])"
 _NOT_A_DAY: Final = (
@@ -6059,13 +6084,37 @@ _DAY_FIRST_GATE: Final = (
     r"(?:0[1-9]|[12]\d|3[01])\.(?:0[1-9]|1[0-2])\."
     r"|(?i:\b(?:on|since|until|till|dated|from|to|by) )\d{1,2}[/.]\d"
 )
+# What follows a day of the month said alone: the clause's end, a time, a correction, a
+# pronoun or a verb ("the fourteenth or before", "the 5th - he's", "the nineteenth is").
+_DAY_FOLLOWS: Final = (
+    r"(?=[ ]*(?:[.,;:!?)\]—–\"”]|[ ]-[ ]|$)|[ ]+(?i:at|for|works?|is|was|would|instead|too"
+    r"|then|which|no|sorry|okay|ok|i|i['’]ve|we|she|he|they|because|but|in[ ]the[ ](?:morning"
+    r"|afternoon|evening)|(?:or|and)[ ](?:the|before|after|later|earlier))\b)"
+)
+# "of the month" after a day, in its span ("the 3rd of this month")
+_OF_MONTH: Final = r"[ ]+(?i:of[ ](?:the|this|next|last)[ ]month)\b"
 _ORDINAL_DAY_RE: Final = _scan(
-    "tT",
+    "tTnNmMdDeEaAwWfFsS",
     rf"(?:{_after_cue(_DAY_CUES)})(?P<c>(?i:the)[ ]+(?i:{_ORDINAL_DAY})){_NOT_A_DAY}"
     # (with no cue, where a clause ends after it or a time or purpose follows: "it's the
     # 28th...", "Does the 14th work?", "Date of session: the 30th]", "the 12th for blood")
-    r"|(?P<e>(?i:the)[ ]+(?:3[01]|[12]\d|[1-9])(?:st|nd|rd|th))"
-    r"(?=[ ]*(?:[.,;:!?)\]—–]|$)|[ ]+(?:at|for|works?)\b)",
+    # (and said, from the tenth: "she's home on the uh the seventh no hang on the eighth",
+    # "we can deliver tomorrow the thirteenth", "the fourteenth i've got work", "the
+    # nineteenth is better"; not "the twentieth century", "the 10th and 11th ribs")
+    rf"|(?P<e>(?i:the)[ ]+(?:3[01]|[12]\d|[1-9])(?:st|nd|rd|th)(?:{_OF_MONTH}"
+    r"|(?=[ ]*(?:[.,;:!?)\]—–\"”]|[ ]-[ ]|$)|[ ]+(?:at|for|works?|(?:or|and)[ ]the)\b)))"
+    rf"|(?P<w>(?i:the)[ ]+(?i:{_ORDINAL_DAY_WORD})(?:{_OF_MONTH}|{_DAY_FOLLOWS}))"
+    # (the first nine by their word only where a day is corrected, its month or its time of
+    # day said, or it is a night's or a morning's: "the night of the ninth")
+    rf"|(?P<f>(?i:the)[ ]+(?i:{_FIRST_NINE})(?:{_OF_MONTH}|(?=[ ]+(?i:no|sorry)\b)))"
+    rf"|(?<=\b(?i:on)[ ])(?P<g>(?i:the)[ ]+(?i:{_FIRST_NINE}))"
+    r"(?=[ ]+in[ ]the[ ](?:morning|afternoon|evening)\b)"
+    # (a turn that opens with the day: "caller: thirteenth is perfect", "twenty third's fine")
+    rf"|(?:(?<=:[ ])|^)(?P<t>(?i:{_ORDINAL_DAY_WORD}))(?=['’]s[ ]|[ ]+(?i:is|okay|ok|works"
+    r"|sounds|then|please)\b|[ ]*[.,!?]|[ ]*$)"
+    rf"|(?i:(?:night|morning|evening|afternoon|day|weekend)[ ]of[ ])"
+    rf"(?P<h>(?i:the)[ ]+(?i:{_FIRST_NINE}|{_ORDINAL_DAY})){_DAY_FOLLOWS}",
+    re.M,
 )
 
 
@@ -8275,7 +8324,8 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (
             _ORDINAL_DAY_RE,
             rf"(?i:\b(?:{'|'.join(_DAY_CUES.split())}) the +(?:{_ORDINAL_DAY}))"
-            r"|(?i:\bthe +(?:3[01]|[12]\d|[1-9])(?:st|nd|rd|th))",
+            rf"|(?i:\bthe +(?:(?:3[01]|[12]\d|[1-9])(?:st|nd|rd|th)|{_ORDINAL_DAY}|{_FIRST_NINE}))"
+            rf"|(?i:\b(?:{_ORDINAL_DAY_WORD}))",
         ),
         (_WEEKDAY_DATE_RE, None),
         (_FOREIGN_DATE_RE, None),

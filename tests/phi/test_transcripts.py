@@ -2489,6 +2489,27 @@ SESSION_23_CASES = [
      " 5512345).\nLISINOPRIL, ORAL 10MG daily. WEIGHT, LBS 180. Last name: Pending\n",
      "Patient [NAME] [ID] was seen. [NAME] RN said so. [NAME] ([ID]).\nLISINOPRIL, ORAL 10MG"
      " daily. WEIGHT, LBS 180. Last name: Pending\n"),
+    # (a support desk speaking twice, a compound word a list leaves out, a verb after a kin
+    # word: no names)
+    ("Participant: hi the link doesnt work\nSupport: Sorry about that! Which device?\n"
+     "Participant: my ipad\nSupport: Thanks. Try again.\n2. Handoff is still paper-first."
+     " Caller: Partway. the video is fine as long as my husband holds the tablet\n",
+     "Participant: hi the link doesnt work\nSupport: Sorry about that! Which device?\n"
+     "Participant: my ipad\nSupport: Thanks. Try again.\n2. Handoff is still paper-first."
+     " Caller: Partway. the video is fine as long as my husband holds the tablet\n"),
+    # (a day of the month said alone: corrected, the day after tomorrow, a turn's answer, a
+    # night's, "of this month", through; not a rib, a century, a floor, a time or a count)
+    ("son: she's home on the uh the seventh no hang on the eighth of june. we can deliver"
+     " tomorrow the thirteenth\ncaller: thirteenth is perfect. she fell the night of the ninth"
+     " they called me. The company came out the 3rd of this month, on the 2nd and the 5th -"
+     " he's tracking; through the twentieth and then\nHe fractured the 10th and 11th ribs in"
+     " the twentieth century on the fifth floor. It was the third time. The 5th percentile."
+     " The first in the morning is best. The 2nd is a dose.\n",
+     "son: she's home on the uh [DATE] no hang on [DATE]. we can deliver tomorrow [DATE]\n"
+     "caller: [DATE] is perfect. she fell the night of [DATE] they called me. The company came"
+     " out [DATE], on [DATE] and [DATE] - he's tracking; through [DATE] and then\nHe fractured"
+     " the 10th and 11th ribs in the twentieth century on the fifth floor. It was the third"
+     " time. The 5th percentile. The first in the morning is best. The 2nd is a dose.\n"),
     # (an id said with its dashes)
     ("my member id is three r y six dash c x eight dash u l seven seven and thats it\n",
      "my member id is [ID] and thats it\n"),

@@ -229,8 +229,12 @@ def _scan(first: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
     set; patterns that open with ``\\b`` or a lookbehind are otherwise tried at every
     position, which made the detector several times slower.
     """
+    _SCANS.append((first, pattern, flags))  # (a test checks ``first`` against the pattern)
     with lookahead_charsets():  # the engine skips to the next such character in C
         return compiled(f"(?=[{first}])(?:{pattern})", flags)
+
+
+_SCANS: Final[list[tuple[str, str, int]]] = []
 
 
 _MONTH: Final = (
@@ -488,7 +492,7 @@ _LINK: Final = (
     r"|am|im|an|pod|na)"
 )
 _HEAD_FIRST_RE: Final = _scan(
-    "UHCPSKMWOAZLGF",
+    "UHCPSKMWOAZLGFBNRVz",
     r"\b(?P<h>University[ ]+Hospital|Hospital|Cl[íi]nica|Policl[íi]nica|Centro[ ]+(?:de[ ]+)?Salud"
     # (a church, school or hospital of Our Lady: "Our Lady of the Lake")
     r"|Our[ ]+Lady[ ]+of(?:[ ]+the)?"
@@ -508,7 +512,7 @@ _HEAD_FIRST_RE: Final = _scan(
 )
 _SENTENCE_END_RE: Final = compiled(r"[a-z]{3}\.[ ]")
 _STREET_FIRST_RE: Final = _scan(
-    f"SCRVAUBK{_UP}",
+    f"SCRVAUBKu{_UP}",
     r"\b(?:(?:Strada|Str\.|Calle|Carrer|Rua|Via|Viale|Avenida|Av\.|Rue|Ulica|ul\.|Calea"
     rf"|Bulevardul|Bd\.|Avenue|Pra[çc]a|Largo|Travessa|Piazza|Plaza)(?:[ ]+(?:{_LINK}"
     rf"|[{_UP}][{_LO}'’.-]+)){{1,3}},?"
@@ -3817,7 +3821,7 @@ def _cap_name_spans(
 
 
 _LOWER_WEAK_PLACE_RE: Final = _scan(
-    "niobat",
+    "niobatf",
     r"\b(?:near|in|outside|around|between|and|by|to|from)[ ]+(?:(?:um|uh|er|erm)[ ]+)?"
     r"(?P<p>[a-z][a-z'’-]*(?:[ ]+[a-z][a-z'’-]*)?)",
 )
@@ -3931,7 +3935,7 @@ _LOWER_KIN_NAME_RE: Final = _scan(
 # case manager", "and faith my sister she's ...", "is ewa the nurse who comes", "it's bianka
 # drabczyk, the physical therapist".
 _NAME_THEN_KIN_RE: Final = _scan(
-    "iIaAsSoO,:",
+    "iIaAsSoOtT,:",
     r"(?:\b(?:(?i:it['’]s|it[ ]+is|this[ ]+is|and|so|oh|is))|[,:])[ ]+"
     r"(?P<n>[a-z][a-z'’-]+(?:[ ][a-z][a-z'’-]+)?),?[ ]+(?:that['’]s[ ]+)?"
     rf"(?:(?i:my|her|his|our|the)[ ]+(?:[a-z]+[ ]+)?{_KIN})\b",
@@ -7195,7 +7199,7 @@ _NAME_BEFORE_DATE_RE: Final = _scan(
 # - a lone name after a role's label in a heading or a note: "Interviewer: Noeline. Venue:",
 #   "Caller: Benedict Yeo (daughter)", "Follow-up owner: Ling (informatics)";
 _LABELLED_NAME_RE: Final = _scan(
-    "IFMRNTSOCPAoNnSsCcOoRrEeLlAa",
+    "IFMRNTSOCPAoNnSsCcOoRrEeLlAafp",
     r"(?:\b(?:Interviewer|Facilitator|Moderator|Researcher|Note[- ]?taker|Transcriber|Interpreter"
     r"|Scribe|Observer|Caller|Contact|Owner|Action|Lead|Coordinator|Prepared[ ]by|Recorded[ ]by"
     # (a ticket's, a form's and a board's people: "Reporter: Georg Khan  |  Assignee: ...",
@@ -7216,7 +7220,7 @@ _LABELLED_NAME_RE: Final = _scan(
 )
 # - the names a meeting's notes list as present: "Present: Okafor (charge), Bram, Ji-hoon";
 _ATTENDEES_RE: Final = _scan(
-    "PAIpai",
+    "PAIpai \t",
     r"^[ \t]*(?i:present|attendees|attending|in[ ]attendance|attendance)[ ]*:[ ]*(?P<list>[^\n]+)",
     re.M,
 )
@@ -7245,7 +7249,7 @@ _LOWER_RESUMED_RE: Final = _scan(
 # "rata lodge rest home in ōtāhuhu", "the pharmacy's in yishun so", "my cousin's place in
 # woodlands"): a word English does not have (_s16_spans).
 _LOWER_TOWN_AFTER_PLACE_RE: Final = _scan(
-    "asrlhcmpfo",
+    "asrlhcmpfobdg",
     r"\b(?:avenue|street|road|lane|drive|parade|crescent|hospital|clinic|home|centre|center"
     r"|practice|pharmacy|pharmacy['’]s|surgery|medical|place|office|lives|living|based|moved"
     r"|grew[ ]up)[ ]+(?:in|at|to)[ ]+"

@@ -189,3 +189,22 @@ def test_label_test_before_values_never_rules_out_a_label() -> None:
                 assert detector._label_possible(text, v), text[max(0, v - 45) : v]
                 found += 1
     assert found > 200
+
+
+def _accepts(first: str) -> set[str]:
+    """The characters of a ``_scan`` first-character class as written ("A-Z" expanded)."""
+    return set(re.sub(r"(.)-(.)", lambda m: "".join(map(chr, range(ord(m[1]), ord(m[2]) + 1))), first))
+
+
+def test_every_scan_gate_admits_its_patterns_first_characters() -> None:
+    # ``_scan`` puts a hand-written class of first characters in front of its pattern: a
+    # character the class leaves out silently loses every match opening with it ("from" in
+    # the lower-case place scan, "full name", the indented "Attendees:" line, "drive").
+    assert len(detector._SCANS) > 100
+    for first, pattern, flags in detector._SCANS:
+        opens = gates.first_chars(re.compile(pattern, flags))
+        if opens is None:
+            continue  # (openers this reading cannot tell: nothing to check)
+        exact, folded = opens
+        needed = set(exact) | {c for ch in folded for c in (ch.lower(), ch.upper())}
+        assert needed <= _accepts(first), (sorted(needed - _accepts(first)), pattern[:80])

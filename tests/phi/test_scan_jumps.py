@@ -193,7 +193,8 @@ def test_label_test_before_values_never_rules_out_a_label() -> None:
 
 def _accepts(first: str) -> set[str]:
     """The characters of a ``_scan`` first-character class as written ("A-Z" expanded)."""
-    return set(re.sub(r"(.)-(.)", lambda m: "".join(map(chr, range(ord(m[1]), ord(m[2]) + 1))), first))
+    spans = re.sub(r"(.)-(.)", lambda m: "".join(map(chr, range(ord(m[1]), ord(m[2]) + 1))), first)
+    return set(spans)
 
 
 def test_every_scan_gate_admits_its_patterns_first_characters() -> None:

@@ -2692,6 +2692,8 @@ _FAC_HEAD_WORDS: Final = (
     r"|unified[ ]school[ ]district|school[ ]district|llp"
     # (and a congregation: "bethel pentecostal church", "temple beth el" aside)
     r"|church|chapel|cathedral|synagogue|mosque|masjid|tabernacle"
+    r"|missionary[ ]baptist|free[ ]will[ ]baptist|primitive[ ]baptist|united[ ]methodist"
+    r"|baptist|methodist|adventist|lutheran|presbyterian|pentecostal|episcopal"
     r"|memorial|hospital|infirmary|clinic"
     r"|medical\s+(?:center|centre|pavilion|group|plaza|campus)|medical\s+associates"
     r"|(?:care|convalescent)\s+home"
@@ -2770,7 +2772,8 @@ _FAC_CUES: Final = frozenset(
 _WEAK_FAC_HEADS: Final = frozenset(
     "general memorial medical regional practice pharmacy health healthcare children's lodge "
     "pediatrics orthopedics cardiology dermatology surgery chemist private church chapel "
-    "cathedral synagogue mosque masjid tabernacle".split()
+    "cathedral synagogue mosque masjid tabernacle baptist methodist adventist lutheran "
+    "presbyterian pentecostal episcopal".split()
 )
 # A congregation's kind, no name of it ("the Baptist church", "a Catholic chapel").
 _DENOMINATIONS: Final = frozenset(
@@ -2866,6 +2869,9 @@ _FAC_NAME_WORDS: Final = (_PLACE_SUFFIX - {"center", "city", "town", "village"})
 )
 
 
+_PRONOUNS: Final = frozenset("i you he she we they it im youre hes shes were theyre".split())
+
+
 def _facility_start(
     text: str, head_start: int, lex: _Lexicon, lower_mode: bool, strong_head: bool = False
 ) -> int | None:
@@ -2905,6 +2911,8 @@ def _facility_start(
             return None  # "to Cardiac Rehab", "at the Heart Failure Clinic", "to Baptist church"
         if any(w in _CONTEXT_STOP or w in _EPONYMS or w in _FAC_CUES for w in low):
             return None
+        if any(w.replace("’", "'").split("'")[0] in _PRONOUNS for w in low):
+            return None  # "and i'm baptist", "she's methodist": a faith, no congregation
         if after_the and all(w in lex.common for w in low):
             # "at the local clinic", "the weight loss clinic": words, no name; but two words
             # of a place's name do ("from the magnolia creek hospice", "the oak ridge one")
@@ -7633,6 +7641,14 @@ _AT_FACILITY_CUE_RE: Final = compiled(
     rf"|\b(?:Dr\.?|Doctor)[ ]{_NAME_TOK})[ ]$"
 )
 _FACILITY_IN_TOWN_RE: Final = _scan("i", rf"(?<=[ ])in[ ](?P<t>{_NAME_TOK}(?:[ ]{_NAME_TOK})?)")
+# A name, then a centre, an institute or a consortium ("Ruleville Senior Citizens Center",
+# "Chinatown Endoscopy Center", "Khidmat Centre"); one word of the name at least is no word,
+# so "the Call Center", "the Simulation Center" and "the Cancer Institute" stay.
+_NAMED_CENTER_RE: Final = _scan(
+    _UP,
+    rf"(?<![\w'’.-])(?P<f>{_NAME_TOK}(?:[ ](?:{_NAME_TOK}|&|and|of)){{0,3}})[ ]"
+    r"(?:Center|Centre|Institute|Consortium)\b",
+)
 _FAC_RUN_BEFORE_RE: Final = compiled(
     rf"(?<![\w'’.-])(?P<f>{_FAC_RUN}),?[ ](?:(?:over|out|up|down)[ ])?$"
 )
@@ -7827,6 +7843,24 @@ def _facility_context_spans(
         if end:
             yield fac.start("f"), end, LOCATION
             yield m.start("t"), m.start("t") + len(town), LOCATION
+    for m in _NAMED_CENTER_RE.finditer(text) if _NAMED_CENTER_RE in may else ():
+        words = list(_NONSPACE_RE.finditer(text, m.start("f"), m.end("f")))
+        while words and (
+            (low := words[0].group().lower()) in _STRIP_PREFIX
+            or (low in lex.common and _sentence_initial(text, words[0].start()))
+        ):
+            words.pop(0)  # "At Chinatown ...", "The Khidmat Centre"
+        if any(_center_name_word(w.group().lower(), lex) for w in words):
+            yield words[0].start(), m.end(), LOCATION
+
+
+def _center_name_word(low: str, lex: _Lexicon) -> bool:
+    """A word of a centre's name that only a name is: no word, vendor, specialty or region."""
+    if low in lex.common or low in _GENERIC_PREFIX or low in _SPECIALTY or low in _CONTEXT_STOP:
+        return False
+    if low in _EPONYMS or low in lex.drugs or low in _DAY_AND_MONTH_NAMES or len(low) < 3:
+        return False
+    return not _inflected_word(low, lex) and not _country_or_state(low)
 
 
 def _attributed(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, int] | None:
@@ -8310,6 +8344,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 *_ATTRIBUTION_RES,
                 _AT_FACILITY_RE,
                 _FACILITY_IN_TOWN_RE,
+                _NAMED_CENTER_RE,
                 _PLURAL_SURNAME_RE,
                 _NOTE_SUBJECT_RE,
                 _LOWER_NAME_ANSWER_RE,

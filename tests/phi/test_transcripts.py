@@ -2510,6 +2510,19 @@ SESSION_23_CASES = [
      " out [DATE], on [DATE] and [DATE] - he's tracking; through [DATE] and then\nHe fractured"
      " the 10th and 11th ribs in the twentieth century on the fifth floor. It was the third"
      " time. The 5th percentile. The first in the morning is best. The 2nd is a dose.\n"),
+    # (a centre by its name, a congregation by its denomination; not a centre of words, a
+    # faith said of oneself or a church of the denomination)
+    ("We did the screening at Ruleville Senior Citizens Center. The walking group at Khidmat"
+     " Centre has worked. Chinatown Endoscopy Center, this is Kristin. She goes to Grace"
+     " Lutheran.\nShe works at the Call Center and trains at the Simulation Center and the"
+     " Operations Center in the Cancer Institute.\n",
+     "We did the screening at [LOCATION]. The walking group at [LOCATION] has worked."
+     " [LOCATION], this is [NAME]. She goes to [LOCATION].\nShe works at the Call Center and"
+     " trains at the Simulation Center and the Operations Center in the Cancer Institute.\n"),
+    ("he was a deacon at beckley missionary baptist and you can call brother mays from first"
+     " united methodist but we go to the baptist church and i'm baptist and she's pentecostal\n",
+     "he was a deacon at [LOCATION] and you can call brother mays from [LOCATION] but we go to"
+     " the baptist church and i'm baptist and she's pentecostal\n"),
     # (an id said with its dashes)
     ("my member id is three r y six dash c x eight dash u l seven seven and thats it\n",
      "my member id is [ID] and thats it\n"),

@@ -2248,6 +2248,9 @@ _NOT_ZIP_BEFORE: Final = frozenset(
 _KIN: Final = (
     # (the in-laws first: "my sister in law beth" is no sister named "in")
     r"(?:(?:mother|father|sister|brother|son|daughter)[\s-]in[\s-]law"
+    # (more than one: "my grandchildren lerato and annelie")
+    r"|grandchildren|grandkids|children|kids|sons|daughters|sisters|brothers|cousins|nieces"
+    r"|nephews|grandsons|granddaughters"
     r"|sister|brother|daughter|son|husband|wife|mom|mum|mother|dad|father|grandson"
     r"|granddaughter|grandmother|grandfather|grandma|grandpa|nephew|niece|cousin|aunt(?:ie|y)?|uncle"
     r"|neighbou?r|friend|partner|boyfriend|girlfriend|fianc[eé]e?|roommate|caregiver|kid|child"
@@ -3165,7 +3168,8 @@ _KIN_WORDS: Final = frozenset(
     """
     sister brother daughter son husband wife mom mum mother dad father grandson granddaughter
     grandmother grandfather grandma grandpa nephew niece cousin aunt uncle neighbor neighbour
-    aunty auntie grandchild grandkid
+    aunty auntie grandchild grandkid grandchildren grandkids children kids sons daughters
+    sisters brothers cousins nieces nephews grandsons granddaughters
     friend partner boyfriend girlfriend fiance fiancé fiancee fiancée roommate caregiver kid
     child mother-in-law father-in-law sister-in-law brother-in-law son-in-law daughter-in-law
     stepson stepdaughter stepmom stepdad stepmum stepmother stepfather stepbrother stepsister
@@ -3939,6 +3943,31 @@ _LOWER_KIN_NAME_RE: Final = _scan(
 )
 
 
+# A speaker's own name in lower-case speech, a word English does not have: "i'm ailsa kerr
+# i'm from paisley", "i am dariush her son", "please call me olena", "is this halyna".
+_LOWER_SELF_NAME_RE: Final = _scan(
+    "iIcCtT",
+    r"\b(?:i['’]m|i[ ]am|(?:call|calling)[ ]me|(?:this|that)[ ]is|is[ ]this)[ ]+"
+    r"(?P<n>[a-z][a-z'’-]+)",
+)
+# How words for a state of health end and open, which a speaker says of herself after "i'm"
+# (no given name of a lower-case speaker the lists lack ends so: "ailsa", "dariush", "olena").
+_STATE_ENDINGS: Final = (
+    "ic", "ed", "ive", "al", "ous", "ful", "less", "ing", "able", "ible", "ent", "ant", "ary",
+    "ory", "ish", "ose", "tive", "bound",
+)  # fmt: skip
+_TENS_WORDS: Final = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_STATE_PREFIXES: Final = ("pre-", "post-", "non-", "anti-", "over-", "under-", "self-", "semi-")
+# Speech's own spellings that no word list has ("i'm gonna", "i'm kinda", "call me crazy").
+_SPEECH_WORDS: Final = frozenset(
+    """
+    gonna wanna gotta kinda sorta tryna finna lemme dunno gimme outta alright aight ya yall
+    y'all sposed spose prolly hella lotta cuz coz cos bout tho thru nope yep yeah yup nah
+    crazy ok okay
+    """.split()
+)
+
+
 # A lower-case name said before who it is: "it's grace, my daughter", "will young that's my
 # case manager", "and faith my sister she's ...", "is ewa the nurse who comes", "it's bianka
 # drabczyk, the physical therapist".
@@ -4101,6 +4130,17 @@ def _lower_name_spans(
             continue  # "my son really is gonna ...", "my wife never is going to ..."
         if not _is_eponym(text, m.start("n"), m.end("n")):
             yield m.start("n"), m.end("n"), NAME
+    for m in _LOWER_SELF_NAME_RE.finditer(text) if _LOWER_SELF_NAME_RE in may else ():
+        tok = m.group("n")
+        if len(tok) < 3 or tok in _SPEECH_WORDS or tok in _DEMONYMS or tok in _BARE_CONTRACTIONS:
+            continue
+        if _VOWEL_RE.search(tok) is None or not _unknown_word(tok, lex) or tok in lex.drugs:
+            continue
+        if tok.endswith(_STATE_ENDINGS) or tok.startswith(_STATE_PREFIXES):
+            continue  # "i'm hypoglycemic", "i'm immunocompromised", "i'm pre-diabetic"
+        if len(_VOWEL_RE.findall(tok)) < 2 or tok.startswith(_TENS_WORDS):
+            continue  # "i'm adhd", "i'm eightysix": no given name
+        yield m.start("n"), _name_run_end(text, m.end("n"), lex, True), NAME
     for m in _LOWER_AFTER_NAME_RE.finditer(text) if _LOWER_AFTER_NAME_RE in may else ():
         tok = m.group("n")
         if _personal_token(tok, lex, False) or tok in lex.first or tok in lex.first_ambiguous:
@@ -4981,6 +5021,8 @@ def _extend(
                     break  # "hiya im minh": a contraction without its apostrophe
                 if _looks_like_place_word(low) or low in _EPONYMS or low in _CUES:
                     break
+                if low in _KIN_WORDS:
+                    break  # "my grandchildren lerato and annelie"
                 if low in _ADDRESS_VERBS:  # "i asked grace": the cue, no first name
                     break
                 if low in lex.common and low not in lex.surnames and low not in _PARTICLES:
@@ -8418,6 +8460,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _VOCATIVE_TURN_RE,
                 _SAINT_LOWER_RE,
                 _LOWER_KIN_NAME_RE,
+                _LOWER_SELF_NAME_RE,
             )
         ),
     ],

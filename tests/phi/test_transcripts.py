@@ -2523,6 +2523,14 @@ SESSION_23_CASES = [
      " united methodist but we go to the baptist church and i'm baptist and she's pentecostal\n",
      "he was a deacon at [LOCATION] and you can call brother mays from [LOCATION] but we go to"
      " the baptist church and i'm baptist and she's pentecostal\n"),
+    # (a speaker's own name in lower case that no list has, and children named together; not a
+    # state of health, a number or speech's own spellings)
+    ("aye okay well i'm ailsa kerr i'm from paisley. i am dariush her son. please call me olena."
+     " my grandchildren lerato and annelie live with me. i'm gonna go, i'm kinda tired, i'm"
+     " hypoglycemic, i'm pre-diabetic, i'm housebound, i'm adhd and i'm eightysix\n",
+     "aye okay well i'm [NAME] i'm from [LOCATION]. i am [NAME] her son. please call me [NAME]."
+     " my grandchildren [NAME] and [NAME] live with me. i'm gonna go, i'm kinda tired, i'm"
+     " hypoglycemic, i'm pre-diabetic, i'm housebound, i'm adhd and i'm eightysix\n"),
     # (an id said with its dashes)
     ("my member id is three r y six dash c x eight dash u l seven seven and thats it\n",
      "my member id is [ID] and thats it\n"),

@@ -1161,6 +1161,55 @@ _NOT_A_NAME_BEFORE_CODE: Final = frozenset(
 _CODE_AFTER_RE: Final = compiled(r",?[ ](?:\d|[A-Z]\b)")
 
 
+def _unlisted_word_of_pair(tok: str, low: str, lex: _Lexicon) -> bool:
+    """A capitalised word that no list holds and that is no word, vendor, drug, eponym,
+    facility, people, language, month or region: "Lafontant", "Jędrusiak", "Krzysztof"."""
+    if len(low) < 3 or tok.isupper() or low in lex.common or low in lex.drugs:
+        return False
+    if low in _CONTEXT_STOP or low in _NOT_NAME or low in _EPONYMS or low in _FACILITY_WORDS:
+        return False
+    if low in _LANGUAGE_OR_PEOPLE or low in _DAY_AND_MONTH_NAMES or low in _SPECIALTY:
+        return False
+    if _VOWEL_RE.search(low) is None or _inflected_word(low, lex) or _country_or_state(low):
+        return False
+    if low[-1] == "s" and low[:-1] in lex.common:
+        return False  # "Hoyer Lifts": a plural
+    return not _compound_word(low, lex)
+
+
+def _unlisted_pairs(
+    text: str, lex: _Lexicon, caps: Sequence[_Cap]
+) -> Iterator[tuple[int, int, str]]:
+    """Two or three capitalised words in a row, none of which any list holds or English has
+    ("Frantz Lafontant works", "Annelie Cassiem has", "Customer Krzysztof Jędrusiak"): a
+    person's name wherever it stands, the first of a sentence too. Not inside a longer run of
+    capitals (a title, a heading) nor before a facility's or a street's word."""
+    i = 0
+    while i < len(caps) - 1:
+        start, end = caps[i][0], caps[i][1]
+        nxt = caps[i + 1]
+        if nxt[0] != end + 1 or text[end] != " " or (i and caps[i - 1][1] + 1 == start):
+            i += 1
+            continue
+        run = i
+        while (
+            run + 1 < len(caps)
+            and caps[run + 1][0] == caps[run][1] + 1
+            and text[caps[run][1]] == " "
+            and run - i < 3
+        ):
+            run += 1
+        words = caps[i : run + 1]
+        while len(words) > 2 and not _unlisted_word_of_pair(words[0][2], words[0][3], lex):
+            words = words[1:]  # "Customer Krzysztof Jędrusiak": a role, then the name
+        start = words[0][0]
+        if all(_unlisted_word_of_pair(w[2], w[3], lex) for w in words):
+            low_run = " ".join(w[3] for w in words)
+            if not _listed_city(low_run, lex) and not _is_eponym(text, start, words[-1][1]):
+                yield start, words[-1][1], NAME
+        i = run + 1
+
+
 def _name_spans(
     text: str, lex: _Lexicon, caps: Sequence[_Cap], may: Possible
 ) -> Iterable[tuple[int, int, str]]:
@@ -3399,6 +3448,12 @@ _OR_PLACE_RE: Final = compiled(
 _APPOSITIVE_END_RE: Final = compiled(
     r",[ ]+(?:(?:was|is|were|has|had)[ ]+[a-z]|who(?:['’]s|[ ]+[a-z]))"
 )
+# Who a name is, set off after it: "Dorota, one of my Tuesday ladies, is", "Alma, our MA,
+# she says", "Mehwish, one lady I see, she's"; at a sentence's start too.
+_APPOSITION_RE: Final = compiled(
+    r",[ ]+(?:one[ ]+of[ ]+(?:my|our|the|his|her|their)[ ]|(?:our|my)[ ]+[A-Za-z]+,[ ]"
+    r"|one[ ]+(?:lady|man|woman|guy|client|patient|resident|gentleman)[ ])"
+)
 _ADDRESSED_RE: Final = compiled(r",\s+(?:you|remember)\b")
 _ASKED_WHO: Final = frozenset(
     {("is", "this"), ("speaking", "with"), ("speaking", "to"), ("is", "that")}
@@ -3784,6 +3839,8 @@ def _cap_name_spans(
                 end = voc.end() - len(voc.group(0)) + len(voc.group(0).rstrip(" \t.?!"))
         if not after and text[start - 2 : start] == ", " and _APPOSITIVE_END_RE.match(text, end):
             after = _APPOSITIVE_END_RE.match(text, end)  # "the lady at the desk, Kalina, was"
+        if not after and text.startswith(",", end):
+            after = _APPOSITION_RE.match(text, end)  # "Dorota, one of my Tuesday ladies"
         if not (after or vocative) and words and words[-1].endswith(","):
             # "sorry, Bohdan, I cut you off": addressed between a discourse word and a clause
             discourse = words[-1][:-1] in _VOCATIVE_WORDS or words[-1] == "oh,"
@@ -7405,6 +7462,13 @@ _CAPS_LAST_FIRST_RE: Final = _scan(
     r"(?![\w'’-])(?:(?P<num>)(?=,[ ]*[A-Z]{0,3}\d|(?:[ ]{2,}|[ ]*[(|/.][ ]*|[ ])"
     r"(?:MRN|DOB|D\.O\.B|MR\#|CB|[A-Z]{0,3}\d)))?",
 )
+# A name with the honorific other languages put after it: "Sasaki-san", "Sunita didi",
+# "Ramesh ji", "Min-jun ssi".
+_HONORIFIC_RE: Final = _scan(
+    _UP,
+    rf"(?<![\w'’-])(?P<n>{_NAME_TOK})(?:-(?:san|sama|kun|chan|sensei|ssi|nim)"
+    r"|[ ](?:didi|ji|bhaiya|bhai|sahib|saab|ssi|nim))\b",
+)
 _AGE_AFTER_NAME_RE: Final = _scan(
     _UP,
     rf"(?<![\w'’-])(?:(?P<t>Mr|Mrs|Ms|Miss|Mx|Dr)\.?[ ])?(?P<n>{_NAME_TOK})[ ]"
@@ -7520,6 +7584,7 @@ _EXPORT_LABEL_RES: Final = (
         re.M,
     ),
 )
+_THREAD_SENDER_RE: Final = compiled(rf"^\[(?P<n>[{_UP}][{_LO}]+)\][ ]+(?=[a-z])", re.M)
 # A mail's header fields and the line after a sign-off: "To: Nelson, Jordan; Research
 # Office", "Kind regards,\nT. Morris (she/her)", "Best, Jordan Nelson | Research Coordinator".
 _MAIL_FIELD_RE: Final = compiled(
@@ -7636,6 +7701,14 @@ def _export_spans(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int
                     got = _export_name(text, m.start(g), m.end(g), lex)
                     if got is not None:
                         yield got[0], got[1], NAME
+    senders = Counter(m.group("n") for m in _THREAD_SENDER_RE.finditer(text)) if "[" in text else {}
+    for sender, count in senders.items():
+        # a text thread's sender in brackets, more than once ("[Kekoa] who dis"), a word that
+        # can only be a name (not "[Laughs]", "[Music]", "[Study]")
+        low = sender.lower()
+        if count >= 2 and _personal_token(sender, lex, True) and low not in _NOT_SPEAKER:
+            if low not in lex.common or low in lex.first:
+                yield from _speaker_mentions(text, sender, lex)
     if _MAIL_FIELD_RE in may:
         for m in _MAIL_FIELD_RE.finditer(text):
             pos = m.start("v")
@@ -8163,6 +8236,9 @@ def _s16_spans(
                 continue
             if not lex.cities.get(last):
                 yield m.start("last"), m.end("first"), NAME  # (a given name no word shares)
+    for m in _HONORIFIC_RE.finditer(text) if _HONORIFIC_RE in may else ():
+        if named([m.group("n")], True, True):
+            yield m.start("n"), m.end("n"), NAME
     for m in _AGE_AFTER_NAME_RE.finditer(text) if _AGE_AFTER_NAME_RE in may else ():
         # (after a title and a surname, or a given name: not "Ward (93)", "Table (95)")
         n = m.group("n").lower()
@@ -8422,7 +8498,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, _ascii_gate(rx)) for rx in (_PASSIVE_PERSON_RE, _NAME_BEFORE_DATE_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LABELLED_NAME_RE, _ATTENDEES_RE, _NAME_ROLE_PAREN_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE, _COUNTY_RE)),
-        *((rx, None) for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE)),
+        *((rx, None) for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE, _HONORIFIC_RE)),
         (_NAME_CORRECTED_RE, _ascii_gate(_NAME_CORRECTED_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LAST_FIRST_RE, _AGE_AFTER_NAME_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_ROAD_OF_RE, _WORKPLACE_RE, _POSTCODE_LABEL_RE)),
@@ -8657,6 +8733,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     ]
     raw.extend(_location_spans(text, lex, caps, hints, may))
     raw.extend(_name_spans(text, lex, caps, may))
+    raw.extend(_unlisted_pairs(text, lex, caps))
     lower_mode = _lower_mode(text)
     if not lower_mode and "\n" in text and _LOWER_AFTER_COLON_RE.search(text):
         if turns := _lower_turns(text):

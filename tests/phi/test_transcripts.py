@@ -2531,6 +2531,20 @@ SESSION_23_CASES = [
      "aye okay well i'm [NAME] i'm from [LOCATION]. i am [NAME] her son. please call me [NAME]."
      " my grandchildren [NAME] and [NAME] live with me. i'm gonna go, i'm kinda tired, i'm"
      " hypoglycemic, i'm pre-diabetic, i'm housebound, i'm adhd and i'm eightysix\n"),
+    # (a name set off by who she is, a name before its honorific, two capitalised words no list
+    # has, a text thread's sender; not a vendor, a team, a device's plural or a stage direction)
+    ("Mehwish, one lady I see, she's eighty. Dorota, one of my Tuesday ladies, is alone. Alma,"
+     " our MA, she says so. Epic, our EHR, is slow. Pharmacy, one of our partners, called.\n"
+     "Room 203: Sasaki-san, the oldest resident. Dear Sunita didi, thanks.\nFrantz Lafontant"
+     " works overnight. 10:05  Customer Krzysztof Jędrusiak picks up three Rx. She uses Hoyer"
+     " Lifts. We use Meditech Expanse.\n[Study] Sorry! The link is below.\n[Kekoa] who dis\n"
+     "[Laughs] yes\n[Kekoa] ok see u\n[Laughs] yes\n",
+     "[NAME], one lady I see, she's eighty. [NAME], one of my Tuesday ladies, is alone. [NAME],"
+     " our MA, she says so. Epic, our EHR, is slow. Pharmacy, one of our partners, called.\n"
+     "Room 203: [NAME]-san, the oldest resident. Dear [NAME] didi, thanks.\n[NAME] works"
+     " overnight. 10:05  Customer [NAME] picks up three Rx. She uses Hoyer Lifts. We use"
+     " Meditech Expanse.\n[Study] Sorry! The link is below.\n[[NAME]] who dis\n[Laughs] yes\n"
+     "[[NAME]] ok see u\n[Laughs] yes\n"),
     # (an id said with its dashes)
     ("my member id is three r y six dash c x eight dash u l seven seven and thats it\n",
      "my member id is [ID] and thats it\n"),

@@ -2040,6 +2040,7 @@ _AGE_REACHED: Final = [
         "going on", "getting on", "made it to", "make it to", "makes it to", "lived to",
         "live to", "hit", "hits", "reached", "reaches", "close to", "lived to be", "live to be",
         "age of", "makes her", "makes him", "made her", "made him", "making her", "making him",
+        "makes me", "made me", "making me",
         "would've been", "would’ve been", "would have been", "will have been",
         "coming up on", "creeping up on", "knocking on",
     )
@@ -2126,8 +2127,8 @@ def _age_context(window: str, strict: bool = False) -> bool:
     for tail in _AGE_REACHED if last in _AGE_REACHED_LAST else ():  # "going on 97", "hit 93"
         if words[-len(tail) :] == tail:
             # ("we reached 92 on the audit", "it hit 95": a team's or a thing's number)
-            if tail[-1] in ("her", "him"):
-                return True  # "that makes her 95": the person is the object
+            if tail[-1] in ("her", "him", "me"):
+                return True  # "that makes her 95", "so that makes me ninety-one": a person
             before = words[-len(tail) - 6 : -len(tail)]
             return not any(w in _NOT_AGE_REACHERS for w in before)
     if (
@@ -2183,7 +2184,8 @@ _SPOKEN_EMAIL: Final = (
     # (a written dot or underscore in the name, "vedant.r at gmail dot com"; a spelling after
     # it, "connie m a b r y at yahoo dot com")
     r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\s+[a-z](?:\s[a-z]){2,}(?=\s+at\s))?"
-    r"(?:,?\s+(?:dot|underscore)\s+[a-z0-9]+(?:['’][a-z]+)?"
+    # (each part may be spelled with hyphens: "e-l-i-z-a dot j-a-c-k-s-o-n at icloud dot com")
+    r"(?:,?\s+(?:dot|underscore)\s+[a-z0-9]+(?:-[a-z0-9]+)*(?:['’][a-z]+)?"
     r"|\s+(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
     r"|(?:thir|four|fif|six|seven|eigh|nine)teen"
     r"|(?:twen|thir|for|fif|six|seven|eigh|nine)ty(?:-(?:one|two|three|four|five|six|seven"
@@ -5048,8 +5050,14 @@ _SPELLED_AFTER_NAME_RE: Final = compiled(
 # Asmundo, 90", "Alan Matyjasek, 98, lives at", "Mr. Ramos. 96.", "Dorothy Maldonado,
 # ninety-two" (not "Ramos, 95 mg", "Dr. Lee. 95 patients").
 _AGE_AFTER_NAME_PUNCT_RE: Final = compiled(
-    rf"(?:,[ ]?|\.[ ])(?P<v>{_NUM_WORD_AGE})(?=[,.;)]|[ ]*$|[ ]*\n|[ ](?:y|yo|yrs?|years?)\b)",
+    rf"(?:,[ ]?|\.[ ])(?P<v>(?i:{_NUM_WORD_AGE}))(?=[,.;)]|[ ]*$|[ ]*\n|[ ](?:y|yo|yrs?|years?)\b)",
     re.M,
+)
+
+
+# A second age said after one: "ninety-three or ninety-four", "ninety-one going on ninety-two".
+_AGE_OR_RE: Final = compiled(
+    rf"[ ]+(?:or|going[ ]on|maybe|no)[ ]+(?P<v>(?i:{_NUM_WORD_AGE}))(?![\w-]|[ ]+(?:percent|%))"
 )
 
 
@@ -5113,11 +5121,17 @@ def _extend(
         if category == NAME and (spelled := _SPELLED_AFTER_NAME_RE.match(text, end)):
             out.append((spelled.start("v"), spelled.end("v"), NAME))  # "Shin (S, H, I, N)"
         if (
-            category == NAME
+            category in (NAME, LOCATION, ID)
             and text[end : end + 1] in ",."
             and (age := _AGE_AFTER_NAME_PUNCT_RE.match(text, end))
+            and (category == NAME or text.startswith(",", age.end()))
         ):
-            out.append((age.start("v"), age.end("v"), AGE))  # "Olga Asmundo, 90", "Mr. Ramos. 96."
+            # "Olga Asmundo, 90", "Mr. Ramos. 96.", "Erica Anderson. Ninety-one, end-stage";
+            # set off on both sides after a place or an id: "at Cedar Ridge, ninety-four,
+            # declining", "case 23-APS-83969, 96, out on"
+            out.append((age.start("v"), age.end("v"), AGE))
+        if category == AGE and (more := _AGE_OR_RE.match(text, end)):
+            out.append((more.start("v"), more.end("v"), AGE))  # "ninety-one going on ninety-two"
         if category == NAME and not lower_mode:
             # "Zahur and [NAME] wrote it": a name-like word joined to a name before it
             before = None

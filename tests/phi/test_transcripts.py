@@ -2545,6 +2545,16 @@ SESSION_23_CASES = [
      " overnight. 10:05  Customer [NAME] picks up three Rx. She uses Hoyer Lifts. We use"
      " Meditech Expanse.\n[Study] Sorry! The link is below.\n[[NAME]] who dis\n[Laughs] yes\n"
      "[[NAME]] ok see u\n[Laughs] yes\n"),
+    # (an age set off after a place or an id, capitalised after a name, a second age said after
+    # one, "makes me"; an email spelled with hyphens)
+    ("Sevim: Robert Horton, case 23-APS-83969, 96, out on the county road. Nicole at Cedar"
+     " Ridge Care Center, ninety-four, declining. The new admit, Erica Anderson. Ninety-one,"
+     " end-stage.\nso she is ninety-three or ninety-four. so that makes me ninety-one going on"
+     " ninety-two. that makes me 95 percent sure.\nCaller: It's e-l-i-z-a dot j-a-c-k-s-o-n at"
+     " icloud dot com.\n",
+     "[NAME]: [NAME], [ID], [AGE], out on the county road. [NAME] at [LOCATION], [AGE],"
+     " declining. The new admit, [NAME]. [AGE], end-stage.\nso she is [AGE] or [AGE]. so that"
+     " makes me [AGE] going on [AGE]. that makes me 95 percent sure.\nCaller: It's [EMAIL].\n"),
     # (an id said with its dashes)
     ("my member id is three r y six dash c x eight dash u l seven seven and thats it\n",
      "my member id is [ID] and thats it\n"),

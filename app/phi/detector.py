@@ -2678,7 +2678,7 @@ _CONTEXT_STOP: Final = (
     calendly docusign airtable zendesk freshdesk fireflies jamf intune okta yahoo hotmail
     gmail protonmail icloud
     neuro cardio pulm psych peds onc rads derm nephro endo heme gyn obgyn gi ent uro
-    pending unknown unk tbd tba redacted withheld declined
+    pending unknown unk tbd tba redacted withheld declined rounds huddle
     """.split()
     )
     | _LANGUAGES
@@ -3291,6 +3291,14 @@ _MOTION: Final = frozenset(
     road
     """.split()
 )
+# Going somewhere: only a word English does not have is a place after them ("going to
+# Lahore", "a flight from Warsaw"; not "went to Urgent Care", "going to Grand Rounds").
+_TRAVEL: Final = frozenset(
+    """
+    going goes went gone traveling travelling travels headed heading trip flight flights
+    visiting returning returned
+    """.split()
+)
 _ADVERB: Final = frozenset("up down over out back here in".split())
 _MOVED: Final = frozenset("moved move moving brought bring drove drive".split())
 _FROM_SUBJECT: Final = frozenset(
@@ -3550,8 +3558,12 @@ def _place_cue(words: list[str]) -> bool | str:
         return False  # "the falls field in Kareo", "we chart in Medidata": software
     if prep in ("in", "near", "around", "between", "outside", "toward", "towards", "past"):
         return "weak"
-    if prep == "from" and (before in _PERSON_FROM or before.endswith("-old")):
-        return "weak"  # "a woman from X", "a 92-year-old from X"
+    if prep in ("to", "from") and before in _TRAVEL:
+        return "weak"
+    if prep == "from" and (
+        before in _PERSON_FROM or before in _KIN_WORDS or before.endswith("-old")
+    ):
+        return "weak"  # "a woman from X", "a 92-year-old from X", "a grandmother from X"
     return "weak" if prep == "of" and before in _SIDE_OF else False
 
 

@@ -2555,6 +2555,14 @@ SESSION_23_CASES = [
      "[NAME]: [NAME], [ID], [AGE], out on the county road. [NAME] at [LOCATION], [AGE],"
      " declining. The new admit, [NAME]. [AGE], end-stage.\nso she is [AGE] or [AGE]. so that"
      " makes me [AGE] going on [AGE]. that makes me 95 percent sure.\nCaller: It's [EMAIL].\n"),
+    # (a town no word list has after going, travelling or a relative "from"; not a department,
+    # a chain, a meeting or a word)
+    ("Caller: I'm going to Lahore for the wedding. We are traveling to Isfahan. A grandmother"
+     " from Xinhui. I'm going to Grand Rounds, then went to Urgent Care, going to Costco, went"
+     " to Radiology and went to Safety Huddle.\n",
+     "Caller: I'm going to [LOCATION] for the wedding. We are traveling to [LOCATION]. A"
+     " grandmother from [LOCATION]. I'm going to Grand Rounds, then went to Urgent Care, going"
+     " to Costco, went to Radiology and went to Safety Huddle.\n"),
     # (an id said with its dashes)
     ("my member id is three r y six dash c x eight dash u l seven seven and thats it\n",
      "my member id is [ID] and thats it\n"),

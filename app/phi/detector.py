@@ -7145,6 +7145,25 @@ _ANSWERED_RE: Final = _scan(
     r"|\bis[ ]this[ ](?P<q>[a-z][a-z'’-]+)[ ]*(?:\?|$)",
     re.M,
 )
+# A practice answering the phone at a turn's start: "Scheduler: Heartland Open MRI, this is
+# Julia.", "bayside home care this is megan", "golden health pharmacy hello", "good morning
+# grange surgery ashleigh speaking" (see _phone_answers).
+_PHONE_ANSWER_RE: Final = compiled(
+    r"^[ \t]*(?:[^\n:]{1,30}:[ ]+)?(?:(?i:good[ ](?:morning|afternoon|evening)|morning"
+    r"|afternoon|hi|hello|thank[ ]you[ ]for[ ]calling),?[ ]+)?"
+    r"(?P<f>[\w'’&.-]+(?:[ ][\w'’&.-]+){1,4}?)(?=,?[ ]+(?:(?i:this[ ]is)[ ]+(?P<who>[\w'’-]+)"
+    r"|(?i:[a-z]+[ ]speaking|how[ ]can[ ]i[ ]help|hello)\b))",
+    re.M,
+)
+_PHONE_ANSWER_GATE: Final = r"(?i:\bthis[ ]is\b|\bspeaking\b|\bhow[ ]can[ ]i[ ]help\b|\bhello\b)"
+# The words of a practice's name that say what it is ("MRI", "ob gyn", "pharmacy").
+_PRACTICE_WORDS: Final = frozenset(
+    """
+    pharmacy surgery care clinic center centre mri imaging health medical hospital practice
+    dental office gyn obgyn pediatrics radiology lab labs physio therapy rehab hospice dialysis
+    associates group partners orthopedics cardiology dermatology urology chemist apothecary
+    """.split()
+)
 _DAY_AND_MONTH_NAMES: Final = _MONTHS_LOWER | frozenset(
     "monday tuesday wednesday thursday friday saturday sunday".split()
 )
@@ -7984,6 +8003,8 @@ def _facility_context_spans(
         if end:
             yield fac.start("f"), end, LOCATION
             yield m.start("t"), m.start("t") + len(town), LOCATION
+    if _PHONE_ANSWER_RE in may:
+        yield from _phone_answers(text, lex)
     for m in _NAMED_CENTER_RE.finditer(text) if _NAMED_CENTER_RE in may else ():
         words = list(_NONSPACE_RE.finditer(text, m.start("f"), m.end("f")))
         while words and (
@@ -7993,6 +8014,24 @@ def _facility_context_spans(
             words.pop(0)  # "At Chinatown ...", "The Khidmat Centre"
         if any(_center_name_word(w.group().lower(), lex) for w in words):
             yield words[0].start(), m.end(), LOCATION
+
+
+def _phone_answers(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
+    """A practice named as it answers the phone (_PHONE_ANSWER_RE): two words or more, one of
+    them what a practice is or a word only a name is; not a greeting or a clause ("so yeah",
+    "the app")."""
+    for m in _at_line_starts(_PHONE_ANSWER_RE, text):
+        words = m.group("f").lower().split()
+        if words[0] in _OPENERS or words[0] in _NOT_NAME or words[0] in _PRONOUNS:
+            continue
+        if any((w in _NOT_NAME and w not in _PRACTICE_WORDS) or w in _KIN_WORDS for w in words):
+            continue  # "so this is", "my daughter this is"
+        if (who := m.group("who")) is not None:
+            low = who.lower()  # "..., this is Julia", "... this is megan"; not "this is hard"
+            if low in _NOT_NAME or not (who[0].isupper() or _lower_name_word(low, lex)):
+                continue
+        if any(w in _PRACTICE_WORDS or _center_name_word(w, lex) for w in words):
+            yield m.start("f"), m.end("f"), LOCATION
 
 
 def _center_name_word(low: str, lex: _Lexicon) -> bool:
@@ -8504,6 +8543,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         # (The day-first dates: their cue words before them, as Hyperscan widens lookbehinds
         # away; a diarizer's role labels; numbers in groups, for the phone's cue near them.)
         (_DAY_FIRST_RE, _DAY_FIRST_GATE),
+        (_PHONE_ANSWER_RE, _PHONE_ANSWER_GATE),
         (
             _ORDINAL_DAY_RE,
             rf"(?i:\b(?:{'|'.join(_DAY_CUES.split())}) the +(?:{_ORDINAL_DAY}))"

@@ -2563,6 +2563,15 @@ SESSION_23_CASES = [
      "Caller: I'm going to [LOCATION] for the wedding. We are traveling to [LOCATION]. A"
      " grandmother from [LOCATION]. I'm going to Grand Rounds, then went to Urgent Care, going"
      " to Costco, went to Radiology and went to Safety Huddle.\n"),
+    # (a practice named as it answers the phone; not a field of care or a clause)
+    ("Scheduler: Heartland Open MRI, this is Julia.\ncoordinator: bayside home care this is"
+     " megan\npharmacist: golden health pharmacy hello\nreceptionist: good morning grange"
+     " surgery ashleigh speaking\nthe health app this is what i mean\nMental health, this is"
+     " hard.\nPrimary care this is where it breaks.\n",
+     "Scheduler: [LOCATION], this is [NAME].\ncoordinator: [LOCATION] this is [NAME]\n"
+     "pharmacist: [LOCATION] hello\nreceptionist: good morning [LOCATION] [NAME] speaking\n"
+     "the health app this is what i mean\nMental health, this is hard.\nPrimary care this is"
+     " where it breaks.\n"),
     # (an id said with its dashes)
     ("my member id is three r y six dash c x eight dash u l seven seven and thats it\n",
      "my member id is [ID] and thats it\n"),

@@ -8471,9 +8471,25 @@ def _recurring(
             seen.add((start, end))
             for word in text[start:end].split():
                 word = word.strip(_WORD_EDGES)
-                if len(word) < 3 or not word.istitle() or word in words or word in refused:
+                if len(word) < 3 or word in words or word in refused:
                     continue
                 low = word.lower()
+                if word == low and category == NAME:
+                    # a lower-case name that English does not have, said again ("my
+                    # grandchildren lerato and annelie ... lerato goes to the pick-up point")
+                    if (
+                        _unknown_word(low, lex)
+                        and low not in _CONTEXT_STOP
+                        and low not in lex.drugs
+                        and word.isalpha()
+                        and text.find(word, text.find(word) + len(word)) >= 0
+                    ):
+                        words[word] = category
+                    else:
+                        refused.add(word)
+                    continue
+                if not word.istitle():
+                    continue
                 # (Whether it stands again after its first place: a search that stops there,
                 # once per word. Counting every place of every word of every span read the
                 # whole text each time: a long transcript's time grew with its square.)

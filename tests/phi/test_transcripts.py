@@ -2572,6 +2572,11 @@ SESSION_23_CASES = [
      "pharmacist: [LOCATION] hello\nreceptionist: good morning [LOCATION] [NAME] speaking\n"
      "the health app this is what i mean\nMental health, this is hard.\nPrimary care this is"
      " where it breaks.\n"),
+    # (a lower-case name no word list has, said again)
+    (">> my grandchildren lerato and annelie live with me\n>> does anyone collect the pills\n"
+     ">> lerato goes to the pick-up point, it's lerato's job\n",
+     ">> my grandchildren [NAME] and [NAME] live with me\n>> does anyone collect the pills\n"
+     ">> [NAME] goes to the pick-up point, it's [NAME]'s job\n"),
     # (an id said with its dashes)
     ("my member id is three r y six dash c x eight dash u l seven seven and thats it\n",
      "my member id is [ID] and thats it\n"),

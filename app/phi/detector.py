@@ -884,6 +884,7 @@ _FOLLOW_RE: Final = compiled(rf"[^\S\t]+(?:(?P<init>{_INITIAL})|(?P<tok>{_NAME_T
 _TITLES: Final = (
     "Dr|Drs|Doctor|[Dd]oc|Mr|Mister|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr|Sister"
     "|Brother|Father|Mother|Aunt|Uncle|Grandma|Grandpa|Judge|Officer|Captain|Capt"
+    "|Pastor|Reverend|Deacon|Imam|Rabbi"
 )
 _TITLE_RE: Final = _scan(
     "A-Zd",
@@ -2983,8 +2984,11 @@ _SAINT_LOWER_RE: Final = _scan(
     r"\b(?:st\.?|saint)\s+(?P<n>[a-z]+)"
     r"(?!(?:['’]s)?\s+(?:(?:uh|um|er)\s+)?(?:wort|day|eve)\b)(?:['’]s)?\b",
 )
+_CLERGY: Final = frozenset("pastor reverend deacon imam rabbi".split())
 _LOWER_TITLE_RE: Final = _scan(
-    "dDmM", r"(?i:\b(?:dr|doctor|doc|mr|mister|mrs|ms))\.?\s+(?P<n>[a-z][a-z'’-]+)"
+    "dDmMpPrRiI",
+    r"(?i:\b(?:dr|doctor|doc|mr|mister|mrs|ms|pastor|reverend|deacon|imam|rabbi))\.?\s+"
+    r"(?P<n>[a-zß-öø-ÿ][a-zß-öø-ÿ'’-]+)",
 )
 _PARTICLE_HINT_RE: Final = compiled(r" (?:de|del|della|van|von|da|di|la|le|bin|al|dos|das|du|ter) ")
 
@@ -3236,6 +3240,7 @@ _KIN_WORDS: Final = frozenset(
     pediatrician paediatrician anesthesiologist anaesthetist radiologist specialist consultant
     registrar matron rep representative officer planner grad hire preceptee orientee mentee
     caseworker case-worker housemate landlord landlady nanny sitter babysitter
+    researcher assistant client customer pastor reverend deacon imam rabbi
     cno cmo cmio cio ceo cfo coo chief dean president founder owner vp
     """.split()
 )
@@ -4647,6 +4652,8 @@ def _spoken_spans(
     lower_title = (lower_mode or particles) and _LOWER_TITLE_RE in may
     for m in _LOWER_TITLE_RE.finditer(text) if lower_title else ():
         tok = m.group("n")
+        if tok in lex.common and m.group(0).split(None, 1)[0].lower() in _CLERGY:
+            continue  # "the deacon board", "pastor appreciation": a clergy's title, a word
         if tok in _PARTICLES:
             end = _name_run_end(text, m.end("n"), lex, True, after_particle=True)
             if end > m.end("n"):

@@ -1002,7 +1002,7 @@ _ADDRESS_HINTS: Final = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane",
 _TITLE_HINTS: Final = (
     "Dr", "Doctor", "Doc", "doc", "Mr", "Mister", "Ms", "Miss", "Mx", "Prof", "Nurse", "Rev",
     "Sr", "Fr", "Sister", "Brother", "Father", "Mother", "Aunt", "Uncle", "Grand", "Judge",
-    "Officer", "Capt",
+    "Officer", "Capt", "Pastor", "Deacon", "Imam", "Rabbi",
 )  # fmt: skip
 
 

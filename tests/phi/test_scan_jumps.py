@@ -209,3 +209,11 @@ def test_every_scan_gate_admits_its_patterns_first_characters() -> None:
         exact, folded = opens
         needed = set(exact) | {c for ch in folded for c in (ch.lower(), ch.upper())}
         assert needed <= _accepts(first), (sorted(needed - _accepts(first)), pattern[:80])
+
+
+def test_every_title_has_its_hint() -> None:
+    # The title scan runs only when one of _TITLE_HINTS is in the text: a title without a hint
+    # inside it would never be read ("Pastor Mbeki" once was not).
+    for title in detector._TITLES.split("|"):
+        spelled = title.replace("[Dd]", "D")
+        assert any(hint in spelled for hint in detector._TITLE_HINTS), title

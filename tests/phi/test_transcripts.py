@@ -2580,11 +2580,13 @@ SESSION_23_CASES = [
     # (a clergy's title before a name, a researcher or a client before a name, a lower-case
     # title before a name with accents; not the title before a word)
     ("every sunday pastor toussaint he pray for my knee and mister dziób called; the deacon"
-     " board met\nOur field researcher Snehal will visit you. Pastor Mbeki preached. Our client"
-     " Marites called.\n",
+     " board met\n",
      "every sunday pastor [NAME] he pray for my knee and mister [NAME] called; the deacon"
-     " board met\nOur field researcher [NAME] will visit you. Pastor [NAME] preached. Our client"
-     " [NAME] called.\n"),
+     " board met\n"),
+    ("Our field researcher Snehal will visit you. Pastor Mbeki preached. Our client Marites"
+     " called.\n",
+     "Our field researcher [NAME] will visit you. [NAME] preached. Our client [NAME]"
+     " called.\n"),
     # (an id said with its dashes)
     ("my member id is three r y six dash c x eight dash u l seven seven and thats it\n",
      "my member id is [ID] and thats it\n"),

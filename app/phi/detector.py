@@ -3910,7 +3910,7 @@ def _cap_name_spans(
 
 _LOWER_WEAK_PLACE_RE: Final = _scan(
     "niobatf",
-    r"\b(?:near|in|outside|around|between|and|by|to|from)[ ]+(?:(?:um|uh|er|erm)[ ]+)?"
+    r"\b(?:near|in|outside(?:[ ]+of)?|around|between|and|by|to|from)[ ]+(?:(?:um|uh|er|erm)[ ]+)?"
     r"(?P<p>[a-z][a-z'’-]*(?:[ ]+[a-z][a-z'’-]*)?)",
 )
 # "the mall in X", "a school in X": places a town is named after.
@@ -3940,6 +3940,9 @@ def _listed_city(low_phrase: str, lex: _Lexicon) -> str:
     return best
 
 
+_NEAR_CUES: Final = ("near ", "outside of ", "over in ", "up in ", "down in ", "out in ")
+
+
 def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
     """End of a lower-case town name that has a town's shape ("west sallybury", "clarissa
     ville", "dawnville", a listed city), or 0. For a bare "near"/"in" in speech-to-text."""
@@ -3964,6 +3967,13 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
             return start + len(first) + 1 + len(second)  # "port tara"
     if first.endswith(_TOWN_ENDINGS) and len(first) > 6 and not word(first):
         return start + len(first)
+    cue = text[max(0, start - 12) : start]
+    if cue.endswith(_NEAR_CUES) and len(first) >= 4 and not word(first) and first.isalpha():
+        # "near chinle", "over in boone", "outside of safotu": where a word no list has
+        # stands after a cue of nearness, it is a place
+        if first not in _CONTEXT_STOP and len(_VOWEL_RE.findall(first)) >= 2:
+            if not first.endswith(_STATE_ENDINGS):  # ("near hypoglycemic")
+                return start + len(first)
     before = text[max(0, start - 24) : start - 3].split()
     if (
         text.startswith("in ", start - 3)

@@ -2587,6 +2587,12 @@ SESSION_23_CASES = [
      " called.\n",
      "Our field researcher [NAME] will visit you. [NAME] preached. Our client [NAME]"
      " called.\n"),
+    # (a lower-case town no list has after "near" or "outside of"; not a word, a state of
+    # health or a department)
+    ("okay my name is lorena begay and i'm from rough rock near chinle i was born outside of"
+     " paintsville and she was near hypoglycemic and over in radiology and near afib\n",
+     "okay my name is [NAME] and i'm from rough rock near [LOCATION] i was born outside of"
+     " [LOCATION] and she was near hypoglycemic and over in radiology and near afib\n"),
     # (an id said with its dashes)
     ("my member id is three r y six dash c x eight dash u l seven seven and thats it\n",
      "my member id is [ID] and thats it\n"),

@@ -3968,9 +3968,9 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
     if first.endswith(_TOWN_ENDINGS) and len(first) > 6 and not word(first):
         return start + len(first)
     cue = text[max(0, start - 12) : start]
-    if cue.endswith(_NEAR_CUES) and len(first) >= 4 and not word(first) and first.isalpha():
+    if cue.endswith(_NEAR_CUES) and len(first) >= 5 and not word(first) and first.isalpha():
         # "near chinle", "over in boone", "outside of safotu": where a word no list has
-        # stands after a cue of nearness, it is a place
+        # stands after a cue of nearness, it is a place (of five letters or more: not "afib")
         if first not in _CONTEXT_STOP and len(_VOWEL_RE.findall(first)) >= 2:
             if not first.endswith(_STATE_ENDINGS):  # ("near hypoglycemic")
                 return start + len(first)

@@ -7371,6 +7371,8 @@ _LABELLED_NAME_RE: Final = _scan(
     "IFMRNTSOCPAoNnSsCcOoRrEeLlAafp",
     r"(?:\b(?:Interviewer|Facilitator|Moderator|Researcher|Note[- ]?taker|Transcriber|Interpreter"
     r"|Scribe|Observer|Caller|Contact|Owner|Action|Lead|Coordinator|Prepared[ ]by|Recorded[ ]by"
+    # (a call note's and a chart's people: "Agent: Chad Noble | Case ...", "Patient: Ana Ruiz")
+    r"|Agent|Customer|Member|Patient|Client|Resident|Provider|Clinician|Pharmacist|Therapist"
     # (a ticket's, a form's and a board's people: "Reporter: Georg Khan  |  Assignee: ...",
     # "Name: Hye-jin Park", "submitted by Mahmoud Bakri,", "Last edited by Zhiwei Xiao")
     r"|owner|(?i:name|full[ ]name|patient[ ]name|caller[ ]name|reporter|assignee|requester))"
@@ -7387,6 +7389,11 @@ _LABELLED_NAME_RE: Final = _scan(
     r"(?=[ ]*(?:[.;(|]|$|[ ]to[ ][a-z])|[ ]{2,}|(?(by),|(?!)))",
     re.M,
 )
+# (labels that open a call's or a visit's turns too: one word after them must be no word)
+_TURN_ROLES: Final = (
+    "Agent", "Customer", "Member", "Patient", "Client", "Resident", "Provider", "Clinician",
+    "Pharmacist", "Therapist", "Caller",
+)  # fmt: skip
 # - the names a meeting's notes list as present: "Present: Okafor (charge), Bram, Ji-hoon";
 _ATTENDEES_RE: Final = _scan(
     "PAIpai \t",
@@ -8263,6 +8270,12 @@ def _s16_spans(
                 w.lower() in lex.common and not _listed_name(w.lower(), lex) for w in words
             ):
                 continue  # "Last name: Pending", "Owner: Quality": a word no list names
+            if (
+                len(words) == 1
+                and words[0].lower() in lex.common
+                and m.group(0).startswith(_TURN_ROLES)
+            ):
+                continue  # "Patient: Fine.", "Member: Hope so": a turn's answer, no name
             if words and not _is_eponym(text, start, m.end("n")):
                 yield start, m.end("n"), NAME
     for m in _ATTENDEES_RE.finditer(text) if _ATTENDEES_RE in may else ():

@@ -2593,6 +2593,11 @@ SESSION_23_CASES = [
      " paintsville and she was near hypoglycemic and over in radiology and near afib\n",
      "okay my name is [NAME] and i'm from rough rock near [LOCATION] i was born outside of"
      " [LOCATION] and she was near hypoglycemic and over in radiology and near afib\n"),
+    # (a call note's agent and a chart's patient by their labels; not a turn's one-word answer)
+    ("CALL NOTE | Inbound | Agent: Bongani Noble | Case open\nPatient: Fine.\nMember: Hope so."
+     "\nClient: Maybe.\n",
+     "CALL NOTE | Inbound | Agent: [NAME] | Case open\nPatient: Fine.\nMember: Hope so."
+     "\nClient: Maybe.\n"),
     # (an id said with its dashes)
     ("my member id is three r y six dash c x eight dash u l seven seven and thats it\n",
      "my member id is [ID] and thats it\n"),

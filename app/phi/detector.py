@@ -1162,10 +1162,10 @@ _NOT_A_NAME_BEFORE_CODE: Final = frozenset(
 _CODE_AFTER_RE: Final = compiled(r",?[ ](?:\d|[A-Z]\b)")
 
 
-def _unlisted_word_of_pair(tok: str, low: str, lex: _Lexicon) -> bool:
-    """A capitalised word that no list holds and that is no word, vendor, drug, eponym,
-    facility, people, language, month or region: "Lafontant", "Jędrusiak", "Krzysztof"."""
-    if len(low) < 3 or tok.isupper() or low in lex.common or low in lex.drugs:
+def _name_only_word(low: str, lex: _Lexicon) -> bool:
+    """A word (lower case) that only a name is: no English word, vendor, drug, eponym,
+    facility, specialty, people, language, month or region ("lafontant", "chinatown")."""
+    if len(low) < 3 or low in lex.common or low in lex.drugs or low in _GENERIC_PREFIX:
         return False
     if low in _CONTEXT_STOP or low in _NOT_NAME or low in _EPONYMS or low in _FACILITY_WORDS:
         return False
@@ -1176,6 +1176,11 @@ def _unlisted_word_of_pair(tok: str, low: str, lex: _Lexicon) -> bool:
     if low[-1] == "s" and low[:-1] in lex.common:
         return False  # "Hoyer Lifts": a plural
     return not _compound_word(low, lex)
+
+
+def _unlisted_word_of_pair(tok: str, low: str, lex: _Lexicon) -> bool:
+    """A capitalised word of a name no list holds: "Lafontant", "Jędrusiak", "Krzysztof"."""
+    return not tok.isupper() and _name_only_word(low, lex)
 
 
 def _unlisted_pairs(
@@ -8036,7 +8041,7 @@ def _facility_context_spans(
             or (low in lex.common and _sentence_initial(text, words[0].start()))
         ):
             words.pop(0)  # "At Chinatown ...", "The Khidmat Centre"
-        if any(_center_name_word(w.group().lower(), lex) for w in words):
+        if any(_name_only_word(w.group().lower(), lex) for w in words):
             yield words[0].start(), m.end(), LOCATION
 
 
@@ -8054,17 +8059,8 @@ def _phone_answers(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
             low = who.lower()  # "..., this is Julia", "... this is megan"; not "this is hard"
             if low in _NOT_NAME or not (who[0].isupper() or _lower_name_word(low, lex)):
                 continue
-        if any(w in _PRACTICE_WORDS or _center_name_word(w, lex) for w in words):
+        if any(w in _PRACTICE_WORDS or _name_only_word(w, lex) for w in words):
             yield m.start("f"), m.end("f"), LOCATION
-
-
-def _center_name_word(low: str, lex: _Lexicon) -> bool:
-    """A word of a centre's name that only a name is: no word, vendor, specialty or region."""
-    if low in lex.common or low in _GENERIC_PREFIX or low in _SPECIALTY or low in _CONTEXT_STOP:
-        return False
-    if low in _EPONYMS or low in lex.drugs or low in _DAY_AND_MONTH_NAMES or len(low) < 3:
-        return False
-    return not _inflected_word(low, lex) and not _country_or_state(low)
 
 
 def _attributed(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, int] | None:

@@ -2929,9 +2929,6 @@ _FAC_NAME_WORDS: Final = (_PLACE_SUFFIX - {"center", "city", "town", "village"})
 )
 
 
-_PRONOUNS: Final = frozenset("i you he she we they it im youre hes shes were theyre".split())
-
-
 def _facility_start(
     text: str, head_start: int, lex: _Lexicon, lower_mode: bool, strong_head: bool = False
 ) -> int | None:
@@ -2971,7 +2968,7 @@ def _facility_start(
             return None  # "to Cardiac Rehab", "at the Heart Failure Clinic", "to Baptist church"
         if any(w in _CONTEXT_STOP or w in _EPONYMS or w in _FAC_CUES for w in low):
             return None
-        if any(w.replace("’", "'").split("'")[0] in _PRONOUNS for w in low):
+        if any(w in _PLACE_SUBJECT or w in _FIRST_PERSON or w in _BARE_CONTRACTIONS for w in low):
             return None  # "and i'm baptist", "she's methodist": a faith, no congregation
         if after_the and all(w in lex.common for w in low):
             # "at the local clinic", "the weight loss clinic": words, no name; but two words
@@ -8051,7 +8048,7 @@ def _phone_answers(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
     "the app")."""
     for m in _at_line_starts(_PHONE_ANSWER_RE, text):
         words = m.group("f").lower().split()
-        if words[0] in _OPENERS or words[0] in _NOT_NAME or words[0] in _PRONOUNS:
+        if words[0] in _OPENERS or words[0] in _NOT_NAME or words[0] in _PLACE_SUBJECT:
             continue
         if any((w in _NOT_NAME and w not in _PRACTICE_WORDS) or w in _KIN_WORDS for w in words):
             continue  # "so this is", "my daughter this is"
@@ -8210,14 +8207,6 @@ def _table_cell_ok(cell: str, category: str, lex: _Lexicon) -> bool:
     return not all(w in lex.common or w in _FACILITY_WORDS for w in words)
 
 
-def _unlisted_word(low: str, lex: _Lexicon) -> bool:
-    """Whether lower-case ``low`` is a word no list holds, with a vowel: a surname most
-    likely ("agbayani")."""
-    if low in lex.common or low in lex.drugs or low in lex.first or low in lex.surnames:
-        return False
-    return _VOWEL_RE.search(low) is not None and not _inflected_word(low, lex)
-
-
 def _form_pair(first: str, last: str, lex: _Lexicon) -> bool:
     """A form's "SURNAME, GIVEN" (lower-cased): a listed given name or surname in it, or two
     words that no dictionary has ("kosak, roksana")."""
@@ -8315,7 +8304,9 @@ def _s16_spans(
             continue  # "VITALS, BP 120/80", "NOTE, LAB 5": a chart's fields
         if m.group("num") is not None:
             if (_form_pair(first, last, lex) and _personal_token(first.title(), lex, True)) or (
-                _unlisted_word(last, lex) and _VOWEL_RE.search(first) is not None
+                _name_only_word(last, lex)
+                and not _listed_name(last, lex)
+                and _VOWEL_RE.search(first) is not None
             ):
                 # (the form itself is the cue; a surname no dictionary has makes the given
                 # name beside it one, even a word: "AGBAYANI, BONG (MRN")

@@ -23,6 +23,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +37,7 @@ def main() -> int:
     from setuptools import setup
 
     os.chdir(ROOT)  # mypyc names each module by its path from here
+    started = time.time()
     digests = {name: source_digest(name) for name in NATIVE_MODULES}  # what is compiled
     with tempfile.TemporaryDirectory(prefix="rounds-native-") as tmp:
         extensions = mypycify(
@@ -65,7 +67,11 @@ def main() -> int:
         for path in built:
             shutil.copy2(path, NATIVE_DIR / path.name)
     for name, digest in digests.items():
-        (NATIVE_DIR / f"{name}.sha256").write_text(digest + "\n")
+        stamp = NATIVE_DIR / f"{name}.sha256"
+        stamp.write_text(digest + "\n")
+        # Dated when the build read its sources: a source saved while gcc ran is newer than
+        # the stamp, so `make native` builds again instead of keeping a build of the old text.
+        os.utime(stamp, (started, started))
     print(f"build_native: {', '.join(p.name for p in built)} -> {NATIVE_DIR.relative_to(ROOT)}")
     return 0
 

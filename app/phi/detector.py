@@ -134,7 +134,8 @@ _RECENT_WORDS: Final = frozenset(
     podcast selfie texting internet download downloaded upload uploaded dashboard dashboards
     workflow workflows checkbox dropdown tooltip screenshot screenshots hashtag spreadsheet
     spreadsheets
-    """.split()
+    guarantor guarantors policyholder policyholders copay copays preauth rehab rehabs
+    """.split()  # (and a form's and a ward's words it leaves out: "Guarantor: Self", "rehab")
 )
 
 
@@ -1124,6 +1125,8 @@ def _extend_name(text: str, end: int, lex: _Lexicon, max_tokens: int = 2) -> tup
         low = tok.lower()
         if (low in _NOT_NAME and low not in _SURNAME_WORDS) or _looks_like_place_word(low):
             break
+        if text[m.end() : m.end() + 1] == ":" and "\n" in text[end : m.start("tok")]:
+            break  # "Name: Ann Stone\nNotes: none": the next line's label
         if low in _CONTEXT_STOP:
             break  # vendors, departments, fillers: "Participant: Honestly Teams is ..."
         if _is_eponym(text, m.start("tok"), m.end()):
@@ -1410,6 +1413,7 @@ def _cue_name(
 
 
 _WORD_RE: Final = compiled(r"[A-Za-z][A-Za-z.'’-]*")
+_NON_SPACE_RE: Final = compiled(r"\S+")
 
 
 def _city_at(text: str, start: int, lex: _Lexicon) -> int:
@@ -2684,7 +2688,7 @@ _CONTEXT_STOP: Final = (
     calendly docusign airtable zendesk freshdesk fireflies jamf intune okta yahoo hotmail
     gmail protonmail icloud
     neuro cardio pulm psych peds onc rads derm nephro endo heme gyn obgyn gi ent uro
-    pending unknown unk tbd tba redacted withheld declined rounds huddle
+    pending unknown unk tbd tba redacted withheld declined rounds huddle self
     """.split()
     )
     | _LANGUAGES
@@ -6177,6 +6181,7 @@ def _date_spans(
         for m in _DATE_RELATIVE.finditer(text):
             yield m.start(), m.end(), DATE
     yield from _day_first(text, may)
+    yield from _month_alone(text, may)
     yield from _spoken_dates(text, low_text, may)
 
 
@@ -6355,6 +6360,28 @@ def _spoken_dates(text: str, low_text: str, may: Possible) -> Iterator[tuple[int
             continue
         # (a date after it: into its first character, one span with the date)
         yield m.start(), m.end() + (m.lastindex is None), DATE
+
+
+# A month on its own is still an element of a date in someone's life ("worse since
+# December", "back in october", "he passed last june"): Safe Harbor removes every element of
+# a date but the year. Only after a word of time, and not before its day or year (the scans
+# above date those; "since January 2023" is ASQ-PHI's hard negative). A weekday alone ("on
+# Tuesday", "see you Monday") is no element of a date and stays, as the project has always
+# kept it; beside a date or after "last"/"next" it is dated above.
+_MONTH_ALONE_RE: Final = _scan(
+    "sSiIbBlLtTuUeEmMaAdDoOwW",
+    r"(?i:\b(?:(?P<last>last|this[ ]past)|since|in|back[ ]in|until|till|by|early|late|mid"
+    r"|around|during|through|before|after|(?:end|beginning|start|middle|week|weekend)[ ]of)[ ]+"
+    r"(?:(?:early|late|mid)[- ]?)?)"
+    r"(?P<v>(?i:January|February|March|April|May|June|July|August|September|October|November"
+    r"|December))\b(?![ ]*(?:[,.]?[ ]*\d|the[ ]+\d|of[ ]+\d|['’]\d))",
+)
+
+
+def _month_alone(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
+    """Months that stand alone after a word of time (_MONTH_ALONE_RE)."""
+    for m in _MONTH_ALONE_RE.finditer(text) if _MONTH_ALONE_RE in may else ():
+        yield m.start("last" if m.group("last") else "v"), m.end("v"), DATE
 
 
 def _day_first(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
@@ -7370,14 +7397,16 @@ _NAME_BEFORE_DATE_RE: Final = _scan(
 # - a lone name after a role's label in a heading or a note: "Interviewer: Noeline. Venue:",
 #   "Caller: Benedict Yeo (daughter)", "Follow-up owner: Ling (informatics)";
 _LABELLED_NAME_RE: Final = _scan(
-    "IFMRNTSOCPAoNnSsCcOoRrEeLlAafp",
+    "IFMRNTSOCPAoNnSsCcOoRrEeLlAafpGgPp",
     r"(?:\b(?:Interviewer|Facilitator|Moderator|Researcher|Note[- ]?taker|Transcriber|Interpreter"
     r"|Scribe|Observer|Caller|Contact|Owner|Action|Lead|Coordinator|Prepared[ ]by|Recorded[ ]by"
     # (a call note's and a chart's people: "Agent: Chad Noble | Case ...", "Patient: Ana Ruiz")
     r"|Agent|Customer|Member|Patient|Client|Resident|Provider|Clinician|Pharmacist|Therapist"
     # (a ticket's, a form's and a board's people: "Reporter: Georg Khan  |  Assignee: ...",
     # "Name: Hye-jin Park", "submitted by Mahmoud Bakri,", "Last edited by Zhiwei Xiao")
-    r"|owner|(?i:name|full[ ]name|patient[ ]name|caller[ ]name|reporter|assignee|requester))"
+    r"|owner|(?i:name|full[ ]name|patient[ ]name|caller[ ]name|reporter|assignee|requester"
+    # (a form's other people: "Emergency contact: Mary Yeo", "Guarantor: ...", "PCP: ...")
+    r"|emergency[ ]contact|contact[ ]name|guarantor|subscriber|policy[ ]?holder|pcp))"
     r"[ ]*:[ ]*"
     # ("Two patients, same last name — Armstrong.")
     r"|\b(?i:(?:last|family|sur)[ ]?name)[ ]*(?:[-—–]+|:)[ ]*"
@@ -8234,7 +8263,11 @@ def _s16_spans(
         return bool(names) and all(
             (
                 _personal_token(w, lex, capitalised)
-                or (listed and (w.lower() in lex.surnames or w.lower() in lex.first))
+                or (
+                    listed
+                    and (w.lower() in lex.surnames or w.lower() in lex.first)
+                    and w.lower() not in _CONTEXT_STOP  # ("Guarantor: Self")
+                )
             )
             and w.lower() not in _KIN_WORDS
             and w.lower() not in _DAY_AND_MONTH_NAMES
@@ -8248,7 +8281,17 @@ def _s16_spans(
         listed = rx is _LABELLED_NAME_RE or rx is _NAME_ROLE_PAREN_RE
         for m in rx.finditer(text) if rx in may else ():
             words = m.group("n").split()
-            while words and not named(words, True, listed):
+            whole = False
+            if listed and len(words) >= 2 and named(words[:1], True, True):
+                # (after a label and a given name, a capitalised word is the surname even
+                # when English has it: "Caller: Benedict Yeo", "Name: Mary Bell")
+                at = m.start("n")
+                whole = all(
+                    w.group()[:1].isupper()
+                    and _strong_name_ok(text, at + w.start(), at + w.end(), lex)
+                    for w in list(_NON_SPACE_RE.finditer(m.group("n")))[1:]
+                )
+            while not whole and words and not named(words, True, listed):
                 words.pop(0)  # "Met Deepa (RAN)": the name after a word
             start = m.end("n") - len(" ".join(words))
             if listed and all(
@@ -8585,6 +8628,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         ),
         (_WEEKDAY_DATE_RE, None),
         (_FOREIGN_DATE_RE, None),
+        (_MONTH_ALONE_RE, None),
         (_ROLE_LABEL_RE, _ascii_gate(_ROLE_LABEL_RE)),
         (_CUED_GROUPED_NUMBER_RE, None),
         (_ANSWER_ID_RE, None),

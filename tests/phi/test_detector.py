@@ -127,7 +127,7 @@ def test_locations(text: str, phrase: str) -> None:
         "The clinic moved from Cerner to Epic and the FHIR and HL7 feeds broke.",
         "Medicare covers part of it, Medicaid the rest.",
         "We moved here from Texas and my sister lives in California.",
-        "On Tuesday in March I finally got through.",
+        "On Tuesday I finally got through; see you Monday.",
         "Will the app remind me? May I ask another question?",
         "Parkinson's disease runs in my family and my Wells score was low.",
         "Blood pressure was 120/80 and I take 1/2 tablet.",

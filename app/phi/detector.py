@@ -354,7 +354,24 @@ def _combine(patterns: list[re.Pattern[str]]) -> list[re.Pattern[str]]:
 # it: every alternative holds a digit; the relative and holiday ones a word of their own.
 _DATE_NUMERIC: Final = _combine([_DATE_RES[i] for i in (1, 2, 4, 5, 6, 11)])[0]  # a digit first
 _DATE_WORDED: Final = _combine([_DATE_RES[0], _DATE_RES[3]])[0]  # month word + day or year
-_DATE_SLASHED: Final = (_DATE_RES[7], _DATE_RES[8])  # "m/d" after a cue word (``v`` group)
+# A month and a day with no year where a log or a thread stamps them: before a clock time
+# ("[9/5 11:09 AM]", "Nicolas Ledoux, 7/10 4:38 PM"), alone in brackets ("[12/28] Erick:"), or
+# named as a meeting's day ("the 9/12 session", "Staff note 3/5:", "callback 12/21"). Not a
+# score in brackets or parentheses ("Apgar 8/9", "[7/10]" needs no clock: pain stays in words).
+_MD: Final = r"(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9]))(?![\d/])"
+_MD_STAMP_RE: Final = _scan("0-9", rf"(?<![\d/.-]){_MD}(?=,?[ ]+[0-2]?\d:[0-5]\d|\][ ]+[A-Z])")
+_MD_NAMED_RE: Final = _scan(
+    "tTnNcCvVaAsS",
+    r"(?i:\b(?:the|note|callback|call[ ]back|visit|appt|appointment|session)[ ]*:?[ ]+)"
+    rf"{_MD}(?=[ ]+(?i:session|visit|appt|appointment|call|interview|meeting|shift|huddle"
+    r"|check-?in|follow-?up)\b|:|[ ]*\()",
+)
+_DATE_SLASHED: Final = (
+    _DATE_RES[7],
+    _DATE_RES[8],
+    _MD_STAMP_RE,
+    _MD_NAMED_RE,
+)  # "m/d" after a cue word (``v`` group)
 _DATE_RELATIVE: Final = _DATE_RES[9]  # last Tuesday, next March 3
 _DATE_HOLIDAY: Final = _DATE_RES[10]  # Christmas 2022
 _RELATIVE_WORDS: Final = ("last", "next", "this ")
@@ -856,7 +873,7 @@ _EPONYMS: Final = frozenset(
     wernicke korsakoff
     hashimoto reiter kaposi epstein barr wilson's bright's lou gehrig gehrig's
     ehlers danlos charcot wolff dupuytren creutzfeldt meniere menière schlatter perthes
-    kussmaul willebrand brugada takotsubo peyronie hirschsprung
+    kussmaul willebrand quervain graaf graaff brugada takotsubo peyronie hirschsprung
     tinel tinel's phalen phalen's lachman romberg kernig brudzinski rovsing trousseau chvostek
     valsalva heimlich trendelenburg mallampati rinne homans tinetti karnofsky charlson
     """.split()
@@ -921,7 +938,8 @@ _CUES: Final = frozenset(
     cousin aunt uncle friend neighbor neighbour colleague coworker caregiver guardian roommate
     surgeon physician provider therapist nurse np pa rn md coordinator manager receptionist
     assistant technician tech pharmacist counselor advocate navigator scheduler under with
-    like to for from per cc
+    like to for from per cc interpreter translator dtr sw chaplain dietitian aide medic
+    paramedic dispatcher
     attn attn: signed sincerely regards thanks dear hi hello name:
     """.split()
 )
@@ -1413,7 +1431,6 @@ def _cue_name(
 
 
 _WORD_RE: Final = compiled(r"[A-Za-z][A-Za-z.'’-]*")
-_NON_SPACE_RE: Final = compiled(r"\S+")
 
 
 def _city_at(text: str, start: int, lex: _Lexicon) -> int:
@@ -7666,6 +7683,14 @@ _EXPORT_LABEL_RES: Final = (
         rf"[ ]+(?P<n>{_EXPORT_NAME}|{_HANDLE}){_EXPORT_AFTER}:[ ]",
         re.M,
     ),
+    # Slack pasted as text: "nazlim_akdeniz [4:45 PM]: reminder", "  ↳ chandani.m [4:38 PM]:"
+    compiled(
+        rf"^[ \t]*(?:↳[ \t]*)?(?P<n>{_EXPORT_NAME}|{_HANDLE}){_EXPORT_AFTER}[ ]+"
+        r"\[\d{1,2}:\d{2}(?:[ ]?[AaPp][Mm])?\]:?[ ]",
+        re.M,
+    ),
+    # a chat's mention: "@mercedes.n can you", "Bina Joshi (@bjoshi):" (not "@here")
+    compiled(r"(?<![\w.@])@(?P<n>[A-Za-z][A-Za-z0-9]*(?:[._-][A-Za-z0-9]+)*)"),
     # Rev: "[DENNIS O'SULLIVAN] 00:09:27", "[Ernst, Duuk] 00:11:49"
     compiled(rf"^\[(?P<n>{_EXPORT_NAME}){_EXPORT_AFTER}\][ \t]+\d{{1,2}}:\d{{2}}", re.M),
     # a device named for its owner: "Yui's Galaxy S21:", "Angela's iPhone"
@@ -7684,6 +7709,7 @@ _EXPORT_LABEL_RES: Final = (
         re.M,
     ),
 )
+_HANDLE_LABELS: Final = (_EXPORT_LABEL_RES[6], _EXPORT_LABEL_RES[7])  # (Slack's, a mention)
 _THREAD_SENDER_RE: Final = compiled(rf"^\[(?P<n>[{_UP}][{_LO}]+)\][ ]+(?=[a-z])", re.M)
 # A mail's header fields and the line after a sign-off: "To: Nelson, Jordan; Research
 # Office", "Kind regards,\nT. Morris (she/her)", "Best, Jordan Nelson | Research Coordinator".
@@ -7798,6 +7824,9 @@ def _export_spans(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int
                     if rx is _EXPORT_LABEL_RES[0] and word.islower() and word.isalpha():
                         if word not in lex.first:
                             continue  # above a time, a listed name or a handle: not "standup"
+                    if rx in _HANDLE_LABELS and word.isalpha() and word.lower() in lex.common:
+                        if not _listed_name(word.lower(), lex):
+                            continue  # a bot's or a channel's word: "standup", "@channel"
                     got = _export_name(text, m.start(g), m.end(g), lex)
                     if got is not None:
                         yield got[0], got[1], NAME
@@ -7904,6 +7933,57 @@ def _note_subjects(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[in
             continue  # "0916 Scanner fails", "0900 Scheduler says"
         if _personal_token(name, lex, True) and not _is_eponym(text, m.start("n"), m.end("n")):
             yield m.start("n"), m.end("n"), NAME
+
+
+# A ward's and a chart's people: a surname after its particles with no given name before it
+# ("pt de la Campos asks", "can u see binti Hassan first", "Dr. binti Abdullah"); a name
+# before its bed ("SBAR for Tamez (bed 24)", "rounds: Hein (bed 6)"); a patient by initials
+# ("pt X.H., 57M", "pt Long, C.L.;", "0954 A.W. 95F").
+_PARTICLE_NAME_RE: Final = _scan(
+    "dvbil",
+    r"(?<![\w'’-])(?P<n>(?:de[ ]l[ao]s?|del|della|de|van[ ]de[nr]?|van|von[ ]der|von|dos|das"
+    rf"|da|di|du|bin|binti|ibn|le)[ ](?P<s>{_NAME_TOK}))",
+)
+_BED_NAME_RE: Final = _scan(_UP, rf"(?<![\w'’.-])(?P<n>{_NAME_TOK})[ ]\((?:bed|rm|room)[ ]?\d")
+_INITIALS_RE: Final = _scan(
+    "pPA-Z",
+    rf"\b[Pp]t\.?[ ]+(?:(?P<s>{_NAME_TOK}),[ ]+)?(?P<i>[A-Z]\.[ ]?[A-Z]\.(?:[A-Z]\.)?)"
+    r"|(?<![\w.])(?P<a>[A-Z]\.[A-Z]\.|[A-Z]{2})(?=,?[ ]+\d{1,3}[ ]?[MF]\b)",
+)
+
+
+def _chart_names(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    """A ward's and a chart's people (_PARTICLE_NAME_RE, _BED_NAME_RE, _INITIALS_RE)."""
+    for m in _PARTICLE_NAME_RE.finditer(text) if _PARTICLE_NAME_RE in may else ():
+        before = text[: m.start()].rstrip().rsplit(None, 1)
+        if (
+            before
+            and before[-1][:1].isupper()
+            and before[-1][-1:].isalpha()  # (not a label's "Rounds:")
+            and before[-1].lower() not in _EXPORT_TITLES
+        ):
+            continue  # "Clínica de Salud", "Maria de Souza": inside a name the rules above read
+        if before and _PLURAL_SURNAME_RE.match(f"{before[-1]} {m.group('n')}"):
+            continue  # "two van der Ploegs": the surname without its plural's "s" (above)
+        low = m.group("s").lower()
+        base = low.split("-")[0].split("'")[0].split("’")[0]
+        if base in _CONTEXT_STOP or base in _SPANISH_MONTHS or base in _EPONYMS:
+            continue
+        if base in lex.surnames or base in lex.first or _name_only_word(base, lex):
+            if not _is_eponym(text, m.start("s"), m.end("s")):
+                yield m.start("n"), m.end("n"), NAME
+    for m in _BED_NAME_RE.finditer(text) if _BED_NAME_RE in may else ():
+        low = m.group("n").lower()
+        if low in _CONTEXT_STOP or low in _NOT_NAME or low in _FACILITY_WORDS:
+            continue
+        if low in lex.common and not _listed_name(low, lex):
+            continue  # "Moved to window (bed 4)"
+        yield m.start("n"), m.end("n"), NAME
+    for m in _INITIALS_RE.finditer(text) if _INITIALS_RE in may else ():
+        sur = m.group("s")
+        if sur and sur.lower() not in _CONTEXT_STOP and sur.lower() not in _NOT_NAME:
+            yield m.start("s"), m.end("s"), NAME  # (before the initials, "pt Long, C.L.")
+        yield *m.span("i" if m.group("i") else "a"), NAME
 
 
 # Speech-to-text: a name given as the whole answer to a turn that asked for it ("can i get
@@ -8289,7 +8369,7 @@ def _s16_spans(
                 whole = all(
                     w.group()[:1].isupper()
                     and _strong_name_ok(text, at + w.start(), at + w.end(), lex)
-                    for w in list(_NON_SPACE_RE.finditer(m.group("n")))[1:]
+                    for w in list(_NONSPACE_RE.finditer(m.group("n")))[1:]
                 )
             while not whole and words and not named(words, True, listed):
                 words.pop(0)  # "Met Deepa (RAN)": the name after a word
@@ -8640,6 +8720,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         ),
         *((rx, _ascii_gate(rx)) for rx in (_PASSIVE_PERSON_RE, _NAME_BEFORE_DATE_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LABELLED_NAME_RE, _ATTENDEES_RE, _NAME_ROLE_PAREN_RE)),
+        *((rx, _ascii_gate(rx)) for rx in (_PARTICLE_NAME_RE, _BED_NAME_RE, _INITIALS_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE, _COUNTY_RE)),
         *((rx, None) for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE, _HONORIFIC_RE)),
         (_NAME_CORRECTED_RE, _ascii_gate(_NAME_CORRECTED_RE)),
@@ -8893,6 +8974,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_facility_context_spans(text, lex, may))
     raw.extend(_plural_surnames(text, lex, may))
     raw.extend(_note_subjects(text, lex, may))
+    raw.extend(_chart_names(text, lex, may))
     raw.extend(_lower_name_answers(text, lex, may))
     raw.extend(_road_spans(text, may))
     raw.extend(_set_off_names(text, lex, lower_mode, may))

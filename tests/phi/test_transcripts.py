@@ -2430,7 +2430,7 @@ SESSION_22_CASES = [
      "Benedetti, Annamaria  7/28/2025 12:43 PM\nsee you\nKamil Czylok  3:09 PM\nTeams link"
      " expired\n\natinuke\n\nSent from Yahoo Mail for Android\nThanks\n\nSent from my"
      " iPhone\n",
-     "[[DATE] 2:58 PM] [NAME]: synthesis Friday? @here\n@mai_y ok\n\n"
+     "[[DATE] 2:58 PM] [NAME]: synthesis Friday? @here\n@[NAME] ok\n\n"
      "[NAME]  [DATE] 12:43 PM\nsee you\n[NAME]  3:09 PM\nTeams link"
      " expired\n\n[NAME]\n\nSent from Yahoo Mail for Android\nThanks\n\nSent from my"
      " iPhone\n"),
@@ -2468,7 +2468,7 @@ SESSION_22_CASES = [
     ("timestamp,user,text\n14:45:41,mees.k,\"heads up\"\n14:46:02,standup-bot,\"Daily\"\n"
      "14:47:10,pm,\"ok\"\nFox, Carrie  7/4 12:47 PM\nTwo patients, same last name — Armstrong.\n",
      "timestamp,user,text\n14:45:41,[NAME],\"heads up\"\n14:46:02,standup-bot,\"Daily\"\n"
-     "14:47:10,pm,\"ok\"\n[NAME]  7/4 12:47 PM\nTwo patients, same last name — [NAME].\n"),
+     "14:47:10,pm,\"ok\"\n[NAME]  [DATE] 12:47 PM\nTwo patients, same last name — [NAME].\n"),
     # (facilities by more heads: a visiting nurses' association, a funeral home, a firm, a
     # school district, a rehabilitation home, an apothecary; not the words alone)
     ("SN Visit Debrief — Medford Visiting Nurse Association.\nThen Adams & Sons Funeral Home"
@@ -2627,6 +2627,27 @@ SESSION_24_CASES = [
      " mid-June. May I ask? We march on Tuesday; since January 2023 and in March 3.\n",
      "it's been worse since [DATE], back in [DATE] i think, he passed [DATE], in"
      " mid-[DATE]. May I ask? We march on Tuesday; since [DATE] and in [DATE].\n"),
+    # (a month and a day a thread or a log stamps: before a clock time, alone in brackets,
+    # named as a meeting's day; not a score)
+    ("[9/5 11:09 AM] Bina: the notes from the 9/12 session\n[12/28] Erick: hi\nNicolas"
+     " Ledoux, 7/10 4:38 PM\n[Staff note 3/5: called back]\nApgar 8/9, pain 7/10.\n",
+     "[[DATE] 11:09 AM] [NAME]: the notes from the [DATE] session\n[[DATE]] [NAME]: hi\n"
+     "[NAME], [DATE] 4:38 PM\n[Staff note [DATE]: called back]\nApgar 8/9, pain 7/10.\n"),
+    # (Slack pasted as text: its senders and mentions by handle; not @here or a bot's word)
+    ("    ↳ chandani.m [4:38 PM]: visitor info @here\nnazlim_akdeniz [4:45 PM]: thanks"
+     " @mercedes.n and @bjoshi, @channel\n",
+     "    ↳ [NAME] [4:38 PM]: visitor info @here\n[NAME] [4:45 PM]: thanks @[NAME] and"
+     " @[NAME], @channel\n"),
+    # (a surname after its particles, a name before its bed, a patient by initials; not an
+    # eponym, inside a facility's name or a count of surnames)
+    ("8:22 pt de la Campos asks; can u see binti Hassan first; Dr. binti Abdullah. Rounds:"
+     " de los Urbina (bed 4), Hein (bed 6). 1138 pt O.B., 100yo; pt Long, C.L.; 0954 A.W."
+     " 95F. SW Klara on hold; interpreter Borges. Clínica de Salud, de Quervain's, von"
+     " Willebrand, two van der Ploegs, window (bed 2).\n",
+     "8:22 pt [NAME] asks; can u see [NAME] first; Dr. [NAME]. Rounds:"
+     " [NAME] (bed 4), [NAME] (bed 6). 1138 pt [NAME], [AGE]; pt [NAME], [NAME]; 0954 [NAME]"
+     " [AGE]. SW [NAME] on hold; interpreter [NAME]. [LOCATION], de Quervain's, von"
+     " Willebrand, two [NAME]s, window (bed 2).\n"),
 ]  # fmt: skip
 
 

@@ -1543,7 +1543,7 @@ def _location_spans(
                 continue  # "1723 Pt is 100": a note's time of day, then its sentence
         word = town in lex.common or _inflected_word(town, lex) or town[:-1] in lex.common
         if (not word or lex.cities.get(town)) and town not in _CONTEXT_STOP:
-            if town not in _MONTHS_LOWER and town not in lex.drugs:
+            if town not in _MONTHS_LOWER and town not in lex.drugs and town not in _EPONYMS:
                 yield m.start(), m.end(), LOCATION
     for m in _POSTCODE_RE.finditer(text) if hints.digits >= 2 and _POSTCODE_RE in may else ():
         yield m.start(), m.end(), LOCATION
@@ -2646,6 +2646,7 @@ _NOT_SPEAKER: Final = frozenset(
     resolution msg ack paged meds medications medication allergies vitals addr folks guys
     ladies gentlemen bot admin pm eng qa ops devops sre
     support helpdesk team study scheduler scheduling assistant system sender user
+    transcription voicemail captions
     """.split()
 )
 # Languages a family speaks (the interpreter is booked for): no person ("Karen", "Thai",
@@ -2719,6 +2720,14 @@ _CONTEXT_STOP: Final = (
     latvian estonian icelandic iranian iraqi syrian lebanese jordanian palestinian israeli
     afghan nepalese european african asian latino latina hispanic caribbean midwest
     midwestern
+    """.split()
+    )
+    | frozenset(  # and the small words that open an interpreter's Spanish or Portuguese turn
+        """
+    sim não nao ela ele elas eles eu nós você voce cómo qué quién quien quem dónde donde onde
+    cuándo cuando quando cuál qual pero porque porquê usted ustedes ella él nosotros bueno
+    buena pues gracias obrigado obrigada hola olá también também ahora agora aquí aqui muy
+    muito sí señor señora senhor senhora vale entonces então
     """.split()
     )
 )
@@ -2928,7 +2937,8 @@ def _uncued_lower_facility(
 
 # Words that never stand in a facility's name in lower-case speech.
 _LOWER_FAC_STOP: Final = frozenset(
-    "for the a an my your his her our their wait waiting call ask page ring".split()
+    "for the a an my your his her our their wait waiting call ask page ring then also just"
+    " so".split()
 )
 
 
@@ -4237,6 +4247,8 @@ def _lower_name_spans(
             continue
         if tok in _LOWER_ADVERBS or tok in _SHORT_FUNCTION_WORDS:
             continue  # "my son really is gonna ...", "my wife never is going to ..."
+        if tok.endswith("ly") and tok in lex.common and tok not in lex.first:
+            continue  # "my daughter mostly she fills ...": an adverb ("lily", "kelly" stay)
         if not _is_eponym(text, m.start("n"), m.end("n")):
             yield m.start("n"), m.end("n"), NAME
     for m in _LOWER_SELF_NAME_RE.finditer(text) if _LOWER_SELF_NAME_RE in may else ():

@@ -2648,6 +2648,16 @@ SESSION_24_CASES = [
      " [NAME] (bed 4), [NAME] (bed 6). 1138 pt [NAME], [AGE]; pt [NAME], [NAME]; 0954 [NAME]"
      " [AGE]. SW [NAME] on hold; interpreter [NAME]. [LOCATION], de Quervain's, von"
      " Willebrand, two [NAME]s, window (bed 2).\n"),
+    # (not names or places: an interpreter's Spanish and Portuguese, a voicemail's machine
+    # transcription, an adverb after a relation, rehab after "then", an eponym after a time)
+    ("Interpreter: Sim, às vezes.\nInterpreter: ¿Cómo se toma? ¿Quién le acompaña?\n"
+     "Interpreter: Ela vai de ônibus.\nTranscription (auto): hi um yes\n"
+     "spk_1: my daughter mostly she fills it and i was in the hospital and then rehab\n"
+     "1232 Apgar 8/9 per L&D charge\n",
+     "Interpreter: Sim, às vezes.\nInterpreter: ¿Cómo se toma? ¿Quién le acompaña?\n"
+     "Interpreter: Ela vai de ônibus.\nTranscription (auto): hi um yes\n"
+     "spk_1: my daughter mostly she fills it and i was in the hospital and then rehab\n"
+     "1232 Apgar 8/9 per L&D charge\n"),
 ]  # fmt: skip
 
 

@@ -5168,6 +5168,8 @@ def _extend(
                 start, end = _last_first(text, start, end, lex)
         elif category == LOCATION:
             end = _place_after(text, end, lex, lower_mode)
+            if not lower_mode:
+                end = _capitalised_tail(text, end, lex)
         elif category in (PHONE, ID) and "x" in text[end : end + 5]:
             ext = _EXTENSION_AFTER_RE.match(text, end)
             end = end if ext is None else ext.end()
@@ -5237,6 +5239,34 @@ def _extend(
     return out
 
 
+# The rest of a place's capitalised name after what a rule found of it ("[Griffin Center
+# Cold] Storage", "[Birch] Hollow Fire Station 4", "[Sacred Heart] South Jadestad", "[Fairview
+# Drug] & Gift"): not a day, a month, a title, a relation, a given name or "I".
+_CAP_TAIL_RE: Final = compiled(
+    rf"[ ](?:&[ ])?(?P<t>{_NAME_TOK})(?![\w'’.-])(?:[ ](?P<n>\d{{1,3}})\b)?"
+)
+
+
+def _capitalised_tail(text: str, end: int, lex: _Lexicon) -> int:
+    """``end`` grown over the capitalised words that go on a place's name (_CAP_TAIL_RE)."""
+    for _ in range(4):
+        m = _CAP_TAIL_RE.match(text, end)
+        if m is None or text[end - 1 : end] == ".":
+            break  # (not the next sentence's first word: "Mitchell Highway. On ...")
+        low = m.group("t").lower()
+        if low in _DAY_AND_MONTH_NAMES or low in _KIN_WORDS or low in _EXPORT_TITLES:
+            break
+        if low in _CONTEXT_STOP or low in _CUES or low in _PLACE_SUBJECT or low in _DETERMINERS:
+            break
+        if low in _FIRST_PERSON:
+            break  # ("at Mercy Epic was down", "at Mercy Patient said", "at Mercy I was")
+        if low in lex.first and low not in lex.common and low not in lex.surnames:
+            break  # "at Mercy West Jane said"
+        end = m.end() if m.group("n") and low in _NUMBERED_PLACES else m.end("t")
+    return end
+
+
+_NUMBERED_PLACES: Final = frozenset("station unit building route highway".split())
 _AND_TOKEN_RE: Final = compiled(rf"[ ]+(?:and|or)[ ]+({_ANY_TOK})(?![\w'’-])")
 _TOKEN_AND_RE: Final = compiled(rf"(?<![\w'’.-])({_ANY_TOK})[ ]+(?:and|or)[ ]+$")
 
@@ -8050,12 +8080,14 @@ _CROSS_STREETS_RE: Final = _scan(
     rf"[ ](?:and|&)[ ](?P<q>{_STREET_WORD})",
 )
 _NUMBERED_ROAD_RE: Final = _scan(
-    "oOaAjJ",
+    "oOaAjJvVuUdDpP0-9",
     # (where something is, on or off the road; not where a drive turned: "at Route 9 we
     # turned" stays)
-    r"\b(?i:on|off|along|just[ ]off)[ ]+"
-    r"(?P<r>(?:Route|Rte\.?|County[ ]Road|State[ ]Road"
-    r"|Farm[ ]Road|Rural[ ]Route)[ ]?\d{1,4}[A-Z]?)\b",
+    # ("off State Route 29", "via Route 89", "up County Road JC", "763 Route 181")
+    r"(?:\b(?i:on|off|along|just[ ]off|via|up|down|past|across)[ ]+|\b(?P<h>\d{1,5})[ ]+)"
+    r"(?P<r>(?:(?:State[ ]|US[ ]|U\.S\.[ ])?(?:Route|Rte\.?|Highway|Hwy\.?)|County[ ]Road"
+    r"|State[ ]Road|Farm[ ]Road|Rural[ ]Route|US|SR)[ ]?(?:\d{1,4}[A-Z]?|(?<=Road[ ])[A-Z]{1,2})"
+    r")\b",
 )
 _ORDINAL_NOUN_AFTER_RE: Final = compiled(
     r"[ ]+(?:shifts?|floors?|grades?|places?|years?|times?|rounds?|doses?|tries|attempts?"
@@ -8080,7 +8112,7 @@ def _road_spans(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
             continue  # "on 2nd and 3rd shifts", "the 1st and 2nd floors"
         yield m.start("p"), m.end("q"), LOCATION
     for m in _NUMBERED_ROAD_RE.finditer(text) if _NUMBERED_ROAD_RE in may else ():
-        yield m.start("r"), m.end("r"), LOCATION
+        yield m.start("h" if m.group("h") else "r"), m.end("r"), LOCATION
 
 
 def _facility_run(text: str, start: int, end: int, lex: _Lexicon, strong: bool) -> int:

@@ -2658,6 +2658,21 @@ SESSION_24_CASES = [
      "Interpreter: Ela vai de ônibus.\nTranscription (auto): hi um yes\n"
      "spk_1: my daughter mostly she fills it and i was in the hospital and then rehab\n"
      "1232 Apgar 8/9 per L&D charge\n"),
+    # (the rest of a place's capitalised name after what a rule found of it; not the next
+    # sentence, a day, a title or "The")
+    ("I work at Griffin Center Cold Storage, so. Our truck runs out of Birch Hollow Fire"
+     " Station 4. We transported to Sacred Heart South Jadestad, then Providence Pabianice;"
+     " at St. Joseph Home, and Fairview Drug & Gift mails it. We met at Bayview Clinic"
+     " Tuesday; at Mayo Clinic The next day; Lot 25 Mitchell Highway. On it.\n",
+     "I work at [LOCATION], so. Our truck runs out of [LOCATION]. We transported to"
+     " [LOCATION], then [LOCATION]; at [LOCATION], and [LOCATION] mails it. We met at"
+     " [LOCATION] Tuesday; at [LOCATION] The next day; [LOCATION] On it.\n"),
+    # (a numbered road after a word of going along it, or a house's number; not where a drive
+    # turned)
+    ("off State Route 29, via Route 89, on Highway 42, via US 162, up County Road JC, 763"
+     " Route 181; at Route 9 we turned, in the US 10 years\n",
+     "off [LOCATION], via [LOCATION], on [LOCATION], via [LOCATION], up [LOCATION], [LOCATION];"
+     " at Route 9 we turned, in the US 10 years\n"),
 ]  # fmt: skip
 
 

@@ -361,16 +361,21 @@ _DATE_WORDED: Final = _combine([_DATE_RES[0], _DATE_RES[3]])[0]  # month word + 
 _MD: Final = r"(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9]))(?![\d/])"
 _MD_STAMP_RE: Final = _scan("0-9", rf"(?<![\d/.-]){_MD}(?=,?[ ]+[0-2]?\d:[0-5]\d|\][ ]+[A-Z])")
 _MD_NAMED_RE: Final = _scan(
-    "tTnNcCvVaAsS",
-    r"(?i:\b(?:the|note|callback|call[ ]back|visit|appt|appointment|session)[ ]*:?[ ]+)"
-    rf"{_MD}(?=[ ]+(?i:session|visit|appt|appointment|call|interview|meeting|shift|huddle"
-    r"|check-?in|follow-?up)\b|:|[ ]*\()",
+    "tT",
+    rf"\b(?i:the)[ ]+{_MD}(?=[ ]+(?i:session|visit|appt|appointment|call|interview|meeting"
+    r"|shift|huddle|check-?in|follow-?up|ride-?along|debrief)\b)",
+)
+_MD_CUED_RE: Final = _scan(
+    "nNcCvVaAsSiIdDrR",
+    r"(?i:\b(?:notes?|callback|call[ ]back|visit|appt|appointment|session|interview[ ]notes"
+    r"|debrief|ride-?along)[ ]*[-:]?[ ]+)" + _MD + r"(?![ ]+of\b)",  # (not "notes: 3/4 of")
 )
 _DATE_SLASHED: Final = (
     _DATE_RES[7],
     _DATE_RES[8],
     _MD_STAMP_RE,
     _MD_NAMED_RE,
+    _MD_CUED_RE,
 )  # "m/d" after a cue word (``v`` group)
 _DATE_RELATIVE: Final = _DATE_RES[9]  # last Tuesday, next March 3
 _DATE_HOLIDAY: Final = _DATE_RES[10]  # Christmas 2022
@@ -2725,7 +2730,7 @@ _CONTEXT_STOP: Final = (
     | frozenset(  # and the small words that open an interpreter's Spanish or Portuguese turn
         """
     sim não nao ela ele elas eles eu nós você voce cómo qué quién quien quem dónde donde onde
-    cuándo cuando quando cuál qual pero porque porquê usted ustedes ella él nosotros bueno
+    cuándo cuando quando cuál qual pero porque porquê usted ustedes él nosotros bueno
     buena pues gracias obrigado obrigada hola olá también também ahora agora aquí aqui muy
     muito sí señor señora senhor senhora vale entonces então
     """.split()
@@ -5114,7 +5119,8 @@ _SPELLED_AFTER_NAME_RE: Final = compiled(
 # Asmundo, 90", "Alan Matyjasek, 98, lives at", "Mr. Ramos. 96.", "Dorothy Maldonado,
 # ninety-two" (not "Ramos, 95 mg", "Dr. Lee. 95 patients").
 _AGE_AFTER_NAME_PUNCT_RE: Final = compiled(
-    rf"(?:,[ ]?|\.[ ])(?P<v>(?i:{_NUM_WORD_AGE}))(?=[,.;)]|[ ]*$|[ ]*\n|[ ](?:y|yo|yrs?|years?)\b)",
+    rf"(?:,[ ]?|\.[ ]|[ ]\()(?P<v>(?i:{_NUM_WORD_AGE}))"
+    r"(?=[,.;)]|[ ]*$|[ ]*\n|[ ](?:y|yo|yrs?|years?)\b)",
     re.M,
 )
 
@@ -5188,11 +5194,12 @@ def _extend(
             out.append((spelled.start("v"), spelled.end("v"), NAME))  # "Shin (S, H, I, N)"
         if (
             category in (NAME, LOCATION, ID)
-            and text[end : end + 1] in ",."
+            and (text[end : end + 1] in ",." or text[end : end + 2] == " (")
             and (age := _AGE_AFTER_NAME_PUNCT_RE.match(text, end))
             and (category == NAME or text.startswith(",", age.end()))
         ):
-            # "Olga Asmundo, 90", "Mr. Ramos. 96.", "Erica Anderson. Ninety-one, end-stage";
+            # "Olga Asmundo, 90", "Mr. Ramos. 96.", "Erica Anderson. Ninety-one, end-stage",
+            # "Participant Vi Vũ (97)";
             # set off on both sides after a place or an id: "at Cedar Ridge, ninety-four,
             # declining", "case 23-APS-83969, 96, out on"
             out.append((age.start("v"), age.end("v"), AGE))
@@ -7318,6 +7325,17 @@ _LOWER_INTRO_RE: Final = _scan(
 )
 
 
+# In written text, a speaker who typed her own name in lower case ("Medic: I'm helen taylor,
+# I've been", "I'm honoré richard, dad of three"): a listed given name, and a surname, before
+# the clause ends.
+_WRITTEN_LOWER_SELF_RE: Final = _scan(
+    "IMmTt",
+    r"\b(?:I['’]m|I[ ]am|[Mm]y[ ]name(?:['’]s|[ ]is)|[Tt]his[ ]is)[ ]+"
+    rf"(?P<n>[{_LO}][{_LO}'’-]+)(?:[ ]+(?P<s>[{_LO}][{_LO}'’-]+))?(?=[ ]*[,.;:!?]|[ ]*$)",
+    re.M,
+)
+
+
 def _set_off_names(
     text: str, lex: _Lexicon, lower_mode: bool, may: Possible
 ) -> Iterable[tuple[int, int, str]]:
@@ -7334,6 +7352,18 @@ def _set_off_names(
             _personal_token(w, lex, True) and w.lower() not in _MONTH_NAMES for w in words
         ) and not _is_eponym(text, m.start("n"), m.end("n")):
             yield m.start("n"), m.end("n"), NAME
+    written = not lower_mode and _WRITTEN_LOWER_SELF_RE in may
+    for m in _WRITTEN_LOWER_SELF_RE.finditer(text) if written else ():
+        given, sur = m.group("n"), m.group("s")
+        if not given.isascii():
+            given = _plain(given)  # ("honoré": the lists spell most names without accents)
+        if given in _CONTEXT_STOP or given in _NOT_NAME or not _listed_name(given, lex):
+            continue
+        if sur is None:
+            if given in lex.first and given not in lex.common:
+                yield m.start("n"), m.end("n"), NAME  # "I'm helen."
+        elif (sur in lex.surnames or sur not in lex.common) and sur not in _CONTEXT_STOP:
+            yield m.start("n"), m.end("s"), NAME  # "I'm mark hamilton,"
     for m in _LOWER_INTRO_RE.finditer(text) if lower_mode and _LOWER_INTRO_RE in may else ():
         tok = m.group("n")
         if tok in lex.common or tok in _NOT_GIVEN or not _personal_token(tok, lex, False):
@@ -8760,7 +8790,12 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, _ascii_gate(rx)) for rx in (_FAMILY_PLACE_RE, _CUED_ADDRESS_RE, _ANSWERED_RE)),
         *(
             (rx, _ascii_gate(rx))
-            for rx in (_NAME_BEFORE_ROLE_RE, _APPOSED_NAME_RE, _LOWER_INTRO_RE)
+            for rx in (
+                _NAME_BEFORE_ROLE_RE,
+                _APPOSED_NAME_RE,
+                _LOWER_INTRO_RE,
+                _WRITTEN_LOWER_SELF_RE,
+            )
         ),
         *((rx, _ascii_gate(rx)) for rx in (_PASSIVE_PERSON_RE, _NAME_BEFORE_DATE_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LABELLED_NAME_RE, _ATTENDEES_RE, _NAME_ROLE_PAREN_RE)),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import re
 import sys
+from pathlib import Path
 
 from app.phi import detector, gates
 from tests.phi.samples import corpus_texts
@@ -217,3 +218,21 @@ def test_every_title_has_its_hint() -> None:
     for title in detector._TITLES.split("|"):
         spelled = title.replace("[Dd]", "D")
         assert any(hint in spelled for hint in detector._TITLE_HINTS), title
+
+
+def test_every_prefiltered_scan_is_registered() -> None:
+    # A scan the detector runs only when the prefilter rules it in (``rx in may``, by name
+    # or through the tuple a loop reads) must be one of the prefilter's scans: an
+    # unregistered one is never ruled in, so its rule silently never runs.
+    source = (Path(__file__).resolve().parents[2] / "app/phi/detector.py").read_text("utf-8")
+    names = set(re.findall(r"\b(_[A-Z][A-Z0-9_]*_RE)\b in may\b", source))
+    for group in re.findall(r"for rx in \(?([^:]*?)\)?:\n[^\n]*rx in may", source):
+        names |= set(re.findall(r"\b_[A-Z][A-Z0-9_]*\b", group))
+    scans: list[tuple[str, object]] = []
+    for name in sorted(names):
+        value = getattr(detector, name)
+        members = value if isinstance(value, (tuple, list)) else (value,)
+        scans += [(name, rx) for rx in members if isinstance(rx, re.Pattern)]
+    registered = set(detector._PREFILTER._text_ids) | set(detector._PREFILTER._low_ids)
+    assert len(scans) > 50
+    assert not [name for name, rx in scans if id(rx) not in registered]

@@ -2673,6 +2673,14 @@ SESSION_24_CASES = [
      " Route 181; at Route 9 we turned, in the US 10 years\n",
      "off [LOCATION], via [LOCATION], on [LOCATION], via [LOCATION], up [LOCATION], [LOCATION];"
      " at Route 9 we turned, in the US 10 years\n"),
+    # (an age in brackets after a name; a lower-case name a speaker typed in written text; a
+    # month and day after a log's word; not a fraction, a count in brackets or a word)
+    ("Participant Vi Vu (97), Dr. Smith (95 patients). Medic: I'm helen taylor, I've been."
+     " I'm fine. I'm sorry. Session 6/17, by phone. Interview notes - 7/24. Notes: 3/4 of"
+     " them.\n",
+     "Participant [NAME] ([AGE]), [NAME] (95 patients). Medic: I'm [NAME], I've been."
+     " I'm fine. I'm sorry. Session [DATE], by phone. Interview notes - [DATE]. Notes: 3/4 of"
+     " them.\n"),
 ]  # fmt: skip
 
 

@@ -718,7 +718,14 @@ _FACILITY_HEAD: Final = (
     r"|Supermarket|Factory|Shipyard|Refinery|Tool\s+(?:&|and)\s+Die|Medical\s+Arts"
     r"|(?:Medical|Health|Multi-Purpose)\s+Services?"
     # (where a person lives: a park of mobile homes, a complex of apartments)
-    r"|(?:Mobile\s+Home|Trailer|RV)\s+Park|Apartments|Villas|Townhomes)"
+    r"|(?:Mobile\s+Home|Trailer|RV)\s+Park|Apartments|Villas|Townhomes"
+    # (a congregation, an employer, a fire or rescue service, a school board by their kinds:
+    # "Newman Falls Assembly of God", "Woods LLC", "Harris and Sons", "Miah Auto Body",
+    # "Knurów Volunteer Ambulance Corps", "Madison Center Fire Rescue")
+    r"|Assembly\s+of\s+God|Tabernacle|AME|Fellowship|Auto\s+Body|Cold\s+Storage|LLC|Inc\.?"
+    r"|(?:&|and)\s+Sons|Feed\s+(?:&|and)\s+Supply|Telecom|(?:Telephone\s+)?Cooperative"
+    r"|Consolidated|Ambulance\s+Corps|Fire\s+(?:Rescue|Department|Station)|Rescue\s+Squad"
+    r"|EMS|Public\s+Schools)"
 )
 _CAP: Final = rf"(?:[{_UP}][{_UP}{_LO}'’]*\.?|[A-Z]{{2,}}|\d+(?:st|nd|rd|th)|[{_SCRIPTS}]+)"
 _FAC_PREFIX: Final = rf"(?:(?:St\.?|Saint|Mt\.?|Mount|Ft\.?|Fort)\s+)?{_CAP}(?:-{_CAP})?"
@@ -739,7 +746,7 @@ _WEAK_HEADS: Final = frozenset(
     va er office medical med health practice associates physicians pharmacy lodge
     gardens regional drug chemist university college royal private outpatients trust
     academy church chapel cathedral temple tower campus market warehouse factory nursery
-    lab labs laboratory laboratories diagnostics dialysis rehab
+    lab labs laboratory laboratories diagnostics dialysis rehab fellowship consolidated ems
     """.split()
 )
 # Weak heads that any uncommon capitalised word before them names ("Truro Royal", "Kelso
@@ -785,7 +792,9 @@ _OPENERS: Final = frozenset(
 )
 
 # "Cancer Center in New York", "Clinic of Springfield": a head word anchored by a place.
-_HEAD_OF_PLACE_RE: Final = _scan("A-Z", rf"\b(?P<head>{_FACILITY_HEAD})\s+(?:of|in)\s+(?=[A-Z])")
+_HEAD_OF_PLACE_RE: Final = _scan(
+    "A-Z&a", rf"\b(?P<head>{_FACILITY_HEAD})\s+(?:of|in)\s+(?=[A-Z])"
+)  # (a head may open with "& Sons", "and Sons")
 _SAINT_RE: Final = _scan(
     "S",
     rf"\b(?:St\.?|Saint|Ste\.?)\s+(?P<n>[{_UP}][{_LO}]+|[{_SCRIPTS}]+)(?:['’]s|s)?"
@@ -1020,6 +1029,9 @@ _HEAD_HINTS: Final = (
     "Shipyard", "Refinery", "Tool", "Service", "Supermarket", "Park", "Apartments", "Villas",
     "Townhomes", "Lutheran", "Parish", "Collegiate", "Residence", "Lab", "Diagnostics",
     "Dialysis", "Rehab", "Hospice", "Visiting", "Funeral", "District", "LLP", "Union",
+    "Assembly", "Tabernacle", "AME", "Fellowship", "Auto", "Storage", "LLC", "Inc", "Sons",
+    "Feed", "Telecom", "Cooperative", "Consolidated", "Corps", "Fire", "Squad", "EMS",
+    "Schools",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS: Final = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -1632,8 +1644,8 @@ def _location_spans(
             if not placeish:
                 continue
         end = m.end("head")
-        if m.group("of"):
-            end = m.end("of")
+        if m.group("of") and m.group("of").split()[0].lower() not in _DAY_AND_MONTH_NAMES:
+            end = m.end("of")  # ("Bayview Clinic in Dayton", not "... in October")
             end = len(text[:end].rstrip())
         yield start, _facility_tail(text, end, lex), LOCATION
 

@@ -2681,6 +2681,15 @@ SESSION_24_CASES = [
      "Participant [NAME] ([AGE]), [NAME] (95 patients). Medic: I'm [NAME], I've been."
      " I'm fine. I'm sorry. Session [DATE], by phone. Interview notes - [DATE]. Notes: 3/4 of"
      " them.\n"),
+    # (a congregation, an employer, a rescue service by their kinds; a month after a
+    # facility is no town of it; not a verb's EMS, a training fellowship or a fire department
+    # with no name)
+    ("past Fitzgerald Grove Assembly of God; the layoff at Woods LLC in October, at Harris"
+     " and Sons, years at Miah Auto Body; rode with Knurow Volunteer Ambulance Corps; at"
+     " Mercy Clinic in October. Call EMS now. The Cardiology Fellowship. the Fire Department\n",
+     "past [LOCATION]; the layoff at [LOCATION] in [DATE], at [LOCATION], years at [LOCATION];"
+     " rode with [LOCATION]; at [LOCATION] in [DATE]. Call EMS now. The Cardiology"
+     " Fellowship. the Fire Department\n"),
 ]  # fmt: skip
 
 

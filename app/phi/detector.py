@@ -359,7 +359,7 @@ _DATE_WORDED: Final = _combine([_DATE_RES[0], _DATE_RES[3]])[0]  # month word + 
 # named as a meeting's day ("the 9/12 session", "Staff note 3/5:", "callback 12/21"). Not a
 # score in brackets or parentheses ("Apgar 8/9", "[7/10]" needs no clock: pain stays in words).
 _MD: Final = r"(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9]))(?![\d/])"
-_MD_STAMP_RE: Final = _scan("0-9", rf"(?<![\d/.-]){_MD}(?=,?[ ]+[0-2]?\d:[0-5]\d|\][ ]+[A-Z])")
+_MD_STAMP_RE: Final = _scan("0-9", rf"(?<![\d/.-]){_MD}(?=,?[ ]+[0-2]?\d:[0-5]\d|\][ ]+[^\W\d_])")
 _MD_NAMED_RE: Final = _scan(
     "tT",
     rf"\b(?i:the)[ ]+{_MD}(?=[ ]+(?i:session|visit|appt|appointment|call|interview|meeting"
@@ -6281,6 +6281,18 @@ _FOREIGN_DATE_RE: Final = _scan(
     # (months that are words too, "2 mars bars", "Mai": with their year only)
     r"|(?i:mars|mai|mei)[ ]+(?:19|20)\d\d\b)",
 )
+# A month alone in another language after its word of time ("nos cambiamos en noviembre",
+# "a gente se mudou em dezembro", "around febrero"), lower case as those languages write it
+# (not "Mayo", the clinic); "el próximo lunes", a weekday said as next week's.
+_FOREIGN_MONTH_ALONE_RE: Final = _scan(
+    "eEdDhHaAsSiIpPoOlL",
+    r"\b(?i:en|em|desde|hasta|at[ée]|around|since|in|depuis|seit|im|a[ ]partir[ ]de"
+    r"|(?:el|o|la|a)[ ](?P<p>pr[óo]xim[oa]))[ ]+"
+    rf"(?P<v>(?-i:{_FOREIGN_MONTH})|(?-i:lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado"
+    r"|domingo|segunda|ter[çc]a|quarta|quinta|sexta))\b",
+)
+
+
 # A day and a month with no year, written day first as most of the world writes them: two
 # digits each with the closing dot ("on 06.05.", "until 17.07."), or after a word of time
 # ("since 1.1", "on 18/4", "from 13/2"; with a dot only after since/until/till/dated: "on
@@ -6456,10 +6468,35 @@ _MONTH_ALONE_RE: Final = _scan(
 )
 
 
+# A date read out with its slashes ("my dob is oh four slash oh four slash eight seven").
+_NUMBER_WORD: Final = (
+    r"(?:oh|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
+    r"|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty"
+    r"|seventy|eighty|ninety)"
+)
+_SPOKEN_SLASHED_RE: Final = _scan(
+    "oOzZtTfFsSeEnN",
+    rf"\b(?i:{_NUMBER_WORD}(?:[ -]{_NUMBER_WORD}){{0,2}}(?:[ ]+slash[ ]+{_NUMBER_WORD}"
+    rf"(?:[ -]{_NUMBER_WORD}){{0,3}}){{2}})\b",
+)
+# A second month after the first ("back in october or november", "June to August").
+_MONTH_AFTER_RE: Final = compiled(
+    r"[ ]+(?:or|and|to|through|till|until|-|–)[ ]+(?P<v>(?i:January|February|March|April|May"
+    r"|June|July|August|September|October|November|December))\b(?![ ]*\d)"
+)
+
+
 def _month_alone(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
-    """Months that stand alone after a word of time (_MONTH_ALONE_RE)."""
+    """Months that stand alone after a word of time (_MONTH_ALONE_RE, _MONTH_AFTER_RE, and
+    other languages' _FOREIGN_MONTH_ALONE_RE) and dates read out with slashes."""
     for m in _MONTH_ALONE_RE.finditer(text) if _MONTH_ALONE_RE in may else ():
         yield m.start("last" if m.group("last") else "v"), m.end("v"), DATE
+        if (more := _MONTH_AFTER_RE.match(text, m.end("v"))) is not None:
+            yield more.start("v"), more.end("v"), DATE
+    for m in _FOREIGN_MONTH_ALONE_RE.finditer(text) if _FOREIGN_MONTH_ALONE_RE in may else ():
+        yield m.start("p" if m.group("p") else "v"), m.end("v"), DATE
+    for m in _SPOKEN_SLASHED_RE.finditer(text) if _SPOKEN_SLASHED_RE in may else ():
+        yield m.start(), m.end(), DATE
 
 
 def _day_first(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
@@ -8795,6 +8832,8 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_WEEKDAY_DATE_RE, None),
         (_FOREIGN_DATE_RE, None),
         (_MONTH_ALONE_RE, None),
+        (_FOREIGN_MONTH_ALONE_RE, None),
+        (_SPOKEN_SLASHED_RE, None),
         (_ROLE_LABEL_RE, _ascii_gate(_ROLE_LABEL_RE)),
         (_CUED_GROUPED_NUMBER_RE, None),
         (_ANSWER_ID_RE, None),

@@ -2690,6 +2690,14 @@ SESSION_24_CASES = [
      "past [LOCATION]; the layoff at [LOCATION] in [DATE], at [LOCATION], years at [LOCATION];"
      " rode with [LOCATION]; at [LOCATION] in [DATE]. Call EMS now. The Cardiology"
      " Fellowship. the Fire Department\n"),
+    # (a date read out with its slashes, a second month after the first, a month and a weekday
+    # in an interpreter's Spanish or Portuguese; not a spoken fraction or the Mayo Clinic)
+    ("my dob is oh four slash oh four slash eight seven, back in october or november. Nos"
+     " cambiamos en noviembre; se mudou em dezembro; el próximo lunes. [5/29] Ana: hi. One"
+     " slash two tablets, in Mayo.\n",
+     "my dob is [DATE], back in [DATE] or [DATE]. Nos"
+     " cambiamos en [DATE]; se mudou em [DATE]; el [DATE]. [[DATE]] [NAME]: hi. One"
+     " slash two tablets, in [LOCATION].\n"),
 ]  # fmt: skip
 
 

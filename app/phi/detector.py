@@ -4505,6 +4505,8 @@ def _conversation_spans(
 
 
 _TURN_RE: Final = compiled(rf"^[ \t]*{_TIMESTAMP}[\w][\w .()-]{{0,30}}:[ \t]", re.M)
+_DIARIZER_LABEL_RE: Final = compiled(r"(?i:s|spk|speaker|p)[ _]?\d{1,3}")
+_TURN_AT_RE: Final = compiled(rf"[ \t]*{_TIMESTAMP}[\w][\w .()-]{{0,30}}:[ \t]")  # (at a cut)
 
 
 # What every lower-case turn has: no capital after its label's colon (a cheap test before
@@ -4512,17 +4514,35 @@ _TURN_RE: Final = compiled(rf"^[ \t]*{_TIMESTAMP}[\w][\w .()-]{{0,30}}:[ \t]", r
 _LOWER_AFTER_COLON_RE: Final = compiled(r":[ \t]+[^\sA-Z]")
 
 
+# A diarizer's turn that goes on inside a line ("... hear me okay [00:02:22] S2: yeah i can
+# ...", "... so RESPONDENT: no no this is fine"): its timestamp or its label's own shape.
+_INLINE_TURN_RE: Final = compiled(
+    r"[ \t](?:\[\d{1,2}:\d{2}(?::\d{2})?\][ \t]*(?:[\w][\w .()-]{0,30})"
+    r"|(?:S\d{1,2}|spk_\d{1,2}|SPEAKER[ _]?\d{1,2}|[A-Z]{3,}))(?=:[ \t])"
+)
+
+
 def _lower_turns(text: str) -> list[tuple[int, int]]:
     """Where the lower-case speaker turns of ``text`` are: a label, then words in lower case
     ("participant: my name is ...", "R: we ended up at ..."; a wrapped line of prose is no
-    turn): each line's start and end."""
+    turn; speech-to-text that capitalises a word in eight or a doctor's name now and then,
+    "so doctor Alves-Dias said um that the the scan was fine", is): each turn's start and
+    end, a line's own or, where a turn starts inside it, that turn's."""
     turns = []
     start = 0
     for line in text.split("\n"):
-        if (m := _TURN_RE.match(line)) is not None and (words := line[m.end() :]).islower():
-            # (three words at least: "P: yeah." in a typed transcript is no speech-to-text)
-            if len(words.split()) >= 3 and len(line.lower()) == len(line):
-                turns.append((start, start + len(line)))
+        if _TURN_RE.match(line) is not None and len(line.lower()) == len(line):
+            cuts = [0, *(m.start() + 1 for m in _INLINE_TURN_RE.finditer(line)), len(line)]
+            for a, b in itertools.pairwise(cuts):
+                if (m := _TURN_AT_RE.match(line, a, b)) is None:
+                    continue
+                words = line[m.end() : b].split()
+                capitals = sum(1 for w in words if w[:1].isupper() and w.split("'")[0] != "I")
+                # (three words at least: "P: yeah." in a typed transcript is no
+                # speech-to-text)
+                # (and its first word in lower case: a written sentence opens with a capital)
+                if len(words) >= 3 and capitals * 8 <= len(words) and words[0].islower():
+                    turns.append((start + a, start + len(line[:b].rstrip())))
         start += len(line) + 1
     return turns
 
@@ -9118,6 +9138,8 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
         if end > start and not _large_place(text, start, end, cat):
             if text[end : end + 1] == "_" and text[end + 1 : end + 2].isdigit():
                 continue  # "spk_1", "speaker_00": a diarizer's label, no one's name
+            if cat == NAME and _DIARIZER_LABEL_RE.fullmatch(text, start, end):
+                continue  # "S2", "spk1", "P3" (a speaker or a participant by number)
             if cat == AGE and text[end : end + 4] == "-old" and text[end - 4 : end] == "year":
                 end += 4  # "96-year-old" whole, not "[AGE]-old" ("[AGE] years old" stays)
             if cat == NAME and _language_listed(text, start, end):

@@ -2698,6 +2698,18 @@ SESSION_24_CASES = [
      "my dob is [DATE], back in [DATE] or [DATE]. Nos"
      " cambiamos en [DATE]; se mudou em [DATE]; el [DATE]. [[DATE]] [NAME]: hi. One"
      " slash two tablets, in [LOCATION].\n"),
+    # (speech-to-text turns that go on inside a line, or capitalise a word now and then, are
+    # read as lower-case speech; not a diarizer's label, nor a written turn in Spanish)
+    ("[00:01:18] S1: hi adrian can you can you hear me okay [00:02:22] S2: yeah i can hear"
+     " you\n[00:04:15] S2: so doctor Alves-Dias said um that the scan was fine and my"
+     " grandson david he handles the portal\nINTERVIEWER: uh thanks for um for making time"
+     " sheila i know you said so RESPONDENT: no no this is fine\nInterpreter: ¿Cómo se toma"
+     " la metformina? Ela vai de ônibus.\n",
+     "[00:01:18] S1: hi [NAME] can you can you hear me okay [00:02:22] S2: yeah i can hear"
+     " you\n[00:04:15] S2: so doctor [NAME] said um that the scan was fine and my"
+     " grandson [NAME] he handles the portal\nINTERVIEWER: uh thanks for um for making time"
+     " [NAME] i know you said so RESPONDENT: no no this is fine\nInterpreter: ¿Cómo se toma"
+     " la metformina? Ela vai de ônibus.\n"),
 ]  # fmt: skip
 
 

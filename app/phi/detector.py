@@ -7830,8 +7830,6 @@ _EXPORT_LABEL_RES: Final = (
         r"\[\d{1,2}:\d{2}(?:[ ]?[AaPp][Mm])?\]:?[ ]",
         re.M,
     ),
-    # a chat's mention: "@mercedes.n can you", "Bina Joshi (@bjoshi):" (not "@here")
-    compiled(r"(?<![\w.@])@(?P<n>[A-Za-z][A-Za-z0-9]*(?:[._-][A-Za-z0-9]+)*)"),
     # Rev: "[DENNIS O'SULLIVAN] 00:09:27", "[Ernst, Duuk] 00:11:49"
     compiled(rf"^\[(?P<n>{_EXPORT_NAME}){_EXPORT_AFTER}\][ \t]+\d{{1,2}}:\d{{2}}", re.M),
     # a device named for its owner: "Yui's Galaxy S21:", "Angela's iPhone"
@@ -7850,7 +7848,9 @@ _EXPORT_LABEL_RES: Final = (
         re.M,
     ),
 )
-_HANDLE_LABELS: Final = (_EXPORT_LABEL_RES[6], _EXPORT_LABEL_RES[7])  # (Slack's, a mention)
+# (Slack's sender by handle. A mention, "@mercedes.n", stays: the product's own comments
+# mention members as "@subject" and keep them, app/comments/service.py.)
+_HANDLE_LABELS: Final = (_EXPORT_LABEL_RES[6],)
 _THREAD_SENDER_RE: Final = compiled(rf"^\[(?P<n>[{_UP}][{_LO}]+)\][ ]+(?=[a-z])", re.M)
 # A mail's header fields and the line after a sign-off: "To: Nelson, Jordan; Research
 # Office", "Kind regards,\nT. Morris (she/her)", "Best, Jordan Nelson | Research Coordinator".

@@ -1901,6 +1901,17 @@ _SPOKEN_DIGITS_RE: Final = _scan(
     rf"(?:{_DIGIT_WORD}|[a-z](?=[ ,]+(?:[a-z][ ,]+)*(?:(?:double|triple)\s+)?{_DIGIT_WORD}\b))"
     r"){4,}\b)",
 )
+# Digits read out in an interpreter's Spanish or Portuguese ("nueve siete siete, cinco cinco
+# cinco, nueve dos tres ocho", "cinco dois três, ..."): seven or more, a phone's or an id's
+# (not Portuguese "um", the English filler; a phone is what is read out so most often).
+_FOREIGN_DIGIT: Final = (
+    r"(?:cero|zero|uno|dos|dois|tres|tr[eê]s|cuatro|quatro|cinco|seis|siete|sete|ocho|oito"
+    r"|nueve|nove)"
+)
+_FOREIGN_SPOKEN_DIGITS_RE: Final = _scan(
+    "cCzZuUdDtTqQsSoOnN",
+    rf"\b(?i:{_FOREIGN_DIGIT}(?:[ ,-]+{_FOREIGN_DIGIT}){{6,}})\b",
+)
 _LETTERS_BEFORE_RE: Final = compiled(r"(?<![\w'’.-])(?:[a-z],?[ ]+){1,4}$")
 # A number read out after its label, letters and all: "the member number is N J W, seven
 # double six, oh two three", "insurance id is z c w six seven one ...", "n as in november one
@@ -2143,6 +2154,8 @@ def _age_context(window: str, strict: bool = False) -> bool:
             while words and words[-1] in _AGE_QUALIFIERS:
                 words.pop()  # ("she's, um, hang on, 94")
             break
+    while words and not words[-1].strip("\"“‘'"):
+        words.pop()  # (a quote opening before the age: "she is 'ninety-six, too old'")
     if not words:
         return False
     # ("he was... ninety-six?"; a quote's opening mark: '"I'm 99, honey')
@@ -8852,6 +8865,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_WEEKDAY_DATE_RE, None),
         (_FOREIGN_DATE_RE, None),
         (_MONTH_ALONE_RE, None),
+        (_FOREIGN_SPOKEN_DIGITS_RE, None),
         (_FOREIGN_MONTH_ALONE_RE, None),
         (_SPOKEN_SLASHED_RE, None),
         (_ROLE_LABEL_RE, _ascii_gate(_ROLE_LABEL_RE)),
@@ -9096,6 +9110,8 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     # A labelled id wins over a phone-shaped number inside it ("MRN: 555-123-4567").
     raw.extend(p for p in phones if not any(i[0] <= p[0] and p[1] <= i[1] for i in ids))
     raw.extend(_date_spans(text, low_text, hints, may))
+    for m in _FOREIGN_SPOKEN_DIGITS_RE.finditer(text) if _FOREIGN_SPOKEN_DIGITS_RE in may else ():
+        raw.append((m.start(), m.end(), PHONE))
     if hints.age_number or "enarian" in low_text:
         for rx in _AGE_SCAN:
             if rx in may:  # (a scan the prefilter rules out is not run at all)

@@ -2711,6 +2711,13 @@ SESSION_24_CASES = [
      " grandson [NAME] he handles the portal\nINTERVIEWER: uh thanks for um for making time"
      " [NAME] i know you said so RESPONDENT: no no this is fine\nInterpreter: ¿Cómo se toma"
      " la metformina? Ela vai de ônibus.\n"),
+    # (a number read out in Spanish or Portuguese; an age inside the quote it opens; not a
+    # count said in Spanish)
+    ("the number in Spanish: nueve siete siete, cinco cinco cinco, nueve dos tres ocho. P:"
+     " cinco dois três, oito nove seis, nove zero nove oito. Dos o tres veces al día. pt"
+     " states she is 'ninety-six, too old for this'\n",
+     "the number in Spanish: [PHONE]. P: [PHONE]. Dos o tres veces al día. pt states she is"
+     " '[AGE], too old for this'\n"),
 ]  # fmt: skip
 
 

@@ -5294,6 +5294,7 @@ def _extend(
 # The rest of a place's capitalised name after what a rule found of it ("[Griffin Center
 # Cold] Storage", "[Birch] Hollow Fire Station 4", "[Sacred Heart] South Jadestad", "[Fairview
 # Drug] & Gift"): not a day, a month, a title, a relation, a given name or "I".
+_NUMBERED_PLACES: Final = frozenset("station unit building route highway".split())  # ("... 4")
 _CAP_TAIL_RE: Final = compiled(
     rf"[ ](?:&[ ])?(?P<t>{_NAME_TOK})(?![\w'’.-])(?:[ ](?P<n>\d{{1,3}})\b)?"
 )
@@ -5309,16 +5310,15 @@ def _capitalised_tail(text: str, end: int, lex: _Lexicon) -> int:
         if low in _DAY_AND_MONTH_NAMES or low in _KIN_WORDS or low in _EXPORT_TITLES:
             break
         if low in _CONTEXT_STOP or low in _CUES or low in _PLACE_SUBJECT or low in _DETERMINERS:
-            break
+            break  # ("at Mercy Epic was down", "at Mercy Patient said", "at Mayo Clinic The")
         if low in _FIRST_PERSON:
-            break  # ("at Mercy Epic was down", "at Mercy Patient said", "at Mercy I was")
+            break  # ("at Mercy I was")
         if low in lex.first and low not in lex.common and low not in lex.surnames:
             break  # "at Mercy West Jane said"
         end = m.end() if m.group("n") and low in _NUMBERED_PLACES else m.end("t")
     return end
 
 
-_NUMBERED_PLACES: Final = frozenset("station unit building route highway".split())
 _AND_TOKEN_RE: Final = compiled(rf"[ ]+(?:and|or)[ ]+({_ANY_TOK})(?![\w'’-])")
 _TOKEN_AND_RE: Final = compiled(rf"(?<![\w'’.-])({_ANY_TOK})[ ]+(?:and|or)[ ]+$")
 
@@ -6496,8 +6496,7 @@ _MONTH_ALONE_RE: Final = _scan(
     r"(?i:\b(?:(?P<last>last|this[ ]past)|since|in|back[ ]in|until|till|by|early|late|mid"
     r"|around|during|through|before|after|(?:end|beginning|start|middle|week|weekend)[ ]of)[ ]+"
     r"(?:(?:early|late|mid)[- ]?)?)"
-    r"(?P<v>(?i:January|February|March|April|May|June|July|August|September|October|November"
-    r"|December))\b(?![ ]*(?:[,.]?[ ]*\d|the[ ]+\d|of[ ]+\d|['’]\d))",
+    rf"(?P<v>(?i:{_MONTH_FULL}))\b(?![ ]*(?:[,.]?[ ]*\d|the[ ]+\d|of[ ]+\d|['’]\d))",
 )
 
 
@@ -6514,8 +6513,7 @@ _SPOKEN_SLASHED_RE: Final = _scan(
 )
 # A second month after the first ("back in october or november", "June to August").
 _MONTH_AFTER_RE: Final = compiled(
-    r"[ ]+(?:or|and|to|through|till|until|-|–)[ ]+(?P<v>(?i:January|February|March|April|May"
-    r"|June|July|August|September|October|November|December))\b(?![ ]*\d)"
+    rf"[ ]+(?:or|and|to|through|till|until|-|–)[ ]+(?P<v>(?i:{_MONTH_FULL}))\b(?![ ]*\d)"
 )
 
 
@@ -7863,7 +7861,7 @@ _EXPORT_LABEL_RES: Final = (
 )
 # (Slack's sender by handle. A mention, "@mercedes.n", stays: the product's own comments
 # mention members as "@subject" and keep them, app/comments/service.py.)
-_HANDLE_LABELS: Final = (_EXPORT_LABEL_RES[6],)
+_SLACK_SENDER_RE: Final = _EXPORT_LABEL_RES[6]
 _THREAD_SENDER_RE: Final = compiled(rf"^\[(?P<n>[{_UP}][{_LO}]+)\][ ]+(?=[a-z])", re.M)
 # A mail's header fields and the line after a sign-off: "To: Nelson, Jordan; Research
 # Office", "Kind regards,\nT. Morris (she/her)", "Best, Jordan Nelson | Research Coordinator".
@@ -7978,9 +7976,9 @@ def _export_spans(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int
                     if rx is _EXPORT_LABEL_RES[0] and word.islower() and word.isalpha():
                         if word not in lex.first:
                             continue  # above a time, a listed name or a handle: not "standup"
-                    if rx in _HANDLE_LABELS and word.isalpha() and word.lower() in lex.common:
+                    if rx is _SLACK_SENDER_RE and word.isalpha() and word.lower() in lex.common:
                         if not _listed_name(word.lower(), lex):
-                            continue  # a bot's or a channel's word: "standup", "@channel"
+                            continue  # a bot's word: "standup [9:00 AM]: ..."
                     got = _export_name(text, m.start(g), m.end(g), lex)
                     if got is not None:
                         yield got[0], got[1], NAME

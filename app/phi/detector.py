@@ -4517,9 +4517,10 @@ def _conversation_spans(
             yield from _proper_noun_spans(text, lex, caps)
 
 
-_TURN_RE: Final = compiled(rf"^[ \t]*{_TIMESTAMP}[\w][\w .()-]{{0,30}}:[ \t]", re.M)
+_TURN: Final = rf"[ \t]*{_TIMESTAMP}[\w][\w .()-]{{0,30}}:[ \t]"
+_TURN_RE: Final = compiled(f"^{_TURN}", re.M)
+_TURN_AT_RE: Final = compiled(_TURN)  # (where a turn starts inside a line)
 _DIARIZER_LABEL_RE: Final = compiled(r"(?i:s|spk|speaker|p)[ _]?\d{1,3}")
-_TURN_AT_RE: Final = compiled(rf"[ \t]*{_TIMESTAMP}[\w][\w .()-]{{0,30}}:[ \t]")  # (at a cut)
 
 
 # What every lower-case turn has: no capital after its label's colon (a cheap test before

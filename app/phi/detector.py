@@ -149,7 +149,10 @@ def _lexicon() -> _Lexicon:
         first=(_read("first_names.txt") | _read("first_names_world.txt")) - _LISTED_NO_NAMES,
         first_ambiguous=_read("first_names_common.txt"),
         surnames=_read("surnames.txt"),
-        common=_read("common_words.txt") | _BARE_CONTRACTIONS | _RECENT_WORDS,
+        common=_read("common_words.txt")
+        | _read("common_inflections.txt")
+        | _BARE_CONTRACTIONS
+        | _RECENT_WORDS,
         cities={k: frozenset(v) for k, v in cities_by_first.items()},
         city_words={k: max(len(c.split()) for c in v) for k, v in cities_by_first.items()},
         drugs=_read("drug_names.txt") | _EXTRA_DRUGS,

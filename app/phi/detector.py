@@ -151,6 +151,7 @@ def _lexicon() -> _Lexicon:
         surnames=_read("surnames.txt"),
         common=_read("common_words.txt")
         | _read("common_inflections.txt")
+        | _read("clinical_words.txt")
         | _BARE_CONTRACTIONS
         | _RECENT_WORDS,
         cities={k: frozenset(v) for k, v in cities_by_first.items()},
@@ -485,6 +486,29 @@ _TICKET_BEFORE_RE: Final = compiled(
     # (a tracker's key in brackets opening a line: "[MOB-1187] Glucose meter sync ...")
     r"|(?:^|\n)\[$"
 )
+# A tracker's key ("PROD-1423", "CLINAI-72"): a project's capitals, a hyphen, a number of up
+# to five digits. Such a code is a ticket's, not a person's, in a text that speaks of a
+# tracker's work or that holds two keys of one project ("PROD-1811 through PROD-1819").
+_TRACKER_KEY_RE: Final = compiled(r"(?<![\w#-])(?P<p>[A-Z][A-Z0-9]{1,9})-(?P<n>\d{1,5})(?![\w-])")
+_TRACKER_TALK_RE: Final = compiled(
+    r"(?i:\b(?:jira|linear|tickets?|sprints?|backlog|bug[ ]bash|epics?|story[ ]points?"
+    r"|stand-?ups?|pull[ ]requests?|PRs?|changelog|release[ ]notes|post-?mortems?|retros?"
+    r"|action[ ]items?|roadmap|kanban|triage[ ]queue))\b"
+)
+
+
+def _tracker_projects(text: str) -> frozenset[str]:
+    """The projects whose keys in ``text`` are a tracker's (see _TRACKER_KEY_RE)."""
+    keys: dict[str, set[str]] = {}
+    for m in _TRACKER_KEY_RE.finditer(text):
+        keys.setdefault(m.group("p"), set()).add(m.group("n"))
+    if not keys:
+        return frozenset()
+    if _TRACKER_TALK_RE.search(text):
+        return frozenset(keys)
+    return frozenset(p for p, numbers in keys.items() if len(numbers) > 1)
+
+
 # A service desk's record number ("Number: INC0081123", "RITM0012345"): no one's id.
 _SERVICE_RECORD_RE: Final = compiled(r"(?:INC|RITM|REQ|CHG|PRB|SCTASK|TASK|KB)\d{7}")
 _SITE_CODE_RE: Final = compiled(r"#?[A-Z]-?\d{1,3}")
@@ -847,7 +871,7 @@ _KNOWN_FACILITY_RE: Final = _scan(
 # Framingham Heart Study), not a person or a place.
 _EPONYM_TAIL_RE: Final = compiled(
     r"(?:['’]s?|s['’])?\s+(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)?\s+)?(?i:disease|syndrome|sign|reflex|score|criteria"
-    r"|criterion|test|maneuver|manoeuvre|scale|classification|index|triad|phenomenon|law"
+    r"|criterion|test|exam|examination|maneuver|manoeuvre|scale|classification|index|triad|phenomenon|law"
     r"|rule|equation|formula|procedure|operation|fracture|palsy|ulcer|angina|lymphoma"
     r"|sarcoma|tumou?r|node|study|trial|risk|disorder|anomaly|deformity|contracture|cyst"
     r"|neuralgia|chorea|ataxia|dystrophy|anemia|anaemia|thyroiditis|encephalopathy|method"
@@ -1672,7 +1696,15 @@ def _location_spans(
             continue
         if low in lex.drugs and not _place_cue(_words_before(text, start)):
             continue  # "I take Norco at night": a drug that is also a town
+        if _CODENAME_BEFORE_RE.search(text, max(0, start - 12), start):
+            continue  # "Team Osprey owns the service", "Project Aurora": a name given to work
         yield start, _facility_tail(text, end, lex, allow_lower_head=True), LOCATION
+
+
+# A team's, a project's or a release's name after its kind: no one's town.
+_CODENAME_BEFORE_RE: Final = compiled(
+    r"\b(?:[Tt]eam|[Pp]roject|[Oo]peration|[Ss]quad|[Cc]ode-?name|[Pp]od|[Rr]elease)[ ]$"
+)
 
 
 _MORE_HEADS_RE: Final = compiled(rf"(?:\s+(?:{_FACILITY_HEAD}|Center|Centre)(?![\w'’]))+")
@@ -1864,8 +1896,14 @@ def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, in
     for m in _SSN_RE.finditer(text) if ssn else ():
         yield m.start(), m.end(), ID
 
+    projects: frozenset[str] | None = None
     for m in _codes(text) if hints.max_run >= 3 and _CODE_RE in may else ():
         tok = m.group(0)
+        if key := _TRACKER_KEY_RE.fullmatch(tok):
+            if projects is None:
+                projects = _tracker_projects(text)
+            if key.group("p") in projects:
+                continue  # "blocked on PROD-1423" in a sprint's notes: a ticket
         if _CODE_STOP.match(tok) or _SERVICE_RECORD_RE.fullmatch(tok):
             continue
         if _NOT_CODE_SHAPE_RE.fullmatch(tok):
@@ -2738,6 +2776,8 @@ _CONTEXT_STOP: Final = (
     aidoc rapidai abridge nabla deepscribe figma miro dovetail lookback usertesting typeform
     calendly docusign airtable zendesk freshdesk fireflies jamf intune okta yahoo hotmail
     gmail protonmail icloud
+    hyperspace hyperdrive prelude radiant beaker kaleidoscope optime stork cogito caboodle
+    slicerdicer powerchart firstnet surginet soarian centricity athenaone
     neuro cardio pulm psych peds onc rads derm nephro endo heme gyn obgyn gi ent uro
     pending unknown unk tbd tba redacted withheld declined rounds huddle self
     """.split()
@@ -3914,8 +3954,13 @@ def _cap_name_spans(
         if tok_low in _NEVER_NAMED_AFTER:
             continue
         after = _AFTER_NAME_RE.match(text, end)
+        if after and (pair := _AND_PARTNER_RE.match(after.group(0))):
+            partner = pair.group(1).lower()
+            if partner in lex.common and not _listed_name(partner, lex):
+                after = None  # "Cadence and Prelude are where ...": things, not people
         vocative = False
-        if (not after and text[start - 2 : start] == ", ") or (
+        listed = text[start - 2 : start] == ", " and _title_list(text, start, lex)
+        if (not after and text[start - 2 : start] == ", " and not listed) or (
             words and words[-1].rstrip(",") in _VOCATIVE_WORDS
         ):
             voc = _VOCATIVE_END_RE.match(text, end)
@@ -3972,6 +4017,26 @@ def _cap_name_spans(
                 ok = not place  # "Virginia and I both floated", not "in Virginia and I"
             if ok and not _is_eponym(text, start, tok_end):
                 yield start, end, NAME
+
+
+# (a pair before a verb that things do as well as people: "Cadence and Prelude are where")
+_AND_PARTNER_RE: Final = compiled(r"\s+and\s+([A-Z][a-z]+)\s+(?:are|were|have|had)$")
+
+
+def _title_list(text: str, start: int, lex: _Lexicon) -> bool:
+    """Whether the two words before ``start`` are items of a list of capitalised words
+    ("Low, Elevated, High."): the token there is the list's last item, not someone addressed."""
+    items = _TITLE_LIST_RE.search(text, max(0, start - 40), start)
+    if items is None:
+        return False
+    for item in items.groups():
+        low = item.lower()
+        if low not in lex.common or low in _VOCATIVE_WORDS or low in lex.first:
+            return False  # (a word a surname list holds too is still a word: "Low", "High")
+    return True
+
+
+_TITLE_LIST_RE: Final = compiled(r"(?<![\w'’-])([A-Z][a-z]+),[ ]([A-Z][a-z]+),[ ]$")
 
 
 _LOWER_WEAK_PLACE_RE: Final = _scan(

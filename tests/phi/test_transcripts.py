@@ -2721,8 +2721,37 @@ SESSION_24_CASES = [
 ]  # fmt: skip
 
 
+SESSION_25_CASES = [
+    # (a tracker's keys in a text of sprints and tickets, or two of one project; not an
+    # account's code)
+    ("Sprint 49 notes. Blocked on PROD-1423. The worst was PROD-1733.\nAction items are"
+     " OPS-11 through OPS-19. Patient account AB-123456 was billed twice.\n",
+     "Sprint 49 notes. Blocked on PROD-1423. The worst was PROD-1733.\nAction items are"
+     " OPS-11 through OPS-19. Patient [ID] was billed twice.\n"),
+    ("Her band read JH-99887 and her bracelet JH-99887 too.\n",
+     "Her band read [ID] and her bracelet [ID] too.\n"),
+    # (a team's or a project's name is no town; a town is)
+    ("Team Osprey owns the inference service.\n", "Team Osprey owns the inference service.\n"),
+    ("She moved to Osprey last year.\n", "She moved to [LOCATION] last year.\n"),
+    # (an exam named for its author; the author himself is a person)
+    ("On the Ballard exam later he looked about 37 weeks.\n",
+     "On the Ballard exam later he looked about 37 weeks.\n"),
+    ("I called Dr. Ballard about it.\n", "I called [NAME] about it.\n"),
+    # (an EHR's modules; two things, not two people, before "are"; people are)
+    ("One of us builds it in Hyperspace. Cadence and Prelude are where scheduling lives.\n",
+     "One of us builds it in Hyperspace. Cadence and Prelude are where scheduling lives.\n"),
+    ("Grace and Hope both said no.\n", "[NAME] and [NAME] both said no.\n"),
+    # (the last item of a list of capitalised words; someone addressed after a word)
+    ("A tier instead: Low, Elevated, High.\nRed, Amber, Green. Okay, thanks, Liisa. Sorry,"
+     " Hope, Per.\n",
+     "A tier instead: Low, Elevated, High.\nRed, Amber, Green. Okay, thanks, [NAME]. Sorry,"
+     " [NAME], [NAME].\n"),
+]  # fmt: skip
+
+
 @pytest.mark.parametrize(
-    ("text", "redacted"), SESSION_22_CASES + SESSION_23_CASES + SESSION_24_CASES
+    ("text", "redacted"),
+    SESSION_22_CASES + SESSION_23_CASES + SESSION_24_CASES + SESSION_25_CASES,
 )
 def test_fresh_set_classes(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted

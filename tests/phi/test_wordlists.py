@@ -97,11 +97,21 @@ def test_the_inflections_hold_no_listed_name_place_or_drug() -> None:
     assert not forms & drugs
 
 
+def test_the_clinical_words_hold_no_listed_name_or_place() -> None:
+    words = set((DATA / "clinical_words.txt").read_text(encoding="utf-8").split())
+    assert {"lactate", "troponin", "delirium"} <= words
+    for name in ("first_names", "first_names_common", "first_names_world", "surnames", "us_cities"):
+        listed = set((DATA / f"{name}.txt").read_text(encoding="utf-8").splitlines())
+        assert not words & listed, (name, sorted(words & listed)[:5])
+
+
 @pytest.mark.parametrize(
     "text",
     [
         "We had 22 participants; 14 nurses. Years in practice ranged from 2 to 31.",
         "Design review: Clinicians asked us to hide the raw score.",
+        "We titrated to 5. Lactate went from 4.1 to 2.3 over six hours.",
+        "Nights. He gets up three, four times. Sundowning, the doctor called it.",
     ],
 )
 def test_an_inflected_word_opening_a_sentence_is_no_name(text: str) -> None:

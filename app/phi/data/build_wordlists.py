@@ -483,7 +483,6 @@ def write_inflections() -> None:
     so a capitalised "Years" or "Clinicians" opening a sentence read as an unknown word, a
     name). No form that any name, place or drug list holds, nor any person name of any
     faker locale, with and without accents: a listed word is never a name to the detector."""
-    import names
     from english_words import get_english_words_set
     from wordfreq import iter_wordlist, zipf_frequency
 
@@ -495,9 +494,6 @@ def write_inflections() -> None:
         "towns_abroad", "regions_abroad", "drug_names",
     ):  # fmt: skip
         refused |= set((HERE / f"{name}.txt").read_text().lower().split())
-    ndir = Path(names.__file__).resolve().parent
-    for census in ("dist.female.first", "dist.male.first", "dist.all.last"):
-        refused |= set(_census(ndir / census, 10**6))
     for locale in _faker_locales():
         for n in _faker_names(locale, (*GIVEN, "last_names")):
             refused |= {n, _fold(n)}

@@ -864,7 +864,10 @@ _KNOWN_FACILITY_RE: Final = _scan(
     # (names many hospitals, schools and churches carry alone: "avoids Sacred Heart ER",
     # "a patient at Mercy West")
     r"|Sacred\s+Heart|Mercy\s+(?:West|East|North|South|General|Medical|Hospital|Health)"
-    r"|(?:[A-Z][a-z]+\s)?VA(?:\s+Medical\s+Center)?(?=[\s,.;)]|$))(?![\w])",
+    # (a VA by its town or its kind; "the VA" alone is the whole department, no place:
+    # "our VA liaison", "VA Video Connect")
+    r"|(?!(?:The|Our|My|At|In|To|From|And|Or)\s)[A-Z][a-z]+\sVA(?:\s+Medical\s+Center)?(?=[\s,.;)]|$)"
+    r"|VA\s+Medical\s+Center|VA(?=[ ](?:in|at|on)[ ][A-Z]))(?![\w])",
 )
 
 # A capitalised word followed by one of these is an eponym (Wilson's disease, Wells score,
@@ -4771,9 +4774,14 @@ def _spoken_spans(
             given = (
                 len(words) == 1 and count >= 2 and (low in lex.first or low in lex.first_ambiguous)
             )
+            # (a word no name list holds is a role, "Veteran:", "Sponsor:", unless the others
+            # are named: "Kai:", "Floor:" among "Gabriele:" and "Nela:"; "Grace:" may speak)
+            role = len(named) < 2 and all(
+                w.lower() in lex.common and not _listed_name(w.lower(), lex) for w in words
+            )
             speaker[label] = label in named or (
                 (count >= 2 or len(named) >= 2)
-                and (month or given or not any(w.lower() in _NOT_NAME for w in words))
+                and (month or given or not (role or any(w.lower() in _NOT_NAME for w in words)))
                 and not any(w.lower() in _CONTEXT_STOP for w in words)
             )
         for m in labels:
@@ -9140,6 +9148,44 @@ def _language_listed(text: str, start: int, end: int) -> bool:
     return False
 
 
+# A hospital's departments ("Care Management", "Patient Access", "Investigational
+# Pharmacy"): a kind of work, then what does it; no place.
+_DEPARTMENT_KINDS: Final = frozenset(
+    """
+    care case patient quality utilization environmental human nursing clinical regulatory
+    investigational inpatient outpatient satellite specialty ambulatory discharge infusion
+    social spiritual guest volunteer
+    """.split()
+)
+_DEPARTMENT_HEADS: Final = frozenset(
+    """
+    management access registration improvement review services resources relations education
+    affairs informatics pharmacy lab laboratory transport
+    """.split()
+)
+_TITLE_WORDS_AFTER_RE: Final = compiled(r"(?:[ ][A-Z][a-z]+){1,3}")
+_VIET_WEEKDAY_RE: Final = compiled(r"(?i:\bthứ)[ ](?=\w)")
+
+
+def _department(text: str, start: int, end: int, lex: _Lexicon) -> bool:
+    """Whether the place found at ``start:end`` (with the capitalised words after it) is a
+    department (see _DEPARTMENT_KINDS)."""
+    more = _TITLE_WORDS_AFTER_RE.match(text, end)
+    words = text[start : more.end() if more else end].lower().split()
+    if len(words) < 2 or words[0] not in _DEPARTMENT_KINDS or words[-1] not in _DEPARTMENT_HEADS:
+        return False
+    return all(w in lex.common and not _listed_name(w, lex) for w in words[1:])
+
+
+def _role_title(phrase: str, lex: _Lexicon) -> bool:
+    """Whether ``phrase`` is a job's title: words no name list holds, the last a role's
+    ("Care Manager", "Support Program Coordinator")."""
+    *heads, last = phrase.lower().split()
+    if not last.endswith(_ROLE_ENDINGS) or _listed_name(last, lex):
+        return False
+    return all(w in lex.common and not _listed_name(w, lex) for w in heads)
+
+
 def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpan]:
     """The spans ``detect`` finds in ``text`` read as a whole."""
     raw: list[tuple[int, int, str]] = []
@@ -9227,6 +9273,12 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
                 end += 4  # "96-year-old" whole, not "[AGE]-old" ("[AGE] years old" stays)
             if cat == NAME and _language_listed(text, start, end):
                 continue  # "interpreters in Spanish, Karen, Burmese": a language
+            if cat == NAME and _role_title(text[start:end], lex):
+                continue  # "Nurse Care Manager:", "the Caregiver Support Program Coordinator"
+            if cat == NAME and _VIET_WEEKDAY_RE.search(text, max(0, start - 4), start + 5):
+                continue  # "Thứ Hai và thứ Năm": Monday and Thursday, no one's name
+            if cat == LOCATION and _department(text, start, end, lex):
+                continue  # "calling from Care Management", "the fridge in Investigational Pharmacy"
             if cat == NAME and text[end - 1 : end] in _NEGATED_ENDS and _negated(text, end):
                 # "the doctor wasn't sure", "my son ben didn't": a verb, no name
                 end = text.rfind(" ", start, end)

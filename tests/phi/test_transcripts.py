@@ -2742,6 +2742,28 @@ SESSION_25_CASES = [
      "One of us builds it in Hyperspace. Cadence and Prelude are where scheduling lives.\n"),
     ("Grace and Hope both said no.\n", "[NAME] and [NAME] both said no.\n"),
     # (the last item of a list of capitalised words; someone addressed after a word)
+    # (a role in a speaker's label, a job's title and a department are no one and no place;
+    # named speakers are)
+    ("Interviewer: Did you use the Vet Center?\nVeteran: Yeah.\nInterviewer: And the VA?\n"
+     "Veteran: Scheduling.\nNurse Care Manager: Then it goes to the Caregiver Support Program"
+     " Coordinator. I'm calling from Care Management; the fridge in Investigational Pharmacy"
+     " alarmed.\n",
+     "Interviewer: Did you use the Vet Center?\nVeteran: Yeah.\nInterviewer: And the VA?\n"
+     "Veteran: Scheduling.\nNurse Care Manager: Then it goes to the Caregiver Support Program"
+     " Coordinator. I'm calling from Care Management; the fridge in Investigational Pharmacy"
+     " alarmed.\n"),
+    ("Gabriele: I drive in.\nNela: Me too.\nKai: Same.\nFloor: Yes.\nKai: Right.\n",
+     "[NAME]: I drive in.\n[NAME]: Me too.\n[NAME]: Same.\n[NAME]: Yes.\n[NAME]: Right.\n"),
+    ("I work at Evergreen Services in Ogden. My coordinator Hope Manager called.\n",
+     "I work at [LOCATION]. My coordinator [NAME] called.\n"),
+    # (the VA alone is a department; a VA by its town is a place)
+    ("Our VA liaison will call. VA Video Connect is alright. I go to the VA in Port Ardmore"
+     " and the Chicago VA.\n",
+     "Our VA liaison will call. VA Video Connect is alright. I go to the [LOCATION]"
+     " and the [LOCATION].\n"),
+    # (Vietnamese weekdays)
+    ("Participant: Thứ Hai và thứ Năm tôi đi tập thể dục.\n",
+     "Participant: Thứ Hai và thứ Năm tôi đi tập thể dục.\n"),
     ("A tier instead: Low, Elevated, High.\nRed, Amber, Green. Okay, thanks, Liisa. Sorry,"
      " Hope, Per.\n",
      "A tier instead: Low, Elevated, High.\nRed, Amber, Green. Okay, thanks, [NAME]. Sorry,"

@@ -509,8 +509,9 @@ def _tracker_projects(text: str) -> frozenset[str]:
     return frozenset(p for p, numbers in keys.items() if len(numbers) > 1)
 
 
-# A service desk's record number ("Number: INC0081123", "RITM0012345"): no one's id.
-_SERVICE_RECORD_RE: Final = compiled(r"(?:INC|RITM|REQ|CHG|PRB|SCTASK|TASK|KB)\d{7}")
+# A service desk's record number ("Number: INC0081123", "RITM0012345", "INC-58213"): no
+# one's id.
+_SERVICE_RECORD_RE: Final = compiled(r"(?:INC|RITM|REQ|CHG|PRB|SCTASK|TASK|KB)(?:\d{7}|-\d{4,7})")
 _SITE_CODE_RE: Final = compiled(r"#?[A-Z]-?\d{1,3}")
 # A Medicare Beneficiary Identifier by its shape (CMS: digit, letter, letter or digit, digit,
 # letter, letter or digit, digit, two letters, two digits), with or without its dashes:
@@ -1615,6 +1616,8 @@ def _location_spans(
             continue
         if all(w.lower() in _SPECIALTY for w in words):
             continue  # "the Heart Failure Clinic" is a service, not a named facility
+        if all(w.lower() in _CONTEXT_STOP for w in words):
+            continue  # "GE Healthcare", "Philips Healthcare": a vendor
         if any(w[-1] == "." and len(w) > 2 and w.lower() not in _ABBREVIATED_PREFIX for w in words):
             continue  # "I'm Kalani. Dialysis three years now": a sentence's end between
         start = m.start("pre") + pre.rfind(" ".join(words)) if words != pre.split() else m.start()
@@ -2779,6 +2782,7 @@ _CONTEXT_STOP: Final = (
     aidoc rapidai abridge nabla deepscribe figma miro dovetail lookback usertesting typeform
     calendly docusign airtable zendesk freshdesk fireflies jamf intune okta yahoo hotmail
     gmail protonmail icloud
+    ge healthineers
     hyperspace hyperdrive prelude radiant beaker kaleidoscope optime stork cogito caboodle
     slicerdicer powerchart firstnet surginet soarian centricity athenaone
     neuro cardio pulm psych peds onc rads derm nephro endo heme gyn obgyn gi ent uro
@@ -2911,6 +2915,10 @@ _SPECIALTY: Final = frozenset(
     same day outpatient inpatient ambulatory
     residential aged
     fracture antenatal postnatal maternity asthma respiratory ortho orthopaedic falls frailty
+    anticoagulation coumadin warfarin lipid hypertension copd chf ckd hepatology liver
+    travel allergy immunology infectious disease tb hiv wellness lactation prenatal
+    cardiology nephrology neurology oncology podiatry dermatology urology rheumatology
+    gastroenterology endocrinology pulmonology hematology geriatrics psychiatry audiology
     """.split()
 )
 # Words a ward or unit is named by when it is named for what it treats or for who is in it
@@ -3970,6 +3978,14 @@ def _cap_name_spans(
             if voc:
                 vocative = True
                 end = voc.end() - len(voc.group(0)) + len(voc.group(0).rstrip(" \t.?!"))
+                voc_words = text[start:end].lower().split()
+                if (
+                    not after
+                    and len(voc_words) > 1
+                    and all(w in lex.common and not _listed_name(w, lex) for w in voc_words)
+                ):
+                    vocative = False  # "a column, Discharge Likelihood.": no one addressed
+                    end = tok_end
         if not after and text[start - 2 : start] == ", " and _APPOSITIVE_END_RE.match(text, end):
             after = _APPOSITIVE_END_RE.match(text, end)  # "the lady at the desk, Kalina, was"
         if not after and text.startswith(",", end):
@@ -4027,19 +4043,26 @@ _AND_PARTNER_RE: Final = compiled(r"\s+and\s+([A-Z][a-z]+)\s+(?:are|were|have|ha
 
 
 def _title_list(text: str, start: int, lex: _Lexicon) -> bool:
-    """Whether the two words before ``start`` are items of a list of capitalised words
-    ("Low, Elevated, High."): the token there is the list's last item, not someone addressed."""
-    items = _TITLE_LIST_RE.search(text, max(0, start - 40), start)
+    """Whether the two items before ``start`` are of a list of capitalised words ("Low,
+    Elevated, High.", "Nursing Informatics, EVS, Bed Management."): the token there is the
+    list's last item, not someone addressed."""
+    items = _TITLE_LIST_RE.search(text, max(0, start - 80), start)
     if items is None:
         return False
     for item in items.groups():
-        low = item.lower()
-        if low not in lex.common or low in _VOCATIVE_WORDS or low in lex.first:
-            return False  # (a word a surname list holds too is still a word: "Low", "High")
+        for word in item.split():
+            low = word.lower()
+            if word.isupper() or low == "the":
+                continue  # an acronym ("EVS", "ICU")
+            if low in _VOCATIVE_WORDS or low in lex.first:
+                return False
+            if low not in lex.common and low not in _CONTEXT_STOP and low not in _SPECIALTY:
+                return False  # (a word a surname list holds too is a word: "Low", "High")
     return True
 
 
-_TITLE_LIST_RE: Final = compiled(r"(?<![\w'’-])([A-Z][a-z]+),[ ]([A-Z][a-z]+),[ ]$")
+_TITLE_ITEM: Final = r"(?:the[ ])?(?:[A-Z]{2,5}|[A-Z][a-z]+(?:[ ][A-Z][a-z]+){0,2})"
+_TITLE_LIST_RE: Final = compiled(rf"(?<![\w'’-])({_TITLE_ITEM}),[ ]({_TITLE_ITEM}),[ ]$")
 
 
 _LOWER_WEAK_PLACE_RE: Final = _scan(

@@ -2761,6 +2761,17 @@ SESSION_25_CASES = [
      " and the Chicago VA.\n",
      "Our VA liaison will call. VA Video Connect is alright. I go to the [LOCATION]"
      " and the [LOCATION].\n"),
+    # (lists of departments and clinics, a column's name, a service desk's ticket, a vendor)
+    ("C: Well, the Heart Failure Clinic, the Anticoagulation Clinic, Cardiology, Nephrology,"
+     " Podiatry. Sepsis Task Force, Nursing Informatics, Infection Prevention. Nursing, Case"
+     " Management, EVS, Transport, Bed Management. On the list there's a column, Discharge"
+     " Likelihood. We logged it as INC-58213. It's a vendor thing, GE Healthcare. I met Anna,"
+     " Maria, Grace.\n",
+     "C: Well, the Heart Failure Clinic, the Anticoagulation Clinic, Cardiology, Nephrology,"
+     " Podiatry. Sepsis Task Force, Nursing Informatics, Infection Prevention. Nursing, Case"
+     " Management, EVS, Transport, Bed Management. On the list there's a column, Discharge"
+     " Likelihood. We logged it as INC-58213. It's a vendor thing, GE Healthcare. I met [NAME],"
+     " [NAME], [NAME].\n"),
     # (Vietnamese weekdays)
     ("Participant: Thứ Hai và thứ Năm tôi đi tập thể dục.\n",
      "Participant: Thứ Hai và thứ Năm tôi đi tập thể dục.\n"),

@@ -6555,7 +6555,10 @@ _WEEKDAY_DATE_RE: Final = _scan(
     r"|Nov|Dec))"
     # (a day and a month either way round: "Mon 25/6", "Tuesday 8/27")
     r"|(?P<dm>(?:3[01]|[12]\d|0?[1-9])[/.](?:3[01]|[12]\d|0?[1-9]))(?![\d/]|[.]\d)"
+    # (not a day of every week: "Friday afternoon is the worst", "Monday morning huddles")
     r"|(?P<part>(?i:night|morning|afternoon|evening|just[ ]+gone|week|last))\b"
+    r"(?![ ]+(?i:is|are|tends?|always|usually|never|discharges|admits|admissions|shifts"
+    r"|huddles?|rounds|clinics?)\b)"
     # (a time of that day: "Okay, Friday at ten-forty", "Tuesday at 2pm")
     r"|(?P<at>(?i:at[ ]+(?:\d{1,2}(?::\d{2})?(?:[ ]?[ap]\.?m\b\.?)?|noon|one|two|three|four|five"
     r"|six|seven|eight|nine|ten|eleven|twelve)))\b)",
@@ -9187,6 +9190,8 @@ _DEPARTMENT_HEADS: Final = frozenset(
     """.split()
 )
 _TITLE_WORDS_AFTER_RE: Final = compiled(r"(?:[ ][A-Z][a-z]+){1,3}")
+# (a month's abbreviation in capitals before a day said in words: an acronym, "MAR first")
+_ACRONYM_MONTH_RE: Final = compiled(r"[A-Z]{3}[ ]+[a-z]+")
 _VIET_WEEKDAY_RE: Final = compiled(r"(?i:\bthứ)[ ](?=\w)")
 
 
@@ -9296,6 +9301,8 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
                 end += 4  # "96-year-old" whole, not "[AGE]-old" ("[AGE] years old" stays)
             if cat == NAME and _language_listed(text, start, end):
                 continue  # "interpreters in Spanish, Karen, Burmese": a language
+            if cat == DATE and _ACRONYM_MONTH_RE.fullmatch(text, start, end):
+                continue  # "charted it in the MAR first": the medication record, no March
             if cat == NAME and _role_title(text[start:end], lex):
                 continue  # "Nurse Care Manager:", "the Caregiver Support Program Coordinator"
             if cat == NAME and _VIET_WEEKDAY_RE.search(text, max(0, start - 4), start + 5):

@@ -2772,6 +2772,13 @@ SESSION_25_CASES = [
      " Management, EVS, Transport, Bed Management. On the list there's a column, Discharge"
      " Likelihood. We logged it as INC-58213. It's a vendor thing, GE Healthcare. I met [NAME],"
      " [NAME], [NAME].\n"),
+    # (a day of every week; the medication record; a device; a weekday's one day is dated)
+    ("Weekends are worse. Friday afternoon discharges pile up. friday afternoon is the worst."
+     " Respondent: Bedside Ultrasound was the one tool I liked.\nP4: only if you charted the"
+     " dose in the MAR first.\nP5: Staffing. She fell Friday afternoon and we called.\n",
+     "Weekends are worse. Friday afternoon discharges pile up. friday afternoon is the worst."
+     " Respondent: Bedside Ultrasound was the one tool I liked.\nP4: only if you charted the"
+     " dose in the MAR first.\nP5: Staffing. She fell [DATE] and we called.\n"),
     # (Vietnamese weekdays)
     ("Participant: Thứ Hai và thứ Năm tôi đi tập thể dục.\n",
      "Participant: Thứ Hai và thứ Năm tôi đi tập thể dục.\n"),

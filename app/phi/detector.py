@@ -898,6 +898,7 @@ _INSTRUMENT: Final = (
     r"(?i:chart|scale|score|index|criteria|tool|rules?|model|questionnaire|classification"
     r"|protocol)\b"
 )
+_INSTRUMENT_WORD_RE: Final = compiled(r"\b" + _INSTRUMENT)
 _INSTRUMENT_NEAR_RE: Final = compiled(r"(?:\s{1,4}+\S{1,81}+){1,3}?\s{1,4}+" + _INSTRUMENT)
 _EPONYM_MODIFIED_RE: Final = compiled(
     r"(?:\s{1,4}(?!(?i:the|a|an|and|or|but|of|in|on|at|to|for|with|from|by|her|his|my|our"
@@ -921,6 +922,7 @@ _EPONYMS: Final = frozenset(
     kussmaul willebrand quervain graaf graaff brugada takotsubo peyronie hirschsprung
     tinel tinel's phalen phalen's lachman romberg kernig brudzinski rovsing trousseau chvostek
     valsalva heimlich trendelenburg mallampati rinne homans tinetti karnofsky charlson
+    lewy
     """.split()
 )
 
@@ -962,6 +964,12 @@ _TITLE_RE: Final = _scan(
 _DOCUMENT_BEFORE_RE: Final = compiled(
     r"(?i:\b(?:the|a|an|this|that|shared|google|word|design|same|whole|new|old))[ ]+$"
 )
+# Titles that are whole words: a full stop after one ends a sentence ("Mr." is short).
+_WORD_TITLES: Final = frozenset(
+    "Doctor Nurse Sister Brother Father Mother Aunt Uncle Grandma Grandpa Judge Officer"
+    " Captain Pastor Reverend Deacon Imam Rabbi Professor Mister Miss".split()
+)
+_TITLE_WORDS: Final = frozenset(_TITLES.replace("[Dd]oc", "Doc|doc").split("|"))
 _SURNAME_TITLES: Final = frozenset("Dr Doctor doc Doc Mr Mister Mrs Ms Miss Prof Professor".split())
 # Titles of other languages and families before a name: "signora Petrassi", "Herr
 # Eichenberger", "nonna Giorgia", "Papa Fadipe".
@@ -1300,8 +1308,10 @@ def _name_spans(
                 continue  # "Dr. White" is a surname, "Mrs. Health" no one
             if low in _NOT_A_DOCTOR and m.end("n") == first_tok.end():
                 continue  # "Dr. Google is the one they all trust"
-            if low.endswith(_ROLE_ENDINGS):
-                continue  # "Nurse Manager", "Nurse Educator": a role
+            if low.endswith(_ROLE_ENDINGS) or low[:-1].endswith(_ROLE_ENDINGS):
+                continue  # "Nurse Manager", "Nurse Educators": a role
+            if text.startswith(".", m.end("title")) and m.group("title") in _WORD_TITLES:
+                continue  # "the Charge Nurse. Physical Therapy comes": a sentence's end
             if m.group("title").lower() == "doc" and (
                 not (surname_word or _personal_token(first_tok.group(0), lex, True))
                 or _DOCUMENT_BEFORE_RE.search(text, max(0, m.start() - 12), m.start())
@@ -1559,6 +1569,8 @@ def _location_spans(
         if low.split()[0] in _NOT_NAME:
             # "The patient, MA" – strip leading function words rather than dropping.
             continue
+        if _INSTRUMENT_WORD_RE.search(city):
+            continue  # "the NIH Stroke Scale, CT head": an instrument, then a scan
         yield m.start("city"), m.end(), LOCATION
 
     county = _COUNTY_RE in may and _COUNTY_HINT_RE.search(text)
@@ -2782,7 +2794,7 @@ _CONTEXT_STOP: Final = (
     aidoc rapidai abridge nabla deepscribe figma miro dovetail lookback usertesting typeform
     calendly docusign airtable zendesk freshdesk fireflies jamf intune okta yahoo hotmail
     gmail protonmail icloud
-    ge healthineers
+    ge healthineers storyboard basket
     hyperspace hyperdrive prelude radiant beaker kaleidoscope optime stork cogito caboodle
     slicerdicer powerchart firstnet surginet soarian centricity athenaone
     neuro cardio pulm psych peds onc rads derm nephro endo heme gyn obgyn gi ent uro
@@ -3982,7 +3994,8 @@ def _cap_name_spans(
                 if (
                     not after
                     and len(voc_words) > 1
-                    and all(w in lex.common and not _listed_name(w, lex) for w in voc_words)
+                    and not any(w in lex.first or w in lex.first_ambiguous for w in voc_words)
+                    and all(w in lex.common for w in voc_words)
                 ):
                     vocative = False  # "a column, Discharge Likelihood.": no one addressed
                     end = tok_end
@@ -8270,6 +8283,8 @@ def _plural_surnames(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[
         # (its stem without "s", or without "es": "Joneses" is Jones)
         stems = [plural[:-1].removesuffix("'")] + ([plural[:-2]] if plural.endswith("es") else [])
         lows = [stem.lower() for stem in stems]
+        if plural.lower() in lex.common:
+            continue  # "Multiple Sclerosis Society": a word that ends in "s", no family
         if any(low in lex.common or low in _DAY_AND_MONTH_NAMES for low in lows):
             continue  # "two Mondays", "two Nurses", "several Days Inns"
         if any(low.endswith(_ROLE_ENDINGS) for low in lows):
@@ -9205,6 +9220,35 @@ def _department(text: str, start: int, end: int, lex: _Lexicon) -> bool:
     return all(w in lex.common and not _listed_name(w, lex) for w in words[1:])
 
 
+# What an organisation's or a service's name ends in ("Nurse Advice Line", "Caregiver Support
+# Program", "Lewy Body Dementia Association").
+_ORGANISATION_HEADS: Final = frozenset(
+    """
+    line hotline helpline program programme team service services group association society
+    foundation alliance coalition council committee network institute fund desk
+    """.split()
+)
+
+
+def _organisation(text: str, start: int, end: int, lex: _Lexicon) -> bool:
+    """Whether the name found at ``start:end`` is an organisation's or a service's: with the
+    capitalised words after it, it ends in one of _ORGANISATION_HEADS, and its words (a title
+    aside) are words of English, eponyms or specialties, no given name."""
+    more = _TITLE_WORDS_AFTER_RE.match(text, end)
+    words = text[start : more.end() if more else end].split()
+    if words[-1].lower() not in _ORGANISATION_HEADS:
+        return False
+    words.pop()
+    if words and words[0].rstrip(".") in _TITLE_WORDS:
+        words.pop(0)
+    return bool(words) and all(
+        (low := w.lower()) not in lex.first
+        and low not in lex.first_ambiguous
+        and (low in lex.common or low in _EPONYMS or low in _SPECIALTY or low in _CONTEXT_STOP)
+        for w in words
+    )
+
+
 def _role_title(phrase: str, lex: _Lexicon) -> bool:
     """Whether ``phrase`` is a job's title: words no name list holds, the last a role's
     ("Care Manager", "Support Program Coordinator")."""
@@ -9303,6 +9347,8 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
                 continue  # "interpreters in Spanish, Karen, Burmese": a language
             if cat == DATE and _ACRONYM_MONTH_RE.fullmatch(text, start, end):
                 continue  # "charted it in the MAR first": the medication record, no March
+            if cat == NAME and _organisation(text, start, end, lex):
+                continue  # "Nurse Advice Line", "the Lewy Body Dementia Association"
             if cat == NAME and _role_title(text[start:end], lex):
                 continue  # "Nurse Care Manager:", "the Caregiver Support Program Coordinator"
             if cat == NAME and _VIET_WEEKDAY_RE.search(text, max(0, start - 4), start + 5):

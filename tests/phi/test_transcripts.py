@@ -2779,6 +2779,20 @@ SESSION_25_CASES = [
      "Weekends are worse. Friday afternoon discharges pile up. friday afternoon is the worst."
      " Respondent: Bedside Ultrasound was the one tool I liked.\nP4: only if you charted the"
      " dose in the MAR first.\nP5: Staffing. She fell [DATE] and we called.\n"),
+    # (a service's line, program or association; a full stop after a title that is a word;
+    # plural roles; a shift; an EHR's screens; an instrument before a scan; not a family)
+    ("Coordinator: Hi there, Nurse Advice Line. The Caregiver Support Program was useful."
+     " Caregiver: Lewy Body Dementia Association sent a packet. Multiple Sclerosis Society has"
+     " a forum. Rounds with the Charge Nurse. Physical Therapy comes later.\nP3: Nurse Managers"
+     " see it.\nFocus Group 2: ICU Nurses, Day Shift\nA query comes through In Basket; it"
+     " shows in Storyboard. NIH Stroke Scale, CT head. I called Nurse Ruth Team. The Joneses"
+     " came. Okay, thanks, Grace Day.\n",
+     "Coordinator: Hi there, Nurse Advice Line. The Caregiver Support Program was useful."
+     " Caregiver: Lewy Body Dementia Association sent a packet. Multiple Sclerosis Society has"
+     " a forum. Rounds with the Charge Nurse. Physical Therapy comes later.\nP3: Nurse Managers"
+     " see it.\nFocus Group 2: ICU Nurses, Day Shift\nA query comes through In Basket; it"
+     " shows in Storyboard. NIH Stroke Scale, CT head. I called [NAME]. The [NAME]"
+     " came. Okay, thanks, [NAME].\n"),
     # (Vietnamese weekdays)
     ("Participant: Thứ Hai và thứ Năm tôi đi tập thể dục.\n",
      "Participant: Thứ Hai và thứ Năm tôi đi tập thể dục.\n"),

@@ -2931,6 +2931,7 @@ _SPECIALTY: Final = frozenset(
     travel allergy immunology infectious disease tb hiv wellness lactation prenatal
     cardiology nephrology neurology oncology podiatry dermatology urology rheumatology
     gastroenterology endocrinology pulmonology hematology geriatrics psychiatry audiology
+    comprehensive headache migraine epilepsy seizure
     """.split()
 )
 # Words a ward or unit is named by when it is named for what it treats or for who is in it
@@ -9225,9 +9226,22 @@ def _department(text: str, start: int, end: int, lex: _Lexicon) -> bool:
 _ORGANISATION_HEADS: Final = frozenset(
     """
     line hotline helpline program programme team service services group association society
-    foundation alliance coalition council committee network institute fund desk
+    foundation alliance coalition council committee network institute fund desk center centre
     """.split()
 )
+
+
+def _english_words(phrase: str, lex: _Lexicon) -> bool:
+    """Whether ``phrase``, taken as a name, is two or more words of English that no name list
+    holds ("Discharge Likelihood", "Check-In"), or a country or state ("Puerto Rico")."""
+    words = phrase.lower().split()
+    if len(words) == 1 and phrase.count("-") == 1 and phrase.istitle():
+        words = words[0].split("-")  # "the Caregiver Check-In" (not "Mi-ran": a given name)
+    if len(words) < 2:
+        return False
+    if _country_or_state(phrase):
+        return True
+    return all(w in lex.common and not _listed_name(w, lex) for w in words)
 
 
 def _organisation(text: str, start: int, end: int, lex: _Lexicon) -> bool:
@@ -9255,7 +9269,7 @@ def _role_title(phrase: str, lex: _Lexicon) -> bool:
     *heads, last = phrase.lower().split()
     if not last.endswith(_ROLE_ENDINGS) or _listed_name(last, lex):
         return False
-    return all(w in lex.common and not _listed_name(w, lex) for w in heads)
+    return all(not _listed_name(w, lex) for w in heads)  # ("Prior Auth Coordinator:")
 
 
 def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpan]:
@@ -9347,10 +9361,6 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
                 continue  # "interpreters in Spanish, Karen, Burmese": a language
             if cat == DATE and _ACRONYM_MONTH_RE.fullmatch(text, start, end):
                 continue  # "charted it in the MAR first": the medication record, no March
-            if cat == NAME and _organisation(text, start, end, lex):
-                continue  # "Nurse Advice Line", "the Lewy Body Dementia Association"
-            if cat == NAME and _role_title(text[start:end], lex):
-                continue  # "Nurse Care Manager:", "the Caregiver Support Program Coordinator"
             if cat == NAME and _VIET_WEEKDAY_RE.search(text, max(0, start - 4), start + 5):
                 continue  # "Thứ Hai và thứ Năm": Monday and Thursday, no one's name
             if cat == LOCATION and _department(text, start, end, lex):
@@ -9362,4 +9372,17 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
                     continue
             cleaned.append((start, end, cat))
     cleaned.extend(_recurring(text, cleaned, lex))
-    return _merge(_extend(text, _merged(cleaned), lex, lower_mode))
+    extended = _extend(text, _merged(cleaned), lex, lower_mode)
+    return _merge(s for s in extended if s[2] != NAME or not _no_one(text, s[0], s[1], lex))
+
+
+def _no_one(text: str, start: int, end: int, lex: _Lexicon) -> bool:
+    """Whether a name found at ``start:end`` (as rules extended it) names no one: English
+    words ("What does Daily Digest tell you?"), a country ("from Puerto Rico originally"), an
+    organisation ("Nurse Advice Line"), or a job's title ("Nurse Care Manager:")."""
+    phrase = text[start:end]
+    return (
+        _english_words(phrase, lex)
+        or _organisation(text, start, end, lex)
+        or _role_title(phrase, lex)
+    )

@@ -2793,6 +2793,16 @@ SESSION_25_CASES = [
      " see it.\nFocus Group 2: ICU Nurses, Day Shift\nA query comes through In Basket; it"
      " shows in Storyboard. NIH Stroke Scale, CT head. I called [NAME]. The [NAME]"
      " came. Okay, thanks, [NAME].\n"),
+    # (clinics and centres of a specialty, a program's check-in, a country, a label's role;
+    # a hyphenated given name)
+    ("It suggests the Comprehensive Stroke Center. It could be a Headache Clinic new patient."
+     " The best part is the Caregiver Check-In. You signed up through the Caregiver Resource"
+     " Center? He's from Puerto Rico originally.\nPrior Auth Coordinator: There are five of"
+     " us.\nInterviewer: Does it help?\nPrior Auth Coordinator: Yes. I work with Mi-ran.\n",
+     "It suggests the Comprehensive Stroke Center. It could be a Headache Clinic new patient."
+     " The best part is the Caregiver Check-In. You signed up through the Caregiver Resource"
+     " Center? He's from Puerto Rico originally.\nPrior Auth Coordinator: There are five of"
+     " us.\nInterviewer: Does it help?\nPrior Auth Coordinator: Yes. I work with [NAME].\n"),
     # (Vietnamese weekdays)
     ("Participant: Thứ Hai và thứ Năm tôi đi tập thể dục.\n",
      "Participant: Thứ Hai và thứ Năm tôi đi tập thể dục.\n"),

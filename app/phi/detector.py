@@ -491,7 +491,8 @@ _TICKET_BEFORE_RE: Final = compiled(
 # tracker's work or that holds two keys of one project ("PROD-1811 through PROD-1819").
 _TRACKER_KEY_RE: Final = compiled(r"(?<![\w#-])(?P<p>[A-Z][A-Z0-9]{1,9})-(?P<n>\d{1,5})(?![\w-])")
 _TRACKER_TALK_RE: Final = compiled(
-    r"(?i:\b(?:jira|linear|tickets?|sprints?|backlog|bug[ ]bash|epics?|story[ ]points?"
+    # (not "epic" nor "linear": an EHR's and an adjective's name more often than a tracker's)
+    r"(?i:\b(?:jira|tickets?|sprints?|backlog|bug[ ]bash|story[ ]points?"
     r"|stand-?ups?|pull[ ]requests?|PRs?|changelog|release[ ]notes|post-?mortems?|retros?"
     r"|action[ ]items?|roadmap|kanban|triage[ ]queue))\b"
 )
@@ -969,7 +970,7 @@ _WORD_TITLES: Final = frozenset(
     "Doctor Nurse Sister Brother Father Mother Aunt Uncle Grandma Grandpa Judge Officer"
     " Captain Pastor Reverend Deacon Imam Rabbi Professor Mister Miss".split()
 )
-_TITLE_WORDS: Final = frozenset(_TITLES.replace("[Dd]oc", "Doc|doc").split("|"))
+_ALL_TITLES: Final = frozenset(_TITLES.replace("[Dd]oc", "Doc|doc").split("|"))
 _SURNAME_TITLES: Final = frozenset("Dr Doctor doc Doc Mr Mister Mrs Ms Miss Prof Professor".split())
 # Titles of other languages and families before a name: "signora Petrassi", "Herr
 # Eichenberger", "nonna Giorgia", "Papa Fadipe".
@@ -9253,7 +9254,7 @@ def _organisation(text: str, start: int, end: int, lex: _Lexicon) -> bool:
     if words[-1].lower() not in _ORGANISATION_HEADS:
         return False
     words.pop()
-    if words and words[0].rstrip(".") in _TITLE_WORDS:
+    if words and words[0].rstrip(".") in _ALL_TITLES:
         words.pop(0)
     return bool(words) and all(
         (low := w.lower()) not in lex.first
@@ -9378,7 +9379,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
 
 def _no_one(text: str, start: int, end: int, lex: _Lexicon) -> bool:
     """Whether a name found at ``start:end`` (as rules extended it) names no one: English
-    words ("What does Daily Digest tell you?"), a country ("from Puerto Rico originally"), an
+    words ("a column, Discharge Likelihood."), a country ("from Puerto Rico originally"), an
     organisation ("Nurse Advice Line"), or a job's title ("Nurse Care Manager:")."""
     phrase = text[start:end]
     return (

@@ -765,7 +765,14 @@ _FACILITY_RE: Final = _scan(
     rf"\s+(?P<head>{_FACILITY_HEAD}(?:\s+{_FACILITY_HEAD})*)(?![\w]|['’](?![s]\b))"
     rf"(?:\s+(?:of|in)\s+(?P<of>(?:[A-Z][a-zA-Z]+\s?){{1,3}}))?",
 )
-_ABBREVIATED_PREFIX: Final = frozenset("st. mt. ft. dr. gen. univ. mass.".split())
+# Abbreviations a name or a place goes on after: "St. Cloud", "Mary Ellen Sr.", a full stop
+# after any other word of two letters or more ends the sentence (see _sentence_end).
+_ABBREVIATED_PREFIX: Final = frozenset(
+    """
+    st. mt. ft. dr. gen. univ. mass. jr. sr. mr. mrs. ms. mme. mlle. dra. sra. ste. mts. pte.
+    ave. blvd. hwy. apt. rte. hosp. prof. rev. fr. capt. sgt. lt. col.
+    """.split()
+)
 # Heads named for a person or a place only by words no dictionary has (see _location_spans).
 _NAMED_HEADS: Final = frozenset("practice surgery ward unit wing".split())
 # Heads that are ordinary words; they need a place-like prefix (city, Saint ..., known name).
@@ -868,7 +875,10 @@ _KNOWN_FACILITY_RE: Final = _scan(
     r"|Sacred\s+Heart|Mercy\s+(?:West|East|North|South|General|Medical|Hospital|Health)"
     # (a VA by its town or its kind; "the VA" alone is the whole department, no place:
     # "our VA liaison", "VA Video Connect")
-    r"|(?!(?:The|Our|My|At|In|To|From|And|Or)\s)[A-Z][a-z]+\sVA(?:\s+Medical\s+Center)?(?=[\s,.;)]|$)"
+    # ("Then VA Medical Center in Dayton": a sentence's opening word is no town)
+    r"|(?!(?:The|Our|My|At|In|To|From|And|Or|Then|So|But|Now|Also|Well|Yes|Yeah|Okay|After"
+    r"|Before|Later|First|Next|Finally|Via|Through|With|No|Not)\s)"
+    r"[A-Z][a-z]+\sVA(?:\s+Medical\s+Center)?(?=[\s,.;)]|$)"
     r"|VA\s+Medical\s+Center|VA(?=[ ](?:in|at|on)[ ][A-Z]))(?![\w])",
 )
 
@@ -1621,7 +1631,7 @@ def _location_spans(
         words = pre.split()
         # Drop leading generic/function words: "the Mercy Clinic" -> "Mercy Clinic", "So
         # Edenderry General went first" -> "Edenderry General".
-        while words and (words[0].lower() in _STRIP_PREFIX or words[0].lower() in _OPENERS):
+        while words and _opening_word(words[0].lower()):
             words.pop(0)
         if not words:
             continue
@@ -1631,7 +1641,7 @@ def _location_spans(
             continue  # "the Heart Failure Clinic" is a service, not a named facility
         if all(w.lower() in _CONTEXT_STOP for w in words):
             continue  # "GE Healthcare", "Philips Healthcare": a vendor
-        if any(w[-1] == "." and len(w) > 2 and w.lower() not in _ABBREVIATED_PREFIX for w in words):
+        if any(_sentence_end(w) for w in words):
             continue  # "I'm Kalani. Dialysis three years now": a sentence's end between
         start = m.start("pre") + pre.rfind(" ".join(words)) if words != pre.split() else m.start()
         if start < m.start():
@@ -2978,6 +2988,11 @@ def lex_common() -> frozenset[str]:
     return _lexicon().common
 
 
+def _opening_word(low: str) -> bool:
+    """Whether ``low`` is a word that opens a phrase, never a facility's name ("the", "so")."""
+    return low in _STRIP_PREFIX or low in _OPENERS
+
+
 def _uncued_facility(window: str, head_start: int, toks: list[re.Match[str]]) -> int | None:
     """No cue: "I left Sandhill Medical Pavilion": the capitalised words right before a head
     of its own (not "General" or "Memorial" alone), leading "The"/"Our" taken off."""
@@ -2986,7 +3001,8 @@ def _uncued_facility(window: str, head_start: int, toks: list[re.Match[str]]) ->
         if not _capital(t.group(0)) or not _FAC_WORD_RE.match(t.group(0)):
             break
         pre.insert(0, t)
-    while pre and pre[0].group(0).lower().strip(".") in _STRIP_PREFIX:
+    # (and a sentence's opening word: "Then VA Medical Center in Dayton")
+    while pre and _opening_word(pre[0].group(0).lower().strip(".")):
         pre.pop(0)
     low = [t.group(0).lower().strip(".") for t in pre]
     if not low or all(w in _GENERIC_PREFIX or w in _STRIP_PREFIX for w in low):
@@ -3187,6 +3203,11 @@ _FILLER_WORDS: Final = frozenset("um uh erm hmm mean like well so oh yeah okay o
 def _listed_name(low: str, lex: _Lexicon) -> bool:
     """Whether a name list holds ``low`` (a given name, a word's or not, or a surname)."""
     return low in lex.first or low in lex.first_ambiguous or low in lex.surnames
+
+
+def _plain_word(low: str, lex: _Lexicon) -> bool:
+    """Whether ``low`` is a word of English that no name list holds ("daily" is a surname)."""
+    return low in lex.common and not _listed_name(low, lex)
 
 
 def _strong_name_ok(text: str, start: int, end: int, lex: _Lexicon) -> bool:
@@ -3981,7 +4002,7 @@ def _cap_name_spans(
         after = _AFTER_NAME_RE.match(text, end)
         if after and (pair := _AND_PARTNER_RE.match(after.group(0))):
             partner = pair.group(1).lower()
-            if partner in lex.common and not _listed_name(partner, lex):
+            if _plain_word(partner, lex):
                 after = None  # "Cadence and Prelude are where ...": things, not people
         vocative = False
         listed = text[start - 2 : start] == ", " and _title_list(text, start, lex)
@@ -4814,9 +4835,7 @@ def _spoken_spans(
             )
             # (a word no name list holds is a role, "Veteran:", "Sponsor:", unless the others
             # are named: "Kai:", "Floor:" among "Gabriele:" and "Nela:"; "Grace:" may speak)
-            role = len(named) < 2 and all(
-                w.lower() in lex.common and not _listed_name(w.lower(), lex) for w in words
-            )
+            role = len(named) < 2 and all(_plain_word(w.lower(), lex) for w in words)
             speaker[label] = label in named or (
                 (count >= 2 or len(named) >= 2)
                 and (month or given or not (role or any(w.lower() in _NOT_NAME for w in words)))
@@ -5073,12 +5092,31 @@ _HOUSE_NUMBER_AFTER_RE: Final = compiled(
 )
 
 
+def _listed_town_after(text: str, end: int, lex: _Lexicon, lower_mode: bool) -> int:
+    """End of a listed town (and its state) right after a street, with no comma: "four forty
+    one haddon avenue collingswood new jersey", "212 Pulaski Street Hamtramck"; or 0."""
+    if text[end : end + 1] != " " or not (lower_mode or text[end + 1 : end + 2].isupper()):
+        return 0
+    city = _listed_city(text[end + 1 : end + 48].lower(), lex)
+    words = city.split()
+    if not city or all(w in lex.common for w in words) or city in _STATE_NAMES_LOWER:
+        return 0  # ("... street north", "... road washington": a word or a state, no town)
+    town_end = end + 1 + len(city)
+    words = text[town_end : town_end + 24].lower().split()
+    for n in (2, 1):  # "new jersey", "texas"
+        if len(words) >= n and " ".join(words[:n]).strip(",.") in _STATE_NAMES_LOWER:
+            return text.lower().index(words[n - 1], town_end) + len(words[n - 1].rstrip(",."))
+    return town_end
+
+
 def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool, street: bool = False) -> int:
     """Extend a facility/address span over the house number, then the town (and ZIP), that
     follow it; in written text the town is capitalised (", it's just outside" is no town)."""
     if (house := _HOUSE_NUMBER_AFTER_RE.match(text, end)) is not None:
         end = house.end()
     m = _PLACE_AFTER_RE.match(text, end)
+    if not m and street and (town_end := _listed_town_after(text, end, lex, lower_mode)):
+        return town_end
     if not m:
         z = _TOWN_ZIP_RE.match(text, end)  # "12 fox lane harrisville 12345" (no comma)
         if not z and lower_mode and street:
@@ -5108,6 +5146,12 @@ def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool, street: b
 _FIRST_PERSON: Final = frozenset("i i'm i’m i'd i’d i'll i’ll i've i’ve".split())
 
 
+def _sentence_end(word: str) -> bool:
+    """Whether a full stop after ``word`` ends a sentence: it follows a whole word, not an
+    initial or an abbreviation ("J.", "St.", "Mt.", "Jr.")."""
+    return word.endswith(".") and len(word) > 2 and word.lower() not in _ABBREVIATED_PREFIX
+
+
 def _place_run(
     text: str, start: int, phrase: str, lex: _Lexicon, common_first: bool = False
 ) -> int:
@@ -5117,6 +5161,8 @@ def _place_run(
     prev_prefix = False
     cap_town = phrase[:1].isupper()
     for i, w in enumerate(words):
+        if i > 0 and _sentence_end(words[i - 1].group(0)):
+            break  # "in Dayton. Palo Alto after that": a full stop ends the town
         tok = w.group(0).rstrip(".,")
         low = tok.lower()
         cap = tok[0].isupper()
@@ -6611,7 +6657,7 @@ def _spoken_dates(text: str, low_text: str, may: Possible) -> Iterator[tuple[int
 # kept it; beside a date or after "last"/"next" it is dated above.
 _MONTH_ALONE_RE: Final = _scan(
     "sSiIbBlLtTuUeEmMaAdDoOwW",
-    r"(?i:\b(?:(?P<last>last|this[ ]past)|since|in|back[ ]in|until|till|by|early|late|mid"
+    r"(?i:\b(?:(?P<last>last|this[ ]past)|since|in|back[ ]in|between|until|till|by|early|late|mid"
     r"|around|during|through|before|after|(?:end|beginning|start|middle|week|weekend)[ ]of)[ ]+"
     r"(?:(?:early|late|mid)[- ]?)?)"
     rf"(?P<v>(?i:{_MONTH_FULL}))\b(?![ ]*(?:[,.]?[ ]*\d|the[ ]+\d|of[ ]+\d|['’]\d))",
@@ -7316,7 +7362,7 @@ _REGIONS: Final = frozenset(
     """
     ontario quebec alberta manitoba saskatchewan yukon nunavut newfoundland labrador
     queensland tasmania northland waikato taranaki manawatu manawatū southland otago
-    canterbury marlborough munster leinster connacht connaught ulster gauteng kwazulu-natal
+    munster leinster connacht connaught ulster gauteng kwazulu-natal
     limpopo mpumalanga kerala karnataka maharashtra gujarat rajasthan bihar odisha orissa assam
     telangana haryana jharkhand chhattisgarh uttarakhand goa punjab sindh balochistan selangor
     johor kedah kelantan pahang perak terengganu sabah sarawak perlis bavaria saxony hesse nsw qld
@@ -8070,6 +8116,15 @@ def _export_name(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, i
     while words and words[0].group(0).lower() in _EXPORT_TITLES:
         words.pop(0)
         titled = True
+    # A full stop after a whole word ends the sentence, and the name ("Thanks, Grace. See
+    # you then."); an initial's ("Mary J. Blige") or a suffix's ("Jr.") does not.
+    for i, w in enumerate(words):
+        if _sentence_end(w.group(0)):
+            del words[i + 1 :]
+            end = w.end() - 1
+            break
+    else:
+        end = words[-1].end() if words else end
     if not words:
         return None
     lows = [w.group(0).lower().strip(",.") for w in words]
@@ -8080,9 +8135,9 @@ def _export_name(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, i
     if len(words) == 1 and len(lows[0]) <= 3 and words[0].group(0).isupper():
         if lows[0] not in lex.first:
             return None  # "IV:", "CNS:", "P:": a role's letters
-    if not titled and all(w in lex.common and not _listed_name(w, lex) for w in lows):
+    if not titled and all(_plain_word(w, lex) for w in lows):
         return None
-    return words[0].start(), words[-1].end()
+    return words[0].start(), end
 
 
 def _export_spans(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
@@ -8246,7 +8301,7 @@ def _chart_names(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int,
         low = m.group("n").lower()
         if low in _CONTEXT_STOP or low in _NOT_NAME or low in _FACILITY_WORDS:
             continue
-        if low in lex.common and not _listed_name(low, lex):
+        if _plain_word(low, lex):
             continue  # "Moved to window (bed 4)"
         yield m.start("n"), m.end("n"), NAME
     for m in _INITIALS_RE.finditer(text) if _INITIALS_RE in may else ():
@@ -8461,7 +8516,7 @@ def _attributed(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, in
         return None  # "See Table (PT)": words, though "See" is someone's surname too
 
     first = words[0].lower().rstrip(".")
-    if first in lex.common and not _listed_name(first, lex):
+    if _plain_word(first, lex):
         return None
     return got
 
@@ -8648,9 +8703,7 @@ def _s16_spans(
             while not whole and words and not named(words, True, listed):
                 words.pop(0)  # "Met Deepa (RAN)": the name after a word
             start = m.end("n") - len(" ".join(words))
-            if listed and all(
-                w.lower() in lex.common and not _listed_name(w.lower(), lex) for w in words
-            ):
+            if listed and all(_plain_word(w.lower(), lex) for w in words):
                 continue  # "Last name: Pending", "Owner: Quality": a word no list names
             if (
                 len(words) == 1
@@ -9219,7 +9272,7 @@ def _department(text: str, start: int, end: int, lex: _Lexicon) -> bool:
     words = text[start : more.end() if more else end].lower().split()
     if len(words) < 2 or words[0] not in _DEPARTMENT_KINDS or words[-1] not in _DEPARTMENT_HEADS:
         return False
-    return all(w in lex.common and not _listed_name(w, lex) for w in words[1:])
+    return all(_plain_word(w, lex) for w in words[1:])
 
 
 # What an organisation's or a service's name ends in ("Nurse Advice Line", "Caregiver Support
@@ -9242,7 +9295,7 @@ def _english_words(phrase: str, lex: _Lexicon) -> bool:
         return False
     if _country_or_state(phrase):
         return True
-    return all(w in lex.common and not _listed_name(w, lex) for w in words)
+    return all(_plain_word(w, lex) for w in words)
 
 
 def _organisation(text: str, start: int, end: int, lex: _Lexicon) -> bool:
@@ -9364,8 +9417,6 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
                 continue  # "charted it in the MAR first": the medication record, no March
             if cat == NAME and _VIET_WEEKDAY_RE.search(text, max(0, start - 4), start + 5):
                 continue  # "Thứ Hai và thứ Năm": Monday and Thursday, no one's name
-            if cat == LOCATION and _department(text, start, end, lex):
-                continue  # "calling from Care Management", "the fridge in Investigational Pharmacy"
             if cat == NAME and text[end - 1 : end] in _NEGATED_ENDS and _negated(text, end):
                 # "the doctor wasn't sure", "my son ben didn't": a verb, no name
                 end = text.rfind(" ", start, end)
@@ -9374,10 +9425,19 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
             cleaned.append((start, end, cat))
     cleaned.extend(_recurring(text, cleaned, lex))
     extended = _extend(text, _merged(cleaned), lex, lower_mode)
-    return _merge(s for s in extended if s[2] != NAME or not _no_one(text, s[0], s[1], lex))
+    return _merge(s for s in extended if not _no_one(text, s[0], s[1], s[2], lex))
 
 
-def _no_one(text: str, start: int, end: int, lex: _Lexicon) -> bool:
+def _no_one(text: str, start: int, end: int, category: str, lex: _Lexicon) -> bool:
+    """Whether a name or a place found at ``start:end`` (as rules extended it) is none: see
+    _no_name for names; a place that is a department ("calling from Care Management", "the
+    fridge in Investigational Pharmacy")."""
+    if category == NAME:
+        return _no_name(text, start, end, lex)
+    return category == LOCATION and _department(text, start, end, lex)
+
+
+def _no_name(text: str, start: int, end: int, lex: _Lexicon) -> bool:
     """Whether a name found at ``start:end`` (as rules extended it) names no one: English
     words ("a column, Discharge Likelihood."), a country ("from Puerto Rico originally"), an
     organisation ("Nurse Advice Line"), or a job's title ("Nurse Care Manager:")."""

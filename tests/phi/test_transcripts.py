@@ -2813,9 +2813,31 @@ SESSION_25_CASES = [
 ]  # fmt: skip
 
 
+SESSION_26_CASES = [
+    # (a full stop after a whole word ends a name and a town; an abbreviation's does not)
+    ("Thanks, Grace. See you then.\n", "Thanks, [NAME]. See you then.\n"),
+    ("I was in Dayton. Palo Alto after that. She lives in St. Cloud now.\n",
+     "I was in [LOCATION]. [LOCATION] after that. She lives in [LOCATION] now.\n"),
+    # (a sentence's opening word is no facility's)
+    ("He was seen at the Cleveland VA first. Then VA Medical Center in Dayton.\n",
+     "He was seen at the [LOCATION] first. Then [LOCATION].\n"),
+    # (a US town that is also a region abroad)
+    ("I have to drive her over from Marlborough and mornings are hard.\n",
+     "I have to drive her over from [LOCATION] and mornings are hard.\n"),
+    # (months between months)
+    ("I lost six nurses between March and July.\n",
+     "I lost six nurses between [DATE] and [DATE].\n"),
+    # (a listed town right after a street, with no comma; not a word after it)
+    ("update his address to four forty one haddon avenue collingswood new jersey thanks\n"
+     "pickup is seven oh five east commerce street san antonio it's the blue house\n",
+     "update his address to [LOCATION] thanks\npickup is [LOCATION] it's the blue house\n"),
+    ("She lives at 212 Pulaski Street Hamtramck now.\n", "She lives at [LOCATION] now.\n"),
+]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("text", "redacted"),
-    SESSION_22_CASES + SESSION_23_CASES + SESSION_24_CASES + SESSION_25_CASES,
+    SESSION_22_CASES + SESSION_23_CASES + SESSION_24_CASES + SESSION_25_CASES + SESSION_26_CASES,
 )
 def test_fresh_set_classes(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted

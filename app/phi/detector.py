@@ -181,6 +181,7 @@ _EXTRA_PLACES: Final = frozenset(
 # (programs, vendors, standards, clinical vocabulary); never part of a detected name.
 _NOT_NAME: Final = frozenset(
     """
+    ohip pharmacare ramq
     line desk station triage hotline helpline
     a an the this that these those he she they we i you it his her their our my your its
     erm um umm uh uhm hmm mhm er eh ah oh yep yup nah nope alright look listen says said
@@ -2435,7 +2436,7 @@ _KIN: Final = (
     r"|grandchild|grandkid"
     r"|stepson|stepdaughter"
     r"|stepmom|stepdad|stepmum|step(?:mother|father|brother|sister)|half-(?:brother|sister)"
-    r"|god(?:mother|father|daughter|son)|grand(?:niece|nephew)|great-(?:aunt|uncle)|flatmate"
+    r"|god(?:mother|father|daughter|son)|grand(?:niece|nephew)|great-(?:aunt|uncle)|flatmate|mate"
     r"|carer|ex-(?:wife|husband)|coworker|co-worker|colleague|manager|supervisor|boss|preceptor|educator"
     r"|director|attending|resident|intern|doctor|physician|surgeon|pharmacist|therapist"
     r"|coordinator|navigator|aide|chaplain|social\s+worker|case\s+manager|caseworker)"
@@ -3381,7 +3382,7 @@ _KIN_WORDS: Final = frozenset(
     child mother-in-law father-in-law sister-in-law brother-in-law son-in-law daughter-in-law
     stepson stepdaughter stepmom stepdad stepmum stepmother stepfather stepbrother stepsister
     half-brother half-sister godmother godfather goddaughter godson grandniece grandnephew
-    great-aunt great-uncle flatmate carer ex-wife ex-husband
+    great-aunt great-uncle flatmate mate carer ex-wife ex-husband
     coworker co-worker colleague manager supervisor boss
     preceptor nana papa abuela abuelo tia tio granny gran secretary clerk aide educator director
     attending resident fellow intern midwife
@@ -4786,6 +4787,12 @@ def _proper_noun_spans(
         yield start, end, NAME
 
 
+# A number's range ("ninety to ninety-three", "92-95"), no one's age (see _spoken_spans).
+_RANGE_AFTER_RE: Final = compiled(
+    r"[ ]*(?:to|-|–)[ ]*(?:\d|(?:a|one)[ ]hundred|ninety)(?![\w-]*[ ]+(?:years?|yrs?)\b)"
+)
+
+
 def _spoken_spans(
     text: str,
     lex: _Lexicon,
@@ -4940,6 +4947,8 @@ def _spoken_spans(
             window = low_text[max(0, m.start() - 48) : m.start()]
             if _WEIGHT_BEFORE_RE.search(window):
                 continue  # "he weighs about one ninety"
+            if _RANGE_AFTER_RE.match(low_scan, m.end()):
+                continue  # "your usual is ninety to ninety-three": a range of readings
             # (the answer to "how old is she now", and "ninety-seven, Mr. Thomas")
             if after or "how old" in window or _age_context(window, strict):
                 yield m.start(), m.end(), AGE
@@ -6656,9 +6665,13 @@ def _spoken_dates(text: str, low_text: str, may: Possible) -> Iterator[tuple[int
 # Tuesday", "see you Monday") is no element of a date and stays, as the project has always
 # kept it; beside a date or after "last"/"next" it is dated above.
 _MONTH_ALONE_RE: Final = _scan(
-    "sSiIbBlLtTuUeEmMaAdDoOwW",
+    "sSiIbBlLtTuUeEmMaAdDoOwWfF",
     r"(?i:\b(?:(?P<last>last|this[ ]past)|since|in|back[ ]in|between|until|till|by|early|late|mid"
-    r"|around|during|through|before|after|(?:end|beginning|start|middle|week|weekend)[ ]of)[ ]+"
+    r"|around|during|through|before|after|(?:end|beginning|start|middle|week|weekend)[ ]of"
+    # ("from January", not "a note from May": a month that is no given name)
+    r"|from(?=[ ]+(?!may|june|april|august)))"
+    # (a filler between: "in, um, October")
+    r"(?:,[ ]*(?:um|uh|er|erm),)?[ ]+"
     r"(?:(?:early|late|mid)[- ]?)?)"
     rf"(?P<v>(?i:{_MONTH_FULL}))\b(?![ ]*(?:[,.]?[ ]*\d|the[ ]+\d|of[ ]+\d|['’]\d))",
 )
@@ -9437,13 +9450,17 @@ def _no_one(text: str, start: int, end: int, category: str, lex: _Lexicon) -> bo
     return category == LOCATION and _department(text, start, end, lex)
 
 
+_MODAL_THEN_I_RE: Final = compiled(r"(?:Will|Can|May|Shall|Should|Would|Could|Did|Do)[ ]I")
+
+
 def _no_name(text: str, start: int, end: int, lex: _Lexicon) -> bool:
     """Whether a name found at ``start:end`` (as rules extended it) names no one: English
     words ("a column, Discharge Likelihood."), a country ("from Puerto Rico originally"), an
     organisation ("Nurse Advice Line"), or a job's title ("Nurse Care Manager:")."""
     phrase = text[start:end]
     return (
-        _english_words(phrase, lex)
+        _MODAL_THEN_I_RE.fullmatch(phrase) is not None  # "Will I keep using it?"
+        or _english_words(phrase, lex)
         or _organisation(text, start, end, lex)
         or _role_title(phrase, lex)
     )

@@ -2832,6 +2832,17 @@ SESSION_26_CASES = [
      "pickup is seven oh five east commerce street san antonio it's the blue house\n",
      "update his address to [LOCATION] thanks\npickup is [LOCATION] it's the blue house\n"),
     ("She lives at 212 Pulaski Street Hamtramck now.\n", "She lives at [LOCATION] now.\n"),
+    # (a range of readings is no age; an age is)
+    ("Nurse: Your usual is ninety to ninety-three. She's ninety-four and still sharp.\n",
+     "Nurse: Your usual is ninety to ninety-three. She's [AGE] and still sharp.\n"),
+    # (a month after "from" that is no given name, and after a filler)
+    ("It was old, from January. He got laser in, um, October. A note from May about it.\n",
+     "It was old, from [DATE]. He got laser in, um, [DATE]. A note from May about it.\n"),
+    # (provincial health plans, a drug class, a question; a mate is a friend)
+    ("Is this covered by OHIP? Does Pharmacare cover it?\nPatient: Sulfa. I get a rash. Will I"
+     " keep using it? Yes. I go to the gym with my mate Fionn.\n",
+     "Is this covered by OHIP? Does Pharmacare cover it?\nPatient: Sulfa. I get a rash. Will I"
+     " keep using it? Yes. I go to the gym with my mate [NAME].\n"),
 ]  # fmt: skip
 
 

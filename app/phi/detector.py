@@ -181,7 +181,7 @@ _EXTRA_PLACES: Final = frozenset(
 # (programs, vendors, standards, clinical vocabulary); never part of a detected name.
 _NOT_NAME: Final = frozenset(
     """
-    ohip pharmacare ramq
+    ohip pharmacare ramq nanay tatay
     line desk station triage hotline helpline
     a an the this that these those he she they we i you it his her their our my your its
     erm um umm uh uhm hmm mhm er eh ah oh yep yup nah nope alright look listen says said
@@ -469,6 +469,8 @@ _CODE_RE: Final = _scan(
 _NOT_CODE_SHAPE_RE: Final = compiled(
     r"(?:19|20)\d{2}-(?:19|20)\d{2}|(?:19|20)\d{2}-[01]\d-[0-3]\d|\d{3}-\d{3}-\d{4}"
 )
+# Hours on a 24-hour clock, from and to ("0330-0400"; an overnight "2300-0700" stays a code).
+_HOURS_RE: Final = compiled(r"((?:[01]\d|2[0-3])[0-5]\d)-((?:[01]\d|2[0-3])[0-5]\d)")
 # (with a check digit after a slash, as New Zealand and Australian scripts are numbered:
 # "987954/3")
 _LONG_NUMBER_RE: Final = _scan("#0-9", r"(?<![\w.,#-])#?\d{6,}(?:/\d(?![\d/]))?(?![\w.,-]\d|[\w-])")
@@ -892,7 +894,7 @@ _EPONYM_TAIL_RE: Final = compiled(
     r"|sarcoma|tumou?r|node|study|trial|risk|disorder|anomaly|deformity|contracture|cyst"
     r"|neuralgia|chorea|ataxia|dystrophy|anemia|anaemia|thyroiditis|encephalopathy|method"
     r"|technique|position|incision|catheter|classification|staging|protocol|questionnaire"
-    r"|inventory|guidelines?|heart\s+study|virus|fever|type|stage|grade|rules|model"
+    r"|inventory|guidelines?|heart\s+study|virus|fever|type|stage|grade|rules|model|neg(?:ative)?"
     # devices named for a person or a place: "the Jackson-Pratt drain", "a Denver shunt"
     r"|shunt|drain|valve|clip|stent|lift|bag|vent|ventilator|monitor|pump|robot|scopes?"
     # a company named for a place: "Boston Scientific leads"
@@ -1938,6 +1940,8 @@ def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, in
             continue
         if _NOT_CODE_SHAPE_RE.fullmatch(tok):
             continue  # year ranges, ISO dates and phone numbers have their own categories
+        if (hours := _HOURS_RE.fullmatch(tok)) and hours.group(1) < hours.group(2):
+            continue  # "CT tech on break 0330-0400": a shift's hours
         if _DASHED_DIGITS_RE.fullmatch(tok) and sum(c.isdigit() for c in tok) < 6:
             continue
         if _SITE_CODE_RE.fullmatch(tok):
@@ -2717,7 +2721,8 @@ _ROLE_ENDINGS: Final = (
     "surgeon", "educator", "analyst", "specialist", "consultant", "navigator", "dietitian",
     "practitioner", "paramedic", "midwife", "chaplain", "receptionist", "administrator",
     "supervisor", "intensivist", "hospitalist", "internist", "anesthetist", "phlebotomist",
-    "radiographer", "sonographer", "orderly",
+    "radiographer", "sonographer", "orderly", "farmer", "rancher", "teacher", "trucker",
+    "driver", "fisherman", "logger", "welder", "mechanic", "plumber",
 )  # fmt: skip
 _NOT_SPEAKER: Final = frozenset(
     """
@@ -2873,7 +2878,7 @@ _PLACE_STOP: Final = frozenset(
     the a an my his her our their your this that town city here there home work school
     church bed beds rehab hospice hospital clinic office nursing assisted living daycare
     jail prison the country state county area neighborhood church work lunch dinner breakfast
-    class court mass bed
+    class court mass bed rm room bldg building flr floor
     """.split()
 )
 # Facilities by structure: "at Lakeside Memorial", "from greystone hospital".
@@ -5234,6 +5239,11 @@ def _place_run(
     span = text[start:end].lower().split()
     if all(w in _PLACE_PREFIX for w in span):
         return 0
+    if not cap_town and len(span) > 1 and span[0] in _PLACE_PREFIX:
+        # "wrote it out in big print": a prefix and words of English name a town only when
+        # a list has it ("little rock"); "big sur", "west sallybury" have a word it lacks
+        if all(_plain_word(w, lex) for w in span[1:]) and not _listed_city(" ".join(span), lex):
+            return 0
     # A listed town goes on over words that would end a name ("from palmerston north on")
     return max(end, start + len(_listed_city(phrase.lower(), lex)))
 
@@ -8283,6 +8293,7 @@ _PARTICLE_NAME_RE: Final = _scan(
     rf"|da|di|du|bin|binti|ibn|le)[ ](?P<s>{_NAME_TOK}))",
 )
 _BED_NAME_RE: Final = _scan(_UP, rf"(?<![\w'’.-])(?P<n>{_NAME_TOK})[ ]\((?:bed|rm|room)[ ]?\d")
+_UNIT_LETTERS: Final = frozenset("ED ER OR IR GI PT OT RT CT MR US EP NP PA RN MD".split())
 _INITIALS_RE: Final = _scan(
     "pPA-Z",
     rf"\b[Pp]t\.?[ ]+(?:(?P<s>{_NAME_TOK}),[ ]+)?(?P<i>[A-Z]\.[ ]?[A-Z]\.(?:[A-Z]\.)?)"
@@ -8321,6 +8332,8 @@ def _chart_names(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int,
         sur = m.group("s")
         if sur and sur.lower() not in _CONTEXT_STOP and sur.lower() not in _NOT_NAME:
             yield m.start("s"), m.end("s"), NAME  # (before the initials, "pt Long, C.L.")
+        if m.group("a") in _UNIT_LETTERS:
+            continue  # "admit coming from ED, 58M": a department, no one's initials
         yield *m.span("i" if m.group("i") else "a"), NAME
 
 
@@ -8378,13 +8391,17 @@ _CROSS_STREETS_RE: Final = _scan(
     rf"[ ](?:and|&)[ ](?P<q>{_STREET_WORD})",
 )
 _NUMBERED_ROAD_RE: Final = _scan(
-    "oOaAjJvVuUdDpP0-9",
+    "oOaAjJvVuUdDpPtTfF0-9",
     # (where something is, on or off the road; not where a drive turned: "at Route 9 we
     # turned" stays)
-    # ("off State Route 29", "via Route 89", "up County Road JC", "763 Route 181")
-    r"(?:\b(?i:on|off|along|just[ ]off|via|up|down|past|across)[ ]+|\b(?P<h>\d{1,5})[ ]+)"
-    r"(?P<r>(?:(?:State[ ]|US[ ]|U\.S\.[ ])?(?:Route|Rte\.?|Highway|Hwy\.?)|County[ ]Road"
-    r"|State[ ]Road|Farm[ ]Road|Rural[ ]Route|US|SR)[ ]?(?:\d{1,4}[A-Z]?|(?<=Road[ ])[A-Z]{1,2})"
+    # ("off State Route 29", "via Route 89", "up County Road JC", "763 Route 181", "east of
+    # Highway 11", "on the Route 105 side toward Norton", "off Kentucky Route 15", a Texas
+    # farm-to-market road "off FM 1053")
+    r"(?:\b(?i:on|off|along|just[ ]off|via|up|down|past|across|of|toward|towards|on[ ]the)[ ]+"
+    r"|\b(?P<h>\d{1,5})[ ]+)"
+    r"(?P<r>(?:(?:State[ ]|US[ ]|U\.S\.[ ]|[A-Z][a-z]{3,13}[ ])?(?:Route|Rte\.?|Highway|Hwy\.?)"
+    r"|County[ ]Road|State[ ]Road|Farm[ ]Road|Rural[ ]Route|Road|FM|RM|US|SR)[ ]?"
+    r"(?:\d{1,4}[A-Z]?|(?<=Road[ ])[A-Z]{1,2})"
     r")\b",
 )
 _ORDINAL_NOUN_AFTER_RE: Final = compiled(
@@ -8398,7 +8415,25 @@ _STREET_SIDE_RE: Final = compiled(
 )
 
 
+# A chain's shop by the street it is on, which needs no street type: "the CVS on
+# Brookhurst", "the Walgreens on Broadway in Sedalia" (not "the CVS on Monday").
+_CHAIN_ON_STREET_RE: Final = _scan(
+    "WCRKSPTHMDBw",
+    r"\b(?:Walgreens|CVS|Rite[ ]Aid|Walmart|Kroger|Safeway|Publix|Costco|Target|H-E-B|HEB"
+    r"|Meijer|Wegmans|Duane[ ]Reade|Boots|walgreens)(?:[ ](?:[Pp]harmacy|store))?[ ]+(?:on|off)[ ]+"
+    r"(?P<p>[A-Z][a-z'’]+(?:[ ][A-Z][a-z'’]+){0,2})\b",
+)
+
+
 def _road_spans(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _CHAIN_ON_STREET_RE.finditer(text) if _CHAIN_ON_STREET_RE in may else ():
+        words = m.group("p").split()
+        while words and (
+            words[-1].lower() in _DAY_AND_MONTH_NAMES or words[-1].lower() in _CONTEXT_STOP
+        ):
+            words.pop()
+        if words and words[0].lower() not in _DAY_AND_MONTH_NAMES:
+            yield m.start("p"), m.start("p") + len(" ".join(words)), LOCATION
     for m in _CROSS_STREETS_RE.finditer(text) if _CROSS_STREETS_RE in may else ():
         sides = (m.group("p"), m.group("q"))
         if not any(_STREET_SIDE_RE.match(side) for side in sides):
@@ -9029,6 +9064,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _LOWER_NAME_ANSWER_RE,
                 _CROSS_STREETS_RE,
                 _NUMBERED_ROAD_RE,
+                _CHAIN_ON_STREET_RE,
                 _MAIL_FIELD_RE,
                 _SIGN_OFF_RE,
                 _TABLE_HEAD_RE,

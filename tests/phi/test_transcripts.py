@@ -2843,6 +2843,26 @@ SESSION_26_CASES = [
      " keep using it? Yes. I go to the gym with my mate Fionn.\n",
      "Is this covered by OHIP? Does Pharmacare cover it?\nPatient: Sulfa. I get a rash. Will I"
      " keep using it? Yes. I go to the gym with my mate [NAME].\n"),
+    # (a ward's notes: a department's letters, a rule named for a town, a room, a shift's
+    # hours; patient initials stay a name)
+    ("Bed 4: admit coming from ED, 58M DKA. Bed 5: JD, 58M DKA.\nHall 1 - 50s F, ankle"
+     " injury, Ottawa neg. Move to Rm 4 once cleaned. CT tech on break 0330-0400.\n",
+     "Bed 4: admit coming from ED, 58M DKA. Bed 5: [NAME], 58M DKA.\nHall 1 - 50s F, ankle"
+     " injury, Ottawa neg. Move to Rm 4 once cleaned. CT tech on break 0330-0400.\n"),
+    # (an occupation in a speaker's label, a Tagalog word for mother)
+    ("Interviewer: How far is the clinic?\nFarmer: Forty-two miles one way.\nInterviewer:"
+     " And then?\nFarmer: Call the ambulance. Si Nanay, she is eighty-three.\n",
+     "Interviewer: How far is the clinic?\nFarmer: Forty-two miles one way.\nInterviewer:"
+     " And then?\nFarmer: Call the ambulance. Si Nanay, she is eighty-three.\n"),
+    # (a prefix and a word of English in speech-to-text: a town only when listed)
+    ("so i wrote it out in big print\nwe live out in little rock now\n",
+     "so i wrote it out in big print\nwe live out in [LOCATION] now\n"),
+    # (numbered roads after more cues; a chain's shop by its street; not a weekday)
+    ("I live off Kentucky Route 15. Farm on Road 14, two miles east of Highway 11, off FM"
+     " 1053. At Route 9 we turned. We pick up at the CVS on Brookhurst, not the CVS on"
+     " Monday.\n",
+     "I live off [LOCATION]. Farm on [LOCATION], two miles east of [LOCATION], off [LOCATION]."
+     " At Route 9 we turned. We pick up at the CVS on [LOCATION], not the CVS on Monday.\n"),
 ]  # fmt: skip
 
 

@@ -469,6 +469,7 @@ _CODE_RE: Final = _scan(
 _NOT_CODE_SHAPE_RE: Final = compiled(
     r"(?:19|20)\d{2}-(?:19|20)\d{2}|(?:19|20)\d{2}-[01]\d-[0-3]\d|\d{3}-\d{3}-\d{4}"
 )
+_PAYER_BIN_BEFORE_RE: Final = compiled(r"\b(?:Rx[ ]?)?BIN(?:[ ]?#|[ ]number)?(?:[ ]is)?:?[ ]*$")
 # Hours on a 24-hour clock, from and to ("0330-0400"; an overnight "2300-0700" stays a code).
 _HOURS_RE: Final = compiled(r"((?:[01]\d|2[0-3])[0-5]\d)-((?:[01]\d|2[0-3])[0-5]\d)")
 # (with a check digit after a slash, as New Zealand and Australian scripts are numbered:
@@ -1951,6 +1952,8 @@ def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, in
         yield m.start(), m.end(), ID
 
     for m in _long_numbers(text) if hints.max_run >= 6 and _LONG_NUMBER_RE in may else ():
+        if _PAYER_BIN_BEFORE_RE.search(text, max(0, m.start() - 16), m.start()):
+            continue  # "the new BIN is 004336": a plan's routing number, the same for everyone
         yield m.start(), m.end(), ID
     for rx in (_MBI_RE, _TRACKING_RE) if hints.digits >= 4 else ():
         for m in rx.finditer(text) if rx in may else ():
@@ -2454,6 +2457,9 @@ _ANY_TOK: Final = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]
 _NAME_CUE: Final = (
     rf"\b(?:(?P<intro>this\s+is)|(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})"
     rf"(?:\s*,|\s+(?:is|was)|\s*[—–]|\s+--?)?|name\s+is|name['’]s|named|dr\.?|doctor"
+    # (a home visit's note: "visit note for ruth ann hensley", "patient is wendell ray
+    # tackett"; the word after must still look like a name, not "patient is stable")
+    r"|patient(?:\s+is)?|(?:visit|note)\s+for"
     # (a nickname: "everyone calls her Mick", "Dad calls me Jurek")
     rf"|(?:everyone|everybody|they|we|people|he|she|mum|mom|dad|mother|father|nan|nana|gran"
     rf"|granny|grandma|grandpa|the\s+kids|my\s+(?:{_KIN}))\s+call(?:s|ed)?\s+(?:her|him|me))"
@@ -7779,7 +7785,8 @@ _LABELLED_NAME_RE: Final = _scan(
 # (labels that open a call's or a visit's turns too: one word after them must be no word)
 _TURN_ROLES: Final = (
     "Agent", "Customer", "Member", "Patient", "Client", "Resident", "Provider", "Clinician",
-    "Pharmacist", "Therapist", "Caller",
+    "Pharmacist", "Therapist", "Caller", "Moderator", "Interviewer", "Facilitator", "Nurse",
+    "Doctor", "Rep", "Staff", "Participant", "Respondent",
 )  # fmt: skip
 # - the names a meeting's notes list as present: "Present: Okafor (charge), Bram, Ji-hoon";
 _ATTENDEES_RE: Final = _scan(
@@ -8294,6 +8301,13 @@ _PARTICLE_NAME_RE: Final = _scan(
 )
 _BED_NAME_RE: Final = _scan(_UP, rf"(?<![\w'’.-])(?P<n>{_NAME_TOK})[ ]\((?:bed|rm|room)[ ]?\d")
 _UNIT_LETTERS: Final = frozenset("ED ER OR IR GI PT OT RT CT MR US EP NP PA RN MD".split())
+# A ward's list: a patient by surname (and given name or initial) before age and sex, "Bed
+# 12 - Haddad, Yusuf 94 M", "3. Thibodeaux 77M", "S: Rahimi, 52M, bed 7", "Pham 33F".
+_LISTED_PATIENT_RE: Final = _scan(
+    _UP,
+    rf"(?<![\w'’.-])(?P<n>{_NAME_TOK}(?:,[ ](?:{_NAME_TOK}|[A-Z]\.))?),?[ ]+"
+    r"(?=\d{1,3}[ ]?(?:yo[ ]?|y/o[ ]?)?[MF](?![\w/]))",
+)
 _INITIALS_RE: Final = _scan(
     "pPA-Z",
     rf"\b[Pp]t\.?[ ]+(?:(?P<s>{_NAME_TOK}),[ ]+)?(?P<i>[A-Z]\.[ ]?[A-Z]\.(?:[A-Z]\.)?)"
@@ -8302,7 +8316,8 @@ _INITIALS_RE: Final = _scan(
 
 
 def _chart_names(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
-    """A ward's and a chart's people (_PARTICLE_NAME_RE, _BED_NAME_RE, _INITIALS_RE)."""
+    """A ward's and a chart's people (_PARTICLE_NAME_RE, _BED_NAME_RE, _LISTED_PATIENT_RE,
+    _INITIALS_RE)."""
     for m in _PARTICLE_NAME_RE.finditer(text) if _PARTICLE_NAME_RE in may else ():
         before = text[: m.start()].rstrip().rsplit(None, 1)
         if (
@@ -8327,6 +8342,15 @@ def _chart_names(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int,
             continue
         if _plain_word(low, lex):
             continue  # "Moved to window (bed 4)"
+        yield m.start("n"), m.end("n"), NAME
+    for m in _LISTED_PATIENT_RE.finditer(text) if _LISTED_PATIENT_RE in may else ():
+        first = m.group("n").split(",")[0].lower()
+        if first in _CONTEXT_STOP or first in _NOT_NAME or first in _DAY_AND_MONTH_NAMES:
+            continue
+        if first in lex.common and "," not in m.group("n"):
+            continue  # "Male 58M", "Hall 5 M" (a surname that is a word needs a given name)
+        if first in _NOT_SPEAKER or first in _KIN_WORDS:
+            continue  # "Patient, 67 F", "Daughter, 40F"
         yield m.start("n"), m.end("n"), NAME
     for m in _INITIALS_RE.finditer(text) if _INITIALS_RE in may else ():
         sur = m.group("s")
@@ -9104,7 +9128,10 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         ),
         *((rx, _ascii_gate(rx)) for rx in (_PASSIVE_PERSON_RE, _NAME_BEFORE_DATE_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LABELLED_NAME_RE, _ATTENDEES_RE, _NAME_ROLE_PAREN_RE)),
-        *((rx, _ascii_gate(rx)) for rx in (_PARTICLE_NAME_RE, _BED_NAME_RE, _INITIALS_RE)),
+        *(
+            (rx, _ascii_gate(rx))
+            for rx in (_PARTICLE_NAME_RE, _BED_NAME_RE, _LISTED_PATIENT_RE, _INITIALS_RE)
+        ),
         *((rx, _ascii_gate(rx)) for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE, _COUNTY_RE)),
         *((rx, None) for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE, _HONORIFIC_RE)),
         (_NAME_CORRECTED_RE, _ascii_gate(_NAME_CORRECTED_RE)),
@@ -9496,6 +9523,7 @@ def _no_name(text: str, start: int, end: int, lex: _Lexicon) -> bool:
     phrase = text[start:end]
     return (
         _MODAL_THEN_I_RE.fullmatch(phrase) is not None  # "Will I keep using it?"
+        or phrase.lower() in _SPECIALTY  # "this is Audiology. How can I help?"
         or _english_words(phrase, lex)
         or _organisation(text, start, end, lex)
         or _role_title(phrase, lex)

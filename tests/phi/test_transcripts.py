@@ -2863,6 +2863,22 @@ SESSION_26_CASES = [
      " Monday.\n",
      "I live off [LOCATION]. Farm on [LOCATION], two miles east of [LOCATION], off [LOCATION]."
      " At Route 9 we turned. We pick up at the CVS on [LOCATION], not the CVS on Monday.\n"),
+    # (a ward's list by surname, age and sex; not a word with no given name)
+    ("Bed 12 - Haddad, Yusuf 94 M\nBed 15 - Carmody 58 M\nS: Rahimi, 52M, bed 7\n"
+     "1. Moreno, J. 45M POD1\nMale 58M, Patient 67 F, Hall 5 M.\n",
+     "Bed 12 - [NAME] [AGE]\nBed 15 - [NAME] 58 M\nS: [NAME], 52M, bed 7\n"
+     "1. [NAME] 45M POD1\nMale 58M, Patient 67 F, Hall 5 M.\n"),
+    # (a home visit's patient in speech-to-text; not "patient is stable")
+    ("visit note for ruth ann hensley she's sharp\npatient is wendell ray tackett at home\n"
+     "patient is stable and the visit for wound care went fine\n",
+     "visit note for [NAME] she's sharp\npatient is [NAME] at home\n"
+     "patient is stable and the visit for wound care went fine\n"),
+    # (a one-word answer in a moderator's turn, a clinic's department on the phone, a
+    # pharmacy plan's routing number; a member's id stays)
+    ("Moderator: Good. Next question.\nReceptionist: Thank you for holding, this is Audiology."
+     "\nRep: The new BIN is 004336. Member ID 004337 is active.\n",
+     "Moderator: Good. Next question.\nReceptionist: Thank you for holding, this is Audiology."
+     "\nRep: The new BIN is 004336. [ID] is active.\n"),
 ]  # fmt: skip
 
 

@@ -804,6 +804,7 @@ _NAMED_BY_ANY_WORD: Final = frozenset(
 # Words that make "X Health"/"X Clinic" generic rather than a named facility.
 _GENERIC_PREFIX: Final = frozenset(
     """
+    after-hours overnight 24-hour 24/7
     public mental digital population behavioral behavioural global world occupational home
     community women's women’s men's men’s child children's maternal oral sexual reproductive
     environmental rural urban national federal state international family primary our the a
@@ -896,6 +897,7 @@ _EPONYM_TAIL_RE: Final = compiled(
     r"|neuralgia|chorea|ataxia|dystrophy|anemia|anaemia|thyroiditis|encephalopathy|method"
     r"|technique|position|incision|catheter|classification|staging|protocol|questionnaire"
     r"|inventory|guidelines?|heart\s+study|virus|fever|type|stage|grade|rules|model|neg(?:ative)?"
+    r"|agitation(?:-sedation)?"
     # devices named for a person or a place: "the Jackson-Pratt drain", "a Denver shunt"
     r"|shunt|drain|valve|clip|stent|lift|bag|vent|ventilator|monitor|pump|robot|scopes?"
     # a company named for a place: "Boston Scientific leads"
@@ -2184,7 +2186,8 @@ _AGE_REACHED_LAST: Final = frozenset(t[-1] for t in _AGE_REACHED)
 _NOT_AGE_SUBJECTS: Final = frozenset(
     """
     temp temperature rate pressure sat sats saturation glucose sugar pulse score weight count
-    level reading bp hr rr total census number it that this which lab labs value result
+    level reading bp hr rr total census number it that this which lab labs value result goal
+    target threshold benchmark cutoff cut-off baseline compliance average median mean
     """.split()
 )
 
@@ -6684,10 +6687,10 @@ _MONTH_ALONE_RE: Final = _scan(
     "sSiIbBlLtTuUeEmMaAdDoOwWfF",
     r"(?i:\b(?:(?P<last>last|this[ ]past)|since|in|back[ ]in|between|until|till|by|early|late|mid"
     r"|around|during|through|before|after|(?:end|beginning|start|middle|week|weekend)[ ]of"
-    # ("from January", not "a note from May": a month that is no given name)
-    r"|from(?=[ ]+(?!may|june|april|august)))"
-    # (a filler between: "in, um, October")
-    r"(?:,[ ]*(?:um|uh|er|erm),)?[ ]+"
+    # ("from January", not "a note from May": a month that is no given name; "that August")
+    r"|from(?=[ ]+(?!may|june|april|august))|that(?=[ ]+(?!may|june|april)))"
+    # (a filler between: "in, um, October", "in, like, March")
+    r"(?:,[ ]*(?:um|uh|er|erm|like),)?[ ]+"
     r"(?:(?:early|late|mid)[- ]?)?)"
     rf"(?P<v>(?i:{_MONTH_FULL}))\b(?![ ]*(?:[,.]?[ ]*\d|the[ ]+\d|of[ ]+\d|['’]\d))",
 )
@@ -8449,6 +8452,32 @@ _CHAIN_ON_STREET_RE: Final = _scan(
 )
 
 
+# A word said to be a name: "Wang is my surname", "Kim is the family name", "My patronymic
+# is Mykolaivna" (in any case; the word must be capitalised or the text in lower case).
+_NAME_KIND: Final = (
+    r"(?:family|last|first|given|middle|maiden|christian|married)[ ]name|surname|nickname"
+    r"|patronymic"
+)
+_SAID_TO_BE_NAME_RE: Final = _scan(
+    f"{_UP}{_LO}",
+    rf"\b(?P<n>[{_UP}][{_LO}'’-]+|[{_LO}]{{2,}})[ ]is[ ](?:my|the|his|her|our|their)[ ]"
+    rf"(?:{_NAME_KIND})\b"
+    rf"|\b(?i:my|his|her|our|their)[ ](?:{_NAME_KIND})[ ](?:is|was)[ ]"
+    rf"(?P<m>[{_UP}][{_LO}'’-]+(?:[ ][{_UP}][{_LO}'’-]+)?|[{_LO}]{{2,}})\b",
+)
+
+
+def _said_to_be_names(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _SAID_TO_BE_NAME_RE.finditer(text) if _SAID_TO_BE_NAME_RE in may else ():
+        group = "n" if m.group("n") else "m"
+        word = m.group(group)
+        if word.lower() not in _NOT_SAID_NAMES and (word[0].isupper() or text.islower()):
+            yield m.start(group), m.end(group), NAME
+
+
+_NOT_SAID_NAMES: Final = frozenset("it this that which what mine same one here there".split())
+
+
 def _road_spans(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _CHAIN_ON_STREET_RE.finditer(text) if _CHAIN_ON_STREET_RE in may else ():
         words = m.group("p").split()
@@ -9089,6 +9118,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _CROSS_STREETS_RE,
                 _NUMBERED_ROAD_RE,
                 _CHAIN_ON_STREET_RE,
+                _SAID_TO_BE_NAME_RE,
                 _MAIL_FIELD_RE,
                 _SIGN_OFF_RE,
                 _TABLE_HEAD_RE,
@@ -9473,6 +9503,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_lower_name_answers(text, lex, may))
     raw.extend(_road_spans(text, may))
     raw.extend(_set_off_names(text, lex, lower_mode, may))
+    raw.extend(_said_to_be_names(text, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))
 
@@ -9513,6 +9544,10 @@ def _no_one(text: str, start: int, end: int, category: str, lex: _Lexicon) -> bo
     return category == LOCATION and _department(text, start, end, lex)
 
 
+_HEADING_BEFORE_RE: Final = compiled(
+    r"\b(?:Theme|Question|Step|Part|Section|Finding|Phase|Round|Item|Insight|Goal|Task)"
+    r"[ ]\d{1,2}[,:.][ ]*$"
+)
 _MODAL_THEN_I_RE: Final = compiled(r"(?:Will|Can|May|Shall|Should|Would|Could|Did|Do)[ ]I")
 
 
@@ -9524,6 +9559,11 @@ def _no_name(text: str, start: int, end: int, lex: _Lexicon) -> bool:
     return (
         _MODAL_THEN_I_RE.fullmatch(phrase) is not None  # "Will I keep using it?"
         or phrase.lower() in _SPECIALTY  # "this is Audiology. How can I help?"
+        # "Theme 1, Time. 19 of 27 reported ...": a heading's word
+        or (
+            _plain_word(phrase.lower(), lex)
+            and _HEADING_BEFORE_RE.search(text, max(0, start - 24), start) is not None
+        )
         or _english_words(phrase, lex)
         or _organisation(text, start, end, lex)
         or _role_title(phrase, lex)

@@ -2879,6 +2879,17 @@ SESSION_26_CASES = [
      "\nRep: The new BIN is 004336. Member ID 004337 is active.\n",
      "Moderator: Good. Next question.\nReceptionist: Thank you for holding, this is Audiology."
      "\nRep: The new BIN is 004336. [ID] is active.\n"),
+    # (a scale's name, a target, a service's hours, a summary's headings)
+    ("Richmond Agitation-Sedation for the vented folks. The goal is 90.\nTriage nurse:"
+     " After-hours hospice line.\nTheme 1, Time. 19 of 27 saved time. Theme 2, Accuracy.\n",
+     "Richmond Agitation-Sedation for the vented folks. The goal is 90.\nTriage nurse:"
+     " After-hours hospice line.\nTheme 1, Time. 19 of 27 saved time. Theme 2, Accuracy.\n"),
+    # (months after "that" and after "like"; not a name after "that")
+    ("Started that August. Enrolled in, like, March. I told her that June was here.\n",
+     "Started that [DATE]. Enrolled in, like, [DATE]. I told her that June was here.\n"),
+    # (a word said to be a name)
+    ("Wang is my surname. My patronymic is Mykolaivna. That is my nickname.\n",
+     "[NAME] is my surname. My patronymic is [NAME]. That is my nickname.\n"),
 ]  # fmt: skip
 
 

@@ -469,6 +469,8 @@ _CODE_RE: Final = _scan(
 _NOT_CODE_SHAPE_RE: Final = compiled(
     r"(?:19|20)\d{2}-(?:19|20)\d{2}|(?:19|20)\d{2}-[01]\d-[0-3]\d|\d{3}-\d{3}-\d{4}"
 )
+# A pharmacy plan's routing number before a long number ("the new BIN is 004336", "RxBIN:"):
+# printed on every member's card of the plan, no one's identifier (see _id_spans).
 _PAYER_BIN_BEFORE_RE: Final = compiled(r"\b(?:Rx[ ]?)?BIN(?:[ ]?#|[ ]number)?(?:[ ]is)?:?[ ]*$")
 # Hours on a 24-hour clock, from and to ("0330-0400"; an overnight "2300-0700" stays a code).
 _HOURS_RE: Final = compiled(r"((?:[01]\d|2[0-3])[0-5]\d)-((?:[01]\d|2[0-3])[0-5]\d)")

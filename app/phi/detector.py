@@ -8378,7 +8378,51 @@ _LOWER_NAME_ANSWER_RE: Final = _scan(
 )
 
 
+# The same written: a name of two to four words as the whole of the next turn's answer to a
+# question that asked for it ("Could you tell me your name?" / "Participant: Wang Xiuying.",
+# "Maria Corazon dela Cruz."). _NAME_ANSWER_RE reads one or two words anywhere after "name?"
+# and takes only words that can be names one by one ("wang" is a word of English too); a whole
+# turn of capitalised words is read as an export's label is (_export_name: not all words).
+_WRITTEN_NAME_ANSWER_RE: Final = _scan(
+    "nN",
+    r"(?i:name)(?:[ ]+(?:please|again|for[ ]+me|for[ ]+the[ ]+record))?[ ]*\?[ ]*\n"
+    r"[^\S\n]*[^:\n]{1,30}:[ ]+"
+    r"(?:(?:Yes|Yeah|Sure|Okay|Ok|So|Um|Uh|It['’]s|My[ ]name[ ]is|I['’]m)[, ]+)*"
+    rf"(?P<n>[{_UP}][{_LO}'’-]+(?:[ ](?:[{_UP}][{_LO}'’-]+|de|del|dela|da|dos|van|von|bin|al))"
+    r"{1,3})(?=[ ]*(?:[.,]|$))",
+    re.M,
+)
+
+
+# A place as the whole answer to a question that asked where someone is from or lives ("Where
+# are you from?" / "Participant: Daegu. Then army in Paju", "From Irbid, in the north", "Iloilo
+# City."): its capitalised words (a country or a state alone is cleaned out as no PHI).
+_PLACE_ANSWER_RE: Final = _scan(
+    "wW",
+    r"(?i:where)[^?\n]{0,40}(?i:\b(?:from|live|living|grow[ ]up|grew[ ]up|born|raised"
+    r"|home(?:town)?|originally))[^?\n]{0,20}\?[ ]*\n"
+    r"[^\S\n]*[^:\n]{1,30}:[ ]+(?:(?:Oh|Well|So|Um|Uh|Originally|Born|I['’]m|We['’]re|I[ ]was"
+    r"|I[ ]grew[ ]up|I[ ]live|From|In|Near|Outside(?:[ ]of)?)[, ]+)*"
+    rf"(?P<p>[{_UP}][{_LO}'’-]+(?:[ -][{_UP}][{_LO}'’-]+){{0,2}})(?=[ ]*(?:[.,;]|$))",
+    re.M,
+)
+
+
+def _place_answers(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _PLACE_ANSWER_RE.finditer(text) if _PLACE_ANSWER_RE in may else ():
+        words = m.group("p").lower().split()
+        if all(_plain_word(w, lex) for w in words) or words[0] in _CONTEXT_STOP:
+            continue  # "Participant: Nowhere.", "Home." (words, no place)
+        if words[0] in _DAY_AND_MONTH_NAMES or words[0] in _NOT_NAME:
+            continue
+        yield m.start("p"), m.end("p"), LOCATION
+
+
 def _lower_name_answers(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _WRITTEN_NAME_ANSWER_RE.finditer(text) if _WRITTEN_NAME_ANSWER_RE in may else ():
+        got = _export_name(text, m.start("n"), m.end("n"), lex)
+        if got is not None:
+            yield got[0], got[1], NAME
     for m in _LOWER_NAME_ANSWER_RE.finditer(text) if _LOWER_NAME_ANSWER_RE in may else ():
         words = m.group("n").split()
         first = _plain(words[0])
@@ -9117,6 +9161,8 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _PLURAL_SURNAME_RE,
                 _NOTE_SUBJECT_RE,
                 _LOWER_NAME_ANSWER_RE,
+                _WRITTEN_NAME_ANSWER_RE,
+                _PLACE_ANSWER_RE,
                 _CROSS_STREETS_RE,
                 _NUMBERED_ROAD_RE,
                 _CHAIN_ON_STREET_RE,
@@ -9503,6 +9549,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_note_subjects(text, lex, may))
     raw.extend(_chart_names(text, lex, may))
     raw.extend(_lower_name_answers(text, lex, may))
+    raw.extend(_place_answers(text, lex, may))
     raw.extend(_road_spans(text, may))
     raw.extend(_set_off_names(text, lex, lower_mode, may))
     raw.extend(_said_to_be_names(text, may))

@@ -2887,6 +2887,16 @@ SESSION_26_CASES = [
     # (months after "that" and after "like"; not a name after "that")
     ("Started that August. Enrolled in, like, March. I told her that June was here.\n",
      "Started that [DATE]. Enrolled in, like, [DATE]. I told her that June was here.\n"),
+    # (a name or a place as the whole answer to the question that asked for it; not a
+    # program's name, a country or words)
+    ("Interviewer: Could you tell me your name?\nParticipant: Wang Xiuying. Wang is my"
+     " surname.\nInterviewer: Where did you grow up?\nParticipant: Daegu. Then the army.\n"
+     "Interviewer: What should I call the program name?\nParticipant: Care Connect.\n"
+     "Interviewer: Where are you from?\nParticipant: Mexico. Same place.\n",
+     "Interviewer: Could you tell me your name?\nParticipant: [NAME]. [NAME] is my"
+     " surname.\nInterviewer: Where did you grow up?\nParticipant: [LOCATION]. Then the army.\n"
+     "Interviewer: What should I call the program name?\nParticipant: Care Connect.\n"
+     "Interviewer: Where are you from?\nParticipant: Mexico. Same place.\n"),
     # (a word said to be a name)
     ("Wang is my surname. My patronymic is Mykolaivna. That is my nickname.\n",
      "[NAME] is my surname. My patronymic is [NAME]. That is my nickname.\n"),

@@ -966,7 +966,7 @@ _INITIAL: Final = r"[A-Z]\.(?![A-Za-z])|[A-Z](?=['’]s\b|[,;:)]|$|\s+[a-z])"
 _FOLLOW_RE: Final = compiled(rf"[^\S\t]+(?:(?P<init>{_INITIAL})|(?P<tok>{_NAME_TOK}))")
 # (a doctor by a nickname before a surname, as people say it: "doc Delannoy", "Doc King")
 _TITLES: Final = (
-    "Dr|Drs|Doctor|[Dd]oc|Mr|Mister|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Fr|Sister"
+    "Dr|Drs|Dra|Doctor|[Dd]oc|Mr|Mister|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Rev|Sr|Sra|Fr|Sister"
     "|Brother|Father|Mother|Aunt|Uncle|Grandma|Grandpa|Judge|Officer|Captain|Capt"
     "|Pastor|Reverend|Deacon|Imam|Rabbi"
 )

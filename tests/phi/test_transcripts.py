@@ -2897,6 +2897,9 @@ SESSION_26_CASES = [
      " surname.\nInterviewer: Where did you grow up?\nParticipant: [LOCATION]. Then the army.\n"
      "Interviewer: What should I call the program name?\nParticipant: Care Connect.\n"
      "Interviewer: Where are you from?\nParticipant: Mexico. Same place.\n"),
+    # (Spanish titles)
+    ("Dra. Villaseñor saw her first. Then Sra. Morales called.\n",
+     "[NAME] saw her first. Then [NAME] called.\n"),
     # (a word said to be a name)
     ("Wang is my surname. My patronymic is Mykolaivna. That is my nickname.\n",
      "[NAME] is my surname. My patronymic is [NAME]. That is my nickname.\n"),

@@ -5127,10 +5127,11 @@ def _listed_town_after(text: str, end: int, lex: _Lexicon, lower_mode: bool) -> 
     if not city or all(w in lex.common for w in words) or city in _STATE_NAMES_LOWER:
         return 0  # ("... street north", "... road washington": a word or a state, no town)
     town_end = end + 1 + len(city)
-    words = text[town_end : town_end + 24].lower().split()
+    after = text[town_end : town_end + 24].lower()
+    words = after.split()
     for n in (2, 1):  # "new jersey", "texas"
         if len(words) >= n and " ".join(words[:n]).strip(",.") in _STATE_NAMES_LOWER:
-            return text.lower().index(words[n - 1], town_end) + len(words[n - 1].rstrip(",."))
+            return town_end + after.index(words[n - 1]) + len(words[n - 1].rstrip(",."))
     return town_end
 
 
@@ -8368,10 +8369,14 @@ def _chart_names(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int,
 
 # Speech-to-text: a name given as the whole answer to a turn that asked for it ("can i get
 # your full name please" / "speaker 2: yeah it's luce boucher").
+# The next line's turn, after its speaker's label ("\nParticipant: ", "\n  speaker 2: "): where
+# the answer to a question stands (_LOWER_NAME_ANSWER_RE, _WRITTEN_NAME_ANSWER_RE,
+# _PLACE_ANSWER_RE).
+_NEXT_TURN: Final = r"\n[^\S\n]*[^:\n]{1,30}:[ ]+"
 _LOWER_NAME_ANSWER_RE: Final = _scan(
     "nN",
-    r"(?i:name)(?:[ ]+(?:please|again|for[ ]+me|on[ ]+the[ ]+account))?[ ?.]*\n"
-    r"[^\S\n]*[^:\n]{1,30}:[ ]+(?:(?:yeah|yes|yep|sure|ok|okay|um|uh|so|it['’]s|its"
+    r"(?i:name)(?:[ ]+(?:please|again|for[ ]+me|on[ ]+the[ ]+account))?[ ?.]*"
+    rf"{_NEXT_TURN}(?:(?:yeah|yes|yep|sure|ok|okay|um|uh|so|it['’]s|its"
     r"|that['’]s|my[ ]name['’]s|my[ ]name[ ]is)[, ]+)*"
     rf"(?P<n>[{_LO}][{_LO}'’-]*(?:[ ][{_LO}][{_LO}'’-]*){{1,2}})[ ]*[.,]?[ ]*$",
     re.M,
@@ -8385,8 +8390,8 @@ _LOWER_NAME_ANSWER_RE: Final = _scan(
 # turn of capitalised words is read as an export's label is (_export_name: not all words).
 _WRITTEN_NAME_ANSWER_RE: Final = _scan(
     "nN",
-    r"(?i:name)(?:[ ]+(?:please|again|for[ ]+me|for[ ]+the[ ]+record))?[ ]*\?[ ]*\n"
-    r"[^\S\n]*[^:\n]{1,30}:[ ]+"
+    r"(?i:name)(?:[ ]+(?:please|again|for[ ]+me|for[ ]+the[ ]+record))?[ ]*\?[ ]*"
+    rf"{_NEXT_TURN}"
     r"(?:(?:Yes|Yeah|Sure|Okay|Ok|So|Um|Uh|It['’]s|My[ ]name[ ]is|I['’]m)[, ]+)*"
     rf"(?P<n>[{_UP}][{_LO}'’-]+(?:[ ](?:[{_UP}][{_LO}'’-]+|de|del|dela|da|dos|van|von|bin|al))"
     r"{1,3})(?=[ ]*(?:[.,]|$))",
@@ -8400,8 +8405,8 @@ _WRITTEN_NAME_ANSWER_RE: Final = _scan(
 _PLACE_ANSWER_RE: Final = _scan(
     "wW",
     r"(?i:where)[^?\n]{0,40}(?i:\b(?:from|live|living|grow[ ]up|grew[ ]up|born|raised"
-    r"|home(?:town)?|originally))[^?\n]{0,20}\?[ ]*\n"
-    r"[^\S\n]*[^:\n]{1,30}:[ ]+(?:(?:Oh|Well|So|Um|Uh|Originally|Born|I['’]m|We['’]re|I[ ]was"
+    r"|home(?:town)?|originally))[^?\n]{0,20}\?[ ]*"
+    rf"{_NEXT_TURN}(?:(?:Oh|Well|So|Um|Uh|Originally|Born|I['’]m|We['’]re|I[ ]was"
     r"|I[ ]grew[ ]up|I[ ]live|From|In|Near|Outside(?:[ ]of)?)[, ]+)*"
     rf"(?P<p>[{_UP}][{_LO}'’-]+(?:[ -][{_UP}][{_LO}'’-]+){{0,2}})(?=[ ]*(?:[.,;]|$))",
     re.M,
@@ -8418,7 +8423,8 @@ def _place_answers(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[in
         yield m.start("p"), m.end("p"), LOCATION
 
 
-def _lower_name_answers(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+def _name_answers(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    """A name as the answer to a question that asked for it, written or in lower case."""
     for m in _WRITTEN_NAME_ANSWER_RE.finditer(text) if _WRITTEN_NAME_ANSWER_RE in may else ():
         got = _export_name(text, m.start("n"), m.end("n"), lex)
         if got is not None:
@@ -8513,15 +8519,15 @@ _SAID_TO_BE_NAME_RE: Final = _scan(
 )
 
 
+_NOT_SAID_NAMES: Final = frozenset("it this that which what mine same one here there".split())
+
+
 def _said_to_be_names(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _SAID_TO_BE_NAME_RE.finditer(text) if _SAID_TO_BE_NAME_RE in may else ():
         group = "n" if m.group("n") else "m"
         word = m.group(group)
         if word.lower() not in _NOT_SAID_NAMES and (word[0].isupper() or text.islower()):
             yield m.start(group), m.end(group), NAME
-
-
-_NOT_SAID_NAMES: Final = frozenset("it this that which what mine same one here there".split())
 
 
 def _road_spans(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
@@ -9548,7 +9554,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_plural_surnames(text, lex, may))
     raw.extend(_note_subjects(text, lex, may))
     raw.extend(_chart_names(text, lex, may))
-    raw.extend(_lower_name_answers(text, lex, may))
+    raw.extend(_name_answers(text, lex, may))
     raw.extend(_place_answers(text, lex, may))
     raw.extend(_road_spans(text, may))
     raw.extend(_set_off_names(text, lex, lower_mode, may))
@@ -9601,7 +9607,8 @@ _MODAL_THEN_I_RE: Final = compiled(r"(?:Will|Can|May|Shall|Should|Would|Could|Di
 
 
 def _no_name(text: str, start: int, end: int, lex: _Lexicon) -> bool:
-    """Whether a name found at ``start:end`` (as rules extended it) names no one: English
+    """Whether a name found at ``start:end`` (as rules extended it) names no one: a question
+    ("Will I"), a specialty ("this is Audiology"), a heading's word ("Theme 1, Time."), English
     words ("a column, Discharge Likelihood."), a country ("from Puerto Rico originally"), an
     organisation ("Nurse Advice Line"), or a job's title ("Nurse Care Manager:")."""
     phrase = text[start:end]

@@ -898,7 +898,7 @@ _EPONYM_TAIL_RE: Final = compiled(
     r"|sarcoma|tumou?r|node|study|trial|risk|disorder|anomaly|deformity|contracture|cyst"
     r"|neuralgia|chorea|ataxia|dystrophy|anemia|anaemia|thyroiditis|encephalopathy|method"
     r"|technique|position|incision|catheter|classification|staging|protocol|questionnaire"
-    r"|inventory|guidelines?|heart\s+study|virus|fever|type|stage|grade|rules|model|neg(?:ative)?"
+    r"|inventory|assessment|guidelines?|heart\s+study|virus|fever|type|stage|grade|rules|model|neg(?:ative)?"
     r"|agitation(?:-sedation)?"
     # devices named for a person or a place: "the Jackson-Pratt drain", "a Denver shunt"
     r"|shunt|drain|valve|clip|stent|lift|bag|vent|ventilator|monitor|pump|robot|scopes?"

@@ -1875,7 +1875,7 @@ SESSION_18_CASES = [
      'RESP: Half our referrals go back to [LOCATION] by bus.\n'),
     # A given name written with its accents (session 18): the name list spells most without them.
     ('Recruitment via Siobhán at the Kitchener hub.\n',
-     'Recruitment via [NAME] at the Kitchener hub.\n'),
+     'Recruitment via [NAME] at the [LOCATION] hub.\n'),
     ('Tech: Thanks, Édith. Can you confirm the address?\n',
      'Tech: Thanks, [NAME]. Can you confirm the address?\n'),
     # Field notes (session 18): a grandchild set off by commas, a name after "phoned" / "rang" /

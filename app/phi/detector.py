@@ -2471,7 +2471,9 @@ _KIN: Final = (
     r"|god(?:mother|father|daughter|son)|grand(?:niece|nephew)|great-(?:aunt|uncle)|flatmate|mate"
     r"|carer|ex-(?:wife|husband)|coworker|co-worker|colleague|manager|supervisor|boss|preceptor|educator"
     r"|director|attending|resident|intern|doctor|physician|surgeon|pharmacist|therapist"
-    r"|coordinator|navigator|aide|chaplain|social\s+worker|case\s+manager|caseworker)"
+    r"|coordinator|navigator|aide|chaplain|social\s+worker|case\s+manager|caseworker"
+    # (a family's newest: "the baby is Harper", "our twins Kamo and Kgosi")
+    r"|baby|babies|twins?|bub|newborn|infant)"
 )
 # What a turn's subject that is a month or "will" does when it is a person (_cue_name).
 _SPOKE_RE: Final = compiled(
@@ -3418,7 +3420,8 @@ _KIN_WORDS: Final = frozenset(
     child mother-in-law father-in-law sister-in-law brother-in-law son-in-law daughter-in-law
     stepson stepdaughter stepmom stepdad stepmum stepmother stepfather stepbrother stepsister
     half-brother half-sister godmother godfather goddaughter godson grandniece grandnephew
-    great-aunt great-uncle flatmate mate carer ex-wife ex-husband
+    great-aunt great-uncle flatmate mate carer ex-wife ex-husband baby babies twin twins bub
+    newborn infant
     coworker co-worker colleague manager supervisor boss
     preceptor nana papa abuela abuelo tia tio granny gran secretary clerk aide educator director
     attending resident fellow intern midwife
@@ -8562,6 +8565,27 @@ def _said_to_be_names(text: str, may: Possible) -> Iterator[tuple[int, int, str]
             yield m.start(group), m.end(group), NAME
 
 
+# A newborn by what the ward and the family call it: "baby Tolu", "bub Archer", "Twin 2 Ivy",
+# and "Baby Girl Hernandez", a unit's name for a baby not yet named (the family's name).
+_BABY_NAME_RE: Final = _scan(
+    "BbTt",
+    r"\b(?:[Bb]aby|[Bb]ub|[Tt]win[ ]?(?:[12AB]|[Oo]ne|[Tt]wo))[ ]+(?:(?P<sex>Girl|Boy)[ ]+)?"
+    r"(?P<n>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b(?!['’]s[ ](?:[a-z]|[A-Z][a-z]+[ ]))",
+)
+
+
+def _baby_names(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _BABY_NAME_RE.finditer(text) if _BABY_NAME_RE in may else ():
+        word = m.group("n")
+        low = word.lower()
+        if low in lex.drugs or low in _CONTEXT_STOP or low in _NOT_NAME:
+            continue  # "baby Tylenol", "Baby Boy Epic"
+        if _is_eponym(text, m.start("n"), m.end("n")) or low.rstrip("s") in _EPONYMS:
+            continue  # "Twin A Apgars 8 and 9"
+        if _personal_token(word, lex, True) or (m.group("sex") and low in lex.surnames):
+            yield m.start("n"), m.end("n"), NAME
+
+
 def _road_spans(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _CHAIN_ON_STREET_RE.finditer(text) if _CHAIN_ON_STREET_RE in may else ():
         words = m.group("p").split()
@@ -9248,6 +9272,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         ),
         *((rx, _ascii_gate(rx)) for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE, _COUNTY_RE)),
         (_BASE_RE, None),
+        (_BABY_NAME_RE, None),
         *((rx, None) for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE, _HONORIFIC_RE)),
         (_NAME_CORRECTED_RE, _ascii_gate(_NAME_CORRECTED_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LAST_FIRST_RE, _AGE_AFTER_NAME_RE)),
@@ -9590,6 +9615,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_road_spans(text, may))
     raw.extend(_set_off_names(text, lex, lower_mode, may))
     raw.extend(_said_to_be_names(text, may))
+    raw.extend(_baby_names(text, lex, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))
 

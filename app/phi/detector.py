@@ -5407,6 +5407,16 @@ _AGE_OR_RE: Final = compiled(
 )
 
 
+# What a date's writer puts before it as part of it: a part of the month ("mid-July", "late
+# October", "the end of January") or a weekday's short form ("Tues 6 Feb", "sat 13 jan").
+_DATE_LEAD_RE: Final = compiled(
+    r"(?:\b(?i:(?:the[ ])?(?:end|beginning|middle|start)[ ]of|mid|late|early)[ -]"
+    r"|\b(?:Mon|Tues?|Weds?|Thu|Thur|Thurs|Fri|Sat|Sun)\.?,?[ ]"
+    r"|^(?:mon|tues?|weds?|thu|thur|thurs|fri|sat|sun)\.?,?[ ])$",
+    re.M,
+)
+
+
 def _extend(
     text: str, spans: list[tuple[int, int, str]], lex: _Lexicon, lower_mode: bool
 ) -> list[tuple[int, int, str]]:
@@ -5460,6 +5470,8 @@ def _extend(
             while more := _DATE_AND_MD_RE.match(text, at):  # "seen 2/14 and again 3/1"
                 out.append((more.start("v"), more.end("v"), DATE))
                 at = more.end()
+        if category == DATE and (lead := _DATE_LEAD_RE.search(text, max(0, start - 20), start)):
+            start = lead.start()  # "mid-[July]", "late [October]", "Tues [6 Feb]"
         if category == ID and (pre := _ID_PREFIX_BEFORE_RE.search(text, max(0, start - 6), start)):
             # "member ID XKH 448 20 1193", "member number, UHC 9 1 7 7 2 0 4 3": a payer's
             # letters before the digits, right after the label
@@ -6792,7 +6804,17 @@ _MD_VERBS: Final = frozenset(
     # (someone's day in a note or a reply: "I'm out 5/29", "I can do 4/4", "available 2/25",
     # "Recent d/c: ... 10/27", "seen 3/2", "until 6/30")
     + "out available free do off away seen visited debrief d/c d/c: until till since".split()
+    # (a due date, a record's change, an export's or a review's day: "EDD 1/3", "updated
+    # 10/2", "exported 9/18", "review 20/02", "approaching 8/26")
+    + "edd edd: due updated exported review reviewed approaching dated".split()
+    # (a weekday before it: "crisis again on Tues 10/8")
+    # (not "sat" or "sun": words too, "the sun 3/4")
+    + "mon tue tues wed weds thu thur thurs fri monday tuesday wednesday".split()
+    + "thursday friday saturday sunday".split()
 )
+# A day on a line of its own, or opening a table's row or a log's line: "3/2" over a diary's
+# entry, "05/06 | Hayley ...", "07/11 — P51 ..."
+_MD_HEADING_AFTER_RE: Final = compiled(r"[ \t]*(?:$|[|—–:]|-[ ])", re.M)
 # (a verb, then "for" or "on": "scheduled for 4/16", "shipped on 10/8")
 _MD_PREPOSITIONS: Final = frozenset("for on".split())
 _MD_SCORE_DAYS: Final = frozenset("2 3 4 5 10".split())
@@ -6829,6 +6851,11 @@ def _md_after_verb(text: str) -> Iterable[tuple[int, int, str]]:
             words[-1] = "back"  # counts as an event verb
         if len(words) >= 2 and words[-1] in _MD_PREPOSITIONS and words[-2] in _MD_VERBS:
             words.pop()
+        if len(words) >= 2 and words[-1] == "of" and words[-2] == "week":
+            words[-1] = "seen"  # "the week of 4/22"
+        if text[start - 1] == "\n" and _MD_HEADING_AFTER_RE.match(text, m.end()):
+            yield start, m.end(), DATE
+            continue
         # (with a time after it, not a share or a score's: "gave 1/2 at 9pm", "pain 7/10 at 3")
         timed = m.group().split("/")[1] not in _MD_SCORE_DAYS and _MD_TIME_AFTER_RE.match(
             text, m.end()

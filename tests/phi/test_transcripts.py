@@ -2627,7 +2627,7 @@ SESSION_24_CASES = [
     ("it's been worse since December, back in october i think, he passed last june, in"
      " mid-June. May I ask? We march on Tuesday; since January 2023 and in March 3.\n",
      "it's been worse since [DATE], back in [DATE] i think, he passed [DATE], in"
-     " mid-[DATE]. May I ask? We march on Tuesday; since [DATE] and in [DATE].\n"),
+     " [DATE]. May I ask? We march on Tuesday; since [DATE] and in [DATE].\n"),
     # (a month and a day a thread or a log stamps: before a clock time, alone in brackets,
     # named as a meeting's day; not a score)
     ("[9/5 11:09 AM] Bina: the notes from the 9/12 session\n[12/28] Erick: hi\nNicolas"
@@ -2949,6 +2949,14 @@ SESSION_27_CASES = [
     # (no place: a word with its contraction in speech-to-text; eponyms of the nursery)
     ("on two liters at home at baseline she's more short of breath\n",) * 2,
     ("Braxton Hicks module; the first Guthrie card was early.\n",) * 2,
+    # (a day's numbers after a due date, an update, an export, a weekday; on a line of its
+    # own or opening a log's row; what goes before a month or a date as part of it)
+    ("EDD 1/3. Plan updated 10/2, exported 9/18; the week of 4/22; again on Tues 10/8.\n"
+     "3/2\nscan today\n05/06 | Hayley rang\nBorn in mid-July, home in late October, Tues 6 Feb,"
+     " then.\nShe sat 13 Jan, then. Gave 2/3 of the dose. Pain\n4/10 at rest\n",
+     "EDD [DATE]. Plan updated [DATE], exported [DATE]; the week of [DATE]; again on [DATE].\n"
+     "[DATE]\nscan today\n[DATE] | [NAME] rang\nBorn in [DATE], home in [DATE], [DATE],"
+     " then.\nShe sat [DATE], then. Gave 2/3 of the dose. Pain\n4/10 at rest\n"),
     ("Screener: Any alcohol?\nCaller: Some.\nCoordinator: Good. What did I miss?\n"
      "Timeline: two weeks. She brought a printout. Manchester Triage System, level 3.\n",
      "Screener: Any alcohol?\nCaller: Some.\nCoordinator: Good. What did I miss?\n"

@@ -4056,6 +4056,8 @@ def _cap_name_spans(
         if tok_low in _NEVER_NAMED_AFTER:
             continue
         after = _AFTER_NAME_RE.match(text, end)
+        if after is None and tok_low in lex.first and tok_low not in lex.first_ambiguous:
+            after = _POSSESSIVE_AFTER_RE.match(text, end)  # "Walter's hearing aids"
         if after and (pair := _AND_PARTNER_RE.match(after.group(0))):
             partner = pair.group(1).lower()
             if _plain_word(partner, lex):
@@ -4130,6 +4132,7 @@ def _cap_name_spans(
                 yield start, end, NAME
 
 
+_POSSESSIVE_AFTER_RE: Final = compiled(r"['’]s[ ][a-z]")
 # (a pair before a verb that things do as well as people: "Cadence and Prelude are where")
 _AND_PARTNER_RE: Final = compiled(r"\s+and\s+([A-Z][a-z]+)\s+(?:are|were|have|had)$")
 
@@ -7861,14 +7864,23 @@ _TURN_ROLES: Final = (
     "Doctor", "Rep", "Staff", "Participant", "Respondent",
 )  # fmt: skip
 # - the names a meeting's notes list as present: "Present: Okafor (charge), Bram, Ji-hoon";
+# - a group's shares, one per line: "- Colt shared that ...", "- Rusty — 6 years", "- Mateo
+#   passed." (a name list's word, even one English has: "- Hope — 2 years");
+_SHARE_LINE_RE: Final = _scan(
+    "-•* \t",
+    r"^[ \t]*[-•*][ ]+(?P<n>[A-Z][a-z]+)(?:[ ][A-Z]\.)?(?=[ ]+(?:—|–|-[ ]|(?:shared|passed"
+    r"|reported|talked|spoke|celebrated|thanked|read|asked|said|chaired)\b))",
+    re.M,
+)
 _ATTENDEES_RE: Final = _scan(
-    "PAIpai \t",
-    r"^[ \t]*(?i:present|attendees|attending|in[ ]attendance|attendance)[ ]*:[ ]*(?P<list>[^\n]+)",
+    "PAIMpaim \t",
+    r"^[ \t]*(?i:(?:members[ ])?present|attendees|attending|in[ ]attendance|attendance)[ ]*:"
+    r"[ ]*(?P<list>[^\n]+)",
     re.M,
 )
 _ATTENDEE_RE: Final = compiled(
     rf"(?:(?:Dr|Mr|Mrs|Ms|Prof|Nurse)\.?[ ]+)?(?P<n>{_NAME_TOK}(?:[ ]{_NAME_TOK}){{0,2}})"
-    r"(?:[ ]*\([^)\n]{0,40}\))?[ ]*(?:[,;]|$|[ ]and[ ])"
+    r"(?:[ ]*\([^)\n]{0,40}\))?[ ]*(?:[,;]|[.]?$|[ ]and[ ])"
 )
 # - a name and the role it has, in brackets: "Deepa (RAN)", "Liya (resident)".
 _NAME_ROLE_PAREN_RE: Final = _scan(
@@ -8920,7 +8932,11 @@ def _s16_spans(
                 _personal_token(w, lex, capitalised)
                 or (
                     listed
-                    and (w.lower() in lex.surnames or w.lower() in lex.first)
+                    and (
+                        w.lower() in lex.surnames
+                        or w.lower() in lex.first
+                        or w.lower() in lex.first_ambiguous  # ("Present: Hope, Sunny")
+                    )
                     and w.lower() not in _CONTEXT_STOP  # ("Guarantor: Self")
                 )
             )
@@ -8957,6 +8973,9 @@ def _s16_spans(
                     continue  # "Patient: Fine.", "Coordinator: Good.": a turn's answer
             if words and not _is_eponym(text, start, m.end("n")):
                 yield start, m.end("n"), NAME
+    for m in _SHARE_LINE_RE.finditer(text) if _SHARE_LINE_RE in may else ():
+        if named([m.group("n")], True, True) and m.group("n").lower() not in _NOT_NAME:
+            yield m.start("n"), m.end("n"), NAME
     for m in _ATTENDEES_RE.finditer(text) if _ATTENDEES_RE in may else ():
         at = m.start("list")
         while (item := _ATTENDEE_RE.match(text, at, m.end("list"))) is not None:
@@ -9303,6 +9322,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         ),
         *((rx, _ascii_gate(rx)) for rx in (_PASSIVE_PERSON_RE, _NAME_BEFORE_DATE_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LABELLED_NAME_RE, _ATTENDEES_RE, _NAME_ROLE_PAREN_RE)),
+        (_SHARE_LINE_RE, None),
         *(
             (rx, _ascii_gate(rx))
             for rx in (_PARTICLE_NAME_RE, _BED_NAME_RE, _LISTED_PATIENT_RE, _INITIALS_RE)

@@ -2957,6 +2957,12 @@ SESSION_27_CASES = [
      "EDD [DATE]. Plan updated [DATE], exported [DATE]; the week of [DATE]; again on [DATE].\n"
      "[DATE]\nscan today\n[DATE] | [NAME] rang\nBorn in [DATE], home in [DATE], [DATE],"
      " then.\nShe sat [DATE], then. Gave 2/3 of the dose. Pain\n4/10 at rest\n"),
+    # (a group's shares, one per line; members present; a given name's possessive)
+    ("Shares:\n- Rusty — 6 years.\n- Colt shared that he slept outside.\n- Pharmacy — no"
+     " update.\nMembers present: Darnell, Hope, Sunny (3 of 8).\nWalter's hearing aids came.\n",
+     "Shares:\n- [NAME] — 6 years.\n- [NAME] shared that he slept outside.\n- Pharmacy — no"
+     " update.\nMembers present: [NAME], [NAME] (3 of 8).\n[NAME]'s hearing aids"
+     " came.\n"),
     ("Screener: Any alcohol?\nCaller: Some.\nCoordinator: Good. What did I miss?\n"
      "Timeline: two weeks. She brought a printout. Manchester Triage System, level 3.\n",
      "Screener: Any alcohol?\nCaller: Some.\nCoordinator: Good. What did I miss?\n"

@@ -5420,6 +5420,15 @@ _DATE_LEAD_RE: Final = compiled(
 )
 
 
+# A second day of the month a date names: "January 8 and 15.", "March 3, 10 and 17"
+_MONTH_DAY_END_RE: Final = compiled(rf"{_MONTH}\.?[ ](?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?$")
+_DAY_AND_DAY_RE: Final = compiled(
+    r"(?:,[ ]*|[ ]+(?:and|or|&)[ ]+)(?:the[ ]+)?(?P<v>(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?)"
+    r"(?=[ ]*(?:[.,;:)!?]|$|[ ](?:and|or)[ ]))",
+    re.M,
+)
+
+
 def _extend(
     text: str, spans: list[tuple[int, int, str]], lex: _Lexicon, lower_mode: bool
 ) -> list[tuple[int, int, str]]:
@@ -5475,6 +5484,15 @@ def _extend(
                 at = more.end()
         if category == DATE and (lead := _DATE_LEAD_RE.search(text, max(0, start - 20), start)):
             start = lead.start()  # "mid-[July]", "late [October]", "Tues [6 Feb]"
+        if (
+            category == DATE
+            and text[end - 1 : end].isalnum()
+            and (also := _DAY_AND_DAY_RE.match(text, end))
+            and _MONTH_DAY_END_RE.search(text, start, end)
+        ):
+            while also:  # "January 8 and 15.", "March 3, 10 and 17"
+                out.append((also.start("v"), also.end("v"), DATE))
+                also = _DAY_AND_DAY_RE.match(text, also.end())
         if category == ID and (pre := _ID_PREFIX_BEFORE_RE.search(text, max(0, start - 6), start)):
             # "member ID XKH 448 20 1193", "member number, UHC 9 1 7 7 2 0 4 3": a payer's
             # letters before the digits, right after the label
@@ -6809,7 +6827,7 @@ _MD_VERBS: Final = frozenset(
     + "out available free do off away seen visited debrief d/c d/c: until till since".split()
     # (a due date, a record's change, an export's or a review's day: "EDD 1/3", "updated
     # 10/2", "exported 9/18", "review 20/02", "approaching 8/26")
-    + "edd edd: due updated exported review reviewed approaching dated".split()
+    + "edd edd: due updated exported review reviewed approaching dated date: dos:".split()
     # (a weekday before it: "crisis again on Tues 10/8")
     # (not "sat" or "sun": words too, "the sun 3/4")
     + "mon tue tues wed weds thu thur thurs fri monday tuesday wednesday".split()
@@ -8583,8 +8601,8 @@ _STREET_SIDE_RE: Final = compiled(
 _CHAIN_ON_STREET_RE: Final = _scan(
     "WCRKSPTHMDBw",
     r"\b(?:Walgreens|CVS|Rite[ ]Aid|Walmart|Kroger|Safeway|Publix|Costco|Target|H-E-B|HEB"
-    r"|Meijer|Wegmans|Duane[ ]Reade|Boots|walgreens)(?:[ ](?:[Pp]harmacy|store))?[ ]+(?:on|off)[ ]+"
-    r"(?P<p>[A-Z][a-z'’]+(?:[ ][A-Z][a-z'’]+){0,2})\b",
+    r"|Meijer|Wegmans|Duane[ ]Reade|Boots|walgreens)(?:[ ](?:[Pp]harmacy|store))?"
+    r"[ ]+(?:on|off|in)[ ]+(?P<p>[A-Z][a-z'’]+(?:[ ][A-Z][a-z'’]+){0,2})\b",
 )
 
 
@@ -8637,13 +8655,15 @@ def _baby_names(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, 
 
 def _road_spans(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _CHAIN_ON_STREET_RE.finditer(text) if _CHAIN_ON_STREET_RE in may else ():
-        words = m.group("p").split()
+        # (a word's possessive is the word: "the CVS in Monday's ad")
+        words = [w.replace("’", "'").removesuffix("'s") for w in m.group("p").split()]
         while words and (
             words[-1].lower() in _DAY_AND_MONTH_NAMES or words[-1].lower() in _CONTEXT_STOP
         ):
             words.pop()
         if words and words[0].lower() not in _DAY_AND_MONTH_NAMES:
-            yield m.start("p"), m.start("p") + len(" ".join(words)), LOCATION
+            # (the shop with its street or town: which one it is, "the CVS in Fairhaven")
+            yield m.start(), m.start("p") + len(" ".join(words)), LOCATION
     for m in _CROSS_STREETS_RE.finditer(text) if _CROSS_STREETS_RE in may else ():
         sides = (m.group("p"), m.group("q"))
         if not any(_STREET_SIDE_RE.match(side) for side in sides):

@@ -2335,8 +2335,8 @@ SESSION_21_CASES = [
     # not days, vendors, shifts, or a road a drive turned at)
     ("It's the Walgreens on Fifth and Main, at the corner of 5th and Pine. We live on County"
      " Road 12. The CVS on Route 9.\n",
-     "It's the Walgreens on [LOCATION], at the corner of [LOCATION]. We live on [LOCATION]."
-     " The CVS on [LOCATION].\n"),
+     "It's the [LOCATION], at the corner of [LOCATION]. We live on [LOCATION]."
+     " The [LOCATION].\n"),
     ("On Monday and Tuesday, at Epic and Cerner, on 2nd and 3rd shifts; at Route 9 we turned.\n",)
     * 2,
     # (who acts in an observation note, after its time or a ";"; not a device, a role, a
@@ -2863,7 +2863,7 @@ SESSION_26_CASES = [
      " 1053. At Route 9 we turned. We pick up at the CVS on Brookhurst, not the CVS on"
      " Monday.\n",
      "I live off [LOCATION]. Farm on [LOCATION], two miles east of [LOCATION], off [LOCATION]."
-     " At Route 9 we turned. We pick up at the CVS on [LOCATION], not the CVS on Monday.\n"),
+     " At Route 9 we turned. We pick up at the [LOCATION], not the CVS on Monday.\n"),
     # (a ward's list by surname, age and sex; not a word with no given name)
     ("Bed 12 - Haddad, Yusuf 94 M\nBed 15 - Carmody 58 M\nS: Rahimi, 52M, bed 7\n"
      "1. Moreno, J. 45M POD1\nMale 58M, Patient 67 F, Hall 5 M.\n",
@@ -2963,6 +2963,11 @@ SESSION_27_CASES = [
      "Shares:\n- [NAME] — 6 years.\n- [NAME] shared that he slept outside.\n- Pharmacy — no"
      " update.\nMembers present: [NAME], [NAME] (3 of 8).\n[NAME]'s hearing aids"
      " came.\n"),
+    # (a chain's shop with its town or street; a date field; more days of a month)
+    ("Sent to the CVS in Fairhaven, not the CVS in Monday's ad.\nVisit date: 9/14 | ok\n"
+     "Sessions on January 8 and 15. Then March 3, 10 and 17, then 4 more times.\n",
+     "Sent to the [LOCATION], not the CVS in Monday's ad.\nVisit date: [DATE] | ok\n"
+     "Sessions on [DATE] and [DATE]. Then [DATE], [DATE] and [DATE], then 4 more times.\n"),
     ("Screener: Any alcohol?\nCaller: Some.\nCoordinator: Good. What did I miss?\n"
      "Timeline: two weeks. She brought a printout. Manchester Triage System, level 3.\n",
      "Screener: Any alcohol?\nCaller: Some.\nCoordinator: Good. What did I miss?\n"

@@ -3827,6 +3827,7 @@ _AFTER_NAME_RE: Final = compiled(
     r"|\s+(?:had|hadn['’]t|has|hasn['’]t)\s+(?:caught|found|noticed|seen|called|told|done)\b"
     r"|\s+still\s+(?:on\s+(?:nights|days|evenings)|works|working)\b"
     r"|\s+(?:is|was)\s+(?:leaving|retiring|pregnant|out\s+sick|on\s+leave|on\s+vacation)\b"
+    rf"|['’]s\s+(?:(?:little|big|older|younger|baby|twin|elder|new)\s+)?(?:{_KIN})\b"
     r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient"
     r"|help|permission|approval|office|desk|schedule|car|house|room|number|email|blessing)\b"
     r"|(?:\s+(?:in|at|from|on)\s+the\s+[a-z]+)?[,;]\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran"
@@ -8632,6 +8633,27 @@ def _said_to_be_names(text: str, may: Possible) -> Iterator[tuple[int, int, str]
             yield m.start(group), m.end(group), NAME
 
 
+# A person's handle: a chat's speaker label made of a name ("jess.okafor: pasting quotes"),
+# and one named as such ("username kiana_w", "my handle is @tilly.t1d").
+_HANDLE_LABEL_RE: Final = _scan(
+    f"{_LO} \t", r"^[ \t]*(?P<n>[a-z]{2,}[._][a-z]{2,}[0-9]{0,4})[ \t]*:[ ]", re.M
+)
+_HANDLE_NAMED_RE: Final = _scan(
+    "uUhHlLsS",
+    r"\b(?i:user[ ]?name|handle|login|screen[ ]?name)(?:[ ]is|:)?(?:[ ]literally|[ ]just)?[ ]+"
+    r"(?P<n>@?[A-Za-z][A-Za-z0-9]*[._][A-Za-z0-9._]*[A-Za-z0-9]|@[A-Za-z][A-Za-z0-9_]{2,})",
+)
+
+
+def _handles(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _HANDLE_LABEL_RE.finditer(text) if _HANDLE_LABEL_RE in may else ():
+        parts = re.split(r"[._]", m.group("n").rstrip("0123456789"))
+        if any(w in lex.first or w in lex.first_ambiguous or w in lex.surnames for w in parts):
+            yield m.start("n"), m.end("n"), NAME  # (not "config.yaml:", "re.search:")
+    for m in _HANDLE_NAMED_RE.finditer(text) if _HANDLE_NAMED_RE in may else ():
+        yield m.start("n"), m.end("n"), ID  # (an account's id: no name runs on after it)
+
+
 # A newborn by what the ward and the family call it: "baby Tolu", "bub Archer", "Twin 2 Ivy",
 # and "Baby Girl Hernandez", a unit's name for a baby not yet named (the family's name).
 _BABY_NAME_RE: Final = _scan(
@@ -9350,6 +9372,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, _ascii_gate(rx)) for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE, _COUNTY_RE)),
         (_BASE_RE, None),
         (_BABY_NAME_RE, None),
+        *((rx, None) for rx in (_HANDLE_LABEL_RE, _HANDLE_NAMED_RE)),
         *((rx, None) for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE, _HONORIFIC_RE)),
         (_NAME_CORRECTED_RE, _ascii_gate(_NAME_CORRECTED_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LAST_FIRST_RE, _AGE_AFTER_NAME_RE)),
@@ -9693,6 +9716,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_set_off_names(text, lex, lower_mode, may))
     raw.extend(_said_to_be_names(text, may))
     raw.extend(_baby_names(text, lex, may))
+    raw.extend(_handles(text, lex, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))
 

@@ -2968,6 +2968,11 @@ SESSION_27_CASES = [
      "Sessions on January 8 and 15. Then March 3, 10 and 17, then 4 more times.\n",
      "Sent to the [LOCATION], not the CVS in Monday's ad.\nVisit date: [DATE] | ok\n"
      "Sessions on [DATE] and [DATE]. Then [DATE], [DATE] and [DATE], then 4 more times.\n"),
+    # (a chat's label made of a name; a username named as one; not a file or a call)
+    ("Export\n\njess.okafor: pasting quotes\nconfig.yaml: broken\nre.search: fine\n"
+     "My username is kiana_w and the login page is slow. Handle the vitals.\n",
+     "Export\n\n[NAME]: pasting quotes\nconfig.yaml: broken\nre.search: fine\n"
+     "My username is [ID] and the login page is slow. Handle the vitals.\n"),
     ("Screener: Any alcohol?\nCaller: Some.\nCoordinator: Good. What did I miss?\n"
      "Timeline: two weeks. She brought a printout. Manchester Triage System, level 3.\n",
      "Screener: Any alcohol?\nCaller: Some.\nCoordinator: Good. What did I miss?\n"

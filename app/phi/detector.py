@@ -2774,7 +2774,7 @@ _NOT_SPEAKER: Final = frozenset(
     inmate offender prisoner detainee tech techs rep csr cna rph pharm np pa md rn lpn
     do pt ot sw msw phd dr gp aka
     office desk reception frontdesk clinic practice surgery ward unit lab billing switchboard
-    site location venue date time recording
+    site location venue date dates time times recording
     supervisor charge lead chief head
     name location date phone email age url ip
     coord coordr facil interp line helpline hotline

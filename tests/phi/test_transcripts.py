@@ -947,8 +947,10 @@ def test_generator_reproduces_the_committed_files() -> None:
 
 
 def test_transcript_speed() -> None:
-    """A loose ceiling (the bench reports the real figure): 10 kB of transcript well under
-    50 ms even on a loaded CI machine."""
+    """A loose ceiling against a runaway rule (a scan gone quadratic), not the speed target:
+    ``make bench-phi`` reports the real figure. The machines this runs on differ by two
+    times and more (the plain build read 10 kB in 10-13 ms on one, 20-50 ms on the next while
+    the suite ran), so the ceiling is 150 ms."""
     text = "".join(r["text"] for r in _rows(FIXTURE))[:10_000]
     detect(text)
     best = float("inf")
@@ -956,7 +958,7 @@ def test_transcript_speed() -> None:
         t0 = time.process_time()
         detect(text)
         best = min(best, time.process_time() - t0)
-    assert best < 0.05, f"{best * 1000:.1f} ms per 10 kB"
+    assert best < 0.15, f"{best * 1000:.1f} ms per 10 kB"
 
 
 # Session 10: hard negatives written in new phrasings (places that name a clinical rule,

@@ -5488,10 +5488,10 @@ def _extend(
         if (
             category == DATE
             and text[end - 1 : end].isalnum()
-            and (also := _DAY_AND_DAY_RE.match(text, end))
             and _MONTH_DAY_END_RE.search(text, start, end)
         ):
-            while also:  # "January 8 and 15.", "March 3, 10 and 17"
+            also = _DAY_AND_DAY_RE.match(text, end)
+            while also is not None:  # "January 8 and 15.", "March 3, 10 and 17"
                 out.append((also.start("v"), also.end("v"), DATE))
                 also = _DAY_AND_DAY_RE.match(text, also.end())
         if category == ID and (pre := _ID_PREFIX_BEFORE_RE.search(text, max(0, start - 6), start)):

@@ -3828,7 +3828,8 @@ _AFTER_NAME_RE: Final = compiled(
     r"|\s+still\s+(?:on\s+(?:nights|days|evenings)|works|working)\b"
     r"|\s+(?:is|was)\s+(?:leaving|retiring|pregnant|out\s+sick|on\s+leave|on\s+vacation)\b"
     rf"|['’]s\s+(?:(?:little|big|older|younger|baby|twin|elder|new)\s+)?(?:{_KIN})\b"
-    r"|['’]s\s+(?:unit|team|floor|mom|dad|husband|wife|kids?|son|daughter|idea|shift|patient"
+    # (kin after the possessive are read just above: "Kai's little sister", "Maria's mom")
+    r"|['’]s\s+(?:unit|team|floor|idea|shift|patient"
     r"|help|permission|approval|office|desk|schedule|car|house|room|number|email|blessing)\b"
     r"|(?:\s+(?:in|at|from|on)\s+the\s+[a-z]+)?[,;]\s+(?:he|she)\s+(?:was|is|did|does|had|has|ran"
     r"|said|[a-z]+s)\b|,\s+(?:he|she)['’]s\s+(?:gone|retired|still|now|at|with|out|our|my|the)\b|\s+that\s+(?:morning|night|day|shift|week|weekend)\b"
@@ -6827,7 +6828,7 @@ _MD_VERBS: Final = frozenset(
     # "Recent d/c: ... 10/27", "seen 3/2", "until 6/30")
     + "out available free do off away seen visited debrief d/c d/c: until till since".split()
     # (a due date, a record's change, an export's or a review's day: "EDD 1/3", "updated
-    # 10/2", "exported 9/18", "review 20/02", "approaching 8/26")
+    # 10/2", "exported 9/18", "review 2/20", "approaching 8/26")
     + "edd edd: due updated exported review reviewed approaching dated date: dos:".split()
     # (a weekday before it: "crisis again on Tues 10/8")
     # (not "sat" or "sun": words too, "the sun 3/4")
@@ -8958,7 +8959,8 @@ def _s16_spans(
     text: str, lex: _Lexicon, lower_mode: bool, may: Possible
 ) -> Iterable[tuple[int, int, str]]:
     """Session 16's phrasings: people by structure (_PASSIVE_PERSON_RE, _NAME_BEFORE_DATE_RE,
-    _LABELLED_NAME_RE, _ATTENDEES_RE, _NAME_ROLE_PAREN_RE, _NAME_CORRECTED_RE, _LAST_FIRST_RE),
+    _LABELLED_NAME_RE, _ATTENDEES_RE, _NAME_ROLE_PAREN_RE, _NAME_CORRECTED_RE, _LAST_FIRST_RE;
+    session 27's _SHARE_LINE_RE),
     ages (_AGE_AFTER_NAME_RE, _AGE_ABROAD_RE, _AGE_RESTATED_RE; and session 18's
     _INITIAL_AGE_RE), places (_ROAD_OF_RE, _WORKPLACE_RE, _POSTCODE_LABEL_RE), dates
     (_NUMBERS_DATE_RE, _DAY_ALONE_RE), and in lower-case speech names and towns

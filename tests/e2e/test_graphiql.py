@@ -97,7 +97,7 @@ def server(tmp_path_factory):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        for _ in range(300):  # (a slow machine warms the PHI prefilter first)
             try:
                 if httpx.get(base + "/health/live", timeout=1).status_code == 200:
                     break

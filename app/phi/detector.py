@@ -418,7 +418,10 @@ _PHONE_RE: Final = _scan(
     # ("+27 (0)21 995 6563", "+880-2-7-8771-0575", "+995513598842": any grouping after "+")
     r"|(?<![\w-])\+\d{1,3}(?:\s?\(0\))?(?:[\s.-]?\d){6,13}"
     # an area code of two to five digits in brackets: "(02) 4587 1323", "(0117) 496 0180"
-    r"|(?<![\w-])\(\d{2,5}\)\s?\d{3,5}[\s.-]?\d{3,4})"
+    r"|(?<![\w-])\(\d{2,5}\)\s?\d{3,5}[\s.-]?\d{3,4}"
+    # a trunk prefix's 0 and an area code, then two groups: "02 4634 3391", "07700 900 481",
+    # "0191 555 0723", "066 718 4000" (UK, Ireland, Australia, New Zealand, South Africa)
+    r"|(?<![\w.,/-])0\d{1,4}([ .-])\d{3,4}\1\d{3,4})"
     r"(?:,?\s*(?:x|ext\.?|extension)\s*\d{1,6})?(?![\w-])",
     re.I,
 )
@@ -639,6 +642,8 @@ _ADDRESS_RE: Final = _scan(
     # Avenue 8"; a unit after it, "#16-590", "Apt 4C")
     r"\b\d{1,6}[A-Z]?(?:-\d{1,4})?\s+(?:[NSEW]\.?\s+)?(?:(?:\d{1,3}(?:st|nd|rd|th)"
     rf"|[A-Z][a-zA-Z'’-]+)\s+){{0,3}}(?i:{_STREET_SUFFIX})\b\.?(?:[ ]\d{{1,2}}(?=[ ]#))?"
+    # (a quadrant after the type: "1100 Central Ave SE, Albuquerque")
+    r"(?:[ ](?:[NS][EW]|[NSEW])\b\.?(?=[ ]*(?:[,|/\n]|$)))?"
     r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|#|(?i:apartment|apt|suite|unit|flat|number))"
     r"\.?\s*#?\w+(?:-\d+)?)?"
     rf"|\b\d{{1,6}}(?:-\d{{1,4}})?,?\s+(?:[A-Z][a-zA-Z'’-]+\s+){{1,3}}{_STREET_SUFFIX_NAMED}\b"
@@ -6817,9 +6822,9 @@ def _day_first(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
 # "retired 6/25", "moved him 2/28", "ready 7/24": m/d after an event verb. The (few) values
 # are found first, then the words before them; not before a fraction's noun ("retired 2/3
 # of the order sets", "1/2 hour").
-_MD_VALUE_RE: Final = _scan(
-    "0-9", r"(?<![\d/])(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])(?![\d/])"
-)
+# (or day first where the day cannot be a month: "born 14/03", "review 20/02"; not "24/7")
+_MD_OR_DM: Final = r"(?:(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])|(?!24/7)(?:1[3-9]|2\d|3[01])/(?:1[0-2]|0?[1-9]))"
+_MD_VALUE_RE: Final = _scan("0-9", rf"(?<![\d/]){_MD_OR_DM}(?![\d/])")
 _MD_VERBS: Final = frozenset(
     "retired died passed hired quit moved born delivered transferred returned ready scheduled "
     "rescheduled booked back admitted discharged arrived signed interviewed consented enrolled "
@@ -6858,7 +6863,7 @@ _MD_FRACTION_RE: Final = compiled(
 # A month and day joined to a date before it: "seen 2/14 and again 3/1", "on 5/2, then 5/9".
 _DATE_AND_MD_RE: Final = compiled(
     r"[ ]*,?[ ]*(?:and|or|then|&|to|through|thru|-)(?:[ ]+(?:again|then|on))?[ ]+"
-    r"(?P<v>(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9]))(?![\d/])(?![ ]+(?:of|tabs?|tablets?)\b)"
+    rf"(?P<v>{_MD_OR_DM})(?![\d/])(?![ ]+(?:of|tabs?|tablets?)\b)"
 )
 
 
@@ -9513,7 +9518,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
                 (start + a, start + b, c) for a, b, c in _detect_spans(text[start:end], names, lex)
             )
         found.extend(_recurring(text, _merged(found), lex))
-        spans = _merge(found)
+        spans = _merge(_joined_places(text, _merged(found)))
     out: list[str] = []
     pos = 0
     for span in spans:
@@ -9747,7 +9752,31 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
             cleaned.append((start, end, cat))
     cleaned.extend(_recurring(text, cleaned, lex))
     extended = _extend(text, _merged(cleaned), lex, lower_mode)
-    return _merge(s for s in extended if not _no_one(text, s[0], s[1], s[2], lex))
+    return _merge(
+        _joined_places(text, [s for s in extended if not _no_one(text, s[0], s[1], s[2], lex)])
+    )
+
+
+# What may stand between two parts of one address on its line: a comma, a space, a state's or
+# a province's code ("2401 S 31st St, Temple, TX 76508": the street and town, then the ZIP).
+_PLACE_GAP_RE: Final = compiled(r"(?:,[ ]?|[ ])(?:[A-Z]{2,3}(?:,[ ]?|[ ]))?")
+
+
+def _joined_places(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """``spans`` (in order, apart) with places one address apart joined into one span: a
+    part left between them would leak the address's shape ("[LOCATION], TX [LOCATION]")."""
+    out: list[tuple[int, int, str]] = []
+    for span in spans:
+        if (
+            out
+            and span[2] == LOCATION
+            and out[-1][2] == LOCATION
+            and _PLACE_GAP_RE.fullmatch(text, out[-1][1], span[0])
+        ):
+            out[-1] = (out[-1][0], span[1], LOCATION)
+        else:
+            out.append(span)
+    return out
 
 
 def _no_one(text: str, start: int, end: int, category: str, lex: _Lexicon) -> bool:

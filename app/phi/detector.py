@@ -780,7 +780,17 @@ _FACILITY_HEAD: Final = (
     # "Bagram Airfield", "Hunter Army Airfield")
     r"|Shelter|Mission|Counsel(?:l)?ing(?:\s+(?:Center|Centre|Group|Services|Associates))?"
     r"|Air\s+Force\s+Base|Air\s+(?:Base|Station)|AFB|(?:Army\s+)?Airfield"
-    r"|Naval\s+(?:Air\s+)?(?:Station|Base))"
+    r"|Naval\s+(?:Air\s+)?(?:Station|Base)"
+    # (where teeth, eyes, ears, joints and skin are seen: "Harbor View Family Dentistry",
+    # "Prairie Wind Audiology", "Maumee Valley Physical Therapy", "Casco Bay Vision", "Rio
+    # Grande Dermatology & Allergy")
+    r"|Dentistry|Dental(?:\s+(?:Care|Group|Associates|Arts|Studio|Cent(?:er|re)|Clinic))?"
+    r"|Orthodontics|Audiology|Optometry|Eye\s+Care|Vision(?:\s+(?:Care|Cent(?:er|re)))?"
+    r"|(?:Physical|Occupational|Speech|Hand)\s+Therapy|Physiotherapy|Physio|Chiropractic"
+    r"|Podiatry|Hearing(?:\s+(?:Care|Cent(?:er|re)|Clinic))?|Therapy|Rheumatology|Neurology"
+    r"|(?:Dermatology|Allergy)(?:\s+(?:&|and)\s+(?:Allergy|Asthma|Dermatology|Immunology))?"
+    r"|Spine\s+(?:&|and)\s+Sports?|Sports?\s+Medicine|Oncology|Cardiology|Urology|Nephrology"
+    r"|P(?:a)?ediatrics|Orthop(?:a)?edics)"
 )
 _CAP: Final = rf"(?:[{_UP}][{_UP}{_LO}'’]*\.?|[A-Z]{{2,}}|\d+(?:st|nd|rd|th)|[{_SCRIPTS}]+)"
 _FAC_PREFIX: Final = rf"(?:(?:St\.?|Saint|Mt\.?|Mount|Ft\.?|Fort)\s+)?{_CAP}(?:-{_CAP})?"
@@ -810,6 +820,8 @@ _WEAK_HEADS: Final = frozenset(
     academy church chapel cathedral temple tower campus market warehouse factory nursery
     lab labs laboratory laboratories diagnostics dialysis rehab fellowship consolidated ems
     episcopal shelter mission counseling counselling women's women’s maternity
+    dental vision physio therapy hearing neurology dermatology allergy oncology cardiology
+    urology nephrology pediatrics paediatrics orthopedics orthopaedics
     """.split()
 )
 # Weak heads that any uncommon capitalised word before them names ("Truro Royal", "Kelso
@@ -822,6 +834,8 @@ _NAMED_BY_ANY_WORD: Final = frozenset(
     private outpatients trust general regional university college academy church chapel
     cathedral temple tower campus warehouse factory nursery lab labs laboratory laboratories
     diagnostics dialysis rehab shelter mission counseling counselling maternity
+    dental vision physio therapy hearing neurology dermatology allergy oncology cardiology
+    urology nephrology pediatrics paediatrics orthopedics orthopaedics
     """.split()
 )
 # Words that make "X Health"/"X Clinic" generic rather than a named facility.
@@ -1094,6 +1108,9 @@ _DIGIT_RUN_RE: Final = compiled(r"\d\d*")
 _ASCII_DIGIT_RUN_RE: Final = compiled(r"[0-9][0-9]*")
 # Every _FACILITY_HEAD alternative contains one of these (case-sensitive, like the regex).
 _HEAD_HINTS: Final = (
+    "Dent", "Orthodont", "Audiology", "Optometry", "Eye", "Vision", "Therapy", "Physio",
+    "Chiropractic", "Podiatry", "Hearing", "Rheumatology", "Neurology", "Dermatology", "Allergy",
+    "Sport", "Oncology", "Cardiology", "Urology", "Nephrology", "ediatrics", "Orthop",
     "Hosp", "Clinic", "Med", "Health", "Infirmary", "Sanatorium", "Sanitarium", "Nursing",
     "Center", "Centre", "Institute", "Care", "Pharmacy", "Physicians", "Associates",
     "Practice", "Memorial", "Gen", "Presbyterian", "Methodist", "Baptist", "Children",
@@ -5218,6 +5235,37 @@ def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool, street: b
     return z.end() if z else town_end
 
 
+# A facility's branch or campus after a dash, where the name ends: "Heartland Hearing –
+# Overland Park]", "Henry Ford Health – Northland on", "UMass Memorial – Hahnemann campus".
+_BRANCH_AFTER_RE: Final = compiled(
+    rf"[ ]+[-–—][ ]+(?P<b>[{_UP}][{_LO}'’.]+(?:[ ][{_UP}][{_LO}'’.]+){{0,2}})(?:[ ]campus)?"
+    r"(?=[ ]*(?:$|[,.;:)\]/|(]|[ ](?:on|at|in|for|and)\b))",
+    re.M,
+)
+_NO_BRANCH: Final = frozenset(
+    """
+    monday tuesday wednesday thursday friday saturday sunday january february march april may
+    june july august september october november december today tomorrow yesterday summary
+    feedback notes note referral intake update report call log
+    """.split()
+)
+
+
+def _branch_after(text: str, end: int, lex: _Lexicon) -> int:
+    """End of a branch named after a dash that follows the facility ending at ``end`` (a
+    place the town lists know, or a name no dictionary holds), else ``end``."""
+    m = _BRANCH_AFTER_RE.match(text, end)
+    if m is None:
+        return end
+    words = [w.strip(".'’") for w in m.group("b").lower().split()]
+    if words[0] in _NO_BRANCH or words[-1] in _NO_BRANCH:
+        return end
+    if all(w in lex.common for w in words) and not _city_at(text, m.start("b"), lex):
+        return end  # "Mercy Hospital - Main Entrance"
+    last = m.group("b").rsplit(None, 1)[-1]
+    return m.end() - 1 if m.end() == m.end("b") and _sentence_end(last) else m.end()
+
+
 _FIRST_PERSON: Final = frozenset("i i'm i’m i'd i’d i'll i’ll i've i’ve".split())
 
 
@@ -5481,6 +5529,8 @@ def _extend(
             end = _place_after(text, end, lex, lower_mode)
             if not lower_mode:
                 end = _capitalised_tail(text, end, lex)
+                if text[end : end + 1] == " " and " " in text[start:end]:
+                    end = _branch_after(text, end, lex)
         elif category in (PHONE, ID) and "x" in text[end : end + 5]:
             ext = _EXTENSION_AFTER_RE.match(text, end)
             end = end if ext is None else ext.end()

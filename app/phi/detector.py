@@ -8691,8 +8691,27 @@ def _said_to_be_names(text: str, may: Possible) -> Iterator[tuple[int, int, str]
 
 # A person's handle: a chat's speaker label made of a name ("jess.okafor: pasting quotes"),
 # and one named as such ("username kiana_w", "my handle is @tilly.t1d").
+_CHAT_STAMP: Final = r"(?:\[\d{1,2}:\d{2}(?::\d{2})?(?:[ ]?[AaPp][Mm])?\][ \t]*)?"
 _HANDLE_LABEL_RE: Final = _scan(
-    f"{_LO} \t", r"^[ \t]*(?P<n>[a-z]{2,}[._][a-z]{2,}[0-9]{0,4})[ \t]*:[ ]", re.M
+    f"{_LO} \t[",
+    rf"^[ \t]*{_CHAT_STAMP}(?P<n>[a-z]{{2,}}[._-][a-z]{{2,}}[0-9]{{0,4}})[ \t]*:[ ]",
+    re.M,
+)
+# A chat export's author, then the time: "tash.morrow 10:02", "*Sizwe M.* — 16:40", "Aiden
+# Park 8:40 AM: lol", "**Dylan Fourie** 09:20" (a line of its own, or the message after it).
+_CHAT_AUTHOR_RE: Final = _scan(
+    f"{_LO}{_UP}*_ \t",
+    rf"^[ \t]*[*_]{{0,2}}(?P<n>[a-z]{{2,}}[._-][a-z0-9]+(?:[._-][a-z0-9]+)?"
+    rf"|[{_UP}][{_LO}'’-]+(?:[ ](?:de|van|der|du|la|le|da|von|[{_UP}][{_LO}'’-]+|[{_UP}]\.)){{0,3}})"
+    r"[*_]{0,2}[ \t]+(?:[—–-][ \t]+)?(?:[01]?\d|2[0-3]):[0-5]\d(?:[ ]?[AaPp][Mm])?[ \t]*(?::|$)",
+    re.M,
+)
+# A name called out in a chat: "@sam.okafor is this the bug", "cc @arjun.mehta" (not "@here").
+_MENTION_RE: Final = _scan(
+    "@", r"(?<![\w.@])@(?P<n>[A-Za-z][A-Za-z0-9]*(?:[._-][A-Za-z0-9]+)*)(?![\w@-]|\.[A-Za-z])"
+)
+_NOT_MENTIONED: Final = frozenset(
+    "here channel everyone all team oncall on-call support admin admins devs dev".split()
 )
 _HANDLE_NAMED_RE: Final = _scan(
     "uUhHlLsS",
@@ -8703,11 +8722,36 @@ _HANDLE_NAMED_RE: Final = _scan(
 
 def _handles(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _HANDLE_LABEL_RE.finditer(text) if _HANDLE_LABEL_RE in may else ():
-        parts = re.split(r"[._]", m.group("n").rstrip("0123456789"))
+        parts = re.split(r"[._-]", m.group("n").rstrip("0123456789"))
         if any(w in lex.first or w in lex.first_ambiguous or w in lex.surnames for w in parts):
             yield m.start("n"), m.end("n"), NAME  # (not "config.yaml:", "re.search:")
     for m in _HANDLE_NAMED_RE.finditer(text) if _HANDLE_NAMED_RE in may else ():
         yield m.start("n"), m.end("n"), ID  # (an account's id: no name runs on after it)
+    for m in _MENTION_RE.finditer(text) if "@" in text and _MENTION_RE in may else ():
+        if m.group("n").lower() not in _NOT_MENTIONED and _names_someone(m.group("n"), lex):
+            yield m.start("n"), m.end("n"), NAME
+    for m in _CHAT_AUTHOR_RE.finditer(text) if _CHAT_AUTHOR_RE in may else ():
+        author = m.group("n")
+        if author[0].isupper() and " " not in author and author.lower() not in lex.first:
+            continue  # "Standup 9:30 AM", "Lunch 12:30": one word, no given name
+        if _names_someone(author, lex):
+            yield m.start("n"), m.end("n"), NAME
+
+
+def _names_someone(handle: str, lex: _Lexicon) -> bool:
+    """Whether a handle or a chat's author names a person: a part of it a name list holds,
+    or one no dictionary, drug or clinical list holds ("sizwe"; not "design-team", "Lunch")."""
+    parts = [p for p in re.split(r"[._\- ]", handle.lower().rstrip("0123456789")) if p]
+    if any(p in lex.first or p in lex.first_ambiguous or p in lex.surnames for p in parts):
+        # (one word alone may be a word: "@support"; joined, it is a handle: "jordan.w")
+        return len(parts) > 1 or not (parts[0] in _NOT_NAME or parts[0] in _CONTEXT_STOP)
+    if len(parts) == 2 and min(len(parts[0]), len(parts[1])) == 1 and handle.islower():
+        return True  # a word and an initial: "jordan.w", "k.mensah"
+    return any(
+        len(p) > 2 and p.isalpha() and p not in lex.common and p not in lex.drugs
+        and p not in _NOT_NAME and p not in _CONTEXT_STOP
+        for p in parts
+    )
 
 
 # A newborn by what the ward and the family call it: "baby Tolu", "bub Archer", "Twin 2 Ivy",
@@ -9429,7 +9473,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, _ascii_gate(rx)) for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE, _COUNTY_RE)),
         (_BASE_RE, None),
         (_BABY_NAME_RE, None),
-        *((rx, None) for rx in (_HANDLE_LABEL_RE, _HANDLE_NAMED_RE)),
+        *((rx, None) for rx in (_HANDLE_LABEL_RE, _HANDLE_NAMED_RE, _MENTION_RE, _CHAT_AUTHOR_RE)),
         *((rx, None) for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE, _HONORIFIC_RE)),
         (_NAME_CORRECTED_RE, _ascii_gate(_NAME_CORRECTED_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LAST_FIRST_RE, _AGE_AFTER_NAME_RE)),

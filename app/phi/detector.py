@@ -8763,6 +8763,39 @@ _BABY_NAME_RE: Final = _scan(
 )
 
 
+# A given name said to someone or of oneself, where the clause ends after it: "my name's
+# Will.", "you can call me Chayo.", "This is Will calling", "Hi Will.", "Cheers, Will", and
+# one signing off a mail on its own line ("Thanks a mil,\nNoel"). A given name that is also
+# a word ("Will", "Hope", "Dawn") is a name in these places.
+_INTRO_NAME_RE: Final = _scan(
+    "mMcCtThHdDbBrRkKpPwW",
+    r"(?:\b(?i:my[ ]name['’]s|my[ ]name[ ]is|call[ ]me|this[ ]is|(?P<greet>hi|hello|hey|dear|cheers"
+    r"|thanks|thank[ ]you))[ ,]+"
+    r"|^[ \t]*(?i:thanks|thank[ ]you|cheers|best|regards|kind[ ]regards|warm[ ]regards|many[ ]thanks"
+    r"|best[ ]wishes|thanks[ ]a[ ]mil(?:lion)?|ta|take[ ]care|all[ ]the[ ]best|speak[ ]soon)"
+    r"[ \t]*[,.!]?[ \t]*\n[ \t]*(?=[A-Z][a-z]+[ \t]*$))"
+    r"(?P<n>[A-Z][a-z]+)"
+    r"(?=[ ]*(?:[.,!?;—–)]|$)|[ ]+(?:calling|speaking|here)\b)",
+    re.M,
+)
+_NOT_GREETED: Final = frozenset(
+    "all team everyone everybody there guys folks both again doc doctor nurse".split()
+)
+
+
+def _intro_names(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _INTRO_NAME_RE.finditer(text) if _INTRO_NAME_RE in may else ():
+        low = m.group("n").lower()
+        if low in _NOT_GREETED or low in _CONTEXT_STOP or low in lex.drugs:
+            continue
+        if not (low in lex.first or low in lex.first_ambiguous or low in _WORD_NAMES):
+            if m.group("greet") or low in lex.common or low in _NOT_NAME:
+                continue  # (a word no list names, said to someone, is another rule's to judge)
+        if low in _MONTH_NAMES and m.group("greet"):
+            continue  # "thanks, May." may thank a month's work; "my name's May" does not
+        yield m.start("n"), m.end("n"), NAME
+
+
 def _baby_names(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _BABY_NAME_RE.finditer(text) if _BABY_NAME_RE in may else ():
         word = m.group("n")
@@ -9473,6 +9506,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, _ascii_gate(rx)) for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE, _COUNTY_RE)),
         (_BASE_RE, None),
         (_BABY_NAME_RE, None),
+        (_INTRO_NAME_RE, None),
         *((rx, None) for rx in (_HANDLE_LABEL_RE, _HANDLE_NAMED_RE, _MENTION_RE, _CHAT_AUTHOR_RE)),
         *((rx, None) for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE, _HONORIFIC_RE)),
         (_NAME_CORRECTED_RE, _ascii_gate(_NAME_CORRECTED_RE)),
@@ -9817,6 +9851,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_set_off_names(text, lex, lower_mode, may))
     raw.extend(_said_to_be_names(text, may))
     raw.extend(_baby_names(text, lex, may))
+    raw.extend(_intro_names(text, lex, may))
     raw.extend(_handles(text, lex, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))

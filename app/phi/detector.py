@@ -6885,6 +6885,8 @@ _MD_VERBS: Final = frozenset(
     # (a due date, a record's change, an export's or a review's day: "EDD 1/3", "updated
     # 10/2", "exported 9/18", "review 2/20", "approaching 8/26")
     + "edd edd: due updated exported review reviewed approaching dated date: dos:".split()
+    # (a study's or an image's day: "study date 21/05", "film 28/03", "CT 11/09")
+    + "date film scan ct mri cxr echo".split()
     # (a weekday before it: "crisis again on Tues 10/8")
     # (not "sat" or "sun": words too, "the sun 3/4")
     + "mon tue tues wed weds thu thur thurs fri monday tuesday wednesday".split()
@@ -6938,7 +6940,11 @@ def _md_after_verb(text: str) -> Iterable[tuple[int, int, str]]:
         timed = m.group().split("/")[1] not in _MD_SCORE_DAYS and _MD_TIME_AFTER_RE.match(
             text, m.end()
         )
-        if (words and words[-1].lstrip("(") in _MD_VERBS) or timed:
+        # (both parts written with two digits, one of them padded: "03/09", "21/05", "02/07
+        # 1140": no fraction and no score is written so)
+        value = m.group()
+        padded = len(value) == 5 and (value[0] == "0" or value[3] == "0") and value[3:] != "10"
+        if (words and words[-1].lstrip("(") in _MD_VERBS) or timed or padded:
             if not _MD_FRACTION_RE.match(text, m.end()):
                 yield start, m.end(), DATE
 

@@ -421,7 +421,7 @@ _PHONE_RE: Final = _scan(
     r"|(?<![\w-])\(\d{2,5}\)\s?\d{3,5}[\s.-]?\d{3,4}"
     # a trunk prefix's 0 and an area code, then two groups: "02 4634 3391", "07700 900 481",
     # "0191 555 0723", "066 718 4000" (UK, Ireland, Australia, New Zealand, South Africa)
-    r"|(?<![\w.,/-])0\d{1,4}([ .-])\d{3,4}\1\d{3,4})"
+    r"|(?<![\w.,/-])(?!0\d{3}[ .-]\d{4}[ .-]\d{4})0\d{1,4}([ .-])\d{3,4}\1\d{3,4})"
     r"(?:,?\s*(?:x|ext\.?|extension)\s*\d{1,6})?(?![\w-])",
     re.I,
 )
@@ -459,6 +459,7 @@ _ID_PREFIX_BEFORE_RE: Final = compiled(r"(?<![\w-])[A-Z]{2,4}[ ]$")
 # Searched over the 45 characters before each id-shaped value: behind its first-character gate.
 _ID_LABEL_BEFORE_SCAN: Final = gated(_ID_LABEL_BEFORE_RE)
 
+_ID_LABEL_WORD_RE: Final = compiled(rf"(?i:{_ID_LABEL})")
 # Codes that look like ids without a label: AB-123456, #JH-998877, RV123456, 12345-JHU.
 _CODE_RE: Final = _scan(
     "#A-Z0-9",
@@ -1941,9 +1942,37 @@ def _plates(text: str) -> Iterator[tuple[int, int, str]]:
             yield m.start(group), m.end(group), ID
 
 
+# A hospital's letters, a space, then the number: "BH 4471082", "IALCH 0881124", "SBAH
+# 22-0481176"; and numbers in groups of unequal lengths, as health cards and Medicare print
+# them: "2290 118 364 RT" (Ontario), "3051 77420 4" (Australia), "0448 1937 2" (not "120 130
+# 145", "0800 1200 1600": equal groups, a series).
+_SPACED_ID_RE: Final = _scan(
+    "A-Z0-9",
+    r"(?<![\w#-])(?P<p>[A-Z]{2,5})[ ](?:\d{2}-)?\d{6,9}(?![\w-])"
+    r"|(?<![\w#.,/-])(?P<g>\d{3,5}(?:[ ]\d{1,5}){2,3})(?:[ ][A-Z]{2})?(?![\w.,/-]?\d|[\w-])",
+)
+
+
+def _spaced_ids(text: str) -> Iterator[tuple[int, int, str]]:
+    for m in _SPACED_ID_RE.finditer(text):
+        if m.group("p"):
+            if _CODE_STOP.match(m.group("p")) or _ID_LABEL_WORD_RE.fullmatch(m.group("p")):
+                continue  # ("NCT 04567891"; "MRN 4471082": the label's value is read there)
+        else:
+            groups = m.group("g").split()
+            digits = sum(len(g) for g in groups)
+            if len({len(g) for g in groups}) == 1 or not 9 <= digits <= 16:
+                continue
+            if _PHONE_RE.fullmatch(text, m.start(), m.end()):
+                continue  # a phone's shape ("555 123 4567", "07700 900 481"): the phone scan's
+        yield m.start(), m.end(), ID
+
+
 def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, int, str]]:
     if "plate" in text or "Plate" in text:
         yield from _plates(text)
+    if hints.max_run >= 3 and _SPACED_ID_RE in may:
+        yield from _spaced_ids(text)
     for m in _id_candidates(text) if hints.digits >= 3 else ():
         value = m.group(0)
         v_start = m.start()
@@ -9512,6 +9541,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, _ascii_gate(rx)) for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE, _COUNTY_RE)),
         (_BASE_RE, None),
         (_BABY_NAME_RE, None),
+        (_SPACED_ID_RE, None),
         (_INTRO_NAME_RE, None),
         *((rx, None) for rx in (_HANDLE_LABEL_RE, _HANDLE_NAMED_RE, _MENTION_RE, _CHAT_AUTHOR_RE)),
         *((rx, None) for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE, _HONORIFIC_RE)),

@@ -5496,6 +5496,19 @@ _AGE_OR_RE: Final = compiled(
 
 # What a date's writer puts before it as part of it: a part of the month ("mid-July", "late
 # October", "the end of January") or a weekday's short form ("Tues 6 Feb", "sat 13 jan").
+def _date_ends(text: str, start: int, end: int) -> tuple[int, int]:
+    """A date's span grown over a year after it and a range's first month before it."""
+    last = text.rfind(" ", start, end) + 1
+    if last > start and (said := _SPOKEN_YEAR_RE.match(text, last)) and said.end() > end:
+        end = said.end()  # ("november [twenty] twenty five": the day read was the year's)
+    elif (year := _YEAR_AFTER_RE.match(text, end)) and _MONTH_IN_RE.search(text, start, end):
+        if not _YEAR_IN_RE.search(text, start, end):
+            end = year.end()
+    if before := _RANGE_MONTH_BEFORE_RE.search(text, max(0, start - 24), start):
+        start = before.start()
+    return start, end
+
+
 _DATE_LEAD_RE: Final = compiled(
     r"(?:\b(?i:(?:the[ ])?(?:end|beginning|middle|start)[ ]of|mid|late|early)[ -]"
     r"|\b(?:Mon|Tues?|Weds?|Thu|Thur|Thurs|Fri|Sat|Sun)\.?,?[ ]"
@@ -5568,6 +5581,8 @@ def _extend(
             while more := _DATE_AND_MD_RE.match(text, at):  # "seen 2/14 and again 3/1"
                 out.append((more.start("v"), more.end("v"), DATE))
                 at = more.end()
+        if category == DATE:
+            start, end = _date_ends(text, start, end)
         if category == DATE and (lead := _DATE_LEAD_RE.search(text, max(0, start - 20), start)):
             start = lead.start()  # "mid-[July]", "late [October]", "Tues [6 Feb]"
         if (
@@ -6664,6 +6679,49 @@ _FOREIGN_DATE_RE: Final = _scan(
     # (months that are words too, "2 mars bars", "Mai": with their year only)
     r"|(?i:mars|mai|mei)[ ]+(?:19|20)\d\d\b)",
 )
+# A year after a date that has none, in digits or said ("February eleven, 1968", "septembre
+# 2015", "november twenty twenty five", "march two thousand ten"), and the month that opens
+# a range ending in a date ("April through [June]", "Sept–[Nov 2023]", "May until [December
+# 2021]"): _date_ends.
+_UNITS_WORD: Final = r"(?:one|two|three|four|five|six|seven|eight|nine)"
+_SPOKEN_YEAR: Final = (
+    r"(?:nineteen|twenty)[ -](?:oh[ -]" + _UNITS_WORD + r"|ten|eleven|twelve|thirteen|fourteen"
+    r"|fifteen|sixteen|seventeen|eighteen|nineteen|(?:twenty|thirty|forty|fifty|sixty|seventy"
+    r"|eighty|ninety)(?:[ -]" + _UNITS_WORD + r")?)"
+    r"|two[ ]thousand(?:[ ](?:and[ ])?(?:ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
+    r"|seventeen|eighteen|nineteen|twenty(?:[ -]" + _UNITS_WORD + r")?|" + _UNITS_WORD + r"))?"
+)
+_SPOKEN_YEAR_RE: Final = compiled(rf"(?i:{_SPOKEN_YEAR})\b")
+_YEAR_AFTER_RE: Final = compiled(rf",?[ ]+(?i:of[ ]+)?(?:(?:19|20)\d\d\b|(?i:{_SPOKEN_YEAR})\b)")
+_MONTH_IN_RE: Final = compiled(rf"\b(?i:{_MONTH}|{_FOREIGN_MONTH})\b")
+_YEAR_IN_RE: Final = compiled(r"\b(?:19|20)\d\d\b|['’]\d\d\b")
+_RANGE_MONTH_BEFORE_RE: Final = compiled(
+    rf"\b{_MONTH}\.?(?:[ ]*[–-][ ]*|[ ]+(?i:to|through|thru|until|till)[ ]+)$"
+)
+# A day said in Spanish, then its month (and year): "Once de febrero del sesenta y ocho",
+# "el veintiocho de agosto", "Veintidós de julio, 1957", "veinte de junio de mil novecientos
+# cuarenta y cuatro"; a weekday and its day ("el martes 24"); French "le 12 mars" (the month
+# that is a word in English, with its day and article).
+_ES_DAY: Final = (
+    r"(?:primero|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|trece|catorce"
+    r"|quince|diecis[ée]is|diecisiete|dieciocho|diecinueve|veinte|veintiuno|veintid[óo]s"
+    r"|veintitr[ée]s|veinticuatro|veinticinco|veintis[ée]is|veintisiete|veintiocho|veintinueve"
+    r"|treinta(?:[ ]y[ ]uno)?)"
+)
+_ES_TENS: Final = r"(?:veinte|treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa)"
+_SPOKEN_FOREIGN_DATE_RE: Final = _scan(
+    "pPuUdDtTcCsSnNoOqQvVlLmMjJaAfF",
+    rf"\b(?i:{_ES_DAY})[ ]+(?i:de)[ ]+(?i:{_FOREIGN_MONTH})\b"
+    r"(?:,?[ ]+(?:(?i:del?)[ ]+)?(?:(?:19|20)\d\d\b"
+    rf"|(?i:(?:mil[ ]novecientos|dos[ ]mil)(?:[ ]{_ES_TENS}(?:[ ]y[ ][a-zé]+)?)?"
+    rf"|{_ES_TENS}(?:[ ]y[ ][a-zé]+)?)\b))?"
+    r"|\b(?i:lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo)[ ]+"
+    r"(?:3[01]|[12]\d|0?[1-9])\b(?![:.]\d)"
+    r"|\b(?i:le)[ ]+(?:3[01]|[12]\d|0?[1-9])(?:er)?[ ]+(?i:mars|mai)\b"
+    # (and a month with its year said, in speech-to-text's lower case: "june of twenty twenty
+    # one", "march two thousand ten")
+    rf"|\b(?i:{_MONTH})[ ]+(?:(?i:of)[ ]+)?(?i:{_SPOKEN_YEAR})\b",
+)
 # A month alone in another language after its word of time ("nos cambiamos en noviembre",
 # "a gente se mudou em dezembro", "around febrero"), lower case as those languages write it
 # (not "Mayo", the clinic); "el próximo lunes", a weekday said as next week's.
@@ -6889,6 +6947,8 @@ def _month_alone(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
 
 def _day_first(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _FOREIGN_DATE_RE.finditer(text) if _FOREIGN_DATE_RE in may else ():
+        yield m.start(), m.end(), DATE
+    for m in _SPOKEN_FOREIGN_DATE_RE.finditer(text) if _SPOKEN_FOREIGN_DATE_RE in may else ():
         yield m.start(), m.end(), DATE
     for m in _DAY_FIRST_RE.finditer(text) if _DAY_FIRST_RE in may else ():
         group = m.lastgroup or "a"
@@ -8803,7 +8863,7 @@ _BABY_NAME_RE: Final = _scan(
 # one signing off a mail on its own line ("Thanks a mil,\nNoel"). A given name that is also
 # a word ("Will", "Hope", "Dawn") is a name in these places.
 _INTRO_NAME_RE: Final = _scan(
-    "mMcCtThHdDbBrRkKpPwW",
+    "mMcCtThHdDbBrRkKpPwWaAsS \t",
     r"(?:\b(?i:my[ ]name['’]s|my[ ]name[ ]is|call[ ]me|this[ ]is|(?P<greet>hi|hello|hey|dear|cheers"
     r"|thanks|thank[ ]you))[ ,]+"
     r"|^[ \t]*(?i:thanks|thank[ ]you|cheers|best|regards|kind[ ]regards|warm[ ]regards|many[ ]thanks"
@@ -9542,6 +9602,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_BASE_RE, None),
         (_BABY_NAME_RE, None),
         (_SPACED_ID_RE, None),
+        (_SPOKEN_FOREIGN_DATE_RE, None),
         (_INTRO_NAME_RE, None),
         *((rx, None) for rx in (_HANDLE_LABEL_RE, _HANDLE_NAMED_RE, _MENTION_RE, _CHAT_AUTHOR_RE)),
         *((rx, None) for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE, _HONORIFIC_RE)),

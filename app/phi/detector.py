@@ -835,8 +835,7 @@ _NAMED_BY_ANY_WORD: Final = frozenset(
     private outpatients trust general regional university college academy church chapel
     cathedral temple tower campus warehouse factory nursery lab labs laboratory laboratories
     diagnostics dialysis rehab shelter mission counseling counselling maternity
-    dental vision physio therapy hearing neurology dermatology allergy oncology cardiology
-    urology nephrology pediatrics paediatrics orthopedics orthopaedics
+    dental vision physio therapy hearing
     """.split()
 )
 # Words that make "X Health"/"X Clinic" generic rather than a named facility.
@@ -5539,6 +5538,9 @@ def _extend(
             last_word = text[start:end].rsplit(None, 1)[-1:] or [""]
             lower = not text[start].isupper() and not last_word[0][:1].isupper()
             end = _apostrophe_tail(text, _name_run_end(text, end, lex, lower))
+            if text[end : end + 1].isupper() and text[end - 1 : end].isalpha():
+                while text[end : end + 1].isalpha():
+                    end += 1  # (a name read to a capital inside its word: "Arsenault-Le[Blanc]")
             for _ in range(2):
                 prev = _prev_token(text, max(0, start - 30), start)
                 if not prev or (_sentence_initial(text, prev.start(1)) and lower):
@@ -6710,14 +6712,16 @@ _ES_DAY: Final = (
 )
 _ES_TENS: Final = r"(?:veinte|treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa)"
 _SPOKEN_FOREIGN_DATE_RE: Final = _scan(
-    "pPuUdDtTcCsSnNoOqQvVlLmMjJaAfF",
-    rf"\b(?i:{_ES_DAY})[ ]+(?i:de)[ ]+(?i:{_FOREIGN_MONTH})\b"
+    "pPuUdDtTcCsSnNoOqQvVlLmMjJaAfF0-9",
+    # (not the feast, "Cinco de Mayo", without its year)
+    r"\b(?!(?i:cinco[ ]de[ ]mayo)\b(?![ ,]+(?:de[ ]+)?(?:19|20)\d\d))"
+    rf"(?i:{_ES_DAY})[ ]+(?i:de)[ ]+(?i:{_FOREIGN_MONTH})\b"
     r"(?:,?[ ]+(?:(?i:del?)[ ]+)?(?:(?:19|20)\d\d\b"
     rf"|(?i:(?:mil[ ]novecientos|dos[ ]mil)(?:[ ]{_ES_TENS}(?:[ ]y[ ][a-zé]+)?)?"
     rf"|{_ES_TENS}(?:[ ]y[ ][a-zé]+)?)\b))?"
     r"|\b(?i:lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo)[ ]+"
     r"(?:3[01]|[12]\d|0?[1-9])\b(?![:.]\d)"
-    r"|\b(?i:le)[ ]+(?:3[01]|[12]\d|0?[1-9])(?:er)?[ ]+(?i:mars|mai)\b"
+    r"|(?<=\b[Ll]e[ ])(?:3[01]|[12]\d|0?[1-9])(?:er)?[ ]+(?i:mars|mai)\b"
     # (and a month with its year said, in speech-to-text's lower case: "june of twenty twenty
     # one", "march two thousand ten")
     rf"|\b(?i:{_MONTH})[ ]+(?:(?i:of)[ ]+)?(?i:{_SPOKEN_YEAR})\b",
@@ -6962,7 +6966,10 @@ def _day_first(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
 # are found first, then the words before them; not before a fraction's noun ("retired 2/3
 # of the order sets", "1/2 hour").
 # (or day first where the day cannot be a month: "born 14/03", "review 20/02"; not "24/7")
-_MD_OR_DM: Final = r"(?:(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])|(?!24/7)(?:1[3-9]|2\d|3[01])/(?:1[0-2]|0?[1-9]))"
+_MD_OR_DM: Final = (
+    r"(?:(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])"
+    r"|(?!24/7)(?:1[3-9]|2\d|3[01])/(?:1[0-2]|0?[1-9]))"
+)
 _MD_VALUE_RE: Final = _scan("0-9", rf"(?<![\d/]){_MD_OR_DM}(?![\d/])")
 _MD_VERBS: Final = frozenset(
     "retired died passed hired quit moved born delivered transferred returned ready scheduled "
@@ -8797,16 +8804,10 @@ _HANDLE_LABEL_RE: Final = _scan(
 _CHAT_AUTHOR_RE: Final = _scan(
     f"{_LO}{_UP}*_ \t",
     rf"^[ \t]*[*_]{{0,2}}(?P<n>[a-z]{{2,}}[._-][a-z0-9]+(?:[._-][a-z0-9]+)?"
-    rf"|[{_UP}][{_LO}'’-]+(?:[ ](?:de|van|der|du|la|le|da|von|[{_UP}][{_LO}'’-]+|[{_UP}]\.)){{0,3}})"
+    rf"|[{_UP}][{_LO}'’-]+"
+    rf"(?:[ ](?:de|van|der|du|la|le|da|von|[{_UP}][{_LO}'’-]+|[{_UP}]\.)){{0,3}})"
     r"[*_]{0,2}[ \t]+(?:[—–-][ \t]+)?(?:[01]?\d|2[0-3]):[0-5]\d(?:[ ]?[AaPp][Mm])?[ \t]*(?::|$)",
     re.M,
-)
-# A name called out in a chat: "@sam.okafor is this the bug", "cc @arjun.mehta" (not "@here").
-_MENTION_RE: Final = _scan(
-    "@", r"(?<![\w.@])@(?P<n>[A-Za-z][A-Za-z0-9]*(?:[._-][A-Za-z0-9]+)*)(?![\w@-]|\.[A-Za-z])"
-)
-_NOT_MENTIONED: Final = frozenset(
-    "here channel everyone all team oncall on-call support admin admins devs dev".split()
 )
 _HANDLE_NAMED_RE: Final = _scan(
     "uUhHlLsS",
@@ -8822,9 +8823,6 @@ def _handles(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int
             yield m.start("n"), m.end("n"), NAME  # (not "config.yaml:", "re.search:")
     for m in _HANDLE_NAMED_RE.finditer(text) if _HANDLE_NAMED_RE in may else ():
         yield m.start("n"), m.end("n"), ID  # (an account's id: no name runs on after it)
-    for m in _MENTION_RE.finditer(text) if "@" in text and _MENTION_RE in may else ():
-        if m.group("n").lower() not in _NOT_MENTIONED and _names_someone(m.group("n"), lex):
-            yield m.start("n"), m.end("n"), NAME
     for m in _CHAT_AUTHOR_RE.finditer(text) if _CHAT_AUTHOR_RE in may else ():
         author = m.group("n")
         if author[0].isupper() and " " not in author and author.lower() not in lex.first:
@@ -8843,8 +8841,12 @@ def _names_someone(handle: str, lex: _Lexicon) -> bool:
     if len(parts) == 2 and min(len(parts[0]), len(parts[1])) == 1 and handle.islower():
         return True  # a word and an initial: "jordan.w", "k.mensah"
     return any(
-        len(p) > 2 and p.isalpha() and p not in lex.common and p not in lex.drugs
-        and p not in _NOT_NAME and p not in _CONTEXT_STOP
+        len(p) > 2
+        and p.isalpha()
+        and p not in lex.common
+        and p not in lex.drugs
+        and p not in _NOT_NAME
+        and p not in _CONTEXT_STOP
         for p in parts
     )
 
@@ -8863,11 +8865,15 @@ _BABY_NAME_RE: Final = _scan(
 # one signing off a mail on its own line ("Thanks a mil,\nNoel"). A given name that is also
 # a word ("Will", "Hope", "Dawn") is a name in these places.
 _INTRO_NAME_RE: Final = _scan(
-    "mMcCtThHdDbBrRkKpPwWaAsS \t",
-    r"(?:\b(?i:my[ ]name['’]s|my[ ]name[ ]is|call[ ]me|this[ ]is|(?P<greet>hi|hello|hey|dear|cheers"
-    r"|thanks|thank[ ]you))[ ,]+"
-    r"|^[ \t]*(?i:thanks|thank[ ]you|cheers|best|regards|kind[ ]regards|warm[ ]regards|many[ ]thanks"
-    r"|best[ ]wishes|thanks[ ]a[ ]mil(?:lion)?|ta|take[ ]care|all[ ]the[ ]best|speak[ ]soon)"
+    "A-Zmcthdbrkpwaslng \t",
+    r"(?:\b(?i:my[ ]name['’]s|my[ ]name[ ]is|call[ ]me|this[ ]is|mi[ ]nombre[ ]es|me[ ]llamo"
+    r"|le[ ]habla|preferred[ ]name:?|nick[ ]?name:?|goes[ ]by|known[ ]as|(?P<dear>dear)"
+    r"|(?P<greet>hi|hello|hey|cheers|thanks|thank[ ]you))[ ,]+"
+    # (a mail's greeting on a line of its own: "Kyle,", "Will,")
+    r"|^[ \t]*(?P<line>)(?=[A-Z][a-z]+,[ \t]*$)"
+    r"|^[ \t]*(?i:thanks|thank[ ]you|cheers|best|regards|kind[ ]regards|warm[ ]regards"
+    r"|many[ ]thanks|best[ ]wishes|thanks[ ]a[ ]mil(?:lion)?|ta|take[ ]care|all[ ]the[ ]best"
+    r"|speak[ ]soon)"
     r"[ \t]*[,.!]?[ \t]*\n[ \t]*(?=[A-Z][a-z]+[ \t]*$))"
     r"(?P<n>[A-Z][a-z]+)"
     r"(?=[ ]*(?:[.,!?;—–)]|$)|[ ]+(?:calling|speaking|here)\b)",
@@ -8878,15 +8884,56 @@ _NOT_GREETED: Final = frozenset(
 )
 
 
+# A name with its nickname in quotes: 'Rosalind "Roz" Whitaker', '"Big Eli" Stoltzfus',
+# 'Refugio ("Cuco") Apodaca' (one span: a nickname left between would name the person).
+_NICKNAMED_RE: Final = _scan(
+    f'{_UP}"“(',
+    rf"(?:\b[{_UP}][{_LO}'’]+[ ])?\(?[\"“]"
+    rf"(?P<nick>[{_UP}][{_LO}'’]+(?:[ ][{_UP}][{_LO}'’]+)?)[\"”]\)?"
+    rf"[ ][{_UP}][{_UP}{_LO}'’-]*[{_LO}]\b",
+)
+# A study subject's initials after the subject's number or the word: "114-0007 (R.T.M.)",
+# "SCUH-118 W.J.", "02-023, M.McG.", "Subject 0309 (J-PW)", "initials S.M.O'D." (not "10
+# A.M.": a number's three digits at least, or a subject's word, come first).
+_INITIALS_DOTTED: Final = r"[A-Z]\.(?:(?:O['’]|Mc|Mac)?[A-Z]\.){1,3}"
+_SUBJECT_INITIALS_RE: Final = _scan(
+    "A-Z0-9sSpPiI",
+    r"(?:\b[A-Z0-9]{2,6}(?:-[A-Z0-9]{2,6})?-\d{3,4}"
+    r"|\b(?i:subject|participant|pt)[ ]#?[A-Z0-9-]*\d{3,})"
+    rf"(?:,[ ]|[ ])(?:(?i:initials)[ ])?(?:(?P<n>{_INITIALS_DOTTED})|\((?P<p>{_INITIALS_DOTTED}"
+    r"|[A-Z]{2,3}|[A-Z]-[A-Z]{2})\))"
+    rf"|\b(?i:initials)(?:[ ](?:are|were|say|of))?[:,]?[ ]+(?P<m>{_INITIALS_DOTTED})",
+)
+
+
+def _nicknamed(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in (
+        _NICKNAMED_RE.finditer(text)
+        if ('"' in text or "“" in text) and _NICKNAMED_RE in may
+        else ()
+    ):
+        words = re.findall(r"[^\W\d_'’]+", m.group().lower())
+        last = words[-1]
+        if any(w in lex.first or w in lex.first_ambiguous for w in words[:-1]) or (
+            last in lex.surnames and last not in lex.common
+        ):
+            yield m.start(), m.end(), NAME  # (not 'the "Fast Track" Program')
+    for m in _SUBJECT_INITIALS_RE.finditer(text) if _SUBJECT_INITIALS_RE in may else ():
+        group = m.lastgroup or "n"
+        if m.group(group) not in ("A.M.", "P.M."):
+            yield m.start(group), m.end(group), NAME
+
+
 def _intro_names(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _INTRO_NAME_RE.finditer(text) if _INTRO_NAME_RE in may else ():
         low = m.group("n").lower()
         if low in _NOT_GREETED or low in _CONTEXT_STOP or low in lex.drugs:
             continue
+        strict = m.group("greet") is not None or m.group("line") is not None
         if not (low in lex.first or low in lex.first_ambiguous or low in _WORD_NAMES):
-            if m.group("greet") or low in lex.common or low in _NOT_NAME:
+            if strict or low in lex.common or low in _NOT_NAME:
                 continue  # (a word no list names, said to someone, is another rule's to judge)
-        if low in _MONTH_NAMES and m.group("greet"):
+        if low in _MONTH_NAMES and (strict or m.group("dear")):
             continue  # "thanks, May." may thank a month's work; "my name's May" does not
         yield m.start("n"), m.end("n"), NAME
 
@@ -9604,7 +9651,8 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_SPACED_ID_RE, None),
         (_SPOKEN_FOREIGN_DATE_RE, None),
         (_INTRO_NAME_RE, None),
-        *((rx, None) for rx in (_HANDLE_LABEL_RE, _HANDLE_NAMED_RE, _MENTION_RE, _CHAT_AUTHOR_RE)),
+        *((rx, None) for rx in (_NICKNAMED_RE, _SUBJECT_INITIALS_RE)),
+        *((rx, None) for rx in (_HANDLE_LABEL_RE, _HANDLE_NAMED_RE, _CHAT_AUTHOR_RE)),
         *((rx, None) for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE, _HONORIFIC_RE)),
         (_NAME_CORRECTED_RE, _ascii_gate(_NAME_CORRECTED_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_LAST_FIRST_RE, _AGE_AFTER_NAME_RE)),
@@ -9949,6 +9997,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_said_to_be_names(text, may))
     raw.extend(_baby_names(text, lex, may))
     raw.extend(_intro_names(text, lex, may))
+    raw.extend(_nicknamed(text, lex, may))
     raw.extend(_handles(text, lex, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))
@@ -9983,9 +10032,9 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     )
 
 
-# What may stand between two parts of one address on its line: a comma, a space, a state's or
-# a province's code ("2401 S 31st St, Temple, TX 76508": the street and town, then the ZIP).
-_PLACE_GAP_RE: Final = compiled(r"(?:,[ ]?|[ ])(?:[A-Z]{2,3}(?:,[ ]?|[ ]))?")
+# What stands between two parts of one address on its line: a state's or a province's code
+# ("2401 S 31st St, Temple, TX 76508": the street and town, then the ZIP).
+_PLACE_GAP_RE: Final = compiled(r"(?:,[ ]?|[ ])[A-Z]{2,3}(?:,[ ]?|[ ])")
 
 
 def _joined_places(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:

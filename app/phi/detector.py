@@ -10032,9 +10032,15 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     )
 
 
-# What stands between two parts of one address on its line: a state's or a province's code
-# ("2401 S 31st St, Temple, TX 76508": the street and town, then the ZIP).
-_PLACE_GAP_RE: Final = compiled(r"(?:,[ ]?|[ ])[A-Z]{2,3}(?:,[ ]?|[ ])")
+# What stands between two parts of one address on its line: a comma or a space, and a
+# state's or a province's code ("2401 S 31st St, Temple, TX 76508"); parts of an address,
+# as a number in them shows ("Riverside Medical Practice, 14 Station Road, Leamington Spa CV31
+# 3NR"), not towns in a list ("Lahti, Varberg").
+_PLACE_GAP_RE: Final = compiled(r"(?:,[ ]?|[ ])(?P<code>[A-Z]{2,3}(?:,[ ]?|[ ]))?")
+
+
+def _has_digit(text: str, start: int, end: int) -> bool:
+    return any(c.isdigit() for c in text[start:end])
 
 
 def _joined_places(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -10042,12 +10048,12 @@ def _joined_places(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[i
     part left between them would leak the address's shape ("[LOCATION], TX [LOCATION]")."""
     out: list[tuple[int, int, str]] = []
     for span in spans:
-        if (
-            out
-            and span[2] == LOCATION
-            and out[-1][2] == LOCATION
-            and _PLACE_GAP_RE.fullmatch(text, out[-1][1], span[0])
-        ):
+        gap = (
+            _PLACE_GAP_RE.fullmatch(text, out[-1][1], span[0])
+            if out and span[2] == LOCATION and out[-1][2] == LOCATION
+            else None
+        )
+        if gap and (gap.group("code") or _has_digit(text, out[-1][0], span[1])):
             out[-1] = (out[-1][0], span[1], LOCATION)
         else:
             out.append(span)

@@ -9791,7 +9791,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
                 (start + a, start + b, c) for a, b, c in _detect_spans(text[start:end], names, lex)
             )
         found.extend(_recurring(text, _merged(found), lex))
-        spans = _merge(_joined_places(text, _merged(found)))
+        spans = _merge(_joined_places(text, _merged(found), lex))
     out: list[str] = []
     pos = 0
     for span in spans:
@@ -10027,23 +10027,41 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
             cleaned.append((start, end, cat))
     cleaned.extend(_recurring(text, cleaned, lex))
     extended = _extend(text, _merged(cleaned), lex, lower_mode)
-    return _merge(
-        _joined_places(text, [s for s in extended if not _no_one(text, s[0], s[1], s[2], lex)])
-    )
+    kept = [s for s in extended if not _no_one(text, s[0], s[1], s[2], lex)]
+    return _merge(_joined_places(text, kept, lex))
 
 
 # What stands between two parts of one address on its line: a comma or a space, and a
 # state's or a province's code ("2401 S 31st St, Temple, TX 76508"); parts of an address,
 # as a number in them shows ("Riverside Medical Practice, 14 Station Road, Leamington Spa CV31
 # 3NR"), not towns in a list ("Lahti, Varberg").
-_PLACE_GAP_RE: Final = compiled(r"(?:,[ ]?|[ ])(?P<code>[A-Z]{2,3}(?:,[ ]?|[ ]))?")
+_PLACE_GAP_RE: Final = compiled(
+    r"(?P<upon>[ ]upon[ ])|(?:,[ ]?|[ ])(?:(?P<code>[A-Z]{2,3}(?:,[ ]?|[ ]))"
+    # (an address's lines between: "[Sligo University Hospital], The Mall, [Sligo F91 H684]",
+    # "[Dogpatch Labs], CHQ Building, Custom House Quay, [Dublin 1]")
+    r"|(?P<lines>(?:[A-Z][\w'’.-]*(?:[ ][A-Z0-9][\w'’.-]*){0,3},[ ]){1,3}))?"
+)
+# The towns and townlands before a postcode on its line: "Knockdoe, Claregalway, [Co. Galway
+# H91 X2P7]" (words no dictionary holds, or a street's).
+_ADDRESS_LINES_BEFORE_RE: Final = compiled(
+    r"(?:(?<=^)|(?<=[:(] )|(?<=\bto )|(?<=\bat ))"
+    r"(?:[A-Z][\w'’-]+(?:[ ][A-Z][\w'’-]+){0,2},[ ]){1,3}$",
+    re.M,
+)
+
+
+def _line_end(text: str, pos: int) -> int:
+    end = text.find("\n", pos)
+    return len(text) if end < 0 else end
 
 
 def _has_digit(text: str, start: int, end: int) -> bool:
     return any(c.isdigit() for c in text[start:end])
 
 
-def _joined_places(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+def _joined_places(
+    text: str, spans: list[tuple[int, int, str]], lex: _Lexicon
+) -> list[tuple[int, int, str]]:
     """``spans`` (in order, apart) with places one address apart joined into one span: a
     part left between them would leak the address's shape ("[LOCATION], TX [LOCATION]")."""
     out: list[tuple[int, int, str]] = []
@@ -10053,10 +10071,28 @@ def _joined_places(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[i
             if out and span[2] == LOCATION and out[-1][2] == LOCATION
             else None
         )
-        if gap and (gap.group("code") or _has_digit(text, out[-1][0], span[1])):
+        if gap and (
+            gap.group("code")
+            or gap.group("upon")
+            or (
+                _has_digit(text, span[0], _line_end(text, span[0]))
+                if gap.group("lines")
+                else _has_digit(text, out[-1][0], span[1])
+            )
+        ):
             out[-1] = (out[-1][0], span[1], LOCATION)
-        else:
-            out.append(span)
+            continue
+        if (
+            span[2] == LOCATION
+            and text[span[0] - 2 : span[0]] == ", "
+            and _has_digit(text, span[0], min(_line_end(text, span[0]), span[1] + 12))
+        ):  # (a postcode in it or right after it)
+            lines = _ADDRESS_LINES_BEFORE_RE.search(text, max(0, span[0] - 80), span[0])
+            if lines and (not out or out[-1][1] <= lines.start()):
+                words = lines.group().replace(",", " ").lower().split()
+                if not any(w in lex.common for w in words):
+                    span = (lines.start(), span[1], LOCATION)
+        out.append(span)
     return out
 
 

@@ -5294,6 +5294,19 @@ def _branch_after(text: str, end: int, lex: _Lexicon) -> int:
     return m.end() - 1 if m.end() == m.end("b") and _sentence_end(last) else m.end()
 
 
+def _town_after(text: str, end: int, lex: _Lexicon) -> int:
+    """End of a listed town right after the facility ending at ``end``, its branch ("Liberty
+    Dialysis Hilo", "Bon Secours Cork"), else ``end``; not a town that is a word ("Reading")."""
+    if text[end : end + 1] != " ":
+        return end
+    town_end = _city_at(text, end + 1, lex)
+    if not town_end or text[town_end : town_end + 1].isalnum():
+        return end
+    if all(w in lex.common for w in text[end + 1 : town_end].lower().split()):
+        return end
+    return town_end
+
+
 _FIRST_PERSON: Final = frozenset("i i'm i’m i'd i’d i'll i’ll i've i’ve".split())
 
 
@@ -5575,6 +5588,7 @@ def _extend(
                 end = _capitalised_tail(text, end, lex)
                 if text[end : end + 1] == " " and " " in text[start:end]:
                     end = _branch_after(text, end, lex)
+                    end = _town_after(text, end, lex)
         elif category in (PHONE, ID) and "x" in text[end : end + 5]:
             ext = _EXTENSION_AFTER_RE.match(text, end)
             end = end if ext is None else ext.end()
@@ -8758,10 +8772,19 @@ _STREET_SIDE_RE: Final = compiled(
 # A chain's shop by the street it is on, which needs no street type: "the CVS on
 # Brookhurst", "the Walgreens on Broadway in Sedalia" (not "the CVS on Monday").
 _CHAIN_ON_STREET_RE: Final = _scan(
-    "WCRKSPTHMDBw",
+    "WCRKSPTHMDBwQLNGJAFU",
     r"\b(?:Walgreens|CVS|Rite[ ]Aid|Walmart|Kroger|Safeway|Publix|Costco|Target|H-E-B|HEB"
-    r"|Meijer|Wegmans|Duane[ ]Reade|Boots|walgreens)(?:[ ](?:[Pp]harmacy|store))?"
-    r"[ ]+(?:on|off|in)[ ]+(?P<p>[A-Z][a-z'’]+(?:[ ][A-Z][a-z'’]+){0,2})\b",
+    r"|Meijer|Wegmans|Duane[ ]Reade|Boots|walgreens|Quest|LabCorp|Kwik[ ]Trip|London[ ]Drugs"
+    r"|Shoppers(?:[ ]Drug[ ]Mart)?|No[ ]Frills|Countdown|Giant|Jewel-Osco|Hy-Vee|Albertsons"
+    r"|DaVita|Fresenius(?:[ ]Kidney[ ]Care)?|US[ ]Renal(?:[ ]Care)?)(?:[ ](?:[Pp]harmacy|store))?"
+    r"[ ]+(?:on|off|in|at)[ ]+(?P<p>[A-Z][a-z'’]+(?:[ ][A-Z][a-z'’]+){0,2}"
+    # (a road by its number: "the Kwik Trip on Highway 53", "the Meijer on 8 Mile", "the
+    # London Drugs on No. 3 Road")
+    r"|(?:Highway|Hwy\.?|Route|No\.)[ ]\d{1,4}(?:[ ]Road)?|\d{1,2}[ ]Mile(?:[ ]Road)?)\b"
+    # (a dialysis chain's unit by its place, no "on": "DaVita Westgate", "Fresenius Kidney Care
+    # Oak Lawn")
+    r"|\b(?:DaVita|Fresenius(?:[ ]Kidney[ ]Care)?|Liberty[ ]Dialysis|US[ ]Renal(?:[ ]Care)?)"
+    r"[ ](?P<u>[A-Z][a-z'’]+(?:[ ][A-Z][a-z'’]+){0,2})\b",
 )
 
 
@@ -8952,15 +8975,16 @@ def _baby_names(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, 
 
 def _road_spans(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _CHAIN_ON_STREET_RE.finditer(text) if _CHAIN_ON_STREET_RE in may else ():
+        group = "p" if m.group("p") else "u"
         # (a word's possessive is the word: "the CVS in Monday's ad")
-        words = [w.replace("’", "'").removesuffix("'s") for w in m.group("p").split()]
+        words = [w.replace("’", "'").removesuffix("'s") for w in m.group(group).split()]
         while words and (
             words[-1].lower() in _DAY_AND_MONTH_NAMES or words[-1].lower() in _CONTEXT_STOP
         ):
             words.pop()
         if words and words[0].lower() not in _DAY_AND_MONTH_NAMES:
             # (the shop with its street or town: which one it is, "the CVS in Fairhaven")
-            yield m.start(), m.start("p") + len(" ".join(words)), LOCATION
+            yield m.start(), m.start(group) + len(" ".join(words)), LOCATION
     for m in _CROSS_STREETS_RE.finditer(text) if _CROSS_STREETS_RE in may else ():
         sides = (m.group("p"), m.group("q"))
         if not any(_STREET_SIDE_RE.match(side) for side in sides):

@@ -2810,6 +2810,9 @@ _ROLE_ENDINGS: Final = (
     "supervisor", "intensivist", "hospitalist", "internist", "anesthetist", "phlebotomist",
     "radiographer", "sonographer", "orderly", "farmer", "rancher", "teacher", "trucker",
     "driver", "fisherman", "logger", "welder", "mechanic", "plumber", "screener",
+    # (who sees teeth, eyes, ears and feet: "Hygienist:", "Optometrist:")
+    "hygienist", "optometrist", "orthodontist", "dentist", "denturist", "prosthetist",
+    "podiatrist", "chiropractor", "optician", "audiologist", "orthotist",
 )  # fmt: skip
 _NOT_SPEAKER: Final = frozenset(
     """
@@ -8841,8 +8844,12 @@ _HANDLE_NAMED_RE: Final = _scan(
 
 def _handles(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _HANDLE_LABEL_RE.finditer(text) if _HANDLE_LABEL_RE in may else ():
-        parts = re.split(r"[._-]", m.group("n").rstrip("0123456789"))
-        if any(w in lex.first or w in lex.first_ambiguous or w in lex.surnames for w in parts):
+        handle = m.group("n")
+        parts = re.split(r"[._-]", handle.rstrip("0123456789"))
+        if any(
+            w in lex.first or w in lex.first_ambiguous or (w in lex.surnames and "-" not in handle)
+            for w in parts
+        ):  # (a hyphen joins words as often: "chris-ux:", not "eng-lead:")
             yield m.start("n"), m.end("n"), NAME  # (not "config.yaml:", "re.search:")
     for m in _HANDLE_NAMED_RE.finditer(text) if _HANDLE_NAMED_RE in may else ():
         yield m.start("n"), m.end("n"), ID  # (an account's id: no name runs on after it)

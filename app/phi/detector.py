@@ -1958,6 +1958,31 @@ _SPACED_ID_RE: Final = _scan(
 )
 
 
+# An account's last four digits, said or written: "the last four of my social - 3381", "the
+# last four is zero eight one six", "the id ending in eight eight one two".
+_SPOKEN_DIGIT: Final = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)"
+_LAST_FOUR_RE: Final = _scan(
+    "lLiInNcCaA",
+    r"\b(?i:last[ ]four(?:[ ]digits)?(?:[ ]of[ ](?:my|his|her|their|your|the)[ ][a-z]+)?"
+    r"|(?:id|number|card|account)[ ]ending[ ]in)(?:[ ](?:is|are|was|were))?[ ,:—–-]*"
+    rf"(?P<v>\d{{4}}\b|(?i:{_SPOKEN_DIGIT}(?:[ ,-]+{_SPOKEN_DIGIT}){{3}})\b)",
+)
+# A pager's or a bleep's number: "Bleep 412", "ask for me on page 76432".
+_PAGER_RE: Final = _scan(
+    "bBpP",
+    r"\b(?i:bleep|pager)(?:[ ](?:number|no\.?))?[: #]*(?P<v>\d{3,6})\b"
+    r"|\b(?i:page)[ ](?P<w>\d{5,6})\b",
+)
+
+
+def _last_four_and_pagers(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _LAST_FOUR_RE.finditer(text) if _LAST_FOUR_RE in may else ():
+        yield m.start("v"), m.end("v"), ID
+    for m in _PAGER_RE.finditer(text) if _PAGER_RE in may else ():
+        group = "v" if m.group("v") else "w"
+        yield m.start(group), m.end(group), PHONE
+
+
 def _spaced_ids(text: str) -> Iterator[tuple[int, int, str]]:
     for m in _SPACED_ID_RE.finditer(text):
         if m.group("p"):
@@ -1978,6 +2003,7 @@ def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, in
         yield from _plates(text)
     if hints.max_run >= 2 and _SPACED_ID_RE in may:
         yield from _spaced_ids(text)
+    yield from _last_four_and_pagers(text, may)
     for m in _id_candidates(text) if hints.digits >= 3 else ():
         value = m.group(0)
         v_start = m.start()
@@ -9685,7 +9711,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, _ascii_gate(rx)) for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE, _COUNTY_RE)),
         (_BASE_RE, None),
         (_BABY_NAME_RE, None),
-        (_SPACED_ID_RE, None),
+        *((rx, None) for rx in (_SPACED_ID_RE, _LAST_FOUR_RE, _PAGER_RE)),
         (_SPOKEN_FOREIGN_DATE_RE, None),
         (_INTRO_NAME_RE, None),
         *((rx, None) for rx in (_NICKNAMED_RE, _SUBJECT_INITIALS_RE)),

@@ -1975,7 +1975,28 @@ _PAGER_RE: Final = _scan(
 )
 
 
-def _last_four_and_pagers(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
+# An address said in full, number to ZIP or postcode, as speech-to-text writes it: "your
+# address one four one two calle del sol santa fe new mexico eight seven five zero seven",
+# "address fourteen lighthouse road glace bay nova scotia b one a three k six".
+_NUMBER_WORD: Final = (
+    r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
+    r"|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty"
+    r"|seventy|eighty|ninety|hundred)"
+)
+_SPOKEN_ADDRESS_RE: Final = _scan(
+    "aAmMsSlLhHtT",
+    r"\b(?i:address(?:[ ](?:is|was))?|(?:mail|send|ship)(?:[ ]it)?[ ]to|live[sd]?[ ]at"
+    r"|living[ ]at|(?:her|his|their|my)[ ]home)[ ,:]+"
+    rf"(?P<v>(?i:{_NUMBER_WORD}[ -]){{1,5}}(?:[a-zß-ÿ'’.-]+[ ]){{1,8}}?"
+    rf"(?i:{_SPOKEN_DIGIT}(?:[ ]{_SPOKEN_DIGIT}){{4}}"
+    rf"|[a-z][ ]{_SPOKEN_DIGIT}[ ][a-z][ ]{_SPOKEN_DIGIT}[ ][a-z][ ]{_SPOKEN_DIGIT}))\b",
+)
+
+
+def _spoken_numbers(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
+    """Addresses, an account's last four and pagers' numbers said or written (above)."""
+    for m in _SPOKEN_ADDRESS_RE.finditer(text) if _SPOKEN_ADDRESS_RE in may else ():
+        yield m.start("v"), m.end("v"), LOCATION
     for m in _LAST_FOUR_RE.finditer(text) if _LAST_FOUR_RE in may else ():
         yield m.start("v"), m.end("v"), ID
     for m in _PAGER_RE.finditer(text) if _PAGER_RE in may else ():
@@ -2003,7 +2024,7 @@ def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, in
         yield from _plates(text)
     if hints.max_run >= 2 and _SPACED_ID_RE in may:
         yield from _spaced_ids(text)
-    yield from _last_four_and_pagers(text, may)
+    yield from _spoken_numbers(text, may)
     for m in _id_candidates(text) if hints.digits >= 3 else ():
         value = m.group(0)
         v_start = m.start()
@@ -9711,7 +9732,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, _ascii_gate(rx)) for rx in (_LOWER_RESUMED_RE, _LOWER_NAME_ROLE_RE, _COUNTY_RE)),
         (_BASE_RE, None),
         (_BABY_NAME_RE, None),
-        *((rx, None) for rx in (_SPACED_ID_RE, _LAST_FOUR_RE, _PAGER_RE)),
+        *((rx, None) for rx in (_SPACED_ID_RE, _LAST_FOUR_RE, _PAGER_RE, _SPOKEN_ADDRESS_RE)),
         (_SPOKEN_FOREIGN_DATE_RE, None),
         (_INTRO_NAME_RE, None),
         *((rx, None) for rx in (_NICKNAMED_RE, _SUBJECT_INITIALS_RE)),

@@ -2590,7 +2590,8 @@ _ANY_TOK: Final = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:['’-][{_UP}{_LO}][{_LO}{_UP}]
 # Words before a name in a personal context: "ask Tomasz", "my sister Ines", "this is Rhea".
 _NAME_CUE: Final = (
     rf"\b(?:(?P<intro>this\s+is)|(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})"
-    rf"(?:\s*,|\s+(?:is|was)|\s*[—–]|\s+--?)?|name\s+is|name['’]s|named|dr\.?|doctor"
+    rf"(?:\s*,|\s+(?:is|was)|\s*[—–]|\s+--?)?|name\s+is|name['’]s|named"
+    rf"|(?:dr\.?|doctor)(?:\s+doctor)?"
     # (a home visit's note: "visit note for ruth ann hensley", "patient is wendell ray
     # tackett"; the word after must still look like a name, not "patient is stable")
     r"|patient(?:\s+is)?|(?:visit|note)\s+for"
@@ -4702,7 +4703,9 @@ _STRONG_LOWER_CUE_RE: Final = _scan(
     "mhotyMHOTYnNdDsSwWbBgGaAuUcCpPrRiI",
     rf"(?i:\b(?:(?P<strong>(?:my|his|her|our|their|your|the)\s+(?:{_KIN})"
     # (a dash class that takes "-" too: the prefilter reads "—" as "-")
-    r"(?:\s*,|\s+(?:is|was)|\s*[—–-]-?)?|name\s+is|name['’]s|named|dr\.?)"
+    r"(?:\s*,|\s+(?:is|was)|\s*[—–-]-?)?|name\s+is|name['’]s|named|dr\.?"
+    # (a title said in full: "doctor gallagher", "mister espinoza", "ms keisha")
+    r"|(?:doctor|doctora|mister|mr\.?|mrs\.?|ms\.?)(?:\s+doctor)?)"
     r"|(?P<intro>this\s+is)"
     # (notes and screeners drop the "my": "daughter chloé to interpret", "nurse muthoni
     # phoned", "spouse rayan segers": a listed given name only, see _written_lower_names)

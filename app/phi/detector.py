@@ -9010,6 +9010,37 @@ def _nicknamed(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, i
             yield m.start(group), m.end(group), NAME
 
 
+# A mail's signature: a name on its line above the sender's role ("Jordan Ellis\nDirector,
+# Clinical Partnerships | CareCadence"), and a given name after a dash ending a line ("...
+# before our steering meeting on the 9th? - Pat").
+_ROLE_LINE_WORDS: Final = (
+    r"Director|Manager|Lead|Head|Officer|Coordinator|Nurse|Physician|Specialist|Analyst"
+    r"|Engineer|Consultant|Informaticist|Radiologist|Partner|President|VP|Chief|Founder"
+    r"|Researcher|Designer|Scientist|Administrator|Fellow|Registrar|Pharmacist|Therapist"
+)
+_SIGNATURE_RE: Final = _scan(
+    f"{_UP} \t>-—–",
+    rf"^[ \t>]*(?P<n>[{_UP}][{_LO}'’-]+(?:[ ][{_UP}][{_LO}'’-]+){{1,2}})(?:,[ ][A-Za-z]{{2,6}}\.?)*"
+    rf"[ \t]*\n[ \t>]*(?=[^\n]*(?:[|]|\b(?:{_ROLE_LINE_WORDS})\b))"
+    rf"|[ ][-—–][ ]?(?P<d>[{_UP}][{_LO}]{{1,12}})[ \t]*$",
+    re.M,
+)
+
+
+def _signatures(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _SIGNATURE_RE.finditer(text) if "\n" in text and _SIGNATURE_RE in may else ():
+        if m.group("n"):
+            words = m.group("n").lower().split()
+            if any(w in lex.first or w in lex.first_ambiguous or w in lex.surnames for w in words):
+                if not all(w in lex.common or w in _NOT_NAME for w in words):
+                    yield m.start("n"), m.end("n"), NAME
+        else:
+            low = m.group("d").lower()
+            if (low in lex.first or low in lex.first_ambiguous) and low not in _MONTH_NAMES:
+                if low not in _NOT_NAME and low not in _CONTEXT_STOP:
+                    yield m.start("d"), m.end("d"), NAME
+
+
 def _intro_names(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _INTRO_NAME_RE.finditer(text) if _INTRO_NAME_RE in may else ():
         low = m.group("n").lower()
@@ -9738,6 +9769,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, None) for rx in (_SPACED_ID_RE, _LAST_FOUR_RE, _PAGER_RE, _SPOKEN_ADDRESS_RE)),
         (_SPOKEN_FOREIGN_DATE_RE, None),
         (_INTRO_NAME_RE, None),
+        (_SIGNATURE_RE, None),
         *((rx, None) for rx in (_NICKNAMED_RE, _SUBJECT_INITIALS_RE)),
         *((rx, None) for rx in (_HANDLE_LABEL_RE, _HANDLE_NAMED_RE, _CHAT_AUTHOR_RE)),
         *((rx, None) for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE, _HONORIFIC_RE)),
@@ -10085,6 +10117,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_baby_names(text, lex, may))
     raw.extend(_intro_names(text, lex, may))
     raw.extend(_nicknamed(text, lex, may))
+    raw.extend(_signatures(text, lex, may))
     raw.extend(_handles(text, lex, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))

@@ -2868,6 +2868,7 @@ _ROLE_ENDINGS: Final = (
     "hygienist", "optometrist", "orthodontist", "dentist", "denturist", "prosthetist",
     "podiatrist", "chiropractor", "optician", "audiologist", "orthotist",
 )  # fmt: skip
+_ROLE_INITIALS: Final = frozenset("DON ADON ED DO MA PA RA CA".split())
 _NOT_SPEAKER: Final = frozenset(
     """
     interviewer interviewee participant moderator facilitator respondent speaker patient
@@ -4999,7 +5000,12 @@ def _spoken_spans(
             if "-" in label and all(p.lower() in lex.common for p in label.split("-")):
                 speaker[label] = False  # "Check-in:", "Wrap-up:": a heading, not "Min-jun:"
                 continue
-            if label.isupper() and len(label) < 5 and label.lower() not in lex.first:
+            # (a given name that is a word too may speak in capitals, twice: "JOY:"; not a
+            # role's initials that spell one: "DON:", the director of nursing)
+            short_word = (
+                count < 2 or label.lower() not in lex.first_ambiguous or label in _ROLE_INITIALS
+            )
+            if label.isupper() and len(label) < 5 and label.lower() not in lex.first and short_word:
                 if len(label) == 3 or not any(c in _VOWELS for c in label[:2]):
                     speaker[label] = False  # "CNIO:", "CMIO:": a role's initials, no "NEHA:"
                     continue

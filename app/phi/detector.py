@@ -556,7 +556,7 @@ _LINK: Final = (
     r"|am|im|an|pod|na)"
 )
 _HEAD_FIRST_RE: Final = _scan(
-    "UHCPSKMWOAZLGFBNRVz",
+    "UHCPSKMWOAZLGFBNRVzEIÓÉ",
     r"\b(?P<h>University[ ]+Hospital|Hospital|Cl[íi]nica|Policl[íi]nica|Centro[ ]+(?:de[ ]+)?Salud"
     # (a church, school or hospital of Our Lady: "Our Lady of the Lake")
     r"|Our[ ]+Lady[ ]+of(?:[ ]+the)?"
@@ -570,8 +570,13 @@ _HEAD_FIRST_RE: Final = _scan(
     r"|Cabinet[ ]+m[ée]dical|Maison[ ]+de[ ]+sant[ée]|Apotek|Apoteka|Apotheke|Ljekarna"
     r"|Lek[áa]re[ňn]|L[ée]k[áa]rna|Poliklinika|Ambulatorium|Farm[áa]cia|Hogeschool"
     r"|Clinique|Ziekenhuis|Centre[ ]+Hospitalier|Centro[ ]+Hospitalar|Maison[ ]+m[ée]dicale"
-    r"|Gemeinschaftspraxis|Landesspital)"
-    rf"(?:[ ]+(?:{_LINK}|[{_UP}][{_LO}'’.]+(?:-[{_UP}][{_LO}'’.]+)*)){{0,3}}"
+    r"|Gemeinschaftspraxis|Landesspital"
+    # (Quebec's care homes, community clinics and health centres; schools, optician's and
+    # institutes: "CHSLD Saint-Joseph", "CLSC du Marigot", "CISSS de la Montérégie-Est",
+    # "Centro de Retina del Oeste", "Colegio San Felipe", "Óptica Familiar del Sur")
+    r"|CHSLD|CLSC|CISSS|CIUSSS|CHU|Centro|Colegio|Escuela|[ÓO]ptica|[ÉE]cole|Instituto"
+    r"|Pharmacie)"
+    rf"(?:[ ]+(?:{_LINK}|y|[{_UP}][{_LO}'’.]+(?:-[{_UP}][{_LO}'’.]+)*)){{0,4}}"
     rf"[ ]+(?P<n>[{_UP}][{_LO}'’]+(?:-[{_UP}][{_LO}'’]+)*)",
 )
 _SENTENCE_END_RE: Final = compiled(r"[a-z]{3}\.[ ]")

@@ -3083,6 +3083,14 @@ _SITE_RE: Final = _scan(
     r"(?:location|site|campus|office|branch|clinic|hospital|facility|satellite|store"
     r"|(?P<h>practice|centre|center|surgery))\b",
 )
+# The same in lower case, by a listed town or a street: "the mcallen office", "our east
+# peoria location", "the putney road office" (not "the main office", "the mobile clinic").
+_LOWER_SITE_RE: Final = _scan(
+    "otyOTY",
+    r"\b(?i:our|the|their|your|that|this)[ ]+(?P<f>[a-z][a-z'’.-]+(?:[ ][a-z][a-z'’.-]+){0,2})"
+    r"[ ]+(?:location|site|campus|office|branch|clinic)\b",
+)
+_LOWER_STREET_END: Final = ("street", "road", "avenue", "boulevard", "drive", "lane", "highway")
 _ZIP_TAIL_RE: Final = compiled(r",?[ ]+\d{5}(?:-\d{4})?(?![\d-])")
 _SPECIALTY: Final = frozenset(
     """
@@ -5236,6 +5244,15 @@ def _spoken_spans(
             yield m.start("f"), m.end("h"), LOCATION
             continue
         yield m.start("f"), m.start("f") + len(m.group("f").rstrip()), LOCATION
+    for m in _LOWER_SITE_RE.finditer(text) if _LOWER_SITE_RE in may else ():
+        phrase = m.group("f")
+        words = phrase.split()
+        street = words[-1] in _LOWER_STREET_END and len(words) > 1
+        if not street and (
+            _listed_city(phrase, lex) != phrase or all(w in lex.common for w in words)
+        ):
+            continue
+        yield m.start("f"), m.end("f"), LOCATION
     for m in may.finditer(_FAC_HEAD_SCAN_RE, low_scan):
         head = m.group(0).lower()
         strong_head = " " in head or head not in _WEAK_FAC_HEADS
@@ -9781,6 +9798,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_SPOKEN_FOREIGN_DATE_RE, None),
         (_INTRO_NAME_RE, None),
         (_SIGNATURE_RE, None),
+        (_LOWER_SITE_RE, None),
         *((rx, None) for rx in (_NICKNAMED_RE, _SUBJECT_INITIALS_RE)),
         *((rx, None) for rx in (_HANDLE_LABEL_RE, _HANDLE_NAMED_RE, _CHAT_AUTHOR_RE)),
         *((rx, None) for rx in (_NUMBERS_DATE_RE, _DAY_ALONE_RE, _HONORIFIC_RE)),

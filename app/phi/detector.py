@@ -9668,11 +9668,13 @@ def _recurring(
                 if len(word) < 3 or word in words or word in refused:
                     continue
                 low = word.lower()
-                if word == low and category == NAME:
-                    # a lower-case name that English does not have, said again ("my
-                    # grandchildren lerato and annelie ... lerato goes to the pick-up point")
+                if word == low:
+                    # a lower-case name or town that English does not have, said again ("my
+                    # grandchildren lerato and annelie ... lerato goes to the pick-up point",
+                    # "the mcallen office ... better for you mcallen")
                     if (
                         _unknown_word(low, lex)
+                        and (category == NAME or len(low) > 3)  # (not "bha", "ldl")
                         and low not in _CONTEXT_STOP
                         and low not in lex.drugs
                         and word.isalpha()

@@ -2556,6 +2556,8 @@ _ZIP_BEFORE_RE: Final = compiled(r"(?:(?P<w>[^\W\d_][\w'’.]*)|(?P<c>,))\s{1,2}
 _TOWN_BEFORE_RE: Final = compiled(
     rf"(?<![\w'’-])(?P<t>[{_UP}][{_LO}'’.-]+(?:[ ][{_UP}][{_LO}'’.-]+){{0,2}})[ ]*,?[ ]*$"
 )
+_CODE_IN_LIST_RE: Final = compiled(r"(?<![\w-])(?:\d{4,6}|x\d{1,2})$")
+_INTERJECTION_BEFORE_RE: Final = compiled(r"\b(?i:yes|yeah|yep|no|okay|ok|right|so|well|um|uh)$")
 _ZIP_CUE_WORDS: Final = frozenset("in near from to zip code zipcode at of is".split())
 _NOT_ZIP_BEFORE: Final = frozenset(
     """
@@ -5210,6 +5212,11 @@ def _spoken_spans(
         cue = _ZIP_BEFORE_RE.search(text, max(0, m.start() - 40), m.start())
         if not cue:
             continue
+        if cue.group("c") and (
+            _CODE_IN_LIST_RE.search(text, max(0, cue.start() - 8), cue.start())
+            or _INTERJECTION_BEFORE_RE.search(text, max(0, cue.start() - 8), cue.start())
+        ):
+            continue  # "lists 97110, 97140", "Yes, 97161 through": codes, no town's ZIP
         if cue.group("w"):
             w = cue.group("w")
             wl = w.lower().rstrip(".")
@@ -9675,6 +9682,8 @@ def _recurring(
                     if (
                         _unknown_word(low, lex)
                         and (category == NAME or len(low) > 3)  # (not "bha", "ldl")
+                        and low not in _FACILITY_WORDS
+                        and low not in _WEAK_HEADS  # (not "baptist" of "first baptist church")
                         and low not in _CONTEXT_STOP
                         and low not in lex.drugs
                         and word.isalpha()

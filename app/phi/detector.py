@@ -9062,6 +9062,29 @@ _SIGNATURE_RE: Final = _scan(
 )
 
 
+# A relative by the title the family calls them, then the name, even one that is a word:
+# "Auntie Mags", "Uncle Pita", "Granddaughter Juniper present", "Tía Esperanza".
+_KIN_TITLE_RE: Final = _scan(
+    "UANGCTKOSDBM",
+    r"\b(?:Uncle|Aunt|Auntie|Aunty|Nana|Nanna|Nan|Gran|Granny|Grandma|Grandpa|Grandad|Granddad"
+    r"|Cousin|T[íi]a|T[íi]o|Abuela|Abuelo|Kokum|Mooshum|Ouma|Oupa|Koro|Nanny|Granddaughter"
+    r"|Grandson|Son|Daughter|Brother|Sister|Mum|Mom|Dad)[ ]"
+    r"(?P<n>[A-Z][a-z'’-]+)\b(?!['’]s[ ][a-z])",
+)
+
+
+def _kin_titled(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _KIN_TITLE_RE.finditer(text) if _KIN_TITLE_RE in may else ():
+        low = m.group("n").lower()
+        if low in _CONTEXT_STOP or low in lex.drugs or low in _KIN_WORDS or low in _EPONYMS:
+            continue
+        if low in _NOT_NAME and low not in _WORD_NAMES:
+            continue
+        if m.group()[0] in "SBDM" and not (low in lex.first or low in lex.first_ambiguous):
+            continue  # ("Son", "Sister", "Mom" open titles and sentences: a listed name only)
+        yield m.start("n"), m.end("n"), NAME
+
+
 def _signatures(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _SIGNATURE_RE.finditer(text) if "\n" in text and _SIGNATURE_RE in may else ():
         if m.group("n"):
@@ -9809,6 +9832,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_SPOKEN_FOREIGN_DATE_RE, None),
         (_INTRO_NAME_RE, None),
         (_SIGNATURE_RE, None),
+        (_KIN_TITLE_RE, None),
         (_LOWER_SITE_RE, None),
         *((rx, None) for rx in (_NICKNAMED_RE, _SUBJECT_INITIALS_RE)),
         *((rx, None) for rx in (_HANDLE_LABEL_RE, _HANDLE_NAMED_RE, _CHAT_AUTHOR_RE)),
@@ -10158,6 +10182,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_intro_names(text, lex, may))
     raw.extend(_nicknamed(text, lex, may))
     raw.extend(_signatures(text, lex, may))
+    raw.extend(_kin_titled(text, lex, may))
     raw.extend(_handles(text, lex, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))

@@ -5645,6 +5645,8 @@ def _extend(
             last_word = text[start:end].rsplit(None, 1)[-1:] or [""]
             lower = not text[start].isupper() and not last_word[0][:1].isupper()
             end = _apostrophe_tail(text, _name_run_end(text, end, lex, lower))
+            if text[end : end + 1] == "." and text[end - 3 : end] in (" Sr", " Jr"):
+                end += 1  # ("Grant Whitfield Sr.": the suffix's stop is the name's)
             if text[end : end + 1].isupper() and text[end - 1 : end].isalpha():
                 while text[end : end + 1].isalpha():
                     end += 1  # (a name read to a capital inside its word: "Arsenault-Le[Blanc]")

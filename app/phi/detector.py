@@ -798,7 +798,10 @@ _FACILITY_HEAD: Final = (
     r"|Podiatry|Hearing(?:\s+(?:Care|Cent(?:er|re)|Clinic))?|Therapy|Rheumatology|Neurology"
     r"|(?:Dermatology|Allergy)(?:\s+(?:&|and)\s+(?:Allergy|Asthma|Dermatology|Immunology))?"
     r"|Spine\s+(?:&|and)\s+Sports?|Sports?\s+Medicine|Oncology|Cardiology|Urology|Nephrology"
-    r"|P(?:a)?ediatrics|Orthop(?:a)?edics)"
+    r"|P(?:a)?ediatrics|Orthop(?:a)?edics"
+    # (a school by its name alone, where the children learn; a venue, a mall, a Y: where a
+    # patient was hurt, walks or swims: "Hukanui School", "SNHU Arena", "Blue Ash YMCA")
+    r"|School|Arena|Coliseum|Stadium|Mall|YMCA|YWCA)"
 )
 _CAP: Final = rf"(?:[{_UP}][{_UP}{_LO}'’]*\.?|[A-Z]{{2,}}|\d+(?:st|nd|rd|th)|[{_SCRIPTS}]+)"
 _FAC_PREFIX: Final = rf"(?:(?:St\.?|Saint|Mt\.?|Mount|Ft\.?|Fort)\s+)?{_CAP}(?:-{_CAP})?"
@@ -829,7 +832,8 @@ _WEAK_HEADS: Final = frozenset(
     lab labs laboratory laboratories diagnostics dialysis rehab fellowship consolidated ems
     episcopal shelter mission counseling counselling women's women’s maternity
     dental vision physio therapy hearing neurology dermatology allergy oncology cardiology
-    urology nephrology pediatrics paediatrics orthopedics orthopaedics
+    urology nephrology pediatrics paediatrics orthopedics orthopaedics school arena coliseum
+    stadium mall ymca ywca
     """.split()
 )
 # Weak heads that any uncommon capitalised word before them names ("Truro Royal", "Kelso
@@ -842,7 +846,7 @@ _NAMED_BY_ANY_WORD: Final = frozenset(
     private outpatients trust general regional university college academy church chapel
     cathedral temple tower campus warehouse factory nursery lab labs laboratory laboratories
     diagnostics dialysis rehab shelter mission counseling counselling maternity
-    dental vision physio therapy hearing
+    dental vision physio therapy hearing school arena coliseum stadium mall ymca ywca
     """.split()
 )
 # Words that make "X Health"/"X Clinic" generic rather than a named facility.
@@ -1117,7 +1121,8 @@ _ASCII_DIGIT_RUN_RE: Final = compiled(r"[0-9][0-9]*")
 _HEAD_HINTS: Final = (
     "Dent", "Orthodont", "Audiology", "Optometry", "Eye", "Vision", "Therapy", "Physio",
     "Chiropractic", "Podiatry", "Hearing", "Rheumatology", "Neurology", "Dermatology", "Allergy",
-    "Sport", "Oncology", "Cardiology", "Urology", "Nephrology", "ediatrics", "Orthop",
+    "Sport", "School", "Arena", "Coliseum", "Stadium", "Mall", "YMCA", "YWCA", "Oncology",
+    "Cardiology", "Urology", "Nephrology", "ediatrics", "Orthop",
     "Hosp", "Clinic", "Med", "Health", "Infirmary", "Sanatorium", "Sanitarium", "Nursing",
     "Center", "Centre", "Institute", "Care", "Pharmacy", "Physicians", "Associates",
     "Practice", "Memorial", "Gen", "Presbyterian", "Methodist", "Baptist", "Children",

@@ -43,7 +43,12 @@ def test_the_heads_a_name_makes_a_place_are_weak_heads() -> None:
 @pytest.mark.parametrize("word", sorted(detector._NAMED_BY_ANY_WORD - {"med", "children’s"}))
 def test_an_uncommon_name_before_such_a_head_is_a_place(word: str) -> None:
     # (a lone "Trust" after a word is as often a charity: a hospital trust says it is one)
-    head = {"children's": "Children's", "trust": "Health Trust"}.get(word, word.capitalize())
+    head = {
+        "children's": "Children's",
+        "trust": "Health Trust",
+        "ymca": "YMCA",
+        "ywca": "YWCA",
+    }.get(word, word.capitalize())
     text = f"I did my first year at Brackenthwaite {head} before I moved."
     start = text.index("Brackenthwaite")
     assert any(s.start <= start < s.end and s.category == "LOCATION" for s in detect(text).spans)

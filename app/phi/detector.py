@@ -6827,7 +6827,7 @@ _ES_DAY: Final = (
 )
 _ES_TENS: Final = r"(?:veinte|treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa)"
 _SPOKEN_FOREIGN_DATE_RE: Final = _scan(
-    "pPuUdDtTcCsSnNoOqQvVlLmMjJaAfF0-9",
+    "pPuUdDtTcCsSnNoOqQvVlLmMjJaAfFeEwW0-9",
     # (not the feast, "Cinco de Mayo", without its year)
     r"\b(?!(?i:cinco[ ]de[ ]mayo)\b(?![ ,]+(?:de[ ]+)?(?:19|20)\d\d))"
     rf"(?i:{_ES_DAY})[ ]+(?i:de)[ ]+(?i:{_FOREIGN_MONTH})\b"
@@ -6837,9 +6837,14 @@ _SPOKEN_FOREIGN_DATE_RE: Final = _scan(
     r"|\b(?i:lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo)[ ]+"
     r"(?:3[01]|[12]\d|0?[1-9])\b(?![:.]\d)"
     r"|(?<=\b[Ll]e[ ])(?:3[01]|[12]\d|0?[1-9])(?:er)?[ ]+(?i:mars|mai)\b"
-    # (and a month with its year said, in speech-to-text's lower case: "june of twenty twenty
-    # one", "march two thousand ten")
-    rf"|\b(?i:{_MONTH})[ ]+(?:(?i:of)[ ]+)?(?i:{_SPOKEN_YEAR})\b",
+    # (and a month with its year, said or in digits, in speech-to-text's lower case: "june of
+    # twenty twenty one", "march two thousand ten", "august 2021", "march of last year"; the
+    # year first, "2019, January", "twenty nineteen, november"; two months of a range, "april
+    # through june")
+    rf"|\b(?i:{_MONTH})[ ]+(?:(?i:of)[ ]+)?(?:(?i:{_SPOKEN_YEAR})\b|(?:19|20)\d\d\b"
+    r"|(?i:last|this|next)[ ]year\b)"
+    rf"|\b(?:(?:19|20)\d\d|(?i:{_SPOKEN_YEAR})),[ ]+(?i:{_MONTH})\b"
+    rf"|\b(?i:{_MONTH})[ ]+(?i:through|thru|to|until|till)[ ]+(?i:{_MONTH})\b",
 )
 # A month alone in another language after its word of time ("nos cambiamos en noviembre",
 # "a gente se mudou em dezembro", "around febrero"), lower case as those languages write it
@@ -7096,8 +7101,9 @@ _MD_VERBS: Final = frozenset(
     # (a due date, a record's change, an export's or a review's day: "EDD 1/3", "updated
     # 10/2", "exported 9/18", "review 2/20", "approaching 8/26")
     + "edd edd: due updated exported review reviewed approaching dated date: dos:".split()
-    # (a study's or an image's day: "study date 21/05", "film 28/03", "CT 11/09")
-    + "date film scan ct mri cxr echo".split()
+    # (a study's or an image's day: "study date 21/05", "film 28/03", "CT 11/09"; a plan's, a
+    # claim's, a fax's: "planned 10/21", "exhausted 7/22", "denial 2/28", "faxed 2/15")
+    + "date film scan ct mri cxr echo planned exhausted denial denied faxed training".split()
     # (a weekday before it: "crisis again on Tues 10/8")
     # (not "sat" or "sun": words too, "the sun 3/4")
     + "mon tue tues wed weds thu thur thurs fri monday tuesday wednesday".split()
@@ -7123,6 +7129,10 @@ _MD_FRACTION_RE: Final = compiled(
 )
 
 
+_MD_RANGE_RE: Final = compiled(rf"[–-]{_MD_OR_DM}(?![\d/])")
+_MD_EVENT_AFTER_RE: Final = compiled(
+    r"[ ](?:encounter|visit|appointment|appt|session|call|scan|labs?|dose|infusion|delivery)\b"
+)
 # A month and day joined to a date before it: "seen 2/14 and again 3/1", "on 5/2, then 5/9".
 _DATE_AND_MD_RE: Final = compiled(
     r"[ ]*,?[ ]*(?:and|or|then|&|to|through|thru|-)(?:[ ]+(?:again|then|on))?[ ]+"
@@ -7131,8 +7141,12 @@ _DATE_AND_MD_RE: Final = compiled(
 
 
 def _md_after_verb(text: str) -> Iterable[tuple[int, int, str]]:
+    ranged_to = -1  # (where a range's second day starts: a date too)
     for m in _MD_VALUE_RE.finditer(text):
         start = m.start()
+        if start == ranged_to:
+            yield start, m.end(), DATE
+            continue
         if not start or not (text[start - 1].isspace() or text[start - 1] in "[("):
             continue  # (a chat's stamp too: "[10/16 2:13 PM] mai_y: ...")
         words = text[max(0, start - 24) : start].lower().split()
@@ -7155,7 +7169,20 @@ def _md_after_verb(text: str) -> Iterable[tuple[int, int, str]]:
         # 1140": no fraction and no score is written so)
         value = m.group()
         padded = len(value) == 5 and (value[0] == "0" or value[3] == "0") and value[3:] != "10"
-        if (words and words[-1].lstrip("(") in _MD_VERBS) or timed or padded:
+        # (a range of two, "visits 2/12–3/4", "the 8/27–8/28 load"; one in brackets, "(8/14)",
+        # "(8/20, I. Nwankwo RN)", not a score's "(7/10)"; "the 3/12 encounter")
+        to = _MD_RANGE_RE.match(text, m.end())
+        ranged = to is not None and not _MD_FRACTION_RE.match(text, to.end())
+        if ranged:
+            ranged_to = m.end() + 1
+        bracketed = (
+            text[start - 1 : start] == "("
+            and text[m.end() : m.end() + 1] in "),"
+            and value.split("/")[1] not in _MD_SCORE_DAYS
+        )
+        event = bool(words) and words[-1] == "the" and _MD_EVENT_AFTER_RE.match(text, m.end())
+        verb = bool(words) and words[-1].lstrip("(").rstrip(",") in _MD_VERBS
+        if verb or timed or padded or ranged or bracketed or event:
             if not _MD_FRACTION_RE.match(text, m.end()):
                 yield start, m.end(), DATE
 

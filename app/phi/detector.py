@@ -5841,9 +5841,12 @@ _BARE_DAY_RE: Final = gated(
         r"(?:st|nd|rd|th)))(?=\s*(?:[,.;!?]|$)|\s+(?i:and|but|so|when|because)\b)"
         # (the first nine by their word, "by" too, where a pause or a new clause follows: "call
         # back on the first", "moved in on the first so ...", not "on the first page")
-        r"|(?i:\b(?:on|since|until|till|by)[ ]+)(?P<w>(?i:the[ ]+(?:first|second|third|fourth"
+        # (or a delivery's day: "we'll ship on the fifth to arrive the sixth", "claim for the
+        # sixth if"; then an "okay", an "if", a "will" too: "checked on the third okay")
+        r"|(?i:\b(?:on|since|until|till|by|for|arrive|arriving|delivery|deliver|ship|ships"
+        r"|shipped|dated)[ ]+)(?P<w>(?i:the[ ]+(?:first|second|third|fourth"
         r"|fifth|sixth|seventh|eighth|ninth)))(?=[ ]*(?:[,.;?!]|$|(?i:but|so|no|then|which|when"
-        r"|at|i|we|she|he|they|you)\b))",
+        r"|at|i|we|she|he|they|you|okay|ok|if|will|to[ ]arrive|falls|works)\b))",
         re.M,
     )
 )

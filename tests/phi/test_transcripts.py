@@ -2982,6 +2982,121 @@ SESSION_27_CASES = [
 ]  # fmt: skip
 
 
+# Session 28: four new writers (trial-site notes, imaging and genetics; dental, eye, therapy and
+# billing calls; care homes, dialysis and product-team chats; interpreters, tribal and island
+# clinics): classes they leaked, and what must stay (a fraction, a score, "24/7", "Hi team",
+# "This is Epic speaking", "Standup 9:30 AM", "eng-lead:", "DON:", "Sunday School").
+SESSION_28_CASES = [
+    ("Plan: review 22/03 with the team. She was born 17/04 and we cover 24/7.\n"
+     "Fall at home 04/11 not entered. Study date 19/06, film 30/01.\n",
+     "Plan: review [DATE] with the team. She was born [DATE] and we cover 24/7.\n"
+     "Fall at home [DATE] not entered. Study date [DATE], film [DATE].\n"),
+    ("Claims: visits 3/11–4/2 unpaid; planned 11/19, denial 1/27, faxed 3/15.\n"
+     "Labs (9/14, K. Osei RN); creatinine 1.1 (9/7). Scroll to the 2/18 visit. Took "
+     "1/2-3/4 cup; pain (6/10).\n",
+     "Claims: visits [DATE]–[DATE] unpaid; planned [DATE], denial [DATE], faxed "
+     "[DATE].\nLabs ([DATE], [NAME] RN); creatinine 1.1 ([DATE]). Scroll to the [DATE] "
+     "visit. Took 1/2-3/4 cup; pain (6/10).\n"),
+    ("Paciente: Doce de marzo del setenta y uno. Tenemos el jueves 14 a las 10. Depuis "
+     "le 3 mai.\n",
+     "Paciente: [DATE]. Tenemos el [DATE] a las 10. Depuis le [DATE].\n"),
+    ("Born March nine, 1951. Warranty until october twenty twenty seven. Seen in june of"
+     " twenty twenty two.\nThen in 2018, February we moved; from April through June, and"
+     " Oct–Dec 2022.\n",
+     "Born [DATE]. Warranty until [DATE]. Seen in [DATE].\n"
+     "Then in [DATE] we moved; from [DATE], and [DATE].\n"),
+    ("we'll mail it on the fourth to arrive the fifth okay and the claim for the seventh"
+     " if needed. For the first time, on the third floor.\n",
+     "we'll mail it on [DATE] to arrive [DATE] okay and the claim for [DATE] if needed. "
+     "For the first time, on the third floor.\n"),
+    ("P 03 8345 2210 | M 0412 778 903 | Tel 0161 496 0755 | Mob 07911 123 456.\n",
+     "P [PHONE] | M [PHONE] | Tel [PHONE] | Mob [PHONE].\n"),
+    ("His card: HR 5582019, then RVH 21-0093314. OHIP 4471 203 118 XK; Medicare 2957 "
+     "10384 1. Tax ID 47-3320981.\nPlate LM21 QRT. Serial 19B447102K. The last four of "
+     "her social - 4417; the id ending in six two two nine.\n"
+     "Page 55321 or bleep 318. See page 212 of the guide. The last four weeks were "
+     "hard.\n",
+     "His card: [ID], then [ID]. [ID]; [ID]. Tax [ID].\n"
+     "Plate [ID]. [ID]. The last four of her social - [ID]; the id ending in [ID].\n"
+     "Page [PHONE] or bleep [PHONE]. See page 212 of the guide. The last four weeks were"
+     " hard.\n"),
+    ("Caller: My EOB lists 97161, 97530, and 97110.\nRep: Yes, 97164 is the re-eval.\n"
+     "She lives in Provo, 84604.\n",
+     "Caller: My EOB lists 97161, 97530, and 97110.\nRep: Yes, 97164 is the re-eval.\n"
+     "She lives in [LOCATION].\n"),
+    ("Agent: Thanks for calling, my name's Hope. Caller: Hi Hope. This is Will calling "
+     "back. You can call me Tavita.\nHi team, thank you, doctor. This is Epic "
+     "speaking.\n",
+     "Agent: Thanks for calling, my name's [NAME]. Caller: Hi [NAME]. This is [NAME] "
+     "calling back. You can call me [NAME].\nHi team, thank you, doctor. This is Epic "
+     "speaking.\n"),
+    ("Marcus,\n\nThanks for the notes.\n\nCheers,\nGrant\n"
+     "\nLena Okonjo\nDirector, Clinical Operations | Vantage Health\n"
+     "\nCan someone look at it? - Pat\n",
+     "[NAME],\n\nThanks for the notes.\n\nCheers,\n[NAME]\n"
+     "Director, Clinical Operations | Vantage Health\n\n"
+     "Can someone look at it? - [NAME]\n"),
+    ('Notes: Theodora "Teddy" Vasquez, and "Little Jo" Marchetti came. The "Fast Track" '
+     "Program helps.\n114-0031 (K.L.M.), 207-2215, initials R.S.; subject AB-3310 "
+     "(T.O'N.). Meet at 10 A.M.\n",
+     'Notes: [NAME], and [NAME] came. The "Fast Track" Program helps.\n'
+     "[ID] ([NAME]), [ID], initials [NAME]; subject [ID] ([NAME]). Meet at 10 A.M.\n"),
+    ("Auntie Pearl rang; Granddaughter Saffron present. Uncle Sam wants you. Mom Guilt "
+     "is real.\nPatient: Yolanda Ruiz-DeMarco Sr. Tomás Ferreira Jr. came too.\n",
+     "Auntie [NAME] rang; Granddaughter [NAME] present. [NAME] wants you. Mom Guilt is "
+     "real.\nPatient: [NAME] came too.\n"),
+    ("[14:02] tomas.lind: synced\nnadia.r 14:05\nany update?\n"
+     "*Kofi A.* — 14:07\nLunch 12:30\nStandup 9:30 AM\n"
+     "[14:09] eng-lead: ok @here\n",
+     "[14:02] [NAME]: synced\n[NAME] 14:05\nany update?\n"
+     "*[NAME]* — 14:07\nLunch 12:30\nStandup 9:30 AM\n[14:09] eng-lead: ok @here\n"),
+    ("WAIRUA: It started at night.\nPEARL: Every night, yes.\n"
+     "WAIRUA: Then it stopped.\nPEARL: For a while.\nDON: Agreed.\n"
+     "DON: Noted.\n",
+     "[NAME]: It started at night.\n[NAME]: Every night, yes.\n"
+     "[NAME]: Then it stopped.\n[NAME]: For a while.\nDON: Agreed.\n"
+     "DON: Noted.\n"),
+    ("so the referring doctor doctor okafor said the doctor was late and mister "
+     "lindqvist agreed\n",
+     "so the referring doctor doctor [NAME] said the doctor was late and mister [NAME] "
+     "agreed\n"),
+    ("Clinic: Bay Harbor Family Dentistry, this is Leah. Seen at Glenmore Physical "
+     "Therapy and Tamarack Audiology.\nOutpatient Physical Therapy, Pediatric Dentistry "
+     "and the Eye Care team. It's Cardiology.\n",
+     "Clinic: [LOCATION], this is [NAME]. Seen at [LOCATION] and [LOCATION].\n"
+     "Outpatient Physical Therapy, Pediatric Dentistry and the Eye Care team. It's "
+     "Cardiology.\n"),
+    ("Sent to Heartland Vision – Lee's Summit on the 3rd, and St. Brendan's Hospital - "
+     "Main Entrance.\nPT at Liberty Dialysis Hilo; the Kwik Trip on Highway 12; the "
+     "London Drugs on No. 5 Road; DaVita Northgate.\n",
+     "Sent to [LOCATION] on [DATE], and [LOCATION] - Main Entrance.\n"
+     "PT at [LOCATION]; the [LOCATION]; the [LOCATION]; [LOCATION].\n"),
+    ("Harbourview Clinic, 22 Ferry Road, Lyttelton 8082\n"
+     "St. Anne's Hospital, The Quay, Wexford Y35 X2K0\n"
+     "Post it to Ballyglass, Killala, Co. Mayo F26 K2W8, please.\n",
+     "[LOCATION]\nPost it to [LOCATION], please.\n"),
+    ("Visited 1220 Pine Ave NW, Rochester, MN 55901.\n",
+     "Visited [LOCATION].\n"),
+    ("your address one two one oak lane bozeman montana five nine seven one five okay\n",
+     "your address [LOCATION] okay\n"),
+    ("She moved to Cape Town, then Thunder Bay and Red Deer. Red deer graze.\n",
+     "She moved to [LOCATION], then [LOCATION] and [LOCATION]. Red deer graze.\n"),
+    ("Before that I was at CHSLD Sainte-Marie, then CLSC des Faubourgs and Colegio Santa"
+     " Rosa.\n",
+     "Before that I was at [LOCATION], then [LOCATION] and [LOCATION].\n"),
+    ("the laredo office on monday and the putney road office; better for you laredo; the"
+     " main office\n",
+     "the [LOCATION] office on monday and the [LOCATION] office; better for you "
+     "[LOCATION]; the main office\n"),
+    ("She taught at Kowhai School, got hurt at Hammond Arena, walks the Riverbend Mall. "
+     "Sunday School. Back to School.\n",
+     "She taught at [LOCATION], got hurt at [LOCATION], walks the [LOCATION]. Sunday "
+     "School. Back to School.\n"),
+    ("Optometrist: Look at the chart.\nHygienist: Open wide.\n",
+     "Optometrist: Look at the chart.\nHygienist: Open wide.\n"),
+]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("text", "redacted"),
     SESSION_22_CASES
@@ -2989,7 +3104,8 @@ SESSION_27_CASES = [
     + SESSION_24_CASES
     + SESSION_25_CASES
     + SESSION_26_CASES
-    + SESSION_27_CASES,
+    + SESSION_27_CASES
+    + SESSION_28_CASES,
 )
 def test_fresh_set_classes(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted

@@ -801,7 +801,10 @@ _FACILITY_HEAD: Final = (
     r"|P(?:a)?ediatrics|Orthop(?:a)?edics"
     # (a school by its name alone, where the children learn; a venue, a mall, a Y: where a
     # patient was hurt, walks or swims: "Hukanui School", "SNHU Arena", "Blue Ash YMCA")
-    r"|School|Arena|Coliseum|Stadium|Mall|YMCA|YWCA)"
+    r"|School|Arena|Coliseum|Stadium|Mall|YMCA|YWCA"
+    # (a care home or a residence hall by its name: "Beechcroft House", "Brightwater Court",
+    # "Friley Hall"; not "Town Hall", "White House": an ordinary word does not name one)
+    r"|House|Court|Hall)"
 )
 _CAP: Final = rf"(?:[{_UP}][{_UP}{_LO}'’]*\.?|[A-Z]{{2,}}|\d+(?:st|nd|rd|th)|[{_SCRIPTS}]+)"
 _FAC_PREFIX: Final = rf"(?:(?:St\.?|Saint|Mt\.?|Mount|Ft\.?|Fort)\s+)?{_CAP}(?:-{_CAP})?"
@@ -833,13 +836,14 @@ _WEAK_HEADS: Final = frozenset(
     episcopal shelter mission counseling counselling women's women’s maternity
     dental vision physio therapy hearing neurology dermatology allergy oncology cardiology
     urology nephrology pediatrics paediatrics orthopedics orthopaedics school arena coliseum
-    stadium mall ymca ywca
+    stadium mall ymca ywca house court hall
     """.split()
 )
 # Weak heads that any uncommon capitalised word before them names ("Truro Royal", "Kelso
 # Chemist"); the other weak heads need a place-like word ("St Mary's Medical"). A new facility
 # head word goes into _FACILITY_HEAD, _HEAD_HINTS and, when it is an ordinary word, these two
 # sets: tests/phi/test_facility_heads.py fails when one of them is forgotten.
+_HOUSE_HEADS: Final = frozenset("house court hall".split())
 _NAMED_BY_ANY_WORD: Final = frozenset(
     """
     health medical med memorial children's children’s gardens drug chemist pharmacy royal
@@ -847,6 +851,7 @@ _NAMED_BY_ANY_WORD: Final = frozenset(
     cathedral temple tower campus warehouse factory nursery lab labs laboratory laboratories
     diagnostics dialysis rehab shelter mission counseling counselling maternity
     dental vision physio therapy hearing school arena coliseum stadium mall ymca ywca
+    house court hall
     """.split()
 )
 # Words that make "X Health"/"X Clinic" generic rather than a named facility.
@@ -1121,7 +1126,8 @@ _ASCII_DIGIT_RUN_RE: Final = compiled(r"[0-9][0-9]*")
 _HEAD_HINTS: Final = (
     "Dent", "Orthodont", "Audiology", "Optometry", "Eye", "Vision", "Therapy", "Physio",
     "Chiropractic", "Podiatry", "Hearing", "Rheumatology", "Neurology", "Dermatology", "Allergy",
-    "Sport", "School", "Arena", "Coliseum", "Stadium", "Mall", "YMCA", "YWCA", "Oncology",
+    "Sport", "School", "Arena", "Coliseum", "Stadium", "Mall", "YMCA", "YWCA", "House", "Court",
+    "Hall", "Oncology",
     "Cardiology", "Urology", "Nephrology", "ediatrics", "Orthop",
     "Hosp", "Clinic", "Med", "Health", "Infirmary", "Sanatorium", "Sanitarium", "Nursing",
     "Center", "Centre", "Institute", "Care", "Pharmacy", "Physicians", "Associates",
@@ -1733,6 +1739,8 @@ def _location_spans(
                 continue
         elif weak:
             first = words[0].lower().strip(".")
+            if head in _HOUSE_HEADS and (first in lex.common or first in _NOT_NAME):
+                continue  # ("the White House", "Town Hall", "Food Court": no one's residence)
             placeish = (
                 first in _FACILITY_ISH
                 # (the Royal hospitals of mothers and children: "the Royal Women's")

@@ -1993,24 +1993,6 @@ _PAGER_RE: Final = _scan(
 )
 
 
-# An address said in full, number to ZIP or postcode, as speech-to-text writes it: "your
-# address one four one two calle del sol santa fe new mexico eight seven five zero seven",
-# "address fourteen lighthouse road glace bay nova scotia b one a three k six".
-_NUMBER_WORD: Final = (
-    r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
-    r"|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty"
-    r"|seventy|eighty|ninety|hundred)"
-)
-_SPOKEN_ADDRESS_RE: Final = _scan(
-    "aAmMsSlLhHtT",
-    r"\b(?i:address(?:[ ](?:is|was))?|(?:mail|send|ship)(?:[ ]it)?[ ]to|live[sd]?[ ]at"
-    r"|living[ ]at|(?:her|his|their|my)[ ]home)[ ,:]+"
-    rf"(?P<v>(?i:{_NUMBER_WORD}[ -]){{1,5}}(?:[a-zß-ÿ'’.-]+[ ]){{1,8}}?"
-    rf"(?i:{_SPOKEN_DIGIT}(?:[ ]{_SPOKEN_DIGIT}){{4}}"
-    rf"|[a-z][ ]{_SPOKEN_DIGIT}[ ][a-z][ ]{_SPOKEN_DIGIT}[ ][a-z][ ]{_SPOKEN_DIGIT}))\b",
-)
-
-
 def _spoken_numbers(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
     """Addresses, an account's last four and pagers' numbers said or written (above)."""
     for m in _SPOKEN_ADDRESS_RE.finditer(text) if _SPOKEN_ADDRESS_RE in may else ():
@@ -6160,7 +6142,8 @@ _OWN_KIN_RE: Final = gated(
 _KIN_TITLE_RE: Final = gated(
     compiled(
         r"(?i:\b(?:auntie|aunty|aunt|uncle|grandma|grandpa|granny|grandad|granddad|nana|nanna"
-        r"|gran|cousin)\s+)"
+        r"|gran|cousin|nanny|granddaughter|grandson|t[íi]a|t[íi]o|abuela|abuelo|kokum|mooshum"
+        r"|ouma|oupa|koro)\s+)"
         rf"(?P<n>[{_UP}{_LO}][{_LO}]+(?:[ ][{_UP}][{_LO}]+)?)(?![\w'’-])"
     )
 )
@@ -6310,7 +6293,10 @@ _DOSE_WORDS: Final = (
 _SITE_NEEDLES: Final = (
     "store", "location", "branch", "office", "campus", "site", "outlet", "satellite", "pharmacy",
 )  # fmt: skip
-_KIN_TITLE_NEEDLES: Final = ("aunt", "uncle", "grand", "nan", "gran", "cousin")
+_KIN_TITLE_NEEDLES: Final = (
+    "aunt", "uncle", "grand", "nan", "gran", "cousin", "tía", "tia", "tío", "tio", "abuel",
+    "kokum", "mooshum", "ouma", "oupa", "koro",
+)  # fmt: skip
 _BY_NEEDLES: Final = (" to ", " by ", " up ", " for ", " is ", " was ")
 
 # "Dagmar in the next chair passed away", "Ilse from the bed opposite": someone known by
@@ -6811,16 +6797,6 @@ _FOREIGN_DATE_RE: Final = _scan(
 # 2015", "november twenty twenty five", "march two thousand ten"), and the month that opens
 # a range ending in a date ("April through [June]", "Sept–[Nov 2023]", "May until [December
 # 2021]"): _date_ends.
-_UNITS_WORD: Final = r"(?:one|two|three|four|five|six|seven|eight|nine)"
-_SPOKEN_YEAR: Final = (
-    r"(?:nineteen|twenty)[ -](?:oh[ -]" + _UNITS_WORD + r"|ten|eleven|twelve|thirteen|fourteen"
-    r"|fifteen|sixteen|seventeen|eighteen|nineteen|(?:twenty|thirty|forty|fifty|sixty|seventy"
-    r"|eighty|ninety)(?:[ -]" + _UNITS_WORD + r")?)"
-    r"|two[ ]thousand(?:[ ](?:and[ ])?(?:ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
-    r"|seventeen|eighteen|nineteen|twenty(?:[ -]" + _UNITS_WORD + r")?|" + _UNITS_WORD + r"))?"
-)
-_SPOKEN_YEAR_RE: Final = compiled(rf"(?i:{_SPOKEN_YEAR})\b")
-_YEAR_AFTER_RE: Final = compiled(rf",?[ ]+(?i:of[ ]+)?(?:(?:19|20)\d\d\b|(?i:{_SPOKEN_YEAR})\b)")
 _MONTH_IN_RE: Final = compiled(rf"\b(?i:{_MONTH}|{_FOREIGN_MONTH})\b")
 _YEAR_IN_RE: Final = compiled(r"\b(?:19|20)\d\d\b|['’]\d\d\b")
 _RANGE_MONTH_BEFORE_RE: Final = compiled(
@@ -7060,6 +7036,19 @@ _SPOKEN_SLASHED_RE: Final = _scan(
     "oOzZtTfFsSeEnN",
     rf"\b(?i:{_NUMBER_WORD}(?:[ -]{_NUMBER_WORD}){{0,2}}(?:[ ]+slash[ ]+{_NUMBER_WORD}"
     rf"(?:[ -]{_NUMBER_WORD}){{0,3}}){{2}})\b",
+)
+
+
+# An address said in full, number to ZIP or postcode, as speech-to-text writes it: "your
+# address one four one two calle del sol santa fe new mexico eight seven five zero seven",
+# "address fourteen lighthouse road glace bay nova scotia b one a three k six".
+_SPOKEN_ADDRESS_RE: Final = _scan(
+    "aAmMsSlLhHtT",
+    r"\b(?i:address(?:[ ](?:is|was))?|(?:mail|send|ship)(?:[ ]it)?[ ]to|live[sd]?[ ]at"
+    r"|living[ ]at|(?:her|his|their|my)[ ]home)[ ,:]+"
+    rf"(?P<v>(?i:(?:{_NUMBER_WORD}|hundred)[ -]){{1,5}}(?:[a-zß-ÿ'’.-]+[ ]){{1,8}}?"
+    rf"(?i:{_SPOKEN_DIGIT}(?:[ ]{_SPOKEN_DIGIT}){{4}}"
+    rf"|[a-z][ ]{_SPOKEN_DIGIT}[ ][a-z][ ]{_SPOKEN_DIGIT}[ ][a-z][ ]{_SPOKEN_DIGIT}))\b",
 )
 # A second month after the first ("back in october or november", "June to August").
 _MONTH_AFTER_RE: Final = compiled(
@@ -7655,6 +7644,17 @@ def _phrasing_spans(
             words = m.group("n").split()
             if words[0][0].isupper():
                 ok = all(_personal_token(w, lex, True) for w in words)
+                if not ok and text[m.start()].isupper() and len(words) == 1:
+                    # (the family's title, capitalised, makes a word a name: "Auntie Mags",
+                    # "Granddaughter Juniper present")
+                    low = words[0].lower()
+                    ok = not (
+                        low in _CONTEXT_STOP
+                        or low in lex.drugs
+                        or low in _KIN_WORDS
+                        or low in _EPONYMS
+                        or (low in _NOT_NAME and low not in _WORD_NAMES)
+                    )
             else:
                 ok = words[0] in lex.first and words[0] not in lex.first_ambiguous
                 ok = ok or _personal_token(words[0], lex, False)
@@ -9107,29 +9107,6 @@ _SIGNATURE_RE: Final = _scan(
 )
 
 
-# A relative by the title the family calls them, then the name, even one that is a word:
-# "Auntie Mags", "Uncle Pita", "Granddaughter Juniper present", "Tía Esperanza".
-_KIN_TITLE_RE: Final = _scan(
-    "UANGCTKOSDBM",
-    r"\b(?:Uncle|Aunt|Auntie|Aunty|Nana|Nanna|Nan|Gran|Granny|Grandma|Grandpa|Grandad|Granddad"
-    r"|Cousin|T[íi]a|T[íi]o|Abuela|Abuelo|Kokum|Mooshum|Ouma|Oupa|Koro|Nanny|Granddaughter"
-    r"|Grandson|Son|Daughter|Brother|Sister|Mum|Mom|Dad)[ ]"
-    r"(?P<n>[A-Z][a-z'’-]+)\b(?!['’]s[ ][a-z])",
-)
-
-
-def _kin_titled(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
-    for m in _KIN_TITLE_RE.finditer(text) if _KIN_TITLE_RE in may else ():
-        low = m.group("n").lower()
-        if low in _CONTEXT_STOP or low in lex.drugs or low in _KIN_WORDS or low in _EPONYMS:
-            continue
-        if low in _NOT_NAME and low not in _WORD_NAMES:
-            continue
-        if m.group()[0] in "SBDM" and not (low in lex.first or low in lex.first_ambiguous):
-            continue  # ("Son", "Sister", "Mom" open titles and sentences: a listed name only)
-        yield m.start("n"), m.end("n"), NAME
-
-
 def _signatures(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _SIGNATURE_RE.finditer(text) if "\n" in text and _SIGNATURE_RE in may else ():
         if m.group("n"):
@@ -9877,7 +9854,6 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_SPOKEN_FOREIGN_DATE_RE, None),
         (_INTRO_NAME_RE, None),
         (_SIGNATURE_RE, None),
-        (_KIN_TITLE_RE, None),
         (_LOWER_SITE_RE, None),
         *((rx, None) for rx in (_NICKNAMED_RE, _SUBJECT_INITIALS_RE)),
         *((rx, None) for rx in (_HANDLE_LABEL_RE, _HANDLE_NAMED_RE, _CHAT_AUTHOR_RE)),
@@ -10227,7 +10203,6 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_intro_names(text, lex, may))
     raw.extend(_nicknamed(text, lex, may))
     raw.extend(_signatures(text, lex, may))
-    raw.extend(_kin_titled(text, lex, may))
     raw.extend(_handles(text, lex, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))
@@ -10278,11 +10253,6 @@ _ADDRESS_LINES_BEFORE_RE: Final = compiled(
     r"(?:[A-Z][\w'’-]+(?:[ ][A-Z][\w'’-]+){0,2},[ ]){1,3}$",
     re.M,
 )
-
-
-def _line_end(text: str, pos: int) -> int:
-    end = text.find("\n", pos)
-    return len(text) if end < 0 else end
 
 
 def _has_digit(text: str, start: int, end: int) -> bool:

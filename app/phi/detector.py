@@ -8484,8 +8484,9 @@ _MAIL_FIELD_RE: Final = compiled(
 )
 _SIGN_OFF_RE: Final = compiled(
     r"^(?:>[ ]?)*(?:Best(?:[ ]wishes)?|Kind[ ]regards|Regards|Warm[ ]regards|Thanks|Thank[ ]you"
-    r"|Many[ ]thanks|Cheers|Sincerely|Saludos|Un[ ]saludo|Cordialement"
-    r"|Groeten|Atentamente|Take[ ]care),[ \t]*(?:\n(?:>[ ]?)*)?[ \t]*"
+    r"|Many[ ]thanks|Cheers|Sincerely|Saludos|Un[ ]saludo|Cordialement|Thanks[ ]a[ ]mil(?:lion)?"
+    r"|All[ ]the[ ]best|Speak[ ]soon"
+    r"|Groeten|Atentamente|Take[ ]care)[,!][ \t]*(?:\n(?:>[ ]?)*)?[ \t]*"
     rf"(?P<n>{_EXPORT_NAME})",
     re.M,
 )
@@ -9031,20 +9032,17 @@ _BABY_NAME_RE: Final = _scan(
 # one signing off a mail on its own line ("Thanks a mil,\nNoel"). A given name that is also
 # a word ("Will", "Hope", "Dawn") is a name in these places.
 _INTRO_NAME_RE: Final = _scan(
-    "A-Zmcthdbrkpwaslng \t",
-    r"(?:\b(?i:my[ ]name['’]s|my[ ]name[ ]is|call[ ]me|this[ ]is|mi[ ]nombre[ ]es|me[ ]llamo"
+    "mMcCtThHlLpPnNgGkKdD",
+    r"\b(?i:my[ ]name['’]s|my[ ]name[ ]is|call[ ]me|this[ ]is|mi[ ]nombre[ ]es|me[ ]llamo"
     r"|le[ ]habla|preferred[ ]name:?|nick[ ]?name:?|goes[ ]by|known[ ]as|(?P<dear>dear)"
     r"|(?P<greet>hi|hello|hey|cheers|thanks|thank[ ]you))[ ,]+"
-    # (a mail's greeting on a line of its own: "Kyle,", "Will,")
-    r"|^[ \t]*(?P<line>)(?=[A-Z][a-z]+,[ \t]*$)"
-    r"|^[ \t]*(?i:thanks|thank[ ]you|cheers|best|regards|kind[ ]regards|warm[ ]regards"
-    r"|many[ ]thanks|best[ ]wishes|thanks[ ]a[ ]mil(?:lion)?|ta|take[ ]care|all[ ]the[ ]best"
-    r"|speak[ ]soon)"
-    r"[ \t]*[,.!]?[ \t]*\n[ \t]*(?=[A-Z][a-z]+[ \t]*$))"
     r"(?P<n>[A-Z][a-z]+)"
     r"(?=[ ]*(?:[.,!?;—–)]|$)|[ ]+(?:calling|speaking|here)\b)",
     re.M,
 )
+# A mail's greeting on a line of its own: "Kyle,", "Will," (read at line starts only:
+# _at_line_starts; the name under a closing is _SIGN_OFF_RE's).
+_GREETING_LINE_RE: Final = compiled(r"^[ \t]*(?P<n>[A-Z][a-z]+),[ \t]*$", re.M)
 _NOT_GREETED: Final = frozenset(
     "all team everyone everybody there guys folks both again doc doctor nurse".split()
 )
@@ -9122,15 +9120,20 @@ def _signatures(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, 
 
 
 def _intro_names(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
-    for m in _INTRO_NAME_RE.finditer(text) if _INTRO_NAME_RE in may else ():
+    intros = _INTRO_NAME_RE.finditer(text) if _INTRO_NAME_RE in may else iter(())
+    greetings = _at_line_starts(_GREETING_LINE_RE, text) if "\n" in text else iter(())
+    for m in itertools.chain(intros, greetings):
         low = m.group("n").lower()
         if low in _NOT_GREETED or low in _CONTEXT_STOP or low in lex.drugs:
             continue
-        strict = m.group("greet") is not None or m.group("line") is not None
+        # (a greeting, or a mail's greeting line, names only a listed given name)
+        line = m.re is _GREETING_LINE_RE
+        strict = line or m.group("greet") is not None
+        dear = not line and m.group("dear") is not None
         if not (low in lex.first or low in lex.first_ambiguous or low in _WORD_NAMES):
             if strict or low in lex.common or low in _NOT_NAME:
                 continue  # (a word no list names, said to someone, is another rule's to judge)
-        if low in _MONTH_NAMES and (strict or m.group("dear")):
+        if low in _MONTH_NAMES and (strict or dear):
             continue  # "thanks, May." may thank a month's work; "my name's May" does not
         yield m.start("n"), m.end("n"), NAME
 

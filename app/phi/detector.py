@@ -5012,10 +5012,10 @@ def _spoken_spans(
                 continue
             # (a given name that is a word too may speak in capitals, twice: "JOY:"; not a
             # role's initials that spell one: "DON:", the director of nursing)
-            short_word = (
+            initials = (
                 count < 2 or label.lower() not in lex.first_ambiguous or label in _ROLE_INITIALS
             )
-            if label.isupper() and len(label) < 5 and label.lower() not in lex.first and short_word:
+            if label.isupper() and len(label) < 5 and label.lower() not in lex.first and initials:
                 if len(label) == 3 or not any(c in _VOWELS for c in label[:2]):
                     speaker[label] = False  # "CNIO:", "CMIO:": a role's initials, no "NEHA:"
                     continue
@@ -8998,15 +8998,16 @@ def _handles(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int
             yield m.start("n"), m.end("n"), NAME
 
 
-def _names_someone(handle: str, lex: _Lexicon) -> bool:
-    """Whether a handle or a chat's author names a person: a part of it a name list holds,
-    or one no dictionary, drug or clinical list holds ("sizwe"; not "design-team", "Lunch")."""
-    parts = [p for p in re.split(r"[._\- ]", handle.lower().rstrip("0123456789")) if p]
+def _names_someone(author: str, lex: _Lexicon) -> bool:
+    """Whether a chat's author (a handle or a display name) names a person: a part of it a
+    name list holds, or one no dictionary, drug or clinical list holds ("Sizwe M."; not
+    "design-team")."""
+    parts = [p for p in re.split(r"[._\- ]", author.lower().rstrip("0123456789")) if p]
     if any(p in lex.first or p in lex.first_ambiguous or p in lex.surnames for p in parts):
-        # (one word alone may be a word: "@support"; joined, it is a handle: "jordan.w")
+        # (one word alone may be a word: "Support"; joined, it is a handle: "jordan.w")
         return len(parts) > 1 or not (parts[0] in _NOT_NAME or parts[0] in _CONTEXT_STOP)
-    if len(parts) == 2 and min(len(parts[0]), len(parts[1])) == 1 and handle.islower():
-        return True  # a word and an initial: "jordan.w", "k.mensah"
+    if len(parts) == 2 and min(len(parts[0]), len(parts[1])) == 1 and author.islower():
+        return True  # a word and an initial: "nadia.r", "k.mensah"
     return any(
         len(p) > 2
         and p.isalpha()
@@ -9028,9 +9029,8 @@ _BABY_NAME_RE: Final = _scan(
 
 
 # A given name said to someone or of oneself, where the clause ends after it: "my name's
-# Will.", "you can call me Chayo.", "This is Will calling", "Hi Will.", "Cheers, Will", and
-# one signing off a mail on its own line ("Thanks a mil,\nNoel"). A given name that is also
-# a word ("Will", "Hope", "Dawn") is a name in these places.
+# Will.", "you can call me Chayo.", "This is Will calling", "Hi Will.", "Cheers, Will". A
+# given name that is also a word ("Will", "Hope", "Dawn") is a name in these places.
 _INTRO_NAME_RE: Final = _scan(
     "mMcCtThHlLpPnNgGkKdD",
     r"\b(?i:my[ ]name['’]s|my[ ]name[ ]is|call[ ]me|this[ ]is|mi[ ]nombre[ ]es|me[ ]llamo"

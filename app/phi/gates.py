@@ -17,7 +17,7 @@ import importlib
 import itertools
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -545,7 +545,9 @@ def _stand_in_candidates(char: str) -> list[str]:
     return [*first, *_ASCII_PUNCTUATION]
 
 
-def ascii_projection(pattern: str, flags: int) -> str | None:
+def ascii_projection(
+    pattern: str, flags: int, stand_ins: Mapping[int, str] | None = None
+) -> str | None:
     """``pattern`` rewritten for Hyperscan to read texts of ASCII in which each character
     outside ASCII was replaced by its stand-in (``ascii_stand_ins``; the prefilter reads no
     other text): it matches such a text wherever ``pattern`` matches the original, and is
@@ -555,7 +557,14 @@ def ascii_projection(pattern: str, flags: int) -> str | None:
     becomes the class of the ASCII characters it accepts in Python: a character of the text
     is either ASCII, or the stand-in of one that the item accepts, and every item accepting
     a character accepts its stand-in (that is how stand-ins are chosen). Lookarounds are
-    dropped, as Hyperscan's prefilter mode drops them, which only widens; a back-reference
+    dropped, as Hyperscan's prefilter mode drops them, which only widens, except a lookahead
+    read where the match ends (its pattern's last item, or the last of a group or a branch
+    that is): there the text holds what it looks for right after the match, so the
+    projection reads it too. (Dropped, it left a scan written as a lookahead, "Lopez, Maria",
+    or one whose cue comes after it, "Haddad, Yusuf 94 M", possible in every text.) Stand-ins
+    are not chosen for such a lookahead's items (``ascii_stand_ins`` reads what the prefilter
+    mode keeps), so each of its classes also takes the stand-ins (``stand_ins``) of the
+    characters it accepts ("[—–·|/]" takes "-"). A back-reference
     accepts anything; a lazy, possessive or atomic item is read as the plain one. None when
     the pattern holds an item this reading does not know (the caller compiles the pattern
     itself, in UTF-8 mode).
@@ -564,7 +573,7 @@ def ascii_projection(pattern: str, flags: int) -> str | None:
     state = tree.state.flags
     mode = (bool(state & re.IGNORECASE), bool(state & re.DOTALL), bool(state & re.MULTILINE))
     try:
-        return _projected(tree.data, mode, mode)
+        return _projected(tree.data, mode, mode, True, stand_ins or {})
     except (_Unreadable, KeyError):
         return None
 
@@ -591,10 +600,14 @@ def _ascii_char(code: int) -> str:
     return c if c.isascii() and c.isalnum() else f"\\x{code:02x}"
 
 
-def _ascii_class(op: Any, av: Any, ci: bool) -> str:
-    """The class of the ASCII characters that the one-character item ``(op, av)`` accepts."""
+def _ascii_class(op: Any, av: Any, ci: bool, stand_ins: Mapping[int, str] | None = None) -> str:
+    """The class of the ASCII characters that the one-character item ``(op, av)`` accepts
+    (with ``stand_ins``: and the stand-ins of the characters it accepts)."""
     atom = _atom(op, av, ci)
     accepted = [c for c in _ASCII if atom.fullmatch(c)]
+    if stand_ins:
+        taken = {s for code, s in stand_ins.items() if atom.fullmatch(chr(code))}
+        accepted = [c for c in _ASCII if c in taken or c in accepted]
     if not accepted:
         return _NO_ASCII
     if len(accepted) == len(_ASCII):
@@ -602,15 +615,26 @@ def _ascii_class(op: Any, av: Any, ci: bool) -> str:
     return "[" + "".join(_ascii_char(ord(c)) for c in accepted) + "]"
 
 
-def _projected(items: Any, mode: _Mode, top: _Mode) -> str:
+def _projected(
+    items: Any,
+    mode: _Mode,
+    top: _Mode,
+    tail: bool,
+    stand_ins: Mapping[int, str],
+    ahead: bool = False,
+) -> str:
     """The items of a parsed pattern, projected (``mode``: the flags in force; ``top``: the
-    pattern's own, which the compiled database applies)."""
+    pattern's own, which the compiled database applies; ``tail``: whether the match ends
+    where these items end; ``ahead``: whether they are read in a lookahead, where classes
+    take ``stand_ins`` too)."""
     out = []
-    for op, av in items:
+    last = len(items) - 1
+    for at, (op, av) in enumerate(items):
+        ends = tail and at == last  # (the match ends where this item ends)
         if op is _c.LITERAL and av < 0x80:
             out.append(_ascii_char(av))  # (compared as Hyperscan compares it: same flags)
         elif op in (_c.LITERAL, _c.NOT_LITERAL, _c.IN):
-            out.append(_ascii_class(op, av, mode[0]))
+            out.append(_ascii_class(op, av, mode[0], stand_ins if ahead else None))
         elif op is _c.ANY:
             out.append("." if mode[1] == top[1] else _ANY_ASCII)
         elif op in (_c.SUBPATTERN, _c.ATOMIC_GROUP):
@@ -623,19 +647,23 @@ def _projected(items: Any, mode: _Mode, top: _Mode) -> str:
                 for was, flag in zip(mode, _FLAGS, strict=True)
             )
             inner = (ci, dotall, multiline)
-            body = _projected(sub.data, inner, top)
+            body = _projected(sub.data, inner, top, ends, stand_ins, ahead)
             out.append(
                 f"(?{'' if inner[0] else '-'}i:{body})" if inner[0] != mode[0] else f"(?:{body})"
             )
         elif op is _c.BRANCH:
-            out.append("(?:" + "|".join(_projected(b.data, mode, top) for b in av[1]) + ")")
+            out.append(
+                "(?:"
+                + "|".join(_projected(b.data, mode, top, ends, stand_ins, ahead) for b in av[1])
+                + ")"
+            )
         elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
             low, high, sub = av
             if high is _c.MAXREPEAT:
                 count = {0: "*", 1: "+"}.get(low, f"{{{low},}}")
             else:
                 count = "?" if (low, high) == (0, 1) else f"{{{low},{high}}}"
-            out.append(f"(?:{_projected(sub.data, mode, top)}){count}")
+            out.append(f"(?:{_projected(sub.data, mode, top, False, stand_ins, ahead)}){count}")
         elif op is _c.AT:
             if av in _ANCHORS:
                 out.append(_ANCHORS[av])
@@ -648,8 +676,11 @@ def _projected(items: Any, mode: _Mode, top: _Mode) -> str:
             out.append(f"{_ANY_ASCII}*")
         elif op is _c.GROUPREF_EXISTS:
             _group, yes, no = av  # (without "no": the empty string when the group is unset)
-            other = "" if no is None else _projected(no.data, mode, top)
-            out.append(f"(?:{_projected(yes.data, mode, top)}|{other})")
+            other = "" if no is None else _projected(no.data, mode, top, ends, stand_ins, ahead)
+            out.append(f"(?:{_projected(yes.data, mode, top, ends, stand_ins, ahead)}|{other})")
+        elif op is _c.ASSERT and ends and av[0] == 1:
+            read = _projected(av[1].data, mode, top, True, stand_ins, True)
+            out.append(f"(?:{read})")  # (read: see ascii_projection)
         elif op not in (_c.ASSERT, _c.ASSERT_NOT):
             raise _Unreadable(op)
     return "".join(out)

@@ -31,7 +31,7 @@ import ctypes
 import ctypes.util
 import re
 import threading
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from app.phi.gates import ascii_projection, ascii_stand_ins, literal_prefixes
@@ -129,8 +129,11 @@ def release_freed_memory() -> None:
     trim(0)
 
 
-def _database(scans: Sequence[Scan], literals: Sequence[str] = ()) -> Any:
-    """``scans`` in prefilter mode, then ``literals`` (each reported wherever it occurs)."""
+def _database(
+    scans: Sequence[Scan], literals: Sequence[str] = (), stand_ins: Mapping[int, str] | None = None
+) -> Any:
+    """``scans`` in prefilter mode, then ``literals`` (each reported wherever it occurs), as
+    read in texts whose characters outside ASCII are replaced by ``stand_ins``."""
     flags = []
     expressions = []
     for p, gate in scans:
@@ -145,7 +148,7 @@ def _database(scans: Sequence[Scan], literals: Sequence[str] = ()) -> Any:
         # projection onto them is a third the size of the pattern in UTF-8 mode, and the
         # smaller database is quicker to run between the detector's scans, which evict it
         # from the caches (``gates.ascii_projection``).
-        expression = ascii_projection(gate or p.pattern, p.flags)
+        expression = ascii_projection(gate or p.pattern, p.flags, stand_ins)
         if expression is None:  # (an item the projection does not read: as it is, in UTF-8)
             expression = gate or p.pattern
             f |= _hs.HS_FLAG_UTF8
@@ -217,7 +220,10 @@ class Prefilter:
                     if read.isascii():
                         self._openings.append((scan, len(read)))
                         literals.append(read)
-                self._dbs = (_database(self._scans[0]), _database(self._scans[1], literals))
+                self._dbs = (
+                    _database(self._scans[0], (), self._stand_ins),
+                    _database(self._scans[1], literals, self._stand_ins),
+                )
                 release_freed_memory()
         return self._dbs
 

@@ -1947,11 +1947,15 @@ _LETTERS_DIGITS_LETTERS_RE: Final = compiled(r"[A-Z]{3}\d\d[A-Z]{1,2}")  # (not 
 # "plate MTDU 831", "Plate number came up in the parking story (VEVZ 366)", "316RUD. I know
 # the plate by heart".
 _PLATE: Final = r"(?=[A-Z0-9 -]{0,8}\d)(?=[A-Z0-9 -]{0,8}[A-Z])[A-Z0-9]{2,4}(?:[ -]?[A-Z0-9]{2,4})?"
-_PLATE_RE: Final = compiled(
-    r"(?i:\bplate)(?:[ ](?i:number|no\.?))?(?:[ ](?:is|was))?[: ]+(?P<a>" + _PLATE + r")\b"
-    r"|(?i:\bplate)[^.\n(]{0,60}\((?P<b>" + _PLATE + r")\)"
-    r"|(?<![\w-])(?P<c>" + _PLATE + r")\.?[^.\n]{0,40}?(?:\.[^.\n]{0,40}?)?(?i:\bthe[ ]plate)\b"
+# (gated: its third branch opens with lookaheads, and was tried at every character)
+_PLATE_RE: Final = gated(
+    compiled(
+        r"(?i:\bplate)(?:[ ](?i:number|no\.?))?(?:[ ](?:is|was))?[: ]+(?P<a>" + _PLATE + r")\b"
+        r"|(?i:\bplate)[^.\n(]{0,60}\((?P<b>" + _PLATE + r")\)"
+        r"|(?<![\w-])(?P<c>" + _PLATE + r")\.?[^.\n]{0,40}?(?:\.[^.\n]{0,40}?)?(?i:\bthe[ ]plate)\b"
+    )
 )
+_PLATE_WORD_RE: Final = compiled(r"(?i:\bplate)")  # (in every match; not "template")
 
 
 def _plates(text: str) -> Iterator[tuple[int, int, str]]:
@@ -2021,7 +2025,7 @@ def _spaced_ids(text: str) -> Iterator[tuple[int, int, str]]:
 
 
 def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, int, str]]:
-    if "plate" in text or "Plate" in text:
+    if ("plate" in text or "Plate" in text) and _PLATE_WORD_RE.search(text):
         yield from _plates(text)
     if hints.max_run >= 2 and _SPACED_ID_RE in may:
         yield from _spaced_ids(text)

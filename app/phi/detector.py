@@ -2231,6 +2231,9 @@ _ANSWER_ID_RE: Final = compiled(
     rf"(?P<v>{_SAID_ITEM}(?:[ ,.\-–—…~]+{_SAID_ITEM}){{3,}})[ \t]*[.?!]?[ \t]*$",
     re.M | re.I,
 )
+# (what the prefilter reads for it: the value to the line's end; the turn's label before it,
+# "[^:\n]{1,30}:", made it the costliest scan of the Hyperscan pass)
+_ANSWER_ID_GATE: Final = rf"(?im:{_SAID_ITEM}(?:[ ,.\-–—…~]+{_SAID_ITEM}){{3,}}[ \t]*[.?!]?[ \t]*$)"
 # (over the lower-cased text, tried only where the prefilter found its words)
 _ASKED_ID_RE: Final = compiled(
     r"\b(?:number|id|nhi|nhs|serial|card|script|certificate|mrn|claim|member|policy"
@@ -4438,6 +4441,12 @@ _NAME_THEN_KIN_RE: Final = _scan(
     r"(?:\b(?:(?i:it['’]s|it[ ]+is|this[ ]+is|and|so|oh|is))|[,:])[ ]+"
     r"(?P<n>[a-z][a-z'’-]+(?:[ ][a-z][a-z'’-]+)?),?[ ]+(?:that['’]s[ ]+)?"
     rf"(?:(?i:my|her|his|our|the)[ ]+(?:[a-z]+[ ]+)?{_KIN})\b",
+)
+# (read by the prefilter from the name's last letter on: the cue and the name's lower-case
+# words before it kept its automaton busy at every word)
+_NAME_THEN_KIN_GATE: Final = (
+    r"[a-z'’-],?[ ]+(?:that['’]s[ ]+)?"
+    rf"(?:(?i:my|her|his|our|the)[ ]+(?:[a-z]+[ ]+)?{_KIN})\b"
 )
 
 
@@ -7993,6 +8002,11 @@ _APPOSED_NAME_RE: Final = _scan(
     rf"(?P<n>{_NAME_TOK}(?:[ ]{_NAME_TOK}){{0,2}})(?=[ ]*(?:,|--|[—–(.;?!-]|$))",
     re.M,
 )
+# (read by the prefilter from the person on: the words before it, "my", "the" and up to two
+# more, were the pass's second costliest)
+_APPOSED_NAME_GATE: Final = (
+    rf"(?m:{_PERSON_NOUN}(?:,|[ ]*(?:--|[—–-]))[ ]+(?:(?:uh|um|er|erm),[ ]+)?{_NAME_TOK})"
+)
 # Speech-to-text: "so i'm kweku i work on the cardiology side", "i'm derrick ampofo and i'm a
 # it lead", "i'm joao calling from the clinic": a word after "i'm" that English does not
 # have, before what a self-introduction goes on with.
@@ -8123,6 +8137,12 @@ _VOCATIVE_TURN_RE: Final = compiled(
     rf"^[ \t]*{_TIMESTAMP}[^\n:]{{1,30}}:[ \t]+(?P<n>[{_UP}][{_LO}'’-]+),[ ]+"
     r"(?:you|your|can|could|would|do|did|what|how|anything|any|go|over|thoughts)\b",
     re.M,
+)
+# (what the prefilter reads for it: from the label's colon on; the label, "[^\n:]{1,30}",
+# cost the pass as much as any scan)
+_VOCATIVE_TURN_GATE: Final = (
+    rf":[ \t]+[{_UP}][{_LO}'’-]+,[ ]+"
+    r"(?:you|your|can|could|would|do|did|what|how|anything|any|go|over|thoughts)\b"
 )
 
 
@@ -9802,7 +9822,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_SPEAKER_RE, _ascii_gate(_SPEAKER_RE)),
         (_LOWER_LABEL_RE, _ascii_gate(_LOWER_LABEL_RE)),
         (_STRONG_LOWER_CUE_RE, _ascii_gate(_STRONG_LOWER_CUE_RE)),
-        (_NAME_THEN_KIN_RE, _ascii_gate(_NAME_THEN_KIN_RE)),
+        (_NAME_THEN_KIN_RE, _NAME_THEN_KIN_GATE),
         # (Exports: meeting tools' and chat apps' labels, mail fields, sign-offs, tables.)
         *(
             (rx, _ascii_gate(rx))
@@ -9841,14 +9861,15 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_SPOKEN_SLASHED_RE, None),
         (_ROLE_LABEL_RE, _ascii_gate(_ROLE_LABEL_RE)),
         (_CUED_GROUPED_NUMBER_RE, None),
-        (_ANSWER_ID_RE, None),
+        (_ANSWER_ID_RE, _ANSWER_ID_GATE),
+        (_APPOSED_NAME_RE, _APPOSED_NAME_GATE),
+        (_VOCATIVE_TURN_RE, _VOCATIVE_TURN_GATE),
         *((rx, _ascii_gate(rx)) for rx in (_TITLE_LOWER_RE, _INITIAL_SURNAME_RE, _POSSESSION_RE)),
         *((rx, _ascii_gate(rx)) for rx in (_FAMILY_PLACE_RE, _CUED_ADDRESS_RE, _ANSWERED_RE)),
         *(
             (rx, _ascii_gate(rx))
             for rx in (
                 _NAME_BEFORE_ROLE_RE,
-                _APPOSED_NAME_RE,
                 _LOWER_INTRO_RE,
                 _WRITTEN_LOWER_SELF_RE,
             )
@@ -9906,7 +9927,6 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _SITE_RE,
                 _WARD_HEAD_RE,
                 _GROUPED_ID_RE,
-                _VOCATIVE_TURN_RE,
                 _SAINT_LOWER_RE,
                 _LOWER_KIN_NAME_RE,
                 _LOWER_SELF_NAME_RE,

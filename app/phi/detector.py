@@ -4442,12 +4442,6 @@ _NAME_THEN_KIN_RE: Final = _scan(
     r"(?P<n>[a-z][a-z'’-]+(?:[ ][a-z][a-z'’-]+)?),?[ ]+(?:that['’]s[ ]+)?"
     rf"(?:(?i:my|her|his|our|the)[ ]+(?:[a-z]+[ ]+)?{_KIN})\b",
 )
-# (read by the prefilter from the name's last letter on: the cue and the name's lower-case
-# words before it kept its automaton busy at every word)
-_NAME_THEN_KIN_GATE: Final = (
-    r"[a-z'’-],?[ ]+(?:that['’]s[ ]+)?"
-    rf"(?:(?i:my|her|his|our|the)[ ]+(?:[a-z]+[ ]+)?{_KIN})\b"
-)
 
 
 def _name_then_kin(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
@@ -9822,7 +9816,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_SPEAKER_RE, _ascii_gate(_SPEAKER_RE)),
         (_LOWER_LABEL_RE, _ascii_gate(_LOWER_LABEL_RE)),
         (_STRONG_LOWER_CUE_RE, _ascii_gate(_STRONG_LOWER_CUE_RE)),
-        (_NAME_THEN_KIN_RE, _NAME_THEN_KIN_GATE),
+        (_NAME_THEN_KIN_RE, _ascii_gate(_NAME_THEN_KIN_RE)),
         # (Exports: meeting tools' and chat apps' labels, mail fields, sign-offs, tables.)
         *(
             (rx, _ascii_gate(rx))

@@ -10236,13 +10236,19 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
         raw.extend(_lower_head_first(text, lex, may))
 
     cleaned = []
+    # (no match in the text, none in a part of it: the test per name is skipped)
+    viet = not text.isascii() and _VIET_WEEKDAY_RE.search(text) is not None
     for start, end, cat in raw:
         if end > start and (text[start] in _TRIM_CHARS or text[end - 1] in _TRIM_CHARS):
             start, end = _trim(text, start, end)
         if end > start and not _large_place(text, start, end, cat):
             if text[end : end + 1] == "_" and text[end + 1 : end + 2].isdigit():
                 continue  # "spk_1", "speaker_00": a diarizer's label, no one's name
-            if cat == NAME and _DIARIZER_LABEL_RE.fullmatch(text, start, end):
+            if (
+                cat == NAME
+                and text[end - 1].isdigit()
+                and _DIARIZER_LABEL_RE.fullmatch(text, start, end)
+            ):
                 continue  # "S2", "spk1", "P3" (a speaker or a participant by number)
             if cat == AGE and text[end : end + 4] == "-old" and text[end - 4 : end] == "year":
                 end += 4  # "96-year-old" whole, not "[AGE]-old" ("[AGE] years old" stays)
@@ -10250,7 +10256,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
                 continue  # "interpreters in Spanish, Karen, Burmese": a language
             if cat == DATE and _ACRONYM_MONTH_RE.fullmatch(text, start, end):
                 continue  # "charted it in the MAR first": the medication record, no March
-            if cat == NAME and _VIET_WEEKDAY_RE.search(text, max(0, start - 4), start + 5):
+            if cat == NAME and viet and _VIET_WEEKDAY_RE.search(text, max(0, start - 4), start + 5):
                 continue  # "Thứ Hai và thứ Năm": Monday and Thursday, no one's name
             if cat == NAME and text[end - 1 : end] in _NEGATED_ENDS and _negated(text, end):
                 # "the doctor wasn't sure", "my son ben didn't": a verb, no name

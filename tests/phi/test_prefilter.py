@@ -253,12 +253,19 @@ def test_a_projection_matches_wherever_its_pattern_matches() -> None:
         r"\d{3}[ ]\d{2}\Z",
         r"x[^\W\d_]+y",
         r"(?>ab|a)bc",
+        # a lookahead where the match ends is read as text, with its classes' stand-ins ("—"
+        # reads as "-"); one before more of the pattern is dropped
+        r"x(?=[—–])",
+        r"(?<!\w)(?=(?P<a>[A-Z][a-z]+),[ ](?=[—–]|$))",
+        r"(?:q(?=[éu])|w)",
+        r"a(?=bc)b",
     ]
     scans = [(re.compile(p), None) for p in patterns]
     pf = prefilter.Prefilter(scans, [(re.compile("zz"), None)])  # (a database needs one)
     texts = ["éx", "ex", "Kelvin", "kelvin", "café", "cafe", "a\nb", "a\nb\nb", "aca", "bcb",
              "it’s", "its", "stra\u00dfe", "strasse", "STRASSE", "123 45", "123 45\n", "xéy",
-             "x_y", "abc", "ac", "ABC", "Straße"]  # fmt: skip
+             "x_y", "abc", "ac", "ABC", "Straße", "x—", "x–", "x-", "xy", "Lopez, —", "Lopez, x",
+             "Lopez, ", "qé", "qe", "qa", "abd"]  # fmt: skip
     ruled_out = 0
     for text in texts + [t.upper() for t in texts]:
         may = pf.possible(text, text.lower())
@@ -267,3 +274,17 @@ def test_a_projection_matches_wherever_its_pattern_matches() -> None:
                 ruled_out += 1
                 assert rx.search(text) is None, (rx.pattern, text)
     assert ruled_out > 50
+    # (the lookaheads are read: each scan below is ruled out where only its lookahead fails)
+    for pattern, text in (("x(?=[—–])", "xy"), ("(?:q(?=[éu])|w)", "qa")):
+        rx = next(rx for rx, _ in scans if rx.pattern == pattern)
+        assert rx not in pf.possible(text, text.lower()), pattern
+
+
+def test_a_scan_written_as_a_lookahead_is_ruled_out_where_it_cannot_match() -> None:
+    # "Lopez, Maria" (_LAST_FIRST_RE) is all lookahead: read as text, it no longer passes
+    # every text.
+    text = "So we talked about it, and it was fine."
+    assert detector._LAST_FIRST_RE not in _PREFILTER.possible(text, text.lower())
+    text = "Patients: Lopez, Maria (92 y)"
+    assert detector._LAST_FIRST_RE.search(text)
+    assert detector._LAST_FIRST_RE in _PREFILTER.possible(text, text.lower())

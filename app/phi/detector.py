@@ -7820,9 +7820,10 @@ _REGIONS: Final = frozenset(
 } | _read("regions_abroad.txt")  # fmt: skip
 # (regions_abroad.txt: first-level divisions abroad, ISO 3166-2 and their English names,
 # none of them also a town: "Hokkaido", "Andalusia", "North Holland", "Bayern")
-_REGION_SUFFIX_RE: Final = compiled(
-    r"[a-z'’ -]+ (?:province|oblast|prefecture|governorate|voivodeship|canton|krai|region)"
-)
+_REGION_SUFFIXES: Final = (
+    "province", "oblast", "prefecture", "governorate", "voivodeship", "canton", "krai", "region",
+)  # fmt: skip
+_REGION_SUFFIX_RE: Final = compiled(rf"[a-z'’ -]+ (?:{'|'.join(_REGION_SUFFIXES)})")
 _PLACE_JOIN_RE: Final = compiled(r"\s*(?:,|\band\b|\bor\b)\s*")
 
 
@@ -9712,8 +9713,8 @@ def _country_or_state(place: str) -> bool:
     low = place.lower().strip(" .")
     if low in _COUNTRIES or low in _STATE_NAMES_LOWER or low in _REGIONS:
         return True
-    if _REGION_SUFFIX_RE.fullmatch(low):
-        return True
+    if low.endswith(_REGION_SUFFIXES) and _REGION_SUFFIX_RE.fullmatch(low):
+        return True  # (the test of its ending first: asked of every place found)
     if "," not in low and " and " not in low and " or " not in low:
         return False
     parts = [p for p in _PLACE_JOIN_RE.split(low) if p]

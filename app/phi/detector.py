@@ -2225,15 +2225,16 @@ _NUMBER_ANSWER_RE: Final = compiled(
 # A value read out or typed as the whole of a turn ("Caller: B N K two nine eight five.",
 # "Caller: Um... 4H7-27528."), answering a turn that asked for a number (_ASKED_ID_RE).
 _SAID_ITEM: Final = rf"(?:{_SAID_DIGIT}|{_SAID_LETTER}(?![a-z'’])|\d+(?![a-z]))"
+_ANSWER_VALUE: Final = rf"{_SAID_ITEM}(?:[ ,.\-–—…~]+{_SAID_ITEM}){{3,}}"
 _ANSWER_ID_RE: Final = compiled(
     r"^[ \t]*(?:\[[^\]\n]{1,20}\][ \t]*|[^:\n]{1,30}:[ \t]*)?"
     r"(?:(?:um|uh|yes|yeah|it['’]s|that['’]s)[.,…]*[ \t]+)*"
-    rf"(?P<v>{_SAID_ITEM}(?:[ ,.\-–—…~]+{_SAID_ITEM}){{3,}})[ \t]*[.?!]?[ \t]*$",
+    rf"(?P<v>{_ANSWER_VALUE})[ \t]*[.?!]?[ \t]*$",
     re.M | re.I,
 )
 # (what the prefilter reads for it: the value to the line's end; the turn's label before it,
 # "[^:\n]{1,30}:", made it the costliest scan of the Hyperscan pass)
-_ANSWER_ID_GATE: Final = rf"(?im:{_SAID_ITEM}(?:[ ,.\-–—…~]+{_SAID_ITEM}){{3,}}[ \t]*[.?!]?[ \t]*$)"
+_ANSWER_ID_GATE: Final = rf"(?im:{_ANSWER_VALUE}[ \t]*[.?!]?[ \t]*$)"
 # (over the lower-cased text, tried only where the prefilter found its words)
 _ASKED_ID_RE: Final = compiled(
     r"\b(?:number|id|nhi|nhs|serial|card|script|certificate|mrn|claim|member|policy"
@@ -7990,18 +7991,17 @@ _PERSON_NOUN: Final = (
     r"|interpreter|translator|receptionist|scheduler|driver|porter|paramedic|volunteer|koro"
     r"|kuia|whaea|nan|nana|nanna|gran|granny|mama|papa|baby|bub|bubba)"
 )
+# (the person, set off, then the name: "my daughter, Ines")
+_PERSON_THEN: Final = rf"{_PERSON_NOUN}(?:,|[ ]*(?:--|[—–-]))[ ]+(?:(?:uh|um|er|erm),[ ]+)?"
 _APPOSED_NAME_RE: Final = _scan(
     "MmOoHhTtYyAa",
     r"\b(?:[Mm]y|[Oo]ur|[Hh]is|[Hh]er|[Tt]heir|[Yy]our|[Tt]he|[Aa]n?)[ ]+(?:[a-z]+[ ]+){0,2}?"
-    rf"{_PERSON_NOUN}(?:,|[ ]*(?:--|[—–-]))[ ]+(?:(?:uh|um|er|erm),[ ]+)?"
-    rf"(?P<n>{_NAME_TOK}(?:[ ]{_NAME_TOK}){{0,2}})(?=[ ]*(?:,|--|[—–(.;?!-]|$))",
+    rf"{_PERSON_THEN}(?P<n>{_NAME_TOK}(?:[ ]{_NAME_TOK}){{0,2}})(?=[ ]*(?:,|--|[—–(.;?!-]|$))",
     re.M,
 )
 # (read by the prefilter from the person on: the words before it, "my", "the" and up to two
 # more, were the pass's second costliest)
-_APPOSED_NAME_GATE: Final = (
-    rf"(?m:{_PERSON_NOUN}(?:,|[ ]*(?:--|[—–-]))[ ]+(?:(?:uh|um|er|erm),[ ]+)?{_NAME_TOK})"
-)
+_APPOSED_NAME_GATE: Final = rf"(?m:{_PERSON_THEN}{_NAME_TOK})"
 # Speech-to-text: "so i'm kweku i work on the cardiology side", "i'm derrick ampofo and i'm a
 # it lead", "i'm joao calling from the clinic": a word after "i'm" that English does not
 # have, before what a self-introduction goes on with.
@@ -8128,17 +8128,14 @@ _WARD_ENDINGS: Final = (
 
 # Whom a turn opens by addressing: "MOD: Kalina, you mentioned the portal?", "Otieno,
 # anything to add?" (a word no dictionary has, then what is asked of them).
+_ASKED_OF: Final = r"(?:you|your|can|could|would|do|did|what|how|anything|any|go|over|thoughts)\b"
 _VOCATIVE_TURN_RE: Final = compiled(
-    rf"^[ \t]*{_TIMESTAMP}[^\n:]{{1,30}}:[ \t]+(?P<n>[{_UP}][{_LO}'’-]+),[ ]+"
-    r"(?:you|your|can|could|would|do|did|what|how|anything|any|go|over|thoughts)\b",
+    rf"^[ \t]*{_TIMESTAMP}[^\n:]{{1,30}}:[ \t]+(?P<n>[{_UP}][{_LO}'’-]+),[ ]+{_ASKED_OF}",
     re.M,
 )
 # (what the prefilter reads for it: from the label's colon on; the label, "[^\n:]{1,30}",
 # cost the pass as much as any scan)
-_VOCATIVE_TURN_GATE: Final = (
-    rf":[ \t]+[{_UP}][{_LO}'’-]+,[ ]+"
-    r"(?:you|your|can|could|would|do|did|what|how|anything|any|go|over|thoughts)\b"
-)
+_VOCATIVE_TURN_GATE: Final = rf":[ \t]+[{_UP}][{_LO}'’-]+,[ ]+{_ASKED_OF}"
 
 
 # Ids by a shape that nothing else has, label or none: digits in dotted groups of three
@@ -8279,6 +8276,11 @@ _TWO_DIGITS_SAID: Final = (
     r"|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:one|two|three|four"
     r"|five|six|seven|eight|nine))?)"
 )
+# (its numbers; a year said in two: "oh-six, twenty-two, nineteen seventy-one")
+_SAID_DATE_NUMBERS: Final = (
+    rf"(?i:{_TWO_DIGITS_SAID}(?:,?[ ]+){_TWO_DIGITS_SAID}(?:,?[ ]+)"
+    rf"(?:(?:nineteen|twenty)[ ]+(?:oh[ -])?{_TWO_DIGITS_SAID}|{_TWO_DIGITS_SAID}))"
+)
 _NUMBERS_DATE_RE: Final = _scan(
     "bBdDtTsSoOwW:",
     # (after "on", "was" or a label's colon only with a spoken leading zero: "chemo was oh
@@ -8290,18 +8292,13 @@ _NUMBERS_DATE_RE: Final = _scan(
     # three, forty-six", "DOB please. Caller: four fourteen sixty")
     r"|(?i:\b(?:birth|dob|d\.o\.b)\b)[^\d\n:]{0,25}\n?[^\d\n:]{0,30}:[ ]+"
     r"(?:(?i:um|uh|yeah|yes|sure|it['’]s|ok|okay)[,.]?[ ]+){0,2})"
-    rf"(?P<v>(?i:{_TWO_DIGITS_SAID}(?:,?[ ]+){_TWO_DIGITS_SAID}(?:,?[ ]+)"
-    # (a year said in two numbers: "oh-six, twenty-two, nineteen seventy-one")
-    rf"(?:(?:nineteen|twenty)[ ]+(?:oh[ -])?{_TWO_DIGITS_SAID}|{_TWO_DIGITS_SAID})))"
+    rf"(?P<v>{_SAID_DATE_NUMBERS})"
     r"(?![ -]?(?:oh|zero|one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand"
     r"|percent|times|of|patients|people|minutes|hours|days|weeks|years)\b)\b",
 )
 # (what the prefilter reads for it: the three numbers. Its cues' bounded runs, "[^\d\n:]{0,25}",
 # cost the Hyperscan pass over a long text more than the other scans together.)
-_NUMBERS_DATE_GATE: Final = (
-    rf"(?i:\b{_TWO_DIGITS_SAID},?[ ]+{_TWO_DIGITS_SAID},?[ ]+"
-    rf"(?:(?:nineteen|twenty)[ ]+(?:oh[ -])?)?{_TWO_DIGITS_SAID}\b)"
-)
+_NUMBERS_DATE_GATE: Final = rf"\b{_SAID_DATE_NUMBERS}\b"
 _DAY_ALONE_END: Final = (
     r"(?=[ ]*(?:[,.;!?]|--|[—–]|(?:and|because|no[ ]+wait|my|we|she|he|they|so|but|then)\b|$)"
     r"|(?<!first)(?<!second)[ ]+i\b)"

@@ -604,10 +604,8 @@ def _ascii_class(op: Any, av: Any, ci: bool, stand_ins: Mapping[int, str] | None
     """The class of the ASCII characters that the one-character item ``(op, av)`` accepts
     (with ``stand_ins``: and the stand-ins of the characters it accepts)."""
     atom = _atom(op, av, ci)
-    accepted = [c for c in _ASCII if atom.fullmatch(c)]
-    if stand_ins:
-        taken = {s for code, s in stand_ins.items() if atom.fullmatch(chr(code))}
-        accepted = [c for c in _ASCII if c in taken or c in accepted]
+    taken = {s for code, s in (stand_ins or {}).items() if atom.fullmatch(chr(code))}
+    accepted = [c for c in _ASCII if c in taken or atom.fullmatch(c)]
     if not accepted:
         return _NO_ASCII
     if len(accepted) == len(_ASCII):

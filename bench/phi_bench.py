@@ -7,6 +7,11 @@ Scoring, the same for every dataset: a gold span is recalled when every non-spac
 of it is inside a detected span (a partially redacted identifier counts as leaked);
 hard-negative specificity is the share of PHI-free texts whose redacted output is unchanged;
 speed is the best of several passes of process CPU time, in ms per 10 kB of text.
+
+The held-out split is scored with its names withheld from the detector's given-name lists
+(``heldout_names.txt``: every name its generator could draw, which the lists it ships hold),
+so its figures are those of names the detector has never seen; ``heldout-shipped`` scores it
+again with the lists as shipped.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from app.phi.detector import detect  # noqa: E402
 
 BASELINE = "Amazon Comprehend Medical (published): recall 98.55%, hard-negative specificity ~10%"
 CORPUS = ROOT / "bench/phi_corpus"
+WITHHELD = CORPUS / "heldout_names.txt"  # (app/phi/data/build_wordlists.py writes it)
 
 
 def _asq_path() -> Path:
@@ -129,6 +135,18 @@ def score(rows: list[dict], repeat: int = 1) -> Score:
     return s
 
 
+def _lists(withhold: bool) -> None:
+    """The detector's given-name lists from now on: without the held-out split's names, or as
+    shipped (``ROUNDS_PHI_WITHHOLD_NAMES``, read when the lists load)."""
+    import app.phi.detector as module
+
+    if withhold:
+        os.environ["ROUNDS_PHI_WITHHOLD_NAMES"] = str(WITHHELD)
+    else:
+        os.environ.pop("ROUNDS_PHI_WITHHOLD_NAMES", None)
+    module._lexicon.cache_clear()
+
+
 def _print(name: str, s: Score, leaks: int) -> None:
     n = sum(s.gold.values())
     print(f"\n== {name}: {s.rows} texts, {n} gold spans, {s.neg_total} hard negatives")
@@ -149,7 +167,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--leaks", type=int, default=15, help="leaks to print per dataset")
     parser.add_argument("--repeat", type=int, default=11, help="timed passes (best is kept)")
-    parser.add_argument("--only", choices=sorted([*DATASETS, "heldout-long"]), action="append")
+    parser.add_argument(
+        "--only", choices=sorted([*DATASETS, "heldout-long", "heldout-shipped"]), action="append"
+    )
     parser.add_argument(
         "--show-heldout",
         action="store_true",
@@ -170,9 +190,8 @@ def main() -> int:
     summary = []
     sets = [(name, where()) for name, where in DATASETS.items()]
     # The held-out split again as long transcripts (LONG_JOIN joined): a long interview.
-    sets.insert(
-        sets.index(("heldout", DATASETS["heldout"]())) + 1, ("heldout-long", DATASETS["heldout"]())
-    )
+    at = sets.index(("heldout", DATASETS["heldout"]())) + 1
+    sets[at:at] = [(f"heldout-{kind}", DATASETS["heldout"]()) for kind in ("long", "shipped")]
     sets += [(path.stem, path) for path in args.data]
     for name, path in sets:
         if args.only and name not in args.only and path not in args.data:
@@ -181,6 +200,7 @@ def main() -> int:
             print(f"\n== {name}: skipped (dataset not found: {path.name})")
             continue
         rows = joined(load(path)) if name.endswith("-long") else load(path)
+        _lists(withhold=name in ("heldout", "heldout-long"))
         s = score(rows, args.repeat)
         hidden = name.startswith("heldout") and not args.show_heldout
         _print(name, s, 0 if hidden else args.leaks)

@@ -1381,6 +1381,9 @@ def test_session_12_fresh_set_classes(text: str, redacted: str) -> None:
          "\ns1: is this okay\ns2: yes this is amazing",
          "s1: hi thanks for calling back is this [NAME]\ns2: yes this is [NAME] sorry i missed it"
          "\ns1: is this okay\ns2: yes this is amazing"),
+        # (a known given name: what is said next is no surname)
+        ("s2: yes this is maria sorry i missed it\ns3: hi this is gareth hello everyone",
+         "s2: yes this is [NAME] sorry i missed it\ns3: hi this is [NAME] hello everyone"),
         # A town someone called from.
         ("A: Her husband called from Arcen; I called from Epic support, she called from the ICU.",
          "A: Her husband called from [LOCATION]; I called from Epic support, she called from the"

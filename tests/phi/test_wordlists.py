@@ -1,5 +1,7 @@
-"""The word lists the detector reads (app/phi/data): the held-out transcript split stays out
-of them, so its recall is the detector's, not the list's."""
+"""The word lists the detector reads (app/phi/data). The held-out transcript split's places stay
+out of them; its names are in the given-name lists the detector ships, and the benchmark
+withholds them (bench/phi_corpus/heldout_names.txt) when it scores that split, so its recall is
+the detector's, not the lists'."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from app.phi import detector
 from app.phi.data.build_wordlists import TOWN_PREFIXES
+from app.phi.data.build_wordlists import WITHHELD_NAMES as WITHHELD
 from app.phi.detector import detect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,9 +42,14 @@ def _towns() -> set[str]:
     return set((DATA / "towns_abroad.txt").read_text(encoding="utf-8").splitlines())
 
 
-def test_no_held_out_name_is_in_the_world_list() -> None:
+def _withheld() -> set[str]:
+    return set(WITHHELD.read_text(encoding="utf-8").split())
+
+
+def test_every_held_out_name_the_world_list_holds_is_withheld() -> None:
     held = _held_out("NAME")
-    assert held and not held & _world()
+    assert held and held & _world() and held & _world() <= _withheld()
+    assert _withheld() <= _world()
 
 
 def test_no_held_out_place_or_name_is_a_town_abroad() -> None:
@@ -76,15 +85,30 @@ def test_a_one_word_town_abroad_is_no_word_name_or_drug() -> None:
     assert not {"toyota", "helsinki", "glasgow", "armenia"} & one_word
 
 
-def test_no_name_of_a_held_out_locale_is_in_the_world_list() -> None:
+def test_every_name_of_a_held_out_locale_the_world_list_holds_is_withheld() -> None:
     person = pytest.importorskip("faker.providers.person")
-    world = _world()
+    world, withheld = _world(), _withheld()
+    assert {"gareth", "liam", "agnieszka", "alessandro"} <= world
     for locale in HELDOUT_LOCALES:
         provider = importlib.import_module(f"{person.__name__}.{locale}").Provider
         for attr in ("first_names", "first_names_male", "first_names_female", "last_names"):
             value = provider.__dict__.get(attr) or ()
             names = {n.lower() for n in value if isinstance(n, str)}
-            assert not names & world, (locale, attr, sorted(names & world)[:5])
+            assert names & world <= withheld, (locale, attr, sorted(names & world - withheld)[:5])
+
+
+def test_withheld_names_are_unknown_to_the_detector(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the benchmark scores the held-out split with: the lists without its names."""
+    text = "A: So Gareth opened the chart and we looked."
+    assert [text[s.start : s.end] for s in detect(text).spans] == ["Gareth"]
+    monkeypatch.setenv("ROUNDS_PHI_WITHHOLD_NAMES", str(WITHHELD))
+    detector._lexicon.cache_clear()
+    try:
+        assert detect(text).spans == ()
+    finally:
+        monkeypatch.delenv("ROUNDS_PHI_WITHHOLD_NAMES")
+        detector._lexicon.cache_clear()
+    assert detect(text).spans
 
 
 def test_the_world_list_holds_no_word_the_other_lists_refuse() -> None:
@@ -102,6 +126,9 @@ def test_the_world_list_holds_no_word_the_other_lists_refuse() -> None:
         # (a known given name needs no cue: without the list, neither is found)
         ("A: So Ngaire opened the chart and we looked.", "Ngaire"),
         ("A: So Laurentiu opened the chart and we looked.", "Laurentiu"),
+        # (names of the held-out split's countries too: "Liam", "Agnieszka")
+        ("A: Yesterday Liam called me back.", "Liam"),
+        ("A: It was rough. Agnieszka covered the night.", "Agnieszka"),
         # (a town abroad needs no word of place before it)
         ("A: Ballymena was lovely. So was Wagga Wagga.", "Wagga Wagga"),
         ("A: She grew up near Broken Hill and Kota Bharu.", "Broken Hill"),

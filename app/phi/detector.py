@@ -106,8 +106,13 @@ class _Lexicon:
 
 
 def _read(name: str) -> frozenset[str]:
-    path = _DATA / name
-    return frozenset(w.strip() for w in path.read_text(encoding="utf-8").splitlines() if w.strip())
+    return _list_file(os.path.join(_DATA, name))
+
+
+def _list_file(path: str) -> frozenset[str]:
+    """The entries of a word list: one per line, blank lines aside."""
+    with open(path, encoding="utf-8") as lines:
+        return frozenset(w.strip() for w in lines if w.strip())
 
 
 # Interjections that a name list holds as given names ("Ok" is a Korean given name): a
@@ -145,10 +150,7 @@ def _withheld_names() -> frozenset[str]:
     (``ROUNDS_PHI_WITHHOLD_NAMES``, one per line) to score its held-out split as names the
     detector has never seen, though the lists it ships hold them. Nothing, in use."""
     path = os.environ.get("ROUNDS_PHI_WITHHOLD_NAMES")
-    if not path:
-        return frozenset()
-    with open(path, encoding="utf-8") as names:
-        return frozenset(w.strip() for w in names if w.strip())
+    return _list_file(path) if path else frozenset()
 
 
 @lru_cache(maxsize=1)

@@ -9,9 +9,10 @@ hard-negative specificity is the share of PHI-free texts whose redacted output i
 speed is the best of several passes of process CPU time, in ms per 10 kB of text.
 
 The held-out split is scored with its names withheld from the detector's given-name lists
-(``heldout_names.txt``: every name its generator could draw, which the lists it ships hold),
-so its figures are those of names the detector has never seen; ``heldout-shipped`` scores it
-again with the lists as shipped.
+(``heldout_names.txt``: every name its generator could draw, which the lists it ships hold)
+and its places from the town lists (``heldout_places.txt``: every listed town its gold spans
+name, whole, by its first word or by a part), so its figures are those of names and places
+the detector has never seen; ``heldout-shipped`` scores it again with the lists as shipped.
 """
 
 from __future__ import annotations
@@ -32,7 +33,11 @@ from app.phi.detector import detect  # noqa: E402
 
 BASELINE = "Amazon Comprehend Medical (published): recall 98.55%, hard-negative specificity ~10%"
 CORPUS = ROOT / "bench/phi_corpus"
-WITHHELD = CORPUS / "heldout_names.txt"  # (app/phi/data/build_wordlists.py writes it)
+# (app/phi/data/build_wordlists.py writes them)
+WITHHELD = {
+    "ROUNDS_PHI_WITHHOLD_NAMES": CORPUS / "heldout_names.txt",
+    "ROUNDS_PHI_WITHHOLD_PLACES": CORPUS / "heldout_places.txt",
+}
 
 
 def _asq_path() -> Path:
@@ -136,14 +141,15 @@ def score(rows: list[dict], repeat: int = 1) -> Score:
 
 
 def _lists(withhold: bool) -> None:
-    """The detector's given-name lists from now on: without the held-out split's names, or as
-    shipped (``ROUNDS_PHI_WITHHOLD_NAMES``, read when the lists load)."""
+    """The detector's given-name and town lists from now on: without the held-out split's
+    names and places, or as shipped (``WITHHELD``'s variables, read when the lists load)."""
     import app.phi.detector as module
 
-    if withhold:
-        os.environ["ROUNDS_PHI_WITHHOLD_NAMES"] = str(WITHHELD)
-    else:
-        os.environ.pop("ROUNDS_PHI_WITHHOLD_NAMES", None)
+    for variable, path in WITHHELD.items():
+        if withhold:
+            os.environ[variable] = str(path)
+        else:
+            os.environ.pop(variable, None)
     module._lexicon.cache_clear()
 
 

@@ -145,24 +145,26 @@ _RECENT_WORDS: Final = frozenset(
 )
 
 
-def _withheld_names() -> frozenset[str]:
-    """Given names left out of the lists for an evaluation: the benchmark names a file of them
-    (``ROUNDS_PHI_WITHHOLD_NAMES``, one per line) to score its held-out split as names the
-    detector has never seen, though the lists it ships hold them. Nothing, in use."""
-    path = os.environ.get("ROUNDS_PHI_WITHHOLD_NAMES")
+def _withheld(variable: str) -> frozenset[str]:
+    """Given names or towns left out of the lists for an evaluation: the benchmark names a
+    file of them (``ROUNDS_PHI_WITHHOLD_NAMES``, ``ROUNDS_PHI_WITHHOLD_PLACES``; one per line)
+    to score its held-out split as names and places the detector has never seen, though the
+    lists it ships hold them. Nothing, in use."""
+    path = os.environ.get(variable)
     return _list_file(path) if path else frozenset()
 
 
 @lru_cache(maxsize=1)
 def _lexicon() -> _Lexicon:
     cities_by_first: dict[str, set[str]] = {}
-    for city in _read("us_cities.txt") | _EXTRA_PLACES | _read("towns_abroad.txt"):
+    towns = _read("us_cities.txt") | _read("towns_abroad.txt")
+    for city in towns - _withheld("ROUNDS_PHI_WITHHOLD_PLACES") | _EXTRA_PLACES:
         words = city.split()
         cities_by_first.setdefault(words[0], set()).add(city)
     lexicon = _Lexicon(
         first=(_read("first_names.txt") | _read("first_names_world.txt"))
         - _LISTED_NO_NAMES
-        - _withheld_names(),
+        - _withheld("ROUNDS_PHI_WITHHOLD_NAMES"),
         first_ambiguous=_read("first_names_common.txt"),
         surnames=_read("surnames.txt"),
         common=_read("common_words.txt")

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from app.phi import detector
-from app.phi.data.build_wordlists import TOWN_PREFIXES
+from app.phi.data.build_wordlists import TOWN_PREFIXES, WITHHELD_PLACES
 from app.phi.data.build_wordlists import WITHHELD_NAMES as WITHHELD
-from app.phi.data.build_wordlists import WITHHELD_PLACES
 from app.phi.detector import detect
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -551,6 +551,14 @@ _MBI_RE: Final = _scan(
     "1-9",
     r"(?<![\w-])(?P<v>[1-9][A-Z][A-Z0-9]\d-?[A-Z][A-Z0-9]\d-?[A-Z]{2}\d{2})(?![\w-])",
 )
+# Identifiers whose shape alone tells them, with no label before: a national id's dashed
+# groups ("my CNIC, 35202-4417829-3"), a folder's letters, year and number ("TTH/24/0381"), a
+# letter and digits in groups ("It's on the portal. E004 771 893").
+_SHAPED_ID_RE: Final = _scan(
+    "0-9A-Z",
+    r"(?<![\w/-])(?P<v>\d{4,6}-\d{6,8}-\d|[A-Z]{2,5}/\d{2,4}/\d{3,6}"
+    r"|[A-Z]{1,3}\d{3,}(?:[ ]\d{3,4}){2,3})(?![\w/-])",
+)
 # A parcel's tracking number after the word: "tracking 9400 3526 0312 3624 9253 03",
 # "tracking 1ZSGH6306319885692" (a kit mailed to a participant's home).
 _TRACKING_RE: Final = _scan(
@@ -2108,7 +2116,7 @@ def _id_spans(text: str, hints: _Hints, may: Possible) -> Iterable[tuple[int, in
         if _PAYER_BIN_BEFORE_RE.search(text, max(0, m.start() - 16), m.start()):
             continue  # "the new BIN is 004336": a plan's routing number, the same for everyone
         yield m.start(), m.end(), ID
-    for rx in (_MBI_RE, _TRACKING_RE) if hints.digits >= 4 else ():
+    for rx in (_MBI_RE, _TRACKING_RE, _SHAPED_ID_RE) if hints.digits >= 4 else ():
         for m in rx.finditer(text) if rx in may else ():
             yield m.start("v"), m.end("v"), ID
 
@@ -2482,7 +2490,7 @@ _SPOKEN_EMAIL: Final = (
     r"|(?:thir|four|fif|six|seven|eigh|nine)teen"
     r"|(?:twen|thir|for|fif|six|seven|eigh|nine)ty(?:-(?:one|two|three|four|five|six|seven"
     r"|eight|nine))?))*"
-    r"\s+at\s+(?:[a-z](?:\s[a-z]){1,4}|[a-z0-9-]+)"
+    r"\s+at\s+(?:[a-z](?:\s[a-z]){1,4}(?:\s[a-z0-9-]{2,})?|[a-z0-9-]+)"
     r"(?:\s+dot\s+[a-z0-9-]+)*"
     r"\s+dot\s+(?:com|org|net|edu|gov|me|io|us|co|info|biz|mail|uk|ca|au|nz|ie|de|at|ch|fr|be"
     r"|nl|it|es|pt|br|mx|ar|se|dk|no|fi|pl|cz|hu|ro|gr|tr|in|jp|kr|cn|za"
@@ -5146,11 +5154,11 @@ def _spoken_spans(
         for w in _ASCII_WORD_RE.findall(m.group(0)):
             lw = w.lower()
             n += 2 if lw == "double" else 3 if lw == "triple" else 1 if lw in _DIGIT_WORDS else 0
+        start = m.start()
+        letters = _LETTERS_BEFORE_RE.search(low_scan, max(0, start - 12), start)
+        if letters is not None and letters.group().strip(", ") not in ("a", "i"):
+            start = letters.start()
         if n >= 5:
-            start = m.start()
-            letters = _LETTERS_BEFORE_RE.search(low_scan, max(0, start - 12), start)
-            if letters is not None and letters.group().strip(", ") not in ("a", "i"):
-                start = letters.start()
             yield start, m.end(), PHONE if n in (7, 10, 11) else ID
     if (hints.age_number or "ninety" in low_text or "hundred" in low_text) and _AGE_CAND_RE in may:
         for m in _age_candidates(low_scan):
@@ -6943,6 +6951,10 @@ _ORDINAL_DAY_RE: Final = _scan(
     rf"|(?P<f>(?i:the)[ ]+(?i:{_FIRST_NINE})(?:{_OF_MONTH}|(?=[ ]+(?i:no|sorry)\b)))"
     rf"|(?=(?i:the)[ ])(?<=\b(?i:on)[ ])(?P<g>(?i:the)[ ]+(?i:{_FIRST_NINE}))"
     r"(?=[ ]+in[ ]the[ ](?:morning|afternoon|evening)\b)"
+    # (and where a person, a time or a reason follows: "she had the surgery on the sixth with
+    # Dr. Fairbanks", "until the third when"; not "on the first try", "then on the second.")
+    rf"|(?=(?i:the)[ ])(?:{_after_cue('on until till since')})(?P<n>(?i:the)[ ]+(?i:{_FIRST_NINE}))"
+    r"(?=[ ]+(?i:with|and[ ]the|or[ ]the|at[ ]\d|when|because)\b)"
     # (a turn that opens with the day: "caller: thirteenth is perfect", "twenty third's fine")
     rf"|(?:(?<=:[ ])|^)(?P<t>(?i:{_ORDINAL_DAY_WORD}))(?=['’]s[ ]|[ ]+(?i:is|okay|ok|works"
     r"|sounds|then|please)\b|[ ]*[.,!?]|[ ]*$)"
@@ -9824,7 +9836,10 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, None) for rx in (_IPV4_RE, _IPV6_RE, _PHONE_RE, *_AGE_SCAN)),
         *((rx, None) for rx in (_DATE_NUMERIC, _DATE_WORDED, *_DATE_SLASHED, _DATE_RELATIVE)),
         # (Not the id candidates: any word with a digit is one, in nearly every text.)
-        *((rx, None) for rx in (_SSN_RE, _CODE_RE, _LONG_NUMBER_RE, _MBI_RE, _TRACKING_RE)),
+        *(
+            (rx, None)
+            for rx in (_SSN_RE, _CODE_RE, _LONG_NUMBER_RE, _MBI_RE, _TRACKING_RE, _SHAPED_ID_RE)
+        ),
         (_TITLE_RE, rf"\b(?:{_TITLES})(?:\.|\s)\s*[^\W\d_]"),
         # (_FACILITY_RE: the last word of its name, then a head. In the ASCII texts that the
         # prefilter reads, that word is capitalised, all capitals or an ordinal: _CAP.)
@@ -10054,6 +10069,11 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     return PhiResult(spans=tuple(spans), categories=categories, redacted="".join(out))
 
 
+# What ends an id after its digits: a check letter or two, or a check digit in brackets
+# ("Medi-Cal 97341026 E.", "it's 108 447 291 WA.", "HKID C668912(4)"; read out: "..., B.").
+_ID_LETTERS_AFTER_RE: Final = compiled(r"(?:,?[ ](?:[A-Z]{1,2}|[b-hj-z])|\(\d\))(?=[.,;:?!)\n]|$)")
+# What an age said in words runs on with: a half ("he was ninety and a half").
+_AGE_MORE_RE: Final = compiled(r"[ ]and[ ]a[ ]half\b")
 _NEGATED_ENDS: Final = frozenset("tTnN")  # (the last letter of "wasn't" or of "wasn")
 
 
@@ -10271,6 +10291,10 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
                 continue  # "S2", "spk1", "P3" (a speaker or a participant by number)
             if cat == AGE and text[end : end + 4] == "-old" and text[end - 4 : end] == "year":
                 end += 4  # "96-year-old" whole, not "[AGE]-old" ("[AGE] years old" stays)
+            elif cat == AGE and (more := _AGE_MORE_RE.match(low_text, end)):
+                end = more.end()  # "ninety and a half"
+            elif cat == ID and (letters := _ID_LETTERS_AFTER_RE.match(text, end)):
+                end = letters.end()  # "97341026 E.", "C668912(4)", "four four eight one, B."
             if cat == NAME and _language_listed(text, start, end):
                 continue  # "interpreters in Spanish, Karen, Burmese": a language
             if cat == DATE and _ACRONYM_MONTH_RE.fullmatch(text, start, end):

@@ -3099,6 +3099,36 @@ SESSION_28_CASES = [
      "Optometrist: Look at the chart.\nHygienist: Open wide.\n"),
 ]  # fmt: skip
 
+# Written for the classes that session 31's blind sets showed (bench/README.md).
+SESSION_31_CASES = [
+    # ids by their shape alone, and the check letters or digit after one
+    ("P2: Yes, my CNIC, 35202-4417829-3, and the folder, TTH/24/0381.\n"
+     "CALLER: It's on the portal. E004 771 893.\nCALLER: Hold on, the card... 97341026 E.\n"
+     "Interpreter: She has the card, it's 108 447 291 WA.\nThe HKID is C668912(4).\n",
+     "P2: Yes, my CNIC, [ID], and the folder, [ID].\n"
+     "CALLER: It's on the portal. [ID].\nCALLER: Hold on, the card... [ID].\n"
+     "Interpreter: She has the card, it's [ID].\nThe HKID is [ID].\n"),
+    ("CALLER: Um, it's tiny. T R, zero nine, four four eight one, B.\n",
+     "CALLER: Um, it's tiny. [ID].\n"),
+    # a day said alone after "on" where the line ends or a person or reason follows
+    ("she had the surgery on the sixth with Dr. Fairbanks\nthe visit got moved to the "
+     "ninth, no, until the third when she's back\n",
+     "she had the surgery on [DATE] with [NAME]\nthe visit got moved to the "
+     "ninth, no, until [DATE] when she's back\n"),
+    # an age with its half; a spelled e-mail domain with a word after it
+    ("he was ninety when he passed, ninety and a half he always said\n"
+     "she said courtney dot fender at s e h research dot org and i wrote it\n",
+     "he was [AGE] when he passed, [AGE] he always said\n"
+     "she said [EMAIL] and i wrote it\n"),
+    # near misses: an ordinal as a thing, ICD and CPT codes, a shift's letters, a year's range
+    ("We focused on the first one and on the first try it failed.\n"
+     "Codes ICD 10 and CPT 99213 B; 2019-2020 Q4 data, E11.9, J45 909.\n"
+     "Night shift 7P-7A works on the third floor.\n",
+     "We focused on the first one and on the first try it failed.\n"
+     "Codes ICD 10 and CPT 99213 B; 2019-2020 Q4 data, E11.9, J45 909.\n"
+     "Night shift 7P-7A works on the third floor.\n"),
+]  # fmt: skip
+
 
 @pytest.mark.parametrize(
     ("text", "redacted"),
@@ -3108,7 +3138,8 @@ SESSION_28_CASES = [
     + SESSION_25_CASES
     + SESSION_26_CASES
     + SESSION_27_CASES
-    + SESSION_28_CASES,
+    + SESSION_28_CASES
+    + SESSION_31_CASES,
 )
 def test_fresh_set_classes(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted

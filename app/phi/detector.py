@@ -2914,6 +2914,7 @@ _NOT_SPEAKER: Final = frozenset(
     all group both others other
     client clients customer family relative relatives advocate int intake triage provider
     guardian parent parents spouse member subject dispatcher operator agent guest panelist
+    responder listener counselor counsellor volunteer mentor sponsor peer coach
     panellist presenter audience narrator reporter trainee student teacher mod resp res fac
     inmate offender prisoner detainee tech techs rep csr cna rph pharm np pa md rn lpn
     do pt ot sw msw phd dr gp aka
@@ -8874,6 +8875,18 @@ _WRITTEN_NAME_ANSWER_RE: Final = _scan(
 )
 
 
+# One word as the whole answer to a question that asked for a name ("Can I ask your name?" /
+# "CALLER: Ray. Raymond.", "Can I get a name to call you?" / "CALLER: Min. Just Min."): a
+# name even when it is a word too, as no one answers that question with a word of English.
+_ONE_NAME_ANSWER_RE: Final = _scan(
+    "nNcC",
+    r"(?i:name|call[ ]you)[ ]*\?[ ]*"
+    rf"{_NEXT_TURN}(?:\.\.\.)?(?:(?:Yes|Yeah|Sure|Okay|Ok|So|Um|Uh|It['’]s|I['’]m)[, ]+)*"
+    rf"(?P<n>[{_UP}][{_LO}'’-]+)(?=[ ]*[.!](?:[ ]|$)|[ ]*$)",
+    re.M,
+)
+
+
 # A place as the whole answer to a question that asked where someone is from or lives ("Where
 # are you from?" / "Participant: Daegu. Then army in Paju", "From Irbid, in the north", "Iloilo
 # City."): its capitalised words (a country or a state alone is cleaned out as no PHI).
@@ -8898,12 +8911,28 @@ def _place_answers(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[in
         yield m.start("p"), m.end("p"), LOCATION
 
 
+# Words a one-word answer to "your name?" may be that name no one.
+_ANSWER_WORDS: Final = frozenset(
+    """
+    sorry pardon what why sure right correct exactly nope yep anonymous nobody none nothing
+    same really seriously huh excuse wait hold hang fine good great pass skip later never
+    """.split()
+)
+
+
 def _name_answers(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
     """A name as the answer to a question that asked for it, written or in lower case."""
     for m in _WRITTEN_NAME_ANSWER_RE.finditer(text) if _WRITTEN_NAME_ANSWER_RE in may else ():
         got = _export_name(text, m.start("n"), m.end("n"), lex)
         if got is not None:
             yield got[0], got[1], NAME
+    for m in _ONE_NAME_ANSWER_RE.finditer(text) if _ONE_NAME_ANSWER_RE in may else ():
+        low = m.group("n").lower()
+        if low in _NOT_NAME or low in _CONTEXT_STOP or low in _SPECIALTY or low in lex.drugs:
+            continue  # "Yes.", "Sorry.", "Cardiology."
+        if low in _ANSWER_WORDS:
+            continue
+        yield m.start("n"), m.end("n"), NAME
     for m in _LOWER_NAME_ANSWER_RE.finditer(text) if _LOWER_NAME_ANSWER_RE in may else ():
         words = m.group("n").split()
         first = _plain(words[0])
@@ -9208,6 +9237,27 @@ def _baby_names(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, 
             continue  # "Twin A Apgars 8 and 9"
         if _personal_token(word, lex, True) or (m.group("sex") and low in lex.surnames):
             yield m.start("n"), m.end("n"), NAME
+
+
+# A high or middle school by its short name, where a child or a friend goes ("my friend from
+# Crawford High", "he goes to carson high", "at Lincoln Middle now"): one or two words before,
+# the first no word of English ("Very High", "set it to extremely high" are none).
+_SHORT_SCHOOL_RE: Final = _scan(
+    "A-Za-z",
+    r"(?:(?<=\b[Aa]t[ ])|(?<=\b[Tt]o[ ])|(?<=\b[Ff]rom[ ])|(?<=\battends[ ])|(?<=\bgoes[ ]to[ ]))"
+    r"(?P<v>(?:[A-Z][a-z]+[ ]){1,2}(?:High|Middle)|(?:[a-z]+[ ]){1,2}(?:high|middle))"
+    r"\b(?![ ]+(?i:school|street|east|ages|ground|risk|dose|alert|flow|level|range))",
+)
+
+
+def _short_schools(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _SHORT_SCHOOL_RE.finditer(text) if _SHORT_SCHOOL_RE in may else ():
+        first = m.group("v").split()[0].lower()
+        if first in lex.common or first in _CONTEXT_STOP or first in _NOT_NAME:
+            continue
+        if first in lex.drugs or first in _DAY_AND_MONTH_NAMES:
+            continue
+        yield m.start("v"), m.end("v"), LOCATION
 
 
 def _road_spans(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
@@ -9864,9 +9914,11 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _NOTE_SUBJECT_RE,
                 _LOWER_NAME_ANSWER_RE,
                 _WRITTEN_NAME_ANSWER_RE,
+                _ONE_NAME_ANSWER_RE,
                 _PLACE_ANSWER_RE,
                 _CROSS_STREETS_RE,
                 _NUMBERED_ROAD_RE,
+                _SHORT_SCHOOL_RE,
                 _CHAIN_ON_STREET_RE,
                 _SAID_TO_BE_NAME_RE,
                 _MAIL_FIELD_RE,
@@ -10072,6 +10124,12 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
 # What ends an id after its digits: a check letter or two, or a check digit in brackets
 # ("Medi-Cal 97341026 E.", "it's 108 447 291 WA.", "HKID C668912(4)"; read out: "..., B.").
 _ID_LETTERS_AFTER_RE: Final = compiled(r"(?:,?[ ](?:[A-Z]{1,2}|[b-hj-z])|\(\d\))(?=[.,;:?!)\n]|$)")
+# A flat, a unit or a suite after a street's address ("14820 Military Road South, unit 214",
+# "1033 East Helen, unit B", "1550 Watson Avenue, 6G", "apt. #4").
+_UNIT_AFTER_RE: Final = compiled(
+    r",?[ ](?i:apartment|apt\.?|unit|suite|ste\.?|flat)[ ]?#?(?:\d{1,5}[A-Za-z]?|[A-Z])\b"
+    r"|,?[ ]#\d{1,5}[A-Z]?\b|,[ ]\d{1,3}[A-Z](?=[.,;]|$)"
+)
 # What an age said in words runs on with: a half ("he was ninety and a half").
 _AGE_MORE_RE: Final = compiled(r"[ ]and[ ]a[ ]half\b")
 _NEGATED_ENDS: Final = frozenset("tTnN")  # (the last letter of "wasn't" or of "wasn")
@@ -10264,6 +10322,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_name_answers(text, lex, may))
     raw.extend(_place_answers(text, lex, may))
     raw.extend(_road_spans(text, may))
+    raw.extend(_short_schools(text, lex, may))
     raw.extend(_set_off_names(text, lex, lower_mode, may))
     raw.extend(_said_to_be_names(text, may))
     raw.extend(_baby_names(text, lex, may))
@@ -10293,6 +10352,12 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
                 end += 4  # "96-year-old" whole, not "[AGE]-old" ("[AGE] years old" stays)
             elif cat == AGE and (more := _AGE_MORE_RE.match(low_text, end)):
                 end = more.end()  # "ninety and a half"
+            elif (
+                cat == LOCATION
+                and (unit := _UNIT_AFTER_RE.match(text, end))
+                and _ANY_DIGIT_RE.search(text, start, end)
+            ):
+                end = unit.end()  # "2250 Grand Concourse, apartment 11D": the flat too
             elif cat == ID and (letters := _ID_LETTERS_AFTER_RE.match(text, end)):
                 end = letters.end()  # "97341026 E.", "C668912(4)", "four four eight one, B."
             if cat == NAME and _language_listed(text, start, end):

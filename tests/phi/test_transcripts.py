@@ -3120,6 +3120,29 @@ SESSION_31_CASES = [
      "she said courtney dot fender at s e h research dot org and i wrote it\n",
      "he was [AGE] when he passed, [AGE] he always said\n"
      "she said [EMAIL] and i wrote it\n"),
+    # a flat or a unit after a street's address; a school by its short name
+    ("CALLER: I'm at her place, 2250 Grand Concourse, apartment 11D.\n"
+     "Mom: We're in 1550 Watson Avenue, 6G. Since last spring.\n"
+     "P14: And my friend Khalid from Crawford High, he's the one.\n"
+     "mom jasper is fifteen he goes to carson high and the nurse there\n",
+     "CALLER: I'm at her place, [LOCATION].\n"
+     "Mom: We're in [LOCATION]. Since last spring.\n"
+     "P14: And my friend [NAME] from [LOCATION], he's the one.\n"
+     "mom jasper is fifteen he goes to [LOCATION] and the nurse there\n"),
+    # one word answering "your name?", a word too; a crisis line's role as a speaker
+    ("RESPONDER: Can I ask your name?\nCALLER: Ray. Raymond.\n"
+     "COUNSELOR: Can I get a name to call you?\nCALLER: ...Sunny.\n",
+     "RESPONDER: Can I ask your name?\nCALLER: [NAME]. [NAME].\n"
+     "COUNSELOR: Can I get a name to call you?\nCALLER: ...[NAME].\n"),
+    # near misses: no name given, a product's name; a level; a unit of no address
+    ("NURSE: And your name?\nCALLER: Sorry?\nNURSE: Your name?\nCALLER: Oh. Anonymous.\n"
+     "INT: What's the product's name?\nPM: Epic. It's Epic.\n"
+     "Set the alarm to Extremely High. The dose went up to very high. Boston, unit 4 of the "
+     "ICU.\n",
+     "NURSE: And your name?\nCALLER: Sorry?\nNURSE: Your name?\nCALLER: Oh. Anonymous.\n"
+     "INT: What's the product's name?\nPM: Epic. It's Epic.\n"
+     "Set the alarm to Extremely High. The dose went up to very high. [LOCATION], unit 4 of "
+     "the ICU.\n"),
     # near misses: an ordinal as a thing, ICD and CPT codes, a shift's letters, a year's range
     ("We focused on the first one and on the first try it failed.\n"
      "Codes ICD 10 and CPT 99213 B; 2019-2020 Q4 data, E11.9, J45 909.\n"

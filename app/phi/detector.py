@@ -191,7 +191,9 @@ _EXTRA_PLACES: Final = frozenset(
         "bronx|brooklyn|manhattan|queens|staten island|harlem|long island|westchester|"
         "nyc|san fran|south side|bay area|upper east side|upper west side|"
         "lower east side|the bronx|hollywood|beverly hills|south bronx|east harlem|"
-        "flushing|astoria|bushwick|williamsburg"
+        "flushing|astoria|bushwick|williamsburg|"
+        # (cities by the names their people still say, which GeoNames lists under the new)
+        "saigon|bombay|madras|calcutta|bangalore|rangoon"
     ).split("|")
 )
 
@@ -4684,7 +4686,10 @@ def _lower_name_spans(
         end = _place_run(text, m.start("p"), m.group("p"), lex)
         if end:
             yield m.start("p"), end, LOCATION
-    for m in _LOWER_WEAK_PLACE_RE.finditer(text):
+    pos = 0
+    while (m := _LOWER_WEAK_PLACE_RE.search(text, pos)) is not None:
+        # (the next cue may be a word of this phrase: "and doctor in chennai")
+        pos = m.start("p") + 1
         end = _town_shaped(text, m.start("p"), m.group("p"), lex)
         if end:
             yield m.start("p"), end, LOCATION
@@ -8023,14 +8028,22 @@ _PERSON_NOUN: Final = (
     rf"(?:{_KIN}|oldest|youngest|eldest|twin|guy|lady|woman|man|girl|boy|bloke|fella|fellow"
     r"|gentleman|chap|patient|client|participant|reg|registrar|nurse|midwife|matron"
     r"|interpreter|translator|receptionist|scheduler|driver|porter|paramedic|volunteer|koro"
-    r"|kuia|whaea|nan|nana|nanna|gran|granny|mama|papa|baby|bub|bubba)"
+    r"|kuia|whaea|nan|nana|nanna|gran|granny|mama|papa|baby|bub|bubba"
+    # (who works beside the speaker: "The admin, Kavitha, she resends", "my junior, Ah Wing,")
+    r"|admin|junior|colleague|co-?worker|helper|maid|carer|aide|clerk|supervisor|boss|intern"
+    r"|resident|consultant|pharmacist|technician|tech)"
 )
+_NAME_PARTICLES: Final = _PARTICLES | frozenset("a/l a/p anak binti bte s/o d/o".split())
 # (the person, set off, then the name: "my daughter, Ines")
 _PERSON_THEN: Final = rf"{_PERSON_NOUN}(?:,|[ ]*(?:--|[—–-]))[ ]+(?:(?:uh|um|er|erm),[ ]+)?"
 _APPOSED_NAME_RE: Final = _scan(
     "MmOoHhTtYyAa",
-    r"\b(?:[Mm]y|[Oo]ur|[Hh]is|[Hh]er|[Tt]heir|[Yy]our|[Tt]he|[Aa]n?)[ ]+(?:[a-z]+[ ]+){0,2}?"
-    rf"{_PERSON_THEN}(?P<n>{_NAME_TOK}(?:[ ]{_NAME_TOK}){{0,2}})(?=[ ]*(?:,|--|[—–(.;?!-]|$))",
+    r"\b(?:[Mm]y|[Oo]ur|[Hh]is|[Hh]er|[Tt]heir|[Yy]our|[Tt]he|[Aa]n?|[Oo]ne)[ ]+"
+    r"(?:[a-z]+[ ]+){0,2}?"
+    # (a Malay or Tamil name's particles between its words: "Bujang anak Sait", "Muthusamy
+    # a/l Karuppiah", "Siti binti Hassan")
+    rf"{_PERSON_THEN}(?P<n>{_NAME_TOK}(?:[ ](?:(?:a/[lp]|anak|bin|binti|bte|s/o|d/o)[ ])?"
+    rf"{_NAME_TOK}){{0,2}})(?=[ ]*(?:,|--|[—–(.;?!-]|$))",
     re.M,
 )
 # (read by the prefilter from the person on: the words before it, "my", "the" and up to two
@@ -8074,7 +8087,7 @@ def _set_off_names(
         if all(w.lower() not in lex.common and _personal_token(w, lex, True) for w in words):
             yield m.start("n"), m.end("n"), NAME
     for m in _APPOSED_NAME_RE.finditer(text) if _APPOSED_NAME_RE in may else ():
-        words = m.group("n").split()
+        words = [w for w in m.group("n").split() if w not in _NAME_PARTICLES]
         if all(
             _personal_token(w, lex, True) and w.lower() not in _MONTH_NAMES for w in words
         ) and not _is_eponym(text, m.start("n"), m.end("n")):

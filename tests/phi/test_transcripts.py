@@ -3134,6 +3134,16 @@ SESSION_31_CASES = [
      "COUNSELOR: Can I get a name to call you?\nCALLER: ...Sunny.\n",
      "RESPONDER: Can I ask your name?\nCALLER: [NAME]. [NAME].\n"
      "COUNSELOR: Can I get a name to call you?\nCALLER: ...[NAME].\n"),
+    # a town after a phrase that ended in a cue word; a city by its old name; a person set off
+    # after a colleague's word, with a Malay name's particle
+    ("they take photo of the eye and doctor in chennai sees it\n"
+     "i come here in nineteen ninety one from saigon my husband he was in the camp\n",
+     "they take photo of the eye and doctor in [LOCATION] sees it\n"
+     "i come here in nineteen ninety one from [LOCATION] my husband he was in the camp\n"),
+    ("The admin, Kavitha, she resend like fifty times. The patient, Bujang anak Sait, he had "
+     "to redo.\nThe admin, IT, they fixed it.\n",
+     "The admin, [NAME], she resend like fifty times. The patient, [NAME], he had "
+     "to redo.\nThe admin, IT, they fixed it.\n"),
     # near misses: no name given, a product's name; a level; a unit of no address
     ("NURSE: And your name?\nCALLER: Sorry?\nNURSE: Your name?\nCALLER: Oh. Anonymous.\n"
      "INT: What's the product's name?\nPM: Epic. It's Epic.\n"

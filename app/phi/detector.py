@@ -7088,6 +7088,25 @@ _SPOKEN_SLASHED_RE: Final = _scan(
 )
 
 
+# A date of birth read out with pauses, month, day and the year's two digits ("what's her
+# birthday?" / "Ten, ten, thirty.", "Harold Mabry, seven, thirty, thirty-three."): only after
+# a word of birth or right after a person's full name, as a pharmacy checks who it is.
+_ONES_WORD: Final = r"(?:one|two|three|four|five|six|seven|eight|nine)"
+_TEENS_WORD: Final = (
+    r"(?:ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)"
+)
+_SPOKEN_DOB_RE: Final = _scan(
+    "oOtTfFsSeEnN",
+    rf"\b(?i:(?P<m>{_ONES_WORD}|ten|eleven|twelve),[ ]+"
+    rf"(?:{_ONES_WORD}|{_TEENS_WORD}|twenty(?:[ -]{_ONES_WORD})?|thirty(?:[ -]one)?),[ ]+"
+    rf"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[ -]{_ONES_WORD})?"
+    rf"|{_TEENS_WORD}|oh[ -]{_ONES_WORD}))\b",
+)
+_BIRTH_BEFORE_RE: Final = compiled(
+    r"(?i:\bbirth|\bbirthday|\bdob\b|\bd\.o\.b|\bborn\b)|[A-Z][a-z]+[ ][A-Z][a-z'’-]+[,.][ ]+$"
+)
+
+
 # An address said in full, number to ZIP or postcode, as speech-to-text writes it: "your
 # address one four one two calle del sol santa fe new mexico eight seven five zero seven",
 # "address fourteen lighthouse road glace bay nova scotia b one a three k six".
@@ -7116,6 +7135,9 @@ def _month_alone(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
         yield m.start("p" if m.group("p") else "v"), m.end("v"), DATE
     for m in _SPOKEN_SLASHED_RE.finditer(text) if _SPOKEN_SLASHED_RE in may else ():
         yield m.start(), m.end(), DATE
+    for m in _SPOKEN_DOB_RE.finditer(text) if _SPOKEN_DOB_RE in may else ():
+        if _BIRTH_BEFORE_RE.search(text, max(0, m.start() - 80), m.start()):
+            yield m.start(), m.end(), DATE
 
 
 def _day_first(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
@@ -9952,6 +9974,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_FOREIGN_SPOKEN_DIGITS_RE, None),
         (_FOREIGN_MONTH_ALONE_RE, None),
         (_SPOKEN_SLASHED_RE, None),
+        (_SPOKEN_DOB_RE, None),
         (_ROLE_LABEL_RE, _ascii_gate(_ROLE_LABEL_RE)),
         (_CUED_GROUPED_NUMBER_RE, None),
         (_ANSWER_ID_RE, _ANSWER_ID_GATE),

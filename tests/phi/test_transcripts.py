@@ -3144,6 +3144,13 @@ SESSION_31_CASES = [
      "to redo.\nThe admin, IT, they fixed it.\n",
      "The admin, [NAME], she resend like fifty times. The patient, [NAME], he had "
      "to redo.\nThe admin, IT, they fixed it.\n"),
+    # a date of birth read out with pauses, after a word of birth or a full name
+    ("PHARMACIST: Sure, what's her birthday?\nCUSTOMER: Ten, ten, thirty.\n"
+     "PHARMACIST: Harold Mabry, seven, thirty, thirty-three. He's fine.\n"
+     "We counted one, two, three, four. Take two, ten, twenty. Doses: one, twelve, forty.\n",
+     "PHARMACIST: Sure, what's her birthday?\nCUSTOMER: [DATE].\n"
+     "PHARMACIST: [NAME], [DATE]. He's fine.\n"
+     "We counted one, two, three, four. Take two, ten, twenty. Doses: one, twelve, forty.\n"),
     # near misses: no name given, a product's name; a level; a unit of no address
     ("NURSE: And your name?\nCALLER: Sorry?\nNURSE: Your name?\nCALLER: Oh. Anonymous.\n"
      "INT: What's the product's name?\nPM: Epic. It's Epic.\n"

@@ -4441,6 +4441,23 @@ _LOWER_KIN_NAME_RE: Final = _scan(
 )
 
 
+def _name_shaped(word: str) -> bool:
+    """Whether a lower-case word no list holds reads as a name, not as an acronym said as a
+    word ("adhd", "ptsd"): two vowels, or one after its first letter with at most two
+    consonants after it ("vinh", "minh")."""
+    vowels = [m.start() for m in _VOWEL_RE.finditer(word)]
+    return len(vowels) >= 2 or (len(vowels) == 1 and 0 < vowels[0] and len(word) - vowels[0] <= 3)
+
+
+# The same with any word after the relative that English does not have ("my husband vinh on
+# the north side", "my younger brother sakib mostly", "my little sister esme").
+_LOWER_KIN_UNKNOWN_RE: Final = _scan(
+    "mohtMOHT",
+    rf"\b(?i:my|our|his|her|their)[ ]+(?:(?:best|old|late|eldest|youngest|little|big"
+    rf"|older|younger|baby)[ ]+)?{_KIN}[ ]+(?P<n>[a-z][a-z'’-]{{2,}})\b(?!['’-])",
+)
+
+
 # A speaker's own name in lower-case speech, a word English does not have: "i'm ailsa kerr
 # i'm from paisley", "i am dariush her son", "please call me olena", "is this halyna".
 _LOWER_SELF_NAME_RE: Final = _scan(
@@ -4630,6 +4647,12 @@ def _lower_name_spans(
             continue  # "my daughter mostly she fills ...": an adverb ("lily", "kelly" stay)
         if not _is_eponym(text, m.start("n"), m.end("n")):
             yield m.start("n"), m.end("n"), NAME
+    for m in _LOWER_KIN_UNKNOWN_RE.finditer(text) if _LOWER_KIN_UNKNOWN_RE in may else ():
+        tok = m.group("n")
+        if not (tok.isalpha() and _unknown_word(tok, lex) and _name_shaped(tok)):
+            continue
+        if tok not in lex.drugs and tok not in _CONTEXT_STOP and tok not in _SPEECH_WORDS:
+            yield m.start("n"), m.end("n"), NAME
     for m in _LOWER_SELF_NAME_RE.finditer(text) if _LOWER_SELF_NAME_RE in may else ():
         tok = m.group("n")
         if len(tok) < 3 or tok in _SPEECH_WORDS or tok in _DEMONYMS or tok in _BARE_CONTRACTIONS:
@@ -4655,6 +4678,8 @@ def _lower_name_spans(
             continue
         if tok in _SHORT_FUNCTION_WORDS:
             continue  # "the daughter was on speakerphone", "was in denver"
+        if tok.isalpha() and not _name_shaped(tok) and _unknown_word(tok, lex):
+            continue  # "my son adhd meds", "my husband ptsd": an acronym said as a word
         if not _personal_token(tok, lex, False):
             # "my name is carol berry": a given name that is also a word, after an introduction
             # ... or a word followed by a name particle ("my name is ly van nga")
@@ -10045,6 +10070,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _GROUPED_ID_RE,
                 _SAINT_LOWER_RE,
                 _LOWER_KIN_NAME_RE,
+                _LOWER_KIN_UNKNOWN_RE,
                 _LOWER_SELF_NAME_RE,
             )
         ),

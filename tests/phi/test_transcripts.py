@@ -3151,6 +3151,11 @@ SESSION_31_CASES = [
      "PHARMACIST: Sure, what's her birthday?\nCUSTOMER: [DATE].\n"
      "PHARMACIST: [NAME], [DATE]. He's fine.\n"
      "We counted one, two, three, four. Take two, ten, twenty. Doses: one, twelve, forty.\n"),
+    # a relative's name in lower case that no list holds; not an acronym said as a word
+    ("she live with me and my husband vinh on the north side\nmy little sister esme and my "
+     "son adhd meds\n",
+     "she live with me and my husband [NAME] on the north side\nmy little sister [NAME] and my "
+     "son adhd meds\n"),
     # near misses: no name given, a product's name; a level; a unit of no address
     ("NURSE: And your name?\nCALLER: Sorry?\nNURSE: Your name?\nCALLER: Oh. Anonymous.\n"
      "INT: What's the product's name?\nPM: Epic. It's Epic.\n"

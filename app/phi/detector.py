@@ -221,6 +221,7 @@ _NOT_NAME: Final = frozenset(
     is are was were be been being do does did has have had not no yes
     please thanks thank hello hi dear regards
     north south east west northern southern eastern western central
+    lol lmao omg aww awww lor lah leh
     """.split()
 )
 
@@ -2282,7 +2283,10 @@ _UNITS_AFTER: Final = (
 _NUM_WORD_AGE: Final = (
     r"(?:ninety(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?"
     r"|(?:a|one)\s+hundred(?:\s+and)?(?:\s+(?:one|two|three|four|five|six|seven|eight|nine|ten"
-    r"|eleven|twelve|thirteen|fourteen|fifteen))?|1[01]\d|9\d)"
+    r"|eleven|twelve|thirteen|fourteen|fifteen))?"
+    # (not the start of a larger number: "a PTT over a hundred and fifty")
+    r"(?!\s+(?:and\s+)?(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)\b)"
+    r"|1[01]\d|9\d)"
 )
 # An age over 89 by context: "she's ninety-four", "turned 93", "a lady, 96,", "94 years old".
 # Candidates are found first (few), then the words before them are checked.
@@ -2916,7 +2920,7 @@ _NOT_SPEAKER: Final = frozenset(
     all group both others other
     client clients customer family relative relatives advocate int intake triage provider
     guardian parent parents spouse member subject dispatcher operator agent guest panelist
-    responder listener counselor counsellor volunteer mentor sponsor peer coach
+    responder listener counselor counsellor volunteer mentor sponsor peer coach prescriber
     panellist presenter audience narrator reporter trainee student teacher mod resp res fac
     inmate offender prisoner detainee tech techs rep csr cna rph pharm np pa md rn lpn
     do pt ot sw msw phd dr gp aka
@@ -2951,7 +2955,7 @@ _LANGUAGES: Final = frozenset(
     hiligaynon waray kapampangan bikol ilonggo pangasinan chavacano tausug bisaya visayan
     igbo xhosa afrikaans sesotho setswana kinyarwanda kirundi lingala wolof fulani mandinka
     sinhala malayalam kannada odia assamese sindhi tibetan uyghur kazakh uzbek samoan tongan
-    fijian quechua mixtec zapotec
+    fijian quechua mixtec zapotec hokkien teochew hakka hainanese shanghainese taishanese
     """.split()
 )
 # Not names even in a personal context: vendors, programs and everyday tokens of the genre.
@@ -2983,7 +2987,7 @@ _CONTEXT_STOP: Final = (
     folks guys ladies gentlemen doc target interventional diagnostic pod
     garmin fitbit oura whoop dexcom omnipod tandem impella heartmate watchman mitraclip
     christmas xmas easter thanksgiving halloween hanukkah chanukah ramadan eid passover diwali
-    kwanzaa juneteenth
+    kwanzaa juneteenth deepavali vesak raya boishakh nowruz navratri holi onam pongal
     veradigm hologic olympus masimo insulet medline mckesson hillrom paykel respironics drager
     dräger getinge teleflex abiomed natus nihon kohden mindray lumify nextgen eclinicalworks
     netsmart pointclickcare matrixcare wellsky kareo drchrono modmed optum availity waystar
@@ -4545,6 +4549,7 @@ _LOWER_ADVERBS: Final = frozenset(
     """
     really also still never always just even actually probably definitely usually sometimes
     often already finally only totally certainly maybe apparently clearly obviously seriously
+    now then
     """.split()
 )
 
@@ -7876,6 +7881,7 @@ _COUNTRIES: Final = frozenset(
     slovenia somalia spain sudan suriname sweden switzerland syria taiwan tajikistan tanzania
     thailand togo tonga tunisia turkey turkmenistan tuvalu uganda ukraine uruguay uzbekistan
     vanuatu venezuela vietnam yemen zambia zimbabwe england scotland wales britain uk usa
+    america saudi
     """.split()
 ) | {
     "new zealand", "south africa", "south korea", "north korea", "sri lanka", "costa rica",
@@ -8702,6 +8708,8 @@ def _export_name(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, i
     lows = [w.group(0).lower().strip(",.") for w in words]
     if any(w in _NOT_SPEAKER or w in _CONTEXT_STOP or w in _KIN_WORDS for w in lows):
         return None
+    if len(lows) == 1 and (lows[0] in _NOT_NAME or lows[0] in _SPEECH_WORDS):
+        return None  # "Interviewer: Aww.", "P2: Lol."
     if lows[0] in ("me", "them", "you", "everyone", "host", "speaker", "unknown"):
         return None
     if len(words) == 1 and len(lows[0]) <= 3 and words[0].group(0).isupper():

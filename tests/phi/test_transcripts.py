@@ -3156,6 +3156,16 @@ SESSION_31_CASES = [
      "son adhd meds\n",
      "she live with me and my husband [NAME] on the north side\nmy little sister [NAME] and my "
      "son adhd meds\n"),
+    # near misses of session 31's PHI-free texts: a prescriber as a speaker, a country said
+    # short, a dialect, a holiday, an interjection, a lab value over a hundred
+    ("PRESCRIBER: Hey, this is the hospitalist.\nP2: Bangladesh, India, America? In Saudi "
+     "they fire you.\nP6: Many Teochew and Hokkien-speaking elderly. Around Deepavali.\n"
+     "Interviewer: Aww.\nNurse 1: His PTT was over a hundred and fifty.\n"
+     "teen i do my own site change without my mom lol and now she has the type 2\n",
+     "PRESCRIBER: Hey, this is the hospitalist.\nP2: Bangladesh, India, America? In Saudi "
+     "they fire you.\nP6: Many Teochew and Hokkien-speaking elderly. Around Deepavali.\n"
+     "Interviewer: Aww.\nNurse 1: His PTT was over a hundred and fifty.\n"
+     "teen i do my own site change without my mom lol and now she has the type 2\n"),
     # near misses: no name given, a product's name; a level; a unit of no address
     ("NURSE: And your name?\nCALLER: Sorry?\nNURSE: Your name?\nCALLER: Oh. Anonymous.\n"
      "INT: What's the product's name?\nPM: Epic. It's Epic.\n"

@@ -9276,7 +9276,24 @@ def _signatures(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, 
                     yield m.start("d"), m.end("d"), NAME
 
 
+# A turn that opens with the speaker's name and then says who they are to the patient
+# ("CALLER: Dale, I'm her son.", "Maribel, this is his wife"): one or two capitalised words.
+_SELF_NAMED_KIN_RE: Final = _scan(
+    _UP,
+    rf"(?:(?<=:[ ])|^)(?P<n>{_NAME_TOK}(?:[ ]{_NAME_TOK})?),[ ]+(?:I['’]m|I[ ]am|this[ ]is)[ ]+"
+    rf"(?:her|his|their|the[ ]patient['’]s)[ ]+(?:{_KIN})\b",
+    re.M,
+)
+
+
 def _intro_names(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _SELF_NAMED_KIN_RE.finditer(text) if _SELF_NAMED_KIN_RE in may else ():
+        low = m.group("n").split()[0].lower()
+        if low in _NOT_NAME or low in _CONTEXT_STOP or low in _SPEECH_WORDS:
+            continue  # "Yes, I'm her son", "Okay, this is his wife"
+        if low in lex.common and not _listed_name(low, lex):
+            continue  # "Sorry, I'm her daughter"
+        yield m.start("n"), m.end("n"), NAME
     intros = _INTRO_NAME_RE.finditer(text) if _INTRO_NAME_RE in may else iter(())
     greetings = _at_line_starts(_GREETING_LINE_RE, text) if "\n" in text else iter(())
     for m in itertools.chain(intros, greetings):
@@ -9983,6 +10000,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _LOWER_NAME_ANSWER_RE,
                 _WRITTEN_NAME_ANSWER_RE,
                 _ONE_NAME_ANSWER_RE,
+                _SELF_NAMED_KIN_RE,
                 _PLACE_ANSWER_RE,
                 _CROSS_STREETS_RE,
                 _NUMBERED_ROAD_RE,
@@ -10200,6 +10218,41 @@ _UNIT_AFTER_RE: Final = compiled(
     r",?[ ](?i:apartment|apt\.?|unit|suite|ste\.?|flat)[ ]?#?(?:\d{1,5}[A-Za-z]?|[A-Z])\b"
     r"|,?[ ]#\d{1,5}[A-Z]?\b|,[ ]\d{1,3}[A-Z](?=[.,;]|$)"
 )
+# A numbered part of a town ("Korangi Sector 5", "Hayatabad Phase 3", "Blk 512"): the number
+# after the part's word, with the word when the place found ends before it.
+_TOWN_PARTS: Final = ("Sector", "Phase", "Block", "Zone")
+_TOWN_PART_RE: Final = compiled(
+    r"(?P<w>[ ](?:Sector|Phase|Block|Zone))?[ ]\d{1,3}[A-Z]?\b(?![.,]\d)"
+)
+# An acronym set off right after a place, that place's short name ("Dayanand Medical College,
+# DMC,", "Tan Tock Seng Hospital, TTSH,"): its letters are the place's initials, in order
+# (a hospital's H may stand for a word left out: "King Faisal Specialist, KFSH").
+_ACRONYM_AFTER_RE: Final = compiled(r",[ ](?P<a>[A-Z]{2,6})(?=[,.;:)]|[ ][a-z]|$)", re.M)
+
+
+def _place_acronyms(
+    text: str, found: Sequence[tuple[int, int, str]]
+) -> Iterator[tuple[int, int, str]]:
+    """The short names places were given right after them (_ACRONYM_AFTER_RE), wherever
+    they stand in the text."""
+    for start, end, category in found:
+        if category != LOCATION or text[end : end + 1] != ",":
+            continue
+        m = _ACRONYM_AFTER_RE.match(text, end)
+        if m is None:
+            continue
+        initials = iter(w[0] for w in text[start:end].split() if w[:1].isupper())
+        letters = m.group("a")
+        if not all(c in initials for c in letters.removesuffix("H")):
+            continue
+        yield from ((a.start(), a.end(), LOCATION) for a in _whole_word(letters).finditer(text))
+
+
+@lru_cache(maxsize=256)
+def _whole_word(word: str) -> re.Pattern[str]:
+    return compiled(rf"(?<![\w-]){re.escape(word)}(?![\w-])")
+
+
 # What an age said in words runs on with: a half ("he was ninety and a half").
 _AGE_MORE_RE: Final = compiled(r"[ ]and[ ]a[ ]half\b")
 _NEGATED_ENDS: Final = frozenset("tTnN")  # (the last letter of "wasn't" or of "wasn")
@@ -10428,6 +10481,9 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
                 and _ANY_DIGIT_RE.search(text, start, end)
             ):
                 end = unit.end()  # "2250 Grand Concourse, apartment 11D": the flat too
+            elif cat == LOCATION and (part := _TOWN_PART_RE.match(text, end)):
+                if part.group("w") or text[start:end].endswith(_TOWN_PARTS):
+                    end = part.end()  # "Korangi Sector 5", "Hayatabad Phase 3"
             elif cat == ID and (letters := _ID_LETTERS_AFTER_RE.match(text, end)):
                 end = letters.end()  # "97341026 E.", "C668912(4)", "four four eight one, B."
             if cat == NAME and _language_listed(text, start, end):
@@ -10442,6 +10498,8 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
                 if end <= start:
                     continue
             cleaned.append((start, end, cat))
+    if "," in text:
+        cleaned.extend(list(_place_acronyms(text, cleaned)))
     cleaned.extend(_recurring(text, cleaned, lex))
     extended = _extend(text, _merged(cleaned), lex, lower_mode)
     kept = [s for s in extended if not _no_one(text, s[0], s[1], s[2], lex)]

@@ -191,3 +191,25 @@ def test_city_at_finds_what_every_chunk_finds() -> None:
                 checked += 1
                 found += got > 0
     assert checked > 10_000 and found > 300
+
+
+def test_no_module_level_name_is_bound_twice() -> None:
+    """A rule's pattern given a name another rule's pattern already has replaces it for both
+    (session 31 shadowed _NAME_THEN_KIN_RE so, and "It's grace, my daughter" leaked)."""
+    import ast
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[2] / "app/phi/detector.py"
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    seen: dict[str, int] = {}
+    twice = []
+    for node in tree.body:
+        targets = [node.target] if isinstance(node, ast.AnnAssign) else getattr(node, "targets", [])
+        names = [t.id for t in targets if isinstance(t, ast.Name)]
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names = [node.name]
+        for name in names:
+            if name in seen:
+                twice.append((name, seen[name], node.lineno))
+            seen[name] = node.lineno
+    assert not twice

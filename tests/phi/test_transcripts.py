@@ -3156,6 +3156,14 @@ SESSION_31_CASES = [
      "son adhd meds\n",
      "she live with me and my husband [NAME] on the north side\nmy little sister [NAME] and my "
      "son adhd meds\n"),
+    # a place's short name set off after it, wherever it stands; a town's numbered part; a
+    # caller who names themself, then who they are to the patient
+    ("P13: at Dayanand Medical College, DMC, in Ludhiana. Then DMC called.\n"
+     "P6: I am in Korangi Sector 5.\nCALLER: Dale, I'm her son.\n"
+     "We went to Mercy Hospital, ICU, then home. CALLER: Yes, I'm her son.\n",
+     "P13: at [LOCATION], [LOCATION], in [LOCATION]. Then [LOCATION] called.\n"
+     "P6: I am in [LOCATION].\nCALLER: [NAME], I'm her son.\n"
+     "We went to [LOCATION], ICU, then home. CALLER: Yes, I'm her son.\n"),
     # near misses of session 31's PHI-free texts: a prescriber as a speaker, a country said
     # short, a dialect, a holiday, an interjection, a lab value over a hundred
     ("PRESCRIBER: Hey, this is the hospitalist.\nP2: Bangladesh, India, America? In Saudi "

@@ -4717,12 +4717,12 @@ def _lower_name_spans(
         if end:
             yield m.start("p"), end, LOCATION
     pos = 0
-    while (m := _LOWER_WEAK_PLACE_RE.search(text, pos)) is not None:
+    while (weak := _LOWER_WEAK_PLACE_RE.search(text, pos)) is not None:
         # (the next cue may be a word of this phrase: "and doctor in chennai")
-        pos = m.start("p") + 1
-        end = _town_shaped(text, m.start("p"), m.group("p"), lex)
+        pos = weak.start("p") + 1
+        end = _town_shaped(text, weak.start("p"), weak.group("p"), lex)
         if end:
-            yield m.start("p"), end, LOCATION
+            yield weak.start("p"), end, LOCATION
 
 
 _UPPER_RE: Final = compiled(rf"[{_UP}]")

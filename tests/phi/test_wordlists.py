@@ -61,19 +61,6 @@ def test_every_listed_town_the_held_out_split_names_is_withheld() -> None:
     assert {t for t in towns if " " in t and t.split()[0] in held} <= withheld
 
 
-def test_withheld_places_are_unknown_to_the_detector(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What the benchmark scores the held-out split with: the town lists without its places."""
-    text = "the clinic near east providence was closed"
-    assert [text[s.start : s.end] for s in detect(text).spans] == ["east providence"]
-    monkeypatch.setenv("ROUNDS_PHI_WITHHOLD_PLACES", str(WITHHELD_PLACES))
-    detector._lexicon.cache_clear()
-    try:
-        assert detect(text).spans == ()
-    finally:
-        monkeypatch.delenv("ROUNDS_PHI_WITHHOLD_PLACES")
-        detector._lexicon.cache_clear()
-
-
 def test_a_two_word_town_abroad_opens_with_no_given_name() -> None:
     towns = _towns()
     assert len(towns) > 8_000
@@ -118,16 +105,30 @@ def test_every_name_of_a_held_out_locale_the_world_list_holds_is_withheld() -> N
             assert names & world <= withheld, (locale, attr, sorted(names & world - withheld)[:5])
 
 
-def test_withheld_names_are_unknown_to_the_detector(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What the benchmark scores the held-out split with: the lists without its names."""
-    text = "A: So Gareth opened the chart and we looked."
-    assert [text[s.start : s.end] for s in detect(text).spans] == ["Gareth"]
-    monkeypatch.setenv("ROUNDS_PHI_WITHHOLD_NAMES", str(WITHHELD))
+@pytest.mark.parametrize(
+    ("variable", "path", "text", "found"),
+    [
+        ("ROUNDS_PHI_WITHHOLD_NAMES", WITHHELD, "A: So Gareth opened the chart.", "Gareth"),
+        (
+            "ROUNDS_PHI_WITHHOLD_PLACES",
+            WITHHELD_PLACES,
+            "the clinic near east providence was closed",
+            "east providence",
+        ),
+    ],
+)
+def test_withheld_names_and_places_are_unknown_to_the_detector(
+    monkeypatch: pytest.MonkeyPatch, variable: str, path: Path, text: str, found: str
+) -> None:
+    """What the benchmark scores the held-out split with: the lists without its names and
+    towns."""
+    assert [text[s.start : s.end] for s in detect(text).spans] == [found]
+    monkeypatch.setenv(variable, str(path))
     detector._lexicon.cache_clear()
     try:
         assert detect(text).spans == ()
     finally:
-        monkeypatch.delenv("ROUNDS_PHI_WITHHOLD_NAMES")
+        monkeypatch.delenv(variable)
         detector._lexicon.cache_clear()
     assert detect(text).spans
 

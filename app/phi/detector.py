@@ -7127,13 +7127,13 @@ _TEENS_WORD: Final = (
 )
 _SPOKEN_DOB_RE: Final = _scan(
     "oOtTfFsSeEnN",
-    rf"\b(?i:(?P<m>{_ONES_WORD}|ten|eleven|twelve),[ ]+"
+    rf"\b(?i:(?:{_ONES_WORD}|ten|eleven|twelve),[ ]+"
     rf"(?:{_ONES_WORD}|{_TEENS_WORD}|twenty(?:[ -]{_ONES_WORD})?|thirty(?:[ -]one)?),[ ]+"
     rf"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[ -]{_ONES_WORD})?"
     rf"|{_TEENS_WORD}|oh[ -]{_ONES_WORD}))\b",
 )
 _BIRTH_BEFORE_RE: Final = compiled(
-    r"(?i:\bbirth|\bbirthday|\bdob\b|\bd\.o\.b|\bborn\b)|[A-Z][a-z]+[ ][A-Z][a-z'’-]+[,.][ ]+$"
+    r"(?i:\bbirth|\bdob\b|\bd\.o\.b|\bborn\b)|[A-Z][a-z]+[ ][A-Z][a-z'’-]+[,.][ ]+$"
 )
 
 
@@ -8979,7 +8979,7 @@ def _place_answers(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[in
         yield m.start("p"), m.end("p"), LOCATION
 
 
-# Words a one-word answer to "your name?" may be that name no one.
+# One-word answers to "your name?" that give none ("Sorry.", "Anonymous.", "Pass.").
 _ANSWER_WORDS: Final = frozenset(
     """
     sorry pardon what why sure right correct exactly nope yep anonymous nobody none nothing

@@ -4654,10 +4654,10 @@ def _lower_name_spans(
             yield m.start("n"), m.end("n"), NAME
     for m in _LOWER_KIN_UNKNOWN_RE.finditer(text) if _LOWER_KIN_UNKNOWN_RE in may else ():
         tok = m.group("n")
-        if not (tok.isalpha() and _unknown_word(tok, lex) and _name_shaped(tok)):
-            continue
-        if tok not in lex.drugs and tok not in _CONTEXT_STOP and tok not in _SPEECH_WORDS:
-            yield m.start("n"), m.end("n"), NAME
+        # (_unknown_word refuses drugs and stop words through _lower_stop)
+        if tok.isalpha() and _unknown_word(tok, lex) and _name_shaped(tok):
+            if tok not in _SPEECH_WORDS:
+                yield m.start("n"), m.end("n"), NAME
     for m in _LOWER_SELF_NAME_RE.finditer(text) if _LOWER_SELF_NAME_RE in may else ():
         tok = m.group("n")
         if len(tok) < 3 or tok in _SPEECH_WORDS or tok in _DEMONYMS or tok in _BARE_CONTRACTIONS:
@@ -9291,7 +9291,7 @@ def _intro_names(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int,
         low = m.group("n").split()[0].lower()
         if low in _NOT_NAME or low in _CONTEXT_STOP or low in _SPEECH_WORDS:
             continue  # "Yes, I'm her son", "Okay, this is his wife"
-        if low in lex.common and not _listed_name(low, lex):
+        if _plain_word(low, lex):
             continue  # "Sorry, I'm her daughter"
         yield m.start("n"), m.end("n"), NAME
     intros = _INTRO_NAME_RE.finditer(text) if _INTRO_NAME_RE in may else iter(())

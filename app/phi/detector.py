@@ -7078,7 +7078,7 @@ _SPOKEN_YEAR_RE: Final = compiled(rf"(?i:{_SPOKEN_YEAR}\b)")
 # afternoon", "Tuesday at two", "next Sunday") is no date: Safe Harbor removes a date's day,
 # month and year, and a weekday names none of them. (Until December 2026 the detector dated a
 # weekday pinned to one day, ASQ-PHI's convention; every independent writer of the blind
-# sets kept it, and the PHI-free texts it changed were a third of those over-redacted.)
+# sets left such a weekday as it was, and it was a third of their over-redacted PHI-free texts.)
 _WEEKDAY_DATE_RE: Final = _scan(
     "MTWFSmtwfs",
     r"(?:\b(?i:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)|\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\.?"

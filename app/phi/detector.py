@@ -10695,7 +10695,12 @@ def _no_one(text: str, start: int, end: int, category: str, lex: _Lexicon) -> bo
     """Whether a name or a place found at ``start:end`` (as rules extended it) is none: see
     _no_name for names; a place that is a department ("calling from Care Management", "the
     fridge in Investigational Pharmacy")."""
-    if category in (NAME, LOCATION) and _people_or_language(text[start:end], lex):
+    if category in (NAME, LOCATION) and (
+        _people_or_language(text[start:end], lex)
+        or _clinical_acronym(text[start:end])
+        or (category == LOCATION and _whole_country(text[start:end]))
+        or _saint_thing(text, start, end)
+    ):
         return True  # (as found, before: "Latinx families" in lower case, a town's rule)
     if category == NAME:
         return _no_name(text, start, end, lex)
@@ -10707,6 +10712,58 @@ _HEADING_BEFORE_RE: Final = compiled(
     r"[ ]\d{1,2}[,:.][ ]*$"
 )
 _MODAL_THEN_I_RE: Final = compiled(r"(?:Will|Can|May|Shall|Should|Would|Could|Did|Do)[ ]I")
+
+
+# Clinical and health-service acronyms, which name no one and, before a generic word in lower
+# case, no place ("the MSK clinic", "the IHS hospital", "the PRC office", "the DON's cell",
+# "says ?PE").
+_CLINICAL_ACRONYMS: Final = frozenset(
+    """
+    als msk copd chf pe dvt mi cva tia uti icu ed er or pacu nicu picu ent gi ob gyn ibd cf tb
+    hiv std sti ckd esrd dka cns don prc ihs va ms adhd ptsd cbt dbt sud oud mat hf af cad pad
+    cabg pci stemi nstemi htn dm t1d t2d ra sle mri ct pet eeg ekg ecg emg peg picc iv im prn
+    snf ltc alf abs iop php ltach irf dme hme cgm ivf ob-gyn l&d
+    """.split()
+)
+_SAINT_IN_RE: Final = compiled(r"\b(?i:st\.?|saint)[ ]")
+_SAINT_THING_RE: Final = compiled(
+    r"(?:['’]s)?[ ](?i:wort|eve|weekend|parade|dance|fire"
+    r"|day(?![ ](?i:surgery|hospital|centre|center|unit|clinic|program)))\b"
+)
+
+
+def _clinical_acronym(phrase: str) -> bool:
+    """Whether ``phrase`` is a clinical acronym alone or before one generic word in lower case
+    ("MSK clinic", "ALS clinic", "IHS hospital"; not "UCSF clinic")."""
+    words = phrase.split()
+    if not words or len(words) > 2 or not words[0].isupper():
+        return False
+    return words[0].lower() in _CLINICAL_ACRONYMS and (len(words) == 1 or words[1].islower())
+
+
+def _whole_country(phrase: str) -> bool:
+    """Whether a place found is a country or a US state with a compass word before it or not
+    ("northern Wyoming", "upstate New York"). (Not a name found: "Israel:" opening a turn,
+    "this is Jordan".)"""
+    words = phrase.lower().split()
+    if len(words) > 1 and words[0] in _COMPASS_ADJECTIVES:
+        words = words[1:]
+    return _country_or_state(" ".join(words))
+
+
+_COMPASS_ADJECTIVES: Final = frozenset(
+    "northern southern eastern western central upstate downstate rural".split()
+)
+
+
+def _saint_thing(text: str, start: int, end: int) -> bool:
+    """Whether a saint found at ``start:end`` names a herb or a day ("St. John's wort", "since
+    St Patrick's weekend"), not a place."""
+    if _SAINT_IN_RE.search(text, start, end) is None:
+        return False
+    if text[end - 2 : end] not in ("'s", "’s") and text[end : end + 1] not in ("'", "’"):
+        return False
+    return _SAINT_THING_RE.match(text, end) is not None
 
 
 def _no_name(text: str, start: int, end: int, lex: _Lexicon) -> bool:

@@ -3227,6 +3227,16 @@ SESSION_32_CASES = [
      "P20: The social worker with the memory program at Overlake. I'm a consultant at Epic.\n",
      "P19: I'm a midwife at [LOCATION], and I moonlight at [LOCATION].\n"
      "P20: The social worker with the memory program at [LOCATION]. I'm a consultant at Epic.\n"),
+    # clinical acronyms alone or before a generic word, a state with its compass word, a
+    # saint's herb or day: no one and no place; a named clinic and a saint's hospital are
+    ("Participant 6: Mainly outpatients. MSK clinic. I see twelve.\nRN-C: You had the DON's"
+     " cell? I'm a CNS at the ALS clinic. It says ?PE.\nMod: Montana and northern Wyoming"
+     " nurses. The UCSF clinic.\nPharmacist: Avoid St. John's wort. Since St Patrick's weekend"
+     " we use it. She works at St. Luke's in Boise.\nIsrael: Army nurse, yes.\n",
+     "Participant 6: Mainly outpatients. MSK clinic. I see twelve.\nRN-C: You had the DON's"
+     " cell? I'm a CNS at the ALS clinic. It says ?PE.\nMod: Montana and northern Wyoming"
+     " nurses. The [LOCATION].\nPharmacist: Avoid St. John's wort. Since St Patrick's weekend"
+     " we use it. She works at [LOCATION].\n[NAME]: Army nurse, yes.\n"),
     # an id's letters and dashes read out before its digits; an age with "-year-old"
     ("A: It was P A dash seven seven four, oh oh one nine.\nB: E-X-P nine one four four seven."
      "\nC: RPM, zero, zero, four, eight, two, seven, one.\nD: Yes, OK, seven seven four, oh oh"

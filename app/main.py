@@ -98,7 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         if settings.gc_tuning:
             tune_gc()
-        # The PHI detector's prefilter takes about a second to build: now, not in a request.
+        # The PHI detector's prefilter: read from its cache (built on a first start: 15-20 s),
+        # now, not in a request.
         await asyncio.to_thread(phi_detector.warm)
         async with (
             background_sealer(

@@ -29,6 +29,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import hashlib
+import os
+import platform
 import re
 import threading
 from collections.abc import Container, Iterator, Mapping, Sequence
@@ -157,9 +160,59 @@ def _database(
     for literal in literals:
         expressions.append("".join(f"\\x{ord(c):02x}" for c in literal).encode())
         flags.append(0)
+    path = _cache_path(expressions, flags)
+    if path is not None:
+        try:
+            with open(path, "rb") as f:
+                return _hs.loadb(f.read(), _hs.HS_MODE_BLOCK)
+        except (OSError, _hs.error):
+            pass  # (none yet, or one this Hyperscan or this CPU cannot read: built anew)
     db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
     db.compile(expressions=expressions, ids=list(range(len(expressions))), flags=flags)
+    if path is not None:
+        _save(path, _hs.dumpb(db))
     return db
+
+
+def _cache_path(expressions: Sequence[bytes], flags: Sequence[int]) -> str | None:
+    """Where a compiled database of these expressions is kept between processes, or None.
+
+    Building the detector's databases takes 15-20 s on a small machine (238 patterns), which
+    every worker paid at its start. A database serialized by Hyperscan loads in milliseconds:
+    it is kept under ``ROUNDS_PHI_CACHE_DIR`` (default ``$XDG_CACHE_HOME/rounds/phi`` or
+    ``~/.cache/rounds/phi``; an empty value turns the cache off), named by a hash of its
+    expressions, their flags, the Hyperscan package and the machine's architecture, so a
+    changed pattern or another CPU never reads a stale one (and Hyperscan refuses a database
+    built for another platform: it is then built anew)."""
+    where = os.environ.get("ROUNDS_PHI_CACHE_DIR")
+    if where is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        where = os.path.join(base, "rounds", "phi")
+    if not where:
+        return None
+    key = hashlib.sha256()
+    key.update(f"{getattr(_hs, '__version__', '')}|{platform.machine()}|".encode())
+    for expression, flag in zip(expressions, flags, strict=True):
+        key.update(b"%d:%d:" % (flag, len(expression)))
+        key.update(expression)
+    return os.path.join(where, f"{key.hexdigest()}.hsdb")
+
+
+def _save(path: str, data: bytes) -> None:
+    """Write ``data`` at ``path`` whole or not at all (a temporary file, then a rename: two
+    workers starting together each write their own); a cache that cannot be written is
+    skipped."""
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 class Prefilter:

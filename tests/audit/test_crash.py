@@ -59,7 +59,9 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
 
     async def ready(self) -> None:
-        deadline = time.monotonic() + 30
+        # (a worker builds the PHI prefilter's databases before it serves, 15-20 s on a small
+        # machine when no earlier process kept them: app/phi/prefilter.py)
+        deadline = time.monotonic() + 90
         async with httpx.AsyncClient() as c:
             while time.monotonic() < deadline:
                 assert self.proc.poll() is None, "server exited"

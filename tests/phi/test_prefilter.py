@@ -223,11 +223,61 @@ def test_building_the_databases_gives_the_compilers_memory_back() -> None:
         "d._PREFILTER.warm()\n"
         "print(rss() - before)\n"
     )
-    env = {**os.environ, "ROUNDS_PHI_NATIVE": "0"}
+    # (the cache off: the compilers must run)
+    env = {**os.environ, "ROUNDS_PHI_NATIVE": "0", "ROUNDS_PHI_CACHE_DIR": ""}
     out = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
     )
     assert int(out.stdout.split()[-1]) < 25, out.stdout
+
+
+def _tiny_prefilter() -> prefilter.Prefilter:
+    return prefilter.Prefilter(
+        text_scans=[(re.compile(r"\bward[ ]\d+"), None)], low_scans=[(re.compile("oak"), None)]
+    )
+
+
+def test_a_built_database_is_kept_and_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Building the detector's databases takes 15-20 s on a small machine: a worker reads
+    # the ones an earlier process built, and gets the same answers from them.
+    monkeypatch.setenv("ROUNDS_PHI_CACHE_DIR", str(tmp_path))
+    built = _tiny_prefilter()
+    built.warm()
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    assert len(kept) == 2 and all(name.endswith(".hsdb") for name in kept)
+    read = _tiny_prefilter()
+    read.warm()
+    assert sorted(p.name for p in tmp_path.iterdir()) == kept  # (read, not written again)
+    for pf in (built, read):
+        (ward,), (oak,) = pf._text, pf._low
+        may = pf.possible("Bed on ward 7", "bed on ward 7")
+        assert ward in may and oak not in may
+        may = pf.possible("Oak Street", "oak street")
+        assert ward not in may and oak in may
+
+
+def test_a_damaged_or_foreign_kept_database_is_built_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROUNDS_PHI_CACHE_DIR", str(tmp_path))
+    _tiny_prefilter().warm()
+    for path in tmp_path.iterdir():
+        path.write_bytes(path.read_bytes()[:40])  # (a half-written or another build's file)
+    pf = _tiny_prefilter()
+    pf.warm()
+    (ward,) = pf._text
+    assert ward in pf.possible("ward 12", "ward 12")
+
+
+def test_an_empty_cache_directory_setting_keeps_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROUNDS_PHI_CACHE_DIR", "")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    _tiny_prefilter().warm()
+    assert not any(tmp_path.rglob("*.hsdb"))
 
 
 def test_every_scan_is_compiled_as_its_projection_onto_ascii() -> None:

@@ -213,6 +213,24 @@ def _save(path: str, data: bytes) -> None:
             os.unlink(tmp)
         except OSError:
             pass
+        return
+    _prune(os.path.dirname(path))
+
+
+_KEPT: int = 8  # databases kept: the newest few versions' (two each), side by side
+
+
+def _prune(where: str) -> None:
+    """Remove all but the ``_KEPT`` newest databases in ``where``: each change of a pattern
+    writes new ones (8.6 MB a version), and a process that read an old one holds it in
+    memory, not on disk."""
+    try:
+        paths = [os.path.join(where, n) for n in os.listdir(where) if n.endswith(".hsdb")]
+        paths.sort(key=os.path.getmtime, reverse=True)
+        for old in paths[_KEPT:]:
+            os.unlink(old)
+    except OSError:
+        pass  # (another process pruned first)
 
 
 class Prefilter:

@@ -258,6 +258,20 @@ def test_a_built_database_is_kept_and_read_back(
         assert ward not in may and oak in may
 
 
+def test_only_the_newest_databases_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROUNDS_PHI_CACHE_DIR", str(tmp_path))
+    for i in range(12):
+        old = tmp_path / f"{i:064x}.hsdb"
+        old.write_bytes(b"an older version's")
+        os.utime(old, (1_000_000 + i, 1_000_000 + i))
+    _tiny_prefilter().warm()
+    kept = {p.name for p in tmp_path.iterdir()}
+    assert len(kept) == prefilter._KEPT
+    assert f"{11:064x}.hsdb" in kept and f"{5:064x}.hsdb" not in kept  # (the newest stay)
+
+
 def test_a_damaged_or_foreign_kept_database_is_built_anew(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

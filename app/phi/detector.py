@@ -10615,8 +10615,6 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
                 continue  # "interpreters in Spanish, Karen, Burmese": a language
             if cat in (NAME, LOCATION) and text[end : end + 1] == ":" and "\n" in text[start:end]:
                 continue  # "Rosa Cavazos, MD, FAAP\nClinic: ...": a form's next label
-            if cat in (NAME, LOCATION) and _people_or_language(text[start:end], lex):
-                continue  # "a formal Kreyòl", "I'm Diné", "many Latina clients"
             if cat == DATE and _ACRONYM_MONTH_RE.fullmatch(text, start, end):
                 continue  # "charted it in the MAR first": the medication record, no March
             if cat == NAME and viet and _VIET_WEEKDAY_RE.search(text, max(0, start - 4), start + 5):
@@ -10701,7 +10699,7 @@ def _no_one(text: str, start: int, end: int, category: str, lex: _Lexicon) -> bo
         or (category == LOCATION and _whole_country(text[start:end]))
         or _saint_thing(text, start, end)
     ):
-        return True  # (as found, before: "Latinx families" in lower case, a town's rule)
+        return True  # "a formal Kreyòl", "MSK clinic", "northern Wyoming", "St. John's wort"
     if category == NAME:
         return _no_name(text, start, end, lex)
     return category == LOCATION and _department(text, start, end, lex)

@@ -2211,7 +2211,8 @@ _SAID_STREET_RE: Final = _scan(
 # Before a house number of one number word ("nine cherry terrace"): an address's words.
 _ONE_NUMBER_STREET_BEFORE_RE: Final = compiled(
     r"(?:address(?:[ ]+(?:is|as|to))?|(?:live[sd]?|living|moved|move|sent|at|on|to|is)"
-    r"(?:[ ]+(?:her|him|them|us|me))?(?:[ ]+(?:at|on|to))?)[ ]+(?:(?:uh|um|er)[ ]+)?$"
+    r"(?:[ ]+(?:her|him|them|us|me))?(?:[ ]+(?:at|on|to))?)[ ]+(?:(?:uh|um|er)[ ]+)?"
+    r"(?:(?:north|south|east|west)[ ]+)?$"  # ("on north forty second street")
 )
 # A telephone number read out after a phone cue, in any grouping: "area code seven one seven
 # then five five five, oh one three four", "nine seventy-one, triple five, zero one
@@ -2243,6 +2244,21 @@ _EXTENSION_RE: Final = compiled(
     r"\b(?:extension|ext\.?)(?:[ ]+(?:is|number|no\.?))?[ ]*[:#]?[ ]*"
     rf"(?P<v>\d{{3,6}}|{_SAID_DIGIT}(?:{_SAID_SEP}{_SAID_DIGIT}){{2,5}})(?![\w-])"
     r"(?![ ]*(?:degrees?|deg\b|°|%))"
+)
+# A street's compass word before its number, and the house number before that: "on [East]
+# 4th Street", "at [south] one hundred seventy sixth street", "[4410 S] 176th St".
+_COMPASS_BEFORE_STREET_RE: Final = compiled(
+    r"(?<![\w'’.-])(?:\d{1,6}[A-Za-z]?[ ]+)?(?:[Nn]orth|[Ss]outh|[Ee]ast|[Ww]est|NORTH|SOUTH"
+    r"|EAST|WEST|[NSEW]\.?|NE|NW|SE|SW)[ ]+$"
+)
+_STREET_END_RE: Final = compiled(rf"\b(?i:{_STREET_SUFFIX})\.?$")
+_FULL_STREET_STOP_RE: Final = compiled(
+    r"\b(?i:street|avenue|road|drive|lane|boulevard|court|place|terrace|parkway|highway|way"
+    r"|circle|square|trail)\.$"
+)
+_STREET_NUMBER_START_RE: Final = compiled(
+    rf"(?:\d{{1,4}}(?:st|nd|rd|th)?|(?i:{_SAID_NUM}|first|second|third|fourth|fifth|sixth"
+    r"|seventh|eighth|ninth|tenth|eleventh|twelfth))[ ]"
 )
 _EXTENSION_AFTER_RE: Final = compiled(
     rf"(?i:,?[ ]*(?:ext\.?|extension|x)[ ]*(?:{_SAID_DIGIT}(?:{_SAID_SEP}{_SAID_DIGIT}){{0,5}}"
@@ -5705,6 +5721,13 @@ def _date_ends(text: str, start: int, end: int) -> tuple[int, int]:
     elif (year := _YEAR_AFTER_RE.match(text, end)) and _MONTH_IN_RE.search(text, start, end):
         if not _YEAR_IN_RE.search(text, start, end):
             end = year.end()
+    elif (
+        (short := _SHORT_YEAR_AFTER_RE.match(text, end))
+        and _MONTH_IN_RE.search(text, start, end)
+        and not _YEAR_IN_RE.search(text, start, end)
+        and _BIRTH_BEFORE_RE.search(text, max(0, start - 60), start)
+    ):
+        end = short.end()  # ("DOB twentieth of november sixty two": a birth's year in two words)
     if before := _RANGE_MONTH_BEFORE_RE.search(text, max(0, start - 24), start):
         start = before.start()
     return start, end
@@ -5780,7 +5803,16 @@ def _extend(
             if "," in text[max(0, start - 3) : end + 2]:
                 start, end = _last_first(text, start, end, lex)
         elif category == LOCATION:
+            if (
+                text[start - 2 : start - 1].isalpha()
+                and _STREET_NUMBER_START_RE.match(text, start, end)
+                and _STREET_END_RE.search(text, start, end)
+                and (compass := _COMPASS_BEFORE_STREET_RE.search(text, max(0, start - 16), start))
+            ):
+                start = compass.start()
             end = _place_after(text, end, lex, lower_mode)
+            if text[end - 1 : end] == "." and _FULL_STREET_STOP_RE.search(text, start, end):
+                end -= 1  # ("He lives on East 4th Street.": the sentence's stop, no "St.")
             if not lower_mode:
                 end = _capitalised_tail(text, end, lex)
                 if text[end : end + 1] == " " and " " in text[start:end]:
@@ -7150,12 +7182,26 @@ _ONES_WORD: Final = r"(?:one|two|three|four|five|six|seven|eight|nine)"
 _TEENS_WORD: Final = (
     r"(?:ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)"
 )
+_TENS_YEAR: Final = (
+    rf"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[ -]{_ONES_WORD})?"
+    rf"|{_TEENS_WORD}|oh[ -]{_ONES_WORD})"
+)
 _SPOKEN_DOB_RE: Final = _scan(
-    "oOtTfFsSeEnN",
+    "oOtTfFsSeEnN0-9",
     rf"\b(?i:(?:{_ONES_WORD}|ten|eleven|twelve),[ ]+"
     rf"(?:{_ONES_WORD}|{_TEENS_WORD}|twenty(?:[ -]{_ONES_WORD})?|thirty(?:[ -]one)?),[ ]+"
-    rf"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[ -]{_ONES_WORD})?"
-    rf"|{_TEENS_WORD}|oh[ -]{_ONES_WORD}))\b",
+    rf"{_TENS_YEAR})\b"
+    # (day first, the month by its ordinal: "the twentieth of the eleventh, sixty-two", "the
+    # 3rd of the 4th 1951")
+    rf"|\b(?i:(?:the[ ])?(?:{_ORD_WORD}|(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th))[ ]of[ ]the[ ]"
+    r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth"
+    r"|(?:1[0-2]|0?[1-9])(?:st|nd|rd|th))"
+    rf"(?:,?[ ]+(?:{_SPOKEN_YEAR}|(?:19|20)\d\d|{_TENS_YEAR}))?)\b",
+)
+_SHORT_YEAR_AFTER_RE: Final = compiled(
+    rf"(?i:,?[ ]+(?:{_TENS_YEAR}|['’]\d\d)\b)"
+    r"(?![ -]*(?i:years?|yrs?|percent|%|mg|pounds|lbs|kilos?|minutes|times|of|and|one|two"
+    r"|three|four|five|six|seven|eight|nine)\b)"
 )
 _BIRTH_BEFORE_RE: Final = compiled(
     r"(?i:\bbirth|\bdob\b|\bd\.o\.b|\bborn\b)|[A-Z][a-z]+[ ][A-Z][a-z'’-]+[,.][ ]+$"
@@ -8839,6 +8885,9 @@ _AT_FACILITY_CUE_RE: Final = compiled(
     r"|midwife|consultant|registrar|radiologist|physio|physiotherapist|therapist|pharmacist"
     r"|hospitalist|surgeon|resident|intern|attending|paramedic|matron|program|programme"
     r"|moonlight|moonlights|moonlighted|based|employed|working|trained|training))"
+    # (when and how: "I work nights at Ninewells", "worked part-time at Craigavon")
+    r"|\b(?i:work|works|worked|working|do|did|doing)[ ](?i:nights|days|weekends|evenings"
+    r"|mornings|shifts|part[- ]time|full[- ]time|per[- ]diem|agency|locum|bank)"
     rf"|\b(?:Dr\.?|Doctor)[ ]{_NAME_TOK})[ ]$"
 )
 _FACILITY_IN_TOWN_RE: Final = _scan("i", rf"(?<=[ ])in[ ](?P<t>{_NAME_TOK}(?:[ ]{_NAME_TOK})?)")

@@ -1692,7 +1692,7 @@ def test_session_15_fresh_set_classes(text: str, redacted: str) -> None:
          " Avenue 8 #16-590. Lot 25 Mitchell Highway. On 133A Puketona Road, now. No. 139, 5th"
          " Main. In the Shire of Halls Creek, Ernakulam district, the Ruapehu District.\nB: The"
          " school district, the Central Business District, a district nurse, in 2019 Lot 5.",
-         "A: At [LOCATION]. [LOCATION]. [LOCATION] On [LOCATION], now. [LOCATION]."
+         "A: At [LOCATION]. [LOCATION]. [LOCATION]. On [LOCATION], now. [LOCATION]."
          " In the [LOCATION], the [LOCATION].\nB: The"
          " school district, the Central Business District, a district nurse, in 2019 Lot 5."),
         # A New Zealand NHI and a script number with its check digit; not "COVID19".
@@ -2673,7 +2673,7 @@ SESSION_24_CASES = [
      " Tuesday; at Mayo Clinic The next day; Lot 25 Mitchell Highway. On it.\n",
      "I work at [LOCATION], so. Our truck runs out of [LOCATION]. We transported to"
      " [LOCATION], then [LOCATION]; at [LOCATION], and [LOCATION] mails it. We met at"
-     " [LOCATION] Tuesday; at [LOCATION] The next day; [LOCATION] On it.\n"),
+     " [LOCATION] Tuesday; at [LOCATION] The next day; [LOCATION]. On it.\n"),
     # (a numbered road after a word of going along it, or a house's number; not where a drive
     # turned)
     ("off State Route 29, via Route 89, on Highway 42, via US 162, up County Road JC, 763"
@@ -3246,6 +3246,22 @@ SESSION_32_CASES = [
 ]  # fmt: skip
 
 
+SESSION_33_CASES = [
+    # a workplace after when one works there; a street's compass word; a birth's day and
+    # month by their ordinals, and its year in two words
+    ("P4: I work nights at Ninewells, and worked part-time at Craigavon.\nP5: we live at south"
+     " one hundred seventy sixth street now, by her place on north forty second street.\n"
+     "P6: He lives on East 4th Street. We went south 5 miles.\nP7: her birthday is the "
+     "twentieth of the eleventh, sixty-two; DOB twentieth of november sixty two.\nP8: Born June"
+     " 4, forty two of us were there.\n",
+     "P4: I work nights at [LOCATION], and worked part-time at [LOCATION].\nP5: we live at "
+     "[LOCATION] now, by her place on [LOCATION].\n"
+     "P6: He lives on [LOCATION]. We went south 5 miles.\nP7: her birthday is [DATE]; DOB "
+     "[DATE].\nP8: Born [DATE], forty two of us were there.\n"),
+    ("We met on the third of the fourth.\n", "We met on the third of the fourth.\n"),
+]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("text", "redacted"),
     SESSION_22_CASES
@@ -3256,7 +3272,8 @@ SESSION_32_CASES = [
     + SESSION_27_CASES
     + SESSION_28_CASES
     + SESSION_31_CASES
-    + SESSION_32_CASES,
+    + SESSION_32_CASES
+    + SESSION_33_CASES,
 )
 def test_fresh_set_classes(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted

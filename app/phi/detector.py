@@ -493,8 +493,9 @@ _CODE_RE: Final = _scan(
     r"|[A-Z]{1,5}\d{5,}[A-Z]{0,3}|\d{4,}-?[A-Z]{1,5}|[A-Z]{2,5}\d{4,}[A-Z]{0,3}"
     r"|\d{3,}(?:-\d{2,}){1,3}"
     # ("N8U340-3911MX-19307P", "4H7-27528", "5136-HLZ-8294": groups of capitals and digits,
-    # five digits or more in all)
-    r"|(?=[A-Z0-9-]*[A-Z])(?=(?:[A-Z-]*\d){5})[A-Z0-9]{2,}(?:-[A-Z0-9]{2,}){1,3})(?![\w-])",
+    # five digits or more in all; the last may be a check character, "PA-7781204-H")
+    r"|(?=[A-Z0-9-]*[A-Z])(?=(?:[A-Z-]*\d){5})[A-Z0-9]{2,}(?:-[A-Z0-9]{2,}){0,2}-[A-Z0-9]+)"
+    r"(?![\w-])",
 )
 _NOT_CODE_SHAPE_RE: Final = compiled(
     r"(?:19|20)\d{2}-(?:19|20)\d{2}|(?:19|20)\d{2}-[01]\d-[0-3]\d|\d{3}-\d{3}-\d{4}"
@@ -1027,6 +1028,7 @@ _EPONYMS: Final = frozenset(
     tinel tinel's phalen phalen's lachman romberg kernig brudzinski rovsing trousseau chvostek
     valsalva heimlich trendelenburg mallampati rinne homans tinetti karnofsky charlson
     lewy braxton guthrie
+    cheyne stokes cheyne-stokes kübler-ross kübler kubler-ross epsom scholl scholl's
     """.split()
 )
 
@@ -2743,7 +2745,9 @@ def _bracket_labels(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
     """Names in brackets in speaker labels (tried at line starts), and the same names in the
     turns ("Facilitator (Faith): ... Faith, ...")."""
     names: set[str] = set()
-    for m in _at_line_starts(_BRACKET_LABEL_RE, text):
+    found = list(_at_line_starts(_BRACKET_LABEL_RE, text))
+    turns = Counter(m.group("n") for m in found)
+    for m in found:
         name = m.group("n")
         if name.isupper():
             # in capitals: "PHARMACIST (JOCELYN):", not a role's initials ("(CNIO)") nor a
@@ -2756,8 +2760,21 @@ def _bracket_labels(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
                     continue
             if low in _ROLE_ACRONYMS or (len(name) <= 4 and low in lex.common):
                 continue  # "Melinda (APP):", "Priya (UXR):": a role's initials
-        if name.lower() not in _NOT_SPEAKER and (
-            name.isupper() or _personal_token(name, lex, True)
+        low = name.lower()
+        if low not in _NOT_SPEAKER and (
+            name.isupper()
+            or _personal_token(name, lex, True)
+            # (a short name that is a word too, speaking twice: "AGENT (Mo):", "Caregiver (Fe):")
+            or (
+                turns[name] >= 2
+                and name.isalpha()
+                and (len(name) <= 3 or not _plain_word(low, lex))
+                and low not in _KIN_WORDS
+                and low not in _NOT_NAME
+                and low not in _MONTHS_LOWER
+                and not low.endswith(_ROLE_ENDINGS)
+                and not _people_or_language(name, lex)
+            )
         ):
             names.add(name)
             yield m.start("n"), m.end("n"), NAME
@@ -2968,6 +2985,11 @@ _NOT_SPEAKER: Final = frozenset(
     ladies gentlemen bot admin pm eng qa ops devops sre
     support helpdesk team study scheduler scheduling assistant system sender user
     transcription voicemail captions
+    entrevistadora entrevistador entrevistado entrevistada paciente participante enfermera
+    enfermero promotora promotor cuidadora cuidador hija hijo esposa esposo madre padre nieta
+    nieto hermana hermano doctora médico médica intérprete familiar trabajadora trabajador
+    intervieweur intervieweuse interviewé interviewée aidante aidant infirmière infirmier
+    patiente fille fils mère père épouse époux participante agente médecin interprète
     """.split()
 )
 # Languages a family speaks (the interpreter is booked for): no person ("Karen", "Thai",
@@ -4806,6 +4828,8 @@ def _lower_mode(text: str) -> bool:
     enough = -(-len(text) // 150)
     if _capitals(enough).match(text) is None:
         return True
+    if sum(1 for _ in itertools.islice(_TOKEN_CAPITAL_RE.finditer(text), enough)) < enough:
+        return True  # (a run of capitals counts once: a serial "DMPX7Q2LJ4KG" read out, "ICU")
     if ":" not in text or "\n" not in text:
         return False
     labelled = 0
@@ -4816,6 +4840,9 @@ def _lower_mode(text: str) -> bool:
         turns += 1
         labelled += sum(1 for c in m.group() if c.isupper())
     return labelled > 0 and _capitals(enough + labelled).match(text) is None
+
+
+_TOKEN_CAPITAL_RE: Final = compiled(rf"(?<![{_UP}\d])[{_UP}]")
 
 
 @lru_cache(maxsize=256)
@@ -10830,4 +10857,16 @@ def _no_name(text: str, start: int, end: int, lex: _Lexicon) -> bool:
         or _english_words(phrase, lex)
         or _organisation(text, start, end, lex)
         or _role_title(phrase, lex)
+        or _country_no_name(phrase, lex)  # "a veteran, Korea."
     )
+
+
+def _country_no_name(phrase: str, lex: _Lexicon) -> bool:
+    """Whether a name found is a country's name that is no one's ("Korea", "Vietnam"; not
+    "Jordan", "Chad" or "Israel", given names too)."""
+    low = phrase.lower()
+    return low in _COUNTRIES and not _listed_name(low, lex) and low not in _COUNTRY_GIVEN
+
+
+# Countries' names that are given names too, which the name lists leave out as words.
+_COUNTRY_GIVEN: Final = frozenset("jordan chad israel georgia india kenya america".split())

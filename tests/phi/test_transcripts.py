@@ -3259,6 +3259,27 @@ SESSION_33_CASES = [
      "P6: He lives on [LOCATION]. We went south 5 miles.\nP7: her birthday is [DATE]; DOB "
      "[DATE].\nP8: Born [DATE], forty two of us were there.\n"),
     ("We met on the third of the fourth.\n", "We met on the third of the fourth.\n"),
+    # a short name in a role's brackets, speaking twice; a role's word there is no one
+    ("AGENT (Mo): support, this is Mo\nCALLER: hi\nAGENT (Mo): okay\nP (Remote): x\n"
+     "P (Remote): y\n",
+     "AGENT ([NAME]): support, this is [NAME]\nCALLER: hi\nAGENT ([NAME]): okay\nP (Remote): x\n"
+     "P (Remote): y\n"),
+    # speech-to-text with a serial read out in capitals is still lower-case speech
+    ("agent hello this is jordan with scanright support\ncaller hey its tommy benally at "
+     "kayenta health center\nagent hey tommy whats up\ncaller the app on the ipads is not "
+     "uploading photos since the update and the wifi out here comes and goes\ncaller its "
+     "DMPX7Q2LJ4KG\n",
+     "agent hello this is jordan with scanright support\ncaller hey its [NAME] at "
+     "[LOCATION]\nagent hey [NAME] whats up\ncaller the app on the ipads is not "
+     "uploading photos since the update and the wifi out here comes and goes\ncaller its "
+     "DMPX7Q2LJ4KG\n"),
+    # a code's check character after its digits; Spanish roles; eponyms; a country is no one
+    ("Enfermero: Me dieron un número de caso, PA-7781204-H.\nPaciente: the pump is TNS-330719-2."
+     "\nEnfermero: We use COVID-19 tests.\nHija: It was Cheyne-Stokes, then Kübler-Ross. Epsom"
+     " salt.\nSon: He was a veteran, Korea. This is Jordan.\n",
+     "Enfermero: Me dieron un número de caso, [ID].\nPaciente: the pump is [ID]."
+     "\nEnfermero: We use COVID-19 tests.\nHija: It was Cheyne-Stokes, then Kübler-Ross. Epsom"
+     " salt.\nSon: He was a veteran, Korea. This is [NAME].\n"),
 ]  # fmt: skip
 
 

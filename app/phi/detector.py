@@ -23,7 +23,7 @@ import unicodedata
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from operator import itemgetter
 from typing import Final, NamedTuple
@@ -126,7 +126,7 @@ _BARE_CONTRACTIONS: Final = frozenset(
     """
     shes hes im youre theyre thats whats whos wont dont doesnt didnt cant couldnt wouldnt
     shouldnt isnt wasnt arent werent hasnt havent hadnt theres heres wheres hows youve
-    theyve weve youll theyll itll
+    theyve weve youll theyll itll ive
     """.split()
 )
 
@@ -178,6 +178,29 @@ def _lexicon() -> _Lexicon:
     )
     release_freed_memory()  # (the files' text, read once: some MB a worker would keep)
     return lexicon
+
+
+@lru_cache(maxsize=1)
+def _foreign_lexicon() -> _Lexicon:
+    """The lexicon for a text in Spanish, French or Portuguese (``_foreign_text``): their
+    commonest words are words too ("cómo ha estado la azúcar esta semana"), as long as no name
+    or place list holds them (``foreign_words.txt``, build_wordlists.py). Not in English text,
+    where "Permanente", "Duc" or "il" are a facility's, a person's or a state's."""
+    lex = _lexicon()
+    return replace(lex, common=lex.common | _read("foreign_words.txt"))
+
+
+# Words of Spanish, French and Portuguese that English never uses as its own: a text with one
+# of them every 300 characters (three at least) is read with _foreign_lexicon.
+_FOREIGN_WORD_RE: Final = compiled(
+    r"(?i)\b(?:que|los|las|del|una|pero|para|muy|está|porque|cuando|también|usted|les|des"
+    r"|est|pas|vous|nous|avec|dans|pour|mais|très|c['’]est|não|você|uma|com|isso|então)\b"
+)
+
+
+def _foreign_text(text: str) -> bool:
+    enough = max(3, len(text) // 300)
+    return sum(1 for _ in itertools.islice(_FOREIGN_WORD_RE.finditer(text), enough)) >= enough
 
 
 # Drugs that the drug list leaves out because a name list has them too, named in medication
@@ -963,6 +986,15 @@ _KNOWN_FACILITY_RE: Final = _scan(
     r"|SF\s+General|LA\s+General|LAC\+USC|Olive\s+View|Ronald\s+Reagan|Hackensack"
     r"|Cooper\s+University|Temple\s+University\s+Hospital|Jefferson\s+Health|MUSC|UAB"
     r"|UNC\s+(?:Health|Hospitals)|UVA\s+Health|VCU\s+Health|Strong\s+Memorial"
+    # (regional systems, by their brand alone or before a campus: "ProMedica Flower",
+    # "Banner Desert Springs", "Legacy Emanuel", "Aspirus Ironwood")
+    r"|ProMedica|Aspirus|Gundersen|Essentia|ThedaCare|PeaceHealth|MultiCare|Lovelace"
+    r"|CHRISTUS|WellSpan|CommonSpirit|Asante|Bon\s+Secours|Good\s+Samaritan"
+    r"|(?:Banner|Fairview|McLaren|Bronson|Parkview|Ascension|Munson)(?:[ ][A-Z][a-z]+){1,2}"
+    r"|(?:Adventist|Sanford|Marshfield|Samaritan|Trinity|SSM|Prisma|Dignity|Baptist|Norton"
+    r"|Billings|Bellin|Hurley|Sparrow)\s+(?:Health(?:care)?|Medical\s+Center|Hospital|Clinic)"
+    r"|Legacy\s+(?:Emanuel|Good\s+Samaritan|Meridian\s+Park|Mount\s+Hood|Salmon\s+Creek"
+    r"|Silverton|Randall)"
     # (names many hospitals, schools and churches carry alone: "avoids Sacred Heart ER",
     # "a patient at Mercy West")
     r"|Sacred\s+Heart|Mercy\s+(?:West|East|North|South|General|Medical|Hospital|Health)"
@@ -2209,6 +2241,23 @@ _SAID_STREET_RE: Final = _scan(
     r"(?![ ]+(?:days?|weeks?|months?|years?|hours?|minutes?|times?|miles?|blocks?|am|pm)\b))?"
     rf"(?:[ ]+(?:apartment|apt|unit|suite|flat|number)[ ]+(?:{_SAID_NUM}|[0-9]+[a-z]?)"
     r"(?:[ ]+[a-z](?![a-z'’]))?)?",
+)
+# Regional health systems said in lower case by speech-to-text ("i do telehealth for
+# gundersen", "a nurse at aurora sinai"): the brand alone, or a brand that is a word or a town
+# too before its campus (_KNOWN_FACILITY_RE reads them written).
+_SAID_BRAND_RE: Final = _scan(
+    "pagetmlcbfsr",
+    r"\b(?:promedica|aspirus|gundersen|essentia|thedacare|peacehealth|multicare|lovelace"
+    r"|wellspan|good[ ]samaritan|bon[ ]secours"
+    r"|(?P<campus>fairview|banner|aurora|mclaren|bronson|parkview|munson|ascension))\b",
+)
+_BRAND_CAMPUS_RE: Final = compiled(r"[ ]([a-z]{3,})\b")
+_NOT_CAMPUS: Final = frozenset(
+    """
+    and but the was were is are has had have for with from that this then they she him her
+    his its our their there here who which when where what not did does can could would
+    will just also like said says told too very really borealis australis
+    """.split()
 )
 # Before a house number of one number word ("nine cherry terrace"): an address's words.
 _ONE_NUMBER_STREET_BEFORE_RE: Final = compiled(
@@ -5248,6 +5297,13 @@ def _spoken_spans(
         v = m.group("v")
         if v[0].isdigit() or _said_digits(v) >= 2:
             yield m.start("v"), len(low_scan[: m.end("v")].rstrip(" ,.-–—…")), LOCATION
+    for m in _SAID_BRAND_RE.finditer(low_scan) if lower_mode and _SAID_BRAND_RE in may else ():
+        end = m.end()
+        if (campus := _BRAND_CAMPUS_RE.match(low_scan, end)) and campus.group(1) not in _NOT_CAMPUS:
+            end = campus.end()
+        elif m.group("campus"):
+            continue  # ("the banner was up": a brand that names a place only with its campus)
+        yield m.start(), end, LOCATION
     for m in _SAID_STREET_RE.finditer(low_scan) if _SAID_STREET_RE in may else ():
         lead = low_scan[max(0, m.start() - 30) : m.start()]
         if m.group("more") is None and not _ONE_NUMBER_STREET_BEFORE_RE.search(lead):
@@ -10272,6 +10328,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
             _ORD_CAND_RE,
             _PAIRED_PHONE_RE,
             _SAID_STREET_RE,
+            _SAID_BRAND_RE,
             _SPELLED_ID_RE,
             _SPOKEN_MD_RE,
             _SPOKEN_DM_RE,
@@ -10350,7 +10407,7 @@ def detect(text: str, *, names: Sequence[str] = ()) -> PhiResult:
     """
     if not text:
         return PhiResult(spans=(), categories=(), redacted=text)
-    lex = _lexicon()
+    lex = _foreign_lexicon() if _foreign_text(text) else _lexicon()
     if len(text) <= 2 * _WINDOW:
         spans = _detect_spans(text, names, lex)
     else:
@@ -10810,9 +10867,15 @@ def _clinical_acronym(phrase: str) -> bool:
     """Whether ``phrase`` is a clinical acronym alone or before one generic word in lower case
     ("MSK clinic", "ALS clinic", "IHS hospital"; not "UCSF clinic")."""
     words = phrase.split()
+    if len(words) == 1 and phrase in _SAID_ACRONYMS:
+        return True  # (speech-to-text in lower case: "out of iv acetaminophen", "an esi 3")
     if not words or len(words) > 2 or not words[0].isupper():
         return False
     return words[0].lower() in _CLINICAL_ACRONYMS and (len(words) == 1 or words[1].islower())
+
+
+# Clinical acronyms that speech-to-text writes in lower case as words of their own.
+_SAID_ACRONYMS: Final = frozenset("iv esi picc ltach snf cgm ekg ecg copd chf dvt uti".split())
 
 
 def _whole_country(phrase: str) -> bool:

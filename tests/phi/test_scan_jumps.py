@@ -162,8 +162,15 @@ def test_lower_mode_counts_capitals_up_to_one_per_150_characters() -> None:
     for n in range(1, 1200, 7):
         for _ in range(5):
             text = "".join(rng.choice("aZ É\n") if rng.random() < 0.02 else "x" for _ in range(n))
-            capitals = len(detector._UPPER_RE.findall(text))
+            # (a run of capitals counts once: a serial read out in capitals, "DMPX7Q2LJ4KG")
+            capitals = sum(
+                1
+                for m in detector._UPPER_RE.finditer(text)
+                if m.start() == 0 or not detector._UPPER_RE.match(text[m.start() - 1])
+            )
             assert detector._lower_mode(text) == (capitals < len(text) / 150), text
+    assert detector._lower_mode("caller its DMPX7Q2LJ4KG, the serial " + "x" * 300)
+    assert not detector._lower_mode("Caller: It's the Serial. The Clinic. " + "x" * 300)
 
 
 def test_gated_label_search_before_values_is_the_plain_search() -> None:

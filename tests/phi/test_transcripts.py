@@ -3259,6 +3259,23 @@ SESSION_33_CASES = [
      "P6: He lives on [LOCATION]. We went south 5 miles.\nP7: her birthday is [DATE]; DOB "
      "[DATE].\nP8: Born [DATE], forty two of us were there.\n"),
     ("We met on the third of the fourth.\n", "We met on the third of the fourth.\n"),
+    # a regional health system by its brand, written or said; a brand that is a word needs its
+    # campus
+    ("A: Pharmacy informatics, Banner Desert Springs. We rotate through ProMedica Flower too, "
+     "and Legacy Emanuel. The Banner was hung.\n",
+     "A: Pharmacy informatics, [LOCATION]. We rotate through [LOCATION] too, "
+     "and [LOCATION]. The Banner was hung.\n"),
+    ("speaker 2 um hi im a nurse at aurora sinai i do the float pool and also telehealth for "
+     "gundersen a couple days a week and the banner was up and the aurora borealis too\n",
+     "speaker 2 um hi im a nurse at [LOCATION] i do the float pool and also telehealth for "
+     "[LOCATION] a couple days a week and the banner was up and the aurora borealis too\n"),
+    # speech-to-text's "ive" and clinical acronyms in lower case are no one
+    ("speaker 2 alright so im an icu nurse ive been doing it for about eleven years\nwe ran out"
+     " of iv acetaminophen once\nspeaker b: yeah so it suggests the esi level, an esi 3\n",) * 2,
+    # a turn in French or Spanish: its everyday words are no names
+    ("infirmière bonjour monsieur est-ce que vous avez pris vos pilules ce matin\npatient oui"
+     " avec le café mais je suis très fatigué\ninfirmière est-ce que vous avez mangé pour le "
+     "dîner\npatient pas beaucoup mais ma fille est venue avec la soupe\n",) * 2,
     # a short name in a role's brackets, speaking twice; a role's word there is no one
     ("AGENT (Mo): support, this is Mo\nCALLER: hi\nAGENT (Mo): okay\nP (Remote): x\n"
      "P (Remote): y\n",

@@ -191,3 +191,32 @@ def test_the_clinical_words_hold_no_listed_name_or_place() -> None:
 )
 def test_an_inflected_word_opening_a_sentence_is_no_name(text: str) -> None:
     assert detect(text).redacted == text
+
+
+def test_the_foreign_words_hold_no_listed_name_or_place() -> None:
+    words = set((DATA / "foreign_words.txt").read_text(encoding="utf-8").split())
+    assert {"semana", "azúcar", "merci", "beaucoup"} <= words
+    assert not words & {"rosa", "luz", "cruz", "flores", "santos", "domingo"}
+    for name in (
+        "first_names",
+        "first_names_common",
+        "first_names_world",
+        "surnames",
+        "us_cities",
+        "towns_abroad",
+    ):
+        listed = set((DATA / f"{name}.txt").read_text(encoding="utf-8").splitlines())
+        assert not words & listed, (name, sorted(words & listed)[:5])
+
+
+@pytest.mark.parametrize(
+    ("text", "foreign"),
+    [
+        ("patient oui avec le café mais je suis très fatigué, pas beaucoup", True),
+        ("cómo ha estado la azúcar esta semana, que bueno, para usted muy bien", True),
+        # (a Spanish phrase in an English interview, a facility's Portuguese word)
+        ("P3: Gracias, mija. She was admitted to Kaiser Permanente in Santa Clara.", False),
+    ],
+)
+def test_a_text_in_another_language_reads_its_words_as_words(text: str, foreign: bool) -> None:
+    assert detector._foreign_text(text) is foreign

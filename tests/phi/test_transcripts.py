@@ -3272,6 +3272,13 @@ SESSION_33_CASES = [
     # speech-to-text's "ive" and clinical acronyms in lower case are no one
     ("speaker 2 alright so im an icu nurse ive been doing it for about eleven years\nwe ran out"
      " of iv acetaminophen once\nspeaker b: yeah so it suggests the esi level, an esi 3\n",) * 2,
+    # a title said in lower case before a word only a name is; a pronoun's contraction ends it
+    ("interviewer okay we are recording so miss batiste can you tell me about it\nmy pastor "
+     "reverend tillis at mount olive\nperfect thank you miss adkins i'll call you again\ni miss"
+     " my mom and i miss ozempic\nhola señor bañuelos\n",
+     "interviewer okay we are recording so miss [NAME] can you tell me about it\nmy pastor "
+     "reverend [NAME] at mount olive\nperfect thank you miss [NAME] i'll call you again\ni miss"
+     " my mom and i miss ozempic\nhola señor [NAME]\n"),
     # a turn in French or Spanish: its everyday words are no names
     ("infirmière bonjour monsieur est-ce que vous avez pris vos pilules ce matin\npatient oui"
      " avec le café mais je suis très fatigué\ninfirmière est-ce que vous avez mangé pour le "

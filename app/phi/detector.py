@@ -504,7 +504,10 @@ _ID_LABEL_BEFORE_RE: Final = compiled(
     rf"(?i:(?<![\w]){_ID_LABEL})(?:\s*(?:is|was|of|:|#|no\.?|number))*\s*(?:[:#]|\.\.\.|[…,])?\s*$"
 )
 # A payer's or a system's letters before an id's digits ("XKH 448 20 1193"), not a label's.
-_ID_PREFIX_BEFORE_RE: Final = compiled(r"(?<![\w-])[A-Z]{2,4}[ ]$")
+_ID_PREFIX_BEFORE_RE: Final = compiled(r"(?<![\w-])[A-Z]{2,4}(?:-[A-Z]{2,4})?[ ]$")
+_NOT_ID_PREFIX: Final = frozenset(
+    "ED ER ICU OR AM PM RN MD DOB BP HR OK US USA IV ID IT PT OT EHR EMR AI".split()
+)
 # Searched over the 45 characters before each id-shaped value: behind its first-character gate.
 _ID_LABEL_BEFORE_SCAN: Final = gated(_ID_LABEL_BEFORE_RE)
 
@@ -5650,7 +5653,10 @@ def _place_run(
         if low in _GENERIC_PREFIX and low not in _PLACE_PREFIX:
             break  # departments and programs: "in Pediatrics", "from Oncology"
         word = low in lex.common or (not cap and _inflected_word(low, lex))
-        if word and low not in _PLACE_PREFIX and not lex.cities.get(low) and not suffix:
+        # (a word that opens a listed town goes on, not a function word inside a run: "On Top
+        # of the World" is a town, "in Ogden on Tuesdays" is not)
+        opens_town = bool(lex.cities.get(low)) and (i == 0 or low not in _SHORT_FUNCTION_WORDS)
+        if word and low not in _PLACE_PREFIX and not opens_town and not suffix:
             if cap:
                 # A capitalised word that is also a word names a place only right after
                 # "over at" ("over at Mercy") or before another name word ("Granite Falls");
@@ -5932,10 +5938,15 @@ def _extend(
             while also is not None:  # "January 8 and 15.", "March 3, 10 and 17"
                 out.append((also.start("v"), also.end("v"), DATE))
                 also = _DAY_AND_DAY_RE.match(text, also.end())
-        if category == ID and (pre := _ID_PREFIX_BEFORE_RE.search(text, max(0, start - 6), start)):
+        if category == ID and (pre := _ID_PREFIX_BEFORE_RE.search(text, max(0, start - 10), start)):
             # "member ID XKH 448 20 1193", "member number, UHC 9 1 7 7 2 0 4 3": a payer's
-            # letters before the digits, right after the label
-            if _ID_LABEL_BEFORE_SCAN.search(text, max(0, pre.start() - 45), pre.start()):
+            # letters before the digits, right after the label; without a label before a long
+            # number ("I think... KY 8830251147", "OHIP 2290-618-443", "LA-MCD 77410029385")
+            if _ID_LABEL_BEFORE_SCAN.search(text, max(0, pre.start() - 45), pre.start()) or (
+                end - start >= 8
+                and text[start].isdigit()
+                and pre.group().strip() not in _NOT_ID_PREFIX
+            ):
                 start = pre.start()
         out.append((start, end, category))
         if category == NAME and (spelled := _SPELLED_AFTER_NAME_RE.match(text, end)):
@@ -10779,10 +10790,15 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
 # as a number in them shows ("Riverside Medical Practice, 14 Station Road, Leamington Spa CV31
 # 3NR"), not towns in a list ("Lahti, Varberg").
 _PLACE_GAP_RE: Final = compiled(
+    # (a place on its street: "[Capitol Kidney Center] on [Florida Boulevard]")
+    r"(?P<on>[ ]on[ ])|"
     r"(?P<upon>[ ]upon[ ])|(?:,[ ]?|[ ])(?:(?P<code>[A-Z]{2,3}(?:,[ ]?|[ ]))"
     # (an address's lines between: "[Sligo University Hospital], The Mall, [Sligo F91 H684]",
     # "[Dogpatch Labs], CHQ Building, Custom House Quay, [Dublin 1]")
     r"|(?P<lines>(?:[A-Z][\w'’.-]*(?:[ ][A-Z0-9][\w'’.-]*){0,3},[ ]){1,3}))?"
+)
+_STREET_IN_RE: Final = compiled(
+    rf"\b(?i:{_STREET_SUFFIX}|highway|hwy|route|avenida|calle|rue|boulevard)\b"
 )
 # The towns and townlands before a postcode on its line: "Knockdoe, Claregalway, [Co. Galway
 # H91 X2P7]" (words no dictionary holds, or a street's).
@@ -10808,6 +10824,7 @@ def _joined_places(
         if gap and (
             gap.group("code")
             or gap.group("upon")
+            or (gap.group("on") and _STREET_IN_RE.search(text, span[0], span[1]) is not None)
             or (
                 _ANY_DIGIT_RE.search(text, span[0], _line_end(text, span[0]))
                 if gap.group("lines")

@@ -3279,6 +3279,14 @@ SESSION_33_CASES = [
      "interviewer okay we are recording so miss [NAME] can you tell me about it\nmy pastor "
      "reverend [NAME] at mount olive\nperfect thank you miss [NAME] i'll call you again\ni miss"
      " my mom and i miss ozempic\nhola señor [NAME]\n"),
+    # a payer's letters before a long number with no label; a place on its street is one
+    # place; a town is no longer for "on" after it
+    ("A: Your Medicaid number, it's on the fridge I think... KY 8830251147. Wait... LA-MCD "
+     "77410029385.\nB: She does dialysis at Capitol Kidney Center on Florida Boulevard.\nC: I "
+     "live in Ogden on Tuesdays. He was moved to Middlemore on the Tuesday.\n",
+     "A: Your Medicaid number, it's on the fridge I think... [ID]. Wait... [ID].\nB: She does "
+     "dialysis at [LOCATION].\nC: I live in [LOCATION] on Tuesdays. He was moved to [LOCATION] "
+     "on the Tuesday.\n"),
     # a turn in French or Spanish: its everyday words are no names
     ("infirmière bonjour monsieur est-ce que vous avez pris vos pilules ce matin\npatient oui"
      " avec le café mais je suis très fatigué\ninfirmière est-ce que vous avez mangé pour le "

@@ -220,3 +220,12 @@ def test_the_foreign_words_hold_no_listed_name_or_place() -> None:
 )
 def test_a_text_in_another_language_reads_its_words_as_words(text: str, foreign: bool) -> None:
     assert detector._foreign_text(text) is foreign
+
+
+@pytest.mark.parametrize("town", ["Portadown", "Tralee", "Whangarei", "Wodonga", "Letterkenny"])
+def test_a_town_of_an_english_speaking_country_is_known(town: str) -> None:
+    assert town.lower() in _towns()
+    assert (
+        detect(f"My sister lives in {town} now.").redacted == "My sister lives in [LOCATION] now."
+    )
+    assert detect(f"my sister in {town.lower()}").redacted == "my sister in [LOCATION]"

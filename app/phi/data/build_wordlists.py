@@ -105,6 +105,11 @@ GIVEN = ("first_names", "first_names_male", "first_names_female")
 # A one-word town abroad is listed from this size up (``write_towns_abroad``); from the second,
 # also when it is a surname or a given name somewhere ("Sheffield", "London", "Adelaide").
 ONE_WORD_TOWN_POPULATION = 100_000
+# In the countries whose interviews are in English (Britain, Ireland, Australia, New Zealand,
+# Canada), from this size: their towns are named in the transcripts this detector reads
+# ("Portadown", "Tralee", "Whangarei", "Wodonga"), under the same strict filter.
+ENGLISH_SPEAKING = frozenset({"GB", "IE", "AU", "NZ", "CA"})
+ONE_WORD_TOWN_POPULATION_ENGLISH = 5_000
 ONE_WORD_CITY_POPULATION = 300_000
 TOWN_PREFIXES = frozenset(
     "te port new mount fort saint san santa la le el los las north south east west upper lower"
@@ -287,7 +292,8 @@ def write_towns_abroad() -> None:
     surname may open a city of 100,000 people, "Cape Town", and from 15,000 people a first
     word that only tells which one may open a town, "San Pedro Sula").
 
-    Also the one-word towns of 100,000 people or more ("Mosul", "Kandahar", "Vicenza"), with a
+    Also the one-word towns of 100,000 people or more ("Mosul", "Kandahar", "Vicenza"; in the
+    ENGLISH_SPEAKING countries from 5,000 people: "Portadown", "Tralee", "Wodonga"), with a
     stricter filter: a one-word town abroad is as often a word of its own, a brand or a given
     name somewhere ("Rehab", "Koshi"), so none that any list here holds (words and their
     inflections, the ward's words, drugs, regions, names), nor any given name or surname of
@@ -331,7 +337,12 @@ def write_towns_abroad() -> None:
             low = name.lower()
             if low in us:
                 continue
-            if len(low.split()) == 1 and city["population"] >= ONE_WORD_TOWN_POPULATION:
+            least = (
+                ONE_WORD_TOWN_POPULATION_ENGLISH
+                if city["countrycode"] in ENGLISH_SPEAKING
+                else ONE_WORD_TOWN_POPULATION
+            )
+            if len(low.split()) == 1 and city["population"] >= least:
                 refused = words if city["population"] >= ONE_WORD_CITY_POPULATION else strict
                 parts = low.split("-")
                 if re.fullmatch(r"[a-zß-ÿā-ž]{4,}(?:-[a-zß-ÿā-ž]{2,})*", low) and not any(

@@ -5310,8 +5310,13 @@ def _spoken_spans(
             yield m.start("v"), len(low_scan[: m.end("v")].rstrip(" ,.-–—…")), LOCATION
     for m in _SAID_BRAND_RE.finditer(low_scan) if lower_mode and _SAID_BRAND_RE in may else ():
         end = m.end()
-        if (campus := _BRAND_CAMPUS_RE.match(low_scan, end)) and campus.group(1) not in _NOT_CAMPUS:
-            end = campus.end()
+        campus = _BRAND_CAMPUS_RE.match(low_scan, end)
+        if (
+            campus
+            and campus.group(1) not in _NOT_CAMPUS
+            and (not m.group("campus") or campus.group(1) not in lex.common)
+        ):
+            end = campus.end()  # (a brand that is a word: its campus is no word, "aurora sinai")
         elif m.group("campus"):
             continue  # ("the banner was up": a brand that names a place only with its campus)
         yield m.start(), end, LOCATION

@@ -3269,6 +3269,7 @@ SESSION_33_CASES = [
      "gundersen a couple days a week and the banner was up and the aurora borealis too\n",
      "speaker 2 um hi im a nurse at [LOCATION] i do the float pool and also telehealth for "
      "[LOCATION] a couple days a week and the banner was up and the aurora borealis too\n"),
+    ("speaker 2 yeah like the banner turns orange and i have to click to see which model\n",) * 2,
     # speech-to-text's "ive" and clinical acronyms in lower case are no one
     ("speaker 2 alright so im an icu nurse ive been doing it for about eleven years\nwe ran out"
      " of iv acetaminophen once\nspeaker b: yeah so it suggests the esi level, an esi 3\n",) * 2,

@@ -3232,6 +3232,9 @@ _LOWER_SITE_RE: Final = _scan(
 )
 _LOWER_STREET_END: Final = ("street", "road", "avenue", "boulevard", "drive", "lane", "highway")
 _ZIP_TAIL_RE: Final = compiled(r",?[ ]+\d{5}(?:-\d{4})?(?![\d-])")
+_SAID_CODE_TAIL_RE: Final = compiled(
+    r"(?i:,?(?:[ ]+(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)){4,5})\b"
+)
 _SPECIALTY: Final = frozenset(
     """
     cardiac pulmonary cardiopulmonary physical occupational speech wound palliative geriatric
@@ -5540,7 +5543,9 @@ def _place_after(text: str, end: int, lex: _Lexicon, lower_mode: bool, street: b
         end = house.end()
     m = _PLACE_AFTER_RE.match(text, end)
     if not m and street and (town_end := _listed_town_after(text, end, lex, lower_mode)):
-        return town_end
+        # (and its postcode, written or said: "nine cherry terrace gisborne two two six two")
+        z = _ZIP_TAIL_RE.match(text, town_end) or _SAID_CODE_TAIL_RE.match(text, town_end)
+        return z.end() if z else town_end
     if not m:
         z = _TOWN_ZIP_RE.match(text, end)  # "12 fox lane harrisville 12345" (no comma)
         if not z and lower_mode and street:

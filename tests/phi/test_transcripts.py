@@ -1229,7 +1229,7 @@ def test_a_spanish_month_after_de_is_no_surname() -> None:
          "A: two of the main roads were shut and we did twenty five laps of the track way."),
         # A name found once is found where it recurs; a name spelled out.
         ("A: I'm picking up for my aunt, Oona Brackley. That's Brackley, B R A C K L E Y.",
-         "A: I'm picking up for my aunt, [NAME]. That's [NAME], [NAME]."),
+         "A: I'm picking up for my aunt, [NAME]. That's [LOCATION], [NAME]."),  # (a town too)
         ("s1 can you spell the surname\ns2 yeah it's schmeichel s c h m e i c h e l\ns1 thanks",
          "s1 can you spell the surname\ns2 yeah it's [NAME]\ns1 thanks"),
         ("A: The I C U and the P-D-S-A cycle, then the A B C D E assessment.",
@@ -1302,7 +1302,7 @@ def test_a_spanish_month_after_de_is_no_surname() -> None:
         ("[NAME]: Hi.\n[NAME]: Hello.", "[NAME]: Hi.\n[NAME]: Hello."),
         # Speaker labels in capitals.
         ("YESENIA: Morning.\nBRACKLEY: Hi.\nMODERATOR: Brackley, you first?\nCSR: Yes.",
-         "[NAME]: Morning.\n[NAME]: Hi.\nMODERATOR: [NAME], you first?\nCSR: Yes."),
+         "[NAME]: Morning.\n[NAME]: Hi.\nMODERATOR: [LOCATION], you first?\nCSR: Yes."),
     ],
 )  # fmt: skip
 def test_session_12_fresh_set_classes(text: str, redacted: str) -> None:
@@ -2130,7 +2130,7 @@ SESSION_20_CASES = [
     # lower case; an age over 89 in brackets after a name or a kin word; a holiday with a
     # year.
     ('- “We only have the one phone.” - P03 (Mereana, Gisborne)\n',
-     '- “We only have the one phone.” - P03 ([NAME])\n'),
+     '- “We only have the one phone.” - P03 ([NAME], [LOCATION])\n'),
     ('* "I want to read what the doctor wrote." [Losana/Lautoka]\n',
      '* "I want to read what the doctor wrote." [[NAME]/[LOCATION]]\n'),
     ("- “They used my sister's name.” (P11 · Teuila Faleolo)\n",
@@ -2348,7 +2348,7 @@ SESSION_21_CASES = [
     # vendor or a drug)
     ("0714 Lucy calls Glenbrook to get old records.\n0916 Scanner fails on armband; Fatinur"
      " types MRN by hand.\n1030 Epic crashes again.\n10:45 Tylenol helps; Cerner logs out.\n",
-     "0714 [NAME] calls Glenbrook to get old records.\n0916 Scanner fails on armband; [NAME]"
+     "0714 [NAME] calls [LOCATION] to get old records.\n0916 Scanner fails on armband; [NAME]"
      " types MRN by hand.\n1030 Epic crashes again.\n10:45 Tylenol helps; Cerner logs out.\n"),
     # (a name in lower case as the whole answer to a turn that asked for it)
     ("speaker 1: can i get your full name please\nspeaker 2: yeah it's luce boucher\n"

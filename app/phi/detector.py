@@ -9023,6 +9023,12 @@ _FAC_HEADS: Final = frozenset(
 
 # Patients who share a surname, counted: "we had two Kims on the same floor", "nine Ramans",
 # "two van der Ploegs" (the surname without its plural's "s").
+# A family by its name: "the Lor family", "the Nowicki brothers", "the kahananui family".
+_FAMILY_NAME_RE: Final = _scan(
+    "tToO",
+    r"\b(?i:the|our|their)[ ]+(?P<n>[A-Z][a-z]+(?:-[A-Z][a-z]+)?|[a-z][a-z-]{2,})[ ]+"
+    r"(?i:family|families|brothers|sisters|twins|household|clan|kids|boys|girls)\b",
+)
 _PLURAL_SURNAME_RE: Final = _scan(
     "tTfFsSeEnNmMbB",
     r"\b(?i:two|three|four|five|six|seven|eight|nine|ten|several|multiple|both|many)[ ]+"
@@ -9251,6 +9257,25 @@ def _name_answers(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int
 
 
 def _plural_surnames(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    for m in _FAMILY_NAME_RE.finditer(text) if _FAMILY_NAME_RE in may else ():
+        tok = m.group("n")
+        low = tok.lower()
+        if _people_or_language(tok, lex) or _country_or_state(low) or low in _EPONYMS:
+            continue  # "the Hmong family", "the Apgar family score"
+        if low in lex.drugs or low in _NOT_NAME or low in _CONTEXT_STOP or low in _KIN_WORDS:
+            continue
+        if tok[0].isupper():
+            if low in lex.common and not _listed_name(low, lex):
+                continue  # "the Host family", "the Whole family"
+            if not (
+                _listed_name(low, lex)
+                or _personal_token(tok, lex, True)
+                or _name_only_word(low, lex)
+            ):
+                continue
+        elif not _name_only_word(low, lex):
+            continue  # "the whole family", "our foster kids"
+        yield m.start("n"), m.end("n"), NAME
     for m in _PLURAL_SURNAME_RE.finditer(text) if _PLURAL_SURNAME_RE in may else ():
         plural = text[m.start("n") : m.end()].split()[-1].replace("’", "'")
         # (its stem without "s", or without "es": "Joneses" is Jones)
@@ -10243,6 +10268,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _FACILITY_IN_TOWN_RE,
                 _NAMED_CENTER_RE,
                 _PLURAL_SURNAME_RE,
+                _FAMILY_NAME_RE,
                 _NOTE_SUBJECT_RE,
                 _LOWER_NAME_ANSWER_RE,
                 _WRITTEN_NAME_ANSWER_RE,

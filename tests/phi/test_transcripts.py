@@ -3288,6 +3288,13 @@ SESSION_33_CASES = [
      "A: Your Medicaid number, it's on the fridge I think... [ID]. Wait... [ID].\nB: She does "
      "dialysis at [LOCATION].\nC: I live in [LOCATION] on Tuesdays. He was moved to [LOCATION] "
      "on the Tuesday.\n"),
+    # a family by its name; not a people, a scale, a word or the patient's
+    ("A: the Nowicki brothers live together. The Garcia twins came in. one family the "
+     "kahananui family. The Apgar family score. The Hmong family and the host family. The "
+     "patient's family meeting. The whole family.\n",
+     "A: the [NAME] brothers live together. The [NAME] twins came in. one family the "
+     "[NAME] family. The Apgar family score. The Hmong family and the host family. The "
+     "patient's family meeting. The whole family.\n"),
     # a turn in French or Spanish: its everyday words are no names
     ("infirmière bonjour monsieur est-ce que vous avez pris vos pilules ce matin\npatient oui"
      " avec le café mais je suis très fatigué\ninfirmière est-ce que vous avez mangé pour le "

@@ -10178,11 +10178,19 @@ def _recurring(
     for start, end, category in found:
         if category == AGE and end - start <= 24:
             # an age said again at once: "She's 101. 101!", "ninety-nine? Yeah, ninety-nine"
-            age = text[start:end]
-            again = text.find(age, end, end + 40)
-            after = text[again + len(age) : again + len(age) + 1]
-            if again >= 0 and not text[again - 1 : again].isalnum() and after in _AGE_AGAIN_END:
+            # (in any case and up to three times: "who's ninety-nine. Ninety-nine! You don't
+            # rush ninety-nine.")
+            age, at = text[start:end].lower(), end
+            for _ in range(3):
+                found_at = text[at : at + 40].lower().find(age)
+                if found_at < 0:
+                    break
+                again = at + found_at
+                after = text[again + len(age) : again + len(age) + 1]
+                if text[again - 1 : again].isalnum() or after not in _AGE_AGAIN_END:
+                    break
                 yield again, again + len(age), AGE
+                at = again + len(age)
         if (category == NAME or category == LOCATION) and (start, end) not in seen:
             seen.add((start, end))
             for word in text[start:end].split():

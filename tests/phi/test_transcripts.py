@@ -3295,6 +3295,11 @@ SESSION_33_CASES = [
      "A: the [NAME] brothers live together. The [NAME] twins came in. one family the "
      "[NAME] family. The Apgar family score. The Hmong family and the host family. The "
      "patient's family meeting. The whole family.\n"),
+    # an age said again, in any case, up to three times
+    ("A: I've got a lady right now who's ninety-nine. Ninety-nine! You don't rush ninety-nine."
+     " Ninety-nine percent of them.\n",
+     "A: I've got a lady right now who's [AGE]. [AGE]! You don't rush [AGE]."
+     " Ninety-nine percent of them.\n"),
     # a turn in French or Spanish: its everyday words are no names
     ("infirmière bonjour monsieur est-ce que vous avez pris vos pilules ce matin\npatient oui"
      " avec le café mais je suis très fatigué\ninfirmière est-ce que vous avez mangé pour le "

@@ -7300,9 +7300,10 @@ _TENS_YEAR: Final = (
 )
 _SPOKEN_DOB_RE: Final = _scan(
     "oOtTfFsSeEnN0-9",
-    rf"\b(?i:(?:{_ONES_WORD}|ten|eleven|twelve),[ ]+"
-    rf"(?:{_ONES_WORD}|{_TEENS_WORD}|twenty(?:[ -]{_ONES_WORD})?|thirty(?:[ -]one)?),[ ]+"
-    rf"{_TENS_YEAR})\b"
+    # (with or without its commas: "three twenty two fifty nine", not more numbers after it)
+    rf"\b(?i:(?:{_ONES_WORD}|ten|eleven|twelve),?[ ]+"
+    rf"(?:{_ONES_WORD}|{_TEENS_WORD}|twenty(?:[ -]{_ONES_WORD})?|thirty(?:[ -]one)?),?[ ]+"
+    rf"{_TENS_YEAR})\b(?![ ,-]+(?i:{_NUMBER_WORD}|\d))"
     # (day first, the month by its ordinal: "the twentieth of the eleventh, sixty-two", "the
     # 3rd of the 4th 1951")
     rf"|\b(?i:(?:the[ ])?(?:{_ORD_WORD}|(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th))[ ]of[ ]the[ ]"

@@ -3300,6 +3300,9 @@ SESSION_33_CASES = [
      " Ninety-nine percent of them.\n",
      "A: I've got a lady right now who's [AGE]. [AGE]! You don't rush [AGE]."
      " Ninety-nine percent of them.\n"),
+    # a birthday said as three numbers without commas
+    ("chw okay i need your birthday\nclient three twenty two fifty nine\nchw okay\n",
+     "chw okay i need your birthday\nclient [DATE]\nchw okay\n"),
     # a turn in French or Spanish: its everyday words are no names
     ("infirmière bonjour monsieur est-ce que vous avez pris vos pilules ce matin\npatient oui"
      " avec le café mais je suis très fatigué\ninfirmière est-ce que vous avez mangé pour le "

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from app.phi import detector
-from app.phi.data.build_wordlists import TOWN_PREFIXES, WITHHELD_PLACES
+from app.phi.data.build_wordlists import FOREIGN_REFUSED, TOWN_PREFIXES, WITHHELD_PLACES
 from app.phi.data.build_wordlists import WITHHELD_NAMES as WITHHELD
 from app.phi.detector import detect
 
@@ -197,14 +197,7 @@ def test_the_foreign_words_hold_no_listed_name_or_place() -> None:
     words = set((DATA / "foreign_words.txt").read_text(encoding="utf-8").split())
     assert {"semana", "azúcar", "merci", "beaucoup"} <= words
     assert not words & {"rosa", "luz", "cruz", "flores", "santos", "domingo"}
-    for name in (
-        "first_names",
-        "first_names_common",
-        "first_names_world",
-        "surnames",
-        "us_cities",
-        "towns_abroad",
-    ):
+    for name in FOREIGN_REFUSED:
         listed = set((DATA / f"{name}.txt").read_text(encoding="utf-8").splitlines())
         assert not words & listed, (name, sorted(words & listed)[:5])
 

@@ -621,6 +621,20 @@ def write_inflections() -> None:
 # enflées"): the commonest words of each (``write_foreign_words``).
 FOREIGN_LANGUAGES = ("es", "fr", "pt")
 FOREIGN_TOP = 3000
+# The lists whose entries (and each of their words) no foreign word may be.
+FOREIGN_REFUSED = (
+    "common_words",
+    "common_inflections",
+    "clinical_words",
+    "first_names",
+    "first_names_common",
+    "first_names_world",
+    "surnames",
+    "us_cities",
+    "towns_abroad",
+    "regions_abroad",
+    "drug_names",
+)
 
 
 def write_foreign_words() -> None:
@@ -632,19 +646,7 @@ def write_foreign_words() -> None:
     from wordfreq import top_n_list
 
     refused: set[str] = set()
-    for name in (
-        "common_words",
-        "common_inflections",
-        "clinical_words",
-        "first_names",
-        "first_names_common",
-        "first_names_world",
-        "surnames",
-        "us_cities",
-        "towns_abroad",
-        "regions_abroad",
-        "drug_names",
-    ):
+    for name in FOREIGN_REFUSED:
         for line in (HERE / f"{name}.txt").read_text(encoding="utf-8").splitlines():
             refused |= {line.strip(), *line.split()}
     for locale in _faker_locales():

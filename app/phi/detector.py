@@ -3439,6 +3439,11 @@ _SAINT_LOWER_RE: Final = _scan(
     r"(?!(?:['’]s)?\s+(?:(?:uh|um|er)\s+)?(?:wort|day|eve)\b)(?:['’]s)?\b",
 )
 _CLERGY: Final = frozenset("pastor reverend deacon imam rabbi".split())
+# Before "miss" the verb: its subject or a word of time or degree ("i really miss", "we'll miss").
+_MISS_VERB_BEFORE_RE: Final = compiled(
+    r"(?i:\b(?:i|we|they|he|she|it|really|still|will|would|gonna|to|don['’]?t|do|did"
+    r"|never|always|just|ll|d))[ ]+$"
+)
 _LOWER_TITLE_RE: Final = _scan(
     "dDmMpPrRiIsS",
     r"(?i:\b(?:(?:dr|doctor|doc|mr|mister|mrs|ms|miss|pastor|reverend|deacon|imam|rabbi|señor"
@@ -4920,8 +4925,9 @@ _STRONG_LOWER_CUE_RE: Final = _scan(
     r"(?:\s*,|\s+(?:is|was)|\s*[—–-]-?)?|name\s+is|name['’]s|named|dr\.?"
     # (a title said in full: "doctor gallagher", "mister espinoza", "ms keisha")
     r"|(?:doctor|doctora|mister|mr\.?|mrs\.?|ms\.?)(?:\s+doctor)?"
-    # ("miss batiste", "reverend tillis", "señora negrón")
-    r"|miss|reverend|pastor|deacon|señor|señora|senor|senora)"
+    # ("reverend tillis", "señora negrón"; not "miss", a verb where a title would be written
+    # "Miss")
+    r"|reverend|pastor|deacon|señor|señora|senor|senora)"
     r"|(?P<intro>this\s+is)"
     # (notes and screeners drop the "my": "daughter chloé to interpret", "nurse muthoni
     # phoned", "spouse rayan segers": a listed given name only, see _written_lower_names)
@@ -5279,6 +5285,10 @@ def _spoken_spans(
     lower_title = (lower_mode or particles) and _LOWER_TITLE_RE in may
     for m in _LOWER_TITLE_RE.finditer(text) if lower_title else ():
         tok = m.group("n")
+        if m.group(0)[:4].lower() == "miss" and _MISS_VERB_BEFORE_RE.search(
+            text, max(0, m.start() - 12), m.start()
+        ):
+            continue  # "i really miss mardi gras": the verb
         if tok in lex.common and m.group(0).split(None, 1)[0].lower() in _CLERGY:
             continue  # "the deacon board", "pastor appreciation": a clergy's title, a word
         if tok in _PARTICLES:

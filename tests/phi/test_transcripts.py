@@ -3280,6 +3280,7 @@ SESSION_33_CASES = [
      "interviewer okay we are recording so miss [NAME] can you tell me about it\nmy pastor "
      "reverend [NAME] at mount olive\nperfect thank you miss [NAME] i'll call you again\ni miss"
      " my mom and i miss ozempic\nhola señor [NAME]\n"),
+    ("i really miss mardi gras honestly and we'll miss lunch\nI really miss mardi gras.\n",) * 2,
     # a payer's letters before a long number with no label; a place on its street is one
     # place; a town is no longer for "on" after it
     ("A: Your Medicaid number, it's on the fridge I think... KY 8830251147. Wait... LA-MCD "

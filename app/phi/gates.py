@@ -141,12 +141,15 @@ def compiled(pattern: str, flags: int = 0) -> re.Pattern[str]:
     Then a greedy repeat of one character that what follows it cannot start with is made
     possessive (``_possessive``): the same matches, without retrying the rest of the pattern
     at every shorter length of the repeat; neighbouring branches that open with the same
-    possessive repeat share it (``_shared_openings``).
+    possessive repeat share it (``_shared_openings``). Last, an alternation whose branches
+    each open with a lookbehind ending in a space (``(?<=\\bat )|(?<=\\bto )``) is put behind
+    one lookbehind of that character (``_guard_lookbehinds``).
     """
     try:
         tree = _parser.parse(pattern, flags)
         _group_branches(tree.data, bool(tree.state.flags & re.IGNORECASE))
         _possessive(tree.data, bool(tree.state.flags & re.IGNORECASE), [])
+        _guard_lookbehinds(tree.data)
         code = _compiler._code(tree, flags)
         groupindex = tree.state.groupdict
         indexgroup: list[str | None] = [None] * tree.state.groups
@@ -159,6 +162,52 @@ def compiled(pattern: str, flags: int = 0) -> re.Pattern[str]:
     except (AttributeError, TypeError):  # pragma: no cover - another Python's internals
         return re.compile(pattern, flags)
     return rx
+
+
+def _lookbehind_end(branch: Any) -> int | None:
+    """The character a branch's opening lookbehind ends in, when it is one that no case
+    folding changes (a space, a colon); None when the branch opens otherwise."""
+    if not branch.data or branch.data[0][0] is not _c.ASSERT or branch.data[0][1][0] != -1:
+        return None
+    body = branch.data[0][1][1].data
+    if not body or body[-1][0] is not _c.LITERAL:
+        return None
+    char = chr(body[-1][1])
+    return body[-1][1] if char.lower() == char.upper() else None
+
+
+def _guard_lookbehinds(items: Any) -> None:
+    """Put each alternation whose branches all open with a lookbehind ending in one of a few
+    uncased characters behind a lookbehind of those characters, in place: the same matches
+    (a branch can pass only where the character before is one of them), but at the other
+    positions the engine tries one lookbehind instead of each branch's (``(?:(?<=\\b[Aa]t[ ])
+    |(?<=\\b[Tt]o[ ])|...)`` at every letter of a text; twice as fast a scan)."""
+    i = 0
+    while i < len(items):
+        op, av = items[i]
+        if op is _c.SUBPATTERN:
+            _guard_lookbehinds(av[3].data)
+        elif op in _REPEATS:
+            _guard_lookbehinds(av[2].data)
+        elif op is _c.ASSERT or op is _c.ASSERT_NOT:
+            _guard_lookbehinds(av[1].data)
+        elif op is _c.ATOMIC_GROUP:
+            _guard_lookbehinds(av.data)
+        elif op is _c.BRANCH:
+            for branch in av[1]:
+                _guard_lookbehinds(branch.data)
+            ends = [_lookbehind_end(branch) for branch in av[1]]
+            if len(ends) > 1 and None not in ends:
+                state = av[1][0].state
+                chars = sorted(set(ends))
+                guard = (
+                    [(_c.LITERAL, chars[0])]
+                    if len(chars) == 1
+                    else [(_c.IN, [(_c.LITERAL, c) for c in chars])]
+                )
+                items.insert(i, (_c.ASSERT, (-1, _parser.SubPattern(state, guard))))
+                i += 1
+        i += 1
 
 
 def _group_key(item: tuple[Any, Any], ci: bool) -> int | None:

@@ -196,3 +196,39 @@ def test_white_space_is_never_a_word_character() -> None:
     space = re.compile(r"\s")
     word = re.compile(r"[\w\d]")
     assert not any(space.match(c) and word.match(c) for c in map(chr, range(0x110000)))
+
+
+# Alternations of lookbehinds (a cue word before a value): the guard must not change what
+# matches, whether the branches end in one character or in several, open with more than the
+# lookbehind, or sit inside a group, a repeat or a lookahead.
+_LOOKBEHINDS = [
+    r"(?:(?<=\bat )|(?<=\bto )|(?<=\b(?i:on) ))[a-z]+",
+    r"(?:(?<=a:)|(?<=b )|(?<=c:))x",
+    r"(?:(?<=a )x|(?<=b )y|(?<=c )[xy]+)",
+    r"(?:(?<=a)|(?<=b ))x",  # (a branch ends in a letter: no guard)
+    r"(?:(?<=a )|z)x",  # (a branch opens otherwise: no guard)
+    r"(?=x)(?:(?:(?<=a )|(?<=b ))x)+",
+    r"(?<=(?:(?<=a )|(?<=b ))x)y",
+]
+
+
+def test_guarded_lookbehinds_match_what_re_compile_matches() -> None:
+    rng = random.Random(5)
+    texts = [
+        "".join(rng.choice("abcxyz :\n") for _ in range(rng.randint(0, 14))) for _ in range(600)
+    ]
+    texts += ["at x to y on z", "a x b y c xy", "a:x c:x", "ax b x"]
+    _assert_compiled_like_re(_LOOKBEHINDS, texts)
+
+
+def test_an_alternation_of_lookbehinds_is_put_behind_their_last_character() -> None:
+    def guards(pattern: str) -> list[object]:
+        tree = gates._parser.parse(pattern, 0)
+        gates._guard_lookbehinds(tree.data)
+        return [av[1].data for op, av in tree.data if op is gates._c.ASSERT and av[0] == -1]
+
+    space, colon = (gates._c.LITERAL, 32), (gates._c.LITERAL, 58)
+    assert guards(r"(?:(?<=\bat )|(?<=\bto ))x") == [[space]]
+    assert guards(r"(?:(?<=a:)|(?<=b ))x") == [[(gates._c.IN, [space, colon])]]
+    assert guards(r"(?:(?<=a)|(?<=b ))x") == []
+    assert guards(r"(?:(?<=a )|z)x") == []

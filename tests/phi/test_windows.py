@@ -58,7 +58,9 @@ def test_a_question_cut_from_its_answer_by_a_window_is_read_with_it() -> None:
     asked = "Interviewer: And the postcode?\n"
     cut_between = 0
     for pad in range(0, 120, 4):
-        text = "x" * pad + "\n" + _turns(53) + asked + "Participant: It's 4410.\n" + _turns(80)
+        # (about a window of turns before the question: 53 turns are 4,000 characters)
+        before = _turns(detector._WINDOW * 53 // 4000)
+        text = "x" * pad + "\n" + before + asked + "Participant: It's 4410.\n" + _turns(80)
         after_question = text.index(asked) + len(asked)
         cut_between += any(end == after_question for _, end in detector._windows(text))
         assert "Participant: It's [LOCATION]." in detect(text).redacted, pad

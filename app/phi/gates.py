@@ -197,9 +197,9 @@ def _guard_lookbehinds(items: Any) -> None:
             for branch in av[1]:
                 _guard_lookbehinds(branch.data)
             ends = [_lookbehind_end(branch) for branch in av[1]]
+            chars = sorted({end for end in ends if end is not None})
             if len(ends) > 1 and None not in ends:
                 state = av[1][0].state
-                chars = sorted(set(ends))
                 guard = (
                     [(_c.LITERAL, chars[0])]
                     if len(chars) == 1

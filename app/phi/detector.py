@@ -240,6 +240,7 @@ _NOT_NAME: Final = frozenset(
     spasibo perfeito perfecto obrigado obrigada gracias merci danke grazie salamat shukran
     arigato namaste hola adios adiós ciao bueno oui nyet dziękuję dzięki mabuhay jambo
     kamsahamnida dhanyavaad shukriya toda xiexie gomen
+    maam mam ma'am ma’am po opo mijo mija
     """.split()
 )
 
@@ -1395,6 +1396,8 @@ def _name_only_word(low: str, lex: _Lexicon) -> bool:
     facility, specialty, people, language, month or region ("lafontant", "chinatown")."""
     if len(low) < 3 or low in lex.common or low in lex.drugs or low in _GENERIC_PREFIX:
         return False
+    if low.replace("'", "").replace("’", "") in _BARE_CONTRACTIONS:
+        return False  # "You're welcome, have a good afternoon."
     if low in _CONTEXT_STOP or low in _NOT_NAME or low in _EPONYMS or low in _FACILITY_WORDS:
         return False
     if low in _LANGUAGE_OR_PEOPLE or low in _DAY_AND_MONTH_NAMES or low in _SPECIALTY:
@@ -2593,6 +2596,13 @@ _SPOKEN_EMAIL_RE: Final = _scan("a-zA-Z0-9", rf"(?i:{_SPOKEN_EMAIL})")
 # it accepts the character's lower case), without the engine's per-character case folding
 # that made this scan cost more than any other per text it ran on.
 _SPOKEN_EMAIL_LOW_RE: Final = _scan("a-z0-9", _SPOKEN_EMAIL)
+# A serial or an id read out one character at a time, letters among the digits ("Q X 4 1 7 7
+# 2 9", "J 1 1 8 8 0 3 4 9 2 7 0 C 2", "okay its 0 m 0 0 0 1 x f 4 k 7"): seven characters or
+# more, four of them digits and one a letter (_spaced_serials); not "a" or "i" first, words.
+_SPACED_SERIAL_RE: Final = _scan(
+    "0-9A-Zb-hj-z",
+    r"(?<![\w'’-])(?:[0-9A-Z]|[b-hj-z])(?:[ ][A-Za-z0-9]){6,}(?![\w'’-])",
+)
 # "4417 1234 5678 9113", "123 45 6789", "483 221 901": grouped digits of one number.
 _GROUPED_DIGITS_RE: Final = _scan(
     "0-9",
@@ -3024,6 +3034,7 @@ _NOT_SPEAKER: Final = frozenset(
     panellist presenter audience narrator reporter trainee student teacher mod resp res fac
     inmate offender prisoner detainee tech techs rep csr cna rph pharm np pa md rn lpn
     do pt ot sw msw phd dr gp aka
+    enrollee beneficiary insured claimant dispatch support courier engineer ins trainer
     office desk reception frontdesk clinic practice surgery ward unit lab billing switchboard
     site location venue date dates time times recording
     supervisor charge lead chief head
@@ -5403,6 +5414,11 @@ def _spoken_spans(
         if all(_YEAR_VALUE_RE.fullmatch(g) for g in groups):
             continue
         yield m.start(), m.end(), ID
+    serials = hints.digits >= 4 and _SPACED_SERIAL_RE in may
+    for m in _SPACED_SERIAL_RE.finditer(text) if serials else ():
+        chars = m.group(0)[::2]
+        if sum(c.isdigit() for c in chars) >= 4 and not chars.isdigit():
+            yield m.start(), m.end(), ID
     for m in _CUED_PHONE_RE.finditer(text) if hints.digits >= 8 and _CUED_PHONE_RE in may else ():
         if 8 <= sum(c.isdigit() for c in m.group("v")) <= 13:
             yield m.start("v"), m.end("v"), PHONE
@@ -9735,9 +9751,11 @@ def _phone_answers(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
     them what a practice is or a word only a name is; not a greeting or a clause ("so yeah",
     "the app")."""
     for m in _at_line_starts(_PHONE_ANSWER_RE, text):
-        words = m.group("f").lower().split()
+        words = [w.strip(".,!?") for w in m.group("f").lower().split()]
         if words[0] in _OPENERS or words[0] in _NOT_NAME or words[0] in _PLACE_SUBJECT:
             continue
+        if words[0] == "good" and words[1] in ("morning", "afternoon", "evening", "day"):
+            continue  # "Hello, good morning po. This is Jonalyn": a greeting
         if any(
             (w in _NOT_NAME and w not in _PRACTICE_WORDS and w not in _PRACTICE_PLACE_WORDS)
             or w in _KIN_WORDS
@@ -9746,6 +9764,8 @@ def _phone_answers(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
             continue  # "so this is", "my daughter this is"
         if all(w in _PRACTICE_WORDS or w in _DESK_WORDS for w in words):
             continue  # "Care coordination, this is Heather": a desk
+        if words[-1] in _DESK_WORDS and m.group("f")[1:].islower():
+            continue  # "Sleep therapy support, how can I help?": a service's desk, no name
         if (who := m.group("who")) is not None:
             low = who.lower()  # "..., this is Julia", "... this is megan"; not "this is hard"
             if low in _NOT_NAME or not (who[0].isupper() or _lower_name_word(low, lex)):
@@ -10250,6 +10270,51 @@ def _recurring(
                 words[word] = category
     for word, category in words.items():
         yield from ((s, e, category) for s, e, _ in _mentions(text, word, False))
+    yield from _name_initials(text, found, lex)
+
+
+# Abbreviations a text uses that some person's initials spell too.
+_COMMON_INITIALS: Final = frozenset(
+    """
+    AI ER ED IV UK EU TV OR ICU CEO CTO CMO CIO EHR EMR API USA NYC BP HR QA UX UI PR ML GI
+    ENT OB CT MRI ECG EKG EEG ADHD COPD CHF CKD DKA UTI PCP SNF ALF ACO FDA CMS VA
+    """.split()
+)
+# Two or three capitals on their own ("HL: And training?", "— MKN", "RL cut her off").
+_LONE_CAPITALS_RE: Final = compiled(r"(?<![\w'’.-])[A-Z]{2,3}(?![\w'’-]|\.[A-Za-z])")
+
+
+def _name_initials(
+    text: str, found: Sequence[tuple[int, int, str]], lex: _Lexicon
+) -> Iterator[tuple[int, int, str]]:
+    """A person found by a full name is named by its initials too, where they stand on their own:
+    an interview's turns ("Interviewer: Dr. Lauren Feldstein" ... "LF: How does ..."), a
+    note's signature ("— MKN" of "Malcolm Kealoha-Nishimura"). Not initials that are a word,
+    a role's or a common abbreviation ("Oscar Kim" is no "OK")."""
+    if not any(c.isupper() for c in text):
+        return
+    wanted: set[str] = set()
+    for start, end, category in found:
+        if category != NAME:
+            continue
+        words = [w for w in text[start:end].replace("-", " ").split() if w[:1].isupper()]
+        words = [w for w in words if w.rstrip(".") not in _ALL_TITLES]
+        if len(words) < 2 or len(words) > 3 or not all(w[1:2].islower() for w in words):
+            continue
+        letters = "".join(w[0] for w in words)
+        low = letters.lower()
+        if letters in _SPELLED_STOP or letters in _ROLE_INITIALS or low in _NOT_SPEAKER:
+            continue
+        if low in lex.common or low in _NOT_NAME or low in _CONTEXT_STOP:
+            continue
+        if letters in _US_STATES or letters in _COMMON_INITIALS:
+            continue
+        wanted.add(letters)
+    if not wanted:
+        return
+    for m in _LONE_CAPITALS_RE.finditer(text):
+        if m.group() in wanted:
+            yield m.start(), m.end(), NAME
 
 
 # The whole-text scans that one Hyperscan pass rules in or out per text (app/phi/prefilter.py).
@@ -10382,6 +10447,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _MIDDLE_HINT_RE,
                 _LOWER_TITLE_RE,
                 _GROUPED_DIGITS_RE,
+                _SPACED_SERIAL_RE,
                 _LOCAL_PHONE_RE,
                 _CUED_PHONE_RE,
                 _NUMBER_ANSWER_RE,

@@ -3331,6 +3331,31 @@ SESSION_33_CASES = [
      " salt.\nSon: He was a veteran, Korea. This is [NAME].\n"),
 ]  # fmt: skip
 
+SESSION_34_CASES = [
+    # a person's initials, where the person is named in full: turns, a signature
+    ("Interviewer: Dr. Lauren Feldstein\nNarrator: Ella Kanrilak\nLF: How did you start?\nEK: "
+     "Oh, well. LF knows.\nFrom: Malcolm Kealoha-Nishimura, RN\nThanks all. — MKN\n",
+     "Interviewer: Dr. [NAME]\nNarrator: [NAME]\n[NAME]: How did you start?\n[NAME]: "
+     "Oh, well. [NAME] knows.\nFrom: [NAME], RN\nThanks all. — [NAME]\n"),
+    # (not initials that are a word or an abbreviation: "Oscar Kim" is no "OK", "Amy Ito" no "AI")
+    ("Interviewer: Oscar Kim\nP: OK fine. The AI tool, said Amy Ito.\n",
+     "Interviewer: [NAME]\nP: OK fine. The AI tool, said [NAME].\n"),
+    # an id read out a character at a time, letters among its digits
+    ("Caller: Hang on, me glasses... Q X 4 1 7 7 2 9.\nCaller: Hold on... J 1 1 8 8 0 3 4 9 2 7"
+     " 0 C 2. Rep: ok\nokay its 0 m 0 0 0 1 x f 4 k 7 right\n",
+     "Caller: Hang on, me glasses... [ID].\nCaller: Hold on... [ID]. Rep: ok\n"
+     "okay its [ID] right\n"),
+    ("Table 2: rows a b c d e f g h.\nShe said a 5 5 yes.\n",) * 2,
+    # forms of address, a greeting, a contraction and roles are no name or practice
+    ("Support: You're welcome, have a good afternoon.\nPharmacist: Hello, good morning po. This "
+     "is Jonalyn Pascual.\nok maam so the order is set\nokay thank you mijo\n",
+     "Support: You're welcome, have a good afternoon.\nPharmacist: Hello, good morning po. This "
+     "is [NAME].\nok maam so the order is set\nokay thank you mijo\n"),
+    ("Enrollee: Good afternoon.\nAgent: Hi.\nEnrollee: It is fine.\nTrainer: Good.\nTrainee: "
+     "Ok.\nTrainer: Again.\n",) * 2,
+    ("P1 (support): Sleep therapy support, how can I help?\nP2 (caller): hi\n",) * 2,
+]  # fmt: skip
+
 
 @pytest.mark.parametrize(
     ("text", "redacted"),
@@ -3343,7 +3368,8 @@ SESSION_33_CASES = [
     + SESSION_28_CASES
     + SESSION_31_CASES
     + SESSION_32_CASES
-    + SESSION_33_CASES,
+    + SESSION_33_CASES
+    + SESSION_34_CASES,
 )
 def test_fresh_set_classes(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted

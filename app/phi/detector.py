@@ -963,6 +963,15 @@ _SAINT_RE: Final = _scan(
 # All-caps city abbreviations ("LA"/"SF" alone are too ambiguous: left atrium, etc.).
 _ABBR_PLACE_RE: Final = _scan("NDS", r"\b(?:NYC|DFW|SFO|NOLA|DMV)\b")
 # Widely known US health systems / hospitals that rarely carry a generic head word.
+# A hospital or a health corporation by its initials after "at", "from", "to", "via" or "in"
+# ("NICU at ANMC", "photo to YKHC", "at DCH in Tuscaloosa", "the doctor at LASUTH"): a
+# medical centre's "MC", a health corporation's "HC", a hospital's "H" last (not an agency's
+# "NIH", "DOH").
+_ACRONYM_FACILITY_RE: Final = _scan(
+    "A-Z",
+    r"(?:(?<=\bat[ ])|(?<=\bfrom[ ])|(?<=\bto[ ])|(?<=\bvia[ ])|(?<=\bin[ ]))"
+    r"(?!(?:NIH|DOH|DPH|MOH|CDPH|PPH|DKH|IDH)\b)(?:[A-Z]{1,4}(?:MC|HC)|[A-Z]{2,5}H)\b(?![-'’&])",
+)
 _KNOWN_FACILITY_RE: Final = _scan(
     "A-Z",
     # (not after a hyphen: "R-CHOP" is a regimen)
@@ -1777,6 +1786,8 @@ def _location_spans(
         if _is_eponym(text, m.start(), m.end()):
             continue
         yield m.start(), _facility_tail(text, m.end(), lex), LOCATION
+    for m in _ACRONYM_FACILITY_RE.finditer(text) if _ACRONYM_FACILITY_RE in may else ():
+        yield m.start(), m.end(), LOCATION
 
     for m in _FACILITY_RE.finditer(text) if heads and _FACILITY_RE in may else ():
         pre = m.group("pre")
@@ -2741,7 +2752,8 @@ _NAME_CUE: Final = (
     rf"|speak(?:ing)?|agree(?:d)?|met|meet|sat|train(?:ed)?|go|went|chat(?:ted)?|said|here|was"
     rf"|were|session|interview|visit|meeting)\s+(?:with|to)|mentioned"
     rf"|trained\s+by|(?:hi|hey)(?!\s+this\b)|nurse|according\s+to|out\s+to|behalf\s+of|covered\s+for"
-    rf"|precepted)\s+"
+    # (not a self-introduction after a cue: "or his nurse this is ben szymanski")
+    rf"|precepted)\s+(?!this\s+is\b)"
 )
 _NAME_CUE_RE: Final = compiled(rf"(?i:{_NAME_CUE})(?P<n>{_ANY_TOK})")
 # Focus-group speaker labels: "Marta: I think ...".
@@ -3035,6 +3047,7 @@ _NOT_SPEAKER: Final = frozenset(
     inmate offender prisoner detainee tech techs rep csr cna rph pharm np pa md rn lpn
     do pt ot sw msw phd dr gp aka
     enrollee beneficiary insured claimant dispatch support courier engineer ins trainer
+    evaluator examiner assessor dx hx rx tx sx
     office desk reception frontdesk clinic practice surgery ward unit lab billing switchboard
     site location venue date dates time times recording
     supervisor charge lead chief head
@@ -4949,7 +4962,8 @@ _STRONG_LOWER_CUE_RE: Final = _scan(
     r"|(?P<bare>nurse|daughter|son|spouse|wife|husband|sister|brother|gran|granny|nan|mum|mom"
     r"|dad|auntie|aunt|uncle|cousin|neighbou?r|carer|caregiver|pharmacist|receptionist"
     r"|interpreter|guard|chaplain|midwife|hubby))\s+)"
-    r"(?P<n>[a-z][a-zß-öø-ÿ'’-]+)",
+    # (not a self-introduction after a cue: "or his nurse this is ben szymanski")
+    r"(?!this\s+is\b)(?P<n>[a-z][a-zß-öø-ÿ'’-]+)",
 )
 
 
@@ -5473,6 +5487,9 @@ def _spoken_spans(
     for m in (
         _STREET_ANY_CASE_RE.finditer(text) if hints.max_run and _STREET_ANY_CASE_RE in may else ()
     ):
+        words = m.group().split()
+        if words[1] == "via" and words[-1] in lex.common:
+            continue  # "(1 in person, 1 via telehealth)": the word, no Via street
         end = _place_after(text, m.end(), lex, lower_mode, street=True)
         yield _unit_start(text, m.start()), end, LOCATION
     sites = not lower_mode and _SITE_RE in may and any(w in low_text for w in _SITE_WORDS)
@@ -10441,6 +10458,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
                 _POSTCODE_RE,
                 _CODE_TOWN_RE,
                 _KNOWN_FACILITY_RE,
+                _ACRONYM_FACILITY_RE,
                 _ABBR_PLACE_RE,
                 _SAINT_RE,
                 _PARTICLE_HINT_RE,
@@ -10987,7 +11005,33 @@ def _no_one(text: str, start: int, end: int, category: str, lex: _Lexicon) -> bo
         return True  # "a formal Kreyòl", "MSK clinic", "northern Wyoming", "St. John's wort"
     if category == NAME:
         return _no_name(text, start, end, lex)
-    return category == LOCATION and _department(text, start, end, lex)
+    return category == LOCATION and (
+        _department(text, start, end, lex) or _role_modifier(text, start, end, lex)
+    )
+
+
+# What a phrase of English words names when a role or a document follows it ("Community
+# Health Aide Manual", "District Health Services Coordinator", "Individualized Healthcare
+# Plan"): a kind of work, no place.
+_MODIFIED_HEADS: Final = frozenset("aide aides nurse nurses plan plans manual".split())
+_PLACE_HEADS: Final = frozenset(
+    "hospital clinic center centre pharmacy practice surgery infirmary hospice".split()
+)
+
+
+def _role_modifier(text: str, start: int, end: int, lex: _Lexicon) -> bool:
+    """Whether the place found at ``start:end`` is words of English that a role's or a
+    document's capitalised name goes on after (see _MODIFIED_HEADS)."""
+    more = _TITLE_WORDS_AFTER_RE.match(text, end)
+    if more is None:
+        return False
+    after = more.group().split()[0].lower()
+    if not (after in _MODIFIED_HEADS or after.endswith(_ROLE_ENDINGS)):
+        return False
+    words = text[start:end].lower().split()
+    if words[-1] in _PLACE_HEADS:
+        return False  # "the Riverside Clinic Coordinator": the clinic's
+    return all(_plain_word(w, lex) for w in words)
 
 
 _HEADING_BEFORE_RE: Final = compiled(

@@ -3354,6 +3354,24 @@ SESSION_34_CASES = [
     ("Enrollee: Good afternoon.\nAgent: Hi.\nEnrollee: It is fine.\nTrainer: Good.\nTrainee: "
      "Ok.\nTrainer: Again.\n",) * 2,
     ("P1 (support): Sleep therapy support, how can I help?\nP2 (caller): hi\n",) * 2,
+    # words of English before a role or a document are no place; a clinic's coordinator is
+    ("Per CHAM (Community Health Aide Manual) respiratory section.\nFrom: District Health "
+     "Services Coordinator\nI called the Riverside Clinic Coordinator, Mary.\n",
+     "Per CHAM (Community Health Aide Manual) respiratory section.\nFrom: District Health "
+     "Services Coordinator\nI called the [LOCATION] Coordinator, [NAME].\n"),
+    ("Frequency: 2x/week (1 in person, 1 via telehealth).\nDx: Speech sound disorder\nHx: "
+     "none\nEvaluator provides on request: temp\n",) * 2,
+    ("we live at 14 via Roma now\n", "we live at [LOCATION] now\n"),
+    # a self-introduction right after a cue word
+    ("hi this message is for doctor gallagher or his nurse this is ben szymanski im one of the "
+     "pharmacists\n",
+     "hi this message is for doctor [NAME] or his nurse this is [NAME] im one of the "
+     "pharmacists\n"),
+    # a hospital or a health corporation by its initials; not an agency's
+    ("She was in the NICU at ANMC six weeks. Photo to YKHC. The doctor at LASUTH said so.\n"
+     "Funded at NIH and at DOH; in ICU.\n",
+     "She was in the NICU at [LOCATION] six weeks. Photo to [LOCATION]. The doctor at "
+     "[LOCATION] said so.\nFunded at NIH and at DOH; in ICU.\n"),
 ]  # fmt: skip
 
 

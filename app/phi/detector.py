@@ -241,6 +241,8 @@ _NOT_NAME: Final = frozenset(
     arigato namaste hola adios adiós ciao bueno oui nyet dziękuję dzięki mabuhay jambo
     kamsahamnida dhanyavaad shukriya toda xiexie gomen
     maam mam ma'am ma’am po opo mijo mija
+    mom mum dad mama papa grandma grandpa granny gogo baba
+    righto bye aloha iokwe talofa
     """.split()
 )
 
@@ -946,6 +948,11 @@ _FACILITY_ISH: Final = frozenset(
 _STRIP_PREFIX: Final = (_GENERIC_PREFIX | _NOT_NAME) - _FACILITY_ISH
 _ROYAL_HEADS: Final = frozenset("women's women’s children's children’s maternity".split())
 # Words a turn opens with, capitalised for that alone.
+# Greetings of other languages that open a call ("buenas tardes", "goeie middag").
+_GREETINGS: Final = frozenset(
+    "aloha buenas buenos bonjour bonsoir goeie goeiemore magandang iokwe talofa malo kia"
+    " sawubona dumela namaste salaam assalamu olá ola bom boa".split()
+)
 _OPENERS: Final = frozenset(
     "so yeah yes well okay ok oh um uh then but because when like now also anyway hi hello"
     " morning afternoon evening from at near".split()
@@ -3048,6 +3055,8 @@ _NOT_SPEAKER: Final = frozenset(
     do pt ot sw msw phd dr gp aka
     enrollee beneficiary insured claimant dispatch support courier engineer ins trainer
     evaluator examiner assessor dx hx rx tx sx
+    program programme org organisation organization exam examination procedure procedures
+    funding address dates telemed telehealth referrer referral miles tdap vaccine vaccines
     office desk reception frontdesk clinic practice surgery ward unit lab billing switchboard
     site location venue date dates time times recording
     supervisor charge lead chief head
@@ -3086,6 +3095,7 @@ _LANGUAGES: Final = frozenset(
     sinhala malayalam kannada odia assamese sindhi tibetan uyghur kazakh uzbek samoan tongan
     fijian quechua mixtec zapotec hokkien teochew hakka hainanese shanghainese taishanese
     kreyòl kreyol patois plautdietsch lakota ojibwe cree inuktitut yupik yup'ik
+    marshallese chuukese pohnpeian iñupiaq inupiaq cajun
     """.split()
 )
 # Not names even in a personal context: vendors, programs and everyday tokens of the genre.
@@ -3093,6 +3103,7 @@ _CONTEXT_STOP: Final = (
     frozenset(
         """
     informatics pharmacy radiology nursing quality compliance security finance legal risk
+    tdap dtap medevac
     education facilities housekeeping transport admissions registration billing scheduling
     dietary nutrition therapy respiratory lab laboratory pathology anesthesia surgery
     medicine pediatrics cardiology oncology neurology urology nephrology hospitalist
@@ -9773,6 +9784,8 @@ def _phone_answers(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
             continue
         if words[0] == "good" and words[1] in ("morning", "afternoon", "evening", "day"):
             continue  # "Hello, good morning po. This is Jonalyn": a greeting
+        if words[0] in _GREETINGS:
+            continue  # "buenas tardes good afternoon", "Aloha, this is Kaimana"
         if any(
             (w in _NOT_NAME and w not in _PRACTICE_WORDS and w not in _PRACTICE_PLACE_WORDS)
             or w in _KIN_WORDS

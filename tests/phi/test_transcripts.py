@@ -3372,6 +3372,16 @@ SESSION_34_CASES = [
      "Funded at NIH and at DOH; in ICU.\n",
      "She was in the NICU at [LOCATION] six weeks. Photo to [LOCATION]. The doctor at "
      "[LOCATION] said so.\nFunded at NIH and at DOH; in ICU.\n"),
+    # a form's field labels among named ones; a kin word after a cue; a greeting in another
+    # language; a people's language
+    ("Student: Mikaela Domingo\nProgram: Complex Care\nExam: 3.5 cm lac\nProcedure: lidocaine"
+     "\nTdap: due\nTeacher: Ana Ruiz\n",
+     "Student: [NAME]\nProgram: Complex Care\nExam: 3.5 cm lac\nProcedure: lidocaine"
+     "\nTdap: due\nTeacher: [NAME]\n"),
+    ("am i speaking with mom for the refill yes hi this is leilani\n",
+     "am i speaking with mom for the refill yes hi this is [NAME]\n"),
+    ("goeie middag good afternoon youre through to the helpline\nWe need Iñupiaq and "
+     "Marshallese words.\n",) * 2,
 ]  # fmt: skip
 
 

@@ -1327,6 +1327,8 @@ def _is_eponym(text: str, start: int, end: int) -> bool:
     after = text[end : end + 1]
     if not (after.isspace() or after in "'’s"):
         return False
+    if after == "\t" or text[end : end + 2] == "  ":
+        return False  # a form's columns: "Student: Kendrick Pettway    Grade: 2"
     return _EPONYM_TAIL_RE.match(text, end) is not None
 
 
@@ -8547,11 +8549,15 @@ _NAME_BEFORE_DATE_RE: Final = _scan(
 # - a lone name after a role's label in a heading or a note: "Interviewer: Noeline. Venue:",
 #   "Caller: Benedict Yeo (daughter)", "Follow-up owner: Ling (informatics)";
 _LABELLED_NAME_RE: Final = _scan(
-    "IFMRNTSOCPAoNnSsCcOoRrEeLlAafpGgPp",
+    "IFMRNTSOCPAoNnSsCcOoRrEeLlAafpGgPpDH",
     r"(?:\b(?:Interviewer|Facilitator|Moderator|Researcher|Note[- ]?taker|Transcriber|Interpreter"
     r"|Scribe|Observer|Caller|Contact|Owner|Action|Lead|Coordinator|Prepared[ ]by|Recorded[ ]by"
     # (a call note's and a chart's people: "Agent: Chad Noble | Case ...", "Patient: Ana Ruiz")
     r"|Agent|Customer|Member|Patient|Client|Resident|Provider|Clinician|Pharmacist|Therapist"
+    # (a visit's, a school's and a delivery's people: "Student: Kendrick Pettway    Grade: 2",
+    # "Child: Journee Sanders", "Driver: Sbu.", "Tech: Rusty (truck 3)")
+    r"|Student|Child|Parent|Guardian|Mother|Father|Teacher|Aide|Driver|Tech|Technician|Engineer"
+    r"|Courier|Supervisor|Referrer|Prescriber|Physician|Host"
     # (a ticket's, a form's and a board's people: "Reporter: Georg Khan  |  Assignee: ...",
     # "Name: Hye-jin Park", "submitted by Mahmoud Bakri,", "Last edited by Zhiwei Xiao")
     r"|owner|(?i:name|full[ ]name|patient[ ]name|caller[ ]name|reporter|assignee|requester"
@@ -8574,7 +8580,9 @@ _LABELLED_NAME_RE: Final = _scan(
 _TURN_ROLES: Final = (
     "Agent", "Customer", "Member", "Patient", "Client", "Resident", "Provider", "Clinician",
     "Pharmacist", "Therapist", "Caller", "Moderator", "Interviewer", "Facilitator", "Nurse",
-    "Doctor", "Rep", "Staff", "Participant", "Respondent",
+    "Doctor", "Rep", "Staff", "Participant", "Respondent", "Student", "Child", "Parent",
+    "Guardian", "Mother", "Father", "Teacher", "Aide", "Driver", "Tech", "Technician", "Engineer",
+    "Courier", "Supervisor", "Physician", "Host",
 )  # fmt: skip
 # - the names a meeting's notes list as present: "Present: Okafor (charge), Bram, Ji-hoon";
 # - a group's shares, one per line: "- Colt shared that ...", "- Rusty — 6 years", "- Mateo

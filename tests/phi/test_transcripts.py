@@ -3382,6 +3382,12 @@ SESSION_34_CASES = [
      "am i speaking with mom for the refill yes hi this is [NAME]\n"),
     ("goeie middag good afternoon youre through to the helpline\nWe need Iñupiaq and "
      "Marshallese words.\n",) * 2,
+    # a school's, a visit's and a delivery's people by their labels, a form's columns after
+    ("Student: Kendrick Pettway    Grade: 2\nChild: Journee Sanders    DOB: 12/09/2023\n"
+     "Delivery: Thursday, morning. Driver: Sbu. Note: ok\n",
+     "Student: [NAME]    Grade: 2\nChild: [NAME]    DOB: [DATE]\n"
+     "Delivery: Thursday, morning. Driver: [NAME]. Note: ok\n"),
+    ("Parent: Yes.\nTeacher: Good morning.\nStudent: Okay.\nDriver: Sure thing.\n",) * 2,
 ]  # fmt: skip
 
 

@@ -714,7 +714,8 @@ _ADDRESS_RE: Final = _scan(
     "0-9A-Zt",
     # (a house number with a letter, "133A"; a street's number after its type, "Hougang
     # Avenue 8"; a unit after it, "#16-590", "Apt 4C")
-    r"\b\d{1,6}[A-Z]?(?:-\d{1,4})?\s+(?:[NSEW]\.?\s+)?(?:(?:\d{1,3}(?:st|nd|rd|th)"
+    # (not an id's number after its hyphen: "R-13 Gaelic place names")
+    r"\b(?<!-)\d{1,6}[A-Z]?(?:-\d{1,4})?\s+(?:[NSEW]\.?\s+)?(?:(?:\d{1,3}(?:st|nd|rd|th)"
     rf"|[A-Z][a-zA-Z'’-]+)\s+){{0,3}}(?i:{_STREET_SUFFIX})\b\.?(?:[ ]\d{{1,2}}(?=[ ]#))?"
     # (a quadrant after the type: "1100 Central Ave SE, Albuquerque")
     r"(?:[ ](?:[NS][EW]|[NSEW])\b\.?(?=[ ]*(?:[,|/\n]|$)))?"
@@ -948,6 +949,10 @@ _FACILITY_ISH: Final = frozenset(
 _STRIP_PREFIX: Final = (_GENERIC_PREFIX | _NOT_NAME) - _FACILITY_ISH
 _ROYAL_HEADS: Final = frozenset("women's women’s children's children’s maternity".split())
 # Words a turn opens with, capitalised for that alone.
+# What a number is dialled after ("call 111", "dial 999"): no age.
+_CALL_WORDS: Final = tuple(
+    f"{w} " for w in "call calls called calling dial dialled dialed ring rang phone text".split()
+)
 # Greetings of other languages that open a call ("buenas tardes", "goeie middag").
 _GREETINGS: Final = frozenset(
     "aloha buenas buenos bonjour bonsoir goeie goeiemore magandang iokwe talofa malo kia"
@@ -3058,6 +3063,7 @@ _NOT_SPEAKER: Final = frozenset(
     enrollee beneficiary insured claimant dispatch support courier engineer ins trainer
     evaluator examiner assessor dx hx rx tx sx
     program programme org organisation organization exam examination procedure procedures
+    debrief debriefs apologies aob minutes
     funding address dates telemed telehealth referrer referral miles tdap vaccine vaccines
     office desk reception frontdesk clinic practice surgery ward unit lab billing switchboard
     site location venue date dates time times recording
@@ -3722,7 +3728,7 @@ _NEXT_TOKEN_RE: Final = compiled(rf"[ ]+({_ANY_TOK})(?![\w'’-])")
 _STREET_ANY_CASE_RE: Final = _scan(
     "0-9",
     # (not a time's or a distance's unit: "~71 min drive", "20 minute walk")
-    rf"\b\d{{1,6}}[A-Za-z]?[ ]+(?:(?!(?:at|in|on|to|of|and|the|by|for|from|min|mins|minute"
+    rf"\b(?<!-)\d{{1,6}}[A-Za-z]?[ ]+(?:(?!(?:at|in|on|to|of|and|the|by|for|from|min|mins|minute"
     r"|minutes|hr|hrs|hour|hours|mile|miles|mi|km|block|blocks|med|meds)[ ])"
     rf"[{_UP}{_LO}][{_LO}'’]+[ ]+){{1,3}}(?i:{_STREET_SUFFIX})\b\.?"
     r"(?:,?[ ]*(?i:apt|apartment|suite|ste|unit|#)\.?[ ]*#?\w+)?"
@@ -5404,6 +5410,8 @@ def _spoken_spans(
                 continue  # "he weighs about one ninety"
             if _RANGE_AFTER_RE.match(low_scan, m.end()):
                 continue  # "your usual is ninety to ninety-three": a range of readings
+            if window.endswith(_CALL_WORDS):
+                continue  # "they call 111, or 999": a service's number
             # (the answer to "how old is she now", and "ninety-seven, Mr. Thomas")
             if after or "how old" in window or _age_context(window, strict):
                 yield m.start(), m.end(), AGE
@@ -5923,6 +5931,11 @@ _DAY_AND_DAY_RE: Final = compiled(
 )
 
 
+# The four digits of a postcode closing a street address ("..., Sandton, 2062.", "...,
+# Bo-Kaap, 8001?"; South Africa, Australia, New Zealand, Denmark, ...).
+_POSTCODE_AFTER_ADDRESS_RE: Final = compiled(r",[ ]\d{4}(?=[ ]?[.,;:?!)\n]|$)")
+
+
 def _extend(
     text: str, spans: list[tuple[int, int, str]], lex: _Lexicon, lower_mode: bool
 ) -> list[tuple[int, int, str]]:
@@ -5985,6 +5998,10 @@ def _extend(
                 if text[end : end + 1] == " " and " " in text[start:end]:
                     end = _branch_after(text, end, lex)
                     end = _town_after(text, end, lex)
+            if text[end : end + 2] == ", " and text[start : start + 1].isdigit():
+                code = _POSTCODE_AFTER_ADDRESS_RE.match(text, end)
+                if code is not None and _STREET_IN_RE.search(text, start, end):
+                    end = code.end()  # "22 Jacaranda Avenue, Lonehill, Sandton, 2062."
         elif category in (PHONE, ID) and "x" in text[end : end + 5]:
             ext = _EXTENSION_AFTER_RE.match(text, end)
             end = end if ext is None else ext.end()
@@ -7659,6 +7676,8 @@ def _s10_group_ok(text: str, m: re.Match[str], g: str, lex: _Lexicon, *, dot: bo
             return False
         if low in lex.common and low not in lex.first and low not in lex.first_ambiguous:
             return False
+        if w.isupper() and len(w) > 2 and low not in lex.first and low not in lex.surnames:
+            return False  # "DPIA signed off": an acronym
     return not _is_eponym(text, m.start(g), m.end(g))
 
 

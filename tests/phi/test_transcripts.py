@@ -3388,6 +3388,14 @@ SESSION_34_CASES = [
      "Student: [NAME]    Grade: 2\nChild: [NAME]    DOB: [DATE]\n"
      "Delivery: Thursday, morning. Driver: [NAME]. Note: ok\n"),
     ("Parent: Yes.\nTeacher: Good morning.\nStudent: Okay.\nDriver: Sure thing.\n",) * 2,
+    # a postcode closing a street address
+    ("Caller: 22 Jacaranda Avenue, Lonehill, Sandton, 2062.\nIs it 17 Gaillard Street, Bo-Kaap,"
+     " 8001?\nWe moved to Sydney, 2019 was hard.\n",
+     "Caller: [LOCATION].\nIs it [LOCATION]?\nWe moved to [LOCATION], 2019 was hard.\n"),
+    # an acronym that signs off, an id's number, a debrief, a service's number are no one
+    ("1. Actions: DPIA signed off.\nRisk log: R-13 Gaelic place names mangled.\nDebrief: P4 "
+     "(GP) said so.\nInterviewer: how old are you now?\nParticipant: I am eighty-eight.\nGP: if"
+     " in doubt they call 111, or 999.\n",) * 2,
 ]  # fmt: skip
 
 

@@ -242,7 +242,7 @@ _NOT_NAME: Final = frozenset(
     kamsahamnida dhanyavaad shukriya toda xiexie gomen
     maam mam ma'am ma’am po opo mijo mija
     mom mum dad mama papa grandma grandpa granny gogo baba
-    righto bye aloha iokwe talofa
+    righto bye aloha iokwe talofa lassie laddie lass bairn wean
     """.split()
 )
 
@@ -3063,7 +3063,7 @@ _NOT_SPEAKER: Final = frozenset(
     enrollee beneficiary insured claimant dispatch support courier engineer ins trainer
     evaluator examiner assessor dx hx rx tx sx
     program programme org organisation organization exam examination procedure procedures
-    debrief debriefs apologies aob minutes
+    debrief debriefs apologies aob minutes nota notas remarque
     funding address dates telemed telehealth referrer referral miles tdap vaccine vaccines
     office desk reception frontdesk clinic practice surgery ward unit lab billing switchboard
     site location venue date dates time times recording

@@ -3396,6 +3396,8 @@ SESSION_34_CASES = [
     ("1. Actions: DPIA signed off.\nRisk log: R-13 Gaelic place names mangled.\nDebrief: P4 "
      "(GP) said so.\nInterviewer: how old are you now?\nParticipant: I am eighty-eight.\nGP: if"
      " in doubt they call 111, or 999.\n",) * 2,
+    ("Participant: oh I give them to the wee lassie at the desk.\nInterviewer: ok\nNota: la "
+     "infirmière passe le mardi.\n",) * 2,
 ]  # fmt: skip
 
 

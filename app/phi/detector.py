@@ -242,7 +242,7 @@ _NOT_NAME: Final = frozenset(
     kamsahamnida dhanyavaad shukriya toda xiexie gomen
     maam mam ma'am ma’am po opo mijo mija
     mom mum dad mama papa grandma grandpa granny gogo baba
-    righto bye aloha iokwe talofa lassie laddie lass bairn wean
+    righto bye aloha iokwe talofa lassie laddie lass bairn wean evaluator examiner assessor
     """.split()
 )
 

@@ -3360,7 +3360,7 @@ SESSION_34_CASES = [
      "Per CHAM (Community Health Aide Manual) respiratory section.\nFrom: District Health "
      "Services Coordinator\nI called the [LOCATION] Coordinator, [NAME].\n"),
     ("Frequency: 2x/week (1 in person, 1 via telehealth).\nDx: Speech sound disorder\nHx: "
-     "none\nEvaluator provides on request: temp\n",) * 2,
+     "none\nEvaluator provides on request: temp\nEvaluator notes for debrief: none\n",) * 2,
     ("we live at 14 via Roma now\n", "we live at [LOCATION] now\n"),
     # a self-introduction right after a cue word
     ("hi this message is for doctor gallagher or his nurse this is ben szymanski im one of the "

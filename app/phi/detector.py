@@ -2623,7 +2623,7 @@ _SPOKEN_EMAIL_RE: Final = _scan("a-zA-Z0-9", rf"(?i:{_SPOKEN_EMAIL})")
 _SPOKEN_EMAIL_LOW_RE: Final = _scan("a-z0-9", _SPOKEN_EMAIL)
 # A serial or an id read out one character at a time, letters among the digits ("Q X 4 1 7 7
 # 2 9", "J 1 1 8 8 0 3 4 9 2 7 0 C 2", "okay its 0 m 0 0 0 1 x f 4 k 7"): seven characters or
-# more, four of them digits and one a letter (_spaced_serials); not "a" or "i" first, words.
+# more, four of them digits and one a letter (read in _spoken_spans); not "a" or "i" first.
 _SPACED_SERIAL_RE: Final = _scan(
     "0-9A-Zb-hj-z",
     r"(?<![\w'’-])(?:[0-9A-Z]|[b-hj-z])(?:[ ][A-Za-z0-9]){6,}(?![\w'’-])",

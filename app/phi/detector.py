@@ -4858,6 +4858,8 @@ def _lower_name_spans(
             nxt = _NEXT_TOKEN_RE.match(text, m.end("n"))
             particle = nxt is not None and nxt.group(1) in _PARTICLES
             known = tok in lex.first_ambiguous and tok not in _NOT_NAME
+            if not known and tok in lex.surnames and "name" in m.group(0):
+                known = tok not in _NOT_NAME  # "my name is blessing how may i help you"
             # ... or a short word opening a name of words English does not have ("do minh hoa")
             opens = nxt is not None and len(tok) <= 3 and tok not in _CONTEXT_STOP
             if opens and nxt is not None:

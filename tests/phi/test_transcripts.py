@@ -3398,6 +3398,11 @@ SESSION_34_CASES = [
      " in doubt they call 111, or 999.\n",) * 2,
     ("Participant: oh I give them to the wee lassie at the desk.\nInterviewer: ok\nNota: la "
      "infirmière passe le mardi.\n",) * 2,
+    # a surname that is a word, given as one's name
+    ("thank you for calling the hmo my name is blessing how may i help you\nmy name is on the "
+     "list i think\n",
+     "thank you for calling the hmo my name is [NAME] how may i help you\nmy name is on the "
+     "list i think\n"),
 ]  # fmt: skip
 
 

@@ -2766,6 +2766,10 @@ _NAME_CUE: Final = (
     rf"|speak(?:ing)?|agree(?:d)?|met|meet|sat|train(?:ed)?|go|went|chat(?:ted)?|said|here|was"
     rf"|were|session|interview|visit|meeting)\s+(?:with|to)|mentioned"
     rf"|trained\s+by|(?:hi|hey)(?!\s+this\b)|nurse|according\s+to|out\s+to|behalf\s+of|covered\s+for"
+    # (a role before a name: "our driver rizwan speak malay", "my compounder sonu will send";
+    # "is this peter", asked on the phone)
+    rf"|driver|courier|technician|engineer|compounder|interpreter|caregiver|carer"
+    rf"|is\s+(?:this|that)"
     # (not a self-introduction after a cue: "or his nurse this is ben szymanski")
     rf"|precepted)\s+(?!this\s+is\b)"
 )
@@ -3060,7 +3064,7 @@ _NOT_SPEAKER: Final = frozenset(
     panellist presenter audience narrator reporter trainee student teacher mod resp res fac
     inmate offender prisoner detainee tech techs rep csr cna rph pharm np pa md rn lpn
     do pt ot sw msw phd dr gp aka
-    enrollee beneficiary insured claimant dispatch support courier engineer ins trainer
+    enrollee beneficiary insured claimant dispatch support courier engineer ins trainer compounder
     evaluator examiner assessor dx hx rx tx sx
     program programme org organisation organization exam examination procedure procedures
     debrief debriefs apologies aob minutes nota notas remarque
@@ -5970,6 +5974,8 @@ def _extend(
                     break
                 if low in _KIN_WORDS:
                     break  # "my grandchildren lerato and annelie"
+                if lower and (low in _NOT_SPEAKER or low.endswith(_ROLE_ENDINGS)):
+                    break  # "our driver rizwan": the role, no first name
                 if low in _ADDRESS_VERBS:  # "i asked grace": the cue, no first name
                     break
                 if low in lex.common and low not in lex.surnames and low not in _PARTICLES:

@@ -3403,6 +3403,13 @@ SESSION_34_CASES = [
      "list i think\n",
      "thank you for calling the hmo my name is [NAME] how may i help you\nmy name is on the "
      "list i think\n"),
+    # a role before a name, and a name asked on the phone; the role stays outside
+    ("no problem our driver rizwan speak malay also\nok my compounder sonu will send\nthe "
+     "commode is ready, is this peter\n",
+     "no problem our driver [NAME] speak malay also\nok my compounder [NAME] will send\nthe "
+     "commode is ready, is this [NAME]\n"),
+    ("is this right or is that okay\nthe driver side door and the courier company\nis this "
+     "tylenol\nour interpreter today was great\n",) * 2,
 ]  # fmt: skip
 
 

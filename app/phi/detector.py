@@ -10338,6 +10338,39 @@ def _recurring(
     yield from _name_initials(text, found, lex)
 
 
+# Whose a phone number is, in a contact list: a name in brackets after it ("0812 555 7740
+# (driver Auwalu)", "0977 555 1403 (Mark)"), or before it with the line's kind ("Marcel cell
+# 207-555-3302").
+_OWNER_AFTER_PHONE_RE: Final = compiled(
+    r"[ ]?\((?:[a-z]+[ ])?(?P<n>[A-Z][a-z]+(?:[ ][A-Z][a-z]+)?)\)"
+)
+_OWNER_BEFORE_PHONE_RE: Final = compiled(
+    r"(?<![\w'’-])(?P<n>[A-Z][a-z]+)[ ](?:cell|mobile|home|work|landline)[ :]*$"
+)
+
+
+def _phone_owners(
+    text: str, found: Sequence[tuple[int, int, str]], lex: _Lexicon
+) -> Iterator[tuple[int, int, str]]:
+    """The name a phone number is given with (_OWNER_AFTER_PHONE_RE,
+    _OWNER_BEFORE_PHONE_RE): a given name, or a word no dictionary holds; not the line's kind
+    ("(Home)", "(Preferred)")."""
+    for start, end, category in found:
+        if category != PHONE:
+            continue
+        after = _OWNER_AFTER_PHONE_RE.match(text, end)
+        before = _OWNER_BEFORE_PHONE_RE.search(text, max(0, start - 30), start)
+        for m in (after, before):
+            if m is None:
+                continue
+            first = m.group("n").split()[0].lower()
+            if first in lex.common and first not in lex.first and first not in lex.first_ambiguous:
+                continue
+            if first in _NOT_NAME or first in _CONTEXT_STOP or first in lex.drugs:
+                continue
+            yield m.start("n"), m.end("n"), NAME
+
+
 # Abbreviations a text uses that some person's initials spell too.
 _COMMON_INITIALS: Final = frozenset(
     """
@@ -10972,6 +11005,8 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
             cleaned.append((start, end, cat))
     if "," in text:
         cleaned.extend(list(_place_acronyms(text, cleaned)))
+    if "(" in text or " cell" in text:
+        cleaned.extend(_phone_owners(text, cleaned, lex))
     cleaned.extend(_recurring(text, cleaned, lex))
     extended = _extend(text, _merged(cleaned), lex, lower_mode)
     kept = [s for s in extended if not _no_one(text, s[0], s[1], s[2], lex)]

@@ -3410,6 +3410,11 @@ SESSION_34_CASES = [
      "commode is ready, is this [NAME]\n"),
     ("is this right or is that okay\nthe driver side door and the courier company\nis this "
      "tylenol\nour interpreter today was great\n",) * 2,
+    # whose a phone number is, in a contact list; not the line's kind
+    ("Contacts: 0812 555 7740 (driver Auwalu), 0977 555 1403 (Mark)\nPhone: home 207-555-0818; "
+     "Marcel cell 207-555-3302 (preferred)\nCall 555-201-3344 (Home).\n",
+     "Contacts: [PHONE] (driver [NAME]), [PHONE] ([NAME])\nPhone: home [PHONE]; "
+     "[NAME] cell [PHONE] (preferred)\nCall [PHONE] (Home).\n"),
 ]  # fmt: skip
 
 

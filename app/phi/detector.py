@@ -1046,6 +1046,8 @@ _EPONYM_TAIL_RE: Final = compiled(
     r"|neuralgia|chorea|ataxia|dystrophy|anemia|anaemia|thyroiditis|encephalopathy|method"
     r"|technique|position|incision|catheter|classification|staging|protocol|questionnaire"
     r"|inventory|assessment|triage|guidelines?|heart\s+study|virus|fever|type|stage|grade|rules|model|neg(?:ative)?"
+    # a screen named for its university: "the Columbia screen", "Columbia positive"
+    r"|screen|screener|screening|pos(?:itive)?"
     r"|agitation(?:-sedation)?"
     # devices named for a person or a place: "the Jackson-Pratt drain", "a Denver shunt"
     r"|shunt|drain|valve|clip|stent|lift|bag|vent|ventilator|monitor|pump|robot|scopes?"
@@ -1700,6 +1702,42 @@ def _city_at(text: str, start: int, lex: _Lexicon) -> int:
     return 0
 
 
+# A county named before a lower-case "county" ("i cover perry county and most of knott
+# county", "out in Boone county"): a name, a surname or a word no list has, not a word that
+# only says which county ("the same county", "a rural county", "my home county").
+_LOWER_COUNTY_RE: Final = compiled(
+    r"(?:(?P<p>van|st\.?|saint|san|santa|la|de|el|prince|king|queen|new|north|south|east|west)"
+    r"[ ])?(?P<n>[A-Za-z][a-z'’-]+)[ ]county\Z"
+)
+_NOT_COUNTY: Final = frozenset(
+    """
+    the a an this that our my your his her their its every each same next home rural whole
+    entire one which what other neighboring neighbouring adjacent nearby surrounding different
+    local big small poor little large largest smallest wealthy rich dry wet new old own another
+    whose any no per border northern southern eastern western central urban suburban only
+    first second third biggest poorest richest closest nearest whole county city state
+    """.split()
+)
+
+
+def _lower_counties(text: str, lex: _Lexicon) -> Iterator[tuple[int, int, str]]:
+    """Counties before a lower-case "county" (_LOWER_COUNTY_RE)."""
+    pos = 0
+    while (i := text.find(" county", pos)) >= 0:
+        pos = i + 7
+        if text[pos : pos + 1].isalpha():
+            continue  # "countywide"
+        m = _LOWER_COUNTY_RE.search(text, max(0, i - 40), pos)
+        if m is None:
+            continue
+        n = m.group("n").lower()
+        if n in _NOT_COUNTY or n in _NOT_NAME or n in _CONTEXT_STOP or n in lex.drugs:
+            continue
+        if n in lex.common and n not in lex.surnames and n not in lex.first:
+            continue  # "a farming county"
+        yield m.start(), m.end(), LOCATION
+
+
 def _location_spans(
     text: str,
     lex: _Lexicon,
@@ -1768,6 +1806,9 @@ def _location_spans(
         if first in _DEMONYMS:
             continue  # "the Italian neighbourhood"
         yield m.start(), m.end(), LOCATION
+
+    if " county" in text:
+        yield from _lower_counties(text, lex)
 
     for m in _ZIP_RE.finditer(text) if hints.max_run >= 5 and _ZIP_RE in may else ():
         yield (*m.span("v"), LOCATION) if m.group("v") else (*m.span("w"), LOCATION)
@@ -4538,7 +4579,9 @@ def _town_shaped(text: str, start: int, phrase: str, lex: _Lexicon) -> int:
     second = words[1] if len(words) > 1 else ""
 
     def word(w: str) -> bool:
-        return w in lex.common or _inflected_word(w, lex) or w in lex.drugs or w in _NOT_NAME
+        if w in lex.common or _inflected_word(w, lex) or w in lex.drugs or w in _NOT_NAME:
+            return True
+        return _CONTRACTION_RE.fullmatch(w) is not None  # ("and i'd park at the ...")
 
     if first in lex.common and first not in _PLACE_PREFIX and second not in _PLACE_SUFFIX:
         if first not in lex.cities:
@@ -7423,10 +7466,34 @@ _MONTH_AFTER_RE: Final = compiled(
 )
 
 
+# What marks a sentence as an organisation's calendar, not a person's: a month alone in it
+# ("we'll pilot the Teams integration in March", "the course starts in September", "a ticket
+# open since March", "draft the syllabus by the end of May") dates no one's care, and is left.
+_ORG_CALENDAR_RE: Final = compiled(
+    r"(?i:\b(?:pilot(?:s|ed|ing)?|meeting|meetings|(?:start|begin|resume)s?[ ]meeting|course"
+    r"|courses|trainings?|workshops?|webinars?|conferences?|symposium|retreat|picnic|go[- ]?live"
+    r"|it[ ]live|launch(?:es|ed)?|roll[- ]?out|releases?|fix|ticket|tickets|upgrade|sprint"
+    r"|present(?:ing)?[ ]+(?:on|the|at|to|our|their|a|an)|presentation|review|survey|audit"
+    r"|deadline|draft|syllabus|budget|quarter|cohort|seats|funded|grant|contract|renewal"
+    r"|committee|board|council|hiring|orientation|newsletter|fundraiser|gala|accreditation"
+    r"|inspection|integration|template|dashboard|formulary|rota|roster|go-live)\b)"
+)
+
+
+def _org_calendar(text: str, start: int, end: int) -> bool:
+    """True when the sentence around ``text[start:end]`` is about an organisation's plans
+    (_ORG_CALENDAR_RE)."""
+    lo = max(text.rfind(c, 0, start) for c in ".!?\n|")
+    hi = min((i for c in ".!?\n|" if (i := text.find(c, end)) >= 0), default=len(text))
+    return _ORG_CALENDAR_RE.search(text, lo + 1, hi) is not None
+
+
 def _month_alone(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
     """Months that stand alone after a word of time (_MONTH_ALONE_RE, _MONTH_AFTER_RE, and
     other languages' _FOREIGN_MONTH_ALONE_RE) and dates read out with slashes."""
     for m in _MONTH_ALONE_RE.finditer(text) if _MONTH_ALONE_RE in may else ():
+        if _org_calendar(text, m.start(), m.end()):
+            continue  # ("the fix is expected in March": no one's date)
         yield m.start("last" if m.group("last") else "v"), m.end("v"), DATE
         if (more := _MONTH_AFTER_RE.match(text, m.end("v"))) is not None:
             yield more.start("v"), more.end("v"), DATE
@@ -9703,6 +9770,38 @@ def _short_schools(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[in
         yield m.start("v"), m.end("v"), LOCATION
 
 
+# A creek, a hollow, a ridge or a mountain by its name, where someone lives or goes ("the
+# homeplace up Panther Creek", "her house up brushy fork", "she lives up spider ridge", "in
+# frog hollow"): the head word (over the lower-cased text), then the words before it back to
+# a word of place or motion; not "up the creek", "on the north fork", "a plastic fork".
+_FEATURE_HEAD_RE: Final = _scan(
+    "cfhmr", r"\b(?:creek|crick|fork|hollow|holler|ridge|mountain|cove)\b(?![-'’])"
+)
+_FEATURE_BEFORE_RE: Final = compiled(
+    r"\b(?:up|on|off|down|in|near|past|across|over|outside|by|at|from|to|toward|towards)[ ]+"
+    r"(?P<p>[A-Za-z][a-z'’]+(?:[ ][A-Za-z][a-z'’]+)?)[ ][A-Za-z]+\Z"
+)
+_NOT_FEATURE: Final = frozenset(
+    """
+    the a an this that these those my your his her our their its some any every each one two
+    no either both same other another whole left right north south east west upper lower big
+    little old new back far near main next plastic metal salad dinner that's there's dry
+    """.split()
+)
+
+
+def _named_features(text: str, low_scan: str, may: Possible) -> Iterator[tuple[int, int, str]]:
+    """A named creek, hollow, ridge or mountain after a word of place (_FEATURE_HEAD_RE)."""
+    for head in _FEATURE_HEAD_RE.finditer(low_scan) if _FEATURE_HEAD_RE in may else ():
+        m = _FEATURE_BEFORE_RE.search(text, max(0, head.start() - 40), head.end())
+        if m is None:
+            continue
+        words = m.group("p").lower().split()
+        if any(w in _NOT_FEATURE or w in _CONTEXT_STOP or w in _NOT_NAME for w in words):
+            continue
+        yield m.start("p"), head.end(), LOCATION
+
+
 def _road_spans(text: str, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _CHAIN_ON_STREET_RE.finditer(text) if _CHAIN_ON_STREET_RE in may else ():
         group = "p" if m.group("p") else "u"
@@ -10334,7 +10433,10 @@ def _recurring(
                     continue
                 words[word] = category
     for word, category in words.items():
-        yield from ((s, e, category) for s, e, _ in _mentions(text, word, False))
+        for s, e, _ in _mentions(text, word, False):
+            if text[e : e + 1].isspace() and _is_eponym(text, s, e):
+                continue  # ("moved to Columbia ... the Columbia screen": an instrument there)
+            yield s, e, category
     yield from _name_initials(text, found, lex)
 
 
@@ -10577,6 +10679,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
             _SPOKEN_DM_RE,
             _SPOKEN_MDY_RE,
             _LOWER_SPELLING_RE,
+            _FEATURE_HEAD_RE,
         )
     ],
     # (Found where its head words occur: tried only there, not at every letter.)
@@ -10941,6 +11044,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_place_answers(text, lex, may))
     raw.extend(_place_fields(text, lex, may))
     raw.extend(_road_spans(text, may))
+    raw.extend(_named_features(text, low_scan, may))
     raw.extend(_short_schools(text, lex, may))
     raw.extend(_set_off_names(text, lex, lower_mode, may))
     raw.extend(_said_to_be_names(text, may))

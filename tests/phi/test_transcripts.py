@@ -3452,6 +3452,23 @@ SESSION_35_CASES = [
         "community in [LOCATION]\n",
     ),
     ("we were up the creek, on the north fork, with a plastic fork, on top of the mountain\n",) * 2,
+    # a business with its street or town, whole; not a vendor, a day or a drug after "on"
+    (
+        "the pharmacist at the meijer in highland park was cool. at terros on camelback. she "
+        "drove me straight to the clinic on greenmount\n",
+        "the pharmacist at the [LOCATION] was cool. at [LOCATION]. she drove me straight to the "
+        "[LOCATION]\n",
+    ),
+    (
+        "I met them at the Royal Farms on Edmondson.\n",
+        "I met them at the [LOCATION].\n",
+    ),
+    (
+        "we met at the clinic on tuesday, she was at work on nights, the patient at the clinic on "
+        "suboxone, to the doctor on call. I work at Epic in Madison.\n",
+        "we met at the clinic on tuesday, she was at work on nights, the patient at the clinic on "
+        "suboxone, to the doctor on call. I work at Epic in [LOCATION].\n",
+    ),
     # villages of a few hundred people, from GeoNames, in lower-case speech
     (
         "i cover all the way from redford up to marfa, then out of wartburg up to sunbright\n",

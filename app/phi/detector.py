@@ -501,8 +501,9 @@ _ID_LABEL: Final = (
     r"|ID(?:\s+(?:number|no\.?))?|identifier|no\.|number|#)"
 )
 # (slashed parts: "LUTH/OBG/22/08841", a hospital number)
+# (and a system's prefix joined by an underscore: "usr_04f9a21c7", "pt_88213")
 _ID_VALUE: Final = (
-    r"#?\s?(?=[A-Za-z0-9/-]*\d)[A-Za-z0-9][A-Za-z0-9-]*"
+    r"#?\s?(?=[A-Za-z0-9_/-]*\d)[A-Za-z0-9][A-Za-z0-9_-]*"
     r"(?:/[A-Za-z0-9-]+){0,4}(?<!-)"
 )
 # Id-shaped values are found first, then a label is looked for just before each one.
@@ -771,7 +772,11 @@ _COUNTY_RE: Final = _scan(
     r"|neighbou?rhood|suburb|barrio|township)\b"
     rf"|\b(?:Shire|District|County|Borough)\s+of\s+[{_UP}][{_LO}]+(?:\s[{_UP}][{_LO}]+){{0,2}}"
     # (Irish counties are named after the word: "County Antrim", "Co. Kerry")
-    rf"|\b(?:County|Co\.)[ ](?!Council|Hall|Court|Road|Line|Ltd|Inc|Limited)[{_UP}][{_LO}]+"
+    # (the island's 32 only: not "the County Jail", "County Health")
+    r"|\b(?:County|Co\.)[ ](?:Antrim|Armagh|Carlow|Cavan|Clare|Cork|Derry|Londonderry|Donegal"
+    r"|Down|Dublin|Fermanagh|Galway|Kerry|Kildare|Kilkenny|Laois|Leitrim|Limerick|Longford"
+    r"|Louth|Mayo|Meath|Monaghan|Offaly|Roscommon|Sligo|Tipperary|Tyrone|Waterford|Westmeath"
+    r"|Wexford|Wicklow)\b"
     rf"|\bIsle[ ]of[ ][{_UP}][{_LO}]+",
 )
 
@@ -779,8 +784,11 @@ _COUNTY_RE: Final = _scan(
 # Base Lewis-McChord", "FOB Salerno", where a veteran served or a family lives ("Kadena Air
 # Base" and "Bagram Airfield" name theirs first: facility heads).
 _BASE_RE: Final = _scan(
-    "CFJ",
-    r"\b(?:Fort|Ft\.|Camp|Joint[ ]Base|FOB)[ ](?!Fire\b)[A-Z][a-z]+(?:-[A-Z][A-Za-z]+)?(?![\w'’-])",
+    "CFJHh",
+    r"\b(?:Fort|Ft\.|Camp|Joint[ ]Base|FOB)[ ](?!Fire\b)[A-Z][a-z]+(?:-[A-Z][A-Za-z]+)?(?![\w'’-])"
+    # (a prison of England and Wales by the same token: "HMP Full Sutton", "hmp manchester")
+    r"|\b(?:HMP(?:[ ]?YOI)?|HMYOI)[ ][A-Z][a-z]+(?:[ ][A-Z][a-z]+)?(?![\w'’-])"
+    r"|\bhmp[ ][a-z]{3,}(?![\w'’-])",
 )
 
 # Facility heads: a capitalised run ending in one of these is a facility name.
@@ -854,6 +862,11 @@ _FACILITY_HEAD: Final = (
     # Up Mission", "Riverbend Counseling Group"; where a veteran served: "Kadena Air Base",
     # "Bagram Airfield", "Hunter Army Airfield")
     r"|Shelter|Mission|Counsel(?:l)?ing(?:\s+(?:Center|Centre|Group|Services|Associates))?"
+    # (where a client is held: "Inverness Jail", "Mt Eden Corrections Facility", "Multnomah
+    # County Detention Center")
+    r"|Jail|Prison|Penitentiary|Correctional\s+(?:Facility|Center|Centre|Institution|Complex)"
+    r"|Corrections\s+(?:Facility|Center|Centre)|Detention\s+(?:Center|Centre|Facility)"
+    r"|Remand\s+(?:Centre|Center)"
     r"|Air\s+Force\s+Base|Air\s+(?:Base|Station)|AFB|(?:Army\s+)?Airfield"
     r"|Naval\s+(?:Air\s+)?(?:Station|Base)"
     # (where teeth, eyes, ears, joints and skin are seen: "Harbor View Family Dentistry",
@@ -939,6 +952,9 @@ _GENERIC_PREFIX: Final = frozenset(
     """.split()
 )
 
+# The heads of a place where a person is held ("Inverness Jail", "Mt Eden Corrections
+# Facility"): named only by a word that is no generic one ("the County Jail" is not).
+_HOLDING_RE: Final = compiled(r"Jail|Prison|Penitentiary|Correction|Detention|Remand")
 # Generic words that still form a facility name before a head word ("General Hospital").
 _FACILITY_ISH: Final = frozenset(
     """
@@ -1245,7 +1261,8 @@ _HEAD_HINTS: Final = (
     "Assembly", "Tabernacle", "AME", "Fellowship", "Auto", "Storage", "LLC", "Inc", "Sons",
     "Feed", "Telecom", "Cooperative", "Consolidated", "Corps", "Fire", "Squad", "EMS",
     "Schools", "Women", "Maternity", "Episcopal", "Shelter", "Mission", "Counseling",
-    "Counselling", "Air", "AFB", "Airfield", "Naval",
+    "Counselling", "Air", "AFB", "Airfield", "Naval", "Jail", "Prison", "Penitentiary",
+    "Correction", "Detention", "Remand",
 )  # fmt: skip
 # _ADDRESS_RE alternatives without a digit need one of these words.
 _ADDRESS_HINTS: Final = ("Box", "Street", "Avenue", "Boulevard", "Road", "Lane", "St.", "Bronx")
@@ -1858,6 +1875,10 @@ def _location_spans(
             continue
         if all(w.lower() in _SPECIALTY for w in words):
             continue  # "the Heart Failure Clinic" is a service, not a named facility
+        if _HOLDING_RE.search(m.group("head")) and all(
+            w.lower().strip(".") in _FACILITY_ISH or w.lower() in lex.common for w in words
+        ):
+            continue  # "the County Jail", "a State Prison": which one is not said
         if all(w.lower() in _CONTEXT_STOP for w in words):
             continue  # "GE Healthcare", "Philips Healthcare": a vendor
         if any(_sentence_end(w) for w in words):
@@ -2043,7 +2064,9 @@ def _label_possible(text: str, v_start: int) -> bool:
 
 
 _ANY_DIGIT_RE: Final = compiled(r"\d")
-_ID_RUN_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/-")
+_ID_RUN_CHARS: Final = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/-_"
+)
 _CODE_RUN_CHARS: Final = frozenset("#ABCDEFGHIJKLMNOPQRSTUVWXYZ-")
 
 
@@ -7541,6 +7564,9 @@ _MD_VERBS: Final = frozenset(
     # (a study's or an image's day: "study date 21/05", "film 28/03", "CT 11/09"; a plan's, a
     # claim's, a fax's: "planned 10/21", "exhausted 7/22", "denial 2/28", "faxed 2/15")
     + "date film scan ct mri cxr echo planned exhausted denial denied faxed training".split()
+    # (an admission, a death, a delivery in a team's minutes: "New admit 8/2", "(d. 9/28)",
+    # "DME delivery 9/12", "released 3/29")
+    + "admit admits admission d. delivery released discharge funeral burial".split()
     # (a weekday before it: "crisis again on Tues 10/8")
     # (not "sat" or "sun": words too, "the sun 3/4")
     + "mon tue tues wed weds thu thur thurs fri monday tuesday wednesday".split()
@@ -7568,8 +7594,10 @@ _MD_FRACTION_RE: Final = compiled(
 
 _MD_RANGE_RE: Final = compiled(rf"[–-]{_MD_OR_DM}(?![\d/])")
 _MD_EVENT_AFTER_RE: Final = compiled(
-    r"[ ](?:encounter|visit|appointment|appt|session|call|scan|labs?|dose|infusion|delivery)\b"
+    r"[ ](?:encounter|visit|appointment|appt|session|call|scan|labs?|dose|infusion|delivery"
+    r"|slot|release|workshop|huddle|meeting|admission|discharge|surgery)\b"
 )
+_MD_EVENT_OPENERS: Final = frozenset("the his her their my your our a".split())
 # A month and day joined to a date before it: "seen 2/14 and again 3/1", "on 5/2, then 5/9".
 _DATE_AND_MD_RE: Final = compiled(
     r"[ ]*,?[ ]*(?:and|or|then|&|to|through|thru|-)(?:[ ]+(?:again|then|on))?[ ]+"
@@ -7617,7 +7645,11 @@ def _md_after_verb(text: str) -> Iterable[tuple[int, int, str]]:
             and text[m.end() : m.end() + 1] in "),"
             and value.split("/")[1] not in _MD_SCORE_DAYS
         )
-        event = bool(words) and words[-1] == "the" and _MD_EVENT_AFTER_RE.match(text, m.end())
+        # ("the 3/12 encounter", "his 11/22 slot", "a 3/29 release"; the next meeting's,
+        # "Next IDG 8/20", "Next call 6/20")
+        event = bool(words) and words[-1] in _MD_EVENT_OPENERS
+        event = event and _MD_EVENT_AFTER_RE.match(text, m.end()) is not None
+        event = event or (len(words) >= 2 and words[-2] == "next")
         verb = bool(words) and words[-1].lstrip("(").rstrip(",") in _MD_VERBS
         if verb or timed or padded or ranged or bracketed or event:
             if not _MD_FRACTION_RE.match(text, m.end()):
@@ -9560,7 +9592,6 @@ _HANDLE_NAMED_RE: Final = _scan(
     r"(?P<n>@?[A-Za-z][A-Za-z0-9]*[._][A-Za-z0-9._]*[A-Za-z0-9]|@[A-Za-z][A-Za-z0-9_]{2,})",
 )
 
-
 def _handles(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _HANDLE_LABEL_RE.finditer(text) if _HANDLE_LABEL_RE in may else ():
         handle = m.group("n")
@@ -10699,7 +10730,10 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_SIGNATURE_RE, None),
         (_LOWER_SITE_RE, None),
         *((rx, None) for rx in (_NICKNAMED_RE, _SUBJECT_INITIALS_RE)),
-        *((rx, None) for rx in (_HANDLE_LABEL_RE, _HANDLE_NAMED_RE, _CHAT_AUTHOR_RE)),
+        *(
+            (rx, None)
+            for rx in (_HANDLE_LABEL_RE, _HANDLE_NAMED_RE, _CHAT_AUTHOR_RE)
+        ),
         (_NUMBERS_DATE_RE, _NUMBERS_DATE_GATE),
         *((rx, None) for rx in (_DAY_ALONE_RE, _HONORIFIC_RE)),
         (_NAME_CORRECTED_RE, _ascii_gate(_NAME_CORRECTED_RE)),

@@ -3469,6 +3469,31 @@ SESSION_35_CASES = [
         "we met at the clinic on tuesday, she was at work on nights, the patient at the clinic on "
         "suboxone, to the doctor on call. I work at Epic in [LOCATION].\n",
     ),
+    # a prison or a jail by its name; not "the County Jail"
+    (
+        "Thanks for coming up to HMP Thornbridge. i'm a nurse at hmp manchester. Releases from "
+        "Inverness Jail. He was released from the County Jail and the State Prison.\n",
+        "Thanks for coming up to [LOCATION]. i'm a nurse at [LOCATION]. Releases from "
+        "[LOCATION]. He was released from the County Jail and the State Prison.\n",
+    ),
+    (
+        "She grew up in County Antrim, then Co. Kerry. County Health signed off.\n",
+        "She grew up in [LOCATION], then [LOCATION]. County Health signed off.\n",
+    ),
+    # a month and a day in a team's minutes: an admission, a death, the next meeting, a slot
+    (
+        "Next call 6/20. a 3/29 release. move his 11/22 slot. New admit 8/2. Mavis Hoskins "
+        "(d. 9/28). "
+        "DME delivery 9/12.\n",
+        "Next call [DATE]. a [DATE] release. move his [DATE] slot. New admit [DATE]. [NAME] (d. "
+        "[DATE]). DME delivery [DATE].\n",
+    ),
+    ("the next 2/3 of the day, a 1/2 dose, his 2/3 dose, rated it 8/10\n",) * 2,
+    # an id with a system's prefix joined by an underscore
+    (
+        "User ID: usr_04f9a21c7 | Patient ID pt_88213 | set feature_flag_2 on\n",
+        "User [ID] | [ID] | set feature_flag_2 on\n",
+    ),
     # villages of a few hundred people, from GeoNames, in lower-case speech
     (
         "i cover all the way from redford up to marfa, then out of wartburg up to sunbright\n",

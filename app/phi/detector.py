@@ -217,6 +217,7 @@ _EXTRA_PLACES: Final = frozenset(
 _NOT_NAME: Final = frozenset(
     """
     ohip pharmacare ramq nanay tatay
+    bereavement comms chaplaincy informatics mamaw papaw meemaw
     line desk station triage hotline helpline
     a an the this that these those he she they we i you it his her their our my your its
     erm um umm uh uhm hmm mhm er eh ah oh yep yup nah nope alright look listen says said
@@ -952,6 +953,13 @@ _GENERIC_PREFIX: Final = frozenset(
     """.split()
 )
 
+# What a facility's head is no head of: a survey, a measure, a staff ("CMS Hospice Outcomes",
+# "All Hospice Clinical Staff").
+_NOT_FACILITY_AFTER_RE: Final = compiled(
+    r"[ ](?:Survey|Outcomes|Clinical|Staff|Team|Program|Programme|Measures?|Items?|Benefit"
+    r"|Compare|Quality|Conditions|Volunteers|Aides?|Leadership|Policy|Policies|Manual"
+    r"|Handbook|Toolkit|Guidelines?|Certification)\b"
+)
 # The heads of a place where a person is held ("Inverness Jail", "Mt Eden Corrections
 # Facility"): named only by a word that is no generic one ("the County Jail" is not).
 _HOLDING_RE: Final = compiled(r"Jail|Prison|Penitentiary|Correction|Detention|Remand")
@@ -1875,6 +1883,8 @@ def _location_spans(
             continue
         if all(w.lower() in _SPECIALTY for w in words):
             continue  # "the Heart Failure Clinic" is a service, not a named facility
+        if _NOT_FACILITY_AFTER_RE.match(text, m.end()):
+            continue  # "the CAHPS Hospice Survey", "To: All Hospice Clinical Staff"
         if _HOLDING_RE.search(m.group("head")) and all(
             w.lower().strip(".") in _FACILITY_ISH or w.lower() in lex.common for w in words
         ):
@@ -3464,7 +3474,11 @@ def _uncued_lower_facility(
     named = " ".join(low_words)
     listed = any(named.startswith(c) for c in lex.cities.get(low_words[0], ()))
     if not listed and all(
-        w in lex.common or _inflected_word(w, lex) or w in _GENERIC_PREFIX or w in _SPECIALTY
+        w in lex.common
+        or _inflected_word(w, lex)
+        or w in _GENERIC_PREFIX
+        or w in _SPECIALTY
+        or w.startswith("tele")  # ("the telepsych clinic", "our telemed unit")
         for w in low_words
     ):
         return None  # "the big cancer center", "a good memory care home"
@@ -5617,7 +5631,7 @@ def _spoken_spans(
         head = m.group(0).lower()
         strong_head = " " in head or head not in _WEAK_FAC_HEADS
         fac_start = _facility_start(text, m.start(), lex, lower_mode, strong_head)
-        if fac_start is not None:
+        if fac_start is not None and not _NOT_FACILITY_AFTER_RE.match(text, m.end()):
             yield fac_start, _place_after(text, m.end(), lex, lower_mode), LOCATION
     saints = ("st" in low_text or "saint" in low_text) and _SAINT_LOWER_RE in may
     for m in _SAINT_LOWER_RE.finditer(text) if saints else ():
@@ -9592,6 +9606,7 @@ _HANDLE_NAMED_RE: Final = _scan(
     r"(?P<n>@?[A-Za-z][A-Za-z0-9]*[._][A-Za-z0-9._]*[A-Za-z0-9]|@[A-Za-z][A-Za-z0-9_]{2,})",
 )
 
+
 def _handles(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _HANDLE_LABEL_RE.finditer(text) if _HANDLE_LABEL_RE in may else ():
         handle = m.group("n")
@@ -10157,6 +10172,7 @@ def _s16_spans(
                 )
             )
             and w.lower() not in _KIN_WORDS
+            and w.lower() not in lex.drugs  # ("Pharmacist: Paliperidone 3-monthly is ...")
             and w.lower() not in _DAY_AND_MONTH_NAMES
             and w.lower() not in _UTTERANCES  # ("Interviewer: Mm-hm.")
             and _VOWEL_RE.search(w.lower()) is not None
@@ -10730,10 +10746,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_SIGNATURE_RE, None),
         (_LOWER_SITE_RE, None),
         *((rx, None) for rx in (_NICKNAMED_RE, _SUBJECT_INITIALS_RE)),
-        *(
-            (rx, None)
-            for rx in (_HANDLE_LABEL_RE, _HANDLE_NAMED_RE, _CHAT_AUTHOR_RE)
-        ),
+        *((rx, None) for rx in (_HANDLE_LABEL_RE, _HANDLE_NAMED_RE, _CHAT_AUTHOR_RE)),
         (_NUMBERS_DATE_RE, _NUMBERS_DATE_GATE),
         *((rx, None) for rx in (_DAY_ALONE_RE, _HONORIFIC_RE)),
         (_NAME_CORRECTED_RE, _ascii_gate(_NAME_CORRECTED_RE)),

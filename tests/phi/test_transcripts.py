@@ -3494,6 +3494,14 @@ SESSION_35_CASES = [
         "User ID: usr_04f9a21c7 | Patient ID pt_88213 | set feature_flag_2 on\n",
         "User [ID] | [ID] | set feature_flag_2 on\n",
     ),
+    # a department, a survey or a staff named with a facility's head; a telehealth service; a
+    # tumour's markers; a drug after a role's label
+    (
+        "Comms: Customer Success to email them. 4. Bereavement. From: Bereavement Services\nTo: "
+        "All Hospice Clinical Staff. 2. CAHPS Hospice Survey. the new CMS Hospice Outcomes.\n",
+    )
+    * 2,
+    ("so the way the telepsych clinic works is um, the testing sent like egfr alk\n",) * 2,
     # villages of a few hundred people, from GeoNames, in lower-case speech
     (
         "i cover all the way from redford up to marfa, then out of wartburg up to sunbright\n",

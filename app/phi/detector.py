@@ -3309,6 +3309,9 @@ _FAC_HEAD_WORDS: Final = (
     r"|missionary[ ]baptist|free[ ]will[ ]baptist|primitive[ ]baptist|united[ ]methodist"
     r"|baptist|methodist|adventist|lutheran|presbyterian|pentecostal|episcopal"
     r"|memorial|hospital|infirmary|clinic"
+    # (where a client is held: "southern regional jail", "the multnomah county detention
+    # center")
+    r"|jail|prison|detention\s+(?:center|centre|facility)|correctional\s+(?:facility|center)"
     r"|medical\s+(?:center|centre|pavilion|group|plaza|campus)|medical\s+associates"
     r"|(?:care|convalescent)\s+home"
     r"|health\s+(?:sciences?\s+cent(?:er|re)|hub)"
@@ -9733,6 +9736,42 @@ _SIGNATURE_RE: Final = _scan(
 )
 
 
+# A given name opening a clause of a team's minutes or a note, as the one who acts: an action
+# item ("Derrick to follow.", "Amber to call her at ...", "Tom to liaise with ...") or what
+# was done ("Tom saw 14 people", "Sam spoke with liaison", "Lucy reports 3 new referrals").
+# A name that is also a word ("Tom", "Amber") stands so only for a person.
+_ACTION_VERBS: Final = (
+    r"follow|call|send|liaise|assign|visit|contact|e-?mail|schedule|review|check|arrange"
+    r"|update|reach|coordinate|confirm|ask|text|book|draft|share|bring|set|order|see|meet"
+    r"|talk|phone|ring|write|circulate|present|lead|cover|chase|escalate|complete|speak"
+    r"|connect|find|organi[sz]e|sort|pick|fax|submit|obtain|request|verify|notify|inform"
+    r"|provide|attend|join|train|prepare|investigate|document|log|track|flag|loop|ping|own"
+    r"|compile|refer|enrol+|register|post|print|mail|deliver|assess|discuss|contact"
+)
+_SUBJECT_NAME_RE: Final = _scan(
+    _UP,
+    rf"(?:^|(?<=[.;:!?][ ])|(?<=[.;:!?][ ][ ]))(?P<n>[{_UP}][{_LO}]+)[ ]"
+    rf"(?:to[ ](?:{_ACTION_VERBS})|(?P<done>saw|spoke|met|took|went|called|reported|reports"
+    r"|engaged|trialled|trialed|covering|coordinating|requests|requested|confirmed|asked"
+    r"|agreed|noted|raised|presented|shared|visited|sent|emailed|texted|phoned|rang|said|says"
+    r"|is|was|has|had|will))\b",
+    re.M,
+)
+_NOT_SUBJECT: Final = frozenset("hope will may faith june april august".split())
+
+
+def _clause_subjects(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    """Given names that open a clause as its subject (_SUBJECT_NAME_RE)."""
+    for m in _SUBJECT_NAME_RE.finditer(text) if _SUBJECT_NAME_RE in may else ():
+        low = m.group("n").lower()
+        if low in _NOT_SUBJECT or low in _NOT_NAME or low in _CONTEXT_STOP or low in lex.drugs:
+            continue
+        if low in _KIN_WORDS or low in _DAY_AND_MONTH_NAMES:
+            continue
+        if low in lex.first or (low in lex.first_ambiguous and not m.group("done")):
+            yield m.start("n"), m.end("n"), NAME
+
+
 def _signatures(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
     for m in _SIGNATURE_RE.finditer(text) if "\n" in text and _SIGNATURE_RE in may else ():
         if m.group("n"):
@@ -10747,6 +10786,7 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         (_LOWER_SITE_RE, None),
         *((rx, None) for rx in (_NICKNAMED_RE, _SUBJECT_INITIALS_RE)),
         *((rx, None) for rx in (_HANDLE_LABEL_RE, _HANDLE_NAMED_RE, _CHAT_AUTHOR_RE)),
+        (_SUBJECT_NAME_RE, None),
         (_NUMBERS_DATE_RE, _NUMBERS_DATE_GATE),
         *((rx, None) for rx in (_DAY_ALONE_RE, _HONORIFIC_RE)),
         (_NAME_CORRECTED_RE, _ascii_gate(_NAME_CORRECTED_RE)),
@@ -11179,6 +11219,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_intro_names(text, lex, may))
     raw.extend(_nicknamed(text, lex, may))
     raw.extend(_signatures(text, lex, may))
+    raw.extend(_clause_subjects(text, lex, may))
     raw.extend(_handles(text, lex, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))

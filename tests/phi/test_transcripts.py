@@ -3502,6 +3502,18 @@ SESSION_35_CASES = [
     )
     * 2,
     ("so the way the telepsych clinic works is um, the testing sent like egfr alk\n",) * 2,
+    # a given name opening a clause of minutes as the one who acts; not "Hope to see you"
+    (
+        "2. In-reach: Lucy reports 3 new referrals. Tom to liaise with the aunt. Derrick to "
+        "follow.\nFollow-up: Sam spoke with liaison. Amber to call her.\n",
+        "2. In-reach: [NAME] reports 3 new referrals. [NAME] to liaise with the aunt. [NAME] to "
+        "follow.\nFollow-up: [NAME] spoke with liaison. [NAME] to call her.\n",
+    ),
+    (
+        "Hope to see you soon. Will to follow. May is busy. Pharmacy to send. Mark is fine. Bill "
+        "was sent.\n",
+    )
+    * 2,
     # villages of a few hundred people, from GeoNames, in lower-case speech
     (
         "i cover all the way from redford up to marfa, then out of wartburg up to sunbright\n",

@@ -499,6 +499,8 @@ _ID_LABEL: Final = (
     # (a study's subject by number: "Subject 0309", "subject SCUH-121")
     r"|subject"
     r"|(?:patient|pt|site|case|member|subscriber|unique|record|employee|student|badge)\s+ID"
+    # (a prisoner's number: "Prison number A9912CP", "booking number 24-118")
+    r"|(?:prison|prisoner|inmate|booking|offender|jail)\s+(?:ID|number|no\.?)"
     r"|ID(?:\s+(?:number|no\.?))?|identifier|no\.|number|#)"
 )
 # (slashed parts: "LUTH/OBG/22/08841", a hospital number)
@@ -7584,6 +7586,8 @@ _MD_VERBS: Final = frozenset(
     # (an admission, a death, a delivery in a team's minutes: "New admit 8/2", "(d. 9/28)",
     # "DME delivery 9/12", "released 3/29")
     + "admit admits admission d. delivery released discharge funeral burial".split()
+    # (a cover's or a claim's day: "lapsed 6/30", "reinstated 8/1", "effective 7/1")
+    + "lapsed reinstated effective expired renewed terminated resubmitted saw".split()
     # (a weekday before it: "crisis again on Tues 10/8")
     # (not "sat" or "sun": words too, "the sun 3/4")
     + "mon tue tues wed weds thu thur thurs fri monday tuesday wednesday".split()
@@ -7602,7 +7606,7 @@ _MD_TIME_AFTER_RE: Final = compiled(
 )
 # "came in 8/4", "she was brought in 3/12": a visit's date after a verb of coming in.
 _MD_IN_VERBS: Final = frozenset("came come comes went brought checked walked showed".split())
-_MD_OBJECTS: Final = frozenset("him her them me us it".split())
+_MD_OBJECTS: Final = frozenset("him her them me us it patient pt".split())
 _MD_FRACTION_RE: Final = compiled(
     r"\s+(?i:a|an|of|the|tabs?|tablets?|pills?|doses?|cups?|way|hours?|days?|weeks?|months?"
     r"|patients?|people|nurses?|doctors?|times?|strength|power)\b"
@@ -7668,6 +7672,7 @@ def _md_after_verb(text: str) -> Iterable[tuple[int, int, str]]:
         event = event and _MD_EVENT_AFTER_RE.match(text, m.end()) is not None
         event = event or (len(words) >= 2 and words[-2] == "next")
         verb = bool(words) and words[-1].lstrip("(").rstrip(",") in _MD_VERBS
+        verb = verb or (len(words) >= 3 and words[-3] == "date" and words[-2] == "of")
         if verb or timed or padded or ranged or bracketed or event:
             if not _MD_FRACTION_RE.match(text, m.end()):
                 yield start, m.end(), DATE
@@ -11284,7 +11289,25 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     cleaned.extend(_recurring(text, cleaned, lex))
     extended = _extend(text, _merged(cleaned), lex, lower_mode)
     kept = [s for s in extended if not _no_one(text, s[0], s[1], s[2], lex)]
-    return _merge(_joined_places(text, kept, lex))
+    return _merge(_joined_places(text, _joined_dates(text, kept), lex))
+
+
+def _joined_dates(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """A month and its day said after a comma, as one date ("since [last february], [the
+    twentieth]", "the end of september, the twenty sixth"): the comma between is the date's."""
+    out: list[tuple[int, int, str]] = []
+    for span in spans:
+        if (
+            out
+            and span[2] == DATE
+            and out[-1][2] == DATE
+            and text[out[-1][1] : span[0]] == ", "
+            and text.startswith(("the ", "The "), span[0])
+        ):
+            out[-1] = (out[-1][0], span[1], DATE)
+        else:
+            out.append(span)
+    return out
 
 
 # What stands between two parts of one address on its line: a comma or a space, and a

@@ -3514,6 +3514,14 @@ SESSION_35_CASES = [
         "was sent.\n",
     )
     * 2,
+    # a month and its day said after a comma, one date; a prisoner's number; a cover's days
+    (
+        "on the script since last february, the twentieth, through the hub. Prison number "
+        "A9912CP. contract lapsed 6/30; reinstated 8/1. Date of observation: 2/27. saw patient "
+        "4/29: stable\n",
+        "on the script since [DATE], through the hub. [ID]. contract lapsed [DATE]; reinstated "
+        "[DATE]. Date of observation: [DATE]. saw patient [DATE]: stable\n",
+    ),
     # villages of a few hundred people, from GeoNames, in lower-case speech
     (
         "i cover all the way from redford up to marfa, then out of wartburg up to sunbright\n",

@@ -628,8 +628,9 @@ _LINK: Final = (
 _HEAD_FIRST_RE: Final = _scan(
     "UHCPSKMWOAZLGFBNRVzEIÓÉ",
     r"\b(?P<h>University[ ]+Hospital|Hospital|Cl[íi]nica|Policl[íi]nica|Centro[ ]+(?:de[ ]+)?Salud"
-    # (a church, school or hospital of Our Lady: "Our Lady of the Lake")
-    r"|Our[ ]+Lady[ ]+of(?:[ ]+the)?"
+    # (a church, school or hospital of Our Lady: "Our Lady of the Lake"; a hospice of its
+    # region: "Hospice of the Cumberland Gap", "Hospice of Southern Maine")
+    r"|Our[ ]+Lady[ ]+of(?:[ ]+the)?|Hospice[ ]+of(?:[ ]+the)?"
     r"|Centro[ ]+M[ée]dico|Spitalul(?:[ ]+Clinic)?|Klinikum|Uniklinik|Krankenhaus|H[ôo]pital"
     r"|Ospedale"
     r"|Medisch[ ]+Centrum|Wijkgezondheidscentrum|Huisartsenpraktijk|Sanatorio|UZ|AZ"
@@ -797,8 +798,11 @@ _BASE_RE: Final = _scan(
 # Facility heads: a capitalised run ending in one of these is a facility name.
 _FACILITY_HEAD: Final = (
     r"(?:Hospice\s+(?:and|&)\s+Palliative(?:\s+Care)?|Visiting\s+Nurses?(?:\s+(?:Association"
-    r"|Service))?|Home\s+Health(?:\s+(?:Care|Agency|Services))?|Funeral\s+Home"
+    r"|Service))?|Home\s+Health(?:\s+(?:Care|Agency|Services))?(?:\s+(?:&|and)\s+Hospice)?"
+    r"|Funeral\s+Home"
     r"|(?:Unified\s+)?School\s+District|LLP|Credit\s+Union|Health\s+(?:and|&)\s+Rehabilitation"
+    # (a congregation by its denomination: "Knottsville Church of the Brethren")
+    r"|Church\s+of\s+(?:the\s+)?(?:Brethren|Nazarene|God(?:\s+in\s+Christ)?|Christ)"
     r"|Hospitals?|Hosp\.?|Clinic|Clinics|Medical\s+(?:Center|Centre|Group|Campus|Plaza|Associates)"
     r"|(?:Care|Rest|Retirement|Convalescent)\s+Home|Aged\s+Care|Memory\s+Care"
     r"|Rehab(?:ilitation)?\s+(?:Unit|Ward)|(?:Family\s+)?Health\s+Team|Care\s+Village"
@@ -1842,6 +1846,10 @@ def _location_spans(
 
     for m in _HEAD_FIRST_RE.finditer(text) if _HEAD_FIRST_RE in may else ():
         last = m.group("n").lower()
+        if m.group("h").startswith("Hospice") and all(
+            w.lower() in lex.common for w in text[m.end("h") : m.end()].split()
+        ):
+            continue  # "Hospice of Care": no region's name
         if m.group("h") != "Hospital" or last not in lex.common or lex.cities.get(last):
             # (a sentence's end is the name's: "… Our Lady of the Lake. She is")
             stop = _SENTENCE_END_RE.search(text, m.start("h"), m.end())

@@ -3522,6 +3522,14 @@ SESSION_35_CASES = [
         "on the script since [DATE], through the hub. [ID]. contract lapsed [DATE]; reinstated "
         "[DATE]. Date of observation: [DATE]. saw patient [DATE]: stable\n",
     ),
+    # a hospice by its region, a home-health agency that is a hospice, a congregation by its
+    # denomination; not "Hospice of Care"
+    (
+        "Hospice of the Cumberland Gap called. Ben is with Lamoille Home Health & Hospice. We'll "
+        "meet at Knottsville Church of the Brethren. Hospice of Care is a phrase.\n",
+        "[LOCATION] called. [NAME] is with [LOCATION]. We'll meet at [LOCATION]. Hospice of Care "
+        "is a phrase.\n",
+    ),
     # villages of a few hundred people, from GeoNames, in lower-case speech
     (
         "i cover all the way from redford up to marfa, then out of wartburg up to sunbright\n",

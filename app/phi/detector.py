@@ -3312,7 +3312,8 @@ _FAC_HEAD_WORDS: Final = (
     # a firm: "the magnolia creek hospice and palliative people", "laurel ridge visiting
     # nurses", "oak street apothecary", "macon unified school district", "hall & carter llp")
     r"(?:hospice[ ](?:and|&)[ ]palliative(?:[ ]care)?|visiting[ ]nurses?(?:[ ](?:association"
-    r"|service))?|home[ ]health(?:[ ](?:care|agency|services))?|apothecary|funeral[ ]home"
+    r"|service))?|home[ ]health(?:[ ](?:care|agency|services))?(?:[ ](?:and|&)[ ]hospice)?"
+    r"|hospice[ ]care|home[ ]care|apothecary|funeral[ ]home"
     r"|unified[ ]school[ ]district|school[ ]district|llp"
     # (and a congregation: "bethel pentecostal church", "temple beth el" aside)
     r"|church|chapel|cathedral|synagogue|mosque|masjid|tabernacle"
@@ -8601,15 +8602,29 @@ _LOWER_HEAD_FIRST_RE: Final = compiled(
     r"\b(?P<h>hospital(?:[ ]+(?:distrital|universitario|regional|municipal|central))?|clinica"
     r"|clínica|policlinica|policlínica|spitalul(?:[ ]+(?:judetean|municipal|clinic))?|uz|az"
     r"|centre[ ]+hospitalier|centro[ ]+hospitalar|praxis|farmacia|farmácia|apteka|ziekenhuis"
-    r"|klinik|klinikum|uniklinik|ospedale|hopital|hôpital|szpital|b[ệe]nh[ ]+vi[ệe]n)"
+    r"|klinik|klinikum|uniklinik|ospedale|hopital|hôpital|szpital|b[ệe]nh[ ]+vi[ệe]n"
+    # (a hospice of its region: "hospice of the bluegrass", "hospice of southern west
+    # virginia": words of English name it too)
+    r"|hospice[ ]+of(?:[ ]+the)?)"
     rf"(?P<n>(?:[ ]+[{_LO}][{_LO}'’-]+){{1,6}})",
 )
+_NOT_REGION: Final = frozenset("future past year month week day care hospice they".split())
 _PLACE_WORD_BEFORE_RE: Final = compiled(r"\b(?:at|to|from|in|into|call(?:ing|ed)?)[ ]+$")
 
 
 def _lower_head_first(text: str, lex: _Lexicon, may: Possible) -> Iterable[tuple[int, int, str]]:
     """Facilities named head first in lower-case speech (_LOWER_HEAD_FIRST_RE)."""
     for m in may.finditer(_LOWER_HEAD_FIRST_RE, text):
+        if m.group("h").startswith("hospice"):
+            words = m.group("n").split()
+            n = 0
+            while n < min(3, len(words)) and words[n] not in _SHORT_FUNCTION_WORDS:
+                if words[n] in _CONTEXT_STOP or words[n] in _NOT_REGION:
+                    break
+                n += 1
+            if n:
+                yield m.start("h"), m.start("n") + len(" " + " ".join(words[:n])), LOCATION
+            continue
         if not _PLACE_WORD_BEFORE_RE.search(text, max(0, m.start() - 10), m.start()):
             continue
         end = m.end("h")

@@ -3530,6 +3530,13 @@ SESSION_35_CASES = [
         "[LOCATION] called. [NAME] is with [LOCATION]. We'll meet at [LOCATION]. Hospice of Care "
         "is a phrase.\n",
     ),
+    (
+        "we had hospice of the bluegrass the nurse was a man. i'm with caledonia home health and "
+        "hospice up north. we went with androscoggin valley home care. the hospice of the future "
+        "is here, she gets home care now\n",
+        "we had [LOCATION] the nurse was a man. i'm with [LOCATION] up north. we went with "
+        "[LOCATION]. the hospice of the future is here, she gets home care now\n",
+    ),
     # villages of a few hundred people, from GeoNames, in lower-case speech
     (
         "i cover all the way from redford up to marfa, then out of wartburg up to sunbright\n",

@@ -2336,11 +2336,18 @@ _SAID_LETTER: Final = r"(?:(?:double|triple)[ ]+)?[a-z](?:[ ]+as[ ]+in[ ]+[a-z]+
 # ("dash" said: "three r y six dash c x eight")
 _SAID_SEP: Final = r"(?:[ ,\-–—…~]|\.\.\.|[ ](?:dash|hyphen)(?=[ ]))+"
 _SAID_ID_RE: Final = _scan(
-    "maipgcenrsldf",
+    "maipgcenrsldfb",
     r"\b(?:member|insurance|policy|group|claim|account|acct|encounter|rx|prescription|license"
     r"|licence|mrn|m[ ]r[ ]n|medical[ ]record|social|ssn|id|nhi|nhs|pps|chi|ihi|card|certificate"
-    r"|serial|reference|folder|script|medicare|permit)(?:[ ]+(?:number|no\.?|#|id))?"
-    r"(?:[ ]*(?:is|was|:|['’]s)|[?][ ]+(?:okay[.,]?[ ]+)?it['’]s)[ ]+(?:um,?[ ]+|uh,?[ ]+)?"
+    r"|serial|reference|folder|script|medicare|permit|employee|plate|prison|prisoner|booking"
+    r"|inmate|badge)"
+    # (a number's word may stand for the copula: "my employee number u c h four ...", "prison
+    # number a three three ..."; a word or a pause between: "his reference there is ...",
+    # "his nhi is, hold on, z q m ...")
+    r"(?:[ ]+(?:number|no\.?|#|id)(?:[ ]*(?:is|was|:|['’]s))?"
+    r"|(?:[ ]+(?:number|no\.?|#|id))?(?:[ ]+there)?"
+    r"(?:[ ]*(?:is|was|:|['’]s)|[?][ ]+(?:okay[.,]?[ ]+)?it['’]s))"
+    r"(?:,?[ ]+(?:hold[ ]+on|one[ ]+sec(?:ond)?|let[ ]+me[ ]+see),)?[ ]+(?:um,?[ ]+|uh,?[ ]+)?"
     rf"(?P<v>(?:{_SAID_LETTER}{_SAID_SEP}){{0,4}}{_SAID_NUM}"
     rf"(?:{_SAID_SEP}(?:{_SAID_NUM}|(?![ai]\b){_SAID_LETTER}(?![a-z]))){{3,}})",
 )

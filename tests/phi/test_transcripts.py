@@ -3537,6 +3537,14 @@ SESSION_35_CASES = [
         "we had [LOCATION] the nurse was a man. i'm with [LOCATION] up north. we went with "
         "[LOCATION]. the hospice of the future is here, she gets home care now\n",
     ),
+    # an id said with its letters after a number's label, a word or a pause between
+    (
+        "my employee number u c h four four nine one and my password. his reference there is c a "
+        "d s four four nine one, and his nhi is, hold on, z q m five five two eight. the plate "
+        "number one.\n",
+        "my employee number [ID] and my password. his reference there is [ID], and his nhi is, "
+        "hold on, [ID]. the plate number one.\n",
+    ),
     # villages of a few hundred people, from GeoNames, in lower-case speech
     (
         "i cover all the way from redford up to marfa, then out of wartburg up to sunbright\n",

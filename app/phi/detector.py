@@ -10641,6 +10641,41 @@ def _business_places(
             yield x, m.end(), LOCATION
 
 
+# A given name's second part, as the South and the Plains give them ("ila mae", "brenda
+# sue", "norma jean", "dale wayne"), and a name said twice before its surname ("miss opal
+# opal gentry", "mister ambrose ambrose cyr"): the name runs on over them.
+_SECOND_GIVEN_RE: Final = compiled(
+    r"[ ](?i:mae|sue|jean|ann|anne|lynn|beth|jo|kay|lou|belle|marie|faye|ray|wayne)\b"
+    r"(?![-'’])"
+)
+_SURNAME_AFTER_RE: Final = compiled(rf"[ ](?P<w>[{_UP}{_LO}][{_LO}'’-]+)\b")
+
+
+def _names_run_on(
+    text: str, found: Sequence[tuple[int, int, str]], lex: _Lexicon
+) -> Iterator[tuple[int, int, str]]:
+    """Names that run on over a second given name or a repetition (_SECOND_GIVEN_RE)."""
+    for start, end, cat in found:
+        if cat != NAME or end - start > 30:
+            continue
+        new_end = end
+        if (second := _SECOND_GIVEN_RE.match(text, new_end)) is not None:
+            new_end = second.end()
+        said = text[start:new_end]
+        if (
+            text.startswith(" " + said, new_end)
+            and not text[new_end + 1 + len(said) : new_end + 2 + len(said)].isalpha()
+        ):
+            new_end += 1 + len(said)  # "opal opal", "ila mae ila mae"
+            if (w := _SURNAME_AFTER_RE.match(text, new_end)) is not None:
+                low = w.group("w").lower()
+                if (low in lex.surnames or _unknown_word(low, lex)) and low not in _NOT_NAME:
+                    if low not in _CONTEXT_STOP and low not in _SHORT_FUNCTION_WORDS:
+                        new_end = w.end()
+        if new_end > end:
+            yield start, new_end, NAME
+
+
 # Whose a phone number is, in a contact list: a name in brackets after it ("0812 555 7740
 # (driver Auwalu)", "0977 555 1403 (Mark)"), or before it with the line's kind ("Marcel cell
 # 207-555-3302").
@@ -11316,6 +11351,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
         cleaned.extend(_phone_owners(text, cleaned, lex))
     if " on " in text or " in " in text or " off " in text:
         cleaned.extend(list(_business_places(text, cleaned, lex)))
+    cleaned.extend(list(_names_run_on(text, cleaned, lex)))
     cleaned.extend(_recurring(text, cleaned, lex))
     extended = _extend(text, _merged(cleaned), lex, lower_mode)
     kept = [s for s in extended if not _no_one(text, s[0], s[1], s[2], lex)]

@@ -3545,6 +3545,13 @@ SESSION_35_CASES = [
         "my employee number [ID] and my password. his reference there is [ID], and his nhi is, "
         "hold on, [ID]. the plate number one.\n",
     ),
+    # a given name's second part, and a name said twice before its surname
+    (
+        "a lady miss ila mae ila mae smith and you cross a creek, a woman right now brenda sue "
+        "she's got it, mister ambrose ambrose cyr a retired game warden\n",
+        "a lady miss [NAME] and you cross a creek, a woman right now [NAME] she's got it, mister "
+        "[NAME] a retired game warden\n",
+    ),
     # villages of a few hundred people, from GeoNames, in lower-case speech
     (
         "i cover all the way from redford up to marfa, then out of wartburg up to sunbright\n",

@@ -9795,6 +9795,37 @@ _SUBJECT_NAME_RE: Final = _scan(
 _NOT_SUBJECT: Final = frozenset("hope will may faith june april august".split())
 
 
+# Who speaks, introduced at a turn's start by name and role ("Speaker 4: Rufus, peer mentor
+# with Bridges to Change."), and who is asked by name at a turn's end ("So we've got two
+# releases next week. Colin?").
+_ROLE_WORDS: Final = (
+    r"mentor|nurse|coach|counsell?or|psychiatrist|psychologist|physician|doctor|chaplain"
+    r"|pharmacist|manager|coordinator|navigator|director|lead|specialist|therapist|worker"
+    r"|midwife|doula|aide|advocate|volunteer|liaison|supervisor|social[ ]worker|case[ ]manager"
+)
+_NAME_ROLE_TURN_RE: Final = _scan(
+    _UP,
+    rf"(?:^|(?<=:[ ]))(?P<n>[{_UP}][{_LO}]+),[ ](?:(?:a|an|the|our|one[ ]of[ ]the)[ ])?"
+    rf"(?:[a-z-]+[ ]){{0,2}}(?:{_ROLE_WORDS})s?\b",
+    re.M,
+)
+_NAME_ASKED_RE: Final = _scan(
+    _UP, rf"(?<=[.!?][ ])(?P<n>[{_UP}][{_LO}]+)\?(?=[ \t]*(?:\n|[|]|$))", re.M
+)
+
+
+def _turn_names(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
+    """A name with its role at a turn's start, or asked at a turn's end (_NAME_ROLE_TURN_RE,
+    _NAME_ASKED_RE): a given name of the lists (no word alone)."""
+    for rx in (_NAME_ROLE_TURN_RE, _NAME_ASKED_RE):
+        for m in rx.finditer(text) if rx in may else ():
+            low = m.group("n").lower()
+            if low in _NOT_NAME or low in _CONTEXT_STOP or low in _DAY_AND_MONTH_NAMES:
+                continue
+            if low in lex.first or (rx is _NAME_ROLE_TURN_RE and low in lex.first_ambiguous):
+                yield m.start("n"), m.end("n"), NAME
+
+
 def _clause_subjects(text: str, lex: _Lexicon, may: Possible) -> Iterator[tuple[int, int, str]]:
     """Given names that open a clause as its subject (_SUBJECT_NAME_RE)."""
     for m in _SUBJECT_NAME_RE.finditer(text) if _SUBJECT_NAME_RE in may else ():
@@ -10857,6 +10888,8 @@ _PREFILTER: Filter = Prefilter(  # (not Final, nor typed Prefilter: a test's sta
         *((rx, None) for rx in (_NICKNAMED_RE, _SUBJECT_INITIALS_RE)),
         *((rx, None) for rx in (_HANDLE_LABEL_RE, _HANDLE_NAMED_RE, _CHAT_AUTHOR_RE)),
         (_SUBJECT_NAME_RE, None),
+        (_NAME_ROLE_TURN_RE, None),
+        (_NAME_ASKED_RE, None),
         (_NUMBERS_DATE_RE, _NUMBERS_DATE_GATE),
         *((rx, None) for rx in (_DAY_ALONE_RE, _HONORIFIC_RE)),
         (_NAME_CORRECTED_RE, _ascii_gate(_NAME_CORRECTED_RE)),
@@ -11290,6 +11323,7 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     raw.extend(_nicknamed(text, lex, may))
     raw.extend(_signatures(text, lex, may))
     raw.extend(_clause_subjects(text, lex, may))
+    raw.extend(_turn_names(text, lex, may))
     raw.extend(_handles(text, lex, may))
     if lower_mode:
         raw.extend(_lower_head_first(text, lex, may))

@@ -3552,6 +3552,13 @@ SESSION_35_CASES = [
         "a lady miss [NAME] and you cross a creek, a woman right now [NAME] she's got it, mister "
         "[NAME] a retired game warden\n",
     ),
+    # a name with its role at a turn's start, a name asked at a turn's end
+    (
+        "00:00:18 Speaker 4: Rufus, peer mentor with Bridges.\n00:00:22 Speaker 1: Great. Two "
+        "releases next week. Colin?\nInterviewer: Really? Anyone? Okay.\n",
+        "00:00:18 Speaker 4: [NAME], peer mentor with Bridges.\n00:00:22 Speaker 1: Great. Two "
+        "releases next week. [NAME]?\nInterviewer: Really? Anyone? Okay.\n",
+    ),
     # villages of a few hundred people, from GeoNames, in lower-case speech
     (
         "i cover all the way from redford up to marfa, then out of wartburg up to sunbright\n",

@@ -10707,6 +10707,66 @@ def _names_run_on(
             yield start, new_end, NAME
 
 
+# The towns of a list that holds a town found ("mostly in Lewiston, Auburn, and [Turner]",
+# "across [Old Lyme], [Niantic] and Westbrook", "Huntington/[Kenova]"): a capitalised word or
+# two beside a place, joined by a comma, "and", "or" or a slash, that is no English word, no
+# state or country, month or vendor.
+_TOWN_ITEM_AFTER_RE: Final = compiled(
+    rf"(?:,[ ](?:and[ ]|or[ ])?|[ ](?:and|or)[ ]|/)"
+    rf"(?P<p>[{_UP}][{_LO}'’-]+(?:[ ][{_UP}][{_LO}'’-]+)?)"
+    r"(?![\w'’-])"
+)
+_TOWN_ITEM_BEFORE_RE: Final = compiled(
+    rf"(?<![\w'’-])(?P<p>[{_UP}][{_LO}'’-]+(?:[ ][{_UP}][{_LO}'’-]+)?)"
+    r"(?:,[ ](?:and[ ]|or[ ])?|[ ](?:and|or)[ ]|/)\Z"
+)
+
+
+def _listed_places(
+    text: str, found: Sequence[tuple[int, int, str]], lex: _Lexicon
+) -> list[tuple[int, int, str]]:
+    """The other towns of a list that holds a found one (_TOWN_ITEM_AFTER_RE), twice over."""
+
+    def town(phrase: str) -> bool:
+        for word in phrase.split():
+            low = word.lower()
+            if len(low) < 3 or _CONTRACTION_RE.fullmatch(low) is not None:
+                return False  # ("Taylor, I'm calling")
+            if low in _FACILITY_WORDS or low in _GENERIC_PREFIX or low in _SPECIALTY:
+                return False  # ("Head of Healthcare, HMP Thornbridge")
+            if low in _NOT_NAME or low in _CONTEXT_STOP or low in _DAY_AND_MONTH_NAMES:
+                return False
+            if low in lex.drugs or _country_or_state(low) or low in _KIN_WORDS:
+                return False
+            if low in lex.common and not lex.cities.get(low):
+                return False
+        return not _country_or_state(phrase.lower())
+
+    names = [(s, e) for s, e, c in found if c == NAME]
+    places = sorted(
+        (s, e)
+        for s, e, c in found
+        if c == LOCATION and not any(a < e and s < b for a, b in names)  # ("Elizabeth Taylor")
+    )
+    covered = {(s, e) for s, e, _ in found}
+    added: list[tuple[int, int, str]] = []
+    for _ in range(2):
+        more = []
+        for start, end in places:
+            if (m := _TOWN_ITEM_AFTER_RE.match(text, end)) is not None and town(m.group("p")):
+                more.append((m.start("p"), m.end("p")))
+            b = _TOWN_ITEM_BEFORE_RE.search(text, max(0, start - 40), start)
+            if b is not None and town(b.group("p")):
+                more.append((b.start("p"), b.end("p")))
+        more = [span for span in more if span not in covered]
+        if not more:
+            break
+        covered.update(more)
+        places = more
+        added.extend((s, e, LOCATION) for s, e in more)
+    return added
+
+
 # Whose a phone number is, in a contact list: a name in brackets after it ("0812 555 7740
 # (driver Auwalu)", "0977 555 1403 (Mark)"), or before it with the line's kind ("Marcel cell
 # 207-555-3302").
@@ -11386,6 +11446,8 @@ def _detect_spans(text: str, names: Sequence[str], lex: _Lexicon) -> list[PhiSpa
     if " on " in text or " in " in text or " off " in text:
         cleaned.extend(list(_business_places(text, cleaned, lex)))
     cleaned.extend(list(_names_run_on(text, cleaned, lex)))
+    if "," in text or " and " in text or "/" in text:
+        cleaned.extend(_listed_places(text, cleaned, lex))
     cleaned.extend(_recurring(text, cleaned, lex))
     extended = _extend(text, _merged(cleaned), lex, lower_mode)
     kept = [s for s in extended if not _no_one(text, s[0], s[1], s[2], lex)]

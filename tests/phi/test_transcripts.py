@@ -3559,6 +3559,13 @@ SESSION_35_CASES = [
         "00:00:18 Speaker 4: [NAME], peer mentor with Bridges.\n00:00:22 Speaker 1: Great. Two "
         "releases next week. [NAME]?\nInterviewer: Really? Anyone? Okay.\n",
     ),
+    # the other towns of a list that holds a town found; not a contraction after a name
+    (
+        "three deaths across Old Lyme, Niantic and Westbrook. around Ironton and Portsmouth, and "
+        "Huntington/Kenova on the West Virginia side.\n",
+        "three deaths across [LOCATION] and [LOCATION]. around [LOCATION] and [LOCATION], and "
+        "[LOCATION]/[LOCATION] on the West Virginia side.\n",
+    ),
     # villages of a few hundred people, from GeoNames, in lower-case speech
     (
         "i cover all the way from redford up to marfa, then out of wartburg up to sunbright\n",

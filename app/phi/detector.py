@@ -1740,13 +1740,13 @@ _LOWER_COUNTY_RE: Final = compiled(
     r"(?:(?P<p>van|st\.?|saint|san|santa|la|de|el|prince|king|queen|new|north|south|east|west)"
     r"[ ])?(?P<n>[A-Za-z][a-z'’-]+)[ ]county\Z"
 )
+# (articles, pronouns and possessives are _NOT_NAME's, which the loop asks too)
 _NOT_COUNTY: Final = frozenset(
     """
-    the a an this that our my your his her their its every each same next home rural whole
-    entire one which what other neighboring neighbouring adjacent nearby surrounding different
-    local big small poor little large largest smallest wealthy rich dry wet new old own another
-    whose any no per border northern southern eastern western central urban suburban only
-    first second third biggest poorest richest closest nearest whole county city state
+    every each same next home rural whole entire one other neighboring neighbouring adjacent
+    nearby surrounding different local big small poor little large largest smallest wealthy
+    rich dry wet new old own another any per border urban suburban only first second third
+    biggest poorest richest closest nearest state
     """.split()
 )
 
@@ -9932,11 +9932,11 @@ _FEATURE_BEFORE_RE: Final = compiled(
     r"\b(?:up|on|off|down|in|near|past|across|over|outside|by|at|from|to|toward|towards)[ ]+"
     r"(?P<p>[A-Za-z][a-z'’]+(?:[ ][A-Za-z][a-z'’]+)?)[ ][A-Za-z]+\Z"
 )
+# (articles, pronouns and possessives are _NOT_NAME's, which the loop asks too)
 _NOT_FEATURE: Final = frozenset(
     """
-    the a an this that these those my your his her our their its some any every each one two
-    no either both same other another whole left right north south east west upper lower big
-    little old new back far near main next plastic metal salad dinner that's there's dry
+    some any every each one two either both same other another whole left right upper lower
+    big little old new back far near main next plastic metal salad dinner that's there's dry
     """.split()
 )
 
